@@ -1,0 +1,65 @@
+/**
+ * The node's settings: one typed record shared by the embedding API, the
+ * config file and the command line. Defaults match nats-server's where the
+ * meaning is the same, so clients see familiar limits.
+ */
+
+export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
+
+export interface ServerOptions {
+  /** Address the client (NATS) and monitoring listeners bind to. */
+  host: string;
+  /** NATS client port; 0 picks a free one. */
+  port: number;
+  /** Monitoring HTTP port; 0 picks a free one, -1 disables monitoring. */
+  httpPort: number;
+  /** Where durable data lives. */
+  dataDir: string;
+  /** This node's name (defaults to its generated id). */
+  name: string;
+  /** Largest message payload (headers + body) a client may publish, bytes. */
+  maxPayload: number;
+  /** Longest protocol control line (e.g. a PUB line), bytes. */
+  maxControlLine: number;
+  /** Bytes queued to one connection before it is closed as a slow consumer. */
+  maxPending: number;
+  /** Concurrent client connections; more are refused with -ERR. */
+  maxConnections: number;
+  /** Subscriptions per connection; 0 means unlimited. */
+  maxSubscriptions: number;
+  /** Time a new connection has to send CONNECT, ms. */
+  authTimeoutMs: number;
+  /** Interval between server PINGs to each client, ms. */
+  pingIntervalMs: number;
+  /** Unanswered PINGs after which a connection is closed as stale. */
+  maxPingsOut: number;
+  /** Time allowed to flush queued bytes on shutdown, ms. */
+  shutdownGraceMs: number;
+  logLevel: LogLevel;
+}
+
+export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
+  host: '0.0.0.0',
+  port: 4222,
+  httpPort: 8222,
+  dataDir: './data',
+  name: '',
+  maxPayload: 1024 * 1024,
+  maxControlLine: 4096,
+  maxPending: 64 * 1024 * 1024,
+  maxConnections: 64 * 1024,
+  maxSubscriptions: 0,
+  authTimeoutMs: 2000,
+  pingIntervalMs: 120_000,
+  maxPingsOut: 2,
+  shutdownGraceMs: 5000,
+  logLevel: 'info',
+});
+
+export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {
+  const out: ServerOptions = { ...DEFAULTS };
+  for (const [k, v] of Object.entries(partial)) {
+    if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}

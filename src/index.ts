@@ -1,4 +1,5 @@
-/** Weft's public embedding API. What tests need beyond it lives in internal.ts. */
+/** Weft's public embedding API. */
 export { VERSION } from './version.js';
 export type { LogLevel, ServerOptions } from './server/options.js';
 export { DEFAULTS } from './server/options.js';
+export { startServer, type WeftServer, WeftNode } from './server/server.js';

@@ -1,0 +1,110 @@
+/**
+ * One raw NATS connection of the load generator: a socket, a frame scanner
+ * and the PING/PONG round trip that says "the server has seen everything
+ * written before it". No client library: the generator must outrun the server.
+ */
+
+import net from 'node:net';
+import { connectFrame, PING, PONG, type ServerAddress } from './protocol.js';
+import { FrameScanner } from './scanner.js';
+
+export class BenchConn {
+  readonly scanner = new FrameScanner();
+  /** Server -ERR texts and socket errors, in order. */
+  readonly errors: string[] = [];
+  closed = false;
+  /** Set by `close()`: a close we asked for is not reported to listeners. */
+  private deliberate = false;
+  private readonly pongWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private closeListeners: Array<(why: string) => void> = [];
+
+  private constructor(readonly socket: net.Socket) {
+    socket.setNoDelay(true);
+    const scanner = this.scanner;
+    scanner.onPing = () => {
+      if (!this.closed) socket.write(PONG);
+    };
+    scanner.onPong = () => this.pongWaiters.shift()?.resolve();
+    scanner.onErr = (text) => this.errors.push(`-ERR ${text}`);
+    scanner.onProtocolError = (text) => {
+      this.errors.push(text);
+      socket.destroy();
+    };
+    socket.on('data', (chunk: Buffer) => scanner.push(chunk));
+    socket.on('error', (err) => this.errors.push(err.message));
+    socket.on('close', () => {
+      this.closed = true;
+      const why = this.errors.length > 0 ? this.errors.join('; ') : 'connection closed by server';
+      for (const w of this.pongWaiters.splice(0)) w.reject(new Error(why));
+      const listeners = this.closeListeners.splice(0);
+      if (!this.deliberate) for (const l of listeners) l(why);
+    });
+  }
+
+  /** Connects, sends CONNECT + PING and resolves once the PONG is back. */
+  static async open(addr: ServerAddress, name: string, timeoutMs = 10_000): Promise<BenchConn> {
+    const socket = net.connect({ host: addr.host, port: addr.port });
+    const conn = new BenchConn(socket);
+    const timer = setTimeout(() => {
+      conn.errors.push(`no PONG within ${timeoutMs} ms`);
+      socket.destroy();
+    }, timeoutMs);
+    try {
+      const pong = conn.expectPong();
+      socket.write(connectFrame(name));
+      await pong;
+    } catch (err) {
+      socket.destroy();
+      throw new Error(`connect to ${addr.host}:${addr.port}: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    return conn;
+  }
+
+  /** Resolves when the server answers a PING sent now (all prior writes processed). */
+  flush(): Promise<void> {
+    const pong = this.expectPong();
+    this.socket.write(PING);
+    return pong;
+  }
+
+  /** Writes `buf`; resolves at once, or on 'drain' if the socket is backed up. */
+  write(buf: Buffer): Promise<void> | undefined {
+    if (this.socket.write(buf)) return undefined;
+    return this.drained();
+  }
+
+  drained(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(this.closeReason()));
+    return new Promise((resolve, reject) => {
+      const onClose = (why: string) => reject(new Error(why));
+      this.closeListeners.push(onClose);
+      this.socket.once('drain', () => {
+        const i = this.closeListeners.indexOf(onClose);
+        if (i >= 0) this.closeListeners.splice(i, 1);
+        resolve();
+      });
+    });
+  }
+
+  onClose(listener: (why: string) => void): void {
+    if (this.closed) listener(this.closeReason());
+    else this.closeListeners.push(listener);
+  }
+
+  close(): void {
+    this.deliberate = true;
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private closeReason(): string {
+    return this.errors.length > 0 ? this.errors.join('; ') : 'connection closed';
+  }
+
+  private expectPong(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(this.closeReason()));
+    return new Promise((resolve, reject) => this.pongWaiters.push({ resolve, reject }));
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The core's message and the parties that receive it. A message holds
+ * Buffer slices of what was read from the wire: faces must not copy payloads
+ * on the hot path, and receivers must not keep a message past `deliver`
+ * without copying what they keep (the read buffer may be reused).
+ */
+
+export interface Message {
+  /** A literal subject (no wildcards). */
+  readonly subject: string;
+  /** Reply subject, '' when none. */
+  readonly reply: string;
+  /** The raw NATS header block (`NATS/1.0…\r\n\r\n`), or null. */
+  readonly headers: Buffer | null;
+  readonly payload: Buffer;
+}
+
+/** What kind of party holds an interest; the router prefers local kinds for queues. */
+export type InterestKind = 'client' | 'link' | 'stream' | 'internal';
+
+/**
+ * A party that receives messages: a client session, a mesh link, a stream.
+ * It is also the `origin` of what it publishes, so the router can honour
+ * echo and never send a message back where it came from.
+ */
+export interface Subscriber {
+  readonly id: number;
+  readonly kind: InterestKind;
+  /** Whether this party wants the messages it publishes itself. */
+  readonly echo: boolean;
+  deliver(sub: Subscription, msg: Message): void;
+}
+
+/** One interest in a subject, owned by a subscriber. */
+export interface Subscription {
+  readonly subject: string;
+  /** Queue group name, '' for a plain subscription. */
+  readonly queue: string;
+  /** The owner's own id for this subscription (a NATS `sid`). */
+  readonly sid: string;
+  readonly owner: Subscriber;
+  /** Auto-unsubscribe after this many deliveries; 0 means never. */
+  max: number;
+  delivered: number;
+}
+
+export function messageSize(msg: Message): number {
+  return msg.payload.length + (msg.headers === null ? 0 : msg.headers.length);
+}

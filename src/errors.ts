@@ -1,0 +1,64 @@
+/**
+ * One catalogue of Weft's errors. Each has a stable code for programs and,
+ * where a client sees it, the exact text sent on the wire as `-ERR '…'`.
+ * Texts that clients match on are kept exactly as nats-server sends them.
+ */
+
+export const WireError = {
+  UnknownOperation: 'Unknown Protocol Operation',
+  MaxPayload: 'Maximum Payload Violation',
+  MaxControlLine: 'Maximum Control Line Exceeded',
+  MaxConnections: 'maximum connections exceeded',
+  MaxSubscriptions: 'maximum subscriptions exceeded',
+  AuthTimeout: 'Authentication Timeout',
+  AuthViolation: 'Authorization Violation',
+  StaleConnection: 'Stale Connection',
+  SlowConsumer: 'Slow Consumer',
+  InvalidSubject: 'Invalid Subject',
+  InvalidPublishSubject: 'Invalid Publish Subject',
+  ServerShutdown: 'Server Shutdown',
+} as const;
+
+/** Why a connection was closed: named, counted, shown in /connz. */
+export const CloseReason = {
+  ClientClosed: 'Client Closed',
+  SlowConsumer: 'Slow Consumer (Pending Bytes)',
+  ProtocolViolation: 'Protocol Violation',
+  ParseError: 'Parse Error',
+  MaxPayload: 'Maximum Payload Exceeded',
+  MaxControlLine: 'Maximum Control Line Exceeded',
+  MaxConnections: 'Maximum Connections Exceeded',
+  MaxSubscriptions: 'Maximum Subscriptions Exceeded',
+  AuthTimeout: 'Authentication Timeout',
+  AuthViolation: 'Authorization Violation',
+  StaleConnection: 'Stale Connection',
+  ServerShutdown: 'Server Shutdown',
+  WriteError: 'Write Error',
+  ReadError: 'Read Error',
+} as const;
+export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
+
+/** A protocol error found by a parser: what to tell the peer and why to close. */
+export class ProtocolError extends Error {
+  constructor(
+    /** The `-ERR` text. */
+    readonly wire: string,
+    readonly reason: CloseReason,
+    /** Detail for the log (never sent). */
+    readonly detail: string = wire,
+  ) {
+    super(detail);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** A configuration or flag error: names the key; the CLI exits with code 2. */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(`${key}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The JSON monitoring endpoints. Field names follow nats-server's
+ * (https://docs.nats.io/running-a-nats-service/nats_admin/monitoring) where
+ * the meaning is the same, so existing tooling can read them. Durations that
+ * nats-server reports as integers are nanoseconds.
+ */
+import type { WeftNode } from '../server/server.js';
+import { VERSION } from '../version.js';
+
+const MS_TO_NS = 1_000_000;
+
+/** Go-style duration text, as nats-server prints uptime ("1h2m3s"). */
+export function goDuration(ms: number): string {
+  let s = Math.floor(ms / 1000);
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  let out = '';
+  if (d > 0) out += `${d}d`;
+  if (d > 0 || h > 0) out += `${h}h`;
+  if (d > 0 || h > 0 || m > 0) out += `${m}m`;
+  return `${out}${s}s`;
+}
+
+/** CPU use of this process in percent of one core, since the last call. */
+export class CpuMeter {
+  private lastUsage = process.cpuUsage();
+  private lastTime = process.hrtime.bigint();
+  private lastPct = 0;
+
+  read(): number {
+    const now = process.hrtime.bigint();
+    const elapsedUs = Number(now - this.lastTime) / 1000;
+    if (elapsedUs < 100_000) return this.lastPct; // too short a window to say
+    const usage = process.cpuUsage(this.lastUsage);
+    this.lastPct = Math.round(((usage.user + usage.system) / elapsedUs) * 1000) / 10;
+    this.lastUsage = process.cpuUsage();
+    this.lastTime = now;
+    return this.lastPct;
+  }
+}
+
+export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
+  const o = node.options;
+  const s = node.stats;
+  const now = new Date();
+  return {
+    server_id: node.serverId,
+    server_name: node.name,
+    version: VERSION,
+    proto: 1,
+    go: `node${process.versions.node}`,
+    host: o.host,
+    port: node.port,
+    max_connections: o.maxConnections,
+    max_subscriptions: o.maxSubscriptions,
+    ping_interval: o.pingIntervalMs * MS_TO_NS,
+    ping_max: o.maxPingsOut,
+    http_host: o.host,
+    http_port: node.httpPort,
+    auth_timeout: o.authTimeoutMs / 1000,
+    max_control_line: o.maxControlLine,
+    max_payload: o.maxPayload,
+    max_pending: o.maxPending,
+    start: node.started.toISOString(),
+    now: now.toISOString(),
+    uptime: goDuration(now.getTime() - node.started.getTime()),
+    mem: process.memoryUsage.rss(),
+    cores: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+      ?.hardwareConcurrency,
+    cpu: cpu.read(),
+    connections: node.sessions.size,
+    total_connections: s.totalConnections,
+    routes: 0,
+    remotes: 0,
+    leafnodes: 0,
+    in_msgs: s.inMsgs,
+    out_msgs: s.outMsgs,
+    in_bytes: s.inBytes,
+    out_bytes: s.outBytes,
+    slow_consumers: s.slowConsumers,
+    subscriptions: node.subscriptionCount,
+    weft: {
+      refused_connections: s.refusedConnections,
+      match_cache_resets: s.matchCacheResets,
+      closed_by_reason: Object.fromEntries(s.closedByReason),
+    },
+  };
+}
+
+type Query = URLSearchParams;
+
+function intParam(q: Query, key: string, dflt: number): number {
+  const v = q.get(key);
+  if (v === null || v === '') return dflt;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : dflt;
+}
+
+function boolParam(q: Query, key: string): boolean {
+  const v = q.get(key);
+  return v === '1' || v === 'true' || v === 'detail';
+}
+
+const SORTS: Record<string, (c: Record<string, unknown>) => number> = {
+  cid: (c) => c.cid as number,
+  start: (c) => Date.parse(c.start as string),
+  subs: (c) => c.subscriptions as number,
+  pending: (c) => c.pending_bytes as number,
+  msgs_to: (c) => c.out_msgs as number,
+  msgs_from: (c) => c.in_msgs as number,
+  bytes_to: (c) => c.out_bytes as number,
+  bytes_from: (c) => c.in_bytes as number,
+  last: (c) => Date.parse(c.last_activity as string),
+};
+
+export function connz(node: WeftNode, q: Query): Record<string, unknown> | { error: string } {
+  const offset = intParam(q, 'offset', 0);
+  const limit = intParam(q, 'limit', 1024);
+  const withSubs = boolParam(q, 'subs');
+  const state = q.get('state') ?? 'open';
+  const sort = q.get('sort') ?? 'cid';
+  if (!(sort in SORTS)) return { error: `invalid sort option "${sort}"` };
+  if (state !== 'open' && state !== 'closed' && state !== 'all') {
+    return { error: `invalid state "${state}": use open, closed or all` };
+  }
+  const now = new Date();
+  const rows: Record<string, unknown>[] = [];
+  if (state !== 'closed') {
+    for (const s of node.sessions.values()) {
+      const c = s.connectOptions;
+      const row: Record<string, unknown> = {
+        cid: s.id,
+        kind: 'Client',
+        type: 'nats',
+        ip: s.remoteAddress,
+        port: s.remotePort,
+        start: s.created.toISOString(),
+        last_activity: new Date(s.lastActivity).toISOString(),
+        uptime: goDuration(now.getTime() - s.created.getTime()),
+        idle: goDuration(now.getTime() - s.lastActivity),
+        pending_bytes: s.pendingBytes,
+        in_msgs: s.inMsgs,
+        out_msgs: s.outMsgs,
+        in_bytes: s.inBytes,
+        out_bytes: s.outBytes,
+        subscriptions: s.subs.size,
+        name: c?.name ?? '',
+        lang: c?.lang ?? '',
+        version: c?.version ?? '',
+      };
+      if (withSubs) row.subscriptions_list = [...s.subs.values()].map((x) => x.subject);
+      rows.push(row);
+    }
+  }
+  if (state !== 'open') {
+    for (const c of node.closedConnections) {
+      rows.push({
+        ...c,
+        kind: 'Client',
+        type: 'nats',
+        start: c.start.toISOString(),
+        stop: c.stop.toISOString(),
+        subscriptions: 0,
+      });
+    }
+  }
+  const key = SORTS[sort];
+  rows.sort(sort === 'cid' ? (a, b) => key(a) - key(b) : (a, b) => key(b) - key(a));
+  const page = rows.slice(offset, offset + limit);
+  return {
+    server_id: node.serverId,
+    now: now.toISOString(),
+    num_connections: page.length,
+    total: rows.length,
+    offset,
+    limit,
+    connections: page,
+  };
+}
+
+export function subsz(node: WeftNode, q: Query): Record<string, unknown> {
+  let inserts = 0;
+  let removes = 0;
+  let matches = 0;
+  let hits = 0;
+  let cache = 0;
+  for (const acc of node.accounts.all()) {
+    const st = acc.sublist.stats;
+    inserts += st.inserts;
+    removes += st.removes;
+    matches += st.matches;
+    hits += st.cacheHits;
+    cache += acc.sublist.cacheSize;
+  }
+  const out: Record<string, unknown> = {
+    server_id: node.serverId,
+    now: new Date().toISOString(),
+    num_subscriptions: node.subscriptionCount,
+    num_cache: cache,
+    num_inserts: inserts,
+    num_removes: removes,
+    num_matches: matches,
+    cache_hit_rate: matches === 0 ? 0 : hits / matches,
+  };
+  if (boolParam(q, 'subs')) {
+    const offset = intParam(q, 'offset', 0);
+    const limit = intParam(q, 'limit', 1024);
+    const all = [];
+    for (const acc of node.accounts.all()) {
+      for (const s of acc.sublist.all()) {
+        all.push({
+          account: acc.name,
+          subject: s.subject,
+          qgroup: s.queue || undefined,
+          sid: s.sid,
+          cid: s.owner.id,
+        });
+      }
+    }
+    out.total = all.length;
+    out.offset = offset;
+    out.limit = limit;
+    out.subscriptions_list = all.slice(offset, offset + limit);
+  }
+  return out;
+}

@@ -1,0 +1,71 @@
+/**
+ * Prometheus metrics, read from the node's counters when scraped (nothing is
+ * counted twice on the hot path). Each node has its own registry, so several
+ * nodes in one process (tests, the mesh) do not collide.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { WeftNode } from '../server/server.js';
+
+export function createMetrics(node: WeftNode): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ server_name: node.name });
+  collectDefaultMetrics({ register: registry, prefix: 'weft_process_' });
+
+  const s = node.stats;
+  const counter = (name: string, help: string, read: () => number): void => {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  };
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  };
+
+  gauge('weft_connections', 'Client connections open now', () => node.sessions.size);
+  gauge('weft_subscriptions', 'Subscriptions held now', () => node.subscriptionCount);
+  counter('weft_connections_total', 'Client connections accepted', () => s.totalConnections);
+  counter('weft_in_msgs_total', 'Messages received from clients', () => s.inMsgs);
+  counter('weft_out_msgs_total', 'Messages delivered to clients', () => s.outMsgs);
+  counter('weft_in_bytes_total', 'Payload bytes received from clients', () => s.inBytes);
+  counter('weft_out_bytes_total', 'Payload bytes delivered to clients', () => s.outBytes);
+  counter(
+    'weft_slow_consumers_total',
+    'Connections closed as slow consumers',
+    () => s.slowConsumers,
+  );
+  counter(
+    'weft_refused_connections_total',
+    'Connections refused at max_connections',
+    () => s.refusedConnections,
+  );
+  counter(
+    'weft_match_cache_resets_total',
+    'Per-connection match caches reset at their bound',
+    () => s.matchCacheResets,
+  );
+
+  new Counter({
+    name: 'weft_closed_connections_total',
+    help: 'Connections closed, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of s.closedByReason) this.inc({ reason }, n);
+    },
+  });
+  return registry;
+}

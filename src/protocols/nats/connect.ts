@@ -1,0 +1,76 @@
+/**
+ * The CONNECT options a client sends, checked and defaulted. Field names are
+ * the protocol's (snake_case), as the clients send them.
+ */
+
+export interface ConnectOptions {
+  verbose: boolean;
+  pedantic: boolean;
+  echo: boolean;
+  headers: boolean;
+  no_responders: boolean;
+  tls_required: boolean;
+  name: string;
+  lang: string;
+  version: string;
+  protocol: number;
+  user: string;
+  pass: string;
+  auth_token: string;
+}
+
+const BOOLEANS = [
+  'verbose',
+  'pedantic',
+  'echo',
+  'headers',
+  'no_responders',
+  'tls_required',
+] as const;
+const STRINGS = ['name', 'lang', 'version', 'user', 'pass', 'auth_token'] as const;
+
+/** The options, or a message saying what is wrong with them. */
+export function parseConnect(json: string): ConnectOptions | string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    return 'not valid JSON';
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return 'not a JSON object';
+  const o = raw as Record<string, unknown>;
+  const out: ConnectOptions = {
+    verbose: false,
+    pedantic: false,
+    echo: true,
+    headers: false,
+    no_responders: false,
+    tls_required: false,
+    name: '',
+    lang: '',
+    version: '',
+    protocol: 0,
+    user: '',
+    pass: '',
+    auth_token: '',
+  };
+  for (const k of BOOLEANS) {
+    const v = o[k];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'boolean') return `"${k}" must be a boolean`;
+    out[k] = v;
+  }
+  for (const k of STRINGS) {
+    const v = o[k];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string') return `"${k}" must be a string`;
+    out[k] = v;
+  }
+  if (o.protocol !== undefined && o.protocol !== null) {
+    if (typeof o.protocol !== 'number' || !Number.isInteger(o.protocol)) {
+      return '"protocol" must be an integer';
+    }
+    out.protocol = o.protocol;
+  }
+  return out;
+}

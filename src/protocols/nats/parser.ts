@@ -1,0 +1,344 @@
+/**
+ * The NATS client protocol, as a server reads it: a pure byte parser.
+ * Bytes go in through `feed`, operations come out as handler calls; it never
+ * touches a socket. Frames may be split anywhere across `feed` calls.
+ *
+ * Payloads are handed out as slices of the fed buffer when a frame arrives
+ * whole (zero copy); a payload split across reads is assembled into one
+ * buffer of exactly its size. Control lines are bounded by `maxControlLine`
+ * (CONNECT by `maxConnectLine`), payloads by `maxPayload`.
+ *
+ * Grammar (https://docs.nats.io/reference/reference-protocols/nats-protocol):
+ *   CONNECT <json>            PUB <subject> [reply] <#bytes>
+ *   HPUB <subject> [reply] <#header bytes> <#total bytes>
+ *   SUB <subject> [queue] <sid>   UNSUB <sid> [max]   PING   PONG
+ * Verbs are case-insensitive; arguments are separated by spaces or tabs;
+ * lines end in CRLF (a bare LF is accepted, as nats-server does).
+ */
+import { CloseReason, ProtocolError, WireError } from '../../errors.js';
+
+export interface NatsServerHandler {
+  onConnect(json: string): void;
+  onPub(subject: string, reply: string, headers: Buffer | null, payload: Buffer): void;
+  onSub(subject: string, queue: string, sid: string): void;
+  onUnsub(sid: string, max: number): void;
+  onPing(): void;
+  onPong(): void;
+}
+
+export interface ParserLimits {
+  maxPayload: number;
+  maxControlLine: number;
+}
+
+/** CONNECT may carry credentials (JWTs), so it gets a larger bound. */
+export const MAX_CONNECT_LINE = 64 * 1024;
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const TAB = 0x09;
+const EMPTY = Buffer.alloc(0);
+
+/** Parser states: reading control lines, assembling a split payload, dead after an error. */
+const State = { Control: 0, Payload: 1, Dead: 2 } as const;
+type State = (typeof State)[keyof typeof State];
+
+function parseError(detail: string): ProtocolError {
+  return new ProtocolError(WireError.UnknownOperation, CloseReason.ParseError, detail);
+}
+
+export class NatsParser {
+  private state: State = State.Control;
+  /** Start of a control line that did not end in the last buffer. */
+  private partial: Buffer | null = null;
+  // A payload being assembled across reads.
+  private pbuf: Buffer = EMPTY;
+  private pfill = 0;
+  private pSubject = '';
+  private pReply = '';
+  private pHeaderSize = -1;
+  private stopped = false;
+  /** Where parsing resumes in the current buffer after an operation. */
+  private cursor = 0;
+  // Argument ranges of the current control line (start/end pairs).
+  private readonly args = new Int32Array(10);
+
+  constructor(
+    private readonly handler: NatsServerHandler,
+    private readonly limits: ParserLimits,
+  ) {}
+
+  /** Makes `feed` return after the current operation (the connection is closing). */
+  stop(): void {
+    this.stopped = true;
+    this.state = State.Dead;
+  }
+
+  /**
+   * Parses `buf`. Returns null, or the first protocol error; after an error
+   * the parser is dead and ignores further input.
+   */
+  feed(buf: Buffer): ProtocolError | null {
+    let pos = 0;
+    const len = buf.length;
+    while (pos < len && !this.stopped) {
+      if (this.state === State.Payload) {
+        pos = this.fillPayload(buf, pos);
+        if (pos < 0) return this.die(parseError('payload not followed by CRLF'));
+        continue;
+      }
+      if (this.state === State.Dead) return null;
+
+      const nl = buf.indexOf(LF, pos);
+      if (nl < 0) {
+        const err = this.keepPartial(buf, pos);
+        return err === null ? null : this.die(err);
+      }
+      let line: Buffer;
+      let start: number;
+      let end: number;
+      if (this.partial !== null) {
+        line = Buffer.concat([this.partial, buf.subarray(pos, nl)]);
+        this.partial = null;
+        start = 0;
+        end = line.length;
+      } else {
+        line = buf;
+        start = pos;
+        end = nl;
+      }
+      if (end > start && line[end - 1] === CR) end--;
+      const limit = isConnect(line, start) ? MAX_CONNECT_LINE : this.limits.maxControlLine;
+      if (end - start > limit) return this.die(controlLineError(end - start, limit));
+      this.cursor = nl + 1;
+      const err = this.control(line, start, end, buf, nl + 1);
+      if (err !== null) return this.die(err);
+      pos = this.cursor;
+    }
+    return null;
+  }
+
+  private die(err: ProtocolError): ProtocolError {
+    this.state = State.Dead;
+    this.partial = null;
+    this.pbuf = EMPTY;
+    return err;
+  }
+
+  private keepPartial(buf: Buffer, pos: number): ProtocolError | null {
+    const rest = buf.subarray(pos);
+    // Copy: the caller may reuse `buf` after feed returns.
+    const line = this.partial === null ? Buffer.from(rest) : Buffer.concat([this.partial, rest]);
+    const limit = isConnect(line, 0) ? MAX_CONNECT_LINE : this.limits.maxControlLine;
+    // +1 leaves room for the CR of a line exactly at the limit.
+    if (line.length > limit + 1) return controlLineError(line.length, limit);
+    this.partial = line;
+    return null;
+  }
+
+  /** Dispatches one control line held in line[start, end). */
+  private control(
+    line: Buffer,
+    start: number,
+    end: number,
+    buf: Buffer,
+    pos: number,
+  ): ProtocolError | null {
+    const argc = this.split(line, start, end);
+    if (argc < 0) return parseError('too many arguments');
+    if (argc === 0) return parseError('empty line');
+    const verb = verbOf(line, this.args[0], this.args[1]);
+    switch (verb) {
+      case 'PUB':
+        return this.pub(line, argc, false, buf, pos);
+      case 'HPUB':
+        return this.pub(line, argc, true, buf, pos);
+      case 'SUB': {
+        if (argc !== 3 && argc !== 4)
+          return parseError(`SUB takes 2 or 3 arguments, got ${argc - 1}`);
+        const subject = this.arg(line, 1);
+        const queue = argc === 4 ? this.arg(line, 2) : '';
+        const sid = this.arg(line, argc - 1);
+        this.handler.onSub(subject, queue, sid);
+        return null;
+      }
+      case 'UNSUB': {
+        if (argc !== 2 && argc !== 3)
+          return parseError(`UNSUB takes 1 or 2 arguments, got ${argc - 1}`);
+        let max = 0;
+        if (argc === 3) {
+          max = this.num(line, 2);
+          if (max < 0) return parseError('UNSUB max is not a number');
+        }
+        this.handler.onUnsub(this.arg(line, 1), max);
+        return null;
+      }
+      case 'PING':
+        if (argc !== 1) return parseError('PING takes no arguments');
+        this.handler.onPing();
+        return null;
+      case 'PONG':
+        if (argc !== 1) return parseError('PONG takes no arguments');
+        this.handler.onPong();
+        return null;
+      case 'CONNECT': {
+        if (argc < 2) return parseError('CONNECT needs a JSON argument');
+        this.handler.onConnect(line.toString('utf8', this.args[2], end));
+        return null;
+      }
+      default:
+        return parseError(
+          `unknown operation '${line.toString('latin1', this.args[0], Math.min(this.args[1], this.args[0] + 16))}'`,
+        );
+    }
+  }
+
+  private pub(
+    line: Buffer,
+    argc: number,
+    headers: boolean,
+    buf: Buffer,
+    pos: number,
+  ): ProtocolError | null {
+    const verb = headers ? 'HPUB' : 'PUB';
+    const sizes = headers ? 2 : 1;
+    if (argc !== 2 + sizes && argc !== 3 + sizes) {
+      return parseError(`${verb} takes ${1 + sizes} or ${2 + sizes} arguments, got ${argc - 1}`);
+    }
+    const total = this.num(line, argc - 1);
+    if (total < 0) return parseError(`${verb} size is not a number`);
+    let hdr = -1;
+    if (headers) {
+      hdr = this.num(line, argc - 2);
+      if (hdr < 0) return parseError('HPUB header size is not a number');
+      if (hdr > total) return parseError('HPUB header size is larger than the total size');
+    }
+    if (total > this.limits.maxPayload) {
+      return new ProtocolError(
+        WireError.MaxPayload,
+        CloseReason.MaxPayload,
+        `payload of ${total} bytes exceeds max_payload ${this.limits.maxPayload}`,
+      );
+    }
+    const subject = this.arg(line, 1);
+    const reply = argc === 3 + sizes ? this.arg(line, 2) : '';
+    const need = total + 2;
+    if (buf.length - pos >= need) {
+      if (buf[pos + total] !== CR || buf[pos + total + 1] !== LF) {
+        return parseError(`${verb} payload is not followed by CRLF (size mismatch?)`);
+      }
+      this.cursor = pos + need;
+      this.emitPub(subject, reply, hdr, buf.subarray(pos, pos + total));
+      return null;
+    }
+    // The payload continues in later reads: assemble it (one copy).
+    this.pSubject = subject;
+    this.pReply = reply;
+    this.pHeaderSize = hdr;
+    this.pbuf = Buffer.allocUnsafe(need);
+    this.pfill = 0;
+    this.state = State.Payload;
+    // The rest of the current buffer is payload: feed hands it to fillPayload.
+    this.cursor = pos;
+    return null;
+  }
+
+  private fillPayload(buf: Buffer, pos: number): number {
+    const want = this.pbuf.length - this.pfill;
+    const n = Math.min(want, buf.length - pos);
+    buf.copy(this.pbuf, this.pfill, pos, pos + n);
+    this.pfill += n;
+    pos += n;
+    if (this.pfill < this.pbuf.length) return pos;
+    const total = this.pbuf.length - 2;
+    if (this.pbuf[total] !== CR || this.pbuf[total + 1] !== LF) return -1;
+    const payload = this.pbuf.subarray(0, total);
+    this.pbuf = EMPTY;
+    this.state = State.Control;
+    this.emitPub(this.pSubject, this.pReply, this.pHeaderSize, payload);
+    return pos;
+  }
+
+  private emitPub(subject: string, reply: string, hdr: number, data: Buffer): void {
+    if (hdr < 0) this.handler.onPub(subject, reply, null, data);
+    else this.handler.onPub(subject, reply, data.subarray(0, hdr), data.subarray(hdr));
+  }
+
+  /** Splits line[start, end) on spaces/tabs into this.args; returns the count or -1. */
+  private split(line: Buffer, start: number, end: number): number {
+    const args = this.args;
+    let argc = 0;
+    let i = start;
+    while (i < end) {
+      while (i < end && (line[i] === SP || line[i] === TAB)) i++;
+      if (i >= end) break;
+      // CONNECT's JSON may hold spaces: everything after the verb is one argument.
+      if (argc === 1 && isConnect(line, args[0])) {
+        args[2] = i;
+        args[3] = end;
+        return 2;
+      }
+      if (argc === 5) return -1;
+      const s = i;
+      while (i < end && line[i] !== SP && line[i] !== TAB) i++;
+      args[argc * 2] = s;
+      args[argc * 2 + 1] = i;
+      argc++;
+    }
+    return argc;
+  }
+
+  private arg(line: Buffer, k: number): string {
+    return line.toString('utf8', this.args[k * 2], this.args[k * 2 + 1]);
+  }
+
+  /** A non-negative decimal argument, or -1. */
+  private num(line: Buffer, k: number): number {
+    const s = this.args[k * 2];
+    const e = this.args[k * 2 + 1];
+    if (e - s > 15) return -1;
+    let v = 0;
+    for (let i = s; i < e; i++) {
+      const d = line[i] - 0x30;
+      if (d < 0 || d > 9) return -1;
+      v = v * 10 + d;
+    }
+    return v;
+  }
+}
+
+function controlLineError(size: number, limit: number): ProtocolError {
+  return new ProtocolError(
+    WireError.MaxControlLine,
+    CloseReason.MaxControlLine,
+    `control line of ${size} bytes exceeds max_control_line ${limit}`,
+  );
+}
+
+function isConnect(line: Buffer, s: number): boolean {
+  // "co": only CONNECT starts so; an unknown verb is refused once its line ends.
+  return line.length > s + 1 && (line[s] | 0x20) === 0x63 && (line[s + 1] | 0x20) === 0x6f;
+}
+
+/** The verb in upper case, for the few verbs there are; '' when unknown. */
+function verbOf(line: Buffer, s: number, e: number): string {
+  const n = e - s;
+  const c0 = line[s] | 0x20;
+  if (n === 3) {
+    if (c0 === 0x70 && (line[s + 1] | 0x20) === 0x75 && (line[s + 2] | 0x20) === 0x62) return 'PUB';
+    if (c0 === 0x73 && (line[s + 1] | 0x20) === 0x75 && (line[s + 2] | 0x20) === 0x62) return 'SUB';
+    return '';
+  }
+  const word = line.toString('latin1', s, e).toUpperCase();
+  switch (word) {
+    case 'HPUB':
+    case 'PING':
+    case 'PONG':
+    case 'UNSUB':
+    case 'CONNECT':
+      return word;
+    default:
+      return '';
+  }
+}

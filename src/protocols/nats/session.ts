@@ -1,0 +1,322 @@
+/**
+ * A NATS client session: turns parser events into core calls (publish,
+ * subscribe) and core deliveries into MSG/HMSG frames. Behaviour follows
+ * nats-server's client connection; where Weft differs it says so.
+ */
+import type { Socket } from 'node:net';
+import type { Account } from '../../core/account.js';
+import type { Message, Subscriber, Subscription } from '../../core/message.js';
+import type { Router } from '../../core/router.js';
+import { classifySubject, isValidQueueName } from '../../core/subject.js';
+import type { MatchResult } from '../../core/sublist.js';
+import { CloseReason, type ProtocolError, WireError } from '../../errors.js';
+import { Connection, type Flusher } from '../../server/connection.js';
+import type { Logger } from '../../server/logger.js';
+import type { ServerOptions } from '../../server/options.js';
+import type { ServerStats } from '../../server/stats.js';
+import { type ConnectOptions, parseConnect } from './connect.js';
+import { errLine, hmsgHead, msgHead, NO_RESPONDERS, OK, PING, PONG } from './encoder.js';
+import { NatsParser } from './parser.js';
+
+/** What a session needs from the node that owns it. */
+export interface SessionHost {
+  readonly options: ServerOptions;
+  readonly router: Router;
+  readonly flusher: Flusher;
+  readonly stats: ServerStats;
+  readonly log: Logger;
+  /** The account a session joins once it has connected. */
+  accountFor(opts: ConnectOptions): Account;
+  /** The INFO line (with CRLF) for a new connection. */
+  infoLine(session: ClientSession): string;
+  sessionClosed(session: ClientSession): void;
+}
+
+/** Bound on a session's own match cache (per-connection, generation-checked). */
+export const SESSION_CACHE_MAX = 128;
+
+interface CachedMatch {
+  result: MatchResult;
+  generation: number;
+}
+
+export class ClientSession extends Connection implements Subscriber {
+  readonly kind = 'client' as const;
+  echo = true;
+  connectOptions: ConnectOptions | null = null;
+  account: Account | null = null;
+  readonly subs = new Map<string, Subscription>();
+  /** Server PINGs not yet answered. */
+  pingsOut = 0;
+  private readonly parser: NatsParser;
+  private readonly cache = new Map<string, CachedMatch>();
+  private authTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    id: number,
+    socket: Socket,
+    private readonly host: SessionHost,
+  ) {
+    super(id, socket, host.flusher, host.options.maxPending);
+    const o = host.options;
+    this.parser = new NatsParser(this, {
+      maxPayload: o.maxPayload,
+      maxControlLine: o.maxControlLine,
+    });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.close(CloseReason.ClientClosed));
+    socket.on('close', () => this.close(CloseReason.ClientClosed));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      const reason = err.syscall === 'write' ? CloseReason.WriteError : CloseReason.ReadError;
+      if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') {
+        host.log.debug(`cid:${id} socket error: ${err.message}`);
+      }
+      this.close(err.code === 'ECONNRESET' ? CloseReason.ClientClosed : reason);
+    });
+    this.authTimer = setTimeout(
+      () => this.fail(WireError.AuthTimeout, CloseReason.AuthTimeout),
+      o.authTimeoutMs,
+    );
+    this.queueText(host.infoLine(this));
+  }
+
+  get verbose(): boolean {
+    return this.connectOptions?.verbose ?? false;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastActivity = Date.now();
+    const err = this.parser.feed(chunk);
+    if (err !== null) this.protocolError(err);
+  }
+
+  private protocolError(err: ProtocolError): void {
+    this.host.log.warn(`cid:${this.id} ${this.remoteAddress}:${this.remotePort} - ${err.detail}`);
+    this.fail(err.wire, err.reason);
+  }
+
+  /** Tells the client why with -ERR, flushes, and closes. */
+  fail(wire: string, reason: CloseReason): void {
+    if (this.closed) return;
+    this.queueText(errLine(wire));
+    this.close(reason);
+  }
+
+  /** Sends -ERR and keeps the connection (for errors nats-server does not close on). */
+  private softError(wire: string): void {
+    this.queueText(errLine(wire));
+  }
+
+  /** Operations other than CONNECT need a CONNECT first (Weft is strict here). */
+  private requireConnect(): boolean {
+    if (this.connectOptions !== null) return true;
+    this.fail(WireError.AuthViolation, CloseReason.AuthViolation);
+    return false;
+  }
+
+  // --- parser events -------------------------------------------------------
+
+  onConnect(json: string): void {
+    if (this.connectOptions !== null) {
+      // A second CONNECT (nats-server allows it) only refreshes options.
+    }
+    const parsed = parseConnect(json);
+    if (typeof parsed === 'string') {
+      this.host.log.warn(`cid:${this.id} invalid CONNECT: ${parsed}`);
+      this.fail(`Invalid CONNECT: ${parsed}`, CloseReason.ProtocolViolation);
+      this.parser.stop();
+      return;
+    }
+    if (parsed.no_responders && !parsed.headers) {
+      this.fail('no responders requires headers support', CloseReason.ProtocolViolation);
+      this.parser.stop();
+      return;
+    }
+    this.connectOptions = parsed;
+    this.echo = parsed.echo;
+    this.account ??= this.host.accountFor(parsed);
+    if (this.authTimer !== null) {
+      clearTimeout(this.authTimer);
+      this.authTimer = null;
+    }
+    if (parsed.verbose) this.queueText(OK);
+  }
+
+  onPub(subject: string, reply: string, headers: Buffer | null, payload: Buffer): void {
+    if (!this.requireConnect()) return;
+    const size = payload.length + (headers === null ? 0 : headers.length);
+    this.inMsgs++;
+    this.inBytes += size;
+    const stats = this.host.stats;
+    stats.inMsgs++;
+    stats.inBytes += size;
+    const result = this.match(subject);
+    if (result === null) {
+      // Weft refuses publishes to wildcard or malformed subjects in every
+      // mode (nats-server does only when pedantic); the connection stays.
+      this.softError(WireError.InvalidPublishSubject);
+      return;
+    }
+    const msg: Message = { subject, reply, headers, payload };
+    const n = this.host.router.deliver(result, msg, this);
+    if (n === 0 && reply !== '' && this.connectOptions!.no_responders) this.noResponders(reply);
+    if (this.verbose) this.queueText(OK);
+  }
+
+  onSub(subject: string, queue: string, sid: string): void {
+    if (!this.requireConnect()) return;
+    if (classifySubject(subject) === 'invalid' || (queue !== '' && !isValidQueueName(queue))) {
+      this.softError(WireError.InvalidSubject);
+      return;
+    }
+    const max = this.host.options.maxSubscriptions;
+    if (max > 0 && this.subs.size >= max) {
+      this.host.log.warn(`cid:${this.id} maximum subscriptions (${max}) exceeded`);
+      this.softError(WireError.MaxSubscriptions);
+      return;
+    }
+    if (this.subs.has(sid)) {
+      // nats-server ignores a duplicate sid; so do we.
+      if (this.verbose) this.queueText(OK);
+      return;
+    }
+    const sub: Subscription = { subject, queue, sid, owner: this, max: 0, delivered: 0 };
+    this.subs.set(sid, sub);
+    this.account!.sublist.insert(sub);
+    if (this.verbose) this.queueText(OK);
+  }
+
+  onUnsub(sid: string, max: number): void {
+    if (!this.requireConnect()) return;
+    const sub = this.subs.get(sid);
+    if (sub !== undefined) {
+      if (max > 0 && sub.delivered < max) sub.max = max;
+      else this.removeSub(sub);
+    }
+    if (this.verbose) this.queueText(OK);
+  }
+
+  onPing(): void {
+    this.queueText(PONG);
+  }
+
+  onPong(): void {
+    this.pingsOut = 0;
+  }
+
+  // --- delivery ------------------------------------------------------------
+
+  deliver(sub: Subscription, msg: Message): void {
+    if (this.closed || (sub.max > 0 && sub.delivered >= sub.max)) return;
+    const headers = this.connectOptions?.headers ? msg.headers : null;
+    const plen = msg.payload.length;
+    let ok: boolean;
+    if (headers === null) {
+      ok = this.queueFrame(msgHead(msg.subject, sub.sid, msg.reply, plen), msg.payload, null);
+      this.outBytes += plen;
+      this.host.stats.outBytes += plen;
+    } else {
+      const total = headers.length + plen;
+      ok = this.queueFrame(
+        hmsgHead(msg.subject, sub.sid, msg.reply, headers.length, total),
+        headers,
+        msg.payload,
+      );
+      this.outBytes += total;
+      this.host.stats.outBytes += total;
+    }
+    if (!ok) return;
+    this.outMsgs++;
+    this.host.stats.outMsgs++;
+    sub.delivered++;
+    if (sub.max > 0 && sub.delivered >= sub.max) this.removeSub(sub);
+  }
+
+  /** The match for a publish subject, through this session's cache; null when invalid. */
+  private match(subject: string): MatchResult | null {
+    const sublist = this.account!.sublist;
+    const hit = this.cache.get(subject);
+    if (hit !== undefined && hit.generation === sublist.generation) return hit.result;
+    if (classifySubject(subject) !== 'literal') return null;
+    const result = sublist.match(subject);
+    if (hit !== undefined) {
+      hit.result = result;
+      hit.generation = sublist.generation;
+    } else {
+      if (this.cache.size >= SESSION_CACHE_MAX) {
+        this.cache.clear();
+        this.host.stats.matchCacheResets++;
+      }
+      this.cache.set(subject, { result, generation: sublist.generation });
+    }
+    return result;
+  }
+
+  /** A 503 status to the requester's own subscription for `reply`, as nats-server does. */
+  private noResponders(reply: string): void {
+    const sub = this.account!.sublist.match(reply);
+    for (const s of sub.plain) {
+      if (s.owner === this) {
+        this.queueFrame(
+          hmsgHead(reply, s.sid, '', NO_RESPONDERS.length, NO_RESPONDERS.length),
+          NO_RESPONDERS,
+          null,
+        );
+        return;
+      }
+    }
+  }
+
+  private removeSub(sub: Subscription): void {
+    if (this.subs.get(sub.sid) === sub) this.subs.delete(sub.sid);
+    this.account?.sublist.remove(sub);
+  }
+
+  /** Sends a server PING for stale-connection detection; false when the peer is stale. */
+  ping(): boolean {
+    if (this.closed) return true;
+    if (this.pingsOut >= this.host.options.maxPingsOut) {
+      this.fail(WireError.StaleConnection, CloseReason.StaleConnection);
+      return false;
+    }
+    this.pingsOut++;
+    this.queueText(PING);
+    return true;
+  }
+
+  protected onSlowConsumer(): void {
+    if (this.closed) return;
+    this.host.stats.slowConsumers++;
+    this.host.log.warn(
+      `cid:${this.id} ${this.remoteAddress}:${this.remotePort} - slow consumer: ` +
+        `${this.pendingBytes} bytes pending exceeds max_pending ${this.host.options.maxPending}`,
+    );
+    this.discardQueued();
+    this.close(CloseReason.SlowConsumer, true);
+  }
+
+  /**
+   * Closes with a named reason: removes the session's interest, flushes what
+   * is queued (unless `abort`) and ends the socket. Idempotent.
+   */
+  close(reason: CloseReason, abort = false): void {
+    if (this.closed) return;
+    this.closeReason = reason;
+    this.parser.stop();
+    if (this.authTimer !== null) {
+      clearTimeout(this.authTimer);
+      this.authTimer = null;
+    }
+    const sublist = this.account?.sublist;
+    if (sublist !== undefined) for (const sub of this.subs.values()) sublist.remove(sub);
+    this.host.stats.closed(reason);
+    if (abort || this.socket.destroyed) this.socket.destroy();
+    else {
+      this.flush();
+      this.socket.end();
+      // A peer that never reads must not keep the socket open forever.
+      setTimeout(() => this.socket.destroy(), this.host.options.shutdownGraceMs).unref();
+    }
+    this.host.sessionClosed(this);
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * A Weft node: owns its options, accounts, router and listeners, and its
+ * lifecycle (start, shutdown). Faces and the monitor plug into it.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { type Account, Accounts } from '../core/account.js';
+import { Router } from '../core/router.js';
+import { CloseReason, WireError } from '../errors.js';
+import { type MonitorServer, startMonitor } from '../monitor/http.js';
+import { errLine, infoLine } from '../protocols/nats/encoder.js';
+import { ClientSession, type SessionHost } from '../protocols/nats/session.js';
+import { VERSION } from '../version.js';
+import { Flusher } from './connection.js';
+import { createLogger, type Logger } from './logger.js';
+import { type ServerOptions, withDefaults } from './options.js';
+import { ServerStats } from './stats.js';
+
+/** Bound on closed connections remembered for /connz?state=closed. */
+export const CLOSED_CONNECTIONS_MAX = 1000;
+
+export interface ClosedConnection {
+  cid: number;
+  ip: string;
+  port: number;
+  start: Date;
+  stop: Date;
+  reason: string;
+  name: string;
+  lang: string;
+  version: string;
+  in_msgs: number;
+  out_msgs: number;
+  in_bytes: number;
+  out_bytes: number;
+}
+
+/** A server id in the style of nats-server's (an nkey-like base32 string). */
+function newServerId(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bytes = randomBytes(55);
+  let id = 'N';
+  for (const b of bytes) id += alphabet[b & 31];
+  return id;
+}
+
+export class WeftNode implements SessionHost {
+  readonly options: ServerOptions;
+  readonly serverId = newServerId();
+  readonly name: string;
+  readonly accounts = new Accounts();
+  readonly router = new Router();
+  readonly flusher = new Flusher();
+  readonly stats = new ServerStats();
+  readonly log: Logger;
+  readonly started = new Date();
+  readonly sessions = new Map<number, ClientSession>();
+  readonly closedConnections: ClosedConnection[] = [];
+  private nextCid = 1;
+  private listener: NetServer | null = null;
+  private monitor: MonitorServer | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private infoBase: Record<string, unknown> = {};
+  private shuttingDown: Promise<void> | null = null;
+  port = 0;
+  httpPort = -1;
+
+  constructor(options: Partial<ServerOptions> = {}) {
+    this.options = withDefaults(options);
+    this.name = this.options.name || this.serverId;
+    this.log = createLogger(this.options.logLevel);
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.listener = listener;
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(o.port, o.host, () => {
+        listener.off('error', reject);
+        resolve();
+      });
+    });
+    listener.on('error', (err) => this.log.error(`client listener: ${err.message}`));
+    const addr = listener.address();
+    this.port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
+    this.infoBase = {
+      server_id: this.serverId,
+      server_name: this.name,
+      version: VERSION,
+      proto: 1,
+      go: `node${process.versions.node}`,
+      host: o.host,
+      port: this.port,
+      headers: true,
+      max_payload: o.maxPayload,
+    };
+    this.log.info(`Starting weft ${VERSION} (node "${this.name}", id ${this.serverId})`);
+    this.log.info(`Listening for client connections on ${o.host}:${this.port}`);
+    if (o.httpPort >= 0) {
+      try {
+        this.monitor = await startMonitor(this, o.host, o.httpPort);
+      } catch (err) {
+        listener.close();
+        throw err;
+      }
+      this.httpPort = this.monitor.port;
+      this.log.info(`Listening for monitoring on http://${o.host}:${this.httpPort}`);
+    }
+    this.pingTimer = setInterval(() => this.pingAll(), o.pingIntervalMs);
+    this.pingTimer.unref();
+    this.log.info('Server is ready');
+  }
+
+  private accept(socket: Socket): void {
+    if (this.shuttingDown !== null) {
+      socket.destroy();
+      return;
+    }
+    if (this.sessions.size >= this.options.maxConnections) {
+      this.stats.refusedConnections++;
+      this.stats.closed(CloseReason.MaxConnections);
+      this.log.warn(
+        `refused ${socket.remoteAddress}:${socket.remotePort}: max_connections ${this.options.maxConnections} reached`,
+      );
+      socket.on('error', () => {});
+      socket.end(errLine(WireError.MaxConnections));
+      return;
+    }
+    const cid = this.nextCid++;
+    this.stats.totalConnections++;
+    const session = new ClientSession(cid, socket, this);
+    this.sessions.set(cid, session);
+    this.log.debug(`cid:${cid} ${session.remoteAddress}:${session.remotePort} - client connected`);
+  }
+
+  accountFor(): Account {
+    return this.accounts.default;
+  }
+
+  infoLine(session: ClientSession): string {
+    return infoLine({ ...this.infoBase, client_id: session.id, client_ip: session.remoteAddress });
+  }
+
+  sessionClosed(session: ClientSession): void {
+    if (!this.sessions.delete(session.id)) return;
+    const c = session.connectOptions;
+    this.closedConnections.push({
+      cid: session.id,
+      ip: session.remoteAddress,
+      port: session.remotePort,
+      start: session.created,
+      stop: new Date(),
+      reason: session.closeReason ?? '',
+      name: c?.name ?? '',
+      lang: c?.lang ?? '',
+      version: c?.version ?? '',
+      in_msgs: session.inMsgs,
+      out_msgs: session.outMsgs,
+      in_bytes: session.inBytes,
+      out_bytes: session.outBytes,
+    });
+    if (this.closedConnections.length > CLOSED_CONNECTIONS_MAX) this.closedConnections.shift();
+    this.log.debug(`cid:${session.id} - closed: ${session.closeReason}`);
+  }
+
+  private pingAll(): void {
+    for (const s of this.sessions.values()) s.ping();
+  }
+
+  get subscriptionCount(): number {
+    let n = 0;
+    for (const acc of this.accounts.all()) n += acc.sublist.count;
+    return n;
+  }
+
+  /**
+   * Stops accepting, closes every connection after flushing what is queued
+   * (waiting at most shutdownGraceMs), then stops the monitor.
+   */
+  shutdown(): Promise<void> {
+    this.shuttingDown ??= this.doShutdown();
+    return this.shuttingDown;
+  }
+
+  private async doShutdown(): Promise<void> {
+    this.log.info('Initiating shutdown');
+    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    const listenerClosed = new Promise<void>((r) => {
+      if (this.listener === null) r();
+      else this.listener.close(() => r());
+    });
+    const sockets = [...this.sessions.values()].map((s) => s.socket);
+    for (const s of [...this.sessions.values()]) s.close(CloseReason.ServerShutdown);
+    const allClosed = Promise.all(
+      sockets.map((sock) =>
+        sock.closed ? Promise.resolve() : new Promise<void>((r) => sock.once('close', () => r())),
+      ),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => {
+      timer = setTimeout(r, this.options.shutdownGraceMs);
+    });
+    await Promise.race([allClosed, grace]);
+    clearTimeout(timer);
+    for (const sock of sockets) sock.destroy();
+    await listenerClosed;
+    if (this.monitor !== null) await this.monitor.close();
+    this.log.info('Server shutdown complete');
+  }
+}
+
+/** What `startServer` resolves to: the bound ports and a way to stop. */
+export interface WeftServer {
+  readonly host: string;
+  readonly port: number;
+  /** The monitoring port, or -1 when monitoring is off. */
+  readonly httpPort: number;
+  readonly serverId: string;
+  readonly name: string;
+  readonly node: WeftNode;
+  close(): Promise<void>;
+}
+
+/** Starts a node; `port: 0` and `httpPort: 0` pick free ports. */
+export async function startServer(options: Partial<ServerOptions> = {}): Promise<WeftServer> {
+  const node = new WeftNode(options);
+  await node.start();
+  return {
+    host: node.options.host,
+    port: node.port,
+    httpPort: node.httpPort,
+    serverId: node.serverId,
+    name: node.name,
+    node,
+    close: () => node.shutdown(),
+  };
+}

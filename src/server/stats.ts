@@ -1,0 +1,23 @@
+/**
+ * Node-wide counters: what /varz and /metrics report. Connections add to
+ * them as traffic flows; every bound that is hit has a counter here.
+ */
+import type { CloseReason } from '../errors.js';
+
+export class ServerStats {
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+  totalConnections = 0;
+  slowConsumers = 0;
+  /** Connections refused because max_connections was reached. */
+  refusedConnections = 0;
+  /** Per-connection match caches that hit their bound and were reset. */
+  matchCacheResets = 0;
+  readonly closedByReason = new Map<CloseReason, number>();
+
+  closed(reason: CloseReason): void {
+    this.closedByReason.set(reason, (this.closedByReason.get(reason) ?? 0) + 1);
+  }
+}

@@ -3,10 +3,11 @@
  * lifecycle (start, shutdown). Faces and the monitor plug into it.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { type Account, Accounts } from '../core/account.js';
 import { Router } from '../core/router.js';
-import { CloseReason, WireError } from '../errors.js';
+import { CloseReason, ConfigError, WireError } from '../errors.js';
 import { type MonitorServer, startMonitor } from '../monitor/http.js';
 import { errLine, infoLine } from '../protocols/nats/encoder.js';
 import { ClientSession, type SessionHost } from '../protocols/nats/session.js';
@@ -73,6 +74,11 @@ export class WeftNode implements SessionHost {
 
   async start(): Promise<void> {
     const o = this.options;
+    try {
+      mkdirSync(o.dataDir, { recursive: true });
+    } catch (err) {
+      throw new ConfigError('data_dir', `cannot create ${o.dataDir}: ${(err as Error).message}`);
+    }
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener = listener;
     await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,112 @@
+/**
+ * `weft server`: runs a node in the foreground. Flags override the config
+ * file; a bad flag or setting exits with code 2 and a message naming it.
+ * SIGINT/SIGTERM start a graceful shutdown; a second signal exits at once.
+ */
+import type { ParseArgsConfig } from 'node:util';
+import { ConfigError } from '../errors.js';
+import { loadConfigFile, optionsFromFlags, SETTINGS } from '../server/config.js';
+import { startServer } from '../server/server.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parse, reportError } from './args.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+function flagOptions(): Options {
+  const options: Options = {
+    config: { type: 'string', short: 'c' },
+  };
+  for (const s of SETTINGS) {
+    options[s.flag] =
+      s.short === undefined ? { type: 'string' } : { type: 'string', short: s.short };
+  }
+  return options;
+}
+
+export function usage(): string {
+  const rows: [string, string][] = [['-c, --config FILE', 'YAML config file (flags override it)']];
+  for (const s of SETTINGS) {
+    const name = `${s.short === undefined ? '    ' : `-${s.short}, `}--${s.flag} VALUE`;
+    rows.push([name, s.help]);
+  }
+  rows.push(['-h, --help', 'show this help']);
+  const width = Math.max(...rows.map((r) => r[0].length)) + 2;
+  return [
+    'Usage: weft server [flags]',
+    '',
+    'Runs a Weft node: NATS clients connect on --port, monitoring is served on',
+    '--http-port (/varz /connz /subsz /healthz /metrics). Every flag can also be',
+    'set in the config file, by its name with underscores (http_port: 8222).',
+    '',
+    'Flags:',
+    ...rows.map(([a, b]) => `  ${a.padEnd(width)}${b}`),
+    '',
+  ].join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values: Record<string, unknown>;
+  try {
+    const parsed = parse(
+      { name: 'server', usage: usage(), options: flagOptions(), required: [] },
+      argv,
+    );
+    if (parsed.help) {
+      process.stdout.write(usage());
+      return EXIT_OK;
+    }
+    values = parsed.values;
+  } catch (err) {
+    return reportError('server', err);
+  }
+
+  let options: ReturnType<typeof optionsFromFlags>;
+  try {
+    const file = typeof values.config === 'string' ? loadConfigFile(values.config) : {};
+    options = { ...file, ...optionsFromFlags(values) };
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`weft server: invalid configuration: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(options);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (err instanceof ConfigError) {
+      process.stderr.write(`weft server: invalid configuration: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    const what = e.code === 'EADDRINUSE' ? `address in use (${e.message})` : e.message;
+    process.stderr.write(`weft server: cannot start: ${what}\n`);
+    return EXIT_FAILURE;
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        server.node.log.warn(`Received ${signal} again, exiting now`);
+        process.exit(EXIT_FAILURE);
+      }
+      stopping = true;
+      server.node.log.info(`Received ${signal}, shutting down (again to exit at once)`);
+      server.close().then(
+        () => {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          resolve(EXIT_OK);
+        },
+        (err: Error) => {
+          server.node.log.error(`shutdown failed: ${err.message}`);
+          resolve(EXIT_FAILURE);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,272 @@
+/**
+ * Configuration: one table of settings drives the YAML config file, the
+ * `weft server` flags and their help text. A value is checked by the
+ * setting's kind, and an error names the key (`http_port` in a file,
+ * `--http-port` on the command line). Flags override the file.
+ *
+ * Sizes accept a byte count or a unit (`64KB`, `1MiB`, `1M`); durations a
+ * unit (`500ms`, `2s`, `1m`) or, in the file, a number of seconds as
+ * nats-server's config does.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../errors.js';
+import type { LogLevel, ServerOptions } from './options.js';
+
+type Kind = 'string' | 'port' | 'size' | 'duration' | 'count' | 'loglevel';
+
+export interface Setting {
+  /** Key in the YAML file. */
+  readonly file: string;
+  /** Long flag name (without --). */
+  readonly flag: string;
+  readonly short?: string;
+  readonly option: keyof ServerOptions;
+  readonly kind: Kind;
+  readonly help: string;
+  /** For ports: the lowest value allowed (-1 disables monitoring). */
+  readonly min?: number;
+}
+
+export const SETTINGS: readonly Setting[] = [
+  {
+    file: 'host',
+    flag: 'host',
+    short: 'a',
+    option: 'host',
+    kind: 'string',
+    help: 'address to bind (default 0.0.0.0)',
+  },
+  {
+    file: 'port',
+    flag: 'port',
+    short: 'p',
+    option: 'port',
+    kind: 'port',
+    help: 'NATS client port, 0 for any free port (default 4222)',
+  },
+  {
+    file: 'http_port',
+    flag: 'http-port',
+    short: 'm',
+    option: 'httpPort',
+    kind: 'port',
+    min: -1,
+    help: 'monitoring HTTP port, 0 for any, -1 to disable (default 8222)',
+  },
+  {
+    file: 'data_dir',
+    flag: 'data-dir',
+    option: 'dataDir',
+    kind: 'string',
+    help: 'directory for durable data (default ./data)',
+  },
+  {
+    file: 'name',
+    flag: 'name',
+    short: 'n',
+    option: 'name',
+    kind: 'string',
+    help: 'node name (default: the generated node id)',
+  },
+  {
+    file: 'max_payload',
+    flag: 'max-payload',
+    option: 'maxPayload',
+    kind: 'size',
+    help: 'largest message a client may publish (default 1MiB)',
+  },
+  {
+    file: 'max_control_line',
+    flag: 'max-control-line',
+    option: 'maxControlLine',
+    kind: 'size',
+    help: 'longest protocol line (default 4KiB)',
+  },
+  {
+    file: 'max_pending',
+    flag: 'max-pending',
+    option: 'maxPending',
+    kind: 'size',
+    help: 'bytes queued to a client before it is a slow consumer (default 64MiB)',
+  },
+  {
+    file: 'max_connections',
+    flag: 'max-connections',
+    option: 'maxConnections',
+    kind: 'count',
+    help: 'most client connections at once (default 65536)',
+  },
+  {
+    file: 'max_subscriptions',
+    flag: 'max-subscriptions',
+    option: 'maxSubscriptions',
+    kind: 'count',
+    help: 'most subscriptions per connection, 0 = no limit (default 0)',
+  },
+  {
+    file: 'auth_timeout',
+    flag: 'auth-timeout',
+    option: 'authTimeoutMs',
+    kind: 'duration',
+    help: 'time a client has to send CONNECT (default 2s)',
+  },
+  {
+    file: 'ping_interval',
+    flag: 'ping-interval',
+    option: 'pingIntervalMs',
+    kind: 'duration',
+    help: 'interval of server PINGs (default 2m)',
+  },
+  {
+    file: 'ping_max',
+    flag: 'ping-max',
+    option: 'maxPingsOut',
+    kind: 'count',
+    help: 'unanswered PINGs before a client is stale (default 2)',
+  },
+  {
+    file: 'shutdown_grace',
+    flag: 'shutdown-grace',
+    option: 'shutdownGraceMs',
+    kind: 'duration',
+    help: 'time to flush clients on shutdown (default 5s)',
+  },
+  {
+    file: 'log_level',
+    flag: 'log-level',
+    option: 'logLevel',
+    kind: 'loglevel',
+    help: 'silent, error, warn, info or debug (default info)',
+  },
+];
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
+
+/**
+ * Checks one value for `setting`. `fromFile` allows YAML numbers where the
+ * command line has strings (a bare number of seconds for a duration).
+ */
+export function convert(setting: Setting, key: string, value: unknown, fromFile: boolean): unknown {
+  const fail = (why: string): never => {
+    throw new ConfigError(key, `${why}, got ${JSON.stringify(value)}`);
+  };
+  switch (setting.kind) {
+    case 'string':
+      if (typeof value === 'string' && value !== '') return value;
+      if (typeof value === 'number' && setting.option === 'name') return String(value);
+      return fail('must be a non-empty string');
+    case 'port': {
+      const n = integer(value);
+      const min = setting.min ?? 0;
+      if (n === null || n < min || n > 65535)
+        return fail(`must be a port number from ${min} to 65535`);
+      return n;
+    }
+    case 'count': {
+      const n = integer(value);
+      if (n === null || n < 0) return fail('must be a whole number, 0 or more');
+      return n;
+    }
+    case 'size': {
+      if (typeof value === 'number') {
+        if (Number.isInteger(value) && value > 0) return value;
+        return fail('must be a positive number of bytes');
+      }
+      const m =
+        typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value) : null;
+      const unit = m === null ? undefined : SIZE_UNITS[m[2].toLowerCase()];
+      if (m === null || unit === undefined)
+        return fail('must be a size such as 1048576, 512KB or 1MiB');
+      const n = Math.round(Number(m[1]) * unit);
+      if (n <= 0) return fail('must be more than 0 bytes');
+      return n;
+    }
+    case 'duration': {
+      if (typeof value === 'number' && fromFile) {
+        if (value > 0) return Math.round(value * 1000);
+        return fail('must be a positive number of seconds');
+      }
+      const text = typeof value === 'string' ? value.trim() : '';
+      const part = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
+      let ms = 0;
+      if (text === '') return fail('must be a duration such as 500ms, 2s or 1m');
+      while (part.lastIndex < text.length) {
+        const m = part.exec(text);
+        if (m === null) return fail('must be a duration such as 500ms, 2s or 1m');
+        ms += Number(m[1]) * DURATION_UNITS[m[2]];
+      }
+      if (ms <= 0) return fail('must be longer than 0');
+      return Math.round(ms);
+    }
+    case 'loglevel':
+      if (typeof value === 'string' && (LOG_LEVELS as string[]).includes(value)) return value;
+      return fail(`must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+}
+
+function integer(value: unknown): number | null {
+  const n = typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+  return typeof n === 'number' && Number.isSafeInteger(n) ? n : null;
+}
+
+/** Parses YAML text into options; `source` names the file in errors. */
+export function parseConfigText(text: string, source = 'config'): Partial<ServerOptions> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(source, `not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(source, 'must be a mapping of settings (key: value)');
+  }
+  const out: Partial<ServerOptions> = {};
+  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
+    const setting = SETTINGS.find((s) => s.file === key);
+    if (setting === undefined) {
+      const known = SETTINGS.map((s) => s.file).join(', ');
+      throw new ConfigError(key, `unknown setting in ${source} (known: ${known})`);
+    }
+    (out as Record<string, unknown>)[setting.option] = convert(setting, key, value, true);
+  }
+  return out;
+}
+
+export function loadConfigFile(path: string): Partial<ServerOptions> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.message;
+    throw new ConfigError('--config', `cannot read ${path}: ${why}`);
+  }
+  return parseConfigText(text, path);
+}
+
+/** Options from flag values (strings), as parsed by node:util parseArgs. */
+export function optionsFromFlags(values: Record<string, unknown>): Partial<ServerOptions> {
+  const out: Partial<ServerOptions> = {};
+  for (const s of SETTINGS) {
+    const v = values[s.flag];
+    if (v === undefined) continue;
+    (out as Record<string, unknown>)[s.option] = convert(s, `--${s.flag}`, v, false);
+  }
+  return out;
+}

@@ -7,7 +7,7 @@
 export const WireError = {
   UnknownOperation: 'Unknown Protocol Operation',
   MaxPayload: 'Maximum Payload Violation',
-  MaxControlLine: 'Maximum Control Line Exceeded',
+  MaxControlLine: 'maximum control line exceeded',
   MaxConnections: 'maximum connections exceeded',
   MaxSubscriptions: 'maximum subscriptions exceeded',
   AuthTimeout: 'Authentication Timeout',
@@ -17,6 +17,7 @@ export const WireError = {
   InvalidSubject: 'Invalid Subject',
   InvalidPublishSubject: 'Invalid Publish Subject',
   ServerShutdown: 'Server Shutdown',
+  HeadersNotEnabled: 'HPUB Requires Headers In CONNECT',
 } as const;
 
 /** Why a connection was closed: named, counted, shown in /connz. */
@@ -26,7 +27,7 @@ export const CloseReason = {
   ProtocolViolation: 'Protocol Violation',
   ParseError: 'Parse Error',
   MaxPayload: 'Maximum Payload Exceeded',
-  MaxControlLine: 'Maximum Control Line Exceeded',
+  MaxControlLine: 'maximum control line exceeded',
   MaxConnections: 'Maximum Connections Exceeded',
   MaxSubscriptions: 'Maximum Subscriptions Exceeded',
   AuthTimeout: 'Authentication Timeout',

@@ -130,8 +130,12 @@ export class WeftNode implements SessionHost {
       this.log.warn(
         `refused ${socket.remoteAddress}:${socket.remotePort}: max_connections ${this.options.maxConnections} reached`,
       );
+      // As nats-server: INFO first, so clients read the error as the server's.
       socket.on('error', () => {});
-      socket.end(errLine(WireError.MaxConnections));
+      socket.end(
+        infoLine({ ...this.infoBase, client_ip: socket.remoteAddress }) +
+          errLine(WireError.MaxConnections),
+      );
       return;
     }
     const cid = this.nextCid++;

@@ -39,9 +39,11 @@ export function parseConnect(json: string): ConnectOptions | string {
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return 'not a JSON object';
   const o = raw as Record<string, unknown>;
+  // nats-server's defaults for fields a client leaves out: verbose and
+  // pedantic are on (every real client sends them, usually as false).
   const out: ConnectOptions = {
-    verbose: false,
-    pedantic: false,
+    verbose: true,
+    pedantic: true,
     echo: true,
     headers: false,
     no_responders: false,

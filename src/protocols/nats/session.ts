@@ -150,17 +150,21 @@ export class ClientSession extends Connection implements Subscriber {
     const stats = this.host.stats;
     stats.inMsgs++;
     stats.inBytes += size;
-    const result = this.match(subject);
-    if (result === null) {
-      // Weft refuses publishes to wildcard or malformed subjects in every
-      // mode (nats-server does only when pedantic); the connection stays.
+    const opts = this.connectOptions!;
+    if (headers !== null && !opts.headers) {
+      this.fail(WireError.HeadersNotEnabled, CloseReason.ProtocolViolation);
+      return;
+    }
+    // As nats-server: a wildcard or malformed publish subject is refused in
+    // pedantic mode; otherwise it is matched as it is (and reaches wildcards).
+    if (opts.pedantic && classifySubject(subject) !== 'literal') {
       this.softError(WireError.InvalidPublishSubject);
       return;
     }
+    if (opts.verbose) this.queueText(OK);
     const msg: Message = { subject, reply, headers, payload };
-    const n = this.host.router.deliver(result, msg, this);
-    if (n === 0 && reply !== '' && this.connectOptions!.no_responders) this.noResponders(reply);
-    if (this.verbose) this.queueText(OK);
+    const n = this.host.router.deliver(this.match(subject), msg, this);
+    if (n === 0 && reply !== '' && opts.no_responders) this.noResponders(reply);
   }
 
   onSub(subject: string, queue: string, sid: string): void {
@@ -232,12 +236,11 @@ export class ClientSession extends Connection implements Subscriber {
     if (sub.max > 0 && sub.delivered >= sub.max) this.removeSub(sub);
   }
 
-  /** The match for a publish subject, through this session's cache; null when invalid. */
-  private match(subject: string): MatchResult | null {
+  /** The match for a publish subject, through this session's cache. */
+  private match(subject: string): MatchResult {
     const sublist = this.account!.sublist;
     const hit = this.cache.get(subject);
     if (hit !== undefined && hit.generation === sublist.generation) return hit.result;
-    if (classifySubject(subject) !== 'literal') return null;
     const result = sublist.match(subject);
     if (hit !== undefined) {
       hit.result = result;

@@ -12,14 +12,13 @@
  */
 import type { Socket } from 'node:net';
 import type { CloseReason } from '../errors.js';
+import { utf8Write } from '../util/bytes.js';
 
 /** Payloads at least this large are queued by reference, not copied. */
 export const COPY_LIMIT = 8 * 1024;
 /** Bounds on the encode chunk: it grows with traffic and shrinks when idle. */
 export const CHUNK_MIN = 1024;
 export const CHUNK_MAX = 64 * 1024;
-
-const CRLF = Buffer.from('\r\n');
 
 /** Flushes every connection that queued bytes, once per event-loop turn. */
 export class Flusher {
@@ -95,43 +94,44 @@ export abstract class Connection implements ConnectionCounters {
     return this.queued + this.socket.writableLength;
   }
 
-  /** Queues `head`, then `a` and `b` (either may be null), then CRLF. */
-  protected queueFrame(head: string, a: Buffer | null, b: Buffer | null): boolean {
-    const alen = a === null ? 0 : a.length;
-    const blen = b === null ? 0 : b.length;
-    // A UTF-8 char takes at most 3 bytes per UTF-16 unit.
-    const headMax = head.length * 3;
-    if (alen + blen < COPY_LIMIT) {
-      const chunk = this.reserve(headMax + alen + blen + 2);
-      let at = this.end;
-      at += chunk.write(head, at, 'utf8');
-      if (a !== null) at += a.copy(chunk, at);
-      if (b !== null) at += b.copy(chunk, at);
-      chunk[at++] = 0x0d;
-      chunk[at++] = 0x0a;
-      this.queued += at - this.end;
-      this.end = at;
-    } else {
-      // Large payloads are queued by reference: no copy.
-      const chunk = this.reserve(headMax);
-      const n = chunk.write(head, this.end, 'utf8');
-      this.end += n;
-      this.seal();
-      if (a !== null && alen > 0) this.parts.push(a);
-      if (b !== null && blen > 0) this.parts.push(b);
-      this.parts.push(CRLF);
-      this.queued += n + alen + blen + 2;
-    }
+  /**
+   * Room for `n` more bytes: returns the chunk to encode into, from
+   * `writePos`; then `commit` the new end. Nothing else may queue between.
+   */
+  protected reserve(n: number): Buffer {
+    const chunk = this.chunk;
+    if (chunk !== null && chunk.length - this.end >= n) return chunk;
+    this.seal();
+    const fresh = Buffer.allocUnsafe(Math.max(n, this.chunkSize));
+    this.chunk = fresh;
+    this.start = 0;
+    this.end = 0;
+    return fresh;
+  }
+
+  protected get writePos(): number {
+    return this.end;
+  }
+
+  /** Queues what was encoded up to `end`; false when the connection hit its bound. */
+  protected commit(end: number): boolean {
+    this.queued += end - this.end;
+    this.end = end;
     return this.afterQueue();
+  }
+
+  /** Queues `buf` by reference (no copy): for large payloads. Call `commit` after. */
+  protected queueRef(buf: Buffer): void {
+    if (buf.length === 0) return;
+    this.seal();
+    this.parts.push(buf);
+    this.queued += buf.length;
   }
 
   /** Queues a short protocol line (INFO, PONG, -ERR …). */
   protected queueText(text: string): boolean {
     const chunk = this.reserve(text.length * 3);
-    const n = chunk.write(text, this.end, 'utf8');
-    this.end += n;
-    this.queued += n;
-    return this.afterQueue();
+    return this.commit(this.end + utf8Write(chunk, text, this.end));
   }
 
   private afterQueue(): boolean {
@@ -144,18 +144,6 @@ export abstract class Connection implements ConnectionCounters {
       this.flusher.mark(this);
     }
     return true;
-  }
-
-  /** A chunk with at least `n` free bytes after `end`. */
-  private reserve(n: number): Buffer {
-    const chunk = this.chunk;
-    if (chunk !== null && chunk.length - this.end >= n) return chunk;
-    this.seal();
-    const fresh = Buffer.allocUnsafe(Math.max(n, this.chunkSize));
-    this.chunk = fresh;
-    this.start = 0;
-    this.end = 0;
-    return fresh;
   }
 
   /** Moves the encoded range of the chunk to `parts`. */

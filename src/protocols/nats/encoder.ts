@@ -3,6 +3,8 @@
  * connection writes them and the payload bytes into its outbound chunk.
  */
 
+import { copyInto, utf8Write, writeDecimal } from '../../util/bytes.js';
+
 export const PING = 'PING\r\n';
 export const PONG = 'PONG\r\n';
 export const OK = '+OK\r\n';
@@ -18,22 +20,51 @@ export function infoLine(info: object): string {
   return `INFO ${JSON.stringify(info)}\r\n`;
 }
 
-/** `MSG <subject> <sid> [reply] <#bytes>\r\n` */
-export function msgHead(subject: string, sid: string, reply: string, size: number): string {
-  return reply === ''
-    ? 'MSG ' + subject + ' ' + sid + ' ' + size + '\r\n'
-    : 'MSG ' + subject + ' ' + sid + ' ' + reply + ' ' + size + '\r\n';
-}
+const SP = 0x20;
 
-/** `HMSG <subject> <sid> [reply] <#header bytes> <#total bytes>\r\n` */
-export function hmsgHead(
-  subject: string,
-  sid: string,
+/**
+ * Encodes a MSG/HMSG head into `dst` at `at` and returns the offset after
+ * its CRLF; `target` is the pre-encoded `<subject> <sid> ` (see
+ * `msgTarget`). The caller reserves room: `headMax` bytes.
+ *   MSG <subject> <sid> [reply] <#bytes>\r\n
+ *   HMSG <subject> <sid> [reply] <#header bytes> <#total bytes>\r\n
+ * `hdr` is -1 for MSG.
+ */
+export function encodeMsgHead(
+  dst: Buffer,
+  at: number,
+  target: Buffer,
   reply: string,
   hdr: number,
   total: number,
-): string {
-  return reply === ''
-    ? 'HMSG ' + subject + ' ' + sid + ' ' + hdr + ' ' + total + '\r\n'
-    : 'HMSG ' + subject + ' ' + sid + ' ' + reply + ' ' + hdr + ' ' + total + '\r\n';
+): number {
+  if (hdr >= 0) dst[at++] = 0x48; // H
+  dst[at++] = 0x4d; // M
+  dst[at++] = 0x53; // S
+  dst[at++] = 0x47; // G
+  dst[at++] = SP;
+  at = copyInto(target, dst, at);
+  if (reply !== '') {
+    at += utf8Write(dst, reply, at);
+    dst[at++] = SP;
+  }
+  if (hdr >= 0) {
+    at = writeDecimal(dst, at, hdr);
+    dst[at++] = SP;
+  }
+  at = writeDecimal(dst, at, total);
+  dst[at++] = 0x0d;
+  dst[at++] = 0x0a;
+  return at;
+}
+
+/** Room `encodeMsgHead` may need for a head with this target and reply. */
+export function headMax(target: Buffer, reply: string): number {
+  // "HMSG " + target + reply*3 + " " + two 16-digit numbers + spaces + CRLF
+  return 5 + target.length + reply.length * 3 + 1 + 34 + 2;
+}
+
+/** The `<subject> <sid> ` part of a MSG head, encoded once per subscription and subject. */
+export function msgTarget(subject: string, sid: string): Buffer {
+  return Buffer.from(subject + ' ' + sid + ' ');
 }

@@ -16,6 +16,7 @@
  * lines end in CRLF (a bare LF is accepted, as nats-server does).
  */
 import { CloseReason, ProtocolError, WireError } from '../../errors.js';
+import { utf8Slice } from '../../util/bytes.js';
 
 export interface NatsServerHandler {
   onConnect(json: string): void;
@@ -59,6 +60,9 @@ export class NatsParser {
   private pReply = '';
   private pHeaderSize = -1;
   private stopped = false;
+  private lastSubject = '';
+  private lastSubjectLen = -1;
+  private readonly lastSubjectBytes = Buffer.allocUnsafe(256);
   /** Where parsing resumes in the current buffer after an operation. */
   private cursor = 0;
   // Argument ranges of the current control line (start/end pairs).
@@ -221,7 +225,7 @@ export class NatsParser {
         `payload of ${total} bytes exceeds max_payload ${this.limits.maxPayload}`,
       );
     }
-    const subject = this.arg(line, 1);
+    const subject = this.subjectArg(line);
     const reply = argc === 3 + sizes ? this.arg(line, 2) : '';
     const need = total + 2;
     if (buf.length - pos >= need) {
@@ -290,7 +294,30 @@ export class NatsParser {
   }
 
   private arg(line: Buffer, k: number): string {
-    return line.toString('utf8', this.args[k * 2], this.args[k * 2 + 1]);
+    return utf8Slice(line, this.args[k * 2], this.args[k * 2 + 1]);
+  }
+
+  /**
+   * The subject argument of a PUB: the previous string when the bytes are
+   * the same (publishers repeat subjects), so later lookups keyed by it hit
+   * a string whose hash V8 has already computed.
+   */
+  private subjectArg(line: Buffer): string {
+    const s = this.args[2];
+    const n = this.args[3] - s;
+    const last = this.lastSubjectBytes;
+    if (n === this.lastSubjectLen) {
+      let i = 0;
+      while (i < n && line[s + i] === last[i]) i++;
+      if (i === n) return this.lastSubject;
+    }
+    const subject = utf8Slice(line, s, s + n);
+    if (n <= last.length) {
+      for (let i = 0; i < n; i++) last[i] = line[s + i];
+      this.lastSubjectLen = n;
+      this.lastSubject = subject;
+    }
+    return subject;
   }
 
   /** A non-negative decimal argument, or -1. */

@@ -10,12 +10,22 @@ import type { Router } from '../../core/router.js';
 import { classifySubject, isValidQueueName } from '../../core/subject.js';
 import type { MatchResult } from '../../core/sublist.js';
 import { CloseReason, type ProtocolError, WireError } from '../../errors.js';
-import { Connection, type Flusher } from '../../server/connection.js';
+import { COPY_LIMIT, Connection, type Flusher } from '../../server/connection.js';
 import type { Logger } from '../../server/logger.js';
 import type { ServerOptions } from '../../server/options.js';
 import type { ServerStats } from '../../server/stats.js';
+import { copyInto } from '../../util/bytes.js';
 import { type ConnectOptions, parseConnect } from './connect.js';
-import { errLine, hmsgHead, msgHead, NO_RESPONDERS, OK, PING, PONG } from './encoder.js';
+import {
+  encodeMsgHead,
+  errLine,
+  headMax,
+  msgTarget,
+  NO_RESPONDERS,
+  OK,
+  PING,
+  PONG,
+} from './encoder.js';
 import { NatsParser } from './parser.js';
 
 /** What a session needs from the node that owns it. */
@@ -34,6 +44,15 @@ export interface SessionHost {
 
 /** Bound on a session's own match cache (per-connection, generation-checked). */
 export const SESSION_CACHE_MAX = 128;
+
+const EMPTY = Buffer.alloc(0);
+
+/** A subscription with the NATS face's encoding cache. */
+interface NatsSubscription extends Subscription {
+  /** Encoded `<subject> <sid> ` for `targetSubject`. */
+  target: Buffer;
+  targetSubject: string;
+}
 
 interface CachedMatch {
   result: MatchResult;
@@ -184,7 +203,16 @@ export class ClientSession extends Connection implements Subscriber {
       if (this.verbose) this.queueText(OK);
       return;
     }
-    const sub: Subscription = { subject, queue, sid, owner: this, max: 0, delivered: 0 };
+    const sub: NatsSubscription = {
+      subject,
+      queue,
+      sid,
+      owner: this,
+      max: 0,
+      delivered: 0,
+      target: EMPTY,
+      targetSubject: '',
+    };
     this.subs.set(sid, sub);
     this.account!.sublist.insert(sub);
     if (this.verbose) this.queueText(OK);
@@ -212,28 +240,49 @@ export class ClientSession extends Connection implements Subscriber {
 
   deliver(sub: Subscription, msg: Message): void {
     if (this.closed || (sub.max > 0 && sub.delivered >= sub.max)) return;
-    const headers = this.connectOptions?.headers ? msg.headers : null;
-    const plen = msg.payload.length;
-    let ok: boolean;
-    if (headers === null) {
-      ok = this.queueFrame(msgHead(msg.subject, sub.sid, msg.reply, plen), msg.payload, null);
-      this.outBytes += plen;
-      this.host.stats.outBytes += plen;
-    } else {
-      const total = headers.length + plen;
-      ok = this.queueFrame(
-        hmsgHead(msg.subject, sub.sid, msg.reply, headers.length, total),
-        headers,
-        msg.payload,
-      );
-      this.outBytes += total;
-      this.host.stats.outBytes += total;
+    const ns = sub as NatsSubscription;
+    // The `<subject> <sid> ` bytes are kept per subscription; a literal
+    // subscription always sees one subject, a wildcard one mostly a few.
+    if (ns.targetSubject !== msg.subject) {
+      ns.target = msgTarget(msg.subject, sub.sid);
+      ns.targetSubject = msg.subject;
     }
-    if (!ok) return;
+    const headers = this.connectOptions?.headers ? msg.headers : null;
+    const size = this.queueMsg(ns.target, msg.reply, headers, msg.payload);
+    if (size < 0) return;
     this.outMsgs++;
-    this.host.stats.outMsgs++;
+    this.outBytes += size;
+    const stats = this.host.stats;
+    stats.outMsgs++;
+    stats.outBytes += size;
     sub.delivered++;
     if (sub.max > 0 && sub.delivered >= sub.max) this.removeSub(sub);
+  }
+
+  /** Queues one MSG/HMSG frame; returns its payload size, or -1 at the pending bound. */
+  private queueMsg(target: Buffer, reply: string, headers: Buffer | null, payload: Buffer): number {
+    const hlen = headers === null ? -1 : headers.length;
+    const total = payload.length + (headers === null ? 0 : hlen);
+    const max = headMax(target, reply);
+    let chunk: Buffer;
+    let at: number;
+    if (total < COPY_LIMIT) {
+      chunk = this.reserve(max + total + 2);
+      at = encodeMsgHead(chunk, this.writePos, target, reply, hlen, total);
+      if (headers !== null) at = copyInto(headers, chunk, at);
+      at = copyInto(payload, chunk, at);
+    } else {
+      // Large payloads are queued by reference, not copied.
+      chunk = this.reserve(max);
+      this.commit(encodeMsgHead(chunk, this.writePos, target, reply, hlen, total));
+      if (headers !== null) this.queueRef(headers);
+      this.queueRef(payload);
+      chunk = this.reserve(2);
+      at = this.writePos;
+    }
+    chunk[at++] = 0x0d;
+    chunk[at++] = 0x0a;
+    return this.commit(at) ? total : -1;
   }
 
   /** The match for a publish subject, through this session's cache. */
@@ -260,11 +309,7 @@ export class ClientSession extends Connection implements Subscriber {
     const sub = this.account!.sublist.match(reply);
     for (const s of sub.plain) {
       if (s.owner === this) {
-        this.queueFrame(
-          hmsgHead(reply, s.sid, '', NO_RESPONDERS.length, NO_RESPONDERS.length),
-          NO_RESPONDERS,
-          null,
-        );
+        this.queueMsg(msgTarget(reply, s.sid), '', NO_RESPONDERS, EMPTY);
         return;
       }
     }

@@ -69,7 +69,7 @@ export function parse<O extends OptionsConfig>(spec: CommandSpec<O>, argv: strin
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
     parsed = parseArgs({
-      args: argv,
+      args: joinNegativeValues(spec.options, argv),
       options: { ...spec.options, ...HELP },
       allowPositionals: true,
       strict: true,
@@ -91,6 +91,40 @@ export function parse<O extends OptionsConfig>(spec: CommandSpec<O>, argv: strin
     }
   }
   return { values: values as Values<O>, positionals, help };
+}
+
+/**
+ * parseArgs reads `--port -1` as two flags; a value that is a negative number
+ * is plainly meant as the value, so rewrite it as `--port=-1` first.
+ */
+function joinNegativeValues(options: OptionsConfig, argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    const long = /^--([^=]+)$/.exec(arg)?.[1];
+    const name =
+      long ??
+      (/^-[^-]$/.test(arg)
+        ? Object.keys(options).find((k) => options[k]!.short === arg[1])
+        : undefined);
+    if (
+      name !== undefined &&
+      options[name]?.type === 'string' &&
+      next !== undefined &&
+      /^-\d+(\.\d+)?[a-z]*$/i.test(next)
+    ) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 /** Rewrites parseArgs' TypeErrors (ERR_PARSE_ARGS_*) as one line naming the flag. */

@@ -85,7 +85,8 @@ export async function dial(url: string, name: string): Promise<Connected> {
   return { nc, closed, errors };
 }
 
-function describeConnectError(err: unknown): string {
+/** A connection error as a few words (`connection refused`), not a code. */
+export function describeConnectError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const code = (err as { code?: string }).code;
   switch (code) {

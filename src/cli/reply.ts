@@ -13,7 +13,9 @@ import {
   CLIENT_OPTIONS,
   checkQueue,
   checkSubject,
+  describeConnectError,
   dial,
+  displayUrl,
   expandCount,
   expandHeaders,
   formatMessage,
@@ -114,8 +116,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     const err = await closed;
     if (stopping) return EXIT_OK;
+    const why = err === undefined ? '' : `: ${describeConnectError(err)}`;
     throw new CliError(
-      `connection closed after ${plural(n, 'request')}${err ? `: ${err.message}` : ''}`,
+      `lost the connection to ${displayUrl(url)} after ${plural(n, 'request')}${why}`,
       EXIT_FAILURE,
     );
   } catch (err) {

@@ -13,7 +13,9 @@ import {
   CLIENT_OPTIONS,
   checkQueue,
   checkSubject,
+  describeConnectError,
   dial,
+  displayUrl,
   formatMessage,
   interrupted,
   out,
@@ -101,8 +103,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     const err = await closed;
     if (stopping) return EXIT_OK;
+    const why = err === undefined ? '' : `: ${describeConnectError(err)}`;
     throw new CliError(
-      `connection closed after ${plural(n, 'message')}${err ? `: ${err.message}` : ''}`,
+      `lost the connection to ${displayUrl(url)} after ${plural(n, 'message')}${why}`,
       EXIT_FAILURE,
     );
   } catch (err) {

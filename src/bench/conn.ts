@@ -12,6 +12,8 @@ export class BenchConn {
   readonly scanner = new FrameScanner();
   /** Server -ERR texts and socket errors, in order. */
   readonly errors: string[] = [];
+  /** The server's INFO, once received (it comes before the first PONG). */
+  info: { max_payload?: number; [key: string]: unknown } = {};
   closed = false;
   /** Set by `close()`: a close we asked for is not reported to listeners. */
   private deliberate = false;
@@ -26,6 +28,11 @@ export class BenchConn {
     };
     scanner.onPong = () => this.pongWaiters.shift()?.resolve();
     scanner.onErr = (text) => this.errors.push(`-ERR ${text}`);
+    scanner.onInfo = (json) => {
+      try {
+        this.info = JSON.parse(json);
+      } catch {}
+    };
     scanner.onProtocolError = (text) => {
       this.errors.push(text);
       socket.destroy();
@@ -60,6 +67,15 @@ export class BenchConn {
       clearTimeout(timer);
     }
     return conn;
+  }
+
+  /** Throws if the server would refuse payloads of `size` bytes. */
+  checkPayload(size: number): void {
+    const max = this.info.max_payload;
+    if (typeof max === 'number' && size > max) {
+      this.close();
+      throw new Error(`--size ${size} is more than the server's max_payload of ${max} bytes`);
+    }
   }
 
   /** Resolves when the server answers a PING sent now (all prior writes processed). */

@@ -64,6 +64,7 @@ export interface Throughput {
 }
 
 export interface SubThroughput extends Throughput {
+  /** Deliveries due for the messages actually published. */
   expected: number;
   /** Equals `msgs`: deliveries over all subscribers. */
   received: number;
@@ -100,7 +101,8 @@ export function headline(r: BenchResult): number {
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const addr = typeof opts.server === 'string' ? parseServerUrl(opts.server) : opts.server;
   const { workload, msgs, size } = opts;
-  const subs = workload === 'pubsub' ? 1 : workload === 'fanout' || workload === 'queue' ? opts.subs : 0;
+  const subs =
+    workload === 'pubsub' ? 1 : workload === 'fanout' || workload === 'queue' ? opts.subs : 0;
   if (!Number.isInteger(msgs) || msgs < 1) throw new Error('msgs must be a positive integer');
   if (!Number.isInteger(size) || size < 0) throw new Error('size must be a non-negative integer');
   if (subs < 0 || (subs === 0 && (workload === 'fanout' || workload === 'queue'))) {
@@ -256,7 +258,9 @@ function summarise(f: RunFacts): BenchResult {
     const received = perSub.reduce((a, b) => a + b, 0);
     const lastNs = Math.max(t0, ...f.receivers.flatMap((r) => r.lastNs));
     const sub = throughput(received, (lastNs - t0) / 1e6, opts.size);
-    result.sub = { ...sub, expected, received, lost: Math.max(0, expected - received), perSub };
+    // Lost = published but not delivered; what was never sent is not lost.
+    const due = opts.workload === 'fanout' ? sent * subs : sent;
+    result.sub = { ...sub, expected: due, received, lost: Math.max(0, due - received), perSub };
     result.elapsedMs = sub.elapsedMs;
     const samples = f.receivers.flatMap((r) => Array.from(r.latencyUs));
     if (samples.length > 0) result.latency = { ...percentiles(samples), kind: 'one-way' };

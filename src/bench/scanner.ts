@@ -110,7 +110,8 @@ export class FrameScanner {
    * number of bytes that follow it (payload + CRLF) for MSG/HMSG, else -1.
    */
   private control(buf: Buffer, s: number, e: number): number {
-    const c0 = buf[s]! & UP;
+    const raw = buf[s]!;
+    const c0 = raw & UP; // only meaningful for letters: '+' & UP would be 0x0b
     if (c0 === 0x4d /* M */ || (c0 === 0x48 /* H */ && (buf[s + 1]! & UP) === 0x4d)) {
       // MSG <subject> <sid> [reply] <#bytes>; HMSG ... <#hdr bytes> <#total bytes>.
       // The last token is the number of bytes that follow, in both.
@@ -140,10 +141,10 @@ export class FrameScanner {
         this.onPong?.();
         return -1;
       }
-    } else if (c0 === 0x2b /* + */) {
+    } else if (raw === 0x2b /* + */) {
       this.oks++;
       return -1;
-    } else if (c0 === 0x2d /* - */) {
+    } else if (raw === 0x2d /* - */) {
       this.errs++;
       this.onErr?.(trimLine(buf, s + 4, e));
       return -1;
@@ -151,16 +152,21 @@ export class FrameScanner {
       this.infos++;
       this.onInfo?.(trimLine(buf, s + 4, e));
       return -1;
-    } else if (c0 === CR || c0 === LF) {
+    } else if (raw === CR || raw === LF) {
       return -1; // empty line: harmless
     }
     return this.protocolError(buf, s, e);
   }
 
-  private protocolError(buf: Buffer, s: number, e: number): number {
+  private protocolError(
+    buf: Buffer,
+    s: number,
+    e: number,
+    what = 'unexpected protocol line',
+  ): number {
     this.broken = true;
     const text = buf.toString('latin1', s, Math.min(e, s + 64)).replace(/[\r\n]+$/, '');
-    this.onProtocolError?.(`unexpected protocol line: ${JSON.stringify(text)}`);
+    this.onProtocolError?.(`${what}: ${JSON.stringify(text)}`);
     return -1;
   }
 
@@ -179,6 +185,10 @@ export class FrameScanner {
     need: number,
   ): number {
     if (pos + need <= end) {
+      // The payload must end in CRLF; anything else means we lost the framing.
+      if (chunk[pos + need - 2] !== CR || chunk[pos + need - 1] !== LF) {
+        return this.protocolError(line, ls, le, 'payload not followed by CRLF, after');
+      }
       this.msgs++;
       this.payloadBytes += this.size;
       this.onMsg?.(line, ls, le, chunk, pos, pos + this.size);
@@ -198,7 +208,7 @@ export class FrameScanner {
 
   /** Continues a frame split across chunks; same result as `beginFrame`. */
   private continueFrame(chunk: Buffer, end: number): number {
-    const take = this.skip < end ? this.skip : end;
+    const take = Math.min(this.skip, end);
     if (this.onMsg !== null && this.payHave < this.size) {
       const n = Math.min(take, this.size - this.payHave);
       this.payHave += chunk.copy(this.payScratch, this.payHave, 0, n);

@@ -88,6 +88,7 @@ async function setup(t: Task): Promise<Role> {
 
 async function publisher(t: PubTask): Promise<Role> {
   const conn = await BenchConn.open(t.addr, 'weft-bench-pub');
+  conn.checkPayload(t.size);
   const frameLength = pubFrameLength(t.subject, t.size);
   const batch = pubBatch(t.subject, t.size, Math.min(batchCount(frameLength), t.count));
   const stamp = t.stamp && t.size >= STAMP_BYTES;
@@ -230,6 +231,7 @@ async function responder(t: ResponderTask): Promise<Role> {
 
 async function requester(t: RequesterTask): Promise<Role> {
   const conn = await BenchConn.open(t.addr, 'weft-bench-requester');
+  conn.checkPayload(t.size);
   const inbox = `_INBOX.weftbench.${Math.random().toString(36).slice(2, 12)}`;
   conn.socket.write(subFrame(inbox, 1));
   await conn.flush();
@@ -280,8 +282,13 @@ async function idle(t: IdleTask): Promise<Role> {
     while (next < t.conns && !stopped && errors.length < 10) {
       next++;
       try {
-        conns.push(await BenchConn.open(t.addr, 'weft-bench-idle', 30_000));
+        const conn = await BenchConn.open(t.addr, 'weft-bench-idle', 30_000);
+        conns.push(conn);
         Atomics.add(counters, COUNTER.opened, 1);
+        conn.onClose((why) => {
+          Atomics.sub(counters, COUNTER.opened, 1);
+          if (errors.length < 10) errors.push(`idle connection closed: ${why}`);
+        });
       } catch (err) {
         errors.push((err as Error).message);
       }

@@ -4,10 +4,12 @@
  * close path with a named reason.
  *
  * Writes are batched: frames are encoded into a chunk of memory and the
- * connection is marked dirty; one `Flusher` pass per event-loop turn (in
- * setImmediate, after every readable socket was handled) hands each dirty
- * connection's bytes to its socket in one write (several chunks: corked, so
- * libuv uses writev). A chunk is reused after a flush: the written range is
+ * connection is marked dirty; when the read batch that caused them has been
+ * handled, one `Flusher` pass hands each dirty connection's bytes to its
+ * socket in one write (several chunks: corked, so libuv uses writev). Bytes
+ * queued outside a read (timers) are flushed in setImmediate. Flushing per
+ * read, not per loop turn, matters: libuv may read one socket many times in
+ * a turn, and holding all of that would count against `maxPending`. A chunk is reused after a flush: the written range is
  * handed off, later frames go after it.
  */
 import type { Socket } from 'node:net';
@@ -20,14 +22,24 @@ export const COPY_LIMIT = 8 * 1024;
 export const CHUNK_MIN = 1024;
 export const CHUNK_MAX = 64 * 1024;
 
-/** Flushes every connection that queued bytes, once per event-loop turn. */
+/** Flushes every connection that queued bytes: after each read batch, or in setImmediate. */
 export class Flusher {
   private dirty: Connection[] = [];
   private scheduled = false;
+  private depth = 0;
+
+  /** A read batch starts: flushing waits for its `end`. */
+  begin(): void {
+    this.depth++;
+  }
+
+  end(): void {
+    if (--this.depth === 0 && this.dirty.length > 0) this.run();
+  }
 
   mark(c: Connection): void {
     this.dirty.push(c);
-    if (!this.scheduled) {
+    if (this.depth === 0 && !this.scheduled) {
       this.scheduled = true;
       setImmediate(this.run);
     }
@@ -73,7 +85,7 @@ export abstract class Connection implements ConnectionCounters {
   constructor(
     readonly id: number,
     readonly socket: Socket,
-    private readonly flusher: Flusher,
+    protected readonly flusher: Flusher,
     /** Bytes queued (here and in the socket) beyond which the peer is a slow consumer. */
     private readonly maxPending: number,
   ) {

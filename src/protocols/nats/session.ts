@@ -105,8 +105,13 @@ export class ClientSession extends Connection implements Subscriber {
 
   private onData(chunk: Buffer): void {
     this.lastActivity = Date.now();
-    const err = this.parser.feed(chunk);
-    if (err !== null) this.protocolError(err);
+    this.flusher.begin();
+    try {
+      const err = this.parser.feed(chunk);
+      if (err !== null) this.protocolError(err);
+    } finally {
+      this.flusher.end();
+    }
   }
 
   private protocolError(err: ProtocolError): void {

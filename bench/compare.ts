@@ -1,0 +1,360 @@
+/**
+ * `npm run bench`: Weft against the reference nats-server, same machine, same
+ * load generator, one run. Prints a markdown table of the ratios we track.
+ *
+ *   node dist/bench/compare.js [--msgs N] [--only a,b] [--quick] [--conns N] [--json out.json]
+ */
+
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { openIdleConnections, readRssBytes } from '../src/bench/idle.js';
+import { formatProgress } from '../src/bench/report.js';
+import { type BenchResult, headline, runBench, type Workload } from '../src/bench/runner.js';
+import { bytes, int, micros, si } from '../src/bench/stats.js';
+import { VERSION } from '../src/version.js';
+import {
+  ensureNatsServer,
+  killAll,
+  natsServerVersion,
+  type ServerProc,
+  startNatsServer,
+  startWeft,
+} from './servers.js';
+
+interface Case {
+  id: string;
+  label: string;
+  workload: Workload;
+  size: number;
+  subs: number;
+  /** Share of --msgs this case publishes (requests for reqrep). */
+  scale: number;
+}
+
+const CASES: Case[] = [
+  { id: 'pub', label: 'publish only, 16 B', workload: 'pub', size: 16, subs: 0, scale: 1 },
+  { id: 'pubsub', label: 'pub/sub 1→1, 16 B', workload: 'pubsub', size: 16, subs: 1, scale: 1 },
+  {
+    id: 'pubsub-1k',
+    label: 'pub/sub 1→1, 1 KiB',
+    workload: 'pubsub',
+    size: 1024,
+    subs: 1,
+    scale: 0.25,
+  },
+  { id: 'fanout', label: 'fan-out 1→4, 16 B', workload: 'fanout', size: 16, subs: 4, scale: 0.5 },
+  { id: 'queue', label: 'queue group 1→4, 16 B', workload: 'queue', size: 16, subs: 4, scale: 1 },
+  { id: 'reqrep', label: 'request-reply', workload: 'reqrep', size: 16, subs: 0, scale: 0.01 },
+];
+const IDS = [...CASES.map((c) => c.id), 'idle'];
+
+const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
+
+Runs every workload against nats-server and against a Weft node, both started
+here on free loopback ports, with the same load generator, and prints a table.
+
+Flags:
+  --msgs N        messages per throughput workload (default 5000000; the 1 KiB
+                  case uses N/4, fan-out N/2, request-reply N/100 requests)
+  --conns N       idle connections for the memory test (default 10000)
+  --only IDS      run only these, comma separated: ${IDS.join(', ')}
+  --quick         small counts, for a smoke run
+  --json FILE     also write every measurement to FILE
+  -h, --help      show this help`;
+
+type Side = 'nats' | 'weft';
+
+interface IdleResult {
+  conns: number;
+  opened: number;
+  rssBefore: number;
+  rssAfter: number;
+  bytesPerConn: number;
+  errors: string[];
+}
+
+interface Measured {
+  results: Record<string, Partial<Record<Side, BenchResult>>>;
+  idle: Partial<Record<Side, IdleResult>>;
+  problems: string[];
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const live = process.stderr.isTTY === true;
+const status = (text: string) => {
+  if (live) process.stderr.write(`\r${text}\x1b[K`);
+};
+const clearStatus = () => status('');
+
+async function main(argv: string[]): Promise<number> {
+  let values: ReturnType<typeof parse>;
+  try {
+    values = parse(argv);
+  } catch (err) {
+    log(`compare: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const quick = values.quick === true;
+  const msgs = values.msgs ? Number(values.msgs.replace(/_/g, '')) : quick ? 50_000 : 5_000_000;
+  const conns = values.conns ? Number(values.conns) : quick ? 1000 : 10_000;
+  if (!Number.isInteger(msgs) || msgs < 100) return usage('--msgs must be an integer ≥ 100');
+  if (!Number.isInteger(conns) || conns < 1 || conns > 15_000) {
+    return usage('--conns must be an integer from 1 to 15000 (open-file limit)');
+  }
+  const only = values.only ? values.only.split(',').map((s) => s.trim()) : IDS;
+  const unknown = only.filter((id) => !IDS.includes(id));
+  if (unknown.length > 0)
+    return usage(`unknown workload ${unknown.join(', ')} (one of ${IDS.join(', ')})`);
+
+  const natsBin = ensureNatsServer(log);
+  if (natsBin === null) return 1;
+  const mainJs = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const measured: Measured = { results: {}, idle: {}, problems: [] };
+  const servers: Partial<Record<Side, ServerProc>> = {};
+  try {
+    servers.nats = await startNatsServer(natsBin);
+    log(
+      `nats-server ${natsServerVersion(natsBin)} on ${servers.nats.url} (pid ${servers.nats.pid})`,
+    );
+    try {
+      servers.weft = await startWeft(mainJs);
+      log(`weft ${VERSION} on ${servers.weft.url} (pid ${servers.weft.pid})`);
+    } catch (err) {
+      const why = `Weft node did not start: ${(err as Error).message}`;
+      measured.problems.push(why);
+      log(why);
+    }
+    const sides = (['nats', 'weft'] as const).filter((s) => servers[s] !== undefined);
+
+    // Memory first, on fresh servers, before the workloads grow their heaps.
+    if (only.includes('idle')) {
+      for (const side of sides) {
+        measured.idle[side] = await measureIdle(servers[side]!, conns);
+        const r = measured.idle[side]!;
+        log(
+          `idle ${servers[side]!.name}: ${int(r.opened)} connections, ${bytes(r.bytesPerConn)} each`,
+        );
+        for (const e of r.errors.slice(0, 3)) measured.problems.push(`idle ${side}: ${e}`);
+      }
+    }
+    const cases = CASES.filter((c) => only.includes(c.id));
+    if (cases.length > 0) {
+      // Not measured: lets V8 compile Weft's hot paths, and both servers size their buffers.
+      for (const side of sides) await warmUp(servers[side]!, Math.min(msgs, 200_000));
+    }
+    for (const c of cases) {
+      measured.results[c.id] = {};
+      for (const side of sides) {
+        const server = servers[side]!;
+        if (server.exited()) {
+          measured.problems.push(`${c.id} ${side}: server is no longer running\n${server.tail()}`);
+          continue;
+        }
+        const r = await runCase(c, server, msgs);
+        measured.results[c.id]![side] = r;
+        log(`${c.id.padEnd(10)} ${server.name.padEnd(12)} ${describe(r)}`);
+        if (!r.complete) {
+          measured.problems.push(
+            `${c.id} ${side}: ${r.ended}, ${r.errors.join('; ') || 'incomplete'}`,
+          );
+        }
+      }
+    }
+  } finally {
+    clearStatus();
+    await Promise.all(Object.values(servers).map((s) => s?.stop()));
+  }
+
+  const table = renderTable(measured, only, msgs, conns);
+  process.stdout.write(`${table}\n`);
+  if (values.json) {
+    const doc = {
+      date: new Date().toISOString(),
+      machine: {
+        cpus: os.availableParallelism(),
+        node: process.version,
+        platform: process.platform,
+      },
+      natsServer: natsServerVersion(natsBin),
+      weft: VERSION,
+      msgs,
+      conns,
+      ...measured,
+    };
+    writeFileSync(values.json, `${JSON.stringify(doc, null, 2)}\n`);
+    log(`wrote ${values.json}`);
+  }
+  return measured.problems.length > 0 ? 1 : 0;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      msgs: { type: 'string' },
+      conns: { type: 'string' },
+      only: { type: 'string' },
+      quick: { type: 'boolean' },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }).values;
+}
+
+function usage(message: string): number {
+  log(`compare: ${message}\n${USAGE}`);
+  return 2;
+}
+
+async function runCase(c: Case, server: ServerProc, msgs: number): Promise<BenchResult> {
+  const prefix = `${c.id} ${server.name}: `;
+  return runBench({
+    workload: c.workload,
+    server: server.url,
+    msgs: Math.max(100, Math.round(msgs * c.scale)),
+    size: c.size,
+    subs: c.subs,
+    onProgress: live ? (p) => status(prefix + formatProgress(p)) : undefined,
+  }).finally(clearStatus);
+}
+
+async function warmUp(server: ServerProc, msgs: number): Promise<void> {
+  for (const workload of ['pubsub', 'reqrep'] as const) {
+    status(`warming up ${server.name}: ${workload}`);
+    await runBench({
+      workload,
+      server: server.url,
+      msgs: workload === 'reqrep' ? Math.ceil(msgs / 100) : msgs,
+      size: 16,
+      subs: 1,
+    }).catch(() => {});
+  }
+  clearStatus();
+}
+
+async function measureIdle(server: ServerProc, conns: number): Promise<IdleResult> {
+  const rssBefore = readRssBytes(server.pid);
+  const idle = await openIdleConnections(server.url, conns, {
+    onProgress: (n) => status(`idle ${server.name}: ${int(n)}/${int(conns)} connections`),
+  });
+  clearStatus();
+  // Let the server finish whatever it does per connection before measuring.
+  await new Promise((r) => setTimeout(r, 1000));
+  const rssAfter = readRssBytes(server.pid);
+  const opened = idle.open();
+  const errors = await idle.close();
+  return {
+    conns,
+    opened,
+    rssBefore,
+    rssAfter,
+    bytesPerConn: opened > 0 ? (rssAfter - rssBefore) / opened : 0,
+    errors,
+  };
+}
+
+function describe(r: BenchResult): string {
+  const lost = r.sub && r.sub.lost > 0 ? `, lost ${int(r.sub.lost)}` : '';
+  const state = r.complete ? '' : ` [${r.ended}${lost}]`;
+  if (r.workload === 'reqrep') {
+    const l = r.latency!;
+    return `${si(r.pub.msgsPerSec)} req/s  p50 ${micros(l.p50)}  p99 ${micros(l.p99)}${state}`;
+  }
+  return `${si(headline(r))} msgs/s  ${(r.sub ?? r.pub).mbPerSec.toFixed(1)} MB/s  in ${(r.elapsedMs / 1000).toFixed(2)} s${state}`;
+}
+
+/** Markdown table; the ratio column is always "how many times better Weft is". */
+function renderTable(m: Measured, only: string[], msgs: number, conns: number): string {
+  const rows: string[][] = [];
+  const cell = (r: BenchResult | undefined, value: (r: BenchResult) => string) => {
+    if (r === undefined) return '—';
+    const lost = r.sub && r.sub.lost > 0 ? `, ${int(r.sub.lost)} lost` : '';
+    return r.complete ? value(r) : `${value(r)} ⚠ ${r.ended}${lost}`;
+  };
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || a <= 0 || b <= 0 ? '—' : `${(a / b).toFixed(2)}×`;
+  for (const c of CASES.filter((c) => only.includes(c.id))) {
+    const { nats, weft } = m.results[c.id] ?? {};
+    if (c.workload === 'reqrep') {
+      for (const q of ['p50', 'p99'] as const) {
+        rows.push([
+          `${c.label}, ${q} round trip (lower is better)`,
+          cell(nats, (r) => micros(r.latency![q])),
+          cell(weft, (r) => micros(r.latency![q])),
+          ratio(nats?.latency?.[q], weft?.latency?.[q]),
+        ]);
+      }
+      continue;
+    }
+    const unit = c.workload === 'pub' ? 'msgs/s published' : 'msgs/s delivered';
+    rows.push([
+      `${c.label} (${unit})`,
+      cell(nats, (r) => si(headline(r))),
+      cell(weft, (r) => si(headline(r))),
+      ratio(weft && headline(weft), nats && headline(nats)),
+    ]);
+  }
+  if (only.includes('idle')) {
+    const { nats, weft } = m.idle;
+    const mem = (r: IdleResult | undefined) =>
+      r === undefined
+        ? '—'
+        : `${bytes(r.bytesPerConn)}${r.opened < r.conns ? ` ⚠ ${int(r.opened)} open` : ''}`;
+    rows.push([
+      `memory per idle connection, ${int(conns)} open (RSS, lower is better)`,
+      mem(nats),
+      mem(weft),
+      ratio(nats?.bytesPerConn, weft?.bytesPerConn),
+    ]);
+  }
+  const header = ['workload', 'nats-server', 'weft', 'weft vs nats (>1× = weft better)'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
+  const out = [
+    line(header),
+    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...rows.map(line),
+    '',
+    `Throughput ratio = weft msgs/s ÷ nats msgs/s. Latency and memory ratio = nats ÷ weft,`,
+    `so every ratio reads "times as good as nats-server". ${int(msgs)} msgs per throughput`,
+    `workload (1 KiB: ÷4, fan-out: ÷2, request-reply: ÷100 requests); same generator for both;`,
+    `${os.availableParallelism()} CPUs, Node ${process.version}.`,
+  ];
+  if (m.problems.length > 0) {
+    out.push('', 'Problems:', ...m.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`));
+  }
+  return out.join('\n');
+}
+
+// Servers are child processes: stop them however this process ends.
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    clearStatus();
+    log(`compare: ${signal}, stopping servers`);
+    killAll();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Generator workers are gone; don't wait on anything a server left behind.
+    setImmediate(() => process.exit(code));
+  },
+  (err: unknown) => {
+    clearStatus();
+    log(`compare: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    killAll();
+    process.exit(1);
+  },
+);

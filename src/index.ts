@@ -1,5 +1,6 @@
 /** Weft's public embedding API. */
-export { VERSION } from './version.js';
+
 export type { LogLevel, ServerOptions } from './server/options.js';
 export { DEFAULTS } from './server/options.js';
-export { startServer, type WeftServer, WeftNode } from './server/server.js';
+export { startServer, WeftNode, type WeftServer } from './server/server.js';
+export { VERSION } from './version.js';

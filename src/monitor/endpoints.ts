@@ -85,6 +85,7 @@ export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
     subscriptions: node.subscriptionCount,
     weft: {
       refused_connections: s.refusedConnections,
+      refused_subscriptions: s.refusedSubscriptions,
       match_cache_resets: s.matchCacheResets,
       closed_by_reason: Object.fromEntries(s.closedByReason),
     },
@@ -188,8 +189,10 @@ export function subsz(node: WeftNode, q: Query): Record<string, unknown> {
   let matches = 0;
   let hits = 0;
   let cache = 0;
+  let evictions = 0;
   for (const acc of node.accounts.all()) {
     const st = acc.sublist.stats;
+    evictions += st.cacheEvictions;
     inserts += st.inserts;
     removes += st.removes;
     matches += st.matches;
@@ -205,6 +208,7 @@ export function subsz(node: WeftNode, q: Query): Record<string, unknown> {
     num_removes: removes,
     num_matches: matches,
     cache_hit_rate: matches === 0 ? 0 : hits / matches,
+    cache_evictions: evictions,
   };
   if (boolParam(q, 'subs')) {
     const offset = intParam(q, 'offset', 0);

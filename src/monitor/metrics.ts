@@ -52,6 +52,20 @@ export function createMetrics(node: WeftNode): Registry {
     () => s.refusedConnections,
   );
   counter(
+    'weft_refused_subscriptions_total',
+    'SUBs refused at max_subscriptions',
+    () => s.refusedSubscriptions,
+  );
+  counter(
+    'weft_sublist_cache_evictions_total',
+    'Subject index match results evicted at the cache bound',
+    () => {
+      let n = 0;
+      for (const acc of node.accounts.all()) n += acc.sublist.stats.cacheEvictions;
+      return n;
+    },
+  );
+  counter(
     'weft_match_cache_resets_total',
     'Per-connection match caches reset at their bound',
     () => s.matchCacheResets,

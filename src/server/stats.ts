@@ -13,6 +13,8 @@ export class ServerStats {
   slowConsumers = 0;
   /** Connections refused because max_connections was reached. */
   refusedConnections = 0;
+  /** SUBs refused because a connection reached max_subscriptions. */
+  refusedSubscriptions = 0;
   /** Per-connection match caches that hit their bound and were reset. */
   matchCacheResets = 0;
   readonly closedByReason = new Map<CloseReason, number>();

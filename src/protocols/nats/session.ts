@@ -199,6 +199,7 @@ export class ClientSession extends Connection implements Subscriber {
     }
     const max = this.host.options.maxSubscriptions;
     if (max > 0 && this.subs.size >= max) {
+      this.host.stats.refusedSubscriptions++;
       this.host.log.warn(`cid:${this.id} maximum subscriptions (${max}) exceeded`);
       this.softError(WireError.MaxSubscriptions);
       return;

@@ -8,9 +8,6 @@ import type { Message, Subscriber, Subscription } from './message.js';
 import type { MatchResult } from './sublist.js';
 
 export class Router {
-  /** Rotates the starting member when picking from a queue group. */
-  private spin = 0;
-
   /**
    * Delivers `msg` to the interest in `account`. `origin` is the party that
    * published it (null for the node itself); it does not receive its own
@@ -32,7 +29,7 @@ export class Router {
     }
     const queues = result.queues;
     for (let g = 0; g < queues.length; g++) {
-      const member = this.pick(queues[g], origin);
+      const member = pick(queues[g], result.cursors, g, origin);
       if (member !== null) {
         member.owner.deliver(member, msg);
         delivered++;
@@ -40,21 +37,32 @@ export class Router {
     }
     return delivered;
   }
+}
 
-  /**
-   * One member of a queue group: the next eligible one after a rotating
-   * start, preferring members on this node over mesh links.
-   */
-  private pick(members: readonly Subscription[], origin: Subscriber | null): Subscription | null {
-    const n = members.length;
-    const start = n === 1 ? 0 : this.spin++ % n;
-    let remote: Subscription | null = null;
-    for (let k = 0; k < n; k++) {
-      const sub = members[(start + k) % n];
-      if (sub.owner === origin && !origin.echo) continue;
-      if (sub.owner.kind !== 'link') return sub;
-      remote ??= sub;
+/**
+ * One member of a queue group, round robin from the group's cursor: the next
+ * eligible member, preferring members on this node over mesh links.
+ */
+function pick(
+  members: readonly Subscription[],
+  cursors: Uint32Array,
+  g: number,
+  origin: Subscriber | null,
+): Subscription | null {
+  const n = members.length;
+  const start = cursors[g] % n;
+  let remote = -1;
+  for (let k = 0; k < n; k++) {
+    const i = (start + k) % n;
+    const sub = members[i];
+    if (sub.owner === origin && !origin.echo) continue;
+    if (sub.owner.kind !== 'link') {
+      cursors[g] = i + 1;
+      return sub;
     }
-    return remote;
+    if (remote < 0) remote = i;
   }
+  if (remote < 0) return null;
+  cursors[g] = remote + 1;
+  return members[remote];
 }

@@ -12,9 +12,19 @@ export interface MatchResult {
   readonly plain: readonly Subscription[];
   /** One array of members per queue group. */
   readonly queues: readonly (readonly Subscription[])[];
+  /**
+   * Round-robin position per queue group, advanced by the router. It lives
+   * in the (cached) result, so each subject spreads over its group's members
+   * evenly whatever other subjects and groups see.
+   */
+  readonly cursors: Uint32Array;
 }
 
-export const EMPTY_RESULT: MatchResult = Object.freeze({ plain: [], queues: [] });
+export const EMPTY_RESULT: MatchResult = Object.freeze({
+  plain: [],
+  queues: [],
+  cursors: new Uint32Array(0),
+});
 
 /** Bound on cached match results (named, counted: see `stats.cacheEvictions`). */
 export const SUBLIST_CACHE_MAX = 4096;
@@ -168,7 +178,7 @@ export class Sublist {
     const groups = new Map<string, Subscription[]>();
     collect(this.root, subject.split('.'), 0, plain, groups);
     if (plain.length === 0 && groups.size === 0) return EMPTY_RESULT;
-    return { plain, queues: [...groups.values()] };
+    return { plain, queues: [...groups.values()], cursors: new Uint32Array(groups.size) };
   }
 
   /** Drops cached results that a change to `subject` may have made stale. */

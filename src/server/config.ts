@@ -13,6 +13,12 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
 import type { LogLevel, ServerOptions } from './options.js';
 
+/** The largest max_payload allowed (nats-server warns above 8 MiB; a client must not make us allocate more). */
+export const MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024;
+/** Bounds on max_control_line: room for a PUB line, and not a second payload. */
+export const MIN_CONTROL_LINE = 64;
+export const MAX_CONTROL_LINE_LIMIT = 1024 * 1024;
+
 type Kind = 'string' | 'port' | 'size' | 'duration' | 'count' | 'loglevel';
 
 export interface Setting {
@@ -24,8 +30,10 @@ export interface Setting {
   readonly option: keyof ServerOptions;
   readonly kind: Kind;
   readonly help: string;
-  /** For ports: the lowest value allowed (-1 disables monitoring). */
+  /** For ports: the lowest value allowed (-1 disables monitoring). For sizes: the smallest. */
   readonly min?: number;
+  /** For sizes: the largest value allowed. */
+  readonly max?: number;
 }
 
 export const SETTINGS: readonly Setting[] = [
@@ -74,6 +82,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'max-payload',
     option: 'maxPayload',
     kind: 'size',
+    max: MAX_PAYLOAD_LIMIT,
     help: 'largest message a client may publish (default 1MiB)',
   },
   {
@@ -81,6 +90,8 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'max-control-line',
     option: 'maxControlLine',
     kind: 'size',
+    min: MIN_CONTROL_LINE,
+    max: MAX_CONTROL_LINE_LIMIT,
     help: 'longest protocol line (default 4KiB)',
   },
   {
@@ -154,6 +165,9 @@ const SIZE_UNITS: Record<string, number> = {
   gb: 1024 ** 3,
   gib: 1024 ** 3,
 };
+/** The longest delay a Node timer takes (~24.8 days). */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
 
@@ -183,23 +197,30 @@ export function convert(setting: Setting, key: string, value: unknown, fromFile:
       return n;
     }
     case 'size': {
-      if (typeof value === 'number') {
-        if (Number.isInteger(value) && value > 0) return value;
-        return fail('must be a positive number of bytes');
-      }
+      const sizeInRange = (n: number): number => {
+        if (!Number.isSafeInteger(n) || n <= 0) return fail('must be a positive number of bytes');
+        if (setting.min !== undefined && n < setting.min) {
+          return fail(`must be at least ${setting.min} bytes`);
+        }
+        if (setting.max !== undefined && n > setting.max) {
+          return fail(`must be at most ${setting.max} bytes`);
+        }
+        return n;
+      };
+      if (typeof value === 'number') return sizeInRange(value);
       const m =
         typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value) : null;
       const unit = m === null ? undefined : SIZE_UNITS[m[2].toLowerCase()];
       if (m === null || unit === undefined)
         return fail('must be a size such as 1048576, 512KB or 1MiB');
-      const n = Math.round(Number(m[1]) * unit);
-      if (n <= 0) return fail('must be more than 0 bytes');
-      return n;
+      return sizeInRange(Math.round(Number(m[1]) * unit));
     }
     case 'duration': {
       if (typeof value === 'number' && fromFile) {
-        if (value > 0) return Math.round(value * 1000);
-        return fail('must be a positive number of seconds');
+        if (!Number.isFinite(value) || value <= 0)
+          return fail('must be a positive number of seconds');
+        if (value * 1000 > MAX_DURATION_MS) return fail('must be at most 24 days');
+        return Math.round(value * 1000);
       }
       const text = typeof value === 'string' ? value.trim() : '';
       const part = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
@@ -211,6 +232,7 @@ export function convert(setting: Setting, key: string, value: unknown, fromFile:
         ms += Number(m[1]) * DURATION_UNITS[m[2]];
       }
       if (ms <= 0) return fail('must be longer than 0');
+      if (ms > MAX_DURATION_MS) return fail('must be at most 24 days');
       return Math.round(ms);
     }
     case 'loglevel':
@@ -269,4 +291,76 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<Serve
     (out as Record<string, unknown>)[s.option] = convert(s, `--${s.flag}`, v, false);
   }
   return out;
+}
+
+/**
+ * Checks a whole set of options, whatever their source (file, flags, the
+ * embedding API): ranges, and the rules between settings. Throws a
+ * ConfigError naming the setting by its file key.
+ */
+export function validateOptions(o: ServerOptions): void {
+  const bad = (key: string, why: string, value: unknown): never => {
+    throw new ConfigError(key, `${why}, got ${JSON.stringify(value)}`);
+  };
+  const int = (key: string, v: number, min: number, max: number, why: string): void => {
+    if (!Number.isSafeInteger(v) || v < min || v > max) bad(key, why, v);
+  };
+  int('port', o.port, 0, 65535, 'must be a port number from 0 to 65535');
+  int('http_port', o.httpPort, -1, 65535, 'must be a port number from -1 to 65535');
+  int(
+    'max_payload',
+    o.maxPayload,
+    1,
+    MAX_PAYLOAD_LIMIT,
+    `must be from 1 byte to ${MAX_PAYLOAD_LIMIT} bytes (64MiB)`,
+  );
+  int(
+    'max_control_line',
+    o.maxControlLine,
+    MIN_CONTROL_LINE,
+    MAX_CONTROL_LINE_LIMIT,
+    `must be from ${MIN_CONTROL_LINE} bytes to 1MiB`,
+  );
+  int(
+    'max_pending',
+    o.maxPending,
+    1,
+    Number.MAX_SAFE_INTEGER,
+    'must be a positive number of bytes',
+  );
+  if (o.maxPayload > o.maxPending) {
+    bad(
+      'max_payload',
+      `must not exceed max_pending (${o.maxPending}): a client could never receive such a message`,
+      o.maxPayload,
+    );
+  }
+  int(
+    'max_connections',
+    o.maxConnections,
+    0,
+    Number.MAX_SAFE_INTEGER,
+    'must be a whole number, 0 or more',
+  );
+  int(
+    'max_subscriptions',
+    o.maxSubscriptions,
+    0,
+    Number.MAX_SAFE_INTEGER,
+    'must be a whole number, 0 or more',
+  );
+  int('ping_max', o.maxPingsOut, 0, Number.MAX_SAFE_INTEGER, 'must be a whole number, 0 or more');
+  for (const [key, v] of [
+    ['auth_timeout', o.authTimeoutMs],
+    ['ping_interval', o.pingIntervalMs],
+    ['shutdown_grace', o.shutdownGraceMs],
+  ] as const) {
+    int(key, v, 1, MAX_DURATION_MS, 'must be from 1ms to 24 days (in ms)');
+  }
+  if (!(LOG_LEVELS as string[]).includes(o.logLevel))
+    bad('log_level', `must be one of ${LOG_LEVELS.join(', ')}`, o.logLevel);
+  if (typeof o.host !== 'string' || o.host === '')
+    bad('host', 'must be a non-empty string', o.host);
+  if (typeof o.dataDir !== 'string' || o.dataDir === '')
+    bad('data_dir', 'must be a non-empty string', o.dataDir);
 }

@@ -12,6 +12,7 @@ import { type MonitorServer, startMonitor } from '../monitor/http.js';
 import { errLine, infoLine } from '../protocols/nats/encoder.js';
 import { ClientSession, type SessionHost } from '../protocols/nats/session.js';
 import { VERSION } from '../version.js';
+import { validateOptions } from './config.js';
 import { Flusher } from './connection.js';
 import { createLogger, type Logger } from './logger.js';
 import { type ServerOptions, withDefaults } from './options.js';
@@ -68,6 +69,7 @@ export class WeftNode implements SessionHost {
 
   constructor(options: Partial<ServerOptions> = {}) {
     this.options = withDefaults(options);
+    validateOptions(this.options);
     this.name = this.options.name || this.serverId;
     this.log = createLogger(this.options.logLevel);
   }

@@ -51,8 +51,14 @@ function parseError(detail: string): ProtocolError {
 
 export class NatsParser {
   private state: State = State.Control;
-  /** Start of a control line that did not end in the last buffer. */
-  private partial: Buffer | null = null;
+  /**
+   * Pieces (copies) of a control line that has not ended yet, joined once
+   * when it does: appending piece by piece would copy quadratically.
+   */
+  private partials: Buffer[] = [];
+  private partialLen = 0;
+  /** CONNECT may carry credentials (JWTs), so it gets the larger bound. */
+  private readonly connectLimit: number;
   // A payload being assembled across reads.
   private pbuf: Buffer = EMPTY;
   private pfill = 0;
@@ -71,7 +77,9 @@ export class NatsParser {
   constructor(
     private readonly handler: NatsServerHandler,
     private readonly limits: ParserLimits,
-  ) {}
+  ) {
+    this.connectLimit = Math.max(MAX_CONNECT_LINE, limits.maxControlLine);
+  }
 
   /** Makes `feed` return after the current operation (the connection is closing). */
   stop(): void {
@@ -102,9 +110,11 @@ export class NatsParser {
       let line: Buffer;
       let start: number;
       let end: number;
-      if (this.partial !== null) {
-        line = Buffer.concat([this.partial, buf.subarray(pos, nl)]);
-        this.partial = null;
+      if (this.partialLen > 0) {
+        this.partials.push(buf.subarray(pos, nl));
+        line = Buffer.concat(this.partials, this.partialLen + nl - pos);
+        this.partials = [];
+        this.partialLen = 0;
         start = 0;
         end = line.length;
       } else {
@@ -113,7 +123,9 @@ export class NatsParser {
         end = nl;
       }
       if (end > start && line[end - 1] === CR) end--;
-      const limit = isConnect(line, start) ? MAX_CONNECT_LINE : this.limits.maxControlLine;
+      const limit = isConnect(line[start], line[start + 1])
+        ? this.connectLimit
+        : this.limits.maxControlLine;
       if (end - start > limit) return this.die(controlLineError(end - start, limit));
       this.cursor = nl + 1;
       const err = this.control(line, start, end, buf, nl + 1);
@@ -125,19 +137,24 @@ export class NatsParser {
 
   private die(err: ProtocolError): ProtocolError {
     this.state = State.Dead;
-    this.partial = null;
+    this.partials = [];
+    this.partialLen = 0;
     this.pbuf = EMPTY;
     return err;
   }
 
   private keepPartial(buf: Buffer, pos: number): ProtocolError | null {
-    const rest = buf.subarray(pos);
-    // Copy: the caller may reuse `buf` after feed returns.
-    const line = this.partial === null ? Buffer.from(rest) : Buffer.concat([this.partial, rest]);
-    const limit = isConnect(line, 0) ? MAX_CONNECT_LINE : this.limits.maxControlLine;
+    const total = this.partialLen + buf.length - pos;
+    // The verb's first two bytes decide the bound (CONNECT's is larger).
+    const first = this.partialLen > 0 ? this.partials[0] : buf.subarray(pos);
+    const b1 =
+      first.length > 1 ? first[1] : this.partialLen > 0 ? (this.partials[1]?.[0] ?? buf[pos]) : -1;
+    const limit = isConnect(first[0], b1) ? this.connectLimit : this.limits.maxControlLine;
     // +1 leaves room for the CR of a line exactly at the limit.
-    if (line.length > limit + 1) return controlLineError(line.length, limit);
-    this.partial = line;
+    if (total > limit + 1) return controlLineError(total, limit);
+    // Copy: the caller may reuse `buf` after feed returns.
+    this.partials.push(Buffer.from(buf.subarray(pos)));
+    this.partialLen = total;
     return null;
   }
 
@@ -278,7 +295,7 @@ export class NatsParser {
       while (i < end && (line[i] === SP || line[i] === TAB)) i++;
       if (i >= end) break;
       // CONNECT's JSON may hold spaces: everything after the verb is one argument.
-      if (argc === 1 && isConnect(line, args[0])) {
+      if (argc === 1 && isConnect(line[args[0]], line[args[0] + 1])) {
         args[2] = i;
         args[3] = end;
         return 2;
@@ -343,9 +360,9 @@ function controlLineError(size: number, limit: number): ProtocolError {
   );
 }
 
-function isConnect(line: Buffer, s: number): boolean {
-  // "co": only CONNECT starts so; an unknown verb is refused once its line ends.
-  return line.length > s + 1 && (line[s] | 0x20) === 0x63 && (line[s + 1] | 0x20) === 0x6f;
+/** Do a line's first two bytes start CONNECT? ("co": an unknown verb is refused once its line ends.) */
+function isConnect(b0: number | undefined, b1: number | undefined): boolean {
+  return b0 !== undefined && b1 !== undefined && (b0 | 0x20) === 0x63 && (b1 | 0x20) === 0x6f;
 }
 
 /** The verb in upper case, for the few verbs there are; '' when unknown. */

@@ -1,0 +1,237 @@
+/**
+ * The router with fake subscribers: every plain subscription gets a message,
+ * each queue group exactly one member, spread across the members; echo off
+ * keeps a publisher's own messages from it; local members win over links.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Account } from '../../src/core/account.js';
+import type { InterestKind, Message, Subscriber, Subscription } from '../../src/core/message.js';
+import { Router } from '../../src/core/router.js';
+
+let nextId = 1;
+
+class FakeSubscriber implements Subscriber {
+  readonly id = nextId++;
+  readonly got: { sid: string; subject: string; payload: string }[] = [];
+  constructor(
+    readonly name: string,
+    readonly echo = true,
+    readonly kind: InterestKind = 'client',
+  ) {}
+  deliver(sub: Subscription, msg: Message): void {
+    this.got.push({ sid: sub.sid, subject: msg.subject, payload: msg.payload.toString() });
+  }
+}
+
+function subscribe(account: Account, owner: Subscriber, subject: string, queue = ''): Subscription {
+  const s: Subscription = {
+    subject,
+    queue,
+    sid: `${owner.id}.${subject}`,
+    owner,
+    max: 0,
+    delivered: 0,
+  };
+  account.sublist.insert(s);
+  return s;
+}
+
+function msg(subject: string, payload = 'x'): Message {
+  return { subject, reply: '', headers: null, payload: Buffer.from(payload) };
+}
+
+describe('Router: plain subscriptions', () => {
+  test('every matching subscription receives the message', () => {
+    const acc = new Account('A');
+    const router = new Router();
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => new FakeSubscriber(n));
+    subscribe(acc, a, 'orders.new');
+    subscribe(acc, b, 'orders.*');
+    subscribe(acc, c, '>');
+    subscribe(acc, d, 'orders.old');
+    assert.equal(router.publish(acc, msg('orders.new', 'hi'), null), 3);
+    for (const s of [a, b, c]) {
+      assert.deepEqual(
+        s.got.map((g) => [g.subject, g.payload]),
+        [['orders.new', 'hi']],
+      );
+    }
+    assert.equal(d.got.length, 0);
+  });
+
+  test('one subscriber with two matching subscriptions gets one copy per subscription', () => {
+    const acc = new Account('A');
+    const a = new FakeSubscriber('a');
+    subscribe(acc, a, 'foo.bar');
+    subscribe(acc, a, 'foo.>');
+    assert.equal(new Router().publish(acc, msg('foo.bar'), null), 2);
+    assert.deepEqual(a.got.map((g) => g.sid).sort(), [`${a.id}.foo.>`, `${a.id}.foo.bar`]);
+  });
+
+  test('no interest: nothing delivered', () => {
+    const acc = new Account('A');
+    subscribe(acc, new FakeSubscriber('a'), 'foo');
+    assert.equal(new Router().publish(acc, msg('bar'), null), 0);
+  });
+
+  test('accounts do not see each other', () => {
+    const a1 = new Account('A');
+    const a2 = new Account('B');
+    const x = new FakeSubscriber('x');
+    subscribe(a2, x, 'foo');
+    assert.equal(new Router().publish(a1, msg('foo'), null), 0);
+    assert.equal(x.got.length, 0);
+  });
+
+  test('deliver works on a result matched earlier', () => {
+    const acc = new Account('A');
+    const a = new FakeSubscriber('a');
+    subscribe(acc, a, 'foo');
+    const result = acc.sublist.match('foo');
+    const router = new Router();
+    assert.equal(router.deliver(result, msg('foo', '1'), null), 1);
+    assert.equal(router.deliver(result, msg('foo', '2'), null), 1);
+    assert.deepEqual(
+      a.got.map((g) => g.payload),
+      ['1', '2'],
+    );
+  });
+});
+
+describe('Router: queue groups', () => {
+  test('exactly one member of each group gets each message; plain subscribers get all', () => {
+    const acc = new Account('A');
+    const router = new Router();
+    const workers = [1, 2, 3].map((i) => new FakeSubscriber(`w${i}`));
+    const auditors = [1, 2].map((i) => new FakeSubscriber(`a${i}`));
+    const plain = new FakeSubscriber('plain');
+    for (const w of workers) subscribe(acc, w, 'jobs.*', 'workers');
+    for (const a of auditors) subscribe(acc, a, 'jobs.>', 'audit');
+    subscribe(acc, plain, 'jobs.run');
+    const N = 300;
+    for (let i = 0; i < N; i++) {
+      assert.equal(router.publish(acc, msg('jobs.run', String(i)), null), 3);
+    }
+    const perGroup = (group: FakeSubscriber[]) => group.flatMap((s) => s.got.map((g) => g.payload));
+    for (const group of [workers, auditors]) {
+      const all = perGroup(group);
+      assert.equal(all.length, N);
+      assert.equal(new Set(all).size, N, 'no message twice in one group');
+    }
+    assert.equal(plain.got.length, N);
+  });
+
+  test('one group: members share the load', () => {
+    const acc = new Account('A');
+    const router = new Router();
+    const members = [1, 2, 3, 4].map((i) => new FakeSubscriber(`m${i}`));
+    for (const m of members) subscribe(acc, m, 'work', 'q');
+    const N = 400;
+    for (let i = 0; i < N; i++) router.publish(acc, msg('work'), null);
+    for (const m of members) {
+      assert.ok(m.got.length >= N / 8, `${m.name} got ${m.got.length} of ${N}`);
+    }
+  });
+
+  test('two groups of two: every member of each group shares the load', () => {
+    // The rotation must not lock onto one member of a group because other
+    // groups take turns from the same counter.
+    const acc = new Account('A');
+    const router = new Router();
+    const g1 = [new FakeSubscriber('g1a'), new FakeSubscriber('g1b')];
+    const g2 = [new FakeSubscriber('g2a'), new FakeSubscriber('g2b')];
+    for (const m of g1) subscribe(acc, m, 'work', 'g1');
+    for (const m of g2) subscribe(acc, m, 'work', 'g2');
+    const N = 200;
+    for (let i = 0; i < N; i++) assert.equal(router.publish(acc, msg('work'), null), 2);
+    for (const m of [...g1, ...g2]) {
+      assert.ok(m.got.length >= N / 4, `${m.name} got ${m.got.length} of ${N}`);
+    }
+  });
+
+  test('members on wildcard and literal subjects form one group', () => {
+    const acc = new Account('A');
+    const router = new Router();
+    const a = new FakeSubscriber('a');
+    const b = new FakeSubscriber('b');
+    subscribe(acc, a, 'foo.bar', 'q');
+    subscribe(acc, b, 'foo.*', 'q');
+    for (let i = 0; i < 10; i++) assert.equal(router.publish(acc, msg('foo.bar'), null), 1);
+    assert.equal(a.got.length + b.got.length, 10);
+  });
+
+  test('local members are preferred over mesh links', () => {
+    const acc = new Account('A');
+    const router = new Router();
+    const link1 = new FakeSubscriber('link1', true, 'link');
+    const local = new FakeSubscriber('local');
+    const link2 = new FakeSubscriber('link2', true, 'link');
+    subscribe(acc, link1, 'foo', 'q');
+    subscribe(acc, local, 'foo', 'q');
+    subscribe(acc, link2, 'foo', 'q');
+    for (let i = 0; i < 30; i++) router.publish(acc, msg('foo'), null);
+    assert.equal(local.got.length, 30);
+    assert.equal(link1.got.length + link2.got.length, 0);
+  });
+
+  test('a group of links only still gets the message', () => {
+    const acc = new Account('A');
+    const router = new Router();
+    const links = [1, 2].map((i) => new FakeSubscriber(`l${i}`, true, 'link'));
+    for (const l of links) subscribe(acc, l, 'foo', 'q');
+    for (let i = 0; i < 10; i++) assert.equal(router.publish(acc, msg('foo'), null), 1);
+    assert.equal(links[0].got.length + links[1].got.length, 10);
+  });
+});
+
+describe('Router: echo', () => {
+  test('with echo off a publisher does not get its own message; others do', () => {
+    const acc = new Account('A');
+    const router = new Router();
+    const pub = new FakeSubscriber('pub', false);
+    const other = new FakeSubscriber('other');
+    subscribe(acc, pub, 'foo');
+    subscribe(acc, other, 'foo');
+    assert.equal(router.publish(acc, msg('foo'), pub), 1);
+    assert.equal(pub.got.length, 0);
+    assert.equal(other.got.length, 1);
+  });
+
+  test('with echo on a publisher gets its own message', () => {
+    const acc = new Account('A');
+    const pub = new FakeSubscriber('pub', true);
+    subscribe(acc, pub, 'foo');
+    assert.equal(new Router().publish(acc, msg('foo'), pub), 1);
+    assert.equal(pub.got.length, 1);
+  });
+
+  test('echo off only concerns the origin: another echo-off subscriber still gets it', () => {
+    const acc = new Account('A');
+    const pub = new FakeSubscriber('pub', false);
+    const quiet = new FakeSubscriber('quiet', false);
+    subscribe(acc, quiet, 'foo');
+    assert.equal(new Router().publish(acc, msg('foo'), pub), 1);
+    assert.equal(quiet.got.length, 1);
+  });
+
+  test('with echo off the queue member picked is never the publisher', () => {
+    const acc = new Account('A');
+    const router = new Router();
+    const pub = new FakeSubscriber('pub', false);
+    const other = new FakeSubscriber('other');
+    subscribe(acc, pub, 'foo', 'q');
+    subscribe(acc, other, 'foo', 'q');
+    for (let i = 0; i < 20; i++) assert.equal(router.publish(acc, msg('foo'), pub), 1);
+    assert.equal(pub.got.length, 0);
+    assert.equal(other.got.length, 20);
+  });
+
+  test('with echo off a group whose only member is the publisher gets nothing', () => {
+    const acc = new Account('A');
+    const pub = new FakeSubscriber('pub', false);
+    subscribe(acc, pub, 'foo', 'q');
+    assert.equal(new Router().publish(acc, msg('foo'), pub), 0);
+    assert.equal(pub.got.length, 0);
+  });
+});

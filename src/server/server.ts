@@ -18,6 +18,9 @@ import { createLogger, type Logger } from './logger.js';
 import { type ServerOptions, withDefaults } from './options.js';
 import { ServerStats } from './stats.js';
 
+/** How long a refused connection may take to read its -ERR before it is destroyed. */
+const REFUSED_LINGER_MS = 2000;
+
 /** Bound on closed connections remembered for /connz?state=closed. */
 export const CLOSED_CONNECTIONS_MAX = 1000;
 
@@ -58,6 +61,8 @@ export class WeftNode implements SessionHost {
   readonly started = new Date();
   readonly sessions = new Map<number, ClientSession>();
   readonly closedConnections: ClosedConnection[] = [];
+  /** Refused sockets still flushing their -ERR. */
+  private readonly refused = new Set<Socket>();
   private nextCid = 1;
   private listener: NetServer | null = null;
   private monitor: MonitorServer | null = null;
@@ -133,7 +138,13 @@ export class WeftNode implements SessionHost {
         `refused ${socket.remoteAddress}:${socket.remotePort}: max_connections ${this.options.maxConnections} reached`,
       );
       // As nats-server: INFO first, so clients read the error as the server's.
+      // What the client already sent is read and dropped, so its FIN is seen
+      // and the socket closes; shutdown destroys any still open.
       socket.on('error', () => {});
+      socket.resume();
+      this.refused.add(socket);
+      socket.once('close', () => this.refused.delete(socket));
+      setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
       socket.end(
         infoLine({ ...this.infoBase, client_ip: socket.remoteAddress }) +
           errLine(WireError.MaxConnections),
@@ -217,6 +228,7 @@ export class WeftNode implements SessionHost {
     await Promise.race([allClosed, grace]);
     clearTimeout(timer);
     for (const sock of sockets) sock.destroy();
+    for (const sock of this.refused) sock.destroy();
     await listenerClosed;
     if (this.monitor !== null) await this.monitor.close();
     this.log.info('Server shutdown complete');

@@ -166,11 +166,16 @@ export abstract class Connection implements ConnectionCounters {
     }
   }
 
-  /** Hands queued bytes to the socket: one write, or one corked batch. */
-  flush(): void {
+  /**
+   * Hands queued bytes to the socket: one write, or one corked batch. While
+   * the socket is above its high-water mark this waits for 'drain', unless
+   * `final` (the connection is ending: everything goes to the socket, which
+   * sends it before its FIN).
+   */
+  flush(final = false): void {
     this.isDirty = false;
     if (this.queued === 0 || this.socket.destroyed) return;
-    if (this.waitingDrain) return; // the 'drain' handler flushes
+    if (this.waitingDrain && !final) return; // the 'drain' handler flushes
     this.seal();
     const parts = this.parts;
     const bytes = this.queued;

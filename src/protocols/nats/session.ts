@@ -366,7 +366,7 @@ export class ClientSession extends Connection implements Subscriber {
     this.host.stats.closed(reason);
     if (abort || this.socket.destroyed) this.socket.destroy();
     else {
-      this.flush();
+      this.flush(true);
       this.socket.end();
       // A peer that never reads must not keep the socket open forever.
       setTimeout(() => this.socket.destroy(), this.host.options.shutdownGraceMs).unref();

@@ -8,12 +8,42 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import type { ServerOptions } from '../../src/server/options.js';
+import { type ClientPool, clientPool } from './clients.js';
 import { startNatsServer } from './nats-server.js';
 import { within } from './poll.js';
 
 export { checkFor, within } from './poll.js';
 export { RawClient, rawPool, type ServerInfo } from './raw.js';
+
+/**
+ * Starts one target for the enclosing describe (before/after hooks) with a
+ * pool of official-client connections to it, closed afterwards.
+ */
+export function useTarget(opts: TargetOptions = {}): {
+  readonly srv: Target;
+  readonly pool: ClientPool;
+} {
+  let srv: Target | undefined;
+  let pool: ClientPool | undefined;
+  before(async () => {
+    srv = await startTarget(opts);
+    pool = clientPool(srv.url);
+  });
+  after(async () => {
+    await pool?.closeAll();
+    await srv?.close();
+  });
+  return {
+    get srv() {
+      return srv!;
+    },
+    get pool() {
+      return pool!;
+    },
+  };
+}
 
 export type TargetKind = 'weft' | 'nats-server';
 

@@ -3,10 +3,9 @@
  * round-trips, headers on requests and replies, and header-only messages.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { headers, type Msg, StringCodec, type Subscription } from 'nats';
-import { type ClientPool, clientPool } from '../helpers/clients.js';
-import { startTarget, type Target } from '../helpers/harness.js';
+import { useTarget } from '../helpers/harness.js';
 
 const sc = StringCodec();
 
@@ -16,25 +15,16 @@ async function first(sub: Subscription): Promise<Msg> {
 }
 
 describe('headers', () => {
-  let srv: Target;
-  let pool: ClientPool;
-  before(async () => {
-    srv = await startTarget();
-    pool = clientPool(srv.url);
-  });
-  after(async () => {
-    await pool.closeAll();
-    await srv.close();
-  });
+  const ctx = useTarget();
 
   test('the server announces header support', async () => {
-    const nc = await pool.connect();
+    const nc = await ctx.pool.connect();
     assert.equal(nc.info?.headers, true);
   });
 
   test('headers round-trip exactly, with multi-valued keys', async () => {
-    const sub = await pool.connect();
-    const pub = await pool.connect();
+    const sub = await ctx.pool.connect();
+    const pub = await ctx.pool.connect();
     const s = sub.subscribe('h.basic', { max: 1 });
     await sub.flush();
     const h = headers();
@@ -56,7 +46,7 @@ describe('headers', () => {
   });
 
   test('a message with headers and an empty body', async () => {
-    const nc = await pool.connect();
+    const nc = await ctx.pool.connect();
     const s = nc.subscribe('h.empty', { max: 1 });
     const h = headers();
     h.set('Only', 'headers');
@@ -67,7 +57,7 @@ describe('headers', () => {
   });
 
   test('messages without headers have none; headers do not leak between messages', async () => {
-    const nc = await pool.connect();
+    const nc = await ctx.pool.connect();
     const s = nc.subscribe('h.mix', { max: 3 });
     const h = headers();
     h.set('K', 'v');
@@ -86,7 +76,7 @@ describe('headers', () => {
   });
 
   test('request and reply both carry headers', async () => {
-    const svc = await pool.connect();
+    const svc = await ctx.pool.connect();
     svc.subscribe('h.svc', {
       callback: (_err, m) => {
         const rh = headers();
@@ -97,7 +87,7 @@ describe('headers', () => {
       },
     });
     await svc.flush();
-    const cli = await pool.connect();
+    const cli = await ctx.pool.connect();
     const h = headers();
     h.set('Request-Id', 'req-7');
     const r = await cli.request('h.svc', sc.encode('?'), { timeout: 2000, headers: h });
@@ -107,7 +97,7 @@ describe('headers', () => {
   });
 
   test('large header blocks survive intact', async () => {
-    const nc = await pool.connect();
+    const nc = await ctx.pool.connect();
     const s = nc.subscribe('h.big', { max: 1 });
     const h = headers();
     for (let i = 0; i < 200; i++) h.append(`Key-${i}`, 'v'.repeat(100) + i);

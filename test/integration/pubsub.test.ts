@@ -3,10 +3,10 @@
  * `*` and `>` wildcards, echo, auto-unsubscribe and drain.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { type Msg, StringCodec } from 'nats';
-import { type ClientPool, clientPool, flushAll } from '../helpers/clients.js';
-import { startTarget, type Target } from '../helpers/harness.js';
+import { flushAll } from '../helpers/clients.js';
+import { useTarget } from '../helpers/harness.js';
 
 const sc = StringCodec();
 
@@ -24,20 +24,11 @@ async function collectUntil(
 }
 
 describe('pub/sub', () => {
-  let srv: Target;
-  let pool: ClientPool;
-  before(async () => {
-    srv = await startTarget();
-    pool = clientPool(srv.url);
-  });
-  after(async () => {
-    await pool.closeAll();
-    await srv.close();
-  });
+  const ctx = useTarget();
 
   test('a subscriber receives every message, in order, with subject and data', async () => {
-    const sub = await pool.connect();
-    const pub = await pool.connect();
+    const sub = await ctx.pool.connect();
+    const pub = await ctx.pool.connect();
     const s = sub.subscribe('orders.created');
     await sub.flush();
     for (let i = 0; i < 100; i++) pub.publish('orders.created', sc.encode(`order-${i}`));
@@ -51,9 +42,9 @@ describe('pub/sub', () => {
   });
 
   test('every plain subscriber gets its own copy', async () => {
-    const a = await pool.connect();
-    const b = await pool.connect();
-    const pub = await pool.connect();
+    const a = await ctx.pool.connect();
+    const b = await ctx.pool.connect();
+    const pub = await ctx.pool.connect();
     const sa = a.subscribe('fan.out');
     const sb = b.subscribe('fan.out');
     const sa2 = a.subscribe('fan.out');
@@ -70,7 +61,7 @@ describe('pub/sub', () => {
   });
 
   test('* matches exactly one token', async () => {
-    const nc = await pool.connect();
+    const nc = await ctx.pool.connect();
     const s = nc.subscribe('sensors.*.temp');
     await nc.flush();
     for (const subj of [
@@ -92,7 +83,7 @@ describe('pub/sub', () => {
   });
 
   test('> matches one or more trailing tokens', async () => {
-    const nc = await pool.connect();
+    const nc = await ctx.pool.connect();
     const s = nc.subscribe('logs.>');
     const all = nc.subscribe('>');
     await nc.flush();
@@ -113,7 +104,7 @@ describe('pub/sub', () => {
   });
 
   test('overlapping subscriptions on one connection each deliver', async () => {
-    const nc = await pool.connect();
+    const nc = await ctx.pool.connect();
     const a = nc.subscribe('m.*');
     const b = nc.subscribe('m.>');
     const c = nc.subscribe('m.x');
@@ -124,15 +115,15 @@ describe('pub/sub', () => {
   });
 
   test('echo is on by default: a connection receives its own messages', async () => {
-    const nc = await pool.connect();
+    const nc = await ctx.pool.connect();
     const s = nc.subscribe('echo.on');
     nc.publish('echo.on', sc.encode('end'));
     assert.equal((await collectUntil(s, 'end')).length, 1);
   });
 
   test('noEcho: own messages are not received, others are', async () => {
-    const quiet = await pool.connect({ noEcho: true });
-    const other = await pool.connect();
+    const quiet = await ctx.pool.connect({ noEcho: true });
+    const other = await ctx.pool.connect();
     const s = quiet.subscribe('echo.off');
     await quiet.flush();
     quiet.publish('echo.off', sc.encode('mine'));
@@ -149,8 +140,8 @@ describe('pub/sub', () => {
 
   for (const how of ['{ max: 5 }', 'unsubscribe(5)'] as const) {
     test(`auto-unsubscribe with ${how} delivers exactly 5 messages`, async () => {
-      const sub = await pool.connect();
-      const pub = await pool.connect();
+      const sub = await ctx.pool.connect();
+      const pub = await ctx.pool.connect();
       const subject = `auto.${how === 'unsubscribe(5)' ? 'call' : 'opt'}`;
       const s = how === '{ max: 5 }' ? sub.subscribe(subject, { max: 5 }) : sub.subscribe(subject);
       if (how === 'unsubscribe(5)') s.unsubscribe(5);
@@ -170,7 +161,7 @@ describe('pub/sub', () => {
   }
 
   test('unsubscribe stops delivery', async () => {
-    const nc = await pool.connect();
+    const nc = await ctx.pool.connect();
     const s = nc.subscribe('unsub.now');
     const keep = nc.subscribe('unsub.keep');
     await nc.flush();
@@ -184,8 +175,8 @@ describe('pub/sub', () => {
   });
 
   test('drain delivers messages already in flight, then closes', async () => {
-    const sub = await pool.connect();
-    const pub = await pool.connect();
+    const sub = await ctx.pool.connect();
+    const pub = await ctx.pool.connect();
     const seen: string[] = [];
     sub.subscribe('drain.me', {
       callback: (_err, m) => {

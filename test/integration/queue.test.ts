@@ -4,10 +4,10 @@
  * the same subject still see everything.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { type NatsConnection, StringCodec, type Subscription } from 'nats';
-import { type ClientPool, clientPool, flushAll } from '../helpers/clients.js';
-import { startTarget, type Target } from '../helpers/harness.js';
+import { flushAll } from '../helpers/clients.js';
+import { useTarget } from '../helpers/harness.js';
 
 const sc = StringCodec();
 
@@ -24,26 +24,17 @@ function recorder(nc: NatsConnection, subject: string, queue?: string) {
 }
 
 describe('queue groups', () => {
-  let srv: Target;
-  let pool: ClientPool;
-  before(async () => {
-    srv = await startTarget();
-    pool = clientPool(srv.url);
-  });
-  after(async () => {
-    await pool.closeAll();
-    await srv.close();
-  });
+  const ctx = useTarget();
 
   test('1000 messages over 4 members: each delivered once, spread fairly', async () => {
     const N = 1000;
-    const conns = await Promise.all([1, 2, 3, 4].map(() => pool.connect()));
+    const conns = await Promise.all([1, 2, 3, 4].map(() => ctx.pool.connect()));
     const members = conns.map((nc) => recorder(nc, 'work.items', 'workers'));
-    const plainConn = await pool.connect();
+    const plainConn = await ctx.pool.connect();
     const plain = recorder(plainConn, 'work.items');
     await flushAll(...conns, plainConn);
 
-    const pub = await pool.connect();
+    const pub = await ctx.pool.connect();
     for (let i = 0; i < N; i++) pub.publish('work.items', sc.encode(String(i)));
     // Once the publisher's PING is answered every message has been routed;
     // each subscriber's own PONG then arrives after everything routed to it.
@@ -63,12 +54,12 @@ describe('queue groups', () => {
   });
 
   test('two groups on one subject each get every message once', async () => {
-    const nc1 = await pool.connect();
-    const nc2 = await pool.connect();
+    const nc1 = await ctx.pool.connect();
+    const nc2 = await ctx.pool.connect();
     const a = [recorder(nc1, 'jobs', 'a'), recorder(nc2, 'jobs', 'a')];
     const b = [recorder(nc1, 'jobs', 'b'), recorder(nc2, 'jobs', 'b')];
     await flushAll(nc1, nc2);
-    const pub = await pool.connect();
+    const pub = await ctx.pool.connect();
     for (let i = 0; i < 100; i++) pub.publish('jobs', sc.encode(String(i)));
     await pub.flush();
     await flushAll(nc1, nc2);
@@ -80,11 +71,11 @@ describe('queue groups', () => {
   });
 
   test('queue members on a wildcard subject share messages of many subjects', async () => {
-    const nc1 = await pool.connect();
-    const nc2 = await pool.connect();
+    const nc1 = await ctx.pool.connect();
+    const nc2 = await ctx.pool.connect();
     const members = [recorder(nc1, 'region.*.event', 'g'), recorder(nc2, 'region.>', 'g')];
     await flushAll(nc1, nc2);
-    const pub = await pool.connect();
+    const pub = await ctx.pool.connect();
     for (let i = 0; i < 200; i++) pub.publish(`region.r${i % 7}.event`, sc.encode(String(i)));
     await pub.flush();
     await flushAll(nc1, nc2);
@@ -94,11 +85,11 @@ describe('queue groups', () => {
   });
 
   test('a single member gets everything; after it leaves, the next member does', async () => {
-    const nc1 = await pool.connect();
-    const nc2 = await pool.connect();
+    const nc1 = await ctx.pool.connect();
+    const nc2 = await ctx.pool.connect();
     const first = recorder(nc1, 'solo', 'q');
     await nc1.flush();
-    const pub = await pool.connect();
+    const pub = await ctx.pool.connect();
     for (let i = 0; i < 50; i++) pub.publish('solo', sc.encode(String(i)));
     await pub.flush();
     await nc1.flush();
@@ -116,13 +107,13 @@ describe('queue groups', () => {
   });
 
   test('a queue member that closes its connection stops receiving', async () => {
-    const leaving = await pool.connect();
-    const staying = await pool.connect();
+    const leaving = await ctx.pool.connect();
+    const staying = await ctx.pool.connect();
     recorder(leaving, 'churn', 'q');
     const stay = recorder(staying, 'churn', 'q');
     await flushAll(leaving, staying);
     await leaving.close();
-    const pub = await pool.connect();
+    const pub = await ctx.pool.connect();
     // The server learns of the close asynchronously; a round trip on a new
     // connection made after the close returned is not an ordering guarantee,
     // so publish until the remaining member has had a full batch.

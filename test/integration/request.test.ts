@@ -3,47 +3,38 @@
  * status (503) the server sends when nobody is listening.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ErrorCode, type NatsError, StringCodec } from 'nats';
-import { type ClientPool, clientPool, flushAll } from '../helpers/clients.js';
-import { startTarget, type Target } from '../helpers/harness.js';
+import { flushAll } from '../helpers/clients.js';
+import { useTarget } from '../helpers/harness.js';
 
 const sc = StringCodec();
 
 describe('request/reply', () => {
-  let srv: Target;
-  let pool: ClientPool;
-  before(async () => {
-    srv = await startTarget();
-    pool = clientPool(srv.url);
-  });
-  after(async () => {
-    await pool.closeAll();
-    await srv.close();
-  });
+  const ctx = useTarget();
 
   test('a request gets the responder’s reply', async () => {
-    const svc = await pool.connect();
+    const svc = await ctx.pool.connect();
     svc.subscribe('math.double', {
       callback: (_err, m) => {
         m.respond(sc.encode(String(Number(sc.decode(m.data)) * 2)));
       },
     });
     await svc.flush();
-    const cli = await pool.connect();
+    const cli = await ctx.pool.connect();
     const reply = await cli.request('math.double', sc.encode('21'), { timeout: 2000 });
     assert.equal(sc.decode(reply.data), '42');
   });
 
   test('200 concurrent requests each get their own answer', async () => {
-    const svc = await pool.connect();
+    const svc = await ctx.pool.connect();
     svc.subscribe('echo.svc', {
       callback: (_err, m) => {
         m.respond(m.data);
       },
     });
     await svc.flush();
-    const cli = await pool.connect();
+    const cli = await ctx.pool.connect();
     const replies = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
         cli.request('echo.svc', sc.encode(`r${i}`), { timeout: 5000 }),
@@ -56,23 +47,23 @@ describe('request/reply', () => {
   });
 
   test('old-style requests (a fresh inbox per request) work too', async () => {
-    const svc = await pool.connect();
+    const svc = await ctx.pool.connect();
     svc.subscribe('old.style', {
       callback: (_err, m) => {
         m.respond(sc.encode(`re:${m.reply?.startsWith('_INBOX.') ? 'inbox' : m.reply}`));
       },
     });
     await svc.flush();
-    const cli = await pool.connect();
+    const cli = await ctx.pool.connect();
     const r = await cli.request('old.style', sc.encode('x'), { timeout: 2000, noMux: true });
     assert.equal(sc.decode(r.data), 're:inbox');
   });
 
   test('a queue group of responders answers each request exactly once', async () => {
-    const conns = await Promise.all([1, 2, 3].map(() => pool.connect()));
+    const conns = await Promise.all([1, 2, 3].map(() => ctx.pool.connect()));
     const handled = [0, 0, 0];
     conns.forEach((nc, i) => {
-      nc.subscribe('pool.svc', {
+      nc.subscribe('ctx.pool.svc', {
         queue: 'responders',
         callback: (_err, m) => {
           handled[i]!++;
@@ -81,8 +72,9 @@ describe('request/reply', () => {
       });
     });
     await flushAll(...conns);
-    const cli = await pool.connect();
-    for (let i = 0; i < 30; i++) await cli.request('pool.svc', sc.encode('q'), { timeout: 2000 });
+    const cli = await ctx.pool.connect();
+    for (let i = 0; i < 30; i++)
+      await cli.request('ctx.pool.svc', sc.encode('q'), { timeout: 2000 });
     await flushAll(...conns);
     assert.equal(
       handled.reduce((a, b) => a + b, 0),
@@ -91,7 +83,7 @@ describe('request/reply', () => {
   });
 
   test('no responders: the request fails fast with code 503', async () => {
-    const cli = await pool.connect();
+    const cli = await ctx.pool.connect();
     const start = Date.now();
     await assert.rejects(
       cli.request('nobody.home', sc.encode('hello?'), { timeout: 5000 }),
@@ -106,7 +98,7 @@ describe('request/reply', () => {
   });
 
   test('no responders also for old-style requests', async () => {
-    const cli = await pool.connect();
+    const cli = await ctx.pool.connect();
     await assert.rejects(
       cli.request('nobody.home.either', sc.encode(''), { timeout: 5000, noMux: true }),
       (err: NatsError) => err.code === ErrorCode.NoResponders,
@@ -114,10 +106,10 @@ describe('request/reply', () => {
   });
 
   test('a listener that does not reply: the request times out instead of 503', async () => {
-    const svc = await pool.connect();
+    const svc = await ctx.pool.connect();
     svc.subscribe('silent.svc');
     await svc.flush();
-    const cli = await pool.connect();
+    const cli = await ctx.pool.connect();
     await assert.rejects(
       cli.request('silent.svc', sc.encode('?'), { timeout: 300 }),
       (err: NatsError) => err.code === ErrorCode.Timeout,
@@ -125,7 +117,7 @@ describe('request/reply', () => {
   });
 
   test('a reply can go to any subject, including one set by hand', async () => {
-    const svc = await pool.connect();
+    const svc = await ctx.pool.connect();
     let seenReply: string | undefined;
     svc.subscribe('manual.svc', {
       callback: (_err, m) => {
@@ -134,7 +126,7 @@ describe('request/reply', () => {
       },
     });
     await svc.flush();
-    const cli = await pool.connect();
+    const cli = await ctx.pool.connect();
     const box = cli.subscribe('my.reply.box', { max: 1 });
     await cli.flush();
     cli.publish('manual.svc', sc.encode('x'), { reply: 'my.reply.box' });

@@ -141,9 +141,7 @@ export class ClientSession extends Connection implements Subscriber {
   // --- parser events -------------------------------------------------------
 
   onConnect(json: string): void {
-    if (this.connectOptions !== null) {
-      // A second CONNECT (nats-server allows it) only refreshes options.
-    }
+    // A second CONNECT (nats-server allows it) refreshes the options.
     const parsed = parseConnect(json);
     if (typeof parsed === 'string') {
       this.host.log.warn(`cid:${this.id} invalid CONNECT: ${parsed}`);

@@ -29,6 +29,12 @@ export interface Subscriber {
   /** Whether this party wants the messages it publishes itself. */
   readonly echo: boolean;
   deliver(sub: Subscription, msg: Message): void;
+  /**
+   * A collector (the mesh) gets `deliver` for each of its subscriptions that
+   * match one message, then `complete` once: it decides per message, not
+   * per subscription (one copy per remote node).
+   */
+  complete?(msg: Message): void;
 }
 
 /** One interest in a subject, owned by a subscriber. */
@@ -42,6 +48,11 @@ export interface Subscription {
   /** Auto-unsubscribe after this many deliveries; 0 means never. */
   max: number;
   delivered: number;
+  /**
+   * How far the interest is (0 or absent: on this node). Queue groups prefer
+   * the nearest members.
+   */
+  distance?: number;
 }
 
 export function messageSize(msg: Message): number {

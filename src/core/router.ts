@@ -20,28 +20,74 @@ export class Router {
   /** Delivers `msg` to an interest already matched (e.g. from a per-connection cache). */
   deliver(result: MatchResult, msg: Message, origin: Subscriber | null): number {
     let delivered = 0;
+    let collectors: Subscriber[] | null = null;
     const plain = result.plain;
     for (let i = 0; i < plain.length; i++) {
       const sub = plain[i];
-      if (sub.owner === origin && !origin.echo) continue;
-      sub.owner.deliver(sub, msg);
+      const owner = sub.owner;
+      if (owner === origin && !origin.echo) continue;
+      owner.deliver(sub, msg);
       delivered++;
+      if (owner.complete !== undefined) collectors = addCollector(collectors, owner);
     }
     const queues = result.queues;
     for (let g = 0; g < queues.length; g++) {
       const member = pick(queues[g], result.cursors, g, origin);
       if (member !== null) {
-        member.owner.deliver(member, msg);
+        const owner = member.owner;
+        owner.deliver(member, msg);
         delivered++;
+        if (owner.complete !== undefined) collectors = addCollector(collectors, owner);
+      }
+    }
+    if (collectors !== null) for (const c of collectors) c.complete!(msg);
+    return delivered;
+  }
+
+  /**
+   * Delivers a message another node routed here: to the local plain
+   * subscriptions when `plain`, and to one local member of each group in
+   * `queues` (the origin chose this node for them). Collectors (the mesh)
+   * are skipped: routing was decided at the origin. Returns deliveries.
+   */
+  deliverAssigned(
+    result: MatchResult,
+    msg: Message,
+    plain: boolean,
+    queues: readonly string[],
+  ): number {
+    let delivered = 0;
+    if (plain) {
+      for (const sub of result.plain) {
+        if (sub.owner.complete !== undefined) continue;
+        sub.owner.deliver(sub, msg);
+        delivered++;
+      }
+    }
+    if (queues.length > 0) {
+      for (let g = 0; g < result.queues.length; g++) {
+        const members = result.queues[g];
+        if (!queues.includes(members[0].queue)) continue;
+        const member = pickLocal(members, result.cursors, g);
+        if (member !== null) {
+          member.owner.deliver(member, msg);
+          delivered++;
+        }
       }
     }
     return delivered;
   }
 }
 
+function addCollector(list: Subscriber[] | null, c: Subscriber): Subscriber[] {
+  if (list === null) return [c];
+  if (!list.includes(c)) list.push(c);
+  return list;
+}
+
 /**
  * One member of a queue group, round robin from the group's cursor: the next
- * eligible member, preferring members on this node over mesh links.
+ * eligible member on this node, else the nearest remote one.
  */
 function pick(
   members: readonly Subscription[],
@@ -51,18 +97,41 @@ function pick(
 ): Subscription | null {
   const n = members.length;
   const start = cursors[g] % n;
-  let remote = -1;
+  let best = -1;
+  let bestDistance = Number.POSITIVE_INFINITY;
   for (let k = 0; k < n; k++) {
     const i = (start + k) % n;
     const sub = members[i];
     if (sub.owner === origin && !origin.echo) continue;
-    if (sub.owner.kind !== 'link') {
+    const d = sub.distance ?? 0;
+    if (d === 0) {
       cursors[g] = i + 1;
       return sub;
     }
-    if (remote < 0) remote = i;
+    if (d < bestDistance) {
+      best = i;
+      bestDistance = d;
+    }
   }
-  if (remote < 0) return null;
-  cursors[g] = remote + 1;
-  return members[remote];
+  if (best < 0) return null;
+  cursors[g] = best + 1;
+  return members[best];
+}
+
+/** One member on this node (not a collector's), round robin; null when none. */
+function pickLocal(
+  members: readonly Subscription[],
+  cursors: Uint32Array,
+  g: number,
+): Subscription | null {
+  const n = members.length;
+  const start = cursors[g] % n;
+  for (let k = 0; k < n; k++) {
+    const i = (start + k) % n;
+    if (members[i].owner.complete === undefined) {
+      cursors[g] = i + 1;
+      return members[i];
+    }
+  }
+  return null;
 }

@@ -24,7 +24,13 @@ class FakeSubscriber implements Subscriber {
   }
 }
 
-function subscribe(account: Account, owner: Subscriber, subject: string, queue = ''): Subscription {
+function subscribe(
+  account: Account,
+  owner: Subscriber,
+  subject: string,
+  queue = '',
+  distance = 0,
+): Subscription {
   const s: Subscription = {
     subject,
     queue,
@@ -32,6 +38,7 @@ function subscribe(account: Account, owner: Subscriber, subject: string, queue =
     owner,
     max: 0,
     delivered: 0,
+    distance,
   };
   account.sublist.insert(s);
   return s;
@@ -161,25 +168,40 @@ describe('Router: queue groups', () => {
     assert.equal(a.got.length + b.got.length, 10);
   });
 
-  test('local members are preferred over mesh links', () => {
+  test('local members are preferred over remote ones (distance > 0)', () => {
     const acc = new Account('A');
     const router = new Router();
     const link1 = new FakeSubscriber('link1', true, 'link');
     const local = new FakeSubscriber('local');
     const link2 = new FakeSubscriber('link2', true, 'link');
-    subscribe(acc, link1, 'foo', 'q');
+    subscribe(acc, link1, 'foo', 'q', 1);
     subscribe(acc, local, 'foo', 'q');
-    subscribe(acc, link2, 'foo', 'q');
+    subscribe(acc, link2, 'foo', 'q', 1);
     for (let i = 0; i < 30; i++) router.publish(acc, msg('foo'), null);
     assert.equal(local.got.length, 30);
     assert.equal(link1.got.length + link2.got.length, 0);
   });
 
-  test('a group of links only still gets the message', () => {
+  test('without local members the nearest remote ones get the work, round robin', () => {
+    const acc = new Account('A');
+    const router = new Router();
+    const far = new FakeSubscriber('far', true, 'link');
+    const near1 = new FakeSubscriber('near1', true, 'link');
+    const near2 = new FakeSubscriber('near2', true, 'link');
+    subscribe(acc, far, 'foo', 'q', 3);
+    subscribe(acc, near1, 'foo', 'q', 1);
+    subscribe(acc, near2, 'foo', 'q', 1);
+    for (let i = 0; i < 30; i++) router.publish(acc, msg('foo'), null);
+    assert.equal(far.got.length, 0);
+    assert.equal(near1.got.length, 15);
+    assert.equal(near2.got.length, 15);
+  });
+
+  test('a group of remote members only still gets the message', () => {
     const acc = new Account('A');
     const router = new Router();
     const links = [1, 2].map((i) => new FakeSubscriber(`l${i}`, true, 'link'));
-    for (const l of links) subscribe(acc, l, 'foo', 'q');
+    for (const l of links) subscribe(acc, l, 'foo', 'q', 1);
     for (let i = 0; i < 10; i++) assert.equal(router.publish(acc, msg('foo'), null), 1);
     assert.equal(links[0].got.length + links[1].got.length, 10);
   });

@@ -218,7 +218,7 @@ export class ClientSession extends Connection implements Subscriber {
       targetSubject: '',
     };
     this.subs.set(sid, sub);
-    this.account!.sublist.insert(sub);
+    this.account!.subscribe(sub);
     if (this.verbose) this.queueText(OK);
   }
 
@@ -321,7 +321,7 @@ export class ClientSession extends Connection implements Subscriber {
 
   private removeSub(sub: Subscription): void {
     if (this.subs.get(sub.sid) === sub) this.subs.delete(sub.sid);
-    this.account?.sublist.remove(sub);
+    this.account?.unsubscribe(sub);
   }
 
   /** Sends a server PING for stale-connection detection; false when the peer is stale. */
@@ -359,8 +359,8 @@ export class ClientSession extends Connection implements Subscriber {
       clearTimeout(this.authTimer);
       this.authTimer = null;
     }
-    const sublist = this.account?.sublist;
-    if (sublist !== undefined) for (const sub of this.subs.values()) sublist.remove(sub);
+    const account = this.account;
+    if (account !== null) for (const sub of this.subs.values()) account.unsubscribe(sub);
     this.host.stats.closed(reason);
     if (abort || this.socket.destroyed) this.socket.destroy();
     else {

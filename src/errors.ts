@@ -36,6 +36,12 @@ export const CloseReason = {
   ServerShutdown: 'Server Shutdown',
   WriteError: 'Write Error',
   ReadError: 'Read Error',
+  // Mesh links
+  LinkDead: 'Link Heartbeat Timeout',
+  LinkRefused: 'Link Refused',
+  LinkDuplicate: 'Duplicate Link',
+  LinkProtocol: 'Link Protocol Error',
+  LinkSlow: 'Slow Link (Pending Bytes)',
 } as const;
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
 

@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from './agent.js';
 import { COUNTER, nowNs, type Task, type WorkerReport } from './messages.js';
+import { waitForPath } from './probe.js';
 import { parseServerUrl, runSubject, type ServerAddress } from './protocol.js';
 import { type Percentiles, percentiles } from './stats.js';
 
@@ -22,8 +23,14 @@ export function isWorkload(name: string): name is Workload {
 
 export interface BenchOptions {
   workload: Workload;
-  /** `nats://host:port` or an address. */
+  /** `nats://host:port` or an address: the publisher (requester) connects here. */
   server: string | ServerAddress;
+  /**
+   * Where the subscribers (the responder, for reqrep) connect, when not to
+   * `server`: e.g. another node of a cluster or mesh, so every message crosses
+   * the servers' links. Default: `server`.
+   */
+  subServer?: string | ServerAddress;
   /** Messages to publish (requests, for reqrep). */
   msgs: number;
   /** Payload bytes per message. */
@@ -74,7 +81,10 @@ export interface SubThroughput extends Throughput {
 
 export interface BenchResult {
   workload: Workload;
+  /** Where the publisher (requester) was connected. */
   server: string;
+  /** Where the subscribers (responder) were connected, when not to `server`. */
+  subServer?: string;
   msgs: number;
   size: number;
   subs: number;
@@ -100,6 +110,12 @@ export function headline(r: BenchResult): number {
 
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const addr = typeof opts.server === 'string' ? parseServerUrl(opts.server) : opts.server;
+  const subAddr =
+    opts.subServer === undefined
+      ? addr
+      : typeof opts.subServer === 'string'
+        ? parseServerUrl(opts.subServer)
+        : opts.subServer;
   const { workload, msgs, size } = opts;
   const subs =
     workload === 'pubsub' ? 1 : workload === 'fanout' || workload === 'queue' ? opts.subs : 0;
@@ -108,6 +124,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   if (subs < 0 || (subs === 0 && (workload === 'fanout' || workload === 'queue'))) {
     throw new Error('subs must be at least 1');
   }
+  const split = !sameAddress(addr, subAddr);
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const stallMs = opts.stallMs ?? 5000;
   const expected = workload === 'fanout' ? msgs * subs : subs > 0 ? msgs : 0;
@@ -129,21 +146,35 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     const receivers: Agent[] = [];
     let driver: Agent;
     if (workload === 'reqrep') {
-      const responder = spawn({ role: 'responder', addr, counters, subject });
+      const responder = spawn({ role: 'responder', addr: subAddr, counters, subject });
       receivers.push(responder);
       await responder.ready;
       driver = spawn({ role: 'requester', addr, counters, subject, count: msgs, size });
+      if (split) {
+        // Requests must reach the responder's server, and replies the requester's inbox.
+        await driver.ready;
+        await waitForPath(addr, subAddr, { subject: `${subject}.ready`, signal: opts.signal });
+        await waitForPath(subAddr, addr, { subject: `${subject}.back`, signal: opts.signal });
+      }
     } else {
       const stamp = workload === 'pubsub' && (opts.latency ?? true);
       const groups = Math.max(1, Math.min(subs, opts.subWorkers ?? availableParallelism()));
       for (let g = 0, first = 0; g < groups && subs > 0; g++) {
         const conns = Math.floor(subs / groups) + (g < subs % groups ? 1 : 0);
         const queue = workload === 'queue' ? 'weft-bench-q' : undefined;
-        receivers.push(spawn({ role: 'sub', addr, counters, subject, queue, first, conns, stamp }));
+        receivers.push(
+          spawn({ role: 'sub', addr: subAddr, counters, subject, queue, first, conns, stamp }),
+        );
         first += conns;
       }
       // Every SUB is confirmed (PING/PONG) before the publisher may start.
       await Promise.all(receivers.map((a) => a.ready));
+      // On another server, the subscribers' interest has to reach the publisher's
+      // server first: a probe subscribed after them arriving says it has (links
+      // carry interest in order).
+      if (split && subs > 0) {
+        await waitForPath(addr, subAddr, { subject: `${subject}.ready`, signal: opts.signal });
+      }
       driver = spawn({ role: 'pub', addr, counters, subject, count: msgs, size, stamp });
     }
     await driver.ready;
@@ -199,6 +230,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     return summarise({
       opts,
       addr,
+      subAddr,
       subs,
       expected,
       ended,
@@ -216,6 +248,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 interface RunFacts {
   opts: BenchOptions;
   addr: ServerAddress;
+  subAddr: ServerAddress;
   subs: number;
   expected: number;
   ended: BenchResult['ended'];
@@ -238,7 +271,7 @@ function summarise(f: RunFacts): BenchResult {
   const pub = throughput(sent, (pubEndNs - t0) / 1e6, opts.size);
   const result: BenchResult = {
     workload: opts.workload,
-    server: `nats://${f.addr.host.includes(':') ? `[${f.addr.host}]` : f.addr.host}:${f.addr.port}`,
+    server: formatUrl(f.addr),
     msgs: opts.msgs,
     size: opts.size,
     subs,
@@ -248,6 +281,9 @@ function summarise(f: RunFacts): BenchResult {
     pub,
     errors,
   };
+  if (opts.workload !== 'pub' && !sameAddress(f.subAddr, f.addr)) {
+    result.subServer = formatUrl(f.subAddr);
+  }
   if (opts.workload === 'reqrep') {
     result.latency = { ...percentiles(f.driver?.latencyUs ?? []), kind: 'round-trip' };
     result.complete = f.ended === 'done' && sent === opts.msgs && errors.length === 0;
@@ -270,6 +306,14 @@ function summarise(f: RunFacts): BenchResult {
     result.complete = f.ended === 'done' && sent === opts.msgs && errors.length === 0;
   }
   return result;
+}
+
+export function formatUrl(a: ServerAddress): string {
+  return `nats://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+}
+
+function sameAddress(a: ServerAddress, b: ServerAddress): boolean {
+  return a.host === b.host && a.port === b.port;
 }
 
 function throughput(msgs: number, elapsedMs: number, size: number): Throughput {

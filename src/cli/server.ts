@@ -16,8 +16,12 @@ function flagOptions(): Options {
     config: { type: 'string', short: 'c' },
   };
   for (const s of SETTINGS) {
+    // --link may be given several times.
+    const multiple = s.kind === 'links';
     options[s.flag] =
-      s.short === undefined ? { type: 'string' } : { type: 'string', short: s.short };
+      s.short === undefined
+        ? { type: 'string', multiple }
+        : { type: 'string', short: s.short, multiple };
   }
   return options;
 }

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { WeftNode } from '../server/server.js';
 import { CpuMeter, connz, subsz, varz } from './endpoints.js';
+import { meshz } from './meshz.js';
 import { createMetrics } from './metrics.js';
 
 export interface MonitorServer {
@@ -11,7 +12,7 @@ export interface MonitorServer {
   close(): Promise<void>;
 }
 
-const ENDPOINTS = ['/varz', '/connz', '/subsz', '/healthz', '/metrics'];
+const ENDPOINTS = ['/varz', '/connz', '/subsz', '/meshz', '/healthz', '/metrics'];
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body, null, 2);
@@ -54,6 +55,9 @@ export async function startMonitor(
       case '/subsz':
       case '/subscriptionsz':
         json(res, 200, subsz(node, url.searchParams));
+        return;
+      case '/meshz':
+        json(res, 200, meshz(node));
         return;
       case '/metrics': {
         const text = await registry.metrics();

@@ -4,6 +4,7 @@
  * nodes in one process (tests, the mesh) do not collide.
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { Link } from '../mesh/link.js';
 import type { WeftNode } from '../server/server.js';
 
 export function createMetrics(node: WeftNode): Registry {
@@ -70,6 +71,37 @@ export function createMetrics(node: WeftNode): Registry {
     'Per-connection match caches reset at their bound',
     () => s.matchCacheResets,
   );
+
+  const perLink = (name: string, help: string, read: (l: Link) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['peer', 'direction'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const l of node.mesh?.links.values() ?? []) {
+          this.set({ peer: l.peer, direction: l.direction }, read(l));
+        }
+      },
+    });
+  };
+  perLink('weft_mesh_link_in_msgs', 'Messages received over the link', (l) => l.inMsgs);
+  perLink('weft_mesh_link_out_msgs', 'Messages sent over the link', (l) => l.outMsgs);
+  perLink('weft_mesh_link_in_bytes', 'Payload bytes received over the link', (l) => l.inBytes);
+  perLink('weft_mesh_link_out_bytes', 'Payload bytes sent over the link', (l) => l.outBytes);
+  perLink(
+    'weft_mesh_link_dropped_msgs',
+    'Messages dropped at the link pending bound',
+    (l) => l.droppedMsgs,
+  );
+  perLink('weft_mesh_link_pending_bytes', 'Bytes queued to the link', (l) => l.pendingBytes);
+  perLink('weft_mesh_link_rtt_seconds', 'Heartbeat round trip', (l) => Math.max(0, l.rttMs) / 1000);
+  gauge('weft_mesh_nodes_reachable', 'Mesh nodes reachable from here', () => {
+    let n = 0;
+    for (const s of node.mesh?.lsdb.nodes.values() ?? []) if (s.reachable) n++;
+    return Math.max(0, n - 1);
+  });
 
   new Counter({
     name: 'weft_closed_connections_total',

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { parseLinkUrl } from '../mesh/dialer.js';
 import type { LogLevel, ServerOptions } from './options.js';
 
 /** The largest max_payload allowed (nats-server warns above 8 MiB; a client must not make us allocate more). */
@@ -19,7 +20,7 @@ export const MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024;
 export const MIN_CONTROL_LINE = 64;
 export const MAX_CONTROL_LINE_LIMIT = 1024 * 1024;
 
-type Kind = 'string' | 'port' | 'size' | 'duration' | 'count' | 'loglevel';
+type Kind = 'string' | 'port' | 'size' | 'duration' | 'count' | 'loglevel' | 'links' | 'secret';
 
 export interface Setting {
   /** Key in the YAML file. */
@@ -150,6 +151,56 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'loglevel',
     help: 'silent, error, warn, info or debug (default info)',
   },
+  {
+    file: 'mesh.port',
+    flag: 'mesh-port',
+    option: 'meshPort',
+    kind: 'port',
+    min: -1,
+    help: 'port for mesh links, 0 for any, -1 to dial out only (default 7422)',
+  },
+  {
+    file: 'mesh.links',
+    flag: 'link',
+    option: 'links',
+    kind: 'links',
+    help: 'peer to dial, weft://host:port[?cost=N] (repeatable)',
+  },
+  {
+    file: 'mesh.token',
+    flag: 'mesh-token',
+    option: 'meshToken',
+    kind: 'secret',
+    help: 'shared secret for mesh links (default none)',
+  },
+  {
+    file: 'mesh.heartbeat',
+    flag: 'mesh-heartbeat',
+    option: 'meshHeartbeatMs',
+    kind: 'duration',
+    help: 'link PING interval (default 500ms)',
+  },
+  {
+    file: 'mesh.dead_after',
+    flag: 'mesh-dead-after',
+    option: 'meshDeadAfterMs',
+    kind: 'duration',
+    help: 'a link silent this long is dead (default 2s)',
+  },
+  {
+    file: 'mesh.reconnect_max',
+    flag: 'mesh-reconnect-max',
+    option: 'meshReconnectMaxMs',
+    kind: 'duration',
+    help: 'cap of the redial backoff (default 1s)',
+  },
+  {
+    file: 'mesh.max_pending',
+    flag: 'mesh-max-pending',
+    option: 'meshMaxPending',
+    kind: 'size',
+    help: 'bytes queued to a link before data is dropped (default 64MiB)',
+  },
 ];
 
 const SIZE_UNITS: Record<string, number> = {
@@ -235,6 +286,18 @@ export function convert(setting: Setting, key: string, value: unknown, fromFile:
       if (ms > MAX_DURATION_MS) return fail('must be at most 24 days');
       return Math.round(ms);
     }
+    case 'links': {
+      const list = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(list) || !list.every((v) => typeof v === 'string' && v !== '')) {
+        return fail('must be a list of weft://host:port URLs');
+      }
+      for (const text of list) parseLinkUrl(text, key);
+      return list;
+    }
+    case 'secret':
+      if (typeof value === 'string') return value;
+      if (typeof value === 'number') return String(value);
+      return fail('must be a string');
     case 'loglevel':
       if (typeof value === 'string' && (LOG_LEVELS as string[]).includes(value)) return value;
       return fail(`must be one of ${LOG_LEVELS.join(', ')}`);
@@ -259,13 +322,26 @@ export function parseConfigText(text: string, source = 'config'): Partial<Server
     throw new ConfigError(source, 'must be a mapping of settings (key: value)');
   }
   const out: Partial<ServerOptions> = {};
-  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
+  for (const [key, value] of flatten(doc as Record<string, unknown>)) {
     const setting = SETTINGS.find((s) => s.file === key);
     if (setting === undefined) {
       const known = SETTINGS.map((s) => s.file).join(', ');
       throw new ConfigError(key, `unknown setting in ${source} (known: ${known})`);
     }
     (out as Record<string, unknown>)[setting.option] = convert(setting, key, value, true);
+  }
+  return out;
+}
+
+/** Sections (`mesh: {port: 1}`) become dotted keys (`mesh.port`). */
+function flatten(doc: Record<string, unknown>): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const [key, value] of Object.entries(doc)) {
+    const section = SETTINGS.some((s) => s.file.startsWith(`${key}.`));
+    if (section && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [sub, v] of Object.entries(value as Record<string, unknown>))
+        out.push([`${key}.${sub}`, v]);
+    } else out.push([key, value]);
   }
   return out;
 }

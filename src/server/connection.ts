@@ -140,6 +140,17 @@ export abstract class Connection implements ConnectionCounters {
     this.queued += buf.length;
   }
 
+  /** Queues bytes: copied when small, by reference when large. */
+  protected queueBytes(buf: Buffer): boolean {
+    if (buf.length >= COPY_LIMIT) {
+      this.queueRef(buf);
+      return this.commit(this.end);
+    }
+    const chunk = this.reserve(buf.length);
+    buf.copy(chunk, this.end);
+    return this.commit(this.end + buf.length);
+  }
+
   /** Queues a short protocol line (INFO, PONG, -ERR …). */
   protected queueText(text: string): boolean {
     const chunk = this.reserve(text.length * 3);

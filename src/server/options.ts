@@ -36,6 +36,20 @@ export interface ServerOptions {
   /** Time allowed to flush queued bytes on shutdown, ms. */
   shutdownGraceMs: number;
   logLevel: LogLevel;
+  /** Port for mesh links; 0 picks a free one, -1 listens for none (dial out only). */
+  meshPort: number;
+  /** Peers to dial: `weft://host:port[?cost=N]`. */
+  links: string[];
+  /** Shared secret every link must present. */
+  meshToken: string;
+  /** Link PING interval, ms. */
+  meshHeartbeatMs: number;
+  /** A link silent this long is dead, ms. */
+  meshDeadAfterMs: number;
+  /** Cap of the redial backoff, ms. */
+  meshReconnectMaxMs: number;
+  /** Bytes queued to one link before data messages are dropped. */
+  meshMaxPending: number;
 }
 
 export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
@@ -54,6 +68,13 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   maxPingsOut: 2,
   shutdownGraceMs: 5000,
   logLevel: 'info',
+  meshPort: 7422,
+  links: [],
+  meshToken: '',
+  meshHeartbeatMs: 500,
+  meshDeadAfterMs: 2000,
+  meshReconnectMaxMs: 1000,
+  meshMaxPending: 64 * 1024 * 1024,
 });
 
 export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {

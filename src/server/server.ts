@@ -8,6 +8,8 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { type Account, Accounts } from '../core/account.js';
 import { Router } from '../core/router.js';
 import { CloseReason, ConfigError, WireError } from '../errors.js';
+import { parseLinkUrl } from '../mesh/dialer.js';
+import { Mesh } from '../mesh/mesh.js';
 import { type MonitorServer, startMonitor } from '../monitor/http.js';
 import { errLine, infoLine } from '../protocols/nats/encoder.js';
 import { ClientSession, type SessionHost } from '../protocols/nats/session.js';
@@ -66,6 +68,8 @@ export class WeftNode implements SessionHost {
   private nextCid = 1;
   private listener: NetServer | null = null;
   private monitor: MonitorServer | null = null;
+  /** The mesh, when this node listens for or dials links. */
+  mesh: Mesh | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private infoBase: Record<string, unknown> = {};
   private shuttingDown: Promise<void> | null = null;
@@ -111,6 +115,32 @@ export class WeftNode implements SessionHost {
     };
     this.log.info(`Starting weft ${VERSION} (node "${this.name}", id ${this.serverId})`);
     this.log.info(`Listening for client connections on ${o.host}:${this.port}`);
+    if (o.meshPort >= 0 || o.links.length > 0) {
+      const mesh = new Mesh(this, {
+        name: this.name,
+        id: this.serverId,
+        boot: this.started.getTime(),
+        host: o.host,
+        port: o.meshPort,
+        links: o.links.map((l) => parseLinkUrl(l)),
+        token: o.meshToken,
+        heartbeatMs: o.meshHeartbeatMs,
+        deadAfterMs: o.meshDeadAfterMs,
+        reconnectMaxMs: o.meshReconnectMaxMs,
+        maxPending: o.meshMaxPending,
+        maxPayload: o.maxPayload,
+      });
+      try {
+        await mesh.start();
+      } catch (err) {
+        listener.close();
+        throw err;
+      }
+      this.mesh = mesh;
+      if (o.meshToken === '' && o.meshPort >= 0) {
+        this.log.warn('mesh links need no token (set mesh.token / --mesh-token to require one)');
+      }
+    }
     if (o.httpPort >= 0) {
       try {
         this.monitor = await startMonitor(this, o.host, o.httpPort);
@@ -230,6 +260,7 @@ export class WeftNode implements SessionHost {
     for (const sock of sockets) sock.destroy();
     for (const sock of this.refused) sock.destroy();
     await listenerClosed;
+    if (this.mesh !== null) await this.mesh.stop();
     if (this.monitor !== null) await this.monitor.close();
     this.log.info('Server shutdown complete');
   }
@@ -241,6 +272,8 @@ export interface WeftServer {
   readonly port: number;
   /** The monitoring port, or -1 when monitoring is off. */
   readonly httpPort: number;
+  /** The mesh port, or -1 when this node listens for no links. */
+  readonly meshPort: number;
   readonly serverId: string;
   readonly name: string;
   readonly node: WeftNode;
@@ -255,6 +288,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     host: node.options.host,
     port: node.port,
     httpPort: node.httpPort,
+    meshPort: node.mesh?.port ?? -1,
     serverId: node.serverId,
     name: node.name,
     node,

@@ -111,6 +111,7 @@ async function startWeft(opts: TargetOptions): Promise<Target> {
       httpPort: 0,
       dataDir,
       logLevel: 'silent',
+      meshPort: -1,
       ...weftOpts,
     });
   } catch (err) {

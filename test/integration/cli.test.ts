@@ -112,6 +112,7 @@ async function startWeft(): Promise<Target> {
     host: '127.0.0.1',
     port: 0,
     httpPort: -1,
+    meshPort: -1,
     dataDir,
     logLevel: 'silent',
   });

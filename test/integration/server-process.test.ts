@@ -56,6 +56,7 @@ async function startNode(extra: string[] = []): Promise<Proc & { port: number; h
     '0',
     '--data-dir',
     tempDir(),
+    '--mesh-port=-1',
     ...extra,
   ]);
   const ports = await checkFor(() => {

@@ -61,7 +61,10 @@ describe('SETTINGS', () => {
     for (const s of SETTINGS) {
       assert.ok(s.help.length > 0, s.file);
       assert.match(s.flag, /^[a-z]+(-[a-z]+)*$/);
-      assert.equal(s.flag, s.file.replace(/_/g, '-'));
+      // Sections and underscores become dashes (mesh.dead_after → --mesh-dead-after);
+      // a list is given one item per flag, so its flag is singular (--link).
+      const expected = s.kind === 'links' ? 'link' : s.file.replace(/[._]/g, '-');
+      assert.equal(s.flag, expected);
     }
   });
 });

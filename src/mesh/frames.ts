@@ -1,0 +1,304 @@
+/**
+ * The mesh link protocol (see docs/mesh.md): length-prefixed frames, JSON
+ * control frames and binary data frames. `FrameParser` is pure: bytes in,
+ * handler calls out; frames may be split anywhere across `feed` calls. The
+ * encoders write into a caller's buffer so links batch like client sessions.
+ *
+ *   frame   := u32 length (of type + body) | u8 type | body
+ *   MSG body := u8 ttl | u8+account | u16+subject | u16+reply
+ *              | u8 count × (u8+node | u8 flags | u8 count × u8+queue)
+ *              | u32 header length | headers | payload
+ * (`u8+x` is x in UTF-8 after its one-byte length; integers are big-endian.)
+ */
+import { utf8Slice, utf8Write } from '../util/bytes.js';
+
+export const LINK_PROTOCOL_VERSION = 1;
+
+export const FrameType = {
+  Hello: 1,
+  Err: 2,
+  Ping: 3,
+  Pong: 4,
+  Lsa: 5,
+  Interest: 6,
+  Sync: 7,
+  Msg: 16,
+} as const;
+
+/** Destination flag: deliver to the node's plain subscribers. */
+export const DEST_PLAIN = 1;
+
+/** Hop limit of a new message: ends any loop while routes converge. */
+export const MSG_TTL = 32;
+
+export interface Dest {
+  node: string;
+  plain: boolean;
+  queues: string[];
+}
+
+export interface MsgFrame {
+  ttl: number;
+  account: string;
+  subject: string;
+  reply: string;
+  dests: Dest[];
+  headers: Buffer | null;
+  payload: Buffer;
+}
+
+export interface FrameHandler {
+  /** A control frame; `body` is the parsed JSON (HELLO, LSA, INTEREST), text (ERR) or null. */
+  onControl(type: number, body: unknown): void;
+  onMsg(frame: MsgFrame): void;
+}
+
+export class FrameError extends Error {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'FrameError';
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+const LEN = 4;
+
+export class FrameParser {
+  /** Bytes of a frame that did not arrive whole, assembled here. */
+  private pending: Buffer = EMPTY;
+  private fill = 0;
+  /** The 4-byte length prefix when it is itself split. */
+  private readonly head = Buffer.alloc(LEN);
+  private headFill = 0;
+  private dead = false;
+
+  constructor(
+    private readonly handler: FrameHandler,
+    /** The largest frame accepted (type + body), bytes. */
+    private readonly maxFrame: number,
+  ) {}
+
+  /** Parses `buf`; returns the first error (then the parser is dead), or null. */
+  feed(buf: Buffer): FrameError | null {
+    if (this.dead) return null;
+    try {
+      this.run(buf);
+      return null;
+    } catch (err) {
+      this.dead = true;
+      if (err instanceof FrameError) return err;
+      return new FrameError(`malformed frame: ${(err as Error).message}`);
+    }
+  }
+
+  stop(): void {
+    this.dead = true;
+  }
+
+  private run(buf: Buffer): void {
+    let pos = 0;
+    while (pos < buf.length && !this.dead) {
+      if (this.pending.length > 0) {
+        // Continue a frame split across reads.
+        const n = Math.min(this.pending.length - this.fill, buf.length - pos);
+        buf.copy(this.pending, this.fill, pos, pos + n);
+        this.fill += n;
+        pos += n;
+        if (this.fill < this.pending.length) return;
+        const frame = this.pending;
+        this.pending = EMPTY;
+        this.fill = 0;
+        this.frame(frame, 0, frame.length);
+        continue;
+      }
+      let size: number;
+      if (this.headFill > 0 || buf.length - pos < LEN) {
+        const n = Math.min(LEN - this.headFill, buf.length - pos);
+        buf.copy(this.head, this.headFill, pos, pos + n);
+        this.headFill += n;
+        pos += n;
+        if (this.headFill < LEN) return;
+        this.headFill = 0;
+        size = this.head.readUInt32BE(0);
+      } else {
+        size = buf.readUInt32BE(pos);
+        pos += LEN;
+      }
+      if (size < 1) throw new FrameError('empty frame');
+      if (size > this.maxFrame) {
+        throw new FrameError(`frame of ${size} bytes exceeds the limit of ${this.maxFrame}`);
+      }
+      if (buf.length - pos >= size) {
+        this.frame(buf, pos, pos + size);
+        pos += size;
+      } else {
+        this.pending = Buffer.allocUnsafe(size);
+        this.fill = 0;
+      }
+    }
+  }
+
+  /** One whole frame in buf[start, end). */
+  private frame(buf: Buffer, start: number, end: number): void {
+    const type = buf[start];
+    const body = buf.subarray(start + 1, end);
+    switch (type) {
+      case FrameType.Msg:
+        this.handler.onMsg(decodeMsg(body));
+        return;
+      case FrameType.Ping:
+      case FrameType.Pong:
+      case FrameType.Sync:
+        if (body.length !== 0) throw new FrameError(`frame type ${type} takes no body`);
+        this.handler.onControl(type, null);
+        return;
+      case FrameType.Err:
+        this.handler.onControl(type, body.toString('utf8'));
+        return;
+      case FrameType.Hello:
+      case FrameType.Lsa:
+      case FrameType.Interest: {
+        let json: unknown;
+        try {
+          json = JSON.parse(body.toString('utf8'));
+        } catch {
+          throw new FrameError(`frame type ${type}: body is not valid JSON`);
+        }
+        if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+          throw new FrameError(`frame type ${type}: body is not a JSON object`);
+        }
+        this.handler.onControl(type, json);
+        return;
+      }
+      default:
+        throw new FrameError(`unknown frame type ${type}`);
+    }
+  }
+}
+
+/** Reads a MSG body; throws FrameError when it does not hold together. */
+export function decodeMsg(b: Buffer): MsgFrame {
+  let at = 0;
+  const need = (n: number): void => {
+    if (at + n > b.length) throw new FrameError('MSG frame is truncated');
+  };
+  const str8 = (): string => {
+    need(1);
+    const n = b[at++];
+    need(n);
+    const s = utf8Slice(b, at, at + n);
+    at += n;
+    return s;
+  };
+  const str16 = (): string => {
+    need(2);
+    const n = b.readUInt16BE(at);
+    at += 2;
+    need(n);
+    const s = utf8Slice(b, at, at + n);
+    at += n;
+    return s;
+  };
+  need(1);
+  const ttl = b[at++];
+  const account = str8();
+  const subject = str16();
+  if (subject === '') throw new FrameError('MSG frame has an empty subject');
+  const reply = str16();
+  need(1);
+  const count = b[at++];
+  const dests: Dest[] = [];
+  for (let i = 0; i < count; i++) {
+    const node = str8();
+    need(2);
+    const flags = b[at++];
+    const nq = b[at++];
+    const queues: string[] = [];
+    for (let q = 0; q < nq; q++) queues.push(str8());
+    dests.push({ node, plain: (flags & DEST_PLAIN) !== 0, queues });
+  }
+  need(4);
+  const hlen = b.readUInt32BE(at);
+  at += 4;
+  need(hlen);
+  const headers = hlen === 0 ? null : b.subarray(at, at + hlen);
+  at += hlen;
+  return { ttl, account, subject, reply, dests, headers, payload: b.subarray(at) };
+}
+
+/** A control frame as bytes. */
+export function encodeControl(type: number, body?: unknown): Buffer {
+  const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+  const bytes = Buffer.byteLength(text);
+  const out = Buffer.allocUnsafe(LEN + 1 + bytes);
+  out.writeUInt32BE(1 + bytes, 0);
+  out[LEN] = type;
+  out.write(text, LEN + 1, 'utf8');
+  return out;
+}
+
+/** Room `writeMsgHead` may need (strings counted at 3 bytes per UTF-16 unit). */
+export function msgHeadMax(
+  account: string,
+  subject: string,
+  reply: string,
+  dests: readonly Dest[],
+): number {
+  let n =
+    LEN + 1 + 1 + 1 + account.length * 3 + 2 + subject.length * 3 + 2 + reply.length * 3 + 1 + 4;
+  for (const d of dests) {
+    n += 1 + d.node.length * 3 + 2;
+    for (const q of d.queues) n += 1 + q.length * 3;
+  }
+  return n;
+}
+
+/**
+ * Writes a MSG frame's length, type and fields up to and including the
+ * header length into `dst` at `at`; the caller appends headers and payload
+ * (`bodyLen` = their total) right after. Returns the offset after the head.
+ */
+export function writeMsgHead(
+  dst: Buffer,
+  at: number,
+  ttl: number,
+  account: string,
+  subject: string,
+  reply: string,
+  dests: readonly Dest[],
+  headerLen: number,
+  bodyLen: number,
+): number {
+  const start = at;
+  at += LEN;
+  dst[at++] = FrameType.Msg;
+  dst[at++] = ttl;
+  at = str8(dst, at, account);
+  at = str16(dst, at, subject);
+  at = str16(dst, at, reply);
+  dst[at++] = dests.length;
+  for (const d of dests) {
+    at = str8(dst, at, d.node);
+    dst[at++] = d.plain ? DEST_PLAIN : 0;
+    dst[at++] = d.queues.length;
+    for (const q of d.queues) at = str8(dst, at, q);
+  }
+  dst.writeUInt32BE(headerLen, at);
+  at += 4;
+  dst.writeUInt32BE(at - start - LEN + bodyLen, start);
+  return at;
+}
+
+function str8(dst: Buffer, at: number, s: string): number {
+  const n = utf8Write(dst, s, at + 1);
+  if (n > 255) throw new FrameError(`"${s.slice(0, 32)}…" is longer than 255 bytes`);
+  dst[at] = n;
+  return at + 1 + n;
+}
+
+function str16(dst: Buffer, at: number, s: string): number {
+  const n = utf8Write(dst, s, at + 2);
+  if (n > 65535) throw new FrameError('subject longer than 65535 bytes');
+  dst.writeUInt16BE(n, at);
+  return at + 2 + n;
+}

@@ -1,0 +1,187 @@
+/**
+ * A mesh link: one connection to a neighbour node, on the connection base
+ * every connection shares (bounded outbound queue, batched writes, named
+ * close). It parses frames and hands them to the mesh; the mesh decides.
+ */
+import type { Socket } from 'node:net';
+import { CloseReason } from '../errors.js';
+import { COPY_LIMIT, Connection, type Flusher } from '../server/connection.js';
+import { copyInto } from '../util/bytes.js';
+import {
+  type Dest,
+  encodeControl,
+  type FrameError,
+  type FrameHandler,
+  FrameParser,
+  FrameType,
+  type MsgFrame,
+  msgHeadMax,
+  writeMsgHead,
+} from './frames.js';
+
+export type LinkDirection = 'in' | 'out';
+export type LinkState = 'handshake' | 'up' | 'closed';
+
+/** What a link needs from the mesh. */
+export interface LinkHost {
+  readonly flusher: Flusher;
+  linkControl(link: Link, type: number, body: unknown): void;
+  linkMsg(link: Link, frame: MsgFrame): void;
+  linkError(link: Link, err: FrameError): void;
+  linkClosed(link: Link): void;
+}
+
+export interface LinkLimits {
+  /** Queued bytes beyond which data frames are dropped (counted). */
+  maxPending: number;
+  /** The largest frame accepted. */
+  maxFrame: number;
+}
+
+export class Link extends Connection implements FrameHandler {
+  state: LinkState = 'handshake';
+  peer = '';
+  peerId = '';
+  cost: number;
+  readonly opened = Date.now();
+  upSince = 0;
+  lastRecv = Date.now();
+  /** When the unanswered PING was sent (0: none out). */
+  pingSentAt = 0;
+  rttMs = -1;
+  droppedMsgs = 0;
+  private readonly parser: FrameParser;
+
+  constructor(
+    id: number,
+    socket: Socket,
+    private readonly host: LinkHost,
+    readonly direction: LinkDirection,
+    cost: number,
+    private readonly limits: LinkLimits,
+    /** The URL dialled (outbound links). */
+    readonly url = '',
+  ) {
+    // Control frames are never dropped: twice the data bound is the hard
+    // limit, past which the link is closed (and resynchronised later).
+    super(id, socket, host.flusher, limits.maxPending * 2);
+    this.cost = cost;
+    this.parser = new FrameParser(this, limits.maxFrame);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.close(CloseReason.ClientClosed));
+    socket.on('close', () => this.close(CloseReason.ClientClosed));
+    socket.on('error', () => this.close(CloseReason.ReadError));
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastRecv = Date.now();
+    this.flusher.begin();
+    try {
+      const err = this.parser.feed(chunk);
+      if (err !== null) this.host.linkError(this, err);
+    } finally {
+      this.flusher.end();
+    }
+  }
+
+  onControl(type: number, body: unknown): void {
+    if (this.closed) return;
+    if (type === FrameType.Pong && this.pingSentAt > 0) {
+      this.rttMs = Date.now() - this.pingSentAt;
+      this.pingSentAt = 0;
+      return;
+    }
+    if (type === FrameType.Ping) {
+      this.sendControl(PONG_FRAME);
+      return;
+    }
+    this.host.linkControl(this, type, body);
+  }
+
+  onMsg(frame: MsgFrame): void {
+    if (this.closed) return;
+    this.inMsgs++;
+    this.inBytes += frame.payload.length + (frame.headers?.length ?? 0);
+    this.host.linkMsg(this, frame);
+  }
+
+  sendControl(frame: Buffer): void {
+    if (!this.closed) this.queueBytes(frame);
+  }
+
+  /** Sends a PING for liveness and RTT (one out at a time). */
+  ping(now: number): void {
+    if (this.pingSentAt === 0) this.pingSentAt = now;
+    this.sendControl(PING_FRAME);
+  }
+
+  /**
+   * Queues a data frame; false when it was dropped because the link is over
+   * its pending bound (core pub/sub is at-most-once).
+   */
+  sendMsg(
+    ttl: number,
+    account: string,
+    subject: string,
+    reply: string,
+    dests: readonly Dest[],
+    headers: Buffer | null,
+    payload: Buffer,
+  ): boolean {
+    if (this.closed) return false;
+    const hlen = headers === null ? 0 : headers.length;
+    const body = hlen + payload.length;
+    if (this.pendingBytes + body > this.limits.maxPending) {
+      this.droppedMsgs++;
+      return false;
+    }
+    const max = msgHeadMax(account, subject, reply, dests);
+    if (body < COPY_LIMIT) {
+      const chunk = this.reserve(max + body);
+      let at = writeMsgHead(chunk, this.writePos, ttl, account, subject, reply, dests, hlen, body);
+      if (headers !== null) at = copyInto(headers, chunk, at);
+      at = copyInto(payload, chunk, at);
+      this.commit(at);
+    } else {
+      const chunk = this.reserve(max);
+      this.commit(
+        writeMsgHead(chunk, this.writePos, ttl, account, subject, reply, dests, hlen, body),
+      );
+      if (headers !== null) this.queueRef(headers);
+      this.queueRef(payload);
+      this.commit(this.writePos);
+    }
+    this.outMsgs++;
+    this.outBytes += body;
+    return true;
+  }
+
+  protected onSlowConsumer(): void {
+    this.close(CloseReason.LinkSlow, true);
+  }
+
+  /** Refuses the peer: an ERR frame with the reason, then close. */
+  refuse(reason: string): void {
+    this.sendControl(encodeControl(FrameType.Err, reason));
+    this.close(CloseReason.LinkRefused);
+  }
+
+  close(reason: CloseReason, abort = false): void {
+    if (this.closed) return;
+    this.closeReason = reason;
+    this.state = 'closed';
+    this.parser.stop();
+    if (abort || this.socket.destroyed) {
+      this.discardQueued();
+      this.socket.destroy();
+    } else {
+      this.flush(true);
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 2000).unref();
+    }
+    this.host.linkClosed(this);
+  }
+}
+
+const PING_FRAME = encodeControl(FrameType.Ping);
+const PONG_FRAME = encodeControl(FrameType.Pong);

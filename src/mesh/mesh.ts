@@ -1,0 +1,635 @@
+/**
+ * The mesh: links to neighbour nodes, the link-state database, remote
+ * interest in the subject index, and forwarding along shortest paths with
+ * destination lists (docs/mesh.md). It is a Subscriber to the core: remote
+ * interest is owned by it, and the router hands it every message a remote
+ * node wants, once per message (`complete`).
+ */
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Account, Accounts, InterestListener } from '../core/account.js';
+import type { Message, Subscriber, Subscription } from '../core/message.js';
+import type { Router } from '../core/router.js';
+import { CloseReason } from '../errors.js';
+import type { Flusher } from '../server/connection.js';
+import type { Logger } from '../server/logger.js';
+import { Dialer, type LinkUrl } from './dialer.js';
+import {
+  type Dest,
+  encodeControl,
+  type FrameError,
+  FrameType,
+  LINK_PROTOCOL_VERSION,
+  MSG_TTL,
+  type MsgFrame,
+} from './frames.js';
+import { type InterestChange, LocalInterest } from './interest.js';
+import { Link, type LinkHost } from './link.js';
+import {
+  type InterestEntry,
+  type InterestUpdate,
+  interestKey,
+  LinkStateDb,
+  type Lsa,
+  type NodeState,
+} from './lsdb.js';
+import { validInterestUpdate, validLsa } from './validate.js';
+
+export interface MeshOptions {
+  name: string;
+  id: string;
+  boot: number;
+  host: string;
+  /** Port for links; -1 listens for none (an edge that only dials). */
+  port: number;
+  links: readonly LinkUrl[];
+  token: string;
+  heartbeatMs: number;
+  deadAfterMs: number;
+  reconnectMaxMs: number;
+  maxPending: number;
+  maxPayload: number;
+}
+
+export interface MeshCore {
+  readonly accounts: Accounts;
+  readonly router: Router;
+  readonly flusher: Flusher;
+  readonly log: Logger;
+}
+
+/** How long an unreachable node is remembered before it is forgotten. */
+export const FORGET_AFTER_MS = 60_000;
+
+export type RefusalReason = 'token' | 'version' | 'self' | 'name' | 'duplicate' | 'protocol';
+
+/** Remote interest: one advertised entry of one node, in the sublist. */
+interface RemoteSub extends Subscription {
+  readonly node: string;
+  readonly account: string;
+}
+
+interface RemoteNode {
+  readonly subs: Map<string, RemoteSub>;
+  /** Reused per message while collecting destinations. */
+  readonly dest: Dest;
+  destMsg: Message | null;
+  inSublist: boolean;
+}
+
+export class Mesh implements Subscriber, InterestListener, LinkHost {
+  readonly id = 0;
+  readonly kind = 'link' as const;
+  readonly echo = false;
+  readonly lsdb: LinkStateDb;
+  readonly links = new Map<string, Link>();
+  readonly dialers: Dialer[] = [];
+  readonly refused: Record<RefusalReason, number> = {
+    token: 0,
+    version: 0,
+    self: 0,
+    name: 0,
+    duplicate: 0,
+    protocol: 0,
+  };
+  /** Data messages that had no route, or ran out of hops. */
+  noRoute = 0;
+  ttlExpired = 0;
+  port = -1;
+  private readonly pendingLinks = new Set<Link>();
+  private readonly remote = new Map<string, RemoteNode>();
+  private readonly local = new LocalInterest();
+  private pendingInterest = new Map<string, [InterestEntry, 1 | -1]>();
+  private interestScheduled = false;
+  private nextLinkId = 1;
+  private listener: NetServer | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  // Destinations of the message being collected.
+  private curMsg: Message | null = null;
+  private curAccount = '';
+  private curDests: Dest[] = [];
+
+  constructor(
+    private readonly core: MeshCore,
+    readonly options: MeshOptions,
+  ) {
+    this.lsdb = new LinkStateDb(options.name, options.id, options.boot);
+    this.lsdb.setLocalLinks([]);
+  }
+
+  get flusher(): Flusher {
+    return this.core.flusher;
+  }
+
+  private get log(): Logger {
+    return this.core.log;
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    this.core.accounts.addListener(this);
+    if (o.port >= 0) {
+      const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
+      this.listener = listener;
+      await new Promise<void>((resolve, reject) => {
+        listener.once('error', reject);
+        listener.listen(o.port, o.host, () => {
+          listener.off('error', reject);
+          resolve();
+        });
+      });
+      listener.on('error', (err) => this.log.error(`mesh listener: ${err.message}`));
+      const addr = listener.address();
+      this.port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
+      this.log.info(`Listening for mesh links on ${o.host}:${this.port}`);
+    }
+    for (const url of o.links) {
+      const d = new Dialer(url, this, o.reconnectMaxMs, Math.max(1000, o.deadAfterMs));
+      this.dialers.push(d);
+      d.start();
+    }
+    this.timer = setInterval(() => this.tick(), o.heartbeatMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    for (const d of this.dialers) d.stop();
+    for (const l of [...this.links.values(), ...this.pendingLinks])
+      l.close(CloseReason.ServerShutdown);
+    if (this.listener !== null) {
+      const l = this.listener;
+      await new Promise<void>((r) => l.close(() => r()));
+    }
+  }
+
+  // --- links ---------------------------------------------------------------
+
+  private accept(socket: Socket): void {
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
+    this.openLink(socket, 'in', 1, '');
+  }
+
+  dialed(dialer: Dialer, socket: Socket): void {
+    const link = this.openLink(socket, 'out', dialer.url.cost, dialer.url.text);
+    this.linkDialers.set(link, dialer);
+  }
+
+  private readonly linkDialers = new Map<Link, Dialer>();
+
+  hasLinkTo(peer: string): boolean {
+    return this.links.has(peer);
+  }
+
+  private openLink(socket: Socket, direction: 'in' | 'out', cost: number, url: string): Link {
+    const o = this.options;
+    const link = new Link(
+      this.nextLinkId++,
+      socket,
+      this,
+      direction,
+      cost,
+      { maxPending: o.maxPending, maxFrame: o.maxPayload + 1024 * 1024 },
+      url,
+    );
+    this.pendingLinks.add(link);
+    link.sendControl(
+      encodeControl(FrameType.Hello, {
+        proto: LINK_PROTOCOL_VERSION,
+        name: o.name,
+        id: o.id,
+        boot: o.boot,
+        token: o.token,
+        cost,
+      }),
+    );
+    return link;
+  }
+
+  private refuse(link: Link, reason: RefusalReason, detail: string): void {
+    this.refused[reason]++;
+    const where = `${link.remoteAddress}:${link.remotePort}`;
+    if (reason === 'duplicate') this.log.debug(`mesh link ${where}: ${detail}`);
+    else this.log.warn(`mesh link ${where} refused (${reason}): ${detail}`);
+    link.refuse(detail);
+  }
+
+  private hello(link: Link, body: Record<string, unknown>): void {
+    const o = this.options;
+    const { proto, name, id, token, cost, boot } = body;
+    if (proto !== LINK_PROTOCOL_VERSION) {
+      this.refuse(
+        link,
+        'version',
+        `unsupported link protocol version ${JSON.stringify(proto)} (this node speaks ${LINK_PROTOCOL_VERSION})`,
+      );
+      return;
+    }
+    if (
+      typeof name !== 'string' ||
+      name === '' ||
+      typeof id !== 'string' ||
+      typeof boot !== 'number'
+    ) {
+      this.refuse(link, 'protocol', 'HELLO needs name, id and boot');
+      return;
+    }
+    if (token !== o.token) {
+      this.refuse(link, 'token', `wrong mesh token from "${name}"`);
+      return;
+    }
+    if (name === o.name) {
+      if (id === o.id) this.refuse(link, 'self', 'a link to itself');
+      else this.refuse(link, 'name', `another node is also named "${name}"`);
+      return;
+    }
+    const existing = this.links.get(name);
+    if (existing !== undefined) {
+      if (existing.peerId !== id) {
+        this.refuse(link, 'name', `a node named "${name}" is already linked with another id`);
+        return;
+      }
+      // Two links to one peer: both ends keep the one dialled by the
+      // smaller name, so they agree without talking.
+      const dialer = (l: Link): string => (l.direction === 'out' ? o.name : name);
+      const keepNew = dialer(link) < dialer(existing);
+      const loser = keepNew ? existing : link;
+      this.refuse(loser, 'duplicate', `already linked to "${name}"`);
+      if (!keepNew) return;
+    }
+    if (
+      link.direction === 'in' &&
+      typeof cost === 'number' &&
+      Number.isInteger(cost) &&
+      cost >= 1
+    ) {
+      link.cost = cost;
+    }
+    link.state = 'up';
+    link.peer = name;
+    link.peerId = id;
+    link.upSince = Date.now();
+    this.pendingLinks.delete(link);
+    this.links.set(name, link);
+    this.linkDialers.get(link)?.linkUp(name);
+    this.log.info(`mesh link to "${name}" up (${link.direction}, cost ${link.cost})`);
+    this.sendState(link);
+    this.linksChanged();
+  }
+
+  linkControl(link: Link, type: number, body: unknown): void {
+    if (link.state !== 'up') {
+      if (type === FrameType.Hello) this.hello(link, body as Record<string, unknown>);
+      else if (type === FrameType.Err) {
+        this.log.warn(
+          `mesh link ${link.url || link.remoteAddress} refused by peer: ${String(body)}`,
+        );
+        link.close(CloseReason.LinkRefused);
+      } else this.refuse(link, 'protocol', `frame type ${type} before HELLO`);
+      return;
+    }
+    switch (type) {
+      case FrameType.Lsa:
+        if (!validLsa(body)) return this.protocolError(link, 'malformed LSA');
+        this.onLsa(link, body);
+        return;
+      case FrameType.Interest:
+        if (!validInterestUpdate(body)) return this.protocolError(link, 'malformed INTEREST');
+        this.onInterest(link, body);
+        return;
+      case FrameType.Sync:
+        this.sendState(link);
+        return;
+      case FrameType.Err:
+        this.log.warn(`mesh link to "${link.peer}" closed by peer: ${String(body)}`);
+        link.close(CloseReason.LinkRefused);
+        return;
+      case FrameType.Hello:
+        return this.protocolError(link, 'HELLO after the handshake');
+      default:
+        return this.protocolError(link, `unexpected frame type ${type}`);
+    }
+  }
+
+  linkError(link: Link, err: FrameError): void {
+    this.protocolError(link, err.message);
+  }
+
+  private protocolError(link: Link, detail: string): void {
+    this.refused.protocol++;
+    this.log.warn(`mesh link to "${link.peer || link.remoteAddress}": ${detail}`);
+    link.sendControl(encodeControl(FrameType.Err, detail));
+    link.close(CloseReason.LinkProtocol);
+  }
+
+  linkClosed(link: Link): void {
+    this.pendingLinks.delete(link);
+    const dialer = this.linkDialers.get(link);
+    this.linkDialers.delete(link);
+    const wasUp = this.links.get(link.peer) === link;
+    if (wasUp) {
+      this.links.delete(link.peer);
+      this.log.info(`mesh link to "${link.peer}" down: ${link.closeReason}`);
+      if (!this.stopped) this.linksChanged();
+    }
+    dialer?.retry(wasUp ? `link down: ${link.closeReason}` : (link.closeReason ?? ''));
+  }
+
+  /** Our links changed: a new LSA for everyone, new routes. */
+  private linksChanged(): void {
+    const links = [...this.links.values()].map((l) => ({ node: l.peer, cost: l.cost }));
+    const lsa = this.lsdb.setLocalLinks(links);
+    this.broadcast(encodeControl(FrameType.Lsa, lsa), null);
+    this.routesChanged();
+  }
+
+  /** Everything this node knows, to a neighbour that just linked (or asked). */
+  private sendState(link: Link): void {
+    for (const s of this.lsdb.nodes.values()) {
+      if (s.lsaSeq > 0) link.sendControl(encodeControl(FrameType.Lsa, this.lsdb.lsaOf(s)));
+      if (s === this.lsdb.self || s.interestSeq > 0) {
+        for (const u of this.lsdb.snapshotOf(s))
+          link.sendControl(encodeControl(FrameType.Interest, u));
+      }
+    }
+  }
+
+  private broadcast(frame: Buffer, except: Link | null): void {
+    for (const l of this.links.values()) if (l !== except) l.sendControl(frame);
+  }
+
+  private onLsa(from: Link, lsa: Lsa): void {
+    const r = this.lsdb.applyLsa(lsa);
+    if (r === 'conflict') {
+      this.log.warn(
+        `mesh: node "${lsa.node}" (${lsa.id}) elsewhere in the mesh uses this node's name`,
+      );
+      return;
+    }
+    if (r !== 'new') return;
+    this.broadcast(encodeControl(FrameType.Lsa, lsa), from);
+    this.routesChanged();
+  }
+
+  private onInterest(from: Link, u: InterestUpdate): void {
+    const diff = this.lsdb.applyInterest(u);
+    if (diff.result === 'gap') {
+      this.log.warn(
+        `mesh: interest of "${u.node}" skipped a sequence; asking "${from.peer}" to resync`,
+      );
+      from.sendControl(SYNC_FRAME);
+      return;
+    }
+    if (diff.result === 'conflict') {
+      this.log.warn(`mesh: interest from another node named "${u.node}" ignored`);
+      return;
+    }
+    if (diff.result !== 'new') return;
+    this.broadcast(encodeControl(FrameType.Interest, u), from);
+    const state = this.lsdb.nodes.get(u.node);
+    if (state !== undefined) this.applyRemote(state, diff.added, diff.removed);
+  }
+
+  /** Routes changed: remote interest enters or leaves the sublist, distances move. */
+  private routesChanged(): void {
+    const now = Date.now();
+    for (const s of this.lsdb.computeRoutes(now)) this.syncNode(s);
+    for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.dropNode(s.name);
+  }
+
+  // --- remote interest -----------------------------------------------------
+
+  private remoteNode(name: string): RemoteNode {
+    let rn = this.remote.get(name);
+    if (rn === undefined) {
+      rn = {
+        subs: new Map(),
+        dest: { node: name, plain: false, queues: [] },
+        destMsg: null,
+        inSublist: false,
+      };
+      this.remote.set(name, rn);
+    }
+    return rn;
+  }
+
+  private applyRemote(s: NodeState, added: InterestEntry[], removed: InterestEntry[]): void {
+    const rn = this.remoteNode(s.name);
+    for (const e of removed) {
+      const k = interestKey(e);
+      const sub = rn.subs.get(k);
+      if (sub === undefined) continue;
+      rn.subs.delete(k);
+      if (rn.inSublist) this.core.accounts.getOrCreate(sub.account).unsubscribe(sub);
+    }
+    for (const e of added) {
+      const k = interestKey(e);
+      if (rn.subs.has(k)) continue;
+      const sub: RemoteSub = {
+        subject: e[1],
+        queue: e[2],
+        sid: s.name,
+        owner: this,
+        max: 0,
+        delivered: 0,
+        distance: s.reachable ? s.distance : Number.POSITIVE_INFINITY,
+        node: s.name,
+        account: e[0],
+      };
+      rn.subs.set(k, sub);
+      if (rn.inSublist) this.core.accounts.getOrCreate(sub.account).subscribe(sub);
+    }
+    this.syncNode(s);
+  }
+
+  /** Puts a node's interest in the sublist when it is reachable, out when not. */
+  private syncNode(s: NodeState): void {
+    const rn = this.remote.get(s.name);
+    if (rn === undefined) return;
+    for (const sub of rn.subs.values()) sub.distance = s.distance;
+    if (s.reachable === rn.inSublist) return;
+    rn.inSublist = s.reachable;
+    for (const sub of rn.subs.values()) {
+      const acc = this.core.accounts.getOrCreate(sub.account);
+      if (s.reachable) acc.subscribe(sub);
+      else acc.unsubscribe(sub);
+    }
+  }
+
+  private dropNode(name: string): void {
+    const rn = this.remote.get(name);
+    if (rn === undefined) return;
+    if (rn.inSublist) {
+      for (const sub of rn.subs.values())
+        this.core.accounts.getOrCreate(sub.account).unsubscribe(sub);
+    }
+    this.remote.delete(name);
+  }
+
+  get remoteInterestCount(): number {
+    let n = 0;
+    for (const rn of this.remote.values()) if (rn.inSublist) n += rn.subs.size;
+    return n;
+  }
+
+  // --- local interest --------------------------------------------------------
+
+  interestAdded(account: Account, sub: Subscription): void {
+    if (sub.owner === this) return;
+    this.queueInterest(this.local.add(account.name, sub.subject, sub.queue));
+  }
+
+  interestRemoved(account: Account, sub: Subscription): void {
+    if (sub.owner === this) return;
+    this.queueInterest(this.local.remove(account.name, sub.subject, sub.queue));
+  }
+
+  get localInterestCount(): number {
+    return this.local.advertisedCount;
+  }
+
+  /** Batches interest changes into one delta per turn; an add and a del of one entry cancel. */
+  private queueInterest(change: InterestChange): void {
+    const p = this.pendingInterest;
+    for (const [list, sign] of [
+      [change.add, 1],
+      [change.del, -1],
+    ] as const) {
+      for (const e of list) {
+        const k = interestKey(e);
+        const have = p.get(k);
+        if (have !== undefined && have[1] !== sign) p.delete(k);
+        else p.set(k, [e, sign]);
+      }
+    }
+    if (p.size > 0 && !this.interestScheduled) {
+      this.interestScheduled = true;
+      setImmediate(() => this.flushInterest());
+    }
+  }
+
+  private flushInterest(): void {
+    this.interestScheduled = false;
+    if (this.pendingInterest.size === 0 || this.stopped) return;
+    const add: InterestEntry[] = [];
+    const del: InterestEntry[] = [];
+    for (const [e, sign] of this.pendingInterest.values()) (sign === 1 ? add : del).push(e);
+    this.pendingInterest = new Map();
+    const u = this.lsdb.localDelta(add, del);
+    this.broadcast(encodeControl(FrameType.Interest, u), null);
+  }
+
+  // --- data ----------------------------------------------------------------
+
+  /** Collects one remote destination of the message being routed. */
+  deliver(sub: Subscription, msg: Message): void {
+    const rs = sub as RemoteSub;
+    if (this.curMsg !== msg) {
+      this.curMsg = msg;
+      this.curAccount = rs.account;
+      this.curDests = [];
+    }
+    const rn = this.remote.get(rs.node);
+    if (rn === undefined) return;
+    const d = rn.dest;
+    if (rn.destMsg !== msg) {
+      rn.destMsg = msg;
+      d.plain = false;
+      d.queues = [];
+      this.curDests.push(d);
+    }
+    if (sub.queue === '') d.plain = true;
+    else if (!d.queues.includes(sub.queue)) d.queues.push(sub.queue);
+  }
+
+  /** Sends the collected message towards its destinations. */
+  complete(msg: Message): void {
+    if (this.curMsg !== msg) return;
+    const dests = this.curDests;
+    this.curMsg = null;
+    this.curDests = [];
+    for (const rn of this.remote.values()) if (rn.destMsg === msg) rn.destMsg = null;
+    this.forward(this.curAccount, msg, dests, MSG_TTL);
+  }
+
+  /** Splits destinations by next hop and sends one copy per neighbour. */
+  private forward(account: string, msg: Message, dests: readonly Dest[], ttl: number): void {
+    if (dests.length === 1) {
+      const link = this.nextLink(dests[0].node);
+      if (link !== null)
+        link.sendMsg(ttl, account, msg.subject, msg.reply, dests, msg.headers, msg.payload);
+      return;
+    }
+    const byLink = new Map<Link, Dest[]>();
+    for (const d of dests) {
+      const link = this.nextLink(d.node);
+      if (link === null) continue;
+      const list = byLink.get(link);
+      if (list === undefined) byLink.set(link, [d]);
+      else list.push(d);
+    }
+    for (const [link, list] of byLink) {
+      link.sendMsg(ttl, account, msg.subject, msg.reply, list, msg.headers, msg.payload);
+    }
+  }
+
+  private nextLink(node: string): Link | null {
+    const s = this.lsdb.nodes.get(node);
+    const link = s?.reachable ? this.links.get(s.nextHop) : undefined;
+    if (link === undefined) {
+      this.noRoute++;
+      return null;
+    }
+    return link;
+  }
+
+  /** A message from a neighbour: deliver here if listed, forward the rest. */
+  linkMsg(_link: Link, frame: MsgFrame): void {
+    const self = this.options.name;
+    let rest: Dest[] | null = null;
+    for (const d of frame.dests) {
+      if (d.node === self) {
+        const acc = this.core.accounts.getOrCreate(frame.account);
+        this.core.router.deliverAssigned(
+          acc.sublist.match(frame.subject),
+          frame,
+          d.plain,
+          d.queues,
+        );
+      } else {
+        rest ??= [];
+        rest.push(d);
+      }
+    }
+    if (rest === null) return;
+    if (frame.ttl <= 1) {
+      this.ttlExpired++;
+      return;
+    }
+    this.forward(frame.account, frame, rest, frame.ttl - 1);
+  }
+
+  // --- liveness --------------------------------------------------------------
+
+  private tick(): void {
+    const now = Date.now();
+    const dead = this.options.deadAfterMs;
+    for (const l of [...this.links.values(), ...this.pendingLinks]) {
+      if (now - l.lastRecv > dead) {
+        this.log.warn(
+          `mesh link to "${l.peer || l.remoteAddress}" silent for ${now - l.lastRecv}ms: closing`,
+        );
+        l.close(CloseReason.LinkDead, true);
+      } else if (l.state === 'up') l.ping(now);
+    }
+    if (this.lsdb.nodes.size > 1) {
+      for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.dropNode(s.name);
+    }
+  }
+}
+
+const SYNC_FRAME = encodeControl(FrameType.Sync);

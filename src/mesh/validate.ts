@@ -1,0 +1,46 @@
+/**
+ * Shape checks for the JSON control frames a peer sends: a malformed frame
+ * closes the link with a clear reason instead of corrupting state.
+ */
+import type { InterestEntry, InterestUpdate, Lsa } from './lsdb.js';
+
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function isEntry(v: unknown): v is InterestEntry {
+  return (
+    Array.isArray(v) && v.length === 3 && isStr(v[0]) && isStr(v[1]) && v[1] !== '' && isStr(v[2])
+  );
+}
+
+export function validLsa(v: unknown): v is Lsa {
+  const o = v as Record<string, unknown>;
+  return (
+    isStr(o.node) &&
+    o.node !== '' &&
+    isStr(o.id) &&
+    isNum(o.boot) &&
+    isNum(o.seq) &&
+    Array.isArray(o.links) &&
+    o.links.every((l: unknown) => {
+      const x = l as Record<string, unknown>;
+      return x !== null && typeof x === 'object' && isStr(x.node) && isNum(x.cost);
+    })
+  );
+}
+
+export function validInterestUpdate(v: unknown): v is InterestUpdate {
+  const o = v as Record<string, unknown>;
+  return (
+    isStr(o.node) &&
+    o.node !== '' &&
+    isStr(o.id) &&
+    isNum(o.boot) &&
+    isNum(o.seq) &&
+    (o.op === 'snapshot' || o.op === 'more' || o.op === 'delta') &&
+    Array.isArray(o.add) &&
+    o.add.every(isEntry) &&
+    Array.isArray(o.del) &&
+    o.del.every(isEntry)
+  );
+}

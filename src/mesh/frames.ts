@@ -10,7 +10,7 @@
  *              | u32 header length | headers | payload
  * (`u8+x` is x in UTF-8 after its one-byte length; integers are big-endian.)
  */
-import { utf8Slice, utf8Write } from '../util/bytes.js';
+import { copyInto, utf8Slice, utf8Write } from '../util/bytes.js';
 
 export const LINK_PROTOCOL_VERSION = 1;
 
@@ -71,6 +71,7 @@ export class FrameParser {
   private readonly head = Buffer.alloc(LEN);
   private headFill = 0;
   private dead = false;
+  private readonly strings = new FieldStrings();
 
   constructor(
     private readonly handler: FrameHandler,
@@ -144,7 +145,7 @@ export class FrameParser {
     const body = buf.subarray(start + 1, end);
     switch (type) {
       case FrameType.Msg:
-        this.handler.onMsg(decodeMsg(body));
+        this.handler.onMsg(decodeMsg(body, this.strings));
         return;
       case FrameType.Ping:
       case FrameType.Pong:
@@ -176,45 +177,81 @@ export class FrameParser {
   }
 }
 
+/**
+ * Repeated strings of MSG frames (account, subject, node and queue names)
+ * decoded once: a field whose bytes equal its previous value gets the same
+ * string back, so decoding allocates nothing and later Map lookups hit
+ * strings V8 has hashed already.
+ */
+export class FieldStrings {
+  private readonly bytes: Buffer[] = [];
+  private readonly strings: string[] = [];
+
+  /** The string of b[start, end) for field slot `slot`. */
+  get(slot: number, b: Buffer, start: number, end: number): string {
+    const n = end - start;
+    if (n === 0) return '';
+    const last = this.bytes[slot];
+    if (last !== undefined && last.length === n) {
+      let i = 0;
+      while (i < n && b[start + i] === last[i]) i++;
+      if (i === n) return this.strings[slot];
+    }
+    const s = utf8Slice(b, start, end);
+    if (n <= 256) {
+      this.bytes[slot] = Buffer.from(b.subarray(start, end));
+      this.strings[slot] = s;
+    }
+    return s;
+  }
+}
+
+// Field slots for FieldStrings: queues and nodes past these share the last slots.
+const SLOT_ACCOUNT = 0;
+const SLOT_SUBJECT = 1;
+const SLOT_REPLY = 2;
+const SLOT_NODE = 3;
+const SLOT_QUEUE = 8;
+
 /** Reads a MSG body; throws FrameError when it does not hold together. */
-export function decodeMsg(b: Buffer): MsgFrame {
+export function decodeMsg(b: Buffer, strings: FieldStrings = new FieldStrings()): MsgFrame {
   let at = 0;
   const need = (n: number): void => {
     if (at + n > b.length) throw new FrameError('MSG frame is truncated');
   };
-  const str8 = (): string => {
+  const str8 = (slot: number): string => {
     need(1);
     const n = b[at++];
     need(n);
-    const s = utf8Slice(b, at, at + n);
+    const s = strings.get(slot, b, at, at + n);
     at += n;
     return s;
   };
-  const str16 = (): string => {
+  const str16 = (slot: number): string => {
     need(2);
     const n = b.readUInt16BE(at);
     at += 2;
     need(n);
-    const s = utf8Slice(b, at, at + n);
+    const s = strings.get(slot, b, at, at + n);
     at += n;
     return s;
   };
   need(1);
   const ttl = b[at++];
-  const account = str8();
-  const subject = str16();
+  const account = str8(SLOT_ACCOUNT);
+  const subject = str16(SLOT_SUBJECT);
   if (subject === '') throw new FrameError('MSG frame has an empty subject');
-  const reply = str16();
+  const reply = str16(SLOT_REPLY);
   need(1);
   const count = b[at++];
   const dests: Dest[] = [];
   for (let i = 0; i < count; i++) {
-    const node = str8();
+    const node = str8(SLOT_NODE + Math.min(i, 4));
     need(2);
     const flags = b[at++];
     const nq = b[at++];
     const queues: string[] = [];
-    for (let q = 0; q < nq; q++) queues.push(str8());
+    for (let q = 0; q < nq; q++) queues.push(str8(SLOT_QUEUE + Math.min(q, 4)));
     dests.push({ node, plain: (flags & DEST_PLAIN) !== 0, queues });
   }
   need(4);
@@ -289,7 +326,32 @@ export function writeMsgHead(
   return at;
 }
 
+/** Encoded bytes of short strings that repeat (accounts, subjects, names). */
+const encoded = new Map<string, Buffer>();
+/** Bound on `encoded`; cleared when reached (counted in `encodedResets`). */
+export const ENCODED_MAX = 1024;
+export let encodedResets = 0;
+
+function bytesOf(s: string): Buffer {
+  let b = encoded.get(s);
+  if (b === undefined) {
+    if (encoded.size >= ENCODED_MAX) {
+      encoded.clear();
+      encodedResets++;
+    }
+    b = Buffer.from(s);
+    encoded.set(s, b);
+  }
+  return b;
+}
+
 function str8(dst: Buffer, at: number, s: string): number {
+  if (s.length <= 64) {
+    const b = bytesOf(s);
+    if (b.length > 255) throw new FrameError(`"${s.slice(0, 32)}…" is longer than 255 bytes`);
+    dst[at] = b.length;
+    return copyInto(b, dst, at + 1);
+  }
   const n = utf8Write(dst, s, at + 1);
   if (n > 255) throw new FrameError(`"${s.slice(0, 32)}…" is longer than 255 bytes`);
   dst[at] = n;
@@ -297,6 +359,16 @@ function str8(dst: Buffer, at: number, s: string): number {
 }
 
 function str16(dst: Buffer, at: number, s: string): number {
+  if (s.length === 0) {
+    dst[at] = 0;
+    dst[at + 1] = 0;
+    return at + 2;
+  }
+  if (s.length <= 64) {
+    const b = bytesOf(s);
+    dst.writeUInt16BE(b.length, at);
+    return copyInto(b, dst, at + 2);
+  }
   const n = utf8Write(dst, s, at + 2);
   if (n > 65535) throw new FrameError('subject longer than 65535 bytes');
   dst.writeUInt16BE(n, at);

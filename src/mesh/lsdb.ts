@@ -33,6 +33,8 @@ export interface InterestUpdate {
   boot: number;
   seq: number;
   op: InterestOp;
+  /** Which frame of a snapshot (0 = 'snapshot', then 1, 2 … for 'more'). */
+  part?: number;
   add: InterestEntry[];
   del: InterestEntry[];
 }
@@ -44,6 +46,8 @@ export interface NodeState {
   lsaSeq: number;
   links: LinkInfo[];
   interestSeq: number;
+  /** The last snapshot frame applied at `interestSeq`. */
+  interestPart: number;
   readonly interest: Map<string, InterestEntry>;
   // Routing, from this node.
   reachable: boolean;
@@ -94,6 +98,7 @@ export class LinkStateDb {
       lsaSeq: 0,
       links: [],
       interestSeq: 0,
+      interestPart: 0,
       interest: new Map(),
       reachable: false,
       distance: Number.POSITIVE_INFINITY,
@@ -132,6 +137,7 @@ export class LinkStateDb {
     s.lsaSeq = 0;
     s.links = [];
     s.interestSeq = 0;
+    s.interestPart = 0;
     return s;
   }
 
@@ -173,11 +179,14 @@ export class LinkStateDb {
       s.interest.clear();
       for (const [k, e] of next) s.interest.set(k, e);
       s.interestSeq = u.seq;
+      s.interestPart = 0;
       return { result: 'new', added, removed };
     }
     if (u.op === 'more') {
-      // The rest of a snapshot at the same sequence.
-      if (u.seq !== s.interestSeq) return none('old');
+      // The rest of a snapshot at the same sequence, in order; a part seen
+      // already (it came by another path too) is old, so floods end.
+      if (u.seq !== s.interestSeq || u.part !== s.interestPart + 1) return none('old');
+      s.interestPart = u.part;
       for (const e of u.add) {
         const k = interestKey(e);
         if (!s.interest.has(k)) {
@@ -193,6 +202,7 @@ export class LinkStateDb {
       return none('gap');
     }
     s.interestSeq = u.seq;
+    s.interestPart = 0;
     for (const e of u.add) {
       const k = interestKey(e);
       if (!s.interest.has(k)) {
@@ -227,6 +237,7 @@ export class LinkStateDb {
         boot: s.boot,
         seq: s.interestSeq,
         op: i === 0 ? 'snapshot' : 'more',
+        part: i / SNAPSHOT_CHUNK,
         add: entries.slice(i, i + SNAPSHOT_CHUNK),
         del: [],
       });

@@ -531,7 +531,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     if (this.curMsg !== msg) {
       this.curMsg = msg;
       this.curAccount = rs.account;
-      this.curDests = [];
+      this.curDests.length = 0;
     }
     const rn = this.remote.get(rs.node);
     if (rn === undefined) return;
@@ -539,21 +539,21 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     if (rn.destMsg !== msg) {
       rn.destMsg = msg;
       d.plain = false;
-      d.queues = [];
+      if (d.queues.length > 0) d.queues = [];
       this.curDests.push(d);
     }
     if (sub.queue === '') d.plain = true;
     else if (!d.queues.includes(sub.queue)) d.queues.push(sub.queue);
   }
 
-  /** Sends the collected message towards its destinations. */
+  /**
+   * Sends the collected message towards its destinations. The destination
+   * objects are reused per message: `forward` encodes them synchronously.
+   */
   complete(msg: Message): void {
     if (this.curMsg !== msg) return;
-    const dests = this.curDests;
     this.curMsg = null;
-    this.curDests = [];
-    for (const rn of this.remote.values()) if (rn.destMsg === msg) rn.destMsg = null;
-    this.forward(this.curAccount, msg, dests, MSG_TTL);
+    this.forward(this.curAccount, msg, this.curDests, MSG_TTL);
   }
 
   /** Splits destinations by next hop and sends one copy per neighbour. */

@@ -38,6 +38,7 @@ export function validInterestUpdate(v: unknown): v is InterestUpdate {
     isNum(o.boot) &&
     isNum(o.seq) &&
     (o.op === 'snapshot' || o.op === 'more' || o.op === 'delta') &&
+    (o.part === undefined || (isNum(o.part) && Number.isInteger(o.part) && o.part >= 0)) &&
     Array.isArray(o.add) &&
     o.add.every(isEntry) &&
     Array.isArray(o.del) &&

@@ -127,7 +127,11 @@ export class LinkStateDb {
    * A newer incarnation resets what was known.
    */
   private incarnation(name: string, id: string, boot: number): NodeState | 'old' | 'conflict' {
-    if (name === this.self.name) return id === this.self.id ? this.self : 'conflict';
+    if (name === this.self.name) {
+      if (id === this.self.id) return this.self;
+      // An earlier incarnation of this node (it restarted) is just old.
+      return newer(boot, id, this.self.boot, this.self.id) ? 'conflict' : 'old';
+    }
     const s = this.nodes.get(name);
     if (s === undefined) return this.state(name, id, boot);
     if (s.id === id) return s;

@@ -553,6 +553,10 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   complete(msg: Message): void {
     if (this.curMsg !== msg) return;
     this.curMsg = null;
+    // Interest this node has not announced yet goes first: a request must
+    // not overtake the requester's new inbox subscription (links are FIFO,
+    // and every hop handles frames in order).
+    if (this.pendingInterest.size > 0) this.flushInterest();
     this.forward(this.curAccount, msg, this.curDests, MSG_TTL);
   }
 

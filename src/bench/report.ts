@@ -22,7 +22,7 @@ export function formatSummary(r: BenchResult): string {
       : '';
   const what = r.workload === 'reqrep' ? 'requests' : 'msgs';
   lines.push(
-    `weft bench ${r.workload}  ${r.server}  ${int(r.msgs)} ${what} × ${bytes(r.size)}${who}`,
+    `weft bench ${r.workload}  ${r.server}${r.subServer ? ` → ${r.subServer}` : ''}  ${int(r.msgs)} ${what} × ${bytes(r.size)}${who}`,
   );
   if (r.workload === 'reqrep') {
     lines.push(

@@ -28,10 +28,11 @@ export function parseLinkUrl(text: string, key = 'mesh.links'): LinkUrl {
   }
   if (url.hostname === '') throw new ConfigError(key, `"${text}" has no host`);
   const port = url.port === '' ? 7422 : Number(url.port);
+  if (port === 0) throw new ConfigError(key, `"${text}": port 0 cannot be dialled`);
   let cost = 1;
   const c = url.searchParams.get('cost');
   if (c !== null) {
-    cost = Number(c);
+    cost = /^\d+$/.test(c) ? Number(c) : Number.NaN;
     if (!Number.isInteger(cost) || cost < 1 || cost > 1_000_000) {
       throw new ConfigError(key, `"${text}": cost must be a whole number from 1 to 1000000`);
     }

@@ -28,6 +28,9 @@ export const FrameType = {
 /** Destination flag: deliver to the node's plain subscribers. */
 export const DEST_PLAIN = 1;
 
+/** Destinations (and queue groups per destination) one MSG frame can name. */
+export const MAX_DESTS = 255;
+
 /** Hop limit of a new message: ends any loop while routes converge. */
 export const MSG_TTL = 32;
 
@@ -313,10 +316,14 @@ export function writeMsgHead(
   at = str8(dst, at, account);
   at = str16(dst, at, subject);
   at = str16(dst, at, reply);
+  if (dests.length > MAX_DESTS)
+    throw new FrameError(`more than ${MAX_DESTS} destinations in one frame`);
   dst[at++] = dests.length;
   for (const d of dests) {
     at = str8(dst, at, d.node);
     dst[at++] = d.plain ? DEST_PLAIN : 0;
+    if (d.queues.length > MAX_DESTS)
+      throw new FrameError(`more than ${MAX_DESTS} queue groups for one node`);
     dst[at++] = d.queues.length;
     for (const q of d.queues) at = str8(dst, at, q);
   }

@@ -46,6 +46,12 @@ export interface NodeState {
   lsaSeq: number;
   links: LinkInfo[];
   interestSeq: number;
+  /**
+   * Whether this incarnation's interest at `interestSeq` is known (from a
+   * snapshot or a delta). Sequence 0 is always empty interest: every change
+   * bumps it, so a new incarnation starts from (0, empty, not yet known).
+   */
+  interestKnown: boolean;
   /** The last snapshot frame applied at `interestSeq`. */
   interestPart: number;
   readonly interest: Map<string, InterestEntry>;
@@ -82,9 +88,17 @@ export class LinkStateDb {
   /** Counted anomalies: another node using this node's name; interest gaps. */
   nameConflicts = 0;
   gaps = 0;
+  /**
+   * Called when an LSA of a node's new incarnation drops what the old one
+   * advertised (an interest update reports it in its diff instead).
+   */
+  onReset: ((s: NodeState, removed: InterestEntry[]) => void) | null = null;
+  /** Interest dropped by the last incarnation change, not yet reported. */
+  private resetRemoved: InterestEntry[] = [];
 
   constructor(selfName: string, selfId: string, selfBoot: number) {
     this.self = this.state(selfName, selfId, selfBoot);
+    this.self.interestKnown = true;
     this.self.reachable = true;
     this.self.distance = 0;
     this.self.nextHop = selfName;
@@ -98,6 +112,7 @@ export class LinkStateDb {
       lsaSeq: 0,
       links: [],
       interestSeq: 0,
+      interestKnown: false,
       interestPart: 0,
       interest: new Map(),
       reachable: false,
@@ -141,13 +156,22 @@ export class LinkStateDb {
     s.lsaSeq = 0;
     s.links = [];
     s.interestSeq = 0;
+    s.interestKnown = false;
     s.interestPart = 0;
+    // The new incarnation's state replaces the old at once, interest too.
+    this.resetRemoved = [...s.interest.values()];
+    s.interest.clear();
     return s;
   }
 
   /** Applies an LSA; 'new' means flood it on and recompute routes. */
   applyLsa(lsa: Lsa): ApplyResult {
     const s = this.incarnation(lsa.node, lsa.id, lsa.boot);
+    if (this.resetRemoved.length > 0 && typeof s === 'object') {
+      const removed = this.resetRemoved;
+      this.resetRemoved = [];
+      this.onReset?.(s, removed);
+    }
     if (s === 'conflict') {
       this.nameConflicts++;
       return 'conflict';
@@ -164,18 +188,34 @@ export class LinkStateDb {
    * delta must follow the last sequence exactly ('gap' otherwise).
    */
   applyInterest(u: InterestUpdate): InterestDiff {
-    const none = (result: ApplyResult): InterestDiff => ({ result, added: [], removed: [] });
     const found = this.incarnation(u.node, u.id, u.boot);
+    // What a new incarnation dropped; the diff reports the net change.
+    const reset = this.resetRemoved;
+    this.resetRemoved = [];
+    const none = (result: ApplyResult): InterestDiff => ({ result, added: [], removed: reset });
     if (found === 'conflict') {
       this.nameConflicts++;
       return none('conflict');
     }
     if (found === 'old' || found === this.self) return none('old');
     const s = found;
+    const diff = this.applyTo(s, u);
+    if (diff === 'old' || diff === 'gap') return none(diff);
+    if (reset.length === 0) return diff;
+    const before = new Set(reset.map(interestKey));
+    return {
+      result: 'new',
+      added: diff.added.filter((e) => !before.has(interestKey(e))),
+      removed: [...reset.filter((e) => !s.interest.has(interestKey(e))), ...diff.removed],
+    };
+  }
+
+  /** Applies one update to a node's interest, or says why it does not apply. */
+  private applyTo(s: NodeState, u: InterestUpdate): InterestDiff | 'old' | 'gap' {
     const added: InterestEntry[] = [];
     const removed: InterestEntry[] = [];
     if (u.op === 'snapshot') {
-      if (u.seq <= s.interestSeq && s.interestSeq !== 0) return none('old');
+      if (u.seq < s.interestSeq || (u.seq === s.interestSeq && s.interestKnown)) return 'old';
       const next = new Map<string, InterestEntry>();
       for (const e of u.add) next.set(interestKey(e), e);
       for (const [k, e] of s.interest) if (!next.has(k)) removed.push(e);
@@ -183,13 +223,16 @@ export class LinkStateDb {
       s.interest.clear();
       for (const [k, e] of next) s.interest.set(k, e);
       s.interestSeq = u.seq;
+      s.interestKnown = true;
       s.interestPart = 0;
       return { result: 'new', added, removed };
     }
     if (u.op === 'more') {
       // The rest of a snapshot at the same sequence, in order; a part seen
       // already (it came by another path too) is old, so floods end.
-      if (u.seq !== s.interestSeq || u.part !== s.interestPart + 1) return none('old');
+      if (u.seq !== s.interestSeq || u.part !== s.interestPart + 1) return 'old';
+      // The start of this snapshot never arrived here: ask for it.
+      if (!s.interestKnown) return 'gap';
       s.interestPart = u.part;
       for (const e of u.add) {
         const k = interestKey(e);
@@ -200,12 +243,13 @@ export class LinkStateDb {
       }
       return { result: 'new', added, removed };
     }
-    if (u.seq <= s.interestSeq) return none('old');
+    if (u.seq <= s.interestSeq) return 'old';
     if (u.seq !== s.interestSeq + 1) {
       this.gaps++;
-      return none('gap');
+      return 'gap';
     }
     s.interestSeq = u.seq;
+    s.interestKnown = true;
     s.interestPart = 0;
     for (const e of u.add) {
       const k = interestKey(e);
@@ -295,8 +339,9 @@ export class LinkStateDb {
       const reachable = d !== undefined;
       const distance = d ?? Number.POSITIVE_INFINITY;
       const nextHop = hop.get(s.name) ?? '';
+      if (reachable) s.unreachableSince = 0;
+      else if (s.unreachableSince === 0) s.unreachableSince = now;
       if (reachable !== s.reachable || distance !== s.distance || nextHop !== s.nextHop) {
-        if (!reachable && s.reachable) s.unreachableSince = now;
         s.reachable = reachable;
         s.distance = distance;
         s.nextHop = nextHop;

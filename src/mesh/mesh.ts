@@ -19,6 +19,7 @@ import {
   type FrameError,
   FrameType,
   LINK_PROTOCOL_VERSION,
+  MAX_DESTS,
   MSG_TTL,
   type MsgFrame,
 } from './frames.js';
@@ -114,6 +115,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     readonly options: MeshOptions,
   ) {
     this.lsdb = new LinkStateDb(options.name, options.id, options.boot);
+    this.lsdb.onReset = (s, removed) => this.applyRemote(s, [], removed);
     this.lsdb.setLocalLinks([]);
   }
 
@@ -351,7 +353,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   private sendState(link: Link): void {
     for (const s of this.lsdb.nodes.values()) {
       if (s.lsaSeq > 0) link.sendControl(encodeControl(FrameType.Lsa, this.lsdb.lsaOf(s)));
-      if (s === this.lsdb.self || s.interestSeq > 0) {
+      if (s.interestKnown) {
         for (const u of this.lsdb.snapshotOf(s))
           link.sendControl(encodeControl(FrameType.Interest, u));
       }
@@ -377,6 +379,11 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
 
   private onInterest(from: Link, u: InterestUpdate): void {
     const diff = this.lsdb.applyInterest(u);
+    const state = this.lsdb.nodes.get(u.node);
+    // A new incarnation's dropped interest goes even when its update did not apply.
+    if (diff.result !== 'new' && diff.removed.length > 0 && state !== undefined) {
+      this.applyRemote(state, [], diff.removed);
+    }
     if (diff.result === 'gap') {
       this.log.warn(
         `mesh: interest of "${u.node}" skipped a sequence; asking "${from.peer}" to resync`,
@@ -390,7 +397,6 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     }
     if (diff.result !== 'new') return;
     this.broadcast(encodeControl(FrameType.Interest, u), from);
-    const state = this.lsdb.nodes.get(u.node);
     if (state !== undefined) this.applyRemote(state, diff.added, diff.removed);
   }
 
@@ -577,7 +583,11 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
       else list.push(d);
     }
     for (const [link, list] of byLink) {
-      link.sendMsg(ttl, account, msg.subject, msg.reply, list, msg.headers, msg.payload);
+      // A frame names at most MAX_DESTS destinations.
+      for (let i = 0; i < list.length; i += MAX_DESTS) {
+        const part = list.length <= MAX_DESTS ? list : list.slice(i, i + MAX_DESTS);
+        link.sendMsg(ttl, account, msg.subject, msg.reply, part, msg.headers, msg.payload);
+      }
     }
   }
 

@@ -14,6 +14,7 @@ import { formatProgress } from '../src/bench/report.js';
 import { type BenchResult, headline, runBench, type Workload } from '../src/bench/runner.js';
 import { bytes, int, micros, si } from '../src/bench/stats.js';
 import { VERSION } from '../src/version.js';
+import { MESH_IDS, type MeshMeasured, renderMeshTable, runMesh } from './mesh.js';
 import {
   ensureNatsServer,
   killAll,
@@ -48,16 +49,21 @@ const CASES: Case[] = [
   { id: 'queue', label: 'queue group 1→4, 16 B', workload: 'queue', size: 16, subs: 4, scale: 1 },
   { id: 'reqrep', label: 'request-reply', workload: 'reqrep', size: 16, subs: 0, scale: 0.01 },
 ];
-const IDS = [...CASES.map((c) => c.id), 'idle'];
+const SINGLE_IDS = [...CASES.map((c) => c.id), 'idle'];
+const IDS = [...SINGLE_IDS, ...MESH_IDS];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
 
 Runs every workload against nats-server and against a Weft node, both started
 here on free loopback ports, with the same load generator, and prints a table.
+The mesh workloads then start a 2-node nats-server cluster and Weft chains of
+2, 3 and 5 nodes (one topology at a time), publisher and subscriber on
+different nodes, and print a second table.
 
 Flags:
   --msgs N        messages per throughput workload (default 5000000; the 1 KiB
-                  case uses N/4, fan-out N/2, request-reply N/100 requests)
+                  case uses N/4, fan-out N/2, request-reply N/100 requests;
+                  mesh: 16 B N/2, 1 KiB N/8)
   --conns N       idle connections for the memory test (default 10000)
   --only IDS      run only these, comma separated: ${IDS.join(', ')}
   --quick         small counts, for a smoke run
@@ -78,6 +84,7 @@ interface IdleResult {
 interface Measured {
   results: Record<string, Partial<Record<Side, BenchResult>>>;
   idle: Partial<Record<Side, IdleResult>>;
+  mesh?: MeshMeasured;
   problems: string[];
 }
 
@@ -116,6 +123,63 @@ async function main(argv: string[]): Promise<number> {
   if (natsBin === null) return 1;
   const mainJs = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
   const measured: Measured = { results: {}, idle: {}, problems: [] };
+  if (only.some((id) => SINGLE_IDS.includes(id))) {
+    await runSingle(measured, only, natsBin, mainJs, msgs, conns);
+  }
+  if (only.some((id) => MESH_IDS.includes(id))) {
+    measured.mesh = await runMesh({
+      natsBin,
+      mainJs,
+      msgs,
+      quick,
+      only,
+      problems: measured.problems,
+      log,
+      status,
+      clearStatus,
+      live,
+    });
+  }
+
+  const tables: string[] = [];
+  if (only.some((id) => SINGLE_IDS.includes(id)))
+    tables.push(renderTable(measured, only, msgs, conns));
+  if (measured.mesh) tables.push(renderMeshTable(measured.mesh, only, msgs));
+  if (measured.problems.length > 0) {
+    tables.push(
+      ['Problems:', ...measured.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`)].join('\n'),
+    );
+  }
+  process.stdout.write(`${tables.join('\n\n')}\n`);
+  if (values.json) {
+    const doc = {
+      date: new Date().toISOString(),
+      machine: {
+        cpus: os.availableParallelism(),
+        node: process.version,
+        platform: process.platform,
+      },
+      natsServer: natsServerVersion(natsBin),
+      weft: VERSION,
+      msgs,
+      conns,
+      ...measured,
+    };
+    writeFileSync(values.json, `${JSON.stringify(doc, null, 2)}\n`);
+    log(`wrote ${values.json}`);
+  }
+  return measured.problems.length > 0 ? 1 : 0;
+}
+
+/** The single-server workloads: one nats-server, one Weft node, side by side. */
+async function runSingle(
+  measured: Measured,
+  only: string[],
+  natsBin: string,
+  mainJs: string,
+  msgs: number,
+  conns: number,
+): Promise<void> {
   const servers: Partial<Record<Side, ServerProc>> = {};
   try {
     servers.nats = await startNatsServer(natsBin);
@@ -123,7 +187,8 @@ async function main(argv: string[]): Promise<number> {
       `nats-server ${natsServerVersion(natsBin)} on ${servers.nats.url} (pid ${servers.nats.pid})`,
     );
     try {
-      servers.weft = await startWeft(mainJs);
+      // No mesh listener: the single node must not take (or fight over) port 7422.
+      servers.weft = await startWeft(mainJs, ['--mesh-port', '-1']);
       log(`weft ${VERSION} on ${servers.weft.url} (pid ${servers.weft.pid})`);
     } catch (err) {
       const why = `Weft node did not start: ${(err as Error).message}`;
@@ -158,7 +223,7 @@ async function main(argv: string[]): Promise<number> {
         }
         const r = await runCase(c, server, msgs);
         measured.results[c.id]![side] = r;
-        log(`${c.id.padEnd(10)} ${server.name.padEnd(12)} ${describe(r)}`);
+        log(`${c.id.padEnd(14)} ${server.name.padEnd(20)} ${describe(r)}`);
         if (!r.complete) {
           measured.problems.push(
             `${c.id} ${side}: ${r.ended}, ${r.errors.join('; ') || 'incomplete'}`,
@@ -170,27 +235,6 @@ async function main(argv: string[]): Promise<number> {
     clearStatus();
     await Promise.all(Object.values(servers).map((s) => s?.stop()));
   }
-
-  const table = renderTable(measured, only, msgs, conns);
-  process.stdout.write(`${table}\n`);
-  if (values.json) {
-    const doc = {
-      date: new Date().toISOString(),
-      machine: {
-        cpus: os.availableParallelism(),
-        node: process.version,
-        platform: process.platform,
-      },
-      natsServer: natsServerVersion(natsBin),
-      weft: VERSION,
-      msgs,
-      conns,
-      ...measured,
-    };
-    writeFileSync(values.json, `${JSON.stringify(doc, null, 2)}\n`);
-    log(`wrote ${values.json}`);
-  }
-  return measured.problems.length > 0 ? 1 : 0;
 }
 
 function parse(argv: string[]) {
@@ -328,9 +372,6 @@ function renderTable(m: Measured, only: string[], msgs: number, conns: number): 
     `workload (1 KiB: ÷4, fan-out: ÷2, request-reply: ÷100 requests); same generator for both;`,
     `${os.availableParallelism()} CPUs, Node ${process.version}.`,
   ];
-  if (m.problems.length > 0) {
-    out.push('', 'Problems:', ...m.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`));
-  }
   return out.join('\n');
 }
 

@@ -11,10 +11,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitForPath } from '../src/bench/probe.js';
+import { parseServerUrl } from '../src/bench/protocol.js';
 
 export interface ServerProc {
   name: string;
   port: number;
+  /** Monitoring port, when the server was given one (mesh nodes: for /meshz). */
+  httpPort?: number;
   pid: number;
   url: string;
   /** Last lines the server printed, for error messages. */
@@ -102,10 +106,118 @@ export async function startNatsServer(bin: string): Promise<ServerProc> {
   return launch('nats-server', bin, ['-a', '127.0.0.1', '-p', String(port)], port);
 }
 
-/** Starts `node <mainJs> server` on a free port with a throwaway data directory. */
-export async function startWeft(mainJs: string): Promise<ServerProc> {
+/**
+ * A nats-server cluster of `n` nodes on loopback: each node listens for routes
+ * on its own port and solicits a route to every node started before it (nats
+ * routes form a full mesh, so any two nodes are one hop apart). Resolves once
+ * a message published on every later node reaches a subscriber on the first.
+ */
+export async function startNatsCluster(
+  bin: string,
+  n = 2,
+  notes: string[] = [],
+): Promise<ServerProc[]> {
+  const nodes: ServerProc[] = [];
+  const clusterPorts: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const port = await freePort();
+      const clusterPort = await freePort();
+      const args = ['-a', '127.0.0.1', '-p', String(port), '-n', `bench-${NODE_NAMES[i]}`];
+      args.push('--cluster_name', 'weft-bench', '--cluster', `nats://127.0.0.1:${clusterPort}`);
+      if (clusterPorts.length > 0) {
+        args.push('--routes', clusterPorts.map((p) => `nats://127.0.0.1:${p}`).join(','));
+      }
+      nodes.push(await launch(`nats-${NODE_NAMES[i]}`, bin, args, port));
+      clusterPorts.push(clusterPort);
+    }
+    for (let i = 1; i < n; i++) await linkUp(nodes[i]!, nodes[0]!, notes);
+    return nodes;
+  } catch (err) {
+    await Promise.all(nodes.map((s) => s.stop()));
+    throw err;
+  }
+}
+
+/**
+ * A chain of `n` Weft nodes linked by the mesh, a - b - c - …: each node
+ * listens for links on its own port and dials the node before it. Resolves
+ * once a message published on the first node reaches a subscriber on the last
+ * (and the reverse), i.e. every link is up and routes have converged.
+ */
+export async function startWeftChain(
+  mainJs: string,
+  n: number,
+  notes: string[] = [],
+): Promise<ServerProc[]> {
+  const nodes: ServerProc[] = [];
+  let previous: number | null = null;
+  try {
+    for (let i = 0; i < n; i++) {
+      const meshPort = await freePort();
+      const name = NODE_NAMES[i]!;
+      const args = ['--name', name, '--mesh-port', String(meshPort), '--mesh-token', 'bench'];
+      if (previous !== null) args.push('--link', `weft://127.0.0.1:${previous}`);
+      nodes.push(await startWeft(mainJs, args, `weft-${name}`));
+      previous = meshPort;
+    }
+    if (n > 1) {
+      await linkUp(nodes[0]!, nodes[n - 1]!, notes);
+      await linkUp(nodes[n - 1]!, nodes[0]!, notes);
+    }
+    return nodes;
+  } catch (err) {
+    await Promise.all(nodes.map((s) => s.stop()));
+    throw err;
+  }
+}
+
+const NODE_NAMES = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+
+/**
+ * Waits for a path from → to: a probe subscription on `to` must receive a
+ * message published on `from`. A probe that gets nothing for 5 s is replaced
+ * by a fresh one (new connection, new subject), up to 4 times: a lost
+ * interest update would otherwise fail the whole run; it is noted in `notes`.
+ */
+async function linkUp(from: ServerProc, to: ServerProc, notes: string[]): Promise<void> {
+  const attempts = 4;
+  const failures: string[] = [];
+  for (let i = 1; i <= attempts; i++) {
+    try {
+      const [a, b] = [parseServerUrl(from.url), parseServerUrl(to.url)];
+      await waitForPath(a, b, { timeoutMs: 5000 });
+      if (failures.length > 0) {
+        notes.push(
+          `${from.name} → ${to.name}: the first ${failures.length} probe subscription(s) on ${to.name} got nothing in 5 s; subscription ${i} worked (${failures[0]})`,
+        );
+      }
+      return;
+    } catch (err) {
+      failures.push((err as Error).message);
+      if (from.exited() || to.exited()) break;
+    }
+  }
+  const tails = [from, to].map((s) => `${s.name}${s.exited() ? ' (exited)' : ''}:\n${s.tail()}`);
+  throw new Error(
+    `${from.name} → ${to.name}: ${failures.length} probes failed: ${failures.at(-1)}\n${tails.join('\n')}`,
+  );
+}
+
+/**
+ * Starts `node <mainJs> server` on a free port with a throwaway data directory
+ * (`extraArgs` are appended: mesh flags, for instance).
+ */
+export async function startWeft(
+  mainJs: string,
+  extraArgs: string[] = [],
+  name = 'weft',
+): Promise<ServerProc> {
   if (!existsSync(mainJs)) throw new Error(`${mainJs} not found: run npm run build`);
   const port = await freePort();
+  // Mesh nodes get a monitoring port, so /meshz can tell why messages went missing.
+  const httpPort =
+    extraArgs.includes('--link') || extraArgs.includes('--name') ? await freePort() : -1;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'weft-bench-'));
   tmpDirs.add(dataDir);
   const args = [
@@ -116,11 +228,20 @@ export async function startWeft(mainJs: string): Promise<ServerProc> {
     '--port',
     String(port),
     '--http-port',
-    '-1',
+    String(httpPort),
     '--data-dir',
     dataDir,
+    ...extraArgs,
   ];
-  const proc = await launch('weft', process.execPath, args, port);
+  let proc: ServerProc;
+  try {
+    proc = await launch(name, process.execPath, args, port);
+  } catch (err) {
+    rmSync(dataDir, { recursive: true, force: true });
+    tmpDirs.delete(dataDir);
+    throw err;
+  }
+  if (httpPort > 0) proc.httpPort = httpPort;
   const stop = proc.stop;
   proc.stop = async () => {
     await stop();

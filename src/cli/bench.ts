@@ -23,6 +23,7 @@ const DEFAULT_REQUESTS = 20_000;
 
 const OPTIONS = {
   server: { type: 'string', short: 's' },
+  'sub-server': { type: 'string' },
   msgs: { type: 'string', short: 'n' },
   size: { type: 'string' },
   subs: { type: 'string' },
@@ -48,6 +49,8 @@ Workloads:
 
 Flags:
   -s, --server URL    server to test (default ${DEFAULT_SERVER})
+  --sub-server URL    connect the subscribers (reqrep: the responder) to this
+                      server instead, e.g. another node of a mesh or cluster
   -n, --msgs N        messages to publish (default ${DEFAULT_MSGS.toLocaleString('en-US')};
                       reqrep: requests, default ${DEFAULT_REQUESTS.toLocaleString('en-US')}); k and M suffixes allowed
       --size BYTES    payload size (default 16); k/KiB and M/MiB suffixes allowed
@@ -84,8 +87,10 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
     const server = values.server ?? DEFAULT_SERVER;
+    const subServer = values['sub-server'];
     try {
       parseServerUrl(server);
+      if (subServer !== undefined) parseServerUrl(subServer);
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
@@ -112,6 +117,7 @@ export async function run(argv: string[]): Promise<number> {
     const result: BenchResult = await runBench({
       workload,
       server,
+      ...(subServer === undefined ? {} : { subServer }),
       msgs,
       size,
       subs,

@@ -41,6 +41,8 @@ export interface Dest {
 }
 
 export interface MsgFrame {
+  /** The frame's body as received (for relaying it unchanged but for the TTL). */
+  raw: Buffer;
   ttl: number;
   account: string;
   subject: string;
@@ -216,55 +218,65 @@ const SLOT_REPLY = 2;
 const SLOT_NODE = 3;
 const SLOT_QUEUE = 8;
 
+// The read position of decodeMsg: decoding is synchronous, so one module
+// cursor serves every parser, without a closure per frame.
+let rd = 0;
+
+function need(b: Buffer, n: number): void {
+  if (rd + n > b.length) throw new FrameError('MSG frame is truncated');
+}
+
+function readStr8(b: Buffer, strings: FieldStrings, slot: number): string {
+  need(b, 1);
+  const n = b[rd++];
+  need(b, n);
+  const s = strings.get(slot, b, rd, rd + n);
+  rd += n;
+  return s;
+}
+
+function readStr16(b: Buffer, strings: FieldStrings, slot: number): string {
+  need(b, 2);
+  const n = (b[rd] << 8) | b[rd + 1];
+  rd += 2;
+  need(b, n);
+  const s = strings.get(slot, b, rd, rd + n);
+  rd += n;
+  return s;
+}
+
 /** Reads a MSG body; throws FrameError when it does not hold together. */
 export function decodeMsg(b: Buffer, strings: FieldStrings = new FieldStrings()): MsgFrame {
-  let at = 0;
-  const need = (n: number): void => {
-    if (at + n > b.length) throw new FrameError('MSG frame is truncated');
-  };
-  const str8 = (slot: number): string => {
-    need(1);
-    const n = b[at++];
-    need(n);
-    const s = strings.get(slot, b, at, at + n);
-    at += n;
-    return s;
-  };
-  const str16 = (slot: number): string => {
-    need(2);
-    const n = b.readUInt16BE(at);
-    at += 2;
-    need(n);
-    const s = strings.get(slot, b, at, at + n);
-    at += n;
-    return s;
-  };
-  need(1);
-  const ttl = b[at++];
-  const account = str8(SLOT_ACCOUNT);
-  const subject = str16(SLOT_SUBJECT);
+  rd = 0;
+  need(b, 1);
+  const ttl = b[rd++];
+  const account = readStr8(b, strings, SLOT_ACCOUNT);
+  const subject = readStr16(b, strings, SLOT_SUBJECT);
   if (subject === '') throw new FrameError('MSG frame has an empty subject');
-  const reply = str16(SLOT_REPLY);
-  need(1);
-  const count = b[at++];
+  const reply = readStr16(b, strings, SLOT_REPLY);
+  need(b, 1);
+  const count = b[rd++];
   const dests: Dest[] = [];
   for (let i = 0; i < count; i++) {
-    const node = str8(SLOT_NODE + Math.min(i, 4));
-    need(2);
-    const flags = b[at++];
-    const nq = b[at++];
-    const queues: string[] = [];
-    for (let q = 0; q < nq; q++) queues.push(str8(SLOT_QUEUE + Math.min(q, 4)));
+    const node = readStr8(b, strings, SLOT_NODE + Math.min(i, 4));
+    need(b, 2);
+    const flags = b[rd++];
+    const nq = b[rd++];
+    const queues: string[] = nq === 0 ? NO_QUEUES : [];
+    for (let q = 0; q < nq; q++) queues.push(readStr8(b, strings, SLOT_QUEUE + Math.min(q, 4)));
     dests.push({ node, plain: (flags & DEST_PLAIN) !== 0, queues });
   }
-  need(4);
-  const hlen = b.readUInt32BE(at);
-  at += 4;
-  need(hlen);
-  const headers = hlen === 0 ? null : b.subarray(at, at + hlen);
-  at += hlen;
-  return { ttl, account, subject, reply, dests, headers, payload: b.subarray(at) };
+  need(b, 4);
+  const hlen = b.readUInt32BE(rd);
+  rd += 4;
+  need(b, hlen);
+  const headers = hlen === 0 ? null : b.subarray(rd, rd + hlen);
+  rd += hlen;
+  return { raw: b, ttl, account, subject, reply, dests, headers, payload: b.subarray(rd) };
 }
+
+/** Shared by decoded destinations without queue groups; never modified. */
+const NO_QUEUES: string[] = Object.freeze([]) as unknown as string[];
 
 /** A control frame as bytes. */
 export function encodeControl(type: number, body?: unknown): Buffer {

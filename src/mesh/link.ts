@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { CloseReason } from '../errors.js';
+import type { Congestion } from '../server/congestion.js';
 import { COPY_LIMIT, Connection, type Flusher } from '../server/connection.js';
 import { copyInto } from '../util/bytes.js';
 import {
@@ -25,6 +26,7 @@ export type LinkState = 'handshake' | 'up' | 'closed';
 /** What a link needs from the mesh. */
 export interface LinkHost {
   readonly flusher: Flusher;
+  readonly congestion: Congestion;
   linkControl(link: Link, type: number, body: unknown): void;
   linkMsg(link: Link, frame: MsgFrame): void;
   linkError(link: Link, err: FrameError): void;
@@ -50,6 +52,9 @@ export class Link extends Connection implements FrameHandler {
   pingSentAt = 0;
   rttMs = -1;
   droppedMsgs = 0;
+  /** Over `highWater` queued bytes, producers are stalled (see Congestion). */
+  congested = false;
+  private readonly highWater: number;
   private readonly parser: FrameParser;
 
   constructor(
@@ -66,6 +71,7 @@ export class Link extends Connection implements FrameHandler {
     // limit, past which the link is closed (and resynchronised later).
     super(id, socket, host.flusher, limits.maxPending * 2);
     this.cost = cost;
+    this.highWater = Math.max(64 * 1024, limits.maxPending / 8);
     this.parser = new FrameParser(this, limits.maxFrame);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.close(CloseReason.ClientClosed));
@@ -86,8 +92,9 @@ export class Link extends Connection implements FrameHandler {
 
   onControl(type: number, body: unknown): void {
     if (this.closed) return;
-    if (type === FrameType.Pong && this.pingSentAt > 0) {
-      this.rttMs = Date.now() - this.pingSentAt;
+    if (type === FrameType.Pong) {
+      // Both ends PING every heartbeat; a PONG may answer one already timed.
+      if (this.pingSentAt > 0) this.rttMs = Date.now() - this.pingSentAt;
       this.pingSentAt = 0;
       return;
     }
@@ -153,7 +160,53 @@ export class Link extends Connection implements FrameHandler {
     }
     this.outMsgs++;
     this.outBytes += body;
+    if (!this.congested && this.pendingBytes > this.highWater) {
+      this.congested = true;
+      this.host.congestion.enter(this);
+    }
     return true;
+  }
+
+  /**
+   * Relays a received MSG body as it is, with one hop less: no decoding or
+   * encoding on a node the message only passes through.
+   */
+  relayMsg(frame: MsgFrame, ttl: number): boolean {
+    if (this.closed) return false;
+    const body = frame.payload.length + (frame.headers?.length ?? 0);
+    if (this.pendingBytes + body > this.limits.maxPending) {
+      this.droppedMsgs++;
+      return false;
+    }
+    const raw = frame.raw;
+    const chunk = this.reserve(raw.length + 5);
+    let at = this.writePos;
+    chunk.writeUInt32BE(raw.length + 1, at);
+    chunk[at + 4] = FrameType.Msg;
+    at += 5;
+    const ttlAt = at;
+    at = copyInto(raw, chunk, at);
+    chunk[ttlAt] = ttl;
+    this.commit(at);
+    this.outMsgs++;
+    this.outBytes += body;
+    if (!this.congested && this.pendingBytes > this.highWater) {
+      this.congested = true;
+      this.host.congestion.enter(this);
+    }
+    return true;
+  }
+
+  /** Leaves the congested state once the queue is below half its high-water mark. */
+  checkCongestion(): void {
+    if (this.congested && (this.closed || this.pendingBytes < this.highWater / 2)) {
+      this.congested = false;
+      this.host.congestion.leave(this);
+    }
+  }
+
+  protected override onDrained(): void {
+    this.checkCongestion();
   }
 
   protected onSlowConsumer(): void {
@@ -179,6 +232,7 @@ export class Link extends Connection implements FrameHandler {
       this.socket.end();
       setTimeout(() => this.socket.destroy(), 2000).unref();
     }
+    this.checkCongestion();
     this.host.linkClosed(this);
   }
 }

@@ -10,6 +10,7 @@ import type { Account, Accounts, InterestListener } from '../core/account.js';
 import type { Message, Subscriber, Subscription } from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { CloseReason } from '../errors.js';
+import type { Congestion } from '../server/congestion.js';
 import type { Flusher } from '../server/connection.js';
 import type { Logger } from '../server/logger.js';
 import { Dialer, type LinkUrl } from './dialer.js';
@@ -52,6 +53,7 @@ export interface MeshOptions {
 }
 
 export interface MeshCore {
+  readonly congestion: Congestion;
   readonly accounts: Accounts;
   readonly router: Router;
   readonly flusher: Flusher;
@@ -121,6 +123,10 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
 
   get flusher(): Flusher {
     return this.core.flusher;
+  }
+
+  get congestion(): Congestion {
+    return this.core.congestion;
   }
 
   private get log(): Logger {
@@ -296,11 +302,17 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     }
     switch (type) {
       case FrameType.Lsa:
-        if (!validLsa(body)) return this.protocolError(link, 'malformed LSA');
+        if (!validLsa(body)) {
+          this.protocolError(link, 'malformed LSA');
+          return;
+        }
         this.onLsa(link, body);
         return;
       case FrameType.Interest:
-        if (!validInterestUpdate(body)) return this.protocolError(link, 'malformed INTEREST');
+        if (!validInterestUpdate(body)) {
+          this.protocolError(link, 'malformed INTEREST');
+          return;
+        }
         this.onInterest(link, body);
         return;
       case FrameType.Sync:
@@ -311,9 +323,11 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
         link.close(CloseReason.LinkRefused);
         return;
       case FrameType.Hello:
-        return this.protocolError(link, 'HELLO after the handshake');
+        this.protocolError(link, 'HELLO after the handshake');
+        return;
       default:
-        return this.protocolError(link, `unexpected frame type ${type}`);
+        this.protocolError(link, `unexpected frame type ${type}`);
+        return;
     }
   }
 
@@ -591,6 +605,12 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     }
   }
 
+  /** The link towards `node`, without counting a missing route. */
+  private nextLinkOf(node: string): Link | undefined {
+    const s = this.lsdb.nodes.get(node);
+    return s?.reachable ? this.links.get(s.nextHop) : undefined;
+  }
+
   private nextLink(node: string): Link | null {
     const s = this.lsdb.nodes.get(node);
     const link = s?.reachable ? this.links.get(s.nextHop) : undefined;
@@ -624,6 +644,17 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
       this.ttlExpired++;
       return;
     }
+    // Passing through to one next hop: relay the bytes as they came.
+    if (rest.length === frame.dests.length) {
+      const first = this.nextLink(rest[0].node);
+      if (first === null) return;
+      let same = true;
+      for (let i = 1; i < rest.length && same; i++) same = this.nextLinkOf(rest[i].node) === first;
+      if (same) {
+        first.relayMsg(frame, frame.ttl - 1);
+        return;
+      }
+    }
     this.forward(frame.account, frame, rest, frame.ttl - 1);
   }
 
@@ -633,6 +664,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     const now = Date.now();
     const dead = this.options.deadAfterMs;
     for (const l of [...this.links.values(), ...this.pendingLinks]) {
+      l.checkCongestion();
       if (now - l.lastRecv > dead) {
         this.log.warn(
           `mesh link to "${l.peer || l.remoteAddress}" silent for ${now - l.lastRecv}ms: closing`,

@@ -94,6 +94,7 @@ export abstract class Connection implements ConnectionCounters {
     socket.on('drain', () => {
       this.waitingDrain = false;
       if (this.queued > 0) this.flush();
+      this.onDrained();
     });
   }
 
@@ -218,4 +219,7 @@ export abstract class Connection implements ConnectionCounters {
 
   /** The peer is not reading fast enough. */
   protected abstract onSlowConsumer(): void;
+
+  /** The socket wrote out what it held (its 'drain' event). */
+  protected onDrained(): void {}
 }

@@ -15,6 +15,7 @@ import { errLine, infoLine } from '../protocols/nats/encoder.js';
 import { ClientSession, type SessionHost } from '../protocols/nats/session.js';
 import { VERSION } from '../version.js';
 import { validateOptions } from './config.js';
+import { Congestion } from './congestion.js';
 import { Flusher } from './connection.js';
 import { createLogger, type Logger } from './logger.js';
 import { type ServerOptions, withDefaults } from './options.js';
@@ -58,6 +59,7 @@ export class WeftNode implements SessionHost {
   readonly accounts = new Accounts();
   readonly router = new Router();
   readonly flusher = new Flusher();
+  readonly congestion = new Congestion();
   readonly stats = new ServerStats();
   readonly log: Logger;
   readonly started = new Date();

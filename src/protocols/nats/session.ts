@@ -10,6 +10,7 @@ import type { Router } from '../../core/router.js';
 import { classifySubject, isValidQueueName } from '../../core/subject.js';
 import type { MatchResult } from '../../core/sublist.js';
 import { CloseReason, type ProtocolError, WireError } from '../../errors.js';
+import type { Congestion } from '../../server/congestion.js';
 import { COPY_LIMIT, Connection, type Flusher } from '../../server/connection.js';
 import type { Logger } from '../../server/logger.js';
 import type { ServerOptions } from '../../server/options.js';
@@ -31,6 +32,7 @@ import { NatsParser } from './parser.js';
 /** What a session needs from the node that owns it. */
 export interface SessionHost {
   readonly options: ServerOptions;
+  readonly congestion: Congestion;
   readonly router: Router;
   readonly flusher: Flusher;
   readonly stats: ServerStats;
@@ -105,12 +107,17 @@ export class ClientSession extends Connection implements Subscriber {
 
   private onData(chunk: Buffer): void {
     this.lastActivity = Date.now();
+    const published = this.inMsgs;
     this.flusher.begin();
     try {
       const err = this.parser.feed(chunk);
       if (err !== null) this.protocolError(err);
     } finally {
       this.flusher.end();
+    }
+    // A producer waits while a queue it feeds (a mesh link) is congested.
+    if (this.inMsgs !== published && this.host.congestion.active && !this.closed) {
+      this.host.congestion.stall(this.socket);
     }
   }
 

@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ErrorCode, type NatsError } from 'nats';
 import {
   assertExactly,
   chain,
   checkFor,
+  enc,
   linkTotals,
   type Mesh,
   nodeView,
@@ -122,6 +124,12 @@ describe('interest withdrawn', () => {
       });
     }
     await assertNotForwarded(m, 'w.death', 'after c died');
+    // With c's interest gone, a request to it fails fast with no-responders.
+    const req = await m.node('a').connect();
+    await assert.rejects(req.request('w.death', enc('x'), { timeout: 2000 }), (err: NatsError) => {
+      assert.equal(err.code, ErrorCode.NoResponders);
+      return true;
+    });
     // b's link to c is gone, not merely idle.
     const zb = await m.node('b').meshz();
     assert.deepEqual(

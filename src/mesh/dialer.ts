@@ -3,8 +3,9 @@
  * backoff from RECONNECT_MIN_MS up to the configured cap, with jitter so
  * nodes cut off together do not all dial at once.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { ConfigError } from '../errors.js';
+import type { MeshTransport } from './transport.js';
 
 export const RECONNECT_MIN_MS = 50;
 
@@ -64,6 +65,7 @@ export class Dialer {
   constructor(
     readonly url: LinkUrl,
     private readonly host: DialerHost,
+    private readonly transport: MeshTransport,
     private readonly reconnectMaxMs: number,
     private readonly dialTimeoutMs: number,
   ) {}
@@ -81,7 +83,7 @@ export class Dialer {
       return;
     }
     this.state = 'dialing';
-    const socket = connect({ host: this.url.host, port: this.url.port, noDelay: true });
+    const socket = this.transport.connect(this.url.host, this.url.port);
     const timeout = setTimeout(() => {
       socket.destroy(new Error(`no answer within ${this.dialTimeoutMs}ms`));
     }, this.dialTimeoutMs);

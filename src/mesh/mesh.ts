@@ -5,7 +5,7 @@
  * interest is owned by it, and the router hands it every message a remote
  * node wants, once per message (`complete`).
  */
-import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Account, Accounts, InterestListener } from '../core/account.js';
 import type { Message, Subscriber, Subscription } from '../core/message.js';
 import type { Router } from '../core/router.js';
@@ -34,6 +34,7 @@ import {
   type Lsa,
   type NodeState,
 } from './lsdb.js';
+import { type MeshListener, type MeshTransport, tcpTransport } from './transport.js';
 import { validInterestUpdate, validLsa } from './validate.js';
 
 export interface MeshOptions {
@@ -104,7 +105,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   private pendingInterest = new Map<string, [InterestEntry, 1 | -1]>();
   private interestScheduled = false;
   private nextLinkId = 1;
-  private listener: NetServer | null = null;
+  private listener: MeshListener | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   // Destinations of the message being collected.
@@ -115,6 +116,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   constructor(
     private readonly core: MeshCore,
     readonly options: MeshOptions,
+    private readonly transport: MeshTransport = tcpTransport,
   ) {
     this.lsdb = new LinkStateDb(options.name, options.id, options.boot);
     this.lsdb.onReset = (s, removed) => this.applyRemote(s, [], removed);
@@ -137,22 +139,18 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     const o = this.options;
     this.core.accounts.addListener(this);
     if (o.port >= 0) {
-      const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
-      this.listener = listener;
-      await new Promise<void>((resolve, reject) => {
-        listener.once('error', reject);
-        listener.listen(o.port, o.host, () => {
-          listener.off('error', reject);
-          resolve();
-        });
-      });
-      listener.on('error', (err) => this.log.error(`mesh listener: ${err.message}`));
-      const addr = listener.address();
-      this.port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
-      this.log.info(`Listening for mesh links on ${o.host}:${this.port}`);
+      this.listener = await this.transport.listen(o.host, o.port, (socket) => this.accept(socket));
+      this.port = this.listener.port;
+      this.log.info(`Listening for mesh links on ${o.host}:${this.port} (${this.transport.name})`);
     }
     for (const url of o.links) {
-      const d = new Dialer(url, this, o.reconnectMaxMs, Math.max(1000, o.deadAfterMs));
+      const d = new Dialer(
+        url,
+        this,
+        this.transport,
+        o.reconnectMaxMs,
+        Math.max(1000, o.deadAfterMs),
+      );
       this.dialers.push(d);
       d.start();
     }
@@ -166,10 +164,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     for (const d of this.dialers) d.stop();
     for (const l of [...this.links.values(), ...this.pendingLinks])
       l.close(CloseReason.ServerShutdown);
-    if (this.listener !== null) {
-      const l = this.listener;
-      await new Promise<void>((r) => l.close(() => r()));
-    }
+    if (this.listener !== null) await this.listener.close();
   }
 
   // --- links ---------------------------------------------------------------

@@ -74,7 +74,8 @@ export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
     cpu: cpu.read(),
     connections: node.sessions.size,
     total_connections: s.totalConnections,
-    routes: 0,
+    // nats-server's name for links to other nodes of the cluster.
+    routes: node.mesh?.links.size ?? 0,
     remotes: 0,
     leafnodes: 0,
     in_msgs: s.inMsgs,

@@ -4,6 +4,7 @@
  * without touching links or routing.
  */
 import { createServer, connect as netConnect, type Socket } from 'node:net';
+import { listen } from '../util/listen.js';
 
 export interface MeshListener {
   readonly port: number;
@@ -20,16 +21,10 @@ export const tcpTransport: MeshTransport = {
   name: 'tcp',
   async listen(host, port, onSocket) {
     const server = createServer({ noDelay: true }, onSocket);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const addr = server.address();
+    const bound = await listen(server, port, host);
+    server.on('error', () => {}); // accept errors affect one connection only
     return {
-      port: typeof addr === 'object' && addr !== null ? addr.port : port,
+      port: bound,
       close: () => new Promise<void>((r) => server.close(() => r())),
     };
   },

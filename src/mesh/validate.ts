@@ -13,14 +13,15 @@ function isEntry(v: unknown): v is InterestEntry {
   );
 }
 
+/** The fields every flooded record carries: whose, which incarnation, which sequence. */
+function validOrigin(o: Record<string, unknown>): boolean {
+  return isStr(o.node) && o.node !== '' && isStr(o.id) && isNum(o.boot) && isNum(o.seq);
+}
+
 export function validLsa(v: unknown): v is Lsa {
   const o = v as Record<string, unknown>;
   return (
-    isStr(o.node) &&
-    o.node !== '' &&
-    isStr(o.id) &&
-    isNum(o.boot) &&
-    isNum(o.seq) &&
+    validOrigin(o) &&
     Array.isArray(o.links) &&
     o.links.every((l: unknown) => {
       const x = l as Record<string, unknown>;
@@ -32,11 +33,7 @@ export function validLsa(v: unknown): v is Lsa {
 export function validInterestUpdate(v: unknown): v is InterestUpdate {
   const o = v as Record<string, unknown>;
   return (
-    isStr(o.node) &&
-    o.node !== '' &&
-    isStr(o.id) &&
-    isNum(o.boot) &&
-    isNum(o.seq) &&
+    validOrigin(o) &&
     (o.op === 'snapshot' || o.op === 'more' || o.op === 'delta') &&
     (o.part === undefined || (isNum(o.part) && Number.isInteger(o.part) && o.part >= 0)) &&
     Array.isArray(o.add) &&

@@ -3,6 +3,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { WeftNode } from '../server/server.js';
+import { listen } from '../util/listen.js';
 import { CpuMeter, connz, subsz, varz } from './endpoints.js';
 import { meshz } from './meshz.js';
 import { createMetrics } from './metrics.js';
@@ -77,16 +78,9 @@ export async function startMonitor(
       else res.end();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
+  const bound = await listen(server, port, host);
   return {
-    port: typeof addr === 'object' && addr !== null ? addr.port : port,
+    port: bound,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

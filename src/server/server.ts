@@ -13,6 +13,7 @@ import { Mesh } from '../mesh/mesh.js';
 import { type MonitorServer, startMonitor } from '../monitor/http.js';
 import { errLine, infoLine } from '../protocols/nats/encoder.js';
 import { ClientSession, type SessionHost } from '../protocols/nats/session.js';
+import { listen } from '../util/listen.js';
 import { VERSION } from '../version.js';
 import { validateOptions } from './config.js';
 import { Congestion } from './congestion.js';
@@ -94,16 +95,8 @@ export class WeftNode implements SessionHost {
     }
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener = listener;
-    await new Promise<void>((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen(o.port, o.host, () => {
-        listener.off('error', reject);
-        resolve();
-      });
-    });
+    this.port = await listen(listener, o.port, o.host);
     listener.on('error', (err) => this.log.error(`client listener: ${err.message}`));
-    const addr = listener.address();
-    this.port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
     this.infoBase = {
       server_id: this.serverId,
       server_name: this.name,

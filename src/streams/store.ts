@@ -1,0 +1,93 @@
+/**
+ * The storage of one stream: an append-only log of messages numbered by
+ * sequence, with deletes and purges. Two implementations pass one shared
+ * test suite (test/streams/store-suite.ts): the file store (the embedded
+ * default, crash-safe) and the memory store.
+ *
+ * The store knows nothing of JetStream, subjects' wildcards or consumers:
+ * limits (max messages, bytes, age, per subject) are applied by the stream
+ * layer with `remove` and `purge`. Filters here are literal subjects or
+ * wildcard patterns matched with the core's subject rules.
+ */
+
+/** When an append is acknowledged as durable. */
+export type SyncPolicy =
+  /** fsync before the append resolves; concurrent appends share one fsync (group commit). */
+  | { kind: 'always' }
+  /** fsync every `intervalMs`; an append resolves once written to the OS. */
+  | { kind: 'interval'; intervalMs: number };
+
+export interface StoredMessage {
+  readonly seq: number;
+  readonly subject: string;
+  /** When it was stored, ms since the epoch. */
+  readonly time: number;
+  /** The raw NATS header block, or null. */
+  readonly headers: Buffer | null;
+  readonly payload: Buffer;
+}
+
+export interface StoreState {
+  /** Messages held now. */
+  messages: number;
+  /** Bytes of subjects, headers and payloads held now. */
+  bytes: number;
+  /** First sequence held (lastSeq + 1 when empty). */
+  firstSeq: number;
+  /** Last sequence ever assigned (0 when none). */
+  lastSeq: number;
+  firstTime: number;
+  lastTime: number;
+  /** Distinct subjects held now. */
+  subjects: number;
+}
+
+export interface PurgeOptions {
+  /** Only messages on this subject (or matching this wildcard). */
+  subject?: string;
+  /** Only messages with a sequence below this one. */
+  upToSeq?: number;
+  /** Keep this many of the newest matching messages. */
+  keep?: number;
+}
+
+export interface StreamStore {
+  /**
+   * Appends a message with the next sequence. Resolves when it is durable
+   * under the store's sync policy. Appends resolve in sequence order.
+   * `time` defaults to now.
+   */
+  append(
+    subject: string,
+    headers: Buffer | null,
+    payload: Buffer,
+    time?: number,
+  ): Promise<StoredMessage>;
+  /** The message with this sequence, or null (never stored, removed or purged). */
+  get(seq: number): Promise<StoredMessage | null>;
+  /** The first message with sequence ≥ `seq` whose subject matches `filter` ('' = any), or null. */
+  next(seq: number, filter?: string): Promise<StoredMessage | null>;
+  /** The newest message on exactly this subject, or null. */
+  lastBySubject(subject: string): Promise<StoredMessage | null>;
+  /** Removes one message; false when it was not there. Durable like an append. */
+  remove(seq: number): Promise<boolean>;
+  /** Removes matching messages; returns how many. Durable like an append. */
+  purge(opts?: PurgeOptions): Promise<number>;
+  /** Sequences held on a subject, oldest first (for per-subject limits). */
+  subjectSeqs(subject: string): readonly number[];
+  /** The first sequence held whose time is ≥ `time`, or lastSeq + 1 when none. */
+  seqForTime(time: number): number;
+  state(): StoreState;
+  /** Flushes and closes; the store can be opened again from its directory. */
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: 'corrupt' | 'closed' | 'io' | 'too_large',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}

@@ -32,8 +32,8 @@ import {
   interestKey,
   LinkStateDb,
   type Lsa,
-  type NodeState,
 } from './lsdb.js';
+import { RemoteInterest, type RemoteSub } from './remote.js';
 import { type MeshListener, type MeshTransport, tcpTransport } from './transport.js';
 import { validInterestUpdate, validLsa } from './validate.js';
 
@@ -66,20 +66,6 @@ export const FORGET_AFTER_MS = 60_000;
 
 export type RefusalReason = 'token' | 'version' | 'self' | 'name' | 'duplicate' | 'protocol';
 
-/** Remote interest: one advertised entry of one node, in the sublist. */
-interface RemoteSub extends Subscription {
-  readonly node: string;
-  readonly account: string;
-}
-
-interface RemoteNode {
-  readonly subs: Map<string, RemoteSub>;
-  /** Reused per message while collecting destinations. */
-  readonly dest: Dest;
-  destMsg: Message | null;
-  inSublist: boolean;
-}
-
 export class Mesh implements Subscriber, InterestListener, LinkHost {
   readonly id = 0;
   readonly kind = 'link' as const;
@@ -100,7 +86,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   ttlExpired = 0;
   port = -1;
   private readonly pendingLinks = new Set<Link>();
-  private readonly remote = new Map<string, RemoteNode>();
+  private readonly remote: RemoteInterest;
   private readonly local = new LocalInterest();
   private pendingInterest = new Map<string, [InterestEntry, 1 | -1]>();
   private interestScheduled = false;
@@ -119,7 +105,8 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     private readonly transport: MeshTransport = tcpTransport,
   ) {
     this.lsdb = new LinkStateDb(options.name, options.id, options.boot);
-    this.lsdb.onReset = (s, removed) => this.applyRemote(s, [], removed);
+    this.remote = new RemoteInterest(core.accounts, this);
+    this.lsdb.onReset = (s, removed) => this.remote.apply(s, [], removed);
     this.lsdb.setLocalLinks([]);
   }
 
@@ -391,7 +378,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     const state = this.lsdb.nodes.get(u.node);
     // A new incarnation's dropped interest goes even when its update did not apply.
     if (diff.result !== 'new' && diff.removed.length > 0 && state !== undefined) {
-      this.applyRemote(state, [], diff.removed);
+      this.remote.apply(state, [], diff.removed);
     }
     if (diff.result === 'gap') {
       this.log.warn(
@@ -406,89 +393,18 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     }
     if (diff.result !== 'new') return;
     this.broadcast(encodeControl(FrameType.Interest, u), from);
-    if (state !== undefined) this.applyRemote(state, diff.added, diff.removed);
+    if (state !== undefined) this.remote.apply(state, diff.added, diff.removed);
   }
 
   /** Routes changed: remote interest enters or leaves the sublist, distances move. */
   private routesChanged(): void {
     const now = Date.now();
-    for (const s of this.lsdb.computeRoutes(now)) this.syncNode(s);
-    for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.dropNode(s.name);
-  }
-
-  // --- remote interest -----------------------------------------------------
-
-  private remoteNode(name: string): RemoteNode {
-    let rn = this.remote.get(name);
-    if (rn === undefined) {
-      rn = {
-        subs: new Map(),
-        dest: { node: name, plain: false, queues: [] },
-        destMsg: null,
-        inSublist: false,
-      };
-      this.remote.set(name, rn);
-    }
-    return rn;
-  }
-
-  private applyRemote(s: NodeState, added: InterestEntry[], removed: InterestEntry[]): void {
-    const rn = this.remoteNode(s.name);
-    for (const e of removed) {
-      const k = interestKey(e);
-      const sub = rn.subs.get(k);
-      if (sub === undefined) continue;
-      rn.subs.delete(k);
-      if (rn.inSublist) this.core.accounts.getOrCreate(sub.account).unsubscribe(sub);
-    }
-    for (const e of added) {
-      const k = interestKey(e);
-      if (rn.subs.has(k)) continue;
-      const sub: RemoteSub = {
-        subject: e[1],
-        queue: e[2],
-        sid: s.name,
-        owner: this,
-        max: 0,
-        delivered: 0,
-        distance: s.reachable ? s.distance : Number.POSITIVE_INFINITY,
-        node: s.name,
-        account: e[0],
-      };
-      rn.subs.set(k, sub);
-      if (rn.inSublist) this.core.accounts.getOrCreate(sub.account).subscribe(sub);
-    }
-    this.syncNode(s);
-  }
-
-  /** Puts a node's interest in the sublist when it is reachable, out when not. */
-  private syncNode(s: NodeState): void {
-    const rn = this.remote.get(s.name);
-    if (rn === undefined) return;
-    for (const sub of rn.subs.values()) sub.distance = s.distance;
-    if (s.reachable === rn.inSublist) return;
-    rn.inSublist = s.reachable;
-    for (const sub of rn.subs.values()) {
-      const acc = this.core.accounts.getOrCreate(sub.account);
-      if (s.reachable) acc.subscribe(sub);
-      else acc.unsubscribe(sub);
-    }
-  }
-
-  private dropNode(name: string): void {
-    const rn = this.remote.get(name);
-    if (rn === undefined) return;
-    if (rn.inSublist) {
-      for (const sub of rn.subs.values())
-        this.core.accounts.getOrCreate(sub.account).unsubscribe(sub);
-    }
-    this.remote.delete(name);
+    for (const s of this.lsdb.computeRoutes(now)) this.remote.sync(s);
+    for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.remote.drop(s.name);
   }
 
   get remoteInterestCount(): number {
-    let n = 0;
-    for (const rn of this.remote.values()) if (rn.inSublist) n += rn.subs.size;
-    return n;
+    return this.remote.count;
   }
 
   // --- local interest --------------------------------------------------------
@@ -548,7 +464,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
       this.curAccount = rs.account;
       this.curDests.length = 0;
     }
-    const rn = this.remote.get(rs.node);
+    const rn = this.remote.node(rs.node);
     if (rn === undefined) return;
     const d = rn.dest;
     if (rn.destMsg !== msg) {
@@ -668,7 +584,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
       } else if (l.state === 'up') l.ping(now);
     }
     if (this.lsdb.nodes.size > 1) {
-      for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.dropNode(s.name);
+      for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.remote.drop(s.name);
     }
   }
 }

@@ -1,0 +1,130 @@
+/**
+ * The file store's record format. A segment file is a sequence of records,
+ * each a 32-byte header and a body, all little-endian:
+ *
+ * ```
+ *  0 u32 length    whole record, header included
+ *  4 u32 crc       CRC-32 of bytes [8, length)
+ *  8 u8  type      MSG | DELETE | PURGE | META
+ *  9 u8  flags     bit 0: the message has a header block (possibly empty)
+ * 10 u16 subjLen   bytes of the UTF-8 subject
+ * 12 u32 hdrLen    bytes of the header block
+ * 16 f64 seq       MSG: its sequence; DELETE: the removed one; PURGE: upTo; META: lastSeq
+ * 24 f64 time      MSG: its time; META: lastTime
+ * 32 subject, headers, payload
+ * ```
+ *
+ * A PURGE record holds its filter as the subject ('' = all) and removes the
+ * held messages matching it with a sequence below `seq`. The store turns a
+ * purge's `keep` into that bound before writing it, so replaying a purge
+ * removes the same messages whatever else is on disk: a record's effect on
+ * a message depends on that message alone. Compaction relies on this.
+ *
+ * Every segment starts with a META record carrying the last sequence and
+ * time at its creation, so they survive when every message is gone.
+ */
+import { crc32 } from './file-crc32.js';
+
+export const HEADER = 32;
+export const T_MSG = 1;
+export const T_DELETE = 2;
+export const T_PURGE = 3;
+export const T_META = 4;
+const F_HEADERS = 1;
+/** No record is longer than this, whatever `maxMsgSize` said when it was written. */
+export const MAX_RECORD = 0x7fff_ffff;
+
+/** Seals a record whose header fields and body are in place: writes the length and CRC. */
+function seal(buf: Buffer): Buffer {
+  buf.writeUInt32LE(buf.length, 0);
+  buf.writeUInt32LE(crc32(buf, 8, buf.length), 4);
+  return buf;
+}
+
+function head(buf: Buffer, type: number, flags: number, subjLen: number, hdrLen: number): void {
+  buf[8] = type;
+  buf[9] = flags;
+  buf.writeUInt16LE(subjLen, 10);
+  buf.writeUInt32LE(hdrLen, 12);
+}
+
+/** A MSG record. `subjLen` is `Buffer.byteLength(subject)`, known to the caller. */
+export function encodeMsg(
+  seq: number,
+  time: number,
+  subject: string,
+  subjLen: number,
+  headers: Buffer | null,
+  payload: Buffer,
+): Buffer {
+  const hdrLen = headers === null ? 0 : headers.length;
+  const buf = Buffer.allocUnsafe(HEADER + subjLen + hdrLen + payload.length);
+  head(buf, T_MSG, headers === null ? 0 : F_HEADERS, subjLen, hdrLen);
+  buf.writeDoubleLE(seq, 16);
+  buf.writeDoubleLE(time, 24);
+  buf.write(subject, HEADER, subjLen, 'utf8');
+  if (headers !== null) headers.copy(buf, HEADER + subjLen);
+  payload.copy(buf, HEADER + subjLen + hdrLen);
+  return seal(buf);
+}
+
+/** A DELETE, PURGE or META record (no headers, no payload). */
+export function encodeControl(type: number, seq: number, time: number, subject = ''): Buffer {
+  const subjLen = Buffer.byteLength(subject);
+  const buf = Buffer.allocUnsafe(HEADER + subjLen);
+  head(buf, type, 0, subjLen, 0);
+  buf.writeDoubleLE(seq, 16);
+  buf.writeDoubleLE(time, 24);
+  if (subjLen > 0) buf.write(subject, HEADER, subjLen, 'utf8');
+  return seal(buf);
+}
+
+/**
+ * Why the record at `buf[off…]` is not valid, or null when it is. `avail`
+ * is how many bytes of it exist (the rest of the file). The whole record
+ * must be in `buf` when its length fits in `avail`.
+ */
+export function checkRecord(buf: Buffer, off: number, avail: number): string | null {
+  if (avail < HEADER) return `short header (${avail} bytes)`;
+  const len = buf.readUInt32LE(off);
+  if (len < HEADER || len > MAX_RECORD) return `bad length ${len}`;
+  if (len > avail) return `short record (${len} bytes, ${avail} present)`;
+  const type = buf[off + 8]!;
+  if (type < T_MSG || type > T_META) return `bad type ${type}`;
+  if (buf.readUInt16LE(off + 10) + buf.readUInt32LE(off + 12) > len - HEADER) {
+    return 'bad field lengths';
+  }
+  if (crc32(buf, off + 8, off + len) !== buf.readUInt32LE(off + 4)) return 'checksum mismatch';
+  const seq = buf.readDoubleLE(off + 16);
+  if (!Number.isSafeInteger(seq) || seq < 0) return `bad sequence ${seq}`;
+  return null;
+}
+
+/** Cheap checks on a header alone, before paying for a CRC (used to look past damage). */
+export function plausibleHeader(buf: Buffer, off: number, avail: number): boolean {
+  if (avail < HEADER) return false;
+  const len = buf.readUInt32LE(off);
+  if (len < HEADER || len > avail) return false;
+  const type = buf[off + 8]!;
+  if (type < T_MSG || type > T_META || buf[off + 9]! > 1) return false;
+  return buf.readUInt16LE(off + 10) + buf.readUInt32LE(off + 12) <= len - HEADER;
+}
+
+export const recType = (buf: Buffer, off: number): number => buf[off + 8]!;
+export const recLength = (buf: Buffer, off: number): number => buf.readUInt32LE(off);
+export const recSeq = (buf: Buffer, off: number): number => buf.readDoubleLE(off + 16);
+export const recTime = (buf: Buffer, off: number): number => buf.readDoubleLE(off + 24);
+export const recSubjLen = (buf: Buffer, off: number): number => buf.readUInt16LE(off + 10);
+export const recSubject = (buf: Buffer, off: number): string =>
+  buf.toString('utf8', off + HEADER, off + HEADER + recSubjLen(buf, off));
+
+/** The header block and payload of a MSG record, as views of `buf`. */
+export function recBody(buf: Buffer, off: number): { headers: Buffer | null; payload: Buffer } {
+  const len = recLength(buf, off);
+  const subjEnd = off + HEADER + recSubjLen(buf, off);
+  const hdrEnd = subjEnd + buf.readUInt32LE(off + 12);
+  return {
+    headers: buf[off + 9]! & F_HEADERS ? buf.subarray(subjEnd, hdrEnd) : null,
+    payload: buf.subarray(hdrEnd, off + len),
+  };
+}

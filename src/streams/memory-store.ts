@@ -1,0 +1,217 @@
+/**
+ * The memory store: a StreamStore held in the process, for streams with
+ * `storage: memory` and for tests. It follows the contract in store.ts
+ * exactly and passes the same suite as the file store
+ * (test/streams/store-suite.ts), so the stream layer cannot tell them apart
+ * except by what survives a restart.
+ *
+ * Layout: messages sit in `slots`, indexed by `seq - base`; removed ones
+ * leave a hole. Holes before the first held message are dropped by moving
+ * `start`, and the array is compacted once the dead prefix is large, so a
+ * stream trimmed from the front (the common case under limits) costs O(1)
+ * per message. Each subject keeps its sequences in ascending order, which
+ * serves lastBySubject, subjectSeqs and literal filters without a scan.
+ */
+import { classifySubject, subjectMatches } from '../core/subject.js';
+import {
+  type PurgeOptions,
+  type StoredMessage,
+  StoreError,
+  type StoreState,
+  type StreamStore,
+} from './store.js';
+
+/** Compact `slots` once this many dead entries lead it (and they are half of it). */
+const COMPACT_AT = 1024;
+
+/** The index of the first element of the ascending `a` that is ≥ `x` (a.length when none). */
+function lowerBound(a: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function sizeOf(m: StoredMessage): number {
+  return Buffer.byteLength(m.subject) + (m.headers?.length ?? 0) + m.payload.length;
+}
+
+/**
+ * Creates an empty memory store. Stored buffers are copies of what was
+ * appended (callers often pass slices of a reused read buffer); the
+ * messages handed out share the stored buffers and must not be mutated.
+ */
+export function createMemoryStore(): StreamStore {
+  /** slots[i] holds sequence base + i, or undefined when removed. */
+  let slots: (StoredMessage | undefined)[] = [];
+  let base = 1;
+  /** Index in `slots` of the first held message (slots.length when empty). */
+  let start = 0;
+  /** Subject → its held sequences, ascending. A subject with none is deleted. */
+  const bySubject = new Map<string, number[]>();
+  let lastSeq = 0;
+  let lastTime = 0;
+  let messages = 0;
+  let bytes = 0;
+  let closed = false;
+
+  function check(): void {
+    if (closed) throw new StoreError('closed', 'store is closed');
+  }
+
+  function at(seq: number): StoredMessage | undefined {
+    if (!Number.isInteger(seq)) return undefined;
+    const i = seq - base;
+    return i >= start && i < slots.length ? slots[i] : undefined;
+  }
+
+  /** Skips the holes at the front and drops them when they are many. */
+  function advanceStart(): void {
+    while (start < slots.length && slots[start] === undefined) start++;
+    if (start === slots.length) {
+      // Empty: restart the array at the next sequence to be assigned.
+      slots = [];
+      base = lastSeq + 1;
+      start = 0;
+    } else if (start >= COMPACT_AT && start * 2 >= slots.length) {
+      slots = slots.slice(start);
+      base += start;
+      start = 0;
+    }
+  }
+
+  /** Removes a held message; the caller knows it is held. */
+  function drop(m: StoredMessage): void {
+    slots[m.seq - base] = undefined;
+    messages--;
+    bytes -= sizeOf(m);
+    const seqs = bySubject.get(m.subject)!;
+    // The oldest is the usual victim (limits trim from the front).
+    if (seqs[0] === m.seq) seqs.shift();
+    else seqs.splice(lowerBound(seqs, m.seq), 1);
+    if (seqs.length === 0) bySubject.delete(m.subject);
+  }
+
+  function firstFrom(seq: number): number {
+    return Math.max(start, Math.ceil(seq) - base);
+  }
+
+  return {
+    async append(subject, headers, payload, time = Date.now()) {
+      check();
+      const m: StoredMessage = {
+        seq: ++lastSeq,
+        subject,
+        time,
+        headers: headers === null ? null : Buffer.from(headers),
+        payload: Buffer.from(payload),
+      };
+      slots.push(m);
+      const seqs = bySubject.get(subject);
+      if (seqs === undefined) bySubject.set(subject, [m.seq]);
+      else seqs.push(m.seq);
+      messages++;
+      bytes += sizeOf(m);
+      lastTime = time;
+      return m;
+    },
+
+    async get(seq) {
+      check();
+      return at(seq) ?? null;
+    },
+
+    async next(seq, filter = '') {
+      check();
+      if (filter !== '' && classifySubject(filter) === 'literal') {
+        const seqs = bySubject.get(filter);
+        if (seqs === undefined) return null;
+        const i = lowerBound(seqs, seq);
+        return i < seqs.length ? at(seqs[i]!)! : null;
+      }
+      for (let i = firstFrom(seq); i < slots.length; i++) {
+        const m = slots[i];
+        if (m !== undefined && (filter === '' || subjectMatches(filter, m.subject))) return m;
+      }
+      return null;
+    },
+
+    async lastBySubject(subject) {
+      check();
+      const seqs = bySubject.get(subject);
+      return seqs === undefined ? null : at(seqs[seqs.length - 1]!)!;
+    },
+
+    async remove(seq) {
+      check();
+      const m = at(seq);
+      if (m === undefined) return false;
+      drop(m);
+      advanceStart();
+      return true;
+    },
+
+    async purge(opts: PurgeOptions = {}) {
+      check();
+      const { subject, upToSeq, keep } = opts;
+      const filter = subject ?? '';
+      const end = upToSeq === undefined ? slots.length : Math.min(slots.length, firstFrom(upToSeq));
+      const victims: StoredMessage[] = [];
+      if (filter !== '' && classifySubject(filter) === 'literal') {
+        for (const s of bySubject.get(filter) ?? []) {
+          if (s - base >= end) break;
+          victims.push(at(s)!);
+        }
+      } else {
+        for (let i = start; i < end; i++) {
+          const m = slots[i];
+          if (m !== undefined && (filter === '' || subjectMatches(filter, m.subject))) {
+            victims.push(m);
+          }
+        }
+      }
+      // `keep` spares the newest matching messages.
+      const n = keep === undefined ? victims.length : Math.max(0, victims.length - keep);
+      for (let i = 0; i < n; i++) drop(victims[i]!);
+      advanceStart();
+      return n;
+    },
+
+    subjectSeqs(subject) {
+      check();
+      return (bySubject.get(subject) ?? []).slice();
+    },
+
+    seqForTime(time) {
+      check();
+      // Times need not be monotonic (callers may pass their own), so scan.
+      for (let i = start; i < slots.length; i++) {
+        const m = slots[i];
+        if (m !== undefined && m.time >= time) return m.seq;
+      }
+      return lastSeq + 1;
+    },
+
+    state(): StoreState {
+      check();
+      const first = start < slots.length ? slots[start] : undefined;
+      return {
+        messages,
+        bytes,
+        firstSeq: first?.seq ?? lastSeq + 1,
+        lastSeq,
+        firstTime: first?.time ?? 0,
+        lastTime,
+        subjects: bySubject.size,
+      };
+    },
+
+    async close() {
+      closed = true;
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The process crash.test.ts kills. It opens the file store (sync always) in
+ * WEFT_CRASH_DIR, lists what it finds, then appends from several concurrent
+ * writers until it is killed, printing each append as it is acknowledged.
+ *
+ * stdout, one line each:
+ *   h <seq> <sum> <intact|torn>   a message held after recovery, in order
+ *   state <messages> <firstSeq> <lastSeq>
+ *   ready
+ *   a <seq> <sum>                 an acknowledged append (durable by then)
+ *
+ * Writes to a pipe are synchronous on Linux and each line is shorter than
+ * PIPE_BUF, so a line the parent reads was written whole, after the ack.
+ * Without WEFT_CRASH_DIR it does nothing: `node --test dist/test/` runs every
+ * script under a test/ directory, this one included.
+ */
+import { checkMessage, makeMessage, prng } from './crash-messages.js';
+import { loadFileStore } from './load-stores.js';
+
+async function main(dir: string): Promise<void> {
+  const seed = Number(process.env['WEFT_CRASH_SEED'] ?? '1');
+  const writers = Number(process.env['WEFT_CRASH_WRITERS'] ?? '8');
+  const segmentBytes = Number(process.env['WEFT_CRASH_SEGMENT_BYTES'] ?? String(256 * 1024));
+  const open = await loadFileStore();
+  if (typeof open === 'string') throw new Error(open);
+  const store = await open(dir, { sync: { kind: 'always' }, segmentBytes });
+
+  const lines: string[] = [];
+  for (let m = await store.next(0); m !== null; m = await store.next(m.seq + 1)) {
+    const { sum, intact } = checkMessage(m);
+    lines.push(`h ${m.seq} ${sum} ${intact ? 'intact' : 'torn'}`);
+  }
+  const st = store.state();
+  lines.push(`state ${st.messages} ${st.firstSeq} ${st.lastSeq}`, 'ready', '');
+  process.stdout.write(lines.join('\n'));
+
+  const write = async (w: number): Promise<never> => {
+    const rand = prng(seed * 131 + w);
+    for (;;) {
+      const msg = makeMessage(rand, w);
+      const m = await store.append(msg.subject, msg.headers, msg.payload);
+      process.stdout.write(`a ${m.seq} ${msg.sum}\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: writers }, (_, w) => write(w)));
+}
+
+const dir = process.env['WEFT_CRASH_DIR'];
+if (dir !== undefined) {
+  main(dir).catch((err: unknown) => {
+    process.stderr.write(
+      `crash-child: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(2);
+  });
+}

@@ -1,0 +1,325 @@
+/**
+ * The file store beyond the shared contract (store-suite.ts): what is on
+ * disk and what open does with it — torn tails cut, corruption reported,
+ * dead segments deleted without bringing removed messages back, group
+ * commit sharing fsyncs, and acked messages surviving kill -9.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import * as zlib from 'node:zlib';
+import { crc32Table } from '../../src/streams/file-crc32.js';
+import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
+import { createMemoryStore } from '../../src/streams/memory-store.js';
+import { StoreError, type StreamStore, type SyncPolicy } from '../../src/streams/store.js';
+import { checkFor } from '../helpers/poll.js';
+
+const ALWAYS: SyncPolicy = { kind: 'always' };
+const dirs: string[] = [];
+
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'weft-file-store-'));
+  dirs.push(d);
+  return d;
+}
+
+after(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+function segFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.seg'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+async function fill(store: StreamStore, n: number, subject = (i: number) => `s.${i % 3}`) {
+  for (let i = 1; i <= n; i++) await store.append(subject(i), null, Buffer.from(`m${i}`), i);
+}
+
+/** Every held message and the state, for comparing two stores. */
+async function dump(store: StreamStore) {
+  const msgs = [];
+  for (let m = await store.next(0); m !== null; m = await store.next(m.seq + 1)) {
+    msgs.push({ ...m, headers: m.headers?.toString('hex') ?? null, payload: m.payload.toString() });
+  }
+  return { state: store.state(), msgs };
+}
+
+describe('file store', () => {
+  test('CRC-32 fallback agrees with zlib', () => {
+    const b = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 7919) & 0xff));
+    assert.equal(crc32Table(b), zlib.crc32(b) >>> 0);
+    assert.equal(crc32Table(Buffer.from('123456789')), 0xcbf43926);
+  });
+
+  test('reopen keeps messages, headers, removals and lastSeq across segments', async () => {
+    const dir = await tempDir();
+    let s = await openFileStore(dir, { sync: ALWAYS, segmentBytes: 512 });
+    await s.append('a.b', Buffer.from('NATS/1.0\r\n\r\n'), Buffer.from('with headers'), 5);
+    await s.append('a.c', Buffer.alloc(0), Buffer.alloc(0), 6);
+    await fill(s, 40);
+    await s.remove(3);
+    const before = await dump(s);
+    assert.ok(segFiles(dir).length > 2, 'rolled into several segments');
+    await s.close();
+    s = await openFileStore(dir, { sync: ALWAYS, segmentBytes: 512 });
+    assert.deepEqual(await dump(s), before);
+    assert.equal(s.recovered.truncatedBytes, 0);
+    assert.equal((await s.get(2))!.headers!.length, 0, 'an empty header block is not null');
+    assert.equal((await s.get(3))!, null);
+    await s.close();
+  });
+
+  test('a torn tail (record cut short) is truncated; everything before survives', async () => {
+    const dir = await tempDir();
+    let s = await openFileStore(dir, { sync: ALWAYS });
+    await fill(s, 10);
+    await s.close();
+    const [file] = segFiles(dir);
+    const size = fs.statSync(file!).size;
+    fs.truncateSync(file!, size - 3);
+    s = await openFileStore(dir, { sync: ALWAYS });
+    assert.equal(s.state().lastSeq, 9);
+    assert.equal(s.state().messages, 9);
+    assert.ok(s.recovered.truncatedBytes > 0);
+    assert.equal(s.recovered.truncatedFile, file);
+    assert.match(s.recovered.truncatedReason!, /short record/);
+    // The log goes on from there.
+    assert.equal((await s.append('x', null, Buffer.from('after'))).seq, 10);
+    await s.close();
+    s = await openFileStore(dir, { sync: ALWAYS });
+    assert.equal((await s.get(10))!.payload.toString(), 'after');
+    assert.equal(s.recovered.truncatedBytes, 0);
+    await s.close();
+  });
+
+  test('garbage or zeros after the last record are truncated', async () => {
+    for (const tail of [Buffer.alloc(4096), Buffer.from('garbage that is not a record at all')]) {
+      const dir = await tempDir();
+      let s = await openFileStore(dir, { sync: ALWAYS });
+      await fill(s, 5);
+      await s.close();
+      fs.appendFileSync(segFiles(dir)[0]!, tail);
+      s = await openFileStore(dir, { sync: ALWAYS });
+      assert.equal(s.recovered.truncatedBytes, tail.length);
+      assert.equal(s.state().messages, 5);
+      await s.close();
+    }
+  });
+
+  test('a flipped byte in an earlier record is reported as corrupt, naming the file', async () => {
+    for (const segmentBytes of [undefined, 256]) {
+      const dir = await tempDir();
+      const s = await openFileStore(dir, { sync: ALWAYS, segmentBytes });
+      await fill(s, 20);
+      await s.close();
+      const file = segFiles(dir)[0]!;
+      const buf = fs.readFileSync(file);
+      buf[32 + 35] ^= 0x01; // the payload of the first MSG record (after the 32-byte META)
+      fs.writeFileSync(file, buf);
+      await assert.rejects(openFileStore(dir, { sync: ALWAYS, segmentBytes }), (err) => {
+        assert.ok(err instanceof StoreError);
+        assert.equal(err.code, 'corrupt');
+        assert.ok(err.message.includes(file), err.message);
+        assert.match(err.message, /offset 32/);
+        return true;
+      });
+      // Nothing was cut: the damage is still there to inspect.
+      assert.equal(fs.statSync(file).size, buf.length);
+    }
+  });
+
+  test('a record corrupted at rest is reported on read', async () => {
+    const dir = await tempDir();
+    const s = await openFileStore(dir, { sync: ALWAYS });
+    await fill(s, 3);
+    const file = segFiles(dir)[0]!;
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.from('X'), 0, 1, fs.fstatSync(fd).size - 1);
+    fs.closeSync(fd);
+    await assert.rejects(s.get(3), (err) => err instanceof StoreError && err.code === 'corrupt');
+    await s.close();
+  });
+
+  test('deletes and purges (subject, wildcard, keep, upToSeq) survive reopen', async () => {
+    const dir = await tempDir();
+    let s = await openFileStore(dir, { sync: ALWAYS, segmentBytes: 400 });
+    await fill(s, 30, (i) => `p.${i % 3}.${i % 2}`);
+    assert.equal(await s.remove(1), true);
+    assert.equal(await s.remove(1), false);
+    await s.purge({ subject: 'p.0.>', keep: 2 });
+    await s.purge({ subject: 'p.1.1', upToSeq: 20 });
+    await s.purge({ upToSeq: 5 });
+    const before = await dump(s);
+    await s.close();
+    s = await openFileStore(dir, { sync: ALWAYS, segmentBytes: 400 });
+    assert.deepEqual(await dump(s), before);
+    assert.equal(await s.purge(), before.state.messages);
+    await s.close();
+    s = await openFileStore(dir, { sync: ALWAYS, segmentBytes: 400 });
+    assert.equal(s.state().messages, 0);
+    assert.equal(s.state().lastSeq, 30);
+    assert.equal(s.state().firstSeq, 31);
+    await s.close();
+  });
+
+  test('segments roll at segmentBytes and dead ones are deleted', async () => {
+    const dir = await tempDir();
+    let s = await openFileStore(dir, { sync: ALWAYS, segmentBytes: 1024 });
+    for (let i = 0; i < 100; i++) await s.append('roll', null, Buffer.alloc(100, i));
+    const files = segFiles(dir);
+    assert.ok(files.length >= 10, `${files.length} segments`);
+    for (const f of files) assert.ok(fs.statSync(f).size <= 1024, f);
+    assert.match(files[0]!, /0{19}1\.seg$/);
+    await s.purge({ upToSeq: 91 });
+    await checkFor(() => segFiles(dir).length <= 3);
+    assert.ok(s.stats.segmentsDeleted >= files.length - 3);
+    await s.close();
+    s = await openFileStore(dir, { sync: ALWAYS, segmentBytes: 1024 });
+    assert.equal(s.state().firstSeq, 91);
+    assert.equal(s.state().messages, 10);
+    assert.equal((await s.get(95))!.payload[0], 94);
+    // Purge everything: only the active segment stays, and lastSeq with it.
+    await s.purge();
+    for (let i = 0; i < 20; i++) await s.append('roll', null, Buffer.alloc(100));
+    await s.purge();
+    await checkFor(() => segFiles(dir).length === 1);
+    await s.close();
+    s = await openFileStore(dir, { sync: ALWAYS, segmentBytes: 1024 });
+    assert.equal(s.state().lastSeq, 120);
+    assert.equal(s.state().messages, 0);
+    await s.close();
+  });
+
+  test('compaction keeps tombstones an older segment still needs', async () => {
+    // Random operations on tiny segments, checked against the memory store
+    // after every reopen: a deleted segment must never bring a message back.
+    const dir = await tempDir();
+    const opts = { sync: ALWAYS, segmentBytes: 300 };
+    let s: FileStore = await openFileStore(dir, opts);
+    const model = createMemoryStore();
+    let seed = 42;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let round = 0; round < 12; round++) {
+      for (let k = 0; k < 60; k++) {
+        const op = rnd(10);
+        if (op < 6) {
+          const subj = `r.${rnd(5)}`;
+          const body = Buffer.from(`b${round}.${k}`);
+          await Promise.all([s.append(subj, null, body, k), model.append(subj, null, body, k)]);
+        } else if (op < 8) {
+          const seq = model.state().firstSeq + rnd(8);
+          assert.equal(await s.remove(seq), await model.remove(seq));
+        } else {
+          const p = [
+            { subject: `r.${rnd(5)}`, keep: rnd(3) },
+            { subject: 'r.*', upToSeq: model.state().firstSeq + rnd(10) },
+          ][rnd(2)]!;
+          assert.equal(await s.purge(p), await model.purge(p));
+        }
+      }
+      await s.close();
+      s = await openFileStore(dir, opts);
+      assert.deepEqual(await dump(s), await dump(model), `round ${round}`);
+    }
+    assert.ok(s.segmentFiles().length < 40, `${s.segmentFiles().length} segments left`);
+    await s.close();
+  });
+
+  test('group commit: 64 concurrent appends share fsyncs and resolve in order', async () => {
+    const dir = await tempDir();
+    const s = await openFileStore(dir, { sync: ALWAYS });
+    const before = s.stats.fsyncs;
+    const order: number[] = [];
+    const all = Array.from({ length: 64 }, (_, i) =>
+      s.append('gc', null, Buffer.from(String(i))).then((m) => order.push(m.seq)),
+    );
+    await Promise.all(all);
+    const used = s.stats.fsyncs - before;
+    assert.ok(used < 64 / 4, `${used} fsyncs for 64 appends`);
+    assert.deepEqual(
+      order,
+      Array.from({ length: 64 }, (_, i) => i + 1),
+    );
+    assert.equal(s.stats.maxBatch, 64);
+    await s.close();
+  });
+
+  test('a read of an append not yet durable waits for it', async () => {
+    const dir = await tempDir();
+    const s = await openFileStore(dir, { sync: ALWAYS });
+    const p = s.append('w', null, Buffer.from('pending'));
+    const [m, got, nx] = await Promise.all([p, s.get(1), s.next(1, 'w')]);
+    assert.equal(got!.payload.toString(), 'pending');
+    assert.equal(nx!.seq, m.seq);
+    await s.close();
+  });
+
+  test('interval policy: appends resolve before fsync; close flushes', async () => {
+    const dir = await tempDir();
+    let s = await openFileStore(dir, { sync: { kind: 'interval', intervalMs: 50 } });
+    await Promise.all(Array.from({ length: 100 }, () => s.append('i', null, Buffer.from('x'))));
+    const synced = s.stats.fsyncs;
+    assert.ok(synced < 5, `${synced}`);
+    await checkFor(() => s.stats.fsyncs > synced, 2000);
+    await s.close();
+    s = await openFileStore(dir, { sync: ALWAYS });
+    assert.equal(s.state().messages, 100);
+    await s.close();
+  });
+
+  test('errors: too large, closed, opened twice', async () => {
+    const dir = await tempDir();
+    const s = await openFileStore(dir, { sync: ALWAYS, maxMsgSize: 10 });
+    await assert.rejects(s.append('big', null, Buffer.alloc(11)), { code: 'too_large' });
+    await assert.rejects(openFileStore(dir, { sync: ALWAYS }), { code: 'io' });
+    await s.close();
+    await assert.rejects(s.append('x', null, Buffer.alloc(1)), { code: 'closed' });
+    assert.throws(() => s.state(), { code: 'closed' });
+    await (await openFileStore(dir, { sync: ALWAYS })).close();
+  });
+
+  test('every acked append survives kill -9', async () => {
+    const dir = await tempDir();
+    const storeUrl = new URL('../../src/streams/file-store.js', import.meta.url).href;
+    const script = `
+      import { openFileStore } from ${JSON.stringify(storeUrl)};
+      const s = await openFileStore(${JSON.stringify(dir)}, { sync: { kind: 'always' } });
+      const run = async (w) => {
+        for (;;) {
+          const m = await s.append('k.' + w, null, Buffer.alloc(200, w));
+          process.stdout.write(m.seq + '\\n');
+        }
+      };
+      for (let w = 0; w < 16; w++) run(w);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    await checkFor(() => out.split('\n').length > 300, 10_000);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const acked = out
+      .split('\n')
+      .filter((l) => l !== '')
+      .map(Number);
+    const s = await openFileStore(dir, { sync: ALWAYS });
+    for (const seq of acked)
+      assert.ok(s.state().lastSeq >= seq && (await s.get(seq)) !== null, `${seq}`);
+    await s.close();
+  });
+});

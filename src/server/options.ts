@@ -50,6 +50,8 @@ export interface ServerOptions {
   meshReconnectMaxMs: number;
   /** Bytes queued to one link before data messages are dropped. */
   meshMaxPending: number;
+  /** Serve the JetStream API and streams (stored under `<dataDir>/streams`). */
+  jetstream: boolean;
 }
 
 export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
@@ -75,6 +77,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   meshDeadAfterMs: 2000,
   meshReconnectMaxMs: 1000,
   meshMaxPending: 64 * 1024 * 1024,
+  jetstream: true,
 });
 
 export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {

@@ -5,9 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import path from 'node:path';
 import { type Account, Accounts } from '../core/account.js';
 import { Router } from '../core/router.js';
 import { CloseReason, ConfigError, WireError } from '../errors.js';
+import { JetStream } from '../jetstream/service.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { Mesh } from '../mesh/mesh.js';
 import { type MonitorServer, startMonitor } from '../monitor/http.js';
@@ -73,6 +75,8 @@ export class WeftNode implements SessionHost {
   private monitor: MonitorServer | null = null;
   /** The mesh, when this node listens for or dials links. */
   mesh: Mesh | null = null;
+  /** JetStream, unless turned off by the `jetstream` option. */
+  jetstream: JetStream | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private infoBase: Record<string, unknown> = {};
   private shuttingDown: Promise<void> | null = null;
@@ -92,6 +96,11 @@ export class WeftNode implements SessionHost {
       mkdirSync(o.dataDir, { recursive: true });
     } catch (err) {
       throw new ConfigError('data_dir', `cannot create ${o.dataDir}: ${(err as Error).message}`);
+    }
+    if (o.jetstream) {
+      // Streams are restored before the first client can publish to them.
+      this.jetstream = new JetStream(this, path.join(o.dataDir, 'streams'));
+      await this.jetstream.start();
     }
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener = listener;
@@ -255,6 +264,7 @@ export class WeftNode implements SessionHost {
     for (const sock of sockets) sock.destroy();
     for (const sock of this.refused) sock.destroy();
     await listenerClosed;
+    if (this.jetstream !== null) await this.jetstream.stop();
     if (this.mesh !== null) await this.mesh.stop();
     if (this.monitor !== null) await this.monitor.close();
     this.log.info('Server shutdown complete');

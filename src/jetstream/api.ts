@@ -1,0 +1,291 @@
+/**
+ * The JetStream API face: JSON requests on `$JS.API.…`, answered on the
+ * request's reply subject in the shapes nats-server 2.9 uses. Requests of
+ * one account are handled one at a time, in arrival order, so a create
+ * followed by an info sees the stream.
+ */
+import type { Message, Subscriber, Subscription } from '../core/message.js';
+import type { StoredMessage } from '../streams/store.js';
+import {
+  normalizeConfig,
+  sameConfig,
+  subjectsOverlap,
+  updateError,
+} from '../streams/stream-config.js';
+import { JsErr, StreamApiError } from '../streams/stream-errors.js';
+import type { AccountJetStream, CapturedStream } from './service.js';
+import { API_PREFIX, errorResponse, storedMessage, streamInfo, T } from './shapes.js';
+
+const NAMES_LIMIT = 1024;
+const LIST_LIMIT = 256;
+
+type Body = Record<string, unknown>;
+type Reply = Record<string, unknown>;
+
+let nextApiId = 2_000_000_000;
+
+/** Parses a request body: empty is `{}` where `emptyOk`, anything but an object is invalid JSON. */
+function parseBody(payload: Buffer, emptyOk: boolean): Body {
+  if (payload.length === 0) {
+    if (emptyOk) return {};
+    throw JsErr.InvalidJson();
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw JsErr.InvalidJson();
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw JsErr.InvalidJson();
+  return v as Body;
+}
+
+function optInt(body: Body, key: string): number | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw JsErr.InvalidJson();
+  return v;
+}
+
+function optString(body: Body, key: string): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw JsErr.InvalidJson();
+  return v;
+}
+
+export class JsApi implements Subscriber {
+  readonly id = nextApiId++;
+  readonly kind = 'internal' as const;
+  readonly echo = false;
+  private sub: Subscription | null = null;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly js: AccountJetStream) {}
+
+  start(): void {
+    this.sub = { subject: `${API_PREFIX}>`, queue: '', sid: '', owner: this, max: 0, delivered: 0 };
+    this.js.account.sublist.insert(this.sub);
+  }
+
+  stop(): void {
+    if (this.sub !== null) this.js.account.sublist.remove(this.sub);
+    this.sub = null;
+  }
+
+  deliver(_sub: Subscription, msg: Message): void {
+    const subject = msg.subject;
+    const reply = msg.reply;
+    const payload = Buffer.from(msg.payload);
+    this.chain = this.chain.then(() => this.handle(subject, reply, payload));
+  }
+
+  private async handle(subject: string, reply: string, payload: Buffer): Promise<void> {
+    const js = this.js;
+    js.apiTotal++;
+    let out: Reply;
+    try {
+      out = await this.dispatch(subject.slice(API_PREFIX.length), payload);
+    } catch (err) {
+      const e =
+        err instanceof StreamApiError
+          ? err
+          : JsErr.StoreFailed((err as Error).message ?? String(err));
+      if (!(err instanceof StreamApiError))
+        js.host.log.error(`JetStream API ${subject}: ${e.message}`);
+      out = errorResponse(T.error, e);
+    }
+    if (out.error !== undefined) js.apiErrors++;
+    if (reply !== '') js.reply(reply, JSON.stringify(out), this);
+  }
+
+  private async dispatch(api: string, payload: Buffer): Promise<Reply> {
+    if (api === 'INFO') return this.accountInfo();
+    const tokens = api.split('.');
+    if (tokens[0] === 'STREAM') {
+      const op = tokens[1] === 'MSG' ? `MSG.${tokens[2] ?? ''}` : (tokens[1] ?? '');
+      const nameAt = op.startsWith('MSG.') ? 3 : 2;
+      const name = tokens.slice(nameAt).join('.');
+      const type = STREAM_TYPES[op];
+      if (op === 'NAMES') return this.guard(T.names, () => this.names(parseBody(payload, true)));
+      if (op === 'LIST') return this.guard(T.list, () => this.list(parseBody(payload, true)));
+      if (type !== undefined) {
+        if (name === '' || name.includes('.') || name.includes('*') || name.includes('>')) {
+          return errorResponse(
+            type,
+            JsErr.InvalidConfig('stream name is required and can not contain ".", "*" or ">"'),
+          );
+        }
+        return this.guard(type, () => this.streamOp(op, name, payload));
+      }
+    }
+    return errorResponse(T.error, JsErr.UnknownApi(API_PREFIX + api));
+  }
+
+  /** Runs `fn`, turning a StreamApiError into an error response of `type`. */
+  private async guard(type: string, fn: () => Promise<Reply> | Reply): Promise<Reply> {
+    try {
+      return { type, ...(await fn()) };
+    } catch (err) {
+      if (err instanceof StreamApiError) return errorResponse(type, err);
+      throw err;
+    }
+  }
+
+  private stream(name: string): CapturedStream {
+    const cs = this.js.streams.get(name);
+    if (cs === undefined) throw JsErr.StreamNotFound();
+    return cs;
+  }
+
+  private async streamOp(op: string, name: string, payload: Buffer): Promise<Reply> {
+    switch (op) {
+      case 'CREATE':
+        return this.create(name, parseBody(payload, false));
+      case 'UPDATE':
+        return this.update(name, parseBody(payload, false));
+      case 'INFO': {
+        parseBody(payload, true);
+        return { total: 0, offset: 0, limit: 0, ...streamInfo(this.stream(name).stream) };
+      }
+      case 'DELETE':
+        await this.js.delete(this.stream(name));
+        return { success: true };
+      case 'PURGE':
+        return this.purge(name, parseBody(payload, true));
+      case 'MSG.GET':
+        return this.msgGet(name, parseBody(payload, false));
+      case 'MSG.DELETE':
+        return this.msgDelete(name, parseBody(payload, false));
+      default:
+        throw JsErr.UnknownApi(op);
+    }
+  }
+
+  private accountInfo(): Reply {
+    let memory = 0;
+    let storage = 0;
+    for (const cs of this.js.streams.values()) {
+      const b = cs.stream.state().bytes;
+      if (cs.stream.config.storage === 'memory') memory += b;
+      else storage += b;
+    }
+    return {
+      type: T.accountInfo,
+      memory,
+      storage,
+      streams: this.js.streams.size,
+      consumers: 0,
+      limits: {
+        max_memory: -1,
+        max_storage: -1,
+        max_streams: -1,
+        max_consumers: -1,
+        max_ack_pending: -1,
+        memory_max_stream_bytes: -1,
+        storage_max_stream_bytes: -1,
+        max_bytes_required: false,
+      },
+      api: { total: this.js.apiTotal, errors: this.js.apiErrors },
+    };
+  }
+
+  private async create(name: string, body: Body): Promise<Reply> {
+    const config = normalizeConfig(body, name);
+    const existing = this.js.streams.get(name);
+    if (existing !== undefined) {
+      if (!sameConfig(existing.stream.config, config)) throw JsErr.StreamNameExists();
+      return streamInfo(existing.stream);
+    }
+    if (this.js.overlapping(config.subjects, name, subjectsOverlap) !== null) {
+      throw JsErr.SubjectsOverlap();
+    }
+    const cs = await this.js.create(config);
+    return { ...streamInfo(cs.stream), did_create: true };
+  }
+
+  private async update(name: string, body: Body): Promise<Reply> {
+    const config = normalizeConfig(body, name);
+    const cs = this.stream(name);
+    const why = updateError(cs.stream.config, config);
+    if (why !== null) throw why;
+    if (this.js.overlapping(config.subjects, name, subjectsOverlap) !== null) {
+      throw JsErr.SubjectsOverlap();
+    }
+    await this.js.update(cs, config);
+    return streamInfo(cs.stream);
+  }
+
+  private filterStreams(body: Body): CapturedStream[] {
+    const subject = optString(body, 'subject');
+    const all = [...this.js.streams.values()].sort((a, b) =>
+      a.stream.name < b.stream.name ? -1 : a.stream.name > b.stream.name ? 1 : 0,
+    );
+    if (subject === undefined || subject === '') return all;
+    return all.filter((cs) => cs.stream.config.subjects.some((s) => subjectsOverlap(s, subject)));
+  }
+
+  private names(body: Body): Reply {
+    const offset = optInt(body, 'offset') ?? 0;
+    const all = this.filterStreams(body);
+    const page = all.slice(offset, offset + NAMES_LIMIT).map((cs) => cs.stream.name);
+    return { total: all.length, offset, limit: NAMES_LIMIT, streams: page };
+  }
+
+  private list(body: Body): Reply {
+    const offset = optInt(body, 'offset') ?? 0;
+    const all = this.filterStreams(body);
+    const page = all.slice(offset, offset + LIST_LIMIT).map((cs) => streamInfo(cs.stream));
+    return { total: all.length, offset, limit: LIST_LIMIT, streams: page };
+  }
+
+  private async purge(name: string, body: Body): Promise<Reply> {
+    const cs = this.stream(name);
+    const filter = optString(body, 'filter');
+    const seq = optInt(body, 'seq');
+    const keep = optInt(body, 'keep');
+    if (seq !== undefined && keep !== undefined) throw JsErr.BadRequest();
+    if (cs.stream.config.deny_purge) throw JsErr.InvalidConfig('stream purge not permitted');
+    const purged = await cs.stream.purge({ filter, seq, keep });
+    return { success: true, purged };
+  }
+
+  private async msgGet(name: string, body: Body): Promise<Reply> {
+    const cs = this.stream(name);
+    const seq = optInt(body, 'seq');
+    const last = optString(body, 'last_by_subj');
+    const next = optString(body, 'next_by_subj');
+    let m: StoredMessage | null;
+    if (seq !== undefined && seq > 0 && last === undefined && next === undefined) {
+      m = await cs.stream.messages.get(seq);
+    } else if (last !== undefined && last !== '' && seq === undefined) {
+      m = await cs.stream.messages.lastBySubject(last);
+    } else if (next !== undefined && next !== '') {
+      m = await cs.stream.messages.next(seq ?? 0, next);
+    } else {
+      throw JsErr.BadRequest();
+    }
+    if (m === null) throw JsErr.NoMessageFound();
+    return { message: storedMessage(m) };
+  }
+
+  private async msgDelete(name: string, body: Body): Promise<Reply> {
+    const cs = this.stream(name);
+    const seq = optInt(body, 'seq');
+    if (seq === undefined) throw JsErr.BadRequest();
+    if (cs.stream.config.deny_delete) throw JsErr.InvalidConfig('message delete not permitted');
+    if (!(await cs.stream.messages.remove(seq))) throw JsErr.MsgDeleteFailed();
+    return { success: true };
+  }
+}
+
+/** Response types of the per-stream operations, by operation. */
+const STREAM_TYPES: Record<string, string> = {
+  CREATE: T.create,
+  UPDATE: T.update,
+  INFO: T.info,
+  DELETE: T.del,
+  PURGE: T.purge,
+  'MSG.GET': T.msgGet,
+  'MSG.DELETE': T.msgDelete,
+};

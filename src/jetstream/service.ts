@@ -1,0 +1,239 @@
+/**
+ * The JetStream service of a node: per account, the streams, their capture
+ * subscriptions, and the API subscriber on `$JS.API.>`.
+ *
+ * Streams with file storage live in `<dataDir>/streams/<account>/<name>/`:
+ * `stream.json` (config and creation time) next to the store in `msgs/`.
+ * They are reopened at start. Memory streams, as in nats-server, do not
+ * survive a restart.
+ *
+ * Interest is inserted into the account's sublist directly, not through
+ * `Account.subscribe`, so it is not advertised over mesh links: each node's
+ * JetStream is its own for now (one JetStream domain across a mesh is later
+ * work), and a message published on another node is not captured here.
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Account, Accounts } from '../core/account.js';
+import type { Message, Subscriber, Subscription } from '../core/message.js';
+import type { Router } from '../core/router.js';
+import { openFileStore } from '../streams/file-store.js';
+import { createMemoryStore } from '../streams/memory-store.js';
+import type { StreamStore } from '../streams/store.js';
+import { Stream } from '../streams/stream.js';
+import { isValidStreamName, type StreamConfig } from '../streams/stream-config.js';
+import { JsErr, StreamApiError } from '../streams/stream-errors.js';
+import { JsApi } from './api.js';
+import { pubAck, pubAckError } from './shapes.js';
+
+export interface JetStreamHost {
+  readonly accounts: Accounts;
+  readonly router: Router;
+  readonly log: {
+    info(msg: string): void;
+    warn(msg: string): void;
+    error(msg: string): void;
+  };
+}
+
+/** Ids for internal subscribers, far from client connection ids. */
+let nextInternalId = 1_000_000_000;
+
+/** A stream with its capture subscriptions. */
+export class CapturedStream implements Subscriber {
+  readonly id = nextInternalId++;
+  readonly kind = 'stream' as const;
+  readonly echo = false;
+  private subs: Subscription[] = [];
+
+  constructor(
+    readonly stream: Stream,
+    private readonly js: AccountJetStream,
+    readonly dir: string | null,
+  ) {}
+
+  /** Subscribes to the stream's subjects (again, after an update). */
+  capture(): void {
+    this.release();
+    for (const subject of this.stream.config.subjects) {
+      const sub: Subscription = { subject, queue: '', sid: '', owner: this, max: 0, delivered: 0 };
+      this.js.account.sublist.insert(sub);
+      this.subs.push(sub);
+    }
+  }
+
+  release(): void {
+    for (const s of this.subs) this.js.account.sublist.remove(s);
+    this.subs = [];
+  }
+
+  deliver(_sub: Subscription, msg: Message): void {
+    // The message's buffers may be a reused read buffer: copy what is kept.
+    const headers = msg.headers === null ? null : Buffer.from(msg.headers);
+    const payload = Buffer.from(msg.payload);
+    const reply = msg.reply;
+    const name = this.stream.name;
+    // Called in this turn, so messages are numbered in arrival order.
+    this.stream.store(msg.subject, headers, payload).then(
+      (r) => {
+        if (reply !== '') this.js.reply(reply, pubAck(name, r.seq, r.duplicate === true), this);
+      },
+      (err: unknown) => {
+        const e = err instanceof StreamApiError ? err : JsErr.StoreFailed(String(err));
+        if (e.errCode === 10077 && e.code === 500)
+          this.js.host.log.warn(`stream ${name}: ${e.message}`);
+        if (reply !== '') this.js.reply(reply, pubAckError(name, e), this);
+      },
+    );
+  }
+}
+
+/** JetStream in one account. */
+export class AccountJetStream {
+  readonly streams = new Map<string, CapturedStream>();
+  readonly api: JsApi;
+  apiTotal = 0;
+  apiErrors = 0;
+
+  constructor(
+    readonly host: JetStreamHost,
+    readonly account: Account,
+    /** `<dataDir>/streams/<account>`. */
+    readonly dir: string,
+  ) {
+    this.api = new JsApi(this);
+  }
+
+  /** Publishes a response (or PubAck) to `subject` as `origin`. */
+  reply(subject: string, body: string, origin: Subscriber): void {
+    this.host.router.publish(
+      this.account,
+      { subject, reply: '', headers: null, payload: Buffer.from(body) },
+      origin,
+    );
+  }
+
+  /** The stream whose subjects overlap `subjects`, other than `except`, or null. */
+  overlapping(
+    subjects: readonly string[],
+    except: string,
+    overlap: (a: string, b: string) => boolean,
+  ): string | null {
+    for (const [name, cs] of this.streams) {
+      if (name === except) continue;
+      for (const a of cs.stream.config.subjects) {
+        for (const b of subjects) if (overlap(a, b)) return name;
+      }
+    }
+    return null;
+  }
+
+  /** Creates (and persists) a stream, capturing its subjects. */
+  async create(config: StreamConfig, created = new Date()): Promise<CapturedStream> {
+    let store: StreamStore;
+    let dir: string | null = null;
+    if (config.storage === 'file') {
+      dir = path.join(this.dir, config.name);
+      await mkdir(dir, { recursive: true });
+      await this.writeMeta(dir, config, created);
+      store = await openFileStore(path.join(dir, 'msgs'), { sync: { kind: 'always' } });
+    } else {
+      store = createMemoryStore();
+    }
+    const cs = new CapturedStream(new Stream(config, store, created), this, dir);
+    await cs.stream.open();
+    this.streams.set(config.name, cs);
+    cs.capture();
+    return cs;
+  }
+
+  async update(cs: CapturedStream, config: StreamConfig): Promise<void> {
+    if (cs.dir !== null) await this.writeMeta(cs.dir, config, cs.stream.created);
+    await cs.stream.update(config);
+    cs.capture();
+  }
+
+  async delete(cs: CapturedStream): Promise<void> {
+    cs.release();
+    this.streams.delete(cs.stream.name);
+    await cs.stream.close();
+    if (cs.dir !== null) await rm(cs.dir, { recursive: true, force: true });
+  }
+
+  private async writeMeta(dir: string, config: StreamConfig, created: Date): Promise<void> {
+    const file = path.join(dir, 'stream.json');
+    const tmp = `${file}.tmp`;
+    await writeFile(tmp, JSON.stringify({ config, created: created.toISOString() }, null, 2));
+    await rename(tmp, file);
+  }
+
+  /** Reopens the file streams found under this account's directory. */
+  async load(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return;
+    }
+    for (const name of names.sort()) {
+      if (!isValidStreamName(name)) continue;
+      const dir = path.join(this.dir, name);
+      try {
+        const meta = JSON.parse(await readFile(path.join(dir, 'stream.json'), 'utf8')) as {
+          config: StreamConfig;
+          created: string;
+        };
+        const store = await openFileStore(path.join(dir, 'msgs'), { sync: { kind: 'always' } });
+        const cs = new CapturedStream(
+          new Stream(meta.config, store, new Date(meta.created)),
+          this,
+          dir,
+        );
+        await cs.stream.open();
+        this.streams.set(name, cs);
+        cs.capture();
+        this.host.log.info(`Restored stream "${name}" in account ${this.account.name}`);
+      } catch (err) {
+        this.host.log.error(`stream "${name}" in ${dir} not restored: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.api.stop();
+    for (const cs of this.streams.values()) {
+      cs.release();
+      await cs.stream.close();
+    }
+    this.streams.clear();
+  }
+}
+
+/** The node's JetStream: one AccountJetStream per account it serves. */
+export class JetStream {
+  private readonly byAccount = new Map<string, AccountJetStream>();
+
+  constructor(
+    private readonly host: JetStreamHost,
+    /** `<dataDir>/streams`. */
+    private readonly dir: string,
+  ) {}
+
+  /** Starts JetStream in the default account, restoring its streams. */
+  async start(): Promise<void> {
+    const account = this.host.accounts.default;
+    const js = new AccountJetStream(this.host, account, path.join(this.dir, account.name));
+    this.byAccount.set(account.name, js);
+    await js.load();
+    js.api.start();
+  }
+
+  account(name: string): AccountJetStream | undefined {
+    return this.byAccount.get(name);
+  }
+
+  async stop(): Promise<void> {
+    for (const js of this.byAccount.values()) await js.close();
+    this.byAccount.clear();
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * A stream's configuration in JetStream's JSON shape (field names, defaults
+ * and units as nats-server 2.9: ages and windows in nanoseconds, -1 for "no
+ * limit"), and its validation. Errors are the ones nats-server returns for
+ * the same mistakes.
+ */
+import { classifySubject } from '../core/subject.js';
+import { JsErr, type StreamApiError } from './stream-errors.js';
+
+export type Retention = 'limits' | 'interest' | 'workqueue';
+export type Discard = 'old' | 'new';
+export type Storage = 'file' | 'memory';
+
+export interface StreamConfig {
+  name: string;
+  description?: string;
+  subjects: string[];
+  retention: Retention;
+  max_consumers: number;
+  max_msgs: number;
+  max_bytes: number;
+  /** Nanoseconds; 0 means no limit. */
+  max_age: number;
+  max_msgs_per_subject: number;
+  max_msg_size: number;
+  discard: Discard;
+  storage: Storage;
+  num_replicas: number;
+  /** Nanoseconds. */
+  duplicate_window: number;
+  allow_direct: boolean;
+  mirror_direct: boolean;
+  sealed: boolean;
+  deny_delete: boolean;
+  deny_purge: boolean;
+  allow_rollup_hdrs: boolean;
+}
+
+export const NS_PER_MS = 1_000_000;
+/** nats-server's default duplicate window: 2 minutes. */
+export const DEFAULT_DUPLICATE_WINDOW_NS = 120_000 * NS_PER_MS;
+
+/** Whether `name` may name a stream: no subject separators, wildcards, spaces or path separators. */
+export function isValidStreamName(name: string): boolean {
+  return name !== '' && !/[.*>\s/\\]/.test(name) && name.length <= 255;
+}
+
+type Raw = Record<string, unknown>;
+
+function int(raw: Raw, key: string, dflt: number): number {
+  const v = raw[key];
+  if (v === undefined || v === null) return dflt;
+  // As Go's json.Unmarshal into an int: anything else is invalid JSON.
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw JsErr.InvalidJson();
+  return v;
+}
+
+/** -1 (and 0, as nats-server's defaults do) mean "no limit". */
+function limit(raw: Raw, key: string): number {
+  const v = int(raw, key, -1);
+  return v === 0 ? -1 : v;
+}
+
+function bool(raw: Raw, key: string): boolean {
+  const v = raw[key];
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw JsErr.InvalidJson();
+  return v;
+}
+
+function oneOf<T extends string>(raw: Raw, key: string, allowed: readonly T[], dflt: T): T {
+  const v = raw[key];
+  if (v === undefined || v === null || v === '') return dflt;
+  if (typeof v !== 'string' || !allowed.includes(v as T)) throw JsErr.InvalidJson();
+  return v as T;
+}
+
+/** Whether some literal subject matches both patterns. */
+export function subjectsOverlap(a: string, b: string): boolean {
+  const ta = a.split('.');
+  const tb = b.split('.');
+  for (let i = 0; ; i++) {
+    const x = ta[i];
+    const y = tb[i];
+    if (x === '>' || y === '>') return x !== undefined && y !== undefined;
+    if (x === undefined || y === undefined) return x === y;
+    if (x !== '*' && y !== '*' && x !== y) return false;
+  }
+}
+
+/**
+ * Checks a request body and fills in defaults. `name` is the stream named by
+ * the API subject; the body must name the same one. Throws StreamApiError.
+ */
+export function normalizeConfig(body: unknown, name: string): StreamConfig {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw JsErr.InvalidJson();
+  const raw = body as Raw;
+  if (raw.name !== name) throw JsErr.StreamNameMismatch();
+  if (!isValidStreamName(name)) throw JsErr.InvalidConfig('invalid stream name');
+  for (const k of ['mirror', 'sources', 'republish', 'subject_transform'] as const) {
+    if (raw[k] !== undefined && raw[k] !== null) throw JsErr.NotSupported(k);
+  }
+  let subjects: string[];
+  if (raw.subjects === undefined || raw.subjects === null) subjects = [name];
+  else if (Array.isArray(raw.subjects) && raw.subjects.every((s) => typeof s === 'string')) {
+    subjects = raw.subjects.length === 0 ? [name] : [...(raw.subjects as string[])];
+  } else throw JsErr.InvalidJson();
+  for (const s of subjects) {
+    if (classifySubject(s) === 'invalid') throw JsErr.InvalidConfig('invalid subject');
+  }
+  for (let i = 0; i < subjects.length; i++) {
+    if (subjectsOverlap(subjects[i]!, '$JS.API.>')) {
+      throw JsErr.InvalidConfig('subjects overlap with jetstream api');
+    }
+    for (let j = i + 1; j < subjects.length; j++) {
+      // One message must be captured once: overlapping patterns would store it twice.
+      if (subjectsOverlap(subjects[i]!, subjects[j]!)) {
+        throw JsErr.InvalidConfig('duplicate subjects detected');
+      }
+    }
+  }
+  const retention = oneOf<Retention>(
+    raw,
+    'retention',
+    ['limits', 'interest', 'workqueue'],
+    'limits',
+  );
+  if (retention !== 'limits') throw JsErr.NotSupported(`retention "${retention}"`);
+  const replicas = int(raw, 'num_replicas', 1);
+  if (replicas > 1) throw JsErr.Replicas();
+  if (replicas < 0) throw JsErr.InvalidConfig('replicas must be 1');
+  const maxAge = int(raw, 'max_age', 0);
+  if (maxAge < 0) throw JsErr.InvalidConfig('max age needs to be >= 0');
+  let window = int(raw, 'duplicate_window', 0);
+  if (window < 0) throw JsErr.InvalidConfig('duplicates window can not be negative');
+  if (window === 0) window = DEFAULT_DUPLICATE_WINDOW_NS;
+  // As nats-server: the window never outlives the messages it refers to.
+  if (maxAge > 0 && window > maxAge) window = maxAge;
+  if (bool(raw, 'sealed'))
+    throw JsErr.InvalidConfig('stream configuration for create can not be sealed');
+  const cfg: StreamConfig = {
+    name,
+    subjects,
+    retention,
+    max_consumers: limit(raw, 'max_consumers'),
+    max_msgs: limit(raw, 'max_msgs'),
+    max_bytes: limit(raw, 'max_bytes'),
+    max_age: maxAge,
+    max_msgs_per_subject: limit(raw, 'max_msgs_per_subject'),
+    max_msg_size: limit(raw, 'max_msg_size'),
+    discard: oneOf<Discard>(raw, 'discard', ['old', 'new'], 'old'),
+    storage: oneOf<Storage>(raw, 'storage', ['file', 'memory'], 'file'),
+    num_replicas: 1,
+    duplicate_window: window,
+    allow_direct: bool(raw, 'allow_direct'),
+    mirror_direct: bool(raw, 'mirror_direct'),
+    sealed: false,
+    deny_delete: bool(raw, 'deny_delete'),
+    deny_purge: bool(raw, 'deny_purge'),
+    allow_rollup_hdrs: bool(raw, 'allow_rollup_hdrs'),
+  };
+  if (typeof raw.description === 'string' && raw.description !== '') {
+    return { name, description: raw.description, ...withoutName(cfg) };
+  }
+  return cfg;
+}
+
+function withoutName(cfg: StreamConfig): Omit<StreamConfig, 'name'> {
+  const { name: _n, ...rest } = cfg;
+  return rest;
+}
+
+/** Why `next` may not replace `prev` (an update), or null. */
+export function updateError(prev: StreamConfig, next: StreamConfig): StreamApiError | null {
+  if (prev.storage !== next.storage) {
+    return JsErr.InvalidConfig('stream configuration update can not change storage type');
+  }
+  if (prev.retention !== next.retention) {
+    return JsErr.InvalidConfig('stream configuration update can not change retention policy');
+  }
+  return null;
+}
+
+/** Configs equal field by field (create is idempotent for an identical config). */
+export function sameConfig(a: StreamConfig, b: StreamConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,54 @@
+/**
+ * The catalogue of JetStream errors the stream layer and the API face
+ * return: HTTP-like `code`, JetStream's `err_code` and the description,
+ * copied from what nats-server 2.9 sends (clients match on `err_code`).
+ */
+
+export interface ApiErrorBody {
+  code: number;
+  err_code: number;
+  description: string;
+}
+
+export class StreamApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly errCode: number,
+    description: string,
+  ) {
+    super(description);
+    this.name = 'StreamApiError';
+  }
+
+  toJSON(): ApiErrorBody {
+    return { code: this.code, err_code: this.errCode, description: this.message };
+  }
+}
+
+const e = (code: number, errCode: number, description: string) => (): StreamApiError =>
+  new StreamApiError(code, errCode, description);
+
+export const JsErr = {
+  BadRequest: e(400, 10003, 'bad request'),
+  InvalidJson: e(400, 10025, 'invalid JSON'),
+  NoMessageFound: e(404, 10037, 'no message found'),
+  StreamNameMismatch: e(400, 10056, 'stream name in subject does not match request'),
+  StreamNameExists: e(400, 10058, 'stream name already in use with a different configuration'),
+  StreamNotFound: e(404, 10059, 'stream not found'),
+  StreamNotMatch: e(400, 10060, 'expected stream does not match'),
+  SubjectsOverlap: e(400, 10065, 'subjects overlap with an existing stream'),
+  MsgSizeExceeded: e(400, 10054, 'message size exceeds maximum allowed'),
+  WrongLastSequence: (seq: number) => new StreamApiError(400, 10071, `wrong last sequence: ${seq}`),
+  WrongLastMsgId: (id: string) => new StreamApiError(400, 10070, `wrong last msg ID: ${id}`),
+  MaxMessages: e(503, 10077, 'maximum messages exceeded'),
+  MaxBytes: e(503, 10077, 'maximum bytes exceeded'),
+  MaxMsgsPerSubject: e(503, 10077, 'maximum messages per subject exceeded'),
+  /** nats-server 2.9 reports configuration problems as 500/10052 with a reason. */
+  InvalidConfig: (why: string) => new StreamApiError(500, 10052, why),
+  Replicas: e(500, 10074, 'replicas > 1 not supported in non-clustered mode'),
+  MsgDeleteFailed: e(500, 10057, 'no message found'),
+  StoreFailed: (why: string) => new StreamApiError(503, 10077, why),
+  /** Not in nats-server 2.9 (it leaves unknown API subjects unanswered); an answer is kinder. */
+  UnknownApi: (what: string) => new StreamApiError(400, 10003, `unknown JetStream API: ${what}`),
+  NotSupported: (what: string) => new StreamApiError(400, 10003, `not supported yet: ${what}`),
+} as const;

@@ -1,0 +1,266 @@
+/**
+ * A stream: a configuration applied over a StreamStore. `store` is the one
+ * way in for captured messages; it applies what nats-server applies on a
+ * publish, in its order: de-duplication by `Nats-Msg-Id`, the
+ * `Nats-Expected-*` headers, the message size limit, then the limits
+ * (discard new refuses, discard old removes the oldest after the append).
+ *
+ * Every check reads the store's synchronous state and the append is called
+ * in the same turn, so concurrent publishes are checked and numbered in
+ * arrival order without a queue, and the store's group commit still batches
+ * their fsyncs.
+ */
+import { H, parseHeaders } from './headers.js';
+import { type StoredMessage, StoreError, type StoreState, type StreamStore } from './store.js';
+import { NS_PER_MS, type StreamConfig } from './stream-config.js';
+import { JsErr, StreamApiError } from './stream-errors.js';
+
+export interface PubResult {
+  seq: number;
+  duplicate?: boolean;
+}
+
+interface DedupEntry {
+  seq: number;
+  time: number;
+  /** Settles with the original append: a duplicate is acked only once the original is durable. */
+  done: Promise<unknown>;
+}
+
+/** How often limits by age are applied, at most (ms). */
+const AGE_TICK_MAX_MS = 1000;
+const AGE_TICK_MIN_MS = 50;
+
+export class Stream {
+  private cfg: StreamConfig;
+  /** Msg id → where it was stored; insertion order is time order. */
+  private readonly dedup = new Map<string, DedupEntry>();
+  private lastMsgId = '';
+  private ageTimer: NodeJS.Timeout | null = null;
+  private closedFlag = false;
+
+  constructor(
+    config: StreamConfig,
+    readonly messages: StreamStore,
+    readonly created: Date,
+  ) {
+    this.cfg = config;
+  }
+
+  get config(): StreamConfig {
+    return this.cfg;
+  }
+
+  get name(): string {
+    return this.cfg.name;
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /**
+   * Rebuilds the de-duplication window and the last message id from what
+   * the store holds (after a restart), applies the limits and starts the
+   * age timer.
+   */
+  async open(): Promise<void> {
+    const st = this.messages.state();
+    const windowMs = this.cfg.duplicate_window / NS_PER_MS;
+    let seq = this.messages.seqForTime(Date.now() - windowMs);
+    for (;;) {
+      const m = await this.messages.next(seq);
+      if (m === null) break;
+      const id = parseHeaders(m.headers).get(H.msgId);
+      if (id !== undefined && id !== '') {
+        this.dedup.delete(id);
+        this.dedup.set(id, { seq: m.seq, time: m.time, done: Promise.resolve() });
+      }
+      seq = m.seq + 1;
+    }
+    if (st.lastSeq > 0) {
+      const last = await this.messages.get(st.lastSeq);
+      this.lastMsgId = last === null ? '' : (parseHeaders(last.headers).get(H.msgId) ?? '');
+    }
+    await this.enforceLimits();
+    this.startAgeTimer();
+  }
+
+  /** Replaces the configuration (checked by the caller) and applies the new limits. */
+  async update(config: StreamConfig): Promise<void> {
+    this.cfg = config;
+    this.startAgeTimer();
+    await this.enforceLimits();
+  }
+
+  state(): StoreState {
+    return this.messages.state();
+  }
+
+  /** Stores a captured message. Rejects with a StreamApiError the publisher should see. */
+  store(subject: string, headers: Buffer | null, payload: Buffer): Promise<PubResult> {
+    if (this.closedFlag) return Promise.reject(JsErr.StreamNotFound());
+    const cfg = this.cfg;
+    const now = Date.now();
+    this.pruneDedup(now);
+    const hdrs = parseHeaders(headers);
+    const msgId = hdrs.get(H.msgId) ?? '';
+    if (msgId !== '') {
+      const seen = this.dedup.get(msgId);
+      if (seen !== undefined) return seen.done.then(() => ({ seq: seen.seq, duplicate: true }));
+    }
+    const st = this.messages.state();
+    const expStream = hdrs.get(H.expectedStream);
+    if (expStream !== undefined && expStream !== '' && expStream !== cfg.name) {
+      return Promise.reject(JsErr.StreamNotMatch());
+    }
+    const expLast = hdrs.get(H.expectedLastSeq);
+    if (expLast !== undefined && Number(expLast) !== st.lastSeq) {
+      return Promise.reject(JsErr.WrongLastSequence(st.lastSeq));
+    }
+    const expLastId = hdrs.get(H.expectedLastMsgId);
+    if (expLastId !== undefined && expLastId !== '' && expLastId !== this.lastMsgId) {
+      return Promise.reject(JsErr.WrongLastMsgId(this.lastMsgId));
+    }
+    const expSubj = hdrs.get(H.expectedLastSubjectSeq);
+    if (expSubj !== undefined) {
+      const seqs = this.messages.subjectSeqs(subject);
+      const last = seqs.length === 0 ? 0 : seqs[seqs.length - 1]!;
+      if (Number(expSubj) !== last) return Promise.reject(JsErr.WrongLastSequence(last));
+    }
+    const size = (headers === null ? 0 : headers.length) + payload.length;
+    if (cfg.max_msg_size >= 0 && size > cfg.max_msg_size) {
+      return Promise.reject(JsErr.MsgSizeExceeded());
+    }
+    if (cfg.discard === 'new') {
+      if (cfg.max_msgs > 0 && st.messages >= cfg.max_msgs)
+        return Promise.reject(JsErr.MaxMessages());
+      const bytes = Buffer.byteLength(subject) + size;
+      if (cfg.max_bytes > 0 && st.bytes + bytes > cfg.max_bytes) {
+        return Promise.reject(JsErr.MaxBytes());
+      }
+    }
+    let appended: Promise<StoredMessage>;
+    try {
+      appended = this.messages.append(subject, headers, payload, now);
+    } catch (err) {
+      return Promise.reject(storeFailure(err));
+    }
+    const seq = this.messages.state().lastSeq;
+    if (msgId !== '') {
+      // A duplicate that arrives before the original is durable waits for it,
+      // and fails with it.
+      const done = appended.then(() => undefined);
+      done.catch(() => {});
+      this.dedup.set(msgId, { seq, time: now, done });
+    }
+    this.lastMsgId = msgId;
+    const trimmed = this.enforceLimits(subject);
+    return Promise.all([appended, trimmed]).then(
+      ([m]) => ({ seq: m.seq }),
+      (err: unknown) => {
+        if (msgId !== '' && this.dedup.get(msgId)?.seq === seq) this.dedup.delete(msgId);
+        throw storeFailure(err);
+      },
+    );
+  }
+
+  /** Drops the oldest messages while a limit is exceeded (discard old; also after an update). */
+  private enforceLimits(subject?: string): Promise<unknown> {
+    const cfg = this.cfg;
+    const store = this.messages;
+    const ops: Promise<unknown>[] = [];
+    if (cfg.max_msgs_per_subject > 0) {
+      const subjects = subject === undefined ? null : [subject];
+      if (subjects !== null) {
+        const seqs = store.subjectSeqs(subject!);
+        const over = seqs.length - cfg.max_msgs_per_subject;
+        for (let i = 0; i < over; i++) ops.push(store.remove(seqs[i]!));
+      } else {
+        // After an update or a restart: every subject, once, through purge's `keep`.
+        ops.push(this.trimEverySubject());
+      }
+    }
+    if (cfg.max_msgs > 0) {
+      const over = store.state().messages - cfg.max_msgs;
+      if (over > 0) ops.push(store.purge({ keep: cfg.max_msgs }));
+    }
+    if (cfg.max_bytes > 0) {
+      let st = store.state();
+      while (st.bytes > cfg.max_bytes && st.messages > 0) {
+        ops.push(store.remove(st.firstSeq));
+        st = store.state();
+      }
+    }
+    if (cfg.max_age > 0) this.expire();
+    return ops.length === 0 ? Promise.resolve() : Promise.all(ops);
+  }
+
+  private async trimEverySubject(): Promise<void> {
+    const keep = this.cfg.max_msgs_per_subject;
+    const seen = new Set<string>();
+    let seq = this.messages.state().firstSeq;
+    for (;;) {
+      const m = await this.messages.next(seq);
+      if (m === null) break;
+      seq = m.seq + 1;
+      if (seen.has(m.subject)) continue;
+      seen.add(m.subject);
+      if (this.messages.subjectSeqs(m.subject).length > keep) {
+        await this.messages.purge({ subject: m.subject, keep });
+      }
+    }
+  }
+
+  /** Removes the messages older than max_age. */
+  private expire(): void {
+    if (this.cfg.max_age <= 0 || this.closedFlag) return;
+    const cutoff = Date.now() - this.cfg.max_age / NS_PER_MS;
+    const upTo = this.messages.seqForTime(cutoff);
+    if (upTo > this.messages.state().firstSeq) {
+      this.messages.purge({ upToSeq: upTo }).catch(() => {});
+    }
+  }
+
+  private startAgeTimer(): void {
+    if (this.ageTimer !== null) clearInterval(this.ageTimer);
+    this.ageTimer = null;
+    if (this.cfg.max_age <= 0 || this.closedFlag) return;
+    const ms = this.cfg.max_age / NS_PER_MS;
+    const tick = Math.max(AGE_TICK_MIN_MS, Math.min(AGE_TICK_MAX_MS, Math.floor(ms / 2)));
+    this.ageTimer = setInterval(() => this.expire(), tick);
+    this.ageTimer.unref();
+  }
+
+  private pruneDedup(now: number): void {
+    const oldest = now - this.cfg.duplicate_window / NS_PER_MS;
+    for (const [id, e] of this.dedup) {
+      if (e.time >= oldest) break;
+      this.dedup.delete(id);
+    }
+  }
+
+  /** Purges as the API asks: `filter` subject, below `seq`, or all but the newest `keep`. */
+  purge(opts: { filter?: string; seq?: number; keep?: number }): Promise<number> {
+    return this.messages.purge({
+      subject: opts.filter === '' ? undefined : opts.filter,
+      upToSeq: opts.seq,
+      keep: opts.keep,
+    });
+  }
+
+  /** Stops the age timer and closes the store. */
+  async close(): Promise<void> {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    if (this.ageTimer !== null) clearInterval(this.ageTimer);
+    this.ageTimer = null;
+    await this.messages.close();
+  }
+}
+
+function storeFailure(err: unknown): StreamApiError {
+  if (err instanceof StreamApiError) return err;
+  if (err instanceof StoreError && err.code === 'too_large') return JsErr.MsgSizeExceeded();
+  return JsErr.StoreFailed(err instanceof Error ? err.message : String(err));
+}

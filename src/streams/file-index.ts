@@ -11,6 +11,7 @@
  * the arrays are shifted down once that dead prefix is large.
  */
 import { subjectMatches } from '../core/subject.js';
+import { lowerBound } from '../util/sorted.js';
 import { HEADER } from './file-record.js';
 
 /** One segment file, as the index and the store's writer see it. */
@@ -47,18 +48,6 @@ interface SubjectEntry {
 
 /** Compact the slot arrays once this many dead slots lead them (and they are half). */
 const COMPACT_AT = 1024;
-
-/** The index of the first element of the ascending `a` that is ≥ `x` (a.length when none). */
-export function lowerBound(a: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 export class MessageIndex {
   /** The sequence of slot 0. */

@@ -13,6 +13,7 @@
  * serves lastBySubject, subjectSeqs and literal filters without a scan.
  */
 import { classifySubject, subjectMatches } from '../core/subject.js';
+import { lowerBound } from '../util/sorted.js';
 import {
   type PurgeOptions,
   type StoredMessage,
@@ -23,18 +24,6 @@ import {
 
 /** Compact `slots` once this many dead entries lead it (and they are half of it). */
 const COMPACT_AT = 1024;
-
-/** The index of the first element of the ascending `a` that is ≥ `x` (a.length when none). */
-function lowerBound(a: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 function sizeOf(m: StoredMessage): number {
   return Buffer.byteLength(m.subject) + (m.headers?.length ?? 0) + m.payload.length;

@@ -13,9 +13,11 @@ import {
   updateError,
 } from '../streams/stream-config.js';
 import { JsErr, StreamApiError } from '../streams/stream-errors.js';
+import { consumerRequest, consumerResponseType } from './consumer-api.js';
 import type { AccountJetStream, CapturedStream } from './service.js';
 import { API_PREFIX, errorResponse, storedMessage, streamInfo, T } from './shapes.js';
 
+const MSG_NEXT = `${API_PREFIX}CONSUMER.MSG.NEXT.`;
 const NAMES_LIMIT = 1024;
 const LIST_LIMIT = 256;
 
@@ -83,6 +85,12 @@ export class JsApi implements Subscriber {
   private async handle(subject: string, reply: string, payload: Buffer): Promise<void> {
     const js = this.js;
     js.apiTotal++;
+    if (subject.startsWith(MSG_NEXT)) {
+      // A pull request: answered with messages and status messages, never JSON.
+      const [stream = '', name = ''] = subject.slice(MSG_NEXT.length).split('.');
+      js.streams.get(stream)?.consumers.byName.get(name)?.pull(reply, payload);
+      return;
+    }
     let out: Reply;
     try {
       out = await this.dispatch(subject.slice(API_PREFIX.length), payload);
@@ -118,6 +126,12 @@ export class JsApi implements Subscriber {
         }
         return this.guard(type, () => this.streamOp(op, name, payload));
       }
+    }
+    if (tokens[0] === 'CONSUMER') {
+      const rest = tokens.slice(1);
+      return this.guard(consumerResponseType(rest), () =>
+        consumerRequest(rest, payload, (name) => this.stream(name).consumers),
+      );
     }
     return errorResponse(T.error, JsErr.UnknownApi(API_PREFIX + api));
   }

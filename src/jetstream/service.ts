@@ -24,6 +24,7 @@ import { Stream } from '../streams/stream.js';
 import { isValidStreamName, type StreamConfig } from '../streams/stream-config.js';
 import { JsErr, StreamApiError } from '../streams/stream-errors.js';
 import { JsApi } from './api.js';
+import { StreamConsumers } from './consumers.js';
 import { pubAck, pubAckError } from './shapes.js';
 
 export interface JetStreamHost {
@@ -45,12 +46,21 @@ export class CapturedStream implements Subscriber {
   readonly kind = 'stream' as const;
   readonly echo = false;
   private subs: Subscription[] = [];
+  readonly consumers: StreamConsumers;
 
   constructor(
     readonly stream: Stream,
     private readonly js: AccountJetStream,
     readonly dir: string | null,
-  ) {}
+  ) {
+    this.consumers = new StreamConsumers({
+      account: js.account,
+      router: js.host.router,
+      stream,
+      log: js.host.log,
+      dir,
+    });
+  }
 
   /** Subscribes to the stream's subjects (again, after an update). */
   capture(): void {
@@ -72,11 +82,13 @@ export class CapturedStream implements Subscriber {
     const headers = msg.headers === null ? null : Buffer.from(msg.headers);
     const payload = Buffer.from(msg.payload);
     const reply = msg.reply;
+    const subject = msg.subject;
     const name = this.stream.name;
     // Called in this turn, so messages are numbered in arrival order.
-    this.stream.store(msg.subject, headers, payload).then(
+    this.stream.store(subject, headers, payload).then(
       (r) => {
         if (reply !== '') this.js.reply(reply, pubAck(name, r.seq, r.duplicate === true), this);
+        if (r.duplicate !== true) this.consumers.stored(r.seq, subject);
       },
       (err: unknown) => {
         const e = err instanceof StreamApiError ? err : JsErr.StoreFailed(String(err));
@@ -144,6 +156,7 @@ export class AccountJetStream {
     await cs.stream.open();
     this.streams.set(config.name, cs);
     cs.capture();
+    await cs.consumers.load();
     return cs;
   }
 
@@ -156,6 +169,7 @@ export class AccountJetStream {
   async delete(cs: CapturedStream): Promise<void> {
     cs.release();
     this.streams.delete(cs.stream.name);
+    await cs.consumers.close(true);
     await cs.stream.close();
     if (cs.dir !== null) await rm(cs.dir, { recursive: true, force: true });
   }
@@ -192,6 +206,7 @@ export class AccountJetStream {
         await cs.stream.open();
         this.streams.set(name, cs);
         cs.capture();
+        await cs.consumers.load();
         this.host.log.info(`Restored stream "${name}" in account ${this.account.name}`);
       } catch (err) {
         this.host.log.error(`stream "${name}" in ${dir} not restored: ${(err as Error).message}`);
@@ -203,6 +218,7 @@ export class AccountJetStream {
     this.api.stop();
     for (const cs of this.streams.values()) {
       cs.release();
+      await cs.consumers.close(false);
       await cs.stream.close();
     }
     this.streams.clear();

@@ -1,0 +1,214 @@
+/**
+ * Consumer configuration: nats-server 2.9's JSON shape, with its defaults
+ * and checks, plus Weft's one extension, `dead_letter_subject`.
+ */
+import { randomBytes } from 'node:crypto';
+import { StreamApiError } from '../streams/stream-errors.js';
+
+export type DeliverPolicy =
+  | 'all'
+  | 'last'
+  | 'new'
+  | 'by_start_sequence'
+  | 'by_start_time'
+  | 'last_per_subject';
+export type AckPolicy = 'none' | 'all' | 'explicit';
+
+export interface ConsumerConfig {
+  durable_name?: string;
+  name?: string;
+  description?: string;
+  deliver_policy: DeliverPolicy;
+  opt_start_seq?: number;
+  opt_start_time?: string;
+  ack_policy: AckPolicy;
+  /** Nanoseconds. */
+  ack_wait: number;
+  max_deliver: number;
+  backoff?: number[];
+  filter_subject?: string;
+  replay_policy: string;
+  rate_limit_bps?: number;
+  sample_freq?: string;
+  max_waiting?: number;
+  max_ack_pending: number;
+  flow_control?: boolean;
+  idle_heartbeat?: number;
+  headers_only?: boolean;
+  max_batch?: number;
+  max_expires?: number;
+  deliver_subject?: string;
+  deliver_group?: string;
+  inactive_threshold?: number;
+  num_replicas: number;
+  mem_storage?: boolean;
+  /** Weft: where messages that reach max_deliver or are terminated are published. */
+  dead_letter_subject?: string;
+}
+
+export const NS_PER_MS = 1_000_000;
+
+/** Consumer errors, as nats-server 2.9 sends them. */
+export const ConsumerErr = {
+  NotFound: () => new StreamApiError(404, 10014, 'consumer not found'),
+  NameExists: () => new StreamApiError(400, 10013, 'consumer name already in use'),
+  PullRequiresAck: () =>
+    new StreamApiError(400, 10084, 'consumer in pull mode requires explicit ack policy'),
+  DurableNameMismatch: () =>
+    new StreamApiError(
+      400,
+      10017,
+      'consumer name in subject does not match durable name in request',
+    ),
+  InvalidName: () => new StreamApiError(400, 10103, 'durable name can not contain ".", "*", ">"'),
+  Invalid: (why: string) => new StreamApiError(400, 10012, why),
+  BadPolicy: (why: string) => new StreamApiError(400, 10094, why),
+} as const;
+
+const DELIVER: readonly string[] = [
+  'all',
+  'last',
+  'new',
+  'by_start_sequence',
+  'by_start_time',
+  'last_per_subject',
+];
+const ACK: readonly string[] = ['none', 'all', 'explicit'];
+
+/** Field order of nats-server's JSON, so `config` reads the same as the reference's. */
+const ORDER: readonly (keyof ConsumerConfig)[] = [
+  'durable_name',
+  'name',
+  'description',
+  'deliver_policy',
+  'opt_start_seq',
+  'opt_start_time',
+  'ack_policy',
+  'ack_wait',
+  'max_deliver',
+  'backoff',
+  'filter_subject',
+  'replay_policy',
+  'rate_limit_bps',
+  'sample_freq',
+  'max_waiting',
+  'max_ack_pending',
+  'flow_control',
+  'idle_heartbeat',
+  'headers_only',
+  'max_batch',
+  'max_expires',
+  'deliver_subject',
+  'deliver_group',
+  'inactive_threshold',
+  'num_replicas',
+  'mem_storage',
+  'dead_letter_subject',
+];
+
+function validName(n: string): boolean {
+  return n !== '' && !/[.*>\s]/.test(n);
+}
+
+/** A random ephemeral name, 8 characters like nats-server's. */
+export function ephemeralName(): string {
+  return randomBytes(6).toString('base64url').slice(0, 8);
+}
+
+/**
+ * Checks a requested configuration and fills in the defaults; `name` is the
+ * consumer's name from the subject (or a generated one for ephemerals).
+ */
+export function normalizeConsumerConfig(raw: unknown, durable: boolean): ConsumerConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw ConsumerErr.Invalid('consumer config required');
+  }
+  const r: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined || v === null || v === '') continue;
+    r[k] = v;
+  }
+  for (const k of ['durable_name', 'name']) {
+    if (r[k] !== undefined && (typeof r[k] !== 'string' || !validName(r[k] as string))) {
+      throw ConsumerErr.InvalidName();
+    }
+  }
+  const deliver = (r.deliver_policy as string | undefined) ?? 'all';
+  if (!DELIVER.includes(deliver)) throw ConsumerErr.Invalid(`invalid deliver policy ${deliver}`);
+  const push = typeof r.deliver_subject === 'string';
+  const ack = (r.ack_policy as string | undefined) ?? (push ? 'none' : 'explicit');
+  if (!ACK.includes(ack)) throw ConsumerErr.Invalid(`invalid ack policy ${ack}`);
+  if (!push && ack === 'none') throw ConsumerErr.PullRequiresAck();
+  if (deliver === 'by_start_sequence' && !(Number(r.opt_start_seq) > 0)) {
+    throw ConsumerErr.BadPolicy(
+      'consumer delivery policy is deliver by start sequence, but optional start sequence is not set',
+    );
+  }
+  if (deliver === 'by_start_time' && typeof r.opt_start_time !== 'string') {
+    throw ConsumerErr.BadPolicy(
+      'consumer delivery policy is deliver by start time, but optional start time is not set',
+    );
+  }
+  if (deliver === 'last_per_subject' && r.filter_subject === undefined) {
+    throw ConsumerErr.BadPolicy(
+      'consumer delivery policy is deliver last per subject, but optional filter subject is not set',
+    );
+  }
+  const cfg: Record<string, unknown> = {
+    ...r,
+    deliver_policy: deliver,
+    ack_policy: ack,
+    ack_wait: num(r.ack_wait, 30_000 * NS_PER_MS),
+    max_deliver: num(r.max_deliver, -1),
+    replay_policy: (r.replay_policy as string | undefined) ?? 'instant',
+    max_ack_pending: num(r.max_ack_pending, ack === 'none' ? -1 : 1000),
+    num_replicas: num(r.num_replicas, 0),
+  };
+  if (cfg.ack_wait === 0) cfg.ack_wait = 30_000 * NS_PER_MS;
+  if (cfg.max_deliver === 0) cfg.max_deliver = -1;
+  if (cfg.max_ack_pending === 0) cfg.max_ack_pending = ack === 'none' ? -1 : 1000;
+  if (!push) cfg.max_waiting = num(r.max_waiting, 512);
+  if (!durable && cfg.inactive_threshold === undefined) cfg.inactive_threshold = 5000 * NS_PER_MS;
+  if (cfg.filter_subject === '>') delete cfg.filter_subject;
+  const out: Record<string, unknown> = {};
+  for (const k of ORDER) if (cfg[k] !== undefined) out[k] = cfg[k];
+  for (const k of Object.keys(cfg)) if (!(k in out)) out[k] = cfg[k];
+  return out as unknown as ConsumerConfig;
+}
+
+function num(v: unknown, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw ConsumerErr.Invalid('invalid JSON');
+  return v;
+}
+
+/** Fields a create on an existing consumer may not change (an update otherwise). */
+const FIXED: readonly (keyof ConsumerConfig)[] = [
+  'deliver_policy',
+  'opt_start_seq',
+  'opt_start_time',
+  'ack_policy',
+  'replay_policy',
+  'filter_subject',
+  'deliver_group',
+];
+
+/** Why `next` can not replace `prev`, or null. */
+export function consumerUpdateError(
+  prev: ConsumerConfig,
+  next: ConsumerConfig,
+): StreamApiError | null {
+  for (const k of FIXED) {
+    if (JSON.stringify(prev[k]) !== JSON.stringify(next[k])) {
+      return ConsumerErr.Invalid(`consumer configuration update can not change ${k}`);
+    }
+  }
+  if ((prev.deliver_subject === undefined) !== (next.deliver_subject === undefined)) {
+    return ConsumerErr.Invalid('consumer configuration update can not change push/pull mode');
+  }
+  return null;
+}
+
+export function sameConsumerConfig(a: ConsumerConfig, b: ConsumerConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

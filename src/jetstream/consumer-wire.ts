@@ -1,0 +1,87 @@
+/**
+ * What a consumer writes on the wire besides messages: ack reply subjects,
+ * pull status messages and dead-letter headers, byte for byte as nats-server
+ * 2.9 writes them (clients parse the ack subject by token and match status
+ * codes and descriptions).
+ */
+
+/**
+ * `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>`,
+ * the v1 form every client parses.
+ */
+export function ackSubject(
+  stream: string,
+  consumer: string,
+  deliveries: number,
+  sseq: number,
+  cseq: number,
+  timeMs: number,
+  pending: number,
+): string {
+  const ns = BigInt(timeMs) * 1_000_000n;
+  return `$JS.ACK.${stream}.${consumer}.${deliveries}.${sseq}.${cseq}.${ns}.${pending}`;
+}
+
+export interface AckRef {
+  deliveries: number;
+  sseq: number;
+  cseq: number;
+}
+
+/** The numbers of an ack subject's tail (after `$JS.ACK.<stream>.<consumer>.`), or null. */
+export function parseAckTail(tokens: readonly string[]): AckRef | null {
+  if (tokens.length < 5) return null;
+  const deliveries = Number(tokens[0]);
+  const sseq = Number(tokens[1]);
+  const cseq = Number(tokens[2]);
+  if (!Number.isInteger(deliveries) || !Number.isInteger(sseq) || !Number.isInteger(cseq)) {
+    return null;
+  }
+  return { deliveries, sseq, cseq };
+}
+
+export type AckKind = 'ack' | 'nak' | 'wpi' | 'term' | 'next';
+
+/** The kind of an ack body and, for `-NAK {"delay": ns}`, the delay in ms. */
+export function parseAck(payload: Buffer): { kind: AckKind; delayMs: number } | null {
+  const text = payload.toString('utf8').trim();
+  if (text === '' || text === '+ACK') return { kind: 'ack', delayMs: 0 };
+  if (text === '+WPI') return { kind: 'wpi', delayMs: 0 };
+  if (text.startsWith('+TERM')) return { kind: 'term', delayMs: 0 };
+  if (text.startsWith('+NXT')) return { kind: 'next', delayMs: 0 };
+  if (text.startsWith('-NAK')) {
+    let delayMs = 0;
+    const rest = text.slice(4).trim();
+    if (rest !== '') {
+      try {
+        const d = (JSON.parse(rest) as { delay?: unknown }).delay;
+        if (typeof d === 'number' && d > 0) delayMs = d / 1_000_000;
+      } catch {
+        // A malformed delay is a plain NAK, as in nats-server.
+      }
+    }
+    return { kind: 'nak', delayMs };
+  }
+  return null;
+}
+
+export function statusBlock(status: string, headers: Record<string, string | number> = {}): Buffer {
+  let s = `NATS/1.0 ${status}\r\n`;
+  for (const [k, v] of Object.entries(headers)) s += `${k}: ${v}\r\n`;
+  return Buffer.from(`${s}\r\n`, 'latin1');
+}
+
+/** The original header lines (without the version line), with `extra` appended. */
+export function withHeaders(block: Buffer | null, extra: Record<string, string | number>): Buffer {
+  let lines = '';
+  if (block !== null && block.length > 0) {
+    const text = block.toString('latin1');
+    const first = text.indexOf('\r\n');
+    if (first >= 0) {
+      for (const line of text.slice(first + 2).split('\r\n'))
+        if (line !== '') lines += `${line}\r\n`;
+    }
+  }
+  for (const [k, v] of Object.entries(extra)) lines += `${k}: ${v}\r\n`;
+  return Buffer.from(`NATS/1.0\r\n${lines}\r\n`, 'latin1');
+}

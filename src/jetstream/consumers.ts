@@ -1,0 +1,127 @@
+/**
+ * The consumers of one stream: created, found, deleted and restored here.
+ * Durable consumers of a file stream keep their state in
+ * `<stream dir>/consumers/<name>.json` (config, position, pending acks),
+ * rewritten on changes and read back at start; ephemeral ones, and those of
+ * memory streams, live only in memory, as in nats-server.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Account } from '../core/account.js';
+import type { Router } from '../core/router.js';
+import type { Stream } from '../streams/stream.js';
+import { Consumer, type ConsumerHost, type ConsumerState } from './consumer.js';
+import {
+  type ConsumerConfig,
+  ConsumerErr,
+  consumerUpdateError,
+  ephemeralName,
+  sameConsumerConfig,
+} from './consumer-config.js';
+
+export interface ConsumersHost {
+  readonly account: Account;
+  readonly router: Router;
+  readonly stream: Stream;
+  readonly log: { info(msg: string): void; error(msg: string): void };
+  /** The stream's directory, or null for a memory stream. */
+  readonly dir: string | null;
+}
+
+export class StreamConsumers {
+  readonly byName = new Map<string, Consumer>();
+  private readonly consumerHost: ConsumerHost;
+
+  constructor(private readonly host: ConsumersHost) {
+    const dir = host.dir === null ? null : path.join(host.dir, 'consumers');
+    this.consumerHost = {
+      account: host.account,
+      router: host.router,
+      get stream() {
+        return host.stream;
+      },
+      log: host.log,
+      dir,
+      inactive: (c) => {
+        void this.delete(c.name).catch(() => {});
+      },
+    };
+  }
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  /** A message was stored: consumers may have something to deliver. */
+  stored(seq: number, subject: string): void {
+    for (const c of this.byName.values()) c.stored(seq, subject);
+  }
+
+  get(name: string): Consumer {
+    const c = this.byName.get(name);
+    if (c === undefined) throw ConsumerErr.NotFound();
+    return c;
+  }
+
+  /** Creates a consumer, or returns (or updates) an existing one of that name. */
+  async add(config: ConsumerConfig): Promise<{ consumer: Consumer; created: boolean }> {
+    const durable = config.durable_name !== undefined;
+    const name = config.durable_name ?? config.name ?? ephemeralName();
+    const existing = this.byName.get(name);
+    if (existing !== undefined) {
+      if (sameConsumerConfig(existing.config, config))
+        return { consumer: existing, created: false };
+      if (!durable) throw ConsumerErr.NameExists();
+      const why = consumerUpdateError(existing.config, config);
+      if (why !== null) throw why;
+      existing.update(config);
+      return { consumer: existing, created: false };
+    }
+    const c = new Consumer(name, config, new Date(), this.consumerHost);
+    await c.position();
+    this.byName.set(name, c);
+    if (durable && this.consumerHost.dir !== null) await c.write();
+    c.start();
+    return { consumer: c, created: true };
+  }
+
+  async delete(name: string): Promise<void> {
+    const c = this.get(name);
+    this.byName.delete(name);
+    await c.close(true);
+  }
+
+  /** Reads back the durable consumers of a file stream. */
+  async load(): Promise<void> {
+    const dir = this.consumerHost.dir;
+    if (dir === null) return;
+    let files: string[];
+    try {
+      files = await readdir(dir);
+    } catch {
+      return;
+    }
+    for (const f of files.sort()) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        const s = JSON.parse(await readFile(path.join(dir, f), 'utf8')) as ConsumerState;
+        const name = s.config.durable_name ?? f.slice(0, -'.json'.length);
+        const c = new Consumer(name, s.config, new Date(s.created), this.consumerHost);
+        await c.restore(s);
+        this.byName.set(name, c);
+        c.start();
+      } catch (err) {
+        this.host.log.error(
+          `consumer ${f} of ${this.host.stream.name} not restored: ${String(err)}`,
+        );
+      }
+    }
+  }
+
+  /** Closes every consumer; `deleted` when the stream itself is going away. */
+  async close(deleted: boolean): Promise<void> {
+    const all = [...this.byName.values()];
+    this.byName.clear();
+    for (const c of all) await c.close(deleted);
+  }
+}

@@ -2,7 +2,7 @@
  * `npm run bench`: Weft against the reference nats-server, same machine, same
  * load generator, one run. Prints a markdown table of the ratios we track.
  *
- *   node dist/bench/compare.js [--msgs N] [--only a,b] [--quick] [--conns N] [--json out.json]
+ *   node dist/bench/compare.js [--msgs N] [--js-msgs N] [--only a,b] [--quick] [--conns N] [--json out.json]
  */
 
 import { writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { formatProgress } from '../src/bench/report.js';
 import { type BenchResult, headline, runBench, type Workload } from '../src/bench/runner.js';
 import { bytes, int, micros, si } from '../src/bench/stats.js';
 import { VERSION } from '../src/version.js';
+import { JS_IDS, type JsMeasured, renderJsTable, runJetStreamCompare } from './jetstream.js';
 import { MESH_IDS, type MeshMeasured, renderMeshTable, runMesh } from './mesh.js';
 import {
   ensureNatsServer,
@@ -50,7 +51,7 @@ const CASES: Case[] = [
   { id: 'reqrep', label: 'request-reply', workload: 'reqrep', size: 16, subs: 0, scale: 0.01 },
 ];
 const SINGLE_IDS = [...CASES.map((c) => c.id), 'idle'];
-const IDS = [...SINGLE_IDS, ...MESH_IDS];
+const IDS = [...SINGLE_IDS, ...MESH_IDS, ...JS_IDS];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
 
@@ -58,12 +59,16 @@ Runs every workload against nats-server and against a Weft node, both started
 here on free loopback ports, with the same load generator, and prints a table.
 The mesh workloads then start a 2-node nats-server cluster and Weft chains of
 2, 3 and 5 nodes (one topology at a time), publisher and subscriber on
-different nodes, and print a second table.
+different nodes, and print a second table. The JetStream workloads then start
+nats-server -js and a Weft node (file streams, each with its default sync
+policy) and print a third table.
 
 Flags:
   --msgs N        messages per throughput workload (default 5000000; the 1 KiB
                   case uses N/4, fan-out N/2, request-reply N/100 requests;
                   mesh: 16 B N/2, 1 KiB N/8)
+  --js-msgs N     JetStream messages (default 100000; js-pub-sync uses N/20;
+                  the consumers drain a stream pre-filled with N)
   --conns N       idle connections for the memory test (default 10000)
   --only IDS      run only these, comma separated: ${IDS.join(', ')}
   --quick         small counts, for a smoke run
@@ -85,6 +90,7 @@ interface Measured {
   results: Record<string, Partial<Record<Side, BenchResult>>>;
   idle: Partial<Record<Side, IdleResult>>;
   mesh?: MeshMeasured;
+  jetstream?: JsMeasured;
   problems: string[];
 }
 
@@ -109,6 +115,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const quick = values.quick === true;
   const msgs = values.msgs ? Number(values.msgs.replace(/_/g, '')) : quick ? 50_000 : 5_000_000;
+  const jsMsgs = values['js-msgs']
+    ? Number(values['js-msgs'].replace(/_/g, ''))
+    : quick
+      ? 10_000
+      : 100_000;
+  if (!Number.isInteger(jsMsgs) || jsMsgs < 100) return usage('--js-msgs must be an integer ≥ 100');
   const conns = values.conns ? Number(values.conns) : quick ? 1000 : 10_000;
   if (!Number.isInteger(msgs) || msgs < 100) return usage('--msgs must be an integer ≥ 100');
   if (!Number.isInteger(conns) || conns < 1 || conns > 15_000) {
@@ -141,10 +153,25 @@ async function main(argv: string[]): Promise<number> {
     });
   }
 
+  if (only.some((id) => JS_IDS.includes(id))) {
+    measured.jetstream = await runJetStreamCompare({
+      natsBin,
+      mainJs,
+      msgs: jsMsgs,
+      only,
+      problems: measured.problems,
+      log,
+      status,
+      clearStatus,
+      live,
+    });
+  }
+
   const tables: string[] = [];
   if (only.some((id) => SINGLE_IDS.includes(id)))
     tables.push(renderTable(measured, only, msgs, conns));
   if (measured.mesh) tables.push(renderMeshTable(measured.mesh, only, msgs));
+  if (measured.jetstream) tables.push(renderJsTable(measured.jetstream, only));
   if (measured.problems.length > 0) {
     tables.push(
       ['Problems:', ...measured.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`)].join('\n'),
@@ -244,6 +271,7 @@ function parse(argv: string[]) {
     allowPositionals: false,
     options: {
       msgs: { type: 'string' },
+      'js-msgs': { type: 'string' },
       conns: { type: 'string' },
       only: { type: 'string' },
       quick: { type: 'boolean' },

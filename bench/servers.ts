@@ -6,7 +6,7 @@
  */
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,6 +104,43 @@ export function natsServerVersion(bin: string): string {
 export async function startNatsServer(bin: string): Promise<ServerProc> {
   const port = await freePort();
   return launch('nats-server', bin, ['-a', '127.0.0.1', '-p', String(port)], port);
+}
+
+/**
+ * nats-server with JetStream, storing under a throwaway directory. With
+ * `syncAlways`, a config file sets `jetstream { sync_interval: always }`
+ * (fsync on every write); nats-server before 2.10 refuses that field, and
+ * then this throws an error whose message says "unknown field".
+ */
+export async function startNatsJetStream(bin: string, syncAlways = false): Promise<ServerProc> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'weft-bench-nats-js-'));
+  tmpDirs.add(dir);
+  const storeDir = path.join(dir, 'store');
+  let args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
+  if (syncAlways) {
+    const conf = path.join(dir, 'nats.conf');
+    writeFileSync(
+      conf,
+      `listen: "127.0.0.1:${port}"\njetstream { store_dir: ${JSON.stringify(storeDir)}, sync_interval: always }\n`,
+    );
+    args = ['-c', conf];
+  }
+  let proc: ServerProc;
+  try {
+    proc = await launch(syncAlways ? 'nats-server-sync' : 'nats-server', bin, args, port);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    tmpDirs.delete(dir);
+    throw err;
+  }
+  const stop = proc.stop;
+  proc.stop = async () => {
+    await stop();
+    rmSync(dir, { recursive: true, force: true });
+    tmpDirs.delete(dir);
+  };
+  return proc;
 }
 
 /**

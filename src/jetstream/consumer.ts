@@ -72,6 +72,13 @@ export interface ConsumerState {
 
 let nextConsumerId = 1_500_000_000;
 
+/**
+ * Changes to a durable consumer's state are written at most this often (the
+ * whole state is rewritten each time). A crash loses at most this much
+ * progress, which means redeliveries, never lost messages.
+ */
+const SAVE_DELAY_MS = 100;
+
 export class Consumer implements Subscriber {
   readonly id = nextConsumerId++;
   readonly kind = 'internal' as const;
@@ -595,8 +602,11 @@ export class Consumer implements Subscriber {
     if (policy === 'none') return;
     let any = false;
     if (policy === 'all') {
-      for (const seq of [...this.pending.keys()]) {
-        if (seq <= sseq) any = this.pending.delete(seq) || any;
+      // `pending` is in ascending stream sequence (see updateFloor).
+      for (const seq of this.pending.keys()) {
+        if (seq > sseq) break;
+        this.pending.delete(seq);
+        any = true;
       }
     } else {
       any = this.pending.delete(sseq);
@@ -653,15 +663,12 @@ export class Consumer implements Subscriber {
       this.ackFloor = { consumer_seq: this.dseq, stream_seq: Math.max(0, this.cursor - 1) };
       return;
     }
-    let min: number | null = null;
-    let minP: Pending | null = null;
-    for (const [seq, p] of this.pending) {
-      if (min === null || seq < min) {
-        min = seq;
-        minP = p;
-      }
-    }
-    const floor = { consumer_seq: minP!.cseq - 1, stream_seq: min! - 1 };
+    // `pending` is in ascending stream sequence: entries are added as the
+    // cursor moves forward (and restored in that order), and a redelivery
+    // updates its entry in place. So the oldest unacknowledged is the first
+    // entry: O(1) per ack, not a scan (a scan made 20,000 pending acks crawl).
+    const [min, minP] = this.pending.entries().next().value as [number, Pending];
+    const floor = { consumer_seq: minP.cseq - 1, stream_seq: min - 1 };
     if (floor.stream_seq > this.ackFloor.stream_seq) this.ackFloor = floor;
   }
 
@@ -728,7 +735,7 @@ export class Consumer implements Subscriber {
               this.host.log.error(`consumer ${this.name} state not saved: ${String(err)}`);
               resolve();
             });
-          }, 10);
+          }, SAVE_DELAY_MS);
         }),
     );
   }

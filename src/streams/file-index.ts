@@ -8,11 +8,14 @@
  * is a slot with segment 0), so ten million messages cost ~240 MB and the
  * hot path allocates nothing per message beyond its subject list entry.
  * Slots before the first held message are dropped by moving `start`, and
- * the arrays are shifted down once that dead prefix is large.
+ * the arrays are shifted down once that dead prefix is large. A large jump
+ * in sequences (a skip, or segments compacted away) takes no slots: see
+ * seq-slots.ts.
  */
 import { subjectMatches } from '../core/subject.js';
 import { lowerBound } from '../util/sorted.js';
 import { HEADER } from './file-record.js';
+import { INLINE_GAP, SeqSlots } from './seq-slots.js';
 
 /** One segment file, as the index and the store's writer see it. */
 export interface Segment {
@@ -50,8 +53,8 @@ interface SubjectEntry {
 const COMPACT_AT = 1024;
 
 export class MessageIndex {
-  /** The sequence of slot 0. */
-  private base = 1;
+  /** Which sequence each slot stands for. */
+  private readonly seqs = new SeqSlots();
   /** First slot that may be held; `start === end` when empty. */
   private start = 0;
   private end = 0;
@@ -78,7 +81,7 @@ export class MessageIndex {
   constructor(private readonly segments: Map<number, Segment>) {}
 
   get firstSeq(): number {
-    return this.start < this.end ? this.base + this.start : this.lastSeq + 1;
+    return this.start < this.end ? this.seqs.seqAt(this.start) : this.lastSeq + 1;
   }
 
   get firstTime(): number {
@@ -92,15 +95,18 @@ export class MessageIndex {
   /** Records a message; `seq` is above every sequence seen so far. */
   add(seq: number, subject: string, time: number, seg: Segment, off: number, len: number): void {
     if (this.start === this.end) {
-      this.base = seq;
+      this.seqs.reset(seq);
       this.start = 0;
       this.end = 0;
       this.monotonic = true;
     }
-    const i = seq - this.base;
+    let i = this.end;
+    const jump = seq - this.seqs.seqAt(i);
+    if (jump > INLINE_GAP) this.seqs.jump(i, seq);
+    else i += jump;
     if (i >= this.off.length) this.grow(i + 1);
     const prevTime = this.end > 0 ? this.time[this.end - 1]! : time;
-    // Slots skipped by a gap (messages whose segments were compacted away).
+    // Slots skipped by a small jump (a skip, or segments compacted away).
     for (let j = this.end; j < i; j++) {
       this.seg[j] = 0;
       this.time[j] = prevTime;
@@ -148,7 +154,7 @@ export class MessageIndex {
 
   private slot(seq: number): number {
     if (!Number.isInteger(seq)) return -1;
-    const i = seq - this.base;
+    const i = this.seqs.slotOf(seq);
     return i >= this.start && i < this.end && this.seg[i] !== 0 ? i : -1;
   }
 
@@ -193,7 +199,7 @@ export class MessageIndex {
   private advanceStart(): void {
     while (this.start < this.end && this.seg[this.start] === 0) this.start++;
     if (this.start === this.end) {
-      this.base = this.lastSeq + 1;
+      this.seqs.reset(this.lastSeq + 1);
       this.start = 0;
       this.end = 0;
       this.monotonic = true;
@@ -201,7 +207,7 @@ export class MessageIndex {
       const s = this.start;
       for (const a of [this.off, this.len, this.seg, this.sid, this.time])
         a.copyWithin(0, s, this.end);
-      this.base += s;
+      this.seqs.shift(s);
       this.end -= s;
       this.start = 0;
     }
@@ -241,10 +247,10 @@ export class MessageIndex {
       const k = lowerBound(seqs, seq);
       return k < seqs.length ? seqs[k]! : 0;
     }
-    let i = Math.max(this.start, Math.ceil(seq) - this.base);
+    let i = Math.max(this.start, this.seqs.slotFrom(Math.ceil(seq)));
     for (; i < this.end; i++) {
       if (this.seg[i] === 0) continue;
-      if (filter === '' || this.matches(filter, this.sid[i]!)) return this.base + i;
+      if (filter === '' || this.matches(filter, this.sid[i]!)) return this.seqs.seqAt(i);
     }
     return 0;
   }
@@ -257,8 +263,10 @@ export class MessageIndex {
     let victims: number[];
     if (filter === '') {
       victims = [];
-      const stop = Math.min(this.end, Math.ceil(upTo) - this.base);
-      for (let i = this.start; i < stop; i++) if (this.seg[i] !== 0) victims.push(this.base + i);
+      const stop = Math.min(this.end, this.seqs.slotFrom(Math.ceil(upTo)));
+      for (let i = this.start; i < stop; i++) {
+        if (this.seg[i] !== 0) victims.push(this.seqs.seqAt(i));
+      }
     } else if (literal) {
       const seqs = this.subjects.get(filter)?.seqs ?? [];
       victims = seqs.slice(0, lowerBound(seqs, upTo));
@@ -289,13 +297,13 @@ export class MessageIndex {
       }
     }
     for (; i < this.end; i++) {
-      if (this.seg[i] !== 0 && this.time[i]! >= t) return this.base + i;
+      if (this.seg[i] !== 0 && this.time[i]! >= t) return this.seqs.seqAt(i);
     }
     return this.lastSeq + 1;
   }
 
   /** Time of a held message (the caller knows it is held). */
   timeOf(seq: number): number {
-    return this.time[seq - this.base]!;
+    return this.time[this.seqs.slotOf(seq)]!;
   }
 }

@@ -21,7 +21,11 @@
  * a message depends on that message alone. Compaction relies on this.
  *
  * Every segment starts with a META record carrying the last sequence and
- * time at its creation, so they survive when every message is gone.
+ * time at its creation, so they survive when every message is gone. A
+ * META record may also stand anywhere else in a segment: `skip` writes one
+ * to move lastSeq on. Replay raises lastSeq (and lastTime) to a META's
+ * whenever it is higher, wherever the record is, so files with such
+ * records read the same in versions that predate `skip`.
  */
 import { crc32 } from './file-crc32.js';
 

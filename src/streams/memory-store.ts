@@ -5,21 +5,25 @@
  * (test/streams/store-suite.ts), so the stream layer cannot tell them apart
  * except by what survives a restart.
  *
- * Layout: messages sit in `slots`, indexed by `seq - base`; removed ones
+ * Layout: messages sit in `slots`, indexed by sequence (`slotMap`); removed ones
  * leave a hole. Holes before the first held message are dropped by moving
  * `start`, and the array is compacted once the dead prefix is large, so a
  * stream trimmed from the front (the common case under limits) costs O(1)
- * per message. Each subject keeps its sequences in ascending order, which
+ * per message. A large jump in sequences (`skip`) takes no slots: see
+ * seq-slots.ts. Each subject keeps its sequences in ascending order, which
  * serves lastBySubject, subjectSeqs and literal filters without a scan.
  */
 import { classifySubject, subjectMatches } from '../core/subject.js';
 import { lowerBound } from '../util/sorted.js';
+import { INLINE_GAP, SeqSlots } from './seq-slots.js';
 import {
+  badSkip,
   type PurgeOptions,
   type StoredMessage,
   StoreError,
   type StoreState,
   type StreamStore,
+  subjectTooLong,
 } from './store.js';
 
 /** Compact `slots` once this many dead entries lead it (and they are half of it). */
@@ -35,9 +39,9 @@ function sizeOf(m: StoredMessage): number {
  * messages handed out share the stored buffers and must not be mutated.
  */
 export function createMemoryStore(): StreamStore {
-  /** slots[i] holds sequence base + i, or undefined when removed. */
+  /** slots[i] holds sequence slotMap.seqAt(i), or undefined when removed. */
   let slots: (StoredMessage | undefined)[] = [];
-  let base = 1;
+  const slotMap = new SeqSlots();
   /** Index in `slots` of the first held message (slots.length when empty). */
   let start = 0;
   /** Subject → its held sequences, ascending. A subject with none is deleted. */
@@ -54,7 +58,7 @@ export function createMemoryStore(): StreamStore {
 
   function at(seq: number): StoredMessage | undefined {
     if (!Number.isInteger(seq)) return undefined;
-    const i = seq - base;
+    const i = slotMap.slotOf(seq);
     return i >= start && i < slots.length ? slots[i] : undefined;
   }
 
@@ -64,34 +68,36 @@ export function createMemoryStore(): StreamStore {
     if (start === slots.length) {
       // Empty: restart the array at the next sequence to be assigned.
       slots = [];
-      base = lastSeq + 1;
+      slotMap.reset(lastSeq + 1);
       start = 0;
     } else if (start >= COMPACT_AT && start * 2 >= slots.length) {
       slots = slots.slice(start);
-      base += start;
+      slotMap.shift(start);
       start = 0;
     }
   }
 
   /** Removes a held message; the caller knows it is held. */
   function drop(m: StoredMessage): void {
-    slots[m.seq - base] = undefined;
+    slots[slotMap.slotOf(m.seq)] = undefined;
     messages--;
     bytes -= sizeOf(m);
-    const seqs = bySubject.get(m.subject)!;
+    const held = bySubject.get(m.subject)!;
     // The oldest is the usual victim (limits trim from the front).
-    if (seqs[0] === m.seq) seqs.shift();
-    else seqs.splice(lowerBound(seqs, m.seq), 1);
-    if (seqs.length === 0) bySubject.delete(m.subject);
+    if (held[0] === m.seq) held.shift();
+    else held.splice(lowerBound(held, m.seq), 1);
+    if (held.length === 0) bySubject.delete(m.subject);
   }
 
   function firstFrom(seq: number): number {
-    return Math.max(start, Math.ceil(seq) - base);
+    return Math.max(start, slotMap.slotFrom(Math.ceil(seq)));
   }
 
   return {
     async append(subject, headers, payload, time = Date.now()) {
       check();
+      const tooLong = subjectTooLong(Buffer.byteLength(subject));
+      if (tooLong !== null) throw tooLong;
       const m: StoredMessage = {
         seq: ++lastSeq,
         subject,
@@ -99,10 +105,21 @@ export function createMemoryStore(): StreamStore {
         headers: headers === null ? null : Buffer.from(headers),
         payload: Buffer.from(payload),
       };
+      if (start === slots.length) {
+        // Empty: the array starts at this message.
+        slots = [];
+        start = 0;
+        slotMap.reset(m.seq);
+      } else {
+        // lastSeq may have been moved on by skip.
+        const jump = m.seq - slotMap.seqAt(slots.length);
+        if (jump > INLINE_GAP) slotMap.jump(slots.length, m.seq);
+        else for (let k = 0; k < jump; k++) slots.push(undefined);
+      }
       slots.push(m);
-      const seqs = bySubject.get(subject);
-      if (seqs === undefined) bySubject.set(subject, [m.seq]);
-      else seqs.push(m.seq);
+      const held = bySubject.get(subject);
+      if (held === undefined) bySubject.set(subject, [m.seq]);
+      else held.push(m.seq);
       messages++;
       bytes += sizeOf(m);
       lastTime = time;
@@ -148,11 +165,13 @@ export function createMemoryStore(): StreamStore {
       check();
       const { subject, upToSeq, keep } = opts;
       const filter = subject ?? '';
+      const tooLong = subjectTooLong(Buffer.byteLength(filter), 'purge filter');
+      if (tooLong !== null) throw tooLong;
       const end = upToSeq === undefined ? slots.length : Math.min(slots.length, firstFrom(upToSeq));
       const victims: StoredMessage[] = [];
       if (filter !== '' && classifySubject(filter) === 'literal') {
         for (const s of bySubject.get(filter) ?? []) {
-          if (s - base >= end) break;
+          if (slotMap.slotOf(s) >= end) break;
           victims.push(at(s)!);
         }
       } else {
@@ -168,6 +187,13 @@ export function createMemoryStore(): StreamStore {
       for (let i = 0; i < n; i++) drop(victims[i]!);
       advanceStart();
       return n;
+    },
+
+    async skip(toSeq) {
+      check();
+      const bad = badSkip(toSeq);
+      if (bad !== null) throw bad;
+      if (toSeq - 1 > lastSeq) lastSeq = toSeq - 1;
     },
 
     subjectSeqs(subject) {

@@ -10,6 +10,13 @@
  * wildcard patterns matched with the core's subject rules.
  */
 
+/**
+ * The longest subject a store accepts, in UTF-8 bytes (the file store's
+ * record holds it in 16 bits); it applies to purge filters too. Longer is
+ * StoreError('too_large') from every store.
+ */
+export const MAX_SUBJECT_BYTES = 0xffff;
+
 /** When an append is acknowledged as durable. */
 export type SyncPolicy =
   /** fsync before the append resolves; concurrent appends share one fsync (group commit). */
@@ -55,7 +62,9 @@ export interface StreamStore {
   /**
    * Appends a message with the next sequence. Resolves when it is durable
    * under the store's sync policy. Appends resolve in sequence order.
-   * `time` defaults to now.
+   * `time` defaults to now. A subject longer than MAX_SUBJECT_BYTES (or, in
+   * the file store, headers + payload over its `maxMsgSize`) is rejected
+   * with StoreError('too_large'), and no sequence is used.
    */
   append(
     subject: string,
@@ -71,8 +80,24 @@ export interface StreamStore {
   lastBySubject(subject: string): Promise<StoredMessage | null>;
   /** Removes one message; false when it was not there. Durable like an append. */
   remove(seq: number): Promise<boolean>;
-  /** Removes matching messages; returns how many. Durable like an append. */
+  /**
+   * Removes matching messages; returns how many. Durable like an append.
+   * A `subject` filter longer than MAX_SUBJECT_BYTES is rejected with
+   * StoreError('too_large'), and nothing is removed.
+   */
   purge(opts?: PurgeOptions): Promise<number>;
+  /**
+   * Makes the next append get sequence `toSeq`, for mirrors that keep the
+   * origin's sequence numbers across its gaps: lastSeq becomes `toSeq - 1`
+   * when it is lower; when lastSeq ≥ toSeq - 1 nothing changes. Skipped
+   * sequences are never assigned, like removed ones; held messages stay,
+   * and lastTime is kept. An empty store then reports firstSeq = toSeq
+   * (lastSeq + 1). It takes effect when called, in order with appends, and
+   * resolves when durable like an append: a persistent store reopens with
+   * the new lastSeq. `toSeq` must be an integer from 1 to
+   * Number.MAX_SAFE_INTEGER; anything else is rejected with a RangeError.
+   */
+  skip(toSeq: number): Promise<void>;
   /** Sequences held on a subject, oldest first (for per-subject limits). */
   subjectSeqs(subject: string): readonly number[];
   /** The first sequence held whose time is ≥ `time`, or lastSeq + 1 when none. */
@@ -90,4 +115,24 @@ export class StoreError extends Error {
     super(message);
     this.name = 'StoreError';
   }
+}
+
+/**
+ * The error every store gives for a subject (or purge filter, `what`) of
+ * `bytes` UTF-8 bytes, or null when it is short enough.
+ */
+export function subjectTooLong(bytes: number, what = 'subject'): StoreError | null {
+  if (bytes <= MAX_SUBJECT_BYTES) return null;
+  return new StoreError(
+    'too_large',
+    `${what} of ${bytes} bytes is longer than the ${MAX_SUBJECT_BYTES} bytes a stream store accepts`,
+  );
+}
+
+/** The RangeError `skip` rejects with, or null when `toSeq` is a valid sequence. */
+export function badSkip(toSeq: number): RangeError | null {
+  if (Number.isSafeInteger(toSeq) && toSeq >= 1) return null;
+  return new RangeError(
+    `skip: toSeq must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got ${toSeq}`,
+  );
 }

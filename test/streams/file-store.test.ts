@@ -289,6 +289,57 @@ describe('file store', () => {
     await (await openFileStore(dir, { sync: ALWAYS })).close();
   });
 
+  test('skip writes a META record; a torn one is cut, a whole one survives a torn append', async () => {
+    const dir = await tempDir();
+    let s = await openFileStore(dir, { sync: ALWAYS });
+    await fill(s, 3);
+    await s.skip(10);
+    assert.equal(s.stats.skips, 1);
+    await s.skip(5); // a no-op writes nothing
+    assert.equal(s.stats.skips, 1);
+    await s.close();
+    const [file] = segFiles(dir);
+    const tail = fs.readFileSync(file!).subarray(-32);
+    assert.deepEqual([tail.readUInt32LE(0), tail[8], tail.readDoubleLE(16)], [32, 4, 9]);
+    // Cut inside the skip record: it was never acknowledged, so lastSeq falls back.
+    fs.truncateSync(file!, fs.statSync(file!).size - 3);
+    s = await openFileStore(dir, { sync: ALWAYS });
+    assert.equal(s.recovered.truncatedBytes, 29);
+    assert.equal(s.recovered.truncatedReason, 'short header (29 bytes)');
+    assert.deepEqual([s.state().lastSeq, s.state().messages], [3, 3]);
+    await s.skip(10);
+    assert.equal((await s.append('x', null, Buffer.from('ten'))).seq, 10);
+    await s.close();
+    // Cut inside the append after it: the skip stays, and the append is gone.
+    fs.truncateSync(file!, fs.statSync(file!).size - 3);
+    s = await openFileStore(dir, { sync: ALWAYS });
+    assert.ok(s.recovered.truncatedBytes > 0);
+    assert.deepEqual([s.state().firstSeq, s.state().lastSeq, s.state().messages], [1, 9, 3]);
+    assert.equal((await s.append('x', null, Buffer.from('ten again'))).seq, 10);
+    await s.close();
+  });
+
+  test('skips survive segment rolls and compaction of the segment that holds them', async () => {
+    const dir = await tempDir();
+    const opts = { sync: ALWAYS, segmentBytes: 300 };
+    let s = await openFileStore(dir, opts);
+    await fill(s, 3);
+    await s.skip(1000);
+    for (let i = 0; i < 20; i++) await s.append('roll', null, Buffer.alloc(60, i));
+    // Everything before the rolls is removed: the skip's segment can go.
+    await s.purge({ upToSeq: 1010 });
+    await checkFor(() => !fs.existsSync(join(dir, '00000000000000000001.seg')));
+    await s.close();
+    s = await openFileStore(dir, opts);
+    assert.deepEqual([s.state().firstSeq, s.state().lastSeq, s.state().messages], [1010, 1019, 10]);
+    await s.purge();
+    await s.skip(5000);
+    await s.close();
+    s = await openFileStore(dir, opts);
+    assert.deepEqual([s.state().firstSeq, s.state().lastSeq, s.state().messages], [5000, 4999, 0]);
+    await s.close();
+  });
+
   test('every acked append survives kill -9', async () => {
     const dir = await tempDir();
     const storeUrl = new URL('../../src/streams/file-store.js', import.meta.url).href;
@@ -320,6 +371,53 @@ describe('file store', () => {
     const s = await openFileStore(dir, { sync: ALWAYS });
     for (const seq of acked)
       assert.ok(s.state().lastSeq >= seq && (await s.get(seq)) !== null, `${seq}`);
+    await s.close();
+  });
+
+  test('every acked skip and append survives kill -9', async () => {
+    const dir = await tempDir();
+    const storeUrl = new URL('../../src/streams/file-store.js', import.meta.url).href;
+    // Each writer skips ahead by a few sequences, then appends: acked skips
+    // must keep lastSeq up, acked appends must be held.
+    const script = `
+      import { openFileStore } from ${JSON.stringify(storeUrl)};
+      const s = await openFileStore(${JSON.stringify(dir)}, {
+        sync: { kind: 'always' }, segmentBytes: 4096,
+      });
+      const run = async (w) => {
+        for (let i = 0; ; i++) {
+          const to = s.state().lastSeq + 2 + ((i * 7 + w) % 5);
+          await s.skip(to);
+          process.stdout.write('s ' + to + '\\n');
+          const m = await s.append('k.' + w, null, Buffer.alloc(100, w));
+          process.stdout.write('a ' + m.seq + '\\n');
+        }
+      };
+      for (let w = 0; w < 8; w++) run(w);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    await checkFor(() => out.split('\n').length > 400, 10_000);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const lines = out.split('\n').filter((l) => /^[sa] \d+$/.test(l));
+    const appended = lines.filter((l) => l[0] === 'a').map((l) => Number(l.slice(2)));
+    const skipped = lines.filter((l) => l[0] === 's').map((l) => Number(l.slice(2)));
+    const s = await openFileStore(dir, { sync: ALWAYS, segmentBytes: 4096 });
+    const st = s.state();
+    assert.ok(st.lastSeq >= Math.max(...skipped) - 1, `lastSeq ${st.lastSeq}`);
+    assert.ok(st.lastSeq >= Math.max(...appended), `lastSeq ${st.lastSeq}`);
+    for (const seq of appended) assert.ok((await s.get(seq)) !== null, `${seq}`);
+    // Only appends hold sequences; every skipped one stays empty.
+    let held = 0;
+    for (let m = await s.next(0); m !== null; m = await s.next(m.seq + 1)) held++;
+    assert.equal(held, st.messages);
+    assert.ok(held >= appended.length && held < st.lastSeq, `${held} held of ${st.lastSeq}`);
     await s.close();
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
-import { loadConfigFile, optionsFromFlags, SETTINGS } from '../server/config.js';
+import { loadConfigFile, negatedFlag, optionsFromFlags, SETTINGS } from '../server/config.js';
 import { startServer } from '../server/server.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parse, reportError } from './args.js';
 
@@ -16,6 +16,12 @@ function flagOptions(): Options {
     config: { type: 'string', short: 'c' },
   };
   for (const s of SETTINGS) {
+    if (s.kind === 'boolean') {
+      // A switch: --jetstream turns it on, --no-jetstream off.
+      options[s.flag] = { type: 'boolean' };
+      options[negatedFlag(s)] = { type: 'boolean' };
+      continue;
+    }
     // --link may be given several times.
     const multiple = s.kind === 'links';
     options[s.flag] =
@@ -29,7 +35,10 @@ function flagOptions(): Options {
 export function usage(): string {
   const rows: [string, string][] = [['-c, --config FILE', 'YAML config file (flags override it)']];
   for (const s of SETTINGS) {
-    const name = `${s.short === undefined ? '    ' : `-${s.short}, `}--${s.flag} VALUE`;
+    const name =
+      s.kind === 'boolean'
+        ? `    --${s.flag}, --${negatedFlag(s)}`
+        : `${s.short === undefined ? '    ' : `-${s.short}, `}--${s.flag} VALUE`;
     rows.push([name, s.help]);
   }
   rows.push(['-h, --help', 'show this help']);

@@ -65,6 +65,11 @@ export class Accounts {
     for (const acc of this.byName.values()) acc.listeners = this.listeners;
   }
 
+  removeListener(l: InterestListener): void {
+    this.listeners = this.listeners.filter((x) => x !== l);
+    for (const acc of this.byName.values()) acc.listeners = this.listeners;
+  }
+
   all(): IterableIterator<Account> {
     return this.byName.values();
   }

@@ -13,6 +13,12 @@ export interface Message {
   /** The raw NATS header block (`NATS/1.0…\r\n\r\n`), or null. */
   readonly headers: Buffer | null;
   readonly payload: Buffer;
+  /**
+   * Where the message was delivered when that is not `subject`: a JetStream
+   * consumer hands a stored message to an inbox that sees it on its own
+   * subject. The mesh routes it by `to`; '' or absent otherwise.
+   */
+  readonly to?: string;
 }
 
 /** What kind of party holds an interest; the router prefers local kinds for queues. */

@@ -14,12 +14,16 @@ import {
 } from '../streams/stream-config.js';
 import { JsErr, StreamApiError } from '../streams/stream-errors.js';
 import { consumerRequest, consumerResponseType } from './consumer-api.js';
+import { DIRECT_GET, directGet } from './direct.js';
+import { API_QUEUE, apiStreamName, OWNER_QUEUE, streamApiSubjects } from './routing.js';
 import type { AccountJetStream, CapturedStream } from './service.js';
-import { API_PREFIX, errorResponse, storedMessage, streamInfo, T } from './shapes.js';
+import { API_PREFIX, errorResponse, storedMessage, T } from './shapes.js';
 
 const MSG_NEXT = `${API_PREFIX}CONSUMER.MSG.NEXT.`;
 const NAMES_LIMIT = 1024;
 const LIST_LIMIT = 256;
+/** How long a list waits for another node's stream info. */
+const REMOTE_INFO_TIMEOUT_MS = 1000;
 
 type Body = Record<string, unknown>;
 type Reply = Record<string, unknown>;
@@ -61,21 +65,60 @@ export class JsApi implements Subscriber {
   readonly kind = 'internal' as const;
   readonly echo = false;
   private sub: Subscription | null = null;
+  /** The API subscriptions of each stream this node owns. */
+  private readonly owned = new Map<string, Subscription[]>();
   private chain: Promise<void> = Promise.resolve();
+  /** The last message handled: one publish can match several of our subscriptions. */
+  private lastMsg: Message | null = null;
 
   constructor(private readonly js: AccountJetStream) {}
 
+  /** Joins the general handlers' queue group on `$JS.API.>` (advertised over the mesh). */
   start(): void {
-    this.sub = { subject: `${API_PREFIX}>`, queue: '', sid: '', owner: this, max: 0, delivered: 0 };
-    this.js.account.sublist.insert(this.sub);
+    this.sub = {
+      subject: `${API_PREFIX}>`,
+      queue: API_QUEUE,
+      sid: '',
+      owner: this,
+      max: 0,
+      delivered: 0,
+    };
+    this.js.account.subscribe(this.sub);
   }
 
   stop(): void {
-    if (this.sub !== null) this.js.account.sublist.remove(this.sub);
+    if (this.sub !== null) this.js.account.unsubscribe(this.sub);
     this.sub = null;
+    for (const name of [...this.owned.keys()]) this.disown(name);
+  }
+
+  /** Subscribes to the API subjects of a stream this node now owns. */
+  own(name: string): void {
+    if (this.owned.has(name)) return;
+    const subs = streamApiSubjects(name).map(
+      (subject): Subscription => ({
+        subject,
+        queue: OWNER_QUEUE,
+        sid: '',
+        owner: this,
+        max: 0,
+        delivered: 0,
+      }),
+    );
+    for (const s of subs) this.js.account.subscribe(s);
+    this.owned.set(name, subs);
+  }
+
+  disown(name: string): void {
+    const subs = this.owned.get(name);
+    if (subs === undefined) return;
+    for (const s of subs) this.js.account.unsubscribe(s);
+    this.owned.delete(name);
   }
 
   deliver(_sub: Subscription, msg: Message): void {
+    if (msg === this.lastMsg) return;
+    this.lastMsg = msg;
     const subject = msg.subject;
     const reply = msg.reply;
     const payload = Buffer.from(msg.payload);
@@ -84,6 +127,9 @@ export class JsApi implements Subscriber {
 
   private async handle(subject: string, reply: string, payload: Buffer): Promise<void> {
     const js = this.js;
+    const name = apiStreamName(subject.slice(API_PREFIX.length));
+    // Another node owns it and answers: this node's general handler stays silent.
+    if (name !== null && !js.streams.has(name) && js.remoteHas(name)) return;
     js.apiTotal++;
     if (subject.startsWith(MSG_NEXT)) {
       // A pull request: answered with messages and status messages, never JSON.
@@ -91,6 +137,7 @@ export class JsApi implements Subscriber {
       js.streams.get(stream)?.consumers.byName.get(name)?.pull(reply, payload);
       return;
     }
+    if (subject.startsWith(DIRECT_GET)) return directGet(js, subject, reply, payload, this);
     let out: Reply;
     try {
       out = await this.dispatch(subject.slice(API_PREFIX.length), payload);
@@ -160,7 +207,7 @@ export class JsApi implements Subscriber {
         return this.update(name, parseBody(payload, false));
       case 'INFO': {
         parseBody(payload, true);
-        return { total: 0, offset: 0, limit: 0, ...streamInfo(this.stream(name).stream) };
+        return { total: 0, offset: 0, limit: 0, ...this.js.info(this.stream(name)) };
       }
       case 'DELETE':
         await this.js.delete(this.stream(name));
@@ -179,17 +226,19 @@ export class JsApi implements Subscriber {
   private accountInfo(): Reply {
     let memory = 0;
     let storage = 0;
+    let consumers = 0;
     for (const cs of this.js.streams.values()) {
       const b = cs.stream.state().bytes;
       if (cs.stream.config.storage === 'memory') memory += b;
       else storage += b;
+      consumers += cs.consumers.size;
     }
     return {
       type: T.accountInfo,
       memory,
       storage,
-      streams: this.js.streams.size,
-      consumers: 0,
+      streams: new Set([...this.js.streams.keys(), ...this.js.remoteNames()]).size,
+      consumers,
       limits: {
         max_memory: -1,
         max_storage: -1,
@@ -209,13 +258,13 @@ export class JsApi implements Subscriber {
     const existing = this.js.streams.get(name);
     if (existing !== undefined) {
       if (!sameConfig(existing.stream.config, config)) throw JsErr.StreamNameExists();
-      return streamInfo(existing.stream);
+      return this.js.info(existing);
     }
     if (this.js.overlapping(config.subjects, name, subjectsOverlap) !== null) {
       throw JsErr.SubjectsOverlap();
     }
     const cs = await this.js.create(config);
-    return { ...streamInfo(cs.stream), did_create: true };
+    return { ...this.js.info(cs), did_create: true };
   }
 
   private async update(name: string, body: Body): Promise<Reply> {
@@ -227,29 +276,65 @@ export class JsApi implements Subscriber {
       throw JsErr.SubjectsOverlap();
     }
     await this.js.update(cs, config);
-    return streamInfo(cs.stream);
+    return this.js.info(cs);
   }
 
-  private filterStreams(body: Body): CapturedStream[] {
+  /**
+   * The infos of every stream the account has, here and on other nodes
+   * (those asked through the mesh; one that does not answer in time is
+   * left out), by name, filtered by `subject` when given.
+   */
+  private async allInfos(body: Body): Promise<Reply[]> {
     const subject = optString(body, 'subject');
-    const all = [...this.js.streams.values()].sort((a, b) =>
-      a.stream.name < b.stream.name ? -1 : a.stream.name > b.stream.name ? 1 : 0,
+    const out: Reply[] = [...this.js.streams.values()].map((cs) => this.js.info(cs));
+    const remote = this.js.remoteNames().filter((n) => !this.js.streams.has(n));
+    const answers = await Promise.all(
+      remote.map((n) =>
+        this.js.inbox.request(`${API_PREFIX}STREAM.INFO.${n}`, '', REMOTE_INFO_TIMEOUT_MS),
+      ),
     );
-    if (subject === undefined || subject === '') return all;
-    return all.filter((cs) => cs.stream.config.subjects.some((s) => subjectsOverlap(s, subject)));
+    for (const a of answers) {
+      if (a === null) continue;
+      try {
+        const info = JSON.parse(a.payload.toString('utf8')) as Reply;
+        if (info.error === undefined && info.config !== undefined) {
+          delete info.type;
+          delete info.total;
+          delete info.offset;
+          delete info.limit;
+          out.push(info);
+        }
+      } catch {
+        // Not an info: left out like a silent node.
+      }
+    }
+    const nameOf = (r: Reply) => String((r.config as { name?: unknown }).name);
+    out.sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : nameOf(a) > nameOf(b) ? 1 : 0));
+    if (subject === undefined || subject === '') return out;
+    return out.filter((r) =>
+      ((r.config as { subjects?: string[] }).subjects ?? []).some((s) =>
+        subjectsOverlap(s, subject),
+      ),
+    );
   }
 
-  private names(body: Body): Reply {
+  private async names(body: Body): Promise<Reply> {
     const offset = optInt(body, 'offset') ?? 0;
-    const all = this.filterStreams(body);
-    const page = all.slice(offset, offset + NAMES_LIMIT).map((cs) => cs.stream.name);
+    const subject = optString(body, 'subject');
+    let all: string[];
+    if (subject === undefined || subject === '') {
+      all = [...new Set([...this.js.streams.keys(), ...this.js.remoteNames()])].sort();
+    } else {
+      all = (await this.allInfos(body)).map((r) => String((r.config as { name: string }).name));
+    }
+    const page = all.slice(offset, offset + NAMES_LIMIT);
     return { total: all.length, offset, limit: NAMES_LIMIT, streams: page };
   }
 
-  private list(body: Body): Reply {
+  private async list(body: Body): Promise<Reply> {
     const offset = optInt(body, 'offset') ?? 0;
-    const all = this.filterStreams(body);
-    const page = all.slice(offset, offset + LIST_LIMIT).map((cs) => streamInfo(cs.stream));
+    const all = await this.allInfos(body);
+    const page = all.slice(offset, offset + LIST_LIMIT);
     return { total: all.length, offset, limit: LIST_LIMIT, streams: page };
   }
 

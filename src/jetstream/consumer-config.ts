@@ -63,6 +63,14 @@ export const ConsumerErr = {
   InvalidName: () => new StreamApiError(400, 10103, 'durable name can not contain ".", "*", ">"'),
   Invalid: (why: string) => new StreamApiError(400, 10012, why),
   BadPolicy: (why: string) => new StreamApiError(400, 10094, why),
+  SmallHeartbeat: () =>
+    new StreamApiError(400, 10083, 'consumer idle heartbeat needs to be >= 100ms'),
+  HeartbeatRequiresPush: () =>
+    new StreamApiError(400, 10088, 'consumer idle heartbeat requires a push based consumer'),
+  FlowControlRequiresPush: () =>
+    new StreamApiError(400, 10089, 'consumer flow control requires a push based consumer'),
+  FlowControlNeedsHeartbeats: () =>
+    new StreamApiError(400, 10108, 'consumer with flow control also needs heartbeats'),
 } as const;
 
 const DELIVER: readonly string[] = [
@@ -139,6 +147,18 @@ export function normalizeConsumerConfig(raw: unknown, durable: boolean): Consume
   const ack = (r.ack_policy as string | undefined) ?? (push ? 'none' : 'explicit');
   if (!ACK.includes(ack)) throw ConsumerErr.Invalid(`invalid ack policy ${ack}`);
   if (!push && ack === 'none') throw ConsumerErr.PullRequiresAck();
+  // Heartbeats and flow control, checked in nats-server's order. Zero and
+  // false are left out of the config, as nats-server's JSON omits them.
+  const heartbeat = num(r.idle_heartbeat, 0);
+  if (r.flow_control !== undefined && typeof r.flow_control !== 'boolean') {
+    throw ConsumerErr.Invalid('invalid JSON');
+  }
+  const flowControl = r.flow_control === true;
+  if (heartbeat <= 0) delete r.idle_heartbeat;
+  if (!flowControl) delete r.flow_control;
+  if (push && heartbeat > 0 && heartbeat < 100 * NS_PER_MS) throw ConsumerErr.SmallHeartbeat();
+  if (!push && heartbeat > 0) throw ConsumerErr.HeartbeatRequiresPush();
+  if (!push && flowControl) throw ConsumerErr.FlowControlRequiresPush();
   if (deliver === 'by_start_sequence' && !(Number(r.opt_start_seq) > 0)) {
     throw ConsumerErr.BadPolicy(
       'consumer delivery policy is deliver by start sequence, but optional start sequence is not set',
@@ -154,6 +174,7 @@ export function normalizeConsumerConfig(raw: unknown, durable: boolean): Consume
       'consumer delivery policy is deliver last per subject, but optional filter subject is not set',
     );
   }
+  if (flowControl && heartbeat <= 0) throw ConsumerErr.FlowControlNeedsHeartbeats();
   const cfg: Record<string, unknown> = {
     ...r,
     deliver_policy: deliver,
@@ -182,15 +203,22 @@ function num(v: unknown, dflt: number): number {
   return v;
 }
 
-/** Fields a create on an existing consumer may not change (an update otherwise). */
-const FIXED: readonly (keyof ConsumerConfig)[] = [
-  'deliver_policy',
-  'opt_start_seq',
-  'opt_start_time',
-  'ack_policy',
-  'replay_policy',
-  'filter_subject',
-  'deliver_group',
+/**
+ * Fields an update may not change, with nats-server 2.9's reason (it
+ * answers 500/10012 with it). Filter and deliver group are Weft's own
+ * restrictions for now.
+ */
+const FIXED: readonly [keyof ConsumerConfig, string][] = [
+  ['deliver_policy', 'deliver policy can not be updated'],
+  ['opt_start_seq', 'start sequence can not be updated'],
+  ['opt_start_time', 'start time can not be updated'],
+  ['ack_policy', 'ack policy can not be updated'],
+  ['replay_policy', 'replay policy can not be updated'],
+  ['idle_heartbeat', 'heart beats can not be updated'],
+  ['flow_control', 'flow control can not be updated'],
+  ['max_waiting', 'max waiting can not be updated'],
+  ['filter_subject', 'consumer configuration update can not change filter_subject'],
+  ['deliver_group', 'consumer configuration update can not change deliver_group'],
 ];
 
 /** Why `next` can not replace `prev`, or null. */
@@ -198,13 +226,16 @@ export function consumerUpdateError(
   prev: ConsumerConfig,
   next: ConsumerConfig,
 ): StreamApiError | null {
-  for (const k of FIXED) {
+  for (const [k, why] of FIXED) {
     if (JSON.stringify(prev[k]) !== JSON.stringify(next[k])) {
-      return ConsumerErr.Invalid(`consumer configuration update can not change ${k}`);
+      return new StreamApiError(500, 10012, why);
     }
   }
-  if ((prev.deliver_subject === undefined) !== (next.deliver_subject === undefined)) {
-    return ConsumerErr.Invalid('consumer configuration update can not change push/pull mode');
+  if (prev.deliver_subject === undefined && next.deliver_subject !== undefined) {
+    return new StreamApiError(500, 10012, 'can not update pull consumer to push based');
+  }
+  if (prev.deliver_subject !== undefined && next.deliver_subject === undefined) {
+    return new StreamApiError(500, 10012, 'can not update push consumer to pull based');
   }
   return null;
 }

@@ -85,3 +85,46 @@ export function withHeaders(block: Buffer | null, extra: Record<string, string |
   for (const [k, v] of Object.entries(extra)) lines += `${k}: ${v}\r\n`;
   return Buffer.from(`NATS/1.0\r\n${lines}\r\n`, 'latin1');
 }
+
+/**
+ * `block` with `extra` header lines added before its closing blank line, the
+ * original lines (and status line) kept as they are; a `NATS/1.0` block when
+ * there was none. As nats-server's genHeader: values are appended, never replaced.
+ */
+export function appendHeaders(
+  block: Buffer | null,
+  extra: Record<string, string | number>,
+): Buffer {
+  let lines = '';
+  for (const [k, v] of Object.entries(extra)) lines += `${k}: ${v}\r\n`;
+  if (block === null || block.length <= 2) return Buffer.from(`NATS/1.0\r\n${lines}\r\n`, 'latin1');
+  return Buffer.concat([
+    block.subarray(0, block.length - 2),
+    Buffer.from(`${lines}\r\n`, 'latin1'),
+  ]);
+}
+
+/** The status block of a push flow control request (sent with a `$JS.FC.…` reply subject). */
+export const FLOW_CONTROL_REQUEST = Buffer.from(
+  'NATS/1.0 100 FlowControl Request\r\n\r\n',
+  'latin1',
+);
+
+const FC_CHARS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** `$JS.FC.<stream>.<consumer>.<4 random characters>`: the reply subject of one flow control request. */
+export function flowControlSubject(stream: string, consumer: string): string {
+  let tail = '';
+  for (let i = 0; i < 4; i++) tail += FC_CHARS[Math.floor(Math.random() * FC_CHARS.length)];
+  return `$JS.FC.${stream}.${consumer}.${tail}`;
+}
+
+/**
+ * A time as Go's RFC 3339 with nanoseconds writes it in UTC (what
+ * nats-server puts in `Nats-Time-Stamp`): the fraction without trailing
+ * zeros, none at all on a whole second.
+ */
+export function rfc3339Nano(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return iso.replace(/\.(\d*?)0*Z$/, (_m, frac: string) => (frac === '' ? 'Z' : `.${frac}Z`));
+}

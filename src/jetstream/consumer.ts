@@ -11,7 +11,7 @@
  * One delivery loop (`pump`) runs at a time; everything else only changes
  * state and kicks it.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Account } from '../core/account.js';
 import type { Message, Subscriber, Subscription } from '../core/message.js';
@@ -20,7 +20,15 @@ import { classifySubject, subjectMatches } from '../core/subject.js';
 import type { StoredMessage } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
 import { type ConsumerConfig, NS_PER_MS } from './consumer-config.js';
-import { ackSubject, parseAck, parseAckTail, statusBlock, withHeaders } from './consumer-wire.js';
+import {
+  ackSubject,
+  appendHeaders,
+  parseAck,
+  parseAckTail,
+  statusBlock,
+  withHeaders,
+} from './consumer-wire.js';
+import { PushFlow } from './push.js';
 
 export interface ConsumerHost {
   readonly account: Account;
@@ -31,6 +39,12 @@ export interface ConsumerHost {
   readonly dir: string | null;
   /** An ephemeral consumer went inactive: the registry should delete it. */
   inactive(c: Consumer): void;
+  /**
+   * This consumer no longer needs these stream sequences (acked, terminated,
+   * or delivered with ack policy none): interest and work-queue retention
+   * may remove them.
+   */
+  acked(c: Consumer, seqs: readonly number[]): void;
 }
 
 interface Pending {
@@ -75,7 +89,8 @@ let nextConsumerId = 1_500_000_000;
 /**
  * Changes to a durable consumer's state are written at most this often (the
  * whole state is rewritten each time). A crash loses at most this much
- * progress, which means redeliveries, never lost messages.
+ * progress, which means redeliveries, never lost messages. An ack that asks
+ * for a reply does not wait for this: it is written at once (see `persisted`).
  */
 const SAVE_DELAY_MS = 100;
 
@@ -99,8 +114,21 @@ export class Consumer implements Subscriber {
   private closed = false;
   private ackSub: Subscription | null = null;
   private ticker: NodeJS.Timeout | null = null;
+  /** The state file write in progress, if any (close waits for it). */
   private saving: Promise<void> = Promise.resolve();
-  private saveQueued = false;
+  private writing = false;
+  /** The state changed since the last write started. */
+  private dirty = false;
+  private saveTimer: NodeJS.Timeout | null = null;
+  /**
+   * Callers of `persisted` waiting for the next write to end. Bounded by the
+   * acks that arrive during one write (an fsync): each write takes them all.
+   */
+  private synced: ((ok: boolean) => void)[] = [];
+  /** Heartbeats and flow control of a push consumer that asked for them. */
+  private push: PushFlow | null = null;
+  /** Messages stored since the consumer started (see nextMessage). */
+  private storedCount = 0;
 
   constructor(
     readonly name: string,
@@ -201,11 +229,35 @@ export class Consumer implements Subscriber {
   start(): void {
     const subject = `$JS.ACK.${this.host.stream.name}.${this.name}.>`;
     this.ackSub = { subject, queue: '', sid: '', owner: this, max: 0, delivered: 0 };
-    this.host.account.sublist.insert(this.ackSub);
+    this.host.account.subscribe(this.ackSub);
     const ms = Math.max(20, Math.min(250, this.cfg.ack_wait / NS_PER_MS / 10));
     this.ticker = setInterval(() => this.tick(), ms);
     this.ticker.unref();
+    this.startPush();
     this.kick();
+  }
+
+  private startPush(): void {
+    const cfg = this.cfg;
+    const hb = cfg.idle_heartbeat ?? 0;
+    if (!this.isPush || (cfg.flow_control !== true && hb <= 0)) return;
+    this.push = new PushFlow(
+      {
+        account: this.host.account,
+        router: this.host.router,
+        stream: this.host.stream.name,
+        consumer: this.name,
+        origin: this,
+        deliverSubject: () => this.cfg.deliver_subject ?? '',
+        active: () => this.isPush && this.hasInterest(this.cfg.deliver_subject!),
+        lastSeqs: () => ({ consumer: this.dseq, stream: Math.max(0, this.cursor - 1) }),
+        lastDelivered: () => this.lastDelivered,
+        resume: () => this.kick(),
+      },
+      cfg.flow_control === true,
+      hb,
+    );
+    this.push.start();
   }
 
   /** Replaces the configuration (an update already checked). */
@@ -219,8 +271,9 @@ export class Consumer implements Subscriber {
   async close(deleted: boolean): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.ackSub !== null) this.host.account.sublist.remove(this.ackSub);
+    if (this.ackSub !== null) this.host.account.unsubscribe(this.ackSub);
     if (this.ticker !== null) clearInterval(this.ticker);
+    this.push?.stop();
     for (const r of this.waiting) {
       if (deleted) this.status(r.reply, '409 Consumer Deleted');
       this.clearRequest(r);
@@ -235,6 +288,7 @@ export class Consumer implements Subscriber {
 
   /** A message was stored in the stream. */
   stored(seq: number, subject: string): void {
+    this.storedCount++;
     if (seq >= this.cursor && (this.filter === '' || subjectMatches(this.filter, subject))) {
       this.pendingCount++;
     }
@@ -413,6 +467,7 @@ export class Consumer implements Subscriber {
   /** Where the next message goes: a pull request's reply subject or the push subject. */
   private target(): { to: string; req: PullRequest | null } | null {
     if (this.isPush) {
+      if (this.push?.stalled === true) return null;
       const to = this.cfg.deliver_subject!;
       return this.hasInterest(to) ? { to, req: null } : null;
     }
@@ -493,8 +548,14 @@ export class Consumer implements Subscriber {
       if (m !== null) return { m, kind: 'start' };
       if (this.startSeqs[0] === seq) this.startSeqs.shift();
     }
+    const seen = this.storedCount;
     const m = await store.next(this.cursor, this.filter);
-    return m === null ? null : { m, kind: 'new' };
+    if (m !== null) return { m, kind: 'new' };
+    // Nothing left to deliver, so nothing is pending, whatever the count says:
+    // messages counted when stored may have been removed since (limits,
+    // rollups, purges). Unless one was stored during the read.
+    if (this.storedCount === seen) this.pendingCount = 0;
+    return null;
   }
 
   private ackWaitMs(deliveries: number): number {
@@ -511,6 +572,7 @@ export class Consumer implements Subscriber {
     this.dseq++;
     if (this.cfg.ack_policy === 'none') {
       this.ackFloor = { consumer_seq: this.dseq, stream_seq: m.seq };
+      this.host.acked(this, [m.seq]);
     } else {
       this.pending.set(m.seq, {
         cseq: this.dseq,
@@ -529,13 +591,22 @@ export class Consumer implements Subscriber {
       m.time,
       left,
     );
-    const msg: Message = {
-      subject: m.subject,
-      reply,
-      headers: m.headers,
-      payload: this.cfg.headers_only === true ? Buffer.alloc(0) : m.payload,
-    };
+    const msg: Message =
+      this.cfg.headers_only === true
+        ? {
+            subject: m.subject,
+            reply,
+            // As nats-server: the payload's size in place of the payload.
+            headers: appendHeaders(m.headers, { 'Nats-Msg-Size': m.payload.length }),
+            payload: Buffer.alloc(0),
+            to,
+          }
+        : { subject: m.subject, reply, headers: m.headers, payload: m.payload, to };
     this.host.router.deliver(this.host.account.sublist.match(to), msg, this);
+    if (this.push !== null) {
+      const hdr = msg.headers === null ? 0 : msg.headers.length;
+      this.push.delivered(to.length + reply.length + hdr + msg.payload.length);
+    }
     this.lastDelivered = now;
     this.lastActive = now;
     if (req !== null) {
@@ -582,15 +653,23 @@ export class Consumer implements Subscriber {
         if (p !== undefined) this.dropPending(ref.sseq, 'term');
         break;
     }
-    // nats-server answers an ack that asks for a reply (`ackAck`) with an empty message.
+    // nats-server answers an ack that asks for a reply (`ackAck`) with an empty
+    // message. Here only once the ack is on stable storage (durables of file
+    // streams), so a confirmed ack is never undone by a crash; and not at all
+    // for a delivery this consumer has no record of (past its cursor: the
+    // delivery was lost in a crash), as that ack changed nothing.
     if (msg.reply !== '') {
       if (ack.kind === 'next') this.pull(msg.reply, Buffer.from(msg.payload.subarray(4)));
-      else {
-        this.host.router.deliver(
-          this.host.account.sublist.match(msg.reply),
-          { subject: msg.reply, reply: '', headers: null, payload: Buffer.alloc(0) },
-          this,
-        );
+      else if (ref.sseq < this.cursor) {
+        const reply = msg.reply;
+        void this.persisted().then((ok) => {
+          if (!ok) return;
+          this.host.router.deliver(
+            this.host.account.sublist.match(reply),
+            { subject: reply, reply: '', headers: null, payload: Buffer.alloc(0) },
+            this,
+          );
+        });
       }
     }
     this.save();
@@ -600,21 +679,39 @@ export class Consumer implements Subscriber {
   private acked(sseq: number): void {
     const policy = this.cfg.ack_policy;
     if (policy === 'none') return;
-    let any = false;
+    const done: number[] = [];
     if (policy === 'all') {
       // `pending` is in ascending stream sequence (see updateFloor).
       for (const seq of this.pending.keys()) {
         if (seq > sseq) break;
         this.pending.delete(seq);
-        any = true;
+        done.push(seq);
       }
-    } else {
-      any = this.pending.delete(sseq);
+    } else if (this.pending.delete(sseq)) {
+      done.push(sseq);
     }
-    if (any) {
+    if (done.length > 0) {
       this.lastAcked = Date.now();
       this.updateFloor();
+      this.host.acked(this, done);
     }
+  }
+
+  /**
+   * Whether this consumer has yet to acknowledge stream sequence `sseq`
+   * (for retention; whether its filter matches is the caller's question):
+   * above the ack floor and, with explicit acks, not yet delivered or
+   * still pending (nats-server's `needAck`).
+   */
+  needsAck(sseq: number): boolean {
+    if (sseq <= this.ackFloor.stream_seq) return false;
+    if (this.cfg.ack_policy !== 'explicit') return true;
+    return sseq >= this.cursor || this.pending.has(sseq);
+  }
+
+  /** For retention: the stream ack floor, and the next stream sequence to deliver. */
+  progress(): { ackFloor: number; cursor: number } {
+    return { ackFloor: this.ackFloor.stream_seq, cursor: this.cursor };
   }
 
   private exhausted(p: Pending): boolean {
@@ -629,10 +726,19 @@ export class Consumer implements Subscriber {
     const i = this.rdq.indexOf(sseq);
     if (i >= 0) this.rdq.splice(i, 1);
     this.updateFloor();
+    // A +TERM settles the message as an ack would (nats-server); max_deliver does
+    // not. Retention may then remove it: only once the dead letter has read it.
+    const settle = (): void => {
+      if (reason === 'term') this.host.acked(this, [sseq]);
+    };
     const dls = this.cfg.dead_letter_subject;
-    if (dls === undefined || dls === '') return;
+    if (dls === undefined || dls === '') {
+      settle();
+      return;
+    }
     this.host.stream.messages.get(sseq).then(
       (m) => {
+        settle();
         if (m === null || this.closed) return;
         const headers = withHeaders(m.headers, {
           'Weft-Dead-Letter-Stream': this.host.stream.name,
@@ -648,7 +754,10 @@ export class Consumer implements Subscriber {
           this,
         );
       },
-      (err: unknown) => this.host.log.error(`dead letter of ${sseq}: ${String(err)}`),
+      (err: unknown) => {
+        settle();
+        this.host.log.error(`dead letter of ${sseq}: ${String(err)}`);
+      },
     );
   }
 
@@ -724,29 +833,91 @@ export class Consumer implements Subscriber {
 
   /** Schedules a write of the state file (durables of file streams), coalescing changes. */
   save(): void {
-    if (this.host.dir === null || !this.durable || this.saveQueued || this.closed) return;
-    this.saveQueued = true;
-    this.saving = this.saving.then(
-      () =>
-        new Promise<void>((resolve) => {
-          setTimeout(() => {
-            this.saveQueued = false;
-            this.write().then(resolve, (err: unknown) => {
-              this.host.log.error(`consumer ${this.name} state not saved: ${String(err)}`);
-              resolve();
-            });
-          }, SAVE_DELAY_MS);
-        }),
-    );
+    if (this.host.dir === null || !this.durable || this.closed) return;
+    this.dirty = true;
+    if (this.saveTimer === null && !this.writing) {
+      this.saveTimer = setTimeout(() => this.flush(), SAVE_DELAY_MS);
+    }
   }
 
-  /** Writes the state file now (atomically, by rename). */
+  /**
+   * Resolves true once the state as it is now is on stable storage (at once
+   * for consumers without a state file), false if that write failed or the
+   * consumer closed first. It does not wait for SAVE_DELAY_MS; callers
+   * during one write share the next.
+   */
+  persisted(): Promise<boolean> {
+    if (this.host.dir === null || !this.durable) return Promise.resolve(true);
+    if (this.closed) return Promise.resolve(false);
+    this.dirty = true;
+    return new Promise<boolean>((resolve) => {
+      this.synced.push(resolve);
+      this.flush();
+    });
+  }
+
+  /** Starts a write now, unless one is running (its end starts the next). */
+  private flush(): void {
+    if (this.saveTimer !== null) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    if (this.writing) return;
+    const waiting = this.synced;
+    this.synced = [];
+    if (this.closed) {
+      // close() writes the final state itself (or removes the file).
+      for (const w of waiting) w(false);
+      return;
+    }
+    this.writing = true;
+    this.dirty = false;
+    this.saving = this.write()
+      .then(
+        () => true,
+        (err: unknown) => {
+          this.host.log.error(`consumer ${this.name} state not saved: ${String(err)}`);
+          return false;
+        },
+      )
+      .then((ok) => {
+        this.writing = false;
+        for (const w of waiting) w(ok);
+        if (this.synced.length > 0 || this.closed) this.flush();
+        else if (this.dirty) this.saveTimer = setTimeout(() => this.flush(), SAVE_DELAY_MS);
+      });
+  }
+
+  /**
+   * Writes the state file now, durably: the new contents are fsynced before
+   * the rename replaces the old file, and the directory after it, so a crash
+   * leaves either the old state or the new one, and a state that was written
+   * stays written.
+   */
   async write(): Promise<void> {
-    if (this.host.dir === null) return;
-    await mkdir(this.host.dir, { recursive: true });
-    const file = path.join(this.host.dir, `${this.name}.json`);
+    const dir = this.host.dir;
+    if (dir === null) return;
+    // A directory just created must itself be recorded in its parent.
+    const created = await mkdir(dir, { recursive: true });
+    if (created !== undefined) await fsyncDir(path.dirname(created));
+    const file = path.join(dir, `${this.name}.json`);
     const tmp = `${file}.tmp`;
-    await writeFile(tmp, JSON.stringify(this.snapshot()));
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(JSON.stringify(this.snapshot()));
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, file);
+    await fsyncDir(dir);
+  }
+}
+
+/** Makes a directory's entries (a file created, renamed or removed) durable. */
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }

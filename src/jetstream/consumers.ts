@@ -4,6 +4,11 @@
  * `<stream dir>/consumers/<name>.json` (config, position, pending acks),
  * rewritten on changes and read back at start; ephemeral ones, and those of
  * memory streams, live only in memory, as in nats-server.
+ *
+ * Interest and work-queue retention (retention.ts) hook in here: a new
+ * consumer must fit the stream's policy, acks may remove messages, a stored
+ * message nobody is interested in is dropped, and deleting a consumer or
+ * restarting re-examines what is kept.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,21 +23,39 @@ import {
   ephemeralName,
   sameConsumerConfig,
 } from './consumer-config.js';
+import { Retention } from './retention.js';
 
 export interface ConsumersHost {
   readonly account: Account;
   readonly router: Router;
   readonly stream: Stream;
-  readonly log: { info(msg: string): void; error(msg: string): void };
+  readonly log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
   /** The stream's directory, or null for a memory stream. */
   readonly dir: string | null;
+}
+
+/** Each stream's consumers, for the stream info's `consumer_count`. */
+const byStream = new WeakMap<Stream, StreamConsumers>();
+
+/** How many consumers `stream` has (0 for a stream without a registry). */
+export function consumerCount(stream: Stream): number {
+  return byStream.get(stream)?.size ?? 0;
 }
 
 export class StreamConsumers {
   readonly byName = new Map<string, Consumer>();
   private readonly consumerHost: ConsumerHost;
+  private readonly retention: Retention;
 
   constructor(private readonly host: ConsumersHost) {
+    byStream.set(host.stream, this);
+    this.retention = new Retention({
+      get stream() {
+        return host.stream;
+      },
+      consumers: () => this.byName.values(),
+      log: host.log,
+    });
     const dir = host.dir === null ? null : path.join(host.dir, 'consumers');
     this.consumerHost = {
       account: host.account,
@@ -45,6 +68,7 @@ export class StreamConsumers {
       inactive: (c) => {
         void this.delete(c.name).catch(() => {});
       },
+      acked: (c, seqs) => this.retention.acked(c, seqs),
     };
   }
 
@@ -52,9 +76,21 @@ export class StreamConsumers {
     return this.byName.size;
   }
 
-  /** A message was stored: consumers may have something to deliver. */
+  /**
+   * A message was stored: consumers may have something to deliver. Under
+   * interest retention, one that no consumer matches is removed at once.
+   */
   stored(seq: number, subject: string): void {
+    if (!this.retention.stored(seq, subject)) return;
     for (const c of this.byName.values()) c.stored(seq, subject);
+  }
+
+  /**
+   * Whether a message on `subject` would be kept: false only under interest
+   * retention with no consumer whose filter matches it.
+   */
+  wants(subject: string): boolean {
+    return this.retention.wants(subject);
   }
 
   get(name: string): Consumer {
@@ -77,6 +113,8 @@ export class StreamConsumers {
       existing.update(config);
       return { consumer: existing, created: false };
     }
+    const why = this.retention.admit(config);
+    if (why !== null) throw why;
     const c = new Consumer(name, config, new Date(), this.consumerHost);
     await c.position();
     this.byName.set(name, c);
@@ -89,6 +127,7 @@ export class StreamConsumers {
     const c = this.get(name);
     this.byName.delete(name);
     await c.close(true);
+    await this.retention.deleted(c);
   }
 
   /** Reads back the durable consumers of a file stream. */
@@ -116,6 +155,7 @@ export class StreamConsumers {
         );
       }
     }
+    await this.retention.restored();
   }
 
   /** Closes every consumer; `deleted` when the stream itself is going away. */

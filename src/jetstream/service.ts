@@ -7,10 +7,12 @@
  * They are reopened at start. Memory streams, as in nats-server, do not
  * survive a restart.
  *
- * Interest is inserted into the account's sublist directly, not through
- * `Account.subscribe`, so it is not advertised over mesh links: each node's
- * JetStream is its own for now (one JetStream domain across a mesh is later
- * work), and a message published on another node is not captured here.
+ * Across a mesh (docs/streams.md, "Across the mesh"): a stream lives on the
+ * node that created it. Its capture subscriptions, its API subjects and its
+ * consumers' ack subjects are subscribed through `Account.subscribe`, so the
+ * mesh advertises them: a message published on any node is captured, and
+ * API requests and acks from any node reach the owner (routing.ts).
+ * Mirrors and sources pull from streams anywhere in the mesh (feed.ts).
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -25,7 +27,10 @@ import { isValidStreamName, type StreamConfig } from '../streams/stream-config.j
 import { JsErr, StreamApiError } from '../streams/stream-errors.js';
 import { JsApi } from './api.js';
 import { StreamConsumers } from './consumers.js';
-import { pubAck, pubAckError } from './shapes.js';
+import { StreamFeeds } from './feeds.js';
+import { Inbox } from './inbox.js';
+import { RemoteStreams } from './routing.js';
+import { pubAck, pubAckError, streamInfo } from './shapes.js';
 
 export interface JetStreamHost {
   readonly accounts: Accounts;
@@ -47,6 +52,7 @@ export class CapturedStream implements Subscriber {
   readonly echo = false;
   private subs: Subscription[] = [];
   readonly consumers: StreamConsumers;
+  readonly feeds: StreamFeeds;
 
   constructor(
     readonly stream: Stream,
@@ -60,20 +66,21 @@ export class CapturedStream implements Subscriber {
       log: js.host.log,
       dir,
     });
+    this.feeds = new StreamFeeds(stream, js.inbox, js.host.log, dir);
   }
 
-  /** Subscribes to the stream's subjects (again, after an update). */
+  /** Subscribes to the stream's subjects (again, after an update), mesh-wide. */
   capture(): void {
     this.release();
     for (const subject of this.stream.config.subjects) {
       const sub: Subscription = { subject, queue: '', sid: '', owner: this, max: 0, delivered: 0 };
-      this.js.account.sublist.insert(sub);
+      this.js.account.subscribe(sub);
       this.subs.push(sub);
     }
   }
 
   release(): void {
-    for (const s of this.subs) this.js.account.sublist.remove(s);
+    for (const s of this.subs) this.js.account.unsubscribe(s);
     this.subs = [];
   }
 
@@ -104,16 +111,48 @@ export class CapturedStream implements Subscriber {
 export class AccountJetStream {
   readonly streams = new Map<string, CapturedStream>();
   readonly api: JsApi;
+  readonly inbox: Inbox;
   apiTotal = 0;
   apiErrors = 0;
+  private readonly unwatch: () => void;
 
   constructor(
     readonly host: JetStreamHost,
     readonly account: Account,
     /** `<dataDir>/streams/<account>`. */
     readonly dir: string,
+    private readonly remote: RemoteStreams,
   ) {
     this.api = new JsApi(this);
+    this.inbox = new Inbox(account, host.router);
+    this.unwatch = remote.watch((acc, name) => {
+      if (acc !== this.account.name) return;
+      for (const cs of this.streams.values()) cs.feeds.poke(name);
+    });
+  }
+
+  /** Whether another node owns a stream of this name. */
+  remoteHas(name: string): boolean {
+    return this.remote.has(this.account.name, name);
+  }
+
+  /** The names of the streams other nodes own. */
+  remoteNames(): string[] {
+    return this.remote.names(this.account.name);
+  }
+
+  /** Stream info with the state of its mirror or sources. */
+  info(cs: CapturedStream): Record<string, unknown> {
+    return { ...streamInfo(cs.stream), ...cs.feeds.info() };
+  }
+
+  /** Makes a stream live: capturing, answering its API, fed from its origins. */
+  private async activate(cs: CapturedStream): Promise<void> {
+    this.streams.set(cs.stream.name, cs);
+    cs.capture();
+    await cs.consumers.load();
+    this.api.own(cs.stream.name);
+    await cs.feeds.start();
   }
 
   /** Publishes a response (or PubAck) to `subject` as `origin`. */
@@ -154,19 +193,22 @@ export class AccountJetStream {
     }
     const cs = new CapturedStream(new Stream(config, store, created), this, dir);
     await cs.stream.open();
-    this.streams.set(config.name, cs);
-    cs.capture();
-    await cs.consumers.load();
+    await this.activate(cs);
     return cs;
   }
 
   async update(cs: CapturedStream, config: StreamConfig): Promise<void> {
     if (cs.dir !== null) await this.writeMeta(cs.dir, config, cs.stream.created);
+    const refeed = JSON.stringify(cs.stream.config.sources) !== JSON.stringify(config.sources);
+    if (refeed) await cs.feeds.stop();
     await cs.stream.update(config);
     cs.capture();
+    if (refeed) await cs.feeds.start();
   }
 
   async delete(cs: CapturedStream): Promise<void> {
+    this.api.disown(cs.stream.name);
+    await cs.feeds.stop();
     cs.release();
     this.streams.delete(cs.stream.name);
     await cs.consumers.close(true);
@@ -204,9 +246,7 @@ export class AccountJetStream {
           dir,
         );
         await cs.stream.open();
-        this.streams.set(name, cs);
-        cs.capture();
-        await cs.consumers.load();
+        await this.activate(cs);
         this.host.log.info(`Restored stream "${name}" in account ${this.account.name}`);
       } catch (err) {
         this.host.log.error(`stream "${name}" in ${dir} not restored: ${(err as Error).message}`);
@@ -215,19 +255,24 @@ export class AccountJetStream {
   }
 
   async close(): Promise<void> {
+    this.unwatch();
     this.api.stop();
     for (const cs of this.streams.values()) {
+      await cs.feeds.stop();
       cs.release();
       await cs.consumers.close(false);
       await cs.stream.close();
     }
     this.streams.clear();
+    this.inbox.stop();
   }
 }
 
 /** The node's JetStream: one AccountJetStream per account it serves. */
 export class JetStream {
   private readonly byAccount = new Map<string, AccountJetStream>();
+  /** Other nodes' streams, from their advertised API interest. */
+  private readonly remote = new RemoteStreams();
 
   constructor(
     private readonly host: JetStreamHost,
@@ -237,9 +282,16 @@ export class JetStream {
 
   /** Starts JetStream in the default account, restoring its streams. */
   async start(): Promise<void> {
+    this.host.accounts.addListener(this.remote);
     const account = this.host.accounts.default;
-    const js = new AccountJetStream(this.host, account, path.join(this.dir, account.name));
+    const js = new AccountJetStream(
+      this.host,
+      account,
+      path.join(this.dir, account.name),
+      this.remote,
+    );
     this.byAccount.set(account.name, js);
+    js.inbox.start();
     await js.load();
     js.api.start();
   }
@@ -251,5 +303,6 @@ export class JetStream {
   async stop(): Promise<void> {
     for (const js of this.byAccount.values()) await js.close();
     this.byAccount.clear();
+    this.host.accounts.removeListener(this.remote);
   }
 }

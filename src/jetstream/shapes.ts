@@ -5,6 +5,7 @@
 import type { StoredMessage } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
 import type { StreamApiError } from '../streams/stream-errors.js';
+import { consumerCount } from './consumers.js';
 
 export const API_PREFIX = '$JS.API.';
 
@@ -42,7 +43,7 @@ export function streamState(stream: Stream): Record<string, unknown> {
     last_ts: never ? ZERO_TIME : ts(st.lastTime),
   };
   if (st.subjects > 0) out.num_subjects = st.subjects;
-  out.consumer_count = 0;
+  out.consumer_count = consumerCount(stream);
   return out;
 }
 

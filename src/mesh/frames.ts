@@ -8,11 +8,16 @@
  *   MSG body := u8 ttl | u8+account | u16+subject | u16+reply
  *              | u8 count × (u8+node | u8 flags | u8 count × u8+queue)
  *              | u32 header length | headers | payload
+ *   MSG_TO body := u8 ttl | u8+account | u16+subject | u16+reply | u16+to
+ *              | (the rest as MSG)
+ * MSG_TO is a message for the subscribers of `to` that they see as sent on
+ * `subject` (a JetStream consumer's delivery to a client's inbox).
  * (`u8+x` is x in UTF-8 after its one-byte length; integers are big-endian.)
  */
 import { copyInto, utf8Slice, utf8Write } from '../util/bytes.js';
 
-export const LINK_PROTOCOL_VERSION = 1;
+/** 2: MSG_TO frames. */
+export const LINK_PROTOCOL_VERSION = 2;
 
 export const FrameType = {
   Hello: 1,
@@ -23,6 +28,7 @@ export const FrameType = {
   Interest: 6,
   Sync: 7,
   Msg: 16,
+  MsgTo: 17,
 } as const;
 
 /** Destination flag: deliver to the node's plain subscribers. */
@@ -47,6 +53,8 @@ export interface MsgFrame {
   account: string;
   subject: string;
   reply: string;
+  /** Where it is delivered, when not `subject` (MSG_TO); '' for MSG. */
+  to: string;
   dests: Dest[];
   headers: Buffer | null;
   payload: Buffer;
@@ -152,6 +160,9 @@ export class FrameParser {
       case FrameType.Msg:
         this.handler.onMsg(decodeMsg(body, this.strings));
         return;
+      case FrameType.MsgTo:
+        this.handler.onMsg(decodeMsg(body, this.strings, true));
+        return;
       case FrameType.Ping:
       case FrameType.Pong:
       case FrameType.Sync:
@@ -217,6 +228,7 @@ const SLOT_SUBJECT = 1;
 const SLOT_REPLY = 2;
 const SLOT_NODE = 3;
 const SLOT_QUEUE = 8;
+const SLOT_TO = 13;
 
 // The read position of decodeMsg: decoding is synchronous, so one module
 // cursor serves every parser, without a closure per frame.
@@ -245,8 +257,12 @@ function readStr16(b: Buffer, strings: FieldStrings, slot: number): string {
   return s;
 }
 
-/** Reads a MSG body; throws FrameError when it does not hold together. */
-export function decodeMsg(b: Buffer, strings: FieldStrings = new FieldStrings()): MsgFrame {
+/** Reads a MSG (or, `withTo`, MSG_TO) body; throws FrameError when it does not hold together. */
+export function decodeMsg(
+  b: Buffer,
+  strings: FieldStrings = new FieldStrings(),
+  withTo = false,
+): MsgFrame {
   rd = 0;
   need(b, 1);
   const ttl = b[rd++];
@@ -254,6 +270,11 @@ export function decodeMsg(b: Buffer, strings: FieldStrings = new FieldStrings())
   const subject = readStr16(b, strings, SLOT_SUBJECT);
   if (subject === '') throw new FrameError('MSG frame has an empty subject');
   const reply = readStr16(b, strings, SLOT_REPLY);
+  let to = '';
+  if (withTo) {
+    to = readStr16(b, strings, SLOT_TO);
+    if (to === '') throw new FrameError('MSG_TO frame has an empty destination subject');
+  }
   need(b, 1);
   const count = b[rd++];
   const dests: Dest[] = [];
@@ -272,7 +293,7 @@ export function decodeMsg(b: Buffer, strings: FieldStrings = new FieldStrings())
   need(b, hlen);
   const headers = hlen === 0 ? null : b.subarray(rd, rd + hlen);
   rd += hlen;
-  return { raw: b, ttl, account, subject, reply, dests, headers, payload: b.subarray(rd) };
+  return { raw: b, ttl, account, subject, reply, to, dests, headers, payload: b.subarray(rd) };
 }
 
 /** Shared by decoded destinations without queue groups; never modified. */
@@ -295,9 +316,11 @@ export function msgHeadMax(
   subject: string,
   reply: string,
   dests: readonly Dest[],
+  to = '',
 ): number {
   let n =
     LEN + 1 + 1 + 1 + account.length * 3 + 2 + subject.length * 3 + 2 + reply.length * 3 + 1 + 4;
+  if (to !== '') n += 2 + to.length * 3;
   for (const d of dests) {
     n += 1 + d.node.length * 3 + 2;
     for (const q of d.queues) n += 1 + q.length * 3;
@@ -320,14 +343,16 @@ export function writeMsgHead(
   dests: readonly Dest[],
   headerLen: number,
   bodyLen: number,
+  to = '',
 ): number {
   const start = at;
   at += LEN;
-  dst[at++] = FrameType.Msg;
+  dst[at++] = to === '' ? FrameType.Msg : FrameType.MsgTo;
   dst[at++] = ttl;
   at = str8(dst, at, account);
   at = str16(dst, at, subject);
   at = str16(dst, at, reply);
+  if (to !== '') at = str16(dst, at, to);
   if (dests.length > MAX_DESTS)
     throw new FrameError(`more than ${MAX_DESTS} destinations in one frame`);
   dst[at++] = dests.length;

@@ -134,6 +134,7 @@ export class Link extends Connection implements FrameHandler {
     dests: readonly Dest[],
     headers: Buffer | null,
     payload: Buffer,
+    to = '',
   ): boolean {
     if (this.closed) return false;
     const hlen = headers === null ? 0 : headers.length;
@@ -142,17 +143,28 @@ export class Link extends Connection implements FrameHandler {
       this.droppedMsgs++;
       return false;
     }
-    const max = msgHeadMax(account, subject, reply, dests);
+    const max = msgHeadMax(account, subject, reply, dests, to);
     if (body < COPY_LIMIT) {
       const chunk = this.reserve(max + body);
-      let at = writeMsgHead(chunk, this.writePos, ttl, account, subject, reply, dests, hlen, body);
+      let at = writeMsgHead(
+        chunk,
+        this.writePos,
+        ttl,
+        account,
+        subject,
+        reply,
+        dests,
+        hlen,
+        body,
+        to,
+      );
       if (headers !== null) at = copyInto(headers, chunk, at);
       at = copyInto(payload, chunk, at);
       this.commit(at);
     } else {
       const chunk = this.reserve(max);
       this.commit(
-        writeMsgHead(chunk, this.writePos, ttl, account, subject, reply, dests, hlen, body),
+        writeMsgHead(chunk, this.writePos, ttl, account, subject, reply, dests, hlen, body, to),
       );
       if (headers !== null) this.queueRef(headers);
       this.queueRef(payload);
@@ -182,7 +194,7 @@ export class Link extends Connection implements FrameHandler {
     const chunk = this.reserve(raw.length + 5);
     let at = this.writePos;
     chunk.writeUInt32BE(raw.length + 1, at);
-    chunk[at + 4] = FrameType.Msg;
+    chunk[at + 4] = frame.to === '' ? FrameType.Msg : FrameType.MsgTo;
     at += 5;
     const ttlAt = at;
     at = copyInto(raw, chunk, at);

@@ -125,6 +125,11 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   async start(): Promise<void> {
     const o = this.options;
     this.core.accounts.addListener(this);
+    // Interest that was there before the mesh (JetStream's, restored at
+    // start) is advertised like any that comes later.
+    for (const account of this.core.accounts.all()) {
+      for (const sub of account.sublist.all()) this.interestAdded(account, sub);
+    }
     if (o.port >= 0) {
       this.listener = await this.transport.listen(o.host, o.port, (socket) => this.accept(socket));
       this.port = this.listener.port;
@@ -496,7 +501,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     if (dests.length === 1) {
       const link = this.nextLink(dests[0].node);
       if (link !== null)
-        link.sendMsg(ttl, account, msg.subject, msg.reply, dests, msg.headers, msg.payload);
+        link.sendMsg(ttl, account, msg.subject, msg.reply, dests, msg.headers, msg.payload, msg.to);
       return;
     }
     const byLink = new Map<Link, Dest[]>();
@@ -511,7 +516,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
       // A frame names at most MAX_DESTS destinations.
       for (let i = 0; i < list.length; i += MAX_DESTS) {
         const part = list.length <= MAX_DESTS ? list : list.slice(i, i + MAX_DESTS);
-        link.sendMsg(ttl, account, msg.subject, msg.reply, part, msg.headers, msg.payload);
+        link.sendMsg(ttl, account, msg.subject, msg.reply, part, msg.headers, msg.payload, msg.to);
       }
     }
   }
@@ -540,7 +545,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
       if (d.node === self) {
         const acc = this.core.accounts.getOrCreate(frame.account);
         this.core.router.deliverAssigned(
-          acc.sublist.match(frame.subject),
+          acc.sublist.match(frame.to === '' ? frame.subject : frame.to),
           frame,
           d.plain,
           d.queues,

@@ -20,7 +20,16 @@ export const MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024;
 export const MIN_CONTROL_LINE = 64;
 export const MAX_CONTROL_LINE_LIMIT = 1024 * 1024;
 
-type Kind = 'string' | 'port' | 'size' | 'duration' | 'count' | 'loglevel' | 'links' | 'secret';
+type Kind =
+  | 'string'
+  | 'port'
+  | 'size'
+  | 'duration'
+  | 'count'
+  | 'boolean'
+  | 'loglevel'
+  | 'links'
+  | 'secret';
 
 export interface Setting {
   /** Key in the YAML file. */
@@ -35,6 +44,11 @@ export interface Setting {
   readonly min?: number;
   /** For sizes: the largest value allowed. */
   readonly max?: number;
+}
+
+/** The flag that turns a boolean setting off: `--no-jetstream` for `--jetstream`. */
+export function negatedFlag(s: Setting): string {
+  return `no-${s.flag}`;
 }
 
 export const SETTINGS: readonly Setting[] = [
@@ -150,6 +164,13 @@ export const SETTINGS: readonly Setting[] = [
     option: 'logLevel',
     kind: 'loglevel',
     help: 'silent, error, warn, info or debug (default info)',
+  },
+  {
+    file: 'jetstream',
+    flag: 'jetstream',
+    option: 'jetstream',
+    kind: 'boolean',
+    help: 'serve JetStream, streams and consumers under data_dir (default on)',
   },
   {
     file: 'mesh.port',
@@ -294,6 +315,10 @@ export function convert(setting: Setting, key: string, value: unknown, fromFile:
       for (const text of list) parseLinkUrl(text, key);
       return list;
     }
+    case 'boolean':
+      // YAML's true/false; on the command line, the flag (or its --no- form) alone.
+      if (typeof value === 'boolean') return value;
+      return fail('must be true or false');
     case 'secret':
       if (typeof value === 'string') return value;
       if (typeof value === 'number') return String(value);
@@ -362,7 +387,13 @@ export function loadConfigFile(path: string): Partial<ServerOptions> {
 export function optionsFromFlags(values: Record<string, unknown>): Partial<ServerOptions> {
   const out: Partial<ServerOptions> = {};
   for (const s of SETTINGS) {
-    const v = values[s.flag];
+    let v = values[s.flag];
+    if (s.kind === 'boolean' && values[negatedFlag(s)] === true) {
+      if (v !== undefined) {
+        throw new ConfigError(`--${s.flag}`, `contradicts --${negatedFlag(s)}, got both`);
+      }
+      v = false;
+    }
     if (v === undefined) continue;
     (out as Record<string, unknown>)[s.option] = convert(s, `--${s.flag}`, v, false);
   }
@@ -439,4 +470,5 @@ export function validateOptions(o: ServerOptions): void {
     bad('host', 'must be a non-empty string', o.host);
   if (typeof o.dataDir !== 'string' || o.dataDir === '')
     bad('data_dir', 'must be a non-empty string', o.dataDir);
+  if (typeof o.jetstream !== 'boolean') bad('jetstream', 'must be true or false', o.jetstream);
 }

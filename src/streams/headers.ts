@@ -1,7 +1,7 @@
 /**
  * A small reader of NATS header blocks (`NATS/1.0[ status]\r\nKey: value\r\n…\r\n\r\n`),
- * enough for the stream layer to find `Nats-Msg-Id` and the `Nats-Expected-*`
- * headers. Keys are matched case-insensitively (clients canonicalise them,
+ * enough for the stream layer to find `Nats-Msg-Id`, the `Nats-Expected-*`
+ * and `Nats-Rollup` headers. Keys are matched case-insensitively (clients canonicalise them,
  * but a raw publisher may not); the first value of a key wins, as in
  * nats-server's `getHeader`.
  */
@@ -32,4 +32,6 @@ export const H = {
   expectedLastSeq: 'nats-expected-last-sequence',
   expectedLastSubjectSeq: 'nats-expected-last-subject-sequence',
   expectedLastMsgId: 'nats-expected-last-msg-id',
+  /** `sub` or `all` (streams with allow_rollup_hdrs). */
+  rollup: 'nats-rollup',
 } as const;

@@ -28,12 +28,27 @@ export interface StreamConfig {
   num_replicas: number;
   /** Nanoseconds. */
   duplicate_window: number;
+  /** Serve `$JS.API.DIRECT.GET.<stream>[.<subject>]` (src/jetstream/direct.ts). */
   allow_direct: boolean;
   mirror_direct: boolean;
+  /** With discard new: refuse a message on a subject at max_msgs_per_subject (present only when true). */
+  discard_new_per_subject?: boolean;
   sealed: boolean;
   deny_delete: boolean;
   deny_purge: boolean;
   allow_rollup_hdrs: boolean;
+  /** Fed from one other stream, keeping its sequence numbers. */
+  mirror?: StreamSource;
+  /** Fed from other streams, with this stream's own sequence numbers. */
+  sources?: StreamSource[];
+}
+
+/** Where a mirror or a source reads from: another stream of the account, anywhere in the mesh. */
+export interface StreamSource {
+  name: string;
+  opt_start_seq?: number;
+  opt_start_time?: string;
+  filter_subject?: string;
 }
 
 export const NS_PER_MS = 1_000_000;
@@ -97,14 +112,27 @@ export function normalizeConfig(body: unknown, name: string): StreamConfig {
   const raw = body as Raw;
   if (raw.name !== name) throw JsErr.StreamNameMismatch();
   if (!isValidStreamName(name)) throw JsErr.InvalidConfig('invalid stream name');
-  for (const k of ['mirror', 'sources', 'republish', 'subject_transform'] as const) {
+  for (const k of ['republish', 'subject_transform'] as const) {
     if (raw[k] !== undefined && raw[k] !== null) throw JsErr.NotSupported(k);
   }
+  const mirror = raw.mirror === undefined || raw.mirror === null ? undefined : source(raw.mirror);
+  let sources: StreamSource[] | undefined;
+  if (raw.sources !== undefined && raw.sources !== null) {
+    if (!Array.isArray(raw.sources)) throw JsErr.InvalidJson();
+    sources = raw.sources.map(source);
+    if (sources.length === 0) sources = undefined;
+  }
   let subjects: string[];
-  if (raw.subjects === undefined || raw.subjects === null) subjects = [name];
+  if (raw.subjects === undefined || raw.subjects === null) subjects = [];
   else if (Array.isArray(raw.subjects) && raw.subjects.every((s) => typeof s === 'string')) {
-    subjects = raw.subjects.length === 0 ? [name] : [...(raw.subjects as string[])];
+    subjects = [...(raw.subjects as string[])];
   } else throw JsErr.InvalidJson();
+  if (mirror !== undefined) {
+    if (subjects.length > 0) throw JsErr.MirrorWithSubjects();
+    if (sources !== undefined) throw JsErr.MirrorWithSources();
+  }
+  // As nats-server: a stream that is not fed from elsewhere captures its own name by default.
+  if (subjects.length === 0 && mirror === undefined && sources === undefined) subjects = [name];
   for (const s of subjects) {
     if (classifySubject(s) === 'invalid') throw JsErr.InvalidConfig('invalid subject');
   }
@@ -125,7 +153,6 @@ export function normalizeConfig(body: unknown, name: string): StreamConfig {
     ['limits', 'interest', 'workqueue'],
     'limits',
   );
-  if (retention !== 'limits') throw JsErr.NotSupported(`retention "${retention}"`);
   const replicas = int(raw, 'num_replicas', 1);
   if (replicas > 1) throw JsErr.Replicas();
   if (replicas < 0) throw JsErr.InvalidConfig('replicas must be 1');
@@ -154,11 +181,16 @@ export function normalizeConfig(body: unknown, name: string): StreamConfig {
     duplicate_window: window,
     allow_direct: bool(raw, 'allow_direct'),
     mirror_direct: bool(raw, 'mirror_direct'),
+    ...(bool(raw, 'discard_new_per_subject') ? { discard_new_per_subject: true } : {}),
     sealed: false,
     deny_delete: bool(raw, 'deny_delete'),
     deny_purge: bool(raw, 'deny_purge'),
     allow_rollup_hdrs: bool(raw, 'allow_rollup_hdrs'),
   };
+  const why = rollupOrDiscardError(cfg);
+  if (why !== null) throw why;
+  if (mirror !== undefined) cfg.mirror = mirror;
+  if (sources !== undefined) cfg.sources = sources;
   if (typeof raw.description === 'string' && raw.description !== '') {
     return { name, description: raw.description, ...withoutName(cfg) };
   }
@@ -170,8 +202,69 @@ function withoutName(cfg: StreamConfig): Omit<StreamConfig, 'name'> {
   return rest;
 }
 
+/** A mirror's or source's `{name, opt_start_seq, opt_start_time, filter_subject}`. */
+function source(v: unknown): StreamSource {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw JsErr.InvalidJson();
+  const raw = v as Raw;
+  if (raw.external !== undefined && raw.external !== null) {
+    throw JsErr.NotSupported('external (another JetStream domain)');
+  }
+  if (typeof raw.name !== 'string' || !isValidStreamName(raw.name)) {
+    throw JsErr.InvalidConfig('stream source name is invalid');
+  }
+  const out: StreamSource = { name: raw.name };
+  const seq = int(raw, 'opt_start_seq', 0);
+  if (seq < 0) throw JsErr.InvalidJson();
+  if (seq > 0) out.opt_start_seq = seq;
+  if (raw.opt_start_time !== undefined && raw.opt_start_time !== null) {
+    if (typeof raw.opt_start_time !== 'string' || Number.isNaN(Date.parse(raw.opt_start_time))) {
+      throw JsErr.InvalidJson();
+    }
+    out.opt_start_time = raw.opt_start_time;
+  }
+  if (
+    raw.filter_subject !== undefined &&
+    raw.filter_subject !== null &&
+    raw.filter_subject !== ''
+  ) {
+    if (
+      typeof raw.filter_subject !== 'string' ||
+      classifySubject(raw.filter_subject) === 'invalid'
+    ) {
+      throw JsErr.InvalidConfig('stream source filter subject is invalid');
+    }
+    out.filter_subject = raw.filter_subject;
+  }
+  return out;
+}
+
+/** nats-server 2.9's checks of rollups and discard new per subject, on create and update. */
+function rollupOrDiscardError(cfg: StreamConfig): StreamApiError | null {
+  if (cfg.deny_purge && cfg.allow_rollup_hdrs) {
+    return JsErr.InvalidConfig('roll-ups require the purge permission');
+  }
+  if (cfg.discard_new_per_subject === true) {
+    if (cfg.discard !== 'new') {
+      return JsErr.InvalidConfig('discard new per subject requires discard new policy to be set');
+    }
+    if (cfg.max_msgs_per_subject <= 0) {
+      return JsErr.InvalidConfig('discard new per subject requires max msgs per subject > 0');
+    }
+  }
+  return null;
+}
+
 /** Why `next` may not replace `prev` (an update), or null. */
 export function updateError(prev: StreamConfig, next: StreamConfig): StreamApiError | null {
+  if (prev.deny_delete && !next.deny_delete) {
+    return JsErr.InvalidConfig('stream configuration update can not cancel deny message deletes');
+  }
+  if (prev.deny_purge && !next.deny_purge) {
+    return JsErr.InvalidConfig('stream configuration update can not cancel deny purge');
+  }
+  if (JSON.stringify(prev.mirror) !== JSON.stringify(next.mirror)) {
+    return JsErr.MirrorNotUpdatable();
+  }
   if (prev.storage !== next.storage) {
     return JsErr.InvalidConfig('stream configuration update can not change storage type');
   }

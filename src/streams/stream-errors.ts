@@ -47,6 +47,9 @@ export const JsErr = {
   InvalidConfig: (why: string) => new StreamApiError(500, 10052, why),
   Replicas: e(500, 10074, 'replicas > 1 not supported in non-clustered mode'),
   MsgDeleteFailed: e(500, 10057, 'no message found'),
+  MirrorWithSubjects: e(400, 10034, 'stream mirrors can not contain subjects'),
+  MirrorWithSources: e(400, 10031, 'stream mirrors can not also contain other sources'),
+  MirrorNotUpdatable: e(400, 10055, 'stream mirror configuration can not be updated'),
   StoreFailed: (why: string) => new StreamApiError(503, 10077, why),
   /** Not in nats-server 2.9 (it leaves unknown API subjects unanswered); an answer is kinder. */
   UnknownApi: (what: string) => new StreamApiError(400, 10003, `unknown JetStream API: ${what}`),

@@ -128,12 +128,23 @@ export class Stream {
       const last = seqs.length === 0 ? 0 : seqs[seqs.length - 1]!;
       if (Number(expSubj) !== last) return Promise.reject(JsErr.WrongLastSequence(last));
     }
+    const rollup = rollupOf(hdrs.get(H.rollup), cfg);
+    if (rollup instanceof StreamApiError) return Promise.reject(rollup);
     const size = (headers === null ? 0 : headers.length) + payload.length;
     if (cfg.max_msg_size >= 0 && size > cfg.max_msg_size) {
       return Promise.reject(JsErr.MsgSizeExceeded());
     }
     if (cfg.discard === 'new') {
-      if (cfg.max_msgs > 0 && st.messages >= cfg.max_msgs)
+      // A message on a subject at max_msgs_per_subject replaces that
+      // subject's oldest, so max_msgs does not refuse it; with
+      // discard_new_per_subject it is refused instead (nats-server 2.9).
+      const perSubject = cfg.max_msgs_per_subject;
+      const atSubjectLimit =
+        perSubject > 0 && this.messages.subjectSeqs(subject).length >= perSubject;
+      if (atSubjectLimit && cfg.discard_new_per_subject === true) {
+        return Promise.reject(JsErr.MaxMsgsPerSubject());
+      }
+      if (cfg.max_msgs > 0 && st.messages >= cfg.max_msgs && !atSubjectLimit)
         return Promise.reject(JsErr.MaxMessages());
       const bytes = Buffer.byteLength(subject) + size;
       if (cfg.max_bytes > 0 && st.bytes + bytes > cfg.max_bytes) {
@@ -155,14 +166,45 @@ export class Stream {
       this.dedup.set(msgId, { seq, time: now, done });
     }
     this.lastMsgId = msgId;
+    // A rollup replaces what came before it once it is in (nats-server purges after the store).
+    const rolled =
+      rollup === null
+        ? null
+        : this.messages.purge(rollup === 'sub' ? { subject, upToSeq: seq } : { upToSeq: seq });
     const trimmed = this.enforceLimits(subject);
-    return Promise.all([appended, trimmed]).then(
+    return Promise.all([appended, trimmed, rolled]).then(
       ([m]) => ({ seq: m.seq }),
       (err: unknown) => {
         if (msgId !== '' && this.dedup.get(msgId)?.seq === seq) this.dedup.delete(msgId);
         throw storeFailure(err);
       },
     );
+  }
+
+  /**
+   * Stores a mirrored message under its origin's sequence `seq` (above the
+   * last one; a gap is skipped), with its origin's time, then applies the
+   * limits. No publish checks: they were made where it was published.
+   */
+  async replicate(
+    seq: number,
+    subject: string,
+    headers: Buffer | null,
+    payload: Buffer,
+    time: number,
+  ): Promise<void> {
+    if (this.closedFlag) throw JsErr.StreamNotFound();
+    const last = this.messages.state().lastSeq;
+    if (seq <= last) throw JsErr.StoreFailed(`mirrored sequence ${seq} is not after ${last}`);
+    try {
+      if (seq > last + 1) await this.messages.skip(seq);
+      await Promise.all([
+        this.messages.append(subject, headers, payload, time),
+        this.enforceLimits(subject),
+      ]);
+    } catch (err) {
+      throw storeFailure(err);
+    }
   }
 
   /** Drops the oldest messages while a limit is exceeded (discard old; also after an update). */
@@ -257,6 +299,25 @@ export class Stream {
     this.ageTimer = null;
     await this.messages.close();
   }
+}
+
+/**
+ * The `Nats-Rollup` header's meaning: 'sub' (replace the subject), 'all'
+ * (replace the stream), null (none), or the error nats-server answers
+ * (500/10111) when the stream does not allow rollups. nats-server leaves a
+ * rollup of an unknown kind unanswered; Weft says why.
+ */
+function rollupOf(
+  value: string | undefined,
+  cfg: StreamConfig,
+): 'sub' | 'all' | null | StreamApiError {
+  if (value === undefined || value === '') return null;
+  if (!cfg.allow_rollup_hdrs || cfg.deny_purge) {
+    return new StreamApiError(500, 10111, 'rollup not permitted');
+  }
+  const kind = value.toLowerCase();
+  if (kind === 'sub' || kind === 'all') return kind;
+  return new StreamApiError(500, 10111, `rollup value invalid: "${value}"`);
 }
 
 function storeFailure(err: unknown): StreamApiError {

@@ -27,6 +27,7 @@ export type MeshEvent =
       account: string;
       subject: string;
       reply: string;
+      to: string;
       dests: Dest[];
       headers: string | null;
       payload: string;
@@ -40,6 +41,7 @@ export function msgEvent(f: MsgFrame): MeshEvent {
     account: f.account,
     subject: f.subject,
     reply: f.reply,
+    to: f.to,
     dests: f.dests.map((d) => ({ node: d.node, plain: d.plain, queues: [...d.queues] })),
     headers: f.headers === null ? null : f.headers.toString('latin1'),
     payload: f.payload.toString('latin1'),
@@ -118,6 +120,8 @@ export interface MsgSpec {
   account: string;
   subject: string;
   reply: string;
+  /** '' for a MSG frame, else a MSG_TO. */
+  to: string;
   dests: Dest[];
   headers: Buffer | null;
   payload: Buffer;
@@ -127,8 +131,8 @@ export interface MsgSpec {
 export function encodeMsg(m: MsgSpec): Buffer {
   const hlen = m.headers === null ? 0 : m.headers.length;
   const body = hlen + m.payload.length;
-  const buf = Buffer.alloc(msgHeadMax(m.account, m.subject, m.reply, m.dests) + body);
-  let at = writeMsgHead(buf, 0, m.ttl, m.account, m.subject, m.reply, m.dests, hlen, body);
+  const buf = Buffer.alloc(msgHeadMax(m.account, m.subject, m.reply, m.dests, m.to) + body);
+  let at = writeMsgHead(buf, 0, m.ttl, m.account, m.subject, m.reply, m.dests, hlen, body, m.to);
   if (m.headers !== null) at += m.headers.copy(buf, at);
   at += m.payload.copy(buf, at);
   return buf.subarray(0, at);
@@ -142,6 +146,7 @@ export function specEvent(m: MsgSpec): MeshEvent {
     account: m.account,
     subject: m.subject,
     reply: m.reply,
+    to: m.to,
     dests: m.dests.map((d) => ({ node: d.node, plain: d.plain, queues: [...d.queues] })),
     headers: m.headers === null || m.headers.length === 0 ? null : m.headers.toString('latin1'),
     payload: m.payload.toString('latin1'),
@@ -198,6 +203,7 @@ export function randomMsg(rng: Rng): MsgSpec {
     account: randomText(rng, 4),
     subject: randomSubject(rng),
     reply: rng.chance(0.5) ? '' : randomSubject(rng),
+    to: rng.chance(0.7) ? '' : randomSubject(rng),
     dests,
     headers: hsize < 0 ? null : randomBytes(rng, hsize),
     payload: randomBytes(rng, psize),

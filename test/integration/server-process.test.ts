@@ -146,6 +146,40 @@ describe('weft server process', () => {
     assert.match(missing.stderr(), /--config: cannot read .*nope\.yaml: no such file/);
   });
 
+  test('jetstream: false in the file or --no-jetstream turn JetStream off', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'nojs.yaml');
+    writeFileSync(file, 'jetstream: false\n');
+    /** Whether the node answers the JetStream API (else: no responders). */
+    const served = async (extra: string[]): Promise<boolean> => {
+      const node = await startNode(extra);
+      try {
+        const nc = await connect({ servers: `127.0.0.1:${node.port}` });
+        try {
+          const r = await nc.request('$JS.API.INFO', new Uint8Array(), { timeout: 2000 });
+          const info = JSON.parse(new TextDecoder().decode(r.data)) as { type?: string };
+          assert.equal(info.type, 'io.nats.jetstream.api.v1.account_info_response');
+          return true;
+        } catch (err) {
+          assert.equal((err as { code?: string }).code, '503', String(err));
+          return false;
+        } finally {
+          await nc.close();
+        }
+      } finally {
+        node.child.kill('SIGTERM');
+        await within(node.exited, 10_000, 'exit');
+      }
+    };
+    assert.equal(await served([]), true, 'on by default');
+    assert.equal(await served(['--config', file]), false, 'jetstream: false');
+    assert.equal(await served(['--config', file, '--jetstream']), true, 'the flag wins');
+    assert.equal(await served(['--no-jetstream']), false, '--no-jetstream');
+    const both = startProcess(['--jetstream', '--no-jetstream']);
+    assert.equal(await within(both.exited, 10_000, 'exit'), 2);
+    assert.match(both.stderr(), /--jetstream: contradicts --no-jetstream/);
+  });
+
   test('SIGTERM flushes what is queued to a client before closing it', async () => {
     // A subscriber that does not read while ~8 MiB are queued for it; after
     // SIGTERM it starts reading and must get every byte before the close.

@@ -207,6 +207,9 @@ export async function startNode(o: NodeOptions): Promise<MeshNode> {
       meshHeartbeatMs: HEARTBEAT_MS,
       meshDeadAfterMs: o.deadAfterMs ?? DEAD_AFTER_MS,
       meshReconnectMaxMs: RECONNECT_MAX_MS,
+      // Off unless a test asks for it: these tests count interest exactly,
+      // and JetStream advertises its own (test/jetstream/mesh.test.ts).
+      jetstream: false,
       ...o.extra,
     });
   } catch (err) {
@@ -418,12 +421,15 @@ export interface MeshOptions {
   noWait?: boolean;
   /** dead_after of every node (default DEAD_AFTER_MS). */
   deadAfterMs?: number;
+  /** Options for every in-process node (e.g. `{ jetstream: true }`). */
+  extra?: Record<string, unknown>;
 }
 
 export async function startMesh(spec: MeshSpec, opts: MeshOptions = {}): Promise<Mesh> {
   const nodes = new Map<string, MeshNode>();
   const all: MeshNode[] = [];
   const proxies = new Map<string, LinkProxy>();
+  const retired: LinkProxy[] = [];
   const start = opts.processes ? startProcessNode : startNode;
 
   const mesh: Mesh = {
@@ -446,6 +452,9 @@ export async function startMesh(spec: MeshSpec, opts: MeshOptions = {}): Promise
         if (peer.meshPort < 0) throw new Error(`${s.name} cannot dial edge node ${d}`);
         if (s.proxied?.includes(d)) {
           const p = await startProxy(peer.meshPort);
+          // A node started again gets a new proxy; the old one is closed with the rest.
+          const old = proxies.get(`${s.name}>${d}`);
+          if (old !== undefined) retired.push(old);
           proxies.set(`${s.name}>${d}`, p);
           links.push(`weft://127.0.0.1:${p.port}`);
         } else {
@@ -460,6 +469,7 @@ export async function startMesh(spec: MeshSpec, opts: MeshOptions = {}): Promise
         meshPort: s.edge ? -1 : 0,
         ...(opts.deadAfterMs !== undefined ? { deadAfterMs: opts.deadAfterMs } : {}),
         ...o,
+        extra: { ...opts.extra, ...o.extra },
       });
       nodes.set(s.name, n);
       all.push(n);
@@ -470,7 +480,7 @@ export async function startMesh(spec: MeshSpec, opts: MeshOptions = {}): Promise
     async stopAll() {
       const errors: unknown[] = [];
       await Promise.all(all.map((n) => n.close().catch((e: unknown) => errors.push(e))));
-      await Promise.all([...proxies.values()].map((p) => p.close()));
+      await Promise.all([...proxies.values(), ...retired].map((p) => p.close()));
       if (errors.length > 0) throw errors[0];
     },
   };

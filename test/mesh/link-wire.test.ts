@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { connect as tcpConnect } from 'node:net';
 import { describe, test } from 'node:test';
+import { LINK_PROTOCOL_VERSION } from '../../src/mesh/frames.js';
 import { checkFor, linkTo, startNode, TOKEN } from './helpers.js';
 
 const HELLO = 1;
@@ -42,7 +43,14 @@ function rawPeer(meshPort: number) {
       if (type === PING && autoPong) sock.write(frame(PONG));
     }
   });
-  const hello = { proto: 1, name: 'raw', id: 'NRAWPEER', boot: Date.now(), token: TOKEN, cost: 1 };
+  const hello = {
+    proto: LINK_PROTOCOL_VERSION,
+    name: 'raw',
+    id: 'NRAWPEER',
+    boot: Date.now(),
+    token: TOKEN,
+    cost: 1,
+  };
   sock.write(frame(HELLO, Buffer.from(JSON.stringify(hello))));
   return {
     types,

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { connect as tcpConnect } from 'node:net';
 import { describe, test } from 'node:test';
+import { LINK_PROTOCOL_VERSION } from '../../src/mesh/frames.js';
 import { freePort } from '../helpers/nats-server.js';
 import {
   assertExactly,
@@ -109,7 +110,7 @@ describe('refusals', () => {
   test('wrong token from a raw peer: an ERR frame, then close', async (t) => {
     const a = await node(t, { name: 'a' });
     const frames = await rawHello(a.meshPort, {
-      proto: 1,
+      proto: LINK_PROTOCOL_VERSION,
       name: 'intruder',
       id: 'NINTRUDER',
       boot: Date.now(),

@@ -22,118 +22,31 @@
  * allow them (fails instead with WEFT_REQUIRE_NETNS=1).
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection, StringCodec } from 'nats';
 import { checkFor } from '../helpers/poll.js';
 import { type CutMode, Lab, type Link, type Node, netnsSkip } from './netns.js';
+import {
+  CLIENT_PORT,
+  DEAD_AFTER_MS,
+  diagnostics,
+  HEARTBEAT_MS,
+  MESH_PORT,
+  startWeft,
+  type WeftProc,
+} from './weft.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-const HEARTBEAT_MS = 200;
-const DEAD_AFTER_MS = 1000;
-const RECONNECT_MAX_MS = 500;
 /** The issue's bound: after a heal, routing is correct again within this. */
 const HEAL_MS = 2000;
 /** After a cut, delivery through the other path resumes within this. */
 const REROUTE_MS = DEAD_AFTER_MS + 1000;
 const PUBLISH_EVERY_MS = 5;
-/** Each node has its own namespace, so every node uses the same ports. */
-const CLIENT_PORT = 4222;
-const HTTP_PORT = 8222;
-const MESH_PORT = 7422;
 const SETUP_TIMEOUT = { timeout: 30_000 };
 const TEST_TIMEOUT = { timeout: 30_000 };
 
 const skip = await netnsSkip();
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------- nodes
-
-interface WeftProc {
-  node: Node;
-  child: ChildProcess;
-  output: () => string;
-  alive: () => boolean;
-}
-
-const dataDirs: string[] = [];
-after(() => {
-  for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function startWeft(lab: Lab, node: Node, links: string[]): Promise<WeftProc> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'weft-partition-'));
-  dataDirs.push(dataDir);
-  const args = [
-    MAIN,
-    'server',
-    '--name',
-    node.name,
-    '--host',
-    '0.0.0.0',
-    '--port',
-    String(CLIENT_PORT),
-    '--http-port',
-    String(HTTP_PORT),
-    '--data-dir',
-    dataDir,
-    '--mesh-port',
-    String(MESH_PORT),
-    '--mesh-token',
-    't',
-    '--mesh-heartbeat',
-    `${HEARTBEAT_MS}ms`,
-    '--mesh-dead-after',
-    `${DEAD_AFTER_MS}ms`,
-    '--mesh-reconnect-max',
-    `${RECONNECT_MAX_MS}ms`,
-  ];
-  for (const l of links) args.push('--link', l);
-  const child = lab.spawnIn(node, process.execPath, args);
-  let out = '';
-  const keep = (b: Buffer) => {
-    out += b.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const alive = () => child.exitCode === null && child.signalCode === null;
-  await checkFor(() => {
-    if (!alive()) throw new Error(`${node.name} exited (${child.exitCode}): ${out.slice(-2000)}`);
-    if (!/client connections on/.test(out)) throw new Error(`${node.name} not listening yet`);
-  }, 10_000);
-  return { node, child, output: () => out, alive };
-}
-
-async function meshz(p: WeftProc): Promise<string> {
-  try {
-    const res = await fetch(`http://${p.node.addr}:${HTTP_PORT}/meshz`, {
-      signal: AbortSignal.timeout(1000),
-    });
-    return (await res.text()).slice(0, 4000);
-  } catch (err) {
-    return `(no /meshz: ${(err as Error).message})`;
-  }
-}
-
-/** What to read when an assertion fails: each node's /meshz and log tail. */
-async function diagnostics(procs: WeftProc[]): Promise<string> {
-  const parts: string[] = [];
-  for (const p of procs) {
-    parts.push(
-      `--- ${p.node.name} (${p.alive() ? 'running' : `exited ${p.child.exitCode ?? p.child.signalCode}`})`,
-      `/meshz: ${await meshz(p)}`,
-      `log tail:\n${p.output().slice(-3000)}`,
-    );
-  }
-  return parts.join('\n');
-}
 
 // ---------------------------------------------------------------- the stream
 

@@ -82,7 +82,9 @@ describe('stream helpers', () => {
     assert.equal(code({ name: 'N', num_replicas: 3 }), 10074);
     assert.equal(code({ name: 'N', storage: 'disk' }), 10025);
     assert.equal(code({ name: 'N', max_msgs: 'many' }), 10025);
-    assert.equal(code({ name: 'N', retention: 'workqueue' }), 10003);
+    assert.equal(code({ name: 'N', retention: 'workqueue' }), 0);
+    assert.equal(code({ name: 'N', retention: 'interest' }), 0);
+    assert.equal(code({ name: 'N', retention: 'queue' }), 10025);
     assert.equal(code({ name: 'N', subjects: ['a.>', 'a.b'] }), 10052);
     assert.equal(code({ name: 'a.b' }, 'a.b'), 10052);
   });

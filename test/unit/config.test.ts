@@ -199,6 +199,16 @@ describe('convert: ports, counts, strings, log levels', () => {
   });
 });
 
+describe('convert: booleans', () => {
+  test('jetstream is true or false', () => {
+    assert.equal(fileValue('jetstream', true), true);
+    assert.equal(fileValue('jetstream', false), false);
+    for (const v of ['yes', 'true', 1, 0, null, {}]) {
+      throwsFor(() => fileValue('jetstream', v), 'jetstream', /true or false/);
+    }
+  });
+});
+
 describe('parseConfigText', () => {
   test('a full file', () => {
     const text = [
@@ -236,6 +246,13 @@ describe('parseConfigText', () => {
       shutdownGraceMs: 500,
       logLevel: 'debug',
     });
+  });
+
+  test('jetstream: false turns JetStream off', () => {
+    assert.deepEqual(parseConfigText('jetstream: false\n'), { jetstream: false });
+    assert.deepEqual(parseConfigText('jetstream: true\n'), { jetstream: true });
+    // nats-server's block form is not Weft's: named, not ignored.
+    throwsFor(() => parseConfigText('jetstream:\n  store_dir: /x\n'), 'jetstream', /true or false/);
   });
 
   test('an empty file or only comments gives no options', () => {
@@ -312,6 +329,17 @@ describe('optionsFromFlags', () => {
 
   test('flags that are not settings are ignored (parseArgs handles those)', () => {
     assert.deepEqual(optionsFromFlags({ config: 'x.yaml', help: true }), {});
+  });
+
+  test('--jetstream and --no-jetstream', () => {
+    assert.deepEqual(optionsFromFlags({ jetstream: true }), { jetstream: true });
+    assert.deepEqual(optionsFromFlags({ 'no-jetstream': true }), { jetstream: false });
+    throwsFor(
+      () => optionsFromFlags({ jetstream: true, 'no-jetstream': true }),
+      '--jetstream',
+      /--no-jetstream/,
+    );
+    assert.equal(DEFAULTS.jetstream, true);
   });
 
   test('a bad flag value names the flag', () => {

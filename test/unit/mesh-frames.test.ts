@@ -99,6 +99,7 @@ const MSG: MsgSpec = {
   account: '$G',
   subject: 'orders.eu.new',
   reply: '_INBOX.abc',
+  to: '',
   dests: [
     { node: 'b', plain: true, queues: [] },
     { node: 'c', plain: false, queues: ['workers', 'audit'] },
@@ -113,6 +114,7 @@ const UTF8_MSG: MsgSpec = {
   account: 'cuenta-ñ',
   subject: 'météo.東京.🚀',
   reply: 'réponse.ß',
+  to: '_INBOX.ünïcode.1',
   dests: [
     { node: 'nœud-ä', plain: true, queues: ['grüppe', '工人'] },
     { node: '🚀'.repeat(63), plain: false, queues: ['é'.repeat(127)] },
@@ -301,7 +303,12 @@ describe('mesh frames: errors', () => {
     ['unknown type 0', rawFrame(0, ''), /unknown frame type 0/],
     ['unknown type 8', rawFrame(8, '{}'), /unknown frame type 8/],
     ['unknown type 15', rawFrame(15, 'x'), /unknown frame type 15/],
-    ['unknown type 17', rawFrame(17, ''), /unknown frame type 17/],
+    ['unknown type 18', rawFrame(18, ''), /unknown frame type 18/],
+    [
+      'MSG_TO without its destination',
+      rawFrame(FrameType.MsgTo, Buffer.from([1, 0, 0, 1, 0x61, 0, 0, 0, 0])),
+      /empty destination/,
+    ],
     ['unknown type 255', rawFrame(255, ''), /unknown frame type 255/],
     ['empty frame', Buffer.from([0, 0, 0, 0]), /empty frame/],
     ['HELLO not JSON', rawFrame(FrameType.Hello, 'hello'), /not valid JSON/],

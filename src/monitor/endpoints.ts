@@ -5,7 +5,7 @@
  * nats-server reports as integers are nanoseconds.
  */
 import type { WeftNode } from '../server/server.js';
-import { VERSION } from '../version.js';
+import { NATS_API_VERSION, VERSION } from '../version.js';
 
 const MS_TO_NS = 1_000_000;
 
@@ -50,7 +50,8 @@ export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
   return {
     server_id: node.serverId,
     server_name: node.name,
-    version: VERSION,
+    version: NATS_API_VERSION,
+    weft_version: VERSION,
     proto: 1,
     go: `node${process.versions.node}`,
     host: o.host,

@@ -16,7 +16,7 @@ import { type MonitorServer, startMonitor } from '../monitor/http.js';
 import { errLine, infoLine } from '../protocols/nats/encoder.js';
 import { ClientSession, type SessionHost } from '../protocols/nats/session.js';
 import { listen } from '../util/listen.js';
-import { VERSION } from '../version.js';
+import { NATS_API_VERSION, VERSION } from '../version.js';
 import { validateOptions } from './config.js';
 import { Congestion } from './congestion.js';
 import { Flusher } from './connection.js';
@@ -109,7 +109,8 @@ export class WeftNode implements SessionHost {
     this.infoBase = {
       server_id: this.serverId,
       server_name: this.name,
-      version: VERSION,
+      version: NATS_API_VERSION,
+      weft_version: VERSION,
       proto: 1,
       go: `node${process.versions.node}`,
       host: o.host,

@@ -31,24 +31,6 @@ import { type JsData, type JsTarget, jsData } from './target.js';
 
 const sc = StringCodec();
 
-/**
- * The clients gate KV (2.6.2), discard new for buckets (2.7.2), direct gets
- * and named consumers (2.9.0) on the version in the server's INFO. Weft's
- * INFO announces Weft's own version (0.1.0), so until the node announces the
- * nats-server version it implements (2.9), tell the client so: without this
- * `js.views.kv` refuses with "kv is only supported on servers 2.6.2 or
- * better". A no-op against a server that says 2.9 or later.
- */
-function assumeNats29(nc: NatsConnection | NatsConnectionV3): void {
-  const info = nc.info as { version: string } | undefined;
-  assert.ok(info !== undefined);
-  const [major = 0, minor = 0] = info.version.split('.').map((p) => Number.parseInt(p, 10));
-  if (major > 2 || (major === 2 && minor >= 9)) return;
-  info.version = '2.9.10';
-  const features = (nc as unknown as { features: { update(v: object): void } }).features;
-  features.update({ major: 2, minor: 9, micro: 10 });
-}
-
 /** Collects what an async iterator yields, in the background. */
 function collect<T>(it: AsyncIterable<T>): T[] {
   const out: T[] = [];
@@ -99,7 +81,6 @@ describe('KV buckets', () => {
     data = await jsData();
     srv = await data.start();
     nc = await connect({ servers: srv.url });
-    assumeNats29(nc);
     jsm = await nc.jetstreamManager();
     js = nc.jetstream();
   });
@@ -488,7 +469,6 @@ describe('KV buckets', () => {
     await srv.stop();
     srv = await data.start();
     nc = await connect({ servers: srv.url });
-    assumeNats29(nc);
     jsm = await nc.jetstreamManager();
     js = nc.jetstream();
     const again = await js.views.kv('kept', { history: 2 });
@@ -517,7 +497,6 @@ describe('KV buckets: @nats-io/kv v3', () => {
     data = await jsData();
     srv = await data.start();
     nc = await connectV3({ servers: srv.url });
-    assumeNats29(nc);
   });
   after(async () => {
     await nc?.close();

@@ -18,7 +18,13 @@ export function ackSubject(
   timeMs: number,
   pending: number,
 ): string {
-  const ns = BigInt(timeMs) * 1_000_000n;
+  // ms → ns by appending zeros: no BigInt per delivery (this is per message).
+  const ns =
+    timeMs === 0
+      ? '0'
+      : Number.isSafeInteger(timeMs) && timeMs > 0
+        ? `${timeMs}000000`
+        : String(BigInt(Math.trunc(timeMs)) * 1_000_000n);
   return `$JS.ACK.${stream}.${consumer}.${deliveries}.${sseq}.${cseq}.${ns}.${pending}`;
 }
 
@@ -40,10 +46,53 @@ export function parseAckTail(tokens: readonly string[]): AckRef | null {
   return { deliveries, sseq, cseq };
 }
 
+/** A decimal integer in s[from, to), or -1. */
+function decimal(s: string, from: number, to: number): number {
+  if (to <= from || to - from > 15) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/**
+ * The numbers of an ack subject whose tail starts at `from` (after
+ * `$JS.ACK.<stream>.<consumer>.`), read in place (acks are per message), or null.
+ */
+export function parseAckAt(subject: string, from: number): AckRef | null {
+  const a = subject.indexOf('.', from);
+  if (a < 0) return null;
+  const b = subject.indexOf('.', a + 1);
+  if (b < 0) return null;
+  const c = subject.indexOf('.', b + 1);
+  if (c < 0 || subject.indexOf('.', c + 1) < 0) return null;
+  const deliveries = decimal(subject, from, a);
+  const sseq = decimal(subject, a + 1, b);
+  const cseq = decimal(subject, b + 1, c);
+  if (deliveries < 0 || sseq < 0 || cseq < 0) return null;
+  return { deliveries, sseq, cseq };
+}
+
 export type AckKind = 'ack' | 'nak' | 'wpi' | 'term' | 'next';
 
 /** The kind of an ack body and, for `-NAK {"delay": ns}`, the delay in ms. */
+const PLAIN_ACK = Object.freeze({ kind: 'ack' as AckKind, delayMs: 0 });
+
 export function parseAck(payload: Buffer): { kind: AckKind; delayMs: number } | null {
+  // `+ACK` (or empty), the common case, without decoding.
+  if (
+    payload.length === 0 ||
+    (payload.length === 4 &&
+      payload[0] === 0x2b &&
+      payload[1] === 0x41 &&
+      payload[2] === 0x43 &&
+      payload[3] === 0x4b)
+  ) {
+    return PLAIN_ACK;
+  }
   const text = payload.toString('utf8').trim();
   if (text === '' || text === '+ACK') return { kind: 'ack', delayMs: 0 };
   if (text === '+WPI') return { kind: 'wpi', delayMs: 0 };

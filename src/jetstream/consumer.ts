@@ -24,7 +24,7 @@ import {
   ackSubject,
   appendHeaders,
   parseAck,
-  parseAckTail,
+  parseAckAt,
   statusBlock,
   withHeaders,
 } from './consumer-wire.js';
@@ -102,6 +102,8 @@ export class Consumer implements Subscriber {
   private dseq = 0;
   private ackFloor: SeqPair = { consumer_seq: 0, stream_seq: 0 };
   private readonly pending = new Map<number, Pending>();
+  /** Where the numbers start in this consumer's ack subjects. */
+  private readonly ackPrefixLength: number;
   private rdq: number[] = [];
   private startSeqs: number[] = [];
   private waiting: PullRequest[] = [];
@@ -135,7 +137,9 @@ export class Consumer implements Subscriber {
     private cfg: ConsumerConfig,
     readonly created: Date,
     private readonly host: ConsumerHost,
-  ) {}
+  ) {
+    this.ackPrefixLength = `$JS.ACK.${host.stream.name}.${name}.`.length;
+  }
 
   get config(): ConsumerConfig {
     return this.cfg;
@@ -625,8 +629,7 @@ export class Consumer implements Subscriber {
 
   deliver(_sub: Subscription, msg: Message): void {
     // $JS.ACK.<stream>.<consumer>.<tail…>
-    const tokens = msg.subject.split('.');
-    const ref = parseAckTail(tokens.slice(4));
+    const ref = parseAckAt(msg.subject, this.ackPrefixLength);
     const ack = parseAck(msg.payload);
     if (ref === null || ack === null || this.closed) return;
     this.lastActive = Date.now();
@@ -776,9 +779,10 @@ export class Consumer implements Subscriber {
     // cursor moves forward (and restored in that order), and a redelivery
     // updates its entry in place. So the oldest unacknowledged is the first
     // entry: O(1) per ack, not a scan (a scan made 20,000 pending acks crawl).
-    const [min, minP] = this.pending.entries().next().value as [number, Pending];
-    const floor = { consumer_seq: minP.cseq - 1, stream_seq: min - 1 };
-    if (floor.stream_seq > this.ackFloor.stream_seq) this.ackFloor = floor;
+    const min = this.pending.keys().next().value as number;
+    if (min - 1 > this.ackFloor.stream_seq) {
+      this.ackFloor = { consumer_seq: this.pending.get(min)!.cseq - 1, stream_seq: min - 1 };
+    }
   }
 
   /** Redeliveries due, exhausted messages, ephemeral inactivity, push interest. */

@@ -1,0 +1,62 @@
+/**
+ * The consumer's wire helpers, which run once per delivered and per acked
+ * message: the ack subject a delivery carries (clients parse it by token)
+ * and the in-place parsing of acks, against straightforward versions.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  ackSubject,
+  parseAck,
+  parseAckAt,
+  parseAckTail,
+} from '../../src/jetstream/consumer-wire.js';
+
+describe('consumer wire', () => {
+  test('ack subjects carry the time in nanoseconds, as nats-server writes it', () => {
+    for (const ms of [0, 1, 1_795_691_237_728, Number.MAX_SAFE_INTEGER, 12.5]) {
+      const s = ackSubject('S', 'c', 2, 10, 7, ms, 3);
+      const ns = (BigInt(Math.trunc(ms)) * 1_000_000n).toString();
+      assert.equal(s, `$JS.ACK.S.c.2.10.7.${ns}.3`);
+    }
+  });
+
+  test('parseAckAt reads what parseAckTail reads, without splitting', () => {
+    const prefix = '$JS.ACK.ORDERS.durable.';
+    for (const tail of [
+      '1.5.5.1795691237728000000.0',
+      '12.987654321.42.0.99',
+      '1.2.3.4',
+      '1.2.3',
+      'x.2.3.4.5',
+      '1..3.4.5',
+      '1.2.3.4.5.6.7',
+      '',
+      '1.99999999999999999.3.4.5',
+    ]) {
+      const subject = prefix + tail;
+      const viaSplit = parseAckTail(tail.split('.'));
+      const inPlace = parseAckAt(subject, prefix.length);
+      // The split version reads an empty token as 0 (Number('')); in place it is refused.
+      const empty = tail.split('.').slice(0, 3).includes('');
+      if (viaSplit === null || empty || !Number.isSafeInteger(viaSplit.sseq)) {
+        assert.equal(inPlace, null, tail);
+      } else {
+        assert.deepEqual(inPlace, viaSplit, tail);
+      }
+    }
+  });
+
+  test('parseAck: +ACK and empty without decoding; the others as before', () => {
+    assert.deepEqual(parseAck(Buffer.from('+ACK')), { kind: 'ack', delayMs: 0 });
+    assert.deepEqual(parseAck(Buffer.alloc(0)), { kind: 'ack', delayMs: 0 });
+    assert.deepEqual(parseAck(Buffer.from(' +ACK ')), { kind: 'ack', delayMs: 0 });
+    assert.deepEqual(parseAck(Buffer.from('-NAK {"delay": 2000000}')), {
+      kind: 'nak',
+      delayMs: 2,
+    });
+    assert.deepEqual(parseAck(Buffer.from('+WPI')), { kind: 'wpi', delayMs: 0 });
+    assert.deepEqual(parseAck(Buffer.from('+TERM')), { kind: 'term', delayMs: 0 });
+    assert.equal(parseAck(Buffer.from('+ACX')), null);
+  });
+});

@@ -734,7 +734,8 @@ export class Consumer implements Subscriber {
     const settle = (): void => {
       if (reason === 'term') this.host.acked(this, [sseq]);
     };
-    const dls = this.cfg.dead_letter_subject;
+    // The consumer's own, else the stream's ('' on the consumer: none).
+    const dls = this.cfg.dead_letter_subject ?? this.host.stream.config.dead_letter_subject;
     if (dls === undefined || dls === '') {
       settle();
       return;

@@ -41,6 +41,11 @@ export interface StreamConfig {
   mirror?: StreamSource;
   /** Fed from other streams, with this stream's own sequence numbers. */
   sources?: StreamSource[];
+  /**
+   * Weft: where its consumers publish the messages they give up on (max
+   * deliver, +TERM), unless a consumer names its own (or '' for none).
+   */
+  dead_letter_subject?: string;
 }
 
 /** Where a mirror or a source reads from: another stream of the account, anywhere in the mesh. */
@@ -191,6 +196,13 @@ export function normalizeConfig(body: unknown, name: string): StreamConfig {
   if (why !== null) throw why;
   if (mirror !== undefined) cfg.mirror = mirror;
   if (sources !== undefined) cfg.sources = sources;
+  const dls = raw.dead_letter_subject;
+  if (dls !== undefined && dls !== null && dls !== '') {
+    if (typeof dls !== 'string' || classifySubject(dls) !== 'literal') {
+      throw JsErr.InvalidConfig('dead letter subject must be a literal subject');
+    }
+    cfg.dead_letter_subject = dls;
+  }
   if (typeof raw.description === 'string' && raw.description !== '') {
     return { name, description: raw.description, ...withoutName(cfg) };
   }

@@ -245,6 +245,52 @@ describe('JetStream consumers', () => {
     assert.equal(info.ack_floor.stream_seq, 2);
   });
 
+  test(
+    "dead letters: the stream's dead_letter_subject for consumers without one",
+    onlyOn('weft', 'a Weft extension'),
+    async () => {
+      await jsm.streams.add({
+        name: 'DEADS',
+        subjects: ['deads.>'],
+        dead_letter_subject: 'dlq.streamwide',
+      } as never);
+      await assert.rejects(
+        jsm.streams.add({
+          name: 'DEADX',
+          subjects: ['deadx.>'],
+          dead_letter_subject: 'dlq.*',
+        } as never),
+        /dead letter subject must be a literal subject/,
+      );
+      for (const i of [1, 2]) await js.publish(`deads.${i}`, sc.encode(`d${i}`));
+      const dlq = nc.subscribe('dlq.streamwide');
+      const mine = nc.subscribe('dlq.mine');
+      await nc.flush();
+      await jsm.consumers.add('DEADS', { durable_name: 'S', ack_policy: AckPolicy.Explicit });
+      await jsm.consumers.add('DEADS', {
+        durable_name: 'OWN',
+        ack_policy: AckPolicy.Explicit,
+        dead_letter_subject: 'dlq.mine',
+      } as never);
+      (await fetchAll(js, 'DEADS', 'S', { batch: 1, expires: 1000 }))[0]!.term();
+      (await fetchAll(js, 'DEADS', 'OWN', { batch: 1, expires: 1000 }))[0]!.term();
+      for await (const m of dlq) {
+        assert.equal(sc.decode(m.data), 'd1');
+        assert.equal(m.headers?.get('Weft-Dead-Letter-Consumer'), 'S');
+        break;
+      }
+      for await (const m of mine) {
+        assert.equal(m.headers?.get('Weft-Dead-Letter-Consumer'), 'OWN');
+        break;
+      }
+      const info = await jsm.streams.info('DEADS');
+      assert.equal(
+        (info.config as { dead_letter_subject?: string }).dead_letter_subject,
+        'dlq.streamwide',
+      );
+    },
+  );
+
   test('deliver policies and filter_subject', async () => {
     await jsm.streams.add({ name: 'POL', subjects: ['pol.>'] });
     for (const s of ['pol.a', 'pol.b', 'pol.a', 'pol.c', 'pol.b']) {

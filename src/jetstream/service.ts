@@ -21,7 +21,7 @@ import type { Message, Subscriber, Subscription } from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { openFileStore } from '../streams/file-store.js';
 import { createMemoryStore } from '../streams/memory-store.js';
-import type { StreamStore } from '../streams/store.js';
+import type { StreamStore, SyncPolicy } from '../streams/store.js';
 import { Stream } from '../streams/stream.js';
 import { isValidStreamName, type StreamConfig } from '../streams/stream-config.js';
 import { JsErr, StreamApiError } from '../streams/stream-errors.js';
@@ -122,6 +122,8 @@ export class AccountJetStream {
     /** `<dataDir>/streams/<account>`. */
     readonly dir: string,
     private readonly remote: RemoteStreams,
+    /** When file streams' stores fsync (the `sync_interval` setting). */
+    private readonly sync: SyncPolicy,
   ) {
     this.api = new JsApi(this);
     this.inbox = new Inbox(account, host.router);
@@ -187,7 +189,7 @@ export class AccountJetStream {
       dir = path.join(this.dir, config.name);
       await mkdir(dir, { recursive: true });
       await this.writeMeta(dir, config, created);
-      store = await openFileStore(path.join(dir, 'msgs'), { sync: { kind: 'always' } });
+      store = await openFileStore(path.join(dir, 'msgs'), { sync: this.sync });
     } else {
       store = createMemoryStore();
     }
@@ -239,7 +241,7 @@ export class AccountJetStream {
           config: StreamConfig;
           created: string;
         };
-        const store = await openFileStore(path.join(dir, 'msgs'), { sync: { kind: 'always' } });
+        const store = await openFileStore(path.join(dir, 'msgs'), { sync: this.sync });
         const cs = new CapturedStream(
           new Stream(meta.config, store, new Date(meta.created)),
           this,
@@ -278,6 +280,7 @@ export class JetStream {
     private readonly host: JetStreamHost,
     /** `<dataDir>/streams`. */
     private readonly dir: string,
+    private readonly sync: SyncPolicy = { kind: 'always' },
   ) {}
 
   /** Starts JetStream in the default account, restoring its streams. */
@@ -289,6 +292,7 @@ export class JetStream {
       account,
       path.join(this.dir, account.name),
       this.remote,
+      this.sync,
     );
     this.byAccount.set(account.name, js);
     js.inbox.start();

@@ -29,7 +29,8 @@ type Kind =
   | 'boolean'
   | 'loglevel'
   | 'links'
-  | 'secret';
+  | 'secret'
+  | 'sync';
 
 export interface Setting {
   /** Key in the YAML file. */
@@ -173,6 +174,13 @@ export const SETTINGS: readonly Setting[] = [
     help: 'serve JetStream, streams and consumers under data_dir (default on)',
   },
   {
+    file: 'sync_interval',
+    flag: 'sync-interval',
+    option: 'syncIntervalMs',
+    kind: 'sync',
+    help: 'when file streams fsync: always (before each publish ack, default) or every <duration>',
+  },
+  {
     file: 'mesh.port',
     flag: 'mesh-port',
     option: 'meshPort',
@@ -306,6 +314,14 @@ export function convert(setting: Setting, key: string, value: unknown, fromFile:
       if (ms <= 0) return fail('must be longer than 0');
       if (ms > MAX_DURATION_MS) return fail('must be at most 24 days');
       return Math.round(ms);
+    }
+    case 'sync': {
+      // 'always' (0): fsync before every ack; else an interval, as nats-server's sync_interval.
+      if (value === 'always') return 0;
+      if (typeof value !== 'string' && !(typeof value === 'number' && fromFile)) {
+        return fail('must be always or a duration such as 100ms or 2m');
+      }
+      return convert({ ...setting, kind: 'duration' }, key, value, fromFile);
     }
     case 'links': {
       const list = typeof value === 'string' ? [value] : value;
@@ -471,4 +487,7 @@ export function validateOptions(o: ServerOptions): void {
   if (typeof o.dataDir !== 'string' || o.dataDir === '')
     bad('data_dir', 'must be a non-empty string', o.dataDir);
   if (typeof o.jetstream !== 'boolean') bad('jetstream', 'must be true or false', o.jetstream);
+  if (!Number.isSafeInteger(o.syncIntervalMs) || o.syncIntervalMs < 0) {
+    bad('sync_interval', 'must be 0 (always) or a positive number of ms', o.syncIntervalMs);
+  }
 }

@@ -52,6 +52,12 @@ export interface ServerOptions {
   meshMaxPending: number;
   /** Serve the JetStream API and streams (stored under `<dataDir>/streams`). */
   jetstream: boolean;
+  /**
+   * When file streams fsync: 0 before every publish ack (group commit, the
+   * default: an ack means stable storage), else every this many ms (acks
+   * then mean written to the OS, as nats-server's default of 2 min).
+   */
+  syncIntervalMs: number;
 }
 
 export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
@@ -78,6 +84,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   meshReconnectMaxMs: 1000,
   meshMaxPending: 64 * 1024 * 1024,
   jetstream: true,
+  syncIntervalMs: 0,
 });
 
 export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {

@@ -99,7 +99,13 @@ export class WeftNode implements SessionHost {
     }
     if (o.jetstream) {
       // Streams are restored before the first client can publish to them.
-      this.jetstream = new JetStream(this, path.join(o.dataDir, 'streams'));
+      this.jetstream = new JetStream(
+        this,
+        path.join(o.dataDir, 'streams'),
+        o.syncIntervalMs === 0
+          ? { kind: 'always' }
+          : { kind: 'interval', intervalMs: o.syncIntervalMs },
+      );
       await this.jetstream.start();
     }
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));

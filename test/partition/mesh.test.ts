@@ -23,11 +23,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { connect, type NatsConnection, StringCodec } from 'nats';
+import { type NatsConnection, StringCodec } from 'nats';
 import { checkFor } from '../helpers/poll.js';
 import { type CutMode, Lab, type Link, type Node, netnsSkip } from './netns.js';
 import {
-  CLIENT_PORT,
+  clientTo,
   DEAD_AFTER_MS,
   diagnostics,
   HEARTBEAT_MS,
@@ -178,15 +178,6 @@ interface Mesh {
   check(ok: boolean, msg: () => string): Promise<void>;
   /** Every node still running, both clients still connected. */
   checkAlive(when: string): Promise<void>;
-}
-
-async function clientTo(node: Node): Promise<NatsConnection> {
-  return connect({
-    servers: `nats://${node.addr}:${CLIENT_PORT}`,
-    reconnect: false,
-    ignoreClusterUpdates: true,
-    timeout: 5000,
-  });
 }
 
 /** Streams and clients to stop in `after`, even when `before` failed midway. */

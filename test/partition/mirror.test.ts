@@ -13,11 +13,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { connect, type JetStreamManager, type NatsConnection, StringCodec } from 'nats';
+import { type JetStreamManager, type NatsConnection, StringCodec } from 'nats';
 import { checkFor } from '../helpers/poll.js';
 import { type CutMode, Lab, type Link, type Node, netnsSkip } from './netns.js';
 import {
-  CLIENT_PORT,
+  clientTo,
   DEAD_AFTER_MS,
   diagnostics,
   MESH_PORT,
@@ -30,15 +30,6 @@ const sc = StringCodec();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** A copy catches up within this of the link's return (redial, plus a feed's back-off). */
 const CATCH_UP_MS = 15_000;
-
-async function clientTo(node: Node): Promise<NatsConnection> {
-  return connect({
-    servers: `nats://${node.addr}:${CLIENT_PORT}`,
-    reconnect: false,
-    ignoreClusterUpdates: true,
-    timeout: 5000,
-  });
-}
 
 /** Publishes 1, 2, 3, … to `src.x` with acks, one at a time; remembers what was acked. */
 class Publisher {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { connect, type NatsConnection } from 'nats';
 import { checkFor } from '../helpers/poll.js';
 import type { Lab, Node } from './netns.js';
 
@@ -108,4 +109,14 @@ export async function diagnostics(procs: WeftProc[]): Promise<string> {
     );
   }
   return parts.join('\n');
+}
+
+/** A client of a node, from the root namespace, that never reconnects. */
+export async function clientTo(node: Node): Promise<NatsConnection> {
+  return connect({
+    servers: `nats://${node.addr}:${CLIENT_PORT}`,
+    reconnect: false,
+    ignoreClusterUpdates: true,
+    timeout: 5000,
+  });
 }

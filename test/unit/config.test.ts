@@ -209,6 +209,20 @@ describe('convert: booleans', () => {
   });
 });
 
+describe('convert: sync_interval', () => {
+  test('always (0) or a duration; anything else named', () => {
+    assert.equal(fileValue('sync_interval', 'always'), 0);
+    assert.equal(flagValue('sync_interval', 'always'), 0);
+    assert.equal(fileValue('sync_interval', '100ms'), 100);
+    assert.equal(fileValue('sync_interval', 2), 2000);
+    assert.equal(flagValue('sync_interval', '2m'), 120_000);
+    for (const v of ['never', '', '0s', true, null]) {
+      throwsFor(() => fileValue('sync_interval', v), 'sync_interval', /always or|duration|longer/);
+    }
+    assert.equal(DEFAULTS.syncIntervalMs, 0);
+  });
+});
+
 describe('parseConfigText', () => {
   test('a full file', () => {
     const text = [

@@ -10,24 +10,31 @@
  * for redelivery.
  * One delivery loop (`pump`) runs at a time; everything else only changes
  * state and kicks it.
+ *
+ * Beside this file: the start position and pending counts read from the
+ * store (consumer-position.ts), the waiting pull requests and their
+ * statuses (consumer-pull.ts), the durable state file, whose `persisted`
+ * an ack-ack waits for (consumer-state.ts), push heartbeats and flow control
+ * (push.ts), dead letters (consumer-dead-letter.ts), and the wire formats
+ * of ack subjects and statuses (consumer-wire.ts).
  */
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
 import type { Account } from '../core/account.js';
 import type { Message, Subscriber, Subscription } from '../core/message.js';
 import type { Router } from '../core/router.js';
-import { classifySubject, subjectMatches } from '../core/subject.js';
+import { subjectMatches } from '../core/subject.js';
 import type { StoredMessage } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
 import { type ConsumerConfig, NS_PER_MS } from './consumer-config.js';
+import { deadLetterSubject, sendDeadLetter } from './consumer-dead-letter.js';
+import { countFrom, startPosition } from './consumer-position.js';
+import { hasInterest, type PullRequest, PullRequests } from './consumer-pull.js';
 import {
-  ackSubject,
-  appendHeaders,
-  parseAck,
-  parseAckAt,
-  statusBlock,
-  withHeaders,
-} from './consumer-wire.js';
+  type ConsumerState,
+  ConsumerStateFile,
+  type Pending,
+  type SeqPair,
+} from './consumer-state.js';
+import { ackSubject, appendHeaders, parseAck, parseAckAt } from './consumer-wire.js';
 import { PushFlow } from './push.js';
 
 export interface ConsumerHost {
@@ -47,52 +54,7 @@ export interface ConsumerHost {
   acked(c: Consumer, seqs: readonly number[]): void;
 }
 
-interface Pending {
-  /** Consumer sequence of the latest delivery. */
-  cseq: number;
-  deliveries: number;
-  /** When it is due for redelivery, ms. */
-  deadline: number;
-  /** The stored message's time, ms (for the ack subject). */
-  time: number;
-}
-
-interface PullRequest {
-  reply: string;
-  remaining: number;
-  delivered: number;
-  noWait: boolean;
-  timer: NodeJS.Timeout | null;
-  hb: NodeJS.Timeout | null;
-}
-
-interface SeqPair {
-  consumer_seq: number;
-  stream_seq: number;
-}
-
-/** What is persisted for a durable consumer. */
-export interface ConsumerState {
-  config: ConsumerConfig;
-  created: string;
-  cursor: number;
-  dseq: number;
-  ackFloor: SeqPair;
-  /** [stream seq, consumer seq, deliveries, time ms]. */
-  pending: [number, number, number, number][];
-  /** Sequences still to deliver first (deliver policy last_per_subject). */
-  startSeqs: number[];
-}
-
 let nextConsumerId = 1_500_000_000;
-
-/**
- * Changes to a durable consumer's state are written at most this often (the
- * whole state is rewritten each time). A crash loses at most this much
- * progress, which means redeliveries, never lost messages. An ack that asks
- * for a reply does not wait for this: it is written at once (see `persisted`).
- */
-const SAVE_DELAY_MS = 100;
 
 export class Consumer implements Subscriber {
   readonly id = nextConsumerId++;
@@ -106,7 +68,8 @@ export class Consumer implements Subscriber {
   private readonly ackPrefixLength: number;
   private rdq: number[] = [];
   private startSeqs: number[] = [];
-  private waiting: PullRequest[] = [];
+  /** Waiting pull requests (none for a push consumer). */
+  private readonly pulls: PullRequests;
   private pendingCount = 0;
   private lastDelivered = 0;
   private lastAcked = 0;
@@ -116,17 +79,8 @@ export class Consumer implements Subscriber {
   private closed = false;
   private ackSub: Subscription | null = null;
   private ticker: NodeJS.Timeout | null = null;
-  /** The state file write in progress, if any (close waits for it). */
-  private saving: Promise<void> = Promise.resolve();
-  private writing = false;
-  /** The state changed since the last write started. */
-  private dirty = false;
-  private saveTimer: NodeJS.Timeout | null = null;
-  /**
-   * Callers of `persisted` waiting for the next write to end. Bounded by the
-   * acks that arrive during one write (an fsync): each write takes them all.
-   */
-  private synced: ((ok: boolean) => void)[] = [];
+  /** The state file (durables of file streams; a no-op for the others). */
+  private readonly state: ConsumerStateFile;
   /** Heartbeats and flow control of a push consumer that asked for them. */
   private push: PushFlow | null = null;
   /** Messages stored since the consumer started (see nextMessage). */
@@ -139,6 +93,14 @@ export class Consumer implements Subscriber {
     private readonly host: ConsumerHost,
   ) {
     this.ackPrefixLength = `$JS.ACK.${host.stream.name}.${name}.`.length;
+    this.pulls = new PullRequests({
+      account: host.account,
+      router: host.router,
+      origin: this,
+      lastSeqs: () => ({ consumer: this.dseq, stream: Math.max(0, this.cursor - 1) }),
+      maxWaiting: () => this.cfg.max_waiting ?? 512,
+    });
+    this.state = new ConsumerStateFile(host.dir, this, host.log);
   }
 
   get config(): ConsumerConfig {
@@ -159,61 +121,11 @@ export class Consumer implements Subscriber {
 
   /** Positions a new consumer by its deliver policy. */
   async position(): Promise<void> {
-    const store = this.host.stream.messages;
-    const st = store.state();
-    const cfg = this.cfg;
-    switch (cfg.deliver_policy) {
-      case 'all':
-        this.cursor = 1;
-        break;
-      case 'new':
-        this.cursor = st.lastSeq + 1;
-        break;
-      case 'by_start_sequence':
-        this.cursor = cfg.opt_start_seq ?? 1;
-        break;
-      case 'by_start_time':
-        this.cursor = store.seqForTime(Date.parse(cfg.opt_start_time ?? ''));
-        break;
-      case 'last': {
-        const last = await this.lastMatching();
-        this.cursor = last === 0 ? st.lastSeq + 1 : last;
-        break;
-      }
-      case 'last_per_subject': {
-        const bySubject = new Map<string, number>();
-        let seq = st.firstSeq;
-        for (;;) {
-          const m = await store.next(seq, this.filter);
-          if (m === null) break;
-          bySubject.set(m.subject, m.seq);
-          seq = m.seq + 1;
-        }
-        this.startSeqs = [...bySubject.values()].sort((a, b) => a - b);
-        this.cursor = st.lastSeq + 1;
-        break;
-      }
-    }
+    const start = await startPosition(this.host.stream.messages, this.cfg);
+    this.cursor = start.cursor;
+    this.startSeqs = start.startSeqs;
     this.ackFloor = { consumer_seq: 0, stream_seq: Math.max(0, this.cursor - 1) };
     await this.recount();
-  }
-
-  private async lastMatching(): Promise<number> {
-    const store = this.host.stream.messages;
-    const f = this.filter;
-    if (f === '') return store.state().lastSeq;
-    if (classifySubject(f) === 'literal') {
-      const seqs = store.subjectSeqs(f);
-      return seqs.length === 0 ? 0 : seqs[seqs.length - 1]!;
-    }
-    let last = 0;
-    let seq = store.state().firstSeq;
-    for (;;) {
-      const m = await store.next(seq, f);
-      if (m === null) return last;
-      last = m.seq;
-      seq = m.seq + 1;
-    }
   }
 
   /** Restores persisted state (a durable after a restart). */
@@ -253,7 +165,7 @@ export class Consumer implements Subscriber {
         consumer: this.name,
         origin: this,
         deliverSubject: () => this.cfg.deliver_subject ?? '',
-        active: () => this.isPush && this.hasInterest(this.cfg.deliver_subject!),
+        active: () => this.isPush && hasInterest(this.host.account, this.cfg.deliver_subject!),
         lastSeqs: () => ({ consumer: this.dseq, stream: Math.max(0, this.cursor - 1) }),
         lastDelivered: () => this.lastDelivered,
         resume: () => this.kick(),
@@ -267,7 +179,7 @@ export class Consumer implements Subscriber {
   /** Replaces the configuration (an update already checked). */
   update(cfg: ConsumerConfig): void {
     this.cfg = cfg;
-    this.save();
+    this.state.save();
     this.kick();
   }
 
@@ -278,16 +190,8 @@ export class Consumer implements Subscriber {
     if (this.ackSub !== null) this.host.account.unsubscribe(this.ackSub);
     if (this.ticker !== null) clearInterval(this.ticker);
     this.push?.stop();
-    for (const r of this.waiting) {
-      if (deleted) this.status(r.reply, '409 Consumer Deleted');
-      this.clearRequest(r);
-    }
-    this.waiting = [];
-    await this.saving;
-    if (this.host.dir === null || !this.durable) return;
-    const file = path.join(this.host.dir, `${this.name}.json`);
-    if (deleted) await rm(file, { force: true });
-    else await this.write();
+    this.pulls.close(deleted);
+    await this.state.close(deleted);
   }
 
   /** A message was stored in the stream. */
@@ -321,43 +225,19 @@ export class Consumer implements Subscriber {
       ack_floor: floor,
       num_ack_pending: this.pending.size,
       num_redelivered: redelivered,
-      num_waiting: this.waiting.length,
+      num_waiting: this.pulls.size,
       num_pending: this.pendingCount + this.startSeqs.length,
     };
-    if (this.isPush && this.hasInterest(this.cfg.deliver_subject!)) out.push_bound = true;
+    if (this.isPush && hasInterest(this.host.account, this.cfg.deliver_subject!)) {
+      out.push_bound = true;
+    }
     return out;
   }
 
   /** Counts the matching messages at or after the cursor. */
   private async recount(): Promise<void> {
-    const store = this.host.stream.messages;
-    const st = store.state();
-    const f = this.filter;
-    const from = Math.max(this.cursor, st.firstSeq);
-    if (f === '') {
-      this.pendingCount =
-        this.cursor <= st.firstSeq ? st.messages : Math.max(0, st.lastSeq - from + 1);
-    } else if (classifySubject(f) === 'literal') {
-      const seqs = store.subjectSeqs(f);
-      let lo = 0;
-      let hi = seqs.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (seqs[mid]! < from) lo = mid + 1;
-        else hi = mid;
-      }
-      this.pendingCount = seqs.length - lo;
-    } else {
-      let n = 0;
-      let seq = from;
-      for (;;) {
-        const m = await store.next(seq, f);
-        if (m === null) break;
-        n++;
-        seq = m.seq + 1;
-      }
-      this.pendingCount = n;
-    }
+    const n = countFrom(this.host.stream.messages, this.filter, this.cursor);
+    this.pendingCount = typeof n === 'number' ? n : await n;
   }
 
   // ---- pull requests ----------------------------------------------------
@@ -366,94 +246,12 @@ export class Consumer implements Subscriber {
   pull(reply: string, payload: Buffer): void {
     if (reply === '' || this.closed) return;
     if (this.isPush) {
-      this.status(reply, '409 Consumer is push based');
+      this.pulls.status(reply, '409 Consumer is push based');
       return;
     }
-    let batch = 1;
-    let expiresNs = 0;
-    let noWait = false;
-    let hbNs = 0;
-    const text = payload.toString('utf8').trim();
-    if (text !== '') {
-      try {
-        const v = JSON.parse(text) as unknown;
-        if (typeof v === 'number') batch = v;
-        else if (v !== null && typeof v === 'object') {
-          const b = v as Record<string, unknown>;
-          if (typeof b.batch === 'number') batch = b.batch;
-          if (typeof b.expires === 'number') expiresNs = b.expires;
-          if (b.no_wait === true) noWait = true;
-          if (typeof b.idle_heartbeat === 'number') hbNs = b.idle_heartbeat;
-        }
-      } catch {
-        this.status(reply, '400 Bad Request');
-        return;
-      }
-    }
-    if (!Number.isInteger(batch) || batch <= 0) batch = 1;
-    const req: PullRequest = {
-      reply,
-      remaining: batch,
-      delivered: 0,
-      // With an expiry, a no-wait request waits like any other (nats-server 2.9).
-      noWait: noWait && expiresNs <= 0,
-      timer: null,
-      hb: null,
-    };
-    if (expiresNs > 0) {
-      req.timer = setTimeout(() => {
-        this.endRequest(req, '408 Request Timeout');
-      }, expiresNs / NS_PER_MS);
-      req.timer.unref();
-    }
-    if (hbNs > 0) {
-      req.hb = setInterval(() => {
-        this.status(req.reply, '100 Idle Heartbeat', {
-          'Nats-Last-Consumer': this.dseq,
-          'Nats-Last-Stream': Math.max(0, this.cursor - 1),
-        });
-      }, hbNs / NS_PER_MS);
-      req.hb.unref();
-    }
+    if (!this.pulls.add(reply, payload)) return;
     this.lastActive = Date.now();
-    this.waiting.push(req);
     this.kick();
-  }
-
-  private endRequest(req: PullRequest, status: string): void {
-    const i = this.waiting.indexOf(req);
-    if (i < 0) return;
-    this.waiting.splice(i, 1);
-    this.clearRequest(req);
-    if (status.startsWith('404')) this.status(req.reply, status);
-    else {
-      this.status(req.reply, status, {
-        'Nats-Pending-Messages': req.remaining,
-        'Nats-Pending-Bytes': 0,
-      });
-    }
-  }
-
-  private clearRequest(req: PullRequest): void {
-    if (req.timer !== null) clearTimeout(req.timer);
-    if (req.hb !== null) clearInterval(req.hb);
-    req.timer = null;
-    req.hb = null;
-  }
-
-  private status(to: string, status: string, headers: Record<string, string | number> = {}): void {
-    const msg: Message = {
-      subject: to,
-      reply: '',
-      headers: statusBlock(status, headers),
-      payload: Buffer.alloc(0),
-    };
-    this.host.router.deliver(this.host.account.sublist.match(to), msg, this);
-  }
-
-  private hasInterest(subject: string): boolean {
-    const r = this.host.account.sublist.match(subject);
-    return r.plain.length > 0 || r.queues.length > 0;
   }
 
   // ---- delivery -----------------------------------------------------------
@@ -473,16 +271,10 @@ export class Consumer implements Subscriber {
     if (this.isPush) {
       if (this.push?.stalled === true) return null;
       const to = this.cfg.deliver_subject!;
-      return this.hasInterest(to) ? { to, req: null } : null;
+      return hasInterest(this.host.account, to) ? { to, req: null } : null;
     }
-    while (this.waiting.length > 0) {
-      const req = this.waiting[0]!;
-      if (this.hasInterest(req.reply)) return { to: req.reply, req };
-      // The requester is gone.
-      this.waiting.shift();
-      this.clearRequest(req);
-    }
-    return null;
+    const req = this.pulls.next();
+    return req === null ? null : { to: req.reply, req };
   }
 
   private async pump(): Promise<void> {
@@ -521,12 +313,7 @@ export class Consumer implements Subscriber {
         }
         this.send(t.to, t.req, m);
       }
-      // No-wait requests end once what is there has been delivered.
-      for (const req of [...this.waiting]) {
-        if (req.noWait) {
-          this.endRequest(req, req.delivered === 0 ? '404 No Messages' : '408 Request Timeout');
-        }
-      }
+      this.pulls.endNoWait();
     } while (this.again && !this.closed);
     this.pumping = false;
   }
@@ -613,16 +400,8 @@ export class Consumer implements Subscriber {
     }
     this.lastDelivered = now;
     this.lastActive = now;
-    if (req !== null) {
-      req.remaining--;
-      req.delivered++;
-      if (req.remaining <= 0) {
-        const i = this.waiting.indexOf(req);
-        if (i >= 0) this.waiting.splice(i, 1);
-        this.clearRequest(req);
-      }
-    }
-    this.save();
+    if (req !== null) this.pulls.delivered(req);
+    this.state.save();
   }
 
   // ---- acks -------------------------------------------------------------
@@ -665,7 +444,7 @@ export class Consumer implements Subscriber {
       if (ack.kind === 'next') this.pull(msg.reply, Buffer.from(msg.payload.subarray(4)));
       else if (ref.sseq < this.cursor) {
         const reply = msg.reply;
-        void this.persisted().then((ok) => {
+        void this.state.persisted().then((ok) => {
           if (!ok) return;
           this.host.router.deliver(
             this.host.account.sublist.match(reply),
@@ -675,7 +454,7 @@ export class Consumer implements Subscriber {
         });
       }
     }
-    this.save();
+    this.state.save();
     this.kick();
   }
 
@@ -734,35 +513,13 @@ export class Consumer implements Subscriber {
     const settle = (): void => {
       if (reason === 'term') this.host.acked(this, [sseq]);
     };
-    // The consumer's own, else the stream's ('' on the consumer: none).
-    const dls = this.cfg.dead_letter_subject ?? this.host.stream.config.dead_letter_subject;
-    if (dls === undefined || dls === '') {
+    const subject = deadLetterSubject(this.cfg, this.host.stream);
+    if (subject === null) {
       settle();
       return;
     }
-    this.host.stream.messages.get(sseq).then(
-      (m) => {
-        settle();
-        if (m === null || this.closed) return;
-        const headers = withHeaders(m.headers, {
-          'Weft-Dead-Letter-Stream': this.host.stream.name,
-          'Weft-Dead-Letter-Consumer': this.name,
-          'Weft-Dead-Letter-Sequence': m.seq,
-          'Weft-Dead-Letter-Subject': m.subject,
-          'Weft-Dead-Letter-Deliveries': p.deliveries,
-          'Weft-Dead-Letter-Reason': reason,
-        });
-        this.host.router.publish(
-          this.host.account,
-          { subject: dls, reply: '', headers, payload: m.payload },
-          this,
-        );
-      },
-      (err: unknown) => {
-        settle();
-        this.host.log.error(`dead letter of ${sseq}: ${String(err)}`);
-      },
-    );
+    const letter = { subject, sseq, consumer: this.name, deliveries: p.deliveries, reason };
+    sendDeadLetter(this.host, this, letter, settle, () => this.closed);
   }
 
   private queueRedelivery(sseq: number): void {
@@ -801,11 +558,11 @@ export class Consumer implements Subscriber {
       else this.queueRedelivery(seq);
       work = true;
     }
-    if (this.isPush && this.hasInterest(this.cfg.deliver_subject!)) {
+    if (this.isPush && hasInterest(this.host.account, this.cfg.deliver_subject!)) {
       this.lastActive = now;
       if (this.rdq.length > 0 || this.pendingCount > 0 || this.startSeqs.length > 0) work = true;
     }
-    if (!this.isPush && this.waiting.length > 0) this.lastActive = now;
+    if (!this.isPush && this.pulls.size > 0) this.lastActive = now;
     const idle = this.cfg.inactive_threshold;
     if (
       !this.durable &&
@@ -817,7 +574,7 @@ export class Consumer implements Subscriber {
       return;
     }
     if (work) {
-      this.save();
+      this.state.save();
       this.kick();
     }
   }
@@ -836,93 +593,8 @@ export class Consumer implements Subscriber {
     };
   }
 
-  /** Schedules a write of the state file (durables of file streams), coalescing changes. */
-  save(): void {
-    if (this.host.dir === null || !this.durable || this.closed) return;
-    this.dirty = true;
-    if (this.saveTimer === null && !this.writing) {
-      this.saveTimer = setTimeout(() => this.flush(), SAVE_DELAY_MS);
-    }
-  }
-
-  /**
-   * Resolves true once the state as it is now is on stable storage (at once
-   * for consumers without a state file), false if that write failed or the
-   * consumer closed first. It does not wait for SAVE_DELAY_MS; callers
-   * during one write share the next.
-   */
-  persisted(): Promise<boolean> {
-    if (this.host.dir === null || !this.durable) return Promise.resolve(true);
-    if (this.closed) return Promise.resolve(false);
-    this.dirty = true;
-    return new Promise<boolean>((resolve) => {
-      this.synced.push(resolve);
-      this.flush();
-    });
-  }
-
-  /** Starts a write now, unless one is running (its end starts the next). */
-  private flush(): void {
-    if (this.saveTimer !== null) clearTimeout(this.saveTimer);
-    this.saveTimer = null;
-    if (this.writing) return;
-    const waiting = this.synced;
-    this.synced = [];
-    if (this.closed) {
-      // close() writes the final state itself (or removes the file).
-      for (const w of waiting) w(false);
-      return;
-    }
-    this.writing = true;
-    this.dirty = false;
-    this.saving = this.write()
-      .then(
-        () => true,
-        (err: unknown) => {
-          this.host.log.error(`consumer ${this.name} state not saved: ${String(err)}`);
-          return false;
-        },
-      )
-      .then((ok) => {
-        this.writing = false;
-        for (const w of waiting) w(ok);
-        if (this.synced.length > 0 || this.closed) this.flush();
-        else if (this.dirty) this.saveTimer = setTimeout(() => this.flush(), SAVE_DELAY_MS);
-      });
-  }
-
-  /**
-   * Writes the state file now, durably: the new contents are fsynced before
-   * the rename replaces the old file, and the directory after it, so a crash
-   * leaves either the old state or the new one, and a state that was written
-   * stays written.
-   */
-  async write(): Promise<void> {
-    const dir = this.host.dir;
-    if (dir === null) return;
-    // A directory just created must itself be recorded in its parent.
-    const created = await mkdir(dir, { recursive: true });
-    if (created !== undefined) await fsyncDir(path.dirname(created));
-    const file = path.join(dir, `${this.name}.json`);
-    const tmp = `${file}.tmp`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(JSON.stringify(this.snapshot()));
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-    await fsyncDir(dir);
-  }
-}
-
-/** Makes a directory's entries (a file created, renamed or removed) durable. */
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
+  /** Writes the state file now (a new durable of a file stream), durably. */
+  write(): Promise<void> {
+    return this.state.write();
   }
 }

@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Account } from '../core/account.js';
 import type { Router } from '../core/router.js';
 import type { Stream } from '../streams/stream.js';
-import { Consumer, type ConsumerHost, type ConsumerState } from './consumer.js';
+import { Consumer, type ConsumerHost } from './consumer.js';
 import {
   type ConsumerConfig,
   ConsumerErr,
@@ -23,6 +23,7 @@ import {
   ephemeralName,
   sameConsumerConfig,
 } from './consumer-config.js';
+import type { ConsumerState } from './consumer-state.js';
 import { Retention } from './retention.js';
 
 export interface ConsumersHost {

@@ -291,6 +291,38 @@ describe('JetStream consumers', () => {
     },
   );
 
+  test('max_waiting bounds waiting pull requests: 409 Exceeded MaxWaiting past it', async () => {
+    await jsm.streams.add({ name: 'WAIT', subjects: ['wait.>'] });
+    await jsm.consumers.add('WAIT', {
+      durable_name: 'W',
+      ack_policy: AckPolicy.Explicit,
+      max_waiting: 2,
+    });
+    const statuses: string[][] = [[], [], []];
+    const inboxes = statuses.map((got) => {
+      const inbox = createInbox();
+      const sub = nc.subscribe(inbox);
+      void (async () => {
+        for await (const m of sub) got.push(`${m.headers?.code} ${m.headers?.description}`);
+      })();
+      return inbox;
+    });
+    await nc.flush();
+    for (const inbox of inboxes) {
+      nc.publish(
+        '$JS.API.CONSUMER.MSG.NEXT.WAIT.W',
+        sc.encode('{"batch":1,"expires":3000000000}'),
+        {
+          reply: inbox,
+        },
+      );
+    }
+    await checkFor(() => statuses[2]!.length > 0, 2000);
+    assert.deepEqual(statuses[2], ['409 Exceeded MaxWaiting']);
+    assert.deepEqual([statuses[0], statuses[1]], [[], []]);
+    assert.equal((await jsm.consumers.info('WAIT', 'W')).num_waiting, 2);
+  });
+
   test('deliver policies and filter_subject', async () => {
     await jsm.streams.add({ name: 'POL', subjects: ['pol.>'] });
     for (const s of ['pol.a', 'pol.b', 'pol.a', 'pol.c', 'pol.b']) {

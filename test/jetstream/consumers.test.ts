@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   AckPolicy,
-  connect,
   consumerOpts,
   createInbox,
   type JetStreamClient,
@@ -20,7 +19,7 @@ import {
   StringCodec,
 } from 'nats';
 import { checkFor, onlyOn } from '../helpers/harness.js';
-import { type JsData, type JsTarget, jsData } from './target.js';
+import { closeJs, type JsData, type JsTarget, jsData, openJs } from './target.js';
 
 const sc = StringCodec();
 const MS = 1_000_000;
@@ -45,16 +44,9 @@ describe('JetStream consumers', () => {
 
   before(async () => {
     data = await jsData();
-    srv = await data.start();
-    nc = await connect({ servers: srv.url });
-    jsm = await nc.jetstreamManager();
-    js = nc.jetstream();
+    ({ srv, nc, jsm, js } = await openJs(data));
   });
-  after(async () => {
-    await nc?.close();
-    await srv?.stop();
-    await data?.remove();
-  });
+  after(() => closeJs({ srv, nc }, data));
 
   async function stream(name: string, n: number): Promise<void> {
     await jsm.streams.add({ name, subjects: [`${name.toLowerCase()}.>`] });
@@ -441,10 +433,7 @@ describe('JetStream consumers', () => {
     await nc.close();
     await srv.stop();
 
-    srv = await data.start();
-    nc = await connect({ servers: srv.url });
-    jsm = await nc.jetstreamManager();
-    js = nc.jetstream();
+    ({ srv, nc, jsm, js } = await openJs(data));
     const info = await checkFor(() => jsm.consumers.info('KEEP', 'K'), 3000);
     assert.equal(info.config.ack_wait, 500 * MS);
     assert.equal(info.ack_floor.stream_seq, 1);

@@ -14,7 +14,6 @@ import {
   type NatsConnection as NatsConnectionV3,
 } from '@nats-io/transport-node';
 import {
-  connect,
   headers,
   type JetStreamClient,
   type JetStreamManager,
@@ -27,7 +26,7 @@ import {
   StringCodec,
 } from 'nats';
 import { checkFor, TARGET } from '../helpers/harness.js';
-import { type JsData, type JsTarget, jsData } from './target.js';
+import { closeJs, type JsData, type JsTarget, jsData, openJs } from './target.js';
 
 const sc = StringCodec();
 
@@ -79,16 +78,9 @@ describe('KV buckets', () => {
 
   before(async () => {
     data = await jsData();
-    srv = await data.start();
-    nc = await connect({ servers: srv.url });
-    jsm = await nc.jetstreamManager();
-    js = nc.jetstream();
+    ({ srv, nc, jsm, js } = await openJs(data));
   });
-  after(async () => {
-    await nc?.close();
-    await srv?.stop();
-    await data?.remove();
-  });
+  after(() => closeJs({ srv, nc }, data));
 
   describe('nats v2: js.views.kv', () => {
     let kv: KV;
@@ -467,10 +459,7 @@ describe('KV buckets', () => {
     const r3 = await b.put('k', sc.encode('v3'));
     await nc.close();
     await srv.stop();
-    srv = await data.start();
-    nc = await connect({ servers: srv.url });
-    jsm = await nc.jetstreamManager();
-    js = nc.jetstream();
+    ({ srv, nc, jsm, js } = await openJs(data));
     const again = await js.views.kv('kept', { history: 2 });
     assert.equal(brief(await again.get('k')), `k=v3 PUT r${r3}`);
     assert.deepEqual(

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   AckPolicy,
-  connect,
   consumerOpts,
   createInbox,
   type JetStreamClient,
@@ -22,7 +21,7 @@ import {
   StringCodec,
 } from 'nats';
 import { checkFor } from '../helpers/harness.js';
-import { type JsData, type JsTarget, jsData } from './target.js';
+import { closeJs, type JsData, type JsTarget, jsData, openJs } from './target.js';
 
 const sc = StringCodec();
 const MS = 1_000_000;
@@ -52,16 +51,9 @@ describe('JetStream push: heartbeats and flow control', () => {
 
   before(async () => {
     data = await jsData();
-    srv = await data.start();
-    nc = await connect({ servers: srv.url });
-    jsm = await nc.jetstreamManager();
-    js = nc.jetstream();
+    ({ srv, nc, jsm, js } = await openJs(data));
   });
-  after(async () => {
-    await nc?.close();
-    await srv?.stop();
-    await data?.remove();
-  });
+  after(() => closeJs({ srv, nc }, data));
 
   async function stream(name: string, n: number, size = 0): Promise<void> {
     await jsm.streams.add({

@@ -15,7 +15,7 @@ import {
   StringCodec,
 } from 'nats';
 import { onlyOn } from '../helpers/harness.js';
-import { type JsData, type JsTarget, jsData } from './target.js';
+import { closeJs, type JsData, type JsTarget, jsData, openJs } from './target.js';
 
 const sc = StringCodec();
 
@@ -54,16 +54,9 @@ describe('JetStream streams', () => {
 
   before(async () => {
     data = await jsData();
-    srv = await data.start();
-    nc = await connect({ servers: srv.url });
-    jsm = await nc.jetstreamManager();
-    js = nc.jetstream();
+    ({ srv, nc, jsm, js } = await openJs(data));
   });
-  after(async () => {
-    await nc?.close();
-    await srv?.stop();
-    await data?.remove();
-  });
+  after(() => closeJs({ srv, nc }, data));
 
   test('account info', async () => {
     const info = await jsm.getAccountInfo();

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { startServer } from '../../src/index.js';
 import { TARGET } from '../helpers/harness.js';
 import { freePort } from '../helpers/nats-server.js';
@@ -79,4 +80,29 @@ async function startReference(dir: string): Promise<JsTarget> {
       await exited;
     },
   };
+}
+
+/** A started target with an official-client connection and its JetStream handles. */
+export interface JsSession {
+  srv: JsTarget;
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+  js: JetStreamClient;
+}
+
+/** Starts the target on `data` and connects the `nats` v2 client to it. */
+export async function openJs(data: JsData): Promise<JsSession> {
+  const srv = await data.start();
+  const nc = await connect({ servers: srv.url });
+  return { srv, nc, jsm: await nc.jetstreamManager(), js: nc.jetstream() };
+}
+
+/** Closes what `openJs` (and `jsData`) opened; any of it may be missing after a failed start. */
+export async function closeJs(
+  s: Partial<Pick<JsSession, 'srv' | 'nc'>>,
+  data?: JsData,
+): Promise<void> {
+  await s.nc?.close();
+  await s.srv?.stop();
+  await data?.remove();
 }

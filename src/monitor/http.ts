@@ -43,7 +43,7 @@ export async function startMonitor(
         json(res, 200, { endpoints: ENDPOINTS });
         return;
       case '/healthz':
-        json(res, 200, { status: 'ok' });
+        json(res, 200, node.health.toJSON());
         return;
       case '/varz':
         json(res, 200, varz(node, cpu));

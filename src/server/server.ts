@@ -20,6 +20,7 @@ import { NATS_API_VERSION, VERSION } from '../version.js';
 import { validateOptions } from './config.js';
 import { Congestion } from './congestion.js';
 import { Flusher } from './connection.js';
+import { Health } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { type ServerOptions, withDefaults } from './options.js';
 import { ServerStats } from './stats.js';
@@ -64,6 +65,8 @@ export class WeftNode implements SessionHost {
   readonly flusher = new Flusher();
   readonly congestion = new Congestion();
   readonly stats = new ServerStats();
+  /** What is wrong now, as the node's parts report it (`/healthz`). */
+  readonly health = new Health();
   readonly log: Logger;
   readonly started = new Date();
   readonly sessions = new Map<number, ClientSession>();

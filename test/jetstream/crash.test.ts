@@ -21,13 +21,10 @@
  * store-level crash test (test/streams/crash.test.ts).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   AckPolicy,
   connect,
@@ -38,9 +35,10 @@ import {
 } from 'nats';
 import { freePort } from '../helpers/nats-server.js';
 import { checkFor, within } from '../helpers/poll.js';
+import { killWeftProcess, startWeftProcess, type WeftProcess } from '../helpers/weft-process.js';
 import { prng } from '../streams/crash-messages.js';
+import { checkMessage, makeMessage } from './checked-messages.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const CYCLES = Number(process.env['WEFT_CRASH_CYCLES'] ?? '4');
 const SEED = Number(process.env['WEFT_CRASH_SEED'] ?? String(Math.floor(Math.random() * 2 ** 31)));
 const PUBLISHERS = 4;
@@ -49,87 +47,6 @@ const DURABLE = 'C';
 const MS = 1_000_000;
 /** Longer than a batch takes to ack, so only a restart redelivers. */
 const ACK_WAIT_MS = 2000;
-const SUM_BYTES = 8;
-
-function digest(subject: string, body: Uint8Array): Buffer {
-  return createHash('sha256')
-    .update(subject)
-    .update('\0')
-    .update(body)
-    .digest()
-    .subarray(0, SUM_BYTES);
-}
-
-/** A message whose first bytes are a digest of its subject and the rest. */
-function makeMessage(
-  rand: () => number,
-  w: number,
-): { subject: string; payload: Buffer; sum: string } {
-  const subject = `crash.w${w}`;
-  const size = rand() < 1 / 64 ? 16384 + Math.floor(rand() * 16384) : Math.floor(rand() * 1024);
-  const body = Buffer.allocUnsafe(size);
-  for (let i = 0; i < size; i++) body[i] = Math.floor(rand() * 256);
-  const sum = digest(subject, body);
-  return { subject, payload: Buffer.concat([sum, body]), sum: sum.toString('hex') };
-}
-
-function checkMessage(subject: string, payload: Uint8Array): { sum: string; intact: boolean } {
-  if (payload.length < SUM_BYTES) return { sum: '-', intact: false };
-  const stored = Buffer.from(payload.subarray(0, SUM_BYTES));
-  return {
-    sum: stored.toString('hex'),
-    intact: stored.equals(digest(subject, payload.subarray(SUM_BYTES))),
-  };
-}
-
-interface Node {
-  proc: ChildProcess;
-  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr: () => string;
-}
-
-/** Starts `weft server` and waits until it listens (streams are restored before that). */
-async function startNode(port: number, dir: string): Promise<Node> {
-  const proc = spawn(
-    process.execPath,
-    [
-      MAIN,
-      'server',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--http-port=-1',
-      '--mesh-port=-1',
-      '--data-dir',
-      dir,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let err = '';
-  proc.stderr!.on('data', (b: Buffer) => {
-    err += b.toString();
-  });
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
-    proc.on('close', (code, signal) => res({ code, signal }));
-  });
-  const node = { proc, closed, stderr: () => err };
-  await checkFor(() => {
-    if (proc.exitCode !== null) throw new Error(`weft server exited: ${err}`);
-    return /Listening for client connections/.test(err);
-  }, 20_000);
-  return node;
-}
-
-async function kill(node: Node, where: string): Promise<void> {
-  node.proc.kill('SIGKILL');
-  const { code, signal } = await within(node.closed, 10_000, `${where}: the node to die`);
-  assert.equal(
-    signal,
-    'SIGKILL',
-    `${where}: the node exited by itself (${code}): ${node.stderr()}`,
-  );
-}
 
 test('JetStream: acked publishes and confirmed acks survive SIGKILL', {
   timeout: 60_000 + CYCLES * 10_000,
@@ -140,7 +57,16 @@ test('JetStream: acked publishes and confirmed acks survive SIGKILL', {
   const rand = prng(SEED);
   const dir = await mkdtemp(join(tmpdir(), 'weft-js-crash-'));
   const port = await freePort();
-  let node = await startNode(port, dir);
+  const startNode = (): Promise<WeftProcess> =>
+    startWeftProcess([
+      '--port',
+      String(port),
+      '--http-port=-1',
+      '--mesh-port=-1',
+      '--data-dir',
+      dir,
+    ]);
+  let node = await startNode();
   const nc: NatsConnection = await connect({
     servers: `127.0.0.1:${port}`,
     maxReconnectAttempts: -1,
@@ -182,7 +108,7 @@ test('JetStream: acked publishes and confirmed acks survive SIGKILL', {
   const publisher = async (w: number): Promise<void> => {
     const r = prng(SEED * 131 + w);
     while (!stopPublishing) {
-      const m = makeMessage(r, w);
+      const m = makeMessage(r, `crash.w${w}`);
       try {
         const ack = await js.publish(m.subject, m.payload, { timeout: 1000 });
         const before = acked.get(ack.seq);
@@ -262,8 +188,8 @@ test('JetStream: acked publishes and confirmed acks survive SIGKILL', {
       const floorAtKill = confirmedPrefix();
       const lastAcked = maxAcked;
       const reconnectsBefore = reconnects;
-      await kill(node, where);
-      node = await startNode(port, dir);
+      await killWeftProcess(node, where);
+      node = await startNode();
       // A request sent while the client is away waits out its timeout: wait for it.
       await checkFor(() => reconnects > reconnectsBefore, 10_000);
       const info = await jsm.consumers.info(STREAM, DURABLE);

@@ -211,7 +211,9 @@ describe('weft server start-up', () => {
     assert.equal(await within(p.exited, 10_000, 'the node to exit'), 1);
     assert.match(
       p.stderr(),
-      new RegExp(`cannot start: data_dir: ${reEscape(streams)} is not writable: (EROFS|EACCES) \\(`),
+      new RegExp(
+        `cannot start: data_dir: ${reEscape(streams)} is not writable: (EROFS|EACCES) \\(`,
+      ),
     );
     assert.equal(existsSync(join(dir, 'LOCK')), false, 'the lock taken before is released');
   });

@@ -14,6 +14,7 @@ import { after, describe, test } from 'node:test';
 import { StartError } from '../../src/errors.js';
 import { DataDirLock, LOCK_FILE, type LockHolder } from '../../src/server/data-lock.js';
 import { createLogger } from '../../src/server/logger.js';
+import { checkFor } from '../helpers/poll.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -162,5 +163,45 @@ describe('data directory lock', () => {
     plant(dir, { pid: 1, node: 'theirs' });
     lock.release();
     assert.match(readlinkSync(path.join(dir, LOCK_FILE)), /"theirs"/);
+  });
+
+  test('of two processes taking over one stale lock at once, exactly one holds it', async () => {
+    const dir = await tempDir();
+    plant(dir, { pid: await deadPid() });
+    const lockUrl = new URL('../../src/server/data-lock.js', import.meta.url).href;
+    const loggerUrl = new URL('../../src/server/logger.js', import.meta.url).href;
+    // Each takes the lock and holds it (stays alive) until killed, or says why not.
+    const script = `
+      import { DataDirLock } from ${JSON.stringify(lockUrl)};
+      import { createLogger } from ${JSON.stringify(loggerUrl)};
+      try {
+        DataDirLock.acquire(${JSON.stringify(dir)}, 'racer', createLogger('silent'));
+        process.stdout.write('held\\n');
+        setInterval(() => {}, 60000);
+      } catch (err) {
+        process.stdout.write('refused: ' + err.message + '\\n');
+      }
+    `;
+    const racers = [0, 1].map(() => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+      });
+      return { child, out: () => out };
+    });
+    try {
+      await checkFor(() => racers.every((r) => r.out().endsWith('\n')), 10_000);
+      const held = racers.filter((r) => r.out() === 'held\n');
+      assert.equal(held.length, 1, racers.map((r) => r.out()).join(''));
+      const holder = JSON.parse(readlinkSync(path.join(dir, LOCK_FILE))) as LockHolder;
+      assert.equal(holder.pid, held[0]!.child.pid);
+      const other = racers.find((r) => r !== held[0])!;
+      assert.match(other.out(), new RegExp(`refused: .*pid ${holder.pid} on host`));
+    } finally {
+      for (const r of racers) r.child.kill('SIGKILL');
+    }
   });
 });

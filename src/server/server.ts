@@ -111,7 +111,9 @@ export class WeftNode implements SessionHost {
       // One way down for every failure: shutdown closes whatever was opened
       // (listeners, links, streams) and releases the lock.
       this.log.info('Start failed: releasing what was opened');
-      await this.shutdown();
+      await this.shutdown().catch((e: unknown) =>
+        this.log.error(`after a failed start, shutdown failed: ${(e as Error).message}`),
+      );
       throw err;
     }
   }

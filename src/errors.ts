@@ -69,3 +69,20 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * A node could not start: a port taken, a data directory in use by another
+ * node or not writable. Names what failed; the CLI exits with code 1 after
+ * everything already opened has been released.
+ */
+export class StartError extends Error {
+  constructor(
+    /** What failed: `client port`, `monitoring port`, `mesh port`, `data_dir`. */
+    readonly component: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${component}: ${message}`, options);
+    this.name = 'StartError';
+  }
+}

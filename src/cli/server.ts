@@ -2,11 +2,15 @@
  * `weft server`: runs a node in the foreground. Flags override the config
  * file; a bad flag or setting exits with code 2 and a message naming it.
  * SIGINT/SIGTERM start a graceful shutdown; a second signal exits at once.
+ * A node that cannot start (a port taken, its data directory locked by
+ * another node or not writable) exits with code 1 having released all it
+ * opened; an internal error (uncaught exception) shuts down and exits 70.
  */
 import type { ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { loadConfigFile, negatedFlag, optionsFromFlags, SETTINGS } from '../server/config.js';
-import { startServer } from '../server/server.js';
+import { armTestFault, EXIT_INTERNAL, FatalHandler } from '../server/fatal.js';
+import { WeftNode } from '../server/server.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parse, reportError } from './args.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -84,17 +88,29 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
 
-  let server: Awaited<ReturnType<typeof startServer>>;
+  let node: WeftNode;
   try {
-    server = await startServer(options);
+    node = new WeftNode(options);
+    armTestFault(node.log);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
     if (err instanceof ConfigError) {
       process.stderr.write(`weft server: invalid configuration: ${err.message}\n`);
       return EXIT_USAGE;
     }
-    const what = e.code === 'EADDRINUSE' ? `address in use (${e.message})` : e.message;
-    process.stderr.write(`weft server: cannot start: ${what}\n`);
+    throw err;
+  }
+  // From here on, an internal error shuts the node down and exits 70.
+  const fatal = new FatalHandler(node);
+  fatal.install();
+  try {
+    await node.start();
+  } catch (err) {
+    // start() has released everything it opened; nothing keeps the process alive.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`weft server: invalid configuration: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`weft server: cannot start: ${(err as Error).message}\n`);
     return EXIT_FAILURE;
   }
 
@@ -102,19 +118,19 @@ export async function run(argv: string[]): Promise<number> {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
       if (stopping) {
-        server.node.log.warn(`Received ${signal} again, exiting now`);
-        process.exit(EXIT_FAILURE);
+        node.log.warn(`Received ${signal} again, exiting now`);
+        process.exit(fatal.tripped ? EXIT_INTERNAL : EXIT_FAILURE);
       }
       stopping = true;
-      server.node.log.info(`Received ${signal}, shutting down (again to exit at once)`);
-      server.close().then(
+      node.log.info(`Received ${signal}, shutting down (again to exit at once)`);
+      node.shutdown().then(
         () => {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
           resolve(EXIT_OK);
         },
         (err: Error) => {
-          server.node.log.error(`shutdown failed: ${err.message}`);
+          node.log.error(`shutdown failed: ${err.message}`);
           resolve(EXIT_FAILURE);
         },
       );

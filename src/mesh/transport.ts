@@ -21,7 +21,7 @@ export const tcpTransport: MeshTransport = {
   name: 'tcp',
   async listen(host, port, onSocket) {
     const server = createServer({ noDelay: true }, onSocket);
-    const bound = await listen(server, port, host);
+    const bound = await listen(server, port, host, 'mesh');
     server.on('error', () => {}); // accept errors affect one connection only
     return {
       port: bound,

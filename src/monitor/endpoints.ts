@@ -89,6 +89,7 @@ export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
       refused_connections: s.refusedConnections,
       refused_subscriptions: s.refusedSubscriptions,
       match_cache_resets: s.matchCacheResets,
+      uncaught_errors: s.uncaughtErrors,
       closed_by_reason: Object.fromEntries(s.closedByReason),
     },
   };

@@ -78,7 +78,7 @@ export async function startMonitor(
       else res.end();
     });
   });
-  const bound = await listen(server, port, host);
+  const bound = await listen(server, port, host, 'monitoring');
   return {
     port: bound,
     close: () =>

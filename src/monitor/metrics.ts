@@ -67,6 +67,11 @@ export function createMetrics(node: WeftNode): Registry {
     },
   );
   counter(
+    'weft_uncaught_errors_total',
+    'Uncaught exceptions and unhandled rejections (the node then shuts down)',
+    () => s.uncaughtErrors,
+  );
+  counter(
     'weft_match_cache_resets_total',
     'Per-connection match caches reset at their bound',
     () => s.matchCacheResets,

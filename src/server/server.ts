@@ -8,7 +8,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { type Account, Accounts } from '../core/account.js';
 import { Router } from '../core/router.js';
-import { CloseReason, ConfigError, WireError } from '../errors.js';
+import { CloseReason, StartError, WireError } from '../errors.js';
 import { JetStream } from '../jetstream/service.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { Mesh } from '../mesh/mesh.js';
@@ -20,6 +20,7 @@ import { NATS_API_VERSION, VERSION } from '../version.js';
 import { validateOptions } from './config.js';
 import { Congestion } from './congestion.js';
 import { Flusher } from './connection.js';
+import { DataDirLock, errnoText, probeWritable } from './data-lock.js';
 import { Health } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { type ServerOptions, withDefaults } from './options.js';
@@ -80,6 +81,8 @@ export class WeftNode implements SessionHost {
   mesh: Mesh | null = null;
   /** JetStream, unless turned off by the `jetstream` option. */
   jetstream: JetStream | null = null;
+  /** The data directory's lock, held from start to the end of shutdown. */
+  private lock: DataDirLock | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private infoBase: Record<string, unknown> = {};
   private shuttingDown: Promise<void> | null = null;
@@ -98,13 +101,35 @@ export class WeftNode implements SessionHost {
     try {
       mkdirSync(o.dataDir, { recursive: true });
     } catch (err) {
-      throw new ConfigError('data_dir', `cannot create ${o.dataDir}: ${(err as Error).message}`);
+      throw new StartError('data_dir', `cannot create ${o.dataDir}: ${errnoText(err)}`);
     }
+    // Before anything is opened: a second node on this directory stops here.
+    this.lock = DataDirLock.acquire(o.dataDir, this.name, this.log);
+    try {
+      await this.open();
+    } catch (err) {
+      // One way down for every failure: shutdown closes whatever was opened
+      // (listeners, links, streams) and releases the lock.
+      this.log.info('Start failed: releasing what was opened');
+      await this.shutdown().catch((e: unknown) =>
+        this.log.error(`after a failed start, shutdown failed: ${(e as Error).message}`),
+      );
+      throw err;
+    }
+  }
+
+  /** Opens the streams and the listeners, in that order. */
+  private async open(): Promise<void> {
+    const o = this.options;
     if (o.jetstream) {
+      // Where streams are written (JetStream's <data_dir>/streams/<account>)
+      // is proved writable now, not at the first stream create.
+      const dir = path.join(o.dataDir, 'streams');
+      probeWritable(path.join(dir, this.accounts.default.name), 'data_dir');
       // Streams are restored before the first client can publish to them.
       this.jetstream = new JetStream(
         this,
-        path.join(o.dataDir, 'streams'),
+        dir,
         o.syncIntervalMs === 0
           ? { kind: 'always' }
           : { kind: 'interval', intervalMs: o.syncIntervalMs },
@@ -113,7 +138,7 @@ export class WeftNode implements SessionHost {
     }
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener = listener;
-    this.port = await listen(listener, o.port, o.host);
+    this.port = await listen(listener, o.port, o.host, 'client');
     listener.on('error', (err) => this.log.error(`client listener: ${err.message}`));
     this.infoBase = {
       server_id: this.serverId,
@@ -144,24 +169,15 @@ export class WeftNode implements SessionHost {
         maxPending: o.meshMaxPending,
         maxPayload: o.maxPayload,
       });
-      try {
-        await mesh.start();
-      } catch (err) {
-        listener.close();
-        throw err;
-      }
+      // Set before it starts, so a failed start stops what it opened.
       this.mesh = mesh;
+      await mesh.start();
       if (o.meshToken === '' && o.meshPort >= 0) {
         this.log.warn('mesh links need no token (set mesh.token / --mesh-token to require one)');
       }
     }
     if (o.httpPort >= 0) {
-      try {
-        this.monitor = await startMonitor(this, o.host, o.httpPort);
-      } catch (err) {
-        listener.close();
-        throw err;
-      }
+      this.monitor = await startMonitor(this, o.host, o.httpPort);
       this.httpPort = this.monitor.port;
       this.log.info(`Listening for monitoring on http://${o.host}:${this.httpPort}`);
     }
@@ -273,10 +289,15 @@ export class WeftNode implements SessionHost {
     clearTimeout(timer);
     for (const sock of sockets) sock.destroy();
     for (const sock of this.refused) sock.destroy();
-    await listenerClosed;
-    if (this.jetstream !== null) await this.jetstream.stop();
-    if (this.mesh !== null) await this.mesh.stop();
-    if (this.monitor !== null) await this.monitor.close();
+    try {
+      await listenerClosed;
+      if (this.jetstream !== null) await this.jetstream.stop();
+      if (this.mesh !== null) await this.mesh.stop();
+      if (this.monitor !== null) await this.monitor.close();
+    } finally {
+      // Last: the directory is free only once its streams are closed.
+      this.lock?.release();
+    }
     this.log.info('Server shutdown complete');
   }
 }

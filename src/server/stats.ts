@@ -17,6 +17,8 @@ export class ServerStats {
   refusedSubscriptions = 0;
   /** Per-connection match caches that hit their bound and were reset. */
   matchCacheResets = 0;
+  /** Uncaught exceptions and unhandled rejections (internal errors; see fatal.ts). */
+  uncaughtErrors = 0;
   readonly closedByReason = new Map<CloseReason, number>();
 
   closed(reason: CloseReason): void {

@@ -35,7 +35,7 @@ import {
 } from 'nats';
 import { freePort } from '../helpers/nats-server.js';
 import { checkFor, within } from '../helpers/poll.js';
-import { killWeftProcess, startWeftProcess, type WeftProcess } from '../helpers/weft-process.js';
+import { killWeftProcess, type Proc, startWeftProcess } from '../helpers/weft-process.js';
 import { prng } from '../streams/crash-messages.js';
 import { checkMessage, makeMessage } from './checked-messages.js';
 
@@ -57,7 +57,7 @@ test('JetStream: acked publishes and confirmed acks survive SIGKILL', {
   const rand = prng(SEED);
   const dir = await mkdtemp(join(tmpdir(), 'weft-js-crash-'));
   const port = await freePort();
-  const startNode = (): Promise<WeftProcess> =>
+  const startNode = (): Promise<Proc> =>
     startWeftProcess([
       '--port',
       String(port),
@@ -293,9 +293,9 @@ test('JetStream: acked publishes and confirmed acks survive SIGKILL', {
     stopPublishing = true;
     stopConsuming = true;
     await nc.close().catch(() => {});
-    if (node.proc.exitCode === null && node.proc.signalCode === null) {
-      node.proc.kill('SIGKILL');
-      await node.closed;
+    if (node.child.exitCode === null && node.child.signalCode === null) {
+      node.child.kill('SIGKILL');
+      await node.exited;
     }
     await rm(dir, { recursive: true, force: true });
   }

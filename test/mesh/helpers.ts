@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ConnectionOptions, type NatsConnection, StringCodec, type Subscription } from 'nats';
 import { startServer } from '../../src/index.js';
+import { EXIT_INTERNAL } from '../../src/server/fatal.js';
 import { type ClientPool, clientPool } from '../helpers/clients.js';
 import { checkFor, within } from '../helpers/poll.js';
 
@@ -297,6 +298,9 @@ export async function startProcessNode(o: NodeOptions): Promise<ProcessNode> {
       if (exitCode === undefined) child.kill('SIGKILL');
       await rm(dataDir, { recursive: true, force: true });
     }
+    // 70: the node hit an internal error (src/server/fatal.ts); no test path may.
+    if (exitCode === EXIT_INTERNAL)
+      throw new Error(`${o.name} exited 70 (internal error):\n${out}`);
   };
   let ports: { port: number; httpPort: number; meshPort: number };
   try {

@@ -3,6 +3,7 @@
  * and checks, plus Weft's one extension, `dead_letter_subject`.
  */
 import { randomBytes } from 'node:crypto';
+import { byteLength, consumerNameError, MAX_DESCRIPTION_BYTES, NameErr } from '../streams/names.js';
 import { StreamApiError } from '../streams/stream-errors.js';
 
 export type DeliverPolicy =
@@ -51,16 +52,22 @@ export const NS_PER_MS = 1_000_000;
 /** Consumer errors, as nats-server 2.9 sends them. */
 export const ConsumerErr = {
   NotFound: () => new StreamApiError(404, 10014, 'consumer not found'),
+  /** nats-server's answer when a consumer's store can not be made (the detail is logged). */
+  StoreFailed: () => new StreamApiError(500, 10012, 'error creating store for consumer'),
   NameExists: () => new StreamApiError(400, 10013, 'consumer name already in use'),
-  PullRequiresAck: () =>
-    new StreamApiError(400, 10084, 'consumer in pull mode requires explicit ack policy'),
   DurableNameMismatch: () =>
     new StreamApiError(
       400,
       10017,
       'consumer name in subject does not match durable name in request',
     ),
-  InvalidName: () => new StreamApiError(400, 10103, 'durable name can not contain ".", "*", ">"'),
+  InvalidName: NameErr.ConsumerBadName,
+  EphemeralWithDurable: () =>
+    new StreamApiError(
+      400,
+      10020,
+      'consumer expected to be ephemeral but a durable name was set in request',
+    ),
   Invalid: (why: string) => new StreamApiError(400, 10012, why),
   BadPolicy: (why: string) => new StreamApiError(400, 10094, why),
   SmallHeartbeat: () =>
@@ -114,10 +121,6 @@ const ORDER: readonly (keyof ConsumerConfig)[] = [
   'dead_letter_subject',
 ];
 
-function validName(n: string): boolean {
-  return n !== '' && !/[.*>\s]/.test(n);
-}
-
 /** A random ephemeral name, 8 characters like nats-server's. */
 export function ephemeralName(): string {
   return randomBytes(6).toString('base64url').slice(0, 8);
@@ -137,8 +140,15 @@ export function normalizeConsumerConfig(raw: unknown, durable: boolean): Consume
     r[k] = v;
   }
   for (const k of ['durable_name', 'name']) {
-    if (r[k] !== undefined && (typeof r[k] !== 'string' || !validName(r[k] as string))) {
-      throw ConsumerErr.InvalidName();
+    if (r[k] === undefined) continue;
+    if (typeof r[k] !== 'string') throw ConsumerErr.InvalidName();
+    const bad = consumerNameError(r[k] as string);
+    if (bad !== null) throw bad;
+  }
+  if (r.description !== undefined) {
+    if (typeof r.description !== 'string') throw ConsumerErr.Invalid('invalid JSON');
+    if (byteLength(r.description) > MAX_DESCRIPTION_BYTES) {
+      throw NameErr.ConsumerDescriptionTooLong();
     }
   }
   const deliver = (r.deliver_policy as string | undefined) ?? 'all';
@@ -146,7 +156,8 @@ export function normalizeConsumerConfig(raw: unknown, durable: boolean): Consume
   const push = typeof r.deliver_subject === 'string';
   const ack = (r.ack_policy as string | undefined) ?? (push ? 'none' : 'explicit');
   if (!ACK.includes(ack)) throw ConsumerErr.Invalid(`invalid ack policy ${ack}`);
-  if (!push && ack === 'none') throw ConsumerErr.PullRequiresAck();
+  // A pull consumer may have ack policy none, as in nats-server 2.9 (the v3
+  // clients' ordered consumer is one): a delivery counts as acknowledged.
   // Heartbeats and flow control, checked in nats-server's order. Zero and
   // false are left out of the config, as nats-server's JSON omits them.
   const heartbeat = num(r.idle_heartbeat, 0);

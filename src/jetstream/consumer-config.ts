@@ -23,8 +23,8 @@ export interface ConsumerConfig {
   opt_start_seq?: number;
   opt_start_time?: string;
   ack_policy: AckPolicy;
-  /** Nanoseconds. */
-  ack_wait: number;
+  /** Nanoseconds; absent with ack policy none (as nats-server): DEFAULT_ACK_WAIT_NS applies. */
+  ack_wait?: number;
   max_deliver: number;
   backoff?: number[];
   filter_subject?: string;
@@ -32,7 +32,8 @@ export interface ConsumerConfig {
   rate_limit_bps?: number;
   sample_freq?: string;
   max_waiting?: number;
-  max_ack_pending: number;
+  /** Absent with ack policy none (as nats-server): no limit. */
+  max_ack_pending?: number;
   flow_control?: boolean;
   idle_heartbeat?: number;
   headers_only?: boolean;
@@ -48,6 +49,8 @@ export interface ConsumerConfig {
 }
 
 export const NS_PER_MS = 1_000_000;
+/** nats-server's default ack_wait: 30 s. */
+export const DEFAULT_ACK_WAIT_NS = 30_000 * NS_PER_MS;
 
 /** Consumer errors, as nats-server 2.9 sends them. */
 export const ConsumerErr = {
@@ -190,15 +193,19 @@ export function normalizeConsumerConfig(raw: unknown, durable: boolean): Consume
     ...r,
     deliver_policy: deliver,
     ack_policy: ack,
-    ack_wait: num(r.ack_wait, 30_000 * NS_PER_MS),
     max_deliver: num(r.max_deliver, -1),
     replay_policy: (r.replay_policy as string | undefined) ?? 'instant',
-    max_ack_pending: num(r.max_ack_pending, ack === 'none' ? -1 : 1000),
     num_replicas: num(r.num_replicas, 0),
   };
-  if (cfg.ack_wait === 0) cfg.ack_wait = 30_000 * NS_PER_MS;
+  // With ack policy none nothing waits for an ack: nats-server leaves both
+  // out unless given.
+  const ackWait = num(r.ack_wait, 0);
+  const maxAckPending = num(r.max_ack_pending, 0);
+  if (ack !== 'none' || ackWait !== 0) cfg.ack_wait = ackWait === 0 ? DEFAULT_ACK_WAIT_NS : ackWait;
+  if (ack !== 'none' || maxAckPending !== 0) {
+    cfg.max_ack_pending = maxAckPending === 0 ? 1000 : maxAckPending;
+  }
   if (cfg.max_deliver === 0) cfg.max_deliver = -1;
-  if (cfg.max_ack_pending === 0) cfg.max_ack_pending = ack === 'none' ? -1 : 1000;
   if (!push) cfg.max_waiting = num(r.max_waiting, 512);
   if (!durable && cfg.inactive_threshold === undefined) cfg.inactive_threshold = 5000 * NS_PER_MS;
   if (cfg.filter_subject === '>') delete cfg.filter_subject;

@@ -364,6 +364,16 @@ export class JetStream {
     return this.byAccount.get(name);
   }
 
+  /** Every account's JetStream (for monitoring). */
+  accounts(): IterableIterator<AccountJetStream> {
+    return this.byAccount.values();
+  }
+
+  /** Where file streams are stored: `<dataDir>/streams`. */
+  get storeDir(): string {
+    return this.dir;
+  }
+
   async stop(): Promise<void> {
     for (const js of this.byAccount.values()) await js.close();
     this.byAccount.clear();

@@ -30,14 +30,16 @@ export class StreamApiError extends Error {
 /**
  * An error as a client may see it: a StreamApiError as it is; anything else
  * (a failed read, write or fsync; a bug) as nats-server's "stream store
- * failed" code with a generic text naming only the errno code (`EIO`,
- * `ENOSPC`), never the message, which names the node's paths. The original
+ * failed" code with a generic text naming only the error's code (`EIO`,
+ * `ENOSPC`, a StoreError's `io`), never the message, which names the node's paths. The original
  * is kept as `cause`, for the log.
  */
 export function internalError(err: unknown): StreamApiError {
   if (err instanceof StreamApiError) return err;
   const code = (err as { code?: unknown } | null)?.code;
-  const tag = typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? ` (${code})` : '';
+  // An errno (`EIO`) or a store's kind of failure (`io`, `closed`): a word, never a path.
+  const tag =
+    typeof code === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(code) ? ` (${code})` : '';
   return new StreamApiError(503, 10077, `stream store failed${tag}`, err);
 }
 

@@ -11,7 +11,11 @@ import { mkdir, readdir, rename, rmdir, stat, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AckPolicy, type JetStreamManager, type NatsConnection, StringCodec } from 'nats';
-import { internalError } from '../../src/streams/stream-errors.js';
+import { createMemoryStore } from '../../src/streams/memory-store.js';
+import { StoreError } from '../../src/streams/store.js';
+import { Stream } from '../../src/streams/stream.js';
+import { normalizeConfig } from '../../src/streams/stream-config.js';
+import { internalError, StreamApiError } from '../../src/streams/stream-errors.js';
 import { onlyOn } from '../helpers/harness.js';
 import { closeJs, type JsData, type JsTarget, jsData, openJs } from './target.js';
 
@@ -119,6 +123,29 @@ describe('JetStream write failures', WEFT, () => {
     assert.deepEqual(await readdir(path.join(dir, 'D')), ['state.json']);
   });
 
+  test('a publish whose write fails is refused without the path', async () => {
+    const store = createMemoryStore();
+    store.append = () =>
+      Promise.reject(
+        Object.assign(new Error("EIO: i/o error, write '/srv/weft/data/streams/$G/P/msgs/1.seg'"), {
+          code: 'EIO',
+        }),
+      );
+    const stream = new Stream(normalizeConfig({ name: 'P' }, 'P'), store, new Date());
+    await stream.open();
+    await assert.rejects(stream.store('P', null, Buffer.from('x')), (err: unknown) => {
+      assert.ok(err instanceof StreamApiError);
+      assert.deepEqual(err.toJSON(), {
+        code: 503,
+        err_code: 10077,
+        description: 'stream store failed (EIO)',
+      });
+      assert.match(String((err.cause as Error).message), /msgs\/1\.seg/);
+      return true;
+    });
+    await stream.close();
+  });
+
   test('internalError keeps only the errno code for the client', () => {
     const fsErr = Object.assign(
       new Error("ENOENT: no such file or directory, open '/srv/weft/data/streams/$G/X/y.json'"),
@@ -133,5 +160,7 @@ describe('JetStream write failures', WEFT, () => {
     });
     assert.equal(e.cause, fsErr);
     assert.equal(internalError(new TypeError('a bug at /x/y')).message, 'stream store failed');
+    const storeErr = new StoreError('io', '/srv/weft/data/streams/$G/X/msgs: write failed: EIO');
+    assert.equal(internalError(storeErr).message, 'stream store failed (io)');
   });
 });

@@ -12,7 +12,7 @@
  * message nobody is interested in is dropped, and deleting a consumer or
  * restarting re-examines what is kept.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Account } from '../core/account.js';
 import type { Router } from '../core/router.js';
@@ -120,7 +120,14 @@ export class StreamConsumers {
     if (why !== null) throw why;
     const c = new Consumer(name, config, new Date(), this.consumerHost);
     await c.position();
-    if (durable && this.consumerHost.dir !== null) {
+    const dir = this.consumerHost.dir;
+    if (durable && dir !== null) {
+      // Not started yet (no subscription, no timer): on failure it is dropped as it is.
+      const home = path.join(dir, name);
+      const existed = await stat(home).then(
+        () => true,
+        () => false,
+      );
       try {
         await c.write();
       } catch (err) {
@@ -128,7 +135,8 @@ export class StreamConsumers {
         this.host.log.error(
           `consumer "${name}" of ${this.host.stream.name} not created: state not written: ${String(err)}`,
         );
-        await c.close(true).catch(() => {});
+        // What this create made goes; what was there (a state not restored at start) stays.
+        if (!existed) await rm(home, { recursive: true, force: true }).catch(() => {});
         throw ConsumerErr.StoreFailed();
       }
     }

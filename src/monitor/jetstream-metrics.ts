@@ -50,7 +50,17 @@ function allDurables(streams: Row[]): { row: Row; c: Consumer }[] {
   return out;
 }
 
-export function addJetStreamMetrics(registry: Registry, node: WeftNode): void {
+/** The bounds on series (tests pass small ones). */
+export interface SeriesBounds {
+  streams: number;
+  consumers: number;
+}
+
+export function addJetStreamMetrics(
+  registry: Registry,
+  node: WeftNode,
+  bounds: SeriesBounds = { streams: METRICS_MAX_STREAMS, consumers: METRICS_MAX_CONSUMERS },
+): void {
   const accounts = () => [...(node.jetstream?.accounts() ?? [])];
   const total = (read: (r: Row) => number) => allStreams(node).reduce((n, r) => n + read(r), 0);
   const gauge = (name: string, help: string, read: () => number): void => {
@@ -99,7 +109,7 @@ export function addJetStreamMetrics(registry: Registry, node: WeftNode): void {
       registers: [registry],
       collect() {
         this.reset();
-        for (const r of allStreams(node).slice(0, METRICS_MAX_STREAMS)) {
+        for (const r of allStreams(node).slice(0, bounds.streams)) {
           this.set({ account: r.account, stream: r.cs.stream.name }, read(r.cs));
         }
       },
@@ -128,8 +138,8 @@ export function addJetStreamMetrics(registry: Registry, node: WeftNode): void {
       registers: [registry],
       collect() {
         this.reset();
-        const streams = allStreams(node).slice(0, METRICS_MAX_STREAMS);
-        for (const { row, c } of allDurables(streams).slice(0, METRICS_MAX_CONSUMERS)) {
+        const streams = allStreams(node).slice(0, bounds.streams);
+        for (const { row, c } of allDurables(streams).slice(0, bounds.consumers)) {
           const labels = { account: row.account, stream: row.cs.stream.name, consumer: c.name };
           this.set(labels, c.counts()[key]);
         }
@@ -151,14 +161,14 @@ export function addJetStreamMetrics(registry: Registry, node: WeftNode): void {
 
   new Gauge({
     name: 'weft_jetstream_metrics_omitted',
-    help: `Streams and durable consumers without series of their own (beyond ${METRICS_MAX_STREAMS} streams, ${METRICS_MAX_CONSUMERS} consumers)`,
+    help: `Streams and durable consumers without series of their own (beyond ${bounds.streams} streams, ${bounds.consumers} consumers)`,
     labelNames: ['kind'],
     registers: [registry],
     collect() {
       const streams = allStreams(node);
-      const shown = streams.slice(0, METRICS_MAX_STREAMS);
+      const shown = streams.slice(0, bounds.streams);
       const durables = allDurables(streams).length;
-      const shownDurables = Math.min(allDurables(shown).length, METRICS_MAX_CONSUMERS);
+      const shownDurables = Math.min(allDurables(shown).length, bounds.consumers);
       this.set({ kind: 'stream' }, streams.length - shown.length);
       this.set({ kind: 'consumer' }, durables - shownDurables);
     },

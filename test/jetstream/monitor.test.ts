@@ -14,7 +14,9 @@ import {
   type NatsConnection,
   StringCodec,
 } from 'nats';
+import { Registry } from 'prom-client';
 import { startServer } from '../../src/index.js';
+import { addJetStreamMetrics } from '../../src/monitor/jetstream-metrics.js';
 import { monitorJson, onlyOn } from '../helpers/harness.js';
 import { closeJs, type JsData, type JsTarget, jsData, openJs } from './target.js';
 
@@ -169,6 +171,51 @@ describe('JetStream off', onlyOn('weft', 'a Weft setting'), () => {
       assert.equal(j.disabled, true);
       assert.equal(j.streams, 0);
     } finally {
+      await s.close();
+      await dir.remove();
+    }
+  });
+});
+
+describe('JetStream metrics bounds', onlyOn('weft', 'Weft’s Prometheus series'), () => {
+  test('series stop at the bounds; what is left out is counted', async () => {
+    const dir = await jsData();
+    const s = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      httpPort: -1,
+      meshPort: -1,
+      dataDir: dir.dir,
+      logLevel: 'silent',
+    });
+    const nc = await connect({ servers: `nats://127.0.0.1:${s.port}` });
+    try {
+      const jsm = await nc.jetstreamManager();
+      for (const name of ['B1', 'B2', 'B3']) {
+        await jsm.streams.add({ name, subjects: [name.toLowerCase()] });
+        for (const d of ['X', 'Y']) {
+          await jsm.consumers.add(name, { durable_name: d, ack_policy: AckPolicy.Explicit });
+        }
+      }
+      const registry = new Registry();
+      addJetStreamMetrics(registry, s.node, { streams: 2, consumers: 3 });
+      const lines = (await registry.metrics()).split('\n');
+      const series = (name: string) => lines.filter((l) => l.startsWith(`${name}{`));
+      assert.deepEqual(
+        series('weft_stream_messages').map((l) => /stream="(\w+)"/.exec(l)?.[1]),
+        ['B1', 'B2'],
+      );
+      assert.deepEqual(
+        series('weft_consumer_num_pending').map((l) =>
+          /stream="(\w+)",consumer="(\w+)"/.exec(l)?.slice(1).join('/'),
+        ),
+        ['B1/X', 'B1/Y', 'B2/X'],
+      );
+      assert.ok(lines.includes('weft_jetstream_metrics_omitted{kind="stream"} 1'));
+      // 6 durables, 3 with series.
+      assert.ok(lines.includes('weft_jetstream_metrics_omitted{kind="consumer"} 3'));
+    } finally {
+      await nc.close();
       await s.close();
       await dir.remove();
     }

@@ -5,6 +5,7 @@
  * followed by an info sees the stream.
  */
 import type { Message, Subscriber, Subscription } from '../core/message.js';
+import { NameErr } from '../streams/names.js';
 import type { StoredMessage } from '../streams/store.js';
 import {
   normalizeConfig,
@@ -12,7 +13,12 @@ import {
   subjectsOverlap,
   updateError,
 } from '../streams/stream-config.js';
-import { JsErr, StreamApiError } from '../streams/stream-errors.js';
+import {
+  internalDetail,
+  internalError,
+  JsErr,
+  type StreamApiError,
+} from '../streams/stream-errors.js';
 import { consumerRequest, consumerResponseType } from './consumer-api.js';
 import { DIRECT_GET, directGet } from './direct.js';
 import { API_QUEUE, apiStreamName, OWNER_QUEUE, streamApiSubjects } from './routing.js';
@@ -142,12 +148,8 @@ export class JsApi implements Subscriber {
     try {
       out = await this.dispatch(subject.slice(API_PREFIX.length), payload);
     } catch (err) {
-      const e =
-        err instanceof StreamApiError
-          ? err
-          : JsErr.StoreFailed((err as Error).message ?? String(err));
-      if (!(err instanceof StreamApiError))
-        js.host.log.error(`JetStream API ${subject}: ${e.message}`);
+      const e = internalError(err);
+      this.logInternal(subject, e);
       out = errorResponse(T.error, e);
     }
     if (out.error !== undefined) js.apiErrors++;
@@ -166,10 +168,7 @@ export class JsApi implements Subscriber {
       if (op === 'LIST') return this.guard(T.list, () => this.list(parseBody(payload, true)));
       if (type !== undefined) {
         if (name === '' || name.includes('.') || name.includes('*') || name.includes('>')) {
-          return errorResponse(
-            type,
-            JsErr.InvalidConfig('stream name is required and can not contain ".", "*" or ">"'),
-          );
+          return errorResponse(type, NameErr.StreamBadName());
         }
         return this.guard(type, () => this.streamOp(op, name, payload));
       }
@@ -183,14 +182,25 @@ export class JsApi implements Subscriber {
     return errorResponse(T.error, JsErr.UnknownApi(API_PREFIX + api));
   }
 
-  /** Runs `fn`, turning a StreamApiError into an error response of `type`. */
+  /**
+   * Runs `fn`, turning an error into an error response of `type`: a
+   * StreamApiError as it is, anything else generic (internalError), its
+   * detail logged.
+   */
   private async guard(type: string, fn: () => Promise<Reply> | Reply): Promise<Reply> {
     try {
       return { type, ...(await fn()) };
     } catch (err) {
-      if (err instanceof StreamApiError) return errorResponse(type, err);
-      throw err;
+      const e = internalError(err);
+      this.logInternal(type, e);
+      return errorResponse(type, e);
     }
+  }
+
+  /** Logs what went wrong inside an error a client is told about generically. */
+  private logInternal(what: string, e: StreamApiError): void {
+    const detail = internalDetail(e);
+    if (detail !== '') this.js.host.log.error(`JetStream API ${what}: ${e.message}: ${detail}`);
   }
 
   private stream(name: string): CapturedStream {

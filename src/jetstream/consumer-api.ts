@@ -6,6 +6,7 @@
  * `LIST`, `DELETE`, and `MSG.NEXT` (a pull request, answered with messages
  * rather than JSON).
  */
+import { hasPathSeparator, NameErr } from '../streams/names.js';
 import { JsErr } from '../streams/stream-errors.js';
 import { ConsumerErr, normalizeConsumerConfig } from './consumer-config.js';
 import type { StreamConsumers } from './consumers.js';
@@ -77,7 +78,13 @@ export async function consumerRequest(
     if (body.stream_name !== undefined && body.stream_name !== stream) {
       throw JsErr.StreamNameMismatch();
     }
+    // As nats-server, before the body's checks: a name that would be a path.
+    if (name !== undefined && hasPathSeparator(name)) throw NameErr.ConsumerPathSeparators();
     const raw = { ...((body.config ?? {}) as Record<string, unknown>) };
+    if (name === undefined && raw.durable_name !== undefined && raw.durable_name !== '') {
+      // `CREATE.<stream>` makes ephemerals only (the durable forms name it in the subject).
+      throw ConsumerErr.EphemeralWithDurable();
+    }
     if (op === 'DURABLE') {
       if (name === undefined || name === '') throw ConsumerErr.InvalidName();
       if (raw.durable_name === undefined || raw.durable_name === '') raw.durable_name = name;

@@ -3,6 +3,7 @@
  * and checks, plus Weft's one extension, `dead_letter_subject`.
  */
 import { randomBytes } from 'node:crypto';
+import { byteLength, consumerNameError, MAX_DESCRIPTION_BYTES, NameErr } from '../streams/names.js';
 import { StreamApiError } from '../streams/stream-errors.js';
 
 export type DeliverPolicy =
@@ -22,8 +23,8 @@ export interface ConsumerConfig {
   opt_start_seq?: number;
   opt_start_time?: string;
   ack_policy: AckPolicy;
-  /** Nanoseconds. */
-  ack_wait: number;
+  /** Nanoseconds; absent with ack policy none (as nats-server): DEFAULT_ACK_WAIT_NS applies. */
+  ack_wait?: number;
   max_deliver: number;
   backoff?: number[];
   filter_subject?: string;
@@ -31,7 +32,8 @@ export interface ConsumerConfig {
   rate_limit_bps?: number;
   sample_freq?: string;
   max_waiting?: number;
-  max_ack_pending: number;
+  /** Absent with ack policy none (as nats-server): no limit. */
+  max_ack_pending?: number;
   flow_control?: boolean;
   idle_heartbeat?: number;
   headers_only?: boolean;
@@ -47,20 +49,28 @@ export interface ConsumerConfig {
 }
 
 export const NS_PER_MS = 1_000_000;
+/** nats-server's default ack_wait: 30 s. */
+export const DEFAULT_ACK_WAIT_NS = 30_000 * NS_PER_MS;
 
 /** Consumer errors, as nats-server 2.9 sends them. */
 export const ConsumerErr = {
   NotFound: () => new StreamApiError(404, 10014, 'consumer not found'),
+  /** nats-server's answer when a consumer's store can not be made (the detail is logged). */
+  StoreFailed: () => new StreamApiError(500, 10012, 'error creating store for consumer'),
   NameExists: () => new StreamApiError(400, 10013, 'consumer name already in use'),
-  PullRequiresAck: () =>
-    new StreamApiError(400, 10084, 'consumer in pull mode requires explicit ack policy'),
   DurableNameMismatch: () =>
     new StreamApiError(
       400,
       10017,
       'consumer name in subject does not match durable name in request',
     ),
-  InvalidName: () => new StreamApiError(400, 10103, 'durable name can not contain ".", "*", ">"'),
+  InvalidName: NameErr.ConsumerBadName,
+  EphemeralWithDurable: () =>
+    new StreamApiError(
+      400,
+      10020,
+      'consumer expected to be ephemeral but a durable name was set in request',
+    ),
   Invalid: (why: string) => new StreamApiError(400, 10012, why),
   BadPolicy: (why: string) => new StreamApiError(400, 10094, why),
   SmallHeartbeat: () =>
@@ -114,10 +124,6 @@ const ORDER: readonly (keyof ConsumerConfig)[] = [
   'dead_letter_subject',
 ];
 
-function validName(n: string): boolean {
-  return n !== '' && !/[.*>\s]/.test(n);
-}
-
 /** A random ephemeral name, 8 characters like nats-server's. */
 export function ephemeralName(): string {
   return randomBytes(6).toString('base64url').slice(0, 8);
@@ -137,8 +143,15 @@ export function normalizeConsumerConfig(raw: unknown, durable: boolean): Consume
     r[k] = v;
   }
   for (const k of ['durable_name', 'name']) {
-    if (r[k] !== undefined && (typeof r[k] !== 'string' || !validName(r[k] as string))) {
-      throw ConsumerErr.InvalidName();
+    if (r[k] === undefined) continue;
+    if (typeof r[k] !== 'string') throw ConsumerErr.InvalidName();
+    const bad = consumerNameError(r[k] as string);
+    if (bad !== null) throw bad;
+  }
+  if (r.description !== undefined) {
+    if (typeof r.description !== 'string') throw ConsumerErr.Invalid('invalid JSON');
+    if (byteLength(r.description) > MAX_DESCRIPTION_BYTES) {
+      throw NameErr.ConsumerDescriptionTooLong();
     }
   }
   const deliver = (r.deliver_policy as string | undefined) ?? 'all';
@@ -146,7 +159,8 @@ export function normalizeConsumerConfig(raw: unknown, durable: boolean): Consume
   const push = typeof r.deliver_subject === 'string';
   const ack = (r.ack_policy as string | undefined) ?? (push ? 'none' : 'explicit');
   if (!ACK.includes(ack)) throw ConsumerErr.Invalid(`invalid ack policy ${ack}`);
-  if (!push && ack === 'none') throw ConsumerErr.PullRequiresAck();
+  // A pull consumer may have ack policy none, as in nats-server 2.9 (the v3
+  // clients' ordered consumer is one): a delivery counts as acknowledged.
   // Heartbeats and flow control, checked in nats-server's order. Zero and
   // false are left out of the config, as nats-server's JSON omits them.
   const heartbeat = num(r.idle_heartbeat, 0);
@@ -179,15 +193,19 @@ export function normalizeConsumerConfig(raw: unknown, durable: boolean): Consume
     ...r,
     deliver_policy: deliver,
     ack_policy: ack,
-    ack_wait: num(r.ack_wait, 30_000 * NS_PER_MS),
     max_deliver: num(r.max_deliver, -1),
     replay_policy: (r.replay_policy as string | undefined) ?? 'instant',
-    max_ack_pending: num(r.max_ack_pending, ack === 'none' ? -1 : 1000),
     num_replicas: num(r.num_replicas, 0),
   };
-  if (cfg.ack_wait === 0) cfg.ack_wait = 30_000 * NS_PER_MS;
+  // With ack policy none nothing waits for an ack: nats-server leaves both
+  // out unless given.
+  const ackWait = num(r.ack_wait, 0);
+  const maxAckPending = num(r.max_ack_pending, 0);
+  if (ack !== 'none' || ackWait !== 0) cfg.ack_wait = ackWait === 0 ? DEFAULT_ACK_WAIT_NS : ackWait;
+  if (ack !== 'none' || maxAckPending !== 0) {
+    cfg.max_ack_pending = maxAckPending === 0 ? 1000 : maxAckPending;
+  }
   if (cfg.max_deliver === 0) cfg.max_deliver = -1;
-  if (cfg.max_ack_pending === 0) cfg.max_ack_pending = ack === 'none' ? -1 : 1000;
   if (!push) cfg.max_waiting = num(r.max_waiting, 512);
   if (!durable && cfg.inactive_threshold === undefined) cfg.inactive_threshold = 5000 * NS_PER_MS;
   if (cfg.filter_subject === '>') delete cfg.filter_subject;

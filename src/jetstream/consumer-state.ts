@@ -1,7 +1,11 @@
 /**
- * A durable consumer's state on disk: `<stream dir>/consumers/<name>.json`
+ * A durable consumer's state on disk: `<stream dir>/consumers/<name>/state.json`
  * (durables of file streams only; the others have no file and every call
- * here is a no-op for them).
+ * here is a no-op for them). A directory per consumer, as nats-server's
+ * `obs/<name>/`, so a name of up to 255 bytes (names.ts) is one path
+ * component whatever the files in it are called. Weft before this layout
+ * wrote `<stream dir>/consumers/<name>.json`: consumers.ts reads those and
+ * moves them (`legacyStateFile`).
  *
  * - Changes are coalesced: `save` schedules one write SAVE_DELAY_MS later,
  *   and a change during a write schedules the next when it ends. One write
@@ -56,6 +60,18 @@ export interface StateOwner {
   /** The state as it is now. */
   snapshot(): ConsumerState;
 }
+
+/** The state file of consumer `name` under `<stream dir>/consumers`. */
+export function stateFile(dir: string, name: string): string {
+  return path.join(dir, name, STATE_FILE);
+}
+
+/** Where Weft kept the state of consumer `name` before the directory layout. */
+export function legacyStateFile(dir: string, name: string): string {
+  return path.join(dir, `${name}.json`);
+}
+
+export const STATE_FILE = 'state.json';
 
 /**
  * Changes to a durable consumer's state are written at most this often (the
@@ -119,8 +135,7 @@ export class ConsumerStateFile {
     this.closed = true;
     await this.saving;
     if (this.dir === null || !this.owner.durable) return;
-    const file = path.join(this.dir, `${this.owner.name}.json`);
-    if (deleted) await rm(file, { force: true });
+    if (deleted) await this.remove();
     else await this.write();
   }
 
@@ -163,10 +178,13 @@ export class ConsumerStateFile {
   async write(): Promise<void> {
     const dir = this.dir;
     if (dir === null) return;
+    const home = path.join(dir, this.owner.name);
     // A directory just created must itself be recorded in its parent.
-    const created = await mkdir(dir, { recursive: true });
-    if (created !== undefined) await fsyncDir(path.dirname(created));
-    const file = path.join(dir, `${this.owner.name}.json`);
+    for (const d of [dir, home]) {
+      const created = await mkdir(d, { recursive: true });
+      if (created !== undefined) await fsyncDir(path.dirname(created));
+    }
+    const file = path.join(home, STATE_FILE);
     const tmp = `${file}.tmp`;
     const fh = await open(tmp, 'w');
     try {
@@ -176,7 +194,14 @@ export class ConsumerStateFile {
       await fh.close();
     }
     await rename(tmp, file);
-    await fsyncDir(dir);
+    await fsyncDir(home);
+  }
+
+  /** Removes the consumer's directory (and a state file of the old layout). */
+  async remove(): Promise<void> {
+    if (this.dir === null) return;
+    await rm(path.join(this.dir, this.owner.name), { recursive: true, force: true });
+    await rm(legacyStateFile(this.dir, this.owner.name), { force: true });
   }
 }
 

@@ -24,7 +24,7 @@ import type { Router } from '../core/router.js';
 import { subjectMatches } from '../core/subject.js';
 import type { StoredMessage } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
-import { type ConsumerConfig, NS_PER_MS } from './consumer-config.js';
+import { type ConsumerConfig, DEFAULT_ACK_WAIT_NS, NS_PER_MS } from './consumer-config.js';
 import { deadLetterSubject, sendDeadLetter } from './consumer-dead-letter.js';
 import { countFrom, startPosition } from './consumer-position.js';
 import { hasInterest, type PullRequest, PullRequests } from './consumer-pull.js';
@@ -55,6 +55,13 @@ export interface ConsumerHost {
 }
 
 let nextConsumerId = 1_500_000_000;
+
+export interface ConsumerCounts {
+  num_ack_pending: number;
+  num_redelivered: number;
+  num_waiting: number;
+  num_pending: number;
+}
 
 export class Consumer implements Subscriber {
   readonly id = nextConsumerId++;
@@ -135,7 +142,7 @@ export class Consumer implements Subscriber {
     this.ackFloor = s.ackFloor;
     this.startSeqs = s.startSeqs ?? [];
     // Whatever was awaiting an ack is redelivered after ack_wait from now.
-    const due = Date.now() + this.cfg.ack_wait / NS_PER_MS;
+    const due = Date.now() + (this.cfg.ack_wait ?? DEFAULT_ACK_WAIT_NS) / NS_PER_MS;
     for (const [sseq, cseq, deliveries, time] of s.pending) {
       this.pending.set(sseq, { cseq, deliveries, deadline: due, time });
     }
@@ -146,7 +153,10 @@ export class Consumer implements Subscriber {
     const subject = `$JS.ACK.${this.host.stream.name}.${this.name}.>`;
     this.ackSub = { subject, queue: '', sid: '', owner: this, max: 0, delivered: 0 };
     this.host.account.subscribe(this.ackSub);
-    const ms = Math.max(20, Math.min(250, this.cfg.ack_wait / NS_PER_MS / 10));
+    const ms = Math.max(
+      20,
+      Math.min(250, (this.cfg.ack_wait ?? DEFAULT_ACK_WAIT_NS) / NS_PER_MS / 10),
+    );
     this.ticker = setInterval(() => this.tick(), ms);
     this.ticker.unref();
     this.startPush();
@@ -214,8 +224,6 @@ export class Consumer implements Subscriber {
     if (this.lastDelivered > 0) delivered.last_active = new Date(this.lastDelivered).toISOString();
     const floor: Record<string, unknown> = { ...this.ackFloor };
     if (this.lastAcked > 0) floor.last_active = new Date(this.lastAcked).toISOString();
-    let redelivered = 0;
-    for (const p of this.pending.values()) if (p.deliveries > 1) redelivered++;
     const out: Record<string, unknown> = {
       stream_name: this.host.stream.name,
       name: this.name,
@@ -223,15 +231,24 @@ export class Consumer implements Subscriber {
       config: this.cfg,
       delivered,
       ack_floor: floor,
-      num_ack_pending: this.pending.size,
-      num_redelivered: redelivered,
-      num_waiting: this.pulls.size,
-      num_pending: this.pendingCount + this.startSeqs.length,
+      ...this.counts(),
     };
     if (this.isPush && hasInterest(this.host.account, this.cfg.deliver_subject!)) {
       out.push_bound = true;
     }
     return out;
+  }
+
+  /** The info's counts as they are (num_pending as last counted): cheap, for metrics. */
+  counts(): ConsumerCounts {
+    let redelivered = 0;
+    for (const p of this.pending.values()) if (p.deliveries > 1) redelivered++;
+    return {
+      num_ack_pending: this.pending.size,
+      num_redelivered: redelivered,
+      num_waiting: this.pulls.size,
+      num_pending: this.pendingCount + this.startSeqs.length,
+    };
   }
 
   /** Counts the matching messages at or after the cursor. */
@@ -331,7 +348,7 @@ export class Consumer implements Subscriber {
       if (this.rdq[0] === seq) this.rdq.shift();
       if (this.pending.delete(seq)) this.updateFloor();
     }
-    const max = this.cfg.max_ack_pending;
+    const max = this.cfg.max_ack_pending ?? -1;
     if (max > 0 && this.pending.size >= max) return null;
     while (this.startSeqs.length > 0) {
       const seq = this.startSeqs[0]!;
@@ -353,7 +370,7 @@ export class Consumer implements Subscriber {
     const b = this.cfg.backoff;
     if (b !== undefined && b.length > 0)
       return b[Math.min(deliveries - 1, b.length - 1)]! / NS_PER_MS;
-    return this.cfg.ack_wait / NS_PER_MS;
+    return (this.cfg.ack_wait ?? DEFAULT_ACK_WAIT_NS) / NS_PER_MS;
   }
 
   private send(to: string, req: PullRequest | null, m: StoredMessage): void {

@@ -1,16 +1,18 @@
 /**
  * The consumers of one stream: created, found, deleted and restored here.
  * Durable consumers of a file stream keep their state in
- * `<stream dir>/consumers/<name>.json` (config, position, pending acks),
- * rewritten on changes and read back at start; ephemeral ones, and those of
- * memory streams, live only in memory, as in nats-server.
+ * `<stream dir>/consumers/<name>/state.json` (config, position, pending
+ * acks; consumer-state.ts), rewritten on changes and read back at start;
+ * ephemeral ones, and those of memory streams, live only in memory, as in
+ * nats-server. A durable is registered only once its state is written: a
+ * create that can not write it leaves nothing behind.
  *
  * Interest and work-queue retention (retention.ts) hook in here: a new
  * consumer must fit the stream's policy, acks may remove messages, a stored
  * message nobody is interested in is dropped, and deleting a consumer or
  * restarting re-examines what is kept.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Account } from '../core/account.js';
 import type { Router } from '../core/router.js';
@@ -23,7 +25,7 @@ import {
   ephemeralName,
   sameConsumerConfig,
 } from './consumer-config.js';
-import type { ConsumerState } from './consumer-state.js';
+import { type ConsumerState, legacyStateFile, STATE_FILE, stateFile } from './consumer-state.js';
 import { Retention } from './retention.js';
 
 export interface ConsumersHost {
@@ -118,8 +120,27 @@ export class StreamConsumers {
     if (why !== null) throw why;
     const c = new Consumer(name, config, new Date(), this.consumerHost);
     await c.position();
+    const dir = this.consumerHost.dir;
+    if (durable && dir !== null) {
+      // Not started yet (no subscription, no timer): on failure it is dropped as it is.
+      const home = path.join(dir, name);
+      const existed = await stat(home).then(
+        () => true,
+        () => false,
+      );
+      try {
+        await c.write();
+      } catch (err) {
+        // The detail (with the node's paths) is for the log; the client gets nats-server's text.
+        this.host.log.error(
+          `consumer "${name}" of ${this.host.stream.name} not created: state not written: ${String(err)}`,
+        );
+        // What this create made goes; what was there (a state not restored at start) stays.
+        if (!existed) await rm(home, { recursive: true, force: true }).catch(() => {});
+        throw ConsumerErr.StoreFailed();
+      }
+    }
     this.byName.set(name, c);
-    if (durable && this.consumerHost.dir !== null) await c.write();
     c.start();
     return { consumer: c, created: true };
   }
@@ -135,28 +156,66 @@ export class StreamConsumers {
   async load(): Promise<void> {
     const dir = this.consumerHost.dir;
     if (dir === null) return;
-    let files: string[];
+    let entries: import('node:fs').Dirent[];
     try {
-      files = await readdir(dir);
+      entries = await readdir(dir, { withFileTypes: true });
     } catch {
       return;
     }
-    for (const f of files.sort()) {
-      if (!f.endsWith('.json')) continue;
-      try {
-        const s = JSON.parse(await readFile(path.join(dir, f), 'utf8')) as ConsumerState;
-        const name = s.config.durable_name ?? f.slice(0, -'.json'.length);
-        const c = new Consumer(name, s.config, new Date(s.created), this.consumerHost);
-        await c.restore(s);
-        this.byName.set(name, c);
-        c.start();
-      } catch (err) {
-        this.host.log.error(
-          `consumer ${f} of ${this.host.stream.name} not restored: ${String(err)}`,
-        );
+    const dirs = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
+    const legacy = entries
+      .filter((e) => e.isFile() && e.name.endsWith('.json'))
+      .map((e) => e.name.slice(0, -'.json'.length))
+      .filter((n) => !dirs.has(n));
+    for (const n of [...dirs].sort()) await this.restore(n, stateFile(dir, n), false);
+    for (const n of legacy.sort()) await this.restore(n, legacyStateFile(dir, n), true);
+    // A state file of the old layout whose consumer was moved (a crash before it was removed).
+    for (const e of entries) {
+      const n = e.name.slice(0, -'.json'.length);
+      if (e.isFile() && e.name.endsWith('.json') && dirs.has(n)) {
+        await rm(legacyStateFile(dir, n), { force: true });
       }
     }
     await this.retention.restored();
+  }
+
+  /**
+   * Restores the durable whose state is in `file`. One of the old layout
+   * (`legacy`) is rewritten in the new one and its file removed. A
+   * consumer directory without a state file is what a create that failed
+   * (or crashed) before its first write left: removed.
+   */
+  private async restore(dirName: string, file: string, legacy: boolean): Promise<void> {
+    const dir = this.consumerHost.dir!;
+    const stream = this.host.stream.name;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if (!legacy && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.host.log.warn(`consumer "${dirName}" of ${stream} has no ${STATE_FILE}: removed`);
+        await rm(path.join(dir, dirName), { recursive: true, force: true });
+      } else {
+        this.host.log.error(`consumer "${dirName}" of ${stream} not restored: ${String(err)}`);
+      }
+      return;
+    }
+    try {
+      const s = JSON.parse(text) as ConsumerState;
+      const name = s.config.durable_name ?? dirName;
+      const c = new Consumer(name, s.config, new Date(s.created), this.consumerHost);
+      await c.restore(s);
+      if (legacy) {
+        await c.write();
+        await rm(file, { force: true });
+      }
+      this.byName.set(name, c);
+      c.start();
+    } catch (err) {
+      this.host.log.error(
+        `consumer "${dirName}" of ${stream} not restored (${file}): ${String(err)}`,
+      );
+    }
   }
 
   /** Closes every consumer; `deleted` when the stream itself is going away. */

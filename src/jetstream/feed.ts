@@ -18,6 +18,7 @@
 import type { Message } from '../core/message.js';
 import type { Stream } from '../streams/stream.js';
 import { NS_PER_MS } from '../streams/stream-config.js';
+import { internalDetail, internalError } from '../streams/stream-errors.js';
 import { parseAckTail, withHeaders } from './consumer-wire.js';
 import type { Inbox, Reply } from './inbox.js';
 import { API_PREFIX } from './shapes.js';
@@ -318,9 +319,12 @@ export class Feed {
     } catch (err) {
       // Not stored: start over from the last stored message after the back-off.
       this.failed = true;
-      this.error = { code: 500, description: (err as Error).message ?? String(err) };
+      // Shown in stream info: never a caught error's message (it names the node's paths).
+      const e = internalError(err);
+      this.error = { code: 500, description: e.message };
+      const detail = internalDetail(e);
       this.host.log.warn(
-        `stream ${stream.name}: ${this.kind} of "${this.origin}" stopped at ${sseq}: ${this.error.description}`,
+        `stream ${stream.name}: ${this.kind} of "${this.origin}" stopped at ${sseq}: ${detail || e.message}`,
       );
     }
   }

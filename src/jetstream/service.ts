@@ -24,7 +24,12 @@ import { createMemoryStore } from '../streams/memory-store.js';
 import type { StreamStore, SyncPolicy } from '../streams/store.js';
 import { Stream } from '../streams/stream.js';
 import { isValidStreamName, type StreamConfig } from '../streams/stream-config.js';
-import { JsErr, StreamApiError } from '../streams/stream-errors.js';
+import {
+  internalDetail,
+  internalError,
+  JsErr,
+  type StreamApiError,
+} from '../streams/stream-errors.js';
 import { JsApi } from './api.js';
 import { StreamConsumers } from './consumers.js';
 import { StreamFeeds } from './feeds.js';
@@ -41,6 +46,9 @@ export interface JetStreamHost {
     error(msg: string): void;
   };
 }
+
+/** A stream's store failures are logged at most this often (the others are counted in the next line). */
+const FAILURE_LOG_MS = 1000;
 
 /** Ids for internal subscribers, far from client connection ids. */
 let nextInternalId = 1_000_000_000;
@@ -84,6 +92,29 @@ export class CapturedStream implements Subscriber {
     this.subs = [];
   }
 
+  /** When a store failure was last logged, and how many since were not. */
+  private failureLoggedAt = 0;
+  private failuresUnlogged = 0;
+
+  /**
+   * Logs the detail of a store failure a publisher was told about
+   * generically; at most once per FAILURE_LOG_MS, with the count of those
+   * not logged, so a failing disk does not flood the log.
+   */
+  private logFailure(e: StreamApiError): void {
+    const detail = internalDetail(e);
+    if (detail === '') return;
+    const now = Date.now();
+    if (now - this.failureLoggedAt < FAILURE_LOG_MS) {
+      this.failuresUnlogged++;
+      return;
+    }
+    const more = this.failuresUnlogged > 0 ? ` (and ${this.failuresUnlogged} more)` : '';
+    this.failureLoggedAt = now;
+    this.failuresUnlogged = 0;
+    this.js.host.log.error(`stream ${this.stream.name}: store failed${more}: ${detail}`);
+  }
+
   deliver(_sub: Subscription, msg: Message): void {
     // The message's buffers may be a reused read buffer: copy what is kept.
     const headers = msg.headers === null ? null : Buffer.from(msg.headers);
@@ -98,9 +129,10 @@ export class CapturedStream implements Subscriber {
         if (r.duplicate !== true) this.consumers.stored(r.seq, subject);
       },
       (err: unknown) => {
-        const e = err instanceof StreamApiError ? err : JsErr.StoreFailed(String(err));
+        const e = internalError(err);
         if (e.errCode === 10077 && e.code === 500)
           this.js.host.log.warn(`stream ${name}: ${e.message}`);
+        this.logFailure(e);
         if (reply !== '') this.js.reply(reply, pubAckError(name, e), this);
       },
     );
@@ -181,20 +213,37 @@ export class AccountJetStream {
     return null;
   }
 
-  /** Creates (and persists) a stream, capturing its subjects. */
+  /**
+   * Creates (and persists) a stream, capturing its subjects. It is
+   * registered only once its config and store are on disk: if they can not
+   * be made, what was made is removed, the detail (with the node's paths)
+   * is logged and the client told nats-server's generic error.
+   */
   async create(config: StreamConfig, created = new Date()): Promise<CapturedStream> {
-    let store: StreamStore;
+    let store: StreamStore | null = null;
     let dir: string | null = null;
-    if (config.storage === 'file') {
-      dir = path.join(this.dir, config.name);
-      await mkdir(dir, { recursive: true });
-      await this.writeMeta(dir, config, created);
-      store = await openFileStore(path.join(dir, 'msgs'), { sync: this.sync });
-    } else {
-      store = createMemoryStore();
+    let made = false;
+    let cs: CapturedStream;
+    try {
+      if (config.storage === 'file') {
+        dir = path.join(this.dir, config.name);
+        await mkdir(this.dir, { recursive: true });
+        made = await mkdirOwn(dir);
+        await this.writeMeta(dir, config, created);
+        store = await openFileStore(path.join(dir, 'msgs'), { sync: this.sync });
+      } else {
+        store = createMemoryStore();
+      }
+      cs = new CapturedStream(new Stream(config, store, created), this, dir);
+      await cs.stream.open();
+    } catch (err) {
+      this.host.log.error(
+        `stream "${config.name}" in account ${this.account.name} not created: ${(err as Error).message ?? String(err)}`,
+      );
+      await store?.close().catch(() => {});
+      if (made && dir !== null) await rm(dir, { recursive: true, force: true }).catch(() => {});
+      throw JsErr.StreamStoreFailed();
     }
-    const cs = new CapturedStream(new Stream(config, store, created), this, dir);
-    await cs.stream.open();
     await this.activate(cs);
     return cs;
   }
@@ -270,6 +319,17 @@ export class AccountJetStream {
   }
 }
 
+/** Creates `dir`: true if it did, false if it was there (then it is not this create's to remove). */
+async function mkdirOwn(dir: string): Promise<boolean> {
+  try {
+    await mkdir(dir);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
 /** The node's JetStream: one AccountJetStream per account it serves. */
 export class JetStream {
   private readonly byAccount = new Map<string, AccountJetStream>();
@@ -302,6 +362,16 @@ export class JetStream {
 
   account(name: string): AccountJetStream | undefined {
     return this.byAccount.get(name);
+  }
+
+  /** Every account's JetStream (for monitoring). */
+  accounts(): IterableIterator<AccountJetStream> {
+    return this.byAccount.values();
+  }
+
+  /** Where file streams are stored: `<dataDir>/streams`. */
+  get storeDir(): string {
+    return this.dir;
   }
 
   async stop(): Promise<void> {

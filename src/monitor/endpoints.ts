@@ -6,6 +6,7 @@
  */
 import type { WeftNode } from '../server/server.js';
 import { NATS_API_VERSION, VERSION } from '../version.js';
+import { jetstreamVarz } from './jsz.js';
 
 const MS_TO_NS = 1_000_000;
 
@@ -85,6 +86,7 @@ export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
     out_bytes: s.outBytes,
     slow_consumers: s.slowConsumers,
     subscriptions: node.subscriptionCount,
+    jetstream: jetstreamVarz(node),
     weft: {
       refused_connections: s.refusedConnections,
       refused_subscriptions: s.refusedSubscriptions,

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { WeftNode } from '../server/server.js';
 import { listen } from '../util/listen.js';
 import { CpuMeter, connz, subsz, varz } from './endpoints.js';
+import { jsz } from './jsz.js';
 import { meshz } from './meshz.js';
 import { createMetrics } from './metrics.js';
 
@@ -13,7 +14,7 @@ export interface MonitorServer {
   close(): Promise<void>;
 }
 
-const ENDPOINTS = ['/varz', '/connz', '/subsz', '/meshz', '/healthz', '/metrics'];
+const ENDPOINTS = ['/varz', '/connz', '/subsz', '/meshz', '/jsz', '/healthz', '/metrics'];
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body, null, 2);
@@ -59,6 +60,9 @@ export async function startMonitor(
         return;
       case '/meshz':
         json(res, 200, meshz(node));
+        return;
+      case '/jsz':
+        json(res, 200, await jsz(node, url.searchParams));
         return;
       case '/metrics': {
         const text = await registry.metrics();

@@ -6,6 +6,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Link } from '../mesh/link.js';
 import type { WeftNode } from '../server/server.js';
+import { addJetStreamMetrics } from './jetstream-metrics.js';
 
 export function createMetrics(node: WeftNode): Registry {
   const registry = new Registry();
@@ -118,5 +119,6 @@ export function createMetrics(node: WeftNode): Registry {
       for (const [reason, n] of s.closedByReason) this.inc({ reason }, n);
     },
   });
+  addJetStreamMetrics(registry, node);
   return registry;
 }

@@ -151,6 +151,8 @@ export class WeftNode implements SessionHost {
       port: this.port,
       headers: true,
       max_payload: o.maxPayload,
+      // As nats-server with JetStream on: clients read it to offer the JetStream API.
+      ...(this.jetstream !== null ? { jetstream: true } : {}),
     };
     this.log.info(`Starting weft ${VERSION} (node "${this.name}", id ${this.serverId})`);
     this.log.info(`Listening for client connections on ${o.host}:${this.port}`);

@@ -5,6 +5,7 @@
  * the same mistakes.
  */
 import { classifySubject } from '../core/subject.js';
+import { byteLength, MAX_DESCRIPTION_BYTES, NameErr, streamNameError } from './names.js';
 import { JsErr, type StreamApiError } from './stream-errors.js';
 
 export type Retention = 'limits' | 'interest' | 'workqueue';
@@ -60,9 +61,9 @@ export const NS_PER_MS = 1_000_000;
 /** nats-server's default duplicate window: 2 minutes. */
 export const DEFAULT_DUPLICATE_WINDOW_NS = 120_000 * NS_PER_MS;
 
-/** Whether `name` may name a stream: no subject separators, wildcards, spaces or path separators. */
+/** Whether `name` may name a stream (names.ts: nats-server's rules, length in bytes). */
 export function isValidStreamName(name: string): boolean {
-  return name !== '' && !/[.*>\s/\\]/.test(name) && name.length <= 255;
+  return streamNameError(name) === null;
 }
 
 type Raw = Record<string, unknown>;
@@ -116,7 +117,11 @@ export function normalizeConfig(body: unknown, name: string): StreamConfig {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw JsErr.InvalidJson();
   const raw = body as Raw;
   if (raw.name !== name) throw JsErr.StreamNameMismatch();
-  if (!isValidStreamName(name)) throw JsErr.InvalidConfig('invalid stream name');
+  const bad = streamNameError(name);
+  if (bad !== null) throw bad;
+  if (typeof raw.description === 'string' && byteLength(raw.description) > MAX_DESCRIPTION_BYTES) {
+    throw NameErr.StreamDescriptionTooLong();
+  }
   for (const k of ['republish', 'subject_transform'] as const) {
     if (raw[k] !== undefined && raw[k] !== null) throw JsErr.NotSupported(k);
   }

@@ -15,14 +15,39 @@ export class StreamApiError extends Error {
     readonly code: number,
     readonly errCode: number,
     description: string,
+    /** What went wrong inside (a file system error, with the node's paths): logged, never sent. */
+    cause?: unknown,
   ) {
-    super(description);
+    super(description, cause === undefined ? undefined : { cause });
     this.name = 'StreamApiError';
   }
 
   toJSON(): ApiErrorBody {
     return { code: this.code, err_code: this.errCode, description: this.message };
   }
+}
+
+/**
+ * An error as a client may see it: a StreamApiError as it is; anything else
+ * (a failed read, write or fsync; a bug) as nats-server's "stream store
+ * failed" code with a generic text naming only the error's code (`EIO`,
+ * `ENOSPC`, a StoreError's `io`), never the message, which names the node's paths. The original
+ * is kept as `cause`, for the log.
+ */
+export function internalError(err: unknown): StreamApiError {
+  if (err instanceof StreamApiError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  // An errno (`EIO`) or a store's kind of failure (`io`, `closed`): a word, never a path.
+  const tag =
+    typeof code === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(code) ? ` (${code})` : '';
+  return new StreamApiError(503, 10077, `stream store failed${tag}`, err);
+}
+
+/** The detail of an internal error, for the log ('' for an error made for the client). */
+export function internalDetail(err: StreamApiError): string {
+  const c = err.cause;
+  if (c === undefined) return '';
+  return c instanceof Error ? c.message : String(c);
 }
 
 const e = (code: number, errCode: number, description: string) => (): StreamApiError =>
@@ -50,7 +75,10 @@ export const JsErr = {
   MirrorWithSubjects: e(400, 10034, 'stream mirrors can not contain subjects'),
   MirrorWithSources: e(400, 10031, 'stream mirrors can not also contain other sources'),
   MirrorNotUpdatable: e(400, 10055, 'stream mirror configuration can not be updated'),
+  /** `why` is sent to the client: never a caught error's message (use internalError). */
   StoreFailed: (why: string) => new StreamApiError(503, 10077, why),
+  /** nats-server's answer when a stream's store can not be made (the detail is logged). */
+  StreamStoreFailed: e(500, 10049, 'error creating store for stream'),
   /** Not in nats-server 2.9 (it leaves unknown API subjects unanswered); an answer is kinder. */
   UnknownApi: (what: string) => new StreamApiError(400, 10003, `unknown JetStream API: ${what}`),
   NotSupported: (what: string) => new StreamApiError(400, 10003, `not supported yet: ${what}`),

@@ -13,7 +13,7 @@
 import { H, parseHeaders } from './headers.js';
 import { type StoredMessage, StoreError, type StoreState, type StreamStore } from './store.js';
 import { NS_PER_MS, type StreamConfig } from './stream-config.js';
-import { JsErr, StreamApiError } from './stream-errors.js';
+import { internalError, JsErr, StreamApiError } from './stream-errors.js';
 
 export interface PubResult {
   seq: number;
@@ -323,5 +323,6 @@ function rollupOf(
 function storeFailure(err: unknown): StreamApiError {
   if (err instanceof StreamApiError) return err;
   if (err instanceof StoreError && err.code === 'too_large') return JsErr.MsgSizeExceeded();
-  return JsErr.StoreFailed(err instanceof Error ? err.message : String(err));
+  // Never the error's message to the client: it names the node's paths.
+  return internalError(err);
 }

@@ -16,6 +16,8 @@ import { checkFor, within } from '../helpers/poll.js';
 
 export interface JsTarget {
   url: string;
+  /** The monitoring port (`/jsz`, `/varz`, …). */
+  httpPort: number;
   stop(): Promise<void>;
 }
 
@@ -39,13 +41,14 @@ async function startWeft(dataDir: string): Promise<JsTarget> {
   const s = await startServer({
     host: '127.0.0.1',
     port: 0,
-    httpPort: -1,
+    httpPort: 0,
     meshPort: -1,
     dataDir,
     logLevel: 'silent',
   });
   return {
     url: `nats://127.0.0.1:${s.port}`,
+    httpPort: s.httpPort,
     stop: () => within(s.close(), 5000, 'the Weft server to close'),
   };
 }
@@ -54,9 +57,20 @@ const BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
 
 async function startReference(dir: string): Promise<JsTarget> {
   const port = await freePort();
+  const httpPort = await freePort();
   const child: ChildProcess = spawn(
     BIN,
-    ['-js', '-sd', path.join(dir, 'ref'), '-a', '127.0.0.1', '-p', String(port)],
+    [
+      '-js',
+      '-sd',
+      path.join(dir, 'ref'),
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-m',
+      String(httpPort),
+    ],
     { stdio: 'ignore' },
   );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -75,6 +89,7 @@ async function startReference(dir: string): Promise<JsTarget> {
   );
   return {
     url: `nats://127.0.0.1:${port}`,
+    httpPort,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;

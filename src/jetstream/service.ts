@@ -21,7 +21,9 @@ import type { Message, Subscriber, Subscription } from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { openFileStore } from '../streams/file-store.js';
 import { createMemoryStore } from '../streams/memory-store.js';
-import type { StreamStore, SyncPolicy } from '../streams/store.js';
+import { errnoOf } from '../streams/file-ops.js';
+import type { FileStoreOptions } from '../streams/file-store.js';
+import { StoreError, type StreamStore, type SyncPolicy } from '../streams/store.js';
 import { Stream } from '../streams/stream.js';
 import { isValidStreamName, type StreamConfig } from '../streams/stream-config.js';
 import { JsErr, StreamApiError } from '../streams/stream-errors.js';
@@ -40,7 +42,15 @@ export interface JetStreamHost {
     warn(msg: string): void;
     error(msg: string): void;
   };
+  /** The node's list of problems (`/healthz`): a stream that cannot write is one. */
+  readonly health: {
+    report(key: string, component: string, detail: string): void;
+    clear(key: string): void;
+  };
 }
+
+/** System errors that mean the disk cannot take what a stream would write. */
+const DISK_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EFBIG', 'ESHORTWRITE']);
 
 /** Ids for internal subscribers, far from client connection ids. */
 let nextInternalId = 1_000_000_000;
@@ -187,9 +197,17 @@ export class AccountJetStream {
     let dir: string | null = null;
     if (config.storage === 'file') {
       dir = path.join(this.dir, config.name);
-      await mkdir(dir, { recursive: true });
-      await this.writeMeta(dir, config, created);
-      store = await openFileStore(path.join(dir, 'msgs'), { sync: this.sync });
+      try {
+        await mkdir(dir, { recursive: true });
+        await this.writeMeta(dir, config, created);
+        store = await openFileStore(path.join(dir, 'msgs'), this.storeOptions(config.name));
+      } catch (err) {
+        if (!DISK_ERRNOS.has(err instanceof StoreError ? err.errno : errnoOf(err))) throw err;
+        // Half made: removed, so a restart does not find a stream never created.
+        await rm(dir, { recursive: true, force: true }).catch(() => {});
+        this.host.log.error(`stream "${config.name}" not created: ${(err as Error).message}`);
+        throw JsErr.StorageResourcesExceeded();
+      }
     } else {
       store = createMemoryStore();
     }
@@ -215,7 +233,40 @@ export class AccountJetStream {
     this.streams.delete(cs.stream.name);
     await cs.consumers.close(true);
     await cs.stream.close();
+    this.host.health.clear(this.writeKey(cs.stream.name));
     if (cs.dir !== null) await rm(cs.dir, { recursive: true, force: true });
+  }
+
+  /** The health key of a stream's failed writes. */
+  private writeKey(name: string): string {
+    return `stream:${this.account.name}:${name}:write`;
+  }
+
+  /** A file stream's store options: the sync policy, and its write failures told to health. */
+  private storeOptions(name: string): FileStoreOptions {
+    const log = this.host.log;
+    const where = `stream "${name}" in account ${this.account.name}`;
+    return {
+      sync: this.sync,
+      onWriteState: (err) => {
+        const key = this.writeKey(name);
+        if (err === null) {
+          this.host.health.clear(key);
+          log.info(`${where}: writes work again`);
+          return;
+        }
+        this.host.health.report(
+          key,
+          `stream ${name}`,
+          `writes failed (${err.errno}): ${err.message}; publishes are refused with ` +
+            `10047 and the store retries by itself`,
+        );
+        log.error(
+          `${where}: a write failed (${err.errno}): ${err.message}; refusing writes ` +
+            `(10047) and retrying`,
+        );
+      },
+    };
   }
 
   private async writeMeta(dir: string, config: StreamConfig, created: Date): Promise<void> {
@@ -241,7 +292,7 @@ export class AccountJetStream {
           config: StreamConfig;
           created: string;
         };
-        const store = await openFileStore(path.join(dir, 'msgs'), { sync: this.sync });
+        const store = await openFileStore(path.join(dir, 'msgs'), this.storeOptions(name));
         const cs = new CapturedStream(
           new Stream(meta.config, store, new Date(meta.created)),
           this,
@@ -260,10 +311,15 @@ export class AccountJetStream {
     this.unwatch();
     this.api.stop();
     for (const cs of this.streams.values()) {
-      await cs.feeds.stop();
-      cs.release();
-      await cs.consumers.close(false);
-      await cs.stream.close();
+      // One stream that cannot close cleanly (a full disk) leaves the others to close.
+      try {
+        await cs.feeds.stop();
+        cs.release();
+        await cs.consumers.close(false);
+        await cs.stream.close();
+      } catch (err) {
+        this.host.log.error(`stream "${cs.stream.name}" not closed cleanly: ${errMessage(err)}`);
+      }
     }
     this.streams.clear();
     this.inbox.stop();
@@ -309,4 +365,8 @@ export class JetStream {
     this.byAccount.clear();
     this.host.accounts.removeListener(this.remote);
   }
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

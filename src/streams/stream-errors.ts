@@ -51,6 +51,11 @@ export const JsErr = {
   MirrorWithSources: e(400, 10031, 'stream mirrors can not also contain other sources'),
   MirrorNotUpdatable: e(400, 10055, 'stream mirror configuration can not be updated'),
   StoreFailed: (why: string) => new StreamApiError(503, 10077, why),
+  /**
+   * A write or fsync of the stream's store failed (full disk, I/O error):
+   * nats-server's JSStorageResourcesExceededErr, exactly as its errors.json.
+   */
+  StorageResourcesExceeded: e(500, 10047, 'insufficient storage resources available'),
   /** Not in nats-server 2.9 (it leaves unknown API subjects unanswered); an answer is kinder. */
   UnknownApi: (what: string) => new StreamApiError(400, 10003, `unknown JetStream API: ${what}`),
   NotSupported: (what: string) => new StreamApiError(400, 10003, `not supported yet: ${what}`),

@@ -24,6 +24,7 @@ import * as path from 'node:path';
 import { classifySubject } from '../core/subject.js';
 import { crc32 } from './file-crc32.js';
 import { MessageIndex, type Segment } from './file-index.js';
+import { errnoOf, type FileOps, realFileOps } from './file-ops.js';
 import {
   encodeControl,
   encodeMsg,
@@ -38,7 +39,6 @@ import {
   T_MSG,
   T_PURGE,
 } from './file-record.js';
-import { errnoOf, type FileOps, realFileOps } from './file-ops.js';
 import {
   errText,
   FileWriter,

@@ -33,8 +33,8 @@
  *   store takes writes again. `onState` hears of both.
  */
 import * as path from 'node:path';
-import { errnoOf, type FileOps, writeAll } from './file-ops.js';
 import type { Segment } from './file-index.js';
+import { errnoOf, type FileOps, ShortWriteError, writeAll } from './file-ops.js';
 import { encodeControl, HEADER, recSeq, recType, T_META, T_MSG } from './file-record.js';
 import { StoreError, type SyncPolicy } from './store.js';
 
@@ -211,7 +211,7 @@ export class FileWriter {
       const meta = encodeControl(T_META, this.position.lastSeq, this.position.lastTime);
       try {
         const n = this.ops.writeSync(this.active.fd, meta, 0);
-        if (n !== meta.length) throw new Error(`short write: ${n} of ${meta.length} bytes`);
+        if (n !== meta.length) throw new ShortWriteError(n, meta.length);
         this.ops.syncSync(this.active.fd, true);
         this.ops.syncSync(this.dirFd, false);
         this.active.size = this.active.written = meta.length;
@@ -536,16 +536,26 @@ export class FileWriter {
     this.refuse(rejects, before === null, before?.message);
   }
 
-  /** Cuts the segments written by a failed batch back to their length before it. */
+  /**
+   * Cuts the segments written by a failed batch back to their length
+   * before it, each one even if another fails (then it throws the first
+   * error, and what failed is cut again by the next retry).
+   */
   private async cutBack(): Promise<void> {
+    let failed: unknown = null;
     for (const [seg, len] of this.cutTo) {
-      if (seg.fd >= 0) {
-        await this.ops.ftruncate(seg.fd, len);
-        await this.ops.sync(seg.fd, true);
-        this.stats.fsyncs++;
+      try {
+        if (seg.fd >= 0) {
+          await this.ops.ftruncate(seg.fd, len);
+          await this.ops.sync(seg.fd, true);
+          this.stats.fsyncs++;
+        }
+        this.cutTo.delete(seg);
+      } catch (err) {
+        failed ??= err;
       }
-      this.cutTo.delete(seg);
     }
+    if (failed !== null) throw failed;
   }
 
   /**

@@ -39,14 +39,8 @@ import {
   T_MSG,
   T_PURGE,
 } from './file-record.js';
-import {
-  errText,
-  FileWriter,
-  WRITE_RETRY_MAX_MS,
-  WRITE_RETRY_MIN_MS,
-  type WriteRetry,
-  type WriterStats,
-} from './file-writer.js';
+import { WRITE_RETRY_MAX_MS, WRITE_RETRY_MIN_MS, type WriteRetry } from './file-retry.js';
+import { errText, FileWriter, type WriterStats } from './file-writer.js';
 import { scanSegment } from './segment-scan.js';
 import {
   badSkip,

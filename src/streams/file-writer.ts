@@ -28,7 +28,7 @@
  *   purges and skips that were queued are kept in memory (their effect is
  *   already visible) and written first when writing works again. From the
  *   failure on, the store refuses writes (`failed`), reads go on, and a
- *   retry timer (`WriteRetry`, backing off from minMs to maxMs) cuts again
+ *   retry timer (file-retry.ts, backing off from minMs to maxMs) cuts again
  *   if needed and writes a META record as a probe; once it is durable, the
  *   store takes writes again. `onState` hears of both.
  */
@@ -36,6 +36,7 @@ import * as path from 'node:path';
 import type { Segment } from './file-index.js';
 import { errnoOf, type FileOps, ShortWriteError, writeAll } from './file-ops.js';
 import { encodeControl, HEADER, recSeq, recType, T_META, T_MSG } from './file-record.js';
+import { probeBytes, RetryTimer, type WriteRetry } from './file-retry.js';
 import { StoreError, type SyncPolicy } from './store.js';
 
 /** The writer's counters; the store's `stats` object holds them (among others). */
@@ -56,22 +57,6 @@ export interface WriterStats {
   /** Appends answered with an error because their write failed (never acknowledged). */
   appendsFailed: number;
 }
-
-/** How a store that failed to write tries again: after minMs, doubling to maxMs. */
-export interface WriteRetry {
-  minMs: number;
-  maxMs: number;
-}
-
-/** First retry after a failed write (ms). */
-export const WRITE_RETRY_MIN_MS = 100;
-/** Retries back off to one every this many ms while writes keep failing. */
-export const WRITE_RETRY_MAX_MS = 2000;
-/**
- * A failure this soon (ms) after writing worked again resumes the backoff
- * where it was, so a disk at the edge of full does not flap every minMs.
- */
-const FLAP_WINDOW_MS = 10_000;
 
 /** Where the log stands: what a new segment's META record carries. */
 export interface LogPosition {
@@ -112,7 +97,7 @@ export class FileWriter {
   private readonly position: LogPosition;
   private readonly stats: WriterStats;
   private readonly ops: FileOps;
-  private readonly retry: WriteRetry;
+  private readonly retry: RetryTimer;
   private readonly onDrop: (seq: number) => void;
   private readonly onState: (err: StoreError | null) => void;
   /** Oldest first; the last is `active`. */
@@ -148,11 +133,8 @@ export class FileWriter {
   private readonly cutTo = new Map<Segment, number>();
   /** A retry is due: the loop runs `resume`. */
   private retryDue = false;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private retryDelay = 0;
-  /** When writing last worked again after a failure (ms), for FLAP_WINDOW_MS. */
-  private recoveredAt = -Infinity;
-  private closed = false;
+  /** Bytes the next retry's probe writes (what failed, within file-retry.ts's bounds). */
+  private probeBytes = probeBytes(0);
   private timer: NodeJS.Timeout | null = null;
 
   constructor(opts: FileWriterOptions) {
@@ -164,7 +146,10 @@ export class FileWriter {
     this.position = opts.position;
     this.stats = opts.stats;
     this.ops = opts.ops;
-    this.retry = opts.retry;
+    this.retry = new RetryTimer(opts.retry, () => {
+      this.retryDue = true;
+      this.kick();
+    });
     this.onDrop = opts.onDrop;
     this.onState = opts.onState;
   }
@@ -470,6 +455,9 @@ export class FileWriter {
   private takeQueue(): ((e: Error) => void)[] {
     const keptBufs: Buffer[] = [];
     const keptSegs: Segment[] = [];
+    let bytes = 0;
+    for (const b of this.qBufs) bytes += b.length;
+    this.probeBytes = probeBytes(bytes);
     for (const [seg, len] of this.cutTo) if (len < seg.written) seg.written = len;
     for (const seg of this.segList) seg.size = seg.written;
     for (let i = 0; i < this.qBufs.length; i++) {
@@ -498,27 +486,12 @@ export class FileWriter {
    */
   private refuse(rejects: ((e: Error) => void)[], first: boolean, before?: string): void {
     const e = this.failed!;
-    if (first) {
-      this.stats.writeFailures++;
-      const flapping = Date.now() - this.recoveredAt < FLAP_WINDOW_MS;
-      this.retryDelay = flapping ? this.retryDelay : 0;
-    }
+    if (first) this.stats.writeFailures++;
     for (const r of rejects) r(e);
     // Readers waiting for a message that will not be written look again.
     for (const w of this.flushWaiters.splice(0)) w.resolve();
     if (first || before !== e.message) this.onState(e);
-    this.retryDelay = Math.min(
-      this.retry.maxMs,
-      this.retryDelay === 0 ? this.retry.minMs : this.retryDelay * 2,
-    );
-    if (!this.closed && this.retryTimer === null) {
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null;
-        this.retryDue = true;
-        this.kick();
-      }, this.retryDelay);
-      this.retryTimer.unref();
-    }
+    this.retry.failed(first);
   }
 
   /** A write, fsync, create or delete failed: see the file comment. */
@@ -559,15 +532,23 @@ export class FileWriter {
   }
 
   /**
-   * A retry: cuts back what a failure left, then writes what stayed queued
-   * and a META record (where the log stands: sequences given to failed
-   * appends are not given again after a restart), fsynced. If that works
-   * the store takes writes again; if not, `fail` refuses on.
+   * A retry: cuts back what a failure left; probes for room (zeros past the
+   * end of the active segment, cut off again); then writes what stayed
+   * queued and a META record (where the log stands: sequences given to
+   * failed appends are not given again after a restart), fsynced. If that
+   * works the store takes writes again; if not, `fail` refuses on.
    */
   private async resume(): Promise<void> {
     this.retryDue = false;
     this.stats.writeRetries++;
     await this.cutBack();
+    const a = this.active;
+    if (a.fd >= 0) {
+      // Past the end: a crash before the cut leaves a zero tail, which open cuts as torn.
+      this.cutTo.set(a, a.written);
+      await writeAll(this.ops, a.fd, [Buffer.alloc(this.probeBytes)], a.written);
+      await this.cutBack();
+    }
     const { lastSeq, lastTime } = this.position;
     const tail = this.qBufs[this.qBufs.length - 1];
     // One probe, not one per retry: a META kept from the last retry serves.
@@ -578,7 +559,7 @@ export class FileWriter {
     this.syncWanted = true;
     await this.writeBatch();
     this.failed = null;
-    this.recoveredAt = Date.now();
+    this.retry.recovered();
     this.compactWanted = true;
     this.onState(null);
   }
@@ -596,10 +577,8 @@ export class FileWriter {
    * queued (deletes, purges) is lost with it, never an acknowledged write.
    */
   async close(): Promise<void> {
-    this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.retry.stop();
     if (this.failed !== null) this.retryDue = true;
     else this.syncWanted = true;
     await new Promise<void>((resolve) => {

@@ -5,7 +5,7 @@
  * followed by an info sees the stream.
  */
 import type { Message, Subscriber, Subscription } from '../core/message.js';
-import type { StoredMessage } from '../streams/store.js';
+import { type StoredMessage, StoreError } from '../streams/store.js';
 import {
   normalizeConfig,
   sameConfig,
@@ -189,6 +189,10 @@ export class JsApi implements Subscriber {
       return { type, ...(await fn()) };
     } catch (err) {
       if (err instanceof StreamApiError) return errorResponse(type, err);
+      // A purge or delete on a stream whose disk refuses writes (its log line is the store's).
+      if (err instanceof StoreError && err.code === 'unwritable') {
+        return errorResponse(type, JsErr.StorageResourcesExceeded());
+      }
       throw err;
     }
   }

@@ -7,7 +7,8 @@
  *   segment was created (strictly increasing). Records: see file-record.ts.
  * - Writes: records are encoded at call time, in sequence order, and handed
  *   to the writer (file-writer.ts): group commit, fsync policy, segment
- *   rolling and compaction live there.
+ *   rolling and compaction live there, and what a failed write does (the
+ *   store refuses writes, stays readable, and retries: `writeError`).
  * - Reads: positional `readSync` at the offset the index holds, CRC checked,
  *   reading ahead READ_AHEAD_BYTES into one of READ_WINDOWS windows, so a
  *   consumer reading in order costs one system call per window, not one

@@ -299,6 +299,32 @@ describe('file store: write faults', () => {
     await s.close();
   });
 
+  test('interval policy: a failed fsync keeps what was acknowledged and fsyncs it on retry', async () => {
+    const ops = new FaultOps();
+    const dir = newDir();
+    const s = await openFileStore(dir, {
+      sync: { kind: 'interval', intervalMs: 5 },
+      fileOps: ops,
+      writeRetry: RETRY,
+    });
+    const syncsBefore = ops.calls.sync;
+    // Acknowledged once written; the timer's fsync then fails.
+    ops.inject('sync', 1, 'EIO');
+    const acked = await Promise.all(
+      ['one', 'two', 'three'].map((p) => s.append('i', null, Buffer.from(p))),
+    );
+    await checkFor(() => ops.fired === 1 && s.writeError === null);
+    assert.ok(ops.calls.sync >= syncsBefore + 2, 'the failed fsync was followed by another');
+    await s.append('i', null, Buffer.from('four'));
+    await s.close();
+    const re = await openFileStore(dir, { sync: { kind: 'always' } });
+    for (const m of acked) {
+      assert.equal((await re.get(m.seq))?.payload.toString(), m.payload.toString());
+    }
+    assert.equal(re.state().messages, 4);
+    await re.close();
+  });
+
   test('a failed cut-back is retried before anything else is written', async () => {
     const ops = new FaultOps();
     const dir = newDir();

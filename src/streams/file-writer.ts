@@ -432,9 +432,9 @@ export class FileWriter {
         this.segList.splice(this.segList.indexOf(s), 1);
         this.ops.close(s.fd);
         s.fd = -1;
+        this.dirDirty = true;
         this.stats.segmentsDeleted++;
       }
-      this.dirDirty = true;
       await this.syncNow();
     }
   }

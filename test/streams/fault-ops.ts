@@ -1,6 +1,7 @@
 /**
  * A fault-injecting FileOps for the file store's writer: counts its write
- * calls (writev, writeSync), sync calls (fdatasync/fsync) and truncates,
+ * calls (writev, writeSync), sync calls (fdatasync/fsync), truncates and
+ * deletes,
  * and makes a chosen one fail — with ENOSPC or EIO as the system reports
  * them, or as a short write (half the bytes written, then ENOSPC on the
  * next write, as a filling disk does).
@@ -11,7 +12,7 @@
  */
 import { type FileOps, realFileOps } from '../../src/streams/file-ops.js';
 
-export type FaultKind = 'write' | 'sync' | 'truncate';
+export type FaultKind = 'write' | 'sync' | 'truncate' | 'unlink';
 export type Fault = 'ENOSPC' | 'EIO' | 'short';
 
 const TEXT: Record<string, [number, string]> = {
@@ -35,7 +36,7 @@ interface Plan {
 }
 
 export class FaultOps implements FileOps {
-  readonly calls: Record<FaultKind, number> = { write: 0, sync: 0, truncate: 0 };
+  readonly calls: Record<FaultKind, number> = { write: 0, sync: 0, truncate: 0, unlink: 0 };
   /** Faults raised so far. */
   fired = 0;
   realSync = false;
@@ -107,8 +108,10 @@ export class FaultOps implements FileOps {
     await realFileOps.ftruncate(fd, len);
   }
 
-  unlink(path: string): Promise<void> {
-    return realFileOps.unlink(path);
+  async unlink(path: string): Promise<void> {
+    const f = this.due('unlink');
+    if (f !== null) throw sysError(f === 'short' ? 'EIO' : f, 'unlink');
+    await realFileOps.unlink(path);
   }
 
   close(fd: number): void {

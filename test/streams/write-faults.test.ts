@@ -356,6 +356,25 @@ describe('file store: write faults', () => {
     await re.close();
   });
 
+  test('a failed segment delete is retried; removed messages stay removed', async () => {
+    const ops = new FaultOps();
+    const dir = newDir();
+    const opts = { sync: { kind: 'always' as const }, segmentBytes: 256 };
+    const s = await openFileStore(dir, { ...opts, fileOps: ops, writeRetry: RETRY });
+    for (let i = 0; i < 12; i++) await s.append(`a.${i}`, null, Buffer.from(`m${i}`));
+    ops.inject('unlink', 1, 'EIO');
+    await s.purge({ upToSeq: 10 });
+    await checkFor(() => ops.fired === 1 && s.writeError === null && ops.calls.unlink >= 2);
+    await checkFor(() => (s as { stats: { segmentsDeleted: number } }).stats.segmentsDeleted > 0);
+    await s.close();
+    const re = await openFileStore(dir, opts);
+    assert.deepEqual(
+      [(await re.next(0))?.seq, re.state().messages, re.state().lastSeq],
+      [10, 3, 12],
+    );
+    await re.close();
+  });
+
   test('a store that cannot write at open opens readable and writes once it can', async () => {
     const dir = newDir();
     const first = await openFileStore(dir, { sync: { kind: 'always' }, segmentBytes: 256 });

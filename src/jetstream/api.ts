@@ -191,7 +191,7 @@ export class JsApi implements Subscriber {
       if (err instanceof StreamApiError) return errorResponse(type, err);
       // A purge or delete on a stream whose disk refuses writes (its log line is the store's).
       if (err instanceof StoreError && err.code === 'unwritable') {
-        return errorResponse(type, JsErr.StorageResourcesExceeded());
+        return errorResponse(type, JsErr.InsufficientResources());
       }
       throw err;
     }

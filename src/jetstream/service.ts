@@ -206,7 +206,7 @@ export class AccountJetStream {
         // Half made: removed, so a restart does not find a stream never created.
         await rm(dir, { recursive: true, force: true }).catch(() => {});
         this.host.log.error(`stream "${config.name}" not created: ${(err as Error).message}`);
-        throw JsErr.StorageResourcesExceeded();
+        throw JsErr.InsufficientResources();
       }
     } else {
       store = createMemoryStore();
@@ -259,11 +259,11 @@ export class AccountJetStream {
           key,
           `stream ${name}`,
           `writes failed (${err.errno}): ${err.message}; publishes are refused with ` +
-            `10047 and the store retries by itself`,
+            `10023 (insufficient resources) and the store retries by itself`,
         );
         log.error(
           `${where}: a write failed (${err.errno}): ${err.message}; refusing writes ` +
-            `(10047) and retrying`,
+            `(10023) and retrying`,
         );
       },
     };

@@ -53,9 +53,11 @@ export const JsErr = {
   StoreFailed: (why: string) => new StreamApiError(503, 10077, why),
   /**
    * A write or fsync of the stream's store failed (full disk, I/O error):
-   * nats-server's JSStorageResourcesExceededErr, exactly as its errors.json.
+   * what nats-server 2.9.10 answers a publish on a full disk with
+   * (JSInsufficientResourcesErr; measured on a tmpfs — not 10047, which
+   * is its storage reservation error at stream create).
    */
-  StorageResourcesExceeded: e(500, 10047, 'insufficient storage resources available'),
+  InsufficientResources: e(503, 10023, 'insufficient resources'),
   /** Not in nats-server 2.9 (it leaves unknown API subjects unanswered); an answer is kinder. */
   UnknownApi: (what: string) => new StreamApiError(400, 10003, `unknown JetStream API: ${what}`),
   NotSupported: (what: string) => new StreamApiError(400, 10003, `not supported yet: ${what}`),

@@ -344,6 +344,6 @@ function storeFailure(err: unknown): StreamApiError {
   if (err instanceof StreamApiError) return err;
   if (err instanceof StoreError && err.code === 'too_large') return JsErr.MsgSizeExceeded();
   if (err instanceof StoreError && err.code === 'unwritable')
-    return JsErr.StorageResourcesExceeded();
+    return JsErr.InsufficientResources();
   return JsErr.StoreFailed(err instanceof Error ? err.message : String(err));
 }

@@ -397,7 +397,7 @@ describe('file store: write faults', () => {
     await s.close();
   });
 
-  test('the stream answers 10047, keeps the last msg id, and stores again after', async () => {
+  test('the stream answers 10023, keeps the last msg id, and stores again after', async () => {
     const ops = new FaultOps();
     const store = await openFileStore(newDir(), {
       sync: { kind: 'always' },
@@ -412,9 +412,9 @@ describe('file store: write faults', () => {
     ops.inject('write', 1, 'ENOSPC', Infinity);
     const refused = (err: unknown) =>
       err instanceof StreamApiError &&
-      err.errCode === 10047 &&
-      err.code === 500 &&
-      err.message === 'insufficient storage resources available';
+      err.errCode === 10023 &&
+      err.code === 503 &&
+      err.message === 'insufficient resources';
     await assert.rejects(stream.store('s.1', hdr('two'), Buffer.from('2')), refused);
     await assert.rejects(stream.store('s.1', null, Buffer.from('3')), refused);
     // A duplicate of a stored message is still answered as one.

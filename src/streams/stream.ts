@@ -343,7 +343,6 @@ function rollupOf(
 function storeFailure(err: unknown): StreamApiError {
   if (err instanceof StreamApiError) return err;
   if (err instanceof StoreError && err.code === 'too_large') return JsErr.MsgSizeExceeded();
-  if (err instanceof StoreError && err.code === 'unwritable')
-    return JsErr.InsufficientResources();
+  if (err instanceof StoreError && err.code === 'unwritable') return JsErr.InsufficientResources();
   return JsErr.StoreFailed(err instanceof Error ? err.message : String(err));
 }

@@ -20,7 +20,7 @@
  * read off each consumer's ack floor, cursor and pending set.
  */
 import { subjectMatches } from '../core/subject.js';
-import type { StoredMessage } from '../streams/store.js';
+import { type StoredMessage, StoreError } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
 import { subjectsOverlap } from '../streams/stream-config.js';
 import { StreamApiError } from '../streams/stream-errors.js';
@@ -269,8 +269,11 @@ export class Retention {
   }
 
   private failed(what: string, err: unknown): void {
-    // A stream closed meanwhile refuses removals; that is not worth a log line.
+    // A stream closed meanwhile refuses removals; that is not worth a log
+    // line. Nor is one whose disk refuses writes: the store said so once
+    // (log and /healthz), and a line per ack would flood the log.
     if (this.host.stream.closed) return;
+    if (err instanceof StoreError && err.code === 'unwritable') return;
     this.host.log.error(`stream ${this.host.stream.name}: ${what}: ${String(err)}`);
   }
 }

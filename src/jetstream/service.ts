@@ -19,9 +19,10 @@ import path from 'node:path';
 import type { Account, Accounts } from '../core/account.js';
 import type { Message, Subscriber, Subscription } from '../core/message.js';
 import type { Router } from '../core/router.js';
-import { openFileStore } from '../streams/file-store.js';
+import { errnoOf } from '../streams/file-ops.js';
+import { type FileStoreOptions, openFileStore } from '../streams/file-store.js';
 import { createMemoryStore } from '../streams/memory-store.js';
-import type { StreamStore, SyncPolicy } from '../streams/store.js';
+import { StoreError, type StreamStore, type SyncPolicy } from '../streams/store.js';
 import { Stream } from '../streams/stream.js';
 import { isValidStreamName, type StreamConfig } from '../streams/stream-config.js';
 import {
@@ -45,10 +46,18 @@ export interface JetStreamHost {
     warn(msg: string): void;
     error(msg: string): void;
   };
+  /** The node's list of problems (`/healthz`): a stream that cannot write is one. */
+  readonly health: {
+    report(key: string, component: string, detail: string): void;
+    clear(key: string): void;
+  };
 }
 
 /** A stream's store failures are logged at most this often (the others are counted in the next line). */
 const FAILURE_LOG_MS = 1000;
+
+/** System errors that mean the disk cannot take what a stream would write. */
+const DISK_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EFBIG', 'ESHORTWRITE']);
 
 /** Ids for internal subscribers, far from client connection ids. */
 let nextInternalId = 1_000_000_000;
@@ -230,7 +239,7 @@ export class AccountJetStream {
         await mkdir(this.dir, { recursive: true });
         made = await mkdirOwn(dir);
         await this.writeMeta(dir, config, created);
-        store = await openFileStore(path.join(dir, 'msgs'), { sync: this.sync });
+        store = await openFileStore(path.join(dir, 'msgs'), this.storeOptions(config.name));
       } else {
         store = createMemoryStore();
       }
@@ -242,6 +251,9 @@ export class AccountJetStream {
       );
       await store?.close().catch(() => {});
       if (made && dir !== null) await rm(dir, { recursive: true, force: true }).catch(() => {});
+      // A full or failing disk gets what nats-server answers a write on it with.
+      if (DISK_ERRNOS.has(err instanceof StoreError ? err.errno : errnoOf(err)))
+        throw JsErr.InsufficientResources();
       throw JsErr.StreamStoreFailed();
     }
     await this.activate(cs);
@@ -264,7 +276,40 @@ export class AccountJetStream {
     this.streams.delete(cs.stream.name);
     await cs.consumers.close(true);
     await cs.stream.close();
+    this.host.health.clear(this.writeKey(cs.stream.name));
     if (cs.dir !== null) await rm(cs.dir, { recursive: true, force: true });
+  }
+
+  /** The health key of a stream's failed writes. */
+  private writeKey(name: string): string {
+    return `stream:${this.account.name}:${name}:write`;
+  }
+
+  /** A file stream's store options: the sync policy, and its write failures told to health. */
+  private storeOptions(name: string): FileStoreOptions {
+    const log = this.host.log;
+    const where = `stream "${name}" in account ${this.account.name}`;
+    return {
+      sync: this.sync,
+      onWriteState: (err) => {
+        const key = this.writeKey(name);
+        if (err === null) {
+          this.host.health.clear(key);
+          log.info(`${where}: writes work again`);
+          return;
+        }
+        this.host.health.report(
+          key,
+          `stream ${name}`,
+          `writes failed (${err.errno}): ${err.message}; publishes are refused with ` +
+            `10023 (insufficient resources) and the store retries by itself`,
+        );
+        log.error(
+          `${where}: a write failed (${err.errno}): ${err.message}; refusing writes ` +
+            `(10023) and retrying`,
+        );
+      },
+    };
   }
 
   private async writeMeta(dir: string, config: StreamConfig, created: Date): Promise<void> {
@@ -290,7 +335,7 @@ export class AccountJetStream {
           config: StreamConfig;
           created: string;
         };
-        const store = await openFileStore(path.join(dir, 'msgs'), { sync: this.sync });
+        const store = await openFileStore(path.join(dir, 'msgs'), this.storeOptions(name));
         const cs = new CapturedStream(
           new Stream(meta.config, store, new Date(meta.created)),
           this,
@@ -309,10 +354,15 @@ export class AccountJetStream {
     this.unwatch();
     this.api.stop();
     for (const cs of this.streams.values()) {
-      await cs.feeds.stop();
-      cs.release();
-      await cs.consumers.close(false);
-      await cs.stream.close();
+      // One stream that cannot close cleanly (a full disk) leaves the others to close.
+      try {
+        await cs.feeds.stop();
+        cs.release();
+        await cs.consumers.close(false);
+        await cs.stream.close();
+      } catch (err) {
+        this.host.log.error(`stream "${cs.stream.name}" not closed cleanly: ${errMessage(err)}`);
+      }
     }
     this.streams.clear();
     this.inbox.stop();
@@ -379,4 +429,8 @@ export class JetStream {
     this.byAccount.clear();
     this.host.accounts.removeListener(this.remote);
   }
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

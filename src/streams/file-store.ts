@@ -7,7 +7,8 @@
  *   segment was created (strictly increasing). Records: see file-record.ts.
  * - Writes: records are encoded at call time, in sequence order, and handed
  *   to the writer (file-writer.ts): group commit, fsync policy, segment
- *   rolling and compaction live there.
+ *   rolling and compaction live there, and what a failed write does (the
+ *   store refuses writes, stays readable, and retries: `writeError`).
  * - Reads: positional `readSync` at the offset the index holds, CRC checked,
  *   reading ahead READ_AHEAD_BYTES into one of READ_WINDOWS windows, so a
  *   consumer reading in order costs one system call per window, not one
@@ -24,6 +25,7 @@ import * as path from 'node:path';
 import { classifySubject } from '../core/subject.js';
 import { crc32 } from './file-crc32.js';
 import { MessageIndex, type Segment } from './file-index.js';
+import { errnoOf, type FileOps, realFileOps } from './file-ops.js';
 import {
   encodeControl,
   encodeMsg,
@@ -38,6 +40,7 @@ import {
   T_MSG,
   T_PURGE,
 } from './file-record.js';
+import { WRITE_RETRY_MAX_MS, WRITE_RETRY_MIN_MS, type WriteRetry } from './file-retry.js';
 import { errText, FileWriter, type WriterStats } from './file-writer.js';
 import { scanSegment } from './segment-scan.js';
 import {
@@ -60,6 +63,15 @@ export interface FileStoreOptions {
   segmentBytes?: number;
   /** Largest headers + payload accepted (default 16 MiB); more is StoreError('too_large'). */
   maxMsgSize?: number;
+  /** The writer's file operations (default node:fs; tests inject faults). */
+  fileOps?: FileOps;
+  /** Retries after a failed write (default WRITE_RETRY_MIN_MS to WRITE_RETRY_MAX_MS). */
+  writeRetry?: WriteRetry;
+  /**
+   * Told when the store begins refusing writes (a write or fsync failed: the
+   * error, with its errno) and when it takes them again (null).
+   */
+  onWriteState?: (err: StoreError | null) => void;
 }
 
 /** Counters since open. */
@@ -135,6 +147,9 @@ export class FileStore implements StreamStore {
     readHits: 0,
     segmentsCreated: 0,
     segmentsDeleted: 0,
+    writeFailures: 0,
+    writeRetries: 0,
+    appendsFailed: 0,
   };
   recovered: RecoveryReport = {
     segments: 0,
@@ -149,6 +164,7 @@ export class FileStore implements StreamStore {
   private readonly sync: SyncPolicy;
   private readonly segmentBytes: number;
   private readonly maxMsgSize: number;
+  private readonly writeOpts: Pick<FileStoreOptions, 'fileOps' | 'writeRetry' | 'onWriteState'>;
   private readonly segments = new Map<number, Segment>();
   private readonly index = new MessageIndex(this.segments);
   /** Set by `recover`, which runs right after the constructor. */
@@ -163,6 +179,7 @@ export class FileStore implements StreamStore {
     this.sync = opts.sync;
     this.segmentBytes = Math.max(256, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
     this.maxMsgSize = opts.maxMsgSize ?? DEFAULT_MAX_MSG_SIZE;
+    this.writeOpts = opts;
   }
 
   // ---- open and recovery ----
@@ -180,6 +197,14 @@ export class FileStore implements StreamStore {
       segments: this.segments,
       position: this.index,
       stats: this.stats,
+      ops: this.writeOpts.fileOps ?? realFileOps,
+      retry: this.writeOpts.writeRetry ?? { minMs: WRITE_RETRY_MIN_MS, maxMs: WRITE_RETRY_MAX_MS },
+      onDrop: (seq) => this.index.drop(seq),
+      onState: (err) => {
+        // Windows may hold bytes past where the files were cut back to.
+        this.windows.length = 0;
+        this.writeOpts.onWriteState?.(err);
+      },
     });
     const names = fs
       .readdirSync(this.dir)
@@ -220,7 +245,7 @@ export class FileStore implements StreamStore {
     } catch (err) {
       this.writer.closeFds();
       if (err instanceof StoreError) throw err;
-      throw new StoreError('io', `${this.dir}: ${errText(err)}`);
+      throw new StoreError('io', `${this.dir}: ${errText(err)}`, errnoOf(err));
     }
     rec.segments = this.writer.segmentCount;
     rec.messages = this.index.messages;
@@ -263,8 +288,18 @@ export class FileStore implements StreamStore {
 
   // ---- the write path ----
 
+  /** Why reads fail (closed), or null. */
   private usable(): StoreError | null {
     if (this.closing) return new StoreError('closed', 'store is closed');
+    return null;
+  }
+
+  /** Why writes are refused (closed, or a write failed and is being retried), or null. */
+  private writable(): StoreError | null {
+    return this.usable() ?? this.writer.failed;
+  }
+
+  get writeError(): StoreError | null {
     return this.writer.failed;
   }
 
@@ -274,7 +309,7 @@ export class FileStore implements StreamStore {
     payload: Buffer,
     time: number = Date.now(),
   ): Promise<StoredMessage> {
-    const err = this.usable();
+    const err = this.writable();
     if (err !== null) return Promise.reject(err);
     const subjLen = Buffer.byteLength(subject);
     const tooLong = subjectTooLong(subjLen);
@@ -301,7 +336,7 @@ export class FileStore implements StreamStore {
   }
 
   remove(seq: number): Promise<boolean> {
-    const err = this.usable();
+    const err = this.writable();
     if (err !== null) return Promise.reject(err);
     if (!this.index.has(seq)) return Promise.resolve(false);
     const seg = this.writer.enqueue(encodeControl(T_DELETE, seq, 0));
@@ -313,7 +348,7 @@ export class FileStore implements StreamStore {
   }
 
   purge(opts: PurgeOptions = {}): Promise<number> {
-    const err = this.usable();
+    const err = this.writable();
     if (err !== null) return Promise.reject(err);
     const filter = opts.subject ?? '';
     // Checked before matching: the PURGE record holds the filter in 16 bits.
@@ -339,7 +374,7 @@ export class FileStore implements StreamStore {
   }
 
   skip(toSeq: number): Promise<void> {
-    const err = this.usable() ?? badSkip(toSeq);
+    const err = this.writable() ?? badSkip(toSeq);
     if (err !== null) return Promise.reject(err);
     const ix = this.index;
     if (toSeq - 1 <= ix.lastSeq) return Promise.resolve();
@@ -423,7 +458,7 @@ export class FileStore implements StreamStore {
   async get(seq: number): Promise<StoredMessage | null> {
     const err = this.usable();
     if (err !== null) throw err;
-    if (seq > this.writer.durableSeq && this.index.has(seq)) await this.writer.durable(seq);
+    if (seq > this.writer.durableSeq && this.index.has(seq)) await this.durable(seq);
     return this.read(seq);
   }
 
@@ -435,7 +470,19 @@ export class FileStore implements StreamStore {
       const s = this.index.nextSeq(seq, filter, literal);
       if (s === 0) return null;
       if (s <= this.writer.durableSeq) return this.read(s);
-      await this.writer.durable(s);
+      await this.durable(s);
+    }
+  }
+
+  /**
+   * Waits until the held message `seq` is durable. When its write failed
+   * the index has dropped it by then (the caller looks again and does not
+   * find it); one still held and not durable would be a writer bug.
+   */
+  private async durable(seq: number): Promise<void> {
+    await this.writer.durable(seq);
+    if (seq > this.writer.durableSeq && this.index.has(seq)) {
+      throw this.writer.failed ?? new StoreError('io', `sequence ${seq} is not durable`);
     }
   }
 
@@ -447,7 +494,7 @@ export class FileStore implements StreamStore {
       if (seqs === undefined) return null;
       const s = seqs[seqs.length - 1]!;
       if (s <= this.writer.durableSeq) return this.read(s);
-      await this.writer.durable(s);
+      await this.durable(s);
     }
   }
 
@@ -492,8 +539,9 @@ export class FileStore implements StreamStore {
 
   private async shutdown(): Promise<void> {
     this.closing = true;
+    // A write failure was told to onWriteState when it happened; close
+    // tries once more and never throws for it (nothing acknowledged is lost).
     await this.writer.close();
     openDirs.delete(this.dir);
-    if (this.writer.failed !== null) throw this.writer.failed;
   }
 }

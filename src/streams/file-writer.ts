@@ -19,13 +19,24 @@
  *   holds no message and no tombstone still needed for an older segment
  *   (see `Segment.tombMin`). The directory is fsynced before the next
  *   round, so a delete never reaches the disk ahead of one it depends on.
- * - Failure: after a failed write or fsync every queued and later
- *   operation is rejected with the same StoreError.
+ * - Failure (a write, fsync, create or delete fails: ENOSPC, EIO, a short
+ *   write): nothing not yet acknowledged is kept half way. The messages of
+ *   the failed batch and of everything queued behind it are dropped from
+ *   the index (`onDrop`; their sequences stay unused) and their appends
+ *   rejected with StoreError 'unwritable'; the segments are cut back to
+ *   where the batch began, so no record that failed is on disk. Deletes,
+ *   purges and skips that were queued are kept in memory (their effect is
+ *   already visible) and written first when writing works again. From the
+ *   failure on, the store refuses writes (`failed`), reads go on, and a
+ *   retry timer (file-retry.ts, backing off from minMs to maxMs) cuts again
+ *   if needed and writes a META record as a probe; once it is durable, the
+ *   store takes writes again. `onState` hears of both.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Segment } from './file-index.js';
-import { encodeControl, HEADER, T_META } from './file-record.js';
+import { errnoOf, type FileOps, ShortWriteError, writeAll } from './file-ops.js';
+import { encodeControl, HEADER, recSeq, recType, T_META, T_MSG } from './file-record.js';
+import { probeBytes, RetryTimer, type WriteRetry } from './file-retry.js';
 import { StoreError, type SyncPolicy } from './store.js';
 
 /** The writer's counters; the store's `stats` object holds them (among others). */
@@ -39,6 +50,12 @@ export interface WriterStats {
   bytesWritten: number;
   segmentsCreated: number;
   segmentsDeleted: number;
+  /** Times the store began refusing writes because a write, fsync, create or delete failed. */
+  writeFailures: number;
+  /** Retries while refusing (each cuts back if needed and writes a probe). */
+  writeRetries: number;
+  /** Appends answered with an error because their write failed (never acknowledged). */
+  appendsFailed: number;
 }
 
 /** Where the log stands: what a new segment's META record carries. */
@@ -57,38 +74,18 @@ export interface FileWriterOptions {
   segments: Map<number, Segment>;
   position: LogPosition;
   stats: WriterStats;
+  ops: FileOps;
+  retry: WriteRetry;
+  /** A message whose record was not written: the index must forget it. */
+  onDrop: (seq: number) => void;
+  /** The store began refusing writes (the error) or takes them again (null). */
+  onState: (err: StoreError | null) => void;
 }
 
 const segFile = (name: number): string => String(name).padStart(20, '0') + '.seg';
 
 export function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function fsyncP(fd: number, dataOnly: boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const cb = (err: Error | null): void => (err ? reject(err) : resolve());
-    if (dataOnly) fs.fdatasync(fd, cb);
-    else fs.fsync(fd, cb);
-  });
-}
-
-function writevP(fd: number, bufs: Buffer[], pos: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fs.writev(fd, bufs, pos, (err, n) => (err ? reject(err) : resolve(n)));
-  });
-}
-
-/** Writes all of `bufs` at `pos` (one writev; a short write is finished with plain writes). */
-async function writeAll(fd: number, bufs: Buffer[], pos: number): Promise<number> {
-  let total = 0;
-  for (const b of bufs) total += b.length;
-  let done = await writevP(fd, bufs, pos);
-  if (done < total) {
-    const rest = Buffer.concat(bufs, total);
-    while (done < total) done += await writevP(fd, [rest.subarray(done)], pos + done);
-  }
-  return total;
 }
 
 export class FileWriter {
@@ -99,6 +96,10 @@ export class FileWriter {
   private readonly segments: Map<number, Segment>;
   private readonly position: LogPosition;
   private readonly stats: WriterStats;
+  private readonly ops: FileOps;
+  private readonly retry: RetryTimer;
+  private readonly onDrop: (seq: number) => void;
+  private readonly onState: (err: StoreError | null) => void;
   /** Oldest first; the last is `active`. */
   private segList: Segment[] = [];
   private active!: Segment;
@@ -126,8 +127,14 @@ export class FileWriter {
   /** Settled when the writer next finishes a batch (readers of not yet durable messages). */
   private flushWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private idleWaiters: (() => void)[] = [];
-  /** Set by the first failed write, fsync or delete; the store is unusable from then on. */
+  /** Set while writes are refused: the failure that began it (or the last retry's). */
   failed: StoreError | null = null;
+  /** Segments to cut back to a length before anything more is written to them. */
+  private readonly cutTo = new Map<Segment, number>();
+  /** A retry is due: the loop runs `resume`. */
+  private retryDue = false;
+  /** Bytes the next retry's probe writes (what failed, within file-retry.ts's bounds). */
+  private probeBytes = probeBytes(0);
   private timer: NodeJS.Timeout | null = null;
 
   constructor(opts: FileWriterOptions) {
@@ -138,6 +145,13 @@ export class FileWriter {
     this.segments = opts.segments;
     this.position = opts.position;
     this.stats = opts.stats;
+    this.ops = opts.ops;
+    this.retry = new RetryTimer(opts.retry, () => {
+      this.retryDue = true;
+      this.kick();
+    });
+    this.onDrop = opts.onDrop;
+    this.onState = opts.onState;
   }
 
   // ---- open ----
@@ -167,26 +181,38 @@ export class FileWriter {
   /**
    * Ends open: makes sure a segment exists and starts with META (writing
    * one synchronously into an empty newest segment), then starts the
-   * interval timer and a first compaction round.
+   * interval timer and a first compaction round. When that META cannot be
+   * written (a full disk), the store opens readable and refusing writes,
+   * with the META queued for the first retry.
    */
   start(): void {
     if (this.segList.length === 0) {
-      this.addSegment(1, fs.openSync(path.join(this.dir, segFile(1)), 'wx+'));
+      this.addSegment(1, this.ops.openSync(path.join(this.dir, segFile(1)), 'wx+'));
       this.stats.segmentsCreated++;
     }
     this.active = this.segList[this.segList.length - 1]!;
+    this.durableSeq = this.qLastSeq = this.position.lastSeq;
     if (this.active.size === 0) {
       const meta = encodeControl(T_META, this.position.lastSeq, this.position.lastTime);
-      fs.writeSync(this.active.fd, meta, 0, meta.length, 0);
-      this.active.size = this.active.written = meta.length;
-      fs.fdatasyncSync(this.active.fd);
-      fs.fsyncSync(this.dirFd);
+      try {
+        const n = this.ops.writeSync(this.active.fd, meta, 0);
+        if (n !== meta.length) throw new ShortWriteError(n, meta.length);
+        this.ops.syncSync(this.active.fd, true);
+        this.ops.syncSync(this.dirFd, false);
+        this.active.size = this.active.written = meta.length;
+      } catch (err) {
+        this.push(meta, this.active);
+        this.cutTo.set(this.active, 0);
+        this.dirDirty = true;
+        const rejects = this.takeQueue();
+        this.failed = this.storeError(err);
+        this.refuse(rejects, true);
+      }
     }
-    this.durableSeq = this.qLastSeq = this.position.lastSeq;
     if (this.sync.kind === 'interval') {
       this.timer = setInterval(
         () => {
-          if (this.dirty || this.dirDirty) {
+          if (this.failed === null && (this.dirty || this.dirDirty)) {
             this.syncWanted = true;
             this.kick();
           }
@@ -249,10 +275,12 @@ export class FileWriter {
     this.compactWanted = true;
   }
 
-  /** Waits until `seq` (appended, maybe not durable yet) is durable. */
+  /**
+   * Waits until `seq` (appended, maybe not durable yet) is durable, or its
+   * write failed (then the index no longer holds it: the caller looks again).
+   */
   async durable(seq: number): Promise<void> {
-    while (seq > this.durableSeq) {
-      if (this.failed !== null) throw this.failed;
+    while (seq > this.durableSeq && this.failed === null) {
       await new Promise<void>((resolve, reject) => {
         this.flushWaiters.push({ resolve, reject });
         this.kick();
@@ -276,7 +304,8 @@ export class FileWriter {
     this.loop().then(
       () => {
         this.flushing = false;
-        if (this.qBufs.length > 0 || (this.compactWanted && this.failed === null)) this.kick();
+        const more = this.qBufs.length > 0 || this.compactWanted || this.syncWanted;
+        if (this.retryDue || (this.failed === null && more)) this.kick();
         else for (const w of this.idleWaiters.splice(0)) w();
       },
       () => {},
@@ -286,8 +315,10 @@ export class FileWriter {
   private async loop(): Promise<void> {
     try {
       for (;;) {
-        if (this.failed !== null) break;
-        if (this.qBufs.length > 0) await this.writeBatch();
+        if (this.failed !== null) {
+          if (!this.retryDue) break;
+          await this.resume();
+        } else if (this.qBufs.length > 0) await this.writeBatch();
         else if (this.syncWanted) await this.syncNow();
         else if (this.compactWanted) await this.compact();
         else break;
@@ -295,7 +326,7 @@ export class FileWriter {
         if (this.qBufs.length < 64) await new Promise<void>((r) => setImmediate(r));
       }
     } catch (err) {
-      this.fail(err);
+      await this.fail(err);
     }
   }
 
@@ -311,6 +342,8 @@ export class FileWriter {
     this.qResolve = [];
     this.qReject = [];
     this.qValue = [];
+    /** Each segment's length before this batch: where a failure cuts it back to. */
+    const before = new Map<Segment, number>();
     try {
       const n = bufs.length;
       for (let i = 0; i < n; ) {
@@ -320,12 +353,12 @@ export class FileWriter {
         // The segment left behind is made durable before the next is written.
         if (this.unsynced !== null && this.unsynced !== seg) await this.syncNow();
         if (seg.fd < 0) {
-          seg.fd = await new Promise<number>((resolve, reject) =>
-            fs.open(seg.path, 'wx+', (e, fd) => (e ? reject(e) : resolve(fd))),
-          );
+          seg.fd = await this.ops.open(seg.path, 'wx+');
           this.dirDirty = true;
         }
+        if (!before.has(seg)) before.set(seg, seg.written);
         const bytes = await writeAll(
+          this.ops,
           seg.fd,
           i === 0 && j === n ? bufs : bufs.slice(i, j),
           seg.written,
@@ -341,9 +374,17 @@ export class FileWriter {
       if (this.sync.kind === 'always' || this.syncWanted) await this.syncNow();
       else this.dirty = true;
     } catch (err) {
-      const e = new StoreError('io', `${this.dir}: write failed: ${errText(err)}`);
-      for (const r of rejects) r(e);
-      throw e;
+      // Nothing of this batch is acknowledged: it goes back to the head of
+      // the queue for `fail` to drop or keep, and its segments are cut back.
+      this.qBufs = bufs.concat(this.qBufs);
+      this.qSegs = segs.concat(this.qSegs);
+      this.qResolve = resolves.concat(this.qResolve);
+      this.qReject = rejects.concat(this.qReject);
+      this.qValue = values.concat(this.qValue);
+      for (const [seg, len] of before) {
+        this.cutTo.set(seg, Math.min(len, this.cutTo.get(seg) ?? len));
+      }
+      throw err;
     }
     this.durableSeq = upTo;
     for (let k = 0; k < resolves.length; k++) resolves[k]!(values[k] as never);
@@ -355,13 +396,14 @@ export class FileWriter {
     this.syncWanted = false;
     const seg = this.unsynced;
     if (seg !== null) {
-      this.unsynced = null;
-      await fsyncP(seg.fd, true);
+      // Cleared only once done: a failed fsync is tried again by the retry.
+      await this.ops.sync(seg.fd, true);
+      if (this.unsynced === seg) this.unsynced = null;
       this.stats.fsyncs++;
     }
     if (this.dirDirty) {
+      await this.ops.sync(this.dirFd, false);
       this.dirDirty = false;
-      await fsyncP(this.dirFd, false);
       this.stats.fsyncs++;
     }
     this.dirty = false;
@@ -382,29 +424,144 @@ export class FileWriter {
       // The records that killed these must be on disk before the files go.
       await this.syncNow();
       for (const s of doomed) {
+        // Forgotten only once gone: a failed delete is tried again later.
+        await this.ops.unlink(s.path).catch((err: unknown) => {
+          if (errnoOf(err) !== 'ENOENT') throw err;
+        });
         this.segments.delete(s.id);
         this.segList.splice(this.segList.indexOf(s), 1);
-        fs.closeSync(s.fd);
+        this.ops.close(s.fd);
         s.fd = -1;
-        await fs.promises.unlink(s.path);
+        this.dirDirty = true;
         this.stats.segmentsDeleted++;
       }
-      this.dirDirty = true;
       await this.syncNow();
     }
   }
 
-  private fail(err: unknown): void {
-    const e =
-      err instanceof StoreError ? err : new StoreError('io', `${this.dir}: ${errText(err)}`);
-    this.failed ??= e;
-    for (const r of this.qReject.splice(0)) r(e);
+  // ---- failure and retry ----
+
+  private storeError(err: unknown): StoreError {
+    if (err instanceof StoreError) return err;
+    return new StoreError('unwritable', `${this.dir}: ${errText(err)}`, errnoOf(err));
+  }
+
+  /**
+   * Empties the queue after a failure: messages are dropped from the index
+   * (their appends will be rejected), deletes, purges and META records stay
+   * queued, and every segment's size is what is written plus what stays.
+   * Returns the rejecters of every operation that was waiting.
+   */
+  private takeQueue(): ((e: Error) => void)[] {
+    const keptBufs: Buffer[] = [];
+    const keptSegs: Segment[] = [];
+    let bytes = 0;
+    for (const b of this.qBufs) bytes += b.length;
+    this.probeBytes = probeBytes(bytes);
+    for (const [seg, len] of this.cutTo) if (len < seg.written) seg.written = len;
+    for (const seg of this.segList) seg.size = seg.written;
+    for (let i = 0; i < this.qBufs.length; i++) {
+      const buf = this.qBufs[i]!;
+      if (recType(buf, 0) === T_MSG) {
+        this.onDrop(recSeq(buf, 0));
+        this.stats.appendsFailed++;
+      } else {
+        keptBufs.push(buf);
+        keptSegs.push(this.qSegs[i]!);
+        this.qSegs[i]!.size += buf.length;
+      }
+    }
+    this.qBufs = keptBufs;
+    this.qSegs = keptSegs;
+    const rejects = this.qReject;
     this.qResolve = [];
+    this.qReject = [];
     this.qValue = [];
-    this.qBufs = [];
-    this.qSegs = [];
-    for (const w of this.flushWaiters.splice(0)) w.reject(e);
-    for (const w of this.idleWaiters.splice(0)) w();
+    return rejects;
+  }
+
+  /**
+   * Goes on from a failure (`failed` is set): rejects what waited, tells
+   * `onState` (when it is new), and schedules the next retry.
+   */
+  private refuse(rejects: ((e: Error) => void)[], first: boolean, before?: string): void {
+    const e = this.failed!;
+    if (first) this.stats.writeFailures++;
+    for (const r of rejects) r(e);
+    // Readers waiting for a message that will not be written look again.
+    for (const w of this.flushWaiters.splice(0)) w.resolve();
+    if (first || before !== e.message) this.onState(e);
+    this.retry.failed(first);
+  }
+
+  /** A write, fsync, create or delete failed: see the file comment. */
+  private async fail(err: unknown): Promise<void> {
+    const rejects = this.takeQueue();
+    const before = this.failed;
+    // Set at once: writes are refused from here on.
+    this.failed = this.storeError(err);
+    try {
+      // Cut now, so a crash from here on finds none of what failed.
+      await this.cutBack();
+    } catch {
+      // Tried again before anything more is written.
+    }
+    this.refuse(rejects, before === null, before?.message);
+  }
+
+  /**
+   * Cuts the segments written by a failed batch back to their length
+   * before it, each one even if another fails (then it throws the first
+   * error, and what failed is cut again by the next retry).
+   */
+  private async cutBack(): Promise<void> {
+    let failed: unknown = null;
+    for (const [seg, len] of this.cutTo) {
+      try {
+        if (seg.fd >= 0) {
+          await this.ops.ftruncate(seg.fd, len);
+          await this.ops.sync(seg.fd, true);
+          this.stats.fsyncs++;
+        }
+        this.cutTo.delete(seg);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+    if (failed !== null) throw failed;
+  }
+
+  /**
+   * A retry: cuts back what a failure left; probes for room (zeros past the
+   * end of the active segment, cut off again); then writes what stayed
+   * queued and a META record (where the log stands: sequences given to
+   * failed appends are not given again after a restart), fsynced. If that
+   * works the store takes writes again; if not, `fail` refuses on.
+   */
+  private async resume(): Promise<void> {
+    this.retryDue = false;
+    this.stats.writeRetries++;
+    await this.cutBack();
+    const a = this.active;
+    if (a.fd >= 0) {
+      // Past the end: a crash before the cut leaves a zero tail, which open cuts as torn.
+      this.cutTo.set(a, a.written);
+      await writeAll(this.ops, a.fd, [Buffer.alloc(this.probeBytes)], a.written);
+      await this.cutBack();
+    }
+    const { lastSeq, lastTime } = this.position;
+    const tail = this.qBufs[this.qBufs.length - 1];
+    // One probe, not one per retry: a META kept from the last retry serves.
+    if (tail === undefined || recType(tail, 0) !== T_META || recSeq(tail, 0) !== lastSeq) {
+      this.enqueue(encodeControl(T_META, lastSeq, lastTime));
+    }
+    this.qLastSeq = lastSeq;
+    this.syncWanted = true;
+    await this.writeBatch();
+    this.failed = null;
+    this.retry.recovered();
+    this.compactWanted = true;
+    this.onState(null);
   }
 
   // ---- close ----
@@ -414,26 +571,30 @@ export class FileWriter {
     return this.segList.map((s) => s.path);
   }
 
-  /** Writes and fsyncs everything queued (unless failed), then closes every file. */
+  /**
+   * Writes and fsyncs everything queued, then closes every file. A store
+   * refusing writes tries once more first; if that fails too, what it kept
+   * queued (deletes, purges) is lost with it, never an acknowledged write.
+   */
   async close(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
-    if (this.failed === null) {
-      this.syncWanted = true;
-      await new Promise<void>((resolve) => {
-        this.idleWaiters.push(resolve);
-        this.kick();
-      });
-    }
+    this.retry.stop();
+    if (this.failed !== null) this.retryDue = true;
+    else this.syncWanted = true;
+    await new Promise<void>((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.kick();
+    });
     this.closeFds();
   }
 
   /** Closes every descriptor (also used when open fails half way). */
   closeFds(): void {
     for (const s of this.segList) {
-      if (s.fd >= 0) fs.closeSync(s.fd);
+      if (s.fd >= 0) this.ops.close(s.fd);
       s.fd = -1;
     }
-    if (this.dirFd >= 0) fs.closeSync(this.dirFd);
+    if (this.dirFd >= 0) this.ops.close(this.dirFd);
     this.dirFd = -1;
   }
 }

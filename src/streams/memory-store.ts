@@ -225,6 +225,9 @@ export function createMemoryStore(): StreamStore {
       };
     },
 
+    /** Memory never fails a write. */
+    writeError: null,
+
     async close() {
       closed = true;
     },

@@ -103,14 +103,27 @@ export interface StreamStore {
   /** The first sequence held whose time is ≥ `time`, or lastSeq + 1 when none. */
   seqForTime(time: number): number;
   state(): StoreState;
+  /**
+   * Why the store refuses writes right now, or null. A store whose write
+   * or fsync failed (StoreError 'unwritable') rejects append, remove, purge
+   * and skip with it at once, changing nothing, while every read still
+   * works; it clears when the store has written again by itself.
+   */
+  readonly writeError: StoreError | null;
   /** Flushes and closes; the store can be opened again from its directory. */
   close(): Promise<void>;
 }
 
 export class StoreError extends Error {
   constructor(
-    readonly code: 'corrupt' | 'closed' | 'io' | 'too_large',
+    /**
+     * `unwritable`: a write or fsync failed (full disk, I/O error); the
+     * store refuses writes, stays readable, and retries on its own.
+     */
+    readonly code: 'corrupt' | 'closed' | 'io' | 'too_large' | 'unwritable',
     message: string,
+    /** The system error behind it (ENOSPC, EIO, …), or ''. */
+    readonly errno = '',
   ) {
     super(message);
     this.name = 'StoreError';

@@ -3,6 +3,7 @@
  * return: HTTP-like `code`, JetStream's `err_code` and the description,
  * copied from what nats-server 2.9 sends (clients match on `err_code`).
  */
+import { StoreError } from './store.js';
 
 export interface ApiErrorBody {
   code: number;
@@ -36,6 +37,8 @@ export class StreamApiError extends Error {
  */
 export function internalError(err: unknown): StreamApiError {
   if (err instanceof StreamApiError) return err;
+  // The disk refuses writes (the store has logged it and reported it to /healthz).
+  if (err instanceof StoreError && err.code === 'unwritable') return JsErr.InsufficientResources();
   const code = (err as { code?: unknown } | null)?.code;
   // An errno (`EIO`) or a store's kind of failure (`io`, `closed`): a word, never a path.
   const tag =
@@ -79,6 +82,13 @@ export const JsErr = {
   StoreFailed: (why: string) => new StreamApiError(503, 10077, why),
   /** nats-server's answer when a stream's store can not be made (the detail is logged). */
   StreamStoreFailed: e(500, 10049, 'error creating store for stream'),
+  /**
+   * A write or fsync of the stream's store failed (full disk, I/O error):
+   * what nats-server 2.9.10 answers a publish on a full disk with
+   * (JSInsufficientResourcesErr; measured on a tmpfs — not 10047, which
+   * is its storage reservation error at stream create).
+   */
+  InsufficientResources: e(503, 10023, 'insufficient resources'),
   /** Not in nats-server 2.9 (it leaves unknown API subjects unanswered); an answer is kinder. */
   UnknownApi: (what: string) => new StreamApiError(400, 10003, `unknown JetStream API: ${what}`),
   NotSupported: (what: string) => new StreamApiError(400, 10003, `not supported yet: ${what}`),

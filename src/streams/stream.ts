@@ -36,6 +36,9 @@ export class Stream {
   /** Msg id → where it was stored; insertion order is time order. */
   private readonly dedup = new Map<string, DedupEntry>();
   private lastMsgId = '';
+  /** The newest message whose append succeeded, and its id (lastMsgId after a failed write). */
+  private storedSeq = 0;
+  private storedMsgId = '';
   private ageTimer: NodeJS.Timeout | null = null;
   private closedFlag = false;
 
@@ -82,7 +85,12 @@ export class Stream {
       const last = await this.messages.get(st.lastSeq);
       this.lastMsgId = last === null ? '' : (parseHeaders(last.headers).get(H.msgId) ?? '');
     }
-    await this.enforceLimits();
+    this.storedSeq = st.lastSeq;
+    this.storedMsgId = this.lastMsgId;
+    // A store that cannot write yet (a full disk at start) still opens, readable.
+    await this.enforceLimits().catch((err: unknown) => {
+      if (!(err instanceof StoreError && err.code === 'unwritable')) throw err;
+    });
     this.startAgeTimer();
   }
 
@@ -109,6 +117,9 @@ export class Stream {
       const seen = this.dedup.get(msgId);
       if (seen !== undefined) return seen.done.then(() => ({ seq: seen.seq, duplicate: true }));
     }
+    // Refused before anything changes while the store cannot write.
+    const unwritable = this.messages.writeError;
+    if (unwritable !== null) return Promise.reject(storeFailure(unwritable));
     const st = this.messages.state();
     const expStream = hdrs.get(H.expectedStream);
     if (expStream !== undefined && expStream !== '' && expStream !== cfg.name) {
@@ -173,9 +184,18 @@ export class Stream {
         : this.messages.purge(rollup === 'sub' ? { subject, upToSeq: seq } : { upToSeq: seq });
     const trimmed = this.enforceLimits(subject);
     return Promise.all([appended, trimmed, rolled]).then(
-      ([m]) => ({ seq: m.seq }),
+      ([m]) => {
+        if (m.seq > this.storedSeq) {
+          this.storedSeq = m.seq;
+          this.storedMsgId = msgId;
+        }
+        return { seq: m.seq };
+      },
       (err: unknown) => {
         if (msgId !== '' && this.dedup.get(msgId)?.seq === seq) this.dedup.delete(msgId);
+        // A failed write fails everything queued after it too: the last id
+        // is that of the last message stored.
+        if (this.messages.writeError !== null) this.lastMsgId = this.storedMsgId;
         throw storeFailure(err);
       },
     );

@@ -47,6 +47,16 @@ export function createMetrics(node: WeftNode): Registry {
     'Connections closed as slow consumers',
     () => s.slowConsumers,
   );
+  gauge(
+    'weft_client_pending_bytes',
+    'Bytes queued to all clients now (bounded by max_pending_total)',
+    () => node.outbound.bytes,
+  );
+  counter(
+    'weft_pending_total_hits_total',
+    'Times the bytes queued to all clients passed max_pending_total',
+    () => node.outbound.limitHits,
+  );
   counter(
     'weft_refused_connections_total',
     'Connections refused at max_connections',

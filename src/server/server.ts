@@ -23,6 +23,7 @@ import { Flusher } from './connection.js';
 import { Health } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { type ServerOptions, withDefaults } from './options.js';
+import { Outbound } from './outbound.js';
 import { ServerStats } from './stats.js';
 
 /** How long a refused connection may take to read its -ERR before it is destroyed. */
@@ -65,6 +66,8 @@ export class WeftNode implements SessionHost {
   readonly flusher = new Flusher();
   readonly congestion = new Congestion();
   readonly stats = new ServerStats();
+  /** Bytes held for all clients, bounded by max_pending_total and write_deadline. */
+  readonly outbound: Outbound;
   /** What is wrong now, as the node's parts report it (`/healthz`). */
   readonly health = new Health();
   readonly log: Logger;
@@ -81,6 +84,7 @@ export class WeftNode implements SessionHost {
   /** JetStream, unless turned off by the `jetstream` option. */
   jetstream: JetStream | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
+  private deadlineTimer: NodeJS.Timeout | null = null;
   private infoBase: Record<string, unknown> = {};
   private shuttingDown: Promise<void> | null = null;
   port = 0;
@@ -91,6 +95,9 @@ export class WeftNode implements SessionHost {
     validateOptions(this.options);
     this.name = this.options.name || this.serverId;
     this.log = createLogger(this.options.logLevel);
+    this.outbound = new Outbound(this.options.maxPendingTotal, this.options.writeDeadlineMs, () =>
+      this.sessions.values(),
+    );
   }
 
   async start(): Promise<void> {
@@ -167,6 +174,10 @@ export class WeftNode implements SessionHost {
     }
     this.pingTimer = setInterval(() => this.pingAll(), o.pingIntervalMs);
     this.pingTimer.unref();
+    // A blocked client is closed between write_deadline and 1.25 × it (at most 1 s) later.
+    const sweepMs = Math.max(10, Math.min(1000, Math.floor(o.writeDeadlineMs / 4)));
+    this.deadlineTimer = setInterval(() => this.outbound.sweep(Date.now()), sweepMs);
+    this.deadlineTimer.unref();
     this.log.info('Server is ready');
   }
 
@@ -254,6 +265,7 @@ export class WeftNode implements SessionHost {
   private async doShutdown(): Promise<void> {
     this.log.info('Initiating shutdown');
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    if (this.deadlineTimer !== null) clearInterval(this.deadlineTimer);
     const listenerClosed = new Promise<void>((r) => {
       if (this.listener === null) r();
       else this.listener.close(() => r());

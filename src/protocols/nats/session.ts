@@ -14,6 +14,7 @@ import type { Congestion } from '../../server/congestion.js';
 import { COPY_LIMIT, Connection, type Flusher } from '../../server/connection.js';
 import type { Logger } from '../../server/logger.js';
 import type { ServerOptions } from '../../server/options.js';
+import type { Outbound, SlowReason } from '../../server/outbound.js';
 import type { ServerStats } from '../../server/stats.js';
 import { copyInto } from '../../util/bytes.js';
 import { type ConnectOptions, parseConnect } from './connect.js';
@@ -37,6 +38,8 @@ export interface SessionHost {
   readonly flusher: Flusher;
   readonly stats: ServerStats;
   readonly log: Logger;
+  /** Bytes held for all clients, and the node-wide bounds on them. */
+  readonly outbound: Outbound;
   /** The account a session joins once it has connected. */
   accountFor(opts: ConnectOptions): Account;
   /** The INFO line (with CRLF) for a new connection. */
@@ -46,6 +49,17 @@ export interface SessionHost {
 
 /** Bound on a session's own match cache (per-connection, generation-checked). */
 export const SESSION_CACHE_MAX = 128;
+
+/**
+ * Work one read slice may do: deliveries weighted by what each costs
+ * (`DELIVERY_COST` plus the bytes copied). Past it, the rest of the read
+ * waits for the next turn of the event loop (the socket paused meanwhile),
+ * so one publisher fanning out to thousands of subscribers cannot keep
+ * every other connection, PINGs included, waiting. About 5 ms of work; a
+ * read of small messages to a few subscribers never comes near it.
+ */
+export const SLICE_WORK = 8 * 1024 * 1024;
+const DELIVERY_COST = 256;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -72,13 +86,17 @@ export class ClientSession extends Connection implements Subscriber {
   private readonly parser: NatsParser;
   private readonly cache = new Map<string, CachedMatch>();
   private authTimer: NodeJS.Timeout | null = null;
+  /** Work done in the current read slice (see SLICE_WORK). */
+  private sliceWork = 0;
+  /** Read bytes waiting for the next slice, in order; null when none wait. */
+  private backlog: Buffer[] | null = null;
 
   constructor(
     id: number,
     socket: Socket,
     private readonly host: SessionHost,
   ) {
-    super(id, socket, host.flusher, host.options.maxPending);
+    super(id, socket, host.flusher, host.options.maxPending, host.outbound);
     const o = host.options;
     this.parser = new NatsParser(this, {
       maxPayload: o.maxPayload,
@@ -107,7 +125,23 @@ export class ClientSession extends Connection implements Subscriber {
 
   private onData(chunk: Buffer): void {
     this.lastActivity = Date.now();
+    if (this.backlog !== null) {
+      // Only bytes read before the pause (or after a resume by someone else).
+      this.backlog.push(chunk);
+      this.socket.pause();
+      return;
+    }
+    this.sliceWork = 0;
     const published = this.inMsgs;
+    this.feedChunk(chunk);
+    this.stallIfCongested(published);
+  }
+
+  /**
+   * Parses one read. If the slice's work runs out in it, the rest becomes the
+   * backlog, fed in the next turn of the event loop; false then.
+   */
+  private feedChunk(chunk: Buffer): boolean {
     this.flusher.begin();
     try {
       const err = this.parser.feed(chunk);
@@ -115,7 +149,35 @@ export class ClientSession extends Connection implements Subscriber {
     } finally {
       this.flusher.end();
     }
-    // A producer waits while a queue it feeds (a mesh link) is congested.
+    const at = this.parser.pausedAt;
+    if (at < 0 || this.closed) return true;
+    this.backlog = [chunk.subarray(at)];
+    this.socket.pause();
+    setImmediate(this.nextSlice);
+    return false;
+  }
+
+  private readonly nextSlice = (): void => {
+    const backlog = this.backlog;
+    this.backlog = null;
+    if (backlog === null || this.closed) return;
+    this.sliceWork = 0;
+    const published = this.inMsgs;
+    for (let i = 0; i < backlog.length; i++) {
+      if (this.closed) return;
+      if (!this.feedChunk(backlog[i])) {
+        // The remainder heads the new backlog; what was behind it follows.
+        for (let j = i + 1; j < backlog.length; j++) this.backlog!.push(backlog[j]);
+        return;
+      }
+    }
+    if (this.closed) return;
+    this.socket.resume();
+    this.stallIfCongested(published);
+  };
+
+  /** A producer waits while a queue it feeds (a mesh link) is congested. */
+  private stallIfCongested(published: number): void {
     if (this.inMsgs !== published && this.host.congestion.active && !this.closed) {
       this.host.congestion.stall(this.socket);
     }
@@ -194,6 +256,8 @@ export class ClientSession extends Connection implements Subscriber {
     const msg: Message = { subject, reply, headers, payload };
     const n = this.host.router.deliver(this.match(subject), msg, this);
     if (n === 0 && reply !== '' && opts.no_responders) this.noResponders(reply);
+    this.sliceWork += n * (DELIVERY_COST + (size < COPY_LIMIT ? size : 0));
+    if (this.sliceWork > SLICE_WORK) this.parser.pause();
   }
 
   onSub(subject: string, queue: string, sid: string): void {
@@ -343,15 +407,22 @@ export class ClientSession extends Connection implements Subscriber {
     return true;
   }
 
-  protected onSlowConsumer(): void {
+  protected onSlowConsumer(reason: SlowReason): void {
     if (this.closed) return;
     this.host.stats.slowConsumers++;
+    const o = this.host.options;
+    const pending = this.pendingBytes;
+    let why: string;
+    if (reason === CloseReason.SlowConsumerWriteDeadline) {
+      why = `no write progress for ${Date.now() - this.blockedSince} ms with ${pending} bytes pending (write_deadline ${o.writeDeadlineMs} ms)`;
+    } else if (reason === CloseReason.SlowConsumerPendingTotal) {
+      why = `holds ${this.held} bytes, the most of any client, while clients hold ${this.host.outbound.bytes} in all (max_pending_total ${o.maxPendingTotal})`;
+    } else why = `${pending} bytes pending exceeds max_pending ${o.maxPending}`;
     this.host.log.warn(
-      `cid:${this.id} ${this.remoteAddress}:${this.remotePort} - slow consumer: ` +
-        `${this.pendingBytes} bytes pending exceeds max_pending ${this.host.options.maxPending}`,
+      `cid:${this.id} ${this.remoteAddress}:${this.remotePort} - slow consumer: ${why}`,
     );
     this.discardQueued();
-    this.close(CloseReason.SlowConsumer, true);
+    this.close(reason, true);
   }
 
   /**

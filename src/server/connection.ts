@@ -183,7 +183,8 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     this.held += n;
     this.end = end;
     const o = this.outbound;
-    if ((o.bytes += n) > o.threshold) {
+    o.bytes += n;
+    if (o.bytes > o.threshold) {
       o.overLimit();
       if (this.closed) return false;
     }

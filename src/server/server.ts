@@ -174,8 +174,8 @@ export class WeftNode implements SessionHost {
     }
     this.pingTimer = setInterval(() => this.pingAll(), o.pingIntervalMs);
     this.pingTimer.unref();
-    // A blocked client is closed between write_deadline and 1.25 × it (at most 1 s) later.
-    const sweepMs = Math.max(10, Math.min(1000, Math.floor(o.writeDeadlineMs / 4)));
+    // A blocked client is closed at most 1/8 of write_deadline (and 250 ms) after it.
+    const sweepMs = Math.max(5, Math.min(250, Math.floor(o.writeDeadlineMs / 8)));
     this.deadlineTimer = setInterval(() => this.outbound.sweep(Date.now()), sweepMs);
     this.deadlineTimer.unref();
     this.log.info('Server is ready');

@@ -51,14 +51,16 @@ export interface SessionHost {
 export const SESSION_CACHE_MAX = 128;
 
 /**
- * Work one read slice may do: deliveries weighted by what each costs
- * (`DELIVERY_COST` plus the bytes copied). Past it, the rest of the read
- * waits for the next turn of the event loop (the socket paused meanwhile),
- * so one publisher fanning out to thousands of subscribers cannot keep
- * every other connection, PINGs included, waiting. About 5 ms of work; a
- * read of small messages to a few subscribers never comes near it.
+ * How long one read slice may run: past it, the rest of the read waits for
+ * the next turn of the event loop (the socket paused meanwhile), so one
+ * publisher fanning out to thousands of subscribers cannot keep every other
+ * connection, PINGs included, waiting. The clock is read only every
+ * `SLICE_CHECK` units of work (a delivery counts `DELIVERY_COST` plus the
+ * bytes it copies), so a read of small messages to a few subscribers never
+ * reads it at all.
  */
-export const SLICE_WORK = 8 * 1024 * 1024;
+export const SLICE_MS = 4;
+const SLICE_CHECK = 256 * 1024;
 const DELIVERY_COST = 256;
 
 const EMPTY = Buffer.alloc(0);
@@ -86,8 +88,16 @@ export class ClientSession extends Connection implements Subscriber {
   private readonly parser: NatsParser;
   private readonly cache = new Map<string, CachedMatch>();
   private authTimer: NodeJS.Timeout | null = null;
-  /** Work done in the current read slice (see SLICE_WORK). */
+  /** Work done in the current read slice, the level at which to read the clock, and its start (see SLICE_MS). */
   private sliceWork = 0;
+  private sliceCheck = SLICE_CHECK;
+  private sliceStart = 0;
+  /**
+   * How long the flush after the last heavy slice took, ms: handing its bytes
+   * to the sockets can cost more than producing them, so the next slice
+   * starts that much into its time.
+   */
+  private flushDebt = 0;
   /** Read bytes waiting for the next slice, in order; null when none wait. */
   private backlog: Buffer[] | null = null;
 
@@ -131,7 +141,7 @@ export class ClientSession extends Connection implements Subscriber {
       this.socket.pause();
       return;
     }
-    this.sliceWork = 0;
+    this.startSlice();
     const published = this.inMsgs;
     this.feedChunk(chunk);
     this.stallIfCongested(published);
@@ -147,7 +157,12 @@ export class ClientSession extends Connection implements Subscriber {
       const err = this.parser.feed(chunk);
       if (err !== null) this.protocolError(err);
     } finally {
-      this.flusher.end();
+      if (this.sliceWork < SLICE_CHECK) this.flusher.end();
+      else {
+        const t = performance.now();
+        this.flusher.end();
+        this.flushDebt = performance.now() - t;
+      }
     }
     const at = this.parser.pausedAt;
     if (at < 0 || this.closed) return true;
@@ -161,7 +176,7 @@ export class ClientSession extends Connection implements Subscriber {
     const backlog = this.backlog;
     this.backlog = null;
     if (backlog === null || this.closed) return;
-    this.sliceWork = 0;
+    this.startSlice();
     const published = this.inMsgs;
     for (let i = 0; i < backlog.length; i++) {
       if (this.closed) return;
@@ -175,6 +190,13 @@ export class ClientSession extends Connection implements Subscriber {
     this.socket.resume();
     this.stallIfCongested(published);
   };
+
+  private startSlice(): void {
+    this.sliceWork = 0;
+    this.sliceCheck = SLICE_CHECK;
+    this.sliceStart = performance.now() - this.flushDebt;
+    this.flushDebt = 0;
+  }
 
   /** A producer waits while a queue it feeds (a mesh link) is congested. */
   private stallIfCongested(published: number): void {
@@ -257,7 +279,10 @@ export class ClientSession extends Connection implements Subscriber {
     const n = this.host.router.deliver(this.match(subject), msg, this);
     if (n === 0 && reply !== '' && opts.no_responders) this.noResponders(reply);
     this.sliceWork += n * (DELIVERY_COST + (size < COPY_LIMIT ? size : 0));
-    if (this.sliceWork > SLICE_WORK) this.parser.pause();
+    if (this.sliceWork > this.sliceCheck) {
+      if (performance.now() - this.sliceStart > SLICE_MS) this.parser.pause();
+      else this.sliceCheck = this.sliceWork + SLICE_CHECK;
+    }
   }
 
   onSub(subject: string, queue: string, sid: string): void {

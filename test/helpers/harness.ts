@@ -62,6 +62,8 @@ export type TargetOptions = Partial<
     | 'authTimeoutMs'
     | 'pingIntervalMs'
     | 'maxPingsOut'
+    | 'writeDeadlineMs'
+    | 'maxPendingTotal'
   >
 > & {
   /**

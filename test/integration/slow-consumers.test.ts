@@ -66,7 +66,7 @@ async function stalled(
   subjects: string[],
 ): Promise<RawClient> {
   const c = await raw.handshake(srv.port);
-  subjects.forEach((s, i) => c.send(`SUB ${s} ${i + 1}\r\n`));
+  for (const [i, s] of subjects.entries()) c.send(`SUB ${s} ${i + 1}\r\n`);
   await c.ping();
   c.pause();
   return c;

@@ -5,7 +5,8 @@
  *
  * - `max_pending_total`: when the bytes held by all clients pass it, the
  *   connections holding the most are closed as slow consumers, biggest
- *   first, until the total is under it again. Connections add to `bytes` as
+ *   first (stuck ones before those still draining: `STUCK_MS`), until the
+ *   total is under it again. Connections add to `bytes` as
  *   they queue (one addition and one comparison per frame); the scan over
  *   connections happens only when the bound is passed.
  * - `write_deadline`: a connection whose socket is full (a write waits for
@@ -13,6 +14,14 @@
  *   consumer. Only blocked connections are looked at, on a timer.
  */
 import { CloseReason } from '../errors.js';
+
+/**
+ * A connection whose socket has taken nothing for this long is "stuck": at
+ * `max_pending_total`, stuck connections are closed before ones still
+ * draining, biggest first in each group, so a fast subscriber that happens to
+ * hold a burst is not taken for a stalled one.
+ */
+export const STUCK_MS = 250;
 
 /** The reasons `Outbound` closes a connection for. */
 export type SlowReason =
@@ -74,12 +83,17 @@ export class Outbound {
     try {
       if (this.bytes > this.max) {
         this.limitHits++;
-        const list: OutboundHolder[] = [];
-        for (const c of this.holders()) if (c.held > 0 && !c.closed) list.push(c);
-        list.sort((a, b) => b.held - a.held);
+        const now = Date.now();
+        const list: { c: OutboundHolder; stuck: number; held: number }[] = [];
+        for (const c of this.holders()) {
+          if (c.held === 0 || c.closed) continue;
+          const stuck = c.blockedSince !== 0 && now - c.blockedSince >= STUCK_MS ? 1 : 0;
+          list.push({ c, stuck, held: c.held });
+        }
+        list.sort((a, b) => b.stuck - a.stuck || b.held - a.held);
         for (let i = 0; i < list.length && this.bytes > this.max; i++) {
           this.limitCloses++;
-          list[i].closeSlow(CloseReason.SlowConsumerPendingTotal);
+          list[i].c.closeSlow(CloseReason.SlowConsumerPendingTotal);
         }
       }
     } finally {

@@ -9,7 +9,12 @@ import { describe, test } from 'node:test';
 import { CloseReason, ConfigError } from '../../src/errors.js';
 import { parseConfigText, validateOptions } from '../../src/server/config.js';
 import { DEFAULTS, withDefaults } from '../../src/server/options.js';
-import { Outbound, type OutboundHolder, type SlowReason } from '../../src/server/outbound.js';
+import {
+  Outbound,
+  type OutboundHolder,
+  type SlowReason,
+  STUCK_MS,
+} from '../../src/server/outbound.js';
 
 class Holder implements OutboundHolder {
   held = 0;
@@ -64,6 +69,21 @@ describe('Outbound: max_pending_total', () => {
     assert.equal(a.reason, CloseReason.SlowConsumerPendingTotal);
     assert.equal(c.reason, null);
     assert.equal(out.bytes, 250);
+  });
+
+  test('a holder whose socket has taken nothing for a while goes before a bigger one still draining', () => {
+    const { out, add } = setup(1000);
+    const [draining, stuck, fresh] = [add('draining'), add('stuck'), add('fresh')];
+    draining.queue(600);
+    stuck.queue(300);
+    stuck.blockedSince = Date.now() - STUCK_MS - 1;
+    fresh.blockedSince = Date.now(); // blocked just now: not stuck yet
+    fresh.queue(200);
+    assert.deepEqual(
+      [draining, stuck, fresh].map((h) => h.closed),
+      [false, true, false],
+    );
+    assert.equal(out.bytes, 800);
   });
 
   test('bytes it cannot close do not make it scan again for every frame', () => {

@@ -39,8 +39,12 @@ export class Flusher {
   private scheduled = false;
   private depth = 0;
 
+  /** Read batches begun so far: a publisher waiting for its turn sees from it that others read. */
+  batches = 0;
+
   /** A read batch starts: flushing waits for its `end`. */
   begin(): void {
+    this.batches++;
     this.depth++;
   }
 

@@ -60,6 +60,15 @@ export const SESSION_CACHE_MAX = 128;
  * reads it at all.
  */
 export const SLICE_MS = 4;
+/**
+ * While other connections are reading, a publisher whose reads run past
+ * SLICE_MS gets at most this share of the time: after a slice (with its
+ * flush) that took T, its next one waits until T × (1/share − 1) has passed,
+ * unless a turn of the event loop goes by with no other read. So subscribers
+ * that stopped reading, still taking bytes into kernel buffers, cost
+ * everyone else little; alone, the publisher goes at full speed.
+ */
+export const FAIR_SHARE = 0.1;
 const SLICE_CHECK = 256 * 1024;
 const DELIVERY_COST = 256;
 
@@ -92,6 +101,10 @@ export class ClientSession extends Connection implements Subscriber {
   private sliceWork = 0;
   private sliceCheck = SLICE_CHECK;
   private sliceStart = 0;
+  private sliceBegan = 0;
+  /** Earliest time the next slice runs while others read (see FAIR_SHARE), and the read batches seen. */
+  private notBefore = 0;
+  private seenBatches = 0;
   /**
    * How long the flush after the last heavy slice took, ms: handing its bytes
    * to the sockets can cost more than producing them, so the next slice
@@ -168,11 +181,21 @@ export class ClientSession extends Connection implements Subscriber {
     if (at < 0 || this.closed) return true;
     this.backlog = [chunk.subarray(at)];
     this.socket.pause();
+    const now = performance.now();
+    this.notBefore = now + (now - this.sliceBegan) * (1 / FAIR_SHARE - 1);
+    this.seenBatches = this.flusher.batches;
     setImmediate(this.nextSlice);
     return false;
   }
 
   private readonly nextSlice = (): void => {
+    const batches = this.flusher.batches;
+    if (batches !== this.seenBatches && !this.closed && performance.now() < this.notBefore) {
+      // Others read in this turn: they go first.
+      this.seenBatches = batches;
+      setImmediate(this.nextSlice);
+      return;
+    }
     const backlog = this.backlog;
     this.backlog = null;
     if (backlog === null || this.closed) return;
@@ -194,7 +217,8 @@ export class ClientSession extends Connection implements Subscriber {
   private startSlice(): void {
     this.sliceWork = 0;
     this.sliceCheck = SLICE_CHECK;
-    this.sliceStart = performance.now() - this.flushDebt;
+    this.sliceBegan = performance.now();
+    this.sliceStart = this.sliceBegan - this.flushDebt;
     this.flushDebt = 0;
   }
 

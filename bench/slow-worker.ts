@@ -60,14 +60,22 @@ async function main(): Promise<void> {
   const { role, addr, subject, size } = input;
   let published = 0;
   let received = 0;
+  // A connection of ours the server closed is an error of the run, not a slow consumer to count.
+  const cut: string[] = [];
+  const watch = (c: BenchConn, what: string) =>
+    c.onClose((why) => {
+      if (!stopping) cut.push(`${what} closed by the server: ${why}`);
+    });
   try {
     if (role === 'busy') {
       const pub = await BenchConn.open(addr, 'slow-bench-busy');
+      watch(pub, 'busy publisher');
       post({ kind: 'ready' });
       published = await publishLoop(pub, subject, size);
       pub.close();
     } else if (role === 'healthy') {
       const sub = await BenchConn.open(addr, 'slow-bench-healthy-sub');
+      watch(sub, 'healthy subscriber');
       sub.scanner.onMsg = () => {
         received++;
       };
@@ -75,6 +83,7 @@ async function main(): Promise<void> {
       await sub.flush();
       const timer = setInterval(() => post({ kind: 'progress', at: Date.now(), received }), 50);
       const pub = await BenchConn.open(addr, 'slow-bench-healthy-pub');
+      watch(pub, 'healthy publisher');
       post({ kind: 'ready' });
       published = await publishLoop(pub, subject, size);
       await sub.flush().catch(() => {});
@@ -84,6 +93,7 @@ async function main(): Promise<void> {
       sub.close();
     } else {
       const conn = await BenchConn.open(addr, 'slow-bench-probe');
+      watch(conn, 'probe');
       post({ kind: 'ready' });
       while (!stopping && !conn.closed) {
         const sent = Date.now();
@@ -95,7 +105,7 @@ async function main(): Promise<void> {
       }
       conn.close();
     }
-    post({ kind: 'done', published, received });
+    post({ kind: 'done', published, received, error: cut.join('; ') || undefined });
   } catch (err) {
     post({ kind: 'done', published, received, error: (err as Error).message });
   }

@@ -63,10 +63,10 @@ export const SLICE_MS = 4;
 /**
  * While other connections are reading, a publisher whose reads run past
  * SLICE_MS gets at most this share of the time: after a slice (with its
- * flush) that took T, its next one waits until T × (1/share − 1) has passed,
- * unless a turn of the event loop goes by with no other read. So subscribers
- * that stopped reading, still taking bytes into kernel buffers, cost
- * everyone else little; alone, the publisher goes at full speed.
+ * flush) that took T, its next one waits until T × (1/share − 1) has passed
+ * if anyone else read meanwhile. So subscribers that stopped reading, still
+ * taking bytes into kernel buffers, cost everyone else little; alone, the
+ * publisher goes at full speed.
  */
 export const FAIR_SHARE = 0.1;
 const SLICE_CHECK = 256 * 1024;
@@ -105,12 +105,6 @@ export class ClientSession extends Connection implements Subscriber {
   /** Earliest time the next slice runs while others read (see FAIR_SHARE), and the read batches seen. */
   private notBefore = 0;
   private seenBatches = 0;
-  /**
-   * How long the flush after the last heavy slice took, ms: handing its bytes
-   * to the sockets can cost more than producing them, so the next slice
-   * starts that much into its time.
-   */
-  private flushDebt = 0;
   /** Read bytes waiting for the next slice, in order; null when none wait. */
   private backlog: Buffer[] | null = null;
 
@@ -170,12 +164,7 @@ export class ClientSession extends Connection implements Subscriber {
       const err = this.parser.feed(chunk);
       if (err !== null) this.protocolError(err);
     } finally {
-      if (this.sliceWork < SLICE_CHECK) this.flusher.end();
-      else {
-        const t = performance.now();
-        this.flusher.end();
-        this.flushDebt = performance.now() - t;
-      }
+      this.flusher.end();
     }
     const at = this.parser.pausedAt;
     if (at < 0 || this.closed) return true;
@@ -189,12 +178,14 @@ export class ClientSession extends Connection implements Subscriber {
   }
 
   private readonly nextSlice = (): void => {
-    const batches = this.flusher.batches;
-    if (batches !== this.seenBatches && !this.closed && performance.now() < this.notBefore) {
-      // Others read in this turn: they go first.
-      this.seenBatches = batches;
-      setImmediate(this.nextSlice);
-      return;
+    if (this.flusher.batches !== this.seenBatches && !this.closed) {
+      // Others read since the last slice: they get the time until notBefore.
+      const wait = this.notBefore - performance.now();
+      this.seenBatches = this.flusher.batches;
+      if (wait >= 1) {
+        setTimeout(this.nextSlice, wait);
+        return;
+      }
     }
     const backlog = this.backlog;
     this.backlog = null;
@@ -218,8 +209,7 @@ export class ClientSession extends Connection implements Subscriber {
     this.sliceWork = 0;
     this.sliceCheck = SLICE_CHECK;
     this.sliceBegan = performance.now();
-    this.sliceStart = this.sliceBegan - this.flushDebt;
-    this.flushDebt = 0;
+    this.sliceStart = this.sliceBegan;
   }
 
   /** A producer waits while a queue it feeds (a mesh link) is congested. */

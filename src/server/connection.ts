@@ -30,7 +30,7 @@ export const COPY_LIMIT = 8 * 1024;
 /** Bounds on the encode chunk: it grows with traffic and shrinks when idle. */
 export const CHUNK_MIN = 1024;
 export const CHUNK_MAX = 64 * 1024;
-/** Most bytes handed to a socket in one flush (the rest waits for its 'drain'). */
+/** Most bytes handed to a client's socket in one flush (the rest waits for its 'drain'). */
 export const WRITE_MAX = 1024 * 1024;
 
 /** Flushes every connection that queued bytes: after each read batch, or in setImmediate. */
@@ -255,7 +255,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     this.seal();
     let parts = this.parts;
     let bytes = this.queued;
-    if (bytes > WRITE_MAX && !final) {
+    if (bytes > WRITE_MAX && !final && this.outbound.writeDeadlineMs > 0) {
       // The socket gets at most WRITE_MAX now; the rest after its 'drain'.
       let k = 0;
       let n = 0;

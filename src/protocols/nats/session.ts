@@ -100,7 +100,6 @@ export class ClientSession extends Connection implements Subscriber {
   /** Work done in the current read slice, the level at which to read the clock, and its start (see SLICE_MS). */
   private sliceWork = 0;
   private sliceCheck = SLICE_CHECK;
-  private sliceStart = 0;
   private sliceBegan = 0;
   /** Earliest time the next slice runs while others read (see FAIR_SHARE), and the read batches seen. */
   private notBefore = 0;
@@ -209,7 +208,6 @@ export class ClientSession extends Connection implements Subscriber {
     this.sliceWork = 0;
     this.sliceCheck = SLICE_CHECK;
     this.sliceBegan = performance.now();
-    this.sliceStart = this.sliceBegan;
   }
 
   /** A producer waits while a queue it feeds (a mesh link) is congested. */
@@ -294,7 +292,7 @@ export class ClientSession extends Connection implements Subscriber {
     if (n === 0 && reply !== '' && opts.no_responders) this.noResponders(reply);
     this.sliceWork += n * (DELIVERY_COST + (size < COPY_LIMIT ? size : 0));
     if (this.sliceWork > this.sliceCheck) {
-      if (performance.now() - this.sliceStart > SLICE_MS) this.parser.pause();
+      if (performance.now() - this.sliceBegan > SLICE_MS) this.parser.pause();
       else this.sliceCheck = this.sliceWork + SLICE_CHECK;
     }
   }

@@ -95,6 +95,8 @@ export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
       pending_total_hits: node.outbound.limitHits,
       slow_consumers_pending_total: node.outbound.limitCloses,
       slow_consumers_write_deadline: node.outbound.deadlineCloses,
+      read_slices: s.readSlices,
+      fair_share_waits: s.fairShareWaits,
       closed_by_reason: Object.fromEntries(s.closedByReason),
     },
   };

@@ -58,6 +58,16 @@ export function createMetrics(node: WeftNode): Registry {
     () => node.outbound.limitHits,
   );
   counter(
+    'weft_read_slices_total',
+    'Client reads cut after 4 ms of fan-out work, the rest parsed in a later turn',
+    () => s.readSlices,
+  );
+  counter(
+    'weft_fair_share_waits_total',
+    'Times a fanning-out publisher waited so that other connections got their share',
+    () => s.fairShareWaits,
+  );
+  counter(
     'weft_refused_connections_total',
     'Connections refused at max_connections',
     () => s.refusedConnections,

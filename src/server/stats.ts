@@ -17,6 +17,10 @@ export class ServerStats {
   refusedSubscriptions = 0;
   /** Per-connection match caches that hit their bound and were reset. */
   matchCacheResets = 0;
+  /** Reads cut at SLICE_MS, the rest parsed in a later turn. */
+  readSlices = 0;
+  /** Times a publisher's next slice waited for others (FAIR_SHARE). */
+  fairShareWaits = 0;
   readonly closedByReason = new Map<CloseReason, number>();
 
   closed(reason: CloseReason): void {

@@ -191,6 +191,48 @@ describe('slow consumers', () => {
     },
   );
 
+  test('a read that fans out widely is parsed in slices, in order, nothing lost', async (t) => {
+    const { srv, pool, raw } = await setup(t, {});
+    // 200 subscriptions on one connection make each message 200 deliveries.
+    const wide = await raw.handshake(srv.port);
+    for (let i = 1; i <= 200; i++) wide.send(`SUB fan ${i}\r\n`);
+    await wide.ping();
+    let wideBytes = 0;
+    wide.socket.removeAllListeners('data');
+    wide.socket.on('data', (d: Buffer) => {
+      wideBytes += d.length;
+    });
+    const sub = await pool.connect();
+    const seen: number[] = [];
+    sub.subscribe('fan', {
+      callback: (_e, m) => seen.push(Number(new TextDecoder().decode(m.data))),
+    });
+    await sub.flush();
+    const N = 5000;
+    const pub = await raw.handshake(srv.port);
+    let frames = '';
+    for (let i = 0; i < N; i++) frames += `PUB fan ${String(i).length}\r\n${i}\r\n`;
+    pub.send(frames); // one write: reads of up to 64 KiB, each ~2,000 × 201 deliveries
+    await pub.ping(30_000);
+    await checkFor(() => seen.length === N, 30_000);
+    assert.deepEqual(
+      seen,
+      Array.from({ length: N }, (_, i) => i),
+      'every message, in publish order',
+    );
+    // Each of the 200 MSG frames per message reached the wide subscriber too.
+    const perMsg = (i: number, sid: number) =>
+      `MSG fan ${sid} ${String(i).length}\r\n${i}\r\n`.length;
+    let expected = 0;
+    for (let i = 0; i < N; i++) for (let sid = 1; sid <= 200; sid++) expected += perMsg(i, sid);
+    await checkFor(() => wideBytes >= expected, 30_000);
+    assert.equal(wideBytes, expected);
+    if (srv.kind === 'weft') {
+      const weft = (await varz(srv)).weft as Record<string, number>;
+      assert.ok(weft.read_slices > 0, 'the reads were cut into slices');
+    }
+  });
+
   test('the node answers PING throughout while stalled subscribers fill up', async (t) => {
     // Neither bound is near: the stalled subscribers stay, holding what they were sent.
     const { srv, pool, raw } = await setup(t, {

@@ -169,6 +169,7 @@ export class ClientSession extends Connection implements Subscriber {
     if (at < 0 || this.closed) return true;
     this.backlog = [chunk.subarray(at)];
     this.socket.pause();
+    this.host.stats.readSlices++;
     const now = performance.now();
     this.notBefore = now + (now - this.sliceBegan) * (1 / FAIR_SHARE - 1);
     this.seenBatches = this.flusher.batches;
@@ -182,6 +183,7 @@ export class ClientSession extends Connection implements Subscriber {
       const wait = this.notBefore - performance.now();
       this.seenBatches = this.flusher.batches;
       if (wait >= 1) {
+        this.host.stats.fairShareWaits++;
         setTimeout(this.nextSlice, wait);
         return;
       }

@@ -101,9 +101,14 @@ export function natsServerVersion(bin: string): string {
   return (r.stdout || r.stderr || '').trim().replace(/^nats-server:\s*/, '') || 'unknown';
 }
 
-export async function startNatsServer(bin: string): Promise<ServerProc> {
+export async function startNatsServer(bin: string, monitor = false): Promise<ServerProc> {
   const port = await freePort();
-  return launch('nats-server', bin, ['-a', '127.0.0.1', '-p', String(port)], port);
+  const args = ['-a', '127.0.0.1', '-p', String(port)];
+  const httpPort = monitor ? await freePort() : -1;
+  if (monitor) args.push('-m', String(httpPort));
+  const proc = await launch('nats-server', bin, args, port);
+  if (monitor) proc.httpPort = httpPort;
+  return proc;
 }
 
 /**
@@ -249,15 +254,18 @@ export async function startWeft(
   mainJs: string,
   extraArgs: string[] = [],
   name = 'weft',
+  monitor = false,
 ): Promise<ServerProc> {
   if (!existsSync(mainJs)) throw new Error(`${mainJs} not found: run npm run build`);
   const port = await freePort();
   // Mesh nodes get a monitoring port, so /meshz can tell why messages went missing.
   const httpPort =
-    extraArgs.includes('--link') || extraArgs.includes('--name') ? await freePort() : -1;
+    monitor || extraArgs.includes('--link') || extraArgs.includes('--name') ? await freePort() : -1;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'weft-bench-'));
   tmpDirs.add(dataDir);
   const args = [
+    // e.g. WEFT_BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the node.
+    ...(process.env['WEFT_BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean),
     mainJs,
     'server',
     '--host',

@@ -24,6 +24,10 @@ export const WireError = {
 export const CloseReason = {
   ClientClosed: 'Client Closed',
   SlowConsumer: 'Slow Consumer (Pending Bytes)',
+  /** nats-server's name: the connection's writes made no progress for write_deadline. */
+  SlowConsumerWriteDeadline: 'Slow Consumer (Write Deadline)',
+  /** Weft's: closed to bring the node's bytes queued to clients under max_pending_total. */
+  SlowConsumerPendingTotal: 'Slow Consumer (Pending Total)',
   ProtocolViolation: 'Protocol Violation',
   ParseError: 'Parse Error',
   MaxPayload: 'Maximum Payload Exceeded',

@@ -48,6 +48,26 @@ export function createMetrics(node: WeftNode): Registry {
     'Connections closed as slow consumers',
     () => s.slowConsumers,
   );
+  gauge(
+    'weft_client_pending_bytes',
+    'Bytes queued to all clients now (bounded by max_pending_total)',
+    () => node.outbound.bytes,
+  );
+  counter(
+    'weft_pending_total_hits_total',
+    'Times the bytes queued to all clients passed max_pending_total',
+    () => node.outbound.limitHits,
+  );
+  counter(
+    'weft_read_slices_total',
+    'Client reads cut after 4 ms of fan-out work, the rest parsed in a later turn',
+    () => s.readSlices,
+  );
+  counter(
+    'weft_fair_share_waits_total',
+    'Times a fanning-out publisher waited so that other connections got their share',
+    () => s.fairShareWaits,
+  );
   counter(
     'weft_refused_connections_total',
     'Connections refused at max_connections',

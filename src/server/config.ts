@@ -118,6 +118,20 @@ export const SETTINGS: readonly Setting[] = [
     help: 'bytes queued to a client before it is a slow consumer (default 64MiB)',
   },
   {
+    file: 'write_deadline',
+    flag: 'write-deadline',
+    option: 'writeDeadlineMs',
+    kind: 'duration',
+    help: 'a client whose writes make no progress this long is a slow consumer (default 10s)',
+  },
+  {
+    file: 'max_pending_total',
+    flag: 'max-pending-total',
+    option: 'maxPendingTotal',
+    kind: 'size',
+    help: 'bytes queued to all clients; past it the biggest holders are slow consumers (default 256MiB)',
+  },
+  {
     file: 'max_connections',
     flag: 'max-connections',
     option: 'maxConnections',
@@ -459,6 +473,20 @@ export function validateOptions(o: ServerOptions): void {
     );
   }
   int(
+    'max_pending_total',
+    o.maxPendingTotal,
+    1,
+    Number.MAX_SAFE_INTEGER,
+    'must be a positive number of bytes',
+  );
+  if (o.maxPayload > o.maxPendingTotal) {
+    bad(
+      'max_payload',
+      `must not exceed max_pending_total (${o.maxPendingTotal}): a client could never receive such a message`,
+      o.maxPayload,
+    );
+  }
+  int(
     'max_connections',
     o.maxConnections,
     0,
@@ -477,6 +505,7 @@ export function validateOptions(o: ServerOptions): void {
     ['auth_timeout', o.authTimeoutMs],
     ['ping_interval', o.pingIntervalMs],
     ['shutdown_grace', o.shutdownGraceMs],
+    ['write_deadline', o.writeDeadlineMs],
   ] as const) {
     int(key, v, 1, MAX_DURATION_MS, 'must be from 1ms to 24 days (in ms)');
   }

@@ -11,16 +11,27 @@
  * read, not per loop turn, matters: libuv may read one socket many times in
  * a turn, and holding all of that would count against `maxPending`. A chunk is reused after a flush: the written range is
  * handed off, later frames go after it.
+ *
+ * Every byte queued is counted in the node's `Outbound` (see outbound.ts)
+ * until the socket hands it to the kernel (the write's callback) or the
+ * connection goes away. A socket that is full is "blocked" from the write
+ * that filled it until its 'drain'; at most `WRITE_MAX` bytes are handed to
+ * it at a time, so a 'drain' means the peer took something and the write
+ * deadline measures real progress, and the rest waits here, where it is
+ * counted and can be dropped at once.
  */
 import type { Socket } from 'node:net';
-import type { CloseReason } from '../errors.js';
+import { CloseReason } from '../errors.js';
 import { utf8Write } from '../util/bytes.js';
+import { type Outbound, type OutboundHolder, type SlowReason, unbounded } from './outbound.js';
 
 /** Payloads at least this large are queued by reference, not copied. */
 export const COPY_LIMIT = 8 * 1024;
 /** Bounds on the encode chunk: it grows with traffic and shrinks when idle. */
 export const CHUNK_MIN = 1024;
 export const CHUNK_MAX = 64 * 1024;
+/** Most bytes handed to a client's socket in one flush (the rest waits for its 'drain'). */
+export const WRITE_MAX = 1024 * 1024;
 
 /** Flushes every connection that queued bytes: after each read batch, or in setImmediate. */
 export class Flusher {
@@ -28,8 +39,12 @@ export class Flusher {
   private scheduled = false;
   private depth = 0;
 
+  /** Read batches begun so far: a publisher waiting for its turn sees from it that others read. */
+  batches = 0;
+
   /** A read batch starts: flushing waits for its `end`. */
   begin(): void {
+    this.batches++;
     this.depth++;
   }
 
@@ -60,7 +75,7 @@ export interface ConnectionCounters {
   outBytes: number;
 }
 
-export abstract class Connection implements ConnectionCounters {
+export abstract class Connection implements ConnectionCounters, OutboundHolder {
   readonly created = new Date();
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -81,6 +96,14 @@ export abstract class Connection implements ConnectionCounters {
   private queued = 0;
   private isDirty = false;
   private waitingDrain = false;
+  /** Bytes counted in `outbound.bytes`: queued here, or in the socket. */
+  held = 0;
+  /** When the socket became full with nothing taken since, ms; 0 when it is not. */
+  blockedSince = 0;
+  /** Bytes of each flush the socket has not yet reported written, oldest first. */
+  private readonly inflight: number[] = [];
+  /** Set once everything held is released (the connection is gone): nothing is counted after. */
+  private released = false;
 
   constructor(
     readonly id: number,
@@ -88,14 +111,44 @@ export abstract class Connection implements ConnectionCounters {
     protected readonly flusher: Flusher,
     /** Bytes queued (here and in the socket) beyond which the peer is a slow consumer. */
     private readonly maxPending: number,
+    /** The node-wide account of bytes held for peers, and its bounds. */
+    protected readonly outbound: Outbound = unbounded(),
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
     socket.on('drain', () => {
       this.waitingDrain = false;
+      if (this.blockedSince !== 0) {
+        this.blockedSince = 0;
+        this.outbound.blocked.delete(this);
+      }
       if (this.queued > 0) this.flush();
       this.onDrained();
     });
+    socket.once('close', () => this.releaseAll());
+  }
+
+  /** Called by the socket once the last write of a flush reached the kernel. */
+  private readonly written = (): void => {
+    const n = this.inflight.shift();
+    if (n === undefined || this.released) return;
+    this.held -= n;
+    this.outbound.release(n);
+  };
+
+  /** Stops counting what this connection holds (it is going away). */
+  private releaseAll(): void {
+    if (this.released) return;
+    this.released = true;
+    this.outbound.release(this.held);
+    this.held = 0;
+    this.inflight.length = 0;
+    if (this.blockedSince !== 0) this.outbound.blocked.delete(this);
+  }
+
+  /** Closes the connection as a slow consumer (called by the node-wide bounds). */
+  closeSlow(reason: SlowReason): void {
+    if (!this.closed) this.onSlowConsumer(reason);
   }
 
   get closed(): boolean {
@@ -128,17 +181,28 @@ export abstract class Connection implements ConnectionCounters {
 
   /** Queues what was encoded up to `end`; false when the connection hit its bound. */
   protected commit(end: number): boolean {
-    this.queued += end - this.end;
+    if (this.released) return false;
+    const n = end - this.end;
+    this.queued += n;
+    this.held += n;
     this.end = end;
+    const o = this.outbound;
+    o.bytes += n;
+    if (o.bytes > o.threshold) {
+      o.overLimit();
+      if (this.closed) return false;
+    }
     return this.afterQueue();
   }
 
   /** Queues `buf` by reference (no copy): for large payloads. Call `commit` after. */
   protected queueRef(buf: Buffer): void {
-    if (buf.length === 0) return;
+    if (buf.length === 0 || this.released) return;
     this.seal();
     this.parts.push(buf);
     this.queued += buf.length;
+    this.held += buf.length;
+    this.outbound.bytes += buf.length;
   }
 
   /** Queues bytes: copied when small, by reference when large. */
@@ -160,7 +224,7 @@ export abstract class Connection implements ConnectionCounters {
 
   private afterQueue(): boolean {
     if (this.queued + this.socket.writableLength > this.maxPending) {
-      this.onSlowConsumer();
+      this.onSlowConsumer(CloseReason.SlowConsumer);
       return false;
     }
     if (!this.isDirty) {
@@ -189,19 +253,41 @@ export abstract class Connection implements ConnectionCounters {
     if (this.queued === 0 || this.socket.destroyed) return;
     if (this.waitingDrain && !final) return; // the 'drain' handler flushes
     this.seal();
-    const parts = this.parts;
-    const bytes = this.queued;
+    let parts = this.parts;
+    let bytes = this.queued;
+    if (bytes > WRITE_MAX && !final && this.outbound.writeDeadlineMs > 0) {
+      // The socket gets at most WRITE_MAX now; the rest after its 'drain'.
+      let k = 0;
+      let n = 0;
+      while (n < WRITE_MAX && k < parts.length) n += parts[k++].length;
+      this.parts = parts.slice(k);
+      parts = parts.slice(0, k);
+      bytes = n;
+      this.queued -= n;
+    } else {
+      this.parts = [];
+      this.queued = 0;
+    }
+    const last = parts.length - 1;
     let ok: boolean;
-    if (parts.length === 1) ok = this.socket.write(parts[0]);
+    if (last === 0) ok = this.socket.write(parts[0], this.written);
     else {
       this.socket.cork();
-      ok = true;
-      for (let i = 0; i < parts.length; i++) ok = this.socket.write(parts[i]);
+      for (let i = 0; i < last; i++) this.socket.write(parts[i]);
+      ok = this.socket.write(parts[last], this.written);
       this.socket.uncork();
     }
-    this.parts = [];
-    this.queued = 0;
-    if (!ok) this.waitingDrain = true;
+    this.inflight.push(bytes);
+    if (!ok) {
+      this.waitingDrain = true;
+      if (this.blockedSince === 0 && this.outbound.writeDeadlineMs > 0) {
+        this.blockedSince = Date.now();
+        this.outbound.blocked.add(this);
+      }
+    } else if (this.queued > 0 && !this.isDirty) {
+      this.isDirty = true;
+      this.flusher.mark(this);
+    }
     // Adapt the chunk to the traffic: grow for bursts, let idle ones go.
     if (bytes >= this.chunkSize >> 1) this.chunkSize = Math.min(this.chunkSize * 2, CHUNK_MAX);
     else if (bytes < CHUNK_MIN) {
@@ -215,10 +301,11 @@ export abstract class Connection implements ConnectionCounters {
     this.parts = [];
     this.queued = 0;
     this.chunk = null;
+    this.releaseAll();
   }
 
-  /** The peer is not reading fast enough. */
-  protected abstract onSlowConsumer(): void;
+  /** The peer is not reading fast enough (`reason` says which bound it hit). */
+  protected abstract onSlowConsumer(reason: SlowReason): void;
 
   /** The socket wrote out what it held (its 'drain' event). */
   protected onDrained(): void {}

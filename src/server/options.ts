@@ -23,6 +23,17 @@ export interface ServerOptions {
   maxControlLine: number;
   /** Bytes queued to one connection before it is closed as a slow consumer. */
   maxPending: number;
+  /**
+   * A client connection whose writes made no progress (the socket took none
+   * of its queued bytes) for this long is closed as a slow consumer, ms
+   * (nats-server's write_deadline, default 10s).
+   */
+  writeDeadlineMs: number;
+  /**
+   * Bytes queued to all client connections together; when passed, the
+   * connections holding the most are closed as slow consumers first.
+   */
+  maxPendingTotal: number;
   /** Concurrent client connections; more are refused with -ERR. */
   maxConnections: number;
   /** Subscriptions per connection; 0 means unlimited. */
@@ -69,6 +80,8 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   maxPayload: 1024 * 1024,
   maxControlLine: 4096,
   maxPending: 64 * 1024 * 1024,
+  writeDeadlineMs: 10_000,
+  maxPendingTotal: 256 * 1024 * 1024,
   maxConnections: 64 * 1024,
   maxSubscriptions: 0,
   authTimeoutMs: 2000,

@@ -24,6 +24,7 @@ import { DataDirLock, errnoText, probeWritable } from './data-lock.js';
 import { Health } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { type ServerOptions, withDefaults } from './options.js';
+import { Outbound } from './outbound.js';
 import { ServerStats } from './stats.js';
 
 /** How long a refused connection may take to read its -ERR before it is destroyed. */
@@ -66,6 +67,8 @@ export class WeftNode implements SessionHost {
   readonly flusher = new Flusher();
   readonly congestion = new Congestion();
   readonly stats = new ServerStats();
+  /** Bytes held for all clients, bounded by max_pending_total and write_deadline. */
+  readonly outbound: Outbound;
   /** What is wrong now, as the node's parts report it (`/healthz`). */
   readonly health = new Health();
   readonly log: Logger;
@@ -84,6 +87,7 @@ export class WeftNode implements SessionHost {
   /** The data directory's lock, held from start to the end of shutdown. */
   private lock: DataDirLock | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
+  private deadlineTimer: NodeJS.Timeout | null = null;
   private infoBase: Record<string, unknown> = {};
   private shuttingDown: Promise<void> | null = null;
   port = 0;
@@ -94,6 +98,9 @@ export class WeftNode implements SessionHost {
     validateOptions(this.options);
     this.name = this.options.name || this.serverId;
     this.log = createLogger(this.options.logLevel);
+    this.outbound = new Outbound(this.options.maxPendingTotal, this.options.writeDeadlineMs, () =>
+      this.sessions.values(),
+    );
   }
 
   async start(): Promise<void> {
@@ -185,6 +192,10 @@ export class WeftNode implements SessionHost {
     }
     this.pingTimer = setInterval(() => this.pingAll(), o.pingIntervalMs);
     this.pingTimer.unref();
+    // A blocked client is closed at most 1/8 of write_deadline (and 250 ms) after it.
+    const sweepMs = Math.max(5, Math.min(250, Math.floor(o.writeDeadlineMs / 8)));
+    this.deadlineTimer = setInterval(() => this.outbound.sweep(Date.now()), sweepMs);
+    this.deadlineTimer.unref();
     this.log.info('Server is ready');
   }
 
@@ -272,6 +283,7 @@ export class WeftNode implements SessionHost {
   private async doShutdown(): Promise<void> {
     this.log.info('Initiating shutdown');
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    if (this.deadlineTimer !== null) clearInterval(this.deadlineTimer);
     const listenerClosed = new Promise<void>((r) => {
       if (this.listener === null) r();
       else this.listener.close(() => r());

@@ -19,6 +19,10 @@ export class ServerStats {
   matchCacheResets = 0;
   /** Uncaught exceptions and unhandled rejections (internal errors; see fatal.ts). */
   uncaughtErrors = 0;
+  /** Reads cut at SLICE_MS, the rest parsed in a later turn. */
+  readSlices = 0;
+  /** Times a publisher's next slice waited for others (FAIR_SHARE). */
+  fairShareWaits = 0;
   readonly closedByReason = new Map<CloseReason, number>();
 
   closed(reason: CloseReason): void {

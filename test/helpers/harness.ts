@@ -62,6 +62,8 @@ export type TargetOptions = Partial<
     | 'authTimeoutMs'
     | 'pingIntervalMs'
     | 'maxPingsOut'
+    | 'writeDeadlineMs'
+    | 'maxPendingTotal'
   >
 > & {
   /**
@@ -71,10 +73,11 @@ export type TargetOptions = Partial<
    */
   referenceRequiresAuth?: boolean;
   /**
-   * nats-server's write deadline (default 10s). A write to a consumer that
-   * stopped reading blocks the reference's read loop until this expires, and
-   * that, not max_pending, is usually how it detects the slow consumer. Weft
-   * queues instead of blocking and has no such option; ignored there.
+   * nats-server's write deadline (default 10s), for the reference only. A
+   * write to a consumer that stopped reading blocks the reference's read loop
+   * until this expires, and that, not max_pending, is usually how it detects
+   * the slow consumer. Weft queues instead of blocking; ignored there (use
+   * `writeDeadlineMs` for both).
    */
   referenceWriteDeadlineMs?: number;
 };

@@ -45,6 +45,8 @@ export function natsServerConfig(opts: TargetOptions, port: number, httpPort: nu
   }
   if (opts.pingIntervalMs !== undefined) lines.push(`ping_interval: "${opts.pingIntervalMs}ms"`);
   if (opts.maxPingsOut !== undefined) lines.push(`ping_max: ${opts.maxPingsOut}`);
+  // max_pending_total is Weft's own: nats-server has no node-wide bound.
+  if (opts.writeDeadlineMs !== undefined) lines.push(`write_deadline: "${opts.writeDeadlineMs}ms"`);
   if (opts.referenceWriteDeadlineMs !== undefined) {
     lines.push(`write_deadline: "${opts.referenceWriteDeadlineMs}ms"`);
   }

@@ -66,6 +66,9 @@ export class NatsParser {
   private pReply = '';
   private pHeaderSize = -1;
   private stopped = false;
+  private pauseRequested = false;
+  /** Where the last `feed` stopped at a `pause()`, or -1 when it parsed the whole buffer. */
+  pausedAt = -1;
   private lastSubject = '';
   private lastSubjectLen = -1;
   private readonly lastSubjectBytes = Buffer.allocUnsafe(256);
@@ -88,13 +91,27 @@ export class NatsParser {
   }
 
   /**
+   * Makes `feed` return after the current operation with the rest of its
+   * buffer unparsed (`pausedAt` says where): the caller feeds that later.
+   */
+  pause(): void {
+    this.pauseRequested = true;
+  }
+
+  /**
    * Parses `buf`. Returns null, or the first protocol error; after an error
    * the parser is dead and ignores further input.
    */
   feed(buf: Buffer): ProtocolError | null {
     let pos = 0;
     const len = buf.length;
+    this.pausedAt = -1;
     while (pos < len && !this.stopped) {
+      if (this.pauseRequested) {
+        this.pauseRequested = false;
+        this.pausedAt = pos;
+        return null;
+      }
       if (this.state === State.Payload) {
         pos = this.fillPayload(buf, pos);
         if (pos < 0) return this.die(parseError('payload not followed by CRLF'));
@@ -132,6 +149,7 @@ export class NatsParser {
       if (err !== null) return this.die(err);
       pos = this.cursor;
     }
+    this.pauseRequested = false;
     return null;
   }
 

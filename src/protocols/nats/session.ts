@@ -14,6 +14,7 @@ import type { Congestion } from '../../server/congestion.js';
 import { COPY_LIMIT, Connection, type Flusher } from '../../server/connection.js';
 import type { Logger } from '../../server/logger.js';
 import type { ServerOptions } from '../../server/options.js';
+import type { Outbound, SlowReason } from '../../server/outbound.js';
 import type { ServerStats } from '../../server/stats.js';
 import { copyInto } from '../../util/bytes.js';
 import { type ConnectOptions, parseConnect } from './connect.js';
@@ -37,6 +38,8 @@ export interface SessionHost {
   readonly flusher: Flusher;
   readonly stats: ServerStats;
   readonly log: Logger;
+  /** Bytes held for all clients, and the node-wide bounds on them. */
+  readonly outbound: Outbound;
   /** The account a session joins once it has connected. */
   accountFor(opts: ConnectOptions): Account;
   /** The INFO line (with CRLF) for a new connection. */
@@ -46,6 +49,28 @@ export interface SessionHost {
 
 /** Bound on a session's own match cache (per-connection, generation-checked). */
 export const SESSION_CACHE_MAX = 128;
+
+/**
+ * How long one read slice may run: past it, the rest of the read waits for
+ * the next turn of the event loop (the socket paused meanwhile), so one
+ * publisher fanning out to thousands of subscribers cannot keep every other
+ * connection, PINGs included, waiting. The clock is read only every
+ * `SLICE_CHECK` units of work (a delivery counts `DELIVERY_COST` plus the
+ * bytes it copies), so a read of small messages to a few subscribers never
+ * reads it at all.
+ */
+export const SLICE_MS = 4;
+/**
+ * While other connections are reading, a publisher whose reads run past
+ * SLICE_MS gets at most this share of the time: after a slice (with its
+ * flush) that took T, its next one waits until T × (1/share − 1) has passed
+ * if anyone else read meanwhile. So subscribers that stopped reading, still
+ * taking bytes into kernel buffers, cost everyone else little; alone, the
+ * publisher goes at full speed.
+ */
+export const FAIR_SHARE = 0.1;
+const SLICE_CHECK = 256 * 1024;
+const DELIVERY_COST = 256;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -72,13 +97,22 @@ export class ClientSession extends Connection implements Subscriber {
   private readonly parser: NatsParser;
   private readonly cache = new Map<string, CachedMatch>();
   private authTimer: NodeJS.Timeout | null = null;
+  /** Work done in the current read slice, the level at which to read the clock, and its start (see SLICE_MS). */
+  private sliceWork = 0;
+  private sliceCheck = SLICE_CHECK;
+  private sliceBegan = 0;
+  /** Earliest time the next slice runs while others read (see FAIR_SHARE), and the read batches seen. */
+  private notBefore = 0;
+  private seenBatches = 0;
+  /** Read bytes waiting for the next slice, in order; null when none wait. */
+  private backlog: Buffer[] | null = null;
 
   constructor(
     id: number,
     socket: Socket,
     private readonly host: SessionHost,
   ) {
-    super(id, socket, host.flusher, host.options.maxPending);
+    super(id, socket, host.flusher, host.options.maxPending, host.outbound);
     const o = host.options;
     this.parser = new NatsParser(this, {
       maxPayload: o.maxPayload,
@@ -107,7 +141,23 @@ export class ClientSession extends Connection implements Subscriber {
 
   private onData(chunk: Buffer): void {
     this.lastActivity = Date.now();
+    if (this.backlog !== null) {
+      // Only bytes read before the pause (or after a resume by someone else).
+      this.backlog.push(chunk);
+      this.socket.pause();
+      return;
+    }
+    this.startSlice();
     const published = this.inMsgs;
+    this.feedChunk(chunk);
+    this.stallIfCongested(published);
+  }
+
+  /**
+   * Parses one read. If the slice's work runs out in it, the rest becomes the
+   * backlog, fed in the next turn of the event loop; false then.
+   */
+  private feedChunk(chunk: Buffer): boolean {
     this.flusher.begin();
     try {
       const err = this.parser.feed(chunk);
@@ -115,7 +165,55 @@ export class ClientSession extends Connection implements Subscriber {
     } finally {
       this.flusher.end();
     }
-    // A producer waits while a queue it feeds (a mesh link) is congested.
+    const at = this.parser.pausedAt;
+    if (at < 0 || this.closed) return true;
+    this.backlog = [chunk.subarray(at)];
+    this.socket.pause();
+    this.host.stats.readSlices++;
+    const now = performance.now();
+    this.notBefore = now + (now - this.sliceBegan) * (1 / FAIR_SHARE - 1);
+    this.seenBatches = this.flusher.batches;
+    setImmediate(this.nextSlice);
+    return false;
+  }
+
+  private readonly nextSlice = (): void => {
+    if (this.flusher.batches !== this.seenBatches && !this.closed) {
+      // Others read since the last slice: they get the time until notBefore.
+      const wait = this.notBefore - performance.now();
+      this.seenBatches = this.flusher.batches;
+      if (wait >= 1) {
+        this.host.stats.fairShareWaits++;
+        setTimeout(this.nextSlice, wait);
+        return;
+      }
+    }
+    const backlog = this.backlog;
+    this.backlog = null;
+    if (backlog === null || this.closed) return;
+    this.startSlice();
+    const published = this.inMsgs;
+    for (let i = 0; i < backlog.length; i++) {
+      if (this.closed) return;
+      if (!this.feedChunk(backlog[i])) {
+        // The remainder heads the new backlog; what was behind it follows.
+        for (let j = i + 1; j < backlog.length; j++) this.backlog!.push(backlog[j]);
+        return;
+      }
+    }
+    if (this.closed) return;
+    this.socket.resume();
+    this.stallIfCongested(published);
+  };
+
+  private startSlice(): void {
+    this.sliceWork = 0;
+    this.sliceCheck = SLICE_CHECK;
+    this.sliceBegan = performance.now();
+  }
+
+  /** A producer waits while a queue it feeds (a mesh link) is congested. */
+  private stallIfCongested(published: number): void {
     if (this.inMsgs !== published && this.host.congestion.active && !this.closed) {
       this.host.congestion.stall(this.socket);
     }
@@ -194,6 +292,11 @@ export class ClientSession extends Connection implements Subscriber {
     const msg: Message = { subject, reply, headers, payload };
     const n = this.host.router.deliver(this.match(subject), msg, this);
     if (n === 0 && reply !== '' && opts.no_responders) this.noResponders(reply);
+    this.sliceWork += n * (DELIVERY_COST + (size < COPY_LIMIT ? size : 0));
+    if (this.sliceWork > this.sliceCheck) {
+      if (performance.now() - this.sliceBegan > SLICE_MS) this.parser.pause();
+      else this.sliceCheck = this.sliceWork + SLICE_CHECK;
+    }
   }
 
   onSub(subject: string, queue: string, sid: string): void {
@@ -343,15 +446,22 @@ export class ClientSession extends Connection implements Subscriber {
     return true;
   }
 
-  protected onSlowConsumer(): void {
+  protected onSlowConsumer(reason: SlowReason): void {
     if (this.closed) return;
     this.host.stats.slowConsumers++;
+    const o = this.host.options;
+    const pending = this.pendingBytes;
+    let why: string;
+    if (reason === CloseReason.SlowConsumerWriteDeadline) {
+      why = `no write progress for ${Date.now() - this.blockedSince} ms with ${pending} bytes pending (write_deadline ${o.writeDeadlineMs} ms)`;
+    } else if (reason === CloseReason.SlowConsumerPendingTotal) {
+      why = `holds ${this.held} bytes, the most of any client, while clients hold ${this.host.outbound.bytes} in all (max_pending_total ${o.maxPendingTotal})`;
+    } else why = `${pending} bytes pending exceeds max_pending ${o.maxPending}`;
     this.host.log.warn(
-      `cid:${this.id} ${this.remoteAddress}:${this.remotePort} - slow consumer: ` +
-        `${this.pendingBytes} bytes pending exceeds max_pending ${this.host.options.maxPending}`,
+      `cid:${this.id} ${this.remoteAddress}:${this.remotePort} - slow consumer: ${why}`,
     );
     this.discardQueued();
-    this.close(CloseReason.SlowConsumer, true);
+    this.close(reason, true);
   }
 
   /**

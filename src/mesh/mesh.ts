@@ -19,11 +19,16 @@ import {
   encodeControl,
   type FrameError,
   FrameType,
-  LINK_PROTOCOL_VERSION,
-  MAX_DESTS,
   MSG_TTL,
   type MsgFrame,
 } from './frames.js';
+import {
+  type Authenticator,
+  Handshake,
+  type HandshakeRefusal,
+  type LinkIdentity,
+  tokenAuthenticator,
+} from './handshake.js';
 import { type InterestChange, LocalInterest } from './interest.js';
 import { Link, type LinkHost } from './link.js';
 import {
@@ -46,6 +51,12 @@ export interface MeshOptions {
   port: number;
   links: readonly LinkUrl[];
   token: string;
+  /** How links prove themselves; default: HMAC over the token (`tokenAuthenticator`). */
+  authenticator?: Authenticator;
+  /** Time a new link has to complete the handshake, ms (HANDSHAKE_TIMEOUT_MS). */
+  handshakeTimeoutMs?: number;
+  /** Inbound links in their handshake at once; more are closed at once (MAX_HANDSHAKES). */
+  maxHandshakes?: number;
   heartbeatMs: number;
   deadAfterMs: number;
   reconnectMaxMs: number;
@@ -63,8 +74,22 @@ export interface MeshCore {
 
 /** How long an unreachable node is remembered before it is forgotten. */
 export const FORGET_AFTER_MS = 60_000;
+/** Default time a new link has to complete the handshake. */
+export const HANDSHAKE_TIMEOUT_MS = 2000;
+/** Default bound on inbound links still in their handshake (strangers until proven). */
+export const MAX_HANDSHAKES = 64;
+/** Interest entries, and bytes of their names, in one INTEREST delta frame. */
+export const DELTA_ENTRIES = 2000;
+export const DELTA_BYTES = 1024 * 1024;
 
-export type RefusalReason = 'token' | 'version' | 'self' | 'name' | 'duplicate' | 'protocol';
+export type RefusalReason =
+  | HandshakeRefusal
+  | 'self'
+  | 'name'
+  | 'duplicate'
+  | 'unauthenticated'
+  | 'handshake_timeout'
+  | 'handshake_limit';
 
 export class Mesh implements Subscriber, InterestListener, LinkHost {
   readonly id = 0;
@@ -80,12 +105,21 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     name: 0,
     duplicate: 0,
     protocol: 0,
+    unauthenticated: 0,
+    handshake_timeout: 0,
+    handshake_limit: 0,
   };
+  /** Messages dropped because a link's format could not carry them, by reason. */
+  readonly unencodable: Record<string, number> = {};
   /** Data messages that had no route, or ran out of hops. */
   noRoute = 0;
   ttlExpired = 0;
   port = -1;
-  private readonly pendingLinks = new Set<Link>();
+  /** Links in their handshake, with its state and deadline. */
+  private readonly pendingLinks = new Map<Link, { hs: Handshake; timer: NodeJS.Timeout }>();
+  private inboundPending = 0;
+  private readonly auth: Authenticator;
+  private readonly self: LinkIdentity;
   private readonly remote: RemoteInterest;
   private readonly local = new LocalInterest();
   private pendingInterest = new Map<string, [InterestEntry, 1 | -1]>();
@@ -105,6 +139,8 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     private readonly transport: MeshTransport = tcpTransport,
   ) {
     this.lsdb = new LinkStateDb(options.name, options.id, options.boot);
+    this.auth = options.authenticator ?? tokenAuthenticator(options.token);
+    this.self = { name: options.name, id: options.id, boot: options.boot };
     this.remote = new RemoteInterest(core.accounts, this);
     this.lsdb.onReset = (s, removed) => this.remote.apply(s, [], removed);
     this.lsdb.setLocalLinks([]);
@@ -154,7 +190,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     for (const d of this.dialers) d.stop();
-    for (const l of [...this.links.values(), ...this.pendingLinks])
+    for (const l of [...this.links.values(), ...this.pendingLinks.keys()])
       l.close(CloseReason.ServerShutdown);
     if (this.listener !== null) await this.listener.close();
   }
@@ -163,6 +199,17 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
 
   private accept(socket: Socket): void {
     if (this.stopped) {
+      socket.destroy();
+      return;
+    }
+    const max = this.options.maxHandshakes ?? MAX_HANDSHAKES;
+    if (this.inboundPending >= max) {
+      // Strangers until proven: a bounded number of them at once.
+      if (this.refused.handshake_limit++ === 0 || this.refused.handshake_limit % 1000 === 0) {
+        this.log.warn(
+          `mesh: ${max} links already in their handshake; closing new ones (${this.refused.handshake_limit} so far)`,
+        );
+      }
       socket.destroy();
       return;
     }
@@ -188,21 +235,37 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
       this,
       direction,
       cost,
-      { maxPending: o.maxPending, maxFrame: o.maxPayload + 1024 * 1024 },
+      { maxPending: o.maxPending },
       url,
     );
-    this.pendingLinks.add(link);
-    link.sendControl(
-      encodeControl(FrameType.Hello, {
-        proto: LINK_PROTOCOL_VERSION,
-        name: o.name,
-        id: o.id,
-        boot: o.boot,
-        token: o.token,
-        cost,
-      }),
+    const hs = new Handshake(
+      direction,
+      this.auth,
+      this.self,
+      cost,
+      (f) => link.sendControl(f),
+      socket,
     );
+    const ms = o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+    const timer = setTimeout(() => {
+      if (link.state === 'handshake') {
+        this.refuse(link, 'handshake_timeout', `no handshake within ${ms}ms`);
+      }
+    }, ms);
+    timer.unref();
+    this.pendingLinks.set(link, { hs, timer });
+    if (direction === 'in') this.inboundPending++;
+    hs.start();
     return link;
+  }
+
+  /** The link leaves its handshake (up or closed). */
+  private endHandshake(link: Link): void {
+    const p = this.pendingLinks.get(link);
+    if (p === undefined) return;
+    clearTimeout(p.timer);
+    this.pendingLinks.delete(link);
+    if (link.direction === 'in') this.inboundPending--;
   }
 
   private refuse(link: Link, reason: RefusalReason, detail: string): void {
@@ -213,40 +276,32 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     link.refuse(detail);
   }
 
-  private hello(link: Link, body: Record<string, unknown>): void {
+  /** A handshake frame (HELLO, AUTH) from a link not yet up. */
+  private handshake(link: Link, type: number, body: Record<string, unknown>): void {
+    const hs = this.pendingLinks.get(link)?.hs;
+    if (hs === undefined) return;
+    const r = hs.onFrame(type, body);
+    if (r.kind === 'refuse') this.refuse(link, r.reason, r.detail);
+    else if (r.kind === 'proven' && this.admit(link, r.peer, r.cost)) {
+      hs.finish();
+      this.up(link, r.peer);
+    }
+  }
+
+  /** A proven peer: is it someone this node can link to now? */
+  private admit(link: Link, peer: LinkIdentity, cost: number | null): boolean {
     const o = this.options;
-    const { proto, name, id, token, cost, boot } = body;
-    if (proto !== LINK_PROTOCOL_VERSION) {
-      this.refuse(
-        link,
-        'version',
-        `unsupported link protocol version ${JSON.stringify(proto)} (this node speaks ${LINK_PROTOCOL_VERSION})`,
-      );
-      return;
-    }
-    if (
-      typeof name !== 'string' ||
-      name === '' ||
-      typeof id !== 'string' ||
-      typeof boot !== 'number'
-    ) {
-      this.refuse(link, 'protocol', 'HELLO needs name, id and boot');
-      return;
-    }
-    if (token !== o.token) {
-      this.refuse(link, 'token', `wrong mesh token from "${name}"`);
-      return;
-    }
+    const { name, id } = peer;
     if (name === o.name) {
       if (id === o.id) this.refuse(link, 'self', 'a link to itself');
       else this.refuse(link, 'name', `another node is also named "${name}"`);
-      return;
+      return false;
     }
     const existing = this.links.get(name);
     if (existing !== undefined) {
       if (existing.peerId !== id) {
         this.refuse(link, 'name', `a node named "${name}" is already linked with another id`);
-        return;
+        return false;
       }
       // Two links to one peer: both ends keep the one dialled by the
       // smaller name, so they agree without talking.
@@ -254,37 +309,38 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
       const keepNew = dialer(link) < dialer(existing);
       const loser = keepNew ? existing : link;
       this.refuse(loser, 'duplicate', `already linked to "${name}"`);
-      if (!keepNew) return;
+      if (!keepNew) return false;
     }
-    if (
-      link.direction === 'in' &&
-      typeof cost === 'number' &&
-      Number.isInteger(cost) &&
-      cost >= 1
-    ) {
-      link.cost = cost;
-    }
-    link.state = 'up';
-    link.peer = name;
-    link.peerId = id;
+    if (link.direction === 'in' && cost !== null) link.cost = cost;
+    return true;
+  }
+
+  private up(link: Link, peer: LinkIdentity): void {
+    this.endHandshake(link);
+    link.authenticated();
+    link.peer = peer.name;
+    link.peerId = peer.id;
     link.upSince = Date.now();
-    this.pendingLinks.delete(link);
-    this.links.set(name, link);
-    this.linkDialers.get(link)?.linkUp(name);
-    this.log.info(`mesh link to "${name}" up (${link.direction}, cost ${link.cost})`);
+    this.links.set(peer.name, link);
+    this.linkDialers.get(link)?.linkUp(peer.name);
+    this.log.info(`mesh link to "${peer.name}" up (${link.direction}, cost ${link.cost})`);
     this.sendState(link);
     this.linksChanged();
   }
 
   linkControl(link: Link, type: number, body: unknown): void {
     if (link.state !== 'up') {
-      if (type === FrameType.Hello) this.hello(link, body as Record<string, unknown>);
-      else if (type === FrameType.Err) {
+      // Prove, then trust: before the handshake completes nothing else is obeyed.
+      if (type === FrameType.Hello || type === FrameType.Auth) {
+        this.handshake(link, type, body as Record<string, unknown>);
+      } else if (type === FrameType.Err) {
         this.log.warn(
-          `mesh link ${link.url || link.remoteAddress} refused by peer: ${String(body)}`,
+          `mesh link ${link.url || link.remoteAddress} refused by peer: ${String(body).slice(0, 200)}`,
         );
         link.close(CloseReason.LinkRefused);
-      } else this.refuse(link, 'protocol', `frame type ${type} before HELLO`);
+      } else {
+        this.refuse(link, 'unauthenticated', `frame type ${type} before the handshake completed`);
+      }
       return;
     }
     switch (type) {
@@ -310,7 +366,8 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
         link.close(CloseReason.LinkRefused);
         return;
       case FrameType.Hello:
-        this.protocolError(link, 'HELLO after the handshake');
+      case FrameType.Auth:
+        this.protocolError(link, `frame type ${type} after the handshake`);
         return;
       default:
         this.protocolError(link, `unexpected frame type ${type}`);
@@ -322,6 +379,17 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     this.protocolError(link, err.message);
   }
 
+  linkUnencodable(link: Link, reason: string, detail: string): void {
+    const n = (this.unencodable[reason] ?? 0) + 1;
+    this.unencodable[reason] = n;
+    // Once per reason: one client must not flood the log.
+    if (n === 1) {
+      this.log.warn(
+        `mesh: a message to "${link.peer}" was dropped (${reason}): ${detail}; further drops for this reason are only counted (/meshz unencodable)`,
+      );
+    }
+  }
+
   private protocolError(link: Link, detail: string): void {
     this.refused.protocol++;
     this.log.warn(`mesh link to "${link.peer || link.remoteAddress}": ${detail}`);
@@ -330,7 +398,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   }
 
   linkClosed(link: Link): void {
-    this.pendingLinks.delete(link);
+    this.endHandshake(link);
     const dialer = this.linkDialers.get(link);
     this.linkDialers.delete(link);
     const wasUp = this.links.get(link.peer) === link;
@@ -408,6 +476,11 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.remote.drop(s.name);
   }
 
+  /** Links in their handshake now. */
+  get handshakeCount(): number {
+    return this.pendingLinks.size;
+  }
+
   get remoteInterestCount(): number {
     return this.remote.count;
   }
@@ -455,8 +528,23 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     const del: InterestEntry[] = [];
     for (const [e, sign] of this.pendingInterest.values()) (sign === 1 ? add : del).push(e);
     this.pendingInterest = new Map();
-    const u = this.lsdb.localDelta(add, del);
-    this.broadcast(encodeControl(FrameType.Interest, u), null);
+    // A large batch goes as several deltas, each a frame of bounded size.
+    const all: [InterestEntry, boolean][] = [
+      ...add.map((e): [InterestEntry, boolean] => [e, true]),
+      ...del.map((e): [InterestEntry, boolean] => [e, false]),
+    ];
+    let i = 0;
+    while (i < all.length) {
+      const pa: InterestEntry[] = [];
+      const pd: InterestEntry[] = [];
+      let bytes = 0;
+      while (i < all.length && pa.length + pd.length < DELTA_ENTRIES && bytes < DELTA_BYTES) {
+        const [e, isAdd] = all[i++];
+        bytes += e[0].length + e[1].length + e[2].length;
+        (isAdd ? pa : pd).push(e);
+      }
+      this.broadcast(encodeControl(FrameType.Interest, this.lsdb.localDelta(pa, pd)), null);
+    }
   }
 
   // --- data ----------------------------------------------------------------
@@ -512,12 +600,9 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
       if (list === undefined) byLink.set(link, [d]);
       else list.push(d);
     }
+    // The link splits destinations that do not fit one frame.
     for (const [link, list] of byLink) {
-      // A frame names at most MAX_DESTS destinations.
-      for (let i = 0; i < list.length; i += MAX_DESTS) {
-        const part = list.length <= MAX_DESTS ? list : list.slice(i, i + MAX_DESTS);
-        link.sendMsg(ttl, account, msg.subject, msg.reply, part, msg.headers, msg.payload, msg.to);
-      }
+      link.sendMsg(ttl, account, msg.subject, msg.reply, list, msg.headers, msg.payload, msg.to);
     }
   }
 
@@ -579,7 +664,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   private tick(): void {
     const now = Date.now();
     const dead = this.options.deadAfterMs;
-    for (const l of [...this.links.values(), ...this.pendingLinks]) {
+    for (const l of [...this.links.values(), ...this.pendingLinks.keys()]) {
       l.checkCongestion();
       if (now - l.lastRecv > dead) {
         this.log.warn(

@@ -2,14 +2,22 @@
  * Shape checks for the JSON control frames a peer sends: a malformed frame
  * closes the link with a clear reason instead of corrupting state.
  */
+import { isValidQueueName, isValidSubject } from '../core/subject.js';
 import type { InterestEntry, InterestUpdate, Lsa } from './lsdb.js';
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
+/** [account, subject, queue]: a subject a client could subscribe to, a queue name or ''. */
 function isEntry(v: unknown): v is InterestEntry {
   return (
-    Array.isArray(v) && v.length === 3 && isStr(v[0]) && isStr(v[1]) && v[1] !== '' && isStr(v[2])
+    Array.isArray(v) &&
+    v.length === 3 &&
+    isStr(v[0]) &&
+    isStr(v[1]) &&
+    isValidSubject(v[1]) &&
+    isStr(v[2]) &&
+    (v[2] === '' || isValidQueueName(v[2]))
   );
 }
 

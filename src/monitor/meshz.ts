@@ -63,6 +63,8 @@ export function meshz(node: WeftNode): Record<string, unknown> {
       remote: mesh.remoteInterestCount,
     },
     refused: mesh.refused,
+    handshakes: mesh.handshakeCount,
+    unencodable: mesh.unencodable,
     no_route: mesh.noRoute,
     ttl_expired: mesh.ttlExpired,
     name_conflicts: mesh.lsdb.nameConflicts,

@@ -40,7 +40,7 @@ import {
 } from './lsdb.js';
 import { RemoteInterest, type RemoteSub } from './remote.js';
 import { type MeshListener, type MeshTransport, tcpTransport } from './transport.js';
-import { validInterestUpdate, validLsa } from './validate.js';
+import { validInterestUpdate, validLsa, wireSafe } from './validate.js';
 
 export interface MeshOptions {
   name: string;
@@ -623,7 +623,11 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   }
 
   /** A message from a neighbour: deliver here if listed, forward the rest. */
-  linkMsg(_link: Link, frame: MsgFrame): void {
+  linkMsg(link: Link, frame: MsgFrame): void {
+    // Decoded strings repeat as the same string: check each new one once.
+    if (frame.subject !== this.safeSubject || frame.reply !== this.safeReply || frame.to !== '') {
+      if (!this.checkSubjects(link, frame)) return;
+    }
     const self = this.options.name;
     let rest: Dest[] | null = null;
     for (const d of frame.dests) {
@@ -657,6 +661,29 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
       }
     }
     this.forward(frame.account, frame, rest, frame.ttl - 1);
+  }
+
+  private safeSubject = '';
+  private safeReply = '';
+  /** Messages from peers dropped for a subject no client could be sent. */
+  invalidSubjects = 0;
+
+  private checkSubjects(link: Link, frame: MsgFrame): boolean {
+    const ok =
+      wireSafe(frame.subject) &&
+      (frame.reply === '' || wireSafe(frame.reply)) &&
+      (frame.to === '' || wireSafe(frame.to));
+    if (ok) {
+      this.safeSubject = frame.subject;
+      this.safeReply = frame.reply;
+      return true;
+    }
+    if (this.invalidSubjects++ === 0) {
+      this.log.warn(
+        `mesh: a message from "${link.peer}" has a subject no client can be sent (${JSON.stringify(frame.subject.slice(0, 64))}): dropped; further ones are only counted (/meshz invalid_subjects)`,
+      );
+    }
+    return false;
   }
 
   // --- liveness --------------------------------------------------------------

@@ -50,3 +50,17 @@ export function validInterestUpdate(v: unknown): v is InterestUpdate {
     o.del.every(isEntry)
   );
 }
+
+/**
+ * A subject the client protocol can carry: non-empty, with no space, tab,
+ * CR or LF (what a NATS client's PUB line cannot contain either). Messages
+ * from a peer with another subject are dropped, never written to a client.
+ */
+export function wireSafe(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) return false;
+  }
+  return true;
+}

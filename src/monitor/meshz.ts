@@ -65,6 +65,7 @@ export function meshz(node: WeftNode): Record<string, unknown> {
     refused: mesh.refused,
     handshakes: mesh.handshakeCount,
     unencodable: mesh.unencodable,
+    invalid_subjects: mesh.invalidSubjects,
     no_route: mesh.noRoute,
     ttl_expired: mesh.ttlExpired,
     name_conflicts: mesh.lsdb.nameConflicts,

@@ -13,6 +13,12 @@ import { CloseReason } from '../errors.js';
 import type { Congestion } from '../server/congestion.js';
 import type { Flusher } from '../server/connection.js';
 import type { Logger } from '../server/logger.js';
+import {
+  Admission,
+  type AdmissionHost,
+  HANDSHAKE_TIMEOUT_MS,
+  MAX_HANDSHAKES,
+} from './admission.js';
 import { Dialer, type LinkUrl } from './dialer.js';
 import {
   type Dest,
@@ -22,13 +28,7 @@ import {
   MSG_TTL,
   type MsgFrame,
 } from './frames.js';
-import {
-  type Authenticator,
-  Handshake,
-  type HandshakeRefusal,
-  type LinkIdentity,
-  tokenAuthenticator,
-} from './handshake.js';
+import { type Authenticator, type LinkIdentity, tokenAuthenticator } from './handshake.js';
 import { type InterestChange, LocalInterest } from './interest.js';
 import { Link, type LinkHost } from './link.js';
 import {
@@ -74,52 +74,31 @@ export interface MeshCore {
 
 /** How long an unreachable node is remembered before it is forgotten. */
 export const FORGET_AFTER_MS = 60_000;
-/** Default time a new link has to complete the handshake. */
-export const HANDSHAKE_TIMEOUT_MS = 2000;
-/** Default bound on inbound links still in their handshake (strangers until proven). */
-export const MAX_HANDSHAKES = 64;
 /** Interest entries, and bytes of their names, in one INTEREST delta frame. */
 export const DELTA_ENTRIES = 2000;
 export const DELTA_BYTES = 1024 * 1024;
 
-export type RefusalReason =
-  | HandshakeRefusal
-  | 'self'
-  | 'name'
-  | 'duplicate'
-  | 'unauthenticated'
-  | 'handshake_timeout'
-  | 'handshake_limit';
+export type { RefusalReason } from './admission.js';
 
-export class Mesh implements Subscriber, InterestListener, LinkHost {
+export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHost {
   readonly id = 0;
   readonly kind = 'link' as const;
   readonly echo = false;
   readonly lsdb: LinkStateDb;
   readonly links = new Map<string, Link>();
   readonly dialers: Dialer[] = [];
-  readonly refused: Record<RefusalReason, number> = {
-    token: 0,
-    version: 0,
-    self: 0,
-    name: 0,
-    duplicate: 0,
-    protocol: 0,
-    unauthenticated: 0,
-    handshake_timeout: 0,
-    handshake_limit: 0,
-  };
+  readonly admission: Admission;
+
+  /** Refusals by reason (/meshz `refused`). */
+  get refused(): Admission['refused'] {
+    return this.admission.refused;
+  }
   /** Messages dropped because a link's format could not carry them, by reason. */
   readonly unencodable: Record<string, number> = {};
   /** Data messages that had no route, or ran out of hops. */
   noRoute = 0;
   ttlExpired = 0;
   port = -1;
-  /** Links in their handshake, with its state and deadline. */
-  private readonly pendingLinks = new Map<Link, { hs: Handshake; timer: NodeJS.Timeout }>();
-  private inboundPending = 0;
-  private readonly auth: Authenticator;
-  private readonly self: LinkIdentity;
   private readonly remote: RemoteInterest;
   private readonly local = new LocalInterest();
   private pendingInterest = new Map<string, [InterestEntry, 1 | -1]>();
@@ -139,8 +118,15 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     private readonly transport: MeshTransport = tcpTransport,
   ) {
     this.lsdb = new LinkStateDb(options.name, options.id, options.boot);
-    this.auth = options.authenticator ?? tokenAuthenticator(options.token);
-    this.self = { name: options.name, id: options.id, boot: options.boot };
+    this.admission = new Admission(
+      this,
+      { name: options.name, id: options.id, boot: options.boot },
+      options.authenticator ?? tokenAuthenticator(options.token),
+      {
+        handshakeTimeoutMs: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+        maxHandshakes: options.maxHandshakes ?? MAX_HANDSHAKES,
+      },
+    );
     this.remote = new RemoteInterest(core.accounts, this);
     this.lsdb.onReset = (s, removed) => this.remote.apply(s, [], removed);
     this.lsdb.setLocalLinks([]);
@@ -154,7 +140,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     return this.core.congestion;
   }
 
-  private get log(): Logger {
+  get log(): Logger {
     return this.core.log;
   }
 
@@ -190,7 +176,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     for (const d of this.dialers) d.stop();
-    for (const l of [...this.links.values(), ...this.pendingLinks.keys()])
+    for (const l of [...this.links.values(), ...this.admission.links()])
       l.close(CloseReason.ServerShutdown);
     if (this.listener !== null) await this.listener.close();
   }
@@ -198,18 +184,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   // --- links ---------------------------------------------------------------
 
   private accept(socket: Socket): void {
-    if (this.stopped) {
-      socket.destroy();
-      return;
-    }
-    const max = this.options.maxHandshakes ?? MAX_HANDSHAKES;
-    if (this.inboundPending >= max) {
-      // Strangers until proven: a bounded number of them at once.
-      if (this.refused.handshake_limit++ === 0 || this.refused.handshake_limit % 1000 === 0) {
-        this.log.warn(
-          `mesh: ${max} links already in their handshake; closing new ones (${this.refused.handshake_limit} so far)`,
-        );
-      }
+    if (this.stopped || !this.admission.canAccept()) {
       socket.destroy();
       return;
     }
@@ -238,85 +213,12 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
       { maxPending: o.maxPending },
       url,
     );
-    const hs = new Handshake(
-      direction,
-      this.auth,
-      this.self,
-      cost,
-      (f) => link.sendControl(f),
-      socket,
-    );
-    const ms = o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
-    const timer = setTimeout(() => {
-      if (link.state === 'handshake') {
-        this.refuse(link, 'handshake_timeout', `no handshake within ${ms}ms`);
-      }
-    }, ms);
-    timer.unref();
-    this.pendingLinks.set(link, { hs, timer });
-    if (direction === 'in') this.inboundPending++;
-    hs.start();
+    this.admission.begin(link, socket);
     return link;
   }
 
-  /** The link leaves its handshake (up or closed). */
-  private endHandshake(link: Link): void {
-    const p = this.pendingLinks.get(link);
-    if (p === undefined) return;
-    clearTimeout(p.timer);
-    this.pendingLinks.delete(link);
-    if (link.direction === 'in') this.inboundPending--;
-  }
-
-  private refuse(link: Link, reason: RefusalReason, detail: string): void {
-    this.refused[reason]++;
-    const where = `${link.remoteAddress}:${link.remotePort}`;
-    if (reason === 'duplicate') this.log.debug(`mesh link ${where}: ${detail}`);
-    else this.log.warn(`mesh link ${where} refused (${reason}): ${detail}`);
-    link.refuse(detail);
-  }
-
-  /** A handshake frame (HELLO, AUTH) from a link not yet up. */
-  private handshake(link: Link, type: number, body: Record<string, unknown>): void {
-    const hs = this.pendingLinks.get(link)?.hs;
-    if (hs === undefined) return;
-    const r = hs.onFrame(type, body);
-    if (r.kind === 'refuse') this.refuse(link, r.reason, r.detail);
-    else if (r.kind === 'proven' && this.admit(link, r.peer, r.cost)) {
-      hs.finish();
-      this.up(link, r.peer);
-    }
-  }
-
-  /** A proven peer: is it someone this node can link to now? */
-  private admit(link: Link, peer: LinkIdentity, cost: number | null): boolean {
-    const o = this.options;
-    const { name, id } = peer;
-    if (name === o.name) {
-      if (id === o.id) this.refuse(link, 'self', 'a link to itself');
-      else this.refuse(link, 'name', `another node is also named "${name}"`);
-      return false;
-    }
-    const existing = this.links.get(name);
-    if (existing !== undefined) {
-      if (existing.peerId !== id) {
-        this.refuse(link, 'name', `a node named "${name}" is already linked with another id`);
-        return false;
-      }
-      // Two links to one peer: both ends keep the one dialled by the
-      // smaller name, so they agree without talking.
-      const dialer = (l: Link): string => (l.direction === 'out' ? o.name : name);
-      const keepNew = dialer(link) < dialer(existing);
-      const loser = keepNew ? existing : link;
-      this.refuse(loser, 'duplicate', `already linked to "${name}"`);
-      if (!keepNew) return false;
-    }
-    if (link.direction === 'in' && cost !== null) link.cost = cost;
-    return true;
-  }
-
-  private up(link: Link, peer: LinkIdentity): void {
-    this.endHandshake(link);
+  /** Admitted: the link is up; both ends send their whole state. */
+  linkUp(link: Link, peer: LinkIdentity): void {
     link.authenticated();
     link.peer = peer.name;
     link.peerId = peer.id;
@@ -330,17 +232,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
 
   linkControl(link: Link, type: number, body: unknown): void {
     if (link.state !== 'up') {
-      // Prove, then trust: before the handshake completes nothing else is obeyed.
-      if (type === FrameType.Hello || type === FrameType.Auth) {
-        this.handshake(link, type, body as Record<string, unknown>);
-      } else if (type === FrameType.Err) {
-        this.log.warn(
-          `mesh link ${link.url || link.remoteAddress} refused by peer: ${String(body).slice(0, 200)}`,
-        );
-        link.close(CloseReason.LinkRefused);
-      } else {
-        this.refuse(link, 'unauthenticated', `frame type ${type} before the handshake completed`);
-      }
+      this.admission.frame(link, type, body);
       return;
     }
     switch (type) {
@@ -391,14 +283,14 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   }
 
   private protocolError(link: Link, detail: string): void {
-    this.refused.protocol++;
+    this.admission.refused.protocol++;
     this.log.warn(`mesh link to "${link.peer || link.remoteAddress}": ${detail}`);
     link.sendControl(encodeControl(FrameType.Err, detail));
     link.close(CloseReason.LinkProtocol);
   }
 
   linkClosed(link: Link): void {
-    this.endHandshake(link);
+    this.admission.end(link);
     const dialer = this.linkDialers.get(link);
     this.linkDialers.delete(link);
     const wasUp = this.links.get(link.peer) === link;
@@ -478,7 +370,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
 
   /** Links in their handshake now. */
   get handshakeCount(): number {
-    return this.pendingLinks.size;
+    return this.admission.size;
   }
 
   get remoteInterestCount(): number {
@@ -691,7 +583,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   private tick(): void {
     const now = Date.now();
     const dead = this.options.deadAfterMs;
-    for (const l of [...this.links.values(), ...this.pendingLinks.keys()]) {
+    for (const l of [...this.links.values(), ...this.admission.links()]) {
       l.checkCongestion();
       if (now - l.lastRecv > dead) {
         this.log.warn(

@@ -11,10 +11,16 @@ import type { ServerOptions } from '../server/options.js';
 
 /** The mesh port when links are configured and mesh.port is not. */
 export const DEFAULT_MESH_PORT = 7422;
+/**
+ * The longest node name on a mesh, in UTF-8 bytes: a name travels in the
+ * handshake, whose frames are small (HANDSHAKE_MAX_FRAME) until the peer
+ * is proven.
+ */
+export const MAX_NODE_NAME = 512;
 
 type MeshSettings = Pick<
   ServerOptions,
-  'host' | 'meshHost' | 'meshPort' | 'links' | 'meshToken' | 'meshAllowInsecure'
+  'host' | 'meshHost' | 'meshPort' | 'links' | 'meshToken' | 'meshAllowInsecure' | 'name'
 >;
 
 /**
@@ -40,9 +46,13 @@ export function isLoopback(host: string): boolean {
   return h.startsWith('::ffff:127.');
 }
 
-/** Refuses a mesh listener open to the network with nothing to keep strangers out. */
+/**
+ * Refuses a mesh listener open to the network with nothing to keep
+ * strangers out, and a node name a link cannot carry in its handshake.
+ */
 export function checkMeshSettings(o: MeshSettings): void {
   const port = meshListenPort(o);
+  if (port >= 0 || o.links.length > 0) checkNodeName(o.name);
   if (port < 0 || o.meshToken !== '' || o.meshAllowInsecure) return;
   const host = meshListenHost(o);
   if (isLoopback(host)) return;
@@ -53,4 +63,21 @@ export function checkMeshSettings(o: MeshSettings): void {
       'node, or bind the mesh to this machine (mesh.host: 127.0.0.1, --mesh-host 127.0.0.1), or ' +
       'accept the risk (mesh.allow_insecure: true, --mesh-allow-insecure)',
   );
+}
+
+/** A node name for a mesh: at most MAX_NODE_NAME bytes, no whitespace or control characters. */
+export function checkNodeName(name: string): void {
+  const bytes = Buffer.byteLength(name);
+  if (bytes > MAX_NODE_NAME) {
+    throw new ConfigError(
+      'name',
+      `must be at most ${MAX_NODE_NAME} bytes on a mesh, got ${bytes} bytes`,
+    );
+  }
+  if (/[\s\p{Cc}]/u.test(name)) {
+    throw new ConfigError(
+      'name',
+      `must not contain whitespace or control characters on a mesh, got ${JSON.stringify(name)}`,
+    );
+  }
 }

@@ -17,6 +17,7 @@ import {
   checkMeshSettings,
   DEFAULT_MESH_PORT,
   isLoopback,
+  MAX_NODE_NAME,
   meshListenPort,
 } from '../../src/mesh/settings.js';
 import { withDefaults } from '../../src/server/options.js';
@@ -94,6 +95,28 @@ describe('mesh listener settings', () => {
     checkMeshSettings({ ...open, meshPort: -1 });
     checkMeshSettings(withDefaults({ host: '0.0.0.0' })); // no listener at all
     assert.throws(() => checkMeshSettings(withDefaults({ links: ['weft://h:1'] })), ConfigError);
+  });
+
+  test('node names on a mesh: at most 512 bytes, no whitespace or control characters', () => {
+    const on = withDefaults({ host: '127.0.0.1', meshPort: 0 });
+    checkMeshSettings({ ...on, name: 'n'.repeat(MAX_NODE_NAME) });
+    checkMeshSettings({ ...on, name: 'é'.repeat(MAX_NODE_NAME / 2) });
+    checkMeshSettings({ ...on, name: '' }); // the generated id is used
+    for (const bad of [
+      'n'.repeat(MAX_NODE_NAME + 1),
+      'é'.repeat(MAX_NODE_NAME / 2) + 'x',
+      'a b',
+      'a\tb',
+      'a\u0000b',
+    ]) {
+      assert.throws(
+        () => checkMeshSettings({ ...on, name: bad }),
+        (e: unknown) => e instanceof ConfigError && e.key === 'name',
+        JSON.stringify(bad.slice(0, 20)),
+      );
+    }
+    // Without a mesh, the name is only a name.
+    checkMeshSettings(withDefaults({ name: 'a b' }));
   });
 
   test('weft server: non-loopback mesh without a token exits 2 and says how to fix it', async () => {

@@ -61,7 +61,6 @@ export interface MeshOptions {
   deadAfterMs: number;
   reconnectMaxMs: number;
   maxPending: number;
-  maxPayload: number;
 }
 
 export interface MeshCore {
@@ -583,14 +582,15 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   private tick(): void {
     const now = Date.now();
     const dead = this.options.deadAfterMs;
-    for (const l of [...this.links.values(), ...this.admission.links()]) {
+    // Links in their handshake answer to its deadline (Admission), not to this.
+    for (const l of [...this.links.values()]) {
       l.checkCongestion();
       if (now - l.lastRecv > dead) {
         this.log.warn(
           `mesh link to "${l.peer || l.remoteAddress}" silent for ${now - l.lastRecv}ms: closing`,
         );
         l.close(CloseReason.LinkDead, true);
-      } else if (l.state === 'up') l.ping(now);
+      } else l.ping(now);
     }
     if (this.lsdb.nodes.size > 1) {
       for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.remote.drop(s.name);

@@ -144,7 +144,6 @@ export class WeftNode implements SessionHost {
         deadAfterMs: o.meshDeadAfterMs,
         reconnectMaxMs: o.meshReconnectMaxMs,
         maxPending: o.meshMaxPending,
-        maxPayload: o.maxPayload,
         handshakeTimeoutMs: o.meshHandshakeTimeoutMs,
       });
       try {

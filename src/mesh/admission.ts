@@ -22,6 +22,11 @@ import type { Link } from './link.js';
 export const HANDSHAKE_TIMEOUT_MS = 2000;
 /** Default bound on inbound links still in their handshake (strangers until proven). */
 export const MAX_HANDSHAKES = 64;
+/**
+ * Refusals are logged at warn at most once per reason in this window (the
+ * rest at debug, all counted): strangers must not flood the log.
+ */
+export const REFUSAL_LOG_WINDOW_MS = 10_000;
 
 export type RefusalReason =
   | HandshakeRefusal
@@ -60,6 +65,7 @@ export class Admission {
   /** Links in their handshake, with its state and deadline. */
   private readonly pending = new Map<Link, { hs: Handshake; timer: NodeJS.Timeout }>();
   private inbound = 0;
+  private readonly lastWarn = new Map<RefusalReason, number>();
 
   constructor(
     private readonly host: AdmissionHost,
@@ -122,10 +128,15 @@ export class Admission {
   }
 
   refuse(link: Link, reason: RefusalReason, detail: string): void {
-    this.refused[reason]++;
+    const n = ++this.refused[reason];
     const where = `${link.remoteAddress}:${link.remotePort}`;
+    const now = Date.now();
+    const last = this.lastWarn.get(reason);
     if (reason === 'duplicate') this.host.log.debug(`mesh link ${where}: ${detail}`);
-    else this.host.log.warn(`mesh link ${where} refused (${reason}): ${detail}`);
+    else if (last === undefined || now - last >= REFUSAL_LOG_WINDOW_MS) {
+      this.lastWarn.set(reason, now);
+      this.host.log.warn(`mesh link ${where} refused (${reason}, ${n} so far): ${detail}`);
+    } else this.host.log.debug(`mesh link ${where} refused (${reason}): ${detail}`);
     link.refuse(detail);
   }
 

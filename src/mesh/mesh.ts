@@ -267,7 +267,8 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   }
 
   linkError(link: Link, err: FrameError): void {
-    this.protocolError(link, err.message);
+    if (link.state === 'up') this.protocolError(link, err.message);
+    else this.admission.refuse(link, 'protocol', err.message);
   }
 
   linkUnencodable(link: Link, reason: string, detail: string): void {

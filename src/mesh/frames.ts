@@ -5,19 +5,24 @@
  * encoders write into a caller's buffer so links batch like client sessions.
  *
  *   frame   := u32 length (of type + body) | u8 type | body
- *   MSG body := u8 ttl | u8+account | u16+subject | u16+reply
- *              | u8 count × (u8+node | u8 flags | u8 count × u8+queue)
+ *   MSG body := u8 ttl | str account | str subject | str reply
+ *              | u8 count × (str node | u8 flags | u8 count × str queue)
  *              | u32 header length | headers | payload
- *   MSG_TO body := u8 ttl | u8+account | u16+subject | u16+reply | u16+to
+ *   MSG_TO body := u8 ttl | str account | str subject | str reply | str to
  *              | (the rest as MSG)
+ *   str     := u16 length | UTF-8 bytes, or 0xFFFF | u32 length | bytes
  * MSG_TO is a message for the subscribers of `to` that they see as sent on
  * `subject` (a JetStream consumer's delivery to a client's inbox).
- * (`u8+x` is x in UTF-8 after its one-byte length; integers are big-endian.)
+ * Integers are big-endian. Any string a client, a config or a stream can
+ * produce fits a `str`; destinations and queue groups beyond one frame's
+ * counts are split over several frames (`splitDests`). A string that is
+ * not valid UTF-8 is a protocol error: two subjects must never alias.
  */
+import { isUtf8 } from 'node:buffer';
 import { copyInto, utf8Slice, utf8Write } from '../util/bytes.js';
 
-/** 2: MSG_TO frames. */
-export const LINK_PROTOCOL_VERSION = 2;
+/** 2: MSG_TO frames. 3: authenticated handshake (HELLO + AUTH), `str` lengths. */
+export const LINK_PROTOCOL_VERSION = 3;
 
 export const FrameType = {
   Hello: 1,
@@ -27,6 +32,7 @@ export const FrameType = {
   Lsa: 5,
   Interest: 6,
   Sync: 7,
+  Auth: 8,
   Msg: 16,
   MsgTo: 17,
 } as const;
@@ -34,8 +40,24 @@ export const FrameType = {
 /** Destination flag: deliver to the node's plain subscribers. */
 export const DEST_PLAIN = 1;
 
-/** Destinations (and queue groups per destination) one MSG frame can name. */
+/** Destinations one MSG frame can name (a u8 count); more go in more frames. */
 export const MAX_DESTS = 255;
+/** Queue groups one destination of one frame can name (a u8 count). */
+export const MAX_QUEUES = 255;
+/**
+ * Bytes of node and queue names `splitDests` puts in one frame (beyond it
+ * they go in the next frame; one name longer than this gets a frame alone).
+ */
+export const DEST_BYTES_PER_FRAME = 64 * 1024;
+/** The largest frame before a link is authenticated (HELLO, AUTH, ERR). */
+export const HANDSHAKE_MAX_FRAME = 4096;
+/**
+ * The largest frame an authenticated peer may send: max_payload's own limit
+ * (64 MiB) and room for long subjects. Held only as its bytes arrive.
+ */
+export const LINK_MAX_FRAME = 128 * 1024 * 1024;
+/** A split frame's buffer starts at most this large and doubles as bytes arrive. */
+export const FRAME_GROW_START = 64 * 1024;
 
 /** Hop limit of a new message: ends any loop while routes converge. */
 export const MSG_TTL = 32;
@@ -73,13 +95,31 @@ export class FrameError extends Error {
   }
 }
 
+/** A message the link format cannot carry (a string that is not well-formed UTF-16). */
+export class EncodeError extends Error {
+  constructor(
+    /** A short reason for counting: 'malformed', 'too_large'. */
+    readonly reason: string,
+    detail: string,
+  ) {
+    super(detail);
+    this.name = 'EncodeError';
+  }
+}
+
 const EMPTY = Buffer.alloc(0);
 const LEN = 4;
 
 export class FrameParser {
-  /** Bytes of a frame that did not arrive whole, assembled here. */
+  /**
+   * Bytes of a frame that did not arrive whole, assembled here: a buffer
+   * that grows (doubling) as the bytes arrive, up to the frame's `want`, so
+   * a peer that announces a large frame holds only what it sent.
+   */
   private pending: Buffer = EMPTY;
   private fill = 0;
+  /** The size of the frame being assembled (0: none). */
+  private want = 0;
   /** The 4-byte length prefix when it is itself split. */
   private readonly head = Buffer.alloc(LEN);
   private headFill = 0;
@@ -88,8 +128,8 @@ export class FrameParser {
 
   constructor(
     private readonly handler: FrameHandler,
-    /** The largest frame accepted (type + body), bytes. */
-    private readonly maxFrame: number,
+    /** The largest frame accepted (type + body), bytes; raised once a link is authenticated. */
+    public maxFrame: number,
   ) {}
 
   /** Parses `buf`; returns the first error (then the parser is dead), or null. */
@@ -112,16 +152,18 @@ export class FrameParser {
   private run(buf: Buffer): void {
     let pos = 0;
     while (pos < buf.length && !this.dead) {
-      if (this.pending.length > 0) {
+      if (this.want > 0) {
         // Continue a frame split across reads.
-        const n = Math.min(this.pending.length - this.fill, buf.length - pos);
+        const n = Math.min(this.want - this.fill, buf.length - pos);
+        if (this.fill + n > this.pending.length) this.grow(this.fill + n);
         buf.copy(this.pending, this.fill, pos, pos + n);
         this.fill += n;
         pos += n;
-        if (this.fill < this.pending.length) return;
+        if (this.fill < this.want) return;
         const frame = this.pending;
         this.pending = EMPTY;
         this.fill = 0;
+        this.want = 0;
         this.frame(frame, 0, frame.length);
         continue;
       }
@@ -146,10 +188,22 @@ export class FrameParser {
         this.frame(buf, pos, pos + size);
         pos += size;
       } else {
-        this.pending = Buffer.allocUnsafe(size);
+        this.want = size;
         this.fill = 0;
+        this.pending = Buffer.allocUnsafe(
+          Math.min(size, Math.max(FRAME_GROW_START, buf.length - pos)),
+        );
       }
     }
+  }
+
+  /** Room for `n` bytes of the frame being assembled: doubles, never past `want`. */
+  private grow(n: number): void {
+    let size = this.pending.length;
+    while (size < n) size *= 2;
+    const next = Buffer.allocUnsafe(Math.min(this.want, size));
+    this.pending.copy(next, 0, 0, this.fill);
+    this.pending = next;
   }
 
   /** One whole frame in buf[start, end). */
@@ -173,8 +227,10 @@ export class FrameParser {
         this.handler.onControl(type, body.toString('utf8'));
         return;
       case FrameType.Hello:
+      case FrameType.Auth:
       case FrameType.Lsa:
       case FrameType.Interest: {
+        if (!isUtf8(body)) throw new FrameError(`frame type ${type}: body is not valid UTF-8`);
         let json: unknown;
         try {
           json = JSON.parse(body.toString('utf8'));
@@ -213,6 +269,9 @@ export class FieldStrings {
       while (i < n && b[start + i] === last[i]) i++;
       if (i === n) return this.strings[slot];
     }
+    if (!isUtf8(b.subarray(start, end))) {
+      throw new FrameError('MSG frame has a string that is not valid UTF-8');
+    }
     const s = utf8Slice(b, start, end);
     if (n <= 256) {
       this.bytes[slot] = Buffer.from(b.subarray(start, end));
@@ -238,19 +297,16 @@ function need(b: Buffer, n: number): void {
   if (rd + n > b.length) throw new FrameError('MSG frame is truncated');
 }
 
-function readStr8(b: Buffer, strings: FieldStrings, slot: number): string {
-  need(b, 1);
-  const n = b[rd++];
-  need(b, n);
-  const s = strings.get(slot, b, rd, rd + n);
-  rd += n;
-  return s;
-}
-
-function readStr16(b: Buffer, strings: FieldStrings, slot: number): string {
+/** A `str`: u16 length, or 0xFFFF and a u32 length; then the bytes. */
+function readStr(b: Buffer, strings: FieldStrings, slot: number): string {
   need(b, 2);
-  const n = (b[rd] << 8) | b[rd + 1];
+  let n = (b[rd] << 8) | b[rd + 1];
   rd += 2;
+  if (n === LONG_STR) {
+    need(b, 4);
+    n = b.readUInt32BE(rd);
+    rd += 4;
+  }
   need(b, n);
   const s = strings.get(slot, b, rd, rd + n);
   rd += n;
@@ -266,25 +322,25 @@ export function decodeMsg(
   rd = 0;
   need(b, 1);
   const ttl = b[rd++];
-  const account = readStr8(b, strings, SLOT_ACCOUNT);
-  const subject = readStr16(b, strings, SLOT_SUBJECT);
+  const account = readStr(b, strings, SLOT_ACCOUNT);
+  const subject = readStr(b, strings, SLOT_SUBJECT);
   if (subject === '') throw new FrameError('MSG frame has an empty subject');
-  const reply = readStr16(b, strings, SLOT_REPLY);
+  const reply = readStr(b, strings, SLOT_REPLY);
   let to = '';
   if (withTo) {
-    to = readStr16(b, strings, SLOT_TO);
+    to = readStr(b, strings, SLOT_TO);
     if (to === '') throw new FrameError('MSG_TO frame has an empty destination subject');
   }
   need(b, 1);
   const count = b[rd++];
   const dests: Dest[] = [];
   for (let i = 0; i < count; i++) {
-    const node = readStr8(b, strings, SLOT_NODE + Math.min(i, 4));
+    const node = readStr(b, strings, SLOT_NODE + Math.min(i, 4));
     need(b, 2);
     const flags = b[rd++];
     const nq = b[rd++];
     const queues: string[] = nq === 0 ? NO_QUEUES : [];
-    for (let q = 0; q < nq; q++) queues.push(readStr8(b, strings, SLOT_QUEUE + Math.min(q, 4)));
+    for (let q = 0; q < nq; q++) queues.push(readStr(b, strings, SLOT_QUEUE + Math.min(q, 4)));
     dests.push({ node, plain: (flags & DEST_PLAIN) !== 0, queues });
   }
   need(b, 4);
@@ -310,6 +366,15 @@ export function encodeControl(type: number, body?: unknown): Buffer {
   return out;
 }
 
+/** The length that says a u32 length follows. */
+const LONG_STR = 0xffff;
+
+/** Room a `str` of `s` may need (3 bytes per UTF-16 unit, and the long prefix). */
+function strMax(s: string): number {
+  const n = s.length * 3;
+  return n < LONG_STR ? 2 + n : 6 + n;
+}
+
 /** Room `writeMsgHead` may need (strings counted at 3 bytes per UTF-16 unit). */
 export function msgHeadMax(
   account: string,
@@ -318,14 +383,65 @@ export function msgHeadMax(
   dests: readonly Dest[],
   to = '',
 ): number {
-  let n =
-    LEN + 1 + 1 + 1 + account.length * 3 + 2 + subject.length * 3 + 2 + reply.length * 3 + 1 + 4;
-  if (to !== '') n += 2 + to.length * 3;
+  let n = LEN + 1 + 1 + strMax(account) + strMax(subject) + strMax(reply) + 1 + 4;
+  if (to !== '') n += strMax(to);
   for (const d of dests) {
-    n += 1 + d.node.length * 3 + 2;
-    for (const q of d.queues) n += 1 + q.length * 3;
+    n += strMax(d.node) + 2;
+    for (const q of d.queues) n += strMax(q);
   }
   return n;
+}
+
+/**
+ * Destinations as the frames that carry them, or null when one frame
+ * holds them all (the usual case, without allocating). Each frame names at
+ * most MAX_DESTS nodes, MAX_QUEUES groups per node and about
+ * DEST_BYTES_PER_FRAME bytes of names; a node split over several frames
+ * has its plain flag in the first only, so its plain subscribers get the
+ * message once and each of its groups is served once.
+ */
+export function splitDests(dests: readonly Dest[]): Dest[][] | null {
+  if (dests.length <= MAX_DESTS) {
+    let bytes = 0;
+    let fits = true;
+    for (let i = 0; i < dests.length && fits; i++) {
+      const d = dests[i];
+      if (d.queues.length > MAX_QUEUES) fits = false;
+      bytes += strMax(d.node);
+      for (let q = 0; q < d.queues.length && fits; q++) bytes += strMax(d.queues[q]);
+      if (bytes > DEST_BYTES_PER_FRAME) fits = false;
+    }
+    if (fits) return null;
+  }
+  const frames: Dest[][] = [];
+  let cur: Dest[] = [];
+  let bytes = 0;
+  const next = (): void => {
+    if (cur.length > 0) frames.push(cur);
+    cur = [];
+    bytes = 0;
+  };
+  for (const d of dests) {
+    const nb = strMax(d.node) + 2;
+    if (cur.length === MAX_DESTS || (cur.length > 0 && bytes + nb > DEST_BYTES_PER_FRAME)) next();
+    let part: Dest = { node: d.node, plain: d.plain, queues: [] };
+    cur.push(part);
+    bytes += nb;
+    for (const q of d.queues) {
+      const qb = strMax(q);
+      const full = part.queues.length === MAX_QUEUES || bytes + qb > DEST_BYTES_PER_FRAME;
+      if (full && (part.queues.length > 0 || part.plain)) {
+        if (cur.length === MAX_DESTS || bytes + nb + qb > DEST_BYTES_PER_FRAME) next();
+        part = { node: d.node, plain: false, queues: [] };
+        cur.push(part);
+        bytes += nb;
+      }
+      part.queues.push(q);
+      bytes += qb;
+    }
+  }
+  next();
+  return frames;
 }
 
 /**
@@ -349,20 +465,20 @@ export function writeMsgHead(
   at += LEN;
   dst[at++] = to === '' ? FrameType.Msg : FrameType.MsgTo;
   dst[at++] = ttl;
-  at = str8(dst, at, account);
-  at = str16(dst, at, subject);
-  at = str16(dst, at, reply);
-  if (to !== '') at = str16(dst, at, to);
+  at = str(dst, at, account);
+  at = str(dst, at, subject);
+  at = str(dst, at, reply);
+  if (to !== '') at = str(dst, at, to);
   if (dests.length > MAX_DESTS)
     throw new FrameError(`more than ${MAX_DESTS} destinations in one frame`);
   dst[at++] = dests.length;
   for (const d of dests) {
-    at = str8(dst, at, d.node);
+    at = str(dst, at, d.node);
     dst[at++] = d.plain ? DEST_PLAIN : 0;
-    if (d.queues.length > MAX_DESTS)
-      throw new FrameError(`more than ${MAX_DESTS} queue groups for one node`);
+    if (d.queues.length > MAX_QUEUES)
+      throw new FrameError(`more than ${MAX_QUEUES} queue groups for one node`);
     dst[at++] = d.queues.length;
-    for (const q of d.queues) at = str8(dst, at, q);
+    for (const q of d.queues) at = str(dst, at, q);
   }
   dst.writeUInt32BE(headerLen, at);
   at += 4;
@@ -376,9 +492,17 @@ const encoded = new Map<string, Buffer>();
 export const ENCODED_MAX = 1024;
 export let encodedResets = 0;
 
+/** A JS string with a lone surrogate has no UTF-8 form: it would arrive as U+FFFD, another string. */
+function wellFormed(s: string): void {
+  if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+    throw new EncodeError('malformed', `"${s.slice(0, 32)}" is not well-formed UTF-16`);
+  }
+}
+
 function bytesOf(s: string): Buffer {
   let b = encoded.get(s);
   if (b === undefined) {
+    wellFormed(s);
     if (encoded.size >= ENCODED_MAX) {
       encoded.clear();
       encodedResets++;
@@ -389,20 +513,8 @@ function bytesOf(s: string): Buffer {
   return b;
 }
 
-function str8(dst: Buffer, at: number, s: string): number {
-  if (s.length <= 64) {
-    const b = bytesOf(s);
-    if (b.length > 255) throw new FrameError(`"${s.slice(0, 32)}…" is longer than 255 bytes`);
-    dst[at] = b.length;
-    return copyInto(b, dst, at + 1);
-  }
-  const n = utf8Write(dst, s, at + 1);
-  if (n > 255) throw new FrameError(`"${s.slice(0, 32)}…" is longer than 255 bytes`);
-  dst[at] = n;
-  return at + 1 + n;
-}
-
-function str16(dst: Buffer, at: number, s: string): number {
+/** Writes a `str` at `at` (room: strMax); returns the offset after it. */
+function str(dst: Buffer, at: number, s: string): number {
   if (s.length === 0) {
     dst[at] = 0;
     dst[at + 1] = 0;
@@ -410,11 +522,24 @@ function str16(dst: Buffer, at: number, s: string): number {
   }
   if (s.length <= 64) {
     const b = bytesOf(s);
-    dst.writeUInt16BE(b.length, at);
+    dst[at] = b.length >> 8;
+    dst[at + 1] = b.length & 0xff;
     return copyInto(b, dst, at + 2);
   }
-  const n = utf8Write(dst, s, at + 2);
-  if (n > 65535) throw new FrameError('subject longer than 65535 bytes');
-  dst.writeUInt16BE(n, at);
-  return at + 2 + n;
+  wellFormed(s);
+  if (s.length * 3 < LONG_STR) {
+    const n = utf8Write(dst, s, at + 2);
+    dst.writeUInt16BE(n, at);
+    return at + 2 + n;
+  }
+  // Possibly long: written after room for the long prefix, moved back if short.
+  const n = utf8Write(dst, s, at + 6);
+  if (n < LONG_STR) {
+    dst.copyWithin(at + 2, at + 6, at + 6 + n);
+    dst.writeUInt16BE(n, at);
+    return at + 2 + n;
+  }
+  dst.writeUInt16BE(LONG_STR, at);
+  dst.writeUInt32BE(n, at + 2);
+  return at + 6 + n;
 }

@@ -10,13 +10,17 @@ import { COPY_LIMIT, Connection, type Flusher } from '../server/connection.js';
 import { copyInto } from '../util/bytes.js';
 import {
   type Dest,
+  EncodeError,
   encodeControl,
   type FrameError,
   type FrameHandler,
   FrameParser,
   FrameType,
+  HANDSHAKE_MAX_FRAME,
+  LINK_MAX_FRAME,
   type MsgFrame,
   msgHeadMax,
+  splitDests,
   writeMsgHead,
 } from './frames.js';
 
@@ -31,13 +35,13 @@ export interface LinkHost {
   linkMsg(link: Link, frame: MsgFrame): void;
   linkError(link: Link, err: FrameError): void;
   linkClosed(link: Link): void;
+  /** A message this link's format cannot carry was dropped (never thrown). */
+  linkUnencodable(link: Link, reason: string, detail: string): void;
 }
 
 export interface LinkLimits {
   /** Queued bytes beyond which data frames are dropped (counted). */
   maxPending: number;
-  /** The largest frame accepted. */
-  maxFrame: number;
 }
 
 export class Link extends Connection implements FrameHandler {
@@ -72,7 +76,9 @@ export class Link extends Connection implements FrameHandler {
     super(id, socket, host.flusher, limits.maxPending * 2);
     this.cost = cost;
     this.highWater = Math.max(64 * 1024, limits.maxPending / 8);
-    this.parser = new FrameParser(this, limits.maxFrame);
+    // Until the peer is proven, only small frames: a stranger's word
+    // allocates nothing large (see `authenticated`).
+    this.parser = new FrameParser(this, HANDSHAKE_MAX_FRAME);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.close(CloseReason.ClientClosed));
     socket.on('close', () => this.close(CloseReason.ClientClosed));
@@ -90,8 +96,19 @@ export class Link extends Connection implements FrameHandler {
     }
   }
 
+  /** The peer is proven: frames up to LINK_MAX_FRAME, data and control flow. */
+  authenticated(): void {
+    this.state = 'up';
+    this.parser.maxFrame = LINK_MAX_FRAME;
+  }
+
   onControl(type: number, body: unknown): void {
     if (this.closed) return;
+    // Before authentication, the mesh sees every frame (and refuses all but the handshake).
+    if (this.state !== 'up') {
+      this.host.linkControl(this, type, body);
+      return;
+    }
     if (type === FrameType.Pong) {
       // Both ends PING every heartbeat; a PONG may answer one already timed.
       if (this.pingSentAt > 0) this.rttMs = Date.now() - this.pingSentAt;
@@ -107,6 +124,10 @@ export class Link extends Connection implements FrameHandler {
 
   onMsg(frame: MsgFrame): void {
     if (this.closed) return;
+    if (this.state !== 'up') {
+      this.host.linkControl(this, frame.to === '' ? FrameType.Msg : FrameType.MsgTo, null);
+      return;
+    }
     this.inMsgs++;
     this.inBytes += frame.payload.length + (frame.headers?.length ?? 0);
     this.host.linkMsg(this, frame);
@@ -123,8 +144,11 @@ export class Link extends Connection implements FrameHandler {
   }
 
   /**
-   * Queues a data frame; false when it was dropped because the link is over
-   * its pending bound (core pub/sub is at-most-once).
+   * Queues a data frame (several when the destinations do not fit one);
+   * false when it was dropped: the link is over its pending bound (core
+   * pub/sub is at-most-once), or the format cannot carry it (counted and
+   * reported to the host). Never throws: encoding for one link must not
+   * take the process down.
    */
   sendMsg(
     ttl: number,
@@ -137,6 +161,32 @@ export class Link extends Connection implements FrameHandler {
     to = '',
   ): boolean {
     if (this.closed) return false;
+    try {
+      const parts = splitDests(dests);
+      if (parts === null)
+        return this.sendOne(ttl, account, subject, reply, dests, headers, payload, to);
+      let all = true;
+      for (const p of parts) {
+        all = this.sendOne(ttl, account, subject, reply, p, headers, payload, to) && all;
+      }
+      return all;
+    } catch (err) {
+      const e = err as Error;
+      this.host.linkUnencodable(this, err instanceof EncodeError ? err.reason : 'error', e.message);
+      return false;
+    }
+  }
+
+  private sendOne(
+    ttl: number,
+    account: string,
+    subject: string,
+    reply: string,
+    dests: readonly Dest[],
+    headers: Buffer | null,
+    payload: Buffer,
+    to: string,
+  ): boolean {
     const hlen = headers === null ? 0 : headers.length;
     const body = hlen + payload.length;
     if (this.pendingBytes + body > this.limits.maxPending) {
@@ -144,6 +194,12 @@ export class Link extends Connection implements FrameHandler {
       return false;
     }
     const max = msgHeadMax(account, subject, reply, dests, to);
+    if (max + body > LINK_MAX_FRAME) {
+      throw new EncodeError(
+        'too_large',
+        `a message of ${max + body} bytes (at most) exceeds the link frame limit of ${LINK_MAX_FRAME}`,
+      );
+    }
     if (body < COPY_LIMIT) {
       const chunk = this.reserve(max + body);
       let at = writeMsgHead(
@@ -190,6 +246,22 @@ export class Link extends Connection implements FrameHandler {
       this.droppedMsgs++;
       return false;
     }
+    try {
+      this.relayBytes(frame, ttl);
+    } catch (err) {
+      this.host.linkUnencodable(this, 'error', (err as Error).message);
+      return false;
+    }
+    this.outMsgs++;
+    this.outBytes += body;
+    if (!this.congested && this.pendingBytes > this.highWater) {
+      this.congested = true;
+      this.host.congestion.enter(this);
+    }
+    return true;
+  }
+
+  private relayBytes(frame: MsgFrame, ttl: number): void {
     const raw = frame.raw;
     const chunk = this.reserve(raw.length + 5);
     let at = this.writePos;
@@ -200,13 +272,6 @@ export class Link extends Connection implements FrameHandler {
     at = copyInto(raw, chunk, at);
     chunk[ttlAt] = ttl;
     this.commit(at);
-    this.outMsgs++;
-    this.outBytes += body;
-    if (!this.congested && this.pendingBytes > this.highWater) {
-      this.congested = true;
-      this.host.congestion.enter(this);
-    }
-    return true;
   }
 
   /** Leaves the congested state once the queue is below half its high-water mark. */

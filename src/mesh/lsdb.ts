@@ -73,6 +73,8 @@ export interface InterestDiff {
 
 /** Largest number of interest entries in one snapshot frame. */
 export const SNAPSHOT_CHUNK = 2000;
+/** Characters of names past which a snapshot frame ends (long subjects: smaller frames). */
+export const SNAPSHOT_BYTES = 1024 * 1024;
 
 export function interestKey(e: InterestEntry): string {
   return `${e[0]}\u0000${e[1]}\u0000${e[2]}`;
@@ -276,20 +278,30 @@ export class LinkStateDb {
 
   /** A node's interest as snapshot frames (first 'snapshot', then 'more'). */
   snapshotOf(s: NodeState): InterestUpdate[] {
-    const entries = [...s.interest.values()];
     const out: InterestUpdate[] = [];
-    for (let i = 0; i === 0 || i < entries.length; i += SNAPSHOT_CHUNK) {
+    let add: InterestEntry[] = [];
+    let bytes = 0;
+    const push = (): void => {
+      const part = out.length;
       out.push({
         node: s.name,
         id: s.id,
         boot: s.boot,
         seq: s.interestSeq,
-        op: i === 0 ? 'snapshot' : 'more',
-        part: i / SNAPSHOT_CHUNK,
-        add: entries.slice(i, i + SNAPSHOT_CHUNK),
+        op: part === 0 ? 'snapshot' : 'more',
+        part,
+        add,
         del: [],
       });
+      add = [];
+      bytes = 0;
+    };
+    for (const e of s.interest.values()) {
+      if (add.length === SNAPSHOT_CHUNK || (add.length > 0 && bytes >= SNAPSHOT_BYTES)) push();
+      add.push(e);
+      bytes += e[0].length + e[1].length + e[2].length;
     }
+    push();
     return out;
   }
 

@@ -13,17 +13,22 @@ import { CloseReason } from '../errors.js';
 import type { Congestion } from '../server/congestion.js';
 import type { Flusher } from '../server/connection.js';
 import type { Logger } from '../server/logger.js';
+import {
+  Admission,
+  type AdmissionHost,
+  HANDSHAKE_TIMEOUT_MS,
+  MAX_HANDSHAKES,
+} from './admission.js';
 import { Dialer, type LinkUrl } from './dialer.js';
 import {
   type Dest,
   encodeControl,
   type FrameError,
   FrameType,
-  LINK_PROTOCOL_VERSION,
-  MAX_DESTS,
   MSG_TTL,
   type MsgFrame,
 } from './frames.js';
+import { type Authenticator, type LinkIdentity, tokenAuthenticator } from './handshake.js';
 import { type InterestChange, LocalInterest } from './interest.js';
 import { Link, type LinkHost } from './link.js';
 import {
@@ -35,7 +40,7 @@ import {
 } from './lsdb.js';
 import { RemoteInterest, type RemoteSub } from './remote.js';
 import { type MeshListener, type MeshTransport, tcpTransport } from './transport.js';
-import { validInterestUpdate, validLsa } from './validate.js';
+import { validInterestUpdate, validLsa, wireSafe } from './validate.js';
 
 export interface MeshOptions {
   name: string;
@@ -46,11 +51,16 @@ export interface MeshOptions {
   port: number;
   links: readonly LinkUrl[];
   token: string;
+  /** How links prove themselves; default: HMAC over the token (`tokenAuthenticator`). */
+  authenticator?: Authenticator;
+  /** Time a new link has to complete the handshake, ms (HANDSHAKE_TIMEOUT_MS). */
+  handshakeTimeoutMs?: number;
+  /** Inbound links in their handshake at once; more are closed at once (MAX_HANDSHAKES). */
+  maxHandshakes?: number;
   heartbeatMs: number;
   deadAfterMs: number;
   reconnectMaxMs: number;
   maxPending: number;
-  maxPayload: number;
 }
 
 export interface MeshCore {
@@ -63,29 +73,31 @@ export interface MeshCore {
 
 /** How long an unreachable node is remembered before it is forgotten. */
 export const FORGET_AFTER_MS = 60_000;
+/** Interest entries, and bytes of their names, in one INTEREST delta frame. */
+export const DELTA_ENTRIES = 2000;
+export const DELTA_BYTES = 1024 * 1024;
 
-export type RefusalReason = 'token' | 'version' | 'self' | 'name' | 'duplicate' | 'protocol';
+export type { RefusalReason } from './admission.js';
 
-export class Mesh implements Subscriber, InterestListener, LinkHost {
+export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHost {
   readonly id = 0;
   readonly kind = 'link' as const;
   readonly echo = false;
   readonly lsdb: LinkStateDb;
   readonly links = new Map<string, Link>();
   readonly dialers: Dialer[] = [];
-  readonly refused: Record<RefusalReason, number> = {
-    token: 0,
-    version: 0,
-    self: 0,
-    name: 0,
-    duplicate: 0,
-    protocol: 0,
-  };
+  readonly admission: Admission;
+
+  /** Refusals by reason (/meshz `refused`). */
+  get refused(): Admission['refused'] {
+    return this.admission.refused;
+  }
+  /** Messages dropped because a link's format could not carry them, by reason. */
+  readonly unencodable: Record<string, number> = {};
   /** Data messages that had no route, or ran out of hops. */
   noRoute = 0;
   ttlExpired = 0;
   port = -1;
-  private readonly pendingLinks = new Set<Link>();
   private readonly remote: RemoteInterest;
   private readonly local = new LocalInterest();
   private pendingInterest = new Map<string, [InterestEntry, 1 | -1]>();
@@ -105,6 +117,15 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     private readonly transport: MeshTransport = tcpTransport,
   ) {
     this.lsdb = new LinkStateDb(options.name, options.id, options.boot);
+    this.admission = new Admission(
+      this,
+      { name: options.name, id: options.id, boot: options.boot },
+      options.authenticator ?? tokenAuthenticator(options.token),
+      {
+        handshakeTimeoutMs: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+        maxHandshakes: options.maxHandshakes ?? MAX_HANDSHAKES,
+      },
+    );
     this.remote = new RemoteInterest(core.accounts, this);
     this.lsdb.onReset = (s, removed) => this.remote.apply(s, [], removed);
     this.lsdb.setLocalLinks([]);
@@ -118,7 +139,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     return this.core.congestion;
   }
 
-  private get log(): Logger {
+  get log(): Logger {
     return this.core.log;
   }
 
@@ -154,7 +175,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     for (const d of this.dialers) d.stop();
-    for (const l of [...this.links.values(), ...this.pendingLinks])
+    for (const l of [...this.links.values(), ...this.admission.links()])
       l.close(CloseReason.ServerShutdown);
     if (this.listener !== null) await this.listener.close();
   }
@@ -162,7 +183,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   // --- links ---------------------------------------------------------------
 
   private accept(socket: Socket): void {
-    if (this.stopped) {
+    if (this.stopped || !this.admission.canAccept()) {
       socket.destroy();
       return;
     }
@@ -188,103 +209,29 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
       this,
       direction,
       cost,
-      { maxPending: o.maxPending, maxFrame: o.maxPayload + 1024 * 1024 },
+      { maxPending: o.maxPending },
       url,
     );
-    this.pendingLinks.add(link);
-    link.sendControl(
-      encodeControl(FrameType.Hello, {
-        proto: LINK_PROTOCOL_VERSION,
-        name: o.name,
-        id: o.id,
-        boot: o.boot,
-        token: o.token,
-        cost,
-      }),
-    );
+    this.admission.begin(link, socket);
     return link;
   }
 
-  private refuse(link: Link, reason: RefusalReason, detail: string): void {
-    this.refused[reason]++;
-    const where = `${link.remoteAddress}:${link.remotePort}`;
-    if (reason === 'duplicate') this.log.debug(`mesh link ${where}: ${detail}`);
-    else this.log.warn(`mesh link ${where} refused (${reason}): ${detail}`);
-    link.refuse(detail);
-  }
-
-  private hello(link: Link, body: Record<string, unknown>): void {
-    const o = this.options;
-    const { proto, name, id, token, cost, boot } = body;
-    if (proto !== LINK_PROTOCOL_VERSION) {
-      this.refuse(
-        link,
-        'version',
-        `unsupported link protocol version ${JSON.stringify(proto)} (this node speaks ${LINK_PROTOCOL_VERSION})`,
-      );
-      return;
-    }
-    if (
-      typeof name !== 'string' ||
-      name === '' ||
-      typeof id !== 'string' ||
-      typeof boot !== 'number'
-    ) {
-      this.refuse(link, 'protocol', 'HELLO needs name, id and boot');
-      return;
-    }
-    if (token !== o.token) {
-      this.refuse(link, 'token', `wrong mesh token from "${name}"`);
-      return;
-    }
-    if (name === o.name) {
-      if (id === o.id) this.refuse(link, 'self', 'a link to itself');
-      else this.refuse(link, 'name', `another node is also named "${name}"`);
-      return;
-    }
-    const existing = this.links.get(name);
-    if (existing !== undefined) {
-      if (existing.peerId !== id) {
-        this.refuse(link, 'name', `a node named "${name}" is already linked with another id`);
-        return;
-      }
-      // Two links to one peer: both ends keep the one dialled by the
-      // smaller name, so they agree without talking.
-      const dialer = (l: Link): string => (l.direction === 'out' ? o.name : name);
-      const keepNew = dialer(link) < dialer(existing);
-      const loser = keepNew ? existing : link;
-      this.refuse(loser, 'duplicate', `already linked to "${name}"`);
-      if (!keepNew) return;
-    }
-    if (
-      link.direction === 'in' &&
-      typeof cost === 'number' &&
-      Number.isInteger(cost) &&
-      cost >= 1
-    ) {
-      link.cost = cost;
-    }
-    link.state = 'up';
-    link.peer = name;
-    link.peerId = id;
+  /** Admitted: the link is up; both ends send their whole state. */
+  linkUp(link: Link, peer: LinkIdentity): void {
+    link.authenticated();
+    link.peer = peer.name;
+    link.peerId = peer.id;
     link.upSince = Date.now();
-    this.pendingLinks.delete(link);
-    this.links.set(name, link);
-    this.linkDialers.get(link)?.linkUp(name);
-    this.log.info(`mesh link to "${name}" up (${link.direction}, cost ${link.cost})`);
+    this.links.set(peer.name, link);
+    this.linkDialers.get(link)?.linkUp(peer.name);
+    this.log.info(`mesh link to "${peer.name}" up (${link.direction}, cost ${link.cost})`);
     this.sendState(link);
     this.linksChanged();
   }
 
   linkControl(link: Link, type: number, body: unknown): void {
     if (link.state !== 'up') {
-      if (type === FrameType.Hello) this.hello(link, body as Record<string, unknown>);
-      else if (type === FrameType.Err) {
-        this.log.warn(
-          `mesh link ${link.url || link.remoteAddress} refused by peer: ${String(body)}`,
-        );
-        link.close(CloseReason.LinkRefused);
-      } else this.refuse(link, 'protocol', `frame type ${type} before HELLO`);
+      this.admission.frame(link, type, body);
       return;
     }
     switch (type) {
@@ -310,7 +257,8 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
         link.close(CloseReason.LinkRefused);
         return;
       case FrameType.Hello:
-        this.protocolError(link, 'HELLO after the handshake');
+      case FrameType.Auth:
+        this.protocolError(link, `frame type ${type} after the handshake`);
         return;
       default:
         this.protocolError(link, `unexpected frame type ${type}`);
@@ -319,18 +267,30 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   }
 
   linkError(link: Link, err: FrameError): void {
-    this.protocolError(link, err.message);
+    if (link.state === 'up') this.protocolError(link, err.message);
+    else this.admission.refuse(link, 'protocol', err.message);
+  }
+
+  linkUnencodable(link: Link, reason: string, detail: string): void {
+    const n = (this.unencodable[reason] ?? 0) + 1;
+    this.unencodable[reason] = n;
+    // Once per reason: one client must not flood the log.
+    if (n === 1) {
+      this.log.warn(
+        `mesh: a message to "${link.peer}" was dropped (${reason}): ${detail}; further drops for this reason are only counted (/meshz unencodable)`,
+      );
+    }
   }
 
   private protocolError(link: Link, detail: string): void {
-    this.refused.protocol++;
+    this.admission.refused.protocol++;
     this.log.warn(`mesh link to "${link.peer || link.remoteAddress}": ${detail}`);
     link.sendControl(encodeControl(FrameType.Err, detail));
     link.close(CloseReason.LinkProtocol);
   }
 
   linkClosed(link: Link): void {
-    this.pendingLinks.delete(link);
+    this.admission.end(link);
     const dialer = this.linkDialers.get(link);
     this.linkDialers.delete(link);
     const wasUp = this.links.get(link.peer) === link;
@@ -408,6 +368,11 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.remote.drop(s.name);
   }
 
+  /** Links in their handshake now. */
+  get handshakeCount(): number {
+    return this.admission.size;
+  }
+
   get remoteInterestCount(): number {
     return this.remote.count;
   }
@@ -455,8 +420,23 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     const del: InterestEntry[] = [];
     for (const [e, sign] of this.pendingInterest.values()) (sign === 1 ? add : del).push(e);
     this.pendingInterest = new Map();
-    const u = this.lsdb.localDelta(add, del);
-    this.broadcast(encodeControl(FrameType.Interest, u), null);
+    // A large batch goes as several deltas, each a frame of bounded size.
+    const all: [InterestEntry, boolean][] = [
+      ...add.map((e): [InterestEntry, boolean] => [e, true]),
+      ...del.map((e): [InterestEntry, boolean] => [e, false]),
+    ];
+    let i = 0;
+    while (i < all.length) {
+      const pa: InterestEntry[] = [];
+      const pd: InterestEntry[] = [];
+      let bytes = 0;
+      while (i < all.length && pa.length + pd.length < DELTA_ENTRIES && bytes < DELTA_BYTES) {
+        const [e, isAdd] = all[i++];
+        bytes += e[0].length + e[1].length + e[2].length;
+        (isAdd ? pa : pd).push(e);
+      }
+      this.broadcast(encodeControl(FrameType.Interest, this.lsdb.localDelta(pa, pd)), null);
+    }
   }
 
   // --- data ----------------------------------------------------------------
@@ -512,12 +492,9 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
       if (list === undefined) byLink.set(link, [d]);
       else list.push(d);
     }
+    // The link splits destinations that do not fit one frame.
     for (const [link, list] of byLink) {
-      // A frame names at most MAX_DESTS destinations.
-      for (let i = 0; i < list.length; i += MAX_DESTS) {
-        const part = list.length <= MAX_DESTS ? list : list.slice(i, i + MAX_DESTS);
-        link.sendMsg(ttl, account, msg.subject, msg.reply, part, msg.headers, msg.payload, msg.to);
-      }
+      link.sendMsg(ttl, account, msg.subject, msg.reply, list, msg.headers, msg.payload, msg.to);
     }
   }
 
@@ -538,7 +515,11 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
   }
 
   /** A message from a neighbour: deliver here if listed, forward the rest. */
-  linkMsg(_link: Link, frame: MsgFrame): void {
+  linkMsg(link: Link, frame: MsgFrame): void {
+    // Decoded strings repeat as the same string: check each new one once.
+    if (frame.subject !== this.safeSubject || frame.reply !== this.safeReply || frame.to !== '') {
+      if (!this.checkSubjects(link, frame)) return;
+    }
     const self = this.options.name;
     let rest: Dest[] | null = null;
     for (const d of frame.dests) {
@@ -574,19 +555,43 @@ export class Mesh implements Subscriber, InterestListener, LinkHost {
     this.forward(frame.account, frame, rest, frame.ttl - 1);
   }
 
+  private safeSubject = '';
+  private safeReply = '';
+  /** Messages from peers dropped for a subject no client could be sent. */
+  invalidSubjects = 0;
+
+  private checkSubjects(link: Link, frame: MsgFrame): boolean {
+    const ok =
+      wireSafe(frame.subject) &&
+      (frame.reply === '' || wireSafe(frame.reply)) &&
+      (frame.to === '' || wireSafe(frame.to));
+    if (ok) {
+      this.safeSubject = frame.subject;
+      this.safeReply = frame.reply;
+      return true;
+    }
+    if (this.invalidSubjects++ === 0) {
+      this.log.warn(
+        `mesh: a message from "${link.peer}" has a subject no client can be sent (${JSON.stringify(frame.subject.slice(0, 64))}): dropped; further ones are only counted (/meshz invalid_subjects)`,
+      );
+    }
+    return false;
+  }
+
   // --- liveness --------------------------------------------------------------
 
   private tick(): void {
     const now = Date.now();
     const dead = this.options.deadAfterMs;
-    for (const l of [...this.links.values(), ...this.pendingLinks]) {
+    // Links in their handshake answer to its deadline (Admission), not to this.
+    for (const l of [...this.links.values()]) {
       l.checkCongestion();
       if (now - l.lastRecv > dead) {
         this.log.warn(
           `mesh link to "${l.peer || l.remoteAddress}" silent for ${now - l.lastRecv}ms: closing`,
         );
         l.close(CloseReason.LinkDead, true);
-      } else if (l.state === 'up') l.ping(now);
+      } else l.ping(now);
     }
     if (this.lsdb.nodes.size > 1) {
       for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.remote.drop(s.name);

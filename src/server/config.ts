@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
+import { checkMeshSettings } from '../mesh/settings.js';
 import type { LogLevel, ServerOptions } from './options.js';
 
 /** The largest max_payload allowed (nats-server warns above 8 MiB; a client must not make us allocate more). */
@@ -200,7 +201,28 @@ export const SETTINGS: readonly Setting[] = [
     option: 'meshPort',
     kind: 'port',
     min: -1,
-    help: 'port for mesh links, 0 for any, -1 to dial out only (default 7422)',
+    help: 'port for mesh links, 0 for any, -1 for none (default: 7422 with --link, else none)',
+  },
+  {
+    file: 'mesh.host',
+    flag: 'mesh-host',
+    option: 'meshHost',
+    kind: 'string',
+    help: 'address the mesh listener binds to (default: --host)',
+  },
+  {
+    file: 'mesh.allow_insecure',
+    flag: 'mesh-allow-insecure',
+    option: 'meshAllowInsecure',
+    kind: 'boolean',
+    help: 'allow a mesh listener on a non-loopback address with no token (default off)',
+  },
+  {
+    file: 'mesh.handshake_timeout',
+    flag: 'mesh-handshake-timeout',
+    option: 'meshHandshakeTimeoutMs',
+    kind: 'duration',
+    help: 'time a new link has to complete its handshake (default 2s)',
   },
   {
     file: 'mesh.links',
@@ -519,4 +541,14 @@ export function validateOptions(o: ServerOptions): void {
   if (!Number.isSafeInteger(o.syncIntervalMs) || o.syncIntervalMs < 0) {
     bad('sync_interval', 'must be 0 (always) or a positive number of ms', o.syncIntervalMs);
   }
+  if (o.meshPort !== null)
+    int('mesh.port', o.meshPort, -1, 65535, 'must be a port number from -1 to 65535');
+  int(
+    'mesh.handshake_timeout',
+    o.meshHandshakeTimeoutMs,
+    1,
+    MAX_DURATION_MS,
+    'must be from 1ms to 24 days (in ms)',
+  );
+  checkMeshSettings(o);
 }

@@ -47,8 +47,17 @@ export interface ServerOptions {
   /** Time allowed to flush queued bytes on shutdown, ms. */
   shutdownGraceMs: number;
   logLevel: LogLevel;
-  /** Port for mesh links; 0 picks a free one, -1 listens for none (dial out only). */
-  meshPort: number;
+  /**
+   * Port for mesh links; 0 picks a free one, -1 listens for none (dial out
+   * only); null (the default): 7422 when `links` are configured, else none.
+   */
+  meshPort: number | null;
+  /** Address the mesh listener binds to; '' (the default): `host`. */
+  meshHost: string;
+  /** Allow a mesh listener on a non-loopback address without a token. */
+  meshAllowInsecure: boolean;
+  /** Time a new link has to complete its handshake, ms. */
+  meshHandshakeTimeoutMs: number;
   /** Peers to dial: `weft://host:port[?cost=N]`. */
   links: string[];
   /** Shared secret every link must present. */
@@ -89,7 +98,10 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   maxPingsOut: 2,
   shutdownGraceMs: 5000,
   logLevel: 'info',
-  meshPort: 7422,
+  meshPort: null,
+  meshHost: '',
+  meshAllowInsecure: false,
+  meshHandshakeTimeoutMs: 2000,
   links: [],
   meshToken: '',
   meshHeartbeatMs: 500,

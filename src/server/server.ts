@@ -12,6 +12,7 @@ import { CloseReason, StartError, WireError } from '../errors.js';
 import { JetStream } from '../jetstream/service.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { Mesh } from '../mesh/mesh.js';
+import { meshListenHost, meshListenPort } from '../mesh/settings.js';
 import { type MonitorServer, startMonitor } from '../monitor/http.js';
 import { errLine, infoLine } from '../protocols/nats/encoder.js';
 import { ClientSession, type SessionHost } from '../protocols/nats/session.js';
@@ -163,25 +164,26 @@ export class WeftNode implements SessionHost {
     };
     this.log.info(`Starting weft ${VERSION} (node "${this.name}", id ${this.serverId})`);
     this.log.info(`Listening for client connections on ${o.host}:${this.port}`);
-    if (o.meshPort >= 0 || o.links.length > 0) {
+    const meshPort = meshListenPort(o);
+    if (meshPort >= 0 || o.links.length > 0) {
       const mesh = new Mesh(this, {
         name: this.name,
         id: this.serverId,
         boot: this.started.getTime(),
-        host: o.host,
-        port: o.meshPort,
+        host: meshListenHost(o),
+        port: meshPort,
         links: o.links.map((l) => parseLinkUrl(l)),
         token: o.meshToken,
         heartbeatMs: o.meshHeartbeatMs,
         deadAfterMs: o.meshDeadAfterMs,
         reconnectMaxMs: o.meshReconnectMaxMs,
         maxPending: o.meshMaxPending,
-        maxPayload: o.maxPayload,
+        handshakeTimeoutMs: o.meshHandshakeTimeoutMs,
       });
       // Set before it starts, so a failed start stops what it opened.
       this.mesh = mesh;
       await mesh.start();
-      if (o.meshToken === '' && o.meshPort >= 0) {
+      if (o.meshToken === '' && meshPort >= 0) {
         this.log.warn('mesh links need no token (set mesh.token / --mesh-token to require one)');
       }
     }

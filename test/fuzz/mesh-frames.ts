@@ -261,7 +261,7 @@ export function randomFrame(rng: Rng): GenFrame {
       event: { kind: 'control', type: FrameType.Err, body: text },
     };
   }
-  const type = rng.pick([FrameType.Hello, FrameType.Lsa, FrameType.Interest]);
+  const type = rng.pick([FrameType.Hello, FrameType.Auth, FrameType.Lsa, FrameType.Interest]);
   const body = randomObject(rng, 0);
   return { wire: encodeControl(type, body), event: { kind: 'control', type, body } };
 }

@@ -152,6 +152,7 @@ interface EmbeddedServer {
   meshPort?: number;
   name: string;
   serverId: string;
+  node?: { mesh: unknown };
   close(): Promise<void>;
 }
 type StartMeshServer = (opts: Record<string, unknown>) => Promise<EmbeddedServer>;
@@ -189,7 +190,7 @@ function wrap(
 
 /** Starts one node in-process through `startServer`. */
 export async function startNode(o: NodeOptions): Promise<MeshNode> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), `weft-mesh-${o.name}-`));
+  const dataDir = await mkdtemp(path.join(tmpdir(), `weft-mesh-${o.name.slice(0, 32)}-`));
   let s: EmbeddedServer;
   try {
     // The mesh options are the embedding contract of docs/mesh.md; the cast
@@ -228,7 +229,9 @@ export async function startNode(o: NodeOptions): Promise<MeshNode> {
     await stop();
     throw new Error('startServer resolved without meshPort: the mesh is not in (yet)');
   }
-  return wrap(o.name, { port: s.port, httpPort: s.httpPort, meshPort: s.meshPort }, stop);
+  const n = wrap(o.name, { port: s.port, httpPort: s.httpPort, meshPort: s.meshPort }, stop);
+  // In-process only: the node's Mesh, for tests that drive a link directly.
+  return Object.assign(n, { mesh: s.node?.mesh ?? null });
 }
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -250,7 +253,7 @@ export interface ProcessNode extends MeshNode {
  * log (`Listening for mesh links on HOST:PORT` and the client/monitor lines).
  */
 export async function startProcessNode(o: NodeOptions): Promise<ProcessNode> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), `weft-mesh-${o.name}-`));
+  const dataDir = await mkdtemp(path.join(tmpdir(), `weft-mesh-${o.name.slice(0, 32)}-`));
   const args = [
     MAIN,
     'server',

@@ -1,70 +1,33 @@
 /**
- * One mesh link at the wire level, with a hand-driven peer: HELLO, then
+ * One mesh link at the wire level, with a hand-driven peer: the handshake, then
  * heartbeats answered late. A PONG may come back after the next PING left
  * (an RTT longer than the heartbeat, or a peer that was busy); the link is
  * alive and must stay up.
  */
 import assert from 'node:assert/strict';
-import { connect as tcpConnect } from 'node:net';
 import { describe, test } from 'node:test';
-import { LINK_PROTOCOL_VERSION } from '../../src/mesh/frames.js';
 import { checkFor, linkTo, startNode, TOKEN } from './helpers.js';
+import { ERR, frame, PING, PONG, RawPeer } from './raw-peer.js';
 
-const HELLO = 1;
-const ERR = 2;
-const PING = 3;
-const PONG = 4;
-
-function frame(type: number, body = Buffer.alloc(0)): Buffer {
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(body.length + 1, 0);
-  head.writeUInt8(type, 4);
-  return Buffer.concat([head, body]);
-}
-
-/** A fake peer: sends HELLO, records frame types, answers PINGs on demand. */
-function rawPeer(meshPort: number) {
-  const sock = tcpConnect(meshPort, '127.0.0.1');
-  const types: number[] = [];
-  let buf = Buffer.alloc(0);
-  let closed = false;
-  let autoPong = false;
-  sock.on('error', () => {});
-  sock.on('close', () => {
-    closed = true;
-  });
-  sock.on('data', (b: Buffer) => {
-    buf = Buffer.concat([buf, b]);
-    while (buf.length >= 5 && buf.length >= 4 + buf.readUInt32BE(0)) {
-      const len = buf.readUInt32BE(0);
-      const type = buf.readUInt8(4);
-      types.push(type);
-      buf = buf.subarray(4 + len);
-      if (type === PING && autoPong) sock.write(frame(PONG));
-    }
-  });
-  const hello = {
-    proto: LINK_PROTOCOL_VERSION,
-    name: 'raw',
-    id: 'NRAWPEER',
-    boot: Date.now(),
-    token: TOKEN,
-    cost: 1,
-  };
-  sock.write(frame(HELLO, Buffer.from(JSON.stringify(hello))));
+/** A fake peer through the handshake: records frame types, answers PINGs on demand. */
+async function rawPeer(meshPort: number) {
+  const p = await RawPeer.connect(meshPort);
+  await p.handshake(TOKEN, { name: 'raw', id: 'NRAWPEER', boot: Date.now() });
   return {
-    types,
-    get closed() {
-      return closed;
+    get types() {
+      return p.types();
     },
-    pings: () => types.filter((t) => t === PING).length,
+    get closed() {
+      return p.closed;
+    },
+    pings: () => p.types().filter((t) => t === PING).length,
     pong(n: number) {
-      for (let i = 0; i < n; i++) sock.write(frame(PONG));
+      for (let i = 0; i < n; i++) p.write(frame(PONG));
     },
     startAutoPong() {
-      autoPong = true;
+      p.autoPong = true;
     },
-    destroy: () => sock.destroy(),
+    destroy: () => p.destroy(),
   };
 }
 
@@ -72,7 +35,7 @@ describe('link wire behaviour', () => {
   test('PONGs answered late (two PINGs outstanding) keep the link up', async (t) => {
     const a = await startNode({ name: 'a' });
     t.after(() => a.close());
-    const peer = rawPeer(a.meshPort);
+    const peer = await rawPeer(a.meshPort);
     t.after(() => peer.destroy());
     await checkFor(async () => linkTo(await a.meshz(), 'raw') !== undefined, 3000);
     // Hold back the PONGs until two PINGs are out, then answer both.

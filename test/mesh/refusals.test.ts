@@ -5,7 +5,6 @@
  * and nothing else is disturbed.
  */
 import assert from 'node:assert/strict';
-import { connect as tcpConnect } from 'node:net';
 import { describe, test } from 'node:test';
 import { LINK_PROTOCOL_VERSION } from '../../src/mesh/frames.js';
 import { freePort } from '../helpers/nats-server.js';
@@ -21,6 +20,7 @@ import {
   waitConverged,
   within,
 } from './helpers.js';
+import { AUTH, ERR, HELLO, INTEREST, json, LSA, RawPeer } from './raw-peer.js';
 
 type T = { after(fn: () => Promise<void>): void };
 
@@ -43,47 +43,16 @@ async function serves(n: MeshNode): Promise<void> {
   await nc.close();
 }
 
-/** Mesh frame: u32 length of what follows, u8 type, body. */
-function frame(type: number, body: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(body.length + 1, 0);
-  head.writeUInt8(type, 4);
-  return Buffer.concat([head, body]);
-}
-
-/**
- * Dials a mesh port as a fake peer, sends one HELLO and collects the frames
- * that come back until the node closes the connection.
- */
-async function rawHello(
-  meshPort: number,
-  hello: Record<string, unknown>,
-): Promise<{ type: number; body: string }[]> {
-  const sock = tcpConnect(meshPort, '127.0.0.1');
-  let buf = Buffer.alloc(0);
-  sock.on('data', (b: Buffer) => {
-    buf = Buffer.concat([buf, b]);
-  });
-  const closed = new Promise<void>((r) => sock.on('close', () => r()));
-  sock.on('error', () => {});
-  sock.write(frame(1, Buffer.from(JSON.stringify(hello))));
+/** Sends `frames` as a raw peer and collects what comes back until the node closes. */
+async function rawExchange(meshPort: number, ...frames: Buffer[]): Promise<RawPeer> {
+  const p = await RawPeer.connect(meshPort);
+  for (const f of frames) p.write(f);
   try {
-    await within(closed, 3000, 'the node to close a refused link');
+    await within(p.waitClosed(3000), 4000, 'the node to close a refused link');
   } finally {
-    sock.destroy();
+    p.destroy();
   }
-  const frames: { type: number; body: string }[] = [];
-  let off = 0;
-  while (off + 5 <= buf.length) {
-    const len = buf.readUInt32BE(off);
-    if (off + 4 + len > buf.length) break;
-    frames.push({
-      type: buf.readUInt8(off + 4),
-      body: buf.subarray(off + 5, off + 4 + len).toString(),
-    });
-    off += 4 + len;
-  }
-  return frames;
+  return p;
 }
 
 describe('refusals', () => {
@@ -107,41 +76,38 @@ describe('refusals', () => {
     await waitConverged([a, c], false);
   });
 
-  test('wrong token from a raw peer: an ERR frame, then close', async (t) => {
+  test('wrong token from a raw peer: an ERR frame, then close; nothing about the node', async (t) => {
     const a = await node(t, { name: 'a' });
-    const frames = await rawHello(a.meshPort, {
-      proto: LINK_PROTOCOL_VERSION,
-      name: 'intruder',
-      id: 'NINTRUDER',
-      boot: Date.now(),
-      token: 'nope',
-      cost: 1,
-    });
-    const err = frames.find((f) => f.type === 2);
-    assert.ok(err, `an ERR frame before the close: ${JSON.stringify(frames)}`);
-    assert.ok(
-      !frames.some((f) => f.type === 5 || f.type === 6),
-      'no state leaked to a refused peer',
+    const p = await RawPeer.connect(a.meshPort);
+    t.after(() => p.destroy());
+    p.write(json(HELLO, { proto: LINK_PROTOCOL_VERSION, nonce: p.nonce, auth: 'token' }));
+    const nL = (await p.next(HELLO)).json().nonce as string;
+    p.write(json(AUTH, { proof: RawPeer.proof('nope', ['dialer', p.nonce, nL]) }));
+    await p.waitClosed();
+    const types = p.types();
+    assert.ok(types.includes(ERR), `an ERR frame before the close: ${types.join(',')}`);
+    assert.deepEqual(
+      types.filter((x) => x !== HELLO && x !== ERR),
+      [],
+      'nothing but HELLO and ERR to an unproven peer',
     );
+    assert.ok(!p.received.includes(Buffer.from('"a"')), 'the node name is not revealed');
     assert.equal((await a.meshz()).refused.token, 1);
     await serves(a);
   });
 
   test('unknown protocol version: refused with ERR, counted as version', async (t) => {
     const a = await node(t, { name: 'a' });
-    const frames = await rawHello(a.meshPort, {
-      proto: 99,
-      name: 'future',
-      id: 'NFUTURE',
-      boot: Date.now(),
-      token: 't',
-      cost: 1,
-    });
-    assert.ok(
-      frames.some((f) => f.type === 2),
-      `an ERR frame: ${JSON.stringify(frames)}`,
+    const p = await rawExchange(
+      a.meshPort,
+      json(HELLO, { proto: 2, name: 'old', id: 'NOLD', boot: Date.now(), token: 't', cost: 1 }),
     );
-    assert.ok(!frames.some((f) => f.type === 5 || f.type === 6), 'no state sent to it');
+    assert.ok(p.types().includes(ERR), `an ERR frame: ${p.types().join(',')}`);
+    assert.match(
+      p.frames.find((f) => f.type === ERR)!.body.toString(),
+      /version 2 \(this node speaks 3\)/,
+    );
+    assert.ok(!p.types().some((x) => x === LSA || x === INTEREST || x === AUTH), 'no state sent');
     const z = await a.meshz();
     assert.equal(z.refused.version, 1);
     assert.deepEqual(upLinks(z), []);

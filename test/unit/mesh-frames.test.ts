@@ -11,13 +11,19 @@ import { describe, test } from 'node:test';
 import {
   type Dest,
   decodeMsg,
+  EncodeError,
   encodeControl,
+  FRAME_GROW_START,
   FrameError,
   FrameParser,
   FrameType,
+  LINK_MAX_FRAME,
+  MAX_DESTS,
+  MAX_QUEUES,
   MSG_TTL,
   type MsgFrame,
   msgHeadMax,
+  splitDests,
   writeMsgHead,
 } from '../../src/mesh/frames.js';
 import {
@@ -191,16 +197,37 @@ describe('mesh frames: round trips', () => {
     assert.equal(e.headers, MSG.headers?.toString('latin1'));
   });
 
-  test('a 255-byte name fits; 256 bytes is refused by the writer', () => {
-    const fits: MsgSpec = { ...MSG, dests: [{ node: 'n'.repeat(255), plain: true, queues: [] }] };
-    assert.deepEqual(feedMesh([encodeMsg(fits)], MAX), ok([specEvent(fits)]));
-    const big: MsgSpec = { ...MSG, account: 'é'.repeat(128) };
-    assert.throws(() => encodeMsg(big), FrameError);
+  test('strings of any length round trip: at and past each length boundary', () => {
+    // `str` is a u16 length, or 0xFFFF and a u32: 65535 bytes takes the long form.
+    for (const n of [0, 1, 255, 256, 65534, 65535, 65536, 200_000]) {
+      const long = 'q'.repeat(n);
+      const m: MsgSpec = {
+        ...MSG,
+        account: n === 0 ? '' : 'é'.repeat(Math.ceil(n / 2)),
+        subject: `s.${long}`,
+        reply: long,
+        to: n === 0 ? '' : `t.${long}`,
+        dests: [{ node: `n${long}`, plain: true, queues: n === 0 ? [] : [long, `2${long}`] }],
+      };
+      withContext(`strings of ${n} bytes`, () =>
+        assert.deepEqual(feedMesh([encodeMsg(m)], LINK_MAX_FRAME), ok([specEvent(m)])),
+      );
+    }
+  });
+
+  test('a string with a lone surrogate cannot be encoded: EncodeError, not a changed string', () => {
+    for (const bad of ['a.\ud800', `${'x'.repeat(100)}\udc00`, `\ud83d${'y'.repeat(30_000)}`]) {
+      assert.throws(() => encodeMsg({ ...MSG, subject: bad }), EncodeError);
+      assert.throws(
+        () => encodeMsg({ ...MSG, dests: [{ node: 'b', plain: false, queues: [bad] }] }),
+        EncodeError,
+      );
+    }
   });
 
   test('more than 255 destinations (or queues) is refused by the writer, not wrapped', () => {
     // The count is a u8: 256 destinations written as a count of 0 make a
-    // frame the peer reads as garbage (and closes the link on).
+    // frame the peer reads as garbage. splitDests keeps the writer from it.
     const dests: Dest[] = [];
     for (let i = 0; i < 256; i++) dests.push({ node: `n${i}`, plain: true, queues: [] });
     const many: MsgSpec = { ...MSG, dests };
@@ -210,6 +237,70 @@ describe('mesh frames: round trips', () => {
     for (let i = 0; i < 256; i++) queues.push(`q${i}`);
     const manyQ: MsgSpec = { ...MSG, dests: [{ node: 'b', plain: false, queues }] };
     assert.throws(() => encodeMsg(manyQ), FrameError, 'writeMsgHead must refuse 256 queues');
+  });
+
+  test('splitDests: one frame when it fits, else each name once and plain once', () => {
+    assert.equal(splitDests(MSG.dests), null);
+    const q = (n: number, len = 4): string[] =>
+      Array.from({ length: n }, (_, i) => `${i}`.padStart(len, 'q'));
+    const cases: Dest[][] = [
+      Array.from({ length: 256 }, (_, i) => ({ node: `n${i}`, plain: true, queues: [] })),
+      [{ node: 'b', plain: true, queues: q(256) }],
+      [{ node: 'b', plain: false, queues: q(300) }],
+      [
+        { node: 'b', plain: true, queues: q(300, 300) },
+        { node: 'c', plain: true, queues: [] },
+        { node: 'd', plain: false, queues: q(600) },
+      ],
+      [{ node: 'b', plain: true, queues: [...q(3), 'x'.repeat(200_000), ...q(3, 9)] }],
+      Array.from({ length: 600 }, (_, i) => ({
+        node: `n${i}`,
+        plain: i % 2 === 0 || i % 7 === 0,
+        queues: q(i % 7),
+      })),
+    ];
+    for (const [ci, dests] of cases.entries()) {
+      const frames = splitDests(dests);
+      assert.ok(frames !== null, `case ${ci} is split`);
+      const plain = new Map<string, number>();
+      const groups = new Map<string, string[]>();
+      for (const f of frames) {
+        assert.ok(f.length <= MAX_DESTS, `case ${ci}: ${f.length} destinations in a frame`);
+        let bytes = 0;
+        for (const d of f) {
+          assert.ok(d.queues.length <= MAX_QUEUES);
+          assert.ok(d.plain || d.queues.length > 0, `case ${ci}: an empty destination`);
+          if (d.plain) plain.set(d.node, (plain.get(d.node) ?? 0) + 1);
+          groups.set(d.node, [...(groups.get(d.node) ?? []), ...d.queues]);
+          bytes += d.node.length + d.queues.reduce((n, x) => n + x.length, 0);
+        }
+        assert.ok(bytes <= 210_000, `case ${ci}: ${bytes} bytes of names in one frame`);
+        // Each frame encodes and decodes.
+        const m = { ...MSG, dests: f };
+        assert.deepEqual(feedMesh([encodeMsg(m)], LINK_MAX_FRAME), ok([specEvent(m)]));
+      }
+      for (const d of dests) {
+        assert.equal(plain.get(d.node) ?? 0, d.plain ? 1 : 0, `case ${ci}: ${d.node} plain once`);
+        assert.deepEqual(
+          groups.get(d.node),
+          d.queues,
+          `case ${ci}: ${d.node} groups, in order, once`,
+        );
+      }
+    }
+  });
+
+  test('a large frame is held as its bytes arrive, not as announced', () => {
+    const parser = new FrameParser(meshRecorder().handler, LINK_MAX_FRAME);
+    const head = Buffer.alloc(5);
+    head.writeUInt32BE(2 * 1024 * 1024, 0);
+    head[4] = FrameType.Msg;
+    assert.equal(parser.feed(Buffer.concat([head, Buffer.alloc(10)])), null);
+    assert.ok(pendingBytes(parser) <= FRAME_GROW_START, `holds ${pendingBytes(parser)} bytes`);
+    for (let i = 0; i < 100; i++) parser.feed(Buffer.alloc(1000));
+    assert.ok(pendingBytes(parser) <= 2 * 100_010, `holds ${pendingBytes(parser)} bytes`);
+    parser.feed(Buffer.alloc(300_000));
+    assert.ok(pendingBytes(parser) <= 2 * 400_000, `holds ${pendingBytes(parser)} bytes`);
   });
 
   test('msgHeadMax leaves room for the worst case UTF-8 and the writer stays inside it', () => {
@@ -301,12 +392,12 @@ describe('mesh frames: zero copy', () => {
 describe('mesh frames: errors', () => {
   const cases: Array<[string, Buffer, RegExp]> = [
     ['unknown type 0', rawFrame(0, ''), /unknown frame type 0/],
-    ['unknown type 8', rawFrame(8, '{}'), /unknown frame type 8/],
+    ['unknown type 9', rawFrame(9, '{}'), /unknown frame type 9/],
     ['unknown type 15', rawFrame(15, 'x'), /unknown frame type 15/],
     ['unknown type 18', rawFrame(18, ''), /unknown frame type 18/],
     [
       'MSG_TO without its destination',
-      rawFrame(FrameType.MsgTo, Buffer.from([1, 0, 0, 1, 0x61, 0, 0, 0, 0])),
+      rawFrame(FrameType.MsgTo, Buffer.from([1, 0, 0, 0, 1, 0x61, 0, 0, 0, 0])),
       /empty destination/,
     ],
     ['unknown type 255', rawFrame(255, ''), /unknown frame type 255/],
@@ -314,7 +405,20 @@ describe('mesh frames: errors', () => {
     ['HELLO not JSON', rawFrame(FrameType.Hello, 'hello'), /not valid JSON/],
     ['LSA truncated JSON', rawFrame(FrameType.Lsa, '{"node":"a"'), /not valid JSON/],
     ['INTEREST empty body', rawFrame(FrameType.Interest, ''), /not valid JSON/],
-    ['HELLO bad UTF-8', rawFrame(FrameType.Hello, Buffer.from([0x7b, 0xff, 0x7d])), /JSON/],
+    ['HELLO bad UTF-8', rawFrame(FrameType.Hello, Buffer.from([0x7b, 0xff, 0x7d])), /UTF-8/],
+    [
+      'MSG subject bad UTF-8',
+      rawFrame(FrameType.Msg, Buffer.from([1, 0, 0, 0, 3, 0x61, 0x2e, 0xff, 0, 0, 0, 0, 0, 0, 0])),
+      /not valid UTF-8/,
+    ],
+    [
+      'MSG queue bad UTF-8 (overlong)',
+      rawFrame(
+        FrameType.Msg,
+        Buffer.from([1, 0, 0, 0, 1, 0x61, 0, 0, 1, 0, 1, 0x62, 0, 1, 0, 2, 0xc0, 0xae, 0, 0, 0, 0]),
+      ),
+      /not valid UTF-8/,
+    ],
     ['HELLO array', rawFrame(FrameType.Hello, '[1,2]'), /not a JSON object/],
     ['LSA null', rawFrame(FrameType.Lsa, 'null'), /not a JSON object/],
     ['INTEREST number', rawFrame(FrameType.Interest, '42'), /not a JSON object/],

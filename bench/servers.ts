@@ -257,7 +257,11 @@ export async function startWeft(
     extraArgs.includes('--link') || extraArgs.includes('--name') ? await freePort() : -1;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'weft-bench-'));
   tmpDirs.add(dataDir);
+  // WEFT_BENCH_NODE_ARGS: flags for the Weft node's node process, e.g.
+  // `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it under the benchmark.
+  const nodeArgs = (process.env['WEFT_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const args = [
+    ...nodeArgs,
     mainJs,
     'server',
     '--host',

@@ -267,7 +267,7 @@ export class Sublist {
     const end = tokenEnd(subject, 0);
     const last = end === subject.length;
     const first = root.nodes.get(subject, 0, end) ?? null;
-    if (root.fwc !== null && root.fwc.hasSubs) this.found.push(root.fwc);
+    if (root.fwc !== null) this.found.push(root.fwc);
     if (root.pwc !== null) this.step(root.pwc, subject, end, last);
     if (first !== null) this.step(first, subject, end, last);
     const result = this.build();
@@ -294,8 +294,9 @@ export class Sublist {
   }
 
   private collect(level: Level, subject: string, start: number): void {
-    // `>` here matches the rest, which is one or more tokens.
-    if (level.fwc !== null && level.fwc.hasSubs) this.found.push(level.fwc);
+    // `>` here matches the rest, which is one or more tokens. (A `>` node is
+    // a leaf, pruned when empty: it always has subscriptions.)
+    if (level.fwc !== null) this.found.push(level.fwc);
     const end = tokenEnd(subject, start);
     const last = end === subject.length;
     if (level.pwc !== null) this.step(level.pwc, subject, end, last);

@@ -71,7 +71,11 @@ describe('Sublist cache: invalidation', () => {
   test('a wildcard added or removed under a literal first token', () => {
     const sl = new Sublist();
     const live = new Set<Subscription>();
-    const add = (s: Subscription) => (sl.insert(s), live.add(s), s);
+    const add = (s: Subscription): Subscription => {
+      sl.insert(s);
+      live.add(s);
+      return s;
+    };
     add(sub('orders.eu.new'));
     add(sub('users.>'));
     check(sl, live, cached, 'filled');
@@ -90,7 +94,11 @@ describe('Sublist cache: invalidation', () => {
   test('a wildcard first token (`*`, `>`) reaches every cached subject', () => {
     const sl = new Sublist();
     const live = new Set<Subscription>();
-    const add = (s: Subscription) => (sl.insert(s), live.add(s), s);
+    const add = (s: Subscription): Subscription => {
+      sl.insert(s);
+      live.add(s);
+      return s;
+    };
     add(sub('orders.eu.new'));
     check(sl, live, cached, 'filled');
     const all = add(sub('>'));
@@ -257,7 +265,9 @@ describe('TokenMap', () => {
       assert.equal(tm.size, ref.size);
     }
     const seen: number[] = [];
-    tm.forEach((v) => seen.push(v));
+    tm.forEach((v) => {
+      seen.push(v);
+    });
     assert.deepEqual(seen.sort(), [...ref.values()].sort());
   });
 

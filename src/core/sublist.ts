@@ -26,7 +26,7 @@
 import { CacheEntry, MatchCache } from './match-cache.js';
 import type { Subscription } from './message.js';
 import { classifySubject } from './subject.js';
-import { TokenMap } from './token-map.js';
+import { HASH_START, hashEnd, hashStep, TokenMap } from './token-map.js';
 
 export interface MatchResult {
   readonly plain: readonly Subscription[];
@@ -57,6 +57,7 @@ export const SUBLIST_CACHE_MAX = 4096;
 
 const STAR = 0x2a;
 const GT = 0x3e;
+const DOT = 0x2e;
 
 class Node {
   next: Level | null = null;
@@ -127,6 +128,8 @@ export class Sublist {
   private readonly cache: MatchCache;
   /** Nodes found by the current match (reused; a match is synchronous). */
   private readonly found: Node[] = [];
+  /** End of the token `scan` read last. */
+  private end = 0;
   private rootStamp = 0;
   private rootCreated = 0;
   /** Changes on every insert and remove. */
@@ -264,9 +267,10 @@ export class Sublist {
     }
     // The root level by hand: the entry remembers the first token's node.
     const root = this.root;
-    const end = tokenEnd(subject, 0);
+    const h = this.scan(subject, 0);
+    const end = this.end;
     const last = end === subject.length;
-    const first = root.nodes.get(subject, 0, end) ?? null;
+    const first = root.nodes.getHashed(subject, 0, end, h) ?? null;
     if (root.fwc !== null) this.found.push(root.fwc);
     if (root.pwc !== null) this.step(root.pwc, subject, end, last);
     if (first !== null) this.step(first, subject, end, last);
@@ -297,11 +301,29 @@ export class Sublist {
     // `>` here matches the rest, which is one or more tokens. (A `>` node is
     // a leaf, pruned when empty: it always has subscriptions.)
     if (level.fwc !== null) this.found.push(level.fwc);
-    const end = tokenEnd(subject, start);
+    const h = this.scan(subject, start);
+    const end = this.end;
     const last = end === subject.length;
     if (level.pwc !== null) this.step(level.pwc, subject, end, last);
-    const node = level.nodes.get(subject, start, end);
+    const node = level.nodes.getHashed(subject, start, end, h);
     if (node !== undefined) this.step(node, subject, end, last);
+  }
+
+  /**
+   * Finds the end of the token at `start` (into `this.end`) and hashes it,
+   * in one pass over its characters.
+   */
+  private scan(subject: string, start: number): number {
+    const n = subject.length;
+    let h = HASH_START;
+    let i = start;
+    for (; i < n; i++) {
+      const c = subject.charCodeAt(i);
+      if (c === DOT) break;
+      h = hashStep(h, c);
+    }
+    this.end = i;
+    return hashEnd(h);
   }
 
   /** The result for the nodes in `found` (then emptied). */

@@ -13,16 +13,24 @@
 
 const SEED = (Math.random() * 0x7fffffff) | 0 || 0x2545f491;
 
-/** Hash of subject[start, end). */
-export function hashRange(s: string, start: number, end: number): number {
-  let h = SEED ^ 0x811c9dc5;
-  for (let i = start; i < end; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
+/** Start value of a token hash; feed units with `hashStep`, finish with `hashEnd`. */
+export const HASH_START = SEED ^ 0x811c9dc5;
+
+export function hashStep(h: number, unit: number): number {
+  return Math.imul(h ^ unit, 0x01000193);
+}
+
+export function hashEnd(h: number): number {
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);
   return h ^ (h >>> 12);
+}
+
+/** Hash of subject[start, end). */
+export function hashRange(s: string, start: number, end: number): number {
+  let h = HASH_START;
+  for (let i = start; i < end; i++) h = hashStep(h, s.charCodeAt(i));
+  return hashEnd(h);
 }
 
 function equalsRange(key: string, s: string, start: number, end: number): boolean {
@@ -43,7 +51,12 @@ export class TokenMap<V> {
   /** The value for the token s[start, end), if any. */
   get(s: string, start: number, end: number): V | undefined {
     if (this.size === 0) return undefined;
-    const h = hashRange(s, start, end);
+    return this.getHashed(s, start, end, hashRange(s, start, end));
+  }
+
+  /** `get` when the caller has hashed the token already (`hashRange`'s value). */
+  getHashed(s: string, start: number, end: number, h: number): V | undefined {
+    if (this.size === 0) return undefined;
     const keys = this.keys;
     const mask = keys.length - 1;
     for (let i = h & mask; ; i = (i + 1) & mask) {

@@ -88,7 +88,6 @@ export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
     weft: {
       refused_connections: s.refusedConnections,
       refused_subscriptions: s.refusedSubscriptions,
-      match_cache_resets: s.matchCacheResets,
       closed_by_reason: Object.fromEntries(s.closedByReason),
     },
   };

@@ -66,11 +66,6 @@ export function createMetrics(node: WeftNode): Registry {
       return n;
     },
   );
-  counter(
-    'weft_match_cache_resets_total',
-    'Per-connection match caches reset at their bound',
-    () => s.matchCacheResets,
-  );
 
   const perLink = (name: string, help: string, read: (l: Link) => number): void => {
     new Gauge({

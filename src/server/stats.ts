@@ -15,8 +15,6 @@ export class ServerStats {
   refusedConnections = 0;
   /** SUBs refused because a connection reached max_subscriptions. */
   refusedSubscriptions = 0;
-  /** Per-connection match caches that hit their bound and were reset. */
-  matchCacheResets = 0;
   readonly closedByReason = new Map<CloseReason, number>();
 
   closed(reason: CloseReason): void {

@@ -44,9 +44,6 @@ export interface SessionHost {
   sessionClosed(session: ClientSession): void;
 }
 
-/** Bound on a session's own match cache (per-connection, generation-checked). */
-export const SESSION_CACHE_MAX = 128;
-
 const EMPTY = Buffer.alloc(0);
 
 /** A subscription with the NATS face's encoding cache. */
@@ -54,11 +51,6 @@ interface NatsSubscription extends Subscription {
   /** Encoded `<subject> <sid> ` for `targetSubject`. */
   target: Buffer;
   targetSubject: string;
-}
-
-interface CachedMatch {
-  result: MatchResult;
-  generation: number;
 }
 
 export class ClientSession extends Connection implements Subscriber {
@@ -70,7 +62,6 @@ export class ClientSession extends Connection implements Subscriber {
   /** Server PINGs not yet answered. */
   pingsOut = 0;
   private readonly parser: NatsParser;
-  private readonly cache = new Map<string, CachedMatch>();
   private authTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -296,23 +287,13 @@ export class ClientSession extends Connection implements Subscriber {
     return this.commit(at) ? total : -1;
   }
 
-  /** The match for a publish subject, through this session's cache. */
+  /**
+   * The match for a publish subject. No per-connection cache: the sublist's
+   * own cache hit is one Map lookup and allocates nothing, and a second
+   * layer only cost a lookup and an insert on every miss.
+   */
   private match(subject: string): MatchResult {
-    const sublist = this.account!.sublist;
-    const hit = this.cache.get(subject);
-    if (hit !== undefined && hit.generation === sublist.generation) return hit.result;
-    const result = sublist.match(subject);
-    if (hit !== undefined) {
-      hit.result = result;
-      hit.generation = sublist.generation;
-    } else {
-      if (this.cache.size >= SESSION_CACHE_MAX) {
-        this.cache.clear();
-        this.host.stats.matchCacheResets++;
-      }
-      this.cache.set(subject, { result, generation: sublist.generation });
-    }
-    return result;
+    return this.account!.sublist.match(subject);
   }
 
   /** A 503 status to the requester's own subscription for `reply`, as nats-server does. */

@@ -22,10 +22,12 @@ import {
   errLine,
   headMax,
   msgTarget,
+  msgTargetMax,
   NO_RESPONDERS,
   OK,
   PING,
   PONG,
+  writeMsgTarget,
 } from './encoder.js';
 import { NatsParser } from './parser.js';
 
@@ -48,8 +50,9 @@ const EMPTY = Buffer.alloc(0);
 
 /** A subscription with the NATS face's encoding cache. */
 interface NatsSubscription extends Subscription {
-  /** Encoded `<subject> <sid> ` for `targetSubject`. */
+  /** Encoded `<subject> <sid> ` for `targetSubject`: the first `targetLen` bytes. */
   target: Buffer;
+  targetLen: number;
   targetSubject: string;
 }
 
@@ -213,6 +216,7 @@ export class ClientSession extends Connection implements Subscriber {
       max: 0,
       delivered: 0,
       target: EMPTY,
+      targetLen: 0,
       targetSubject: '',
     };
     this.subs.set(sid, sub);
@@ -246,11 +250,13 @@ export class ClientSession extends Connection implements Subscriber {
     // The `<subject> <sid> ` bytes are kept per subscription; a literal
     // subscription always sees one subject, a wildcard one mostly a few.
     if (ns.targetSubject !== msg.subject) {
-      ns.target = msgTarget(msg.subject, sub.sid);
+      const need = msgTargetMax(msg.subject, sub.sid);
+      if (ns.target.length < need) ns.target = Buffer.allocUnsafe(Math.max(64, need));
+      ns.targetLen = writeMsgTarget(ns.target, msg.subject, sub.sid);
       ns.targetSubject = msg.subject;
     }
     const headers = this.connectOptions?.headers ? msg.headers : null;
-    const size = this.queueMsg(ns.target, msg.reply, headers, msg.payload);
+    const size = this.queueMsg(ns.target, msg.reply, headers, msg.payload, ns.targetLen);
     if (size < 0) return;
     this.outMsgs++;
     this.outBytes += size;
@@ -262,7 +268,13 @@ export class ClientSession extends Connection implements Subscriber {
   }
 
   /** Queues one MSG/HMSG frame; returns its payload size, or -1 at the pending bound. */
-  private queueMsg(target: Buffer, reply: string, headers: Buffer | null, payload: Buffer): number {
+  private queueMsg(
+    target: Buffer,
+    reply: string,
+    headers: Buffer | null,
+    payload: Buffer,
+    targetLen = target.length,
+  ): number {
     const hlen = headers === null ? -1 : headers.length;
     const total = payload.length + (headers === null ? 0 : hlen);
     const max = headMax(target, reply);
@@ -270,13 +282,13 @@ export class ClientSession extends Connection implements Subscriber {
     let at: number;
     if (total < COPY_LIMIT) {
       chunk = this.reserve(max + total + 2);
-      at = encodeMsgHead(chunk, this.writePos, target, reply, hlen, total);
+      at = encodeMsgHead(chunk, this.writePos, target, reply, hlen, total, targetLen);
       if (headers !== null) at = copyInto(headers, chunk, at);
       at = copyInto(payload, chunk, at);
     } else {
       // Large payloads are queued by reference, not copied.
       chunk = this.reserve(max);
-      this.commit(encodeMsgHead(chunk, this.writePos, target, reply, hlen, total));
+      this.commit(encodeMsgHead(chunk, this.writePos, target, reply, hlen, total, targetLen));
       if (headers !== null) this.queueRef(headers);
       this.queueRef(payload);
       chunk = this.reserve(2);

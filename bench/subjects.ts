@@ -6,6 +6,7 @@
  */
 
 import os from 'node:os';
+import { readCpuMs } from '../src/bench/idle.js';
 import { parseServerUrl } from '../src/bench/protocol.js';
 import { formatProgress } from '../src/bench/report.js';
 import { type BenchResult, headline, runBench } from '../src/bench/runner.js';
@@ -41,8 +42,14 @@ export const SUBJECT_IDS: string[] = [...SPREAD_CASES.map((c) => c.id), 'sub-sto
 
 type Side = 'nats' | 'weft';
 
+/** Measured runs per side and workload (alternating); the best counts. */
+const ROUNDS = 2;
+
+/** A run, and the server's CPU time per delivered message (µs): robust when the machine is busy. */
+type SpreadResult = BenchResult & { cpuUsPerMsg: number };
+
 export interface SubjectsMeasured {
-  spread: Record<string, Partial<Record<Side, BenchResult>>>;
+  spread: Record<string, Partial<Record<Side, SpreadResult>>>;
   storm: Partial<Record<Side, StormResult>>;
 }
 
@@ -69,17 +76,29 @@ export async function runSubjects(ctx: SubjectsContext): Promise<SubjectsMeasure
     for (const c of SPREAD_CASES.filter((c) => ctx.only.includes(c.id))) {
       m.spread[c.id] = {};
       const msgs = Math.max(c.spread.subjects, Math.round(ctx.msgs * c.scale));
+      // Not measured: lets V8 compile Weft's paths for this shape of traffic.
       for (const side of sides) {
-        const server = servers[side]!;
-        // Not measured: lets V8 compile Weft's paths for this shape of traffic.
-        await spreadRun(ctx, server, c, Math.min(msgs, 200_000)).catch(() => {});
-        const r = await spreadRun(ctx, server, c, msgs);
-        m.spread[c.id]![side] = r;
-        ctx.log(
-          `${c.id.padEnd(14)} ${server.name.padEnd(20)} ${si(headline(r))} msgs/s${r.complete ? '' : ` [${r.ended}]`}`,
-        );
-        if (!r.complete) {
-          ctx.problems.push(`${c.id} ${side}: ${r.ended}, ${r.errors.join('; ') || 'incomplete'}`);
+        await spreadRun(ctx, servers[side]!, c, Math.min(msgs, 200_000)).catch(() => {});
+      }
+      // Sides alternate, ROUNDS times; the best of each is kept, so a burst
+      // of load from elsewhere on the machine hurts neither side alone.
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const side of sides) {
+          const server = servers[side]!;
+          const r = await spreadRun(ctx, server, c, msgs);
+          const best = m.spread[c.id]![side];
+          if (best === undefined || !r.complete || headline(r) > headline(best)) {
+            if (best === undefined || best.complete) m.spread[c.id]![side] = r;
+          }
+          ctx.log(
+            `${c.id.padEnd(14)} ${server.name.padEnd(20)} ${si(headline(r))} msgs/s, ` +
+              `server CPU ${r.cpuUsPerMsg.toFixed(2)} µs/msg${r.complete ? '' : ` [${r.ended}]`}`,
+          );
+          if (!r.complete) {
+            ctx.problems.push(
+              `${c.id} ${side}: ${r.ended}, ${r.errors.join('; ') || 'incomplete'}`,
+            );
+          }
         }
       }
     }
@@ -113,14 +132,15 @@ export async function runSubjects(ctx: SubjectsContext): Promise<SubjectsMeasure
   return m;
 }
 
-function spreadRun(
+async function spreadRun(
   ctx: SubjectsContext,
   server: ServerProc,
   c: SpreadCase,
   msgs: number,
-): Promise<BenchResult> {
+): Promise<SpreadResult> {
   const prefix = `${c.id} ${server.name}: `;
-  return runBench({
+  const cpu0 = readCpuMs(server.pid);
+  const r = await runBench({
     workload: 'pubsub',
     server: server.url,
     msgs,
@@ -129,6 +149,10 @@ function spreadRun(
     spread: c.spread,
     onProgress: ctx.live ? (p) => ctx.status(prefix + formatProgress(p)) : undefined,
   }).finally(ctx.clearStatus);
+  // Includes the subscriber's SUBs and the run's setup: small next to the messages.
+  const cpuMs = readCpuMs(server.pid) - cpu0;
+  const delivered = r.sub?.received ?? 0;
+  return { ...r, cpuUsPerMsg: delivered > 0 ? (cpuMs * 1000) / delivered : 0 };
 }
 
 export function renderSubjectsTable(m: SubjectsMeasured, only: string[]): string {
@@ -144,6 +168,14 @@ export function renderSubjectsTable(m: SubjectsMeasured, only: string[]): string
       cell(nats),
       cell(weft),
       ratio(weft && headline(weft), nats && headline(nats)),
+    ]);
+    const cpu = (r: SpreadResult | undefined) =>
+      r === undefined ? '—' : `${r.cpuUsPerMsg.toFixed(2)} µs`;
+    rows.push([
+      '  same, server CPU time per message (lower is better)',
+      cpu(nats),
+      cpu(weft),
+      ratio(nats?.cpuUsPerMsg, weft?.cpuUsPerMsg),
     ]);
   }
   if (only.includes('sub-storm')) {

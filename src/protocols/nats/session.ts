@@ -238,6 +238,13 @@ export class ClientSession extends Connection implements Subscriber {
     this.queueText(PONG);
   }
 
+  /** An operation the parser refused (an argument not valid UTF-8): -ERR, the connection stays. */
+  onRefused(wire: string, detail: string): void {
+    if (!this.requireConnect()) return;
+    this.host.log.warn(`cid:${this.id} ${this.remoteAddress}:${this.remotePort} - ${detail}`);
+    this.softError(wire);
+  }
+
   onPong(): void {
     this.pingsOut = 0;
   }

@@ -65,14 +65,13 @@ class Node {
   readonly queues = new Map<string, Set<Subscription>>();
   /** Bumped when a wildcard below this (root-level) node changes, or the node is pruned. */
   stamp = 0;
+  /** Plain subscriptions plus queue groups: 0 when nothing is subscribed here. */
+  subs = 0;
   /** `plain` as an array, built on demand, replaced (never mutated) on change. */
   private list: Subscription[] | null = null;
   /** The result of a match that found only this node (plain only; shared by every such subject). */
   private alone: MatchResult | null = null;
 
-  get hasSubs(): boolean {
-    return this.plain.size > 0 || this.queues.size > 0;
-  }
 
   plainList(): Subscription[] {
     if (this.list === null) this.list = [...this.plain];
@@ -89,6 +88,7 @@ class Node {
   changed(): void {
     this.list = null;
     this.alone = null;
+    this.subs = this.plain.size + this.queues.size;
   }
 }
 
@@ -126,8 +126,12 @@ function wildKind(s: string, start: number, end: number): number {
 export class Sublist {
   private readonly root = new Level();
   private readonly cache: MatchCache;
-  /** Nodes found by the current match (reused; a match is synchronous). */
+  /**
+   * Nodes found by the current match: the first `nfound` (reused; a match is
+   * synchronous; a counter, as setting an array's length is a runtime call).
+   */
   private readonly found: Node[] = [];
+  private nfound = 0;
   /** End of the token `scan` read last. */
   private end = 0;
   private rootStamp = 0;
@@ -234,7 +238,7 @@ export class Sublist {
       if (node.next.isEmpty()) node.next = null;
     }
     // Prune empty nodes bottom-up so the trie does not grow without bound.
-    if (!node.hasSubs && node.next === null) {
+    if (node.subs === 0 && node.next === null) {
       if (kind === 1) level.pwc = null;
       else if (kind === 2) level.fwc = null;
       else level.nodes.delete(subject, start, end);
@@ -271,7 +275,7 @@ export class Sublist {
     const end = this.end;
     const last = end === subject.length;
     const first = root.nodes.getHashed(subject, 0, end, h) ?? null;
-    if (root.fwc !== null) this.found.push(root.fwc);
+    if (root.fwc !== null) this.found[this.nfound++] = root.fwc;
     if (root.pwc !== null) this.step(root.pwc, subject, end, last);
     if (first !== null) this.step(first, subject, end, last);
     const result = this.build();
@@ -291,7 +295,7 @@ export class Sublist {
   /** Matched `node` on the token ending at `end`: collect it, or descend. */
   private step(node: Node, subject: string, end: number, last: boolean): void {
     if (last) {
-      if (node.hasSubs) this.found.push(node);
+      if (node.subs > 0) this.found[this.nfound++] = node;
     } else if (node.next !== null) {
       this.collect(node.next, subject, end + 1);
     }
@@ -300,12 +304,32 @@ export class Sublist {
   private collect(level: Level, subject: string, start: number): void {
     // `>` here matches the rest, which is one or more tokens. (A `>` node is
     // a leaf, pruned when empty: it always has subscriptions.)
-    if (level.fwc !== null) this.found.push(level.fwc);
-    const h = this.scan(subject, start);
-    const end = this.end;
+    if (level.fwc !== null) this.found[this.nfound++] = level.fwc;
+    const nodes = level.nodes;
+    const pwc = level.pwc;
+    let node: Node | undefined;
+    let end: number;
+    if (nodes.size === 1) {
+      // One literal child: compare with it, no hashing.
+      const key = nodes.soleKey;
+      const e = start + key.length;
+      if (subject.startsWith(key, start) && (e === subject.length || subject.charCodeAt(e) === DOT)) {
+        node = nodes.soleValue!;
+        end = e;
+      } else {
+        if (pwc === null) return;
+        end = tokenEnd(subject, start);
+      }
+    } else if (nodes.size === 0) {
+      if (pwc === null) return;
+      end = tokenEnd(subject, start);
+    } else {
+      const h = this.scan(subject, start);
+      end = this.end;
+      node = nodes.getHashed(subject, start, end, h);
+    }
     const last = end === subject.length;
-    if (level.pwc !== null) this.step(level.pwc, subject, end, last);
-    const node = level.nodes.getHashed(subject, start, end, h);
+    if (pwc !== null) this.step(pwc, subject, end, last);
     if (node !== undefined) this.step(node, subject, end, last);
   }
 
@@ -329,13 +353,10 @@ export class Sublist {
   /** The result for the nodes in `found` (then emptied). */
   private build(): MatchResult {
     const found = this.found;
-    const n = found.length;
+    const n = this.nfound;
+    this.nfound = 0;
     if (n === 0) return EMPTY_RESULT;
-    if (n === 1 && found[0]!.queues.size === 0) {
-      const r = found[0]!.result();
-      found.length = 0;
-      return r;
-    }
+    if (n === 1 && found[0]!.queues.size === 0) return found[0]!.result();
     const plain: Subscription[] = [];
     let groups: Map<string, Subscription[]> | null = null;
     for (let i = 0; i < n; i++) {
@@ -353,7 +374,6 @@ export class Sublist {
         for (const s of members) g.push(s);
       }
     }
-    found.length = 0;
     if (groups === null) return { plain, queues: NO_QUEUES, cursors: NO_CURSORS };
     return { plain, queues: [...groups.values()], cursors: new Uint32Array(groups.size) };
   }

@@ -47,6 +47,13 @@ export class TokenMap<V> {
   private vals: (V | null)[] = new Array<V | null>(MIN_CAPACITY).fill(null);
   private hashes = new Int32Array(MIN_CAPACITY);
   size = 0;
+  /**
+   * When `size` is 1: the one token and its value. A level with one literal
+   * child is common (a shared prefix, `orders.eu.`): matching compares with
+   * it directly instead of hashing.
+   */
+  soleKey = '';
+  soleValue: V | null = null;
 
   /** The value for the token s[start, end), if any. */
   get(s: string, start: number, end: number): V | undefined {
@@ -78,10 +85,12 @@ export class TokenMap<V> {
         this.vals[i] = value;
         this.hashes[i] = h;
         this.size++;
+        this.noteSole();
         return;
       }
       if (this.hashes[i] === h && k === token) {
         this.vals[i] = value;
+        this.noteSole();
         return;
       }
     }
@@ -116,7 +125,21 @@ export class TokenMap<V> {
     if (this.keys.length > MIN_CAPACITY && this.size * 8 < this.keys.length) {
       this.resize(this.keys.length / 2);
     }
+    this.noteSole();
     return true;
+  }
+
+  private noteSole(): void {
+    this.soleKey = '';
+    this.soleValue = null;
+    if (this.size !== 1) return;
+    for (let i = 0; i < this.keys.length; i++) {
+      if (this.keys[i] !== '') {
+        this.soleKey = this.keys[i]!;
+        this.soleValue = this.vals[i]!;
+        return;
+      }
+    }
   }
 
   forEach(fn: (value: V) => void): void {

@@ -107,7 +107,10 @@ export interface SublistStats {
   removes: number;
   matches: number;
   cacheHits: number;
+  /** Cached results dropped when the full cache was cleared. */
   cacheEvictions: number;
+  /** Times the full cache was thrashing and kept its contents instead (match-cache.ts). */
+  cacheFreezes: number;
 }
 
 /** End of the token that starts at `start`: the next '.', or the end. */
@@ -145,6 +148,7 @@ export class Sublist {
     matches: 0,
     cacheHits: 0,
     cacheEvictions: 0,
+    cacheFreezes: 0,
   };
 
   constructor(cacheMax = SUBLIST_CACHE_MAX) {
@@ -289,6 +293,7 @@ export class Sublist {
       this.cache.add(subject, new CacheEntry(result, this.rootStamp, first, firstStamp));
     }
     this.stats.cacheEvictions = this.cache.evictions;
+    this.stats.cacheFreezes = this.cache.freezes;
     return result;
   }
 

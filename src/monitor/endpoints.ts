@@ -191,9 +191,11 @@ export function subsz(node: WeftNode, q: Query): Record<string, unknown> {
   let hits = 0;
   let cache = 0;
   let evictions = 0;
+  let freezes = 0;
   for (const acc of node.accounts.all()) {
     const st = acc.sublist.stats;
     evictions += st.cacheEvictions;
+    freezes += st.cacheFreezes;
     inserts += st.inserts;
     removes += st.removes;
     matches += st.matches;
@@ -210,6 +212,8 @@ export function subsz(node: WeftNode, q: Query): Record<string, unknown> {
     num_matches: matches,
     cache_hit_rate: matches === 0 ? 0 : hits / matches,
     cache_evictions: evictions,
+    // Weft: times a full, thrashing cache kept its contents (see match-cache.ts).
+    cache_freezes: freezes,
   };
   if (boolParam(q, 'subs')) {
     const offset = intParam(q, 'offset', 0);

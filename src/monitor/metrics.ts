@@ -66,6 +66,15 @@ export function createMetrics(node: WeftNode): Registry {
       return n;
     },
   );
+  counter(
+    'weft_sublist_cache_freezes_total',
+    'Times a full subject index cache was thrashing and kept its contents',
+    () => {
+      let n = 0;
+      for (const acc of node.accounts.all()) n += acc.sublist.stats.cacheFreezes;
+      return n;
+    },
+  );
 
   const perLink = (name: string, help: string, read: (l: Link) => number): void => {
     new Gauge({

@@ -12,7 +12,11 @@
  * (a sample of the subjects, which then hits in proportion) and admits
  * nothing new for `FREEZE_ROUNDS × max` lookups, then clears and refills.
  * Counted in `freezes`. A subject first seen during a freeze is matched
- * without the cache until the next refill.
+ * without the cache until the next refill. If even the kept sample hits
+ * under `BYPASS_HIT_RATE` (100,000 subjects through 4,096 slots), lookups
+ * cost more than they save: the cache is bypassed for a while (doubling,
+ * up to `BYPASS_ROUNDS_MAX × max` matches), then refilled to look again.
+ * Counted in `bypasses`.
  *
  * Entries are mutable and reused: a stale entry (see Sublist's stamps) is
  * refreshed in place, so a hit allocates nothing and a refresh only the
@@ -41,6 +45,16 @@ export class CacheEntry {
 export const THRASH_HIT_RATE = 0.25;
 /** A thrashing cache admits nothing for this many times its size in lookups. */
 export const FREEZE_ROUNDS = 4;
+/**
+ * Below this hit rate while frozen, a lookup (hashing the subject, probing
+ * the Map) costs more than the walks its hits save: the cache is bypassed.
+ */
+export const BYPASS_HIT_RATE = 0.1;
+/** The longest bypass, in times the cache's size in matches (the first is FREEZE_ROUNDS). */
+export const BYPASS_ROUNDS_MAX = 64;
+
+const Mode = { Fill: 0, Frozen: 1, Bypass: 2 } as const;
+type Mode = (typeof Mode)[keyof typeof Mode];
 
 export class MatchCache {
   private readonly map = new Map<string, CacheEntry>();
@@ -48,10 +62,15 @@ export class MatchCache {
   evictions = 0;
   /** Times the cache was found thrashing and kept its contents. */
   freezes = 0;
+  /** Times a frozen cache hit so rarely that it was bypassed. */
+  bypasses = 0;
+  private mode: Mode = Mode.Fill;
+  /** Lookups and hits since the current mode began. */
   private lookups = 0;
   private found = 0;
-  /** `lookups` value until which nothing is admitted (a freeze). */
-  private frozenUntil = 0;
+  /** `lookups` at which a freeze or bypass ends. */
+  private until = 0;
+  private bypassRounds = FREEZE_ROUNDS;
 
   constructor(private readonly max: number) {}
 
@@ -59,31 +78,58 @@ export class MatchCache {
     return this.map.size;
   }
 
+  /** The entry for `subject`, if cached (always undefined while bypassed). */
   get(subject: string): CacheEntry | undefined {
     this.lookups++;
+    if (this.mode === Mode.Bypass) {
+      if (this.lookups < this.until) return undefined;
+      this.refill();
+    }
     const e = this.map.get(subject);
     if (e !== undefined) this.found++;
+    if (this.mode === Mode.Frozen && this.lookups >= this.until) {
+      if (this.found < this.lookups * BYPASS_HIT_RATE) {
+        this.mode = Mode.Bypass;
+        this.lookups = 0;
+        this.until = this.bypassRounds * this.max;
+        this.bypassRounds = Math.min(BYPASS_ROUNDS_MAX, this.bypassRounds * 2);
+        this.bypasses++;
+      } else {
+        this.refill();
+      }
+    }
     return e;
   }
 
+  /** Caches a new entry, when the cache admits one now. */
   add(subject: string, e: CacheEntry): void {
+    if (this.mode !== Mode.Fill) return;
     if (this.map.size >= this.max) {
-      if (this.lookups < this.frozenUntil) return;
-      if (this.frozenUntil === 0 && this.found < this.lookups * THRASH_HIT_RATE) {
-        this.frozenUntil = this.lookups + FREEZE_ROUNDS * this.max;
+      if (this.found < this.lookups * THRASH_HIT_RATE) {
+        this.mode = Mode.Frozen;
+        this.lookups = 0;
+        this.found = 0;
+        this.until = FREEZE_ROUNDS * this.max;
         this.freezes++;
         return;
       }
-      this.evictions += this.map.size;
-      this.map.clear();
-      this.lookups = 0;
-      this.found = 0;
-      this.frozenUntil = 0;
+      // The cache works: clear it for a fresh set, and forget past bypasses.
+      this.bypassRounds = FREEZE_ROUNDS;
+      this.refill();
     }
     this.map.set(subject, e);
   }
 
   delete(subject: string): void {
     this.map.delete(subject);
+  }
+
+  /** Drops everything (counted) and admits again. */
+  private refill(): void {
+    this.evictions += this.map.size;
+    this.map.clear();
+    this.mode = Mode.Fill;
+    this.lookups = 0;
+    this.found = 0;
   }
 }

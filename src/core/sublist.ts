@@ -72,7 +72,6 @@ class Node {
   /** The result of a match that found only this node (plain only; shared by every such subject). */
   private alone: MatchResult | null = null;
 
-
   plainList(): Subscription[] {
     if (this.list === null) this.list = [...this.plain];
     return this.list;
@@ -111,6 +110,8 @@ export interface SublistStats {
   cacheEvictions: number;
   /** Times the full cache was thrashing and kept its contents instead (match-cache.ts). */
   cacheFreezes: number;
+  /** Times the cache hit so rarely that it was bypassed for a while (match-cache.ts). */
+  cacheBypasses: number;
 }
 
 /** End of the token that starts at `start`: the next '.', or the end. */
@@ -149,6 +150,7 @@ export class Sublist {
     cacheHits: 0,
     cacheEvictions: 0,
     cacheFreezes: 0,
+    cacheBypasses: 0,
   };
 
   constructor(cacheMax = SUBLIST_CACHE_MAX) {
@@ -294,6 +296,7 @@ export class Sublist {
     }
     this.stats.cacheEvictions = this.cache.evictions;
     this.stats.cacheFreezes = this.cache.freezes;
+    this.stats.cacheBypasses = this.cache.bypasses;
     return result;
   }
 
@@ -318,7 +321,10 @@ export class Sublist {
       // One literal child: compare with it, no hashing.
       const key = nodes.soleKey;
       const e = start + key.length;
-      if (subject.startsWith(key, start) && (e === subject.length || subject.charCodeAt(e) === DOT)) {
+      if (
+        subject.startsWith(key, start) &&
+        (e === subject.length || subject.charCodeAt(e) === DOT)
+      ) {
         node = nodes.soleValue!;
         end = e;
       } else {

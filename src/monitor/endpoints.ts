@@ -192,10 +192,12 @@ export function subsz(node: WeftNode, q: Query): Record<string, unknown> {
   let cache = 0;
   let evictions = 0;
   let freezes = 0;
+  let bypasses = 0;
   for (const acc of node.accounts.all()) {
     const st = acc.sublist.stats;
     evictions += st.cacheEvictions;
     freezes += st.cacheFreezes;
+    bypasses += st.cacheBypasses;
     inserts += st.inserts;
     removes += st.removes;
     matches += st.matches;
@@ -212,8 +214,10 @@ export function subsz(node: WeftNode, q: Query): Record<string, unknown> {
     num_matches: matches,
     cache_hit_rate: matches === 0 ? 0 : hits / matches,
     cache_evictions: evictions,
-    // Weft: times a full, thrashing cache kept its contents (see match-cache.ts).
+    // Weft: times a full, thrashing cache kept its contents, and times it
+    // hit so rarely that it was bypassed for a while (see match-cache.ts).
     cache_freezes: freezes,
+    cache_bypasses: bypasses,
   };
   if (boolParam(q, 'subs')) {
     const offset = intParam(q, 'offset', 0);

@@ -75,6 +75,15 @@ export function createMetrics(node: WeftNode): Registry {
       return n;
     },
   );
+  counter(
+    'weft_sublist_cache_bypasses_total',
+    'Times the subject index cache hit so rarely that it was bypassed for a while',
+    () => {
+      let n = 0;
+      for (const acc of node.accounts.all()) n += acc.sublist.stats.cacheBypasses;
+      return n;
+    },
+  );
 
   const perLink = (name: string, help: string, read: (l: Link) => number): void => {
     new Gauge({

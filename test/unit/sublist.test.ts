@@ -339,6 +339,19 @@ describe('Sublist: cache', () => {
     assert.ok(sl.cacheSize <= 64);
   });
 
+  test('a cache that hardly ever hits is bypassed, and used again once subjects repeat', () => {
+    const sl = new Sublist(16);
+    insertAll(sl, 'c.*');
+    // 2,000 subjects in turn through 16 slots: under 1% could hit.
+    for (let round = 0; round < 3; round++) for (let i = 0; i < 2000; i++) sl.match(`c.${i}`);
+    assert.ok(sl.stats.cacheBypasses > 0, 'bypassed');
+    // Then a few subjects only: within the longest bypass plus a fill, they hit.
+    const hits = sl.stats.cacheHits;
+    for (let i = 0; i < 64 * 16 + 100; i++) sl.match(`c.${i % 4}`);
+    assert.ok(sl.stats.cacheHits - hits > 50, `${sl.stats.cacheHits - hits} hits`);
+    for (let i = 0; i < 10; i++) assert.deepEqual(shape(sl.match(`c.${i}`)).plain, ['c.*']);
+  });
+
   test('the default bound is SUBLIST_CACHE_MAX', () => {
     const sl = new Sublist();
     for (let i = 0; i < SUBLIST_CACHE_MAX + 10; i++) sl.match(`s.${i}`);
@@ -382,6 +395,7 @@ describe('Sublist: generation and stats', () => {
       cacheHits: 0,
       cacheEvictions: 0,
       cacheFreezes: 0,
+      cacheBypasses: 0,
     });
     assert.equal(sl.count, 2);
   });

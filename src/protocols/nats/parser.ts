@@ -385,10 +385,12 @@ export class NatsParser {
     const s = this.args[2];
     const n = this.args[3] - s;
     const last = this.lastSubjectBytes;
+    // Backwards: subjects that differ (`orders.1`, `orders.2`) mostly differ
+    // at the end, so a miss costs a byte or two, not the whole subject.
     if (n === this.lastSubjectLen) {
-      let i = 0;
-      while (i < n && line[s + i] === last[i]) i++;
-      if (i === n) return this.lastSubject;
+      let i = n - 1;
+      while (i >= 0 && line[s + i] === last[i]) i--;
+      if (i < 0) return this.lastSubject;
     }
     const subject = utf8Slice(line, s, s + n);
     if (n <= last.length) {

@@ -101,10 +101,11 @@ export async function runStorm(addr: ServerAddress, opts: StormOptions = {}): Pr
     await storm.flush();
     const stormMs = performance.now() - began;
     stop = true;
+    // The PING in flight, if any, counts too: wait for it (or give up on it).
+    await Promise.race([pinger, sleep(5000, undefined, { ref: false })]);
     const late = outstanding > 0 ? performance.now() - outstanding : 0;
-    await Promise.race([pinger, sleep(5000)]);
     const delivered = storm.scanner.msgs - before;
-    const missed = rtts.filter((r) => r > missAfterMs).length + (late > missAfterMs ? 1 : 0);
+    const missed = rtts.filter((r) => r > missAfterMs).length + (late > 0 ? 1 : 0);
     return {
       pairs,
       subjects,

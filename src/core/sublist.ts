@@ -25,7 +25,6 @@
 
 import { CacheEntry, MatchCache } from './match-cache.js';
 import type { Subscription } from './message.js';
-import { classifySubject } from './subject.js';
 import { HASH_START, hashEnd, hashStep, TokenMap } from './token-map.js';
 
 export interface MatchResult {
@@ -118,6 +117,19 @@ export interface SublistStats {
 function tokenEnd(s: string, start: number): number {
   const dot = s.indexOf('.', start);
   return dot < 0 ? s.length : dot;
+}
+
+/**
+ * Has `s` a `*` or `>` token? (Not classifySubject: a peer may send a subject
+ * that is invalid, `a..*`, and its wildcard still matches.)
+ */
+function hasWildcardToken(s: string): boolean {
+  for (let start = 0; ; ) {
+    const end = tokenEnd(s, start);
+    if (wildKind(s, start, end) !== 0) return true;
+    if (end === s.length) return false;
+    start = end + 1;
+  }
 }
 
 /** 1 for `*`, 2 for `>`, 0 for a literal token s[start, end). */
@@ -215,7 +227,7 @@ export class Sublist {
     if (!this.removeFrom(this.root, subject, 0, sub)) return false;
     this.stats.subscriptions--;
     this.stats.removes++;
-    this.invalidate(subject, classifySubject(subject) === 'wildcard', first ?? null);
+    this.invalidate(subject, hasWildcardToken(subject), first ?? null);
     return true;
   }
 

@@ -5,7 +5,8 @@
  *
  * Open addressing with linear probing over a power-of-two table, at most
  * half full; deletion shifts the following entries back, so there are no
- * tombstones. '' marks a free slot (a token is never empty). The hash is
+ * tombstones. null marks a free slot (an empty token is a key like any
+ * other: a peer may send a subject with one, and it must not break). The hash is
  * FNV-1a over UTF-16 code units, seeded per process (tokens come from
  * clients: a fixed hash would let one choose colliding tokens), with a final
  * mix so the low bits used for the slot depend on every unit.
@@ -43,7 +44,7 @@ function equalsRange(key: string, s: string, start: number, end: number): boolea
 const MIN_CAPACITY = 4;
 
 export class TokenMap<V> {
-  private keys: string[] = new Array<string>(MIN_CAPACITY).fill('');
+  private keys: (string | null)[] = new Array<string | null>(MIN_CAPACITY).fill(null);
   private vals: (V | null)[] = new Array<V | null>(MIN_CAPACITY).fill(null);
   private hashes = new Int32Array(MIN_CAPACITY);
   size = 0;
@@ -68,7 +69,7 @@ export class TokenMap<V> {
     const mask = keys.length - 1;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const k = keys[i]!;
-      if (k === '') return undefined;
+      if (k === null) return undefined;
       if (this.hashes[i] === h && equalsRange(k, s, start, end)) return this.vals[i]!;
     }
   }
@@ -80,7 +81,7 @@ export class TokenMap<V> {
     const mask = this.keys.length - 1;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const k = this.keys[i]!;
-      if (k === '') {
+      if (k === null) {
         this.keys[i] = token;
         this.vals[i] = value;
         this.hashes[i] = h;
@@ -104,13 +105,13 @@ export class TokenMap<V> {
     let i = h & mask;
     for (; ; i = (i + 1) & mask) {
       const k = keys[i]!;
-      if (k === '') return false;
+      if (k === null) return false;
       if (this.hashes[i] === h && equalsRange(k, s, start, end)) break;
     }
     // Backward-shift: move later entries of the probe run into the hole
     // when their home slot does not lie (cyclically) in (hole, j].
     let hole = i;
-    for (let j = (i + 1) & mask; keys[j] !== ''; j = (j + 1) & mask) {
+    for (let j = (i + 1) & mask; keys[j] !== null; j = (j + 1) & mask) {
       const home = this.hashes[j]! & mask;
       const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (between) continue;
@@ -119,7 +120,7 @@ export class TokenMap<V> {
       this.hashes[hole] = this.hashes[j]!;
       hole = j;
     }
-    keys[hole] = '';
+    keys[hole] = null;
     this.vals[hole] = null;
     this.size--;
     if (this.keys.length > MIN_CAPACITY && this.size * 8 < this.keys.length) {
@@ -134,7 +135,7 @@ export class TokenMap<V> {
     this.soleValue = null;
     if (this.size !== 1) return;
     for (let i = 0; i < this.keys.length; i++) {
-      if (this.keys[i] !== '') {
+      if (this.keys[i] !== null) {
         this.soleKey = this.keys[i]!;
         this.soleValue = this.vals[i]!;
         return;
@@ -143,15 +144,15 @@ export class TokenMap<V> {
   }
 
   forEach(fn: (value: V) => void): void {
-    for (let i = 0; i < this.keys.length; i++) if (this.keys[i] !== '') fn(this.vals[i]!);
+    for (let i = 0; i < this.keys.length; i++) if (this.keys[i] !== null) fn(this.vals[i]!);
   }
 
   private resize(capacity: number): void {
     const { keys, vals } = this;
-    this.keys = new Array<string>(capacity).fill('');
+    this.keys = new Array<string | null>(capacity).fill(null);
     this.vals = new Array<V | null>(capacity).fill(null);
     this.hashes = new Int32Array(capacity);
     this.size = 0;
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== '') this.set(keys[i]!, vals[i]!);
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== null) this.set(keys[i]!, vals[i]!);
   }
 }

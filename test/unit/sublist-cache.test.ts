@@ -191,8 +191,10 @@ describe('Sublist cache: randomised against a cache-less reference', () => {
       const sl = new Sublist(cacheMax);
       const live = new Set<Subscription>();
       const liveList: Subscription[] = [];
-      const tokens = ['a', 'b', 'c', 'dd', 'eee', 'é', '*x', 'a>'];
-      const firsts = ['a', 'b', 'orders', 'users'];
+      // '' makes subjects a peer might send (`a..b`, `.a`): never valid from
+      // a client, but the index must stay correct (and not break) on them.
+      const tokens = ['a', 'b', 'c', 'dd', 'eee', 'é', '*x', 'a>', ''];
+      const firsts = ['a', 'b', 'orders', 'users', ''];
       const token = () => rng.pick(tokens);
       const subject = (wild: boolean): string => {
         const n = rng.range(1, 4);
@@ -238,6 +240,22 @@ describe('Sublist cache: randomised against a cache-less reference', () => {
   }
 });
 
+describe('Sublist: subjects no client may send', () => {
+  test('empty tokens are tokens like any other', () => {
+    const sl = new Sublist();
+    const live = new Set<Subscription>();
+    for (const subject of ['', '.', 'a..b', '.a', 'a.', 'a.*.', '*.', '..>']) {
+      const x = sub(subject);
+      sl.insert(x);
+      live.add(x);
+    }
+    check(sl, live, ['', '.', 'a..b', '.a', 'a.', 'a.x.', 'x.', '..x', 'a.b', 'a'], 'inserted');
+    for (const x of live) assert.equal(sl.remove(x), true, x.subject);
+    live.clear();
+    check(sl, live, ['', 'a..b', 'a.'], 'removed');
+  });
+});
+
 describe('TokenMap', () => {
   test('randomised: get/set/delete by range agree with a Map', () => {
     const seed = seedFromEnv();
@@ -271,12 +289,18 @@ describe('TokenMap', () => {
     assert.deepEqual(seen.sort(), [...ref.values()].sort());
   });
 
-  test('an empty range and a missing token are not found', () => {
+  test('a missing token is not found; the empty token is a key like any other', () => {
     const tm = new TokenMap<number>();
     assert.equal(tm.get('a.b', 1, 1), undefined);
     tm.set('a', 1);
     assert.equal(tm.get('a.b', 2, 3), undefined);
     assert.equal(tm.get('a.b', 0, 1), 1);
     assert.equal(tm.get('a.b', 0, 0), undefined);
+    tm.set('', 2);
+    assert.equal(tm.get('a.b', 1, 1), 2);
+    assert.equal(tm.size, 2);
+    assert.equal(tm.delete('x', 0, 0), true);
+    assert.equal(tm.get('a.b', 1, 1), undefined);
+    assert.equal(tm.soleKey, 'a');
   });
 });

@@ -10,13 +10,14 @@
  * 10,000 subjects published in turn through 4,096 slots), clearing would
  * only replace one useless set with the next. It keeps what it holds instead
  * (a sample of the subjects, which then hits in proportion) and admits
- * nothing new for `FREEZE_ROUNDS × max` lookups, then clears and refills.
- * Counted in `freezes`. A subject first seen during a freeze is matched
- * without the cache until the next refill. If even the kept sample hits
- * under `BYPASS_HIT_RATE` (100,000 subjects through 4,096 slots), lookups
- * cost more than they save: the cache is bypassed for a while (doubling,
- * up to `BYPASS_ROUNDS_MAX × max` matches), then refilled to look again.
- * Counted in `bypasses`.
+ * nothing new for `FREEZE_ROUNDS × max` lookups; while the sample hits at
+ * least `BYPASS_HIT_RATE`, the freeze is extended (doubling, up to
+ * `ROUNDS_MAX × max`). Counted in `freezes`. A subject first seen during a
+ * freeze is matched without the cache. If the kept sample hits under
+ * `BYPASS_HIT_RATE` (100,000 subjects through 4,096 slots, or the subjects
+ * in use changed), lookups cost more than they save: the cache is bypassed
+ * for a while (doubling, up to `ROUNDS_MAX × max` matches), then cleared
+ * and refilled to look again. Counted in `bypasses`.
  *
  * Entries are mutable and reused: a stale entry (see Sublist's stamps) is
  * refreshed in place, so a hit allocates nothing and a refresh only the
@@ -50,8 +51,8 @@ export const FREEZE_ROUNDS = 4;
  * the Map) costs more than the walks its hits save: the cache is bypassed.
  */
 export const BYPASS_HIT_RATE = 0.1;
-/** The longest bypass, in times the cache's size in matches (the first is FREEZE_ROUNDS). */
-export const BYPASS_ROUNDS_MAX = 64;
+/** The longest freeze or bypass, in times the cache's size in lookups (the first is FREEZE_ROUNDS). */
+export const ROUNDS_MAX = 64;
 
 const Mode = { Fill: 0, Frozen: 1, Bypass: 2 } as const;
 type Mode = (typeof Mode)[keyof typeof Mode];
@@ -71,6 +72,7 @@ export class MatchCache {
   /** `lookups` at which a freeze or bypass ends. */
   private until = 0;
   private bypassRounds = FREEZE_ROUNDS;
+  private freezeRounds = FREEZE_ROUNDS;
 
   constructor(private readonly max: number) {}
 
@@ -92,10 +94,14 @@ export class MatchCache {
         this.mode = Mode.Bypass;
         this.lookups = 0;
         this.until = this.bypassRounds * this.max;
-        this.bypassRounds = Math.min(BYPASS_ROUNDS_MAX, this.bypassRounds * 2);
+        this.bypassRounds = Math.min(ROUNDS_MAX, this.bypassRounds * 2);
         this.bypasses++;
       } else {
-        this.refill();
+        // The sample pays: keep it, for longer each time.
+        this.lookups = 0;
+        this.found = 0;
+        this.until = this.freezeRounds * this.max;
+        this.freezeRounds = Math.min(ROUNDS_MAX, this.freezeRounds * 2);
       }
     }
     return e;
@@ -110,6 +116,7 @@ export class MatchCache {
         this.lookups = 0;
         this.found = 0;
         this.until = FREEZE_ROUNDS * this.max;
+        this.freezeRounds = FREEZE_ROUNDS * 2;
         this.freezes++;
         return;
       }

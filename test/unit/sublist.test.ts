@@ -352,6 +352,22 @@ describe('Sublist: cache', () => {
     for (let i = 0; i < 10; i++) assert.deepEqual(shape(sl.match(`c.${i}`)).plain, ['c.*']);
   });
 
+  test('a frozen sample that stops paying is dropped: new subjects in use hit again', () => {
+    const sl = new Sublist(16);
+    insertAll(sl, 'c.*');
+    // 40 subjects in turn: the kept sample (16 of them) hits 40 %, so it stays.
+    for (let round = 0; round < 200; round++) for (let i = 0; i < 40; i++) sl.match(`c.${i}`);
+    assert.ok(sl.stats.cacheFreezes > 0);
+    const evictions = sl.stats.cacheEvictions;
+    // Then 4 other subjects only: within the longest freeze, the longest
+    // bypass and a fill (64 × 16 lookups each), they are cached and hit.
+    for (let i = 0; i < 2 * 64 * 16 + 100; i++) sl.match(`d.${i % 4}`);
+    const hits = sl.stats.cacheHits;
+    for (let i = 0; i < 100; i++) sl.match(`d.${i % 4}`);
+    assert.equal(sl.stats.cacheHits - hits, 100);
+    assert.ok(sl.stats.cacheEvictions > evictions, 'the old sample was dropped');
+  });
+
   test('the default bound is SUBLIST_CACHE_MAX', () => {
     const sl = new Sublist();
     for (let i = 0; i < SUBLIST_CACHE_MAX + 10; i++) sl.match(`s.${i}`);

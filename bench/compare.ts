@@ -24,6 +24,12 @@ import {
   startNatsServer,
   startWeft,
 } from './servers.js';
+import {
+  renderSubjectsTable,
+  runSubjects,
+  SUBJECT_IDS,
+  type SubjectsMeasured,
+} from './subjects.js';
 
 interface Case {
   id: string;
@@ -51,12 +57,14 @@ const CASES: Case[] = [
   { id: 'reqrep', label: 'request-reply', workload: 'reqrep', size: 16, subs: 0, scale: 0.01 },
 ];
 const SINGLE_IDS = [...CASES.map((c) => c.id), 'idle'];
-const IDS = [...SINGLE_IDS, ...MESH_IDS, ...JS_IDS];
+const IDS = [...SINGLE_IDS, ...SUBJECT_IDS, ...MESH_IDS, ...JS_IDS];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
 
 Runs every workload against nats-server and against a Weft node, both started
 here on free loopback ports, with the same load generator, and prints a table.
+The subject-index workloads (many distinct subjects, 1,000 wildcard patterns,
+a wildcard SUB/UNSUB storm with health PINGs) follow on fresh servers.
 The mesh workloads then start a 2-node nats-server cluster and Weft chains of
 2, 3 and 5 nodes (one topology at a time), publisher and subscriber on
 different nodes, and print a second table. The JetStream workloads then start
@@ -89,6 +97,7 @@ interface IdleResult {
 interface Measured {
   results: Record<string, Partial<Record<Side, BenchResult>>>;
   idle: Partial<Record<Side, IdleResult>>;
+  subjects?: SubjectsMeasured;
   mesh?: MeshMeasured;
   jetstream?: JsMeasured;
   problems: string[];
@@ -138,6 +147,20 @@ async function main(argv: string[]): Promise<number> {
   if (only.some((id) => SINGLE_IDS.includes(id))) {
     await runSingle(measured, only, natsBin, mainJs, msgs, conns);
   }
+  if (only.some((id) => SUBJECT_IDS.includes(id))) {
+    measured.subjects = await runSubjects({
+      natsBin,
+      mainJs,
+      msgs,
+      quick,
+      only,
+      problems: measured.problems,
+      log,
+      status,
+      clearStatus,
+      live,
+    });
+  }
   if (only.some((id) => MESH_IDS.includes(id))) {
     measured.mesh = await runMesh({
       natsBin,
@@ -170,6 +193,7 @@ async function main(argv: string[]): Promise<number> {
   const tables: string[] = [];
   if (only.some((id) => SINGLE_IDS.includes(id)))
     tables.push(renderTable(measured, only, msgs, conns));
+  if (measured.subjects) tables.push(renderSubjectsTable(measured.subjects, only));
   if (measured.mesh) tables.push(renderMeshTable(measured.mesh, only, msgs));
   if (measured.jetstream) tables.push(renderJsTable(measured.jetstream, only));
   if (measured.problems.length > 0) {

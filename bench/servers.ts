@@ -263,9 +263,11 @@ export async function startWeft(
     monitor || extraArgs.includes('--link') || extraArgs.includes('--name') ? await freePort() : -1;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'weft-bench-'));
   tmpDirs.add(dataDir);
+  // WEFT_BENCH_NODE_ARGS: flags for the Weft node's node process, e.g.
+  // `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it under the benchmark.
+  const nodeArgs = (process.env['WEFT_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const args = [
-    // e.g. WEFT_BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the node.
-    ...(process.env['WEFT_BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean),
+    ...nodeArgs,
     mainJs,
     'server',
     '--host',

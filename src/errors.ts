@@ -20,6 +20,17 @@ export const WireError = {
   HeadersNotEnabled: 'HPUB Requires Headers In CONNECT',
 } as const;
 
+/**
+ * The -ERR text for an argument that is not valid UTF-8 (`what`: Subject,
+ * Publish Subject, Reply Subject, Queue Group, Subscription ID). It starts
+ * like nats-server's own texts ('Invalid Subject', 'Invalid Publish
+ * Subject'), so a client that matches on those prefixes still does; Weft
+ * refuses where nats-server compares bytes (see the NATS parser).
+ */
+export function notUtf8(what: string): string {
+  return `Invalid ${what}: not valid UTF-8`;
+}
+
 /** Why a connection was closed: named, counted, shown in /connz. */
 export const CloseReason = {
   ClientClosed: 'Client Closed',

@@ -78,3 +78,12 @@ export function readRssBytes(pid: number): number {
   if (m === null) throw new Error(`no VmRSS for process ${pid}`);
   return Number(m[1]) * 1024;
 }
+
+/** CPU time (user + system) a process has used so far, ms (Linux `/proc`, 10 ms ticks). */
+export function readCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // Fields after the command name (which may hold spaces) start at ") ".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the whole line: 12 and 13 here.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}

@@ -7,6 +7,7 @@
  */
 
 import type { ServerAddress } from './protocol.js';
+import type { Spread } from './spread.js';
 
 /** Slots of the shared counter array. */
 export const COUNTER = {
@@ -30,6 +31,8 @@ export interface PubTask extends TaskBase {
   size: number;
   /** Stamp the first message of each batch with a send time (pubsub latency). */
   stamp: boolean;
+  /** Cycle through many subjects under `subject` (see spread.ts); no stamps then. */
+  spread?: Spread;
 }
 
 export interface SubTask extends TaskBase {
@@ -41,6 +44,8 @@ export interface SubTask extends TaskBase {
   conns: number;
   /** Record latency of stamped messages. */
   stamp: boolean;
+  /** Subscribe each connection to the spread's patterns under `subject` instead. */
+  spread?: Spread;
 }
 
 export interface ResponderTask extends TaskBase {

@@ -12,6 +12,7 @@ import { Agent } from './agent.js';
 import { COUNTER, nowNs, type Task, type WorkerReport } from './messages.js';
 import { waitForPath } from './probe.js';
 import { parseServerUrl, runSubject, type ServerAddress } from './protocol.js';
+import type { Spread } from './spread.js';
 import { type Percentiles, percentiles } from './stats.js';
 
 export const WORKLOADS = ['pub', 'pubsub', 'fanout', 'queue', 'reqrep'] as const;
@@ -43,6 +44,11 @@ export interface BenchOptions {
   stallMs?: number;
   /** pubsub: stamp one message per batch and report one-way latency (default true). */
   latency?: boolean;
+  /**
+   * pubsub only: publish to many distinct subjects, subscribed through
+   * wildcards (see spread.ts); every message still reaches the one subscriber.
+   */
+  spread?: Spread;
   /** Worker threads for the subscribers (default: one per core, at most one per subscriber). */
   subWorkers?: number;
   onProgress?: (p: Progress) => void;
@@ -157,13 +163,24 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         await waitForPath(subAddr, addr, { subject: `${subject}.back`, signal: opts.signal });
       }
     } else {
-      const stamp = workload === 'pubsub' && (opts.latency ?? true);
+      const spread = workload === 'pubsub' ? opts.spread : undefined;
+      const stamp = workload === 'pubsub' && spread === undefined && (opts.latency ?? true);
       const groups = Math.max(1, Math.min(subs, opts.subWorkers ?? availableParallelism()));
       for (let g = 0, first = 0; g < groups && subs > 0; g++) {
         const conns = Math.floor(subs / groups) + (g < subs % groups ? 1 : 0);
         const queue = workload === 'queue' ? 'weft-bench-q' : undefined;
         receivers.push(
-          spawn({ role: 'sub', addr: subAddr, counters, subject, queue, first, conns, stamp }),
+          spawn({
+            role: 'sub',
+            addr: subAddr,
+            counters,
+            subject,
+            queue,
+            first,
+            conns,
+            stamp,
+            spread,
+          }),
         );
         first += conns;
       }
@@ -175,7 +192,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       if (split && subs > 0) {
         await waitForPath(addr, subAddr, { subject: `${subject}.ready`, signal: opts.signal });
       }
-      driver = spawn({ role: 'pub', addr, counters, subject, count: msgs, size, stamp });
+      driver = spawn({ role: 'pub', addr, counters, subject, count: msgs, size, stamp, spread });
     }
     await driver.ready;
 

@@ -31,6 +31,7 @@ import {
   STAMP_MARK,
   subFrame,
 } from './protocol.js';
+import { spreadBatch, spreadPubSubjects, spreadSubSubjects } from './spread.js';
 
 interface Role {
   start?(): void;
@@ -87,6 +88,7 @@ async function setup(t: Task): Promise<Role> {
 }
 
 async function publisher(t: PubTask): Promise<Role> {
+  if (t.spread !== undefined) return spreadPublisher(t);
   const conn = await BenchConn.open(t.addr, 'weft-bench-pub');
   conn.checkPayload(t.size);
   const frameLength = pubFrameLength(t.subject, t.size);
@@ -138,6 +140,43 @@ async function publisher(t: PubTask): Promise<Role> {
   };
 }
 
+/** A publisher that cycles through the spread's subjects, one frame each (no stamps). */
+async function spreadPublisher(t: PubTask): Promise<Role> {
+  const conn = await BenchConn.open(t.addr, 'weft-bench-pub');
+  conn.checkPayload(t.size);
+  const all = spreadBatch(spreadPubSubjects(t.subject, t.spread!), t.size);
+  const perWrite = batchCount(all.frameLength);
+  const report = emptyReport();
+  conn.onClose((why) => fail(why));
+  const run = async (): Promise<void> => {
+    report.t0 = nowNs();
+    send({ type: 'started', t0: report.t0 });
+    const socket = conn.socket;
+    while (report.sent < t.count && !stopped) {
+      const at = report.sent % all.count;
+      const n = Math.min(perWrite, all.count - at, t.count - report.sent);
+      const ok = socket.write(all.buf.subarray(at * all.frameLength, (at + n) * all.frameLength));
+      report.sent += n;
+      Atomics.store(counters, COUNTER.published, report.sent);
+      if (!ok) await conn.drained();
+    }
+    if (stopped) return;
+    await conn.flush();
+    report.t1 = nowNs();
+    finish();
+  };
+  return {
+    start: () => {
+      run().catch(fail);
+    },
+    report: () => {
+      report.errors.push(...conn.errors);
+      return report;
+    },
+    close: () => conn.close(),
+  };
+}
+
 async function subscribers(t: SubTask): Promise<Role> {
   const conns: BenchConn[] = [];
   const received: number[] = [];
@@ -145,7 +184,10 @@ async function subscribers(t: SubTask): Promise<Role> {
   const lastNs: number[] = [];
   let latency = new Float64Array(1024);
   let samples = 0;
-  const sub = subFrame(t.subject, 1, t.queue);
+  const sub =
+    t.spread === undefined
+      ? subFrame(t.subject, 1, t.queue)
+      : Buffer.concat(spreadSubSubjects(t.subject, t.spread).map((s, k) => subFrame(s, k + 1)));
   try {
     for (let i = 0; i < t.conns; i++) {
       const conn = await BenchConn.open(t.addr, `weft-bench-sub-${t.first + i}`);

@@ -1,12 +1,31 @@
 /**
  * The subject index: a token trie after nats-server's sublist. Literal
- * tokens live in a map per level, `*` and `>` in their own slots. A match
- * splits its result into plain subscribers and queue groups (merged by group
- * name across nodes). Results are kept in a bounded cache; every insert or
- * remove bumps `generation`, so per-connection caches know when to reset.
+ * tokens live in a hash table per level (looked up by a range of the subject
+ * string: matching never splits a subject), `*` and `>` in their own slots.
+ * A match splits its result into plain subscribers and queue groups (merged
+ * by group name across nodes). Every insert or remove bumps `generation`, so
+ * per-connection caches know when to reset.
+ *
+ * Results are kept in a bounded cache (match-cache.ts). Invalidation costs
+ * O(1) whatever the cache holds:
+ * - a literal subscription changes the result of one subject: that key is
+ *   dropped;
+ * - a wildcard subscription whose first token is literal (`foo.*.bar`) can
+ *   change only subjects that start with that token: it bumps the `stamp` of
+ *   that root-level node, and entries that remember an older stamp are
+ *   stale;
+ * - a wildcard first token (`*.x`, `>`) can change any subject: it bumps
+ *   `rootStamp`, which every entry checks.
+ * An entry whose subject had no root-level node checks `rootCreated`
+ * instead, bumped whenever a root-level node appears. A pruned node's stamp
+ * is bumped too, so no entry can trust a node that left the trie. Stale
+ * entries are recomputed on their next use, not hunted down: a wildcard
+ * SUB/UNSUB storm never scans the cache (nats-server scans and patches it).
  */
+
+import { CacheEntry, MatchCache } from './match-cache.js';
 import type { Subscription } from './message.js';
-import { classifySubject, subjectMatches } from './subject.js';
+import { HASH_START, hashEnd, hashStep, TokenMap } from './token-map.js';
 
 export interface MatchResult {
   readonly plain: readonly Subscription[];
@@ -20,26 +39,59 @@ export interface MatchResult {
   readonly cursors: Uint32Array;
 }
 
+const NO_CURSORS = new Uint32Array(0);
+const NO_QUEUES: readonly (readonly Subscription[])[] = Object.freeze([]);
+
 export const EMPTY_RESULT: MatchResult = Object.freeze({
   plain: [],
-  queues: [],
-  cursors: new Uint32Array(0),
+  queues: NO_QUEUES,
+  cursors: NO_CURSORS,
 });
 
-/** Bound on cached match results (named, counted: see `stats.cacheEvictions`). */
+/**
+ * Bound on cached match results (named, counted: see `stats.cacheEvictions`).
+ * Held in two generations of half each (match-cache.ts).
+ */
 export const SUBLIST_CACHE_MAX = 4096;
+
+const STAR = 0x2a;
+const GT = 0x3e;
+const DOT = 0x2e;
 
 class Node {
   next: Level | null = null;
   readonly plain = new Set<Subscription>();
   readonly queues = new Map<string, Set<Subscription>>();
-  isEmpty(): boolean {
-    return this.plain.size === 0 && this.queues.size === 0 && (this.next?.isEmpty() ?? true);
+  /** Bumped when a wildcard below this (root-level) node changes, or the node is pruned. */
+  stamp = 0;
+  /** Plain subscriptions plus queue groups: 0 when nothing is subscribed here. */
+  subs = 0;
+  /** `plain` as an array, built on demand, replaced (never mutated) on change. */
+  private list: Subscription[] | null = null;
+  /** The result of a match that found only this node (plain only; shared by every such subject). */
+  private alone: MatchResult | null = null;
+
+  plainList(): Subscription[] {
+    if (this.list === null) this.list = [...this.plain];
+    return this.list;
+  }
+
+  result(): MatchResult {
+    if (this.alone === null) {
+      this.alone = { plain: this.plainList(), queues: NO_QUEUES, cursors: NO_CURSORS };
+    }
+    return this.alone;
+  }
+
+  changed(): void {
+    this.list = null;
+    this.alone = null;
+    this.subs = this.plain.size + this.queues.size;
   }
 }
 
 class Level {
-  readonly nodes = new Map<string, Node>();
+  readonly nodes = new TokenMap<Node>();
   pwc: Node | null = null;
   fwc: Node | null = null;
   isEmpty(): boolean {
@@ -53,13 +105,53 @@ export interface SublistStats {
   removes: number;
   matches: number;
   cacheHits: number;
+  /** Cached results dropped when the full cache was cleared. */
   cacheEvictions: number;
+  /** Times the full cache was thrashing and kept its contents instead (match-cache.ts). */
+  cacheFreezes: number;
+  /** Times the cache hit so rarely that it was bypassed for a while (match-cache.ts). */
+  cacheBypasses: number;
+}
+
+/** End of the token that starts at `start`: the next '.', or the end. */
+function tokenEnd(s: string, start: number): number {
+  const dot = s.indexOf('.', start);
+  return dot < 0 ? s.length : dot;
+}
+
+/**
+ * Has `s` a `*` or `>` token? (Not classifySubject: a peer may send a subject
+ * that is invalid, `a..*`, and its wildcard still matches.)
+ */
+function hasWildcardToken(s: string): boolean {
+  for (let start = 0; ; ) {
+    const end = tokenEnd(s, start);
+    if (wildKind(s, start, end) !== 0) return true;
+    if (end === s.length) return false;
+    start = end + 1;
+  }
+}
+
+/** 1 for `*`, 2 for `>`, 0 for a literal token s[start, end). */
+function wildKind(s: string, start: number, end: number): number {
+  if (end - start !== 1) return 0;
+  const c = s.charCodeAt(start);
+  return c === STAR ? 1 : c === GT ? 2 : 0;
 }
 
 export class Sublist {
   private readonly root = new Level();
-  private readonly cache = new Map<string, MatchResult>();
-  private readonly cacheMax: number;
+  private readonly cache: MatchCache;
+  /**
+   * Nodes found by the current match: the first `nfound` (reused; a match is
+   * synchronous; a counter, as setting an array's length is a runtime call).
+   */
+  private readonly found: Node[] = [];
+  private nfound = 0;
+  /** End of the token `scan` read last. */
+  private end = 0;
+  private rootStamp = 0;
+  private rootCreated = 0;
   /** Changes on every insert and remove. */
   generation = 0;
   readonly stats: SublistStats = {
@@ -69,10 +161,12 @@ export class Sublist {
     matches: 0,
     cacheHits: 0,
     cacheEvictions: 0,
+    cacheFreezes: 0,
+    cacheBypasses: 0,
   };
 
   constructor(cacheMax = SUBLIST_CACHE_MAX) {
-    this.cacheMax = cacheMax;
+    this.cache = new MatchCache(cacheMax);
   }
 
   get count(): number {
@@ -85,113 +179,226 @@ export class Sublist {
 
   /** Adds a subscription; its subject must be valid (see subject.ts). */
   insert(sub: Subscription): void {
-    const tokens = sub.subject.split('.');
+    const subject = sub.subject;
     let level = this.root;
-    let node: Node | null = null;
-    for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i];
-      if (t === '*') node = level.pwc ??= new Node();
-      else if (t === '>') node = level.fwc ??= new Node();
+    let node: Node | undefined;
+    let first: Node | null = null;
+    let wild = false;
+    let start = 0;
+    for (;;) {
+      const end = tokenEnd(subject, start);
+      const kind = wildKind(subject, start, end);
+      if (kind === 1) node = level.pwc ??= new Node();
+      else if (kind === 2) node = level.fwc ??= new Node();
       else {
-        node = level.nodes.get(t) ?? null;
-        if (node === null) {
+        node = level.nodes.get(subject, start, end);
+        if (node === undefined) {
           node = new Node();
-          level.nodes.set(t, node);
+          level.nodes.set(subject.substring(start, end), node);
+          if (level === this.root) this.rootCreated++;
         }
+        if (start === 0) first = node;
       }
-      if (i < tokens.length - 1) level = node.next ??= new Level();
+      if (kind !== 0) wild = true;
+      if (end === subject.length) break;
+      level = node.next ??= new Level();
+      start = end + 1;
     }
-    const n = node!;
-    if (sub.queue === '') n.plain.add(sub);
+    if (sub.queue === '') node.plain.add(sub);
     else {
-      let group = n.queues.get(sub.queue);
+      let group = node.queues.get(sub.queue);
       if (group === undefined) {
         group = new Set();
-        n.queues.set(sub.queue, group);
+        node.queues.set(sub.queue, group);
       }
       group.add(sub);
     }
+    node.changed();
     this.stats.subscriptions++;
     this.stats.inserts++;
-    this.changed(sub.subject);
+    this.invalidate(subject, wild, first);
   }
 
   /** Removes a subscription; returns false when it was not there. */
   remove(sub: Subscription): boolean {
-    const tokens = sub.subject.split('.');
-    const path: { level: Level; token: string; node: Node }[] = [];
-    let level: Level | null = this.root;
-    for (let i = 0; i < tokens.length; i++) {
-      if (level === null) return false;
-      const t = tokens[i];
-      const node: Node | null =
-        t === '*' ? level.pwc : t === '>' ? level.fwc : (level.nodes.get(t) ?? null);
-      if (node === null) return false;
-      path.push({ level, token: t, node });
-      level = node.next;
-    }
-    const leaf = path[path.length - 1].node;
-    let removed: boolean;
-    if (sub.queue === '') removed = leaf.plain.delete(sub);
-    else {
-      const group = leaf.queues.get(sub.queue);
-      removed = group?.delete(sub) ?? false;
-      if (group !== undefined && group.size === 0) leaf.queues.delete(sub.queue);
-    }
-    if (!removed) return false;
-    // Prune empty nodes bottom-up so the trie does not grow without bound.
-    for (let i = path.length - 1; i >= 0; i--) {
-      const { level: l, token, node } = path[i];
-      if (node.next?.isEmpty()) node.next = null;
-      if (!node.isEmpty()) break;
-      if (token === '*') l.pwc = null;
-      else if (token === '>') l.fwc = null;
-      else l.nodes.delete(token);
-    }
+    const subject = sub.subject;
+    const end0 = tokenEnd(subject, 0);
+    const first = wildKind(subject, 0, end0) === 0 ? this.root.nodes.get(subject, 0, end0) : null;
+    if (!this.removeFrom(this.root, subject, 0, sub)) return false;
     this.stats.subscriptions--;
     this.stats.removes++;
-    this.changed(sub.subject);
+    this.invalidate(subject, hasWildcardToken(subject), first ?? null);
     return true;
+  }
+
+  /** Removes `sub` below `level` (its token starts at `start`), pruning emptied nodes. */
+  private removeFrom(level: Level, subject: string, start: number, sub: Subscription): boolean {
+    const end = tokenEnd(subject, start);
+    const kind = wildKind(subject, start, end);
+    const node =
+      kind === 1
+        ? level.pwc
+        : kind === 2
+          ? level.fwc
+          : (level.nodes.get(subject, start, end) ?? null);
+    if (node === null) return false;
+    if (end === subject.length) {
+      if (sub.queue === '') {
+        if (!node.plain.delete(sub)) return false;
+      } else {
+        const group = node.queues.get(sub.queue);
+        if (group === undefined || !group.delete(sub)) return false;
+        if (group.size === 0) node.queues.delete(sub.queue);
+      }
+      node.changed();
+    } else {
+      if (node.next === null || !this.removeFrom(node.next, subject, end + 1, sub)) return false;
+      if (node.next.isEmpty()) node.next = null;
+    }
+    // Prune empty nodes bottom-up so the trie does not grow without bound.
+    if (node.subs === 0 && node.next === null) {
+      if (kind === 1) level.pwc = null;
+      else if (kind === 2) level.fwc = null;
+      else level.nodes.delete(subject, start, end);
+      node.stamp++;
+    }
+    return true;
+  }
+
+  /** Marks what a change to `subject` may have made stale (see the file comment). */
+  private invalidate(subject: string, wild: boolean, first: Node | null): void {
+    this.generation++;
+    if (!wild) this.cache.delete(subject);
+    else if (first === null) this.rootStamp++;
+    else first.stamp++;
   }
 
   /** Everything interested in the literal `subject`. */
   match(subject: string): MatchResult {
     this.stats.matches++;
-    const cached = this.cache.get(subject);
-    if (cached !== undefined) {
-      this.stats.cacheHits++;
-      return cached;
+    const e = this.cache.get(subject);
+    if (e !== undefined) {
+      const f = e.first;
+      if (
+        e.rootStamp === this.rootStamp &&
+        (f === null ? e.firstStamp === this.rootCreated : f.stamp === e.firstStamp)
+      ) {
+        this.stats.cacheHits++;
+        return e.result;
+      }
     }
-    const result = this.matchUncached(subject);
-    if (this.cache.size >= this.cacheMax) {
-      // Evict the oldest entry (Map keeps insertion order).
-      const oldest = this.cache.keys().next().value as string;
-      this.cache.delete(oldest);
-      this.stats.cacheEvictions++;
+    // The root level by hand: the entry remembers the first token's node.
+    const root = this.root;
+    const h = this.scan(subject, 0);
+    const end = this.end;
+    const last = end === subject.length;
+    const first = root.nodes.getHashed(subject, 0, end, h) ?? null;
+    if (root.fwc !== null) this.found[this.nfound++] = root.fwc;
+    if (root.pwc !== null) this.step(root.pwc, subject, end, last);
+    if (first !== null) this.step(first, subject, end, last);
+    const result = this.build();
+    const firstStamp = first === null ? this.rootCreated : first.stamp;
+    if (e !== undefined) {
+      e.result = result;
+      e.rootStamp = this.rootStamp;
+      e.first = first;
+      e.firstStamp = firstStamp;
+    } else {
+      this.cache.add(subject, new CacheEntry(result, this.rootStamp, first, firstStamp));
     }
-    this.cache.set(subject, result);
+    this.stats.cacheEvictions = this.cache.evictions;
+    this.stats.cacheFreezes = this.cache.freezes;
+    this.stats.cacheBypasses = this.cache.bypasses;
     return result;
   }
 
-  private matchUncached(subject: string): MatchResult {
-    const plain: Subscription[] = [];
-    const groups = new Map<string, Subscription[]>();
-    collect(this.root, subject.split('.'), 0, plain, groups);
-    if (plain.length === 0 && groups.size === 0) return EMPTY_RESULT;
-    return { plain, queues: [...groups.values()], cursors: new Uint32Array(groups.size) };
+  /** Matched `node` on the token ending at `end`: collect it, or descend. */
+  private step(node: Node, subject: string, end: number, last: boolean): void {
+    if (last) {
+      if (node.subs > 0) this.found[this.nfound++] = node;
+    } else if (node.next !== null) {
+      this.collect(node.next, subject, end + 1);
+    }
   }
 
-  /** Drops cached results that a change to `subject` may have made stale. */
-  private changed(subject: string): void {
-    this.generation++;
-    if (this.cache.size === 0) return;
-    if (classifySubject(subject) === 'literal') {
-      this.cache.delete(subject);
-      return;
+  private collect(level: Level, subject: string, start: number): void {
+    // `>` here matches the rest, which is one or more tokens. (A `>` node is
+    // a leaf, pruned when empty: it always has subscriptions.)
+    if (level.fwc !== null) this.found[this.nfound++] = level.fwc;
+    const nodes = level.nodes;
+    const pwc = level.pwc;
+    let node: Node | undefined;
+    let end: number;
+    if (nodes.size === 1) {
+      // One literal child: compare with it, no hashing.
+      const key = nodes.soleKey;
+      const e = start + key.length;
+      if (
+        subject.startsWith(key, start) &&
+        (e === subject.length || subject.charCodeAt(e) === DOT)
+      ) {
+        node = nodes.soleValue!;
+        end = e;
+      } else {
+        if (pwc === null) return;
+        end = tokenEnd(subject, start);
+      }
+    } else if (nodes.size === 0) {
+      if (pwc === null) return;
+      end = tokenEnd(subject, start);
+    } else {
+      const h = this.scan(subject, start);
+      end = this.end;
+      node = nodes.getHashed(subject, start, end, h);
     }
-    for (const key of this.cache.keys()) {
-      if (subjectMatches(subject, key)) this.cache.delete(key);
+    const last = end === subject.length;
+    if (pwc !== null) this.step(pwc, subject, end, last);
+    if (node !== undefined) this.step(node, subject, end, last);
+  }
+
+  /**
+   * Finds the end of the token at `start` (into `this.end`) and hashes it,
+   * in one pass over its characters.
+   */
+  private scan(subject: string, start: number): number {
+    const n = subject.length;
+    let h = HASH_START;
+    let i = start;
+    for (; i < n; i++) {
+      const c = subject.charCodeAt(i);
+      if (c === DOT) break;
+      h = hashStep(h, c);
     }
+    this.end = i;
+    return hashEnd(h);
+  }
+
+  /** The result for the nodes in `found` (then emptied). */
+  private build(): MatchResult {
+    const found = this.found;
+    const n = this.nfound;
+    this.nfound = 0;
+    if (n === 0) return EMPTY_RESULT;
+    if (n === 1 && found[0]!.queues.size === 0) return found[0]!.result();
+    const plain: Subscription[] = [];
+    let groups: Map<string, Subscription[]> | null = null;
+    for (let i = 0; i < n; i++) {
+      const node = found[i]!;
+      const list = node.plainList();
+      for (let k = 0; k < list.length; k++) plain.push(list[k]!);
+      if (node.queues.size === 0) continue;
+      groups ??= new Map();
+      for (const [name, members] of node.queues) {
+        let g = groups.get(name);
+        if (g === undefined) {
+          g = [];
+          groups.set(name, g);
+        }
+        for (const s of members) g.push(s);
+      }
+    }
+    if (groups === null) return { plain, queues: NO_QUEUES, cursors: NO_CURSORS };
+    return { plain, queues: [...groups.values()], cursors: new Uint32Array(groups.size) };
   }
 
   /** Every subscription, for monitoring (not a hot path). */
@@ -202,46 +409,13 @@ export class Sublist {
   }
 }
 
-function addNode(node: Node, plain: Subscription[], groups: Map<string, Subscription[]>): void {
-  for (const s of node.plain) plain.push(s);
-  for (const [name, members] of node.queues) {
-    let g = groups.get(name);
-    if (g === undefined) {
-      g = [];
-      groups.set(name, g);
-    }
-    for (const s of members) g.push(s);
-  }
-}
-
-function collect(
-  level: Level,
-  tokens: string[],
-  i: number,
-  plain: Subscription[],
-  groups: Map<string, Subscription[]>,
-): void {
-  // `>` here matches the rest, which is one or more tokens.
-  if (level.fwc !== null) addNode(level.fwc, plain, groups);
-  const last = i === tokens.length - 1;
-  if (level.pwc !== null) {
-    if (last) addNode(level.pwc, plain, groups);
-    else if (level.pwc.next !== null) collect(level.pwc.next, tokens, i + 1, plain, groups);
-  }
-  const node = level.nodes.get(tokens[i]);
-  if (node !== undefined) {
-    if (last) addNode(node, plain, groups);
-    else if (node.next !== null) collect(node.next, tokens, i + 1, plain, groups);
-  }
-}
-
 function walk(level: Level, out: Subscription[]): void {
   const visit = (n: Node): void => {
     for (const s of n.plain) out.push(s);
     for (const g of n.queues.values()) for (const s of g) out.push(s);
     if (n.next !== null) walk(n.next, out);
   };
-  for (const n of level.nodes.values()) visit(n);
+  level.nodes.forEach(visit);
   if (level.pwc !== null) visit(level.pwc);
   if (level.fwc !== null) visit(level.fwc);
 }

@@ -91,7 +91,6 @@ export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
     weft: {
       refused_connections: s.refusedConnections,
       refused_subscriptions: s.refusedSubscriptions,
-      match_cache_resets: s.matchCacheResets,
       uncaught_errors: s.uncaughtErrors,
       max_pending_total: o.maxPendingTotal,
       pending_total: node.outbound.bytes,
@@ -203,9 +202,13 @@ export function subsz(node: WeftNode, q: Query): Record<string, unknown> {
   let hits = 0;
   let cache = 0;
   let evictions = 0;
+  let freezes = 0;
+  let bypasses = 0;
   for (const acc of node.accounts.all()) {
     const st = acc.sublist.stats;
     evictions += st.cacheEvictions;
+    freezes += st.cacheFreezes;
+    bypasses += st.cacheBypasses;
     inserts += st.inserts;
     removes += st.removes;
     matches += st.matches;
@@ -222,6 +225,10 @@ export function subsz(node: WeftNode, q: Query): Record<string, unknown> {
     num_matches: matches,
     cache_hit_rate: matches === 0 ? 0 : hits / matches,
     cache_evictions: evictions,
+    // Weft: times a full, thrashing cache kept its contents, and times it
+    // hit so rarely that it was bypassed for a while (see match-cache.ts).
+    cache_freezes: freezes,
+    cache_bypasses: bypasses,
   };
   if (boolParam(q, 'subs')) {
     const offset = intParam(q, 'offset', 0);

@@ -93,9 +93,22 @@ export function createMetrics(node: WeftNode): Registry {
     () => s.uncaughtErrors,
   );
   counter(
-    'weft_match_cache_resets_total',
-    'Per-connection match caches reset at their bound',
-    () => s.matchCacheResets,
+    'weft_sublist_cache_freezes_total',
+    'Times a full subject index cache was thrashing and kept its contents',
+    () => {
+      let n = 0;
+      for (const acc of node.accounts.all()) n += acc.sublist.stats.cacheFreezes;
+      return n;
+    },
+  );
+  counter(
+    'weft_sublist_cache_bypasses_total',
+    'Times the subject index cache hit so rarely that it was bypassed for a while',
+    () => {
+      let n = 0;
+      for (const acc of node.accounts.all()) n += acc.sublist.stats.cacheBypasses;
+      return n;
+    },
   );
 
   const perLink = (name: string, help: string, read: (l: Link) => number): void => {

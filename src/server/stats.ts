@@ -15,8 +15,6 @@ export class ServerStats {
   refusedConnections = 0;
   /** SUBs refused because a connection reached max_subscriptions. */
   refusedSubscriptions = 0;
-  /** Per-connection match caches that hit their bound and were reset. */
-  matchCacheResets = 0;
   /** Uncaught exceptions and unhandled rejections (internal errors; see fatal.ts). */
   uncaughtErrors = 0;
   /** Reads cut at SLICE_MS, the rest parsed in a later turn. */

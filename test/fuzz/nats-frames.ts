@@ -85,7 +85,8 @@ export type ParserEvent =
   | { op: 'sub'; subject: string; queue: string; sid: string }
   | { op: 'unsub'; sid: string; max: number }
   | { op: 'ping' }
-  | { op: 'pong' };
+  | { op: 'pong' }
+  | { op: 'refused'; wire: string };
 
 export interface RecordedPub {
   headers: Buffer | null;
@@ -119,6 +120,7 @@ export function recorder(onEvent?: (e: ParserEvent, pub?: RecordedPub) => void):
     onUnsub: (sid, max) => push({ op: 'unsub', sid, max }),
     onPing: () => push({ op: 'ping' }),
     onPong: () => push({ op: 'pong' }),
+    onRefused: (wire) => push({ op: 'refused', wire }),
   };
   return { handler, events };
 }

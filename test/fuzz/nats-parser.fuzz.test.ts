@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ProtocolError } from '../../src/errors.js';
+import { notUtf8, ProtocolError } from '../../src/errors.js';
 import {
   MAX_CONNECT_LINE,
   NatsParser,
@@ -209,12 +209,68 @@ function validFrame(rng: Rng, limits: ParserLimits, recent: string[]): Generated
   return { wire: Buffer.concat([lineBytes, bytes(eol(rng)), rest]), events: [event] };
 }
 
+/** Byte sequences that are not UTF-8: a lone continuation, truncated, overlong, surrogate, > U+10FFFF. */
+const NOT_UTF8 = [
+  '\x80',
+  '\xff',
+  '\xc3',
+  '\xe6\x97',
+  '\xc0\xaf',
+  '\xed\xa0\x80',
+  '\xf4\x90\x80\x80',
+];
+
+/**
+ * A frame with one argument that is not valid UTF-8: refused by name (the
+ * core compares strings; decoding would make different subjects one).
+ */
+function notUtf8Frame(rng: Rng, limits: ParserLimits): Generated | null {
+  const bad = `${token(rng)}${rng.pick(NOT_UTF8)}`;
+  const n = payloadSize(rng, limits.maxPayload);
+  const data = randomBytes(rng, n);
+  let line: string;
+  let rest = Buffer.alloc(0);
+  let what: string;
+  switch (rng.int(4)) {
+    case 0:
+      line = `PUB ${bad} ${n}`;
+      rest = Buffer.concat([data, bytes('\r\n')]);
+      what = 'Publish Subject';
+      break;
+    case 1:
+      line = `PUB a ${bad} ${n}`;
+      rest = Buffer.concat([data, bytes('\r\n')]);
+      what = 'Reply Subject';
+      break;
+    case 2:
+      line = `SUB a.${bad} 1`;
+      what = 'Subject';
+      break;
+    default:
+      line = `SUB a ${bad} 1`;
+      what = 'Queue Group';
+  }
+  // token() may hold UTF-8 already: encode it so, then splice in the raw bytes.
+  const lineBytes = Buffer.concat(
+    line.split(/([\x80-\xff]+)/).map((part, i) => (i % 2 === 1 ? bytes(part) : Buffer.from(part))),
+  );
+  if (lineBytes.length > limits.maxControlLine) return null;
+  return {
+    wire: Buffer.concat([lineBytes, bytes('\r\n'), rest]),
+    events: [{ op: 'refused', wire: notUtf8(what) }],
+  };
+}
+
 function validFrames(rng: Rng, limits: ParserLimits, count: number): Generated {
   const recent: string[] = [];
   const wires: Buffer[] = [];
   const events: ParserEvent[] = [];
   for (let i = 0; i < count; i++) {
-    const f = rng.chance(0.2) ? rng.pick(CORPUS) : validFrame(rng, limits, recent);
+    const f = rng.chance(0.2)
+      ? rng.pick(CORPUS)
+      : rng.chance(0.05)
+        ? notUtf8Frame(rng, limits)
+        : validFrame(rng, limits, recent);
     if (f === null) continue;
     // A corpus frame may not fit small limits: keep it only if it parses alone.
     if ('name' in f && feedChunks([f.wire], limits).error !== null) continue;
@@ -359,8 +415,19 @@ function randomInput(rng: Rng): Buffer {
 
 // --- checking one input ----------------------------------------------------------
 
+const REFUSALS = [
+  'Subject',
+  'Publish Subject',
+  'Reply Subject',
+  'Queue Group',
+  'Subscription ID',
+].map(notUtf8);
+/** U+FFFD encoded: a subject may hold it legitimately. */
+const REPLACEMENT = Buffer.from('\ufffd');
+
 /** Feeds `chunks` checking every invariant that holds for any input. */
 function checkedFeed(chunks: readonly Uint8Array[], limits: ParserLimits): Outcome {
+  const inputHasReplacement = Buffer.concat(chunks).includes(REPLACEMENT);
   const hooks: FeedHooks = {
     onFeed(result, ms, chunk) {
       if (result !== null) {
@@ -391,6 +458,21 @@ function checkedFeed(chunks: readonly Uint8Array[], limits: ParserLimits): Outco
         case 'connect':
           assert.ok(e.json.length > 0 && e.json.length <= MAX_CONNECT_LINE);
           break;
+        case 'refused':
+          assert.ok(REFUSALS.includes(e.wire), `unexpected refusal ${e.wire}`);
+          break;
+      }
+      // Never a lossy decoding: U+FFFD only where the input held it encoded.
+      if (e.op === 'pub' || e.op === 'sub' || e.op === 'unsub') {
+        const fields =
+          e.op === 'pub'
+            ? [e.subject, e.reply]
+            : e.op === 'sub'
+              ? [e.subject, e.queue, e.sid]
+              : [e.sid];
+        if (fields.some((f) => f.includes('\ufffd'))) {
+          assert.ok(inputHasReplacement, `a lossy decoding was emitted: ${JSON.stringify(fields)}`);
+        }
       }
     },
   };

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type ServerProc, startNatsServer, which } from '../../bench/servers.js';
+import { parseServerUrl } from '../../src/bench/protocol.js';
 import { runBench } from '../../src/bench/runner.js';
+import { runStorm } from '../../src/bench/storm.js';
 
 const natsBin = which('nats-server');
 
@@ -37,6 +39,33 @@ describe('bench generator against nats-server', {
     assert.ok(r.complete);
     assert.ok(r.pub.msgsPerSec > 0);
     assert.ok((r.latency?.samples ?? 0) > 0, 'one-way latency samples');
+  });
+
+  test('spread: subjects in turn through wildcard patterns all arrive', async () => {
+    for (const spread of [
+      { subjects: 5000, patterns: 0 },
+      { subjects: 2000, patterns: 100 },
+    ]) {
+      const r = await runBench({
+        workload: 'pubsub',
+        server: server.url,
+        msgs: 12_000,
+        size: 16,
+        subs: 1,
+        spread,
+        timeoutMs: 20_000,
+      });
+      assert.ok(r.complete, `${JSON.stringify(spread)}: ${r.ended} ${r.errors.join('; ')}`);
+      assert.equal(r.sub?.received, 12_000);
+    }
+  });
+
+  test('storm: every pair delivers its one message; health PINGs are answered', async () => {
+    const r = await runStorm(parseServerUrl(server.url), { pairs: 300, subjects: 1000 });
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.delivered, r.due);
+    assert.equal(r.due, 300);
+    assert.ok(r.stormMs > 0);
   });
 
   test('queue: deliveries over the group equal the published count', async () => {

@@ -23,6 +23,7 @@ function recording(pauseOn: (n: number) => boolean) {
     onUnsub: (sid) => note(`UNSUB ${sid}`),
     onPing: () => note('PING'),
     onPong: () => note('PONG'),
+    onRefused: (wire) => note(`REFUSED ${wire}`),
   };
   parser = new NatsParser(handler, LIMITS);
   return { ops, parser };

@@ -447,3 +447,76 @@ function feedInto(input: Buffer, onPayload: (payload: Buffer) => void) {
   assert.equal(new NatsParser(handler, DEFAULT_LIMITS).feed(input), null);
   return { events };
 }
+
+describe('NatsParser: arguments that are not valid UTF-8', () => {
+  const latin1 = (text: string) => Buffer.from(text, 'latin1');
+  const refused = (what: string): ParserEvent => ({
+    op: 'refused',
+    wire: `Invalid ${what}: not valid UTF-8`,
+  });
+
+  test('each is refused by name, a PUB payload is consumed, and parsing goes on', () => {
+    const input = latin1(
+      [
+        'SUB a.\xff 1',
+        'SUB a q\xfe 2',
+        'SUB a 3\xff',
+        'UNSUB 3\xfe',
+        'PUB a.\xfe 2\r\nhi',
+        'PUB a b.\xc3 2\r\nhi', // truncated sequence
+        'HPUB a.\xc0\xaf 12 14\r\nNATS/1.0\r\n\r\nhi', // overlong '/'
+        'SUB a.\xed\xa0\x80 4', // an encoded surrogate
+        'PUB a.ok 2\r\nok',
+        'PING',
+        '',
+      ].join('\r\n'),
+    );
+    assertAllSplits(
+      input,
+      ok([
+        refused('Subject'),
+        refused('Queue Group'),
+        refused('Subscription ID'),
+        refused('Subscription ID'),
+        refused('Publish Subject'),
+        refused('Reply Subject'),
+        refused('Publish Subject'),
+        refused('Subject'),
+        { op: 'pub', subject: 'a.ok', reply: '', headers: null, payload: 'ok' },
+        { op: 'ping' },
+      ]),
+      DEFAULT_LIMITS,
+      subSeed(SEED, 3001),
+    );
+  });
+
+  test('valid UTF-8 passes, decoded exactly', () => {
+    const input = Buffer.from(
+      'SUB caf\u00e9.\u65e5\u672c.\u{1f600} q\u00e9 s\u00e9\r\nPUB caf\u00e9.x r.\u00e8 1\r\nz\r\n',
+    );
+    assertAllSplits(
+      input,
+      ok([
+        {
+          op: 'sub',
+          subject: 'caf\u00e9.\u65e5\u672c.\u{1f600}',
+          queue: 'q\u00e9',
+          sid: 's\u00e9',
+        },
+        { op: 'pub', subject: 'caf\u00e9.x', reply: 'r.\u00e8', headers: null, payload: 'z' },
+      ]),
+      DEFAULT_LIMITS,
+      subSeed(SEED, 3002),
+    );
+  });
+
+  test('bytes >= 0x80 in a payload or its sizes line are not checked', () => {
+    const input = latin1('PUB a 2\r\n\xff\xfe\r\n');
+    assertAllSplits(
+      input,
+      ok([{ op: 'pub', subject: 'a', reply: '', headers: null, payload: '\xff\xfe' }]),
+      DEFAULT_LIMITS,
+      subSeed(SEED, 3003),
+    );
+  });
+});

@@ -306,31 +306,72 @@ describe('Sublist: cache', () => {
     assert.deepEqual(sl.match('x.y').plain, [x]);
   });
 
-  test('the cache is bounded: the oldest entry is evicted and counted', () => {
-    const sl = new Sublist(3);
+  test('the cache is bounded; a clear and a freeze are counted', () => {
+    const sl = new Sublist(4);
     insertAll(sl, '>');
-    for (const s of ['s1', 's2', 's3']) sl.match(s);
-    assert.equal(sl.cacheSize, 3);
-    assert.equal(sl.stats.cacheEvictions, 0);
-    sl.match('s4');
-    assert.equal(sl.cacheSize, 3);
-    assert.equal(sl.stats.cacheEvictions, 1);
+    // A hot subject between one-off ones: half the lookups hit, so a full
+    // cache is cleared (its entries counted as evicted).
+    for (let i = 0; i < 20; i++) {
+      sl.match('hot');
+      sl.match(`warm.${i}`);
+      assert.ok(sl.cacheSize <= 4);
+    }
+    assert.ok(sl.stats.cacheEvictions > 0);
+    assert.equal(sl.stats.cacheFreezes, 0);
+    // Only one-off subjects: no hits, so the full cache thrashes and freezes.
+    for (let i = 0; i < 100; i++) {
+      sl.match(`cold.${i}`);
+      assert.ok(sl.cacheSize <= 4, `size ${sl.cacheSize} after ${i + 1} subjects`);
+    }
+    assert.ok(sl.stats.cacheFreezes > 0);
+  });
+
+  test('subjects published in turn, more than the cache holds: a frozen sample still hits', () => {
+    const sl = new Sublist(64);
+    insertAll(sl, 'c.*');
+    const subjects = Array.from({ length: 200 }, (_, i) => `c.${i}`);
+    for (let round = 0; round < 3; round++) for (const s of subjects) sl.match(s);
     const hits = sl.stats.cacheHits;
-    sl.match('s4');
-    assert.equal(sl.stats.cacheHits, hits + 1, 'the newest is cached');
-    sl.match('s1');
-    assert.equal(sl.stats.cacheHits, hits + 1, 'the oldest was evicted');
-    assert.equal(sl.stats.cacheEvictions, 2);
-    for (let i = 0; i < 100; i++) sl.match(`m${i}`);
-    assert.equal(sl.cacheSize, 3);
-    assert.equal(sl.stats.cacheEvictions, 102);
+    for (let round = 0; round < 20; round++) for (const s of subjects) sl.match(s);
+    // Clearing when full would give no hit at all in this order.
+    const rate = (sl.stats.cacheHits - hits) / (20 * subjects.length);
+    assert.ok(rate > 0.15, `hit rate ${rate.toFixed(2)}`);
+    assert.ok(sl.cacheSize <= 64);
+  });
+
+  test('a cache that hardly ever hits is bypassed, and used again once subjects repeat', () => {
+    const sl = new Sublist(16);
+    insertAll(sl, 'c.*');
+    // 2,000 subjects in turn through 16 slots: under 1% could hit.
+    for (let round = 0; round < 3; round++) for (let i = 0; i < 2000; i++) sl.match(`c.${i}`);
+    assert.ok(sl.stats.cacheBypasses > 0, 'bypassed');
+    // Then a few subjects only: within the longest bypass plus a fill, they hit.
+    const hits = sl.stats.cacheHits;
+    for (let i = 0; i < 64 * 16 + 100; i++) sl.match(`c.${i % 4}`);
+    assert.ok(sl.stats.cacheHits - hits > 50, `${sl.stats.cacheHits - hits} hits`);
+    for (let i = 0; i < 10; i++) assert.deepEqual(shape(sl.match(`c.${i}`)).plain, ['c.*']);
+  });
+
+  test('a frozen sample that stops paying is dropped: new subjects in use hit again', () => {
+    const sl = new Sublist(16);
+    insertAll(sl, 'c.*');
+    // 40 subjects in turn: the kept sample (16 of them) hits 40 %, so it stays.
+    for (let round = 0; round < 200; round++) for (let i = 0; i < 40; i++) sl.match(`c.${i}`);
+    assert.ok(sl.stats.cacheFreezes > 0);
+    const evictions = sl.stats.cacheEvictions;
+    // Then 4 other subjects only: within the longest freeze, the longest
+    // bypass and a fill (64 × 16 lookups each), they are cached and hit.
+    for (let i = 0; i < 2 * 64 * 16 + 100; i++) sl.match(`d.${i % 4}`);
+    const hits = sl.stats.cacheHits;
+    for (let i = 0; i < 100; i++) sl.match(`d.${i % 4}`);
+    assert.equal(sl.stats.cacheHits - hits, 100);
+    assert.ok(sl.stats.cacheEvictions > evictions, 'the old sample was dropped');
   });
 
   test('the default bound is SUBLIST_CACHE_MAX', () => {
     const sl = new Sublist();
     for (let i = 0; i < SUBLIST_CACHE_MAX + 10; i++) sl.match(`s.${i}`);
     assert.equal(sl.cacheSize, SUBLIST_CACHE_MAX);
-    assert.equal(sl.stats.cacheEvictions, 10);
   });
 });
 
@@ -369,6 +410,8 @@ describe('Sublist: generation and stats', () => {
       matches: 1,
       cacheHits: 0,
       cacheEvictions: 0,
+      cacheFreezes: 0,
+      cacheBypasses: 0,
     });
     assert.equal(sl.count, 2);
   });

@@ -37,13 +37,15 @@ export function encodeMsgHead(
   reply: string,
   hdr: number,
   total: number,
+  targetLen = target.length,
 ): number {
   if (hdr >= 0) dst[at++] = 0x48; // H
   dst[at++] = 0x4d; // M
   dst[at++] = 0x53; // S
   dst[at++] = 0x47; // G
   dst[at++] = SP;
-  at = copyInto(target, dst, at);
+  if (targetLen === target.length) at = copyInto(target, dst, at);
+  else for (let i = 0; i < targetLen; i++) dst[at++] = target[i]!;
   if (reply !== '') {
     at += utf8Write(dst, reply, at);
     dst[at++] = SP;
@@ -67,4 +69,22 @@ export function headMax(target: Buffer, reply: string): number {
 /** The `<subject> <sid> ` part of a MSG head, encoded once per subscription and subject. */
 export function msgTarget(subject: string, sid: string): Buffer {
   return Buffer.from(subject + ' ' + sid + ' ');
+}
+
+/** Room `writeMsgTarget` may need. */
+export function msgTargetMax(subject: string, sid: string): number {
+  return (subject.length + sid.length) * 3 + 2;
+}
+
+/**
+ * Writes `<subject> <sid> ` at the start of `dst` (room: `msgTargetMax`) and
+ * returns its length: a wildcard subscription that sees a new subject each
+ * message re-encodes in place instead of allocating a Buffer per message.
+ */
+export function writeMsgTarget(dst: Buffer, subject: string, sid: string): number {
+  let at = utf8Write(dst, subject, 0);
+  dst[at++] = SP;
+  at += utf8Write(dst, sid, at);
+  dst[at++] = SP;
+  return at;
 }

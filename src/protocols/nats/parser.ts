@@ -14,8 +14,17 @@
  *   SUB <subject> [queue] <sid>   UNSUB <sid> [max]   PING   PONG
  * Verbs are case-insensitive; arguments are separated by spaces or tabs;
  * lines end in CRLF (a bare LF is accepted, as nats-server does).
+ *
+ * Subjects, reply subjects, queue names and sids must be valid UTF-8: the
+ * core compares them as strings, and decoding invalid bytes would make two
+ * different subjects one (`a.\xff` and `a.\xfe` both become `a.\ufffd`).
+ * nats-server compares bytes and accepts anything; Weft refuses the
+ * operation with `onRefused` (the session sends -ERR and keeps the
+ * connection; a PUB's payload is consumed and dropped). Only a line with a
+ * byte >= 0x80 is checked, so ASCII costs one OR per byte.
  */
-import { CloseReason, ProtocolError, WireError } from '../../errors.js';
+import { isUtf8 } from 'node:buffer';
+import { CloseReason, notUtf8, ProtocolError, WireError } from '../../errors.js';
 import { utf8Slice } from '../../util/bytes.js';
 
 export interface NatsServerHandler {
@@ -25,6 +34,8 @@ export interface NatsServerHandler {
   onUnsub(sid: string, max: number): void;
   onPing(): void;
   onPong(): void;
+  /** An operation refused without closing: `wire` is the -ERR text, `detail` for the log. */
+  onRefused(wire: string, detail: string): void;
 }
 
 export interface ParserLimits {
@@ -65,6 +76,10 @@ export class NatsParser {
   private pSubject = '';
   private pReply = '';
   private pHeaderSize = -1;
+  /** The -ERR text when the payload being assembled belongs to a refused PUB. */
+  private pRefused = '';
+  /** The current control line has a byte >= 0x80 (set by `split`). */
+  private nonAscii = false;
   private stopped = false;
   private pauseRequested = false;
   /** Where the last `feed` stopped at a `pause()`, or -1 when it parsed the whole buffer. */
@@ -196,6 +211,16 @@ export class NatsParser {
       case 'SUB': {
         if (argc !== 3 && argc !== 4)
           return parseError(`SUB takes 2 or 3 arguments, got ${argc - 1}`);
+        if (this.nonAscii) {
+          const bad =
+            this.badUtf8(line, 1, 'Subject') ??
+            (argc === 4 ? this.badUtf8(line, 2, 'Queue Group') : null) ??
+            this.badUtf8(line, argc - 1, 'Subscription ID');
+          if (bad !== null) {
+            this.handler.onRefused(bad, `SUB: ${bad}`);
+            return null;
+          }
+        }
         const subject = this.arg(line, 1);
         const queue = argc === 4 ? this.arg(line, 2) : '';
         const sid = this.arg(line, argc - 1);
@@ -210,7 +235,9 @@ export class NatsParser {
           max = this.num(line, 2);
           if (max < 0) return parseError('UNSUB max is not a number');
         }
-        this.handler.onUnsub(this.arg(line, 1), max);
+        const bad = this.nonAscii ? this.badUtf8(line, 1, 'Subscription ID') : null;
+        if (bad !== null) this.handler.onRefused(bad, `UNSUB: ${bad}`);
+        else this.handler.onUnsub(this.arg(line, 1), max);
         return null;
       }
       case 'PING':
@@ -260,21 +287,30 @@ export class NatsParser {
         `payload of ${total} bytes exceeds max_payload ${this.limits.maxPayload}`,
       );
     }
-    const subject = this.subjectArg(line);
-    const reply = argc === 3 + sizes ? this.arg(line, 2) : '';
+    let refused = '';
+    if (this.nonAscii) {
+      refused =
+        this.badUtf8(line, 1, 'Publish Subject') ??
+        (argc === 3 + sizes ? this.badUtf8(line, 2, 'Reply Subject') : null) ??
+        '';
+    }
+    const subject = refused === '' ? this.subjectArg(line) : '';
+    const reply = refused === '' && argc === 3 + sizes ? this.arg(line, 2) : '';
     const need = total + 2;
     if (buf.length - pos >= need) {
       if (buf[pos + total] !== CR || buf[pos + total + 1] !== LF) {
         return parseError(`${verb} payload is not followed by CRLF (size mismatch?)`);
       }
       this.cursor = pos + need;
-      this.emitPub(subject, reply, hdr, buf.subarray(pos, pos + total));
+      if (refused !== '') this.handler.onRefused(refused, `${verb}: ${refused}`);
+      else this.emitPub(subject, reply, hdr, buf.subarray(pos, pos + total));
       return null;
     }
     // The payload continues in later reads: assemble it (one copy).
     this.pSubject = subject;
     this.pReply = reply;
     this.pHeaderSize = hdr;
+    this.pRefused = refused;
     this.pbuf = Buffer.allocUnsafe(need);
     this.pfill = 0;
     this.state = State.Payload;
@@ -295,7 +331,13 @@ export class NatsParser {
     const payload = this.pbuf.subarray(0, total);
     this.pbuf = EMPTY;
     this.state = State.Control;
-    this.emitPub(this.pSubject, this.pReply, this.pHeaderSize, payload);
+    if (this.pRefused !== '') {
+      const wire = this.pRefused;
+      this.pRefused = '';
+      this.handler.onRefused(wire, `${this.pHeaderSize < 0 ? 'PUB' : 'HPUB'}: ${wire}`);
+    } else {
+      this.emitPub(this.pSubject, this.pReply, this.pHeaderSize, payload);
+    }
     return pos;
   }
 
@@ -304,11 +346,16 @@ export class NatsParser {
     else this.handler.onPub(subject, reply, data.subarray(0, hdr), data.subarray(hdr));
   }
 
-  /** Splits line[start, end) on spaces/tabs into this.args; returns the count or -1. */
+  /**
+   * Splits line[start, end) on spaces/tabs into this.args; returns the count
+   * or -1. Notes in `nonAscii` whether an argument holds a byte >= 0x80.
+   */
   private split(line: Buffer, start: number, end: number): number {
     const args = this.args;
     let argc = 0;
     let i = start;
+    let high = 0;
+    this.nonAscii = false;
     while (i < end) {
       while (i < end && (line[i] === SP || line[i] === TAB)) i++;
       if (i >= end) break;
@@ -320,12 +367,27 @@ export class NatsParser {
       }
       if (argc === 5) return -1;
       const s = i;
-      while (i < end && line[i] !== SP && line[i] !== TAB) i++;
+      for (; i < end; i++) {
+        const c = line[i]!;
+        if (c === SP || c === TAB) break;
+        high |= c;
+      }
       args[argc * 2] = s;
       args[argc * 2 + 1] = i;
       argc++;
     }
+    this.nonAscii = (high & 0x80) !== 0;
     return argc;
+  }
+
+  /** The -ERR text when argument `k` is not valid UTF-8 (`what` names it), else null. */
+  private badUtf8(line: Buffer, k: number, what: string): string | null {
+    const s = this.args[k * 2]!;
+    const e = this.args[k * 2 + 1]!;
+    for (let i = s; i < e; i++) {
+      if (line[i]! >= 0x80) return isUtf8(line.subarray(s, e)) ? null : notUtf8(what);
+    }
+    return null;
   }
 
   private arg(line: Buffer, k: number): string {
@@ -341,10 +403,12 @@ export class NatsParser {
     const s = this.args[2];
     const n = this.args[3] - s;
     const last = this.lastSubjectBytes;
+    // Backwards: subjects that differ (`orders.1`, `orders.2`) mostly differ
+    // at the end, so a miss costs a byte or two, not the whole subject.
     if (n === this.lastSubjectLen) {
-      let i = 0;
-      while (i < n && line[s + i] === last[i]) i++;
-      if (i === n) return this.lastSubject;
+      let i = n - 1;
+      while (i >= 0 && line[s + i] === last[i]) i--;
+      if (i < 0) return this.lastSubject;
     }
     const subject = utf8Slice(line, s, s + n);
     if (n <= last.length) {

@@ -23,10 +23,12 @@ import {
   errLine,
   headMax,
   msgTarget,
+  msgTargetMax,
   NO_RESPONDERS,
   OK,
   PING,
   PONG,
+  writeMsgTarget,
 } from './encoder.js';
 import { NatsParser } from './parser.js';
 
@@ -46,9 +48,6 @@ export interface SessionHost {
   infoLine(session: ClientSession): string;
   sessionClosed(session: ClientSession): void;
 }
-
-/** Bound on a session's own match cache (per-connection, generation-checked). */
-export const SESSION_CACHE_MAX = 128;
 
 /**
  * How long one read slice may run: past it, the rest of the read waits for
@@ -76,14 +75,10 @@ const EMPTY = Buffer.alloc(0);
 
 /** A subscription with the NATS face's encoding cache. */
 interface NatsSubscription extends Subscription {
-  /** Encoded `<subject> <sid> ` for `targetSubject`. */
+  /** Encoded `<subject> <sid> ` for `targetSubject`: the first `targetLen` bytes. */
   target: Buffer;
+  targetLen: number;
   targetSubject: string;
-}
-
-interface CachedMatch {
-  result: MatchResult;
-  generation: number;
 }
 
 export class ClientSession extends Connection implements Subscriber {
@@ -95,7 +90,6 @@ export class ClientSession extends Connection implements Subscriber {
   /** Server PINGs not yet answered. */
   pingsOut = 0;
   private readonly parser: NatsParser;
-  private readonly cache = new Map<string, CachedMatch>();
   private authTimer: NodeJS.Timeout | null = null;
   /** Work done in the current read slice, the level at which to read the clock, and its start (see SLICE_MS). */
   private sliceWork = 0;
@@ -325,6 +319,7 @@ export class ClientSession extends Connection implements Subscriber {
       max: 0,
       delivered: 0,
       target: EMPTY,
+      targetLen: 0,
       targetSubject: '',
     };
     this.subs.set(sid, sub);
@@ -346,6 +341,13 @@ export class ClientSession extends Connection implements Subscriber {
     this.queueText(PONG);
   }
 
+  /** An operation the parser refused (an argument not valid UTF-8): -ERR, the connection stays. */
+  onRefused(wire: string, detail: string): void {
+    if (!this.requireConnect()) return;
+    this.host.log.warn(`cid:${this.id} ${this.remoteAddress}:${this.remotePort} - ${detail}`);
+    this.softError(wire);
+  }
+
   onPong(): void {
     this.pingsOut = 0;
   }
@@ -358,11 +360,13 @@ export class ClientSession extends Connection implements Subscriber {
     // The `<subject> <sid> ` bytes are kept per subscription; a literal
     // subscription always sees one subject, a wildcard one mostly a few.
     if (ns.targetSubject !== msg.subject) {
-      ns.target = msgTarget(msg.subject, sub.sid);
+      const need = msgTargetMax(msg.subject, sub.sid);
+      if (ns.target.length < need) ns.target = Buffer.allocUnsafe(Math.max(64, need));
+      ns.targetLen = writeMsgTarget(ns.target, msg.subject, sub.sid);
       ns.targetSubject = msg.subject;
     }
     const headers = this.connectOptions?.headers ? msg.headers : null;
-    const size = this.queueMsg(ns.target, msg.reply, headers, msg.payload);
+    const size = this.queueMsg(ns.target, msg.reply, headers, msg.payload, ns.targetLen);
     if (size < 0) return;
     this.outMsgs++;
     this.outBytes += size;
@@ -374,7 +378,13 @@ export class ClientSession extends Connection implements Subscriber {
   }
 
   /** Queues one MSG/HMSG frame; returns its payload size, or -1 at the pending bound. */
-  private queueMsg(target: Buffer, reply: string, headers: Buffer | null, payload: Buffer): number {
+  private queueMsg(
+    target: Buffer,
+    reply: string,
+    headers: Buffer | null,
+    payload: Buffer,
+    targetLen = target.length,
+  ): number {
     const hlen = headers === null ? -1 : headers.length;
     const total = payload.length + (headers === null ? 0 : hlen);
     const max = headMax(target, reply);
@@ -382,13 +392,13 @@ export class ClientSession extends Connection implements Subscriber {
     let at: number;
     if (total < COPY_LIMIT) {
       chunk = this.reserve(max + total + 2);
-      at = encodeMsgHead(chunk, this.writePos, target, reply, hlen, total);
+      at = encodeMsgHead(chunk, this.writePos, target, reply, hlen, total, targetLen);
       if (headers !== null) at = copyInto(headers, chunk, at);
       at = copyInto(payload, chunk, at);
     } else {
       // Large payloads are queued by reference, not copied.
       chunk = this.reserve(max);
-      this.commit(encodeMsgHead(chunk, this.writePos, target, reply, hlen, total));
+      this.commit(encodeMsgHead(chunk, this.writePos, target, reply, hlen, total, targetLen));
       if (headers !== null) this.queueRef(headers);
       this.queueRef(payload);
       chunk = this.reserve(2);
@@ -399,23 +409,13 @@ export class ClientSession extends Connection implements Subscriber {
     return this.commit(at) ? total : -1;
   }
 
-  /** The match for a publish subject, through this session's cache. */
+  /**
+   * The match for a publish subject. No per-connection cache: the sublist's
+   * own cache hit is one Map lookup and allocates nothing, and a second
+   * layer only cost a lookup and an insert on every miss.
+   */
   private match(subject: string): MatchResult {
-    const sublist = this.account!.sublist;
-    const hit = this.cache.get(subject);
-    if (hit !== undefined && hit.generation === sublist.generation) return hit.result;
-    const result = sublist.match(subject);
-    if (hit !== undefined) {
-      hit.result = result;
-      hit.generation = sublist.generation;
-    } else {
-      if (this.cache.size >= SESSION_CACHE_MAX) {
-        this.cache.clear();
-        this.host.stats.matchCacheResets++;
-      }
-      this.cache.set(subject, { result, generation: sublist.generation });
-    }
-    return result;
+    return this.account!.sublist.match(subject);
   }
 
   /** A 503 status to the requester's own subscription for `reply`, as nats-server does. */

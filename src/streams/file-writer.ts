@@ -57,6 +57,8 @@ export interface FileWriterOptions {
   segments: Map<number, Segment>;
   position: LogPosition;
   stats: WriterStats;
+  /** Called after each fsync of a segment with how far it is now synced (the synced mark). */
+  onSynced?: (seg: Segment, offset: number) => void;
 }
 
 const segFile = (name: number): string => String(name).padStart(20, '0') + '.seg';
@@ -99,6 +101,7 @@ export class FileWriter {
   private readonly segments: Map<number, Segment>;
   private readonly position: LogPosition;
   private readonly stats: WriterStats;
+  private readonly onSynced: ((seg: Segment, offset: number) => void) | undefined;
   /** Oldest first; the last is `active`. */
   private segList: Segment[] = [];
   private active!: Segment;
@@ -138,6 +141,7 @@ export class FileWriter {
     this.segments = opts.segments;
     this.position = opts.position;
     this.stats = opts.stats;
+    this.onSynced = opts.onSynced;
   }
 
   // ---- open ----
@@ -356,8 +360,10 @@ export class FileWriter {
     const seg = this.unsynced;
     if (seg !== null) {
       this.unsynced = null;
+      const offset = seg.written;
       await fsyncP(seg.fd, true);
       this.stats.fsyncs++;
+      this.onSynced?.(seg, offset);
     }
     if (this.dirDirty) {
       this.dirDirty = false;

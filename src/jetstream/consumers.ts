@@ -15,6 +15,7 @@ import path from 'node:path';
 import type { Account } from '../core/account.js';
 import type { Router } from '../core/router.js';
 import type { Stream } from '../streams/stream.js';
+import { StreamApiError } from '../streams/stream-errors.js';
 import { Consumer, type ConsumerHost } from './consumer.js';
 import {
   type ConsumerConfig,
@@ -33,6 +34,8 @@ export interface ConsumersHost {
   readonly log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
   /** The stream's directory, or null for a memory stream. */
   readonly dir: string | null;
+  /** A durable's state file could not be read back (`file` is its base name). */
+  readonly damaged?: (file: string, why: string) => void;
 }
 
 /** Each stream's consumers, for the stream info's `consumer_count`. */
@@ -45,6 +48,11 @@ export function consumerCount(stream: Stream): number {
 
 export class StreamConsumers {
   readonly byName = new Map<string, Consumer>();
+  /**
+   * Durables whose state file is damaged, by name: kept out of service (not
+   * re-created over the file, which stays for an operator) until restart.
+   */
+  readonly damaged = new Map<string, string>();
   private readonly consumerHost: ConsumerHost;
   private readonly retention: Retention;
 
@@ -104,6 +112,10 @@ export class StreamConsumers {
   async add(config: ConsumerConfig): Promise<{ consumer: Consumer; created: boolean }> {
     const durable = config.durable_name !== undefined;
     const name = config.durable_name ?? config.name ?? ephemeralName();
+    const broken = this.damaged.get(name);
+    if (broken !== undefined) {
+      throw new StreamApiError(500, 10118, `consumer is offline: its state file ${broken}`);
+    }
     const existing = this.byName.get(name);
     if (existing !== undefined) {
       if (sameConsumerConfig(existing.config, config))
@@ -151,9 +163,15 @@ export class StreamConsumers {
         this.byName.set(name, c);
         c.start();
       } catch (err) {
+        const why = err instanceof SyntaxError ? `is not valid JSON (${err.message})` : String(err);
         this.host.log.error(
-          `consumer ${f} of ${this.host.stream.name} not restored: ${String(err)}`,
+          `consumer state file ${path.join(dir, f)} of stream "${this.host.stream.name}" ` +
+            `${why}: the consumer is out of service; the file is left as it is`,
         );
+        // What clients see names the file, never the host's path.
+        const brief = err instanceof SyntaxError ? 'is not valid JSON' : 'could not be restored';
+        this.damaged.set(f.slice(0, -'.json'.length), `${f} ${brief}`);
+        this.host.damaged?.(f, brief);
       }
     }
     await this.retention.restored();

@@ -14,12 +14,12 @@
  * API requests and acks from any node reach the owner (routing.ts).
  * Mirrors and sources pull from streams anywhere in the mesh (feed.ts).
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Account, Accounts } from '../core/account.js';
 import type { Message, Subscriber, Subscription } from '../core/message.js';
 import type { Router } from '../core/router.js';
-import { openFileStore } from '../streams/file-store.js';
+import { FileStore, openFileStore } from '../streams/file-store.js';
 import { createMemoryStore } from '../streams/memory-store.js';
 import type { StreamStore, SyncPolicy } from '../streams/store.js';
 import { Stream } from '../streams/stream.js';
@@ -31,6 +31,15 @@ import { StreamFeeds } from './feeds.js';
 import { Inbox } from './inbox.js';
 import { RemoteStreams } from './routing.js';
 import { pubAck, pubAckError, streamInfo } from './shapes.js';
+import {
+  consumerKey,
+  damageInfo,
+  damageKey,
+  type HealthSink,
+  offlineKey,
+  reportRecovery,
+} from './stream-damage.js';
+import { readStreamMeta, writeStreamMeta } from './stream-meta.js';
 
 export interface JetStreamHost {
   readonly accounts: Accounts;
@@ -40,6 +49,8 @@ export interface JetStreamHost {
     warn(msg: string): void;
     error(msg: string): void;
   };
+  /** The node's health (`/healthz`): damaged or offline streams make it degraded. */
+  readonly health?: HealthSink;
 }
 
 /** Ids for internal subscribers, far from client connection ids. */
@@ -65,6 +76,12 @@ export class CapturedStream implements Subscriber {
       stream,
       log: js.host.log,
       dir,
+      damaged: (file, why) =>
+        js.host.health?.report(
+          consumerKey(js.account.name, stream.name, file),
+          `stream ${stream.name}`,
+          `consumer state file consumers/${file} ${why}: that consumer is out of service; see the log`,
+        ),
     });
     this.feeds = new StreamFeeds(stream, js.inbox, js.host.log, dir);
   }
@@ -110,6 +127,13 @@ export class CapturedStream implements Subscriber {
 /** JetStream in one account. */
 export class AccountJetStream {
   readonly streams = new Map<string, CapturedStream>();
+  /**
+   * Streams found on disk that cannot be served (stream.json damaged in
+   * both copies, a store that cannot be read), by name: why, as clients
+   * are told (no host path). Their API answers "stream is offline" and the
+   * name cannot be re-created over their files.
+   */
+  readonly offline = new Map<string, string>();
   readonly api: JsApi;
   readonly inbox: Inbox;
   apiTotal = 0;
@@ -145,7 +169,12 @@ export class AccountJetStream {
 
   /** Stream info with the state of its mirror or sources. */
   info(cs: CapturedStream): Record<string, unknown> {
-    return { ...streamInfo(cs.stream), ...cs.feeds.info() };
+    const store = cs.stream.messages;
+    return {
+      ...streamInfo(cs.stream),
+      ...cs.feeds.info(),
+      ...(store instanceof FileStore ? damageInfo(store) : {}),
+    };
   }
 
   /** Makes a stream live: capturing, answering its API, fed from its origins. */
@@ -183,6 +212,8 @@ export class AccountJetStream {
 
   /** Creates (and persists) a stream, capturing its subjects. */
   async create(config: StreamConfig, created = new Date()): Promise<CapturedStream> {
+    const offline = this.offline.get(config.name);
+    if (offline !== undefined) throw JsErr.StreamOffline(offline);
     let store: StreamStore;
     let dir: string | null = null;
     if (config.storage === 'file') {
@@ -216,13 +247,26 @@ export class AccountJetStream {
     await cs.consumers.close(true);
     await cs.stream.close();
     if (cs.dir !== null) await rm(cs.dir, { recursive: true, force: true });
+    const health = this.host.health;
+    health?.clear(damageKey(this.account.name, cs.stream.name));
+    for (const name of cs.consumers.damaged.keys()) {
+      health?.clear(consumerKey(this.account.name, cs.stream.name, `${name}.json`));
+    }
   }
 
   private async writeMeta(dir: string, config: StreamConfig, created: Date): Promise<void> {
-    const file = path.join(dir, 'stream.json');
-    const tmp = `${file}.tmp`;
-    await writeFile(tmp, JSON.stringify({ config, created: created.toISOString() }, null, 2));
-    await rename(tmp, file);
+    await writeStreamMeta(dir, { config, created: created.toISOString() });
+  }
+
+  /** Keeps a stream found on disk out of service, saying why (log, health, API). */
+  private takeOffline(name: string, dir: string, why: string, detail: string): void {
+    this.offline.set(name, why);
+    this.host.log.error(`stream "${name}" in ${dir} is out of service: ${detail}`);
+    this.host.health?.report(
+      offlineKey(this.account.name, name),
+      `stream ${name}`,
+      `out of service: ${why}; its files are left as they are (see the log)`,
+    );
   }
 
   /** Reopens the file streams found under this account's directory. */
@@ -236,12 +280,30 @@ export class AccountJetStream {
     for (const name of names.sort()) {
       if (!isValidStreamName(name)) continue;
       const dir = path.join(this.dir, name);
+      const entries = await readdir(dir).catch(() => null);
+      if (entries === null || entries.length === 0) continue;
+      const read = await readStreamMeta(dir);
+      const problems = read.problems.join('; ');
+      if (read.meta === null) {
+        this.takeOffline(name, dir, problems, `${problems} (in ${dir})`);
+        continue;
+      }
+      if (read.repaired) {
+        this.host.log.error(
+          `stream "${name}" in ${dir}: ${problems}; rewritten from the intact copy`,
+        );
+      }
+      const meta = read.meta;
+      let store: FileStore;
       try {
-        const meta = JSON.parse(await readFile(path.join(dir, 'stream.json'), 'utf8')) as {
-          config: StreamConfig;
-          created: string;
-        };
-        const store = await openFileStore(path.join(dir, 'msgs'), { sync: this.sync });
+        store = await openFileStore(path.join(dir, 'msgs'), { sync: this.sync });
+      } catch (err) {
+        const msg = (err as Error).message;
+        this.takeOffline(name, dir, 'its message store cannot be opened', msg);
+        continue;
+      }
+      reportRecovery(this.host.log, this.host.health, this.account.name, name, store);
+      try {
         const cs = new CapturedStream(
           new Stream(meta.config, store, new Date(meta.created)),
           this,
@@ -251,7 +313,8 @@ export class AccountJetStream {
         await this.activate(cs);
         this.host.log.info(`Restored stream "${name}" in account ${this.account.name}`);
       } catch (err) {
-        this.host.log.error(`stream "${name}" in ${dir} not restored: ${(err as Error).message}`);
+        await store.close().catch(() => {});
+        this.takeOffline(name, dir, 'it could not be restored', (err as Error).message);
       }
     }
   }

@@ -150,7 +150,10 @@ export class UnsyncedSeqs {
   synced(segName: number, offset: number): number {
     let h = this.head;
     const n = this.segs.length;
-    while (h < n && (this.segs[h]! < segName || (this.segs[h] === segName && this.ends[h]! <= offset))) {
+    while (
+      h < n &&
+      (this.segs[h]! < segName || (this.segs[h] === segName && this.ends[h]! <= offset))
+    ) {
       this.last = this.seqs[h]!;
       h++;
     }

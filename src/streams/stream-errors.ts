@@ -50,6 +50,8 @@ export const JsErr = {
   MirrorWithSubjects: e(400, 10034, 'stream mirrors can not contain subjects'),
   MirrorWithSources: e(400, 10031, 'stream mirrors can not also contain other sources'),
   MirrorNotUpdatable: e(400, 10055, 'stream mirror configuration can not be updated'),
+  /** nats-server's JSStreamOfflineErr, with why (never a host path: clients see it). */
+  StreamOffline: (why: string) => new StreamApiError(500, 10118, `stream is offline: ${why}`),
   StoreFailed: (why: string) => new StreamApiError(503, 10077, why),
   /** Not in nats-server 2.9 (it leaves unknown API subjects unanswered); an answer is kinder. */
   UnknownApi: (what: string) => new StreamApiError(400, 10003, `unknown JetStream API: ${what}`),

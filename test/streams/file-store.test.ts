@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
 import { crc32Table } from '../../src/streams/file-crc32.js';
-import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
 import { QUARANTINE_FILE, readQuarantine } from '../../src/streams/file-quarantine.js';
+import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
 import { MarkFile, readMark } from '../../src/streams/file-synced-mark.js';
 import { createMemoryStore } from '../../src/streams/memory-store.js';
 import { StoreError, type StreamStore, type SyncPolicy } from '../../src/streams/store.js';
@@ -215,7 +215,10 @@ describe('file store', () => {
     s = await openFileStore(dir, { sync: ALWAYS });
     assert.equal(s.recovered.truncatedBytes, 0);
     assert.equal(s.recovered.damage.ranges, 1);
-    assert.deepEqual([s.recovered.damage.list[0]!.seqFrom, s.recovered.damage.list[0]!.seqTo], [5, 5]);
+    assert.deepEqual(
+      [s.recovered.damage.list[0]!.seqFrom, s.recovered.damage.list[0]!.seqTo],
+      [5, 5],
+    );
     assert.deepEqual([s.state().messages, s.state().lastSeq], [4, 5]);
     assert.equal((await s.append('x', null, Buffer.from('six'))).seq, 6);
     await s.close();

@@ -90,7 +90,7 @@ export interface MetaRead {
  * Reads a stream's metadata from whichever copy is intact, rewriting a
  * damaged copy from the good one. `meta` is null when neither is usable.
  */
-export async function readStreamMeta(dir: string): Promise<MetaRead> {
+export async function readStreamMeta(dir: string, repair = true): Promise<MetaRead> {
   const problems: string[] = [];
   let main: StreamMeta | null = null;
   let copy: StreamMeta | null = null;
@@ -111,6 +111,6 @@ export async function readStreamMeta(dir: string): Promise<MetaRead> {
   if (meta === null) return { meta: null, problems, repaired: false };
   const repaired = problems.length > 0;
   const stale = main !== null && JSON.stringify(main) !== JSON.stringify(copy);
-  if (repaired || stale) await writeStreamMeta(dir, meta);
+  if (repair && (repaired || stale)) await writeStreamMeta(dir, meta);
   return { meta, problems, repaired };
 }

@@ -32,7 +32,6 @@ import {
   T_PURGE,
 } from './file-record.js';
 import { readMark, type SyncedMark } from './file-synced-mark.js';
-import type { FileWriter } from './file-writer.js';
 import { scanSegment } from './segment-scan.js';
 
 /** Damaged ranges listed one by one in a report; the rest are only counted. */
@@ -108,7 +107,10 @@ export interface RecoverContext {
   dir: string;
   /** Segment file names, oldest first. */
   names: string[];
-  writer: FileWriter;
+  /** Registers a segment file found (the writer's, or a checker's own). */
+  addSegment: (name: number, fd: number) => Segment;
+  /** Only look (`weft stream check`): nothing is written, cut or quarantined. */
+  readOnly?: boolean;
   index: MessageIndex;
   quarantineBytes: number;
   report: RecoveryReport;
@@ -135,7 +137,8 @@ function syncedEnd(seg: Segment, newest: boolean, mark: SyncedMark | null): numb
 
 /** Replays every segment into the index, quarantining what is bad. Synchronous: runs once. */
 export function recoverSegments(ctx: RecoverContext): void {
-  const { dir, names, writer, index: ix, report: rec } = ctx;
+  const { dir, names, index: ix, report: rec } = ctx;
+  const ro = ctx.readOnly === true;
   const { mark, problem } = readMark(dir);
   rec.damage.markProblem = problem;
   const found: Found[] = [];
@@ -145,7 +148,7 @@ export function recoverSegments(ctx: RecoverContext): void {
 
   for (let k = 0; k < names.length; k++) {
     const file = path.join(dir, names[k]!);
-    const seg = writer.addSegment(Number(names[k]!.slice(0, 20)), fs.openSync(file, 'r+'));
+    const seg = ctx.addSegment(Number(names[k]!.slice(0, 20)), fs.openSync(file, ro ? 'r' : 'r+'));
     const size = fs.fstatSync(seg.fd).size;
     const last = k === names.length - 1;
     const synced = syncedEnd(seg, last, mark);
@@ -206,7 +209,7 @@ export function recoverSegments(ctx: RecoverContext): void {
   const dmg = rec.damage;
   for (const f of found) {
     const length = f.end - f.start;
-    const kept = keep(q, f);
+    const kept = ro ? q.has(f.seg.name, f.start, length) : keep(q, f);
     dmg.ranges++;
     dmg.bytes += length;
     if (!kept) dmg.notKeptBytes += Math.max(0, Math.min(f.end, fileSize(f.seg)) - f.start);
@@ -225,10 +228,12 @@ export function recoverSegments(ctx: RecoverContext): void {
   }
   const t = torn as Found | null;
   if (t !== null) {
-    keep(q, t);
-    fs.ftruncateSync(t.seg.fd, t.start);
-    fs.fdatasyncSync(t.seg.fd);
-    t.seg.size = t.seg.written = t.start;
+    if (!ro) {
+      keep(q, t);
+      fs.ftruncateSync(t.seg.fd, t.start);
+      fs.fdatasyncSync(t.seg.fd);
+      t.seg.size = t.seg.written = t.start;
+    }
     rec.truncatedBytes = t.end - t.start;
     rec.truncatedFile = t.seg.path;
     rec.truncatedReason = t.why;

@@ -184,7 +184,7 @@ export class FileStore implements StreamStore {
       recoverSegments({
         dir: this.dir,
         names,
-        writer: this.writer,
+        addSegment: (name, fd) => this.writer.addSegment(name, fd),
         index: this.index,
         quarantineBytes: this.quarantineBytes,
         report: rec,

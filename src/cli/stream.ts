@@ -11,6 +11,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { parseCheckedJson } from '../jetstream/checked-json.js';
 import { readStreamMeta } from '../jetstream/stream-meta.js';
 import { checkStore, type StoreCheck } from '../streams/file-check.js';
 import { isValidStreamName } from '../streams/stream-config.js';
@@ -65,7 +66,7 @@ function checkConsumers(dir: string): { ok: number; damaged: string[] } {
   for (const f of readdirSync(cdir).sort()) {
     if (!f.endsWith('.json')) continue;
     try {
-      const s = JSON.parse(readFileSync(path.join(cdir, f), 'utf8')) as { config?: unknown };
+      const s = parseCheckedJson(readFileSync(path.join(cdir, f), 'utf8'));
       if (typeof s.config !== 'object' || s.config === null) throw new Error('no config');
       out.ok++;
     } catch (err) {

@@ -16,6 +16,7 @@ import type { Account } from '../core/account.js';
 import type { Router } from '../core/router.js';
 import type { Stream } from '../streams/stream.js';
 import { StreamApiError } from '../streams/stream-errors.js';
+import { parseCheckedJson } from './checked-json.js';
 import { Consumer, type ConsumerHost } from './consumer.js';
 import {
   type ConsumerConfig,
@@ -156,20 +157,32 @@ export class StreamConsumers {
     for (const f of files.sort()) {
       if (!f.endsWith('.json')) continue;
       try {
-        const s = JSON.parse(await readFile(path.join(dir, f), 'utf8')) as ConsumerState;
+        const s = parseCheckedJson(
+          await readFile(path.join(dir, f), 'utf8'),
+        ) as unknown as ConsumerState;
+        if (
+          typeof s.config !== 'object' ||
+          s.config === null ||
+          Number.isNaN(Date.parse(s.created))
+        ) {
+          throw new Error('not a consumer state (config and created expected)');
+        }
         const name = s.config.durable_name ?? f.slice(0, -'.json'.length);
         const c = new Consumer(name, s.config, new Date(s.created), this.consumerHost);
         await c.restore(s);
         this.byName.set(name, c);
         c.start();
       } catch (err) {
-        const why = err instanceof SyntaxError ? `is not valid JSON (${err.message})` : String(err);
+        const why =
+          err instanceof SyntaxError
+            ? `is not valid JSON (${err.message})`
+            : `is damaged: ${(err as Error).message ?? String(err)}`;
         this.host.log.error(
           `consumer state file ${path.join(dir, f)} of stream "${this.host.stream.name}" ` +
             `${why}: the consumer is out of service; the file is left as it is`,
         );
         // What clients see names the file, never the host's path.
-        const brief = err instanceof SyntaxError ? 'is not valid JSON' : 'could not be restored';
+        const brief = err instanceof SyntaxError ? 'is not valid JSON' : 'is damaged';
         this.damaged.set(f.slice(0, -'.json'.length), `${f} ${brief}`);
         this.host.damaged?.(f, brief);
       }

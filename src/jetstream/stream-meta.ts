@@ -11,8 +11,8 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { crc32 } from '../streams/file-crc32.js';
 import type { StreamConfig } from '../streams/stream-config.js';
+import { checkedJson, parseCheckedJson } from './checked-json.js';
 
 export const META_FILE = 'stream.json';
 export const META_COPY = 'stream.json.bak';
@@ -22,15 +22,9 @@ export interface StreamMeta {
   created: string;
 }
 
-const sum = (body: string): string => {
-  const b = Buffer.from(body);
-  return `crc32:${crc32(b, 0, b.length).toString(16).padStart(8, '0')}`;
-};
-
 /** The text of a meta file: the fields, then their checksum. */
 function render(meta: StreamMeta): string {
-  const body = JSON.stringify({ config: meta.config, created: meta.created });
-  return JSON.stringify({ ...meta, checksum: sum(body) }, null, 2);
+  return checkedJson({ config: meta.config, created: meta.created }, 2);
 }
 
 async function writeOne(file: string, text: string): Promise<void> {
@@ -55,25 +49,24 @@ async function readOne(dir: string, name: string): Promise<StreamMeta> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(`${name}: ${code === 'ENOENT' ? 'missing' : `cannot be read (${code})`}`);
   }
-  let v: unknown;
+  let v: Record<string, unknown>;
   try {
-    v = JSON.parse(text);
+    v = parseCheckedJson(text);
   } catch (err) {
-    throw new Error(`${name}: invalid JSON (${(err as Error).message}; ${text.length} bytes)`);
+    const e = err as Error;
+    if (e instanceof SyntaxError) {
+      throw new Error(`${name}: invalid JSON (${e.message}; ${text.length} bytes)`);
+    }
+    throw new Error(`${name}: ${e.message}`);
   }
-  const m = v as Partial<StreamMeta> & { checksum?: unknown };
+  const m = v as Partial<StreamMeta>;
   if (
-    m === null ||
-    typeof m !== 'object' ||
     typeof m.config !== 'object' ||
     m.config === null ||
-    typeof m.created !== 'string'
+    typeof m.created !== 'string' ||
+    Number.isNaN(Date.parse(m.created))
   ) {
     throw new Error(`${name}: not a stream's metadata (config and created expected)`);
-  }
-  if (m.checksum !== undefined) {
-    const want = sum(JSON.stringify({ config: m.config, created: m.created }));
-    if (m.checksum !== want) throw new Error(`${name}: checksum mismatch (damaged)`);
   }
   return { config: m.config, created: m.created };
 }

@@ -212,7 +212,12 @@ export function recoverSegments(ctx: RecoverContext): void {
     const kept = ro ? q.has(f.seg.name, f.start, length) : keep(q, f);
     dmg.ranges++;
     dmg.bytes += length;
-    if (!kept) dmg.notKeptBytes += Math.max(0, Math.min(f.end, fileSize(f.seg)) - f.start);
+    if (!kept) {
+      dmg.notKeptBytes += Math.max(0, Math.min(f.end, fileSize(f.seg)) - f.start);
+      // Its segment is now the only copy of these bytes: one live count that
+      // no message will ever take back keeps compaction from deleting it.
+      if (!ro) f.seg.live++;
+    }
     if (dmg.list.length < DAMAGE_LIST_MAX) {
       const some = f.seqTo >= f.seqFrom;
       dmg.list.push({

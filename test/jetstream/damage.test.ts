@@ -21,11 +21,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connect, type NatsConnection, StorageType } from 'nats';
+import { AckPolicy, connect, type NatsConnection, StorageType } from 'nats';
 import { recSeq, recType, T_MSG } from '../../src/streams/file-record.js';
 import { scanSegment } from '../../src/streams/segment-scan.js';
 import { freePort } from '../helpers/nats-server.js';
 import { checkFor, within } from '../helpers/poll.js';
+import { prng } from '../streams/crash-messages.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const dirs: string[] = [];
@@ -72,7 +73,12 @@ async function startNode(dir: string): Promise<Node> {
 
 async function stopNode(n: Node): Promise<void> {
   n.proc.kill('SIGTERM');
-  await within(n.closed, 10_000, 'the node to stop');
+  try {
+    await within(n.closed, 10_000, 'the node to stop');
+  } catch (err) {
+    n.proc.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}; its log:\n${n.stderr()}`);
+  }
 }
 
 async function healthz(
@@ -117,6 +123,7 @@ async function fillStream(url: string, name: string, count: number): Promise<voi
   const nc: NatsConnection = await connect({ servers: url });
   const jsm = await nc.jetstreamManager();
   await jsm.streams.add({ name, subjects: [`${name}.>`], storage: StorageType.File });
+  await jsm.consumers.add(name, { durable_name: 'C', ack_policy: AckPolicy.Explicit });
   const js = nc.jetstream();
   for (let i = 1; i <= count; i++) await js.publish(`${name}.x`, Buffer.from(`m${i}`));
   await nc.close();
@@ -139,6 +146,7 @@ test('damaged records are skipped and reported; everything else is served', asyn
   const [, midOff] = where.get(20)!;
   flip(seg, midOff + 34, 4); // (b) four bytes inside record 20
   flip(join(sdir, 'stream.json'), 40, 2);
+  fs.truncateSync(join(sdir, 'consumers', 'C.json'), 10);
 
   node = await startNode(dataDir);
   try {
@@ -179,6 +187,16 @@ test('damaged records are skipped and reported; everything else is served', asyn
       new RegExp(`\\[ERR\\].*damaged data in .*${file} at offset ${lastOff},.*sequence 40`),
     );
     assert.match(log, /stream\.json: checksum mismatch.*rewritten from the intact copy/);
+    // The consumer whose state file is damaged: reported, out of service, not re-created over it.
+    assert.match(log, /\[ERR\].*consumer state file .*C\.json of stream "D" is not valid JSON/);
+    assert.ok(
+      h.problems!.some((p) => p.component === 'stream D' && /consumers\/C\.json/.test(p.detail)),
+    );
+    await assert.rejects(
+      jsm.consumers.add('D', { durable_name: 'C', ack_policy: AckPolicy.Explicit }),
+      /consumer is offline: its state file C\.json is not valid JSON/i,
+    );
+    assert.equal(fs.statSync(join(sdir, 'consumers', 'C.json')).size, 10, 'left as it was');
     await nc.close();
   } finally {
     await stopNode(node);
@@ -186,6 +204,7 @@ test('damaged records are skipped and reported; everything else is served', asyn
   const c = check(dataDir);
   assert.equal(c.status, 1, c.out);
   assert.match(c.out, /\$G\/D: DAMAGED/);
+  assert.match(c.out, /consumer: consumers\/C\.json: /);
   assert.match(
     c.out,
     new RegExp(`damaged: msgs/${file} offset ${lastOff}, .*sequence 40; in quarantine`),
@@ -235,4 +254,87 @@ test('stream.json damaged in both copies: the stream is kept offline, named, not
   const c = check(dataDir);
   assert.equal(c.status, 1);
   assert.match(c.out, /stream\.json: invalid JSON.*no usable copy/);
+});
+
+test('weft stream check: usage errors exit 2', () => {
+  const missing = spawnSync(
+    process.execPath,
+    [MAIN, 'stream', 'check', '--data-dir', join(tmpdir(), 'weft-no-such-dir-x')],
+    { encoding: 'utf8' },
+  );
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /is not a directory/);
+  const action = spawnSync(process.execPath, [MAIN, 'stream', 'fix'], { encoding: 'utf8' });
+  assert.equal(action.status, 2);
+  assert.match(action.stderr, /unknown action "fix"/);
+});
+
+const SEED = Number(process.env['WEFT_DAMAGE_SEED'] ?? String(Math.floor(Math.random() * 2 ** 31)));
+
+test(`random flips in a stream's files, through a node (seed ${SEED})`, async () => {
+  console.log(`damage e2e: WEFT_DAMAGE_SEED=${SEED}`);
+  const rnd = prng(SEED);
+  const dataDir = await mkdtemp(join(tmpdir(), 'weft-damage-e2e-'));
+  dirs.push(dataDir);
+  let node = await startNode(dataDir);
+  await fillStream(`nats://127.0.0.1:${node.port}`, 'R', 60);
+  await stopNode(node);
+  const sdir = join(dataDir, 'streams', '$G', 'R');
+  const msgs = join(sdir, 'msgs');
+  const where = records(msgs);
+  const files = [
+    ...fs.readdirSync(msgs).map((f) => join('msgs', f)),
+    'stream.json',
+    'stream.json.bak',
+    join('consumers', 'C.json'),
+  ];
+  const touched: [string, number][] = [];
+  for (let i = 0; i < 6; i++) {
+    const f = files[Math.floor(rnd() * files.length)]!;
+    const size = fs.statSync(join(sdir, f)).size;
+    const at = Math.floor(rnd() * size);
+    flip(join(sdir, f), at, 1);
+    touched.push([f, at]);
+  }
+  const hit = (f: string): boolean => touched.some(([t]) => t === f);
+  node = await startNode(dataDir);
+  try {
+    const nc = await connect({ servers: `nats://127.0.0.1:${node.port}` });
+    const jsm = await nc.jetstreamManager();
+    const why = JSON.stringify(touched);
+    if (hit('stream.json') && hit('stream.json.bak')) {
+      await assert.rejects(jsm.streams.info('R'), /stream is offline/i);
+      await nc.close();
+      return;
+    }
+    const info = (await jsm.streams.info('R')) as unknown as {
+      weft_damage?: {
+        damaged: { first_seq?: number; last_seq?: number }[];
+        torn_tail_bytes?: number;
+      };
+    };
+    const ranges = info.weft_damage?.damaged ?? [];
+    const torn = info.weft_damage?.torn_tail_bytes ?? 0;
+    for (let seq = 1; seq <= 60; seq++) {
+      const [file, off, len] = where.get(seq)!;
+      const mine = touched.some(
+        ([f, at]) => f === join('msgs', file) && at >= off && at < off + len,
+      );
+      const m = await jsm.streams.getMessage('R', { seq }).catch(() => null);
+      if (m !== null) {
+        assert.equal(Buffer.from(m.data).toString(), `m${seq}`, `${why}: seq ${seq}`);
+        continue;
+      }
+      assert.ok(mine, `${why}: seq ${seq} is gone though its bytes were not touched`);
+      const reported = ranges.some((r) => r.first_seq! <= seq && seq <= r.last_seq!);
+      assert.ok(
+        reported || (torn > 0 && hit(join('msgs', 'synced.mark'))),
+        `${why}: seq ${seq} is gone without a report`,
+      );
+    }
+    if (ranges.length > 0) assert.equal((await healthz(node)).status, 'degraded');
+    await nc.close();
+  } finally {
+    await stopNode(node);
+  }
 });

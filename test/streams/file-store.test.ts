@@ -253,6 +253,30 @@ describe('file store', () => {
     await s.close();
   });
 
+  test('a full quarantine: damage still reported, its segment kept from compaction', async () => {
+    const dir = await tempDir();
+    const opts = { sync: ALWAYS, segmentBytes: 256, quarantineBytes: 60 };
+    let s = await openFileStore(dir, opts);
+    await fill(s, 30);
+    await s.close();
+    const files = segFiles(dir);
+    assert.ok(files.length >= 4, `${files.length} segments`);
+    const buf = fs.readFileSync(files[1]!);
+    buf[32 + 36] ^= 0x10; // the first MSG record of the second segment
+    fs.writeFileSync(files[1]!, buf);
+    s = await openFileStore(dir, opts);
+    const d = s.recovered.damage;
+    assert.equal(d.ranges, 1);
+    assert.equal(d.list[0]!.quarantined, false);
+    assert.equal(d.notKeptBytes, d.list[0]!.length);
+    assert.equal(d.quarantineBytes, 0, 'nothing written past the bound');
+    // Every message purged: the other old segments go, the damaged one stays.
+    await s.purge();
+    await checkFor(() => !fs.existsSync(files[0]!) && !fs.existsSync(files[2]!));
+    assert.ok(fs.existsSync(files[1]!), 'the only copy of the damaged bytes is kept');
+    await s.close();
+  });
+
   test('a record corrupted at rest is reported on read', async () => {
     const dir = await tempDir();
     const s = await openFileStore(dir, { sync: ALWAYS });

@@ -19,7 +19,7 @@ import path from 'node:path';
 import type { Account, Accounts } from '../core/account.js';
 import type { Message, Subscriber, Subscription } from '../core/message.js';
 import type { Router } from '../core/router.js';
-import { FileStore, openFileStore } from '../streams/file-store.js';
+import { FileStore, type FileStoreOptions, openFileStore } from '../streams/file-store.js';
 import { createMemoryStore } from '../streams/memory-store.js';
 import type { StreamStore, SyncPolicy } from '../streams/store.js';
 import { Stream } from '../streams/stream.js';
@@ -37,6 +37,7 @@ import {
   damageKey,
   type HealthSink,
   offlineKey,
+  reportReadDamage,
   reportRecovery,
 } from './stream-damage.js';
 import { readStreamMeta, writeStreamMeta } from './stream-meta.js';
@@ -220,7 +221,7 @@ export class AccountJetStream {
       dir = path.join(this.dir, config.name);
       await mkdir(dir, { recursive: true });
       await this.writeMeta(dir, config, created);
-      store = await openFileStore(path.join(dir, 'msgs'), { sync: this.sync });
+      store = await openFileStore(path.join(dir, 'msgs'), this.storeOptions(config.name));
     } else {
       store = createMemoryStore();
     }
@@ -256,6 +257,15 @@ export class AccountJetStream {
 
   private async writeMeta(dir: string, config: StreamConfig, created: Date): Promise<void> {
     await writeStreamMeta(dir, { config, created: created.toISOString() });
+  }
+
+  /** A file stream's store options: the sync policy, and damage found on read reported. */
+  private storeOptions(name: string): FileStoreOptions {
+    return {
+      sync: this.sync,
+      onDamage: (range, store) =>
+        reportReadDamage(this.host.log, this.host.health, this.account.name, name, store, range),
+    };
   }
 
   /** Keeps a stream found on disk out of service, saying why (log, health, API). */
@@ -296,7 +306,7 @@ export class AccountJetStream {
       const meta = read.meta;
       let store: FileStore;
       try {
-        store = await openFileStore(path.join(dir, 'msgs'), { sync: this.sync });
+        store = await openFileStore(path.join(dir, 'msgs'), this.storeOptions(name));
       } catch (err) {
         const msg = (err as Error).message;
         this.takeOffline(name, dir, 'its message store cannot be opened', msg);

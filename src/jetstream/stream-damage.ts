@@ -82,6 +82,25 @@ export function reportRecovery(
   health?.report(key, `stream ${name}`, summary(rec));
 }
 
+/** A record found damaged on read (after open): logged, and the health report updated. */
+export function reportReadDamage(
+  log: DamageLog,
+  health: HealthSink | undefined,
+  account: string,
+  name: string,
+  store: FileStore,
+  r: DamagedRange,
+): void {
+  log.error(
+    `stream "${name}": record damaged since start in ${path.join(store.dir, r.file)} at offset` +
+      ` ${r.offset}, ${r.length} bytes, ${seqs(r)}: dropped; ` +
+      (r.quarantined
+        ? `its bytes are in ${store.recovered.damage.quarantineFile}`
+        : 'its bytes were NOT kept: the quarantine file is full'),
+  );
+  health?.report(damageKey(account, name), `stream ${name}`, summary(store.recovered));
+}
+
 /** One sentence on a store's damage, for /healthz. */
 function summary(rec: RecoveryReport): string {
   const d = rec.damage;
@@ -91,7 +110,7 @@ function summary(rec: RecoveryReport): string {
   );
   return (
     `${d.ranges} damaged range${d.ranges === 1 ? '' : 's'} (${d.bytes} bytes, up to ${lost}` +
-    ` message${lost === 1 ? '' : 's'}) found in the store at start and skipped; the rest is` +
+    ` message${lost === 1 ? '' : 's'}) found in the store and skipped; the rest is` +
     ` served. Bytes kept in msgs/${path.basename(d.quarantineFile)}` +
     (d.notKeptBytes > 0 ? ` except ${d.notKeptBytes} (quarantine full)` : '') +
     `; details in the log and from 'weft stream check'`

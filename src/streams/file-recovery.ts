@@ -135,8 +135,12 @@ function syncedEnd(seg: Segment, newest: boolean, mark: SyncedMark | null): numb
   return mark.segName > seg.name ? Infinity : 0;
 }
 
-/** Replays every segment into the index, quarantining what is bad. Synchronous: runs once. */
-export function recoverSegments(ctx: RecoverContext): void {
+/**
+ * Replays every segment into the index, quarantining what is bad, and
+ * returns the quarantine file (for damage found later, on read).
+ * Synchronous: runs once.
+ */
+export function recoverSegments(ctx: RecoverContext): Quarantine {
   const { dir, names, index: ix, report: rec } = ctx;
   const ro = ctx.readOnly === true;
   const { mark, problem } = readMark(dir);
@@ -244,6 +248,7 @@ export function recoverSegments(ctx: RecoverContext): void {
     rec.truncatedReason = t.why;
   }
   dmg.quarantineBytes = q.bytes;
+  return q;
 }
 
 function fileSize(seg: Segment): number {

@@ -27,7 +27,7 @@ import * as path from 'node:path';
 import { classifySubject } from '../core/subject.js';
 import { crc32 } from './file-crc32.js';
 import { MessageIndex, type Segment } from './file-index.js';
-import { DEFAULT_QUARANTINE_BYTES, QUARANTINE_FILE } from './file-quarantine.js';
+import { DEFAULT_QUARANTINE_BYTES, QUARANTINE_FILE, type Quarantine } from './file-quarantine.js';
 import {
   encodeControl,
   encodeMsg,
@@ -40,7 +40,13 @@ import {
   T_MSG,
   T_PURGE,
 } from './file-record.js';
-import { emptyReport, type RecoveryReport, recoverSegments } from './file-recovery.js';
+import {
+  DAMAGE_LIST_MAX,
+  type DamagedRange,
+  emptyReport,
+  type RecoveryReport,
+  recoverSegments,
+} from './file-recovery.js';
 import { MarkFile, UnsyncedSeqs } from './file-synced-mark.js';
 import { errText, FileWriter, type WriterStats } from './file-writer.js';
 import {
@@ -65,6 +71,11 @@ export interface FileStoreOptions {
   maxMsgSize?: number;
   /** Bound on the quarantine file (default 64 MiB); see file-quarantine.ts. */
   quarantineBytes?: number;
+  /**
+   * Called when a read finds a record damaged since open (it is then
+   * contained like damage found at open: see `read`).
+   */
+  onDamage?: (range: DamagedRange, store: FileStore) => void;
 }
 
 /** Counters since open. */
@@ -76,6 +87,8 @@ export interface FileStoreStats extends WriterStats {
   reads: number;
   /** Reads served from a read-ahead window (no system call). */
   readHits: number;
+  /** Records found damaged on read (damaged since open). */
+  damagedReads: number;
 }
 
 export type { DamagedRange, DamageReport, RecoveryReport } from './file-recovery.js';
@@ -127,6 +140,7 @@ export class FileStore implements StreamStore {
     bytesWritten: 0,
     reads: 0,
     readHits: 0,
+    damagedReads: 0,
     segmentsCreated: 0,
     segmentsDeleted: 0,
   };
@@ -136,6 +150,8 @@ export class FileStore implements StreamStore {
   /** Records written since the last fsync, for the synced mark's lastSeq. */
   private readonly unsynced = new UnsyncedSeqs();
   private readonly quarantineBytes: number;
+  private quarantine: Quarantine | null = null;
+  private readonly onDamage: FileStoreOptions['onDamage'];
 
   private readonly sync: SyncPolicy;
   private readonly segmentBytes: number;
@@ -155,6 +171,7 @@ export class FileStore implements StreamStore {
     this.segmentBytes = Math.max(256, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
     this.maxMsgSize = opts.maxMsgSize ?? DEFAULT_MAX_MSG_SIZE;
     this.quarantineBytes = opts.quarantineBytes ?? DEFAULT_QUARANTINE_BYTES;
+    this.onDamage = opts.onDamage;
     this.recovered = emptyReport(path.join(dir, QUARANTINE_FILE));
   }
 
@@ -181,7 +198,7 @@ export class FileStore implements StreamStore {
       .sort();
     const rec = this.recovered;
     try {
-      recoverSegments({
+      this.quarantine = recoverSegments({
         dir: this.dir,
         names,
         addSegment: (name, fd) => this.writer.addSegment(name, fd),
@@ -312,7 +329,14 @@ export class FileStore implements StreamStore {
 
   // ---- the read path ----
 
-  /** The held message `seq` from disk, or null. */
+  /**
+   * The held message `seq` from disk, or null. A record that fails its
+   * checks here was damaged after open (it was valid then): it is contained
+   * like damage found at open — dropped from the index (it reads as
+   * deleted, and readers go on past it), its bytes copied to the quarantine
+   * file, added to `recovered.damage` and reported through `onDamage` —
+   * so one bad record never blocks the readers of a stream.
+   */
   private read(seq: number): StoredMessage | null {
     const loc = this.index.locate(seq);
     if (loc === null) return null;
@@ -334,10 +358,9 @@ export class FileStore implements StreamStore {
       recType(buf, 0) !== T_MSG ||
       recSeq(buf, 0) !== seq
     ) {
-      throw new StoreError(
-        'corrupt',
-        `${seg.path}: bad record for sequence ${seq} at offset ${loc.off}`,
-      );
+      const why = got < loc.len ? `short read (${got} of ${loc.len} bytes)` : 'bad record on read';
+      this.damagedOnRead(seg, seq, loc.off, loc.len, buf.subarray(0, got), why);
+      return null;
     }
     const body = recBody(buf, 0);
     return {
@@ -347,6 +370,58 @@ export class FileStore implements StreamStore {
       headers: body.headers,
       payload: body.payload,
     };
+  }
+
+  private damagedOnRead(
+    seg: Segment,
+    seq: number,
+    off: number,
+    len: number,
+    bytes: Buffer,
+    why: string,
+  ): void {
+    this.stats.damagedReads++;
+    this.index.drop(seq);
+    const q = this.quarantine;
+    let kept = false;
+    try {
+      kept =
+        q !== null &&
+        (q.has(seg.name, off, len) ||
+          q.keep(
+            {
+              kind: 'damage',
+              segName: seg.name,
+              offset: off,
+              length: len,
+              seqFrom: seq,
+              seqTo: seq,
+              time: Date.now(),
+            },
+            Buffer.from(bytes),
+          ));
+    } catch {
+      kept = false;
+    }
+    const d = this.recovered.damage;
+    if (!kept) {
+      d.notKeptBytes += bytes.length;
+      seg.live++; // the only copy: compaction keeps the segment (see file-recovery.ts)
+    }
+    d.ranges++;
+    d.bytes += len;
+    if (q !== null) d.quarantineBytes = q.bytes;
+    const range: DamagedRange = {
+      file: path.basename(seg.path),
+      offset: off,
+      length: len,
+      why,
+      seqFrom: seq,
+      seqTo: seq,
+      quarantined: kept,
+    };
+    if (d.list.length < DAMAGE_LIST_MAX) d.list.push(range);
+    this.onDamage?.(range, this);
   }
 
   /** Copies the record at `off` into `out` from a read-ahead window; its length, or 0. */
@@ -393,7 +468,12 @@ export class FileStore implements StreamStore {
     for (;;) {
       const s = this.index.nextSeq(seq, filter, literal);
       if (s === 0) return null;
-      if (s <= this.writer.durableSeq) return this.read(s);
+      if (s <= this.writer.durableSeq) {
+        const m = this.read(s);
+        if (m !== null) return m;
+        seq = s + 1; // damaged, now dropped: go on past it
+        continue;
+      }
       await this.writer.durable(s);
     }
   }
@@ -405,7 +485,11 @@ export class FileStore implements StreamStore {
       const seqs = this.index.seqsOf(subject);
       if (seqs === undefined) return null;
       const s = seqs[seqs.length - 1]!;
-      if (s <= this.writer.durableSeq) return this.read(s);
+      if (s <= this.writer.durableSeq) {
+        const m = this.read(s);
+        if (m !== null) return m;
+        continue; // damaged, now dropped: the one before it
+      }
       await this.writer.durable(s);
     }
   }

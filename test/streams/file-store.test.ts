@@ -17,7 +17,7 @@ import { QUARANTINE_FILE, readQuarantine } from '../../src/streams/file-quaranti
 import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
 import { MarkFile, readMark } from '../../src/streams/file-synced-mark.js';
 import { createMemoryStore } from '../../src/streams/memory-store.js';
-import { StoreError, type StreamStore, type SyncPolicy } from '../../src/streams/store.js';
+import type { StreamStore, SyncPolicy } from '../../src/streams/store.js';
 import { checkFor } from '../helpers/poll.js';
 
 const ALWAYS: SyncPolicy = { kind: 'always' };
@@ -277,16 +277,36 @@ describe('file store', () => {
     await s.close();
   });
 
-  test('a record corrupted at rest is reported on read', async () => {
+  test('a record damaged after open is contained on read: reported, quarantined, skipped', async () => {
     const dir = await tempDir();
-    const s = await openFileStore(dir, { sync: ALWAYS });
-    await fill(s, 3);
+    const seen: string[] = [];
+    const s = await openFileStore(dir, {
+      sync: ALWAYS,
+      onDamage: (r) => seen.push(`${r.file}@${r.offset}:${r.seqFrom}`),
+    });
+    await fill(s, 6);
     const file = segFiles(dir)[0]!;
     const fd = fs.openSync(file, 'r+');
-    fs.writeSync(fd, Buffer.from('X'), 0, 1, fs.fstatSync(fd).size - 1);
+    const size = fs.fstatSync(fd).size;
+    fs.writeSync(fd, Buffer.from('X'), 0, 1, size - 1); // seq 6, subject s.0
     fs.closeSync(fd);
-    await assert.rejects(s.get(3), (err) => err instanceof StoreError && err.code === 'corrupt');
+    // The newest on s.0 is damaged: the one before it is the newest readable.
+    assert.equal((await s.lastBySubject('s.0'))!.seq, 3);
+    assert.deepEqual(seen, [`00000000000000000001.seg@${size - 37}:6`]);
+    assert.equal(await s.get(6), null, 'reads as deleted');
+    assert.equal(s.stats.damagedReads, 1);
+    assert.equal(s.recovered.damage.ranges, 1);
+    assert.equal(s.recovered.damage.list[0]!.quarantined, true);
+    assert.equal(s.state().messages, 5);
+    assert.equal((await s.next(5))!.seq, 5);
+    assert.equal(await s.next(6), null);
+    assert.equal((await s.append('x', null, Buffer.from('seven'))).seq, 7);
     await s.close();
+    const q = readQuarantine(join(dir, QUARANTINE_FILE));
+    assert.deepEqual(
+      q.entries.map((e) => [e.kind, e.offset, e.length, e.seqFrom, e.seqTo]),
+      [['damage', size - 37, 37, 6, 6]],
+    );
   });
 
   test('deletes and purges (subject, wildcard, keep, upToSeq) survive reopen', async () => {

@@ -216,7 +216,7 @@ export function recoverSegments(ctx: RecoverContext): Quarantine {
     const kept = ro ? q.has(f.seg.name, f.start, length) : keep(q, f);
     dmg.ranges++;
     dmg.bytes += length;
-    if (!kept) {
+    if (!kept && !ro) {
       dmg.notKeptBytes += Math.max(0, Math.min(f.end, fileSize(f.seg)) - f.start);
       // Its segment is now the only copy of these bytes: one live count that
       // no message will ever take back keeps compaction from deleting it.

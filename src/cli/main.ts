@@ -24,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   req: { module: './req.js', summary: 'send a request and print the reply' },
   reply: { module: './reply.js', summary: 'answer requests' },
   bench: { module: './bench.js', summary: 'measure publish/subscribe throughput' },
+  stream: { module: './stream.js', summary: 'check file streams on disk (weft stream check)' },
 };
 
 const USAGE = `Usage: weft COMMAND [ARGS] [flags]

@@ -205,7 +205,10 @@ export class JsApi implements Subscriber {
 
   private stream(name: string): CapturedStream {
     const cs = this.js.streams.get(name);
-    if (cs === undefined) throw JsErr.StreamNotFound();
+    if (cs === undefined) {
+      const offline = this.js.offline.get(name);
+      throw offline === undefined ? JsErr.StreamNotFound() : JsErr.StreamOffline(offline);
+    }
     return cs;
   }
 

@@ -21,6 +21,7 @@
  */
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { checkedJson } from './checked-json.js';
 import type { ConsumerConfig } from './consumer-config.js';
 
 /** A delivery awaiting its ack, in memory (`ConsumerState.pending` on disk). */
@@ -188,7 +189,7 @@ export class ConsumerStateFile {
     const tmp = `${file}.tmp`;
     const fh = await open(tmp, 'w');
     try {
-      await fh.writeFile(JSON.stringify(this.owner.snapshot()));
+      await fh.writeFile(checkedJson({ ...this.owner.snapshot() }));
       await fh.datasync();
     } finally {
       await fh.close();

@@ -17,6 +17,8 @@ import path from 'node:path';
 import type { Account } from '../core/account.js';
 import type { Router } from '../core/router.js';
 import type { Stream } from '../streams/stream.js';
+import { StreamApiError } from '../streams/stream-errors.js';
+import { parseCheckedJson } from './checked-json.js';
 import { Consumer, type ConsumerHost } from './consumer.js';
 import {
   type ConsumerConfig,
@@ -35,6 +37,8 @@ export interface ConsumersHost {
   readonly log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
   /** The stream's directory, or null for a memory stream. */
   readonly dir: string | null;
+  /** A durable's state file could not be read back (`file` is relative to `consumers/`). */
+  readonly damaged?: (name: string, file: string, why: string) => void;
 }
 
 /** Each stream's consumers, for the stream info's `consumer_count`. */
@@ -47,6 +51,11 @@ export function consumerCount(stream: Stream): number {
 
 export class StreamConsumers {
   readonly byName = new Map<string, Consumer>();
+  /**
+   * Durables whose state file is damaged, by name: kept out of service (not
+   * re-created over the file, which stays for an operator) until restart.
+   */
+  readonly damaged = new Map<string, string>();
   private readonly consumerHost: ConsumerHost;
   private readonly retention: Retention;
 
@@ -106,6 +115,10 @@ export class StreamConsumers {
   async add(config: ConsumerConfig): Promise<{ consumer: Consumer; created: boolean }> {
     const durable = config.durable_name !== undefined;
     const name = config.durable_name ?? config.name ?? ephemeralName();
+    const broken = this.damaged.get(name);
+    if (broken !== undefined) {
+      throw new StreamApiError(500, 10118, `consumer is offline: its state file ${broken}`);
+    }
     const existing = this.byName.get(name);
     if (existing !== undefined) {
       if (sameConsumerConfig(existing.config, config))
@@ -200,8 +213,16 @@ export class StreamConsumers {
       }
       return;
     }
+    const rel = legacy ? path.basename(file) : `${dirName}/${STATE_FILE}`;
     try {
-      const s = JSON.parse(text) as ConsumerState;
+      const s = parseCheckedJson(text) as unknown as ConsumerState;
+      if (
+        typeof s.config !== 'object' ||
+        s.config === null ||
+        Number.isNaN(Date.parse(s.created))
+      ) {
+        throw new Error('not a consumer state (config and created expected)');
+      }
       const name = s.config.durable_name ?? dirName;
       const c = new Consumer(name, s.config, new Date(s.created), this.consumerHost);
       await c.restore(s);
@@ -212,9 +233,18 @@ export class StreamConsumers {
       this.byName.set(name, c);
       c.start();
     } catch (err) {
+      const why =
+        err instanceof SyntaxError
+          ? `is not valid JSON (${err.message})`
+          : `is damaged: ${(err as Error).message ?? String(err)}`;
       this.host.log.error(
-        `consumer "${dirName}" of ${stream} not restored (${file}): ${String(err)}`,
+        `consumer state file ${file} of stream "${stream}" ${why}: ` +
+          'the consumer is out of service; the file is left as it is',
       );
+      // What clients see names the file, never the host's path.
+      const brief = err instanceof SyntaxError ? 'is not valid JSON' : 'is damaged';
+      this.damaged.set(dirName, `${rel} ${brief}`);
+      this.host.damaged?.(dirName, rel, brief);
     }
   }
 

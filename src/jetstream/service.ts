@@ -14,13 +14,13 @@
  * API requests and acks from any node reach the owner (routing.ts).
  * Mirrors and sources pull from streams anywhere in the mesh (feed.ts).
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Account, Accounts } from '../core/account.js';
 import type { Message, Subscriber, Subscription } from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { errnoOf } from '../streams/file-ops.js';
-import { type FileStoreOptions, openFileStore } from '../streams/file-store.js';
+import { FileStore, type FileStoreOptions, openFileStore } from '../streams/file-store.js';
 import { createMemoryStore } from '../streams/memory-store.js';
 import { StoreError, type StreamStore, type SyncPolicy } from '../streams/store.js';
 import { Stream } from '../streams/stream.js';
@@ -37,6 +37,16 @@ import { StreamFeeds } from './feeds.js';
 import { Inbox } from './inbox.js';
 import { RemoteStreams } from './routing.js';
 import { pubAck, pubAckError, streamInfo } from './shapes.js';
+import {
+  consumerKey,
+  damageInfo,
+  damageKey,
+  type HealthSink,
+  offlineKey,
+  reportReadDamage,
+  reportRecovery,
+} from './stream-damage.js';
+import { readStreamMeta, writeStreamMeta } from './stream-meta.js';
 
 export interface JetStreamHost {
   readonly accounts: Accounts;
@@ -46,11 +56,8 @@ export interface JetStreamHost {
     warn(msg: string): void;
     error(msg: string): void;
   };
-  /** The node's list of problems (`/healthz`): a stream that cannot write is one. */
-  readonly health: {
-    report(key: string, component: string, detail: string): void;
-    clear(key: string): void;
-  };
+  /** The node's list of problems (`/healthz`): a stream that cannot write, a damaged or offline one. */
+  readonly health: HealthSink;
 }
 
 /** A stream's store failures are logged at most this often (the others are counted in the next line). */
@@ -82,6 +89,12 @@ export class CapturedStream implements Subscriber {
       stream,
       log: js.host.log,
       dir,
+      damaged: (name, file, why) =>
+        js.host.health?.report(
+          consumerKey(js.account.name, stream.name, name),
+          `stream ${stream.name}`,
+          `consumer state file consumers/${file} ${why}: that consumer is out of service; see the log`,
+        ),
     });
     this.feeds = new StreamFeeds(stream, js.inbox, js.host.log, dir);
   }
@@ -151,6 +164,13 @@ export class CapturedStream implements Subscriber {
 /** JetStream in one account. */
 export class AccountJetStream {
   readonly streams = new Map<string, CapturedStream>();
+  /**
+   * Streams found on disk that cannot be served (stream.json damaged in
+   * both copies, a store that cannot be read), by name: why, as clients
+   * are told (no host path). Their API answers "stream is offline" and the
+   * name cannot be re-created over their files.
+   */
+  readonly offline = new Map<string, string>();
   readonly api: JsApi;
   readonly inbox: Inbox;
   apiTotal = 0;
@@ -186,7 +206,12 @@ export class AccountJetStream {
 
   /** Stream info with the state of its mirror or sources. */
   info(cs: CapturedStream): Record<string, unknown> {
-    return { ...streamInfo(cs.stream), ...cs.feeds.info() };
+    const store = cs.stream.messages;
+    return {
+      ...streamInfo(cs.stream),
+      ...cs.feeds.info(),
+      ...(store instanceof FileStore ? damageInfo(store) : {}),
+    };
   }
 
   /** Makes a stream live: capturing, answering its API, fed from its origins. */
@@ -229,6 +254,8 @@ export class AccountJetStream {
    * is logged and the client told nats-server's generic error.
    */
   async create(config: StreamConfig, created = new Date()): Promise<CapturedStream> {
+    const offline = this.offline.get(config.name);
+    if (offline !== undefined) throw JsErr.StreamOffline(offline);
     let store: StreamStore | null = null;
     let dir: string | null = null;
     let made = false;
@@ -278,6 +305,11 @@ export class AccountJetStream {
     await cs.stream.close();
     this.host.health.clear(this.writeKey(cs.stream.name));
     if (cs.dir !== null) await rm(cs.dir, { recursive: true, force: true });
+    const health = this.host.health;
+    health?.clear(damageKey(this.account.name, cs.stream.name));
+    for (const name of cs.consumers.damaged.keys()) {
+      health?.clear(consumerKey(this.account.name, cs.stream.name, name));
+    }
   }
 
   /** The health key of a stream's failed writes. */
@@ -285,12 +317,17 @@ export class AccountJetStream {
     return `stream:${this.account.name}:${name}:write`;
   }
 
-  /** A file stream's store options: the sync policy, and its write failures told to health. */
+  /**
+   * A file stream's store options: the sync policy, its write failures and
+   * the damage found on read told to the log and health.
+   */
   private storeOptions(name: string): FileStoreOptions {
     const log = this.host.log;
     const where = `stream "${name}" in account ${this.account.name}`;
     return {
       sync: this.sync,
+      onDamage: (range, store) =>
+        reportReadDamage(log, this.host.health, this.account.name, name, store, range),
       onWriteState: (err) => {
         const key = this.writeKey(name);
         if (err === null) {
@@ -313,10 +350,18 @@ export class AccountJetStream {
   }
 
   private async writeMeta(dir: string, config: StreamConfig, created: Date): Promise<void> {
-    const file = path.join(dir, 'stream.json');
-    const tmp = `${file}.tmp`;
-    await writeFile(tmp, JSON.stringify({ config, created: created.toISOString() }, null, 2));
-    await rename(tmp, file);
+    await writeStreamMeta(dir, { config, created: created.toISOString() });
+  }
+
+  /** Keeps a stream found on disk out of service, saying why (log, health, API). */
+  private takeOffline(name: string, dir: string, why: string, detail: string): void {
+    this.offline.set(name, why);
+    this.host.log.error(`stream "${name}" in ${dir} is out of service: ${detail}`);
+    this.host.health?.report(
+      offlineKey(this.account.name, name),
+      `stream ${name}`,
+      `out of service: ${why}; its files are left as they are (see the log)`,
+    );
   }
 
   /** Reopens the file streams found under this account's directory. */
@@ -330,12 +375,30 @@ export class AccountJetStream {
     for (const name of names.sort()) {
       if (!isValidStreamName(name)) continue;
       const dir = path.join(this.dir, name);
+      const entries = await readdir(dir).catch(() => null);
+      if (entries === null || entries.length === 0) continue;
+      const read = await readStreamMeta(dir);
+      const problems = read.problems.join('; ');
+      if (read.meta === null) {
+        this.takeOffline(name, dir, problems, `${problems} (in ${dir})`);
+        continue;
+      }
+      if (read.repaired) {
+        this.host.log.error(
+          `stream "${name}" in ${dir}: ${problems}; rewritten from the intact copy`,
+        );
+      }
+      const meta = read.meta;
+      let store: FileStore;
       try {
-        const meta = JSON.parse(await readFile(path.join(dir, 'stream.json'), 'utf8')) as {
-          config: StreamConfig;
-          created: string;
-        };
-        const store = await openFileStore(path.join(dir, 'msgs'), this.storeOptions(name));
+        store = await openFileStore(path.join(dir, 'msgs'), this.storeOptions(name));
+      } catch (err) {
+        const msg = (err as Error).message;
+        this.takeOffline(name, dir, 'its message store cannot be opened', msg);
+        continue;
+      }
+      reportRecovery(this.host.log, this.host.health, this.account.name, name, store);
+      try {
         const cs = new CapturedStream(
           new Stream(meta.config, store, new Date(meta.created)),
           this,
@@ -345,7 +408,8 @@ export class AccountJetStream {
         await this.activate(cs);
         this.host.log.info(`Restored stream "${name}" in account ${this.account.name}`);
       } catch (err) {
-        this.host.log.error(`stream "${name}" in ${dir} not restored: ${(err as Error).message}`);
+        await store.close().catch(() => {});
+        this.takeOffline(name, dir, 'it could not be restored', (err as Error).message);
       }
     }
   }

@@ -15,10 +15,13 @@
  *   per message (segments are append-only: a window never goes stale).
  *   A read of a message whose append has not resolved yet waits for it, so
  *   a reader never sees a message that a crash could still take back.
- * - Open: every record of every segment is read and checked. A damaged tail
- *   of the newest segment (nothing valid after it) is a write cut short by a
- *   crash and is truncated (`recovered.truncatedBytes`); any other damage
- *   throws StoreError('corrupt') naming the file and offset.
+ * - Open (file-recovery.ts): every record of every segment is read and
+ *   checked. Bad bytes past the synced mark (file-synced-mark.ts) at the end
+ *   of the newest segment are a write cut short by a crash and are cut
+ *   (`recovered.truncatedBytes`); any other bad range is damage to synced
+ *   data: skipped, copied to the quarantine file (file-quarantine.ts) and
+ *   reported in `recovered.damage`, while every valid record around it is
+ *   read back. Open fails only when the files cannot be read at all.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -26,13 +29,12 @@ import { classifySubject } from '../core/subject.js';
 import { crc32 } from './file-crc32.js';
 import { MessageIndex, type Segment } from './file-index.js';
 import { errnoOf, type FileOps, realFileOps } from './file-ops.js';
+import { DEFAULT_QUARANTINE_BYTES, QUARANTINE_FILE, type Quarantine } from './file-quarantine.js';
 import {
   encodeControl,
   encodeMsg,
   recBody,
-  recLength,
   recSeq,
-  recSubject,
   recTime,
   recType,
   T_DELETE,
@@ -40,9 +42,16 @@ import {
   T_MSG,
   T_PURGE,
 } from './file-record.js';
+import {
+  DAMAGE_LIST_MAX,
+  type DamagedRange,
+  emptyReport,
+  type RecoveryReport,
+  recoverSegments,
+} from './file-recovery.js';
 import { WRITE_RETRY_MAX_MS, WRITE_RETRY_MIN_MS, type WriteRetry } from './file-retry.js';
+import { MarkFile, UnsyncedSeqs } from './file-synced-mark.js';
 import { errText, FileWriter, type WriterStats } from './file-writer.js';
-import { scanSegment } from './segment-scan.js';
 import {
   badSkip,
   type PurgeOptions,
@@ -72,6 +81,13 @@ export interface FileStoreOptions {
    * error, with its errno) and when it takes them again (null).
    */
   onWriteState?: (err: StoreError | null) => void;
+  /** Bound on the quarantine file (default 64 MiB); see file-quarantine.ts. */
+  quarantineBytes?: number;
+  /**
+   * Called when a read finds a record damaged since open (it is then
+   * contained like damage found at open: see `read`).
+   */
+  onDamage?: (range: DamagedRange, store: FileStore) => void;
 }
 
 /** Counters since open. */
@@ -83,20 +99,11 @@ export interface FileStoreStats extends WriterStats {
   reads: number;
   /** Reads served from a read-ahead window (no system call). */
   readHits: number;
+  /** Records found damaged on read (damaged since open). */
+  damagedReads: number;
 }
 
-/** What open found: worth a log line when `truncatedBytes` is not 0. */
-export interface RecoveryReport {
-  segments: number;
-  records: number;
-  messages: number;
-  /** Bytes cut from the end of the newest segment (a write a crash cut short). */
-  truncatedBytes: number;
-  truncatedFile: string | null;
-  /** Why the first cut record was bad. */
-  truncatedReason: string | null;
-  ms: number;
-}
+export type { DamagedRange, DamageReport, RecoveryReport } from './file-recovery.js';
 
 const SEG_RE = /^(\d{20})\.seg$/;
 
@@ -145,21 +152,21 @@ export class FileStore implements StreamStore {
     bytesWritten: 0,
     reads: 0,
     readHits: 0,
+    damagedReads: 0,
     segmentsCreated: 0,
     segmentsDeleted: 0,
     writeFailures: 0,
     writeRetries: 0,
     appendsFailed: 0,
   };
-  recovered: RecoveryReport = {
-    segments: 0,
-    records: 0,
-    messages: 0,
-    truncatedBytes: 0,
-    truncatedFile: null,
-    truncatedReason: null,
-    ms: 0,
-  };
+  /** What open found (torn tail, damage); see file-recovery.ts. */
+  readonly recovered: RecoveryReport;
+  private mark: MarkFile | null = null;
+  /** Records written since the last fsync, for the synced mark's lastSeq. */
+  private readonly unsynced = new UnsyncedSeqs();
+  private readonly quarantineBytes: number;
+  private quarantine: Quarantine | null = null;
+  private readonly onDamage: FileStoreOptions['onDamage'];
 
   private readonly sync: SyncPolicy;
   private readonly segmentBytes: number;
@@ -180,6 +187,9 @@ export class FileStore implements StreamStore {
     this.segmentBytes = Math.max(256, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
     this.maxMsgSize = opts.maxMsgSize ?? DEFAULT_MAX_MSG_SIZE;
     this.writeOpts = opts;
+    this.quarantineBytes = opts.quarantineBytes ?? DEFAULT_QUARANTINE_BYTES;
+    this.onDamage = opts.onDamage;
+    this.recovered = emptyReport(path.join(dir, QUARANTINE_FILE));
   }
 
   // ---- open and recovery ----
@@ -205,6 +215,7 @@ export class FileStore implements StreamStore {
         this.windows.length = 0;
         this.writeOpts.onWriteState?.(err);
       },
+      onSynced: (seg, offset) => this.synced(seg, offset),
     });
     const names = fs
       .readdirSync(this.dir)
@@ -212,37 +223,28 @@ export class FileStore implements StreamStore {
       .sort();
     const rec = this.recovered;
     try {
-      for (let k = 0; k < names.length; k++) {
-        const file = path.join(this.dir, names[k]!);
-        const seg = this.writer.addSegment(Number(names[k]!.slice(0, 20)), fs.openSync(file, 'r+'));
-        const size = fs.fstatSync(seg.fd).size;
-        const last = k === names.length - 1;
-        let hasMeta = false;
-        const r = scanSegment(seg.fd, size, (buf, rel, pos) => {
-          if (pos === 0 && recType(buf, rel) === T_META) hasMeta = true;
-          this.replay(seg, buf, rel, pos);
-          rec.records++;
-        });
-        if (r.bad !== null) {
-          const where = `${file}: ${r.bad} at offset ${r.good}`;
-          if (!last) throw new StoreError('corrupt', `${where} (not the newest segment)`);
-          if (r.validAfter >= 0) {
-            throw new StoreError('corrupt', `${where}; a valid record follows at ${r.validAfter}`);
-          }
-          fs.ftruncateSync(seg.fd, r.good);
-          fs.fdatasyncSync(seg.fd);
-          rec.truncatedBytes = size - r.good;
-          rec.truncatedFile = file;
-          rec.truncatedReason = r.bad;
-        }
-        seg.size = seg.written = r.good;
-        // A newest segment whose META never reached the disk: its name is a
-        // floor for lastSeq (it was lastSeq + 1 at creation).
-        if (last && !hasMeta && seg.name - 1 > this.index.lastSeq)
-          this.index.lastSeq = seg.name - 1;
-      }
+      this.quarantine = recoverSegments({
+        dir: this.dir,
+        names,
+        addSegment: (name, fd) => this.writer.addSegment(name, fd),
+        index: this.index,
+        quarantineBytes: this.quarantineBytes,
+        report: rec,
+      });
       this.writer.start();
+      this.unsynced.reset(this.index.lastSeq);
+      // Everything on disk now is synced (open fsynced what it changed, and
+      // the rest was written before): the mark says so before any append.
+      const active = this.segments.get(Math.max(...this.segments.keys()))!;
+      fs.fdatasyncSync(active.fd);
+      this.mark = new MarkFile(this.dir);
+      this.mark.write(
+        { segName: active.name, offset: active.written, lastSeq: this.index.lastSeq },
+        true,
+      );
+      fs.fsyncSync(dirFd);
     } catch (err) {
+      this.mark?.close();
       this.writer.closeFds();
       if (err instanceof StoreError) throw err;
       throw new StoreError('io', `${this.dir}: ${errText(err)}`, errnoOf(err));
@@ -252,38 +254,10 @@ export class FileStore implements StreamStore {
     rec.ms = Date.now() - t0;
   }
 
-  /** Applies one valid record found on open, in log order. */
-  private replay(seg: Segment, buf: Buffer, rel: number, pos: number): void {
-    const seq = recSeq(buf, rel);
-    const ix = this.index;
-    switch (recType(buf, rel)) {
-      case T_MSG:
-        if (seq <= ix.lastSeq) {
-          throw new StoreError(
-            'corrupt',
-            `${seg.path}: sequence ${seq} out of order at offset ${pos}`,
-          );
-        }
-        ix.add(seq, recSubject(buf, rel), recTime(buf, rel), seg, pos, recLength(buf, rel));
-        break;
-      case T_DELETE:
-        if (ix.drop(seq)) seg.tombMin = Math.min(seg.tombMin, seq);
-        break;
-      case T_PURGE: {
-        const filter = recSubject(buf, rel);
-        const literal = filter !== '' && classifySubject(filter) === 'literal';
-        const victims = ix.purgeVictims(filter, literal, seq, 0);
-        for (const v of victims) ix.drop(v);
-        if (victims.length > 0) seg.tombMin = Math.min(seg.tombMin, victims[0]!);
-        break;
-      }
-      case T_META:
-        if (seq > ix.lastSeq) {
-          ix.lastSeq = seq;
-          ix.lastTime = recTime(buf, rel);
-        }
-        break;
-    }
+  /** The writer fsynced `seg` up to `offset`: move the synced mark there. */
+  private synced(seg: Segment, offset: number): void {
+    const lastSeq = this.unsynced.synced(seg.name, offset);
+    this.mark?.write({ segName: seg.name, offset, lastSeq });
   }
 
   // ---- the write path ----
@@ -324,6 +298,7 @@ export class FileStore implements StreamStore {
     const rec = encodeMsg(seq, time, subject, subjLen, headers, payload);
     const seg = this.writer.enqueue(rec);
     this.index.add(seq, subject, time, seg, seg.size - rec.length, rec.length);
+    this.unsynced.push(seg.name, seg.size, seq);
     this.stats.appends++;
     const body = recBody(rec, 0);
     return this.writer.settle<StoredMessage>({
@@ -380,15 +355,23 @@ export class FileStore implements StreamStore {
     if (toSeq - 1 <= ix.lastSeq) return Promise.resolve();
     // A META record mid-segment: replay raises lastSeq to it, as it does
     // for the one starting each segment (file-record.ts).
-    this.writer.enqueue(encodeControl(T_META, toSeq - 1, ix.lastTime));
+    const seg = this.writer.enqueue(encodeControl(T_META, toSeq - 1, ix.lastTime));
     ix.lastSeq = toSeq - 1;
+    this.unsynced.push(seg.name, seg.size, toSeq - 1);
     this.stats.skips++;
     return this.writer.settle(undefined);
   }
 
   // ---- the read path ----
 
-  /** The held message `seq` from disk, or null. */
+  /**
+   * The held message `seq` from disk, or null. A record that fails its
+   * checks here was damaged after open (it was valid then): it is contained
+   * like damage found at open — dropped from the index (it reads as
+   * deleted, and readers go on past it), its bytes copied to the quarantine
+   * file, added to `recovered.damage` and reported through `onDamage` —
+   * so one bad record never blocks the readers of a stream.
+   */
   private read(seq: number): StoredMessage | null {
     const loc = this.index.locate(seq);
     if (loc === null) return null;
@@ -410,10 +393,9 @@ export class FileStore implements StreamStore {
       recType(buf, 0) !== T_MSG ||
       recSeq(buf, 0) !== seq
     ) {
-      throw new StoreError(
-        'corrupt',
-        `${seg.path}: bad record for sequence ${seq} at offset ${loc.off}`,
-      );
+      const why = got < loc.len ? `short read (${got} of ${loc.len} bytes)` : 'bad record on read';
+      this.damagedOnRead(seg, seq, loc.off, loc.len, buf.subarray(0, got), why);
+      return null;
     }
     const body = recBody(buf, 0);
     return {
@@ -423,6 +405,58 @@ export class FileStore implements StreamStore {
       headers: body.headers,
       payload: body.payload,
     };
+  }
+
+  private damagedOnRead(
+    seg: Segment,
+    seq: number,
+    off: number,
+    len: number,
+    bytes: Buffer,
+    why: string,
+  ): void {
+    this.stats.damagedReads++;
+    this.index.drop(seq);
+    const q = this.quarantine;
+    let kept = false;
+    try {
+      kept =
+        q !== null &&
+        (q.has(seg.name, off, len) ||
+          q.keep(
+            {
+              kind: 'damage',
+              segName: seg.name,
+              offset: off,
+              length: len,
+              seqFrom: seq,
+              seqTo: seq,
+              time: Date.now(),
+            },
+            Buffer.from(bytes),
+          ));
+    } catch {
+      kept = false;
+    }
+    const d = this.recovered.damage;
+    if (!kept) {
+      d.notKeptBytes += bytes.length;
+      seg.live++; // the only copy: compaction keeps the segment (see file-recovery.ts)
+    }
+    d.ranges++;
+    d.bytes += len;
+    if (q !== null) d.quarantineBytes = q.bytes;
+    const range: DamagedRange = {
+      file: path.basename(seg.path),
+      offset: off,
+      length: len,
+      why,
+      seqFrom: seq,
+      seqTo: seq,
+      quarantined: kept,
+    };
+    if (d.list.length < DAMAGE_LIST_MAX) d.list.push(range);
+    this.onDamage?.(range, this);
   }
 
   /** Copies the record at `off` into `out` from a read-ahead window; its length, or 0. */
@@ -469,7 +503,12 @@ export class FileStore implements StreamStore {
     for (;;) {
       const s = this.index.nextSeq(seq, filter, literal);
       if (s === 0) return null;
-      if (s <= this.writer.durableSeq) return this.read(s);
+      if (s <= this.writer.durableSeq) {
+        const m = this.read(s);
+        if (m !== null) return m;
+        seq = s + 1; // damaged, now dropped: go on past it
+        continue;
+      }
       await this.durable(s);
     }
   }
@@ -493,7 +532,11 @@ export class FileStore implements StreamStore {
       const seqs = this.index.seqsOf(subject);
       if (seqs === undefined) return null;
       const s = seqs[seqs.length - 1]!;
-      if (s <= this.writer.durableSeq) return this.read(s);
+      if (s <= this.writer.durableSeq) {
+        const m = this.read(s);
+        if (m !== null) return m;
+        continue; // damaged, now dropped: the one before it
+      }
       await this.durable(s);
     }
   }
@@ -542,6 +585,7 @@ export class FileStore implements StreamStore {
     // A write failure was told to onWriteState when it happened; close
     // tries once more and never throws for it (nothing acknowledged is lost).
     await this.writer.close();
+    this.mark?.close();
     openDirs.delete(this.dir);
   }
 }

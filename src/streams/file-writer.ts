@@ -80,6 +80,8 @@ export interface FileWriterOptions {
   onDrop: (seq: number) => void;
   /** The store began refusing writes (the error) or takes them again (null). */
   onState: (err: StoreError | null) => void;
+  /** Called after each fsync of a segment with how far it is now synced (the synced mark). */
+  onSynced?: (seg: Segment, offset: number) => void;
 }
 
 const segFile = (name: number): string => String(name).padStart(20, '0') + '.seg';
@@ -100,6 +102,7 @@ export class FileWriter {
   private readonly retry: RetryTimer;
   private readonly onDrop: (seq: number) => void;
   private readonly onState: (err: StoreError | null) => void;
+  private readonly onSynced: ((seg: Segment, offset: number) => void) | undefined;
   /** Oldest first; the last is `active`. */
   private segList: Segment[] = [];
   private active!: Segment;
@@ -152,6 +155,7 @@ export class FileWriter {
     });
     this.onDrop = opts.onDrop;
     this.onState = opts.onState;
+    this.onSynced = opts.onSynced;
   }
 
   // ---- open ----
@@ -397,9 +401,11 @@ export class FileWriter {
     const seg = this.unsynced;
     if (seg !== null) {
       // Cleared only once done: a failed fsync is tried again by the retry.
+      const offset = seg.written;
       await this.ops.sync(seg.fd, true);
       if (this.unsynced === seg) this.unsynced = null;
       this.stats.fsyncs++;
+      this.onSynced?.(seg, offset);
     }
     if (this.dirDirty) {
       await this.ops.sync(this.dirFd, false);

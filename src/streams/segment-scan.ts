@@ -1,9 +1,12 @@
 /**
  * Reading a segment file back on open: every record in order, each one's
- * CRC checked. What to do with a bad record is the caller's decision (a
- * torn tail of the newest segment is cut off; anything else is corruption);
- * this file only finds them, and tells a damaged tail (nothing valid after
- * the damage) from damage in the middle (a valid record follows).
+ * CRC checked. Bad bytes do not stop the scan: from a bad record it looks
+ * for the next valid one, reports the range in between and goes on from
+ * there, so every valid record after damage is still found. What to do
+ * with a bad range is the caller's decision (a torn tail of the newest
+ * segment is cut off; anything else is damage, quarantined): this file only
+ * finds them, and a range that reaches the end of the file is a tail
+ * (nothing valid after it).
  */
 import * as fs from 'node:fs';
 import { checkRecord, HEADER, MAX_RECORD, plausibleHeader } from './file-record.js';
@@ -13,13 +16,14 @@ const CHUNK = 1 << 20;
 /** Called with each valid record: `buf[rel, rel + len)` is the record at file offset `pos`. */
 export type OnRecord = (buf: Buffer, rel: number, pos: number) => void;
 
+/** Called with each bad range `[start, end)` in file order; `end` is the file's size for a tail. */
+export type OnBad = (start: number, end: number, why: string) => void;
+
 export interface ScanResult {
-  /** Bytes of valid records from the start of the file. */
+  /** End of the last valid record (0 when there is none). */
   good: number;
-  /** Why the record at `good` is bad, or null when the whole file is valid. */
-  bad: string | null;
-  /** Offset of a valid record after the bad one (-1: none, the damage is a tail). */
-  validAfter: number;
+  /** Bad ranges found. */
+  bad: number;
 }
 
 function readFully(fd: number, buf: Buffer, n: number, pos: number): number {
@@ -33,7 +37,12 @@ function readFully(fd: number, buf: Buffer, n: number, pos: number): number {
 }
 
 /** Reads the records of the open file `fd` of `size` bytes, in chunks. */
-export function scanSegment(fd: number, size: number, onRecord: OnRecord): ScanResult {
+export function scanSegment(
+  fd: number,
+  size: number,
+  onRecord: OnRecord,
+  onBad: OnBad,
+): ScanResult {
   let buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, HEADER)));
   let bufStart = 0;
   let bufLen = 0;
@@ -46,6 +55,8 @@ export function scanSegment(fd: number, size: number, onRecord: OnRecord): ScanR
   };
 
   let pos = 0;
+  let good = 0;
+  let bad = 0;
   while (pos < size) {
     const avail = size - pos;
     ensure(pos, Math.min(avail, HEADER));
@@ -55,24 +66,46 @@ export function scanSegment(fd: number, size: number, onRecord: OnRecord): ScanR
     }
     const rel = pos - bufStart;
     const why = checkRecord(buf, rel, Math.min(avail, bufLen - rel));
-    if (why !== null) return { good: pos, bad: why, validAfter: findValid(fd, pos + 1, size) };
+    if (why !== null) {
+      const next = findValid(fd, pos + 1, size);
+      const end = next < 0 ? size : next;
+      bad++;
+      onBad(pos, end, why);
+      pos = end;
+      continue;
+    }
     const len = buf.readUInt32LE(rel);
     onRecord(buf, rel, pos);
     pos += len;
+    good = pos;
   }
-  return { good: pos, bad: null, validAfter: -1 };
+  return { good, bad };
 }
 
 /**
  * The offset of the first valid record at or after `from`, or -1. Only
- * runs after damage is found, so it reads the rest of the file at once.
+ * runs after damage is found: reads the rest of the file a chunk at a time,
+ * and a whole candidate record only when its header is plausible.
  */
 function findValid(fd: number, from: number, size: number): number {
-  if (size - from < HEADER) return -1;
-  const buf = Buffer.allocUnsafe(size - from);
-  const n = readFully(fd, buf, buf.length, from);
-  for (let p = 0; p + HEADER <= n; p++) {
-    if (plausibleHeader(buf, p, n - p) && checkRecord(buf, p, n - p) === null) return from + p;
+  const chunk = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(0, size - from)));
+  for (let start = from; start + HEADER <= size; ) {
+    const n = readFully(fd, chunk, Math.min(chunk.length, size - start), start);
+    // Headers wholly in this chunk; the next chunk starts where the first one left out would.
+    for (let p = 0; p + HEADER <= n; p++) {
+      if (!plausibleHeader(chunk, p, size - start - p)) continue;
+      const len = chunk.readUInt32LE(p);
+      let rec = chunk;
+      let at = p;
+      if (p + len > n) {
+        rec = Buffer.allocUnsafe(len);
+        if (readFully(fd, rec, len, start + p) < len) continue;
+        at = 0;
+      }
+      if (checkRecord(rec, at, len) === null) return start + p;
+    }
+    if (n < HEADER || start + n >= size) break;
+    start += n - HEADER + 1;
   }
   return -1;
 }

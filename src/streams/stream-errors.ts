@@ -78,6 +78,8 @@ export const JsErr = {
   MirrorWithSubjects: e(400, 10034, 'stream mirrors can not contain subjects'),
   MirrorWithSources: e(400, 10031, 'stream mirrors can not also contain other sources'),
   MirrorNotUpdatable: e(400, 10055, 'stream mirror configuration can not be updated'),
+  /** nats-server's JSStreamOfflineErr, with why (never a host path: clients see it). */
+  StreamOffline: (why: string) => new StreamApiError(500, 10118, `stream is offline: ${why}`),
   /** `why` is sent to the client: never a caught error's message (use internalError). */
   StoreFailed: (why: string) => new StreamApiError(503, 10077, why),
   /** nats-server's answer when a stream's store can not be made (the detail is logged). */

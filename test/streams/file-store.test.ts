@@ -13,9 +13,11 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
 import { crc32Table } from '../../src/streams/file-crc32.js';
+import { QUARANTINE_FILE, readQuarantine } from '../../src/streams/file-quarantine.js';
 import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
+import { MarkFile, readMark } from '../../src/streams/file-synced-mark.js';
 import { createMemoryStore } from '../../src/streams/memory-store.js';
-import { StoreError, type StreamStore, type SyncPolicy } from '../../src/streams/store.js';
+import type { StreamStore, SyncPolicy } from '../../src/streams/store.js';
 import { checkFor } from '../helpers/poll.js';
 
 const ALWAYS: SyncPolicy = { kind: 'always' };
@@ -37,6 +39,19 @@ function segFiles(dir: string): string[] {
     .filter((f) => f.endsWith('.seg'))
     .sort()
     .map((f) => join(dir, f));
+}
+
+/**
+ * Makes the newest `bytes` of the log unsynced (the synced mark moved back,
+ * `lastSeq` the last sequence before them), as if a crash came before their
+ * fsync: only then may open take bad bytes there for a torn tail.
+ */
+function unsync(dir: string, bytes: number, lastSeq: number): void {
+  const { mark } = readMark(dir);
+  assert.ok(mark !== null, 'a closed store leaves a synced mark');
+  const m = new MarkFile(dir);
+  m.write({ ...mark, offset: mark.offset - bytes, lastSeq }, true);
+  m.close();
 }
 
 async function fill(store: StreamStore, n: number, subject = (i: number) => `s.${i % 3}`) {
@@ -84,8 +99,10 @@ describe('file store', () => {
     await s.close();
     const [file] = segFiles(dir);
     const size = fs.statSync(file!).size;
+    unsync(dir, 32 + 3 + 3, 9); // the last record (subject s.1, payload m10) was never synced
     fs.truncateSync(file!, size - 3);
     s = await openFileStore(dir, { sync: ALWAYS });
+    assert.equal(s.recovered.damage.ranges, 0);
     assert.equal(s.state().lastSeq, 9);
     assert.equal(s.state().messages, 9);
     assert.ok(s.recovered.truncatedBytes > 0);
@@ -114,38 +131,182 @@ describe('file store', () => {
     }
   });
 
-  test('a flipped byte in an earlier record is reported as corrupt, naming the file', async () => {
+  test('a synced record cut short is damage: quarantined, reported, its sequence not reused', async () => {
+    const dir = await tempDir();
+    let s = await openFileStore(dir, { sync: ALWAYS });
+    await fill(s, 10);
+    await s.close();
+    const [file] = segFiles(dir);
+    const size = fs.statSync(file!).size;
+    fs.truncateSync(file!, size - 3);
+    s = await openFileStore(dir, { sync: ALWAYS });
+    assert.equal(s.recovered.truncatedBytes, 0, 'not taken for a torn tail');
+    const d = s.recovered.damage;
+    assert.equal(d.ranges, 2, 'the record left, and the bytes that went missing');
+    assert.deepEqual(
+      d.list.map((r) => [r.file, r.offset, r.length, r.seqFrom, r.seqTo]),
+      [
+        ['00000000000000000001.seg', size - 38, 35, 10, 10],
+        ['00000000000000000001.seg', size - 3, 3, 10, 10],
+      ],
+    );
+    assert.match(d.list[0]!.why, /short record/);
+    assert.match(d.list[1]!.why, /missing/);
+    assert.deepEqual([s.state().messages, s.state().lastSeq], [9, 10]);
+    assert.equal((await s.append('x', null, Buffer.from('after'))).seq, 11);
+    await s.close();
+    const q = readQuarantine(join(dir, QUARANTINE_FILE));
+    assert.equal(q.problem, null);
+    assert.equal(q.entries.length, 2);
+    // Reopened: the same damage is found and reported again, not copied again.
+    s = await openFileStore(dir, { sync: ALWAYS });
+    assert.equal(s.recovered.damage.ranges, 1);
+    assert.equal(s.recovered.damage.list[0]!.quarantined, true);
+    assert.equal((await s.get(11))!.payload.toString(), 'after');
+    await s.close();
+    assert.equal(readQuarantine(join(dir, QUARANTINE_FILE)).entries.length, 2);
+  });
+
+  test('a flipped byte in a record is damage: reported naming the file, the rest readable', async () => {
     for (const segmentBytes of [undefined, 256]) {
       const dir = await tempDir();
-      const s = await openFileStore(dir, { sync: ALWAYS, segmentBytes });
+      let s = await openFileStore(dir, { sync: ALWAYS, segmentBytes });
       await fill(s, 20);
       await s.close();
       const file = segFiles(dir)[0]!;
       const buf = fs.readFileSync(file);
       buf[32 + 35] ^= 0x01; // the payload of the first MSG record (after the 32-byte META)
       fs.writeFileSync(file, buf);
-      await assert.rejects(openFileStore(dir, { sync: ALWAYS, segmentBytes }), (err) => {
-        assert.ok(err instanceof StoreError);
-        assert.equal(err.code, 'corrupt');
-        assert.ok(err.message.includes(file), err.message);
-        assert.match(err.message, /offset 32/);
-        return true;
+      s = await openFileStore(dir, { sync: ALWAYS, segmentBytes });
+      const d = s.recovered.damage;
+      assert.equal(d.ranges, 1);
+      assert.deepEqual(d.list[0], {
+        file: '00000000000000000001.seg',
+        offset: 32,
+        length: 32 + 3 + 2,
+        why: 'checksum mismatch',
+        seqFrom: 1,
+        seqTo: 1,
+        quarantined: true,
       });
-      // Nothing was cut: the damage is still there to inspect.
-      assert.equal(fs.statSync(file).size, buf.length);
+      assert.equal(await s.get(1), null);
+      for (let i = 2; i <= 20; i++) assert.equal((await s.get(i))!.payload.toString(), `m${i}`);
+      assert.equal((await s.append('x', null, Buffer.from('more'))).seq, 21);
+      await s.close();
+      // Nothing was cut: the damage is still there to inspect, and in quarantine.
+      assert.ok(fs.readFileSync(file).subarray(0, buf.length).equals(buf));
+      const q = readQuarantine(join(dir, QUARANTINE_FILE));
+      assert.deepEqual(
+        q.entries.map((e) => [e.kind, e.segName, e.offset, e.length, e.seqFrom, e.seqTo]),
+        [['damage', 1, 32, 37, 1, 1]],
+      );
     }
   });
 
-  test('a record corrupted at rest is reported on read', async () => {
+  test('the last record of the newest segment, synced then flipped, is damage, not a torn tail', async () => {
     const dir = await tempDir();
-    const s = await openFileStore(dir, { sync: ALWAYS });
-    await fill(s, 3);
+    let s = await openFileStore(dir, { sync: ALWAYS });
+    await fill(s, 5);
+    await s.close();
+    const file = segFiles(dir)[0]!;
+    const buf = fs.readFileSync(file);
+    buf[buf.length - 1] ^= 0x40;
+    fs.writeFileSync(file, buf);
+    s = await openFileStore(dir, { sync: ALWAYS });
+    assert.equal(s.recovered.truncatedBytes, 0);
+    assert.equal(s.recovered.damage.ranges, 1);
+    assert.deepEqual(
+      [s.recovered.damage.list[0]!.seqFrom, s.recovered.damage.list[0]!.seqTo],
+      [5, 5],
+    );
+    assert.deepEqual([s.state().messages, s.state().lastSeq], [4, 5]);
+    assert.equal((await s.append('x', null, Buffer.from('six'))).seq, 6);
+    await s.close();
+    s = await openFileStore(dir, { sync: ALWAYS });
+    assert.equal((await s.get(6))!.payload.toString(), 'six');
+    assert.equal((await s.get(4))!.payload.toString(), 'm4');
+    await s.close();
+  });
+
+  test('four bytes flipped mid-segment: every other record survives, and appends go on', async () => {
+    const dir = await tempDir();
+    let s = await openFileStore(dir, { sync: ALWAYS });
+    await fill(s, 100);
+    await s.close();
+    const file = segFiles(dir)[0]!;
+    const buf = fs.readFileSync(file);
+    const at = Math.floor(buf.length / 2);
+    for (let i = 0; i < 4; i++) buf[at + i] ^= 0xff;
+    fs.writeFileSync(file, buf);
+    s = await openFileStore(dir, { sync: ALWAYS });
+    const d = s.recovered.damage;
+    assert.ok(d.ranges >= 1 && d.ranges <= 2, `${d.ranges} ranges`);
+    const lost = new Set<number>();
+    for (const r of d.list) for (let q = r.seqFrom!; q <= r.seqTo!; q++) lost.add(q);
+    assert.ok(lost.size >= 1 && lost.size <= 2, `lost ${[...lost]}`);
+    for (let i = 1; i <= 100; i++) {
+      const m = await s.get(i);
+      if (lost.has(i)) assert.equal(m, null);
+      else assert.equal(m!.payload.toString(), `m${i}`);
+    }
+    assert.equal((await s.append('x', null, Buffer.from('more'))).seq, 101);
+    await s.close();
+  });
+
+  test('a full quarantine: damage still reported, its segment kept from compaction', async () => {
+    const dir = await tempDir();
+    const opts = { sync: ALWAYS, segmentBytes: 256, quarantineBytes: 60 };
+    let s = await openFileStore(dir, opts);
+    await fill(s, 30);
+    await s.close();
+    const files = segFiles(dir);
+    assert.ok(files.length >= 4, `${files.length} segments`);
+    const buf = fs.readFileSync(files[1]!);
+    buf[32 + 36] ^= 0x10; // the first MSG record of the second segment
+    fs.writeFileSync(files[1]!, buf);
+    s = await openFileStore(dir, opts);
+    const d = s.recovered.damage;
+    assert.equal(d.ranges, 1);
+    assert.equal(d.list[0]!.quarantined, false);
+    assert.equal(d.notKeptBytes, d.list[0]!.length);
+    assert.equal(d.quarantineBytes, 0, 'nothing written past the bound');
+    // Every message purged: the other old segments go, the damaged one stays.
+    await s.purge();
+    await checkFor(() => !fs.existsSync(files[0]!) && !fs.existsSync(files[2]!));
+    assert.ok(fs.existsSync(files[1]!), 'the only copy of the damaged bytes is kept');
+    await s.close();
+  });
+
+  test('a record damaged after open is contained on read: reported, quarantined, skipped', async () => {
+    const dir = await tempDir();
+    const seen: string[] = [];
+    const s = await openFileStore(dir, {
+      sync: ALWAYS,
+      onDamage: (r) => seen.push(`${r.file}@${r.offset}:${r.seqFrom}`),
+    });
+    await fill(s, 6);
     const file = segFiles(dir)[0]!;
     const fd = fs.openSync(file, 'r+');
-    fs.writeSync(fd, Buffer.from('X'), 0, 1, fs.fstatSync(fd).size - 1);
+    const size = fs.fstatSync(fd).size;
+    fs.writeSync(fd, Buffer.from('X'), 0, 1, size - 1); // seq 6, subject s.0
     fs.closeSync(fd);
-    await assert.rejects(s.get(3), (err) => err instanceof StoreError && err.code === 'corrupt');
+    // The newest on s.0 is damaged: the one before it is the newest readable.
+    assert.equal((await s.lastBySubject('s.0'))!.seq, 3);
+    assert.deepEqual(seen, [`00000000000000000001.seg@${size - 37}:6`]);
+    assert.equal(await s.get(6), null, 'reads as deleted');
+    assert.equal(s.stats.damagedReads, 1);
+    assert.equal(s.recovered.damage.ranges, 1);
+    assert.equal(s.recovered.damage.list[0]!.quarantined, true);
+    assert.equal(s.state().messages, 5);
+    assert.equal((await s.next(5))!.seq, 5);
+    assert.equal(await s.next(6), null);
+    assert.equal((await s.append('x', null, Buffer.from('seven'))).seq, 7);
     await s.close();
+    const q = readQuarantine(join(dir, QUARANTINE_FILE));
+    assert.deepEqual(
+      q.entries.map((e) => [e.kind, e.offset, e.length, e.seqFrom, e.seqTo]),
+      [['damage', size - 37, 37, 6, 6]],
+    );
   });
 
   test('deletes and purges (subject, wildcard, keep, upToSeq) survive reopen', async () => {
@@ -302,6 +463,7 @@ describe('file store', () => {
     const tail = fs.readFileSync(file!).subarray(-32);
     assert.deepEqual([tail.readUInt32LE(0), tail[8], tail.readDoubleLE(16)], [32, 4, 9]);
     // Cut inside the skip record: it was never acknowledged, so lastSeq falls back.
+    unsync(dir, 32, 3);
     fs.truncateSync(file!, fs.statSync(file!).size - 3);
     s = await openFileStore(dir, { sync: ALWAYS });
     assert.equal(s.recovered.truncatedBytes, 29);
@@ -311,6 +473,7 @@ describe('file store', () => {
     assert.equal((await s.append('x', null, Buffer.from('ten'))).seq, 10);
     await s.close();
     // Cut inside the append after it: the skip stays, and the append is gone.
+    unsync(dir, 32 + 1 + 3, 9);
     fs.truncateSync(file!, fs.statSync(file!).size - 3);
     s = await openFileStore(dir, { sync: ALWAYS });
     assert.ok(s.recovered.truncatedBytes > 0);

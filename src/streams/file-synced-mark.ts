@@ -1,0 +1,179 @@
+/**
+ * The synced mark: `synced.mark` in a file store's directory says how far
+ * the log is known to have reached stable storage — a segment, an offset in
+ * it, and the last sequence written up to there. Open uses it to tell the
+ * two kinds of bad bytes apart:
+ *
+ * - past the mark, in the newest segment: a write a crash cut short (a torn
+ *   tail). Nothing there was acknowledged under sync `always`; it is cut.
+ * - before the mark (or in any older segment, each fsynced before the next
+ *   was started): damage to data that had been synced — reported, kept in
+ *   the quarantine file, never cut silently.
+ *
+ * Cost: the mark is rewritten in place (one 32-byte pwrite, no fsync) after
+ * each fsync of a segment, and fsynced itself at most once per
+ * MARK_FSYNC_MS, and on close. So after a process crash (the OS still holds
+ * the page) it is exact; after a power loss it may lag by up to
+ * MARK_FSYNC_MS, and damage within that last stretch is taken for a torn
+ * tail (still logged and quarantined, not counted as damage).
+ *
+ * Format, little-endian: u32 magic, u32 CRC-32 of bytes [8, 32), f64
+ * segment name, f64 offset, f64 lastSeq. A mark that fails its check is
+ * reported and ignored (open falls back to the structure of the log alone).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { crc32 } from './file-crc32.js';
+
+export const MARK_FILE = 'synced.mark';
+const MARK_LEN = 32;
+const MAGIC = 0x314d5357; // "WSM1"
+/** The mark is fsynced at most this often while the store runs (and always on close). */
+export const MARK_FSYNC_MS = 1000;
+
+export interface SyncedMark {
+  /** Name (number) of the segment the offset is in. */
+  segName: number;
+  /** Bytes of that segment known to be on stable storage. */
+  offset: number;
+  /** Highest MSG or META sequence within those bytes. */
+  lastSeq: number;
+}
+
+/** The mark in `dir`: null when there is none; `problem` says why one was ignored. */
+export function readMark(dir: string): { mark: SyncedMark | null; problem: string | null } {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(path.join(dir, MARK_FILE));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { mark: null, problem: null };
+    return { mark: null, problem: `${MARK_FILE}: ${(err as Error).message}` };
+  }
+  if (buf.length !== MARK_LEN) {
+    return { mark: null, problem: `${MARK_FILE}: ${buf.length} bytes, expected ${MARK_LEN}` };
+  }
+  if (buf.readUInt32LE(0) !== MAGIC || crc32(buf, 8, MARK_LEN) !== buf.readUInt32LE(4)) {
+    return { mark: null, problem: `${MARK_FILE}: checksum mismatch` };
+  }
+  const mark = {
+    segName: buf.readDoubleLE(8),
+    offset: buf.readDoubleLE(16),
+    lastSeq: buf.readDoubleLE(24),
+  };
+  if (![mark.segName, mark.offset, mark.lastSeq].every((v) => Number.isSafeInteger(v) && v >= 0)) {
+    return { mark: null, problem: `${MARK_FILE}: bad values` };
+  }
+  return { mark, problem: null };
+}
+
+/** The mark file of an open store. */
+export class MarkFile {
+  private fd: number;
+  private readonly buf = Buffer.alloc(MARK_LEN);
+  private lastFsync = 0;
+  private fsyncing = false;
+  /** Writes or fsyncs of the mark that failed (the mark then lags; nothing else is affected). */
+  errors = 0;
+
+  constructor(dir: string) {
+    this.fd = fs.openSync(path.join(dir, MARK_FILE), 'a+');
+    fs.closeSync(this.fd);
+    this.fd = fs.openSync(path.join(dir, MARK_FILE), 'r+');
+  }
+
+  /** Records the mark: written now, fsynced when `durable` or MARK_FSYNC_MS after the last. */
+  write(mark: SyncedMark, durable = false): void {
+    if (this.fd < 0) return;
+    const b = this.buf;
+    b.writeUInt32LE(MAGIC, 0);
+    b.writeDoubleLE(mark.segName, 8);
+    b.writeDoubleLE(mark.offset, 16);
+    b.writeDoubleLE(mark.lastSeq, 24);
+    b.writeUInt32LE(crc32(b, 8, MARK_LEN), 4);
+    try {
+      fs.writeSync(this.fd, b, 0, MARK_LEN, 0);
+      if (durable) {
+        fs.fsyncSync(this.fd);
+        this.lastFsync = Date.now();
+        return;
+      }
+    } catch {
+      this.errors++;
+      return;
+    }
+    const now = Date.now();
+    if (this.fsyncing || now - this.lastFsync < MARK_FSYNC_MS) return;
+    this.fsyncing = true;
+    this.lastFsync = now;
+    const fd = this.fd;
+    fs.fsync(fd, (err) => {
+      this.fsyncing = false;
+      if (err) this.errors++;
+    });
+  }
+
+  /** fsyncs what was written (a clean close leaves an exact mark) and closes. */
+  close(): void {
+    if (this.fd < 0) return;
+    try {
+      fs.fsyncSync(this.fd);
+    } catch {
+      this.errors++;
+    }
+    // An fsync still in flight holds the descriptor number; closing under it
+    // is safe for the kernel (the fsync completes or fails with EBADF).
+    fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/**
+ * The records written since the last fsync, as (segment, end offset,
+ * sequence), so the mark can say which sequence an fsynced offset reaches.
+ * Holds the records of one sync interval at most (every fsync drains it).
+ */
+export class UnsyncedSeqs {
+  private segs: number[] = [];
+  private ends: number[] = [];
+  private seqs: number[] = [];
+  private head = 0;
+  private last = 0;
+
+  /** A record of sequence `seq` ends at `end` in segment `segName`. */
+  push(segName: number, end: number, seq: number): void {
+    this.segs.push(segName);
+    this.ends.push(end);
+    this.seqs.push(seq);
+  }
+
+  /** `segName` is synced up to `offset` (and every older segment wholly): the last sequence in it. */
+  synced(segName: number, offset: number): number {
+    let h = this.head;
+    const n = this.segs.length;
+    while (
+      h < n &&
+      (this.segs[h]! < segName || (this.segs[h] === segName && this.ends[h]! <= offset))
+    ) {
+      this.last = this.seqs[h]!;
+      h++;
+    }
+    if (h === n) {
+      this.segs = [];
+      this.ends = [];
+      this.seqs = [];
+      h = 0;
+    } else if (h >= 1024 && h * 2 >= n) {
+      this.segs = this.segs.slice(h);
+      this.ends = this.ends.slice(h);
+      this.seqs = this.seqs.slice(h);
+      h = 0;
+    }
+    this.head = h;
+    return this.last;
+  }
+
+  /** Starts from `seq` (after open). */
+  reset(seq: number): void {
+    this.last = seq;
+  }
+}

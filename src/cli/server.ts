@@ -130,8 +130,10 @@ export async function run(argv: string[]): Promise<number> {
           resolve(EXIT_OK);
         },
         (err: Error) => {
+          // What failed to stop may hold the process open: exit (stderr is
+          // synchronous for files, pipes and terminals).
           node.log.error(`shutdown failed: ${err.message}`);
-          resolve(EXIT_FAILURE);
+          process.exit(fatal.tripped ? EXIT_INTERNAL : EXIT_FAILURE);
         },
       );
     };

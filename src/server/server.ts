@@ -305,15 +305,26 @@ export class WeftNode implements SessionHost {
     clearTimeout(timer);
     for (const sock of sockets) sock.destroy();
     for (const sock of this.refused) sock.destroy();
-    try {
-      await listenerClosed;
-      if (this.jetstream !== null) await this.jetstream.stop();
-      if (this.mesh !== null) await this.mesh.stop();
-      if (this.monitor !== null) await this.monitor.close();
-    } finally {
-      // Last: the directory is free only once its streams are closed.
-      this.lock?.release();
+    // Each part is stopped even when one before it failed: a part left open
+    // (a listener, a timer) would keep the process alive after a failed stop.
+    const steps: [string, (() => Promise<void>) | null][] = [
+      ['client listener', () => listenerClosed],
+      ['JetStream', this.jetstream && (() => this.jetstream!.stop())],
+      ['mesh', this.mesh && (() => this.mesh!.stop())],
+      ['monitoring', this.monitor && (() => this.monitor!.close())],
+    ];
+    let failed: unknown = null;
+    for (const [what, stop] of steps) {
+      try {
+        await stop?.();
+      } catch (err) {
+        this.log.error(`shutdown: stopping ${what} failed: ${(err as Error).message ?? err}`);
+        failed ??= err;
+      }
     }
+    // Last: the directory is free only once its streams are closed.
+    this.lock?.release();
+    if (failed !== null) throw failed;
     this.log.info('Server shutdown complete');
   }
 }

@@ -151,4 +151,20 @@ describe('node start', () => {
     await assertFree(node.port, 'client');
     assert.equal(existsSync(path.join(dataDir, 'LOCK')), false, 'the lock is released');
   });
+
+  test('a part that fails to stop does not keep the others open: shutdown stops them all, releases the lock, then fails', async () => {
+    const dataDir = await tempDir();
+    const node = new WeftNode({ ...base, dataDir, meshPort: 0 });
+    await node.start();
+    const ports = { client: node.port, mesh: node.mesh!.port, monitoring: node.httpPort };
+    const js = node.jetstream!;
+    const stop = js.stop.bind(js);
+    js.stop = async () => {
+      await stop();
+      throw new Error('injected: JetStream failed to stop');
+    };
+    await assert.rejects(node.shutdown(), /injected: JetStream failed to stop/);
+    for (const [what, port] of Object.entries(ports)) await assertFree(port, what);
+    assert.equal(existsSync(path.join(dataDir, 'LOCK')), false, 'the lock is released');
+  });
 });

@@ -11,10 +11,11 @@
  * thousand (each ordered consumer is one), which would leave Prometheus a
  * new series per consumer; `weft_stream_consumers` counts them.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { Consumer, ConsumerCounts } from '../jetstream/consumer.js';
 import type { CapturedStream } from '../jetstream/service.js';
 import type { WeftNode } from '../server/server.js';
+import { scrapeReaders } from './metric-kit.js';
 
 /** Streams with series of their own, at most (by account and name). */
 export const METRICS_MAX_STREAMS = 1000;
@@ -63,27 +64,7 @@ export function addJetStreamMetrics(
 ): void {
   const accounts = () => [...(node.jetstream?.accounts() ?? [])];
   const total = (read: (r: Row) => number) => allStreams(node).reduce((n, r) => n + read(r), 0);
-  const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
-  };
-  const counter = (name: string, help: string, read: () => number): void => {
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  };
+  const { counter, gauge } = scrapeReaders(registry);
   gauge('weft_jetstream_streams', 'Streams on this node', () => allStreams(node).length);
   gauge('weft_jetstream_consumers', 'Consumers on this node', () =>
     total((r) => r.cs.consumers.size),

@@ -7,6 +7,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Link } from '../mesh/link.js';
 import type { WeftNode } from '../server/server.js';
 import { addJetStreamMetrics } from './jetstream-metrics.js';
+import { scrapeReaders } from './metric-kit.js';
 
 export function createMetrics(node: WeftNode): Registry {
   const registry = new Registry();
@@ -14,27 +15,7 @@ export function createMetrics(node: WeftNode): Registry {
   collectDefaultMetrics({ register: registry, prefix: 'weft_process_' });
 
   const s = node.stats;
-  const counter = (name: string, help: string, read: () => number): void => {
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  };
-  const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
-  };
+  const { counter, gauge } = scrapeReaders(registry);
 
   gauge('weft_connections', 'Client connections open now', () => node.sessions.size);
   gauge('weft_subscriptions', 'Subscriptions held now', () => node.subscriptionCount);

@@ -87,37 +87,30 @@ async function setup(t: Task): Promise<Role> {
   }
 }
 
-async function publisher(t: PubTask): Promise<Role> {
-  if (t.spread !== undefined) return spreadPublisher(t);
-  const conn = await BenchConn.open(t.addr, 'weft-bench-pub');
-  conn.checkPayload(t.size);
-  const frameLength = pubFrameLength(t.subject, t.size);
-  const batch = pubBatch(t.subject, t.size, Math.min(batchCount(frameLength), t.count));
-  const stamp = t.stamp && t.size >= STAMP_BYTES;
+/** What one write of a publisher did: messages written, and whether the socket took them. */
+interface Written {
+  n: number;
+  ok: boolean;
+}
+
+/**
+ * A publisher's role: `writeNext(sent)` writes the next messages (at most
+ * `t.count - sent`) and says how many; this loop counts them, waits for
+ * `drain` when the socket is full, and flushes at the end.
+ */
+function publishingRole(
+  t: PubTask,
+  conn: BenchConn,
+  writeNext: (socket: BenchConn['socket'], sent: number) => Written,
+): Role {
   const report = emptyReport();
   conn.onClose((why) => fail(why));
-
   const run = async (): Promise<void> => {
     report.t0 = nowNs();
     send({ type: 'started', t0: report.t0 });
     const socket = conn.socket;
     while (report.sent < t.count && !stopped) {
-      const n = Math.min(batch.count, t.count - report.sent);
-      let ok: boolean;
-      if (stamp) {
-        // The batch's first message carries the time it was handed to the
-        // socket; the rest are the shared, never-mutated template.
-        const first = Buffer.allocUnsafe(frameLength);
-        batch.buf.copy(first, 0, 0, frameLength);
-        first[batch.payloadOffset] = STAMP_MARK;
-        first.writeBigUInt64LE(process.hrtime.bigint(), batch.payloadOffset + 1);
-        socket.cork();
-        ok = socket.write(first);
-        if (n > 1) ok = socket.write(batch.buf.subarray(frameLength, n * frameLength));
-        socket.uncork();
-      } else {
-        ok = socket.write(n === batch.count ? batch.buf : batch.buf.subarray(0, n * frameLength));
-      }
+      const { n, ok } = writeNext(socket, report.sent);
       report.sent += n;
       Atomics.store(counters, COUNTER.published, report.sent);
       if (!ok) await conn.drained();
@@ -127,7 +120,6 @@ async function publisher(t: PubTask): Promise<Role> {
     report.t1 = nowNs();
     finish();
   };
-
   return {
     start: () => {
       run().catch(fail);
@@ -140,41 +132,49 @@ async function publisher(t: PubTask): Promise<Role> {
   };
 }
 
+async function publisher(t: PubTask): Promise<Role> {
+  if (t.spread !== undefined) return spreadPublisher(t);
+  const conn = await BenchConn.open(t.addr, 'weft-bench-pub');
+  conn.checkPayload(t.size);
+  const frameLength = pubFrameLength(t.subject, t.size);
+  const batch = pubBatch(t.subject, t.size, Math.min(batchCount(frameLength), t.count));
+  const stamp = t.stamp && t.size >= STAMP_BYTES;
+  return publishingRole(t, conn, (socket, sent) => {
+    const n = Math.min(batch.count, t.count - sent);
+    if (!stamp) {
+      return {
+        n,
+        ok: socket.write(n === batch.count ? batch.buf : batch.buf.subarray(0, n * frameLength)),
+      };
+    }
+    // The batch's first message carries the time it was handed to the
+    // socket; the rest are the shared, never-mutated template.
+    const first = Buffer.allocUnsafe(frameLength);
+    batch.buf.copy(first, 0, 0, frameLength);
+    first[batch.payloadOffset] = STAMP_MARK;
+    first.writeBigUInt64LE(process.hrtime.bigint(), batch.payloadOffset + 1);
+    socket.cork();
+    let ok = socket.write(first);
+    if (n > 1) ok = socket.write(batch.buf.subarray(frameLength, n * frameLength));
+    socket.uncork();
+    return { n, ok };
+  });
+}
+
 /** A publisher that cycles through the spread's subjects, one frame each (no stamps). */
 async function spreadPublisher(t: PubTask): Promise<Role> {
   const conn = await BenchConn.open(t.addr, 'weft-bench-pub');
   conn.checkPayload(t.size);
   const all = spreadBatch(spreadPubSubjects(t.subject, t.spread!), t.size);
   const perWrite = batchCount(all.frameLength);
-  const report = emptyReport();
-  conn.onClose((why) => fail(why));
-  const run = async (): Promise<void> => {
-    report.t0 = nowNs();
-    send({ type: 'started', t0: report.t0 });
-    const socket = conn.socket;
-    while (report.sent < t.count && !stopped) {
-      const at = report.sent % all.count;
-      const n = Math.min(perWrite, all.count - at, t.count - report.sent);
-      const ok = socket.write(all.buf.subarray(at * all.frameLength, (at + n) * all.frameLength));
-      report.sent += n;
-      Atomics.store(counters, COUNTER.published, report.sent);
-      if (!ok) await conn.drained();
-    }
-    if (stopped) return;
-    await conn.flush();
-    report.t1 = nowNs();
-    finish();
-  };
-  return {
-    start: () => {
-      run().catch(fail);
-    },
-    report: () => {
-      report.errors.push(...conn.errors);
-      return report;
-    },
-    close: () => conn.close(),
-  };
+  return publishingRole(t, conn, (socket, sent) => {
+    const at = sent % all.count;
+    const n = Math.min(perWrite, all.count - at, t.count - sent);
+    return {
+      n,
+      ok: socket.write(all.buf.subarray(at * all.frameLength, (at + n) * all.frameLength)),
+    };
+  });
 }
 
 async function subscribers(t: SubTask): Promise<Role> {

@@ -13,6 +13,7 @@ import type { ServerOptions } from '../../src/server/options.js';
 import { type ClientPool, clientPool } from './clients.js';
 import { startNatsServer } from './nats-server.js';
 import { within } from './poll.js';
+import { rawPool } from './raw.js';
 
 export { checkFor, within } from './poll.js';
 export { RawClient, rawPool, type ServerInfo } from './raw.js';
@@ -140,6 +141,25 @@ async function startWeft(opts: TargetOptions): Promise<Target> {
 /** Starts the server under test on random ports with the given limits. */
 export function startTarget(opts: TargetOptions = {}): Promise<Target> {
   return TARGET === 'nats-server' ? startNatsServer(opts) : startWeft(opts);
+}
+
+/**
+ * Starts a target for one test with a pool of official-client connections
+ * and a pool of raw sockets, all closed by `t.after`.
+ */
+export async function startTargetFor(
+  t: { after: (fn: () => Promise<void>) => void },
+  opts: TargetOptions = {},
+) {
+  const srv = await startTarget(opts);
+  const pool = clientPool(srv.url);
+  const raw = rawPool();
+  t.after(async () => {
+    raw.closeAll();
+    await pool.closeAll();
+    await srv.close();
+  });
+  return { srv, pool, raw };
 }
 
 /**

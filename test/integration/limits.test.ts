@@ -6,28 +6,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { ErrorCode, type NatsConnection, type NatsError, StringCodec } from 'nats';
-import { clientPool } from '../helpers/clients.js';
-import { monitorJson, rawPool, startTarget, type Target } from '../helpers/harness.js';
+import { monitorJson, startTargetFor, type Target } from '../helpers/harness.js';
 
 const sc = StringCodec();
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-/** Starts a server and returns it with a client pool, both closed by `t.after`. */
-async function setup(
-  t: { after: (fn: () => Promise<void>) => void },
-  opts: Parameters<typeof startTarget>[0],
-) {
-  const srv = await startTarget(opts);
-  const pool = clientPool(srv.url);
-  const raw = rawPool();
-  t.after(async () => {
-    raw.closeAll();
-    await pool.closeAll();
-    await srv.close();
-  });
-  return { srv, pool, raw };
-}
 
 /** Waits for the first 'error' status event the client reports. */
 async function nextErrorStatus(nc: NatsConnection): Promise<string> {
@@ -45,7 +28,7 @@ async function varzNumber(srv: Target, field: string): Promise<number> {
 
 describe('limits', () => {
   test('a 900 KiB payload round-trips byte for byte under a 1 MiB max_payload', async (t) => {
-    const { pool } = await setup(t, { maxPayload: MiB });
+    const { pool } = await startTargetFor(t, { maxPayload: MiB });
     const sub = await pool.connect();
     const pub = await pool.connect();
     assert.equal(pub.info?.max_payload, MiB);
@@ -62,7 +45,7 @@ describe('limits', () => {
   });
 
   test('over max_payload: INFO advertises the limit and the client refuses to send', async (t) => {
-    const { pool } = await setup(t, { maxPayload: 64 * KiB });
+    const { pool } = await startTargetFor(t, { maxPayload: 64 * KiB });
     const nc = await pool.connect();
     assert.equal(nc.info?.max_payload, 64 * KiB);
     assert.throws(
@@ -78,7 +61,7 @@ describe('limits', () => {
   });
 
   test('slow consumer: a subscriber that never reads is cut off, a fast one gets everything', async (t) => {
-    const { srv, pool, raw } = await setup(t, {
+    const { srv, pool, raw } = await startTargetFor(t, {
       maxPending: 512 * KiB,
       maxPayload: 64 * KiB,
       referenceWriteDeadlineMs: 500,
@@ -131,7 +114,7 @@ describe('limits', () => {
   });
 
   test('max connections: one more client is refused, the others are fine', async (t) => {
-    const { pool } = await setup(t, { maxConnections: 2 });
+    const { pool } = await startTargetFor(t, { maxConnections: 2 });
     const a = await pool.connect();
     const b = await pool.connect();
     // The server sends -ERR 'maximum connections exceeded' and closes; the
@@ -143,7 +126,7 @@ describe('limits', () => {
   });
 
   test('many subscriptions on one connection each get their own messages', async (t) => {
-    const { pool } = await setup(t, {});
+    const { pool } = await startTargetFor(t, {});
     const sub = await pool.connect();
     const pub = await pool.connect();
     const N = 5000;
@@ -174,7 +157,7 @@ describe('limits', () => {
   });
 
   test('max subscriptions: the extra SUB is refused with an error, the connection stays', async (t) => {
-    const { pool } = await setup(t, { maxSubscriptions: 10 });
+    const { pool } = await startTargetFor(t, { maxSubscriptions: 10 });
     const nc = await pool.connect();
     const errored = nextErrorStatus(nc);
     const got: string[] = [];

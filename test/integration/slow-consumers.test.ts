@@ -7,34 +7,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { NatsConnection } from 'nats';
-import { clientPool } from '../helpers/clients.js';
 import {
   checkFor,
   monitorJson,
   onlyOn,
   type RawClient,
-  rawPool,
-  startTarget,
+  type rawPool,
+  startTargetFor,
   type Target,
 } from '../helpers/harness.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-async function setup(
-  t: { after: (fn: () => Promise<void>) => void },
-  opts: Parameters<typeof startTarget>[0],
-) {
-  const srv = await startTarget(opts);
-  const pool = clientPool(srv.url);
-  const raw = rawPool();
-  t.after(async () => {
-    raw.closeAll();
-    await pool.closeAll();
-    await srv.close();
-  });
-  return { srv, pool, raw };
-}
 
 async function varz(srv: Target): Promise<Record<string, unknown>> {
   return monitorJson(srv, '/varz');
@@ -82,7 +66,10 @@ async function burst(nc: NatsConnection, subject: string, size: number, count: n
 describe('slow consumers', () => {
   test('stalled subscribers are closed at the write deadline and counted in /varz', async (t) => {
     // max_pending is far away: only the write deadline can close them.
-    const { srv, pool, raw } = await setup(t, { writeDeadlineMs: 200, maxPayload: 64 * KiB });
+    const { srv, pool, raw } = await startTargetFor(t, {
+      writeDeadlineMs: 200,
+      maxPayload: 64 * KiB,
+    });
     const before = await slowConsumers(srv);
     const subs: RawClient[] = [];
     for (let i = 0; i < 4; i++) subs.push(await stalled(raw, srv, ['flood']));
@@ -118,7 +105,7 @@ describe('slow consumers', () => {
     'the node-wide bound closes the biggest holder first; a healthy subscriber gets everything',
     onlyOn('weft', 'nats-server has no bound on the bytes queued to all clients'),
     async (t) => {
-      const { srv, pool, raw } = await setup(t, {
+      const { srv, pool, raw } = await startTargetFor(t, {
         maxPendingTotal: 8 * MiB,
         writeDeadlineMs: 120_000,
         maxPayload: 64 * KiB,
@@ -192,7 +179,7 @@ describe('slow consumers', () => {
   );
 
   test('a read that fans out widely is parsed in slices, in order, nothing lost', async (t) => {
-    const { srv, pool, raw } = await setup(t, {});
+    const { srv, pool, raw } = await startTargetFor(t, {});
     // 200 subscriptions on one connection make each message 200 deliveries.
     const wide = await raw.handshake(srv.port);
     for (let i = 1; i <= 200; i++) wide.send(`SUB fan ${i}\r\n`);
@@ -235,7 +222,7 @@ describe('slow consumers', () => {
 
   test('the node answers PING throughout while stalled subscribers fill up', async (t) => {
     // Neither bound is near: the stalled subscribers stay, holding what they were sent.
-    const { srv, pool, raw } = await setup(t, {
+    const { srv, pool, raw } = await startTargetFor(t, {
       writeDeadlineMs: 60_000,
       maxPendingTotal: 1024 * MiB,
       maxPayload: 64 * KiB,

@@ -20,6 +20,7 @@ function flagOptions(): Options {
     config: { type: 'string', short: 'c' },
   };
   for (const s of SETTINGS) {
+    if (s.fileOnly) continue;
     if (s.kind === 'boolean') {
       // A switch: --jetstream turns it on, --no-jetstream off.
       options[s.flag] = { type: 'boolean' };
@@ -39,6 +40,7 @@ function flagOptions(): Options {
 export function usage(): string {
   const rows: [string, string][] = [['-c, --config FILE', 'YAML config file (flags override it)']];
   for (const s of SETTINGS) {
+    if (s.fileOnly) continue;
     const name =
       s.kind === 'boolean'
         ? `    --${s.flag}, --${negatedFlag(s)}`

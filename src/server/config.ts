@@ -14,6 +14,7 @@ import { ConfigError } from '../errors.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { checkMeshSettings } from '../mesh/settings.js';
 import type { LogLevel, ServerOptions } from './options.js';
+import { parseTlsBlock } from './tls.js';
 
 /** The largest max_payload allowed (nats-server warns above 8 MiB; a client must not make us allocate more). */
 export const MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024;
@@ -31,7 +32,8 @@ type Kind =
   | 'loglevel'
   | 'links'
   | 'secret'
-  | 'sync';
+  | 'sync'
+  | 'tls';
 
 export interface Setting {
   /** Key in the YAML file. */
@@ -46,6 +48,8 @@ export interface Setting {
   readonly min?: number;
   /** For sizes: the largest value allowed. */
   readonly max?: number;
+  /** Set only in the config file (a block): no command-line flag. */
+  readonly fileOnly?: boolean;
 }
 
 /** The flag that turns a boolean setting off: `--no-jetstream` for `--jetstream`. */
@@ -266,6 +270,22 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'size',
     help: 'bytes queued to a link before data is dropped (default 64MiB)',
   },
+  {
+    file: 'tls',
+    flag: 'tls',
+    option: 'tls',
+    kind: 'tls',
+    fileOnly: true,
+    help: 'TLS on the client port: a block with cert_file, key_file, ca_file, verify, verify_and_map, timeout (config file only)',
+  },
+  {
+    file: 'mesh.tls',
+    flag: 'mesh-tls',
+    option: 'meshTls',
+    kind: 'tls',
+    fileOnly: true,
+    help: 'mutual TLS on mesh links: a block as tls, verify on (config file only)',
+  },
 ];
 
 const SIZE_UNITS: Record<string, number> = {
@@ -375,6 +395,9 @@ export function convert(setting: Setting, key: string, value: unknown, fromFile:
       if (typeof value === 'string') return value;
       if (typeof value === 'number') return String(value);
       return fail('must be a string');
+    case 'tls':
+      if (!fromFile) return fail('is set in the config file, as a block');
+      return parseTlsBlock(key, value);
     case 'loglevel':
       if (typeof value === 'string' && (LOG_LEVELS as string[]).includes(value)) return value;
       return fail(`must be one of ${LOG_LEVELS.join(', ')}`);
@@ -439,6 +462,7 @@ export function loadConfigFile(path: string): Partial<ServerOptions> {
 export function optionsFromFlags(values: Record<string, unknown>): Partial<ServerOptions> {
   const out: Partial<ServerOptions> = {};
   for (const s of SETTINGS) {
+    if (s.fileOnly) continue;
     let v = values[s.flag];
     if (s.kind === 'boolean' && values[negatedFlag(s)] === true) {
       if (v !== undefined) {

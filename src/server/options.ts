@@ -4,6 +4,9 @@
  * meaning is the same, so clients see familiar limits.
  */
 
+import type { SecurityConfig, TlsConfig } from '../auth/types.js';
+import { NO_SECURITY } from '../auth/types.js';
+
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 
 export interface ServerOptions {
@@ -78,6 +81,12 @@ export interface ServerOptions {
    * then mean written to the OS, as nats-server's default of 2 min).
    */
   syncIntervalMs: number;
+  /** Authentication, accounts and permissions (nats-server's blocks; src/auth/config.ts). */
+  security: SecurityConfig;
+  /** TLS on the client port (nats-server's `tls` block); null: plain TCP. */
+  tls: TlsConfig | null;
+  /** Mutual TLS on mesh links (`mesh.tls`); null: plain TCP (the token handshake still applies). */
+  meshTls: TlsConfig | null;
 }
 
 export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
@@ -110,6 +119,9 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   meshMaxPending: 64 * 1024 * 1024,
   jetstream: true,
   syncIntervalMs: 0,
+  security: NO_SECURITY,
+  tls: null,
+  meshTls: null,
 });
 
 export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {

@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { checkSecurity, parseSecurity, SECURITY_KEYS } from '../auth/config.js';
 import { ConfigError } from '../errors.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { checkMeshSettings } from '../mesh/settings.js';
@@ -422,10 +423,25 @@ export function parseConfigText(text: string, source = 'config'): Partial<Server
     throw new ConfigError(source, 'must be a mapping of settings (key: value)');
   }
   const out: Partial<ServerOptions> = {};
-  for (const [key, value] of flatten(doc as Record<string, unknown>)) {
+  // The security blocks (nats-server's names) are read as a whole: their
+  // parts refer to each other (users to accounts, imports to exports).
+  const rest: Record<string, unknown> = { ...(doc as Record<string, unknown>) };
+  const securityDoc: Record<string, unknown> = {};
+  for (const k of SECURITY_KEYS) {
+    if (k in rest) {
+      securityDoc[k] = rest[k];
+      delete rest[k];
+    }
+  }
+  if (Object.keys(securityDoc).length > 0) {
+    const { security, authTimeoutMs } = parseSecurity(securityDoc);
+    out.security = security;
+    if (authTimeoutMs !== undefined) out.authTimeoutMs = authTimeoutMs;
+  }
+  for (const [key, value] of flatten(rest)) {
     const setting = SETTINGS.find((s) => s.file === key);
     if (setting === undefined) {
-      const known = SETTINGS.map((s) => s.file).join(', ');
+      const known = [...SETTINGS.map((s) => s.file), ...SECURITY_KEYS].join(', ');
       throw new ConfigError(key, `unknown setting in ${source} (known: ${known})`);
     }
     (out as Record<string, unknown>)[setting.option] = convert(setting, key, value, true);
@@ -575,4 +591,5 @@ export function validateOptions(o: ServerOptions): void {
     'must be from 1ms to 24 days (in ms)',
   );
   checkMeshSettings(o);
+  checkSecurity(o.security);
 }

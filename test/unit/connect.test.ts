@@ -29,6 +29,9 @@ describe('parseConnect', () => {
       user: '',
       pass: '',
       auth_token: '',
+      nkey: '',
+      sig: '',
+      jwt: '',
     });
   });
 
@@ -47,6 +50,9 @@ describe('parseConnect', () => {
       user: 'u',
       pass: 'p',
       auth_token: 't',
+      nkey: 'UABC',
+      sig: 'c2ln',
+      jwt: 'eyJ0',
     });
     assert.deepEqual(parsed(json), {
       verbose: false,
@@ -62,6 +68,9 @@ describe('parseConnect', () => {
       user: 'u',
       pass: 'p',
       auth_token: 't',
+      nkey: 'UABC',
+      sig: 'c2ln',
+      jwt: 'eyJ0',
     });
   });
 

@@ -53,6 +53,14 @@ function usage(js: AccountJetStream): {
 }
 
 /**
+ * What an account's byte limit reserves, as nats-server reports it: the
+ * limit (its `max_mem`/`max_file`), none without one.
+ */
+function reserved(limit: number): number {
+  return limit >= 0 ? limit : 0;
+}
+
+/**
  * nats-server's JetStreamConfig. Weft sets no memory or storage limit
  * (-1: none; nats-server reports the limits it computed).
  */
@@ -75,6 +83,8 @@ function stats(accounts: AccountJetStream[]): Stats {
     const u = usage(js);
     s.memory += u.memory;
     s.storage += u.storage;
+    s.reserved_memory += reserved(js.limits.maxMemory);
+    s.reserved_storage += reserved(js.limits.maxStore);
     s.api.total += js.apiTotal;
     s.api.errors += js.apiErrors;
   }
@@ -128,8 +138,8 @@ export async function jsz(node: WeftNode, q: URLSearchParams): Promise<Record<st
       id: js.account.name,
       memory: u.memory,
       storage: u.storage,
-      reserved_memory: 0,
-      reserved_storage: 0,
+      reserved_memory: reserved(js.limits.maxMemory),
+      reserved_storage: reserved(js.limits.maxStore),
       accounts: 0,
       ha_assets: 0,
       api: { total: js.apiTotal, errors: js.apiErrors },

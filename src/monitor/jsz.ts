@@ -53,8 +53,11 @@ function usage(js: AccountJetStream): {
 }
 
 /**
- * What an account's byte limit reserves, as nats-server reports it: the
- * limit (its `max_mem`/`max_file`), none without one.
+ * An account's reservation in `account_details`, as nats-server 2.9
+ * reports it: its limit (`max_mem`/`max_file`); 0 without one (nats-server
+ * prints -1 cast to an unsigned 64-bit number there). The node's totals
+ * (`reserved_memory`/`reserved_storage` of /jsz and /varz) are, as
+ * nats-server's, the sum of its streams' `max_bytes`.
  */
 function reserved(limit: number): number {
   return limit >= 0 ? limit : 0;
@@ -83,8 +86,12 @@ function stats(accounts: AccountJetStream[]): Stats {
     const u = usage(js);
     s.memory += u.memory;
     s.storage += u.storage;
-    s.reserved_memory += reserved(js.limits.maxMemory);
-    s.reserved_storage += reserved(js.limits.maxStore);
+    for (const cs of js.streams.values()) {
+      const b = cs.stream.config.max_bytes;
+      if (b <= 0) continue;
+      if (cs.stream.config.storage === 'memory') s.reserved_memory += b;
+      else s.reserved_storage += b;
+    }
     s.api.total += js.apiTotal;
     s.api.errors += js.apiErrors;
   }

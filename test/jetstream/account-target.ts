@@ -30,6 +30,8 @@ export type AccountsSpec = Record<string, string | Record<string, number> | unde
 export interface AccountsTarget {
   kind: 'weft' | 'nats-server';
   dataDir: string;
+  /** The monitoring port (`/jsz`, `/varz`). */
+  readonly httpPort: number;
   /** The Weft node (null on nats-server). */
   weft: WeftServer | null;
   /**
@@ -127,7 +129,7 @@ async function startWeft(spec: AccountsSpec, dataDir: string): Promise<WeftServe
 async function startReference(
   spec: AccountsSpec,
   dataDir: string,
-): Promise<{ stop(): Promise<void>; port: number }> {
+): Promise<{ stop(): Promise<void>; port: number; httpPort: number }> {
   const port = await freePort();
   const httpPort = await freePort();
   const conf = path.join(dataDir, 'nats-server.conf');
@@ -151,6 +153,7 @@ async function startReference(
   );
   return {
     port,
+    httpPort,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -166,6 +169,9 @@ export async function startAccountsTarget(spec: AccountsSpec): Promise<AccountsT
       kind: 'weft',
       dataDir,
       weft: s,
+      get httpPort() {
+        return s!.httpPort;
+      },
       ask: (account, subject, body, timeoutMs = 2000) =>
         weftAsk(s!, account, subject, body, timeoutMs),
       restart: async () => {
@@ -200,6 +206,9 @@ export async function startAccountsTarget(spec: AccountsSpec): Promise<AccountsT
     kind: 'nats-server',
     dataDir,
     weft: null,
+    get httpPort() {
+      return ref.httpPort;
+    },
     ask: async (account, subject, body, timeoutMs = 2000) => {
       const nc = await connFor(account);
       try {

@@ -288,6 +288,23 @@ describe('JetStream account limits', () => {
     assert.equal(ok(await t.ask('L', 'm1', body), 'publish after the purge').error, undefined);
   });
 
+  it('/jsz?accounts=true shows each account’s usage and reservation', async () => {
+    const res = await fetch(`http://127.0.0.1:${t.httpPort}/jsz?accounts=true`);
+    const jsz = (await res.json()) as Reply;
+    const l = (jsz.account_details as Reply[]).find((a) => a.name === 'L');
+    assert.ok(l !== undefined, JSON.stringify(jsz.account_details));
+    assert.equal(l.reserved_memory, 5000);
+    assert.equal(l.reserved_storage, 10000);
+    const info = ok(await t.ask('L', `${API}INFO`), 'account info');
+    assert.equal(l.memory, info.memory);
+    assert.equal(l.storage, info.storage);
+    // The node's totals: what the streams' max_bytes reserve (S1 6,000 and S2 4,000; M1 none).
+    assert.equal(jsz.reserved_storage, 10000);
+    assert.equal(jsz.reserved_memory, 0);
+    const varz = (await (await fetch(`http://127.0.0.1:${t.httpPort}/varz`)).json()) as Reply;
+    assert.equal(varz.jetstream.stats.reserved_storage, 10000);
+  });
+
   it('a publish that would pass max_file is refused in its PubAck', async () => {
     ok(await t.ask('F', `${API}STREAM.CREATE.F`, { name: 'F', subjects: ['f'] }), 'create F');
     const body = 'f'.repeat(1000);

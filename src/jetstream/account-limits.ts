@@ -80,8 +80,8 @@ export function streamLimitError(
 
 /** How many consumers a stream may have under the account's limit (0: no limit). */
 export function consumerLimit(limits: JsLimits, stream: StreamConfig): number {
-  const own = stream.max_consumers > 0 ? stream.max_consumers : 0;
-  const acc = limits.maxConsumers > 0 ? limits.maxConsumers : 0;
+  const own = Math.max(stream.max_consumers, 0);
+  const acc = Math.max(limits.maxConsumers, 0);
   if (own === 0) return acc;
   return acc > 0 && acc < own ? acc : own;
 }

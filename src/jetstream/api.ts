@@ -9,8 +9,8 @@ import { NameErr } from '../streams/names.js';
 import type { StoredMessage } from '../streams/store.js';
 import {
   normalizeConfig,
-  sameConfig,
   type StreamConfig,
+  sameConfig,
   subjectsOverlap,
   updateError,
 } from '../streams/stream-config.js';

@@ -37,7 +37,13 @@ import {
   JsErr,
   type StreamApiError,
 } from '../streams/stream-errors.js';
-import { consumerLimit, type JsLimits, limitsOf, NO_JS_LIMITS, publishLimitError } from './account-limits.js';
+import {
+  consumerLimit,
+  type JsLimits,
+  limitsOf,
+  NO_JS_LIMITS,
+  publishLimitError,
+} from './account-limits.js';
 import { JsApi } from './api.js';
 import { StreamConsumers } from './consumers.js';
 import { StreamFeeds } from './feeds.js';

@@ -60,7 +60,7 @@ function usage(js: AccountJetStream): {
  * nats-server's, the sum of its streams' `max_bytes`.
  */
 function reserved(limit: number): number {
-  return limit >= 0 ? limit : 0;
+  return Math.max(limit, 0);
 }
 
 /**

@@ -22,6 +22,7 @@ import { TARGET } from '../helpers/harness.js';
 import { freePort } from '../helpers/nats-server.js';
 import { checkFor, within } from '../helpers/poll.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: a JSON reply, read field by field by the tests
 export type Reply = Record<string, any>;
 
 /** Accounts by name: their `jetstream` setting as nats-server writes it (undefined: none). */

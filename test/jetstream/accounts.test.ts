@@ -13,7 +13,11 @@ import { after, before, describe, it } from 'node:test';
 import { type AccountsTarget, type Reply, startAccountsTarget } from './account-target.js';
 
 const API = '$JS.API.';
-const NOT_ENABLED = { code: 503, err_code: 10039, description: 'JetStream not enabled for account' };
+const NOT_ENABLED = {
+  code: 503,
+  err_code: 10039,
+  description: 'JetStream not enabled for account',
+};
 
 function ok(r: Reply | null, what: string): Reply {
   assert.ok(r !== null, `${what}: no reply`);

@@ -42,10 +42,7 @@ describe('stream limits', () => {
     assert.equal(streamLimitError(l, held, cfg('B', { max_bytes: 401 }), false)?.errCode, 10047);
     const full = [...held, cfg('B', { max_bytes: 400 })];
     assert.equal(streamLimitError(l, full, cfg('C'), false)?.errCode, 10047);
-    assert.equal(
-      streamLimitError(l, held, cfg('N', { storage: 'memory' }), false)?.errCode,
-      10028,
-    );
+    assert.equal(streamLimitError(l, held, cfg('N', { storage: 'memory' }), false)?.errCode, 10028);
     // An update does not count the stream's own reservation twice.
     assert.equal(streamLimitError(l, full, cfg('A', { max_bytes: 600 }), true), null);
     assert.equal(streamLimitError(l, full, cfg('A', { max_bytes: 601 }), true)?.errCode, 10047);
@@ -60,7 +57,10 @@ describe('stream limits', () => {
   });
 
   it('a publish is refused when it would pass the byte limit, not when it reaches it', () => {
-    assert.equal(publishLimitError(limits, 'file', 100, () => 900), null);
+    assert.equal(
+      publishLimitError(limits, 'file', 100, () => 900),
+      null,
+    );
     assert.equal(publishLimitError(limits, 'file', 101, () => 900)?.errCode, 10002);
     assert.equal(publishLimitError(limits, 'memory', 1, () => 100)?.errCode, 10002);
     let asked = false;

@@ -4,10 +4,9 @@
  * in-process, or nats-server with the same accounts in its config
  * (WEFT_TEST_TARGET=nats-server).
  *
- * Requests are made in an account: on nats-server by a user of that
- * account (`<account>` lower-cased, password the same); on Weft through
- * the embedding API (the router, in the account), until users of
- * accounts authenticate on Weft's client port.
+ * Requests are made in an account by a user of that account (`<account>`
+ * lower-cased, password the same), with the official `nats` client, on
+ * either server.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +15,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { parseSecurity } from '../../src/auth/config.js';
-import type { Message, Subscriber, Subscription } from '../../src/core/message.js';
 import { startServer, type WeftServer } from '../../src/index.js';
 import { TARGET } from '../helpers/harness.js';
 import { freePort } from '../helpers/nats-server.js';
@@ -31,16 +29,20 @@ export type AccountsSpec = Record<string, string | Record<string, number> | unde
 export interface AccountsTarget {
   kind: 'weft' | 'nats-server';
   dataDir: string;
+  /** The client port (users `<account>` lower-cased, password the same). */
+  readonly port: number;
   /** The monitoring port (`/jsz`, `/varz`). */
   readonly httpPort: number;
   /** The Weft node (null on nats-server). */
-  weft: WeftServer | null;
+  readonly weft: WeftServer | null;
   /**
    * A request in `account`: `body` an object (sent as JSON) or a string (as
    * it is); the parsed reply, or null when none came within `timeoutMs`.
    */
   ask(account: string, subject: string, body?: unknown, timeoutMs?: number): Promise<Reply | null>;
   restart(): Promise<void>;
+  /** Weft only: reloads the node with these accounts (as SIGHUP would). */
+  reload(spec: AccountsSpec): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -78,41 +80,6 @@ function natsConf(spec: AccountsSpec, port: number, httpPort: number, storeDir: 
 function encode(body: unknown): Buffer {
   if (body === undefined) return Buffer.alloc(0);
   return Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-}
-
-let nextInbox = 0;
-
-/** Collects the replies to one request made through the router. */
-class Collector implements Subscriber {
-  readonly id = 1_900_000_000 + nextInbox;
-  readonly kind = 'internal' as const;
-  readonly echo = false;
-  got: Buffer | null = null;
-  deliver(_sub: Subscription, msg: Message): void {
-    if (this.got === null) this.got = Buffer.from(msg.payload);
-  }
-}
-
-async function weftAsk(
-  s: WeftServer,
-  account: string,
-  subject: string,
-  body: unknown,
-  timeoutMs: number,
-): Promise<Reply | null> {
-  const node = s.node;
-  const acc = node.accounts.getOrCreate(account);
-  const c = new Collector();
-  const inbox = `_INBOX.acct.${++nextInbox}`;
-  const sub: Subscription = { subject: inbox, queue: '', sid: '', owner: c, max: 0, delivered: 0 };
-  acc.subscribe(sub);
-  try {
-    node.router.publish(acc, { subject, reply: inbox, headers: null, payload: encode(body) }, null);
-    await checkFor(() => c.got !== null, timeoutMs).catch(() => {});
-    return c.got === null ? null : (JSON.parse(c.got.toString('utf8')) as Reply);
-  } finally {
-    acc.unsubscribe(sub);
-  }
 }
 
 async function startWeft(spec: AccountsSpec, dataDir: string): Promise<WeftServer> {
@@ -162,39 +129,34 @@ async function startReference(
   };
 }
 
+/** A server of either kind on the data directory, with its ports and how to stop it. */
+interface Running {
+  port: number;
+  httpPort: number;
+  weft: WeftServer | null;
+  stop(): Promise<void>;
+}
+
+async function run(spec: AccountsSpec, dataDir: string): Promise<Running> {
+  if (TARGET === 'nats-server') return { ...(await startReference(spec, dataDir)), weft: null };
+  const s = await startWeft(spec, dataDir);
+  return {
+    port: s.port,
+    httpPort: s.httpPort,
+    weft: s,
+    stop: () => within(s.close(), 5000, 'the Weft server to close'),
+  };
+}
+
 export async function startAccountsTarget(spec: AccountsSpec): Promise<AccountsTarget> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'weft-jsacct-'));
-  if (TARGET === 'weft') {
-    let s: WeftServer | null = await startWeft(spec, dataDir);
-    const t: AccountsTarget = {
-      kind: 'weft',
-      dataDir,
-      weft: s,
-      get httpPort() {
-        return s!.httpPort;
-      },
-      ask: (account, subject, body, timeoutMs = 2000) =>
-        weftAsk(s!, account, subject, body, timeoutMs),
-      restart: async () => {
-        await within(s!.close(), 5000, 'the Weft server to close');
-        s = null;
-        s = await startWeft(spec, dataDir);
-        t.weft = s;
-      },
-      close: async () => {
-        if (s !== null) await within(s.close(), 5000, 'the Weft server to close');
-        await rm(dataDir, { recursive: true, force: true });
-      },
-    };
-    return t;
-  }
-  let ref = await startReference(spec, dataDir);
+  let srv = await run(spec, dataDir);
   const conns = new Map<string, NatsConnection>();
   const connFor = async (account: string): Promise<NatsConnection> => {
     let nc = conns.get(account);
     if (nc === undefined) {
       const u = userOf(account);
-      nc = await connect({ port: ref.port, user: u, pass: u });
+      nc = await connect({ port: srv.port, user: u, pass: u });
       conns.set(account, nc);
     }
     return nc;
@@ -204,11 +166,16 @@ export async function startAccountsTarget(spec: AccountsSpec): Promise<AccountsT
     conns.clear();
   };
   return {
-    kind: 'nats-server',
+    kind: TARGET === 'nats-server' ? 'nats-server' : 'weft',
     dataDir,
-    weft: null,
+    get weft() {
+      return srv.weft;
+    },
+    get port() {
+      return srv.port;
+    },
     get httpPort() {
-      return ref.httpPort;
+      return srv.httpPort;
     },
     ask: async (account, subject, body, timeoutMs = 2000) => {
       const nc = await connFor(account);
@@ -219,14 +186,19 @@ export async function startAccountsTarget(spec: AccountsSpec): Promise<AccountsT
         return null;
       }
     },
+    reload: async (next) => {
+      const node = srv.weft?.node;
+      if (node === undefined) throw new Error('reload is for Weft');
+      await node.reload({ ...node.options, security: parseSecurity(securityDoc(next)).security });
+    },
     restart: async () => {
       await closeConns();
-      await ref.stop();
-      ref = await startReference(spec, dataDir);
+      await srv.stop();
+      srv = await run(spec, dataDir);
     },
     close: async () => {
       await closeConns();
-      await ref.stop();
+      await srv.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

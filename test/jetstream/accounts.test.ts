@@ -10,6 +10,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { AckPolicy, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect as connectV3, type NatsConnection as NatsV3 } from '@nats-io/transport-node';
+import { TARGET } from '../helpers/harness.js';
 import { type AccountsTarget, type Reply, startAccountsTarget } from './account-target.js';
 
 const API = '$JS.API.';
@@ -319,5 +322,115 @@ describe('JetStream account limits', () => {
     assert.ok(info.storage > 2000 && info.storage <= 3000, `storage ${info.storage}`);
     const si = ok(await t.ask('F', `${API}STREAM.INFO.F`), 'stream info');
     assert.equal(si.state.messages, 2);
+  });
+});
+
+describe('JetStream per account with @nats-io/jetstream (v3)', () => {
+  let t: AccountsTarget;
+  const conns: NatsV3[] = [];
+  before(async () => {
+    t = await startAccountsTarget({
+      A: 'enabled',
+      B: 'enabled',
+      C: undefined,
+      L: { max_streams: 1, max_consumers: 1 },
+    });
+  });
+  after(async () => {
+    for (const nc of conns) await nc.close();
+    await t?.close();
+  });
+
+  const as = async (account: string) => {
+    const u = account.toLowerCase();
+    const nc = await connectV3({ port: t.port, user: u, pass: u, reconnect: false });
+    conns.push(nc);
+    return nc;
+  };
+
+  it('same stream name in two accounts: publishes and consumers stay in their account', async () => {
+    const [a, b] = [await as('A'), await as('B')];
+    const [jsmA, jsmB] = [await jetstreamManager(a), await jetstreamManager(b)];
+    await jsmA.streams.add({ name: 'EV', subjects: ['ev.>'] });
+    await jsmB.streams.add({ name: 'EV', subjects: ['ev.>'] });
+    const ack = await jetstream(a).publish('ev.a', 'from A');
+    assert.deepEqual([ack.stream, ack.seq], ['EV', 1]);
+    await jetstream(b).publish('ev.b1', 'from B');
+    await jetstream(b).publish('ev.b2', 'from B');
+    await jsmA.consumers.add('EV', { durable_name: 'W', ack_policy: AckPolicy.Explicit });
+    const c = await jetstream(a).consumers.get('EV', 'W');
+    const got: string[] = [];
+    for await (const m of await c.fetch({ max_messages: 5, expires: 1000 })) {
+      got.push(m.subject);
+      m.ack();
+    }
+    assert.deepEqual(got, ['ev.a']);
+    assert.equal((await jsmB.streams.info('EV')).state.messages, 2);
+    assert.deepEqual(await jsmB.consumers.list('EV').next(), []);
+    assert.equal((await jsmA.getAccountInfo()).streams, 1);
+  });
+
+  it('an account without JetStream: the client says JetStream is not enabled', async () => {
+    const c = await as('C');
+    await assert.rejects(jetstreamManager(c), (err: Error) => {
+      assert.equal(err.name, 'JetStreamNotEnabled');
+      return true;
+    });
+  });
+
+  it('the limits reach the client as API errors with nats-server’s codes', async () => {
+    const jsm = await jetstreamManager(await as('L'));
+    const info = await jsm.getAccountInfo();
+    assert.equal(info.limits.max_streams, 1);
+    assert.equal(info.limits.max_consumers, 1);
+    await jsm.streams.add({ name: 'ONE', subjects: ['one'] });
+    await assert.rejects(jsm.streams.add({ name: 'TWO', subjects: ['two'] }), (err: Error) => {
+      assert.ok(err instanceof JetStreamApiError, String(err));
+      assert.equal(err.code, 10027);
+      return true;
+    });
+    await jsm.consumers.add('ONE', { durable_name: 'X', ack_policy: AckPolicy.Explicit });
+    await assert.rejects(
+      jsm.consumers.add('ONE', { durable_name: 'Y', ack_policy: AckPolicy.Explicit }),
+      (err: Error) => {
+        assert.ok(err instanceof JetStreamApiError, String(err));
+        assert.equal(err.code, 10026);
+        return true;
+      },
+    );
+  });
+});
+
+describe('a reload turns JetStream on in an account and replaces limits', {
+  skip: TARGET === 'nats-server' ? "Weft's reload" : false,
+}, () => {
+  let t: AccountsTarget;
+  before(async () => {
+    t = await startAccountsTarget({ A: 'enabled', D: undefined });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('applies at once, keeping what is stored', async () => {
+    ok(await t.ask('A', `${API}STREAM.CREATE.S`, { name: 'S', subjects: ['s'] }), 'create in A');
+    ok(await t.ask('A', 's', 'kept'), 'publish in A');
+    refused(await t.ask('D', `${API}INFO`), 503, 10039, 'JetStream not enabled for account');
+    await t.reload({ A: { max_streams: 1 }, D: 'enabled' });
+    ok(await t.ask('D', `${API}STREAM.CREATE.S`, { name: 'S', subjects: ['s'] }), 'create in D');
+    refused(
+      await t.ask('A', `${API}STREAM.CREATE.T`, { name: 'T', subjects: ['t'] }),
+      400,
+      10027,
+      'maximum number of streams reached',
+    );
+    assert.equal(ok(await t.ask('A', `${API}INFO`), 'info').limits.max_streams, 1);
+    assert.equal(ok(await t.ask('A', `${API}STREAM.INFO.S`), 'info').state.messages, 1);
+    // Turned off again: kept until restart (its streams are not dropped under its clients).
+    await t.reload({ A: 'enabled', D: undefined });
+    ok(await t.ask('D', `${API}STREAM.INFO.S`), 'D keeps JetStream until restart');
+    await t.restart();
+    refused(await t.ask('D', `${API}INFO`), 503, 10039, 'JetStream not enabled for account');
+    assert.equal(ok(await t.ask('A', `${API}INFO`), 'info').limits.max_streams, -1);
   });
 });

@@ -87,19 +87,20 @@ export function consumerLimit(limits: JsLimits, stream: StreamConfig): number {
 }
 
 /**
- * Whether storing `bytes` more in a stream of `storage` would take the
- * account past its limit; `used` tells the bytes the account's streams of
- * that storage hold (asked only when there is a limit).
+ * Whether storing a message in a stream of `storage` would take the
+ * account past its limit; `measure` tells the message's bytes and those
+ * the account's streams of that storage hold (asked only when there is a
+ * limit: without one a publish pays nothing).
  */
 export function publishLimitError(
   limits: JsLimits,
   storage: StreamConfig['storage'],
-  bytes: number,
-  used: () => number,
+  measure: () => { bytes: number; used: number },
 ): StreamApiError | null {
   const max = byteLimit(limits, storage);
   if (max < 0) return null;
-  return used() + bytes > max ? JsErr.AccountResourcesExceeded() : null;
+  const m = measure();
+  return m.used + m.bytes > max ? JsErr.AccountResourcesExceeded() : null;
 }
 
 /** The `limits` block of `$JS.API.INFO`, as nats-server 2.9 writes it. */

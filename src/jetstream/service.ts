@@ -112,10 +112,12 @@ export class CapturedStream implements Subscriber {
         ),
     });
     this.feeds = new StreamFeeds(stream, js.inbox, js.host.log, dir);
-    stream.admit = (bytes) =>
-      publishLimitError(js.limits, stream.config.storage, bytes, () =>
-        js.usedBytes(stream.config.storage),
-      );
+    // The store's measure of a message: subject, headers and payload.
+    stream.admit = (subject, size) =>
+      publishLimitError(js.limits, stream.config.storage, () => ({
+        bytes: Buffer.byteLength(subject) + size,
+        used: js.usedBytes(stream.config.storage),
+      }));
   }
 
   /** Subscribes to the stream's subjects (again, after an update), mesh-wide. */

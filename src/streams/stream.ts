@@ -42,11 +42,11 @@ export class Stream {
   private ageTimer: NodeJS.Timeout | null = null;
   private closedFlag = false;
   /**
-   * Asked before a message of `bytes` (subject, headers, payload) is
-   * stored, after the stream's own checks: an error refuses it (the
-   * account's storage limit, jetstream/account-limits.ts). Null: none.
+   * Asked before a message on `subject` with `size` bytes of headers and
+   * payload is stored, after the stream's own checks: an error refuses it
+   * (the account's storage limit, jetstream/account-limits.ts). Null: none.
    */
-  admit: ((bytes: number) => StreamApiError | null) | null = null;
+  admit: ((subject: string, size: number) => StreamApiError | null) | null = null;
 
   constructor(
     config: StreamConfig,
@@ -168,7 +168,7 @@ export class Stream {
         return Promise.reject(JsErr.MaxBytes());
       }
     }
-    const refused = this.admit?.(Buffer.byteLength(subject) + size) ?? null;
+    const refused = this.admit?.(subject, size) ?? null;
     if (refused !== null) return Promise.reject(refused);
     let appended: Promise<StoredMessage>;
     try {

@@ -57,18 +57,16 @@ describe('stream limits', () => {
   });
 
   it('a publish is refused when it would pass the byte limit, not when it reaches it', () => {
-    assert.equal(
-      publishLimitError(limits, 'file', 100, () => 900),
-      null,
-    );
-    assert.equal(publishLimitError(limits, 'file', 101, () => 900)?.errCode, 10002);
-    assert.equal(publishLimitError(limits, 'memory', 1, () => 100)?.errCode, 10002);
+    const m = (bytes: number, used: number) => () => ({ bytes, used });
+    assert.equal(publishLimitError(limits, 'file', m(100, 900)), null);
+    assert.equal(publishLimitError(limits, 'file', m(101, 900))?.errCode, 10002);
+    assert.equal(publishLimitError(limits, 'memory', m(1, 100))?.errCode, 10002);
     let asked = false;
     const used = () => {
       asked = true;
-      return 0;
+      return { bytes: 1e12, used: 0 };
     };
-    assert.equal(publishLimitError(NO_JS_LIMITS, 'file', 1e12, used), null);
+    assert.equal(publishLimitError(NO_JS_LIMITS, 'file', used), null);
     assert.equal(asked, false, 'usage is not summed without a limit');
   });
 });

@@ -103,6 +103,24 @@ export function publishLimitError(
   return m.used + m.bytes > max ? JsErr.AccountResourcesExceeded() : null;
 }
 
+/** Requests and publishes refused for each limit, counted per account (/jsz, /metrics). */
+export interface LimitsHit {
+  streams: number;
+  consumers: number;
+  storage: number;
+  memory: number;
+  /** Publishes (and sourced messages) refused with 10002. */
+  publish: number;
+}
+
+/** Which count an API error of a limit goes to, by its err_code. */
+export const LIMIT_OF_ERR_CODE: Readonly<Record<number, keyof LimitsHit>> = {
+  10027: 'streams',
+  10026: 'consumers',
+  10047: 'storage',
+  10028: 'memory',
+};
+
 /** The `limits` block of `$JS.API.INFO`, as nats-server 2.9 writes it. */
 export function limitsInfo(limits: JsLimits): Record<string, unknown> {
   return {

@@ -20,7 +20,7 @@ import {
   JsErr,
   type StreamApiError,
 } from '../streams/stream-errors.js';
-import { limitsInfo, streamLimitError } from './account-limits.js';
+import { LIMIT_OF_ERR_CODE, limitsInfo, streamLimitError } from './account-limits.js';
 import { consumerRequest, consumerResponseType } from './consumer-api.js';
 import { DIRECT_GET, directGet } from './direct.js';
 import { API_QUEUE, apiStreamName, OWNER_QUEUE, streamApiSubjects } from './routing.js';
@@ -154,7 +154,11 @@ export class JsApi implements Subscriber {
       this.logInternal(subject, e);
       out = errorResponse(T.error, e);
     }
-    if (out.error !== undefined) js.apiErrors++;
+    if (out.error !== undefined) {
+      js.apiErrors++;
+      const limit = LIMIT_OF_ERR_CODE[(out.error as { err_code: number }).err_code];
+      if (limit !== undefined) js.limitsHit[limit]++;
+    }
     if (reply !== '') js.reply(reply, JSON.stringify(out), this);
   }
 

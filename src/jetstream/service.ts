@@ -40,6 +40,7 @@ import {
 import {
   consumerLimit,
   type JsLimits,
+  type LimitsHit,
   limitsOf,
   NO_JS_LIMITS,
   publishLimitError,
@@ -113,11 +114,14 @@ export class CapturedStream implements Subscriber {
     });
     this.feeds = new StreamFeeds(stream, js.inbox, js.host.log, dir);
     // The store's measure of a message: subject, headers and payload.
-    stream.admit = (subject, size) =>
-      publishLimitError(js.limits, stream.config.storage, () => ({
+    stream.admit = (subject, size) => {
+      const refused = publishLimitError(js.limits, stream.config.storage, () => ({
         bytes: Buffer.byteLength(subject) + size,
         used: js.usedBytes(stream.config.storage),
       }));
+      if (refused !== null) js.limitsHit.publish++;
+      return refused;
+    };
   }
 
   /** Subscribes to the stream's subjects (again, after an update), mesh-wide. */
@@ -196,6 +200,8 @@ export class AccountJetStream {
   readonly inbox: Inbox;
   apiTotal = 0;
   apiErrors = 0;
+  /** Requests and publishes refused by the account's limits. */
+  readonly limitsHit: LimitsHit = { streams: 0, consumers: 0, storage: 0, memory: 0, publish: 0 };
   private readonly unwatch: () => void;
 
   constructor(

@@ -9,6 +9,8 @@
  * `consumer_detail`, `config=1` their configs; `offset`/`limit` page the
  * accounts.
  */
+
+import { limitsInfo } from '../jetstream/account-limits.js';
 import type { AccountJetStream, CapturedStream } from '../jetstream/service.js';
 import { streamState } from '../jetstream/shapes.js';
 import type { WeftNode } from '../server/server.js';
@@ -150,6 +152,8 @@ export async function jsz(node: WeftNode, q: URLSearchParams): Promise<Record<st
       accounts: 0,
       ha_assets: 0,
       api: { total: js.apiTotal, errors: js.apiErrors },
+      // Weft's own: the account's limits (as $JS.API.INFO) and what they refused.
+      weft: { limits: limitsInfo(js.limits), limits_hit: { ...js.limitsHit } },
     };
     if (withStreams) {
       const names = [...js.streams.keys()].sort();

@@ -310,6 +310,22 @@ describe('JetStream account limits', () => {
     assert.equal(jsz.reserved_memory, 0);
     const varz = (await (await fetch(`http://127.0.0.1:${t.httpPort}/varz`)).json()) as Reply;
     assert.equal(varz.jetstream.stats.reserved_storage, 10000);
+    if (t.kind === 'weft') {
+      // Weft's own: what each limit refused so far in this suite, also in /metrics.
+      assert.deepEqual(l.weft.limits_hit, {
+        streams: 1,
+        consumers: 2,
+        storage: 3,
+        memory: 1,
+        publish: 1,
+      });
+      assert.equal(l.weft.limits.max_streams, 3);
+      const metrics = await (await fetch(`http://127.0.0.1:${t.httpPort}/metrics`)).text();
+      assert.match(
+        metrics,
+        /^weft_jetstream_limit_refusals_total\{account="L",limit="storage"[^}]*\} 3$/m,
+      );
+    }
   });
 
   it('a publish that would pass max_file is refused in its PubAck', async () => {

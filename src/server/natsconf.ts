@@ -310,6 +310,7 @@ class Reader {
       list.push(this.value(depth));
       this.skipBlanks();
       const e = this.text[this.pos];
+      if (e === undefined) this.fail(openAt, "unterminated array: expected ']' for this '['");
       if (e === ',' || e === '\n' || e === '\r' || e === ']') {
         this.pos++;
         if (e === ']') break;

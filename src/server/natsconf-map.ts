@@ -8,12 +8,15 @@
  * `jetstream` no JetStream, and port -1 is any free port.
  *
  * Keys are matched in any case, as nats-server does. Weft's own settings
- * (`log_level`, `mesh { … }`, …) may be written in such a file too.
+ * (`log_level`, `mesh { … }`, …) may be written in such a file too. An
+ * unknown key that a `$variable` used is a variable, not a setting, and is
+ * skipped as nats-server skips it (src/auth should do the same in the blocks
+ * it reads: natsconf.ts's usedAsVariable).
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { convert, isDocumentKey, SETTINGS } from './config.js';
-import { parseNatsConf } from './natsconf.js';
+import { parseNatsConf, usedAsVariable } from './natsconf.js';
 
 /** nats-server keys that are Weft settings of the same name and meaning. */
 export const NATS_SAME_KEYS: readonly string[] = [
@@ -125,7 +128,7 @@ export function natsConfToDocument(
         put(weft, checked(weft, from, value), from);
       } else if (isDocumentKey(key)) {
         put(key, value, from);
-      } else {
+      } else if (!usedAsVariable(conf, from)) {
         unsupported.push(from);
       }
     } catch (err) {
@@ -188,7 +191,7 @@ function jetstream(
         enabled = v;
       } else if (key === 'sync_interval') {
         put('sync_interval', checked('sync_interval', at, v), at);
-      } else {
+      } else if (!usedAsVariable(value, k)) {
         unsupported.push(at);
       }
     }

@@ -84,6 +84,19 @@ interface Run {
 
 type Context = 'top' | 'map';
 
+/** Keys of each parsed map whose value a `$NAME` used. */
+const usedKeys = new WeakMap<object, Set<string>>();
+
+/**
+ * Whether `map[key]` was used as a variable (`$key`). nats-server ignores an
+ * unknown key when it was, so a file may define variables beside its
+ * settings (`TOKEN: s3cret` … `token: $TOKEN`); readers of a parsed
+ * document should too.
+ */
+export function usedAsVariable(map: object, key: string): boolean {
+  return usedKeys.get(map)?.has(key) ?? false;
+}
+
 /** Parses a nats-server configuration; throws a ConfigError naming `file:line:column`. */
 export function parseNatsConf(text: string, opts: NatsConfOptions): Record<string, unknown> {
   const run: Run = { opts, files: 1, values: 0, sizes: new WeakMap() };
@@ -506,6 +519,9 @@ class Reader {
     for (let i = this.scopes.length - 1; i >= 0; i--) {
       const scope = this.scopes[i]!;
       if (Object.hasOwn(scope, name)) {
+        const used = usedKeys.get(scope);
+        if (used === undefined) usedKeys.set(scope, new Set([name]));
+        else used.add(name);
         const v = scope[name];
         if (v !== null && typeof v === 'object') this.add((this.run.sizes.get(v) ?? 1) - 1);
         return v;

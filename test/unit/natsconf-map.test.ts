@@ -191,6 +191,23 @@ logtime: true
     );
   });
 
+  test('an unknown key a variable used is a variable, skipped as nats-server does', () => {
+    const text =
+      'TOKEN: s3cret\nPAYLOAD: 2MB\nUNUSED: 1\nmax_payload: $PAYLOAD\nauthorization { token: $TOKEN }';
+    throwsConfig(() => doc(text), FILE, /a setting Weft does not support: UNUSED\./);
+    assert.deepEqual(doc(text.replace('UNUSED: 1\n', '')), {
+      max_payload: 2 * 1024 * 1024,
+      authorization: { token: 's3cret' },
+      http_port: -1,
+      jetstream: false,
+    });
+    assert.deepEqual(doc('jetstream { DIR: /js, store_dir: $DIR }'), {
+      data_dir: '/js',
+      jetstream: true,
+      http_port: -1,
+    });
+  });
+
   test('a monitoring host other than the client host is named', () => {
     throwsConfig(
       () => doc('listen: 0.0.0.0:4222\nhttp: 127.0.0.1:8222'),

@@ -14,6 +14,7 @@ import {
   NATSCONF_MAX_VALUES,
   type NatsConfOptions,
   parseNatsConf,
+  usedAsVariable,
 } from '../../src/server/natsconf.js';
 
 /** Parses `text` as /etc/nats/main.conf with `files` as the other files there. */
@@ -310,6 +311,16 @@ describe('nats-server config: variables', () => {
       a: { p: 4222, name: 'inner', b: { n: 'inner', list: [4222, 'inner'] } },
       c: 'outer',
     });
+  });
+
+  test('usedAsVariable tells the keys a variable used, in their own map', () => {
+    const doc = parse('T: 1\nU: 2\na { P: 3, q: [$T, $P] }\nb: $P');
+    const a = doc.a as Record<string, unknown>;
+    assert.equal(usedAsVariable(doc, 'T'), true);
+    assert.equal(usedAsVariable(doc, 'U'), false);
+    assert.equal(usedAsVariable(a, 'P'), true);
+    assert.equal(usedAsVariable(doc, 'P'), false, 'b: $P found no P at the top: the environment');
+    assert.equal(usedAsVariable(a, 'q'), false);
   });
 
   test('a variable may be a block or an array', () => {

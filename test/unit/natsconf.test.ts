@@ -314,12 +314,12 @@ describe('nats-server config: variables', () => {
   });
 
   test('usedAsVariable tells the keys a variable used, in their own map', () => {
-    const doc = parse('T: 1\nU: 2\na { P: 3, q: [$T, $P] }\nb: $P');
+    const doc = parse('T: 1\nU: 2\nP: 0\na { P: 3, q: [$T, $P] }');
     const a = doc.a as Record<string, unknown>;
     assert.equal(usedAsVariable(doc, 'T'), true);
     assert.equal(usedAsVariable(doc, 'U'), false);
     assert.equal(usedAsVariable(a, 'P'), true);
-    assert.equal(usedAsVariable(doc, 'P'), false, 'b: $P found no P at the top: the environment');
+    assert.equal(usedAsVariable(doc, 'P'), false, 'the nearest P was used');
     assert.equal(usedAsVariable(a, 'q'), false);
   });
 

@@ -1,12 +1,12 @@
 /**
  * A nats-server configuration file, unchanged: `weft server --config
  * nats.conf` runs from it (includes, variables, units and all), and the same
- * file passes nats-server's own config test (`nats-server -t -c`), so both
- * servers read it. A file with keys Weft does not support exits 2 naming
- * every one of them.
+ * file passes nats-server's own config test (`nats-server -t -c`) and runs
+ * nats-server with the same limits in /varz, so both servers read it alike.
+ * A file with keys Weft does not support exits 2 naming every one of them.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -63,6 +63,49 @@ function natsServerTest(
   });
 }
 
+/** The /varz fields both servers take from the file. */
+const VARZ_FIELDS = [
+  'server_name',
+  'max_payload',
+  'max_connections',
+  'max_pending',
+  'max_control_line',
+  'ping_max',
+] as const;
+
+async function varz(httpPort: number): Promise<Record<string, unknown>> {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/varz`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+/** Runs `nats-server -c file` until ready, returns its /varz, and stops it. */
+async function natsServerVarz(
+  file: string,
+  env: NodeJS.ProcessEnv,
+): Promise<Record<string, unknown>> {
+  const child = spawn(NATS_SERVER, ['-c', file], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let log = '';
+  child.stderr!.on('data', (b: Buffer) => {
+    log += b.toString();
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    const http = await checkFor(() => {
+      if (child.exitCode !== null) throw new Error(`nats-server exited: ${log}`);
+      const m = /Starting http monitor on 127\.0\.0\.1:(\d+)/.exec(log);
+      if (m === null || !/Server is ready/.test(log)) throw new Error(`not ready: ${log}`);
+      return Number(m[1]);
+    }, 10_000);
+    return await varz(http);
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
 describe('a nats-server configuration file', () => {
   test('nats-server itself accepts the file (nats-server -t)', async () => {
     const data = tempDir('weft-natsconf-data-');
@@ -72,7 +115,7 @@ describe('a nats-server configuration file', () => {
     assert.match(r.output, /configuration file .*nats\.conf is valid/);
   });
 
-  test('weft server --config runs from the same file', async () => {
+  test('weft server --config runs from the same file, with the limits nats-server reads', async () => {
     const data = tempDir('weft-natsconf-data-');
     const file = writeConf({ 'nats.conf': MAIN_CONF, 'limits.conf': LIMITS_CONF });
     const node = startProcess(['--config', file], { env: { WEFT_CONF_DATA: data } });
@@ -105,15 +148,17 @@ describe('a nats-server configuration file', () => {
       }
       assert.ok(existsSync(join(data, 'streams')), 'store_dir is the data directory');
 
-      const varz = (await (await fetch(`http://127.0.0.1:${httpPort}/varz`)).json()) as Record<
-        string,
-        unknown
-      >;
-      assert.equal(varz.max_payload, 64 * 1024);
-      assert.equal(varz.max_connections, 1000, 'max_connections 1K');
-      assert.equal(varz.max_pending, 32 * 1024 * 1024, 'max_pending = 32MB');
-      assert.equal(varz.max_control_line, 8 * 1024, 'max_control_line: 8KB from the include');
-      assert.equal(varz.ping_max, 3);
+      const weft = await varz(httpPort);
+      assert.equal(weft.max_payload, 64 * 1024);
+      assert.equal(weft.max_connections, 1000, 'max_connections 1K');
+      assert.equal(weft.max_pending, 32 * 1024 * 1024, 'max_pending = 32MB');
+      assert.equal(weft.max_control_line, 8 * 1024, 'max_control_line: 8KB from the include');
+      assert.equal(weft.ping_max, 3);
+
+      // nats-server, run from the same file, reports the same settings.
+      const ref = await natsServerVarz(file, { WEFT_CONF_DATA: tempDir('weft-natsconf-ref-') });
+      assert.equal(ref.server_name, 'conf-node', 'the reference read the file');
+      for (const f of VARZ_FIELDS) assert.deepEqual(weft[f], ref[f], `/varz ${f}`);
     } finally {
       await stopWeftProcess(node, 'the node from nats.conf');
     }

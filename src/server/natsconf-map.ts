@@ -5,7 +5,8 @@
  * Weft does not support named in one error, so an operator sees them all
  * at once. The file means what it means to nats-server: without `http`,
  * `http_port` or `monitor_port` there is no monitoring port, without
- * `jetstream` no JetStream, and port -1 is any free port.
+ * `jetstream` no JetStream; port -1 is any free port, client port 0 is
+ * 4222 and monitoring port 0 is none.
  *
  * Keys are matched in any case, as nats-server does. Weft's own settings
  * (`log_level`, `mesh { … }`, …) may be written in such a file too. An
@@ -108,7 +109,7 @@ export function natsConfToDocument(
     const key = from.toLowerCase();
     try {
       if (key === 'listen' || key === 'http') {
-        const hp = hostPort(value, from);
+        const hp = hostPort(value, from, key === 'listen' ? 'port' : 'http_port');
         if (key === 'listen') {
           if (hp.host !== '') put('host', hp.host, from);
           put('port', hp.port, from);
@@ -199,28 +200,50 @@ function jetstream(
   put('jetstream', enabled, from);
 }
 
+/** nats-server's default client port, which its port 0 means. */
+const CLIENT_PORT_DEFAULT = 4222;
+
 /**
- * `listen` and `http`: a port, or `host:port` (`[::1]:4222`); as in
- * nats-server, port -1 is any free port (Weft's 0).
+ * A port as nats-server reads it, in Weft's terms: -1 is any free port
+ * (Weft's 0); 0 is the default for the client port (4222) and no
+ * monitoring for the monitoring port (Weft's -1).
  */
-function hostPort(value: unknown, from: string): { host: string; port: number } {
-  const port = (n: number): number => (n === -1 ? 0 : n);
-  if (typeof value === 'number' && Number.isInteger(value)) return { host: '', port: port(value) };
-  if (typeof value === 'string') {
-    const m = /^\[([^\]]*)\]:([-+]?\d+)$/.exec(value) ?? /^([^:[\]]*):([-+]?\d+)$/.exec(value);
-    if (m !== null) {
-      const p = port(Number(m[2]));
-      checked('port', from, p);
-      return { host: m[1]!, port: p };
-    }
-  }
-  throw mustBe(from, 'a port or host:port (such as 0.0.0.0:4222)', value);
+function natsPort(weft: 'port' | 'http_port', n: number): number {
+  if (n === -1) return 0;
+  if (n === 0) return weft === 'port' ? CLIENT_PORT_DEFAULT : -1;
+  return n;
 }
 
-/** Checks a value with Weft's converter for `weft`, naming the key as the file wrote it; returns it unchanged. */
+/** `listen` and `http`: a port, or `host:port` (`[::1]:4222`). */
+function hostPort(
+  value: unknown,
+  from: string,
+  weft: 'port' | 'http_port',
+): { host: string; port: number } {
+  let host = '';
+  let port: unknown = value;
+  if (typeof value === 'string') {
+    const m = /^\[([^\]]*)\]:([-+]?\d+)$/.exec(value) ?? /^([^:[\]]*):([-+]?\d+)$/.exec(value);
+    if (m === null) throw mustBe(from, 'a port or host:port (such as 0.0.0.0:4222)', value);
+    host = m[1]!;
+    port = Number(m[2]);
+  }
+  if (typeof port !== 'number' || !Number.isInteger(port)) {
+    throw mustBe(from, 'a port or host:port (such as 0.0.0.0:4222)', value);
+  }
+  return { host, port: checked(weft, from, port) as number };
+}
+
+/**
+ * Checks a value with Weft's converter for `weft`, naming the key as the
+ * file wrote it; returns it unchanged (ports in Weft's terms).
+ */
 function checked(weft: string, from: string, value: unknown): unknown {
   const setting = SETTINGS.find((s) => s.file === weft);
-  const v = (weft === 'port' || weft === 'http_port') && value === -1 ? 0 : value;
+  const v =
+    (weft === 'port' || weft === 'http_port') && typeof value === 'number'
+      ? natsPort(weft, value)
+      : value;
   if (setting !== undefined) convert(setting, from, v, true);
   return v;
 }

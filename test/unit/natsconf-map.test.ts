@@ -95,6 +95,17 @@ debug: true
 
   test("nats-server's defaults: no monitoring and no JetStream unless configured; -1 is any port", () => {
     assert.deepEqual(doc('port: -1'), { port: 0, http_port: -1, jetstream: false });
+    assert.deepEqual(
+      doc('port: 0\nhttp_port: 0'),
+      { port: 4222, http_port: -1, jetstream: false },
+      '0: the default port, no monitoring',
+    );
+    assert.deepEqual(doc('listen: 0.0.0.0:0\nhttp: 0'), {
+      host: '0.0.0.0',
+      port: 4222,
+      http_port: -1,
+      jetstream: false,
+    });
     assert.deepEqual(doc('listen: 127.0.0.1:-1\nhttp: -1\njetstream: enabled'), {
       host: '127.0.0.1',
       port: 0,
@@ -152,7 +163,7 @@ resolver_preload { ACCT: "eyJ..." }
 
   test('the document gives the options the file means', () => {
     const o = optionsFromDocument(
-      doc('listen: 127.0.0.1:0\nmax_payload: 64KB\nwrite_deadline: "2s"'),
+      doc('listen: 127.0.0.1:-1\nmax_payload: 64KB\nwrite_deadline: "2s"'),
       FILE,
     );
     assert.deepEqual(o, {
@@ -229,6 +240,8 @@ describe('bad values are named by the key the file wrote', () => {
     throwsConfig(() => doc('listen: nowhere'), 'listen', /must be a port or host:port/);
     throwsConfig(() => doc('listen: "a:b:4222"'), 'listen', /must be a port or host:port/);
     throwsConfig(() => doc('listen: 1.2.3.4:99999'), 'listen', /port number/);
+    throwsConfig(() => doc('listen: 99999'), 'listen', /port number/);
+    throwsConfig(() => doc('http: 1.5'), 'http', /must be a port or host:port/);
     throwsConfig(
       () => doc('jetstream: maybe'),
       'jetstream',

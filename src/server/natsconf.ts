@@ -32,6 +32,18 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
+import {
+  BCRYPT,
+  BOOLEANS,
+  ends,
+  type Fail,
+  isDigit,
+  isSpace,
+  readEscape,
+  scanNumber,
+  show,
+  TextBuilder,
+} from './natsconf-lex.js';
 
 export interface NatsConfOptions {
   /** The file's name, for errors and for resolving its includes. */
@@ -53,25 +65,6 @@ export const NATSCONF_MAX_FILES = 100;
  * of billions of values for whoever walks it next.
  */
 export const NATSCONF_MAX_VALUES = 1_000_000;
-
-const SIZE_SUFFIXES: Readonly<Record<string, bigint>> = (() => {
-  const out: Record<string, bigint> = { '': 1n };
-  'kmgtpe'.split('').forEach((letter, i) => {
-    const n = BigInt(i + 1);
-    out[letter] = 1000n ** n;
-    for (const bin of ['b', 'i', 'ib']) out[letter + bin] = 1024n ** n;
-  });
-  return out;
-})();
-const BOOLEANS: Readonly<Record<string, boolean>> = {
-  true: true,
-  yes: true,
-  on: true,
-  false: false,
-  no: false,
-  off: false,
-};
-const BCRYPT = /^2[aby]\$/;
 
 /** What one parse shares across its files. */
 interface Run {
@@ -107,6 +100,7 @@ class Reader {
   private pos = 0;
   /** Maps being read, outermost first: where `$NAME` looks. */
   private readonly scopes: Record<string, unknown>[] = [];
+  private readonly failAt: Fail = (at, why) => this.fail(at, why);
 
   constructor(
     private readonly text: string,
@@ -277,10 +271,13 @@ class Reader {
       this.pos = end + 1;
     } else if (c === '(') {
       v = this.block();
-    } else if (c === '-') {
-      v = this.negative();
-    } else if (isDigit(c)) {
-      v = this.numberish();
+    } else if (c === '-' || isDigit(c)) {
+      const n = scanNumber(this.text, at, this.failAt);
+      if (n === null) v = this.unquoted(at);
+      else {
+        v = n.value;
+        this.pos = n.end;
+      }
     } else if (c === '.') {
       this.fail(at, 'a number must start with a digit, not .');
     } else if (c === ',' || c === ';' || c === ']' || c === '}') {
@@ -345,36 +342,13 @@ class Reader {
       if (c === '"') break;
       if (c === '\\') {
         out.text(this.text.slice(from, this.pos));
-        this.escape(out);
+        this.pos = readEscape(this.text, this.pos, out, this.failAt);
         from = this.pos;
       } else this.pos++;
     }
     out.text(this.text.slice(from, this.pos));
     this.pos++;
     return out.done();
-  }
-
-  /** An escape in a string; `pos` is at the backslash. */
-  private escape(out: TextBuilder): void {
-    const at = this.pos;
-    const c = this.text[at + 1];
-    const simple: Record<string, string> = { t: '\t', n: '\n', r: '\r', '"': '"', '\\': '\\' };
-    if (c !== undefined && simple[c] !== undefined) {
-      out.text(simple[c]!);
-      this.pos = at + 2;
-    } else if (c === 'x') {
-      const hex = this.text.slice(at + 2, at + 4);
-      if (!/^[0-9a-fA-F]{2}$/.test(hex)) {
-        this.fail(at, `expected two hexadecimal digits after \\x, got ${show(hex)}`);
-      }
-      out.byte(Number.parseInt(hex, 16));
-      this.pos = at + 4;
-    } else {
-      this.fail(
-        at,
-        `invalid escape \\${c ?? ''}: only \\xXX, \\t, \\n, \\r, \\" and \\\\ are allowed`,
-      );
-    }
   }
 
   /**
@@ -398,7 +372,7 @@ class Reader {
       if (c === '\\') {
         escaped = true;
         out.text(this.text.slice(from, this.pos));
-        this.escape(out);
+        this.pos = readEscape(this.text, this.pos, out, this.failAt);
         from = this.pos;
       } else this.pos++;
     }
@@ -426,91 +400,6 @@ class Reader {
       }
       i = nl + 1;
     }
-  }
-
-  /** A value that starts with a digit: an integer, a size, a float, an IP address, a datetime or a string. */
-  private numberish(): unknown {
-    const at = this.pos;
-    this.digits();
-    const c = this.text[this.pos];
-    if (c === '-') {
-      if (this.pos - at !== 4) {
-        this.fail(at, 'a datetime must be in full Zulu form, as 2006-01-02T15:04:05Z');
-      }
-      return this.datetime(at);
-    }
-    if (c === '.') return this.fraction(at);
-    if (c !== undefined && isSuffix(c)) return this.sized(at);
-    if (c === undefined || numberEnds(c)) return this.integer(at);
-    return this.unquoted(at);
-  }
-
-  private negative(): unknown {
-    const at = this.pos;
-    this.pos++;
-    if (!isDigit(this.text[this.pos])) {
-      this.fail(this.pos, `expected a digit after '-', got ${show(this.text[this.pos])}`);
-    }
-    this.digits();
-    const c = this.text[this.pos];
-    if (c === '.') return this.fraction(at);
-    if (c !== undefined && isSuffix(c)) return this.sized(at);
-    return this.integer(at);
-  }
-
-  /** After the digits, at a suffix letter: `1k`, `64MB`, `1GiB`; else text such as `1ms`. */
-  private sized(at: number): unknown {
-    this.pos++;
-    while ('bBiI'.includes(this.text[this.pos] ?? '.')) this.pos++;
-    const c = this.text[this.pos];
-    if (c === undefined || numberEnds(c) || isDigit(c)) return this.integer(at);
-    return this.unquoted(at);
-  }
-
-  private integer(at: number): number {
-    const text = this.text.slice(at, this.pos);
-    const m = /^(-?\d+)(.*)$/.exec(text)!;
-    const mult = SIZE_SUFFIXES[m[2]!.toLowerCase()];
-    if (mult === undefined) {
-      this.fail(
-        at,
-        `${text}: unknown size suffix ${JSON.stringify(m[2])} (k, kb, ki, kib, m, mb, …)`,
-      );
-    }
-    const n = BigInt(m[1]!) * mult;
-    if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < -BigInt(Number.MAX_SAFE_INTEGER)) {
-      this.fail(at, `${text} is out of range (at most ${Number.MAX_SAFE_INTEGER})`);
-    }
-    return Number(n);
-  }
-
-  /** At the `.` after digits: a float, or an IP address (`127.0.0.1:4222`) as a string. */
-  private fraction(at: number): unknown {
-    this.pos++;
-    if (!isDigit(this.text[this.pos])) {
-      this.fail(this.pos, `expected a digit after '.', got ${show(this.text[this.pos])}`);
-    }
-    this.digits();
-    if (this.text[this.pos] === '.') {
-      while (/[0-9.:-]/.test(this.text[this.pos] ?? '')) this.pos++;
-      return this.text.slice(at, this.pos);
-    }
-    const n = Number(this.text.slice(at, this.pos));
-    if (!Number.isFinite(n)) this.fail(at, `${this.text.slice(at, this.pos)} is out of range`);
-    return n;
-  }
-
-  private datetime(at: number): string {
-    const text = this.text.slice(at, at + 20);
-    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(text)) {
-      this.fail(at, 'a datetime must be in full Zulu form, as 2006-01-02T15:04:05Z');
-    }
-    const d = new Date(text);
-    if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 19) !== text.slice(0, 19)) {
-      this.fail(at, `${text} is not a valid date and time`);
-    }
-    this.pos = at + 20;
-    return text;
   }
 
   /** `$name` at `at` (the caller counts one value; a repeated map or array counts its size). */
@@ -557,10 +446,6 @@ class Reader {
   }
 
   // --- filler ----------------------------------------------------------------------
-
-  private digits(): void {
-    while (isDigit(this.text[this.pos])) this.pos++;
-  }
 
   /** Spaces and tabs. */
   private skipBlanks(): void {
@@ -631,62 +516,7 @@ class Reader {
   }
 }
 
-/** A string built from text and `\xXX` bytes (bytes in a row are read as UTF-8, as Go does). */
-class TextBuilder {
-  private readonly parts: string[] = [];
-  private bytes: number[] = [];
-
-  text(s: string): void {
-    if (s === '') return;
-    this.flush();
-    this.parts.push(s);
-  }
-
-  byte(b: number): void {
-    this.bytes.push(b);
-  }
-
-  done(): string {
-    this.flush();
-    return this.parts.join('');
-  }
-
-  private flush(): void {
-    if (this.bytes.length === 0) return;
-    this.parts.push(Buffer.from(this.bytes).toString('utf8'));
-    this.bytes = [];
-  }
-}
-
 /** Sets a key as an own property, even `__proto__`. */
 function set(map: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function isDigit(c: string | undefined): boolean {
-  return c !== undefined && c >= '0' && c <= '9';
-}
-
-/** Go's unicode.IsSpace, as nats-server's lexer uses between keys and values. */
-function isSpace(c: string | undefined): boolean {
-  return c !== undefined && /\s/.test(c) && c !== '\ufeff';
-}
-
-function isSuffix(c: string): boolean {
-  return 'kmgtpeKMGTPE'.includes(c);
-}
-
-/** What ends an unquoted value; `]` ends strings too, and here numbers (nats-server reads `[1]` as ["1"]). */
-function ends(c: string): boolean {
-  return c === '\n' || c === '\r' || c === ' ' || c === '\t' || c === ';' || c === ',' || c === '}';
-}
-
-function numberEnds(c: string): boolean {
-  return ends(c) || c === ']';
-}
-
-function show(c: string | undefined): string {
-  if (c === undefined) return 'the end of the file';
-  if (c === '\n' || c === '\r') return 'a new line';
-  return JSON.stringify(c);
 }

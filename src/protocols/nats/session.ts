@@ -580,7 +580,7 @@ export class ClientSession extends Connection implements Subscriber {
     const ns = sub as NatsSubscription;
     const guard = this.guard;
     if (guard !== null) {
-      if (ns.check && !guard.receive(msg.subject)) {
+      if (ns.check && !guard.receive(msg.subject, sub.queue)) {
         this.host.security.counters.deliveriesDenied++;
         return;
       }

@@ -170,9 +170,36 @@ export class Model {
     return !this.filters(p, queue).some((r) => this.subjects.has(r.subject, subject));
   }
 
-  /** A message on `subject` reaches an allowed subscription to `sub` in `queue`. */
-  delivers(p: PermsDoc, sub: string, queue: string, subject: string): boolean {
-    return this.subjects.has(sub, subject) && this.canReceive(p, subject, queue);
+  /**
+   * A message on `subject` reaches an allowed subscription to `sub` in
+   * `queue`. nats-server filters deliveries only once its deny filter is
+   * loaded (`natsFilter`, see natsFilterLoaded); Weft always does.
+   */
+  delivers(p: PermsDoc, sub: string, queue: string, subject: string, natsFilter = true): boolean {
+    if (!this.subjects.has(sub, subject)) return false;
+    return (this.flavour === 'nats-server' && !natsFilter) || this.canReceive(p, subject, queue);
+  }
+
+  /**
+   * nats-server 2.9 checks deliveries against the deny rules only after a
+   * wildcard subscription that some deny entry lies within (`deny: a.b`,
+   * `SUB a.*`) was allowed, and then for every subscription of the client.
+   * A deny rule that only overlaps (`deny: a.>`, `SUB *.b`) never loads the
+   * filter: nats-server delivers `a.b` there. A queue entry (`"a.b g.x"`)
+   * is compared as one string split on dots (`a`, `b g`, `x`), its token
+   * with the space a literal only a wildcard stands for (here: `*`).
+   */
+  natsFilterLoaded(p: PermsDoc, accepted: readonly string[]): boolean {
+    const max = this.subjects.alphabets.length - 1;
+    const deny = (p.subscribe?.deny ?? []).map((d) => {
+      const t = d.split('.').map((x) => (x.includes(' ') ? '*' : x));
+      // Longer than any subscription: only a `>` of the subscription can
+      // cover it, and then only its first tokens matter.
+      return (t.length > max ? [...t.slice(0, max - 1), '>'] : t).join('.');
+    });
+    return accepted.some(
+      (sub) => /(^|\.)[*>]($|\.)/.test(sub) && deny.some((d) => this.subjects.within(d, sub)),
+    );
   }
 }
 
@@ -204,17 +231,26 @@ export interface Family {
 
 const WILD = ['*', '>'];
 
-/** Subjects of 1–3 tokens over a, b, c. */
+/** Subjects of 1–3 tokens over a, b, c (and reply subjects `r.<token>`, see replySubject). */
 export const PLAIN: Family = {
   name: 'plain',
   universe: new Universe([
-    ['a', 'b', 'c', ...WILD],
+    ['a', 'b', 'c', 'r', ...WILD],
     ['a', 'b', 'c', ...WILD],
     ['a', 'b', 'c', ...WILD],
     ['a', 'b', 'c', ...WILD],
   ]),
   literal: (r) => Array.from({ length: 1 + upTo(r, 2) }, () => pick(r, ['a', 'b', 'c'])).join('.'),
 };
+
+/**
+ * A reply subject of the plain family: no rule names it and nothing is
+ * published to it but responses, so who may answer it depends only on the
+ * requests received.
+ */
+export function replySubject(r: Rand): string {
+  return `r.${pick(r, ['a', 'b', 'c'])}`;
+}
 
 const JS_SUBJECTS = [
   '$JS.API.STREAM.CREATE.X',

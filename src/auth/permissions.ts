@@ -19,7 +19,15 @@
  *   lets a matching queue rule override a plain deny);
  * - a queue-group deny rule also filters deliveries to a wider subscription
  *   in that queue group (`deny: "secret.> q"`: a `>` subscription in `q`
- *   gets no `secret.x`; nats-server delivers it).
+ *   gets no `secret.x`; nats-server delivers it);
+ * - deliveries are checked for every subscription a deny rule overlaps
+ *   (`deny: secret.>`, `SUB *.a`: no `secret.a`); nats-server 2.9 checks
+ *   only once a deny rule lies inside a wildcard subscription, and
+ *   delivers `secret.a` there.
+ *
+ * test/unit/permissions-property.test.ts checks every decision against an
+ * independent model, and that Weft is never looser than nats-server;
+ * test/wire/permissions.test.ts shows each difference against both.
  */
 import { covers, matches, overlaps, parseRule, type Rule, tokens } from './subject-rules.js';
 import type { PermissionsConfig, ResponsePermission, SubjectRules } from './types.js';

@@ -15,7 +15,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parsePermissions } from '../../src/auth/config.js';
-import { Permissions } from '../../src/auth/permissions.js';
+import {
+  Permissions,
+  RESPONSE_EXPIRES_DEFAULT_MS,
+  ResponseGrants,
+} from '../../src/auth/permissions.js';
 import {
   type Family,
   JETSTREAM,
@@ -123,4 +127,23 @@ test(`permissions agree with the model on ${CASES} random permission sets`, () =
   // The generator must reach every kind of decision, or the test proves little.
   assert.ok(counts.refused > CASES / 10, `only ${counts.refused} refused subscriptions`);
   assert.ok(counts.filtered > CASES / 50, `only ${counts.filtered} filtered deliveries`);
+});
+
+test("allow_responses takes nats-server's defaults: 1 reply, for 2 minutes", () => {
+  const perm = (v: unknown) => parsePermissions('p', { allow_responses: v }).allowResponses;
+  assert.deepEqual(perm(true), { max: 1, expiresMs: RESPONSE_EXPIRES_DEFAULT_MS });
+  assert.equal(RESPONSE_EXPIRES_DEFAULT_MS, 120_000);
+  assert.deepEqual(perm({ max: 0, expires: 0 }), { max: 1, expiresMs: 120_000 });
+  assert.deepEqual(perm({ max: 5 }), { max: 5, expiresMs: 120_000 });
+  assert.deepEqual(perm({ expires: '1s' }), { max: 1, expiresMs: 1000 });
+  assert.equal(perm(false), null);
+  // A grant past its life is refused, as one used up.
+  const grants = new ResponseGrants({ max: 2, expiresMs: 100 });
+  grants.grant('_INBOX.a', 1000);
+  assert.equal(grants.use('_INBOX.a', 1050), true);
+  assert.equal(grants.use('_INBOX.a', 1100), false);
+  grants.grant('_INBOX.b', 1000);
+  assert.equal(grants.use('_INBOX.b', 1001), true);
+  assert.equal(grants.use('_INBOX.b', 1002), true);
+  assert.equal(grants.use('_INBOX.b', 1003), false);
 });

@@ -8,6 +8,7 @@
 
 import { DEFAULT_ACCOUNT } from '../core/account.js';
 import { ConfigError } from '../errors.js';
+import { RESPONSE_EXPIRES_DEFAULT_MS } from './permissions.js';
 import { checkRule, covers, tokens } from './subject-rules.js';
 import {
   type AccountConfig,
@@ -140,14 +141,17 @@ export function parsePermissions(key: string, v: unknown): PermissionsConfig {
   only(key, d, ['publish', 'subscribe', 'allow_responses']);
   let allowResponses: PermissionsConfig['allowResponses'] = null;
   const r = d.allow_responses;
-  if (r === true) allowResponses = { max: 1, expiresMs: 0 };
+  // As nats-server: max 0 (or unset) is 1 reply, expires 0 (or unset) is
+  // RESPONSE_EXPIRES_DEFAULT_MS; a grant never outlives it.
+  if (r === true) allowResponses = { max: 1, expiresMs: RESPONSE_EXPIRES_DEFAULT_MS };
   else if (r !== undefined && r !== false) {
     const rb = block(`${key}.allow_responses`, r);
     only(`${key}.allow_responses`, rb, ['max', 'expires']);
     allowResponses = {
-      max: rb.max === undefined ? 1 : count(`${key}.allow_responses.max`, rb.max, 1),
+      max: (rb.max === undefined ? 0 : count(`${key}.allow_responses.max`, rb.max)) || 1,
       expiresMs:
-        rb.expires === undefined ? 0 : durationMs(`${key}.allow_responses.expires`, rb.expires),
+        (rb.expires === undefined ? 0 : durationMs(`${key}.allow_responses.expires`, rb.expires)) ||
+        RESPONSE_EXPIRES_DEFAULT_MS,
     };
   }
   return {

@@ -20,7 +20,10 @@ export interface SubjectRules {
 export interface ResponsePermission {
   /** Replies per request (nats-server's default 1). */
   readonly max: number;
-  /** How long a reply subject stays open, ms; 0 = until used up. */
+  /**
+   * How long a reply subject stays open, ms (the config's 0 or unset is
+   * nats-server's default, RESPONSE_EXPIRES_DEFAULT_MS); 0 here = until used up.
+   */
   readonly expiresMs: number;
 }
 

@@ -41,6 +41,11 @@ export interface Subscriber {
    * per subscription (one copy per remote node).
    */
   complete?(msg: Message): void;
+  /**
+   * Whether `sub` may take `msg` (its owner's permissions): a queue group
+   * gives each message to a member that may, as nats-server. Absent: always.
+   */
+  accepts?(sub: Subscription, msg: Message): boolean;
 }
 
 /** One interest in a subject, owned by a subscriber. */

@@ -32,7 +32,7 @@ export class Router {
     }
     const queues = result.queues;
     for (let g = 0; g < queues.length; g++) {
-      const member = pick(queues[g], result.cursors, g, origin);
+      const member = pick(queues[g], result.cursors, g, origin, msg);
       if (member !== null) {
         const owner = member.owner;
         owner.deliver(member, msg);
@@ -68,7 +68,7 @@ export class Router {
       for (let g = 0; g < result.queues.length; g++) {
         const members = result.queues[g];
         if (!queues.includes(members[0].queue)) continue;
-        const member = pickLocal(members, result.cursors, g);
+        const member = pickLocal(members, result.cursors, g, msg);
         if (member !== null) {
           member.owner.deliver(member, msg);
           delivered++;
@@ -85,6 +85,11 @@ function addCollector(list: Subscriber[] | null, c: Subscriber): Subscriber[] {
   return list;
 }
 
+/** The member's owner lets it take the message (see Subscriber.accepts). */
+function accepts(sub: Subscription, msg: Message): boolean {
+  return sub.owner.accepts === undefined || sub.owner.accepts(sub, msg);
+}
+
 /**
  * One member of a queue group, round robin from the group's cursor: the next
  * eligible member on this node, else the nearest remote one.
@@ -94,6 +99,7 @@ function pick(
   cursors: Uint32Array,
   g: number,
   origin: Subscriber | null,
+  msg: Message,
 ): Subscription | null {
   const n = members.length;
   const start = cursors[g] % n;
@@ -103,6 +109,7 @@ function pick(
     const i = (start + k) % n;
     const sub = members[i];
     if (sub.owner === origin && !origin.echo) continue;
+    if (!accepts(sub, msg)) continue;
     const d = sub.distance ?? 0;
     if (d === 0) {
       cursors[g] = i + 1;
@@ -123,12 +130,13 @@ function pickLocal(
   members: readonly Subscription[],
   cursors: Uint32Array,
   g: number,
+  msg: Message,
 ): Subscription | null {
   const n = members.length;
   const start = cursors[g] % n;
   for (let k = 0; k < n; k++) {
     const i = (start + k) % n;
-    if (members[i].owner.complete === undefined) {
+    if (members[i].owner.complete === undefined && accepts(members[i], msg)) {
       cursors[g] = i + 1;
       return members[i];
     }

@@ -7,6 +7,7 @@
  */
 
 import { DEFAULT_ACCOUNT } from '../core/account.js';
+import { mappingError } from '../core/subject-mapping.js';
 import { ConfigError } from '../errors.js';
 import { checkRule, covers, tokens } from './subject-rules.js';
 import {
@@ -252,9 +253,10 @@ function parseImport(key: string, v: unknown): ImportConfig {
     if (d.to !== undefined) fail(`${key}.prefix`, 'and to: cannot both be set');
     to = `${subjects(`${key}.prefix`, d.prefix)[0]}.${subject}`;
   }
-  if (to !== '' && tokens(to).length !== tokens(subject).length) {
-    fail(`${key}.to`, `must have as many tokens as the imported subject "${subject}"`, to);
-  }
+  // nats-server's mapping rule (src/core/subject-mapping.ts): a stream maps the
+  // exported subject to `to`, a service its local `to` to the exported subject.
+  const bad = kind === 'stream' ? mappingError(subject, to) : mappingError(to || subject, subject);
+  if (bad !== null) fail(`${key}.to`, `cannot map: ${bad}`, to);
   return { kind: kind!, account: str(`${key}.${kind}.account`, src.account), subject, to };
 }
 

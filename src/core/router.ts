@@ -26,8 +26,8 @@ export class Router {
       const sub = plain[i];
       const owner = sub.owner;
       if (owner === origin && !origin.echo) continue;
-      owner.deliver(sub, msg);
-      delivered++;
+      const n = owner.deliver(sub, msg);
+      delivered += typeof n === 'number' ? n : 1;
       if (owner.complete !== undefined) collectors = addCollector(collectors, owner);
     }
     const queues = result.queues;
@@ -35,8 +35,8 @@ export class Router {
       const member = pick(queues[g], result.cursors, g, origin);
       if (member !== null) {
         const owner = member.owner;
-        owner.deliver(member, msg);
-        delivered++;
+        const n = owner.deliver(member, msg);
+        delivered += typeof n === 'number' ? n : 1;
         if (owner.complete !== undefined) collectors = addCollector(collectors, owner);
       }
     }
@@ -48,7 +48,8 @@ export class Router {
    * Delivers a message another node routed here: to the local plain
    * subscriptions when `plain`, and to one local member of each group in
    * `queues` (the origin chose this node for them). Collectors (the mesh)
-   * are skipped: routing was decided at the origin. Returns deliveries.
+   * are skipped: routing was decided at the origin; so are `localOnly`
+   * parties (imports ran at the origin). Returns deliveries.
    */
   deliverAssigned(
     result: MatchResult,
@@ -59,7 +60,7 @@ export class Router {
     let delivered = 0;
     if (plain) {
       for (const sub of result.plain) {
-        if (sub.owner.complete !== undefined) continue;
+        if (sub.owner.complete !== undefined || sub.owner.localOnly === true) continue;
         sub.owner.deliver(sub, msg);
         delivered++;
       }
@@ -128,7 +129,8 @@ function pickLocal(
   const start = cursors[g] % n;
   for (let k = 0; k < n; k++) {
     const i = (start + k) % n;
-    if (members[i].owner.complete === undefined) {
+    const owner = members[i].owner;
+    if (owner.complete === undefined && owner.localOnly !== true) {
       cursors[g] = i + 1;
       return members[i];
     }

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { type Account, Accounts } from '../core/account.js';
+import { Imports } from '../core/imports.js';
 import { Router } from '../core/router.js';
 import { CloseReason, StartError, WireError } from '../errors.js';
 import { JetStream } from '../jetstream/service.js';
@@ -18,6 +19,7 @@ import { errLine, infoLine } from '../protocols/nats/encoder.js';
 import { ClientSession, type SessionHost } from '../protocols/nats/session.js';
 import { listen } from '../util/listen.js';
 import { NATS_API_VERSION, VERSION } from '../version.js';
+import { Advisories } from './advisories.js';
 import { validateOptions } from './config.js';
 import { Congestion } from './congestion.js';
 import { Flusher } from './connection.js';
@@ -30,6 +32,9 @@ import { ServerStats } from './stats.js';
 
 /** How long a refused connection may take to read its -ERR before it is destroyed. */
 const REFUSED_LINGER_MS = 2000;
+
+/** How often expired service-import response mappings are dropped, ms. */
+const IMPORT_SWEEP_MS = 10_000;
 
 /** Bound on closed connections remembered for /connz?state=closed. */
 export const CLOSED_CONNECTIONS_MAX = 1000;
@@ -89,6 +94,13 @@ export class WeftNode implements SessionHost {
   private lock: DataDirLock | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
+  private importTimer: NodeJS.Timeout | null = null;
+  /** Exports and imports between the configured accounts (core/imports.ts). */
+  readonly imports: Imports;
+  /** The account that receives advisories (`$SYS` or `system_account`). */
+  readonly systemAccount: Account;
+  /** Connect, disconnect and auth-failure advisories into the system account. */
+  readonly advisories: Advisories;
   private infoBase: Record<string, unknown> = {};
   private shuttingDown: Promise<void> | null = null;
   port = 0;
@@ -102,6 +114,11 @@ export class WeftNode implements SessionHost {
     this.outbound = new Outbound(this.options.maxPendingTotal, this.options.writeDeadlineMs, () =>
       this.sessions.values(),
     );
+    const security = this.options.security;
+    for (const a of security.accounts) this.accounts.getOrCreate(a.name);
+    this.systemAccount = this.accounts.getOrCreate(security.systemAccount);
+    this.imports = new Imports(this.accounts, this.router, security.accounts);
+    this.advisories = new Advisories(this, this.systemAccount);
   }
 
   async start(): Promise<void> {
@@ -129,6 +146,9 @@ export class WeftNode implements SessionHost {
   /** Opens the streams and the listeners, in that order. */
   private async open(): Promise<void> {
     const o = this.options;
+    this.imports.install();
+    this.importTimer = setInterval(() => this.imports.sweep(), IMPORT_SWEEP_MS);
+    this.importTimer.unref();
     if (o.jetstream) {
       // Where streams are written (JetStream's <data_dir>/streams/<account>)
       // is proved writable now, not at the first stream create.
@@ -286,6 +306,7 @@ export class WeftNode implements SessionHost {
     this.log.info('Initiating shutdown');
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     if (this.deadlineTimer !== null) clearInterval(this.deadlineTimer);
+    if (this.importTimer !== null) clearInterval(this.importTimer);
     const listenerClosed = new Promise<void>((r) => {
       if (this.listener === null) r();
       else this.listener.close(() => r());

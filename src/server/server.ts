@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import path from 'node:path';
+import { Security } from '../auth/security.js';
 import { type Account, Accounts } from '../core/account.js';
 import { Imports } from '../core/imports.js';
 import { Router } from '../core/router.js';
@@ -19,7 +20,7 @@ import { errLine, infoLine } from '../protocols/nats/encoder.js';
 import { ClientSession, type SessionHost } from '../protocols/nats/session.js';
 import { listen } from '../util/listen.js';
 import { NATS_API_VERSION, VERSION } from '../version.js';
-import { Advisories } from './advisories.js';
+import { Advisories, type DisconnectInfo } from './advisories.js';
 import { validateOptions } from './config.js';
 import { Congestion } from './congestion.js';
 import { Flusher } from './connection.js';
@@ -28,6 +29,7 @@ import { Health } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { type ServerOptions, withDefaults } from './options.js';
 import { Outbound } from './outbound.js';
+import { type ReloadReport, reloadNode } from './reload.js';
 import { ServerStats } from './stats.js';
 
 /** How long a refused connection may take to read its -ERR before it is destroyed. */
@@ -47,12 +49,19 @@ export interface ClosedConnection {
   stop: Date;
   reason: string;
   name: string;
+  account: string;
+  authorized_user: string;
   lang: string;
   version: string;
   in_msgs: number;
   out_msgs: number;
   in_bytes: number;
   out_bytes: number;
+}
+
+/** An address only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** A server id in the style of nats-server's (an nkey-like base32 string). */
@@ -78,6 +87,8 @@ export class WeftNode implements SessionHost {
   /** What is wrong now, as the node's parts report it (`/healthz`). */
   readonly health = new Health();
   readonly log: Logger;
+  /** Authentication, accounts' limits and permissions: what every face is given. */
+  readonly security: Security;
   readonly started = new Date();
   readonly sessions = new Map<number, ClientSession>();
   readonly closedConnections: ClosedConnection[] = [];
@@ -96,7 +107,7 @@ export class WeftNode implements SessionHost {
   private deadlineTimer: NodeJS.Timeout | null = null;
   private importTimer: NodeJS.Timeout | null = null;
   /** Exports and imports between the configured accounts (core/imports.ts). */
-  readonly imports: Imports;
+  imports: Imports;
   /** The account that receives advisories (`$SYS` or `system_account`). */
   readonly systemAccount: Account;
   /** Connect, disconnect and auth-failure advisories into the system account. */
@@ -111,13 +122,15 @@ export class WeftNode implements SessionHost {
     validateOptions(this.options);
     this.name = this.options.name || this.serverId;
     this.log = createLogger(this.options.logLevel);
+    this.security = new Security(this.options.security, this.accounts, this.log);
+    // Every configured account exists from the start (its interest, streams and imports).
+    for (const a of this.options.security.accounts) this.accounts.getOrCreate(a.name);
+    this.accounts.getOrCreate(this.options.security.systemAccount);
     this.outbound = new Outbound(this.options.maxPendingTotal, this.options.writeDeadlineMs, () =>
       this.sessions.values(),
     );
-    const security = this.options.security;
-    for (const a of security.accounts) this.accounts.getOrCreate(a.name);
-    this.systemAccount = this.accounts.getOrCreate(security.systemAccount);
-    this.imports = new Imports(this.accounts, this.router, security.accounts);
+    this.systemAccount = this.accounts.getOrCreate(this.options.security.systemAccount);
+    this.imports = new Imports(this.accounts, this.router, this.options.security.accounts);
     this.advisories = new Advisories(this, this.systemAccount);
   }
 
@@ -179,11 +192,17 @@ export class WeftNode implements SessionHost {
       port: this.port,
       headers: true,
       max_payload: o.maxPayload,
+      ...(this.security.required ? { auth_required: true } : {}),
       // As nats-server with JetStream on: clients read it to offer the JetStream API.
       ...(this.jetstream !== null ? { jetstream: true } : {}),
     };
     this.log.info(`Starting weft ${VERSION} (node "${this.name}", id ${this.serverId})`);
     this.log.info(`Listening for client connections on ${o.host}:${this.port}`);
+    if (!this.security.required && !isLoopback(o.host)) {
+      this.log.warn(
+        `no authentication is configured and the client port listens on ${o.host}: anyone who can reach it may connect, publish and subscribe (set authorization or accounts)`,
+      );
+    }
     const meshPort = meshListenPort(o);
     if (meshPort >= 0 || o.links.length > 0) {
       const mesh = new Mesh(this, {
@@ -253,16 +272,66 @@ export class WeftNode implements SessionHost {
     this.log.debug(`cid:${cid} ${session.remoteAddress}:${session.remotePort} - client connected`);
   }
 
-  accountFor(): Account {
-    return this.accounts.default;
+  infoLine(session: ClientSession): string {
+    return infoLine({
+      ...this.infoBase,
+      client_id: session.id,
+      client_ip: session.remoteAddress,
+      ...(session.nonce !== '' ? { nonce: session.nonce } : {}),
+    });
   }
 
-  infoLine(session: ClientSession): string {
-    return infoLine({ ...this.infoBase, client_id: session.id, client_ip: session.remoteAddress });
+  /** Loads the certificates `o` names, replacing the ones in use (a reload); throws, changing nothing, when one cannot be used. */
+  reloadCertificates(_o: ServerOptions): void {}
+
+  /** Takes the settings a reload applies (see reload.ts RELOADABLE). */
+  setReloadable(o: ServerOptions): void {
+    const mine = this.options as { -readonly [K in keyof ServerOptions]: ServerOptions[K] };
+    mine.security = o.security;
+    mine.authTimeoutMs = o.authTimeoutMs;
+    mine.tls = o.tls;
+    mine.meshTls = o.meshTls;
+    mine.logLevel = o.logLevel;
+    this.log.setLevel(o.logLevel);
+    if (this.security.required) this.infoBase.auth_required = true;
+    else delete this.infoBase.auth_required;
+  }
+
+  /**
+   * Installs the imports of `security` in place of the current ones (a
+   * reload), when they changed; open service responses of replaced imports
+   * are dropped.
+   */
+  replaceImports(security: ServerOptions['security']): void {
+    const next = new Imports(this.accounts, this.router, security.accounts);
+    const shape = (x: Imports) =>
+      JSON.stringify([...x.streams, ...x.services].map((i) => [i.home.name, i.spec]));
+    if (shape(next) === shape(this.imports)) return;
+    this.imports.uninstall();
+    this.imports = next;
+    next.install();
+    this.log.info(`reload: imports replaced (${next.streams.length + next.services.length} in all)`);
+  }
+
+  /** Applies a new configuration (SIGHUP): see reload.ts. */
+  reload(next: Partial<ServerOptions>): Promise<ReloadReport> {
+    return reloadNode(this, next);
+  }
+
+  sessionAuthenticated(session: ClientSession): void {
+    const id = session.identity!;
+    this.log.debug(
+      `cid:${session.id} - authenticated${id.user === '' ? '' : ` as "${id.user}"`} (${id.method}) in account ${id.account.name}`,
+    );
+    this.advisories.clientConnected(connectionInfo(session));
   }
 
   sessionClosed(session: ClientSession): void {
     if (!this.sessions.delete(session.id)) return;
+    if (session.identity !== null) this.advisories.clientDisconnected(connectionInfo(session));
+    else if (session.credentials !== null && session.closeReason === CloseReason.AuthViolation) {
+      this.advisories.authFailed(connectionInfo(session));
+    }
     const c = session.connectOptions;
     this.closedConnections.push({
       cid: session.id,
@@ -272,6 +341,8 @@ export class WeftNode implements SessionHost {
       stop: new Date(),
       reason: session.closeReason ?? '',
       name: c?.name ?? '',
+      account: session.identity?.account.name ?? '',
+      authorized_user: session.identity?.user ?? '',
       lang: c?.lang ?? '',
       version: c?.version ?? '',
       in_msgs: session.inMsgs,
@@ -348,6 +419,29 @@ export class WeftNode implements SessionHost {
     if (failed !== null) throw failed;
     this.log.info('Server shutdown complete');
   }
+}
+
+/** A NATS session as the advisories describe a connection. */
+function connectionInfo(s: ClientSession): DisconnectInfo {
+  const c = s.connectOptions;
+  return {
+    id: s.id,
+    start: s.created,
+    host: s.remoteAddress,
+    account: s.identity?.account.name ?? '',
+    // The authorized user, or the name presented when authentication failed; never a token.
+    user: s.identity?.user ?? (s.credentials?.user || s.credentials?.nkey || ''),
+    name: c?.name,
+    lang: c?.lang,
+    version: c?.version,
+    clientType: 'nats',
+    jwt: s.credentials?.jwt || undefined,
+    inMsgs: s.inMsgs,
+    inBytes: s.inBytes,
+    outMsgs: s.outMsgs,
+    outBytes: s.outBytes,
+    reason: s.closeReason ?? '',
+  };
 }
 
 /** What `startServer` resolves to: the bound ports and a way to stop. */

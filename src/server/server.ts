@@ -310,7 +310,9 @@ export class WeftNode implements SessionHost {
     this.imports.uninstall();
     this.imports = next;
     next.install();
-    this.log.info(`reload: imports replaced (${next.streams.length + next.services.length} in all)`);
+    this.log.info(
+      `reload: imports replaced (${next.streams.length + next.services.length} in all)`,
+    );
   }
 
   /** Applies a new configuration (SIGHUP): see reload.ts. */

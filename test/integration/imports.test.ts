@@ -62,11 +62,11 @@ describe('stream imports', () => {
     a.publish('other.x', sc.encode('not exported'));
     a.publish('private.x', sc.encode('not for B'));
     await a.flush();
-    await checkFor(() => (all1.length >= 5 && all2.length >= 5 ? true : undefined), 3000);
+    await checkFor(() => all1.length >= 5 && all2.length >= 5, 3000);
     // A last round trip through both, so anything extra would have arrived.
     a.publish('events.last', sc.encode('last'));
     await a.flush();
-    await checkFor(() => (all1.length >= 6 && all2.length >= 6 ? true : undefined), 3000);
+    await checkFor(() => all1.length >= 6 && all2.length >= 6, 3000);
     await Promise.all([b1.flush(), b2.flush()]);
     const subjects = (g: typeof all1) => g.map((m) => m.subject);
     const expected = ['0', '1', '2', '3', '4', 'last'].map((x) => `from_a.events.${x}`);
@@ -87,7 +87,7 @@ describe('stream imports', () => {
     a.publish('events.1', sc.encode('C imports no events'));
     a.publish('private.z', sc.encode('for C too'));
     await a.flush();
-    await checkFor(() => (got.length >= 2 ? true : undefined), 3000);
+    await checkFor(() => got.length >= 2, 3000);
     await c.flush();
     assert.deepEqual(
       got.map((m) => [m.subject, m.data]),
@@ -108,7 +108,7 @@ describe('stream imports', () => {
     b.publish('events.1', sc.encode('x'));
     await b.flush();
     a.publish('marker', sc.encode('m'));
-    await checkFor(() => (inA.length >= 1 ? true : undefined), 3000);
+    await checkFor(() => inA.length >= 1, 3000);
     await a.flush();
     assert.deepEqual(
       inA.map((m) => m.subject),
@@ -208,7 +208,7 @@ describe('import cycles', () => {
       a.publish('events.from-a', sc.encode('1'));
       b.publish('events.from-b', sc.encode('2'));
       await Promise.all([a.flush(), b.flush()]);
-      await checkFor(() => (inA.length >= 2 && inB.length >= 2 ? true : undefined), 3000);
+      await checkFor(() => inA.length >= 2 && inB.length >= 2, 3000);
       await Promise.all([a.flush(), b.flush()]);
       const sorted = (g: typeof inA) => g.map((m) => m.subject).sort();
       assert.deepEqual(sorted(inA), ['events.from-a', 'events.from-b']);

@@ -271,7 +271,7 @@ export class Responder implements Subscriber {
       headers: msg.headers,
       payload: msg.payload,
     };
-    return this.imports.forward(e.importer, e.reply, out, this.account, e.importer.home);
+    return this.imports.forward(e.importer, e.reply, out, this.account, e.importer.home, false);
   }
 }
 
@@ -371,6 +371,8 @@ export class Imports implements InterestListener {
     msg: Message,
     from: Account = importer.home,
     to: Account = importer.target,
+    /** Counted as `forwarded` (a response is counted as `responses` instead). */
+    count = true,
   ): number {
     const path = this.path;
     const started = path.length === 0;
@@ -381,7 +383,7 @@ export class Imports implements InterestListener {
     }
     path.push(to);
     try {
-      importer.counters.forwarded++;
+      if (count) importer.counters.forwarded++;
       return this.router.deliver(to.sublist.match(subject), msg, importer);
     } finally {
       path.pop();

@@ -60,13 +60,14 @@ function importRow(i: Importer): Record<string, unknown> {
   const stream = i instanceof StreamImport;
   const local = stream ? i.mapping.to : i.spec.to || i.spec.subject;
   const c = i.counters;
+  // nats-server 2.9's rows: a stream import's `subject` is the exported one
+  // and `local_subject` its local name; a service import's `subject` is the
+  // local one and `to` the exported one.
   return {
-    subject: i.spec.subject,
+    subject: stream ? i.spec.subject : local,
     account: i.spec.account,
     type: i.spec.kind,
-    local_subject: local,
-    // nats-server's deprecated name for local_subject, kept by it for services.
-    ...(stream ? {} : { to: local }),
+    ...(stream ? { local_subject: local } : { to: i.spec.subject }),
     invalid: false,
     share: false,
     tracking: false,
@@ -104,6 +105,7 @@ function detail(node: WeftNode, account: Account): Record<string, unknown> {
     exports: (cfg?.exports ?? []).map((e) => ({
       subject: e.subject,
       type: e.kind,
+      ...(e.kind === 'service' ? { response_type: 'Singleton' } : {}),
       ...(e.accounts === null ? {} : { approved_accounts: [...e.accounts] }),
     })),
     imports: node.imports.of(account.name).map(importRow),

@@ -106,6 +106,8 @@ abstract class Importer implements Subscriber {
   readonly echo = false;
   /** Sees only messages published on this node; the mesh ignores its interest. */
   readonly localOnly = true;
+  /** Delivered to after everyone else (it publishes on). */
+  readonly forwards = true;
   readonly counters = newCounters();
   protected sub: Subscription | null = null;
 
@@ -225,6 +227,7 @@ export class Responder implements Subscriber {
   readonly id = 0;
   readonly kind = 'internal' as const;
   readonly echo = false;
+  readonly forwards = true;
   readonly prefix: string;
   readonly entries = new Map<string, ResponseEntry>();
   /** Responses to a reply subject no longer (or never) open: late, duplicate or forged. */

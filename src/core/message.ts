@@ -41,6 +41,13 @@ export interface Subscriber {
    */
   readonly localOnly?: boolean;
   /**
+   * Publishes what it receives on, into another account (an import): the
+   * router delivers to it after every other party and collector of the
+   * message, so the delivery it starts never interleaves with this one.
+   * Only plain subscriptions.
+   */
+  readonly forwards?: boolean;
+  /**
    * Takes one message. A party that hands it on (an import) returns how many
    * received it there, which the router counts instead of 1 (so a request
    * nobody answered still gets "no responders").

@@ -21,11 +21,16 @@ export class Router {
   deliver(result: MatchResult, msg: Message, origin: Subscriber | null): number {
     let delivered = 0;
     let collectors: Subscriber[] | null = null;
+    let later: Subscription[] | null = null;
     const plain = result.plain;
     for (let i = 0; i < plain.length; i++) {
       const sub = plain[i];
       const owner = sub.owner;
       if (owner === origin && !origin.echo) continue;
+      if (owner.forwards === true) {
+        (later ??= []).push(sub);
+        continue;
+      }
       const n = owner.deliver(sub, msg);
       delivered += typeof n === 'number' ? n : 1;
       if (owner.complete !== undefined) collectors = addCollector(collectors, owner);
@@ -41,6 +46,14 @@ export class Router {
       }
     }
     if (collectors !== null) for (const c of collectors) c.complete!(msg);
+    // Parties that publish on (imports) go last: what they publish is a
+    // delivery of its own, and a collector gathers one message at a time.
+    if (later !== null) {
+      for (const sub of later) {
+        const n = sub.owner.deliver(sub, msg);
+        delivered += typeof n === 'number' ? n : 1;
+      }
+    }
     return delivered;
   }
 

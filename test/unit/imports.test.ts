@@ -170,6 +170,31 @@ describe('stream imports', () => {
     );
   });
 
+  test('an import delivers after collectors: a collector never sees two messages interleave', () => {
+    const { acc, pub } = setup([{ name: 'B', imports: [stream('A', 'events.>')] }]);
+    // A collector (like the mesh) gathering one message at a time, subscribed
+    // in A before the import is, and in B.
+    const log: string[] = [];
+    let current: Message | null = null;
+    const collector: Subscriber = {
+      id: 77,
+      kind: 'link',
+      echo: false,
+      deliver: (_s, m) => {
+        if (current !== null && current !== m) log.push(`interleaved ${m.subject}`);
+        current = m;
+      },
+      complete: (m) => {
+        log.push(`${current === m ? 'complete' : 'lost'} ${m.subject}`);
+        current = null;
+      },
+    };
+    sub(acc('A'), collector, 'events.>');
+    sub(acc('B'), collector, 'events.>');
+    pub('A', msg('events.1'));
+    assert.deepEqual(log, ['complete events.1', 'complete events.1']);
+  });
+
   test('the mesh sees no import interest, and messages from the mesh are not imported again', () => {
     const { acc, router } = setup([{ name: 'B', imports: [stream('A', 'events.>')] }]);
     const b = new Client();

@@ -28,7 +28,8 @@ export class Router {
       const owner = sub.owner;
       if (owner === origin && !origin.echo) continue;
       if (owner.forwards === true) {
-        (later ??= []).push(sub);
+        if (later === null) later = [sub];
+        else later.push(sub);
         continue;
       }
       const n = owner.deliver(sub, msg);

@@ -48,9 +48,9 @@ export interface Subscriber {
    */
   readonly forwards?: boolean;
   /**
-   * Takes one message. A party that hands it on (an import) returns how many
-   * received it there, which the router counts instead of 1 (so a request
-   * nobody answered still gets "no responders").
+   * Takes one message. A party that `forwards` returns how many received it
+   * where it went, which the router counts instead of 1 (so a request nobody
+   * answered still gets "no responders").
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: most receivers return nothing (void)
   deliver(sub: Subscription, msg: Message): void | number;

@@ -32,8 +32,8 @@ export class Router {
         else later.push(sub);
         continue;
       }
-      const n = owner.deliver(sub, msg);
-      delivered += typeof n === 'number' ? n : 1;
+      owner.deliver(sub, msg);
+      delivered++;
       if (owner.complete !== undefined) collectors = addCollector(collectors, owner);
     }
     const queues = result.queues;
@@ -41,8 +41,8 @@ export class Router {
       const member = pick(queues[g], result.cursors, g, origin);
       if (member !== null) {
         const owner = member.owner;
-        const n = owner.deliver(member, msg);
-        delivered += typeof n === 'number' ? n : 1;
+        owner.deliver(member, msg);
+        delivered++;
         if (owner.complete !== undefined) collectors = addCollector(collectors, owner);
       }
     }

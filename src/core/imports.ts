@@ -445,6 +445,14 @@ export class Imports implements InterestListener {
     for (const s of this.services) this.expire(s, now);
   }
 
+  /** Responses to an `_R_` subject of `account` that was not (or no longer) open. */
+  unknownResponses(account?: Account): number {
+    let n = 0;
+    for (const [a, r] of this.responders)
+      if (account === undefined || a === account) n += r.unknown;
+    return n;
+  }
+
   /** Open response mappings, all imports together. */
   get openResponses(): number {
     let n = 0;

@@ -117,7 +117,11 @@ function detail(node: WeftNode, account: Account): Record<string, unknown> {
       num_matches: st.matches,
       cache_hit_rate: st.matches === 0 ? 0 : st.cacheHits / st.matches,
     },
-    weft: { jetstream: jetstreamUse(js) },
+    weft: {
+      jetstream: jetstreamUse(js),
+      // Responses to this account's `_R_` reply subjects that no request was waiting for.
+      responses_unknown: node.imports.unknownResponses(account),
+    },
   };
 }
 
@@ -205,6 +209,11 @@ export function addAccountMetrics(registry: Registry, node: WeftNode): void {
     'weft_import_responses_expired_total',
     'Service import response mappings that expired unanswered (2 min)',
     sum((i) => i.counters.responsesExpired),
+  );
+  counter(
+    'weft_import_responses_unknown_total',
+    'Responses to a service import reply subject no request was waiting for (late, duplicate or forged)',
+    () => node.imports.unknownResponses(),
   );
   new Gauge({
     name: 'weft_import_responses_open',

@@ -65,7 +65,14 @@ export interface ExportConfig {
   readonly accounts: readonly string[] | null;
 }
 
-/** An import of another account's export, seen here under `to` (its own subject when ''). */
+/**
+ * An import of another account's export, seen here under `to` (its own
+ * subject when ''). `to` maps subjects by nats-server's rule
+ * (src/core/subject-mapping.ts): the k-th `*` (or `$k`) of `to` takes the
+ * token of the subject's k-th `*`, a `>` the subject's tail
+ * (`orders.*.shipped` to `shop.orders.*`: `orders.7.shipped` is seen as
+ * `shop.orders.7`).
+ */
 export interface ImportConfig {
   readonly kind: 'stream' | 'service';
   readonly account: string;

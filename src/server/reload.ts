@@ -57,6 +57,8 @@ export async function reloadNode(
   for (const a of o.security.accounts) node.accounts.getOrCreate(a.name);
   node.accounts.getOrCreate(o.security.systemAccount);
   node.replaceImports(o.security);
+  // JetStream in newly enabled accounts, and the accounts' new limits.
+  await node.jetstream?.apply(o.security);
 
   const report: ReloadReport = { closed: 0, updated: 0, subscriptionsRemoved: 0, needRestart };
   await Promise.all([...node.sessions.values()].map((s) => recheck(node, s, report)));

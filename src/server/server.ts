@@ -174,6 +174,7 @@ export class WeftNode implements SessionHost {
         o.syncIntervalMs === 0
           ? { kind: 'always' }
           : { kind: 'interval', intervalMs: o.syncIntervalMs },
+        o.security,
       );
       await this.jetstream.start();
     }

@@ -216,3 +216,30 @@ describe('import cycles', () => {
     },
   );
 });
+
+describe('imports and JetStream', () => {
+  test(
+    "a stream in B captures A's events under the mapped subject",
+    onlyOn('weft', 'the harness starts nats-server without JetStream'),
+    async (t) => {
+      const doc = structuredClone(CONFIG) as typeof CONFIG & {
+        accounts: { B: { jetstream?: string } };
+      };
+      doc.accounts.B.jetstream = 'enabled';
+      const { pool } = await startTargetFor(t, { securityDoc: doc });
+      const a = await pool.connect({ user: 'a', pass: 'a' });
+      const b = await pool.connect({ user: 'b', pass: 'b' });
+      const jsm = await b.jetstreamManager();
+      await jsm.streams.add({ name: 'IMPORTED', subjects: ['from_a.>'] });
+      for (let i = 0; i < 3; i++) a.publish(`events.${i}`, sc.encode(String(i)));
+      await a.flush();
+      const info = await checkFor(async () => {
+        const si = await jsm.streams.info('IMPORTED');
+        return si.state.messages === 3 ? si : false;
+      }, 3000);
+      assert.equal(info.state.messages, 3);
+      const m = await jsm.streams.getMessage('IMPORTED', { seq: 1 });
+      assert.equal(m.subject, 'from_a.events.0');
+    },
+  );
+});

@@ -7,6 +7,7 @@
  */
 
 import { DEFAULT_ACCOUNT } from '../core/account.js';
+import { mappingError } from '../core/subject-mapping.js';
 import { ConfigError } from '../errors.js';
 import { RESPONSE_EXPIRES_DEFAULT_MS } from './permissions.js';
 import { checkRule, covers, tokens } from './subject-rules.js';
@@ -256,19 +257,10 @@ function parseImport(key: string, v: unknown): ImportConfig {
     if (d.to !== undefined) fail(`${key}.prefix`, 'and to: cannot both be set');
     to = `${subjects(`${key}.prefix`, d.prefix)[0]}.${subject}`;
   }
-  // The mapping carries the wildcard tokens over in order: `to` has the
-  // same wildcards as the subject, in the same order (`>` last in both).
-  const wild = (s: string) =>
-    tokens(s)
-      .filter((x) => x === '*' || x === '>')
-      .join('.');
-  if (to !== '' && wild(to) !== wild(subject)) {
-    fail(
-      `${key}.to`,
-      `must have the same wildcards, in the same order, as the imported subject "${subject}"`,
-      to,
-    );
-  }
+  // nats-server's mapping rule (src/core/subject-mapping.ts): a stream maps the
+  // exported subject to `to`, a service its local `to` to the exported subject.
+  const bad = kind === 'stream' ? mappingError(subject, to) : mappingError(to || subject, subject);
+  if (bad !== null) fail(`${key}.to`, `cannot map: ${bad}`, to);
   return { kind: kind!, account: str(`${key}.${kind}.account`, src.account), subject, to };
 }
 

@@ -21,11 +21,17 @@ export class Router {
   deliver(result: MatchResult, msg: Message, origin: Subscriber | null): number {
     let delivered = 0;
     let collectors: Subscriber[] | null = null;
+    let later: Subscription[] | null = null;
     const plain = result.plain;
     for (let i = 0; i < plain.length; i++) {
       const sub = plain[i];
       const owner = sub.owner;
       if (owner === origin && !origin.echo) continue;
+      if (owner.forwards === true) {
+        if (later === null) later = [sub];
+        else later.push(sub);
+        continue;
+      }
       owner.deliver(sub, msg);
       delivered++;
       if (owner.complete !== undefined) collectors = addCollector(collectors, owner);
@@ -41,6 +47,14 @@ export class Router {
       }
     }
     if (collectors !== null) for (const c of collectors) c.complete!(msg);
+    // Parties that publish on (imports) go last: what they publish is a
+    // delivery of its own, and a collector gathers one message at a time.
+    if (later !== null) {
+      for (const sub of later) {
+        const n = sub.owner.deliver(sub, msg);
+        delivered += typeof n === 'number' ? n : 1;
+      }
+    }
     return delivered;
   }
 
@@ -48,7 +62,8 @@ export class Router {
    * Delivers a message another node routed here: to the local plain
    * subscriptions when `plain`, and to one local member of each group in
    * `queues` (the origin chose this node for them). Collectors (the mesh)
-   * are skipped: routing was decided at the origin. Returns deliveries.
+   * are skipped: routing was decided at the origin; so are `localOnly`
+   * parties (imports ran at the origin). Returns deliveries.
    */
   deliverAssigned(
     result: MatchResult,
@@ -59,7 +74,7 @@ export class Router {
     let delivered = 0;
     if (plain) {
       for (const sub of result.plain) {
-        if (sub.owner.complete !== undefined) continue;
+        if (sub.owner.complete !== undefined || sub.owner.localOnly === true) continue;
         sub.owner.deliver(sub, msg);
         delivered++;
       }
@@ -136,7 +151,8 @@ function pickLocal(
   const start = cursors[g] % n;
   for (let k = 0; k < n; k++) {
     const i = (start + k) % n;
-    if (members[i].owner.complete === undefined && accepts(members[i], msg)) {
+    const owner = members[i].owner;
+    if (owner.complete === undefined && owner.localOnly !== true && accepts(members[i], msg)) {
       cursors[g] = i + 1;
       return members[i];
     }

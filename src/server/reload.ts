@@ -56,6 +56,7 @@ export async function reloadNode(
   node.setReloadable(o);
   for (const a of o.security.accounts) node.accounts.getOrCreate(a.name);
   node.accounts.getOrCreate(o.security.systemAccount);
+  node.replaceImports(o.security);
   // JetStream in newly enabled accounts, and the accounts' new limits.
   await node.jetstream?.apply(o.security);
 

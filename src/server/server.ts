@@ -12,7 +12,7 @@ import { CloseReason, StartError, WireError } from '../errors.js';
 import { JetStream } from '../jetstream/service.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { Mesh } from '../mesh/mesh.js';
-import { meshListenHost, meshListenPort } from '../mesh/settings.js';
+import { isLoopback, meshListenHost, meshListenPort } from '../mesh/settings.js';
 import { type MonitorServer, startMonitor } from '../monitor/http.js';
 import { errLine, infoLine } from '../protocols/nats/encoder.js';
 import { ClientSession, type SessionHost } from '../protocols/nats/session.js';
@@ -27,6 +27,8 @@ import { createLogger, type Logger } from './logger.js';
 import { type ServerOptions, withDefaults } from './options.js';
 import { Outbound } from './outbound.js';
 import { ServerStats } from './stats.js';
+import { TlsFiles } from './tls.js';
+import { TlsAcceptor } from './tls-accept.js';
 
 /** How long a refused connection may take to read its -ERR before it is destroyed. */
 const REFUSED_LINGER_MS = 2000;
@@ -48,6 +50,9 @@ export interface ClosedConnection {
   out_msgs: number;
   in_bytes: number;
   out_bytes: number;
+  /** TLS connections: nats-server's /connz names. */
+  tls_version?: string;
+  tls_cipher_suite?: string;
 }
 
 /** A server id in the style of nats-server's (an nkey-like base32 string). */
@@ -81,6 +86,10 @@ export class WeftNode implements SessionHost {
   private nextCid = 1;
   private listener: NetServer | null = null;
   private monitor: MonitorServer | null = null;
+  /** The client port's certificates (`tls`), reloaded by reloadTls(); null on plain TCP. */
+  readonly tlsFiles: TlsFiles | null;
+  /** Handshakes on the client port, when `tls` is set. */
+  private tlsAcceptor: TlsAcceptor | null = null;
   /** The mesh, when this node listens for or dials links. */
   mesh: Mesh | null = null;
   /** JetStream, unless turned off by the `jetstream` option. */
@@ -93,12 +102,15 @@ export class WeftNode implements SessionHost {
   private shuttingDown: Promise<void> | null = null;
   port = 0;
   httpPort = -1;
+  /** The monitoring port when served over HTTPS (`https_port`), else -1. */
+  httpsPort = -1;
 
   constructor(options: Partial<ServerOptions> = {}) {
     this.options = withDefaults(options);
     validateOptions(this.options);
     this.name = this.options.name || this.serverId;
     this.log = createLogger(this.options.logLevel);
+    this.tlsFiles = this.options.tls === null ? null : new TlsFiles('tls', this.options.tls);
     this.outbound = new Outbound(this.options.maxPendingTotal, this.options.writeDeadlineMs, () =>
       this.sessions.values(),
     );
@@ -144,6 +156,7 @@ export class WeftNode implements SessionHost {
       );
       await this.jetstream.start();
     }
+    if (this.tlsFiles !== null) this.tlsAcceptor = this.newTlsAcceptor(this.tlsFiles);
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener = listener;
     this.port = await listen(listener, o.port, o.host, 'client');
@@ -159,11 +172,20 @@ export class WeftNode implements SessionHost {
       port: this.port,
       headers: true,
       max_payload: o.maxPayload,
+      // As nats-server with tls: the client starts the handshake after this INFO.
+      ...(o.tls !== null
+        ? { tls_required: true, ...(o.tls.verify ? { tls_verify: true } : {}) }
+        : {}),
       // As nats-server with JetStream on: clients read it to offer the JetStream API.
       ...(this.jetstream !== null ? { jetstream: true } : {}),
     };
     this.log.info(`Starting weft ${VERSION} (node "${this.name}", id ${this.serverId})`);
     this.log.info(`Listening for client connections on ${o.host}:${this.port}`);
+    if (o.tls !== null) {
+      this.log.info(
+        `TLS required for client connections${o.tls.verify ? ' (client certificates verified against tls.ca_file)' : ''}`,
+      );
+    }
     const meshPort = meshListenPort(o);
     if (meshPort >= 0 || o.links.length > 0) {
       const mesh = new Mesh(this, {
@@ -187,10 +209,20 @@ export class WeftNode implements SessionHost {
         this.log.warn('mesh links need no token (set mesh.token / --mesh-token to require one)');
       }
     }
-    if (o.httpPort >= 0) {
-      this.monitor = await startMonitor(this, o.host, o.httpPort);
+    if (o.httpsPort >= 0) {
+      // nats-server serves one of the two; https_port wins over http_port.
+      this.monitor = await startMonitor(this, o.host, o.httpsPort, this.tlsFiles);
+      this.httpsPort = this.monitor.port;
+      this.log.info(`Listening for monitoring on https://${o.host}:${this.httpsPort}`);
+    } else if (o.httpPort >= 0) {
+      this.monitor = await startMonitor(this, o.host, o.httpPort, null);
       this.httpPort = this.monitor.port;
       this.log.info(`Listening for monitoring on http://${o.host}:${this.httpPort}`);
+    }
+    if (this.monitor !== null && o.monitorToken === '' && !isLoopback(o.host)) {
+      this.log.warn(
+        `monitoring on ${o.host} answers anyone: set monitor_token to require a bearer token`,
+      );
     }
     this.pingTimer = setInterval(() => this.pingAll(), o.pingIntervalMs);
     this.pingTimer.unref();
@@ -206,7 +238,7 @@ export class WeftNode implements SessionHost {
       socket.destroy();
       return;
     }
-    if (this.sessions.size >= this.options.maxConnections) {
+    if (this.sessions.size + (this.tlsAcceptor?.handshaking ?? 0) >= this.options.maxConnections) {
       this.stats.refusedConnections++;
       this.stats.closed(CloseReason.MaxConnections);
       this.log.warn(
@@ -228,9 +260,80 @@ export class WeftNode implements SessionHost {
     }
     const cid = this.nextCid++;
     this.stats.totalConnections++;
+    if (this.tlsAcceptor !== null) {
+      // As nats-server 2.9: INFO in clear, then the client's handshake.
+      socket.setNoDelay(true);
+      socket.write(infoLine({ ...this.infoBase, client_id: cid, client_ip: socket.remoteAddress }));
+      this.tlsAcceptor.accept(socket, cid);
+      return;
+    }
     const session = new ClientSession(cid, socket, this);
     this.sessions.set(cid, session);
     this.log.debug(`cid:${cid} ${session.remoteAddress}:${session.remotePort} - client connected`);
+  }
+
+  private newTlsAcceptor(files: TlsFiles): TlsAcceptor {
+    return new TlsAcceptor(
+      files,
+      {
+        secure: (p, socket, info) => {
+          if (this.shuttingDown !== null) {
+            socket.destroy();
+            return;
+          }
+          const session = new ClientSession(p.cid, socket, this, info);
+          this.sessions.set(p.cid, session);
+          this.log.debug(
+            `cid:${p.cid} ${p.remoteAddress}:${p.remotePort} - client connected (TLS ${info.version}, ${info.cipher})`,
+          );
+        },
+        failed: (p) => {
+          this.stats.closed(CloseReason.TlsHandshake);
+          this.rememberClosed({
+            cid: p.cid,
+            ip: p.remoteAddress,
+            port: p.remotePort,
+            start: p.started,
+            stop: new Date(),
+            reason: CloseReason.TlsHandshake,
+            name: '',
+            lang: '',
+            version: '',
+            in_msgs: 0,
+            out_msgs: 0,
+            in_bytes: 0,
+            out_bytes: 0,
+          });
+        },
+      },
+      this.log,
+    );
+  }
+
+  /**
+   * Reloads the client port's certificates (SIGHUP): new handshakes use the
+   * new ones, established connections keep going. A file that cannot be
+   * used keeps the old certificates and is logged naming its key; false then.
+   */
+  reloadTls(): boolean {
+    if (this.tlsFiles === null) return true;
+    try {
+      this.tlsFiles.reload();
+    } catch (err) {
+      this.log.error(
+        `TLS reload failed, keeping the current certificates: ${(err as Error).message}`,
+      );
+      return false;
+    }
+    this.tlsAcceptor?.reload();
+    this.monitor?.reloadTls();
+    this.log.info(`Reloaded TLS certificates (${this.tlsFiles.settings.certFile})`);
+    return true;
+  }
+
+  /** TLS handshakes refused on the client port, by reason. */
+  get tlsHandshakeFailures(): ReadonlyMap<string, number> {
+    return this.tlsAcceptor?.failures ?? new Map();
   }
 
   accountFor(): Account {
@@ -244,7 +347,7 @@ export class WeftNode implements SessionHost {
   sessionClosed(session: ClientSession): void {
     if (!this.sessions.delete(session.id)) return;
     const c = session.connectOptions;
-    this.closedConnections.push({
+    this.rememberClosed({
       cid: session.id,
       ip: session.remoteAddress,
       port: session.remotePort,
@@ -258,9 +361,16 @@ export class WeftNode implements SessionHost {
       out_msgs: session.outMsgs,
       in_bytes: session.inBytes,
       out_bytes: session.outBytes,
+      ...(session.tls !== null
+        ? { tls_version: session.tls.version, tls_cipher_suite: session.tls.cipher }
+        : {}),
     });
-    if (this.closedConnections.length > CLOSED_CONNECTIONS_MAX) this.closedConnections.shift();
     this.log.debug(`cid:${session.id} - closed: ${session.closeReason}`);
+  }
+
+  private rememberClosed(c: ClosedConnection): void {
+    this.closedConnections.push(c);
+    if (this.closedConnections.length > CLOSED_CONNECTIONS_MAX) this.closedConnections.shift();
   }
 
   private pingAll(): void {
@@ -290,6 +400,7 @@ export class WeftNode implements SessionHost {
       if (this.listener === null) r();
       else this.listener.close(() => r());
     });
+    this.tlsAcceptor?.closeAll();
     const sockets = [...this.sessions.values()].map((s) => s.socket);
     for (const s of [...this.sessions.values()]) s.close(CloseReason.ServerShutdown);
     const allClosed = Promise.all(
@@ -333,8 +444,10 @@ export class WeftNode implements SessionHost {
 export interface WeftServer {
   readonly host: string;
   readonly port: number;
-  /** The monitoring port, or -1 when monitoring is off. */
+  /** The monitoring port, or -1 when monitoring is off or over HTTPS. */
   readonly httpPort: number;
+  /** The HTTPS monitoring port (`https_port`), or -1. */
+  readonly httpsPort: number;
   /** The mesh port, or -1 when this node listens for no links. */
   readonly meshPort: number;
   readonly serverId: string;
@@ -351,6 +464,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     host: node.options.host,
     port: node.port,
     httpPort: node.httpPort,
+    httpsPort: node.httpsPort,
     meshPort: node.mesh?.port ?? -1,
     serverId: node.serverId,
     name: node.name,

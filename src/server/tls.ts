@@ -5,7 +5,7 @@
  * the context they shook hands with; new ones get the new one).
  */
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { TlsConfig } from '../auth/types.js';
 import { ConfigError } from '../errors.js';
 
@@ -86,6 +86,18 @@ export function parseTlsBlock(key: string, value: unknown): TlsConfig {
 
 /** The files of `config` as a SecureContext; a ConfigError names the key of a file that cannot be used. */
 export function loadSecureContext(key: string, config: TlsConfig): SecureContext {
+  return loadTls(key, config).context;
+}
+
+/**
+ * The files of `config` read, as options for a `tls.Server` or an
+ * `https.Server` (their `setSecureContext` takes these, not a SecureContext),
+ * and the SecureContext made of them (which proves them usable).
+ */
+function loadTls(
+  key: string,
+  config: TlsConfig,
+): { context: SecureContext; options: SecureContextOptions } {
   const read = (k: string, f: string): Buffer => {
     try {
       return readFileSync(f);
@@ -96,8 +108,9 @@ export function loadSecureContext(key: string, config: TlsConfig): SecureContext
   const cert = read('cert_file', config.certFile);
   const keyPem = read('key_file', config.keyFile);
   const ca = config.caFile === '' ? undefined : read('ca_file', config.caFile);
+  const options: SecureContextOptions = { cert, key: keyPem, ca, minVersion: TLS_MIN_VERSION };
   try {
-    return createSecureContext({ cert, key: keyPem, ca, minVersion: TLS_MIN_VERSION });
+    return { context: createSecureContext(options), options };
   } catch (err) {
     throw new ConfigError(key, `cannot use cert_file/key_file/ca_file: ${(err as Error).message}`);
   }
@@ -110,6 +123,7 @@ export function loadSecureContext(key: string, config: TlsConfig): SecureContext
  */
 export class TlsFiles {
   private ctx: SecureContext;
+  private opts: SecureContextOptions;
   /** Successful reloads. */
   reloads = 0;
 
@@ -117,7 +131,7 @@ export class TlsFiles {
     readonly key: string,
     private config: TlsConfig,
   ) {
-    this.ctx = loadSecureContext(key, config);
+    ({ context: this.ctx, options: this.opts } = loadTls(key, config));
   }
 
   get settings(): TlsConfig {
@@ -128,8 +142,13 @@ export class TlsFiles {
     return this.ctx;
   }
 
+  /** The same files as options (cert, key, ca, minVersion), for `tls.Server#setSecureContext`. */
+  get secureOptions(): SecureContextOptions {
+    return this.opts;
+  }
+
   reload(config: TlsConfig = this.config): void {
-    this.ctx = loadSecureContext(this.key, config);
+    ({ context: this.ctx, options: this.opts } = loadTls(this.key, config));
     this.config = config;
     this.reloads++;
   }

@@ -16,6 +16,7 @@ import type { Logger } from '../../server/logger.js';
 import type { ServerOptions } from '../../server/options.js';
 import type { Outbound, SlowReason } from '../../server/outbound.js';
 import type { ServerStats } from '../../server/stats.js';
+import type { TlsSessionInfo } from '../../server/tls-accept.js';
 import { copyInto } from '../../util/bytes.js';
 import { type ConnectOptions, parseConnect } from './connect.js';
 import {
@@ -89,6 +90,8 @@ export class ClientSession extends Connection implements Subscriber {
   readonly subs = new Map<string, Subscription>();
   /** Server PINGs not yet answered. */
   pingsOut = 0;
+  /** The TLS handshake's result (version, cipher, verified client certificate); null on plain TCP. */
+  readonly tls: TlsSessionInfo | null;
   private readonly parser: NatsParser;
   private authTimer: NodeJS.Timeout | null = null;
   /** Work done in the current read slice, the level at which to read the clock, and its start (see SLICE_MS). */
@@ -105,8 +108,11 @@ export class ClientSession extends Connection implements Subscriber {
     id: number,
     socket: Socket,
     private readonly host: SessionHost,
+    /** Set on a TLS connection, whose INFO went out in clear before the handshake. */
+    tls: TlsSessionInfo | null = null,
   ) {
     super(id, socket, host.flusher, host.options.maxPending, host.outbound);
+    this.tls = tls;
     const o = host.options;
     this.parser = new NatsParser(this, {
       maxPayload: o.maxPayload,
@@ -126,7 +132,7 @@ export class ClientSession extends Connection implements Subscriber {
       () => this.fail(WireError.AuthTimeout, CloseReason.AuthTimeout),
       o.authTimeoutMs,
     );
-    this.queueText(host.infoLine(this));
+    if (tls === null) this.queueText(host.infoLine(this));
   }
 
   get verbose(): boolean {

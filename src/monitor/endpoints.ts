@@ -142,6 +142,7 @@ export function connz(node: WeftNode, q: Query): Record<string, unknown> | { err
   const offset = intParam(q, 'offset', 0);
   const limit = intParam(q, 'limit', 1024);
   const withSubs = boolParam(q, 'subs');
+  const withAuth = boolParam(q, 'auth');
   const state = q.get('state') ?? 'open';
   const sort = q.get('sort') ?? 'cid';
   if (!(sort in SORTS)) return { error: `invalid sort option "${sort}"` };
@@ -176,7 +177,8 @@ export function connz(node: WeftNode, q: Query): Record<string, unknown> | { err
       if (s.tls !== null) {
         row.tls_version = s.tls.version;
         row.tls_cipher_suite = s.tls.cipher;
-        if (s.tls.cert !== null) row.tls_peer_certs = peerCertSummaries(s.tls.cert);
+        // As nats-server: the chain only with ?auth=1.
+        if (withAuth && s.tls.cert !== null) row.tls_peer_certs = peerCertSummaries(s.tls.cert);
       }
       if (withSubs) row.subscriptions_list = [...s.subs.values()].map((x) => x.subject);
       rows.push(row);

@@ -73,9 +73,17 @@ export function batchCount(frameLength: number, targetBytes = 128 * 1024): numbe
 export interface ServerAddress {
   host: string;
   port: number;
+  /**
+   * TLS: the CA file that signs the server's certificate. The connection
+   * reads INFO in clear, then starts the handshake, as the NATS clients do.
+   */
+  caFile?: string;
 }
 
-/** Parses `nats://host:port`, `host:port` or `host`; the port defaults to 4222. */
+/**
+ * Parses `nats://host:port`, `host:port` or `host`; the port defaults to
+ * 4222. `tls://host:port?ca=FILE` connects with TLS, trusting FILE's CA.
+ */
 export function parseServerUrl(text: string): ServerAddress {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `nats://${text}`;
   let url: URL;
@@ -84,12 +92,19 @@ export function parseServerUrl(text: string): ServerAddress {
   } catch {
     throw new Error(`bad server URL ${JSON.stringify(text)}: expected nats://host:port`);
   }
-  if (url.protocol !== 'nats:' && url.protocol !== 'tcp:') {
-    throw new Error(`bad server URL ${JSON.stringify(text)}: only nats:// is supported`);
+  if (url.protocol !== 'nats:' && url.protocol !== 'tcp:' && url.protocol !== 'tls:') {
+    throw new Error(
+      `bad server URL ${JSON.stringify(text)}: only nats:// and tls:// are supported`,
+    );
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
   const port = url.port === '' ? 4222 : Number(url.port);
-  return { host, port };
+  if (url.protocol !== 'tls:') return { host, port };
+  const caFile = url.searchParams.get('ca');
+  if (caFile === null || caFile === '') {
+    throw new Error(`bad server URL ${JSON.stringify(text)}: tls:// needs ?ca=FILE`);
+  }
+  return { host, port, caFile };
 }
 
 /** Subjects private to one run, so concurrent runs against a server never mix. */

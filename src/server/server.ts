@@ -262,7 +262,6 @@ export class WeftNode implements SessionHost {
     this.stats.totalConnections++;
     if (this.tlsAcceptor !== null) {
       // As nats-server 2.9: INFO in clear, then the client's handshake.
-      socket.setNoDelay(true);
       socket.write(infoLine({ ...this.infoBase, client_id: cid, client_ip: socket.remoteAddress }));
       this.tlsAcceptor.accept(socket, cid);
       return;

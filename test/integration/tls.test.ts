@@ -359,9 +359,24 @@ describe('TLS refusals are counted by reason (Weft)', {
       });
       const stall = await openRaw(srv.port);
       await untilClosed(stall, 5000);
+      // TLS 1.1 is below the minimum (1.2).
+      await tlsPing(srv.port, {
+        minVersion: 'TLSv1',
+        maxVersion: 'TLSv1.1',
+        ciphers: 'DEFAULT@SECLEVEL=0',
+        cert: readFileSync(certs.client.cert),
+        key: readFileSync(certs.client.key),
+      });
       await checkFor(async () => {
         const text = await (await fetch(`http://127.0.0.1:${srv.httpPort}/metrics`)).text();
-        for (const reason of ['plaintext', 'no_certificate', 'expired', 'untrusted', 'timeout']) {
+        for (const reason of [
+          'plaintext',
+          'no_certificate',
+          'expired',
+          'untrusted',
+          'timeout',
+          'protocol',
+        ]) {
           const re = new RegExp(
             `weft_tls_handshake_failures_total\\{reason="${reason}"[^}]*\\} 1\\n`,
           );

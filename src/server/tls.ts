@@ -5,7 +5,12 @@
  * the context they shook hands with; new ones get the new one).
  */
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import {
+  createSecureContext,
+  DEFAULT_CIPHERS,
+  type SecureContext,
+  type SecureContextOptions,
+} from 'node:tls';
 import type { TlsConfig } from '../auth/types.js';
 import { ConfigError } from '../errors.js';
 
@@ -13,6 +18,16 @@ import { ConfigError } from '../errors.js';
 export const TLS_TIMEOUT_DEFAULT_MS = 2000;
 /** The oldest protocol accepted, as nats-server. */
 export const TLS_MIN_VERSION = 'TLSv1.2';
+
+/**
+ * Node's default suites, with TLS 1.3's AES-128-GCM first: what nats-server
+ * (Go) negotiates on AES-capable CPUs, and cheaper per byte than Node's
+ * first choice, AES-256-GCM. Nothing is added to or removed from the list.
+ */
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  ...DEFAULT_CIPHERS.split(':').filter((c) => c !== 'TLS_AES_128_GCM_SHA256'),
+].join(':');
 
 const KEYS = ['cert_file', 'key_file', 'ca_file', 'verify', 'verify_and_map', 'timeout'];
 
@@ -108,7 +123,13 @@ function loadTls(
   const cert = read('cert_file', config.certFile);
   const keyPem = read('key_file', config.keyFile);
   const ca = config.caFile === '' ? undefined : read('ca_file', config.caFile);
-  const options: SecureContextOptions = { cert, key: keyPem, ca, minVersion: TLS_MIN_VERSION };
+  const options: SecureContextOptions = {
+    cert,
+    key: keyPem,
+    ca,
+    minVersion: TLS_MIN_VERSION,
+    ciphers: TLS_CIPHERS,
+  };
   try {
     return { context: createSecureContext(options), options };
   } catch (err) {

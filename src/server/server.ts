@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import path from 'node:path';
+import type { TlsConfig } from '../auth/types.js';
 import { type Account, Accounts } from '../core/account.js';
 import { Router } from '../core/router.js';
 import { CloseReason, StartError, WireError } from '../errors.js';
@@ -313,16 +314,22 @@ export class WeftNode implements SessionHost {
    * Reloads the client port's certificates (SIGHUP): new handshakes use the
    * new ones, established connections keep going. A file that cannot be
    * used keeps the old certificates and is logged naming its key; false then.
+   * `config`: the `tls` block as the config file now has it (new paths, a
+   * new timeout); a change of `verify` needs a restart (it is logged).
    */
-  reloadTls(): boolean {
+  reloadTls(config?: TlsConfig): boolean {
     if (this.tlsFiles === null) return true;
+    const was = this.tlsFiles.settings;
     try {
-      this.tlsFiles.reload();
+      this.tlsFiles.reload(config);
     } catch (err) {
       this.log.error(
         `TLS reload failed, keeping the current certificates: ${(err as Error).message}`,
       );
       return false;
+    }
+    if (config !== undefined && config.verify !== was.verify) {
+      this.log.warn('tls.verify changed: it takes effect at the next restart');
     }
     this.tlsAcceptor?.reload();
     this.monitor?.reloadTls();

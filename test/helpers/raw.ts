@@ -127,7 +127,7 @@ export class RawClient {
     await this.waitFor(
       () => {
         this.buf = Buffer.alloc(0);
-        return this.closed ? true : false;
+        return this.closed ? true : undefined;
       },
       timeoutMs,
       'the server to close the connection',
@@ -241,7 +241,7 @@ export class RawClient {
     await this.waitFor(
       () => {
         for (let l = this.takeLine(); l !== undefined; l = this.takeLine()) lines.push(l);
-        return this.closed ? true : false;
+        return this.closed ? true : undefined;
       },
       timeoutMs,
       'the server to close the connection',

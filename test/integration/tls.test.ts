@@ -392,3 +392,59 @@ describe('TLS refusals are counted by reason (Weft)', {
     }
   });
 });
+
+describe('TLS with verify_and_map (the certificate names the user)', () => {
+  let srv: Target;
+  before(async () => {
+    srv = await startTarget({
+      tls: { ...tlsBlock(true), verifyAndMap: true },
+      securityDoc: {
+        authorization: {
+          users: [
+            {
+              user: 'alice@example.com',
+              permissions: { publish: 'alice.>', subscribe: ['alice.>', '_INBOX.>'] },
+            },
+          ],
+        },
+      },
+    });
+  });
+  after(async () => {
+    await srv.close();
+  });
+
+  test("the certificate's email SAN is the user, with that user's permissions", async () => {
+    const nc = await connect({ servers: srv.url, reconnect: false, tls: withClientCert() });
+    try {
+      const sub = nc.subscribe('alice.inbox', { max: 1 });
+      nc.publish('alice.inbox', enc.encode('mapped'));
+      for await (const m of sub) assert.equal(dec.decode(m.data), 'mapped');
+      const connz = await monitorJson<{ connections: { authorized_user?: string }[] }>(
+        srv,
+        '/connz?auth=1',
+      );
+      assert.deepEqual(
+        connz.connections.map((c) => c.authorized_user),
+        ['alice@example.com'],
+      );
+    } finally {
+      await nc.close();
+    }
+  });
+
+  test('a certificate that names no user is refused', async () => {
+    // The server's own certificate (CN=localhost) is a valid client certificate of the CA.
+    await assert.rejects(
+      connect({
+        servers: srv.url,
+        reconnect: false,
+        tls: { caFile: certs.ca, certFile: certs.server.cert, keyFile: certs.server.key },
+      }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'AUTHORIZATION_VIOLATION', String(err));
+        return true;
+      },
+    );
+  });
+});

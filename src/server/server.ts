@@ -10,6 +10,7 @@ import { type Account, Accounts } from '../core/account.js';
 import { Router } from '../core/router.js';
 import { CloseReason, StartError, WireError } from '../errors.js';
 import { JetStream } from '../jetstream/service.js';
+import { nodeAccounts } from '../mesh/accounts.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { Mesh } from '../mesh/mesh.js';
 import { meshListenHost, meshListenPort } from '../mesh/settings.js';
@@ -27,6 +28,7 @@ import { createLogger, type Logger } from './logger.js';
 import { type ServerOptions, withDefaults } from './options.js';
 import { Outbound } from './outbound.js';
 import { ServerStats } from './stats.js';
+import { TlsFiles } from './tls.js';
 
 /** How long a refused connection may take to read its -ERR before it is destroyed. */
 const REFUSED_LINGER_MS = 2000;
@@ -179,11 +181,13 @@ export class WeftNode implements SessionHost {
         reconnectMaxMs: o.meshReconnectMaxMs,
         maxPending: o.meshMaxPending,
         handshakeTimeoutMs: o.meshHandshakeTimeoutMs,
+        tls: o.meshTls === null ? null : new TlsFiles('mesh.tls', o.meshTls),
+        accounts: nodeAccounts(o.security),
       });
       // Set before it starts, so a failed start stops what it opened.
       this.mesh = mesh;
       await mesh.start();
-      if (o.meshToken === '' && meshPort >= 0) {
+      if (o.meshToken === '' && o.meshTls === null && meshPort >= 0) {
         this.log.warn('mesh links need no token (set mesh.token / --mesh-token to require one)');
       }
     }
@@ -235,6 +239,15 @@ export class WeftNode implements SessionHost {
 
   accountFor(): Account {
     return this.accounts.default;
+  }
+
+  /**
+   * Reloads the mesh's TLS certificate files (SIGHUP): new links use the
+   * new ones, links up keep theirs. Throws (a ConfigError naming mesh.tls)
+   * and keeps the old ones when a file cannot be used. No-op without mesh TLS.
+   */
+  reloadMeshTls(): void {
+    if (this.mesh !== null && this.options.meshTls !== null) this.mesh.reloadTls();
   }
 
   infoLine(session: ClientSession): string {

@@ -19,7 +19,7 @@ export function certificateNames(cert: PeerCertificate | null | undefined): stri
   for (const part of (cert.subjectaltname ?? '').split(', ')) {
     if (part.startsWith('DNS:')) names.push(part.slice(4));
   }
-  return names;
+  return [...new Set(names)];
 }
 
 /**

@@ -82,6 +82,13 @@ function isTlsError(err: Error): boolean {
   );
 }
 
+/** An error's reason in words: OpenSSL's reason and code rather than its raw error string. */
+function tlsReason(err: Error): string {
+  const e = err as Error & { reason?: string; code?: string };
+  if (typeof e.reason === 'string') return `${e.reason}${e.code ? ` (${e.code})` : ''}`;
+  return `${err.message.split('\n')[0]}${e.code ? ` (${e.code})` : ''}`;
+}
+
 function contextOptions(files: TlsFiles): SecureContextOptions {
   const c = files.settings;
   return {
@@ -130,9 +137,11 @@ export function tlsTransport(files: TlsFiles): MeshTransport {
         });
       });
       server.on('tlsClientError', (err: Error, s: TLSSocket) => {
-        const where = s.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : 'a peer';
+        const where = s.remoteAddress
+          ? `${s.remoteAddress}:${s.remotePort}`
+          : '(a peer that closed the connection)';
         pending.delete(where);
-        hooks.onRefused(where, `TLS handshake failed: ${err.message.split('\n')[0]}`);
+        hooks.onRefused(where, `TLS handshake failed: ${tlsReason(err)}`);
       });
       server.on('secureConnection', (s: TLSSocket) => {
         const where = `${s.remoteAddress}:${s.remotePort}`;
@@ -176,7 +185,7 @@ export function tlsTransport(files: TlsFiles): MeshTransport {
       return socket;
     },
     dialRefusal(err) {
-      return isTlsError(err) ? err.message.split('\n')[0] : null;
+      return isTlsError(err) ? tlsReason(err) : null;
     },
     reload() {
       files.reload();

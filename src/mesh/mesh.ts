@@ -434,12 +434,14 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   // --- local interest --------------------------------------------------------
 
   interestAdded(account: Account, sub: Subscription): void {
-    if (sub.owner === this) return;
+    // Interest in an account this node does not serve (made through the
+    // embedding API) stays here, like its messages.
+    if (sub.owner === this || !this.served.has(account.name)) return;
     this.queueInterest(this.local.add(account.name, sub.subject, sub.queue));
   }
 
   interestRemoved(account: Account, sub: Subscription): void {
-    if (sub.owner === this) return;
+    if (sub.owner === this || !this.served.has(account.name)) return;
     this.queueInterest(this.local.remove(account.name, sub.subject, sub.queue));
   }
 

@@ -26,6 +26,28 @@ export function frame(type: number, body: Buffer | string = Buffer.alloc(0)): Bu
   return Buffer.concat([head, b]);
 }
 
+/** A MSG frame body for `node`: ttl, account, subject, reply, one plain destination, no headers. */
+export function msgFrame(account: string, subject: string, node: string, payload: string): Buffer {
+  const str = (s: string): Buffer => {
+    const b = Buffer.from(s);
+    const h = Buffer.alloc(2);
+    h.writeUInt16BE(b.length);
+    return Buffer.concat([h, b]);
+  };
+  const body = Buffer.concat([
+    Buffer.from([5]),
+    str(account),
+    str(subject),
+    str(''),
+    Buffer.from([1]),
+    str(node),
+    Buffer.from([1, 0]),
+    Buffer.from([0, 0, 0, 0]),
+    Buffer.from(payload),
+  ]);
+  return frame(MSG, body);
+}
+
 export const json = (type: number, body: unknown): Buffer => frame(type, JSON.stringify(body));
 
 export interface RawFrame {

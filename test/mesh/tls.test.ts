@@ -22,6 +22,7 @@ import {
   record,
   settle,
   startNode,
+  startProcessNode,
   waitConverged,
 } from './helpers.js';
 import { ERR, RawPeer } from './raw-peer.js';
@@ -215,6 +216,53 @@ describe('mesh links with a bad certificate', () => {
     p.write(Buffer.from('plain text, not a TLS hello'));
     await p.waitClosed(5000);
     await refusedWith(a, 'tls');
+  });
+});
+
+describe('mesh TLS from the config file', () => {
+  test('weft server --config with mesh.tls: two processes link over TLS', async (t) => {
+    const yaml = (name: string, f: CertFiles, links: string[]) =>
+      [
+        `name: ${name}`,
+        'mesh:',
+        '  port: 0',
+        `  links: [${links.map((l) => `"${l}"`).join(', ')}]`,
+        '  tls:',
+        `    cert_file: ${f.cert_file}`,
+        `    key_file: ${f.key_file}`,
+        `    ca_file: ${f.ca_file}`,
+        '    timeout: 2',
+        '',
+      ].join('\n');
+    const a = await startProcessNode({ name: 'a', configYaml: yaml('a', certs.issue('a'), []) });
+    t.after(() => a.close());
+    const b = await startProcessNode({
+      name: 'b',
+      configYaml: yaml('b', certs.issue('b'), [a.linkUrl]),
+    });
+    t.after(() => b.close());
+    await waitConverged([a, b], false);
+    assert.match(a.log(), /Listening for mesh links on [^\s]+ \(tls\)/);
+    // No token, but TLS: no warning that links need no token.
+    assert.doesNotMatch(a.log(), /mesh links need no token/);
+    await flows(b, a, 'config');
+  });
+
+  test('mesh.tls without ca_file: exit 2 naming the key', async () => {
+    const f = certs.issue('a');
+    const bad = [
+      'name: a',
+      'mesh:',
+      '  port: 0',
+      '  tls:',
+      `    cert_file: ${f.cert_file}`,
+      `    key_file: ${f.key_file}`,
+      '',
+    ].join('\n');
+    await assert.rejects(
+      startProcessNode({ name: 'a', configYaml: bad }),
+      /mesh\.tls\.ca_file.*required/s,
+    );
   });
 });
 

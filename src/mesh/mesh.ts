@@ -31,15 +31,10 @@ import {
   type MsgFrame,
 } from './frames.js';
 import { type Authenticator, type LinkIdentity, tokenAuthenticator } from './handshake.js';
-import { type InterestChange, LocalInterest } from './interest.js';
+import { LocalInterest } from './interest.js';
+import { InterestBatch } from './interest-batch.js';
 import { Link, type LinkHost } from './link.js';
-import {
-  type InterestEntry,
-  type InterestUpdate,
-  interestKey,
-  LinkStateDb,
-  type Lsa,
-} from './lsdb.js';
+import { type InterestUpdate, LinkStateDb, type Lsa } from './lsdb.js';
 import { tlsNameCheck } from './peer-cert.js';
 import { RemoteInterest, type RemoteSub } from './remote.js';
 import { type MeshListener, type MeshTransport, tcpTransport, tlsTransport } from './transport.js';
@@ -83,11 +78,9 @@ export interface MeshCore {
 
 /** How long an unreachable node is remembered before it is forgotten. */
 export const FORGET_AFTER_MS = 60_000;
-/** Interest entries, and bytes of their names, in one INTEREST delta frame. */
-export const DELTA_ENTRIES = 2000;
-export const DELTA_BYTES = 1024 * 1024;
 
 export type { RefusalReason } from './admission.js';
+export { DELTA_BYTES, DELTA_ENTRIES } from './interest-batch.js';
 
 export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHost {
   readonly id = 0;
@@ -114,8 +107,11 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   port = -1;
   private readonly remote: RemoteInterest;
   private readonly local = new LocalInterest();
-  private pendingInterest = new Map<string, [InterestEntry, 1 | -1]>();
-  private interestScheduled = false;
+  /** This node's interest changes, one delta per turn (flooded by `broadcastInterest`). */
+  private readonly interestOut = new InterestBatch(
+    (add, del) => this.broadcastInterest(this.lsdb.localDelta(add, del), null),
+    () => this.stopped,
+  );
   private nextLinkId = 1;
   private listener: MeshListener | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -437,62 +433,16 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
     // Interest in an account this node does not serve (made through the
     // embedding API) stays here, like its messages.
     if (sub.owner === this || !this.served.has(account.name)) return;
-    this.queueInterest(this.local.add(account.name, sub.subject, sub.queue));
+    this.interestOut.queue(this.local.add(account.name, sub.subject, sub.queue));
   }
 
   interestRemoved(account: Account, sub: Subscription): void {
     if (sub.owner === this || !this.served.has(account.name)) return;
-    this.queueInterest(this.local.remove(account.name, sub.subject, sub.queue));
+    this.interestOut.queue(this.local.remove(account.name, sub.subject, sub.queue));
   }
 
   get localInterestCount(): number {
     return this.local.advertisedCount;
-  }
-
-  /** Batches interest changes into one delta per turn; an add and a del of one entry cancel. */
-  private queueInterest(change: InterestChange): void {
-    const p = this.pendingInterest;
-    for (const [list, sign] of [
-      [change.add, 1],
-      [change.del, -1],
-    ] as const) {
-      for (const e of list) {
-        const k = interestKey(e);
-        const have = p.get(k);
-        if (have !== undefined && have[1] !== sign) p.delete(k);
-        else p.set(k, [e, sign]);
-      }
-    }
-    if (p.size > 0 && !this.interestScheduled) {
-      this.interestScheduled = true;
-      setImmediate(() => this.flushInterest());
-    }
-  }
-
-  private flushInterest(): void {
-    this.interestScheduled = false;
-    if (this.pendingInterest.size === 0 || this.stopped) return;
-    const add: InterestEntry[] = [];
-    const del: InterestEntry[] = [];
-    for (const [e, sign] of this.pendingInterest.values()) (sign === 1 ? add : del).push(e);
-    this.pendingInterest = new Map();
-    // A large batch goes as several deltas, each a frame of bounded size.
-    const all: [InterestEntry, boolean][] = [
-      ...add.map((e): [InterestEntry, boolean] => [e, true]),
-      ...del.map((e): [InterestEntry, boolean] => [e, false]),
-    ];
-    let i = 0;
-    while (i < all.length) {
-      const pa: InterestEntry[] = [];
-      const pd: InterestEntry[] = [];
-      let bytes = 0;
-      while (i < all.length && pa.length + pd.length < DELTA_ENTRIES && bytes < DELTA_BYTES) {
-        const [e, isAdd] = all[i++];
-        bytes += e[0].length + e[1].length + e[2].length;
-        (isAdd ? pa : pd).push(e);
-      }
-      this.broadcastInterest(this.lsdb.localDelta(pa, pd), null);
-    }
   }
 
   // --- data ----------------------------------------------------------------
@@ -528,7 +478,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
     // Interest this node has not announced yet goes first: a request must
     // not overtake the requester's new inbox subscription (links are FIFO,
     // and every hop handles frames in order).
-    if (this.pendingInterest.size > 0) this.flushInterest();
+    if (this.interestOut.size > 0) this.interestOut.flush();
     this.forward(this.curAccount, msg, this.curDests, MSG_TTL);
   }
 

@@ -23,7 +23,7 @@ import {
   TOKEN,
   waitConverged,
 } from './helpers.js';
-import { INTEREST, json, msgFrame, PING, RawPeer } from './raw-peer.js';
+import { INTEREST, json, LSA, msgFrame, PING, RawPeer } from './raw-peer.js';
 
 type T = { after(fn: () => Promise<void>): void };
 type Node = MeshNode & { node: WeftNode };
@@ -185,10 +185,11 @@ describe('accounts across the mesh', () => {
     const p = await RawPeer.connect(n1.meshPort);
     t.after(async () => p.destroy());
     p.autoPong = true;
+    const boot = Date.now();
     await p.handshake(TOKEN, {
       name: 'raw',
       id: 'RAWID',
-      boot: Date.now(),
+      boot,
       accounts: ['$G', '$SYS', 'A', 'B'],
     });
     await checkFor(async () => (await accz(n1)).links.length === 1, 3000);
@@ -201,12 +202,16 @@ describe('accounts across the mesh', () => {
         .flatMap((f) => [...(f.json().add as string[][])]);
       assert.deepEqual(entries.map((e) => e[0]).sort(), ['$G', 'A']);
     }, 3000);
-    // Interest of B from the peer: dropped and counted; its A entry is kept.
+    // The peer is a reachable node (its LSA names the link), whose interest
+    // of B is dropped and counted; its A entry is kept.
+    p.write(
+      json(LSA, { node: 'raw', id: 'RAWID', boot, seq: 1, links: [{ node: 'n1', cost: 1 }] }),
+    );
     p.write(
       json(INTEREST, {
         node: 'raw',
         id: 'RAWID',
-        boot: 1,
+        boot,
         seq: 1,
         op: 'snapshot',
         part: 0,
@@ -229,7 +234,10 @@ describe('accounts across the mesh', () => {
     assert.deepEqual(after.foreign_account, { msgs: 1, interest: 1 });
     assert.equal(after.links[0]!.foreign_account_msgs, 1);
     assert.equal(after.links[0]!.foreign_account_interest, 1);
-    assert.equal(after.nodes.find((x) => x.name === 'raw')?.interest, 1, 'only the A entry kept');
+    const raw = after.nodes.find((x) => x.name === 'raw');
+    assert.equal(raw?.reachable, true);
+    assert.equal(raw?.interest, 1, 'only the A entry kept');
+    assert.equal(after.interest.remote, 1, 'in the subject index: the A entry');
     // The link stays up: a difference of accounts is not a protocol error
     // (the node keeps pinging the peer after the frames above).
     const pings = () => p.frames.filter((f) => f.type === PING).length;

@@ -2,7 +2,8 @@
  * Certificates for mesh TLS tests, made at run time with the `openssl` CLI
  * in a temp dir (no key is ever committed): a mesh CA, a second CA that the
  * mesh does not trust, and node certificates that name a node (CN and a DNS
- * SAN) and the loopback address the tests dial. EC P-256 keys: quick to make.
+ * SAN) and the loopback address the tests dial (unless told not to). EC
+ * P-256 keys: quick to make.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ export interface IssueOptions {
   ca?: 'mesh' | 'other';
   /** DNS names beyond the node name; IP 127.0.0.1 is always in. Default: localhost. */
   dns?: string[];
+  /** Whether the certificate names 127.0.0.1 (an IP SAN); default true. */
+  ip?: boolean;
   /** Already expired (valid in 2020 only). */
   expired?: boolean;
   /** Days valid; default 2. */
@@ -90,7 +93,7 @@ export function makeMeshCerts(): MeshCerts {
       writeFileSync(
         path.join(dir, `${base}.ext`),
         [
-          `subjectAltName=${[...sans, 'IP:127.0.0.1'].join(',')}`,
+          `subjectAltName=${[...sans, ...(o.ip === false ? [] : ['IP:127.0.0.1'])].join(',')}`,
           'basicConstraints=CA:FALSE',
           'keyUsage=digitalSignature,keyEncipherment',
           'extendedKeyUsage=serverAuth,clientAuth',

@@ -28,6 +28,8 @@ export function nodeAccounts(security: SecurityConfig): string[] | null {
   if (security.operator !== null) return null;
   const names = new Set([GLOBAL_ACCOUNT, security.systemAccount]);
   for (const a of security.accounts) names.add(a.name);
+  // No system account ('') is no name.
+  names.delete('');
   return [...names].sort();
 }
 

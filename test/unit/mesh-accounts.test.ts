@@ -42,6 +42,7 @@ describe('accounts a node serves', () => {
     assert.deepEqual(nodeAccounts(NO_SECURITY), ['$G', '$SYS']);
     assert.deepEqual(nodeAccounts(sec(['B', 'A'])), ['$G', '$SYS', 'A', 'B']);
     assert.deepEqual(nodeAccounts(sec(['A'], { systemAccount: 'SYS' })), ['$G', 'A', 'SYS']);
+    assert.deepEqual(nodeAccounts(sec([], { systemAccount: '' })), ['$G']);
     const operator = { jwts: [], resolver: { kind: 'memory' as const }, preload: {} };
     assert.equal(nodeAccounts(sec(['A'], { operator })), null);
   });

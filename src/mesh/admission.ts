@@ -35,7 +35,9 @@ export type RefusalReason =
   | 'duplicate'
   | 'unauthenticated'
   | 'handshake_timeout'
-  | 'handshake_limit';
+  | 'handshake_limit'
+  /** TLS refused the connection: no certificate, not of the mesh CA, expired, a failed or stalled TLS handshake. */
+  | 'tls';
 
 export interface AdmissionHost {
   readonly log: Logger;
@@ -61,6 +63,8 @@ export class Admission {
     unauthenticated: 0,
     handshake_timeout: 0,
     handshake_limit: 0,
+    tls: 0,
+    certificate: 0,
   };
   /** Links in their handshake, with its state and deadline. */
   private readonly pending = new Map<Link, { hs: Handshake; timer: NodeJS.Timeout }>();
@@ -83,10 +87,14 @@ export class Admission {
     return this.pending.keys();
   }
 
-  /** May one more stranger connect? Counts (and now and then logs) the refusals. */
-  canAccept(): boolean {
+  /**
+   * May one more stranger connect? `tlsPending` strangers are still in their
+   * TLS handshake (they count towards the same bound). Counts (and now and
+   * then logs) the refusals.
+   */
+  canAccept(tlsPending = 0): boolean {
     const max = this.options.maxHandshakes;
-    if (this.inbound < max) return true;
+    if (this.inbound + tlsPending < max) return true;
     const n = ++this.refused.handshake_limit;
     if (n === 1 || n % 1000 === 0) {
       this.host.log.warn(
@@ -128,8 +136,13 @@ export class Admission {
   }
 
   refuse(link: Link, reason: RefusalReason, detail: string): void {
+    this.count(`${link.remoteAddress}:${link.remotePort}`, reason, detail);
+    link.refuse(detail);
+  }
+
+  /** Counts and logs a refusal (also one before any link: TLS, by the transport or a dialer). */
+  count(where: string, reason: RefusalReason, detail: string): void {
     const n = ++this.refused[reason];
-    const where = `${link.remoteAddress}:${link.remotePort}`;
     const now = Date.now();
     const last = this.lastWarn.get(reason);
     if (reason === 'duplicate') this.host.log.debug(`mesh link ${where}: ${detail}`);
@@ -137,7 +150,6 @@ export class Admission {
       this.lastWarn.set(reason, now);
       this.host.log.warn(`mesh link ${where} refused (${reason}, ${n} so far): ${detail}`);
     } else this.host.log.debug(`mesh link ${where} refused (${reason}): ${detail}`);
-    link.refuse(detail);
   }
 
   /**

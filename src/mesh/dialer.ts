@@ -49,6 +49,8 @@ export interface DialerHost {
   dialed(dialer: Dialer, socket: Socket): void;
   /** Is a link to `peer` up already (then this dialer stands by)? */
   hasLinkTo(peer: string): boolean;
+  /** The dial reached the peer but TLS refused it (its certificate): counted and logged. */
+  dialRefused(dialer: Dialer, detail: string): void;
 }
 
 export class Dialer {
@@ -87,7 +89,7 @@ export class Dialer {
     const timeout = setTimeout(() => {
       socket.destroy(new Error(`no answer within ${this.dialTimeoutMs}ms`));
     }, this.dialTimeoutMs);
-    socket.once('connect', () => {
+    socket.once(this.transport.readyEvent, () => {
       clearTimeout(timeout);
       socket.removeAllListeners('error');
       if (this.state === 'stopped') {
@@ -100,6 +102,8 @@ export class Dialer {
     socket.once('error', (err) => {
       clearTimeout(timeout);
       this.lastError = err.message;
+      const refusal = this.transport.dialRefusal(err);
+      if (refusal !== null) this.host.dialRefused(this, refusal);
       socket.destroy();
       this.retry();
     });

@@ -21,8 +21,12 @@
 import { isUtf8 } from 'node:buffer';
 import { copyInto, utf8Slice, utf8Write } from '../util/bytes.js';
 
-/** 2: MSG_TO frames. 3: authenticated handshake (HELLO + AUTH), `str` lengths. */
-export const LINK_PROTOCOL_VERSION = 3;
+/**
+ * 2: MSG_TO frames. 3: authenticated handshake (HELLO + AUTH), `str` lengths.
+ * 4: each end announces its account list in AUTH. A node refuses every other
+ * version (an older peer is refused with `refused.version`, as v3 refused v2).
+ */
+export const LINK_PROTOCOL_VERSION = 4;
 
 export const FrameType = {
   Hello: 1,

@@ -5,8 +5,8 @@
  *
  *   both      → HELLO {proto, nonce, auth}           fresh random nonce each
  *   dialer    → AUTH  {proof: P1}                    P1 over both nonces
- *   listener  → AUTH  {name, id, boot, proof: P2}    after checking P1
- *   dialer    → AUTH  {name, id, boot, cost, proof: P3}  after checking P2
+ *   listener  → AUTH  {name, id, boot, accounts, proof: P2}        after checking P1
+ *   dialer    → AUTH  {name, id, boot, accounts, cost, proof: P3}  after checking P2
  *
  * Each proof covers a label for its role and step (so no proof can be
  * reflected or replayed as another), both nonces (so none is valid on
@@ -14,14 +14,18 @@
  * proves first: a listener, reachable by anyone, never reveals its name,
  * id or interest to a stranger, and learns the dialer's only after proving
  * itself. What proves is an Authenticator: the shared token (HMAC-SHA256,
- * compared in constant time) now; mutual TLS slots in beside it.
+ * compared in constant time); with mutual TLS beside it, the peer's
+ * certificate must also name the node it claims to be (`checkPeer`,
+ * src/mesh/peer-cert.ts). `accounts` is the list of accounts the node
+ * serves (src/mesh/accounts.ts), or null for every account.
  *
  * The handshake authenticates the link's start; it does not protect the
  * traffic that follows from someone who can tamper with the connection
- * (TLS does, with the security work).
+ * (mutual TLS, `mesh.tls`, does).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { parseAccountList } from './accounts.js';
 import { encodeControl, FrameType, LINK_PROTOCOL_VERSION } from './frames.js';
 
 /** Who a node is on the mesh: sent only to a proven peer. */
@@ -29,6 +33,8 @@ export interface LinkIdentity {
   name: string;
   id: string;
   boot: number;
+  /** The accounts the node serves; null: every account. */
+  accounts: readonly string[] | null;
 }
 
 /**
@@ -42,6 +48,8 @@ export interface Authenticator {
   prove(transcript: Buffer, socket: Socket | null): string;
   /** Whether `proof` holds; compares secrets in constant time. */
   verify(transcript: Buffer, proof: string, socket: Socket | null): boolean;
+  /** After the proof holds: why this peer may not be who it says it is, or null. */
+  checkPeer?(peer: LinkIdentity, socket: Socket | null): string | null;
 }
 
 /** HMAC-SHA256 keyed by the mesh token; no token is the empty key (a mesh open to all). */
@@ -63,7 +71,7 @@ export function tokenAuthenticator(token: string): Authenticator {
 export const NONCE_BYTES = 32;
 const NONCE_RE = /^[A-Za-z0-9+/]{43}=$/;
 
-export type HandshakeRefusal = 'version' | 'token' | 'protocol';
+export type HandshakeRefusal = 'version' | 'token' | 'protocol' | 'certificate';
 
 export type HandshakeResult =
   /** Nothing to do yet (frames to send may have been queued). */
@@ -109,14 +117,20 @@ export class Handshake {
   }
 
   /** A transcript: the protocol, the step's label, both nonces (dialer's first), then fields. */
-  private transcript(label: string, ...fields: (string | number)[]): Buffer {
+  private transcript(label: string, ...fields: Field[]): Buffer {
     return Buffer.from(
       JSON.stringify([`weft-link/${LINK_PROTOCOL_VERSION}`, label, ...this.nonces, ...fields]),
     );
   }
 
-  private ids(i: LinkIdentity): (string | number)[] {
-    return [i.name, i.id, i.boot];
+  private ids(i: LinkIdentity): Field[] {
+    return [i.name, i.id, i.boot, i.accounts];
+  }
+
+  /** Refuses a proven peer whose certificate does not name it (mutual TLS). */
+  private checkPeer(peer: LinkIdentity): HandshakeResult | null {
+    const why = this.auth.checkPeer?.(peer, this.socket) ?? null;
+    return why === null ? null : refuse('certificate', why);
   }
 
   /** A HELLO or AUTH frame from the peer. */
@@ -179,10 +193,12 @@ export class Handshake {
       }
       case 'listener-auth': {
         const peer = identity(b);
-        if (peer === null) return refuse('protocol', 'AUTH needs name, id and boot');
+        if (peer === null) return refuse('protocol', 'AUTH needs name, id, boot and accounts');
         if (!this.verify(this.transcript('listener', ...this.ids(peer)), b.proof)) {
           return refuse('token', `the listener ("${peer.name}") did not prove the mesh token`);
         }
+        const bad = this.checkPeer(peer);
+        if (bad !== null) return bad;
         this.peerIdentity = peer;
         this.stage = 'done';
         return { kind: 'proven', peer, cost: null };
@@ -191,7 +207,7 @@ export class Handshake {
         const peer = identity(b);
         const cost = b.cost;
         if (peer === null || typeof cost !== 'number' || !Number.isInteger(cost) || cost < 1) {
-          return refuse('protocol', 'AUTH needs name, id, boot and cost');
+          return refuse('protocol', 'AUTH needs name, id, boot, accounts and cost');
         }
         const t = this.transcript(
           'dialer-identity',
@@ -202,6 +218,8 @@ export class Handshake {
         if (!this.verify(t, b.proof)) {
           return refuse('token', `the dialer ("${peer.name}") did not prove its identity`);
         }
+        const bad = this.checkPeer(peer);
+        if (bad !== null) return bad;
         this.stage = 'done';
         return { kind: 'proven', peer, cost };
       }
@@ -232,9 +250,13 @@ function refuse(reason: HandshakeRefusal, detail: string): HandshakeResult {
   return { kind: 'refuse', reason, detail };
 }
 
+type Field = string | number | readonly string[] | null;
+
 function identity(b: Record<string, unknown>): LinkIdentity | null {
   const { name, id, boot } = b;
   if (typeof name !== 'string' || name === '' || typeof id !== 'string' || id === '') return null;
   if (typeof boot !== 'number' || !Number.isFinite(boot)) return null;
-  return { name, id, boot };
+  const accounts = parseAccountList(b.accounts);
+  if (accounts === undefined) return null;
+  return { name, id, boot, accounts };
 }

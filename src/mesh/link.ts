@@ -8,6 +8,7 @@ import { CloseReason } from '../errors.js';
 import type { Congestion } from '../server/congestion.js';
 import { COPY_LIMIT, Connection, type Flusher } from '../server/connection.js';
 import { copyInto } from '../util/bytes.js';
+import { AccountSet } from './accounts.js';
 import {
   type Dest,
   EncodeError,
@@ -56,6 +57,18 @@ export class Link extends Connection implements FrameHandler {
   pingSentAt = 0;
   rttMs = -1;
   droppedMsgs = 0;
+  /** The accounts the peer serves (from its handshake): nothing of any other is sent to it. */
+  peerAccounts = new AccountSet([]);
+  /** Messages not sent because the peer does not serve their account. */
+  withheldMsgs = 0;
+  /** Accounts the peer serves and this node does not, and the other way round. */
+  accountsMissingHere: string[] = [];
+  accountsMissingThere: string[] = [];
+  /** Frames from the peer naming an account this node does not serve (dropped). */
+  foreignMsgs = 0;
+  foreignInterest = 0;
+  /** Whether a foreign-account frame from this link was logged (once per link). */
+  foreignLogged = false;
   /** Over `highWater` queued bytes, producers are stalled (see Congestion). */
   congested = false;
   private readonly highWater: number;
@@ -161,6 +174,10 @@ export class Link extends Connection implements FrameHandler {
     to = '',
   ): boolean {
     if (this.closed) return false;
+    if (!this.peerAccounts.has(account)) {
+      this.withheldMsgs++;
+      return false;
+    }
     try {
       const parts = splitDests(dests);
       if (parts === null)
@@ -241,6 +258,10 @@ export class Link extends Connection implements FrameHandler {
    */
   relayMsg(frame: MsgFrame, ttl: number): boolean {
     if (this.closed) return false;
+    if (!this.peerAccounts.has(frame.account)) {
+      this.withheldMsgs++;
+      return false;
+    }
     const body = frame.payload.length + (frame.headers?.length ?? 0);
     if (this.pendingBytes + body > this.limits.maxPending) {
       this.droppedMsgs++;

@@ -13,6 +13,8 @@ import { CloseReason } from '../errors.js';
 import type { Congestion } from '../server/congestion.js';
 import type { Flusher } from '../server/connection.js';
 import type { Logger } from '../server/logger.js';
+import type { TlsFiles } from '../server/tls.js';
+import { AccountSet, foreignFrame, peerAccountsUp } from './accounts.js';
 import {
   Admission,
   type AdmissionHost,
@@ -29,17 +31,13 @@ import {
   type MsgFrame,
 } from './frames.js';
 import { type Authenticator, type LinkIdentity, tokenAuthenticator } from './handshake.js';
-import { type InterestChange, LocalInterest } from './interest.js';
+import { LocalInterest } from './interest.js';
+import { InterestBatch } from './interest-batch.js';
 import { Link, type LinkHost } from './link.js';
-import {
-  type InterestEntry,
-  type InterestUpdate,
-  interestKey,
-  LinkStateDb,
-  type Lsa,
-} from './lsdb.js';
+import { type InterestUpdate, LinkStateDb, type Lsa } from './lsdb.js';
+import { tlsNameCheck } from './peer-cert.js';
 import { RemoteInterest, type RemoteSub } from './remote.js';
-import { type MeshListener, type MeshTransport, tcpTransport } from './transport.js';
+import { type MeshListener, type MeshTransport, tcpTransport, tlsTransport } from './transport.js';
 import { validInterestUpdate, validLsa, wireSafe } from './validate.js';
 
 export interface MeshOptions {
@@ -53,6 +51,13 @@ export interface MeshOptions {
   token: string;
   /** How links prove themselves; default: HMAC over the token (`tokenAuthenticator`). */
   authenticator?: Authenticator;
+  /** Mutual TLS on links (`mesh.tls`); null or absent: plain TCP. */
+  tls?: TlsFiles | null;
+  /**
+   * The accounts this node serves and forwards (src/mesh/accounts.ts);
+   * null or absent: every account.
+   */
+  accounts?: readonly string[] | null;
   /** Time a new link has to complete the handshake, ms (HANDSHAKE_TIMEOUT_MS). */
   handshakeTimeoutMs?: number;
   /** Inbound links in their handshake at once; more are closed at once (MAX_HANDSHAKES). */
@@ -73,11 +78,9 @@ export interface MeshCore {
 
 /** How long an unreachable node is remembered before it is forgotten. */
 export const FORGET_AFTER_MS = 60_000;
-/** Interest entries, and bytes of their names, in one INTEREST delta frame. */
-export const DELTA_ENTRIES = 2000;
-export const DELTA_BYTES = 1024 * 1024;
 
 export type { RefusalReason } from './admission.js';
+export { DELTA_BYTES, DELTA_ENTRIES } from './interest-batch.js';
 
 export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHost {
   readonly id = 0;
@@ -94,14 +97,21 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   }
   /** Messages dropped because a link's format could not carry them, by reason. */
   readonly unencodable: Record<string, number> = {};
+  /** Frames from peers naming an account this node does not serve: dropped (/meshz `foreign_account`). */
+  readonly foreignAccount = { msgs: 0, interest: 0 };
+  /** The accounts this node serves. */
+  readonly served: AccountSet;
   /** Data messages that had no route, or ran out of hops. */
   noRoute = 0;
   ttlExpired = 0;
   port = -1;
   private readonly remote: RemoteInterest;
   private readonly local = new LocalInterest();
-  private pendingInterest = new Map<string, [InterestEntry, 1 | -1]>();
-  private interestScheduled = false;
+  /** This node's interest changes, one delta per turn (flooded by `broadcastInterest`). */
+  private readonly interestOut = new InterestBatch(
+    (add, del) => this.broadcastInterest(this.lsdb.localDelta(add, del), null),
+    () => this.stopped,
+  );
   private nextLinkId = 1;
   private listener: MeshListener | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -111,16 +121,23 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   private curAccount = '';
   private curDests: Dest[] = [];
 
+  readonly transport: MeshTransport;
+
   constructor(
     private readonly core: MeshCore,
     readonly options: MeshOptions,
-    private readonly transport: MeshTransport = tcpTransport,
+    transport?: MeshTransport,
   ) {
+    const tls = options.tls ?? null;
+    this.transport = transport ?? (tls === null ? tcpTransport : tlsTransport(tls));
+    const accounts = options.accounts ?? null;
+    this.served = new AccountSet(accounts);
     this.lsdb = new LinkStateDb(options.name, options.id, options.boot);
+    const auth = options.authenticator ?? tokenAuthenticator(options.token);
     this.admission = new Admission(
       this,
-      { name: options.name, id: options.id, boot: options.boot },
-      options.authenticator ?? tokenAuthenticator(options.token),
+      { name: options.name, id: options.id, boot: options.boot, accounts },
+      tls === null ? auth : tlsNameCheck(auth),
       {
         handshakeTimeoutMs: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
         maxHandshakes: options.maxHandshakes ?? MAX_HANDSHAKES,
@@ -152,7 +169,11 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
       for (const sub of account.sublist.all()) this.interestAdded(account, sub);
     }
     if (o.port >= 0) {
-      this.listener = await this.transport.listen(o.host, o.port, (socket) => this.accept(socket));
+      this.listener = await this.transport.listen(o.host, o.port, {
+        onSocket: (socket) => this.accept(socket),
+        onRefused: (where, detail) => this.admission.count(where, 'tls', detail),
+        canAccept: (pending) => this.admission.canAccept(pending),
+      });
       this.port = this.listener.port;
       this.log.info(`Listening for mesh links on ${o.host}:${this.port} (${this.transport.name})`);
     }
@@ -182,8 +203,18 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
 
   // --- links ---------------------------------------------------------------
 
+  /** New links use the certificate files as they are now; links up keep theirs (SIGHUP). */
+  reloadTls(): void {
+    this.transport.reload();
+    this.log.info(`mesh: TLS certificates reloaded (${this.transport.name})`);
+  }
+
+  dialRefused(dialer: Dialer, detail: string): void {
+    this.admission.count(dialer.url.text, 'tls', detail);
+  }
+
   private accept(socket: Socket): void {
-    if (this.stopped || !this.admission.canAccept()) {
+    if (this.stopped || !this.admission.canAccept(this.transport.pending)) {
       socket.destroy();
       return;
     }
@@ -222,6 +253,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
     link.peer = peer.name;
     link.peerId = peer.id;
     link.upSince = Date.now();
+    peerAccountsUp(link, this.served.list, peer.accounts, this.log);
     this.links.set(peer.name, link);
     this.linkDialers.get(link)?.linkUp(peer.name);
     this.log.info(`mesh link to "${peer.name}" up (${link.direction}, cost ${link.cost})`);
@@ -316,13 +348,27 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
       if (s.lsaSeq > 0) link.sendControl(encodeControl(FrameType.Lsa, this.lsdb.lsaOf(s)));
       if (s.interestKnown) {
         for (const u of this.lsdb.snapshotOf(s))
-          link.sendControl(encodeControl(FrameType.Interest, u));
+          link.sendControl(encodeControl(FrameType.Interest, link.peerAccounts.filter(u)));
       }
     }
   }
 
   private broadcast(frame: Buffer, except: Link | null): void {
     for (const l of this.links.values()) if (l !== except) l.sendControl(frame);
+  }
+
+  /** Floods an interest update: to each link only the accounts its peer serves. */
+  private broadcastInterest(u: InterestUpdate, except: Link | null): void {
+    let all: Buffer | null = null;
+    for (const l of this.links.values()) {
+      if (l === except) continue;
+      const f = l.peerAccounts.filter(u);
+      if (f !== u) l.sendControl(encodeControl(FrameType.Interest, f));
+      else {
+        all ??= encodeControl(FrameType.Interest, u);
+        l.sendControl(all);
+      }
+    }
   }
 
   private onLsa(from: Link, lsa: Lsa): void {
@@ -338,7 +384,11 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
     this.routesChanged();
   }
 
-  private onInterest(from: Link, u: InterestUpdate): void {
+  private onInterest(from: Link, got: InterestUpdate): void {
+    // Entries of accounts this node does not serve go no further (a
+    // conforming peer never sends them).
+    const u = this.served.filter(got);
+    if (u !== got) foreignFrame(this, from, 'interest', got, u);
     const diff = this.lsdb.applyInterest(u);
     const state = this.lsdb.nodes.get(u.node);
     // A new incarnation's dropped interest goes even when its update did not apply.
@@ -357,7 +407,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
       return;
     }
     if (diff.result !== 'new') return;
-    this.broadcast(encodeControl(FrameType.Interest, u), from);
+    this.broadcastInterest(u, from);
     if (state !== undefined) this.remote.apply(state, diff.added, diff.removed);
   }
 
@@ -380,64 +430,24 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   // --- local interest --------------------------------------------------------
 
   interestAdded(account: Account, sub: Subscription): void {
-    // An import's interest is served where messages are published (core/imports.ts).
-    if (sub.owner === this || sub.owner.localOnly === true) return;
-    this.queueInterest(this.local.add(account.name, sub.subject, sub.queue));
+    // Interest in an account this node does not serve (made through the
+    // embedding API) stays here, like its messages; an import's interest is
+    // served where messages are published (core/imports.ts).
+    if (sub.owner === this || sub.owner.localOnly === true || !this.served.has(account.name)) {
+      return;
+    }
+    this.interestOut.queue(this.local.add(account.name, sub.subject, sub.queue));
   }
 
   interestRemoved(account: Account, sub: Subscription): void {
-    if (sub.owner === this || sub.owner.localOnly === true) return;
-    this.queueInterest(this.local.remove(account.name, sub.subject, sub.queue));
+    if (sub.owner === this || sub.owner.localOnly === true || !this.served.has(account.name)) {
+      return;
+    }
+    this.interestOut.queue(this.local.remove(account.name, sub.subject, sub.queue));
   }
 
   get localInterestCount(): number {
     return this.local.advertisedCount;
-  }
-
-  /** Batches interest changes into one delta per turn; an add and a del of one entry cancel. */
-  private queueInterest(change: InterestChange): void {
-    const p = this.pendingInterest;
-    for (const [list, sign] of [
-      [change.add, 1],
-      [change.del, -1],
-    ] as const) {
-      for (const e of list) {
-        const k = interestKey(e);
-        const have = p.get(k);
-        if (have !== undefined && have[1] !== sign) p.delete(k);
-        else p.set(k, [e, sign]);
-      }
-    }
-    if (p.size > 0 && !this.interestScheduled) {
-      this.interestScheduled = true;
-      setImmediate(() => this.flushInterest());
-    }
-  }
-
-  private flushInterest(): void {
-    this.interestScheduled = false;
-    if (this.pendingInterest.size === 0 || this.stopped) return;
-    const add: InterestEntry[] = [];
-    const del: InterestEntry[] = [];
-    for (const [e, sign] of this.pendingInterest.values()) (sign === 1 ? add : del).push(e);
-    this.pendingInterest = new Map();
-    // A large batch goes as several deltas, each a frame of bounded size.
-    const all: [InterestEntry, boolean][] = [
-      ...add.map((e): [InterestEntry, boolean] => [e, true]),
-      ...del.map((e): [InterestEntry, boolean] => [e, false]),
-    ];
-    let i = 0;
-    while (i < all.length) {
-      const pa: InterestEntry[] = [];
-      const pd: InterestEntry[] = [];
-      let bytes = 0;
-      while (i < all.length && pa.length + pd.length < DELTA_ENTRIES && bytes < DELTA_BYTES) {
-        const [e, isAdd] = all[i++];
-        bytes += e[0].length + e[1].length + e[2].length;
-        (isAdd ? pa : pd).push(e);
-      }
-      this.broadcast(encodeControl(FrameType.Interest, this.lsdb.localDelta(pa, pd)), null);
-    }
   }
 
   // --- data ----------------------------------------------------------------
@@ -473,7 +483,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
     // Interest this node has not announced yet goes first: a request must
     // not overtake the requester's new inbox subscription (links are FIFO,
     // and every hop handles frames in order).
-    if (this.pendingInterest.size > 0) this.flushInterest();
+    if (this.interestOut.size > 0) this.interestOut.flush();
     this.forward(this.curAccount, msg, this.curDests, MSG_TTL);
   }
 
@@ -517,6 +527,11 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
 
   /** A message from a neighbour: deliver here if listed, forward the rest. */
   linkMsg(link: Link, frame: MsgFrame): void {
+    // An account this node does not serve is neither delivered nor relayed.
+    if (!this.served.has(frame.account)) {
+      foreignFrame(this, link, 'msgs', frame.account, null);
+      return;
+    }
     // Decoded strings repeat as the same string: check each new one once.
     if (frame.subject !== this.safeSubject || frame.reply !== this.safeReply || frame.to !== '') {
       if (!this.checkSubjects(link, frame)) return;

@@ -1,13 +1,14 @@
 /**
  * The mesh's settings seen together: whether the node listens for links,
  * where, and whether that is safe. A mesh listener lets whoever reaches it
- * into the mesh unless a token (or, later, mutual TLS) keeps strangers out,
+ * into the mesh unless a token or mutual TLS (mesh.tls) keeps strangers out,
  * so a listener on a non-loopback address with neither refuses to start
  * unless the operator says so.
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
 import type { ServerOptions } from '../server/options.js';
+import { checkMeshAccounts, nodeAccounts } from './accounts.js';
 
 /** The mesh port when links are configured and mesh.port is not. */
 export const DEFAULT_MESH_PORT = 7422;
@@ -20,7 +21,15 @@ export const MAX_NODE_NAME = 512;
 
 type MeshSettings = Pick<
   ServerOptions,
-  'host' | 'meshHost' | 'meshPort' | 'links' | 'meshToken' | 'meshAllowInsecure' | 'name'
+  | 'host'
+  | 'meshHost'
+  | 'meshPort'
+  | 'links'
+  | 'meshToken'
+  | 'meshAllowInsecure'
+  | 'name'
+  | 'meshTls'
+  | 'security'
 >;
 
 /**
@@ -52,15 +61,25 @@ export function isLoopback(host: string): boolean {
  */
 export function checkMeshSettings(o: MeshSettings): void {
   const port = meshListenPort(o);
-  if (port >= 0 || o.links.length > 0) checkNodeName(o.name);
-  if (port < 0 || o.meshToken !== '' || o.meshAllowInsecure) return;
+  if (port >= 0 || o.links.length > 0) {
+    checkNodeName(o.name);
+    checkMeshAccounts(nodeAccounts(o.security));
+  }
+  // Mesh TLS is always mutual: every node's certificate is checked against the mesh CA.
+  if (o.meshTls && o.meshTls.caFile === '') {
+    throw new ConfigError(
+      'mesh.tls.ca_file',
+      "is required: the CA that signs every node's certificate (mesh TLS is always mutual)",
+    );
+  }
+  if (port < 0 || o.meshToken !== '' || o.meshTls || o.meshAllowInsecure) return;
   const host = meshListenHost(o);
   if (isLoopback(host)) return;
   throw new ConfigError(
     'mesh.token',
     `the mesh would listen on ${host}:${port} with no token, so anyone who reaches that port ` +
       'could join the mesh and read its traffic. Set a token (mesh.token, --mesh-token) on every ' +
-      'node, or bind the mesh to this machine (mesh.host: 127.0.0.1, --mesh-host 127.0.0.1), or ' +
+      'node, or mutual TLS (mesh.tls), or bind the mesh to this machine (mesh.host: 127.0.0.1, --mesh-host 127.0.0.1), or ' +
       'accept the risk (mesh.allow_insecure: true, --mesh-allow-insecure)',
   );
 }

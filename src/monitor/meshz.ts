@@ -2,6 +2,7 @@
  * /meshz: this node's place in the mesh: its links, the nodes it knows and
  * how it reaches them, interest counts, refusals.
  */
+import type { TLSSocket } from 'node:tls';
 import type { Mesh } from '../mesh/mesh.js';
 import type { WeftNode } from '../server/server.js';
 import { goDuration } from './endpoints.js';
@@ -37,6 +38,13 @@ export function meshz(node: WeftNode): Record<string, unknown> {
       dropped_msgs: l.droppedMsgs,
       pending_bytes: l.pendingBytes,
       reconnects: mesh.dialers.find((d) => d.peer === l.peer)?.reconnects ?? 0,
+      tls_version: (l.socket as Partial<TLSSocket>).getProtocol?.() ?? undefined,
+      // The peer's account list against this node's (docs/mesh.md, "Accounts").
+      accounts_missing_here: l.accountsMissingHere,
+      accounts_missing_there: l.accountsMissingThere,
+      withheld_msgs: l.withheldMsgs,
+      foreign_account_msgs: l.foreignMsgs,
+      foreign_account_interest: l.foreignInterest,
     })),
     dialers: mesh.dialers.map((d) => ({
       url: d.url.text,
@@ -62,6 +70,11 @@ export function meshz(node: WeftNode): Record<string, unknown> {
       advertised: mesh.localInterestCount,
       remote: mesh.remoteInterestCount,
     },
+    tls: mesh.options.tls
+      ? { enabled: true, reloads: mesh.options.tls.reloads, handshakes: mesh.transport.pending }
+      : { enabled: false },
+    accounts: mesh.served.list,
+    foreign_account: mesh.foreignAccount,
     refused: mesh.refused,
     handshakes: mesh.handshakeCount,
     unencodable: mesh.unencodable,

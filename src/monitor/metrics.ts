@@ -139,6 +139,34 @@ export function createMetrics(node: WeftNode): Registry {
   );
   perLink('weft_mesh_link_pending_bytes', 'Bytes queued to the link', (l) => l.pendingBytes);
   perLink('weft_mesh_link_rtt_seconds', 'Heartbeat round trip', (l) => Math.max(0, l.rttMs) / 1000);
+  perLink(
+    'weft_mesh_link_withheld_msgs',
+    'Messages not sent over the link: the peer does not serve their account',
+    (l) => l.withheldMsgs,
+  );
+  new Counter({
+    name: 'weft_mesh_refused_links_total',
+    help: 'Mesh links refused, by reason (as /meshz refused: token, tls, certificate, ...)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(node.mesh?.refused ?? {})) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
+    name: 'weft_mesh_foreign_account_total',
+    help: 'Frames from peers naming an account this node does not serve, dropped (kind: msgs, interest)',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const f = node.mesh?.foreignAccount;
+      if (f === undefined) return;
+      this.inc({ kind: 'msgs' }, f.msgs);
+      this.inc({ kind: 'interest' }, f.interest);
+    },
+  });
   gauge('weft_mesh_nodes_reachable', 'Mesh nodes reachable from here', () => {
     let n = 0;
     for (const s of node.mesh?.lsdb.nodes.values() ?? []) if (s.reachable) n++;

@@ -1,7 +1,7 @@
 /**
  * Reloading a running node's configuration (SIGHUP, as nats-server): users,
- * permissions, accounts and limits, certificates and the log level take
- * effect at once; every other setting needs a restart and is named in the
+ * permissions, accounts and limits, certificates (the mesh's re-read at the
+ * paths it started with) and the log level take effect at once; every other setting needs a restart and is named in the
  * log. Connections that are still allowed keep going untouched. One whose
  * credentials no longer hold (its user removed, its password changed, its
  * account changed) is closed with 'Authorization Violation'; one whose
@@ -19,7 +19,6 @@ export const RELOADABLE: readonly (keyof ServerOptions)[] = [
   'security',
   'authTimeoutMs',
   'tls',
-  'meshTls',
   'logLevel',
 ];
 

@@ -13,6 +13,7 @@ import { Imports } from '../core/imports.js';
 import { Router } from '../core/router.js';
 import { CloseReason, ConfigError, StartError, WireError } from '../errors.js';
 import { JetStream } from '../jetstream/service.js';
+import { nodeAccounts } from '../mesh/accounts.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { Mesh } from '../mesh/mesh.js';
 import { isLoopback, meshListenHost, meshListenPort } from '../mesh/settings.js';
@@ -239,11 +240,13 @@ export class WeftNode implements SessionHost {
         reconnectMaxMs: o.meshReconnectMaxMs,
         maxPending: o.meshMaxPending,
         handshakeTimeoutMs: o.meshHandshakeTimeoutMs,
+        tls: o.meshTls === null ? null : new TlsFiles('mesh.tls', o.meshTls),
+        accounts: nodeAccounts(o.security),
       });
       // Set before it starts, so a failed start stops what it opened.
       this.mesh = mesh;
       await mesh.start();
-      if (o.meshToken === '' && meshPort >= 0) {
+      if (o.meshToken === '' && o.meshTls === null && meshPort >= 0) {
         this.log.warn('mesh links need no token (set mesh.token / --mesh-token to require one)');
       }
     }
@@ -394,6 +397,15 @@ export class WeftNode implements SessionHost {
     return this.tlsAcceptor?.failures ?? new Map();
   }
 
+  /**
+   * Reloads the mesh's TLS certificate files (SIGHUP): new links use the
+   * new ones, links up keep theirs. Throws (a ConfigError naming mesh.tls)
+   * and keeps the old ones when a file cannot be used. No-op without mesh TLS.
+   */
+  reloadMeshTls(): void {
+    if (this.mesh !== null && this.options.meshTls !== null) this.mesh.reloadTls();
+  }
+
   infoLine(session: ClientSession): string {
     return infoLine({
       ...this.infoBase,
@@ -405,6 +417,9 @@ export class WeftNode implements SessionHost {
 
   /** Loads the certificates `o` names, replacing the ones in use (a reload); throws, changing nothing, when one cannot be used. */
   reloadCertificates(o: ServerOptions): void {
+    // The mesh's files are read again at the paths it started with (a change
+    // of path needs a restart); a file that cannot be used throws here.
+    this.reloadMeshTls();
     if (this.tlsFiles !== null && o.tls !== null && !this.reloadTls(o.tls)) {
       throw new ConfigError(
         'tls',
@@ -419,7 +434,6 @@ export class WeftNode implements SessionHost {
     mine.security = o.security;
     mine.authTimeoutMs = o.authTimeoutMs;
     mine.tls = o.tls;
-    mine.meshTls = o.meshTls;
     mine.logLevel = o.logLevel;
     this.log.setLevel(o.logLevel);
     if (this.security.required) this.infoBase.auth_required = true;

@@ -230,8 +230,9 @@ export async function startNode(o: NodeOptions): Promise<MeshNode> {
     throw new Error('startServer resolved without meshPort: the mesh is not in (yet)');
   }
   const n = wrap(o.name, { port: s.port, httpPort: s.httpPort, meshPort: s.meshPort }, stop);
-  // In-process only: the node's Mesh, for tests that drive a link directly.
-  return Object.assign(n, { mesh: s.node?.mesh ?? null });
+  // In-process only: the node's Mesh, for tests that drive a link directly,
+  // and the node itself (its accounts and router, for the embedding API).
+  return Object.assign(n, { mesh: s.node?.mesh ?? null, node: s.node ?? null });
 }
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));

@@ -26,6 +26,28 @@ export function frame(type: number, body: Buffer | string = Buffer.alloc(0)): Bu
   return Buffer.concat([head, b]);
 }
 
+/** A MSG frame body for `node`: ttl, account, subject, reply, one plain destination, no headers. */
+export function msgFrame(account: string, subject: string, node: string, payload: string): Buffer {
+  const str = (s: string): Buffer => {
+    const b = Buffer.from(s);
+    const h = Buffer.alloc(2);
+    h.writeUInt16BE(b.length);
+    return Buffer.concat([h, b]);
+  };
+  const body = Buffer.concat([
+    Buffer.from([5]),
+    str(account),
+    str(subject),
+    str(''),
+    Buffer.from([1]),
+    str(node),
+    Buffer.from([1, 0]),
+    Buffer.from([0, 0, 0, 0]),
+    Buffer.from(payload),
+  ]);
+  return frame(MSG, body);
+}
+
 export const json = (type: number, body: unknown): Buffer => frame(type, JSON.stringify(body));
 
 export interface RawFrame {
@@ -39,6 +61,8 @@ export interface Identity {
   name: string;
   id: string;
   boot: number;
+  /** The accounts the node serves (null: every account); default ['$G', '$SYS']. */
+  accounts?: string[] | null;
 }
 
 export class RawPeer {
@@ -107,7 +131,7 @@ export class RawPeer {
   }
 
   /** The handshake's proof: HMAC-SHA256 keyed by the token over the transcript. */
-  static proof(token: string, fields: (string | number)[]): string {
+  static proof(token: string, fields: (string | number | string[] | null)[]): string {
     const t = JSON.stringify([`weft-link/${LINK_PROTOCOL_VERSION}`, ...fields]);
     return createHmac('sha256', Buffer.from(token)).update(t).digest('base64');
   }
@@ -118,13 +142,27 @@ export class RawPeer {
    * the listener's identity (or throws with what came back).
    */
   async handshake(token: string, me: Identity, cost = 1): Promise<Identity> {
+    const accounts = me.accounts === undefined ? ['$G', '$SYS'] : me.accounts;
     this.write(json(HELLO, { proto: LINK_PROTOCOL_VERSION, nonce: this.nonce, auth: 'token' }));
     const hello = (await this.next(HELLO)).json();
     const nL = hello.nonce as string;
     this.write(json(AUTH, { proof: RawPeer.proof(token, ['dialer', this.nonce, nL]) }));
     const auth = (await this.next(AUTH)).json();
-    const peer = { name: auth.name as string, id: auth.id as string, boot: auth.boot as number };
-    const want = RawPeer.proof(token, ['listener', this.nonce, nL, peer.name, peer.id, peer.boot]);
+    const peer = {
+      name: auth.name as string,
+      id: auth.id as string,
+      boot: auth.boot as number,
+      accounts: auth.accounts as string[] | null,
+    };
+    const want = RawPeer.proof(token, [
+      'listener',
+      this.nonce,
+      nL,
+      peer.name,
+      peer.id,
+      peer.boot,
+      peer.accounts,
+    ]);
     if (auth.proof !== want) throw new Error('the listener did not prove the token');
     const p3 = RawPeer.proof(token, [
       'dialer-identity',
@@ -133,12 +171,14 @@ export class RawPeer {
       peer.name,
       peer.id,
       peer.boot,
+      peer.accounts,
       me.name,
       me.id,
       me.boot,
+      accounts,
       cost,
     ]);
-    this.write(json(AUTH, { ...me, cost, proof: p3 }));
+    this.write(json(AUTH, { ...me, accounts, cost, proof: p3 }));
     return peer;
   }
 }

@@ -105,11 +105,19 @@ describe('refusals', () => {
     assert.ok(p.types().includes(ERR), `an ERR frame: ${p.types().join(',')}`);
     assert.match(
       p.frames.find((f) => f.type === ERR)!.body.toString(),
-      /version 2 \(this node speaks 3\)/,
+      new RegExp(`version 2 \\(this node speaks ${LINK_PROTOCOL_VERSION}\\)`),
     );
     assert.ok(!p.types().some((x) => x === LSA || x === INTEREST || x === AUTH), 'no state sent');
+    // v3 (before the account lists): refused the same way, as v3 refused v2.
+    const nonce = Buffer.alloc(32, 3).toString('base64');
+    const p3 = await rawExchange(a.meshPort, json(HELLO, { proto: 3, nonce, auth: 'token' }));
+    assert.match(
+      p3.frames.find((f) => f.type === ERR)!.body.toString(),
+      /unsupported link protocol version 3/,
+    );
+    assert.ok(!p3.types().includes(AUTH), 'nothing about the node');
     const z = await a.meshz();
-    assert.equal(z.refused.version, 1);
+    assert.equal(z.refused.version, 2);
     assert.deepEqual(upLinks(z), []);
     await serves(a);
   });

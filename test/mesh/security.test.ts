@@ -20,7 +20,19 @@ import {
   startNode,
   waitConverged,
 } from './helpers.js';
-import { AUTH, ERR, frame, HELLO, INTEREST, json, LSA, MSG, PING, RawPeer } from './raw-peer.js';
+import {
+  AUTH,
+  ERR,
+  frame,
+  HELLO,
+  INTEREST,
+  json,
+  LSA,
+  MSG,
+  msgFrame,
+  PING,
+  RawPeer,
+} from './raw-peer.js';
 
 type T = { after(fn: () => Promise<void> | void): void };
 
@@ -38,28 +50,6 @@ interface Refused {
 }
 const refused = async (n: MeshNode): Promise<Refused> =>
   (await n.meshz()).refused as unknown as Refused;
-
-/** A MSG frame body for `node`: ttl, account, subject, reply, one plain destination, no headers. */
-function msgFrame(account: string, subject: string, node: string, payload: string): Buffer {
-  const str = (s: string): Buffer => {
-    const b = Buffer.from(s);
-    const h = Buffer.alloc(2);
-    h.writeUInt16BE(b.length);
-    return Buffer.concat([h, b]);
-  };
-  const body = Buffer.concat([
-    Buffer.from([5]),
-    str(account),
-    str(subject),
-    str(''),
-    Buffer.from([1]),
-    str(node),
-    Buffer.from([1, 0]),
-    Buffer.from([0, 0, 0, 0]),
-    Buffer.from(payload),
-  ]);
-  return frame(MSG, body);
-}
 
 /** Still a working server: a client round trip through it. */
 async function serves(n: MeshNode): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FrameParser, FrameType } from '../../src/mesh/frames.js';
+import { FrameParser, FrameType, LINK_PROTOCOL_VERSION } from '../../src/mesh/frames.js';
 import {
   Handshake,
   type HandshakeResult,
@@ -33,8 +33,8 @@ function outbox(): { sent: Sent[]; send: (f: Buffer) => void } {
   return { sent, send: (f) => assert.equal(parser.feed(f), null) };
 }
 
-const D: LinkIdentity = { name: 'dialer', id: 'ID-D', boot: 1 };
-const L: LinkIdentity = { name: 'listener', id: 'ID-L', boot: 2 };
+const D: LinkIdentity = { name: 'dialer', id: 'ID-D', boot: 1, accounts: ['$G', 'A'] };
+const L: LinkIdentity = { name: 'listener', id: 'ID-L', boot: 2, accounts: null };
 
 function pair(tokenD: string, tokenL: string) {
   const od = outbox();
@@ -125,6 +125,45 @@ describe('link handshake', () => {
     assert.equal((r as { reason: string }).reason, 'token');
   });
 
+  test('each end learns the account list the other serves; a list altered in flight is refused', () => {
+    const r = run(pair('k', 'k'));
+    const l = proven(r.l) as { peer: LinkIdentity };
+    const d = proven(r.d) as { peer: LinkIdentity };
+    assert.deepEqual(l.peer.accounts, ['$G', 'A']);
+    assert.equal(d.peer.accounts, null);
+    const p = pair('k', 'k');
+    p.l.onFrame(p.od[0]!.type, p.od[0]!.body);
+    p.d.onFrame(p.ol[0]!.type, p.ol[0]!.body);
+    p.l.onFrame(p.od[1]!.type, p.od[1]!.body);
+    const tampered = p.d.onFrame(FrameType.Auth, { ...p.ol[1]!.body, accounts: ['$G', 'B'] });
+    assert.equal((tampered as { reason: string }).reason, 'token');
+    const q = pair('k', 'k');
+    q.l.onFrame(q.od[0]!.type, q.od[0]!.body);
+    q.d.onFrame(q.ol[0]!.type, q.ol[0]!.body);
+    q.l.onFrame(q.od[1]!.type, q.od[1]!.body);
+    const bad = q.d.onFrame(FrameType.Auth, { ...q.ol[1]!.body, accounts: 'A' });
+    assert.equal((bad as { reason: string }).reason, 'protocol', 'accounts must be a list or null');
+  });
+
+  test('checkPeer (mutual TLS) refuses a proven peer on both ends with reason certificate', () => {
+    const picky = (name: string) => ({
+      ...tokenAuthenticator('k'),
+      checkPeer: (peer: LinkIdentity) => (peer.name === name ? null : `not "${name}"`),
+    });
+    const od = outbox();
+    const ol = outbox();
+    const d = new Handshake('out', picky('someone-else'), D, 3, od.send);
+    const l = new Handshake('in', picky('dialer'), L, 1, ol.send);
+    d.start();
+    l.start();
+    const r = run({ d, l, od: od.sent, ol: ol.sent });
+    const why = refused(r.d) as { reason: string; detail: string };
+    assert.equal(why.reason, 'certificate');
+    assert.match(why.detail, /not "someone-else"/);
+    // The listener's check passes for the dialer named "dialer"; the dialer refused first.
+    assert.equal(refused(r.l), undefined);
+  });
+
   test("a listener's proof replayed as the dialer's, or on another connection, is refused", () => {
     const p = pair('k', 'k');
     run(p);
@@ -146,8 +185,14 @@ describe('link handshake', () => {
     const cases: [Record<string, unknown>, number, string][] = [
       [{ proof: 'x' }, FrameType.Auth, 'protocol'],
       [{ proto: 2, nonce, auth: 'token' }, FrameType.Hello, 'version'],
-      [{ proto: 3, nonce: 'short', auth: 'token' }, FrameType.Hello, 'protocol'],
-      [{ proto: 3, nonce, auth: 'tls' }, FrameType.Hello, 'token'],
+      // v4 added the account lists: an older peer is refused, as v3 refused v2.
+      [{ proto: 3, nonce, auth: 'token' }, FrameType.Hello, 'version'],
+      [
+        { proto: LINK_PROTOCOL_VERSION, nonce: 'short', auth: 'token' },
+        FrameType.Hello,
+        'protocol',
+      ],
+      [{ proto: LINK_PROTOCOL_VERSION, nonce, auth: 'tls' }, FrameType.Hello, 'token'],
       [{}, FrameType.Lsa, 'protocol'],
     ];
     for (const [body, type, reason] of cases) {
@@ -161,9 +206,16 @@ describe('link handshake', () => {
     own.start();
     const r = own.onFrame(FrameType.Hello, sent.sent[0]!.body);
     assert.equal((r as { reason: string }).reason, 'protocol', 'its own HELLO reflected');
-    assert.equal(h.onFrame(FrameType.Hello, { proto: 3, nonce, auth: 'token' }).kind, 'wait');
     assert.equal(
-      (h.onFrame(FrameType.Hello, { proto: 3, nonce, auth: 'token' }) as { reason: string }).reason,
+      h.onFrame(FrameType.Hello, { proto: LINK_PROTOCOL_VERSION, nonce, auth: 'token' }).kind,
+      'wait',
+    );
+    assert.equal(
+      (
+        h.onFrame(FrameType.Hello, { proto: LINK_PROTOCOL_VERSION, nonce, auth: 'token' }) as {
+          reason: string;
+        }
+      ).reason,
       'protocol',
     );
   });

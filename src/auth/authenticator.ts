@@ -39,6 +39,8 @@ export const BCRYPT_CACHE_MAX = 1024;
 /** Decentralised (JWT) authentication, when the node runs in operator mode. */
 export interface OperatorAuth {
   authenticate(c: Credentials): AuthResult | Promise<AuthResult>;
+  /** The configuration of an account it knows (JWT accounts: from their claims). */
+  accountConfig?(name: string): AccountConfig | null;
 }
 
 const refuse = (why: string): AuthResult => ({ ok: false, why });
@@ -110,7 +112,7 @@ export class Authenticator {
 
   /** The configuration of an account (null for `$G` and accounts not configured). */
   accountConfig(name: string): AccountConfig | null {
-    return this.accountConfigs.get(name) ?? null;
+    return this.accountConfigs.get(name) ?? this.operator?.accountConfig?.(name) ?? null;
   }
 
   /** Every account name this node serves: `$G`, the system account and the configured ones. */
@@ -142,7 +144,7 @@ export class Authenticator {
 
   /** The limits of an identity's account (the user's own are on the identity). */
   accountLimits(account: Account): LimitsConfig {
-    return this.accountConfigs.get(account.name)?.limits ?? NO_LIMITS;
+    return this.accountConfig(account.name)?.limits ?? NO_LIMITS;
   }
 
   authenticate(c: Credentials): AuthResult | Promise<AuthResult> {

@@ -18,7 +18,21 @@ export const WireError = {
   InvalidPublishSubject: 'Invalid Publish Subject',
   ServerShutdown: 'Server Shutdown',
   HeadersNotEnabled: 'HPUB Requires Headers In CONNECT',
+  MaxAccountConnections: 'maximum account active connections exceeded',
+  MaxUserConnections: 'maximum user active connections exceeded',
+  AuthExpired: 'User Authentication Expired',
 } as const;
+
+/** nats-server's exact permission texts; the connection stays open. */
+export function publishViolation(subject: string): string {
+  return `Permissions Violation for Publish to "${subject}"`;
+}
+
+export function subscribeViolation(subject: string, queue: string): string {
+  return queue === ''
+    ? `Permissions Violation for Subscription to "${subject}"`
+    : `Permissions Violation for Subscription to "${subject}" using queue "${queue}"`;
+}
 
 /**
  * The -ERR text for an argument that is not valid UTF-8 (`what`: Subject,
@@ -47,6 +61,11 @@ export const CloseReason = {
   MaxSubscriptions: 'Maximum Subscriptions Exceeded',
   AuthTimeout: 'Authentication Timeout',
   AuthViolation: 'Authorization Violation',
+  /** The user was removed, or its credentials no longer hold, after a reload. */
+  AuthRevoked: 'Authorization Revoked (Reload)',
+  AuthExpired: 'Authentication Expired',
+  MaxAccountConnections: 'Maximum Account Connections Exceeded',
+  MaxUserConnections: 'Maximum User Connections Exceeded',
   StaleConnection: 'Stale Connection',
   ServerShutdown: 'Server Shutdown',
   WriteError: 'Write Error',

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import path from 'node:path';
-import { type Account, Accounts } from '../core/account.js';
+import { Security } from '../auth/security.js';
+import { Accounts } from '../core/account.js';
 import { Router } from '../core/router.js';
 import { CloseReason, StartError, WireError } from '../errors.js';
 import { JetStream } from '../jetstream/service.js';
@@ -50,6 +51,11 @@ export interface ClosedConnection {
   out_bytes: number;
 }
 
+/** An address only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 /** A server id in the style of nats-server's (an nkey-like base32 string). */
 function newServerId(): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -73,6 +79,8 @@ export class WeftNode implements SessionHost {
   /** What is wrong now, as the node's parts report it (`/healthz`). */
   readonly health = new Health();
   readonly log: Logger;
+  /** Authentication, accounts' limits and permissions: what every face is given. */
+  readonly security: Security;
   readonly started = new Date();
   readonly sessions = new Map<number, ClientSession>();
   readonly closedConnections: ClosedConnection[] = [];
@@ -99,6 +107,10 @@ export class WeftNode implements SessionHost {
     validateOptions(this.options);
     this.name = this.options.name || this.serverId;
     this.log = createLogger(this.options.logLevel);
+    this.security = new Security(this.options.security, this.accounts, this.log);
+    // Every configured account exists from the start (its interest, streams and imports).
+    for (const a of this.options.security.accounts) this.accounts.getOrCreate(a.name);
+    this.accounts.getOrCreate(this.options.security.systemAccount);
     this.outbound = new Outbound(this.options.maxPendingTotal, this.options.writeDeadlineMs, () =>
       this.sessions.values(),
     );
@@ -159,11 +171,17 @@ export class WeftNode implements SessionHost {
       port: this.port,
       headers: true,
       max_payload: o.maxPayload,
+      ...(this.security.required ? { auth_required: true } : {}),
       // As nats-server with JetStream on: clients read it to offer the JetStream API.
       ...(this.jetstream !== null ? { jetstream: true } : {}),
     };
     this.log.info(`Starting weft ${VERSION} (node "${this.name}", id ${this.serverId})`);
     this.log.info(`Listening for client connections on ${o.host}:${this.port}`);
+    if (!this.security.required && !isLoopback(o.host)) {
+      this.log.warn(
+        `no authentication is configured and the client port listens on ${o.host}: anyone who can reach it may connect, publish and subscribe (set authorization or accounts)`,
+      );
+    }
     const meshPort = meshListenPort(o);
     if (meshPort >= 0 || o.links.length > 0) {
       const mesh = new Mesh(this, {
@@ -233,12 +251,20 @@ export class WeftNode implements SessionHost {
     this.log.debug(`cid:${cid} ${session.remoteAddress}:${session.remotePort} - client connected`);
   }
 
-  accountFor(): Account {
-    return this.accounts.default;
+  infoLine(session: ClientSession): string {
+    return infoLine({
+      ...this.infoBase,
+      client_id: session.id,
+      client_ip: session.remoteAddress,
+      ...(session.nonce !== '' ? { nonce: session.nonce } : {}),
+    });
   }
 
-  infoLine(session: ClientSession): string {
-    return infoLine({ ...this.infoBase, client_id: session.id, client_ip: session.remoteAddress });
+  sessionAuthenticated(session: ClientSession): void {
+    const id = session.identity!;
+    this.log.debug(
+      `cid:${session.id} - authenticated${id.user === '' ? '' : ` as "${id.user}"`} (${id.method}) in account ${id.account.name}`,
+    );
   }
 
   sessionClosed(session: ClientSession): void {

@@ -81,6 +81,13 @@ export type TargetOptions = Partial<
    * `writeDeadlineMs` for both).
    */
   referenceWriteDeadlineMs?: number;
+  /**
+   * Security blocks with nats-server's key names (`authorization`,
+   * `accounts`, `system_account`, `no_auth_user`, …), as a config document:
+   * Weft reads them with its config reader, nats-server gets them as JSON
+   * in its config file (its format reads JSON).
+   */
+  securityDoc?: Record<string, unknown>;
 };
 
 export interface Target {
@@ -105,7 +112,18 @@ async function startWeft(opts: TargetOptions): Promise<Target> {
   if (typeof mod.startServer !== 'function') {
     throw new Error('src/index.ts does not export startServer (yet)');
   }
-  const { referenceRequiresAuth: _a, referenceWriteDeadlineMs: _w, ...weftOpts } = opts;
+  const {
+    referenceRequiresAuth: _a,
+    referenceWriteDeadlineMs: _w,
+    securityDoc,
+    ...weftOpts
+  } = opts;
+  const security =
+    securityDoc === undefined
+      ? {}
+      : (
+          (await import('../../src/auth/config.js')) as typeof import('../../src/auth/config.js')
+        ).parseSecurity(securityDoc);
   const dataDir = await mkdtemp(path.join(tmpdir(), 'weft-test-'));
   let s: WeftServer;
   try {
@@ -117,6 +135,7 @@ async function startWeft(opts: TargetOptions): Promise<Target> {
       logLevel: 'silent',
       meshPort: -1,
       ...weftOpts,
+      ...security,
     });
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });

@@ -55,6 +55,16 @@ export function natsServerConfig(opts: TargetOptions, port: number, httpPort: nu
   const auth: string[] = [];
   if (opts.authTimeoutMs !== undefined) auth.push(`timeout: ${seconds(opts.authTimeoutMs)}`);
   if (opts.referenceRequiresAuth) auth.push('token: "weft-test-token"');
+  if (opts.securityDoc !== undefined) {
+    for (const [k, v] of Object.entries(opts.securityDoc)) {
+      if (k === 'authorization' && auth.length > 0) {
+        throw new Error(
+          'securityDoc.authorization and authTimeoutMs/referenceRequiresAuth together',
+        );
+      }
+      lines.push(`${k}: ${JSON.stringify(v)}`);
+    }
+  }
   if (auth.length > 0) lines.push(`authorization { ${auth.join(', ')} }`);
   return lines.join('\n') + '\n';
 }

@@ -29,6 +29,9 @@ describe('parseConnect', () => {
       user: '',
       pass: '',
       auth_token: '',
+      nkey: '',
+      sig: '',
+      jwt: '',
     });
   });
 
@@ -47,6 +50,9 @@ describe('parseConnect', () => {
       user: 'u',
       pass: 'p',
       auth_token: 't',
+      nkey: 'UABC',
+      sig: 'c2ln',
+      jwt: 'eyJ0',
     });
     assert.deepEqual(parsed(json), {
       verbose: false,
@@ -62,6 +68,9 @@ describe('parseConnect', () => {
       user: 'u',
       pass: 'p',
       auth_token: 't',
+      nkey: 'UABC',
+      sig: 'c2ln',
+      jwt: 'eyJ0',
     });
   });
 
@@ -72,9 +81,10 @@ describe('parseConnect', () => {
   });
 
   test('unknown fields are ignored', () => {
-    const o = parsed('{"jwt":"x","sig":"y","nkey":"z","extra":{"deep":[1]},"echo":false}');
+    const o = parsed('{"sig_algo":"x","extra":{"deep":[1]},"echo":false}');
     assert.equal(o.echo, false);
-    assert.equal('jwt' in o, false);
+    assert.equal('extra' in o, false);
+    assert.equal('sig_algo' in o, false);
   });
 
   test('null counts as absent', () => {

@@ -17,6 +17,11 @@ export interface ConnectOptions {
   user: string;
   pass: string;
   auth_token: string;
+  /** An nkey user's public key, and its signature of INFO's nonce (base64url). */
+  nkey: string;
+  sig: string;
+  /** A user JWT (decentralised authentication; `sig` signs the nonce with its key). */
+  jwt: string;
 }
 
 const BOOLEANS = [
@@ -27,7 +32,17 @@ const BOOLEANS = [
   'no_responders',
   'tls_required',
 ] as const;
-const STRINGS = ['name', 'lang', 'version', 'user', 'pass', 'auth_token'] as const;
+const STRINGS = [
+  'name',
+  'lang',
+  'version',
+  'user',
+  'pass',
+  'auth_token',
+  'nkey',
+  'sig',
+  'jwt',
+] as const;
 
 /** The options, or a message saying what is wrong with them. */
 export function parseConnect(json: string): ConnectOptions | string {
@@ -55,6 +70,9 @@ export function parseConnect(json: string): ConnectOptions | string {
     user: '',
     pass: '',
     auth_token: '',
+    nkey: '',
+    sig: '',
+    jwt: '',
   };
   for (const k of BOOLEANS) {
     const v = o[k];

@@ -113,6 +113,11 @@ export class NatsParser {
     this.pauseRequested = true;
   }
 
+  /** Withdraws a `pause()` that no `feed` has acted on yet. */
+  unpause(): void {
+    this.pauseRequested = false;
+  }
+
   /**
    * Parses `buf`. Returns null, or the first protocol error; after an error
    * the parser is dead and ignores further input.

@@ -4,12 +4,23 @@
  * nats-server's client connection; where Weft differs it says so.
  */
 import type { Socket } from 'node:net';
+import type { PeerCertificate } from 'node:tls';
+import type { Guard } from '../../auth/guard.js';
+import type { RateLimit } from '../../auth/quotas.js';
+import type { Security } from '../../auth/security.js';
+import type { AuthResult, Credentials, Identity } from '../../auth/types.js';
 import type { Account } from '../../core/account.js';
 import type { Message, Subscriber, Subscription } from '../../core/message.js';
 import type { Router } from '../../core/router.js';
 import { classifySubject, isValidQueueName } from '../../core/subject.js';
 import type { MatchResult } from '../../core/sublist.js';
-import { CloseReason, type ProtocolError, WireError } from '../../errors.js';
+import {
+  CloseReason,
+  type ProtocolError,
+  publishViolation,
+  subscribeViolation,
+  WireError,
+} from '../../errors.js';
 import type { Congestion } from '../../server/congestion.js';
 import { COPY_LIMIT, Connection, type Flusher } from '../../server/connection.js';
 import type { Logger } from '../../server/logger.js';
@@ -42,10 +53,12 @@ export interface SessionHost {
   readonly log: Logger;
   /** Bytes held for all clients, and the node-wide bounds on them. */
   readonly outbound: Outbound;
-  /** The account a session joins once it has connected. */
-  accountFor(opts: ConnectOptions): Account;
+  /** Authentication, limits and permissions (the same for every face). */
+  readonly security: Security;
   /** The INFO line (with CRLF) for a new connection. */
   infoLine(session: ClientSession): string;
+  /** The session has authenticated: `identity` is set. */
+  sessionAuthenticated(session: ClientSession): void;
   sessionClosed(session: ClientSession): void;
 }
 
@@ -79,6 +92,8 @@ interface NatsSubscription extends Subscription {
   target: Buffer;
   targetLen: number;
   targetSubject: string;
+  /** Each delivery is checked against the subscribe deny rules (see Guard.subscribe). */
+  check: boolean;
 }
 
 export class ClientSession extends Connection implements Subscriber {
@@ -86,6 +101,25 @@ export class ClientSession extends Connection implements Subscriber {
   echo = true;
   connectOptions: ConnectOptions | null = null;
   account: Account | null = null;
+  /** Who the connection is, once CONNECT has authenticated. */
+  identity: Identity | null = null;
+  /** The permissions at work; null when the identity may do anything in its account. */
+  private guard: Guard | null = null;
+  /** The data rates the identity publishes through; null when none apply. */
+  private rate: RateLimit | null = null;
+  /** The identity's largest payload (0: the node's max_payload alone). */
+  private payloadMax = 0;
+  /** The challenge sent in INFO for nkey and JWT users ('' when none). */
+  readonly nonce: string;
+  /** The client certificate the TLS handshake verified, if any. */
+  peerCertificate: PeerCertificate | null = null;
+  /** What the client presented at CONNECT (kept to re-check on reload). */
+  credentials: Credentials | null = null;
+  /** CONNECT is being checked (asynchronously): nothing after it is parsed meanwhile. */
+  private authPending = false;
+  /** Reads wait until then (ms, performance.now()) to keep to the identity's data rate. */
+  private rateWaitUntil = 0;
+  private expiryTimer: NodeJS.Timeout | null = null;
   readonly subs = new Map<string, Subscription>();
   /** Server PINGs not yet answered. */
   pingsOut = 0;
@@ -126,6 +160,7 @@ export class ClientSession extends Connection implements Subscriber {
       () => this.fail(WireError.AuthTimeout, CloseReason.AuthTimeout),
       o.authTimeoutMs,
     );
+    this.nonce = host.security.nonce();
     this.queueText(host.infoLine(this));
   }
 
@@ -163,6 +198,12 @@ export class ClientSession extends Connection implements Subscriber {
     if (at < 0 || this.closed) return true;
     this.backlog = [chunk.subarray(at)];
     this.socket.pause();
+    // Waiting for CONNECT's check: its end schedules the next slice.
+    if (this.authPending) return false;
+    if (this.rateWaitUntil > 0) {
+      setImmediate(this.nextSlice);
+      return false;
+    }
     this.host.stats.readSlices++;
     const now = performance.now();
     this.notBefore = now + (now - this.sliceBegan) * (1 / FAIR_SHARE - 1);
@@ -172,6 +213,16 @@ export class ClientSession extends Connection implements Subscriber {
   }
 
   private readonly nextSlice = (): void => {
+    if (this.authPending) return;
+    if (this.rateWaitUntil > 0 && !this.closed) {
+      // Keeping to the identity's data rate (backpressure: the socket stays paused).
+      const wait = this.rateWaitUntil - performance.now();
+      if (wait >= 1) {
+        setTimeout(this.nextSlice, wait);
+        return;
+      }
+      this.rateWaitUntil = 0;
+    }
     if (this.flusher.batches !== this.seenBatches && !this.closed) {
       // Others read since the last slice: they get the time until notBefore.
       const wait = this.notBefore - performance.now();
@@ -253,14 +304,126 @@ export class ClientSession extends Connection implements Subscriber {
       this.parser.stop();
       return;
     }
-    this.connectOptions = parsed;
-    this.echo = parsed.echo;
-    this.account ??= this.host.accountFor(parsed);
+    if (this.identity !== null || this.authPending) {
+      // A second CONNECT refreshes the options, not the identity (as nats-server).
+      if (this.identity !== null) this.accept(parsed);
+      return;
+    }
+    const creds: Credentials = {
+      face: 'nats',
+      remoteAddress: this.remoteAddress,
+      user: parsed.user,
+      pass: parsed.pass,
+      token: parsed.auth_token,
+      nkey: parsed.nkey,
+      sig: parsed.sig,
+      jwt: parsed.jwt,
+      nonce: this.nonce,
+      cert: this.peerCertificate,
+    };
+    this.credentials = creds;
+    const result = this.host.security.login(creds);
+    if (result instanceof Promise) {
+      // Nothing after CONNECT is parsed until it is checked (the parser
+      // stops here; the reads wait in the backlog).
+      this.authPending = true;
+      this.parser.pause();
+      result.then(
+        (r) => this.authenticated(parsed, r),
+        (err: Error) => this.authenticated(parsed, { ok: false, why: err.message }),
+      );
+      return;
+    }
+    this.authenticated(parsed, result);
+  }
+
+  private authenticated(parsed: ConnectOptions, r: AuthResult): void {
+    const resumed = this.authPending;
+    this.authPending = false;
+    if (this.closed) return;
+    if (!r.ok) {
+      this.fail(WireError.AuthViolation, CloseReason.AuthViolation);
+      this.parser.stop();
+      return;
+    }
+    const security = this.host.security;
+    const id = r.identity;
+    const refused = security.admit(id);
+    if (refused !== null) {
+      const account = refused === 'account_connections';
+      this.host.log.warn(
+        `cid:${this.id} ${this.remoteAddress}:${this.remotePort} - refused: ${account ? `account ${id.account.name}` : `user "${id.user}"`} is at its max_connections`,
+      );
+      if (account) this.fail(WireError.MaxAccountConnections, CloseReason.MaxAccountConnections);
+      else this.fail(WireError.MaxUserConnections, CloseReason.MaxUserConnections);
+      this.parser.stop();
+      return;
+    }
+    this.identity = id;
+    this.account = id.account;
+    this.guard = security.guard(id);
+    this.rate = security.quotas.rate(id);
+    this.payloadMax = security.quotas.maxPayload(id);
+    if (id.expiresAt > 0) {
+      const left = Math.max(0, Math.min(id.expiresAt - Date.now(), 2 ** 31 - 1));
+      this.expiryTimer = setTimeout(
+        () => this.fail(WireError.AuthExpired, CloseReason.AuthExpired),
+        left,
+      );
+      this.expiryTimer.unref();
+    }
     if (this.authTimer !== null) {
       clearTimeout(this.authTimer);
       this.authTimer = null;
     }
+    this.accept(parsed);
+    this.host.sessionAuthenticated(this);
+    if (resumed) {
+      if (this.backlog !== null) {
+        this.notBefore = 0;
+        setImmediate(this.nextSlice);
+      } else this.parser.unpause();
+    }
+  }
+
+  /** Takes the CONNECT options (the identity is settled). */
+  private accept(parsed: ConnectOptions): void {
+    this.connectOptions = parsed;
+    this.echo = parsed.echo;
     if (parsed.verbose) this.queueText(OK);
+  }
+
+  /**
+   * The identity changed (a reload): new permissions and limits apply;
+   * subscriptions no longer allowed are removed, each with nats-server's
+   * violation text.
+   */
+  reauthorized(id: Identity): void {
+    const security = this.host.security;
+    security.release(this.identity!);
+    security.quotas.unsubscribe(this.identity!, this.subs.size);
+    this.identity = id;
+    security.quotas.connect(id);
+    this.guard = security.guard(id);
+    this.rate = security.quotas.rate(id);
+    this.payloadMax = security.quotas.maxPayload(id);
+    for (const sub of [...this.subs.values()]) {
+      const ns = sub as NatsSubscription;
+      const verdict =
+        this.guard === null
+          ? { ok: true, check: false }
+          : this.guard.subscribe(sub.subject, sub.queue);
+      if (!verdict.ok) {
+        this.removeSub(sub);
+        this.softError(subscribeViolation(sub.subject, sub.queue));
+        this.host.log.warn(
+          `cid:${this.id} - subscription to "${sub.subject}" removed: no longer permitted after reload`,
+        );
+      } else {
+        ns.check = verdict.check;
+        security.quotas.subscribe(id);
+      }
+    }
   }
 
   onPub(subject: string, reply: string, headers: Buffer | null, payload: Buffer): void {
@@ -282,6 +445,22 @@ export class ClientSession extends Connection implements Subscriber {
       this.softError(WireError.InvalidPublishSubject);
       return;
     }
+    if (this.guard !== null && !this.guard.publish(subject)) {
+      this.host.security.counters.publishViolations++;
+      this.host.log.warn(
+        `cid:${this.id} ${this.remoteAddress}:${this.remotePort} user "${this.identity!.user}" - publish to "${subject}" not permitted`,
+      );
+      this.softError(publishViolation(subject));
+      return;
+    }
+    if (this.payloadMax > 0 && size > this.payloadMax) {
+      this.host.log.warn(
+        `cid:${this.id} ${this.remoteAddress}:${this.remotePort} - payload of ${size} bytes exceeds the identity's max_payload ${this.payloadMax}`,
+      );
+      this.fail(WireError.MaxPayload, CloseReason.MaxPayload);
+      return;
+    }
+    if (this.rate !== null && !this.withinRate(size)) return;
     if (opts.verbose) this.queueText(OK);
     const msg: Message = { subject, reply, headers, payload };
     const n = this.host.router.deliver(this.match(subject), msg, this);
@@ -293,11 +472,44 @@ export class ClientSession extends Connection implements Subscriber {
     }
   }
 
+  /**
+   * Accounts for one message against the identity's rates: false when it
+   * is dropped (`rate_exceeded: drop`); with `slow`, the message passes and
+   * reading stops until the rate allows more.
+   */
+  private withinRate(size: number): boolean {
+    const quotas = this.host.security.quotas;
+    const r = this.rate!.admit(size, Date.now());
+    if (r === false) {
+      quotas.rateDrops++;
+      return false;
+    }
+    if (typeof r === 'number' && r > 0) {
+      quotas.rateWaits++;
+      this.rateWaitUntil = performance.now() + r;
+      this.parser.pause();
+    }
+    return true;
+  }
+
   onSub(subject: string, queue: string, sid: string): void {
     if (!this.requireConnect()) return;
     if (classifySubject(subject) === 'invalid' || (queue !== '' && !isValidQueueName(queue))) {
       this.softError(WireError.InvalidSubject);
       return;
+    }
+    let check = false;
+    if (this.guard !== null) {
+      const verdict = this.guard.subscribe(subject, queue);
+      if (!verdict.ok) {
+        this.host.security.counters.subscribeViolations++;
+        this.host.log.warn(
+          `cid:${this.id} ${this.remoteAddress}:${this.remotePort} user "${this.identity!.user}" - subscription to "${subject}"${queue === '' ? '' : ` in queue "${queue}"`} not permitted`,
+        );
+        this.softError(subscribeViolation(subject, queue));
+        return;
+      }
+      check = verdict.check;
     }
     const max = this.host.options.maxSubscriptions;
     if (max > 0 && this.subs.size >= max) {
@@ -311,6 +523,14 @@ export class ClientSession extends Connection implements Subscriber {
       if (this.verbose) this.queueText(OK);
       return;
     }
+    if (this.host.security.quotas.subscribe(this.identity!) !== null) {
+      this.host.security.counters.subscriptionLimitRefusals++;
+      this.host.log.warn(
+        `cid:${this.id} user "${this.identity!.user}" - the user's or account's max_subscriptions reached`,
+      );
+      this.softError(WireError.MaxSubscriptions);
+      return;
+    }
     const sub: NatsSubscription = {
       subject,
       queue,
@@ -321,6 +541,7 @@ export class ClientSession extends Connection implements Subscriber {
       target: EMPTY,
       targetLen: 0,
       targetSubject: '',
+      check,
     };
     this.subs.set(sid, sub);
     this.account!.subscribe(sub);
@@ -357,6 +578,14 @@ export class ClientSession extends Connection implements Subscriber {
   deliver(sub: Subscription, msg: Message): void {
     if (this.closed || (sub.max > 0 && sub.delivered >= sub.max)) return;
     const ns = sub as NatsSubscription;
+    const guard = this.guard;
+    if (guard !== null) {
+      if (ns.check && !guard.receive(msg.subject)) {
+        this.host.security.counters.deliveriesDenied++;
+        return;
+      }
+      guard.delivered(msg.reply);
+    }
     // The `<subject> <sid> ` bytes are kept per subscription; a literal
     // subscription always sees one subject, a wildcard one mostly a few.
     if (ns.targetSubject !== msg.subject) {
@@ -430,7 +659,10 @@ export class ClientSession extends Connection implements Subscriber {
   }
 
   private removeSub(sub: Subscription): void {
-    if (this.subs.get(sub.sid) === sub) this.subs.delete(sub.sid);
+    if (this.subs.get(sub.sid) === sub) {
+      this.subs.delete(sub.sid);
+      if (this.identity !== null) this.host.security.quotas.unsubscribe(this.identity);
+    }
     this.account?.unsubscribe(sub);
   }
 
@@ -476,8 +708,13 @@ export class ClientSession extends Connection implements Subscriber {
       clearTimeout(this.authTimer);
       this.authTimer = null;
     }
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     const account = this.account;
     if (account !== null) for (const sub of this.subs.values()) account.unsubscribe(sub);
+    if (this.identity !== null) {
+      this.host.security.quotas.unsubscribe(this.identity, this.subs.size);
+      this.host.security.release(this.identity);
+    }
     this.host.stats.closed(reason);
     if (abort || this.socket.destroyed) this.socket.destroy();
     else {

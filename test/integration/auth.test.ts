@@ -1,0 +1,143 @@
+/**
+ * Authentication with the official clients (`nats` v2 and
+ * `@nats-io/transport-node` v3): a token, users with plain and bcrypt
+ * passwords, nkeys, no_auth_user; each refusal is nats-server's
+ * 'Authorization Violation' and closes. Runs against nats-server too
+ * (WEFT_TEST_TARGET=nats-server), with the same config document.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createUser } from '@nats-io/nkeys';
+import { connect as connectV3 } from '@nats-io/transport-node';
+import bcrypt from 'bcryptjs';
+import { ErrorCode, type NatsError, nkeyAuthenticator, StringCodec } from 'nats';
+import { RawClient, startTargetFor } from '../helpers/harness.js';
+
+const sc = StringCodec();
+
+async function refused(p: Promise<unknown>): Promise<void> {
+  await assert.rejects(p, (err: NatsError) => {
+    assert.equal(err.code, ErrorCode.AuthorizationViolation, String(err));
+    return true;
+  });
+}
+
+/** A raw connection's CONNECT is refused with nats-server's text and closed. */
+async function rawRefused(port: number, connect: Record<string, unknown>): Promise<void> {
+  const c = await RawClient.open(port);
+  try {
+    c.send(
+      `CONNECT ${JSON.stringify({ verbose: false, pedantic: false, ...connect })}\r\nPING\r\n`,
+    );
+    await c.expectClosed(3000, [/^-ERR 'Authorization Violation'$/]);
+  } finally {
+    c.destroy();
+  }
+}
+
+describe('authentication', () => {
+  test('token: the right token connects; a wrong one and none are refused', async (t) => {
+    const { srv, pool } = await startTargetFor(t, {
+      securityDoc: { authorization: { token: 's3cret-token' } },
+    });
+    const nc = await pool.connect({ token: 's3cret-token' });
+    await nc.flush();
+    await refused(pool.connect({ token: 'wrong' }));
+    await refused(pool.connect({}));
+    const raw = await RawClient.open(srv.port);
+    assert.equal(raw.info.auth_required, true);
+    raw.destroy();
+    await rawRefused(srv.port, { auth_token: 'nope' });
+  });
+
+  test('users with plain and bcrypt passwords; a wrong password or user is refused', async (t) => {
+    const hash = await bcrypt.hash('b-pass', 6);
+    const { srv, pool } = await startTargetFor(t, {
+      securityDoc: {
+        authorization: {
+          users: [
+            { user: 'alice', password: 'a-pass' },
+            { user: 'bob', password: hash },
+          ],
+        },
+      },
+    });
+    const a = await pool.connect({ user: 'alice', pass: 'a-pass' });
+    const b = await pool.connect({ user: 'bob', pass: 'b-pass' });
+    const sub = b.subscribe('greet', { max: 1 });
+    await b.flush();
+    a.publish('greet', sc.encode('hi bob'));
+    for await (const m of sub) assert.equal(sc.decode(m.data), 'hi bob');
+    await refused(pool.connect({ user: 'alice', pass: 'b-pass' }));
+    await refused(pool.connect({ user: 'bob', pass: hash }));
+    await refused(pool.connect({ user: 'carol', pass: 'a-pass' }));
+    await rawRefused(srv.port, { user: 'alice', pass: '' });
+    // The v3 client too.
+    const v3 = await connectV3({ servers: srv.url, user: 'bob', pass: 'b-pass', reconnect: false });
+    await v3.flush();
+    await v3.close();
+  });
+
+  test('nkey: the client signs the nonce; an unknown key is refused', async (t) => {
+    const user = createUser();
+    const stranger = createUser();
+    const { srv, pool } = await startTargetFor(t, {
+      securityDoc: { authorization: { users: [{ nkey: user.getPublicKey() }] } },
+    });
+    const raw = await RawClient.open(srv.port);
+    assert.equal(typeof raw.info.nonce, 'string');
+    assert.ok((raw.info.nonce as string).length >= 11);
+    raw.destroy();
+    const nc = await pool.connect({ authenticator: nkeyAuthenticator(user.getSeed()) });
+    await nc.flush();
+    await refused(pool.connect({ authenticator: nkeyAuthenticator(stranger.getSeed()) }));
+    // The right key with a signature of something else.
+    const c = await RawClient.open(srv.port);
+    const sig = Buffer.from(user.sign(Buffer.from('not-the-nonce'))).toString('base64url');
+    c.send(
+      `CONNECT ${JSON.stringify({ verbose: false, nkey: user.getPublicKey(), sig })}\r\nPING\r\n`,
+    );
+    await c.expectClosed(3000, [/^-ERR 'Authorization Violation'$/]);
+    c.destroy();
+  });
+
+  test('no_auth_user: a client with no credentials takes that user', async (t) => {
+    const { pool } = await startTargetFor(t, {
+      securityDoc: {
+        authorization: {
+          users: [
+            {
+              user: 'guest',
+              password: 'g',
+              permissions: { publish: 'public.>', subscribe: 'public.>' },
+            },
+            { user: 'admin', password: 'x' },
+          ],
+        },
+        no_auth_user: 'guest',
+      },
+    });
+    const anon = await pool.connect({});
+    const sub = anon.subscribe('public.news', { max: 1 });
+    await anon.flush();
+    const admin = await pool.connect({ user: 'admin', pass: 'x' });
+    admin.publish('public.news', sc.encode('hello'));
+    for await (const m of sub) assert.equal(sc.decode(m.data), 'hello');
+    await refused(pool.connect({ user: 'admin', pass: 'wrong' }));
+  });
+
+  test('a failed CONNECT never lets what follows it through', async (t) => {
+    const { srv, pool } = await startTargetFor(t, {
+      securityDoc: { authorization: { users: [{ user: 'u', password: 'p' }] } },
+    });
+    const watcher = await pool.connect({ user: 'u', pass: 'p' });
+    const sub = watcher.subscribe('leak');
+    await watcher.flush();
+    const c = await RawClient.open(srv.port);
+    c.send('CONNECT {"verbose":false,"user":"u","pass":"bad"}\r\nPUB leak 4\r\nleak\r\nPING\r\n');
+    await c.expectClosed(3000, [/^-ERR 'Authorization Violation'$/]);
+    c.destroy();
+    await watcher.flush();
+    assert.equal(sub.getProcessed(), 0);
+  });
+});

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import path from 'node:path';
+import { JwtAuthenticator } from '../auth/jwt-auth.js';
 import { Security } from '../auth/security.js';
 import { Accounts } from '../core/account.js';
 import { Router } from '../core/router.js';
@@ -107,10 +108,15 @@ export class WeftNode implements SessionHost {
     validateOptions(this.options);
     this.name = this.options.name || this.serverId;
     this.log = createLogger(this.options.logLevel);
-    this.security = new Security(this.options.security, this.accounts, this.log);
+    const sec = this.options.security;
+    const operator =
+      sec.operator === null
+        ? null
+        : new JwtAuthenticator(sec.operator, this.accounts, sec.systemAccount);
+    this.security = new Security(sec, this.accounts, this.log, operator);
     // Every configured account exists from the start (its interest, streams and imports).
     for (const a of this.options.security.accounts) this.accounts.getOrCreate(a.name);
-    this.accounts.getOrCreate(this.options.security.systemAccount);
+    this.accounts.getOrCreate(operator?.systemAccount ?? sec.systemAccount);
     this.outbound = new Outbound(this.options.maxPendingTotal, this.options.writeDeadlineMs, () =>
       this.sessions.values(),
     );

@@ -1,0 +1,205 @@
+/**
+ * Decentralised (JWT) authentication with the official clients: `.creds`
+ * files read by `nats` v2 and `@nats-io/transport-node` v3, against a node
+ * in operator mode (`operator`, `resolver: MEMORY`, `resolver_preload`).
+ * Runs against nats-server too (WEFT_TEST_TARGET=nats-server) with the same
+ * config document and the same expectations.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { createAccount, createUser } from '@nats-io/nkeys';
+import { connect as connectV3, credsAuthenticator as credsV3 } from '@nats-io/transport-node';
+import { credsAuthenticator, ErrorCode, type NatsError, StringCodec } from 'nats';
+import { RawClient, startTargetFor } from '../helpers/harness.js';
+import {
+  credsText,
+  type Minted,
+  mintAccount,
+  mintOperator,
+  mintUser,
+  nowSeconds,
+  signNonce,
+  type TestOperator,
+} from '../helpers/jwt.js';
+import { checkFor } from '../helpers/poll.js';
+
+const sc = StringCodec();
+const te = new TextEncoder();
+
+const creds = (u: Minted) => credsAuthenticator(te.encode(credsText(u)));
+
+async function refused(p: Promise<unknown>): Promise<void> {
+  await assert.rejects(p, (err: NatsError) => {
+    assert.equal(err.code, ErrorCode.AuthorizationViolation, String(err));
+    return true;
+  });
+}
+
+interface World {
+  op: TestOperator;
+  sys: Minted;
+  a: Minted;
+  b: Minted;
+  /** A's signing key. */
+  ask: ReturnType<typeof createAccount>;
+  securityDoc: Record<string, unknown>;
+}
+
+let w: World;
+/** Users of A minted before A's JWT, so A can revoke one. */
+let revoked: Minted;
+
+before(async () => {
+  const sysKp = createAccount();
+  const op = await mintOperator(sysKp.getPublicKey());
+  const sys = await mintAccount(op, {}, { kp: sysKp, name: 'SYS' });
+  const ask = createAccount();
+  const aKp = createAccount();
+  revoked = await mintUser({ kp: aKp, pub: aKp.getPublicKey(), jwt: '' });
+  const a = await mintAccount(
+    op,
+    { signing_keys: [ask.getPublicKey()], revocations: { [revoked.pub]: nowSeconds() + 5 } },
+    { kp: aKp, name: 'A' },
+  );
+  const b = await mintAccount(op, {}, { name: 'B' });
+  w = {
+    op,
+    sys,
+    a,
+    b,
+    ask,
+    securityDoc: {
+      operator: op.jwt,
+      system_account: sys.pub,
+      resolver: 'MEMORY',
+      resolver_preload: { [sys.pub]: sys.jwt, [a.pub]: a.jwt, [b.pub]: b.jwt },
+    },
+  };
+});
+
+describe('JWT authentication (operator mode)', () => {
+  test('a user connects with its .creds file and pub/subs within its permissions', async (t) => {
+    const { srv, pool } = await startTargetFor(t, { securityDoc: w.securityDoc });
+    const alice = await mintUser(w.a, {
+      pub: { allow: ['orders.>'], deny: [] },
+      sub: { allow: ['orders.>'], deny: [] },
+    });
+    const raw = await RawClient.open(srv.port);
+    assert.equal(raw.info.auth_required, true);
+    assert.equal(typeof raw.info.nonce, 'string');
+    raw.destroy();
+    const nc = await pool.connect({ authenticator: creds(alice) });
+    const sub = nc.subscribe('orders.new', { max: 1 });
+    await nc.flush();
+    // The v3 client reads the same creds and talks to the same account.
+    const v3 = await connectV3({
+      servers: srv.url,
+      authenticator: credsV3(te.encode(credsText(alice))),
+      reconnect: false,
+    });
+    v3.publish('orders.new', 'from v3');
+    await v3.flush();
+    for await (const m of sub) assert.equal(sc.decode(m.data), 'from v3');
+    await v3.close();
+    // Outside its permissions: nats-server's violation, the connection stays.
+    const denied: string[] = [];
+    (async () => {
+      for await (const s of nc.status()) {
+        const ctx = (s as { permissionContext?: { operation: string; subject: string } })
+          .permissionContext;
+        if (s.type === 'error' && ctx !== undefined) denied.push(`${ctx.operation} ${ctx.subject}`);
+      }
+    })();
+    nc.publish('billing.x', sc.encode('no'));
+    await checkFor(() => denied.includes('publish billing.x'), 3000);
+    await nc.flush();
+  });
+
+  // Three refusals per node at most: more from one address are slowed down (throttle).
+  test('expired, revoked and wrongly signed users get Authorization Violation', async (t) => {
+    const { pool } = await startTargetFor(t, { securityDoc: w.securityDoc });
+    const expired = await mintUser(w.a, {}, { exp: nowSeconds() - 10 });
+    await refused(pool.connect({ authenticator: creds(expired) }));
+    await refused(pool.connect({ authenticator: creds(revoked) }));
+    // The right JWT with another user's seed: the nonce signature does not verify.
+    const good = await mintUser(w.a);
+    const thief = { ...good, kp: createUser() };
+    await refused(pool.connect({ authenticator: creds(thief) }));
+    const nc = await pool.connect({ authenticator: creds(good) });
+    await nc.flush();
+  });
+
+  test('unknown-account, untrusted-issuer and unsigned users get Authorization Violation', async (t) => {
+    const { srv, pool } = await startTargetFor(t, { securityDoc: w.securityDoc });
+    const stranger = await mintAccount(w.op, {}, { name: 'NOT-PRELOADED' });
+    await refused(pool.connect({ authenticator: creds(await mintUser(stranger)) }));
+    // A user issued by a key the account does not list.
+    const rogue = await mintUser(w.a, {}, { signer: createAccount() });
+    await refused(pool.connect({ authenticator: creds(rogue) }));
+    // A JWT without a signature of the nonce, on the wire.
+    const c = await RawClient.open(srv.port);
+    c.send(
+      `CONNECT ${JSON.stringify({ verbose: false, jwt: (await mintUser(w.a)).jwt })}\r\nPING\r\n`,
+    );
+    await c.expectClosed(3000, [/^-ERR 'Authorization Violation'$/]);
+    c.destroy();
+  });
+
+  test('two accounts are isolated; a signing-key user shares its account', async (t) => {
+    const { pool } = await startTargetFor(t, { securityDoc: w.securityDoc });
+    const a1 = await pool.connect({ authenticator: creds(await mintUser(w.a)) });
+    const a2 = await pool.connect({
+      authenticator: creds(await mintUser(w.a, {}, { signer: w.ask })),
+    });
+    const b1 = await pool.connect({ authenticator: creds(await mintUser(w.b)) });
+    const inA = a1.subscribe('>');
+    const inB = b1.subscribe('>');
+    await a1.flush();
+    await b1.flush();
+    b1.publish('shared.subject', sc.encode('from B'));
+    a2.publish('shared.subject', sc.encode('from A'));
+    await b1.flush();
+    await a2.flush();
+    await checkFor(() => inA.getReceived() === 1 && inB.getReceived() === 1, 3000);
+    // Both flushed after the publishes: anything crossing would be here by now.
+    await a1.flush();
+    await b1.flush();
+    assert.equal(inA.getReceived(), 1, 'A saw only its own message');
+    assert.equal(inB.getReceived(), 1, 'B saw only its own message');
+  });
+
+  test('a user JWT that expires while connected closes the connection', async (t) => {
+    const { srv } = await startTargetFor(t, { securityDoc: w.securityDoc });
+    const shortLived = await mintUser(w.a, {}, { exp: nowSeconds() + 2 });
+    const c = await RawClient.open(srv.port);
+    const sig = signNonce(shortLived.kp, c.info.nonce as string);
+    c.send(`CONNECT ${JSON.stringify({ verbose: false, jwt: shortLived.jwt, sig })}\r\nPING\r\n`);
+    await c.expectLine(/^PONG$/);
+    const lines = await c.expectClosed(5000, [/^-ERR '.*Authentication Expired'$/, /^PING$/]);
+    assert.ok(
+      lines.some((l) => /Authentication Expired/.test(l)),
+      JSON.stringify(lines),
+    );
+    c.destroy();
+  });
+
+  test('a directory resolver: <dir>/<account public key>.jwt', async (t) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'weft-jwt-dir-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    for (const acc of [w.sys, w.a]) await writeFile(path.join(dir, `${acc.pub}.jwt`), acc.jwt);
+    const { pool } = await startTargetFor(t, {
+      securityDoc: {
+        operator: w.op.jwt,
+        system_account: w.sys.pub,
+        resolver: { type: 'full', dir },
+      },
+    });
+    const nc = await pool.connect({ authenticator: creds(await mintUser(w.a)) });
+    await nc.flush();
+    // B has no file: its users are refused.
+    await refused(pool.connect({ authenticator: creds(await mintUser(w.b)) }));
+  });
+});

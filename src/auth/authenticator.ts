@@ -94,6 +94,8 @@ export class Authenticator {
   private readonly accountConfigs = new Map<string, AccountConfig>();
   private readonly permissions = new Map<UserConfig, Permissions | null>();
   private readonly bcryptOk = new Set<string>();
+  /** A stored bcrypt hash, checked against for unknown users so their refusal takes as long. */
+  private readonly decoy: string;
 
   constructor(
     readonly config: SecurityConfig,
@@ -106,6 +108,7 @@ export class Authenticator {
       else this.byName.set(u.user, u);
       this.permissions.set(u, this.compile(u));
     }
+    this.decoy = config.users.find((u) => isBcrypt(u.password))?.password ?? '';
     this.required = operator !== null || config.token !== '' || config.users.length > 0;
     this.nonceNeeded = operator !== null || this.byNkey.size > 0;
   }
@@ -200,7 +203,7 @@ export class Authenticator {
   private password(c: Credentials): AuthResult | Promise<AuthResult> {
     const u = this.byName.get(c.user);
     // An unknown user costs the same as a wrong password (no user probing by timing).
-    const stored = u?.password ?? '';
+    const stored = u?.password ?? this.decoy;
     const done = (ok: boolean): AuthResult =>
       ok && u !== undefined
         ? { ok: true, identity: this.identity(u, 'password') }

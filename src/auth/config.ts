@@ -252,8 +252,18 @@ function parseImport(key: string, v: unknown): ImportConfig {
     if (d.to !== undefined) fail(`${key}.prefix`, 'and to: cannot both be set');
     to = `${subjects(`${key}.prefix`, d.prefix)[0]}.${subject}`;
   }
-  if (to !== '' && tokens(to).length !== tokens(subject).length) {
-    fail(`${key}.to`, `must have as many tokens as the imported subject "${subject}"`, to);
+  // The mapping carries the wildcard tokens over in order: `to` has the
+  // same wildcards as the subject, in the same order (`>` last in both).
+  const wild = (s: string) =>
+    tokens(s)
+      .filter((x) => x === '*' || x === '>')
+      .join('.');
+  if (to !== '' && wild(to) !== wild(subject)) {
+    fail(
+      `${key}.to`,
+      `must have the same wildcards, in the same order, as the imported subject "${subject}"`,
+      to,
+    );
   }
   return { kind: kind!, account: str(`${key}.${kind}.account`, src.account), subject, to };
 }

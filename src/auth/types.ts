@@ -65,7 +65,13 @@ export interface ExportConfig {
   readonly accounts: readonly string[] | null;
 }
 
-/** An import of another account's export, seen here under `to` (its own subject when ''). */
+/**
+ * An import of another account's export, seen here under `to` (its own
+ * subject when ''). `to` has the same wildcards as `subject`, in the same
+ * order; a message's tokens at the subject's wildcards fill `to`'s
+ * (`orders.*.shipped` to `shop.orders.*`: `orders.7.shipped` is seen as
+ * `shop.orders.7`).
+ */
 export interface ImportConfig {
   readonly kind: 'stream' | 'service';
   readonly account: string;

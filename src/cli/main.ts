@@ -25,6 +25,8 @@ const COMMANDS: Record<string, Command> = {
   reply: { module: './reply.js', summary: 'answer requests' },
   bench: { module: './bench.js', summary: 'measure publish/subscribe throughput' },
   stream: { module: './stream.js', summary: 'check file streams on disk (weft stream check)' },
+  passwd: { module: './passwd.js', summary: 'hash a password for the config (bcrypt)' },
+  nkey: { module: './nkey.js', summary: 'generate an nkey pair (weft nkey gen user)' },
 };
 
 const USAGE = `Usage: weft COMMAND [ARGS] [flags]

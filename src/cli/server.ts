@@ -78,10 +78,14 @@ export async function run(argv: string[]): Promise<number> {
     return reportError('server', err);
   }
 
+  // The configuration's sources, read again on SIGHUP.
+  const readOptions = (): ReturnType<typeof optionsFromFlags> => {
+    const file = typeof values.config === 'string' ? loadConfigFile(values.config) : {};
+    return { ...file, ...optionsFromFlags(values) };
+  };
   let options: ReturnType<typeof optionsFromFlags>;
   try {
-    const file = typeof values.config === 'string' ? loadConfigFile(values.config) : {};
-    options = { ...file, ...optionsFromFlags(values) };
+    options = readOptions();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`weft server: invalid configuration: ${err.message}\n`);
@@ -129,6 +133,7 @@ export async function run(argv: string[]): Promise<number> {
         () => {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
+          process.off('SIGHUP', onHangup);
           resolve(EXIT_OK);
         },
         (err: Error) => {
@@ -141,5 +146,20 @@ export async function run(argv: string[]): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // As nats-server: SIGHUP reloads the configuration (users, permissions,
+    // accounts, certificates, log level). A bad file changes nothing.
+    let reloading: Promise<unknown> = Promise.resolve();
+    const onHangup = (): void => {
+      if (stopping) return;
+      node.log.info('Received SIGHUP, reloading the configuration');
+      reloading = reloading.then(async () => {
+        try {
+          await node.reload(readOptions());
+        } catch (err) {
+          node.log.error(`reload failed, nothing changed: ${(err as Error).message}`);
+        }
+      });
+    };
+    process.on('SIGHUP', onHangup);
   });
 }

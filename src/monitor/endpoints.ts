@@ -87,6 +87,7 @@ export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
     out_bytes: s.outBytes,
     slow_consumers: s.slowConsumers,
     subscriptions: node.subscriptionCount,
+    auth_required: node.security.required,
     jetstream: jetstreamVarz(node),
     weft: {
       refused_connections: s.refusedConnections,
@@ -100,7 +101,27 @@ export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
       read_slices: s.readSlices,
       fair_share_waits: s.fairShareWaits,
       closed_by_reason: Object.fromEntries(s.closedByReason),
+      security: securityVarz(node),
     },
+  };
+}
+
+/** The security counters (Weft's; nats-server has none of these in /varz). */
+function securityVarz(node: WeftNode): Record<string, number> {
+  const c = node.security.counters;
+  const q = node.security.quotas;
+  const t = node.security.throttle;
+  return {
+    auth_failures: c.authFailures,
+    auth_throttled: t.delayed,
+    auth_throttle_refused: t.refused,
+    publish_violations: c.publishViolations,
+    subscribe_violations: c.subscribeViolations,
+    deliveries_denied: c.deliveriesDenied,
+    connection_limit_refusals: c.connectionLimitRefusals,
+    subscription_limit_refusals: c.subscriptionLimitRefusals,
+    rate_waits: q.rateWaits,
+    rate_drops: q.rateDrops,
   };
 }
 
@@ -134,6 +155,8 @@ export function connz(node: WeftNode, q: Query): Record<string, unknown> | { err
   const offset = intParam(q, 'offset', 0);
   const limit = intParam(q, 'limit', 1024);
   const withSubs = boolParam(q, 'subs');
+  // As nats-server: user names only with ?auth=true.
+  const withAuth = boolParam(q, 'auth');
   const state = q.get('state') ?? 'open';
   const sort = q.get('sort') ?? 'cid';
   if (!(sort in SORTS)) return { error: `invalid sort option "${sort}"` };
@@ -164,15 +187,21 @@ export function connz(node: WeftNode, q: Query): Record<string, unknown> | { err
         name: c?.name ?? '',
         lang: c?.lang ?? '',
         version: c?.version ?? '',
+        account: s.identity?.account.name ?? '',
       };
+      if (withAuth && s.identity !== null && s.identity.user !== '') {
+        row.authorized_user = s.identity.user;
+      }
       if (withSubs) row.subscriptions_list = [...s.subs.values()].map((x) => x.subject);
       rows.push(row);
     }
   }
   if (state !== 'open') {
     for (const c of node.closedConnections) {
+      const { authorized_user, ...rest } = c;
       rows.push({
-        ...c,
+        ...rest,
+        ...(withAuth && authorized_user !== '' ? { authorized_user } : {}),
         kind: 'Client',
         type: 'nats',
         start: c.start.toISOString(),

@@ -68,6 +68,27 @@ export function createMetrics(node: WeftNode): Registry {
       return n;
     },
   );
+  const sec = node.security;
+  counter(
+    'weft_auth_failures_total',
+    'Failed authentications (logged with the address)',
+    () => sec.counters.authFailures,
+  );
+  counter(
+    'weft_permission_violations_total',
+    'Publishes and subscriptions refused by permissions',
+    () => sec.counters.publishViolations + sec.counters.subscribeViolations,
+  );
+  counter(
+    'weft_deliveries_denied_total',
+    'Messages withheld from a wildcard subscription by a subscribe deny rule',
+    () => sec.counters.deliveriesDenied,
+  );
+  counter(
+    'weft_rate_limited_total',
+    "Publishes over an identity's data rate: reads slowed (rate_exceeded: slow) or messages dropped (drop)",
+    () => sec.quotas.rateWaits + sec.quotas.rateDrops,
+  );
   counter(
     'weft_uncaught_errors_total',
     'Uncaught exceptions and unhandled rejections (the node then shuts down)',

@@ -13,6 +13,8 @@ export interface Logger {
   info(msg: string): void;
   debug(msg: string): void;
   readonly debugEnabled: boolean;
+  /** Changes the level (a reload). */
+  setLevel(level: LogLevel): void;
 }
 
 export type LogSink = (line: string) => void;
@@ -29,7 +31,7 @@ export function createLogger(
   level: LogLevel,
   sink: LogSink = (l) => process.stderr.write(l),
 ): Logger {
-  const rank = RANK[level];
+  let rank = RANK[level];
   const emit = (lvl: keyof typeof TAG, msg: string): void => {
     if (RANK[lvl] > rank) return;
     sink(`[${process.pid}] ${stamp(new Date())} [${TAG[lvl]}] ${msg}\n`);
@@ -39,6 +41,11 @@ export function createLogger(
     warn: (m) => emit('warn', m),
     info: (m) => emit('info', m),
     debug: (m) => emit('debug', m),
-    debugEnabled: rank >= RANK.debug,
+    get debugEnabled() {
+      return rank >= RANK.debug;
+    },
+    setLevel: (l) => {
+      rank = RANK[l];
+    },
   };
 }

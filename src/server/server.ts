@@ -28,6 +28,7 @@ import { Health } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { type ServerOptions, withDefaults } from './options.js';
 import { Outbound } from './outbound.js';
+import { type ReloadReport, reloadNode } from './reload.js';
 import { ServerStats } from './stats.js';
 
 /** How long a refused connection may take to read its -ERR before it is destroyed. */
@@ -44,6 +45,8 @@ export interface ClosedConnection {
   stop: Date;
   reason: string;
   name: string;
+  account: string;
+  authorized_user: string;
   lang: string;
   version: string;
   in_msgs: number;
@@ -266,6 +269,27 @@ export class WeftNode implements SessionHost {
     });
   }
 
+  /** Loads the certificates `o` names, replacing the ones in use (a reload); throws, changing nothing, when one cannot be used. */
+  reloadCertificates(_o: ServerOptions): void {}
+
+  /** Takes the settings a reload applies (see reload.ts RELOADABLE). */
+  setReloadable(o: ServerOptions): void {
+    const mine = this.options as { -readonly [K in keyof ServerOptions]: ServerOptions[K] };
+    mine.security = o.security;
+    mine.authTimeoutMs = o.authTimeoutMs;
+    mine.tls = o.tls;
+    mine.meshTls = o.meshTls;
+    mine.logLevel = o.logLevel;
+    this.log.setLevel(o.logLevel);
+    if (this.security.required) this.infoBase.auth_required = true;
+    else delete this.infoBase.auth_required;
+  }
+
+  /** Applies a new configuration (SIGHUP): see reload.ts. */
+  reload(next: Partial<ServerOptions>): Promise<ReloadReport> {
+    return reloadNode(this, next);
+  }
+
   sessionAuthenticated(session: ClientSession): void {
     const id = session.identity!;
     this.log.debug(
@@ -284,6 +308,8 @@ export class WeftNode implements SessionHost {
       stop: new Date(),
       reason: session.closeReason ?? '',
       name: c?.name ?? '',
+      account: session.identity?.account.name ?? '',
+      authorized_user: session.identity?.user ?? '',
       lang: c?.lang ?? '',
       version: c?.version ?? '',
       in_msgs: session.inMsgs,

@@ -54,10 +54,15 @@ export class RawClient {
     return c;
   }
 
-  /** Connects without reading anything. */
-  static connectOnly(port: number, timeoutMs = 2000): Promise<RawClient> {
+  /** Connects without reading anything; `localAddress` binds the client's end (another loopback address). */
+  static connectOnly(port: number, timeoutMs = 2000, localAddress?: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
+      const socket = net.connect({
+        port,
+        host: '127.0.0.1',
+        noDelay: true,
+        ...(localAddress !== undefined ? { localAddress } : {}),
+      });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error(`connect to ${port} timed out`));

@@ -11,7 +11,8 @@ import { createUser } from '@nats-io/nkeys';
 import { connect as connectV3 } from '@nats-io/transport-node';
 import bcrypt from 'bcryptjs';
 import { ErrorCode, type NatsError, nkeyAuthenticator, StringCodec } from 'nats';
-import { RawClient, startTargetFor } from '../helpers/harness.js';
+import { FIRST_DELAY_MS, FREE_FAILURES } from '../../src/auth/throttle.js';
+import { onlyOn, RawClient, startTargetFor } from '../helpers/harness.js';
 
 const sc = StringCodec();
 
@@ -141,3 +142,36 @@ describe('authentication', () => {
     assert.equal(sub.getProcessed(), 0);
   });
 });
+
+describe('failed logins', () => {
+  test(
+    'are slowed for the failing address, and only for it',
+    onlyOn('weft', 'Weft slows failed logins per address; nats-server does not'),
+    async (t) => {
+      const { srv } = await startTargetFor(t, {
+        securityDoc: { authorization: { users: [{ user: 'u', password: 'right' }] } },
+      });
+      for (let i = 0; i < FREE_FAILURES + 1; i++) {
+        await rawRefused(srv.port, { user: 'u', pass: `guess-${i}` });
+      }
+      // The next guess from 127.0.0.1 waits before it is answered...
+      const began = Date.now();
+      await rawRefused(srv.port, { user: 'u', pass: 'guess-again' });
+      assert.ok(Date.now() - began >= FIRST_DELAY_MS, `answered after ${Date.now() - began} ms`);
+      // ...while a client from another address is not slowed.
+      const other = await connectFrom('127.0.0.2', srv.port);
+      other.send('CONNECT {"verbose":false,"user":"u","pass":"right"}\r\nPING\r\n');
+      const t0 = Date.now();
+      await other.expectLine('PONG');
+      assert.ok(Date.now() - t0 < FIRST_DELAY_MS, 'another address was slowed');
+      other.destroy();
+    },
+  );
+});
+
+/** A raw client whose socket is bound to `local` (another loopback address). */
+async function connectFrom(local: string, port: number): Promise<RawClient> {
+  const c = await RawClient.connectOnly(port, 2000, local);
+  await c.expectLine(/^INFO /);
+  return c;
+}

@@ -13,7 +13,9 @@ import { before, describe, test } from 'node:test';
 import { createAccount, createUser } from '@nats-io/nkeys';
 import { connect as connectV3, credsAuthenticator as credsV3 } from '@nats-io/transport-node';
 import { credsAuthenticator, ErrorCode, type NatsError, StringCodec } from 'nats';
-import { RawClient, startTargetFor } from '../helpers/harness.js';
+import { parseSecurity } from '../../src/auth/config.js';
+import { startServer } from '../../src/server/server.js';
+import { onlyOn, RawClient, startTargetFor } from '../helpers/harness.js';
 import {
   credsText,
   type Minted,
@@ -202,4 +204,51 @@ describe('JWT authentication (operator mode)', () => {
     // B has no file: its users are refused.
     await refused(pool.connect({ authenticator: creds(await mintUser(w.b)) }));
   });
+
+  test(
+    'reload (SIGHUP) reads the account JWTs again: a revoked user is closed, others stay',
+    onlyOn('weft', 'calls the node reload directly'),
+    async (t) => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'weft-jwt-reload-'));
+      const aKp = createAccount();
+      const acc = await mintAccount(w.op, {}, { kp: aKp });
+      await writeFile(path.join(dir, `${acc.pub}.jwt`), acc.jwt);
+      const options = {
+        host: '127.0.0.1',
+        port: 0,
+        httpPort: -1,
+        dataDir: path.join(dir, 'data'),
+        logLevel: 'silent' as const,
+        meshPort: -1,
+        ...parseSecurity({ operator: w.op.jwt, resolver: { type: 'full', dir } }),
+      };
+      const srv = await startServer(options);
+      t.after(async () => {
+        await srv.close();
+        await rm(dir, { recursive: true, force: true });
+      });
+      const login = async (u: Minted) => {
+        const c = await RawClient.open(srv.port);
+        const sig = signNonce(u.kp, c.info.nonce as string);
+        c.send(`CONNECT ${JSON.stringify({ verbose: false, jwt: u.jwt, sig })}\r\n`);
+        await c.ping();
+        return c;
+      };
+      const keep = await mintUser(acc);
+      const drop = await mintUser(acc);
+      const [k, d] = [await login(keep), await login(drop)];
+      const revoking = await mintAccount(
+        w.op,
+        { revocations: { [drop.pub]: nowSeconds() + 5 } },
+        { kp: aKp },
+      );
+      await writeFile(path.join(dir, `${acc.pub}.jwt`), revoking.jwt);
+      const report = await srv.node.reload(options);
+      assert.equal(report.closed, 1);
+      await d.expectClosed(3000, [/^-ERR 'Authorization Violation'$/]);
+      await k.ping();
+      k.destroy();
+      d.destroy();
+    },
+  );
 });

@@ -22,7 +22,15 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -170,6 +178,17 @@ test('a full disk: publishes refused with 10023, the node serves on, writes resu
   assert.ok(refused(refusal), `the fill ended with 10023, got ${JSON.stringify(refusal)}`);
   assert.ok(acked.size > 50, `${acked.size} publishes acknowledged before the disk filled`);
   t.diagnostic(`${acked.size} messages of ${PAYLOAD_BYTES} bytes filled the 2 MiB tmpfs`);
+  // Top the disk off: the pages a failed write's clean-up freed would let a
+  // retry succeed and the next publish in, sooner or later (a matter of
+  // timing under load). Now no page is left for an 8 KiB record.
+  const filler = openSync(join(dir, 'filler'), 'w');
+  try {
+    for (;;) writeSync(filler, Buffer.alloc(4096, 2));
+  } catch {
+    // ENOSPC: full.
+  } finally {
+    closeSync(filler);
+  }
 
   // While full: every publish to FULL is refused, none acknowledged.
   for (let k = 0; k < 5; k++, i++) {

@@ -119,7 +119,8 @@ export class JwtAuthenticator implements OperatorAuth {
           throw new JwtError(`issued by ${op.iss}, neither the operator nor its signing keys`);
         }
         checkTimes('operator', op, this.now());
-        this.trusted.add(op.sub);
+        // With strict signing key usage the identity key issues no account (as nats-server).
+        if (op.nats.strict_signing_key_usage !== true) this.trusted.add(op.sub);
         for (const k of keys) this.trusted.add(k);
       } catch (err) {
         throw new ConfigError(key, (err as Error).message);

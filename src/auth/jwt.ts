@@ -84,6 +84,8 @@ export interface JwtOperatorNats {
   version?: number;
   signing_keys?: string[] | null;
   system_account?: string;
+  /** Accounts must be issued by a signing key, not the operator's identity key (`nsc edit operator --require-signing-keys`). */
+  strict_signing_key_usage?: boolean;
 }
 
 export interface Claims<N> {

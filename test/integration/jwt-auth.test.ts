@@ -10,6 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
+import { newScopedSigner } from '@nats-io/jwt';
 import { createAccount, createUser } from '@nats-io/nkeys';
 import { connect as connectV3, credsAuthenticator as credsV3 } from '@nats-io/transport-node';
 import { credsAuthenticator, ErrorCode, type NatsError, StringCodec } from 'nats';
@@ -47,6 +48,8 @@ interface World {
   b: Minted;
   /** A's signing key. */
   ask: ReturnType<typeof createAccount>;
+  /** A's scoped signing key: its users may use only `scoped.>`. */
+  scoped: ReturnType<typeof createAccount>;
   securityDoc: Record<string, unknown>;
 }
 
@@ -59,11 +62,21 @@ before(async () => {
   const op = await mintOperator(sysKp.getPublicKey());
   const sys = await mintAccount(op, {}, { kp: sysKp, name: 'SYS' });
   const ask = createAccount();
+  const scoped = createAccount();
   const aKp = createAccount();
   revoked = await mintUser({ kp: aKp, pub: aKp.getPublicKey(), jwt: '' });
   const a = await mintAccount(
     op,
-    { signing_keys: [ask.getPublicKey()], revocations: { [revoked.pub]: nowSeconds() + 5 } },
+    {
+      signing_keys: [
+        ask.getPublicKey(),
+        newScopedSigner(scoped, 'scoped', {
+          pub: { allow: ['scoped.>'], deny: [] },
+          sub: { allow: ['scoped.>'], deny: [] },
+        }),
+      ],
+      revocations: { [revoked.pub]: nowSeconds() + 5 },
+    },
     { kp: aKp, name: 'A' },
   );
   const b = await mintAccount(op, {}, { name: 'B' });
@@ -73,6 +86,7 @@ before(async () => {
     a,
     b,
     ask,
+    scoped,
     securityDoc: {
       operator: op.jwt,
       system_account: sys.pub,
@@ -171,6 +185,41 @@ describe('JWT authentication (operator mode)', () => {
     await b1.flush();
     assert.equal(inA.getReceived(), 1, 'A saw only its own message');
     assert.equal(inB.getReceived(), 1, 'B saw only its own message');
+  });
+
+  test('a bearer user needs no signature; src and connection types restrict where from', async (t) => {
+    const { srv, pool } = await startTargetFor(t, { securityDoc: w.securityDoc });
+    const bearer = await mintUser(w.a, { bearer_token: true });
+    const c = await RawClient.open(srv.port);
+    c.send(`CONNECT ${JSON.stringify({ verbose: false, jwt: bearer.jwt })}\r\n`);
+    await c.ping();
+    c.destroy();
+    const lan = await mintUser(w.a, { src: ['10.0.0.0/8'] });
+    await refused(pool.connect({ authenticator: creds(lan) }));
+    const wsOnly = await mintUser(w.a, { allowed_connection_types: ['WEBSOCKET'] });
+    await refused(pool.connect({ authenticator: creds(wsOnly) }));
+  });
+
+  test("a scoped signing key's user gets the key's template permissions", async (t) => {
+    const { pool } = await startTargetFor(t, { securityDoc: w.securityDoc });
+    const watcher = await pool.connect({ authenticator: creds(await mintUser(w.a)) });
+    const seen = watcher.subscribe('>');
+    await watcher.flush();
+    const user = await mintUser(w.a, {}, { signer: w.scoped, scoped: true });
+    const nc = await pool.connect({ authenticator: creds(user) });
+    const denied: string[] = [];
+    (async () => {
+      for await (const s of nc.status()) {
+        const ctx = (s as { permissionContext?: { operation: string; subject: string } })
+          .permissionContext;
+        if (s.type === 'error' && ctx !== undefined) denied.push(`${ctx.operation} ${ctx.subject}`);
+      }
+    })();
+    nc.publish('elsewhere', sc.encode('no'));
+    nc.publish('scoped.x', sc.encode('yes'));
+    await checkFor(() => denied.includes('publish elsewhere') && seen.getReceived() === 1, 3000);
+    await watcher.flush();
+    assert.equal(seen.getReceived(), 1);
   });
 
   test('a user JWT that expires while connected closes the connection', async (t) => {

@@ -85,6 +85,24 @@ describe('JWT authentication: accepted users', () => {
     await accepted(new JwtAuthenticator(memory(op, acc), new Accounts()), jwtCredentials(user));
   });
 
+  test('strict signing key usage: an account issued by the operator identity key is untrusted', async () => {
+    const { encodeOperator } = await import('@nats-io/jwt');
+    const op = await mintOperator();
+    const strictJwt = await encodeOperator('OP', op.kp, {
+      signing_keys: [op.signer.getPublicKey()],
+      strict_signing_key_usage: true,
+    } as Record<string, unknown>);
+    const strict = { ...op, jwt: strictJwt };
+    const bySigner = await mintAccount(strict);
+    const byIdentity = await mintAccount(strict, {}, { signer: op.kp });
+    const a = new JwtAuthenticator(memory(strict, bySigner), new Accounts());
+    await accepted(a, jwtCredentials(await mintUser(bySigner)));
+    assert.throws(
+      () => new JwtAuthenticator(memory(strict, byIdentity), new Accounts()),
+      (err: unknown) => err instanceof ConfigError && /untrusted issuer/.test(err.message),
+    );
+  });
+
   test('a user issued by an account signing key, with issuer_account', async () => {
     const op = await mintOperator();
     const sk = createAccount();

@@ -319,7 +319,9 @@ export class ClientSession extends Connection implements Subscriber {
       sig: parsed.sig,
       jwt: parsed.jwt,
       nonce: this.nonce,
-      cert: this.peerCertificate,
+      // A certificate names the user only under verify_and_map (with verify
+      // alone it proves the client may connect, and the usual login follows).
+      cert: this.host.options.tls?.verifyAndMap === true ? this.peerCertificate : null,
     };
     this.credentials = creds;
     const result = this.host.security.login(creds);

@@ -294,14 +294,17 @@ function parseAccountJetStream(key: string, v: unknown): AccountJetStreamConfig 
   };
 }
 
-const ACCOUNT_NAME = /^[^\s.*>]+$/;
+/** Also a directory name (`<data_dir>/streams/<account>`): no path separators or NUL. */
+const ACCOUNT_NAME = /^[^\s.*>/\\\0]+$/;
 
 function parseAccount(
   key: string,
   name: string,
   v: unknown,
 ): { account: AccountConfig; users: UserConfig[] } {
-  if (!ACCOUNT_NAME.test(name)) fail(key, 'an account name has no spaces, dots or wildcards', name);
+  if (!ACCOUNT_NAME.test(name)) {
+    fail(key, 'an account name has no spaces, dots, wildcards or slashes', name);
+  }
   const d = v === null || v === undefined ? {} : block(key, v);
   only(key, d, ['users', 'exports', 'imports', 'jetstream', 'default_permissions', 'limits']);
   return {

@@ -137,6 +137,11 @@ export class JwtAuthenticator implements OperatorAuth {
     return this.resolver.cached(name)?.config ?? null;
   }
 
+  /** Every account whose JWT is in memory (preloaded or read), as configurations. */
+  knownAccounts(): AccountConfig[] {
+    return this.resolver.all().map((a) => a.config);
+  }
+
   /** SIGHUP: account JWTs are read again from the directory; user decisions recompiled. */
   reload(): void {
     this.resolver.reload();

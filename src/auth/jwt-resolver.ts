@@ -104,6 +104,8 @@ export class AccountResolver {
   evictions = 0;
   /** Account JWT files read. */
   reads = 0;
+  /** Told of each account read from the directory, before its users are admitted (JetStream starts there). */
+  onRead: ((account: VerifiedAccount) => Promise<void>) | null = null;
 
   constructor(
     private readonly config: OperatorConfig,
@@ -170,7 +172,13 @@ export class AccountResolver {
       this.evictions++;
     }
     this.cache.set(pubkey, acc);
+    await this.onRead?.(acc);
     return acc;
+  }
+
+  /** Every account in memory: preloaded, then cached. */
+  all(): VerifiedAccount[] {
+    return [...this.preloaded.values(), ...this.cache.values()];
   }
 
   /** Forgets the directory accounts: each is read again when next needed (SIGHUP). */

@@ -9,6 +9,7 @@ import { NameErr } from '../streams/names.js';
 import type { StoredMessage } from '../streams/store.js';
 import {
   normalizeConfig,
+  type StreamConfig,
   sameConfig,
   subjectsOverlap,
   updateError,
@@ -19,6 +20,7 @@ import {
   JsErr,
   type StreamApiError,
 } from '../streams/stream-errors.js';
+import { LIMIT_OF_ERR_CODE, limitsInfo, streamLimitError } from './account-limits.js';
 import { consumerRequest, consumerResponseType } from './consumer-api.js';
 import { DIRECT_GET, directGet } from './direct.js';
 import { API_QUEUE, apiStreamName, OWNER_QUEUE, streamApiSubjects } from './routing.js';
@@ -152,7 +154,11 @@ export class JsApi implements Subscriber {
       this.logInternal(subject, e);
       out = errorResponse(T.error, e);
     }
-    if (out.error !== undefined) js.apiErrors++;
+    if (out.error !== undefined) {
+      js.apiErrors++;
+      const limit = LIMIT_OF_ERR_CODE[(out.error as { err_code: number }).err_code];
+      if (limit !== undefined) js.limitsHit[limit]++;
+    }
     if (reply !== '') js.reply(reply, JSON.stringify(out), this);
   }
 
@@ -252,16 +258,7 @@ export class JsApi implements Subscriber {
       storage,
       streams: new Set([...this.js.streams.keys(), ...this.js.remoteNames()]).size,
       consumers,
-      limits: {
-        max_memory: -1,
-        max_storage: -1,
-        max_streams: -1,
-        max_consumers: -1,
-        max_ack_pending: -1,
-        memory_max_stream_bytes: -1,
-        storage_max_stream_bytes: -1,
-        max_bytes_required: false,
-      },
+      limits: limitsInfo(this.js.limits),
       api: { total: this.js.apiTotal, errors: this.js.apiErrors },
     };
   }
@@ -276,8 +273,16 @@ export class JsApi implements Subscriber {
     if (this.js.overlapping(config.subjects, name, subjectsOverlap) !== null) {
       throw JsErr.SubjectsOverlap();
     }
+    this.checkLimits(config, false);
     const cs = await this.js.create(config);
     return { ...this.js.info(cs), did_create: true };
+  }
+
+  /** Refuses a stream create or update the account's limits do not allow (account-limits.ts). */
+  private checkLimits(config: StreamConfig, updating: boolean): void {
+    const configs = [...this.js.streams.values()].map((cs) => cs.stream.config);
+    const why = streamLimitError(this.js.limits, configs, config, updating);
+    if (why !== null) throw why;
   }
 
   private async update(name: string, body: Body): Promise<Reply> {
@@ -288,6 +293,7 @@ export class JsApi implements Subscriber {
     if (this.js.overlapping(config.subjects, name, subjectsOverlap) !== null) {
       throw JsErr.SubjectsOverlap();
     }
+    this.checkLimits(config, true);
     await this.js.update(cs, config);
     return this.js.info(cs);
   }

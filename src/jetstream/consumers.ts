@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { Account } from '../core/account.js';
 import type { Router } from '../core/router.js';
 import type { Stream } from '../streams/stream.js';
-import { StreamApiError } from '../streams/stream-errors.js';
+import { JsErr, StreamApiError } from '../streams/stream-errors.js';
 import { parseCheckedJson } from './checked-json.js';
 import { Consumer, type ConsumerHost } from './consumer.js';
 import {
@@ -37,6 +37,8 @@ export interface ConsumersHost {
   readonly log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
   /** The stream's directory, or null for a memory stream. */
   readonly dir: string | null;
+  /** How many consumers the stream may have (0: no limit; account-limits.ts). */
+  readonly maxConsumers?: () => number;
   /** A durable's state file could not be read back (`file` is relative to `consumers/`). */
   readonly damaged?: (name: string, file: string, why: string) => void;
 }
@@ -129,6 +131,8 @@ export class StreamConsumers {
       existing.update(config);
       return { consumer: existing, created: false };
     }
+    const max = this.host.maxConsumers?.() ?? 0;
+    if (max > 0 && this.byName.size >= max) throw JsErr.MaximumConsumers();
     const why = this.retention.admit(config);
     if (why !== null) throw why;
     const c = new Consumer(name, config, new Date(), this.consumerHost);

@@ -7,6 +7,11 @@
  * They are reopened at start. Memory streams, as in nats-server, do not
  * survive a restart.
  *
+ * Accounts: JetStream runs in `$G` and in every configured account whose
+ * `jetstream` is enabled, each with its own streams (a name may repeat
+ * across accounts) and limits (account-limits.ts); the API of a
+ * configured account without it answers "not enabled" (not-enabled.ts).
+ *
  * Across a mesh (docs/streams.md, "Across the mesh"): a stream lives on the
  * node that created it. Its capture subscriptions, its API subjects and its
  * consumers' ack subjects are subscribed through `Account.subscribe`, so the
@@ -16,7 +21,8 @@
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Account, Accounts } from '../core/account.js';
+import type { AccountConfig, SecurityConfig } from '../auth/types.js';
+import { type Account, type Accounts, DEFAULT_ACCOUNT } from '../core/account.js';
 import type { Message, Subscriber, Subscription } from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { errnoOf } from '../streams/file-ops.js';
@@ -31,10 +37,19 @@ import {
   JsErr,
   type StreamApiError,
 } from '../streams/stream-errors.js';
+import {
+  consumerLimit,
+  type JsLimits,
+  type LimitsHit,
+  limitsOf,
+  NO_JS_LIMITS,
+  publishLimitError,
+} from './account-limits.js';
 import { JsApi } from './api.js';
 import { StreamConsumers } from './consumers.js';
 import { StreamFeeds } from './feeds.js';
 import { Inbox } from './inbox.js';
+import { NotEnabledApi } from './not-enabled.js';
 import { RemoteStreams } from './routing.js';
 import { pubAck, pubAckError, streamInfo } from './shapes.js';
 import {
@@ -89,6 +104,7 @@ export class CapturedStream implements Subscriber {
       stream,
       log: js.host.log,
       dir,
+      maxConsumers: () => consumerLimit(js.limits, stream.config),
       damaged: (name, file, why) =>
         js.host.health?.report(
           consumerKey(js.account.name, stream.name, name),
@@ -97,6 +113,15 @@ export class CapturedStream implements Subscriber {
         ),
     });
     this.feeds = new StreamFeeds(stream, js.inbox, js.host.log, dir);
+    // The store's measure of a message: subject, headers and payload.
+    stream.admit = (subject, size) => {
+      const refused = publishLimitError(js.limits, stream.config.storage, () => ({
+        bytes: Buffer.byteLength(subject) + size,
+        used: js.usedBytes(stream.config.storage),
+      }));
+      if (refused !== null) js.limitsHit.publish++;
+      return refused;
+    };
   }
 
   /** Subscribes to the stream's subjects (again, after an update), mesh-wide. */
@@ -175,6 +200,8 @@ export class AccountJetStream {
   readonly inbox: Inbox;
   apiTotal = 0;
   apiErrors = 0;
+  /** Requests and publishes refused by the account's limits. */
+  readonly limitsHit: LimitsHit = { streams: 0, consumers: 0, storage: 0, memory: 0, publish: 0 };
   private readonly unwatch: () => void;
 
   constructor(
@@ -185,6 +212,8 @@ export class AccountJetStream {
     private readonly remote: RemoteStreams,
     /** When file streams' stores fsync (the `sync_interval` setting). */
     private readonly sync: SyncPolicy,
+    /** The account's JetStream limits (replaced on a config reload). */
+    public limits: JsLimits = NO_JS_LIMITS,
   ) {
     this.api = new JsApi(this);
     this.inbox = new Inbox(account, host.router);
@@ -192,6 +221,15 @@ export class AccountJetStream {
       if (acc !== this.account.name) return;
       for (const cs of this.streams.values()) cs.feeds.poke(name);
     });
+  }
+
+  /** The bytes this account's streams of one storage type hold. */
+  usedBytes(storage: StreamConfig['storage']): number {
+    let used = 0;
+    for (const cs of this.streams.values()) {
+      if (cs.stream.config.storage === storage) used += cs.stream.state().bytes;
+    }
+    return used;
   }
 
   /** Whether another node owns a stream of this name. */
@@ -444,29 +482,102 @@ async function mkdirOwn(dir: string): Promise<boolean> {
   }
 }
 
-/** The node's JetStream: one AccountJetStream per account it serves. */
+/**
+ * The directory of an account's streams, `<root>/<account>`. Account names
+ * are checked in the config (no dots, spaces, wildcards or path
+ * separators); this refuses one that could still leave `root`.
+ */
+export function accountDir(root: string, account: string): string {
+  const dir = path.join(root, account);
+  if (/[/\\\0]/.test(account) || path.basename(dir) !== account || account.startsWith('.')) {
+    throw new Error(`account name ${JSON.stringify(account)} cannot name a stream directory`);
+  }
+  return dir;
+}
+
+/** The accounts settings JetStream reads: which accounts have it, with what limits. */
+export type JetStreamAccounts = Pick<SecurityConfig, 'accounts' | 'systemAccount'>;
+
+/**
+ * The node's JetStream: one AccountJetStream per account it serves (`$G`
+ * and each configured account with `jetstream` enabled), and a "not
+ * enabled" answer in the other configured accounts and the system account.
+ */
 export class JetStream {
   private readonly byAccount = new Map<string, AccountJetStream>();
+  /** The API of accounts without JetStream, by account. */
+  private readonly disabled = new Map<string, NotEnabledApi>();
   /** Other nodes' streams, from their advertised API interest. */
   private readonly remote = new RemoteStreams();
+  private settings: JetStreamAccounts;
 
   constructor(
     private readonly host: JetStreamHost,
     /** `<dataDir>/streams`. */
     private readonly dir: string,
     private readonly sync: SyncPolicy = { kind: 'always' },
-  ) {}
+    /** The configured accounts (`options.security`); none: `$G` only. */
+    accounts: JetStreamAccounts = { accounts: [], systemAccount: '' },
+  ) {
+    this.settings = accounts;
+  }
 
-  /** Starts JetStream in the default account, restoring its streams. */
+  /** Starts JetStream in `$G` and in the enabled accounts, restoring their streams. */
   async start(): Promise<void> {
     this.host.accounts.addListener(this.remote);
-    const account = this.host.accounts.default;
+    await this.apply(this.settings);
+  }
+
+  /**
+   * Applies the accounts' JetStream settings (at start and on a reload):
+   * starts JetStream where it is newly enabled, updates limits (applied to
+   * what comes next: nothing stored is removed). An account whose
+   * JetStream is turned off by a reload keeps it until restart (its
+   * streams are not dropped under its clients), and that is logged.
+   */
+  async apply(settings: JetStreamAccounts): Promise<void> {
+    this.settings = settings;
+    const wanted = new Map<string, JsLimits>([[DEFAULT_ACCOUNT, NO_JS_LIMITS]]);
+    const off = new Set<string>();
+    for (const a of settings.accounts) {
+      if (a.jetstream.enabled) wanted.set(a.name, limitsOf(a.jetstream));
+      else if (a.name !== DEFAULT_ACCOUNT) off.add(a.name);
+    }
+    if (settings.accounts.length > 0 && settings.systemAccount !== '') {
+      if (!wanted.has(settings.systemAccount)) off.add(settings.systemAccount);
+    }
+    for (const [name, limits] of wanted) {
+      const running = this.byAccount.get(name);
+      if (running !== undefined) {
+        running.limits = limits;
+        continue;
+      }
+      this.disabled.get(name)?.stop();
+      this.disabled.delete(name);
+      await this.startAccount(this.host.accounts.getOrCreate(name), limits);
+    }
+    for (const name of off) {
+      if (this.byAccount.has(name)) {
+        this.host.log.warn(
+          `JetStream in account ${name} was turned off in the config: it stays on until restart`,
+        );
+        continue;
+      }
+      if (this.disabled.has(name)) continue;
+      const api = new NotEnabledApi(this.host.accounts.getOrCreate(name), this.host.router);
+      api.start();
+      this.disabled.set(name, api);
+    }
+  }
+
+  private async startAccount(account: Account, limits: JsLimits): Promise<void> {
     const js = new AccountJetStream(
       this.host,
       account,
-      path.join(this.dir, account.name),
+      accountDir(this.dir, account.name),
       this.remote,
       this.sync,
+      limits,
     );
     this.byAccount.set(account.name, js);
     js.inbox.start();
@@ -483,12 +594,19 @@ export class JetStream {
     return this.byAccount.values();
   }
 
+  /** The configuration of a configured account, if it is one. */
+  accountConfig(name: string): AccountConfig | undefined {
+    return this.settings.accounts.find((a) => a.name === name);
+  }
+
   /** Where file streams are stored: `<dataDir>/streams`. */
   get storeDir(): string {
     return this.dir;
   }
 
   async stop(): Promise<void> {
+    for (const api of this.disabled.values()) api.stop();
+    this.disabled.clear();
     for (const js of this.byAccount.values()) await js.close();
     this.byAccount.clear();
     this.host.accounts.removeListener(this.remote);

@@ -11,7 +11,7 @@
  * thousand (each ordered consumer is one), which would leave Prometheus a
  * new series per consumer; `weft_stream_consumers` counts them.
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Consumer, ConsumerCounts } from '../jetstream/consumer.js';
 import type { CapturedStream } from '../jetstream/service.js';
 import type { WeftNode } from '../server/server.js';
@@ -81,6 +81,21 @@ export function addJetStreamMetrics(
   counter('weft_jetstream_api_errors_total', 'JetStream API requests answered with an error', () =>
     accounts().reduce((n, js) => n + js.apiErrors, 0),
   );
+
+  new Counter({
+    name: 'weft_jetstream_limit_refusals_total',
+    help: 'Requests and publishes refused by an account JetStream limit (streams, consumers, storage, memory at create; publish)',
+    labelNames: ['account', 'limit'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const js of accounts()) {
+        for (const [limit, n] of Object.entries(js.limitsHit)) {
+          if (n > 0) this.inc({ account: js.account.name, limit }, n);
+        }
+      }
+    },
+  });
 
   const perStream = (name: string, help: string, read: (cs: CapturedStream) => number): void => {
     new Gauge({

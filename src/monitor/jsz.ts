@@ -9,6 +9,8 @@
  * `consumer_detail`, `config=1` their configs; `offset`/`limit` page the
  * accounts.
  */
+
+import { limitsInfo } from '../jetstream/account-limits.js';
 import type { AccountJetStream, CapturedStream } from '../jetstream/service.js';
 import { streamState } from '../jetstream/shapes.js';
 import type { WeftNode } from '../server/server.js';
@@ -53,6 +55,17 @@ function usage(js: AccountJetStream): {
 }
 
 /**
+ * An account's reservation in `account_details`, as nats-server 2.9
+ * reports it: its limit (`max_mem`/`max_file`); 0 without one (nats-server
+ * prints -1 cast to an unsigned 64-bit number there). The node's totals
+ * (`reserved_memory`/`reserved_storage` of /jsz and /varz) are, as
+ * nats-server's, the sum of its streams' `max_bytes`.
+ */
+function reserved(limit: number): number {
+  return Math.max(limit, 0);
+}
+
+/**
  * nats-server's JetStreamConfig. Weft sets no memory or storage limit
  * (-1: none; nats-server reports the limits it computed).
  */
@@ -75,6 +88,12 @@ function stats(accounts: AccountJetStream[]): Stats {
     const u = usage(js);
     s.memory += u.memory;
     s.storage += u.storage;
+    for (const cs of js.streams.values()) {
+      const b = cs.stream.config.max_bytes;
+      if (b <= 0) continue;
+      if (cs.stream.config.storage === 'memory') s.reserved_memory += b;
+      else s.reserved_storage += b;
+    }
     s.api.total += js.apiTotal;
     s.api.errors += js.apiErrors;
   }
@@ -128,11 +147,13 @@ export async function jsz(node: WeftNode, q: URLSearchParams): Promise<Record<st
       id: js.account.name,
       memory: u.memory,
       storage: u.storage,
-      reserved_memory: 0,
-      reserved_storage: 0,
+      reserved_memory: reserved(js.limits.maxMemory),
+      reserved_storage: reserved(js.limits.maxStore),
       accounts: 0,
       ha_assets: 0,
       api: { total: js.apiTotal, errors: js.apiErrors },
+      // Weft's own: the account's limits (as $JS.API.INFO) and what they refused.
+      weft: { limits: limitsInfo(js.limits), limits_hit: { ...js.limitsHit } },
     };
     if (withStreams) {
       const names = [...js.streams.keys()].sort();

@@ -63,6 +63,9 @@ export async function reloadNode(
   node.setReloadable(o);
   for (const a of o.security.accounts) node.accounts.getOrCreate(a.name);
   node.accounts.getOrCreate(operator?.systemAccount ?? sec.systemAccount);
+  node.useOperator(operator);
+  // JetStream in newly enabled accounts, and the accounts' new limits.
+  await node.jetstream?.apply(node.jetstreamAccounts());
 
   const report: ReloadReport = { closed: 0, updated: 0, subscriptionsRemoved: 0, needRestart };
   await Promise.all([...node.sessions.values()].map((s) => recheck(node, s, report)));

@@ -11,7 +11,7 @@ import { Security } from '../auth/security.js';
 import { Accounts } from '../core/account.js';
 import { Router } from '../core/router.js';
 import { CloseReason, StartError, WireError } from '../errors.js';
-import { JetStream } from '../jetstream/service.js';
+import { JetStream, type JetStreamAccounts } from '../jetstream/service.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { Mesh } from '../mesh/mesh.js';
 import { meshListenHost, meshListenPort } from '../mesh/settings.js';
@@ -97,6 +97,7 @@ export class WeftNode implements SessionHost {
   mesh: Mesh | null = null;
   /** JetStream, unless turned off by the `jetstream` option. */
   jetstream: JetStream | null = null;
+  private operator: JwtAuthenticator | null = null;
   /** The data directory's lock, held from start to the end of shutdown. */
   private lock: DataDirLock | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
@@ -117,6 +118,7 @@ export class WeftNode implements SessionHost {
         ? null
         : new JwtAuthenticator(sec.operator, this.accounts, sec.systemAccount);
     this.security = new Security(sec, this.accounts, this.log, operator);
+    this.useOperator(operator);
     // Every configured account exists from the start (its interest, streams and imports).
     for (const a of this.options.security.accounts) this.accounts.getOrCreate(a.name);
     this.accounts.getOrCreate(operator?.systemAccount ?? sec.systemAccount);
@@ -147,6 +149,21 @@ export class WeftNode implements SessionHost {
     }
   }
 
+  /** Operator mode (null: off): JetStream starts in a JWT account when its JWT is read. */
+  useOperator(operator: JwtAuthenticator | null): void {
+    this.operator = operator;
+    if (operator !== null) {
+      operator.resolver.onRead = async () => this.jetstream?.apply(this.jetstreamAccounts());
+    }
+  }
+
+  /** The accounts JetStream serves: the configured ones, or in operator mode the JWT accounts read. */
+  jetstreamAccounts(): JetStreamAccounts {
+    const op = this.operator;
+    if (op === null) return this.options.security;
+    return { accounts: op.knownAccounts(), systemAccount: op.systemAccount };
+  }
+
   /** Opens the streams and the listeners, in that order. */
   private async open(): Promise<void> {
     const o = this.options;
@@ -162,6 +179,7 @@ export class WeftNode implements SessionHost {
         o.syncIntervalMs === 0
           ? { kind: 'always' }
           : { kind: 'interval', intervalMs: o.syncIntervalMs },
+        this.jetstreamAccounts(),
       );
       await this.jetstream.start();
     }

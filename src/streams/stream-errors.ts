@@ -91,6 +91,18 @@ export const JsErr = {
    * is its storage reservation error at stream create).
    */
   InsufficientResources: e(503, 10023, 'insufficient resources'),
+  /** Every API request in an account without JetStream (nats-server 2.9's JSNotEnabledForAccountErr). */
+  NotEnabledForAccount: e(503, 10039, 'JetStream not enabled for account'),
+  /** The account's `max_streams` (at stream create). */
+  MaximumStreams: e(400, 10027, 'maximum number of streams reached'),
+  /** The account's `max_consumers` or the stream's, per stream as nats-server 2.9 counts. */
+  MaximumConsumers: e(400, 10026, 'maximum consumers limit reached'),
+  /** A file stream's `max_bytes` does not fit the account's `max_file` reservation. */
+  StorageResourcesExceeded: e(500, 10047, 'insufficient storage resources available'),
+  /** A memory stream's `max_bytes` does not fit the account's `max_mem` reservation. */
+  MemoryResourcesExceeded: e(500, 10028, 'insufficient memory resources available'),
+  /** A publish that would take the account past `max_file`/`max_mem` (nats-server 2.9's PubAck error). */
+  AccountResourcesExceeded: e(400, 10002, 'resource limits exceeded for account'),
   /** Not in nats-server 2.9 (it leaves unknown API subjects unanswered); an answer is kinder. */
   UnknownApi: (what: string) => new StreamApiError(400, 10003, `unknown JetStream API: ${what}`),
   NotSupported: (what: string) => new StreamApiError(400, 10003, `not supported yet: ${what}`),

@@ -41,6 +41,12 @@ export class Stream {
   private storedMsgId = '';
   private ageTimer: NodeJS.Timeout | null = null;
   private closedFlag = false;
+  /**
+   * Asked before a message on `subject` with `size` bytes of headers and
+   * payload is stored, after the stream's own checks: an error refuses it
+   * (the account's storage limit, jetstream/account-limits.ts). Null: none.
+   */
+  admit: ((subject: string, size: number) => StreamApiError | null) | null = null;
 
   constructor(
     config: StreamConfig,
@@ -162,6 +168,8 @@ export class Stream {
         return Promise.reject(JsErr.MaxBytes());
       }
     }
+    const refused = this.admit?.(subject, size) ?? null;
+    if (refused !== null) return Promise.reject(refused);
     let appended: Promise<StoredMessage>;
     try {
       appended = this.messages.append(subject, headers, payload, now);

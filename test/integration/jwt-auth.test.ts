@@ -13,7 +13,13 @@ import { before, describe, test } from 'node:test';
 import { newScopedSigner } from '@nats-io/jwt';
 import { createAccount, createUser } from '@nats-io/nkeys';
 import { connect as connectV3, credsAuthenticator as credsV3 } from '@nats-io/transport-node';
-import { credsAuthenticator, ErrorCode, type NatsError, StringCodec } from 'nats';
+import {
+  credsAuthenticator,
+  ErrorCode,
+  type NatsConnection,
+  type NatsError,
+  StringCodec,
+} from 'nats';
 import { parseSecurity } from '../../src/auth/config.js';
 import { startServer } from '../../src/server/server.js';
 import { onlyOn, RawClient, startTargetFor } from '../helpers/harness.js';
@@ -300,4 +306,59 @@ describe('JWT authentication (operator mode)', () => {
       d.destroy();
     },
   );
+
+  for (const resolver of ['preload', 'dir'] as const) {
+    test(`JetStream in a JWT account follows its JWT limits (${resolver} resolver)`, async (t) => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'weft-jwt-js-'));
+      t.after(() => rm(dir, { recursive: true, force: true }));
+      const js = await mintAccount(
+        w.op,
+        {
+          limits: {
+            conn: -1,
+            subs: -1,
+            payload: -1,
+            data: -1,
+            mem_storage: -1,
+            disk_storage: -1,
+            streams: 1,
+            consumer: -1,
+          },
+        },
+        { name: 'JS' },
+      );
+      const plain = await mintAccount(w.op, {}, { name: 'PLAIN' });
+      const accounts = [w.sys, js, plain];
+      for (const a of accounts) await writeFile(path.join(dir, `${a.pub}.jwt`), a.jwt);
+      const { pool } = await startTargetFor(t, {
+        securityDoc: {
+          operator: w.op.jwt,
+          system_account: w.sys.pub,
+          ...(resolver === 'dir'
+            ? { resolver: { type: 'full', dir } }
+            : {
+                resolver: 'MEMORY',
+                resolver_preload: Object.fromEntries(accounts.map((a) => [a.pub, a.jwt])),
+              }),
+          // Not a security key: Weft ignores it here (JetStream is on by
+          // default); nats-server needs it to run JetStream at all.
+          jetstream: { store_dir: path.join(dir, 'ref-js') },
+        },
+      });
+      const ask = async (nc: NatsConnection, subject: string, body: unknown) =>
+        JSON.parse(
+          sc.decode(
+            (await nc.request(subject, sc.encode(JSON.stringify(body)), { timeout: 3000 })).data,
+          ),
+        );
+      const a = await pool.connect({ authenticator: creds(await mintUser(js)) });
+      const ok = await ask(a, '$JS.API.STREAM.CREATE.S', { name: 'S', subjects: ['s.>'] });
+      assert.equal(ok.error, undefined, JSON.stringify(ok));
+      const over = await ask(a, '$JS.API.STREAM.CREATE.T', { name: 'T', subjects: ['t.>'] });
+      assert.equal(over.error?.err_code, 10027, JSON.stringify(over));
+      const p = await pool.connect({ authenticator: creds(await mintUser(plain)) });
+      const off = await ask(p, '$JS.API.INFO', {});
+      assert.equal(off.error?.err_code, 10039, JSON.stringify(off));
+    });
+  }
 });

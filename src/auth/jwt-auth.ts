@@ -100,7 +100,7 @@ export class JwtAuthenticator implements OperatorAuth {
   userCacheResets = 0;
 
   constructor(
-    config: OperatorConfig,
+    private readonly config: OperatorConfig,
     private readonly accounts: Accounts,
     systemAccount = '$SYS',
     private readonly now: () => number = Date.now,
@@ -135,6 +135,23 @@ export class JwtAuthenticator implements OperatorAuth {
   /** The configuration of an account whose JWT is in memory (null otherwise). */
   accountConfig(name: string): AccountConfig | null {
     return this.resolver.cached(name)?.config ?? null;
+  }
+
+  /** Takes over the counters of the authenticator this one replaces (a reload), so they only grow. */
+  carryCounters(prev: JwtAuthenticator): void {
+    this.resolver.reads += prev.resolver.reads;
+    this.resolver.evictions += prev.resolver.evictions;
+    this.userCacheResets += prev.userCacheResets;
+  }
+
+  /** For the log at start: the trusted keys and where accounts come from. */
+  describe(): string {
+    const r = this.config.resolver;
+    const from =
+      r.kind === 'dir'
+        ? `account JWTs from ${r.dir}`
+        : `${Object.keys(this.config.preload).length} preloaded account JWT(s)`;
+    return `trusting operator key(s) ${[...this.trusted].join(', ')}; ${from}; system account ${this.systemAccount}`;
   }
 
   /** Every account whose JWT is in memory (preloaded or read), as configurations. */

@@ -97,7 +97,8 @@ export class WeftNode implements SessionHost {
   mesh: Mesh | null = null;
   /** JetStream, unless turned off by the `jetstream` option. */
   jetstream: JetStream | null = null;
-  private operator: JwtAuthenticator | null = null;
+  /** Operator mode's authenticator (JWT users), or null. */
+  operator: JwtAuthenticator | null = null;
   /** The data directory's lock, held from start to the end of shutdown. */
   private lock: DataDirLock | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
@@ -151,8 +152,10 @@ export class WeftNode implements SessionHost {
 
   /** Operator mode (null: off): JetStream starts in a JWT account when its JWT is read. */
   useOperator(operator: JwtAuthenticator | null): void {
+    if (this.operator !== null && operator !== null) operator.carryCounters(this.operator);
     this.operator = operator;
     if (operator !== null) {
+      this.log.info(`Operator mode: ${operator.describe()}`);
       operator.resolver.onRead = async () => this.jetstream?.apply(this.jetstreamAccounts());
     }
   }

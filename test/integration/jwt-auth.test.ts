@@ -22,7 +22,7 @@ import {
 } from 'nats';
 import { parseSecurity } from '../../src/auth/config.js';
 import { startServer } from '../../src/server/server.js';
-import { onlyOn, RawClient, startTargetFor } from '../helpers/harness.js';
+import { monitorJson, onlyOn, RawClient, startTargetFor } from '../helpers/harness.js';
 import {
   credsText,
   type Minted,
@@ -271,7 +271,7 @@ describe('JWT authentication (operator mode)', () => {
       const options = {
         host: '127.0.0.1',
         port: 0,
-        httpPort: -1,
+        httpPort: 0,
         dataDir: path.join(dir, 'data'),
         logLevel: 'silent' as const,
         meshPort: -1,
@@ -304,6 +304,10 @@ describe('JWT authentication (operator mode)', () => {
       await k.ping();
       k.destroy();
       d.destroy();
+      // Read at the first login, and again by the reload's recheck.
+      const varz = await monitorJson<{ weft: { security: Record<string, number> } }>(srv, '/varz');
+      assert.equal(varz.weft.security.jwt_account_reads, 2);
+      assert.equal(varz.weft.security.jwt_account_cache_evictions, 0);
     },
   );
 

@@ -38,7 +38,9 @@ function flagOptions(): Options {
 }
 
 export function usage(): string {
-  const rows: [string, string][] = [['-c, --config FILE', 'YAML config file (flags override it)']];
+  const rows: [string, string][] = [
+    ['-c, --config FILE', 'config file, YAML or nats-server format (.conf); flags override it'],
+  ];
   for (const s of SETTINGS) {
     if (s.fileOnly) continue;
     const name =

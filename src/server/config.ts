@@ -9,11 +9,13 @@
  * nats-server's config does.
  */
 import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { checkSecurity, parseSecurity, SECURITY_KEYS } from '../auth/config.js';
 import { ConfigError } from '../errors.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { checkMeshSettings } from '../mesh/settings.js';
+import { loadNatsConfFile, natsConfTextToDocument } from './natsconf-map.js';
 import type { LogLevel, ServerOptions } from './options.js';
 import { parseTlsBlock } from './tls.js';
 
@@ -418,6 +420,14 @@ export function parseConfigText(text: string, source = 'config'): Partial<Server
   } catch (err) {
     throw new ConfigError(source, `not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
+  return optionsFromDocument(doc, source);
+}
+
+/**
+ * Options from a config document (the YAML file's mapping, or a
+ * nats-server file's keys mapped to Weft's by natsConfToDocument).
+ */
+export function optionsFromDocument(doc: unknown, source = 'config'): Partial<ServerOptions> {
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ConfigError(source, 'must be a mapping of settings (key: value)');
@@ -462,7 +472,20 @@ function flatten(doc: Record<string, unknown>): [string, unknown][] {
   return out;
 }
 
+/** Whether `key` is a top-level key of Weft's config document: a setting or a section (`mesh`). */
+export function isDocumentKey(key: string): boolean {
+  return SETTINGS.some((s) => s.file === key || s.file.startsWith(`${key}.`));
+}
+
+/**
+ * Reads a config file. By its extension: `.conf` is nats-server's format
+ * (src/server/natsconf-map.ts), `.yaml`, `.yml` and `.json` are YAML. Any
+ * other name is YAML when the text is a YAML mapping of Weft's keys only,
+ * else nats-server's format.
+ */
 export function loadConfigFile(path: string): Partial<ServerOptions> {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.conf') return optionsFromDocument(loadNatsConfFile(path), path);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -471,7 +494,23 @@ export function loadConfigFile(path: string): Partial<ServerOptions> {
     const why = e.code === 'ENOENT' ? 'no such file' : e.message;
     throw new ConfigError('--config', `cannot read ${path}: ${why}`);
   }
-  return parseConfigText(text, path);
+  if (ext === '.yaml' || ext === '.yml' || ext === '.json' || isWeftYaml(text)) {
+    return parseConfigText(text, path);
+  }
+  return optionsFromDocument(natsConfTextToDocument(text, path), path);
+}
+
+/** Whether `text` is YAML that maps Weft's keys (or is empty). */
+function isWeftYaml(text: string): boolean {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch {
+    return false;
+  }
+  if (doc === null || doc === undefined) return true;
+  if (typeof doc !== 'object' || Array.isArray(doc)) return false;
+  return Object.keys(doc).every(isDocumentKey);
 }
 
 /** Options from flag values (strings), as parsed by node:util parseArgs. */

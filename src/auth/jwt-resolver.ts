@@ -110,7 +110,9 @@ export class AccountResolver {
   constructor(
     private readonly config: OperatorConfig,
     private readonly trusted: ReadonlySet<string>,
-    readonly cacheMax = ACCOUNT_JWT_CACHE_MAX,
+    readonly cacheMax = config.resolver.kind === 'dir'
+      ? (config.resolver.limit ?? ACCOUNT_JWT_CACHE_MAX)
+      : ACCOUNT_JWT_CACHE_MAX,
   ) {
     for (const [key, jwt] of Object.entries(config.preload)) {
       try {

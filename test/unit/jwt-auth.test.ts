@@ -497,6 +497,39 @@ describe('JWT authentication: operator and resolver configuration', () => {
     assert.ok(r.cached(accs[2].pub) !== null);
   });
 
+  test("config: nats-server's full resolver block; limit bounds the account cache", async () => {
+    const op = await mintOperator();
+    const s = parseSecurity({
+      operator: op.jwt,
+      resolver: {
+        type: 'full',
+        dir: '/srv/jwt',
+        allow_delete: false,
+        interval: '2m',
+        timeout: '1.9s',
+        limit: 5,
+      },
+    }).security;
+    assert.deepEqual(s.operator?.resolver, { kind: 'dir', dir: '/srv/jwt', limit: 5 });
+    assert.ok(s.operator !== null);
+    assert.equal(new JwtAuthenticator(s.operator, new Accounts()).resolver.cacheMax, 5);
+    assert.throws(
+      () => parseSecurity({ operator: op.jwt, resolver: { type: 'full', dir: '/d', limit: 0 } }),
+      (err: unknown) => err instanceof ConfigError && err.key === 'resolver.limit',
+    );
+    assert.throws(
+      () =>
+        parseSecurity({
+          operator: op.jwt,
+          resolver: 'URL(http://localhost:9090/jwt/v1/accounts/)',
+        }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.key === 'resolver' &&
+        /URL resolvers are not supported/.test(err.message),
+    );
+  });
+
   test('config: operator with resolver MEMORY and resolver_preload, as nats-server writes it', async () => {
     const op = await mintOperator();
     const acc = await mintAccount(op);

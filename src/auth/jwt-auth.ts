@@ -190,11 +190,10 @@ export class JwtAuthenticator implements OperatorAuth {
     }
   }
 
+  /** Any error while checking a JWT refuses the connection (claims are the client's input). */
   private failed(err: unknown, user: string): AuthResult {
-    if (!(err instanceof JwtError)) throw err;
-    return refuse(
-      user === '' || err.message.includes(user) ? err.message : `user ${user}: ${err.message}`,
-    );
+    const text = err instanceof JwtError ? err.message : `invalid JWT claims: ${String(err)}`;
+    return refuse(user === '' || text.includes(user) ? text : `user ${user}: ${text}`);
   }
 
   private check(c: Credentials, user: Claims<JwtUserNats>, acc: VerifiedAccount): AuthResult {

@@ -394,6 +394,11 @@ describe('JWT authentication: refusals', () => {
     const lan = await mintUser(acc, { src: ['10.0.0.0/8'] });
     await refused(a, jwtCredentials(lan), /source address 127.0.0.1 is not allowed/);
     await accepted(a, jwtCredentials(lan, 'n', lan.kp, '::ffff:10.1.2.3'));
+    // Claims that cannot be read refuse, with the reason; nothing throws.
+    const bad = await mintUser(acc, { src: ['10.0.0.0/99'] });
+    await refused(a, jwtCredentials(bad), /user U\w+: invalid JWT claims: RangeError/);
+    const badRule = await mintUser(acc, { pub: { allow: ['a..b'] } });
+    await refused(a, jwtCredentials(badRule), /user U\w+\.pub\.allow "a\.\.b"/);
   });
 
   test('what Weft does not support is refused, never ignored: times, subs 0, conn 0', async () => {

@@ -4,14 +4,16 @@
  * permissions, limits, expiry). JWTs are minted at test time.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { encodeUser, newScopedSigner } from '@nats-io/jwt';
-import { createAccount, createOperator, createUser } from '@nats-io/nkeys';
+import { createAccount, createOperator, createUser, fromPublic } from '@nats-io/nkeys';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { parseSecurity } from '../../src/auth/config.js';
+import { VERIFY_KEY_CACHE_MAX, verifySignature } from '../../src/auth/jwt.js';
 import { JwtAuthenticator, USER_JWT_CACHE_MAX } from '../../src/auth/jwt-auth.js';
 import { ACCOUNT_JWT_CACHE_MAX } from '../../src/auth/jwt-resolver.js';
 import type { AuthResult, Credentials, OperatorConfig } from '../../src/auth/types.js';
@@ -240,6 +242,39 @@ describe('JWT authentication: accepted users', () => {
     assert.equal(new JwtAuthenticator(memory(op), new Accounts()).systemAccount, sys);
     const other = createAccount().getPublicKey();
     assert.equal(new JwtAuthenticator(memory(op), new Accounts(), other).systemAccount, other);
+  });
+});
+
+describe('signature checks', () => {
+  test('verifySignature (node:crypto) agrees with @nats-io/nkeys on good, altered and foreign signatures', () => {
+    const kinds = [createUser, createAccount, createOperator];
+    for (let i = 0; i < 60; i++) {
+      const kp = kinds[i % 3]();
+      const other = kinds[i % 3]();
+      const data = randomBytes(1 + (i % 40)).toString('base64url');
+      const sig = kp.sign(Buffer.from(data));
+      const altered = Buffer.from(sig);
+      altered[i % 64] ^= 1 << (i % 8);
+      const pub = kp.getPublicKey();
+      for (const [key, s] of [
+        [pub, sig],
+        [pub, altered],
+        [other.getPublicKey(), sig],
+      ] as const) {
+        const b64 = Buffer.from(s).toString('base64url');
+        const expected = fromPublic(key).verify(Buffer.from(data), s);
+        assert.equal(verifySignature(key, data, b64), expected, `case ${i}`);
+      }
+      assert.equal(verifySignature(pub, data, Buffer.from(sig).toString('base64url')), true);
+    }
+    // A key with a broken checksum or a truncated signature verifies nothing.
+    const kp = createUser();
+    const sig = Buffer.from(kp.sign(Buffer.from('x'))).toString('base64url');
+    const pub = kp.getPublicKey();
+    const broken = `${pub.slice(0, 10)}${pub[10] === 'A' ? 'B' : 'A'}${pub.slice(11)}`;
+    assert.equal(verifySignature(broken, 'x', sig), false);
+    assert.equal(verifySignature(pub, 'x', sig.slice(0, 40)), false);
+    assert.equal(VERIFY_KEY_CACHE_MAX, 4096);
   });
 });
 

@@ -17,6 +17,12 @@ import { VERSION } from '../src/version.js';
 import { JS_IDS, type JsMeasured, renderJsTable, runJetStreamCompare } from './jetstream.js';
 import { MESH_IDS, type MeshMeasured, renderMeshTable, runMesh } from './mesh.js';
 import {
+  PERMISSION_IDS,
+  type PermissionsMeasured,
+  renderPermissionsTable,
+  runPermissions,
+} from './permissions.js';
+import {
   ensureNatsServer,
   killAll,
   natsServerVersion,
@@ -57,7 +63,7 @@ const CASES: Case[] = [
   { id: 'reqrep', label: 'request-reply', workload: 'reqrep', size: 16, subs: 0, scale: 0.01 },
 ];
 const SINGLE_IDS = [...CASES.map((c) => c.id), 'idle'];
-const IDS = [...SINGLE_IDS, ...SUBJECT_IDS, ...MESH_IDS, ...JS_IDS];
+const IDS = [...SINGLE_IDS, ...SUBJECT_IDS, ...PERMISSION_IDS, ...MESH_IDS, ...JS_IDS];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
 
@@ -65,6 +71,8 @@ Runs every workload against nats-server and against a Weft node, both started
 here on free loopback ports, with the same load generator, and prints a table.
 The subject-index workloads (many distinct subjects, 1,000 wildcard patterns,
 a wildcard SUB/UNSUB storm with health PINGs) follow on fresh servers.
+The permissions workload (perms-100) runs 1→1 pub/sub on a Weft node as a
+user with 100 rules per direction and as one without permissions.
 The mesh workloads then start a 2-node nats-server cluster and Weft chains of
 2, 3 and 5 nodes (one topology at a time), publisher and subscriber on
 different nodes, and print a second table. The JetStream workloads then start
@@ -98,6 +106,7 @@ interface Measured {
   results: Record<string, Partial<Record<Side, BenchResult>>>;
   idle: Partial<Record<Side, IdleResult>>;
   subjects?: SubjectsMeasured;
+  permissions?: PermissionsMeasured;
   mesh?: MeshMeasured;
   jetstream?: JsMeasured;
   problems: string[];
@@ -161,6 +170,17 @@ async function main(argv: string[]): Promise<number> {
       live,
     });
   }
+  if (only.some((id) => PERMISSION_IDS.includes(id))) {
+    measured.permissions = await runPermissions({
+      mainJs,
+      msgs,
+      problems: measured.problems,
+      log,
+      status,
+      clearStatus,
+      live,
+    });
+  }
   if (only.some((id) => MESH_IDS.includes(id))) {
     measured.mesh = await runMesh({
       natsBin,
@@ -194,6 +214,7 @@ async function main(argv: string[]): Promise<number> {
   if (only.some((id) => SINGLE_IDS.includes(id)))
     tables.push(renderTable(measured, only, msgs, conns));
   if (measured.subjects) tables.push(renderSubjectsTable(measured.subjects, only));
+  if (measured.permissions) tables.push(renderPermissionsTable(measured.permissions));
   if (measured.mesh) tables.push(renderMeshTable(measured.mesh, only, msgs));
   if (measured.jetstream) tables.push(renderJsTable(measured.jetstream, only));
   if (measured.problems.length > 0) {

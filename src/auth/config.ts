@@ -7,7 +7,9 @@
  */
 
 import { DEFAULT_ACCOUNT } from '../core/account.js';
+import { mappingError } from '../core/subject-mapping.js';
 import { ConfigError } from '../errors.js';
+import { RESPONSE_EXPIRES_DEFAULT_MS } from './permissions.js';
 import { checkRule, covers, tokens } from './subject-rules.js';
 import {
   type AccountConfig,
@@ -140,14 +142,17 @@ export function parsePermissions(key: string, v: unknown): PermissionsConfig {
   only(key, d, ['publish', 'subscribe', 'allow_responses']);
   let allowResponses: PermissionsConfig['allowResponses'] = null;
   const r = d.allow_responses;
-  if (r === true) allowResponses = { max: 1, expiresMs: 0 };
+  // As nats-server: max 0 (or unset) is 1 reply, expires 0 (or unset) is
+  // RESPONSE_EXPIRES_DEFAULT_MS; a grant never outlives it.
+  if (r === true) allowResponses = { max: 1, expiresMs: RESPONSE_EXPIRES_DEFAULT_MS };
   else if (r !== undefined && r !== false) {
     const rb = block(`${key}.allow_responses`, r);
     only(`${key}.allow_responses`, rb, ['max', 'expires']);
     allowResponses = {
-      max: rb.max === undefined ? 1 : count(`${key}.allow_responses.max`, rb.max, 1),
+      max: (rb.max === undefined ? 0 : count(`${key}.allow_responses.max`, rb.max)) || 1,
       expiresMs:
-        rb.expires === undefined ? 0 : durationMs(`${key}.allow_responses.expires`, rb.expires),
+        (rb.expires === undefined ? 0 : durationMs(`${key}.allow_responses.expires`, rb.expires)) ||
+        RESPONSE_EXPIRES_DEFAULT_MS,
     };
   }
   return {
@@ -252,19 +257,10 @@ function parseImport(key: string, v: unknown): ImportConfig {
     if (d.to !== undefined) fail(`${key}.prefix`, 'and to: cannot both be set');
     to = `${subjects(`${key}.prefix`, d.prefix)[0]}.${subject}`;
   }
-  // The mapping carries the wildcard tokens over in order: `to` has the
-  // same wildcards as the subject, in the same order (`>` last in both).
-  const wild = (s: string) =>
-    tokens(s)
-      .filter((x) => x === '*' || x === '>')
-      .join('.');
-  if (to !== '' && wild(to) !== wild(subject)) {
-    fail(
-      `${key}.to`,
-      `must have the same wildcards, in the same order, as the imported subject "${subject}"`,
-      to,
-    );
-  }
+  // nats-server's mapping rule (src/core/subject-mapping.ts): a stream maps the
+  // exported subject to `to`, a service its local `to` to the exported subject.
+  const bad = kind === 'stream' ? mappingError(subject, to) : mappingError(to || subject, subject);
+  if (bad !== null) fail(`${key}.to`, `cannot map: ${bad}`, to);
   return { kind: kind!, account: str(`${key}.${kind}.account`, src.account), subject, to };
 }
 

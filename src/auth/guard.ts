@@ -26,12 +26,12 @@ export class Guard {
    */
   subscribe(subject: string, queue: string): { ok: boolean; check: boolean } {
     if (!this.permissions.canSubscribe(subject, queue)) return { ok: false, check: false };
-    return { ok: true, check: this.permissions.needsDeliveryCheck(subject) };
+    return { ok: true, check: this.permissions.needsDeliveryCheck(subject, queue) };
   }
 
-  /** A message on `subject` may be delivered to a subscription marked `check`. */
-  receive(subject: string): boolean {
-    return this.permissions.canReceive(subject);
+  /** A message on `subject` may be delivered to a subscription (in `queue`) marked `check`. */
+  receive(subject: string, queue = ''): boolean {
+    return this.permissions.canReceive(subject, queue);
   }
 
   /** A request with `reply` was delivered: its responder may answer once (allow_responses). */

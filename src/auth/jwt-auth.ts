@@ -40,6 +40,7 @@ import {
 } from './jwt.js';
 import { AccountResolver, type VerifiedAccount } from './jwt-resolver.js';
 import { Permissions } from './permissions.js';
+import { covers, tokens } from './subject-rules.js';
 import type {
   AccountConfig,
   AuthResult,
@@ -154,9 +155,43 @@ export class JwtAuthenticator implements OperatorAuth {
     return `trusting operator key(s) ${[...this.trusted].join(', ')}; ${from}; system account ${this.systemAccount}`;
   }
 
-  /** Every account whose JWT is in memory (preloaded or read), as configurations. */
+  /**
+   * Every account whose JWT is in memory (preloaded or read), as
+   * configurations. An import is kept only where its exporter is in memory
+   * and exports a covering subject to this account (public, or naming it);
+   * the others are left out, as nats-server refuses them.
+   */
   knownAccounts(): AccountConfig[] {
-    return this.resolver.all().map((a) => a.config);
+    return this.resolver.all().map((a) => {
+      const imports = a.config.imports.filter((i) => {
+        const from = this.resolver.cached(i.account)?.config;
+        const t = tokens(i.subject);
+        return (
+          from !== undefined &&
+          i.account !== a.config.name &&
+          from.exports.some(
+            (e) =>
+              e.kind === i.kind &&
+              covers(tokens(e.subject), t) &&
+              (e.accounts === null || e.accounts.includes(a.config.name)),
+          )
+        );
+      });
+      return imports.length === a.config.imports.length ? a.config : { ...a.config, imports };
+    });
+  }
+
+  /** Reads the accounts `acc` imports from (a directory resolver), so its imports can be checked; unknown ones are skipped. */
+  async loadExporters(acc: VerifiedAccount): Promise<void> {
+    await Promise.all(
+      acc.config.imports.map(async (i) => {
+        try {
+          await this.resolver.lookup(i.account);
+        } catch {
+          // An unknown or refused exporter: the import stays out.
+        }
+      }),
+    );
   }
 
   /** SIGHUP: account JWTs are read again from the directory; user decisions recompiled. */
@@ -252,12 +287,18 @@ export class JwtAuthenticator implements OperatorAuth {
     if ((fields.times ?? []).length > 0) {
       return refuse(`user ${u}: time-restricted users (times) are not supported by Weft`);
     }
+    if (acc.blocked !== null)
+      return refuse(`user ${u}: account ${account} is refused: ${acc.blocked}`);
     if (acc.conn === null)
-      return refuse(`user ${u}: account ${account} allows no connections (conn 0)`);
+      return refuse(
+        `user ${u}: account ${account} allows no connections (limits.conn 0 or absent)`,
+      );
     const subs = jwtLimit(fields.subs);
     const payload = jwtLimit(fields.payload);
     if (subs === null || acc.subs === null || payload === null || acc.payload === null) {
-      return refuse(`user ${u}: a subs or payload limit of 0 is not supported by Weft`);
+      return refuse(
+        `user ${u}: a subs or payload limit of 0 (or an account's absent one) is not supported by Weft`,
+      );
     }
     const limits: LimitsConfig = {
       maxConnections: 0,

@@ -45,6 +45,19 @@ export interface VerifiedAccount {
   /** null: the account allows no connections (`conn: 0`). */
   readonly conn: number | null;
   readonly disallowBearer: boolean;
+  /** Why its users are refused though the JWT is valid (more imports or exports than its limits allow), or null. */
+  readonly blocked: string | null;
+}
+
+/** nats-server refuses the users of an account with more exports or imports than its limits (missing: 0). */
+function tooMany(n: JwtAccountNats, limits: Record<string, unknown>): string | null {
+  for (const kind of ['exports', 'imports'] as const) {
+    const have = (n[kind] ?? []).length;
+    const max = typeof limits[kind] === 'number' ? (limits[kind] as number) : 0;
+    if (max >= 0 && have > max)
+      return `it has ${have} ${kind}, more than its limits.${kind} ${max}`;
+  }
+  return null;
 }
 
 /** Checks an account JWT against the trusted operator keys. */
@@ -88,9 +101,10 @@ export function verifyAccount(
     config: accountConfigOf(claims),
     signingKeys,
     revocations,
-    subs: jwtLimit(limits.subs),
-    payload: jwtLimit(limits.payload),
-    conn: jwtLimit(limits.conn),
+    subs: jwtLimit(limits.subs, 'zero'),
+    payload: jwtLimit(limits.payload, 'zero'),
+    conn: jwtLimit(limits.conn, 'zero'),
+    blocked: tooMany(n, limits),
     disallowBearer: limits.disallow_bearer === true,
   };
 }

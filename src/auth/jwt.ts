@@ -263,8 +263,15 @@ export function findJwt(text: string): string | null {
   return m === null ? null : m[0];
 }
 
-/** A JWT limit (-1 = none) as Weft's (0 = none); `null` when the JWT allows zero. */
-export function jwtLimit(v: unknown): number | null {
+/**
+ * A JWT limit (-1 = none) as Weft's (0 = none); `null` when the JWT allows
+ * zero. `absent` is what a missing field means: nats-server reads an
+ * account's missing limits as 0 (Go's zero value), so an account JWT
+ * without `limits.conn` takes no connections there; a user's missing
+ * limits are read as none.
+ */
+export function jwtLimit(v: unknown, absent: 'none' | 'zero' = 'none'): number | null {
+  if (v === undefined || v === null) return absent === 'zero' ? null : 0;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return 0;
   return v === 0 ? null : Math.floor(v);
 }
@@ -361,7 +368,7 @@ export function accountConfigOf(c: Claims<JwtAccountNats>): AccountConfig {
     }
     imports.push({ kind: i.type, account: i.account, subject: i.subject, to });
   }
-  const conn = jwtLimit(limits.conn);
+  const conn = jwtLimit(limits.conn, 'zero');
   return {
     name: c.sub,
     exports,

@@ -5,14 +5,35 @@
  * hundred rules publishes at nearly full speed: a cache hit is one Map
  * lookup.
  *
+ * A subscription is refused when a deny rule matches its subject taken
+ * literally, as nats-server does (`deny: a.*` refuses `a.*` and `a.>`, whose
+ * `>` is one token to `*`); one a deny rule only overlaps (`>` against
+ * `secret.>`) is allowed and each delivery to it is checked.
+ *
  * Where Weft differs from nats-server it is stricter, never looser:
  * - a subscription is allowed only when an allow rule covers all it can
- *   receive (nats-server 2.9 lets `allow: a.*` subscribe to `a.>`);
+ *   receive (nats-server 2.9 lets `allow: a.*` subscribe to `a.>`; so
+ *   `"a.* q"` does not let group `q` subscribe to `a.>`, and still keeps
+ *   other groups from it, as nats-server);
  * - a queue-group deny rule and a plain deny rule both refuse (nats-server
- *   lets a matching queue rule override a plain deny).
+ *   lets a matching queue rule override a plain deny);
+ * - a queue-group deny rule also filters deliveries to a wider subscription
+ *   in that queue group (`deny: "secret.> q"`: a `>` subscription in `q`
+ *   gets no `secret.x`; nats-server delivers it);
+ * - deliveries are checked for every subscription a deny rule overlaps
+ *   (`deny: secret.>`, `SUB *.a`: no `secret.a`); nats-server 2.9 checks
+ *   only once a deny rule lies inside a wildcard subscription, and
+ *   delivers `secret.a` there.
+ *
+ * test/unit/permissions-property.test.ts checks every decision against an
+ * independent model, and that Weft is never looser than nats-server;
+ * test/wire/permissions.test.ts shows each difference against both.
  */
 import { covers, matches, overlaps, parseRule, type Rule, tokens } from './subject-rules.js';
 import type { PermissionsConfig, ResponsePermission, SubjectRules } from './types.js';
+
+/** nats-server's DEFAULT_ALLOW_RESPONSE_EXPIRATION: a response permission's life when `expires` is not set. */
+export const RESPONSE_EXPIRES_DEFAULT_MS = 120_000;
 
 /** Decisions remembered per Permissions object; the cache is cleared when full. */
 export const PERMISSION_CACHE_MAX = 4096;
@@ -68,39 +89,46 @@ export class Permissions {
     const t = tokens(subject);
     const { allow, deny } = this.sub;
     if (allow !== null) {
-      const covering = allow.filter((r) => covers(r.subject, t));
-      const queued = covering.filter((r) => r.queue !== null);
-      // A queue subscription is decided by the queue rules for its subject
-      // when there are any; a plain one only by plain rules.
-      if (queue !== '' && queued.length > 0) {
-        if (!queued.some((r) => queueMatches(r, queue))) return false;
-      } else if (!covering.some((r) => r.queue === null)) return false;
+      // A queue subscription is decided by the queue rules that match its
+      // subject (taken literally, as nats-server) when there are any, and
+      // one of them for its group must cover it; a plain one, and a queue
+      // one no queue rule matches, by the plain rules that cover it.
+      const claimed = queue !== '' && allow.some((r) => r.queue !== null && matches(r.subject, t));
+      const ok = claimed
+        ? allow.some((r) => r.queue !== null && queueMatches(r, queue) && covers(r.subject, t))
+        : allow.some((r) => r.queue === null && covers(r.subject, t));
+      if (!ok) return false;
     }
-    for (const r of deny) {
-      if (!covers(r.subject, t)) continue;
-      if (r.queue === null || (queue !== '' && queueMatches(r, queue))) return false;
-    }
+    // The subject's tokens taken literally, as nats-server: a `*` rule
+    // refuses a `>` subscription there too.
+    for (const r of deny) if (appliesTo(r, queue) && matches(r.subject, t)) return false;
     return true;
   }
 
   /**
-   * An allowed subscription to `subject` that some subscribe deny rule
-   * overlaps: each delivery to it must be checked with `canReceive`.
+   * An allowed subscription to `subject` (in `queue`) that some subscribe
+   * deny rule for it overlaps: each delivery must be checked with `canReceive`.
    */
-  needsDeliveryCheck(subject: string): boolean {
+  needsDeliveryCheck(subject: string, queue = ''): boolean {
     const t = tokens(subject);
-    return this.sub.deny.some((r) => r.queue === null && overlaps(r.subject, t));
+    return this.sub.deny.some((r) => appliesTo(r, queue) && overlaps(r.subject, t));
   }
 
-  /** A message on `subject` may be delivered (no subscribe deny rule matches it). */
-  canReceive(subject: string): boolean {
-    const hit = this.deliverCache.get(subject);
+  /** A message on `subject` may be delivered to a subscription in `queue` ('' for none): no deny rule for it matches. */
+  canReceive(subject: string, queue = ''): boolean {
+    const key = queue === '' ? subject : `${subject} ${queue}`;
+    const hit = this.deliverCache.get(key);
     if (hit !== undefined) return hit;
     const t = tokens(subject);
-    const ok = !this.sub.deny.some((r) => r.queue === null && matches(r.subject, t));
-    remember(this, this.deliverCache, subject, ok);
+    const ok = !this.sub.deny.some((r) => appliesTo(r, queue) && matches(r.subject, t));
+    remember(this, this.deliverCache, key, ok);
     return ok;
   }
+}
+
+/** A subscribe deny rule applies to subscriptions in `queue`: a plain rule to all, a queue rule to its group. */
+function appliesTo(r: Rule, queue: string): boolean {
+  return r.queue === null || (queue !== '' && queueMatches(r, queue));
 }
 
 function remember(p: Permissions, cache: Map<string, boolean>, key: string, ok: boolean): void {

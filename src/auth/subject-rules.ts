@@ -9,8 +9,9 @@
  *   token `*`, so `allow: a.b` does not let one publish to `a.*`.
  * - `covers(rule, sub)`: every subject a subscription `sub` can receive is
  *   covered by the rule (`a.>` covers `a.*`; `a.*` does not cover `a.>`).
- *   A subscription is allowed only when an allow rule covers it, and refused
- *   when a deny rule covers it.
+ *   A subscription is allowed only when an allow rule covers it. It is
+ *   refused when a deny rule `matches` its subject taken literally (as
+ *   nats-server; this includes every rule that covers it).
  * - `overlaps(rule, sub)`: some subject is matched by both. A subscription
  *   that a deny rule overlaps but does not cover (`>` against `secret.>`) is
  *   allowed, and each delivery to it is checked against the deny rules.

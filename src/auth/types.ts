@@ -20,7 +20,10 @@ export interface SubjectRules {
 export interface ResponsePermission {
   /** Replies per request (nats-server's default 1). */
   readonly max: number;
-  /** How long a reply subject stays open, ms; 0 = until used up. */
+  /**
+   * How long a reply subject stays open, ms (the config's 0 or unset is
+   * nats-server's default, RESPONSE_EXPIRES_DEFAULT_MS); 0 here = until used up.
+   */
   readonly expiresMs: number;
 }
 
@@ -67,8 +70,9 @@ export interface ExportConfig {
 
 /**
  * An import of another account's export, seen here under `to` (its own
- * subject when ''). `to` has the same wildcards as `subject`, in the same
- * order; a message's tokens at the subject's wildcards fill `to`'s
+ * subject when ''). `to` maps subjects by nats-server's rule
+ * (src/core/subject-mapping.ts): the k-th `*` (or `$k`) of `to` takes the
+ * token of the subject's k-th `*`, a `>` the subject's tail
  * (`orders.*.shipped` to `shop.orders.*`: `orders.7.shipped` is seen as
  * `shop.orders.7`).
  */

@@ -58,7 +58,7 @@ export class BenchConn {
     }, timeoutMs);
     try {
       const pong = conn.expectPong();
-      socket.write(connectFrame(name));
+      socket.write(connectFrame(name, addr));
       await pong;
     } catch (err) {
       socket.destroy();

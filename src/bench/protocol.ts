@@ -15,8 +15,14 @@ export const PING = Buffer.from('PING\r\n');
 export const PONG = Buffer.from('PONG\r\n');
 
 /** CONNECT followed by PING: the server's PONG says the connection is ready. */
-export function connectFrame(name: string): Buffer {
-  const opts = { ...CONNECT_OPTIONS, name, lang: 'weft-bench', version: '1' };
+export function connectFrame(name: string, addr?: ServerAddress): Buffer {
+  const opts = {
+    ...CONNECT_OPTIONS,
+    name,
+    lang: 'weft-bench',
+    version: '1',
+    ...(addr?.user === undefined ? {} : { user: addr.user, pass: addr.pass ?? '' }),
+  };
   return Buffer.from(`CONNECT ${JSON.stringify(opts)}\r\nPING\r\n`);
 }
 
@@ -73,9 +79,12 @@ export function batchCount(frameLength: number, targetBytes = 128 * 1024): numbe
 export interface ServerAddress {
   host: string;
   port: number;
+  /** CONNECT's user and password (from `nats://user:pass@host:port`). */
+  user?: string;
+  pass?: string;
 }
 
-/** Parses `nats://host:port`, `host:port` or `host`; the port defaults to 4222. */
+/** Parses `nats://[user:pass@]host:port`, `host:port` or `host`; the port defaults to 4222. */
 export function parseServerUrl(text: string): ServerAddress {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `nats://${text}`;
   let url: URL;
@@ -89,7 +98,13 @@ export function parseServerUrl(text: string): ServerAddress {
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
   const port = url.port === '' ? 4222 : Number(url.port);
-  return { host, port };
+  if (url.username === '') return { host, port };
+  return {
+    host,
+    port,
+    user: decodeURIComponent(url.username),
+    pass: decodeURIComponent(url.password),
+  };
 }
 
 /** Subjects private to one run, so concurrent runs against a server never mix. */

@@ -110,9 +110,25 @@ export async function run(argv: string[]): Promise<number> {
   // From here on, an internal error shuts the node down and exits 70.
   const fatal = new FatalHandler(node);
   fatal.install();
+  // A signal during start (the log may already say "Server is ready") is
+  // held and acted on once start has finished, never left to the default
+  // handler, which would kill the process without a shutdown.
+  let early: NodeJS.Signals | null = null;
+  const hold = (signal: NodeJS.Signals): void => {
+    early ??= signal;
+  };
+  process.on('SIGINT', hold);
+  process.on('SIGTERM', hold);
+  process.on('SIGHUP', hold);
+  const release = (): void => {
+    process.off('SIGINT', hold);
+    process.off('SIGTERM', hold);
+    process.off('SIGHUP', hold);
+  };
   try {
     await node.start();
   } catch (err) {
+    release();
     // start() has released everything it opened; nothing keeps the process alive.
     if (err instanceof ConfigError) {
       process.stderr.write(`weft server: invalid configuration: ${err.message}\n`);
@@ -163,5 +179,8 @@ export async function run(argv: string[]): Promise<number> {
       });
     };
     process.on('SIGHUP', onHangup);
+    release();
+    if (early === 'SIGHUP') onHangup();
+    else if (early !== null) onSignal(early);
   });
 }

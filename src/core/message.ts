@@ -34,13 +34,37 @@ export interface Subscriber {
   readonly kind: InterestKind;
   /** Whether this party wants the messages it publishes itself. */
   readonly echo: boolean;
-  deliver(sub: Subscription, msg: Message): void;
+  /**
+   * Receives only messages published on this node: the mesh neither
+   * advertises its interest nor delivers to it (an import: it runs where the
+   * message is published, see imports.ts).
+   */
+  readonly localOnly?: boolean;
+  /**
+   * Publishes what it receives on, into another account (an import): the
+   * router delivers to it after every other party and collector of the
+   * message, so the delivery it starts never interleaves with this one.
+   * Only plain subscriptions.
+   */
+  readonly forwards?: boolean;
+  /**
+   * Takes one message. A party that `forwards` returns how many received it
+   * where it went, which the router counts instead of 1 (so a request nobody
+   * answered still gets "no responders").
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most receivers return nothing (void)
+  deliver(sub: Subscription, msg: Message): void | number;
   /**
    * A collector (the mesh) gets `deliver` for each of its subscriptions that
    * match one message, then `complete` once: it decides per message, not
    * per subscription (one copy per remote node).
    */
   complete?(msg: Message): void;
+  /**
+   * Whether `sub` may take `msg` (its owner's permissions): a queue group
+   * gives each message to a member that may, as nats-server. Absent: always.
+   */
+  accepts?(sub: Subscription, msg: Message): boolean;
 }
 
 /** One interest in a subject, owned by a subscriber. */

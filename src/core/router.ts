@@ -21,18 +21,24 @@ export class Router {
   deliver(result: MatchResult, msg: Message, origin: Subscriber | null): number {
     let delivered = 0;
     let collectors: Subscriber[] | null = null;
+    let later: Subscription[] | null = null;
     const plain = result.plain;
     for (let i = 0; i < plain.length; i++) {
       const sub = plain[i];
       const owner = sub.owner;
       if (owner === origin && !origin.echo) continue;
+      if (owner.forwards === true) {
+        if (later === null) later = [sub];
+        else later.push(sub);
+        continue;
+      }
       owner.deliver(sub, msg);
       delivered++;
       if (owner.complete !== undefined) collectors = addCollector(collectors, owner);
     }
     const queues = result.queues;
     for (let g = 0; g < queues.length; g++) {
-      const member = pick(queues[g], result.cursors, g, origin);
+      const member = pick(queues[g], result.cursors, g, origin, msg);
       if (member !== null) {
         const owner = member.owner;
         owner.deliver(member, msg);
@@ -41,6 +47,14 @@ export class Router {
       }
     }
     if (collectors !== null) for (const c of collectors) c.complete!(msg);
+    // Parties that publish on (imports) go last: what they publish is a
+    // delivery of its own, and a collector gathers one message at a time.
+    if (later !== null) {
+      for (const sub of later) {
+        const n = sub.owner.deliver(sub, msg);
+        delivered += typeof n === 'number' ? n : 1;
+      }
+    }
     return delivered;
   }
 
@@ -48,7 +62,8 @@ export class Router {
    * Delivers a message another node routed here: to the local plain
    * subscriptions when `plain`, and to one local member of each group in
    * `queues` (the origin chose this node for them). Collectors (the mesh)
-   * are skipped: routing was decided at the origin. Returns deliveries.
+   * are skipped: routing was decided at the origin; so are `localOnly`
+   * parties (imports ran at the origin). Returns deliveries.
    */
   deliverAssigned(
     result: MatchResult,
@@ -59,7 +74,7 @@ export class Router {
     let delivered = 0;
     if (plain) {
       for (const sub of result.plain) {
-        if (sub.owner.complete !== undefined) continue;
+        if (sub.owner.complete !== undefined || sub.owner.localOnly === true) continue;
         sub.owner.deliver(sub, msg);
         delivered++;
       }
@@ -68,7 +83,7 @@ export class Router {
       for (let g = 0; g < result.queues.length; g++) {
         const members = result.queues[g];
         if (!queues.includes(members[0].queue)) continue;
-        const member = pickLocal(members, result.cursors, g);
+        const member = pickLocal(members, result.cursors, g, msg);
         if (member !== null) {
           member.owner.deliver(member, msg);
           delivered++;
@@ -85,6 +100,11 @@ function addCollector(list: Subscriber[] | null, c: Subscriber): Subscriber[] {
   return list;
 }
 
+/** The member's owner lets it take the message (see Subscriber.accepts). */
+function accepts(sub: Subscription, msg: Message): boolean {
+  return sub.owner.accepts === undefined || sub.owner.accepts(sub, msg);
+}
+
 /**
  * One member of a queue group, round robin from the group's cursor: the next
  * eligible member on this node, else the nearest remote one.
@@ -94,6 +114,7 @@ function pick(
   cursors: Uint32Array,
   g: number,
   origin: Subscriber | null,
+  msg: Message,
 ): Subscription | null {
   const n = members.length;
   const start = cursors[g] % n;
@@ -103,6 +124,7 @@ function pick(
     const i = (start + k) % n;
     const sub = members[i];
     if (sub.owner === origin && !origin.echo) continue;
+    if (!accepts(sub, msg)) continue;
     const d = sub.distance ?? 0;
     if (d === 0) {
       cursors[g] = i + 1;
@@ -123,12 +145,14 @@ function pickLocal(
   members: readonly Subscription[],
   cursors: Uint32Array,
   g: number,
+  msg: Message,
 ): Subscription | null {
   const n = members.length;
   const start = cursors[g] % n;
   for (let k = 0; k < n; k++) {
     const i = (start + k) % n;
-    if (members[i].owner.complete === undefined) {
+    const owner = members[i].owner;
+    if (owner.complete === undefined && owner.localOnly !== true && accepts(members[i], msg)) {
       cursors[g] = i + 1;
       return members[i];
     }

@@ -380,12 +380,13 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   // --- local interest --------------------------------------------------------
 
   interestAdded(account: Account, sub: Subscription): void {
-    if (sub.owner === this) return;
+    // An import's interest is served where messages are published (core/imports.ts).
+    if (sub.owner === this || sub.owner.localOnly === true) return;
     this.queueInterest(this.local.add(account.name, sub.subject, sub.queue));
   }
 
   interestRemoved(account: Account, sub: Subscription): void {
-    if (sub.owner === this) return;
+    if (sub.owner === this || sub.owner.localOnly === true) return;
     this.queueInterest(this.local.remove(account.name, sub.subject, sub.queue));
   }
 

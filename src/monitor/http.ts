@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { WeftNode } from '../server/server.js';
 import { listen } from '../util/listen.js';
+import { accountz, accstatz } from './accountz.js';
 import { CpuMeter, connz, subsz, varz } from './endpoints.js';
 import { jsz } from './jsz.js';
 import { meshz } from './meshz.js';
@@ -14,7 +15,17 @@ export interface MonitorServer {
   close(): Promise<void>;
 }
 
-const ENDPOINTS = ['/varz', '/connz', '/subsz', '/meshz', '/jsz', '/healthz', '/metrics'];
+const ENDPOINTS = [
+  '/varz',
+  '/connz',
+  '/subsz',
+  '/meshz',
+  '/jsz',
+  '/accountz',
+  '/accstatz',
+  '/healthz',
+  '/metrics',
+];
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body, null, 2);
@@ -60,6 +71,14 @@ export async function startMonitor(
         return;
       case '/meshz':
         json(res, 200, meshz(node));
+        return;
+      case '/accountz': {
+        const body = accountz(node, url.searchParams);
+        json(res, 'error' in body ? 400 : 200, body);
+        return;
+      }
+      case '/accstatz':
+        json(res, 200, accstatz(node, url.searchParams));
         return;
       case '/jsz':
         json(res, 200, await jsz(node, url.searchParams));

@@ -6,6 +6,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Link } from '../mesh/link.js';
 import type { WeftNode } from '../server/server.js';
+import { addAccountMetrics } from './accountz.js';
 import { addJetStreamMetrics } from './jetstream-metrics.js';
 import { scrapeReaders } from './metric-kit.js';
 
@@ -155,5 +156,6 @@ export function createMetrics(node: WeftNode): Registry {
     },
   });
   addJetStreamMetrics(registry, node);
+  addAccountMetrics(registry, node);
   return registry;
 }

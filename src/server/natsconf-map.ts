@@ -68,6 +68,27 @@ export const NATS_SECURITY_KEYS: Readonly<Record<string, string>> = {
   resolver_preload: 'resolver_preload',
 };
 
+/**
+ * A block without the keys that only define variables for its values
+ * (`authorization { ADMIN = {...}; users = [{permissions: $ADMIN}] }`): as
+ * nats-server, they are not settings. Recurses into blocks and lists.
+ */
+function withoutVariables(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutVariables);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (usedAsVariable(value, k)) continue;
+    Object.defineProperty(out, k, {
+      value: withoutVariables(v),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
+
 /** The monitoring host setting, should Weft have one (else `http: host:port` must name the client host). */
 const HTTP_HOST = 'http_host';
 
@@ -123,7 +144,7 @@ export function natsConfToDocument(
       } else if (key === 'jetstream') {
         jetstream(value, from, put, unsupported);
       } else if (NATS_SECURITY_KEYS[key] !== undefined) {
-        put(NATS_SECURITY_KEYS[key]!, value, from);
+        put(NATS_SECURITY_KEYS[key]!, withoutVariables(value), from);
       } else if (NATS_RENAMED_KEYS[key] !== undefined || NATS_SAME_KEYS.includes(key)) {
         const weft = NATS_RENAMED_KEYS[key] ?? key;
         put(weft, checked(weft, from, value), from);

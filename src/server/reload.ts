@@ -64,6 +64,7 @@ export async function reloadNode(
   for (const a of o.security.accounts) node.accounts.getOrCreate(a.name);
   node.accounts.getOrCreate(operator?.systemAccount ?? sec.systemAccount);
   node.useOperator(operator);
+  node.replaceImports({ ...o.security, ...node.jetstreamAccounts() });
   // JetStream in newly enabled accounts, and the accounts' new limits.
   await node.jetstream?.apply(node.jetstreamAccounts());
 

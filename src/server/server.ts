@@ -8,7 +8,8 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { JwtAuthenticator } from '../auth/jwt-auth.js';
 import { Security } from '../auth/security.js';
-import { Accounts } from '../core/account.js';
+import { type Account, Accounts } from '../core/account.js';
+import { Imports } from '../core/imports.js';
 import { Router } from '../core/router.js';
 import { CloseReason, StartError, WireError } from '../errors.js';
 import { JetStream, type JetStreamAccounts } from '../jetstream/service.js';
@@ -20,6 +21,7 @@ import { errLine, infoLine } from '../protocols/nats/encoder.js';
 import { ClientSession, type SessionHost } from '../protocols/nats/session.js';
 import { listen } from '../util/listen.js';
 import { NATS_API_VERSION, VERSION } from '../version.js';
+import { Advisories, type DisconnectInfo } from './advisories.js';
 import { validateOptions } from './config.js';
 import { Congestion } from './congestion.js';
 import { Flusher } from './connection.js';
@@ -33,6 +35,9 @@ import { ServerStats } from './stats.js';
 
 /** How long a refused connection may take to read its -ERR before it is destroyed. */
 const REFUSED_LINGER_MS = 2000;
+
+/** How often expired service-import response mappings are dropped, ms. */
+const IMPORT_SWEEP_MS = 10_000;
 
 /** Bound on closed connections remembered for /connz?state=closed. */
 export const CLOSED_CONNECTIONS_MAX = 1000;
@@ -103,6 +108,13 @@ export class WeftNode implements SessionHost {
   private lock: DataDirLock | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
+  private importTimer: NodeJS.Timeout | null = null;
+  /** Exports and imports between the configured accounts (core/imports.ts). */
+  imports: Imports;
+  /** The account that receives advisories (`$SYS` or `system_account`). */
+  readonly systemAccount: Account;
+  /** Connect, disconnect and auth-failure advisories into the system account. */
+  readonly advisories: Advisories;
   private infoBase: Record<string, unknown> = {};
   private shuttingDown: Promise<void> | null = null;
   port = 0;
@@ -126,6 +138,9 @@ export class WeftNode implements SessionHost {
     this.outbound = new Outbound(this.options.maxPendingTotal, this.options.writeDeadlineMs, () =>
       this.sessions.values(),
     );
+    this.systemAccount = this.accounts.getOrCreate(operator?.systemAccount ?? sec.systemAccount);
+    this.imports = new Imports(this.accounts, this.router, this.jetstreamAccounts().accounts);
+    this.advisories = new Advisories(this, this.systemAccount);
   }
 
   async start(): Promise<void> {
@@ -156,11 +171,17 @@ export class WeftNode implements SessionHost {
     this.operator = operator;
     if (operator !== null) {
       this.log.info(`Operator mode: ${operator.describe()}`);
-      operator.resolver.onRead = async () => this.jetstream?.apply(this.jetstreamAccounts());
+      // A JWT account read: its exporters too, then its imports and JetStream.
+      operator.resolver.onRead = async (acc) => {
+        await operator.loadExporters(acc);
+        if (this.operator !== operator) return;
+        this.replaceImports({ ...this.options.security, ...this.jetstreamAccounts() });
+        await this.jetstream?.apply(this.jetstreamAccounts());
+      };
     }
   }
 
-  /** The accounts JetStream serves: the configured ones, or in operator mode the JWT accounts read. */
+  /** The accounts served (JetStream, imports): the configured ones, or in operator mode the JWT accounts read. */
   jetstreamAccounts(): JetStreamAccounts {
     const op = this.operator;
     if (op === null) return this.options.security;
@@ -170,6 +191,9 @@ export class WeftNode implements SessionHost {
   /** Opens the streams and the listeners, in that order. */
   private async open(): Promise<void> {
     const o = this.options;
+    this.imports.install();
+    this.importTimer = setInterval(() => this.imports.sweep(), IMPORT_SWEEP_MS);
+    this.importTimer.unref();
     if (o.jetstream) {
       // Where streams are written (JetStream's <data_dir>/streams/<account>)
       // is proved writable now, not at the first stream create.
@@ -306,6 +330,24 @@ export class WeftNode implements SessionHost {
     else delete this.infoBase.auth_required;
   }
 
+  /**
+   * Installs the imports of `security` in place of the current ones (a
+   * reload), when they changed; open service responses of replaced imports
+   * are dropped.
+   */
+  replaceImports(security: ServerOptions['security']): void {
+    const next = new Imports(this.accounts, this.router, security.accounts);
+    const shape = (x: Imports) =>
+      JSON.stringify([...x.streams, ...x.services].map((i) => [i.home.name, i.spec]));
+    if (shape(next) === shape(this.imports)) return;
+    this.imports.uninstall();
+    this.imports = next;
+    next.install();
+    this.log.info(
+      `reload: imports replaced (${next.streams.length + next.services.length} in all)`,
+    );
+  }
+
   /** Applies a new configuration (SIGHUP): see reload.ts. */
   reload(next: Partial<ServerOptions>): Promise<ReloadReport> {
     return reloadNode(this, next);
@@ -316,10 +358,15 @@ export class WeftNode implements SessionHost {
     this.log.debug(
       `cid:${session.id} - authenticated${id.user === '' ? '' : ` as "${id.user}"`} (${id.method}) in account ${id.account.name}`,
     );
+    this.advisories.clientConnected(connectionInfo(session));
   }
 
   sessionClosed(session: ClientSession): void {
     if (!this.sessions.delete(session.id)) return;
+    if (session.identity !== null) this.advisories.clientDisconnected(connectionInfo(session));
+    else if (session.credentials !== null && session.closeReason === CloseReason.AuthViolation) {
+      this.advisories.authFailed(connectionInfo(session));
+    }
     const c = session.connectOptions;
     this.closedConnections.push({
       cid: session.id,
@@ -365,6 +412,7 @@ export class WeftNode implements SessionHost {
     this.log.info('Initiating shutdown');
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     if (this.deadlineTimer !== null) clearInterval(this.deadlineTimer);
+    if (this.importTimer !== null) clearInterval(this.importTimer);
     const listenerClosed = new Promise<void>((r) => {
       if (this.listener === null) r();
       else this.listener.close(() => r());
@@ -406,6 +454,29 @@ export class WeftNode implements SessionHost {
     if (failed !== null) throw failed;
     this.log.info('Server shutdown complete');
   }
+}
+
+/** A NATS session as the advisories describe a connection. */
+function connectionInfo(s: ClientSession): DisconnectInfo {
+  const c = s.connectOptions;
+  return {
+    id: s.id,
+    start: s.created,
+    host: s.remoteAddress,
+    account: s.identity?.account.name ?? '',
+    // The authorized user, or the name presented when authentication failed; never a token.
+    user: s.identity?.user ?? (s.credentials?.user || s.credentials?.nkey || ''),
+    name: c?.name,
+    lang: c?.lang,
+    version: c?.version,
+    clientType: 'nats',
+    jwt: s.credentials?.jwt || undefined,
+    inMsgs: s.inMsgs,
+    inBytes: s.inBytes,
+    outMsgs: s.outMsgs,
+    outBytes: s.outBytes,
+    reason: s.closeReason ?? '',
+  };
 }
 
 /** What `startServer` resolves to: the bound ports and a way to stop. */

@@ -35,6 +35,18 @@ export async function mintOperator(systemAccount?: string): Promise<TestOperator
   return { kp, pub: kp.getPublicKey(), jwt, signer };
 }
 
+/** An account's limits as `nsc` writes them by default (a missing one is 0 for nats-server). */
+export const UNLIMITED = Object.freeze({
+  conn: -1,
+  subs: -1,
+  payload: -1,
+  data: -1,
+  imports: -1,
+  exports: -1,
+  wildcards: true,
+  leaf: -1,
+});
+
 /** An account issued by the operator's signing key (or `signer`). */
 export async function mintAccount(
   op: TestOperator,
@@ -45,7 +57,7 @@ export async function mintAccount(
   const jwt = await encodeAccount(
     opts.name ?? 'ACC',
     kp,
-    { limits: { conn: -1, subs: -1, payload: -1, data: -1 }, ...nats },
+    { limits: UNLIMITED, ...nats },
     { signer: opts.signer ?? op.signer, exp: opts.exp, nbf: opts.nbf },
   );
   return { kp, pub: kp.getPublicKey(), jwt };

@@ -27,6 +27,7 @@ import {
   mintUser,
   nowSeconds,
   type TestOperator,
+  UNLIMITED,
 } from '../helpers/jwt.js';
 
 const dirs: string[] = [];
@@ -176,6 +177,7 @@ describe('JWT authentication: accepted users', () => {
     const op = await mintOperator();
     const acc = await mintAccount(op, {
       limits: {
+        ...UNLIMITED,
         conn: 7,
         subs: 10,
         payload: 1000,
@@ -227,7 +229,7 @@ describe('JWT authentication: accepted users', () => {
     const op = await mintOperator();
     const acc = await mintAccount(op);
     const strict = await mintAccount(op, {
-      limits: { conn: -1, subs: -1, payload: -1, data: -1, disallow_bearer: true },
+      limits: { ...UNLIMITED, disallow_bearer: true },
     });
     const a = new JwtAuthenticator(memory(op, acc, strict), new Accounts());
     const bearer = await mintUser(acc, { bearer_token: true });
@@ -439,16 +441,34 @@ describe('JWT authentication: refusals', () => {
   test('what Weft does not support is refused, never ignored: times, subs 0, conn 0', async () => {
     const op = await mintOperator();
     const acc = await mintAccount(op);
-    const closed = await mintAccount(op, { limits: { conn: 0, subs: -1, payload: -1, data: -1 } });
+    const closed = await mintAccount(op, { limits: { ...UNLIMITED, conn: 0 } });
     const a = new JwtAuthenticator(memory(op, acc, closed), new Accounts());
     const timed = await mintUser(acc, { times: [{ start: '08:00:00', end: '17:00:00' }] });
     await refused(a, jwtCredentials(timed), /time-restricted users/);
     await refused(
       a,
       jwtCredentials(await mintUser(acc, { subs: 0 })),
-      /limit of 0 is not supported/,
+      /limit of 0 \(or an account.s absent one\) is not supported/,
     );
     await refused(a, jwtCredentials(await mintUser(closed)), /allows no connections/);
+    // As nats-server reads them, an account's missing limits are 0: no limits, no connections;
+    // more exports (or imports) than its limits allow refuses its users.
+    const bare = await mintAccount(op, { limits: undefined });
+    const noExports = await mintAccount(op, {
+      limits: { conn: -1, subs: -1, payload: -1, data: -1 },
+      exports: [{ name: 'n', subject: 'news.>', type: 'stream' }],
+    });
+    const b = new JwtAuthenticator(memory(op, bare, noExports), new Accounts());
+    await refused(
+      b,
+      jwtCredentials(await mintUser(bare)),
+      /allows no connections \(limits.conn 0 or absent\)/,
+    );
+    await refused(
+      b,
+      jwtCredentials(await mintUser(noExports)),
+      /is refused: it has 1 exports, more than its limits.exports 0/,
+    );
   });
 });
 

@@ -339,3 +339,27 @@ describe('config files by name', () => {
     );
   });
 });
+
+test('variables defined inside a security block are not settings (the nats-server docs pattern)', () => {
+  const doc = natsConfTextToDocument(
+    `authorization {
+  ADMIN = { publish: ">", subscribe: ">" }
+  REQUESTOR = { publish: ["req.>"], subscribe: "_INBOX.>" }
+  users = [
+    { user: admin, password: a, permissions: $ADMIN }
+    { user: client, password: c, permissions: $REQUESTOR }
+  ]
+}
+`,
+    'vars.conf',
+    {},
+  );
+  const opts = optionsFromDocument(doc, 'vars.conf');
+  assert.deepEqual(
+    opts.security?.users.map((u) => [u.user, u.permissions?.publish.allow]),
+    [
+      ['admin', ['>']],
+      ['client', ['req.>']],
+    ],
+  );
+});

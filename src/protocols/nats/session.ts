@@ -577,12 +577,20 @@ export class ClientSession extends Connection implements Subscriber {
 
   // --- delivery ------------------------------------------------------------
 
+  /** A queue group passes over this member for a message its permissions refuse. */
+  accepts(sub: Subscription, msg: Message): boolean {
+    if (!(sub as NatsSubscription).check || this.guard === null) return true;
+    if (this.guard.receive(msg.subject, sub.queue)) return true;
+    this.host.security.counters.deliveriesDenied++;
+    return false;
+  }
+
   deliver(sub: Subscription, msg: Message): void {
     if (this.closed || (sub.max > 0 && sub.delivered >= sub.max)) return;
     const ns = sub as NatsSubscription;
     const guard = this.guard;
     if (guard !== null) {
-      if (ns.check && !guard.receive(msg.subject)) {
+      if (ns.check && !guard.receive(msg.subject, sub.queue)) {
         this.host.security.counters.deliveriesDenied++;
         return;
       }

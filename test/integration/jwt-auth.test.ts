@@ -312,59 +312,71 @@ describe('JWT authentication (operator mode)', () => {
     },
   );
 
-  test('exports and imports between JWT accounts; an import of what is not exported carries nothing', async (t) => {
-    const exporter = await mintAccount(
-      w.op,
-      {
-        exports: [
-          { name: 'news', subject: 'news.>', type: 'stream' },
-          { name: 'time', subject: 'svc.time', type: 'service' },
-        ],
-      },
-      { name: 'EXP' },
-    );
-    const importer = await mintAccount(
-      w.op,
-      {
-        imports: [
-          { name: 'news', subject: 'news.>', account: exporter.pub, type: 'stream' },
-          { name: 'time', subject: 'svc.time', account: exporter.pub, type: 'service' },
-        ],
-      },
-      { name: 'IMP' },
-    );
-    const sneaky = await mintAccount(
-      w.op,
-      { imports: [{ name: 'secret', subject: 'secret.>', account: exporter.pub, type: 'stream' }] },
-      { name: 'SNEAKY' },
-    );
-    const accounts = [w.sys, exporter, importer, sneaky];
-    const { pool } = await startTargetFor(t, {
-      securityDoc: {
-        operator: w.op.jwt,
-        system_account: w.sys.pub,
-        resolver: 'MEMORY',
-        resolver_preload: Object.fromEntries(accounts.map((a) => [a.pub, a.jwt])),
-      },
+  for (const resolver of ['preload', 'dir'] as const) {
+    test(`exports and imports between JWT accounts; an import of what is not exported carries nothing (${resolver} resolver)`, async (t) => {
+      const exporter = await mintAccount(
+        w.op,
+        {
+          exports: [
+            { name: 'news', subject: 'news.>', type: 'stream' },
+            { name: 'time', subject: 'svc.time', type: 'service' },
+          ],
+        },
+        { name: 'EXP' },
+      );
+      const importer = await mintAccount(
+        w.op,
+        {
+          imports: [
+            { name: 'news', subject: 'news.>', account: exporter.pub, type: 'stream' },
+            { name: 'time', subject: 'svc.time', account: exporter.pub, type: 'service' },
+          ],
+        },
+        { name: 'IMP' },
+      );
+      const sneaky = await mintAccount(
+        w.op,
+        {
+          imports: [{ name: 'secret', subject: 'secret.>', account: exporter.pub, type: 'stream' }],
+        },
+        { name: 'SNEAKY' },
+      );
+      const accounts = [w.sys, exporter, importer, sneaky];
+      const dir = await mkdtemp(path.join(tmpdir(), 'weft-jwt-imports-'));
+      t.after(() => rm(dir, { recursive: true, force: true }));
+      for (const a of accounts) await writeFile(path.join(dir, `${a.pub}.jwt`), a.jwt);
+      const { pool } = await startTargetFor(t, {
+        securityDoc: {
+          operator: w.op.jwt,
+          system_account: w.sys.pub,
+          ...(resolver === 'dir'
+            ? { resolver: { type: 'full', dir } }
+            : {
+                resolver: 'MEMORY',
+                resolver_preload: Object.fromEntries(accounts.map((a) => [a.pub, a.jwt])),
+              }),
+        },
+      });
+      // The importer's user first: with a directory, its exporter is read for it.
+      const i = await pool.connect({ authenticator: creds(await mintUser(importer)) });
+      const e = await pool.connect({ authenticator: creds(await mintUser(exporter)) });
+      const x = await pool.connect({ authenticator: creds(await mintUser(sneaky)) });
+      e.subscribe('svc.time', { callback: (_err, m) => m.respond(sc.encode('noon')) });
+      await e.flush();
+      const news = i.subscribe('news.>');
+      const secret = x.subscribe('secret.>');
+      await i.flush();
+      await x.flush();
+      e.publish('news.today', sc.encode('n'));
+      e.publish('secret.plans', sc.encode('s'));
+      await e.flush();
+      await checkFor(() => news.getReceived() === 1, 3000);
+      const reply = await i.request('svc.time', sc.encode(''), { timeout: 3000 });
+      assert.equal(sc.decode(reply.data), 'noon');
+      await x.flush();
+      assert.equal(secret.getReceived(), 0);
     });
-    const e = await pool.connect({ authenticator: creds(await mintUser(exporter)) });
-    const i = await pool.connect({ authenticator: creds(await mintUser(importer)) });
-    const x = await pool.connect({ authenticator: creds(await mintUser(sneaky)) });
-    e.subscribe('svc.time', { callback: (_err, m) => m.respond(sc.encode('noon')) });
-    await e.flush();
-    const news = i.subscribe('news.>');
-    const secret = x.subscribe('secret.>');
-    await i.flush();
-    await x.flush();
-    e.publish('news.today', sc.encode('n'));
-    e.publish('secret.plans', sc.encode('s'));
-    await e.flush();
-    await checkFor(() => news.getReceived() === 1, 3000);
-    const reply = await i.request('svc.time', sc.encode(''), { timeout: 3000 });
-    assert.equal(sc.decode(reply.data), 'noon');
-    await x.flush();
-    assert.equal(secret.getReceived(), 0);
-  });
+  }
 
   for (const resolver of ['preload', 'dir'] as const) {
     test(`JetStream in a JWT account follows its JWT limits (${resolver} resolver)`, async (t) => {

@@ -36,6 +36,7 @@ import {
   SUBJECT_IDS,
   type SubjectsMeasured,
 } from './subjects.js';
+import { startTlsServers } from './tls.js';
 
 interface Case {
   id: string;
@@ -45,6 +46,8 @@ interface Case {
   subs: number;
   /** Share of --msgs this case publishes (requests for reqrep). */
   scale: number;
+  /** Against a second pair of servers with TLS required on the client port (bench/tls.ts). */
+  tls?: boolean;
 }
 
 const CASES: Case[] = [
@@ -61,6 +64,15 @@ const CASES: Case[] = [
   { id: 'fanout', label: 'fan-out 1→4, 16 B', workload: 'fanout', size: 16, subs: 4, scale: 0.5 },
   { id: 'queue', label: 'queue group 1→4, 16 B', workload: 'queue', size: 16, subs: 4, scale: 1 },
   { id: 'reqrep', label: 'request-reply', workload: 'reqrep', size: 16, subs: 0, scale: 0.01 },
+  {
+    id: 'pubsub-tls',
+    label: '1→1 pub/sub 16 B over TLS',
+    workload: 'pubsub',
+    size: 16,
+    subs: 1,
+    scale: 1,
+    tls: true,
+  },
 ];
 const SINGLE_IDS = [...CASES.map((c) => c.id), 'idle'];
 const IDS = [...SINGLE_IDS, ...SUBJECT_IDS, ...PERMISSION_IDS, ...MESH_IDS, ...JS_IDS];
@@ -153,8 +165,12 @@ async function main(argv: string[]): Promise<number> {
   if (natsBin === null) return 1;
   const mainJs = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
   const measured: Measured = { results: {}, idle: {}, problems: [] };
-  if (only.some((id) => SINGLE_IDS.includes(id))) {
+  const tlsIds = CASES.filter((c) => c.tls).map((c) => c.id);
+  if (only.some((id) => SINGLE_IDS.includes(id) && !tlsIds.includes(id))) {
     await runSingle(measured, only, natsBin, mainJs, msgs, conns);
+  }
+  if (CASES.some((c) => c.tls && only.includes(c.id))) {
+    await runTls(measured, only, natsBin, mainJs, msgs);
   }
   if (only.some((id) => SUBJECT_IDS.includes(id))) {
     measured.subjects = await runSubjects({
@@ -280,7 +296,7 @@ async function runSingle(
         for (const e of r.errors.slice(0, 3)) measured.problems.push(`idle ${side}: ${e}`);
       }
     }
-    const cases = CASES.filter((c) => only.includes(c.id));
+    const cases = CASES.filter((c) => only.includes(c.id) && !c.tls);
     if (cases.length > 0) {
       // Not measured: lets V8 compile Weft's hot paths, and both servers size their buffers.
       for (const side of sides) await warmUp(servers[side]!, Math.min(msgs, 200_000));
@@ -306,6 +322,50 @@ async function runSingle(
   } finally {
     clearStatus();
     await Promise.all(Object.values(servers).map((s) => s?.stop()));
+  }
+}
+
+/** The TLS workloads: a second nats-server and Weft node, TLS required, same certificates. */
+async function runTls(
+  measured: Measured,
+  only: string[],
+  natsBin: string,
+  mainJs: string,
+  msgs: number,
+): Promise<void> {
+  const servers = await startTlsServers(natsBin, mainJs);
+  try {
+    for (const p of servers.problems) {
+      measured.problems.push(p);
+      log(p);
+    }
+    const sides = (['nats', 'weft'] as const).filter((s) => servers[s] !== null);
+    const tlsProc = (side: Side): ServerProc => {
+      const s = servers[side]!;
+      return { ...s, url: `tls://127.0.0.1:${s.port}?ca=${encodeURIComponent(servers.caFile)}` };
+    };
+    for (const side of sides) await warmUp(tlsProc(side), Math.min(msgs, 200_000));
+    for (const c of CASES.filter((c) => c.tls && only.includes(c.id))) {
+      measured.results[c.id] = {};
+      for (const side of sides) {
+        const server = tlsProc(side);
+        if (server.exited()) {
+          measured.problems.push(`${c.id} ${side}: server is no longer running\n${server.tail()}`);
+          continue;
+        }
+        const r = await runCase(c, server, msgs);
+        measured.results[c.id]![side] = r;
+        log(`${c.id.padEnd(14)} ${server.name.padEnd(20)} ${describe(r)}`);
+        if (!r.complete) {
+          measured.problems.push(
+            `${c.id} ${side}: ${r.ended}, ${r.errors.join('; ') || 'incomplete'}`,
+          );
+        }
+      }
+    }
+  } finally {
+    clearStatus();
+    await servers.stop();
   }
 }
 

@@ -111,6 +111,16 @@ export async function startNatsServer(bin: string, monitor = false): Promise<Ser
   return proc;
 }
 
+/** nats-server with `args` (a config file, say) listening on `port`. */
+export function startNatsServerWith(
+  bin: string,
+  args: string[],
+  port: number,
+  name = 'nats-server',
+): Promise<ServerProc> {
+  return launch(name, bin, args, port);
+}
+
 /**
  * nats-server with JetStream, storing under a throwaway directory. With
  * `syncAlways`, a config file sets `jetstream { sync_interval: always }`

@@ -70,6 +70,8 @@ export const CloseReason = {
   ServerShutdown: 'Server Shutdown',
   WriteError: 'Write Error',
   ReadError: 'Read Error',
+  /** nats-server's name: the TLS handshake on the client port failed (see tls-accept.ts). */
+  TlsHandshake: 'TLS Handshake Failure',
   // Mesh links
   LinkDead: 'Link Heartbeat Timeout',
   LinkRefused: 'Link Refused',

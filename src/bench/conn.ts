@@ -4,7 +4,9 @@
  * written before it". No client library: the generator must outrun the server.
  */
 
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { connectFrame, PING, PONG, type ServerAddress } from './protocol.js';
 import { FrameScanner } from './scanner.js';
 
@@ -50,8 +52,71 @@ export class BenchConn {
 
   /** Connects, sends CONNECT + PING and resolves once the PONG is back. */
   static async open(addr: ServerAddress, name: string, timeoutMs = 10_000): Promise<BenchConn> {
-    const socket = net.connect({ host: addr.host, port: addr.port });
+    if (addr.caFile !== undefined) return BenchConn.openTls(addr, name, timeoutMs);
+    return BenchConn.start(
+      net.connect({ host: addr.host, port: addr.port }),
+      addr,
+      name,
+      timeoutMs,
+    );
+  }
+
+  /** INFO in clear, then the TLS handshake, then CONNECT, as NATS clients do. */
+  private static async openTls(
+    addr: ServerAddress,
+    name: string,
+    timeoutMs: number,
+  ): Promise<BenchConn> {
+    const raw = net.connect({ host: addr.host, port: addr.port });
+    raw.setNoDelay(true);
+    const timer = setTimeout(
+      () => raw.destroy(new Error(`no TLS within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    try {
+      const info = await new Promise<Buffer>((resolve, reject) => {
+        let buf = Buffer.alloc(0);
+        const onData = (d: Buffer) => {
+          buf = Buffer.concat([buf, d]);
+          if (buf.indexOf('\r\n') < 0) return;
+          raw.off('data', onData);
+          raw.pause();
+          resolve(buf);
+        };
+        raw.on('data', onData);
+        raw.once('error', reject);
+        raw.once('close', () => reject(new Error('closed before INFO')));
+      });
+      const socket = tls.connect({
+        socket: raw,
+        host: addr.host,
+        ...(net.isIP(addr.host) === 0 ? { servername: addr.host } : {}),
+        ca: readFileSync(addr.caFile!),
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('secureConnect', () => resolve());
+        socket.once('error', reject);
+      });
+      const conn = await BenchConn.start(socket, addr, name, timeoutMs, info);
+      return conn;
+    } catch (err) {
+      raw.destroy();
+      throw new Error(`TLS connect to ${addr.host}:${addr.port}: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private static async start(
+    socket: net.Socket,
+    addr: ServerAddress,
+    name: string,
+    timeoutMs: number,
+    /** Bytes already read (the INFO a TLS connection reads in clear). */
+    head: Buffer | null = null,
+  ): Promise<BenchConn> {
     const conn = new BenchConn(socket);
+    if (head !== null) conn.scanner.push(head);
     const timer = setTimeout(() => {
       conn.errors.push(`no PONG within ${timeoutMs} ms`);
       socket.destroy();

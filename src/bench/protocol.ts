@@ -82,9 +82,18 @@ export interface ServerAddress {
   /** CONNECT's user and password (from `nats://user:pass@host:port`). */
   user?: string;
   pass?: string;
+  /**
+   * TLS: the CA file that signs the server's certificate. The connection
+   * reads INFO in clear, then starts the handshake, as the NATS clients do.
+   */
+  caFile?: string;
 }
 
-/** Parses `nats://[user:pass@]host:port`, `host:port` or `host`; the port defaults to 4222. */
+/**
+ * Parses `nats://[user:pass@]host:port`, `host:port` or `host`; the port
+ * defaults to 4222. `tls://host:port?ca=FILE` connects with TLS, trusting
+ * FILE's CA.
+ */
 export function parseServerUrl(text: string): ServerAddress {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `nats://${text}`;
   let url: URL;
@@ -93,18 +102,25 @@ export function parseServerUrl(text: string): ServerAddress {
   } catch {
     throw new Error(`bad server URL ${JSON.stringify(text)}: expected nats://host:port`);
   }
-  if (url.protocol !== 'nats:' && url.protocol !== 'tcp:') {
-    throw new Error(`bad server URL ${JSON.stringify(text)}: only nats:// is supported`);
+  if (url.protocol !== 'nats:' && url.protocol !== 'tcp:' && url.protocol !== 'tls:') {
+    throw new Error(
+      `bad server URL ${JSON.stringify(text)}: only nats:// and tls:// are supported`,
+    );
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
   const port = url.port === '' ? 4222 : Number(url.port);
-  if (url.username === '') return { host, port };
-  return {
-    host,
-    port,
-    user: decodeURIComponent(url.username),
-    pass: decodeURIComponent(url.password),
-  };
+  const out: ServerAddress = { host, port };
+  if (url.username !== '') {
+    out.user = decodeURIComponent(url.username);
+    out.pass = decodeURIComponent(url.password);
+  }
+  if (url.protocol !== 'tls:') return out;
+  const caFile = url.searchParams.get('ca');
+  if (caFile === null || caFile === '') {
+    throw new Error(`bad server URL ${JSON.stringify(text)}: tls:// needs ?ca=FILE`);
+  }
+  out.caFile = caFile;
+  return out;
 }
 
 /** Subjects private to one run, so concurrent runs against a server never mix. */

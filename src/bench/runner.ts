@@ -326,7 +326,8 @@ function summarise(f: RunFacts): BenchResult {
 }
 
 export function formatUrl(a: ServerAddress): string {
-  return `nats://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+  const scheme = a.caFile === undefined ? 'nats' : 'tls';
+  return `${scheme}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
 }
 
 function sameAddress(a: ServerAddress, b: ServerAddress): boolean {

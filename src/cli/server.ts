@@ -2,6 +2,7 @@
  * `weft server`: runs a node in the foreground. Flags override the config
  * file; a bad flag or setting exits with code 2 and a message naming it.
  * SIGINT/SIGTERM start a graceful shutdown; a second signal exits at once.
+ * SIGHUP reloads the TLS certificates.
  * A node that cannot start (a port taken, its data directory locked by
  * another node or not writable) exits with code 1 having released all it
  * opened; an internal error (uncaught exception) shuts down and exits 70.

@@ -4,7 +4,9 @@
  * the meaning is the same, so existing tooling can read them. Durations that
  * nats-server reports as integers are nanoseconds.
  */
+
 import type { WeftNode } from '../server/server.js';
+import { peerCertSummaries } from '../server/tls-accept.js';
 import { NATS_API_VERSION, VERSION } from '../version.js';
 import { jetstreamVarz } from './jsz.js';
 
@@ -63,6 +65,10 @@ export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
     ping_max: o.maxPingsOut,
     http_host: o.host,
     http_port: node.httpPort,
+    ...(node.httpsPort >= 0 ? { https_port: node.httpsPort } : {}),
+    ...(o.tls !== null
+      ? { tls_required: true, tls_verify: o.tls.verify, tls_timeout: o.tls.timeoutMs / 1000 }
+      : {}),
     auth_timeout: o.authTimeoutMs / 1000,
     max_control_line: o.maxControlLine,
     max_payload: o.maxPayload,
@@ -100,6 +106,8 @@ export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
       slow_consumers_write_deadline: node.outbound.deadlineCloses,
       read_slices: s.readSlices,
       fair_share_waits: s.fairShareWaits,
+      tls_handshake_failures: Object.fromEntries(node.tlsHandshakeFailures),
+      monitor_unauthorized: s.monitorUnauthorized,
       closed_by_reason: Object.fromEntries(s.closedByReason),
       security: securityVarz(node),
     },
@@ -198,6 +206,12 @@ export function connz(node: WeftNode, q: Query): Record<string, unknown> | { err
       };
       if (withAuth && s.identity !== null && s.identity.user !== '') {
         row.authorized_user = s.identity.user;
+      }
+      if (s.tls !== null) {
+        row.tls_version = s.tls.version;
+        row.tls_cipher_suite = s.tls.cipher;
+        // As nats-server: the chain only with ?auth=1.
+        if (withAuth && s.tls.cert !== null) row.tls_peer_certs = peerCertSummaries(s.tls.cert);
       }
       if (withSubs) row.subscriptions_list = [...s.subs.values()].map((x) => x.subject);
       rows.push(row);

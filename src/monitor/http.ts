@@ -1,8 +1,12 @@
 /**
  * The monitoring HTTP server: JSON endpoints and Prometheus /metrics.
  */
+
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { secretEquals } from '../auth/authenticator.js';
 import type { WeftNode } from '../server/server.js';
+import type { TlsFiles } from '../server/tls.js';
 import { listen } from '../util/listen.js';
 import { accountz, accstatz } from './accountz.js';
 import { CpuMeter, connz, subsz, varz } from './endpoints.js';
@@ -12,7 +16,18 @@ import { createMetrics } from './metrics.js';
 
 export interface MonitorServer {
   readonly port: number;
+  /** Takes the TlsFiles' current certificates (HTTPS only; a no-op otherwise). */
+  reloadTls(): void;
   close(): Promise<void>;
+}
+
+/**
+ * Whether `header` is `Bearer <token>`, compared in constant time (the
+ * same comparison as every secret: src/auth/authenticator.ts).
+ */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
+  return secretEquals(m === null ? '' : m[1], token) && m !== null;
 }
 
 const ENDPOINTS = [
@@ -36,16 +51,34 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/**
+ * Serves monitoring on host:port: over HTTPS with `tls`'s certificate when
+ * given (no client certificate is asked for, as nats-server), else HTTP.
+ * With `monitor_token` set, every request must carry it as a bearer token.
+ */
 export async function startMonitor(
   node: WeftNode,
   host: string,
   port: number,
+  tls: TlsFiles | null,
 ): Promise<MonitorServer> {
   const cpu = new CpuMeter();
   const registry = createMetrics(node);
+  const token = node.options.monitorToken;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://monitor');
+    if (token !== '' && !bearerMatches(req.headers.authorization, token)) {
+      node.stats.monitorUnauthorized++;
+      node.log.warn(
+        `monitoring: refused ${req.method} ${url.pathname} from ${req.socket.remoteAddress}: missing or wrong bearer token`,
+      );
+      res.setHeader('www-authenticate', 'Bearer realm="weft monitoring"');
+      json(res, 401, {
+        error: 'unauthorized: send the monitor_token as "Authorization: Bearer <token>"',
+      });
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       json(res, 405, { error: `method ${req.method} not allowed` });
       return;
@@ -94,16 +127,27 @@ export async function startMonitor(
     }
   };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((err: Error) => {
       node.log.error(`monitor ${req.url}: ${err.message}`);
       if (!res.headersSent) json(res, 500, { error: err.message });
       else res.end();
     });
-  });
+  };
+  const https = tls === null ? null : createHttpsServer({ ...tls.secureOptions }, onRequest);
+  const server = https ?? createServer(onRequest);
+  if (https !== null) {
+    // A failed handshake (a plain-HTTP client, a bad certificate) is that client's problem.
+    https.on('tlsClientError', (err: Error) =>
+      node.log.debug(`monitoring: TLS handshake failed: ${err.message.split('\n')[0]}`),
+    );
+  }
   const bound = await listen(server, port, host, 'monitoring');
   return {
     port: bound,
+    reloadTls: () => {
+      if (https !== null && tls !== null) https.setSecureContext({ ...tls.secureOptions });
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -155,6 +155,21 @@ export function createMetrics(node: WeftNode): Registry {
       for (const [reason, n] of s.closedByReason) this.inc({ reason }, n);
     },
   });
+  new Counter({
+    name: 'weft_tls_handshake_failures_total',
+    help: 'TLS handshakes refused on the client port, by reason (plaintext, timeout, no_certificate, expired, untrusted, closed, protocol)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of node.tlsHandshakeFailures) this.inc({ reason }, n);
+    },
+  });
+  counter(
+    'weft_monitor_unauthorized_total',
+    'Monitoring requests refused for a missing or wrong monitor_token',
+    () => s.monitorUnauthorized,
+  );
   addJetStreamMetrics(registry, node);
   addAccountMetrics(registry, node);
   return registry;

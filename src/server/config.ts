@@ -87,6 +87,21 @@ export const SETTINGS: readonly Setting[] = [
     help: 'monitoring HTTP port, 0 for any, -1 to disable (default 8222)',
   },
   {
+    file: 'https_port',
+    flag: 'https-port',
+    option: 'httpsPort',
+    kind: 'port',
+    min: -1,
+    help: 'monitoring over HTTPS with the tls certificate, instead of http_port; 0 for any (default -1: off)',
+  },
+  {
+    file: 'monitor_token',
+    flag: 'monitor-token',
+    option: 'monitorToken',
+    kind: 'secret',
+    help: 'bearer token every monitoring request must send (Authorization: Bearer TOKEN)',
+  },
+  {
     file: 'data_dir',
     flag: 'data-dir',
     option: 'dataDir',
@@ -545,6 +560,11 @@ export function validateOptions(o: ServerOptions): void {
   };
   int('port', o.port, 0, 65535, 'must be a port number from 0 to 65535');
   int('http_port', o.httpPort, -1, 65535, 'must be a port number from -1 to 65535');
+  int('https_port', o.httpsPort, -1, 65535, 'must be a port number from -1 to 65535');
+  if (o.httpsPort >= 0 && o.tls === null) {
+    bad('https_port', 'needs the tls block (its cert_file and key_file serve HTTPS)', o.httpsPort);
+  }
+  if (typeof o.monitorToken !== 'string') bad('monitor_token', 'must be a string', o.monitorToken);
   int(
     'max_payload',
     o.maxPayload,

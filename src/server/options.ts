@@ -16,6 +16,14 @@ export interface ServerOptions {
   port: number;
   /** Monitoring HTTP port; 0 picks a free one, -1 disables monitoring. */
   httpPort: number;
+  /**
+   * Monitoring over HTTPS with the `tls` block's certificate (nats-server's
+   * https_port); 0 picks a free one, -1 (the default) none. When set, it
+   * replaces `httpPort`: monitoring is not also served in clear.
+   */
+  httpsPort: number;
+  /** Bearer token every monitoring request must present (`Authorization: Bearer …`); '' for none. */
+  monitorToken: string;
   /** Where durable data lives. */
   dataDir: string;
   /** This node's name (defaults to its generated id). */
@@ -93,6 +101,8 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   host: '0.0.0.0',
   port: 4222,
   httpPort: 8222,
+  httpsPort: -1,
+  monitorToken: '',
   dataDir: './data',
   name: '',
   maxPayload: 1024 * 1024,

@@ -8,14 +8,15 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { JwtAuthenticator } from '../auth/jwt-auth.js';
 import { Security } from '../auth/security.js';
+import type { TlsConfig } from '../auth/types.js';
 import { type Account, Accounts } from '../core/account.js';
 import { Imports } from '../core/imports.js';
 import { Router } from '../core/router.js';
-import { CloseReason, StartError, WireError } from '../errors.js';
+import { CloseReason, ConfigError, StartError, WireError } from '../errors.js';
 import { JetStream, type JetStreamAccounts } from '../jetstream/service.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { Mesh } from '../mesh/mesh.js';
-import { meshListenHost, meshListenPort } from '../mesh/settings.js';
+import { isLoopback, meshListenHost, meshListenPort } from '../mesh/settings.js';
 import { type MonitorServer, startMonitor } from '../monitor/http.js';
 import { errLine, infoLine } from '../protocols/nats/encoder.js';
 import { ClientSession, type SessionHost } from '../protocols/nats/session.js';
@@ -32,6 +33,8 @@ import { type ServerOptions, withDefaults } from './options.js';
 import { Outbound } from './outbound.js';
 import { type ReloadReport, reloadNode } from './reload.js';
 import { ServerStats } from './stats.js';
+import { TlsFiles } from './tls.js';
+import { TlsAcceptor } from './tls-accept.js';
 
 /** How long a refused connection may take to read its -ERR before it is destroyed. */
 const REFUSED_LINGER_MS = 2000;
@@ -58,11 +61,9 @@ export interface ClosedConnection {
   out_msgs: number;
   in_bytes: number;
   out_bytes: number;
-}
-
-/** An address only this machine can reach. */
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+  /** TLS connections: nats-server's /connz names. */
+  tls_version?: string;
+  tls_cipher_suite?: string;
 }
 
 /** A server id in the style of nats-server's (an nkey-like base32 string). */
@@ -93,11 +94,17 @@ export class WeftNode implements SessionHost {
   readonly started = new Date();
   readonly sessions = new Map<number, ClientSession>();
   readonly closedConnections: ClosedConnection[] = [];
+  /** The nonce each TLS connection's INFO carried, until its handshake ends (bounded by max_connections). */
+  private readonly tlsNonces = new Map<number, string>();
   /** Refused sockets still flushing their -ERR. */
   private readonly refused = new Set<Socket>();
   private nextCid = 1;
   private listener: NetServer | null = null;
   private monitor: MonitorServer | null = null;
+  /** The client port's certificates (`tls`), reloaded by reloadTls(); null on plain TCP. */
+  readonly tlsFiles: TlsFiles | null;
+  /** Handshakes on the client port, when `tls` is set. */
+  private tlsAcceptor: TlsAcceptor | null = null;
   /** The mesh, when this node listens for or dials links. */
   mesh: Mesh | null = null;
   /** JetStream, unless turned off by the `jetstream` option. */
@@ -119,6 +126,8 @@ export class WeftNode implements SessionHost {
   private shuttingDown: Promise<void> | null = null;
   port = 0;
   httpPort = -1;
+  /** The monitoring port when served over HTTPS (`https_port`), else -1. */
+  httpsPort = -1;
 
   constructor(options: Partial<ServerOptions> = {}) {
     this.options = withDefaults(options);
@@ -135,6 +144,7 @@ export class WeftNode implements SessionHost {
     // Every configured account exists from the start (its interest, streams and imports).
     for (const a of this.options.security.accounts) this.accounts.getOrCreate(a.name);
     this.accounts.getOrCreate(operator?.systemAccount ?? sec.systemAccount);
+    this.tlsFiles = this.options.tls === null ? null : new TlsFiles('tls', this.options.tls);
     this.outbound = new Outbound(this.options.maxPendingTotal, this.options.writeDeadlineMs, () =>
       this.sessions.values(),
     );
@@ -210,6 +220,7 @@ export class WeftNode implements SessionHost {
       );
       await this.jetstream.start();
     }
+    if (this.tlsFiles !== null) this.tlsAcceptor = this.newTlsAcceptor(this.tlsFiles);
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener = listener;
     this.port = await listen(listener, o.port, o.host, 'client');
@@ -226,6 +237,10 @@ export class WeftNode implements SessionHost {
       headers: true,
       max_payload: o.maxPayload,
       ...(this.security.required ? { auth_required: true } : {}),
+      // As nats-server with tls: the client starts the handshake after this INFO.
+      ...(o.tls !== null
+        ? { tls_required: true, ...(o.tls.verify ? { tls_verify: true } : {}) }
+        : {}),
       // As nats-server with JetStream on: clients read it to offer the JetStream API.
       ...(this.jetstream !== null ? { jetstream: true } : {}),
     };
@@ -234,6 +249,11 @@ export class WeftNode implements SessionHost {
     if (!this.security.required && !isLoopback(o.host)) {
       this.log.warn(
         `no authentication is configured and the client port listens on ${o.host}: anyone who can reach it may connect, publish and subscribe (set authorization or accounts)`,
+      );
+    }
+    if (o.tls !== null) {
+      this.log.info(
+        `TLS required for client connections${o.tls.verify ? ' (client certificates verified against tls.ca_file)' : ''}`,
       );
     }
     const meshPort = meshListenPort(o);
@@ -259,10 +279,20 @@ export class WeftNode implements SessionHost {
         this.log.warn('mesh links need no token (set mesh.token / --mesh-token to require one)');
       }
     }
-    if (o.httpPort >= 0) {
-      this.monitor = await startMonitor(this, o.host, o.httpPort);
+    if (o.httpsPort >= 0) {
+      // nats-server serves one of the two; https_port wins over http_port.
+      this.monitor = await startMonitor(this, o.host, o.httpsPort, this.tlsFiles);
+      this.httpsPort = this.monitor.port;
+      this.log.info(`Listening for monitoring on https://${o.host}:${this.httpsPort}`);
+    } else if (o.httpPort >= 0) {
+      this.monitor = await startMonitor(this, o.host, o.httpPort, null);
       this.httpPort = this.monitor.port;
       this.log.info(`Listening for monitoring on http://${o.host}:${this.httpPort}`);
+    }
+    if (this.monitor !== null && o.monitorToken === '' && !isLoopback(o.host)) {
+      this.log.warn(
+        `monitoring on ${o.host} answers anyone: set monitor_token to require a bearer token`,
+      );
     }
     this.pingTimer = setInterval(() => this.pingAll(), o.pingIntervalMs);
     this.pingTimer.unref();
@@ -278,7 +308,7 @@ export class WeftNode implements SessionHost {
       socket.destroy();
       return;
     }
-    if (this.sessions.size >= this.options.maxConnections) {
+    if (this.sessions.size + (this.tlsAcceptor?.handshaking ?? 0) >= this.options.maxConnections) {
       this.stats.refusedConnections++;
       this.stats.closed(CloseReason.MaxConnections);
       this.log.warn(
@@ -300,9 +330,100 @@ export class WeftNode implements SessionHost {
     }
     const cid = this.nextCid++;
     this.stats.totalConnections++;
+    if (this.tlsAcceptor !== null) {
+      // As nats-server 2.9: INFO in clear, then the client's handshake.
+      const nonce = this.security.nonce();
+      if (nonce !== '') this.tlsNonces.set(cid, nonce);
+      socket.write(
+        infoLine({
+          ...this.infoBase,
+          client_id: cid,
+          client_ip: socket.remoteAddress,
+          ...(nonce !== '' ? { nonce } : {}),
+        }),
+      );
+      this.tlsAcceptor.accept(socket, cid);
+      return;
+    }
     const session = new ClientSession(cid, socket, this);
     this.sessions.set(cid, session);
     this.log.debug(`cid:${cid} ${session.remoteAddress}:${session.remotePort} - client connected`);
+  }
+
+  private newTlsAcceptor(files: TlsFiles): TlsAcceptor {
+    return new TlsAcceptor(
+      files,
+      {
+        secure: (p, socket, info) => {
+          if (this.shuttingDown !== null) {
+            this.tlsNonces.delete(p.cid);
+            socket.destroy();
+            return;
+          }
+          const nonce = this.tlsNonces.get(p.cid) ?? '';
+          this.tlsNonces.delete(p.cid);
+          const session = new ClientSession(p.cid, socket, this, info, nonce);
+          this.sessions.set(p.cid, session);
+          this.log.debug(
+            `cid:${p.cid} ${p.remoteAddress}:${p.remotePort} - client connected (TLS ${info.version}, ${info.cipher})`,
+          );
+        },
+        failed: (p) => {
+          this.tlsNonces.delete(p.cid);
+          this.stats.closed(CloseReason.TlsHandshake);
+          this.rememberClosed({
+            cid: p.cid,
+            ip: p.remoteAddress,
+            port: p.remotePort,
+            start: p.started,
+            stop: new Date(),
+            reason: CloseReason.TlsHandshake,
+            name: '',
+            account: '',
+            authorized_user: '',
+            lang: '',
+            version: '',
+            in_msgs: 0,
+            out_msgs: 0,
+            in_bytes: 0,
+            out_bytes: 0,
+          });
+        },
+      },
+      this.log,
+    );
+  }
+
+  /**
+   * Reloads the client port's certificates (SIGHUP): new handshakes use the
+   * new ones, established connections keep going. A file that cannot be
+   * used keeps the old certificates and is logged naming its key; false then.
+   * `config`: the `tls` block as the config file now has it (new paths, a
+   * new timeout); a change of `verify` needs a restart (it is logged).
+   */
+  reloadTls(config?: TlsConfig): boolean {
+    if (this.tlsFiles === null) return true;
+    const was = this.tlsFiles.settings;
+    try {
+      this.tlsFiles.reload(config);
+    } catch (err) {
+      this.log.error(
+        `TLS reload failed, keeping the current certificates: ${(err as Error).message}`,
+      );
+      return false;
+    }
+    if (config !== undefined && config.verify !== was.verify) {
+      this.log.warn('tls.verify changed: it takes effect at the next restart');
+    }
+    this.tlsAcceptor?.reload();
+    this.monitor?.reloadTls();
+    this.log.info(`Reloaded TLS certificates (${this.tlsFiles.settings.certFile})`);
+    return true;
+  }
+
+  /** TLS handshakes refused on the client port, by reason. */
+  get tlsHandshakeFailures(): ReadonlyMap<string, number> {
+    return this.tlsAcceptor?.failures ?? new Map();
   }
 
   infoLine(session: ClientSession): string {
@@ -315,7 +436,14 @@ export class WeftNode implements SessionHost {
   }
 
   /** Loads the certificates `o` names, replacing the ones in use (a reload); throws, changing nothing, when one cannot be used. */
-  reloadCertificates(_o: ServerOptions): void {}
+  reloadCertificates(o: ServerOptions): void {
+    if (this.tlsFiles !== null && o.tls !== null && !this.reloadTls(o.tls)) {
+      throw new ConfigError(
+        'tls',
+        'its certificates cannot be loaded (the log says why); nothing was reloaded',
+      );
+    }
+  }
 
   /** Takes the settings a reload applies (see reload.ts RELOADABLE). */
   setReloadable(o: ServerOptions): void {
@@ -368,7 +496,7 @@ export class WeftNode implements SessionHost {
       this.advisories.authFailed(connectionInfo(session));
     }
     const c = session.connectOptions;
-    this.closedConnections.push({
+    this.rememberClosed({
       cid: session.id,
       ip: session.remoteAddress,
       port: session.remotePort,
@@ -384,9 +512,16 @@ export class WeftNode implements SessionHost {
       out_msgs: session.outMsgs,
       in_bytes: session.inBytes,
       out_bytes: session.outBytes,
+      ...(session.tls !== null
+        ? { tls_version: session.tls.version, tls_cipher_suite: session.tls.cipher }
+        : {}),
     });
-    if (this.closedConnections.length > CLOSED_CONNECTIONS_MAX) this.closedConnections.shift();
     this.log.debug(`cid:${session.id} - closed: ${session.closeReason}`);
+  }
+
+  private rememberClosed(c: ClosedConnection): void {
+    this.closedConnections.push(c);
+    if (this.closedConnections.length > CLOSED_CONNECTIONS_MAX) this.closedConnections.shift();
   }
 
   private pingAll(): void {
@@ -417,6 +552,7 @@ export class WeftNode implements SessionHost {
       if (this.listener === null) r();
       else this.listener.close(() => r());
     });
+    this.tlsAcceptor?.closeAll();
     const sockets = [...this.sessions.values()].map((s) => s.socket);
     for (const s of [...this.sessions.values()]) s.close(CloseReason.ServerShutdown);
     const allClosed = Promise.all(
@@ -483,8 +619,10 @@ function connectionInfo(s: ClientSession): DisconnectInfo {
 export interface WeftServer {
   readonly host: string;
   readonly port: number;
-  /** The monitoring port, or -1 when monitoring is off. */
+  /** The monitoring port, or -1 when monitoring is off or over HTTPS. */
   readonly httpPort: number;
+  /** The HTTPS monitoring port (`https_port`), or -1. */
+  readonly httpsPort: number;
   /** The mesh port, or -1 when this node listens for no links. */
   readonly meshPort: number;
   readonly serverId: string;
@@ -501,6 +639,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     host: node.options.host,
     port: node.port,
     httpPort: node.httpPort,
+    httpsPort: node.httpsPort,
     meshPort: node.mesh?.port ?? -1,
     serverId: node.serverId,
     name: node.name,

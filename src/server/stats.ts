@@ -21,6 +21,8 @@ export class ServerStats {
   readSlices = 0;
   /** Times a publisher's next slice waited for others (FAIR_SHARE). */
   fairShareWaits = 0;
+  /** Monitoring requests refused for a missing or wrong monitor_token. */
+  monitorUnauthorized = 0;
   readonly closedByReason = new Map<CloseReason, number>();
 
   closed(reason: CloseReason): void {

@@ -65,6 +65,7 @@ export type TargetOptions = Partial<
     | 'maxPingsOut'
     | 'writeDeadlineMs'
     | 'maxPendingTotal'
+    | 'tls'
   >
 > & {
   /**

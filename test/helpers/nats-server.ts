@@ -50,6 +50,18 @@ export function natsServerConfig(opts: TargetOptions, port: number, httpPort: nu
   if (opts.referenceWriteDeadlineMs !== undefined) {
     lines.push(`write_deadline: "${opts.referenceWriteDeadlineMs}ms"`);
   }
+  if (opts.tls !== undefined && opts.tls !== null) {
+    const t = opts.tls;
+    const tls = [
+      `cert_file: ${JSON.stringify(t.certFile)}`,
+      `key_file: ${JSON.stringify(t.keyFile)}`,
+      `timeout: ${seconds(t.timeoutMs)}`,
+    ];
+    if (t.caFile !== '') tls.push(`ca_file: ${JSON.stringify(t.caFile)}`);
+    if (t.verifyAndMap) tls.push('verify_and_map: true');
+    else if (t.verify) tls.push('verify: true');
+    lines.push(`tls { ${tls.join(', ')} }`);
+  }
   // nats-server has no top-level auth timeout: it lives in the authorization
   // block, and only takes effect when authentication is required.
   const auth: string[] = [];

@@ -4,7 +4,6 @@
  * nats-server's client connection; where Weft differs it says so.
  */
 import type { Socket } from 'node:net';
-import type { PeerCertificate } from 'node:tls';
 import type { Guard } from '../../auth/guard.js';
 import type { RateLimit } from '../../auth/quotas.js';
 import type { Security } from '../../auth/security.js';
@@ -27,6 +26,7 @@ import type { Logger } from '../../server/logger.js';
 import type { ServerOptions } from '../../server/options.js';
 import type { Outbound, SlowReason } from '../../server/outbound.js';
 import type { ServerStats } from '../../server/stats.js';
+import type { TlsSessionInfo } from '../../server/tls-accept.js';
 import { copyInto } from '../../util/bytes.js';
 import { type ConnectOptions, parseConnect } from './connect.js';
 import {
@@ -111,8 +111,6 @@ export class ClientSession extends Connection implements Subscriber {
   private payloadMax = 0;
   /** The challenge sent in INFO for nkey and JWT users ('' when none). */
   readonly nonce: string;
-  /** The client certificate the TLS handshake verified, if any. */
-  peerCertificate: PeerCertificate | null = null;
   /** What the client presented at CONNECT (kept to re-check on reload). */
   credentials: Credentials | null = null;
   /** CONNECT is being checked (asynchronously): nothing after it is parsed meanwhile. */
@@ -123,6 +121,8 @@ export class ClientSession extends Connection implements Subscriber {
   readonly subs = new Map<string, Subscription>();
   /** Server PINGs not yet answered. */
   pingsOut = 0;
+  /** The TLS handshake's result (version, cipher, verified client certificate); null on plain TCP. */
+  readonly tls: TlsSessionInfo | null;
   private readonly parser: NatsParser;
   private authTimer: NodeJS.Timeout | null = null;
   /** Work done in the current read slice, the level at which to read the clock, and its start (see SLICE_MS). */
@@ -139,8 +139,13 @@ export class ClientSession extends Connection implements Subscriber {
     id: number,
     socket: Socket,
     private readonly host: SessionHost,
+    /** Set on a TLS connection, whose INFO went out in clear before the handshake. */
+    tls: TlsSessionInfo | null = null,
+    /** A TLS connection's nonce, sent in that INFO. */
+    nonce = '',
   ) {
     super(id, socket, host.flusher, host.options.maxPending, host.outbound);
+    this.tls = tls;
     const o = host.options;
     this.parser = new NatsParser(this, {
       maxPayload: o.maxPayload,
@@ -160,8 +165,8 @@ export class ClientSession extends Connection implements Subscriber {
       () => this.fail(WireError.AuthTimeout, CloseReason.AuthTimeout),
       o.authTimeoutMs,
     );
-    this.nonce = host.security.nonce();
-    this.queueText(host.infoLine(this));
+    this.nonce = tls === null ? host.security.nonce() : nonce;
+    if (tls === null) this.queueText(host.infoLine(this));
   }
 
   get verbose(): boolean {
@@ -321,7 +326,7 @@ export class ClientSession extends Connection implements Subscriber {
       nonce: this.nonce,
       // A certificate names the user only under verify_and_map (with verify
       // alone it proves the client may connect, and the usual login follows).
-      cert: this.host.options.tls?.verifyAndMap === true ? this.peerCertificate : null,
+      cert: this.host.options.tls?.verifyAndMap === true ? (this.tls?.cert ?? null) : null,
     };
     this.credentials = creds;
     const result = this.host.security.login(creds);

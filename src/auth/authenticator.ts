@@ -16,9 +16,9 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
-import { fromPublic } from '@nats-io/nkeys';
 import bcrypt from 'bcryptjs';
 import { type Account, type Accounts, DEFAULT_ACCOUNT } from '../core/account.js';
+import { verifySignature } from './jwt.js';
 import { Permissions } from './permissions.js';
 import {
   type AccountConfig,
@@ -39,6 +39,8 @@ export const BCRYPT_CACHE_MAX = 1024;
 /** Decentralised (JWT) authentication, when the node runs in operator mode. */
 export interface OperatorAuth {
   authenticate(c: Credentials): AuthResult | Promise<AuthResult>;
+  /** The configuration of an account it knows (JWT accounts: from their claims). */
+  accountConfig?(name: string): AccountConfig | null;
 }
 
 const refuse = (why: string): AuthResult => ({ ok: false, why });
@@ -113,7 +115,7 @@ export class Authenticator {
 
   /** The configuration of an account (null for `$G` and accounts not configured). */
   accountConfig(name: string): AccountConfig | null {
-    return this.accountConfigs.get(name) ?? null;
+    return this.accountConfigs.get(name) ?? this.operator?.accountConfig?.(name) ?? null;
   }
 
   /** Every account name this node serves: `$G`, the system account and the configured ones. */
@@ -145,7 +147,7 @@ export class Authenticator {
 
   /** The limits of an identity's account (the user's own are on the identity). */
   accountLimits(account: Account): LimitsConfig {
-    return this.accountConfigs.get(account.name)?.limits ?? NO_LIMITS;
+    return this.accountConfig(account.name)?.limits ?? NO_LIMITS;
   }
 
   authenticate(c: Credentials): AuthResult | Promise<AuthResult> {
@@ -187,13 +189,10 @@ export class Authenticator {
     const u = this.byNkey.get(c.nkey);
     if (u === undefined) return refuse(`unknown nkey ${c.nkey}`);
     if (c.nonce === '' || c.sig === '') return refuse(`nkey ${c.nkey} sent no signature`);
-    try {
-      const sig = Buffer.from(c.sig, 'base64url');
-      if (!fromPublic(c.nkey).verify(Buffer.from(c.nonce, 'utf8'), sig)) {
-        return refuse(`nkey ${c.nkey}: the signature does not verify`);
-      }
-    } catch (err) {
-      return refuse(`nkey ${c.nkey}: ${(err as Error).message}`);
+    // node:crypto's ed25519 (the key checked by nkeys): nkeys' own verify
+    // held the event loop about 9 ms per login.
+    if (!verifySignature(c.nkey, c.nonce, c.sig)) {
+      return refuse(`nkey ${c.nkey}: the signature does not verify`);
     }
     return { ok: true, identity: this.identity(u, 'nkey') };
   }

@@ -336,8 +336,13 @@ function parseOperator(doc: Doc): OperatorConfig | null {
   let resolver: OperatorConfig['resolver'] = { kind: 'memory' };
   const r = doc.resolver;
   if (r !== undefined && r !== 'MEMORY' && r !== 'memory') {
+    if (typeof r === 'string') {
+      fail('resolver', 'must be MEMORY or { type: full, dir }; URL resolvers are not supported', r);
+    }
     const d = block('resolver', r);
-    only('resolver', d, ['type', 'dir']);
+    // nats-server's allow_delete, interval and timeout govern $SYS pushes and
+    // server-to-server sync, which Weft does not do: accepted, no effect.
+    only('resolver', d, ['type', 'dir', 'limit', 'allow_delete', 'interval', 'timeout']);
     if (d.type !== 'full' && d.type !== 'cache' && d.type !== 'dir') {
       fail(
         'resolver.type',
@@ -345,7 +350,11 @@ function parseOperator(doc: Doc): OperatorConfig | null {
         d.type,
       );
     }
-    resolver = { kind: 'dir', dir: str('resolver.dir', d.dir) };
+    resolver = {
+      kind: 'dir',
+      dir: str('resolver.dir', d.dir),
+      ...(d.limit === undefined ? {} : { limit: count('resolver.limit', d.limit, 1) }),
+    };
   }
   const preload: Record<string, string> = {};
   if (doc.resolver_preload !== undefined) {

@@ -109,7 +109,10 @@ export interface OperatorConfig {
   /** Operator JWTs (read from files or inline). */
   readonly jwts: readonly string[];
   /** Where account JWTs come from: `memory` (preload only) or a directory of `<pubkey>.jwt` files. */
-  readonly resolver: { readonly kind: 'memory' } | { readonly kind: 'dir'; readonly dir: string };
+  readonly resolver:
+    | { readonly kind: 'memory' }
+    /** `limit`: account JWTs kept in memory (default ACCOUNT_JWT_CACHE_MAX). */
+    | { readonly kind: 'dir'; readonly dir: string; readonly limit?: number };
   /** Account public key → account JWT. */
   readonly preload: Readonly<Record<string, string>>;
 }

@@ -130,6 +130,13 @@ function securityVarz(node: WeftNode): Record<string, number> {
     subscription_limit_refusals: c.subscriptionLimitRefusals,
     rate_waits: q.rateWaits,
     rate_drops: q.rateDrops,
+    ...(node.operator === null
+      ? {}
+      : {
+          jwt_account_reads: node.operator.resolver.reads,
+          jwt_account_cache_evictions: node.operator.resolver.evictions,
+          jwt_user_cache_resets: node.operator.userCacheResets,
+        }),
   };
 }
 

@@ -8,6 +8,7 @@
  * permissions shrank loses the subscriptions no longer allowed, each with
  * nats-server's violation text, and stays.
  */
+import { JwtAuthenticator } from '../auth/jwt-auth.js';
 import { CloseReason, WireError } from '../errors.js';
 import type { ClientSession } from '../protocols/nats/session.js';
 import { validateOptions } from './config.js';
@@ -49,15 +50,22 @@ export async function reloadNode(
     if (RELOADABLE.includes(k)) continue;
     if (JSON.stringify(o[k]) !== JSON.stringify(prev[k])) needRestart.push(k);
   }
+  // Operator mode: the operator and account JWTs read again (a bad one throws, changing nothing).
+  const sec = o.security;
+  const operator =
+    sec.operator === null
+      ? null
+      : new JwtAuthenticator(sec.operator, node.accounts, sec.systemAccount);
   // Certificates first: a bad file throws before anything else changed.
   node.reloadCertificates(o);
-  node.security.replace(o.security);
+  node.security.replace(o.security, operator);
   node.setReloadable(o);
   for (const a of o.security.accounts) node.accounts.getOrCreate(a.name);
-  node.accounts.getOrCreate(o.security.systemAccount);
-  node.replaceImports(o.security);
+  node.accounts.getOrCreate(operator?.systemAccount ?? sec.systemAccount);
+  node.useOperator(operator);
+  node.replaceImports({ ...o.security, ...node.jetstreamAccounts() });
   // JetStream in newly enabled accounts, and the accounts' new limits.
-  await node.jetstream?.apply(o.security);
+  await node.jetstream?.apply(node.jetstreamAccounts());
 
   const report: ReloadReport = { closed: 0, updated: 0, subscriptionsRemoved: 0, needRestart };
   await Promise.all([...node.sessions.values()].map((s) => recheck(node, s, report)));

@@ -6,13 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import path from 'node:path';
+import { JwtAuthenticator } from '../auth/jwt-auth.js';
 import { Security } from '../auth/security.js';
 import type { TlsConfig } from '../auth/types.js';
 import { type Account, Accounts } from '../core/account.js';
 import { Imports } from '../core/imports.js';
 import { Router } from '../core/router.js';
 import { CloseReason, ConfigError, StartError, WireError } from '../errors.js';
-import { JetStream } from '../jetstream/service.js';
+import { JetStream, type JetStreamAccounts } from '../jetstream/service.js';
 import { nodeAccounts } from '../mesh/accounts.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { Mesh } from '../mesh/mesh.js';
@@ -109,6 +110,8 @@ export class WeftNode implements SessionHost {
   mesh: Mesh | null = null;
   /** JetStream, unless turned off by the `jetstream` option. */
   jetstream: JetStream | null = null;
+  /** Operator mode's authenticator (JWT users), or null. */
+  operator: JwtAuthenticator | null = null;
   /** The data directory's lock, held from start to the end of shutdown. */
   private lock: DataDirLock | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
@@ -132,16 +135,22 @@ export class WeftNode implements SessionHost {
     validateOptions(this.options);
     this.name = this.options.name || this.serverId;
     this.log = createLogger(this.options.logLevel);
-    this.security = new Security(this.options.security, this.accounts, this.log);
+    const sec = this.options.security;
+    const operator =
+      sec.operator === null
+        ? null
+        : new JwtAuthenticator(sec.operator, this.accounts, sec.systemAccount);
+    this.security = new Security(sec, this.accounts, this.log, operator);
+    this.useOperator(operator);
     // Every configured account exists from the start (its interest, streams and imports).
     for (const a of this.options.security.accounts) this.accounts.getOrCreate(a.name);
-    this.accounts.getOrCreate(this.options.security.systemAccount);
+    this.accounts.getOrCreate(operator?.systemAccount ?? sec.systemAccount);
     this.tlsFiles = this.options.tls === null ? null : new TlsFiles('tls', this.options.tls);
     this.outbound = new Outbound(this.options.maxPendingTotal, this.options.writeDeadlineMs, () =>
       this.sessions.values(),
     );
-    this.systemAccount = this.accounts.getOrCreate(this.options.security.systemAccount);
-    this.imports = new Imports(this.accounts, this.router, this.options.security.accounts);
+    this.systemAccount = this.accounts.getOrCreate(operator?.systemAccount ?? sec.systemAccount);
+    this.imports = new Imports(this.accounts, this.router, this.jetstreamAccounts().accounts);
     this.advisories = new Advisories(this, this.systemAccount);
   }
 
@@ -167,6 +176,29 @@ export class WeftNode implements SessionHost {
     }
   }
 
+  /** Operator mode (null: off): JetStream starts in a JWT account when its JWT is read. */
+  useOperator(operator: JwtAuthenticator | null): void {
+    if (this.operator !== null && operator !== null) operator.carryCounters(this.operator);
+    this.operator = operator;
+    if (operator !== null) {
+      this.log.info(`Operator mode: ${operator.describe()}`);
+      // A JWT account read: its exporters too, then its imports and JetStream.
+      operator.resolver.onRead = async (acc) => {
+        await operator.loadExporters(acc);
+        if (this.operator !== operator) return;
+        this.replaceImports({ ...this.options.security, ...this.jetstreamAccounts() });
+        await this.jetstream?.apply(this.jetstreamAccounts());
+      };
+    }
+  }
+
+  /** The accounts served (JetStream, imports): the configured ones, or in operator mode the JWT accounts read. */
+  jetstreamAccounts(): JetStreamAccounts {
+    const op = this.operator;
+    if (op === null) return this.options.security;
+    return { accounts: op.knownAccounts(), systemAccount: op.systemAccount };
+  }
+
   /** Opens the streams and the listeners, in that order. */
   private async open(): Promise<void> {
     const o = this.options;
@@ -185,7 +217,7 @@ export class WeftNode implements SessionHost {
         o.syncIntervalMs === 0
           ? { kind: 'always' }
           : { kind: 'interval', intervalMs: o.syncIntervalMs },
-        o.security,
+        this.jetstreamAccounts(),
       );
       await this.jetstream.start();
     }

@@ -145,6 +145,18 @@ export class Authenticator {
     };
   }
 
+  /** A nameless identity in the global account that may do anything (no auth, or the token). */
+  private global(method: AuthMethod): Identity {
+    return {
+      user: '',
+      account: this.accounts.default,
+      permissions: null,
+      limits: NO_LIMITS,
+      method,
+      expiresAt: 0,
+    };
+  }
+
   /** The limits of an identity's account (the user's own are on the identity). */
   accountLimits(account: Account): LimitsConfig {
     return this.accountConfig(account.name)?.limits ?? NO_LIMITS;
@@ -169,19 +181,7 @@ export class Authenticator {
       const u = this.byName.get(this.config.noAuthUser);
       if (u !== undefined) return { ok: true, identity: this.identity(u, 'no_auth_user') };
     }
-    if (!this.required) {
-      return {
-        ok: true,
-        identity: {
-          user: '',
-          account: this.accounts.default,
-          permissions: null,
-          limits: NO_LIMITS,
-          method: 'none',
-          expiresAt: 0,
-        },
-      };
-    }
+    if (!this.required) return { ok: true, identity: this.global('none') };
     return refuse('no credentials presented');
   }
 
@@ -214,19 +214,7 @@ export class Authenticator {
   private token(c: Credentials): AuthResult | Promise<AuthResult> {
     if (this.config.token === '') return refuse('a token was presented, but the node takes none');
     return this.check(this.config.token, c.token, (ok) =>
-      ok
-        ? {
-            ok: true,
-            identity: {
-              user: '',
-              account: this.accounts.default,
-              permissions: null,
-              limits: NO_LIMITS,
-              method: 'token',
-              expiresAt: 0,
-            },
-          }
-        : refuse('wrong token'),
+      ok ? { ok: true, identity: this.global('token') } : refuse('wrong token'),
     );
   }
 

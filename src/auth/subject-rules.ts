@@ -16,6 +16,7 @@
  *   that a deny rule overlaps but does not cover (`>` against `secret.>`) is
  *   allowed, and each delivery to it is checked against the deny rules.
  */
+import { patternsOverlap } from '../core/subject.js';
 
 export function tokens(subject: string): string[] {
   return subject.split('.');
@@ -48,18 +49,8 @@ export function covers(rule: readonly string[], sub: readonly string[]): boolean
   return sub.length === n;
 }
 
-/** Some subject is matched by both patterns. */
-export function overlaps(a: readonly string[], b: readonly string[]): boolean {
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x === '>' || y === '>') return x !== undefined && y !== undefined;
-    if (x === undefined || y === undefined) return false;
-    if (x !== '*' && y !== '*' && x !== y) return false;
-  }
-  return true;
-}
+/** Some subject is matched by both patterns (the core's relation, used by the router's imports too). */
+export const overlaps = patternsOverlap;
 
 /**
  * One rule of a permission list: `orders.>` or, for subscriptions,

@@ -31,6 +31,7 @@ import { randomBytes } from 'node:crypto';
 import type { Account, Accounts, InterestListener } from './account.js';
 import type { Message, Subscriber, Subscription } from './message.js';
 import type { Router } from './router.js';
+import { patternsOverlap } from './subject.js';
 import { SubjectMapping } from './subject-mapping.js';
 
 /** One import as configured (src/auth/types.ts ImportConfig, structurally). */
@@ -80,19 +81,6 @@ function newCounters(): ImportCounters {
 }
 
 const defaultToken = (): string => randomBytes(9).toString('base64url');
-
-/** Does some subject match both patterns? */
-function overlaps(a: readonly string[], b: readonly string[]): boolean {
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x === '>' || y === '>') return x !== undefined && y !== undefined;
-    if (x === undefined || y === undefined) return false;
-    if (x !== '*' && y !== '*' && x !== y) return false;
-  }
-  return true;
-}
 
 /** `to` as a subscription pattern: explicit wildcard references (`$1`) are `*`. */
 function asPattern(to: string): string[] {
@@ -360,7 +348,7 @@ export class Imports implements InterestListener {
     for (const s of list) {
       if (sub.owner === s) continue;
       tokens ??= sub.subject.split('.');
-      if (overlaps(tokens, s.local)) s.interestChanged(delta);
+      if (patternsOverlap(tokens, s.local)) s.interestChanged(delta);
     }
   }
 

@@ -73,3 +73,16 @@ export function subjectMatches(pattern: string, subject: string): boolean {
   }
   return p.length === s.length;
 }
+
+/** Some subject is matched by both patterns (given as tokens). */
+export function patternsOverlap(a: readonly string[], b: readonly string[]): boolean {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === '>' || y === '>') return x !== undefined && y !== undefined;
+    if (x === undefined || y === undefined) return false;
+    if (x !== '*' && y !== '*' && x !== y) return false;
+  }
+  return true;
+}

@@ -66,6 +66,12 @@ export function checkMeshSettings(o: MeshSettings): void {
     checkMeshAccounts(nodeAccounts(o.security));
   }
   // Mesh TLS is always mutual: every node's certificate is checked against the mesh CA.
+  if (o.meshTls?.verifyAndMap) {
+    throw new ConfigError(
+      'mesh.tls.verify_and_map',
+      "is not for links: a node's certificate must name the node itself (mesh TLS is always mutual)",
+    );
+  }
   if (o.meshTls && o.meshTls.caFile === '') {
     throw new ConfigError(
       'mesh.tls.ca_file',

@@ -21,6 +21,9 @@ export interface MonitorServer {
   close(): Promise<void>;
 }
 
+/** Refused monitoring requests are logged at most once per this many ms (all are counted). */
+export const UNAUTHORIZED_LOG_MS = 10_000;
+
 /**
  * Whether `header` is `Bearer <token>`, compared in constant time (the
  * same comparison as every secret: src/auth/authenticator.ts).
@@ -65,14 +68,23 @@ export async function startMonitor(
   const cpu = new CpuMeter();
   const registry = createMetrics(node);
   const token = node.options.monitorToken;
+  let lastRefusalLog = Number.NEGATIVE_INFINITY;
+  let loggedRefusals = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://monitor');
     if (token !== '' && !bearerMatches(req.headers.authorization, token)) {
       node.stats.monitorUnauthorized++;
-      node.log.warn(
-        `monitoring: refused ${req.method} ${url.pathname} from ${req.socket.remoteAddress}: missing or wrong bearer token`,
-      );
+      // At most one warning per UNAUTHORIZED_LOG_MS: a scanner must not flood the log.
+      const now = Date.now();
+      if (now - lastRefusalLog >= UNAUTHORIZED_LOG_MS) {
+        const more = node.stats.monitorUnauthorized - loggedRefusals - 1;
+        node.log.warn(
+          `monitoring: refused ${req.method} ${url.pathname} from ${req.socket.remoteAddress}: missing or wrong bearer token${more > 0 ? ` (and ${more} more since the last warning)` : ''}`,
+        );
+        lastRefusalLog = now;
+        loggedRefusals = node.stats.monitorUnauthorized;
+      }
       res.setHeader('www-authenticate', 'Bearer realm="weft monitoring"');
       json(res, 401, {
         error: 'unauthorized: send the monitor_token as "Authorization: Bearer <token>"',

@@ -87,6 +87,13 @@ export const SETTINGS: readonly Setting[] = [
     help: 'monitoring HTTP port, 0 for any, -1 to disable (default 8222)',
   },
   {
+    file: 'http_host',
+    flag: 'http-host',
+    option: 'httpHost',
+    kind: 'string',
+    help: 'address the monitoring listener binds to (default: --host)',
+  },
+  {
     file: 'https_port',
     flag: 'https-port',
     option: 'httpsPort',
@@ -634,6 +641,7 @@ export function validateOptions(o: ServerOptions): void {
     bad('log_level', `must be one of ${LOG_LEVELS.join(', ')}`, o.logLevel);
   if (typeof o.host !== 'string' || o.host === '')
     bad('host', 'must be a non-empty string', o.host);
+  if (typeof o.httpHost !== 'string') bad('http_host', 'must be a string', o.httpHost);
   if (typeof o.dataDir !== 'string' || o.dataDir === '')
     bad('data_dir', 'must be a non-empty string', o.dataDir);
   if (typeof o.jetstream !== 'boolean') bad('jetstream', 'must be true or false', o.jetstream);

@@ -89,9 +89,6 @@ function withoutVariables(value: unknown): unknown {
   return out;
 }
 
-/** The monitoring host setting, should Weft have one (else `http: host:port` must name the client host). */
-const HTTP_HOST = 'http_host';
-
 /**
  * Maps a parsed nats-server configuration to Weft's config document (what
  * optionsFromDocument reads). Throws one ConfigError naming every key Weft
@@ -159,18 +156,8 @@ export function natsConfToDocument(
     }
   }
 
-  if (httpHost !== null) {
-    if (SETTINGS.some((s) => s.file === HTTP_HOST)) {
-      put(HTTP_HOST, httpHost.host, httpHost.from);
-    } else {
-      const host = typeof doc.host === 'string' ? doc.host : '0.0.0.0';
-      if (httpHost.host !== host) {
-        unsupported.push(
-          `${httpHost.from} (its host ${httpHost.host}: Weft serves monitoring on the client host, ${host})`,
-        );
-      }
-    }
-  }
+  // `http: host:port`: monitoring on that host (Weft's http_host).
+  if (httpHost !== null) put('http_host', httpHost.host, httpHost.from);
   if (unsupported.length > 0) {
     const what = unsupported.length === 1 ? 'a setting' : `${unsupported.length} settings`;
     throw new ConfigError(

@@ -16,6 +16,8 @@ export interface ServerOptions {
   port: number;
   /** Monitoring HTTP port; 0 picks a free one, -1 disables monitoring. */
   httpPort: number;
+  /** Address the monitoring listener binds to; '' (the default): `host`. */
+  httpHost: string;
   /**
    * Monitoring over HTTPS with the `tls` block's certificate (nats-server's
    * https_port); 0 picks a free one, -1 (the default) none. When set, it
@@ -101,6 +103,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   host: '0.0.0.0',
   port: 4222,
   httpPort: 8222,
+  httpHost: '',
   httpsPort: -1,
   monitorToken: '',
   dataDir: './data',

@@ -282,19 +282,21 @@ export class WeftNode implements SessionHost {
         this.log.warn('mesh links need no token (set mesh.token / --mesh-token to require one)');
       }
     }
+    // Monitoring binds to the client port's host unless http_host says otherwise.
+    const httpHost = o.httpHost === '' ? o.host : o.httpHost;
     if (o.httpsPort >= 0) {
       // nats-server serves one of the two; https_port wins over http_port.
-      this.monitor = await startMonitor(this, o.host, o.httpsPort, this.tlsFiles);
+      this.monitor = await startMonitor(this, httpHost, o.httpsPort, this.tlsFiles);
       this.httpsPort = this.monitor.port;
-      this.log.info(`Listening for monitoring on https://${o.host}:${this.httpsPort}`);
+      this.log.info(`Listening for monitoring on https://${httpHost}:${this.httpsPort}`);
     } else if (o.httpPort >= 0) {
-      this.monitor = await startMonitor(this, o.host, o.httpPort, null);
+      this.monitor = await startMonitor(this, httpHost, o.httpPort, null);
       this.httpPort = this.monitor.port;
-      this.log.info(`Listening for monitoring on http://${o.host}:${this.httpPort}`);
+      this.log.info(`Listening for monitoring on http://${httpHost}:${this.httpPort}`);
     }
-    if (this.monitor !== null && o.monitorToken === '' && !isLoopback(o.host)) {
+    if (this.monitor !== null && o.monitorToken === '' && !isLoopback(httpHost)) {
       this.log.warn(
-        `monitoring on ${o.host} answers anyone: set monitor_token to require a bearer token`,
+        `monitoring on ${httpHost} answers anyone: set monitor_token to require a bearer token`,
       );
     }
     this.pingTimer = setInterval(() => this.pingAll(), o.pingIntervalMs);

@@ -11,6 +11,8 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Mesh as MeshCore } from '../../src/mesh/mesh.js';
+import { parseConfigText, validateOptions } from '../../src/server/config.js';
+import { withDefaults } from '../../src/server/options.js';
 import { parseTlsBlock } from '../../src/server/tls.js';
 import { type CertFiles, type MeshCerts, makeMeshCerts } from '../helpers/mesh-certs.js';
 import {
@@ -275,6 +277,23 @@ describe('mesh TLS from the config file', () => {
       /mesh\.tls\.ca_file.*required/s,
     );
   });
+});
+
+test('mesh.tls with verify_and_map is refused naming the key', () => {
+  const f = certs.issue('a');
+  const text = [
+    'mesh:',
+    '  tls:',
+    `    cert_file: ${f.cert_file}`,
+    `    key_file: ${f.key_file}`,
+    `    ca_file: ${f.ca_file}`,
+    '    verify_and_map: true',
+    '',
+  ].join('\n');
+  assert.throws(
+    () => validateOptions(withDefaults(parseConfigText(text, 'mesh.yaml'))),
+    /mesh\.tls\.verify_and_map: is not for links/,
+  );
 });
 
 describe('mesh TLS reload', () => {

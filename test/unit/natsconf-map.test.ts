@@ -83,11 +83,13 @@ debug: true
       host: '::1',
       port: 4222,
       http_port: 8222,
+      http_host: '::1',
       jetstream: false,
     });
     assert.deepEqual(doc('listen: 4223\nhttp: localhost:8223\nhost: localhost'), {
       port: 4223,
       http_port: 8223,
+      http_host: 'localhost',
       host: 'localhost',
       jetstream: false,
     });
@@ -219,12 +221,14 @@ logtime: true
     });
   });
 
-  test('a monitoring host other than the client host is named', () => {
-    throwsConfig(
-      () => doc('listen: 0.0.0.0:4222\nhttp: 127.0.0.1:8222'),
-      FILE,
-      /http \(its host 127\.0\.0\.1: Weft serves monitoring on the client host, 0\.0\.0\.0\)/,
-    );
+  test('a monitoring host other than the client host becomes http_host', () => {
+    assert.deepEqual(doc('listen: 0.0.0.0:4222\nhttp: 127.0.0.1:8222'), {
+      host: '0.0.0.0',
+      port: 4222,
+      http_port: 8222,
+      http_host: '127.0.0.1',
+      jetstream: false,
+    });
   });
 
   test('unsupported keys are reported before a bad value', () => {

@@ -262,3 +262,42 @@ describe('reload', () => {
     },
   );
 });
+
+describe('reload of limits', () => {
+  test(
+    'a shrunk max_subscriptions removes the subscriptions over it, each named',
+    onlyOn('weft', 'calls the node API'),
+    async (t) => {
+      const doc = (max: number) => ({
+        authorization: {
+          users: [{ user: 'u', password: 'p', limits: { max_subscriptions: max } }],
+        },
+      });
+      const { srv } = await startWeft(t, doc(3));
+      const c = await RawClient.handshake(srv.port, { user: 'u', pass: 'p' });
+      t.after(() => c.destroy());
+      c.send('SUB a 1\r\nSUB b 2\r\nSUB c 3\r\n');
+      await c.ping();
+      const report = await srv.node.reload({
+        host: '127.0.0.1',
+        port: 0,
+        httpPort: 0,
+        dataDir: srv.node.options.dataDir,
+        logLevel: 'silent',
+        meshPort: -1,
+        ...parseSecurity(doc(1)),
+      });
+      assert.equal(report.subscriptionsRemoved, 2);
+      await c.expectLine(`-ERR 'maximum subscriptions exceeded'`);
+      await c.expectLine(`-ERR 'maximum subscriptions exceeded'`);
+      await c.ping();
+      // The one kept still receives; a new one is refused at the new limit.
+      c.send('PUB a 2\r\nhi\r\nSUB d 4\r\n');
+      await c.expectMsg('a', 1, 'hi');
+      await c.expectLine(`-ERR 'maximum subscriptions exceeded'`);
+      // Unsubscribing frees the place (the count was kept right through the reload).
+      c.send('UNSUB 1\r\nSUB d 4\r\nPING\r\n');
+      await c.expectLine('PONG');
+    },
+  );
+});

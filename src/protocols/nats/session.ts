@@ -4,8 +4,7 @@
  * nats-server's client connection; where Weft differs it says so.
  */
 import type { Socket } from 'node:net';
-import type { Guard } from '../../auth/guard.js';
-import type { RateLimit } from '../../auth/quotas.js';
+import { ConnectionIdentity } from '../../auth/connection-identity.js';
 import type { Security } from '../../auth/security.js';
 import type { AuthResult, Credentials, Identity } from '../../auth/types.js';
 import type { Account } from '../../core/account.js';
@@ -101,14 +100,8 @@ export class ClientSession extends Connection implements Subscriber {
   echo = true;
   connectOptions: ConnectOptions | null = null;
   account: Account | null = null;
-  /** Who the connection is, once CONNECT has authenticated. */
-  identity: Identity | null = null;
-  /** The permissions at work; null when the identity may do anything in its account. */
-  private guard: Guard | null = null;
-  /** The data rates the identity publishes through; null when none apply. */
-  private rate: RateLimit | null = null;
-  /** The identity's largest payload (0: the node's max_payload alone). */
-  private payloadMax = 0;
+  /** Who the connection is once CONNECT has authenticated: permissions, limits, quotas. */
+  private readonly who: ConnectionIdentity;
   /** The challenge sent in INFO for nkey and JWT users ('' when none). */
   readonly nonce: string;
   /** What the client presented at CONNECT (kept to re-check on reload). */
@@ -117,7 +110,6 @@ export class ClientSession extends Connection implements Subscriber {
   private authPending = false;
   /** Reads wait until then (ms, performance.now()) to keep to the identity's data rate. */
   private rateWaitUntil = 0;
-  private expiryTimer: NodeJS.Timeout | null = null;
   readonly subs = new Map<string, Subscription>();
   /** Server PINGs not yet answered. */
   pingsOut = 0;
@@ -165,6 +157,7 @@ export class ClientSession extends Connection implements Subscriber {
       () => this.fail(WireError.AuthTimeout, CloseReason.AuthTimeout),
       o.authTimeoutMs,
     );
+    this.who = new ConnectionIdentity(host.security);
     this.nonce = tls === null ? host.security.nonce() : nonce;
     if (tls === null) this.queueText(host.infoLine(this));
   }
@@ -353,9 +346,10 @@ export class ClientSession extends Connection implements Subscriber {
       this.parser.stop();
       return;
     }
-    const security = this.host.security;
     const id = r.identity;
-    const refused = security.admit(id);
+    const refused = this.who.admit(id, () =>
+      this.fail(WireError.AuthExpired, CloseReason.AuthExpired),
+    );
     if (refused !== null) {
       const account = refused === 'account_connections';
       this.host.log.warn(
@@ -366,19 +360,7 @@ export class ClientSession extends Connection implements Subscriber {
       this.parser.stop();
       return;
     }
-    this.identity = id;
     this.account = id.account;
-    this.guard = security.guard(id);
-    this.rate = security.quotas.rate(id);
-    this.payloadMax = security.quotas.maxPayload(id);
-    if (id.expiresAt > 0) {
-      const left = Math.max(0, Math.min(id.expiresAt - Date.now(), 2 ** 31 - 1));
-      this.expiryTimer = setTimeout(
-        () => this.fail(WireError.AuthExpired, CloseReason.AuthExpired),
-        left,
-      );
-      this.expiryTimer.unref();
-    }
     if (this.authTimer !== null) {
       clearTimeout(this.authTimer);
       this.authTimer = null;
@@ -406,31 +388,32 @@ export class ClientSession extends Connection implements Subscriber {
    * violation text.
    */
   reauthorized(id: Identity): void {
-    const security = this.host.security;
-    security.release(this.identity!);
-    security.quotas.unsubscribe(this.identity!, this.subs.size);
-    this.identity = id;
-    security.quotas.connect(id);
-    this.guard = security.guard(id);
-    this.rate = security.quotas.rate(id);
-    this.payloadMax = security.quotas.maxPayload(id);
+    this.who.replace(id);
+    const guard = this.who.guard;
     for (const sub of [...this.subs.values()]) {
-      const ns = sub as NatsSubscription;
       const verdict =
-        this.guard === null
-          ? { ok: true, check: false }
-          : this.guard.subscribe(sub.subject, sub.queue);
+        guard === null ? { ok: true, check: false } : guard.subscribe(sub.subject, sub.queue);
       if (!verdict.ok) {
-        this.removeSub(sub);
-        this.softError(subscribeViolation(sub.subject, sub.queue));
-        this.host.log.warn(
-          `cid:${this.id} - subscription to "${sub.subject}" removed: no longer permitted after reload`,
-        );
-      } else {
-        ns.check = verdict.check;
-        security.quotas.subscribe(id);
-      }
+        this.dropSub(sub, subscribeViolation(sub.subject, sub.queue), 'no longer permitted');
+      } else if (this.who.subscribe() !== null) {
+        this.dropSub(sub, WireError.MaxSubscriptions, "over the identity's max_subscriptions");
+      } else (sub as NatsSubscription).check = verdict.check;
     }
+  }
+
+  /** Removes a subscription a reload no longer allows, telling the client why. */
+  private dropSub(sub: Subscription, wire: string, why: string): void {
+    this.subs.delete(sub.sid);
+    this.account?.unsubscribe(sub);
+    this.softError(wire);
+    this.host.log.warn(
+      `cid:${this.id} - subscription to "${sub.subject}" removed on reload: ${why}`,
+    );
+  }
+
+  /** Who the connection is, once CONNECT has authenticated. */
+  get identity(): Identity | null {
+    return this.who.identity;
   }
 
   onPub(subject: string, reply: string, headers: Buffer | null, payload: Buffer): void {
@@ -452,22 +435,29 @@ export class ClientSession extends Connection implements Subscriber {
       this.softError(WireError.InvalidPublishSubject);
       return;
     }
-    if (this.guard !== null && !this.guard.publish(subject)) {
+    const who = this.who;
+    if (who.guard !== null && !who.guard.publish(subject)) {
       this.host.security.counters.publishViolations++;
       this.host.log.warn(
-        `cid:${this.id} ${this.remoteAddress}:${this.remotePort} user "${this.identity!.user}" - publish to "${subject}" not permitted`,
+        `cid:${this.id} ${this.remoteAddress}:${this.remotePort} user "${who.identity!.user}" - publish to "${subject}" not permitted`,
       );
       this.softError(publishViolation(subject));
       return;
     }
-    if (this.payloadMax > 0 && size > this.payloadMax) {
+    if (who.payloadMax > 0 && size > who.payloadMax) {
       this.host.log.warn(
-        `cid:${this.id} ${this.remoteAddress}:${this.remotePort} - payload of ${size} bytes exceeds the identity's max_payload ${this.payloadMax}`,
+        `cid:${this.id} ${this.remoteAddress}:${this.remotePort} - payload of ${size} bytes exceeds the identity's max_payload ${who.payloadMax}`,
       );
       this.fail(WireError.MaxPayload, CloseReason.MaxPayload);
       return;
     }
-    if (this.rate !== null && !this.withinRate(size)) return;
+    const wait = who.admitMessage(size);
+    if (wait === false) return;
+    if (wait > 0) {
+      // Keeping to the identity's data rate: reading stops until it allows more.
+      this.rateWaitUntil = performance.now() + wait;
+      this.parser.pause();
+    }
     if (opts.verbose) this.queueText(OK);
     const msg: Message = { subject, reply, headers, payload };
     const n = this.host.router.deliver(this.match(subject), msg, this);
@@ -479,26 +469,6 @@ export class ClientSession extends Connection implements Subscriber {
     }
   }
 
-  /**
-   * Accounts for one message against the identity's rates: false when it
-   * is dropped (`rate_exceeded: drop`); with `slow`, the message passes and
-   * reading stops until the rate allows more.
-   */
-  private withinRate(size: number): boolean {
-    const quotas = this.host.security.quotas;
-    const r = this.rate!.admit(size, Date.now());
-    if (r === false) {
-      quotas.rateDrops++;
-      return false;
-    }
-    if (typeof r === 'number' && r > 0) {
-      quotas.rateWaits++;
-      this.rateWaitUntil = performance.now() + r;
-      this.parser.pause();
-    }
-    return true;
-  }
-
   onSub(subject: string, queue: string, sid: string): void {
     if (!this.requireConnect()) return;
     if (classifySubject(subject) === 'invalid' || (queue !== '' && !isValidQueueName(queue))) {
@@ -506,8 +476,9 @@ export class ClientSession extends Connection implements Subscriber {
       return;
     }
     let check = false;
-    if (this.guard !== null) {
-      const verdict = this.guard.subscribe(subject, queue);
+    const guard = this.who.guard;
+    if (guard !== null) {
+      const verdict = guard.subscribe(subject, queue);
       if (!verdict.ok) {
         this.host.security.counters.subscribeViolations++;
         this.host.log.warn(
@@ -530,8 +501,7 @@ export class ClientSession extends Connection implements Subscriber {
       if (this.verbose) this.queueText(OK);
       return;
     }
-    if (this.host.security.quotas.subscribe(this.identity!) !== null) {
-      this.host.security.counters.subscriptionLimitRefusals++;
+    if (this.who.subscribe() !== null) {
       this.host.log.warn(
         `cid:${this.id} user "${this.identity!.user}" - the user's or account's max_subscriptions reached`,
       );
@@ -584,8 +554,9 @@ export class ClientSession extends Connection implements Subscriber {
 
   /** A queue group passes over this member for a message its permissions refuse. */
   accepts(sub: Subscription, msg: Message): boolean {
-    if (!(sub as NatsSubscription).check || this.guard === null) return true;
-    if (this.guard.receive(msg.subject, sub.queue)) return true;
+    const guard = this.who.guard;
+    if (!(sub as NatsSubscription).check || guard === null) return true;
+    if (guard.receive(msg.subject, sub.queue)) return true;
     this.host.security.counters.deliveriesDenied++;
     return false;
   }
@@ -593,7 +564,7 @@ export class ClientSession extends Connection implements Subscriber {
   deliver(sub: Subscription, msg: Message): void {
     if (this.closed || (sub.max > 0 && sub.delivered >= sub.max)) return;
     const ns = sub as NatsSubscription;
-    const guard = this.guard;
+    const guard = this.who.guard;
     if (guard !== null) {
       if (ns.check && !guard.receive(msg.subject, sub.queue)) {
         this.host.security.counters.deliveriesDenied++;
@@ -676,7 +647,7 @@ export class ClientSession extends Connection implements Subscriber {
   private removeSub(sub: Subscription): void {
     if (this.subs.get(sub.sid) === sub) {
       this.subs.delete(sub.sid);
-      if (this.identity !== null) this.host.security.quotas.unsubscribe(this.identity);
+      this.who.unsubscribe();
     }
     this.account?.unsubscribe(sub);
   }
@@ -723,13 +694,9 @@ export class ClientSession extends Connection implements Subscriber {
       clearTimeout(this.authTimer);
       this.authTimer = null;
     }
-    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     const account = this.account;
     if (account !== null) for (const sub of this.subs.values()) account.unsubscribe(sub);
-    if (this.identity !== null) {
-      this.host.security.quotas.unsubscribe(this.identity, this.subs.size);
-      this.host.security.release(this.identity);
-    }
+    this.who.release();
     this.host.stats.closed(reason);
     if (abort || this.socket.destroyed) this.socket.destroy();
     else {

@@ -24,6 +24,7 @@ import { COPY_LIMIT, Connection, type Flusher } from '../../server/connection.js
 import type { Logger } from '../../server/logger.js';
 import type { ServerOptions } from '../../server/options.js';
 import type { Outbound, SlowReason } from '../../server/outbound.js';
+import { DELIVERY_COST, ReadSlicer } from '../../server/read-slicer.js';
 import type { ServerStats } from '../../server/stats.js';
 import type { TlsSessionInfo } from '../../server/tls-accept.js';
 import { copyInto } from '../../util/bytes.js';
@@ -61,28 +62,6 @@ export interface SessionHost {
   sessionClosed(session: ClientSession): void;
 }
 
-/**
- * How long one read slice may run: past it, the rest of the read waits for
- * the next turn of the event loop (the socket paused meanwhile), so one
- * publisher fanning out to thousands of subscribers cannot keep every other
- * connection, PINGs included, waiting. The clock is read only every
- * `SLICE_CHECK` units of work (a delivery counts `DELIVERY_COST` plus the
- * bytes it copies), so a read of small messages to a few subscribers never
- * reads it at all.
- */
-export const SLICE_MS = 4;
-/**
- * While other connections are reading, a publisher whose reads run past
- * SLICE_MS gets at most this share of the time: after a slice (with its
- * flush) that took T, its next one waits until T × (1/share − 1) has passed
- * if anyone else read meanwhile. So subscribers that stopped reading, still
- * taking bytes into kernel buffers, cost everyone else little; alone, the
- * publisher goes at full speed.
- */
-export const FAIR_SHARE = 0.1;
-const SLICE_CHECK = 256 * 1024;
-const DELIVERY_COST = 256;
-
 const EMPTY = Buffer.alloc(0);
 
 /** A subscription with the NATS face's encoding cache. */
@@ -106,10 +85,10 @@ export class ClientSession extends Connection implements Subscriber {
   readonly nonce: string;
   /** What the client presented at CONNECT (kept to re-check on reload). */
   credentials: Credentials | null = null;
-  /** CONNECT is being checked (asynchronously): nothing after it is parsed meanwhile. */
-  private authPending = false;
-  /** Reads wait until then (ms, performance.now()) to keep to the identity's data rate. */
-  private rateWaitUntil = 0;
+  /** Reads in slices of bounded work; stopped while CONNECT is checked or a rate is kept. */
+  private readonly reads: ReadSlicer;
+  /** inMsgs when the last read was parsed (a read that published may stall on congestion). */
+  private publishedSeen = 0;
   readonly subs = new Map<string, Subscription>();
   /** Server PINGs not yet answered. */
   pingsOut = 0;
@@ -117,15 +96,6 @@ export class ClientSession extends Connection implements Subscriber {
   readonly tls: TlsSessionInfo | null;
   private readonly parser: NatsParser;
   private authTimer: NodeJS.Timeout | null = null;
-  /** Work done in the current read slice, the level at which to read the clock, and its start (see SLICE_MS). */
-  private sliceWork = 0;
-  private sliceCheck = SLICE_CHECK;
-  private sliceBegan = 0;
-  /** Earliest time the next slice runs while others read (see FAIR_SHARE), and the read batches seen. */
-  private notBefore = 0;
-  private seenBatches = 0;
-  /** Read bytes waiting for the next slice, in order; null when none wait. */
-  private backlog: Buffer[] | null = null;
 
   constructor(
     id: number,
@@ -143,7 +113,21 @@ export class ClientSession extends Connection implements Subscriber {
       maxPayload: o.maxPayload,
       maxControlLine: o.maxControlLine,
     });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.reads = new ReadSlicer(
+      socket,
+      {
+        feed: (chunk) => this.feed(chunk),
+        pause: () => this.parser.pause(),
+        isClosed: () => this.closed,
+        afterRead: () => this.stallIfCongested(),
+      },
+      host.flusher,
+      host.stats,
+    );
+    socket.on('data', (chunk: Buffer) => {
+      this.lastActivity = Date.now();
+      this.reads.onData(chunk);
+    });
     socket.on('end', () => this.close(CloseReason.ClientClosed));
     socket.on('close', () => this.close(CloseReason.ClientClosed));
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -166,98 +150,18 @@ export class ClientSession extends Connection implements Subscriber {
     return this.connectOptions?.verbose ?? false;
   }
 
-  private onData(chunk: Buffer): void {
-    this.lastActivity = Date.now();
-    if (this.backlog !== null) {
-      // Only bytes read before the pause (or after a resume by someone else).
-      this.backlog.push(chunk);
-      this.socket.pause();
-      return;
-    }
-    this.startSlice();
-    const published = this.inMsgs;
-    this.feedChunk(chunk);
-    this.stallIfCongested(published);
-  }
-
-  /**
-   * Parses one read. If the slice's work runs out in it, the rest becomes the
-   * backlog, fed in the next turn of the event loop; false then.
-   */
-  private feedChunk(chunk: Buffer): boolean {
-    this.flusher.begin();
-    try {
-      const err = this.parser.feed(chunk);
-      if (err !== null) this.protocolError(err);
-    } finally {
-      this.flusher.end();
-    }
-    const at = this.parser.pausedAt;
-    if (at < 0 || this.closed) return true;
-    this.backlog = [chunk.subarray(at)];
-    this.socket.pause();
-    // Waiting for CONNECT's check: its end schedules the next slice.
-    if (this.authPending) return false;
-    if (this.rateWaitUntil > 0) {
-      setImmediate(this.nextSlice);
-      return false;
-    }
-    this.host.stats.readSlices++;
-    const now = performance.now();
-    this.notBefore = now + (now - this.sliceBegan) * (1 / FAIR_SHARE - 1);
-    this.seenBatches = this.flusher.batches;
-    setImmediate(this.nextSlice);
-    return false;
-  }
-
-  private readonly nextSlice = (): void => {
-    if (this.authPending) return;
-    if (this.rateWaitUntil > 0 && !this.closed) {
-      // Keeping to the identity's data rate (backpressure: the socket stays paused).
-      const wait = this.rateWaitUntil - performance.now();
-      if (wait >= 1) {
-        setTimeout(this.nextSlice, wait);
-        return;
-      }
-      this.rateWaitUntil = 0;
-    }
-    if (this.flusher.batches !== this.seenBatches && !this.closed) {
-      // Others read since the last slice: they get the time until notBefore.
-      const wait = this.notBefore - performance.now();
-      this.seenBatches = this.flusher.batches;
-      if (wait >= 1) {
-        this.host.stats.fairShareWaits++;
-        setTimeout(this.nextSlice, wait);
-        return;
-      }
-    }
-    const backlog = this.backlog;
-    this.backlog = null;
-    if (backlog === null || this.closed) return;
-    this.startSlice();
-    const published = this.inMsgs;
-    for (let i = 0; i < backlog.length; i++) {
-      if (this.closed) return;
-      if (!this.feedChunk(backlog[i])) {
-        // The remainder heads the new backlog; what was behind it follows.
-        for (let j = i + 1; j < backlog.length; j++) this.backlog!.push(backlog[j]);
-        return;
-      }
-    }
-    if (this.closed) return;
-    this.socket.resume();
-    this.stallIfCongested(published);
-  };
-
-  private startSlice(): void {
-    this.sliceWork = 0;
-    this.sliceCheck = SLICE_CHECK;
-    this.sliceBegan = performance.now();
+  /** One read (or a backlog) for the slicer: parses it, says where it stopped. */
+  private feed(chunk: Buffer): number {
+    const err = this.parser.feed(chunk);
+    if (err !== null) this.protocolError(err);
+    return this.parser.pausedAt;
   }
 
   /** A producer waits while a queue it feeds (a mesh link) is congested. */
-  private stallIfCongested(published: number): void {
-    if (this.inMsgs !== published && this.host.congestion.active && !this.closed) {
+  private stallIfCongested(): void {
+    const published = this.inMsgs !== this.publishedSeen;
+    this.publishedSeen = this.inMsgs;
+    if (published && this.host.congestion.active && !this.closed) {
       this.host.congestion.stall(this.socket);
     }
   }
@@ -302,7 +206,7 @@ export class ClientSession extends Connection implements Subscriber {
       this.parser.stop();
       return;
     }
-    if (this.identity !== null || this.authPending) {
+    if (this.identity !== null || this.reads.isHeld) {
       // A second CONNECT refreshes the options, not the identity (as nats-server).
       if (this.identity !== null) this.accept(parsed);
       return;
@@ -326,8 +230,7 @@ export class ClientSession extends Connection implements Subscriber {
     if (result instanceof Promise) {
       // Nothing after CONNECT is parsed until it is checked (the parser
       // stops here; the reads wait in the backlog).
-      this.authPending = true;
-      this.parser.pause();
+      this.reads.hold();
       result.then(
         (r) => this.authenticated(parsed, r),
         (err: Error) => this.authenticated(parsed, { ok: false, why: err.message }),
@@ -338,8 +241,7 @@ export class ClientSession extends Connection implements Subscriber {
   }
 
   private authenticated(parsed: ConnectOptions, r: AuthResult): void {
-    const resumed = this.authPending;
-    this.authPending = false;
+    if (this.reads.release()) this.parser.unpause();
     if (this.closed) return;
     if (!r.ok) {
       this.fail(WireError.AuthViolation, CloseReason.AuthViolation);
@@ -367,12 +269,6 @@ export class ClientSession extends Connection implements Subscriber {
     }
     this.accept(parsed);
     this.host.sessionAuthenticated(this);
-    if (resumed) {
-      if (this.backlog !== null) {
-        this.notBefore = 0;
-        setImmediate(this.nextSlice);
-      } else this.parser.unpause();
-    }
   }
 
   /** Takes the CONNECT options (the identity is settled). */
@@ -453,20 +349,13 @@ export class ClientSession extends Connection implements Subscriber {
     }
     const wait = who.admitMessage(size);
     if (wait === false) return;
-    if (wait > 0) {
-      // Keeping to the identity's data rate: reading stops until it allows more.
-      this.rateWaitUntil = performance.now() + wait;
-      this.parser.pause();
-    }
+    // Keeping to the identity's data rate: reading stops until it allows more.
+    if (wait > 0) this.reads.waitFor(wait);
     if (opts.verbose) this.queueText(OK);
     const msg: Message = { subject, reply, headers, payload };
     const n = this.host.router.deliver(this.match(subject), msg, this);
     if (n === 0 && reply !== '' && opts.no_responders) this.noResponders(reply);
-    this.sliceWork += n * (DELIVERY_COST + (size < COPY_LIMIT ? size : 0));
-    if (this.sliceWork > this.sliceCheck) {
-      if (performance.now() - this.sliceBegan > SLICE_MS) this.parser.pause();
-      else this.sliceCheck = this.sliceWork + SLICE_CHECK;
-    }
+    this.reads.work(n * (DELIVERY_COST + (size < COPY_LIMIT ? size : 0)));
   }
 
   onSub(subject: string, queue: string, sid: string): void {

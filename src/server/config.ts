@@ -1,8 +1,9 @@
 /**
- * Configuration: one table of settings drives the YAML config file, the
- * `weft server` flags and their help text. A value is checked by the
- * setting's kind, and an error names the key (`http_port` in a file,
- * `--http-port` on the command line). Flags override the file.
+ * Configuration: one table of settings (settings-table.ts) drives the YAML
+ * and nats-server config files, the `weft server` flags and their help
+ * text. A value is checked by the setting's kind, and an error names the
+ * key (`http_port` in a file, `--http-port` on the command line). Flags
+ * override the file.
  *
  * Sizes accept a byte count or a unit (`64KB`, `1MiB`, `1M`); durations a
  * unit (`500ms`, `2s`, `1m`) or, in the file, a number of seconds as
@@ -17,301 +18,24 @@ import { parseLinkUrl } from '../mesh/dialer.js';
 import { checkMeshSettings } from '../mesh/settings.js';
 import { loadNatsConfFile, natsConfTextToDocument } from './natsconf-map.js';
 import type { LogLevel, ServerOptions } from './options.js';
+import {
+  MAX_CONTROL_LINE_LIMIT,
+  MAX_PAYLOAD_LIMIT,
+  MIN_CONTROL_LINE,
+  negatedFlag,
+  SETTINGS,
+  type Setting,
+} from './settings-table.js';
 import { parseTlsBlock } from './tls.js';
 
-/** The largest max_payload allowed (nats-server warns above 8 MiB; a client must not make us allocate more). */
-export const MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024;
-/** Bounds on max_control_line: room for a PUB line, and not a second payload. */
-export const MIN_CONTROL_LINE = 64;
-export const MAX_CONTROL_LINE_LIMIT = 1024 * 1024;
-
-type Kind =
-  | 'string'
-  | 'port'
-  | 'size'
-  | 'duration'
-  | 'count'
-  | 'boolean'
-  | 'loglevel'
-  | 'links'
-  | 'secret'
-  | 'sync'
-  | 'tls';
-
-export interface Setting {
-  /** Key in the YAML file. */
-  readonly file: string;
-  /** Long flag name (without --). */
-  readonly flag: string;
-  readonly short?: string;
-  readonly option: keyof ServerOptions;
-  readonly kind: Kind;
-  readonly help: string;
-  /** For ports: the lowest value allowed (-1 disables monitoring). For sizes: the smallest. */
-  readonly min?: number;
-  /** For sizes: the largest value allowed. */
-  readonly max?: number;
-  /** Set only in the config file (a block): no command-line flag. */
-  readonly fileOnly?: boolean;
-}
-
-/** The flag that turns a boolean setting off: `--no-jetstream` for `--jetstream`. */
-export function negatedFlag(s: Setting): string {
-  return `no-${s.flag}`;
-}
-
-export const SETTINGS: readonly Setting[] = [
-  {
-    file: 'host',
-    flag: 'host',
-    short: 'a',
-    option: 'host',
-    kind: 'string',
-    help: 'address to bind (default 0.0.0.0)',
-  },
-  {
-    file: 'port',
-    flag: 'port',
-    short: 'p',
-    option: 'port',
-    kind: 'port',
-    help: 'NATS client port, 0 for any free port (default 4222)',
-  },
-  {
-    file: 'http_port',
-    flag: 'http-port',
-    short: 'm',
-    option: 'httpPort',
-    kind: 'port',
-    min: -1,
-    help: 'monitoring HTTP port, 0 for any, -1 to disable (default 8222)',
-  },
-  {
-    file: 'http_host',
-    flag: 'http-host',
-    option: 'httpHost',
-    kind: 'string',
-    help: 'address the monitoring listener binds to (default: --host)',
-  },
-  {
-    file: 'https_port',
-    flag: 'https-port',
-    option: 'httpsPort',
-    kind: 'port',
-    min: -1,
-    help: 'monitoring over HTTPS with the tls certificate, instead of http_port; 0 for any (default -1: off)',
-  },
-  {
-    file: 'monitor_token',
-    flag: 'monitor-token',
-    option: 'monitorToken',
-    kind: 'secret',
-    help: 'bearer token every monitoring request must send (Authorization: Bearer TOKEN)',
-  },
-  {
-    file: 'data_dir',
-    flag: 'data-dir',
-    option: 'dataDir',
-    kind: 'string',
-    help: 'directory for durable data (default ./data)',
-  },
-  {
-    file: 'name',
-    flag: 'name',
-    short: 'n',
-    option: 'name',
-    kind: 'string',
-    help: 'node name (default: the generated node id)',
-  },
-  {
-    file: 'max_payload',
-    flag: 'max-payload',
-    option: 'maxPayload',
-    kind: 'size',
-    max: MAX_PAYLOAD_LIMIT,
-    help: 'largest message a client may publish (default 1MiB)',
-  },
-  {
-    file: 'max_control_line',
-    flag: 'max-control-line',
-    option: 'maxControlLine',
-    kind: 'size',
-    min: MIN_CONTROL_LINE,
-    max: MAX_CONTROL_LINE_LIMIT,
-    help: 'longest protocol line (default 4KiB)',
-  },
-  {
-    file: 'max_pending',
-    flag: 'max-pending',
-    option: 'maxPending',
-    kind: 'size',
-    help: 'bytes queued to a client before it is a slow consumer (default 64MiB)',
-  },
-  {
-    file: 'write_deadline',
-    flag: 'write-deadline',
-    option: 'writeDeadlineMs',
-    kind: 'duration',
-    help: 'a client whose writes make no progress this long is a slow consumer (default 10s)',
-  },
-  {
-    file: 'max_pending_total',
-    flag: 'max-pending-total',
-    option: 'maxPendingTotal',
-    kind: 'size',
-    help: 'bytes queued to all clients; past it the biggest holders are slow consumers (default 256MiB)',
-  },
-  {
-    file: 'max_connections',
-    flag: 'max-connections',
-    option: 'maxConnections',
-    kind: 'count',
-    help: 'most client connections at once (default 65536)',
-  },
-  {
-    file: 'max_subscriptions',
-    flag: 'max-subscriptions',
-    option: 'maxSubscriptions',
-    kind: 'count',
-    help: 'most subscriptions per connection, 0 = no limit (default 0)',
-  },
-  {
-    file: 'auth_timeout',
-    flag: 'auth-timeout',
-    option: 'authTimeoutMs',
-    kind: 'duration',
-    help: 'time a client has to send CONNECT (default 2s)',
-  },
-  {
-    file: 'ping_interval',
-    flag: 'ping-interval',
-    option: 'pingIntervalMs',
-    kind: 'duration',
-    help: 'interval of server PINGs (default 2m)',
-  },
-  {
-    file: 'ping_max',
-    flag: 'ping-max',
-    option: 'maxPingsOut',
-    kind: 'count',
-    help: 'unanswered PINGs before a client is stale (default 2)',
-  },
-  {
-    file: 'shutdown_grace',
-    flag: 'shutdown-grace',
-    option: 'shutdownGraceMs',
-    kind: 'duration',
-    help: 'time to flush clients on shutdown (default 5s)',
-  },
-  {
-    file: 'log_level',
-    flag: 'log-level',
-    option: 'logLevel',
-    kind: 'loglevel',
-    help: 'silent, error, warn, info or debug (default info)',
-  },
-  {
-    file: 'jetstream',
-    flag: 'jetstream',
-    option: 'jetstream',
-    kind: 'boolean',
-    help: 'serve JetStream, streams and consumers under data_dir (default on)',
-  },
-  {
-    file: 'sync_interval',
-    flag: 'sync-interval',
-    option: 'syncIntervalMs',
-    kind: 'sync',
-    help: 'when file streams fsync: always (before each publish ack, default) or every <duration>',
-  },
-  {
-    file: 'mesh.port',
-    flag: 'mesh-port',
-    option: 'meshPort',
-    kind: 'port',
-    min: -1,
-    help: 'port for mesh links, 0 for any, -1 for none (default: 7422 with --link, else none)',
-  },
-  {
-    file: 'mesh.host',
-    flag: 'mesh-host',
-    option: 'meshHost',
-    kind: 'string',
-    help: 'address the mesh listener binds to (default: --host)',
-  },
-  {
-    file: 'mesh.allow_insecure',
-    flag: 'mesh-allow-insecure',
-    option: 'meshAllowInsecure',
-    kind: 'boolean',
-    help: 'allow a mesh listener on a non-loopback address with no token (default off)',
-  },
-  {
-    file: 'mesh.handshake_timeout',
-    flag: 'mesh-handshake-timeout',
-    option: 'meshHandshakeTimeoutMs',
-    kind: 'duration',
-    help: 'time a new link has to complete its handshake (default 2s)',
-  },
-  {
-    file: 'mesh.links',
-    flag: 'link',
-    option: 'links',
-    kind: 'links',
-    help: 'peer to dial, weft://host:port[?cost=N] (repeatable)',
-  },
-  {
-    file: 'mesh.token',
-    flag: 'mesh-token',
-    option: 'meshToken',
-    kind: 'secret',
-    help: 'shared secret for mesh links (default none)',
-  },
-  {
-    file: 'mesh.heartbeat',
-    flag: 'mesh-heartbeat',
-    option: 'meshHeartbeatMs',
-    kind: 'duration',
-    help: 'link PING interval (default 500ms)',
-  },
-  {
-    file: 'mesh.dead_after',
-    flag: 'mesh-dead-after',
-    option: 'meshDeadAfterMs',
-    kind: 'duration',
-    help: 'a link silent this long is dead (default 2s)',
-  },
-  {
-    file: 'mesh.reconnect_max',
-    flag: 'mesh-reconnect-max',
-    option: 'meshReconnectMaxMs',
-    kind: 'duration',
-    help: 'cap of the redial backoff (default 1s)',
-  },
-  {
-    file: 'mesh.max_pending',
-    flag: 'mesh-max-pending',
-    option: 'meshMaxPending',
-    kind: 'size',
-    help: 'bytes queued to a link before data is dropped (default 64MiB)',
-  },
-  {
-    file: 'tls',
-    flag: 'tls',
-    option: 'tls',
-    kind: 'tls',
-    fileOnly: true,
-    help: 'TLS on the client port: a block with cert_file, key_file, ca_file, verify, verify_and_map, timeout (config file only)',
-  },
-  {
-    file: 'mesh.tls',
-    flag: 'mesh-tls',
-    option: 'meshTls',
-    kind: 'tls',
-    fileOnly: true,
-    help: 'mutual TLS on mesh links: a block as tls, verify on (config file only)',
-  },
-];
+export {
+  MAX_CONTROL_LINE_LIMIT,
+  MAX_PAYLOAD_LIMIT,
+  MIN_CONTROL_LINE,
+  negatedFlag,
+  SETTINGS,
+  type Setting,
+} from './settings-table.js';
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1,

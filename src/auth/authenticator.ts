@@ -10,14 +10,15 @@
  * configured, the anonymous identity in the global account.
  *
  * Secrets are compared in constant time: plain ones through a SHA-256 of
- * each side (so lengths leak nothing), bcrypt hashes by bcryptjs. A bcrypt
- * check costs tens of milliseconds, so it runs asynchronously and a
- * success is remembered (as a digest, in a bounded map) for reconnects.
+ * each side (so lengths leak nothing), bcrypt hashes by bcryptjs on a
+ * worker thread (bcrypt-pool.ts): a check costs a few hundred ms of CPU,
+ * which the event loop never pays; a success is remembered (as a digest,
+ * in a bounded map) for reconnects.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
-import bcrypt from 'bcryptjs';
 import { type Account, type Accounts, DEFAULT_ACCOUNT } from '../core/account.js';
+import { bcryptCompare } from './bcrypt-pool.js';
 import { verifySignature } from './jwt.js';
 import { Permissions } from './permissions.js';
 import {
@@ -227,7 +228,7 @@ export class Authenticator {
     if (!isBcrypt(stored)) return done(secretEquals(stored, presented));
     const key = digest(`${stored}\0${presented}`).toString('base64');
     if (this.bcryptOk.has(key)) return done(true);
-    return bcrypt.compare(presented, stored).then((ok) => {
+    return bcryptCompare(presented, stored).then((ok) => {
       if (ok) {
         if (this.bcryptOk.size >= BCRYPT_CACHE_MAX) this.bcryptOk.clear();
         this.bcryptOk.add(key);

@@ -175,3 +175,47 @@ async function connectFrom(local: string, port: number): Promise<RawClient> {
   await c.expectLine(/^INFO /);
   return c;
 }
+
+describe('bcrypt logins', () => {
+  test(
+    'are checked off the event loop: other clients are answered meanwhile',
+    onlyOn('weft', "measures Weft's event loop"),
+    async (t) => {
+      // Cost 11: a few hundred ms of CPU per check (bcryptjs on the event
+      // loop held it for the whole of four such checks, about 600 ms).
+      const users = await Promise.all(
+        [1, 2, 3, 4].map(async (i) => ({
+          user: `b${i}`,
+          password: (await bcrypt.hash(`pw-${i}`, 11)).replace(/^\$2b\$/, '$2a$'),
+        })),
+      );
+      const { srv } = await startTargetFor(t, {
+        securityDoc: { authorization: { users: [...users, { user: 'plain', password: 'p' }] } },
+      });
+      const watcher = await RawClient.handshake(srv.port, { user: 'plain', pass: 'p' });
+      t.after(() => watcher.destroy());
+      const logins = Promise.all(
+        users.map((_, k) =>
+          RawClient.handshake(srv.port, { user: `b${k + 1}`, pass: `pw-${k + 1}` }, 10_000).then(
+            (c) => c.destroy(),
+          ),
+        ),
+      );
+      let done = false;
+      void logins.then(() => {
+        done = true;
+      });
+      let worst = 0;
+      let pings = 0;
+      while (!done) {
+        const t0 = performance.now();
+        await watcher.ping(5000);
+        worst = Math.max(worst, performance.now() - t0);
+        pings++;
+      }
+      await logins;
+      assert.ok(pings >= 2, `only ${pings} PINGs during the logins`);
+      assert.ok(worst < 150, `a PING waited ${Math.round(worst)} ms during the bcrypt logins`);
+    },
+  );
+});

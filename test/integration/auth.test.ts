@@ -8,7 +8,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createUser } from '@nats-io/nkeys';
-import { connect as connectV3 } from '@nats-io/transport-node';
+import {
+  connect as connectV3,
+  nkeyAuthenticator as nkeyAuthenticatorV3,
+} from '@nats-io/transport-node';
 import bcrypt from 'bcryptjs';
 import { ErrorCode, type NatsError, nkeyAuthenticator, StringCodec } from 'nats';
 import { FIRST_DELAY_MS, FREE_FAILURES } from '../../src/auth/throttle.js';
@@ -45,6 +48,17 @@ describe('authentication', () => {
     await nc.flush();
     await refused(pool.connect({ token: 'wrong' }));
     await refused(pool.connect({}));
+    // The v3 client too.
+    const v3 = await connectV3({ servers: srv.url, token: 's3cret-token', reconnect: false });
+    await v3.flush();
+    await v3.close();
+    await assert.rejects(
+      connectV3({ servers: srv.url, token: 'wrong', reconnect: false }),
+      (err: Error) => {
+        assert.match(String(err), /Authorization Violation/i);
+        return true;
+      },
+    );
     const raw = await RawClient.open(srv.port);
     assert.equal(raw.info.auth_required, true);
     raw.destroy();
@@ -92,6 +106,14 @@ describe('authentication', () => {
     const nc = await pool.connect({ authenticator: nkeyAuthenticator(user.getSeed()) });
     await nc.flush();
     await refused(pool.connect({ authenticator: nkeyAuthenticator(stranger.getSeed()) }));
+    // The v3 client too.
+    const v3 = await connectV3({
+      servers: srv.url,
+      authenticator: nkeyAuthenticatorV3(user.getSeed()),
+      reconnect: false,
+    });
+    await v3.flush();
+    await v3.close();
     // The right key with a signature of something else.
     const c = await RawClient.open(srv.port);
     const sig = Buffer.from(user.sign(Buffer.from('not-the-nonce'))).toString('base64url');

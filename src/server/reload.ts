@@ -50,6 +50,8 @@ export async function reloadNode(
     if (RELOADABLE.includes(k)) continue;
     if (JSON.stringify(o[k]) !== JSON.stringify(prev[k])) needRestart.push(k);
   }
+  // The system account is fixed at start (advisories, the mesh's account list).
+  if (o.security.systemAccount !== prev.security.systemAccount) needRestart.push('system_account');
   // Operator mode: the operator and account JWTs read again (a bad one throws, changing nothing).
   const sec = o.security;
   const operator =

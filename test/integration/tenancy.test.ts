@@ -301,3 +301,26 @@ describe('reload of limits', () => {
     },
   );
 });
+
+test(
+  'a reload that changes system_account says it needs a restart',
+  onlyOn('weft', 'calls the node API'),
+  async (t) => {
+    const doc = (sys: string) => ({
+      accounts: { SYS1: {}, SYS2: {}, A: { users: [{ user: 'a', password: 'a' }] } },
+      system_account: sys,
+    });
+    const { srv } = await startWeft(t, doc('SYS1'));
+    const report = await srv.node.reload({
+      host: '127.0.0.1',
+      port: 0,
+      httpPort: 0,
+      dataDir: srv.node.options.dataDir,
+      logLevel: 'silent',
+      meshPort: -1,
+      ...parseSecurity(doc('SYS2')),
+    });
+    assert.deepEqual(report.needRestart, ['system_account']);
+    assert.equal(srv.node.systemAccount.name, 'SYS1');
+  },
+);

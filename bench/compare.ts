@@ -172,58 +172,27 @@ async function main(argv: string[]): Promise<number> {
   if (CASES.some((c) => c.tls && only.includes(c.id))) {
     await runTls(measured, only, natsBin, mainJs, msgs);
   }
-  if (only.some((id) => SUBJECT_IDS.includes(id))) {
-    measured.subjects = await runSubjects({
-      natsBin,
-      mainJs,
-      msgs,
-      quick,
-      only,
-      problems: measured.problems,
-      log,
-      status,
-      clearStatus,
-      live,
-    });
-  }
+  // What every group of workloads is given.
+  const group = {
+    natsBin,
+    mainJs,
+    msgs,
+    quick,
+    only,
+    problems: measured.problems,
+    log,
+    status,
+    clearStatus,
+    live,
+  };
+  if (only.some((id) => SUBJECT_IDS.includes(id))) measured.subjects = await runSubjects(group);
   if (only.some((id) => PERMISSION_IDS.includes(id))) {
-    measured.permissions = await runPermissions({
-      mainJs,
-      msgs,
-      problems: measured.problems,
-      log,
-      status,
-      clearStatus,
-      live,
-    });
+    measured.permissions = await runPermissions(group);
   }
-  if (only.some((id) => MESH_IDS.includes(id))) {
-    measured.mesh = await runMesh({
-      natsBin,
-      mainJs,
-      msgs,
-      quick,
-      only,
-      problems: measured.problems,
-      log,
-      status,
-      clearStatus,
-      live,
-    });
-  }
+  if (only.some((id) => MESH_IDS.includes(id))) measured.mesh = await runMesh(group);
 
   if (only.some((id) => JS_IDS.includes(id))) {
-    measured.jetstream = await runJetStreamCompare({
-      natsBin,
-      mainJs,
-      msgs: jsMsgs,
-      only,
-      problems: measured.problems,
-      log,
-      status,
-      clearStatus,
-      live,
-    });
+    measured.jetstream = await runJetStreamCompare({ ...group, msgs: jsMsgs });
   }
 
   const tables: string[] = [];

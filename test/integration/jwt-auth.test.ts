@@ -41,6 +41,25 @@ const te = new TextEncoder();
 
 const creds = (u: Minted) => credsAuthenticator(te.encode(credsText(u)));
 
+/** The operator-mode security blocks: the operator, the system account, and `accounts` by a directory or preloaded. */
+function operatorDoc(
+  w: { op: { jwt: string }; sys: { pub: string } },
+  accounts: readonly { pub: string; jwt: string }[],
+  resolver: string,
+  dir: string,
+): Record<string, unknown> {
+  return {
+    operator: w.op.jwt,
+    system_account: w.sys.pub,
+    ...(resolver === 'dir'
+      ? { resolver: { type: 'full', dir } }
+      : {
+          resolver: 'MEMORY',
+          resolver_preload: Object.fromEntries(accounts.map((a) => [a.pub, a.jwt])),
+        }),
+  };
+}
+
 async function refused(p: Promise<unknown>): Promise<void> {
   await assert.rejects(p, (err: NatsError) => {
     assert.equal(err.code, ErrorCode.AuthorizationViolation, String(err));
@@ -347,14 +366,7 @@ describe('JWT authentication (operator mode)', () => {
       for (const a of accounts) await writeFile(path.join(dir, `${a.pub}.jwt`), a.jwt);
       const { pool } = await startTargetFor(t, {
         securityDoc: {
-          operator: w.op.jwt,
-          system_account: w.sys.pub,
-          ...(resolver === 'dir'
-            ? { resolver: { type: 'full', dir } }
-            : {
-                resolver: 'MEMORY',
-                resolver_preload: Object.fromEntries(accounts.map((a) => [a.pub, a.jwt])),
-              }),
+          ...operatorDoc(w, accounts, resolver, dir),
         },
       });
       // The importer's user first: with a directory, its exporter is read for it.
@@ -404,14 +416,7 @@ describe('JWT authentication (operator mode)', () => {
       for (const a of accounts) await writeFile(path.join(dir, `${a.pub}.jwt`), a.jwt);
       const { pool } = await startTargetFor(t, {
         securityDoc: {
-          operator: w.op.jwt,
-          system_account: w.sys.pub,
-          ...(resolver === 'dir'
-            ? { resolver: { type: 'full', dir } }
-            : {
-                resolver: 'MEMORY',
-                resolver_preload: Object.fromEntries(accounts.map((a) => [a.pub, a.jwt])),
-              }),
+          ...operatorDoc(w, accounts, resolver, dir),
           // Not a security key: Weft ignores it here (JetStream is on by
           // default); nats-server needs it to run JetStream at all.
           jetstream: { store_dir: path.join(dir, 'ref-js') },

@@ -29,15 +29,7 @@ async function startWeft(
   doc: Record<string, unknown>,
 ) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'weft-tenancy-'));
-  const srv: WeftServer = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    httpPort: 0,
-    dataDir,
-    logLevel: 'silent',
-    meshPort: -1,
-    ...parseSecurity(doc),
-  });
+  const srv: WeftServer = await startServer({ ...weftBase(dataDir), ...parseSecurity(doc) });
   const pool = clientPool(`nats://127.0.0.1:${srv.port}`);
   t.after(async () => {
     await pool.closeAll();
@@ -45,6 +37,23 @@ async function startWeft(
     await rm(dataDir, { recursive: true, force: true });
   });
   return { srv, pool };
+}
+
+/** Reloads `srv` with the settings startWeft gave it and the security blocks of `doc` (what SIGHUP does). */
+function reloadWith(srv: WeftServer, doc: Record<string, unknown>) {
+  return srv.node.reload({ ...weftBase(srv.node.options.dataDir), ...parseSecurity(doc) });
+}
+
+/** The settings every node of this file starts with. */
+function weftBase(dataDir: string) {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    httpPort: 0,
+    dataDir,
+    logLevel: 'silent' as const,
+    meshPort: -1,
+  };
 }
 
 /** Messages a subscription has received by the time the connection round-trips a PING. */
@@ -238,15 +247,7 @@ describe('reload', () => {
       const timer = setInterval(() => {
         for (let i = 0; i < 20; i++) publisher.publish('seq', sc.encode(String(sent++)));
       }, 1);
-      const report = await srv.node.reload({
-        host: '127.0.0.1',
-        port: 0,
-        httpPort: 0,
-        dataDir: srv.node.options.dataDir,
-        logLevel: 'silent',
-        meshPort: -1,
-        ...parseSecurity(doc(false, true)),
-      });
+      const report = await reloadWith(srv, doc(false, true));
       clearInterval(timer);
       await publisher.flush();
       assert.equal(report.closed, 1);
@@ -278,15 +279,7 @@ describe('reload of limits', () => {
       t.after(() => c.destroy());
       c.send('SUB a 1\r\nSUB b 2\r\nSUB c 3\r\n');
       await c.ping();
-      const report = await srv.node.reload({
-        host: '127.0.0.1',
-        port: 0,
-        httpPort: 0,
-        dataDir: srv.node.options.dataDir,
-        logLevel: 'silent',
-        meshPort: -1,
-        ...parseSecurity(doc(1)),
-      });
+      const report = await reloadWith(srv, doc(1));
       assert.equal(report.subscriptionsRemoved, 2);
       await c.expectLine(`-ERR 'maximum subscriptions exceeded'`);
       await c.expectLine(`-ERR 'maximum subscriptions exceeded'`);
@@ -311,15 +304,7 @@ test(
       system_account: sys,
     });
     const { srv } = await startWeft(t, doc('SYS1'));
-    const report = await srv.node.reload({
-      host: '127.0.0.1',
-      port: 0,
-      httpPort: 0,
-      dataDir: srv.node.options.dataDir,
-      logLevel: 'silent',
-      meshPort: -1,
-      ...parseSecurity(doc('SYS2')),
-    });
+    const report = await reloadWith(srv, doc('SYS2'));
     assert.deepEqual(report.needRestart, ['system_account']);
     assert.equal(srv.node.systemAccount.name, 'SYS1');
   },

@@ -1,7 +1,7 @@
 /** Weft's public embedding API. */
 
+export type { LogLevel, ServerOptions } from './config/options.js';
+export { DEFAULTS } from './config/options.js';
 export { ConfigError, StartError } from './errors.js';
-export type { LogLevel, ServerOptions } from './server/options.js';
-export { DEFAULTS } from './server/options.js';
 export { startServer, WeftNode, type WeftServer } from './server/server.js';
 export { VERSION } from './version.js';

@@ -6,7 +6,7 @@
  * at work. Rebuilt in place on reload (`replace`), so faces keep one handle.
  */
 import type { Accounts } from '../core/account.js';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../util/logger.js';
 import { Authenticator, newNonce, type OperatorAuth } from './authenticator.js';
 import { Guard } from './guard.js';
 import { type QuotaRefusal, Quotas } from './quotas.js';

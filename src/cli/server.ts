@@ -8,8 +8,8 @@
  * opened; an internal error (uncaught exception) shuts down and exits 70.
  */
 import type { ParseArgsConfig } from 'node:util';
+import { loadConfigFile, negatedFlag, optionsFromFlags, SETTINGS } from '../config/config.js';
 import { ConfigError } from '../errors.js';
-import { loadConfigFile, negatedFlag, optionsFromFlags, SETTINGS } from '../server/config.js';
 import { armTestFault, EXIT_INTERNAL, FatalHandler } from '../server/fatal.js';
 import { WeftNode } from '../server/server.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parse, reportError } from './args.js';

@@ -9,7 +9,7 @@
  */
 import type { SecurityConfig } from '../auth/types.js';
 import { ConfigError } from '../errors.js';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../util/logger.js';
 import type { Link } from './link.js';
 import type { InterestEntry, InterestUpdate } from './lsdb.js';
 

@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'node:net';
 import { CloseReason } from '../errors.js';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../util/logger.js';
 import { FrameType } from './frames.js';
 import {
   type Authenticator,

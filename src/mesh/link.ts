@@ -4,9 +4,9 @@
  * close). It parses frames and hands them to the mesh; the mesh decides.
  */
 import type { Socket } from 'node:net';
+import type { Congestion } from '../connection/congestion.js';
+import { COPY_LIMIT, Connection, type Flusher } from '../connection/connection.js';
 import { CloseReason } from '../errors.js';
-import type { Congestion } from '../server/congestion.js';
-import { COPY_LIMIT, Connection, type Flusher } from '../server/connection.js';
 import { copyInto } from '../util/bytes.js';
 import { AccountSet } from './accounts.js';
 import {

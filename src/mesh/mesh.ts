@@ -6,14 +6,14 @@
  * node wants, once per message (`complete`).
  */
 import type { Socket } from 'node:net';
+import type { Congestion } from '../connection/congestion.js';
+import type { Flusher } from '../connection/connection.js';
+import type { TlsFiles } from '../connection/tls.js';
 import type { Account, Accounts, InterestListener } from '../core/account.js';
 import type { Message, Subscriber, Subscription } from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { CloseReason } from '../errors.js';
-import type { Congestion } from '../server/congestion.js';
-import type { Flusher } from '../server/connection.js';
-import type { Logger } from '../server/logger.js';
-import type { TlsFiles } from '../server/tls.js';
+import type { Logger } from '../util/logger.js';
 import { AccountSet, foreignFrame, peerAccountsUp } from './accounts.js';
 import {
   Admission,

@@ -6,8 +6,8 @@
  * unless the operator says so.
  */
 import { isIP } from 'node:net';
+import type { ServerOptions } from '../config/options.js';
 import { ConfigError } from '../errors.js';
-import type { ServerOptions } from '../server/options.js';
 import { checkMeshAccounts, nodeAccounts } from './accounts.js';
 
 /** The mesh port when links are configured and mesh.port is not. */

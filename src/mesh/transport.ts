@@ -15,8 +15,8 @@ import {
   connect as tlsConnect,
   createServer as tlsCreateServer,
 } from 'node:tls';
-import type { TlsFiles } from '../server/tls.js';
-import { TLS_MIN_VERSION } from '../server/tls.js';
+import type { TlsFiles } from '../connection/tls.js';
+import { TLS_MIN_VERSION } from '../connection/tls.js';
 import { listen } from '../util/listen.js';
 import { encodeControl, FrameType } from './frames.js';
 

@@ -5,8 +5,8 @@
  * nats-server reports as integers are nanoseconds.
  */
 
+import { peerCertSummaries } from '../connection/tls-accept.js';
 import type { WeftNode } from '../server/server.js';
-import { peerCertSummaries } from '../server/tls-accept.js';
 import { NATS_API_VERSION, VERSION } from '../version.js';
 import { jetstreamVarz } from './jsz.js';
 

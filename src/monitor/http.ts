@@ -5,8 +5,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { secretEquals } from '../auth/authenticator.js';
+import type { TlsFiles } from '../connection/tls.js';
 import type { WeftNode } from '../server/server.js';
-import type { TlsFiles } from '../server/tls.js';
 import { listen } from '../util/listen.js';
 import { accountz, accstatz } from './accountz.js';
 import { CpuMeter, connz, subsz, varz } from './endpoints.js';

@@ -30,7 +30,7 @@ import {
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { StartError } from '../errors.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../util/logger.js';
 
 export const LOCK_FILE = 'LOCK';
 /** Attempts to take a lock while other nodes race for the same stale one. */

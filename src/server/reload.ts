@@ -9,10 +9,10 @@
  * nats-server's violation text, and stays.
  */
 import { JwtAuthenticator } from '../auth/jwt-auth.js';
+import { validateOptions } from '../config/config.js';
+import { type ServerOptions, withDefaults } from '../config/options.js';
 import { CloseReason, WireError } from '../errors.js';
 import type { ClientSession } from '../protocols/nats/session.js';
-import { validateOptions } from './config.js';
-import { type ServerOptions, withDefaults } from './options.js';
 import type { WeftNode } from './server.js';
 
 /** Settings a reload applies; a change to any other is logged as needing a restart. */

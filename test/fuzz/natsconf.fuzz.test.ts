@@ -14,8 +14,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { parseNatsConf } from '../../src/config/natsconf.js';
 import { ConfigError } from '../../src/errors.js';
-import { parseNatsConf } from '../../src/server/natsconf.js';
 import { makeRng, type Rng, seedFromEnv, subSeed, withContext } from './nats-frames.js';
 
 const SECONDS = Number(process.env.WEFT_FUZZ_SECONDS ?? '3');

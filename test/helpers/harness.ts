@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
-import type { ServerOptions } from '../../src/server/options.js';
+import type { ServerOptions } from '../../src/config/options.js';
 import { type ClientPool, clientPool } from './clients.js';
 import { startNatsServer } from './nats-server.js';
 import { within } from './poll.js';

@@ -10,8 +10,8 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parseConfigText } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors.js';
-import { parseConfigText } from '../../src/server/config.js';
 import { startServer, type WeftServer } from '../../src/server/server.js';
 import { makeCerts, type TestCerts } from '../helpers/certs.js';
 

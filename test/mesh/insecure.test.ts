@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { withDefaults } from '../../src/config/options.js';
 import { ConfigError } from '../../src/errors.js';
 import {
   checkMeshSettings,
@@ -20,7 +21,6 @@ import {
   MAX_NODE_NAME,
   meshListenPort,
 } from '../../src/mesh/settings.js';
-import { withDefaults } from '../../src/server/options.js';
 import { checkFor } from '../helpers/poll.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));

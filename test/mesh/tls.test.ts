@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { parseConfigText, validateOptions } from '../../src/config/config.js';
+import { withDefaults } from '../../src/config/options.js';
+import { parseTlsBlock } from '../../src/connection/tls.js';
 import type { Mesh as MeshCore } from '../../src/mesh/mesh.js';
-import { parseConfigText, validateOptions } from '../../src/server/config.js';
-import { withDefaults } from '../../src/server/options.js';
-import { parseTlsBlock } from '../../src/server/tls.js';
 import { type CertFiles, type MeshCerts, makeMeshCerts } from '../helpers/mesh-certs.js';
 import {
   assertExactly,

@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Advisories, type DisconnectInfo } from '../../src/connection/advisories.js';
 import { Accounts } from '../../src/core/account.js';
 import type { Message, Subscriber, Subscription } from '../../src/core/message.js';
 import { Router } from '../../src/core/router.js';
-import { Advisories, type DisconnectInfo } from '../../src/server/advisories.js';
 
 function setup() {
   const accounts = new Accounts();

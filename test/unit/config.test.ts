@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError } from '../../src/errors.js';
 import {
   convert,
   loadConfigFile,
@@ -16,8 +15,9 @@ import {
   parseConfigText,
   SETTINGS,
   type Setting,
-} from '../../src/server/config.js';
-import { DEFAULTS } from '../../src/server/options.js';
+} from '../../src/config/config.js';
+import { DEFAULTS } from '../../src/config/options.js';
+import { ConfigError } from '../../src/errors.js';
 
 function setting(file: string): Setting {
   const s = SETTINGS.find((x) => x.file === file);

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { StartError } from '../../src/errors.js';
 import { DataDirLock, LOCK_FILE, type LockHolder } from '../../src/server/data-lock.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/util/logger.js';
 import { checkFor } from '../helpers/poll.js';
 
 const dirs: string[] = [];

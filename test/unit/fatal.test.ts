@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { describe, test } from 'node:test';
 import { EXIT_INTERNAL, FatalHandler, type FatalNode } from '../../src/server/fatal.js';
 import { Health } from '../../src/server/health.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/util/logger.js';
 import { within } from '../helpers/poll.js';
 
 function fakeNode(shutdown: () => Promise<void>): FatalNode & { lines: string[]; stops: number } {

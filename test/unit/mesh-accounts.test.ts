@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AccountConfig, SecurityConfig, TlsConfig } from '../../src/auth/types.js';
 import { NO_LIMITS, NO_SECURITY } from '../../src/auth/types.js';
+import { withDefaults } from '../../src/config/options.js';
 import { ConfigError } from '../../src/errors.js';
 import {
   AccountSet,
@@ -20,7 +21,6 @@ import {
 import type { InterestUpdate } from '../../src/mesh/lsdb.js';
 import { certificateNames } from '../../src/mesh/peer-cert.js';
 import { checkMeshSettings } from '../../src/mesh/settings.js';
-import { withDefaults } from '../../src/server/options.js';
 
 const account = (name: string): AccountConfig => ({
   name,

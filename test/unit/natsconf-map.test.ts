@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { loadConfigFile, optionsFromDocument } from '../../src/config/config.js';
+import { loadNatsConfFile, natsConfTextToDocument } from '../../src/config/natsconf-map.js';
 import { ConfigError } from '../../src/errors.js';
-import { loadConfigFile, optionsFromDocument } from '../../src/server/config.js';
-import { loadNatsConfFile, natsConfTextToDocument } from '../../src/server/natsconf-map.js';
 
 const FILE = '/etc/nats/nats.conf';
 const doc = (text: string, env: Record<string, string> = {}) =>

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError } from '../../src/errors.js';
 import {
   NATSCONF_MAX_DEPTH,
   NATSCONF_MAX_FILES,
@@ -15,7 +14,8 @@ import {
   type NatsConfOptions,
   parseNatsConf,
   usedAsVariable,
-} from '../../src/server/natsconf.js';
+} from '../../src/config/natsconf.js';
+import { ConfigError } from '../../src/errors.js';
 
 /** Parses `text` as /etc/nats/main.conf with `files` as the other files there. */
 function parse(

@@ -6,15 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CloseReason, ConfigError } from '../../src/errors.js';
-import { parseConfigText, validateOptions } from '../../src/server/config.js';
-import { DEFAULTS, withDefaults } from '../../src/server/options.js';
+import { parseConfigText, validateOptions } from '../../src/config/config.js';
+import { DEFAULTS, withDefaults } from '../../src/config/options.js';
 import {
   Outbound,
   type OutboundHolder,
   type SlowReason,
   STUCK_MS,
-} from '../../src/server/outbound.js';
+} from '../../src/connection/outbound.js';
+import { CloseReason, ConfigError } from '../../src/errors.js';
 
 class Holder implements OutboundHolder {
   held = 0;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseConfigText } from '../../src/server/config.js';
+import { parseConfigText } from '../../src/config/config.js';
 import { startServer } from '../../src/server/server.js';
 import { clientPool } from '../helpers/clients.js';
 

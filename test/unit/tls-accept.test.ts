@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { classifyTlsError } from '../../src/connection/tls-accept.js';
 import { bearerMatches } from '../../src/monitor/http.js';
-import { classifyTlsError } from '../../src/server/tls-accept.js';
 
 const err = (code: string, message = code): NodeJS.ErrnoException =>
   Object.assign(new Error(message), { code });

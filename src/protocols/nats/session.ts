@@ -7,6 +7,13 @@ import type { Socket } from 'node:net';
 import { ConnectionIdentity } from '../../auth/connection-identity.js';
 import type { Security } from '../../auth/security.js';
 import type { AuthResult, Credentials, Identity } from '../../auth/types.js';
+import type { ServerOptions } from '../../config/options.js';
+import type { Congestion } from '../../connection/congestion.js';
+import { COPY_LIMIT, Connection, type Flusher } from '../../connection/connection.js';
+import type { Outbound, SlowReason } from '../../connection/outbound.js';
+import { DELIVERY_COST, ReadSlicer } from '../../connection/read-slicer.js';
+import type { ServerStats } from '../../connection/stats.js';
+import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Account } from '../../core/account.js';
 import type { Message, Subscriber, Subscription } from '../../core/message.js';
 import type { Router } from '../../core/router.js';
@@ -19,15 +26,8 @@ import {
   subscribeViolation,
   WireError,
 } from '../../errors.js';
-import type { Congestion } from '../../server/congestion.js';
-import { COPY_LIMIT, Connection, type Flusher } from '../../server/connection.js';
-import type { Logger } from '../../server/logger.js';
-import type { ServerOptions } from '../../server/options.js';
-import type { Outbound, SlowReason } from '../../server/outbound.js';
-import { DELIVERY_COST, ReadSlicer } from '../../server/read-slicer.js';
-import type { ServerStats } from '../../server/stats.js';
-import type { TlsSessionInfo } from '../../server/tls-accept.js';
 import { copyInto } from '../../util/bytes.js';
+import type { Logger } from '../../util/logger.js';
 import { type ConnectOptions, parseConnect } from './connect.js';
 import {
   encodeMsgHead,

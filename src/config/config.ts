@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { checkSecurity, parseSecurity, SECURITY_KEYS } from '../auth/config.js';
+import { parseTlsBlock } from '../connection/tls.js';
 import { ConfigError } from '../errors.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { checkMeshSettings } from '../mesh/settings.js';
@@ -26,7 +27,6 @@ import {
   SETTINGS,
   type Setting,
 } from './settings-table.js';
-import { parseTlsBlock } from './tls.js';
 
 export {
   MAX_CONTROL_LINE_LIMIT,

@@ -2,7 +2,7 @@
  * A small leveled logger writing nats-server-style lines to stderr:
  * `[pid] 2026/11/26 09:00:00.123456 [INF] message`.
  */
-import type { LogLevel } from './options.js';
+import type { LogLevel } from '../config/options.js';
 
 const RANK: Record<LogLevel, number> = { silent: 0, error: 1, warn: 2, info: 3, debug: 4 };
 const TAG = { error: 'ERR', warn: 'WRN', info: 'INF', debug: 'DBG' } as const;

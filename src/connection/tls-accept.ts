@@ -16,7 +16,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { createServer, type DetailedPeerCertificate, type Server, type TLSSocket } from 'node:tls';
-import type { Logger } from './logger.js';
+import type { Logger } from '../util/logger.js';
 import type { TlsFiles } from './tls.js';
 
 /** What a session keeps of its TLS handshake (`/connz`, and `cert` for verify_and_map). */

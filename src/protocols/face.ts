@@ -1,0 +1,159 @@
+/**
+ * A face: one wire protocol a node speaks (NATS, MQTT, WebSocket, HTTP,
+ * Kafka, Redis). The node gives each face a `FaceHost` — the core, the
+ * node's security, the shared connection base and its bounds, the
+ * connection registry — and a face gives back its listeners, its
+ * connections (through the registry) and a way to stop. docs/faces.md is
+ * the contract; a face is built against that page alone.
+ *
+ * Nothing here is protocol-specific, and nothing here imports the node
+ * (src/server/): the node imports the faces, never the reverse.
+ */
+import type { Registry } from 'prom-client';
+import type { Security } from '../auth/security.js';
+import type { Credentials, Identity } from '../auth/types.js';
+import type { ServerOptions } from '../config/options.js';
+import type { Congestion } from '../connection/congestion.js';
+import type { ConnectionCounters, Flusher } from '../connection/connection.js';
+import type { Outbound, OutboundHolder } from '../connection/outbound.js';
+import type { ConnectionRegistry } from '../connection/registry.js';
+import type { ServerStats } from '../connection/stats.js';
+import type { TlsFiles } from '../connection/tls.js';
+import type { TlsSessionInfo } from '../connection/tls-accept.js';
+import type { Accounts } from '../core/account.js';
+import type { Router } from '../core/router.js';
+import type { CloseReason } from '../errors.js';
+import type { JetStream } from '../jetstream/service.js';
+import type { Health } from '../server/health.js';
+import type { Logger } from '../util/logger.js';
+
+/** What the node gives every face. */
+export interface FaceHost {
+  readonly serverId: string;
+  /** The node's name (`server_name`). */
+  readonly name: string;
+  /** The whole configuration; a face reads its own section and the shared limits. */
+  readonly options: ServerOptions;
+  readonly log: Logger;
+  /** The core: publish into an account, subscribe a `Subscriber`. */
+  readonly router: Router;
+  readonly accounts: Accounts;
+  /** Login, connection limits, permissions, quotas (docs/security.md). */
+  readonly security: Security;
+  /** Batches every connection's writes per read batch. */
+  readonly flusher: Flusher;
+  /** Bytes held for all peers, bounded by max_pending_total and write_deadline. */
+  readonly outbound: Outbound;
+  /** Publishers pause while a subscriber's socket is full. */
+  readonly congestion: Congestion;
+  /** Node-wide counters (`/varz`, `/metrics`). */
+  readonly stats: ServerStats;
+  /** What is wrong now (`/healthz`). */
+  readonly health: Health;
+  /** Every open connection of every face, max_connections, closed connections, advisories. */
+  readonly connections: ConnectionRegistry;
+  /** The client port's TLS files (`tls`), null when plain. A face may share them or load its own. */
+  readonly tlsFiles: TlsFiles | null;
+  /** JetStream when on: where a face keeps durable state (sessions, retained messages, topics). */
+  readonly jetstream: JetStream | null;
+  /** True once shutdown began: accept nothing new. */
+  readonly shuttingDown: boolean;
+}
+
+/** A listening socket of a face, as the log, `/varz` and `startServer` report it. */
+export interface FaceListener {
+  /** The setting that configures it: `port`, `mqtt.port`, `websocket.port`, … */
+  readonly setting: string;
+  readonly host: string;
+  readonly port: number;
+  /** Connections on it are TLS. */
+  readonly tls: boolean;
+}
+
+/** The client's own description of itself (NATS CONNECT, MQTT CONNECT, …). */
+export interface ClientDescription {
+  /** NATS: `name`; MQTT: the client identifier. */
+  readonly name: string;
+  readonly lang: string;
+  readonly version: string;
+}
+
+/**
+ * A connection of any face, as the registry, the monitor and a reload see
+ * it. Faces build theirs on `Connection` (src/connection/connection.ts),
+ * which provides the counters, the outbound queue and `closed`.
+ */
+export interface FaceConnection extends ConnectionCounters, OutboundHolder {
+  /** Unique across the node's faces (`cid`), from `ConnectionRegistry.nextId()`. */
+  readonly id: number;
+  /** The face's name: `type` in /connz, `client_type` in advisories. */
+  readonly face: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly created: Date;
+  /** Last time the peer sent something, ms since the epoch. */
+  readonly lastActivity: number;
+  /** Bytes queued for the peer and not yet handed to the kernel. */
+  readonly pendingBytes: number;
+  /** Who it is, once authenticated; null before. */
+  readonly identity: Identity | null;
+  /** What it presented at login, kept to check again on a reload; null before. */
+  readonly credentials: Credentials | null;
+  readonly tls: TlsSessionInfo | null;
+  readonly closeReason: CloseReason | null;
+  /** The client's description of itself; null before its hello. */
+  readonly client: ClientDescription | null;
+  /** Subscriptions held now. */
+  readonly subscriptionCount: number;
+  /** Their core subjects (`/connz?subs=1`). */
+  subscriptionSubjects(): string[];
+  /** Closes with a reason (server shutdown, …), after flushing what is queued. */
+  close(reason: CloseReason): void;
+  /** Resolves once the transport is closed. */
+  whenClosed(): Promise<void>;
+  /** Ends the transport at once (after the shutdown grace). */
+  destroy(): void;
+  /**
+   * A reload: the same credentials now give `identity` (same account). Apply
+   * its permissions and limits; return how many subscriptions were removed.
+   */
+  reauthorized(identity: Identity): number;
+  /** A reload: the credentials no longer log in (`why`): close with the face's own wire error. */
+  revoked(why: string): void;
+}
+
+/** A face of a node. */
+export interface Face {
+  /** `nats`, `mqtt`, … */
+  readonly name: string;
+  /**
+   * Opens the listeners. Throws a StartError naming the setting (e.g.
+   * `mqtt.port`) when one cannot be opened; the node then stops whatever
+   * was opened, this face included (stop must cope with a partial start).
+   */
+  start(): Promise<void>;
+  /** Bound listeners (empty before start). */
+  readonly listeners: readonly FaceListener[];
+  /**
+   * Stops accepting: closes the listeners and the face's timers. The node
+   * closes the connections themselves through the registry.
+   */
+  stop(): Promise<void>;
+  /**
+   * A reload (SIGHUP) with the new options: load new certificates, throwing
+   * a ConfigError naming the setting, with nothing changed, if one cannot
+   * be used. Called before anything else of the reload is applied.
+   */
+  reloadCertificates?(next: ServerOptions): void;
+  /** A reload was applied: `host.options` and `host.security` are the new ones. */
+  reloaded?(): void;
+  /** TLS handshakes refused, by reason (summed into `weft_tls_handshake_failures_total`). */
+  readonly tlsFailures?: ReadonlyMap<string, number>;
+  /** The face's own `/varz` fields, under its name. */
+  varz?(): Record<string, unknown>;
+  /** Registers the face's own metrics (`weft_<face>_…`). */
+  metrics?(registry: Registry): void;
+}
+
+/** Builds a face for a node, or null when its configuration turns it off. */
+export type FaceFactory = (host: FaceHost) => Face | null;

@@ -155,6 +155,17 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     return this.closeReason !== null;
   }
 
+  /** Resolves once the socket has closed. */
+  whenClosed(): Promise<void> {
+    const sock = this.socket;
+    return sock.closed ? Promise.resolve() : new Promise((r) => sock.once('close', () => r()));
+  }
+
+  /** Ends the socket at once (after the shutdown grace, or an abort). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
   /** Bytes waiting to reach the peer: in our queue and in the socket's. */
   get pendingBytes(): number {
     return this.queued + this.socket.writableLength;

@@ -7,9 +7,9 @@
  * `authenticated` and `closed`; the monitor and a reload read `values()`.
  */
 import { CloseReason } from '../errors.js';
-import type { FaceConnection } from '../protocols/face.js';
 import type { Logger } from '../util/logger.js';
 import type { Advisories, DisconnectInfo } from './advisories.js';
+import type { FaceConnection } from './face-connection.js';
 import type { ServerStats } from './stats.js';
 
 /** Bound on closed connections remembered for /connz?state=closed. */

@@ -24,13 +24,13 @@ import { Gauge } from 'prom-client';
 import type { Account } from '../core/account.js';
 import { type Importer, StreamImport } from '../core/imports.js';
 import type { AccountJetStream } from '../jetstream/service.js';
-import type { WeftNode } from '../server/server.js';
 import { scrapeReaders } from './metric-kit.js';
+import type { MonitoredNode } from './node-view.js';
 
 /** Open connections of an account, and what they sent and received. */
-function connections(node: WeftNode, account: Account) {
+function connections(node: MonitoredNode, account: Account) {
   const c = { conns: 0, inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, slow: 0 };
-  for (const s of node.sessions.values()) {
+  for (const s of node.connections.values()) {
     if (s.identity?.account !== account) continue;
     c.conns++;
     c.inMsgs += s.inMsgs;
@@ -87,7 +87,7 @@ function importRow(i: Importer): Record<string, unknown> {
   };
 }
 
-function detail(node: WeftNode, account: Account): Record<string, unknown> {
+function detail(node: MonitoredNode, account: Account): Record<string, unknown> {
   const cfg = node.options.security.accounts.find((a) => a.name === account.name);
   const conns = connections(node, account);
   const st = account.sublist.stats;
@@ -126,7 +126,7 @@ function detail(node: WeftNode, account: Account): Record<string, unknown> {
 }
 
 export function accountz(
-  node: WeftNode,
+  node: MonitoredNode,
   q: URLSearchParams,
 ): Record<string, unknown> | { error: string } {
   const out: Record<string, unknown> = {
@@ -145,7 +145,7 @@ export function accountz(
   return out;
 }
 
-export function accstatz(node: WeftNode, q: URLSearchParams): Record<string, unknown> {
+export function accstatz(node: MonitoredNode, q: URLSearchParams): Record<string, unknown> {
   const unused = q.get('unused') === '1' || q.get('unused') === 'true';
   const rows: Record<string, unknown>[] = [];
   for (const account of [...node.accounts.all()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -165,7 +165,7 @@ export function accstatz(node: WeftNode, q: URLSearchParams): Record<string, unk
 }
 
 /** Per-account gauges: `weft_account_connections{account}`, `weft_account_subscriptions{account}`. */
-export function addAccountMetrics(registry: Registry, node: WeftNode): void {
+export function addAccountMetrics(registry: Registry, node: MonitoredNode): void {
   new Gauge({
     name: 'weft_account_connections',
     help: 'Client connections open now, per account',
@@ -175,7 +175,7 @@ export function addAccountMetrics(registry: Registry, node: WeftNode): void {
       this.reset();
       const n = new Map<string, number>();
       for (const a of node.accounts.all()) n.set(a.name, 0);
-      for (const s of node.sessions.values()) {
+      for (const s of node.connections.values()) {
         const name = s.identity?.account.name;
         if (name !== undefined) n.set(name, (n.get(name) ?? 0) + 1);
       }

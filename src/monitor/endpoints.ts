@@ -6,9 +6,9 @@
  */
 
 import { peerCertSummaries } from '../connection/tls-accept.js';
-import type { WeftNode } from '../server/server.js';
 import { NATS_API_VERSION, VERSION } from '../version.js';
 import { jetstreamVarz } from './jsz.js';
+import type { MonitoredNode } from './node-view.js';
 
 const MS_TO_NS = 1_000_000;
 
@@ -46,7 +46,7 @@ export class CpuMeter {
   }
 }
 
-export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
+export function varz(node: MonitoredNode, cpu: CpuMeter): Record<string, unknown> {
   const o = node.options;
   const s = node.stats;
   const now = new Date();
@@ -81,7 +81,7 @@ export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
     cores: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
       ?.hardwareConcurrency,
     cpu: cpu.read(),
-    connections: node.sessions.size,
+    connections: node.connections.size,
     total_connections: s.totalConnections,
     // nats-server's name for links to other nodes of the cluster.
     routes: node.mesh?.links.size ?? 0,
@@ -115,7 +115,7 @@ export function varz(node: WeftNode, cpu: CpuMeter): Record<string, unknown> {
 }
 
 /** The security counters (Weft's; nats-server has none of these in /varz). */
-function securityVarz(node: WeftNode): Record<string, number> {
+function securityVarz(node: MonitoredNode): Record<string, number> {
   const c = node.security.counters;
   const q = node.security.quotas;
   const t = node.security.throttle;
@@ -166,7 +166,7 @@ const SORTS: Record<string, (c: Record<string, unknown>) => number> = {
   last: (c) => Date.parse(c.last_activity as string),
 };
 
-export function connz(node: WeftNode, q: Query): Record<string, unknown> | { error: string } {
+export function connz(node: MonitoredNode, q: Query): Record<string, unknown> | { error: string } {
   const offset = intParam(q, 'offset', 0);
   const limit = intParam(q, 'limit', 1024);
   const withSubs = boolParam(q, 'subs');
@@ -181,12 +181,12 @@ export function connz(node: WeftNode, q: Query): Record<string, unknown> | { err
   const now = new Date();
   const rows: Record<string, unknown>[] = [];
   if (state !== 'closed') {
-    for (const s of node.sessions.values()) {
-      const c = s.connectOptions;
+    for (const s of node.connections.values()) {
+      const c = s.client;
       const row: Record<string, unknown> = {
         cid: s.id,
         kind: 'Client',
-        type: 'nats',
+        type: s.face,
         ip: s.remoteAddress,
         port: s.remotePort,
         start: s.created.toISOString(),
@@ -198,7 +198,7 @@ export function connz(node: WeftNode, q: Query): Record<string, unknown> | { err
         out_msgs: s.outMsgs,
         in_bytes: s.inBytes,
         out_bytes: s.outBytes,
-        subscriptions: s.subs.size,
+        subscriptions: s.subscriptionCount,
         name: c?.name ?? '',
         lang: c?.lang ?? '',
         version: c?.version ?? '',
@@ -213,18 +213,17 @@ export function connz(node: WeftNode, q: Query): Record<string, unknown> | { err
         // As nats-server: the chain only with ?auth=1.
         if (withAuth && s.tls.cert !== null) row.tls_peer_certs = peerCertSummaries(s.tls.cert);
       }
-      if (withSubs) row.subscriptions_list = [...s.subs.values()].map((x) => x.subject);
+      if (withSubs) row.subscriptions_list = s.subscriptionSubjects();
       rows.push(row);
     }
   }
   if (state !== 'open') {
-    for (const c of node.closedConnections) {
+    for (const c of node.connections.closedList) {
       const { authorized_user, ...rest } = c;
       rows.push({
         ...rest,
         ...(withAuth && authorized_user !== '' ? { authorized_user } : {}),
         kind: 'Client',
-        type: 'nats',
         start: c.start.toISOString(),
         stop: c.stop.toISOString(),
         subscriptions: 0,
@@ -245,7 +244,7 @@ export function connz(node: WeftNode, q: Query): Record<string, unknown> | { err
   };
 }
 
-export function subsz(node: WeftNode, q: Query): Record<string, unknown> {
+export function subsz(node: MonitoredNode, q: Query): Record<string, unknown> {
   let inserts = 0;
   let removes = 0;
   let matches = 0;

@@ -6,13 +6,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createHttpsServer } from 'node:https';
 import { secretEquals } from '../auth/authenticator.js';
 import type { TlsFiles } from '../connection/tls.js';
-import type { WeftNode } from '../server/server.js';
 import { listen } from '../util/listen.js';
 import { accountz, accstatz } from './accountz.js';
 import { CpuMeter, connz, subsz, varz } from './endpoints.js';
 import { jsz } from './jsz.js';
 import { meshz } from './meshz.js';
 import { createMetrics } from './metrics.js';
+import type { MonitoredNode } from './node-view.js';
 
 export interface MonitorServer {
   readonly port: number;
@@ -60,7 +60,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
  * With `monitor_token` set, every request must carry it as a bearer token.
  */
 export async function startMonitor(
-  node: WeftNode,
+  node: MonitoredNode,
   host: string,
   port: number,
   tls: TlsFiles | null,

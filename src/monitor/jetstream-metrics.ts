@@ -14,8 +14,8 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Consumer, ConsumerCounts } from '../jetstream/consumer.js';
 import type { CapturedStream } from '../jetstream/service.js';
-import type { WeftNode } from '../server/server.js';
 import { scrapeReaders } from './metric-kit.js';
+import type { MonitoredNode } from './node-view.js';
 
 /** Streams with series of their own, at most (by account and name). */
 export const METRICS_MAX_STREAMS = 1000;
@@ -33,7 +33,7 @@ const byName =
     key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
 /** Every stream of the node, by account and name. */
-function allStreams(node: WeftNode): Row[] {
+function allStreams(node: MonitoredNode): Row[] {
   const rows: Row[] = [];
   for (const js of node.jetstream?.accounts() ?? []) {
     for (const cs of js.streams.values()) rows.push({ account: js.account.name, cs });
@@ -59,7 +59,7 @@ export interface SeriesBounds {
 
 export function addJetStreamMetrics(
   registry: Registry,
-  node: WeftNode,
+  node: MonitoredNode,
   bounds: SeriesBounds = { streams: METRICS_MAX_STREAMS, consumers: METRICS_MAX_CONSUMERS },
 ): void {
   const accounts = () => [...(node.jetstream?.accounts() ?? [])];

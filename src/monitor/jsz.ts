@@ -13,7 +13,7 @@
 import { limitsInfo } from '../jetstream/account-limits.js';
 import type { AccountJetStream, CapturedStream } from '../jetstream/service.js';
 import { streamState } from '../jetstream/shapes.js';
-import type { WeftNode } from '../server/server.js';
+import type { MonitoredNode } from './node-view.js';
 
 /** nats-server's default page of accounts in /jsz. */
 const JSZ_LIMIT = 1024;
@@ -28,7 +28,7 @@ interface Stats {
   api: { total: number; errors: number };
 }
 
-function accountsOf(node: WeftNode): AccountJetStream[] {
+function accountsOf(node: MonitoredNode): AccountJetStream[] {
   return node.jetstream === null ? [] : [...node.jetstream.accounts()];
 }
 
@@ -69,7 +69,7 @@ function reserved(limit: number): number {
  * nats-server's JetStreamConfig. Weft sets no memory or storage limit
  * (-1: none; nats-server reports the limits it computed).
  */
-function config(node: WeftNode): Record<string, unknown> {
+function config(node: MonitoredNode): Record<string, unknown> {
   if (node.jetstream === null) return { max_memory: 0, max_storage: 0 };
   return { max_memory: -1, max_storage: -1, store_dir: node.jetstream.storeDir };
 }
@@ -101,7 +101,7 @@ function stats(accounts: AccountJetStream[]): Stats {
 }
 
 /** `/varz`'s `jetstream`: `{config, stats}`, or `{}` with JetStream off (as nats-server). */
-export function jetstreamVarz(node: WeftNode): Record<string, unknown> {
+export function jetstreamVarz(node: MonitoredNode): Record<string, unknown> {
   if (node.jetstream === null) return {};
   return { config: config(node), stats: stats(accountsOf(node)) };
 }
@@ -117,7 +117,10 @@ function intParam(q: URLSearchParams, key: string, dflt: number): number {
   return Number.isInteger(n) && n >= 0 ? n : dflt;
 }
 
-export async function jsz(node: WeftNode, q: URLSearchParams): Promise<Record<string, unknown>> {
+export async function jsz(
+  node: MonitoredNode,
+  q: URLSearchParams,
+): Promise<Record<string, unknown>> {
   const accounts = accountsOf(node);
   const out: Record<string, unknown> = {
     server_id: node.serverId,

@@ -4,10 +4,10 @@
  */
 import type { TLSSocket } from 'node:tls';
 import type { Mesh } from '../mesh/mesh.js';
-import type { WeftNode } from '../server/server.js';
 import { goDuration } from './endpoints.js';
+import type { MonitoredNode } from './node-view.js';
 
-export function meshz(node: WeftNode): Record<string, unknown> {
+export function meshz(node: MonitoredNode): Record<string, unknown> {
   const mesh: Mesh | null = node.mesh;
   const now = Date.now();
   if (mesh === null) {

@@ -5,12 +5,12 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Link } from '../mesh/link.js';
-import type { WeftNode } from '../server/server.js';
 import { addAccountMetrics } from './accountz.js';
 import { addJetStreamMetrics } from './jetstream-metrics.js';
 import { scrapeReaders } from './metric-kit.js';
+import type { MonitoredNode } from './node-view.js';
 
-export function createMetrics(node: WeftNode): Registry {
+export function createMetrics(node: MonitoredNode): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ server_name: node.name });
   collectDefaultMetrics({ register: registry, prefix: 'weft_process_' });
@@ -18,7 +18,7 @@ export function createMetrics(node: WeftNode): Registry {
   const s = node.stats;
   const { counter, gauge } = scrapeReaders(registry);
 
-  gauge('weft_connections', 'Client connections open now', () => node.sessions.size);
+  gauge('weft_connections', 'Client connections open now', () => node.connections.size);
   gauge('weft_subscriptions', 'Subscriptions held now', () => node.subscriptionCount);
   counter('weft_connections_total', 'Client connections accepted', () => s.totalConnections);
   counter('weft_in_msgs_total', 'Messages received from clients', () => s.inMsgs);

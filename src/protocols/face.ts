@@ -11,20 +11,20 @@
  */
 import type { Registry } from 'prom-client';
 import type { Security } from '../auth/security.js';
-import type { Credentials, Identity } from '../auth/types.js';
 import type { ServerOptions } from '../config/options.js';
 import type { Congestion } from '../connection/congestion.js';
-import type { ConnectionCounters, Flusher } from '../connection/connection.js';
-import type { Outbound, OutboundHolder } from '../connection/outbound.js';
+import type { Flusher } from '../connection/connection.js';
+import type { Outbound } from '../connection/outbound.js';
 import type { ConnectionRegistry } from '../connection/registry.js';
+
+export type { ClientDescription, FaceConnection } from '../connection/face-connection.js';
+
 import type { ServerStats } from '../connection/stats.js';
 import type { TlsFiles } from '../connection/tls.js';
-import type { TlsSessionInfo } from '../connection/tls-accept.js';
 import type { Accounts } from '../core/account.js';
 import type { Router } from '../core/router.js';
-import type { CloseReason } from '../errors.js';
 import type { JetStream } from '../jetstream/service.js';
-import type { Health } from '../server/health.js';
+import type { Health } from '../util/health.js';
 import type { Logger } from '../util/logger.js';
 
 /** What the node gives every face. */
@@ -68,58 +68,6 @@ export interface FaceListener {
   readonly port: number;
   /** Connections on it are TLS. */
   readonly tls: boolean;
-}
-
-/** The client's own description of itself (NATS CONNECT, MQTT CONNECT, …). */
-export interface ClientDescription {
-  /** NATS: `name`; MQTT: the client identifier. */
-  readonly name: string;
-  readonly lang: string;
-  readonly version: string;
-}
-
-/**
- * A connection of any face, as the registry, the monitor and a reload see
- * it. Faces build theirs on `Connection` (src/connection/connection.ts),
- * which provides the counters, the outbound queue and `closed`.
- */
-export interface FaceConnection extends ConnectionCounters, OutboundHolder {
-  /** Unique across the node's faces (`cid`), from `ConnectionRegistry.nextId()`. */
-  readonly id: number;
-  /** The face's name: `type` in /connz, `client_type` in advisories. */
-  readonly face: string;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly created: Date;
-  /** Last time the peer sent something, ms since the epoch. */
-  readonly lastActivity: number;
-  /** Bytes queued for the peer and not yet handed to the kernel. */
-  readonly pendingBytes: number;
-  /** Who it is, once authenticated; null before. */
-  readonly identity: Identity | null;
-  /** What it presented at login, kept to check again on a reload; null before. */
-  readonly credentials: Credentials | null;
-  readonly tls: TlsSessionInfo | null;
-  readonly closeReason: CloseReason | null;
-  /** The client's description of itself; null before its hello. */
-  readonly client: ClientDescription | null;
-  /** Subscriptions held now. */
-  readonly subscriptionCount: number;
-  /** Their core subjects (`/connz?subs=1`). */
-  subscriptionSubjects(): string[];
-  /** Closes with a reason (server shutdown, …), after flushing what is queued. */
-  close(reason: CloseReason): void;
-  /** Resolves once the transport is closed. */
-  whenClosed(): Promise<void>;
-  /** Ends the transport at once (after the shutdown grace). */
-  destroy(): void;
-  /**
-   * A reload: the same credentials now give `identity` (same account). Apply
-   * its permissions and limits; return how many subscriptions were removed.
-   */
-  reauthorized(identity: Identity): number;
-  /** A reload: the credentials no longer log in (`why`): close with the face's own wire error. */
-  revoked(why: string): void;
 }
 
 /** A face of a node. */

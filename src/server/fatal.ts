@@ -13,8 +13,8 @@
  * process's exit status (0 after SIGTERM, 70 had it been reached).
  */
 import { ConfigError } from '../errors.js';
+import type { Health } from '../util/health.js';
 import type { Logger } from '../util/logger.js';
-import type { Health } from './health.js';
 
 /** Exit status after an internal error (sysexits.h EX_SOFTWARE). */
 export const EXIT_INTERNAL = 70;

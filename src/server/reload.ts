@@ -11,8 +11,7 @@
 import { JwtAuthenticator } from '../auth/jwt-auth.js';
 import { validateOptions } from '../config/config.js';
 import { type ServerOptions, withDefaults } from '../config/options.js';
-import { CloseReason, WireError } from '../errors.js';
-import type { ClientSession } from '../protocols/nats/session.js';
+import type { FaceConnection } from '../protocols/face.js';
 import type { WeftNode } from './server.js';
 
 /** Settings a reload applies; a change to any other is logged as needing a restart. */
@@ -70,7 +69,7 @@ export async function reloadNode(
   await node.jetstream?.apply(node.jetstreamAccounts());
 
   const report: ReloadReport = { closed: 0, updated: 0, subscriptionsRemoved: 0, needRestart };
-  await Promise.all([...node.sessions.values()].map((s) => recheck(node, s, report)));
+  await Promise.all([...node.connections.values()].map((c) => recheck(node, c, report)));
   for (const k of needRestart) {
     node.log.warn(`reload: ${k} changed; it takes effect after a restart`);
   }
@@ -80,7 +79,7 @@ export async function reloadNode(
   return report;
 }
 
-async function recheck(node: WeftNode, s: ClientSession, report: ReloadReport): Promise<void> {
+async function recheck(node: WeftNode, s: FaceConnection, report: ReloadReport): Promise<void> {
   const old = s.identity;
   const creds = s.credentials;
   if (old === null || creds === null || s.closed) return;
@@ -91,12 +90,10 @@ async function recheck(node: WeftNode, s: ClientSession, report: ReloadReport): 
     node.log.warn(
       `cid:${s.id} ${s.remoteAddress}:${s.remotePort} user "${old.user}" - closed on reload: ${why}`,
     );
-    s.fail(WireError.AuthViolation, CloseReason.AuthRevoked);
+    s.revoked(why);
     report.closed++;
     return;
   }
-  const before = s.subs.size;
-  s.reauthorized(r.identity);
-  report.subscriptionsRemoved += before - s.subs.size;
+  report.subscriptionsRemoved += s.reauthorized(r.identity);
   report.updated++;
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, test } from 'node:test';
 import { EXIT_INTERNAL, FatalHandler, type FatalNode } from '../../src/server/fatal.js';
-import { Health } from '../../src/server/health.js';
+import { Health } from '../../src/util/health.js';
 import { createLogger } from '../../src/util/logger.js';
 import { within } from '../helpers/poll.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { HEALTH_PROBLEMS_MAX, Health } from '../../src/server/health.js';
+import { HEALTH_PROBLEMS_MAX, Health } from '../../src/util/health.js';
 
 describe('Health', () => {
   test('ok until a problem is reported, degraded with it, ok once it is cleared', () => {

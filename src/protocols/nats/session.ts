@@ -28,6 +28,7 @@ import {
 } from '../../errors.js';
 import { copyInto } from '../../util/bytes.js';
 import type { Logger } from '../../util/logger.js';
+import type { ClientDescription, FaceConnection } from '../face.js';
 import { type ConnectOptions, parseConnect } from './connect.js';
 import {
   encodeMsgHead,
@@ -74,8 +75,9 @@ interface NatsSubscription extends Subscription {
   check: boolean;
 }
 
-export class ClientSession extends Connection implements Subscriber {
+export class ClientSession extends Connection implements Subscriber, FaceConnection {
   readonly kind = 'client' as const;
+  readonly face = 'nats';
   echo = true;
   connectOptions: ConnectOptions | null = null;
   account: Account | null = null;
@@ -283,7 +285,8 @@ export class ClientSession extends Connection implements Subscriber {
    * subscriptions no longer allowed are removed, each with nats-server's
    * violation text.
    */
-  reauthorized(id: Identity): void {
+  reauthorized(id: Identity): number {
+    const before = this.subs.size;
     this.who.replace(id);
     const guard = this.who.guard;
     for (const sub of [...this.subs.values()]) {
@@ -295,6 +298,24 @@ export class ClientSession extends Connection implements Subscriber {
         this.dropSub(sub, WireError.MaxSubscriptions, "over the identity's max_subscriptions");
       } else (sub as NatsSubscription).check = verdict.check;
     }
+    return before - this.subs.size;
+  }
+
+  /** A reload: the credentials no longer log in. */
+  revoked(): void {
+    this.fail(WireError.AuthViolation, CloseReason.AuthRevoked);
+  }
+
+  get client(): ClientDescription | null {
+    return this.connectOptions;
+  }
+
+  get subscriptionCount(): number {
+    return this.subs.size;
+  }
+
+  subscriptionSubjects(): string[] {
+    return [...this.subs.values()].map((x) => x.subject);
   }
 
   /** Removes a subscription a reload no longer allows, telling the client why. */

@@ -109,9 +109,30 @@ export function varz(node: MonitoredNode, cpu: CpuMeter): Record<string, unknown
       tls_handshake_failures: Object.fromEntries(node.tlsHandshakeFailures),
       monitor_unauthorized: s.monitorUnauthorized,
       closed_by_reason: Object.fromEntries(s.closedByReason),
+      faces: facesVarz(node),
       security: securityVarz(node),
     },
   };
+}
+
+/** Each face's listeners, open connections and own fields. */
+function facesVarz(node: MonitoredNode): Record<string, unknown> {
+  const open = new Map<string, number>();
+  for (const c of node.connections.values()) open.set(c.face, (open.get(c.face) ?? 0) + 1);
+  const out: Record<string, unknown> = {};
+  for (const f of node.faces) {
+    out[f.name] = {
+      listeners: f.listeners.map((l) => ({
+        setting: l.setting,
+        host: l.host,
+        port: l.port,
+        tls: l.tls,
+      })),
+      connections: open.get(f.name) ?? 0,
+      ...f.varz?.(),
+    };
+  }
+  return out;
 }
 
 /** The security counters (Weft's; nats-server has none of these in /varz). */

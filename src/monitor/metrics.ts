@@ -19,6 +19,20 @@ export function createMetrics(node: MonitoredNode): Registry {
   const { counter, gauge } = scrapeReaders(registry);
 
   gauge('weft_connections', 'Client connections open now', () => node.connections.size);
+  new Gauge({
+    name: 'weft_face_connections',
+    help: 'Client connections open now, per face (nats, mqtt, …)',
+    labelNames: ['face'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const n = new Map<string, number>();
+      for (const f of node.faces) n.set(f.name, 0);
+      for (const c of node.connections.values()) n.set(c.face, (n.get(c.face) ?? 0) + 1);
+      for (const [face, v] of n) this.set({ face }, v);
+    },
+  });
+  for (const f of node.faces) f.metrics?.(registry);
   gauge('weft_subscriptions', 'Subscriptions held now', () => node.subscriptionCount);
   counter('weft_connections_total', 'Client connections accepted', () => s.totalConnections);
   counter('weft_in_msgs_total', 'Messages received from clients', () => s.inMsgs);

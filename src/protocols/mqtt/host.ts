@@ -11,7 +11,7 @@ import type { Router } from '../../core/router.js';
 import type { Logger } from '../../util/logger.js';
 import type { MqttSession } from './session.js';
 import type { MqttCounters, SessionState } from './state.js';
-import type { MessageProperties, MqttStore } from './store.js';
+import type { MessageProperties } from './store.js';
 
 /** A CONNECT's will message [MQTT-3.1.2-8]. */
 export interface Will {
@@ -32,7 +32,6 @@ export interface MqttHost {
   readonly log: Logger;
   readonly outbound: Outbound;
   readonly security: Security;
-  readonly store: MqttStore;
   readonly counters: MqttCounters;
   /** mqtt.max_packet_size, bounded by max_payload + MQTT_PACKET_HEADROOM. */
   readonly maxPacketSize: number;

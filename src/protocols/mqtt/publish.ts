@@ -36,7 +36,12 @@ function ack(c: InboundHost, qos: number, id: number, rc: number, reason?: strin
   c.send({
     cmd: qos === 1 ? 'puback' : 'pubrec',
     messageId: id,
-    ...(v5 ? { reasonCode: rc, ...(reason !== undefined ? { properties: { reasonString: reason } } : {}) } : {}),
+    ...(v5
+      ? {
+          reasonCode: rc,
+          ...(reason !== undefined ? { properties: { reasonString: reason } } : {}),
+        }
+      : {}),
   } as Packet);
 }
 
@@ -49,7 +54,10 @@ export function handlePublish(c: InboundHost, p: PublishPacket): void | Promise<
   const alias = c.version === 5 ? p.properties?.topicAlias : undefined;
   if (alias !== undefined) {
     if (alias === 0 || alias > TOPIC_ALIAS_MAX) {
-      c.protocolError(RC.TopicAliasInvalid, `topic alias ${alias} outside 1..${TOPIC_ALIAS_MAX} [MQTT-3.3.2-9]`);
+      c.protocolError(
+        RC.TopicAliasInvalid,
+        `topic alias ${alias} outside 1..${TOPIC_ALIAS_MAX} [MQTT-3.3.2-9]`,
+      );
       return;
     }
     if (topic === '') {
@@ -73,12 +81,21 @@ export function handlePublish(c: InboundHost, p: PublishPacket): void | Promise<
   h.stats.inBytes += payload.length;
   if (Buffer.byteLength(topic) > h.options.mqttMaxTopicLength) {
     h.counters.topicTooLong++;
-    h.log.warn(`${c.tag()} - topic of ${Buffer.byteLength(topic)} bytes exceeds mqtt.max_topic_length ${h.options.mqttMaxTopicLength}`);
+    h.log.warn(
+      `${c.tag()} - topic of ${Buffer.byteLength(topic)} bytes exceeds mqtt.max_topic_length ${h.options.mqttMaxTopicLength}`,
+    );
     ack(c, qos, id, RC.TopicNameInvalid, 'topic longer than mqtt.max_topic_length');
     return;
   }
-  if (payload.length > h.options.maxPayload || (c.who.payloadMax > 0 && payload.length > c.who.payloadMax)) {
-    c.protocolError(RC.PacketTooLarge, `payload of ${payload.length} bytes exceeds max_payload`, CloseReason.MaxPayload);
+  if (
+    payload.length > h.options.maxPayload ||
+    (c.who.payloadMax > 0 && payload.length > c.who.payloadMax)
+  ) {
+    c.protocolError(
+      RC.PacketTooLarge,
+      `payload of ${payload.length} bytes exceeds max_payload`,
+      CloseReason.MaxPayload,
+    );
     return;
   }
   if (qos === 2 && s.incoming.has(id)) {
@@ -88,7 +105,10 @@ export function handlePublish(c: InboundHost, p: PublishPacket): void | Promise<
   }
   if (qos === 2 && s.incoming.size >= h.options.mqttMaxInflight) {
     h.counters.receiveMaximumExceeded++;
-    c.protocolError(RC.ReceiveMaximumExceeded, `more than ${h.options.mqttMaxInflight} QoS 2 messages unreleased [MQTT-3.3.4-9]`);
+    c.protocolError(
+      RC.ReceiveMaximumExceeded,
+      `more than ${h.options.mqttMaxInflight} QoS 2 messages unreleased [MQTT-3.3.4-9]`,
+    );
     return;
   }
   const subject = topicToSubject(topic);
@@ -96,7 +116,9 @@ export function handlePublish(c: InboundHost, p: PublishPacket): void | Promise<
   if (guard !== null && !guard.publish(subject)) {
     h.counters.publishDenied++;
     h.security.counters.publishViolations++;
-    h.log.warn(`${c.tag()} user "${c.who.identity!.user}" - publish to "${topic}" (${subject}) not permitted`);
+    h.log.warn(
+      `${c.tag()} user "${c.who.identity!.user}" - publish to "${topic}" (${subject}) not permitted`,
+    );
     // 5.0 says so; 3.1.1 has no word for it: acknowledged and dropped, as mosquitto does.
     if (c.version === 5) ack(c, qos, id, RC.NotAuthorized, `publish to ${topic} not permitted`);
     else if (qos === 2) return remember(c, s, id);
@@ -123,7 +145,13 @@ export function handlePublish(c: InboundHost, p: PublishPacket): void | Promise<
   const expiresAt = interval !== undefined ? Date.now() + interval * 1000 : undefined;
   const dropped = { count: 0 };
   const { responseTopic: _r, ...carried } = props ?? {};
-  const headers = toHeaders(qos, p.retain, props === undefined ? undefined : carried, expiresAt, dropped);
+  const headers = toHeaders(
+    qos,
+    p.retain,
+    props === undefined ? undefined : carried,
+    expiresAt,
+    dropped,
+  );
   h.counters.propertiesDropped += dropped.count;
   const msg: Message = { subject, reply, headers, payload };
   s.ownMsg = msg;
@@ -151,9 +179,15 @@ export function handlePublish(c: InboundHost, p: PublishPacket): void | Promise<
           ...(props !== undefined ? { properties: props } : {}),
           ...(expiresAt !== undefined ? { expiresAt } : {}),
         };
-  return h.store.setRetained(topic, stored).then(() => {
-    if (qos === 2) return remember(c, s, id, rc);
-    ack(c, qos, id, rc);
+  return s.store.setRetained(topic, stored).then((refused) => {
+    // Past the account's retained bounds the old message stays; 5.0 says so.
+    const code = refused !== null ? RC.QuotaExceeded : rc;
+    if (refused !== null)
+      h.log.warn(
+        `${c.tag()} - retained message on "${topic}" refused: the account's retained ${refused} bound`,
+      );
+    if (qos === 2) return remember(c, s, id, code);
+    ack(c, qos, id, code);
   });
 }
 
@@ -164,7 +198,7 @@ function remember(c: InboundHost, s: SessionState, id: number, rc = 0): void | P
     ack(c, 2, id, rc);
     return;
   }
-  return c.host.store.rememberIncoming(s.clientId, id).then(() => ack(c, 2, id, rc));
+  return c.state!.store.rememberIncoming(s.clientId, id).then(() => ack(c, 2, id, rc));
 }
 
 /** PUBREL: the QoS 2 id is released, then PUBCOMP [MQTT-4.3.3-2]. */
@@ -182,7 +216,7 @@ export function handlePubrel(c: InboundHost, id: number): void | Promise<void> {
     comp();
     return;
   }
-  return c.host.store.releaseIncoming(s.clientId, id).then(comp);
+  return c.state!.store.releaseIncoming(s.clientId, id).then(comp);
 }
 
 /** The MQTT 5 properties a PUBLISH carries on to its receivers. */
@@ -190,7 +224,9 @@ function propertiesOf(p: PublishPacket): MessageProperties | undefined {
   const q = p.properties;
   if (q === undefined) return undefined;
   const out: MessageProperties = {
-    ...(q.payloadFormatIndicator !== undefined ? { payloadFormatIndicator: q.payloadFormatIndicator } : {}),
+    ...(q.payloadFormatIndicator !== undefined
+      ? { payloadFormatIndicator: q.payloadFormatIndicator }
+      : {}),
     ...(q.contentType !== undefined ? { contentType: q.contentType } : {}),
     ...(q.responseTopic !== undefined ? { responseTopic: q.responseTopic } : {}),
     ...(q.correlationData !== undefined ? { correlationData: Buffer.from(q.correlationData) } : {}),

@@ -243,7 +243,8 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     }
     this.will = willOf(p);
     const clean = p.clean !== false;
-    const expiry = (this.version === 5 ? (props?.sessionExpiryInterval ?? 0) : clean ? 0 : EXPIRY_NEVER) >>> 0;
+    const expiry =
+      (this.version === 5 ? (props?.sessionExpiryInterval ?? 0) : clean ? 0 : EXPIRY_NEVER) >>> 0;
     const bound = await h.bindSession(this, clientId, clean, expiry);
     if (this.closed) {
       h.connectionEnded(this);
@@ -306,7 +307,10 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     if (next !== undefined) {
       if (s.expiryInterval === 0 && next !== 0) {
         // [MQTT-3.14.2-2]: a session that expired at once cannot be made to last.
-        this.protocolError(RC.ProtocolError, 'DISCONNECT sets a session expiry after 0 [MQTT-3.14.2-2]');
+        this.protocolError(
+          RC.ProtocolError,
+          'DISCONNECT sets a session expiry after 0 [MQTT-3.14.2-2]',
+        );
         return;
       }
       s.expiryInterval = next;
@@ -330,14 +334,17 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     if (this.version === 5) {
       const mp = o.properties;
       if (mp !== undefined) {
-        if (mp.payloadFormatIndicator !== undefined) props.payloadFormatIndicator = mp.payloadFormatIndicator;
+        if (mp.payloadFormatIndicator !== undefined)
+          props.payloadFormatIndicator = mp.payloadFormatIndicator;
         if (mp.contentType !== undefined) props.contentType = mp.contentType;
         if (mp.responseTopic !== undefined) props.responseTopic = mp.responseTopic;
         if (mp.correlationData !== undefined) props.correlationData = mp.correlationData;
         if (mp.userProperties !== undefined) props.userProperties = mp.userProperties;
       }
       if (o.expiryLeft !== undefined) props.messageExpiryInterval = o.expiryLeft;
-      if (o.subscriptionIds !== undefined) props.subscriptionIdentifier = o.subscriptionIds.length === 1 ? o.subscriptionIds[0] : o.subscriptionIds;
+      if (o.subscriptionIds !== undefined)
+        props.subscriptionIdentifier =
+          o.subscriptionIds.length === 1 ? o.subscriptionIds[0] : o.subscriptionIds;
       if (this.aliasOutMax > 0) {
         const alias = this.aliasesOut.get(topic);
         if (alias !== undefined) {
@@ -382,7 +389,11 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
   // --- closing -----------------------------------------------------------------
 
   /** A protocol violation or malformed packet: 5.0 says why in a DISCONNECT first [MQTT-4.13.1-1]. */
-  protocolError(rc: number, detail: string, reason: CloseReason = CloseReason.ProtocolViolation): void {
+  protocolError(
+    rc: number,
+    detail: string,
+    reason: CloseReason = CloseReason.ProtocolViolation,
+  ): void {
     if (this.closed) return;
     this.host.counters.protocolErrors++;
     this.host.log.warn(`${this.tag()} - protocol error: ${detail}`);
@@ -396,7 +407,9 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
       this.send({
         cmd: 'disconnect',
         reasonCode: rc,
-        ...(reasonString !== undefined ? { properties: { reasonString: reasonString.slice(0, 200) } } : {}),
+        ...(reasonString !== undefined
+          ? { properties: { reasonString: reasonString.slice(0, 200) } }
+          : {}),
       } as Packet);
     }
     this.close(reason);

@@ -95,7 +95,6 @@ export interface Attached {
 }
 
 export interface StateHost {
-  readonly store: MqttStore;
   readonly counters: MqttCounters;
   storeFailed(what: string, err: unknown): void;
 }
@@ -164,6 +163,8 @@ export class SessionState implements Subscriber {
     public protocol: 4 | 5,
     /** Seconds it outlives its connection; 0xFFFFFFFF never expires. */
     public expiryInterval: number,
+    /** The store of its account. */
+    readonly store: MqttStore,
     private readonly host: StateHost,
   ) {
     this.guard = guard;
@@ -176,6 +177,11 @@ export class SessionState implements Subscriber {
   /** Kept in the store (and across restarts). */
   get persistent(): boolean {
     return this.expiryInterval > 0;
+  }
+
+  /** Kept beyond memory: persistent, in a durable store. */
+  get durable(): boolean {
+    return this.persistent && this.store.durable;
   }
 
   // --- subscriptions --------------------------------------------------------
@@ -301,7 +307,7 @@ export class SessionState implements Subscriber {
       return;
     }
     p.storeId = -1;
-    this.host.store.enqueue(this.clientId, m).then(
+    this.store.enqueue(this.clientId, m).then(
       (r) => {
         if (typeof r === 'string') {
           this.host.counters.queueOverflows++;
@@ -341,7 +347,7 @@ export class SessionState implements Subscriber {
       p.sent = true;
       this.inflight++;
       if (p.storeId > 0) {
-        this.host.store
+        this.store
           .markSent(this.clientId, p.storeId, p.packetId)
           .catch((err: unknown) => this.host.storeFailed('record a sent message', err));
       }
@@ -356,7 +362,7 @@ export class SessionState implements Subscriber {
 
   private forget(p: Pending): void {
     if (p.storeId > 0) {
-      this.host.store
+      this.store
         .ack(this.clientId, p.storeId)
         .catch((err: unknown) => this.host.storeFailed('drop an acknowledged message', err));
     }
@@ -429,7 +435,7 @@ export class SessionState implements Subscriber {
     if (!p.released) {
       p.released = true;
       if (p.storeId > 0) {
-        this.host.store
+        this.store
           .markSent(this.clientId, p.storeId, packetId, true)
           .catch((err: unknown) => this.host.storeFailed('record a PUBREC', err));
       }
@@ -465,7 +471,14 @@ export class SessionState implements Subscriber {
   }
 
   /** Rebuilds the queue from the store (after a restart). */
-  restoreQueue(entries: readonly { id: number; message: StoredMessage; packetId?: number; released?: boolean }[]): void {
+  restoreQueue(
+    entries: readonly {
+      id: number;
+      message: StoredMessage;
+      packetId?: number;
+      released?: boolean;
+    }[],
+  ): void {
     for (const q of entries) {
       this.queue.push({
         storeId: q.id,

@@ -56,13 +56,21 @@ export async function handleSubscribe(c: InboundHost, p: SubscribePacket): Promi
     }
     if (Buffer.byteLength(filter) > h.options.mqttMaxTopicLength) {
       h.counters.topicTooLong++;
-      refuse(RC.TopicFilterInvalid, `longer than mqtt.max_topic_length ${h.options.mqttMaxTopicLength}`, filter);
+      refuse(
+        RC.TopicFilterInvalid,
+        `longer than mqtt.max_topic_length ${h.options.mqttMaxTopicLength}`,
+        filter,
+      );
       continue;
     }
     const exists = s.entries.has(filter);
     if (!exists && s.entries.size >= h.options.mqttMaxSubscriptions) {
       h.counters.subscriptionLimit++;
-      refuse(RC.QuotaExceeded, `the session holds mqtt.max_subscriptions ${h.options.mqttMaxSubscriptions}`, filter);
+      refuse(
+        RC.QuotaExceeded,
+        `the session holds mqtt.max_subscriptions ${h.options.mqttMaxSubscriptions}`,
+        filter,
+      );
       continue;
     }
     let check = false;
@@ -100,10 +108,15 @@ export async function handleSubscribe(c: InboundHost, p: SubscribePacket): Promi
   c.send({ cmd: 'suback', messageId: p.messageId, granted } as Packet);
   // Retained messages after the SUBACK; not for shared subscriptions (5.0 §4.8.2).
   for (const { entry, replaced } of fresh) {
-    if (entry.queue !== '' || entry.retainHandling === 2 || (entry.retainHandling === 1 && replaced)) continue;
+    if (
+      entry.queue !== '' ||
+      entry.retainHandling === 2 ||
+      (entry.retainHandling === 1 && replaced)
+    )
+      continue;
     const live = s.entries.get(entry.filter);
     if (live === undefined) continue;
-    for (const m of await h.store.retained(entry.match)) {
+    for (const m of await s.store.retained(entry.match)) {
       if (entry.check && c.who.guard !== null) {
         // Deny rules narrower than the filter apply to each retained topic.
         const subjects = filterToSubjects(m.topic);
@@ -116,7 +129,9 @@ export async function handleSubscribe(c: InboundHost, p: SubscribePacket): Promi
 
 export async function handleUnsubscribe(c: InboundHost, p: UnsubscribePacket): Promise<void> {
   const s = c.state!;
-  const codes = p.unsubscriptions.map((f) => (s.unsubscribe(f) ? RC.Success : RC.NoSubscriptionExisted));
+  const codes = p.unsubscriptions.map((f) =>
+    s.unsubscribe(f) ? RC.Success : RC.NoSubscriptionExisted,
+  );
   if (s.persistent) await saveSession(c);
   c.send({
     cmd: 'unsuback',
@@ -125,9 +140,9 @@ export async function handleUnsubscribe(c: InboundHost, p: UnsubscribePacket): P
   } as Packet);
 }
 
-function saveSession(c: InboundHost): Promise<void> {
+async function saveSession(c: InboundHost): Promise<void> {
   const s = c.state!;
-  return c.host.store.saveSession({
+  await s.store.saveSession({
     clientId: s.clientId,
     protocol: c.version,
     expiryInterval: s.expiryInterval,

@@ -205,6 +205,8 @@ export class StreamRetained {
       this.revert(topic, this.node, v, old);
       throw err;
     }
+    // Other nodes' sources read this stream through a pull consumer: wake it.
+    notifyConsumers(this.js, this.stream, seq, subject);
     return null;
   }
 
@@ -250,6 +252,21 @@ export class StreamRetained {
     }
     await Promise.all(ops);
   }
+}
+
+/**
+ * Tells a stream's consumers of a record written straight to the stream
+ * (not captured), as a captured message tells them, so a waiting pull gets
+ * it at once instead of at its next request.
+ */
+export function notifyConsumers(
+  js: AccountJetStream,
+  stream: Stream,
+  seq: number,
+  subject: string,
+): void {
+  const cs = js.streams.get(stream.name);
+  if (cs !== undefined && cs.stream === stream) cs.consumers.stored(seq, subject);
 }
 
 function version(seq: number, at: number, message: StoredMessage | null): Version {

@@ -63,7 +63,7 @@ import {
   encodeSession,
   keyOf,
 } from './store-records.js';
-import { RETAINED_STREAM_PREFIX, StreamRetained } from './store-retained.js';
+import { notifyConsumers, RETAINED_STREAM_PREFIX, StreamRetained } from './store-retained.js';
 
 /**
  * The names of a node's MQTT streams and its token in their subjects. A
@@ -503,9 +503,12 @@ export class StreamMqttStore implements MqttStore {
   ): { seq: number; done: Promise<unknown> } {
     this.live();
     const before = stream.state().lastSeq;
-    const done = stream.store(subject, null, data);
+    const stored = stream.store(subject, null, data);
     const after = stream.state().lastSeq;
-    return { seq: after > before ? after : 0, done };
+    const seq = after > before ? after : 0;
+    // A consumer of the stream (someone's `nats` client) hears of it as of a captured message.
+    const done = stored.then(() => notifyConsumers(this.js, stream, seq, subject));
+    return { seq, done };
   }
 }
 

@@ -14,7 +14,7 @@ import { Accounts } from '../../src/core/account.js';
 import { Router } from '../../src/core/router.js';
 import { JetStream } from '../../src/jetstream/service.js';
 import { createMqttStores } from '../../src/protocols/mqtt/store-factory.js';
-import { Health } from '../../src/server/health.js';
+import { Health } from '../../src/util/health.js';
 import { quietLog } from './store-open.js';
 
 const retained = (topic: string) => ({

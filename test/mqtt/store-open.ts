@@ -12,7 +12,7 @@ import { JetStream } from '../../src/jetstream/service.js';
 import type { MqttStore } from '../../src/protocols/mqtt/store.js';
 import type { MqttStoreLimits } from '../../src/protocols/mqtt/store-limits.js';
 import { StreamMqttStore } from '../../src/protocols/mqtt/store-streams.js';
-import { Health } from '../../src/server/health.js';
+import { Health } from '../../src/util/health.js';
 
 export interface OpenedMqttStore {
   store: MqttStore;

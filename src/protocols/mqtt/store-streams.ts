@@ -127,7 +127,10 @@ export class StreamMqttStore implements MqttStore {
   readonly limits: MqttStoreLimits;
   readonly counters: MqttStoreCounters = newCounters();
   /** Records `open` found that did not decode, or whose entry was gone. */
-  skippedRecords = 0;
+  get skippedRecords(): number {
+    return this.skipped + (this.retainedSet?.skipped ?? 0);
+  }
+  private skipped = 0;
   private readonly names: ReturnType<typeof mqttStreamNames>;
   private sess: Stream | null = null;
   private msgs: Stream | null = null;
@@ -407,7 +410,7 @@ export class StreamMqttStore implements MqttStore {
       if (dot < 0) {
         const s = decodeSession(m.payload);
         if (s === null || keyOf(s.clientId) !== rest) {
-          this.skippedRecords++;
+          this.skipped++;
           continue;
         }
         const c = this.client(s.clientId);
@@ -418,7 +421,7 @@ export class StreamMqttStore implements MqttStore {
       }
       const inc = decodeIncoming(m.payload);
       if (inc === null || keyOf(inc.clientId) !== rest.slice(0, dot)) {
-        this.skippedRecords++;
+        this.skipped++;
         continue;
       }
       this.client(inc.clientId).incoming.set(inc.packetId, m.seq);
@@ -428,7 +431,7 @@ export class StreamMqttStore implements MqttStore {
       if (m.subject.endsWith('.q')) {
         const d = decodeMessage(m.payload);
         if (d === null || d.clientId === '') {
-          this.skippedRecords++;
+          this.skipped++;
           continue;
         }
         const c = this.client(d.clientId);
@@ -443,7 +446,7 @@ export class StreamMqttStore implements MqttStore {
       if (mark === null || e === undefined) {
         // Its entry was acknowledged (the entry goes first), or it is not ours.
         if (mark !== null) stale.push([this.msgs!, m.seq]);
-        else this.skippedRecords++;
+        else this.skipped++;
         continue;
       }
       if (e.markSeq > 0) stale.push([this.msgs!, e.markSeq]);

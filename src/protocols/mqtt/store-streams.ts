@@ -126,7 +126,7 @@ export class StreamMqttStore implements MqttStore {
   readonly durable = true;
   readonly limits: MqttStoreLimits;
   readonly counters: MqttStoreCounters = newCounters();
-  /** Records `open` found that did not decode, or whose entry was gone. */
+  /** Records read from the streams that did not decode (skipped). */
   get skippedRecords(): number {
     return this.skipped + (this.retainedSet?.skipped ?? 0);
   }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_ACCOUNT } from '../../src/core/account.js';
 import type { JetStream } from '../../src/jetstream/service.js';
+import { encodeRetained, keyOf } from '../../src/protocols/mqtt/store-records.js';
 import { RETAINED_TOMBSTONE_MS } from '../../src/protocols/mqtt/store-retained.js';
 import { mqttStreamNames } from '../../src/protocols/mqtt/store-streams.js';
 import { openStreamStore, startJetStream } from './store-open.js';
@@ -132,5 +133,54 @@ test('records that do not decode are skipped at open and counted; the others are
     assert.equal((await store.queued('c')).length, 1);
     assert.deepEqual(await store.retained('#'), []);
     await again.stop();
+  });
+});
+
+test('retained versions from other nodes: the newest wins, a newer clear wins, a local set beats what it saw', async () => {
+  await withJetStream(async (js) => {
+    const store = await openStreamStore(js, { maxRetainedBytes: 8 }, 'me');
+    const rmsgs = streamOf(js, '$MQTT_rmsgs_me');
+    const m = (t: string, v: string) => ({
+      topic: t,
+      payload: Buffer.from(v),
+      qos: 0 as const,
+      retain: true,
+    });
+    // As a source copies them from node `other`'s stream.
+    const copy = (topic: string, v: string | null, at: number) =>
+      rmsgs.store(
+        `$MQTT.rmsg.other.${keyOf(topic)}`,
+        null,
+        encodeRetained(topic, v === null ? null : m(topic, v), at),
+      );
+    const now = Date.now();
+    await store.setRetained('t', m('t', 'mine'));
+    await copy('t', 'older', now - 60_000);
+    assert.deepEqual(
+      (await store.retained('t')).map((x) => x.payload.toString()),
+      ['mine'],
+    );
+    await copy('t', 'newer', now + 60_000);
+    assert.deepEqual(
+      (await store.retained('t')).map((x) => x.payload.toString()),
+      ['newer'],
+    );
+    await copy('t', null, now + 120_000);
+    assert.deepEqual(await store.retained('t'), []);
+    // A set here is later than every version it knows of, so it wins again.
+    await store.setRetained('t', m('t', 'again'));
+    assert.deepEqual(
+      (await store.retained('#')).map((x) => x.payload.toString()),
+      ['again'],
+    );
+    // Copies past the account's retained bytes are taken, and read from the stream, not memory.
+    await copy('big', 'a large retained payload', now);
+    const before = store.retainedUncachedReads;
+    assert.deepEqual(
+      (await store.retained('big')).map((x) => x.payload.toString()),
+      ['a large retained payload'],
+    );
+    assert.equal(store.retainedUncachedReads, before + 1);
+    await js.stop();
   });
 });

@@ -33,6 +33,7 @@ import type { Stream } from '../../streams/stream.js';
 import type { StreamSource } from '../../streams/stream-config.js';
 import type { QueueRefusal, StoredMessage } from './store.js';
 import { type MqttStoreCounters, type MqttStoreLimits, messageBytes } from './store-limits.js';
+import { copyMessage } from './store-memory.js';
 import { decodeRetained, encodeRetained, keyOf } from './store-records.js';
 import { hasWildcard, topicMatches } from './store-topic.js';
 
@@ -50,6 +51,8 @@ interface Version {
   readonly bytes: number;
   readonly expiresAt: number | undefined;
   readonly deleted: boolean;
+  /** The message itself while the cache holds it (see `cache`). */
+  message: StoredMessage | null;
 }
 
 type Versions = Map<string, Version>;
@@ -68,6 +71,14 @@ export class StreamRetained {
   private readonly peers = new Set<string>();
   /** Records that did not decode. */
   skipped = 0;
+  /**
+   * Bytes of retained messages held in memory with their versions, bounded
+   * by the account's maxRetainedBytes: nats-server keeps retained messages
+   * in memory too, and a wildcard subscribe then reads no disk. Versions
+   * past the bound are read from the stream (counted in `uncachedReads`).
+   */
+  private cachedBytes = 0;
+  uncachedReads = 0;
 
   constructor(
     private readonly js: AccountJetStream,
@@ -147,8 +158,22 @@ export class StreamRetained {
     const cur = vs.get(origin);
     if (cur !== undefined && cur.seq >= v.seq) return;
     this.count(winner(vs), -1);
+    if (cur !== undefined) this.uncache(cur);
+    this.cache(v);
     vs.set(origin, v);
     this.count(winner(vs), 1);
+  }
+
+  private cache(v: Version): void {
+    if (v.message === null) return;
+    if (this.cachedBytes + v.bytes > this.limits.maxRetainedBytes) v.message = null;
+    else this.cachedBytes += v.bytes;
+  }
+
+  private uncache(v: Version): void {
+    if (v.message === null) return;
+    this.cachedBytes -= v.bytes;
+    v.message = null;
   }
 
   /** Puts back `old` (or nothing) for `origin` if `v` is still there: a write that failed. */
@@ -156,6 +181,7 @@ export class StreamRetained {
     const vs = this.topics.get(topic);
     if (vs === undefined || vs.get(origin) !== v) return;
     this.count(winner(vs), -1);
+    this.uncache(v);
     if (old === undefined) vs.delete(origin);
     else vs.set(origin, old);
     this.count(winner(vs), 1);
@@ -197,8 +223,10 @@ export class StreamRetained {
       return null;
     }
     const old = vs?.get(this.node);
-    const v = version(seq, at, message);
+    const v = version(seq, at, message === null ? null : copyMessage(message));
     this.apply(topic, this.node, v);
+    // Nothing unread before it: the index need not read it back.
+    if (this.indexed === seq - 1) this.indexed = seq;
     try {
       await done;
     } catch (err) {
@@ -213,7 +241,7 @@ export class StreamRetained {
   async get(filter: string): Promise<StoredMessage[]> {
     await this.catchUp();
     const now = Date.now();
-    const found: Array<{ seq: number; topic: string }> = [];
+    const found: Version[] = [];
     const topics = hasWildcard(filter) ? this.topics.keys() : [filter];
     for (const topic of topics) {
       const vs = this.topics.get(topic);
@@ -225,11 +253,16 @@ export class StreamRetained {
         await this.set(topic, null);
         continue;
       }
-      found.push({ seq: w.seq, topic });
+      found.push(w);
     }
     found.sort((a, b) => a.seq - b.seq);
     const out: StoredMessage[] = [];
     for (const f of found) {
+      if (f.message !== null) {
+        out.push(f.message);
+        continue;
+      }
+      this.uncachedReads++;
       const m = await this.stream.messages.get(f.seq);
       const r = m === null ? null : decodeRetained(m.payload);
       if (r?.message != null) out.push(r.message);
@@ -245,6 +278,7 @@ export class StreamRetained {
       // Older versions it beat go with it: every node drops the same ones.
       if (w === null || !w.deleted || w.at > now - RETAINED_TOMBSTONE_MS) continue;
       this.topics.delete(topic);
+      for (const v of vs.values()) this.uncache(v);
       const key = keyOf(topic);
       for (const origin of vs.keys()) {
         ops.push(this.stream.messages.purge({ subject: `${this.prefix}.rmsg.${origin}.${key}` }));
@@ -276,6 +310,7 @@ function version(seq: number, at: number, message: StoredMessage | null): Versio
     bytes: message === null ? 0 : messageBytes(message),
     expiresAt: message?.expiresAt,
     deleted: message === null,
+    message,
   };
 }
 

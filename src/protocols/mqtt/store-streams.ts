@@ -131,6 +131,10 @@ export class StreamMqttStore implements MqttStore {
     return this.skipped + (this.retainedSet?.skipped ?? 0);
   }
   private skipped = 0;
+  /** Retained messages read from the stream because the memory cache was full (store-retained.ts). */
+  get retainedUncachedReads(): number {
+    return this.retainedSet?.uncachedReads ?? 0;
+  }
   private readonly names: ReturnType<typeof mqttStreamNames>;
   private sess: Stream | null = null;
   private msgs: Stream | null = null;

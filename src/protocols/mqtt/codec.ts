@@ -390,7 +390,8 @@ export class MqttParser {
     while (i < to && frame[i] !== 0 && frame[i] < 0x80) i++;
     if (i === to) return;
     const bytes = frame.subarray(from, to);
-    if (!isUtf8(bytes)) this.stringError = this.frameError('a string is not valid UTF-8 [MQTT-1.5.4-1]');
+    if (!isUtf8(bytes))
+      this.stringError = this.frameError('a string is not valid UTF-8 [MQTT-1.5.4-1]');
     else if (bytes.indexOf(0) >= 0)
       this.stringError = this.frameError('a string contains U+0000 [MQTT-1.5.4-2]');
   }

@@ -227,7 +227,7 @@ export function isDocumentKey(key: string): boolean {
 
 /**
  * Reads a config file. By its extension: `.conf` is nats-server's format
- * (src/server/natsconf-map.ts), `.yaml`, `.yml` and `.json` are YAML. Any
+ * (src/config/natsconf-map.ts), `.yaml`, `.yml` and `.json` are YAML. Any
  * other name is YAML when the text is a YAML mapping of Weft's keys only,
  * else nats-server's format.
  */

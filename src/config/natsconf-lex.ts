@@ -1,6 +1,6 @@
 /**
  * The lexical rules of nats-server's configuration format (conf/lex.go,
- * conf/parse.go of nats-server 2.9), for src/server/natsconf.ts: which
+ * conf/parse.go of nats-server 2.9), for src/config/natsconf.ts: which
  * characters end a value, string escapes, and the values that start with a
  * digit or `-` (integers, sizes, floats, IP addresses, datetimes).
  */

@@ -1,6 +1,6 @@
 /**
  * A nats-server configuration file as Weft's config document: nats-server's
- * keys (src/server/natsconf.ts reads the format) renamed to Weft's, the
+ * keys (src/config/natsconf.ts reads the format) renamed to Weft's, the
  * security blocks passed on under nats-server's own names, and every key
  * Weft does not support named in one error, so an operator sees them all
  * at once. The file means what it means to nats-server: without `http`,

@@ -12,7 +12,7 @@
 import path from 'node:path';
 import type { DamagedRange, FileStore, RecoveryReport } from '../streams/file-store.js';
 
-/** The node's health list, as `src/server/health.ts` has it. */
+/** The node's health list, as `src/util/health.ts` has it. */
 export interface HealthSink {
   report(key: string, component: string, detail: string): void;
   clear(key: string): void;

@@ -1,6 +1,7 @@
 /**
  * Both MQTT stores run the one contract suite (store-suite.ts): the memory
- * store, and the durable store in streams over a JetStream of its own.
+ * store, and the durable store in streams over a JetStream of its own, on
+ * an unnamed node and on a named one.
  */
 import { MemoryMqttStore } from '../../src/protocols/mqtt/store-memory.js';
 import { openDurable } from './store-open.js';
@@ -12,4 +13,6 @@ mqttStoreSuite('memory', async (limits) => {
   return { store, cleanup: () => store.close() };
 });
 
-mqttStoreSuite('streams', (limits) => openDurable(limits));
+mqttStoreSuite('streams, unnamed node', (limits) => openDurable(limits));
+// A named node's streams carry its name (`$MQTT_sess_n.1` is not a stream name: hashed).
+mqttStoreSuite('streams, node "n.1"', (limits) => openDurable(limits, 'n.1'));

@@ -39,16 +39,20 @@ export async function startJetStream(dir: string): Promise<JetStream> {
 export async function openStreamStore(
   js: JetStream,
   limits: Partial<MqttStoreLimits> = {},
+  node = '',
 ): Promise<StreamMqttStore> {
-  const store = new StreamMqttStore(js.account(DEFAULT_ACCOUNT)!, { limits });
+  const store = new StreamMqttStore(js.account(DEFAULT_ACCOUNT)!, { limits, node });
   await store.open();
   return store;
 }
 
-export async function openDurable(limits: Partial<MqttStoreLimits> = {}): Promise<OpenedMqttStore> {
+export async function openDurable(
+  limits: Partial<MqttStoreLimits> = {},
+  node = '',
+): Promise<OpenedMqttStore> {
   const dir = await mkdtemp(join(tmpdir(), 'weft-mqtt-store-'));
   let js: JetStream | null = await startJetStream(dir);
-  let store: MqttStore = await openStreamStore(js, limits);
+  let store: MqttStore = await openStreamStore(js, limits, node);
   const stop = async () => {
     await store.close();
     await js?.stop();
@@ -59,7 +63,7 @@ export async function openDurable(limits: Partial<MqttStoreLimits> = {}): Promis
     reopen: async () => {
       await stop();
       js = await startJetStream(dir);
-      store = await openStreamStore(js, limits);
+      store = await openStreamStore(js, limits, node);
       return store;
     },
     cleanup: async () => {

@@ -169,7 +169,7 @@ describe('data directory lock', () => {
     const dir = await tempDir();
     plant(dir, { pid: await deadPid() });
     const lockUrl = new URL('../../src/server/data-lock.js', import.meta.url).href;
-    const loggerUrl = new URL('../../src/server/logger.js', import.meta.url).href;
+    const loggerUrl = new URL('../../src/util/logger.js', import.meta.url).href;
     // Each takes the lock and holds it (stays alive) until killed, or says why not.
     const script = `
       import { DataDirLock } from ${JSON.stringify(lockUrl)};

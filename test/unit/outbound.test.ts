@@ -1,5 +1,5 @@
 /**
- * The node-wide bounds on bytes held for clients (src/server/outbound.ts):
+ * The node-wide bounds on bytes held for clients (src/connection/outbound.ts):
  * max_pending_total closes the biggest holders first, only as many as it
  * takes, and never rescans per frame; write_deadline closes blocked holders
  * that made no progress. Plus the two settings in config.

@@ -15,8 +15,12 @@ export interface MqttStoresOptions {
   readonly jetstream: JetStream | null;
   readonly log: { warn(msg: string): void };
   readonly limits?: Partial<MqttStoreLimits>;
-  /** Appended to the stream names (store-streams.ts, mqttStreamNames). */
-  readonly suffix?: string;
+  /**
+   * The node's name as configured (`server_name`; '' when unnamed, as the
+   * random id changes on every start): names its MQTT streams, and a named
+   * node shares retained messages with the mesh (store-retained.ts).
+   */
+  readonly node?: string;
 }
 
 export function createMqttStores(opts: MqttStoresOptions): MqttStores {
@@ -54,7 +58,7 @@ export class StreamMqttStores implements MqttStores {
       );
       store = new MemoryMqttStore(this.opts.limits);
     } else {
-      store = new StreamMqttStore(js, { limits: this.opts.limits, suffix: this.opts.suffix });
+      store = new StreamMqttStore(js, { limits: this.opts.limits, node: this.opts.node });
     }
     await store.open();
     return store;

@@ -24,10 +24,18 @@ interface MessageMeta {
   r: boolean;
   e?: number;
   p?: Omit<MessageProperties, 'correlationData'> & { correlationData?: string };
+  /** Retained: when it was set (ms), for last-writer-wins across nodes. */
+  w?: number;
+  /** Retained: a clear (tombstone), no message. */
+  d?: 1;
 }
 
-export function encodeMessage(m: StoredMessage, clientId?: string): Buffer {
-  const meta: MessageMeta = { t: m.topic, q: m.qos, r: m.retain };
+export function encodeMessage(
+  m: StoredMessage,
+  clientId?: string,
+  extra: Pick<MessageMeta, 'w' | 'd'> = {},
+): Buffer {
+  const meta: MessageMeta = { t: m.topic, q: m.qos, r: m.retain, ...extra };
   if (clientId !== undefined) meta.c = clientId;
   if (m.expiresAt !== undefined) meta.e = m.expiresAt;
   if (m.properties !== undefined) {
@@ -43,8 +51,27 @@ export function encodeMessage(m: StoredMessage, clientId?: string): Buffer {
   return Buffer.concat([head, json, m.payload]);
 }
 
+/** A retained record: the message set at `at`, or (message null) its clear. */
+export function encodeRetained(topic: string, message: StoredMessage | null, at: number): Buffer {
+  if (message !== null) return encodeMessage(message, undefined, { w: at });
+  return encodeMessage({ topic, payload: Buffer.alloc(0), qos: 0, retain: true }, undefined, {
+    w: at,
+    d: 1,
+  });
+}
+
+export function decodeRetained(
+  data: Buffer,
+): { topic: string; message: StoredMessage | null; at: number } | null {
+  const d = decodeMessage(data);
+  if (d === null || d.at === undefined) return null;
+  return { topic: d.message.topic, message: d.deleted ? null : d.message, at: d.at };
+}
+
 /** The message in a record, with the client id it was queued for (''), or null. */
-export function decodeMessage(data: Buffer): { message: StoredMessage; clientId: string } | null {
+export function decodeMessage(
+  data: Buffer,
+): { message: StoredMessage; clientId: string; at?: number; deleted: boolean } | null {
   if (data.length < 4) return null;
   const n = data.readUInt32BE(0);
   if (4 + n > data.length) return null;
@@ -69,7 +96,12 @@ export function decodeMessage(data: Buffer): { message: StoredMessage; clientId:
         }),
     ...(typeof meta.e === 'number' ? { expiresAt: meta.e } : {}),
   };
-  return { message, clientId: typeof meta.c === 'string' ? meta.c : '' };
+  return {
+    message,
+    clientId: typeof meta.c === 'string' ? meta.c : '',
+    ...(typeof meta.w === 'number' ? { at: meta.w } : {}),
+    deleted: meta.d === 1,
+  };
 }
 
 export function encodeSession(s: StoredSession): Buffer {

@@ -3,17 +3,19 @@
  * JetStream streams, as nats-server keeps it in `$MQTT_sess`, `$MQTT_msgs`
  * and `$MQTT_rmsgs` (docs/mqtt.md, "State and durability"):
  *
- * | stream        | subject                          | record                               |
- * |---------------|----------------------------------|--------------------------------------|
- * | `$MQTT_sess`  | `$MQTT.sess.<client>`            | the session (JSON)                   |
- * |               | `$MQTT.sess.<client>.in.<pid>`   | a QoS 2 packet id received, unreleased |
- * | `$MQTT_msgs`  | `$MQTT.msgs.<client>.q`          | a queued message; its id is its seq  |
- * |               | `$MQTT.msgs.<client>.m`          | an in-flight mark of a queued message |
- * | `$MQTT_rmsgs` | `$MQTT.rmsg.<topic>`             | the retained message of a topic      |
+ * | stream              | subject                                | record                        |
+ * |---------------------|----------------------------------------|-------------------------------|
+ * | `$MQTT_sess_<node>` | `$MQTT.sess.<node>.<client>`           | the session (JSON)            |
+ * |                     | `$MQTT.sess.<node>.<client>.in.<pid>`  | a QoS 2 packet id, unreleased |
+ * | `$MQTT_msgs_<node>` | `$MQTT.msgs.<node>.<client>.q`         | a queued message; id = seq    |
+ * |                     | `$MQTT.msgs.<node>.<client>.m`         | an in-flight mark             |
+ * | `$MQTT_rmsgs_<node>`| `$MQTT.rmsg.<origin node>.<topic>`     | a retained message (store-retained.ts) |
  *
- * `<client>` and `<topic>` are `keyOf` (a hash: client ids and topics hold
- * characters subjects cannot). `$MQTT_sess` and `$MQTT_rmsgs` keep one
- * message per subject, so a write replaces the one before. Writes go
+ * `<node>` is the node's token (mqttStreamNames: its name; an unnamed node
+ * has no `_<node>` suffix and the token `local`); `<client>` and `<topic>`
+ * are `keyOf` (a hash: client ids and topics hold characters subjects
+ * cannot). `$MQTT_sess` and `$MQTT_rmsgs` keep one message per subject, so
+ * a write replaces the one before. Writes go
  * straight to the stream (`Stream.store`, with the account's limits) and
  * resolve once durable under the node's sync policy; removals are the
  * store's `remove`/`purge`, durable the same way.
@@ -61,20 +63,30 @@ import {
   encodeSession,
   keyOf,
 } from './store-records.js';
-import { hasWildcard, topicMatches } from './store-topic.js';
+import { notifyConsumers, RETAINED_STREAM_PREFIX, StreamRetained } from './store-retained.js';
 
-/** The names of the streams and the subject prefix; `suffix` tells nodes of a mesh apart. */
-export function mqttStreamNames(suffix = ''): {
+/**
+ * The names of a node's MQTT streams and its token in their subjects. A
+ * named node (`server_name`, which a mesh needs anyway) gets `_<token>`
+ * after each stream name, so that nodes of a mesh keep theirs apart; an
+ * unnamed one (its id changes on every start) gets no suffix and the token
+ * `local`. The token is the name when it is a plain word, else its keyOf.
+ */
+export function mqttStreamNames(node = ''): {
   sess: string;
   msgs: string;
   rmsgs: string;
   prefix: string;
+  token: string;
 } {
+  const token = node === '' ? 'local' : /^[A-Za-z0-9_-]{1,64}$/.test(node) ? node : keyOf(node);
+  const suffix = node === '' ? '' : `_${token}`;
   return {
     sess: `$MQTT_sess${suffix}`,
     msgs: `$MQTT_msgs${suffix}`,
-    rmsgs: `$MQTT_rmsgs${suffix}`,
-    prefix: `$MQTT${suffix}`,
+    rmsgs: `${RETAINED_STREAM_PREFIX}${suffix}`,
+    prefix: '$MQTT',
+    token,
   };
 }
 
@@ -100,50 +112,63 @@ interface Client {
   readonly incoming: Map<number, number>;
 }
 
-interface RetainedEntry {
-  readonly seq: number;
-  readonly bytes: number;
-  readonly expiresAt: number | undefined;
-}
-
 export interface StreamMqttStoreOptions {
   limits?: Partial<MqttStoreLimits>;
-  /** Appended to the stream names (mqttStreamNames). */
-  suffix?: string;
+  /**
+   * The node's name (`server_name`), '' when unnamed: names its streams
+   * (mqttStreamNames). A named node sources the retained messages of the
+   * other nodes of its mesh (store-retained.ts).
+   */
+  node?: string;
 }
 
 export class StreamMqttStore implements MqttStore {
   readonly durable = true;
   readonly limits: MqttStoreLimits;
   readonly counters: MqttStoreCounters = newCounters();
-  /** Records `open` found that did not decode, or whose entry was gone. */
-  skippedRecords = 0;
+  /** Records read from the streams that did not decode (skipped). */
+  get skippedRecords(): number {
+    return this.skipped + (this.retainedSet?.skipped ?? 0);
+  }
+  private skipped = 0;
+  /** Retained messages read from the stream because the memory cache was full (store-retained.ts). */
+  get retainedUncachedReads(): number {
+    return this.retainedSet?.uncachedReads ?? 0;
+  }
   private readonly names: ReturnType<typeof mqttStreamNames>;
   private sess: Stream | null = null;
   private msgs: Stream | null = null;
-  private rmsgs: Stream | null = null;
   private readonly clients = new Map<string, Client>();
   private sessionCount = 0;
-  /** Topic → where its retained message is; insertion order is the order they were set. */
-  private readonly retainedIndex = new Map<string, RetainedEntry>();
-  private retainedBytes = 0;
+  private retainedSet: StreamRetained | null = null;
   private closed = false;
+  private readonly mesh: boolean;
 
   constructor(
     private readonly js: AccountJetStream,
     opts: StreamMqttStoreOptions = {},
   ) {
     this.limits = storeLimits(opts.limits);
-    this.names = mqttStreamNames(opts.suffix);
+    this.names = mqttStreamNames(opts.node);
+    this.mesh = (opts.node ?? '') !== '';
   }
 
   /** Opens (creating them when missing) the three streams and reads them into the index. */
   async open(): Promise<void> {
     const n = this.names;
-    this.sess = await this.stream(n.sess, `${n.prefix}.sess.>`, 1);
-    this.msgs = await this.stream(n.msgs, `${n.prefix}.msgs.>`, -1);
-    this.rmsgs = await this.stream(n.rmsgs, `${n.prefix}.rmsg.>`, 1);
+    this.sess = await this.stream(n.sess, `${n.prefix}.sess.${n.token}.>`, 1);
+    this.msgs = await this.stream(n.msgs, `${n.prefix}.msgs.${n.token}.>`, -1);
+    const rmsgs = await this.stream(n.rmsgs, `${n.prefix}.rmsg.${n.token}.>`, 1);
+    this.retainedSet = new StreamRetained(
+      this.js,
+      rmsgs,
+      n.token,
+      n.prefix,
+      this.limits,
+      this.counters,
+    );
     await this.load(Date.now());
+    await this.retainedSet.open(this.mesh);
   }
 
   private async stream(name: string, subject: string, perSubject: number): Promise<Stream> {
@@ -159,6 +184,7 @@ export class StreamMqttStore implements MqttStore {
   async close(): Promise<void> {
     // The streams are the account's: JetStream closes them when it stops.
     this.closed = true;
+    this.retainedSet?.close();
   }
 
   // ---- sessions ----
@@ -178,7 +204,7 @@ export class StreamMqttStore implements MqttStore {
       ...session,
       subscriptions: session.subscriptions.map((s) => ({ ...s })),
     };
-    const w = this.write(this.sess!, `${this.names.prefix}.sess.${c.key}`, encodeSession(copy));
+    const w = this.write(this.sess!, this.subject('sess', c.key), encodeSession(copy));
     const seqBefore = c.sessionSeq;
     c.session = copy;
     c.sessionSeq = w.seq;
@@ -202,11 +228,10 @@ export class StreamMqttStore implements MqttStore {
     this.live();
     this.clients.delete(clientId);
     if (c.session !== null) this.sessionCount--;
-    const p = this.names.prefix;
     const ops: Promise<unknown>[] = [
-      this.sess!.messages.purge({ subject: `${p}.sess.${c.key}` }),
-      this.msgs!.messages.purge({ subject: `${p}.msgs.${c.key}.q` }),
-      this.msgs!.messages.purge({ subject: `${p}.msgs.${c.key}.m` }),
+      this.sess!.messages.purge({ subject: this.subject('sess', c.key) }),
+      this.msgs!.messages.purge({ subject: this.subject('msgs', `${c.key}.q`) }),
+      this.msgs!.messages.purge({ subject: this.subject('msgs', `${c.key}.m`) }),
     ];
     for (const seq of c.incoming.values()) ops.push(this.sess!.messages.remove(seq));
     await Promise.all(ops);
@@ -225,6 +250,7 @@ export class StreamMqttStore implements MqttStore {
     }
     for (const id of gone) await this.deleteSession(id);
     this.counters.sessionsExpired += gone.length;
+    await this.retainedSet?.expire(now);
     return gone;
   }
 
@@ -241,7 +267,7 @@ export class StreamMqttStore implements MqttStore {
     }
     const w = this.write(
       this.msgs!,
-      `${this.names.prefix}.msgs.${c.key}.q`,
+      this.subject('msgs', `${c.key}.q`),
       encodeMessage(message, clientId),
     );
     if (w.seq > 0) {
@@ -297,7 +323,7 @@ export class StreamMqttStore implements MqttStore {
     const rel = released === true;
     const w = this.write(
       this.msgs!,
-      `${this.names.prefix}.msgs.${c.key}.m`,
+      this.subject('msgs', `${c.key}.m`),
       encodeMark({ id, packetId, released: rel }),
     );
     const old = e.markSeq;
@@ -335,7 +361,7 @@ export class StreamMqttStore implements MqttStore {
     if (c.incoming.has(packetId)) return;
     const w = this.write(
       this.sess!,
-      `${this.names.prefix}.sess.${c.key}.in.${packetId}`,
+      this.subject('sess', `${c.key}.in.${packetId}`),
       encodeIncoming(clientId, packetId),
     );
     c.incoming.set(packetId, w.seq);
@@ -361,78 +387,16 @@ export class StreamMqttStore implements MqttStore {
     return c === undefined ? [] : [...c.incoming.keys()].sort((a, b) => a - b);
   }
 
-  // ---- retained ----
+  // ---- retained (store-retained.ts) ----
 
   async setRetained(topic: string, message: StoredMessage | null): Promise<QueueRefusal | null> {
-    const old = this.retainedIndex.get(topic);
-    const oldBytes = old === undefined ? 0 : old.bytes;
-    const subject = `${this.names.prefix}.rmsg.${keyOf(topic)}`;
-    if (message === null) {
-      if (old === undefined) return null;
-      this.live();
-      this.retainedIndex.delete(topic);
-      this.retainedBytes -= oldBytes;
-      await this.rmsgs!.messages.purge({ subject });
-      return null;
-    }
-    const bytes = messageBytes(message);
-    if (old === undefined && this.retainedIndex.size >= this.limits.maxRetainedMessages) {
-      this.counters.retainedFullMessages++;
-      return 'count';
-    }
-    if (this.retainedBytes - oldBytes + bytes > this.limits.maxRetainedBytes) {
-      this.counters.retainedFullBytes++;
-      return 'bytes';
-    }
-    // One message per subject: the stream drops the old one once this one is in.
-    const w = this.write(this.rmsgs!, subject, encodeMessage(message));
-    if (w.seq > 0) {
-      const entry = { seq: w.seq, bytes, expiresAt: message.expiresAt };
-      this.retainedIndex.delete(topic);
-      this.retainedIndex.set(topic, entry);
-      this.retainedBytes += bytes - oldBytes;
-      try {
-        await w.done;
-      } catch (err) {
-        // The old message was removed only once this one was in: it is still there.
-        if (this.retainedIndex.get(topic) === entry) {
-          this.retainedIndex.delete(topic);
-          this.retainedBytes -= bytes;
-          if (old !== undefined) {
-            this.retainedIndex.set(topic, old);
-            this.retainedBytes += oldBytes;
-          }
-        }
-        throw err;
-      }
-    } else {
-      await w.done;
-    }
-    return null;
+    this.live();
+    return this.retainedSet!.set(topic, message);
   }
 
   async retained(filter: string): Promise<StoredMessage[]> {
-    const now = Date.now();
-    const found: StoredMessage[] = [];
-    const topics = hasWildcard(filter)
-      ? [...this.retainedIndex.keys()]
-      : this.retainedIndex.has(filter)
-        ? [filter]
-        : [];
-    for (const topic of topics) {
-      if (!topicMatches(filter, topic)) continue;
-      const e = this.retainedIndex.get(topic);
-      if (e === undefined) continue;
-      if (e.expiresAt !== undefined && e.expiresAt <= now) {
-        this.counters.messagesExpired++;
-        await this.setRetained(topic, null);
-        continue;
-      }
-      const stored = await this.rmsgs!.messages.get(e.seq);
-      const decoded = stored === null ? null : decodeMessage(stored.payload);
-      if (decoded !== null) found.push(decoded.message);
-    }
-    return found;
+    this.live();
+    return this.retainedSet!.get(filter);
   }
 
   // ---- open ----
@@ -443,15 +407,14 @@ export class StreamMqttStore implements MqttStore {
    * marks and packet ids of clients without a session record are removed.
    */
   private async load(now: number): Promise<void> {
-    const p = this.names.prefix;
     const stale: Array<[Stream, number]> = [];
     for await (const m of scan(this.sess!)) {
-      const rest = m.subject.slice(`${p}.sess.`.length);
+      const rest = m.subject.slice(this.subject('sess', '').length);
       const dot = rest.indexOf('.');
       if (dot < 0) {
         const s = decodeSession(m.payload);
         if (s === null || keyOf(s.clientId) !== rest) {
-          this.skippedRecords++;
+          this.skipped++;
           continue;
         }
         const c = this.client(s.clientId);
@@ -462,7 +425,7 @@ export class StreamMqttStore implements MqttStore {
       }
       const inc = decodeIncoming(m.payload);
       if (inc === null || keyOf(inc.clientId) !== rest.slice(0, dot)) {
-        this.skippedRecords++;
+        this.skipped++;
         continue;
       }
       this.client(inc.clientId).incoming.set(inc.packetId, m.seq);
@@ -472,7 +435,7 @@ export class StreamMqttStore implements MqttStore {
       if (m.subject.endsWith('.q')) {
         const d = decodeMessage(m.payload);
         if (d === null || d.clientId === '') {
-          this.skippedRecords++;
+          this.skipped++;
           continue;
         }
         const c = this.client(d.clientId);
@@ -487,27 +450,13 @@ export class StreamMqttStore implements MqttStore {
       if (mark === null || e === undefined) {
         // Its entry was acknowledged (the entry goes first), or it is not ours.
         if (mark !== null) stale.push([this.msgs!, m.seq]);
-        else this.skippedRecords++;
+        else this.skipped++;
         continue;
       }
       if (e.markSeq > 0) stale.push([this.msgs!, e.markSeq]);
       e.markSeq = m.seq;
       e.packetId = mark.packetId;
       e.released = mark.released;
-    }
-    for await (const m of scan(this.rmsgs!)) {
-      const d = decodeMessage(m.payload);
-      if (d === null) {
-        this.skippedRecords++;
-        continue;
-      }
-      const topic = d.message.topic;
-      const old = this.retainedIndex.get(topic);
-      if (old !== undefined) this.retainedBytes -= old.bytes;
-      this.retainedIndex.delete(topic);
-      const bytes = messageBytes(d.message);
-      this.retainedIndex.set(topic, { seq: m.seq, bytes, expiresAt: d.message.expiresAt });
-      this.retainedBytes += bytes;
     }
     for (const c of [...this.clients.values()]) {
       if (c.session !== null) continue;
@@ -522,6 +471,11 @@ export class StreamMqttStore implements MqttStore {
   }
 
   // ---- helpers ----
+
+  /** `$MQTT.<kind>.<node token>.<rest>`. */
+  private subject(kind: 'sess' | 'msgs', rest: string): string {
+    return `${this.names.prefix}.${kind}.${this.names.token}.${rest}`;
+  }
 
   private live(): void {
     if (this.closed || this.sess === null) throw new Error('MQTT store is not open');
@@ -556,9 +510,12 @@ export class StreamMqttStore implements MqttStore {
   ): { seq: number; done: Promise<unknown> } {
     this.live();
     const before = stream.state().lastSeq;
-    const done = stream.store(subject, null, data);
+    const stored = stream.store(subject, null, data);
     const after = stream.state().lastSeq;
-    return { seq: after > before ? after : 0, done };
+    const seq = after > before ? after : 0;
+    // A consumer of the stream (someone's `nats` client) hears of it as of a captured message.
+    const done = stored.then(() => notifyConsumers(this.js, stream, seq, subject));
+    return { seq, done };
   }
 }
 

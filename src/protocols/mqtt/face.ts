@@ -53,7 +53,7 @@ export class MqttFace extends Sessions implements Face, MqttHost {
       this.tlsFiles = new TlsFiles('mqtt.tls', o.mqttTls);
       this.tlsAcceptor = this.newTlsAcceptor(this.tlsFiles);
     }
-    this.startSessions();
+    await this.startSessions();
     const host = o.mqttHost || o.host;
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener = listener;

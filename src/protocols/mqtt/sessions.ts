@@ -67,10 +67,52 @@ export abstract class Sessions {
     return this.states.size;
   }
 
-  protected startSessions(): void {
+  protected async startSessions(): Promise<void> {
     this.stores = createMqttStores({ jetstream: this.host.jetstream, log: this.log });
     this.sweepTimer = setInterval(() => this.sweep(), EXPIRY_SWEEP_MS);
     this.sweepTimer.unref();
+    if (this.host.jetstream !== null) await this.restoreAll();
+  }
+
+  /**
+   * After a restart: every stored session of every account with JetStream
+   * is back, offline, with its subscriptions in the core, so QoS 1/2
+   * messages are queued for it before its client reconnects. Permissions are
+   * applied again when it does (bindSession).
+   */
+  private async restoreAll(): Promise<void> {
+    for (const account of [...this.host.accounts.all()]) {
+      if (this.host.jetstream?.account(account.name) === undefined) continue;
+      const store = await this.storeOf(account.name);
+      await store.expire();
+      for (const stored of await store.sessions()) {
+        const key = `${account.name}\u0000${stored.clientId}`;
+        const s = this.newState(
+          key,
+          stored.clientId,
+          account,
+          null,
+          stored.protocol,
+          stored.expiryInterval,
+          store,
+        );
+        this.restore(s, stored.subscriptions, null);
+        s.restoreQueue(await store.queued(stored.clientId));
+        for (const id of await store.incoming(stored.clientId)) s.incoming.add(id);
+        s.disconnectedAt = stored.disconnectedAt ?? Date.now();
+        this.states.set(key, s);
+        this.startExpiry(s);
+      }
+      const n = [...this.states.values()].filter((x) => x.account === account).length;
+      if (n > 0) this.log.info(`MQTT: ${n} stored sessions of account ${account.name} restored`);
+    }
+  }
+
+  private startExpiry(s: SessionState): void {
+    if (s.expiryInterval === EXPIRY_NEVER || s.expiryInterval === 0) return;
+    const left = s.expiryInterval * 1000 - (Date.now() - (s.disconnectedAt ?? Date.now()));
+    s.expiryTimer = setTimeout(() => this.expire(s), Math.min(Math.max(left, 0), TIMER_MAX_MS));
+    s.expiryTimer.unref();
   }
 
   private storeOf(account: string): Promise<MqttStore> {
@@ -110,8 +152,11 @@ export abstract class Sessions {
       this.states.delete(key);
       state = undefined;
       if ((await store.loadSession(clientId)) !== null) await store.deleteSession(clientId);
-    } else if (state !== undefined) present = true;
-    else {
+    } else if (state !== undefined) {
+      present = true;
+      // Restored after a restart, or held under another identity's rules: the new ones apply.
+      this.recheck(state, c.who.guard);
+    } else {
       const stored = await store.loadSession(clientId);
       if (stored !== null) {
         state = this.newState(key, clientId, account, c.who.guard, c.version, expiry, store);
@@ -190,6 +235,14 @@ export abstract class Sessions {
     }
   }
 
+  /** Drops the subscriptions `guard` does not allow. */
+  private recheck(s: SessionState, guard: Guard | null): void {
+    if (guard === null) return;
+    for (const e of [...s.entries.values()]) {
+      if (!e.core.every((x) => guard.subscribe(x.subject, x.queue).ok)) s.unsubscribe(e.filter);
+    }
+  }
+
   /** A bound connection closed: its will [MQTT-3.1.2-8], then its session stays or ends. */
   connectionEnded(c: MqttSession): void {
     const s = c.state;
@@ -230,13 +283,7 @@ export abstract class Sessions {
         })
         .catch((err: unknown) => this.storeFailed(`save session "${s.clientId}"`, err));
     }
-    if (s.expiryInterval !== EXPIRY_NEVER && !shutdown) {
-      s.expiryTimer = setTimeout(
-        () => this.expire(s),
-        Math.min(s.expiryInterval * 1000, TIMER_MAX_MS),
-      );
-      s.expiryTimer.unref();
-    }
+    if (!shutdown) this.startExpiry(s);
   }
 
   /** The session expired offline [MQTT-3.1.2-23]: gone, with a pending will sent. */

@@ -214,7 +214,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     }
     if (this.closed) return;
     if (!r.ok) {
-      const presented = creds.user !== '' || creds.pass !== '';
+      const presented = creds.user !== '' || creds.pass !== '' || creds.token !== '';
       return this.refuse({
         v4: presented ? 4 : 5,
         v5: presented ? RC.BadUserNameOrPassword : RC.NotAuthorized,

@@ -68,7 +68,12 @@ export abstract class Sessions {
   }
 
   protected async startSessions(): Promise<void> {
-    this.stores = createMqttStores({ jetstream: this.host.jetstream, log: this.log });
+    this.stores = createMqttStores({
+      jetstream: this.host.jetstream,
+      log: this.log,
+      // The configured name only: a generated id changes on every start.
+      node: this.options.name,
+    });
     this.sweepTimer = setInterval(() => this.sweep(), EXPIRY_SWEEP_MS);
     this.sweepTimer.unref();
     if (this.host.jetstream !== null) await this.restoreAll();

@@ -12,6 +12,7 @@ import { MQTT_PACKET_HEADROOM } from '../../config/settings-table.js';
 import { TlsFiles } from '../../connection/tls.js';
 import { TlsAcceptor } from '../../connection/tls-accept.js';
 import { CloseReason } from '../../errors.js';
+import { isLoopback } from '../../mesh/settings.js';
 import { scrapeReaders } from '../../monitor/metric-kit.js';
 import { listen } from '../../util/listen.js';
 import type { Face, FaceHost, FaceListener } from '../face.js';
@@ -63,6 +64,11 @@ export class MqttFace extends Sessions implements Face, MqttHost {
     this.log.info(
       `Listening for MQTT clients on ${host}:${port}${o.mqttTls !== null ? ' (TLS only)' : ''}`,
     );
+    if (!this.security.required && !isLoopback(host)) {
+      this.log.warn(
+        `no authentication is configured and the MQTT port listens on ${host}: anyone who can reach it may connect, publish and subscribe (set authorization or accounts)`,
+      );
+    }
   }
 
   private accept(socket: Socket): void {

@@ -7,6 +7,7 @@
 import type { Guard } from '../../auth/guard.js';
 import type { Security } from '../../auth/security.js';
 import type { ServerOptions } from '../../config/options.js';
+import type { Congestion } from '../../connection/congestion.js';
 import type { Flusher } from '../../connection/connection.js';
 import type { Outbound } from '../../connection/outbound.js';
 import type { ServerStats } from '../../connection/stats.js';
@@ -46,6 +47,7 @@ export abstract class Sessions {
   readonly stats: ServerStats;
   readonly log: Logger;
   readonly outbound: Outbound;
+  readonly congestion: Congestion;
   readonly security: Security;
   abstract readonly counters: MqttCounters;
   private readonly states = new Map<string, SessionState>();
@@ -60,6 +62,7 @@ export abstract class Sessions {
     this.stats = host.stats;
     this.log = host.log;
     this.outbound = host.outbound;
+    this.congestion = host.congestion;
     this.security = host.security;
   }
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type mqttPacket from 'mqtt-packet';
+import { checkFor } from '../helpers/poll.js';
 import { type MqttNode, startMqttNode } from './helpers.js';
 import { RawMqtt } from './raw.js';
 
@@ -265,6 +266,43 @@ describe('MQTT wire', () => {
     sub.send({ cmd: 'puback', messageId: q1[0]!.messageId! });
     const third = (await sub.next('publish')) as mqttPacket.IPublishPacket;
     assert.equal(third.payload.toString(), '2');
+    pub.end();
+    sub.end();
+  });
+
+  test('a long QoS 1 queue makes publishers wait instead of losing messages (QUEUE_STALL_AT)', async () => {
+    const sub = await RawMqtt.open(node.mqttPort, 5);
+    await sub.connect({ clientId: 'slowsub', properties: { receiveMaximum: 10 } });
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'flood', qos: 1 }] });
+    await sub.next('suback');
+    const pub = await RawMqtt.open(node.mqttPort, 5);
+    await pub.connect({ clientId: 'flooder' });
+    const N = 800;
+    for (let i = 0; i < N; i++) {
+      pub.send({
+        cmd: 'publish',
+        topic: 'flood',
+        payload: Buffer.from(String(i)),
+        qos: 1,
+        messageId: (i % 60000) + 1,
+        dup: false,
+        retain: false,
+      });
+    }
+    const congestion = node.srv.node.congestion;
+    await checkFor(() => congestion.stalls > 0 && congestion.active);
+    // The subscriber now takes everything, acknowledging as it goes: nothing was lost, in order.
+    const got: string[] = [];
+    while (got.length < N) {
+      const p = (await sub.next('publish', 5000)) as mqttPacket.IPublishPacket;
+      got.push(p.payload.toString());
+      sub.send({ cmd: 'puback', messageId: p.messageId! });
+    }
+    assert.deepEqual(
+      got,
+      Array.from({ length: N }, (_, i) => String(i)),
+    );
+    await checkFor(() => !congestion.active);
     pub.end();
     sub.end();
   });

@@ -89,8 +89,15 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
       } finally {
         this.host.flusher.end();
       }
-      // A publisher waits while a queue it feeds (a mesh link) is congested.
-      if (this.inMsgs !== published && host.congestion.active && !this.closed) {
+      // A publisher waits while a queue it feeds (a mesh link, a session's
+      // QoS 1/2 queue) is congested; not one whose own queue is: its reads
+      // carry the acknowledgements that drain it.
+      if (
+        this.inMsgs !== published &&
+        host.congestion.active &&
+        !this.closed &&
+        this.state?.stalling !== true
+      ) {
         host.congestion.stall(socket);
       }
     });
@@ -419,6 +426,15 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
       this.send(() => encodeDisconnect(5, rc, props));
     }
     this.close(reason);
+  }
+
+  slowAcks(): void {
+    if (this.closed) return;
+    this.host.stats.slowConsumers++;
+    this.host.log.warn(
+      `${this.tag()} - slow consumer: publishers waited more than write_deadline ${this.host.options.writeDeadlineMs} ms for its acknowledgements`,
+    );
+    this.disconnect(RC.QuotaExceeded, CloseReason.SlowConsumerWriteDeadline);
   }
 
   /** A newer connection with the same client id takes the session [MQTT-3.1.4-3]. */

@@ -14,7 +14,12 @@ describe('MQTT wire', () => {
   before(async () => {
     node = await startMqttNode({ mqttMaxPacketSize: 4096, authTimeoutMs: 500 });
   });
+  let slowNode: MqttNode;
+  before(async () => {
+    slowNode = await startMqttNode({ writeDeadlineMs: 500 });
+  });
   after(() => node.close());
+  after(() => slowNode.close());
 
   test('a packet before CONNECT closes the connection [MQTT-3.1.0-1]', async () => {
     const c = await RawMqtt.open(node.mqttPort);
@@ -305,5 +310,32 @@ describe('MQTT wire', () => {
     await checkFor(() => !congestion.active);
     pub.end();
     sub.end();
+  });
+
+  test('a subscriber that never acknowledges is closed as a slow consumer after write_deadline; publishers go on', async () => {
+    const sub = await RawMqtt.open(slowNode.mqttPort, 5);
+    await sub.connect({ clientId: 'stuck', properties: { receiveMaximum: 5 } });
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'stuck', qos: 1 }] });
+    await sub.next('suback');
+    const pub = await RawMqtt.open(slowNode.mqttPort, 5);
+    await pub.connect({ clientId: 'pusher' });
+    for (let i = 0; i < 600; i++) {
+      pub.send({
+        cmd: 'publish',
+        topic: 'stuck',
+        payload: Buffer.from('x'),
+        qos: 1,
+        messageId: i + 1,
+        dup: false,
+        retain: false,
+      });
+    }
+    const d = (await sub.next('disconnect', 5000)) as mqttPacket.IDisconnectPacket;
+    assert.equal(d.reasonCode, 0x97);
+    await sub.closedWithin();
+    await checkFor(() => !slowNode.srv.node.congestion.active);
+    pub.send({ cmd: 'pingreq' });
+    await pub.next('pingresp');
+    pub.end();
   });
 });

@@ -176,6 +176,7 @@ export class SessionState implements Subscriber {
   expiryTimer: NodeJS.Timeout | null = null;
   /** When publishers began to wait on this session's queue (ms), 0 when they do not. */
   private stalledSince = 0;
+  private stallTimer: NodeJS.Timeout | null = null;
   /** When its last connection ended (ms), null while connected. */
   disconnectedAt: number | null = null;
 
@@ -362,13 +363,15 @@ export class SessionState implements Subscriber {
   /** Publishers wait while this connected session's queue is long. */
   private stallIfLong(): void {
     if (this.conn === null || this.queue.length < QUEUE_STALL_AT) return;
-    const now = Date.now();
-    if (this.stalledSince === 0) {
-      this.stalledSince = now;
-      this.host.congestion.enter(this);
-    } else if (now - this.stalledSince > this.host.options.writeDeadlineMs) {
-      this.conn.slowAcks();
-    }
+    if (this.stalledSince !== 0) return;
+    this.stalledSince = Date.now();
+    this.host.congestion.enter(this);
+    // Publishers (local ones paused) may send nothing more: the deadline needs its own timer.
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = null;
+      if (this.stalledSince !== 0) this.conn?.slowAcks();
+    }, this.host.options.writeDeadlineMs);
+    this.stallTimer.unref();
   }
 
   /** Publishers wait on this session now. */
@@ -379,6 +382,8 @@ export class SessionState implements Subscriber {
   private unstall(): void {
     if (this.stalledSince === 0) return;
     this.stalledSince = 0;
+    if (this.stallTimer !== null) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
     this.host.congestion.leave(this);
   }
 

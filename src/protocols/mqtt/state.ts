@@ -38,6 +38,8 @@ export const QUEUE_STALL_AT = QUEUE_MEMORY_MAX / 2;
 export interface MqttCounters {
   /** A QoS 1/2 message for a session was refused by its queue's bound (the store's). */
   queueOverflows: number;
+  /** A connected session's queue reached QUEUE_STALL_AT: publishers waited on it. */
+  queueStalls: number;
   /** A message whose subject has no MQTT topic (a NATS subject with `+`, `#`, …). */
   untranslatable: number;
   /** A message not sent because it exceeds the client's Maximum Packet Size [MQTT-3.1.2-25]. */
@@ -69,6 +71,7 @@ export interface MqttCounters {
 export function newCounters(): MqttCounters {
   return {
     queueOverflows: 0,
+    queueStalls: 0,
     untranslatable: 0,
     tooLargeForClient: 0,
     expired: 0,
@@ -365,6 +368,7 @@ export class SessionState implements Subscriber {
     if (this.conn === null || this.queue.length < QUEUE_STALL_AT) return;
     if (this.stalledSince !== 0) return;
     this.stalledSince = Date.now();
+    this.host.counters.queueStalls++;
     this.host.congestion.enter(this);
     // Publishers (local ones paused) may send nothing more: the deadline needs its own timer.
     this.stallTimer = setTimeout(() => {

@@ -338,4 +338,37 @@ describe('MQTT wire', () => {
     await pub.next('pingresp');
     pub.end();
   });
+
+  test('5.0: Server Keep Alive replaces a keep alive of none or past mqtt.max_keep_alive [MQTT-3.2.2-21]', async () => {
+    const kaNode = await startMqttNode({ mqttMaxKeepAlive: 1 });
+    try {
+      const c = await RawMqtt.open(kaNode.mqttPort, 5);
+      const ack = await c.connect({ keepalive: 0 });
+      assert.equal(ack.properties?.serverKeepAlive, 1);
+      // And it is enforced: silence past 1.5 s closes the connection.
+      await c.closedWithin(4000);
+      const ok = await RawMqtt.open(kaNode.mqttPort, 5);
+      const ack2 = await ok.connect({ keepalive: 1 });
+      assert.equal(ack2.properties?.serverKeepAlive, undefined);
+      ok.end();
+    } finally {
+      await kaNode.close();
+    }
+  });
+
+  test('5.0: a refused CONNECT carries a reason string', async () => {
+    const c = await RawMqtt.open(node.mqttPort, 5);
+    c.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clean: true,
+      clientId: 'x'.repeat(300),
+      keepalive: 0,
+    });
+    const ack = (await c.next('connack')) as mqttPacket.IConnackPacket;
+    assert.equal(ack.reasonCode, 0x85);
+    assert.match(String(ack.properties?.reasonString), /client identifier longer than/);
+    await c.closedWithin();
+  });
 });

@@ -177,6 +177,7 @@ export class MqttFace extends Sessions implements Face, MqttHost {
       max_inflight: o.mqttMaxInflight,
       max_subscriptions: o.mqttMaxSubscriptions,
       max_topic_length: o.mqttMaxTopicLength,
+      max_keep_alive: o.mqttMaxKeepAlive,
       connections: this.live.size,
       sessions: this.sessionCount,
       ...Object.fromEntries(Object.entries(c).map(([k, v]) => [snake(k), v])),

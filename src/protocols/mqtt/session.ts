@@ -268,6 +268,13 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     }
     this.phase = 'open';
     this.keepAlive = p.keepalive ?? 0;
+    // 5.0: a keep alive longer than mqtt.max_keep_alive (or none) is replaced [MQTT-3.2.2-21].
+    const kaMax = h.options.mqttMaxKeepAlive;
+    let serverKeepAlive: number | null = null;
+    if (this.version === 5 && kaMax > 0 && (this.keepAlive === 0 || this.keepAlive > kaMax)) {
+      serverKeepAlive = kaMax;
+      this.keepAlive = kaMax;
+    }
     const max = h.options.mqttMaxInflight;
     const props5 =
       this.version === 5
@@ -275,7 +282,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
             assignedId: assigned ? clientId : null,
             receiveMaximum: max,
             maximumPacketSize: h.maxPacketSize,
-            serverKeepAlive: null,
+            serverKeepAlive,
           })
         : undefined;
     this.send(() => encodeConnack(this.version, bound.present, 0, props5));
@@ -287,7 +294,11 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
   /** CONNACK with a refusal, then the close [MQTT-3.2.2-5]. */
   private refuse(r: ConnectRefusal & { reason?: CloseReason }): void {
     this.host.log.warn(`${this.tag()} - CONNECT refused: ${r.why}`);
-    this.send(() => encodeConnack(this.version, false, this.version === 5 ? r.v5 : r.v4));
+    this.send(() =>
+      this.version === 5
+        ? encodeConnack(5, false, r.v5, { reasonString: r.why.slice(0, 200) })
+        : encodeConnack(this.version, false, r.v4),
+    );
     this.close(r.reason ?? CloseReason.ProtocolViolation);
   }
 

@@ -63,8 +63,9 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
   /** The client's Maximum Packet Size (0: the protocol's). */
   private clientMaxPacket = 0;
   /** Topic aliases: the client's (alias → topic) and ours (topic → alias). */
-  readonly aliasesIn = new Map<number, string>();
-  private readonly aliasesOut = new Map<string, number>();
+  // Made at first use: most clients use no aliases, and idle connections are many.
+  private aliasesInMap: Map<number, string> | null = null;
+  private aliasesOut: Map<string, number> | null = null;
   private aliasOutMax = 0;
   /** Ended by a DISCONNECT (no will) [MQTT-3.1.2-10]. */
   graceful = false;
@@ -109,6 +110,11 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     });
     // CONNECT must come within auth_timeout (the spec leaves the time to the server [MQTT-3.1.4-1]).
     this.timer = setTimeout(() => this.close(CloseReason.AuthTimeout), host.options.authTimeoutMs);
+  }
+
+  get aliasesIn(): Map<number, string> {
+    this.aliasesInMap ??= new Map();
+    return this.aliasesInMap;
   }
 
   tag(): string {
@@ -371,6 +377,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
         props.subscriptionIdentifier =
           o.subscriptionIds.length === 1 ? o.subscriptionIds[0] : o.subscriptionIds;
       if (this.aliasOutMax > 0) {
+        this.aliasesOut ??= new Map();
         const alias = this.aliasesOut.get(topic);
         if (alias !== undefined) {
           props.topicAlias = alias;

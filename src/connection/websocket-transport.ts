@@ -228,13 +228,15 @@ export class WebSocketTransport extends EventEmitter implements Transport {
     if (this.refusing || this.isDestroyed) return;
     if (!isBinary && this.binaryOnly) {
       this.refusing = true;
+      // The close frame first: a session that closes on the error ends with the same code.
+      this.closeCode = WS_CLOSE.unsupportedData;
+      this.ws.close(WS_CLOSE.unsupportedData, 'binary frames only');
       this.fail(
         new WebSocketTransportError(
           'a text frame where only binary frames are allowed',
           'WS_TEXT_FRAME',
         ),
       );
-      this.ws.close(WS_CLOSE.unsupportedData, 'binary frames only');
       return;
     }
     // binaryType 'nodebuffer': one Buffer per message, fragments joined.

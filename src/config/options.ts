@@ -111,6 +111,20 @@ export interface ServerOptions {
   websocketHandshakeTimeoutMs: number;
   /** Largest WebSocket message a client may send, bytes; 0 (the default): max_payload + 64KiB. */
   websocketMaxMessage: number;
+  /** MQTT port; 0 picks a free one, -1 (the default) none (src/protocols/mqtt). */
+  mqttPort: number;
+  /** Address the MQTT listener binds to; '' (the default): `host`. */
+  mqttHost: string;
+  /** TLS on the MQTT port (`mqtt.tls`), which is then TLS only; null: plain TCP. */
+  mqttTls: TlsConfig | null;
+  /** Largest MQTT packet a client may send, bytes (bounded by maxPayload + MQTT_PACKET_HEADROOM). */
+  mqttMaxPacketSize: number;
+  /** QoS 1/2 messages in flight to one MQTT client (the server's side of Receive Maximum). */
+  mqttMaxInflight: number;
+  /** Topic filters one MQTT session may hold. */
+  mqttMaxSubscriptions: number;
+  /** Longest MQTT topic name or filter, bytes. */
+  mqttMaxTopicLength: number;
 }
 
 export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
@@ -156,6 +170,13 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   websocketCompression: false,
   websocketHandshakeTimeoutMs: 2000,
   websocketMaxMessage: 0,
+  mqttPort: -1,
+  mqttHost: '',
+  mqttTls: null,
+  mqttMaxPacketSize: 1024 * 1024,
+  mqttMaxInflight: 100,
+  mqttMaxSubscriptions: 1000,
+  mqttMaxTopicLength: 4096,
 });
 
 export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {

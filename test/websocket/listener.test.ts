@@ -177,6 +177,22 @@ describe('the WebSocket listener', () => {
     );
   });
 
+  test('an invalid handshake (no Sec-WebSocket-Key) gets 400, counted', async () => {
+    const sock = tcpConnect(wsPort(node), '127.0.0.1');
+    let answer = '';
+    sock.on('data', (d) => {
+      answer += d;
+    });
+    sock.write(
+      'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: echo\r\n\r\n',
+    );
+    await within(new Promise((r) => sock.once('close', r)), 3000, 'the refused socket closed');
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    const v = node.websocket!.varz() as { refused: Record<string, number> };
+    assert.equal(v.refused.bad_handshake, 1);
+  });
+
   test('/varz and /metrics show the listener, its routes and counters', async () => {
     const v = (await (await fetch(`http://127.0.0.1:${node.httpPort}/varz`)).json()) as {
       weft: { faces: Record<string, Record<string, unknown>> };
@@ -194,7 +210,7 @@ describe('the WebSocket listener', () => {
   });
 });
 
-describe('the WebSocket listener and max_connections', () => {
+describe('the WebSocket listener: limits and shutdown', () => {
   test('an upgrade past max_connections gets 503; the registry counts it', async () => {
     const node = await startNode({ maxConnections: 1 });
     try {
@@ -206,6 +222,32 @@ describe('the WebSocket listener and max_connections', () => {
       await checkFor(() => node.connections.size === 0);
       const again = await open(`${base}/echo`);
       again.ws.close();
+    } finally {
+      await node.shutdown();
+    }
+  });
+
+  test('a client that stops reading is a slow consumer at max_pending: backpressure is real', async () => {
+    const node = await startNode({
+      maxPending: 256 * 1024,
+      maxPayload: 64 * 1024,
+      websocketMaxMessage: 128 * 1024,
+    });
+    try {
+      const c = await open(`ws://127.0.0.1:${wsPort(node)}/echo`);
+      // The client keeps sending and never reads: the echoes pile up in the
+      // server's socket (bufferedAmount) and its queue, up to max_pending.
+      c.ws.pause();
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      for (let i = 0; i < 2000 && node.connections.size > 0; i++) {
+        c.ws.send(chunk);
+        await new Promise((r) => setImmediate(r));
+      }
+      await checkFor(() => node.connections.size === 0, 5000);
+      const closed = node.connections.closedList.at(-1);
+      assert.equal(closed?.type, 'echo');
+      assert.equal(closed?.reason, 'Slow Consumer (Pending Bytes)');
+      c.ws.terminate();
     } finally {
       await node.shutdown();
     }

@@ -253,6 +253,29 @@ describe('the WebSocket listener: limits and shutdown', () => {
     }
   });
 
+  test('websocket.compression negotiates permessage-deflate (off by default)', async () => {
+    const on = await startNode({ websocketCompression: true });
+    const off = await startNode();
+    try {
+      const a = await open(`ws://127.0.0.1:${wsPort(on)}/echo`, ['echo'], {
+        perMessageDeflate: true,
+      });
+      const b = await open(`ws://127.0.0.1:${wsPort(off)}/echo`, ['echo'], {
+        perMessageDeflate: true,
+      });
+      assert.match(a.ws.extensions, /permessage-deflate/);
+      assert.equal(b.ws.extensions, '');
+      const big = Buffer.alloc(100_000, 'abc');
+      a.ws.send(big);
+      await checkFor(() => Buffer.concat(a.got).equals(big));
+      a.ws.close();
+      b.ws.close();
+    } finally {
+      await on.shutdown();
+      await off.shutdown();
+    }
+  });
+
   test('shutdown closes WebSocket connections with 1001 (going away)', async () => {
     const node = await startNode();
     const c = await open(`ws://127.0.0.1:${wsPort(node)}/echo`);

@@ -57,6 +57,12 @@ import {
 export const MAX_MESSAGE_HEADROOM = 64 * 1024;
 /** Messages smaller than this are not compressed (with `websocket.compression`). */
 export const COMPRESSION_THRESHOLD = 1024;
+/**
+ * How long a closing handshake may take before the TCP connection is
+ * dropped (ws's default is 30 s): a peer that sent or got a close frame and
+ * lingers holds its session no longer than this.
+ */
+export const CLOSE_TIMEOUT_MS = 5000;
 
 /** A connection between its accept and its upgrade. */
 interface Pending {
@@ -104,6 +110,8 @@ export class WebSocketListener implements Face, WebSocketRoutes {
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
+      // ws 8.23's option, not yet in @types/ws.
+      ...({ closeTimeout: CLOSE_TIMEOUT_MS } as object),
       maxPayload: this.maxMessage,
       perMessageDeflate: o.websocketCompression ? { threshold: COMPRESSION_THRESHOLD } : false,
       handleProtocols: (_offered, req) => this.chosen.get(req) || false,

@@ -14,6 +14,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { checkSecurity, parseSecurity, SECURITY_KEYS } from '../auth/config.js';
 import { parseTlsBlock } from '../connection/tls.js';
+import { originOf } from '../connection/websocket-origin.js';
 import { ConfigError } from '../errors.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { checkMeshSettings } from '../mesh/settings.js';
@@ -149,6 +150,15 @@ export function convert(setting: Setting, key: string, value: unknown, fromFile:
     case 'tls':
       if (!fromFile) return fail('is set in the config file, as a block');
       return parseTlsBlock(key, value);
+    case 'origins': {
+      const list = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) {
+        return fail('must be a list of origins such as https://app.example.com');
+      }
+      return list.map(
+        (v: string) => originOf(v) ?? fail(`${JSON.stringify(v)} is not an http(s) origin`),
+      );
+    }
     case 'loglevel':
       if (typeof value === 'string' && (LOG_LEVELS as string[]).includes(value)) return value;
       return fail(`must be one of ${LOG_LEVELS.join(', ')}`);
@@ -384,8 +394,45 @@ export function validateOptions(o: ServerOptions): void {
     'must be from 1ms to 24 days (in ms)',
   );
   checkMeshSettings(o);
+  checkWebSocketSettings(o);
   checkMqttSettings(o, bad, int);
   checkSecurity(o.security);
+}
+
+/** The `websocket` section's values, whatever their source. */
+function checkWebSocketSettings(o: ServerOptions): void {
+  const bad = (key: string, why: string, value: unknown): never => {
+    throw new ConfigError(key, `${why}, got ${JSON.stringify(value)}`);
+  };
+  const p = o.websocketPort;
+  if (!Number.isSafeInteger(p) || p < -1 || p > 65535) {
+    bad('websocket.port', 'must be a port number from -1 to 65535', p);
+  }
+  if (typeof o.websocketHost !== 'string')
+    bad('websocket.host', 'must be a string', o.websocketHost);
+  if (typeof o.websocketCompression !== 'boolean') {
+    bad('websocket.compression', 'must be true or false', o.websocketCompression);
+  }
+  const t = o.websocketHandshakeTimeoutMs;
+  if (!Number.isSafeInteger(t) || t < 1 || t > MAX_DURATION_MS) {
+    bad('websocket.handshake_timeout', 'must be from 1ms to 24 days (in ms)', t);
+  }
+  const m = o.websocketMaxMessage;
+  if (!Number.isSafeInteger(m) || (m !== 0 && m < 1024)) {
+    bad('websocket.max_message', 'must be at least 1024 bytes (0: max_payload + 64KiB)', m);
+  }
+  if (!Array.isArray(o.websocketAllowedOrigins)) {
+    bad('websocket.allowed_origins', 'must be a list of origins', o.websocketAllowedOrigins);
+  }
+  for (const v of o.websocketAllowedOrigins) {
+    if (typeof v !== 'string' || originOf(v) === null) {
+      bad(
+        'websocket.allowed_origins',
+        'must list http(s) origins such as https://app.example.com',
+        v,
+      );
+    }
+  }
 }
 
 /** The `mqtt.*` settings (src/protocols/mqtt). */

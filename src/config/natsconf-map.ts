@@ -142,6 +142,8 @@ export function natsConfToDocument(
         jetstream(value, from, put, unsupported);
       } else if (key === 'mqtt') {
         mqtt(value, from, put, unsupported);
+      } else if (key === 'websocket' || key === 'ws') {
+        websocket(value, from, put, unsupported);
       } else if (NATS_SECURITY_KEYS[key] !== undefined) {
         put(NATS_SECURITY_KEYS[key]!, withoutVariables(value), from);
       } else if (NATS_RENAMED_KEYS[key] !== undefined || NATS_SAME_KEYS.includes(key)) {
@@ -240,6 +242,57 @@ function mqtt(
     else if (!usedAsVariable(value, k)) unsupported.push(at);
   }
   put('mqtt', block, from);
+}
+
+/**
+ * nats-server's `websocket { port, host, listen, tls {…}, no_tls,
+ * allowed_origins, compression, handshake_timeout }` block (alias `ws`):
+ * port -1 is any free port (Weft's 0), 0 none; as nats-server, TLS is
+ * required unless `no_tls: true`. Its other keys (same_origin, advertise,
+ * its own authorization, jwt_cookie, …) are named as unsupported.
+ */
+function websocket(
+  value: unknown,
+  from: string,
+  put: (key: string, value: unknown, from: string) => void,
+  unsupported: string[],
+): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw mustBe(from, 'a block such as websocket { port: 8080, no_tls: true }', value);
+  }
+  const block: Record<string, unknown> = {};
+  let noTls = false;
+  const port = (at: string, n: unknown): number => {
+    if (typeof n !== 'number' || !Number.isInteger(n)) throw mustBe(at, 'a port number', n);
+    return n === -1 ? 0 : n === 0 ? -1 : n;
+  };
+  for (const [k, v] of Object.entries(value)) {
+    const key = k.toLowerCase();
+    const at = `${from}.${k}`;
+    if (key === 'port') block.port = port(at, v);
+    else if (key === 'host' || key === 'net') block.host = v;
+    else if (key === 'listen') {
+      const hp = typeof v === 'string' ? /^(.*):(-?\d+)$/.exec(v) : null;
+      if (hp === null) throw mustBe(at, 'host:port (such as 0.0.0.0:8080)', v);
+      if (hp[1] !== '') block.host = hp[1];
+      block.port = port(at, Number(hp[2]));
+    } else if (key === 'tls') block.tls = withoutVariables(v);
+    else if (key === 'no_tls') {
+      if (typeof v !== 'boolean') throw mustBe(at, 'true or false', v);
+      noTls = v;
+    } else if (key === 'allowed_origins') block.allowed_origins = v;
+    else if (key === 'compression') block.compression = v;
+    else if (key === 'handshake_timeout') block.handshake_timeout = v;
+    else if (!usedAsVariable(value, k)) unsupported.push(at);
+  }
+  const on = typeof block.port === 'number' && block.port >= 0;
+  if (on && block.tls === undefined && !noTls) {
+    throw new ConfigError(from, 'needs a tls block, or no_tls: true for plain ws (as nats-server)');
+  }
+  if (block.tls !== undefined && noTls) {
+    throw new ConfigError(`${from}.no_tls`, 'contradicts its tls block: set one of them');
+  }
+  put('websocket', block, from);
 }
 
 /** nats-server's default client port, which its port 0 means. */

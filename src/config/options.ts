@@ -97,6 +97,20 @@ export interface ServerOptions {
   tls: TlsConfig | null;
   /** Mutual TLS on mesh links (`mesh.tls`); null: plain TCP (the token handshake still applies). */
   meshTls: TlsConfig | null;
+  /** The WebSocket listener's port (faces' routes: MQTT at /mqtt); 0 picks a free one, -1 (the default) none. */
+  websocketPort: number;
+  /** Address the WebSocket listener binds to; '' (the default): `host`. */
+  websocketHost: string;
+  /** TLS on the WebSocket listener (`websocket.tls`): it then serves wss only; null: ws. */
+  websocketTls: TlsConfig | null;
+  /** Origins (`https://app.example.com`) a browser may connect from; empty: any. */
+  websocketAllowedOrigins: string[];
+  /** Offer permessage-deflate (compressed messages) to clients that ask. */
+  websocketCompression: boolean;
+  /** Time a WebSocket connection has for its TLS and HTTP upgrade handshakes, ms. */
+  websocketHandshakeTimeoutMs: number;
+  /** Largest WebSocket message a client may send, bytes; 0 (the default): max_payload + 64KiB. */
+  websocketMaxMessage: number;
   /** MQTT port; 0 picks a free one, -1 (the default) none (src/protocols/mqtt). */
   mqttPort: number;
   /** Address the MQTT listener binds to; '' (the default): `host`. */
@@ -151,6 +165,13 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   security: NO_SECURITY,
   tls: null,
   meshTls: null,
+  websocketPort: -1,
+  websocketHost: '',
+  websocketTls: null,
+  websocketAllowedOrigins: [],
+  websocketCompression: false,
+  websocketHandshakeTimeoutMs: 2000,
+  websocketMaxMessage: 0,
   mqttPort: -1,
   mqttHost: '',
   mqttTls: null,

@@ -26,7 +26,8 @@ type Kind =
   | 'links'
   | 'secret'
   | 'sync'
-  | 'tls';
+  | 'tls'
+  | 'origins';
 
 export interface Setting {
   /** Key in the YAML file. */
@@ -300,6 +301,60 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'tls',
     fileOnly: true,
     help: 'mutual TLS on mesh links: a block as tls, verify on (config file only)',
+  },
+  {
+    file: 'websocket.port',
+    flag: 'websocket-port',
+    option: 'websocketPort',
+    kind: 'port',
+    min: -1,
+    help: 'WebSocket port (MQTT at /mqtt), 0 for any, -1 for none (default -1)',
+  },
+  {
+    file: 'websocket.host',
+    flag: 'websocket-host',
+    option: 'websocketHost',
+    kind: 'string',
+    help: 'address the WebSocket listener binds to (default: --host)',
+  },
+  {
+    file: 'websocket.tls',
+    flag: 'websocket-tls',
+    option: 'websocketTls',
+    kind: 'tls',
+    fileOnly: true,
+    help: 'TLS on the WebSocket port (wss only): a block as tls (config file only)',
+  },
+  {
+    file: 'websocket.allowed_origins',
+    flag: 'websocket-allowed-origins',
+    option: 'websocketAllowedOrigins',
+    kind: 'origins',
+    fileOnly: true,
+    help: 'origins browsers may connect from, e.g. [https://app.example.com]; empty: any (config file only)',
+  },
+  {
+    file: 'websocket.compression',
+    flag: 'websocket-compression',
+    option: 'websocketCompression',
+    kind: 'boolean',
+    help: 'offer permessage-deflate to WebSocket clients (default off)',
+  },
+  {
+    file: 'websocket.handshake_timeout',
+    flag: 'websocket-handshake-timeout',
+    option: 'websocketHandshakeTimeoutMs',
+    kind: 'duration',
+    help: 'time for the TLS and HTTP upgrade handshakes of a WebSocket connection (default 2s)',
+  },
+  {
+    file: 'websocket.max_message',
+    flag: 'websocket-max-message',
+    option: 'websocketMaxMessage',
+    kind: 'size',
+    min: 1024,
+    max: MAX_PAYLOAD_LIMIT + 1024 * 1024,
+    help: 'largest WebSocket message a client may send (default: max_payload + 64KiB)',
   },
   {
     file: 'mqtt.port',

@@ -6,11 +6,11 @@
  * stalls fast producers the same way). Link readers are never paused: two
  * nodes flooding each other would wait on each other forever.
  */
-import type { Socket } from 'node:net';
+import type { Transport } from './transport.js';
 
 export class Congestion {
   private readonly congested = new Set<object>();
-  private waiting: Socket[] = [];
+  private waiting: Transport[] = [];
   /** Times a producer was paused. */
   stalls = 0;
 
@@ -30,7 +30,7 @@ export class Congestion {
   }
 
   /** Pauses a producer's socket until no queue is congested. */
-  stall(socket: Socket): void {
+  stall(socket: Transport): void {
     if (socket.isPaused()) return;
     socket.pause();
     this.waiting.push(socket);

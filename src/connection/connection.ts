@@ -20,10 +20,10 @@
  * deadline measures real progress, and the rest waits here, where it is
  * counted and can be dropped at once.
  */
-import type { Socket } from 'node:net';
 import { CloseReason } from '../errors.js';
 import { utf8Write } from '../util/bytes.js';
 import { type Outbound, type OutboundHolder, type SlowReason, unbounded } from './outbound.js';
+import type { Transport } from './transport.js';
 
 /** Payloads at least this large are queued by reference, not copied. */
 export const COPY_LIMIT = 8 * 1024;
@@ -107,7 +107,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
 
   constructor(
     readonly id: number,
-    readonly socket: Socket,
+    readonly socket: Transport,
     protected readonly flusher: Flusher,
     /** Bytes queued (here and in the socket) beyond which the peer is a slow consumer. */
     private readonly maxPending: number,

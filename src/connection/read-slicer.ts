@@ -11,9 +11,9 @@
  * The face gives a `feed` that parses one buffer and says where it stopped
  * (its parser's `pause()` ends a slice) and counts its work with `work`.
  */
-import type { Socket } from 'node:net';
 import type { Flusher } from './connection.js';
 import type { ServerStats } from './stats.js';
+import type { Transport } from './transport.js';
 
 /**
  * How long one read slice may run: past it, the rest of the read waits for
@@ -63,7 +63,7 @@ export class ReadSlicer {
   private resumeAt = 0;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: Transport,
     private readonly reader: SlicedReader,
     private readonly flusher: Flusher,
     private readonly stats: ServerStats,

@@ -18,9 +18,12 @@ import type { Outbound } from '../connection/outbound.js';
 import type { ConnectionRegistry } from '../connection/registry.js';
 
 export type { ClientDescription, FaceConnection } from '../connection/face-connection.js';
+export type { Transport } from '../connection/transport.js';
 
 import type { ServerStats } from '../connection/stats.js';
 import type { TlsFiles } from '../connection/tls.js';
+import type { TlsSessionInfo } from '../connection/tls-accept.js';
+import type { Transport } from '../connection/transport.js';
 import type { Accounts } from '../core/account.js';
 import type { Router } from '../core/router.js';
 import type { JetStream } from '../jetstream/service.js';
@@ -58,6 +61,54 @@ export interface FaceHost {
   readonly jetstream: JetStream | null;
   /** True once shutdown began: accept nothing new. */
   readonly shuttingDown: boolean;
+  /**
+   * The node's WebSocket listener (`websocket.port`), shared by faces: a
+   * face registers a route (a path and subprotocols) and gets each
+   * connection upgraded on it. Null when `websocket.port` is -1 (off).
+   */
+  readonly websocket: WebSocketRoutes | null;
+}
+
+/** A face's place on the WebSocket listener (docs/faces.md, "WebSocket"). */
+export interface WebSocketRoute {
+  /** The face that serves it (`mqtt`, `nats`): the log, the counters. */
+  readonly face: string;
+  /** The request path, exactly (`/mqtt`); the query string is ignored. */
+  readonly path: string;
+  /**
+   * Subprotocols the route speaks, in order of preference. When not empty,
+   * the client must offer one of them (the first it offers that is here is
+   * selected) or the upgrade is refused with 400. Empty: none is selected.
+   */
+  readonly subprotocols: readonly string[];
+  /** Text frames close the connection with 1003 (MQTT: [MQTT-6.0.0-1]). */
+  readonly binaryOnly: boolean;
+  /**
+   * A connection was upgraded on this route. The listener has already
+   * counted it under `max_connections`; the face takes an id
+   * (`connections.nextId()`), builds its session on `transport` as on a TCP
+   * socket, and calls `connections.opened` — synchronously.
+   */
+  onConnection(transport: Transport, upgrade: WebSocketUpgrade): void;
+}
+
+/** What a face learns about an upgraded WebSocket connection. */
+export interface WebSocketUpgrade {
+  /** The request path (`/mqtt`) and the subprotocol selected ('' for none). */
+  readonly path: string;
+  readonly protocol: string;
+  /** The request's headers (Origin, Cookie, User-Agent, …), lower-case names. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** wss: the TLS handshake (and the verified client certificate, with `websocket.tls.verify`). */
+  readonly tls: TlsSessionInfo | null;
+}
+
+/** The WebSocket listener as a face sees it. */
+export interface WebSocketRoutes {
+  /** Adds a route; throws when its path and a subprotocol are already taken. */
+  route(route: WebSocketRoute): void;
+  /** True when the listener serves wss only (`websocket.tls`). */
+  readonly tls: boolean;
 }
 
 /** A listening socket of a face, as the log, `/varz` and `startServer` report it. */

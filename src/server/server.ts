@@ -30,6 +30,7 @@ import { type MonitorServer, startMonitor } from '../monitor/http.js';
 import type { Face, FaceFactory, FaceHost } from '../protocols/face.js';
 import { mqttFace } from '../protocols/mqtt/face.js';
 import { natsFace } from '../protocols/nats/face.js';
+import { WebSocketListener } from '../protocols/websocket/listener.js';
 import { Health } from '../util/health.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
@@ -75,6 +76,8 @@ export class WeftNode implements FaceHost {
   readonly connections: ConnectionRegistry;
   /** The faces this node hosts (NATS first), once started. */
   readonly faces: Face[] = [];
+  /** The WebSocket listener faces share (`websocket.port`), null when off; started after the faces. */
+  readonly websocket: WebSocketListener | null;
   private monitor: MonitorServer | null = null;
   /** The client port's certificates (`tls`), reloaded by reloadTls(); null on plain TCP. */
   readonly tlsFiles: TlsFiles | null;
@@ -127,6 +130,7 @@ export class WeftNode implements FaceHost {
     this.outbound = new Outbound(this.options.maxPendingTotal, this.options.writeDeadlineMs, () =>
       this.connections.values(),
     );
+    this.websocket = this.options.websocketPort >= 0 ? new WebSocketListener(this) : null;
   }
 
   /** True once shutdown began: faces accept nothing new. */
@@ -213,6 +217,11 @@ export class WeftNode implements FaceHost {
       // Added before it starts, so a failed start stops what it opened.
       this.faces.push(face);
       await face.start();
+    }
+    // Last: the faces have registered their routes on it.
+    if (this.websocket !== null) {
+      this.faces.push(this.websocket);
+      await this.websocket.start();
     }
     const meshPort = meshListenPort(o);
     if (meshPort >= 0 || o.links.length > 0) {

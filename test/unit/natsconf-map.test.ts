@@ -186,8 +186,7 @@ port: 4222
 cluster { name: c, listen: 0.0.0.0:6222 }
 gateway { name: g }
 leafnodes { port: 7422 }
-mqtt { port: 1883 }
-websocket { port: 8080 }
+websocket { port: 8080, no_tls: true, same_origin: true }
 jetstream { store_dir: /x, max_memory_store: 1GB, domain: hub }
 lame_duck_duration: "30s"
 logtime: true
@@ -195,7 +194,7 @@ logtime: true
     throwsConfig(
       () => doc(text),
       FILE,
-      /8 settings Weft does not support: cluster, gateway, leafnodes, websocket, jetstream\.max_memory_store, jetstream\.domain, lame_duck_duration, logtime\. Remove them/,
+      /8 settings Weft does not support: cluster, gateway, leafnodes, websocket\.same_origin, jetstream\.max_memory_store, jetstream\.domain, lame_duck_duration, logtime\. Remove them/,
     );
     throwsConfig(
       () => doc('pid_file: /run/nats.pid'),

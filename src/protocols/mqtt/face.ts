@@ -61,6 +61,16 @@ export class MqttFace extends Sessions implements Face, MqttHost {
     const port = await listen(listener, o.mqttPort, host, 'mqtt');
     listener.on('error', (err) => this.log.error(`mqtt listener: ${err.message}`));
     this.listeners = [{ setting: 'mqtt.port', host, port, tls: o.mqttTls !== null }];
+    // MQTT over WebSocket: /mqtt on the node's listener, subprotocol "mqtt" [MQTT-6.0.0-3]
+    // [MQTT-6.0.0-4], binary frames only [MQTT-6.0.0-1]. The session is the same (Transport).
+    this.host.websocket?.route({
+      face: 'mqtt',
+      path: '/mqtt',
+      subprotocols: ['mqtt'],
+      binaryOnly: true,
+      onConnection: (t, u) =>
+        this.open(new MqttSession(this.host.connections.nextId(), t as Socket, this, u.tls)),
+    });
     this.log.info(
       `Listening for MQTT clients on ${host}:${port}${o.mqttTls !== null ? ' (TLS only)' : ''}`,
     );

@@ -72,6 +72,8 @@ export const CloseReason = {
   ReadError: 'Read Error',
   /** nats-server's name: the TLS handshake on the client port failed (see tls-accept.ts). */
   TlsHandshake: 'TLS Handshake Failure',
+  /** MQTT: a newer connection with the same client id took the session [MQTT-3.1.4-3]. */
+  MqttTakeover: 'Duplicate Client ID',
   // Mesh links
   LinkDead: 'Link Heartbeat Timeout',
   LinkRefused: 'Link Refused',

@@ -23,6 +23,8 @@ import {
   MAX_CONTROL_LINE_LIMIT,
   MAX_PAYLOAD_LIMIT,
   MIN_CONTROL_LINE,
+  MQTT_PACKET_HEADROOM,
+  MQTT_PACKET_SIZE_MIN,
   negatedFlag,
   SETTINGS,
   type Setting,
@@ -382,5 +384,33 @@ export function validateOptions(o: ServerOptions): void {
     'must be from 1ms to 24 days (in ms)',
   );
   checkMeshSettings(o);
+  checkMqttSettings(o, bad, int);
   checkSecurity(o.security);
+}
+
+/** The `mqtt.*` settings (src/protocols/mqtt). */
+function checkMqttSettings(
+  o: ServerOptions,
+  bad: (key: string, why: string, value: unknown) => never,
+  int: (key: string, v: number, min: number, max: number, why: string) => void,
+): void {
+  int('mqtt.port', o.mqttPort, -1, 65535, 'must be a port number from -1 to 65535');
+  if (typeof o.mqttHost !== 'string') bad('mqtt.host', 'must be a string', o.mqttHost);
+  int(
+    'mqtt.max_packet_size',
+    o.mqttMaxPacketSize,
+    MQTT_PACKET_SIZE_MIN,
+    MAX_PAYLOAD_LIMIT + MQTT_PACKET_HEADROOM,
+    `must be from ${MQTT_PACKET_SIZE_MIN} bytes to max_payload's limit + ${MQTT_PACKET_HEADROOM} bytes`,
+  );
+  // 65535: the largest Receive Maximum MQTT 5 can say.
+  int('mqtt.max_inflight', o.mqttMaxInflight, 1, 65535, 'must be from 1 to 65535');
+  int(
+    'mqtt.max_subscriptions',
+    o.mqttMaxSubscriptions,
+    1,
+    Number.MAX_SAFE_INTEGER,
+    'must be a whole number, 1 or more',
+  );
+  int('mqtt.max_topic_length', o.mqttMaxTopicLength, 1, 65535, 'must be from 1 to 65535 bytes');
 }

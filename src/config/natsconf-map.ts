@@ -140,6 +140,8 @@ export function natsConfToDocument(
         if (value) put('log_level', 'debug', from);
       } else if (key === 'jetstream') {
         jetstream(value, from, put, unsupported);
+      } else if (key === 'mqtt') {
+        mqtt(value, from, put, unsupported);
       } else if (NATS_SECURITY_KEYS[key] !== undefined) {
         put(NATS_SECURITY_KEYS[key]!, withoutVariables(value), from);
       } else if (NATS_RENAMED_KEYS[key] !== undefined || NATS_SAME_KEYS.includes(key)) {
@@ -206,6 +208,38 @@ function jetstream(
     }
   }
   put('jetstream', enabled, from);
+}
+
+/**
+ * nats-server's `mqtt { port, host, listen, tls {…} }` block: port -1 is any
+ * free port (Weft's 0); `max_ack_pending` is the in-flight window. Its other
+ * keys (ack_wait, stream replicas, …) are named as unsupported.
+ */
+function mqtt(
+  value: unknown,
+  from: string,
+  put: (key: string, value: unknown, from: string) => void,
+  unsupported: string[],
+): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw mustBe(from, 'a block such as mqtt { port: 1883 }', value);
+  }
+  const block: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const key = k.toLowerCase();
+    const at = `${from}.${k}`;
+    if (key === 'port' && typeof v === 'number') block.port = v === -1 ? 0 : v;
+    else if (key === 'host' || key === 'net') block.host = v;
+    else if (key === 'listen') {
+      const hp = typeof v === 'string' ? /^(.*):(-?\d+)$/.exec(v) : null;
+      if (hp === null) throw mustBe(at, 'host:port (such as 0.0.0.0:1883)', v);
+      if (hp[1] !== '') block.host = hp[1];
+      block.port = Number(hp[2]) === -1 ? 0 : Number(hp[2]);
+    } else if (key === 'tls') block.tls = withoutVariables(v);
+    else if (key === 'max_ack_pending') block.max_inflight = v;
+    else if (!usedAsVariable(value, k)) unsupported.push(at);
+  }
+  put('mqtt', block, from);
 }
 
 /** nats-server's default client port, which its port 0 means. */

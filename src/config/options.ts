@@ -97,6 +97,20 @@ export interface ServerOptions {
   tls: TlsConfig | null;
   /** Mutual TLS on mesh links (`mesh.tls`); null: plain TCP (the token handshake still applies). */
   meshTls: TlsConfig | null;
+  /** MQTT port; 0 picks a free one, -1 (the default) none (src/protocols/mqtt). */
+  mqttPort: number;
+  /** Address the MQTT listener binds to; '' (the default): `host`. */
+  mqttHost: string;
+  /** TLS on the MQTT port (`mqtt.tls`), which is then TLS only; null: plain TCP. */
+  mqttTls: TlsConfig | null;
+  /** Largest MQTT packet a client may send, bytes (bounded by maxPayload + MQTT_PACKET_HEADROOM). */
+  mqttMaxPacketSize: number;
+  /** QoS 1/2 messages in flight to one MQTT client (the server's side of Receive Maximum). */
+  mqttMaxInflight: number;
+  /** Topic filters one MQTT session may hold. */
+  mqttMaxSubscriptions: number;
+  /** Longest MQTT topic name or filter, bytes. */
+  mqttMaxTopicLength: number;
 }
 
 export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
@@ -135,6 +149,13 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   security: NO_SECURITY,
   tls: null,
   meshTls: null,
+  mqttPort: -1,
+  mqttHost: '',
+  mqttTls: null,
+  mqttMaxPacketSize: 1024 * 1024,
+  mqttMaxInflight: 100,
+  mqttMaxSubscriptions: 1000,
+  mqttMaxTopicLength: 4096,
 });
 
 export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {

@@ -10,6 +10,10 @@ export const MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024;
 /** Bounds on max_control_line: room for a PUB line, and not a second payload. */
 export const MIN_CONTROL_LINE = 64;
 export const MAX_CONTROL_LINE_LIMIT = 1024 * 1024;
+/** What an MQTT packet may add to its payload (topic, properties): mqtt.max_packet_size is at most max_payload + this. */
+export const MQTT_PACKET_HEADROOM = 64 * 1024;
+/** The smallest mqtt.max_packet_size: room for a CONNECT with credentials. */
+export const MQTT_PACKET_SIZE_MIN = 1024;
 
 type Kind =
   | 'string'
@@ -296,5 +300,58 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'tls',
     fileOnly: true,
     help: 'mutual TLS on mesh links: a block as tls, verify on (config file only)',
+  },
+  {
+    file: 'mqtt.port',
+    flag: 'mqtt-port',
+    option: 'mqttPort',
+    kind: 'port',
+    min: -1,
+    help: 'MQTT port (1883 is the usual), 0 for any free port, -1 for none (default -1)',
+  },
+  {
+    file: 'mqtt.host',
+    flag: 'mqtt-host',
+    option: 'mqttHost',
+    kind: 'string',
+    help: 'address the MQTT listener binds to (default: --host)',
+  },
+  {
+    file: 'mqtt.tls',
+    flag: 'mqtt-tls',
+    option: 'mqttTls',
+    kind: 'tls',
+    fileOnly: true,
+    help: 'TLS on the MQTT port (then TLS only): a block as tls (config file only)',
+  },
+  {
+    file: 'mqtt.max_packet_size',
+    flag: 'mqtt-max-packet-size',
+    option: 'mqttMaxPacketSize',
+    kind: 'size',
+    min: MQTT_PACKET_SIZE_MIN,
+    max: MAX_PAYLOAD_LIMIT + MQTT_PACKET_HEADROOM,
+    help: 'largest MQTT packet a client may send, at most max_payload + 64KiB (default 1MiB)',
+  },
+  {
+    file: 'mqtt.max_inflight',
+    flag: 'mqtt-max-inflight',
+    option: 'mqttMaxInflight',
+    kind: 'count',
+    help: 'QoS 1/2 messages sent to an MQTT client and not yet acknowledged (the Receive Maximum; default 100)',
+  },
+  {
+    file: 'mqtt.max_subscriptions',
+    flag: 'mqtt-max-subscriptions',
+    option: 'mqttMaxSubscriptions',
+    kind: 'count',
+    help: 'topic filters per MQTT session (default 1000)',
+  },
+  {
+    file: 'mqtt.max_topic_length',
+    flag: 'mqtt-max-topic-length',
+    option: 'mqttMaxTopicLength',
+    kind: 'count',
+    help: 'longest MQTT topic name or filter, bytes (default 4096)',
   },
 ];

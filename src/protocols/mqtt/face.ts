@@ -1,0 +1,239 @@
+/**
+ * The MQTT face (3.1.1 and 5.0): the MQTT port (`mqtt.port`, `mqtt.host`),
+ * TLS from the first byte when `mqtt.tls` is set (MQTT has no clear-text
+ * greeting), admission under the node's max_connections, and the sessions
+ * of its clients (sessions.ts), in the stores of their accounts. A face like
+ * any other (docs/faces.md); docs/mqtt.md describes it for operators.
+ */
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { ServerOptions } from '../../config/options.js';
+import { MQTT_PACKET_HEADROOM } from '../../config/settings-table.js';
+import { TlsFiles } from '../../connection/tls.js';
+import { TlsAcceptor } from '../../connection/tls-accept.js';
+import { CloseReason } from '../../errors.js';
+import { scrapeReaders } from '../../monitor/metric-kit.js';
+import { listen } from '../../util/listen.js';
+import type { Face, FaceHost, FaceListener } from '../face.js';
+import type { MqttHost } from './host.js';
+import { encodePacket } from './interim.js';
+import { RC, V4 } from './reason.js';
+import { MqttSession } from './session.js';
+import { Sessions } from './sessions.js';
+import { type MqttCounters, newCounters } from './state.js';
+
+/** How long a refused connection may take to read its CONNACK before it is destroyed. */
+const REFUSED_LINGER_MS = 2000;
+
+export class MqttFace extends Sessions implements Face, MqttHost {
+  readonly name = 'mqtt';
+  listeners: FaceListener[] = [];
+  readonly counters: MqttCounters = newCounters();
+  readonly maxPacketSize: number;
+  /** Connections open now. */
+  private readonly live = new Set<MqttSession>();
+  private readonly refused = new Set<Socket>();
+  private listener: NetServer | null = null;
+  private tlsFiles: TlsFiles | null = null;
+  private tlsAcceptor: TlsAcceptor | null = null;
+
+  constructor(host: FaceHost) {
+    super(host);
+    const o = host.options;
+    this.maxPacketSize = Math.min(o.mqttMaxPacketSize, o.maxPayload + MQTT_PACKET_HEADROOM);
+  }
+
+  get tlsVerifyAndMap(): boolean {
+    return this.options.mqttTls?.verifyAndMap === true;
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    if (o.mqttTls !== null) {
+      this.tlsFiles = new TlsFiles('mqtt.tls', o.mqttTls);
+      this.tlsAcceptor = this.newTlsAcceptor(this.tlsFiles);
+    }
+    this.startSessions();
+    const host = o.mqttHost || o.host;
+    const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.listener = listener;
+    const port = await listen(listener, o.mqttPort, host, 'mqtt');
+    listener.on('error', (err) => this.log.error(`mqtt listener: ${err.message}`));
+    this.listeners = [{ setting: 'mqtt.port', host, port, tls: o.mqttTls !== null }];
+    this.log.info(
+      `Listening for MQTT clients on ${host}:${port}${o.mqttTls !== null ? ' (TLS only)' : ''}`,
+    );
+  }
+
+  private accept(socket: Socket): void {
+    const h = this.host;
+    if (h.shuttingDown) {
+      socket.destroy();
+      return;
+    }
+    if (!h.connections.admit('mqtt', socket.remoteAddress ?? '', socket.remotePort ?? 0)) {
+      this.refuse(socket);
+      return;
+    }
+    const cid = h.connections.nextId();
+    if (this.tlsAcceptor !== null) {
+      h.connections.handshake(true);
+      this.tlsAcceptor.accept(socket, cid);
+      return;
+    }
+    this.open(new MqttSession(cid, socket, this));
+  }
+
+  private open(c: MqttSession): void {
+    this.live.add(c);
+    this.host.connections.opened(c);
+  }
+
+  /**
+   * max_connections reached: the client's CONNECT is read for its version
+   * and answered "Server unavailable" (3.1.1, 3) or "Quota exceeded" (5.0,
+   * 0x97), then the connection closes [MQTT-3.2.2-5]. On a TLS port there
+   * is no handshake for it: the socket is just closed.
+   */
+  private refuse(socket: Socket): void {
+    socket.on('error', () => {});
+    this.refused.add(socket);
+    socket.once('close', () => this.refused.delete(socket));
+    setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
+    if (this.tlsAcceptor !== null) {
+      socket.destroy();
+      return;
+    }
+    socket.once('data', (chunk: Buffer) => {
+      const v5 = protocolLevel(chunk) === 5;
+      socket.end(
+        encodePacket(
+          v5
+            ? { cmd: 'connack', sessionPresent: false, reasonCode: RC.QuotaExceeded }
+            : { cmd: 'connack', sessionPresent: false, returnCode: V4.ServerUnavailable },
+          v5 ? 5 : 4,
+        ),
+      );
+    });
+  }
+
+  private newTlsAcceptor(files: TlsFiles): TlsAcceptor {
+    const h = this.host;
+    return new TlsAcceptor(
+      files,
+      {
+        secure: (p, socket, info) => {
+          h.connections.handshake(false);
+          if (h.shuttingDown) {
+            socket.destroy();
+            return;
+          }
+          this.open(new MqttSession(p.cid, socket, this, info));
+        },
+        failed: (p) => {
+          h.connections.handshake(false);
+          h.connections.closedEarly({
+            id: p.cid,
+            face: 'mqtt',
+            remoteAddress: p.remoteAddress,
+            remotePort: p.remotePort,
+            started: p.started,
+            reason: CloseReason.TlsHandshake,
+          });
+        },
+      },
+      this.log,
+    );
+  }
+
+  sessionAuthenticated(c: MqttSession): void {
+    this.host.connections.authenticated(c);
+  }
+
+  sessionClosed(c: MqttSession): void {
+    this.live.delete(c);
+    this.host.connections.closed(c);
+  }
+
+  reloadCertificates(next: ServerOptions): void {
+    if (this.tlsFiles !== null && next.mqttTls !== null) {
+      this.tlsFiles.reload(next.mqttTls);
+      this.tlsAcceptor?.reload();
+    }
+  }
+
+  get tlsFailures(): ReadonlyMap<string, number> {
+    return this.tlsAcceptor?.failures ?? new Map();
+  }
+
+  varz(): Record<string, unknown> {
+    const o = this.options;
+    const c = this.counters;
+    return {
+      max_packet_size: this.maxPacketSize,
+      max_inflight: o.mqttMaxInflight,
+      max_subscriptions: o.mqttMaxSubscriptions,
+      max_topic_length: o.mqttMaxTopicLength,
+      connections: this.live.size,
+      sessions: this.sessionCount,
+      ...Object.fromEntries(Object.entries(c).map(([k, v]) => [snake(k), v])),
+    };
+  }
+
+  metrics(registry: Registry): void {
+    const { counter, gauge } = scrapeReaders(registry);
+    gauge('weft_mqtt_connections', 'MQTT connections open now', () => this.live.size);
+    gauge('weft_mqtt_sessions', 'MQTT sessions held (connected or not)', () => this.sessionCount);
+    for (const [k, help] of Object.entries(COUNTER_HELP)) {
+      counter(`weft_mqtt_${snake(k)}_total`, help, () => this.counters[k as keyof MqttCounters]);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopSessions();
+    this.tlsAcceptor?.closeAll();
+    for (const sock of this.refused) sock.destroy();
+    const listener = this.listener;
+    if (listener?.listening) {
+      await new Promise<void>((r) => listener.close(() => r()));
+    }
+    await this.closeStores();
+  }
+}
+
+const COUNTER_HELP: Record<keyof MqttCounters, string> = {
+  queueOverflows: 'QoS 1/2 messages refused by a session queue bound',
+  untranslatable: 'Messages whose subject has no MQTT topic',
+  tooLargeForClient: "Messages not sent: larger than the client's Maximum Packet Size",
+  expired: 'Messages expired before they were sent',
+  propertiesDropped: 'User properties NATS headers cannot hold',
+  subscriptionLimit: 'Subscriptions refused at mqtt.max_subscriptions',
+  topicTooLong: 'Topics or filters refused past mqtt.max_topic_length',
+  receiveMaximumExceeded: 'Connections closed for exceeding the Receive Maximum',
+  takeovers: 'Connections closed by a newer one with the same client id',
+  willsPublished: 'Will messages published',
+  publishDenied: 'MQTT publishes refused by permissions',
+  subscribeDenied: 'MQTT subscriptions refused by permissions',
+  protocolErrors: 'MQTT connections closed for a malformed packet or a protocol violation',
+  storeErrors: 'MQTT store operations that failed',
+};
+
+function snake(k: string): string {
+  return k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** The protocol level of a CONNECT's first bytes (4 when they do not say). */
+export function protocolLevel(b: Buffer): number {
+  let i = 1;
+  while (i < 5 && i < b.length && (b[i]! & 0x80) !== 0) i++;
+  i++;
+  if (i + 2 > b.length) return 4;
+  const nameLen = b.readUInt16BE(i);
+  const at = i + 2 + nameLen;
+  return at < b.length ? b[at]! : 4;
+}
+
+/** The MQTT face, or null when `mqtt.port` is -1 (the default). */
+export function mqttFace(host: FaceHost): Face | null {
+  return host.options.mqttPort === -1 ? null : new MqttFace(host);
+}

@@ -1,0 +1,165 @@
+/**
+ * What an MQTT message carries besides topic and payload, as NATS headers,
+ * so it crosses faces and the mesh: MQTT 5 user properties are headers of
+ * their own name (a NATS subscriber sees them; a NATS publisher's headers
+ * become user properties), and the rest travel in `Mqtt-…` headers:
+ *
+ *   Mqtt-Qos: 1|2            the QoS it was published with (absent: 0)
+ *   Mqtt-Retain: 1           published with RETAIN (retain-as-published)
+ *   Mqtt-Format: 1           payload format indicator: UTF-8
+ *   Mqtt-Expires: <ms>       when it expires (message expiry interval), ms since the epoch
+ *   Mqtt-Correlation: <b64>  correlation data
+ *   Content-Type: <text>     content type
+ *
+ * The response topic is the message's reply subject. A message with none of
+ * these has no header block at all (the common QoS 0 case costs nothing).
+ */
+import type { Message } from '../../core/message.js';
+import type { MessageProperties, StoredMessage } from './store.js';
+
+const QOS = 'Mqtt-Qos';
+const RETAIN = 'Mqtt-Retain';
+const FORMAT = 'Mqtt-Format';
+const EXPIRES = 'Mqtt-Expires';
+const CORRELATION = 'Mqtt-Correlation';
+const CONTENT_TYPE = 'Content-Type';
+const RESERVED = new Set([QOS, RETAIN, FORMAT, EXPIRES, CORRELATION, CONTENT_TYPE].map(lower));
+
+function lower(s: string): string {
+  return s.toLowerCase();
+}
+
+/** A header name NATS can carry: printable, no `:` or space. */
+function validName(k: string): boolean {
+  return k.length > 0 && /^[!-9;-~]+$/.test(k);
+}
+
+/** A header value NATS can carry on one line. */
+function validValue(v: string): boolean {
+  return !/[\r\n]/.test(v);
+}
+
+/**
+ * The header block for an MQTT message (null when it needs none). User
+ * properties a NATS header cannot hold (a name with `:` or spaces, a
+ * value with a line break) are left out and counted in `dropped`.
+ */
+export function toHeaders(
+  qos: number,
+  retain: boolean,
+  p: MessageProperties | undefined,
+  expiresAt: number | undefined,
+  dropped: { count: number },
+): Buffer | null {
+  const lines: string[] = [];
+  if (qos > 0) lines.push(`${QOS}: ${qos}`);
+  if (retain) lines.push(`${RETAIN}: 1`);
+  if (p !== undefined) {
+    if (p.payloadFormatIndicator === true) lines.push(`${FORMAT}: 1`);
+    if (p.contentType !== undefined && validValue(p.contentType))
+      lines.push(`${CONTENT_TYPE}: ${p.contentType}`);
+    if (p.correlationData !== undefined)
+      lines.push(`${CORRELATION}: ${p.correlationData.toString('base64')}`);
+    for (const [k, v] of Object.entries(p.userProperties ?? {})) {
+      for (const value of Array.isArray(v) ? v : [v]) {
+        if (validName(k) && !RESERVED.has(lower(k)) && validValue(value))
+          lines.push(`${k}: ${value}`);
+        else dropped.count++;
+      }
+    }
+  }
+  if (expiresAt !== undefined) lines.push(`${EXPIRES}: ${expiresAt}`);
+  if (lines.length === 0) return null;
+  return Buffer.from(`NATS/1.0\r\n${lines.join('\r\n')}\r\n\r\n`, 'utf8');
+}
+
+/** What the headers of a core message say in MQTT terms. */
+export interface MqttView {
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  expiresAt: number | undefined;
+  properties: MessageProperties | undefined;
+}
+
+const PLAIN: MqttView = Object.freeze({
+  qos: 0,
+  retain: false,
+  expiresAt: undefined,
+  properties: undefined,
+}) as MqttView;
+
+/** Reads a core message's headers (any face's) as MQTT fields. */
+export function fromHeaders(headers: Buffer | null): MqttView {
+  if (headers === null || headers.length === 0) return PLAIN;
+  const text = headers.toString('utf8');
+  if (!text.startsWith('NATS/1.0')) return PLAIN;
+  const out: MqttView = { qos: 0, retain: false, expiresAt: undefined, properties: undefined };
+  const props: MessageProperties = {};
+  let user: Record<string, string | string[]> | undefined;
+  let any = false;
+  const lines = text.split('\r\n');
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const k = line.slice(0, colon).trim();
+    const v = line.slice(colon + 1).trim();
+    switch (lower(k)) {
+      case 'mqtt-qos': {
+        const q = Number(v);
+        out.qos = q === 1 || q === 2 ? q : 0;
+        break;
+      }
+      case 'mqtt-retain':
+        out.retain = v === '1';
+        break;
+      case 'mqtt-format':
+        props.payloadFormatIndicator = v === '1';
+        any = true;
+        break;
+      case 'mqtt-expires': {
+        const ms = Number(v);
+        if (Number.isSafeInteger(ms)) out.expiresAt = ms;
+        break;
+      }
+      case 'mqtt-correlation':
+        props.correlationData = Buffer.from(v, 'base64');
+        any = true;
+        break;
+      case 'content-type':
+        props.contentType = v;
+        any = true;
+        break;
+      default: {
+        user ??= {};
+        const prev = user[k];
+        user[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+        any = true;
+      }
+    }
+  }
+  if (user !== undefined) props.userProperties = user;
+  if (any) out.properties = props;
+  return out;
+}
+
+/** A core message's copy as the store keeps it (payload copied: the read buffer is reused). */
+export function storedFrom(
+  topic: string,
+  msg: Message,
+  view: MqttView,
+  qos: 0 | 1 | 2,
+  retain: boolean,
+  responseTopic: string | null,
+): StoredMessage {
+  let properties = view.properties;
+  if (responseTopic !== null) properties = { ...properties, responseTopic };
+  return {
+    topic,
+    payload: Buffer.from(msg.payload),
+    qos,
+    retain,
+    ...(properties !== undefined ? { properties } : {}),
+    ...(view.expiresAt !== undefined ? { expiresAt: view.expiresAt } : {}),
+  };
+}

@@ -1,0 +1,236 @@
+/**
+ * PUBLISH from a client into the core, and the QoS 1/2 acknowledgements it
+ * gets: topic aliases, the topic's subject, permissions, the retained
+ * message, MQTT 5 properties as headers, QoS 2's exactly-once bookkeeping.
+ */
+import type { ConnectionIdentity } from '../../auth/connection-identity.js';
+import type { Message } from '../../core/message.js';
+import { CloseReason } from '../../errors.js';
+import { TOPIC_ALIAS_MAX } from './connect.js';
+import type { MqttHost } from './host.js';
+import type { Packet } from './interim.js';
+import { toHeaders } from './properties.js';
+import { RC } from './reason.js';
+import type { SessionState } from './state.js';
+import type { MessageProperties, StoredMessage } from './store.js';
+import { topicNameProblem, topicToSubject } from './topics.js';
+
+type PublishPacket = Extract<Packet, { cmd: 'publish' }>;
+
+/** What publishing needs of the connection. */
+export interface InboundHost {
+  readonly host: MqttHost;
+  readonly version: 4 | 5;
+  readonly who: ConnectionIdentity;
+  readonly state: SessionState | null;
+  readonly aliasesIn: Map<number, string>;
+  inBytes: number;
+  tag(): string;
+  send(p: Packet): boolean;
+  protocolError(rc: number, detail: string, reason?: CloseReason): void;
+}
+
+function ack(c: InboundHost, qos: number, id: number, rc: number, reason?: string): void {
+  if (qos === 0) return;
+  const v5 = c.version === 5 && rc !== 0;
+  c.send({
+    cmd: qos === 1 ? 'puback' : 'pubrec',
+    messageId: id,
+    ...(v5
+      ? {
+          reasonCode: rc,
+          ...(reason !== undefined ? { properties: { reasonString: reason } } : {}),
+        }
+      : {}),
+  } as Packet);
+}
+
+export function handlePublish(c: InboundHost, p: PublishPacket): void | Promise<void> {
+  const h = c.host;
+  const s = c.state!;
+  const qos = p.qos;
+  const id = p.messageId ?? 0;
+  let topic = p.topic;
+  const alias = c.version === 5 ? p.properties?.topicAlias : undefined;
+  if (alias !== undefined) {
+    if (alias === 0 || alias > TOPIC_ALIAS_MAX) {
+      c.protocolError(
+        RC.TopicAliasInvalid,
+        `topic alias ${alias} outside 1..${TOPIC_ALIAS_MAX} [MQTT-3.3.2-9]`,
+      );
+      return;
+    }
+    if (topic === '') {
+      const known = c.aliasesIn.get(alias);
+      if (known === undefined) {
+        c.protocolError(RC.ProtocolError, `topic alias ${alias} was never set`);
+        return;
+      }
+      topic = known;
+    } else c.aliasesIn.set(alias, topic);
+  }
+  const problem = topicNameProblem(topic);
+  if (problem !== null) {
+    // [MQTT-3.3.2-2]: a wildcard in a topic name (or none at all) closes the connection.
+    c.protocolError(RC.TopicNameInvalid, problem);
+    return;
+  }
+  const payload = Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload);
+  c.inBytes += payload.length;
+  h.stats.inMsgs++;
+  h.stats.inBytes += payload.length;
+  if (Buffer.byteLength(topic) > h.options.mqttMaxTopicLength) {
+    h.counters.topicTooLong++;
+    h.log.warn(
+      `${c.tag()} - topic of ${Buffer.byteLength(topic)} bytes exceeds mqtt.max_topic_length ${h.options.mqttMaxTopicLength}`,
+    );
+    ack(c, qos, id, RC.TopicNameInvalid, 'topic longer than mqtt.max_topic_length');
+    return;
+  }
+  if (
+    payload.length > h.options.maxPayload ||
+    (c.who.payloadMax > 0 && payload.length > c.who.payloadMax)
+  ) {
+    c.protocolError(
+      RC.PacketTooLarge,
+      `payload of ${payload.length} bytes exceeds max_payload`,
+      CloseReason.MaxPayload,
+    );
+    return;
+  }
+  if (qos === 2 && s.incoming.has(id)) {
+    // A resent QoS 2 PUBLISH not yet released: acknowledged, not delivered again [MQTT-4.3.3-2].
+    ack(c, 2, id, 0);
+    return;
+  }
+  if (qos === 2 && s.incoming.size >= h.options.mqttMaxInflight) {
+    h.counters.receiveMaximumExceeded++;
+    c.protocolError(
+      RC.ReceiveMaximumExceeded,
+      `more than ${h.options.mqttMaxInflight} QoS 2 messages unreleased [MQTT-3.3.4-9]`,
+    );
+    return;
+  }
+  const subject = topicToSubject(topic);
+  const guard = c.who.guard;
+  if (guard !== null && !guard.publish(subject)) {
+    h.counters.publishDenied++;
+    h.security.counters.publishViolations++;
+    h.log.warn(
+      `${c.tag()} user "${c.who.identity!.user}" - publish to "${topic}" (${subject}) not permitted`,
+    );
+    // 5.0 says so; 3.1.1 has no word for it: acknowledged and dropped, as mosquitto does.
+    if (c.version === 5) ack(c, qos, id, RC.NotAuthorized, `publish to ${topic} not permitted`);
+    else if (qos === 2) return remember(c, s, id);
+    else ack(c, qos, id, 0);
+    return;
+  }
+  const wait = c.who.admitMessage(payload.length);
+  if (wait === false) {
+    ack(c, qos, id, RC.QuotaExceeded, 'rate exceeded');
+    return;
+  }
+  const props = c.version === 5 ? propertiesOf(p) : undefined;
+  let reply = '';
+  const response = props?.responseTopic;
+  if (response !== undefined) {
+    const bad = topicNameProblem(response);
+    if (bad !== null) {
+      c.protocolError(RC.ProtocolError, `response topic: ${bad} [MQTT-3.3.2-13]`);
+      return;
+    }
+    reply = topicToSubject(response);
+  }
+  const interval = c.version === 5 ? p.properties?.messageExpiryInterval : undefined;
+  const expiresAt = interval !== undefined ? Date.now() + interval * 1000 : undefined;
+  const dropped = { count: 0 };
+  const { responseTopic: _r, ...carried } = props ?? {};
+  const headers = toHeaders(
+    qos,
+    p.retain,
+    props === undefined ? undefined : carried,
+    expiresAt,
+    dropped,
+  );
+  h.counters.propertiesDropped += dropped.count;
+  const msg: Message = { subject, reply, headers, payload };
+  s.ownMsg = msg;
+  let n: number;
+  try {
+    n = h.router.publish(s.account, msg, s);
+  } finally {
+    s.ownMsg = null;
+  }
+  const rc = n === 0 ? RC.NoMatchingSubscribers : 0;
+  if (!p.retain) {
+    if (qos === 2) return remember(c, s, id, rc);
+    ack(c, qos, id, rc);
+    return;
+  }
+  // [MQTT-3.3.1-5]: kept as the topic's retained message; an empty payload clears it [MQTT-3.3.1-10].
+  const stored: StoredMessage | null =
+    payload.length === 0
+      ? null
+      : {
+          topic,
+          payload: Buffer.from(payload),
+          qos,
+          retain: true,
+          ...(props !== undefined ? { properties: props } : {}),
+          ...(expiresAt !== undefined ? { expiresAt } : {}),
+        };
+  return s.store.setRetained(topic, stored).then((refused) => {
+    // Past the account's retained bounds the old message stays; 5.0 says so.
+    const code = refused !== null ? RC.QuotaExceeded : rc;
+    if (refused !== null)
+      h.log.warn(
+        `${c.tag()} - retained message on "${topic}" refused: the account's retained ${refused} bound`,
+      );
+    if (qos === 2) return remember(c, s, id, code);
+    ack(c, qos, id, code);
+  });
+}
+
+/** QoS 2: the packet id is kept until PUBREL, durably for a persistent session, then PUBREC. */
+function remember(c: InboundHost, s: SessionState, id: number, rc = 0): void | Promise<void> {
+  s.incoming.add(id);
+  if (!s.persistent) {
+    ack(c, 2, id, rc);
+    return;
+  }
+  return c.state!.store.rememberIncoming(s.clientId, id).then(() => ack(c, 2, id, rc));
+}
+
+/** PUBREL: the QoS 2 id is released, then PUBCOMP [MQTT-4.3.3-2]. */
+export function handlePubrel(c: InboundHost, id: number): void | Promise<void> {
+  const s = c.state!;
+  const known = s.incoming.delete(id);
+  const comp = (): void => {
+    c.send({
+      cmd: 'pubcomp',
+      messageId: id,
+      ...(c.version === 5 && !known ? { reasonCode: RC.PacketIdentifierNotFound } : {}),
+    } as Packet);
+  };
+  if (!known || !s.persistent) {
+    comp();
+    return;
+  }
+  return c.state!.store.releaseIncoming(s.clientId, id).then(comp);
+}
+
+/** The MQTT 5 properties a PUBLISH carries on to its receivers. */
+function propertiesOf(p: PublishPacket): MessageProperties | undefined {
+  const q = p.properties;
+  if (q === undefined) return undefined;
+  const out: MessageProperties = {
+    ...(q.payloadFormatIndicator !== undefined
+      ? { payloadFormatIndicator: q.payloadFormatIndicator }
+      : {}),
+    ...(q.contentType !== undefined ? { contentType: q.contentType } : {}),
+    ...(q.responseTopic !== undefined ? { responseTopic: q.responseTopic } : {}),
+    ...(q.correlationData !== undefined ? { correlationData: Buffer.from(q.correlationData) } : {}),
+    ...(q.userProperties !== undefined ? { userProperties: q.userProperties } : {}),
+  };
+  return Object.keys(out).length === 0 ? undefined : out;
+}

@@ -1,0 +1,514 @@
+/**
+ * An MQTT session's state, which outlives its connections [MQTT-3.1.2-4]:
+ * its subscriptions (held in the core while the client is offline, so
+ * QoS 1/2 messages are queued for it), its queue of QoS 1/2 messages sent
+ * and not yet acknowledged or not yet sent, and the QoS 2 packet
+ * identifiers received and not yet released. It is the core's `Subscriber`
+ * for the session; a connection (session.ts) attaches to it and sends what
+ * it hands over.
+ *
+ * A persistent session (clean session 0, or 5.0 session expiry > 0) keeps
+ * this through the MqttStore, so it survives a restart; a clean one keeps
+ * it in memory only and ends with its connection.
+ */
+import type { Guard } from '../../auth/guard.js';
+import type { Account } from '../../core/account.js';
+import type { Message, Subscriber, Subscription } from '../../core/message.js';
+import { fromHeaders, type MqttView, storedFrom } from './properties.js';
+import type { MessageProperties, MqttStore, StoredMessage, StoredSubscription } from './store.js';
+import { dollarRuleAllows, filterToSubjects, subjectToTopic, topicMatches } from './topics.js';
+
+/** Counted events of the MQTT face (`/varz` mqtt, `weft_mqtt_…`). */
+export interface MqttCounters {
+  /** A QoS 1/2 message for a session was refused by its queue's bound (the store's). */
+  queueOverflows: number;
+  /** A message whose subject has no MQTT topic (a NATS subject with `+`, `#`, …). */
+  untranslatable: number;
+  /** A message not sent because it exceeds the client's Maximum Packet Size [MQTT-3.1.2-25]. */
+  tooLargeForClient: number;
+  /** A queued message expired before it was sent (message expiry interval). */
+  expired: number;
+  /** A user property NATS headers cannot hold (left out). */
+  propertiesDropped: number;
+  /** SUBSCRIBE refused at mqtt.max_subscriptions. */
+  subscriptionLimit: number;
+  /** A topic name or filter longer than mqtt.max_topic_length. */
+  topicTooLong: number;
+  /** A client sent more QoS 1/2 PUBLISHes than the Receive Maximum allows. */
+  receiveMaximumExceeded: number;
+  /** Connections closed by a newer one with the same client id [MQTT-3.1.4-3]. */
+  takeovers: number;
+  /** Will messages published. */
+  willsPublished: number;
+  /** Publishes refused by permissions. */
+  publishDenied: number;
+  /** Subscriptions refused by permissions. */
+  subscribeDenied: number;
+  /** Connections closed for a malformed packet or a protocol violation. */
+  protocolErrors: number;
+  /** Store operations that failed (logged). */
+  storeErrors: number;
+}
+
+export function newCounters(): MqttCounters {
+  return {
+    queueOverflows: 0,
+    untranslatable: 0,
+    tooLargeForClient: 0,
+    expired: 0,
+    propertiesDropped: 0,
+    subscriptionLimit: 0,
+    topicTooLong: 0,
+    receiveMaximumExceeded: 0,
+    takeovers: 0,
+    willsPublished: 0,
+    publishDenied: 0,
+    subscribeDenied: 0,
+    protocolErrors: 0,
+    storeErrors: 0,
+  };
+}
+
+/** One message on its way to the client. */
+export interface Outgoing {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  readonly dup: boolean;
+  readonly packetId?: number;
+  readonly properties?: MessageProperties;
+  /** Seconds left of its message expiry interval [MQTT-3.3.2-6]. */
+  readonly expiryLeft?: number;
+  readonly subscriptionIds?: number[];
+}
+
+/** What the state needs from the connection attached to it. */
+export interface Attached {
+  readonly id: number;
+  readonly version: 4 | 5;
+  /** QoS 1/2 messages the client takes unacknowledged: min(its Receive Maximum, mqtt.max_inflight). */
+  readonly inflightMax: number;
+  /** Sends a PUBLISH; false when it was not sent (too large for the client). */
+  sendPublish(out: Outgoing): boolean;
+  sendPubrel(packetId: number): void;
+}
+
+export interface StateHost {
+  readonly counters: MqttCounters;
+  storeFailed(what: string, err: unknown): void;
+}
+
+/** A subscription of the session: one MQTT filter, one or two core subscriptions. */
+export interface SubEntry {
+  /** As subscribed, with `$share/<group>/` when shared. */
+  readonly filter: string;
+  /** The filter matched against topics (without the share prefix). */
+  readonly match: string;
+  readonly queue: string;
+  readonly qos: 0 | 1 | 2;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly retainHandling: 0 | 1 | 2;
+  readonly identifier: number | undefined;
+  /** Deliveries are checked against the subscribe deny rules. */
+  readonly check: boolean;
+  core: CoreSub[];
+}
+
+interface CoreSub extends Subscription {
+  readonly entry: SubEntry;
+}
+
+/** A QoS 1/2 message of the session's queue. */
+interface Pending {
+  /** The store's id; -1 while the store has not yet taken it; 0 for a clean session (not stored). */
+  storeId: number;
+  readonly message: StoredMessage;
+  packetId: number;
+  /** QoS 2: PUBREC received, PUBREL sent. */
+  released: boolean;
+  sent: boolean;
+}
+
+export class SessionState implements Subscriber {
+  readonly kind = 'client' as const;
+  readonly echo = true;
+  readonly entries = new Map<string, SubEntry>();
+  /** Non-shared entries, and entries with a subscription identifier (for deliveries). */
+  private plain = 0;
+  private withIds = 0;
+  conn: Attached | null = null;
+  /** The last connection's id (`/subsz` shows it while offline). */
+  private lastId = 0;
+  guard: Guard | null;
+  private readonly queue: Pending[] = [];
+  private inflight = 0;
+  private nextPacketId = 1;
+  /** QoS 2 packet ids received and not yet released (PUBREL) [MQTT-4.3.3-2]. */
+  readonly incoming = new Set<number>();
+  /** The message this session is publishing now (No Local). */
+  ownMsg: Message | null = null;
+  /** The last message delivered (overlapping subscriptions deliver once [MQTT-3.3.5-1]). */
+  private lastMsg: Message | null = null;
+  expiryTimer: NodeJS.Timeout | null = null;
+  /** When its last connection ended (ms), null while connected. */
+  disconnectedAt: number | null = null;
+
+  constructor(
+    readonly key: string,
+    readonly clientId: string,
+    readonly account: Account,
+    guard: Guard | null,
+    public protocol: 4 | 5,
+    /** Seconds it outlives its connection; 0xFFFFFFFF never expires. */
+    public expiryInterval: number,
+    /** The store of its account. */
+    readonly store: MqttStore,
+    private readonly host: StateHost,
+  ) {
+    this.guard = guard;
+  }
+
+  get id(): number {
+    return this.conn?.id ?? this.lastId;
+  }
+
+  /** Kept in the store (and across restarts). */
+  get persistent(): boolean {
+    return this.expiryInterval > 0;
+  }
+
+  /** Kept beyond memory: persistent, in a durable store. */
+  get durable(): boolean {
+    return this.persistent && this.store.durable;
+  }
+
+  // --- subscriptions --------------------------------------------------------
+
+  /** Adds or replaces a subscription [MQTT-3.8.4-3]; true when it replaced one. */
+  subscribe(e: Omit<SubEntry, 'core'>): boolean {
+    const replaced = this.unsubscribe(e.filter);
+    const entry: SubEntry = { ...e, core: [] };
+    for (const subject of filterToSubjects(e.match)) {
+      const sub: CoreSub = {
+        subject,
+        queue: e.queue,
+        sid: e.filter,
+        owner: this,
+        max: 0,
+        delivered: 0,
+        entry,
+      };
+      entry.core.push(sub);
+      this.account.subscribe(sub);
+    }
+    this.entries.set(e.filter, entry);
+    if (e.queue === '') this.plain++;
+    if (e.identifier !== undefined) this.withIds++;
+    return replaced;
+  }
+
+  unsubscribe(filter: string): boolean {
+    const e = this.entries.get(filter);
+    if (e === undefined) return false;
+    for (const sub of e.core) this.account.unsubscribe(sub);
+    this.entries.delete(filter);
+    if (e.queue === '') this.plain--;
+    if (e.identifier !== undefined) this.withIds--;
+    return true;
+  }
+
+  storedSubscriptions(): StoredSubscription[] {
+    return [...this.entries.values()].map((e) => ({
+      filter: e.filter,
+      qos: e.qos,
+      noLocal: e.noLocal,
+      retainAsPublished: e.retainAsPublished,
+      retainHandling: e.retainHandling,
+      ...(e.identifier !== undefined ? { identifier: e.identifier } : {}),
+    }));
+  }
+
+  // --- deliveries from the core --------------------------------------------
+
+  accepts(sub: Subscription, msg: Message): boolean {
+    const e = (sub as CoreSub).entry;
+    if (e.check && this.guard !== null && !this.guard.receive(msg.subject, sub.queue)) return false;
+    return !(e.noLocal && msg === this.ownMsg);
+  }
+
+  deliver(sub: Subscription, msg: Message): void {
+    const entry = (sub as CoreSub).entry;
+    if (entry.queue === '') {
+      // One message reaches each of a session's overlapping subscriptions:
+      // it is sent once, at the highest QoS of those that match [MQTT-3.3.5-1].
+      if (msg === this.lastMsg) return;
+      this.lastMsg = msg;
+      queueMicrotask(() => {
+        if (this.lastMsg === msg) this.lastMsg = null;
+      });
+    }
+    const topic = subjectToTopic(msg.subject);
+    if (topic === null) {
+      this.host.counters.untranslatable++;
+      return;
+    }
+    const view = fromHeaders(msg.headers);
+    let qos = -1;
+    let retain = false;
+    if (entry.queue !== '' || this.plain === 1) {
+      if (!dollarRuleAllows(entry.match, topic) || !this.accepts(sub, msg)) return;
+      qos = Math.min(entry.qos, view.qos);
+      retain = entry.retainAsPublished && view.retain;
+    } else {
+      for (const e of this.entries.values()) {
+        if (e.queue !== '' || !topicMatches(e.match, topic)) continue;
+        if (e.noLocal && msg === this.ownMsg) continue;
+        if (e.check && this.guard !== null && !this.guard.receive(msg.subject)) continue;
+        qos = Math.max(qos, Math.min(e.qos, view.qos));
+        retain ||= e.retainAsPublished && view.retain;
+      }
+      if (qos < 0) return;
+    }
+    if (msg.reply !== '') this.guard?.delivered(msg.reply);
+    const response = msg.reply === '' ? null : subjectToTopic(msg.reply);
+    this.send(topic, msg, view, qos as 0 | 1 | 2, retain, response);
+  }
+
+  private send(
+    topic: string,
+    msg: Message,
+    view: MqttView,
+    qos: 0 | 1 | 2,
+    retain: boolean,
+    response: string | null,
+  ): void {
+    if (view.expiresAt !== undefined && view.expiresAt <= Date.now()) {
+      this.host.counters.expired++;
+      return;
+    }
+    if (qos === 0) {
+      const c = this.conn;
+      if (c === null) return; // QoS 0 is not queued for an offline client
+      c.sendPublish(this.outgoing(storedFrom(topic, msg, view, 0, retain, response), 0, false));
+      return;
+    }
+    if (this.conn === null && !this.persistent) return;
+    this.enqueue(storedFrom(topic, msg, view, qos, retain, response));
+  }
+
+  /** Queues a QoS 1/2 message (the store first, for a persistent session), then sends what the window allows. */
+  enqueue(m: StoredMessage): void {
+    const p: Pending = { storeId: 0, message: m, packetId: 0, released: false, sent: false };
+    this.queue.push(p);
+    if (!this.persistent) {
+      this.pump();
+      return;
+    }
+    p.storeId = -1;
+    this.store.enqueue(this.clientId, m).then(
+      (r) => {
+        if (typeof r === 'string') {
+          this.host.counters.queueOverflows++;
+          this.drop(p);
+        } else p.storeId = r;
+        this.pump();
+      },
+      (err: unknown) => {
+        this.host.storeFailed(`queue a message for "${this.clientId}"`, err);
+        this.drop(p);
+      },
+    );
+  }
+
+  private drop(p: Pending): void {
+    const i = this.queue.indexOf(p);
+    if (i >= 0) this.queue.splice(i, 1);
+    if (p.sent) this.inflight--;
+  }
+
+  /** Sends queued messages in order while the in-flight window has room. */
+  pump(): void {
+    const c = this.conn;
+    if (c === null) return;
+    for (let i = 0; i < this.queue.length && this.inflight < c.inflightMax; i++) {
+      const p = this.queue[i]!;
+      if (p.sent) continue;
+      if (p.storeId === -1) break; // order: wait for the store
+      const exp = p.message.expiresAt;
+      if (exp !== undefined && exp <= Date.now()) {
+        this.host.counters.expired++;
+        this.queue.splice(i--, 1);
+        this.forget(p);
+        continue;
+      }
+      p.packetId = this.newPacketId();
+      p.sent = true;
+      this.inflight++;
+      if (p.storeId > 0) {
+        this.store
+          .markSent(this.clientId, p.storeId, p.packetId)
+          .catch((err: unknown) => this.host.storeFailed('record a sent message', err));
+      }
+      if (!c.sendPublish(this.outgoing(p.message, p.packetId, false))) {
+        // Too large for this client: discarded as if sent [MQTT-3.1.2-25].
+        this.queue.splice(i--, 1);
+        this.inflight--;
+        this.forget(p);
+      }
+    }
+  }
+
+  private forget(p: Pending): void {
+    if (p.storeId > 0) {
+      this.store
+        .ack(this.clientId, p.storeId)
+        .catch((err: unknown) => this.host.storeFailed('drop an acknowledged message', err));
+    }
+  }
+
+  private outgoing(m: StoredMessage, packetId: number, dup: boolean): Outgoing {
+    const ids = this.withIds === 0 ? undefined : this.identifiers(m.topic);
+    return {
+      topic: m.topic,
+      payload: m.payload,
+      qos: m.qos,
+      retain: m.retain,
+      dup,
+      ...(packetId > 0 ? { packetId } : {}),
+      ...(m.properties !== undefined ? { properties: m.properties } : {}),
+      ...(m.expiresAt !== undefined
+        ? { expiryLeft: Math.max(1, Math.ceil((m.expiresAt - Date.now()) / 1000)) }
+        : {}),
+      ...(ids !== undefined && ids.length > 0 ? { subscriptionIds: ids } : {}),
+    };
+  }
+
+  /** The subscription identifiers of the subscriptions that match `topic` [MQTT-3.3.4-3]. */
+  private identifiers(topic: string): number[] {
+    const out: number[] = [];
+    for (const e of this.entries.values()) {
+      if (e.identifier !== undefined && topicMatches(e.match, topic)) out.push(e.identifier);
+    }
+    return out;
+  }
+
+  /** A retained message for a new subscription: RETAIN set [MQTT-3.3.1-8]. */
+  deliverRetained(entry: SubEntry, m: StoredMessage): void {
+    if (m.expiresAt !== undefined && m.expiresAt <= Date.now()) return;
+    const qos = Math.min(entry.qos, m.qos) as 0 | 1 | 2;
+    const copy: StoredMessage = { ...m, qos, retain: true };
+    if (qos === 0) this.conn?.sendPublish(this.outgoing(copy, 0, false));
+    else this.enqueue(copy);
+  }
+
+  private newPacketId(): number {
+    // Ids in use are the ones in flight; the window is far below 65535.
+    for (;;) {
+      const id = this.nextPacketId;
+      this.nextPacketId = id === 65535 ? 1 : id + 1;
+      if (!this.queue.some((p) => p.sent && p.packetId === id)) return id;
+    }
+  }
+
+  // --- acknowledgements from the client ------------------------------------
+
+  private sentWith(packetId: number, qos: 1 | 2): Pending | undefined {
+    return this.queue.find((p) => p.sent && p.packetId === packetId && p.message.qos === qos);
+  }
+
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is delivered. False when unknown. */
+  acknowledged(packetId: number, qos: 1 | 2): boolean {
+    const p = this.sentWith(packetId, qos);
+    if (p === undefined || (qos === 2 && !p.released)) return false;
+    this.drop(p);
+    this.forget(p);
+    this.pump();
+    return true;
+  }
+
+  /** PUBREC: the client has the QoS 2 message; PUBREL follows [MQTT-4.3.3-1]. */
+  received(packetId: number): boolean {
+    const p = this.sentWith(packetId, 2);
+    if (p === undefined) return false;
+    if (!p.released) {
+      p.released = true;
+      if (p.storeId > 0) {
+        this.store
+          .markSent(this.clientId, p.storeId, packetId, true)
+          .catch((err: unknown) => this.host.storeFailed('record a PUBREC', err));
+      }
+    }
+    this.conn?.sendPubrel(packetId);
+    return true;
+  }
+
+  // --- connections ---------------------------------------------------------
+
+  /**
+   * A connection takes the session. When it resumes one, what was sent and
+   * not acknowledged goes again, with DUP set, in order [MQTT-4.4.0-1].
+   */
+  attach(c: Attached, resume: boolean): void {
+    this.conn = c;
+    this.lastId = c.id;
+    this.disconnectedAt = null;
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    this.inflight = 0;
+    for (const p of this.queue) {
+      if (!p.sent) continue;
+      if (!resume) {
+        p.sent = false;
+        continue;
+      }
+      this.inflight++;
+      if (p.released) c.sendPubrel(p.packetId);
+      else c.sendPublish(this.outgoing(p.message, p.packetId, true));
+    }
+    this.pump();
+  }
+
+  /** Rebuilds the queue from the store (after a restart). */
+  restoreQueue(
+    entries: readonly {
+      id: number;
+      message: StoredMessage;
+      packetId?: number;
+      released?: boolean;
+    }[],
+  ): void {
+    for (const q of entries) {
+      this.queue.push({
+        storeId: q.id,
+        message: q.message,
+        packetId: q.packetId ?? 0,
+        released: q.released === true,
+        sent: q.packetId !== undefined,
+      });
+      if (q.packetId !== undefined && q.packetId >= this.nextPacketId) {
+        this.nextPacketId = q.packetId === 65535 ? 1 : q.packetId + 1;
+      }
+    }
+  }
+
+  detach(c: Attached): void {
+    if (this.conn !== c) return;
+    this.conn = null;
+    this.disconnectedAt = Date.now();
+  }
+
+  /** The session ends: its interest leaves the core. */
+  end(): void {
+    for (const e of [...this.entries.keys()]) this.unsubscribe(e);
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    this.queue.length = 0;
+    this.inflight = 0;
+  }
+
+  get queuedCount(): number {
+    return this.queue.length;
+  }
+}

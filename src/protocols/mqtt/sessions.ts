@@ -5,6 +5,7 @@
  * (the will, the session's expiry), and will messages with their 5.0 delay.
  */
 import type { Guard } from '../../auth/guard.js';
+import { reservedSubject } from '../../auth/reserved.js';
 import type { Security } from '../../auth/security.js';
 import type { ServerOptions } from '../../config/options.js';
 import type { Flusher } from '../../connection/connection.js';
@@ -21,6 +22,7 @@ import type { MqttSession } from './session.js';
 import { type MqttCounters, SessionState } from './state.js';
 import type { MqttStore, MqttStores, StoredMessage } from './store.js';
 import { createMqttStores } from './store-factory.js';
+import { HeldStates, MeshSessions } from './takeover.js';
 import {
   filterToSubjects,
   isSharedFilter,
@@ -48,7 +50,10 @@ export abstract class Sessions {
   readonly outbound: Outbound;
   readonly security: Security;
   abstract readonly counters: MqttCounters;
-  private readonly states = new Map<string, SessionState>();
+  /** Which sessions it holds also tells the mesh (takeover.ts). */
+  private readonly states = new HeldStates();
+  /** Takeover across the nodes of the mesh (takeover.ts). */
+  mesh: MeshSessions | null = null;
   private readonly wills = new Map<string, PendingWill>();
   private stores: MqttStores | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -68,7 +73,14 @@ export abstract class Sessions {
   }
 
   protected startSessions(): void {
-    this.stores = createMqttStores({ jetstream: this.host.jetstream, log: this.log });
+    // The node's name names its MQTT streams and shares retained messages mesh-wide.
+    this.stores = createMqttStores({
+      jetstream: this.host.jetstream,
+      log: this.log,
+      node: this.options.name,
+    });
+    this.mesh = new MeshSessions(this);
+    this.states.mesh = this.mesh;
     this.sweepTimer = setInterval(() => this.sweep(), EXPIRY_SWEEP_MS);
     this.sweepTimer.unref();
   }
@@ -91,6 +103,8 @@ export abstract class Sessions {
     const account = c.identity!.account;
     const store = await this.storeOf(account.name);
     const key = `${account.name}\u0000${clientId}`;
+    // Held by another node: that one closes it and hands it over [MQTT-3.1.4-3].
+    if (!this.states.has(key)) await this.mesh?.claim(account, clientId, clean, expiry, store);
     const old = this.states.get(key);
     // [MQTT-3.1.4-3]: the connection holding the client id is closed.
     if (old?.conn != null) (old.conn as MqttSession).takenOver();
@@ -114,10 +128,13 @@ export abstract class Sessions {
     else {
       const stored = await store.loadSession(clientId);
       if (stored !== null) {
+        // Read before the subscriptions return: a message they take meanwhile is queued once.
+        const queued = await store.queued(clientId);
+        const incoming = await store.incoming(clientId);
         state = this.newState(key, clientId, account, c.who.guard, c.version, expiry, store);
         this.restore(state, stored.subscriptions, c.who.guard);
-        state.restoreQueue(await store.queued(clientId));
-        for (const id of await store.incoming(clientId)) state.incoming.add(id);
+        state.restoreQueue(queued);
+        for (const id of incoming) state.incoming.add(id);
         present = true;
       }
     }
@@ -190,6 +207,27 @@ export abstract class Sessions {
     }
   }
 
+  heldSession(account: string, clientId: string): SessionState | undefined {
+    return this.states.get(`${account}\u0000${clientId}`);
+  }
+
+  /** Another node takes the session (takeover.ts): a takeover here, then it leaves memory. */
+  releaseSession(account: string, clientId: string, clean: boolean): SessionState | null {
+    const key = `${account}\u0000${clientId}`;
+    const s = this.states.get(key);
+    if (s === undefined) return null;
+    if (s.conn !== null) (s.conn as MqttSession).takenOver();
+    const will = this.wills.get(key);
+    if (will !== undefined) {
+      clearTimeout(will.timer);
+      this.wills.delete(key);
+      if (clean) will.fire();
+    }
+    s.end();
+    this.states.delete(key);
+    return s;
+  }
+
   /** A bound connection closed: its will [MQTT-3.1.2-8], then its session stays or ends. */
   connectionEnded(c: MqttSession): void {
     const s = c.state;
@@ -257,7 +295,7 @@ export abstract class Sessions {
 
   private publishWill(account: Account, guard: Guard | null, w: Will, store: MqttStore): void {
     const subject = topicToSubject(w.topic);
-    if (guard !== null && !guard.publish(subject)) {
+    if ((guard !== null && !guard.publish(subject)) || reservedSubject(subject)) {
       this.counters.publishDenied++;
       this.log.warn(`mqtt: will on "${w.topic}" not permitted; not sent`);
       return;
@@ -295,6 +333,7 @@ export abstract class Sessions {
   }
 
   protected stopSessions(): void {
+    this.mesh?.stop();
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
     for (const w of this.wills.values()) clearTimeout(w.timer);
     this.wills.clear();

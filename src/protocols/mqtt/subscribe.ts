@@ -4,6 +4,7 @@
  * subscriptions by the session state, answered in order, and followed by
  * the retained messages that match [MQTT-3.3.1-6].
  */
+import { reservedSubject } from '../../auth/reserved.js';
 import type { Packet } from './interim.js';
 import type { InboundHost } from './publish.js';
 import { RC, SUBACK_FAILURE } from './reason.js';
@@ -76,7 +77,8 @@ export async function handleSubscribe(c: InboundHost, p: SubscribePacket): Promi
     let check = false;
     let allowed = true;
     const guard = c.who.guard;
-    if (guard !== null) {
+    if (filterToSubjects(match).some(reservedSubject)) allowed = false;
+    else if (guard !== null) {
       for (const subject of filterToSubjects(match)) {
         const verdict = guard.subscribe(subject, queue);
         allowed &&= verdict.ok;

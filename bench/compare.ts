@@ -3,6 +3,7 @@
  * load generator, one run. Prints a markdown table of the ratios we track.
  *
  *   node dist/bench/compare.js [--msgs N] [--js-msgs N] [--only a,b] [--quick] [--conns N] [--json out.json]
+ *                              [--mqtt-msgs N] [--mqtt-conns N]
  */
 
 import { writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { bytes, int, micros, si } from '../src/bench/stats.js';
 import { VERSION } from '../src/version.js';
 import { JS_IDS, type JsMeasured, renderJsTable, runJetStreamCompare } from './jetstream.js';
 import { MESH_IDS, type MeshMeasured, renderMeshTable, runMesh } from './mesh.js';
+import { MQTT_IDS, type MqttMeasured, renderMqttTable, runMqtt } from './mqtt.js';
 import {
   PERMISSION_IDS,
   type PermissionsMeasured,
@@ -75,7 +77,7 @@ const CASES: Case[] = [
   },
 ];
 const SINGLE_IDS = [...CASES.map((c) => c.id), 'idle'];
-const IDS = [...SINGLE_IDS, ...SUBJECT_IDS, ...PERMISSION_IDS, ...MESH_IDS, ...JS_IDS];
+const IDS = [...SINGLE_IDS, ...SUBJECT_IDS, ...PERMISSION_IDS, ...MESH_IDS, ...JS_IDS, ...MQTT_IDS];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
 
@@ -89,7 +91,9 @@ The mesh workloads then start a 2-node nats-server cluster and Weft chains of
 2, 3 and 5 nodes (one topology at a time), publisher and subscriber on
 different nodes, and print a second table. The JetStream workloads then start
 nats-server -js and a Weft node (file streams, each with its default sync
-policy) and print a third table.
+policy) and print a third table. The MQTT workloads then start mosquitto and a
+Weft node with --mqtt-port and print a fourth table (rows of a missing server
+are skipped with a line saying why).
 
 Flags:
   --msgs N        messages per throughput workload (default 5000000; the 1 KiB
@@ -98,6 +102,10 @@ Flags:
   --js-msgs N     JetStream messages (default 100000; js-pub-sync uses N/20;
                   the consumers drain a stream pre-filled with N)
   --conns N       idle connections for the memory test (default 10000)
+  --mqtt-msgs N   MQTT messages for QoS 0 1→1 16 B (default 1000000; the
+                  other MQTT rows use N/4)
+  --mqtt-conns N  idle MQTT connections for the memory row (default 50000;
+                  capped by the open-file limit, ulimit -n, with a note)
   --only IDS      run only these, comma separated: ${IDS.join(', ')}
   --quick         small counts, for a smoke run
   --json FILE     also write every measurement to FILE
@@ -121,6 +129,7 @@ interface Measured {
   permissions?: PermissionsMeasured;
   mesh?: MeshMeasured;
   jetstream?: JsMeasured;
+  mqtt?: MqttMeasured;
   problems: string[];
 }
 
@@ -156,6 +165,20 @@ async function main(argv: string[]): Promise<number> {
   if (!Number.isInteger(conns) || conns < 1 || conns > 15_000) {
     return usage('--conns must be an integer from 1 to 15000 (open-file limit)');
   }
+  const mqttMsgs = values['mqtt-msgs']
+    ? Number(values['mqtt-msgs'].replace(/_/g, ''))
+    : quick
+      ? 50_000
+      : 1_000_000;
+  if (!Number.isInteger(mqttMsgs) || mqttMsgs < 1000)
+    return usage('--mqtt-msgs must be an integer ≥ 1000');
+  const mqttConns = values['mqtt-conns']
+    ? Number(values['mqtt-conns'].replace(/_/g, ''))
+    : quick
+      ? 1000
+      : 50_000;
+  if (!Number.isInteger(mqttConns) || mqttConns < 1)
+    return usage('--mqtt-conns must be a positive integer');
   const only = values.only ? values.only.split(',').map((s) => s.trim()) : IDS;
   const unknown = only.filter((id) => !IDS.includes(id));
   if (unknown.length > 0)
@@ -195,6 +218,10 @@ async function main(argv: string[]): Promise<number> {
     measured.jetstream = await runJetStreamCompare({ ...group, msgs: jsMsgs });
   }
 
+  if (only.some((id) => MQTT_IDS.includes(id))) {
+    measured.mqtt = await runMqtt({ ...group, msgs: mqttMsgs, conns: mqttConns });
+  }
+
   const tables: string[] = [];
   if (only.some((id) => SINGLE_IDS.includes(id)))
     tables.push(renderTable(measured, only, msgs, conns));
@@ -202,6 +229,7 @@ async function main(argv: string[]): Promise<number> {
   if (measured.permissions) tables.push(renderPermissionsTable(measured.permissions));
   if (measured.mesh) tables.push(renderMeshTable(measured.mesh, only, msgs));
   if (measured.jetstream) tables.push(renderJsTable(measured.jetstream, only));
+  if (measured.mqtt) tables.push(renderMqttTable(measured.mqtt, only, mqttMsgs));
   if (measured.problems.length > 0) {
     tables.push(
       ['Problems:', ...measured.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`)].join('\n'),
@@ -347,6 +375,8 @@ function parse(argv: string[]) {
       msgs: { type: 'string' },
       'js-msgs': { type: 'string' },
       conns: { type: 'string' },
+      'mqtt-msgs': { type: 'string' },
+      'mqtt-conns': { type: 'string' },
       only: { type: 'string' },
       quick: { type: 'boolean' },
       json: { type: 'string' },

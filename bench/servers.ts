@@ -121,6 +121,16 @@ export function startNatsServerWith(
   return launch(name, bin, args, port);
 }
 
+/** Any server binary with `args`, listening on `port` (mosquitto, for the MQTT workloads). */
+export function startListening(
+  name: string,
+  bin: string,
+  args: string[],
+  port: number,
+): Promise<ServerProc> {
+  return launch(name, bin, args, port);
+}
+
 /**
  * nats-server with JetStream, storing under a throwaway directory. With
  * `syncAlways`, a config file sets `jetstream { sync_interval: always }`

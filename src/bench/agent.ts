@@ -8,7 +8,8 @@ import type { FromWorker, Task, ToWorker, WorkerReport } from './messages.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
-export class Agent {
+/** `T`: the task a worker takes; the MQTT generator's workers take their own (mqtt-worker.ts). */
+export class Agent<T extends { role: string } = Task> {
   readonly ready: Promise<void>;
   /** Settles with the worker's report, or null if it exited without one. */
   readonly done: Promise<WorkerReport | null>;
@@ -19,10 +20,11 @@ export class Agent {
   private exited = false;
 
   constructor(
-    readonly task: Task,
+    readonly task: T,
     onError: (message: string) => void,
+    workerUrl: URL = WORKER_URL,
   ) {
-    this.worker = new Worker(WORKER_URL, { workerData: task });
+    this.worker = new Worker(workerUrl, { workerData: task });
     let readyOk!: () => void;
     let readyFail!: (e: Error) => void;
     let finish!: (r: WorkerReport | null) => void;

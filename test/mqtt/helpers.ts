@@ -2,6 +2,9 @@
  * MQTT test helpers: a node with the MQTT face on a random port, MQTT.js
  * clients that resolve once connected, and a collector of received messages.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { ServerOptions } from '../../src/config/options.js';
 import { startServer, type WeftServer } from '../../src/server/server.js';
@@ -16,7 +19,9 @@ export interface MqttNode {
 
 /** A node on random ports with MQTT on (JetStream off unless asked). */
 export async function startMqttNode(opts: Partial<ServerOptions> = {}): Promise<MqttNode> {
+  const dir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'weft-mqtt-'));
   const srv = await startServer({
+    dataDir: dir,
     port: 0,
     httpPort: -1,
     host: '127.0.0.1',
@@ -31,7 +36,10 @@ export async function startMqttNode(opts: Partial<ServerOptions> = {}): Promise<
     srv,
     mqttPort,
     url: `mqtt://127.0.0.1:${mqttPort}`,
-    close: () => srv.close(),
+    close: async () => {
+      await srv.close();
+      if (opts.dataDir === undefined) rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -84,7 +92,13 @@ export function end(...clients: MqttClient[]): Promise<void> {
   return Promise.all(
     clients.map(
       (c) =>
-        new Promise<void>((r) => (c.connected ? c.end(false, {}, () => r()) : (c.end(true), r()))),
+        new Promise<void>((r) => {
+          if (c.connected) c.end(false, {}, () => r());
+          else {
+            c.end(true);
+            r();
+          }
+        }),
     ),
   ).then(() => undefined);
 }

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Credentials } from '../../auth/types.js';
 import type { TlsSessionInfo } from '../../connection/tls-accept.js';
-import type { Packet } from './interim.js';
+import type { Packet } from './codec.js';
 import { type ConnectRefusal, RC, V4 } from './reason.js';
 import { topicNameProblem } from './topics.js';
 

@@ -15,8 +15,8 @@ import { CloseReason } from '../../errors.js';
 import { scrapeReaders } from '../../monitor/metric-kit.js';
 import { listen } from '../../util/listen.js';
 import type { Face, FaceHost, FaceListener } from '../face.js';
+import { encodeConnack } from './encoder.js';
 import type { MqttHost } from './host.js';
-import { encodePacket } from './interim.js';
 import { RC, V4 } from './reason.js';
 import { MqttSession } from './session.js';
 import { Sessions } from './sessions.js';
@@ -108,12 +108,9 @@ export class MqttFace extends Sessions implements Face, MqttHost {
     socket.once('data', (chunk: Buffer) => {
       const v5 = protocolLevel(chunk) === 5;
       socket.end(
-        encodePacket(
-          v5
-            ? { cmd: 'connack', sessionPresent: false, reasonCode: RC.QuotaExceeded }
-            : { cmd: 'connack', sessionPresent: false, returnCode: V4.ServerUnavailable },
-          v5 ? 5 : 4,
-        ),
+        v5
+          ? encodeConnack(5, false, RC.QuotaExceeded)
+          : encodeConnack(4, false, V4.ServerUnavailable),
       );
     });
   }

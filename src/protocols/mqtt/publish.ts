@@ -7,9 +7,10 @@ import type { ConnectionIdentity } from '../../auth/connection-identity.js';
 import { reservedSubject } from '../../auth/reserved.js';
 import type { Message } from '../../core/message.js';
 import { CloseReason } from '../../errors.js';
+import type { Packet } from './codec.js';
 import { TOPIC_ALIAS_MAX } from './connect.js';
+import { encodePuback, encodePubcomp, encodePubrec } from './encoder.js';
 import type { MqttHost } from './host.js';
-import type { Packet } from './interim.js';
 import { toHeaders } from './properties.js';
 import { RC } from './reason.js';
 import type { SessionState } from './state.js';
@@ -27,23 +28,17 @@ export interface InboundHost {
   readonly aliasesIn: Map<number, string>;
   inBytes: number;
   tag(): string;
-  send(p: Packet): boolean;
+  /** Queues what `encode` makes (an encoding error is logged, the packet dropped). */
+  send(encode: () => Buffer | null): boolean;
   protocolError(rc: number, detail: string, reason?: CloseReason): void;
 }
 
 function ack(c: InboundHost, qos: number, id: number, rc: number, reason?: string): void {
   if (qos === 0) return;
-  const v5 = c.version === 5 && rc !== 0;
-  c.send({
-    cmd: qos === 1 ? 'puback' : 'pubrec',
-    messageId: id,
-    ...(v5
-      ? {
-          reasonCode: rc,
-          ...(reason !== undefined ? { properties: { reasonString: reason } } : {}),
-        }
-      : {}),
-  } as Packet);
+  const props =
+    c.version === 5 && rc >= 0x80 && reason !== undefined ? { reasonString: reason } : undefined;
+  const encode = qos === 1 ? encodePuback : encodePubrec;
+  c.send(() => encode(c.version, id, rc, props));
 }
 
 export function handlePublish(c: InboundHost, p: PublishPacket): void | Promise<void> {
@@ -207,11 +202,7 @@ export function handlePubrel(c: InboundHost, id: number): void | Promise<void> {
   const s = c.state!;
   const known = s.incoming.delete(id);
   const comp = (): void => {
-    c.send({
-      cmd: 'pubcomp',
-      messageId: id,
-      ...(c.version === 5 && !known ? { reasonCode: RC.PacketIdentifierNotFound } : {}),
-    } as Packet);
+    c.send(() => encodePubcomp(c.version, id, known ? 0 : RC.PacketIdentifierNotFound));
   };
   if (!known || !s.persistent) {
     comp();

@@ -15,6 +15,7 @@ import type { SlowReason } from '../../connection/outbound.js';
 import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import { CloseReason } from '../../errors.js';
 import type { ClientDescription, FaceConnection } from '../face.js';
+import { MqttParser, type Packet } from './codec.js';
 import {
   type ConnectPacket,
   clientIdOf,
@@ -23,8 +24,15 @@ import {
   credentialsOf,
   EXPIRY_NEVER,
 } from './connect.js';
+import {
+  encodeConnack,
+  encodeDisconnect,
+  encodePingresp,
+  encodePublish,
+  encodePubrel,
+  MqttEncodeError,
+} from './encoder.js';
 import type { MqttHost, Will } from './host.js';
-import { encodePacket, type Packet, type PacketReader, packetReader } from './interim.js';
 import { handlePublish, handlePubrel, type InboundHost } from './publish.js';
 import { type ConnectRefusal, RC } from './reason.js';
 import type { Attached, Outgoing, SessionState } from './state.js';
@@ -47,7 +55,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
   /** Seconds; 0: no keep alive. */
   private keepAlive = 0;
   private timer: NodeJS.Timeout | null = null;
-  private readonly reader: PacketReader;
+  private readonly parser: MqttParser;
   private readonly inbox: Packet[] = [];
   private busy = false;
   /** The client's Receive Maximum bounded by mqtt.max_inflight. */
@@ -70,19 +78,13 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     super(id, socket, host.flusher, host.options.maxPending, host.outbound);
     this.inflightMax = host.options.mqttMaxInflight;
     this.who = new ConnectionIdentity(host.security);
-    this.reader = packetReader(
-      host.maxPacketSize,
-      (p) => this.onPacket(p),
-      (e) => {
-        this.host.log.warn(`${this.tag()} - malformed packet: ${e.message}`);
-        this.protocolError(e.reasonCode, e.message, CloseReason.ParseError);
-      },
-    );
+    this.parser = new MqttParser((p) => this.onPacket(p), { maxPacketSize: host.maxPacketSize });
     socket.on('data', (chunk: Buffer) => {
       this.lastActivity = Date.now();
       this.host.flusher.begin();
       try {
-        this.reader.feed(chunk);
+        const err = this.closed ? null : this.parser.feed(chunk);
+        if (err !== null) this.protocolError(err.reasonCode, err.message, CloseReason.ParseError);
       } finally {
         this.host.flusher.end();
       }
@@ -172,7 +174,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
       case 'unsubscribe':
         return handleUnsubscribe(this, p);
       case 'pingreq':
-        this.send({ cmd: 'pingresp' });
+        this.send(encodePingresp);
         return;
       case 'disconnect':
         return this.onDisconnect(p);
@@ -254,22 +256,16 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     this.phase = 'open';
     this.keepAlive = p.keepalive ?? 0;
     const max = h.options.mqttMaxInflight;
-    this.send({
-      cmd: 'connack',
-      sessionPresent: bound.present,
-      returnCode: 0,
-      ...(this.version === 5
-        ? {
-            reasonCode: 0,
-            properties: connackProperties({
-              assignedId: assigned ? clientId : null,
-              receiveMaximum: max,
-              maximumPacketSize: h.maxPacketSize,
-              serverKeepAlive: null,
-            }),
-          }
-        : {}),
-    } as Packet);
+    const props5 =
+      this.version === 5
+        ? connackProperties({
+            assignedId: assigned ? clientId : null,
+            receiveMaximum: max,
+            maximumPacketSize: h.maxPacketSize,
+            serverKeepAlive: null,
+          })
+        : undefined;
+    this.send(() => encodeConnack(this.version, bound.present, 0, props5));
     h.sessionAuthenticated(this);
     bound.state.attach(this, bound.present);
     this.armKeepAlive();
@@ -278,11 +274,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
   /** CONNACK with a refusal, then the close [MQTT-3.2.2-5]. */
   private refuse(r: ConnectRefusal & { reason?: CloseReason }): void {
     this.host.log.warn(`${this.tag()} - CONNECT refused: ${r.why}`);
-    this.send({
-      cmd: 'connack',
-      sessionPresent: false,
-      ...(this.version === 5 ? { reasonCode: r.v5 } : { returnCode: r.v4 }),
-    } as Packet);
+    this.send(() => encodeConnack(this.version, false, this.version === 5 ? r.v5 : r.v4));
     this.close(r.reason ?? CloseReason.ProtocolViolation);
   }
 
@@ -322,9 +314,18 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
 
   // --- writing -----------------------------------------------------------------
 
-  send(p: Packet): boolean {
+  /** Queues one encoded packet; a value the encoder refuses is logged and the packet dropped. */
+  send(encode: () => Buffer | null): boolean {
     if (this.closed) return false;
-    return this.queueBytes(encodePacket(p, this.version));
+    let buf: Buffer | null;
+    try {
+      buf = encode();
+    } catch (err) {
+      if (!(err instanceof MqttEncodeError)) throw err;
+      this.host.log.warn(`${this.tag()} - ${err.message}`);
+      return false;
+    }
+    return buf === null || this.queueBytes(buf);
   }
 
   sendPublish(o: Outgoing): boolean {
@@ -357,9 +358,9 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
         }
       }
     }
-    const buf = encodePacket(
-      {
-        cmd: 'publish',
+    let buf: Buffer;
+    try {
+      buf = encodePublish(this.version, {
         topic,
         payload: o.payload,
         qos: o.qos,
@@ -367,9 +368,12 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
         dup: o.dup,
         ...(o.packetId !== undefined ? { messageId: o.packetId } : {}),
         ...(Object.keys(props).length > 0 ? { properties: props } : {}),
-      } as Packet,
-      this.version,
-    );
+      });
+    } catch (err) {
+      if (!(err instanceof MqttEncodeError)) throw err;
+      this.host.log.warn(`${this.tag()} - ${err.message}`);
+      return false;
+    }
     if (this.clientMaxPacket > 0 && buf.length > this.clientMaxPacket) {
       this.host.counters.tooLargeForClient++;
       return false;
@@ -383,7 +387,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
   }
 
   sendPubrel(packetId: number): void {
-    this.send({ cmd: 'pubrel', messageId: packetId } as Packet);
+    this.send(() => encodePubrel(this.version, packetId));
   }
 
   // --- closing -----------------------------------------------------------------
@@ -404,13 +408,9 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
   disconnect(rc: number, reason: CloseReason, reasonString?: string): void {
     if (this.closed) return;
     if (this.version === 5 && this.phase === 'open') {
-      this.send({
-        cmd: 'disconnect',
-        reasonCode: rc,
-        ...(reasonString !== undefined
-          ? { properties: { reasonString: reasonString.slice(0, 200) } }
-          : {}),
-      } as Packet);
+      const props =
+        reasonString !== undefined ? { reasonString: reasonString.slice(0, 200) } : undefined;
+      this.send(() => encodeDisconnect(5, rc, props));
     }
     this.close(reason);
   }
@@ -453,10 +453,9 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
   close(reason: CloseReason, abort = false): void {
     if (this.closed) return;
     if (reason === CloseReason.ServerShutdown && this.version === 5 && this.phase === 'open') {
-      this.send({ cmd: 'disconnect', reasonCode: RC.ServerShuttingDown } as Packet);
+      this.send(() => encodeDisconnect(5, RC.ServerShuttingDown));
     }
     this.closeReason = reason;
-    this.reader.stop();
     this.inbox.length = 0;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;

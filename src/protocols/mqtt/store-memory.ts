@@ -24,7 +24,7 @@ import {
   sessionExpired,
   storeLimits,
 } from './store-limits.js';
-import { hasWildcard, topicMatches } from './store-topic.js';
+import { hasWildcard, topicMatches } from './topics.js';
 
 interface ClientState {
   queue: Map<number, QueuedMessage>;

@@ -35,7 +35,7 @@ import type { QueueRefusal, StoredMessage } from './store.js';
 import { type MqttStoreCounters, type MqttStoreLimits, messageBytes } from './store-limits.js';
 import { copyMessage } from './store-memory.js';
 import { decodeRetained, encodeRetained, keyOf } from './store-records.js';
-import { hasWildcard, topicMatches } from './store-topic.js';
+import { hasWildcard, topicMatches } from './topics.js';
 
 /** Tombstones (retained clears) are kept this long for nodes that were away. */
 export const RETAINED_TOMBSTONE_MS = 24 * 60 * 60 * 1000;

@@ -5,7 +5,8 @@
  * the retained messages that match [MQTT-3.3.1-6].
  */
 import { reservedSubject } from '../../auth/reserved.js';
-import type { Packet } from './interim.js';
+import type { Packet } from './codec.js';
+import { encodeSuback, encodeUnsuback } from './encoder.js';
 import type { InboundHost } from './publish.js';
 import { RC, SUBACK_FAILURE } from './reason.js';
 import type { SubEntry } from './state.js';
@@ -107,7 +108,7 @@ export async function handleSubscribe(c: InboundHost, p: SubscribePacket): Promi
     granted.push(qos);
   }
   if (s.persistent && fresh.length > 0) await saveSession(c);
-  c.send({ cmd: 'suback', messageId: p.messageId, granted } as Packet);
+  c.send(() => encodeSuback(c.version, p.messageId!, granted));
   // Retained messages after the SUBACK; not for shared subscriptions (5.0 §4.8.2).
   for (const { entry, replaced } of fresh) {
     if (
@@ -135,11 +136,7 @@ export async function handleUnsubscribe(c: InboundHost, p: UnsubscribePacket): P
     s.unsubscribe(f) ? RC.Success : RC.NoSubscriptionExisted,
   );
   if (s.persistent) await saveSession(c);
-  c.send({
-    cmd: 'unsuback',
-    messageId: p.messageId,
-    ...(c.version === 5 ? { granted: codes } : {}),
-  } as Packet);
+  c.send(() => encodeUnsuback(c.version, p.messageId!, codes));
 }
 
 async function saveSession(c: InboundHost): Promise<void> {

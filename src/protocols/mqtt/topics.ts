@@ -251,6 +251,11 @@ export function topicMatches(filter: string, topic: string): boolean {
   return f.length === t.length;
 }
 
+/** Whether a filter has a wildcard level (`+` or `#`). */
+export function hasWildcard(filter: string): boolean {
+  return filter.includes('+') || filter.includes('#');
+}
+
 /** A shared subscription `$share/<group>/<filter>` (MQTT 5.0 §4.8.2). */
 export interface SharedFilter {
   readonly group: string;

@@ -1,0 +1,460 @@
+/**
+ * The MQTT wire, as a server reads it: a pure per-connection parser (bytes
+ * in through `feed`, packets out through a callback; no socket, no timer).
+ * The encoders for what the server sends are in encoder.ts.
+ *
+ * The packet bodies are decoded by `mqtt-packet` (MQTT.js's and aedes's
+ * parser, protocol versions 3, 4 and 5). It buffers whatever it is given and
+ * trusts lengths inside a packet (it may read past the end of a packet into
+ * the next one, and decodes bad UTF-8 into U+FFFD), so this wrapper:
+ *   - reads the fixed header itself and refuses a packet larger than
+ *     `maxPacketSize` (total bytes, fixed header included, as MQTT 5's
+ *     Maximum Packet Size counts) BEFORE buffering any of its body; only
+ *     CONNECT is accepted before CONNECT [MQTT-3.1.0-1], and never again
+ *     [MQTT-3.1.0-2], so an unauthenticated peer gets its CONNECT and no more;
+ *   - hands mqtt-packet exactly one whole packet at a time, so it can neither
+ *     hold more than one packet nor read across packets;
+ *   - checks every UTF-8 string mqtt-packet decodes against the bytes
+ *     [MQTT-1.5.4-1] [MQTT-1.5.4-2], trailing bytes, and repeated properties;
+ *   - turns every error into an MqttWireError carrying the MQTT 5 reason
+ *     code the server sends in DISCONNECT (or CONNACK) before it closes.
+ *
+ * Bounds: `header` (5 bytes: a type byte and at most 4 length bytes) and
+ * `partials` (the copied pieces of one packet split across reads, at most
+ * `maxPacketSize` bytes). Whole packets in a read are parsed in place.
+ */
+import { isUtf8 } from 'node:buffer';
+import mqttPacket, { type Packet } from 'mqtt-packet';
+
+export type { Packet } from 'mqtt-packet';
+
+/** MQTT 5 reason codes the parser reports (MQTT 5.0 §2.4). */
+export const MqttReason = {
+  MalformedPacket: 0x81,
+  ProtocolError: 0x82,
+  UnsupportedProtocolVersion: 0x84,
+  PacketTooLarge: 0x95,
+} as const;
+export type MqttReason = (typeof MqttReason)[keyof typeof MqttReason];
+
+/** A packet the server cannot accept; the connection must close (5.0: after DISCONNECT/CONNACK with `reasonCode`). */
+export class MqttWireError extends Error {
+  constructor(
+    readonly reasonCode: MqttReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MqttWireError';
+  }
+}
+
+/** Default bound on one packet (bytes, fixed header included): 1 MiB of payload and room for a topic and properties. */
+export const MQTT_MAX_PACKET_SIZE_DEFAULT = 1024 * 1024 + 64 * 1024;
+/** The largest packet MQTT can describe: Remaining Length ≤ 268,435,455 [MQTT-1.5.5] + 5 header bytes. */
+export const MQTT_MAX_PACKET_SIZE_LIMIT = 268_435_455 + 5;
+/** A fixed header: the type byte and at most 4 Remaining Length bytes [MQTT-2.2.3] (5.0: §1.5.5). */
+const HEADER_MAX = 5;
+
+export type ProtocolVersion = 3 | 4 | 5;
+
+export interface MqttParserOptions {
+  /** Largest packet accepted, total bytes. */
+  maxPacketSize?: number;
+  /** The version assumed until CONNECT says (it sets it itself). */
+  protocolVersion?: ProtocolVersion;
+}
+
+const TYPE_NAMES = [
+  'reserved(0)',
+  'CONNECT',
+  'CONNACK',
+  'PUBLISH',
+  'PUBACK',
+  'PUBREC',
+  'PUBREL',
+  'PUBCOMP',
+  'SUBSCRIBE',
+  'SUBACK',
+  'UNSUBSCRIBE',
+  'UNSUBACK',
+  'PINGREQ',
+  'PINGRESP',
+  'DISCONNECT',
+  'AUTH',
+];
+const CONNECT = 1;
+const PUBLISH = 3;
+const AUTH = 15;
+/** Types only a server sends: a client sending one breaks the protocol. */
+const SERVER_ONLY = new Set([2, 9, 11, 13]);
+/**
+ * Properties a client may send more than once in a packet (MQTT 5.0
+ * §2.2.2.2; Subscription Identifier repeats only in a server's PUBLISH).
+ */
+const REPEATABLE = new Set(['userProperties']);
+
+/** The fields of mqtt-packet's parser this wrapper reads or wraps (mqtt-packet 9). */
+interface InnerParser {
+  settings: { protocolVersion?: number };
+  packet: { length: number };
+  _pos: number;
+  _list: { length: number };
+  _parseString(this: InnerParser, maybeBuffer?: boolean): string | null;
+  _parseProperties(this: InnerParser): object | false;
+  parse(buf: Buffer): number;
+  on(event: 'packet', cb: (p: Packet) => void): void;
+  on(event: 'error', cb: (e: Error) => void): void;
+}
+
+/** mqtt-packet's error texts that mean something other than Malformed Packet. */
+function reasonOf(text: string): MqttReason {
+  if (text === 'Invalid protocol version' || text === 'Invalid protocolId')
+    return MqttReason.UnsupportedProtocolVersion;
+  return MqttReason.MalformedPacket;
+}
+
+const State = { Header: 0, Body: 1, Dead: 2 } as const;
+type State = (typeof State)[keyof typeof State];
+
+export class MqttParser {
+  private state: State = State.Header;
+  private readonly header = Buffer.alloc(HEADER_MAX);
+  private headerFill = 0;
+  /** Copies of the pieces of a packet split across reads; joined when whole. */
+  private partials: Buffer[] = [];
+  private partialFill = 0;
+  /** Total size of the packet being assembled. */
+  private packetSize = 0;
+  private maxPacketSize: number;
+  private connected = false;
+  private version: ProtocolVersion;
+  private readonly inner: InnerParser;
+  // Per dispatched frame: what mqtt-packet said about it.
+  private frame: Buffer = Buffer.alloc(0);
+  private frameHeaderLen = 0;
+  private parsed: Packet | null = null;
+  private innerError: Error | null = null;
+  private stringError: MqttWireError | null = null;
+  private trailing = 0;
+  private failure: MqttWireError | null = null;
+
+  constructor(
+    private readonly onPacket: (packet: Packet) => void,
+    options: MqttParserOptions = {},
+  ) {
+    this.maxPacketSize = checkedMax(options.maxPacketSize ?? MQTT_MAX_PACKET_SIZE_DEFAULT);
+    this.version = options.protocolVersion ?? 4;
+    this.inner = mqttPacket.parser({ protocolVersion: this.version }) as unknown as InnerParser;
+    this.inner.on('packet', (p) => {
+      this.parsed = p;
+      // Bytes of the body mqtt-packet did not read (PUBLISH's payload is the rest: always read).
+      this.trailing = this.inner.packet.length - this.inner._pos;
+    });
+    this.inner.on('error', (e) => {
+      this.innerError ??= e;
+    });
+    const parseString = this.inner._parseString;
+    const self = this;
+    this.inner._parseString = function (this: InnerParser, maybeBuffer?: boolean) {
+      const start = this._pos + 2;
+      const s = parseString.call(this, maybeBuffer);
+      if (self.stringError !== null) return s;
+      if (s === null)
+        self.stringError = self.frameError('a string runs past the end of the packet');
+      else self.checkUtf8(start, this._pos);
+      return s;
+    };
+    const parseProperties = this.inner._parseProperties;
+    this.inner._parseProperties = function (this: InnerParser) {
+      const start = this._pos;
+      const result = parseProperties.call(this);
+      if (result !== false && self.stringError === null) self.checkPropertyEnd(start, this._pos);
+      return result;
+    };
+  }
+
+  /** Set after CONNECT (CONNECT sets it too): v5 packets carry properties. */
+  setProtocolVersion(version: ProtocolVersion): void {
+    this.version = version;
+    this.inner.settings.protocolVersion = version;
+  }
+
+  get protocolVersion(): ProtocolVersion {
+    return this.version;
+  }
+
+  /** Change the bound, e.g. to what CONNACK announced as Maximum Packet Size. */
+  setMaxPacketSize(bytes: number): void {
+    this.maxPacketSize = checkedMax(bytes);
+  }
+
+  /** Bytes held for a packet not yet whole (≤ maxPacketSize). */
+  get bufferedBytes(): number {
+    return this.headerFill + this.partialFill;
+  }
+
+  /**
+   * Parses `chunk`; packets go to `onPacket` in order. Returns null, or the
+   * error that ended the stream (then and on every later call: the parser is
+   * dead, the connection must close). Never throws for any input.
+   */
+  feed(chunk: Buffer): MqttWireError | null {
+    if (this.state === State.Dead) return this.failure;
+    let off = 0;
+    const n = chunk.length;
+    while (off < n) {
+      if (this.state === State.Header) {
+        // Fast path: a whole fixed header in this chunk and nothing pending.
+        const start = off;
+        while (off < n && this.state === State.Header) {
+          this.header[this.headerFill++] = chunk[off++];
+          const err = this.headerByte();
+          if (err !== null) return this.fail(err);
+        }
+        if (this.state === State.Header) return null; // header continues in the next chunk
+        const headerLen = this.headerFill;
+        const bodyNeeded = this.packetSize - headerLen;
+        const headerInChunk = off - start === headerLen;
+        if (headerInChunk && n - off >= bodyNeeded) {
+          // Whole packet in this chunk: parse it in place.
+          off += bodyNeeded;
+          this.headerFill = 0;
+          this.state = State.Header;
+          const err = this.dispatch(chunk.subarray(start, off), headerLen);
+          if (err !== null) return this.fail(err);
+          continue;
+        }
+        this.partials.push(Buffer.from(this.header.subarray(0, headerLen)));
+        this.partialFill = headerLen;
+        this.headerFill = 0;
+        this.state = State.Body;
+        if (bodyNeeded === 0) {
+          const err = this.finishPartial();
+          if (err !== null) return this.fail(err);
+        }
+        continue;
+      }
+      // State.Body: assembling a split packet.
+      const take = Math.min(n - off, this.packetSize - this.partialFill);
+      this.partials.push(Buffer.from(chunk.subarray(off, off + take)));
+      this.partialFill += take;
+      off += take;
+      if (this.partialFill === this.packetSize) {
+        const err = this.finishPartial();
+        if (err !== null) return this.fail(err);
+      }
+    }
+    return null;
+  }
+
+  /** The byte just added to `header`: checks it; at the last one sets `packetSize`, `state` = Body. */
+  private headerByte(): MqttWireError | null {
+    const i = this.headerFill - 1;
+    const b = this.header[i];
+    if (i === 0) return this.checkTypeByte(b);
+    if ((b & 0x80) !== 0) {
+      if (i === HEADER_MAX - 1)
+        return malformed('Remaining Length is longer than 4 bytes [MQTT-1.5.5-1]');
+      return null;
+    }
+    let remaining = 0;
+    let mul = 1;
+    for (let k = 1; k <= i; k++) {
+      remaining += (this.header[k] & 0x7f) * mul;
+      mul *= 128;
+    }
+    // A value must use the fewest bytes (5.0 §1.5.5): a last byte 0 after others is padding.
+    if (i > 1 && b === 0)
+      return malformed('Remaining Length is not minimally encoded [MQTT-1.5.5-1]');
+    const total = i + 1 + remaining;
+    const type = this.header[0] >> 4;
+    if (total > this.maxPacketSize) {
+      return new MqttWireError(
+        MqttReason.PacketTooLarge,
+        `${TYPE_NAMES[type]} of ${total} bytes is larger than the maximum packet size ${this.maxPacketSize}`,
+      );
+    }
+    this.packetSize = total;
+    this.state = State.Body;
+    return null;
+  }
+
+  /** The first byte: type, flags [MQTT-2.2.2-2], QoS [MQTT-3.3.1-4], and the order of CONNECT. */
+  private checkTypeByte(b: number): MqttWireError | null {
+    const type = b >> 4;
+    const flags = b & 0x0f;
+    const name = TYPE_NAMES[type];
+    if (type === 0 || (type === AUTH && this.connected && this.version !== 5))
+      return malformed(`packet type ${type} is reserved`);
+    if (type === PUBLISH) {
+      if ((flags & 0x06) === 0x06)
+        return malformed('PUBLISH has both QoS bits set (QoS 3) [MQTT-3.3.1-4]');
+    } else {
+      const required = type === 6 || type === 8 || type === 10 ? 0x02 : 0;
+      if (flags !== required) {
+        return malformed(
+          `${name} has header flags 0x${flags.toString(16)}, which must be 0x${required.toString(16)} [MQTT-2.2.2-2]`,
+        );
+      }
+    }
+    if (SERVER_ONLY.has(type)) return protocolError(`a client may not send ${name}`);
+    if (!this.connected && type !== CONNECT)
+      return protocolError(
+        `${name} before CONNECT: the first packet must be CONNECT [MQTT-3.1.0-1]`,
+      );
+    if (this.connected && type === CONNECT) return protocolError('a second CONNECT [MQTT-3.1.0-2]');
+    return null;
+  }
+
+  private finishPartial(): MqttWireError | null {
+    const frame =
+      this.partials.length === 1
+        ? this.partials[0]
+        : Buffer.concat(this.partials, this.partialFill);
+    const headerLen = headerLength(frame);
+    this.partials = [];
+    this.partialFill = 0;
+    this.state = State.Header;
+    return this.dispatch(frame, headerLen);
+  }
+
+  /** One whole packet to mqtt-packet, then the checks it does not make. */
+  private dispatch(frame: Buffer, headerLen: number): MqttWireError | null {
+    this.frame = frame;
+    this.frameHeaderLen = headerLen;
+    this.parsed = null;
+    this.innerError = null;
+    this.stringError = null;
+    let left: number;
+    try {
+      left = this.inner.parse(frame);
+    } catch (e) {
+      return malformed(`${TYPE_NAMES[frame[0] >> 4]}: ${(e as Error).message}`);
+    }
+    const name = TYPE_NAMES[frame[0] >> 4];
+    // Set by mqtt-packet's callbacks during parse (TypeScript cannot see that).
+    const stringError = this.stringError as MqttWireError | null;
+    const innerError = this.innerError as Error | null;
+    if (stringError !== null) return stringError;
+    if (innerError !== null) {
+      const text = innerError.message;
+      return new MqttWireError(reasonOf(text), `${name}: ${text}`);
+    }
+    const packet = this.parsed as Packet | null;
+    if (packet === null || left !== 0) return malformed(`${name}: the packet ended early`);
+    if (this.trailing < 0) return malformed(`${name}: its content runs past its Remaining Length`);
+    if (this.trailing > 0 && packet.cmd !== 'publish')
+      return malformed(`${name}: ${this.trailing} bytes after the end of its content`);
+    const propsErr = checkPacketProperties(packet);
+    if (propsErr !== null) return propsErr;
+    if (packet.cmd === 'connect') {
+      this.connected = true;
+      this.setProtocolVersion(packet.protocolVersion as ProtocolVersion);
+    }
+    this.onPacket(packet);
+    return null;
+  }
+
+  private frameError(detail: string): MqttWireError {
+    return malformed(`${TYPE_NAMES[this.frame[0] >> 4]}: ${detail}`);
+  }
+
+  /** The properties (from `start`, body-relative) ended exactly where their length said, inside the packet. */
+  private checkPropertyEnd(start: number, end: number): void {
+    const body = this.frame.subarray(this.frameHeaderLen);
+    let length = 0;
+    let mul = 1;
+    let i = start;
+    for (; i < body.length && i < start + 4; i++) {
+      length += (body[i] & 0x7f) * mul;
+      mul *= 128;
+      if ((body[i] & 0x80) === 0) break;
+    }
+    const declaredEnd = i + 1 + length;
+    if (declaredEnd > body.length) {
+      this.stringError = this.frameError(
+        `the properties' length ${length} runs past the end of the packet`,
+      );
+    } else if (end !== declaredEnd) {
+      this.stringError = this.frameError(`a property runs past the properties' length ${length}`);
+    }
+  }
+
+  /** Called with positions relative to the body: checks those bytes of the frame. */
+  private checkUtf8(start: number, end: number): void {
+    const frame = this.frame;
+    const from = this.frameHeaderLen + start;
+    const to = this.frameHeaderLen + end;
+    // ASCII without NUL needs no more (most topics); a view costs more than this loop.
+    let i = from;
+    while (i < to && frame[i] !== 0 && frame[i] < 0x80) i++;
+    if (i === to) return;
+    const bytes = frame.subarray(from, to);
+    if (!isUtf8(bytes))
+      this.stringError = this.frameError('a string is not valid UTF-8 [MQTT-1.5.4-1]');
+    else if (bytes.indexOf(0) >= 0)
+      this.stringError = this.frameError('a string contains U+0000 [MQTT-1.5.4-2]');
+  }
+
+  private fail(err: MqttWireError): MqttWireError {
+    this.state = State.Dead;
+    this.failure = err;
+    this.partials = [];
+    this.partialFill = 0;
+    this.headerFill = 0;
+    this.frame = Buffer.alloc(0);
+    return err;
+  }
+}
+
+function headerLength(frame: Buffer): number {
+  let i = 1;
+  while ((frame[i] & 0x80) !== 0) i++;
+  return i + 1;
+}
+
+function checkedMax(bytes: number): number {
+  if (!Number.isInteger(bytes) || bytes < 2 || bytes > MQTT_MAX_PACKET_SIZE_LIMIT)
+    throw new RangeError(
+      `maximum packet size must be 2..${MQTT_MAX_PACKET_SIZE_LIMIT}, got ${bytes}`,
+    );
+  return bytes;
+}
+
+function malformed(message: string): MqttWireError {
+  return new MqttWireError(MqttReason.MalformedPacket, message);
+}
+
+function protocolError(message: string): MqttWireError {
+  return new MqttWireError(MqttReason.ProtocolError, message);
+}
+
+/**
+ * MQTT 5 properties: each at most once except user properties and
+ * subscription identifiers (else a Protocol Error, MQTT 5.0 §2.2.2.2), none
+ * missing its value (mqtt-packet leaves null/-1 for a truncated one), and no
+ * Subscription Identifier in a client's PUBLISH [MQTT-3.3.4-6].
+ */
+function checkPacketProperties(packet: Packet): MqttWireError | null {
+  const p = packet as { cmd: string; properties?: object; will?: { properties?: object } };
+  const err = checkProperties(p.cmd, p.properties);
+  if (err !== null) return err;
+  if (p.cmd === 'connect' && p.will?.properties !== undefined)
+    return checkProperties('CONNECT will', p.will.properties);
+  if (p.cmd === 'publish' && p.properties !== undefined && 'subscriptionIdentifier' in p.properties)
+    return protocolError('PUBLISH from a client has a Subscription Identifier [MQTT-3.3.4-6]');
+  return null;
+}
+
+function checkProperties(where: string, props: object | undefined): MqttWireError | null {
+  if (props === undefined) return null;
+  for (const [name, value] of Object.entries(props)) {
+    if (value === null || value === undefined || value === -1)
+      return malformed(`${where}: property ${name} has no value`);
+    if (Array.isArray(value) && !REPEATABLE.has(name))
+      return protocolError(`${where}: property ${name} appears more than once`);
+    if (Array.isArray(value) && value.some((v) => v === null || v === -1))
+      return malformed(`${where}: property ${name} has no value`);
+  }
+  return null;
+}

@@ -1,0 +1,271 @@
+/**
+ * Wire-level tests of the normative statements the MQTT face implements:
+ * raw packets in, raw packets (or a close) out.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type mqttPacket from 'mqtt-packet';
+import { type MqttNode, startMqttNode } from './helpers.js';
+import { RawMqtt } from './raw.js';
+
+describe('MQTT wire', () => {
+  let node: MqttNode;
+  before(async () => {
+    node = await startMqttNode({ mqttMaxPacketSize: 4096, authTimeoutMs: 500 });
+  });
+  after(() => node.close());
+
+  test('a packet before CONNECT closes the connection [MQTT-3.1.0-1]', async () => {
+    const c = await RawMqtt.open(node.mqttPort);
+    c.send({ cmd: 'pingreq' });
+    await c.closedWithin();
+    assert.equal(c.pending.length, 0);
+  });
+
+  test('no CONNECT within auth_timeout closes the connection', async () => {
+    const c = await RawMqtt.open(node.mqttPort);
+    await c.closedWithin(2000);
+  });
+
+  test('3.1.1: a second CONNECT closes the connection [MQTT-3.1.0-2]', async () => {
+    const c = await RawMqtt.open(node.mqttPort);
+    assert.equal((await c.connect()).returnCode, 0);
+    c.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: 'x',
+      keepalive: 0,
+    });
+    await c.closedWithin();
+  });
+
+  test('5.0: a second CONNECT gets DISCONNECT 0x82 Protocol Error, then the close [MQTT-3.1.0-2]', async () => {
+    const c = await RawMqtt.open(node.mqttPort, 5);
+    assert.equal((await c.connect()).reasonCode, 0);
+    c.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clean: true,
+      clientId: 'x',
+      keepalive: 0,
+    });
+    const d = (await c.next('disconnect')) as mqttPacket.IDisconnectPacket;
+    assert.equal(d.reasonCode, 0x82);
+    await c.closedWithin();
+  });
+
+  test('3.1.1: an empty client id with clean session 0 gets return code 2 [MQTT-3.1.3-8]', async () => {
+    const c = await RawMqtt.open(node.mqttPort);
+    // CONNECT, MQTT level 4, flags 0 (clean session 0), keep alive 0, client id "".
+    c.bytes([0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00]);
+    const ack = (await c.next('connack')) as mqttPacket.IConnackPacket;
+    assert.equal(ack.returnCode, 2);
+    await c.closedWithin();
+  });
+
+  test('an unsupported protocol level gets return code 1 [MQTT-3.1.2-2]', async () => {
+    const c = await RawMqtt.open(node.mqttPort);
+    // CONNECT with protocol name MQIsdp, level 3 (MQTT 3.1).
+    c.send({
+      cmd: 'connect',
+      protocolId: 'MQIsdp',
+      protocolVersion: 3,
+      clean: true,
+      clientId: 'old',
+      keepalive: 0,
+    });
+    const ack = (await c.next('connack')) as mqttPacket.IConnackPacket;
+    assert.equal(ack.returnCode, 1);
+    await c.closedWithin();
+  });
+
+  test('keep alive: silence for 1.5 × keep alive closes the connection [MQTT-3.1.2-24]', async () => {
+    const c = await RawMqtt.open(node.mqttPort);
+    await c.connect({ keepalive: 1 });
+    const began = Date.now();
+    await c.closedWithin(4000);
+    const took = Date.now() - began;
+    assert.ok(took >= 1400, `closed after ${took} ms`);
+  });
+
+  test('PINGREQ gets PINGRESP [MQTT-3.12.4-1]', async () => {
+    const c = await RawMqtt.open(node.mqttPort);
+    await c.connect();
+    c.send({ cmd: 'pingreq' });
+    await c.next('pingresp');
+    c.end();
+  });
+
+  test('5.0: a wildcard in a PUBLISH topic gets DISCONNECT 0x90 [MQTT-3.3.2-2]', async () => {
+    const c = await RawMqtt.open(node.mqttPort, 5);
+    await c.connect();
+    c.send({
+      cmd: 'publish',
+      topic: 'a/+',
+      payload: Buffer.from('x'),
+      qos: 0,
+      dup: false,
+      retain: false,
+    });
+    const d = (await c.next('disconnect')) as mqttPacket.IDisconnectPacket;
+    assert.equal(d.reasonCode, 0x90);
+    await c.closedWithin();
+  });
+
+  test('reserved flag bits set close the connection [MQTT-2.2.2-2]', async () => {
+    const c = await RawMqtt.open(node.mqttPort);
+    await c.connect();
+    // SUBSCRIBE must have flags 0010; 0x80 has 0000.
+    c.bytes([0x80, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x00]);
+    await c.closedWithin();
+  });
+
+  test('5.0: a packet over the maximum packet size gets DISCONNECT 0x95', async () => {
+    const c = await RawMqtt.open(node.mqttPort, 5);
+    const ack = await c.connect();
+    assert.equal(ack.properties?.maximumPacketSize, 4096);
+    c.send({
+      cmd: 'publish',
+      topic: 'big',
+      payload: Buffer.alloc(5000),
+      qos: 0,
+      dup: false,
+      retain: false,
+    });
+    const d = (await c.next('disconnect')) as mqttPacket.IDisconnectPacket;
+    assert.equal(d.reasonCode, 0x95);
+    await c.closedWithin();
+  });
+
+  test('one bad client does not disturb another', async () => {
+    const good = await RawMqtt.open(node.mqttPort);
+    await good.connect({ clientId: 'good' });
+    good.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'calm', qos: 0 }] });
+    await good.next('suback');
+    const bad = await RawMqtt.open(node.mqttPort);
+    await bad.connect();
+    bad.bytes([0x30, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+    await bad.closedWithin();
+    good.send({
+      cmd: 'publish',
+      topic: 'calm',
+      payload: Buffer.from('ok'),
+      qos: 0,
+      dup: false,
+      retain: false,
+    });
+    const p = (await good.next('publish')) as mqttPacket.IPublishPacket;
+    assert.equal(p.payload.toString(), 'ok');
+    good.end();
+  });
+
+  test('QoS 2 exactly once: a resent PUBLISH before PUBREL is not delivered twice [MQTT-4.3.3-2]', async () => {
+    const sub = await RawMqtt.open(node.mqttPort);
+    await sub.connect({ clientId: 'q2sub' });
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'eo', qos: 0 }] });
+    await sub.next('suback');
+    const pub = await RawMqtt.open(node.mqttPort);
+    await pub.connect({ clientId: 'q2pub' });
+    const publish = {
+      cmd: 'publish',
+      topic: 'eo',
+      payload: Buffer.from('1'),
+      qos: 2,
+      messageId: 9,
+      dup: false,
+      retain: false,
+    } as const;
+    pub.send(publish);
+    assert.equal((await pub.next('pubrec')).messageId, 9);
+    pub.send({ ...publish, dup: true });
+    assert.equal((await pub.next('pubrec')).messageId, 9);
+    pub.send({ cmd: 'pubrel', messageId: 9 });
+    assert.equal((await pub.next('pubcomp')).messageId, 9);
+    pub.send({ cmd: 'pingreq' });
+    await pub.next('pingresp');
+    sub.send({ cmd: 'pingreq' });
+    await sub.next('pingresp');
+    assert.equal(sub.pending.filter((p) => p.cmd === 'publish').length, 1);
+    pub.end();
+    sub.end();
+  });
+
+  test('QoS 1 to a client: unacknowledged messages are resent with DUP on resume [MQTT-4.4.0-1]', async () => {
+    const a = await RawMqtt.open(node.mqttPort);
+    await a.connect({ clientId: 'dup', clean: false });
+    a.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'd', qos: 1 }] });
+    await a.next('suback');
+    a.send({
+      cmd: 'publish',
+      topic: 'd',
+      payload: Buffer.from('x'),
+      qos: 1,
+      messageId: 3,
+      dup: false,
+      retain: false,
+    });
+    await a.next('puback');
+    const first = (await a.next('publish')) as mqttPacket.IPublishPacket;
+    assert.equal(first.dup, false);
+    a.end(); // no PUBACK
+    const b = await RawMqtt.open(node.mqttPort);
+    const ack = await b.connect({ clientId: 'dup', clean: false });
+    assert.equal(ack.sessionPresent, true);
+    const again = (await b.next('publish')) as mqttPacket.IPublishPacket;
+    assert.equal(again.dup, true);
+    assert.equal(again.messageId, first.messageId);
+    b.send({ cmd: 'puback', messageId: again.messageId! });
+    b.send({ cmd: 'disconnect' });
+    await b.closedWithin();
+  });
+
+  test('5.0: the in-flight window is the client’s Receive Maximum', async () => {
+    const sub = await RawMqtt.open(node.mqttPort, 5);
+    await sub.connect({ clientId: 'rm', properties: { receiveMaximum: 2 } });
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'rm/#', qos: 1 }] });
+    await sub.next('suback');
+    for (let i = 0; i < 5; i++) {
+      sub.send({
+        cmd: 'publish',
+        topic: `rm/${i}`,
+        payload: Buffer.from(String(i)),
+        qos: 0,
+        dup: false,
+        retain: false,
+      });
+    }
+    const pub = await RawMqtt.open(node.mqttPort, 5);
+    await pub.connect({ clientId: 'rmpub' });
+    for (let i = 0; i < 4; i++) {
+      pub.send({
+        cmd: 'publish',
+        topic: `rm/q${i}`,
+        payload: Buffer.from(String(i)),
+        qos: 1,
+        messageId: i + 1,
+        dup: false,
+        retain: false,
+      });
+      await pub.next('puback');
+    }
+    const got: mqttPacket.IPublishPacket[] = [];
+    while (got.filter((p) => p.qos === 1).length < 2)
+      got.push((await sub.next('publish')) as mqttPacket.IPublishPacket);
+    sub.send({ cmd: 'pingreq' });
+    await sub.next('pingresp');
+    assert.equal(
+      sub.pending.filter((p) => p.cmd === 'publish' && p.qos === 1).length,
+      0,
+      'a third QoS 1 before an ack',
+    );
+    const q1 = got.filter((p) => p.qos === 1);
+    sub.send({ cmd: 'puback', messageId: q1[0]!.messageId! });
+    const third = (await sub.next('publish')) as mqttPacket.IPublishPacket;
+    assert.equal(third.payload.toString(), '2');
+    pub.end();
+    sub.end();
+  });
+});

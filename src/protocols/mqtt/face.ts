@@ -18,6 +18,7 @@ import type { Face, FaceHost, FaceListener } from '../face.js';
 import { encodeConnack } from './encoder.js';
 import type { MqttHost } from './host.js';
 import { RC, V4 } from './reason.js';
+import { restoreSessions } from './restore.js';
 import { MqttSession } from './session.js';
 import { Sessions } from './sessions.js';
 import { type MqttCounters, newCounters } from './state.js';
@@ -55,6 +56,8 @@ export class MqttFace extends Sessions implements Face, MqttHost {
       this.tlsAcceptor = this.newTlsAcceptor(this.tlsFiles);
     }
     this.startSessions();
+    const restored = await restoreSessions(this, this.host.jetstream, o.name);
+    if (restored > 0) this.log.info(`MQTT: ${restored} stored sessions restored`);
     const host = o.mqttHost || o.host;
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener = listener;

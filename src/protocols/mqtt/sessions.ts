@@ -20,7 +20,7 @@ import type { Will } from './host.js';
 import { toHeaders } from './properties.js';
 import type { MqttSession } from './session.js';
 import { type MqttCounters, SessionState } from './state.js';
-import type { MqttStore, MqttStores, StoredMessage } from './store.js';
+import type { MqttStore, MqttStores, StoredMessage, StoredSession } from './store.js';
 import { createMqttStores } from './store-factory.js';
 import { HeldStates, MeshSessions } from './takeover.js';
 import {
@@ -85,7 +85,7 @@ export abstract class Sessions {
     this.sweepTimer.unref();
   }
 
-  private storeOf(account: string): Promise<MqttStore> {
+  storeOf(account: string): Promise<MqttStore> {
     return this.stores!.forAccount(account);
   }
 
@@ -226,6 +226,36 @@ export abstract class Sessions {
     s.end();
     this.states.delete(key);
     return s;
+  }
+
+  /** A stored session held again, offline, at start (restore.ts); false when already held. */
+  async holdStored(account: string, store: MqttStore, stored: StoredSession): Promise<boolean> {
+    const key = `${account}\u0000${stored.clientId}`;
+    const acc = this.host.accounts.get(account);
+    if (this.states.has(key) || acc === undefined) return false;
+    const queued = await store.queued(stored.clientId);
+    const incoming = await store.incoming(stored.clientId);
+    if (this.states.has(key)) return false;
+    const s = this.newState(
+      key,
+      stored.clientId,
+      acc,
+      null,
+      stored.protocol,
+      stored.expiryInterval,
+      store,
+    );
+    this.restore(s, stored.subscriptions, null);
+    s.restoreQueue(queued);
+    for (const id of incoming) s.incoming.add(id);
+    s.disconnectedAt = stored.disconnectedAt ?? Date.now();
+    this.states.set(key, s);
+    if (s.expiryInterval !== EXPIRY_NEVER) {
+      const left = s.disconnectedAt + s.expiryInterval * 1000 - Date.now();
+      s.expiryTimer = setTimeout(() => this.expire(s), Math.min(Math.max(0, left), TIMER_MAX_MS));
+      s.expiryTimer.unref();
+    }
+    return true;
   }
 
   /** A bound connection closed: its will [MQTT-3.1.2-8], then its session stays or ends. */

@@ -19,6 +19,7 @@ import type { MqttFace } from '../../src/protocols/mqtt/face.js';
 import { RawClient } from '../helpers/raw.js';
 import { chain, checkFor, type Mesh, type MeshNode, startMesh } from '../mesh/helpers.js';
 import { collect, end, mqttConnect } from './helpers.js';
+import { RawMqtt } from './raw.js';
 
 const sc = StringCodec();
 /** Retained copies travel by stream sources (peer poll 1 s, then the feed). */
@@ -216,6 +217,70 @@ describe('MQTT across the mesh (chain a - b - c)', () => {
     assert.equal(back[0]!.payload, 'to-a');
     assert.equal(got.length, 2, 'nothing more on the closed connection');
     assert.equal(held('c'), undefined, 'gone from c');
+  });
+
+  test('takeover across nodes carries in-flight QoS 1 (resent with DUP) and unreleased QoS 2 ids', async () => {
+    const watch = await mesh.node('c').connect();
+    nats.push(watch);
+    const inbound: string[] = [];
+    watch.subscribe('carry-in.>', { callback: (_e, m) => inbound.push(sc.decode(m.data)) });
+    await watch.flush();
+    const a = await RawMqtt.open(faceOf(mesh.node('a')).listeners[0]!.port);
+    await a.connect({ clientId: 'carrier', clean: false });
+    a.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'carry/#', qos: 1 }] });
+    await a.next('suback');
+    await mesh.synced();
+    const pub = await client('b');
+    await pub.publishAsync('carry/1', 'inflight', { qos: 1 });
+    const sent = (await a.next('publish')) as { messageId: number; payload: Buffer };
+    // Not acknowledged: in flight on a. And a QoS 2 message received, not released.
+    a.send({
+      cmd: 'publish',
+      topic: 'carry-in/x',
+      payload: Buffer.from('q2'),
+      qos: 2,
+      messageId: 21,
+      dup: false,
+      retain: false,
+    });
+    await a.next('pubrec');
+    await checkFor(() => inbound.length === 1, 3000);
+
+    const c = await RawMqtt.open(faceOf(mesh.node('c')).listeners[0]!.port);
+    const ack = await c.connect({ clientId: 'carrier', clean: false });
+    assert.equal(ack.sessionPresent, true, 'the session came from a');
+    await a.closedWithin(3000);
+    const again = (await c.next('publish')) as { messageId: number; payload: Buffer; dup: boolean };
+    assert.equal(again.messageId, sent.messageId, 'the same packet id [MQTT-4.4.0-1]');
+    assert.equal(again.dup, true, 'DUP set');
+    assert.equal(again.payload.toString(), 'inflight');
+    c.send({ cmd: 'puback', messageId: again.messageId });
+    // The QoS 2 PUBLISH again (its PUBREC lost, say): acknowledged, not delivered again.
+    c.send({
+      cmd: 'publish',
+      topic: 'carry-in/x',
+      payload: Buffer.from('q2'),
+      qos: 2,
+      messageId: 21,
+      dup: true,
+      retain: false,
+    });
+    await c.next('pubrec');
+    c.send({ cmd: 'pubrel', messageId: 21 });
+    assert.equal(((await c.next('pubcomp')) as { messageId: number }).messageId, 21);
+    c.send({
+      cmd: 'publish',
+      topic: 'carry-in/end',
+      payload: Buffer.from('end'),
+      qos: 1,
+      messageId: 22,
+      dup: false,
+      retain: false,
+    });
+    await c.next('puback');
+    await checkFor(() => inbound.includes('end'), 3000);
+    assert.deepEqual(inbound, ['q2', 'end'], 'the QoS 2 message once');
+    c.end();
   });
 
   test('takeover across nodes (5.0): the connection on a gets DISCONNECT 0x8E', async () => {

@@ -22,7 +22,7 @@ import type { MqttSession } from './session.js';
 import { type MqttCounters, SessionState } from './state.js';
 import type { MqttStore, MqttStores, StoredMessage, StoredSession } from './store.js';
 import { createMqttStores } from './store-factory.js';
-import { HeldStates, MeshSessions } from './takeover.js';
+import { HeldStates, type MeshSessions, meshSessions } from './takeover.js';
 import {
   filterToSubjects,
   isSharedFilter,
@@ -79,7 +79,7 @@ export abstract class Sessions {
       log: this.log,
       node: this.options.name,
     });
-    this.mesh = new MeshSessions(this);
+    this.mesh = meshSessions(this, this.options);
     this.states.mesh = this.mesh;
     this.sweepTimer = setInterval(() => this.sweep(), EXPIRY_SWEEP_MS);
     this.sweepTimer.unref();

@@ -44,6 +44,7 @@
  * (reserved.ts), so only nodes ask and answer.
  */
 import { randomBytes } from 'node:crypto';
+import type { ServerOptions } from '../../config/options.js';
 import type { Account } from '../../core/account.js';
 import type { Message, Subscriber, Subscription } from '../../core/message.js';
 import type { Router } from '../../core/router.js';
@@ -346,6 +347,19 @@ export class MeshSessions implements Subscriber {
       }
     });
   }
+}
+
+/**
+ * Takeover across nodes for a node in a mesh (a mesh listener or links to
+ * dial); null for a lone node, which then holds no interest per session
+ * (about 660 bytes each: the subscription and its place in the index).
+ */
+export function meshSessions(
+  sessions: TakeoverSessions,
+  o: Pick<ServerOptions, 'meshPort' | 'links'>,
+): MeshSessions | null {
+  const meshed = (o.meshPort !== null && o.meshPort >= 0) || o.links.length > 0;
+  return meshed ? new MeshSessions(sessions) : null;
 }
 
 /**

@@ -335,3 +335,71 @@ describe('MQTT across the mesh (chain a - b - c)', () => {
     assert.equal(faceOf(mesh.node('b')).counters.publishDenied, denied + 1);
   });
 });
+
+describe('MQTT takeover across nodes with memory stores (JetStream off, chain a - b)', () => {
+  let mesh: Mesh;
+  const clients: MqttClient[] = [];
+  let watch: NatsConnection;
+
+  before(async () => {
+    mesh = await startMesh(chain(2), { extra: { jetstream: false, mqttPort: 0 } });
+    watch = await mesh.node('b').connect();
+  });
+  after(async () => {
+    await end(...clients);
+    await mesh?.stopAll();
+  });
+
+  async function client(n: string, opts: Parameters<typeof mqttConnect>[1] = {}) {
+    const c = await mqttConnect(url(mesh.node(n)), { reconnectPeriod: 0, ...opts });
+    clients.push(c);
+    return c;
+  }
+
+  test('the queue moves from a to b', async () => {
+    const x = await client('a', { clientId: 'mem-walker', clean: false });
+    await subscribe(x, 'mem/#');
+    await mesh.synced();
+    await end(x);
+    const pub = await client('b');
+    await pub.publishAsync('mem/1', 'held-in-memory', { qos: 1 });
+    await checkFor(
+      () => faceOf(mesh.node('a')).heldSession('$G', 'mem-walker')?.queuedCount === 1,
+      3000,
+    );
+    const c = mqtt.connect(url(mesh.node('b')), {
+      clientId: 'mem-walker',
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    clients.push(c);
+    const got = collect(c);
+    await checkFor(() => got.length === 1, 3000);
+    assert.equal(got[0]!.payload, 'held-in-memory');
+  });
+
+  test('5.0 will with a delay: cancelled when the session resumes on b, sent when b starts clean', async () => {
+    const wills: string[] = [];
+    watch.subscribe('last.>', {
+      callback: (_e, m) => wills.push(`${m.subject}=${sc.decode(m.data)}`),
+    });
+    await watch.flush();
+    const will = (topic: string) => ({
+      topic,
+      payload: Buffer.from('gone'),
+      qos: 1 as const,
+      retain: false,
+      properties: { willDelayInterval: 60 },
+    });
+    const v5 = { protocolVersion: 5 as const, properties: { sessionExpiryInterval: 300 } };
+    await client('a', { clientId: 'w-resume', clean: false, will: will('last/resume'), ...v5 });
+    await client('a', { clientId: 'w-clean', clean: false, will: will('last/clean'), ...v5 });
+    await mesh.synced();
+    await client('b', { clientId: 'w-resume', clean: false, ...v5 });
+    await client('b', { clientId: 'w-clean', clean: true, ...v5 });
+    // The clean start ended the session on a: its will goes at once [MQTT-3.1.3-9].
+    await checkFor(() => wills.length === 1, 3000);
+    assert.deepEqual(wills, ['last.clean=gone']);
+    assert.equal(faceOf(mesh.node('a')).counters.willsPublished, 1, 'the resumed one is not sent');
+  });
+});

@@ -92,6 +92,18 @@ describe('MQTT across the mesh (chain a - b - c)', () => {
     assert.deepEqual(seen, ['plant/p1/temp=21', 'plant/p2/temp=22']);
   });
 
+  test('an MQTT 5.0 subscriber on a gets what a NATS publisher on c sends', async () => {
+    const sub = await client('a', { protocolVersion: 5 });
+    const got = collect(sub);
+    await subscribe(sub, 'back/+');
+    await mesh.synced();
+    const nc = await mesh.node('c').connect();
+    nats.push(nc);
+    nc.publish('back.home', sc.encode('from nats on c'));
+    await checkFor(() => got.length === 1, 3000);
+    assert.deepEqual([got[0]!.topic, got[0]!.payload], ['back/home', 'from nats on c']);
+  });
+
   test('a NATS subscriber on c gets an MQTT publish from a', async () => {
     const nc = await mesh.node('c').connect();
     nats.push(nc);

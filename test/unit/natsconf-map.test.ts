@@ -195,7 +195,7 @@ logtime: true
     throwsConfig(
       () => doc(text),
       FILE,
-      /9 settings Weft does not support: cluster, gateway, leafnodes, mqtt, websocket, jetstream\.max_memory_store, jetstream\.domain, lame_duck_duration, logtime\. Remove them/,
+      /8 settings Weft does not support: cluster, gateway, leafnodes, websocket, jetstream\.max_memory_store, jetstream\.domain, lame_duck_duration, logtime\. Remove them/,
     );
     throwsConfig(
       () => doc('pid_file: /run/nats.pid'),

@@ -83,8 +83,9 @@ export function credentialsOf(
   return {
     face: 'mqtt',
     remoteAddress,
-    user: p.username ?? '',
-    pass,
+    // With a token alone the user name means nothing (clients must send one to send a password).
+    user: tokenOnly ? '' : (p.username ?? ''),
+    pass: tokenOnly ? '' : pass,
     token: tokenOnly ? pass : '',
     nkey: '',
     sig: '',

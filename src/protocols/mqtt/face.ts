@@ -12,13 +12,13 @@ import { MQTT_PACKET_HEADROOM } from '../../config/settings-table.js';
 import { TlsFiles } from '../../connection/tls.js';
 import { TlsAcceptor } from '../../connection/tls-accept.js';
 import { CloseReason } from '../../errors.js';
+import { isLoopback } from '../../mesh/settings.js';
 import { scrapeReaders } from '../../monitor/metric-kit.js';
 import { listen } from '../../util/listen.js';
 import type { Face, FaceHost, FaceListener } from '../face.js';
 import { encodeConnack } from './encoder.js';
 import type { MqttHost } from './host.js';
 import { RC, V4 } from './reason.js';
-import { restoreSessions } from './restore.js';
 import { MqttSession } from './session.js';
 import { Sessions } from './sessions.js';
 import { type MqttCounters, newCounters } from './state.js';
@@ -55,9 +55,7 @@ export class MqttFace extends Sessions implements Face, MqttHost {
       this.tlsFiles = new TlsFiles('mqtt.tls', o.mqttTls);
       this.tlsAcceptor = this.newTlsAcceptor(this.tlsFiles);
     }
-    this.startSessions();
-    const restored = await restoreSessions(this, this.host.jetstream, o.name);
-    if (restored > 0) this.log.info(`MQTT: ${restored} stored sessions restored`);
+    await this.startSessions();
     const host = o.mqttHost || o.host;
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener = listener;
@@ -67,6 +65,11 @@ export class MqttFace extends Sessions implements Face, MqttHost {
     this.log.info(
       `Listening for MQTT clients on ${host}:${port}${o.mqttTls !== null ? ' (TLS only)' : ''}`,
     );
+    if (!this.security.required && !isLoopback(host)) {
+      this.log.warn(
+        `no authentication is configured and the MQTT port listens on ${host}: anyone who can reach it may connect, publish and subscribe (set authorization or accounts)`,
+      );
+    }
   }
 
   private accept(socket: Socket): void {

@@ -4,6 +4,7 @@
  */
 import type { Security } from '../../auth/security.js';
 import type { ServerOptions } from '../../config/options.js';
+import type { Congestion } from '../../connection/congestion.js';
 import type { Flusher } from '../../connection/connection.js';
 import type { Outbound } from '../../connection/outbound.js';
 import type { ServerStats } from '../../connection/stats.js';
@@ -31,6 +32,8 @@ export interface MqttHost {
   readonly stats: ServerStats;
   readonly log: Logger;
   readonly outbound: Outbound;
+  /** Publishers pause while a queue they feed is congested. */
+  readonly congestion: Congestion;
   readonly security: Security;
   readonly counters: MqttCounters;
   /** mqtt.max_packet_size, bounded by max_payload + MQTT_PACKET_HEADROOM. */

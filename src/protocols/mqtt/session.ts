@@ -81,12 +81,17 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     this.parser = new MqttParser((p) => this.onPacket(p), { maxPacketSize: host.maxPacketSize });
     socket.on('data', (chunk: Buffer) => {
       this.lastActivity = Date.now();
+      const published = this.inMsgs;
       this.host.flusher.begin();
       try {
         const err = this.closed ? null : this.parser.feed(chunk);
         if (err !== null) this.protocolError(err.reasonCode, err.message, CloseReason.ParseError);
       } finally {
         this.host.flusher.end();
+      }
+      // A publisher waits while a queue it feeds (a mesh link) is congested.
+      if (this.inMsgs !== published && host.congestion.active && !this.closed) {
+        host.congestion.stall(socket);
       }
     });
     socket.on('end', () => this.close(CloseReason.ClientClosed));
@@ -214,7 +219,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     }
     if (this.closed) return;
     if (!r.ok) {
-      const presented = creds.user !== '' || creds.pass !== '';
+      const presented = creds.user !== '' || creds.pass !== '' || creds.token !== '';
       return this.refuse({
         v4: presented ? 4 : 5,
         v5: presented ? RC.BadUserNameOrPassword : RC.NotAuthorized,

@@ -8,6 +8,7 @@ import type { Guard } from '../../auth/guard.js';
 import { reservedSubject } from '../../auth/reserved.js';
 import type { Security } from '../../auth/security.js';
 import type { ServerOptions } from '../../config/options.js';
+import type { Congestion } from '../../connection/congestion.js';
 import type { Flusher } from '../../connection/connection.js';
 import type { Outbound } from '../../connection/outbound.js';
 import type { ServerStats } from '../../connection/stats.js';
@@ -20,8 +21,9 @@ import type { Will } from './host.js';
 import { toHeaders } from './properties.js';
 import type { MqttSession } from './session.js';
 import { type MqttCounters, SessionState } from './state.js';
-import type { MqttStore, MqttStores, StoredMessage, StoredSession } from './store.js';
+import type { MqttStore, MqttStores, StoredMessage } from './store.js';
 import { createMqttStores } from './store-factory.js';
+import { mqttStreamNames } from './store-streams.js';
 import { HeldStates, type MeshSessions, meshSessions } from './takeover.js';
 import {
   filterToSubjects,
@@ -48,6 +50,7 @@ export abstract class Sessions {
   readonly stats: ServerStats;
   readonly log: Logger;
   readonly outbound: Outbound;
+  readonly congestion: Congestion;
   readonly security: Security;
   abstract readonly counters: MqttCounters;
   /** Which sessions it holds also tells the mesh (takeover.ts). */
@@ -65,6 +68,7 @@ export abstract class Sessions {
     this.stats = host.stats;
     this.log = host.log;
     this.outbound = host.outbound;
+    this.congestion = host.congestion;
     this.security = host.security;
   }
 
@@ -72,17 +76,64 @@ export abstract class Sessions {
     return this.states.size;
   }
 
-  protected startSessions(): void {
-    // The node's name names its MQTT streams and shares retained messages mesh-wide.
+  protected async startSessions(): Promise<void> {
     this.stores = createMqttStores({
       jetstream: this.host.jetstream,
       log: this.log,
+      // The configured name only: a generated id changes on every start.
       node: this.options.name,
     });
     this.mesh = meshSessions(this, this.options);
     this.states.mesh = this.mesh;
     this.sweepTimer = setInterval(() => this.sweep(), EXPIRY_SWEEP_MS);
     this.sweepTimer.unref();
+    if (this.host.jetstream !== null) await this.restoreAll();
+  }
+
+  /**
+   * After a restart: every stored session of every account with JetStream
+   * is back, offline, with its subscriptions in the core, so QoS 1/2
+   * messages are queued for it before its client reconnects. Permissions are
+   * applied again when it does (bindSession).
+   */
+  private async restoreAll(): Promise<void> {
+    for (const account of [...this.host.accounts.all()]) {
+      // Accounts with MQTT streams only: opening a store creates them.
+      const js = this.host.jetstream?.account(account.name);
+      if (js?.streams.has(mqttStreamNames(this.options.name).sess) !== true) continue;
+      const store = await this.storeOf(account.name);
+      await store.expire();
+      for (const stored of await store.sessions()) {
+        const key = `${account.name}\u0000${stored.clientId}`;
+        const s = this.newState(
+          key,
+          stored.clientId,
+          account,
+          null,
+          stored.protocol,
+          stored.expiryInterval,
+          store,
+        );
+        // Read before the subscriptions return: a message they take meanwhile is queued once.
+        const queued = await store.queued(stored.clientId);
+        const incoming = await store.incoming(stored.clientId);
+        this.restore(s, stored.subscriptions, null);
+        s.restoreQueue(queued);
+        for (const id of incoming) s.incoming.add(id);
+        s.disconnectedAt = stored.disconnectedAt ?? Date.now();
+        this.states.set(key, s);
+        this.startExpiry(s);
+      }
+      const n = [...this.states.values()].filter((x) => x.account === account).length;
+      if (n > 0) this.log.info(`MQTT: ${n} stored sessions of account ${account.name} restored`);
+    }
+  }
+
+  private startExpiry(s: SessionState): void {
+    if (s.expiryInterval === EXPIRY_NEVER || s.expiryInterval === 0) return;
+    const left = s.expiryInterval * 1000 - (Date.now() - (s.disconnectedAt ?? Date.now()));
+    s.expiryTimer = setTimeout(() => this.expire(s), Math.min(Math.max(left, 0), TIMER_MAX_MS));
+    s.expiryTimer.unref();
   }
 
   storeOf(account: string): Promise<MqttStore> {
@@ -124,8 +175,11 @@ export abstract class Sessions {
       this.states.delete(key);
       state = undefined;
       if ((await store.loadSession(clientId)) !== null) await store.deleteSession(clientId);
-    } else if (state !== undefined) present = true;
-    else {
+    } else if (state !== undefined) {
+      present = true;
+      // Restored after a restart, or held under another identity's rules: the new ones apply.
+      this.recheck(state, c.who.guard);
+    } else {
       const stored = await store.loadSession(clientId);
       if (stored !== null) {
         // Read before the subscriptions return: a message they take meanwhile is queued once.
@@ -228,34 +282,12 @@ export abstract class Sessions {
     return s;
   }
 
-  /** A stored session held again, offline, at start (restore.ts); false when already held. */
-  async holdStored(account: string, store: MqttStore, stored: StoredSession): Promise<boolean> {
-    const key = `${account}\u0000${stored.clientId}`;
-    const acc = this.host.accounts.get(account);
-    if (this.states.has(key) || acc === undefined) return false;
-    const queued = await store.queued(stored.clientId);
-    const incoming = await store.incoming(stored.clientId);
-    if (this.states.has(key)) return false;
-    const s = this.newState(
-      key,
-      stored.clientId,
-      acc,
-      null,
-      stored.protocol,
-      stored.expiryInterval,
-      store,
-    );
-    this.restore(s, stored.subscriptions, null);
-    s.restoreQueue(queued);
-    for (const id of incoming) s.incoming.add(id);
-    s.disconnectedAt = stored.disconnectedAt ?? Date.now();
-    this.states.set(key, s);
-    if (s.expiryInterval !== EXPIRY_NEVER) {
-      const left = s.disconnectedAt + s.expiryInterval * 1000 - Date.now();
-      s.expiryTimer = setTimeout(() => this.expire(s), Math.min(Math.max(0, left), TIMER_MAX_MS));
-      s.expiryTimer.unref();
+  /** Drops the subscriptions `guard` does not allow. */
+  private recheck(s: SessionState, guard: Guard | null): void {
+    if (guard === null) return;
+    for (const e of [...s.entries.values()]) {
+      if (!e.core.every((x) => guard.subscribe(x.subject, x.queue).ok)) s.unsubscribe(e.filter);
     }
-    return true;
   }
 
   /** A bound connection closed: its will [MQTT-3.1.2-8], then its session stays or ends. */
@@ -298,13 +330,7 @@ export abstract class Sessions {
         })
         .catch((err: unknown) => this.storeFailed(`save session "${s.clientId}"`, err));
     }
-    if (s.expiryInterval !== EXPIRY_NEVER && !shutdown) {
-      s.expiryTimer = setTimeout(
-        () => this.expire(s),
-        Math.min(s.expiryInterval * 1000, TIMER_MAX_MS),
-      );
-      s.expiryTimer.unref();
-    }
+    if (!shutdown) this.startExpiry(s);
   }
 
   /** The session expired offline [MQTT-3.1.2-23]: gone, with a pending will sent. */

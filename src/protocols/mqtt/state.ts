@@ -16,7 +16,14 @@ import type { Account } from '../../core/account.js';
 import type { Message, Subscriber, Subscription } from '../../core/message.js';
 import { fromHeaders, type MqttView, storedFrom } from './properties.js';
 import type { MessageProperties, MqttStore, StoredMessage, StoredSubscription } from './store.js';
+import { DEFAULT_MAX_QUEUED_MESSAGES } from './store-limits.js';
 import { dollarRuleAllows, filterToSubjects, subjectToTopic, topicMatches } from './topics.js';
+
+/**
+ * QoS 1/2 messages a clean session (kept in memory, not in the store) may
+ * hold beyond its in-flight window: the store's own default per session.
+ */
+export const QUEUE_MEMORY_MAX = DEFAULT_MAX_QUEUED_MESSAGES;
 
 /** Counted events of the MQTT face (`/varz` mqtt, `weft_mqtt_…`). */
 export interface MqttCounters {
@@ -300,6 +307,11 @@ export class SessionState implements Subscriber {
 
   /** Queues a QoS 1/2 message (the store first, for a persistent session), then sends what the window allows. */
   enqueue(m: StoredMessage): void {
+    if (!this.persistent && this.queue.length >= QUEUE_MEMORY_MAX) {
+      // A clean session's queue is not in the store: bounded here, as the store bounds the rest.
+      this.host.counters.queueOverflows++;
+      return;
+    }
     const p: Pending = { storeId: 0, message: m, packetId: 0, released: false, sent: false };
     this.queue.push(p);
     if (!this.persistent) {

@@ -260,7 +260,11 @@ export class MeshSessions implements Subscriber {
         .deleteSession(req.clientId)
         .catch((err: unknown) => this.sessions.storeFailed(`delete moved session`, err));
     });
-    if (confirmed === null) return;
+    if (confirmed === null) {
+      // No room to await a confirmation: the session goes, and the stored copy stays here.
+      this.publish(account, reply, '', Buffer.from(JSON.stringify(answer)));
+      return;
+    }
     const timer = setTimeout(() => {
       if (!confirmed.close()) return;
       this.counters.takeoverTimeouts++;

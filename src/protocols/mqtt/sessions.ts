@@ -114,7 +114,7 @@ export abstract class Sessions {
           stored.expiryInterval,
           store,
         );
-        // Read before the subscriptions return: a message they take meanwhile is queued once.
+        // Read before the subscriptions return: what they take meanwhile goes after it [MQTT-4.6.0-6].
         const queued = await store.queued(stored.clientId);
         const incoming = await store.incoming(stored.clientId);
         this.restore(s, stored.subscriptions, null);
@@ -182,7 +182,7 @@ export abstract class Sessions {
     } else {
       const stored = await store.loadSession(clientId);
       if (stored !== null) {
-        // Read before the subscriptions return: a message they take meanwhile is queued once.
+        // Read before the subscriptions return: what they take meanwhile goes after it [MQTT-4.6.0-6].
         const queued = await store.queued(clientId);
         const incoming = await store.incoming(clientId);
         state = this.newState(key, clientId, account, c.who.guard, c.version, expiry, store);

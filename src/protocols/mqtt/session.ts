@@ -253,11 +253,12 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     const expiry =
       (this.version === 5 ? (props?.sessionExpiryInterval ?? 0) : clean ? 0 : EXPIRY_NEVER) >>> 0;
     const bound = await h.bindSession(this, clientId, clean, expiry);
+    this.state = bound.state;
     if (this.closed) {
+      // Gone while its session was bound: the session ends or waits as after any close.
       h.connectionEnded(this);
       return;
     }
-    this.state = bound.state;
     this.phase = 'open';
     this.keepAlive = p.keepalive ?? 0;
     const max = h.options.mqttMaxInflight;

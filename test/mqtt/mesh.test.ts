@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { type NatsConnection, StringCodec } from 'nats';
+import { headers, type NatsConnection, StringCodec } from 'nats';
 import type { JetStream } from '../../src/jetstream/service.js';
 import type { Face } from '../../src/protocols/face.js';
 import type { MqttFace } from '../../src/protocols/mqtt/face.js';
@@ -373,8 +373,12 @@ describe('MQTT takeover across nodes with memory stores (JetStream off, chain a 
     await subscribe(x, 'mem/#');
     await mesh.synced();
     await end(x);
-    const pub = await client('b');
-    await pub.publishAsync('mem/1', 'held-in-memory', { qos: 1 });
+    // From NATS on b (as QoS 1): the takeover below is b's first MQTT CONNECT,
+    // so its reply subject is brand new when a answers.
+    const h = headers();
+    h.set('Mqtt-Qos', '1');
+    watch.publish('mem.1', sc.encode('held-in-memory'), { headers: h });
+    await watch.flush();
     await checkFor(
       () => faceOf(mesh.node('a')).heldSession('$G', 'mem-walker')?.queuedCount === 1,
       3000,

@@ -238,6 +238,7 @@ const TAKEOVER_HELP: Record<keyof TakeoverCounters, string> = {
   remoteTakeovers: 'MQTT takeovers across nodes (either side)',
   takeoverTimeouts: 'MQTT takeovers across nodes not answered or confirmed in time',
   takeoverRefused: 'MQTT takeovers across nodes refused at TAKEOVER_PENDING_MAX',
+  answerRetries: 'MQTT takeover answers sent again: no route to the asking node yet',
 };
 
 function snake(k: string): string {

@@ -55,6 +55,8 @@ import { decodeMessage, encodeMessage, keyOf } from './store-records.js';
 
 /** How long a node waits for the holder's answer, and the holder for the confirmation. */
 export const TAKEOVER_TIMEOUT_MS = 5000;
+/** How often an answer with no route yet is sent again (see `reply`). */
+export const TAKEOVER_RETRY_MS = 20;
 /** Takeovers waiting for an answer or a confirmation at once, at most (past it: refused, counted). */
 export const TAKEOVER_PENDING_MAX = 1024;
 /** The subject prefix of the holder interest, `$MQTT.takeover.<client key>`. */
@@ -76,6 +78,8 @@ export interface TakeoverCounters {
   takeoverTimeouts: number;
   /** Refused at TAKEOVER_PENDING_MAX. */
   takeoverRefused: number;
+  /** Answers or confirmations sent again: the asker's reply interest had not arrived yet. */
+  answerRetries: number;
 }
 
 /** What the takeover needs of the face's sessions (sessions.ts). */
@@ -123,6 +127,7 @@ export class MeshSessions implements Subscriber {
     remoteTakeovers: 0,
     takeoverTimeouts: 0,
     takeoverRefused: 0,
+    answerRetries: 0,
   };
   private readonly nonce = randomBytes(8).toString('hex');
   /** Holder interest by session. */
@@ -219,7 +224,7 @@ export class MeshSessions implements Subscriber {
     }
     for (const pid of a.incoming ?? []) await store.rememberIncoming(clientId, pid);
     this.counters.sessionsMovedIn++;
-    if (reply.reply !== '') this.publish(account, reply.reply, '', Buffer.from('{"ok":true}'));
+    if (reply.reply !== '') this.reply(account, reply.reply, '', Buffer.from('{"ok":true}'));
   }
 
   // --- the holder: answer ------------------------------------------------------
@@ -227,7 +232,7 @@ export class MeshSessions implements Subscriber {
   private async answer(account: Account, req: Request, reply: string): Promise<void> {
     const s = this.sessions.releaseSession(account.name, req.clientId, req.clean);
     if (s === null) {
-      this.publish(account, reply, '', Buffer.from('{"found":false}'));
+      this.reply(account, reply, '', Buffer.from('{"found":false}'));
       return;
     }
     this.counters.remoteTakeovers++;
@@ -236,7 +241,7 @@ export class MeshSessions implements Subscriber {
     if (stored === null) {
       // A clean session (nothing stored), or a clean start: the session ends here.
       if (req.clean) await store.deleteSession(req.clientId);
-      this.publish(account, reply, '', Buffer.from('{"found":false}'));
+      this.reply(account, reply, '', Buffer.from('{"found":false}'));
       return;
     }
     const queue = (await store.queued(req.clientId)).map((q: QueuedMessage) => ({
@@ -262,7 +267,7 @@ export class MeshSessions implements Subscriber {
     });
     if (confirmed === null) {
       // No room to await a confirmation: the session goes, and the stored copy stays here.
-      this.publish(account, reply, '', Buffer.from(JSON.stringify(answer)));
+      this.reply(account, reply, '', Buffer.from(JSON.stringify(answer)));
       return;
     }
     const timer = setTimeout(() => {
@@ -273,7 +278,7 @@ export class MeshSessions implements Subscriber {
       );
     }, TAKEOVER_TIMEOUT_MS);
     timer.unref();
-    this.publish(account, reply, confirmed.subject, Buffer.from(JSON.stringify(answer)));
+    this.reply(account, reply, confirmed.subject, Buffer.from(JSON.stringify(answer)));
   }
 
   // --- messages ------------------------------------------------------------------
@@ -296,6 +301,24 @@ export class MeshSessions implements Subscriber {
 
   private publish(account: Account, subject: string, reply: string, payload: Buffer): number {
     return this.sessions.router.publish(account, { subject, reply, headers: null, payload }, this);
+  }
+
+  /**
+   * Sends an answer or a confirmation. The asking node subscribes its reply
+   * subjects at its first takeover in an account, and the mesh sends that
+   * interest at the end of the event loop's turn, so a fast answer can find
+   * no route yet: it is sent again every TAKEOVER_RETRY_MS until someone
+   * has interest, for up to TAKEOVER_TIMEOUT_MS.
+   */
+  private reply(account: Account, subject: string, reply: string, payload: Buffer): void {
+    const deadline = Date.now() + TAKEOVER_TIMEOUT_MS;
+    const attempt = (): void => {
+      if (this.stopped || this.publish(account, subject, reply, payload) > 0) return;
+      if (Date.now() >= deadline) return;
+      this.counters.answerRetries++;
+      setTimeout(attempt, TAKEOVER_RETRY_MS).unref();
+    };
+    attempt();
   }
 
   /** A reply subject of this node in `account` whose messages go to `handler`. */

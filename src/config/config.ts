@@ -413,4 +413,6 @@ function checkMqttSettings(
     'must be a whole number, 1 or more',
   );
   int('mqtt.max_topic_length', o.mqttMaxTopicLength, 1, 65535, 'must be from 1 to 65535 bytes');
+  // 65535: the largest Keep Alive MQTT can say.
+  int('mqtt.max_keep_alive', o.mqttMaxKeepAlive, 0, 65535, 'must be from 0 to 65535 seconds');
 }

@@ -111,6 +111,8 @@ export interface ServerOptions {
   mqttMaxSubscriptions: number;
   /** Longest MQTT topic name or filter, bytes. */
   mqttMaxTopicLength: number;
+  /** Longest keep alive an MQTT 5 client may use, seconds (Server Keep Alive); 0: the client's. */
+  mqttMaxKeepAlive: number;
 }
 
 export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
@@ -156,6 +158,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   mqttMaxInflight: 100,
   mqttMaxSubscriptions: 1000,
   mqttMaxTopicLength: 4096,
+  mqttMaxKeepAlive: 0,
 });
 
 export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {

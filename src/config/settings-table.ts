@@ -348,6 +348,13 @@ export const SETTINGS: readonly Setting[] = [
     help: 'topic filters per MQTT session (default 1000)',
   },
   {
+    file: 'mqtt.max_keep_alive',
+    flag: 'mqtt-max-keep-alive',
+    option: 'mqttMaxKeepAlive',
+    kind: 'count',
+    help: 'longest keep alive an MQTT 5 client may use, seconds; longer or none gets this as Server Keep Alive (default 0: the client chooses)',
+  },
+  {
     file: 'mqtt.max_topic_length',
     flag: 'mqtt-max-topic-length',
     option: 'mqttMaxTopicLength',

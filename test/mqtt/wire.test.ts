@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type mqttPacket from 'mqtt-packet';
+import { checkFor } from '../helpers/poll.js';
 import { type MqttNode, startMqttNode } from './helpers.js';
 import { RawMqtt } from './raw.js';
 
@@ -13,7 +14,12 @@ describe('MQTT wire', () => {
   before(async () => {
     node = await startMqttNode({ mqttMaxPacketSize: 4096, authTimeoutMs: 500 });
   });
+  let slowNode: MqttNode;
+  before(async () => {
+    slowNode = await startMqttNode({ writeDeadlineMs: 500 });
+  });
   after(() => node.close());
+  after(() => slowNode.close());
 
   test('a packet before CONNECT closes the connection [MQTT-3.1.0-1]', async () => {
     const c = await RawMqtt.open(node.mqttPort);
@@ -267,5 +273,102 @@ describe('MQTT wire', () => {
     assert.equal(third.payload.toString(), '2');
     pub.end();
     sub.end();
+  });
+
+  test('a long QoS 1 queue makes publishers wait instead of losing messages (QUEUE_STALL_AT)', async () => {
+    const sub = await RawMqtt.open(node.mqttPort, 5);
+    await sub.connect({ clientId: 'slowsub', properties: { receiveMaximum: 10 } });
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'flood', qos: 1 }] });
+    await sub.next('suback');
+    const pub = await RawMqtt.open(node.mqttPort, 5);
+    await pub.connect({ clientId: 'flooder' });
+    const N = 800;
+    for (let i = 0; i < N; i++) {
+      pub.send({
+        cmd: 'publish',
+        topic: 'flood',
+        payload: Buffer.from(String(i)),
+        qos: 1,
+        messageId: (i % 60000) + 1,
+        dup: false,
+        retain: false,
+      });
+    }
+    const congestion = node.srv.node.congestion;
+    await checkFor(() => congestion.stalls > 0 && congestion.active);
+    // The subscriber now takes everything, acknowledging as it goes: nothing was lost, in order.
+    const got: string[] = [];
+    while (got.length < N) {
+      const p = (await sub.next('publish', 5000)) as mqttPacket.IPublishPacket;
+      got.push(p.payload.toString());
+      sub.send({ cmd: 'puback', messageId: p.messageId! });
+    }
+    assert.deepEqual(
+      got,
+      Array.from({ length: N }, (_, i) => String(i)),
+    );
+    await checkFor(() => !congestion.active);
+    pub.end();
+    sub.end();
+  });
+
+  test('a subscriber that never acknowledges is closed as a slow consumer after write_deadline; publishers go on', async () => {
+    const sub = await RawMqtt.open(slowNode.mqttPort, 5);
+    await sub.connect({ clientId: 'stuck', properties: { receiveMaximum: 5 } });
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'stuck', qos: 1 }] });
+    await sub.next('suback');
+    const pub = await RawMqtt.open(slowNode.mqttPort, 5);
+    await pub.connect({ clientId: 'pusher' });
+    for (let i = 0; i < 600; i++) {
+      pub.send({
+        cmd: 'publish',
+        topic: 'stuck',
+        payload: Buffer.from('x'),
+        qos: 1,
+        messageId: i + 1,
+        dup: false,
+        retain: false,
+      });
+    }
+    const d = (await sub.next('disconnect', 5000)) as mqttPacket.IDisconnectPacket;
+    assert.equal(d.reasonCode, 0x97);
+    await sub.closedWithin();
+    await checkFor(() => !slowNode.srv.node.congestion.active);
+    pub.send({ cmd: 'pingreq' });
+    await pub.next('pingresp');
+    pub.end();
+  });
+
+  test('5.0: Server Keep Alive replaces a keep alive of none or past mqtt.max_keep_alive [MQTT-3.2.2-21]', async () => {
+    const kaNode = await startMqttNode({ mqttMaxKeepAlive: 1 });
+    try {
+      const c = await RawMqtt.open(kaNode.mqttPort, 5);
+      const ack = await c.connect({ keepalive: 0 });
+      assert.equal(ack.properties?.serverKeepAlive, 1);
+      // And it is enforced: silence past 1.5 s closes the connection.
+      await c.closedWithin(4000);
+      const ok = await RawMqtt.open(kaNode.mqttPort, 5);
+      const ack2 = await ok.connect({ keepalive: 1 });
+      assert.equal(ack2.properties?.serverKeepAlive, undefined);
+      ok.end();
+    } finally {
+      await kaNode.close();
+    }
+  });
+
+  test('5.0: a refused CONNECT carries a reason string', async () => {
+    const c = await RawMqtt.open(node.mqttPort, 5);
+    c.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clean: true,
+      clientId: 'x'.repeat(300),
+      keepalive: 0,
+    });
+    const ack = (await c.next('connack')) as mqttPacket.IConnackPacket;
+    assert.equal(ack.reasonCode, 0x85);
+    assert.match(String(ack.properties?.reasonString), /client identifier longer than/);
+    await c.closedWithin();
   });
 });

@@ -178,6 +178,7 @@ export class MqttFace extends Sessions implements Face, MqttHost {
       max_inflight: o.mqttMaxInflight,
       max_subscriptions: o.mqttMaxSubscriptions,
       max_topic_length: o.mqttMaxTopicLength,
+      max_keep_alive: o.mqttMaxKeepAlive,
       connections: this.live.size,
       sessions: this.sessionCount,
       ...Object.fromEntries(Object.entries(c).map(([k, v]) => [snake(k), v])),
@@ -217,6 +218,7 @@ export class MqttFace extends Sessions implements Face, MqttHost {
 
 const COUNTER_HELP: Record<keyof MqttCounters, string> = {
   queueOverflows: 'QoS 1/2 messages refused by a session queue bound',
+  queueStalls: 'Times a connected session queue made publishers wait (QUEUE_STALL_AT)',
   untranslatable: 'Messages whose subject has no MQTT topic',
   tooLargeForClient: "Messages not sent: larger than the client's Maximum Packet Size",
   expired: 'Messages expired before they were sent',

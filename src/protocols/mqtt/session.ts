@@ -63,8 +63,9 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
   /** The client's Maximum Packet Size (0: the protocol's). */
   private clientMaxPacket = 0;
   /** Topic aliases: the client's (alias → topic) and ours (topic → alias). */
-  readonly aliasesIn = new Map<number, string>();
-  private readonly aliasesOut = new Map<string, number>();
+  // Made at first use: most clients use no aliases, and idle connections are many.
+  private aliasesInMap: Map<number, string> | null = null;
+  private aliasesOut: Map<string, number> | null = null;
   private aliasOutMax = 0;
   /** Ended by a DISCONNECT (no will) [MQTT-3.1.2-10]. */
   graceful = false;
@@ -89,8 +90,15 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
       } finally {
         this.host.flusher.end();
       }
-      // A publisher waits while a queue it feeds (a mesh link) is congested.
-      if (this.inMsgs !== published && host.congestion.active && !this.closed) {
+      // A publisher waits while a queue it feeds (a mesh link, a session's
+      // QoS 1/2 queue) is congested; not one whose own queue is: its reads
+      // carry the acknowledgements that drain it.
+      if (
+        this.inMsgs !== published &&
+        host.congestion.active &&
+        !this.closed &&
+        this.state?.stalling !== true
+      ) {
         host.congestion.stall(socket);
       }
     });
@@ -102,6 +110,11 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     });
     // CONNECT must come within auth_timeout (the spec leaves the time to the server [MQTT-3.1.4-1]).
     this.timer = setTimeout(() => this.close(CloseReason.AuthTimeout), host.options.authTimeoutMs);
+  }
+
+  get aliasesIn(): Map<number, string> {
+    this.aliasesInMap ??= new Map();
+    return this.aliasesInMap;
   }
 
   tag(): string {
@@ -261,6 +274,13 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     }
     this.phase = 'open';
     this.keepAlive = p.keepalive ?? 0;
+    // 5.0: a keep alive longer than mqtt.max_keep_alive (or none) is replaced [MQTT-3.2.2-21].
+    const kaMax = h.options.mqttMaxKeepAlive;
+    let serverKeepAlive: number | null = null;
+    if (this.version === 5 && kaMax > 0 && (this.keepAlive === 0 || this.keepAlive > kaMax)) {
+      serverKeepAlive = kaMax;
+      this.keepAlive = kaMax;
+    }
     const max = h.options.mqttMaxInflight;
     const props5 =
       this.version === 5
@@ -268,7 +288,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
             assignedId: assigned ? clientId : null,
             receiveMaximum: max,
             maximumPacketSize: h.maxPacketSize,
-            serverKeepAlive: null,
+            serverKeepAlive,
           })
         : undefined;
     this.send(() => encodeConnack(this.version, bound.present, 0, props5));
@@ -280,7 +300,11 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
   /** CONNACK with a refusal, then the close [MQTT-3.2.2-5]. */
   private refuse(r: ConnectRefusal & { reason?: CloseReason }): void {
     this.host.log.warn(`${this.tag()} - CONNECT refused: ${r.why}`);
-    this.send(() => encodeConnack(this.version, false, this.version === 5 ? r.v5 : r.v4));
+    this.send(() =>
+      this.version === 5
+        ? encodeConnack(5, false, r.v5, { reasonString: r.why.slice(0, 200) })
+        : encodeConnack(this.version, false, r.v4),
+    );
     this.close(r.reason ?? CloseReason.ProtocolViolation);
   }
 
@@ -353,6 +377,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
         props.subscriptionIdentifier =
           o.subscriptionIds.length === 1 ? o.subscriptionIds[0] : o.subscriptionIds;
       if (this.aliasOutMax > 0) {
+        this.aliasesOut ??= new Map();
         const alias = this.aliasesOut.get(topic);
         if (alias !== undefined) {
           props.topicAlias = alias;
@@ -419,6 +444,15 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
       this.send(() => encodeDisconnect(5, rc, props));
     }
     this.close(reason);
+  }
+
+  slowAcks(): void {
+    if (this.closed) return;
+    this.host.stats.slowConsumers++;
+    this.host.log.warn(
+      `${this.tag()} - slow consumer: publishers waited more than write_deadline ${this.host.options.writeDeadlineMs} ms for its acknowledgements`,
+    );
+    this.disconnect(RC.QuotaExceeded, CloseReason.SlowConsumerWriteDeadline);
   }
 
   /** A newer connection with the same client id takes the session [MQTT-3.1.4-3]. */

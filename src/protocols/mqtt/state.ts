@@ -12,6 +12,7 @@
  * it in memory only and ends with its connection.
  */
 import type { Guard } from '../../auth/guard.js';
+import type { Congestion } from '../../connection/congestion.js';
 import type { Account } from '../../core/account.js';
 import type { Message, Subscriber, Subscription } from '../../core/message.js';
 import { fromHeaders, type MqttView, storedFrom } from './properties.js';
@@ -24,11 +25,21 @@ import { dollarRuleAllows, filterToSubjects, subjectToTopic, topicMatches } from
  * hold beyond its in-flight window: the store's own default per session.
  */
 export const QUEUE_MEMORY_MAX = DEFAULT_MAX_QUEUED_MESSAGES;
+/**
+ * A connected session's queue this long makes publishers pause (the node's
+ * Congestion, as a full mesh link does) until it is down to half, so a QoS
+ * 1/2 subscriber slows its publishers instead of losing messages at the
+ * queue's bound. Publishers waiting longer than write_deadline on it make
+ * its client a slow consumer.
+ */
+export const QUEUE_STALL_AT = QUEUE_MEMORY_MAX / 2;
 
 /** Counted events of the MQTT face (`/varz` mqtt, `weft_mqtt_…`). */
 export interface MqttCounters {
   /** A QoS 1/2 message for a session was refused by its queue's bound (the store's). */
   queueOverflows: number;
+  /** A connected session's queue reached QUEUE_STALL_AT: publishers waited on it. */
+  queueStalls: number;
   /** A message whose subject has no MQTT topic (a NATS subject with `+`, `#`, …). */
   untranslatable: number;
   /** A message not sent because it exceeds the client's Maximum Packet Size [MQTT-3.1.2-25]. */
@@ -60,6 +71,7 @@ export interface MqttCounters {
 export function newCounters(): MqttCounters {
   return {
     queueOverflows: 0,
+    queueStalls: 0,
     untranslatable: 0,
     tooLargeForClient: 0,
     expired: 0,
@@ -99,10 +111,16 @@ export interface Attached {
   /** Sends a PUBLISH; false when it was not sent (too large for the client). */
   sendPublish(out: Outgoing): boolean;
   sendPubrel(packetId: number): void;
+  /** The client takes no QoS 1/2 messages while publishers wait on it: close it as a slow consumer. */
+  slowAcks(): void;
 }
 
 export interface StateHost {
   readonly counters: MqttCounters;
+  /** Publishers pause while a connected session's queue is long (see QUEUE_STALL_AT). */
+  readonly congestion: Congestion;
+  /** How long publishers may wait on one session before its client is a slow consumer, ms. */
+  readonly options: { readonly writeDeadlineMs: number };
   storeFailed(what: string, err: unknown): void;
 }
 
@@ -159,6 +177,9 @@ export class SessionState implements Subscriber {
   /** The last message delivered (overlapping subscriptions deliver once [MQTT-3.3.5-1]). */
   private lastMsg: Message | null = null;
   expiryTimer: NodeJS.Timeout | null = null;
+  /** When publishers began to wait on this session's queue (ms), 0 when they do not. */
+  private stalledSince = 0;
+  private stallTimer: NodeJS.Timeout | null = null;
   /** When its last connection ended (ms), null while connected. */
   disconnectedAt: number | null = null;
 
@@ -314,6 +335,7 @@ export class SessionState implements Subscriber {
     }
     const p: Pending = { storeId: 0, message: m, packetId: 0, released: false, sent: false };
     this.queue.push(p);
+    this.stallIfLong();
     if (!this.persistent) {
       this.pump();
       return;
@@ -338,6 +360,35 @@ export class SessionState implements Subscriber {
     const i = this.queue.indexOf(p);
     if (i >= 0) this.queue.splice(i, 1);
     if (p.sent) this.inflight--;
+    if (this.stalledSince !== 0 && this.queue.length <= QUEUE_STALL_AT / 2) this.unstall();
+  }
+
+  /** Publishers wait while this connected session's queue is long. */
+  private stallIfLong(): void {
+    if (this.conn === null || this.queue.length < QUEUE_STALL_AT) return;
+    if (this.stalledSince !== 0) return;
+    this.stalledSince = Date.now();
+    this.host.counters.queueStalls++;
+    this.host.congestion.enter(this);
+    // Publishers (local ones paused) may send nothing more: the deadline needs its own timer.
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = null;
+      if (this.stalledSince !== 0) this.conn?.slowAcks();
+    }, this.host.options.writeDeadlineMs);
+    this.stallTimer.unref();
+  }
+
+  /** Publishers wait on this session now. */
+  get stalling(): boolean {
+    return this.stalledSince !== 0;
+  }
+
+  private unstall(): void {
+    if (this.stalledSince === 0) return;
+    this.stalledSince = 0;
+    if (this.stallTimer !== null) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
+    this.host.congestion.leave(this);
   }
 
   /** Sends queued messages in order while the in-flight window has room. */
@@ -508,6 +559,7 @@ export class SessionState implements Subscriber {
   detach(c: Attached): void {
     if (this.conn !== c) return;
     this.conn = null;
+    this.unstall();
     this.disconnectedAt = Date.now();
   }
 
@@ -518,6 +570,7 @@ export class SessionState implements Subscriber {
     this.expiryTimer = null;
     this.queue.length = 0;
     this.inflight = 0;
+    this.unstall();
   }
 
   get queuedCount(): number {

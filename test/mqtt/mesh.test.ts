@@ -10,6 +10,9 @@
  * it on a is delivered on c.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { headers, type NatsConnection, StringCodec } from 'nats';
@@ -417,5 +420,54 @@ describe('MQTT takeover across nodes with memory stores (JetStream off, chain a 
     await checkFor(() => wills.length === 1, 3000);
     assert.deepEqual(wills, ['last.clean=gone']);
     assert.equal(faceOf(mesh.node('a')).counters.willsPublished, 1, 'the resumed one is not sent');
+  });
+});
+
+describe('MQTT takeover from a node that restarted (chain a - b, JetStream)', () => {
+  let mesh: Mesh;
+  const clients: MqttClient[] = [];
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'weft-mqtt-mesh-restart-'));
+
+  before(async () => {
+    mesh = await startMesh(chain(2), { extra: { jetstream: true, mqttPort: 0 } });
+  });
+  after(async () => {
+    await end(...clients);
+    await mesh?.stopAll();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('a session restored from b’s store at its start is taken over on a, with its queue', async () => {
+    // b again, on a data directory of the test's (the helper's own is removed with the node).
+    await mesh.node('b').close();
+    await mesh.add(chain(2)[1]!, { extra: { dataDir } });
+    await mesh.converged();
+    const x = await mqttConnect(url(mesh.node('b')), { clientId: 'phoenix', clean: false });
+    clients.push(x);
+    await subscribe(x, 'rise/#');
+    await end(x);
+    const pub = await mqttConnect(url(mesh.node('b')));
+    clients.push(pub);
+    await pub.publishAsync('rise/1', 'kept-through-restart', { qos: 1 });
+    await checkFor(
+      () => faceOf(mesh.node('b')).heldSession('$G', 'phoenix')?.queuedCount === 1,
+      3000,
+    );
+    await end(pub);
+    await mesh.node('b').close();
+    await mesh.add(chain(2)[1]!, { extra: { dataDir } });
+    await mesh.synced();
+    assert.equal(faceOf(mesh.node('b')).heldSession('$G', 'phoenix')?.queuedCount, 1, 'restored');
+
+    const c = mqtt.connect(url(mesh.node('a')), {
+      clientId: 'phoenix',
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    clients.push(c);
+    const got = collect(c);
+    await checkFor(() => got.length === 1, 3000);
+    assert.equal(got[0]!.payload, 'kept-through-restart');
+    assert.equal(faceOf(mesh.node('b')).heldSession('$G', 'phoenix'), undefined, 'gone from b');
   });
 });

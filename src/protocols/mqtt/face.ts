@@ -22,6 +22,7 @@ import { RC, V4 } from './reason.js';
 import { MqttSession } from './session.js';
 import { Sessions } from './sessions.js';
 import { type MqttCounters, newCounters } from './state.js';
+import type { TakeoverCounters } from './takeover.js';
 
 /** How long a refused connection may take to read its CONNACK before it is destroyed. */
 const REFUSED_LINGER_MS = 2000;
@@ -191,6 +192,9 @@ export class MqttFace extends Sessions implements Face, MqttHost {
       connections: this.live.size,
       sessions: this.sessionCount,
       ...Object.fromEntries(Object.entries(c).map(([k, v]) => [snake(k), v])),
+      ...Object.fromEntries(
+        Object.entries(this.mesh?.counters ?? {}).map(([k, v]) => [snake(k), v]),
+      ),
     };
   }
 
@@ -200,6 +204,13 @@ export class MqttFace extends Sessions implements Face, MqttHost {
     gauge('weft_mqtt_sessions', 'MQTT sessions held (connected or not)', () => this.sessionCount);
     for (const [k, help] of Object.entries(COUNTER_HELP)) {
       counter(`weft_mqtt_${snake(k)}_total`, help, () => this.counters[k as keyof MqttCounters]);
+    }
+    for (const [k, help] of Object.entries(TAKEOVER_HELP)) {
+      counter(
+        `weft_mqtt_${snake(k)}_total`,
+        help,
+        () => this.mesh?.counters[k as keyof TakeoverCounters] ?? 0,
+      );
     }
   }
 
@@ -231,6 +242,15 @@ const COUNTER_HELP: Record<keyof MqttCounters, string> = {
   subscribeDenied: 'MQTT subscriptions refused by permissions',
   protocolErrors: 'MQTT connections closed for a malformed packet or a protocol violation',
   storeErrors: 'MQTT store operations that failed',
+};
+
+const TAKEOVER_HELP: Record<keyof TakeoverCounters, string> = {
+  sessionsMovedIn: 'MQTT sessions taken over from another node of the mesh',
+  sessionsMovedOut: 'MQTT sessions handed to another node of the mesh',
+  remoteTakeovers: 'MQTT takeovers across nodes (either side)',
+  takeoverTimeouts: 'MQTT takeovers across nodes not answered or confirmed in time',
+  takeoverRefused: 'MQTT takeovers across nodes refused at TAKEOVER_PENDING_MAX',
+  answerRetries: 'MQTT takeover answers sent again: no route to the asking node yet',
 };
 
 function snake(k: string): string {

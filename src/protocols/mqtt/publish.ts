@@ -4,6 +4,7 @@
  * message, MQTT 5 properties as headers, QoS 2's exactly-once bookkeeping.
  */
 import type { ConnectionIdentity } from '../../auth/connection-identity.js';
+import { reservedSubject } from '../../auth/reserved.js';
 import type { Message } from '../../core/message.js';
 import { CloseReason } from '../../errors.js';
 import type { Packet } from './codec.js';
@@ -108,7 +109,7 @@ export function handlePublish(c: InboundHost, p: PublishPacket): void | Promise<
   }
   const subject = topicToSubject(topic);
   const guard = c.who.guard;
-  if (guard !== null && !guard.publish(subject)) {
+  if ((guard !== null && !guard.publish(subject)) || reservedSubject(subject)) {
     h.counters.publishDenied++;
     h.security.counters.publishViolations++;
     h.log.warn(

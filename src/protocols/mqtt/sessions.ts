@@ -5,6 +5,7 @@
  * (the will, the session's expiry), and will messages with their 5.0 delay.
  */
 import type { Guard } from '../../auth/guard.js';
+import { reservedSubject } from '../../auth/reserved.js';
 import type { Security } from '../../auth/security.js';
 import type { ServerOptions } from '../../config/options.js';
 import type { Congestion } from '../../connection/congestion.js';
@@ -22,6 +23,8 @@ import type { MqttSession } from './session.js';
 import { type MqttCounters, SessionState } from './state.js';
 import type { MqttStore, MqttStores, StoredMessage } from './store.js';
 import { createMqttStores } from './store-factory.js';
+import { mqttStreamNames } from './store-streams.js';
+import { HeldStates, type MeshSessions, meshSessions } from './takeover.js';
 import {
   filterToSubjects,
   isSharedFilter,
@@ -50,7 +53,10 @@ export abstract class Sessions {
   readonly congestion: Congestion;
   readonly security: Security;
   abstract readonly counters: MqttCounters;
-  private readonly states = new Map<string, SessionState>();
+  /** Which sessions it holds also tells the mesh (takeover.ts). */
+  private readonly states = new HeldStates();
+  /** Takeover across the nodes of the mesh (takeover.ts). */
+  mesh: MeshSessions | null = null;
   private readonly wills = new Map<string, PendingWill>();
   private stores: MqttStores | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -77,6 +83,8 @@ export abstract class Sessions {
       // The configured name only: a generated id changes on every start.
       node: this.options.name,
     });
+    this.mesh = meshSessions(this, this.options);
+    this.states.mesh = this.mesh;
     this.sweepTimer = setInterval(() => this.sweep(), EXPIRY_SWEEP_MS);
     this.sweepTimer.unref();
     if (this.host.jetstream !== null) await this.restoreAll();
@@ -90,7 +98,9 @@ export abstract class Sessions {
    */
   private async restoreAll(): Promise<void> {
     for (const account of [...this.host.accounts.all()]) {
-      if (this.host.jetstream?.account(account.name) === undefined) continue;
+      // Accounts with MQTT streams only: opening a store creates them.
+      const js = this.host.jetstream?.account(account.name);
+      if (js?.streams.has(mqttStreamNames(this.options.name).sess) !== true) continue;
       const store = await this.storeOf(account.name);
       await store.expire();
       for (const stored of await store.sessions()) {
@@ -104,9 +114,12 @@ export abstract class Sessions {
           stored.expiryInterval,
           store,
         );
+        // Read before the subscriptions return: what they take meanwhile goes after it [MQTT-4.6.0-6].
+        const queued = await store.queued(stored.clientId);
+        const incoming = await store.incoming(stored.clientId);
         this.restore(s, stored.subscriptions, null);
-        s.restoreQueue(await store.queued(stored.clientId));
-        for (const id of await store.incoming(stored.clientId)) s.incoming.add(id);
+        s.restoreQueue(queued);
+        for (const id of incoming) s.incoming.add(id);
         s.disconnectedAt = stored.disconnectedAt ?? Date.now();
         this.states.set(key, s);
         this.startExpiry(s);
@@ -123,7 +136,7 @@ export abstract class Sessions {
     s.expiryTimer.unref();
   }
 
-  private storeOf(account: string): Promise<MqttStore> {
+  storeOf(account: string): Promise<MqttStore> {
     return this.stores!.forAccount(account);
   }
 
@@ -141,6 +154,8 @@ export abstract class Sessions {
     const account = c.identity!.account;
     const store = await this.storeOf(account.name);
     const key = `${account.name}\u0000${clientId}`;
+    // Held by another node: that one closes it and hands it over [MQTT-3.1.4-3].
+    if (!this.states.has(key)) await this.mesh?.claim(account, clientId, clean, expiry, store);
     const old = this.states.get(key);
     // [MQTT-3.1.4-3]: the connection holding the client id is closed.
     if (old?.conn != null) (old.conn as MqttSession).takenOver();
@@ -167,10 +182,13 @@ export abstract class Sessions {
     } else {
       const stored = await store.loadSession(clientId);
       if (stored !== null) {
+        // Read before the subscriptions return: what they take meanwhile goes after it [MQTT-4.6.0-6].
+        const queued = await store.queued(clientId);
+        const incoming = await store.incoming(clientId);
         state = this.newState(key, clientId, account, c.who.guard, c.version, expiry, store);
         this.restore(state, stored.subscriptions, c.who.guard);
-        state.restoreQueue(await store.queued(clientId));
-        for (const id of await store.incoming(clientId)) state.incoming.add(id);
+        state.restoreQueue(queued);
+        for (const id of incoming) state.incoming.add(id);
         present = true;
       }
     }
@@ -243,6 +261,27 @@ export abstract class Sessions {
     }
   }
 
+  heldSession(account: string, clientId: string): SessionState | undefined {
+    return this.states.get(`${account}\u0000${clientId}`);
+  }
+
+  /** Another node takes the session (takeover.ts): a takeover here, then it leaves memory. */
+  releaseSession(account: string, clientId: string, clean: boolean): SessionState | null {
+    const key = `${account}\u0000${clientId}`;
+    const s = this.states.get(key);
+    if (s === undefined) return null;
+    if (s.conn !== null) (s.conn as MqttSession).takenOver();
+    const will = this.wills.get(key);
+    if (will !== undefined) {
+      clearTimeout(will.timer);
+      this.wills.delete(key);
+      if (clean) will.fire();
+    }
+    s.end();
+    this.states.delete(key);
+    return s;
+  }
+
   /** Drops the subscriptions `guard` does not allow. */
   private recheck(s: SessionState, guard: Guard | null): void {
     if (guard === null) return;
@@ -312,7 +351,7 @@ export abstract class Sessions {
 
   private publishWill(account: Account, guard: Guard | null, w: Will, store: MqttStore): void {
     const subject = topicToSubject(w.topic);
-    if (guard !== null && !guard.publish(subject)) {
+    if ((guard !== null && !guard.publish(subject)) || reservedSubject(subject)) {
       this.counters.publishDenied++;
       this.log.warn(`mqtt: will on "${w.topic}" not permitted; not sent`);
       return;
@@ -350,6 +389,7 @@ export abstract class Sessions {
   }
 
   protected stopSessions(): void {
+    this.mesh?.stop();
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
     for (const w of this.wills.values()) clearTimeout(w.timer);
     this.wills.clear();

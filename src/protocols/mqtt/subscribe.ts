@@ -4,6 +4,7 @@
  * subscriptions by the session state, answered in order, and followed by
  * the retained messages that match [MQTT-3.3.1-6].
  */
+import { reservedSubject } from '../../auth/reserved.js';
 import type { Packet } from './codec.js';
 import { encodeSuback, encodeUnsuback } from './encoder.js';
 import type { InboundHost } from './publish.js';
@@ -77,7 +78,8 @@ export async function handleSubscribe(c: InboundHost, p: SubscribePacket): Promi
     let check = false;
     let allowed = true;
     const guard = c.who.guard;
-    if (guard !== null) {
+    if (filterToSubjects(match).some(reservedSubject)) allowed = false;
+    else if (guard !== null) {
       for (const subject of filterToSubjects(match)) {
         const verdict = guard.subscribe(subject, queue);
         allowed &&= verdict.ok;

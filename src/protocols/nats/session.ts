@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { ConnectionIdentity } from '../../auth/connection-identity.js';
+import { reservedSubject } from '../../auth/reserved.js';
 import type { Security } from '../../auth/security.js';
 import type { AuthResult, Credentials, Identity } from '../../auth/types.js';
 import type { ServerOptions } from '../../config/options.js';
@@ -353,7 +354,7 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
       return;
     }
     const who = this.who;
-    if (who.guard !== null && !who.guard.publish(subject)) {
+    if ((who.guard !== null && !who.guard.publish(subject)) || reservedSubject(subject)) {
       this.host.security.counters.publishViolations++;
       this.host.log.warn(
         `cid:${this.id} ${this.remoteAddress}:${this.remotePort} user "${who.identity!.user}" - publish to "${subject}" not permitted`,
@@ -387,8 +388,10 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
     }
     let check = false;
     const guard = this.who.guard;
-    if (guard !== null) {
-      const verdict = guard.subscribe(subject, queue);
+    if (guard !== null || reservedSubject(subject)) {
+      const verdict = reservedSubject(subject)
+        ? { ok: false, check: false }
+        : guard!.subscribe(subject, queue);
       if (!verdict.ok) {
         this.host.security.counters.subscribeViolations++;
         this.host.log.warn(

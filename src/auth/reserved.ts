@@ -1,0 +1,24 @@
+/**
+ * Subjects the node keeps for itself: no client of any face may publish to
+ * them or subscribe to them by name. The MQTT face keeps its state in
+ * streams capturing `$MQTT.sess.…`, `$MQTT.msgs.…`, `$MQTT.rmsg.…` and
+ * hands sessions between nodes on `$MQTT.takeover.…` and `$MQTT.handoff.…`
+ * (src/protocols/mqtt/takeover.ts): a client publishing there could
+ * replace a session or inject a takeover, so every face refuses it as a
+ * permissions violation whatever the permissions say. (A subscription to
+ * `>` still matches these subjects, as in nats-server: it sees the
+ * account's traffic anyway.)
+ */
+
+/** The reserved subject prefixes. */
+export const RESERVED_PREFIXES: readonly string[] = ['$MQTT.'];
+
+/** Whether a client may not publish to (or subscribe by name to) `subject`. */
+export function reservedSubject(subject: string): boolean {
+  // One character decides for nearly every subject (the hot path).
+  if (subject.charCodeAt(0) !== 36 /* $ */) return false;
+  for (const p of RESERVED_PREFIXES) {
+    if (subject.startsWith(p) || subject === p.slice(0, -1)) return true;
+  }
+  return false;
+}

@@ -256,3 +256,30 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     });
   });
 }
+
+test('a PUBACK means the copies for offline persistent sessions are durable (SIGKILL right after the last PUBACK)', async () => {
+  let n = await startMqttProcess(tempDir('weft-mqtt-puback-'));
+  try {
+    const sub = await mqttConnect(n.url, { clientId: 'durable-sub', clean: false });
+    await sub.subscribeAsync('acked/#', { qos: 1 });
+    await end(sub);
+    const p = await mqttConnect(n.url);
+    const count = 200;
+    // All in flight at once, so the last PUBACKs come while earlier writes are being synced.
+    await Promise.all(
+      Array.from({ length: count }, (_, i) => p.publishAsync(`acked/${i}`, `m${i}`, { qos: 1 })),
+    );
+    // No wait for the store: killed the moment the publisher holds every PUBACK.
+    await killWeftProcess(n, 'after the last PUBACK');
+    p.end(true);
+    n = await startMqttProcess(n.dataDir);
+    const r = await resume(n.url, { clientId: 'durable-sub', clean: false });
+    assert.equal(r.present, true);
+    await checkFor(() => r.got.length >= count, 10_000);
+    const topics = new Set(r.got.map((m) => m.topic));
+    assert.equal(topics.size, count, 'every acknowledged message was delivered after the crash');
+    await end(r.c);
+  } finally {
+    await stopWeftProcess(n, 'end').catch(() => n.child.kill('SIGKILL'));
+  }
+});

@@ -13,7 +13,7 @@ import { encodePuback, encodePubcomp, encodePubrec } from './encoder.js';
 import type { MqttHost } from './host.js';
 import { toHeaders } from './properties.js';
 import { RC } from './reason.js';
-import type { SessionState } from './state.js';
+import { routeCollectingWrites, type SessionState } from './state.js';
 import type { MessageProperties, StoredMessage } from './store.js';
 import { topicNameProblem, topicToSubject } from './topics.js';
 
@@ -151,13 +151,37 @@ export function handlePublish(c: InboundHost, p: PublishPacket): void | Promise<
   h.counters.propertiesDropped += dropped.count;
   const msg: Message = { subject, reply, headers, payload };
   s.ownMsg = msg;
-  let n: number;
+  let routed: { n: number; writes: Promise<unknown>[] };
   try {
-    n = h.router.publish(s.account, msg, s);
+    routed = routeCollectingWrites(() => h.router.publish(s.account, msg, s));
   } finally {
     s.ownMsg = null;
   }
-  const rc = n === 0 ? RC.NoMatchingSubscribers : 0;
+  const rc = routed.n === 0 ? RC.NoMatchingSubscribers : 0;
+  // The publisher is acknowledged once the copies queued for persistent
+  // sessions on this node are durable: a crash after PUBACK loses none.
+  if (qos > 0 && routed.writes.length > 0) {
+    return Promise.all(routed.writes).then(() =>
+      settle(c, s, p, qos, id, rc, topic, payload, props, expiresAt),
+    );
+  }
+  return settle(c, s, p, qos, id, rc, topic, payload, props, expiresAt);
+}
+
+/** After routing: the retained message (if any), then PUBACK / PUBREC. */
+function settle(
+  c: InboundHost,
+  s: SessionState,
+  p: PublishPacket,
+  qos: 0 | 1 | 2,
+  id: number,
+  rc: number,
+  topic: string,
+  payload: Buffer,
+  props: MessageProperties | undefined,
+  expiresAt: number | undefined,
+): void | Promise<void> {
+  const h = c.host;
   if (!p.retain) {
     if (qos === 2) return remember(c, s, id, rc);
     ack(c, qos, id, rc);

@@ -21,6 +21,28 @@ import { DEFAULT_MAX_QUEUED_MESSAGES } from './store-limits.js';
 import { dollarRuleAllows, filterToSubjects, subjectToTopic, topicMatches } from './topics.js';
 
 /**
+ * While a QoS 1/2 publish is routed: the store writes its delivery starts
+ * (copies queued for persistent sessions on this node), so the publisher's
+ * PUBACK/PUBREC waits until they are durable. Null otherwise.
+ */
+let collecting: Promise<unknown>[] | null = null;
+
+/** Runs `route` collecting the store writes it starts (see `collecting`). */
+export function routeCollectingWrites(route: () => number): {
+  n: number;
+  writes: Promise<unknown>[];
+} {
+  const writes: Promise<unknown>[] = [];
+  const outer = collecting;
+  collecting = writes;
+  try {
+    return { n: route(), writes };
+  } finally {
+    collecting = outer;
+  }
+}
+
+/**
  * QoS 1/2 messages a clean session (kept in memory, not in the store) may
  * hold beyond its in-flight window: the store's own default per session.
  */
@@ -341,7 +363,7 @@ export class SessionState implements Subscriber {
       return;
     }
     p.storeId = -1;
-    this.store.enqueue(this.clientId, m).then(
+    const write = this.store.enqueue(this.clientId, m).then(
       (r) => {
         if (typeof r === 'string') {
           this.host.counters.queueOverflows++;
@@ -354,6 +376,7 @@ export class SessionState implements Subscriber {
         this.drop(p);
       },
     );
+    collecting?.push(write);
   }
 
   private drop(p: Pending): void {

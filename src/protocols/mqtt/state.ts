@@ -48,13 +48,16 @@ export function routeCollectingWrites(route: () => number): {
  */
 export const QUEUE_MEMORY_MAX = DEFAULT_MAX_QUEUED_MESSAGES;
 /**
- * A connected session's queue this long makes publishers pause (the node's
- * Congestion, as a full mesh link does) until it is down to half, so a QoS
- * 1/2 subscriber slows its publishers instead of losing messages at the
- * queue's bound. Publishers waiting longer than write_deadline on it make
- * its client a slow consumer.
+ * A connected session's queue this long (or its in-flight window, if
+ * larger) makes publishers pause (the node's Congestion, as a full mesh
+ * link does) until it is down to half, so a QoS 1/2 subscriber slows its
+ * publishers instead of losing messages at the queue's bound. Publishers
+ * waiting longer than write_deadline on it make its client a slow consumer.
+ * Short on purpose: queued copies that live long reach the old generation
+ * and cost the collector; QoS 1 1→1 ran at 0.9–1.0× mosquitto with 500 and
+ * 256, 1.13× with 128 (BENCHMARKS.md).
  */
-export const QUEUE_STALL_AT = QUEUE_MEMORY_MAX / 2;
+export const QUEUE_STALL_AT = 128;
 
 /** Counted events of the MQTT face (`/varz` mqtt, `weft_mqtt_…`). */
 export interface MqttCounters {
@@ -191,6 +194,12 @@ export class SessionState implements Subscriber {
   guard: Guard | null;
   private readonly queue: Pending[] = [];
   private inflight = 0;
+  /**
+   * The queue's entries sent and not yet acknowledged, by packet id: an
+   * acknowledgement and a new packet id are found without scanning a queue
+   * that may hold hundreds (made at the first QoS 1/2 send).
+   */
+  private sentById: Map<number, Pending> | null = null;
   private nextPacketId = 1;
   /** QoS 2 packet ids received and not yet released (PUBREL) [MQTT-4.3.3-2]. */
   readonly incoming = new Set<number>();
@@ -382,13 +391,16 @@ export class SessionState implements Subscriber {
   private drop(p: Pending): void {
     const i = this.queue.indexOf(p);
     if (i >= 0) this.queue.splice(i, 1);
-    if (p.sent) this.inflight--;
-    if (this.stalledSince !== 0 && this.queue.length <= QUEUE_STALL_AT / 2) this.unstall();
+    if (p.sent) {
+      this.inflight--;
+      this.sentById?.delete(p.packetId);
+    }
+    if (this.stalledSince !== 0 && this.queue.length <= this.stallAt() / 2) this.unstall();
   }
 
   /** Publishers wait while this connected session's queue is long. */
   private stallIfLong(): void {
-    if (this.conn === null || this.queue.length < QUEUE_STALL_AT) return;
+    if (this.conn === null || this.queue.length < this.stallAt()) return;
     if (this.stalledSince !== 0) return;
     this.stalledSince = Date.now();
     this.host.counters.queueStalls++;
@@ -399,6 +411,11 @@ export class SessionState implements Subscriber {
       if (this.stalledSince !== 0) this.conn?.slowAcks();
     }, this.host.options.writeDeadlineMs);
     this.stallTimer.unref();
+  }
+
+  /** The queue length that makes publishers wait (QUEUE_STALL_AT, at least the window). */
+  private stallAt(): number {
+    return Math.max(QUEUE_STALL_AT, this.conn?.inflightMax ?? 0);
   }
 
   /** Publishers wait on this session now. */
@@ -432,6 +449,8 @@ export class SessionState implements Subscriber {
       p.packetId = this.newPacketId();
       p.sent = true;
       this.inflight++;
+      this.sentById ??= new Map();
+      this.sentById.set(p.packetId, p);
       if (p.storeId > 0) {
         this.store
           .markSent(this.clientId, p.storeId, p.packetId)
@@ -441,6 +460,7 @@ export class SessionState implements Subscriber {
         // Too large for this client: discarded as if sent [MQTT-3.1.2-25].
         this.queue.splice(i--, 1);
         this.inflight--;
+        this.sentById.delete(p.packetId);
         this.forget(p);
       }
     }
@@ -494,14 +514,15 @@ export class SessionState implements Subscriber {
     for (;;) {
       const id = this.nextPacketId;
       this.nextPacketId = id === 65535 ? 1 : id + 1;
-      if (!this.queue.some((p) => p.sent && p.packetId === id)) return id;
+      if (this.sentById?.has(id) !== true) return id;
     }
   }
 
   // --- acknowledgements from the client ------------------------------------
 
   private sentWith(packetId: number, qos: 1 | 2): Pending | undefined {
-    return this.queue.find((p) => p.sent && p.packetId === packetId && p.message.qos === qos);
+    const p = this.sentById?.get(packetId);
+    return p !== undefined && p.message.qos === qos ? p : undefined;
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is delivered. False when unknown. */
@@ -543,6 +564,7 @@ export class SessionState implements Subscriber {
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     this.inflight = 0;
+    if (!resume) this.sentById?.clear();
     for (const p of this.queue) {
       if (!p.sent) continue;
       if (!resume) {
@@ -566,13 +588,18 @@ export class SessionState implements Subscriber {
     }[],
   ): void {
     for (const q of entries) {
-      this.queue.push({
+      const p: Pending = {
         storeId: q.id,
         message: q.message,
         packetId: q.packetId ?? 0,
         released: q.released === true,
         sent: q.packetId !== undefined,
-      });
+      };
+      this.queue.push(p);
+      if (p.sent) {
+        this.sentById ??= new Map();
+        this.sentById.set(p.packetId, p);
+      }
       if (q.packetId !== undefined && q.packetId >= this.nextPacketId) {
         this.nextPacketId = q.packetId === 65535 ? 1 : q.packetId + 1;
       }
@@ -593,6 +620,7 @@ export class SessionState implements Subscriber {
     this.expiryTimer = null;
     this.queue.length = 0;
     this.inflight = 0;
+    this.sentById = null;
     this.unstall();
   }
 

@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import mqttPacket from 'mqtt-packet';
 import { connect as natsConnect, StringCodec } from 'nats';
 import { WebSocket } from 'ws';
+import { parseConfigText } from '../../src/config/config.js';
 import { makeCerts, type TestCerts } from '../helpers/certs.js';
 import { checkFor, within } from '../helpers/poll.js';
 import { collect, end, type MqttNode, mqttConnect, startMqttNode } from './helpers.js';
@@ -201,4 +202,52 @@ describe('MQTT over wss://', () => {
       await end(sub, pub);
     });
   }
+});
+
+describe('MQTT over wss:// with a client certificate mapped to its user (websocket.tls verify_and_map)', () => {
+  let certs: TestCerts;
+  let node: MqttNode;
+  let dir = '';
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'weft-mqtt-wss-map-'));
+    certs = await makeCerts(dir);
+    node = await startMqttNode(
+      parseConfigText(`
+websocket:
+  port: 0
+  tls:
+    cert_file: ${certs.server.cert}
+    key_file: ${certs.server.key}
+    ca_file: ${certs.ca}
+    verify_and_map: true
+authorization:
+  users:
+    - user: alice
+`),
+    );
+  });
+  after(async () => {
+    await node.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the certificate logs the client in as its user; no certificate is refused', async () => {
+    const url = `wss://localhost:${wsPort(node)}/mqtt`;
+    const ca = readFileSync(certs.ca);
+    const c = await mqttConnect(url, {
+      protocolVersion: 5,
+      ca,
+      cert: readFileSync(certs.client.cert),
+      key: readFileSync(certs.client.key),
+    });
+    const got = collect(c);
+    await c.subscribeAsync('mapped/#', { qos: 1 });
+    await c.publishAsync('mapped/x', 'hi', { qos: 1 });
+    await checkFor(() => got.length === 1);
+    const conn = [...node.srv.node.connections.values()].find((x) => x.face === 'mqtt');
+    assert.equal(conn?.identity?.user, 'alice');
+    await end(c);
+    // Without a certificate the TLS handshake (verify) refuses it before MQTT starts.
+    await assert.rejects(mqttConnect(url, { protocolVersion: 5, ca, reconnectPeriod: 0 }));
+  });
 });

@@ -70,7 +70,15 @@ export class MqttFace extends Sessions implements Face, MqttHost {
       subprotocols: ['mqtt'],
       binaryOnly: true,
       onConnection: (t, u) =>
-        this.open(new MqttSession(this.host.connections.nextId(), t as Socket, this, u.tls)),
+        this.open(
+          new MqttSession(
+            this.host.connections.nextId(),
+            t as Socket,
+            this,
+            u.tls,
+            o.websocketTls?.verifyAndMap === true,
+          ),
+        ),
     });
     this.log.info(
       `Listening for MQTT clients on ${host}:${port}${o.mqttTls !== null ? ' (TLS only)' : ''}`,

@@ -75,6 +75,8 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     socket: Socket,
     readonly host: MqttHost,
     readonly tls: TlsSessionInfo | null = null,
+    /** A verified client certificate names the user (verify_and_map of the TLS block it came through). */
+    private readonly certNamesUser = host.tlsVerifyAndMap,
   ) {
     super(id, socket, host.flusher, host.options.maxPending, host.outbound);
     this.inflightMax = host.options.mqttMaxInflight;
@@ -221,7 +223,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
       this.remoteAddress,
       sec.config.token !== '' && sec.config.users.length === 0,
       this.tls,
-      h.tlsVerifyAndMap,
+      this.certNamesUser,
     );
     this.credentials = creds;
     let r: AuthResult;

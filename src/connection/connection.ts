@@ -75,8 +75,13 @@ export interface ConnectionCounters {
   outBytes: number;
 }
 
+/** The connection a transport carries: set by Connection's constructor, read by its listeners. */
+const CONNECTION = Symbol('weft.connection');
+type Carrier = Transport & { [CONNECTION]: Connection };
+
 export abstract class Connection implements ConnectionCounters, OutboundHolder {
-  readonly created = new Date();
+  /** When it was accepted (ms); `created` makes the Date when asked. */
+  private readonly createdAt = Date.now();
   readonly remoteAddress: string;
   readonly remotePort: number;
   inMsgs = 0;
@@ -90,8 +95,8 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   private start = 0;
   private end = 0;
   private chunkSize = CHUNK_MIN;
-  /** Sealed buffers waiting for the next flush. */
-  private parts: Buffer[] = [];
+  /** Sealed buffers waiting for the next flush (null: none). */
+  private parts: Buffer[] | null = null;
   /** Bytes queued here and not yet handed to the socket. */
   private queued = 0;
   private isDirty = false;
@@ -100,8 +105,13 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   held = 0;
   /** When the socket became full with nothing taken since, ms; 0 when it is not. */
   blockedSince = 0;
-  /** Bytes of each flush the socket has not yet reported written, oldest first. */
-  private readonly inflight: number[] = [];
+  /**
+   * Bytes of each flush the socket has not yet reported written, oldest
+   * first: the oldest (-1: none), then the others (most of the time there
+   * are none, and no array is held).
+   */
+  private inflightFirst = -1;
+  private inflightRest: number[] | null = null;
   /** Set once everything held is released (the connection is gone): nothing is counted after. */
   private released = false;
 
@@ -116,22 +126,45 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
-    socket.on('drain', () => {
-      this.waitingDrain = false;
-      if (this.blockedSince !== 0) {
-        this.blockedSince = 0;
-        this.outbound.blocked.delete(this);
-      }
-      if (this.queued > 0) this.flush();
-      this.onDrained();
-    });
-    socket.once('close', () => this.releaseAll());
+    // The same listener functions for every connection (no closures per
+    // connection: idle connections are many); each finds its connection.
+    (socket as Carrier)[CONNECTION] = this;
+    socket.on('drain', Connection.onDrain);
+    socket.on('close', Connection.onClose);
+  }
+
+  private static readonly onDrain = function (this: Carrier): void {
+    this[CONNECTION].drained();
+  };
+
+  private static readonly onClose = function (this: Carrier): void {
+    const c = this[CONNECTION];
+    c.releaseAll();
+    c.onTransportClosed();
+  };
+
+  get created(): Date {
+    return new Date(this.createdAt);
+  }
+
+  /** The socket's 'drain'. */
+  private drained(): void {
+    this.waitingDrain = false;
+    if (this.blockedSince !== 0) {
+      this.blockedSince = 0;
+      this.outbound.blocked.delete(this);
+    }
+    if (this.queued > 0) this.flush();
+    this.onDrained();
   }
 
   /** Called by the socket once the last write of a flush reached the kernel. */
   private readonly written = (): void => {
-    const n = this.inflight.shift();
-    if (n === undefined || this.released) return;
+    const n = this.inflightFirst;
+    if (n === -1) return;
+    const rest = this.inflightRest;
+    this.inflightFirst = rest !== null && rest.length > 0 ? rest.shift()! : -1;
+    if (this.released) return;
     this.held -= n;
     this.outbound.release(n);
   };
@@ -142,7 +175,8 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     this.released = true;
     this.outbound.release(this.held);
     this.held = 0;
-    this.inflight.length = 0;
+    this.inflightFirst = -1;
+    this.inflightRest = null;
     if (this.blockedSince !== 0) this.outbound.blocked.delete(this);
   }
 
@@ -210,15 +244,21 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   protected queueRef(buf: Buffer): void {
     if (buf.length === 0 || this.released) return;
     this.seal();
+    this.parts ??= [];
     this.parts.push(buf);
     this.queued += buf.length;
     this.held += buf.length;
     this.outbound.bytes += buf.length;
   }
 
-  /** Queues bytes: copied when small, by reference when large. */
+  /**
+   * Queues bytes: copied when small, by reference when large, and by
+   * reference when nothing is queued and no chunk is at hand (a lone reply,
+   * such as a CONNACK, leaves no chunk behind on an idle connection). The
+   * caller does not change `buf` afterwards.
+   */
   protected queueBytes(buf: Buffer): boolean {
-    if (buf.length >= COPY_LIMIT) {
+    if (buf.length >= COPY_LIMIT || (this.chunk === null && this.queued === 0)) {
       this.queueRef(buf);
       return this.commit(this.end);
     }
@@ -248,6 +288,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   /** Moves the encoded range of the chunk to `parts`. */
   private seal(): void {
     if (this.chunk !== null && this.end > this.start) {
+      this.parts ??= [];
       this.parts.push(this.chunk.subarray(this.start, this.end));
       this.start = this.end;
     }
@@ -265,18 +306,19 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     if (this.waitingDrain && !final) return; // the 'drain' handler flushes
     this.seal();
     let parts = this.parts;
+    if (parts === null) return;
     let bytes = this.queued;
     if (bytes > WRITE_MAX && !final && this.outbound.writeDeadlineMs > 0) {
       // The socket gets at most WRITE_MAX now; the rest after its 'drain'.
       let k = 0;
       let n = 0;
       while (n < WRITE_MAX && k < parts.length) n += parts[k++].length;
-      this.parts = parts.slice(k);
+      this.parts = k < parts.length ? parts.slice(k) : null;
       parts = parts.slice(0, k);
       bytes = n;
       this.queued -= n;
     } else {
-      this.parts = [];
+      this.parts = null;
       this.queued = 0;
     }
     const last = parts.length - 1;
@@ -288,7 +330,11 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
       ok = this.socket.write(parts[last], this.written);
       this.socket.uncork();
     }
-    this.inflight.push(bytes);
+    if (this.inflightFirst === -1) this.inflightFirst = bytes;
+    else {
+      this.inflightRest ??= [];
+      this.inflightRest.push(bytes);
+    }
     if (!ok) {
       this.waitingDrain = true;
       if (this.blockedSince === 0 && this.outbound.writeDeadlineMs > 0) {
@@ -309,7 +355,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
 
   /** Drops what is queued (the connection is going away without a flush). */
   protected discardQueued(): void {
-    this.parts = [];
+    this.parts = null;
     this.queued = 0;
     this.chunk = null;
     this.releaseAll();
@@ -320,4 +366,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
 
   /** The socket wrote out what it held (its 'drain' event). */
   protected onDrained(): void {}
+
+  /** The socket closed (its 'close' event), after what the connection held was released. */
+  protected onTransportClosed(): void {}
 }

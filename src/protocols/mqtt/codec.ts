@@ -19,9 +19,12 @@
  *   - turns every error into an MqttWireError carrying the MQTT 5 reason
  *     code the server sends in DISCONNECT (or CONNACK) before it closes.
  *
- * Bounds: `header` (5 bytes: a type byte and at most 4 length bytes) and
- * `partials` (the copied pieces of one packet split across reads, at most
- * `maxPacketSize` bytes). Whole packets in a read are parsed in place.
+ * Bounds: the fixed header (5 bytes: a type byte and at most 4 length
+ * bytes, kept as numbers) and `partials` (the copied pieces of one packet
+ * split across reads, at most `maxPacketSize` bytes). Whole packets in a
+ * read are parsed in place. One mqtt-packet parser serves every connection
+ * ("the shared inner parser" below): an idle connection holds only its
+ * MqttParser's dozen fields.
  */
 import { isUtf8 } from 'node:buffer';
 import mqttPacket, { type Packet } from 'mqtt-packet';
@@ -56,6 +59,9 @@ export const MQTT_MAX_PACKET_SIZE_LIMIT = 268_435_455 + 5;
 const HEADER_MAX = 5;
 
 export type ProtocolVersion = 3 | 4 | 5;
+
+/** Where a parser's packets go: a callback, or an object (a session: no closure per connection). */
+export type PacketSink = ((packet: Packet) => void) | { onPacket(packet: Packet): void };
 
 export interface MqttParserOptions {
   /** Largest packet accepted, total bytes. */
@@ -95,10 +101,13 @@ const REPEATABLE = new Set(['userProperties']);
 
 /** The fields of mqtt-packet's parser this wrapper reads or wraps (mqtt-packet 9). */
 interface InnerParser {
-  settings: { protocolVersion?: number };
+  settings: { protocolVersion?: number; bridgeMode?: boolean };
   packet: { length: number };
+  error: Error | null;
   _pos: number;
   _list: { length: number };
+  _stateCounter: number;
+  _resetState(): void;
   _parseString(this: InnerParser, maybeBuffer?: boolean): string | null;
   _parseProperties(this: InnerParser): object | false;
   parse(buf: Buffer): number;
@@ -113,70 +122,165 @@ function reasonOf(text: string): MqttReason {
   return MqttReason.MalformedPacket;
 }
 
+// --- the shared inner parser ----------------------------------------------------
+//
+// mqtt-packet's parser is an EventEmitter with a BufferList, a Packet and
+// listeners: about 2.5 KiB, too much to keep per idle connection. Each
+// MqttParser hands it exactly one whole packet, synchronously, and reads what
+// it said before calling anyone (`onPacket` runs after the inner parse
+// returned), so one instance serves every connection of the process: its only
+// per-connection input, the protocol version (and MQTT 3.1.1 bridge mode), is
+// set before each parse, and its state is reset after a parse that did not
+// end cleanly. What one dispatch learns is in `cur`, valid during `dispatch`.
+
+/** The settings mqtt-packet reads, by protocol version, without and with bridge mode (never changed). */
+const PLAIN = [0, 1, 2, 3, 4, 5].map((v) => ({ protocolVersion: v, bridgeMode: false }));
+const BRIDGED = PLAIN.map((s) => ({ ...s, bridgeMode: true }));
+
+/** What mqtt-packet said about the packet being dispatched (one at a time). */
+const cur = {
+  frame: Buffer.alloc(0) as Buffer,
+  headerLen: 0,
+  parsed: null as Packet | null,
+  innerError: null as Error | null,
+  stringError: null as MqttWireError | null,
+  trailing: 0,
+};
+const EMPTY = cur.frame;
+
+let shared: InnerParser | null = null;
+
+function innerParser(): InnerParser {
+  if (shared !== null) return shared;
+  const inner = mqttPacket.parser({ protocolVersion: 4 }) as unknown as InnerParser;
+  inner.on('packet', (p) => {
+    cur.parsed = p;
+    // Bytes of the body mqtt-packet did not read (PUBLISH's payload is the rest: always read).
+    cur.trailing = inner.packet.length - inner._pos;
+  });
+  inner.on('error', (e) => {
+    cur.innerError ??= e;
+  });
+  const parseString = inner._parseString;
+  inner._parseString = function (this: InnerParser, maybeBuffer?: boolean) {
+    const start = this._pos + 2;
+    const s = parseString.call(this, maybeBuffer);
+    if (cur.stringError !== null) return s;
+    if (s === null) cur.stringError = frameError('a string runs past the end of the packet');
+    else checkUtf8(start, this._pos);
+    return s;
+  };
+  const parseProperties = inner._parseProperties;
+  inner._parseProperties = function (this: InnerParser) {
+    const start = this._pos;
+    const result = parseProperties.call(this);
+    if (result !== false && cur.stringError === null) checkPropertyEnd(start, this._pos);
+    return result;
+  };
+  shared = inner;
+  return inner;
+}
+
+function frameError(detail: string): MqttWireError {
+  return malformed(`${TYPE_NAMES[cur.frame[0] >> 4]}: ${detail}`);
+}
+
+/** The properties (from `start`, body-relative) ended exactly where their length said, inside the packet. */
+function checkPropertyEnd(start: number, end: number): void {
+  const body = cur.frame.subarray(cur.headerLen);
+  let length = 0;
+  let mul = 1;
+  let i = start;
+  for (; i < body.length && i < start + 4; i++) {
+    length += (body[i] & 0x7f) * mul;
+    mul *= 128;
+    if ((body[i] & 0x80) === 0) break;
+  }
+  const declaredEnd = i + 1 + length;
+  if (declaredEnd > body.length) {
+    cur.stringError = frameError(
+      `the properties' length ${length} runs past the end of the packet`,
+    );
+  } else if (end !== declaredEnd) {
+    cur.stringError = frameError(`a property runs past the properties' length ${length}`);
+  }
+}
+
+/** Called with positions relative to the body: checks those bytes of the frame. */
+function checkUtf8(start: number, end: number): void {
+  const frame = cur.frame;
+  const from = cur.headerLen + start;
+  const to = cur.headerLen + end;
+  // ASCII without NUL needs no more (most topics); a view costs more than this loop.
+  let i = from;
+  while (i < to && frame[i] !== 0 && frame[i] < 0x80) i++;
+  if (i === to) return;
+  const bytes = frame.subarray(from, to);
+  if (!isUtf8(bytes)) cur.stringError = frameError('a string is not valid UTF-8 [MQTT-1.5.4-1]');
+  else if (bytes.indexOf(0) >= 0)
+    cur.stringError = frameError('a string contains U+0000 [MQTT-1.5.4-2]');
+}
+
+/** One whole packet through the shared inner parser; `cur` holds what it said. Throws what mqtt-packet throws. */
+function innerParse(frame: Buffer, headerLen: number, settings: InnerParser['settings']): number {
+  const inner = innerParser();
+  cur.frame = frame;
+  cur.headerLen = headerLen;
+  cur.parsed = null;
+  cur.innerError = null;
+  cur.stringError = null;
+  cur.trailing = 0;
+  inner.settings = settings;
+  try {
+    return inner.parse(frame);
+  } finally {
+    // Nothing of this connection stays in it: not the CONNECT (mqtt-packet keeps it as its
+    // settings), not a packet it stopped in (an error or a throw), not the frame.
+    inner.settings = PLAIN[4];
+    if (inner._list.length !== 0 || inner._stateCounter !== 0 || inner.error !== null) {
+      inner._resetState();
+      inner._pos = 0; // not reset by it; the next fixed header's length is read from it
+    }
+  }
+}
+
 const State = { Header: 0, Body: 1, Dead: 2 } as const;
 type State = (typeof State)[keyof typeof State];
 
+/**
+ * Per connection this holds only its own state (a dozen fields; the pieces
+ * of a split packet while it is assembled); the mqtt-packet parser is shared
+ * (see above).
+ */
 export class MqttParser {
   private state: State = State.Header;
-  private readonly header = Buffer.alloc(HEADER_MAX);
+  /** The fixed header read so far: its bytes, the type byte, and the Remaining Length being summed. */
   private headerFill = 0;
-  /** Copies of the pieces of a packet split across reads; joined when whole. */
-  private partials: Buffer[] = [];
+  private typeByte = 0;
+  private remaining = 0;
+  private mul = 1;
+  /** Copies of the pieces of a packet split across reads; joined when whole. Null when none. */
+  private partials: Buffer[] | null = null;
   private partialFill = 0;
   /** Total size of the packet being assembled. */
   private packetSize = 0;
   private maxPacketSize: number;
   private connected = false;
   private version: ProtocolVersion;
-  private readonly inner: InnerParser;
-  // Per dispatched frame: what mqtt-packet said about it.
-  private frame: Buffer = Buffer.alloc(0);
-  private frameHeaderLen = 0;
-  private parsed: Packet | null = null;
-  private innerError: Error | null = null;
-  private stringError: MqttWireError | null = null;
-  private trailing = 0;
+  /** CONNECT's protocol level had its bridge bit (128) set: mqtt-packet then reads 3.1.1 subscriptions as bridges'. */
+  private bridge = false;
   private failure: MqttWireError | null = null;
+  private readonly sink: { onPacket(packet: Packet): void };
 
-  constructor(
-    private readonly onPacket: (packet: Packet) => void,
-    options: MqttParserOptions = {},
-  ) {
+  constructor(onPacket: PacketSink, options: MqttParserOptions = {}) {
+    this.sink = typeof onPacket === 'function' ? { onPacket } : onPacket;
     this.maxPacketSize = checkedMax(options.maxPacketSize ?? MQTT_MAX_PACKET_SIZE_DEFAULT);
     this.version = options.protocolVersion ?? 4;
-    this.inner = mqttPacket.parser({ protocolVersion: this.version }) as unknown as InnerParser;
-    this.inner.on('packet', (p) => {
-      this.parsed = p;
-      // Bytes of the body mqtt-packet did not read (PUBLISH's payload is the rest: always read).
-      this.trailing = this.inner.packet.length - this.inner._pos;
-    });
-    this.inner.on('error', (e) => {
-      this.innerError ??= e;
-    });
-    const parseString = this.inner._parseString;
-    const self = this;
-    this.inner._parseString = function (this: InnerParser, maybeBuffer?: boolean) {
-      const start = this._pos + 2;
-      const s = parseString.call(this, maybeBuffer);
-      if (self.stringError !== null) return s;
-      if (s === null)
-        self.stringError = self.frameError('a string runs past the end of the packet');
-      else self.checkUtf8(start, this._pos);
-      return s;
-    };
-    const parseProperties = this.inner._parseProperties;
-    this.inner._parseProperties = function (this: InnerParser) {
-      const start = this._pos;
-      const result = parseProperties.call(this);
-      if (result !== false && self.stringError === null) self.checkPropertyEnd(start, this._pos);
-      return result;
-    };
   }
 
   /** Set after CONNECT (CONNECT sets it too): v5 packets carry properties. */
   setProtocolVersion(version: ProtocolVersion): void {
     this.version = version;
-    this.inner.settings.protocolVersion = version;
   }
 
   get protocolVersion(): ProtocolVersion {
@@ -207,27 +311,24 @@ export class MqttParser {
         // Fast path: a whole fixed header in this chunk and nothing pending.
         const start = off;
         while (off < n && this.state === State.Header) {
-          this.header[this.headerFill++] = chunk[off++];
-          const err = this.headerByte();
+          const err = this.headerByte(chunk[off++]);
           if (err !== null) return this.fail(err);
         }
         if (this.state === State.Header) return null; // header continues in the next chunk
         const headerLen = this.headerFill;
         const bodyNeeded = this.packetSize - headerLen;
         const headerInChunk = off - start === headerLen;
+        this.headerFill = 0;
         if (headerInChunk && n - off >= bodyNeeded) {
           // Whole packet in this chunk: parse it in place.
           off += bodyNeeded;
-          this.headerFill = 0;
           this.state = State.Header;
           const err = this.dispatch(chunk.subarray(start, off), headerLen);
           if (err !== null) return this.fail(err);
           continue;
         }
-        this.partials.push(Buffer.from(this.header.subarray(0, headerLen)));
+        this.partials = [this.headerBytes(headerLen)];
         this.partialFill = headerLen;
-        this.headerFill = 0;
-        this.state = State.Body;
         if (bodyNeeded === 0) {
           const err = this.finishPartial();
           if (err !== null) return this.fail(err);
@@ -236,7 +337,7 @@ export class MqttParser {
       }
       // State.Body: assembling a split packet.
       const take = Math.min(n - off, this.packetSize - this.partialFill);
-      this.partials.push(Buffer.from(chunk.subarray(off, off + take)));
+      this.partials!.push(Buffer.from(chunk.subarray(off, off + take)));
       this.partialFill += take;
       off += take;
       if (this.partialFill === this.packetSize) {
@@ -247,27 +348,27 @@ export class MqttParser {
     return null;
   }
 
-  /** The byte just added to `header`: checks it; at the last one sets `packetSize`, `state` = Body. */
-  private headerByte(): MqttWireError | null {
-    const i = this.headerFill - 1;
-    const b = this.header[i];
-    if (i === 0) return this.checkTypeByte(b);
+  /** One more byte of the fixed header: checks it; at the last one sets `packetSize`, `state` = Body. */
+  private headerByte(b: number): MqttWireError | null {
+    const i = this.headerFill++;
+    if (i === 0) {
+      this.typeByte = b;
+      this.remaining = 0;
+      this.mul = 1;
+      return this.checkTypeByte(b);
+    }
+    this.remaining += (b & 0x7f) * this.mul;
+    this.mul *= 128;
     if ((b & 0x80) !== 0) {
       if (i === HEADER_MAX - 1)
         return malformed('Remaining Length is longer than 4 bytes [MQTT-1.5.5-1]');
       return null;
     }
-    let remaining = 0;
-    let mul = 1;
-    for (let k = 1; k <= i; k++) {
-      remaining += (this.header[k] & 0x7f) * mul;
-      mul *= 128;
-    }
     // A value must use the fewest bytes (5.0 §1.5.5): a last byte 0 after others is padding.
     if (i > 1 && b === 0)
       return malformed('Remaining Length is not minimally encoded [MQTT-1.5.5-1]');
-    const total = i + 1 + remaining;
-    const type = this.header[0] >> 4;
+    const total = i + 1 + this.remaining;
+    const type = this.typeByte >> 4;
     if (total > this.maxPacketSize) {
       return new MqttWireError(
         MqttReason.PacketTooLarge,
@@ -277,6 +378,18 @@ export class MqttParser {
     this.packetSize = total;
     this.state = State.Body;
     return null;
+  }
+
+  /** The fixed header just read, as bytes (a Remaining Length is minimally encoded: its bytes are these). */
+  private headerBytes(headerLen: number): Buffer {
+    const h = Buffer.allocUnsafe(headerLen);
+    h[0] = this.typeByte;
+    let r = this.remaining;
+    for (let k = 1; k < headerLen; k++) {
+      h[k] = (r & 0x7f) | (k < headerLen - 1 ? 0x80 : 0);
+      r = Math.floor(r / 128);
+    }
+    return h;
   }
 
   /** The first byte: type, flags [MQTT-2.2.2-2], QoS [MQTT-3.3.1-4], and the order of CONNECT. */
@@ -307,12 +420,10 @@ export class MqttParser {
   }
 
   private finishPartial(): MqttWireError | null {
-    const frame =
-      this.partials.length === 1
-        ? this.partials[0]
-        : Buffer.concat(this.partials, this.partialFill);
+    const partials = this.partials!;
+    const frame = partials.length === 1 ? partials[0] : Buffer.concat(partials, this.partialFill);
     const headerLen = headerLength(frame);
-    this.partials = [];
+    this.partials = null;
     this.partialFill = 0;
     this.state = State.Header;
     return this.dispatch(frame, headerLen);
@@ -320,89 +431,43 @@ export class MqttParser {
 
   /** One whole packet to mqtt-packet, then the checks it does not make. */
   private dispatch(frame: Buffer, headerLen: number): MqttWireError | null {
-    this.frame = frame;
-    this.frameHeaderLen = headerLen;
-    this.parsed = null;
-    this.innerError = null;
-    this.stringError = null;
+    const name = TYPE_NAMES[frame[0] >> 4];
     let left: number;
     try {
-      left = this.inner.parse(frame);
+      left = innerParse(frame, headerLen, (this.bridge ? BRIDGED : PLAIN)[this.version]);
     } catch (e) {
-      return malformed(`${TYPE_NAMES[frame[0] >> 4]}: ${(e as Error).message}`);
+      cur.frame = EMPTY;
+      return malformed(`${name}: ${(e as Error).message}`);
     }
-    const name = TYPE_NAMES[frame[0] >> 4];
-    // Set by mqtt-packet's callbacks during parse (TypeScript cannot see that).
-    const stringError = this.stringError as MqttWireError | null;
-    const innerError = this.innerError as Error | null;
+    const { stringError, innerError, parsed: packet, trailing } = cur;
+    cur.frame = EMPTY;
+    cur.parsed = null;
     if (stringError !== null) return stringError;
     if (innerError !== null) {
       const text = innerError.message;
       return new MqttWireError(reasonOf(text), `${name}: ${text}`);
     }
-    const packet = this.parsed as Packet | null;
     if (packet === null || left !== 0) return malformed(`${name}: the packet ended early`);
-    if (this.trailing < 0) return malformed(`${name}: its content runs past its Remaining Length`);
-    if (this.trailing > 0 && packet.cmd !== 'publish')
-      return malformed(`${name}: ${this.trailing} bytes after the end of its content`);
+    if (trailing < 0) return malformed(`${name}: its content runs past its Remaining Length`);
+    if (trailing > 0 && packet.cmd !== 'publish')
+      return malformed(`${name}: ${trailing} bytes after the end of its content`);
     const propsErr = checkPacketProperties(packet);
     if (propsErr !== null) return propsErr;
     if (packet.cmd === 'connect') {
       this.connected = true;
+      this.bridge = (packet as { bridgeMode?: boolean }).bridgeMode === true;
       this.setProtocolVersion(packet.protocolVersion as ProtocolVersion);
     }
-    this.onPacket(packet);
+    this.sink.onPacket(packet);
     return null;
-  }
-
-  private frameError(detail: string): MqttWireError {
-    return malformed(`${TYPE_NAMES[this.frame[0] >> 4]}: ${detail}`);
-  }
-
-  /** The properties (from `start`, body-relative) ended exactly where their length said, inside the packet. */
-  private checkPropertyEnd(start: number, end: number): void {
-    const body = this.frame.subarray(this.frameHeaderLen);
-    let length = 0;
-    let mul = 1;
-    let i = start;
-    for (; i < body.length && i < start + 4; i++) {
-      length += (body[i] & 0x7f) * mul;
-      mul *= 128;
-      if ((body[i] & 0x80) === 0) break;
-    }
-    const declaredEnd = i + 1 + length;
-    if (declaredEnd > body.length) {
-      this.stringError = this.frameError(
-        `the properties' length ${length} runs past the end of the packet`,
-      );
-    } else if (end !== declaredEnd) {
-      this.stringError = this.frameError(`a property runs past the properties' length ${length}`);
-    }
-  }
-
-  /** Called with positions relative to the body: checks those bytes of the frame. */
-  private checkUtf8(start: number, end: number): void {
-    const frame = this.frame;
-    const from = this.frameHeaderLen + start;
-    const to = this.frameHeaderLen + end;
-    // ASCII without NUL needs no more (most topics); a view costs more than this loop.
-    let i = from;
-    while (i < to && frame[i] !== 0 && frame[i] < 0x80) i++;
-    if (i === to) return;
-    const bytes = frame.subarray(from, to);
-    if (!isUtf8(bytes))
-      this.stringError = this.frameError('a string is not valid UTF-8 [MQTT-1.5.4-1]');
-    else if (bytes.indexOf(0) >= 0)
-      this.stringError = this.frameError('a string contains U+0000 [MQTT-1.5.4-2]');
   }
 
   private fail(err: MqttWireError): MqttWireError {
     this.state = State.Dead;
     this.failure = err;
-    this.partials = [];
+    this.partials = null;
     this.partialFill = 0;
     this.headerFill = 0;
-    this.frame = Buffer.alloc(0);
     return err;
   }
 }

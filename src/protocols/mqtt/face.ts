@@ -26,6 +26,12 @@ import type { TakeoverCounters } from './takeover.js';
 
 /** How long a refused connection may take to read its CONNACK before it is destroyed. */
 const REFUSED_LINGER_MS = 2000;
+/**
+ * How often keep alive is checked, for every connection at once (one timer,
+ * none per connection): a silent client is closed between 1.5 × its keep
+ * alive [MQTT-3.1.2-24] and this much later.
+ */
+export const KEEPALIVE_SWEEP_MS = 500;
 
 export class MqttFace extends Sessions implements Face, MqttHost {
   readonly name = 'mqtt';
@@ -38,6 +44,7 @@ export class MqttFace extends Sessions implements Face, MqttHost {
   private listener: NetServer | null = null;
   private tlsFiles: TlsFiles | null = null;
   private tlsAcceptor: TlsAcceptor | null = null;
+  private keepAliveTimer: NodeJS.Timeout | null = null;
 
   constructor(host: FaceHost) {
     super(host);
@@ -56,6 +63,11 @@ export class MqttFace extends Sessions implements Face, MqttHost {
       this.tlsAcceptor = this.newTlsAcceptor(this.tlsFiles);
     }
     await this.startSessions();
+    this.keepAliveTimer = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.live) c.checkKeepAlive(now);
+    }, KEEPALIVE_SWEEP_MS);
+    this.keepAliveTimer.unref();
     const host = o.mqttHost || o.host;
     const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener = listener;
@@ -223,6 +235,8 @@ export class MqttFace extends Sessions implements Face, MqttHost {
   }
 
   async stop(): Promise<void> {
+    if (this.keepAliveTimer !== null) clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = null;
     this.stopSessions();
     this.tlsAcceptor?.closeAll();
     for (const sock of this.refused) sock.destroy();

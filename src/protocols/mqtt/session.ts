@@ -54,9 +54,11 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
   will: Will | null = null;
   /** Seconds; 0: no keep alive. */
   private keepAlive = 0;
+  /** CONNECT's deadline (auth_timeout), until it is answered. */
   private timer: NodeJS.Timeout | null = null;
   private readonly parser: MqttParser;
-  private readonly inbox: Packet[] = [];
+  /** Packets read while one is handled (made then, dropped when empty). */
+  private inbox: Packet[] | null = null;
   private busy = false;
   /** The client's Receive Maximum bounded by mqtt.max_inflight. */
   inflightMax: number;
@@ -81,37 +83,39 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     super(id, socket, host.flusher, host.options.maxPending, host.outbound);
     this.inflightMax = host.options.mqttMaxInflight;
     this.who = new ConnectionIdentity(host.security);
-    this.parser = new MqttParser((p) => this.onPacket(p), { maxPacketSize: host.maxPacketSize });
-    socket.on('data', (chunk: Buffer) => {
-      this.lastActivity = Date.now();
-      const published = this.inMsgs;
-      this.host.flusher.begin();
-      try {
-        const err = this.closed ? null : this.parser.feed(chunk);
-        if (err !== null) this.protocolError(err.reasonCode, err.message, CloseReason.ParseError);
-      } finally {
-        this.host.flusher.end();
-      }
-      // A publisher waits while a queue it feeds (a mesh link, a session's
-      // QoS 1/2 queue) is congested; not one whose own queue is: its reads
-      // carry the acknowledgements that drain it.
-      if (
-        this.inMsgs !== published &&
-        host.congestion.active &&
-        !this.closed &&
-        this.state?.stalling !== true
-      ) {
-        host.congestion.stall(socket);
-      }
-    });
-    socket.on('end', () => this.close(CloseReason.ClientClosed));
-    socket.on('close', () => this.close(CloseReason.ClientClosed));
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      const reason = err.syscall === 'write' ? CloseReason.WriteError : CloseReason.ReadError;
-      this.close(err.code === 'ECONNRESET' ? CloseReason.ClientClosed : reason, true);
-    });
+    this.parser = new MqttParser(this, { maxPacketSize: host.maxPacketSize });
+    // Listeners shared by every session (no closures per connection): each finds its session on the socket.
+    (socket as Carrier)[SESSION] = this;
+    socket.on('data', onData);
+    socket.on('end', onGone); // 'close' comes through Connection (onTransportClosed)
+    socket.on('error', onError);
     // CONNECT must come within auth_timeout (the spec leaves the time to the server [MQTT-3.1.4-1]).
-    this.timer = setTimeout(() => this.close(CloseReason.AuthTimeout), host.options.authTimeoutMs);
+    this.timer = setTimeout(onAuthTimeout, host.options.authTimeoutMs, this);
+  }
+
+  /** A read: its packets, in order. */
+  read(chunk: Buffer): void {
+    const host = this.host;
+    this.lastActivity = Date.now();
+    const published = this.inMsgs;
+    host.flusher.begin();
+    try {
+      const err = this.closed ? null : this.parser.feed(chunk);
+      if (err !== null) this.protocolError(err.reasonCode, err.message, CloseReason.ParseError);
+    } finally {
+      host.flusher.end();
+    }
+    // A publisher waits while a queue it feeds (a mesh link, a session's
+    // QoS 1/2 queue) is congested; not one whose own queue is: its reads
+    // carry the acknowledgements that drain it.
+    if (
+      this.inMsgs !== published &&
+      host.congestion.active &&
+      !this.closed &&
+      this.state?.stalling !== true
+    ) {
+      host.congestion.stall(this.socket);
+    }
   }
 
   get aliasesIn(): Map<number, string> {
@@ -137,26 +141,43 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
 
   // --- reading ---------------------------------------------------------------
 
-  private onPacket(p: Packet): void {
+  /** A whole packet from the parser. */
+  onPacket(p: Packet): void {
+    if (this.inbox === null && !this.busy) {
+      this.run(p);
+      return;
+    }
+    this.inbox ??= [];
     this.inbox.push(p);
     if (this.inbox.length >= INBOX_MAX) this.socket.pause();
-    this.run();
+    this.run(null);
   }
 
-  /** Handles waiting packets in order; one that returns a promise holds the rest. */
-  private run(): void {
-    while (!this.busy && this.inbox.length > 0 && !this.closed) {
-      const p = this.inbox.shift()!;
-      const r = this.handle(p);
+  /** Handles `first`, then waiting packets, in order; one that returns a promise holds the rest. */
+  private run(first: Packet | null): void {
+    let p = first;
+    while (!this.busy && !this.closed) {
+      if (p === null) {
+        const inbox = this.inbox;
+        if (inbox === null || inbox.length === 0) break;
+        p = inbox.shift()!;
+      }
+      const handled = p;
+      const r = this.handle(handled);
+      p = null;
       if (r instanceof Promise) {
         this.busy = true;
-        r.catch((err: unknown) => this.host.storeFailed(`handle ${p.cmd}`, err)).finally(() => {
-          this.busy = false;
-          this.run();
-        });
+        r.catch((err: unknown) => this.host.storeFailed(`handle ${handled.cmd}`, err)).finally(
+          () => {
+            this.busy = false;
+            this.run(null);
+          },
+        );
       }
     }
-    if (this.inbox.length === 0 && this.socket.isPaused() && !this.closed) this.socket.resume();
+    // Packets wait in an array only while one is handled (an idle connection holds none).
+    if (this.inbox !== null && this.inbox.length === 0) this.inbox = null;
+    if (this.inbox === null && this.socket.isPaused() && !this.closed) this.socket.resume();
   }
 
   private handle(p: Packet): void | Promise<void> {
@@ -296,7 +317,6 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     this.send(() => encodeConnack(this.version, bound.present, 0, props5));
     h.sessionAuthenticated(this);
     bound.state.attach(this, bound.present);
-    this.armKeepAlive();
   }
 
   /** CONNACK with a refusal, then the close [MQTT-3.2.2-5]. */
@@ -310,19 +330,16 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     this.close(r.reason ?? CloseReason.ProtocolViolation);
   }
 
-  /** Keep alive: nothing from the client for 1.5 times it closes the connection [MQTT-3.1.2-24]. */
-  private armKeepAlive(): void {
-    if (this.keepAlive === 0 || this.closed) return;
-    const limit = this.keepAlive * 1500;
-    const check = (): void => {
-      if (this.closed) return;
-      const idle = Date.now() - this.lastActivity;
-      if (idle >= limit) {
-        this.host.log.debug(`${this.tag()} - keep alive of ${this.keepAlive}s passed`);
-        this.disconnect(RC.KeepAliveTimeout, CloseReason.StaleConnection);
-      } else this.timer = setTimeout(check, limit - idle);
-    };
-    this.timer = setTimeout(check, limit);
+  /**
+   * Keep alive: nothing from the client for 1.5 times it closes the
+   * connection [MQTT-3.1.2-24]. The face calls this for every connection
+   * every KEEPALIVE_SWEEP_MS (one timer for all, none per connection).
+   */
+  checkKeepAlive(now: number): void {
+    if (this.keepAlive === 0 || this.phase !== 'open' || this.closed) return;
+    if (now - this.lastActivity < this.keepAlive * 1500) return;
+    this.host.log.debug(`${this.tag()} - keep alive of ${this.keepAlive}s passed`);
+    this.disconnect(RC.KeepAliveTimeout, CloseReason.StaleConnection);
   }
 
   private onDisconnect(p: Extract<Packet, { cmd: 'disconnect' }>): void {
@@ -425,6 +442,10 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
 
   // --- closing -----------------------------------------------------------------
 
+  protected override onTransportClosed(): void {
+    this.close(CloseReason.ClientClosed);
+  }
+
   /** A protocol violation or malformed packet: 5.0 says why in a DISCONNECT first [MQTT-4.13.1-1]. */
   protocolError(
     rc: number,
@@ -498,7 +519,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
       this.send(() => encodeDisconnect(5, RC.ServerShuttingDown));
     }
     this.closeReason = reason;
-    this.inbox.length = 0;
+    this.inbox = null;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.who.release();
@@ -512,6 +533,27 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     this.host.sessionClosed(this);
     if (this.phase === 'open') this.host.connectionEnded(this);
   }
+}
+
+/** The session a socket carries: set by the session's constructor, read by the shared listeners. */
+const SESSION = Symbol('weft.mqtt.session');
+type Carrier = Socket & { [SESSION]: MqttSession };
+
+function onData(this: Carrier, chunk: Buffer): void {
+  this[SESSION].read(chunk);
+}
+
+function onGone(this: Carrier): void {
+  this[SESSION].close(CloseReason.ClientClosed);
+}
+
+function onError(this: Carrier, err: NodeJS.ErrnoException): void {
+  const reason = err.syscall === 'write' ? CloseReason.WriteError : CloseReason.ReadError;
+  this[SESSION].close(err.code === 'ECONNRESET' ? CloseReason.ClientClosed : reason, true);
+}
+
+function onAuthTimeout(c: MqttSession): void {
+  c.close(CloseReason.AuthTimeout);
 }
 
 /** The will of a CONNECT, if any. */

@@ -15,6 +15,7 @@ import type { Guard } from '../../auth/guard.js';
 import type { Congestion } from '../../connection/congestion.js';
 import type { Account } from '../../core/account.js';
 import type { Message, Subscriber, Subscription } from '../../core/message.js';
+import type { MqttCounters } from './counters.js';
 import { fromHeaders, type MqttView, storedFrom } from './properties.js';
 import type { MessageProperties, MqttStore, StoredMessage, StoredSubscription } from './store.js';
 import { DEFAULT_MAX_QUEUED_MESSAGES } from './store-limits.js';
@@ -59,59 +60,7 @@ export const QUEUE_MEMORY_MAX = DEFAULT_MAX_QUEUED_MESSAGES;
  */
 export const QUEUE_STALL_AT = 128;
 
-/** Counted events of the MQTT face (`/varz` mqtt, `weft_mqtt_…`). */
-export interface MqttCounters {
-  /** A QoS 1/2 message for a session was refused by its queue's bound (the store's). */
-  queueOverflows: number;
-  /** A connected session's queue reached QUEUE_STALL_AT: publishers waited on it. */
-  queueStalls: number;
-  /** A message whose subject has no MQTT topic (a NATS subject with `+`, `#`, …). */
-  untranslatable: number;
-  /** A message not sent because it exceeds the client's Maximum Packet Size [MQTT-3.1.2-25]. */
-  tooLargeForClient: number;
-  /** A queued message expired before it was sent (message expiry interval). */
-  expired: number;
-  /** A user property NATS headers cannot hold (left out). */
-  propertiesDropped: number;
-  /** SUBSCRIBE refused at mqtt.max_subscriptions. */
-  subscriptionLimit: number;
-  /** A topic name or filter longer than mqtt.max_topic_length. */
-  topicTooLong: number;
-  /** A client sent more QoS 1/2 PUBLISHes than the Receive Maximum allows. */
-  receiveMaximumExceeded: number;
-  /** Connections closed by a newer one with the same client id [MQTT-3.1.4-3]. */
-  takeovers: number;
-  /** Will messages published. */
-  willsPublished: number;
-  /** Publishes refused by permissions. */
-  publishDenied: number;
-  /** Subscriptions refused by permissions. */
-  subscribeDenied: number;
-  /** Connections closed for a malformed packet or a protocol violation. */
-  protocolErrors: number;
-  /** Store operations that failed (logged). */
-  storeErrors: number;
-}
-
-export function newCounters(): MqttCounters {
-  return {
-    queueOverflows: 0,
-    queueStalls: 0,
-    untranslatable: 0,
-    tooLargeForClient: 0,
-    expired: 0,
-    propertiesDropped: 0,
-    subscriptionLimit: 0,
-    topicTooLong: 0,
-    receiveMaximumExceeded: 0,
-    takeovers: 0,
-    willsPublished: 0,
-    publishDenied: 0,
-    subscribeDenied: 0,
-    protocolErrors: 0,
-    storeErrors: 0,
-  };
-}
+export { type MqttCounters, newCounters } from './counters.js';
 
 /** One message on its way to the client. */
 export interface Outgoing {
@@ -181,10 +130,14 @@ interface Pending {
   sent: boolean;
 }
 
+/** The subscriptions of a session that has none (never written). */
+const NO_ENTRIES: ReadonlyMap<string, SubEntry> = new Map();
+
 export class SessionState implements Subscriber {
   readonly kind = 'client' as const;
   readonly echo = true;
-  readonly entries = new Map<string, SubEntry>();
+  /** Its subscriptions by filter; made at the first (an idle session holds none). */
+  private entryMap: Map<string, SubEntry> | null = null;
   /** Non-shared entries, and entries with a subscription identifier (for deliveries). */
   private plain = 0;
   private withIds = 0;
@@ -201,8 +154,8 @@ export class SessionState implements Subscriber {
    */
   private sentById: Map<number, Pending> | null = null;
   private nextPacketId = 1;
-  /** QoS 2 packet ids received and not yet released (PUBREL) [MQTT-4.3.3-2]. */
-  readonly incoming = new Set<number>();
+  /** QoS 2 packet ids received and not yet released (PUBREL) [MQTT-4.3.3-2]; made at first use. */
+  private incomingSet: Set<number> | null = null;
   /** The message this session is publishing now (No Local). */
   ownMsg: Message | null = null;
   /** The last message delivered (overlapping subscriptions deliver once [MQTT-3.3.5-1]). */
@@ -231,6 +184,15 @@ export class SessionState implements Subscriber {
 
   get id(): number {
     return this.conn?.id ?? this.lastId;
+  }
+
+  get entries(): ReadonlyMap<string, SubEntry> {
+    return this.entryMap ?? NO_ENTRIES;
+  }
+
+  get incoming(): Set<number> {
+    this.incomingSet ??= new Set();
+    return this.incomingSet;
   }
 
   /** Kept in the store (and across restarts). */
@@ -262,17 +224,18 @@ export class SessionState implements Subscriber {
       entry.core.push(sub);
       this.account.subscribe(sub);
     }
-    this.entries.set(e.filter, entry);
+    this.entryMap ??= new Map();
+    this.entryMap.set(e.filter, entry);
     if (e.queue === '') this.plain++;
     if (e.identifier !== undefined) this.withIds++;
     return replaced;
   }
 
   unsubscribe(filter: string): boolean {
-    const e = this.entries.get(filter);
+    const e = this.entryMap?.get(filter);
     if (e === undefined) return false;
     for (const sub of e.core) this.account.unsubscribe(sub);
-    this.entries.delete(filter);
+    this.entryMap!.delete(filter);
     if (e.queue === '') this.plain--;
     if (e.identifier !== undefined) this.withIds--;
     return true;

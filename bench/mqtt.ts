@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readRssBytes } from '../src/bench/idle.js';
+import { readCpuMs, readRssBytes } from '../src/bench/idle.js';
 import { type MqttAddress, MqttBenchConn } from '../src/bench/mqtt-conn.js';
 import {
   type MqttBenchResult,
@@ -96,6 +96,8 @@ interface IdleResult {
 
 export interface MqttMeasured {
   results: Record<string, Partial<Record<Side, MqttBenchResult>>>;
+  /** Server CPU (user + system) per message delivered, µs, per case and side. */
+  cpuUsPerMsg: Record<string, Partial<Record<Side, number>>>;
   idle: Partial<Record<Side, IdleResult>>;
   /** Why a side or a count was skipped or reduced: printed under the table. */
   notes: string[];
@@ -196,7 +198,7 @@ async function startWeftMqtt(
 }
 
 export async function runMqtt(ctx: MqttContext): Promise<MqttMeasured> {
-  const m: MqttMeasured = { results: {}, idle: {}, notes: [] };
+  const m: MqttMeasured = { results: {}, cpuUsPerMsg: {}, idle: {}, notes: [] };
   const bin = which('mosquitto');
   const servers: Partial<Record<Side, { proc: ServerProc; addr: MqttAddress }>> = {};
   try {
@@ -250,6 +252,7 @@ export async function runMqtt(ctx: MqttContext): Promise<MqttMeasured> {
           ctx.problems.push(`${c.id} ${side}: server is no longer running\n${s.proc.tail()}`);
           continue;
         }
+        const cpu0 = readCpuMs(s.proc.pid);
         const r = await runMqttBench({
           workload: c.workload,
           addr: s.addr,
@@ -262,6 +265,12 @@ export async function runMqtt(ctx: MqttContext): Promise<MqttMeasured> {
         });
         ctx.clearStatus();
         m.results[c.id]![side] = r;
+        // The generator shares the two cores: where it saturates first, msgs/s
+        // is the same for both servers, and the CPU each spent per message tells.
+        const delivered = r.msgsPerSec * (r.elapsedMs / 1000);
+        if (delivered > 0) {
+          (m.cpuUsPerMsg[c.id] ??= {})[side] = ((readCpuMs(s.proc.pid) - cpu0) * 1000) / delivered;
+        }
         const lost = r.lost > 0 ? `, lost ${int(r.lost)}` : '';
         ctx.log(
           `${c.id.padEnd(15)} ${side.padEnd(10)} ${si(r.msgsPerSec)} msgs/s in ${(r.elapsedMs / 1000).toFixed(2)} s${r.complete ? '' : ` [${r.ended}${lost}]`}`,
@@ -335,6 +344,14 @@ export function renderMqttTable(m: MqttMeasured, only: string[], msgs: number): 
       cell(mosquitto),
       cell(weft),
       ratio(weft?.msgsPerSec, mosquitto?.msgsPerSec),
+    ]);
+    const cpu = m.cpuUsPerMsg[c.id] ?? {};
+    const us = (v: number | undefined) => (v === undefined ? '—' : `${v.toFixed(2)} µs`);
+    rows.push([
+      `  server CPU per message (lower is better)`,
+      us(cpu.mosquitto),
+      us(cpu.weft),
+      ratio(cpu.mosquitto, cpu.weft),
     ]);
   }
   if (only.includes('mqtt-idle')) {

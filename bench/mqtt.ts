@@ -269,7 +269,9 @@ export async function runMqtt(ctx: MqttContext): Promise<MqttMeasured> {
         // is the same for both servers, and the CPU each spent per message tells.
         const delivered = r.msgsPerSec * (r.elapsedMs / 1000);
         if (delivered > 0) {
-          (m.cpuUsPerMsg[c.id] ??= {})[side] = ((readCpuMs(s.proc.pid) - cpu0) * 1000) / delivered;
+          const cpu = m.cpuUsPerMsg[c.id] ?? {};
+          cpu[side] = ((readCpuMs(s.proc.pid) - cpu0) * 1000) / delivered;
+          m.cpuUsPerMsg[c.id] = cpu;
         }
         const lost = r.lost > 0 ? `, lost ${int(r.lost)}` : '';
         ctx.log(

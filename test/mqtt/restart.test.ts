@@ -12,6 +12,8 @@
  * [MQTT-4.4.0-1].
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type mqttPacket from 'mqtt-packet';
@@ -32,8 +34,8 @@ interface MqttProcess extends RunningNode {
   url: string;
 }
 
-async function startMqttProcess(dataDir: string): Promise<MqttProcess> {
-  const n = await startNode(['--mqtt-port', '0'], { dataDir });
+async function startMqttProcess(dataDir: string, extra: string[] = []): Promise<MqttProcess> {
+  const n = await startNode(['--mqtt-port', '0', ...extra], { dataDir });
   const m = /Listening for MQTT clients on [^\s]+:(\d+)/.exec(n.stderr());
   assert.ok(m, `no MQTT listener in the log: ${n.stderr()}`);
   const mqttPort = Number(m[1]);
@@ -278,6 +280,46 @@ test('a PUBACK means the copies for offline persistent sessions are durable (SIG
     await checkFor(() => r.got.length >= count, 10_000);
     const topics = new Set(r.got.map((m) => m.topic));
     assert.equal(topics.size, count, 'every acknowledged message was delivered after the crash');
+    await end(r.c);
+  } finally {
+    await stopWeftProcess(n, 'end').catch(() => n.child.kill('SIGKILL'));
+  }
+});
+
+test('a session restored after a restart gets what its permissions allow now: deny rules added meanwhile withhold queued messages', async () => {
+  const dataDir = tempDir('weft-mqtt-restored-perms-');
+  const file = path.join(dataDir, '..', `${path.basename(dataDir)}.yaml`);
+  const users = (deny: string) => `authorization:
+  users:
+    - { user: alice, password: a, permissions: { subscribe: { allow: [">"]${deny} } } }
+    - { user: bob, password: b }
+`;
+  writeFileSync(file, users(''));
+  let n = await startMqttProcess(dataDir, ['--config', file]);
+  try {
+    const alice = { clientId: 'alice-1', clean: false, username: 'alice', password: 'a' };
+    const s = await mqttConnect(n.url, alice);
+    await s.subscribeAsync('data/#', { qos: 1 });
+    await end(s);
+    await stopWeftProcess(n, 'restart');
+    // Restarted with a deny rule inside alice's wildcard.
+    writeFileSync(file, users(', deny: ["data.secret"]'));
+    n = await startMqttProcess(dataDir, ['--config', file]);
+    // Queued while the restored session waits for alice (no permissions known yet).
+    const p = await mqttConnect(n.url, { username: 'bob', password: 'b' });
+    await p.publishAsync('data/secret', 'no', { qos: 1 });
+    await p.publishAsync('data/open', 'yes', { qos: 1 });
+    await end(p);
+    const r = await resume(n.url, alice);
+    assert.equal(r.present, true);
+    await checkFor(() => r.got.length >= 1, 5000);
+    // A live publish after the resume: the deny rule holds for it too.
+    const p2 = await mqttConnect(n.url, { username: 'bob', password: 'b' });
+    await p2.publishAsync('data/secret', 'no2', { qos: 1 });
+    await p2.publishAsync('data/open', 'yes2', { qos: 1 });
+    await end(p2);
+    await checkFor(() => r.got.length >= 2, 5000);
+    assert.deepEqual(seen(r.got), ['data/open=yes', 'data/open=yes2']);
     await end(r.c);
   } finally {
     await stopWeftProcess(n, 'end').catch(() => n.child.kill('SIGKILL'));

@@ -30,6 +30,7 @@ import {
   isSharedFilter,
   parseSharedFilter,
   shareGroupToQueue,
+  topicMatches,
   topicToSubject,
 } from './topics.js';
 
@@ -286,7 +287,22 @@ export abstract class Sessions {
   private recheck(s: SessionState, guard: Guard | null): void {
     if (guard === null) return;
     for (const e of [...s.entries.values()]) {
-      if (!e.core.every((x) => guard.subscribe(x.subject, x.queue).ok)) s.unsubscribe(e.filter);
+      const verdicts = e.core.map((x) => guard.subscribe(x.subject, x.queue));
+      if (!verdicts.every((v) => v.ok)) s.unsubscribe(e.filter);
+      else e.check = verdicts.some((v) => v.check);
+    }
+    // What was queued meanwhile reaches the client only where its rules
+    // allow it now: a subscription it still holds, and no deny rule.
+    const entries = [...s.entries.values()];
+    const withheld = s.withhold((topic) => {
+      const e = entries.find((x) => topicMatches(x.match, topic));
+      return e !== undefined && (!e.check || guard.receive(topicToSubject(topic), e.queue));
+    });
+    if (withheld > 0) {
+      this.security.counters.deliveriesDenied += withheld;
+      this.log.warn(
+        `mqtt: session "${s.clientId}" - ${withheld} queued message(s) withheld: its permissions no longer allow them`,
+      );
     }
   }
 

@@ -110,8 +110,8 @@ export interface SubEntry {
   readonly retainAsPublished: boolean;
   readonly retainHandling: 0 | 1 | 2;
   readonly identifier: number | undefined;
-  /** Deliveries are checked against the subscribe deny rules. */
-  readonly check: boolean;
+  /** Deliveries are checked against the subscribe deny rules (set again when the rules change). */
+  check: boolean;
   core: CoreSub[];
 }
 
@@ -379,6 +379,23 @@ export class SessionState implements Subscriber {
   /** The queue length that makes publishers wait (QUEUE_STALL_AT, at least the window). */
   private stallAt(): number {
     return Math.max(QUEUE_STALL_AT, this.conn?.inflightMax ?? 0);
+  }
+
+  /**
+   * Drops queued messages not yet sent that `allowed` refuses (a session
+   * restored after a restart held no permissions until its client came
+   * back): returns how many. Sent ones stay, to be completed [MQTT-4.4.0-1].
+   */
+  withhold(allowed: (topic: string) => boolean): number {
+    let n = 0;
+    for (let i = 0; i < this.queue.length; i++) {
+      const p = this.queue[i]!;
+      if (p.sent || p.storeId === -1 || allowed(p.message.topic)) continue;
+      this.queue.splice(i--, 1);
+      this.forget(p);
+      n++;
+    }
+    return n;
   }
 
   /** Publishers wait on this session now. */

@@ -7,56 +7,15 @@
  * Lifecycle as in worker.ts: connect → 'ready' → on 'start' run → 'done'.
  */
 
-import { parentPort, workerData } from 'node:worker_threads';
-import {
-  COUNTER,
-  emptyReport,
-  type FromWorker,
-  nowNs,
-  type ToWorker,
-  type WorkerReport,
-} from './messages.js';
+import { workerData } from 'node:worker_threads';
+import { COUNTER, emptyReport, nowNs } from './messages.js';
 import { type MqttAddress, MqttBenchConn } from './mqtt-conn.js';
 import type { MqttIdleTask, MqttPubTask, MqttSubTask, MqttTask } from './mqtt-runner.js';
 import { batchFor, publishBatch, publishPacket } from './mqtt-wire.js';
+import { fail, finish, type Role, runWorker, send, stopped } from './worker-life.js';
 
-interface Role {
-  start?(): void;
-  report(): WorkerReport;
-  close(): void;
-}
-
-const port = parentPort!;
 const task = workerData as MqttTask;
 const counters = new Int32Array(task.counters);
-let role: Role | null = null;
-let finished = false;
-let stopped = false;
-
-function send(msg: FromWorker): void {
-  port.postMessage(msg);
-}
-
-function finish(): void {
-  if (finished || role === null) return;
-  finished = true;
-  const report = role.report();
-  role.close();
-  send({ type: 'done', report });
-  port.close();
-}
-
-function fail(err: unknown): void {
-  send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
-}
-
-port.on('message', (msg: ToWorker) => {
-  if (msg.type === 'start') role?.start?.();
-  else if (msg.type === 'stop') {
-    stopped = true;
-    finish();
-  }
-});
 
 /** Opens `n` connections, `concurrency` at a time. */
 async function openMany(
@@ -238,14 +197,4 @@ async function setup(t: MqttTask): Promise<Role> {
   }
 }
 
-setup(task).then(
-  (r) => {
-    role = r;
-    send({ type: 'ready' });
-    if (stopped) finish();
-  },
-  (err) => {
-    fail(err);
-    port.close();
-  },
-);
+runWorker(setup(task));

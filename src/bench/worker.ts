@@ -7,12 +7,11 @@
  * 'done' with a report (on its own when finished, or when told to 'stop').
  */
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { BenchConn } from './conn.js';
 import {
   COUNTER,
   emptyReport,
-  type FromWorker,
   type IdleTask,
   nowNs,
   type PubTask,
@@ -20,8 +19,6 @@ import {
   type ResponderTask,
   type SubTask,
   type Task,
-  type ToWorker,
-  type WorkerReport,
 } from './messages.js';
 import {
   batchCount,
@@ -32,45 +29,10 @@ import {
   subFrame,
 } from './protocol.js';
 import { spreadBatch, spreadPubSubjects, spreadSubSubjects } from './spread.js';
+import { fail, finish, type Role, runWorker, send, stopped } from './worker-life.js';
 
-interface Role {
-  start?(): void;
-  /** Snapshot of what happened so far. */
-  report(): WorkerReport;
-  close(): void;
-}
-
-const port = parentPort!;
 const task = workerData as Task;
 const counters = new Int32Array(task.counters);
-let role: Role | null = null;
-let finished = false;
-let stopped = false;
-
-function send(msg: FromWorker): void {
-  port.postMessage(msg);
-}
-
-function finish(): void {
-  if (finished || role === null) return;
-  finished = true;
-  const report = role.report();
-  role.close();
-  send({ type: 'done', report });
-  port.close();
-}
-
-function fail(err: unknown): void {
-  send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
-}
-
-port.on('message', (msg: ToWorker) => {
-  if (msg.type === 'start') role?.start?.();
-  else if (msg.type === 'stop') {
-    stopped = true;
-    finish();
-  }
-});
 
 async function setup(t: Task): Promise<Role> {
   switch (t.role) {
@@ -350,14 +312,4 @@ async function idle(t: IdleTask): Promise<Role> {
   };
 }
 
-setup(task).then(
-  (r) => {
-    role = r;
-    if (stopped) finish();
-    else send({ type: 'ready' });
-  },
-  (err) => {
-    fail(err);
-    port.close();
-  },
-);
+runWorker(setup(task));

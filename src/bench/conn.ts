@@ -9,21 +9,16 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { connectFrame, PING, PONG, type ServerAddress } from './protocol.js';
 import { FrameScanner } from './scanner.js';
+import { SocketConn } from './socket-conn.js';
 
-export class BenchConn {
+export class BenchConn extends SocketConn {
   readonly scanner = new FrameScanner();
-  /** Server -ERR texts and socket errors, in order. */
-  readonly errors: string[] = [];
   /** The server's INFO, once received (it comes before the first PONG). */
   info: { max_payload?: number; [key: string]: unknown } = {};
-  closed = false;
-  /** Set by `close()`: a close we asked for is not reported to listeners. */
-  private deliberate = false;
   private readonly pongWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
-  private closeListeners: Array<(why: string) => void> = [];
 
-  private constructor(readonly socket: net.Socket) {
-    socket.setNoDelay(true);
+  private constructor(socket: net.Socket) {
+    super(socket);
     const scanner = this.scanner;
     scanner.onPing = () => {
       if (!this.closed) socket.write(PONG);
@@ -40,14 +35,10 @@ export class BenchConn {
       socket.destroy();
     };
     socket.on('data', (chunk: Buffer) => scanner.push(chunk));
-    socket.on('error', (err) => this.errors.push(err.message));
-    socket.on('close', () => {
-      this.closed = true;
-      const why = this.errors.length > 0 ? this.errors.join('; ') : 'connection closed by server';
-      for (const w of this.pongWaiters.splice(0)) w.reject(new Error(why));
-      const listeners = this.closeListeners.splice(0);
-      if (!this.deliberate) for (const l of listeners) l(why);
-    });
+  }
+
+  protected rejectWaiters(why: string): void {
+    for (const w of this.pongWaiters.splice(0)) w.reject(new Error(why));
   }
 
   /** Connects, sends CONNECT + PING and resolves once the PONG is back. */
@@ -148,40 +139,6 @@ export class BenchConn {
     const pong = this.expectPong();
     this.socket.write(PING);
     return pong;
-  }
-
-  /** Writes `buf`; resolves at once, or on 'drain' if the socket is backed up. */
-  write(buf: Buffer): Promise<void> | undefined {
-    if (this.socket.write(buf)) return undefined;
-    return this.drained();
-  }
-
-  drained(): Promise<void> {
-    if (this.closed) return Promise.reject(new Error(this.closeReason()));
-    return new Promise((resolve, reject) => {
-      const onClose = (why: string) => reject(new Error(why));
-      this.closeListeners.push(onClose);
-      this.socket.once('drain', () => {
-        const i = this.closeListeners.indexOf(onClose);
-        if (i >= 0) this.closeListeners.splice(i, 1);
-        resolve();
-      });
-    });
-  }
-
-  onClose(listener: (why: string) => void): void {
-    if (this.closed) listener(this.closeReason());
-    else this.closeListeners.push(listener);
-  }
-
-  close(): void {
-    this.deliberate = true;
-    this.closed = true;
-    this.socket.destroy();
-  }
-
-  private closeReason(): string {
-    return this.errors.length > 0 ? this.errors.join('; ') : 'connection closed';
   }
 
   private expectPong(): Promise<void> {

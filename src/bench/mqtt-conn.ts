@@ -15,6 +15,7 @@ import {
   type ScannerEvents,
   subscribePacket,
 } from './mqtt-wire.js';
+import { SocketConn } from './socket-conn.js';
 
 export interface MqttAddress {
   host: string;
@@ -25,23 +26,19 @@ export interface MqttAddress {
 
 type Waiter = { resolve: (v: number) => void; reject: (e: Error) => void };
 
-export class MqttBenchConn {
-  readonly errors: string[] = [];
-  closed = false;
+export class MqttBenchConn extends SocketConn {
   /** Called for every PUBLISH received (after a QoS 1 one is acknowledged). */
   onPublish: (qos: number) => void = () => {};
   onPuback: (id: number) => void = () => {};
-  private deliberate = false;
   private readonly scanner: MqttScanner;
   private readonly connack: Waiter[] = [];
   private readonly suback: Waiter[] = [];
   private readonly pingresp: Waiter[] = [];
-  private closeListeners: Array<(why: string) => void> = [];
   /** PUBACKs owed for the current read, written with one call after it. */
   private acks: Buffer[] = [];
 
-  private constructor(readonly socket: net.Socket) {
-    socket.setNoDelay(true);
+  private constructor(socket: net.Socket) {
+    super(socket);
     const events: ScannerEvents = {
       onConnack: (rc) => this.connack.shift()?.resolve(rc),
       onSuback: (granted) => this.suback.shift()?.resolve(granted),
@@ -65,15 +62,11 @@ export class MqttBenchConn {
         this.acks = [];
       }
     });
-    socket.on('error', (err) => this.errors.push(err.message));
-    socket.on('close', () => {
-      this.closed = true;
-      const why = this.closeReason();
-      for (const list of [this.connack, this.suback, this.pingresp])
-        for (const w of list.splice(0)) w.reject(new Error(why));
-      const listeners = this.closeListeners.splice(0);
-      if (!this.deliberate) for (const l of listeners) l(why);
-    });
+  }
+
+  protected rejectWaiters(why: string): void {
+    for (const list of [this.connack, this.suback, this.pingresp])
+      for (const w of list.splice(0)) w.reject(new Error(why));
   }
 
   /** Connects and resolves once CONNACK accepted the connection. */
@@ -121,42 +114,8 @@ export class MqttBenchConn {
     await r;
   }
 
-  /** Writes `buf`; resolves at once, or on 'drain' if the socket is backed up. */
-  write(buf: Buffer): Promise<void> | undefined {
-    if (this.socket.write(buf)) return undefined;
-    return this.drained();
-  }
-
-  drained(): Promise<void> {
-    if (this.closed) return Promise.reject(new Error(this.closeReason()));
-    return new Promise((resolve, reject) => {
-      const onClose = (why: string) => reject(new Error(why));
-      this.closeListeners.push(onClose);
-      this.socket.once('drain', () => {
-        const i = this.closeListeners.indexOf(onClose);
-        if (i >= 0) this.closeListeners.splice(i, 1);
-        resolve();
-      });
-    });
-  }
-
-  onClose(listener: (why: string) => void): void {
-    if (this.closed) listener(this.closeReason());
-    else this.closeListeners.push(listener);
-  }
-
-  close(): void {
-    this.deliberate = true;
-    this.closed = true;
-    this.socket.destroy();
-  }
-
   private wait(list: Waiter[]): Promise<number> {
     if (this.closed) return Promise.reject(new Error(this.closeReason()));
     return new Promise((resolve, reject) => list.push({ resolve, reject }));
-  }
-
-  private closeReason(): string {
-    return this.errors.length > 0 ? this.errors.join('; ') : 'connection closed by server';
   }
 }

@@ -88,6 +88,22 @@ describe('MQTT wire', () => {
     await c.closedWithin();
   });
 
+  test('5.0: an authentication method (enhanced authentication) gets 0x8C, then the close [MQTT-4.12.0-1]', async () => {
+    const c = await RawMqtt.open(node.mqttPort, 5);
+    c.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clean: true,
+      clientId: 'scram',
+      keepalive: 0,
+      properties: { authenticationMethod: 'SCRAM-SHA-1' },
+    });
+    const ack = (await c.next('connack')) as mqttPacket.IConnackPacket;
+    assert.equal(ack.reasonCode, 0x8c);
+    await c.closedWithin();
+  });
+
   test('keep alive: silence for 1.5 × keep alive closes the connection [MQTT-3.1.2-24]', async () => {
     const c = await RawMqtt.open(node.mqttPort);
     await c.connect({ keepalive: 1 });

@@ -52,6 +52,16 @@ export function connectProblem(p: ConnectPacket): ConnectRefusal | null {
       why: 'empty client identifier with clean session 0 [MQTT-3.1.3-8]',
     };
   }
+  const method = v === 5 ? p.properties?.authenticationMethod : undefined;
+  if (method !== undefined) {
+    // Enhanced authentication (AUTH exchanges) is not offered: refused, then
+    // the close [MQTT-4.12.0-1].
+    return {
+      v4: V4.NotAuthorized,
+      v5: RC.BadAuthenticationMethod,
+      why: `authentication method "${method}" is not supported (user name and password, tokens and client certificates are)`,
+    };
+  }
   if (p.will !== undefined && p.will !== null) {
     const problem = topicNameProblem(p.will.topic);
     if (problem !== null)

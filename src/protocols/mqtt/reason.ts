@@ -22,6 +22,7 @@ export const RC = {
   ServerUnavailable: 0x88,
   ServerBusy: 0x89,
   ServerShuttingDown: 0x8b,
+  BadAuthenticationMethod: 0x8c,
   KeepAliveTimeout: 0x8d,
   SessionTakenOver: 0x8e,
   TopicFilterInvalid: 0x8f,

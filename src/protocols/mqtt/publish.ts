@@ -13,9 +13,10 @@ import { encodePuback, encodePubcomp, encodePubrec } from './encoder.js';
 import type { MqttHost } from './host.js';
 import { toHeaders } from './properties.js';
 import { RC } from './reason.js';
-import { routeCollectingWrites, type SessionState } from './state.js';
+import type { SessionState } from './state.js';
 import type { MessageProperties, StoredMessage } from './store.js';
 import { topicNameProblem, topicToSubject } from './topics.js';
+import { routeCollectingWrites } from './write-collector.js';
 
 type PublishPacket = Extract<Packet, { cmd: 'publish' }>;
 

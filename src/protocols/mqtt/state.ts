@@ -20,28 +20,7 @@ import { fromHeaders, type MqttView, storedFrom } from './properties.js';
 import type { MessageProperties, MqttStore, StoredMessage, StoredSubscription } from './store.js';
 import { DEFAULT_MAX_QUEUED_MESSAGES } from './store-limits.js';
 import { dollarRuleAllows, filterToSubjects, subjectToTopic, topicMatches } from './topics.js';
-
-/**
- * While a QoS 1/2 publish is routed: the store writes its delivery starts
- * (copies queued for persistent sessions on this node), so the publisher's
- * PUBACK/PUBREC waits until they are durable. Null otherwise.
- */
-let collecting: Promise<unknown>[] | null = null;
-
-/** Runs `route` collecting the store writes it starts (see `collecting`). */
-export function routeCollectingWrites(route: () => number): {
-  n: number;
-  writes: Promise<unknown>[];
-} {
-  const writes: Promise<unknown>[] = [];
-  const outer = collecting;
-  collecting = writes;
-  try {
-    return { n: route(), writes };
-  } finally {
-    collecting = outer;
-  }
-}
+import { collectWrite } from './write-collector.js';
 
 /**
  * QoS 1/2 messages a clean session (kept in memory, not in the store) may
@@ -348,7 +327,7 @@ export class SessionState implements Subscriber {
         this.drop(p);
       },
     );
-    collecting?.push(write);
+    collectWrite(write);
   }
 
   private drop(p: Pending): void {

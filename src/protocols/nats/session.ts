@@ -6,18 +6,13 @@
 import type { Socket } from 'node:net';
 import { ConnectionIdentity } from '../../auth/connection-identity.js';
 import { reservedSubject } from '../../auth/reserved.js';
-import type { Security } from '../../auth/security.js';
 import type { AuthResult, Credentials, Identity } from '../../auth/types.js';
-import type { ServerOptions } from '../../config/options.js';
-import type { Congestion } from '../../connection/congestion.js';
-import { COPY_LIMIT, Connection, type Flusher } from '../../connection/connection.js';
-import type { Outbound, SlowReason } from '../../connection/outbound.js';
+import { COPY_LIMIT, Connection } from '../../connection/connection.js';
+import type { SlowReason } from '../../connection/outbound.js';
 import { DELIVERY_COST, ReadSlicer } from '../../connection/read-slicer.js';
-import type { ServerStats } from '../../connection/stats.js';
 import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Account } from '../../core/account.js';
 import type { Message, Subscriber, Subscription } from '../../core/message.js';
-import type { Router } from '../../core/router.js';
 import { classifySubject, isValidQueueName } from '../../core/subject.js';
 import type { MatchResult } from '../../core/sublist.js';
 import {
@@ -28,8 +23,7 @@ import {
   WireError,
 } from '../../errors.js';
 import { copyInto } from '../../util/bytes.js';
-import type { Logger } from '../../util/logger.js';
-import type { ClientDescription, FaceConnection } from '../face.js';
+import type { ClientDescription, FaceConnection, FaceHost } from '../face.js';
 import { type ConnectOptions, parseConnect } from './connect.js';
 import {
   encodeMsgHead,
@@ -46,17 +40,12 @@ import {
 import { NatsParser } from './parser.js';
 
 /** What a session needs from the node that owns it. */
-export interface SessionHost {
-  readonly options: ServerOptions;
-  readonly congestion: Congestion;
-  readonly router: Router;
-  readonly flusher: Flusher;
-  readonly stats: ServerStats;
-  readonly log: Logger;
-  /** Bytes held for all clients, and the node-wide bounds on them. */
-  readonly outbound: Outbound;
-  /** Authentication, limits and permissions (the same for every face). */
-  readonly security: Security;
+/** What a session needs from the NATS face: the host's shared parts, and three callbacks. */
+export interface SessionHost
+  extends Pick<
+    FaceHost,
+    'options' | 'congestion' | 'router' | 'flusher' | 'stats' | 'log' | 'outbound' | 'security'
+  > {
   /** The INFO line (with CRLF) for a new connection. */
   infoLine(session: ClientSession): string;
   /** The session has authenticated: `identity` is set. */

@@ -219,7 +219,7 @@ export class NatsFace implements Face, SessionHost {
     this.tlsAcceptor?.closeAll();
     for (const sock of this.refused) sock.destroy();
     const listener = this.listener;
-    if (listener !== null && listener.listening) {
+    if (listener?.listening) {
       await new Promise<void>((r) => listener.close(() => r()));
     }
   }

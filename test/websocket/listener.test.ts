@@ -201,7 +201,11 @@ describe('the WebSocket listener', () => {
     assert.deepEqual(w.listeners, [
       { setting: 'websocket.port', host: '127.0.0.1', port: wsPort(node), tls: false },
     ]);
-    assert.deepEqual(w.routes, [{ path: '/echo', subprotocols: ['echo'], face: 'echo' }]);
+    // The NATS face's route (NATS over WebSocket at /) and the test's own.
+    assert.deepEqual(w.routes, [
+      { path: '/echo', subprotocols: ['echo'], face: 'echo' },
+      { path: '/', subprotocols: [], face: 'nats' },
+    ]);
     assert.equal(w.max_message, 4096);
     const m = await (await fetch(`http://127.0.0.1:${node.httpPort}/metrics`)).text();
     assert.match(m, /weft_websocket_refused_total\{reason="not_found"[^}]*\} 2/);

@@ -99,6 +99,17 @@ export class NatsFace implements Face, SessionHost {
         `TLS required for client connections${o.tls.verify ? ' (client certificates verified against tls.ca_file)' : ''}`,
       );
     }
+    // NATS over WebSocket, as nats-server's websocket listener: the client
+    // protocol unchanged in binary or text frames, at the root path (nats.ws,
+    // @nats-io/nats-core's wsconnect).
+    h.websocket?.route({
+      face: 'nats',
+      path: '/',
+      subprotocols: [],
+      binaryOnly: false,
+      onConnection: (t, u) =>
+        h.connections.opened(new ClientSession(h.connections.nextId(), t as Socket, this, u.tls)),
+    });
     this.pingTimer = setInterval(() => this.pingAll(), o.pingIntervalMs);
     this.pingTimer.unref();
   }

@@ -93,10 +93,13 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
     id: number,
     socket: Socket,
     private readonly host: SessionHost,
-    /** Set on a TLS connection, whose INFO went out in clear before the handshake. */
+    /** The TLS handshake's result (a TLS socket, or wss); null on plain TCP or ws. */
     tls: TlsSessionInfo | null = null,
-    /** A TLS connection's nonce, sent in that INFO. */
-    nonce = '',
+    /**
+     * The nonce of an INFO already sent (a TLS connection's INFO goes out in
+     * clear before the handshake); null: the INFO is sent now.
+     */
+    infoNonce: string | null = null,
   ) {
     super(id, socket, host.flusher, host.options.maxPending, host.outbound);
     this.tls = tls;
@@ -134,8 +137,8 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
       o.authTimeoutMs,
     );
     this.who = new ConnectionIdentity(host.security);
-    this.nonce = tls === null ? host.security.nonce() : nonce;
-    if (tls === null) this.queueText(host.infoLine(this));
+    this.nonce = infoNonce ?? host.security.nonce();
+    if (infoNonce === null) this.queueText(host.infoLine(this));
   }
 
   get verbose(): boolean {

@@ -364,6 +364,19 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   /** The peer is not reading fast enough (`reason` says which bound it hit). */
   protected abstract onSlowConsumer(reason: SlowReason): void;
 
+  /** Why the peer is a slow consumer, for the log: the bound it hit, with the numbers. */
+  protected slowConsumerText(reason: SlowReason): string {
+    const pending = this.pendingBytes;
+    const o = this.outbound;
+    if (reason === CloseReason.SlowConsumerWriteDeadline) {
+      return `no write progress for ${Date.now() - this.blockedSince} ms with ${pending} bytes pending (write_deadline ${o.writeDeadlineMs} ms)`;
+    }
+    if (reason === CloseReason.SlowConsumerPendingTotal) {
+      return `holds ${this.held} bytes, the most of any client, while clients hold ${o.bytes} in all (max_pending_total ${o.max})`;
+    }
+    return `${pending} bytes pending exceeds max_pending ${this.maxPending}`;
+  }
+
   /** The socket wrote out what it held (its 'drain' event). */
   protected onDrained(): void {}
 

@@ -508,7 +508,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
   protected onSlowConsumer(reason: SlowReason): void {
     if (this.closed) return;
     this.host.stats.slowConsumers++;
-    this.host.log.warn(`${this.tag()} - slow consumer: ${this.pendingBytes} bytes pending`);
+    this.host.log.warn(`${this.tag()} - slow consumer: ${this.slowConsumerText(reason)}`);
     this.discardQueued();
     this.close(reason, true);
   }

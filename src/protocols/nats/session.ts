@@ -572,16 +572,8 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
   protected onSlowConsumer(reason: SlowReason): void {
     if (this.closed) return;
     this.host.stats.slowConsumers++;
-    const o = this.host.options;
-    const pending = this.pendingBytes;
-    let why: string;
-    if (reason === CloseReason.SlowConsumerWriteDeadline) {
-      why = `no write progress for ${Date.now() - this.blockedSince} ms with ${pending} bytes pending (write_deadline ${o.writeDeadlineMs} ms)`;
-    } else if (reason === CloseReason.SlowConsumerPendingTotal) {
-      why = `holds ${this.held} bytes, the most of any client, while clients hold ${this.host.outbound.bytes} in all (max_pending_total ${o.maxPendingTotal})`;
-    } else why = `${pending} bytes pending exceeds max_pending ${o.maxPending}`;
     this.host.log.warn(
-      `cid:${this.id} ${this.remoteAddress}:${this.remotePort} - slow consumer: ${why}`,
+      `cid:${this.id} ${this.remoteAddress}:${this.remotePort} - slow consumer: ${this.slowConsumerText(reason)}`,
     );
     this.discardQueued();
     this.close(reason, true);

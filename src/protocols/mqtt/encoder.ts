@@ -111,6 +111,14 @@ export function encodePublish(version: ProtocolVersion, p: PublishOut): Buffer {
 
 type AckCmd = 'puback' | 'pubrec' | 'pubrel' | 'pubcomp';
 
+/** Packet type and flags of each acknowledgement (PUBREL's flags are 0b0010 [MQTT-3.6.1-1]). */
+const ACK_FIRST_BYTE: Record<AckCmd, number> = {
+  puback: 0x40,
+  pubrec: 0x50,
+  pubrel: 0x62,
+  pubcomp: 0x70,
+};
+
 function encodeAck(
   cmd: AckCmd,
   version: ProtocolVersion,
@@ -118,6 +126,11 @@ function encodeAck(
   reasonCode: number,
   properties: AckProperties | undefined,
 ): Buffer {
+  if (properties === undefined && (version !== 5 || reasonCode === 0)) {
+    // The common case, one per QoS 1/2 message: fixed header and packet id
+    // only (5.0 may leave out a reason code 0 with no properties [MQTT-3.4.2-1]).
+    return Buffer.from([ACK_FIRST_BYTE[cmd], 2, messageId >> 8, messageId & 0xff]);
+  }
   const packet = { cmd, messageId } as Packet & { reasonCode?: number; properties?: AckProperties };
   if (version === 5) {
     packet.reasonCode = reasonCode;

@@ -273,6 +273,7 @@ const TAKEOVER_HELP: Record<keyof TakeoverCounters, string> = {
   takeoverTimeouts: 'MQTT takeovers across nodes not answered or confirmed in time',
   takeoverRefused: 'MQTT takeovers across nodes refused at TAKEOVER_PENDING_MAX',
   answerRetries: 'MQTT takeover answers sent again: no route to the asking node yet',
+  badAnswers: 'MQTT session handoffs from another node refused as malformed (nothing stored)',
 };
 
 function snake(k: string): string {

@@ -80,6 +80,8 @@ export interface TakeoverCounters {
   takeoverRefused: number;
   /** Answers or confirmations sent again: the asker's reply interest had not arrived yet. */
   answerRetries: number;
+  /** Handoff answers from another node refused as malformed (nothing stored). */
+  badAnswers: number;
 }
 
 /** What the takeover needs of the face's sessions (sessions.ts). */
@@ -98,7 +100,7 @@ export interface TakeoverSessions {
 }
 
 /** The answer of the holder: the session as its store has it, or `found: false`. */
-interface Answer {
+export interface Answer {
   readonly found: boolean;
   readonly session?: StoredSession;
   /** Queue entries: the store record (base64) with its packet id and PUBREL state. */
@@ -128,6 +130,7 @@ export class MeshSessions implements Subscriber {
     takeoverTimeouts: 0,
     takeoverRefused: 0,
     answerRetries: 0,
+    badAnswers: 0,
   };
   private readonly nonce = randomBytes(8).toString('hex');
   /** Holder interest by session. */
@@ -199,6 +202,13 @@ export class MeshSessions implements Subscriber {
     if (reply === null) return;
     const a = parse<Answer>(reply.payload);
     if (a === null || !a.found || clean || a.session === undefined) return;
+    const bad = answerProblem(a);
+    if (bad !== null) {
+      // A peer node's answer is checked like any input: nothing of it is stored.
+      this.counters.badAnswers++;
+      this.sessions.log.warn(`mqtt: session "${clientId}" from another node refused: ${bad}`);
+      return;
+    }
     this.counters.remoteTakeovers++;
     // A stored copy here is older than the holder's (it left this node since).
     if ((await store.loadSession(clientId)) !== null) await store.deleteSession(clientId);
@@ -416,6 +426,36 @@ export class HeldStates extends Map<string, SessionState> {
     for (const s of super.values()) this.mesh?.unhold(s);
     super.clear();
   }
+}
+
+const isPacketId = (p: unknown): boolean =>
+  Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 0xffff;
+
+/** Why a handoff answer from a peer cannot be taken, or null when its shape is sound. */
+export function answerProblem(a: Answer): string | null {
+  const s = a.session as Partial<StoredSession> | undefined;
+  if (s === undefined || typeof s !== 'object' || s === null) return 'no session';
+  if (s.protocol !== 4 && s.protocol !== 5) return 'bad protocol level';
+  const subs = s.subscriptions;
+  if (!Array.isArray(subs)) return 'subscriptions are not a list';
+  for (const x of subs as unknown[]) {
+    const f = (x as { filter?: unknown; qos?: unknown } | null)?.filter;
+    const q = (x as { qos?: unknown } | null)?.qos;
+    if (typeof f !== 'string' || (q !== 0 && q !== 1 && q !== 2)) return 'a malformed subscription';
+  }
+  if (a.queue !== undefined) {
+    if (!Array.isArray(a.queue)) return 'the queue is not a list';
+    for (const q of a.queue as unknown[]) {
+      const e = q as { m?: unknown; p?: unknown } | null;
+      if (typeof e?.m !== 'string' || (e.p !== undefined && !isPacketId(e.p))) {
+        return 'a malformed queue entry';
+      }
+    }
+  }
+  if (a.incoming !== undefined && (!Array.isArray(a.incoming) || !a.incoming.every(isPacketId))) {
+    return 'malformed QoS 2 packet ids';
+  }
+  return null;
 }
 
 function parse<T>(b: Buffer): T | null {

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { checkSecurity, parseSecurity, SECURITY_KEYS } from '../auth/config.js';
+import { isCookieName } from '../connection/cookies.js';
 import { parseTlsBlock } from '../connection/tls.js';
 import { originOf } from '../connection/websocket-origin.js';
 import { ConfigError } from '../errors.js';
@@ -423,6 +424,25 @@ function checkWebSocketSettings(o: ServerOptions): void {
   }
   if (!Array.isArray(o.websocketAllowedOrigins)) {
     bad('websocket.allowed_origins', 'must be a list of origins', o.websocketAllowedOrigins);
+  }
+  const cookies: [string, string][] = [
+    ['websocket.jwt_cookie', o.websocketJwtCookie],
+    ['websocket.user_cookie', o.websocketUserCookie],
+    ['websocket.pass_cookie', o.websocketPassCookie],
+    ['websocket.token_cookie', o.websocketTokenCookie],
+  ];
+  for (const [key, name] of cookies) {
+    if (typeof name !== 'string' || (name !== '' && !isCookieName(name))) {
+      bad(key, "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)", name);
+    }
+  }
+  // As nats-server: a user JWT means something only in operator mode.
+  if (o.websocketJwtCookie !== '' && o.security.operator === null) {
+    bad(
+      'websocket.jwt_cookie',
+      'needs operator mode (operator and resolver) to check the JWT',
+      o.websocketJwtCookie,
+    );
   }
   for (const v of o.websocketAllowedOrigins) {
     if (typeof v !== 'string' || originOf(v) === null) {

@@ -244,12 +244,16 @@ function mqtt(
   put('mqtt', block, from);
 }
 
+/** The websocket block's cookie names (nats-server 2.9 has jwt_cookie; later versions the others). */
+const COOKIE_KEYS = new Set(['jwt_cookie', 'user_cookie', 'pass_cookie', 'token_cookie']);
+
 /**
  * nats-server's `websocket { port, host, listen, tls {…}, no_tls,
- * allowed_origins, compression, handshake_timeout }` block (alias `ws`):
+ * allowed_origins, compression, handshake_timeout, jwt_cookie,
+ * user_cookie, pass_cookie, token_cookie }` block (alias `ws`):
  * port -1 is any free port (Weft's 0), 0 none; as nats-server, TLS is
  * required unless `no_tls: true`. Its other keys (same_origin, advertise,
- * its own authorization, jwt_cookie, …) are named as unsupported.
+ * its own authorization, no_auth_user, …) are named as unsupported.
  */
 function websocket(
   value: unknown,
@@ -283,6 +287,7 @@ function websocket(
     } else if (key === 'allowed_origins') block.allowed_origins = v;
     else if (key === 'compression') block.compression = v;
     else if (key === 'handshake_timeout') block.handshake_timeout = v;
+    else if (COOKIE_KEYS.has(key)) block[key] = v;
     else if (!usedAsVariable(value, k)) unsupported.push(at);
   }
   const on = typeof block.port === 'number' && block.port >= 0;

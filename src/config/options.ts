@@ -111,6 +111,11 @@ export interface ServerOptions {
   websocketHandshakeTimeoutMs: number;
   /** Largest WebSocket message a client may send, bytes; 0 (the default): max_payload + 64KiB. */
   websocketMaxMessage: number;
+  /** Cookies of a WebSocket upgrade whose values log in a NATS client whose CONNECT leaves the field empty ('' none): a user JWT (operator mode), user, password, token. */
+  websocketJwtCookie: string;
+  websocketUserCookie: string;
+  websocketPassCookie: string;
+  websocketTokenCookie: string;
   /** MQTT port; 0 picks a free one, -1 (the default) none (src/protocols/mqtt). */
   mqttPort: number;
   /** Address the MQTT listener binds to; '' (the default): `host`. */
@@ -172,6 +177,10 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   websocketCompression: false,
   websocketHandshakeTimeoutMs: 2000,
   websocketMaxMessage: 0,
+  websocketJwtCookie: '',
+  websocketUserCookie: '',
+  websocketPassCookie: '',
+  websocketTokenCookie: '',
   mqttPort: -1,
   mqttHost: '',
   mqttTls: null,

@@ -77,6 +77,28 @@ websocket:
     );
   });
 
+  test('cookie names: tokens only; jwt_cookie needs operator mode (as nats-server)', () => {
+    const o = parseConfigText(
+      'websocket: {token_cookie: nats_token, user_cookie: u, pass_cookie: p}',
+    );
+    assert.deepEqual(o, {
+      websocketTokenCookie: 'nats_token',
+      websocketUserCookie: 'u',
+      websocketPassCookie: 'p',
+    });
+    assert.equal(withDefaults().websocketJwtCookie, '');
+    throwsConfig(
+      () => validateOptions(withDefaults(parseConfigText('websocket: {token_cookie: "a b"}'))),
+      'websocket.token_cookie',
+      /must be a cookie name/,
+    );
+    throwsConfig(
+      () => validateOptions(withDefaults(parseConfigText('websocket: {jwt_cookie: jwt}'))),
+      'websocket.jwt_cookie',
+      /needs operator mode \(operator and resolver\)/,
+    );
+  });
+
   test('origins compare by scheme, host and port, default ports implied', () => {
     assert.equal(originOf('https://a.example:443/path'), 'https://a.example');
     assert.equal(originOf('http://A.example:8080'), 'http://a.example:8080');
@@ -119,9 +141,26 @@ websocket {
       /needs a tls block, or no_tls: true/,
     );
     throwsConfig(
-      () => read('websocket { port: 8080, no_tls: true, same_origin: true, jwt_cookie: c }'),
+      () => read('websocket { port: 8080, no_tls: true, same_origin: true, no_auth_user: c }'),
       'ws.conf',
-      /2 settings Weft does not support: websocket\.same_origin, websocket\.jwt_cookie/,
+      /2 settings Weft does not support: websocket\.same_origin, websocket\.no_auth_user/,
+    );
+  });
+
+  test('the cookie names map to websocket.*_cookie', () => {
+    const o = read(
+      'websocket { port: 8080, no_tls: true, user_cookie: u, pass_cookie: "p", token_cookie: tok }',
+    );
+    assert.equal(o.websocketUserCookie, 'u');
+    assert.equal(o.websocketPassCookie, 'p');
+    assert.equal(o.websocketTokenCookie, 'tok');
+    throwsConfig(
+      () =>
+        validateOptions(
+          withDefaults(read('websocket { port: 8080, no_tls: true, jwt_cookie: jwt }')),
+        ),
+      'websocket.jwt_cookie',
+      /needs operator mode/,
     );
   });
 });

@@ -10,6 +10,7 @@ import type { Security } from '../../auth/security.js';
 import type { ServerOptions } from '../../config/options.js';
 import type { Congestion } from '../../connection/congestion.js';
 import type { Flusher } from '../../connection/connection.js';
+import { cookieValues } from '../../connection/cookies.js';
 import type { Outbound } from '../../connection/outbound.js';
 import type { ServerStats } from '../../connection/stats.js';
 import { TlsAcceptor } from '../../connection/tls-accept.js';
@@ -21,7 +22,7 @@ import type { Logger } from '../../util/logger.js';
 import { NATS_API_VERSION, VERSION } from '../../version.js';
 import type { Face, FaceHost, FaceListener } from '../face.js';
 import { errLine, infoLine } from './encoder.js';
-import { ClientSession, type SessionHost } from './session.js';
+import { ClientSession, type CookieCredentials, type SessionHost } from './session.js';
 
 /** How long a refused connection may take to read its -ERR before it is destroyed. */
 const REFUSED_LINGER_MS = 2000;
@@ -108,10 +109,44 @@ export class NatsFace implements Face, SessionHost {
       subprotocols: [],
       binaryOnly: false,
       onConnection: (t, u) =>
-        h.connections.opened(new ClientSession(h.connections.nextId(), t as Socket, this, u.tls)),
+        h.connections.opened(
+          new ClientSession(
+            h.connections.nextId(),
+            t as Socket,
+            this,
+            u.tls,
+            null,
+            this.cookieCredentials(u.headers.cookie),
+          ),
+        ),
     });
     this.pingTimer = setInterval(() => this.pingAll(), o.pingIntervalMs);
     this.pingTimer.unref();
+  }
+
+  /**
+   * What the upgrade request's cookies say of the credentials, by the
+   * names in `websocket.jwt_cookie`, `user_cookie`, `pass_cookie`,
+   * `token_cookie` (as nats-server); null when none is configured.
+   */
+  private cookieCredentials(header: string | string[] | undefined): CookieCredentials | null {
+    const o = this.options;
+    const names = [
+      o.websocketJwtCookie,
+      o.websocketUserCookie,
+      o.websocketPassCookie,
+      o.websocketTokenCookie,
+    ];
+    const wanted = new Set(names.filter((n) => n !== ''));
+    if (wanted.size === 0) return null;
+    const v = cookieValues(header, wanted);
+    const of = (name: string): string => (name === '' ? '' : (v.get(name) ?? ''));
+    return {
+      jwt: of(o.websocketJwtCookie),
+      user: of(o.websocketUserCookie),
+      pass: of(o.websocketPassCookie),
+      token: of(o.websocketTokenCookie),
+    };
   }
 
   private accept(socket: Socket): void {

@@ -39,7 +39,14 @@ import {
 } from './encoder.js';
 import { NatsParser } from './parser.js';
 
-/** What a session needs from the node that owns it. */
+/** Credentials from a WebSocket upgrade's cookies ('' when the cookie was not sent). */
+export interface CookieCredentials {
+  readonly jwt: string;
+  readonly user: string;
+  readonly pass: string;
+  readonly token: string;
+}
+
 /** What a session needs from the NATS face: the host's shared parts, and three callbacks. */
 export interface SessionHost
   extends Pick<
@@ -100,6 +107,11 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
      * clear before the handshake); null: the INFO is sent now.
      */
     infoNonce: string | null = null,
+    /**
+     * Credentials a WebSocket upgrade carried in cookies (`websocket.jwt_cookie`,
+     * …): each is used when CONNECT leaves its field empty, as nats-server does.
+     */
+    private readonly cookies: CookieCredentials | null = null,
   ) {
     super(id, socket, host.flusher, host.options.maxPending, host.outbound);
     this.tls = tls;
@@ -206,15 +218,17 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
       if (this.identity !== null) this.accept(parsed);
       return;
     }
+    const k = this.cookies;
     const creds: Credentials = {
       face: 'nats',
       remoteAddress: this.remoteAddress,
-      user: parsed.user,
-      pass: parsed.pass,
-      token: parsed.auth_token,
+      // CONNECT's own fields win; a cookie fills a field left empty.
+      user: parsed.user || (k?.user ?? ''),
+      pass: parsed.pass || (k?.pass ?? ''),
+      token: parsed.auth_token || (k?.token ?? ''),
       nkey: parsed.nkey,
       sig: parsed.sig,
-      jwt: parsed.jwt,
+      jwt: parsed.jwt || (k?.jwt ?? ''),
       nonce: this.nonce,
       // A certificate names the user only under verify_and_map (with verify
       // alone it proves the client may connect, and the usual login follows).

@@ -82,6 +82,8 @@ export type TargetOptions = Partial<
    * `writeDeadlineMs` for both).
    */
   referenceWriteDeadlineMs?: number;
+  /** nats-server's `websocket { port, no_tls: true }`, for the reference only (Weft: `websocketPort`). */
+  referenceWebsocketPort?: number;
   /**
    * Security blocks with nats-server's key names (`authorization`,
    * `accounts`, `system_account`, `no_auth_user`, …), as a config document:

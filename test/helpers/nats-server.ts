@@ -50,6 +50,9 @@ export function natsServerConfig(opts: TargetOptions, port: number, httpPort: nu
   if (opts.referenceWriteDeadlineMs !== undefined) {
     lines.push(`write_deadline: "${opts.referenceWriteDeadlineMs}ms"`);
   }
+  if (opts.referenceWebsocketPort !== undefined) {
+    lines.push(`websocket { listen: "127.0.0.1:${opts.referenceWebsocketPort}", no_tls: true }`);
+  }
   if (opts.tls !== undefined && opts.tls !== null) {
     const t = opts.tls;
     const tls = [

@@ -44,7 +44,7 @@ export class RawWsClient {
       ws.once('error', reject);
     });
     const line = await c.nextLine();
-    const m = /^INFO (\{.*\})$/.exec(line);
+    const m = /^INFO (\{.*\})\s*$/.exec(line);
     if (m === null) throw new Error(`expected INFO first, got ${JSON.stringify(line)}`);
     c.info = JSON.parse(m[1]!) as Record<string, unknown>;
     return c;

@@ -39,6 +39,7 @@ import {
   type SubjectsMeasured,
 } from './subjects.js';
 import { startTlsServers } from './tls.js';
+import { renderWsTable, runWebSocket, WS_IDS, type WsMeasured } from './websocket.js';
 
 interface Case {
   id: string;
@@ -77,7 +78,15 @@ const CASES: Case[] = [
   },
 ];
 const SINGLE_IDS = [...CASES.map((c) => c.id), 'idle'];
-const IDS = [...SINGLE_IDS, ...SUBJECT_IDS, ...PERMISSION_IDS, ...MESH_IDS, ...JS_IDS, ...MQTT_IDS];
+const IDS = [
+  ...SINGLE_IDS,
+  ...SUBJECT_IDS,
+  ...PERMISSION_IDS,
+  ...MESH_IDS,
+  ...JS_IDS,
+  ...MQTT_IDS,
+  ...WS_IDS,
+];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
 
@@ -93,7 +102,9 @@ different nodes, and print a second table. The JetStream workloads then start
 nats-server -js and a Weft node (file streams, each with its default sync
 policy) and print a third table. The MQTT workloads then start mosquitto and a
 Weft node with --mqtt-port and print a fourth table (rows of a missing server
-are skipped with a line saying why).
+are skipped with a line saying why). The WebSocket workload (ws-pubsub) then
+starts nats-server with its websocket listener and a Weft node with
+--websocket-port: NATS over WebSocket 1→1, 16 B, 3 rounds, medians.
 
 Flags:
   --msgs N        messages per throughput workload (default 5000000; the 1 KiB
@@ -130,6 +141,7 @@ interface Measured {
   mesh?: MeshMeasured;
   jetstream?: JsMeasured;
   mqtt?: MqttMeasured;
+  websocket?: WsMeasured;
   problems: string[];
 }
 
@@ -221,6 +233,7 @@ async function main(argv: string[]): Promise<number> {
   if (only.some((id) => MQTT_IDS.includes(id))) {
     measured.mqtt = await runMqtt({ ...group, msgs: mqttMsgs, conns: mqttConns });
   }
+  if (only.some((id) => WS_IDS.includes(id))) measured.websocket = await runWebSocket(group);
 
   const tables: string[] = [];
   if (only.some((id) => SINGLE_IDS.includes(id)))
@@ -230,6 +243,9 @@ async function main(argv: string[]): Promise<number> {
   if (measured.mesh) tables.push(renderMeshTable(measured.mesh, only, msgs));
   if (measured.jetstream) tables.push(renderJsTable(measured.jetstream, only));
   if (measured.mqtt) tables.push(renderMqttTable(measured.mqtt, only, mqttMsgs));
+  if (measured.websocket) {
+    tables.push(renderWsTable(measured.websocket, natsServerVersion(natsBin)));
+  }
   if (measured.problems.length > 0) {
     tables.push(
       ['Problems:', ...measured.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`)].join('\n'),

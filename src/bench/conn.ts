@@ -10,6 +10,7 @@ import tls from 'node:tls';
 import { connectFrame, PING, PONG, type ServerAddress } from './protocol.js';
 import { FrameScanner } from './scanner.js';
 import { SocketConn } from './socket-conn.js';
+import { WsSocket } from './ws-socket.js';
 
 export class BenchConn extends SocketConn {
   readonly scanner = new FrameScanner();
@@ -44,6 +45,10 @@ export class BenchConn extends SocketConn {
   /** Connects, sends CONNECT + PING and resolves once the PONG is back. */
   static async open(addr: ServerAddress, name: string, timeoutMs = 10_000): Promise<BenchConn> {
     if (addr.caFile !== undefined) return BenchConn.openTls(addr, name, timeoutMs);
+    if (addr.ws === true) {
+      const socket = await WsSocket.open(`ws://${addr.host}:${addr.port}/`, timeoutMs);
+      return BenchConn.start(socket, addr, name, timeoutMs);
+    }
     return BenchConn.start(
       net.connect({ host: addr.host, port: addr.port }),
       addr,

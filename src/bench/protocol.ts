@@ -87,12 +87,14 @@ export interface ServerAddress {
    * reads INFO in clear, then starts the handshake, as the NATS clients do.
    */
   caFile?: string;
+  /** NATS over WebSocket (`ws://host:port`): the server's websocket listener, path `/`. */
+  ws?: boolean;
 }
 
 /**
  * Parses `nats://[user:pass@]host:port`, `host:port` or `host`; the port
  * defaults to 4222. `tls://host:port?ca=FILE` connects with TLS, trusting
- * FILE's CA.
+ * FILE's CA; `ws://host:port` speaks NATS over WebSocket (ws-socket.ts).
  */
 export function parseServerUrl(text: string): ServerAddress {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `nats://${text}`;
@@ -102,9 +104,9 @@ export function parseServerUrl(text: string): ServerAddress {
   } catch {
     throw new Error(`bad server URL ${JSON.stringify(text)}: expected nats://host:port`);
   }
-  if (url.protocol !== 'nats:' && url.protocol !== 'tcp:' && url.protocol !== 'tls:') {
+  if (!['nats:', 'tcp:', 'tls:', 'ws:'].includes(url.protocol)) {
     throw new Error(
-      `bad server URL ${JSON.stringify(text)}: only nats:// and tls:// are supported`,
+      `bad server URL ${JSON.stringify(text)}: only nats://, tls:// and ws:// are supported`,
     );
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
@@ -114,6 +116,7 @@ export function parseServerUrl(text: string): ServerAddress {
     out.user = decodeURIComponent(url.username);
     out.pass = decodeURIComponent(url.password);
   }
+  if (url.protocol === 'ws:') out.ws = true;
   if (url.protocol !== 'tls:') return out;
   const caFile = url.searchParams.get('ca');
   if (caFile === null || caFile === '') {

@@ -5,8 +5,9 @@
  * same workers, batches and scanner run over TCP and over WebSocket.
  *
  * Each write is one binary message (a batch of PUB frames, as the TCP
- * generator writes it); writes between cork and uncork leave as the
- * fragments of one message, not copied. Every message the server sends is
+ * generator writes it); writes between cork and uncork leave as one
+ * message too (joined here: a latency stamp and its batch), as browser
+ * clients send, not as fragments a server must join. Every message the server sends is
  * one 'data' chunk: NATS frames may span messages, and the scanner copes,
  * as with TCP reads. Messages that arrive before the first 'data' listener
  * (the INFO sent right after the upgrade) are kept and handed to it.
@@ -67,7 +68,7 @@ export class WsSocket extends EventEmitter {
   write(buf: Buffer): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
     if (this.corked !== null) this.corked.push(buf);
-    else this.send(buf, true);
+    else this.send(buf);
     return this.room();
   }
 
@@ -79,7 +80,7 @@ export class WsSocket extends EventEmitter {
     const parts = this.corked;
     this.corked = null;
     if (parts === null || parts.length === 0 || this.ws.readyState !== WebSocket.OPEN) return;
-    for (let i = 0; i < parts.length; i++) this.send(parts[i]!, i === parts.length - 1);
+    this.send(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
   }
 
   setNoDelay(): this {
@@ -103,8 +104,8 @@ export class WsSocket extends EventEmitter {
     return false;
   }
 
-  private send(buf: Buffer, fin: boolean): void {
-    this.ws.send(buf, { binary: true, fin, mask: true }, () => {
+  private send(buf: Buffer): void {
+    this.ws.send(buf, { binary: true }, () => {
       if (this.needDrain && this.ws.bufferedAmount < HIGH_WATER_MARK) {
         this.needDrain = false;
         this.emit('drain');

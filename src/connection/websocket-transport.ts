@@ -105,7 +105,8 @@ export class WebSocketTransport extends EventEmitter implements Transport {
   }
 
   get writableLength(): number {
-    if (this.ws.readyState === WebSocket.CLOSED) return this.corkedBytes;
+    // Read per message queued (max_pending): our flag, not ws's readyState getter.
+    if (this.isClosed) return this.corkedBytes;
     return this.ws.bufferedAmount + this.corkedBytes;
   }
 
@@ -198,6 +199,11 @@ export class WebSocketTransport extends EventEmitter implements Transport {
     });
   }
 
+  /** The TCP (or TLS) socket under the WebSocket: ws keeps it as `_socket`. */
+  private rawSocket(): { cork(): void; uncork(): void } | null {
+    return (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket ?? null;
+  }
+
   private sendCorked(): void {
     const parts = this.corked;
     if (parts.length === 0) return;
@@ -217,10 +223,14 @@ export class WebSocketTransport extends EventEmitter implements Transport {
     if (parts.length === 1) this.send(parts[0], true, cb);
     else if (bytes <= CONCAT_MAX) this.send(Buffer.concat(parts, bytes), true, cb);
     else {
-      // One message in fragments: no copy of large payloads.
+      // One message in fragments: no copy of large payloads. The TCP socket
+      // is corked meanwhile, so the frames leave in one writev, not one each.
+      const raw = this.rawSocket();
+      raw?.cork();
       const last = parts.length - 1;
       for (let i = 0; i < last; i++) this.send(parts[i], false, undefined);
       this.send(parts[last], true, cb);
+      raw?.uncork();
     }
   }
 

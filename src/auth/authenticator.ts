@@ -178,8 +178,9 @@ export class Authenticator {
     if (c.nkey !== '') return this.nkey(c);
     if (c.user !== '') return this.password(c);
     if (c.token !== '') return this.token(c);
-    if (this.config.noAuthUser !== '') {
-      const u = this.byName.get(this.config.noAuthUser);
+    const noAuthUser = c.noAuthUser || this.config.noAuthUser;
+    if (noAuthUser !== '') {
+      const u = this.byName.get(noAuthUser);
       if (u !== undefined) return { ok: true, identity: this.identity(u, 'no_auth_user') };
     }
     if (!this.required) return { ok: true, identity: this.global('none') };

@@ -167,6 +167,11 @@ export interface Credentials {
   readonly nonce: string;
   /** The client certificate, when the TLS handshake verified one. */
   readonly cert: PeerCertificate | null;
+  /**
+   * The user a connection that presents nothing logs in as, instead of the
+   * config's `no_auth_user` (a listener's own: `websocket.no_auth_user`).
+   */
+  readonly noAuthUser?: string;
 }
 
 /** How an identity was proven. */

@@ -436,6 +436,19 @@ function checkWebSocketSettings(o: ServerOptions): void {
       bad(key, "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)", name);
     }
   }
+  const nau = o.websocketNoAuthUser;
+  if (typeof nau !== 'string') bad('websocket.no_auth_user', 'must be a string', nau);
+  if (nau !== '') {
+    // As nats-server: a user with a password from authorization or accounts, not in operator mode.
+    const u = o.security.users.find((x) => x.user === nau);
+    if (o.security.operator !== null || u === undefined || u.nkey !== '') {
+      bad(
+        'websocket.no_auth_user',
+        'must name a user with a password defined in authorization or accounts',
+        nau,
+      );
+    }
+  }
   // As nats-server: a user JWT means something only in operator mode.
   if (o.websocketJwtCookie !== '' && o.security.operator === null) {
     bad(

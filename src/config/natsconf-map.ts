@@ -244,16 +244,22 @@ function mqtt(
   put('mqtt', block, from);
 }
 
-/** The websocket block's cookie names (nats-server 2.9 has jwt_cookie; later versions the others). */
-const COOKIE_KEYS = new Set(['jwt_cookie', 'user_cookie', 'pass_cookie', 'token_cookie']);
+/** The websocket block's login keys read as they are (nats-server 2.9 has jwt_cookie and no_auth_user; later versions the other cookies). */
+const COOKIE_KEYS = new Set([
+  'jwt_cookie',
+  'user_cookie',
+  'pass_cookie',
+  'token_cookie',
+  'no_auth_user',
+]);
 
 /**
  * nats-server's `websocket { port, host, listen, tls {…}, no_tls,
  * allowed_origins, compression, handshake_timeout, jwt_cookie,
- * user_cookie, pass_cookie, token_cookie }` block (alias `ws`):
- * port -1 is any free port (Weft's 0), 0 none; as nats-server, TLS is
- * required unless `no_tls: true`. Its other keys (same_origin, advertise,
- * its own authorization, no_auth_user, …) are named as unsupported.
+ * user_cookie, pass_cookie, token_cookie, no_auth_user }` block (alias
+ * `ws`): port -1 is any free port (Weft's 0), 0 none; as nats-server, TLS
+ * is required unless `no_tls: true`. Its other keys (same_origin,
+ * advertise, its own authorization block, …) are named as unsupported.
  */
 function websocket(
   value: unknown,

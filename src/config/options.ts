@@ -116,6 +116,8 @@ export interface ServerOptions {
   websocketUserCookie: string;
   websocketPassCookie: string;
   websocketTokenCookie: string;
+  /** The user a NATS client over WebSocket that presents no credentials logs in as ('' none: `no_auth_user` applies). */
+  websocketNoAuthUser: string;
   /** MQTT port; 0 picks a free one, -1 (the default) none (src/protocols/mqtt). */
   mqttPort: number;
   /** Address the MQTT listener binds to; '' (the default): `host`. */
@@ -181,6 +183,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   websocketUserCookie: '',
   websocketPassCookie: '',
   websocketTokenCookie: '',
+  websocketNoAuthUser: '',
   mqttPort: -1,
   mqttHost: '',
   mqttTls: null,

@@ -385,6 +385,13 @@ export const SETTINGS: readonly Setting[] = [
     help: 'cookie of a WebSocket upgrade holding the token for a NATS CONNECT without one (default none)',
   },
   {
+    file: 'websocket.no_auth_user',
+    flag: 'websocket-no-auth-user',
+    option: 'websocketNoAuthUser',
+    kind: 'string',
+    help: 'user a NATS client over WebSocket without credentials logs in as (default: no_auth_user)',
+  },
+  {
     file: 'mqtt.port',
     flag: 'mqtt-port',
     option: 'mqttPort',

@@ -93,6 +93,11 @@ websocket:
       /must be a cookie name/,
     );
     throwsConfig(
+      () => validateOptions(withDefaults(parseConfigText('websocket: {no_auth_user: nobody}'))),
+      'websocket.no_auth_user',
+      /must name a user with a password/,
+    );
+    throwsConfig(
       () => validateOptions(withDefaults(parseConfigText('websocket: {jwt_cookie: jwt}'))),
       'websocket.jwt_cookie',
       /needs operator mode \(operator and resolver\)/,
@@ -141,16 +146,17 @@ websocket {
       /needs a tls block, or no_tls: true/,
     );
     throwsConfig(
-      () => read('websocket { port: 8080, no_tls: true, same_origin: true, no_auth_user: c }'),
+      () => read('websocket { port: 8080, no_tls: true, same_origin: true, authorization: {} }'),
       'ws.conf',
-      /2 settings Weft does not support: websocket\.same_origin, websocket\.no_auth_user/,
+      /2 settings Weft does not support: websocket\.same_origin, websocket\.authorization/,
     );
   });
 
   test('the cookie names map to websocket.*_cookie', () => {
     const o = read(
-      'websocket { port: 8080, no_tls: true, user_cookie: u, pass_cookie: "p", token_cookie: tok }',
+      'websocket { port: 8080, no_tls: true, user_cookie: u, pass_cookie: "p", token_cookie: tok, no_auth_user: g }',
     );
+    assert.equal(o.websocketNoAuthUser, 'g');
     assert.equal(o.websocketUserCookie, 'u');
     assert.equal(o.websocketPassCookie, 'p');
     assert.equal(o.websocketTokenCookie, 'tok');

@@ -156,6 +156,39 @@ describe('credentials in WebSocket cookies', () => {
   });
 });
 
+describe('websocket.no_auth_user', () => {
+  test('a WebSocket client without credentials is that user; TCP is not; credentials still win', async (t) => {
+    const { srv, ws } = await node(t, {
+      ...parseSecurity({
+        authorization: {
+          users: [
+            { user: 'alice', password: 'wonder' },
+            { user: 'guest', password: 'g', permissions: { publish: ['public.>'] } },
+          ],
+        },
+      }),
+      websocketNoAuthUser: 'guest',
+    });
+    const anon = await ws(null);
+    assert.equal(await anon.connect({ name: 'anon' }), 'PONG');
+    const who = (name: string) =>
+      [...srv.node.connections.values()].find((x) => x.client?.name === name)?.identity?.user;
+    assert.equal(who('anon'), 'guest');
+    // guest's permissions apply.
+    anon.send('PUB private.x 0\r\n\r\nPING\r\n');
+    assert.match(await anon.nextLine(), /Permissions Violation for Publish to "private.x"/);
+    anon.close();
+    const a = await ws(null);
+    assert.equal(await a.connect({ name: 'alice', user: 'alice', pass: 'wonder' }), 'PONG');
+    assert.equal(who('alice'), 'alice');
+    a.close();
+    const tcp = await RawClient.open(srv.port);
+    tcp.send('CONNECT {"verbose":false}\r\nPING\r\n');
+    assert.equal(await tcp.nextLine(), VIOLATION);
+    tcp.destroy();
+  });
+});
+
 describe('cookies without cookie settings', () => {
   let srv: WeftServer;
   let dir = '';

@@ -127,7 +127,8 @@ export class NatsFace implements Face, SessionHost {
   /**
    * What the upgrade request's cookies say of the credentials, by the
    * names in `websocket.jwt_cookie`, `user_cookie`, `pass_cookie`,
-   * `token_cookie` (as nats-server); null when none is configured.
+   * `token_cookie` (as nats-server), and `websocket.no_auth_user`; null
+   * when none is configured.
    */
   private cookieCredentials(header: string | string[] | undefined): CookieCredentials | null {
     const o = this.options;
@@ -138,7 +139,7 @@ export class NatsFace implements Face, SessionHost {
       o.websocketTokenCookie,
     ];
     const wanted = new Set(names.filter((n) => n !== ''));
-    if (wanted.size === 0) return null;
+    if (wanted.size === 0 && o.websocketNoAuthUser === '') return null;
     const v = cookieValues(header, wanted);
     const of = (name: string): string => (name === '' ? '' : (v.get(name) ?? ''));
     return {
@@ -146,6 +147,7 @@ export class NatsFace implements Face, SessionHost {
       user: of(o.websocketUserCookie),
       pass: of(o.websocketPassCookie),
       token: of(o.websocketTokenCookie),
+      noAuthUser: o.websocketNoAuthUser,
     };
   }
 

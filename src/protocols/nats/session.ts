@@ -39,12 +39,17 @@ import {
 } from './encoder.js';
 import { NatsParser } from './parser.js';
 
-/** Credentials from a WebSocket upgrade's cookies ('' when the cookie was not sent). */
+/**
+ * What a WebSocket connection logs in with beyond its CONNECT: credentials
+ * from the upgrade's cookies ('' when the cookie was not sent), and the
+ * listener's `no_auth_user` ('' none).
+ */
 export interface CookieCredentials {
   readonly jwt: string;
   readonly user: string;
   readonly pass: string;
   readonly token: string;
+  readonly noAuthUser: string;
 }
 
 /** What a session needs from the NATS face: the host's shared parts, and three callbacks. */
@@ -233,6 +238,7 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
       // A certificate names the user only under verify_and_map (with verify
       // alone it proves the client may connect, and the usual login follows).
       cert: this.host.options.tls?.verifyAndMap === true ? (this.tls?.cert ?? null) : null,
+      ...(k !== null && k.noAuthUser !== '' ? { noAuthUser: k.noAuthUser } : {}),
     };
     this.credentials = creds;
     const result = this.host.security.login(creds);

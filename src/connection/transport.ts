@@ -13,6 +13,8 @@
  * peer is done, 'close' comes last and once; `pause` stops 'data' (a few may
  * still arrive from what was already read), `resume` starts it again.
  */
+import type { CloseReason } from '../errors.js';
+
 export interface Transport {
   readonly remoteAddress?: string;
   readonly remotePort?: number;
@@ -30,6 +32,12 @@ export interface Transport {
   end(chunk?: Uint8Array | string): unknown;
   /** Ends at once: what was not yet written is dropped. */
   destroy(): unknown;
+  /**
+   * The connection is about to end (or be destroyed) for `reason`: a
+   * WebSocket picks its close code and text from it. Optional: a socket
+   * has nothing to say.
+   */
+  closing?(reason: CloseReason): void;
   pause(): unknown;
   resume(): unknown;
   isPaused(): boolean;

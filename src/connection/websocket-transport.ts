@@ -23,13 +23,15 @@
  *   [MQTT-6.0.0-1]): an 'error' (code WS_TEXT_FRAME), then close 1003.
  * - Closing: `end()` sends a close frame after everything written, with
  *   `closeCode` (1000 normal; the listener sets 1001 "going away" when the
- *   node shuts down); `destroy()` drops the TCP connection without one (the
+ *   node shuts down; `closing(reason)` sets nats-server's code for a
+ *   session's close reason, see wsCloseCode); `destroy()` drops the TCP connection without one (the
  *   peer sees 1006). The peer's close is 'end' then 'close'. Frame-level
  *   errors (an oversized message: 1009, a bad frame: 1002, bad UTF-8: 1007)
  *   are closed by ws with their code and reported as 'error'.
  */
 import { EventEmitter } from 'node:events';
 import { type RawData, WebSocket } from 'ws';
+import { CloseReason } from '../errors.js';
 import type { Transport } from './transport.js';
 
 /** `write` returns false once this many bytes wait (net.Socket's default high-water mark). */
@@ -43,8 +45,48 @@ export const WS_CLOSE = {
   goingAway: 1001,
   protocolError: 1002,
   unsupportedData: 1003,
+  policyViolation: 1008,
   tooBig: 1009,
+  internalError: 1011,
 } as const;
+
+/**
+ * The close code for a connection closed for `reason`, as nats-server's
+ * websocket listener picks it: a client's own close 1000; a limit or a
+ * login refused 1008; a protocol error 1002; a payload over max_payload
+ * 1009; a read or write error, a stale connection, shutdown 1001; else 1011.
+ */
+export function wsCloseCode(reason: CloseReason): number {
+  switch (reason) {
+    case CloseReason.ClientClosed:
+      return WS_CLOSE.normal;
+    case CloseReason.AuthTimeout:
+    case CloseReason.AuthViolation:
+    case CloseReason.AuthRevoked:
+    case CloseReason.AuthExpired:
+    case CloseReason.SlowConsumer:
+    case CloseReason.SlowConsumerWriteDeadline:
+    case CloseReason.SlowConsumerPendingTotal:
+    case CloseReason.MaxAccountConnections:
+    case CloseReason.MaxUserConnections:
+    case CloseReason.MaxConnections:
+    case CloseReason.MaxControlLine:
+    case CloseReason.MaxSubscriptions:
+      return WS_CLOSE.policyViolation;
+    case CloseReason.ParseError:
+    case CloseReason.ProtocolViolation:
+      return WS_CLOSE.protocolError;
+    case CloseReason.MaxPayload:
+      return WS_CLOSE.tooBig;
+    case CloseReason.WriteError:
+    case CloseReason.ReadError:
+    case CloseReason.StaleConnection:
+    case CloseReason.ServerShutdown:
+      return WS_CLOSE.goingAway;
+    default:
+      return WS_CLOSE.internalError;
+  }
+}
 
 type WriteCallback = (err?: Error | null) => void;
 
@@ -69,8 +111,9 @@ export class WebSocketTransportError extends Error {
 export class WebSocketTransport extends EventEmitter implements Transport {
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** The code `end()` closes with. */
+  /** The code `end()` closes with, and its text. */
   closeCode: number = WS_CLOSE.normal;
+  closeText = '';
   private readonly binaryOnly: boolean;
   private corks = 0;
   private corked: Buffer[] = [];
@@ -153,8 +196,19 @@ export class WebSocketTransport extends EventEmitter implements Transport {
     this.sendCorked();
     this.ending = true;
     // The close frame follows everything sent (one queue in ws's sender).
-    this.ws.close(this.closeCode);
+    this.ws.close(this.closeCode, this.closeText);
     return this;
+  }
+
+  /**
+   * The session ends for `reason`: the close frame says why (wsCloseCode,
+   * and the reason's name), unless the listener already chose the code
+   * (1001 at shutdown, 1003 for a text frame).
+   */
+  closing(reason: CloseReason): void {
+    if (this.closeCode !== WS_CLOSE.normal || this.ending) return;
+    this.closeCode = wsCloseCode(reason);
+    this.closeText = reason;
   }
 
   destroy(): this {

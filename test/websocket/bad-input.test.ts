@@ -5,7 +5,8 @@
  * WebSocket client and a TCP client go on receiving. nats-server 2.9's
  * websocket listener is the reference: each case runs against it too, and
  * Weft's -ERR must be the same text (where nats-server closes without one,
- * a PUB line it cannot read, Weft sends its parse error's text).
+ * a PUB line it cannot read, Weft sends its parse error's text), and the
+ * WebSocket close code the same (1002, a protocol error).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -79,7 +80,7 @@ async function errorLine(next: Promise<string>): Promise<string> {
   }
 }
 
-/** Runs every case against `under`: the -ERR each bad client got, by case name. */
+/** Runs every case against `under`: the -ERR and close code each bad client got, by case name. */
 async function errors(under: Under): Promise<Map<string, string>> {
   const got = new Map<string, string>();
   // The bystanders: a WebSocket client and a TCP client, subscribed to `live`.
@@ -96,9 +97,9 @@ async function errors(under: Under): Promise<Map<string, string>> {
       const bad = await RawWsClient.open(under.wsUrl);
       assert.equal(await bad.connect(), 'PONG', c.name);
       bad.send(c.bytes, !c.text);
-      got.set(c.name, await errorLine(bad.nextLine()));
-      // Only the offender is closed.
-      await bad.closed();
+      const line = await errorLine(bad.nextLine());
+      // Only the offender is closed, with a close code that says why.
+      got.set(c.name, `${line} / close ${await bad.closed()}`);
       // Both bystanders still receive, and the WebSocket one still publishes.
       n++;
       tcp.send(`PUB live 2\r\nt${n}\r\n`);
@@ -125,8 +126,7 @@ describe('bad input over WebSocket', () => {
    * nats-server's answer; where it closes without a word, Weft says why, in
    * the text of its other parse errors (a clear error on the wire, ARCHITECTURE.md).
    */
-  const weftWants = (name: string) =>
-    refErrors.get(name) === CLOSED ? UNKNOWN_OP : refErrors.get(name);
+  const weftWants = (name: string) => refErrors.get(name)!.replace(CLOSED, UNKNOWN_OP);
   before(async () => {
     [w, ref] = await Promise.all([weft(), natsServer()]);
     refErrors = await errors(ref);
@@ -138,7 +138,15 @@ describe('bad input over WebSocket', () => {
   test("every case: nats-server's -ERR, the offender closed, others unaffected", async () => {
     // What nats-server 2.9 answers, pinned: a parse error is 'Unknown Protocol
     // Operation'; a PUB line it cannot read closes without a word.
-    assert.deepEqual([...refErrors.values()], [UNKNOWN_OP, UNKNOWN_OP, UNKNOWN_OP, CLOSED]);
+    assert.deepEqual(
+      [...refErrors.values()],
+      [
+        `${UNKNOWN_OP} / close 1002`,
+        `${UNKNOWN_OP} / close 1002`,
+        `${UNKNOWN_OP} / close 1002`,
+        `${CLOSED} / close 1002`,
+      ],
+    );
     const got = await errors(w);
     for (const c of CASES) assert.equal(got.get(c.name), weftWants(c.name), c.name);
   });
@@ -149,7 +157,7 @@ describe('bad input over WebSocket', () => {
       tcp.send('CONNECT {"verbose":false}\r\nPING\r\n');
       assert.equal(await tcp.nextLine(), 'PONG');
       tcp.send(c.bytes);
-      assert.equal(await errorLine(tcp.nextLine()), weftWants(c.name), c.name);
+      assert.equal(await errorLine(tcp.nextLine()), weftWants(c.name).split(' / ')[0], c.name);
       tcp.destroy();
     }
   });

@@ -615,6 +615,7 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
     if (account !== null) for (const sub of this.subs.values()) account.unsubscribe(sub);
     this.who.release();
     this.host.stats.closed(reason);
+    this.socket.closing?.(reason);
     if (abort || this.socket.destroyed) this.socket.destroy();
     else {
       this.flush(true);

@@ -155,6 +155,20 @@ describe('credentials in WebSocket cookies', () => {
     const junk = await ws('nats_jwt=not.a.jwt', freshAddress());
     assert.equal(await junk.connect(), VIOLATION);
   });
+
+  test('a Cookie header over the HTTP header limit is refused before the upgrade (400, counted)', async (t) => {
+    const { srv, ws } = await node(t, {
+      ...parseSecurity({ authorization: { token: 's3cret' } }),
+      websocketTokenCookie: 'nats_token',
+    });
+    await assert.rejects(ws(`nats_token=${'x'.repeat(40_000)}`), /upgrade refused: 400/);
+    const varz = srv.node.websocket!.varz() as { refused: Record<string, number> };
+    assert.equal(varz.refused.bad_request, 1);
+    // Others go on.
+    const ok = await ws('nats_token=s3cret');
+    assert.equal(await ok.connect(), 'PONG');
+    ok.close();
+  });
 });
 
 describe('websocket.no_auth_user', () => {

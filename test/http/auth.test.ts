@@ -11,9 +11,11 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parseSecurity } from '../../src/auth/config.js';
 import { parseConfigText } from '../../src/config/config.js';
 import type { ServerOptions } from '../../src/config/options.js';
 import { startServer } from '../../src/server/server.js';
+import { type Minted, mintAccount, mintOperator, mintUser } from '../helpers/jwt.js';
 import { checkFor } from '../helpers/poll.js';
 import { apiUrl } from './helpers.js';
 
@@ -186,5 +188,41 @@ describe('HTTP API: max_connections', () => {
     await checkFor(() => n.srv.node.connections.size === 0);
     const r = await fetch(`${n.base}/v1/publish/a`, { method: 'POST', body: 'x' });
     assert.equal(r.status, 202);
+  });
+});
+
+describe('HTTP API security: JWT users (operator mode)', () => {
+  let n: Awaited<ReturnType<typeof node>>;
+  let account: Minted;
+  before(async () => {
+    const op = await mintOperator();
+    const sys = await mintAccount(op, {}, { name: 'SYS' });
+    account = await mintAccount(op);
+    const { security } = parseSecurity({
+      operator: op.jwt,
+      system_account: sys.pub,
+      resolver: 'MEMORY',
+      resolver_preload: { [sys.pub]: sys.jwt, [account.pub]: account.jwt },
+    });
+    n = await node('', { security });
+  });
+  after(() => n.close());
+
+  test('Bearer <user JWT> logs in a bearer-token user; one that must sign a nonce is 401', async () => {
+    const bearer = await mintUser(account, { bearer_token: true });
+    const ok = await fetch(`${n.base}/v1/publish/a.b`, {
+      method: 'POST',
+      body: 'x',
+      headers: { Authorization: `Bearer ${bearer.jwt}` },
+    });
+    assert.equal(ok.status, 202);
+    const signer = await mintUser(account);
+    const no = await fetch(`${n.base}/v1/publish/a.b`, {
+      method: 'POST',
+      body: 'x',
+      headers: { Authorization: `Bearer ${signer.jwt}` },
+    });
+    assert.equal(no.status, 401);
+    await no.body?.cancel();
   });
 });

@@ -226,3 +226,36 @@ describe('HTTP API security: JWT users (operator mode)', () => {
     await no.body?.cancel();
   });
 });
+
+describe('HTTP API security: reload', () => {
+  let n: Awaited<ReturnType<typeof node>>;
+  before(async () => {
+    n = await node(USERS);
+  });
+  after(() => n.close());
+
+  const pub = (subject: string) =>
+    fetch(`${n.base}/v1/publish/${subject}`, {
+      method: 'POST',
+      body: 'x',
+      headers: { Authorization: basic('alice', 'wonder') },
+    });
+
+  test('narrowed permissions apply to the kept identity; a removed user is closed, then 401', async () => {
+    assert.equal((await pub('orders.new')).status, 202);
+    const narrowed = USERS.replace('allow: ["orders.>"]', 'allow: ["other.>"]');
+    const r1 = await n.srv.node.reload({ ...n.srv.node.options, ...parseConfigText(narrowed) });
+    assert.ok(r1.updated >= 1, `updated ${r1.updated}`);
+    const no = await pub('orders.new');
+    assert.equal(no.status, 403);
+    await no.body?.cancel();
+    assert.equal((await pub('other.x')).status, 202);
+    const gone = USERS.replace(/ {4}- user: alice[\s\S]*?(?= {4}- user: guest)/, '');
+    assert.ok(!gone.includes('alice'));
+    const r2 = await n.srv.node.reload({ ...n.srv.node.options, ...parseConfigText(gone) });
+    assert.ok(r2.closed >= 1, `closed ${r2.closed}`);
+    const after = await pub('other.x');
+    assert.equal(after.status, 401);
+    await after.body?.cancel();
+  });
+});

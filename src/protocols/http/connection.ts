@@ -184,7 +184,20 @@ export class HttpConnection implements FaceConnection {
     return dropped;
   }
 
+  /**
+   * A reload refused the kept credentials: the identity is dropped, so the
+   * next request logs in again (and gets 401); answers still open under it
+   * (a stream of events, a request waiting) end with the connection.
+   */
   revoked(): void {
-    this.close(CloseReason.AuthRevoked);
+    this.who?.release();
+    this.who = null;
+    this.authKey = null;
+    this.identity = null;
+    this.credentials = null;
+    if (this.active > 0) {
+      this.closeReason ??= CloseReason.AuthRevoked;
+      this.socket.destroy();
+    }
   }
 }

@@ -259,3 +259,65 @@ describe('HTTP API security: reload', () => {
     await after.body?.cancel();
   });
 });
+
+describe('HTTP API security: limits', () => {
+  let n: Awaited<ReturnType<typeof node>>;
+  before(async () => {
+    n = await node(`
+authorization:
+  users:
+    - user: small
+      password: s
+      limits: { max_payload: 64, max_connections: 1 }
+    - user: slowpoke
+      password: s
+      limits: { msgs_per_second: 1, rate_exceeded: drop }
+`);
+  });
+  after(() => n.close());
+
+  test("the user's max_payload is 413; its max_connections counts keep-alive connections (429)", async () => {
+    const port = Number(new URL(n.base).port);
+    const raw = (body: string) =>
+      new Promise<string>((resolve, reject) => {
+        const s = netConnect(port, '127.0.0.1', () =>
+          s.write(
+            `POST /v1/publish/a HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic('small', 's')}\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+          ),
+        );
+        let got = '';
+        s.on('data', (d) => {
+          got += d.toString();
+          if (got.includes('\r\n\r\n')) resolve(got);
+        });
+        s.on('error', reject);
+        sockets.push(s);
+      });
+    const sockets: Socket[] = [];
+    assert.match(await raw('x'.repeat(65)), /^HTTP\/1\.1 413 /);
+    // That connection is closing; the user holds no connection now.
+    await checkFor(() => [...n.srv.node.connections.values()].every((c) => c.identity === null));
+    assert.match(await raw('ok'), /^HTTP\/1\.1 202 /);
+    // The first connection is kept open with its identity: a second one is over the user's limit.
+    const second = await raw('ok');
+    assert.match(second, /^HTTP\/1\.1 429 /);
+    assert.match(second, /maximum user active connections exceeded/);
+    for (const s of sockets) s.destroy();
+  });
+
+  test("rate_exceeded: drop answers 429 for what the user's rate drops", async () => {
+    const statuses: number[] = [];
+    // One message a second: of five sent back to back, all but about one are dropped.
+    for (let i = 0; i < 5; i++) {
+      const r = await fetch(`${n.base}/v1/publish/a`, {
+        method: 'POST',
+        body: 'x',
+        headers: { Authorization: basic('slowpoke', 's') },
+      });
+      statuses.push(r.status);
+      await r.body?.cancel();
+    }
+    assert.equal(statuses[0], 202);
+    assert.ok(statuses.includes(429), statuses.join(','));
+  });
+});

@@ -1,0 +1,326 @@
+/**
+ * `GET /v1/subscribe/{subject}`: messages as Server-Sent Events
+ * (docs/http.md, "Server-Sent Events"). The request is checked (subject,
+ * parameters, the identity's subscribe permission, the bounds) and answered
+ * with a JSON error, or with `200 text/event-stream`: a `retry:` hint, then
+ * one event per message and `: hb` comments while idle, until the client
+ * goes away or the response is closed for a counted reason.
+ *
+ * Bounds: `http.sse_max_streams` responses per node (503 past it) and
+ * `http.sse_max_per_identity` per user of an account (429); each response's
+ * bytes held by `http.sse_max_pending` (sse-writer.ts). Every refusal and
+ * every close is counted by reason (/varz `http.sse`, /metrics
+ * `weft_http_sse_refused_total{reason}`, `weft_http_sse_closed_total{reason}`).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Guard } from '../../auth/guard.js';
+import { reservedSubject } from '../../auth/reserved.js';
+import type { Identity } from '../../auth/types.js';
+import { subscribeViolation } from '../../errors.js';
+import type { FaceHost } from '../face.js';
+import { retryField } from './sse-event.js';
+import { LiveSubscription, type SseDeliveryCounters } from './sse-live.js';
+import { parseSseRequest } from './sse-request.js';
+import { SseRefused, StreamSubscription } from './sse-stream.js';
+import { type SseCloseReason, SseWriter } from './sse-writer.js';
+
+/** The SSE settings (`http.sse_*`), read at each request (a reload applies to the next ones). */
+export interface SseSettings {
+  /** `http.sse_heartbeat`: a `: hb` comment after this long without a write (ms; 0: none). */
+  readonly heartbeatMs: number;
+  /** `http.sse_retry`: the `retry:` hint sent first (ms). */
+  readonly retryMs: number;
+  /** `http.sse_max_pending`: bytes held for one response before it is closed (slow_consumer). */
+  readonly maxPending: number;
+  /** `http.sse_max_streams`: open SSE responses per node (0: no limit). */
+  readonly maxStreams: number;
+  /** `http.sse_max_per_identity`: open SSE responses per user of an account (0: no limit). */
+  readonly maxPerIdentity: number;
+  /** `write_deadline`: a full socket that takes nothing for this long is closed (ms). */
+  readonly writeDeadlineMs: number;
+}
+
+/** Defaults of the `http.sse_*` settings. */
+export const SSE_DEFAULTS = {
+  heartbeatMs: 15_000,
+  retryMs: 2_000,
+  maxPending: 4 * 1024 * 1024,
+  maxStreams: 10_000,
+  maxPerIdentity: 1_000,
+} as const;
+
+/** A stream-backed response pauses its consumer past this many bytes held (at most half of max_pending). */
+const PAUSE_BYTES = 256 * 1024;
+
+/** Who asks, as the HTTP face authenticated it. */
+export interface SseCaller {
+  readonly identity: Identity;
+  /** Its permissions at work; null when it may do anything in its account. */
+  readonly guard: Guard | null;
+  /** `ip:port` of the client, for the log. */
+  readonly address: string;
+}
+
+export const SSE_REFUSALS = [
+  'bad_request',
+  'permission',
+  'max_streams',
+  'max_per_identity',
+  'shutting_down',
+  'stream',
+] as const;
+export const SSE_CLOSES: readonly SseCloseReason[] = [
+  'client_closed',
+  'slow_consumer',
+  'write_deadline',
+  'server_shutdown',
+  'stream_gone',
+];
+
+/** An error answer: status and `{error:{code,description}}`. */
+export type SendError = (
+  res: ServerResponse,
+  status: number,
+  code: string,
+  description: string,
+) => void;
+
+export class SseService {
+  private readonly open = new Set<SseWriter>();
+  private readonly perIdentity = new Map<string, number>();
+  readonly refused = new Map<string, number>();
+  readonly closed = new Map<string, number>();
+  readonly counters: SseDeliveryCounters & { opened: number; events: number; bytes: number } = {
+    opened: 0,
+    deliveriesDenied: 0,
+    events: 0,
+    bytes: 0,
+  };
+
+  constructor(
+    private readonly host: FaceHost,
+    private readonly settings: () => SseSettings,
+    private readonly sendError: SendError,
+  ) {}
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  private refuse(res: ServerResponse, reason: string, status: number, description: string): void {
+    this.refused.set(reason, (this.refused.get(reason) ?? 0) + 1);
+    this.sendError(res, status, reason, description);
+  }
+
+  /** Serves one request; `rawSubject` is the path after `/v1/subscribe/`, as sent. */
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawSubject: string,
+    caller: SseCaller,
+  ): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const header = req.headers['last-event-id'];
+    const lastId = Array.isArray(header) ? header[0] : header;
+    const parsed = parseSseRequest(rawSubject, url.searchParams, lastId);
+    if (!parsed.ok) {
+      this.refuse(res, 'bad_request', 400, parsed.why);
+      return;
+    }
+    const r = parsed.req;
+    if (this.host.shuttingDown) {
+      this.refuse(res, 'shutting_down', 503, 'the node is shutting down');
+      return;
+    }
+    let check = false;
+    const guard = caller.guard;
+    if (guard !== null || reservedSubject(r.subject)) {
+      const verdict = reservedSubject(r.subject)
+        ? { ok: false, check: false }
+        : guard!.subscribe(r.subject, r.queue);
+      if (!verdict.ok) {
+        this.host.security.counters.subscribeViolations++;
+        this.host.log.warn(
+          `http ${caller.address} user "${caller.identity.user}" - SSE subscription to "${r.subject}"${r.queue === '' ? '' : ` in queue "${r.queue}"`} not permitted`,
+        );
+        this.refuse(res, 'permission', 403, subscribeViolation(r.subject, r.queue));
+        return;
+      }
+      check = verdict.check;
+    }
+    const s = this.settings();
+    if (s.maxStreams > 0 && this.open.size >= s.maxStreams) {
+      this.host.log.warn(
+        `http ${caller.address} - SSE refused: http.sse_max_streams (${s.maxStreams}) reached`,
+      );
+      this.refuse(res, 'max_streams', 503, `maximum SSE streams (${s.maxStreams}) reached`);
+      return;
+    }
+    const who = `${caller.identity.account.name}\u0000${caller.identity.user}`;
+    const mine = this.perIdentity.get(who) ?? 0;
+    if (s.maxPerIdentity > 0 && mine >= s.maxPerIdentity) {
+      this.refuse(
+        res,
+        'max_per_identity',
+        429,
+        `maximum SSE streams per user (${s.maxPerIdentity}) reached`,
+      );
+      return;
+    }
+    const writer = new SseWriter(res, {
+      maxPending: s.maxPending,
+      pauseBytes: Math.min(PAUSE_BYTES, Math.floor(s.maxPending / 2)),
+      heartbeatMs: s.heartbeatMs,
+      writeDeadlineMs: s.writeDeadlineMs,
+    });
+    // Counted from here: a stream's consumer is created asynchronously.
+    this.open.add(writer);
+    this.perIdentity.set(who, mine + 1);
+    const account = caller.identity.account;
+    let source: LiveSubscription | StreamSubscription;
+    if (r.stream === '') {
+      source = new LiveSubscription(account, writer, r.format, guard, check, this.counters);
+    } else {
+      source = new StreamSubscription(
+        account,
+        this.host.jetstream,
+        writer,
+        {
+          stream: r.stream,
+          subject: r.subject,
+          start: r.start,
+          format: r.format,
+          client: caller.address,
+        },
+        guard,
+        check,
+        this.counters,
+      );
+    }
+    writer.onClose = (why) => {
+      source.stop();
+      this.open.delete(writer);
+      const left = (this.perIdentity.get(who) ?? 1) - 1;
+      if (left > 0) this.perIdentity.set(who, left);
+      else this.perIdentity.delete(who);
+      this.counters.events += writer.eventsOut;
+      this.counters.bytes += writer.bytesOut;
+      this.closed.set(why, (this.closed.get(why) ?? 0) + 1);
+      if (why === 'slow_consumer' || why === 'write_deadline') {
+        const detail =
+          why === 'slow_consumer'
+            ? `more than http.sse_max_pending (${s.maxPending} bytes) held`
+            : `the socket took nothing for write_deadline (${s.writeDeadlineMs} ms)`;
+        this.host.log.warn(
+          `http ${caller.address} - SSE on "${r.subject}" closed, slow consumer: ${detail}`,
+        );
+      }
+    };
+    if (source instanceof StreamSubscription) {
+      writer.onTick = () => {
+        if (!source.alive()) writer.close('stream_gone');
+      };
+      try {
+        await source.start();
+      } catch (err) {
+        // The client went away meanwhile: onClose counted it.
+        if (writer.closed !== null) return;
+        writer.onClose = null;
+        writer.close('client_closed');
+        this.open.delete(writer);
+        const left = (this.perIdentity.get(who) ?? 1) - 1;
+        if (left > 0) this.perIdentity.set(who, left);
+        else this.perIdentity.delete(who);
+        if (err instanceof SseRefused) {
+          this.refuse(res, 'stream', err.status, err.message);
+          return;
+        }
+        throw err;
+      }
+      // The client went away while the consumer was made: writer.onClose stopped it.
+      if (writer.closed !== null) return;
+    } else {
+      source.start(r.subject, r.queue);
+    }
+    this.counters.opened++;
+    req.socket.setTimeout(0);
+    req.socket.setNoDelay(true);
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      // Proxies such as nginx must not buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    writer.begin(retryField(s.retryMs));
+  }
+
+  /** Shutdown: every response ends (the client may reconnect elsewhere). */
+  closeAll(): void {
+    for (const w of [...this.open]) w.close('server_shutdown');
+  }
+
+  varz(): Record<string, unknown> {
+    const s = this.settings();
+    let events = this.counters.events;
+    let bytes = this.counters.bytes;
+    for (const w of this.open) {
+      events += w.eventsOut;
+      bytes += w.bytesOut;
+    }
+    return {
+      streams: this.open.size,
+      opened: this.counters.opened,
+      events_out: events,
+      bytes_out: bytes,
+      deliveries_denied: this.counters.deliveriesDenied,
+      heartbeat_ms: s.heartbeatMs,
+      max_pending: s.maxPending,
+      max_streams: s.maxStreams,
+      max_per_identity: s.maxPerIdentity,
+      refused: Object.fromEntries(this.refused),
+      closed: Object.fromEntries(this.closed),
+    };
+  }
+
+  metrics(registry: Registry): void {
+    const open = this.open;
+    new Gauge({
+      name: 'weft_http_sse_streams',
+      help: 'SSE responses open now',
+      registers: [registry],
+      collect() {
+        this.set(open.size);
+      },
+    });
+    const labelled = (
+      name: string,
+      help: string,
+      map: Map<string, number>,
+      keys: readonly string[],
+    ) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['reason'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const k of new Set([...keys, ...map.keys()]))
+            this.inc({ reason: k }, map.get(k) ?? 0);
+        },
+      });
+    labelled(
+      'weft_http_sse_refused_total',
+      'SSE requests refused, by reason',
+      this.refused,
+      SSE_REFUSALS,
+    );
+    labelled(
+      'weft_http_sse_closed_total',
+      'SSE responses ended, by reason (slow_consumer: http.sse_max_pending; write_deadline: a socket that took nothing)',
+      this.closed,
+      SSE_CLOSES,
+    );
+  }
+}

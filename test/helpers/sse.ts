@@ -5,7 +5,16 @@
  * lines joined with LF; one space after the colon stripped; comments).
  * Events and comments are kept in order for the test to poll.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ServerOptions } from '../../src/config/options.js';
 import { BASE64_MARKER } from '../../src/protocols/http/sse-event.js';
+import { startServer, type WeftServer } from '../../src/server/server.js';
+import { checkFor } from './poll.js';
+
+/** The options that turn the HTTP face on at a random port. */
+const HTTP_FACE_ON: Partial<ServerOptions> = {};
 
 export interface SseEvent {
   event: string;
@@ -121,4 +130,47 @@ export function payloadOf(ev: SseEvent): Buffer {
   return ev.data.startsWith(BASE64_MARKER)
     ? Buffer.from(ev.data.slice(BASE64_MARKER.length), 'base64')
     : Buffer.from(ev.data, 'utf8');
+}
+
+/** A node for SSE tests: NATS, monitoring and the HTTP face on random ports, JetStream in a temp dir. */
+export interface SseNode {
+  readonly srv: WeftServer;
+  /** `http://127.0.0.1:<http face port>` */
+  readonly base: string;
+  /** `http://127.0.0.1:<monitoring port>` */
+  readonly monitor: string;
+  readonly natsUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startSseNode(options: Partial<ServerOptions> = {}): Promise<SseNode> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'weft-sse-'));
+  const srv = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    httpPort: 0,
+    dataDir: dir,
+    ...HTTP_FACE_ON,
+    ...options,
+  });
+  const port = srv.node.faces.find((f) => f.name === 'http')?.listeners[0]?.port ?? 0;
+  return {
+    srv,
+    base: `http://127.0.0.1:${port}`,
+    monitor: `http://127.0.0.1:${srv.httpPort}`,
+    natsUrl: `nats://127.0.0.1:${srv.port}`,
+    async close() {
+      await srv.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits for `n` events (or fails with what arrived). */
+export async function eventsOf(c: SseClient, n: number, timeoutMs = 5000): Promise<SseEvent[]> {
+  await checkFor(() => {
+    if (c.events.length >= n) return true;
+    throw new Error(`${c.events.length} of ${n} events (ended: ${c.ended})`);
+  }, timeoutMs);
+  return c.events.slice(0, n);
 }

@@ -14,7 +14,7 @@ import { startServer, type WeftServer } from '../../src/server/server.js';
 import { checkFor } from './poll.js';
 
 /** The options that turn the HTTP face on at a random port. */
-const HTTP_FACE_ON: Partial<ServerOptions> = {};
+const HTTP_FACE_ON: Partial<ServerOptions> = { httpApiPort: 0, logLevel: 'silent', meshPort: -1 };
 
 export interface SseEvent {
   event: string;

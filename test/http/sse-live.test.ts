@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
+import { connect, type NatsConnection, headers as natsHeaders } from 'nats';
 import { parseSecurity } from '../../src/auth/config.js';
 import { checkFor } from '../helpers/poll.js';
 import { eventsOf, payloadOf, SseClient, type SseNode, startSseNode } from '../helpers/sse.js';
@@ -108,7 +108,11 @@ describe('SSE: live messages', () => {
   });
 
   test('bad requests answer 400 with a JSON error', async () => {
-    for (const path of ['/v1/subscribe/a..b', '/v1/subscribe/a?format=xml', '/v1/subscribe/a?start=1']) {
+    for (const path of [
+      '/v1/subscribe/a..b',
+      '/v1/subscribe/a?format=xml',
+      '/v1/subscribe/a?start=1',
+    ]) {
       const r = await fetch(`${node.base}${path}`);
       assert.equal(r.status, 400, path);
       const body = (await r.json()) as { error: { code: unknown; description: string } };
@@ -129,7 +133,7 @@ describe('SSE: permissions and bounds', () => {
   let node: SseNode;
   before(async () => {
     node = await startSseNode({
-      security: parseSecurity({
+      ...parseSecurity({
         authorization: {
           users: [
             {
@@ -184,7 +188,7 @@ describe('SSE: permissions and bounds', () => {
       assert.equal(r.status, 503);
       await r.body?.cancel();
       const metrics = await (await fetch(`${node.monitor}/metrics`)).text();
-      assert.match(metrics, /weft_http_sse_refused_total\{reason="max_streams"\} 1/);
+      assert.match(metrics, /weft_http_sse_refused_total\{reason="max_streams"[^}]*\} 1\n/);
     } finally {
       a.close();
       b.close();

@@ -3,7 +3,7 @@
  * and `Last-Event-ID` header; pure (no socket, no core). A request that
  * cannot be served gets a precise reason (answered 400).
  *
- * - `{subject}`: percent-decoded; wildcards `*` and `>` allowed.
+ * - `{subject}`: wildcards `*` and `>` allowed.
  * - `?queue=`: a queue group (live subscriptions only).
  * - `?format=text|json`: the event data (sse-event.ts).
  * - `?stream=NAME`: read through the stream instead of live; `?start=`
@@ -40,20 +40,14 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}
 const DECIMAL = /^\d{1,16}$/;
 
 /**
- * Reads a request: `rawSubject` as it is in the path (percent-encoded),
+ * Reads a request: `subject` from the path (percent-decoded by the route table),
  * `query` its search parameters, `lastEventId` the header (undefined: none).
  */
 export function parseSseRequest(
-  rawSubject: string,
+  subject: string,
   query: URLSearchParams,
   lastEventId: string | undefined,
 ): SseRequestResult {
-  let subject: string;
-  try {
-    subject = decodeURIComponent(rawSubject);
-  } catch {
-    return { ok: false, why: 'the subject is not valid percent-encoded UTF-8' };
-  }
   if (classifySubject(subject) === 'invalid') {
     return { ok: false, why: `invalid subject ${JSON.stringify(subject)}` };
   }

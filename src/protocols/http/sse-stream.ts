@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import type { Guard } from '../../auth/guard.js';
 import type { Account } from '../../core/account.js';
 import type { Message, Subscriber, Subscription } from '../../core/message.js';
+import { patternsOverlap } from '../../core/subject.js';
 import type { Consumer } from '../../jetstream/consumer.js';
 import { ephemeralName, normalizeConsumerConfig } from '../../jetstream/consumer-config.js';
 import { parseAckAt } from '../../jetstream/consumer-wire.js';
@@ -95,6 +96,13 @@ export class StreamSubscription implements Subscriber {
         );
       }
       throw new SseRefused(404, 'stream_not_found', `stream "${name}" not found`);
+    }
+    if (!cs.stream.config.subjects.some((x) => subjectsOverlap(x, this.spec.subject))) {
+      throw new SseRefused(
+        400,
+        'stream_error',
+        `subject "${this.spec.subject}" is not captured by stream "${name}"`,
+      );
     }
     this.cs = cs;
     this.ackPrefix = `$JS.ACK.${name}.${this.name}.`.length;
@@ -175,4 +183,8 @@ export class StreamSubscription implements Subscriber {
       ),
     );
   }
+}
+
+function subjectsOverlap(a: string, b: string): boolean {
+  return patternsOverlap(a.split('.'), b.split('.'));
 }

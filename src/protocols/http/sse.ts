@@ -12,15 +12,15 @@
  * every close is counted by reason (/varz `http.sse`, /metrics
  * `weft_http_sse_refused_total{reason}`, `weft_http_sse_closed_total{reason}`).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Guard } from '../../auth/guard.js';
-import { reservedSubject } from '../../auth/reserved.js';
-import type { Identity } from '../../auth/types.js';
-import { subscribeViolation } from '../../errors.js';
+import type { ServerOptions } from '../../config/options.js';
 import type { FaceHost } from '../face.js';
+import type { HttpConnection } from './connection.js';
+import type { HttpContext } from './context.js';
+import type { HttpModuleFactory } from './module.js';
 import { retryField } from './sse-event.js';
 import { LiveSubscription, type SseDeliveryCounters } from './sse-live.js';
+import { SUBSCRIBE_OPENAPI } from './sse-openapi.js';
 import { parseSseRequest } from './sse-request.js';
 import { SseRefused, StreamSubscription } from './sse-stream.js';
 import { type SseCloseReason, SseWriter } from './sse-writer.js';
@@ -53,21 +53,12 @@ export const SSE_DEFAULTS = {
 /** A stream-backed response pauses its consumer past this many bytes held (at most half of max_pending). */
 const PAUSE_BYTES = 256 * 1024;
 
-/** Who asks, as the HTTP face authenticated it. */
-export interface SseCaller {
-  readonly identity: Identity;
-  /** Its permissions at work; null when it may do anything in its account. */
-  readonly guard: Guard | null;
-  /** `ip:port` of the client, for the log. */
-  readonly address: string;
-}
-
 export const SSE_REFUSALS = [
   'bad_request',
   'permission',
+  'subscription_limit',
   'max_streams',
   'max_per_identity',
-  'shutting_down',
   'stream',
 ] as const;
 export const SSE_CLOSES: readonly SseCloseReason[] = [
@@ -78,13 +69,37 @@ export const SSE_CLOSES: readonly SseCloseReason[] = [
   'stream_gone',
 ];
 
-/** An error answer: status and `{error:{code,description}}`. */
-export type SendError = (
-  res: ServerResponse,
-  status: number,
-  code: string,
-  description: string,
-) => void;
+/** The settings as they are now (a reload applies to the next responses). */
+export function sseSettings(o: ServerOptions): SseSettings {
+  return {
+    heartbeatMs: o.httpSseHeartbeatMs,
+    retryMs: o.httpSseRetryMs,
+    maxPending: o.httpSseMaxPending,
+    maxStreams: o.httpSseMaxStreams,
+    maxPerIdentity: o.httpSseMaxPerIdentity,
+    writeDeadlineMs: o.writeDeadlineMs,
+  };
+}
+
+/** The `sse` module of the HTTP API (mount.ts). */
+export const sseModule: HttpModuleFactory = (m) => {
+  const sse = new SseService(m.host, () => sseSettings(m.host.options));
+  return {
+    name: 'sse',
+    routes: [
+      {
+        method: 'GET',
+        path: '/v1/subscribe/{subject}',
+        module: 'sse',
+        openapi: SUBSCRIBE_OPENAPI,
+        handle: (ctx) => sse.handle(ctx),
+      },
+    ],
+    stop: async () => sse.closeAll(),
+    varz: () => sse.varz(),
+    metrics: (registry) => sse.metrics(registry),
+  };
+};
 
 export class SseService {
   private readonly open = new Set<SseWriter>();
@@ -101,70 +116,65 @@ export class SseService {
   constructor(
     private readonly host: FaceHost,
     private readonly settings: () => SseSettings,
-    private readonly sendError: SendError,
   ) {}
 
   get size(): number {
     return this.open.size;
   }
 
-  private refuse(res: ServerResponse, reason: string, status: number, description: string): void {
-    this.refused.set(reason, (this.refused.get(reason) ?? 0) + 1);
-    this.sendError(res, status, reason, description);
+  private count(map: Map<string, number>, key: string): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
   }
 
-  /** Serves one request; `rawSubject` is the path after `/v1/subscribe/`, as sent. */
-  async handle(
-    req: IncomingMessage,
-    res: ServerResponse,
-    rawSubject: string,
-    caller: SseCaller,
-  ): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
+  private refuse(ctx: HttpContext, reason: string, status: number, description: string): void {
+    this.count(this.refused, reason);
+    ctx.error(status, description);
+  }
+
+  /** Serves one request (the route's handler). */
+  async handle(ctx: HttpContext): Promise<void> {
+    const { req, res } = ctx;
     const header = req.headers['last-event-id'];
     const lastId = Array.isArray(header) ? header[0] : header;
-    const parsed = parseSseRequest(rawSubject, url.searchParams, lastId);
+    const parsed = parseSseRequest(ctx.params.subject ?? '', ctx.query, lastId);
     if (!parsed.ok) {
-      this.refuse(res, 'bad_request', 400, parsed.why);
+      this.refuse(ctx, 'bad_request', 400, parsed.why);
       return;
     }
     const r = parsed.req;
-    if (this.host.shuttingDown) {
-      this.refuse(res, 'shutting_down', 503, 'the node is shutting down');
+    const allowed = ctx.maySubscribe(r.subject, r.queue);
+    if (allowed === null) {
+      this.count(this.refused, 'permission');
       return;
     }
-    let check = false;
-    const guard = caller.guard;
-    if (guard !== null || reservedSubject(r.subject)) {
-      const verdict = reservedSubject(r.subject)
-        ? { ok: false, check: false }
-        : guard!.subscribe(r.subject, r.queue);
-      if (!verdict.ok) {
-        this.host.security.counters.subscribeViolations++;
-        this.host.log.warn(
-          `http ${caller.address} user "${caller.identity.user}" - SSE subscription to "${r.subject}"${r.queue === '' ? '' : ` in queue "${r.queue}"`} not permitted`,
-        );
-        this.refuse(res, 'permission', 403, subscribeViolation(r.subject, r.queue));
-        return;
-      }
-      check = verdict.check;
-    }
+    const address = `${ctx.conn.remoteAddress}:${ctx.conn.remotePort}`;
     const s = this.settings();
     if (s.maxStreams > 0 && this.open.size >= s.maxStreams) {
       this.host.log.warn(
-        `http ${caller.address} - SSE refused: http.sse_max_streams (${s.maxStreams}) reached`,
+        `http ${address} - SSE refused: http.sse_max_streams (${s.maxStreams}) reached`,
       );
-      this.refuse(res, 'max_streams', 503, `maximum SSE streams (${s.maxStreams}) reached`);
+      this.refuse(ctx, 'max_streams', 503, `maximum SSE streams (${s.maxStreams}) reached`);
       return;
     }
-    const who = `${caller.identity.account.name}\u0000${caller.identity.user}`;
-    const mine = this.perIdentity.get(who) ?? 0;
+    const identity = ctx.identity;
+    const key = `${identity.account.name}\u0000${identity.user}`;
+    const mine = this.perIdentity.get(key) ?? 0;
     if (s.maxPerIdentity > 0 && mine >= s.maxPerIdentity) {
       this.refuse(
-        res,
+        ctx,
         'max_per_identity',
         429,
         `maximum SSE streams per user (${s.maxPerIdentity}) reached`,
+      );
+      return;
+    }
+    const who = ctx.who;
+    if (who.subscribe() !== null) {
+      this.refuse(
+        ctx,
+        'subscription_limit',
+        429,
+        "the user's or account's max_subscriptions reached",
       );
       return;
     }
@@ -174,46 +184,53 @@ export class SseService {
       heartbeatMs: s.heartbeatMs,
       writeDeadlineMs: s.writeDeadlineMs,
     });
-    // Counted from here: a stream's consumer is created asynchronously.
+    // Counted from here: a stream's consumer is made asynchronously.
     this.open.add(writer);
-    this.perIdentity.set(who, mine + 1);
-    const account = caller.identity.account;
-    let source: LiveSubscription | StreamSubscription;
-    if (r.stream === '') {
-      source = new LiveSubscription(account, writer, r.format, guard, check, this.counters);
-    } else {
-      source = new StreamSubscription(
-        account,
-        this.host.jetstream,
-        writer,
-        {
-          stream: r.stream,
-          subject: r.subject,
-          start: r.start,
-          format: r.format,
-          client: caller.address,
-        },
-        guard,
-        check,
-        this.counters,
-      );
-    }
+    this.perIdentity.set(key, mine + 1);
+    const subjects = (ctx.conn as Partial<HttpConnection>).subjects;
+    subjects?.set(writer, r.subject);
+    const release = (): void => {
+      this.open.delete(writer);
+      subjects?.delete(writer);
+      who.unsubscribe();
+      const left = (this.perIdentity.get(key) ?? 1) - 1;
+      if (left > 0) this.perIdentity.set(key, left);
+      else this.perIdentity.delete(key);
+    };
+    const account = ctx.account;
+    const guard = who.guard;
+    const check = allowed.check;
+    const source =
+      r.stream === ''
+        ? new LiveSubscription(account, writer, r.format, guard, check, this.counters)
+        : new StreamSubscription(
+            account,
+            this.host.jetstream,
+            writer,
+            {
+              stream: r.stream,
+              subject: r.subject,
+              start: r.start,
+              format: r.format,
+              client: address,
+            },
+            guard,
+            check,
+            this.counters,
+          );
     writer.onClose = (why) => {
       source.stop();
-      this.open.delete(writer);
-      const left = (this.perIdentity.get(who) ?? 1) - 1;
-      if (left > 0) this.perIdentity.set(who, left);
-      else this.perIdentity.delete(who);
+      release();
       this.counters.events += writer.eventsOut;
       this.counters.bytes += writer.bytesOut;
-      this.closed.set(why, (this.closed.get(why) ?? 0) + 1);
+      this.count(this.closed, why);
       if (why === 'slow_consumer' || why === 'write_deadline') {
         const detail =
           why === 'slow_consumer'
             ? `more than http.sse_max_pending (${s.maxPending} bytes) held`
-            : `the socket took nothing for write_deadline (${s.writeDeadlineMs} ms)`;
+            : `its socket took nothing for write_deadline (${s.writeDeadlineMs} ms)`;
         this.host.log.warn(
-          `http ${caller.address} - SSE on "${r.subject}" closed, slow consumer: ${detail}`,
+          `http ${address} - SSE on "${r.subject}" closed, slow consumer: ${detail}`,
         );
       }
     };
@@ -228,17 +245,14 @@ export class SseService {
         if (writer.closed !== null) return;
         writer.onClose = null;
         writer.close('client_closed');
-        this.open.delete(writer);
-        const left = (this.perIdentity.get(who) ?? 1) - 1;
-        if (left > 0) this.perIdentity.set(who, left);
-        else this.perIdentity.delete(who);
+        release();
         if (err instanceof SseRefused) {
-          this.refuse(res, 'stream', err.status, err.message);
+          this.refuse(ctx, 'stream', err.status, err.message);
           return;
         }
         throw err;
       }
-      // The client went away while the consumer was made: writer.onClose stopped it.
+      // The client went away while the consumer was made: onClose stopped it.
       if (writer.closed !== null) return;
     } else {
       source.start(r.subject, r.queue);
@@ -247,10 +261,10 @@ export class SseService {
     req.socket.setTimeout(0);
     req.socket.setNoDelay(true);
     res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache',
       // Proxies such as nginx must not buffer the stream.
-      'x-accel-buffering': 'no',
+      'X-Accel-Buffering': 'no',
     });
     writer.begin(retryField(s.retryMs));
   }

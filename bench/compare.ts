@@ -32,6 +32,7 @@ import {
   startNatsServer,
   startWeft,
 } from './servers.js';
+import { renderSseTable, runSse, SSE_IDS, type SseMeasured } from './sse.js';
 import {
   renderSubjectsTable,
   runSubjects,
@@ -77,7 +78,15 @@ const CASES: Case[] = [
   },
 ];
 const SINGLE_IDS = [...CASES.map((c) => c.id), 'idle'];
-const IDS = [...SINGLE_IDS, ...SUBJECT_IDS, ...PERMISSION_IDS, ...MESH_IDS, ...JS_IDS, ...MQTT_IDS];
+const IDS = [
+  ...SINGLE_IDS,
+  ...SUBJECT_IDS,
+  ...PERMISSION_IDS,
+  ...MESH_IDS,
+  ...JS_IDS,
+  ...MQTT_IDS,
+  ...SSE_IDS,
+];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
 
@@ -130,6 +139,7 @@ interface Measured {
   mesh?: MeshMeasured;
   jetstream?: JsMeasured;
   mqtt?: MqttMeasured;
+  sse?: SseMeasured;
   problems: string[];
 }
 
@@ -222,6 +232,10 @@ async function main(argv: string[]): Promise<number> {
     measured.mqtt = await runMqtt({ ...group, msgs: mqttMsgs, conns: mqttConns });
   }
 
+  if (only.some((id) => SSE_IDS.includes(id))) {
+    measured.sse = await runSse({ ...group, msgs: quick ? 2_000 : 50_000 });
+  }
+
   const tables: string[] = [];
   if (only.some((id) => SINGLE_IDS.includes(id)))
     tables.push(renderTable(measured, only, msgs, conns));
@@ -230,6 +244,7 @@ async function main(argv: string[]): Promise<number> {
   if (measured.mesh) tables.push(renderMeshTable(measured.mesh, only, msgs));
   if (measured.jetstream) tables.push(renderJsTable(measured.jetstream, only));
   if (measured.mqtt) tables.push(renderMqttTable(measured.mqtt, only, mqttMsgs));
+  if (measured.sse) tables.push(renderSseTable(measured.sse));
   if (measured.problems.length > 0) {
     tables.push(
       ['Problems:', ...measured.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`)].join('\n'),

@@ -62,6 +62,26 @@ export class LiveSubscription implements Subscriber {
       this.counters.deliveriesDenied++;
       return;
     }
-    this.writer.send(encodeEvent(msg, 0, this.format));
+    this.writer.send(encodeOnce(msg, this.format));
   }
+}
+
+/**
+ * The last message encoded, per format: a message delivered to many SSE
+ * subscribers (fan-out) is encoded once, not once per subscriber. Keyed by
+ * the message object and its payload slice, which the router hands to
+ * every subscriber of one publish unchanged.
+ */
+const last = {
+  text: { msg: null as Message | null, payload: null as Buffer | null, out: '' },
+  json: { msg: null as Message | null, payload: null as Buffer | null, out: '' },
+};
+
+function encodeOnce(msg: Message, format: SseFormat): string {
+  const c = last[format];
+  if (c.msg === msg && c.payload === msg.payload) return c.out;
+  c.out = encodeEvent(msg, 0, format);
+  c.msg = msg;
+  c.payload = msg.payload;
+  return c.out;
 }

@@ -178,6 +178,24 @@ describe('SSE: permissions and bounds', () => {
     }
   });
 
+  test('a reload that withdraws the permission ends the response', async () => {
+    const c = await SseClient.open(`${node.base}/v1/subscribe/public.feed`, basic('reader', 'r'));
+    assert.equal(c.status, 200);
+    await checkFor(() => c.retry > 0);
+    const narrower = parseSecurity({
+      authorization: {
+        users: [
+          { user: 'reader', password: 'r', permissions: { subscribe: ['other.>'] } },
+          { user: 'admin', password: 'a' },
+        ],
+      },
+    });
+    await node.srv.node.reload({ ...node.srv.node.options, ...narrower });
+    await checkFor(() => c.ended, 5000);
+    const metrics = await (await fetch(`${node.monitor}/metrics`)).text();
+    assert.match(metrics, /weft_http_sse_closed_total\{reason="permissions_changed"[^}]*\} 1\n/);
+  });
+
   test('past http.sse_max_streams: 503, counted', async () => {
     const a = await SseClient.open(`${node.base}/v1/subscribe/x`, basic('admin', 'a'));
     const b = await SseClient.open(`${node.base}/v1/subscribe/x`, basic('admin', 'a'));

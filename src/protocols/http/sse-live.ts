@@ -32,9 +32,9 @@ export class LiveSubscription implements Subscriber {
     private readonly account: Account,
     private readonly writer: SseWriter,
     private readonly format: SseFormat,
-    private readonly guard: Guard | null,
+    private guard: Guard | null,
     /** Each delivery must pass `guard.receive` (Guard.subscribe's `check`). */
-    private readonly check: boolean,
+    private check: boolean,
     private readonly counters: SseDeliveryCounters,
   ) {}
 
@@ -46,6 +46,12 @@ export class LiveSubscription implements Subscriber {
   stop(): void {
     if (this.sub !== null) this.account.unsubscribe(this.sub);
     this.sub = null;
+  }
+
+  /** A reload's permissions for the same subscription (still allowed). */
+  permit(guard: Guard | null, check: boolean): void {
+    this.guard = guard;
+    this.check = check;
   }
 
   /** A queue group passes over this member for a message its permissions refuse. */

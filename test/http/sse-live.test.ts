@@ -145,7 +145,8 @@ describe('SSE: permissions and bounds', () => {
           ],
         },
       }),
-      httpSseMaxStreams: 2,
+      httpSseMaxStreams: 3,
+      httpSseMaxPerIdentity: 2,
     });
   });
   after(() => node.close());
@@ -178,6 +179,40 @@ describe('SSE: permissions and bounds', () => {
     }
   });
 
+  test('past http.sse_max_per_identity: 429; past http.sse_max_streams: 503; both counted', async () => {
+    const admin = basic('admin', 'a');
+    const open: SseClient[] = [];
+    try {
+      for (const subject of ['x', 'y']) {
+        open.push(await SseClient.open(`${node.base}/v1/subscribe/${subject}`, admin));
+      }
+      const third = await fetch(`${node.base}/v1/subscribe/z`, { headers: admin });
+      assert.equal(third.status, 429);
+      const body = (await third.json()) as { error: { description: string } };
+      assert.match(body.error.description, /per user \(2\)/);
+      open.push(await SseClient.open(`${node.base}/v1/subscribe/public.x`, basic('reader', 'r')));
+      assert.deepEqual(
+        open.map((c) => c.status),
+        [200, 200, 200],
+      );
+      const r = await fetch(`${node.base}/v1/subscribe/public.y`, {
+        headers: basic('reader', 'r'),
+      });
+      assert.equal(r.status, 503);
+      await r.body?.cancel();
+      const metrics = await (await fetch(`${node.monitor}/metrics`)).text();
+      assert.match(metrics, /weft_http_sse_refused_total\{reason="max_streams"[^}]*\} 1\n/);
+      assert.match(metrics, /weft_http_sse_refused_total\{reason="max_per_identity"[^}]*\} 1\n/);
+    } finally {
+      for (const c of open) c.close();
+    }
+    // Their places are free once the node saw them go.
+    await checkFor(async () => {
+      const m = await (await fetch(`${node.monitor}/metrics`)).text();
+      return /weft_http_sse_streams\{[^}]*\} 0\n/.test(m);
+    });
+  });
+
   test('a reload that withdraws the permission ends the response', async () => {
     const c = await SseClient.open(`${node.base}/v1/subscribe/public.feed`, basic('reader', 'r'));
     assert.equal(c.status, 200);
@@ -194,22 +229,5 @@ describe('SSE: permissions and bounds', () => {
     await checkFor(() => c.ended, 5000);
     const metrics = await (await fetch(`${node.monitor}/metrics`)).text();
     assert.match(metrics, /weft_http_sse_closed_total\{reason="permissions_changed"[^}]*\} 1\n/);
-  });
-
-  test('past http.sse_max_streams: 503, counted', async () => {
-    const a = await SseClient.open(`${node.base}/v1/subscribe/x`, basic('admin', 'a'));
-    const b = await SseClient.open(`${node.base}/v1/subscribe/x`, basic('admin', 'a'));
-    try {
-      assert.equal(a.status, 200);
-      assert.equal(b.status, 200);
-      const r = await fetch(`${node.base}/v1/subscribe/x`, { headers: basic('admin', 'a') });
-      assert.equal(r.status, 503);
-      await r.body?.cancel();
-      const metrics = await (await fetch(`${node.monitor}/metrics`)).text();
-      assert.match(metrics, /weft_http_sse_refused_total\{reason="max_streams"[^}]*\} 1\n/);
-    } finally {
-      a.close();
-      b.close();
-    }
   });
 });

@@ -28,7 +28,11 @@ describe('SSE: live messages', () => {
     return c;
   };
   before(async () => {
-    node = await startSseNode({ maxConnections: 1000 });
+    node = await startSseNode({
+      maxConnections: 1000,
+      websocketPort: 0,
+      websocketHandshakeTimeoutMs: 200,
+    });
     nc = await connect({ servers: node.natsUrl, reconnect: false });
   });
   after(async () => {
@@ -105,6 +109,21 @@ describe('SSE: live messages', () => {
       got,
       Array.from({ length: 50 }, (_, i) => i),
     );
+  });
+
+  test('also on the WebSocket port (one port for a browser app), past its handshake timeout', async () => {
+    const faces = node.srv.node.faces;
+    const ws = faces.find((f) => f.name === 'websocket')?.listeners[0]?.port;
+    const c = await SseClient.open(`http://127.0.0.1:${ws}/v1/subscribe/ws.x`);
+    open.push(c);
+    assert.equal(c.status, 200);
+    await checkFor(() => c.retry > 0);
+    const started = Date.now();
+    // Past websocket.handshake_timeout (200 ms): an SSE response is not an upgrade waiting.
+    await checkFor(() => Date.now() - started > 600, 2000, 50);
+    nc.publish('ws.x', Buffer.from('still here'));
+    assert.equal((await eventsOf(c, 1))[0]!.data, 'still here');
+    assert.equal(c.ended, false);
   });
 
   test('bad requests answer 400 with a JSON error', async () => {

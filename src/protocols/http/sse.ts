@@ -9,7 +9,7 @@
  * Bounds: `http.sse_max_streams` responses per node (503 past it) and
  * `http.sse_max_per_identity` per user of an account (429); each response's
  * bytes held by `http.sse_max_pending` (sse-writer.ts). Every refusal and
- * every close is counted by reason (/varz `http.sse`, /metrics
+ * every close is counted by reason (/varz `weft.faces.http.sse`, /metrics
  * `weft_http_sse_refused_total{reason}`, `weft_http_sse_closed_total{reason}`).
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -41,15 +41,6 @@ export interface SseSettings {
   /** `write_deadline`: a full socket that takes nothing for this long is closed (ms). */
   readonly writeDeadlineMs: number;
 }
-
-/** Defaults of the `http.sse_*` settings. */
-export const SSE_DEFAULTS = {
-  heartbeatMs: 15_000,
-  retryMs: 2_000,
-  maxPending: 4 * 1024 * 1024,
-  maxStreams: 10_000,
-  maxPerIdentity: 1_000,
-} as const;
 
 /** A stream-backed response pauses its consumer past this many bytes held (at most half of max_pending). */
 const PAUSE_BYTES = 256 * 1024;

@@ -121,3 +121,32 @@ describe('SSE: slow clients and idle streams', () => {
     assert.equal((await sseVarz(node)).closed.stream_gone, 1);
   });
 });
+
+describe('SSE: write_deadline', () => {
+  let node: SseNode;
+  before(async () => {
+    node = await startSseNode({ httpSseMaxPending: 256 * 1024 * 1024, writeDeadlineMs: 500 });
+  });
+  after(() => node.close());
+
+  test('a socket that takes nothing for write_deadline is closed and counted, below max_pending', async () => {
+    const stalled = await SseClient.openPaused(`${node.base}/v1/subscribe/dl.x`);
+    assert.equal(stalled.status, 200);
+    const nc = await connect({ servers: node.natsUrl, reconnect: false });
+    try {
+      await checkFor(async () => (await sseVarz(node)).streams === 1);
+      const payload = Buffer.alloc(32 * 1024, 0x63);
+      // Enough to fill the kernel's buffers (a few MiB), far below the 256 MiB bound.
+      for (let i = 0; i < 640; i++) {
+        nc.publish('dl.x', payload);
+        if (i % 32 === 31) await nc.flush();
+      }
+      await checkFor(async () => (await sseVarz(node)).closed.write_deadline === 1, 10_000);
+      assert.equal((await sseVarz(node)).closed.slow_consumer ?? 0, 0);
+      stalled.resume();
+      await checkFor(() => stalled.ended, 5000);
+    } finally {
+      await nc.close();
+    }
+  });
+});

@@ -15,6 +15,7 @@ import { formatProgress } from '../src/bench/report.js';
 import { type BenchResult, headline, runBench, type Workload } from '../src/bench/runner.js';
 import { bytes, int, micros, si } from '../src/bench/stats.js';
 import { VERSION } from '../src/version.js';
+import { HTTP_IDS, type HttpMeasured, renderHttpTable, runHttp } from './http.js';
 import { JS_IDS, type JsMeasured, renderJsTable, runJetStreamCompare } from './jetstream.js';
 import { MESH_IDS, type MeshMeasured, renderMeshTable, runMesh } from './mesh.js';
 import { MQTT_IDS, type MqttMeasured, renderMqttTable, runMqtt } from './mqtt.js';
@@ -86,6 +87,7 @@ const IDS = [
   ...JS_IDS,
   ...MQTT_IDS,
   ...SSE_IDS,
+  ...HTTP_IDS,
 ];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
@@ -115,6 +117,8 @@ Flags:
                   other MQTT rows use N/4)
   --mqtt-conns N  idle MQTT connections for the memory row (default 50000;
                   capped by the open-file limit, ulimit -n, with a note)
+  --http-seconds N  seconds per HTTP publish run (default 10); --http-rounds N
+                  rounds of the bare node:http / Weft pair (default 3)
   --only IDS      run only these, comma separated: ${IDS.join(', ')}
   --quick         small counts, for a smoke run
   --json FILE     also write every measurement to FILE
@@ -140,6 +144,7 @@ interface Measured {
   jetstream?: JsMeasured;
   mqtt?: MqttMeasured;
   sse?: SseMeasured;
+  http?: HttpMeasured;
   problems: string[];
 }
 
@@ -236,6 +241,12 @@ async function main(argv: string[]): Promise<number> {
     measured.sse = await runSse({ ...group, msgs: quick ? 2_000 : 50_000 });
   }
 
+  if (only.some((id) => HTTP_IDS.includes(id))) {
+    const secs = values['http-seconds'] ? Number(values['http-seconds']) : undefined;
+    const rounds = values['http-rounds'] ? Number(values['http-rounds']) : undefined;
+    measured.http = await runHttp({ ...group, seconds: secs, rounds });
+  }
+
   const tables: string[] = [];
   if (only.some((id) => SINGLE_IDS.includes(id)))
     tables.push(renderTable(measured, only, msgs, conns));
@@ -245,6 +256,7 @@ async function main(argv: string[]): Promise<number> {
   if (measured.jetstream) tables.push(renderJsTable(measured.jetstream, only));
   if (measured.mqtt) tables.push(renderMqttTable(measured.mqtt, only, mqttMsgs));
   if (measured.sse) tables.push(renderSseTable(measured.sse));
+  if (measured.http) tables.push(renderHttpTable(measured.http));
   if (measured.problems.length > 0) {
     tables.push(
       ['Problems:', ...measured.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`)].join('\n'),
@@ -392,6 +404,8 @@ function parse(argv: string[]) {
       conns: { type: 'string' },
       'mqtt-msgs': { type: 'string' },
       'mqtt-conns': { type: 'string' },
+      'http-seconds': { type: 'string' },
+      'http-rounds': { type: 'string' },
       only: { type: 'string' },
       quick: { type: 'boolean' },
       json: { type: 'string' },

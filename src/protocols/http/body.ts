@@ -12,10 +12,6 @@ import type { IncomingMessage } from 'node:http';
 /** How long a connection refused for its body size may linger (to read its 413) before it is dropped. */
 export const TOO_LARGE_LINGER_MS = 2000;
 
-export type BodyResult =
-  | { readonly ok: true; readonly body: Buffer }
-  | { readonly ok: false; readonly status: 413 | 400; readonly why: string };
-
 /** The declared length, -1 when absent; null when malformed. */
 export function contentLength(req: IncomingMessage): number | null {
   const v = req.headers['content-length'];
@@ -24,51 +20,55 @@ export function contentLength(req: IncomingMessage): number | null {
   return Number(v);
 }
 
-/** Reads the whole body of `req`, at most `limit` bytes. */
-export function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+/**
+ * Reads the whole body of `req`, at most `limit` bytes: the body, or null
+ * after `refused` was called with the reason (and nothing more is read).
+ */
+export function readBody(
+  req: IncomingMessage,
+  limit: number,
+  refused: (status: 413 | 400, why: string) => void,
+): Promise<Buffer | null> {
   const declared = contentLength(req);
   if (declared === null) {
-    return Promise.resolve({ ok: false, status: 400, why: 'malformed Content-Length' });
+    refused(400, 'malformed Content-Length');
+    return Promise.resolve(null);
   }
   if (declared > limit) {
-    return Promise.resolve({
-      ok: false,
-      status: 413,
-      why: `the body of ${declared} bytes is over max_payload (${limit} bytes)`,
-    });
+    refused(413, `the body of ${declared} bytes is over max_payload (${limit} bytes)`);
+    return Promise.resolve(null);
   }
-  if (req.readableEnded) return Promise.resolve({ ok: true, body: Buffer.alloc(0) });
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
+    let first: Buffer | null = null;
+    let chunks: Buffer[] | null = null;
     let size = 0;
-    const done = (r: BodyResult): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onAborted);
-      resolve(r);
+    let settled = false;
+    const fail = (status: 413 | 400, why: string): void => {
+      if (settled) return;
+      settled = true;
+      req.pause();
+      req.removeListener('data', onData);
+      refused(status, why);
+      resolve(null);
     };
     const onData = (c: Buffer): void => {
       size += c.length;
       if (size > limit) {
-        req.pause();
-        done({
-          ok: false,
-          status: 413,
-          why: `the body is over max_payload (${limit} bytes)`,
-        });
+        fail(413, `the body is over max_payload (${limit} bytes)`);
         return;
       }
-      chunks.push(c);
+      if (first === null) first = c;
+      else if (chunks === null) chunks = [first, c];
+      else chunks.push(c);
     };
-    const onEnd = (): void =>
-      done({ ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
-    const onError = (err: Error): void =>
-      done({ ok: false, status: 400, why: `the body could not be read: ${err.message}` });
-    const onAborted = (): void => done({ ok: false, status: 400, why: 'the client went away' });
     req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('aborted', onAborted);
+    req.once('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(chunks !== null ? Buffer.concat(chunks, size) : (first ?? Buffer.alloc(0)));
+    });
+    // A client that goes away mid-body: the request is destroyed with an error.
+    req.once('error', (err: Error) => fail(400, `the body could not be read: ${err.message}`));
   });
 }

@@ -93,6 +93,11 @@ export class HttpConnection implements FaceConnection {
     return [...this.subjects.values()];
   }
 
+  /** The identity kept for this `Authorization` value, or null (a login is needed). */
+  kept(header: string | undefined): ConnectionIdentity | null {
+    return this.who !== null && this.authKey === (header ?? '') ? this.who : null;
+  }
+
   /**
    * The identity for a request with this `Authorization` value: the one
    * kept when the value is the same, else a new login (and admission).

@@ -46,8 +46,8 @@ export const HTTP_REFUSALS: readonly HttpRefusal[] = [
 
 export class Dispatcher {
   readonly table = new RouteTable();
-  /** Requests by route (`POST /v1/publish/{subject}`). */
-  readonly requests = new Map<string, number>();
+  /** Requests by route. */
+  readonly requests = new Map<HttpRoute, number>();
   /** Answers by status code. */
   readonly statuses = new Map<number, number>();
   readonly refused = new Map<HttpRefusal, number>();
@@ -55,7 +55,7 @@ export class Dispatcher {
   failures = 0;
 
   constructor(
-    private readonly host: FaceHost,
+    readonly host: FaceHost,
     modules: readonly HttpModule[],
     /** Client certificates name users (`http.tls.verify_and_map`). */
     private readonly certLogin: () => boolean,
@@ -71,11 +71,8 @@ export class Dispatcher {
   serve(conn: HttpConnection, req: IncomingMessage, res: ServerResponse): void {
     conn.lastActivity = Date.now();
     conn.active++;
-    res.once('close', () => {
-      conn.active--;
-      this.statuses.set(res.statusCode, (this.statuses.get(res.statusCode) ?? 0) + 1);
-      if (conn.closeReason !== null && conn.active === 0) conn.socket.destroy();
-    });
+    const done = new Done(this, conn, res);
+    res.once('close', done.closed);
     if (this.host.shuttingDown || conn.closeReason !== null) {
       this.refuse('shutting_down');
       sendError(res, 503, 'the node is shutting down', undefined, { Connection: 'close' });
@@ -99,20 +96,21 @@ export class Dispatcher {
         });
         return;
     }
-    const key = `${found.route.method} ${found.route.path}`;
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-    let params: URLSearchParams;
-    try {
-      params = new URLSearchParams(query);
-    } catch {
-      params = new URLSearchParams();
+    const route = found.route;
+    this.requests.set(route, (this.requests.get(route) ?? 0) + 1);
+    if (route.auth === false) {
+      this.run(new RequestContext(this, conn, req, res, route, found.params, query, null, done));
+      return;
     }
-    if (found.route.auth === false) {
-      this.run(conn, req, res, found.route, found.params, params, null);
+    const header = req.headers.authorization;
+    // The identity kept for this connection and header: no login, no promise.
+    const kept = conn.kept(header);
+    if (kept !== null) {
+      this.run(new RequestContext(this, conn, req, res, route, found.params, query, kept, done));
       return;
     }
     const creds = credentialsOf(
-      req.headers.authorization,
+      header,
       conn.remoteAddress,
       this.certLogin() ? conn.peerCert : null,
     );
@@ -121,7 +119,7 @@ export class Dispatcher {
       sendError(res, 401, creds, undefined, { 'WWW-Authenticate': WWW_AUTHENTICATE });
       return;
     }
-    conn.login(req.headers.authorization, creds).then(
+    conn.login(header, creds).then(
       (who) => {
         if ('status' in who) {
           this.refuse(who.status === 401 ? 'unauthorized' : 'connection_limit');
@@ -134,27 +132,18 @@ export class Dispatcher {
           );
           return;
         }
-        this.run(conn, req, res, found.route, found.params, params, who);
+        this.run(new RequestContext(this, conn, req, res, route, found.params, query, who, done));
       },
-      (err: Error) => this.failed(res, found.route, err),
+      (err: Error) => this.failed(res, route, err),
     );
   }
 
-  private run(
-    conn: HttpConnection,
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: HttpRoute,
-    params: Record<string, string>,
-    query: URLSearchParams,
-    who: ConnectionIdentity | null,
-  ): void {
-    const ctx = this.context(conn, req, res, route, params, query, who);
+  private run(ctx: RequestContext): void {
     try {
-      const r = route.handle(ctx);
-      if (r instanceof Promise) r.catch((err: Error) => this.failed(res, route, err));
+      const r = ctx.route.handle(ctx);
+      if (r instanceof Promise) r.catch((err: Error) => this.failed(ctx.res, ctx.route, err));
     } catch (err) {
-      this.failed(res, route, err as Error);
+      this.failed(ctx.res, ctx.route, err as Error);
     }
   }
 
@@ -164,113 +153,140 @@ export class Dispatcher {
     if (!res.headersSent) sendError(res, 500, 'internal error (the node logged it)');
     else res.destroy();
   }
+}
 
-  private context(
-    conn: HttpConnection,
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: HttpRoute,
-    params: Record<string, string>,
-    query: URLSearchParams,
-    who: ConnectionIdentity | null,
-  ): HttpContext {
-    const host = this.host;
-    const dispatcher = this;
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
+/** The end of one request: counted, the connection's count of active requests, the context's signal. */
+class Done {
+  abort: AbortController | null = null;
+  constructor(
+    private readonly d: Dispatcher,
+    private readonly conn: HttpConnection,
+    private readonly res: ServerResponse,
+  ) {}
+
+  readonly closed = (): void => {
+    const { conn, res, d } = this;
+    conn.active--;
+    d.statuses.set(res.statusCode, (d.statuses.get(res.statusCode) ?? 0) + 1);
+    if (!res.writableFinished) this.abort?.abort();
+    if (conn.closeReason !== null && conn.active === 0) conn.socket.destroy();
+  };
+}
+
+const NO_QUERY = new URLSearchParams();
+
+/** A request's context (context.ts): one object per request, its methods on the prototype. */
+class RequestContext implements HttpContext {
+  readonly host: FaceHost;
+  readonly maxPayload: number;
+  private q: URLSearchParams | null = null;
+
+  constructor(
+    private readonly d: Dispatcher,
+    readonly conn: HttpConnection,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly route: HttpRoute,
+    readonly params: Record<string, string>,
+    private readonly queryText: string,
+    private readonly whoOrNull: ConnectionIdentity | null,
+    private readonly done: Done,
+  ) {
+    this.host = d.host;
+    const max = d.host.options.maxPayload;
+    const own = whoOrNull?.payloadMax ?? 0;
+    this.maxPayload = own > 0 && own < max ? own : max;
+  }
+
+  get query(): URLSearchParams {
+    if (this.q === null)
+      this.q = this.queryText === '' ? NO_QUERY : new URLSearchParams(this.queryText);
+    return this.q;
+  }
+
+  get signal(): AbortSignal {
+    this.done.abort ??= new AbortController();
+    return this.done.abort.signal;
+  }
+
+  get who(): ConnectionIdentity {
+    if (this.whoOrNull === null)
+      throw new Error(`${this.route.path} is public: it has no identity`);
+    return this.whoOrNull;
+  }
+
+  get identity(): Identity {
+    return this.who.identity!;
+  }
+
+  get account(): Account {
+    return this.who.identity!.account;
+  }
+
+  body(): Promise<Buffer | null> {
+    return readBody(this.req, this.maxPayload, this.refuseBody);
+  }
+
+  /** A body refused: the answer closes the connection, whose unread rest is not read. */
+  private readonly refuseBody = (status: 413 | 400, why: string): void => {
+    const { req, res } = this;
+    this.d.refuse(status === 413 ? 'too_large' : 'bad_body');
+    sendError(res, status, why, undefined, { Connection: 'close' });
+    res.once('finish', () => {
+      req.socket.end();
+      setTimeout(() => req.socket.destroy(), TOO_LARGE_LINGER_MS).unref();
     });
-    const need = (): ConnectionIdentity => {
-      if (who === null) throw new Error(`${route.path} is public: it has no identity`);
-      return who;
-    };
-    const o = host.options;
-    const own = who?.payloadMax ?? 0;
-    const maxPayload = own > 0 ? Math.min(own, o.maxPayload) : o.maxPayload;
-    /** A body refused: the answer closes the connection, whose unread rest is not read. */
-    const refuseBody = (status: number, why: string): null => {
-      this.refuse(status === 413 ? 'too_large' : 'bad_body');
-      sendError(res, status, why, undefined, { Connection: 'close' });
-      res.once('finish', () => {
-        req.socket.end();
-        setTimeout(() => req.socket.destroy(), TOO_LARGE_LINGER_MS).unref();
-      });
+  };
+
+  async bodyJson(): Promise<{ value: unknown } | null> {
+    const body = await this.body();
+    if (body === null) return null;
+    try {
+      return { value: JSON.parse(body.toString('utf8')) as unknown };
+    } catch (err) {
+      this.d.refuse('bad_body');
+      sendError(this.res, 400, `the body is not JSON: ${(err as Error).message}`);
       return null;
-    };
-    const ctx: HttpContext = {
-      req,
-      res,
-      host,
-      route,
-      params,
-      query,
-      conn,
-      get who(): ConnectionIdentity {
-        return need();
-      },
-      get identity(): Identity {
-        return need().identity!;
-      },
-      get account(): Account {
-        return need().identity!.account;
-      },
-      maxPayload,
-      signal: abort.signal,
-      async body() {
-        const r = await readBody(req, maxPayload);
-        if (r.ok) return r.body;
-        return refuseBody(r.status, r.why);
-      },
-      async bodyJson() {
-        const body = await ctx.body();
-        if (body === null) return null;
-        try {
-          return { value: JSON.parse(body.toString('utf8')) as unknown };
-        } catch (err) {
-          dispatcher.refuse('bad_body');
-          sendError(res, 400, `the body is not JSON: ${(err as Error).message}`);
-          return null;
-        }
-      },
-      json(status: number, value: unknown, headers?: OutgoingHttpHeaders) {
-        sendJson(res, status, JSON.stringify(value), headers);
-      },
-      error(
-        status: number,
-        description: string,
-        extra?: ErrorExtra,
-        headers?: OutgoingHttpHeaders,
-      ) {
-        sendJson(res, status, errorBody(status, description, extra), headers);
-      },
-      mayPublish(subject: string): boolean {
-        const w = need();
-        if ((w.guard === null || w.guard.publish(subject)) && !reservedSubject(subject)) {
-          return true;
-        }
-        host.security.counters.publishViolations++;
-        dispatcher.refuse('forbidden');
-        host.log.warn(
-          `http ${conn.remoteAddress}:${conn.remotePort} user "${w.identity!.user}" - publish to "${subject}" not permitted`,
-        );
-        sendError(res, 403, publishViolation(subject));
-        return false;
-      },
-      maySubscribe(subject: string, queue = ''): { check: boolean } | null {
-        const w = need();
-        const reserved = reservedSubject(subject);
-        if (!reserved && w.guard === null) return { check: false };
-        const verdict = reserved ? { ok: false, check: false } : w.guard!.subscribe(subject, queue);
-        if (verdict.ok) return { check: verdict.check };
-        host.security.counters.subscribeViolations++;
-        dispatcher.refuse('forbidden');
-        host.log.warn(
-          `http ${conn.remoteAddress}:${conn.remotePort} user "${w.identity!.user}" - subscription to "${subject}" not permitted`,
-        );
-        sendError(res, 403, subscribeViolation(subject, queue));
-        return null;
-      },
-    };
-    return ctx;
+    }
+  }
+
+  json(status: number, value: unknown, headers?: OutgoingHttpHeaders): void {
+    sendJson(this.res, status, JSON.stringify(value), headers);
+  }
+
+  error(
+    status: number,
+    description: string,
+    extra?: ErrorExtra,
+    headers?: OutgoingHttpHeaders,
+  ): void {
+    sendJson(this.res, status, errorBody(status, description, extra), headers);
+  }
+
+  mayPublish(subject: string): boolean {
+    const w = this.who;
+    if ((w.guard === null || w.guard.publish(subject)) && !reservedSubject(subject)) return true;
+    this.host.security.counters.publishViolations++;
+    this.d.refuse('forbidden');
+    this.host.log.warn(
+      `http ${this.conn.remoteAddress}:${this.conn.remotePort} user "${w.identity!.user}" - publish to "${subject}" not permitted`,
+    );
+    sendError(this.res, 403, publishViolation(subject));
+    return false;
+  }
+
+  maySubscribe(subject: string, queue = ''): { check: boolean } | null {
+    const w = this.who;
+    const reserved = reservedSubject(subject);
+    if (!reserved && w.guard === null) return { check: false };
+    const verdict = reserved ? { ok: false, check: false } : w.guard!.subscribe(subject, queue);
+    if (verdict.ok) return { check: verdict.check };
+    this.host.security.counters.subscribeViolations++;
+    this.d.refuse('forbidden');
+    this.host.log.warn(
+      `http ${this.conn.remoteAddress}:${this.conn.remotePort} user "${w.identity!.user}" - subscription to "${subject}"${queue === '' ? '' : ` in queue "${queue}"`} not permitted`,
+    );
+    sendError(this.res, 403, subscribeViolation(subject, queue));
+    return null;
   }
 }

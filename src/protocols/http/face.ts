@@ -247,7 +247,7 @@ export class HttpFace implements Face {
     const d = this.dispatcher;
     const out: Record<string, unknown> = {
       routes: d.table.all.map((r) => `${r.method} ${r.path}`),
-      requests: Object.fromEntries(d.requests),
+      requests: Object.fromEntries([...d.requests].map(([r, n]) => [`${r.method} ${r.path}`, n])),
       statuses: Object.fromEntries(d.statuses),
       refused: Object.fromEntries(d.refused),
       failures: d.failures,
@@ -279,7 +279,7 @@ export class HttpFace implements Face {
       registers: [registry],
       collect() {
         this.reset();
-        for (const [k, n] of d.requests) this.inc({ route: k }, n);
+        for (const [r, n] of d.requests) this.inc({ route: `${r.method} ${r.path}` }, n);
       },
     });
     new Counter({

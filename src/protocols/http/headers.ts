@@ -43,6 +43,9 @@ export function natsHeadersFromHttp(raw: readonly string[]): Buffer | null | str
   let out = '';
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
+    // Most headers start with neither n nor x: skip them without a lower-cased copy.
+    const c0 = name.charCodeAt(0) | 0x20;
+    if (c0 !== 0x6e && c0 !== 0x78) continue;
     const value = raw[i + 1]!;
     const lower = name.toLowerCase();
     let natsName: string;

@@ -40,8 +40,8 @@ export interface CoreCounters {
   inboxFull: number;
 }
 
-/** A message checked and ready to route, or null when the answer (an error) was sent. */
-async function prepare(ctx: HttpContext): Promise<Message | null> {
+/** The subject and NATS headers of a publish or request, or null when the answer (an error) was sent. */
+function check(ctx: HttpContext): { subject: string; headers: Buffer | null } | null {
   const subject = publishSubject(ctx.params.subject ?? '');
   if (typeof subject !== 'string') {
     ctx.error(400, subject.why);
@@ -53,7 +53,16 @@ async function prepare(ctx: HttpContext): Promise<Message | null> {
     return null;
   }
   if (!ctx.mayPublish(subject)) return null;
-  const payload = await ctx.body();
+  return { subject, headers };
+}
+
+/** The message of a checked request with its body, or null when the answer (an error) was sent. */
+function complete(
+  ctx: HttpContext,
+  subject: string,
+  headers: Buffer | null,
+  payload: Buffer | null,
+): Message | null {
   if (payload === null) return null;
   const size = payload.length + (headers === null ? 0 : headers.length);
   if (size > ctx.maxPayload) {
@@ -122,7 +131,9 @@ function awaitReply(
 }
 
 async function publish(ctx: HttpContext, inbox: HttpInbox, c: CoreCounters): Promise<void> {
-  const msg = await prepare(ctx);
+  const checked = check(ctx);
+  if (checked === null) return;
+  const msg = complete(ctx, checked.subject, checked.headers, await ctx.body());
   if (msg === null) return;
   const timeout = parseTimeout(ctx.query.get('timeout'));
   if (typeof timeout !== 'number') {
@@ -201,7 +212,9 @@ function answerAck(ctx: HttpContext, ack: Message, c: CoreCounters): void {
 }
 
 async function request(ctx: HttpContext, inbox: HttpInbox, c: CoreCounters): Promise<void> {
-  const msg = await prepare(ctx);
+  const checked = check(ctx);
+  if (checked === null) return;
+  const msg = complete(ctx, checked.subject, checked.headers, await ctx.body());
   if (msg === null) return;
   const timeout = parseTimeout(ctx.query.get('timeout'));
   if (typeof timeout !== 'number') {

@@ -92,39 +92,47 @@ export class RouteTable {
    * before `/v1/webhooks/{id}`), whatever the order routes were added in.
    */
   lookup(method: string, path: string): RouteLookup {
-    if (!path.startsWith('/')) return { kind: 'bad_path', why: 'the path must start with /' };
+    if (path.charCodeAt(0) !== 0x2f) return { kind: 'bad_path', why: 'the path must start with /' };
     const segs = path.slice(1).split('/');
-    let best: { c: Compiled; score: number; params: Record<string, string> } | null = null;
-    const allow = new Set<string>();
+    let best: Compiled | null = null;
+    let bestScore = -1;
+    let allow: Set<string> | null = null;
     for (const c of this.compiled) {
-      if (c.parts.length !== segs.length) continue;
+      const parts = c.parts;
+      if (parts.length !== segs.length) continue;
       let score = 0;
-      let ok = true;
-      for (let i = 0; i < segs.length && ok; i++) {
-        const p = c.parts[i];
-        if (p === null) ok = segs[i] !== '';
-        else if (p === segs[i]) score++;
-        else ok = false;
+      let i = 0;
+      for (; i < segs.length; i++) {
+        const p = parts[i];
+        if (p === null) {
+          if (segs[i] === '') break;
+        } else if (p === segs[i]) score++;
+        else break;
       }
-      if (!ok) continue;
+      if (i < segs.length) continue;
       if (c.route.method !== method) {
+        if (allow === null) allow = new Set();
         allow.add(c.route.method);
         continue;
       }
-      if (best !== null && best.score >= score) continue;
+      if (score > bestScore) {
+        best = c;
+        bestScore = score;
+      }
+    }
+    if (best !== null) {
       const params: Record<string, string> = {};
       for (let i = 0, n = 0; i < segs.length; i++) {
-        if (c.parts[i] !== null) continue;
+        if (best.parts[i] !== null) continue;
         const decoded = decodeSegment(segs[i]!);
         if (decoded === null) {
           return { kind: 'bad_path', why: `bad percent-encoding in ${JSON.stringify(segs[i])}` };
         }
-        params[c.names[n++]!] = decoded;
+        params[best.names[n++]!] = decoded;
       }
-      best = { c, score, params };
+      return { kind: 'found', route: best.route, params };
     }
-    if (best !== null) return { kind: 'found', route: best.c.route, params: best.params };
-    if (allow.size > 0) return { kind: 'method_not_allowed', allow: [...allow].sort() };
+    if (allow !== null) return { kind: 'method_not_allowed', allow: [...allow].sort() };
     return { kind: 'not_found' };
   }
 }

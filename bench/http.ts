@@ -8,6 +8,7 @@
  *
  *   node dist/bench/compare.js --only http-pub [--http-seconds N] [--http-rounds N]
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { micros, si } from '../src/bench/stats.js';
 import { freePort, type ServerProc, startListening, startWeft } from './servers.js';
@@ -42,6 +43,8 @@ s.listen(Number(process.argv[1]), '127.0.0.1');
 export interface HttpRound {
   side: 'bare' | 'weft';
   rps: number;
+  /** The server process's CPU time (user + system) per request, µs: steadier than req/s on a shared machine. */
+  cpuUsPerReq: number;
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
@@ -67,6 +70,16 @@ interface Group {
 }
 
 const CONNECTIONS = 64;
+
+/** A process's CPU time so far (user + system), ms; 0 where /proc is not there. */
+function cpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * (1000 / 100);
+  } catch {
+    return 0;
+  }
+}
 const BODY = 'x'.repeat(16);
 
 async function fire(url: string, seconds: number): Promise<CannonResult> {
@@ -105,10 +118,14 @@ export async function runHttp(g: Group): Promise<HttpMeasured> {
     for (let i = 0; i < roundsN; i++) {
       for (const side of ['bare', 'weft'] as const) {
         g.log(`http-pub: round ${i + 1}/${roundsN}, ${side}, ${seconds}s`);
+        const pid = (side === 'bare' ? bare : weft).pid;
+        const before = cpuMs(pid);
         const r = await fire(urls[side], seconds);
+        const cpu = cpuMs(pid) - before;
         out.rounds.push({
           side,
           rps: r.requests.average,
+          cpuUsPerReq: r.requests.total > 0 ? (cpu * 1000) / r.requests.total : 0,
           p50Ms: r.latency.p50,
           p99Ms: r.latency.p99,
           non2xx: r.non2xx,
@@ -140,15 +157,15 @@ export function renderHttpTable(m: HttpMeasured): string {
   const weftRps = median(weft.map((r) => r.rps));
   const ratio = bareRps > 0 ? weftRps / bareRps : 0;
   const row = (label: string, rs: HttpRound[]) =>
-    `| ${label} | ${si(median(rs.map((r) => r.rps)))} req/s | ${rs.map((r) => si(r.rps)).join(' / ')} | ${micros(median(rs.map((r) => r.p50Ms)) * 1000)} | ${micros(median(rs.map((r) => r.p99Ms)) * 1000)} |`;
+    `| ${label} | ${si(median(rs.map((r) => r.rps)))} req/s | ${rs.map((r) => si(r.rps)).join(' / ')} | ${median(rs.map((r) => r.cpuUsPerReq)).toFixed(1)} µs | ${micros(median(rs.map((r) => r.p50Ms)) * 1000)} | ${micros(median(rs.map((r) => r.p99Ms)) * 1000)} |`;
   return [
     `HTTP publish, keep-alive, ${m.connections} connections, 16 B bodies (autocannon; ${bare.length} rounds of ${m.seconds}s, medians)`,
     '',
-    '| server | median | rounds | p50 | p99 |',
-    '|---|---|---|---|---|',
+    '| server | median | rounds | server CPU per request | p50 | p99 |',
+    '|---|---|---|---|---|---|',
     row('bare node:http (200)', bare),
     row('Weft POST /v1/publish (202)', weft),
     '',
-    `Weft / bare node:http: **${ratio.toFixed(2)}×** (target ≥ 0.80×)`,
+    `Weft / bare node:http: **${ratio.toFixed(2)}×** (target ≥ 0.80×); by server CPU per request: ${(median(bare.map((r) => r.cpuUsPerReq)) / Math.max(1e-9, median(weft.map((r) => r.cpuUsPerReq)))).toFixed(2)}×`,
   ].join('\n');
 }

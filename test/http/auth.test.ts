@@ -11,9 +11,11 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parseSecurity } from '../../src/auth/config.js';
 import { parseConfigText } from '../../src/config/config.js';
 import type { ServerOptions } from '../../src/config/options.js';
 import { startServer } from '../../src/server/server.js';
+import { type Minted, mintAccount, mintOperator, mintUser } from '../helpers/jwt.js';
 import { checkFor } from '../helpers/poll.js';
 import { apiUrl } from './helpers.js';
 
@@ -186,5 +188,136 @@ describe('HTTP API: max_connections', () => {
     await checkFor(() => n.srv.node.connections.size === 0);
     const r = await fetch(`${n.base}/v1/publish/a`, { method: 'POST', body: 'x' });
     assert.equal(r.status, 202);
+  });
+});
+
+describe('HTTP API security: JWT users (operator mode)', () => {
+  let n: Awaited<ReturnType<typeof node>>;
+  let account: Minted;
+  before(async () => {
+    const op = await mintOperator();
+    const sys = await mintAccount(op, {}, { name: 'SYS' });
+    account = await mintAccount(op);
+    const { security } = parseSecurity({
+      operator: op.jwt,
+      system_account: sys.pub,
+      resolver: 'MEMORY',
+      resolver_preload: { [sys.pub]: sys.jwt, [account.pub]: account.jwt },
+    });
+    n = await node('', { security });
+  });
+  after(() => n.close());
+
+  test('Bearer <user JWT> logs in a bearer-token user; one that must sign a nonce is 401', async () => {
+    const bearer = await mintUser(account, { bearer_token: true });
+    const ok = await fetch(`${n.base}/v1/publish/a.b`, {
+      method: 'POST',
+      body: 'x',
+      headers: { Authorization: `Bearer ${bearer.jwt}` },
+    });
+    assert.equal(ok.status, 202);
+    const signer = await mintUser(account);
+    const no = await fetch(`${n.base}/v1/publish/a.b`, {
+      method: 'POST',
+      body: 'x',
+      headers: { Authorization: `Bearer ${signer.jwt}` },
+    });
+    assert.equal(no.status, 401);
+    await no.body?.cancel();
+  });
+});
+
+describe('HTTP API security: reload', () => {
+  let n: Awaited<ReturnType<typeof node>>;
+  before(async () => {
+    n = await node(USERS);
+  });
+  after(() => n.close());
+
+  const pub = (subject: string) =>
+    fetch(`${n.base}/v1/publish/${subject}`, {
+      method: 'POST',
+      body: 'x',
+      headers: { Authorization: basic('alice', 'wonder') },
+    });
+
+  test('narrowed permissions apply to the kept identity; a removed user is closed, then 401', async () => {
+    assert.equal((await pub('orders.new')).status, 202);
+    const narrowed = USERS.replace('allow: ["orders.>"]', 'allow: ["other.>"]');
+    const r1 = await n.srv.node.reload({ ...n.srv.node.options, ...parseConfigText(narrowed) });
+    assert.ok(r1.updated >= 1, `updated ${r1.updated}`);
+    const no = await pub('orders.new');
+    assert.equal(no.status, 403);
+    await no.body?.cancel();
+    assert.equal((await pub('other.x')).status, 202);
+    const gone = USERS.replace(/ {4}- user: alice[\s\S]*?(?= {4}- user: guest)/, '');
+    assert.ok(!gone.includes('alice'));
+    const r2 = await n.srv.node.reload({ ...n.srv.node.options, ...parseConfigText(gone) });
+    assert.ok(r2.closed >= 1, `closed ${r2.closed}`);
+    const after = await pub('other.x');
+    assert.equal(after.status, 401);
+    await after.body?.cancel();
+  });
+});
+
+describe('HTTP API security: limits', () => {
+  let n: Awaited<ReturnType<typeof node>>;
+  before(async () => {
+    n = await node(`
+authorization:
+  users:
+    - user: small
+      password: s
+      limits: { max_payload: 64, max_connections: 1 }
+    - user: slowpoke
+      password: s
+      limits: { msgs_per_second: 1, rate_exceeded: drop }
+`);
+  });
+  after(() => n.close());
+
+  test("the user's max_payload is 413; its max_connections counts keep-alive connections (429)", async () => {
+    const port = Number(new URL(n.base).port);
+    const raw = (body: string) =>
+      new Promise<string>((resolve, reject) => {
+        const s = netConnect(port, '127.0.0.1', () =>
+          s.write(
+            `POST /v1/publish/a HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic('small', 's')}\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+          ),
+        );
+        let got = '';
+        s.on('data', (d) => {
+          got += d.toString();
+          if (got.includes('\r\n\r\n')) resolve(got);
+        });
+        s.on('error', reject);
+        sockets.push(s);
+      });
+    const sockets: Socket[] = [];
+    assert.match(await raw('x'.repeat(65)), /^HTTP\/1\.1 413 /);
+    // That connection is closing; the user holds no connection now.
+    await checkFor(() => [...n.srv.node.connections.values()].every((c) => c.identity === null));
+    assert.match(await raw('ok'), /^HTTP\/1\.1 202 /);
+    // The first connection is kept open with its identity: a second one is over the user's limit.
+    const second = await raw('ok');
+    assert.match(second, /^HTTP\/1\.1 429 /);
+    assert.match(second, /maximum user active connections exceeded/);
+    for (const s of sockets) s.destroy();
+  });
+
+  test("rate_exceeded: drop answers 429 for what the user's rate drops", async () => {
+    const statuses: number[] = [];
+    // One message a second: of five sent back to back, all but about one are dropped.
+    for (let i = 0; i < 5; i++) {
+      const r = await fetch(`${n.base}/v1/publish/a`, {
+        method: 'POST',
+        body: 'x',
+        headers: { Authorization: basic('slowpoke', 's') },
+      });
+      statuses.push(r.status);
+      await r.body?.cancel();
+    }
+    assert.equal(statuses[0], 202);
+    assert.ok(statuses.includes(429), statuses.join(','));
   });
 });

@@ -2,14 +2,22 @@
  * The HTTP API's skeleton with `fetch`: the route table's answers (404,
  * 405 with Allow, 400 for a path that does not decode), the OpenAPI
  * document — every path and method in it answers (not 404/405) — and the
- * connection in /connz's registry.
+ * connection in /connz's registry; and the `HttpContext` a module's
+ * handler gets (bodyJson, maySubscribe, signal), on a table of test routes.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parseConfigText } from '../../src/config/config.js';
+import { HttpConnection } from '../../src/protocols/http/connection.js';
+import { Dispatcher } from '../../src/protocols/http/dispatch.js';
+import type { HttpModule } from '../../src/protocols/http/module.js';
 import { startServer, type WeftServer } from '../../src/server/server.js';
+import { checkFor } from '../helpers/poll.js';
 import { apiUrl } from './helpers.js';
 
 describe('HTTP API routes', () => {
@@ -98,5 +106,117 @@ describe('HTTP API routes', () => {
     await r.body?.cancel();
     const http = [...srv.node.connections.values()].filter((c) => c.face === 'http');
     assert.ok(http.length >= 1);
+  });
+});
+
+describe('HttpContext for modules (a route table of test routes)', () => {
+  let srv: WeftServer;
+  let dir = '';
+  let base = '';
+  let server: Server;
+  let aborted = 0;
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'weft-http-ctx-'));
+    srv = await startServer({
+      ...parseConfigText(
+        'authorization:\n  users:\n    - user: u\n      password: p\n      permissions:\n        subscribe: { allow: ["ok.>"] }\n',
+      ),
+      port: 0,
+      httpPort: -1,
+      host: '127.0.0.1',
+      dataDir: dir,
+      logLevel: 'silent',
+      jetstream: false,
+    });
+    const host = srv.node;
+    const module: HttpModule = {
+      name: 'test',
+      routes: [
+        {
+          method: 'POST',
+          path: '/t/json',
+          module: 'test',
+          openapi: {},
+          handle: async (ctx) => {
+            const b = await ctx.bodyJson();
+            if (b !== null) ctx.json(200, { got: b.value, user: ctx.identity.user });
+          },
+        },
+        {
+          method: 'GET',
+          path: '/t/sub/{subject}',
+          module: 'test',
+          openapi: {},
+          handle: (ctx) => {
+            const v = ctx.maySubscribe(ctx.params.subject!);
+            if (v !== null) ctx.json(200, v);
+          },
+        },
+        {
+          method: 'GET',
+          path: '/t/hang',
+          module: 'test',
+          openapi: {},
+          handle: (ctx) => {
+            ctx.res.writeHead(200, { 'Content-Type': 'text/plain' });
+            ctx.res.write('open\n');
+            ctx.signal.addEventListener('abort', () => aborted++);
+          },
+        },
+      ],
+    };
+    const d = new Dispatcher(host, [module], () => false);
+    server = createServer();
+    const conns = new WeakMap<object, HttpConnection>();
+    server.on('request', (req, res) => {
+      let c = conns.get(req.socket);
+      if (c === undefined) {
+        c = new HttpConnection(host.connections.nextId(), req.socket, null, host);
+        conns.set(req.socket, c);
+        host.connections.opened(c);
+      }
+      d.serve(c, req, res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const auth = { Authorization: `Basic ${Buffer.from('u:p').toString('base64')}` };
+
+  test('bodyJson: JSON in, identity known; bad JSON is 400', async () => {
+    const ok = await fetch(`${base}/t/json`, { method: 'POST', body: '{"a":1}', headers: auth });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { got: { a: 1 }, user: 'u' });
+    const bad = await fetch(`${base}/t/json`, { method: 'POST', body: '{"a":', headers: auth });
+    assert.equal(bad.status, 400);
+    assert.match(
+      ((await bad.json()) as { error: { description: string } }).error.description,
+      /not JSON/,
+    );
+  });
+
+  test('maySubscribe: allowed, or 403 with nats-server text', async () => {
+    const ok = await fetch(`${base}/t/sub/ok.x`, { headers: auth });
+    assert.deepEqual(await ok.json(), { check: false });
+    const no = await fetch(`${base}/t/sub/secret.x`, { headers: auth });
+    assert.equal(no.status, 403);
+    assert.equal(
+      ((await no.json()) as { error: { description: string } }).error.description,
+      'Permissions Violation for Subscription to "secret.x"',
+    );
+  });
+
+  test('signal: aborted when the client goes away before the answer ends', async () => {
+    const ac = new AbortController();
+    const r = await fetch(`${base}/t/hang`, { headers: auth, signal: ac.signal });
+    const reader = r.body!.getReader();
+    await reader.read();
+    ac.abort();
+    await checkFor(() => aborted === 1);
   });
 });

@@ -127,7 +127,6 @@ export class HttpConnection implements FaceConnection {
     creds: Credentials,
   ): Promise<ConnectionIdentity | LoginRefusal> {
     const security = this.host.security;
-    this.credentials = creds;
     let r: AuthResult;
     try {
       r = await security.login(creds);
@@ -146,6 +145,8 @@ export class HttpConnection implements FaceConnection {
       return { status: 429, why: text };
     }
     const first = this.identity === null;
+    // Kept for a reload to check again: the credentials of the identity at work.
+    this.credentials = creds;
     this.who?.release();
     this.who = who;
     this.authKey = key;
@@ -157,9 +158,9 @@ export class HttpConnection implements FaceConnection {
   close(reason: CloseReason): void {
     if (this.isClosed) return;
     this.closeReason ??= reason;
-    // A request being answered finishes first (its response says Connection: close).
+    // A request being answered finishes first: the socket goes when its
+    // answer is done (dispatch.ts), or at the node's shutdown grace.
     if (this.active === 0) this.socket.destroy();
-    else this.socket.end();
   }
 
   whenClosed(): Promise<void> {
@@ -183,7 +184,20 @@ export class HttpConnection implements FaceConnection {
     return dropped;
   }
 
+  /**
+   * A reload refused the kept credentials: the identity is dropped, so the
+   * next request logs in again (and gets 401); answers still open under it
+   * (a stream of events, a request waiting) end with the connection.
+   */
   revoked(): void {
-    this.close(CloseReason.AuthRevoked);
+    this.who?.release();
+    this.who = null;
+    this.authKey = null;
+    this.identity = null;
+    this.credentials = null;
+    if (this.active > 0) {
+      this.closeReason ??= CloseReason.AuthRevoked;
+      this.socket.destroy();
+    }
   }
 }

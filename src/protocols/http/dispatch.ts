@@ -30,6 +30,7 @@ export type HttpRefusal =
   | 'forbidden'
   | 'too_large'
   | 'bad_body'
+  | 'bad_request'
   | 'shutting_down';
 
 export const HTTP_REFUSALS: readonly HttpRefusal[] = [
@@ -41,6 +42,7 @@ export const HTTP_REFUSALS: readonly HttpRefusal[] = [
   'forbidden',
   'too_large',
   'bad_body',
+  'bad_request',
   'shutting_down',
 ];
 
@@ -75,7 +77,10 @@ export class Dispatcher {
     res.once('close', done.closed);
     if (this.host.shuttingDown || conn.closeReason !== null) {
       this.refuse('shutting_down');
-      sendError(res, 503, 'the node is shutting down', undefined, { Connection: 'close' });
+      const why = this.host.shuttingDown
+        ? 'the node is shutting down'
+        : `the connection is closing: ${conn.closeReason}`;
+      sendError(res, 503, why, undefined, { Connection: 'close' });
       return;
     }
     const { path, query } = splitTarget(req.url);

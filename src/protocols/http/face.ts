@@ -123,7 +123,7 @@ export class HttpFace implements Face {
       this.dispatcher.serve(conn, req, res);
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      this.dispatcher.refuse('bad_path');
+      this.dispatcher.refuse('bad_request');
       if (socket.writable && err.code !== 'ECONNRESET') {
         const body = errorBody(400, `bad HTTP request: ${err.message}`);
         socket.end(

@@ -118,7 +118,7 @@ function awaitReply(
     ctx.error(503, 'too many requests are waiting for replies on this node; try again');
     return null;
   }
-  const timer = setTimeout(() => settle('timeout'), timeoutMs);
+  const timer = setTimeout(() => settle('timeout'), timeoutMs).unref();
   const gone = (): void => settle('gone');
   ctx.signal.addEventListener('abort', gone);
   const cancel = (): void => {

@@ -33,6 +33,7 @@ import {
   startNatsServer,
   startWeft,
 } from './servers.js';
+import { renderSseTable, runSse, SSE_IDS, type SseMeasured } from './sse.js';
 import {
   renderSubjectsTable,
   runSubjects,
@@ -87,6 +88,7 @@ const IDS = [
   ...JS_IDS,
   ...MQTT_IDS,
   ...WS_IDS,
+  ...SSE_IDS,
   ...HTTP_IDS,
 ];
 
@@ -146,6 +148,7 @@ interface Measured {
   jetstream?: JsMeasured;
   mqtt?: MqttMeasured;
   websocket?: WsMeasured;
+  sse?: SseMeasured;
   http?: HttpMeasured;
   problems: string[];
 }
@@ -240,6 +243,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (only.some((id) => WS_IDS.includes(id))) measured.websocket = await runWebSocket(group);
 
+  if (only.some((id) => SSE_IDS.includes(id))) {
+    measured.sse = await runSse({ ...group, msgs: quick ? 2_000 : 50_000 });
+  }
+
   if (only.some((id) => HTTP_IDS.includes(id))) {
     const secs = values['http-seconds'] ? Number(values['http-seconds']) : undefined;
     const rounds = values['http-rounds'] ? Number(values['http-rounds']) : undefined;
@@ -257,6 +264,7 @@ async function main(argv: string[]): Promise<number> {
   if (measured.websocket) {
     tables.push(renderWsTable(measured.websocket, natsServerVersion(natsBin)));
   }
+  if (measured.sse) tables.push(renderSseTable(measured.sse));
   if (measured.http) tables.push(renderHttpTable(measured.http));
   if (measured.problems.length > 0) {
     tables.push(

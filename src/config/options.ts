@@ -140,6 +140,16 @@ export interface ServerOptions {
   httpApiHost: string;
   /** TLS on the HTTP API (`http.tls`): it then serves HTTPS only; null: plain HTTP. */
   httpApiTls: TlsConfig | null;
+  /** SSE: a `: hb` comment after this long without a write (`http.sse_heartbeat`, ms; 0: none). */
+  httpSseHeartbeatMs: number;
+  /** SSE: the reconnection delay hint sent first (`http.sse_retry`, ms). */
+  httpSseRetryMs: number;
+  /** SSE: bytes held for one response before it is closed as a slow consumer (`http.sse_max_pending`). */
+  httpSseMaxPending: number;
+  /** SSE: responses open at once on the node (`http.sse_max_streams`; 0: no limit). */
+  httpSseMaxStreams: number;
+  /** SSE: responses open at once per user of an account (`http.sse_max_per_identity`; 0: no limit). */
+  httpSseMaxPerIdentity: number;
 }
 
 export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
@@ -201,6 +211,11 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   httpApiPort: -1,
   httpApiHost: '',
   httpApiTls: null,
+  httpSseHeartbeatMs: 15_000,
+  httpSseRetryMs: 2_000,
+  httpSseMaxPending: 4 * 1024 * 1024,
+  httpSseMaxStreams: 10_000,
+  httpSseMaxPerIdentity: 1_000,
 });
 
 export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {

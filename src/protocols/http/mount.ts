@@ -17,11 +17,12 @@
 import type { HttpModuleFactory } from './module.js';
 import { openApiModule } from './openapi.js';
 import { publishModule } from './publish.js';
-import { subscribeStub, webhooksStub } from './stubs.js';
+import { sseModule } from './sse.js';
+import { webhooksStub } from './stubs.js';
 
 export const MODULES: readonly HttpModuleFactory[] = [
   publishModule,
-  subscribeStub,
+  sseModule,
   webhooksStub,
   openApiModule,
 ];

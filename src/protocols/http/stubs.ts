@@ -21,12 +21,6 @@ function notYet(module: string, method: HttpMethod, path: string, summary: strin
   };
 }
 
-/** `GET /v1/subscribe/{subject}` (Server-Sent Events): the `sse` module. */
-export const subscribeStub: HttpModuleFactory = () => ({
-  name: 'sse',
-  routes: [notYet('sse', 'GET', '/v1/subscribe/{subject}', 'Subscribe as Server-Sent Events')],
-});
-
 /** `/v1/webhooks`: the `webhooks` module. */
 export const webhooksStub: HttpModuleFactory = () => ({
   name: 'webhooks',

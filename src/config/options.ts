@@ -6,6 +6,7 @@
 
 import type { SecurityConfig, TlsConfig } from '../auth/types.js';
 import { NO_SECURITY } from '../auth/types.js';
+import type { WebhookSpec } from '../protocols/http/webhooks/spec.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -127,6 +128,8 @@ export interface ServerOptions {
   mqttMaxTopicLength: number;
   /** Longest keep alive an MQTT 5 client may use, seconds (Server Keep Alive); 0: the client's. */
   mqttMaxKeepAlive: number;
+  /** Webhooks defined in the config (`webhooks:`, docs/webhooks.md); run with or without `http.port`. */
+  webhooks: WebhookSpec[];
 }
 
 export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
@@ -180,6 +183,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   mqttMaxSubscriptions: 1000,
   mqttMaxTopicLength: 4096,
   mqttMaxKeepAlive: 0,
+  webhooks: [],
 });
 
 export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {

@@ -27,7 +27,8 @@ type Kind =
   | 'secret'
   | 'sync'
   | 'tls'
-  | 'origins';
+  | 'origins'
+  | 'webhooks';
 
 export interface Setting {
   /** Key in the YAML file. */
@@ -415,5 +416,13 @@ export const SETTINGS: readonly Setting[] = [
     option: 'mqttMaxTopicLength',
     kind: 'count',
     help: 'longest MQTT topic name or filter, bytes (default 4096)',
+  },
+  {
+    file: 'webhooks',
+    flag: 'webhooks',
+    option: 'webhooks',
+    kind: 'webhooks',
+    fileOnly: true,
+    help: 'webhooks: a list of {name, url, subject, stream, secret, concurrency, timeout, retry_base, retry_max, max_deliver, dead_letter, …} (config file only; docs/webhooks.md)',
   },
 ];

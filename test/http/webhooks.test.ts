@@ -152,7 +152,8 @@ describe('webhooks without a stream (config-defined, http.port off)', () => {
     nc.publish('signed', sc.encode('{"n":1}'), { headers: h });
     await checkFor(() => r.signed.received.length === 1);
     const g = r.signed.received[0]!;
-    assert.equal(g.headers['x-trace'], 'abc-123');
+    assert.equal(g.headers['x-nats-header-x-trace'], 'abc-123');
+    assert.equal(g.headers['x-nats-header-weft-signature'], 'forged');
     assert.equal(g.headers['ce-type'], 'com.example.ping');
     assert.equal(g.headers['content-type'], 'application/json');
     assert.equal(g.headers['weft-subject'], 'signed');

@@ -11,16 +11,16 @@
  * several `v1=` values separated by spaces may come (a secret being
  * rotated) — a receiver accepts the message when one matches.
  *
- * Headers: each NATS header line `Name: value` becomes the HTTP header
- * `Name: value` (several lines of one name: several values), except
- * - names HTTP keeps for the connection or the body (HOP_BY_HOP),
- * - names starting `Weft-` (ours: a publisher cannot forge a signature),
+ * Headers, as the HTTP API maps a reply's NATS headers (docs/http.md,
+ * "Headers"), so a receiver reads them the same way:
+ * - a NATS header named `Nats-…` goes as it is (`Nats-Msg-Id`);
+ * - `Content-Type` and CloudEvents' `ce-…` go as they are, so a CloudEvent
+ *   in the NATS binding arrives as one in the HTTP binary mode;
+ * - any other `<Name>` goes as `X-Nats-Header-<Name>` (so a publisher
+ *   cannot set `Weft-Signature`, `Host` or `Content-Length`);
  * - a name that is not an HTTP token, or a value with a control character
- *   or outside Latin-1: skipped.
- * `Content-Type` comes from the NATS headers when they have one, else
- * `application/octet-stream`. So a CloudEvent in the NATS binding (its
- * `ce-*` headers and `content-type`) arrives as a CloudEvent in the HTTP
- * binary mode.
+ *   or outside Latin-1, is left out.
+ * Without a NATS `Content-Type`, the body is `application/octet-stream`.
  */
 import { createHmac } from 'node:crypto';
 
@@ -33,22 +33,6 @@ export const WEFT_HEADERS = {
   attempt: 'weft-attempt',
   webhook: 'weft-webhook',
 } as const;
-
-/** NATS header names not passed on: HTTP's own (RFC 9110 §7.6.1, §6.6.2) and the body's framing. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'content-length',
-  'expect',
-]);
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A header value may hold no control character but tab, and only Latin-1. */
@@ -94,14 +78,11 @@ export function requestHeaders(d: Delivery, secret: string, now = Date.now()): H
   const h = new Headers();
   let type = 'application/octet-stream';
   for (const [name, value] of headerLines(d.headers)) {
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || lower.startsWith('weft-')) continue;
     if (!TOKEN.test(name) || BAD_VALUE.test(value)) continue;
-    if (lower === 'content-type') {
-      type = value;
-      continue;
-    }
-    h.append(name, value);
+    const lower = name.toLowerCase();
+    if (lower === 'content-type') type = value;
+    else if (lower.startsWith('nats-') || lower.startsWith('ce-')) h.append(name, value);
+    else h.append(`X-Nats-Header-${name}`, value);
   }
   h.set('content-type', type);
   const ts = Math.floor(now / 1000);

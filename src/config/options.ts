@@ -128,6 +128,12 @@ export interface ServerOptions {
   mqttMaxTopicLength: number;
   /** Longest keep alive an MQTT 5 client may use, seconds (Server Keep Alive); 0: the client's. */
   mqttMaxKeepAlive: number;
+  /** The HTTP API's port (`http.port`, src/protocols/http); 0 picks a free one, -1 (the default) none. */
+  httpApiPort: number;
+  /** Address the HTTP API binds to (`http.host`); '' (the default): `host`. */
+  httpApiHost: string;
+  /** TLS on the HTTP API (`http.tls`): it then serves HTTPS only; null: plain HTTP. */
+  httpApiTls: TlsConfig | null;
   /** Webhooks defined in the config (`webhooks:`, docs/webhooks.md); run with or without `http.port`. */
   webhooks: WebhookSpec[];
 }
@@ -183,6 +189,9 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   mqttMaxSubscriptions: 1000,
   mqttMaxTopicLength: 4096,
   mqttMaxKeepAlive: 0,
+  httpApiPort: -1,
+  httpApiHost: '',
+  httpApiTls: null,
   webhooks: [],
 });
 

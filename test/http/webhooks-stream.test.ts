@@ -36,14 +36,31 @@ describe('stream webhooks', () => {
       dataDir: dir,
       logLevel: 'silent',
       webhooks: parseWebhookList('webhooks', [
-        { name: 'orders', url: down.url, subject: 'orders.>', stream: 'ORDERS', max_deliver: -1, ...FAST },
-        { name: 'doomed', url: dead.url, subject: 'doomed', stream: 'DOOMED', max_deliver: 2, ...FAST },
+        {
+          name: 'orders',
+          url: down.url,
+          subject: 'orders.>',
+          stream: 'ORDERS',
+          max_deliver: -1,
+          ...FAST,
+        },
+        {
+          name: 'doomed',
+          url: dead.url,
+          subject: 'doomed',
+          stream: 'DOOMED',
+          max_deliver: 2,
+          ...FAST,
+        },
       ]),
     });
     nc = await connect({ port: srv.port });
   }
   const api = (p: string, init?: RequestInit) =>
-    fetch(`http://127.0.0.1:${srv.node.faces.find((f) => f.name === 'http')!.listeners[0]!.port}${p}`, init);
+    fetch(
+      `http://127.0.0.1:${srv.node.faces.find((f) => f.name === 'http')!.listeners[0]!.port}${p}`,
+      init,
+    );
 
   async function status(name: string): Promise<Record<string, unknown>> {
     const res = await api(`/v1/webhooks/${name}`);
@@ -86,7 +103,10 @@ describe('stream webhooks', () => {
     await down.start(port);
     await checkFor(() => down.received.length >= 15, 10_000);
     const bodies = down.bodies();
-    assert.deepEqual(bodies, Array.from({ length: 15 }, (_, i) => String(i + 1)));
+    assert.deepEqual(
+      bodies,
+      Array.from({ length: 15 }, (_, i) => String(i + 1)),
+    );
     // The subject and the stream's delivery id come with each.
     assert.equal(down.received[14]!.headers['weft-subject'], 'orders.15');
     assert.equal(down.received[14]!.headers['weft-delivery-id'], 'ORDERS.15');
@@ -115,7 +135,13 @@ describe('stream webhooks', () => {
       const res = await api('/v1/webhooks', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'kept', url: late.url, subject: 'orders.kept', stream: 'ORDERS', ...FAST }),
+        body: JSON.stringify({
+          name: 'kept',
+          url: late.url,
+          subject: 'orders.kept',
+          stream: 'ORDERS',
+          ...FAST,
+        }),
       });
       assert.equal(res.status, 201, await res.clone().text());
       const created = (await res.json()) as { secret: string };

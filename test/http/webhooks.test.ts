@@ -103,10 +103,16 @@ describe('webhooks without a stream (config-defined, http.port off)', () => {
   /** The webhook's status from /varz (the HTTP face's section), as the API would show it. */
   async function status(name: string): Promise<Record<string, unknown>> {
     const v = (await (await fetch(`http://127.0.0.1:${api.httpPort}/varz`)).json()) as {
-      http?: { webhooks?: { webhooks?: Record<string, Record<string, unknown>> } };
+      weft: {
+        faces: { http?: { webhooks?: { webhooks?: Record<string, Record<string, unknown>> } } };
+      };
     };
-    const s = v.http?.webhooks?.webhooks?.[name];
-    assert.ok(s !== undefined, `no ${name} in /varz http.webhooks: ${JSON.stringify(v.http)}`);
+    const http = v.weft.faces.http;
+    const s = http?.webhooks?.webhooks?.[name];
+    assert.ok(
+      s !== undefined,
+      `no ${name} in /varz weft.faces.http.webhooks: ${JSON.stringify(http)}`,
+    );
     return s;
   }
 

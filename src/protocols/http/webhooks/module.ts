@@ -15,11 +15,14 @@
  * face is started for it (face.ts, `httpFace`), and deliveries need no
  * listener.
  */
+import { DEFAULT_ACCOUNT } from '../../../core/account.js';
 import { ConfigError } from '../../../errors.js';
+import type { FaceHost } from '../../face.js';
 import type { HttpContext } from '../context.js';
 import type { HttpModuleFactory } from '../module.js';
 import type { HttpRoute, OpenApiOperation } from '../routes.js';
 import { parseWebhook } from './spec.js';
+import { storeNames } from './store.js';
 import { WebhookError, Webhooks } from './webhooks.js';
 
 const WEBHOOK_SCHEMA = {
@@ -30,7 +33,10 @@ const WEBHOOK_SCHEMA = {
     url: { type: 'string', format: 'uri' },
     subject: { type: 'string', description: 'subject filter, wildcards allowed' },
     stream: { type: 'string', description: 'deliver at least once from this stream' },
-    secret: { type: 'string', description: 'HMAC-SHA256 key of Weft-Signature; generated when absent' },
+    secret: {
+      type: 'string',
+      description: 'HMAC-SHA256 key of Weft-Signature; generated when absent',
+    },
     concurrency: { type: 'integer', minimum: 1, maximum: 256, default: 1 },
     timeout: { type: 'string', default: '10s' },
     retry_base: { type: 'string', default: '1s' },
@@ -49,6 +55,17 @@ const json = (description: string): Record<string, unknown> => ({
 });
 const errors = (...codes: string[]): Record<string, unknown> =>
   Object.fromEntries(codes.map((c) => [c, json('error: {"error":{"code","description"}}')]));
+
+/**
+ * Whether the node has webhooks to run without the HTTP API: some in the
+ * config, or some created through the API on an earlier run (their stream
+ * is there).
+ */
+export function runsWebhooks(host: FaceHost): boolean {
+  if (host.options.webhooks.length > 0) return true;
+  const store = storeNames(host.options.name).stream;
+  return host.jetstream?.account(DEFAULT_ACCOUNT)?.streams.has(store) === true;
+}
 
 export const webhooksModule: HttpModuleFactory = (m) => {
   const host = m.host;

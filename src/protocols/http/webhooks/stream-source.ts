@@ -70,25 +70,28 @@ export class StreamSource implements Subscriber {
     this.ackPrefix = `$JS.ACK.${spec.stream}.${this.name}.`.length;
   }
 
-  start(): void {
-    this.timer = setInterval(() => this.check(), STREAM_RETRY_MS);
+  /** Starts; resolves once the first attempt to bind is over (bound, or waiting for the stream). */
+  start(): Promise<void> {
+    this.timer = setInterval(() => void this.check(), STREAM_RETRY_MS);
     this.timer.unref();
-    this.check();
+    return this.check();
   }
 
   /** Binds when unbound; unbinds when the stream or consumer went away (deleted, re-created). */
-  private check(): void {
-    if (this.stopped || this.binding) return;
+  private check(): Promise<void> {
+    if (this.stopped || this.binding) return Promise.resolve();
     const b = this.bound;
     if (b !== null) {
       const cs = this.host.jetstream?.account(this.spec.account)?.streams.get(this.spec.stream);
-      if (cs === b.cs && b.cs.consumers.byName.get(this.name) === b.consumer) return;
+      if (cs === b.cs && b.cs.consumers.byName.get(this.name) === b.consumer) {
+        return Promise.resolve();
+      }
       this.bound = null;
       this.inFlight.clear();
       this.naked.clear();
     }
     this.binding = true;
-    void this.bind().finally(() => {
+    return this.bind().finally(() => {
       this.binding = false;
     });
   }

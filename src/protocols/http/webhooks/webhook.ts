@@ -31,6 +31,8 @@ export interface WebhookHost {
   readonly jetstream: JetStream | null;
   readonly log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
   account(name: string): Account;
+  /** The webhook stopped on a 410 (the node reports it in /healthz). */
+  stopped(w: Webhook): void;
 }
 
 /** What the status shows and the metrics read. */
@@ -91,7 +93,12 @@ export class Webhook implements Subscriber {
     this.account = host.account(spec.account);
   }
 
-  start(): void {
+  /**
+   * Subscribes, or binds to its stream's consumer: resolves once the first
+   * attempt is over, so a message published after it is delivered (a
+   * stream webhook delivers what is stored from its creation on).
+   */
+  start(): Promise<void> {
     if (this.spec.stream === '') {
       this.sub = {
         subject: this.spec.subject,
@@ -102,8 +109,9 @@ export class Webhook implements Subscriber {
         delivered: 0,
       };
       this.account.subscribe(this.sub);
-      return;
+      return Promise.resolve();
     }
+    this.state = 'waiting';
     this.source = new StreamSource(this.spec, this.account, this.host, {
       take: (m) => this.take(m),
       state: (s, why) => {
@@ -112,7 +120,7 @@ export class Webhook implements Subscriber {
         if (why !== '') this.noteError(why);
       },
     });
-    this.source.start();
+    return this.source.start();
   }
 
   /** Messages waiting: the queue (core), or the consumer's pending and unacknowledged (stream). */
@@ -290,6 +298,7 @@ export class Webhook implements Subscriber {
     this.counters.dropped += this.queue.length;
     this.queue.length = 0;
     this.queueBytes = 0;
+    this.host.stopped(this);
   }
 
   /** Resolves true after `ms`, false if the webhook closed meanwhile. */

@@ -60,12 +60,15 @@ export class Webhooks {
       jetstream: host.jetstream,
       log: host.log,
       account: (name) => host.accounts.getOrCreate(name),
+      // A stopped webhook (410) makes the node degraded until it is deleted.
+      stopped: (w) =>
+        host.health.report(healthKey(w.spec.name), `webhook ${w.spec.name}`, w.lastError),
     };
   }
 
   /** Starts the config's webhooks, then the API's (read back from JetStream). */
   async start(): Promise<void> {
-    for (const spec of this.configured) this.run(spec, 'config');
+    for (const spec of this.configured) await this.run(spec, 'config');
     const js = this.host.jetstream?.account(DEFAULT_ACCOUNT);
     if (js === undefined) return;
     this.store = new WebhookStore(js, this.host.node);
@@ -78,16 +81,16 @@ export class Webhooks {
         );
         continue;
       }
-      this.run(spec, 'api');
+      await this.run(spec, 'api');
     }
     if (specs.length > 0)
       this.host.log.info(`Restored ${specs.length} webhook(s) created through the API`);
   }
 
-  private run(spec: WebhookSpec, origin: 'config' | 'api'): Webhook {
+  private async run(spec: WebhookSpec, origin: 'config' | 'api'): Promise<Webhook> {
     const w = new Webhook(spec, this.runHost, origin);
     this.byName.set(spec.name, w);
-    w.start();
+    await w.start();
     return w;
   }
 
@@ -127,7 +130,7 @@ export class Webhooks {
         'the webhook could not be stored (see the node log)',
       );
     }
-    const w = this.run(full, 'api');
+    const w = await this.run(full, 'api');
     this.host.log.info(
       `webhook ${spec.name} created in account ${spec.account}: ${spec.subject} → ${spec.url}`,
     );
@@ -167,15 +170,7 @@ export class Webhooks {
 
   /** A webhook as the API shows it: its definition (no secret) and its status. */
   describe(w: Webhook): Record<string, unknown> {
-    this.syncHealth(w);
     return { ...specRecord(w.spec, false), origin: w.origin, status: w.status() };
-  }
-
-  /** A stopped webhook (410) makes the node degraded until it is deleted. */
-  private syncHealth(w: Webhook): void {
-    if (w.state === 'stopped') {
-      this.host.health.report(healthKey(w.spec.name), `webhook ${w.spec.name}`, w.lastError);
-    }
   }
 
   async stop(): Promise<void> {
@@ -193,10 +188,7 @@ export class Webhooks {
   /** `weft_webhook_*{webhook}`, read at each scrape. */
   metrics(registry: Registry): void {
     const each = (read: (w: Webhook) => number) => (set: (name: string, v: number) => void) => {
-      for (const w of this.list(null)) {
-        this.syncHealth(w);
-        set(w.spec.name, read(w));
-      }
+      for (const w of this.list(null)) set(w.spec.name, read(w));
     };
     const counter = (name: string, help: string, read: (w: Webhook) => number): void => {
       const values = each(read);

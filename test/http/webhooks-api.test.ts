@@ -48,6 +48,7 @@ describe('webhooks API', () => {
     const text = await res.text();
     return {
       status: res.status,
+      // biome-ignore lint/suspicious/noExplicitAny: answers are read loosely, field by field, in assertions
       body: text === '' ? null : (JSON.parse(text) as Record<string, any>),
     };
   };

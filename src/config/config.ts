@@ -18,7 +18,7 @@ import { originOf } from '../connection/websocket-origin.js';
 import { ConfigError } from '../errors.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { checkMeshSettings } from '../mesh/settings.js';
-import { parseWebhookList } from '../protocols/http/webhooks/spec.js';
+import { checkWebhookAccounts, parseWebhookList } from '../protocols/http/webhooks/spec.js';
 import { loadNatsConfFile, natsConfTextToDocument } from './natsconf-map.js';
 import type { LogLevel, ServerOptions } from './options.js';
 import {
@@ -403,6 +403,7 @@ export function validateOptions(o: ServerOptions): void {
   int('http.port', o.httpApiPort, -1, 65535, 'must be a port number from -1 to 65535');
   if (typeof o.httpApiHost !== 'string') bad('http.host', 'must be a string', o.httpApiHost);
   checkSecurity(o.security);
+  checkWebhookAccounts(o.webhooks, o.security.accounts, o.security.operator !== null);
 }
 
 /** The `websocket` section's values, whatever their source. */

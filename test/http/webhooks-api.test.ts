@@ -14,7 +14,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection, StringCodec } from 'nats';
-import { parseConfigText } from '../../src/config/config.js';
+import { parseConfigText, validateOptions } from '../../src/config/config.js';
+import { withDefaults } from '../../src/config/options.js';
 import { ConfigError } from '../../src/errors.js';
 import { startServer, type WeftServer } from '../../src/server/server.js';
 import { checkFor } from '../helpers/poll.js';
@@ -261,6 +262,14 @@ describe('webhooks in the config file', () => {
     assert.equal(ok.webhooks?.[0]?.timeoutMs, 2000);
     assert.equal(ok.webhooks?.[0]?.queueBytes, 1024 * 1024);
     assert.equal(ok.webhooks?.[0]?.deadLetter, '$WEFT.WEBHOOK.a.DEAD');
+  });
+
+  test('a webhook names an account the node has', () => {
+    const text = 'webhooks:\n  - {name: a, url: "http://h/", subject: a, account: NOPE}';
+    assert.throws(
+      () => validateOptions(withDefaults(parseConfigText(text))),
+      (e: unknown) => e instanceof ConfigError && e.key === 'webhooks[0].account',
+    );
   });
 
   test('weft server exits 2 on a bad webhook, naming the key', () => {

@@ -96,7 +96,7 @@ describe('webhooks: a hanging receiver slows nobody', () => {
       `fast webhook: ${N} messages in ${t0.toFixed(0)}ms alone, ${t1.toFixed(0)}ms next to the stuck one`,
     );
     assert.ok(
-      rtt1 < Math.max(5 * rtt0, 50),
+      rtt1 < Math.max(5 * rtt0, 100),
       `NATS round trip ${rtt0.toFixed(2)}ms → ${rtt1.toFixed(2)}ms`,
     );
     // The stuck one: 4 POSTs held, 50 queued, the rest dropped and counted.

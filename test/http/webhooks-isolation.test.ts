@@ -26,18 +26,19 @@ describe('webhooks: a hanging receiver slows nobody', () => {
   let dir = '';
   const stuck = new Receiver(() => ({ hang: true }));
   const quick = new Receiver();
+  const stuckStream = new Receiver(() => ({ hang: true }));
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'weft-webhooks-iso-'));
     await stuck.start();
     await quick.start();
+    await stuckStream.start();
     srv = await startServer({
       port: 0,
       httpPort: 0,
       host: '127.0.0.1',
       dataDir: dir,
       logLevel: 'silent',
-      jetstream: false,
       webhooks: parseWebhookList('webhooks', [
         {
           name: 'stuck',
@@ -48,6 +49,14 @@ describe('webhooks: a hanging receiver slows nobody', () => {
           queue: 50,
         },
         { name: 'quick', url: quick.url, subject: 'load.quick', concurrency: 4 },
+        {
+          name: 'stuck-stream',
+          url: stuckStream.url,
+          subject: 'held',
+          stream: 'HELD',
+          concurrency: 2,
+          timeout: '60s',
+        },
       ]),
     });
     nc = await connect({ port: srv.port });
@@ -61,8 +70,20 @@ describe('webhooks: a hanging receiver slows nobody', () => {
     await srv?.close();
     await stuck.stop();
     await quick.stop();
+    await stuckStream.stop();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  async function varz(): Promise<{ webhooks: Record<string, Record<string, number | string>> }> {
+    const v = (await (await fetch(`http://127.0.0.1:${srv.httpPort}/varz`)).json()) as {
+      weft: {
+        faces: {
+          http: { webhooks: { webhooks: Record<string, Record<string, number | string>> } };
+        };
+      };
+    };
+    return v.weft.faces.http.webhooks;
+  }
 
   async function rttMedian(): Promise<number> {
     const t: number[] = [];
@@ -109,5 +130,21 @@ describe('webhooks: a hanging receiver slows nobody', () => {
     assert.equal(s.lag, 50);
     assert.equal(s.dropped, N - 4 - 50);
     assert.equal(stuck.received.length, 4);
+  });
+
+  test('a stream webhook to a hanging receiver holds concurrency messages; the rest wait in the stream', async () => {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'HELD', subjects: ['held'] });
+    const js = nc.jetstream();
+    await checkFor(async () => (await varz()).webhooks['stuck-stream']?.state === 'running', 5000);
+    for (let i = 0; i < 100; i++) await js.publish('held', sc.encode(String(i)));
+    await checkFor(() => stuckStream.received.length === 2);
+    const s = await checkFor(async () => {
+      const w = (await varz()).webhooks['stuck-stream']!;
+      return w.lag === 100 ? w : false;
+    });
+    assert.equal(s.in_flight, 2);
+    assert.equal(stuckStream.received.length, 2);
+    assert.deepEqual(stuckStream.bodies(), ['0', '1']);
   });
 });

@@ -26,6 +26,7 @@ describe('stream webhooks', () => {
   let dir = '';
   const down = new Receiver();
   const dead = new Receiver(() => ({ status: 500 }));
+  const loop = new Receiver(() => ({ status: 500 }));
 
   async function start(): Promise<void> {
     srv = await startServer({
@@ -52,6 +53,15 @@ describe('stream webhooks', () => {
           max_deliver: 2,
           ...FAST,
         },
+        {
+          name: 'loop',
+          url: loop.url,
+          subject: 'loop.>',
+          stream: 'LOOP',
+          dead_letter: 'loop.dead',
+          max_deliver: 1,
+          ...FAST,
+        },
       ]),
     });
     nc = await connect({ port: srv.port });
@@ -72,16 +82,19 @@ describe('stream webhooks', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'weft-webhooks-stream-'));
     await down.start();
     await dead.start();
+    await loop.start();
     await start();
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
     await jsm.streams.add({ name: 'DOOMED', subjects: ['doomed'] });
+    await jsm.streams.add({ name: 'LOOP', subjects: ['loop.>'] });
   });
   after(async () => {
     await nc?.close();
     await srv?.close();
     await down.stop();
     await dead.stop();
+    await loop.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -127,6 +140,22 @@ describe('stream webhooks', () => {
     assert.equal(letter.headers?.get('Weft-Dead-Letter-Attempts'), '2');
     assert.equal(dead.received.length, 2);
     await checkFor(async () => (await status('doomed')).lag === 0, 5000);
+  });
+
+  test('a dead letter that comes back to its own webhook is not sent round again', async () => {
+    await checkFor(async () => (await status('loop')).state === 'running', 5000);
+    await nc.jetstream().publish('loop.a', sc.encode('once'));
+    // The message, then its dead letter (captured by LOOP, delivered to the same webhook).
+    await checkFor(() => loop.received.length === 2, 5000);
+    assert.equal(loop.received[1]!.headers['weft-subject'], 'loop.dead');
+    const s = await checkFor(async () => {
+      const st = await status('loop');
+      return st.lag === 0 && st.dead_lettered === 2 ? st : false;
+    }, 5000);
+    assert.equal(s.failed, 2);
+    const info = await (await nc.jetstreamManager()).streams.info('LOOP');
+    assert.equal(info.state.messages, 2);
+    assert.equal(loop.received.length, 2);
   });
 
   test('an API-created webhook survives a restart, with what came while its receiver was away', async () => {

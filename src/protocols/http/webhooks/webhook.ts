@@ -265,6 +265,15 @@ export class Webhook implements Subscriber {
    */
   private deadLetter(m: Held, error: string): void {
     this.counters.deadLettered++;
+    // A dead letter of this webhook that came back to it (its stream captures
+    // the dead-letter subject and its filter matches): not sent again, or it
+    // would go round for ever.
+    if (m.subject === this.spec.deadLetter) {
+      this.host.log.warn(
+        `webhook ${this.spec.name}: its own dead letter on ${m.subject} failed again (${error}): dropped`,
+      );
+      return;
+    }
     const extra: Record<string, string | number> = {
       'Weft-Dead-Letter-Webhook': this.spec.name,
       'Weft-Dead-Letter-Subject': m.subject,

@@ -42,6 +42,7 @@ import {
 } from './subjects.js';
 import { startTlsServers } from './tls.js';
 import { renderWsTable, runWebSocket, WS_IDS, type WsMeasured } from './websocket.js';
+import { renderWebhooksTable, runWebhooks, WEBHOOK_IDS, type WebhookMeasured } from './webhooks.js';
 
 interface Case {
   id: string;
@@ -90,6 +91,7 @@ const IDS = [
   ...WS_IDS,
   ...SSE_IDS,
   ...HTTP_IDS,
+  ...WEBHOOK_IDS,
 ];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
@@ -123,6 +125,8 @@ Flags:
                   capped by the open-file limit, ulimit -n, with a note)
   --http-seconds N  seconds per HTTP publish run (default 10); --http-rounds N
                   rounds of the bare node:http / Weft pair (default 3)
+  --webhook-msgs N  messages per webhook round (default 10000; 3 rounds per
+                  row, the median shown)
   --only IDS      run only these, comma separated: ${IDS.join(', ')}
   --quick         small counts, for a smoke run
   --json FILE     also write every measurement to FILE
@@ -150,6 +154,7 @@ interface Measured {
   websocket?: WsMeasured;
   sse?: SseMeasured;
   http?: HttpMeasured;
+  webhooks?: WebhookMeasured;
   problems: string[];
 }
 
@@ -253,6 +258,16 @@ async function main(argv: string[]): Promise<number> {
     measured.http = await runHttp({ ...group, seconds: secs, rounds });
   }
 
+  if (only.some((id) => WEBHOOK_IDS.includes(id))) {
+    const n = values['webhook-msgs']
+      ? Number(values['webhook-msgs'].replace(/_/g, ''))
+      : quick
+        ? 1000
+        : 10_000;
+    if (!Number.isInteger(n) || n < 100) return usage('--webhook-msgs must be an integer ≥ 100');
+    measured.webhooks = await runWebhooks({ ...group, msgs: n });
+  }
+
   const tables: string[] = [];
   if (only.some((id) => SINGLE_IDS.includes(id)))
     tables.push(renderTable(measured, only, msgs, conns));
@@ -266,6 +281,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (measured.sse) tables.push(renderSseTable(measured.sse));
   if (measured.http) tables.push(renderHttpTable(measured.http));
+  if (measured.webhooks) tables.push(renderWebhooksTable(measured.webhooks, only));
   if (measured.problems.length > 0) {
     tables.push(
       ['Problems:', ...measured.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`)].join('\n'),
@@ -415,6 +431,7 @@ function parse(argv: string[]) {
       'mqtt-conns': { type: 'string' },
       'http-seconds': { type: 'string' },
       'http-rounds': { type: 'string' },
+      'webhook-msgs': { type: 'string' },
       only: { type: 'string' },
       quick: { type: 'boolean' },
       json: { type: 'string' },

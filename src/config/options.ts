@@ -6,6 +6,7 @@
 
 import type { SecurityConfig, TlsConfig } from '../auth/types.js';
 import { NO_SECURITY } from '../auth/types.js';
+import type { WebhookSpec } from '../protocols/http/webhooks/spec.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -150,6 +151,8 @@ export interface ServerOptions {
   httpSseMaxStreams: number;
   /** SSE: responses open at once per user of an account (`http.sse_max_per_identity`; 0: no limit). */
   httpSseMaxPerIdentity: number;
+  /** Webhooks defined in the config (`webhooks:`, docs/webhooks.md); run with or without `http.port`. */
+  webhooks: WebhookSpec[];
 }
 
 export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
@@ -216,6 +219,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   httpSseMaxPending: 4 * 1024 * 1024,
   httpSseMaxStreams: 10_000,
   httpSseMaxPerIdentity: 1_000,
+  webhooks: [],
 });
 
 export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {

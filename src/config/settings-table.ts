@@ -27,7 +27,8 @@ type Kind =
   | 'secret'
   | 'sync'
   | 'tls'
-  | 'origins';
+  | 'origins'
+  | 'webhooks';
 
 export interface Setting {
   /** Key in the YAML file. */
@@ -508,5 +509,13 @@ export const SETTINGS: readonly Setting[] = [
     option: 'httpSseMaxPerIdentity',
     kind: 'count',
     help: 'SSE: responses open at once per user, 0 for no limit; past it 429 (default 1000)',
+  },
+  {
+    file: 'webhooks',
+    flag: 'webhooks',
+    option: 'webhooks',
+    kind: 'webhooks',
+    fileOnly: true,
+    help: 'webhooks: a list of {name, url, subject, stream, secret, concurrency, timeout, retry_base, retry_max, max_deliver, dead_letter, …} (config file only; docs/webhooks.md)',
   },
 ];

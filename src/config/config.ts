@@ -462,4 +462,6 @@ function checkMqttSettings(
   int('mqtt.max_topic_length', o.mqttMaxTopicLength, 1, 65535, 'must be from 1 to 65535 bytes');
   // 65535: the largest Keep Alive MQTT can say.
   int('mqtt.max_keep_alive', o.mqttMaxKeepAlive, 0, 65535, 'must be from 0 to 65535 seconds');
+  if (typeof o.mqttCloudEventsStructured !== 'boolean')
+    bad('mqtt.cloudevents_structured', 'must be true or false', o.mqttCloudEventsStructured);
 }

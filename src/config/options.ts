@@ -127,6 +127,8 @@ export interface ServerOptions {
   mqttMaxTopicLength: number;
   /** Longest keep alive an MQTT 5 client may use, seconds (Server Keep Alive); 0: the client's. */
   mqttMaxKeepAlive: number;
+  /** A binary-mode CloudEvent goes to MQTT 3.1.1 subscribers in structured mode (docs/cloudevents.md). */
+  mqttCloudEventsStructured: boolean;
 }
 
 export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
@@ -180,6 +182,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   mqttMaxSubscriptions: 1000,
   mqttMaxTopicLength: 4096,
   mqttMaxKeepAlive: 0,
+  mqttCloudEventsStructured: true,
 });
 
 export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {

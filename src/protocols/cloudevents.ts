@@ -248,6 +248,60 @@ function orderedNames(attributes: Record<string, unknown>): string[] {
   return names;
 }
 
+// --- the HTTP binding (binary mode) ---------------------------------------------------------
+
+const CONTENT_TYPE_LOWER = 'content-type';
+const CE_DATACONTENTTYPE = `${CE_PREFIX}datacontenttype`;
+
+/**
+ * An HTTP request's binary-mode event in the canonical form: its `ce-*`
+ * headers as they are (names lower-cased; HTTP and NATS encode values
+ * alike), its Content-Type as `ce-datacontenttype` (HTTP binding 3.1.1).
+ * `problem` says why the event is invalid (answer 400). Null when the
+ * headers are not a binary-mode event (no `ce-specversion`): they are then
+ * not touched.
+ */
+export function canonicalFromHttp(
+  headers: HeaderList,
+): { headers: HeaderList; attributes: Attributes; problem: string | null } | null {
+  const event = binaryAttributes(headers);
+  if (event === null) return null;
+  const out: HeaderList = [];
+  let sawType = false;
+  for (const [k, v] of headers) {
+    const lk = k.toLowerCase();
+    if (lk === CE_DATACONTENTTYPE) sawType = true;
+    if (lk.startsWith(CE_PREFIX) && lk.length > CE_PREFIX.length) out.push([lk, v]);
+  }
+  const ct = event.attributes.datacontenttype;
+  if (!sawType && ct !== undefined) out.push([CE_DATACONTENTTYPE, percentEncode(ct)]);
+  const problem = event.problem ?? validateEvent(event.attributes, true);
+  return { headers: out, attributes: event.attributes, problem };
+}
+
+/**
+ * The HTTP binary-mode headers of a canonical binary-mode event (HTTP
+ * binding 3.1): every `ce-*` header as it is, `ce-datacontenttype` as the
+ * Content-Type. Null when the message is not a binary-mode event; a
+ * structured one is sent as it is, with its Content-Type.
+ */
+export function httpFromCanonical(headers: HeaderList): HeaderList | null {
+  const event = binaryAttributes(headers);
+  if (event === null) return null;
+  const out: HeaderList = [];
+  for (const [k, v] of headers) {
+    const lk = k.toLowerCase();
+    if (lk === CE_DATACONTENTTYPE || lk === CONTENT_TYPE_LOWER) continue;
+    if (lk.startsWith(CE_PREFIX) && lk.length > CE_PREFIX.length) out.push([lk, v]);
+  }
+  const ct = event.attributes.datacontenttype;
+  if (ct !== undefined && !/[\r\n]/.test(ct)) out.push([CONTENT_TYPE_LOWER, ct]);
+  return out;
+}
+
+/** The NATS headers of one event of a batch: published in structured mode. */
+export const STRUCTURED_HEADERS: HeaderList = [['Content-Type', STRUCTURED_TYPE]];
+
 // --- validation -------------------------------------------------------------------------
 
 /** RFC 3339 date-time (spec "Timestamp"). */

@@ -10,10 +10,12 @@ import { CloudEvent } from 'cloudevents';
 import {
   binaryAttributes,
   binaryFromStructured,
+  canonicalFromHttp,
   canonicalHeaders,
   contentMode,
   headerBlock,
   headerPairs,
+  httpFromCanonical,
   percentDecode,
   percentEncode,
   splitBatch,
@@ -100,6 +102,59 @@ describe('content modes', () => {
     const attrs = { ...base, subject: 'Grüße "x"', comexampleext: '5' };
     const block = headerBlock(canonicalHeaders(attrs));
     assert.deepEqual({ ...binaryAttributes(headerPairs(block))!.attributes }, attrs);
+  });
+});
+
+describe('the HTTP binding (binary mode)', () => {
+  test('request → canonical: ce-* as they are, Content-Type → ce-datacontenttype', () => {
+    const r = canonicalFromHttp([
+      ['CE-SpecVersion', '1.0'],
+      ['ce-id', '1'],
+      ['ce-source', '/s'],
+      ['ce-type', 't'],
+      ['ce-subject', 'a%20b'],
+      ['content-type', 'text/plain; charset=utf-8'],
+      ['authorization', 'Bearer x'],
+    ]);
+    assert.equal(r!.problem, null);
+    assert.deepEqual(r!.headers, [
+      ['ce-specversion', '1.0'],
+      ['ce-id', '1'],
+      ['ce-source', '/s'],
+      ['ce-type', 't'],
+      ['ce-subject', 'a%20b'],
+      ['ce-datacontenttype', 'text/plain;%20charset=utf-8'],
+    ]);
+    assert.equal(canonicalFromHttp([['content-type', 'text/plain']]), null, 'not an event');
+  });
+  test('an invalid binary-mode request is named', () => {
+    const r = canonicalFromHttp([
+      ['ce-specversion', '1.0'],
+      ['ce-id', '1'],
+      ['ce-type', 't'],
+    ]);
+    assert.equal(r!.problem, 'required attribute "source" is missing');
+    const v = canonicalFromHttp([
+      ['ce-specversion', '0.3'],
+      ['ce-id', '1'],
+      ['ce-source', '/s'],
+      ['ce-type', 't'],
+    ]);
+    assert.equal(v!.problem, 'specversion "0.3" is not supported: only "1.0"');
+  });
+  test('canonical → HTTP: ce-datacontenttype becomes the Content-Type', () => {
+    const out = httpFromCanonical([
+      ['ce-specversion', '1.0'],
+      ['ce-id', '1'],
+      ['ce-datacontenttype', 'application/xml'],
+      ['Nats-Msg-Id', 'x'],
+    ]);
+    assert.deepEqual(out, [
+      ['ce-specversion', '1.0'],
+      ['ce-id', '1'],
+      ['content-type', 'application/xml'],
+    ]);
+    assert.equal(httpFromCanonical([['Content-Type', 'application/cloudevents+json']]), null);
   });
 });
 

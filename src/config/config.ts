@@ -396,6 +396,8 @@ export function validateOptions(o: ServerOptions): void {
   checkMeshSettings(o);
   checkWebSocketSettings(o);
   checkMqttSettings(o, bad, int);
+  int('http.port', o.httpApiPort, -1, 65535, 'must be a port number from -1 to 65535');
+  if (typeof o.httpApiHost !== 'string') bad('http.host', 'must be a string', o.httpApiHost);
   checkSecurity(o.security);
 }
 

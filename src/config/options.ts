@@ -129,6 +129,12 @@ export interface ServerOptions {
   mqttMaxKeepAlive: number;
   /** A binary-mode CloudEvent goes to MQTT 3.1.1 subscribers in structured mode (docs/cloudevents.md). */
   mqttCloudEventsStructured: boolean;
+  /** The HTTP API's port (`http.port`, src/protocols/http); 0 picks a free one, -1 (the default) none. */
+  httpApiPort: number;
+  /** Address the HTTP API binds to (`http.host`); '' (the default): `host`. */
+  httpApiHost: string;
+  /** TLS on the HTTP API (`http.tls`): it then serves HTTPS only; null: plain HTTP. */
+  httpApiTls: TlsConfig | null;
 }
 
 export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
@@ -183,6 +189,9 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   mqttMaxTopicLength: 4096,
   mqttMaxKeepAlive: 0,
   mqttCloudEventsStructured: true,
+  httpApiPort: -1,
+  httpApiHost: '',
+  httpApiTls: null,
 });
 
 export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {

@@ -423,4 +423,27 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'boolean',
     help: 'deliver binary-mode CloudEvents to MQTT 3.1.1 subscribers in structured mode, JSON (default on)',
   },
+  {
+    file: 'http.port',
+    flag: 'http-api-port',
+    option: 'httpApiPort',
+    kind: 'port',
+    min: -1,
+    help: 'HTTP API port (publish, request, subscribe, webhooks; docs/http.md), 0 for any, -1 for none (default -1)',
+  },
+  {
+    file: 'http.host',
+    flag: 'http-api-host',
+    option: 'httpApiHost',
+    kind: 'string',
+    help: 'address the HTTP API binds to (default: --host)',
+  },
+  {
+    file: 'http.tls',
+    flag: 'http-api-tls',
+    option: 'httpApiTls',
+    kind: 'tls',
+    fileOnly: true,
+    help: 'TLS on the HTTP API port (then HTTPS only): a block as tls (config file only)',
+  },
 ];

@@ -9,6 +9,7 @@
  * Nothing here is protocol-specific, and nothing here imports the node
  * (src/server/): the node imports the faces, never the reverse.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Security } from '../auth/security.js';
 import type { ServerOptions } from '../config/options.js';
@@ -103,10 +104,29 @@ export interface WebSocketUpgrade {
   readonly tls: TlsSessionInfo | null;
 }
 
+/**
+ * Serves a plain HTTP request (not an upgrade) that came on the WebSocket
+ * listener. The listener has admitted its connection (it held a place under
+ * `max_connections`, given back now): the handler takes the socket
+ * (`req.socket`) as a connection of its face, synchronously.
+ */
+export type PlainRequestHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  tls: TlsSessionInfo | null,
+) => void;
+
 /** The WebSocket listener as a face sees it. */
 export interface WebSocketRoutes {
   /** Adds a route; throws when its path and a subprotocol are already taken. */
   route(route: WebSocketRoute): void;
+  /**
+   * Plain HTTP requests (not upgrades) whose path starts with `prefix`
+   * (`/v1/`) go to `handler` (the HTTP API, so a browser app needs one
+   * port); others are refused as before (404, 426). Throws when the prefix
+   * is taken.
+   */
+  requests(prefix: string, handler: PlainRequestHandler): void;
   /** True when the listener serves wss only (`websocket.tls`). */
   readonly tls: boolean;
 }

@@ -43,7 +43,14 @@ import { originAllowed } from '../../connection/websocket-origin.js';
 import { WebSocketTransport, WS_CLOSE } from '../../connection/websocket-transport.js';
 import { isLoopback } from '../../mesh/settings.js';
 import { listen } from '../../util/listen.js';
-import type { Face, FaceHost, FaceListener, WebSocketRoute, WebSocketRoutes } from '../face.js';
+import type {
+  Face,
+  FaceHost,
+  FaceListener,
+  PlainRequestHandler,
+  WebSocketRoute,
+  WebSocketRoutes,
+} from '../face.js';
 import {
   offeredProtocols,
   pathOf,
@@ -89,6 +96,8 @@ export class WebSocketListener implements Face, WebSocketRoutes {
   readonly maxMessage: number;
   private readonly files: TlsFiles | null;
   private readonly routes = new RouteTable();
+  /** Plain HTTP requests served by a face, by path prefix (the HTTP API at /v1/). */
+  private readonly plain = new Map<string, PlainRequestHandler>();
   private readonly wss: WebSocketServer;
   /** Accepted sockets not yet upgraded (bounded by max_connections and handshake_timeout). */
   private readonly pending = new Map<Socket, Pending>();
@@ -127,6 +136,13 @@ export class WebSocketListener implements Face, WebSocketRoutes {
     this.host.log.debug(
       `WebSocket route ${route.path}${route.subprotocols.length > 0 ? ` (${route.subprotocols.join(', ')})` : ''} for ${route.face}`,
     );
+  }
+
+  requests(prefix: string, handler: PlainRequestHandler): void {
+    if (!prefix.startsWith('/'))
+      throw new Error(`plain request prefix must start with /, got ${prefix}`);
+    if (this.plain.has(prefix)) throw new Error(`plain requests under ${prefix} are taken`);
+    this.plain.set(prefix, handler);
   }
 
   async start(): Promise<void> {
@@ -305,9 +321,24 @@ export class WebSocketListener implements Face, WebSocketRoutes {
     this.host.log.warn(`websocket ${t.remoteAddress}:${t.remotePort} - closed: ${why}`);
   }
 
-  /** A plain HTTP request (not an upgrade): 404 off the routes, else 426. */
+  /** A plain HTTP request (not an upgrade): a face's (`requests`), else 404 off the routes, else 426. */
   private request(req: IncomingMessage, res: ServerResponse): void {
     const path = pathOf(req.url);
+    for (const [prefix, handler] of this.plain) {
+      if (!path.startsWith(prefix)) continue;
+      const p = this.pendingOf(req.socket);
+      if (p !== undefined && !p.admitted) {
+        this.count(this.refused, 'max_connections');
+        res.writeHead(503, { Connection: 'close', 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('max_connections reached\n');
+        return;
+      }
+      // The face takes the connection: its place under max_connections is the face's now.
+      if (p !== undefined) this.settle(p);
+      const tls = this.tls ? tlsInfo(req.socket as TLSSocket, this.files!.settings.verify) : null;
+      handler(req, res, tls);
+      return;
+    }
     const known = this.routes.has(path);
     this.count(this.refused, known ? 'not_websocket' : 'not_found');
     const status = known ? 426 : 404;

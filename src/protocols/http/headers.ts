@@ -1,0 +1,105 @@
+/**
+ * HTTP headers ⇄ NATS headers, one rule each way (docs/http.md, "Headers"):
+ *
+ * - a request header named `Nats-…` (`Nats-Msg-Id`, `Nats-Expected-Stream`,
+ *   `Nats-Expected-Last-Sequence`, …) becomes that NATS header, its name in
+ *   canonical form (`nats-msg-id` → `Nats-Msg-Id`, as Go's and nats.js's
+ *   clients write them), so streams and clients find it;
+ * - a request header `X-Nats-Header-<Name>` becomes the NATS header
+ *   `<Name>`, with `<Name>` as sent;
+ * - every other request header stays on HTTP.
+ *
+ * The other way (a reply's headers on the HTTP response): a NATS header
+ * named `Nats-…` goes out as it is; any other `<Name>` as
+ * `X-Nats-Header-<Name>`. A header value that HTTP cannot carry is left
+ * out. Values of one name keep their order. Pure: no socket.
+ */
+
+/** The request header prefix that carries an arbitrary NATS header. */
+export const HEADER_PREFIX = 'x-nats-header-';
+const NATS_PREFIX = 'nats-';
+const STATUS_LINE = /^NATS\/1\.0(?: (\d{3})(?: (.*))?)?$/;
+
+/** `nats-msg-id` → `Nats-Msg-Id` (each dash-separated word capitalised). */
+export function canonicalName(name: string): string {
+  return name
+    .toLowerCase()
+    .split('-')
+    .map((w) => (w === '' ? w : w[0]!.toUpperCase() + w.slice(1)))
+    .join('-');
+}
+
+/** A name a NATS header may have: an HTTP token (RFC 9110 §5.6.2), so also no `:` and no space. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * The NATS header block for a request's headers (`raw`: Node's
+ * `rawHeaders`, name and value alternating, names as sent). Null when none
+ * maps; a string saying why when one cannot be carried (answered 400).
+ */
+export function natsHeadersFromHttp(raw: readonly string[]): Buffer | null | string {
+  let out = '';
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    let natsName: string;
+    if (lower.startsWith(HEADER_PREFIX)) {
+      natsName = name.slice(HEADER_PREFIX.length);
+      if (natsName === '') return `the header ${name} names no NATS header`;
+    } else if (lower.startsWith(NATS_PREFIX) && lower.length > NATS_PREFIX.length) {
+      natsName = canonicalName(name);
+    } else continue;
+    if (!TOKEN.test(natsName)) return `${JSON.stringify(natsName)} is not a valid header name`;
+    // HTTP values carry no CR or LF; a NUL or other control byte is refused too.
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
+      return `the value of ${name} holds a control character`;
+    }
+    out += `${natsName}: ${value}\r\n`;
+  }
+  return out === '' ? null : Buffer.from(`NATS/1.0\r\n${out}\r\n`, 'utf8');
+}
+
+/** A NATS header block read for HTTP: the status line's code and text, and the headers in order. */
+export interface NatsHeaderView {
+  /** `NATS/1.0 503` → 503; 0 when the block has no status. */
+  readonly status: number;
+  readonly description: string;
+  readonly headers: readonly (readonly [string, string])[];
+}
+
+export function readNatsHeaders(block: Buffer | null): NatsHeaderView {
+  if (block === null || block.length === 0) return { status: 0, description: '', headers: [] };
+  const lines = block.toString('utf8').split('\r\n');
+  const m = STATUS_LINE.exec(lines[0]!.trim());
+  const headers: [string, string][] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
+  }
+  return {
+    status: m?.[1] === undefined ? 0 : Number(m[1]),
+    description: m?.[2] ?? '',
+    headers,
+  };
+}
+
+/**
+ * The HTTP response headers for NATS headers: name → values. Names HTTP
+ * cannot carry and values with control characters are left out.
+ */
+export function httpHeadersFromNats(
+  headers: readonly (readonly [string, string])[],
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, value] of headers) {
+    if (!TOKEN.test(name) || /[\x00-\x08\x0a-\x1f\x7f]/.test(value)) continue;
+    const http = name.toLowerCase().startsWith(NATS_PREFIX) ? name : `X-Nats-Header-${name}`;
+    const list = out[http];
+    if (list === undefined) out[http] = [value];
+    else list.push(value);
+  }
+  return out;
+}

@@ -18,8 +18,16 @@
  */
 import type { Message } from '../../core/message.js';
 import type { Transport } from '../face.js';
+import {
+  type CloudEventCounters,
+  cloudEventCounters,
+  eventHeaders,
+  isBatch,
+  publishBatch,
+  replyHeaders,
+} from './cloudevents.js';
 import type { HttpContext } from './context.js';
-import { httpHeadersFromNats, natsHeadersFromHttp, readNatsHeaders } from './headers.js';
+import { natsHeadersFromHttp, readNatsHeaders } from './headers.js';
 import { HttpInbox } from './inbox.js';
 import type { HttpModuleFactory } from './module.js';
 import { parseTimeout, publishSubject, REQUEST_TIMEOUT_DEFAULT_MS } from './params.js';
@@ -41,13 +49,13 @@ export interface CoreCounters {
 }
 
 /** A message checked and ready to route, or null when the answer (an error) was sent. */
-async function prepare(ctx: HttpContext): Promise<Message | null> {
+async function prepare(ctx: HttpContext, ce: CloudEventCounters): Promise<Message | null> {
   const subject = publishSubject(ctx.params.subject ?? '');
   if (typeof subject !== 'string') {
     ctx.error(400, subject.why);
     return null;
   }
-  const headers = natsHeadersFromHttp(ctx.req.rawHeaders);
+  let headers = natsHeadersFromHttp(ctx.req.rawHeaders);
   if (typeof headers === 'string') {
     ctx.error(400, headers);
     return null;
@@ -55,6 +63,12 @@ async function prepare(ctx: HttpContext): Promise<Message | null> {
   if (!ctx.mayPublish(subject)) return null;
   const payload = await ctx.body();
   if (payload === null) return null;
+  // A CloudEvent in the HTTP binding → the canonical form (cloudevents.ts).
+  headers = eventHeaders(ctx.req, headers, payload, ce);
+  if (typeof headers === 'string') {
+    ctx.error(400, headers);
+    return null;
+  }
   const size = payload.length + (headers === null ? 0 : headers.length);
   if (size > ctx.maxPayload) {
     ctx.error(
@@ -121,8 +135,23 @@ function awaitReply(
   return { subject: box.subject, reply, cancel };
 }
 
-async function publish(ctx: HttpContext, inbox: HttpInbox, c: CoreCounters): Promise<void> {
-  const msg = await prepare(ctx);
+async function publish(
+  ctx: HttpContext,
+  inbox: HttpInbox,
+  c: CoreCounters,
+  ce: CloudEventCounters,
+): Promise<void> {
+  if (isBatch(ctx.req)) {
+    return publishBatch(ctx, ce, {
+      admit: (m) => {
+        if (!admit(ctx, m, c)) return false;
+        c.published++;
+        return true;
+      },
+      awaitReply: (ms) => awaitReply(ctx, inbox, ms, c),
+    });
+  }
+  const msg = await prepare(ctx, ce);
   if (msg === null) return;
   const timeout = parseTimeout(ctx.query.get('timeout'));
   if (typeof timeout !== 'number') {
@@ -200,8 +229,13 @@ function answerAck(ctx: HttpContext, ack: Message, c: CoreCounters): void {
   });
 }
 
-async function request(ctx: HttpContext, inbox: HttpInbox, c: CoreCounters): Promise<void> {
-  const msg = await prepare(ctx);
+async function request(
+  ctx: HttpContext,
+  inbox: HttpInbox,
+  c: CoreCounters,
+  ce: CloudEventCounters,
+): Promise<void> {
+  const msg = await prepare(ctx, ce);
   if (msg === null) return;
   const timeout = parseTimeout(ctx.query.get('timeout'));
   if (typeof timeout !== 'number') {
@@ -238,8 +272,7 @@ async function request(ctx: HttpContext, inbox: HttpInbox, c: CoreCounters): Pro
   ctx.host.stats.outMsgs++;
   ctx.host.stats.outBytes += size;
   ctx.res.writeHead(200, {
-    ...httpHeadersFromNats(view.headers),
-    'Content-Type': 'application/octet-stream',
+    ...replyHeaders(view.headers), // Content-Type too; a CloudEvent in the HTTP binding
     'Content-Length': reply.payload.length,
   });
   ctx.res.end(reply.payload);
@@ -279,6 +312,7 @@ export const publishModule: HttpModuleFactory = () => {
     streamErrors: 0,
     inboxFull: 0,
   };
+  const ce = cloudEventCounters();
   return {
     name: 'core',
     routes: [
@@ -325,7 +359,7 @@ export const publishModule: HttpModuleFactory = () => {
             '504': { description: "no stream's acknowledgement within the timeout", ...ERR },
           },
         },
-        handle: (ctx) => publish(ctx, inbox, c),
+        handle: (ctx) => publish(ctx, inbox, c, ce),
       },
       {
         method: 'POST',
@@ -349,10 +383,10 @@ export const publishModule: HttpModuleFactory = () => {
             '504': { description: 'no reply within the timeout', ...ERR },
           },
         },
-        handle: (ctx) => request(ctx, inbox, c),
+        handle: (ctx) => request(ctx, inbox, c, ce),
       },
     ],
     stop: async () => inbox.stop(),
-    varz: () => ({ ...c, waiting: inbox.size }),
+    varz: () => ({ ...c, waiting: inbox.size, cloudevents: ce }),
   };
 };

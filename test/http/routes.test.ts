@@ -10,11 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type WeftServer } from '../../src/server/server.js';
-
-export function apiUrl(srv: WeftServer): string {
-  const f = srv.node.faces.find((x) => x.name === 'http')!;
-  return `http://127.0.0.1:${f.listeners[0]!.port}`;
-}
+import { apiUrl } from './helpers.js';
 
 describe('HTTP API routes', () => {
   let srv: WeftServer;

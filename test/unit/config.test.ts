@@ -63,7 +63,10 @@ describe('SETTINGS', () => {
       assert.match(s.flag, /^[a-z]+(-[a-z]+)*$/);
       // Sections and underscores become dashes (mesh.dead_after → --mesh-dead-after);
       // a list is given one item per flag, so its flag is singular (--link).
-      const expected = s.kind === 'links' ? 'link' : s.file.replace(/[._]/g, '-');
+      // The HTTP API's section (http.port) takes --http-api-*: --http-port is
+      // monitoring's (nats-server's http_port).
+      const expected =
+        s.kind === 'links' ? 'link' : s.file.replace(/^http\./, 'http_api.').replace(/[._]/g, '-');
       assert.equal(s.flag, expected);
     }
   });

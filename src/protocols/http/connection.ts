@@ -46,8 +46,14 @@ export class HttpConnection implements FaceConnection {
   private pendingKey: string | null = null;
   private isClosed = false;
   private readonly closedPromise: Promise<void>;
-  /** Subscriptions held by long-lived requests (SSE), for `/connz`. */
+  /** Subscriptions held by long-lived answers (SSE), keyed by their holder: `/connz?subs=1`. */
   readonly subjects = new Map<object, string>();
+  /**
+   * Called when a reload gives the connection a narrower identity (the
+   * guard at `who` is the new one): each drops what is no longer allowed
+   * and returns how many subscriptions went.
+   */
+  readonly reauthorizeHooks = new Set<(who: ConnectionIdentity) => number>();
 
   constructor(
     readonly id: number,
@@ -167,7 +173,9 @@ export class HttpConnection implements FaceConnection {
     if (this.who === null) return 0;
     this.who.replace(identity);
     this.identity = identity;
-    return 0;
+    let dropped = 0;
+    for (const hook of this.reauthorizeHooks) dropped += hook(this.who);
+    return dropped;
   }
 
   revoked(): void {

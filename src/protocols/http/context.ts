@@ -15,7 +15,8 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { ConnectionIdentity } from '../../auth/connection-identity.js';
 import type { Identity } from '../../auth/types.js';
 import type { Account } from '../../core/account.js';
-import type { FaceConnection, FaceHost } from '../face.js';
+import type { FaceHost } from '../face.js';
+import type { HttpConnection } from './connection.js';
 import type { HttpRoute } from './routes.js';
 
 /** Extra members of an error body, beside code and description (JetStream's `err_code`). */
@@ -33,8 +34,12 @@ export interface HttpContext {
   /** The path's `{name}` parameters, percent-decoded. */
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
-  /** The keep-alive connection the request came on (`/connz` type `http`): its counters. */
-  readonly conn: FaceConnection;
+  /**
+   * The keep-alive connection the request came on (`/connz` type `http`):
+   * its counters, `subjects` (subscriptions a long-lived answer holds, for
+   * /connz) and `reauthorizeHooks` (a reload narrowed the permissions).
+   */
+  readonly conn: HttpConnection;
   /** The identity at work: guard, payloadMax, admitMessage, subscription quota. */
   readonly who: ConnectionIdentity;
   readonly identity: Identity;

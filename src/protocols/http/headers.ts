@@ -31,6 +31,8 @@ export function canonicalName(name: string): string {
 
 /** A name a NATS header may have: an HTTP token (RFC 9110 §5.6.2), so also no `:` and no space. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What an HTTP field value may not hold (RFC 9110 §5.5): controls but tab, and no character above a byte. */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
  * The NATS header block for a request's headers (`raw`: Node's
@@ -51,13 +53,14 @@ export function natsHeadersFromHttp(raw: readonly string[]): Buffer | null | str
       natsName = canonicalName(name);
     } else continue;
     if (!TOKEN.test(natsName)) return `${JSON.stringify(natsName)} is not a valid header name`;
-    // HTTP values carry no CR or LF; a NUL or other control byte is refused too.
-    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
-      return `the value of ${name} holds a control character`;
-    }
+    // Node gives a value's bytes one latin1 character each; CR, LF, NUL and
+    // other control bytes are refused (no HTTP value has them).
+    if (BAD_VALUE.test(value))
+      return `the value of ${name} holds a character a header cannot carry`;
     out += `${natsName}: ${value}\r\n`;
   }
-  return out === '' ? null : Buffer.from(`NATS/1.0\r\n${out}\r\n`, 'utf8');
+  // latin1: each character is the byte it came as, so UTF-8 values pass unchanged.
+  return out === '' ? null : Buffer.from(`NATS/1.0\r\n${out}\r\n`, 'latin1');
 }
 
 /** A NATS header block read for HTTP: the status line's code and text, and the headers in order. */
@@ -70,7 +73,8 @@ export interface NatsHeaderView {
 
 export function readNatsHeaders(block: Buffer | null): NatsHeaderView {
   if (block === null || block.length === 0) return { status: 0, description: '', headers: [] };
-  const lines = block.toString('utf8').split('\r\n');
+  // latin1: one character per byte, as Node writes header values (UTF-8 passes unchanged).
+  const lines = block.toString('latin1').split('\r\n');
   const m = STATUS_LINE.exec(lines[0]!.trim());
   const headers: [string, string][] = [];
   for (let i = 1; i < lines.length; i++) {
@@ -95,7 +99,7 @@ export function httpHeadersFromNats(
 ): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const [name, value] of headers) {
-    if (!TOKEN.test(name) || /[\x00-\x08\x0a-\x1f\x7f]/.test(value)) continue;
+    if (!TOKEN.test(name) || BAD_VALUE.test(value)) continue;
     const http = name.toLowerCase().startsWith(NATS_PREFIX) ? name : `X-Nats-Header-${name}`;
     const list = out[http];
     if (list === undefined) out[http] = [value];

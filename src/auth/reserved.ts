@@ -11,7 +11,11 @@
  */
 
 /** The reserved subject prefixes. */
-export const RESERVED_PREFIXES: readonly string[] = ['$MQTT.'];
+export const RESERVED_PREFIXES: readonly string[] = [
+  '$MQTT.',
+  // Webhooks' definitions and their consumers' deliveries (src/protocols/http/webhooks/).
+  '$WEFT.HOOK.',
+];
 
 /** Whether a client may not publish to (or subscribe by name to) `subject`. */
 export function reservedSubject(subject: string): boolean {

@@ -18,6 +18,7 @@ import { originOf } from '../connection/websocket-origin.js';
 import { ConfigError } from '../errors.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { checkMeshSettings } from '../mesh/settings.js';
+import { parseWebhookList } from '../protocols/http/webhooks/spec.js';
 import { loadNatsConfFile, natsConfTextToDocument } from './natsconf-map.js';
 import type { LogLevel, ServerOptions } from './options.js';
 import {
@@ -159,6 +160,9 @@ export function convert(setting: Setting, key: string, value: unknown, fromFile:
         (v: string) => originOf(v) ?? fail(`${JSON.stringify(v)} is not an http(s) origin`),
       );
     }
+    case 'webhooks':
+      if (!fromFile) return fail('is set in the config file, as a list');
+      return parseWebhookList(key, value);
     case 'loglevel':
       if (typeof value === 'string' && (LOG_LEVELS as string[]).includes(value)) return value;
       return fail(`must be one of ${LOG_LEVELS.join(', ')}`);

@@ -6,6 +6,7 @@
 
 import type { SecurityConfig, TlsConfig } from '../auth/types.js';
 import { NO_SECURITY } from '../auth/types.js';
+import type { WebhookSpec } from '../protocols/http/webhooks/spec.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -135,6 +136,8 @@ export interface ServerOptions {
   httpApiHost: string;
   /** TLS on the HTTP API (`http.tls`): it then serves HTTPS only; null: plain HTTP. */
   httpApiTls: TlsConfig | null;
+  /** Webhooks defined in the config (`webhooks:`, docs/webhooks.md); run with or without `http.port`. */
+  webhooks: WebhookSpec[];
 }
 
 export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
@@ -192,6 +195,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   httpApiPort: -1,
   httpApiHost: '',
   httpApiTls: null,
+  webhooks: [],
 });
 
 export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {

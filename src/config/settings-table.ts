@@ -27,7 +27,8 @@ type Kind =
   | 'secret'
   | 'sync'
   | 'tls'
-  | 'origins';
+  | 'origins'
+  | 'webhooks';
 
 export interface Setting {
   /** Key in the YAML file. */
@@ -445,5 +446,13 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'tls',
     fileOnly: true,
     help: 'TLS on the HTTP API port (then HTTPS only): a block as tls (config file only)',
+  },
+  {
+    file: 'webhooks',
+    flag: 'webhooks',
+    option: 'webhooks',
+    kind: 'webhooks',
+    fileOnly: true,
+    help: 'webhooks: a list of {name, url, subject, stream, secret, concurrency, timeout, retry_base, retry_max, max_deliver, dead_letter, …} (config file only; docs/webhooks.md)',
   },
 ];

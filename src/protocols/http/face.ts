@@ -37,6 +37,7 @@ import { Dispatcher, HTTP_REFUSALS } from './dispatch.js';
 import type { HttpModule } from './module.js';
 import { MODULES } from './mount.js';
 import type { HttpRoute } from './routes.js';
+import { runsWebhooks } from './webhooks/module.js';
 
 /** Time a client has to send a request's headers, ms (slow-loris bound). */
 export const HEADERS_TIMEOUT_MS = 10_000;
@@ -80,8 +81,11 @@ export class HttpFace implements Face {
   async start(): Promise<void> {
     const h = this.host;
     // Plain requests under /v1/ on the WebSocket listener: the same API.
-    h.websocket?.requests(API_PREFIX, (req, res, tls) => this.shared(req, res, tls));
-    await this.bind();
+    // Without http.port the face runs for its webhooks only (they need no listener).
+    if (h.options.httpApiPort >= 0) {
+      h.websocket?.requests(API_PREFIX, (req, res, tls) => this.shared(req, res, tls));
+      await this.bind();
+    }
     for (const m of this.modules) await m.start?.();
   }
 
@@ -307,7 +311,10 @@ export class HttpFace implements Face {
   }
 }
 
-/** The HTTP face, or null when `http.port` is -1 (the default). */
+/**
+ * The HTTP face, or null when `http.port` is -1 (the default) and there
+ * are no webhooks to run (none in the config, none kept from the API).
+ */
 export function httpFace(host: FaceHost): Face | null {
-  return host.options.httpApiPort >= 0 ? new HttpFace(host) : null;
+  return host.options.httpApiPort >= 0 || runsWebhooks(host) ? new HttpFace(host) : null;
 }

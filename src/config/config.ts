@@ -402,6 +402,7 @@ export function validateOptions(o: ServerOptions): void {
   checkMqttSettings(o, bad, int);
   int('http.port', o.httpApiPort, -1, 65535, 'must be a port number from -1 to 65535');
   if (typeof o.httpApiHost !== 'string') bad('http.host', 'must be a string', o.httpApiHost);
+  checkSseSettings(o, int);
   checkSecurity(o.security);
 }
 
@@ -470,4 +471,17 @@ function checkMqttSettings(
   int('mqtt.max_keep_alive', o.mqttMaxKeepAlive, 0, 65535, 'must be from 0 to 65535 seconds');
   if (typeof o.mqttCloudEventsStructured !== 'boolean')
     bad('mqtt.cloudevents_structured', 'must be true or false', o.mqttCloudEventsStructured);
+}
+
+/** The `http.sse_*` settings (src/protocols/http/sse.ts). */
+function checkSseSettings(
+  o: ServerOptions,
+  int: (key: string, v: number, min: number, max: number, why: string) => void,
+): void {
+  const day = 24 * 3600 * 1000;
+  int('http.sse_heartbeat', o.httpSseHeartbeatMs, 0, day, 'must be from 0 to 24h');
+  int('http.sse_retry', o.httpSseRetryMs, 0, day, 'must be from 0 to 24h');
+  int('http.sse_max_pending', o.httpSseMaxPending, 1024, 1024 ** 3, 'must be from 1KiB to 1GiB');
+  int('http.sse_max_streams', o.httpSseMaxStreams, 0, 1e9, 'must be 0 or more');
+  int('http.sse_max_per_identity', o.httpSseMaxPerIdentity, 0, 1e9, 'must be 0 or more');
 }

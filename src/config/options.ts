@@ -138,6 +138,16 @@ export interface ServerOptions {
   httpApiTls: TlsConfig | null;
   /** Webhooks defined in the config (`webhooks:`, docs/webhooks.md); run with or without `http.port`. */
   webhooks: WebhookSpec[];
+  /** SSE: a `: hb` comment after this long without a write (`http.sse_heartbeat`, ms; 0: none). */
+  httpSseHeartbeatMs: number;
+  /** SSE: the reconnection delay hint sent first (`http.sse_retry`, ms). */
+  httpSseRetryMs: number;
+  /** SSE: bytes held for one response before it is closed as a slow consumer (`http.sse_max_pending`). */
+  httpSseMaxPending: number;
+  /** SSE: responses open at once on the node (`http.sse_max_streams`; 0: no limit). */
+  httpSseMaxStreams: number;
+  /** SSE: responses open at once per user of an account (`http.sse_max_per_identity`; 0: no limit). */
+  httpSseMaxPerIdentity: number;
 }
 
 export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
@@ -196,6 +206,11 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   httpApiHost: '',
   httpApiTls: null,
   webhooks: [],
+  httpSseHeartbeatMs: 15_000,
+  httpSseRetryMs: 2_000,
+  httpSseMaxPending: 4 * 1024 * 1024,
+  httpSseMaxStreams: 10_000,
+  httpSseMaxPerIdentity: 1_000,
 });
 
 export function withDefaults(partial: Partial<ServerOptions> = {}): ServerOptions {

@@ -92,6 +92,12 @@ export class Consumer implements Subscriber {
   private push: PushFlow | null = null;
   /** Messages stored since the consumer started (see nextMessage). */
   private storedCount = 0;
+  /**
+   * An in-process push reader's backpressure (the SSE face): while it
+   * returns true nothing is delivered; the reader calls `wake` when it can
+   * take more. Null: none.
+   */
+  holdDelivery: (() => boolean) | null = null;
 
   constructor(
     readonly name: string,
@@ -184,6 +190,11 @@ export class Consumer implements Subscriber {
       hb,
     );
     this.push.start();
+  }
+
+  /** Delivery may go on: an in-process reader's `holdDelivery` turned false. */
+  wake(): void {
+    this.kick();
   }
 
   /** Replaces the configuration (an update already checked). */
@@ -286,7 +297,7 @@ export class Consumer implements Subscriber {
   /** Where the next message goes: a pull request's reply subject or the push subject. */
   private target(): { to: string; req: PullRequest | null } | null {
     if (this.isPush) {
-      if (this.push?.stalled === true) return null;
+      if (this.push?.stalled === true || this.holdDelivery?.() === true) return null;
       const to = this.cfg.deliver_subject!;
       return hasInterest(this.host.account, to) ? { to, req: null } : null;
     }

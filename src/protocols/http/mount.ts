@@ -17,12 +17,12 @@
 import type { HttpModuleFactory } from './module.js';
 import { openApiModule } from './openapi.js';
 import { publishModule } from './publish.js';
-import { subscribeStub } from './stubs.js';
+import { sseModule } from './sse.js';
 import { webhooksModule } from './webhooks/module.js';
 
 export const MODULES: readonly HttpModuleFactory[] = [
   publishModule,
-  subscribeStub,
+  sseModule,
   webhooksModule,
   openApiModule,
 ];

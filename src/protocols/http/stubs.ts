@@ -26,3 +26,14 @@ export const subscribeStub: HttpModuleFactory = () => ({
   name: 'sse',
   routes: [notYet('sse', 'GET', '/v1/subscribe/{subject}', 'Subscribe as Server-Sent Events')],
 });
+
+/** `/v1/webhooks`: the `webhooks` module. */
+export const webhooksStub: HttpModuleFactory = () => ({
+  name: 'webhooks',
+  routes: [
+    notYet('webhooks', 'GET', '/v1/webhooks', 'List webhooks'),
+    notYet('webhooks', 'POST', '/v1/webhooks', 'Create a webhook'),
+    notYet('webhooks', 'GET', '/v1/webhooks/{name}', 'A webhook and its status'),
+    notYet('webhooks', 'DELETE', '/v1/webhooks/{name}', 'Delete a webhook'),
+  ],
+});

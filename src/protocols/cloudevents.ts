@@ -248,6 +248,20 @@ function orderedNames(attributes: Record<string, unknown>): string[] {
   return names;
 }
 
+const CE_SPECVERSION_LINE = /\r\nce-specversion[ \t]*:/i;
+
+/**
+ * For a face that carries no metadata with a message (MQTT 3.1.1, SSE's
+ * text format): a canonical binary-mode event's JSON event format
+ * (structured mode), or null for any other message, which goes as it is.
+ */
+export function structuredFromCanonical(headers: Buffer | null, payload: Buffer): Buffer | null {
+  if (headers === null || !CE_SPECVERSION_LINE.test(headers.toString('latin1'))) return null;
+  const event = binaryAttributes(headerPairs(headers));
+  if (event === null) return null;
+  return structuredFromBinary(event.attributes, payload);
+}
+
 // --- the HTTP binding (binary mode) ---------------------------------------------------------
 
 const CONTENT_TYPE_LOWER = 'content-type';

@@ -262,6 +262,18 @@ export function structuredFromCanonical(headers: Buffer | null, payload: Buffer)
   return structuredFromBinary(event.attributes, payload);
 }
 
+const SPECVERSION_MEMBER = Buffer.from('"specversion"');
+
+/**
+ * Whether a payload with no content type (an MQTT 3.1.1 PUBLISH, where the
+ * JSON event format is implied: MQTT binding 3.2.1) is a valid structured
+ * event. Payloads without `"specversion"` are not parsed.
+ */
+export function impliedStructured(payload: Buffer): boolean {
+  if (payload.length < 2 || payload.indexOf(SPECVERSION_MEMBER) < 0) return false;
+  return 'event' in parseStructured(payload);
+}
+
 // --- the HTTP binding (binary mode) ---------------------------------------------------------
 
 const CONTENT_TYPE_LOWER = 'content-type';

@@ -209,6 +209,28 @@ describe('CloudEvents: NATS ⇄ MQTT', () => {
     await end(v5, v4);
   });
 
+  test('MQTT 3.1.1 structured mode (content type implied) → NATS and MQTT 5 with the content type', async () => {
+    const v5 = await mqttConnect(node.url, { protocolVersion: 5 });
+    const got5 = packets(v5);
+    await v5.subscribeAsync('ce/from311/+', { qos: 1 });
+    const gotNats = natsMessages(nc, 'ce.from311.*');
+    await nc.flush();
+    const v4 = await mqttConnect(node.url, { protocolVersion: 4 });
+    const e = jsonEvent('v1');
+    const body = JSON.stringify(e.toJSON());
+    await v4.publishAsync('ce/from311/event', body, { qos: 1 });
+    // JSON that mentions specversion but is not a valid event: left alone.
+    await v4.publishAsync('ce/from311/other', '{"specversion":"1.0","note":"no id"}', { qos: 1 });
+    await checkFor(() => got5.length === 2 && gotNats.length === 2);
+    assert.equal(gotNats[0]!.headers?.get('Content-Type'), 'application/cloudevents+json');
+    assert.equal(got5[0]!.properties?.contentType, 'application/cloudevents+json');
+    assert.equal(Buffer.from(got5[0]!.payload).toString(), body);
+    assertSameEvent(fromMqtt(got5[0]!), e);
+    assert.equal(gotNats[1]!.headers?.get('Content-Type'), '');
+    assert.equal(got5[1]!.properties?.contentType, undefined);
+    await end(v5, v4);
+  });
+
   test('non-events (no specversion) are never touched', async () => {
     const v5 = await mqttConnect(node.url, { protocolVersion: 5 });
     const v4 = await mqttConnect(node.url, { protocolVersion: 4 });

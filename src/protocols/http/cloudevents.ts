@@ -37,7 +37,7 @@ import type { HttpContext } from './context.js';
 import { httpHeadersFromNats, natsHeadersFromHttp } from './headers.js';
 import { parseTimeout, publishSubject } from './params.js';
 
-/** Most events one batch request may hold; past it the request is answered 413 and counted (`batch_too_large`). */
+/** Most events one batch request may hold; past it the request is answered 413 and counted (`batchTooLarge`). */
 export const CE_BATCH_MAX = 1000;
 
 /** Counted in `/varz` http.core.cloudevents. */

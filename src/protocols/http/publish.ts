@@ -294,6 +294,8 @@ const TIMEOUT_PARAM = {
 };
 const HEADERS_NOTE =
   'Request headers named Nats-* (Nats-Msg-Id, Nats-Expected-Stream, Nats-Expected-Last-Sequence, …) become NATS headers of that name; X-Nats-Header-<Name> becomes the NATS header <Name>.';
+const CE_NOTE =
+  'A CloudEvent in binary mode (ce-* headers) or structured mode (application/cloudevents+json) is validated (400 says what is wrong) and carried in the NATS binding; a batch (application/cloudevents-batch+json) publishes each event as its own message and answers 200 {"results":[{id, source, status, …}]} (docs/cloudevents.md).';
 const BODY = {
   required: false,
   content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
@@ -322,7 +324,7 @@ export const publishModule: HttpModuleFactory = () => {
         module: 'core',
         openapi: {
           summary: 'Publish a message',
-          description: `The body is the payload. ${HEADERS_NOTE} When a stream captures the subject (on this node, or anywhere when Nats-Expected-Stream is sent), the answer waits for the stream to store it durably.`,
+          description: `The body is the payload. ${HEADERS_NOTE} When a stream captures the subject (on this node, or anywhere when Nats-Expected-Stream is sent), the answer waits for the stream to store it durably. ${CE_NOTE}`,
           parameters: [
             SUBJECT_PARAM,
             {

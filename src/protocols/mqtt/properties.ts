@@ -45,10 +45,8 @@ const CORRELATION = 'Mqtt-Correlation';
 const CONTENT_TYPE = 'Content-Type';
 const RESERVED = new Set([QOS, RETAIN, FORMAT, EXPIRES, CORRELATION, CONTENT_TYPE].map(lower));
 const CE_DATACONTENTTYPE = `${CE_PREFIX}datacontenttype`;
-/** A header block of a binary-mode CloudEvent (NATS binding: `ce-specversion`). */
-const CE_SPECVERSION = /\r\nce-specversion[ \t]*:/i;
-/** A Content-Type of structured or batch mode, which passes as it is. */
-const CE_CONTENT_TYPE = /\r\ncontent-type[ \t]*:[ \t]*application\/cloudevents/i;
+/** The header that makes a message a binary-mode CloudEvent (NATS binding), lower-cased. */
+const CE_SPECVERSION = `${CE_PREFIX}specversion`;
 
 /** An MQTT 5 message that is a binary-mode CloudEvent: `specversion` in its user properties [MQTT binding 3]. */
 function isBinaryEvent(p: MessageProperties): boolean {
@@ -134,8 +132,7 @@ export function fromHeaders(headers: Buffer | null): MqttView {
   const props: MessageProperties = {};
   let user: Record<string, string | string[]> | undefined;
   let any = false;
-  const event = CE_SPECVERSION.test(text) && !CE_CONTENT_TYPE.test(text);
-  let eventType: string | undefined;
+  let sawSpecversion = false;
   const lines = text.split('\r\n');
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
@@ -143,7 +140,8 @@ export function fromHeaders(headers: Buffer | null): MqttView {
     if (colon <= 0) continue;
     const k = line.slice(0, colon).trim();
     const v = line.slice(colon + 1).trim();
-    switch (lower(k)) {
+    const lk = lower(k);
+    switch (lk) {
       case 'mqtt-qos': {
         const q = Number(v);
         out.qos = q === 1 || q === 2 ? q : 0;
@@ -170,36 +168,52 @@ export function fromHeaders(headers: Buffer | null): MqttView {
         any = true;
         break;
       default: {
-        let name = k;
-        let value = v;
-        if (event && k.length > CE_PREFIX.length && lower(k.slice(0, 3)) === CE_PREFIX) {
-          const attribute = lower(k.slice(CE_PREFIX.length));
-          if (validAttributeName(attribute)) {
-            name = attribute;
-            value = percentDecode(v) ?? v;
-            if (attribute === 'datacontenttype') {
-              eventType ??= value;
-              break;
-            }
-          }
-        }
+        if (lk === CE_SPECVERSION) sawSpecversion = true;
         user ??= {};
-        const prev = user[name];
-        user[name] =
-          prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+        const prev = user[k];
+        user[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
         any = true;
       }
     }
   }
-  if (event) {
-    // ce-datacontenttype wins over a Content-Type; either is the Content Type and a user property.
-    if (eventType !== undefined) props.contentType = eventType;
-    if (props.contentType !== undefined && user !== undefined)
-      user.datacontenttype = props.contentType;
-  }
+  if (sawSpecversion && user !== undefined && contentMode(props.contentType) === null)
+    user = eventProperties(user, props);
   if (user !== undefined) props.userProperties = user;
   if (any) out.properties = props;
   return out;
+}
+
+/**
+ * A binary-mode CloudEvent's headers as MQTT 5 user properties: `ce-<name>`
+ * becomes `<name>` (percent-decoded); `datacontenttype` (from
+ * `ce-datacontenttype`, else the Content-Type) becomes the Content Type and
+ * the user property `datacontenttype`. Other headers stay as they are.
+ */
+function eventProperties(
+  headers: Record<string, string | string[]>,
+  props: MessageProperties,
+): Record<string, string | string[]> {
+  const user: Record<string, string | string[]> = {};
+  let eventType: string | undefined;
+  for (const [k, v] of Object.entries(headers)) {
+    const attribute = lower(k).slice(CE_PREFIX.length);
+    if (lower(k.slice(0, CE_PREFIX.length)) !== CE_PREFIX || !validAttributeName(attribute)) {
+      user[k] = v;
+      continue;
+    }
+    const values = (Array.isArray(v) ? v : [v]).map((x) => percentDecode(x) ?? x);
+    if (attribute === 'datacontenttype') {
+      eventType ??= values[0];
+      continue;
+    }
+    const prev = user[attribute];
+    const all = prev === undefined ? values : [...(Array.isArray(prev) ? prev : [prev]), ...values];
+    user[attribute] = all.length === 1 ? all[0]! : all;
+  }
+  // ce-datacontenttype wins over a Content-Type; either is the Content Type and a user property.
+  if (eventType !== undefined) props.contentType = eventType;
+  if (props.contentType !== undefined) user.datacontenttype = props.contentType;
+  return user;
 }
 
 /** A core message's copy as the store keeps it (payload copied: the read buffer is reused). */

@@ -39,6 +39,7 @@ import {
   type SubjectsMeasured,
 } from './subjects.js';
 import { startTlsServers } from './tls.js';
+import { renderWebhooksTable, runWebhooks, WEBHOOK_IDS, type WebhookMeasured } from './webhooks.js';
 
 interface Case {
   id: string;
@@ -77,7 +78,15 @@ const CASES: Case[] = [
   },
 ];
 const SINGLE_IDS = [...CASES.map((c) => c.id), 'idle'];
-const IDS = [...SINGLE_IDS, ...SUBJECT_IDS, ...PERMISSION_IDS, ...MESH_IDS, ...JS_IDS, ...MQTT_IDS];
+const IDS = [
+  ...SINGLE_IDS,
+  ...SUBJECT_IDS,
+  ...PERMISSION_IDS,
+  ...MESH_IDS,
+  ...JS_IDS,
+  ...MQTT_IDS,
+  ...WEBHOOK_IDS,
+];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
 
@@ -106,6 +115,8 @@ Flags:
                   other MQTT rows use N/4)
   --mqtt-conns N  idle MQTT connections for the memory row (default 50000;
                   capped by the open-file limit, ulimit -n, with a note)
+  --webhook-msgs N  messages per webhook round (default 10000; 3 rounds per
+                  row, the median shown)
   --only IDS      run only these, comma separated: ${IDS.join(', ')}
   --quick         small counts, for a smoke run
   --json FILE     also write every measurement to FILE
@@ -130,6 +141,7 @@ interface Measured {
   mesh?: MeshMeasured;
   jetstream?: JsMeasured;
   mqtt?: MqttMeasured;
+  webhooks?: WebhookMeasured;
   problems: string[];
 }
 
@@ -222,6 +234,16 @@ async function main(argv: string[]): Promise<number> {
     measured.mqtt = await runMqtt({ ...group, msgs: mqttMsgs, conns: mqttConns });
   }
 
+  if (only.some((id) => WEBHOOK_IDS.includes(id))) {
+    const n = values['webhook-msgs']
+      ? Number(values['webhook-msgs'].replace(/_/g, ''))
+      : quick
+        ? 1000
+        : 10_000;
+    if (!Number.isInteger(n) || n < 100) return usage('--webhook-msgs must be an integer ≥ 100');
+    measured.webhooks = await runWebhooks({ ...group, msgs: n });
+  }
+
   const tables: string[] = [];
   if (only.some((id) => SINGLE_IDS.includes(id)))
     tables.push(renderTable(measured, only, msgs, conns));
@@ -230,6 +252,7 @@ async function main(argv: string[]): Promise<number> {
   if (measured.mesh) tables.push(renderMeshTable(measured.mesh, only, msgs));
   if (measured.jetstream) tables.push(renderJsTable(measured.jetstream, only));
   if (measured.mqtt) tables.push(renderMqttTable(measured.mqtt, only, mqttMsgs));
+  if (measured.webhooks) tables.push(renderWebhooksTable(measured.webhooks, only));
   if (measured.problems.length > 0) {
     tables.push(
       ['Problems:', ...measured.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`)].join('\n'),
@@ -377,6 +400,7 @@ function parse(argv: string[]) {
       conns: { type: 'string' },
       'mqtt-msgs': { type: 'string' },
       'mqtt-conns': { type: 'string' },
+      'webhook-msgs': { type: 'string' },
       only: { type: 'string' },
       quick: { type: 'boolean' },
       json: { type: 'string' },

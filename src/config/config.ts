@@ -18,7 +18,7 @@ import { originOf } from '../connection/websocket-origin.js';
 import { ConfigError } from '../errors.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { checkMeshSettings } from '../mesh/settings.js';
-import { parseWebhookList } from '../protocols/http/webhooks/spec.js';
+import { checkWebhookAccounts, parseWebhookList } from '../protocols/http/webhooks/spec.js';
 import { loadNatsConfFile, natsConfTextToDocument } from './natsconf-map.js';
 import type { LogLevel, ServerOptions } from './options.js';
 import {
@@ -404,6 +404,7 @@ export function validateOptions(o: ServerOptions): void {
   if (typeof o.httpApiHost !== 'string') bad('http.host', 'must be a string', o.httpApiHost);
   checkSseSettings(o, int);
   checkSecurity(o.security);
+  checkWebhookAccounts(o.webhooks, o.security.accounts, o.security.operator !== null);
 }
 
 /** The `websocket` section's values, whatever their source. */

@@ -75,10 +75,11 @@ describe('HTTP API routes', () => {
           ...(method === 'post' || method === 'put' ? { body: '{}' } : {}),
           signal: AbortSignal.timeout(5000),
         });
-        await res.body?.cancel();
+        // A 404 from the route itself (no webhook of that name) is an answer; the table's is "no route".
+        const text = await res.text();
         assert.ok(
-          res.status !== 404 && res.status !== 405,
-          `${method.toUpperCase()} ${p} answered ${res.status}`,
+          !(res.status === 404 && text.includes('"no route ')) && res.status !== 405,
+          `${method.toUpperCase()} ${p} answered ${res.status} ${text}`,
         );
         seen.push(`${method.toUpperCase()} ${p}`);
       }

@@ -35,6 +35,8 @@ export async function attempt(
   timeoutMs: number,
   abort: AbortSignal,
 ): Promise<Outcome> {
+  if (abort.aborted)
+    return { kind: 'failed', status: 0, error: 'webhook closed', retryAfterMs: null };
   const ctl = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {

@@ -211,6 +211,25 @@ export function parseWebhookList(key: string, value: unknown): WebhookSpec[] {
   return out;
 }
 
+/**
+ * The config's webhooks against the rest of the options: each runs in an
+ * account the node has (`$G`, a configured account, or any in operator
+ * mode, where accounts come from JWTs).
+ */
+export function checkWebhookAccounts(
+  webhooks: readonly WebhookSpec[],
+  accounts: readonly { readonly name: string }[],
+  operatorMode: boolean,
+): void {
+  webhooks.forEach((w, i) => {
+    if (w.account === '$G' || operatorMode || accounts.some((a) => a.name === w.account)) return;
+    throw new ConfigError(
+      `webhooks[${i}].account`,
+      `names no configured account (known: $G${accounts.map((a) => `, ${a.name}`).join('')}), got ${JSON.stringify(w.account)}`,
+    );
+  });
+}
+
 /** The definition as the API shows and the store keeps it (snake_case, durations in ms). */
 export function specRecord(s: WebhookSpec, withSecret: boolean): Record<string, unknown> {
   return {

@@ -175,7 +175,8 @@ export class Webhook implements Subscriber {
   private async runCore(m: Held): Promise<void> {
     for (;;) {
       const out = await this.post(m);
-      if (out.kind !== 'failed') return;
+      // Closed meanwhile (a shutdown aborts the POST): no dead letter for that.
+      if (out.kind !== 'failed' || this.state === 'closed') return;
       if (this.exhausted(m)) {
         this.deadLetter(m, out.error);
         return;

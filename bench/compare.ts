@@ -32,6 +32,7 @@ import {
   startNatsServer,
   startWeft,
 } from './servers.js';
+import { renderSseTable, runSse, SSE_IDS, type SseMeasured } from './sse.js';
 import {
   renderSubjectsTable,
   runSubjects,
@@ -86,6 +87,7 @@ const IDS = [
   ...JS_IDS,
   ...MQTT_IDS,
   ...WEBHOOK_IDS,
+  ...SSE_IDS,
 ];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
@@ -142,6 +144,7 @@ interface Measured {
   jetstream?: JsMeasured;
   mqtt?: MqttMeasured;
   webhooks?: WebhookMeasured;
+  sse?: SseMeasured;
   problems: string[];
 }
 
@@ -244,6 +247,10 @@ async function main(argv: string[]): Promise<number> {
     measured.webhooks = await runWebhooks({ ...group, msgs: n });
   }
 
+  if (only.some((id) => SSE_IDS.includes(id))) {
+    measured.sse = await runSse({ ...group, msgs: quick ? 2_000 : 50_000 });
+  }
+
   const tables: string[] = [];
   if (only.some((id) => SINGLE_IDS.includes(id)))
     tables.push(renderTable(measured, only, msgs, conns));
@@ -253,6 +260,7 @@ async function main(argv: string[]): Promise<number> {
   if (measured.jetstream) tables.push(renderJsTable(measured.jetstream, only));
   if (measured.mqtt) tables.push(renderMqttTable(measured.mqtt, only, mqttMsgs));
   if (measured.webhooks) tables.push(renderWebhooksTable(measured.webhooks, only));
+  if (measured.sse) tables.push(renderSseTable(measured.sse));
   if (measured.problems.length > 0) {
     tables.push(
       ['Problems:', ...measured.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`)].join('\n'),

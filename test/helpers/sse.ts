@@ -6,6 +6,7 @@
  * Events and comments are kept in order for the test to poll.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ServerOptions } from '../../src/config/options.js';
@@ -53,6 +54,47 @@ export class SseClient {
     }
     void c.read(res.body);
     return c;
+  }
+
+  /**
+   * Opens the stream with node:http, reading nothing until `resume()`: the
+   * socket's receive buffer fills and the node sees a client that does not
+   * read (a slow consumer).
+   */
+  static async openPaused(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+    const c = new SseClient(url);
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get(url, { headers, signal: c.abort.signal, agent: false }, (res) => {
+        c.status = res.statusCode ?? 0;
+        res.pause();
+        c.resumeFn = () => {
+          res.setEncoding('utf8');
+          res.on('data', (t: string) => c.feed(t));
+          res.resume();
+        };
+        res.on('close', () => {
+          c.ended = true;
+        });
+        res.on('error', (err) => {
+          c.error = err;
+        });
+        resolve();
+      });
+      req.on('error', (err) => {
+        c.error = err;
+        c.ended = true;
+        reject(err);
+      });
+    });
+    return c;
+  }
+
+  private resumeFn: (() => void) | null = null;
+
+  /** Starts reading a stream opened with `openPaused`. */
+  resume(): void {
+    this.resumeFn?.();
+    this.resumeFn = null;
   }
 
   /** The body of a refused request. */

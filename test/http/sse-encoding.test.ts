@@ -112,3 +112,41 @@ test('request parsing: subjects, start positions, Last-Event-ID and refusals', (
   assert.match(bad('a', 'stream=S&queue=g'), /queue cannot/);
   assert.match(bad('a', 'stream=S', 'abc'), /Last-Event-ID/);
 });
+
+test('random payloads round-trip through the text format, split anywhere on the wire', () => {
+  let seed = 1234567;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = ['a', ' ', '\n', '\r', '\r\n', 'é', '✓', '𝄞', 'base64:', ':', '\u0000'];
+  for (let i = 0; i < 2000; i++) {
+    let p: Buffer;
+    if (rnd(4) === 0) {
+      p = Buffer.from(Array.from({ length: rnd(40) }, () => rnd(256)));
+    } else {
+      p = Buffer.from(
+        Array.from({ length: rnd(20) }, () => alphabet[rnd(alphabet.length)]).join(''),
+      );
+    }
+    const text = encodeEvent(msg('s.t', p), i + 1, 'text');
+    // biome-ignore lint/suspicious/noExplicitAny: reaching the parser without a network
+    const c = Object.create(SseClient.prototype) as any;
+    Object.assign(c, {
+      events: [],
+      comments: [],
+      buf: '',
+      ev: { event: '', data: '', id: '' },
+      hasData: false,
+    });
+    for (let at = 0; at < text.length; ) {
+      const n = 1 + rnd(7);
+      c.feed(text.slice(at, at + n));
+      at += n;
+    }
+    const evs = c.events as SseEvent[];
+    assert.equal(evs.length, 1, JSON.stringify(text));
+    assert.deepEqual(payloadOf(evs[0]!), p, JSON.stringify(text));
+    assert.equal(evs[0]!.id, String(i + 1));
+  }
+});

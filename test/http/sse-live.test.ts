@@ -28,7 +28,11 @@ describe('SSE: live messages', () => {
     return c;
   };
   before(async () => {
-    node = await startSseNode({ maxConnections: 1000 });
+    node = await startSseNode({
+      maxConnections: 1000,
+      websocketPort: 0,
+      websocketHandshakeTimeoutMs: 200,
+    });
     nc = await connect({ servers: node.natsUrl, reconnect: false });
   });
   after(async () => {
@@ -107,6 +111,21 @@ describe('SSE: live messages', () => {
     );
   });
 
+  test('also on the WebSocket port (one port for a browser app), past its handshake timeout', async () => {
+    const faces = node.srv.node.faces;
+    const ws = faces.find((f) => f.name === 'websocket')?.listeners[0]?.port;
+    const c = await SseClient.open(`http://127.0.0.1:${ws}/v1/subscribe/ws.x`);
+    open.push(c);
+    assert.equal(c.status, 200);
+    await checkFor(() => c.retry > 0);
+    const started = Date.now();
+    // Past websocket.handshake_timeout (200 ms): an SSE response is not an upgrade waiting.
+    await checkFor(() => Date.now() - started > 600, 2000, 50);
+    nc.publish('ws.x', Buffer.from('still here'));
+    assert.equal((await eventsOf(c, 1))[0]!.data, 'still here');
+    assert.equal(c.ended, false);
+  });
+
   test('bad requests answer 400 with a JSON error', async () => {
     for (const path of [
       '/v1/subscribe/a..b',
@@ -145,7 +164,8 @@ describe('SSE: permissions and bounds', () => {
           ],
         },
       }),
-      httpSseMaxStreams: 2,
+      httpSseMaxStreams: 3,
+      httpSseMaxPerIdentity: 2,
     });
   });
   after(() => node.close());
@@ -178,20 +198,55 @@ describe('SSE: permissions and bounds', () => {
     }
   });
 
-  test('past http.sse_max_streams: 503, counted', async () => {
-    const a = await SseClient.open(`${node.base}/v1/subscribe/x`, basic('admin', 'a'));
-    const b = await SseClient.open(`${node.base}/v1/subscribe/x`, basic('admin', 'a'));
+  test('past http.sse_max_per_identity: 429; past http.sse_max_streams: 503; both counted', async () => {
+    const admin = basic('admin', 'a');
+    const open: SseClient[] = [];
     try {
-      assert.equal(a.status, 200);
-      assert.equal(b.status, 200);
-      const r = await fetch(`${node.base}/v1/subscribe/x`, { headers: basic('admin', 'a') });
+      for (const subject of ['x', 'y']) {
+        open.push(await SseClient.open(`${node.base}/v1/subscribe/${subject}`, admin));
+      }
+      const third = await fetch(`${node.base}/v1/subscribe/z`, { headers: admin });
+      assert.equal(third.status, 429);
+      const body = (await third.json()) as { error: { description: string } };
+      assert.match(body.error.description, /per user \(2\)/);
+      open.push(await SseClient.open(`${node.base}/v1/subscribe/public.x`, basic('reader', 'r')));
+      assert.deepEqual(
+        open.map((c) => c.status),
+        [200, 200, 200],
+      );
+      const r = await fetch(`${node.base}/v1/subscribe/public.y`, {
+        headers: basic('reader', 'r'),
+      });
       assert.equal(r.status, 503);
       await r.body?.cancel();
       const metrics = await (await fetch(`${node.monitor}/metrics`)).text();
       assert.match(metrics, /weft_http_sse_refused_total\{reason="max_streams"[^}]*\} 1\n/);
+      assert.match(metrics, /weft_http_sse_refused_total\{reason="max_per_identity"[^}]*\} 1\n/);
     } finally {
-      a.close();
-      b.close();
+      for (const c of open) c.close();
     }
+    // Their places are free once the node saw them go.
+    await checkFor(async () => {
+      const m = await (await fetch(`${node.monitor}/metrics`)).text();
+      return /weft_http_sse_streams\{[^}]*\} 0\n/.test(m);
+    });
+  });
+
+  test('a reload that withdraws the permission ends the response', async () => {
+    const c = await SseClient.open(`${node.base}/v1/subscribe/public.feed`, basic('reader', 'r'));
+    assert.equal(c.status, 200);
+    await checkFor(() => c.retry > 0);
+    const narrower = parseSecurity({
+      authorization: {
+        users: [
+          { user: 'reader', password: 'r', permissions: { subscribe: ['other.>'] } },
+          { user: 'admin', password: 'a' },
+        ],
+      },
+    });
+    await node.srv.node.reload({ ...node.srv.node.options, ...narrower });
+    await checkFor(() => c.ended, 5000);
+    const metrics = await (await fetch(`${node.monitor}/metrics`)).text();
+    assert.match(metrics, /weft_http_sse_closed_total\{reason="permissions_changed"[^}]*\} 1\n/);
   });
 });

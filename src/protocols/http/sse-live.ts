@@ -32,9 +32,9 @@ export class LiveSubscription implements Subscriber {
     private readonly account: Account,
     private readonly writer: SseWriter,
     private readonly format: SseFormat,
-    private readonly guard: Guard | null,
+    private guard: Guard | null,
     /** Each delivery must pass `guard.receive` (Guard.subscribe's `check`). */
-    private readonly check: boolean,
+    private check: boolean,
     private readonly counters: SseDeliveryCounters,
   ) {}
 
@@ -46,6 +46,12 @@ export class LiveSubscription implements Subscriber {
   stop(): void {
     if (this.sub !== null) this.account.unsubscribe(this.sub);
     this.sub = null;
+  }
+
+  /** A reload's permissions for the same subscription (still allowed). */
+  permit(guard: Guard | null, check: boolean): void {
+    this.guard = guard;
+    this.check = check;
   }
 
   /** A queue group passes over this member for a message its permissions refuse. */
@@ -62,6 +68,26 @@ export class LiveSubscription implements Subscriber {
       this.counters.deliveriesDenied++;
       return;
     }
-    this.writer.send(encodeEvent(msg, 0, this.format));
+    this.writer.send(encodeOnce(msg, this.format));
   }
+}
+
+/**
+ * The last message encoded, per format: a message delivered to many SSE
+ * subscribers (fan-out) is encoded once, not once per subscriber. Keyed by
+ * the message object and its payload slice, which the router hands to
+ * every subscriber of one publish unchanged.
+ */
+const last = {
+  text: { msg: null as Message | null, payload: null as Buffer | null, out: '' },
+  json: { msg: null as Message | null, payload: null as Buffer | null, out: '' },
+};
+
+function encodeOnce(msg: Message, format: SseFormat): string {
+  const c = last[format];
+  if (c.msg === msg && c.payload === msg.payload) return c.out;
+  c.out = encodeEvent(msg, 0, format);
+  c.msg = msg;
+  c.payload = msg.payload;
+  return c.out;
 }

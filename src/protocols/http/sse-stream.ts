@@ -70,8 +70,8 @@ export class StreamSubscription implements Subscriber {
     private readonly jetstream: JetStream | null,
     private readonly writer: SseWriter,
     private readonly spec: StreamReadSpec,
-    private readonly guard: Guard | null,
-    private readonly check: boolean,
+    private guard: Guard | null,
+    private check: boolean,
     private readonly counters: SseDeliveryCounters,
   ) {}
 
@@ -164,6 +164,12 @@ export class StreamSubscription implements Subscriber {
   private release(): void {
     if (this.sub !== null) this.account.unsubscribe(this.sub);
     this.sub = null;
+  }
+
+  /** A reload's permissions for the same subscription (still allowed). */
+  permit(guard: Guard | null, check: boolean): void {
+    this.guard = guard;
+    this.check = check;
   }
 
   deliver(_sub: Subscription, msg: Message): void {

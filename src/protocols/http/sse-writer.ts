@@ -86,9 +86,16 @@ export class SseWriter {
     }
   }
 
+  /**
+   * What the response and its socket held after the last write or 'drain'
+   * (reading `writableLength` per event costs as much as the write). Between
+   * those it only shrinks, so the bound errs on the safe side.
+   */
+  private sinkHeld = 0;
+
   /** Bytes held for this client: queued here and in the response and socket. */
   get pending(): number {
-    return this.queued + this.sink.writableLength;
+    return this.queued + this.sinkHeld;
   }
 
   /** Whether a reader that can wait should wait (`onWritable` follows). */
@@ -122,7 +129,9 @@ export class SseWriter {
     this.bytesOut += this.queued;
     this.queued = 0;
     this.lastWrite = Date.now();
-    if (this.sink.write(text)) {
+    const ok = this.sink.write(text);
+    this.sinkHeld = this.sink.writableLength;
+    if (ok) {
       this.onWritable?.();
       return;
     }
@@ -134,6 +143,7 @@ export class SseWriter {
   };
 
   private drained(): void {
+    this.sinkHeld = this.sink.writableLength;
     if (this.blockedSince === 0) return;
     this.blockedSince = 0;
     if (this.deadline !== null) clearTimeout(this.deadline);

@@ -13,9 +13,10 @@
  * `weft_http_sse_refused_total{reason}`, `weft_http_sse_closed_total{reason}`).
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ConnectionIdentity } from '../../auth/connection-identity.js';
+import { reservedSubject } from '../../auth/reserved.js';
 import type { ServerOptions } from '../../config/options.js';
 import type { FaceHost } from '../face.js';
-import type { HttpConnection } from './connection.js';
 import type { HttpContext } from './context.js';
 import type { HttpModuleFactory } from './module.js';
 import { retryField } from './sse-event.js';
@@ -67,6 +68,7 @@ export const SSE_CLOSES: readonly SseCloseReason[] = [
   'write_deadline',
   'server_shutdown',
   'stream_gone',
+  'permissions_changed',
 ];
 
 /** The settings as they are now (a reload applies to the next responses). */
@@ -187,11 +189,12 @@ export class SseService {
     // Counted from here: a stream's consumer is made asynchronously.
     this.open.add(writer);
     this.perIdentity.set(key, mine + 1);
-    const subjects = (ctx.conn as Partial<HttpConnection>).subjects;
-    subjects?.set(writer, r.subject);
+    const conn = ctx.conn;
+    conn.subjects.set(writer, r.subject);
     const release = (): void => {
       this.open.delete(writer);
-      subjects?.delete(writer);
+      conn.subjects.delete(writer);
+      conn.reauthorizeHooks.delete(reauthorized);
       who.unsubscribe();
       const left = (this.perIdentity.get(key) ?? 1) - 1;
       if (left > 0) this.perIdentity.set(key, left);
@@ -218,6 +221,21 @@ export class SseService {
             check,
             this.counters,
           );
+    // A reload narrowed the identity's permissions: keep the subscription only if still allowed.
+    const reauthorized = (now: ConnectionIdentity): number => {
+      const g = now.guard;
+      const verdict =
+        reservedSubject(r.subject) || g === null
+          ? { ok: !reservedSubject(r.subject), check: false }
+          : g.subscribe(r.subject, r.queue);
+      if (verdict.ok) {
+        source.permit(g, verdict.check);
+        return 0;
+      }
+      writer.close('permissions_changed');
+      return 1;
+    };
+    conn.reauthorizeHooks.add(reauthorized);
     writer.onClose = (why) => {
       source.stop();
       release();

@@ -41,8 +41,8 @@ import {
   type SubjectsMeasured,
 } from './subjects.js';
 import { startTlsServers } from './tls.js';
-import { renderWsTable, runWebSocket, WS_IDS, type WsMeasured } from './websocket.js';
 import { renderWebhooksTable, runWebhooks, WEBHOOK_IDS, type WebhookMeasured } from './webhooks.js';
+import { renderWsTable, runWebSocket, WS_IDS, type WsMeasured } from './websocket.js';
 
 interface Case {
   id: string;

@@ -503,6 +503,8 @@ function checkMqttSettings(
   int('mqtt.max_topic_length', o.mqttMaxTopicLength, 1, 65535, 'must be from 1 to 65535 bytes');
   // 65535: the largest Keep Alive MQTT can say.
   int('mqtt.max_keep_alive', o.mqttMaxKeepAlive, 0, 65535, 'must be from 0 to 65535 seconds');
+  if (typeof o.mqttCloudEventsStructured !== 'boolean')
+    bad('mqtt.cloudevents_structured', 'must be true or false', o.mqttCloudEventsStructured);
 }
 
 /** The `http.sse_*` settings (src/protocols/http/sse.ts). */

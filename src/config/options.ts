@@ -135,6 +135,8 @@ export interface ServerOptions {
   mqttMaxTopicLength: number;
   /** Longest keep alive an MQTT 5 client may use, seconds (Server Keep Alive); 0: the client's. */
   mqttMaxKeepAlive: number;
+  /** A binary-mode CloudEvent goes to MQTT 3.1.1 subscribers in structured mode (docs/cloudevents.md). */
+  mqttCloudEventsStructured: boolean;
   /** The HTTP API's port (`http.port`, src/protocols/http); 0 picks a free one, -1 (the default) none. */
   httpApiPort: number;
   /** Address the HTTP API binds to (`http.host`); '' (the default): `host`. */
@@ -211,6 +213,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   mqttMaxSubscriptions: 1000,
   mqttMaxTopicLength: 4096,
   mqttMaxKeepAlive: 0,
+  mqttCloudEventsStructured: true,
   httpApiPort: -1,
   httpApiHost: '',
   httpApiTls: null,

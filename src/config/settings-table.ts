@@ -453,6 +453,13 @@ export const SETTINGS: readonly Setting[] = [
     help: 'longest MQTT topic name or filter, bytes (default 4096)',
   },
   {
+    file: 'mqtt.cloudevents_structured',
+    flag: 'mqtt-cloudevents-structured',
+    option: 'mqttCloudEventsStructured',
+    kind: 'boolean',
+    help: 'deliver binary-mode CloudEvents to MQTT 3.1.1 subscribers in structured mode, JSON (default on)',
+  },
+  {
     file: 'http.port',
     flag: 'http-api-port',
     option: 'httpApiPort',

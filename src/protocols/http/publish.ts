@@ -18,8 +18,16 @@
  */
 import type { Message } from '../../core/message.js';
 import type { Transport } from '../face.js';
+import {
+  type CloudEventCounters,
+  cloudEventCounters,
+  eventHeaders,
+  isBatch,
+  publishBatch,
+  replyHeaders,
+} from './cloudevents.js';
 import type { HttpContext } from './context.js';
-import { httpHeadersFromNats, natsHeadersFromHttp, readNatsHeaders } from './headers.js';
+import { natsHeadersFromHttp, readNatsHeaders } from './headers.js';
 import { HttpInbox } from './inbox.js';
 import type { HttpModuleFactory } from './module.js';
 import { parseTimeout, publishSubject, REQUEST_TIMEOUT_DEFAULT_MS } from './params.js';
@@ -59,11 +67,18 @@ function check(ctx: HttpContext): { subject: string; headers: Buffer | null } | 
 /** The message of a checked request with its body, or null when the answer (an error) was sent. */
 function complete(
   ctx: HttpContext,
+  ce: CloudEventCounters,
   subject: string,
-  headers: Buffer | null,
+  plain: Buffer | null,
   payload: Buffer | null,
 ): Message | null {
   if (payload === null) return null;
+  // A CloudEvent in the HTTP binding → the canonical form (cloudevents.ts).
+  const headers = eventHeaders(ctx.req, plain, payload, ce);
+  if (typeof headers === 'string') {
+    ctx.error(400, headers);
+    return null;
+  }
   const size = payload.length + (headers === null ? 0 : headers.length);
   if (size > ctx.maxPayload) {
     ctx.error(
@@ -130,10 +145,25 @@ function awaitReply(
   return { subject: box.subject, reply, cancel };
 }
 
-async function publish(ctx: HttpContext, inbox: HttpInbox, c: CoreCounters): Promise<void> {
+async function publish(
+  ctx: HttpContext,
+  inbox: HttpInbox,
+  c: CoreCounters,
+  ce: CloudEventCounters,
+): Promise<void> {
   const checked = check(ctx);
   if (checked === null) return;
-  const msg = complete(ctx, checked.subject, checked.headers, await ctx.body());
+  if (isBatch(ctx.req)) {
+    return publishBatch(ctx, ce, checked, {
+      admit: (m) => {
+        if (!admit(ctx, m, c)) return false;
+        c.published++;
+        return true;
+      },
+      awaitReply: (ms) => awaitReply(ctx, inbox, ms, c),
+    });
+  }
+  const msg = complete(ctx, ce, checked.subject, checked.headers, await ctx.body());
   if (msg === null) return;
   const timeout = parseTimeout(ctx.query.get('timeout'));
   if (typeof timeout !== 'number') {
@@ -211,10 +241,15 @@ function answerAck(ctx: HttpContext, ack: Message, c: CoreCounters): void {
   });
 }
 
-async function request(ctx: HttpContext, inbox: HttpInbox, c: CoreCounters): Promise<void> {
+async function request(
+  ctx: HttpContext,
+  inbox: HttpInbox,
+  c: CoreCounters,
+  ce: CloudEventCounters,
+): Promise<void> {
   const checked = check(ctx);
   if (checked === null) return;
-  const msg = complete(ctx, checked.subject, checked.headers, await ctx.body());
+  const msg = complete(ctx, ce, checked.subject, checked.headers, await ctx.body());
   if (msg === null) return;
   const timeout = parseTimeout(ctx.query.get('timeout'));
   if (typeof timeout !== 'number') {
@@ -251,8 +286,7 @@ async function request(ctx: HttpContext, inbox: HttpInbox, c: CoreCounters): Pro
   ctx.host.stats.outMsgs++;
   ctx.host.stats.outBytes += size;
   ctx.res.writeHead(200, {
-    ...httpHeadersFromNats(view.headers),
-    'Content-Type': 'application/octet-stream',
+    ...replyHeaders(view.headers), // Content-Type too; a CloudEvent in the HTTP binding
     'Content-Length': reply.payload.length,
   });
   ctx.res.end(reply.payload);
@@ -274,6 +308,8 @@ const TIMEOUT_PARAM = {
 };
 const HEADERS_NOTE =
   'Request headers named Nats-* (Nats-Msg-Id, Nats-Expected-Stream, Nats-Expected-Last-Sequence, …) become NATS headers of that name; X-Nats-Header-<Name> becomes the NATS header <Name>.';
+const CE_NOTE =
+  'A CloudEvent in binary mode (ce-* headers) or structured mode (application/cloudevents+json) is validated (400 says what is wrong) and carried in the NATS binding; a batch (application/cloudevents-batch+json) publishes each event as its own message and answers 200 {"results":[{id, source, status, …}]} (docs/cloudevents.md).';
 const BODY = {
   required: false,
   content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
@@ -292,6 +328,7 @@ export const publishModule: HttpModuleFactory = () => {
     streamErrors: 0,
     inboxFull: 0,
   };
+  const ce = cloudEventCounters();
   return {
     name: 'core',
     routes: [
@@ -301,7 +338,7 @@ export const publishModule: HttpModuleFactory = () => {
         module: 'core',
         openapi: {
           summary: 'Publish a message',
-          description: `The body is the payload. ${HEADERS_NOTE} When a stream captures the subject (on this node, or anywhere when Nats-Expected-Stream is sent), the answer waits for the stream to store it durably.`,
+          description: `The body is the payload. ${HEADERS_NOTE} When a stream captures the subject (on this node, or anywhere when Nats-Expected-Stream is sent), the answer waits for the stream to store it durably. ${CE_NOTE}`,
           parameters: [
             SUBJECT_PARAM,
             {
@@ -338,7 +375,7 @@ export const publishModule: HttpModuleFactory = () => {
             '504': { description: "no stream's acknowledgement within the timeout", ...ERR },
           },
         },
-        handle: (ctx) => publish(ctx, inbox, c),
+        handle: (ctx) => publish(ctx, inbox, c, ce),
       },
       {
         method: 'POST',
@@ -362,10 +399,10 @@ export const publishModule: HttpModuleFactory = () => {
             '504': { description: 'no reply within the timeout', ...ERR },
           },
         },
-        handle: (ctx) => request(ctx, inbox, c),
+        handle: (ctx) => request(ctx, inbox, c, ce),
       },
     ],
     stop: async () => inbox.stop(),
-    varz: () => ({ ...c, waiting: inbox.size }),
+    varz: () => ({ ...c, waiting: inbox.size, cloudevents: ce }),
   };
 };

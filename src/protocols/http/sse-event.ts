@@ -15,13 +15,16 @@
  *   again, so the text arrives exactly). Any other payload (binary, CR, or
  *   one that starts with the marker itself) goes as `base64:` followed by
  *   its base64: a client decodes data that starts with `base64:` and takes
- *   any other data as text. Headers are not carried in this format.
+ *   any other data as text. Headers are not carried in this format, so a
+ *   CloudEvent in binary mode (`ce-specversion`) goes as its JSON event
+ *   format (structured mode, docs/cloudevents.md).
  * - `json`: the data is one line of JSON, `{"subject", "seq"?, "reply"?,
  *   "headers"?, "data" | "data_base64"}`: `headers` maps each header name
  *   (as published) to its values; the payload is `data` when it is valid
  *   UTF-8, else `data_base64`.
  */
 import { isUtf8 } from 'node:buffer';
+import { structuredFromCanonical } from '../cloudevents.js';
 
 export type SseFormat = 'text' | 'json';
 
@@ -48,7 +51,8 @@ export interface SseMessage {
 export function encodeEvent(msg: SseMessage, seq: number, format: SseFormat): string {
   const head = seq > 0 ? `event: ${msg.subject}\nid: ${seq}\n` : `event: ${msg.subject}\n`;
   if (format === 'json') return `${head}data: ${JSON.stringify(envelope(msg, seq))}\n\n`;
-  const p = msg.payload;
+  // The text format carries no headers: a binary-mode CloudEvent goes in structured mode.
+  const p = structuredFromCanonical(msg.headers, msg.payload) ?? msg.payload;
   if (!textSafe(p)) return `${head}data: ${BASE64_MARKER}${p.toString('base64')}\n\n`;
   const text = p.toString('utf8');
   if (text.indexOf('\n') < 0) return `${head}data: ${text}\n\n`;

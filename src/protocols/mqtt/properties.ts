@@ -13,8 +13,28 @@
  *
  * The response topic is the message's reply subject. A message with none of
  * these has no header block at all (the common QoS 0 case costs nothing).
+ *
+ * A CloudEvent in binary mode (docs/cloudevents.md) is the one exception to
+ * "headers of their own name": the MQTT binding carries attributes as user
+ * properties named as the attribute (`specversion`, `id`, …) and
+ * `datacontenttype` as the Content Type, the canonical form (NATS binding)
+ * as `ce-<name>` headers, percent-encoded. So a PUBLISH whose user
+ * properties hold `specversion` (and whose Content Type is not
+ * `application/cloudevents…`: structured mode passes as it is) gets `ce-`
+ * on every user property whose name can be an attribute, and its Content
+ * Type becomes `ce-datacontenttype`; the way out takes them off again, and
+ * gives `datacontenttype` as the Content Type and as a user property (both,
+ * as the binding's example, so a receiver reading either finds it).
  */
 import type { Message } from '../../core/message.js';
+import {
+  CE_PREFIX,
+  contentMode,
+  percentDecode,
+  percentEncode,
+  structuredFromBinary,
+  validAttributeName,
+} from '../cloudevents.js';
 import type { MessageProperties, StoredMessage } from './store.js';
 
 const QOS = 'Mqtt-Qos';
@@ -24,6 +44,14 @@ const EXPIRES = 'Mqtt-Expires';
 const CORRELATION = 'Mqtt-Correlation';
 const CONTENT_TYPE = 'Content-Type';
 const RESERVED = new Set([QOS, RETAIN, FORMAT, EXPIRES, CORRELATION, CONTENT_TYPE].map(lower));
+const CE_DATACONTENTTYPE = `${CE_PREFIX}datacontenttype`;
+/** The header that makes a message a binary-mode CloudEvent (NATS binding), lower-cased. */
+const CE_SPECVERSION = `${CE_PREFIX}specversion`;
+
+/** An MQTT 5 message that is a binary-mode CloudEvent: `specversion` in its user properties [MQTT binding 3]. */
+function isBinaryEvent(p: MessageProperties): boolean {
+  return p.userProperties?.specversion !== undefined && contentMode(p.contentType) === null;
+}
 
 function lower(s: string): string {
   return s.toLowerCase();
@@ -55,14 +83,21 @@ export function toHeaders(
   if (qos > 0) lines.push(`${QOS}: ${qos}`);
   if (retain) lines.push(`${RETAIN}: 1`);
   if (p !== undefined) {
+    const event = isBinaryEvent(p);
     if (p.payloadFormatIndicator === true) lines.push(`${FORMAT}: 1`);
-    if (p.contentType !== undefined && validValue(p.contentType))
+    if (p.contentType !== undefined && event)
+      lines.push(`${CE_DATACONTENTTYPE}: ${percentEncode(p.contentType)}`);
+    else if (p.contentType !== undefined && validValue(p.contentType))
       lines.push(`${CONTENT_TYPE}: ${p.contentType}`);
     if (p.correlationData !== undefined)
       lines.push(`${CORRELATION}: ${p.correlationData.toString('base64')}`);
     for (const [k, v] of Object.entries(p.userProperties ?? {})) {
+      const attribute = event && validAttributeName(k);
+      // The Content Type property is the binding's datacontenttype [MQTT binding 3.1.1].
+      if (attribute && k === 'datacontenttype' && p.contentType !== undefined) continue;
       for (const value of Array.isArray(v) ? v : [v]) {
-        if (validName(k) && !RESERVED.has(lower(k)) && validValue(value))
+        if (attribute) lines.push(`${CE_PREFIX}${k}: ${percentEncode(value)}`);
+        else if (validName(k) && !RESERVED.has(lower(k)) && validValue(value))
           lines.push(`${k}: ${value}`);
         else dropped.count++;
       }
@@ -97,6 +132,7 @@ export function fromHeaders(headers: Buffer | null): MqttView {
   const props: MessageProperties = {};
   let user: Record<string, string | string[]> | undefined;
   let any = false;
+  let sawSpecversion = false;
   const lines = text.split('\r\n');
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
@@ -104,7 +140,8 @@ export function fromHeaders(headers: Buffer | null): MqttView {
     if (colon <= 0) continue;
     const k = line.slice(0, colon).trim();
     const v = line.slice(colon + 1).trim();
-    switch (lower(k)) {
+    const lk = lower(k);
+    switch (lk) {
       case 'mqtt-qos': {
         const q = Number(v);
         out.qos = q === 1 || q === 2 ? q : 0;
@@ -131,6 +168,7 @@ export function fromHeaders(headers: Buffer | null): MqttView {
         any = true;
         break;
       default: {
+        if (lk === CE_SPECVERSION) sawSpecversion = true;
         user ??= {};
         const prev = user[k];
         user[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
@@ -138,9 +176,44 @@ export function fromHeaders(headers: Buffer | null): MqttView {
       }
     }
   }
+  if (sawSpecversion && user !== undefined && contentMode(props.contentType) === null)
+    user = eventProperties(user, props);
   if (user !== undefined) props.userProperties = user;
   if (any) out.properties = props;
   return out;
+}
+
+/**
+ * A binary-mode CloudEvent's headers as MQTT 5 user properties: `ce-<name>`
+ * becomes `<name>` (percent-decoded); `datacontenttype` (from
+ * `ce-datacontenttype`, else the Content-Type) becomes the Content Type and
+ * the user property `datacontenttype`. Other headers stay as they are.
+ */
+function eventProperties(
+  headers: Record<string, string | string[]>,
+  props: MessageProperties,
+): Record<string, string | string[]> {
+  const user: Record<string, string | string[]> = {};
+  let eventType: string | undefined;
+  for (const [k, v] of Object.entries(headers)) {
+    const attribute = lower(k).slice(CE_PREFIX.length);
+    if (lower(k.slice(0, CE_PREFIX.length)) !== CE_PREFIX || !validAttributeName(attribute)) {
+      user[k] = v;
+      continue;
+    }
+    const values = (Array.isArray(v) ? v : [v]).map((x) => percentDecode(x) ?? x);
+    if (attribute === 'datacontenttype') {
+      eventType ??= values[0];
+      continue;
+    }
+    const prev = user[attribute];
+    const all = prev === undefined ? values : [...(Array.isArray(prev) ? prev : [prev]), ...values];
+    user[attribute] = all.length === 1 ? all[0]! : all;
+  }
+  // ce-datacontenttype wins over a Content-Type; either is the Content Type and a user property.
+  if (eventType !== undefined) props.contentType = eventType;
+  if (props.contentType !== undefined) user.datacontenttype = props.contentType;
+  return user;
 }
 
 /** A core message's copy as the store keeps it (payload copied: the read buffer is reused). */
@@ -162,4 +235,26 @@ export function storedFrom(
     ...(properties !== undefined ? { properties } : {}),
     ...(view.expiresAt !== undefined ? { expiresAt: view.expiresAt } : {}),
   };
+}
+
+/**
+ * MQTT 3.1.1 has no properties, so a binary-mode CloudEvent reaches a 3.1.1
+ * subscriber in structured mode, the only mode the MQTT binding gives 3.1.1
+ * [MQTT binding 1.3, 3.2]: the payload becomes the JSON event format, its
+ * attributes the user properties an attribute can be named by, its
+ * `datacontenttype` the Content Type. Null for any other message (left as it is).
+ */
+export function structuredForV311(
+  p: MessageProperties | undefined,
+  payload: Buffer,
+): Buffer | null {
+  if (p === undefined || !isBinaryEvent(p)) return null;
+  const attributes: Record<string, string> = {};
+  for (const [k, v] of Object.entries(p.userProperties ?? {})) {
+    if (!validAttributeName(k)) continue;
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) attributes[k] = first;
+  }
+  if (p.contentType !== undefined) attributes.datacontenttype = p.contentType;
+  return structuredFromBinary(attributes, payload);
 }

@@ -7,6 +7,7 @@ import type { ConnectionIdentity } from '../../auth/connection-identity.js';
 import { reservedSubject } from '../../auth/reserved.js';
 import type { Message } from '../../core/message.js';
 import { CloseReason } from '../../errors.js';
+import { impliedStructured, STRUCTURED_TYPE } from '../cloudevents.js';
 import type { Packet } from './codec.js';
 import { TOPIC_ALIAS_MAX } from './connect.js';
 import { encodePuback, encodePubcomp, encodePubrec } from './encoder.js';
@@ -17,6 +18,9 @@ import type { SessionState } from './state.js';
 import type { MessageProperties, StoredMessage } from './store.js';
 import { topicNameProblem, topicToSubject } from './topics.js';
 import { routeCollectingWrites } from './write-collector.js';
+
+/** The Content Type of a structured CloudEvent from an MQTT 3.1.1 client [MQTT binding 3.2.1]. */
+const V311_EVENT: MessageProperties = Object.freeze({ contentType: STRUCTURED_TYPE });
 
 type PublishPacket = Extract<Packet, { cmd: 'publish' }>;
 
@@ -127,7 +131,9 @@ export function handlePublish(c: InboundHost, p: PublishPacket): void | Promise<
     ack(c, qos, id, RC.QuotaExceeded, 'rate exceeded');
     return;
   }
-  const props = c.version === 5 ? propertiesOf(p) : undefined;
+  // 3.1.1 has no Content Type: a structured CloudEvent's is implied, and given to the other faces.
+  const props =
+    c.version === 5 ? propertiesOf(p) : impliedStructured(payload) ? V311_EVENT : undefined;
   let reply = '';
   const response = props?.responseTopic;
   if (response !== undefined) {

@@ -33,6 +33,7 @@ import {
   MqttEncodeError,
 } from './encoder.js';
 import type { MqttHost, Will } from './host.js';
+import { structuredForV311 } from './properties.js';
 import { handlePublish, handlePubrel, type InboundHost } from './publish.js';
 import { type ConnectRefusal, RC } from './reason.js';
 import type { Attached, Outgoing, SessionState } from './state.js';
@@ -380,7 +381,11 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
   sendPublish(o: Outgoing): boolean {
     if (this.closed) return true;
     let topic = o.topic;
+    let payload = o.payload;
     const props: Record<string, unknown> = {};
+    if (this.version !== 5 && this.host.options.mqttCloudEventsStructured) {
+      payload = structuredForV311(o.properties, payload) ?? payload;
+    }
     if (this.version === 5) {
       const mp = o.properties;
       if (mp !== undefined) {
@@ -412,7 +417,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     try {
       buf = encodePublish(this.version, {
         topic,
-        payload: o.payload,
+        payload,
         qos: o.qos,
         retain: o.retain,
         dup: o.dup,
@@ -429,9 +434,9 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
       return false;
     }
     this.outMsgs++;
-    this.outBytes += o.payload.length;
+    this.outBytes += payload.length;
     this.host.stats.outMsgs++;
-    this.host.stats.outBytes += o.payload.length;
+    this.host.stats.outBytes += payload.length;
     this.queueBytes(buf);
     return true;
   }

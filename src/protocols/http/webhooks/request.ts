@@ -15,7 +15,8 @@
  * "Headers"), so a receiver reads them the same way:
  * - a NATS header named `Nats-…` goes as it is (`Nats-Msg-Id`);
  * - `Content-Type` and CloudEvents' `ce-…` go as they are, so a CloudEvent
- *   in the NATS binding arrives as one in the HTTP binary mode;
+ *   in the NATS binding arrives as one in the HTTP binary mode (its
+ *   `ce-datacontenttype` as the Content-Type, docs/cloudevents.md);
  * - any other `<Name>` goes as `X-Nats-Header-<Name>` (so a publisher
  *   cannot set `Weft-Signature`, `Host` or `Content-Length`);
  * - a name that is not an HTTP token, or a value with a control character
@@ -23,6 +24,7 @@
  * Without a NATS `Content-Type`, the body is `application/octet-stream`.
  */
 import { createHmac } from 'node:crypto';
+import { httpFromCanonical } from '../../cloudevents.js';
 
 /** The headers a webhook sets itself (lower-case). */
 export const WEFT_HEADERS = {
@@ -77,9 +79,15 @@ export interface Delivery {
 export function requestHeaders(d: Delivery, secret: string, now = Date.now()): Headers {
   const h = new Headers();
   let type = 'application/octet-stream';
-  for (const [name, value] of headerLines(d.headers)) {
+  const lines = headerLines(d.headers);
+  // A binary-mode CloudEvent goes in HTTP binary mode: datacontenttype is the Content-Type.
+  const event = httpFromCanonical(lines);
+  const eventType = event?.find(([k]) => k === 'content-type')?.[1];
+  if (eventType !== undefined && !BAD_VALUE.test(eventType)) type = eventType;
+  for (const [name, value] of lines) {
     if (!TOKEN.test(name) || BAD_VALUE.test(value)) continue;
     const lower = name.toLowerCase();
+    if (event !== null && (lower === 'content-type' || lower === 'ce-datacontenttype')) continue;
     if (lower === 'content-type') type = value;
     else if (lower.startsWith('nats-') || lower.startsWith('ce-')) h.append(name, value);
     else h.append(`X-Nats-Header-${name}`, value);

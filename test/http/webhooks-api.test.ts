@@ -61,6 +61,7 @@ describe('webhooks API', () => {
     const yaml = `
 accounts:
   A:
+    jetstream: enabled
     users:
       - user: alice
         password: a-pass
@@ -195,6 +196,65 @@ webhooks:
     alice.publish('alice.after', sc.encode('gone'));
     await alice.flush();
     assert.deepEqual(rx.bodies(), ['from A']);
+  });
+
+  test("an API webhook is kept in its creator's account's JetStream (not another's) and comes back there after a restart (a deleted one does not)", async () => {
+    const made = await call(ALICE, 'POST', '/v1/webhooks', {
+      name: 'a2',
+      url: rx.url,
+      subject: 'alice.>',
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const store = '$WEFT_webhooks';
+    const js = srv.node.jetstream!;
+    assert.equal(js.account('A')?.streams.has(store), true, 'kept in account A');
+    assert.notEqual(js.account('B')?.streams.has(store), true, 'nothing of A in B');
+    assert.notEqual(js.account('$G')?.streams.has(store), true, 'nothing of A in $G');
+    const before = rx.received.length;
+    await alice.close();
+    await bob.close();
+    const ports = { port: srv.port, api: apiPort(srv) };
+    await srv.close();
+    const yaml = `
+accounts:
+  A:
+    jetstream: enabled
+    users:
+      - user: alice
+        password: a-pass
+        permissions:
+          publish: ["alice.>", "$WEFT.WEBHOOK.>"]
+          subscribe: ["alice.>", "_INBOX.>"]
+  B:
+    users:
+      - user: bob
+        password: b-pass
+webhooks:
+  - name: from-config
+    url: ${cfg.url}
+    subject: cfg.>
+    account: B
+`;
+    srv = await startServer({
+      ...parseConfigText(yaml),
+      port: ports.port,
+      httpPort: 0,
+      httpApiPort: ports.api,
+      host: '127.0.0.1',
+      dataDir: dir,
+      logLevel: 'silent',
+    });
+    alice = await connect({ port: srv.port, user: 'alice', pass: 'a-pass' });
+    bob = await connect({ port: srv.port, user: 'bob', pass: 'b-pass' });
+    assert.equal((await call(ALICE, 'GET', '/v1/webhooks/a1')).status, 404, 'a1 was deleted');
+    const back = await call(ALICE, 'GET', '/v1/webhooks/a2');
+    assert.equal(back.status, 200, JSON.stringify(back.body));
+    assert.equal(back.body!.account, 'A');
+    assert.equal(back.body!.origin, 'api');
+    assert.equal((await call(BOB, 'GET', '/v1/webhooks/a2')).status, 404);
+    alice.publish('alice.after', sc.encode('after restart'));
+    await checkFor(() => rx.received.length === before + 1);
+    assert.equal(rx.bodies().at(-1), 'after restart');
   });
 });
 

@@ -15,7 +15,6 @@
  * face is started for it (face.ts, `httpFace`), and deliveries need no
  * listener.
  */
-import { DEFAULT_ACCOUNT } from '../../../core/account.js';
 import { ConfigError } from '../../../errors.js';
 import type { FaceHost } from '../../face.js';
 import type { HttpContext } from '../context.js';
@@ -59,12 +58,13 @@ const errors = (...codes: string[]): Record<string, unknown> =>
 /**
  * Whether the node has webhooks to run without the HTTP API: some in the
  * config, or some created through the API on an earlier run (their stream
- * is there).
+ * is there, in some account's JetStream).
  */
 export function runsWebhooks(host: FaceHost): boolean {
   if (host.options.webhooks.length > 0) return true;
   const store = storeNames(host.options.name).stream;
-  return host.jetstream?.account(DEFAULT_ACCOUNT)?.streams.has(store) === true;
+  for (const js of host.jetstream?.accounts() ?? []) if (js.streams.has(store)) return true;
+  return false;
 }
 
 export const webhooksModule: HttpModuleFactory = (m) => {

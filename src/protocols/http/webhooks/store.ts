@@ -1,7 +1,7 @@
 /**
  * Where webhooks created through the API are kept across restarts: a file
- * stream of the node's `$G` JetStream, `$WEFT_webhooks[_<node>]`, one
- * message per webhook on `$WEFT.HOOK.def.<token>.<name>` (at most one
+ * stream in the JetStream of the webhook's own account,
+ * `$WEFT_webhooks[_<node>]`, one message per webhook on `$WEFT.HOOK.def.<token>.<name>` (at most one
  * message per subject, as a key-value bucket keeps them), its definition
  * as JSON (with its secret and account). Deleting purges the subject.
  *
@@ -41,10 +41,20 @@ export class WebhookStore {
     this.names = storeNames(node);
   }
 
-  /** Opens the stream (creating it when missing) and reads the definitions back. */
-  async open(): Promise<{ specs: WebhookSpec[]; bad: string[] }> {
+  /** The account whose webhooks this keeps. */
+  get account(): string {
+    return this.js.account.name;
+  }
+
+  /**
+   * Opens the stream and reads the definitions back. When it is missing,
+   * `create` makes it (the account's first API webhook); otherwise there
+   * is nothing to read and nothing is created.
+   */
+  async open(create: boolean): Promise<{ specs: WebhookSpec[]; bad: string[] }> {
     const name = this.names.stream;
     const have = this.js.streams.get(name);
+    if (have === undefined && !create) return { specs: [], bad: [] };
     this.stream =
       have?.stream ??
       (
@@ -70,8 +80,9 @@ export class WebhookStore {
       seq = m.seq + 1;
       try {
         const rec = JSON.parse(m.payload.toString('utf8')) as Record<string, unknown>;
-        const account = typeof rec.account === 'string' ? rec.account : '$G';
-        specs.push(parseWebhook(rec, '', { account, allowAccount: true }));
+        // The account's own stream: its webhooks run in it, whatever the record says.
+        delete rec.account;
+        specs.push(parseWebhook(rec, '', { account: this.account, allowAccount: false }));
       } catch (err) {
         bad.push(`${m.subject} (seq ${m.seq}): ${(err as Error).message}`);
       }

@@ -12,7 +12,6 @@ import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { Counter, Gauge } from 'prom-client';
 import type { Accounts } from '../../../core/account.js';
-import { DEFAULT_ACCOUNT } from '../../../core/account.js';
 import type { Router } from '../../../core/router.js';
 import type { JetStream } from '../../../jetstream/service.js';
 import type { Health } from '../../../util/health.js';
@@ -47,7 +46,8 @@ export interface WebhooksHost {
 
 export class Webhooks {
   private readonly byName = new Map<string, Webhook>();
-  private store: WebhookStore | null = null;
+  /** Each account's store of API webhooks, by account name (opened at start or at its first create). */
+  private readonly stores = new Map<string, WebhookStore>();
   private readonly runHost: WebhookHost;
   private stopped = false;
 
@@ -66,18 +66,23 @@ export class Webhooks {
     };
   }
 
-  /** Starts the config's webhooks, then the API's (read back from JetStream). */
+  /** Starts the config's webhooks, then the API's (read back from each account's JetStream). */
   async start(): Promise<void> {
     for (const spec of this.configured) await this.run(spec, 'config');
-    const js = this.host.jetstream?.account(DEFAULT_ACCOUNT);
-    if (js === undefined) return;
-    this.store = new WebhookStore(js, this.host.node);
-    const { specs, bad } = await this.store.open();
-    for (const why of bad) this.host.log.error(`webhook definition not restored: ${why}`);
+    const specs: WebhookSpec[] = [];
+    for (const js of this.host.jetstream?.accounts() ?? []) {
+      const store = new WebhookStore(js, this.host.node);
+      const read = await store.open(false);
+      for (const why of read.bad) {
+        this.host.log.error(`webhook definition of account ${store.account} not restored: ${why}`);
+      }
+      if (read.specs.length > 0) this.stores.set(store.account, store);
+      specs.push(...read.specs);
+    }
     for (const spec of specs) {
       if (this.byName.has(spec.name)) {
         this.host.log.warn(
-          `webhook ${spec.name} created through the API is also in the config: the config's runs`,
+          `webhook ${spec.name} of account ${spec.account} created through the API is not started: the name is taken (by the config's, or another account's)`,
         );
         continue;
       }
@@ -85,6 +90,24 @@ export class Webhooks {
     }
     if (specs.length > 0)
       this.host.log.info(`Restored ${specs.length} webhook(s) created through the API`);
+  }
+
+  /** The store of an account's API webhooks, opened (and its stream made) on first use. */
+  private async storeOf(account: string): Promise<WebhookStore> {
+    const have = this.stores.get(account);
+    if (have !== undefined) return have;
+    const js = this.host.jetstream?.account(account);
+    if (js === undefined) {
+      throw new WebhookError(
+        409,
+        'jetstream_off',
+        `webhooks are created through the API only where JetStream is on for the account (${account}): it keeps them across restarts; define this one in the config (webhooks:) instead`,
+      );
+    }
+    const store = new WebhookStore(js, this.host.node);
+    await store.open(true);
+    this.stores.set(account, store);
+    return store;
   }
 
   private async run(spec: WebhookSpec, origin: 'config' | 'api'): Promise<Webhook> {
@@ -97,13 +120,6 @@ export class Webhooks {
   /** A new webhook from the API (already checked, with its caller's account). */
   async create(spec: WebhookSpec): Promise<{ webhook: Webhook; secret: string }> {
     if (this.stopped) throw new WebhookError(503, 'shutting_down', 'the node is shutting down');
-    if (this.store === null) {
-      throw new WebhookError(
-        409,
-        'jetstream_off',
-        'webhooks are created through the API only with JetStream on (it keeps them across restarts); define this one in the config (webhooks:) instead',
-      );
-    }
     if (this.byName.has(spec.name)) {
       throw new WebhookError(409, 'exists', `a webhook named ${spec.name} exists`);
     }
@@ -120,9 +136,10 @@ export class Webhooks {
     // Reserved at once, so two creates of one name cannot both pass the check above.
     this.byName.set(spec.name, null as unknown as Webhook);
     try {
-      await this.store.put(full);
+      await (await this.storeOf(spec.account)).put(full);
     } catch (err) {
       this.byName.delete(spec.name);
+      if (err instanceof WebhookError) throw err;
       this.host.log.error(`webhook ${spec.name} not stored: ${(err as Error).message}`);
       throw new WebhookError(
         500,
@@ -164,7 +181,7 @@ export class Webhooks {
     this.byName.delete(name);
     this.host.health.clear(healthKey(name));
     await w.remove();
-    await this.store?.delete(name);
+    await this.stores.get(w.spec.account)?.delete(name);
     this.host.log.info(`webhook ${name} deleted`);
   }
 

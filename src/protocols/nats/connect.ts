@@ -1,7 +1,9 @@
 /**
  * The CONNECT options a client sends, checked and defaulted. Field names are
- * the protocol's (snake_case), as the clients send them.
+ * the protocol's (snake_case), as the clients send them; and the
+ * credentials a login is given from them.
  */
+import type { Credentials } from '../../auth/types.js';
 
 export interface ConnectOptions {
   verbose: boolean;
@@ -93,4 +95,48 @@ export function parseConnect(json: string): ConnectOptions | string {
     out.protocol = o.protocol;
   }
   return out;
+}
+
+/**
+ * What a WebSocket connection logs in with beyond its CONNECT: credentials
+ * from the upgrade's cookies ('' when the cookie was not sent), and the
+ * listener's `no_auth_user` ('' none).
+ */
+export interface CookieCredentials {
+  readonly jwt: string;
+  readonly user: string;
+  readonly pass: string;
+  readonly token: string;
+  readonly noAuthUser: string;
+}
+
+/** What the connection adds to CONNECT's credentials. */
+export interface ConnectionFacts {
+  readonly remoteAddress: string;
+  /** The challenge sent in INFO ('' when none). */
+  readonly nonce: string;
+  /** A verified client certificate that names the user (verify_and_map), else null. */
+  readonly cert: Credentials['cert'];
+  readonly cookies: CookieCredentials | null;
+}
+
+/**
+ * The credentials of a CONNECT: its own fields win; a cookie of a
+ * WebSocket upgrade fills a field left empty (as nats-server does).
+ */
+export function connectCredentials(parsed: ConnectOptions, f: ConnectionFacts): Credentials {
+  const k = f.cookies;
+  return {
+    face: 'nats',
+    remoteAddress: f.remoteAddress,
+    user: parsed.user || (k?.user ?? ''),
+    pass: parsed.pass || (k?.pass ?? ''),
+    token: parsed.auth_token || (k?.token ?? ''),
+    nkey: parsed.nkey,
+    sig: parsed.sig,
+    jwt: parsed.jwt || (k?.jwt ?? ''),
+    nonce: f.nonce,
+    cert: f.cert,
+    ...(k !== null && k.noAuthUser !== '' ? { noAuthUser: k.noAuthUser } : {}),
+  };
 }

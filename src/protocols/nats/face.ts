@@ -21,8 +21,9 @@ import { listen } from '../../util/listen.js';
 import type { Logger } from '../../util/logger.js';
 import { NATS_API_VERSION, VERSION } from '../../version.js';
 import type { Face, FaceHost, FaceListener } from '../face.js';
+import type { CookieCredentials } from './connect.js';
 import { errLine, infoLine } from './encoder.js';
-import { ClientSession, type CookieCredentials, type SessionHost } from './session.js';
+import { ClientSession, type SessionHost } from './session.js';
 
 /** How long a refused connection may take to read its -ERR before it is destroyed. */
 const REFUSED_LINGER_MS = 2000;

@@ -24,7 +24,12 @@ import {
 } from '../../errors.js';
 import { copyInto } from '../../util/bytes.js';
 import type { ClientDescription, FaceConnection, FaceHost } from '../face.js';
-import { type ConnectOptions, parseConnect } from './connect.js';
+import {
+  type ConnectOptions,
+  type CookieCredentials,
+  connectCredentials,
+  parseConnect,
+} from './connect.js';
 import {
   encodeMsgHead,
   errLine,
@@ -38,19 +43,6 @@ import {
   writeMsgTarget,
 } from './encoder.js';
 import { NatsParser } from './parser.js';
-
-/**
- * What a WebSocket connection logs in with beyond its CONNECT: credentials
- * from the upgrade's cookies ('' when the cookie was not sent), and the
- * listener's `no_auth_user` ('' none).
- */
-export interface CookieCredentials {
-  readonly jwt: string;
-  readonly user: string;
-  readonly pass: string;
-  readonly token: string;
-  readonly noAuthUser: string;
-}
 
 /** What a session needs from the NATS face: the host's shared parts, and three callbacks. */
 export interface SessionHost
@@ -223,23 +215,14 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
       if (this.identity !== null) this.accept(parsed);
       return;
     }
-    const k = this.cookies;
-    const creds: Credentials = {
-      face: 'nats',
+    const creds = connectCredentials(parsed, {
       remoteAddress: this.remoteAddress,
-      // CONNECT's own fields win; a cookie fills a field left empty.
-      user: parsed.user || (k?.user ?? ''),
-      pass: parsed.pass || (k?.pass ?? ''),
-      token: parsed.auth_token || (k?.token ?? ''),
-      nkey: parsed.nkey,
-      sig: parsed.sig,
-      jwt: parsed.jwt || (k?.jwt ?? ''),
       nonce: this.nonce,
       // A certificate names the user only under verify_and_map (with verify
       // alone it proves the client may connect, and the usual login follows).
       cert: this.host.options.tls?.verifyAndMap === true ? (this.tls?.cert ?? null) : null,
-      ...(k !== null && k.noAuthUser !== '' ? { noAuthUser: k.noAuthUser } : {}),
-    };
+      cookies: this.cookies,
+    });
     this.credentials = creds;
     const result = this.host.security.login(creds);
     if (result instanceof Promise) {

@@ -132,6 +132,9 @@ describe('weft server processes: repeated --link and the config file', () => {
     });
     t.after(() => d.close());
     await waitConverged([...mesh.running(), d], false);
+    // Converged means every node is reachable (b is, through a, before d's
+    // own link to b is up): wait for that link too.
+    await checkFor(async () => linkTo(await d.meshz(), 'b')?.state === 'up', 5000);
     const zd = await d.meshz();
     assert.equal(zd.name, 'd');
     assert.equal(linkTo(zd, 'b')?.cost, 5, 'the ?cost=5 of the file applies');

@@ -271,24 +271,57 @@ describe('CORS with listed origins (HTTP port and WebSocket port)', () => {
       assert.equal(JSON.parse(e413.body).error.code, 413);
     });
 
-    test(`${port} port: another origin, or none, is answered without CORS headers`, async () => {
-      const a = await call(
+    test(`${port} port: another origin: reads answered without CORS headers, writes refused (403)`, async () => {
+      const g = await call('GET', `${base()}/v1/openapi.json`, { Origin: EVIL });
+      assert.equal(g.status, 200);
+      assertNoCors(g, 'unlisted origin, GET');
+      assert.equal(g.headers.vary, 'Origin');
+      // A "simple" cross-origin POST (a form: no preflight) would carry ambient credentials: refused.
+      const seen: string[] = [];
+      const sub = nc.subscribe('orders.>', { callback: (_e, m) => seen.push(m.subject) });
+      await nc.flush();
+      const before = refused(n.srv).origin_not_allowed ?? 0;
+      const w = await call(
         'POST',
-        `${base()}/v1/publish/orders.new`,
-        { Origin: EVIL, Authorization: ALICE },
+        `${base()}/v1/publish/orders.evil`,
+        { Origin: EVIL, Authorization: ALICE, 'Content-Type': 'text/plain' },
         'x',
       );
-      assert.equal(a.status, 202);
-      assertNoCors(a, 'unlisted origin');
-      assert.equal(a.headers.vary, 'Origin');
-      const b = await call(
+      assert.equal(w.status, 403);
+      assertNoCors(w, 'cross-origin write');
+      assert.deepEqual(JSON.parse(w.body), {
+        error: {
+          code: 403,
+          description: `a POST from origin ${EVIL} is not allowed (http.allowed_origins)`,
+        },
+      });
+      const site = await call(
         'POST',
-        `${base()}/v1/publish/orders.new`,
-        { Authorization: ALICE },
+        `${base()}/v1/publish/orders.evil`,
+        { 'Sec-Fetch-Site': 'cross-site', Authorization: ALICE },
         'x',
       );
-      assert.equal(b.status, 202);
-      assertNoCors(b, 'no origin');
+      assert.equal(site.status, 403);
+      assert.equal(refused(n.srv).origin_not_allowed, before + 2);
+      // The same origin (Origin names the Host; or the browser says same-origin), or none: answered.
+      const host = new URL(base()).host;
+      for (const h of <Record<string, string>[]>[
+        { Origin: `http://${host}` },
+        { Origin: 'https://behind.a.proxy', 'Sec-Fetch-Site': 'same-origin' },
+        {},
+      ]) {
+        const a = await call(
+          'POST',
+          `${base()}/v1/publish/orders.ok`,
+          { ...h, Authorization: ALICE },
+          'x',
+        );
+        assert.equal(a.status, 202, JSON.stringify(h));
+        assertNoCors(a, JSON.stringify(h));
+      }
+      await nc.flush();
+      sub.unsubscribe();
+      assert.deepEqual(seen, ['orders.ok', 'orders.ok', 'orders.ok']);
     });
   }
 });
@@ -329,19 +362,30 @@ describe('CORS by default (no allowed_origins)', () => {
   });
   after(() => n.close());
 
-  test('no CORS header on any answer; a preflight is 403', async () => {
+  test('same origin only: no CORS header on any answer; a preflight or a cross-origin write is 403', async () => {
+    const g = await call('GET', `${n.base}/v1/openapi.json`, { Origin: APP });
+    assert.equal(g.status, 200);
+    assertNoCors(g, 'default GET');
+    assert.equal(g.headers.vary, undefined);
+    const same = await call(
+      'POST',
+      `${n.base}/v1/publish/orders.new`,
+      { Origin: n.base, Authorization: ALICE },
+      'x',
+    );
+    assert.equal(same.status, 202);
+    assertNoCors(same, 'default same-origin publish');
     const p = await call(
       'POST',
       `${n.base}/v1/publish/orders.new`,
       { Origin: APP, Authorization: ALICE },
       'x',
     );
-    assert.equal(p.status, 202);
-    assertNoCors(p, 'default publish');
-    assert.equal(p.headers.vary, undefined);
+    assert.equal(p.status, 403);
+    assertNoCors(p, 'default cross-origin publish');
     const a = await preflight(`${n.base}/v1/publish/orders.new`, APP, 'POST');
     assert.equal(a.status, 403);
     assertNoCors(a, 'default preflight');
-    assert.equal(refused(n.srv).origin_not_allowed, 1);
+    assert.equal(refused(n.srv).origin_not_allowed, 2);
   });
 });

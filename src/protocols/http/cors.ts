@@ -18,7 +18,11 @@
  *   credentials (the Fetch standard forbids both together).
  * - A request from an origin not listed that is not a preflight is answered
  *   as usual, without CORS headers: the browser keeps the answer from the
- *   page (docs/http.md says why it is not refused).
+ *   page. Except a cross-origin write (`crossOriginWrite`): a page may send
+ *   a "simple" POST (a form) to any origin without a preflight, with the
+ *   browser's ambient credentials (a client certificate, cached Basic
+ *   credentials, the network it is on); it is refused (403), so it has no
+ *   effect (docs/http.md, "Browsers and CORS").
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { originAllowed } from '../../connection/websocket-origin.js';
@@ -88,6 +92,32 @@ export class CorsPolicy {
       ? { kind: 'allowed', allow: origin }
       : { kind: 'denied', vary: true };
   }
+}
+
+/** Methods that change nothing: a cross-origin one is answered (its answer hidden from the page). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Whether `req` is a write (POST, DELETE…) a browser sent from a page of
+ * another origin that `verdict` does not allow. The browser says so in
+ * `Sec-Fetch-Site` (sent on secure contexts: HTTPS, localhost); without it,
+ * the `Origin`'s host and port are compared with `Host` (a same-origin page,
+ * or a proxy that keeps `Host`). No `Origin` and no `Sec-Fetch-Site`: not a
+ * browser's cross-origin request (curl, servers, NATS tools).
+ */
+export function crossOriginWrite(req: IncomingMessage, verdict: CorsVerdict): boolean {
+  if (verdict.kind === 'allowed' || SAFE_METHODS.has(req.method ?? 'GET')) return false;
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return true;
+  }
+  return host === '' || host !== (req.headers.host ?? '').toLowerCase();
 }
 
 /** Whether `req` is a CORS preflight: OPTIONS with Origin and Access-Control-Request-Method. */

@@ -17,7 +17,7 @@ import { credentialsOf, WWW_AUTHENTICATE } from './auth.js';
 import { readBody, TOO_LARGE_LINGER_MS } from './body.js';
 import type { HttpConnection } from './connection.js';
 import { type ErrorExtra, errorBody, type HttpContext, sendError, sendJson } from './context.js';
-import { answerPreflight, applyCors, CorsPolicy, isPreflight } from './cors.js';
+import { answerPreflight, applyCors, CorsPolicy, crossOriginWrite, isPreflight } from './cors.js';
 import type { HttpModule } from './module.js';
 import { type HttpRoute, RouteTable, splitTarget } from './routes.js';
 
@@ -114,6 +114,18 @@ export class Dispatcher {
           Allow: found.allow.join(', '),
         });
         return;
+    }
+    if (crossOriginWrite(req, cors)) {
+      this.refuse('origin_not_allowed');
+      this.host.log.debug(
+        `http: refused ${req.method} ${path} from origin ${req.headers.origin} (not in http.allowed_origins)`,
+      );
+      sendError(
+        res,
+        403,
+        `a ${req.method} from origin ${req.headers.origin ?? '(another site)'} is not allowed (http.allowed_origins)`,
+      );
+      return;
     }
     const route = found.route;
     this.requests.set(route, (this.requests.get(route) ?? 0) + 1);

@@ -161,6 +161,16 @@ export function convert(setting: Setting, key: string, value: unknown, fromFile:
         (v: string) => originOf(v) ?? fail(`${JSON.stringify(v)} is not an http(s) origin`),
       );
     }
+    case 'cors_origins': {
+      // A list in the file; one comma-separated string on the command line.
+      const list = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value;
+      if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) {
+        return fail('must be a list of origins such as https://app.example.com, or *');
+      }
+      return list.map((v: string) =>
+        v === '*' ? v : (originOf(v) ?? fail(`${JSON.stringify(v)} is not an http(s) origin or *`)),
+      );
+    }
     case 'webhooks':
       if (!fromFile) return fail('is set in the config file, as a list');
       return parseWebhookList(key, value);
@@ -404,6 +414,7 @@ export function validateOptions(o: ServerOptions): void {
   int('http.port', o.httpApiPort, -1, 65535, 'must be a port number from -1 to 65535');
   if (typeof o.httpApiHost !== 'string') bad('http.host', 'must be a string', o.httpApiHost);
   checkSseSettings(o, int);
+  checkCorsSettings(o, bad);
   checkSecurity(o.security);
   checkWebhookAccounts(o.webhooks, o.security.accounts, o.security.operator !== null);
 }
@@ -518,4 +529,25 @@ function checkSseSettings(
   int('http.sse_max_pending', o.httpSseMaxPending, 1024, 1024 ** 3, 'must be from 1KiB to 1GiB');
   int('http.sse_max_streams', o.httpSseMaxStreams, 0, 1e9, 'must be 0 or more');
   int('http.sse_max_per_identity', o.httpSseMaxPerIdentity, 0, 1e9, 'must be 0 or more');
+}
+
+/** `http.allowed_origins` (src/protocols/http/cors.ts): origins, or `*` alone. */
+function checkCorsSettings(
+  o: ServerOptions,
+  bad: (key: string, why: string, v: unknown) => never,
+): void {
+  const cors = o.httpAllowedOrigins;
+  if (!Array.isArray(cors)) bad('http.allowed_origins', 'must be a list of origins', cors);
+  for (const v of cors) {
+    if (typeof v !== 'string' || (v !== '*' && originOf(v) === null)) {
+      bad(
+        'http.allowed_origins',
+        'must list http(s) origins such as https://app.example.com, or *',
+        v,
+      );
+    }
+  }
+  if (cors.includes('*') && cors.length > 1) {
+    bad('http.allowed_origins', '* allows every origin and stands alone', cors);
+  }
 }

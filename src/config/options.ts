@@ -153,6 +153,8 @@ export interface ServerOptions {
   httpSseMaxStreams: number;
   /** SSE: responses open at once per user of an account (`http.sse_max_per_identity`; 0: no limit). */
   httpSseMaxPerIdentity: number;
+  /** CORS: browser origins the HTTP API answers (`http.allowed_origins`; `*` any; empty: none, same-origin only). */
+  httpAllowedOrigins: string[];
   /** Webhooks defined in the config (`webhooks:`, docs/webhooks.md); run with or without `http.port`. */
   webhooks: WebhookSpec[];
 }
@@ -222,6 +224,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   httpSseMaxPending: 4 * 1024 * 1024,
   httpSseMaxStreams: 10_000,
   httpSseMaxPerIdentity: 1_000,
+  httpAllowedOrigins: [],
   webhooks: [],
 });
 

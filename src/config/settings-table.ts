@@ -28,6 +28,7 @@ type Kind =
   | 'sync'
   | 'tls'
   | 'origins'
+  | 'cors_origins'
   | 'webhooks';
 
 export interface Setting {
@@ -516,6 +517,13 @@ export const SETTINGS: readonly Setting[] = [
     option: 'httpSseMaxPerIdentity',
     kind: 'count',
     help: 'SSE: responses open at once per user, 0 for no limit; past it 429 (default 1000)',
+  },
+  {
+    file: 'http.allowed_origins',
+    flag: 'http-api-allowed-origins',
+    option: 'httpAllowedOrigins',
+    kind: 'cors_origins',
+    help: 'CORS: browser origins that may call the HTTP API, comma-separated (https://app.example.com), or * for any; default none (same-origin only; docs/http.md)',
   },
   {
     file: 'webhooks',

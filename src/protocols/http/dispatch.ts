@@ -17,6 +17,7 @@ import { credentialsOf, WWW_AUTHENTICATE } from './auth.js';
 import { readBody, TOO_LARGE_LINGER_MS } from './body.js';
 import type { HttpConnection } from './connection.js';
 import { type ErrorExtra, errorBody, type HttpContext, sendError, sendJson } from './context.js';
+import { answerPreflight, applyCors, CorsPolicy, crossOriginWrite, isPreflight } from './cors.js';
 import type { HttpModule } from './module.js';
 import { type HttpRoute, RouteTable, splitTarget } from './routes.js';
 
@@ -31,7 +32,8 @@ export type HttpRefusal =
   | 'too_large'
   | 'bad_body'
   | 'bad_request'
-  | 'shutting_down';
+  | 'shutting_down'
+  | 'origin_not_allowed';
 
 export const HTTP_REFUSALS: readonly HttpRefusal[] = [
   'not_found',
@@ -44,6 +46,7 @@ export const HTTP_REFUSALS: readonly HttpRefusal[] = [
   'bad_body',
   'bad_request',
   'shutting_down',
+  'origin_not_allowed',
 ];
 
 export class Dispatcher {
@@ -55,6 +58,10 @@ export class Dispatcher {
   readonly refused = new Map<HttpRefusal, number>();
   /** Handlers that threw (answered 500, logged). */
   failures = 0;
+  /** CORS preflights answered 204 (refused ones count as `origin_not_allowed`). */
+  preflights = 0;
+  /** `http.allowed_origins`, read per request (a reload applies to the next one). */
+  private readonly cors: CorsPolicy;
 
   constructor(
     readonly host: FaceHost,
@@ -63,6 +70,7 @@ export class Dispatcher {
     private readonly certLogin: () => boolean,
   ) {
     for (const m of modules) for (const r of m.routes) this.table.add(r);
+    this.cors = new CorsPolicy(() => host.options.httpAllowedOrigins);
   }
 
   refuse(reason: HttpRefusal): void {
@@ -75,6 +83,8 @@ export class Dispatcher {
     conn.active++;
     const done = new Done(this, conn, res);
     res.once('close', done.closed);
+    const cors = this.cors.verdict(req.headers.origin);
+    applyCors(res, cors);
     if (this.host.shuttingDown || conn.closeReason !== null) {
       this.refuse('shutting_down');
       const why = this.host.shuttingDown
@@ -84,6 +94,10 @@ export class Dispatcher {
       return;
     }
     const { path, query } = splitTarget(req.url);
+    if (isPreflight(req)) {
+      this.preflight(req, res, path, cors.kind === 'allowed');
+      return;
+    }
     const found = this.table.lookup(req.method ?? 'GET', path);
     switch (found.kind) {
       case 'bad_path':
@@ -100,6 +114,18 @@ export class Dispatcher {
           Allow: found.allow.join(', '),
         });
         return;
+    }
+    if (crossOriginWrite(req, cors)) {
+      this.refuse('origin_not_allowed');
+      this.host.log.debug(
+        `http: refused ${req.method} ${path} from origin ${req.headers.origin} (not in http.allowed_origins)`,
+      );
+      sendError(
+        res,
+        403,
+        `a ${req.method} from origin ${req.headers.origin ?? '(another site)'} is not allowed (http.allowed_origins)`,
+      );
+      return;
     }
     const route = found.route;
     this.requests.set(route, (this.requests.get(route) ?? 0) + 1);
@@ -141,6 +167,36 @@ export class Dispatcher {
       },
       (err: Error) => this.failed(res, route, err),
     );
+  }
+
+  /**
+   * A CORS preflight: 204 on a path the table has, from an allowed origin;
+   * 403 from another (counted); 404 or 400 as any request. No login.
+   */
+  private preflight(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    allowed: boolean,
+  ): void {
+    // No route has OPTIONS: a path the table has answers "method not allowed" with its methods.
+    const found = this.table.lookup('OPTIONS', path);
+    if (found.kind === 'bad_path') {
+      this.refuse('bad_path');
+      sendError(res, 400, found.why);
+    } else if (found.kind !== 'method_not_allowed') {
+      this.refuse('not_found');
+      sendError(res, 404, `no route ${path}`);
+    } else if (!allowed) {
+      this.refuse('origin_not_allowed');
+      this.host.log.debug(
+        `http: refused a CORS preflight from origin ${req.headers.origin} (not in http.allowed_origins)`,
+      );
+      sendError(res, 403, `origin ${req.headers.origin} is not allowed (http.allowed_origins)`);
+    } else {
+      this.preflights++;
+      answerPreflight(req, res, found.allow);
+    }
   }
 
   private run(ctx: RequestContext): void {

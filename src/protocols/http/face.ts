@@ -255,6 +255,7 @@ export class HttpFace implements Face {
       statuses: Object.fromEntries(d.statuses),
       refused: Object.fromEntries(d.refused),
       failures: d.failures,
+      preflights: d.preflights,
     };
     for (const m of this.modules) {
       const v = m.varz?.();

@@ -19,7 +19,8 @@ const AUTH_ERRORS = {
     content: { 'application/json': { schema: ERROR_REF } },
   },
   '403': {
-    description: "the identity's permissions refuse it (nats-server's Permissions Violation text)",
+    description:
+      "the identity's permissions refuse it (nats-server's Permissions Violation text); or a write from a browser page of an origin not in http.allowed_origins (docs/http.md, Browsers and CORS)",
     content: { 'application/json': { schema: ERROR_REF } },
   },
 };

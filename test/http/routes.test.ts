@@ -28,13 +28,40 @@ describe('HTTP API routes', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'weft-http-routes-'));
     srv = await startServer({
       port: 0,
-      httpPort: -1,
+      httpPort: 0,
       host: '127.0.0.1',
       dataDir: dir,
       logLevel: 'error',
       httpApiPort: 0,
     });
     base = apiUrl(srv);
+  });
+
+  test('/metrics counts requests by route, answers by code and refusals by reason', async () => {
+    const metricsOf = async () => (await fetch(`http://127.0.0.1:${srv.httpPort}/metrics`)).text();
+    // A series by its name and one label (the node adds server_name).
+    const value = (text: string, name: string, label: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    const route = ['weft_http_requests_total', 'route="POST /v1/publish/{subject}"'] as const;
+    const code = ['weft_http_responses_total', 'code="202"'] as const;
+    const notFound = ['weft_http_refused_total', 'reason="not_found"'] as const;
+    const before = await metricsOf();
+    assert.match(
+      before,
+      /weft_http_refused_total\{reason="too_large",[^}]*\} 0\n/,
+      'every reason from the start',
+    );
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(`${base}/v1/publish/m.x`, { method: 'POST', body: 'x' });
+      assert.equal(r.status, 202);
+    }
+    await (await fetch(`${base}/v1/none`)).body?.cancel();
+    const after = await metricsOf();
+    assert.equal(value(after, ...route) - value(before, ...route), 3);
+    assert.equal(value(after, ...code) - value(before, ...code), 3);
+    assert.equal(value(after, ...notFound) - value(before, ...notFound), 1);
   });
   after(async () => {
     await srv.close();

@@ -21,7 +21,7 @@ import {
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { TlsFiles } from '../../connection/tls.js';
 import {
   classifyTlsError,
@@ -29,6 +29,7 @@ import {
   type TlsSessionInfo,
 } from '../../connection/tls-accept.js';
 import { isLoopback } from '../../mesh/settings.js';
+import { byKey, scrapeReaders } from '../../monitor/metric-kit.js';
 import { listen } from '../../util/listen.js';
 import type { Face, FaceHost, FaceListener } from '../face.js';
 import { HttpConnection } from './connection.js';
@@ -267,47 +268,27 @@ export class HttpFace implements Face {
   metrics(registry: Registry): void {
     const d = this.dispatcher;
     const host = this.host;
-    new Gauge({
-      name: 'weft_http_connections',
-      help: 'HTTP API keep-alive connections open now',
-      registers: [registry],
-      collect() {
-        let n = 0;
-        for (const c of host.connections.values()) if (c.face === 'http') n++;
-        this.set(n);
-      },
+    const m = scrapeReaders(registry);
+    m.gauge('weft_http_connections', 'HTTP API keep-alive connections open now', () => {
+      let n = 0;
+      for (const c of host.connections.values()) if (c.face === 'http') n++;
+      return n;
     });
-    new Counter({
-      name: 'weft_http_requests_total',
-      help: 'HTTP API requests routed, by route',
-      labelNames: ['route'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [r, n] of d.requests) this.inc({ route: `${r.method} ${r.path}` }, n);
-      },
-    });
-    new Counter({
-      name: 'weft_http_responses_total',
-      help: 'HTTP API answers, by status code',
-      labelNames: ['code'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [k, n] of d.statuses) this.inc({ code: String(k) }, n);
-      },
-    });
-    new Counter({
-      name: 'weft_http_refused_total',
-      help: 'HTTP API requests answered before their handler, by reason',
-      labelNames: ['reason'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const k of new Set([...HTTP_REFUSALS, ...d.refused.keys()]))
-          this.inc({ reason: k }, d.refused.get(k) ?? 0);
-      },
-    });
+    m.labelledCounter(
+      'weft_http_requests_total',
+      'HTTP API requests routed, by route',
+      'route',
+      () => [...d.requests].map(([r, n]) => [`${r.method} ${r.path}`, n] as const),
+    );
+    m.labelledCounter('weft_http_responses_total', 'HTTP API answers, by status code', 'code', () =>
+      [...d.statuses].map(([k, n]) => [String(k), n] as const),
+    );
+    m.labelledCounter(
+      'weft_http_refused_total',
+      'HTTP API requests answered before their handler, by reason',
+      'reason',
+      byKey(d.refused, HTTP_REFUSALS),
+    );
     for (const m of this.modules) m.metrics?.(registry);
   }
 }

@@ -12,10 +12,11 @@
  * every close is counted by reason (/varz `weft.faces.http.sse`, /metrics
  * `weft_http_sse_refused_total{reason}`, `weft_http_sse_closed_total{reason}`).
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { ConnectionIdentity } from '../../auth/connection-identity.js';
 import { reservedSubject } from '../../auth/reserved.js';
 import type { ServerOptions } from '../../config/options.js';
+import { byKey, scrapeReaders } from '../../monitor/metric-kit.js';
 import type { FaceHost } from '../face.js';
 import type { HttpContext } from './context.js';
 import type { HttpModuleFactory } from './module.js';
@@ -307,43 +308,19 @@ export class SseService {
   }
 
   metrics(registry: Registry): void {
-    const open = this.open;
-    new Gauge({
-      name: 'weft_http_sse_streams',
-      help: 'SSE responses open now',
-      registers: [registry],
-      collect() {
-        this.set(open.size);
-      },
-    });
-    const labelled = (
-      name: string,
-      help: string,
-      map: Map<string, number>,
-      keys: readonly string[],
-    ) =>
-      new Counter({
-        name,
-        help,
-        labelNames: ['reason'],
-        registers: [registry],
-        collect() {
-          this.reset();
-          for (const k of new Set([...keys, ...map.keys()]))
-            this.inc({ reason: k }, map.get(k) ?? 0);
-        },
-      });
-    labelled(
+    const m = scrapeReaders(registry);
+    m.gauge('weft_http_sse_streams', 'SSE responses open now', () => this.open.size);
+    m.labelledCounter(
       'weft_http_sse_refused_total',
       'SSE requests refused, by reason',
-      this.refused,
-      SSE_REFUSALS,
+      'reason',
+      byKey(this.refused, SSE_REFUSALS),
     );
-    labelled(
+    m.labelledCounter(
       'weft_http_sse_closed_total',
       'SSE responses ended, by reason (slow_consumer: http.sse_max_pending; write_deadline: a socket that took nothing)',
-      this.closed,
-      SSE_CLOSES,
+      'reason',
+      byKey(this.closed, SSE_CLOSES),
     );
   }
 }

@@ -31,7 +31,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { TlsFiles } from '../../connection/tls.js';
 import {
@@ -42,6 +42,7 @@ import {
 import { originAllowed } from '../../connection/websocket-origin.js';
 import { WebSocketTransport, WS_CLOSE } from '../../connection/websocket-transport.js';
 import { isLoopback } from '../../mesh/settings.js';
+import { byKey, scrapeReaders } from '../../monitor/metric-kit.js';
 import { listen } from '../../util/listen.js';
 import type {
   Face,
@@ -405,53 +406,29 @@ export class WebSocketListener implements Face, WebSocketRoutes {
   }
 
   metrics(registry: Registry): void {
-    const open = this.open;
-    new Gauge({
-      name: 'weft_websocket_connections',
-      help: 'WebSocket connections open now (every face)',
-      registers: [registry],
-      collect() {
-        this.set(open.size);
-      },
-    });
-    const labelled = (
-      name: string,
-      help: string,
-      label: string,
-      map: Map<string, number>,
-      keys: readonly string[],
-    ) =>
-      new Counter({
-        name,
-        help,
-        labelNames: [label],
-        registers: [registry],
-        collect() {
-          this.reset();
-          for (const k of new Set([...keys, ...map.keys()]))
-            this.inc({ [label]: k }, map.get(k) ?? 0);
-        },
-      });
-    labelled(
+    const m = scrapeReaders(registry);
+    m.gauge(
+      'weft_websocket_connections',
+      'WebSocket connections open now (every face)',
+      () => this.open.size,
+    );
+    m.labelledCounter(
       'weft_websocket_upgrades_total',
       'WebSocket connections upgraded, by face',
       'face',
-      this.upgrades,
-      [],
+      byKey(this.upgrades),
     );
-    labelled(
+    m.labelledCounter(
       'weft_websocket_refused_total',
       'WebSocket requests refused before the upgrade, by reason',
       'reason',
-      this.refused,
-      WEBSOCKET_REFUSALS,
+      byKey(this.refused, WEBSOCKET_REFUSALS),
     );
-    labelled(
+    m.labelledCounter(
       'weft_websocket_frame_errors_total',
       'WebSocket connections closed for a frame: too_big (websocket.max_message), text_frame, protocol',
       'reason',
-      this.frameErrors,
-      ['too_big', 'text_frame', 'protocol'],
+      byKey(this.frameErrors, ['too_big', 'text_frame', 'protocol']),
     );
   }
 }

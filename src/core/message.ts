@@ -85,6 +85,15 @@ export interface Subscription {
   distance?: number;
 }
 
+/**
+ * A plain subscription of a node's own part (an inbox, a stream's capture,
+ * a consumer's acks, a face's internal listener): no queue group, no sid,
+ * no auto-unsubscribe.
+ */
+export function internalSubscription(subject: string, owner: Subscriber): Subscription {
+  return { subject, queue: '', sid: '', owner, max: 0, delivered: 0 };
+}
+
 export function messageSize(msg: Message): number {
   return msg.payload.length + (msg.headers === null ? 0 : msg.headers.length);
 }

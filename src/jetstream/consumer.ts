@@ -19,7 +19,12 @@
  * of ack subjects and statuses (consumer-wire.ts).
  */
 import type { Account } from '../core/account.js';
-import type { Message, Subscriber, Subscription } from '../core/message.js';
+import {
+  internalSubscription,
+  type Message,
+  type Subscriber,
+  type Subscription,
+} from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { subjectMatches } from '../core/subject.js';
 import type { StoredMessage } from '../streams/store.js';
@@ -157,7 +162,7 @@ export class Consumer implements Subscriber {
 
   start(): void {
     const subject = `$JS.ACK.${this.host.stream.name}.${this.name}.>`;
-    this.ackSub = { subject, queue: '', sid: '', owner: this, max: 0, delivered: 0 };
+    this.ackSub = internalSubscription(subject, this);
     this.host.account.subscribe(this.ackSub);
     const ms = Math.max(
       20,

@@ -7,7 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Account } from '../core/account.js';
-import type { Message, Subscriber, Subscription } from '../core/message.js';
+import {
+  internalSubscription,
+  type Message,
+  type Subscriber,
+  type Subscription,
+} from '../core/message.js';
 import type { Router } from '../core/router.js';
 
 /** Open reply subjects per account, at most (a request past it fails at once). */
@@ -39,14 +44,7 @@ export class Inbox implements Subscriber {
   ) {}
 
   start(): void {
-    this.sub = {
-      subject: `${this.prefix}>`,
-      queue: '',
-      sid: '',
-      owner: this,
-      max: 0,
-      delivered: 0,
-    };
+    this.sub = internalSubscription(`${this.prefix}>`, this);
     this.account.subscribe(this.sub);
   }
 

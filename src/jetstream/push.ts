@@ -19,7 +19,12 @@
  *   FLOW_CONTROL_MAX_BYTES.
  */
 import type { Account } from '../core/account.js';
-import type { Message, Subscriber, Subscription } from '../core/message.js';
+import {
+  internalSubscription,
+  type Message,
+  type Subscriber,
+  type Subscription,
+} from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { NS_PER_MS } from './consumer-config.js';
 import { FLOW_CONTROL_REQUEST, flowControlSubject, statusBlock } from './consumer-wire.js';
@@ -82,14 +87,7 @@ export class PushFlow implements Subscriber {
 
   start(): void {
     if (this.window > 0) {
-      this.fcSub = {
-        subject: `$JS.FC.${this.host.stream}.${this.host.consumer}.*`,
-        queue: '',
-        sid: '',
-        owner: this,
-        max: 0,
-        delivered: 0,
-      };
+      this.fcSub = internalSubscription(`$JS.FC.${this.host.stream}.${this.host.consumer}.*`, this);
       this.host.account.subscribe(this.fcSub);
     }
     if (this.heartbeatMs > 0) this.arm(this.heartbeatMs);

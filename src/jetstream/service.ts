@@ -23,7 +23,12 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { AccountConfig, SecurityConfig } from '../auth/types.js';
 import { type Account, type Accounts, DEFAULT_ACCOUNT } from '../core/account.js';
-import type { Message, Subscriber, Subscription } from '../core/message.js';
+import {
+  internalSubscription,
+  type Message,
+  type Subscriber,
+  type Subscription,
+} from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { errnoOf } from '../streams/file-ops.js';
 import { FileStore, type FileStoreOptions, openFileStore } from '../streams/file-store.js';
@@ -128,7 +133,7 @@ export class CapturedStream implements Subscriber {
   capture(): void {
     this.release();
     for (const subject of this.stream.config.subjects) {
-      const sub: Subscription = { subject, queue: '', sid: '', owner: this, max: 0, delivered: 0 };
+      const sub: Subscription = internalSubscription(subject, this);
       this.js.account.subscribe(sub);
       this.subs.push(sub);
     }

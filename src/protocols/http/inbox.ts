@@ -11,7 +11,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Account } from '../../core/account.js';
-import type { Message, Subscriber, Subscription } from '../../core/message.js';
+import {
+  internalSubscription,
+  type Message,
+  type Subscriber,
+  type Subscription,
+} from '../../core/message.js';
 
 /** Requests (and publishes to streams) waiting for an answer at once, over every account. */
 export const HTTP_INBOX_WAITERS_MAX = 10_000;
@@ -54,14 +59,7 @@ export class HttpInbox implements Subscriber {
     let inbox = this.byAccount.get(account);
     if (inbox === undefined) {
       const prefix = `_INBOX.${randomBytes(11).toString('base64url')}.`;
-      const sub: Subscription = {
-        subject: `${prefix}>`,
-        queue: '',
-        sid: '',
-        owner: this,
-        max: 0,
-        delivered: 0,
-      };
+      const sub = internalSubscription(`${prefix}>`, this);
       account.subscribe(sub);
       inbox = { prefix, sub };
       this.byAccount.set(account, inbox);

@@ -19,7 +19,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Guard } from '../../auth/guard.js';
 import type { Account } from '../../core/account.js';
-import type { Message, Subscriber, Subscription } from '../../core/message.js';
+import {
+  internalSubscription,
+  type Message,
+  type Subscriber,
+  type Subscription,
+} from '../../core/message.js';
 import { patternsOverlap } from '../../core/subject.js';
 import type { Consumer } from '../../jetstream/consumer.js';
 import { ephemeralName, normalizeConsumerConfig } from '../../jetstream/consumer-config.js';
@@ -120,7 +125,7 @@ export class StreamSubscription implements Subscriber {
     };
     if (s.policy === 'by_start_sequence') raw.opt_start_seq = s.seq;
     if (s.policy === 'by_start_time') raw.opt_start_time = s.time;
-    this.sub = { subject: deliver, queue: '', sid: '', owner: this, max: 0, delivered: 0 };
+    this.sub = internalSubscription(deliver, this);
     this.account.subscribe(this.sub);
     try {
       const { consumer } = await cs.consumers.add(normalizeConsumerConfig(raw, false));

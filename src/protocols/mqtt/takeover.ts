@@ -46,7 +46,12 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerOptions } from '../../config/options.js';
 import type { Account } from '../../core/account.js';
-import type { Message, Subscriber, Subscription } from '../../core/message.js';
+import {
+  internalSubscription,
+  type Message,
+  type Subscriber,
+  type Subscription,
+} from '../../core/message.js';
 import type { Router } from '../../core/router.js';
 import type { Logger } from '../../util/logger.js';
 import type { SessionState } from './state.js';
@@ -339,14 +344,7 @@ export class MeshSessions implements Subscriber {
     }
     let r = this.replies.get(account.name);
     if (r === undefined) {
-      const sub: Subscription = {
-        subject: `${HANDOFF_PREFIX}${this.nonce}.>`,
-        queue: '',
-        sid: '',
-        owner: this,
-        max: 0,
-        delivered: 0,
-      };
+      const sub = internalSubscription(`${HANDOFF_PREFIX}${this.nonce}.>`, this);
       account.subscribe(sub);
       r = { account, sub };
       this.replies.set(account.name, r);

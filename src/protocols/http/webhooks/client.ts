@@ -23,7 +23,6 @@ import {
   request,
 } from 'node:http';
 import { Agent as HttpsAgent, request as requestTls } from 'node:https';
-import type { Socket } from 'node:net';
 
 /** An idle keep-alive socket is closed after this long (ms). */
 export const IDLE_SOCKET_TIMEOUT_MS = 4000;
@@ -60,6 +59,12 @@ export class WebhookClient {
     this.agent = this.tls
       ? new HttpsAgent({ ...agentOptions, ...(tls.ca !== undefined ? { ca: tls.ca } : {}) })
       : new HttpAgent(agentOptions);
+    // Counted where the agent opens a socket: no listener per request.
+    const create = this.agent.createConnection.bind(this.agent);
+    this.agent.createConnection = (o, cb) => {
+      this.connections++;
+      return create(o, cb);
+    };
     this.options = {
       // [::1] in a URL, ::1 for the socket.
       hostname: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
@@ -79,11 +84,6 @@ export class WebhookClient {
   open(headers: OutgoingHttpHeaders, end: () => void): ClientRequest {
     const o = { ...this.options, headers };
     const req = this.tls ? requestTls(o) : request(o);
-    req.once('socket', (s: Socket & { weftCounted?: boolean }) => {
-      if (s.weftCounted === true) return;
-      s.weftCounted = true;
-      this.connections++;
-    });
     this.inFlight.add(end);
     return req;
   }

@@ -133,6 +133,11 @@ export class Webhook implements Subscriber {
     return this.queue.length;
   }
 
+  /** Connections opened to the receiver (kept alive: one per slot while it answers). */
+  connections(): number {
+    return this.client.connections;
+  }
+
   /** Messages waiting for their next attempt (NAKed, for a stream webhook). */
   retryingNow(): number {
     return this.source?.retrying() ?? this.retrying;

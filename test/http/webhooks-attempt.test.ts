@@ -3,7 +3,7 @@
  * (RFC 9110 §10.2.3), exponential backoff with full jitter within its
  * ceilings, an endless answer body cut at RESPONSE_BODY_MAX, redirects
  * not followed, one deadline, close ending a POST in flight, keep-alive
- * connections bounded by the concurrency, https verifying the receiver's
+ * connections bounded by the concurrency and closed when idle, https verifying the receiver's
  * certificate, the request's headers by the documented rule.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,7 +21,7 @@ import {
   RESPONSE_BODY_MAX,
   retryDelay,
 } from '../../src/protocols/http/webhooks/attempt.js';
-import { WebhookClient } from '../../src/protocols/http/webhooks/client.js';
+import { IDLE_SOCKET_TIMEOUT_MS, WebhookClient } from '../../src/protocols/http/webhooks/client.js';
 import { requestHeaders } from '../../src/protocols/http/webhooks/request.js';
 import { makeCerts, type TestCerts } from '../helpers/certs.js';
 import { checkFor } from '../helpers/poll.js';
@@ -183,6 +183,33 @@ describe('one attempt', () => {
     assert.ok(outs.every((o) => o.kind === 'ok'));
     assert.ok(four.connections <= 4, `${four.connections} connections`);
     four.close();
+  });
+
+  test('an idle connection is closed after IDLE_SOCKET_TIMEOUT_MS', async () => {
+    // A receiver of its own, that would keep a connection 60 s.
+    const closedAt: number[] = [];
+    const own = createServer((req, res) => {
+      req.resume();
+      res.writeHead(204).end();
+    });
+    own.keepAliveTimeout = 60_000;
+    own.on('connection', (c: Socket) => c.on('close', () => closedAt.push(Date.now())));
+    await new Promise<void>((r) => own.listen(0, '127.0.0.1', () => r()));
+    const client = new WebhookClient(`http://127.0.0.1:${(own.address() as AddressInfo).port}/`, 1);
+    try {
+      assert.equal((await attempt(client, {}, Buffer.from('x'), 2000)).kind, 'ok');
+      const idleFrom = Date.now();
+      await checkFor(() => closedAt.length === 1, IDLE_SOCKET_TIMEOUT_MS + 5000, 50);
+      // Not before (timers may fire a little early).
+      assert.ok(closedAt[0]! - idleFrom >= IDLE_SOCKET_TIMEOUT_MS - 100);
+      // The next POST opens a new connection.
+      assert.equal((await attempt(client, {}, Buffer.from('y'), 2000)).kind, 'ok');
+      assert.equal(client.connections, 2);
+    } finally {
+      client.close();
+      own.closeAllConnections();
+      await new Promise<void>((r) => own.close(() => r()));
+    }
   });
 });
 

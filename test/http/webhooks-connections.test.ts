@@ -84,7 +84,7 @@ describe('webhook connections', () => {
       });
       assert.equal(made.status, 201, JSON.stringify(made.body));
       for (let i = 0; i < 200; i++) nc.publish('keep', sc.encode(`m${i}`));
-      await checkFor(() => rx.received.length === 200);
+      await checkFor(() => rx.received.length === 200, 10_000);
       assert.ok(rx.accepted <= 4, `${rx.accepted} connections for 200 POSTs`);
       const s = await api('GET', '/v1/webhooks/keep');
       assert.equal(s.body.status.connections, rx.accepted);
@@ -106,6 +106,7 @@ describe('webhook connections', () => {
       nc.publish('gone', sc.encode('x'));
       await checkFor(
         async () => (await api('GET', '/v1/webhooks/gone')).body.status.state === 'stopped',
+        10_000,
       );
       await checkFor(() => rx.openConnections() === 0);
       assert.equal(rx.received.length, 1);
@@ -124,7 +125,10 @@ describe('webhook connections', () => {
     });
     assert.equal(made.status, 201, JSON.stringify(made.body));
     nc.publish('tls', sc.encode('secret'));
-    await checkFor(async () => (await api('GET', '/v1/webhooks/tls')).body.status.failed >= 2);
+    await checkFor(
+      async () => (await api('GET', '/v1/webhooks/tls')).body.status.failed >= 2,
+      10_000,
+    );
     const s = (await api('GET', '/v1/webhooks/tls')).body.status;
     assert.match(String(s.last_error), /certificate/);
     assert.equal(s.delivered, 0);

@@ -7,6 +7,7 @@
  * certificate, the request's headers by the documented rule.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -15,6 +16,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import {
   attempt,
   parseRetryAfter,
@@ -25,6 +27,8 @@ import { IDLE_SOCKET_TIMEOUT_MS, WebhookClient } from '../../src/protocols/http/
 import { requestHeaders } from '../../src/protocols/http/webhooks/request.js';
 import { makeCerts, type TestCerts } from '../helpers/certs.js';
 import { checkFor } from '../helpers/poll.js';
+
+const run = promisify(execFile);
 
 describe('retry delays', () => {
   test('Retry-After: seconds, an HTTP date, a past date, garbage', () => {
@@ -248,6 +252,23 @@ describe('https', () => {
     assert.equal((await attempt(trusting, {}, Buffer.from('y'), 5000)).kind, 'ok');
     assert.equal(trusting.connections, 1);
     trusting.close();
+  });
+
+  test('NODE_EXTRA_CA_CERTS at start (as docs/webhooks.md says) makes a private CA trusted', async () => {
+    const client = new URL('../../src/protocols/http/webhooks/client.js', import.meta.url).href;
+    const attemptJs = new URL('../../src/protocols/http/webhooks/attempt.js', import.meta.url).href;
+    const script = [
+      `const { WebhookClient } = await import(${JSON.stringify(client)});`,
+      `const { attempt } = await import(${JSON.stringify(attemptJs)});`,
+      `const c = new WebhookClient(${JSON.stringify(url)}, 1);`,
+      `const out = await attempt(c, {}, Buffer.from('x'), 5000);`,
+      'c.close();',
+      'process.stdout.write(JSON.stringify(out));',
+    ].join('\n');
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: certs.ca },
+    });
+    assert.deepEqual(JSON.parse(stdout), { kind: 'ok', status: 200 });
   });
 });
 

@@ -153,6 +153,21 @@ describe('one attempt', () => {
     assert.equal(out.kind === 'failed' ? out.error : '', 'webhook closed');
   });
 
+  test('never throws: a URL with credentials, a header value Node refuses', async () => {
+    const withCredentials = new WebhookClient(`http://u:p@127.0.0.1:1/`, 1);
+    const out = await attempt(withCredentials, {}, Buffer.alloc(0), 2000);
+    assert.equal(
+      out.kind === 'failed' ? out.error : '',
+      'a URL with credentials (user:password@) is refused: nothing is sent',
+    );
+    const client = new WebhookClient(`${base}/ok`, 1);
+    const bad = await attempt(client, { 'weft-subject': 'a\u0001b' }, Buffer.alloc(0), 2000);
+    assert.match(bad.kind === 'failed' ? bad.error : '', /Invalid character in header content/);
+    // The client goes on.
+    assert.equal((await attempt(client, {}, Buffer.alloc(0), 2000)).kind, 'ok');
+    client.close();
+  });
+
   test('one deadline: a receiver that never answers times out', async () => {
     const client = new WebhookClient(`${base}/hang`, 1);
     const out = await attempt(client, {}, Buffer.alloc(0), 200);

@@ -13,7 +13,7 @@
  * and AbortSignals cost more CPU than the rest of a delivery
  * (BENCHMARKS.md, "Webhooks").
  */
-import type { OutgoingHttpHeaders } from 'node:http';
+import type { ClientRequest, OutgoingHttpHeaders } from 'node:http';
 import type { WebhookClient } from './client.js';
 
 /** Bytes of a receiver's answer read (then discarded) before the connection is dropped. */
@@ -62,7 +62,7 @@ export function attempt(
       settled = true;
       clearTimeout(timer);
       client.done(closed);
-      if (destroy) req.destroy();
+      if (destroy) req?.destroy();
       resolve(out);
     };
     const closed = (): void => finish(CLOSED, true);
@@ -71,7 +71,14 @@ export function attempt(
       timeoutMs,
     );
     headers['content-length'] = body.length;
-    const req = client.open(headers, closed);
+    let req: ClientRequest | null = null;
+    try {
+      // Throws on a header value Node refuses (a subject with a control character).
+      req = client.open(headers, closed);
+    } catch (err) {
+      finish(failed(0, describe(err), null), false);
+      return;
+    }
     req.on('error', (err) => finish(failed(0, describe(err), null), true));
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;

@@ -76,7 +76,7 @@ export class WebhookClient {
     // fetch refused such a URL too: credentials are not sent from a URL.
     this.refusal =
       u.username !== '' || u.password !== ''
-        ? 'the URL holds credentials (user:password@): not sent, put them in a header instead'
+        ? 'a URL with credentials (user:password@) is refused: nothing is sent'
         : '';
   }
 
@@ -84,6 +84,7 @@ export class WebhookClient {
   open(headers: OutgoingHttpHeaders, end: () => void): ClientRequest {
     const o = { ...this.options, headers };
     const req = this.tls ? requestTls(o) : request(o);
+    // Registered once the request exists (request() may throw on a header).
     this.inFlight.add(end);
     return req;
   }

@@ -33,6 +33,8 @@ export class Receiver {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   port = 0;
+  /** Connections accepted. */
+  accepted = 0;
 
   constructor(public answer: Answerer = () => ({ status: 200 })) {}
 
@@ -45,6 +47,7 @@ export class Receiver {
     const server = createServer((req, res) => this.onRequest(req, res));
     server.keepAliveTimeout = 60_000;
     server.on('connection', (s: Socket) => {
+      this.accepted++;
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
@@ -83,6 +86,11 @@ export class Receiver {
     if (server === null) return;
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  /** Connections open now. */
+  openConnections(): number {
+    return this.sockets.size;
   }
 
   bodies(): string[] {

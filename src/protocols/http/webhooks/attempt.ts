@@ -7,7 +7,14 @@
  * body; at most RESPONSE_BODY_MAX bytes of the body are read (and thrown
  * away) before the connection is dropped; redirects are not followed
  * (a 3xx is a failure: a webhook's URL is where it delivers).
+ *
+ * Sent with `node:http`/`node:https` over the webhook's keep-alive agent
+ * (client.ts), not `fetch`: undici's Request/Headers objects, web streams
+ * and AbortSignals cost more CPU than the rest of a delivery
+ * (BENCHMARKS.md, "Webhooks").
  */
+import type { ClientRequest, OutgoingHttpHeaders } from 'node:http';
+import type { WebhookClient } from './client.js';
 
 /** Bytes of a receiver's answer read (then discarded) before the connection is dropped. */
 export const RESPONSE_BODY_MAX = 64 * 1024;
@@ -27,82 +34,85 @@ export type Outcome =
       readonly retryAfterMs: number | null;
     };
 
-/** POSTs `body` to `url`; never throws. `abort` cancels it (the webhook closed). */
-export async function attempt(
-  url: string,
-  headers: Headers,
+const CLOSED: Outcome = {
+  kind: 'failed',
+  status: 0,
+  error: 'webhook closed',
+  retryAfterMs: null,
+};
+
+/**
+ * POSTs `body` with `client` (its URL, its keep-alive agent); never
+ * throws. `client.close()` ends it (the webhook closed).
+ */
+export function attempt(
+  client: WebhookClient,
+  headers: OutgoingHttpHeaders,
   body: Buffer,
   timeoutMs: number,
-  abort: AbortSignal,
 ): Promise<Outcome> {
-  if (abort.aborted)
-    return { kind: 'failed', status: 0, error: 'webhook closed', retryAfterMs: null };
-  const ctl = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    ctl.abort();
-  }, timeoutMs);
-  const onAbort = (): void => ctl.abort();
-  abort.addEventListener('abort', onAbort);
-  try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers,
-      body,
-      redirect: 'manual',
-      signal: ctl.signal,
-    });
-    await drain(res);
-    const status = res.status;
-    if (status >= 200 && status < 300) return { kind: 'ok', status };
-    if (status === 410) return { kind: 'gone', status };
-    const retryAfter = parseRetryAfter(res.headers.get('retry-after'), Date.now());
-    return {
-      kind: 'failed',
-      status,
-      error: `HTTP ${status}${res.statusText === '' ? '' : ` ${res.statusText}`}`.slice(
-        0,
-        ERROR_TEXT_MAX,
-      ),
-      retryAfterMs: retryAfter,
+  if (client.closed) return Promise.resolve(CLOSED);
+  if (client.refusal !== '') return Promise.resolve(failed(0, client.refusal, null));
+  return new Promise((resolve) => {
+    let settled = false;
+    // Ends the attempt with `out`; the request is destroyed (with its socket)
+    // unless its answer was read to the end (then the socket is kept alive).
+    const finish = (out: Outcome, destroy: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      client.done(closed);
+      if (destroy) req?.destroy();
+      resolve(out);
     };
-  } catch (err) {
-    const error = timedOut
-      ? `timed out after ${timeoutMs}ms`
-      : abort.aborted
-        ? 'webhook closed'
-        : describe(err);
-    return { kind: 'failed', status: 0, error, retryAfterMs: null };
-  } finally {
-    clearTimeout(timer);
-    abort.removeEventListener('abort', onAbort);
-  }
-}
-
-/** Reads at most RESPONSE_BODY_MAX bytes of the answer, keeping none; cancels the rest. */
-async function drain(res: Response): Promise<void> {
-  const body = res.body;
-  if (body === null) return;
-  const reader = body.getReader();
-  let read = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    read += value.byteLength;
-    if (read > RESPONSE_BODY_MAX) {
-      await reader.cancel().catch(() => {});
+    const closed = (): void => finish(CLOSED, true);
+    const timer = setTimeout(
+      () => finish(failed(0, `timed out after ${timeoutMs}ms`, null), true),
+      timeoutMs,
+    );
+    headers['content-length'] = body.length;
+    let req: ClientRequest | null = null;
+    try {
+      // Throws on a header value Node refuses (a subject with a control character).
+      req = client.open(headers, closed);
+    } catch (err) {
+      finish(failed(0, describe(err), null), false);
       return;
     }
-  }
+    req.on('error', (err) => finish(failed(0, describe(err), null), true));
+    req.on('response', (res) => {
+      const status = res.statusCode ?? 0;
+      const outcome = (): Outcome => {
+        if (status >= 200 && status < 300) return { kind: 'ok', status };
+        if (status === 410) return { kind: 'gone', status };
+        const text = res.statusMessage ?? '';
+        return failed(
+          status,
+          `HTTP ${status}${text === '' ? '' : ` ${text}`}`,
+          parseRetryAfter(res.headers['retry-after'] ?? null, Date.now()),
+        );
+      };
+      // At most RESPONSE_BODY_MAX bytes read (kept: none); past it the socket goes.
+      let read = 0;
+      res.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read > RESPONSE_BODY_MAX) finish(outcome(), true);
+      });
+      res.on('end', () => finish(outcome(), false));
+      res.on('error', (err) => finish(failed(0, describe(err), null), true));
+    });
+    req.end(body);
+  });
 }
 
-/** A fetch error's cause, as short as it is precise (`connect ECONNREFUSED 127.0.0.1:9`). */
+function failed(status: number, error: string, retryAfterMs: number | null): Outcome {
+  return { kind: 'failed', status, error: error.slice(0, ERROR_TEXT_MAX), retryAfterMs };
+}
+
+/** A request's error, as short as it is precise (`connect ECONNREFUSED 127.0.0.1:9`). */
 function describe(err: unknown): string {
-  const e = err as { message?: string; cause?: { message?: string; code?: string } };
-  const cause = e?.cause?.message ?? e?.cause?.code;
-  const text = cause !== undefined ? cause : (e?.message ?? String(err));
-  return text.slice(0, ERROR_TEXT_MAX);
+  const e = err as { message?: string; code?: string };
+  return e?.message ?? e?.code ?? String(err);
 }
 
 /**

@@ -75,30 +75,44 @@ export interface Delivery {
   readonly attempt: number;
 }
 
-/** The HTTP headers of one attempt (a fresh timestamp and signature each time). */
-export function requestHeaders(d: Delivery, secret: string, now = Date.now()): Headers {
-  const h = new Headers();
+/**
+ * The HTTP headers of one attempt (a fresh timestamp and signature each
+ * time), by lower-case name; a name given twice has its values joined
+ * with `, ` (as `Headers.append` does).
+ */
+export function requestHeaders(
+  d: Delivery,
+  secret: string,
+  now = Date.now(),
+): Record<string, string> {
+  const h: Record<string, string> = {};
   let type = 'application/octet-stream';
-  const lines = headerLines(d.headers);
-  // A binary-mode CloudEvent goes in HTTP binary mode: datacontenttype is the Content-Type.
-  const event = httpFromCanonical(lines);
-  const eventType = event?.find(([k]) => k === 'content-type')?.[1];
-  if (eventType !== undefined && !BAD_VALUE.test(eventType)) type = eventType;
-  for (const [name, value] of lines) {
-    if (!TOKEN.test(name) || BAD_VALUE.test(value)) continue;
-    const lower = name.toLowerCase();
-    if (event !== null && (lower === 'content-type' || lower === 'ce-datacontenttype')) continue;
-    if (lower === 'content-type') type = value;
-    else if (lower.startsWith('nats-') || lower.startsWith('ce-')) h.append(name, value);
-    else h.append(`X-Nats-Header-${name}`, value);
+  if (d.headers !== null && d.headers.length > 0) {
+    const lines = headerLines(d.headers);
+    // A binary-mode CloudEvent goes in HTTP binary mode: datacontenttype is the Content-Type.
+    const event = httpFromCanonical(lines);
+    const eventType = event?.find(([k]) => k === 'content-type')?.[1];
+    if (eventType !== undefined && !BAD_VALUE.test(eventType)) type = eventType;
+    for (const [name, value] of lines) {
+      if (!TOKEN.test(name) || BAD_VALUE.test(value)) continue;
+      const lower = name.toLowerCase();
+      if (event !== null && (lower === 'content-type' || lower === 'ce-datacontenttype')) continue;
+      if (lower === 'content-type') type = value;
+      else {
+        const key =
+          lower.startsWith('nats-') || lower.startsWith('ce-') ? lower : `x-nats-header-${lower}`;
+        const had = h[key];
+        h[key] = had === undefined ? value : `${had}, ${value}`;
+      }
+    }
   }
-  h.set('content-type', type);
+  h['content-type'] = type;
   const ts = Math.floor(now / 1000);
-  h.set(WEFT_HEADERS.webhook, d.webhook);
-  h.set(WEFT_HEADERS.subject, d.subject);
-  h.set(WEFT_HEADERS.id, d.id);
-  h.set(WEFT_HEADERS.attempt, String(d.attempt));
-  h.set(WEFT_HEADERS.timestamp, String(ts));
-  if (secret !== '') h.set(WEFT_HEADERS.signature, sign(secret, ts, d.payload));
+  h[WEFT_HEADERS.webhook] = d.webhook;
+  h[WEFT_HEADERS.subject] = d.subject;
+  h[WEFT_HEADERS.id] = d.id;
+  h[WEFT_HEADERS.attempt] = String(d.attempt);
+  h[WEFT_HEADERS.timestamp] = String(ts);
+  if (secret !== '') h[WEFT_HEADERS.signature] = sign(secret, ts, d.payload);
   return h;
 }

@@ -20,6 +20,7 @@ import { NS_PER_MS } from '../../../jetstream/consumer-config.js';
 import { withHeaders } from '../../../jetstream/consumer-wire.js';
 import type { JetStream } from '../../../jetstream/service.js';
 import { attempt, type Outcome, retryDelay } from './attempt.js';
+import { WebhookClient } from './client.js';
 import { type Delivery, requestHeaders } from './request.js';
 import type { WebhookSpec } from './spec.js';
 import { StreamSource } from './stream-source.js';
@@ -83,6 +84,8 @@ export class Webhook implements Subscriber {
   private readonly abort = new AbortController();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly account: Account;
+  /** Its URL and keep-alive connections (at most `concurrency`). */
+  private readonly client: WebhookClient;
 
   constructor(
     readonly spec: WebhookSpec,
@@ -91,6 +94,7 @@ export class Webhook implements Subscriber {
     readonly origin: 'config' | 'api',
   ) {
     this.account = host.account(spec.account);
+    this.client = new WebhookClient(spec.url, spec.concurrency);
   }
 
   /**
@@ -127,6 +131,11 @@ export class Webhook implements Subscriber {
   lag(): number {
     if (this.source !== null) return this.source.lag();
     return this.queue.length;
+  }
+
+  /** Connections opened to the receiver (kept alive: one per slot while it answers). */
+  connections(): number {
+    return this.client.connections;
   }
 
   /** Messages waiting for their next attempt (NAKed, for a stream webhook). */
@@ -231,11 +240,10 @@ export class Webhook implements Subscriber {
       attempt: m.attempts,
     };
     const out = await attempt(
-      this.spec.url,
+      this.client,
       requestHeaders(d, this.spec.secret),
       m.payload,
       this.spec.timeoutMs,
-      this.abort.signal,
     );
     if (this.state === 'closed') return out;
     if (out.kind === 'ok') {
@@ -305,6 +313,8 @@ export class Webhook implements Subscriber {
       `webhook ${this.spec.name}: ${this.spec.url} answered 410 Gone: stopped (delete and create it again to resume)`,
     );
     this.release();
+    // The POSTs in flight end as they would; no socket is kept for another.
+    this.client.retire();
     this.counters.dropped += this.queue.length;
     this.queue.length = 0;
     this.queueBytes = 0;
@@ -339,6 +349,8 @@ export class Webhook implements Subscriber {
     this.state = 'closed';
     this.release();
     this.abort.abort();
+    // The POSTs in flight end (`webhook closed`) and every socket closes.
+    this.client.close();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.queue.length = 0;
@@ -360,6 +372,7 @@ export class Webhook implements Subscriber {
       dead_lettered: this.counters.deadLettered,
       dropped: this.counters.dropped,
       in_flight: this.inFlight,
+      connections: this.client.connections,
       retrying: this.retryingNow(),
       lag: this.lag(),
       last_error: this.lastError,

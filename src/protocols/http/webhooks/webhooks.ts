@@ -257,6 +257,11 @@ export class Webhooks {
       w.retryingNow(),
     );
     gauge('weft_webhook_in_flight', 'Webhook POSTs in flight', (w) => w.inFlight);
+    counter(
+      'weft_webhook_connections_total',
+      'Connections opened to the receiver (kept alive between POSTs)',
+      (w) => w.connections(),
+    );
     gauge(
       'weft_webhook_lag',
       'Messages not yet delivered: the queue (core) or the consumer pending and unacknowledged (stream)',

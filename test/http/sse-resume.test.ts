@@ -11,7 +11,13 @@ import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { checkFor } from '../helpers/poll.js';
 import { eventsOf, SseClient, type SseNode, startSseNode } from '../helpers/sse.js';
 
-/** Publishes `ev.<n % 3>` with payload n (from 1) until stopped; n is then the stream sequence. */
+/**
+ * Publishes `ev.<n % 3>` with payload n (from 1) until stopped; n is then
+ * the stream sequence. Without pause, but paced (20 messages, a flush, a
+ * timer turn): unpaced, a fast machine published millions while the test
+ * waited for its next step, and the readers' catching up, not the seam,
+ * decided whether the test passed.
+ */
 function publisher(nc: NatsConnection) {
   const state = { sent: 0, stopped: false, done: Promise.resolve() };
   state.done = (async () => {
@@ -21,6 +27,7 @@ function publisher(nc: NatsConnection) {
         nc.publish(`ev.${state.sent % 3}`, Buffer.from(String(state.sent)));
       }
       await nc.flush();
+      await new Promise((r) => setTimeout(r, 1));
     }
   })();
   return state;
@@ -69,16 +76,25 @@ describe('SSE: resume from a stream', () => {
       for (const e of a.events) assert.equal(e.data, e.id);
       const last = a.lastEventId;
       // More is published while the client is away.
-      await checkFor(() => pub.sent >= Number(last) + 500, 10_000);
+      await checkFor(() => {
+        if (pub.sent >= Number(last) + 500) return true;
+        throw new Error(`${pub.sent} sent, the first connection ended at ${last}`);
+      }, 10_000);
       const b = await SseClient.open(`${node.base}/v1/subscribe/ev.%3E?stream=EV`, {
         'last-event-id': last,
       });
       assert.equal(b.status, 200);
-      await checkFor(() => b.events.length >= 1000, 20_000);
+      await checkFor(() => {
+        if (b.events.length >= 1000) return true;
+        throw new Error(`${b.events.length} events after reconnecting, ${pub.sent} sent`);
+      }, 20_000);
       pub.stopped = true;
       await pub.done;
       const total = pub.sent;
-      await checkFor(() => Number(b.lastEventId) === total, 10_000);
+      await checkFor(() => {
+        if (Number(b.lastEventId) === total) return true;
+        throw new Error(`last event ${b.lastEventId}, ${total} sent (${b.events.length} events)`);
+      }, 10_000);
       b.close();
       assertRun(
         b.events.map((e) => Number(e.id)),

@@ -16,6 +16,8 @@
  *   - batch: `splitBatch` (`application/cloudevents-batch+json`).
  */
 
+import { headerPairs as readHeaderPairs } from '../core/headers.js';
+
 /** The header prefix of an attribute in the NATS and HTTP bindings (names are case-insensitive). */
 export const CE_PREFIX = 'ce-';
 /** The JSON event format's media type (structured mode). */
@@ -169,18 +171,7 @@ function parseHex(c: number): number {
 
 /** The header lines of a NATS header block, in order (empty for null or a block that is not one). */
 export function headerPairs(block: Buffer | null): HeaderList {
-  const out: HeaderList = [];
-  if (block === null || block.length === 0) return out;
-  const text = block.toString('utf8');
-  if (!text.startsWith('NATS/1.0')) return out;
-  const lines = text.split('\r\n');
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    out.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
-  }
-  return out;
+  return readHeaderPairs(block, 'utf8');
 }
 
 /** A NATS header block of `pairs` (null for none). Values must be on one line (encode first). */

@@ -6,22 +6,15 @@
  * nats-server's `getHeader`.
  */
 
+import { forEachHeader } from '../core/headers.js';
+
 /** The headers of a block, keyed by lower-cased name; empty when `block` is null or malformed. */
 export function parseHeaders(block: Buffer | null): Map<string, string> {
   const out = new Map<string, string>();
-  if (block === null || block.length === 0) return out;
-  const text = block.toString('latin1');
-  if (!text.startsWith('NATS/1.0')) return out;
-  const lines = text.split('\r\n');
-  // lines[0] is the version line (with an optional status); the block ends with an empty line.
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === '') continue;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const key = line.slice(0, colon).trim().toLowerCase();
-    if (!out.has(key)) out.set(key, line.slice(colon + 1).trim());
-  }
+  forEachHeader(block, 'latin1', (name, value) => {
+    const key = name.toLowerCase();
+    if (!out.has(key)) out.set(key, value);
+  });
   return out;
 }
 

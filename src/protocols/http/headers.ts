@@ -15,10 +15,11 @@
  * out. Values of one name keep their order. Pure: no socket.
  */
 
+import { headerPairs, headerStatus } from '../../core/headers.js';
+
 /** The request header prefix that carries an arbitrary NATS header. */
 export const HEADER_PREFIX = 'x-nats-header-';
 const NATS_PREFIX = 'nats-';
-const STATUS_LINE = /^NATS\/1\.0(?: (\d{3})(?: (.*))?)?$/;
 
 /** `nats-msg-id` → `Nats-Msg-Id` (each dash-separated word capitalised). */
 export function canonicalName(name: string): string {
@@ -75,22 +76,8 @@ export interface NatsHeaderView {
 }
 
 export function readNatsHeaders(block: Buffer | null): NatsHeaderView {
-  if (block === null || block.length === 0) return { status: 0, description: '', headers: [] };
   // latin1: one character per byte, as Node writes header values (UTF-8 passes unchanged).
-  const lines = block.toString('latin1').split('\r\n');
-  const m = STATUS_LINE.exec(lines[0]!.trim());
-  const headers: [string, string][] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
-  }
-  return {
-    status: m?.[1] === undefined ? 0 : Number(m[1]),
-    description: m?.[2] ?? '',
-    headers,
-  };
+  return { ...headerStatus(block), headers: headerPairs(block, 'latin1') };
 }
 
 /**

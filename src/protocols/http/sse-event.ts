@@ -24,6 +24,7 @@
  *   UTF-8, else `data_base64`.
  */
 import { isUtf8 } from 'node:buffer';
+import { forEachHeader } from '../../core/headers.js';
 import { structuredFromCanonical } from '../cloudevents.js';
 
 export type SseFormat = 'text' | 'json';
@@ -95,19 +96,12 @@ function envelope(msg: SseMessage, seq: number): Envelope {
  * are none. The status line (`NATS/1.0 503`) is not a header and is left out.
  */
 export function headerValues(block: Buffer | null): Record<string, string[]> | null {
-  if (block === null || block.length === 0) return null;
-  const lines = block.toString('utf8').split('\r\n');
   let out: Record<string, string[]> | null = null;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim();
-    const value = line.slice(colon + 1).trim();
+  forEachHeader(block, 'utf8', (name, value) => {
     out ??= Object.create(null) as Record<string, string[]>;
     const list = out[name];
     if (list === undefined) out[name] = [value];
     else list.push(value);
-  }
+  });
   return out;
 }

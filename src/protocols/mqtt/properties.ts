@@ -26,6 +26,7 @@
  * gives `datacontenttype` as the Content Type and as a user property (both,
  * as the binding's example, so a receiver reading either finds it).
  */
+import { forEachHeader } from '../../core/headers.js';
 import type { Message } from '../../core/message.js';
 import {
   CE_PREFIX,
@@ -126,20 +127,12 @@ const PLAIN: MqttView = Object.freeze({
 /** Reads a core message's headers (any face's) as MQTT fields. */
 export function fromHeaders(headers: Buffer | null): MqttView {
   if (headers === null || headers.length === 0) return PLAIN;
-  const text = headers.toString('utf8');
-  if (!text.startsWith('NATS/1.0')) return PLAIN;
   const out: MqttView = { qos: 0, retain: false, expiresAt: undefined, properties: undefined };
   const props: MessageProperties = {};
   let user: Record<string, string | string[]> | undefined;
   let any = false;
   let sawSpecversion = false;
-  const lines = text.split('\r\n');
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const k = line.slice(0, colon).trim();
-    const v = line.slice(colon + 1).trim();
+  forEachHeader(headers, 'utf8', (k, v) => {
     const lk = lower(k);
     switch (lk) {
       case 'mqtt-qos': {
@@ -175,7 +168,7 @@ export function fromHeaders(headers: Buffer | null): MqttView {
         any = true;
       }
     }
-  }
+  });
   if (sawSpecversion && user !== undefined && contentMode(props.contentType) === null)
     user = eventProperties(user, props);
   if (user !== undefined) props.userProperties = user;

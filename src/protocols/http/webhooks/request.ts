@@ -24,6 +24,7 @@
  * Without a NATS `Content-Type`, the body is `application/octet-stream`.
  */
 import { createHmac } from 'node:crypto';
+import { headerPairs } from '../../../core/headers.js';
 import { httpFromCanonical } from '../../cloudevents.js';
 
 /** The headers a webhook sets itself (lower-case). */
@@ -39,22 +40,6 @@ export const WEFT_HEADERS = {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A header value may hold no control character but tab, and only Latin-1. */
 const BAD_VALUE = /[\u0000-\u0008\u000a-\u001f\u007f\u0100-\uffff]/;
-
-/** The header lines of a NATS header block, in order (the version/status line left out). */
-export function headerLines(block: Buffer | null): [string, string][] {
-  const out: [string, string][] = [];
-  if (block === null || block.length === 0) return out;
-  const text = block.toString('latin1');
-  if (!text.startsWith('NATS/1.0')) return out;
-  const lines = text.split('\r\n');
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    out.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
-  }
-  return out;
-}
 
 /** The signature header's value for one delivery. */
 export function sign(secret: string, timestamp: number, body: Buffer): string {
@@ -88,7 +73,7 @@ export function requestHeaders(
   const h: Record<string, string> = {};
   let type = 'application/octet-stream';
   if (d.headers !== null && d.headers.length > 0) {
-    const lines = headerLines(d.headers);
+    const lines = headerPairs(d.headers, 'latin1');
     // A binary-mode CloudEvent goes in HTTP binary mode: datacontenttype is the Content-Type.
     const event = httpFromCanonical(lines);
     const eventType = event?.find(([k]) => k === 'content-type')?.[1];

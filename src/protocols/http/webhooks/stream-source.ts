@@ -15,7 +15,12 @@
  * unlimited: the webhook counts attempts and sends the dead letter itself.
  */
 import type { Account } from '../../../core/account.js';
-import type { Message, Subscriber, Subscription } from '../../../core/message.js';
+import {
+  internalSubscription,
+  type Message,
+  type Subscriber,
+  type Subscription,
+} from '../../../core/message.js';
 import type { Consumer } from '../../../jetstream/consumer.js';
 import { NS_PER_MS, normalizeConsumerConfig } from '../../../jetstream/consumer-config.js';
 import { parseAckAt } from '../../../jetstream/consumer-wire.js';
@@ -129,14 +134,7 @@ export class StreamSource implements Subscriber {
       if (this.stopped) return;
       this.bound = { cs, consumer };
       if (this.sub === null) {
-        this.sub = {
-          subject: this.deliverSubject,
-          queue: '',
-          sid: '',
-          owner: this,
-          max: 0,
-          delivered: 0,
-        };
+        this.sub = internalSubscription(this.deliverSubject, this);
         this.account.subscribe(this.sub);
       }
       this.sink.state('running', '');

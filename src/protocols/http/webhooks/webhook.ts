@@ -14,7 +14,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Account } from '../../../core/account.js';
-import type { Message, Subscriber, Subscription } from '../../../core/message.js';
+import {
+  internalSubscription,
+  type Message,
+  type Subscriber,
+  type Subscription,
+} from '../../../core/message.js';
 import type { Router } from '../../../core/router.js';
 import { NS_PER_MS } from '../../../jetstream/consumer-config.js';
 import { withHeaders } from '../../../jetstream/consumer-wire.js';
@@ -104,14 +109,7 @@ export class Webhook implements Subscriber {
    */
   start(): Promise<void> {
     if (this.spec.stream === '') {
-      this.sub = {
-        subject: this.spec.subject,
-        queue: '',
-        sid: '',
-        owner: this,
-        max: 0,
-        delivered: 0,
-      };
+      this.sub = internalSubscription(this.spec.subject, this);
       this.account.subscribe(this.sub);
       return Promise.resolve();
     }

@@ -9,11 +9,11 @@
  * the dead-letter subject); each webhook runs in its account.
  */
 import { randomBytes } from 'node:crypto';
-import type { Registry } from 'prom-client';
-import { Counter, Gauge } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { Accounts } from '../../../core/account.js';
 import type { Router } from '../../../core/router.js';
 import type { JetStream } from '../../../jetstream/service.js';
+import { scrapeReaders } from '../../../monitor/metric-kit.js';
 import type { Health } from '../../../util/health.js';
 import { specRecord, type WebhookSpec } from './spec.js';
 import { WebhookStore } from './store.js';
@@ -204,35 +204,13 @@ export class Webhooks {
 
   /** `weft_webhook_*{webhook}`, read at each scrape. */
   metrics(registry: Registry): void {
-    const each = (read: (w: Webhook) => number) => (set: (name: string, v: number) => void) => {
-      for (const w of this.list(null)) set(w.spec.name, read(w));
-    };
-    const counter = (name: string, help: string, read: (w: Webhook) => number): void => {
-      const values = each(read);
-      new Counter({
-        name,
-        help,
-        labelNames: ['webhook'],
-        registers: [registry],
-        collect() {
-          this.reset();
-          values((webhook, v) => this.inc({ webhook }, v));
-        },
-      });
-    };
-    const gauge = (name: string, help: string, read: (w: Webhook) => number): void => {
-      const values = each(read);
-      new Gauge({
-        name,
-        help,
-        labelNames: ['webhook'],
-        registers: [registry],
-        collect() {
-          this.reset();
-          values((webhook, v) => this.set({ webhook }, v));
-        },
-      });
-    };
+    const kit = scrapeReaders(registry);
+    const each = (read: (w: Webhook) => number) => () =>
+      this.list(null).map((w) => [w.spec.name, read(w)] as const);
+    const counter = (name: string, help: string, read: (w: Webhook) => number): void =>
+      kit.labelledCounter(name, help, 'webhook', each(read));
+    const gauge = (name: string, help: string, read: (w: Webhook) => number): void =>
+      kit.labelledGauge(name, help, 'webhook', each(read));
     counter(
       'weft_webhook_delivered_total',
       'Messages a webhook receiver took (2xx)',

@@ -12,22 +12,13 @@
  * port); those connections are the HTTP face's too once their first
  * request arrives.
  */
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
 import { TlsFiles } from '../../connection/tls.js';
-import {
-  classifyTlsError,
-  type TlsRefusal,
-  type TlsSessionInfo,
-} from '../../connection/tls-accept.js';
+import type { TlsRefusal, TlsSessionInfo } from '../../connection/tls-accept.js';
+import { webServer } from '../../connection/web-server.js';
 import { isLoopback } from '../../mesh/settings.js';
 import { byKey, scrapeReaders } from '../../monitor/metric-kit.js';
 import { listen } from '../../util/listen.js';
@@ -95,30 +86,12 @@ export class HttpFace implements Face {
     const o = h.options;
     const bindHost = o.httpApiHost === '' ? o.host : o.httpApiHost;
     const f = this.files;
-    const server =
-      f === null
-        ? createHttpServer()
-        : createHttpsServer({
-            ...f.secureOptions,
-            requestCert: f.settings.verify,
-            rejectUnauthorized: f.settings.verify,
-            handshakeTimeout: f.settings.timeoutMs,
-          });
+    const server = webServer(f, this.tlsFailures, h.log, 'http');
     server.headersTimeout = HEADERS_TIMEOUT_MS;
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     this.server = server;
     server.on('connection', (raw: Socket) => this.accepted(raw));
-    if (f !== null) {
-      server.on('secureConnection', (s: TLSSocket) => this.secured(s));
-      server.on('tlsClientError', (err: NodeJS.ErrnoException, s: TLSSocket) => {
-        s.destroy();
-        const { reason, detail } = classifyTlsError(err, s.authorizationError as unknown as string);
-        this.tlsFailures.set(reason, (this.tlsFailures.get(reason) ?? 0) + 1);
-        h.log.warn(
-          `http ${s.remoteAddress}:${s.remotePort} - TLS handshake error (${reason}): ${detail}`,
-        );
-      });
-    }
+    if (f !== null) server.on('secureConnection', (s: TLSSocket) => this.secured(s));
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const conn = this.bySocket.get(req.socket);
       if (conn === undefined) {

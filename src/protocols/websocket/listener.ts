@@ -22,23 +22,15 @@
  * `websocket.max_message` closes the connection with 1009 (counted as
  * weft_websocket_frame_errors_total{reason="too_big"}).
  */
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { TlsFiles } from '../../connection/tls.js';
-import {
-  classifyTlsError,
-  type TlsRefusal,
-  type TlsSessionInfo,
-} from '../../connection/tls-accept.js';
+import type { TlsRefusal, TlsSessionInfo } from '../../connection/tls-accept.js';
+import { webServer } from '../../connection/web-server.js';
 import { originAllowed } from '../../connection/websocket-origin.js';
 import { WebSocketTransport, WS_CLOSE } from '../../connection/websocket-transport.js';
 import { isLoopback } from '../../mesh/settings.js';
@@ -106,7 +98,7 @@ export class WebSocketListener implements Face, WebSocketRoutes {
   private readonly open = new Set<WebSocketTransport>();
   /** The subprotocol chosen for each request being upgraded. */
   private readonly chosen = new WeakMap<IncomingMessage, string>();
-  private server: ReturnType<typeof createHttpServer> | null = null;
+  private server: Server | null = null;
   /** `websocket.allowed_origins`, normalised (empty: any origin). */
   private readonly origins: ReadonlySet<string>;
   private stopping = false;
@@ -150,15 +142,7 @@ export class WebSocketListener implements Face, WebSocketRoutes {
     const o = this.host.options;
     const bindHost = o.websocketHost === '' ? o.host : o.websocketHost;
     const f = this.files;
-    const server =
-      f === null
-        ? createHttpServer()
-        : createHttpsServer({
-            ...f.secureOptions,
-            requestCert: f.settings.verify,
-            rejectUnauthorized: f.settings.verify,
-            handshakeTimeout: f.settings.timeoutMs,
-          });
+    const server = webServer(f, this.tlsFailures, this.host.log, 'websocket');
     this.server = server;
     server.on('connection', (raw: Socket) => this.accepted(raw));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -167,17 +151,6 @@ export class WebSocketListener implements Face, WebSocketRoutes {
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.request(req, res));
     server.on('clientError', (err: Error, socket: Duplex) => {
       this.refuse(socket, 'bad_request', 400, `bad HTTP request: ${err.message}`);
-    });
-    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
-      socket.destroy();
-      const { reason, detail } = classifyTlsError(
-        err,
-        socket.authorizationError as unknown as string,
-      );
-      this.tlsFailures.set(reason, (this.tlsFailures.get(reason) ?? 0) + 1);
-      this.host.log.warn(
-        `websocket ${socket.remoteAddress}:${socket.remotePort} - TLS handshake error (${reason}): ${detail}`,
-      );
     });
     const port = await listen(server, o.websocketPort, bindHost, 'websocket');
     server.on('error', (err) => this.host.log.error(`websocket listener: ${err.message}`));

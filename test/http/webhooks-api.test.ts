@@ -54,10 +54,8 @@ describe('webhooks API', () => {
     };
   };
 
-  before(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'weft-webhooks-api-'));
-    await rx.start();
-    await cfg.start();
+  /** A node of accounts A (with JetStream) and B, and a config webhook in B, on these ports (0: any). */
+  const start = async (port: number, api: number) => {
     const yaml = `
 accounts:
   A:
@@ -80,15 +78,22 @@ webhooks:
 `;
     srv = await startServer({
       ...parseConfigText(yaml),
-      port: 0,
+      port,
       httpPort: 0,
-      httpApiPort: 0,
+      httpApiPort: api,
       host: '127.0.0.1',
       dataDir: dir,
       logLevel: 'silent',
     });
     alice = await connect({ port: srv.port, user: 'alice', pass: 'a-pass' });
     bob = await connect({ port: srv.port, user: 'bob', pass: 'b-pass' });
+  };
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'weft-webhooks-api-'));
+    await rx.start();
+    await cfg.start();
+    await start(0, 0);
   });
   after(async () => {
     await alice?.close();
@@ -215,37 +220,7 @@ webhooks:
     await bob.close();
     const ports = { port: srv.port, api: apiPort(srv) };
     await srv.close();
-    const yaml = `
-accounts:
-  A:
-    jetstream: enabled
-    users:
-      - user: alice
-        password: a-pass
-        permissions:
-          publish: ["alice.>", "$WEFT.WEBHOOK.>"]
-          subscribe: ["alice.>", "_INBOX.>"]
-  B:
-    users:
-      - user: bob
-        password: b-pass
-webhooks:
-  - name: from-config
-    url: ${cfg.url}
-    subject: cfg.>
-    account: B
-`;
-    srv = await startServer({
-      ...parseConfigText(yaml),
-      port: ports.port,
-      httpPort: 0,
-      httpApiPort: ports.api,
-      host: '127.0.0.1',
-      dataDir: dir,
-      logLevel: 'silent',
-    });
-    alice = await connect({ port: srv.port, user: 'alice', pass: 'a-pass' });
-    bob = await connect({ port: srv.port, user: 'bob', pass: 'b-pass' });
+    await start(ports.port, ports.api);
     assert.equal((await call(ALICE, 'GET', '/v1/webhooks/a1')).status, 404, 'a1 was deleted');
     const back = await call(ALICE, 'GET', '/v1/webhooks/a2');
     assert.equal(back.status, 200, JSON.stringify(back.body));

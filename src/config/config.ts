@@ -449,6 +449,7 @@ function checkWebSocketSettings(o: ServerOptions): void {
     ['websocket.user_cookie', o.websocketUserCookie],
     ['websocket.pass_cookie', o.websocketPassCookie],
     ['websocket.token_cookie', o.websocketTokenCookie],
+    ['http.token_cookie', o.httpTokenCookie],
   ];
   for (const [key, name] of cookies) {
     if (typeof name !== 'string' || (name !== '' && !isCookieName(name))) {

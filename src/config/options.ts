@@ -155,6 +155,12 @@ export interface ServerOptions {
   httpSseMaxPerIdentity: number;
   /** CORS: browser origins the HTTP API answers (`http.allowed_origins`; `*` any; empty: none, same-origin only). */
   httpAllowedOrigins: string[];
+  /**
+   * A cookie whose value is read as `Authorization: Bearer <value>` (a
+   * token or a bearer user JWT) when a request has no Authorization
+   * header (`http.token_cookie`; '' none): `EventSource` cannot set headers.
+   */
+  httpTokenCookie: string;
   /** Webhooks defined in the config (`webhooks:`, docs/webhooks.md); run with or without `http.port`. */
   webhooks: WebhookSpec[];
 }
@@ -225,6 +231,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   httpSseMaxStreams: 10_000,
   httpSseMaxPerIdentity: 1_000,
   httpAllowedOrigins: [],
+  httpTokenCookie: '',
   webhooks: [],
 });
 

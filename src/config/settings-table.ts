@@ -526,6 +526,13 @@ export const SETTINGS: readonly Setting[] = [
     help: 'CORS: browser origins that may call the HTTP API, comma-separated (https://app.example.com), or * for any; default none (same-origin only; docs/http.md)',
   },
   {
+    file: 'http.token_cookie',
+    flag: 'http-api-token-cookie',
+    option: 'httpTokenCookie',
+    kind: 'string',
+    help: 'cookie read as Authorization: Bearer <value> (a token or a bearer user JWT) when a request has none, for EventSource (default none)',
+  },
+  {
     file: 'webhooks',
     flag: 'webhooks',
     option: 'webhooks',

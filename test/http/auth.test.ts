@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseSecurity } from '../../src/auth/config.js';
-import { parseConfigText } from '../../src/config/config.js';
-import type { ServerOptions } from '../../src/config/options.js';
+import { parseConfigText, validateOptions } from '../../src/config/config.js';
+import { type ServerOptions, withDefaults } from '../../src/config/options.js';
 import { startServer } from '../../src/server/server.js';
 import { type Minted, mintAccount, mintOperator, mintUser } from '../helpers/jwt.js';
 import { checkFor } from '../helpers/poll.js';
@@ -154,6 +154,58 @@ describe('HTTP API security: token', () => {
     const r = await fetch(`${n.base}/v1/openapi.json`);
     assert.equal(r.status, 200);
     await r.body?.cancel();
+  });
+});
+
+describe('HTTP API security: a token in a cookie (http.token_cookie)', () => {
+  let n: Awaited<ReturnType<typeof node>>;
+  before(async () => {
+    n = await node('authorization:\n  token: t0ken\nhttp:\n  token_cookie: weft_token\n');
+  });
+  after(() => n.close());
+
+  const publish = (headers: Record<string, string>) =>
+    fetch(`${n.base}/v1/publish/a.b`, { method: 'POST', body: 'x', headers });
+
+  test('the cookie logs in when no Authorization is sent, among other cookies', async () => {
+    const ok = await publish({ Cookie: 'theme=dark; weft_token=t0ken; x=1' });
+    assert.equal(ok.status, 202);
+    const quoted = await publish({ Cookie: 'weft_token="t0ken"' });
+    assert.equal(quoted.status, 202);
+  });
+
+  test('a wrong cookie, another name or an empty value is 401', async () => {
+    for (const c of ['weft_token=nope', 'other=t0ken', 'weft_token=']) {
+      const r = await publish({ Cookie: c });
+      assert.equal(r.status, 401, c);
+      await r.body?.cancel();
+    }
+  });
+
+  test('an Authorization header wins over the cookie, both ways', async () => {
+    const wrongHeader = await publish({ Authorization: 'Bearer nope', Cookie: 'weft_token=t0ken' });
+    assert.equal(wrongHeader.status, 401);
+    await wrongHeader.body?.cancel();
+    const rightHeader = await publish({ Authorization: 'Bearer t0ken', Cookie: 'weft_token=nope' });
+    assert.equal(rightHeader.status, 202);
+  });
+
+  test('an SSE stream logs in with the cookie (what EventSource sends)', async () => {
+    const ac = new AbortController();
+    const r = await fetch(`${n.base}/v1/subscribe/a.%3E`, {
+      headers: { Cookie: 'weft_token=t0ken' },
+      signal: ac.signal,
+    });
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /text\/event-stream/);
+    ac.abort();
+  });
+
+  test('a cookie name that is not a token is refused in the config, naming the key', () => {
+    assert.throws(
+      () => validateOptions(withDefaults({ httpTokenCookie: 'bad name' })),
+      /http\.token_cookie/,
+    );
   });
 });
 

@@ -10,6 +10,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { ConnectionIdentity } from '../../auth/connection-identity.js';
 import { reservedSubject } from '../../auth/reserved.js';
 import type { Identity } from '../../auth/types.js';
+import { cookieValues } from '../../connection/cookies.js';
 import type { Account } from '../../core/account.js';
 import { publishViolation, subscribeViolation } from '../../errors.js';
 import type { FaceHost } from '../face.js';
@@ -48,6 +49,19 @@ export const HTTP_REFUSALS: readonly HttpRefusal[] = [
   'shutting_down',
   'origin_not_allowed',
 ];
+
+/**
+ * The request's Authorization, or — when it sends none and
+ * `http.token_cookie` names a cookie it does send — that cookie's value
+ * as a Bearer credential (a browser's `EventSource` cannot set headers,
+ * but sends its cookies). The header wins over the cookie.
+ */
+function authorizationOf(req: IncomingMessage, cookie: string): string | undefined {
+  const header = req.headers.authorization;
+  if (cookie === '' || (header !== undefined && header !== '')) return header;
+  const value = cookieValues(req.headers.cookie, new Set([cookie])).get(cookie);
+  return value === undefined || value === '' ? header : `Bearer ${value}`;
+}
 
 export class Dispatcher {
   readonly table = new RouteTable();
@@ -133,7 +147,7 @@ export class Dispatcher {
       this.run(new RequestContext(this, conn, req, res, route, found.params, query, null, done));
       return;
     }
-    const header = req.headers.authorization;
+    const header = authorizationOf(req, this.host.options.httpTokenCookie);
     // The identity kept for this connection and header: no login, no promise.
     const kept = conn.kept(header);
     if (kept !== null) {

@@ -1,7 +1,8 @@
 /**
  * Reloading a running node's configuration (SIGHUP, as nats-server): users,
  * permissions, accounts and limits, certificates (the mesh's re-read at the
- * paths it started with) and the log level take effect at once; every other setting needs a restart and is named in the
+ * paths it started with), the log level and the config's webhooks (applied
+ * by the HTTP face) take effect at once; every other setting needs a restart and is named in the
  * log. Connections that are still allowed keep going untouched. One whose
  * credentials no longer hold (its user removed, its password changed, its
  * account changed) is closed with 'Authorization Violation'; one whose
@@ -20,6 +21,9 @@ export const RELOADABLE: readonly (keyof ServerOptions)[] = [
   'authTimeoutMs',
   'tls',
   'logLevel',
+  // Applied by the HTTP face (docs/webhooks.md); when that face is not
+  // running (no http.port and no webhooks at start), a change needs a restart.
+  'webhooks',
 ];
 
 export interface ReloadReport {
@@ -48,6 +52,12 @@ export async function reloadNode(
   for (const k of Object.keys(o) as (keyof ServerOptions)[]) {
     if (RELOADABLE.includes(k)) continue;
     if (JSON.stringify(o[k]) !== JSON.stringify(prev[k])) needRestart.push(k);
+  }
+  if (
+    JSON.stringify(o.webhooks) !== JSON.stringify(prev.webhooks) &&
+    !node.faces.some((f) => f.name === 'http')
+  ) {
+    needRestart.push('webhooks');
   }
   // The system account is fixed at start (advisories, the mesh's account list).
   if (o.security.systemAccount !== prev.security.systemAccount) needRestart.push('system_account');

@@ -338,6 +338,7 @@ export class WeftNode implements FaceHost {
     mine.authTimeoutMs = o.authTimeoutMs;
     mine.tls = o.tls;
     mine.logLevel = o.logLevel;
+    mine.webhooks = o.webhooks;
     this.log.setLevel(o.logLevel);
     for (const f of this.faces) f.reloaded?.();
   }

@@ -195,6 +195,10 @@ export class HttpFace implements Face {
     this.dispatcher.serve(conn, req, res);
   }
 
+  reloaded(): void {
+    for (const m of this.modules) m.reloaded?.();
+  }
+
   reloadCertificates(): void {
     const f = this.files;
     if (f === null) return;

@@ -22,6 +22,8 @@ export interface HttpModule {
   varz?(): Record<string, unknown>;
   /** Its own metrics (`weft_http_<name>_…`). */
   metrics?(registry: Registry): void;
+  /** A reload (SIGHUP) was applied: `host.options` holds the new settings. */
+  reloaded?(): void;
 }
 
 /** What a module is built from: the node, and what the HTTP face shares with its modules. */

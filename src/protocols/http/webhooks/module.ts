@@ -179,5 +179,10 @@ export const webhooksModule: HttpModuleFactory = (m) => {
     stop: () => engine.stop(),
     varz: () => engine.varz(),
     metrics: (registry) => engine.metrics(registry),
+    reloaded: () => {
+      engine.reconfigure(host.options.webhooks).catch((err: Error) => {
+        host.log.error(`webhooks: applying the reloaded config failed: ${err.message}`);
+      });
+    },
   };
 };

@@ -53,7 +53,7 @@ export class Webhooks {
 
   constructor(
     private readonly host: WebhooksHost,
-    private readonly configured: readonly WebhookSpec[],
+    private configured: readonly WebhookSpec[],
   ) {
     this.runHost = {
       router: host.router,
@@ -108,6 +108,50 @@ export class Webhooks {
     await store.open(true);
     this.stores.set(account, store);
     return store;
+  }
+
+  /**
+   * The config's webhooks after a reload (SIGHUP): one no longer listed is
+   * removed (a stream webhook's durable consumer with it, as a delete);
+   * one whose definition changed is closed and started again on the new
+   * one (a stream webhook binds its durable consumer again, keeping its
+   * place); a new one starts, unless an API webhook has its name (logged).
+   * The others go on untouched, their deliveries in flight included.
+   */
+  async reconfigure(specs: readonly WebhookSpec[]): Promise<void> {
+    if (this.stopped) return;
+    const next = new Map(specs.map((s) => [s.name, s]));
+    const same = (a: WebhookSpec, b: WebhookSpec) =>
+      JSON.stringify(specRecord(a, true)) === JSON.stringify(specRecord(b, true));
+    this.configured = specs;
+    for (const [name, w] of [...this.byName]) {
+      if (w === null || w.origin !== 'config') continue;
+      const spec = next.get(name);
+      if (spec !== undefined && same(spec, w.spec)) continue;
+      this.byName.delete(name);
+      this.host.health.clear(healthKey(name));
+      if (spec === undefined) {
+        await w.remove();
+        this.host.log.info(`webhook ${name} removed: no longer in the config`);
+      } else {
+        w.close();
+        await this.run(spec, 'config');
+        this.host.log.info(`webhook ${name} restarted with its new definition`);
+      }
+    }
+    for (const [name, spec] of next) {
+      if (this.byName.has(name)) {
+        const w = this.byName.get(name);
+        if (w !== undefined && w !== null && w.origin === 'api') {
+          this.host.log.error(
+            `webhook ${name} of the config is not started: an API webhook of account ${w.spec.account} has that name`,
+          );
+        }
+        continue;
+      }
+      await this.run(spec, 'config');
+      this.host.log.info(`webhook ${name} started from the reloaded config`);
+    }
   }
 
   private async run(spec: WebhookSpec, origin: 'config' | 'api'): Promise<Webhook> {

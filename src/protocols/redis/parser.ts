@@ -1,0 +1,259 @@
+/**
+ * Redis requests off the wire (RESP, https://redis.io/docs/reference/protocol-spec/):
+ * what a client sends is either an array of bulk strings
+ * (`*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n`, RESP2 and RESP3 alike) or an inline
+ * command (`PING\r\n`, as typed into telnet), split on spaces with Redis's
+ * quoting rules. Pure: bytes in, commands out, no I/O — the first piece of
+ * the Redis face (issue 15), to be wired to a listener.
+ *
+ * Bad input gets Redis's own error texts, which clients match on; after
+ * one, the connection is to be answered that error and closed, as Redis
+ * does. The bounds: 1,048,576 arguments per command (Redis 6's bound;
+ * Redis 7 takes up to 2^31 − 1 — Weft keeps the smaller one, with the same
+ * error text), a bulk string of at most `maxBulk` bytes (Redis:
+ * proto-max-bulk-len, 512 MiB; a node passes its max_payload), and 64 KiB
+ * for an inline command or a length line, as Redis.
+ */
+
+/** The most arguments one command may have (Redis 6: 1024*1024; Redis 7: INT_MAX). */
+export const MAX_ARGS = 1024 * 1024;
+/** The longest inline command, or length line, before it is refused (Redis: PROTO_INLINE_MAX_SIZE). */
+export const INLINE_MAX = 64 * 1024;
+/** Redis's default proto-max-bulk-len. */
+export const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
+
+/** A protocol error: the text is Redis's, to be sent as `-ERR <text>` before the close. */
+export class RespProtocolError extends Error {}
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * Reads commands from a connection's bytes: `push` what arrives, then take
+ * commands with `next` until it returns null (a command is not complete
+ * yet). Bytes held between reads are bounded: at most one incomplete
+ * command, itself bounded by MAX_ARGS, `maxBulk` and INLINE_MAX.
+ */
+export class RespReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  /** The command being read: its arguments so far, and how many it has. */
+  private args: Buffer[] = [];
+  private want = 0;
+  private failed: RespProtocolError | null = null;
+
+  constructor(private readonly maxBulk = DEFAULT_MAX_BULK) {}
+
+  /** Bytes held that no command has taken yet. */
+  get pending(): number {
+    return this.buf.length - this.pos;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.pos >= this.buf.length) {
+      this.buf = chunk;
+      this.pos = 0;
+    } else {
+      this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk]);
+      this.pos = 0;
+    }
+  }
+
+  /**
+   * The next complete command (its arguments; never empty), or null when
+   * more bytes are needed. Throws RespProtocolError at bad input, and
+   * again on every later call: the connection is done.
+   */
+  next(): Buffer[] | null {
+    if (this.failed !== null) throw this.failed;
+    try {
+      for (;;) {
+        if (this.pos >= this.buf.length) return null;
+        const cmd =
+          this.want === 0 && this.buf[this.pos] !== 0x2a ? this.inline() : this.multibulk();
+        if (cmd === null) return null;
+        // An empty line, or `*0` / `*-1`: nothing to run; read on.
+        if (cmd.length > 0) return cmd;
+      }
+    } catch (err) {
+      if (err instanceof RespProtocolError) this.failed = err;
+      throw err;
+    }
+  }
+
+  /** The index of the LF ending the line at `from`, or -1. */
+  private lineEnd(from: number): number {
+    return this.buf.indexOf(LF, from);
+  }
+
+  private inline(): Buffer[] | null {
+    const lf = this.lineEnd(this.pos);
+    if (lf < 0) {
+      if (this.pending > INLINE_MAX)
+        throw new RespProtocolError('Protocol error: too big inline request');
+      return null;
+    }
+    if (lf - this.pos > INLINE_MAX)
+      throw new RespProtocolError('Protocol error: too big inline request');
+    const end = lf > this.pos && this.buf[lf - 1] === CR ? lf - 1 : lf;
+    const line = this.buf.subarray(this.pos, end);
+    this.pos = lf + 1;
+    const args = splitArgs(line);
+    if (args === null) throw new RespProtocolError('Protocol error: unbalanced quotes in request');
+    return args;
+  }
+
+  /** A length line (`*3`, `$5`) at pos: the number, or null when the line is not complete. */
+  private lengthLine(what: 'mbulk' | 'bulk'): number | null {
+    const lf = this.lineEnd(this.pos);
+    if (lf < 0) {
+      if (this.pending > INLINE_MAX) {
+        throw new RespProtocolError(`Protocol error: too big ${what} count string`);
+      }
+      return null;
+    }
+    const end = lf > this.pos && this.buf[lf - 1] === CR ? lf - 1 : lf;
+    const n = parseLength(this.buf, this.pos + 1, end);
+    this.pos = lf + 1;
+    return n;
+  }
+
+  private multibulk(): Buffer[] | null {
+    if (this.want === 0) {
+      const start = this.pos;
+      const n = this.lengthLine('mbulk');
+      if (n === null) return null;
+      if (Number.isNaN(n) || n > MAX_ARGS) {
+        this.pos = start;
+        throw new RespProtocolError('Protocol error: invalid multibulk length');
+      }
+      if (n <= 0) return [];
+      this.want = n;
+      this.args = [];
+    }
+    while (this.args.length < this.want) {
+      if (this.pos >= this.buf.length) return null;
+      const c = this.buf[this.pos]!;
+      if (c !== 0x24) {
+        throw new RespProtocolError(
+          `Protocol error: expected '$', got '${String.fromCharCode(c)}'`,
+        );
+      }
+      const start = this.pos;
+      const len = this.lengthLine('bulk');
+      if (len === null) return null;
+      if (Number.isNaN(len) || len < 0 || len > this.maxBulk) {
+        throw new RespProtocolError('Protocol error: invalid bulk length');
+      }
+      // The bulk and its CRLF, whole, or wait (the length line is read again then).
+      if (this.buf.length - this.pos < len + 2) {
+        this.pos = start;
+        return null;
+      }
+      this.args.push(this.buf.subarray(this.pos, this.pos + len));
+      this.pos += len + 2;
+    }
+    const cmd = this.args;
+    this.args = [];
+    this.want = 0;
+    return cmd;
+  }
+}
+
+/** A decimal length (optionally negative); NaN when the bytes are not one. */
+function parseLength(b: Buffer, from: number, to: number): number {
+  if (to <= from || to - from > 20) return Number.NaN;
+  let i = from;
+  let neg = false;
+  if (b[i] === 0x2d) {
+    neg = true;
+    i++;
+    if (i === to) return Number.NaN;
+  }
+  let n = 0;
+  for (; i < to; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) return Number.NaN;
+    n = n * 10 + d;
+  }
+  return Number.isSafeInteger(n) ? (neg ? -n : n) : Number.NaN;
+}
+
+const HEX = /^[0-9a-fA-F]{2}$/;
+const ESCAPES: Record<string, number> = { n: 0x0a, r: 0x0d, t: 0x09, b: 0x08, a: 0x07 };
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c;
+}
+
+/**
+ * An inline command's arguments, split as Redis's sdssplitargs does:
+ * spaces separate; "double quotes" take escapes (\n \r \t \b \a \\ \" \xHH);
+ * 'single quotes' take \' only; a closing quote must be followed by a
+ * space or the end. Null for unbalanced quotes.
+ */
+export function splitArgs(line: Buffer): Buffer[] | null {
+  const out: Buffer[] = [];
+  let i = 0;
+  const n = line.length;
+  for (;;) {
+    while (i < n && isSpace(line[i]!)) i++;
+    if (i >= n) return out;
+    const arg: number[] = [];
+    let inDq = false;
+    let inSq = false;
+    for (;;) {
+      if (i >= n) {
+        if (inDq || inSq) return null;
+        break;
+      }
+      const c = line[i]!;
+      if (inDq) {
+        if (c === 0x5c && i + 3 < n && line[i + 1] === 0x78) {
+          const hex = line.toString('latin1', i + 2, i + 4);
+          if (HEX.test(hex)) {
+            arg.push(Number.parseInt(hex, 16));
+            i += 4;
+            continue;
+          }
+        }
+        if (c === 0x5c && i + 1 < n) {
+          const e = String.fromCharCode(line[i + 1]!);
+          arg.push(ESCAPES[e] ?? line[i + 1]!);
+          i += 2;
+          continue;
+        }
+        if (c === 0x22) {
+          // A closing quote must be followed by a space, or end the line.
+          if (i + 1 < n && !isSpace(line[i + 1]!)) return null;
+          i++;
+          break;
+        }
+        arg.push(c);
+        i++;
+        continue;
+      }
+      if (inSq) {
+        if (c === 0x5c && i + 1 < n && line[i + 1] === 0x27) {
+          arg.push(0x27);
+          i += 2;
+          continue;
+        }
+        if (c === 0x27) {
+          if (i + 1 < n && !isSpace(line[i + 1]!)) return null;
+          i++;
+          break;
+        }
+        arg.push(c);
+        i++;
+        continue;
+      }
+      if (isSpace(c)) break;
+      if (c === 0x22) inDq = true;
+      else if (c === 0x27) inSq = true;
+      else arg.push(c);
+      i++;
+    }
+    out.push(Buffer.from(arg));
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * A time-bounded fuzz of the Redis request reader
+ * (src/protocols/redis/parser.ts): random and mutated RESP arrays and
+ * inline lines, cut at random places. It checks:
+ *   - only RespProtocolError is ever thrown, with a `Protocol error:` text;
+ *   - generated commands come back exactly, whatever the cuts;
+ *   - the bytes held never exceed one incomplete command's bound.
+ *
+ * WEFT_FUZZ_SECONDS sets the time (default 3); WEFT_FUZZ_SEED replays a run.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { INLINE_MAX, RespProtocolError, RespReader } from '../../src/protocols/redis/parser.js';
+import { makeRng, type Rng, seedFromEnv, withContext } from './nats-frames.js';
+
+const SECONDS = Number(process.env.WEFT_FUZZ_SECONDS ?? '3');
+const SEED = seedFromEnv();
+const MAX_BULK = 4096;
+
+function randomArg(rng: Rng): Buffer {
+  const b = Buffer.alloc(rng.int(40));
+  for (let i = 0; i < b.length; i++) b[i] = rng.int(256);
+  return b;
+}
+
+function encode(cmd: Buffer[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${cmd.length}\r\n`)];
+  for (const a of cmd) parts.push(Buffer.from(`$${a.length}\r\n`), a, Buffer.from('\r\n'));
+  return Buffer.concat(parts);
+}
+
+function feed(wire: Buffer, cuts: number[]): { cmds: Buffer[][]; maxPending: number } {
+  const r = new RespReader(MAX_BULK);
+  const cmds: Buffer[][] = [];
+  let maxPending = 0;
+  let at = 0;
+  for (const cut of [...cuts, wire.length]) {
+    r.push(wire.subarray(at, cut));
+    at = cut;
+    for (let c = r.next(); c !== null; c = r.next()) cmds.push(c.map((a) => Buffer.from(a)));
+    maxPending = Math.max(maxPending, r.pending);
+  }
+  return { cmds, maxPending };
+}
+
+function cutsOf(rng: Rng, n: number): number[] {
+  const cuts: number[] = [];
+  for (let i = 0; i < rng.int(6); i++) cuts.push(rng.int(n + 1));
+  return cuts.sort((a, b) => a - b);
+}
+
+test('redis request reader: round trips, and nothing but protocol errors', () => {
+  const rng = makeRng(SEED);
+  const until = Date.now() + SECONDS * 1000;
+  let cases = 0;
+  while (Date.now() < until) {
+    cases++;
+    const cmds: Buffer[][] = [];
+    for (let i = 0; i < 1 + rng.int(4); i++) {
+      cmds.push(Array.from({ length: 1 + rng.int(5) }, () => randomArg(rng)));
+    }
+    const wire = Buffer.concat(cmds.map(encode));
+    withContext(`seed ${SEED}, case ${cases}`, () => {
+      const { cmds: got, maxPending } = feed(wire, cutsOf(rng, wire.length));
+      assert.deepEqual(got, cmds);
+      assert.ok(maxPending <= wire.length);
+    });
+    // Mutated: a few bytes changed, inserted or removed; only protocol errors may come out.
+    const bad = Buffer.from(wire);
+    for (let i = 0; i < 1 + rng.int(3); i++) bad[rng.int(bad.length)] = rng.int(256);
+    const mutated = rng.int(2) === 0 ? bad : Buffer.concat([bad, randomArg(rng)]);
+    withContext(`seed ${SEED}, case ${cases} (mutated)`, () => {
+      try {
+        const { maxPending } = feed(mutated, cutsOf(rng, mutated.length));
+        assert.ok(maxPending <= mutated.length);
+      } catch (err) {
+        assert.ok(err instanceof RespProtocolError, String(err));
+        assert.match(err.message, /^Protocol error: /);
+      }
+    });
+    // Random bytes, inline or not.
+    const junk = randomArg(rng);
+    withContext(`seed ${SEED}, case ${cases} (junk)`, () => {
+      try {
+        const { maxPending } = feed(junk, cutsOf(rng, junk.length));
+        assert.ok(maxPending <= INLINE_MAX + 64);
+      } catch (err) {
+        assert.ok(err instanceof RespProtocolError, String(err));
+      }
+    });
+  }
+  assert.ok(cases > 100, `only ${cases} cases ran`);
+});

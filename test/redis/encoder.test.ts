@@ -1,0 +1,82 @@
+/**
+ * Redis replies (src/protocols/redis/encoder.ts) byte for byte as the RESP
+ * specification writes them, in RESP2 and RESP3, and the RESP2 form Redis
+ * sends for each RESP3-only type.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { encode, type Protocol, R, type Reply } from '../../src/protocols/redis/encoder.js';
+import { RespReader } from '../../src/protocols/redis/parser.js';
+
+const both = (r: Reply) => [2, 3].map((p) => encode(r, p as Protocol).toString('latin1'));
+
+test('simple strings, errors, integers, bulk strings: the same in both', () => {
+  assert.deepEqual(both(R.ok), ['+OK\r\n', '+OK\r\n']);
+  assert.deepEqual(both(R.error("ERR unknown command 'FOO'")), [
+    "-ERR unknown command 'FOO'\r\n",
+    "-ERR unknown command 'FOO'\r\n",
+  ]);
+  assert.deepEqual(both(R.int(-42)), [':-42\r\n', ':-42\r\n']);
+  assert.deepEqual(both(R.int(2n ** 62n)), [`:${2n ** 62n}\r\n`, `:${2n ** 62n}\r\n`]);
+  assert.deepEqual(both(R.bulk('hello')), ['$5\r\nhello\r\n', '$5\r\nhello\r\n']);
+  assert.deepEqual(both(R.bulk('')), ['$0\r\n\r\n', '$0\r\n\r\n']);
+  assert.equal(encode(R.bulk('grüß'), 2).toString('latin1'), '$6\r\ngrÃ¼Ã\x9F\r\n');
+  assert.deepEqual(
+    encode(R.bulk(Buffer.from([0, 13, 10, 255])), 2),
+    Buffer.from('$4\r\n\x00\r\n\xff\r\n', 'latin1'),
+  );
+});
+
+test('a line type never carries CR or LF (they would end the reply early)', () => {
+  assert.equal(encode(R.error('ERR a\r\nb'), 2).toString(), '-ERR a b\r\n');
+  assert.equal(encode(R.simple('x\ny'), 3).toString(), '+x y\r\n');
+});
+
+test('null: $-1 and *-1 in RESP2, _ in RESP3', () => {
+  assert.deepEqual(both(R.null), ['$-1\r\n', '_\r\n']);
+  assert.deepEqual(both({ t: 'nullArray' }), ['*-1\r\n', '_\r\n']);
+});
+
+test('arrays nest; a map is % in RESP3 and a flat array in RESP2 (the spec example)', () => {
+  const map = R.map([
+    [R.simple('first'), R.int(1)],
+    [R.simple('second'), R.int(2)],
+  ]);
+  assert.deepEqual(both(map), [
+    '*4\r\n+first\r\n:1\r\n+second\r\n:2\r\n',
+    '%2\r\n+first\r\n:1\r\n+second\r\n:2\r\n',
+  ]);
+  assert.deepEqual(both(R.array([R.int(1), R.array([R.bulk('a'), R.null])])), [
+    '*2\r\n:1\r\n*2\r\n$1\r\na\r\n$-1\r\n',
+    '*2\r\n:1\r\n*2\r\n$1\r\na\r\n_\r\n',
+  ]);
+  assert.deepEqual(both(R.array([])), ['*0\r\n', '*0\r\n']);
+});
+
+test('sets, pushes, doubles, booleans, verbatim strings in RESP3, and their RESP2 forms', () => {
+  assert.deepEqual(both({ t: 'set', v: [R.bulk('a')] }), [
+    '*1\r\n$1\r\na\r\n',
+    '~1\r\n$1\r\na\r\n',
+  ]);
+  assert.deepEqual(both({ t: 'push', v: [R.bulk('message'), R.bulk('ch'), R.bulk('x')] }), [
+    '*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nx\r\n',
+    '>3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nx\r\n',
+  ]);
+  assert.deepEqual(both({ t: 'double', v: 1.23 }), ['$4\r\n1.23\r\n', ',1.23\r\n']);
+  assert.equal(encode({ t: 'double', v: Number.POSITIVE_INFINITY }, 3).toString(), ',inf\r\n');
+  assert.equal(encode({ t: 'double', v: Number.NEGATIVE_INFINITY }, 3).toString(), ',-inf\r\n');
+  assert.equal(encode({ t: 'double', v: Number.NaN }, 3).toString(), ',nan\r\n');
+  assert.deepEqual(both({ t: 'bool', v: true }), [':1\r\n', '#t\r\n']);
+  assert.deepEqual(both({ t: 'bool', v: false }), [':0\r\n', '#f\r\n']);
+  assert.deepEqual(both({ t: 'verbatim', format: 'txt', v: 'Some string' }), [
+    '$11\r\nSome string\r\n',
+    '=15\r\ntxt:Some string\r\n',
+  ]);
+});
+
+test('an array of bulk strings reads back as a request (the shape both directions share)', () => {
+  const args = [Buffer.from('XADD'), Buffer.from('s'), Buffer.from('*'), Buffer.from([0, 1, 2])];
+  const r = new RespReader();
+  r.push(encode(R.array(args.map(R.bulk)), 2));
+  assert.deepEqual(r.next(), args);
+});

@@ -6,45 +6,22 @@
  * connection (`/connz` shows it), and `max_connections` over HTTP sockets.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseSecurity } from '../../src/auth/config.js';
 import { parseConfigText, validateOptions } from '../../src/config/config.js';
 import { type ServerOptions, withDefaults } from '../../src/config/options.js';
-import { startServer } from '../../src/server/server.js';
 import { type Minted, mintAccount, mintOperator, mintUser } from '../helpers/jwt.js';
 import { checkFor } from '../helpers/poll.js';
-import { apiUrl } from './helpers.js';
+import { startApiNode } from './helpers.js';
 
 type ErrorBody = { error: { code: number; description: string } };
 
 const basic = (user: string, pass: string) =>
   `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
-async function node(yaml: string, extra: Partial<ServerOptions> = {}) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'weft-http-auth-'));
-  const srv = await startServer({
-    ...parseConfigText(yaml),
-    port: 0,
-    httpPort: -1,
-    host: '127.0.0.1',
-    dataDir: dir,
-    logLevel: 'silent',
-    httpApiPort: 0,
-    jetstream: false,
-    ...extra,
-  });
-  return {
-    srv,
-    base: apiUrl(srv),
-    close: async () => {
-      await srv.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+function node(yaml: string, extra: Partial<ServerOptions> = {}) {
+  return startApiNode(yaml, extra, 'weft-http-auth-');
 }
 
 const USERS = `

@@ -10,17 +10,14 @@
  * test/http/cors-browser.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { type IncomingHttpHeaders, request } from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection, headers as natsHeaders } from 'nats';
 import { optionsFromFlags, parseConfigText, validateOptions } from '../../src/config/config.js';
 import { type ServerOptions, withDefaults } from '../../src/config/options.js';
 import { ConfigError } from '../../src/errors.js';
-import { startServer, type WeftServer } from '../../src/server/server.js';
-import { apiUrl } from './helpers.js';
+import type { WeftServer } from '../../src/server/server.js';
+import { startApiNode } from './helpers.js';
 
 const APP = 'https://app.example.com';
 const EVIL = 'https://evil.example.com';
@@ -96,28 +93,8 @@ authorization:
       password: svc
 `;
 
-async function node(extra: Partial<ServerOptions>) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'weft-http-cors-'));
-  const srv = await startServer({
-    ...parseConfigText(USERS),
-    port: 0,
-    httpPort: -1,
-    host: '127.0.0.1',
-    dataDir: dir,
-    logLevel: 'silent',
-    httpApiPort: 0,
-    jetstream: false,
-    maxPayload: 4096,
-    ...extra,
-  });
-  return {
-    srv,
-    base: apiUrl(srv),
-    close: async () => {
-      await srv.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+function node(extra: Partial<ServerOptions>) {
+  return startApiNode(USERS, { maxPayload: 4096, ...extra }, 'weft-http-cors-');
 }
 
 function refused(srv: WeftServer): Record<string, number> {

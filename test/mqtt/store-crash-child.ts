@@ -28,9 +28,11 @@ async function main(dir: string): Promise<void> {
     disconnectedAt: null,
   });
   process.stdout.write('ready\n');
-  let n = 0;
+  // Numbers go on from the previous run's, so that each payload names one write.
+  let n = Number(process.env['WEFT_MQTT_CRASH_FIRST'] ?? '0');
+  const last = n + MAX_WRITES;
   const writer = async (w: number): Promise<void> => {
-    while (n < MAX_WRITES) {
+    while (n < last) {
       const i = n++;
       const payload = Buffer.from(`m${i}`);
       const id = await store.enqueue('c', { topic: `x/${w}`, payload, qos: 2, retain: false });
@@ -40,6 +42,8 @@ async function main(dir: string): Promise<void> {
       await store.markSent('c', id, pid);
       process.stdout.write(`m ${id} ${pid}\n`);
       const topic = `r/${i % 5}`;
+      // Issued now (the store appends in this order): the parent ranks writes by it.
+      process.stdout.write(`R ${topic} ${i}\n`);
       await store.setRetained(topic, { topic, payload, qos: 1, retain: true });
       process.stdout.write(`r ${topic} ${i}\n`);
       await store.rememberIncoming('c', pid);

@@ -22,14 +22,19 @@ const CHILD = fileURLToPath(new URL('./store-crash-child.js', import.meta.url));
 interface Acked {
   queued: Map<number, number>;
   marks: Map<number, number>;
+  /** Per retained topic, the issue rank of its last acknowledged write. */
   retained: Map<string, number>;
+  /** Write number → the order its setRetained was issued in, over both runs. */
+  issued: Map<number, number>;
   incoming: Set<number>;
+  /** The first write number of the next run (numbers never repeat across runs). */
+  next: number;
 }
 
 /** Runs the child until it reports `killAfter` more acknowledged writes, then SIGKILLs it. */
 async function runAndKill(dir: string, killAfter: number, acked: Acked): Promise<void> {
   const child = spawn(process.execPath, [CHILD], {
-    env: { ...process.env, WEFT_MQTT_CRASH_DIR: dir },
+    env: { ...process.env, WEFT_MQTT_CRASH_DIR: dir, WEFT_MQTT_CRASH_FIRST: String(acked.next) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -48,10 +53,20 @@ async function runAndKill(dir: string, killAfter: number, acked: Acked): Promise
         rest = lines.pop()!;
         for (const line of lines) {
           const [kind, a, b] = line.split(' ');
-          if (kind === 'q') acked.queued.set(Number(a), Number(b));
-          else if (kind === 'm') acked.marks.set(Number(a), Number(b));
+          if (kind === 'R') {
+            acked.issued.set(Number(b), acked.issued.size);
+            acked.next = Math.max(acked.next, Number(b) + 1);
+            continue;
+          }
+          if (kind === 'q') {
+            acked.queued.set(Number(a), Number(b));
+            acked.next = Math.max(acked.next, Number(b) + 1);
+          } else if (kind === 'm') acked.marks.set(Number(a), Number(b));
           else if (kind === 'r')
-            acked.retained.set(a!, Math.max(acked.retained.get(a!) ?? -1, Number(b)));
+            acked.retained.set(
+              a!,
+              Math.max(acked.retained.get(a!) ?? -1, acked.issued.get(Number(b)) ?? -1),
+            );
           else if (kind === 'i') acked.incoming.add(Number(a));
           else if (kind === 'done') reject(new Error('the child finished before it was killed'));
           else continue;
@@ -84,11 +99,17 @@ async function check(dir: string, acked: Acked, where: string): Promise<void> {
     for (const [id, pid] of acked.marks) {
       assert.equal(queued.get(id)?.packetId, pid, `${where}: mark of entry ${id}`);
     }
-    for (const [topic, n] of acked.retained) {
+    // The acknowledged write, or one issued after it (writers run concurrently,
+    // so a lower-numbered write may be issued, and win, later).
+    for (const [topic, rank] of acked.retained) {
       const got = await store.retained(topic);
       assert.equal(got.length, 1, `${where}: retained ${topic}`);
       const held = Number(got[0]!.payload.toString().slice(1));
-      assert.ok(held >= n, `${where}: retained ${topic} holds m${held}, m${n} was acknowledged`);
+      const heldRank = acked.issued.get(held) ?? -1;
+      assert.ok(
+        heldRank >= rank,
+        `${where}: retained ${topic} holds m${held} (issued ${heldRank}), a write issued ${rank} was acknowledged`,
+      );
     }
     const incoming = new Set(await store.incoming('c'));
     for (const pid of acked.incoming) assert.ok(incoming.has(pid), `${where}: packet id ${pid}`);
@@ -106,7 +127,9 @@ test('durable MQTT store: every acknowledged write survives SIGKILL', async () =
       queued: new Map(),
       marks: new Map(),
       retained: new Map(),
+      issued: new Map(),
       incoming: new Set(),
+      next: 0,
     };
     await runAndKill(dir, 40, acked);
     await check(dir, acked, 'after the first kill');

@@ -106,8 +106,11 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
   /** Logs in with no credentials where the node allows it; else waits for AUTH within auth_timeout. */
   begin(): void {
     const sec = this.host.node.security;
-    if (!sec.required || sec.config.noAuthUser !== '') {
-      const r = this.loginWith(this.credentialsOf('', '', ''), false);
+    // redis.tls verify_and_map: the verified client certificate names the user.
+    const cert =
+      this.host.node.options.redisTls?.verifyAndMap === true ? (this.tls?.cert ?? null) : null;
+    if (!sec.required || sec.config.noAuthUser !== '' || cert !== null) {
+      const r = this.loginWith(this.credentialsOf('', '', '', cert), false);
       if (r instanceof Promise) this.hold(r);
       return;
     }
@@ -192,7 +195,12 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
     );
   }
 
-  private credentialsOf(user: string, pass: string, token: string): Credentials {
+  private credentialsOf(
+    user: string,
+    pass: string,
+    token: string,
+    cert: TlsSessionInfo['cert'] = null,
+  ): Credentials {
     return {
       face: 'redis',
       remoteAddress: this.remoteAddress,
@@ -203,7 +211,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
       sig: '',
       jwt: '',
       nonce: '',
-      cert: null,
+      cert,
     };
   }
 
@@ -216,6 +224,8 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
         ),
       );
     }
+    // As Redis's default user without a password: any password logs it in (it already is).
+    if (!sec.required && user === 'default' && this.authenticated) return Promise.resolve(null);
     // A node with a token alone: the password is the token (Redis's requirepass); else
     // `AUTH <password>` is the user "default", as in Redis 6+.
     const tokenOnly = sec.config.token !== '' && sec.config.users.length === 0;
@@ -516,7 +526,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
     node.stats.outBytes += payload.length;
     this.host.counters.messagesOut++;
     if (this.pendingBytes > node.options.redisPubsubOutputLimit && !this.closed) {
-      this.host.counters.pubsubOutputLimit++;
+      this.host.counters.pubsubOutputLimitCloses++;
       node.stats.slowConsumers++;
       node.log.warn(
         `${this.tag()} - pub/sub client closed: ${this.pendingBytes} bytes waiting exceed redis.pubsub_output_limit ${node.options.redisPubsubOutputLimit}`,

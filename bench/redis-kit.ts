@@ -153,8 +153,8 @@ export interface RunResult {
 /**
  * Sends `total` commands made by `make(i)` on one connection, at most
  * `depth` unanswered, and counts the replies; resolves when all are
- * answered (or at `deadlineMs`). Commands are written in batches: what the
- * replies made room for, in one write.
+ * answered (or at `deadlineMs`). As redis-benchmark -P <depth>: a batch of
+ * `depth` commands in one write, the next once all of it is answered.
  */
 export async function runPipelined(opts: {
   addr: RedisAddr;
@@ -173,7 +173,9 @@ export async function runPipelined(opts: {
     const done = new Promise<string>((resolve) => {
       const timer = setTimeout(() => resolve('timeout'), opts.deadlineMs ?? 120_000);
       const fill = () => {
-        const room = Math.min(opts.depth - (sent - counter.count), opts.total - sent);
+        // As redis-benchmark -P: the next batch once the last is all answered.
+        if (sent !== counter.count) return;
+        const room = Math.min(opts.depth, opts.total - sent);
         if (room <= 0) return;
         const batch: Buffer[] = [];
         for (let k = 0; k < room; k++) batch.push(opts.make(sent + k));
@@ -208,7 +210,7 @@ export async function runPipelined(opts: {
 
 /**
  * PUBLISH to `subs` subscribers of one channel: `total` publishes of
- * `size`-byte payloads, at most `depth` unanswered; resolves when every
+ * `size`-byte payloads in batches of `depth` (redis-benchmark -P); resolves when every
  * subscriber has every message (counted by bytes: each message is one
  * frame of known size). `perSec` counts messages delivered.
  */
@@ -255,10 +257,17 @@ export async function runPubSub(opts: {
         });
         s.on('close', () => resolve(`subscriber ${i} closed`));
       });
+      const batch = Buffer.concat(Array.from({ length: opts.depth }, () => command));
       const fill = () => {
-        const room = Math.min(opts.depth - (sent - counter.count), opts.total - sent);
+        // As redis-benchmark -P: the next batch once the last is all answered.
+        if (sent !== counter.count) return;
+        const room = Math.min(opts.depth, opts.total - sent);
         if (room <= 0) return;
         sent += room;
+        if (room === opts.depth) {
+          pub.write(batch);
+          return;
+        }
         pub.write(
           room === 1 ? command : Buffer.concat(Array.from({ length: room }, () => command)),
         );

@@ -50,9 +50,23 @@ function arityOk(arity: number, n: number): boolean {
 
 export type Lookup = { readonly cmd: Command } | { readonly error: string };
 
+/** The last name looked up and its command: a pipeline repeats one command (PUBLISH, XADD). */
+let lastName: Buffer | null = null;
+let lastTable: CommandTable | null = null;
+let lastCmd: Command | undefined;
+
+function find(table: CommandTable, name: Buffer): Command | undefined {
+  if (lastTable === table && lastName !== null && lastName.equals(name)) return lastCmd;
+  const cmd = table.get(name.toString('latin1').toLowerCase());
+  lastName = Buffer.from(name);
+  lastTable = table;
+  lastCmd = cmd;
+  return cmd;
+}
+
 /** The command `args` names (a subcommand where the command has them), or Redis's error. */
 export function lookup(table: CommandTable, args: readonly Buffer[]): Lookup {
-  const cmd = table.get(args[0]!.toString('latin1').toLowerCase());
+  const cmd = find(table, args[0]!);
   if (cmd === undefined) return { error: unknownCommand(args) };
   if (!arityOk(cmd.arity, args.length)) return { error: wrongArity(cmd.name) };
   const subs = cmd.subcommands;

@@ -30,7 +30,7 @@ import { lookup } from './dispatch.js';
 import { encode, type Protocol, R, type Reply } from './encoder.js';
 import type { RedisHost } from './host.js';
 import { RespProtocolError, RespReader } from './parser.js';
-import { ClientSubscriptions, MESSAGE_KIND, type SubKind } from './pubsub.js';
+import { ClientSubscriptions } from './pubsub.js';
 
 /** Replies waiting for an earlier one before reading pauses. */
 export const PENDING_REPLIES_MAX = 1024;
@@ -476,43 +476,44 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
 
   private write(r: Reply): void {
     if (this.closed) return;
-    this.queueBytes(encode(r, this.protocol));
+    // The common short replies without building an encoding.
+    if (r.t === 'int') this.queueText(`:${r.v}\r\n`);
+    else if (r.t === 'simple' && r.v === 'OK') this.queueBytes(OK);
+    else this.queueBytes(encode(r, this.protocol));
   }
 
   private maybeEnd(): void {
     if (this.ending !== null && this.slots.length === 0 && !this.closed) this.close(this.ending);
   }
 
-  /** A pub/sub message (hot path: encoded straight into the queue). */
-  sendMessage(kind: SubKind, pattern: Buffer | null, channel: Buffer, payload: Buffer): void {
+  /**
+   * A pub/sub message (hot path: encoded straight into the queue): the
+   * subscription's own `prefix` (`*3 $7 message $n <channel>`, or the
+   * pmessage head with its pattern), the channel when it varies (patterns),
+   * then the payload.
+   */
+  sendMessage(prefix: Buffer, channel: Buffer | null, payload: Buffer): void {
     if (this.closed) return;
-    const word = MESSAGE_KIND[kind];
-    const head =
-      `${this.protocol === 3 ? '>' : '*'}${pattern === null ? 3 : 4}\r\n$${word.length}\r\n${word}\r\n` +
-      (pattern === null ? '' : `$${pattern.length}\r\n`);
-    const mid = `$${channel.length}\r\n`;
-    const tail = `\r\n$${payload.length}\r\n`;
     const small = payload.length < 8192;
     const size =
-      head.length +
-      (pattern === null ? 0 : pattern.length + 2) +
-      mid.length +
-      channel.length +
-      tail.length +
+      prefix.length +
+      (channel === null ? 0 : channel.length + 16) +
+      16 +
       (small ? payload.length + 2 : 0);
     const buf = this.reserve(size);
     let at = this.writePos;
-    at += buf.write(head, at, 'latin1');
-    if (pattern !== null) {
-      at += pattern.copy(buf, at);
-      at += buf.write('\r\n', at, 'latin1');
+    at += prefix.copy(buf, at);
+    if (channel !== null) {
+      at += buf.write(`$${channel.length}\r\n`, at, 'latin1');
+      at += channel.copy(buf, at);
+      buf[at++] = 13;
+      buf[at++] = 10;
     }
-    at += buf.write(mid, at, 'latin1');
-    at += channel.copy(buf, at);
-    at += buf.write(tail, at, 'latin1');
+    at += buf.write(`$${payload.length}\r\n`, at, 'latin1');
     if (small) {
       at += payload.copy(buf, at);
-      at += buf.write('\r\n', at, 'latin1');
+      buf[at++] = 13;
+      buf[at++] = 10;
       this.commit(at);
     } else {
       this.commit(at);
@@ -589,3 +590,4 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
 }
 
 const CRLF = Buffer.from('\r\n');
+const OK = Buffer.from('+OK\r\n');

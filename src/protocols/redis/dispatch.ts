@@ -5,6 +5,15 @@
  */
 import type { Command } from './command.js';
 
+/** Whether two short byte strings are the same (a JS loop: cheaper than a native call for a few bytes). */
+export function sameBytes(a: Buffer, b: Buffer): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  if (n > 64) return a.equals(b);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Commands by lower-case name. */
 export type CommandTable = ReadonlyMap<string, Command>;
 
@@ -56,7 +65,7 @@ let lastTable: CommandTable | null = null;
 let lastCmd: Command | undefined;
 
 function find(table: CommandTable, name: Buffer): Command | undefined {
-  if (lastTable === table && lastName !== null && lastName.equals(name)) return lastCmd;
+  if (lastTable === table && lastName !== null && sameBytes(lastName, name)) return lastCmd;
   const cmd = table.get(name.toString('latin1').toLowerCase());
   lastName = Buffer.from(name);
   lastTable = table;

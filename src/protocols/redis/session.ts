@@ -23,6 +23,7 @@ import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Transport } from '../../connection/transport.js';
 import type { Account } from '../../core/account.js';
 import { CloseReason } from '../../errors.js';
+import { copyInto } from '../../util/bytes.js';
 import type { ClientDescription, FaceConnection } from '../face.js';
 import type { RedisClient } from './client.js';
 import type { CommandContext } from './command.js';
@@ -477,7 +478,10 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
   private write(r: Reply): void {
     if (this.closed) return;
     // The common short replies without building an encoding.
-    if (r.t === 'int') this.queueText(`:${r.v}\r\n`);
+    if (r.t === 'int' && typeof r.v === 'number' && Number.isSafeInteger(r.v) && r.v >= 0) {
+      const buf = this.reserve(24);
+      this.commit(lengthLine(buf, this.writePos, 0x3a, r.v));
+    } else if (r.t === 'int') this.queueText(`:${r.v}\r\n`);
     else if (r.t === 'simple' && r.v === 'OK') this.queueBytes(OK);
     else this.queueBytes(encode(r, this.protocol));
   }
@@ -501,17 +505,16 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
       16 +
       (small ? payload.length + 2 : 0);
     const buf = this.reserve(size);
-    let at = this.writePos;
-    at += prefix.copy(buf, at);
+    let at = copyInto(prefix, buf, this.writePos);
     if (channel !== null) {
-      at += buf.write(`$${channel.length}\r\n`, at, 'latin1');
-      at += channel.copy(buf, at);
+      at = lengthLine(buf, at, 0x24, channel.length);
+      at = copyInto(channel, buf, at);
       buf[at++] = 13;
       buf[at++] = 10;
     }
-    at += buf.write(`$${payload.length}\r\n`, at, 'latin1');
+    at = lengthLine(buf, at, 0x24, payload.length);
     if (small) {
-      at += payload.copy(buf, at);
+      at = copyInto(payload, buf, at);
       buf[at++] = 13;
       buf[at++] = 10;
       this.commit(at);
@@ -590,4 +593,27 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
 }
 
 const CRLF = Buffer.from('\r\n');
+
+/** Writes `<mark><n>\r\n` (n ≥ 0: `$16\r\n`, `:1\r\n`) at `at`; returns the new offset. */
+function lengthLine(buf: Buffer, at: number, mark: number, n: number): number {
+  buf[at++] = mark;
+  if (n < 10) buf[at++] = 0x30 + n;
+  else {
+    const start = at;
+    let v = n;
+    while (v > 0) {
+      buf[at++] = 0x30 + (v % 10);
+      v = Math.floor(v / 10);
+    }
+    // The digits went in backwards.
+    for (let i = start, j = at - 1; i < j; i++, j--) {
+      const t = buf[i]!;
+      buf[i] = buf[j]!;
+      buf[j] = t;
+    }
+  }
+  buf[at++] = 13;
+  buf[at++] = 10;
+  return at;
+}
 const OK = Buffer.from('+OK\r\n');

@@ -9,6 +9,7 @@ import type { Message } from '../../../core/message.js';
 import { channelToSubject } from '../channels.js';
 import type { RedisClient } from '../client.js';
 import type { Command, CommandContext } from '../command.js';
+import { sameBytes } from '../dispatch.js';
 import { R, type Reply } from '../encoder.js';
 import { NOPERM_CHANNEL, type SubKind } from '../pubsub.js';
 import { command } from './define.js';
@@ -34,7 +35,7 @@ let lastChannel: Buffer | null = null;
 let lastSubject: string | null = null;
 
 function subjectOf(channel: Buffer): string | null {
-  if (lastChannel !== null && lastChannel.equals(channel)) return lastSubject;
+  if (lastChannel !== null && sameBytes(lastChannel, channel)) return lastSubject;
   lastSubject = channelToSubject(channel);
   lastChannel = Buffer.from(channel);
   return lastSubject;

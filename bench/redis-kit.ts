@@ -220,6 +220,8 @@ export async function runPubSub(opts: {
   subs: number;
   size: number;
   depth: number;
+  /** Publishing connections, each sending its share in batches of `depth` (default 1). */
+  publishers?: number;
   deadlineMs?: number;
 }): Promise<RunResult> {
   const channel = `bench.${process.pid}`;
@@ -231,19 +233,23 @@ export async function runPubSub(opts: {
     opts.size +
     2;
   const subs: Socket[] = [];
-  const pub = await openConn(opts.addr);
+  const pubs: Socket[] = [];
   try {
     for (let i = 0; i < opts.subs; i++) {
       const s = await openConn(opts.addr);
       subs.push(s);
       await call(s, resp('SUBSCRIBE', channel));
     }
-    const want = opts.total * frame;
+    const np = opts.publishers ?? 1;
+    for (let i = 0; i < np; i++) pubs.push(await openConn(opts.addr));
+    const total = Math.floor(opts.total / np) * np;
+    const want = total * frame;
     const got = new Array<number>(opts.subs).fill(0);
     let finished = 0;
     const command = resp('PUBLISH', channel, payload);
-    const counter = new ReplyCounter();
-    let sent = 0;
+    const batch = Buffer.concat(Array.from({ length: opts.depth }, () => command));
+    let errors = 0;
+    let lastError = '';
     const t0 = performance.now();
     const ended = await new Promise<string>((resolve) => {
       const timer = setTimeout(() => resolve('timeout'), opts.deadlineMs ?? 120_000);
@@ -257,39 +263,44 @@ export async function runPubSub(opts: {
         });
         s.on('close', () => resolve(`subscriber ${i} closed`));
       });
-      const batch = Buffer.concat(Array.from({ length: opts.depth }, () => command));
-      const fill = () => {
-        // As redis-benchmark -P: the next batch once the last is all answered.
-        if (sent !== counter.count) return;
-        const room = Math.min(opts.depth, opts.total - sent);
-        if (room <= 0) return;
-        sent += room;
-        if (room === opts.depth) {
-          pub.write(batch);
-          return;
-        }
-        pub.write(
-          room === 1 ? command : Buffer.concat(Array.from({ length: room }, () => command)),
-        );
-      };
-      pub.on('data', (d: Buffer) => {
-        counter.feed(d);
+      for (const pub of pubs) {
+        const counter = new ReplyCounter();
+        const mine = total / np;
+        let sent = 0;
+        const fill = () => {
+          // As redis-benchmark -P: the next batch once the last is all answered.
+          if (sent !== counter.count) return;
+          const room = Math.min(opts.depth, mine - sent);
+          if (room <= 0) return;
+          sent += room;
+          pub.write(
+            room === opts.depth
+              ? batch
+              : Buffer.concat(Array.from({ length: room }, () => command)),
+          );
+        };
+        pub.on('data', (d: Buffer) => {
+          counter.feed(d);
+          if (counter.errors > errors) {
+            errors = counter.errors;
+            lastError = counter.lastError;
+          }
+          fill();
+        });
+        pub.on('close', () => resolve('publisher closed'));
         fill();
-      });
-      pub.on('close', () => resolve('publisher closed'));
-      fill();
+      }
     });
     const elapsedMs = performance.now() - t0;
     const delivered = got.reduce((a, b) => a + b, 0) / frame;
     return {
       perSec: (delivered / elapsedMs) * 1000,
       elapsedMs,
-      complete: ended === 'done' && counter.errors === 0,
-      ended: counter.errors > 0 ? `${counter.errors} errors: ${counter.lastError}` : ended,
+      complete: ended === 'done' && errors === 0,
+      ended: errors > 0 ? `${errors} errors: ${lastError}` : ended,
     };
   } finally {
-    pub.destroy();
-    for (const s of subs) s.destroy();
+    for (const s of [...pubs, ...subs]) s.destroy();
   }
 }
 

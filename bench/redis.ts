@@ -32,20 +32,29 @@ export interface RedisRow {
   run(addr: RedisAddr, side: RedisSide, msgs: number): Promise<RunResult>;
 }
 
-/** PUBLISH, pipelined 64 deep, to `subs` subscribers. */
-function publishRow(id: string, subs: number, size: number, share: number): RedisRow {
+/** PUBLISH to `subs` subscribers from `pubs` connections, each pipelined 64 deep (-P 64). */
+function publishRow(id: string, pubs: number, subs: number, size: number, share: number): RedisRow {
   return {
     id,
-    label: `PUBLISH 1→${subs}, ${size} B, pipelined 64`,
+    label: `PUBLISH ${pubs}→${subs}, ${size} B, -P 64`,
     unit: 'msgs/s delivered',
     run: (addr, _side, msgs) =>
-      runPubSub({ addr, total: Math.max(1000, Math.round(msgs * share)), subs, size, depth: 64 }),
+      runPubSub({
+        addr,
+        total: Math.max(1000, Math.round(msgs * share)),
+        subs,
+        size,
+        depth: 64,
+        publishers: pubs,
+      }),
   };
 }
 
 export const ROWS: RedisRow[] = [
-  publishRow('redis-pub1', 1, 16, 1),
-  publishRow('redis-pub4', 4, 16, 0.5),
+  publishRow('redis-pub1', 1, 1, 16, 1),
+  publishRow('redis-pub4', 1, 4, 16, 0.5),
+  publishRow('redis-pub1-c4', 4, 1, 16, 1),
+  publishRow('redis-pub4-c4', 4, 4, 16, 0.5),
 ];
 
 export const REDIS_IDS: string[] = ROWS.map((r) => r.id);

@@ -367,13 +367,12 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
 
   private execute(args: Buffer[]): void {
     const h = this.host;
-    const found = lookup(h.table, args);
-    if ('error' in found) {
+    const cmd = lookup(h.table, args);
+    if (typeof cmd === 'string') {
       h.counters.badCommands++;
-      this.emit(R.error(found.error));
+      this.emit(R.error(cmd));
       return;
     }
-    const cmd = found.cmd;
     if (!this.authenticated && !cmd.flags.includes('no_auth')) {
       h.counters.noauth++;
       this.emit(R.error(NOAUTH));
@@ -529,7 +528,8 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
     node.stats.outMsgs++;
     node.stats.outBytes += payload.length;
     this.host.counters.messagesOut++;
-    if (this.pendingBytes > node.options.redisPubsubOutputLimit && !this.closed) {
+    // `held`: bytes queued here and in the socket (cheaper than pendingBytes on the hot path).
+    if (this.held > node.options.redisPubsubOutputLimit && !this.closed) {
       this.host.counters.pubsubOutputLimitCloses++;
       node.stats.slowConsumers++;
       node.log.warn(

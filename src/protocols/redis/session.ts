@@ -583,6 +583,12 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
     else {
       this.flush(true);
       this.socket.end();
+      // Read on (and drop what comes) so the peer's close is seen: a paused
+      // socket would wait for shutdown_grace, holding the listener open.
+      if (this.paused || this.socket.isPaused()) {
+        this.paused = false;
+        this.socket.resume();
+      }
       setTimeout(() => this.socket.destroy(), node.options.shutdownGraceMs).unref();
     }
     const hooks = this.closeHooks;

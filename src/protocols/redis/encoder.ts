@@ -27,12 +27,20 @@ export type Reply =
   | { readonly t: 'bool'; readonly v: boolean }
   | { readonly t: 'verbatim'; readonly format: string; readonly v: string };
 
+/** The integer replies 0..255, made once (a PUBLISH answers one per command). */
+const SMALL_INTS: readonly Reply[] = Array.from({ length: 256 }, (_, v) =>
+  Object.freeze({ t: 'int' as const, v }),
+);
+
 /** Shorthands for building replies. */
 export const R = {
   ok: { t: 'simple', v: 'OK' } as Reply,
   simple: (v: string): Reply => ({ t: 'simple', v }),
   error: (v: string): Reply => ({ t: 'error', v }),
-  int: (v: number | bigint): Reply => ({ t: 'int', v }),
+  int: (v: number | bigint): Reply =>
+    typeof v === 'number' && v >= 0 && v < SMALL_INTS.length && Number.isInteger(v)
+      ? SMALL_INTS[v]!
+      : { t: 'int', v },
   bulk: (v: Buffer | string): Reply => ({ t: 'bulk', v }),
   null: { t: 'null' } as Reply,
   array: (v: readonly Reply[]): Reply => ({ t: 'array', v }),
@@ -114,4 +122,24 @@ export function encode(r: Reply, p: Protocol): Buffer {
   const out: (string | Buffer)[] = [];
   write(r, p, out);
   return Buffer.concat(out.map((x) => (typeof x === 'string' ? Buffer.from(x, 'utf8') : x)));
+}
+
+/** Writes `<mark><n>\r\n` (n ≥ 0: `$16\r\n`, `:1\r\n`) at `at`; returns the new offset. */
+export function lengthLine(buf: Buffer, at: number, mark: number, n: number): number {
+  buf[at++] = mark;
+  if (n < 10) buf[at++] = 0x30 + n;
+  else if (n < 100) {
+    const t = (n / 10) | 0;
+    buf[at++] = 0x30 + t;
+    buf[at++] = 0x30 + n - t * 10;
+  } else if (n < 1000) {
+    const h = (n / 100) | 0;
+    const t = ((n - h * 100) / 10) | 0;
+    buf[at++] = 0x30 + h;
+    buf[at++] = 0x30 + t;
+    buf[at++] = 0x30 + n - h * 100 - t * 10;
+  } else at += buf.write(String(n), at, 'latin1');
+  buf[at++] = 13;
+  buf[at++] = 10;
+  return at;
 }

@@ -26,18 +26,19 @@ import type { AccountJetStream, CapturedStream } from '../../jetstream/service.j
 import type { StoredMessage } from '../../streams/store.js';
 import type { StreamConfig } from '../../streams/stream-config.js';
 import type { FaceHost } from '../face.js';
+import { ReplyInbox } from '../reply-inbox.js';
 import type { RedisFaceState } from './command.js';
 import type { Reply } from './encoder.js';
-import { ReplyInbox } from '../reply-inbox.js';
 import {
   compareIds,
   ID_ZERO,
   idOf,
   redisSubject,
-  xaddSubject,
   type StoredLike,
   type StreamId,
+  xaddSubject,
 } from './stream-map.js';
+import { BlockedReads } from './stream-wait.js';
 
 /** How long a JetStream API request or a publish ack is awaited (ms). */
 export const REDIS_JS_TIMEOUT_MS = 5000;
@@ -252,6 +253,8 @@ export type XaddOutcome =
 /** The Redis face's way to the account's streams (one per face). */
 export class RedisStreams {
   readonly inbox: ReplyInbox;
+  /** Blocked XREADs (and XREADGROUPs). */
+  readonly blocked = new BlockedReads();
   private readonly localMeta = new WeakMap<object, StreamMeta>();
   private readonly remoteMeta = new Map<string, StreamMeta>();
   /** XADDs waiting for the ones before them to a stream, per account and stream. */
@@ -559,14 +562,18 @@ export class RedisStreams {
         }
         if (ack.error !== undefined || typeof ack.seq !== 'number') {
           this.counters.appendErrors++;
-          resolve({ error: `ERR the stream refused the entry: ${ack.error?.description ?? 'no sequence'}` });
+          resolve({
+            error: `ERR the stream refused the entry: ${ack.error?.description ?? 'no sequence'}`,
+          });
         } else {
           this.counters.appended++;
           resolve({ seq: ack.seq });
         }
       });
       if (box === null) {
-        resolve({ error: 'ERR too many writes are waiting for acknowledgements on this node; try again' });
+        resolve({
+          error: 'ERR too many writes are waiting for acknowledgements on this node; try again',
+        });
         return;
       }
       timer = setTimeout(() => {

@@ -122,7 +122,7 @@ function range(rev: boolean) {
         counted = true;
       } else return R.error(SYNTAX);
     }
-    if (counted && count === 0) return R.array([]);
+    if (counted && count === 0) return { t: 'nullArray' };
     try {
       const v = await readable(ctx, args[1]!);
       if (v === null) return R.array([]);
@@ -214,22 +214,24 @@ async function xread(ctx: CommandContext, args: readonly Buffer[]): Promise<Repl
 }
 
 async function xinfoStream(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
-  let full = false;
-  let count = 10;
-  if (args.length > 3) {
-    if (!is(args[3]!, 'full')) return R.error(SYNTAX);
-    full = true;
-    if (args.length > 4) {
-      if (args.length !== 6 || !is(args[4]!, 'count')) return R.error(SYNTAX);
-      const c = integer(args[5]!);
-      if (c === null) return R.error(NOT_INTEGER);
-      count = c < 0n ? 10 : c > BigInt(REDIS_RANGE_MAX) ? REDIS_RANGE_MAX : Number(c);
-    }
-  }
   try {
+    // Redis looks the key up before it reads the options.
     const v = await readable(ctx, args[2]!);
     if (v === null) return R.error('ERR no such key');
     if (!isView(v)) return v;
+    let full = false;
+    let count = 10;
+    if (args.length > 3) {
+      const shape = `ERR unknown subcommand or wrong number of arguments for '${args[1]!.toString('latin1').slice(0, 128)}'. Try XINFO HELP.`;
+      if ((args.length !== 4 && args.length !== 6) || !is(args[3]!, 'full')) return R.error(shape);
+      full = true;
+      if (args.length === 6) {
+        if (!is(args[4]!, 'count')) return R.error(shape);
+        const c = integer(args[5]!);
+        if (c === null) return R.error(NOT_INTEGER);
+        count = c < 0n ? 10 : c > BigInt(REDIS_RANGE_MAX) ? REDIS_RANGE_MAX : Number(c);
+      }
+    }
     const streams = streamsOf(ctx.face);
     const last = await streams.lastId(v);
     const st = v.state();

@@ -132,11 +132,12 @@ async function writable(
 }
 
 async function xtrim(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
-  const parsed = parseTrimArgs(args, false);
-  if (typeof parsed === 'string') return R.error(parsed);
   try {
+    // Redis looks the key up first (no stream: 0, whatever the options).
     const v = await writable(ctx, args[1]!, R.int(0));
     if (!('meta' in v)) return v;
+    const parsed = parseTrimArgs(args, false);
+    if (typeof parsed === 'string') return R.error(parsed);
     return R.int(await trimStream(v, parsed.trim));
   } catch (err) {
     return failure(err);
@@ -144,15 +145,16 @@ async function xtrim(ctx: CommandContext, args: readonly Buffer[]): Promise<Repl
 }
 
 async function xdel(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
-  const ids: StreamId[] = [];
-  for (const a of args.slice(2)) {
-    const id = parseId(a, 0n, true);
-    if (id === null) return R.error(IdErr.invalid);
-    ids.push(id);
-  }
   try {
+    // Redis looks the key up first (no stream: 0, whatever the IDs), then checks every ID.
     const v = await writable(ctx, args[1]!, R.int(0));
     if (!('meta' in v)) return v;
+    const ids: StreamId[] = [];
+    for (const a of args.slice(2)) {
+      const id = parseId(a, 0n, true);
+      if (id === null) return R.error(IdErr.invalid);
+      ids.push(id);
+    }
     const streams = streamsOf(ctx.face);
     // The top ID first: deleting the top entry must not lower it.
     await streams.lastId(v);

@@ -32,6 +32,8 @@ const WAKE_RETRY_MS = [5, 25, 100, 400];
 let nextId = 1_950_000_000;
 
 export class BlockedReads {
+  /** Blocked reads now over every face of the process (tests wait for a read to block). */
+  static live = 0;
   size = 0;
   /** Reads refused at REDIS_BLOCKED_MAX. */
   refused = 0;
@@ -61,6 +63,7 @@ export class BlockedReads {
       );
     }
     this.size++;
+    BlockedReads.live++;
     return new Promise<Reply>((resolve) => {
       let done = false;
       let running = false;
@@ -72,6 +75,7 @@ export class BlockedReads {
         if (done) return;
         done = true;
         this.size--;
+        BlockedReads.live--;
         for (const t of timers) clearTimeout(t);
         if (deadline !== null) clearTimeout(deadline);
         clearInterval(poll);

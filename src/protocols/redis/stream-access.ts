@@ -25,6 +25,7 @@ import type { Account } from '../../core/account.js';
 import type { AccountJetStream, CapturedStream } from '../../jetstream/service.js';
 import type { StoredMessage } from '../../streams/store.js';
 import type { StreamConfig } from '../../streams/stream-config.js';
+import { internalDetail, internalError } from '../../streams/stream-errors.js';
 import type { FaceHost } from '../face.js';
 import { ReplyInbox } from '../reply-inbox.js';
 import type { RedisFaceState } from './command.js';
@@ -124,7 +125,7 @@ export function redisStreamConfig(name: string): Record<string, unknown> {
 class LocalView implements StreamView {
   readonly local = true;
   constructor(
-    private readonly cs: CapturedStream,
+    readonly cs: CapturedStream,
     readonly meta: StreamMeta,
     private readonly drop: (cs: CapturedStream) => Promise<void>,
   ) {}
@@ -532,7 +533,10 @@ export class RedisStreams {
       );
       headers = Buffer.concat([headers.subarray(0, headers.length - 2), expect]);
     }
-    const ack = this.publish(account, subject.subject, headers, made.payload);
+    const ack =
+      v instanceof LocalView
+        ? this.storeHere(account, v.cs, subject.subject, headers, made.payload)
+        : this.publish(account, subject.subject, headers, made.payload);
     const id = made.id;
     if (v.local && v.state().lastSeq === before + 1) {
       v.meta.seq = before + 1;
@@ -595,6 +599,44 @@ export class RedisStreams {
         box.close();
       },
     };
+  }
+
+  /**
+   * The local fast path of a publish to a stream on this node, with the
+   * same outcome as publishing through the router with a reply inbox: the
+   * stream stores the message (its checks, limits and sync policy: the
+   * promise resolves once durable) and its consumers learn of it, as its
+   * capture subscription would do; then the router delivers the message
+   * to every other party interested in the subject (NATS, MQTT, the mesh)
+   * with the stream as its origin, so the capture does not take it twice.
+   * No JSON ack, no reply subject, no inbox.
+   */
+  private storeHere(
+    account: Account,
+    cs: CapturedStream,
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+  ): Promise<AppendResult> {
+    // The payload may be a slice of the connection's read buffer: the store keeps its own.
+    const body = Buffer.from(payload);
+    const stored = cs.stream.store(subject, headers, body);
+    this.host.router.publish(account, { subject, reply: '', headers, payload: body }, cs);
+    return stored.then(
+      (r) => {
+        if (r.duplicate !== true) cs.consumers.stored(r.seq, subject);
+        this.counters.appended++;
+        return { seq: r.seq };
+      },
+      (err: unknown) => {
+        const e = internalError(err);
+        this.counters.appendErrors++;
+        const detail = internalDetail(e);
+        if (detail !== '')
+          this.host.log.error(`redis: stream ${cs.stream.name}: store failed: ${detail}`);
+        return { error: `ERR the stream refused the entry: ${e.message}` };
+      },
+    );
   }
 
   /** A stream's publish ack (`{"stream":…,"seq":N}` or `{"error":…}`) as an append result. */

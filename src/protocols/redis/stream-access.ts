@@ -45,6 +45,8 @@ import { BlockedReads } from './stream-wait.js';
 export const REDIS_JS_TIMEOUT_MS = 5000;
 /** XADDs to a stream on another node retried when another writer came first, at most. */
 export const REDIS_XADD_RETRIES = 5;
+/** Streams on other nodes this node remembers the last ID of, at most. */
+export const REMOTE_META_MAX = 10_000;
 /** How often publishes waiting for an ack are checked for their timeout (ms). */
 const ACK_SWEEP_MS = 250;
 /** Reads of the top entry of a stream on this node that keeps growing under them, at most. */
@@ -313,7 +315,7 @@ export class RedisStreams {
       return this.localView(js, cs, meta);
     }
     if (!js.remoteHas(name)) return null;
-    let info: { config: StreamConfig; state: Record<string, number> };
+    let info: { config: StreamConfig; state: Record<string, number>; created?: string };
     try {
       info = (await this.api(account, `STREAM.INFO.${name}`, null)) as typeof info;
     } catch (err) {
@@ -328,11 +330,17 @@ export class RedisStreams {
       firstSeq: (s.messages ?? 0) === 0 ? lastSeq + 1 : (s.first_seq ?? 1),
       lastSeq,
     };
-    const key = `${account.name}\u0000${name}`;
+    // Keyed by the stream's creation too: a stream deleted and made again starts afresh.
+    const key = `${account.name}\u0000${name}\u0000${info.created ?? ''}`;
     let meta = this.remoteMeta.get(key);
     if (meta === undefined) {
       meta = newMeta();
       this.remoteMeta.set(key, meta);
+      // Bounded: the oldest memory goes first (it is only a floor for the next ID).
+      if (this.remoteMeta.size > REMOTE_META_MAX) {
+        const oldest = this.remoteMeta.keys().next().value;
+        if (oldest !== undefined) this.remoteMeta.delete(oldest);
+      }
     }
     return new RemoteView(this, account, info.config, st, meta);
   }

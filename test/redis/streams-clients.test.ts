@@ -198,6 +198,18 @@ describe('Redis Streams with ioredis, node-redis and NATS', () => {
     }
   });
 
+  test('XREAD BLOCK on a key with no stream yet is woken by the XADD that makes it', async () => {
+    const blocker = io.duplicate();
+    try {
+      const waiting = blocker.xread('COUNT', 10, 'BLOCK', 5000, 'STREAMS', 'later', '$');
+      await checkFor(() => BlockedReads.live === 1, 3000);
+      const id = await io.xadd('later', '*', 'k', 'v');
+      assert.deepEqual(await waiting, [['later', [[id, ['k', 'v']]]]]);
+    } finally {
+      blocker.disconnect();
+    }
+  });
+
   test('XREAD BLOCK is woken by a NATS publish into the stream', async () => {
     await io.xadd('nw', '*', 'first', '1');
     const blocker = io.duplicate();

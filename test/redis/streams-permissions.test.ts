@@ -90,3 +90,18 @@ describe('Redis stream permissions', () => {
     }
   });
 });
+
+describe('Redis streams on a node without JetStream', () => {
+  test('stream commands say JetStream is off; the keyspace too', async () => {
+    const node = await startRedisNode();
+    const c = new Redis({ port: node.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+    try {
+      await assert.rejects(c.xadd('s', '*', 'f', 'v'), /JetStream is not enabled/);
+      await assert.rejects(c.xrange('s', '-', '+'), /JetStream is not enabled/);
+      await assert.rejects(c.keys('*'), /JetStream is not enabled/);
+    } finally {
+      c.disconnect();
+      await node.close();
+    }
+  });
+});

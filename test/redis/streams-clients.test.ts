@@ -224,6 +224,23 @@ describe('Redis Streams with ioredis, node-redis and NATS', () => {
     }
   });
 
+  test('trimming is exact, and LIMIT bounds how many entries go', async () => {
+    for (let i = 1; i <= 6; i++) await io.xadd('tr', `${i}-1`, 'i', String(i));
+    // `~` keeps exactly the count (Redis may keep more), LIMIT removes at most that many.
+    assert.equal(await io.xtrim('tr', 'MAXLEN', '~', 2, 'LIMIT', 1), 1);
+    assert.equal(await io.xlen('tr'), 5);
+    assert.equal(await io.xtrim('tr', 'MINID', '~', '5', 'LIMIT', 2), 2);
+    assert.deepEqual(
+      (await io.xrange('tr', '-', '+')).map((e) => e[0]),
+      ['4-1', '5-1', '6-1'],
+    );
+    assert.equal(await io.xtrim('tr', 'MAXLEN', '~', 1), 2);
+    await io.xadd('tr', 'MAXLEN', '=', 1, '7-1', 'i', '7');
+    assert.deepEqual(await io.xrange('tr', '-', '+'), [['7-1', ['i', '7']]]);
+    await io.xadd('tr', 'MINID', '8', '8-1', 'i', '8');
+    assert.deepEqual(await io.xrange('tr', '-', '+'), [['8-1', ['i', '8']]]);
+  });
+
   test('keyspace: KEYS, SCAN TYPE stream, EXISTS, DEL; other data types refused', async () => {
     await io.xadd('ks:a', '*', 'f', 'v');
     await io.xadd('ks.b c', '*', 'f', 'v');

@@ -1,5 +1,5 @@
 /**
- * Who may touch a Redis stream (docs/redis-streams.md, "Permissions"):
+ * Who may touch a Redis stream (docs/redis.md, "Streams", "Permissions"):
  * writes need publish permission on the stream's subjects, reads need
  * subscribe permission on them, refusals are Redis's NOPERM; the node's
  * own streams are neither listed nor readable; a stream of another face

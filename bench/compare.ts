@@ -27,12 +27,6 @@ import {
 } from './permissions.js';
 import { REDIS_IDS, type RedisMeasured, renderRedisTable, runRedis } from './redis.js';
 import {
-  REDIS_STREAM_IDS,
-  type RedisStreamsMeasured,
-  renderRedisStreamsTable,
-  runRedisStreams,
-} from './redis-streams.js';
-import {
   ensureNatsServer,
   killAll,
   natsServerVersion,
@@ -100,7 +94,6 @@ const IDS = [
   ...SSE_IDS,
   ...HTTP_IDS,
   ...WEBHOOK_IDS,
-  ...REDIS_STREAM_IDS,
 ];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
@@ -167,7 +160,6 @@ interface Measured {
   sse?: SseMeasured;
   http?: HttpMeasured;
   webhooks?: WebhookMeasured;
-  redisStreams?: RedisStreamsMeasured;
   problems: string[];
 }
 
@@ -290,10 +282,6 @@ async function main(argv: string[]): Promise<number> {
     measured.webhooks = await runWebhooks({ ...group, msgs: n });
   }
 
-  if (only.some((id) => REDIS_STREAM_IDS.includes(id))) {
-    measured.redisStreams = await runRedisStreams(group);
-  }
-
   const tables: string[] = [];
   if (only.some((id) => SINGLE_IDS.includes(id)))
     tables.push(renderTable(measured, only, msgs, conns));
@@ -316,7 +304,6 @@ async function main(argv: string[]): Promise<number> {
   if (measured.sse) tables.push(renderSseTable(measured.sse));
   if (measured.http) tables.push(renderHttpTable(measured.http));
   if (measured.webhooks) tables.push(renderWebhooksTable(measured.webhooks, only));
-  if (measured.redisStreams) tables.push(renderRedisStreamsTable(measured.redisStreams, only));
   if (measured.problems.length > 0) {
     tables.push(
       ['Problems:', ...measured.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`)].join('\n'),

@@ -15,6 +15,7 @@ import {
   runPubSub,
   startRedisServers,
 } from './redis-kit.js';
+import { XADD_ROWS } from './redis-streams.js';
 
 export type RedisSide = 'redis' | 'weft';
 
@@ -55,6 +56,7 @@ export const ROWS: RedisRow[] = [
   publishRow('redis-pub4', 1, 4, 16, 0.5),
   publishRow('redis-pub1-c4', 4, 1, 16, 1),
   publishRow('redis-pub4-c4', 4, 4, 16, 0.5),
+  ...XADD_ROWS,
 ];
 
 export const REDIS_IDS: string[] = ROWS.map((r) => r.id);

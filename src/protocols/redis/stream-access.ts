@@ -1,0 +1,623 @@
+/**
+ * How the Redis face reaches the account's streams, on this node or on any
+ * other node of the mesh (docs/redis.md, "Streams").
+ *
+ * - A stream on this node is read straight from its store (identical to
+ *   what the JetStream API would answer, without the JSON) and written by
+ *   publishing to its subject through the router with a reply inbox, as a
+ *   NATS client does: the stream captures the message (so NATS, MQTT and
+ *   every other subscriber of the subject see it too) and acks it once
+ *   durable under its sync policy. The new entry's ID is computed and the
+ *   message published in one turn, so pipelined XADDs need no lock.
+ * - A stream on another node is reached through the JetStream API over the
+ *   router (`$JS.API.STREAM.INFO/MSG.GET/MSG.DELETE/PURGE/DELETE`); XADDs
+ *   to it are serialised per stream on this node and sent with
+ *   `Nats-Expected-Last-Sequence`, retried when another writer came first.
+ * - Streams are created with `$JS.API.STREAM.CREATE` (the account's limits
+ *   and subject overlaps are checked there).
+ *
+ * What Redis keeps beside entries — the last ID after XDEL of the top
+ * entry, XSETID's last ID, entries-added and max-deleted-id — is held in
+ * memory on the node that serves the command (`StreamMeta`): it does not
+ * survive a restart and is not shared across nodes (docs: weak spots).
+ */
+import type { Account } from '../../core/account.js';
+import type { AccountJetStream, CapturedStream } from '../../jetstream/service.js';
+import type { StreamConfig } from '../../streams/stream-config.js';
+import { internalDetail, internalError } from '../../streams/stream-errors.js';
+import type { FaceHost } from '../face.js';
+import { ReplyInbox } from '../reply-inbox.js';
+import type { RedisFaceState } from './command.js';
+import type { Reply } from './encoder.js';
+import {
+  compareIds,
+  ID_ZERO,
+  idOf,
+  redisSubject,
+  type StreamId,
+  xaddSubject,
+} from './stream-map.js';
+import {
+  type ApiClient,
+  JsApiError,
+  LocalView,
+  newMeta,
+  RemoteView,
+  redisStreamConfig,
+  type StreamMeta,
+  type StreamStateView,
+  type StreamView,
+} from './stream-views.js';
+import { BlockedReads } from './stream-wait.js';
+
+export {
+  JsApiError,
+  redisStreamConfig,
+  type StoredEntryMsg,
+  type StreamMeta,
+  type StreamStateView,
+  type StreamView,
+} from './stream-views.js';
+
+/** How long a JetStream API request or a publish ack is awaited (ms). */
+export const REDIS_JS_TIMEOUT_MS = 5000;
+/** XADDs to a stream on another node retried when another writer came first, at most. */
+export const REDIS_XADD_RETRIES = 5;
+/** Streams on other nodes this node remembers the last ID of, at most. */
+export const REMOTE_META_MAX = 10_000;
+/** How often publishes waiting for an ack are checked for their timeout (ms). */
+const ACK_SWEEP_MS = 250;
+/** Reads of the top entry of a stream on this node that keeps growing under them, at most. */
+const LAST_TRIES_MAX = 100;
+/** Entries walked back from the top to find the last one held (after XDELs of the top), at most. */
+const LAST_WALK_MAX = 1000;
+
+/** The outcome of a publish to a stream: its sequence, or the error to answer. */
+export type AppendResult = { seq: number } | { error: string };
+
+/** An XADD as the command parsed it. */
+export interface XaddRequest {
+  readonly name: string;
+  /** Make the stream when missing (no NOMKSTREAM). */
+  readonly create: boolean;
+  /** Null when the client may publish to `subject`, else the error to answer. */
+  check(subject: string): string | null;
+  /** The entry after `last`, or the error to answer (XADD's ID rules). */
+  build(last: StreamId): { id: StreamId; headers: Buffer; payload: Buffer } | string;
+}
+
+export type XaddOutcome =
+  | { seq: number; id: StreamId; view: StreamView }
+  | { error: string }
+  /** NOMKSTREAM and no stream. */
+  | { none: true };
+
+/** The Redis face's way to the account's streams (one per face). */
+export class RedisStreams implements ApiClient {
+  readonly inbox: ReplyInbox;
+  /** Blocked XREADs (and XREADGROUPs). */
+  readonly blocked = new BlockedReads();
+  private readonly localMeta = new WeakMap<object, StreamMeta>();
+  private readonly remoteMeta = new Map<string, StreamMeta>();
+  /** The last view of each stream on another node this node XADDed to (REMOTE_META_MAX at most). */
+  private readonly remoteViews = new Map<string, StreamView>();
+  /** XADDs waiting for the ones before them to a stream, per account and stream. */
+  private readonly queues = new Map<string, Promise<void>>();
+  /**
+   * The consumer-group part of XINFO STREAM (set by the consumer-group
+   * commands): how many groups, and each group's FULL description with at
+   * most `count` pending entries (0: all). Null: no groups.
+   */
+  groupInfo:
+    | ((
+        account: Account,
+        view: StreamView,
+        count: number,
+      ) => Promise<{ count: number; full: Reply[] }>)
+    | null = null;
+  /** Counted events (`/varz` redis.streams). */
+  readonly counters = { appended: 0, appendErrors: 0, remoteRetries: 0, timeouts: 0 };
+
+  constructor(readonly host: FaceHost) {
+    this.inbox = new ReplyInbox();
+  }
+
+  stop(): void {
+    this.inbox.stop();
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
+  }
+
+  /** The account's JetStream on this node, or the error to answer. */
+  private js(account: Account): AccountJetStream {
+    const js = this.host.jetstream?.account(account.name);
+    if (js === undefined) {
+      throw new JsApiError(
+        503,
+        0,
+        'JetStream is not enabled for this account on this node: Weft keeps Redis streams in JetStream streams',
+      );
+    }
+    return js;
+  }
+
+  /** The stream `name` of `account`, here or elsewhere; null when there is none. */
+  async open(account: Account, name: string): Promise<StreamView | null> {
+    const js = this.js(account);
+    const cs = js.streams.get(name);
+    if (cs !== undefined) {
+      let meta = this.localMeta.get(cs.stream);
+      if (meta === undefined) {
+        meta = newMeta();
+        this.localMeta.set(cs.stream, meta);
+      }
+      return this.localView(js, cs, meta);
+    }
+    if (!js.remoteHas(name)) return null;
+    let info: { config: StreamConfig; state: Record<string, number>; created?: string };
+    try {
+      info = (await this.api(account, `STREAM.INFO.${name}`, null)) as typeof info;
+    } catch (err) {
+      if (err instanceof JsApiError && err.errCode === 10059) return null;
+      throw err;
+    }
+    const s = info.state;
+    const lastSeq = s.last_seq ?? 0;
+    const st: StreamStateView = {
+      messages: s.messages ?? 0,
+      bytes: s.bytes ?? 0,
+      firstSeq: (s.messages ?? 0) === 0 ? lastSeq + 1 : (s.first_seq ?? 1),
+      lastSeq,
+    };
+    // Keyed by the stream's creation too: a stream deleted and made again starts afresh.
+    const key = `${account.name}\u0000${name}\u0000${info.created ?? ''}`;
+    let meta = this.remoteMeta.get(key);
+    if (meta === undefined) {
+      meta = newMeta();
+      this.remoteMeta.set(key, meta);
+      // Bounded: the oldest memory goes first (it is only a floor for the next ID).
+      if (this.remoteMeta.size > REMOTE_META_MAX) {
+        const oldest = this.remoteMeta.keys().next().value;
+        if (oldest !== undefined) this.remoteMeta.delete(oldest);
+      }
+    }
+    return new RemoteView(this, account, info.config, st, meta);
+  }
+
+  private localView(js: AccountJetStream, cs: CapturedStream, meta: StreamMeta): StreamView {
+    return new LocalView(cs, meta, (c) => js.delete(c));
+  }
+
+  /** Creates the stream Redis makes for `name` (or finds it made meanwhile). */
+  async create(account: Account, name: string): Promise<StreamView> {
+    await this.api(account, `STREAM.CREATE.${name}`, redisStreamConfig(name));
+    const v = await this.open(account, name);
+    if (v === null) throw new JsApiError(500, 0, `stream ${name} was created but is not reachable`);
+    return v;
+  }
+
+  /** The names of every stream of the account, on every node. */
+  async names(account: Account): Promise<string[]> {
+    const js = this.js(account);
+    return [...new Set([...js.streams.keys(), ...js.remoteNames()])].sort();
+  }
+
+  /** A JetStream API request (`$JS.API.<api>`) through the router; its answer, or a JsApiError. */
+  api(account: Account, api: string, body: unknown): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | null = null;
+      const box = this.inbox.open(account, (m) => {
+        if (timer !== null) clearTimeout(timer);
+        let v: Record<string, unknown>;
+        try {
+          v = JSON.parse(m.payload.toString('utf8')) as Record<string, unknown>;
+        } catch {
+          reject(new JsApiError(500, 0, 'the JetStream API answered something that is not JSON'));
+          return;
+        }
+        const e = v.error as { code?: number; err_code?: number; description?: string } | undefined;
+        if (e !== undefined) {
+          reject(new JsApiError(e.code ?? 500, e.err_code ?? 0, e.description ?? 'error'));
+        } else resolve(v);
+      });
+      if (box === null) {
+        reject(new JsApiError(503, 0, 'too many requests are waiting for JetStream on this node'));
+        return;
+      }
+      timer = setTimeout(() => {
+        box.close();
+        this.counters.timeouts++;
+        reject(new JsApiError(504, 0, `no answer from JetStream within ${REDIS_JS_TIMEOUT_MS}ms`));
+      }, REDIS_JS_TIMEOUT_MS);
+      timer.unref();
+      const payload = Buffer.from(body === null ? '' : JSON.stringify(body));
+      const n = this.host.router.publish(
+        account,
+        { subject: `$JS.API.${api}`, reply: box.subject, headers: null, payload },
+        this.inbox,
+      );
+      if (n === 0) {
+        clearTimeout(timer);
+        box.close();
+        reject(new JsApiError(503, 0, 'JetStream did not answer: no responders'));
+      }
+    });
+  }
+
+  /**
+   * The largest ID of the stream now: what this node remembers when the
+   * stream has not grown since, else the ID of its last message (or of
+   * the last one held, walking back over deleted ones), never below what
+   * this node gave out.
+   */
+  async lastId(v: StreamView): Promise<StreamId> {
+    const st = v.state();
+    if (v.meta.seq === st.lastSeq) return v.meta.lastId;
+    let id = ID_ZERO;
+    const floor = Math.max(st.firstSeq, st.lastSeq - LAST_WALK_MAX);
+    for (let seq = st.lastSeq; seq >= floor && seq >= 1; seq--) {
+      const m = await v.get(seq);
+      if (m !== null) {
+        id = idOf(m);
+        break;
+      }
+    }
+    if (compareIds(v.meta.lastId, id) > 0) id = v.meta.lastId;
+    // Only when nothing was appended meanwhile (a read is not in the same turn).
+    if (v.state().lastSeq === st.lastSeq) {
+      v.meta.seq = st.lastSeq;
+      v.meta.lastId = id;
+    }
+    return id;
+  }
+
+  /**
+   * XADD: appends the entry `req.build` makes from the stream's last ID,
+   * publishing on the stream's XADD subject; resolves once the stream
+   * acked it (durable) or refused it. The effect is ordered when this
+   * returns: XADDs to one stream from this node are published in call
+   * order (at once when the stream is here and its top is known, else
+   * queued behind the ones before).
+   */
+  xadd(account: Account, req: XaddRequest): Promise<XaddOutcome> {
+    const key = `${account.name}\u0000${req.name}`;
+    if (!this.queues.has(key)) {
+      const fast = this.xaddNow(account, req);
+      if (fast !== null) return fast;
+    }
+    let release: () => void = () => {};
+    const turn = new Promise<void>((r) => {
+      release = r;
+    });
+    const prev = this.queues.get(key) ?? Promise.resolve();
+    const tail = prev.then(() => turn);
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return prev.then(async () => {
+      try {
+        return await this.xaddQueued(account, req, release);
+      } finally {
+        release();
+      }
+    });
+  }
+
+  /** Resolves once the XADDs queued for a stream now have been published (reads after writes). */
+  settled(account: Account, name: string): Promise<void> {
+    return this.queues.get(`${account.name}\u0000${name}`) ?? Promise.resolve();
+  }
+
+  /** The XADD in this turn, when the stream is here and its top known; else null. */
+  private xaddNow(account: Account, req: XaddRequest): Promise<XaddOutcome> | null {
+    const js = this.host.jetstream?.account(account.name);
+    const cs = js?.streams.get(req.name);
+    if (js === undefined || cs === undefined) return null;
+    const meta = this.localMeta.get(cs.stream);
+    if (meta === undefined || meta.seq !== cs.stream.state().lastSeq) return null;
+    return this.publishEntry(account, this.localView(js, cs, meta), req);
+  }
+
+  private async xaddQueued(
+    account: Account,
+    req: XaddRequest,
+    release: () => void,
+  ): Promise<XaddOutcome> {
+    const kept = this.host.jetstream?.account(account.name)?.streams.has(req.name)
+      ? undefined
+      : this.remoteViews.get(`${account.name}\u0000${req.name}`);
+    const cached = kept !== undefined;
+    let v = kept ?? (await this.open(account, req.name));
+    if (v === null) {
+      if (!req.create) return { none: true };
+      const refused = req.check(redisSubject(req.name));
+      if (refused !== null) return { error: refused };
+      v = await this.create(account, req.name);
+    }
+    if (v.local) return this.appendHere(account, v, req, release);
+    const key = `${account.name}\u0000${req.name}`;
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.publishEntry(account, v, req, await this.lastId(v));
+      if (!('error' in r)) {
+        // Kept for the next XADD from this node: no STREAM.INFO while nobody else writes.
+        this.remoteViews.delete(key);
+        this.remoteViews.set(key, v);
+        if (this.remoteViews.size > REMOTE_META_MAX) {
+          const oldest = this.remoteViews.keys().next().value;
+          if (oldest !== undefined) this.remoteViews.delete(oldest);
+        }
+        return r;
+      }
+      this.remoteViews.delete(key);
+      // Another writer came first (or the kept view is stale): look again.
+      const stale = cached && attempt === 0;
+      if (!stale && !r.error.includes('wrong last sequence')) return r;
+      if (attempt >= REDIS_XADD_RETRIES) return r;
+      this.counters.remoteRetries++;
+      let again = await this.open(account, req.name);
+      if (again === null) {
+        // Deleted meanwhile: made again, as an XADD to a missing key does.
+        if (!req.create) return { none: true };
+        const refused = req.check(redisSubject(req.name));
+        if (refused !== null) return { error: refused };
+        again = await this.create(account, req.name);
+      }
+      if (again.local) return this.appendHere(account, again, req, release);
+      v = again;
+    }
+  }
+
+  /** XADD to a stream on this node once its top is known: the check and the append in one turn. */
+  private async appendHere(
+    account: Account,
+    v: StreamView,
+    req: XaddRequest,
+    release: () => void,
+  ): Promise<XaddOutcome> {
+    for (let tries = 0; ; tries++) {
+      if (v.meta.seq === v.state().lastSeq) {
+        const ack = this.publishEntry(account, v, req);
+        release();
+        return ack;
+      }
+      if (tries >= LAST_TRIES_MAX) {
+        return { error: 'ERR the stream grows too fast to find its top entry; try again' };
+      }
+      await this.lastId(v);
+    }
+  }
+
+  /**
+   * Builds and publishes the entry after the stream's last ID: in this
+   * turn for a stream here (its top known: `v.meta`), with
+   * `Nats-Expected-Last-Sequence` for one elsewhere (`last` read first).
+   */
+  private publishEntry(
+    account: Account,
+    v: StreamView,
+    req: XaddRequest,
+    last: StreamId = v.meta.lastId,
+  ): Promise<XaddOutcome> {
+    const subject = xaddSubject(v.config);
+    if ('error' in subject) return Promise.resolve({ error: subject.error });
+    const refused = req.check(subject.subject);
+    if (refused !== null) return Promise.resolve({ error: refused });
+    const made = req.build(last);
+    if (typeof made === 'string') return Promise.resolve({ error: made });
+    const before = v.state().lastSeq;
+    let headers = made.headers;
+    if (!v.local) {
+      const expect = Buffer.from(
+        `Nats-Expected-Stream: ${v.name}\r\nNats-Expected-Last-Sequence: ${before}\r\n\r\n`,
+      );
+      headers = Buffer.concat([headers.subarray(0, headers.length - 2), expect]);
+    }
+    const ack =
+      v instanceof LocalView
+        ? this.storeHere(account, v.cs, subject.subject, headers, made.payload)
+        : this.publish(account, subject.subject, headers, made.payload);
+    const id = made.id;
+    if (v.local && v.state().lastSeq === before + 1) {
+      v.meta.seq = before + 1;
+      v.meta.lastId = id;
+    }
+    return acked(ack, v, id);
+  }
+
+  /** Publishes one message with a reply inbox; the stream's ack as a sequence or an error text. */
+  private publish(
+    account: Account,
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+  ): Promise<AppendResult> {
+    const wait = this.awaitAck(account);
+    if (wait === null) {
+      return Promise.resolve({
+        error: 'ERR too many writes are waiting for acknowledgements on this node; try again',
+      });
+    }
+    const n = this.host.router.publish(
+      account,
+      { subject, reply: wait.reply, headers, payload },
+      this.inbox,
+    );
+    if (n === 0) {
+      wait.cancel();
+      return Promise.resolve({ error: `ERR no stream captures ${subject} now` });
+    }
+    return wait.ack;
+  }
+
+  /**
+   * A reply subject whose first message is a publish ack, with its
+   * timeout; null at the inbox's bound. Its own scope: what waits for the
+   * ack must not hold the message's bytes.
+   */
+  private awaitAck(
+    account: Account,
+  ): { reply: string; ack: Promise<AppendResult>; cancel(): void } | null {
+    let resolve: (r: AppendResult) => void = () => {};
+    const ack = new Promise<AppendResult>((r) => {
+      resolve = r;
+    });
+    const wait: PendingAck = { at: Date.now() + REDIS_JS_TIMEOUT_MS, close: null, resolve };
+    const box = this.inbox.open(account, (m) => {
+      this.pendingAcks.delete(wait);
+      resolve(this.ackOf(m.payload));
+    });
+    if (box === null) return null;
+    wait.close = box.close;
+    this.pendingAcks.add(wait);
+    this.sweepSoon();
+    return {
+      reply: box.subject,
+      ack,
+      cancel: () => {
+        this.pendingAcks.delete(wait);
+        box.close();
+      },
+    };
+  }
+
+  /**
+   * The local fast path of a publish to a stream on this node, with the
+   * same outcome as publishing through the router with a reply inbox: the
+   * stream stores the message (its checks, limits and sync policy: the
+   * promise resolves once durable) and its consumers learn of it, as its
+   * capture subscription would do; then the router delivers the message
+   * to every other party interested in the subject (NATS, MQTT, the mesh)
+   * with the stream as its origin, so the capture does not take it twice.
+   * No JSON ack, no reply subject, no inbox.
+   */
+  private storeHere(
+    account: Account,
+    cs: CapturedStream,
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+  ): Promise<AppendResult> {
+    // The payload may be a slice of the connection's read buffer: the store keeps its own.
+    const body = Buffer.from(payload);
+    const stored = cs.stream.store(subject, headers, body);
+    this.host.router.publish(account, { subject, reply: '', headers, payload: body }, cs);
+    return stored.then(
+      (r) => {
+        if (r.duplicate !== true) cs.consumers.stored(r.seq, subject);
+        this.counters.appended++;
+        return { seq: r.seq };
+      },
+      (err: unknown) => {
+        const e = internalError(err);
+        this.counters.appendErrors++;
+        const detail = internalDetail(e);
+        if (detail !== '')
+          this.host.log.error(`redis: stream ${cs.stream.name}: store failed: ${detail}`);
+        return { error: `ERR the stream refused the entry: ${e.message}` };
+      },
+    );
+  }
+
+  /** A stream's publish ack (`{"stream":…,"seq":N}` or `{"error":…}`) as an append result. */
+  private ackOf(payload: Buffer): AppendResult {
+    let ack: { seq?: number; error?: { description?: string } };
+    try {
+      ack = JSON.parse(payload.toString('utf8')) as typeof ack;
+    } catch {
+      ack = { error: { description: 'the stream answered something that is not an ack' } };
+    }
+    if (ack.error !== undefined || typeof ack.seq !== 'number') {
+      this.counters.appendErrors++;
+      return {
+        error: `ERR the stream refused the entry: ${ack.error?.description ?? 'no sequence'}`,
+      };
+    }
+    this.counters.appended++;
+    return { seq: ack.seq };
+  }
+
+  /**
+   * Publishes waiting for their ack, oldest first: one timer for all (a
+   * timer per XADD costs more than the XADD's own work when thousands
+   * are in flight).
+   */
+  private readonly pendingAcks = new Set<PendingAck>();
+  private sweeper: NodeJS.Timeout | null = null;
+
+  private sweepSoon(): void {
+    if (this.sweeper !== null) return;
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const w of this.pendingAcks) {
+        if (w.at > now) break;
+        this.pendingAcks.delete(w);
+        w.close?.();
+        this.counters.timeouts++;
+        w.resolve({
+          error: `ERR no acknowledgement from the stream within ${REDIS_JS_TIMEOUT_MS}ms: the entry may or may not be stored`,
+        });
+      }
+      if (this.pendingAcks.size === 0 && this.sweeper !== null) {
+        clearInterval(this.sweeper);
+        this.sweeper = null;
+      }
+    }, ACK_SWEEP_MS);
+    this.sweeper.unref();
+  }
+}
+
+/**
+ * The outcome of an XADD once acked. Its own scope, so that what waits
+ * for the ack holds the ID and the view, not the entry's bytes.
+ */
+function acked(ack: Promise<AppendResult>, v: StreamView, id: StreamId): Promise<XaddOutcome> {
+  return ack.then((r) => {
+    if ('error' in r) return r;
+    if (!v.local) {
+      v.meta.seq = r.seq;
+      v.meta.lastId = id;
+    }
+    return { seq: r.seq, id, view: v };
+  });
+}
+
+/** A publish waiting for its ack. */
+interface PendingAck {
+  /** When it times out (ms since the epoch). */
+  readonly at: number;
+  close: (() => void) | null;
+  readonly resolve: (r: AppendResult) => void;
+}
+
+const BY_FACE = new WeakMap<RedisFaceState, RedisStreams>();
+
+/**
+ * The face's RedisStreams, made on first use (the streams and consumer
+ * group commands share it: one reply inbox, one memory of each stream).
+ */
+export function streamsOf(face: RedisFaceState): RedisStreams {
+  let s = BY_FACE.get(face);
+  if (s === undefined) {
+    s = new RedisStreams(face.host);
+    BY_FACE.set(face, s);
+  }
+  return s;
+}
+
+/**
+ * The streams' counters for the face's `/varz` (`redis.streams`), or null
+ * when no stream command ran yet: XADDs acked and refused, remote retries,
+ * timeouts, reply-inbox refusals, blocked reads now / refused / timed out.
+ */
+export function streamsVarz(face: RedisFaceState): Record<string, number> | null {
+  const s = BY_FACE.get(face);
+  if (s === undefined) return null;
+  return {
+    ...s.counters,
+    inboxRefused: s.inbox.refused,
+    blocked: s.blocked.size,
+    blockedRefused: s.blocked.refused,
+    blockedTimedOut: s.blocked.timedOut,
+  };
+}

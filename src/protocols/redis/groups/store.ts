@@ -1,0 +1,183 @@
+/**
+ * Where Redis consumer groups keep what a JetStream consumer does not
+ * model — each pending entry's owner, delivery count and last delivery
+ * time, the consumers, the last delivered ID and the entries-read counter —
+ * so that they survive a restart: records in one stream of the account,
+ * as the MQTT face keeps its sessions (src/protocols/mqtt/store-streams.ts).
+ *
+ * | stream                  | subject                            | record |
+ * |-------------------------|------------------------------------|--------|
+ * | `$REDIS_groups[_<node>]`| `$REDIS.groups.<node>.<hash>`      | a group's changes (JSON), one subject per group |
+ *
+ * `<hash>` is of the stream name and the group name (names hold bytes a
+ * subject cannot). A group's records are a snapshot of the whole group
+ * followed by its changes since (`Op`, state.ts), applied in order when
+ * the node starts. Every change is one record, answered once durable under
+ * the node's sync policy (fsync by default; concurrent commands share an
+ * fsync). After SNAPSHOT_EVERY changes (or as many as its PEL holds, when
+ * more) the group is written whole again and the records before it are
+ * purged, so a group's records stay proportional to its size.
+ *
+ * A destroyed group's subject is purged. The snapshot names the stream's
+ * creation time: groups of a stream that was deleted and created again
+ * (DEL, `nats stream rm`) are dropped when read back, as Redis drops a
+ * key's groups with the key.
+ */
+import { createHash } from 'node:crypto';
+import type { AccountJetStream } from '../../../jetstream/service.js';
+import type { Stream } from '../../../streams/stream.js';
+import { normalizeConfig } from '../../../streams/stream-config.js';
+import { apply, fromSnapshot, type GroupSnapshot, type GroupState, type Op, snapshot } from './state.js';
+
+/** Changes between two snapshots of a group, at least (more when its PEL is larger). */
+export const SNAPSHOT_EVERY = 1000;
+
+/** A record: a change, or the whole group with the stream it belongs to. */
+type RecordBody = Op | { o: 'snap'; stream: string; sc: number; s: GroupSnapshot };
+
+/** A group as the store keeps it. */
+export interface StoredGroup {
+  readonly subject: string;
+  readonly stream: string;
+  /** The stream's creation time, ms. */
+  readonly streamCreated: number;
+  readonly state: GroupState;
+  /** Changes written since its last snapshot. */
+  changes: number;
+}
+
+export function groupStreamNames(node = ''): { stream: string; prefix: string } {
+  const token = node === '' ? 'local' : /^[A-Za-z0-9_-]{1,64}$/.test(node) ? node : hash(node);
+  return {
+    stream: node === '' ? '$REDIS_groups' : `$REDIS_groups_${token}`,
+    prefix: `$REDIS.groups.${token}.`,
+  };
+}
+
+function hash(s: string): string {
+  return createHash('sha256').update(s, 'latin1').digest('base64url').slice(0, 22);
+}
+
+export interface GroupStoreCounters {
+  /** Records read back that did not decode, or changes without a snapshot before them. */
+  skippedRecords: number;
+  snapshots: number;
+  /** Groups dropped when read back: their stream is gone or was created again. */
+  staleGroups: number;
+}
+
+export class GroupStore {
+  readonly counters: GroupStoreCounters = { skippedRecords: 0, snapshots: 0, staleGroups: 0 };
+  private records: Stream | null = null;
+  private readonly names: ReturnType<typeof groupStreamNames>;
+
+  constructor(
+    private readonly js: AccountJetStream,
+    node = '',
+  ) {
+    this.names = groupStreamNames(node);
+  }
+
+  subjectOf(stream: string, group: string): string {
+    return this.names.prefix + hash(`${stream}\0${group}`);
+  }
+
+  /** Opens (creating it when missing) the record stream and reads every group back. */
+  async open(): Promise<StoredGroup[]> {
+    const name = this.names.stream;
+    const have = this.js.streams.get(name);
+    if (have !== undefined) this.records = have.stream;
+    else {
+      const config = normalizeConfig(
+        { name, subjects: [`${this.names.prefix}>`], storage: 'file' },
+        name,
+      );
+      this.records = (await this.js.create(config)).stream;
+    }
+    const bySubject = new Map<string, StoredGroup>();
+    const store = this.records.messages;
+    for (let m = await store.next(0); m !== null; m = await store.next(m.seq + 1)) {
+      let rec: RecordBody;
+      try {
+        rec = JSON.parse(m.payload.toString('utf8')) as RecordBody;
+      } catch {
+        this.counters.skippedRecords++;
+        continue;
+      }
+      if (rec.o === 'snap') {
+        bySubject.set(m.subject, {
+          subject: m.subject,
+          stream: rec.stream,
+          streamCreated: rec.sc,
+          state: fromSnapshot(rec.s),
+          changes: 0,
+        });
+        continue;
+      }
+      const g = bySubject.get(m.subject);
+      if (g === undefined) {
+        this.counters.skippedRecords++;
+        continue;
+      }
+      apply(g.state, rec);
+      g.changes++;
+    }
+    return [...bySubject.values()];
+  }
+
+  /** A new group (XGROUP CREATE): its first snapshot. */
+  async create(stream: string, streamCreated: number, state: GroupState): Promise<StoredGroup> {
+    const g: StoredGroup = {
+      subject: this.subjectOf(stream, state.name),
+      stream,
+      streamCreated,
+      state,
+      changes: 0,
+    };
+    // Whatever an earlier group of that name left (a destroy that failed half-way).
+    await this.live().messages.purge({ subject: g.subject });
+    await this.writeSnapshot(g);
+    return g;
+  }
+
+  /**
+   * Writes a change already applied to `g.state`; resolves once durable.
+   * Now and then the group is written whole instead and the records before
+   * it are purged.
+   */
+  async write(g: StoredGroup, op: Op): Promise<void> {
+    g.changes++;
+    if (g.changes >= Math.max(SNAPSHOT_EVERY, g.state.pel.size)) {
+      await this.writeSnapshot(g);
+      return;
+    }
+    await this.live().store(g.subject, null, Buffer.from(JSON.stringify(op), 'utf8'));
+  }
+
+  private async writeSnapshot(g: StoredGroup): Promise<void> {
+    g.changes = 0;
+    const body: RecordBody = {
+      o: 'snap',
+      stream: g.stream,
+      sc: g.streamCreated,
+      s: snapshot(g.state),
+    };
+    const { seq } = await this.live().store(
+      g.subject,
+      null,
+      Buffer.from(JSON.stringify(body), 'utf8'),
+    );
+    this.counters.snapshots++;
+    await this.live().messages.purge({ subject: g.subject, upToSeq: seq });
+  }
+
+  /** XGROUP DESTROY, or a group whose stream is gone: every record of it goes. */
+  async remove(g: StoredGroup): Promise<void> {
+    await this.live().messages.purge({ subject: g.subject });
+  }
+
+  private live(): Stream {
+    if (this.records === null) throw new Error('the Redis group store is not open');
+    return this.records;
+  }
+}

@@ -411,6 +411,15 @@ export function validateOptions(o: ServerOptions): void {
   checkMeshSettings(o);
   checkWebSocketSettings(o);
   checkMqttSettings(o, bad, int);
+  int('redis.port', o.redisPort, -1, 65535, 'must be a port number from -1 to 65535');
+  if (typeof o.redisHost !== 'string') bad('redis.host', 'must be a string', o.redisHost);
+  int(
+    'redis.pubsub_output_limit',
+    o.redisPubsubOutputLimit,
+    1024,
+    2 ** 31 - 1,
+    'must be from 1KiB to 2GiB',
+  );
   int('http.port', o.httpApiPort, -1, 65535, 'must be a port number from -1 to 65535');
   if (typeof o.httpApiHost !== 'string') bad('http.host', 'must be a string', o.httpApiHost);
   checkSseSettings(o, int);

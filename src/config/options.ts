@@ -125,6 +125,14 @@ export interface ServerOptions {
   mqttHost: string;
   /** TLS on the MQTT port (`mqtt.tls`), which is then TLS only; null: plain TCP. */
   mqttTls: TlsConfig | null;
+  /** Redis port; 0 picks a free one, -1 (the default) none (src/protocols/redis). */
+  redisPort: number;
+  /** Address the Redis listener binds to; '' (the default): `host`. */
+  redisHost: string;
+  /** TLS on the Redis port (`redis.tls`), which is then TLS only; null: plain TCP. */
+  redisTls: TlsConfig | null;
+  /** Bytes queued for a Redis client in pub/sub mode before it is closed (client-output-buffer-limit pubsub). */
+  redisPubsubOutputLimit: number;
   /** Largest MQTT packet a client may send, bytes (bounded by maxPayload + MQTT_PACKET_HEADROOM). */
   mqttMaxPacketSize: number;
   /** QoS 1/2 messages in flight to one MQTT client (the server's side of Receive Maximum). */
@@ -216,6 +224,10 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   mqttPort: -1,
   mqttHost: '',
   mqttTls: null,
+  redisPort: -1,
+  redisHost: '',
+  redisTls: null,
+  redisPubsubOutputLimit: 32 * 1024 * 1024,
   mqttMaxPacketSize: 1024 * 1024,
   mqttMaxInflight: 100,
   mqttMaxSubscriptions: 1000,

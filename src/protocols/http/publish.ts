@@ -18,6 +18,7 @@
  */
 import type { Message } from '../../core/message.js';
 import type { Transport } from '../face.js';
+import { ReplyInbox } from '../reply-inbox.js';
 import {
   type CloudEventCounters,
   cloudEventCounters,
@@ -28,7 +29,6 @@ import {
 } from './cloudevents.js';
 import type { HttpContext } from './context.js';
 import { natsHeadersFromHttp, readNatsHeaders } from './headers.js';
-import { HttpInbox } from './inbox.js';
 import type { HttpModuleFactory } from './module.js';
 import { parseTimeout, publishSubject, REQUEST_TIMEOUT_DEFAULT_MS } from './params.js';
 
@@ -44,7 +44,7 @@ export interface CoreCounters {
   timeouts: number;
   rateDropped: number;
   streamErrors: number;
-  /** Refused at HTTP_INBOX_WAITERS_MAX. */
+  /** Refused at REPLY_INBOX_WAITERS_MAX. */
   inboxFull: number;
 }
 
@@ -119,7 +119,7 @@ function admit(ctx: HttpContext, msg: Message, c: CoreCounters): boolean {
 /** Waits for the first message to a fresh reply subject, the timeout, or the client leaving. */
 function awaitReply(
   ctx: HttpContext,
-  inbox: HttpInbox,
+  inbox: ReplyInbox,
   timeoutMs: number,
   c: CoreCounters,
 ): { subject: string; reply: Promise<Message | 'timeout' | 'gone'>; cancel(): void } | null {
@@ -147,7 +147,7 @@ function awaitReply(
 
 async function publish(
   ctx: HttpContext,
-  inbox: HttpInbox,
+  inbox: ReplyInbox,
   c: CoreCounters,
   ce: CloudEventCounters,
 ): Promise<void> {
@@ -243,7 +243,7 @@ function answerAck(ctx: HttpContext, ack: Message, c: CoreCounters): void {
 
 async function request(
   ctx: HttpContext,
-  inbox: HttpInbox,
+  inbox: ReplyInbox,
   c: CoreCounters,
   ce: CloudEventCounters,
 ): Promise<void> {
@@ -317,7 +317,7 @@ const BODY = {
 const ERR = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 
 export const publishModule: HttpModuleFactory = () => {
-  const inbox = new HttpInbox();
+  const inbox = new ReplyInbox();
   const c: CoreCounters = {
     published: 0,
     stored: 0,

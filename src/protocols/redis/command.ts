@@ -16,6 +16,8 @@ import type { Identity } from '../../auth/types.js';
 import type { Account } from '../../core/account.js';
 import type { FaceHost } from '../face.js';
 import type { Protocol, Reply } from './encoder.js';
+import type { FaceCore } from './host.js';
+import type { PubSubIndex } from './pubsub.js';
 
 /** What `COMMAND` reports of a command (Redis's command flags). */
 export type CommandFlag =
@@ -61,6 +63,10 @@ export interface CommandClient {
  */
 export interface RedisFaceState {
   readonly host: FaceHost;
+  /** The face's pub/sub subscriptions, for PUBSUB (commands/pubsub.ts). */
+  readonly pubsub: PubSubIndex;
+  /** The face itself: its connections and counters, for INFO and CLIENT LIST (commands/server.ts). */
+  readonly core: FaceCore;
 }
 
 export interface CommandContext {
@@ -90,6 +96,14 @@ export interface Command {
   readonly step: number;
   /** Subcommands (`xgroup create`), chosen by the second argument, case-insensitive. */
   readonly subcommands?: readonly Command[];
+  /**
+   * The Promise `run` returns only waits to answer (an XADD waiting for its
+   * fsync): its effect was ordered when `run` returned, so the session runs
+   * the next commands at once (their replies still wait in line). Without
+   * it a Promise holds the commands after it until it settles, as Redis
+   * runs a connection's commands one after another.
+   */
+  readonly concurrent?: boolean;
   /** Absent on a parent whose work is all in its subcommands. */
   run?(ctx: CommandContext, args: readonly Buffer[]): CommandResult;
 }

@@ -1,25 +1,27 @@
 /**
- * Reply subjects for the HTTP face's own requests (a request's answer, a
- * stream's publish ack): one wildcard subscription `_INBOX.<random>.>` per
+ * Reply subjects for a face's own requests (a request's answer, a stream's
+ * publish ack, a JetStream API answer), shared by the HTTP and Redis faces
+ * (each has its own): one wildcard subscription `_INBOX.<random>.>` per
  * account, made through `Account.subscribe` so the mesh advertises it and
  * answers from any node come back; each reply subject in use is a waiter
  * keyed by its last token. Answers are awaited on the router, never on a
  * socket.
  *
- * Bounded: at most HTTP_INBOX_WAITERS_MAX waiters over every account; past
- * it a request is refused at once (503) and counted (`refused`).
+ * Bounded: at most REPLY_INBOX_WAITERS_MAX waiters over every account (per
+ * instance); past it a request is refused at once (the face says how: HTTP
+ * 503, Redis -ERR) and counted (`refused`).
  */
 import { randomBytes } from 'node:crypto';
-import type { Account } from '../../core/account.js';
+import type { Account } from '../core/account.js';
 import {
   internalSubscription,
   type Message,
   type Subscriber,
   type Subscription,
-} from '../../core/message.js';
+} from '../core/message.js';
 
 /** Requests (and publishes to streams) waiting for an answer at once, over every account. */
-export const HTTP_INBOX_WAITERS_MAX = 10_000;
+export const REPLY_INBOX_WAITERS_MAX = 10_000;
 
 /** Ids of internal subscribers, away from connection ids and JetStream's. */
 let nextId = 1_900_000_000;
@@ -31,17 +33,17 @@ interface AccountInbox {
   readonly sub: Subscription;
 }
 
-export class HttpInbox implements Subscriber {
+export class ReplyInbox implements Subscriber {
   readonly id = nextId++;
   readonly kind = 'internal' as const;
   readonly echo = false;
   private readonly byAccount = new Map<Account, AccountInbox>();
   private readonly waiters = new Map<string, Waiter>();
   private next = 1;
-  /** Waiters refused at HTTP_INBOX_WAITERS_MAX. */
+  /** Waiters refused at REPLY_INBOX_WAITERS_MAX. */
   refused = 0;
 
-  constructor(private readonly max = HTTP_INBOX_WAITERS_MAX) {}
+  constructor(private readonly max = REPLY_INBOX_WAITERS_MAX) {}
 
   get size(): number {
     return this.waiters.size;

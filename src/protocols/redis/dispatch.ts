@@ -1,0 +1,71 @@
+/**
+ * Finding the command a request names, and checking its arity, with
+ * Redis 7's own error texts (clients and people match on them). Pure: the
+ * table and the arguments in, a command or an error text out.
+ */
+import type { Command } from './command.js';
+
+/** Commands by lower-case name. */
+export type CommandTable = ReadonlyMap<string, Command>;
+
+export function buildTable(commands: readonly Command[]): CommandTable {
+  const table = new Map<string, Command>();
+  for (const c of commands) {
+    if (table.has(c.name)) throw new Error(`redis command ${c.name} defined twice`);
+    table.set(c.name, c);
+  }
+  return table;
+}
+
+/** Redis's error texts are one line: CR and LF become spaces (addReplyErrorFormat). */
+function oneLine(s: string): string {
+  return s.replace(/[\r\n]/g, ' ');
+}
+
+function text(b: Buffer, max: number): string {
+  return b.subarray(0, max).toString('utf8');
+}
+
+/**
+ * `unknown command 'foo', with args beginning with: 'a' 'b' ` as Redis 7
+ * words it: the name cut at 128 bytes, then each argument quoted and
+ * followed by a space, while the list is shorter than 128 bytes (the last
+ * one cut to what is left of them).
+ */
+export function unknownCommand(args: readonly Buffer[]): string {
+  let list = '';
+  for (let i = 1; i < args.length && Buffer.byteLength(list) < 128; i++) {
+    list += `'${text(args[i]!, 128 - Buffer.byteLength(list))}' `;
+  }
+  return oneLine(`ERR unknown command '${text(args[0]!, 128)}', with args beginning with: ${list}`);
+}
+
+export function wrongArity(name: string): string {
+  return `ERR wrong number of arguments for '${name}' command`;
+}
+
+function arityOk(arity: number, n: number): boolean {
+  return arity > 0 ? n === arity : n >= -arity;
+}
+
+export type Lookup = { readonly cmd: Command } | { readonly error: string };
+
+/** The command `args` names (a subcommand where the command has them), or Redis's error. */
+export function lookup(table: CommandTable, args: readonly Buffer[]): Lookup {
+  const cmd = table.get(args[0]!.toString('latin1').toLowerCase());
+  if (cmd === undefined) return { error: unknownCommand(args) };
+  if (!arityOk(cmd.arity, args.length)) return { error: wrongArity(cmd.name) };
+  const subs = cmd.subcommands;
+  if (subs === undefined || subs.length === 0 || args.length < 2) return { cmd };
+  const want = `${cmd.name}|${args[1]!.toString('latin1').toLowerCase()}`;
+  const sub = subs.find((s) => s.name === want);
+  if (sub === undefined) {
+    return {
+      error: oneLine(
+        `ERR unknown subcommand '${text(args[1]!, 128)}'. Try ${cmd.name.toUpperCase()} HELP.`,
+      ),
+    };
+  }
+  if (!arityOk(sub.arity, args.length)) return { error: wrongArity(sub.name) };
+  return { cmd: sub };
+}

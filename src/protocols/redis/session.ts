@@ -1,0 +1,581 @@
+/**
+ * A Redis connection: reads what arrived, takes commands off it with the
+ * RESP reader, runs each through the command table and answers in request
+ * order, in one write per read batch. Logs in through the node's security
+ * (AUTH, HELLO AUTH; at once on a node that needs no credentials), holds
+ * the connection's pub/sub subscriptions, and closes as Redis does: after a
+ * protocol error's -ERR, after QUIT's +OK.
+ *
+ * Order: a command whose reply is a Promise holds the commands after it
+ * until it settles (Redis runs a connection's commands one after another:
+ * an XRANGE after an XADD sees the entry), unless it is `concurrent` (its
+ * effect was ordered when `run` returned; only the answer waits, as an
+ * XADD waiting for its fsync): then the next ones run at once and their
+ * replies wait in line. Bounds: PENDING_REPLIES_MAX replies waiting in
+ * line, HELD_INPUT_MAX bytes read while a command holds the rest; reading
+ * pauses at either (counted), and resumes when it drains.
+ */
+import { ConnectionIdentity } from '../../auth/connection-identity.js';
+import type { AuthResult, Credentials, Identity } from '../../auth/types.js';
+import { Connection } from '../../connection/connection.js';
+import type { SlowReason } from '../../connection/outbound.js';
+import type { TlsSessionInfo } from '../../connection/tls-accept.js';
+import type { Transport } from '../../connection/transport.js';
+import type { Account } from '../../core/account.js';
+import { CloseReason } from '../../errors.js';
+import type { ClientDescription, FaceConnection } from '../face.js';
+import type { RedisClient } from './client.js';
+import type { CommandContext } from './command.js';
+import { lookup } from './dispatch.js';
+import { encode, type Protocol, R, type Reply } from './encoder.js';
+import type { RedisHost } from './host.js';
+import { RespProtocolError, RespReader } from './parser.js';
+import { ClientSubscriptions, MESSAGE_KIND, type SubKind } from './pubsub.js';
+
+/** Replies waiting for an earlier one before reading pauses. */
+export const PENDING_REPLIES_MAX = 1024;
+/** Bytes read and not yet run while a command holds the ones after it, before reading pauses. */
+export const HELD_INPUT_MAX = 1024 * 1024;
+
+/** Commands a RESP2 client may send while subscribed (Redis's words in SUBSCRIBE_MODE_ERROR). */
+const SUBSCRIBE_MODE_OK = new Set([
+  'subscribe',
+  'unsubscribe',
+  'psubscribe',
+  'punsubscribe',
+  'ssubscribe',
+  'sunsubscribe',
+  'ping',
+  'quit',
+  'reset',
+]);
+
+export const NOAUTH = 'NOAUTH Authentication required.';
+export const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
+
+/** A reply waiting for its turn: null until its command settles. */
+interface Slot {
+  reply: Reply | null;
+}
+
+export class RedisSession extends Connection implements FaceConnection, RedisClient {
+  readonly face = 'redis';
+  protocol: Protocol = 2;
+  name = '';
+  libName = '';
+  libVersion = '';
+  readonly who: ConnectionIdentity;
+  credentials: Credentials | null = null;
+  authenticated = false;
+  private readonly reader: RespReader;
+  private readonly ctx: CommandContext;
+  /** Replies waiting in line behind one not settled; empty most of the time. */
+  private slots: Slot[] = [];
+  /** A command's Promise holds the commands after it. */
+  private holding = false;
+  /** Reading was paused here (not by the congestion of others). */
+  private paused = false;
+  /** Set by QUIT or a protocol error: close once the replies before are out. */
+  private ending: CloseReason | null = null;
+  /** A command is running: its pushes go in line with the replies. */
+  private running = false;
+  private subs: ClientSubscriptions | null = null;
+  private closeHooks: (() => void)[] | null = null;
+  /** auth_timeout, while a node that needs credentials has none from this client. */
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    id: number,
+    socket: Transport,
+    readonly host: RedisHost,
+    readonly tls: TlsSessionInfo | null = null,
+  ) {
+    const node = host.node;
+    super(id, socket, node.flusher, node.options.maxPending, node.outbound);
+    this.who = new ConnectionIdentity(node.security);
+    this.reader = new RespReader(node.options.maxPayload);
+    this.ctx = { client: this, face: host.state };
+    socket.on('data', (chunk: Buffer) => this.read(chunk));
+    socket.on('end', () => this.close(CloseReason.ClientClosed));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      const reason = err.syscall === 'write' ? CloseReason.WriteError : CloseReason.ReadError;
+      this.close(err.code === 'ECONNRESET' ? CloseReason.ClientClosed : reason, true);
+    });
+  }
+
+  /** Logs in with no credentials where the node allows it; else waits for AUTH within auth_timeout. */
+  begin(): void {
+    const sec = this.host.node.security;
+    if (!sec.required || sec.config.noAuthUser !== '') {
+      const r = this.loginWith(this.credentialsOf('', '', ''), false);
+      if (r instanceof Promise) this.hold(r);
+      return;
+    }
+    this.timer = setTimeout(
+      () => this.close(CloseReason.AuthTimeout),
+      this.host.node.options.authTimeoutMs,
+    );
+    this.timer.unref();
+  }
+
+  // --- CommandClient -------------------------------------------------------
+
+  get identity(): Identity {
+    return this.who.identity as Identity;
+  }
+
+  get account(): Account {
+    const id = this.who.identity;
+    if (id === null) throw new Error('not logged in');
+    return id.account;
+  }
+
+  get guard() {
+    return this.who.guard;
+  }
+
+  onClose(fn: () => void): void {
+    if (this.closed) {
+      fn();
+      return;
+    }
+    this.closeHooks ??= [];
+    this.closeHooks.push(fn);
+  }
+
+  push(message: Reply): void {
+    const m: Reply =
+      message.t === 'push' || message.t === 'array' ? { t: 'push', v: message.v } : message;
+    if (this.running) this.emit(m);
+    else this.write(m);
+  }
+
+  // --- RedisClient ---------------------------------------------------------
+
+  get client(): ClientDescription | null {
+    return { name: this.name, lang: this.libName || 'redis', version: this.libVersion };
+  }
+
+  get subscriptions(): ClientSubscriptions {
+    this.subs ??= new ClientSubscriptions(this, this.host.state.pubsub);
+    return this.subs;
+  }
+
+  get subscribed(): boolean {
+    return this.subs !== null && this.subs.total > 0;
+  }
+
+  get subscriptionCount(): number {
+    return this.subs?.total ?? 0;
+  }
+
+  subscriptionSubjects(): string[] {
+    return this.subs?.subjects() ?? [];
+  }
+
+  setProtocol(p: Protocol): void {
+    this.protocol = p;
+  }
+
+  info(): string {
+    const now = Date.now();
+    const age = Math.floor((now - this.created.getTime()) / 1000);
+    const idle = Math.floor((now - this.lastActivity) / 1000);
+    return (
+      `id=${this.id} addr=${this.remoteAddress}:${this.remotePort} laddr= fd=-1 name=${this.name} ` +
+      `age=${age} idle=${idle} flags=${this.subscribed ? 'P' : 'N'} db=0 ` +
+      `sub=${this.subs?.names('channel').length ?? 0} psub=${this.subs?.names('pattern').length ?? 0} ` +
+      `ssub=${this.subs?.shardCount ?? 0} multi=-1 qbuf=${this.reader.pending} qbuf-free=0 argv-mem=0 ` +
+      `multi-mem=0 rbs=0 rbp=0 obl=0 oll=${this.slots.length} omem=${this.pendingBytes} tot-mem=0 ` +
+      `events=r cmd=NULL user=${this.who.identity?.user || 'default'} redir=-1 resp=${this.protocol} ` +
+      `lib-name=${this.libName} lib-ver=${this.libVersion}`
+    );
+  }
+
+  private credentialsOf(user: string, pass: string, token: string): Credentials {
+    return {
+      face: 'redis',
+      remoteAddress: this.remoteAddress,
+      user,
+      pass,
+      token,
+      nkey: '',
+      sig: '',
+      jwt: '',
+      nonce: '',
+      cert: null,
+    };
+  }
+
+  login(user: string | null, pass: string): Promise<Reply | null> {
+    const sec = this.host.node.security;
+    if (!sec.required && user === null) {
+      return Promise.resolve(
+        R.error(
+          'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
+        ),
+      );
+    }
+    // A node with a token alone: the password is the token (Redis's requirepass); else
+    // `AUTH <password>` is the user "default", as in Redis 6+.
+    const tokenOnly = sec.config.token !== '' && sec.config.users.length === 0;
+    const creds = tokenOnly
+      ? this.credentialsOf('', '', pass)
+      : this.credentialsOf(user ?? 'default', pass, '');
+    const r = this.loginWith(creds, true);
+    return r instanceof Promise ? r : Promise.resolve(r);
+  }
+
+  /** Logs in with `creds`: null when done, else the error reply. */
+  private loginWith(creds: Credentials, asked: boolean): Reply | null | Promise<Reply | null> {
+    let r: AuthResult | Promise<AuthResult>;
+    try {
+      r = this.host.node.security.login(creds);
+    } catch (err) {
+      r = { ok: false, why: (err as Error).message };
+    }
+    if (r instanceof Promise) {
+      return r.then(
+        (x) => this.settleLogin(creds, x, asked),
+        (err: unknown) => this.settleLogin(creds, { ok: false, why: String(err) }, asked),
+      );
+    }
+    return this.settleLogin(creds, r, asked);
+  }
+
+  private settleLogin(creds: Credentials, r: AuthResult, asked: boolean): Reply | null {
+    if (this.closed) return null;
+    if (!r.ok) {
+      this.host.counters.authFailures++;
+      if (!asked) this.close(CloseReason.AuthViolation);
+      return R.error(WRONGPASS);
+    }
+    if (this.who.identity !== null) {
+      // Logged in again (AUTH on an authenticated connection): what the old identity held goes.
+      this.subs?.clear();
+      this.who.release();
+    }
+    const refused = this.who.admit(r.identity, () => this.close(CloseReason.AuthExpired));
+    if (refused !== null) {
+      this.authenticated = false;
+      return R.error('ERR max number of clients reached');
+    }
+    this.credentials = creds;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const first = !this.authenticated;
+    this.authenticated = true;
+    if (first) this.host.sessionAuthenticated(this);
+    return null;
+  }
+
+  pauseFor(ms: number): void {
+    if (this.closed) return;
+    this.socket.pause();
+    setTimeout(() => {
+      if (!this.closed && !this.paused) this.socket.resume();
+    }, ms).unref();
+  }
+
+  quit(): void {
+    this.ending = CloseReason.ClientClosed;
+  }
+
+  reset(): void {
+    this.subs?.clear();
+    this.name = '';
+    this.protocol = 2;
+    const sec = this.host.node.security;
+    if (sec.required && sec.config.noAuthUser === '' && this.who.identity !== null) {
+      this.who.release();
+      this.who.identity = null;
+      this.authenticated = false;
+    }
+  }
+
+  // --- reading -------------------------------------------------------------
+
+  private read(chunk: Buffer): void {
+    const node = this.host.node;
+    this.lastActivity = Date.now();
+    this.inBytes += chunk.length;
+    const published = this.inMsgs;
+    node.flusher.begin();
+    try {
+      if (!this.closed && this.ending === null) {
+        this.reader.push(chunk);
+        this.drain();
+      }
+    } finally {
+      node.flusher.end();
+    }
+    if (this.inMsgs !== published && node.congestion.active && !this.closed) {
+      node.congestion.stall(this.socket);
+    }
+  }
+
+  /** Runs the commands read, in order, while nothing holds them. */
+  private drain(): void {
+    while (!this.closed && this.ending === null && !this.holding) {
+      if (this.slots.length >= PENDING_REPLIES_MAX) break;
+      let args: Buffer[] | null;
+      try {
+        args = this.reader.next();
+      } catch (err) {
+        if (!(err instanceof RespProtocolError)) throw err;
+        this.host.counters.protocolErrors++;
+        this.host.node.log.debug(`${this.tag()} - protocol error: ${err.message}`);
+        this.emit(R.error(`ERR ${err.message}`));
+        this.ending = CloseReason.ParseError;
+        break;
+      }
+      if (args === null) break;
+      this.execute(args);
+    }
+    this.flow();
+    this.maybeEnd();
+  }
+
+  /** Pauses reading at the bounds, resumes below them. */
+  private flow(): void {
+    if (this.closed) return;
+    const full = this.slots.length >= PENDING_REPLIES_MAX;
+    const heldFull = this.holding && this.reader.pending > HELD_INPUT_MAX;
+    if (full || heldFull || this.ending !== null) {
+      if (!this.paused) {
+        this.paused = true;
+        this.socket.pause();
+        if (full) this.host.counters.pipelineStalls++;
+        else if (heldFull) this.host.counters.inputStalls++;
+      }
+    } else if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private execute(args: Buffer[]): void {
+    const h = this.host;
+    const found = lookup(h.table, args);
+    if ('error' in found) {
+      h.counters.badCommands++;
+      this.emit(R.error(found.error));
+      return;
+    }
+    const cmd = found.cmd;
+    if (!this.authenticated && !cmd.flags.includes('no_auth')) {
+      h.counters.noauth++;
+      this.emit(R.error(NOAUTH));
+      return;
+    }
+    if (
+      this.protocol === 2 &&
+      this.subs !== null &&
+      this.subs.total > 0 &&
+      !SUBSCRIBE_MODE_OK.has(cmd.name)
+    ) {
+      this.emit(
+        R.error(
+          `ERR Can't execute '${cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
+        ),
+      );
+      return;
+    }
+    h.counters.commands++;
+    if (cmd.run === undefined) {
+      this.emit(R.error(`ERR unknown subcommand. Try ${cmd.name.toUpperCase()} HELP.`));
+      return;
+    }
+    let r: Reply | Promise<Reply> | null;
+    this.running = true;
+    try {
+      r = cmd.run(this.ctx, args);
+    } catch (err) {
+      r = this.internalError(cmd.name, err);
+    } finally {
+      this.running = false;
+    }
+    if (r === null) return;
+    if (!(r instanceof Promise)) {
+      this.emit(r);
+      return;
+    }
+    const slot: Slot = { reply: null };
+    this.slots.push(slot);
+    const concurrent = cmd.concurrent === true;
+    if (!concurrent) this.holding = true;
+    r.then(
+      (x) => {
+        slot.reply = x;
+      },
+      (err: unknown) => {
+        slot.reply = this.internalError(cmd.name, err);
+      },
+    ).finally(() => {
+      if (!concurrent) this.holding = false;
+      this.settled();
+    });
+  }
+
+  /** A login started at open holds the commands until it settles. */
+  private hold(p: Promise<unknown>): void {
+    this.holding = true;
+    p.finally(() => {
+      this.holding = false;
+      this.host.node.flusher.begin();
+      try {
+        this.drain();
+      } finally {
+        this.host.node.flusher.end();
+      }
+    });
+  }
+
+  private internalError(name: string, err: unknown): Reply {
+    this.host.node.log.error(
+      `${this.tag()} - redis ${name}: ${(err as Error)?.stack ?? String(err)}`,
+    );
+    return R.error(`ERR internal error in '${name}': ${(err as Error)?.message ?? String(err)}`);
+  }
+
+  /** A reply settled: writes the ones now at the head of the line, then runs what waits. */
+  private settled(): void {
+    if (this.closed) return;
+    const node = this.host.node;
+    node.flusher.begin();
+    try {
+      let k = 0;
+      while (k < this.slots.length && this.slots[k]!.reply !== null) {
+        this.write(this.slots[k]!.reply!);
+        k++;
+      }
+      if (k > 0) this.slots = this.slots.slice(k);
+      this.drain();
+    } finally {
+      node.flusher.end();
+    }
+  }
+
+  // --- writing -------------------------------------------------------------
+
+  /** A reply in request order: now when nothing waits before it, else in line. */
+  private emit(r: Reply): void {
+    if (this.slots.length === 0) this.write(r);
+    else this.slots.push({ reply: r });
+  }
+
+  private write(r: Reply): void {
+    if (this.closed) return;
+    this.queueBytes(encode(r, this.protocol));
+  }
+
+  private maybeEnd(): void {
+    if (this.ending !== null && this.slots.length === 0 && !this.closed) this.close(this.ending);
+  }
+
+  /** A pub/sub message (hot path: encoded straight into the queue). */
+  sendMessage(kind: SubKind, pattern: Buffer | null, channel: Buffer, payload: Buffer): void {
+    if (this.closed) return;
+    const word = MESSAGE_KIND[kind];
+    const head =
+      `${this.protocol === 3 ? '>' : '*'}${pattern === null ? 3 : 4}\r\n$${word.length}\r\n${word}\r\n` +
+      (pattern === null ? '' : `$${pattern.length}\r\n`);
+    const mid = `$${channel.length}\r\n`;
+    const tail = `\r\n$${payload.length}\r\n`;
+    const small = payload.length < 8192;
+    const size =
+      head.length +
+      (pattern === null ? 0 : pattern.length + 2) +
+      mid.length +
+      channel.length +
+      tail.length +
+      (small ? payload.length + 2 : 0);
+    const buf = this.reserve(size);
+    let at = this.writePos;
+    at += buf.write(head, at, 'latin1');
+    if (pattern !== null) {
+      at += pattern.copy(buf, at);
+      at += buf.write('\r\n', at, 'latin1');
+    }
+    at += buf.write(mid, at, 'latin1');
+    at += channel.copy(buf, at);
+    at += buf.write(tail, at, 'latin1');
+    if (small) {
+      at += payload.copy(buf, at);
+      at += buf.write('\r\n', at, 'latin1');
+      this.commit(at);
+    } else {
+      this.commit(at);
+      this.queueBytes(payload);
+      this.queueBytes(CRLF);
+    }
+    this.outMsgs++;
+    this.outBytes += payload.length;
+    const node = this.host.node;
+    node.stats.outMsgs++;
+    node.stats.outBytes += payload.length;
+    this.host.counters.messagesOut++;
+    if (this.pendingBytes > node.options.redisPubsubOutputLimit && !this.closed) {
+      this.host.counters.pubsubOutputLimit++;
+      node.stats.slowConsumers++;
+      node.log.warn(
+        `${this.tag()} - pub/sub client closed: ${this.pendingBytes} bytes waiting exceed redis.pubsub_output_limit ${node.options.redisPubsubOutputLimit}`,
+      );
+      this.discardQueued();
+      this.close(CloseReason.SlowConsumer, true);
+    }
+  }
+
+  tag(): string {
+    return `redis cid:${this.id} ${this.remoteAddress}:${this.remotePort}`;
+  }
+
+  // --- closing -------------------------------------------------------------
+
+  protected override onTransportClosed(): void {
+    this.close(CloseReason.ClientClosed);
+  }
+
+  protected onSlowConsumer(reason: SlowReason): void {
+    if (this.closed) return;
+    const node = this.host.node;
+    node.stats.slowConsumers++;
+    node.log.warn(`${this.tag()} - slow consumer: ${this.slowConsumerText(reason)}`);
+    this.discardQueued();
+    this.close(reason, true);
+  }
+
+  reauthorized(identity: Identity): number {
+    this.who.replace(identity);
+    return this.subs?.recheck() ?? 0;
+  }
+
+  revoked(why: string): void {
+    this.host.node.log.warn(`${this.tag()} - credentials revoked: ${why}`);
+    this.close(CloseReason.AuthRevoked);
+  }
+
+  close(reason: CloseReason, abort = false): void {
+    if (this.closed) return;
+    this.closeReason = reason;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.subs?.clear();
+    this.slots = [];
+    this.who.release();
+    const node = this.host.node;
+    node.stats.closed(reason);
+    if (abort || this.socket.destroyed) this.socket.destroy();
+    else {
+      this.flush(true);
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), node.options.shutdownGraceMs).unref();
+    }
+    const hooks = this.closeHooks;
+    this.closeHooks = null;
+    if (hooks !== null) for (const fn of hooks) fn();
+    this.host.sessionClosed(this);
+  }
+}
+
+const CRLF = Buffer.from('\r\n');

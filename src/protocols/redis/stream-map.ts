@@ -1,0 +1,478 @@
+/**
+ * How a Redis stream is a Weft stream (docs/redis.md, "Streams"). Pure: no
+ * I/O; the face's stream access (stream-access.ts) and the command groups
+ * (streams, keys, consumer groups) are built on it.
+ *
+ * - **Key ⇄ stream name.** A key is a stream of the client's account whose
+ *   name is the key, with every byte a stream name cannot hold written
+ *   `%XX` (upper-case hex): control bytes, space, `.`, `*`, `>`, `/`, `\`,
+ *   `%` itself, and bytes ≥ 0x80 unless the key is valid UTF-8 (then they
+ *   stay). `orders:eu` is the stream `orders:eu`, `a.b` is `a%2Eb`. A key
+ *   whose name would be empty or over 255 bytes is refused. Back, a name
+ *   is its key with `%XX` read back when the name is in that form (every
+ *   name Redis makes is); any other name is its own UTF-8 bytes.
+ * - **Subject.** A stream made by Redis (XADD without NOMKSTREAM, XGROUP
+ *   CREATE … MKSTREAM) captures one subject, `redis.stream.<name>`, and
+ *   XADD publishes there. On a stream made by another face XADD publishes
+ *   to `redis.stream.<name>` when the stream captures it, else to its first
+ *   literal subject; a stream with only wildcard subjects (or none: a
+ *   mirror) refuses XADD with a message saying which subject to add.
+ * - **Entry ID.** XADD keeps the ID in the `Redis-Stream-Id` header. A
+ *   message without it (published by NATS, MQTT, HTTP, Kafka) has the ID
+ *   `<stored time ms>-<stream sequence>`, which grows with the stream as
+ *   long as nobody wrote IDs ahead of the clock (see idOf).
+ * - **Fields ⇄ payload.** One field: the payload is its value, the field's
+ *   name in `Redis-Field` (left out when it is `payload`). Several fields,
+ *   all UTF-8, names unique and not all digits: a JSON object
+ *   (`Redis-Encoding: json`), in order. Anything else: the fields as a RESP
+ *   array of bulk strings (`Redis-Encoding: resp`), binary-safe. A message
+ *   without these headers reads as the one field `payload`.
+ */
+import { isUtf8 } from 'node:buffer';
+import { forEachHeader } from '../../core/headers.js';
+import type { StreamConfig } from '../../streams/stream-config.js';
+import { R, type Reply } from './encoder.js';
+
+// ---------------------------------------------------------------- IDs
+
+/** A Redis stream entry ID: two unsigned 64-bit numbers, compared in order. */
+export interface StreamId {
+  readonly ms: bigint;
+  readonly seq: bigint;
+}
+
+export const U64_MAX = 0xffff_ffff_ffff_ffffn;
+export const ID_ZERO: StreamId = { ms: 0n, seq: 0n };
+export const ID_MAX: StreamId = { ms: U64_MAX, seq: U64_MAX };
+
+/** Redis's error texts for IDs, exactly (clients match on them). */
+export const IdErr = {
+  invalid: 'ERR Invalid stream ID specified as stream command argument',
+  notGreater: 'ERR The ID specified in XADD is equal or smaller than the target stream top item',
+  zero: 'ERR The ID specified in XADD must be greater than 0-0',
+  exhausted: 'ERR The stream has exhausted the last possible ID, unable to add more items',
+  badStart: 'ERR invalid start ID for the interval',
+  badEnd: 'ERR invalid end ID for the interval',
+} as const;
+
+export function compareIds(a: StreamId, b: StreamId): number {
+  if (a.ms !== b.ms) return a.ms < b.ms ? -1 : 1;
+  if (a.seq !== b.seq) return a.seq < b.seq ? -1 : 1;
+  return 0;
+}
+
+export function formatId(id: StreamId): string {
+  return `${id.ms}-${id.seq}`;
+}
+
+/** The ID right after `id`, or null after the last possible one. */
+export function incrId(id: StreamId): StreamId | null {
+  if (id.seq < U64_MAX) return { ms: id.ms, seq: id.seq + 1n };
+  if (id.ms < U64_MAX) return { ms: id.ms + 1n, seq: 0n };
+  return null;
+}
+
+/** The ID right before `id`, or null before 0-0. */
+export function decrId(id: StreamId): StreamId | null {
+  if (id.seq > 0n) return { ms: id.ms, seq: id.seq - 1n };
+  if (id.ms > 0n) return { ms: id.ms - 1n, seq: U64_MAX };
+  return null;
+}
+
+const SPACE = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
+
+/**
+ * One part of an ID as Redis reads it (`string2ull`: C's strtoull, with
+ * leading white space and a `+`, base 10, the whole text, at most 2^64-1);
+ * a `-` never reaches here (it splits the ID). Null when invalid.
+ */
+export function parseU64(s: string): bigint | null {
+  let i = 0;
+  while (i < s.length && SPACE.has(s.charCodeAt(i))) i++;
+  if (s[i] === '+') i++;
+  if (i >= s.length) return null;
+  for (let j = i; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c < 0x30 || c > 0x39) return null;
+  }
+  const v = BigInt(s.slice(i));
+  return v > U64_MAX ? null : v;
+}
+
+/** Redis copies an ID into a 128-byte C string: longer is invalid, a NUL ends it. */
+function idText(arg: Buffer): string | null {
+  if (arg.length > 127) return null;
+  const nul = arg.indexOf(0);
+  return arg.toString('latin1', 0, nul < 0 ? arg.length : nul);
+}
+
+/**
+ * An ID argument as Redis's streamGenericParseIDOrReply reads it: `-` and
+ * `+` (the smallest and largest ID; refused when `strict`), `<ms>-<seq>`,
+ * or `<ms>` with the sequence `missingSeq`. Null: invalid.
+ */
+export function parseId(arg: Buffer, missingSeq: bigint, strict = false): StreamId | null {
+  const s = idText(arg);
+  if (s === null) return null;
+  if (s === '-') return strict ? null : ID_ZERO;
+  if (s === '+') return strict ? null : ID_MAX;
+  const dash = s.indexOf('-');
+  const ms = parseU64(dash < 0 ? s : s.slice(0, dash));
+  if (ms === null) return null;
+  if (dash < 0) return { ms, seq: missingSeq };
+  const seq = parseU64(s.slice(dash + 1));
+  return seq === null ? null : { ms, seq };
+}
+
+/** XADD's ID argument: `*`, `<ms>-*`, or an explicit ID (a lone `<ms>` is `<ms>-0`). */
+export type XaddId =
+  | { readonly kind: 'auto' }
+  | { readonly kind: 'ms'; readonly ms: bigint }
+  | { readonly kind: 'explicit'; readonly id: StreamId };
+
+export function parseXaddId(arg: Buffer): XaddId | null {
+  const s = idText(arg);
+  if (s === null) return null;
+  if (s === '*') return { kind: 'auto' };
+  if (s.endsWith('-*') && s.indexOf('-') === s.length - 2) {
+    const ms = parseU64(s.slice(0, -2));
+    return ms === null ? null : { kind: 'ms', ms };
+  }
+  const id = parseId(arg, 0n, true);
+  return id === null ? null : { kind: 'explicit', id };
+}
+
+/**
+ * The ID XADD gives a new entry after `last` (0-0 for a new stream), at
+ * time `now` (ms), or Redis's error text. `*`: `now-0`, or after `last`
+ * when the clock is behind it.
+ */
+export function nextXaddId(want: XaddId, last: StreamId, now: bigint): StreamId | string {
+  switch (want.kind) {
+    case 'auto': {
+      if (now > last.ms) return { ms: now, seq: 0n };
+      return incrId(last) ?? IdErr.exhausted;
+    }
+    case 'ms': {
+      if (want.ms > last.ms) return { ms: want.ms, seq: 0n };
+      if (want.ms < last.ms) return IdErr.notGreater;
+      if (last.seq === U64_MAX) return IdErr.notGreater;
+      return { ms: want.ms, seq: last.seq + 1n };
+    }
+    case 'explicit': {
+      if (want.id.ms === 0n && want.id.seq === 0n) return IdErr.zero;
+      if (compareIds(want.id, last) <= 0) return IdErr.notGreater;
+      return want.id;
+    }
+  }
+}
+
+/** A range bound: an inclusive ID, or `(ID` (exclusive), as XRANGE reads it. */
+export function parseRangeBound(arg: Buffer, end: boolean): StreamId | string {
+  if (arg.length > 0 && arg[0] === 0x28 /* ( */) {
+    const id = parseId(arg.subarray(1), end ? U64_MAX : 0n, true);
+    if (id === null) return IdErr.invalid;
+    const moved = end ? decrId(id) : incrId(id);
+    return moved ?? (end ? IdErr.badEnd : IdErr.badStart);
+  }
+  return parseId(arg, end ? U64_MAX : 0n) ?? IdErr.invalid;
+}
+
+// ---------------------------------------------------------------- keys
+
+export const REDIS_SUBJECT_PREFIX = 'redis.stream.';
+/** Longest stream name (nats-server's JSMaxNameLen), in bytes. */
+const NAME_MAX_BYTES = 255;
+
+/** Bytes a stream name (and so a subject token) cannot hold, plus `%`, the escape. */
+function mustEscape(b: number, utf8: boolean): boolean {
+  if (b <= 0x20 || b === 0x7f) return true;
+  if (b >= 0x80) return !utf8;
+  return b === 0x2e || b === 0x2a || b === 0x3e || b === 0x2f || b === 0x5c || b === 0x25;
+}
+
+const HEX = '0123456789ABCDEF';
+
+/** The stream a key names, or the error to answer. */
+export function streamNameOf(key: Buffer): { name: string } | { error: string } {
+  if (key.length === 0) return { error: 'ERR the empty key cannot name a Weft stream' };
+  const utf8 = isUtf8(key);
+  let plain = true;
+  for (const b of key) {
+    if (mustEscape(b, utf8)) {
+      plain = false;
+      break;
+    }
+  }
+  let name: string;
+  if (plain) name = key.toString('utf8');
+  else {
+    const out: number[] = [];
+    for (const b of key) {
+      if (mustEscape(b, utf8)) out.push(0x25, HEX.charCodeAt(b >> 4), HEX.charCodeAt(b & 15));
+      else out.push(b);
+    }
+    name = Buffer.from(out).toString('utf8');
+  }
+  if (Buffer.byteLength(name) > NAME_MAX_BYTES) {
+    return {
+      error: `ERR the key is too long to name a Weft stream (${Buffer.byteLength(name)} bytes once escaped, at most ${NAME_MAX_BYTES})`,
+    };
+  }
+  return { name };
+}
+
+/** The key of a stream name: its `%XX` read back when it is one Redis would make, else its bytes. */
+export function keyOfStream(name: string): Buffer {
+  const raw = Buffer.from(name, 'utf8');
+  if (!name.includes('%')) return raw;
+  const out: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const b = raw[i]!;
+    if (b === 0x25) {
+      const hex = raw.toString('latin1', i + 1, i + 3);
+      if (!/^[0-9A-F]{2}$/.test(hex)) return raw;
+      out.push(Number.parseInt(hex, 16));
+      i += 2;
+    } else out.push(b);
+  }
+  const key = Buffer.from(out);
+  const back = streamNameOf(key);
+  return 'name' in back && back.name === name ? key : raw;
+}
+
+/** The subject XADD made streams capture. */
+export function redisSubject(name: string): string {
+  return REDIS_SUBJECT_PREFIX + name;
+}
+
+function isLiteral(subject: string): boolean {
+  return !subject.split('.').some((t) => t === '*' || t === '>');
+}
+
+/** The subject XADD publishes to on a stream, or the error to answer. */
+export function xaddSubject(config: StreamConfig): { subject: string } | { error: string } {
+  const own = redisSubject(config.name);
+  const subjects = config.subjects ?? [];
+  if (subjects.includes(own)) return { subject: own };
+  const literal = subjects.find(isLiteral);
+  if (literal !== undefined) return { subject: literal };
+  if (subjects.length === 0) {
+    return {
+      error: `ERR stream '${config.name}' captures no subjects (a mirror or sources only): XADD cannot write into it`,
+    };
+  }
+  return {
+    error: `ERR stream '${config.name}' captures only wildcard subjects (${subjects.join(' ')}): XADD needs a literal one; add ${own} to its subjects`,
+  };
+}
+
+// ---------------------------------------------------------------- entries
+
+export const HDR_ID = 'Redis-Stream-Id';
+export const HDR_FIELD = 'Redis-Field';
+export const HDR_ENCODING = 'Redis-Encoding';
+const DEFAULT_FIELD = 'payload';
+
+/** A stream entry as Redis sees it. */
+export interface Entry {
+  readonly id: StreamId;
+  /** Field, value, field, value, … */
+  readonly fields: readonly Buffer[];
+}
+
+/** A stored message (the fields a reader needs). */
+export interface StoredLike {
+  readonly seq: number;
+  readonly time: number;
+  readonly headers: Buffer | null;
+  readonly payload: Buffer;
+}
+
+/** A header value may hold neither CR/LF nor lose white space at its ends, and is UTF-8. */
+function headerSafe(b: Buffer): boolean {
+  if (b.length === 0 || b.length > 1024 || !isUtf8(b)) return false;
+  const s = b.toString('utf8');
+  return !/[\r\n\0]/.test(s) && s.trim() === s;
+}
+
+/** RESP array of bulk strings. */
+function respArray(items: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${items.length}\r\n`)];
+  for (const b of items) parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
+  return Buffer.concat(parts);
+}
+
+/** Reads back respArray; null when `b` is not one. */
+function readRespArray(b: Buffer): Buffer[] | null {
+  const line = (at: number): [number, number] | null => {
+    const end = b.indexOf('\r\n', at);
+    if (end < 0) return null;
+    const n = Number(b.toString('latin1', at + 1, end));
+    return Number.isSafeInteger(n) && n >= 0 ? [n, end + 2] : null;
+  };
+  if (b[0] !== 0x2a) return null;
+  const head = line(0);
+  if (head === null) return null;
+  const out: Buffer[] = [];
+  let at = head[1];
+  for (let i = 0; i < head[0]; i++) {
+    if (b[at] !== 0x24) return null;
+    const l = line(at);
+    if (l === null || l[1] + l[0] + 2 > b.length) return null;
+    out.push(b.subarray(l[1], l[1] + l[0]));
+    at = l[1] + l[0] + 2;
+  }
+  return at === b.length && out.length % 2 === 0 ? out : null;
+}
+
+const ALL_DIGITS = /^\d+$/;
+
+/** The headers and payload XADD stores for `fields` (field, value, …) with `id`. */
+export function encodeEntry(
+  id: StreamId,
+  fields: readonly Buffer[],
+): {
+  headers: Buffer;
+  payload: Buffer;
+} {
+  const lines = [`NATS/1.0`, `${HDR_ID}: ${formatId(id)}`];
+  let payload: Buffer;
+  if (fields.length === 2 && headerSafe(fields[0]!)) {
+    const name = fields[0]!.toString('utf8');
+    if (name !== DEFAULT_FIELD) lines.push(`${HDR_FIELD}: ${name}`);
+    payload = fields[1]!;
+  } else if (jsonable(fields)) {
+    const obj: Record<string, string> = {};
+    for (let i = 0; i < fields.length; i += 2) {
+      obj[fields[i]!.toString('utf8')] = fields[i + 1]!.toString('utf8');
+    }
+    lines.push(`${HDR_ENCODING}: json`);
+    payload = Buffer.from(JSON.stringify(obj));
+  } else {
+    lines.push(`${HDR_ENCODING}: resp`);
+    payload = respArray(fields);
+  }
+  return { headers: Buffer.from(`${lines.join('\r\n')}\r\n\r\n`), payload };
+}
+
+/** Fields JSON keeps as they are, in order: UTF-8, unique names, no all-digit name (JS orders those first). */
+function jsonable(fields: readonly Buffer[]): boolean {
+  const names = new Set<string>();
+  for (let i = 0; i < fields.length; i += 2) {
+    if (!isUtf8(fields[i]!) || !isUtf8(fields[i + 1]!)) return false;
+    const n = fields[i]!.toString('utf8');
+    if (names.has(n) || ALL_DIGITS.test(n) || n === '__proto__') return false;
+    names.add(n);
+  }
+  return true;
+}
+
+/** What the Redis headers of a message say. */
+interface RedisHeaders {
+  id: string | undefined;
+  field: string | undefined;
+  encoding: string | undefined;
+}
+
+function redisHeaders(block: Buffer | null): RedisHeaders {
+  const h: RedisHeaders = { id: undefined, field: undefined, encoding: undefined };
+  if (block === null) return h;
+  forEachHeader(block, 'utf8', (name, value) => {
+    const k = name.toLowerCase();
+    if (k === 'redis-stream-id') h.id ??= value;
+    else if (k === 'redis-field') h.field ??= value;
+    else if (k === 'redis-encoding') h.encoding ??= value;
+  });
+  return h;
+}
+
+/**
+ * The ID of a stored message: its `Redis-Stream-Id` header, else
+ * `<time ms>-<sequence>`. Weak spot: the derived ID of a message from
+ * another face is below an ID a Redis client set ahead of the clock
+ * (explicit IDs, XSETID); ranges by ID then see the stream out of order.
+ */
+export function idOf(m: StoredLike): StreamId {
+  if (m.headers !== null) {
+    const h = redisHeaders(m.headers);
+    if (h.id !== undefined) {
+      const id = parseId(Buffer.from(h.id, 'latin1'), 0n, true);
+      if (id !== null) return id;
+    }
+  }
+  return { ms: BigInt(m.time), seq: BigInt(m.seq) };
+}
+
+/** A stored message as a Redis entry. */
+export function entryOf(m: StoredLike): Entry {
+  const h = redisHeaders(m.headers);
+  let id: StreamId | null = null;
+  if (h.id !== undefined) id = parseId(Buffer.from(h.id, 'latin1'), 0n, true);
+  if (id === null) id = { ms: BigInt(m.time), seq: BigInt(m.seq) };
+  if (h.encoding === 'json') {
+    const fields = fromJson(m.payload);
+    if (fields !== null) return { id, fields };
+  } else if (h.encoding === 'resp') {
+    const fields = readRespArray(m.payload);
+    if (fields !== null) return { id, fields };
+  }
+  return { id, fields: [Buffer.from(h.field ?? DEFAULT_FIELD, 'utf8'), m.payload] };
+}
+
+function fromJson(payload: Buffer): Buffer[] | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const out: Buffer[] = [];
+  for (const [k, val] of Object.entries(v)) {
+    out.push(
+      Buffer.from(k, 'utf8'),
+      Buffer.from(typeof val === 'string' ? val : JSON.stringify(val)),
+    );
+  }
+  return out.length === 0 ? null : out;
+}
+
+/** An entry as XRANGE/XREAD answer it: `[id, [field, value, …]]`. */
+export function entryReply(e: Entry): Reply {
+  return R.array([R.bulk(formatId(e.id)), R.array(e.fields.map((f) => R.bulk(f)))]);
+}
+
+// ---------------------------------------------------------------- ID → sequence
+
+/** What the ID → sequence search reads. */
+export interface SeqReader {
+  /** First and last sequence held (first > last: empty). */
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** The first message with sequence ≥ seq, or null. */
+  next(seq: number): Promise<StoredLike | null>;
+}
+
+/**
+ * The first sequence whose entry's ID is ≥ `id` (lastSeq + 1 when none),
+ * by binary search over sequences: IDs grow with sequences (see idOf for
+ * when they do not). O(log n) reads.
+ */
+export async function firstSeqAtOrAfter(r: SeqReader, id: StreamId): Promise<number> {
+  let lo = r.firstSeq;
+  let hi = r.lastSeq + 1;
+  if (compareIds(id, ID_ZERO) === 0) return lo;
+  // Invariant: every message below lo has an ID < id; the answer is ≤ hi.
+  while (lo < hi) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    const m = await r.next(mid);
+    if (m === null || m.seq >= hi) {
+      hi = mid;
+      continue;
+    }
+    if (compareIds(idOf(m), id) >= 0) hi = mid;
+    else lo = m.seq + 1;
+  }
+  return lo;
+}

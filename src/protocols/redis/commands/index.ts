@@ -4,6 +4,7 @@
  */
 import type { Command } from '../command.js';
 import { CONNECTION_COMMANDS } from './connection.js';
+import { GROUP_COMMANDS } from './groups.js';
 import { PUBSUB_COMMANDS } from './pubsub.js';
 import { describeTable, SERVER_COMMANDS } from './server.js';
 
@@ -11,6 +12,7 @@ export const COMMANDS: readonly Command[] = [
   ...CONNECTION_COMMANDS,
   ...SERVER_COMMANDS,
   ...PUBSUB_COMMANDS,
+  ...GROUP_COMMANDS,
 ];
 
 describeTable(COMMANDS);

@@ -114,9 +114,9 @@ export class AccountGroups {
   ): Promise<boolean> {
     const groups = this.groupsOf(cs);
     if (groups.has(group)) return false;
-    const last = id ?? this.view.lastId(cs);
-    // Redis: `$` starts at the stream's entries-added counter; otherwise unknown unless given.
-    const er = entriesRead ?? (id === null ? cs.stream.state().lastSeq : UNKNOWN_READ);
+    const last = id ?? (await this.view.lastId(cs));
+    // Redis 7.0: unknown (nil) unless ENTRIESREAD gives it, even for `$`.
+    const er = entriesRead ?? UNKNOWN_READ;
     const state = new GroupState(group, last, er, Date.now());
     const placeholder = new LiveGroup({
       subject: '',
@@ -160,7 +160,7 @@ export class AccountGroups {
 
   /** XGROUP SETID: the group's position moves; its JetStream consumer starts again there. */
   async setId(cs: CapturedStream, g: LiveGroup, id: IdKey | null, er: number | null): Promise<void> {
-    const last = id ?? this.view.lastId(cs);
+    const last = id ?? (await this.view.lastId(cs));
     const release = await this.lock(g);
     try {
       await this.commit(g, { o: 'setid', last, er: er ?? UNKNOWN_READ });
@@ -247,8 +247,15 @@ export class AccountGroups {
         if (isNew) write = this.commit(g, { o: 'cc', c: consumer, t: now });
         else g.state.consumers.get(consumer)!.seen = now;
       } else {
+        // Redis's rule: a known counter counts on (while no entry was deleted
+        // inside the stream); an unknown one is estimated from the ID.
         let er = g.state.entriesRead;
-        for (const e of taken) er = er === UNKNOWN_READ ? e.seq : er + 1;
+        for (const e of taken) {
+          er =
+            er !== UNKNOWN_READ && !holes(cs)
+              ? er + 1
+              : await estimateRead(this.view, cs, e.id);
+        }
         const op: Op = {
           o: 'read',
           c: consumer,
@@ -418,7 +425,9 @@ export class AccountGroups {
       attempts--;
       const m = await cs.stream.messages.get(n.seq);
       if (m === null) {
+        // As Redis: a deleted entry counts against COUNT too.
         deleted.push(id);
+        left--;
         continue;
       }
       if (now - n.time < minIdle) continue;
@@ -575,6 +584,48 @@ export class AccountGroups {
   get jetstream(): AccountJetStream {
     return this.js;
   }
+}
+
+/** Whether entries were deleted inside the stream (Redis's tombstones): not just trimmed from its start. */
+export function holes(cs: CapturedStream): boolean {
+  const st = cs.stream.state();
+  return st.messages > 0 && st.lastSeq - st.firstSeq + 1 !== st.messages;
+}
+
+/**
+ * Redis's streamEstimateDistanceFromFirstEverEntry: how many entries a
+ * group at `id` has read, counting every entry ever added (the stream's
+ * last sequence: one sequence per entry), or UNKNOWN_READ.
+ */
+export async function estimateRead(
+  view: StreamsView,
+  cs: CapturedStream,
+  id: IdKey,
+): Promise<number> {
+  const st = cs.stream.state();
+  const added = st.lastSeq;
+  if (added === 0) return 0;
+  const last = await view.lastId(cs);
+  if (st.messages === 0 && id <= last) return added;
+  if (id !== MIN_ID && holes(cs)) return UNKNOWN_READ;
+  if (id === last) return added;
+  if (id > last) return UNKNOWN_READ;
+  if (holes(cs)) return UNKNOWN_READ;
+  const first = await cs.stream.messages.next(st.firstSeq);
+  if (first === null) return UNKNOWN_READ;
+  const firstId = view.idOf(cs, first);
+  if (id < firstId) return added - st.messages;
+  if (id === firstId) return added - st.messages + 1;
+  return UNKNOWN_READ;
+}
+
+/** XINFO's lag: entries added after the group's position, or null when it cannot be known. */
+export async function groupLag(view: StreamsView, cs: CapturedStream, g: GroupState): Promise<number | null> {
+  const added = cs.stream.state().lastSeq;
+  if (added === 0) return 0;
+  if (g.entriesRead !== UNKNOWN_READ && !holes(cs)) return added - g.entriesRead;
+  const er = await estimateRead(view, cs, g.lastId);
+  return er === UNKNOWN_READ ? null : added - er;
 }
 
 function entryOf(p: Pulled): EntryMessage {

@@ -35,7 +35,7 @@ export interface StreamsView {
   /** The entry as XRANGE replies with it: `[id, [field, value, …]]`. */
   entry(cs: CapturedStream, m: EntryMessage): Reply;
   /** The stream's last ID (what `$` means): its newest entry's, or what XSETID set. */
-  lastId(cs: CapturedStream): IdKey;
+  lastId(cs: CapturedStream): Promise<IdKey>;
   /** The stream sequence of entry `id`, or 0 when no such entry. */
   seqOf(cs: CapturedStream, id: IdKey): Promise<number>;
   /** The first stream sequence whose entry ID is greater than `id` (lastSeq + 1 when none). */

@@ -1,0 +1,93 @@
+/**
+ * What the consumer-group commands share: the face's groups (made at
+ * first use, one per face state), argument readers with Redis's error
+ * texts, and replies of entries.
+ */
+import type { CommandClient, CommandContext } from '../command.js';
+import { R, type Reply } from '../encoder.js';
+import { parseId, parseRangeBound, type StreamId } from '../stream-map.js';
+import type { IdKey } from './ids.js';
+import { type GroupEntry, GroupError, RedisGroups } from './service.js';
+import { MappedStreams, toKey } from './streams-view.js';
+import { KeyRefused } from './view.js';
+
+const byFace = new WeakMap<object, RedisGroups>();
+
+/** The face's consumer groups. */
+export function groupsOf(ctx: CommandContext): RedisGroups {
+  let g = byFace.get(ctx.face);
+  if (g === undefined) {
+    g = new RedisGroups(ctx.face.host, new MappedStreams(ctx.face));
+    byFace.set(ctx.face, g);
+  }
+  return g;
+}
+
+export const INVALID_ID = 'ERR Invalid stream ID specified as stream command argument';
+
+/** A strict ID (no `-`/`+`), as streamParseStrictIDOrReply; null: invalid. */
+export function strictId(arg: Buffer): IdKey | null {
+  const id = parseId(arg, 0n, true);
+  return id === null ? null : toKey(id);
+}
+
+/** An ID that may be `-` or `+` (XGROUP SETID), as streamParseIDOrReply; null: invalid. */
+export function looseId(arg: Buffer): IdKey | null {
+  const id = parseId(arg, 0n, false);
+  return id === null ? null : toKey(id);
+}
+
+/** A range bound as XPENDING/XAUTOCLAIM read it (`-`, `+`, `(id`), or the error text. */
+export function rangeBound(arg: Buffer, end: boolean): { id: IdKey } | { error: string } {
+  const r: StreamId | string = parseRangeBound(arg, end);
+  return typeof r === 'string' ? { error: r } : { id: toKey(r) };
+}
+
+/** A name argument (group, consumer) as the state keeps it: one character per byte. */
+export function name(b: Buffer): string {
+  return b.toString('latin1');
+}
+
+export function nameReply(s: string): Reply {
+  return R.bulk(Buffer.from(s, 'latin1'));
+}
+
+/** A key or name in an error text, as Redis prints it (its bytes). */
+export function shown(b: Buffer): string {
+  return b.toString('utf8');
+}
+
+export function idReply(k: IdKey): Reply {
+  return R.bulk(showId(k));
+}
+
+export function showId(k: IdKey): string {
+  return `${BigInt(k.slice(0, 20))}-${BigInt(k.slice(21))}`;
+}
+
+/** The reply for entries: `[id, [field, value, …]]`, or `[id, nil]` for one deleted since. */
+export function entriesReply(
+  groups: RedisGroups,
+  cs: Parameters<RedisGroups['view']['entry']>[0],
+  entries: readonly GroupEntry[],
+): Reply {
+  return R.array(
+    entries.map((e) =>
+      e.msg === null
+        ? R.array([idReply(e.id), { t: 'nullArray' }])
+        : groups.view.entry(cs, e.msg),
+    ),
+  );
+}
+
+/** Runs `fn`, turning a GroupError or KeyRefused into its error reply. */
+export async function guarded(fn: () => Promise<Reply>): Promise<Reply> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof GroupError || err instanceof KeyRefused) return R.error(err.message);
+    throw err;
+  }
+}
+
+export type { CommandClient };

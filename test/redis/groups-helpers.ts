@@ -35,7 +35,8 @@ export async function startRedisNode(extra: Partial<ServerOptions> = {}): Promis
       redisPort: 0,
       ...extra,
     });
-  const portOf = (s: WeftServer) => s.node.faces.find((f) => f.name === 'redis')!.listeners[0]!.port;
+  const portOf = (s: WeftServer) =>
+    s.node.faces.find((f) => f.name === 'redis')!.listeners[0]!.port;
   const node: RedisNode = {
     srv: await start(),
     port: 0,
@@ -106,7 +107,13 @@ export async function startRedisServer(): Promise<{ port: number; stop(): void }
     { stdio: 'ignore' },
   );
   const { Redis } = await import('ioredis');
-  const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+  const probe = new Redis({
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => 50,
+  });
+  probe.on('error', () => {});
   await checkFor(async () => {
     try {
       if (probe.status !== 'ready') await probe.connect().catch(() => {});

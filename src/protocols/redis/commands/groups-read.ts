@@ -23,7 +23,7 @@ import type { GroupEntry, LiveGroup } from '../groups/service.js';
 import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
 
 const DOLLAR =
-  "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.";
+  'ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.';
 // Redis 7.0 words it for XREAD even when XREADGROUP is called.
 const UNBALANCED =
   "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.";
@@ -59,9 +59,7 @@ function reply(
   parts: readonly { key: Buffer; cs: CapturedStream; entries: readonly GroupEntry[] }[],
 ): Reply {
   const groups = groupsOf(ctx);
-  const pairs = parts.map(
-    (p) => [R.bulk(p.key), entriesReply(groups, p.cs, p.entries)] as const,
-  );
+  const pairs = parts.map((p) => [R.bulk(p.key), entriesReply(groups, p.cs, p.entries)] as const);
   // RESP3: a map of key → entries (as Redis 7); RESP2: [key, entries] pairs.
   return ctx.client.protocol === 3 ? R.map(pairs) : R.array(pairs.map((p) => R.array(p)));
 }
@@ -101,7 +99,8 @@ function xreadgroup(ctx: CommandContext, args: readonly Buffer[]): Reply | Promi
     } else return R.error(SYNTAX);
   }
   if (streamsAt === 0) return R.error(SYNTAX);
-  if (group === null || consumer === null) return R.error('ERR Missing GROUP option for XREADGROUP');
+  if (group === null || consumer === null)
+    return R.error('ERR Missing GROUP option for XREADGROUP');
   const gname = name(group);
   const cname = name(consumer);
   const client = ctx.client;

@@ -12,8 +12,8 @@ import {
   entriesReply,
   groupsOf,
   guarded,
-  idReply,
   INVALID_ID,
+  idReply,
   looseId,
   name,
   nameReply,
@@ -43,9 +43,10 @@ function noKeyOrGroup(key: Buffer, group: Buffer): Reply {
   return R.error(`NOGROUP No such key '${shown(key)}' or consumer group '${shown(group)}'`);
 }
 
-function subSyntax(sub: string): Reply {
+/** Redis names the subcommand as it was typed. */
+function subSyntax(sub: Buffer): Reply {
   return R.error(
-    `ERR unknown subcommand or wrong number of arguments for '${sub}'. Try XGROUP HELP.`,
+    `ERR unknown subcommand or wrong number of arguments for '${shown(sub)}'. Try XGROUP HELP.`,
   );
 }
 
@@ -84,7 +85,7 @@ function xgroup(sub: 'create' | 'setid' | 'destroy' | 'createconsumer' | 'delcon
           if (typeof v !== 'number') return v;
           er = v;
           i += 2;
-        } else return subSyntax(sub);
+        } else return subSyntax(args[1]!);
       }
     }
     const key = args[2]!;
@@ -95,12 +96,15 @@ function xgroup(sub: 'create' | 'setid' | 'destroy' | 'createconsumer' | 'delcon
       const groups = await all.of(ctx.client.account);
       if (cs === null && !mkstream) return R.error(NEED_KEY);
       const g = cs === null ? undefined : groups.get(cs, name(group));
-      if (g === undefined && (sub === 'setid' || sub === 'createconsumer' || sub === 'delconsumer')) {
+      if (
+        g === undefined &&
+        (sub === 'setid' || sub === 'createconsumer' || sub === 'delconsumer')
+      ) {
         return noGroupFor(key, group);
       }
       switch (sub) {
         case 'create': {
-          if (n > 8) return subSyntax(sub);
+          if (n > 8) return subSyntax(args[1]!);
           let id: IdKey | null = null;
           if (args[4]!.toString('latin1') !== '$') {
             id = strictId(args[4]!);
@@ -111,7 +115,7 @@ function xgroup(sub: 'create' | 'setid' | 'destroy' | 'createconsumer' | 'delcon
           return made ? R.ok : R.error('BUSYGROUP Consumer Group name already exists');
         }
         case 'setid': {
-          if (n !== 5 && n !== 7) return subSyntax(sub);
+          if (n !== 5 && n !== 7) return subSyntax(args[1]!);
           let id: IdKey | null = null;
           if (args[4]!.toString('latin1') !== '$') {
             id = looseId(args[4]!);
@@ -138,7 +142,7 @@ const XGROUP_HELP = [
   '    * MKSTREAM',
   '      Create the empty stream if it does not exist.',
   '    * ENTRIESREAD entries_read',
-  '      Set the group\'s entries_read counter (internal use).',
+  "      Set the group's entries_read counter (internal use).",
   'CREATECONSUMER <key> <groupname> <consumer>',
   '    Create a new consumer in the specified group.',
   'DELCONSUMER <key> <groupname> <consumer>',
@@ -222,7 +226,12 @@ function xpending(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise
         .filter((c) => c.pel.size > 0)
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
         .map((c) => R.array([nameReply(c.name), R.bulk(String(c.pel.size))]));
-      return R.array([R.int(st.pel.size), idReply(st.pel.first()!), idReply(st.pel.last()!), R.array(owners)]);
+      return R.array([
+        R.int(st.pel.size),
+        idReply(st.pel.first()!),
+        idReply(st.pel.last()!),
+        R.array(owners),
+      ]);
     }
     const now = Date.now();
     let pel = st.pel;
@@ -320,7 +329,9 @@ function xautoclaim(ctx: CommandContext, args: readonly Buffer[]): Reply | Promi
     const r = await groups.autoClaim(cs, g, name(args[3]!), minIdle, start, count, justId);
     return R.array([
       idReply(r.cursor),
-      justId ? R.array(r.claimed.map((e) => idReply(e.id))) : entriesReply(groupsOf(ctx), cs, r.claimed),
+      justId
+        ? R.array(r.claimed.map((e) => idReply(e.id)))
+        : entriesReply(groupsOf(ctx), cs, r.claimed),
       R.array(r.deleted.map(idReply)),
     ]);
   });

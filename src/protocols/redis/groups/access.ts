@@ -73,9 +73,7 @@ export function entriesReply(
 ): Reply {
   return R.array(
     entries.map((e) =>
-      e.msg === null
-        ? R.array([idReply(e.id), { t: 'nullArray' }])
-        : groups.view.entry(cs, e.msg),
+      e.msg === null ? R.array([idReply(e.id), { t: 'nullArray' }]) : groups.view.entry(cs, e.msg),
     ),
   );
 }

@@ -87,11 +87,7 @@ export class GroupFeed implements Subscriber {
    * Creates (or finds) the group's consumer, delivering from stream
    * sequence `startSeq` on.
    */
-  static async consumerFor(
-    cs: CapturedStream,
-    group: string,
-    startSeq: number,
-  ): Promise<Consumer> {
+  static async consumerFor(cs: CapturedStream, group: string, startSeq: number): Promise<Consumer> {
     const name = consumerNameOf(group);
     const have = cs.consumers.byName.get(name);
     if (have !== undefined) return have;

@@ -26,7 +26,11 @@ export const MAX_ID: IdKey = idKey(U64_MAX, U64_MAX);
  * start, the largest for an end). `-` and `+` when `special`. Null: not
  * an ID (Redis: `-ERR Invalid stream ID specified as stream command argument`).
  */
-export function parseId(text: string, missingSeq: 'min' | 'max' = 'min', special = false): IdKey | null {
+export function parseId(
+  text: string,
+  missingSeq: 'min' | 'max' = 'min',
+  special = false,
+): IdKey | null {
   if (special) {
     if (text === '-') return MIN_ID;
     if (text === '+') return MAX_ID;

@@ -17,7 +17,7 @@ import type { Account } from '../../../core/account.js';
 import type { AccountJetStream, CapturedStream } from '../../../jetstream/service.js';
 import type { FaceHost } from '../../face.js';
 import { consumerNameOf, GroupFeed, type Pulled } from './feed.js';
-import { type IdKey, MIN_ID, nextId } from './ids.js';
+import { type IdKey, MIN_ID, nextId, prevId } from './ids.js';
 import { apply, GroupState, type Nack, type Op, UNKNOWN_READ } from './state.js';
 import { GroupStore, type StoredGroup } from './store.js';
 import type { EntryMessage, StreamsView } from './view.js';
@@ -159,7 +159,12 @@ export class AccountGroups {
   }
 
   /** XGROUP SETID: the group's position moves; its JetStream consumer starts again there. */
-  async setId(cs: CapturedStream, g: LiveGroup, id: IdKey | null, er: number | null): Promise<void> {
+  async setId(
+    cs: CapturedStream,
+    g: LiveGroup,
+    id: IdKey | null,
+    er: number | null,
+  ): Promise<void> {
     const last = id ?? (await this.view.lastId(cs));
     const release = await this.lock(g);
     try {
@@ -243,16 +248,16 @@ export class AccountGroups {
         return [];
       }
       if (taken.length === 0) {
-        const isNew = !g.state.consumers.has(consumer);
-        if (isNew) write = this.commit(g, { o: 'cc', c: consumer, t: now });
-        else g.state.consumers.get(consumer)!.seen = now;
+        // Redis makes the consumer only when it serves it something.
+        const c = g.state.consumers.get(consumer);
+        if (c !== undefined) c.seen = now;
       } else {
         // Redis's rule: a known counter counts on (while no entry was deleted
         // inside the stream); an unknown one is estimated from the ID.
         let er = g.state.entriesRead;
         for (const e of taken) {
           er =
-            er !== UNKNOWN_READ && !holes(cs)
+            er !== UNKNOWN_READ && !tombstonesFrom(cs, e.seq)
               ? er + 1
               : await estimateRead(this.view, cs, e.id);
         }
@@ -571,7 +576,9 @@ export class AccountGroups {
     if (err instanceof GroupError) return err;
     this.counters.writeFailures++;
     this.logFailure(what, err);
-    return new GroupError(`ERR consumer group state not saved: ${(err as Error).message ?? String(err)}`);
+    return new GroupError(
+      `ERR consumer group state not saved: ${(err as Error).message ?? String(err)}`,
+    );
   }
 
   private logFailure(what: string, err: unknown): void {
@@ -586,10 +593,41 @@ export class AccountGroups {
   }
 }
 
-/** Whether entries were deleted inside the stream (Redis's tombstones): not just trimmed from its start. */
-export function holes(cs: CapturedStream): boolean {
+/** Past this many entries a stream with deletions inside is not scanned for them (taken as having some). */
+export const TOMBSTONE_SCAN_MAX = 100_000;
+
+/**
+ * Whether an entry at stream sequence `seq` or later was deleted (Redis's
+ * tombstones: XDEL inside the stream; trimming from the start leaves
+ * none). Exact and cheap when the stream has no gap at all; otherwise
+ * counted on the stream's one subject (a Redis-made stream), up to
+ * TOMBSTONE_SCAN_MAX entries.
+ */
+export function tombstonesFrom(cs: CapturedStream, seq: number): boolean {
   const st = cs.stream.state();
-  return st.messages > 0 && st.lastSeq - st.firstSeq + 1 !== st.messages;
+  if (st.messages === 0 || st.lastSeq - st.firstSeq + 1 === st.messages) return false;
+  const from = Math.max(seq, st.firstSeq);
+  if (from > st.lastSeq) return false;
+  const subjects = cs.stream.config.subjects ?? [];
+  if (subjects.length !== 1 || /(^|\.)[*>](\.|$)/.test(subjects[0]!)) return true;
+  if (st.messages > TOMBSTONE_SCAN_MAX) return true;
+  const seqs = cs.stream.messages.subjectSeqs(subjects[0]!);
+  let lo = 0;
+  let hi = seqs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (seqs[mid]! < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return seqs.length - lo !== st.lastSeq - from + 1;
+}
+
+/** Whether an entry with ID ≥ `id` was deleted. */
+async function tombstonesAt(view: StreamsView, cs: CapturedStream, id: IdKey): Promise<boolean> {
+  const st = cs.stream.state();
+  if (st.messages === 0 || st.lastSeq - st.firstSeq + 1 === st.messages) return false;
+  const before = prevId(id);
+  return tombstonesFrom(cs, before === null ? 0 : await view.seqAfter(cs, before));
 }
 
 /**
@@ -607,10 +645,11 @@ export async function estimateRead(
   if (added === 0) return 0;
   const last = await view.lastId(cs);
   if (st.messages === 0 && id <= last) return added;
-  if (id !== MIN_ID && holes(cs)) return UNKNOWN_READ;
+  const after = nextId(id);
+  if (id !== MIN_ID && after !== null && (await tombstonesAt(view, cs, after))) return UNKNOWN_READ;
   if (id === last) return added;
   if (id > last) return UNKNOWN_READ;
-  if (holes(cs)) return UNKNOWN_READ;
+  if (tombstonesFrom(cs, st.firstSeq)) return UNKNOWN_READ;
   const first = await cs.stream.messages.next(st.firstSeq);
   if (first === null) return UNKNOWN_READ;
   const firstId = view.idOf(cs, first);
@@ -620,10 +659,16 @@ export async function estimateRead(
 }
 
 /** XINFO's lag: entries added after the group's position, or null when it cannot be known. */
-export async function groupLag(view: StreamsView, cs: CapturedStream, g: GroupState): Promise<number | null> {
+export async function groupLag(
+  view: StreamsView,
+  cs: CapturedStream,
+  g: GroupState,
+): Promise<number | null> {
   const added = cs.stream.state().lastSeq;
   if (added === 0) return 0;
-  if (g.entriesRead !== UNKNOWN_READ && !holes(cs)) return added - g.entriesRead;
+  if (g.entriesRead !== UNKNOWN_READ && !(await tombstonesAt(view, cs, g.lastId))) {
+    return added - g.entriesRead;
+  }
   const er = await estimateRead(view, cs, g.lastId);
   return er === UNKNOWN_READ ? null : added - er;
 }

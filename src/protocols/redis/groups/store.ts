@@ -27,7 +27,14 @@ import { createHash } from 'node:crypto';
 import type { AccountJetStream } from '../../../jetstream/service.js';
 import type { Stream } from '../../../streams/stream.js';
 import { normalizeConfig } from '../../../streams/stream-config.js';
-import { apply, fromSnapshot, type GroupSnapshot, type GroupState, type Op, snapshot } from './state.js';
+import {
+  apply,
+  fromSnapshot,
+  type GroupSnapshot,
+  type GroupState,
+  type Op,
+  snapshot,
+} from './state.js';
 
 /** Changes between two snapshots of a group, at least (more when its PEL is larger). */
 export const SNAPSHOT_EVERY = 1000;

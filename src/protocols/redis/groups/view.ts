@@ -4,9 +4,10 @@
  * streams command group's, and `StreamsView` is the narrow part of it the
  * groups use, so the two meet in one place.
  */
+
+import type { CapturedStream } from '../../../jetstream/service.js';
 import type { CommandClient } from '../command.js';
 import type { Reply } from '../encoder.js';
-import type { CapturedStream } from '../../../jetstream/service.js';
 import type { IdKey } from './ids.js';
 
 /** A message as the store holds it: enough to name its entry and reply with it. */

@@ -7,9 +7,11 @@
  * reason, only when redis-server is missing outside CI.
  */
 import assert from 'node:assert/strict';
+import { connect as netConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { parseId } from '../../src/protocols/redis/stream-map.js';
+import { checkFor } from '../helpers/poll.js';
 import {
   addEntry,
   HAVE_REDIS,
@@ -226,6 +228,29 @@ describe('consumer groups against redis-server', {
     await node.close();
   });
 
+  test('RESP3: the same bytes as redis-server 7.0', async () => {
+    for (const c of [theirs, null]) {
+      const add = async (id: string) => {
+        if (c !== null) await c.call('XADD', 'r3', id, 'a', '1');
+        else await addEntry(node, 'r3', id.split('-').map(Number) as [number, number], ['a', '1']);
+      };
+      await add('1-1');
+      await add('2-1');
+    }
+    const cmds = [
+      'XGROUP CREATE r3 g 0',
+      'XREADGROUP GROUP g c COUNT 1 STREAMS r3 >',
+      'XREADGROUP GROUP g c STREAMS r3 r3 > 0',
+      'XREADGROUP GROUP g c STREAMS r3 >',
+      'XINFO GROUPS r3',
+      'XPENDING r3 g',
+      'XAUTOCLAIM r3 g d 0 0 COUNT 1',
+      'XCLAIM r3 g d 0 2-1 JUSTID',
+      'XPENDING r3 nog',
+    ];
+    assert.deepEqual(await rawResp3(node.port, cmds), await rawResp3(ref.port, cmds));
+  });
+
   test("every reply and error text is redis-server 7.0's", async () => {
     const diffs: string[] = [];
     for (const step of SCRIPT) {
@@ -254,6 +279,54 @@ describe('consumer groups against redis-server', {
     assert.equal(diffs.length, 0, `replies differ:\n${diffs.join('\n')}`);
   });
 });
+
+/** RESP3 bytes for each command, after HELLO 3, on a raw socket. */
+async function rawResp3(port: number, commands: string[]): Promise<string[]> {
+  const sock = netConnect(port, '127.0.0.1');
+  let buf = '';
+  sock.on('data', (d) => {
+    buf += d.toString('latin1');
+  });
+  const wire = (words: string[]) =>
+    `*${words.length}\r\n${words.map((w) => `$${Buffer.byteLength(w)}\r\n${w}\r\n`).join('')}`;
+  const ask = async (cmd: string): Promise<string> => {
+    buf = '';
+    sock.write(wire(cmd.split(' ')));
+    // One reply each: wait until a complete RESP value is in.
+    await checkFor(() => complete(buf), 5000);
+    return buf;
+  };
+  await ask('HELLO 3');
+  const out: string[] = [];
+  for (const c of commands) out.push(await ask(c));
+  sock.destroy();
+  return out;
+}
+
+/** Whether `s` holds exactly one whole RESP2/RESP3 value. */
+function complete(s: string): boolean {
+  let i = 0;
+  const value = (): boolean => {
+    const end = s.indexOf('\r\n', i);
+    if (end < 0) return false;
+    const t = s[i]!;
+    const n = Number(s.slice(i + 1, end));
+    i = end + 2;
+    if (t === '$' || t === '=' || t === '!') {
+      if (n < 0) return true;
+      if (s.length < i + n + 2) return false;
+      i += n + 2;
+      return true;
+    }
+    if (t === '*' || t === '~' || t === '>' || t === '%' || t === '|') {
+      const items = t === '%' || t === '|' ? n * 2 : n;
+      for (let k = 0; k < items; k++) if (!value()) return false;
+      return true;
+    }
+    return true;
+  };
+  return value() && i === s.length;
+}
 
 /** Removes the entry `id` of `key` from its stream (what XDEL does). */
 async function removeEntry(node: RedisNode, key: string, id: string): Promise<void> {

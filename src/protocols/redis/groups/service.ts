@@ -702,7 +702,8 @@ export class RedisGroups {
       p = (async () => {
         const js = this.host.jetstream?.account(account.name);
         if (js === undefined) throw new GroupError('ERR JetStream is not enabled for this account');
-        const store = new GroupStore(js, this.host.name ?? '');
+        // The configured name (`server_name`), '' when unnamed: the node's id changes on every start.
+        const store = new GroupStore(js, this.host.options.name);
         const groups = new AccountGroups(account, js, this.host, this.view, store, this.counters);
         await groups.open();
         return groups;

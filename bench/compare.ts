@@ -26,6 +26,12 @@ import {
   runPermissions,
 } from './permissions.js';
 import {
+  REDIS_STREAM_IDS,
+  type RedisStreamsMeasured,
+  renderRedisStreamsTable,
+  runRedisStreams,
+} from './redis-streams.js';
+import {
   ensureNatsServer,
   killAll,
   natsServerVersion,
@@ -92,6 +98,7 @@ const IDS = [
   ...SSE_IDS,
   ...HTTP_IDS,
   ...WEBHOOK_IDS,
+  ...REDIS_STREAM_IDS,
 ];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
@@ -155,6 +162,7 @@ interface Measured {
   sse?: SseMeasured;
   http?: HttpMeasured;
   webhooks?: WebhookMeasured;
+  redisStreams?: RedisStreamsMeasured;
   problems: string[];
 }
 
@@ -268,6 +276,10 @@ async function main(argv: string[]): Promise<number> {
     measured.webhooks = await runWebhooks({ ...group, msgs: n });
   }
 
+  if (only.some((id) => REDIS_STREAM_IDS.includes(id))) {
+    measured.redisStreams = await runRedisStreams(group);
+  }
+
   const tables: string[] = [];
   if (only.some((id) => SINGLE_IDS.includes(id)))
     tables.push(renderTable(measured, only, msgs, conns));
@@ -282,6 +294,7 @@ async function main(argv: string[]): Promise<number> {
   if (measured.sse) tables.push(renderSseTable(measured.sse));
   if (measured.http) tables.push(renderHttpTable(measured.http));
   if (measured.webhooks) tables.push(renderWebhooksTable(measured.webhooks, only));
+  if (measured.redisStreams) tables.push(renderRedisStreamsTable(measured.redisStreams, only));
   if (measured.problems.length > 0) {
     tables.push(
       ['Problems:', ...measured.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`)].join('\n'),

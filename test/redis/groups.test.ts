@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { AckPolicy, connect, type NatsConnection } from 'nats';
 import { createClient } from 'redis';
 import { checkFor } from '../helpers/poll.js';
-import { addEntry, type RedisNode, startRedisNode } from './groups-helpers.js';
+import { type RedisNode, startRedisNode } from './groups-helpers.js';
 
 type Entries = [string, string[]][];
 type ReadReply = [string, Entries][] | null;
@@ -29,7 +29,7 @@ describe('consumer groups', () => {
   });
 
   test('the PEL, delivery counts, consumers and last ID survive a restart', async () => {
-    for (let i = 1; i <= 5; i++) await addEntry(node, 'orders', [i, 0], ['n', String(i)]);
+    for (let i = 1; i <= 5; i++) await r.xadd('orders', `${i}-0`, 'n', String(i));
     assert.equal(await r.xgroup('CREATE', 'orders', 'billing', '0'), 'OK');
     const a = (await r.xreadgroup(
       'GROUP',
@@ -114,7 +114,7 @@ describe('consumer groups', () => {
   });
 
   test('the group is a durable JetStream consumer; what a NATS client takes from it', async () => {
-    for (let i = 1; i <= 3; i++) await addEntry(node, 'jobs', [i, 0], ['j', String(i)]);
+    for (let i = 1; i <= 3; i++) await r.xadd('jobs', `${i}-0`, 'j', String(i));
     await r.xgroup('CREATE', 'jobs', 'workers', '0');
     await r.xreadgroup('GROUP', 'workers', 'w1', 'COUNT', 1, 'STREAMS', 'jobs', '>');
     const nc: NatsConnection = await connect({ port: node.srv.port });
@@ -177,13 +177,39 @@ describe('consumer groups', () => {
       const js = node.srv.node.jetstream!.account('$G')!;
       return js.streams.get('k2')!.consumers.byName.get('redis_g')!.counts().num_waiting === 1;
     }, 5000);
-    await addEntry(node, 'k2', [7, 0], ['x', 'y']);
+    await r.xadd('k2', '7-0', 'x', 'y');
     assert.deepEqual(await waiting, [['k2', [['7-0', ['x', 'y']]]]]);
     // The other key's wait was cancelled: its next entry is there for the next read.
-    await addEntry(node, 'k1', [8, 0], ['x', 'z']);
+    await r.xadd('k1', '8-0', 'x', 'z');
     assert.deepEqual(await p.xreadgroup('GROUP', 'g', 'c', 'STREAMS', 'k1', '>'), [
       ['k1', [['8-0', ['x', 'z']]]],
     ]);
+    p.disconnect();
+  });
+
+  test('a NATS publish to the stream wakes a blocked XREADGROUP; pipelined XADD then read', async () => {
+    await r.xgroup('CREATE', 'mixed', 'g', '$', 'MKSTREAM');
+    const p = r.duplicate();
+    const waiting = p.xreadgroup('GROUP', 'g', 'c', 'BLOCK', 10_000, 'STREAMS', 'mixed', '>');
+    await checkFor(() => {
+      const js = node.srv.node.jetstream!.account('$G')!;
+      return js.streams.get('mixed')!.consumers.byName.get('redis_g')!.counts().num_waiting === 1;
+    }, 5000);
+    const nc = await connect({ port: node.srv.port });
+    nc.publish('redis.stream.mixed', 'from nats');
+    await nc.flush();
+    await nc.close();
+    const got = (await waiting) as ReadReply;
+    assert.equal(got![0]![0], 'mixed');
+    assert.deepEqual(got![0]![1][0]![1], ['payload', 'from nats']);
+    // An XADD and a read of the same connection, pipelined: the read sees the entry.
+    const res = await p
+      .pipeline()
+      .xadd('mixed', '*', 'k', 'v')
+      .xreadgroup('GROUP', 'g', 'c', 'STREAMS', 'mixed', '>')
+      .exec();
+    const id = res![0]![1] as string;
+    assert.deepEqual(res![1]![1], [['mixed', [[id, ['k', 'v']]]]]);
     p.disconnect();
   });
 
@@ -196,7 +222,7 @@ describe('consumer groups', () => {
       return js.streams.get('k3')!.consumers.byName.get('redis_g')!.counts().num_waiting === 1;
     }, 5000);
     p.disconnect();
-    await addEntry(node, 'k3', [9, 0], ['a', 'b']);
+    await r.xadd('k3', '9-0', 'a', 'b');
     await checkFor(async () => {
       const got = (await r.xreadgroup('GROUP', 'g', 'stays', 'STREAMS', 'k3', '>')) as ReadReply;
       return got !== null && got[0]![1][0]![0] === '9-0';
@@ -209,7 +235,7 @@ describe('consumer groups', () => {
   });
 
   test('NOACK: delivered, not pending, acked on the JetStream consumer', async () => {
-    for (let i = 1; i <= 3; i++) await addEntry(node, 'noack', [i, 0], ['v', String(i)]);
+    for (let i = 1; i <= 3; i++) await r.xadd('noack', `${i}-0`, 'v', String(i));
     await r.xgroup('CREATE', 'noack', 'g', '0');
     const got = (await r.xreadgroup(
       'GROUP',
@@ -230,11 +256,10 @@ describe('consumer groups', () => {
   });
 
   test('XAUTOCLAIM hands over idle entries and reports deleted ones', async () => {
-    for (let i = 1; i <= 4; i++) await addEntry(node, 'claims', [i, 0], ['v', String(i)]);
+    for (let i = 1; i <= 4; i++) await r.xadd('claims', `${i}-0`, 'v', String(i));
     await r.xgroup('CREATE', 'claims', 'g', '0');
     await r.xreadgroup('GROUP', 'g', 'slow', 'STREAMS', 'claims', '>');
-    const cs = node.srv.node.jetstream!.account('$G')!.streams.get('claims')!;
-    await cs.stream.messages.remove(2);
+    assert.equal(await r.xdel('claims', '2-0'), 1);
     const [cursor, claimed, deleted] = (await r.xautoclaim(
       'claims',
       'g',
@@ -272,7 +297,7 @@ describe('consumer groups', () => {
       await c.connect();
       try {
         const key = `nr${RESP}`;
-        for (let i = 1; i <= 2; i++) await addEntry(node, key, [i, 0], ['f', String(i)]);
+        for (let i = 1; i <= 2; i++) await r.xadd(key, `${i}-0`, 'f', String(i));
         assert.equal(await c.xGroupCreate(key, 'g', '0'), 'OK');
         const read = await c.xReadGroup('g', 'c', { key, id: '>' }, { COUNT: 10 });
         // node-redis gives the RESP3 map in the RESP2 shape.

@@ -4,6 +4,7 @@
  * headers (lossless), and the ID → sequence search.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import {
   compareIds,
@@ -91,6 +92,8 @@ describe('Redis stream map', () => {
     assert.equal(x('5-3', id(5, 3)), IdErr.notGreater);
     assert.equal(x('0-0', id(0, 0)), IdErr.zero);
     assert.equal(x('*', ID_MAX), IdErr.exhausted);
+    assert.equal(x('18446744073709551615-*', ID_MAX), IdErr.exhausted);
+    assert.equal(x('5-*', { ms: 5n, seq: 0xffff_ffff_ffff_ffffn }), IdErr.notGreater);
     assert.equal(parseXaddId(b('-')), null);
     assert.equal(compareIds(id(1, 2), id(1, 3)), -1);
     assert.equal(formatId(ID_MAX), '18446744073709551615-18446744073709551615');
@@ -152,6 +155,39 @@ describe('Redis stream map', () => {
       const m = await reader.next(at);
       const want = [...held.values()].find((x) => compareIds(id(x.time, x.seq), id(ms, 0)) >= 0);
       assert.equal(m?.seq, want?.seq, `ms ${ms}`);
+    }
+  });
+
+  test('fuzz: any bytes parse to an ID that prints and reads back, or to nothing, never a throw', () => {
+    const parts = [
+      '0',
+      '1',
+      '9',
+      '-',
+      '+',
+      '(',
+      '*',
+      ' ',
+      '\t',
+      'x',
+      '\0',
+      '18446744073709551615',
+      '18446744073709551616',
+    ];
+    for (let i = 0; i < 5000; i++) {
+      const raw = randomBytes(1 + (i % 8));
+      const text = [...raw].map((v) => parts[v % parts.length]).join('');
+      for (const arg of [raw, b(text)]) {
+        for (const strict of [false, true]) {
+          const id = parseId(arg, 0n, strict);
+          if (id === null) continue;
+          assert.ok(id.ms >= 0n && id.ms <= ID_MAX.ms && id.seq >= 0n && id.seq <= ID_MAX.seq);
+          assert.deepEqual(parseId(b(formatId(id)), 0n, true), id);
+        }
+        const bound = parseRangeBound(arg, i % 2 === 0);
+        assert.ok(typeof bound === 'string' || compareIds(bound, ID_MAX) <= 0);
+        parseXaddId(arg);
+      }
     }
   });
 });

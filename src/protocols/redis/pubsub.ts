@@ -15,6 +15,7 @@ import type { ConnectionIdentity } from '../../auth/connection-identity.js';
 import { reservedSubject } from '../../auth/reserved.js';
 import type { Account } from '../../core/account.js';
 import type { Message, Subscriber, Subscription } from '../../core/message.js';
+import { subjectMatches } from '../../core/subject.js';
 import { channelToSubject, patternToSubject, subjectToChannel } from './channels.js';
 import { globMatch } from './glob.js';
 
@@ -48,6 +49,12 @@ export interface SubscriptionsOwner {
 
 /** Counts of the face's subscriptions per account, for PUBSUB. */
 export class PubSubIndex {
+  /**
+   * Messages sent to Redis clients minus core deliveries to them, since
+   * the node began: a PUBLISH reads it before and after routing (routing
+   * is synchronous) to answer the number of messages Redis would count.
+   */
+  adjust = 0;
   private readonly accounts = new Map<
     string,
     Record<SubKind, Map<string, { name: Buffer; n: number }>>
@@ -124,6 +131,13 @@ export class ClientSubscriptions implements Subscriber {
     pattern: new Map(),
     shard: new Map(),
   };
+  /** Channel and shard subscriptions by their subject (a channel's mapping is one to one). */
+  private readonly bySubject: Record<'channel' | 'shard', Map<string, RedisSub>> = {
+    channel: new Map(),
+    shard: new Map(),
+  };
+  /** The message delivered last (one delivery sends all its subscriptions' messages). */
+  private lastMsg: Message | null = null;
   /** Deliveries withheld by a deny rule (the guard's receive). */
   denied = 0;
 
@@ -208,6 +222,7 @@ export class ClientSubscriptions implements Subscriber {
       check: guard?.subscribe(t.subject, '').check === true,
     };
     m.set(key, sub);
+    if (kind !== 'pattern') this.bySubject[kind].set(sub.subject, sub);
     this.owner.account.subscribe(sub);
     this.index.add(this.owner.account.name, kind, sub.name);
     return null;
@@ -220,6 +235,7 @@ export class ClientSubscriptions implements Subscriber {
     const sub = m.get(key);
     if (sub === undefined) return false;
     m.delete(key);
+    if (kind !== 'pattern') this.bySubject[kind].delete(sub.subject);
     this.owner.account.unsubscribe(sub);
     this.owner.who.unsubscribe();
     this.index.remove(this.owner.account.name, kind, sub.name);
@@ -250,21 +266,78 @@ export class ClientSubscriptions implements Subscriber {
 
   accepts(sub: Subscription, msg: Message): boolean {
     const s = sub as RedisSub;
-    return !s.check || this.owner.who.guard === null || this.owner.who.guard.receive(msg.subject);
+    const guard = this.owner.who.guard;
+    return !s.check || guard === null || guard.receive(msg.subject);
   }
 
+  /**
+   * One core delivery. A connection may hold several subscriptions that
+   * one message matches (a channel and patterns): the first delivery of a
+   * message sends them all, in Redis's order — the channel's `message`,
+   * then each pattern's `pmessage` in the order they were made, then the
+   * shard channel's `smessage` — and later deliveries of the same message
+   * send nothing. The index's `adjust` keeps PUBLISH's count Redis's: one
+   * per message sent, not per core delivery.
+   */
   deliver(sub: Subscription, msg: Message): void {
-    const s = sub as RedisSub;
-    if (s.check && !this.accepts(sub, msg)) {
-      this.denied++;
+    const index = this.index;
+    if (this.total === 1) {
+      const s = sub as RedisSub;
+      if (!this.accepts(s, msg)) {
+        this.denied++;
+        index.adjust--;
+        return;
+      }
+      if (s.kind !== 'pattern') {
+        this.owner.sendMessage(s.kind, null, s.name, msg.payload);
+        return;
+      }
+      const channel = Buffer.from(subjectToChannel(msg.subject), 'utf8');
+      if (s.glob !== null && !globMatch(s.glob, channel)) {
+        index.adjust--;
+        return;
+      }
+      this.owner.sendMessage('pattern', s.name, channel, msg.payload);
       return;
     }
-    if (s.kind !== 'pattern') {
-      this.owner.sendMessage(s.kind, null, s.name, msg.payload);
+    if (msg === this.lastMsg) {
+      index.adjust--;
       return;
     }
-    const channel = Buffer.from(subjectToChannel(msg.subject), 'utf8');
-    if (s.glob !== null && !globMatch(s.glob, channel)) return;
-    this.owner.sendMessage('pattern', s.name, channel, msg.payload);
+    this.lastMsg = msg;
+    queueMicrotask(() => {
+      if (this.lastMsg === msg) this.lastMsg = null;
+    });
+    const subject = msg.subject;
+    let sent = 0;
+    const ch = this.bySubject.channel.get(subject);
+    if (ch !== undefined) {
+      if (this.accepts(ch, msg)) {
+        this.owner.sendMessage('channel', null, ch.name, msg.payload);
+        sent++;
+      } else this.denied++;
+    }
+    if (this.held.pattern.size > 0) {
+      let channel: Buffer | null = null;
+      for (const p of this.held.pattern.values()) {
+        if (!subjectMatches(p.subject, subject)) continue;
+        channel ??= Buffer.from(subjectToChannel(subject), 'utf8');
+        if (p.glob !== null && !globMatch(p.glob, channel)) continue;
+        if (!this.accepts(p, msg)) {
+          this.denied++;
+          continue;
+        }
+        this.owner.sendMessage('pattern', p.name, channel, msg.payload);
+        sent++;
+      }
+    }
+    const sh = this.bySubject.shard.get(subject);
+    if (sh !== undefined) {
+      if (this.accepts(sh, msg)) {
+        this.owner.sendMessage('shard', null, sh.name, msg.payload);
+        sent++;
+      } else this.denied++;
+    }
+    index.adjust += sent - 1;
   }
 }

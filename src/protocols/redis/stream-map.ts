@@ -148,6 +148,8 @@ export function parseXaddId(arg: Buffer): XaddId | null {
  * when the clock is behind it.
  */
 export function nextXaddId(want: XaddId, last: StreamId, now: bigint): StreamId | string {
+  if (want.kind === 'explicit' && want.id.ms === 0n && want.id.seq === 0n) return IdErr.zero;
+  if (last.ms === U64_MAX && last.seq === U64_MAX) return IdErr.exhausted;
   switch (want.kind) {
     case 'auto': {
       if (now > last.ms) return { ms: now, seq: 0n };
@@ -160,7 +162,6 @@ export function nextXaddId(want: XaddId, last: StreamId, now: bigint): StreamId 
       return { ms: want.ms, seq: last.seq + 1n };
     }
     case 'explicit': {
-      if (want.id.ms === 0n && want.id.seq === 0n) return IdErr.zero;
       if (compareIds(want.id, last) <= 0) return IdErr.notGreater;
       return want.id;
     }

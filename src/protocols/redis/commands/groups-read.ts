@@ -111,7 +111,7 @@ function xreadgroup(ctx: CommandContext, args: readonly Buffer[]): Reply | Promi
     for (let i = 0; i < n; i++) {
       const key = args[streamsAt + i]!;
       const idArg = args[streamsAt + n + i]!;
-      const cs = all.view.lookup(client, key);
+      const cs = await all.view.lookup(client, key);
       const g = cs === null ? undefined : groups.get(cs, gname);
       if (cs === null || g === undefined) {
         return R.error(

@@ -5,12 +5,14 @@
  * and error texts (checked against redis-server in
  * test/redis/groups-reference.test.ts); the work is in ../groups/.
  */
+import type { Account } from '../../../core/account.js';
 import type { CapturedStream } from '../../../jetstream/service.js';
 import type { Command, CommandContext } from '../command.js';
 import { R, type Reply } from '../encoder.js';
 import {
   entriesReply,
   groupsOf,
+  groupsOfFace,
   guarded,
   INVALID_ID,
   idReply,
@@ -24,6 +26,7 @@ import {
 import type { IdKey } from '../groups/ids.js';
 import { type AccountGroups, groupLag, type LiveGroup } from '../groups/service.js';
 import { UNKNOWN_READ } from '../groups/state.js';
+import { type StreamView, whenStreamsMade } from '../stream-access.js';
 import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
 import { XREADGROUP } from './groups-read.js';
 
@@ -56,7 +59,7 @@ async function open(
   key: Buffer,
 ): Promise<{ groups: AccountGroups; cs: CapturedStream | null }> {
   const all = groupsOf(ctx);
-  const cs = all.view.lookup(ctx.client, key);
+  const cs = await all.view.lookup(ctx.client, key);
   return { groups: await all.of(ctx.client.account), cs };
 }
 
@@ -92,7 +95,7 @@ function xgroup(sub: 'create' | 'setid' | 'destroy' | 'createconsumer' | 'delcon
     const group = args[3]!;
     return guarded(async () => {
       const all = groupsOf(ctx);
-      let cs = all.view.lookup(ctx.client, key);
+      let cs = await all.view.lookup(ctx.client, key);
       const groups = await all.of(ctx.client.account);
       if (cs === null && !mkstream) return R.error(NEED_KEY);
       const g = cs === null ? undefined : groups.get(cs, name(group));
@@ -384,19 +387,26 @@ function xinfoConsumers(ctx: CommandContext, args: readonly Buffer[]): Promise<R
 }
 
 /**
- * The `groups` part of XINFO STREAM … FULL [COUNT n] (Redis 7.0's fields),
- * for the streams commands: each group with its PEL and consumers, at most
- * `count` pending entries each (0: all).
+ * The `groups` part of XINFO STREAM [FULL [COUNT n]] (Redis 7.0's fields),
+ * for the streams commands: how many groups, and each with its PEL and
+ * consumers, at most `count` pending entries each (0: all).
  */
-export async function xinfoStreamFullGroups(
-  ctx: CommandContext,
-  cs: CapturedStream,
+async function streamGroups(
+  face: CommandContext['face'],
+  account: Account,
+  view: StreamView,
   count: number,
-): Promise<Reply> {
-  const groups = await groupsOf(ctx).of(ctx.client.account);
+): Promise<{ count: number; full: Reply[] }> {
+  const cs = view.local
+    ? face.host.jetstream?.account(account.name)?.streams.get(view.name)
+    : undefined;
+  if (cs === undefined) return { count: 0, full: [] };
+  const all = groupsOfFace(face);
+  const groups = await all.of(account);
   const out: Reply[] = [];
   const limit = count <= 0 ? Number.POSITIVE_INFINITY : count;
-  for (const g of groups.groupsOf(cs).values()) {
+  const list = groups.groupsOf(cs);
+  for (const g of list.values()) {
     const st = g.state;
     const lag = await groupLag(groups.view, cs, st);
     const pel: Reply[] = [];
@@ -432,26 +442,21 @@ export async function xinfoStreamFullGroups(
       ]),
     );
   }
-  return R.array(out);
+  return { count: list.size, full: out };
 }
 
-/** XINFO's GROUPS and CONSUMERS subcommands (the streams commands own XINFO STREAM and HELP). */
+whenStreamsMade((face, streams) => {
+  streams.groupInfo = (account, view, count) => streamGroups(face, account, view, count);
+});
+
+/** XINFO's GROUPS and CONSUMERS subcommands (XINFO itself and STREAM are the streams commands'). */
 export const XINFO_GROUP_SUBCOMMANDS: readonly Command[] = [
   command('xinfo|groups', 3, ['readonly'], xinfoGroups, { firstKey: 2, lastKey: 2, step: 1 }),
   command('xinfo|consumers', 4, ['readonly'], xinfoConsumers, { firstKey: 2, lastKey: 2, step: 1 }),
 ];
 
-/**
- * XINFO with the group subcommands only, until the streams commands'
- * XINFO (STREAM, HELP) takes XINFO_GROUP_SUBCOMMANDS in.
- */
-const XINFO: Command = command('xinfo', -2, [], undefined, {
-  subcommands: XINFO_GROUP_SUBCOMMANDS,
-});
-
 export const GROUP_COMMANDS: readonly Command[] = [
   XGROUP,
-  XINFO,
   XREADGROUP,
   command('xack', -4, ['write', 'fast'], xack, key1),
   command('xpending', -3, ['readonly'], xpending, key1),

@@ -4,14 +4,20 @@
  */
 import type { Command } from '../command.js';
 import { CONNECTION_COMMANDS } from './connection.js';
-import { GROUP_COMMANDS } from './groups.js';
+import { GROUP_COMMANDS, XINFO_GROUP_SUBCOMMANDS } from './groups.js';
+import { KEY_COMMANDS } from './keys.js';
 import { PUBSUB_COMMANDS } from './pubsub.js';
 import { describeTable, SERVER_COMMANDS } from './server.js';
+import { xinfoCommand } from './stream-read.js';
+import { STREAM_COMMANDS } from './streams.js';
 
 export const COMMANDS: readonly Command[] = [
   ...CONNECTION_COMMANDS,
   ...SERVER_COMMANDS,
   ...PUBSUB_COMMANDS,
+  ...STREAM_COMMANDS,
+  xinfoCommand(XINFO_GROUP_SUBCOMMANDS),
+  ...KEY_COMMANDS,
   ...GROUP_COMMANDS,
 ];
 

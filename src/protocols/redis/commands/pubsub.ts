@@ -54,7 +54,10 @@ function publish(ctx: CommandContext, args: readonly Buffer[]): Reply {
   node.stats.inMsgs++;
   node.stats.inBytes += payload.length;
   const msg: Message = { subject, reply: '', headers: null, payload };
-  return R.int(node.router.publish(c.account, msg, subs));
+  const index = ctx.face.pubsub;
+  const before = index.adjust;
+  const n = node.router.publish(c.account, msg, subs);
+  return R.int(n + index.adjust - before);
 }
 
 function subscribe(kind: SubKind) {

@@ -15,10 +15,14 @@ const byFace = new WeakMap<object, RedisGroups>();
 
 /** The face's consumer groups. */
 export function groupsOf(ctx: CommandContext): RedisGroups {
-  let g = byFace.get(ctx.face);
+  return groupsOfFace(ctx.face);
+}
+
+export function groupsOfFace(face: CommandContext['face']): RedisGroups {
+  let g = byFace.get(face);
   if (g === undefined) {
-    g = new RedisGroups(ctx.face.host, new MappedStreams(ctx.face));
-    byFace.set(ctx.face, g);
+    g = new RedisGroups(face.host, new MappedStreams(face));
+    byFace.set(face, g);
   }
   return g;
 }

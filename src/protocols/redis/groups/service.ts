@@ -641,7 +641,7 @@ export async function estimateRead(
   id: IdKey,
 ): Promise<number> {
   const st = cs.stream.state();
-  const added = st.lastSeq;
+  const added = view.added(cs);
   if (added === 0) return 0;
   const last = await view.lastId(cs);
   if (st.messages === 0 && id <= last) return added;
@@ -664,7 +664,7 @@ export async function groupLag(
   cs: CapturedStream,
   g: GroupState,
 ): Promise<number | null> {
-  const added = cs.stream.state().lastSeq;
+  const added = view.added(cs);
   if (added === 0) return 0;
   if (g.entriesRead !== UNKNOWN_READ && !(await tombstonesAt(view, cs, g.lastId))) {
     return added - g.entriesRead;

@@ -1,12 +1,15 @@
 /**
- * The consumer groups' view of the Redis stream mapping (stream-map.ts):
- * a key is a stream of the client's account on this node; IDs, entries
- * and ID → sequence lookups as the streams commands use them.
+ * The consumer groups' view of the Redis streams (stream-access.ts,
+ * stream-map.ts): a key is a stream of the client's account; IDs, entries,
+ * the stream's last ID (XSETID aware) and ID → sequence lookups as the
+ * streams commands have them; the same permissions (reading a stream is
+ * subscribing to its subjects).
  */
 import type { CapturedStream } from '../../../jetstream/service.js';
-import { normalizeConfig } from '../../../streams/stream-config.js';
-import type { CommandClient, RedisFaceState } from '../command.js';
+import type { CommandClient, CommandContext } from '../command.js';
+import { mayPublish, mayRead } from '../commands/stream-args.js';
 import type { Reply } from '../encoder.js';
+import { JsApiError, type StreamView, streamsOf } from '../stream-access.js';
 import {
   entryOf,
   entryReply,
@@ -17,7 +20,7 @@ import {
   type StreamId,
   streamNameOf,
 } from '../stream-map.js';
-import { type IdKey, idKey, MAX_ID, MIN_ID } from './ids.js';
+import { type IdKey, idKey, MAX_ID } from './ids.js';
 import { type EntryMessage, KeyRefused, type StreamsView } from './view.js';
 
 export function toKey(id: StreamId): IdKey {
@@ -29,39 +32,60 @@ export function fromKey(k: IdKey): StreamId {
 }
 
 export class MappedStreams implements StreamsView {
-  constructor(private readonly face: Pick<RedisFaceState, 'host'>) {}
+  /** The streams' views by stream, for lastId (the streams commands' memory of XSETID, XDEL). */
+  private readonly views = new WeakMap<CapturedStream, StreamView>();
 
-  private js(client: CommandClient) {
-    const js = this.face.host.jetstream?.account(client.account.name);
-    if (js === undefined) throw new KeyRefused('ERR JetStream is not enabled for this account');
-    return js;
+  constructor(private readonly face: CommandContext['face']) {}
+
+  private ctx(client: CommandClient): CommandContext {
+    return { client, face: this.face };
   }
 
-  lookup(client: CommandClient, key: Buffer): CapturedStream | null {
+  private nameOf(key: Buffer): string {
     const n = streamNameOf(key);
     if ('error' in n) throw new KeyRefused(n.error);
-    const js = this.js(client);
-    const cs = js.streams.get(n.name);
-    if (cs !== undefined) return cs;
-    if (js.remoteHas(n.name)) {
+    return n.name;
+  }
+
+  async lookup(client: CommandClient, key: Buffer): Promise<CapturedStream | null> {
+    const name = this.nameOf(key);
+    const streams = streamsOf(this.face);
+    let v: StreamView | null;
+    try {
+      // Reads after writes: XADDs of this node to the stream are published first.
+      await streams.settled(client.account, name);
+      v = await streams.open(client.account, name);
+    } catch (err) {
+      if (err instanceof JsApiError) throw new KeyRefused(`ERR ${err.message}`);
+      throw err;
+    }
+    if (v === null) return null;
+    const no = mayRead(this.ctx(client), v);
+    if (no !== null) throw new KeyRefused(no);
+    if (!v.local) {
       throw new KeyRefused(
-        `ERR stream '${n.name}' lives on another node of the mesh: consumer groups are served by the node that holds the stream`,
+        `ERR stream '${name}' is on another node of the mesh: consumer groups are served by the node that holds the stream`,
       );
     }
-    return null;
+    const cs = this.face.host.jetstream?.account(client.account.name)?.streams.get(name);
+    if (cs === undefined) return null;
+    this.views.set(cs, v);
+    return cs;
   }
 
   async create(client: CommandClient, key: Buffer): Promise<CapturedStream> {
-    const n = streamNameOf(key);
-    if ('error' in n) throw new KeyRefused(n.error);
-    const js = this.js(client);
-    const have = js.streams.get(n.name);
-    if (have !== undefined) return have;
-    const config = normalizeConfig(
-      { name: n.name, subjects: [redisSubject(n.name)], storage: 'file' },
-      n.name,
-    );
-    return js.create(config);
+    const name = this.nameOf(key);
+    const no = mayPublish(this.ctx(client), redisSubject(name));
+    if (no !== null) throw new KeyRefused(no);
+    try {
+      await streamsOf(this.face).create(client.account, name);
+    } catch (err) {
+      if (err instanceof JsApiError) throw new KeyRefused(`ERR ${err.message}`);
+      throw err;
+    }
+    const cs = await this.lookup(client, key);
+    if (cs === null) throw new KeyRefused(`ERR stream '${name}' was created but is not reachable`);
+    return cs;
   }
 
   idOf(_cs: CapturedStream, m: EntryMessage): IdKey {
@@ -73,46 +97,33 @@ export class MappedStreams implements StreamsView {
   }
 
   async lastId(cs: CapturedStream): Promise<IdKey> {
+    const v = this.views.get(cs);
+    if (v !== undefined) return toKey(await streamsOf(this.face).lastId(v));
+    // Not looked up through this view (cannot happen for a command's stream): its top entry.
     const st = cs.stream.state();
-    if (st.lastSeq === 0) return MIN_ID;
-    // The newest entry; when it was deleted, the newest still held (Redis keeps the
-    // deleted one's ID as the stream's last: a weak spot until the streams commands keep it).
-    const m =
-      (await cs.stream.messages.get(st.lastSeq)) ??
-      (st.messages > 0 ? await this.newestHeld(cs, st.firstSeq, st.lastSeq) : null);
-    return m === null ? MIN_ID : toKey(idOf(m));
+    const m = st.lastSeq === 0 ? null : await cs.stream.messages.get(st.lastSeq);
+    return m === null ? idKey(0n, 0n) : toKey(idOf(m));
   }
 
-  private async newestHeld(
-    cs: CapturedStream,
-    first: number,
-    last: number,
-  ): Promise<EntryMessage | null> {
-    let best: EntryMessage | null = null;
-    for (let lo = first, hi = last; lo <= hi; ) {
-      const mid = lo + Math.floor((hi - lo) / 2);
-      const m = await cs.stream.messages.next(mid);
-      if (m === null) hi = mid - 1;
-      else {
-        best = m;
-        lo = m.seq + 1;
-      }
-    }
-    return best;
+  /** Entries ever added (XSETID ENTRIESADDED aware): the stream's last sequence, one per entry. */
+  added(cs: CapturedStream): number {
+    const st = cs.stream.state();
+    const offset = this.views.get(cs)?.meta.addedOffset ?? 0;
+    return Math.max(st.lastSeq + offset, st.messages);
   }
 
   async seqOf(cs: CapturedStream, id: IdKey): Promise<number> {
-    const seq = await this.seqAfterOrAt(cs, fromKey(id));
+    const seq = await this.seqAtOrAfter(cs, fromKey(id));
     const m = await cs.stream.messages.get(seq);
     return m !== null && toKey(idOf(m)) === id ? seq : 0;
   }
 
   async seqAfter(cs: CapturedStream, id: IdKey): Promise<number> {
     if (id === MAX_ID) return cs.stream.state().lastSeq + 1;
-    return this.seqAfterOrAt(cs, incrId(fromKey(id))!);
+    return this.seqAtOrAfter(cs, incrId(fromKey(id))!);
   }
 
-  private seqAfterOrAt(cs: CapturedStream, id: StreamId): Promise<number> {
+  private seqAtOrAfter(cs: CapturedStream, id: StreamId): Promise<number> {
     const st = cs.stream.state();
     const store = cs.stream.messages;
     return firstSeqAtOrAfter(

@@ -28,7 +28,7 @@ export interface StreamsView {
    * The stream of `key` on this node, or null when the key does not exist.
    * Throws KeyRefused when the key is not a stream this node can serve.
    */
-  lookup(client: CommandClient, key: Buffer): CapturedStream | null;
+  lookup(client: CommandClient, key: Buffer): Promise<CapturedStream | null>;
   /** Creates the (empty) stream of `key` (XGROUP CREATE … MKSTREAM). */
   create(client: CommandClient, key: Buffer): Promise<CapturedStream>;
   /** The entry ID of a stored message. */
@@ -37,6 +37,8 @@ export interface StreamsView {
   entry(cs: CapturedStream, m: EntryMessage): Reply;
   /** The stream's last ID (what `$` means): its newest entry's, or what XSETID set. */
   lastId(cs: CapturedStream): Promise<IdKey>;
+  /** Entries ever added to the stream (Redis's entries-added). */
+  added(cs: CapturedStream): number;
   /** The stream sequence of entry `id`, or 0 when no such entry. */
   seqOf(cs: CapturedStream, id: IdKey): Promise<number>;
   /** The first stream sequence whose entry ID is greater than `id` (lastSeq + 1 when none). */

@@ -1,0 +1,175 @@
+/**
+ * What the stream commands share: a key's stream and who may touch it,
+ * the trimming options (XADD, XTRIM) as Redis reads them, and errors of
+ * the JetStream layer as Redis errors.
+ *
+ * Permissions (docs/redis.md, "Streams"): writing a stream (XADD, XDEL,
+ * XTRIM, XSETID, DEL) needs the permission to publish to every subject
+ * XADD would use or the stream captures — its XADD subject for XADD;
+ * reading it (XRANGE, XREAD, XLEN, XINFO, TYPE) needs the permission to
+ * subscribe to every subject it captures: what the client could have
+ * received live. Streams capturing the node's reserved subjects (MQTT's
+ * state, webhooks) are neither readable nor writable, and not listed.
+ */
+import { reservedSubject } from '../../../auth/reserved.js';
+import type { CommandContext } from '../command.js';
+import { R, type Reply } from '../encoder.js';
+import { JsApiError, type StreamView } from '../stream-access.js';
+import { IdErr, parseId, type StreamId, streamNameOf } from '../stream-map.js';
+import { integer, is, NOT_INTEGER, SYNTAX } from './define.js';
+
+export const NOPERM_KEY =
+  'NOPERM this user has no permissions to access one of the keys used as arguments';
+
+/** The stream name of a key, or the error reply. */
+export function nameOf(key: Buffer): string | Reply {
+  const n = streamNameOf(key);
+  return 'error' in n ? R.error(n.error) : n.name;
+}
+
+/** A JetStream-layer failure as a Redis error. */
+export function failure(err: unknown): Reply {
+  if (err instanceof JsApiError) return R.error(`ERR ${err.message}`);
+  return R.error(`ERR ${(err as Error)?.message ?? String(err)}`);
+}
+
+/** A stream with a reserved subject (the node's own state) is no client's. */
+export function hidden(v: StreamView): boolean {
+  return (v.config.subjects ?? []).some((s) => reservedSubject(s));
+}
+
+/** Null when the client may publish to `subject`, else the error text. */
+export function mayPublish(ctx: CommandContext, subject: string): string | null {
+  if (reservedSubject(subject)) return NOPERM_KEY;
+  const g = ctx.client.guard;
+  if (g !== null && !g.publish(subject)) {
+    ctx.face.host.security.counters.publishViolations++;
+    return NOPERM_KEY;
+  }
+  return null;
+}
+
+/** Null when the client may write the stream (publish to each of its subjects). */
+export function mayWrite(ctx: CommandContext, v: StreamView): string | null {
+  if (hidden(v)) return NOPERM_KEY;
+  for (const s of v.config.subjects ?? []) {
+    const no = mayPublish(ctx, s);
+    if (no !== null) return no;
+  }
+  return null;
+}
+
+/** Null when the client may read the stream (subscribe to each of its subjects). */
+export function mayRead(ctx: CommandContext, v: StreamView): string | null {
+  if (hidden(v)) return NOPERM_KEY;
+  const g = ctx.client.guard;
+  if (g === null) return null;
+  for (const s of v.config.subjects ?? []) {
+    if (!g.subscribe(s, '').ok) {
+      ctx.face.host.security.counters.subscribeViolations++;
+      return NOPERM_KEY;
+    }
+  }
+  return null;
+}
+
+/** Redis's default LIMIT with `~`: 100 × stream-node-max-entries (100). */
+export const APPROX_LIMIT_DEFAULT = 10_000;
+
+export interface TrimArgs {
+  strategy: 'none' | 'maxlen' | 'minid';
+  approx: boolean;
+  maxlen: number;
+  minid: StreamId;
+  /** Entries removed at most (0: no limit). */
+  limit: number;
+}
+
+/**
+ * Redis's streamParseAddOrTrimArgsOrReply: the options from `args[2]` on;
+ * for XADD up to the ID (and NOMKSTREAM). Returns the index of the ID
+ * (XADD) or args.length (XTRIM), or the error text.
+ */
+export function parseTrimArgs(
+  args: readonly Buffer[],
+  xadd: boolean,
+): { trim: TrimArgs; next: number; nomkstream: boolean } | string {
+  const trim: TrimArgs = {
+    strategy: 'none',
+    approx: false,
+    maxlen: 0,
+    minid: { ms: 0n, seq: 0n },
+    limit: 0,
+  };
+  let limitGiven = false;
+  let nomkstream = false;
+  let i = 2;
+  for (; i < args.length; i++) {
+    const more = args.length - 1 - i;
+    const opt = args[i]!;
+    if (xadd && opt.length === 1 && opt[0] === 0x2a) break;
+    if (is(opt, 'maxlen') && more > 0) {
+      if (trim.strategy === 'minid') {
+        return 'ERR syntax error, MAXLEN and MINID options at the same time are not compatible';
+      }
+      trim.approx = false;
+      const nx = args[i + 1]!;
+      if (more >= 2 && nx.length === 1 && (nx[0] === 0x7e || nx[0] === 0x3d)) {
+        trim.approx = nx[0] === 0x7e;
+        i++;
+      }
+      const n = integer(args[i + 1]!);
+      if (n === null) return NOT_INTEGER;
+      if (n < 0n) return 'ERR The MAXLEN argument must be >= 0.';
+      trim.maxlen = n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+      trim.strategy = 'maxlen';
+      i++;
+    } else if (is(opt, 'minid') && more > 0) {
+      if (trim.strategy === 'maxlen') {
+        return 'ERR syntax error, MAXLEN and MINID options at the same time are not compatible';
+      }
+      trim.approx = false;
+      const nx = args[i + 1]!;
+      if (more >= 2 && nx.length === 1 && (nx[0] === 0x7e || nx[0] === 0x3d)) {
+        trim.approx = nx[0] === 0x7e;
+        i++;
+      }
+      const id = parseId(args[i + 1]!, 0n);
+      if (id === null) return IdErr.invalid;
+      trim.minid = id;
+      trim.strategy = 'minid';
+      i++;
+    } else if (is(opt, 'limit') && more > 0) {
+      const n = integer(args[i + 1]!);
+      if (n === null) return NOT_INTEGER;
+      if (n < 0n) return 'ERR The LIMIT argument must be >= 0.';
+      trim.limit = n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+      limitGiven = true;
+      i++;
+    } else if (xadd && is(opt, 'nomkstream')) {
+      nomkstream = true;
+    } else if (xadd) {
+      break;
+    } else {
+      return SYNTAX;
+    }
+  }
+  if (limitGiven && trim.strategy === 'none') {
+    return 'ERR syntax error, LIMIT cannot be used without specifying a trimming strategy';
+  }
+  if (!xadd && trim.strategy === 'none') {
+    return 'ERR syntax error, XTRIM must be called with a trimming strategy';
+  }
+  if (limitGiven) {
+    if (!trim.approx) return 'ERR syntax error, LIMIT cannot be used without the special ~ option';
+  } else trim.limit = trim.approx ? APPROX_LIMIT_DEFAULT : 0;
+  return { trim, next: i, nomkstream };
+}
+
+/** A COUNT-like argument: Redis's 64-bit integer (negative → 0), or the error. */
+export function countArg(b: Buffer): number | Reply {
+  const n = integer(b);
+  if (n === null) return R.error(NOT_INTEGER);
+  if (n < 0n) return 0;
+  return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+}

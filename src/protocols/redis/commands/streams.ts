@@ -1,0 +1,268 @@
+/**
+ * The stream commands that write: XADD, XTRIM, XDEL, XSETID — and XLEN —
+ * on Weft streams (stream-map.ts says how, stream-access.ts where). An
+ * XADD is answered once the stream acked the entry, which it does once it
+ * is durable under the stream's sync policy (fsync by default). The reads
+ * (XRANGE, XREVRANGE, XREAD, XINFO STREAM) are in stream-read.ts.
+ *
+ * Trimming is exact: `MAXLEN ~ n` keeps n entries, as `=` does (Redis may
+ * keep more with `~`, never fewer), and LIMIT bounds how many go.
+ */
+import type { Command, CommandContext } from '../command.js';
+import { R, type Reply } from '../encoder.js';
+import { type StreamView, streamsOf } from '../stream-access.js';
+import {
+  compareIds,
+  encodeEntry,
+  firstSeqAtOrAfter,
+  formatId,
+  IdErr,
+  idOf,
+  nextXaddId,
+  parseId,
+  parseXaddId,
+  type StreamId,
+} from '../stream-map.js';
+import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
+import {
+  failure,
+  mayPublish,
+  mayRead,
+  mayWrite,
+  nameOf,
+  parseTrimArgs,
+  type TrimArgs,
+} from './stream-args.js';
+import { READ_COMMANDS } from './stream-read.js';
+
+/** Removes what `trim` says from the stream; how many entries went. */
+export async function trimStream(v: StreamView, trim: TrimArgs): Promise<number> {
+  const st = v.state();
+  if (trim.strategy === 'maxlen') {
+    const over = st.messages - trim.maxlen;
+    if (over <= 0) return 0;
+    if (trim.limit === 0 || trim.limit >= over) return v.purge({ keep: trim.maxlen });
+    return purgeFirst(v, trim.limit, Number.MAX_SAFE_INTEGER);
+  }
+  if (trim.strategy === 'minid') {
+    const cut = await firstSeqAtOrAfter(
+      { firstSeq: st.firstSeq, lastSeq: st.lastSeq, next: (s) => v.next(s) },
+      trim.minid,
+    );
+    if (cut <= st.firstSeq) return 0;
+    if (trim.limit === 0) return v.purge({ seq: cut });
+    return purgeFirst(v, trim.limit, cut);
+  }
+  return 0;
+}
+
+/** Purges the oldest `n` entries below sequence `below`. */
+async function purgeFirst(v: StreamView, n: number, below: number): Promise<number> {
+  let seq = v.state().firstSeq;
+  let taken = 0;
+  while (taken < n) {
+    const m = await v.next(seq);
+    if (m === null || m.seq >= below) break;
+    taken++;
+    seq = m.seq + 1;
+  }
+  return taken === 0 ? 0 : v.purge({ seq });
+}
+
+function xadd(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Reply> {
+  const parsed = parseTrimArgs(args, true);
+  if (typeof parsed === 'string') return R.error(parsed);
+  const at = parsed.next;
+  const rest = args.length - at - 1;
+  if (rest < 2 || rest % 2 === 1) {
+    return R.error("ERR wrong number of arguments for 'xadd' command");
+  }
+  const want = parseXaddId(args[at]!);
+  if (want === null) return R.error(IdErr.invalid);
+  if (want.kind === 'explicit' && want.id.ms === 0n && want.id.seq === 0n) {
+    return R.error(IdErr.zero);
+  }
+  const name = nameOf(args[1]!);
+  if (typeof name !== 'string') return name;
+  const fields = args.slice(at + 1);
+  const streams = streamsOf(ctx.face);
+  const account = ctx.client.account;
+  const outcome = streams.xadd(account, {
+    name,
+    create: !parsed.nomkstream,
+    check: (subject) => mayPublish(ctx, subject),
+    build: (last: StreamId) => {
+      const id = nextXaddId(want, last, BigInt(Date.now()));
+      if (typeof id === 'string') return id;
+      const e = encodeEntry(id, fields);
+      return { id, headers: e.headers, payload: e.payload };
+    },
+  });
+  return outcome.then(
+    async (r) => {
+      if ('none' in r) return R.null;
+      if ('error' in r) return R.error(r.error);
+      if (parsed.trim.strategy !== 'none') {
+        await trimStream(r.view, parsed.trim).catch((err: unknown) => {
+          ctx.face.host.log.warn(
+            `redis: XADD ${name}: the entry ${formatId(r.id)} is stored, trimming failed: ${(err as Error).message}`,
+          );
+        });
+      }
+      return R.bulk(formatId(r.id));
+    },
+    (err: unknown) => failure(err),
+  );
+}
+
+/** The stream of `key` for a write, or the reply (no stream: `missing`). */
+async function writable(
+  ctx: CommandContext,
+  key: Buffer,
+  missing: Reply,
+): Promise<StreamView | Reply> {
+  const name = nameOf(key);
+  if (typeof name !== 'string') return name;
+  const streams = streamsOf(ctx.face);
+  await streams.settled(ctx.client.account, name);
+  const v = await streams.open(ctx.client.account, name);
+  if (v === null) return missing;
+  const no = mayWrite(ctx, v);
+  return no === null ? v : R.error(no);
+}
+
+async function xtrim(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
+  try {
+    // Redis looks the key up first (no stream: 0, whatever the options).
+    const v = await writable(ctx, args[1]!, R.int(0));
+    if (!('meta' in v)) return v;
+    const parsed = parseTrimArgs(args, false);
+    if (typeof parsed === 'string') return R.error(parsed);
+    return R.int(await trimStream(v, parsed.trim));
+  } catch (err) {
+    return failure(err);
+  }
+}
+
+async function xdel(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
+  try {
+    // Redis looks the key up first (no stream: 0, whatever the IDs), then checks every ID.
+    const v = await writable(ctx, args[1]!, R.int(0));
+    if (!('meta' in v)) return v;
+    const ids: StreamId[] = [];
+    for (const a of args.slice(2)) {
+      const id = parseId(a, 0n, true);
+      if (id === null) return R.error(IdErr.invalid);
+      ids.push(id);
+    }
+    const streams = streamsOf(ctx.face);
+    // The top ID first: deleting the top entry must not lower it.
+    await streams.lastId(v);
+    let deleted = 0;
+    for (const id of ids) {
+      const st = v.state();
+      const seq = await firstSeqAtOrAfter(
+        { firstSeq: st.firstSeq, lastSeq: st.lastSeq, next: (s) => v.next(s) },
+        id,
+      );
+      const m = await v.next(seq);
+      if (m === null || compareIds(idOf(m), id) !== 0) continue;
+      if (!(await v.remove(m.seq))) continue;
+      deleted++;
+      if (compareIds(id, v.meta.maxDeletedId) > 0) v.meta.maxDeletedId = id;
+    }
+    return R.int(deleted);
+  } catch (err) {
+    return failure(err);
+  }
+}
+
+async function xsetid(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
+  const id = parseId(args[2]!, 0n, true);
+  if (id === null) return R.error(IdErr.invalid);
+  let entriesAdded = -1;
+  let maxDeleted: StreamId = { ms: 0n, seq: 0n };
+  for (let i = 3; i < args.length; i += 2) {
+    const more = args.length - 1 - i;
+    if (is(args[i]!, 'entriesadded') && more > 0) {
+      const n = integer(args[i + 1]!);
+      if (n === null) return R.error(NOT_INTEGER);
+      if (n < 0n) return R.error('ERR entries_added must be positive');
+      entriesAdded = Number(n);
+    } else if (is(args[i]!, 'maxdeletedid') && more > 0) {
+      const d = parseId(args[i + 1]!, 0n, true);
+      if (d === null) return R.error(IdErr.invalid);
+      if (compareIds(id, d) < 0) {
+        return R.error(
+          'ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id',
+        );
+      }
+      maxDeleted = d;
+    } else return R.error(SYNTAX);
+  }
+  try {
+    const v = await writable(ctx, args[1]!, R.error('ERR no such key'));
+    if (!('meta' in v)) return v;
+    const streams = streamsOf(ctx.face);
+    const top = await streams.lastId(v);
+    if (compareIds(id, v.meta.maxDeletedId) < 0) {
+      return R.error('ERR The ID specified in XSETID is smaller than current max_deleted_entry_id');
+    }
+    const st = v.state();
+    if (st.messages > 0) {
+      // The top entry held (XDEL may have removed newer ones, which do not count).
+      let held: StreamId = { ms: 0n, seq: 0n };
+      for (let seq = st.lastSeq; seq >= st.firstSeq; seq--) {
+        const m = await v.get(seq);
+        if (m !== null) {
+          held = idOf(m);
+          break;
+        }
+      }
+      if (compareIds(id, held) < 0) {
+        return R.error('ERR The ID specified in XSETID is smaller than the target stream top item');
+      }
+      if (entriesAdded !== -1 && st.messages > entriesAdded) {
+        return R.error(
+          'ERR The entries_added specified in XSETID is smaller than the target stream length',
+        );
+      }
+    }
+    void top;
+    if (v.state().lastSeq !== st.lastSeq)
+      return R.error('ERR the stream changed meanwhile; try again');
+    v.meta.seq = st.lastSeq;
+    v.meta.lastId = id;
+    if (entriesAdded !== -1) v.meta.addedOffset = entriesAdded - st.lastSeq;
+    if (maxDeleted.ms !== 0n || maxDeleted.seq !== 0n) v.meta.maxDeletedId = maxDeleted;
+    return R.ok;
+  } catch (err) {
+    return failure(err);
+  }
+}
+
+async function xlen(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
+  const name = nameOf(args[1]!);
+  if (typeof name !== 'string') return name;
+  try {
+    const streams = streamsOf(ctx.face);
+    await streams.settled(ctx.client.account, name);
+    const v = await streams.open(ctx.client.account, name);
+    if (v === null) return R.int(0);
+    const no = mayRead(ctx, v);
+    return no === null ? R.int(v.state().messages) : R.error(no);
+  } catch (err) {
+    return failure(err);
+  }
+}
+
+const KEY1 = { firstKey: 1, lastKey: 1, step: 1 };
+
+export const STREAM_COMMANDS: readonly Command[] = [
+  command('xadd', -5, ['write', 'denyoom', 'fast'], xadd, { ...KEY1, concurrent: true }),
+  command('xtrim', -4, ['write'], xtrim, KEY1),
+  command('xdel', -3, ['write', 'fast'], xdel, KEY1),
+  command('xsetid', -3, ['write', 'denyoom', 'fast'], xsetid, KEY1),
+  command('xlen', 2, ['readonly', 'fast'], xlen, KEY1),
+  ...READ_COMMANDS,
+];

@@ -1,0 +1,622 @@
+/**
+ * How the Redis face reaches the account's streams, on this node or on any
+ * other node of the mesh (docs/redis.md, "Streams").
+ *
+ * - A stream on this node is read straight from its store (identical to
+ *   what the JetStream API would answer, without the JSON) and written by
+ *   publishing to its subject through the router with a reply inbox, as a
+ *   NATS client does: the stream captures the message (so NATS, MQTT and
+ *   every other subscriber of the subject see it too) and acks it once
+ *   durable under its sync policy. The new entry's ID is computed and the
+ *   message published in one turn, so pipelined XADDs need no lock.
+ * - A stream on another node is reached through the JetStream API over the
+ *   router (`$JS.API.STREAM.INFO/MSG.GET/MSG.DELETE/PURGE/DELETE`); XADDs
+ *   to it are serialised per stream on this node and sent with
+ *   `Nats-Expected-Last-Sequence`, retried when another writer came first.
+ * - Streams are created with `$JS.API.STREAM.CREATE` (the account's limits
+ *   and subject overlaps are checked there).
+ *
+ * What Redis keeps beside entries — the last ID after XDEL of the top
+ * entry, XSETID's last ID, entries-added and max-deleted-id — is held in
+ * memory on the node that serves the command (`StreamMeta`): it does not
+ * survive a restart and is not shared across nodes (docs: weak spots).
+ */
+import type { Account } from '../../core/account.js';
+import type { AccountJetStream, CapturedStream } from '../../jetstream/service.js';
+import type { StoredMessage } from '../../streams/store.js';
+import type { StreamConfig } from '../../streams/stream-config.js';
+import type { FaceHost } from '../face.js';
+import { ReplyInbox } from '../reply-inbox.js';
+import type { RedisFaceState } from './command.js';
+import type { Reply } from './encoder.js';
+import {
+  compareIds,
+  ID_ZERO,
+  idOf,
+  redisSubject,
+  type StoredLike,
+  type StreamId,
+  xaddSubject,
+} from './stream-map.js';
+import { BlockedReads } from './stream-wait.js';
+
+/** How long a JetStream API request or a publish ack is awaited (ms). */
+export const REDIS_JS_TIMEOUT_MS = 5000;
+/** XADDs to a stream on another node retried when another writer came first, at most. */
+export const REDIS_XADD_RETRIES = 5;
+/** Reads of the top entry of a stream on this node that keeps growing under them, at most. */
+const LAST_TRIES_MAX = 100;
+/** Entries walked back from the top to find the last one held (after XDELs of the top), at most. */
+const LAST_WALK_MAX = 1000;
+
+export interface StreamStateView {
+  readonly messages: number;
+  readonly bytes: number;
+  /** First sequence held; lastSeq + 1 when empty. */
+  readonly firstSeq: number;
+  /** Last sequence ever assigned, 0 when none. */
+  readonly lastSeq: number;
+}
+
+export interface StoredEntryMsg extends StoredLike {
+  readonly subject: string;
+}
+
+/** A stream as the commands see it, here or elsewhere. */
+export interface StreamView {
+  readonly name: string;
+  /** On this node. */
+  readonly local: boolean;
+  readonly config: StreamConfig;
+  /** The state now (local) or when the view was opened (remote). */
+  state(): StreamStateView;
+  /** The first message with sequence ≥ seq, or null. */
+  next(seq: number): Promise<StoredEntryMsg | null>;
+  get(seq: number): Promise<StoredEntryMsg | null>;
+  /** Removes one message; false when it was not there. */
+  remove(seq: number): Promise<boolean>;
+  /** Removes the messages below `seq`, or all but the newest `keep`; how many. */
+  purge(opts: { seq?: number; keep?: number }): Promise<number>;
+  destroy(): Promise<void>;
+  /** What this node remembers of the stream beyond its messages. */
+  readonly meta: StreamMeta;
+}
+
+/** What Redis keeps beside the entries (held in memory on this node). */
+export interface StreamMeta {
+  /** The sequence `lastId` is known for (the stream's lastSeq then); -1: unknown. */
+  seq: number;
+  /** The largest ID given out (XADD, XSETID), even if deleted since. */
+  lastId: StreamId;
+  maxDeletedId: StreamId;
+  /** XSETID ENTRIESADDED minus the stream's lastSeq then; 0 by default. */
+  addedOffset: number;
+}
+
+/** A JetStream API answer that is an error. */
+export class JsApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly errCode: number,
+    description: string,
+  ) {
+    super(description);
+  }
+}
+
+function newMeta(): StreamMeta {
+  return { seq: -1, lastId: ID_ZERO, maxDeletedId: ID_ZERO, addedOffset: 0 };
+}
+
+/** The config Redis gives the streams it makes. */
+export function redisStreamConfig(name: string): Record<string, unknown> {
+  return {
+    name,
+    subjects: [redisSubject(name)],
+    storage: 'file',
+    retention: 'limits',
+    allow_direct: true,
+  };
+}
+
+class LocalView implements StreamView {
+  readonly local = true;
+  constructor(
+    private readonly cs: CapturedStream,
+    readonly meta: StreamMeta,
+    private readonly drop: (cs: CapturedStream) => Promise<void>,
+  ) {}
+  get name(): string {
+    return this.cs.stream.name;
+  }
+  get config(): StreamConfig {
+    return this.cs.stream.config;
+  }
+  state(): StreamStateView {
+    return this.cs.stream.state();
+  }
+  next(seq: number): Promise<StoredMessage | null> {
+    return this.cs.stream.messages.next(Math.max(seq, 1));
+  }
+  get(seq: number): Promise<StoredMessage | null> {
+    return this.cs.stream.messages.get(seq);
+  }
+  async remove(seq: number): Promise<boolean> {
+    if (this.config.deny_delete) throw new JsApiError(400, 10010, 'message delete not permitted');
+    return this.cs.stream.messages.remove(seq);
+  }
+  async purge(opts: { seq?: number; keep?: number }): Promise<number> {
+    if (this.config.deny_purge) throw new JsApiError(400, 10010, 'stream purge not permitted');
+    return this.cs.stream.purge(opts);
+  }
+  destroy(): Promise<void> {
+    return this.drop(this.cs);
+  }
+}
+
+interface ApiStoredMessage {
+  subject: string;
+  seq: number;
+  hdrs?: string;
+  data?: string;
+  time: string;
+}
+
+/** RFC 3339 with up to nanoseconds → ms since the epoch. */
+function parseTime(s: string): number {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(.*)$/.exec(s);
+  if (m === null) return Date.parse(s);
+  const frac = (m[2] ?? '').slice(0, 3).padEnd(3, '0');
+  return Date.parse(`${m[1]}.${frac}${m[3]}`);
+}
+
+class RemoteView implements StreamView {
+  readonly local = false;
+  constructor(
+    private readonly streams: RedisStreams,
+    private readonly account: Account,
+    readonly config: StreamConfig,
+    private readonly st: StreamStateView,
+    readonly meta: StreamMeta,
+  ) {}
+  get name(): string {
+    return this.config.name;
+  }
+  state(): StreamStateView {
+    return this.st;
+  }
+  private async msg(body: Record<string, unknown>): Promise<StoredEntryMsg | null> {
+    try {
+      const r = (await this.streams.api(this.account, `STREAM.MSG.GET.${this.name}`, body)) as {
+        message: ApiStoredMessage;
+      };
+      const m = r.message;
+      return {
+        subject: m.subject,
+        seq: m.seq,
+        time: parseTime(m.time),
+        headers: m.hdrs === undefined ? null : Buffer.from(m.hdrs, 'base64'),
+        payload: m.data === undefined ? Buffer.alloc(0) : Buffer.from(m.data, 'base64'),
+      };
+    } catch (err) {
+      if (err instanceof JsApiError && err.errCode === 10037) return null;
+      throw err;
+    }
+  }
+  next(seq: number): Promise<StoredEntryMsg | null> {
+    return this.msg({ seq: Math.max(seq, 1), next_by_subj: '>' });
+  }
+  get(seq: number): Promise<StoredEntryMsg | null> {
+    return seq < 1 ? Promise.resolve(null) : this.msg({ seq });
+  }
+  async remove(seq: number): Promise<boolean> {
+    try {
+      await this.streams.api(this.account, `STREAM.MSG.DELETE.${this.name}`, { seq });
+      return true;
+    } catch (err) {
+      if (err instanceof JsApiError && (err.errCode === 10057 || err.errCode === 10037))
+        return false;
+      throw err;
+    }
+  }
+  async purge(opts: { seq?: number; keep?: number }): Promise<number> {
+    const r = (await this.streams.api(this.account, `STREAM.PURGE.${this.name}`, opts)) as {
+      purged: number;
+    };
+    return r.purged;
+  }
+  async destroy(): Promise<void> {
+    await this.streams.api(this.account, `STREAM.DELETE.${this.name}`, {});
+  }
+}
+
+/** The outcome of a publish to a stream: its sequence, or the error to answer. */
+export type AppendResult = { seq: number } | { error: string };
+
+/** An XADD as the command parsed it. */
+export interface XaddRequest {
+  readonly name: string;
+  /** Make the stream when missing (no NOMKSTREAM). */
+  readonly create: boolean;
+  /** Null when the client may publish to `subject`, else the error to answer. */
+  check(subject: string): string | null;
+  /** The entry after `last`, or the error to answer (XADD's ID rules). */
+  build(last: StreamId): { id: StreamId; headers: Buffer; payload: Buffer } | string;
+}
+
+export type XaddOutcome =
+  | { seq: number; id: StreamId; view: StreamView }
+  | { error: string }
+  /** NOMKSTREAM and no stream. */
+  | { none: true };
+
+/** The Redis face's way to the account's streams (one per face). */
+export class RedisStreams {
+  readonly inbox: ReplyInbox;
+  /** Blocked XREADs (and XREADGROUPs). */
+  readonly blocked = new BlockedReads();
+  private readonly localMeta = new WeakMap<object, StreamMeta>();
+  private readonly remoteMeta = new Map<string, StreamMeta>();
+  /** XADDs waiting for the ones before them to a stream, per account and stream. */
+  private readonly queues = new Map<string, Promise<void>>();
+  /**
+   * The consumer-group part of XINFO STREAM (set by the consumer-group
+   * commands): how many groups, and each group's FULL description with at
+   * most `count` pending entries (0: all). Null: no groups.
+   */
+  groupInfo:
+    | ((
+        account: Account,
+        view: StreamView,
+        count: number,
+      ) => Promise<{ count: number; full: Reply[] }>)
+    | null = null;
+  /** Counted events (`/varz` redis.streams). */
+  readonly counters = { appended: 0, appendErrors: 0, remoteRetries: 0, timeouts: 0 };
+
+  constructor(readonly host: FaceHost) {
+    this.inbox = new ReplyInbox();
+  }
+
+  stop(): void {
+    this.inbox.stop();
+  }
+
+  /** The account's JetStream on this node, or the error to answer. */
+  private js(account: Account): AccountJetStream {
+    const js = this.host.jetstream?.account(account.name);
+    if (js === undefined) {
+      throw new JsApiError(
+        503,
+        0,
+        'JetStream is not enabled for this account on this node: Weft keeps Redis streams in JetStream streams',
+      );
+    }
+    return js;
+  }
+
+  /** The stream `name` of `account`, here or elsewhere; null when there is none. */
+  async open(account: Account, name: string): Promise<StreamView | null> {
+    const js = this.js(account);
+    const cs = js.streams.get(name);
+    if (cs !== undefined) {
+      let meta = this.localMeta.get(cs.stream);
+      if (meta === undefined) {
+        meta = newMeta();
+        this.localMeta.set(cs.stream, meta);
+      }
+      return this.localView(js, cs, meta);
+    }
+    if (!js.remoteHas(name)) return null;
+    let info: { config: StreamConfig; state: Record<string, number> };
+    try {
+      info = (await this.api(account, `STREAM.INFO.${name}`, null)) as typeof info;
+    } catch (err) {
+      if (err instanceof JsApiError && err.errCode === 10059) return null;
+      throw err;
+    }
+    const s = info.state;
+    const lastSeq = s.last_seq ?? 0;
+    const st: StreamStateView = {
+      messages: s.messages ?? 0,
+      bytes: s.bytes ?? 0,
+      firstSeq: (s.messages ?? 0) === 0 ? lastSeq + 1 : (s.first_seq ?? 1),
+      lastSeq,
+    };
+    const key = `${account.name}\u0000${name}`;
+    let meta = this.remoteMeta.get(key);
+    if (meta === undefined) {
+      meta = newMeta();
+      this.remoteMeta.set(key, meta);
+    }
+    return new RemoteView(this, account, info.config, st, meta);
+  }
+
+  private localView(js: AccountJetStream, cs: CapturedStream, meta: StreamMeta): StreamView {
+    return new LocalView(cs, meta, (c) => js.delete(c));
+  }
+
+  /** Creates the stream Redis makes for `name` (or finds it made meanwhile). */
+  async create(account: Account, name: string): Promise<StreamView> {
+    await this.api(account, `STREAM.CREATE.${name}`, redisStreamConfig(name));
+    const v = await this.open(account, name);
+    if (v === null) throw new JsApiError(500, 0, `stream ${name} was created but is not reachable`);
+    return v;
+  }
+
+  /** The names of every stream of the account, on every node. */
+  async names(account: Account): Promise<string[]> {
+    const js = this.js(account);
+    return [...new Set([...js.streams.keys(), ...js.remoteNames()])].sort();
+  }
+
+  /** A JetStream API request (`$JS.API.<api>`) through the router; its answer, or a JsApiError. */
+  api(account: Account, api: string, body: unknown): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | null = null;
+      const box = this.inbox.open(account, (m) => {
+        if (timer !== null) clearTimeout(timer);
+        let v: Record<string, unknown>;
+        try {
+          v = JSON.parse(m.payload.toString('utf8')) as Record<string, unknown>;
+        } catch {
+          reject(new JsApiError(500, 0, 'the JetStream API answered something that is not JSON'));
+          return;
+        }
+        const e = v.error as { code?: number; err_code?: number; description?: string } | undefined;
+        if (e !== undefined) {
+          reject(new JsApiError(e.code ?? 500, e.err_code ?? 0, e.description ?? 'error'));
+        } else resolve(v);
+      });
+      if (box === null) {
+        reject(new JsApiError(503, 0, 'too many requests are waiting for JetStream on this node'));
+        return;
+      }
+      timer = setTimeout(() => {
+        box.close();
+        this.counters.timeouts++;
+        reject(new JsApiError(504, 0, `no answer from JetStream within ${REDIS_JS_TIMEOUT_MS}ms`));
+      }, REDIS_JS_TIMEOUT_MS);
+      timer.unref();
+      const payload = Buffer.from(body === null ? '' : JSON.stringify(body));
+      const n = this.host.router.publish(
+        account,
+        { subject: `$JS.API.${api}`, reply: box.subject, headers: null, payload },
+        this.inbox,
+      );
+      if (n === 0) {
+        clearTimeout(timer);
+        box.close();
+        reject(new JsApiError(503, 0, 'JetStream did not answer: no responders'));
+      }
+    });
+  }
+
+  /**
+   * The largest ID of the stream now: what this node remembers when the
+   * stream has not grown since, else the ID of its last message (or of
+   * the last one held, walking back over deleted ones), never below what
+   * this node gave out.
+   */
+  async lastId(v: StreamView): Promise<StreamId> {
+    const st = v.state();
+    if (v.meta.seq === st.lastSeq) return v.meta.lastId;
+    let id = ID_ZERO;
+    const floor = Math.max(st.firstSeq, st.lastSeq - LAST_WALK_MAX);
+    for (let seq = st.lastSeq; seq >= floor && seq >= 1; seq--) {
+      const m = await v.get(seq);
+      if (m !== null) {
+        id = idOf(m);
+        break;
+      }
+    }
+    if (compareIds(v.meta.lastId, id) > 0) id = v.meta.lastId;
+    // Only when nothing was appended meanwhile (a read is not in the same turn).
+    if (v.state().lastSeq === st.lastSeq) {
+      v.meta.seq = st.lastSeq;
+      v.meta.lastId = id;
+    }
+    return id;
+  }
+
+  /**
+   * XADD: appends the entry `req.build` makes from the stream's last ID,
+   * publishing on the stream's XADD subject; resolves once the stream
+   * acked it (durable) or refused it. The effect is ordered when this
+   * returns: XADDs to one stream from this node are published in call
+   * order (at once when the stream is here and its top is known, else
+   * queued behind the ones before).
+   */
+  xadd(account: Account, req: XaddRequest): Promise<XaddOutcome> {
+    const key = `${account.name}\u0000${req.name}`;
+    if (!this.queues.has(key)) {
+      const fast = this.xaddNow(account, req);
+      if (fast !== null) return fast;
+    }
+    let release: () => void = () => {};
+    const turn = new Promise<void>((r) => {
+      release = r;
+    });
+    const prev = this.queues.get(key) ?? Promise.resolve();
+    const tail = prev.then(() => turn);
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return prev.then(async () => {
+      try {
+        return await this.xaddQueued(account, req, release);
+      } finally {
+        release();
+      }
+    });
+  }
+
+  /** Resolves once the XADDs queued for a stream now have been published (reads after writes). */
+  settled(account: Account, name: string): Promise<void> {
+    return this.queues.get(`${account.name}\u0000${name}`) ?? Promise.resolve();
+  }
+
+  /** The XADD in this turn, when the stream is here and its top known; else null. */
+  private xaddNow(account: Account, req: XaddRequest): Promise<XaddOutcome> | null {
+    const js = this.host.jetstream?.account(account.name);
+    const cs = js?.streams.get(req.name);
+    if (js === undefined || cs === undefined) return null;
+    const meta = this.localMeta.get(cs.stream);
+    if (meta === undefined || meta.seq !== cs.stream.state().lastSeq) return null;
+    return this.publishEntry(account, this.localView(js, cs, meta), req);
+  }
+
+  private async xaddQueued(
+    account: Account,
+    req: XaddRequest,
+    release: () => void,
+  ): Promise<XaddOutcome> {
+    let v = await this.open(account, req.name);
+    if (v === null) {
+      if (!req.create) return { none: true };
+      const refused = req.check(redisSubject(req.name));
+      if (refused !== null) return { error: refused };
+      v = await this.create(account, req.name);
+    }
+    if (v.local) {
+      for (let tries = 0; ; tries++) {
+        if (v.meta.seq === v.state().lastSeq) {
+          const ack = this.publishEntry(account, v, req);
+          release();
+          return ack;
+        }
+        if (tries >= LAST_TRIES_MAX) {
+          return { error: 'ERR the stream grows too fast to find its top entry; try again' };
+        }
+        await this.lastId(v);
+      }
+    }
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.publishEntry(account, v, req, await this.lastId(v));
+      if (!('error' in r) || !r.error.includes('wrong last sequence')) return r;
+      if (attempt >= REDIS_XADD_RETRIES) return r;
+      this.counters.remoteRetries++;
+      const again = await this.open(account, req.name);
+      if (again === null) return { none: true };
+      v = again;
+    }
+  }
+
+  /**
+   * Builds and publishes the entry after the stream's last ID: in this
+   * turn for a stream here (its top known: `v.meta`), with
+   * `Nats-Expected-Last-Sequence` for one elsewhere (`last` read first).
+   */
+  private publishEntry(
+    account: Account,
+    v: StreamView,
+    req: XaddRequest,
+    last: StreamId = v.meta.lastId,
+  ): Promise<XaddOutcome> {
+    const subject = xaddSubject(v.config);
+    if ('error' in subject) return Promise.resolve({ error: subject.error });
+    const refused = req.check(subject.subject);
+    if (refused !== null) return Promise.resolve({ error: refused });
+    const made = req.build(last);
+    if (typeof made === 'string') return Promise.resolve({ error: made });
+    const before = v.state().lastSeq;
+    let headers = made.headers;
+    if (!v.local) {
+      const expect = Buffer.from(
+        `Nats-Expected-Stream: ${v.name}\r\nNats-Expected-Last-Sequence: ${before}\r\n\r\n`,
+      );
+      headers = Buffer.concat([headers.subarray(0, headers.length - 2), expect]);
+    }
+    const ack = this.publish(account, subject.subject, headers, made.payload);
+    if (v.local && v.state().lastSeq === before + 1) {
+      v.meta.seq = before + 1;
+      v.meta.lastId = made.id;
+    }
+    return ack.then((r) => {
+      if ('error' in r) return r;
+      if (!v.local) {
+        v.meta.seq = r.seq;
+        v.meta.lastId = made.id;
+      }
+      return { seq: r.seq, id: made.id, view: v };
+    });
+  }
+
+  /** Publishes one message with a reply inbox; the stream's ack as a sequence or an error text. */
+  private publish(
+    account: Account,
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+  ): Promise<AppendResult> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | null = null;
+      const box = this.inbox.open(account, (m) => {
+        if (timer !== null) clearTimeout(timer);
+        let ack: { seq?: number; error?: { description?: string } };
+        try {
+          ack = JSON.parse(m.payload.toString('utf8')) as typeof ack;
+        } catch {
+          ack = { error: { description: 'the stream answered something that is not an ack' } };
+        }
+        if (ack.error !== undefined || typeof ack.seq !== 'number') {
+          this.counters.appendErrors++;
+          resolve({
+            error: `ERR the stream refused the entry: ${ack.error?.description ?? 'no sequence'}`,
+          });
+        } else {
+          this.counters.appended++;
+          resolve({ seq: ack.seq });
+        }
+      });
+      if (box === null) {
+        resolve({
+          error: 'ERR too many writes are waiting for acknowledgements on this node; try again',
+        });
+        return;
+      }
+      timer = setTimeout(() => {
+        box.close();
+        this.counters.timeouts++;
+        resolve({
+          error: `ERR no acknowledgement from the stream within ${REDIS_JS_TIMEOUT_MS}ms: the entry may or may not be stored`,
+        });
+      }, REDIS_JS_TIMEOUT_MS);
+      timer.unref();
+      const n = this.host.router.publish(
+        account,
+        { subject, reply: box.subject, headers, payload },
+        this.inbox,
+      );
+      if (n === 0) {
+        clearTimeout(timer);
+        box.close();
+        resolve({ error: `ERR no stream captures ${subject} now` });
+      }
+    });
+  }
+}
+
+const BY_FACE = new WeakMap<RedisFaceState, RedisStreams>();
+
+/** Called with each face's RedisStreams when it is made (the consumer groups set `groupInfo`). */
+const STREAMS_MADE: ((face: RedisFaceState, s: RedisStreams) => void)[] = [];
+
+export function whenStreamsMade(fn: (face: RedisFaceState, s: RedisStreams) => void): void {
+  STREAMS_MADE.push(fn);
+}
+
+/**
+ * The face's RedisStreams, made on first use (the streams and consumer
+ * group commands share it: one reply inbox, one memory of each stream).
+ */
+export function streamsOf(face: RedisFaceState): RedisStreams {
+  let s = BY_FACE.get(face);
+  if (s === undefined) {
+    s = new RedisStreams(face.host);
+    BY_FACE.set(face, s);
+    for (const made of STREAMS_MADE) made(face, s);
+  }
+  return s;
+}

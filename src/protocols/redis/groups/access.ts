@@ -6,7 +6,7 @@
 import type { CommandClient, CommandContext } from '../command.js';
 import { R, type Reply } from '../encoder.js';
 import { parseId, parseRangeBound, type StreamId } from '../stream-map.js';
-import type { IdKey } from './ids.js';
+import { type IdKey, showId } from './ids.js';
 import { type GroupEntry, GroupError, RedisGroups } from './service.js';
 import { MappedStreams, toKey } from './streams-view.js';
 import { KeyRefused } from './view.js';
@@ -63,10 +63,6 @@ export function shown(b: Buffer): string {
 
 export function idReply(k: IdKey): Reply {
   return R.bulk(showId(k));
-}
-
-export function showId(k: IdKey): string {
-  return `${BigInt(k.slice(0, 20))}-${BigInt(k.slice(21))}`;
 }
 
 /** The reply for entries: `[id, [field, value, …]]`, or `[id, nil]` for one deleted since. */

@@ -27,6 +27,7 @@ import { createHash } from 'node:crypto';
 import type { AccountJetStream } from '../../../jetstream/service.js';
 import type { Stream } from '../../../streams/stream.js';
 import { normalizeConfig } from '../../../streams/stream-config.js';
+import { type IdKey, parseId, showId } from './ids.js';
 import {
   apply,
   fromSnapshot,
@@ -35,6 +36,94 @@ import {
   type Op,
   snapshot,
 } from './state.js';
+
+/**
+ * A record as written: IDs in Redis's short form (`5-0`, not the 41
+ * characters of an IdKey), the rest as it is.
+ */
+function encode(r: RecordBody): Buffer {
+  let out: unknown;
+  switch (r.o) {
+    case 'setid':
+      out = { ...r, last: showId(r.last) };
+      break;
+    case 'read':
+      out = { ...r, last: showId(r.last), n: r.n.map(([id, seq]) => [showId(id), seq]) };
+      break;
+    case 'hist':
+    case 'ack':
+    case 'drop':
+      out = { ...r, ids: r.ids.map(showId) };
+      break;
+    case 'claim':
+      out = {
+        ...r,
+        e: r.e.map(([id, ...rest]) => [showId(id), ...rest]),
+        ...(r.d === undefined ? {} : { d: r.d.map(showId) }),
+        ...(r.last === undefined ? {} : { last: showId(r.last) }),
+      };
+      break;
+    case 'snap':
+      out = {
+        ...r,
+        s: {
+          ...r.s,
+          last: showId(r.s.last),
+          pel: r.s.pel.map(([id, ...rest]) => [showId(id), ...rest]),
+        },
+      };
+      break;
+    default:
+      out = r;
+  }
+  return Buffer.from(JSON.stringify(out), 'utf8');
+}
+
+/** Reads a record back; null when it does not decode. */
+function decode(payload: Buffer): RecordBody | null {
+  const id = (s: unknown): IdKey => {
+    const k = typeof s === 'string' ? parseId(s) : null;
+    if (k === null) throw new Error('bad id');
+    return k;
+  };
+  try {
+    // biome-ignore lint/suspicious/noExplicitAny: a record read back, checked field by field below
+    const r = JSON.parse(payload.toString('utf8')) as any;
+    switch (r.o) {
+      case 'setid':
+        return { ...r, last: id(r.last) };
+      case 'read':
+        return { ...r, last: id(r.last), n: r.n.map(([i, seq]: [string, number]) => [id(i), seq]) };
+      case 'hist':
+      case 'ack':
+      case 'drop':
+        return { ...r, ids: r.ids.map(id) };
+      case 'claim':
+        return {
+          ...r,
+          e: r.e.map(([i, ...rest]: [string, ...number[]]) => [id(i), ...rest]),
+          ...(r.d === undefined ? {} : { d: r.d.map(id) }),
+          ...(r.last === undefined ? {} : { last: id(r.last) }),
+        };
+      case 'snap':
+        return {
+          ...r,
+          s: {
+            ...r.s,
+            last: id(r.s.last),
+            pel: r.s.pel.map(([i, ...rest]: [string, ...unknown[]]) => [id(i), ...rest]),
+          },
+        };
+      case 'cc':
+      case 'dc':
+        return r;
+      default:
+        return null;
+    }
+  } catch {
+    return null;
+  }
+}
 
 /** Changes between two snapshots of a group, at least (more when its PEL is larger). */
 export const SNAPSHOT_EVERY = 1000;
@@ -104,10 +193,8 @@ export class GroupStore {
     const bySubject = new Map<string, StoredGroup>();
     const store = this.records.messages;
     for (let m = await store.next(0); m !== null; m = await store.next(m.seq + 1)) {
-      let rec: RecordBody;
-      try {
-        rec = JSON.parse(m.payload.toString('utf8')) as RecordBody;
-      } catch {
+      const rec = decode(m.payload);
+      if (rec === null) {
         this.counters.skippedRecords++;
         continue;
       }
@@ -158,7 +245,7 @@ export class GroupStore {
       await this.writeSnapshot(g);
       return;
     }
-    await this.live().store(g.subject, null, Buffer.from(JSON.stringify(op), 'utf8'));
+    await this.live().store(g.subject, null, encode(op));
   }
 
   private async writeSnapshot(g: StoredGroup): Promise<void> {
@@ -169,11 +256,7 @@ export class GroupStore {
       sc: g.streamCreated,
       s: snapshot(g.state),
     };
-    const { seq } = await this.live().store(
-      g.subject,
-      null,
-      Buffer.from(JSON.stringify(body), 'utf8'),
-    );
+    const { seq } = await this.live().store(g.subject, null, encode(body));
     this.counters.snapshots++;
     await this.live().messages.purge({ subject: g.subject, upToSeq: seq });
   }

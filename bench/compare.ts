@@ -26,6 +26,12 @@ import {
   runPermissions,
 } from './permissions.js';
 import {
+  REDIS_GROUP_IDS,
+  type RedisGroupsMeasured,
+  renderRedisGroupsTable,
+  runRedisGroups,
+} from './redis-groups.js';
+import {
   REDIS_STREAM_IDS,
   type RedisStreamsMeasured,
   renderRedisStreamsTable,
@@ -99,6 +105,7 @@ const IDS = [
   ...HTTP_IDS,
   ...WEBHOOK_IDS,
   ...REDIS_STREAM_IDS,
+  ...REDIS_GROUP_IDS,
 ];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
@@ -163,6 +170,7 @@ interface Measured {
   http?: HttpMeasured;
   webhooks?: WebhookMeasured;
   redisStreams?: RedisStreamsMeasured;
+  redisGroups?: RedisGroupsMeasured;
   problems: string[];
 }
 
@@ -279,6 +287,8 @@ async function main(argv: string[]): Promise<number> {
   if (only.some((id) => REDIS_STREAM_IDS.includes(id))) {
     measured.redisStreams = await runRedisStreams(group);
   }
+  if (only.some((id) => REDIS_GROUP_IDS.includes(id)))
+    measured.redisGroups = await runRedisGroups(group);
 
   const tables: string[] = [];
   if (only.some((id) => SINGLE_IDS.includes(id)))
@@ -295,6 +305,7 @@ async function main(argv: string[]): Promise<number> {
   if (measured.http) tables.push(renderHttpTable(measured.http));
   if (measured.webhooks) tables.push(renderWebhooksTable(measured.webhooks, only));
   if (measured.redisStreams) tables.push(renderRedisStreamsTable(measured.redisStreams, only));
+  if (measured.redisGroups) tables.push(renderRedisGroupsTable(measured.redisGroups, only));
   if (measured.problems.length > 0) {
     tables.push(
       ['Problems:', ...measured.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`)].join('\n'),

@@ -24,7 +24,6 @@ import {
   type Subscriber,
   type Subscription,
 } from '../../../core/message.js';
-import type { Router } from '../../../core/router.js';
 import type { Consumer } from '../../../jetstream/consumer.js';
 import { normalizeConsumerConfig } from '../../../jetstream/consumer-config.js';
 import { ackSubject, parseAckAt } from '../../../jetstream/consumer-wire.js';
@@ -41,7 +40,10 @@ export interface Pulled {
   readonly msg: Message;
 }
 
-let nextId = 1_950_000_000;
+let nextId = 1_960_000_000;
+
+const ACK = Buffer.from('+ACK');
+const NAK = Buffer.from('-NAK');
 
 /** The JetStream consumer name of Redis group `group` (latin1). */
 export function consumerNameOf(group: string): string {
@@ -74,7 +76,6 @@ export class GroupFeed implements Subscriber {
 
   constructor(
     private readonly account: Account,
-    private readonly router: Router,
     readonly cs: CapturedStream,
     readonly consumer: Consumer,
   ) {
@@ -164,7 +165,7 @@ export class GroupFeed implements Subscriber {
     if (req === undefined) {
       // Nobody waits for it any more: back to the consumer, first in line.
       this.nakked++;
-      this.ackWith(ref.sseq, '-NAK');
+      this.ackWith(ref.sseq, NAK);
       return;
     }
     req.got.push({ seq: ref.sseq, msg });
@@ -177,21 +178,19 @@ export class GroupFeed implements Subscriber {
 
   /** Acknowledges stream sequences (XACK, NOACK reads, entries the group already had). */
   ack(seqs: readonly number[]): void {
-    for (const seq of seqs) this.ackWith(seq, '+ACK');
+    for (const seq of seqs) this.ackWith(seq, ACK);
   }
 
   /** Gives messages back undelivered (their reader went away): the next pull gets them first. */
   giveBack(seqs: readonly number[]): void {
-    for (const seq of seqs) this.ackWith(seq, '-NAK');
+    for (const seq of seqs) this.ackWith(seq, NAK);
   }
 
-  private ackWith(seq: number, body: string): void {
+  private ackWith(seq: number, body: Buffer): void {
+    // Straight to the consumer (it is on this node): what a `$JS.ACK.…`
+    // publish would do, without a subject-index lookup per entry.
     const subject = ackSubject(this.cs.stream.name, this.consumer.name, 1, seq, 0, 0, 0);
-    this.router.publish(
-      this.account,
-      { subject, reply: '', headers: null, payload: Buffer.from(body) },
-      this,
-    );
+    this.consumer.deliver(this.sub, { subject, reply: '', headers: null, payload: body });
   }
 
   /** Stream sequences the consumer holds as delivered and not acked. */

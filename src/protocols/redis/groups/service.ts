@@ -514,7 +514,7 @@ export class AccountGroups {
       const existed = cs.consumers.byName.has(name);
       const start = await this.view.seqAfter(cs, g.state.lastId);
       const consumer = await GroupFeed.consumerFor(cs, g.state.name, start);
-      const feed = new GroupFeed(this.account, this.host.router, cs, consumer);
+      const feed = new GroupFeed(this.account, cs, consumer);
       if (existed) await this.reconcile(cs, g, feed);
       g.feed = feed;
       return feed;

@@ -15,6 +15,8 @@ export const RESERVED_PREFIXES: readonly string[] = [
   '$MQTT.',
   // Webhooks' definitions and their consumers' deliveries (src/protocols/http/webhooks/).
   '$WEFT.HOOK.',
+  // Redis consumer groups' state (src/protocols/redis/groups/store.ts).
+  '$REDIS.groups.',
 ];
 
 /** Whether a client may not publish to (or subscribe by name to) `subject`. */

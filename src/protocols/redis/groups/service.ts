@@ -485,9 +485,13 @@ export class AccountGroups {
         const w = feed.wait(ms, () => {});
         waits.push(w);
         void w.got.then((got) => {
-          if (got.length === 0) return;
-          if (settled) feed.giveBack(got.map((p) => p.seq));
-          else finish({ index, first: got });
+          if (settled) {
+            if (got.length > 0) feed.giveBack(got.map((p) => p.seq));
+            return;
+          }
+          // Empty: the wait ended without an entry (expired, the consumer's
+          // max_waiting reached, the consumer deleted): answered as timed out.
+          finish(got.length === 0 ? null : { index, first: got });
         });
       });
       onClose(() => finish(null));

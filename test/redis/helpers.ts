@@ -75,7 +75,8 @@ export async function startReferenceRedis(args: string[] = []): Promise<Referenc
   await checkFor(async () => {
     const c = await RawRedis.connect(port);
     try {
-      return (await c.call('PING\r\n')) === '+PONG\r\n';
+      // (With requirepass the answer is -NOAUTH: up all the same.)
+      return /^(\+PONG|-NOAUTH)/.test(await c.call('PING\r\n'));
     } finally {
       c.close();
     }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { connect, type NatsConnection, headers as natsHeaders, StringCodec } from 'nats';
+import { AckPolicy, connect, type NatsConnection, headers as natsHeaders, StringCodec } from 'nats';
 import { createClient } from 'redis';
 import { BlockedReads } from '../../src/protocols/redis/stream-wait.js';
 import { checkFor } from '../helpers/poll.js';
@@ -163,6 +163,39 @@ describe('Redis Streams with ioredis, node-redis and NATS', () => {
     const stored = await jsm.streams.getMessage('xf', { seq: 2 });
     assert.deepEqual(JSON.parse(sc.decode(stored.data)), { a: '1', b: 'x' });
     assert.equal(stored.header.get('Redis-Encoding'), 'json');
+  });
+
+  test("a JetStream consumer of a Redis stream gets the XADDs (the stream's consumers are told)", async () => {
+    await io.xadd('jc', '*', 'payload', 'zero');
+    const jsm = await nc.jetstreamManager();
+    await jsm.consumers.add('jc', { durable_name: 'reader', ack_policy: AckPolicy.Explicit });
+    const consumer = await nc.jetstream().consumers.get('jc', 'reader');
+    const ids = [
+      await io.xadd('jc', '*', 'payload', 'one'),
+      await io.xadd('jc', '*', 'payload', 'two'),
+    ];
+    const got: string[] = [];
+    const msgs = await consumer.fetch({ max_messages: 3, expires: 2000 });
+    for await (const m of msgs) {
+      got.push(`${sc.decode(m.data)} ${m.headers?.get('Redis-Stream-Id') ?? ''}`);
+      m.ack();
+    }
+    assert.deepEqual(got.slice(1), [`one ${ids[0]}`, `two ${ids[1]}`]);
+  });
+
+  test('RESP3: XREAD answers a map of keys to entries', async () => {
+    const c = createClient({ url: `redis://127.0.0.1:${node.port}`, RESP: 3 });
+    c.on('error', () => {});
+    await c.connect();
+    try {
+      const id = await c.xAdd('r3', '1-1', { a: '1' });
+      const raw = await c.sendCommand(['XREAD', 'STREAMS', 'r3', '0']);
+      const entries =
+        raw instanceof Map ? raw.get('r3') : (raw as unknown as Record<string, unknown>).r3;
+      assert.deepEqual(entries, [[id, ['a', '1']]]);
+    } finally {
+      await c.quit().catch(() => {});
+    }
   });
 
   test('XREAD BLOCK is woken by a NATS publish into the stream', async () => {

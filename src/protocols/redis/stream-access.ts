@@ -25,6 +25,7 @@ import type { Account } from '../../core/account.js';
 import type { AccountJetStream, CapturedStream } from '../../jetstream/service.js';
 import type { StoredMessage } from '../../streams/store.js';
 import type { StreamConfig } from '../../streams/stream-config.js';
+import { internalDetail, internalError } from '../../streams/stream-errors.js';
 import type { FaceHost } from '../face.js';
 import { ReplyInbox } from '../reply-inbox.js';
 import type { RedisFaceState } from './command.js';
@@ -44,6 +45,8 @@ import { BlockedReads } from './stream-wait.js';
 export const REDIS_JS_TIMEOUT_MS = 5000;
 /** XADDs to a stream on another node retried when another writer came first, at most. */
 export const REDIS_XADD_RETRIES = 5;
+/** How often publishes waiting for an ack are checked for their timeout (ms). */
+const ACK_SWEEP_MS = 250;
 /** Reads of the top entry of a stream on this node that keeps growing under them, at most. */
 const LAST_TRIES_MAX = 100;
 /** Entries walked back from the top to find the last one held (after XDELs of the top), at most. */
@@ -122,7 +125,7 @@ export function redisStreamConfig(name: string): Record<string, unknown> {
 class LocalView implements StreamView {
   readonly local = true;
   constructor(
-    private readonly cs: CapturedStream,
+    readonly cs: CapturedStream,
     readonly meta: StreamMeta,
     private readonly drop: (cs: CapturedStream) => Promise<void>,
   ) {}
@@ -280,6 +283,8 @@ export class RedisStreams {
 
   stop(): void {
     this.inbox.stop();
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
   }
 
   /** The account's JetStream on this node, or the error to answer. */
@@ -528,19 +533,16 @@ export class RedisStreams {
       );
       headers = Buffer.concat([headers.subarray(0, headers.length - 2), expect]);
     }
-    const ack = this.publish(account, subject.subject, headers, made.payload);
+    const ack =
+      v instanceof LocalView
+        ? this.storeHere(account, v.cs, subject.subject, headers, made.payload)
+        : this.publish(account, subject.subject, headers, made.payload);
+    const id = made.id;
     if (v.local && v.state().lastSeq === before + 1) {
       v.meta.seq = before + 1;
-      v.meta.lastId = made.id;
+      v.meta.lastId = id;
     }
-    return ack.then((r) => {
-      if ('error' in r) return r;
-      if (!v.local) {
-        v.meta.seq = r.seq;
-        v.meta.lastId = made.id;
-      }
-      return { seq: r.seq, id: made.id, view: v };
-    });
+    return acked(ack, v, id);
   }
 
   /** Publishes one message with a reply inbox; the stream's ack as a sequence or an error text. */
@@ -550,52 +552,162 @@ export class RedisStreams {
     headers: Buffer,
     payload: Buffer,
   ): Promise<AppendResult> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | null = null;
-      const box = this.inbox.open(account, (m) => {
-        if (timer !== null) clearTimeout(timer);
-        let ack: { seq?: number; error?: { description?: string } };
-        try {
-          ack = JSON.parse(m.payload.toString('utf8')) as typeof ack;
-        } catch {
-          ack = { error: { description: 'the stream answered something that is not an ack' } };
-        }
-        if (ack.error !== undefined || typeof ack.seq !== 'number') {
-          this.counters.appendErrors++;
-          resolve({
-            error: `ERR the stream refused the entry: ${ack.error?.description ?? 'no sequence'}`,
-          });
-        } else {
-          this.counters.appended++;
-          resolve({ seq: ack.seq });
-        }
+    const wait = this.awaitAck(account);
+    if (wait === null) {
+      return Promise.resolve({
+        error: 'ERR too many writes are waiting for acknowledgements on this node; try again',
       });
-      if (box === null) {
-        resolve({
-          error: 'ERR too many writes are waiting for acknowledgements on this node; try again',
-        });
-        return;
-      }
-      timer = setTimeout(() => {
+    }
+    const n = this.host.router.publish(
+      account,
+      { subject, reply: wait.reply, headers, payload },
+      this.inbox,
+    );
+    if (n === 0) {
+      wait.cancel();
+      return Promise.resolve({ error: `ERR no stream captures ${subject} now` });
+    }
+    return wait.ack;
+  }
+
+  /**
+   * A reply subject whose first message is a publish ack, with its
+   * timeout; null at the inbox's bound. Its own scope: what waits for the
+   * ack must not hold the message's bytes.
+   */
+  private awaitAck(
+    account: Account,
+  ): { reply: string; ack: Promise<AppendResult>; cancel(): void } | null {
+    let resolve: (r: AppendResult) => void = () => {};
+    const ack = new Promise<AppendResult>((r) => {
+      resolve = r;
+    });
+    const wait: PendingAck = { at: Date.now() + REDIS_JS_TIMEOUT_MS, close: null, resolve };
+    const box = this.inbox.open(account, (m) => {
+      this.pendingAcks.delete(wait);
+      resolve(this.ackOf(m.payload));
+    });
+    if (box === null) return null;
+    wait.close = box.close;
+    this.pendingAcks.add(wait);
+    this.sweepSoon();
+    return {
+      reply: box.subject,
+      ack,
+      cancel: () => {
+        this.pendingAcks.delete(wait);
         box.close();
+      },
+    };
+  }
+
+  /**
+   * The local fast path of a publish to a stream on this node, with the
+   * same outcome as publishing through the router with a reply inbox: the
+   * stream stores the message (its checks, limits and sync policy: the
+   * promise resolves once durable) and its consumers learn of it, as its
+   * capture subscription would do; then the router delivers the message
+   * to every other party interested in the subject (NATS, MQTT, the mesh)
+   * with the stream as its origin, so the capture does not take it twice.
+   * No JSON ack, no reply subject, no inbox.
+   */
+  private storeHere(
+    account: Account,
+    cs: CapturedStream,
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+  ): Promise<AppendResult> {
+    // The payload may be a slice of the connection's read buffer: the store keeps its own.
+    const body = Buffer.from(payload);
+    const stored = cs.stream.store(subject, headers, body);
+    this.host.router.publish(account, { subject, reply: '', headers, payload: body }, cs);
+    return stored.then(
+      (r) => {
+        if (r.duplicate !== true) cs.consumers.stored(r.seq, subject);
+        this.counters.appended++;
+        return { seq: r.seq };
+      },
+      (err: unknown) => {
+        const e = internalError(err);
+        this.counters.appendErrors++;
+        const detail = internalDetail(e);
+        if (detail !== '')
+          this.host.log.error(`redis: stream ${cs.stream.name}: store failed: ${detail}`);
+        return { error: `ERR the stream refused the entry: ${e.message}` };
+      },
+    );
+  }
+
+  /** A stream's publish ack (`{"stream":…,"seq":N}` or `{"error":…}`) as an append result. */
+  private ackOf(payload: Buffer): AppendResult {
+    let ack: { seq?: number; error?: { description?: string } };
+    try {
+      ack = JSON.parse(payload.toString('utf8')) as typeof ack;
+    } catch {
+      ack = { error: { description: 'the stream answered something that is not an ack' } };
+    }
+    if (ack.error !== undefined || typeof ack.seq !== 'number') {
+      this.counters.appendErrors++;
+      return {
+        error: `ERR the stream refused the entry: ${ack.error?.description ?? 'no sequence'}`,
+      };
+    }
+    this.counters.appended++;
+    return { seq: ack.seq };
+  }
+
+  /**
+   * Publishes waiting for their ack, oldest first: one timer for all (a
+   * timer per XADD costs more than the XADD's own work when thousands
+   * are in flight).
+   */
+  private readonly pendingAcks = new Set<PendingAck>();
+  private sweeper: NodeJS.Timeout | null = null;
+
+  private sweepSoon(): void {
+    if (this.sweeper !== null) return;
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const w of this.pendingAcks) {
+        if (w.at > now) break;
+        this.pendingAcks.delete(w);
+        w.close?.();
         this.counters.timeouts++;
-        resolve({
+        w.resolve({
           error: `ERR no acknowledgement from the stream within ${REDIS_JS_TIMEOUT_MS}ms: the entry may or may not be stored`,
         });
-      }, REDIS_JS_TIMEOUT_MS);
-      timer.unref();
-      const n = this.host.router.publish(
-        account,
-        { subject, reply: box.subject, headers, payload },
-        this.inbox,
-      );
-      if (n === 0) {
-        clearTimeout(timer);
-        box.close();
-        resolve({ error: `ERR no stream captures ${subject} now` });
       }
-    });
+      if (this.pendingAcks.size === 0 && this.sweeper !== null) {
+        clearInterval(this.sweeper);
+        this.sweeper = null;
+      }
+    }, ACK_SWEEP_MS);
+    this.sweeper.unref();
   }
+}
+
+/**
+ * The outcome of an XADD once acked. Its own scope, so that what waits
+ * for the ack holds the ID and the view, not the entry's bytes.
+ */
+function acked(ack: Promise<AppendResult>, v: StreamView, id: StreamId): Promise<XaddOutcome> {
+  return ack.then((r) => {
+    if ('error' in r) return r;
+    if (!v.local) {
+      v.meta.seq = r.seq;
+      v.meta.lastId = id;
+    }
+    return { seq: r.seq, id, view: v };
+  });
+}
+
+/** A publish waiting for its ack. */
+interface PendingAck {
+  /** When it times out (ms since the epoch). */
+  readonly at: number;
+  close: (() => void) | null;
+  readonly resolve: (r: AppendResult) => void;
 }
 
 const BY_FACE = new WeakMap<RedisFaceState, RedisStreams>();

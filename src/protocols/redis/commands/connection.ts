@@ -66,7 +66,7 @@ async function hello(ctx: CommandContext, args: readonly Buffer[]): Promise<Repl
   }
   if (!c.authenticated) {
     return R.error(
-      'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+      'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
     );
   }
   if (name !== null) {

@@ -9,12 +9,12 @@ import { R, type Reply } from '../encoder.js';
 import { type StreamView, streamsOf } from '../stream-access.js';
 import {
   compareIds,
-  decrId,
   type Entry,
   entryOf,
   entryReply,
   firstSeqAtOrAfter,
   formatId,
+  ID_MAX,
   ID_ZERO,
   IdErr,
   idOf,
@@ -197,7 +197,7 @@ async function xread(ctx: CommandContext, args: readonly Buffer[]): Promise<Repl
         if (!isView(v)) return v;
         const from = incrId(after[k]!);
         if (from === null) continue;
-        const got = await readForward(v, from, { ms: 2n ** 64n - 1n, seq: 2n ** 64n - 1n }, count);
+        const got = await readForward(v, from, ID_MAX, count);
         if (typeof got === 'string') return R.error(got);
         if (got.length > 0) found.push([keys[k]!, R.array(got.map(entryReply))]);
       }
@@ -249,15 +249,14 @@ async function xinfoStream(ctx: CommandContext, args: readonly Buffer[]): Promis
       count: 0,
       full: [],
     };
-    const all = { ms: 2n ** 64n - 1n, seq: 2n ** 64n - 1n };
     if (full) {
-      const got = await readForward(v, ID_ZERO, all, count);
+      const got = await readForward(v, ID_ZERO, ID_MAX, count);
       if (typeof got === 'string') return R.error(got);
       pairs.push(['entries', R.array(got.map(entryReply))]);
       pairs.push(['groups', R.array(groups.full)]);
     } else {
       pairs.push(['groups', R.int(groups.count)]);
-      const lastEntry = await readBackward(v, ID_ZERO, all, 1);
+      const lastEntry = await readBackward(v, ID_ZERO, ID_MAX, 1);
       pairs.push(['first-entry', first === null ? R.null : entryReply(entryOf(first))]);
       pairs.push([
         'last-entry',
@@ -271,8 +270,6 @@ async function xinfoStream(ctx: CommandContext, args: readonly Buffer[]): Promis
     return failure(err);
   }
 }
-
-void decrId;
 
 const KEY1 = { firstKey: 1, lastKey: 1, step: 1 };
 

@@ -10,7 +10,7 @@
  */
 import type { Command, CommandContext } from '../command.js';
 import { R, type Reply } from '../encoder.js';
-import { type StreamView, streamsOf } from '../stream-access.js';
+import { type StreamView, streamsOf, type XaddOutcome } from '../stream-access.js';
 import {
   compareIds,
   encodeEntry,
@@ -22,6 +22,7 @@ import {
   parseId,
   parseXaddId,
   type StreamId,
+  type XaddId,
 } from '../stream-map.js';
 import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
 import {
@@ -84,32 +85,51 @@ function xadd(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Rep
   }
   const name = nameOf(args[1]!);
   if (typeof name !== 'string') return name;
-  const fields = args.slice(at + 1);
-  const streams = streamsOf(ctx.face);
-  const account = ctx.client.account;
-  const outcome = streams.xadd(account, {
+  const outcome = streamsOf(ctx.face).xadd(ctx.client.account, {
     name,
     create: !parsed.nomkstream,
     check: (subject) => mayPublish(ctx, subject),
-    build: (last: StreamId) => {
-      const id = nextXaddId(want, last, BigInt(Date.now()));
-      if (typeof id === 'string') return id;
-      const e = encodeEntry(id, fields);
-      return { id, headers: e.headers, payload: e.payload };
-    },
+    build: entryBuilder(want, args.slice(at + 1)),
   });
+  return answer(ctx, name, parsed.trim, outcome);
+}
+
+/**
+ * XADD's entry after the stream's last ID. Its own scope: the fields are
+ * slices of the connection's read buffer, and must not stay reachable
+ * from what waits for the ack.
+ */
+function entryBuilder(want: XaddId, fields: readonly Buffer[]) {
+  return (last: StreamId) => {
+    const id = nextXaddId(want, last, BigInt(Date.now()));
+    if (typeof id === 'string') return id;
+    const e = encodeEntry(id, fields);
+    return { id, headers: e.headers, payload: e.payload };
+  };
+}
+
+/** XADD's answer once the entry is acked (and the stream trimmed, when asked). */
+function answer(
+  ctx: CommandContext,
+  name: string,
+  trim: TrimArgs,
+  outcome: Promise<XaddOutcome>,
+): Promise<Reply> {
   return outcome.then(
-    async (r) => {
+    (r) => {
       if ('none' in r) return R.null;
       if ('error' in r) return R.error(r.error);
-      if (parsed.trim.strategy !== 'none') {
-        await trimStream(r.view, parsed.trim).catch((err: unknown) => {
+      const reply = R.bulk(formatId(r.id));
+      if (trim.strategy === 'none') return reply;
+      return trimStream(r.view, trim).then(
+        () => reply,
+        (err: unknown) => {
           ctx.face.host.log.warn(
             `redis: XADD ${name}: the entry ${formatId(r.id)} is stored, trimming failed: ${(err as Error).message}`,
           );
-        });
-      }
-      return R.bulk(formatId(r.id));
+          return reply;
+        },
+      );
     },
     (err: unknown) => failure(err),
   );
@@ -204,7 +224,8 @@ async function xsetid(ctx: CommandContext, args: readonly Buffer[]): Promise<Rep
     const v = await writable(ctx, args[1]!, R.error('ERR no such key'));
     if (!('meta' in v)) return v;
     const streams = streamsOf(ctx.face);
-    const top = await streams.lastId(v);
+    // Makes this node's memory of the stream current before it is replaced.
+    await streams.lastId(v);
     if (compareIds(id, v.meta.maxDeletedId) < 0) {
       return R.error('ERR The ID specified in XSETID is smaller than current max_deleted_entry_id');
     }
@@ -228,7 +249,6 @@ async function xsetid(ctx: CommandContext, args: readonly Buffer[]): Promise<Rep
         );
       }
     }
-    void top;
     if (v.state().lastSeq !== st.lastSeq)
       return R.error('ERR the stream changed meanwhile; try again');
     v.meta.seq = st.lastSeq;

@@ -1,7 +1,8 @@
 /**
  * Consumer groups across a mesh: a group is served by the node that holds
- * its stream. On that node a blocked XREADGROUP is woken by an XADD made
- * on another node; a client on another node is told where the group lives.
+ * its stream; a client on another node uses it the same (its commands are
+ * forwarded), a blocked XREADGROUP from there is woken by an XADD made
+ * anywhere, and both nodes see one group.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -31,20 +32,21 @@ describe('Redis consumer groups across the mesh', () => {
     await mesh?.stopAll();
   });
 
-  test('served where the stream lives, woken by an XADD from another node', async () => {
+  test('a group on node b used from node a: commands forwarded, BLOCK woken by an XADD on a', async () => {
     assert.equal(await b.xgroup('CREATE', 'jobs', 'g', '$', 'MKSTREAM'), 'OK');
     await checkFor(async () => (await a.exists('jobs')) === 1, 5000);
     await assert.rejects(
-      a.xreadgroup('GROUP', 'g', 'c', 'STREAMS', 'jobs', '>'),
-      /ERR stream 'jobs' is on another node of the mesh: consumer groups are served by the node that holds the stream/,
+      a.xgroup('CREATE', 'jobs', 'g', '$'),
+      /BUSYGROUP Consumer Group name already exists/,
     );
-    const waiting = b.xreadgroup('GROUP', 'g', 'c', 'BLOCK', 10_000, 'STREAMS', 'jobs', '>');
-    // Once the read waits on b, an XADD made on a wakes it.
     const js = (
       mesh.node('b') as unknown as {
         node: { jetstream: import('../../src/jetstream/service.js').JetStream };
       }
     ).node.jetstream;
+    const blocked = a.duplicate();
+    const waiting = blocked.xreadgroup('GROUP', 'g', 'c', 'BLOCK', 10_000, 'STREAMS', 'jobs', '>');
+    // Once the read waits on b (where the group lives), an XADD made on a wakes it.
     await checkFor(
       () =>
         js.account('$G')!.streams.get('jobs')!.consumers.byName.get('redis_g')!.counts()
@@ -53,6 +55,18 @@ describe('Redis consumer groups across the mesh', () => {
     );
     const id = await a.xadd('jobs', '*', 'k', 'v');
     assert.deepEqual(await waiting, [['jobs', [[id, ['k', 'v']]]]]);
-    assert.equal(await b.xack('jobs', 'g', id!), 1);
+    blocked.disconnect();
+    // One group, whichever node a client uses.
+    assert.deepEqual(await a.xpending('jobs', 'g'), [1, id, id, [['c', '1']]]);
+    assert.deepEqual(await b.xpending('jobs', 'g'), await a.xpending('jobs', 'g'));
+    const claimed = (await b.xclaim('jobs', 'g', 'd', 0, id!, 'JUSTID')) as string[];
+    assert.deepEqual(claimed, [id]);
+    assert.equal(await a.xack('jobs', 'g', id!), 1);
+    assert.deepEqual(await b.xpending('jobs', 'g'), [0, null, null, null]);
+    assert.deepEqual(await a.xinfo('GROUPS', 'jobs'), await b.xinfo('GROUPS', 'jobs'));
+    await assert.rejects(
+      a.xreadgroup('GROUP', 'nope', 'c', 'STREAMS', 'jobs', '>'),
+      /NOGROUP No such key 'jobs' or consumer group 'nope' in XREADGROUP with GROUP option/,
+    );
   });
 });

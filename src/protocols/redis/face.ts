@@ -19,6 +19,7 @@ import type { RedisClient } from './client.js';
 import type { RedisFaceState } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { buildTable, type CommandTable } from './dispatch.js';
+import { startGroupForwarding } from './groups/forward.js';
 import { type FaceCore, newCounters, type RedisCounters, type RedisHost } from './host.js';
 import { PubSubIndex } from './pubsub.js';
 import { RedisSession } from './session.js';
@@ -49,6 +50,8 @@ export class RedisFace implements Face, RedisHost, FaceCore {
 
   async start(): Promise<void> {
     const o = this.node.options;
+    // Consumer-group commands other nodes forward for the streams this node holds.
+    startGroupForwarding(this.state, this.table);
     if (o.redisTls !== null) {
       this.tlsFiles = new TlsFiles('redis.tls', o.redisTls);
       this.tlsAcceptor = this.newTlsAcceptor(this.tlsFiles);

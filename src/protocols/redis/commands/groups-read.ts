@@ -104,59 +104,64 @@ function xreadgroup(ctx: CommandContext, args: readonly Buffer[]): Reply | Promi
   const gname = name(group);
   const cname = name(consumer);
   const client = ctx.client;
-  return guarded(async () => {
-    const all = groupsOf(ctx);
-    const groups = await all.of(client.account);
-    const targets: Target[] = [];
-    for (let i = 0; i < n; i++) {
-      const key = args[streamsAt + i]!;
-      const idArg = args[streamsAt + n + i]!;
-      const cs = await all.view.lookup(client, key);
-      const g = cs === null ? undefined : groups.get(cs, gname);
-      if (cs === null || g === undefined) {
-        return R.error(
-          `NOGROUP No such key '${shown(key)}' or consumer group '${shown(group!)}' in XREADGROUP with GROUP option`,
-        );
+  return guarded(
+    async () => {
+      const all = groupsOf(ctx);
+      const groups = await all.of(client.account);
+      const targets: Target[] = [];
+      for (let i = 0; i < n; i++) {
+        const key = args[streamsAt + i]!;
+        const idArg = args[streamsAt + n + i]!;
+        const cs = await all.view.lookup(client, key);
+        const g = cs === null ? undefined : groups.get(cs, gname);
+        if (cs === null || g === undefined) {
+          return R.error(
+            `NOGROUP No such key '${shown(key)}' or consumer group '${shown(group!)}' in XREADGROUP with GROUP option`,
+          );
+        }
+        const text = idArg.toString('latin1');
+        if (text === '$') return R.error(DOLLAR);
+        if (text === '>') {
+          targets.push({ key, cs, g, after: null });
+          continue;
+        }
+        const id = strictId(idArg);
+        if (id === null) return R.error(INVALID_ID);
+        targets.push({ key, cs, g, after: id });
       }
-      const text = idArg.toString('latin1');
-      if (text === '$') return R.error(DOLLAR);
-      if (text === '>') {
-        targets.push({ key, cs, g, after: null });
-        continue;
+      const closed = () => client.closed;
+      const parts: { key: Buffer; cs: CapturedStream; entries: GroupEntry[] }[] = [];
+      for (const t of targets) {
+        if (t.after === null) {
+          const entries = await groups.readNew(t.cs, t.g, cname, count, noack, closed);
+          if (entries.length > 0) parts.push({ key: t.key, cs: t.cs, entries });
+        } else {
+          const entries = await groups.readHistory(t.cs, t.g, cname, t.after, count);
+          parts.push({ key: t.key, cs: t.cs, entries });
+        }
       }
-      const id = strictId(idArg);
-      if (id === null) return R.error(INVALID_ID);
-      targets.push({ key, cs, g, after: id });
-    }
-    const closed = () => client.closed;
-    const parts: { key: Buffer; cs: CapturedStream; entries: GroupEntry[] }[] = [];
-    for (const t of targets) {
-      if (t.after === null) {
-        const entries = await groups.readNew(t.cs, t.g, cname, count, noack, closed);
-        if (entries.length > 0) parts.push({ key: t.key, cs: t.cs, entries });
-      } else {
-        const entries = await groups.readHistory(t.cs, t.g, cname, t.after, count);
-        parts.push({ key: t.key, cs: t.cs, entries });
+      if (parts.length > 0) return reply(ctx, parts);
+      if (block === null || client.closed) return { t: 'nullArray' };
+      // Nothing new anywhere: wait for the first key that gets an entry.
+      const deadline = block > 0 ? Date.now() + block : 0;
+      for (;;) {
+        const left = deadline === 0 ? 0 : deadline - Date.now();
+        if (deadline !== 0 && left <= 0) return { t: 'nullArray' };
+        let drop = (): void => {};
+        const woke = await groups.waitAny(targets, left, (cancel) => {
+          drop = onClientClose(client, cancel);
+        });
+        drop();
+        if (woke === null || client.closed) return { t: 'nullArray' };
+        const t = targets[woke.index]!;
+        const entries = await groups.readNew(t.cs, t.g, cname, count, noack, closed, woke.first);
+        if (entries.length > 0) return reply(ctx, [{ key: t.key, cs: t.cs, entries }]);
       }
-    }
-    if (parts.length > 0) return reply(ctx, parts);
-    if (block === null || client.closed) return { t: 'nullArray' };
-    // Nothing new anywhere: wait for the first key that gets an entry.
-    const deadline = block > 0 ? Date.now() + block : 0;
-    for (;;) {
-      const left = deadline === 0 ? 0 : deadline - Date.now();
-      if (deadline !== 0 && left <= 0) return { t: 'nullArray' };
-      let drop = (): void => {};
-      const woke = await groups.waitAny(targets, left, (cancel) => {
-        drop = onClientClose(client, cancel);
-      });
-      drop();
-      if (woke === null || client.closed) return { t: 'nullArray' };
-      const t = targets[woke.index]!;
-      const entries = await groups.readNew(t.cs, t.g, cname, count, noack, closed, woke.first);
-      if (entries.length > 0) return reply(ctx, [{ key: t.key, cs: t.cs, entries }]);
-    }
-  });
+    },
+    ctx,
+    args,
+    block,
+  );
 }
 
 export const XREADGROUP: Command = command(

@@ -93,48 +93,52 @@ function xgroup(sub: 'create' | 'setid' | 'destroy' | 'createconsumer' | 'delcon
     }
     const key = args[2]!;
     const group = args[3]!;
-    return guarded(async () => {
-      const all = groupsOf(ctx);
-      let cs = await all.view.lookup(ctx.client, key);
-      const groups = await all.of(ctx.client.account);
-      if (cs === null && !mkstream) return R.error(NEED_KEY);
-      const g = cs === null ? undefined : groups.get(cs, name(group));
-      if (
-        g === undefined &&
-        (sub === 'setid' || sub === 'createconsumer' || sub === 'delconsumer')
-      ) {
-        return noGroupFor(key, group);
-      }
-      switch (sub) {
-        case 'create': {
-          if (n > 8) return subSyntax(args[1]!);
-          let id: IdKey | null = null;
-          if (args[4]!.toString('latin1') !== '$') {
-            id = strictId(args[4]!);
-            if (id === null) return R.error(INVALID_ID);
-          }
-          if (cs === null) cs = await all.view.create(ctx.client, key);
-          const made = await groups.create(cs, name(group), id, er);
-          return made ? R.ok : R.error('BUSYGROUP Consumer Group name already exists');
+    return guarded(
+      async () => {
+        const all = groupsOf(ctx);
+        let cs = await all.view.lookup(ctx.client, key);
+        const groups = await all.of(ctx.client.account);
+        if (cs === null && !mkstream) return R.error(NEED_KEY);
+        const g = cs === null ? undefined : groups.get(cs, name(group));
+        if (
+          g === undefined &&
+          (sub === 'setid' || sub === 'createconsumer' || sub === 'delconsumer')
+        ) {
+          return noGroupFor(key, group);
         }
-        case 'setid': {
-          if (n !== 5 && n !== 7) return subSyntax(args[1]!);
-          let id: IdKey | null = null;
-          if (args[4]!.toString('latin1') !== '$') {
-            id = looseId(args[4]!);
-            if (id === null) return R.error(INVALID_ID);
+        switch (sub) {
+          case 'create': {
+            if (n > 8) return subSyntax(args[1]!);
+            let id: IdKey | null = null;
+            if (args[4]!.toString('latin1') !== '$') {
+              id = strictId(args[4]!);
+              if (id === null) return R.error(INVALID_ID);
+            }
+            if (cs === null) cs = await all.view.create(ctx.client, key);
+            const made = await groups.create(cs, name(group), id, er);
+            return made ? R.ok : R.error('BUSYGROUP Consumer Group name already exists');
           }
-          await groups.setId(cs!, g!, id, er);
-          return R.ok;
+          case 'setid': {
+            if (n !== 5 && n !== 7) return subSyntax(args[1]!);
+            let id: IdKey | null = null;
+            if (args[4]!.toString('latin1') !== '$') {
+              id = looseId(args[4]!);
+              if (id === null) return R.error(INVALID_ID);
+            }
+            await groups.setId(cs!, g!, id, er);
+            return R.ok;
+          }
+          case 'destroy':
+            return R.int((await groups.destroy(cs!, name(group))) ? 1 : 0);
+          case 'createconsumer':
+            return R.int(await groups.createConsumer(g!, name(args[4]!)));
+          case 'delconsumer':
+            return R.int(await groups.delConsumer(cs!, g!, name(args[4]!)));
         }
-        case 'destroy':
-          return R.int((await groups.destroy(cs!, name(group))) ? 1 : 0);
-        case 'createconsumer':
-          return R.int(await groups.createConsumer(g!, name(args[4]!)));
-        case 'delconsumer':
-          return R.int(await groups.delConsumer(cs!, g!, name(args[4]!)));
-      }
-    });
+      },
+      ctx,
+      args,
+    );
   };
 }
 
@@ -174,18 +178,22 @@ const XGROUP: Command = command('xgroup', -2, [], undefined, {
 // ---- XACK ---------------------------------------------------------------
 
 function xack(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
-  return guarded(async () => {
-    const { groups, cs } = await open(ctx, args[1]!);
-    const g = cs === null ? undefined : groups.get(cs, name(args[2]!));
-    if (cs === null || g === undefined) return R.int(0);
-    const ids: IdKey[] = [];
-    for (let i = 3; i < args.length; i++) {
-      const id = strictId(args[i]!);
-      if (id === null) return R.error(INVALID_ID);
-      ids.push(id);
-    }
-    return R.int(await groups.ack(cs, g, ids));
-  });
+  return guarded(
+    async () => {
+      const { groups, cs } = await open(ctx, args[1]!);
+      const g = cs === null ? undefined : groups.get(cs, name(args[2]!));
+      if (cs === null || g === undefined) return R.int(0);
+      const ids: IdKey[] = [];
+      for (let i = 3; i < args.length; i++) {
+        const id = strictId(args[i]!);
+        if (id === null) return R.error(INVALID_ID);
+        ids.push(id);
+      }
+      return R.int(await groups.ack(cs, g, ids));
+    },
+    ctx,
+    args,
+  );
 }
 
 // ---- XPENDING -------------------------------------------------------------
@@ -218,91 +226,99 @@ function xpending(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise
     end = e.id;
     if (i + 3 < n) consumer = name(args[i + 3]!);
   }
-  return guarded(async () => {
-    const { groups, cs } = await open(ctx, args[1]!);
-    const g = cs === null ? undefined : groups.get(cs, name(args[2]!));
-    if (g === undefined) return noKeyOrGroup(args[1]!, args[2]!);
-    const st = g.state;
-    if (n === 3) {
-      if (st.pel.size === 0) return R.array([R.int(0), R.null, R.null, { t: 'nullArray' }]);
-      const owners = [...st.consumers.values()]
-        .filter((c) => c.pel.size > 0)
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-        .map((c) => R.array([nameReply(c.name), R.bulk(String(c.pel.size))]));
-      return R.array([
-        R.int(st.pel.size),
-        idReply(st.pel.first()!),
-        idReply(st.pel.last()!),
-        R.array(owners),
-      ]);
-    }
-    const now = Date.now();
-    let pel = st.pel;
-    if (consumer !== null) {
-      const c = st.consumers.get(consumer);
-      if (c === undefined) return R.array([]);
-      pel = c.pel;
-    }
-    const out: Reply[] = [];
-    if (start <= end) {
-      for (const [id, nack] of pel.from(start, end)) {
-        if (out.length >= count) break;
-        if (minIdle > 0 && now - nack.time < minIdle) continue;
-        out.push(
-          R.array([
-            idReply(id),
-            nameReply(nack.consumer.name),
-            R.int(Math.max(0, now - nack.time)),
-            R.int(nack.count),
-          ]),
-        );
+  return guarded(
+    async () => {
+      const { groups, cs } = await open(ctx, args[1]!);
+      const g = cs === null ? undefined : groups.get(cs, name(args[2]!));
+      if (g === undefined) return noKeyOrGroup(args[1]!, args[2]!);
+      const st = g.state;
+      if (n === 3) {
+        if (st.pel.size === 0) return R.array([R.int(0), R.null, R.null, { t: 'nullArray' }]);
+        const owners = [...st.consumers.values()]
+          .filter((c) => c.pel.size > 0)
+          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+          .map((c) => R.array([nameReply(c.name), R.bulk(String(c.pel.size))]));
+        return R.array([
+          R.int(st.pel.size),
+          idReply(st.pel.first()!),
+          idReply(st.pel.last()!),
+          R.array(owners),
+        ]);
       }
-    }
-    return R.array(out);
-  });
+      const now = Date.now();
+      let pel = st.pel;
+      if (consumer !== null) {
+        const c = st.consumers.get(consumer);
+        if (c === undefined) return R.array([]);
+        pel = c.pel;
+      }
+      const out: Reply[] = [];
+      if (start <= end) {
+        for (const [id, nack] of pel.from(start, end)) {
+          if (out.length >= count) break;
+          if (minIdle > 0 && now - nack.time < minIdle) continue;
+          out.push(
+            R.array([
+              idReply(id),
+              nameReply(nack.consumer.name),
+              R.int(Math.max(0, now - nack.time)),
+              R.int(nack.count),
+            ]),
+          );
+        }
+      }
+      return R.array(out);
+    },
+    ctx,
+    args,
+  );
 }
 
 // ---- XCLAIM, XAUTOCLAIM ---------------------------------------------------
 
 function xclaim(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
-  return guarded(async () => {
-    const { groups, cs } = await open(ctx, args[1]!);
-    const g = cs === null ? undefined : groups.get(cs, name(args[2]!));
-    if (cs === null || g === undefined) return noKeyOrGroup(args[1]!, args[2]!);
-    const mi = integer(args[4]!);
-    if (mi === null) return R.error('ERR Invalid min-idle-time argument for XCLAIM');
-    const minIdle = mi < 0n ? 0 : Number(mi);
-    const ids: IdKey[] = [];
-    let j = 5;
-    for (; j < args.length; j++) {
-      const id = strictId(args[j]!);
-      if (id === null) break;
-      ids.push(id);
-    }
-    const now = Date.now();
-    const opt: Parameters<AccountGroups['claim']>[5] = { force: false, justId: false };
-    for (; j < args.length; j++) {
-      const more = args.length - 1 - j;
-      const a = args[j]!;
-      if (is(a, 'force')) opt.force = true;
-      else if (is(a, 'justid')) opt.justId = true;
-      else if ((is(a, 'idle') || is(a, 'time') || is(a, 'retrycount')) && more > 0) {
-        const word = a.toString('latin1').toUpperCase();
-        const v = integer(args[++j]!);
-        if (v === null) return R.error(`ERR Invalid ${word} option argument for XCLAIM`);
-        if (word === 'IDLE') opt.time = now - Number(v);
-        else if (word === 'TIME') opt.time = Number(v);
-        else if (v >= 0n) opt.retry = Number(v);
-      } else if (is(a, 'lastid') && more > 0) {
-        const id = strictId(args[++j]!);
-        if (id === null) return R.error(INVALID_ID);
-        opt.lastId = id;
-      } else return R.error(`ERR Unrecognized XCLAIM option '${shown(a)}'`);
-    }
-    const got = await groups.claim(cs, g, name(args[3]!), minIdle, ids, opt);
-    if (opt.justId) return R.array(got.map((e) => idReply(e.id)));
-    return entriesReply(groupsOf(ctx), cs, got);
-  });
+  return guarded(
+    async () => {
+      const { groups, cs } = await open(ctx, args[1]!);
+      const g = cs === null ? undefined : groups.get(cs, name(args[2]!));
+      if (cs === null || g === undefined) return noKeyOrGroup(args[1]!, args[2]!);
+      const mi = integer(args[4]!);
+      if (mi === null) return R.error('ERR Invalid min-idle-time argument for XCLAIM');
+      const minIdle = mi < 0n ? 0 : Number(mi);
+      const ids: IdKey[] = [];
+      let j = 5;
+      for (; j < args.length; j++) {
+        const id = strictId(args[j]!);
+        if (id === null) break;
+        ids.push(id);
+      }
+      const now = Date.now();
+      const opt: Parameters<AccountGroups['claim']>[5] = { force: false, justId: false };
+      for (; j < args.length; j++) {
+        const more = args.length - 1 - j;
+        const a = args[j]!;
+        if (is(a, 'force')) opt.force = true;
+        else if (is(a, 'justid')) opt.justId = true;
+        else if ((is(a, 'idle') || is(a, 'time') || is(a, 'retrycount')) && more > 0) {
+          const word = a.toString('latin1').toUpperCase();
+          const v = integer(args[++j]!);
+          if (v === null) return R.error(`ERR Invalid ${word} option argument for XCLAIM`);
+          if (word === 'IDLE') opt.time = now - Number(v);
+          else if (word === 'TIME') opt.time = Number(v);
+          else if (v >= 0n) opt.retry = Number(v);
+        } else if (is(a, 'lastid') && more > 0) {
+          const id = strictId(args[++j]!);
+          if (id === null) return R.error(INVALID_ID);
+          opt.lastId = id;
+        } else return R.error(`ERR Unrecognized XCLAIM option '${shown(a)}'`);
+      }
+      const got = await groups.claim(cs, g, name(args[3]!), minIdle, ids, opt);
+      if (opt.justId) return R.array(got.map((e) => idReply(e.id)));
+      return entriesReply(groupsOf(ctx), cs, got);
+    },
+    ctx,
+    args,
+  );
 }
 
 function xautoclaim(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Reply> {
@@ -325,19 +341,23 @@ function xautoclaim(ctx: CommandContext, args: readonly Buffer[]): Reply | Promi
     } else if (is(args[j]!, 'justid')) justId = true;
     else return R.error(SYNTAX);
   }
-  return guarded(async () => {
-    const { groups, cs } = await open(ctx, args[1]!);
-    const g = cs === null ? undefined : groups.get(cs, name(args[2]!));
-    if (cs === null || g === undefined) return noKeyOrGroup(args[1]!, args[2]!);
-    const r = await groups.autoClaim(cs, g, name(args[3]!), minIdle, start, count, justId);
-    return R.array([
-      idReply(r.cursor),
-      justId
-        ? R.array(r.claimed.map((e) => idReply(e.id)))
-        : entriesReply(groupsOf(ctx), cs, r.claimed),
-      R.array(r.deleted.map(idReply)),
-    ]);
-  });
+  return guarded(
+    async () => {
+      const { groups, cs } = await open(ctx, args[1]!);
+      const g = cs === null ? undefined : groups.get(cs, name(args[2]!));
+      if (cs === null || g === undefined) return noKeyOrGroup(args[1]!, args[2]!);
+      const r = await groups.autoClaim(cs, g, name(args[3]!), minIdle, start, count, justId);
+      return R.array([
+        idReply(r.cursor),
+        justId
+          ? R.array(r.claimed.map((e) => idReply(e.id)))
+          : entriesReply(groupsOf(ctx), cs, r.claimed),
+        R.array(r.deleted.map(idReply)),
+      ]);
+    },
+    ctx,
+    args,
+  );
 }
 
 // ---- XINFO GROUPS / CONSUMERS ----------------------------------------------
@@ -356,34 +376,42 @@ async function groupInfo(groups: AccountGroups, cs: CapturedStream, g: LiveGroup
 }
 
 function xinfoGroups(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
-  return guarded(async () => {
-    const { groups, cs } = await open(ctx, args[2]!);
-    if (cs === null) return R.error('ERR no such key');
-    const out: Reply[] = [];
-    for (const g of groups.groupsOf(cs).values()) out.push(await groupInfo(groups, cs, g));
-    return R.array(out);
-  });
+  return guarded(
+    async () => {
+      const { groups, cs } = await open(ctx, args[2]!);
+      if (cs === null) return R.error('ERR no such key');
+      const out: Reply[] = [];
+      for (const g of groups.groupsOf(cs).values()) out.push(await groupInfo(groups, cs, g));
+      return R.array(out);
+    },
+    ctx,
+    args,
+  );
 }
 
 function xinfoConsumers(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
-  return guarded(async () => {
-    const { groups, cs } = await open(ctx, args[2]!);
-    if (cs === null) return R.error('ERR no such key');
-    const g = groups.get(cs, name(args[3]!));
-    if (g === undefined) return noGroupFor(args[2]!, args[3]!);
-    const now = Date.now();
-    return R.array(
-      [...g.state.consumers.values()]
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-        .map((c) =>
-          R.map([
-            [R.bulk('name'), nameReply(c.name)],
-            [R.bulk('pending'), R.int(c.pel.size)],
-            [R.bulk('idle'), R.int(Math.max(0, now - c.seen))],
-          ]),
-        ),
-    );
-  });
+  return guarded(
+    async () => {
+      const { groups, cs } = await open(ctx, args[2]!);
+      if (cs === null) return R.error('ERR no such key');
+      const g = groups.get(cs, name(args[3]!));
+      if (g === undefined) return noGroupFor(args[2]!, args[3]!);
+      const now = Date.now();
+      return R.array(
+        [...g.state.consumers.values()]
+          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+          .map((c) =>
+            R.map([
+              [R.bulk('name'), nameReply(c.name)],
+              [R.bulk('pending'), R.int(c.pel.size)],
+              [R.bulk('idle'), R.int(Math.max(0, now - c.seen))],
+            ]),
+          ),
+      );
+    },
+    ctx,
+    args,
+  );
 }
 
 /**

@@ -6,10 +6,11 @@
 import type { CommandClient, CommandContext } from '../command.js';
 import { R, type Reply } from '../encoder.js';
 import { parseId, parseRangeBound, type StreamId } from '../stream-map.js';
+import { forwardingOf } from './forward.js';
 import { type IdKey, showId } from './ids.js';
 import { type GroupEntry, GroupError, RedisGroups } from './service.js';
 import { MappedStreams, toKey } from './streams-view.js';
-import { KeyRefused } from './view.js';
+import { KeyRefused, RemoteStream } from './view.js';
 
 const byFace = new WeakMap<object, RedisGroups>();
 
@@ -78,12 +79,26 @@ export function entriesReply(
   );
 }
 
-/** Runs `fn`, turning a GroupError or KeyRefused into its error reply. */
-export async function guarded(fn: () => Promise<Reply>): Promise<Reply> {
+/**
+ * Runs `fn`, turning a GroupError or KeyRefused into its error reply; when
+ * a key's stream is on another node, the whole command (`ctx`, `args`)
+ * runs there instead (forward.ts), waiting its BLOCK (`blockMs`) too.
+ */
+export async function guarded(
+  fn: () => Promise<Reply>,
+  ctx?: CommandContext,
+  args?: readonly Buffer[],
+  blockMs: number | null = null,
+): Promise<Reply> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof GroupError || err instanceof KeyRefused) return R.error(err.message);
+    if (err instanceof RemoteStream && ctx !== undefined && args !== undefined) {
+      const f = forwardingOf(ctx.face);
+      if (f !== undefined) return f.forward(ctx.client, err.stream, args, blockMs);
+    }
+    if (err instanceof RemoteStream) return R.error(`ERR ${err.message}`);
     throw err;
   }
 }

@@ -20,8 +20,9 @@ import {
   type StreamId,
   streamNameOf,
 } from '../stream-map.js';
+import { forwardingOf, isForwarded } from './forward.js';
 import { type IdKey, idKey, MAX_ID } from './ids.js';
-import { type EntryMessage, KeyRefused, type StreamsView } from './view.js';
+import { type EntryMessage, KeyRefused, RemoteStream, type StreamsView } from './view.js';
 
 export function toKey(id: StreamId): IdKey {
   return idKey(id.ms, id.seq);
@@ -63,6 +64,9 @@ export class MappedStreams implements StreamsView {
     const no = mayRead(this.ctx(client), v);
     if (no !== null) throw new KeyRefused(no);
     if (!v.local) {
+      // Served by the node that holds it: forwarded there, once.
+      if (!isForwarded(client) && forwardingOf(this.face) !== undefined)
+        throw new RemoteStream(name);
       throw new KeyRefused(
         `ERR stream '${name}' is on another node of the mesh: consumer groups are served by the node that holds the stream`,
       );

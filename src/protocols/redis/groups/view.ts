@@ -23,6 +23,13 @@ export interface EntryMessage {
 /** Why a key cannot be used as a stream: a Redis error to send (`WRONGTYPE …`, `-ERR …`). */
 export class KeyRefused extends Error {}
 
+/** The key's stream is held by another node of the mesh: the command goes there (forward.ts). */
+export class RemoteStream extends Error {
+  constructor(readonly stream: string) {
+    super(`stream '${stream}' is on another node of the mesh`);
+  }
+}
+
 export interface StreamsView {
   /**
    * The stream of `key` on this node, or null when the key does not exist.

@@ -255,6 +255,27 @@ describe('consumer groups', () => {
     await checkFor(() => consumer.counts().num_ack_pending === 0, 5000);
   });
 
+  test('/varz shows the groups and their counters', async () => {
+    const face = node.srv.node.faces.find((f) => f.name === 'redis')!;
+    const v = (face.varz!() as { groups: Record<string, number> }).groups;
+    assert.ok(v.groups >= 5, JSON.stringify(v));
+    for (const k of [
+      'reads_capped',
+      'late_entries',
+      'write_failures',
+      'snapshots',
+      'skipped_records',
+      'stale_groups',
+      'forwarded',
+      'forwards_served',
+      'forward_timeouts',
+    ]) {
+      assert.equal(typeof v[k], 'number', k);
+    }
+    assert.equal(v.write_failures, 0);
+    assert.ok(v.snapshots >= 5);
+  });
+
   test('XAUTOCLAIM hands over idle entries and reports deleted ones', async () => {
     for (let i = 1; i <= 4; i++) await r.xadd('claims', `${i}-0`, 'v', String(i));
     await r.xgroup('CREATE', 'claims', 'g', '0');

@@ -19,7 +19,7 @@ import type { RedisClient } from './client.js';
 import type { RedisFaceState } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { buildTable, type CommandTable } from './dispatch.js';
-import { startGroupForwarding } from './groups/forward.js';
+import { groupsVarz, startGroupForwarding } from './groups/forward.js';
 import { type FaceCore, newCounters, type RedisCounters, type RedisHost } from './host.js';
 import { PubSubIndex } from './pubsub.js';
 import { RedisSession } from './session.js';
@@ -165,6 +165,7 @@ export class RedisFace implements Face, RedisHost, FaceCore {
       connections: this.live.size,
       pubsub_output_limit: this.node.options.redisPubsubOutputLimit,
       ...Object.fromEntries(Object.entries(this.counters).map(([k, v]) => [snake(k), v])),
+      groups: groupsVarz(this.state),
     };
   }
 

@@ -71,13 +71,13 @@ export class GroupFeed implements Subscriber {
   private next = 1;
   private readonly ackPrefix: number;
   private closed = false;
-  /** Messages given back because their pull was no longer waited for. */
-  nakked = 0;
 
   constructor(
     private readonly account: Account,
     readonly cs: CapturedStream,
     readonly consumer: Consumer,
+    /** Messages given back because their pull was no longer waited for (counted per face). */
+    private readonly late: { count: number } = { count: 0 },
   ) {
     this.ackPrefix = `$JS.ACK.${cs.stream.name}.${consumer.name}.`.length;
     this.sub = internalSubscription(`${this.prefix}>`, this);
@@ -164,7 +164,7 @@ export class GroupFeed implements Subscriber {
     if (ref === null) return;
     if (req === undefined) {
       // Nobody waits for it any more: back to the consumer, first in line.
-      this.nakked++;
+      this.late.count++;
       this.ackWith(ref.sseq, NAK);
       return;
     }

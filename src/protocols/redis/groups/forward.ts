@@ -30,6 +30,7 @@ import type { CommandClient, RedisFaceState } from '../command.js';
 import { type CommandTable, lookup } from '../dispatch.js';
 import { R, type Reply } from '../encoder.js';
 import { streamsOf } from '../stream-access.js';
+import { groupsOfFace } from './access.js';
 
 export const GROUP_FORWARD_PREFIX = '$REDIS.gcmd.';
 /** How long a forwarded group command's answer is awaited, beyond its BLOCK (ms). */
@@ -274,6 +275,17 @@ export class GroupForwarding implements Subscriber {
 }
 
 const BY_FACE = new WeakMap<RedisFaceState, GroupForwarding>();
+
+/** The `/varz` section of the face's consumer groups (`redis.groups`). */
+export function groupsVarz(face: RedisFaceState): Record<string, number> {
+  const f = BY_FACE.get(face);
+  return {
+    ...groupsOfFace(face).varz(),
+    forwarded: f?.counters.forwarded ?? 0,
+    forwards_served: f?.counters.served ?? 0,
+    forward_timeouts: f?.counters.timeouts ?? 0,
+  };
+}
 
 /** The face's forwarding of group commands (made by `startGroupForwarding`). */
 export function forwardingOf(face: RedisFaceState): GroupForwarding | undefined {

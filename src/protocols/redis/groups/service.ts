@@ -36,6 +36,8 @@ export interface GroupEntry {
 
 export interface GroupCounters {
   readsCapped: number;
+  /** Entries that reached a pull nobody waited for any more (a BLOCK ended), given back. */
+  lateEntries: number;
   /** Record writes that failed (the command got an error; memory is ahead of disk until restart). */
   writeFailures: number;
 }
@@ -54,6 +56,8 @@ export class LiveGroup {
 
 export class AccountGroups {
   private readonly byStream = new Map<string, Map<string, LiveGroup>>();
+  /** The feeds' count of late entries: `counters.lateEntries`. */
+  private readonly late: { count: number };
 
   constructor(
     readonly account: Account,
@@ -62,7 +66,23 @@ export class AccountGroups {
     readonly view: StreamsView,
     readonly store: GroupStore,
     readonly counters: GroupCounters,
-  ) {}
+  ) {
+    this.late = {
+      get count(): number {
+        return counters.lateEntries;
+      },
+      set count(v: number) {
+        counters.lateEntries = v;
+      },
+    };
+  }
+
+  /** Groups in service in the account. */
+  get size(): number {
+    let n = 0;
+    for (const m of this.byStream.values()) n += m.size;
+    return n;
+  }
 
   async open(): Promise<void> {
     for (const g of await this.store.open()) {
@@ -518,7 +538,7 @@ export class AccountGroups {
       const existed = cs.consumers.byName.has(name);
       const start = await this.view.seqAfter(cs, g.state.lastId);
       const consumer = await GroupFeed.consumerFor(cs, g.state.name, start);
-      const feed = new GroupFeed(this.account, cs, consumer);
+      const feed = new GroupFeed(this.account, cs, consumer, this.late);
       if (existed) await this.reconcile(cs, g, feed);
       g.feed = feed;
       return feed;
@@ -692,7 +712,28 @@ function entryOf(p: Pulled): EntryMessage {
 /** Every account's groups, opened on first use. */
 export class RedisGroups {
   private readonly accounts = new Map<string, Promise<AccountGroups>>();
-  readonly counters: GroupCounters = { readsCapped: 0, writeFailures: 0 };
+  readonly counters: GroupCounters = { readsCapped: 0, lateEntries: 0, writeFailures: 0 };
+  private readonly opened: AccountGroups[] = [];
+
+  /** What `/varz` shows of the face's groups (summed over the accounts opened). */
+  varz(): Record<string, number> {
+    const v = {
+      groups: 0,
+      reads_capped: this.counters.readsCapped,
+      late_entries: this.counters.lateEntries,
+      write_failures: this.counters.writeFailures,
+      snapshots: 0,
+      skipped_records: 0,
+      stale_groups: 0,
+    };
+    for (const a of this.opened) {
+      v.groups += a.size;
+      v.snapshots += a.store.counters.snapshots;
+      v.skipped_records += a.store.counters.skippedRecords;
+      v.stale_groups += a.store.counters.staleGroups;
+    }
+    return v;
+  }
 
   constructor(
     private readonly host: FaceHost,
@@ -710,6 +751,7 @@ export class RedisGroups {
         const store = new GroupStore(js, this.host.options.name);
         const groups = new AccountGroups(account, js, this.host, this.view, store, this.counters);
         await groups.open();
+        this.opened.push(groups);
         return groups;
       })();
       this.accounts.set(account.name, p);

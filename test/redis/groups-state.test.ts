@@ -23,7 +23,11 @@ import {
   snapshot,
   UNKNOWN_READ,
 } from '../../src/protocols/redis/groups/state.js';
-import { GroupStore, SNAPSHOT_EVERY } from '../../src/protocols/redis/groups/store.js';
+import {
+  GroupStore,
+  SNAPSHOT_EVERY,
+  SNAPSHOT_PEL_CHUNK,
+} from '../../src/protocols/redis/groups/store.js';
 import { type RedisNode, startRedisNode } from './groups-helpers.js';
 
 const id = (ms: number, seq = 0): IdKey => idKey(BigInt(ms), BigInt(seq));
@@ -136,6 +140,24 @@ describe('consumer group records', () => {
   });
   after(async () => {
     await node.close();
+  });
+
+  test('a large PEL is written in parts and read back whole', async () => {
+    const js = node.srv.node.jetstream!.account('$G')!;
+    const store = new GroupStore(js, '');
+    await store.open();
+    const state = new GroupState('big', MIN_ID, UNKNOWN_READ, 1);
+    const n = SNAPSHOT_PEL_CHUNK * 2 + 123;
+    const entries: [IdKey, number][] = [];
+    for (let i = 1; i <= n; i++) entries.push([id(i), i]);
+    apply(state, { o: 'read', c: 'x', t: 5, n: entries, last: id(n), er: n });
+    const before = js.streams.get('$REDIS_groups')?.stream.state().lastSeq ?? 0;
+    const g = await store.create('big-stream', 7, state);
+    const after = js.streams.get('$REDIS_groups')!.stream.state().lastSeq;
+    assert.equal(after - before, 3, 'two parts and the snapshot');
+    const back = (await new GroupStore(js, '').open()).find((x) => x.stream === 'big-stream')!;
+    assert.deepEqual(snapshot(back.state), snapshot(state));
+    await store.remove(g);
   });
 
   test("read back equal, and snapshots keep a group's records few", async () => {

@@ -86,6 +86,17 @@ export class AccountGroups {
 
   async open(): Promise<void> {
     for (const g of await this.store.open()) {
+      // A group whose stream is gone (deleted while the node was down, or before):
+      // its records go, as Redis drops a key's groups with the key.
+      const cs = this.js.streams.get(g.stream);
+      if (
+        (cs === undefined && !this.js.remoteHas(g.stream) && !this.js.offline.has(g.stream)) ||
+        (cs !== undefined && cs.stream.created.getTime() !== g.streamCreated)
+      ) {
+        this.store.counters.staleGroups++;
+        await this.store.remove(g).catch((err: unknown) => this.logFailure('remove', err));
+        continue;
+      }
       let m = this.byStream.get(g.stream);
       if (m === undefined) {
         m = new Map();
@@ -274,13 +285,11 @@ export class AccountGroups {
       } else {
         // Redis's rule: a known counter counts on (while no entry was deleted
         // inside the stream); an unknown one is estimated from the ID.
+        // One look for the batch: no deletion after its first entry means none
+        // after any of them.
         let er = g.state.entriesRead;
-        for (const e of taken) {
-          er =
-            er !== UNKNOWN_READ && !tombstonesFrom(cs, e.seq)
-              ? er + 1
-              : await estimateRead(this.view, cs, e.id);
-        }
+        if (er !== UNKNOWN_READ && !tombstonesFrom(cs, taken[0]!.seq)) er += taken.length;
+        else er = await estimateRead(this.view, cs, taken[taken.length - 1]!.id);
         const op: Op = {
           o: 'read',
           c: consumer,

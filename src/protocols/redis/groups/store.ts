@@ -63,6 +63,9 @@ function encode(r: RecordBody): Buffer {
         ...(r.last === undefined ? {} : { last: showId(r.last) }),
       };
       break;
+    case 'pel':
+      out = { o: 'pel', e: r.e.map(([id, ...rest]) => [showId(id), ...rest]) };
+      break;
     case 'snap':
       out = {
         ...r,
@@ -105,6 +108,11 @@ function decode(payload: Buffer): RecordBody | null {
           ...(r.d === undefined ? {} : { d: r.d.map(id) }),
           ...(r.last === undefined ? {} : { last: id(r.last) }),
         };
+      case 'pel':
+        return {
+          o: 'pel',
+          e: r.e.map(([i, ...rest]: [string, ...unknown[]]) => [id(i), ...rest]),
+        };
       case 'snap':
         return {
           ...r,
@@ -129,7 +137,14 @@ function decode(payload: Buffer): RecordBody | null {
 export const SNAPSHOT_EVERY = 1000;
 
 /** A record: a change, or the whole group with the stream it belongs to. */
-type RecordBody = Op | { o: 'snap'; stream: string; sc: number; s: GroupSnapshot };
+type RecordBody =
+  | Op
+  | { o: 'snap'; stream: string; sc: number; s: GroupSnapshot }
+  /** Part of the PEL of the snapshot that follows (written before it). */
+  | { o: 'pel'; e: GroupSnapshot['pel'] };
+
+/** PEL entries per snapshot record: a large PEL is written in parts, each well under a record's size bound. */
+export const SNAPSHOT_PEL_CHUNK = 20_000;
 
 /** A group as the store keeps it. */
 export interface StoredGroup {
@@ -191,6 +206,8 @@ export class GroupStore {
       this.records = (await this.js.create(config)).stream;
     }
     const bySubject = new Map<string, StoredGroup>();
+    /** PEL parts read, waiting for the snapshot they belong to. */
+    const parts = new Map<string, GroupSnapshot['pel']>();
     const store = this.records.messages;
     for (let m = await store.next(0); m !== null; m = await store.next(m.seq + 1)) {
       const rec = decode(m.payload);
@@ -198,12 +215,20 @@ export class GroupStore {
         this.counters.skippedRecords++;
         continue;
       }
+      if (rec.o === 'pel') {
+        const have = parts.get(m.subject);
+        if (have === undefined) parts.set(m.subject, [...rec.e]);
+        else for (const e of rec.e) have.push(e);
+        continue;
+      }
       if (rec.o === 'snap') {
+        const pel = parts.get(m.subject) ?? [];
+        parts.delete(m.subject);
         bySubject.set(m.subject, {
           subject: m.subject,
           stream: rec.stream,
           streamCreated: rec.sc,
-          state: fromSnapshot(rec.s),
+          state: fromSnapshot({ ...rec.s, pel: [...pel, ...rec.s.pel] }),
           changes: 0,
         });
         continue;
@@ -216,6 +241,8 @@ export class GroupStore {
       apply(g.state, rec);
       g.changes++;
     }
+    // Parts whose snapshot a crash took: the records before them still hold the group.
+    for (const p of parts.values()) this.counters.skippedRecords += p.length > 0 ? 1 : 0;
     return [...bySubject.values()];
   }
 
@@ -248,17 +275,35 @@ export class GroupStore {
     await this.live().store(g.subject, null, encode(op));
   }
 
+  /**
+   * Writes the whole group: its PEL in parts of SNAPSHOT_PEL_CHUNK entries,
+   * then the snapshot (with the last part), all in this turn so no change
+   * comes between; once durable, the records before the first part go. A
+   * crash before the snapshot is durable leaves the parts unused and the
+   * records before them in force.
+   */
   private async writeSnapshot(g: StoredGroup): Promise<void> {
     g.changes = 0;
+    const whole = snapshot(g.state);
+    const pel = whole.pel;
+    const out = this.live();
+    const writes: Promise<{ seq: number }>[] = [];
+    let at = 0;
+    for (; pel.length - at > SNAPSHOT_PEL_CHUNK; at += SNAPSHOT_PEL_CHUNK) {
+      writes.push(
+        out.store(g.subject, null, encode({ o: 'pel', e: pel.slice(at, at + SNAPSHOT_PEL_CHUNK) })),
+      );
+    }
     const body: RecordBody = {
       o: 'snap',
       stream: g.stream,
       sc: g.streamCreated,
-      s: snapshot(g.state),
+      s: { ...whole, pel: pel.slice(at) },
     };
-    const { seq } = await this.live().store(g.subject, null, encode(body));
+    writes.push(out.store(g.subject, null, encode(body)));
+    const done = await Promise.all(writes);
     this.counters.snapshots++;
-    await this.live().messages.purge({ subject: g.subject, upToSeq: seq });
+    await out.messages.purge({ subject: g.subject, upToSeq: done[0]!.seq });
   }
 
   /** XGROUP DESTROY, or a group whose stream is gone: every record of it goes. */

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { AckPolicy, connect, type NatsConnection } from 'nats';
 import { createClient } from 'redis';
+import { groupsOfFace } from '../../src/protocols/redis/groups/access.js';
 import { checkFor } from '../helpers/poll.js';
 import { type RedisNode, startRedisNode } from './groups-helpers.js';
 
@@ -151,6 +152,31 @@ describe('consumer groups', () => {
       got![0]![1].map((e) => e[0]),
       ['2-0', '3-0'],
     );
+  });
+
+  test('after a restart, acks the consumer missed are made again from the records', async () => {
+    for (let i = 1; i <= 3; i++) await r.xadd('lost', `${i}-0`, 'v', String(i));
+    await r.xgroup('CREATE', 'lost', 'g', '0');
+    await r.xreadgroup('GROUP', 'g', 'c', 'STREAMS', 'lost', '>');
+    // An XACK whose record is written but whose JetStream ack never happened
+    // (a crash between the two): the group's change alone.
+    const face = node.srv.node.faces.find((f) => f.name === 'redis') as unknown as {
+      state: Parameters<typeof groupsOfFace>[0];
+    };
+    const all = await groupsOfFace(face.state).of(node.srv.node.accounts.get('$G')!);
+    const cs = node.srv.node.jetstream!.account('$G')!.streams.get('lost')!;
+    const ids = [...all.get(cs, 'g')!.state.pel.from('')].slice(0, 2).map(([k]) => k);
+    await all.commit(all.get(cs, 'g')!, { o: 'ack', ids });
+    assert.equal(cs.consumers.byName.get('redis_g')!.counts().num_ack_pending, 3);
+    r.disconnect();
+    await node.restart();
+    r = new Redis({ port: node.port, host: '127.0.0.1' });
+    assert.deepEqual(await r.xpending('lost', 'g'), [1, '3-0', '3-0', [['c', '1']]]);
+    const consumer = node.srv.node
+      .jetstream!.account('$G')!
+      .streams.get('lost')!
+      .consumers.byName.get('redis_g')!;
+    await checkFor(() => consumer.counts().num_ack_pending === 1, 5000);
   });
 
   test('BLOCK on several keys is woken by an entry on one; the reply names it alone', async () => {

@@ -102,7 +102,13 @@ export class AccountGroups {
         m = new Map();
         this.byStream.set(g.stream, m);
       }
-      m.set(g.state.name, new LiveGroup(g));
+      const live = new LiveGroup(g);
+      m.set(g.state.name, live);
+      // Meet the group's consumer now: reconciling after a crash (acks it
+      // missed, reads whose record was lost) need not wait for a read.
+      if (cs !== undefined) {
+        void this.feed(cs, live).catch((err: unknown) => this.logFailure('bind', err));
+      }
     }
   }
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { AckPolicy, connect, type NatsConnection } from 'nats';
+import { Registry } from 'prom-client';
 import { createClient } from 'redis';
 import { groupsOfFace } from '../../src/protocols/redis/groups/access.js';
 import { checkFor } from '../helpers/poll.js';
@@ -300,6 +301,12 @@ describe('consumer groups', () => {
     }
     assert.equal(v.write_failures, 0);
     assert.ok(v.snapshots >= 5);
+    const registry = new Registry();
+    face.metrics!(registry);
+    const text = await registry.metrics();
+    assert.match(text, /^weft_redis_groups \d+$/m);
+    assert.match(text, /^weft_redis_groups_snapshots_total \d+$/m);
+    assert.match(text, /^weft_redis_groups_forward_timeouts_total 0$/m);
   });
 
   test('XAUTOCLAIM hands over idle entries and reports deleted ones', async () => {

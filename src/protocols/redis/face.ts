@@ -175,6 +175,17 @@ export class RedisFace implements Face, RedisHost, FaceCore {
     for (const [k, help] of Object.entries(COUNTER_HELP)) {
       counter(`weft_redis_${snake(k)}_total`, help, () => this.counters[k as keyof RedisCounters]);
     }
+    // Consumer groups (src/protocols/redis/groups/): the same as /varz's redis.groups.
+    for (const k of Object.keys(groupsVarz(this.state))) {
+      const read = () => groupsVarz(this.state)[k] ?? 0;
+      if (k === 'groups') gauge('weft_redis_groups', 'Redis consumer groups in service', read);
+      else
+        counter(
+          `weft_redis_groups_${k}_total`,
+          `Redis consumer groups: ${k.replace(/_/g, ' ')}`,
+          read,
+        );
+    }
   }
 
   async stop(): Promise<void> {

@@ -25,18 +25,7 @@ import {
   renderPermissionsTable,
   runPermissions,
 } from './permissions.js';
-import {
-  REDIS_GROUP_IDS,
-  type RedisGroupsMeasured,
-  renderRedisGroupsTable,
-  runRedisGroups,
-} from './redis-groups.js';
-import {
-  REDIS_STREAM_IDS,
-  type RedisStreamsMeasured,
-  renderRedisStreamsTable,
-  runRedisStreams,
-} from './redis-streams.js';
+import { REDIS_IDS, type RedisMeasured, renderRedisTable, runRedis } from './redis.js';
 import {
   ensureNatsServer,
   killAll,
@@ -100,12 +89,11 @@ const IDS = [
   ...MESH_IDS,
   ...JS_IDS,
   ...MQTT_IDS,
+  ...REDIS_IDS,
   ...WS_IDS,
   ...SSE_IDS,
   ...HTTP_IDS,
   ...WEBHOOK_IDS,
-  ...REDIS_STREAM_IDS,
-  ...REDIS_GROUP_IDS,
 ];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
@@ -137,6 +125,8 @@ Flags:
                   other MQTT rows use N/4)
   --mqtt-conns N  idle MQTT connections for the memory row (default 50000;
                   capped by the open-file limit, ulimit -n, with a note)
+  --redis-msgs N  Redis PUBLISH count for 1→1 (default 1000000; 1→4 uses N/2);
+                  Weft's Redis face against redis-server
   --http-seconds N  seconds per HTTP publish run (default 10); --http-rounds N
                   rounds of the bare node:http / Weft pair (default 3)
   --webhook-msgs N  messages per webhook round (default 10000; 3 rounds per
@@ -165,12 +155,11 @@ interface Measured {
   mesh?: MeshMeasured;
   jetstream?: JsMeasured;
   mqtt?: MqttMeasured;
+  redis?: RedisMeasured;
   websocket?: WsMeasured;
   sse?: SseMeasured;
   http?: HttpMeasured;
   webhooks?: WebhookMeasured;
-  redisStreams?: RedisStreamsMeasured;
-  redisGroups?: RedisGroupsMeasured;
   problems: string[];
 }
 
@@ -262,6 +251,15 @@ async function main(argv: string[]): Promise<number> {
   if (only.some((id) => MQTT_IDS.includes(id))) {
     measured.mqtt = await runMqtt({ ...group, msgs: mqttMsgs, conns: mqttConns });
   }
+  if (only.some((id) => REDIS_IDS.includes(id))) {
+    const n = values['redis-msgs']
+      ? Number(values['redis-msgs'].replace(/_/g, ''))
+      : quick
+        ? 50_000
+        : 1_000_000;
+    if (!Number.isInteger(n) || n < 1000) return usage('--redis-msgs must be an integer ≥ 1000');
+    measured.redis = await runRedis({ ...group, msgs: n });
+  }
   if (only.some((id) => WS_IDS.includes(id))) measured.websocket = await runWebSocket(group);
 
   if (only.some((id) => SSE_IDS.includes(id))) {
@@ -284,12 +282,6 @@ async function main(argv: string[]): Promise<number> {
     measured.webhooks = await runWebhooks({ ...group, msgs: n });
   }
 
-  if (only.some((id) => REDIS_STREAM_IDS.includes(id))) {
-    measured.redisStreams = await runRedisStreams(group);
-  }
-  if (only.some((id) => REDIS_GROUP_IDS.includes(id)))
-    measured.redisGroups = await runRedisGroups(group);
-
   const tables: string[] = [];
   if (only.some((id) => SINGLE_IDS.includes(id)))
     tables.push(renderTable(measured, only, msgs, conns));
@@ -298,14 +290,20 @@ async function main(argv: string[]): Promise<number> {
   if (measured.mesh) tables.push(renderMeshTable(measured.mesh, only, msgs));
   if (measured.jetstream) tables.push(renderJsTable(measured.jetstream, only));
   if (measured.mqtt) tables.push(renderMqttTable(measured.mqtt, only, mqttMsgs));
+  if (measured.redis) {
+    const n = values['redis-msgs']
+      ? Number(values['redis-msgs'].replace(/_/g, ''))
+      : quick
+        ? 50_000
+        : 1_000_000;
+    tables.push(renderRedisTable(measured.redis, only, n));
+  }
   if (measured.websocket) {
     tables.push(renderWsTable(measured.websocket, natsServerVersion(natsBin)));
   }
   if (measured.sse) tables.push(renderSseTable(measured.sse));
   if (measured.http) tables.push(renderHttpTable(measured.http));
   if (measured.webhooks) tables.push(renderWebhooksTable(measured.webhooks, only));
-  if (measured.redisStreams) tables.push(renderRedisStreamsTable(measured.redisStreams, only));
-  if (measured.redisGroups) tables.push(renderRedisGroupsTable(measured.redisGroups, only));
   if (measured.problems.length > 0) {
     tables.push(
       ['Problems:', ...measured.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`)].join('\n'),
@@ -453,6 +451,7 @@ function parse(argv: string[]) {
       conns: { type: 'string' },
       'mqtt-msgs': { type: 'string' },
       'mqtt-conns': { type: 'string' },
+      'redis-msgs': { type: 'string' },
       'http-seconds': { type: 'string' },
       'http-rounds': { type: 'string' },
       'webhook-msgs': { type: 'string' },

@@ -30,6 +30,8 @@ export const COPY_LIMIT = 8 * 1024;
 /** Bounds on the encode chunk: it grows with traffic and shrinks when idle. */
 export const CHUNK_MIN = 1024;
 export const CHUNK_MAX = 64 * 1024;
+/** Most bytes of a full chunk carried into the next one (more are sealed: a part of their own). */
+export const CARRY_MAX = 16 * 1024;
 /** Most bytes handed to a client's socket in one flush (the rest waits for its 'drain'). */
 export const WRITE_MAX = 1024 * 1024;
 
@@ -212,11 +214,16 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   protected reserve(n: number): Buffer {
     const chunk = this.chunk;
     if (chunk !== null && chunk.length - this.end >= n) return chunk;
-    this.seal();
-    const fresh = Buffer.allocUnsafe(Math.max(n, this.chunkSize));
+    // What the full chunk holds for the next flush is small: carried to the
+    // new chunk, so that flush writes one buffer, not two (a writev).
+    const carry = chunk !== null ? this.end - this.start : 0;
+    if (carry > CARRY_MAX) this.seal();
+    const keep = carry > CARRY_MAX ? 0 : carry;
+    const fresh = Buffer.allocUnsafe(Math.max(n + keep, this.chunkSize));
+    if (keep > 0) chunk!.copy(fresh, 0, this.start, this.end);
     this.chunk = fresh;
     this.start = 0;
-    this.end = 0;
+    this.end = keep;
     return fresh;
   }
 

@@ -198,6 +198,18 @@ describe('Redis Streams with ioredis, node-redis and NATS', () => {
     }
   });
 
+  test('XREAD BLOCK on a key with no stream yet is woken by the XADD that makes it', async () => {
+    const blocker = io.duplicate();
+    try {
+      const waiting = blocker.xread('COUNT', 10, 'BLOCK', 5000, 'STREAMS', 'later', '$');
+      await checkFor(() => BlockedReads.live === 1, 3000);
+      const id = await io.xadd('later', '*', 'k', 'v');
+      assert.deepEqual(await waiting, [['later', [[id, ['k', 'v']]]]]);
+    } finally {
+      blocker.disconnect();
+    }
+  });
+
   test('XREAD BLOCK is woken by a NATS publish into the stream', async () => {
     await io.xadd('nw', '*', 'first', '1');
     const blocker = io.duplicate();
@@ -210,6 +222,23 @@ describe('Redis Streams with ioredis, node-redis and NATS', () => {
     } finally {
       blocker.disconnect();
     }
+  });
+
+  test('trimming is exact, and LIMIT bounds how many entries go', async () => {
+    for (let i = 1; i <= 6; i++) await io.xadd('tr', `${i}-1`, 'i', String(i));
+    // `~` keeps exactly the count (Redis may keep more), LIMIT removes at most that many.
+    assert.equal(await io.xtrim('tr', 'MAXLEN', '~', 2, 'LIMIT', 1), 1);
+    assert.equal(await io.xlen('tr'), 5);
+    assert.equal(await io.xtrim('tr', 'MINID', '~', '5', 'LIMIT', 2), 2);
+    assert.deepEqual(
+      (await io.xrange('tr', '-', '+')).map((e) => e[0]),
+      ['4-1', '5-1', '6-1'],
+    );
+    assert.equal(await io.xtrim('tr', 'MAXLEN', '~', 1), 2);
+    await io.xadd('tr', 'MAXLEN', '=', 1, '7-1', 'i', '7');
+    assert.deepEqual(await io.xrange('tr', '-', '+'), [['7-1', ['i', '7']]]);
+    await io.xadd('tr', 'MINID', '8', '8-1', 'i', '8');
+    assert.deepEqual(await io.xrange('tr', '-', '+'), [['8-1', ['i', '8']]]);
   });
 
   test('keyspace: KEYS, SCAN TYPE stream, EXISTS, DEL; other data types refused', async () => {

@@ -1,5 +1,5 @@
 /**
- * Who may touch a Redis stream (docs/redis-streams.md, "Permissions"):
+ * Who may touch a Redis stream (docs/redis.md, "Streams", "Permissions"):
  * writes need publish permission on the stream's subjects, reads need
  * subscribe permission on them, refusals are Redis's NOPERM; the node's
  * own streams are neither listed nor readable; a stream of another face
@@ -87,6 +87,21 @@ describe('Redis stream permissions', () => {
       await assert.rejects(admin.xrange('$MQTT_x', '-', '+'), NOPERM);
     } finally {
       await nc.close();
+    }
+  });
+});
+
+describe('Redis streams on a node without JetStream', () => {
+  test('stream commands say JetStream is off; the keyspace too', async () => {
+    const node = await startRedisNode();
+    const c = new Redis({ port: node.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+    try {
+      await assert.rejects(c.xadd('s', '*', 'f', 'v'), /JetStream is not enabled/);
+      await assert.rejects(c.xrange('s', '-', '+'), /JetStream is not enabled/);
+      await assert.rejects(c.keys('*'), /JetStream is not enabled/);
+    } finally {
+      c.disconnect();
+      await node.close();
     }
   });
 });

@@ -5,6 +5,15 @@
  */
 import type { Command } from './command.js';
 
+/** Whether two short byte strings are the same (a JS loop: cheaper than a native call for a few bytes). */
+export function sameBytes(a: Buffer, b: Buffer): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  if (n > 64) return a.equals(b);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Commands by lower-case name. */
 export type CommandTable = ReadonlyMap<string, Command>;
 
@@ -48,24 +57,37 @@ function arityOk(arity: number, n: number): boolean {
   return arity > 0 ? n === arity : n >= -arity;
 }
 
-export type Lookup = { readonly cmd: Command } | { readonly error: string };
+/** The command found, or Redis's error text (a string). */
+export type Lookup = Command | string;
+
+/** The last name looked up and its command: a pipeline repeats one command (PUBLISH, XADD). */
+let lastName: Buffer | null = null;
+let lastTable: CommandTable | null = null;
+let lastCmd: Command | undefined;
+
+function find(table: CommandTable, name: Buffer): Command | undefined {
+  if (lastTable === table && lastName !== null && sameBytes(lastName, name)) return lastCmd;
+  const cmd = table.get(name.toString('latin1').toLowerCase());
+  lastName = Buffer.from(name);
+  lastTable = table;
+  lastCmd = cmd;
+  return cmd;
+}
 
 /** The command `args` names (a subcommand where the command has them), or Redis's error. */
 export function lookup(table: CommandTable, args: readonly Buffer[]): Lookup {
-  const cmd = table.get(args[0]!.toString('latin1').toLowerCase());
-  if (cmd === undefined) return { error: unknownCommand(args) };
-  if (!arityOk(cmd.arity, args.length)) return { error: wrongArity(cmd.name) };
+  const cmd = find(table, args[0]!);
+  if (cmd === undefined) return unknownCommand(args);
+  if (!arityOk(cmd.arity, args.length)) return wrongArity(cmd.name);
   const subs = cmd.subcommands;
-  if (subs === undefined || subs.length === 0 || args.length < 2) return { cmd };
+  if (subs === undefined || subs.length === 0 || args.length < 2) return cmd;
   const want = `${cmd.name}|${args[1]!.toString('latin1').toLowerCase()}`;
   const sub = subs.find((s) => s.name === want);
   if (sub === undefined) {
-    return {
-      error: oneLine(
-        `ERR unknown subcommand '${text(args[1]!, 128)}'. Try ${cmd.name.toUpperCase()} HELP.`,
-      ),
-    };
+    return oneLine(
+      `ERR unknown subcommand '${text(args[1]!, 128)}'. Try ${cmd.name.toUpperCase()} HELP.`,
+    );
   }
-  if (!arityOk(sub.arity, args.length)) return { error: wrongArity(sub.name) };
-  return { cmd: sub };
+  if (!arityOk(sub.arity, args.length)) return wrongArity(sub.name);
+  return sub;
 }

@@ -27,12 +27,20 @@ export type Reply =
   | { readonly t: 'bool'; readonly v: boolean }
   | { readonly t: 'verbatim'; readonly format: string; readonly v: string };
 
+/** The integer replies 0..255, made once (a PUBLISH answers one per command). */
+const SMALL_INTS: readonly Reply[] = Array.from({ length: 256 }, (_, v) =>
+  Object.freeze({ t: 'int' as const, v }),
+);
+
 /** Shorthands for building replies. */
 export const R = {
   ok: { t: 'simple', v: 'OK' } as Reply,
   simple: (v: string): Reply => ({ t: 'simple', v }),
   error: (v: string): Reply => ({ t: 'error', v }),
-  int: (v: number | bigint): Reply => ({ t: 'int', v }),
+  int: (v: number | bigint): Reply =>
+    typeof v === 'number' && v >= 0 && v < SMALL_INTS.length && Number.isInteger(v)
+      ? SMALL_INTS[v]!
+      : { t: 'int', v },
   bulk: (v: Buffer | string): Reply => ({ t: 'bulk', v }),
   null: { t: 'null' } as Reply,
   array: (v: readonly Reply[]): Reply => ({ t: 'array', v }),

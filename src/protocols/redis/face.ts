@@ -16,7 +16,7 @@ import { scrapeReaders } from '../../monitor/metric-kit.js';
 import { listen } from '../../util/listen.js';
 import type { Face, FaceHost, FaceListener } from '../face.js';
 import type { RedisClient } from './client.js';
-import type { RedisFaceState } from './command.js';
+import type { Command, RedisFaceState } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { buildTable, type CommandTable } from './dispatch.js';
 import { groupsVarz, startGroupForwarding } from './groups/forward.js';
@@ -31,7 +31,7 @@ export class RedisFace implements Face, RedisHost, FaceCore {
   readonly name = 'redis';
   listeners: FaceListener[] = [];
   readonly counters: RedisCounters = newCounters();
-  readonly table: CommandTable = buildTable(COMMANDS);
+  readonly table: CommandTable;
   readonly state: RedisFaceState;
   readonly started = Date.now();
   private readonly live = new Set<RedisSession>();
@@ -40,7 +40,12 @@ export class RedisFace implements Face, RedisHost, FaceCore {
   private tlsFiles: TlsFiles | null = null;
   private tlsAcceptor: TlsAcceptor | null = null;
 
-  constructor(readonly node: FaceHost) {
+  constructor(
+    readonly node: FaceHost,
+    /** The command table (tests add their own commands). */
+    commands: readonly Command[] = COMMANDS,
+  ) {
+    this.table = buildTable(commands);
     this.state = { host: node, pubsub: new PubSubIndex(), core: this };
   }
 
@@ -163,7 +168,7 @@ export class RedisFace implements Face, RedisHost, FaceCore {
   varz(): Record<string, unknown> {
     return {
       connections: this.live.size,
-      pubsub_output_limit: this.node.options.redisPubsubOutputLimit,
+      pubsub_output_limit_bytes: this.node.options.redisPubsubOutputLimit,
       ...Object.fromEntries(Object.entries(this.counters).map(([k, v]) => [snake(k), v])),
       groups: groupsVarz(this.state),
     };
@@ -207,7 +212,7 @@ const COUNTER_HELP: Record<keyof RedisCounters, string> = {
   messagesOut: 'Pub/sub messages delivered to Redis clients',
   publishDenied: 'Redis PUBLISH refused by permissions',
   subscribeDenied: 'Redis subscriptions refused by permissions',
-  pubsubOutputLimit: 'Redis pub/sub clients closed past redis.pubsub_output_limit',
+  pubsubOutputLimitCloses: 'Redis pub/sub clients closed past redis.pubsub_output_limit',
   pipelineStalls: 'Times a Redis connection stopped reading at PENDING_REPLIES_MAX replies waiting',
   inputStalls:
     'Times a Redis connection stopped reading at HELD_INPUT_MAX bytes behind a blocked command',

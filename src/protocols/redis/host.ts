@@ -28,7 +28,7 @@ export interface RedisCounters {
   /** Subscriptions refused by permissions. */
   subscribeDenied: number;
   /** Clients closed past redis.pubsub_output_limit. */
-  pubsubOutputLimit: number;
+  pubsubOutputLimitCloses: number;
   /** Times reading paused at PENDING_REPLIES_MAX replies waiting their turn. */
   pipelineStalls: number;
   /** Times reading paused at HELD_INPUT_MAX bytes read while a command held the rest. */
@@ -47,7 +47,7 @@ export function newCounters(): RedisCounters {
     messagesOut: 0,
     publishDenied: 0,
     subscribeDenied: 0,
-    pubsubOutputLimit: 0,
+    pubsubOutputLimitCloses: 0,
     pipelineStalls: 0,
     inputStalls: 0,
     refused: 0,

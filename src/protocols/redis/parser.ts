@@ -22,6 +22,10 @@ export const INLINE_MAX = 64 * 1024;
 /** Redis's default proto-max-bulk-len. */
 export const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
 
+/** Longest command name kept to be shared by the next command (see RespReader.name). */
+const NAME_MAX = 32;
+const NO_ARGS: Buffer[] = [];
+
 /** A protocol error: the text is Redis's, to be sent as `-ERR <text>` before the close. */
 export class RespProtocolError extends Error {}
 
@@ -41,6 +45,8 @@ export class RespReader {
   private args: Buffer[] = [];
   private want = 0;
   private failed: RespProtocolError | null = null;
+  /** The last command name read (see `name`). */
+  private lastName: Buffer | null = null;
 
   constructor(private readonly maxBulk = DEFAULT_MAX_BULK) {}
 
@@ -81,9 +87,15 @@ export class RespReader {
     }
   }
 
-  /** The index of the LF ending the line at `from`, or -1. */
+  /**
+   * The index of the LF ending the line at `from`, or -1. A length line is
+   * a few bytes: a JS loop finds its end sooner than a native call.
+   */
   private lineEnd(from: number): number {
-    return this.buf.indexOf(LF, from);
+    const b = this.buf;
+    const n = Math.min(b.length, from + 32);
+    for (let i = from; i < n; i++) if (b[i] === LF) return i;
+    return n === b.length ? -1 : b.indexOf(LF, n);
   }
 
   private inline(): Buffer[] | null {
@@ -140,23 +152,77 @@ export class RespReader {
         );
       }
       const start = this.pos;
-      const len = this.lengthLine('bulk');
-      if (len === null) return null;
-      if (Number.isNaN(len) || len < 0 || len > this.maxBulk) {
-        throw new RespProtocolError('Protocol error: invalid bulk length');
+      // The common case read at once: `$<digits>\r\n`; anything else by lengthLine.
+      let len = this.quickLength();
+      if (len < 0) {
+        const n = this.lengthLine('bulk');
+        if (n === null) return null;
+        if (Number.isNaN(n) || n < 0 || n > this.maxBulk) {
+          throw new RespProtocolError('Protocol error: invalid bulk length');
+        }
+        len = n;
       }
       // The bulk and its CRLF, whole, or wait (the length line is read again then).
       if (this.buf.length - this.pos < len + 2) {
         this.pos = start;
         return null;
       }
-      this.args.push(this.buf.subarray(this.pos, this.pos + len));
+      if (this.args.length === 0) this.args.push(this.name(len));
+      else this.args.push(this.buf.subarray(this.pos, this.pos + len));
       this.pos += len + 2;
     }
     const cmd = this.args;
-    this.args = [];
+    this.args = NO_ARGS;
     this.want = 0;
     return cmd;
+  }
+
+  /**
+   * A length line at pos that is plainly well formed — one to 10 digits,
+   * then CR LF, within maxBulk — read and passed; else -1, pos unmoved,
+   * for lengthLine to read it (and say what is wrong).
+   */
+  private quickLength(): number {
+    const b = this.buf;
+    const from = this.pos + 1;
+    const stop = Math.min(b.length, from + 10);
+    let i = from;
+    let n = 0;
+    for (; i < stop; i++) {
+      const d = b[i]! - 0x30;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    if (i === from || i + 1 >= b.length || b[i] !== CR || b[i + 1] !== LF || n > this.maxBulk) {
+      return -1;
+    }
+    this.pos = i + 2;
+    return n;
+  }
+
+  /**
+   * The command name at pos: the same Buffer as the last command's when
+   * the bytes are the same (a pipeline repeats its command: one Buffer
+   * less to make per command). A copy, never a view of the read buffer.
+   */
+  private name(len: number): Buffer {
+    const last = this.lastName;
+    const b = this.buf;
+    const at = this.pos;
+    if (last !== null && last.length === len) {
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (last[i] !== b[at + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return last;
+    }
+    if (len > NAME_MAX) return b.subarray(at, at + len);
+    const copy = Buffer.from(b.subarray(at, at + len));
+    this.lastName = copy;
+    return copy;
   }
 }
 

@@ -36,15 +36,38 @@ interface RedisSub extends Subscription {
   readonly glob: Buffer | null;
   /** Each delivery needs the guard's receive check (deny rules). */
   readonly check: boolean;
+  /** Each message's head in RESP2 and RESP3 (made at first use; see messagePrefix). */
+  prefix2: Buffer | null;
+  prefix3: Buffer | null;
 }
+
+/**
+ * The bytes a message of `sub` starts with: `*3\r\n$7\r\nmessage\r\n$<n>\r\n<channel>\r\n`
+ * (smessage alike), or for a pattern `*4\r\n$8\r\npmessage\r\n$<n>\r\n<pattern>\r\n`
+ * (the channel follows). RESP3 starts with `>`.
+ */
+function messagePrefix(sub: RedisSub, protocol: 2 | 3): Buffer {
+  const cached = protocol === 3 ? sub.prefix3 : sub.prefix2;
+  if (cached !== null) return cached;
+  const word = MESSAGE_KIND[sub.kind];
+  const head = `${protocol === 3 ? '>' : '*'}${sub.kind === 'pattern' ? 4 : 3}\r\n$${word.length}\r\n${word}\r\n$${sub.name.length}\r\n`;
+  const b = Buffer.concat([Buffer.from(head, 'latin1'), sub.name, CRLF]);
+  if (protocol === 3) sub.prefix3 = b;
+  else sub.prefix2 = b;
+  return b;
+}
+
+const CRLF = Buffer.from('\r\n');
 
 /** What the subscriptions need of their connection. */
 export interface SubscriptionsOwner {
   readonly id: number;
   readonly account: Account;
   readonly who: ConnectionIdentity;
-  /** Queues one pub/sub message (RESP2 array or RESP3 push). */
-  sendMessage(kind: SubKind, pattern: Buffer | null, channel: Buffer, payload: Buffer): void;
+  /** The connection's protocol (pub/sub messages are arrays in RESP2, pushes in RESP3). */
+  readonly protocol: 2 | 3;
+  /** Queues one pub/sub message: its head, the channel when the head lacks it, the payload. */
+  sendMessage(prefix: Buffer, channel: Buffer | null, payload: Buffer): void;
 }
 
 /** Counts of the face's subscriptions per account, for PUBSUB. */
@@ -220,6 +243,8 @@ export class ClientSubscriptions implements Subscriber {
       name: Buffer.from(name),
       glob: t.exact ? null : Buffer.from(name),
       check: guard?.subscribe(t.subject, '').check === true,
+      prefix2: null,
+      prefix3: null,
     };
     m.set(key, sub);
     if (kind !== 'pattern') this.bySubject[kind].set(sub.subject, sub);
@@ -289,7 +314,7 @@ export class ClientSubscriptions implements Subscriber {
         return;
       }
       if (s.kind !== 'pattern') {
-        this.owner.sendMessage(s.kind, null, s.name, msg.payload);
+        this.owner.sendMessage(messagePrefix(s, this.owner.protocol), null, msg.payload);
         return;
       }
       const channel = Buffer.from(subjectToChannel(msg.subject), 'utf8');
@@ -297,7 +322,7 @@ export class ClientSubscriptions implements Subscriber {
         index.adjust--;
         return;
       }
-      this.owner.sendMessage('pattern', s.name, channel, msg.payload);
+      this.owner.sendMessage(messagePrefix(s, this.owner.protocol), channel, msg.payload);
       return;
     }
     if (msg === this.lastMsg) {
@@ -313,7 +338,7 @@ export class ClientSubscriptions implements Subscriber {
     const ch = this.bySubject.channel.get(subject);
     if (ch !== undefined) {
       if (this.accepts(ch, msg)) {
-        this.owner.sendMessage('channel', null, ch.name, msg.payload);
+        this.owner.sendMessage(messagePrefix(ch, this.owner.protocol), null, msg.payload);
         sent++;
       } else this.denied++;
     }
@@ -327,14 +352,14 @@ export class ClientSubscriptions implements Subscriber {
           this.denied++;
           continue;
         }
-        this.owner.sendMessage('pattern', p.name, channel, msg.payload);
+        this.owner.sendMessage(messagePrefix(p, this.owner.protocol), channel, msg.payload);
         sent++;
       }
     }
     const sh = this.bySubject.shard.get(subject);
     if (sh !== undefined) {
       if (this.accepts(sh, msg)) {
-        this.owner.sendMessage('shard', null, sh.name, msg.payload);
+        this.owner.sendMessage(messagePrefix(sh, this.owner.protocol), null, msg.payload);
         sent++;
       } else this.denied++;
     }

@@ -23,6 +23,7 @@ import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Transport } from '../../connection/transport.js';
 import type { Account } from '../../core/account.js';
 import { CloseReason } from '../../errors.js';
+import { copyInto } from '../../util/bytes.js';
 import type { ClientDescription, FaceConnection } from '../face.js';
 import type { RedisClient } from './client.js';
 import type { CommandContext } from './command.js';
@@ -30,7 +31,7 @@ import { lookup } from './dispatch.js';
 import { encode, type Protocol, R, type Reply } from './encoder.js';
 import type { RedisHost } from './host.js';
 import { RespProtocolError, RespReader } from './parser.js';
-import { ClientSubscriptions, MESSAGE_KIND, type SubKind } from './pubsub.js';
+import { ClientSubscriptions } from './pubsub.js';
 
 /** Replies waiting for an earlier one before reading pauses. */
 export const PENDING_REPLIES_MAX = 1024;
@@ -106,8 +107,11 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
   /** Logs in with no credentials where the node allows it; else waits for AUTH within auth_timeout. */
   begin(): void {
     const sec = this.host.node.security;
-    if (!sec.required || sec.config.noAuthUser !== '') {
-      const r = this.loginWith(this.credentialsOf('', '', ''), false);
+    // redis.tls verify_and_map: the verified client certificate names the user.
+    const cert =
+      this.host.node.options.redisTls?.verifyAndMap === true ? (this.tls?.cert ?? null) : null;
+    if (!sec.required || sec.config.noAuthUser !== '' || cert !== null) {
+      const r = this.loginWith(this.credentialsOf('', '', '', cert), false);
       if (r instanceof Promise) this.hold(r);
       return;
     }
@@ -192,7 +196,12 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
     );
   }
 
-  private credentialsOf(user: string, pass: string, token: string): Credentials {
+  private credentialsOf(
+    user: string,
+    pass: string,
+    token: string,
+    cert: TlsSessionInfo['cert'] = null,
+  ): Credentials {
     return {
       face: 'redis',
       remoteAddress: this.remoteAddress,
@@ -203,7 +212,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
       sig: '',
       jwt: '',
       nonce: '',
-      cert: null,
+      cert,
     };
   }
 
@@ -216,6 +225,8 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
         ),
       );
     }
+    // As Redis's default user without a password: any password logs it in (it already is).
+    if (!sec.required && user === 'default' && this.authenticated) return Promise.resolve(null);
     // A node with a token alone: the password is the token (Redis's requirepass); else
     // `AUTH <password>` is the user "default", as in Redis 6+.
     const tokenOnly = sec.config.token !== '' && sec.config.users.length === 0;
@@ -356,13 +367,12 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
 
   private execute(args: Buffer[]): void {
     const h = this.host;
-    const found = lookup(h.table, args);
-    if ('error' in found) {
+    const cmd = lookup(h.table, args);
+    if (typeof cmd === 'string') {
       h.counters.badCommands++;
-      this.emit(R.error(found.error));
+      this.emit(R.error(cmd));
       return;
     }
-    const cmd = found.cmd;
     if (!this.authenticated && !cmd.flags.includes('no_auth')) {
       h.counters.noauth++;
       this.emit(R.error(NOAUTH));
@@ -466,43 +476,46 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
 
   private write(r: Reply): void {
     if (this.closed) return;
-    this.queueBytes(encode(r, this.protocol));
+    // The common short replies without building an encoding.
+    if (r.t === 'int' && typeof r.v === 'number' && Number.isSafeInteger(r.v) && r.v >= 0) {
+      const buf = this.reserve(24);
+      this.commit(lengthLine(buf, this.writePos, 0x3a, r.v));
+    } else if (r.t === 'int') this.queueText(`:${r.v}\r\n`);
+    else if (r.t === 'simple' && r.v === 'OK') this.queueBytes(OK);
+    else this.queueBytes(encode(r, this.protocol));
   }
 
   private maybeEnd(): void {
     if (this.ending !== null && this.slots.length === 0 && !this.closed) this.close(this.ending);
   }
 
-  /** A pub/sub message (hot path: encoded straight into the queue). */
-  sendMessage(kind: SubKind, pattern: Buffer | null, channel: Buffer, payload: Buffer): void {
+  /**
+   * A pub/sub message (hot path: encoded straight into the queue): the
+   * subscription's own `prefix` (`*3 $7 message $n <channel>`, or the
+   * pmessage head with its pattern), the channel when it varies (patterns),
+   * then the payload.
+   */
+  sendMessage(prefix: Buffer, channel: Buffer | null, payload: Buffer): void {
     if (this.closed) return;
-    const word = MESSAGE_KIND[kind];
-    const head =
-      `${this.protocol === 3 ? '>' : '*'}${pattern === null ? 3 : 4}\r\n$${word.length}\r\n${word}\r\n` +
-      (pattern === null ? '' : `$${pattern.length}\r\n`);
-    const mid = `$${channel.length}\r\n`;
-    const tail = `\r\n$${payload.length}\r\n`;
     const small = payload.length < 8192;
     const size =
-      head.length +
-      (pattern === null ? 0 : pattern.length + 2) +
-      mid.length +
-      channel.length +
-      tail.length +
+      prefix.length +
+      (channel === null ? 0 : channel.length + 16) +
+      16 +
       (small ? payload.length + 2 : 0);
     const buf = this.reserve(size);
-    let at = this.writePos;
-    at += buf.write(head, at, 'latin1');
-    if (pattern !== null) {
-      at += pattern.copy(buf, at);
-      at += buf.write('\r\n', at, 'latin1');
+    let at = copyInto(prefix, buf, this.writePos);
+    if (channel !== null) {
+      at = lengthLine(buf, at, 0x24, channel.length);
+      at = copyInto(channel, buf, at);
+      buf[at++] = 13;
+      buf[at++] = 10;
     }
-    at += buf.write(mid, at, 'latin1');
-    at += channel.copy(buf, at);
-    at += buf.write(tail, at, 'latin1');
+    at = lengthLine(buf, at, 0x24, payload.length);
     if (small) {
-      at += payload.copy(buf, at);
-      at += buf.write('\r\n', at, 'latin1');
+      at = copyInto(payload, buf, at);
+      buf[at++] = 13;
+      buf[at++] = 10;
       this.commit(at);
     } else {
       this.commit(at);
@@ -515,8 +528,9 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
     node.stats.outMsgs++;
     node.stats.outBytes += payload.length;
     this.host.counters.messagesOut++;
-    if (this.pendingBytes > node.options.redisPubsubOutputLimit && !this.closed) {
-      this.host.counters.pubsubOutputLimit++;
+    // `held`: bytes queued here and in the socket (cheaper than pendingBytes on the hot path).
+    if (this.held > node.options.redisPubsubOutputLimit && !this.closed) {
+      this.host.counters.pubsubOutputLimitCloses++;
       node.stats.slowConsumers++;
       node.log.warn(
         `${this.tag()} - pub/sub client closed: ${this.pendingBytes} bytes waiting exceed redis.pubsub_output_limit ${node.options.redisPubsubOutputLimit}`,
@@ -579,3 +593,27 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
 }
 
 const CRLF = Buffer.from('\r\n');
+
+/** Writes `<mark><n>\r\n` (n ≥ 0: `$16\r\n`, `:1\r\n`) at `at`; returns the new offset. */
+function lengthLine(buf: Buffer, at: number, mark: number, n: number): number {
+  buf[at++] = mark;
+  if (n < 10) buf[at++] = 0x30 + n;
+  else {
+    const start = at;
+    let v = n;
+    while (v > 0) {
+      buf[at++] = 0x30 + (v % 10);
+      v = Math.floor(v / 10);
+    }
+    // The digits went in backwards.
+    for (let i = start, j = at - 1; i < j; i++, j--) {
+      const t = buf[i]!;
+      buf[i] = buf[j]!;
+      buf[j] = t;
+    }
+  }
+  buf[at++] = 13;
+  buf[at++] = 10;
+  return at;
+}
+const OK = Buffer.from('+OK\r\n');

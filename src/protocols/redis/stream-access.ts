@@ -23,7 +23,6 @@
  */
 import type { Account } from '../../core/account.js';
 import type { AccountJetStream, CapturedStream } from '../../jetstream/service.js';
-import type { StoredMessage } from '../../streams/store.js';
 import type { StreamConfig } from '../../streams/stream-config.js';
 import { internalDetail, internalError } from '../../streams/stream-errors.js';
 import type { FaceHost } from '../face.js';
@@ -35,203 +34,43 @@ import {
   ID_ZERO,
   idOf,
   redisSubject,
-  type StoredLike,
   type StreamId,
   xaddSubject,
 } from './stream-map.js';
+import {
+  type ApiClient,
+  JsApiError,
+  LocalView,
+  newMeta,
+  RemoteView,
+  redisStreamConfig,
+  type StreamMeta,
+  type StreamStateView,
+  type StreamView,
+} from './stream-views.js';
 import { BlockedReads } from './stream-wait.js';
+
+export {
+  JsApiError,
+  redisStreamConfig,
+  type StoredEntryMsg,
+  type StreamMeta,
+  type StreamStateView,
+  type StreamView,
+} from './stream-views.js';
 
 /** How long a JetStream API request or a publish ack is awaited (ms). */
 export const REDIS_JS_TIMEOUT_MS = 5000;
 /** XADDs to a stream on another node retried when another writer came first, at most. */
 export const REDIS_XADD_RETRIES = 5;
+/** Streams on other nodes this node remembers the last ID of, at most. */
+export const REMOTE_META_MAX = 10_000;
 /** How often publishes waiting for an ack are checked for their timeout (ms). */
 const ACK_SWEEP_MS = 250;
 /** Reads of the top entry of a stream on this node that keeps growing under them, at most. */
 const LAST_TRIES_MAX = 100;
 /** Entries walked back from the top to find the last one held (after XDELs of the top), at most. */
 const LAST_WALK_MAX = 1000;
-
-export interface StreamStateView {
-  readonly messages: number;
-  readonly bytes: number;
-  /** First sequence held; lastSeq + 1 when empty. */
-  readonly firstSeq: number;
-  /** Last sequence ever assigned, 0 when none. */
-  readonly lastSeq: number;
-}
-
-export interface StoredEntryMsg extends StoredLike {
-  readonly subject: string;
-}
-
-/** A stream as the commands see it, here or elsewhere. */
-export interface StreamView {
-  readonly name: string;
-  /** On this node. */
-  readonly local: boolean;
-  readonly config: StreamConfig;
-  /** The state now (local) or when the view was opened (remote). */
-  state(): StreamStateView;
-  /** The first message with sequence ≥ seq, or null. */
-  next(seq: number): Promise<StoredEntryMsg | null>;
-  get(seq: number): Promise<StoredEntryMsg | null>;
-  /** Removes one message; false when it was not there. */
-  remove(seq: number): Promise<boolean>;
-  /** Removes the messages below `seq`, or all but the newest `keep`; how many. */
-  purge(opts: { seq?: number; keep?: number }): Promise<number>;
-  destroy(): Promise<void>;
-  /** What this node remembers of the stream beyond its messages. */
-  readonly meta: StreamMeta;
-}
-
-/** What Redis keeps beside the entries (held in memory on this node). */
-export interface StreamMeta {
-  /** The sequence `lastId` is known for (the stream's lastSeq then); -1: unknown. */
-  seq: number;
-  /** The largest ID given out (XADD, XSETID), even if deleted since. */
-  lastId: StreamId;
-  maxDeletedId: StreamId;
-  /** XSETID ENTRIESADDED minus the stream's lastSeq then; 0 by default. */
-  addedOffset: number;
-}
-
-/** A JetStream API answer that is an error. */
-export class JsApiError extends Error {
-  constructor(
-    readonly code: number,
-    readonly errCode: number,
-    description: string,
-  ) {
-    super(description);
-  }
-}
-
-function newMeta(): StreamMeta {
-  return { seq: -1, lastId: ID_ZERO, maxDeletedId: ID_ZERO, addedOffset: 0 };
-}
-
-/** The config Redis gives the streams it makes. */
-export function redisStreamConfig(name: string): Record<string, unknown> {
-  return {
-    name,
-    subjects: [redisSubject(name)],
-    storage: 'file',
-    retention: 'limits',
-    allow_direct: true,
-  };
-}
-
-class LocalView implements StreamView {
-  readonly local = true;
-  constructor(
-    readonly cs: CapturedStream,
-    readonly meta: StreamMeta,
-    private readonly drop: (cs: CapturedStream) => Promise<void>,
-  ) {}
-  get name(): string {
-    return this.cs.stream.name;
-  }
-  get config(): StreamConfig {
-    return this.cs.stream.config;
-  }
-  state(): StreamStateView {
-    return this.cs.stream.state();
-  }
-  next(seq: number): Promise<StoredMessage | null> {
-    return this.cs.stream.messages.next(Math.max(seq, 1));
-  }
-  get(seq: number): Promise<StoredMessage | null> {
-    return this.cs.stream.messages.get(seq);
-  }
-  async remove(seq: number): Promise<boolean> {
-    if (this.config.deny_delete) throw new JsApiError(400, 10010, 'message delete not permitted');
-    return this.cs.stream.messages.remove(seq);
-  }
-  async purge(opts: { seq?: number; keep?: number }): Promise<number> {
-    if (this.config.deny_purge) throw new JsApiError(400, 10010, 'stream purge not permitted');
-    return this.cs.stream.purge(opts);
-  }
-  destroy(): Promise<void> {
-    return this.drop(this.cs);
-  }
-}
-
-interface ApiStoredMessage {
-  subject: string;
-  seq: number;
-  hdrs?: string;
-  data?: string;
-  time: string;
-}
-
-/** RFC 3339 with up to nanoseconds → ms since the epoch. */
-function parseTime(s: string): number {
-  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(.*)$/.exec(s);
-  if (m === null) return Date.parse(s);
-  const frac = (m[2] ?? '').slice(0, 3).padEnd(3, '0');
-  return Date.parse(`${m[1]}.${frac}${m[3]}`);
-}
-
-class RemoteView implements StreamView {
-  readonly local = false;
-  constructor(
-    private readonly streams: RedisStreams,
-    private readonly account: Account,
-    readonly config: StreamConfig,
-    private readonly st: StreamStateView,
-    readonly meta: StreamMeta,
-  ) {}
-  get name(): string {
-    return this.config.name;
-  }
-  state(): StreamStateView {
-    return this.st;
-  }
-  private async msg(body: Record<string, unknown>): Promise<StoredEntryMsg | null> {
-    try {
-      const r = (await this.streams.api(this.account, `STREAM.MSG.GET.${this.name}`, body)) as {
-        message: ApiStoredMessage;
-      };
-      const m = r.message;
-      return {
-        subject: m.subject,
-        seq: m.seq,
-        time: parseTime(m.time),
-        headers: m.hdrs === undefined ? null : Buffer.from(m.hdrs, 'base64'),
-        payload: m.data === undefined ? Buffer.alloc(0) : Buffer.from(m.data, 'base64'),
-      };
-    } catch (err) {
-      if (err instanceof JsApiError && err.errCode === 10037) return null;
-      throw err;
-    }
-  }
-  next(seq: number): Promise<StoredEntryMsg | null> {
-    return this.msg({ seq: Math.max(seq, 1), next_by_subj: '>' });
-  }
-  get(seq: number): Promise<StoredEntryMsg | null> {
-    return seq < 1 ? Promise.resolve(null) : this.msg({ seq });
-  }
-  async remove(seq: number): Promise<boolean> {
-    try {
-      await this.streams.api(this.account, `STREAM.MSG.DELETE.${this.name}`, { seq });
-      return true;
-    } catch (err) {
-      if (err instanceof JsApiError && (err.errCode === 10057 || err.errCode === 10037))
-        return false;
-      throw err;
-    }
-  }
-  async purge(opts: { seq?: number; keep?: number }): Promise<number> {
-    const r = (await this.streams.api(this.account, `STREAM.PURGE.${this.name}`, opts)) as {
-      purged: number;
-    };
-    return r.purged;
-  }
-  async destroy(): Promise<void> {
-    await this.streams.api(this.account, `STREAM.DELETE.${this.name}`, {});
-  }
-}
 
 /** The outcome of a publish to a stream: its sequence, or the error to answer. */
 export type AppendResult = { seq: number } | { error: string };
@@ -254,7 +93,7 @@ export type XaddOutcome =
   | { none: true };
 
 /** The Redis face's way to the account's streams (one per face). */
-export class RedisStreams {
+export class RedisStreams implements ApiClient {
   readonly inbox: ReplyInbox;
   /** Blocked XREADs (and XREADGROUPs). */
   readonly blocked = new BlockedReads();
@@ -313,7 +152,7 @@ export class RedisStreams {
       return this.localView(js, cs, meta);
     }
     if (!js.remoteHas(name)) return null;
-    let info: { config: StreamConfig; state: Record<string, number> };
+    let info: { config: StreamConfig; state: Record<string, number>; created?: string };
     try {
       info = (await this.api(account, `STREAM.INFO.${name}`, null)) as typeof info;
     } catch (err) {
@@ -328,11 +167,17 @@ export class RedisStreams {
       firstSeq: (s.messages ?? 0) === 0 ? lastSeq + 1 : (s.first_seq ?? 1),
       lastSeq,
     };
-    const key = `${account.name}\u0000${name}`;
+    // Keyed by the stream's creation too: a stream deleted and made again starts afresh.
+    const key = `${account.name}\u0000${name}\u0000${info.created ?? ''}`;
     let meta = this.remoteMeta.get(key);
     if (meta === undefined) {
       meta = newMeta();
       this.remoteMeta.set(key, meta);
+      // Bounded: the oldest memory goes first (it is only a floor for the next ID).
+      if (this.remoteMeta.size > REMOTE_META_MAX) {
+        const oldest = this.remoteMeta.keys().next().value;
+        if (oldest !== undefined) this.remoteMeta.delete(oldest);
+      }
     }
     return new RemoteView(this, account, info.config, st, meta);
   }
@@ -731,4 +576,21 @@ export function streamsOf(face: RedisFaceState): RedisStreams {
     for (const made of STREAMS_MADE) made(face, s);
   }
   return s;
+}
+
+/**
+ * The streams' counters for the face's `/varz` (`redis.streams`), or null
+ * when no stream command ran yet: XADDs acked and refused, remote retries,
+ * timeouts, reply-inbox refusals, blocked reads now / refused / timed out.
+ */
+export function streamsVarz(face: RedisFaceState): Record<string, number> | null {
+  const s = BY_FACE.get(face);
+  if (s === undefined) return null;
+  return {
+    ...s.counters,
+    inboxRefused: s.inbox.refused,
+    blocked: s.blocked.size,
+    blockedRefused: s.blocked.refused,
+    blockedTimedOut: s.blocked.timedOut,
+  };
 }

@@ -9,6 +9,7 @@ import type { Message } from '../../../core/message.js';
 import { channelToSubject } from '../channels.js';
 import type { RedisClient } from '../client.js';
 import type { Command, CommandContext } from '../command.js';
+import { sameBytes } from '../dispatch.js';
 import { R, type Reply } from '../encoder.js';
 import { NOPERM_CHANNEL, type SubKind } from '../pubsub.js';
 import { command } from './define.js';
@@ -29,11 +30,22 @@ function countOf(c: RedisClient, kind: SubKind): number {
   return kind === 'shard' ? s.shardCount : s.count;
 }
 
+/** The last channel published to and its subject: a publisher repeats its channels. */
+let lastChannel: Buffer | null = null;
+let lastSubject: string | null = null;
+
+function subjectOf(channel: Buffer): string | null {
+  if (lastChannel !== null && sameBytes(lastChannel, channel)) return lastSubject;
+  lastSubject = channelToSubject(channel);
+  lastChannel = Buffer.from(channel);
+  return lastSubject;
+}
+
 function publish(ctx: CommandContext, args: readonly Buffer[]): Reply {
   const c = client(ctx);
   const node = ctx.face.host;
   const counters = ctx.face.core.counters;
-  const subject = channelToSubject(args[1]!);
+  const subject = subjectOf(args[1]!);
   if (subject === null) return R.error('ERR channel name is not valid UTF-8');
   const guard = c.guard;
   if ((guard !== null && !guard.publish(subject)) || reservedSubject(subject)) {

@@ -127,7 +127,7 @@ function sections(ctx: CommandContext): [string, [string, string | number][]][] 
         ['weft_jetstream', node.jetstream === null ? 0 : 1],
         ['weft_pubsub_output_limit', node.options.redisPubsubOutputLimit],
         ['weft_protocol_errors', counters.protocolErrors],
-        ['weft_pubsub_output_limit_closes', counters.pubsubOutputLimit],
+        ['weft_pubsub_output_limit_closes', counters.pubsubOutputLimitCloses],
       ],
     ],
   ];

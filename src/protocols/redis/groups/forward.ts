@@ -198,13 +198,13 @@ export class GroupForwarding implements Subscriber {
       );
     };
     const found = lookup(this.table, args);
-    if ('error' in found || found.cmd.run === undefined) {
-      answer(R.error('error' in found ? found.error : 'ERR unknown command'));
+    if (typeof found === 'string' || found.run === undefined) {
+      answer(R.error(typeof found === 'string' ? found : 'ERR unknown command'));
       return;
     }
-    let r: ReturnType<NonNullable<typeof found.cmd.run>>;
+    let r: ReturnType<NonNullable<typeof found.run>>;
     try {
-      r = found.cmd.run({ client, face: this.face }, args);
+      r = found.run({ client, face: this.face }, args);
     } catch (err) {
       answer(R.error(`ERR ${(err as Error)?.message ?? String(err)}`));
       return;

@@ -23,8 +23,10 @@ import {
   shown,
   strictId,
 } from '../groups/access.js';
+import { autoClaim, claim } from '../groups/claims.js';
 import type { IdKey } from '../groups/ids.js';
-import { type AccountGroups, groupLag, type LiveGroup } from '../groups/service.js';
+import { groupLag } from '../groups/lag.js';
+import type { AccountGroups, LiveGroup } from '../groups/service.js';
 import { UNKNOWN_READ } from '../groups/state.js';
 import { type StreamView, whenStreamsMade } from '../stream-access.js';
 import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
@@ -293,7 +295,7 @@ function xclaim(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
         ids.push(id);
       }
       const now = Date.now();
-      const opt: Parameters<AccountGroups['claim']>[5] = { force: false, justId: false };
+      const opt: Parameters<typeof claim>[6] = { force: false, justId: false };
       for (; j < args.length; j++) {
         const more = args.length - 1 - j;
         const a = args[j]!;
@@ -312,7 +314,7 @@ function xclaim(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
           opt.lastId = id;
         } else return R.error(`ERR Unrecognized XCLAIM option '${shown(a)}'`);
       }
-      const got = await groups.claim(cs, g, name(args[3]!), minIdle, ids, opt);
+      const got = await claim(groups, cs, g, name(args[3]!), minIdle, ids, opt);
       if (opt.justId) return R.array(got.map((e) => idReply(e.id)));
       return entriesReply(groupsOf(ctx), cs, got);
     },
@@ -346,7 +348,7 @@ function xautoclaim(ctx: CommandContext, args: readonly Buffer[]): Reply | Promi
       const { groups, cs } = await open(ctx, args[1]!);
       const g = cs === null ? undefined : groups.get(cs, name(args[2]!));
       if (cs === null || g === undefined) return noKeyOrGroup(args[1]!, args[2]!);
-      const r = await groups.autoClaim(cs, g, name(args[3]!), minIdle, start, count, justId);
+      const r = await autoClaim(groups, cs, g, name(args[3]!), minIdle, start, count, justId);
       return R.array([
         idReply(r.cursor),
         justId

@@ -12,6 +12,7 @@ import { AckPolicy, connect, type NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import { createClient } from 'redis';
 import { groupsOfFace } from '../../src/protocols/redis/groups/access.js';
+import { REDIS_GROUP_READ_MAX } from '../../src/protocols/redis/groups/service.js';
 import { checkFor } from '../helpers/poll.js';
 import { type RedisNode, startRedisNode } from './groups-helpers.js';
 
@@ -280,6 +281,25 @@ describe('consumer groups', () => {
       .streams.get('noack')!
       .consumers.byName.get('redis_g')!;
     await checkFor(() => consumer.counts().num_ack_pending === 0, 5000);
+  });
+
+  test('a read without COUNT takes at most REDIS_GROUP_READ_MAX entries, counted', async () => {
+    const n = REDIS_GROUP_READ_MAX + 5;
+    for (let i = 0; i < n; i += 1000) {
+      const p = r.pipeline();
+      for (let j = i; j < Math.min(n, i + 1000); j++) p.xadd('big', '*', 'v', 'x');
+      await p.exec();
+    }
+    await r.xgroup('CREATE', 'big', 'g', '0');
+    const face = node.srv.node.faces.find((f) => f.name === 'redis')!;
+    const capped = () => (face.varz!() as { groups: Record<string, number> }).groups.reads_capped!;
+    const before = capped();
+    const first = (await r.xreadgroup('GROUP', 'g', 'c', 'STREAMS', 'big', '>')) as ReadReply;
+    assert.equal(first![0]![1].length, REDIS_GROUP_READ_MAX);
+    assert.equal(capped(), before + 1);
+    const rest = (await r.xreadgroup('GROUP', 'g', 'c', 'STREAMS', 'big', '>')) as ReadReply;
+    assert.equal(rest![0]![1].length, 5);
+    assert.equal(capped(), before + 1);
   });
 
   test('/varz shows the groups and their counters', async () => {

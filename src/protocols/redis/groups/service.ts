@@ -36,6 +36,7 @@ export interface GroupEntry {
 }
 
 export interface GroupCounters {
+  /** Reads cut at REDIS_GROUP_READ_MAX entries (asked for more, or for all). */
   readsCapped: number;
   /** Entries that reached a pull nobody waited for any more (a BLOCK ended), given back. */
   lateEntries: number;
@@ -251,11 +252,7 @@ export class AccountGroups {
     closed: () => boolean,
     first: Pulled[] = [],
   ): Promise<GroupEntry[]> {
-    let max = count <= 0 ? REDIS_GROUP_READ_MAX : count;
-    if (max > REDIS_GROUP_READ_MAX) {
-      max = REDIS_GROUP_READ_MAX;
-      this.counters.readsCapped++;
-    }
+    const max = count <= 0 || count > REDIS_GROUP_READ_MAX ? REDIS_GROUP_READ_MAX : count;
     const release = await this.lock(g);
     let write: Promise<void> | null = null;
     const taken: { id: IdKey; seq: number; msg: EntryMessage }[] = [];
@@ -280,6 +277,8 @@ export class AccountGroups {
         if (got.length === 0) break;
         for (const p of got) consider(p);
       }
+      // Cut at the bound where the client asked for more (or for all).
+      if (taken.length === REDIS_GROUP_READ_MAX && max !== count) this.counters.readsCapped++;
       const now = Date.now();
       if (closed()) {
         feed.giveBack(taken.map((e) => e.seq));

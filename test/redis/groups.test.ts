@@ -181,6 +181,26 @@ describe('consumer groups', () => {
     await checkFor(() => consumer.counts().num_ack_pending === 1, 5000);
   });
 
+  test('a group whose JetStream consumer cannot be made is not made', async () => {
+    const nc = await connect({ port: node.srv.port });
+    try {
+      const jsm = await nc.jetstreamManager();
+      await jsm.streams.add({
+        name: 'limited',
+        subjects: ['redis.stream.limited'],
+        max_consumers: 1,
+      });
+      await jsm.consumers.add('limited', { durable_name: 'taken', ack_policy: AckPolicy.Explicit });
+    } finally {
+      await nc.close();
+    }
+    await assert.rejects(
+      r.xgroup('CREATE', 'limited', 'g', '0'),
+      /^ReplyError: ERR the group's JetStream consumer cannot be created: maximum consumers limit reached/,
+    );
+    assert.deepEqual(await r.xinfo('GROUPS', 'limited'), []);
+  });
+
   test('BLOCK on several keys is woken by an entry on one; the reply names it alone', async () => {
     await r.xgroup('CREATE', 'k1', 'g', '$', 'MKSTREAM');
     await r.xgroup('CREATE', 'k2', 'g', '$', 'MKSTREAM');

@@ -165,17 +165,28 @@ export class AccountGroups {
       changes: 0,
     });
     groups.set(group, placeholder);
+    let stored: StoredGroup;
     try {
-      const stored = await this.store.create(cs.stream.name, cs.stream.created.getTime(), state);
-      const live = new LiveGroup(stored);
-      if (groups.get(group) === placeholder) groups.set(group, live);
-      // An earlier consumer of that name (a group destroyed while its stream was away).
-      const stale = cs.consumers.byName.get(consumerNameOf(group));
-      if (stale !== undefined) await cs.consumers.delete(stale.name).catch(() => {});
-      await this.feed(cs, live);
+      stored = await this.store.create(cs.stream.name, cs.stream.created.getTime(), state);
     } catch (err) {
       if (groups.get(group) === placeholder) groups.delete(group);
       throw this.failure('create', err);
+    }
+    const live = new LiveGroup(stored);
+    if (groups.get(group) === placeholder) groups.set(group, live);
+    try {
+      // An earlier consumer of that name (a group destroyed while its stream was away).
+      const stale = cs.consumers.byName.get(consumerNameOf(group));
+      if (stale !== undefined) await cs.consumers.delete(stale.name);
+      await this.feed(cs, live);
+    } catch (err) {
+      // No consumer (the account's consumer limit, a full disk): no group either.
+      if (groups.get(group) === live) groups.delete(group);
+      await this.store.remove(stored).catch((e: unknown) => this.logFailure('remove', e));
+      this.logFailure('consumer', err);
+      throw new GroupError(
+        `ERR the group's JetStream consumer cannot be created: ${(err as Error).message ?? String(err)}`,
+      );
     }
     return true;
   }

@@ -58,6 +58,8 @@ export class LiveGroup {
 
 export class AccountGroups {
   private readonly byStream = new Map<string, Map<string, LiveGroup>>();
+  /** Groups being created (`<stream>\0<group>`): a second CREATE meanwhile is BUSYGROUP. */
+  private readonly creating = new Set<string>();
   /** The feeds' count of late entries: `counters.lateEntries`. */
   private readonly late: { count: number };
 
@@ -152,28 +154,36 @@ export class AccountGroups {
     entriesRead: number | null,
   ): Promise<boolean> {
     const groups = this.groupsOf(cs);
-    if (groups.has(group)) return false;
+    const key = `${cs.stream.name}\0${group}`;
+    // Taken, or being created by another client: Redis's BUSYGROUP either way.
+    if (groups.has(group) || this.creating.has(key)) return false;
+    this.creating.add(key);
+    try {
+      return await this.createNew(cs, groups, group, id, entriesRead);
+    } finally {
+      this.creating.delete(key);
+    }
+  }
+
+  private async createNew(
+    cs: CapturedStream,
+    groups: Map<string, LiveGroup>,
+    group: string,
+    id: IdKey | null,
+    entriesRead: number | null,
+  ): Promise<boolean> {
     const last = id ?? (await this.view.lastId(cs));
     // Redis 7.0: unknown (nil) unless ENTRIESREAD gives it, even for `$`.
     const er = entriesRead ?? UNKNOWN_READ;
     const state = new GroupState(group, last, er, Date.now());
-    const placeholder = new LiveGroup({
-      subject: '',
-      stream: cs.stream.name,
-      streamCreated: cs.stream.created.getTime(),
-      state,
-      changes: 0,
-    });
-    groups.set(group, placeholder);
     let stored: StoredGroup;
     try {
       stored = await this.store.create(cs.stream.name, cs.stream.created.getTime(), state);
     } catch (err) {
-      if (groups.get(group) === placeholder) groups.delete(group);
       throw this.failure('create', err);
     }
+    // Seen by other commands only once its consumer exists too.
     const live = new LiveGroup(stored);
-    if (groups.get(group) === placeholder) groups.set(group, live);
     try {
       // An earlier consumer of that name (a group destroyed while its stream was away).
       const stale = cs.consumers.byName.get(consumerNameOf(group));
@@ -181,13 +191,13 @@ export class AccountGroups {
       await this.feed(cs, live);
     } catch (err) {
       // No consumer (the account's consumer limit, a full disk): no group either.
-      if (groups.get(group) === live) groups.delete(group);
       await this.store.remove(stored).catch((e: unknown) => this.logFailure('remove', e));
       this.logFailure('consumer', err);
       throw new GroupError(
         `ERR the group's JetStream consumer cannot be created: ${(err as Error).message ?? String(err)}`,
       );
     }
+    groups.set(group, live);
     return true;
   }
 

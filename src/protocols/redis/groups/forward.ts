@@ -175,14 +175,19 @@ export class GroupForwarding implements Subscriber {
     const stream = msg.subject.slice(GROUP_FORWARD_PREFIX.length);
     if (this.face.host.jetstream?.account(account.name)?.streams.get(stream) === undefined) return;
     let req: Request;
+    let args: Buffer[];
     try {
       req = JSON.parse(msg.payload.toString('utf8')) as Request;
+      if (!Array.isArray(req.a) || req.a.length === 0 || req.a.some((a) => typeof a !== 'string')) {
+        return;
+      }
+      args = req.a.map((a) => Buffer.from(a, 'base64'));
     } catch {
+      // Only nodes send here ($REDIS.gcmd. is reserved): a malformed request is dropped.
       return;
     }
     const reply = msg.reply;
-    const args = req.a.map((a) => Buffer.from(a, 'base64'));
-    const identity = { user: req.u, account } as unknown as Identity;
+    const identity = { user: String(req.u ?? ''), account } as unknown as Identity;
     const client = new ForwardedClient(account, identity, req.p === 3 ? 3 : 2);
     this.counters.served++;
     const answer = (r: Reply): void => {

@@ -186,6 +186,37 @@ describe('AUTH with users and permissions', () => {
     assert.equal(await c.untilClose(3000), '');
   });
 
+  test('a reload that narrows the permissions drops the subscriptions no longer allowed', async () => {
+    const c = await RawRedis.connect(node.port);
+    assert.equal(await c.call(resp('auth', 'dev', 's3cret')), '+OK\r\n');
+    await c.call(resp('subscribe', 'tele.a', 'cmd.x'), 2);
+    const o = node.srv.node.options;
+    await node.srv.node.reload({
+      ...o,
+      ...parseConfigText(`
+authorization:
+  users:
+    - user: dev
+      password: s3cret
+      permissions:
+        publish: { allow: ["tele.>"] }
+        subscribe: { allow: ["tele.>"] }
+    - user: ops
+      password: ops
+`),
+    });
+    const ops = await RawRedis.connect(node.port);
+    assert.equal(await ops.call(resp('auth', 'ops', 'ops')), '+OK\r\n');
+    assert.equal(
+      await ops.call(resp('pubsub', 'numsub', 'tele.a', 'cmd.x')),
+      '*4\r\n$6\r\ntele.a\r\n:1\r\n$5\r\ncmd.x\r\n:0\r\n',
+    );
+    assert.equal(await ops.call(resp('publish', 'tele.a', 'still')), ':1\r\n');
+    assert.match(await c.read(1), /still/);
+    c.close();
+    ops.close();
+  });
+
   test('a reload that removes the user closes its connection', async () => {
     const c = await RawRedis.connect(node.port);
     assert.equal(await c.call(resp('auth', 'dev', 's3cret')), '+OK\r\n');

@@ -102,4 +102,22 @@ describe('Redis Streams across the mesh', () => {
     assert.equal(await a.del('gone'), 1);
     await checkFor(async () => (await b.exists('gone')) === 0, 5000);
   });
+
+  test('an XADD from node a after the stream on node b was deleted and made again', async () => {
+    await b.xadd('again', '*', 'k', '1');
+    await checkFor(async () => (await a.exists('again')) === 1, 5000);
+    await a.xadd('again', '*', 'k', '2');
+    // Node a keeps its view of the stream for the next XADD; node b replaces the stream.
+    assert.equal(await b.del('again'), 1);
+    await b.xadd('again', '5-1', 'k', '3');
+    await b.xadd('again', '6-1', 'k', '4');
+    await checkFor(async () => (await a.exists('again')) === 1, 5000);
+    const id = await a.xadd('again', '*', 'k', '5');
+    const all = await b.xrange('again', '-', '+');
+    assert.deepEqual(
+      all.map((e) => e[1][1]),
+      ['3', '4', '5'],
+    );
+    assert.equal(all[2]![0], id);
+  });
 });

@@ -45,6 +45,8 @@ export class RespReader {
   private args: Buffer[] = [];
   private want = 0;
   private failed: RespProtocolError | null = null;
+  /** Arguments of the command being read so far. */
+  private argc = 0;
   /** The last command name read (see `name`). */
   private lastName: Buffer | null = null;
 
@@ -141,9 +143,11 @@ export class RespReader {
       }
       if (n <= 0) return [];
       this.want = n;
-      this.args = [];
+      // Made at its length (a command has few arguments; a huge count fills as it comes).
+      this.args = n <= 64 ? new Array<Buffer>(n) : [];
+      this.argc = 0;
     }
-    while (this.args.length < this.want) {
+    while (this.argc < this.want) {
       if (this.pos >= this.buf.length) return null;
       const c = this.buf[this.pos]!;
       if (c !== 0x24) {
@@ -167,8 +171,9 @@ export class RespReader {
         this.pos = start;
         return null;
       }
-      if (this.args.length === 0) this.args.push(this.name(len));
-      else this.args.push(this.buf.subarray(this.pos, this.pos + len));
+      this.args[this.argc] =
+        this.argc === 0 ? this.name(len) : this.buf.subarray(this.pos, this.pos + len);
+      this.argc++;
       this.pos += len + 2;
     }
     const cmd = this.args;

@@ -23,7 +23,6 @@ import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Transport } from '../../connection/transport.js';
 import type { Account } from '../../core/account.js';
 import { CloseReason } from '../../errors.js';
-import { copyInto } from '../../util/bytes.js';
 import type { ClientDescription, FaceConnection } from '../face.js';
 import type { RedisClient } from './client.js';
 import type { CommandContext } from './command.js';
@@ -504,16 +503,20 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
       16 +
       (small ? payload.length + 2 : 0);
     const buf = this.reserve(size);
-    let at = copyInto(prefix, buf, this.writePos);
+    let at = this.writePos;
+    buf.set(prefix, at);
+    at += prefix.length;
     if (channel !== null) {
       at = lengthLine(buf, at, 0x24, channel.length);
-      at = copyInto(channel, buf, at);
+      buf.set(channel, at);
+      at += channel.length;
       buf[at++] = 13;
       buf[at++] = 10;
     }
     at = lengthLine(buf, at, 0x24, payload.length);
     if (small) {
-      at = copyInto(payload, buf, at);
+      buf.set(payload, at);
+      at += payload.length;
       buf[at++] = 13;
       buf[at++] = 10;
       this.commit(at);
@@ -583,6 +586,12 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
     else {
       this.flush(true);
       this.socket.end();
+      // Read on (and drop what comes) so the peer's close is seen: a paused
+      // socket would wait for shutdown_grace, holding the listener open.
+      if (this.paused || this.socket.isPaused()) {
+        this.paused = false;
+        this.socket.resume();
+      }
       setTimeout(() => this.socket.destroy(), node.options.shutdownGraceMs).unref();
     }
     const hooks = this.closeHooks;
@@ -598,20 +607,17 @@ const CRLF = Buffer.from('\r\n');
 function lengthLine(buf: Buffer, at: number, mark: number, n: number): number {
   buf[at++] = mark;
   if (n < 10) buf[at++] = 0x30 + n;
-  else {
-    const start = at;
-    let v = n;
-    while (v > 0) {
-      buf[at++] = 0x30 + (v % 10);
-      v = Math.floor(v / 10);
-    }
-    // The digits went in backwards.
-    for (let i = start, j = at - 1; i < j; i++, j--) {
-      const t = buf[i]!;
-      buf[i] = buf[j]!;
-      buf[j] = t;
-    }
-  }
+  else if (n < 100) {
+    const t = (n / 10) | 0;
+    buf[at++] = 0x30 + t;
+    buf[at++] = 0x30 + n - t * 10;
+  } else if (n < 1000) {
+    const h = (n / 100) | 0;
+    const t = ((n - h * 100) / 10) | 0;
+    buf[at++] = 0x30 + h;
+    buf[at++] = 0x30 + t;
+    buf[at++] = 0x30 + n - h * 100 - t * 10;
+  } else at += buf.write(String(n), at, 'latin1');
   buf[at++] = 13;
   buf[at++] = 10;
   return at;

@@ -99,6 +99,8 @@ export class RedisStreams implements ApiClient {
   readonly blocked = new BlockedReads();
   private readonly localMeta = new WeakMap<object, StreamMeta>();
   private readonly remoteMeta = new Map<string, StreamMeta>();
+  /** The last view of each stream on another node this node XADDed to (REMOTE_META_MAX at most). */
+  private readonly remoteViews = new Map<string, StreamView>();
   /** XADDs waiting for the ones before them to a stream, per account and stream. */
   private readonly queues = new Map<string, Promise<void>>();
   /**
@@ -322,34 +324,67 @@ export class RedisStreams implements ApiClient {
     req: XaddRequest,
     release: () => void,
   ): Promise<XaddOutcome> {
-    let v = await this.open(account, req.name);
+    const kept = this.host.jetstream?.account(account.name)?.streams.has(req.name)
+      ? undefined
+      : this.remoteViews.get(`${account.name}\u0000${req.name}`);
+    const cached = kept !== undefined;
+    let v = kept ?? (await this.open(account, req.name));
     if (v === null) {
       if (!req.create) return { none: true };
       const refused = req.check(redisSubject(req.name));
       if (refused !== null) return { error: refused };
       v = await this.create(account, req.name);
     }
-    if (v.local) {
-      for (let tries = 0; ; tries++) {
-        if (v.meta.seq === v.state().lastSeq) {
-          const ack = this.publishEntry(account, v, req);
-          release();
-          return ack;
-        }
-        if (tries >= LAST_TRIES_MAX) {
-          return { error: 'ERR the stream grows too fast to find its top entry; try again' };
-        }
-        await this.lastId(v);
-      }
-    }
+    if (v.local) return this.appendHere(account, v, req, release);
+    const key = `${account.name}\u0000${req.name}`;
     for (let attempt = 0; ; attempt++) {
       const r = await this.publishEntry(account, v, req, await this.lastId(v));
-      if (!('error' in r) || !r.error.includes('wrong last sequence')) return r;
+      if (!('error' in r)) {
+        // Kept for the next XADD from this node: no STREAM.INFO while nobody else writes.
+        this.remoteViews.delete(key);
+        this.remoteViews.set(key, v);
+        if (this.remoteViews.size > REMOTE_META_MAX) {
+          const oldest = this.remoteViews.keys().next().value;
+          if (oldest !== undefined) this.remoteViews.delete(oldest);
+        }
+        return r;
+      }
+      this.remoteViews.delete(key);
+      // Another writer came first (or the kept view is stale): look again.
+      const stale = cached && attempt === 0;
+      if (!stale && !r.error.includes('wrong last sequence')) return r;
       if (attempt >= REDIS_XADD_RETRIES) return r;
       this.counters.remoteRetries++;
-      const again = await this.open(account, req.name);
-      if (again === null) return { none: true };
+      let again = await this.open(account, req.name);
+      if (again === null) {
+        // Deleted meanwhile: made again, as an XADD to a missing key does.
+        if (!req.create) return { none: true };
+        const refused = req.check(redisSubject(req.name));
+        if (refused !== null) return { error: refused };
+        again = await this.create(account, req.name);
+      }
+      if (again.local) return this.appendHere(account, again, req, release);
       v = again;
+    }
+  }
+
+  /** XADD to a stream on this node once its top is known: the check and the append in one turn. */
+  private async appendHere(
+    account: Account,
+    v: StreamView,
+    req: XaddRequest,
+    release: () => void,
+  ): Promise<XaddOutcome> {
+    for (let tries = 0; ; tries++) {
+      if (v.meta.seq === v.state().lastSeq) {
+        const ack = this.publishEntry(account, v, req);
+        release();
+        return ack;
+      }
+      if (tries >= LAST_TRIES_MAX) {
+        return { error: 'ERR the stream grows too fast to find its top entry; try again' };
+      }
+      await this.lastId(v);
     }
   }
 

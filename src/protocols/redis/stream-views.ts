@@ -148,8 +148,15 @@ export class RemoteView implements StreamView {
   get name(): string {
     return this.config.name;
   }
+  /**
+   * The state when the view was opened, moved on by this node's own XADDs
+   * since (a view kept for the next XADD: its last sequence is what this
+   * node's last ack said).
+   */
   state(): StreamStateView {
-    return this.st;
+    const ahead = this.meta.seq - this.st.lastSeq;
+    if (ahead <= 0) return this.st;
+    return { ...this.st, lastSeq: this.meta.seq, messages: this.st.messages + ahead };
   }
   private async msg(body: Record<string, unknown>): Promise<StoredEntryMsg | null> {
     try {

@@ -123,3 +123,23 @@ export function encode(r: Reply, p: Protocol): Buffer {
   write(r, p, out);
   return Buffer.concat(out.map((x) => (typeof x === 'string' ? Buffer.from(x, 'utf8') : x)));
 }
+
+/** Writes `<mark><n>\r\n` (n ≥ 0: `$16\r\n`, `:1\r\n`) at `at`; returns the new offset. */
+export function lengthLine(buf: Buffer, at: number, mark: number, n: number): number {
+  buf[at++] = mark;
+  if (n < 10) buf[at++] = 0x30 + n;
+  else if (n < 100) {
+    const t = (n / 10) | 0;
+    buf[at++] = 0x30 + t;
+    buf[at++] = 0x30 + n - t * 10;
+  } else if (n < 1000) {
+    const h = (n / 100) | 0;
+    const t = ((n - h * 100) / 10) | 0;
+    buf[at++] = 0x30 + h;
+    buf[at++] = 0x30 + t;
+    buf[at++] = 0x30 + n - h * 100 - t * 10;
+  } else at += buf.write(String(n), at, 'latin1');
+  buf[at++] = 13;
+  buf[at++] = 10;
+  return at;
+}

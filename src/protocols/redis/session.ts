@@ -27,7 +27,7 @@ import type { ClientDescription, FaceConnection } from '../face.js';
 import type { RedisClient } from './client.js';
 import type { CommandContext } from './command.js';
 import { lookup } from './dispatch.js';
-import { encode, type Protocol, R, type Reply } from './encoder.js';
+import { encode, lengthLine, type Protocol, R, type Reply } from './encoder.js';
 import type { RedisHost } from './host.js';
 import { RespProtocolError, RespReader } from './parser.js';
 import { ClientSubscriptions } from './pubsub.js';
@@ -603,23 +603,4 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
 
 const CRLF = Buffer.from('\r\n');
 
-/** Writes `<mark><n>\r\n` (n ≥ 0: `$16\r\n`, `:1\r\n`) at `at`; returns the new offset. */
-function lengthLine(buf: Buffer, at: number, mark: number, n: number): number {
-  buf[at++] = mark;
-  if (n < 10) buf[at++] = 0x30 + n;
-  else if (n < 100) {
-    const t = (n / 10) | 0;
-    buf[at++] = 0x30 + t;
-    buf[at++] = 0x30 + n - t * 10;
-  } else if (n < 1000) {
-    const h = (n / 100) | 0;
-    const t = ((n - h * 100) / 10) | 0;
-    buf[at++] = 0x30 + h;
-    buf[at++] = 0x30 + t;
-    buf[at++] = 0x30 + n - h * 100 - t * 10;
-  } else at += buf.write(String(n), at, 'latin1');
-  buf[at++] = 13;
-  buf[at++] = 10;
-  return at;
-}
 const OK = Buffer.from('+OK\r\n');

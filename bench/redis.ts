@@ -8,6 +8,7 @@
  */
 import { readCpuMs } from '../src/bench/idle.js';
 import { si } from '../src/bench/stats.js';
+import { GROUP_ROWS } from './redis-groups.js';
 import {
   type RedisAddr,
   type RedisServers,
@@ -57,6 +58,7 @@ export const ROWS: RedisRow[] = [
   publishRow('redis-pub1-c4', 4, 1, 16, 1),
   publishRow('redis-pub4-c4', 4, 4, 16, 0.5),
   ...XADD_ROWS,
+  ...GROUP_ROWS,
 ];
 
 export const REDIS_IDS: string[] = ROWS.map((r) => r.id);

@@ -15,6 +15,10 @@ export const RESERVED_PREFIXES: readonly string[] = [
   '$MQTT.',
   // Webhooks' definitions and their consumers' deliveries (src/protocols/http/webhooks/).
   '$WEFT.HOOK.',
+  // Redis consumer groups' state and the group commands nodes forward to each other
+  // (src/protocols/redis/groups/store.ts, forward.ts).
+  '$REDIS.groups.',
+  '$REDIS.gcmd.',
 ];
 
 /** Whether a client may not publish to (or subscribe by name to) `subject`. */

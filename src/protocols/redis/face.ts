@@ -19,6 +19,7 @@ import type { RedisClient } from './client.js';
 import type { Command, RedisFaceState } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { buildTable, type CommandTable } from './dispatch.js';
+import { groupsVarz, startGroupForwarding } from './groups/forward.js';
 import { type FaceCore, newCounters, type RedisCounters, type RedisHost } from './host.js';
 import { PubSubIndex } from './pubsub.js';
 import { RedisSession } from './session.js';
@@ -54,6 +55,8 @@ export class RedisFace implements Face, RedisHost, FaceCore {
 
   async start(): Promise<void> {
     const o = this.node.options;
+    // Consumer-group commands other nodes forward for the streams this node holds.
+    startGroupForwarding(this.state, this.table);
     if (o.redisTls !== null) {
       this.tlsFiles = new TlsFiles('redis.tls', o.redisTls);
       this.tlsAcceptor = this.newTlsAcceptor(this.tlsFiles);
@@ -167,6 +170,7 @@ export class RedisFace implements Face, RedisHost, FaceCore {
       connections: this.live.size,
       pubsub_output_limit_bytes: this.node.options.redisPubsubOutputLimit,
       ...Object.fromEntries(Object.entries(this.counters).map(([k, v]) => [snake(k), v])),
+      groups: groupsVarz(this.state),
     };
   }
 
@@ -175,6 +179,17 @@ export class RedisFace implements Face, RedisHost, FaceCore {
     gauge('weft_redis_connections', 'Redis connections open now', () => this.live.size);
     for (const [k, help] of Object.entries(COUNTER_HELP)) {
       counter(`weft_redis_${snake(k)}_total`, help, () => this.counters[k as keyof RedisCounters]);
+    }
+    // Consumer groups (src/protocols/redis/groups/): the same as /varz's redis.groups.
+    for (const k of Object.keys(groupsVarz(this.state))) {
+      const read = () => groupsVarz(this.state)[k] ?? 0;
+      if (k === 'groups') gauge('weft_redis_groups', 'Redis consumer groups in service', read);
+      else
+        counter(
+          `weft_redis_groups_${k}_total`,
+          `Redis consumer groups: ${k.replace(/_/g, ' ')}`,
+          read,
+        );
     }
   }
 

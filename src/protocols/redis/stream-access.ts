@@ -592,6 +592,13 @@ interface PendingAck {
 
 const BY_FACE = new WeakMap<RedisFaceState, RedisStreams>();
 
+/** Called with each face's RedisStreams when it is made (the consumer groups set `groupInfo`). */
+const STREAMS_MADE: ((face: RedisFaceState, s: RedisStreams) => void)[] = [];
+
+export function whenStreamsMade(fn: (face: RedisFaceState, s: RedisStreams) => void): void {
+  STREAMS_MADE.push(fn);
+}
+
 /**
  * The face's RedisStreams, made on first use (the streams and consumer
  * group commands share it: one reply inbox, one memory of each stream).
@@ -601,6 +608,7 @@ export function streamsOf(face: RedisFaceState): RedisStreams {
   if (s === undefined) {
     s = new RedisStreams(face.host);
     BY_FACE.set(face, s);
+    for (const made of STREAMS_MADE) made(face, s);
   }
   return s;
 }

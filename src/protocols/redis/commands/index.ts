@@ -4,6 +4,7 @@
  */
 import type { Command } from '../command.js';
 import { CONNECTION_COMMANDS } from './connection.js';
+import { GROUP_COMMANDS, XINFO_GROUP_SUBCOMMANDS } from './groups.js';
 import { KEY_COMMANDS } from './keys.js';
 import { PUBSUB_COMMANDS } from './pubsub.js';
 import { describeTable, SERVER_COMMANDS } from './server.js';
@@ -15,8 +16,9 @@ export const COMMANDS: readonly Command[] = [
   ...SERVER_COMMANDS,
   ...PUBSUB_COMMANDS,
   ...STREAM_COMMANDS,
-  xinfoCommand(),
+  xinfoCommand(XINFO_GROUP_SUBCOMMANDS),
   ...KEY_COMMANDS,
+  ...GROUP_COMMANDS,
 ];
 
 describeTable(COMMANDS);

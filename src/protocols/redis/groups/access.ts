@@ -1,0 +1,106 @@
+/**
+ * What the consumer-group commands share: the face's groups (made at
+ * first use, one per face state), argument readers with Redis's error
+ * texts, and replies of entries.
+ */
+import type { CommandClient, CommandContext } from '../command.js';
+import { R, type Reply } from '../encoder.js';
+import { parseId, parseRangeBound, type StreamId } from '../stream-map.js';
+import { forwardingOf } from './forward.js';
+import { type IdKey, showId } from './ids.js';
+import { type GroupEntry, GroupError, RedisGroups } from './service.js';
+import { MappedStreams, toKey } from './streams-view.js';
+import { KeyRefused, RemoteStream } from './view.js';
+
+const byFace = new WeakMap<object, RedisGroups>();
+
+/** The face's consumer groups. */
+export function groupsOf(ctx: CommandContext): RedisGroups {
+  return groupsOfFace(ctx.face);
+}
+
+export function groupsOfFace(face: CommandContext['face']): RedisGroups {
+  let g = byFace.get(face);
+  if (g === undefined) {
+    g = new RedisGroups(face.host, new MappedStreams(face));
+    byFace.set(face, g);
+  }
+  return g;
+}
+
+export const INVALID_ID = 'ERR Invalid stream ID specified as stream command argument';
+
+/** A strict ID (no `-`/`+`), as streamParseStrictIDOrReply; null: invalid. */
+export function strictId(arg: Buffer): IdKey | null {
+  const id = parseId(arg, 0n, true);
+  return id === null ? null : toKey(id);
+}
+
+/** An ID that may be `-` or `+` (XGROUP SETID), as streamParseIDOrReply; null: invalid. */
+export function looseId(arg: Buffer): IdKey | null {
+  const id = parseId(arg, 0n, false);
+  return id === null ? null : toKey(id);
+}
+
+/** A range bound as XPENDING/XAUTOCLAIM read it (`-`, `+`, `(id`), or the error text. */
+export function rangeBound(arg: Buffer, end: boolean): { id: IdKey } | { error: string } {
+  const r: StreamId | string = parseRangeBound(arg, end);
+  return typeof r === 'string' ? { error: r } : { id: toKey(r) };
+}
+
+/** A name argument (group, consumer) as the state keeps it: one character per byte. */
+export function name(b: Buffer): string {
+  return b.toString('latin1');
+}
+
+export function nameReply(s: string): Reply {
+  return R.bulk(Buffer.from(s, 'latin1'));
+}
+
+/** A key or name in an error text, as Redis prints it (its bytes). */
+export function shown(b: Buffer): string {
+  return b.toString('utf8');
+}
+
+export function idReply(k: IdKey): Reply {
+  return R.bulk(showId(k));
+}
+
+/** The reply for entries: `[id, [field, value, …]]`, or `[id, nil]` for one deleted since. */
+export function entriesReply(
+  groups: RedisGroups,
+  cs: Parameters<RedisGroups['view']['entry']>[0],
+  entries: readonly GroupEntry[],
+): Reply {
+  return R.array(
+    entries.map((e) =>
+      e.msg === null ? R.array([idReply(e.id), { t: 'nullArray' }]) : groups.view.entry(cs, e.msg),
+    ),
+  );
+}
+
+/**
+ * Runs `fn`, turning a GroupError or KeyRefused into its error reply; when
+ * a key's stream is on another node, the whole command (`ctx`, `args`)
+ * runs there instead (forward.ts), waiting its BLOCK (`blockMs`) too.
+ */
+export async function guarded(
+  fn: () => Promise<Reply>,
+  ctx?: CommandContext,
+  args?: readonly Buffer[],
+  blockMs: number | null = null,
+): Promise<Reply> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof GroupError || err instanceof KeyRefused) return R.error(err.message);
+    if (err instanceof RemoteStream && ctx !== undefined && args !== undefined) {
+      const f = forwardingOf(ctx.face);
+      if (f !== undefined) return f.forward(ctx.client, err.stream, args, blockMs);
+    }
+    if (err instanceof RemoteStream) return R.error(`ERR ${err.message}`);
+    throw err;
+  }
+}
+
+export type { CommandClient };

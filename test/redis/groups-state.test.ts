@@ -1,0 +1,191 @@
+/**
+ * The consumer-group state on its own: IDs in their sortable form, the
+ * ordered PEL map, the changes (Redis's rules for reads, history reads,
+ * acks, claims, consumer deletion), and the record stream: changes written
+ * and read back give the same group, and snapshots keep the records few.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { IdMap } from '../../src/protocols/redis/groups/id-map.js';
+import {
+  type IdKey,
+  idKey,
+  MAX_ID,
+  MIN_ID,
+  nextId,
+  parseId,
+  prevId,
+  showId,
+} from '../../src/protocols/redis/groups/ids.js';
+import {
+  apply,
+  GroupState,
+  snapshot,
+  UNKNOWN_READ,
+} from '../../src/protocols/redis/groups/state.js';
+import {
+  GroupStore,
+  SNAPSHOT_EVERY,
+  SNAPSHOT_PEL_CHUNK,
+} from '../../src/protocols/redis/groups/store.js';
+import { type RedisNode, startRedisNode } from './groups-helpers.js';
+
+const id = (ms: number, seq = 0): IdKey => idKey(BigInt(ms), BigInt(seq));
+
+describe('consumer group state', () => {
+  test('IDs sort as strings in ID order and print as Redis does', () => {
+    const ids = ['10-0', '9-5', '9-10', '0-1', '18446744073709551615-18446744073709551615'];
+    const keys = ids.map((s) => parseId(s)!);
+    assert.deepEqual([...keys].sort().map(showId), [
+      '0-1',
+      '9-5',
+      '9-10',
+      '10-0',
+      '18446744073709551615-18446744073709551615',
+    ]);
+    assert.equal(parseId('5'), id(5, 0));
+    assert.equal(parseId('5', 'max'), idKey(5n, (1n << 64n) - 1n));
+    assert.equal(parseId('18446744073709551616-0'), null);
+    assert.equal(parseId('1-x'), null);
+    assert.equal(showId(nextId(idKey(1n, (1n << 64n) - 1n))!), '2-0');
+    assert.equal(showId(prevId(id(2))!), '1-18446744073709551615');
+    assert.equal(nextId(MAX_ID), null);
+    assert.equal(prevId(MIN_ID), null);
+  });
+
+  test('the PEL map iterates in ID order whatever the order of inserts and deletes', () => {
+    const m = new IdMap<number>();
+    const model = new Map<IdKey, number>();
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    for (let i = 0; i < 5000; i++) {
+      const k = id(rnd() % 300);
+      if (rnd() % 3 === 0) {
+        assert.equal(m.delete(k), model.delete(k));
+      } else {
+        m.set(k, i);
+        model.set(k, i);
+      }
+      if (i % 250 === 0) {
+        const want = [...model].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+        assert.deepEqual([...m.from(MIN_ID)], want);
+        const lo = id(100);
+        const hi = id(200);
+        assert.deepEqual(
+          [...m.from(lo, hi)],
+          want.filter(([k]) => k >= lo && k <= hi),
+        );
+        assert.equal(m.size, model.size);
+        assert.equal(m.first(), want[0]?.[0] ?? null);
+        assert.equal(m.last(), want[want.length - 1]?.[0] ?? null);
+      }
+    }
+  });
+
+  test('changes follow Redis: reads, history, acks, claims, consumer deletion', () => {
+    const g = new GroupState('g', MIN_ID, UNKNOWN_READ, 0);
+    apply(g, {
+      o: 'read',
+      c: 'a',
+      t: 10,
+      n: [
+        [id(1), 1],
+        [id(2), 2],
+      ],
+      last: id(2),
+      er: 2,
+    });
+    apply(g, { o: 'read', c: 'b', t: 20, n: [[id(3), 3]], last: id(3), er: 3 });
+    apply(g, { o: 'read', c: 'b', t: 25, n: [[id(4), 4]], last: id(4), er: 4, noack: 1 });
+    assert.equal(g.lastId, id(4));
+    assert.equal(g.entriesRead, 4);
+    assert.deepEqual(
+      [...g.pel.from(MIN_ID)].map(([k, n]) => [showId(k), n.consumer.name, n.count]),
+      [
+        ['1-0', 'a', 1],
+        ['2-0', 'a', 1],
+        ['3-0', 'b', 1],
+      ],
+    );
+    apply(g, { o: 'hist', c: 'a', t: 30, ids: [id(1), id(3)] });
+    // Only a's own entries count a delivery.
+    assert.equal(g.pel.get(id(1))!.count, 2);
+    assert.equal(g.pel.get(id(1))!.time, 30);
+    assert.equal(g.pel.get(id(3))!.count, 1);
+    apply(g, { o: 'claim', c: 'c', t: 40, e: [[id(1), 1, 35, 5]], d: [id(2)] });
+    assert.equal(g.pel.get(id(1))!.consumer.name, 'c');
+    assert.equal(g.consumers.get('a')!.pel.size, 0);
+    assert.equal(g.pel.has(id(2)), false);
+    apply(g, { o: 'ack', ids: [id(3), id(99)] });
+    assert.equal(g.pel.size, 1);
+    // A read of an entry still pending (SETID back) moves it, count 1 again.
+    apply(g, { o: 'setid', last: MIN_ID, er: UNKNOWN_READ });
+    apply(g, { o: 'read', c: 'd', t: 50, n: [[id(1), 1]], last: id(1), er: 1 });
+    assert.equal(g.pel.get(id(1))!.consumer.name, 'd');
+    assert.equal(g.pel.get(id(1))!.count, 1);
+    assert.equal(g.consumers.get('c')!.pel.size, 0);
+    apply(g, { o: 'dc', c: 'd' });
+    assert.equal(g.pel.size, 0);
+    assert.deepEqual([...g.consumers.keys()].sort(), ['a', 'b', 'c']);
+  });
+});
+
+describe('consumer group records', () => {
+  let node: RedisNode;
+  before(async () => {
+    node = await startRedisNode();
+  });
+  after(async () => {
+    await node.close();
+  });
+
+  test('a large PEL is written in parts and read back whole', async () => {
+    const js = node.srv.node.jetstream!.account('$G')!;
+    const store = new GroupStore(js, '');
+    await store.open();
+    const state = new GroupState('big', MIN_ID, UNKNOWN_READ, 1);
+    const n = SNAPSHOT_PEL_CHUNK * 2 + 123;
+    const entries: [IdKey, number][] = [];
+    for (let i = 1; i <= n; i++) entries.push([id(i), i]);
+    apply(state, { o: 'read', c: 'x', t: 5, n: entries, last: id(n), er: n });
+    const before = js.streams.get('$REDIS_groups')?.stream.state().lastSeq ?? 0;
+    const g = await store.create('big-stream', 7, state);
+    const after = js.streams.get('$REDIS_groups')!.stream.state().lastSeq;
+    assert.equal(after - before, 3, 'two parts and the snapshot');
+    const back = (await new GroupStore(js, '').open()).find((x) => x.stream === 'big-stream')!;
+    assert.deepEqual(snapshot(back.state), snapshot(state));
+    await store.remove(g);
+  });
+
+  test("read back equal, and snapshots keep a group's records few", async () => {
+    const js = node.srv.node.jetstream!.account('$G')!;
+    const store = new GroupStore(js, '');
+    await store.open();
+    const state = new GroupState('g\u00ff binary', MIN_ID, UNKNOWN_READ, 1);
+    const g = await store.create('s', 123, state);
+    const writes: Promise<void>[] = [];
+    for (let i = 1; i <= SNAPSHOT_EVERY * 2 + 10; i++) {
+      const op = { o: 'read', c: `c${i % 3}`, t: i, n: [[id(i), i]], last: id(i), er: i } as const;
+      apply(state, { ...op, n: [[id(i), i]] });
+      writes.push(store.write(g, { ...op, n: [[id(i), i]] }));
+      if (i % 2 === 0) {
+        apply(state, { o: 'ack', ids: [id(i - 1)] });
+        writes.push(store.write(g, { o: 'ack', ids: [id(i - 1)] }));
+      }
+    }
+    await Promise.all(writes);
+    assert.ok(store.counters.snapshots >= 3, `${store.counters.snapshots} snapshots`);
+    const records = js.streams.get('$REDIS_groups')!.stream.state().messages;
+    assert.ok(records <= SNAPSHOT_EVERY + 2, `${records} records`);
+    const again = await new GroupStore(js, '').open();
+    assert.equal(again.length, 1);
+    assert.equal(again[0]!.stream, 's');
+    assert.equal(again[0]!.streamCreated, 123);
+    assert.deepEqual(snapshot(again[0]!.state), snapshot(state));
+    await store.remove(g);
+    assert.equal((await new GroupStore(js, '').open()).length, 0);
+  });
+});

@@ -1,11 +1,11 @@
 /**
- * A minimal Kafka client over our codec, for tests and the benchmark: one
+ * A minimal Kafka client over Weft's codec (src/protocols/kafka), for the benchmark and tests: one
  * TCP (or given) socket, pipelined requests matched to responses by
  * correlation id.
  */
 import { connect, type Socket } from 'node:net';
-import { decodeResponse, encodeRequest, type Message } from '../../src/protocols/kafka/codec.js';
-import { FrameSplitter } from '../../src/protocols/kafka/frames.js';
+import { decodeResponse, encodeRequest, type Message } from '../protocols/kafka/codec.js';
+import { FrameSplitter } from '../protocols/kafka/frames.js';
 
 interface Pending {
   apiKey: number;

@@ -9,8 +9,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiKey, type Message } from '../protocols/kafka/codec.js';
 import {
-  type EncodeRecord,
   decodeBatch,
+  type EncodeRecord,
   encodeBatch,
   splitBatches,
 } from '../protocols/kafka/records.js';

@@ -14,11 +14,11 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { RawKafkaClient } from '../../src/bench/kafka-conn.js';
 import { ApiKey } from '../../src/protocols/kafka/codec.js';
 import { COMPRESSION_NAMES, initCompression } from '../../src/protocols/kafka/compression.js';
 import { Attr, decodeBatch, encodeBatch, splitBatches } from '../../src/protocols/kafka/records.js';
 import { checkFor } from '../helpers/poll.js';
-import { RawKafkaClient } from '../../src/bench/kafka-conn.js';
 
 const PY = '/usr/bin/python3';
 const HAVE = spawnSync(PY, ['-c', 'import confluent_kafka'], { stdio: 'ignore' }).status === 0;

@@ -12,6 +12,7 @@
  */
 
 import { type JsResult, runJetStream } from '../src/bench/jetstream.js';
+import { type CodecResult, runKafkaCodecBench } from '../src/bench/kafka-codec-bench.js';
 import {
   createTopic,
   type KafkaAddress,
@@ -23,7 +24,7 @@ import { parseServerUrl } from '../src/bench/protocol.js';
 import { int, si } from '../src/bench/stats.js';
 import { freePort, type ServerProc, startWeft } from './servers.js';
 
-export const KAFKA_IDS: string[] = ['kafka-produce', 'kafka-consume'];
+export const KAFKA_IDS: string[] = ['kafka-produce', 'kafka-consume', 'kafka-codec'];
 
 interface ProduceCase {
   key: string;
@@ -60,6 +61,7 @@ export interface KafkaMeasured {
   produce: Record<string, KafkaResult>;
   consume: Record<string, KafkaResult>;
   js: Record<string, JsResult>;
+  codec: CodecResult[];
   notes: string[];
 }
 
@@ -78,7 +80,12 @@ const topicOf = (c: ProduceCase) =>
   `bench-${c.size}-${c.acks === 1 ? 'acks1' : 'acksall'}-p${c.partitions}`;
 
 export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured> {
-  const m: KafkaMeasured = { msgs: o.msgs, produce: {}, consume: {}, js: {}, notes: [] };
+  const m: KafkaMeasured = { msgs: o.msgs, produce: {}, consume: {}, js: {}, codec: [], notes: [] };
+  if (o.only.includes('kafka-codec')) {
+    m.codec = runKafkaCodecBench();
+    for (const r of m.codec) o.log(`kafka-codec ${r.name.padEnd(46)} ${si(r.perSec)} ${r.unit}/s`);
+  }
+  if (!o.only.includes('kafka-produce') && !o.only.includes('kafka-consume')) return m;
   let weft: ServerProc | undefined;
   try {
     const kafkaPort = await freePort();
@@ -109,42 +116,57 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
       window: 256,
     }).catch(() => {});
     // Produce runs when either id is asked for: the consume rows read what they wrote.
-    for (const c of PRODUCE_CASES) {
-      const msgs = Math.max(1000, Math.round(o.msgs * (SCALE[c.size] ?? 1)));
-      if (!o.only.includes('kafka-produce') && !(c.size === 100 && c.acks === 1)) continue;
-      await createTopic(server, topicOf(c), c.partitions);
-      const r = await runKafkaProduce({
-        server,
-        topic: topicOf(c),
-        partitions: c.partitions,
+    const jsRun = async (
+      workload: 'js-pub-async' | 'js-consume-pull',
+      size: number,
+      msgs: number,
+      key: string,
+    ) => {
+      const r = await runJetStream(workload, {
+        server: nats,
         msgs,
-        size: c.size,
-        acks: c.acks,
-        onProgress: progress(`${c.key}: `),
+        size,
+        window: 256,
+        onProgress: progress(`${key}: `),
       });
       o.clearStatus();
-      m.produce[c.key] = r;
-      o.log(`${c.key.padEnd(34)} ${describe(r)}`);
-      if (!r.complete) o.problems.push(`${c.key}: ${problem(r)}`);
-    }
-    if (o.only.includes('kafka-produce')) {
-      for (const size of [100, 1024]) {
-        const msgs = Math.max(1000, Math.round(o.msgs * (SCALE[size] ?? 1)));
-        const r = await runJetStream('js-pub-async', {
-          server: nats,
+      m.js[key] = r;
+      o.log(`${key.padEnd(34)} ${si(r.msgsPerSec)} msgs/s  ${r.ended}`);
+      if (!r.complete) o.problems.push(`${key}: ${r.ended} ${r.errors.slice(0, 3).join('; ')}`);
+    };
+    // The machine is shared: each JetStream row runs just before and just after
+    // the Kafka rows it is compared with, and the table uses the mean of the two.
+    for (const size of [100, 1024]) {
+      const msgs = Math.max(1000, Math.round(o.msgs * (SCALE[size] ?? 1)));
+      const cases = PRODUCE_CASES.filter(
+        (c) => c.size === size && (o.only.includes('kafka-produce') || c.acks === 1),
+      );
+      if (cases.length === 0) continue;
+      if (o.only.includes('kafka-produce'))
+        await jsRun('js-pub-async', size, msgs, `js-pub-async-${size}-before`);
+      for (const c of cases) {
+        // Produce runs for kafka-consume too: the consume rows read what the 100 B acks=1 rows wrote.
+        await createTopic(server, topicOf(c), c.partitions);
+        const r = await runKafkaProduce({
+          server,
+          topic: topicOf(c),
+          partitions: c.partitions,
           msgs,
-          size,
-          window: 256,
-          onProgress: progress(`js-pub-async ${size} B: `),
+          size: c.size,
+          acks: c.acks,
+          onProgress: progress(`${c.key}: `),
         });
         o.clearStatus();
-        m.js[`pub-${size}`] = r;
-        o.log(`${`js-pub-async-${size}`.padEnd(34)} ${si(r.msgsPerSec)} msgs/s  ${r.ended}`);
-        if (!r.complete)
-          o.problems.push(`js-pub-async ${size} B: ${r.ended} ${r.errors.join('; ')}`);
+        m.produce[c.key] = r;
+        o.log(`${c.key.padEnd(34)} ${describe(r)}`);
+        if (!r.complete) o.problems.push(`${c.key}: ${problem(r)}`);
       }
+      if (o.only.includes('kafka-produce'))
+        await jsRun('js-pub-async', size, msgs, `js-pub-async-${size}-after`);
     }
     if (o.only.includes('kafka-consume')) {
+      const jsMsgs = Math.min(o.msgs, JS_CONSUME_MAX);
+      await jsRun('js-consume-pull', 100, jsMsgs, 'js-consume-pull-100-before');
       for (const partitions of [1, 8]) {
         const key = `kafka-consume-100-p${partitions}`;
         const r = await runKafkaConsume({
@@ -160,17 +182,7 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
         o.log(`${key.padEnd(34)} ${describe(r)}`);
         if (!r.complete) o.problems.push(`${key}: ${problem(r)}`);
       }
-      const r = await runJetStream('js-consume-pull', {
-        server: nats,
-        msgs: Math.min(o.msgs, JS_CONSUME_MAX),
-        size: 100,
-        window: 256,
-        onProgress: progress('js-consume-pull 100 B: '),
-      });
-      o.clearStatus();
-      m.js['pull-100'] = r;
-      o.log(`${'js-consume-pull-100'.padEnd(34)} ${si(r.msgsPerSec)} msgs/s  ${r.ended}`);
-      if (!r.complete) o.problems.push(`js-consume-pull 100 B: ${r.ended} ${r.errors.join('; ')}`);
+      await jsRun('js-consume-pull', 100, jsMsgs, 'js-consume-pull-100-after');
     }
     if (weft.exited()) o.problems.push(`Kafka: weft exited\n${weft.tail()}`);
   } catch (err) {
@@ -180,6 +192,22 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
     await weft?.stop();
   }
   return m;
+}
+
+/** The mean rate of a JetStream row's before and after runs (complete only if both are). */
+function jsMean(
+  m: KafkaMeasured,
+  key: string,
+): { msgsPerSec: number; complete: boolean; ended: string } | undefined {
+  const runs = [m.js[`${key}-before`], m.js[`${key}-after`]].filter(
+    (r): r is JsResult => r !== undefined,
+  );
+  if (runs.length === 0) return undefined;
+  return {
+    msgsPerSec: runs.reduce((a, r) => a + r.msgsPerSec, 0) / runs.length,
+    complete: runs.every((r) => r.complete),
+    ended: runs.find((r) => !r.complete)?.ended ?? 'done',
+  };
 }
 
 function problem(r: KafkaResult): string {
@@ -192,6 +220,17 @@ function describe(r: KafkaResult): string {
 }
 
 export function renderKafkaTable(m: KafkaMeasured, only: string[]): string {
+  const codec =
+    m.codec.length === 0
+      ? []
+      : [
+          '',
+          '| Kafka codec, in process (no I/O) | rate |',
+          '|---|---:|',
+          ...m.codec.map((r) => `| ${r.name} | ${si(r.perSec)} ${r.unit}/s |`),
+        ];
+  if (!only.includes('kafka-produce') && !only.includes('kafka-consume'))
+    return codec.slice(1).join('\n');
   const rows: string[][] = [];
   const cell = (r: { msgsPerSec: number; complete: boolean; ended: string } | undefined) =>
     r === undefined ? '—' : `${si(r.msgsPerSec)}${r.complete ? '' : ` ⚠ ${r.ended}`}`;
@@ -202,7 +241,7 @@ export function renderKafkaTable(m: KafkaMeasured, only: string[]): string {
   if (only.includes('kafka-produce')) {
     for (const c of PRODUCE_CASES) {
       const r = m.produce[c.key];
-      const js = m.js[`pub-${c.size}`];
+      const js = jsMean(m, `js-pub-async-${c.size}`);
       const msgs = Math.max(1000, Math.round(m.msgs * (SCALE[c.size] ?? 1)));
       rows.push([
         `produce ${c.size} B, acks=${c.acks === 1 ? '1' : 'all'}, ${c.partitions} partition${c.partitions > 1 ? 's' : ''}, ${int(msgs)} records`,
@@ -216,7 +255,7 @@ export function renderKafkaTable(m: KafkaMeasured, only: string[]): string {
   if (only.includes('kafka-consume')) {
     for (const p of [1, 8]) {
       const r = m.consume[`kafka-consume-100-p${p}`];
-      const js = m.js['pull-100'];
+      const js = jsMean(m, 'js-consume-pull-100');
       rows.push([
         `consume (Fetch) 100 B, ${p} partition${p > 1 ? 's' : ''}, ${int(m.msgs)} records`,
         cell(r),
@@ -243,7 +282,9 @@ export function renderKafkaTable(m: KafkaMeasured, only: string[]): string {
     'One Weft node (file storage, sync policy: its default, fsync before every ack with group commit) serves both',
     'faces. Producer: Produce v7, batch.size 16 KiB, linger.ms 5, sticky partitioner, 5 requests in flight.',
     'Consumer: Fetch v11 from offset 0, one fetch in flight, 50 MiB / 1 MiB per partition, CRC checked, no commits.',
-    'JetStream: async publish with 256 in flight of the same size; pull consumer (batch 500) acking each message,',
+    'JetStream (the mean of a run just before and one just after the Kafka rows it is compared with): async publish',
+    'with 256 in flight of the same size; pull consumer (batch 500) acking each message,',
     `draining at most ${int(JS_CONSUME_MAX)} (larger stalls on "409 Exceeded MaxWaiting"; a JetStream matter).`,
+    ...codec,
   ].join('\n');
 }

@@ -26,6 +26,7 @@ import {
   sameProtocols,
   syncError,
 } from './group.js';
+import { Rebalancer } from './rebalance.js';
 
 export interface CoordinatorConfig {
   /** group.min.session.timeout.ms: a JoinGroup asking less gets INVALID_SESSION_TIMEOUT. */
@@ -108,12 +109,14 @@ export class GroupCoordinator {
     groupsFull: 0,
   };
   private readonly groups = new Map<string, Group>();
+  private readonly r: Rebalancer;
 
   constructor(
     private readonly clock: Clock,
     config: Partial<CoordinatorConfig> = {},
   ) {
     this.config = { ...DEFAULT_COORDINATOR_CONFIG, ...config };
+    this.r = new Rebalancer(clock, this.config, this.counters);
   }
 
   get(groupId: string): Group | undefined {
@@ -143,14 +146,14 @@ export class GroupCoordinator {
   drop(groupId: string): void {
     const g = this.groups.get(groupId);
     if (g === undefined) return;
-    this.transition(g, 'Dead');
-    this.clearTimers(g);
+    this.r.transition(g, 'Dead');
+    this.r.clearTimers(g);
     this.groups.delete(groupId);
   }
 
   close(): void {
     for (const g of this.groups.values()) {
-      this.clearTimers(g);
+      this.r.clearTimers(g);
       for (const m of g.members.values()) this.clock.clear(m.timer);
     }
     this.groups.clear();
@@ -191,7 +194,7 @@ export class GroupCoordinator {
     } else {
       this.currentMemberJoin(g, req, cb);
     }
-    if (g.is('PreparingRebalance')) this.tryCompleteJoin(g);
+    if (g.is('PreparingRebalance')) this.r.tryCompleteJoin(g);
   }
 
   private accepts(g: Group, memberId: string): boolean {
@@ -231,7 +234,7 @@ export class GroupCoordinator {
     if (req.requireKnownMemberId) {
       // KIP-394: the member learns its id first and joins with it, so that a
       // client that times out and retries does not leave defunct members behind.
-      const timer = this.clock.set(req.sessionTimeoutMs, () => this.expirePending(g, newId));
+      const timer = this.clock.set(req.sessionTimeoutMs, () => this.r.expirePending(g, newId));
       g.pendingMembers.set(newId, timer);
       cb(joinError(newId, KafkaCode.MEMBER_ID_REQUIRED));
       return;
@@ -283,7 +286,7 @@ export class GroupCoordinator {
       case 'CompletingRebalance':
         // Same metadata: it missed the JoinGroup answer; give it again.
         if (sameProtocols(m.protocols, req.protocols)) {
-          cb(this.joinAnswer(g, m.memberId, g.isLeader(id)));
+          cb(this.r.joinAnswer(g, m.memberId, g.isLeader(id)));
           return;
         }
         this.updateMemberAndRebalance(g, m, req, cb);
@@ -295,25 +298,12 @@ export class GroupCoordinator {
           this.updateMemberAndRebalance(g, m, req, cb);
           return;
         }
-        cb(this.joinAnswer(g, id, false));
+        cb(this.r.joinAnswer(g, id, false));
         return;
       default:
         cb(joinError(id, KafkaCode.UNKNOWN_MEMBER_ID));
         return;
     }
-  }
-
-  private joinAnswer(g: Group, memberId: string, withMembers: boolean, skip = false) {
-    return {
-      error: KafkaCode.NONE,
-      generationId: g.generationId,
-      protocolType: g.protocolType,
-      protocolName: g.protocolName,
-      leader: g.leaderId ?? '',
-      skipAssignment: skip,
-      memberId,
-      members: withMembers ? g.memberMetadata() : [],
-    };
   }
 
   private addMemberAndRebalance(g: Group, id: string, req: JoinRequest, cb: JoinCallback): void {
@@ -336,8 +326,8 @@ export class GroupCoordinator {
     if (g.is('PreparingRebalance') && g.generationId === 0) g.newMemberAdded = true;
     g.add(m, cb);
     // A new member cannot heartbeat while it waits; its join has its own long timeout.
-    this.scheduleExpiration(g, m, this.config.newMemberJoinTimeoutMs);
-    this.maybePrepareRebalance(g);
+    this.r.scheduleExpiration(g, m, this.config.newMemberJoinTimeoutMs);
+    this.r.maybePrepareRebalance(g);
   }
 
   private updateMemberAndRebalance(g: Group, m: Member, req: JoinRequest, cb: JoinCallback): void {
@@ -345,7 +335,7 @@ export class GroupCoordinator {
     m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
     m.sessionTimeoutMs = req.sessionTimeoutMs;
     g.setJoinCallback(m, cb);
-    this.maybePrepareRebalance(g);
+    this.r.maybePrepareRebalance(g);
   }
 
   private updateStaticMember(
@@ -357,7 +347,7 @@ export class GroupCoordinator {
   ): void {
     const leaderBefore = g.leaderId ?? '';
     const m = g.replaceStaticMember(req.groupInstanceId!, oldId, newId);
-    this.scheduleHeartbeat(g, m);
+    this.r.scheduleHeartbeat(g, m);
     m.protocols = req.protocols;
     m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
     m.sessionTimeoutMs = req.sessionTimeoutMs;
@@ -370,207 +360,21 @@ export class GroupCoordinator {
           // does not run a pointless assignment; v9+ says so with skipAssignment.
           const leader = g.isLeader(newId);
           if (req.supportSkippingAssignment) {
-            g.invokeJoin(m, this.joinAnswer(g, newId, leader, leader));
+            g.invokeJoin(m, this.r.joinAnswer(g, newId, leader, leader));
           } else {
-            g.invokeJoin(m, { ...this.joinAnswer(g, newId, false), leader: leaderBefore });
+            g.invokeJoin(m, { ...this.r.joinAnswer(g, newId, false), leader: leaderBefore });
           }
         } else {
-          this.maybePrepareRebalance(g);
+          this.r.maybePrepareRebalance(g);
         }
         return;
       case 'CompletingRebalance':
         // The leader may have assigned to the old id: rebalance again.
-        this.prepareRebalance(g);
+        this.r.prepareRebalance(g);
         return;
       default:
         return;
     }
-  }
-
-  // ---- rebalance ----
-
-  private maybePrepareRebalance(g: Group): void {
-    if (g.is('Stable') || g.is('CompletingRebalance') || g.is('Empty')) this.prepareRebalance(g);
-  }
-
-  private prepareRebalance(g: Group): void {
-    if (g.is('CompletingRebalance')) this.resetAndPropagate(g, KafkaCode.REBALANCE_IN_PROGRESS);
-    this.clearSyncTimer(g);
-    g.pendingSync.clear();
-    const wasEmpty = g.is('Empty');
-    this.transition(g, 'PreparingRebalance');
-    this.counters.rebalances++;
-    this.clock.clear(g.joinTimer);
-    if (wasEmpty) {
-      const delay = this.config.initialRebalanceDelayMs;
-      this.initialDelayedJoin(g, delay, Math.max(g.rebalanceTimeoutMs() - delay, 0));
-    } else {
-      this.delayedJoin(g);
-    }
-  }
-
-  /**
-   * The first rebalance of an empty group waits `delay` for more members;
-   * each delay in which a member joined extends it, up to the rebalance timeout.
-   */
-  private initialDelayedJoin(g: Group, delay: number, remaining: number): void {
-    g.joinTimerInitial = true;
-    g.joinTimer = this.clock.set(delay, () => {
-      g.joinTimer = null;
-      if (g.newMemberAdded && remaining > 0) {
-        g.newMemberAdded = false;
-        const d = Math.min(this.config.initialRebalanceDelayMs, remaining);
-        this.initialDelayedJoin(g, d, Math.max(remaining - this.config.initialRebalanceDelayMs, 0));
-      } else {
-        g.joinTimerInitial = false;
-        this.completeJoin(g);
-      }
-    });
-  }
-
-  private delayedJoin(g: Group): void {
-    g.joinTimerInitial = false;
-    g.joinTimer = this.clock.set(g.rebalanceTimeoutMs(), () => {
-      g.joinTimer = null;
-      this.completeJoin(g);
-    });
-    this.tryCompleteJoin(g);
-  }
-
-  private tryCompleteJoin(g: Group): void {
-    if (!g.is('PreparingRebalance') || g.joinTimerInitial || g.joinTimer === null) return;
-    if (!g.hasAllMembersJoined()) return;
-    this.clock.clear(g.joinTimer);
-    g.joinTimer = null;
-    this.completeJoin(g);
-  }
-
-  private completeJoin(g: Group): void {
-    if (!g.is('PreparingRebalance')) return;
-    // Dynamic members that did not rejoin in time are out; static ones keep
-    // their place until their session times out.
-    for (const m of g.notYetRejoined()) {
-      if (m.groupInstanceId !== null) continue;
-      g.remove(m.memberId);
-      this.clock.clear(m.timer);
-    }
-    if (!g.electJoinedLeader() && g.size > 0) {
-      // Nobody rejoined: wait another round for the session timeouts to clear them.
-      this.delayedJoin(g);
-      return;
-    }
-    g.generationId++;
-    g.pendingSync.clear();
-    if (g.size === 0) {
-      g.protocolName = null;
-      this.transition(g, 'Empty');
-      return;
-    }
-    g.protocolName = g.selectProtocol();
-    this.transition(g, 'CompletingRebalance');
-    for (const m of [...g.members.values()]) {
-      const leader = g.isLeader(m.memberId);
-      g.invokeJoin(m, this.joinAnswer(g, m.memberId, leader));
-      this.scheduleHeartbeat(g, m);
-      m.isNew = false;
-      g.pendingSync.add(m.memberId);
-    }
-    this.schedulePendingSync(g);
-  }
-
-  private resetAndPropagate(g: Group, error: KafkaCodeValue): void {
-    for (const m of g.members.values()) m.assignment = EMPTY;
-    this.propagate(g, error);
-  }
-
-  private propagate(g: Group, error: KafkaCodeValue): void {
-    for (const m of [...g.members.values()]) {
-      const r =
-        error === KafkaCode.NONE
-          ? {
-              error,
-              protocolType: g.protocolType,
-              protocolName: g.protocolName,
-              assignment: m.assignment,
-            }
-          : syncError(error);
-      if (g.invokeSync(m, r)) this.scheduleHeartbeat(g, m);
-    }
-  }
-
-  /** Members that have not sent SyncGroup within the rebalance timeout are removed. */
-  private schedulePendingSync(g: Group): void {
-    this.clearSyncTimer(g);
-    const generation = g.generationId;
-    g.syncTimer = this.clock.set(g.rebalanceTimeoutMs(), () => {
-      g.syncTimer = null;
-      if (generation !== g.generationId) return;
-      if (!g.is('CompletingRebalance') && !g.is('Stable')) return;
-      if (g.pendingSync.size === 0) return;
-      for (const id of [...g.pendingSync]) {
-        const m = g.members.get(id);
-        g.remove(id);
-        if (m !== undefined) this.clock.clear(m.timer);
-        this.counters.syncExpirations++;
-      }
-      this.prepareRebalance(g);
-    });
-  }
-
-  private clearSyncTimer(g: Group): void {
-    this.clock.clear(g.syncTimer);
-    g.syncTimer = null;
-  }
-
-  private clearTimers(g: Group): void {
-    this.clock.clear(g.joinTimer);
-    g.joinTimer = null;
-    this.clearSyncTimer(g);
-    for (const t of g.pendingMembers.values()) this.clock.clear(t);
-  }
-
-  private transition(g: Group, s: Group['state']): void {
-    g.state = s;
-    g.stateSince = this.clock.now();
-  }
-
-  // ---- sessions ----
-
-  private scheduleHeartbeat(g: Group, m: Member): void {
-    this.scheduleExpiration(g, m, m.sessionTimeoutMs);
-  }
-
-  /** (Re)starts the member's session timer. */
-  private scheduleExpiration(g: Group, m: Member, ms: number): void {
-    this.clock.clear(m.timer);
-    m.heartbeatSatisfied = false;
-    m.timer = this.clock.set(ms, () => {
-      m.timer = null;
-      if (g.members.get(m.memberId) !== m || g.is('Dead')) return;
-      // A member waiting for its join or sync answer cannot heartbeat: it is alive.
-      const alive = m.isNew
-        ? m.heartbeatSatisfied
-        : m.heartbeatSatisfied || m.joinCallback !== null || m.syncCallback !== null;
-      if (alive) return;
-      this.counters.sessionExpirations++;
-      this.removeMember(g, m);
-    });
-  }
-
-  private expirePending(g: Group, id: string): void {
-    if (!g.pendingMembers.has(id)) return;
-    g.pendingMembers.delete(id);
-    if (g.is('PreparingRebalance')) this.tryCompleteJoin(g);
-  }
-
-  private removeMember(g: Group, m: Member): void {
-    // A new member may time out while waiting to join: tell it, so it retries.
-    g.invokeJoin(m, joinError('', KafkaCode.UNKNOWN_MEMBER_ID));
-    g.invokeSync(m, syncError(KafkaCode.UNKNOWN_MEMBER_ID));
-    g.remove(m.memberId);
-    this.clock.clear(m.timer);
-    if (g.is('Stable') || g.is('CompletingRebalance')) this.prepareRebalance(g);
-    else if (g.is('PreparingRebalance')) this.tryCompleteJoin(g);
   }
 
   // ---- SyncGroup ----
@@ -611,34 +415,29 @@ export class GroupCoordinator {
         return;
       case 'CompletingRebalance':
         m.syncCallback = cb;
-        this.syncArrived(g, req.memberId);
+        this.r.syncArrived(g, req.memberId);
         if (g.isLeader(req.memberId)) {
           // Members the leader left out get an empty assignment.
           for (const x of g.members.values())
             x.assignment = req.assignments.get(x.memberId) ?? EMPTY;
-          this.propagate(g, KafkaCode.NONE);
-          this.transition(g, 'Stable');
+          this.r.propagate(g, KafkaCode.NONE);
+          this.r.transition(g, 'Stable');
         }
         return;
       case 'Stable':
-        this.syncArrived(g, req.memberId);
+        this.r.syncArrived(g, req.memberId);
         cb({
           error: KafkaCode.NONE,
           protocolType: g.protocolType,
           protocolName: g.protocolName,
           assignment: m.assignment,
         });
-        this.scheduleHeartbeat(g, m);
+        this.r.scheduleHeartbeat(g, m);
         return;
       default:
         cb(syncError(KafkaCode.COORDINATOR_NOT_AVAILABLE));
         return;
     }
-  }
-
-  private syncArrived(g: Group, memberId: string): void {
-    g.pendingSync.delete(memberId);
-    if (g.pendingSync.size === 0) this.clearSyncTimer(g);
   }
 
   // ---- Heartbeat ----
@@ -661,10 +460,10 @@ export class GroupCoordinator {
       case 'Empty':
         return KafkaCode.UNKNOWN_MEMBER_ID;
       case 'PreparingRebalance':
-        this.scheduleHeartbeat(g, m);
+        this.r.scheduleHeartbeat(g, m);
         return KafkaCode.REBALANCE_IN_PROGRESS;
       default:
-        this.scheduleHeartbeat(g, m);
+        this.r.scheduleHeartbeat(g, m);
         return KafkaCode.NONE;
     }
   }
@@ -690,18 +489,18 @@ export class GroupCoordinator {
       // An administrative removal by group.instance.id.
       const id = l.groupInstanceId === null ? undefined : g.staticMemberId(l.groupInstanceId);
       if (id === undefined) return KafkaCode.UNKNOWN_MEMBER_ID;
-      this.removeMember(g, g.members.get(id)!);
+      this.r.removeMember(g, g.members.get(id)!);
       return KafkaCode.NONE;
     }
     if (g.pendingMembers.has(l.memberId)) {
       this.clock.clear(g.pendingMembers.get(l.memberId));
       g.pendingMembers.delete(l.memberId);
-      if (g.is('PreparingRebalance')) this.tryCompleteJoin(g);
+      if (g.is('PreparingRebalance')) this.r.tryCompleteJoin(g);
       return KafkaCode.NONE;
     }
     const err = this.validateMember(g, l.memberId, l.groupInstanceId);
     if (err !== null) return err;
-    this.removeMember(g, g.members.get(l.memberId)!);
+    this.r.removeMember(g, g.members.get(l.memberId)!);
     return KafkaCode.NONE;
   }
 
@@ -742,7 +541,7 @@ export class GroupCoordinator {
       default: {
         // A commit counts as a sign of life, as a heartbeat does.
         const m = g.members.get(memberId);
-        if (m !== undefined) this.scheduleHeartbeat(g, m);
+        if (m !== undefined) this.r.scheduleHeartbeat(g, m);
         return KafkaCode.NONE;
       }
     }

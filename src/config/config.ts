@@ -23,6 +23,7 @@ import { checkWebhookAccounts, parseWebhookList } from '../protocols/http/webhoo
 import { loadNatsConfFile, natsConfTextToDocument } from './natsconf-map.js';
 import type { LogLevel, ServerOptions } from './options.js';
 import {
+  KAFKA_MAX_REQUEST_LIMIT,
   MAX_CONTROL_LINE_LIMIT,
   MAX_PAYLOAD_LIMIT,
   MIN_CONTROL_LINE,
@@ -411,6 +412,19 @@ export function validateOptions(o: ServerOptions): void {
   checkMeshSettings(o);
   checkWebSocketSettings(o);
   checkMqttSettings(o, bad, int);
+  int('kafka.port', o.kafkaPort, -1, 65535, 'must be a port number from -1 to 65535');
+  if (typeof o.kafkaHost !== 'string') bad('kafka.host', 'must be a string', o.kafkaHost);
+  if (typeof o.kafkaAdvertisedHost !== 'string')
+    bad('kafka.advertised_host', 'must be a string', o.kafkaAdvertisedHost);
+  if (typeof o.kafkaAutoCreateTopics !== 'boolean')
+    bad('kafka.auto_create_topics', 'must be true or false', o.kafkaAutoCreateTopics);
+  int(
+    'kafka.max_request_bytes',
+    o.kafkaMaxRequestBytes,
+    1024,
+    KAFKA_MAX_REQUEST_LIMIT,
+    'must be from 1KiB to 1GiB',
+  );
   int('http.port', o.httpApiPort, -1, 65535, 'must be a port number from -1 to 65535');
   if (typeof o.httpApiHost !== 'string') bad('http.host', 'must be a string', o.httpApiHost);
   checkSseSettings(o, int);

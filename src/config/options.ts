@@ -137,6 +137,18 @@ export interface ServerOptions {
   mqttMaxKeepAlive: number;
   /** A binary-mode CloudEvent goes to MQTT 3.1.1 subscribers in structured mode (docs/cloudevents.md). */
   mqttCloudEventsStructured: boolean;
+  /** Kafka port; 0 picks a free one, -1 (the default) none (src/protocols/kafka, docs/kafka.md). */
+  kafkaPort: number;
+  /** Address the Kafka listener binds to; '' (the default): `host`. */
+  kafkaHost: string;
+  /** TLS on the Kafka port (`kafka.tls`), which is then TLS only; null: plain TCP. */
+  kafkaTls: TlsConfig | null;
+  /** Host name Metadata tells clients to connect to; '' (the default): the listener's. */
+  kafkaAdvertisedHost: string;
+  /** Create a missing topic (one partition) on Produce or Metadata. */
+  kafkaAutoCreateTopics: boolean;
+  /** Largest Kafka request frame, bytes (socket.request.max.bytes); larger closes the connection. */
+  kafkaMaxRequestBytes: number;
   /** The HTTP API's port (`http.port`, src/protocols/http); 0 picks a free one, -1 (the default) none. */
   httpApiPort: number;
   /** Address the HTTP API binds to (`http.host`); '' (the default): `host`. */
@@ -222,6 +234,12 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   mqttMaxTopicLength: 4096,
   mqttMaxKeepAlive: 0,
   mqttCloudEventsStructured: true,
+  kafkaPort: -1,
+  kafkaHost: '',
+  kafkaTls: null,
+  kafkaAdvertisedHost: '',
+  kafkaAutoCreateTopics: false,
+  kafkaMaxRequestBytes: 100 * 1024 * 1024,
   httpApiPort: -1,
   httpApiHost: '',
   httpApiTls: null,

@@ -7,6 +7,8 @@ import type { ServerOptions } from './options.js';
 
 /** The largest max_payload allowed (nats-server warns above 8 MiB; a client must not make us allocate more). */
 export const MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024;
+/** The largest kafka.max_request_bytes: a request is held whole in memory. */
+export const KAFKA_MAX_REQUEST_LIMIT = 1024 * 1024 * 1024;
 /** Bounds on max_control_line: room for a PUB line, and not a second payload. */
 export const MIN_CONTROL_LINE = 64;
 export const MAX_CONTROL_LINE_LIMIT = 1024 * 1024;
@@ -459,6 +461,52 @@ export const SETTINGS: readonly Setting[] = [
     option: 'mqttCloudEventsStructured',
     kind: 'boolean',
     help: 'deliver binary-mode CloudEvents to MQTT 3.1.1 subscribers in structured mode, JSON (default on)',
+  },
+  {
+    file: 'kafka.port',
+    flag: 'kafka-port',
+    option: 'kafkaPort',
+    kind: 'port',
+    min: -1,
+    help: 'Kafka port (9092 is the usual; docs/kafka.md), 0 for any free port, -1 for none (default -1)',
+  },
+  {
+    file: 'kafka.host',
+    flag: 'kafka-host',
+    option: 'kafkaHost',
+    kind: 'string',
+    help: 'address the Kafka listener binds to (default: --host)',
+  },
+  {
+    file: 'kafka.tls',
+    flag: 'kafka-tls',
+    option: 'kafkaTls',
+    kind: 'tls',
+    fileOnly: true,
+    help: 'TLS on the Kafka port (then TLS only): a block as tls (config file only)',
+  },
+  {
+    file: 'kafka.advertised_host',
+    flag: 'kafka-advertised-host',
+    option: 'kafkaAdvertisedHost',
+    kind: 'string',
+    help: "host name Kafka clients are told to connect to in Metadata (default: kafka.host, or this machine's name when it listens on every address)",
+  },
+  {
+    file: 'kafka.auto_create_topics',
+    flag: 'kafka-auto-create-topics',
+    option: 'kafkaAutoCreateTopics',
+    kind: 'boolean',
+    help: 'create a topic (one partition) when a client produces to or asks Metadata for one that does not exist (default off)',
+  },
+  {
+    file: 'kafka.max_request_bytes',
+    flag: 'kafka-max-request-bytes',
+    option: 'kafkaMaxRequestBytes',
+    kind: 'size',
+    min: 1024,
+    max: KAFKA_MAX_REQUEST_LIMIT,
+    help: "largest Kafka request frame (Kafka's socket.request.max.bytes); a larger one closes the connection (default 100MiB)",
   },
   {
     file: 'http.port',

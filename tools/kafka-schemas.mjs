@@ -60,6 +60,16 @@ const RANGES = [
   ['DeleteGroups', 42, 0, 2, 'kafkajs 1'],
 ];
 
+/**
+ * Data schemas (no API key) the face and its tools read: the consumer
+ * protocol's subscription and assignment, carried as opaque bytes in
+ * JoinGroup / SyncGroup. [name, min, max].
+ */
+const DATA = [
+  ['ConsumerProtocolSubscription', 0, 3],
+  ['ConsumerProtocolAssignment', 0, 3],
+];
+
 const MAX = 0x7fff;
 const git = (path) => execFileSync('git', ['-C', REPO, 'show', `${REV}:${DIR}/${path}`], { encoding: 'utf8', maxBuffer: 1 << 24 });
 const commit = execFileSync('git', ['-C', REPO, 'rev-parse', REV], { encoding: 'utf8' }).trim();
@@ -196,6 +206,11 @@ lines.push('');
 lines.push('/** Response specs by API key. */');
 lines.push('export const RESPONSES: ReadonlyMap<number, MessageSpec> = new Map<number, MessageSpec>([');
 for (const [name, key, lo, hi] of RANGES) lines.push(`  [${key}, ${message(`${name}Response.json`, lo, hi)}],`);
+lines.push(']);');
+lines.push('');
+lines.push('/** Data specs (no API key) by name: the consumer protocol carried in JoinGroup / SyncGroup. */');
+lines.push('export const DATA: ReadonlyMap<string, MessageSpec> = new Map<string, MessageSpec>([');
+for (const [name, lo, hi] of DATA) lines.push(`  ['${name}', ${message(`${name}.json`, lo, hi)}],`);
 lines.push(']);');
 lines.push('');
 writeFileSync(OUT, `${lines.join('\n')}`);

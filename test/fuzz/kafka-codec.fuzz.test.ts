@@ -3,7 +3,7 @@
  * frames.ts, codec.ts, records.ts and compression.ts. It checks:
  *   - random requests of every API and version, pipelined and cut at random
  *     places, come out of FrameSplitter + decodeRequest exactly;
- *   - mutated frames (bytes flipped, cut, grown) and mutated record batches
+ *   - mutated frames (bytes flipped, cut, grown), consumer-protocol payloads and record batches
  *     (every codec) only ever throw KafkaCodecError, never another error;
  *   - no decode takes long (no hang), and nothing decoded is larger than
  *     its input allows (a lying count or length never allocates).
@@ -22,8 +22,13 @@ import {
   SUPPORTED,
 } from '../../src/protocols/kafka/codec.js';
 import { initCompression } from '../../src/protocols/kafka/compression.js';
+import {
+  decodeConsumerProtocol,
+  encodeConsumerProtocol,
+} from '../../src/protocols/kafka/consumer-protocol.js';
 import { FrameSplitter } from '../../src/protocols/kafka/frames.js';
 import { decodeBatch, encodeBatch, splitBatches } from '../../src/protocols/kafka/records.js';
+import { DATA } from '../../src/protocols/kafka/schemas/messages.js';
 import { KafkaCodecError } from '../../src/protocols/kafka/wire.js';
 import { mismatch, randomMessage } from '../kafka/spec-values.js';
 import { makeRng, type Rng, seedFromEnv, subSeed, withContext } from './nats-frames.js';
@@ -155,6 +160,15 @@ test('kafka frames: mutated requests and responses throw only KafkaCodecError', 
         encodeResponse(key, version, 1, randomMessage(rng, spec.fields, version)),
       );
       onlyTyped('response', () => decodeResponse(key, version, mutate(rng, resp).subarray(4)));
+      const name = rng.pick([
+        'ConsumerProtocolSubscription',
+        'ConsumerProtocolAssignment',
+      ] as const);
+      const dataSpec = DATA.get(name);
+      assert.ok(dataSpec);
+      const v = rng.int(4);
+      const data = encodeConsumerProtocol(name, v, randomMessage(rng, dataSpec.fields, v));
+      onlyTyped('consumer protocol', () => decodeConsumerProtocol(name, mutate(rng, data)));
     });
   }
   assert.ok(cases > 0);

@@ -1602,3 +1602,72 @@ export const RESPONSES: ReadonlyMap<number, MessageSpec> = new Map<number, Messa
     },
   ],
 ]);
+
+/** Data specs (no API key) by name: the consumer protocol carried in JoinGroup / SyncGroup. */
+export const DATA: ReadonlyMap<string, MessageSpec> = new Map<string, MessageSpec>([
+  [
+    'ConsumerProtocolSubscription',
+    {
+      name: 'ConsumerProtocolSubscription',
+      apiKey: -1,
+      validVersions: [0, 3],
+      flexibleVersions: null,
+      fields: [
+        { name: 'topics', type: '[]string', versions: [0, 32767] },
+        {
+          name: 'userData',
+          type: 'bytes',
+          versions: [0, 32767],
+          nullableVersions: [0, 32767],
+          default: null,
+        },
+        {
+          name: 'ownedPartitions',
+          type: '[]struct',
+          struct: 'TopicPartition',
+          versions: [1, 32767],
+          fields: [
+            { name: 'topic', type: 'string', versions: [1, 32767] },
+            { name: 'partitions', type: '[]int32', versions: [1, 32767] },
+          ],
+        },
+        { name: 'generationId', type: 'int32', versions: [2, 32767], default: -1 },
+        {
+          name: 'rackId',
+          type: 'string',
+          versions: [3, 32767],
+          nullableVersions: [3, 32767],
+          default: null,
+        },
+      ],
+    },
+  ],
+  [
+    'ConsumerProtocolAssignment',
+    {
+      name: 'ConsumerProtocolAssignment',
+      apiKey: -1,
+      validVersions: [0, 3],
+      flexibleVersions: null,
+      fields: [
+        {
+          name: 'assignedPartitions',
+          type: '[]struct',
+          struct: 'TopicPartition',
+          versions: [0, 32767],
+          fields: [
+            { name: 'topic', type: 'string', versions: [0, 32767] },
+            { name: 'partitions', type: '[]int32', versions: [0, 32767] },
+          ],
+        },
+        {
+          name: 'userData',
+          type: 'bytes',
+          versions: [0, 32767],
+          nullableVersions: [0, 32767],
+          default: null,
+        },
+      ],
+    },
+  ],
+]);

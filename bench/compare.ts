@@ -129,7 +129,7 @@ Flags:
                   rounds of the bare node:http / Weft pair (default 3)
   --webhook-msgs N  messages per webhook round (default 10000; 3 rounds per
                   row, the median shown)
-  --kafka-msgs N  Kafka records per 100 B produce row and per consume row (default
+  --kafka-msgs N  Kafka records per 100 B produce row and per consume or group row (default
                   1000000; 1 KiB rows N/4); bench/kafka.ts
   --only IDS      run only these, comma separated: ${IDS.join(', ')}
   --quick         small counts, for a smoke run

@@ -13,6 +13,7 @@
 
 import { type JsResult, runJetStream } from '../src/bench/jetstream.js';
 import { type CodecResult, runKafkaCodecBench } from '../src/bench/kafka-codec-bench.js';
+import { type KafkaGroupResult, runKafkaGroupConsume } from '../src/bench/kafka-group.js';
 import {
   createTopic,
   type KafkaAddress,
@@ -24,7 +25,7 @@ import { parseServerUrl } from '../src/bench/protocol.js';
 import { int, si } from '../src/bench/stats.js';
 import { freePort, type ServerProc, startWeft } from './servers.js';
 
-export const KAFKA_IDS: string[] = ['kafka-produce', 'kafka-consume', 'kafka-codec'];
+export const KAFKA_IDS: string[] = ['kafka-produce', 'kafka-consume', 'kafka-group', 'kafka-codec'];
 
 interface ProduceCase {
   key: string;
@@ -61,6 +62,7 @@ export interface KafkaMeasured {
   produce: Record<string, KafkaResult>;
   consume: Record<string, KafkaResult>;
   js: Record<string, JsResult>;
+  group?: KafkaGroupResult;
   codec: CodecResult[];
   notes: string[];
 }
@@ -85,7 +87,8 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
     m.codec = runKafkaCodecBench();
     for (const r of m.codec) o.log(`kafka-codec ${r.name.padEnd(46)} ${si(r.perSec)} ${r.unit}/s`);
   }
-  if (!o.only.includes('kafka-produce') && !o.only.includes('kafka-consume')) return m;
+  const consuming = o.only.includes('kafka-consume') || o.only.includes('kafka-group');
+  if (!o.only.includes('kafka-produce') && !consuming) return m;
   let weft: ServerProc | undefined;
   try {
     const kafkaPort = await freePort();
@@ -139,7 +142,8 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
     for (const size of [100, 1024]) {
       const msgs = Math.max(1000, Math.round(o.msgs * (SCALE[size] ?? 1)));
       const cases = PRODUCE_CASES.filter(
-        (c) => c.size === size && (o.only.includes('kafka-produce') || c.acks === 1),
+        (c) =>
+          c.size === size && (o.only.includes('kafka-produce') || (c.size === 100 && c.acks === 1)),
       );
       if (cases.length === 0) continue;
       if (o.only.includes('kafka-produce'))
@@ -164,10 +168,10 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
       if (o.only.includes('kafka-produce'))
         await jsRun('js-pub-async', size, msgs, `js-pub-async-${size}-after`);
     }
-    if (o.only.includes('kafka-consume')) {
+    if (consuming) {
       const jsMsgs = Math.min(o.msgs, JS_CONSUME_MAX);
       await jsRun('js-consume-pull', 100, jsMsgs, 'js-consume-pull-100-before');
-      for (const partitions of [1, 8]) {
+      for (const partitions of o.only.includes('kafka-consume') ? [1, 8] : []) {
         const key = `kafka-consume-100-p${partitions}`;
         const r = await runKafkaConsume({
           server,
@@ -181,6 +185,25 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
         m.consume[key] = r;
         o.log(`${key.padEnd(34)} ${describe(r)}`);
         if (!r.complete) o.problems.push(`${key}: ${problem(r)}`);
+      }
+      if (o.only.includes('kafka-group')) {
+        // A group of 3 over the 8-partition topic (the coordinator's first rebalance waits kafka.group_initial_rebalance_delay, 3 s).
+        const g = await runKafkaGroupConsume({
+          server,
+          topic: topicOf({ key: '', size: 100, acks: 1, partitions: 8 }),
+          partitions: 8,
+          members: 3,
+          group: 'bench-group',
+          msgs: o.msgs,
+          size: 100,
+          onProgress: progress('kafka-group-3: '),
+        });
+        o.clearStatus();
+        m.group = g;
+        o.log(
+          `${'kafka-group-3-p8'.padEnd(34)} ${describe(g)}  (joined in ${(g.joinMs / 1000).toFixed(2)} s)`,
+        );
+        if (!g.complete) o.problems.push(`kafka-group-3-p8: ${problem(g)}`);
       }
       await jsRun('js-consume-pull', 100, jsMsgs, 'js-consume-pull-100-after');
     }
@@ -229,7 +252,7 @@ export function renderKafkaTable(m: KafkaMeasured, only: string[]): string {
           '|---|---:|',
           ...m.codec.map((r) => `| ${r.name} | ${si(r.perSec)} ${r.unit}/s |`),
         ];
-  if (!only.includes('kafka-produce') && !only.includes('kafka-consume'))
+  if (!['kafka-produce', 'kafka-consume', 'kafka-group'].some((id) => only.includes(id)))
     return codec.slice(1).join('\n');
   const rows: string[][] = [];
   const cell = (r: { msgsPerSec: number; complete: boolean; ended: string } | undefined) =>
@@ -265,6 +288,16 @@ export function renderKafkaTable(m: KafkaMeasured, only: string[]): string {
       ]);
     }
   }
+  if (only.includes('kafka-group') && m.group) {
+    const js = jsMean(m, 'js-consume-pull-100');
+    rows.push([
+      `consume, group of 3 members, 8 partitions, ${int(m.msgs)} records (joined in ${(m.group.joinMs / 1000).toFixed(1)} s)`,
+      cell(m.group),
+      m.group.mbPerSec.toFixed(1),
+      cell(js),
+      vs(m.group.msgsPerSec, js?.msgsPerSec),
+    ]);
+  }
   const header = [
     'Kafka workload (records/s)',
     'Kafka face',
@@ -281,7 +314,8 @@ export function renderKafkaTable(m: KafkaMeasured, only: string[]): string {
     '',
     'One Weft node (file storage, sync policy: its default, fsync before every ack with group commit) serves both',
     'faces. Producer: Produce v7, batch.size 16 KiB, linger.ms 5, sticky partitioner, 5 requests in flight.',
-    'Consumer: Fetch v11 from offset 0, one fetch in flight, 50 MiB / 1 MiB per partition, CRC checked, no commits.',
+    'Consumer: Fetch v11 from offset 0, one fetch in flight, 50 MiB / 1 MiB per partition, CRC checked, no commits;',
+    'the group: JoinGroup v5 / SyncGroup v3 with a range assignment, heartbeat and OffsetCommit v5 every second.',
     'JetStream (the mean of a run just before and one just after the Kafka rows it is compared with): async publish',
     'with 256 in flight of the same size; pull consumer (batch 500) acking each message,',
     `draining at most ${int(JS_CONSUME_MAX)} (larger stalls on "409 Exceeded MaxWaiting"; a JetStream matter).`,

@@ -178,7 +178,16 @@ test('versions and APIs not served, and lying lengths, are typed errors', () => 
 
 test('values a field cannot hold are BAD_VALUE errors naming the message', () => {
   codecError(() => encodeResponse(ApiKey.Heartbeat, 0, 1, { errorCode: 40000 }), 'BAD_VALUE');
-  codecError(() => encodeResponse(ApiKey.SyncGroup, 0, 1, { errorCode: 0, assignment: 'not bytes' }), 'BAD_VALUE');
-  codecError(() => encodeResponse(ApiKey.Metadata, 1, 1, { brokers: [{ nodeId: 1, host: null, port: 1 }] }), 'BAD_VALUE');
-  assert.throws(() => encodeResponse(ApiKey.Heartbeat, 0, 1, { errorCode: 40000 }), /HeartbeatResponse v0/);
+  codecError(
+    () => encodeResponse(ApiKey.SyncGroup, 0, 1, { errorCode: 0, assignment: 'not bytes' }),
+    'BAD_VALUE',
+  );
+  codecError(
+    () => encodeResponse(ApiKey.Metadata, 1, 1, { brokers: [{ nodeId: 1, host: null, port: 1 }] }),
+    'BAD_VALUE',
+  );
+  assert.throws(
+    () => encodeResponse(ApiKey.Heartbeat, 0, 1, { errorCode: 40000 }),
+    /HeartbeatResponse v0/,
+  );
 });

@@ -11,8 +11,10 @@
  * published figures are quoted in BENCHMARKS.md for context.
  */
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type JsResult, runJetStream } from '../src/bench/jetstream.js';
 import { type CodecResult, runKafkaCodecBench } from '../src/bench/kafka-codec-bench.js';
+import { RawKafkaClient } from '../src/bench/kafka-conn.js';
 import { type KafkaGroupResult, runKafkaGroupConsume } from '../src/bench/kafka-group.js';
 import {
   createTopic,
@@ -98,6 +100,7 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
       'weft-kafka',
     );
     const server: KafkaAddress = { host: '127.0.0.1', port: kafkaPort };
+    await kafkaListening(server);
     const nats = parseServerUrl(weft.url);
     o.log(`Kafka: weft on ${weft.url}, Kafka face on ${kafkaPort} (pid ${weft.pid})`);
     const progress = (prefix: string) =>
@@ -215,6 +218,23 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
     await weft?.stop();
   }
   return m;
+}
+
+/** Waits until the Kafka listener takes connections (it may open after the NATS port). */
+async function kafkaListening(server: KafkaAddress, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      (await RawKafkaClient.open(server.host, server.port, 'weft-bench-probe')).close();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `the Kafka face did not listen on ${server.port}: ${(err as Error).message}`,
+        );
+      await sleep(50);
+    }
+  }
 }
 
 /** The mean rate of a JetStream row's before and after runs (complete only if both are). */

@@ -18,6 +18,7 @@ import { createTopic, type KafkaNode, kafka, produce, startKafkaNode } from './g
 
 const run = promisify(execFile);
 const haveKcat = existsSync('/usr/bin/kcat');
+const PY = '/usr/bin/python3';
 
 // bob's password is a bcrypt hash of 'bob-pw' (cost 4: fast in tests).
 const CONFIG = `
@@ -172,6 +173,29 @@ describe('kafka SASL and group permissions', () => {
         { timeout: 20_000 },
       ),
       /Authentication failed|SASL|authentication/i,
+    );
+  });
+
+  test('kafka-python (SaslHandshake v0, bare tokens) with PLAIN and SCRAM; a wrong password fails', {
+    skip: !existsSync(PY) && !process.env.CI ? 'python3 not installed' : false,
+  }, async () => {
+    const script = `
+import sys
+from kafka import KafkaConsumer
+c = KafkaConsumer(bootstrap_servers=sys.argv[1], security_protocol='SASL_PLAINTEXT', sasl_mechanism=sys.argv[2],
+                  sasl_plain_username='alice', sasl_plain_password=sys.argv[3], request_timeout_ms=8000,
+                  api_version_auto_timeout_ms=8000)
+print('topics', len(c.topics()) >= 0)
+c.close()
+`;
+    for (const mech of ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']) {
+      const r = await run(PY, ['-c', script, node.brokers[0]!, mech, 'alice-pw'], {
+        timeout: 30_000,
+      });
+      assert.match(r.stdout, /topics True/, mech);
+    }
+    await assert.rejects(
+      run(PY, ['-c', script, node.brokers[0]!, 'SCRAM-SHA-256', 'wrong'], { timeout: 30_000 }),
     );
   });
 });

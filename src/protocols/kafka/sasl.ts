@@ -168,7 +168,9 @@ export class ScramServer {
     if (a.get('c') !== Buffer.from(this.gs2, 'utf8').toString('base64')) {
       return fail('Invalid SCRAM channel binding');
     }
-    if (a.get('r') !== this.nonce) return fail('Invalid SCRAM nonce');
+    // Kafka accepts a nonce that ends with ours (ScramSaslServer: endsWith), as
+    // librdkafka 2.0 sends its client nonce before the whole server nonce.
+    if (!(a.get('r') ?? '').endsWith(this.nonce)) return fail('Invalid SCRAM nonce');
     const proof = Buffer.from(a.get('p') ?? '', 'base64');
     const alg = hashOf(this.mechanism);
     const cred = this.cred!;

@@ -217,7 +217,9 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
         return;
       }
       if (frame === null) break;
-      this.dispatch(frame);
+      const raw = this.rawSasl();
+      if (raw !== null) this.rawToken(raw, frame);
+      else this.dispatch(frame);
     }
     if (this.closed) return;
     const hold = (this.busy || this.waitingWrite) && this.frames.pending >= READ_AHEAD_BYTES;
@@ -330,6 +332,49 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
       return;
     }
     this.finish(result);
+  }
+
+  /**
+   * After a SaslHandshake v0 the SASL tokens come as bare size-prefixed
+   * frames, not SaslAuthenticate requests (kafka-python does this): the
+   * SASL module's state (sasl-module.ts, `SaslState.raw`) answers each.
+   */
+  private rawSasl(): ((token: Buffer) => Promise<Buffer | Close>) | null {
+    const s = this.sasl as {
+      handshakeVersion?: number;
+      done?: boolean;
+      raw?: (token: Buffer) => Promise<Buffer | Close>;
+    } | null;
+    if (this.authenticated || s === null || s.handshakeVersion !== 0 || s.done !== false)
+      return null;
+    return s.raw === undefined ? null : (token) => s.raw!(token);
+  }
+
+  private rawToken(raw: (token: Buffer) => Promise<Buffer | Close>, frame: Buffer): void {
+    this.busy = true;
+    this.inMsgs++;
+    raw(Buffer.from(frame)).then(
+      (out) => {
+        this.busy = false;
+        if (this.closed) return;
+        if (out instanceof Close) {
+          this.host.log.warn(`${this.tag()} - ${out.detail}: closing`);
+          this.close(out.reason);
+          return;
+        }
+        this.host.flusher.begin();
+        try {
+          const size = Buffer.alloc(4);
+          size.writeInt32BE(out.length);
+          this.outMsgs++;
+          this.outBytes += 4 + out.length;
+          if (this.queueBytes(size) && this.queueBytes(out)) this.step();
+        } finally {
+          this.host.flusher.end();
+        }
+      },
+      () => this.close(CloseReason.AuthViolation),
+    );
   }
 
   private settled(header: RequestHeader, res: unknown): void {

@@ -122,7 +122,8 @@ export class GroupService {
 
   private async open(account: Account): Promise<AccountGroups> {
     const js = this.host.jetstream?.account(account.name);
-    const names = offsetsStreamNames(this.host.name);
+    // The configured name only: a generated id changes on every start.
+    const names = offsetsStreamNames(this.host.options.name);
     let offsets: OffsetStore;
     if (js !== undefined) {
       const backend = new StreamOffsetBackend(js, names);

@@ -20,12 +20,18 @@ import type { Message } from '../../../core/message.js';
 import type { CapturedStream } from '../../../jetstream/service.js';
 import { StreamApiError } from '../../../streams/stream-errors.js';
 import type { ApiHandler, KafkaContext } from '../api.js';
-import { canAdmin, canProduce } from '../authz.js';
+import { canAdmin, canProduce, canPublishOn } from '../authz.js';
 import { KafkaError } from '../errors.js';
 import { headersOfRecord, type ProducerMark } from '../message-map.js';
 import type { Producers } from '../producers.js';
 import { decodeBatch, type RecordBatch, splitBatches } from '../records.js';
-import { DEFAULT_SETTINGS, type KafkaTopics, type Partition, type Topic } from '../topics.js';
+import {
+  DEFAULT_SETTINGS,
+  type KafkaTopics,
+  type Partition,
+  type RemotePartition,
+  type Topic,
+} from '../topics.js';
 import { KafkaCodecError } from '../wire.js';
 
 interface ProduceRequest {
@@ -84,10 +90,18 @@ export function produceHandler(
             .catch(() => topics.find(account, t.name));
         }
         const partitionResponses: PartitionResponse[] = [];
+        const remote = topic === null && topics.remoteHas(account, t.name);
         for (const pd of t.partitionData) {
-          partitionResponses.push(
-            await produceTo(ctx, topics, producers, counters, req, topic, pd),
-          );
+          if (remote) {
+            const rp = await topics.remotePartition(account, t.name, pd.index).catch(() => null);
+            partitionResponses.push(
+              await produceRemote(ctx, topics, counters, req, t.name, rp, pd),
+            );
+          } else {
+            partitionResponses.push(
+              await produceTo(ctx, topics, producers, counters, req, topic, pd),
+            );
+          }
         }
         responses.push({ name: t.name, partitionResponses });
       }
@@ -147,43 +161,8 @@ async function produceTo(
     );
   }
   const cs = p.cs;
-  const opts = ctx.shared.host.options;
-  const streamMax = cs.stream.config.max_msg_size;
-  const idMax = ctx.who.payloadMax;
-  let recordMax = opts.maxPayload;
-  if (streamMax > 0) recordMax = Math.min(recordMax, streamMax);
-  if (idMax > 0) recordMax = Math.min(recordMax, idMax);
-  // Decode everything first: a bad batch stores nothing.
-  const batches: RecordBatch[] = [];
-  try {
-    if (pd.records === null) throw new KafkaCodecError('CORRUPT_RECORDS', 'no records');
-    for (const b of splitBatches(pd.records)) {
-      batches.push(decodeBatch(b, { maxBytes: Math.max(opts.kafkaMaxRequestBytes, recordMax) }));
-    }
-  } catch (err) {
-    counters.batchesCorrupt++;
-    return failed(pd.index, KafkaError.CORRUPT_MESSAGE, (err as Error).message);
-  }
-  for (const b of batches) {
-    if ((b.header.attributes & 0x30) !== 0) {
-      return failed(
-        pd.index,
-        KafkaError.INVALID_RECORD,
-        'Transactional and control batches are not supported',
-      );
-    }
-    for (const r of b.records) {
-      const size = (r.value?.length ?? 0) + (r.key?.length ?? 0);
-      if (size > recordMax) {
-        counters.recordsTooLarge++;
-        return failed(
-          pd.index,
-          KafkaError.MESSAGE_TOO_LARGE,
-          `A record of ${size} bytes is larger than the ${recordMax} bytes a message may have here (max_payload / max.message.bytes)`,
-        );
-      }
-    }
-  }
+  const batches = decodeAll(ctx, counters, cs.stream.config.max_msg_size, pd);
+  if (!Array.isArray(batches)) return batches;
   let baseOffset = -1;
   for (const b of batches) {
     const h = b.header;
@@ -227,6 +206,52 @@ async function produceTo(
     recordErrors: [],
     errorMessage: null,
   };
+}
+
+/** Every batch of a partition's records, checked (CRC, framing, sizes), or the answer refusing them all. */
+function decodeAll(
+  ctx: KafkaContext,
+  counters: ProduceCounters,
+  streamMax: number,
+  pd: { index: number; records: Buffer | null },
+): RecordBatch[] | PartitionResponse {
+  const opts = ctx.shared.host.options;
+  const idMax = ctx.who.payloadMax;
+  let recordMax = opts.maxPayload;
+  if (streamMax > 0) recordMax = Math.min(recordMax, streamMax);
+  if (idMax > 0) recordMax = Math.min(recordMax, idMax);
+  // Decode everything first: a bad batch stores nothing.
+  const batches: RecordBatch[] = [];
+  try {
+    if (pd.records === null) throw new KafkaCodecError('CORRUPT_RECORDS', 'no records');
+    for (const b of splitBatches(pd.records)) {
+      batches.push(decodeBatch(b, { maxBytes: Math.max(opts.kafkaMaxRequestBytes, recordMax) }));
+    }
+  } catch (err) {
+    counters.batchesCorrupt++;
+    return failed(pd.index, KafkaError.CORRUPT_MESSAGE, (err as Error).message);
+  }
+  for (const b of batches) {
+    if ((b.header.attributes & 0x30) !== 0) {
+      return failed(
+        pd.index,
+        KafkaError.INVALID_RECORD,
+        'Transactional and control batches are not supported',
+      );
+    }
+    for (const r of b.records) {
+      const size = (r.value?.length ?? 0) + (r.key?.length ?? 0);
+      if (size > recordMax) {
+        counters.recordsTooLarge++;
+        return failed(
+          pd.index,
+          KafkaError.MESSAGE_TOO_LARGE,
+          `A record of ${size} bytes is larger than the ${recordMax} bytes a message may have here (max_payload / max.message.bytes)`,
+        );
+      }
+    }
+  }
+  return batches;
 }
 
 /**
@@ -284,4 +309,73 @@ async function storeBatch(
   topics.appended(cs);
   if (refused !== null) throw refused;
   return (results[0] as PromiseFulfilledResult<{ seq: number }>).value.seq - 1;
+}
+
+/**
+ * Produce to a partition another node owns: each record published on its
+ * subject with a reply inbox, answered once the owner acknowledged them all
+ * (durable there under its sync policy). An idempotent producer's records
+ * carry Nats-Msg-Id, so the owner drops a retry within its duplicate window.
+ */
+async function produceRemote(
+  ctx: KafkaContext,
+  topics: KafkaTopics,
+  counters: ProduceCounters,
+  req: ProduceRequest,
+  name: string,
+  rp: RemotePartition | null,
+  pd: { index: number; records: Buffer | null },
+): Promise<PartitionResponse> {
+  if (rp === null) {
+    return failed(
+      pd.index,
+      KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
+      'This server does not host this topic-partition.',
+    );
+  }
+  if (!canPublishOn(ctx, rp.subject)) {
+    counters.produceDenied++;
+    return failed(pd.index, KafkaError.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
+  }
+  if (req.transactionalId !== null) {
+    return failed(
+      pd.index,
+      KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+      'Transactions are not supported',
+    );
+  }
+  const batches = decodeAll(ctx, counters, rp.info.maxMsgSize, pd);
+  if (!Array.isArray(batches)) return batches;
+  const account = ctx.account!;
+  const acks: Promise<number>[] = [];
+  for (const b of batches) {
+    const h = b.header;
+    b.records.forEach((r, i) => {
+      let headers = headersOfRecord(r, h.baseTimestamp + BigInt(r.timestampDelta), null);
+      if (h.producerId >= 0n) {
+        const id = `Nats-Msg-Id: kafka:${h.producerId}:${h.producerEpoch}:${name}:${pd.index}:${h.baseSequence + i}\r\n\r\n`;
+        headers = Buffer.concat([headers.subarray(0, headers.length - 2), Buffer.from(id)]);
+      }
+      const value = r.value === null ? Buffer.alloc(0) : Buffer.from(r.value);
+      const ack = topics.remote.publish(account, rp.subject, headers, value);
+      ack.catch(() => {});
+      acks.push(ack);
+    });
+  }
+  let seqs: number[];
+  try {
+    seqs = await Promise.all(acks);
+  } catch (err) {
+    return failed(pd.index, KafkaError.REQUEST_TIMED_OUT, (err as Error).message);
+  }
+  counters.recordsIn += seqs.length;
+  return {
+    index: pd.index,
+    errorCode: 0,
+    baseOffset: BigInt(seqs.length === 0 ? -1 : seqs[0]! - 1),
+    logAppendTimeMs: -1n,
+    logStartOffset: BigInt(rp.info.firstSeq - 1),
+    recordErrors: [],
+    errorMessage: null,
+  };
 }

@@ -36,7 +36,7 @@ authorization:
     - user: alice
       permissions:
         publish: { allow: ["secure", "secure.>", "$JS.API.STREAM.CREATE.>"] }
-        subscribe: { allow: ["secure", "secure.>"] }
+        subscribe: { allow: ["secure", "secure.>", "other", "other.>"] }
 `),
     );
     ssl = [
@@ -88,7 +88,7 @@ authorization:
     assert.equal(r.stdout, 'a|over-tls\n');
     const conns = [...n.srv.node.connections.values()].filter((x) => x.face === 'kafka');
     for (const c of conns) assert.equal(c.identity?.user, 'alice');
-    // Alice's permissions apply: a topic she may make but not publish to is refused.
+    // Alice's permissions apply: a topic she may read but not publish to is refused.
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'other' }] });
     await admin.disconnect();

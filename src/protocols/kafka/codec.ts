@@ -142,7 +142,10 @@ export function defaultOf(f: FieldSpec): unknown {
     case 'bytes':
       return Buffer.alloc(0);
     case 'records':
-      return null;
+      // Kafka sends an empty record set, never null, for a partition with
+      // nothing to return; librdkafka 2.0 refuses a null one ("invalid
+      // MessageSetSize -1").
+      return Buffer.alloc(0);
     case 'uuid':
       return ZERO_UUID;
     case 'struct':

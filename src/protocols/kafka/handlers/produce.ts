@@ -19,7 +19,7 @@
 import type { Message } from '../../../core/message.js';
 import type { CapturedStream } from '../../../jetstream/service.js';
 import { StreamApiError } from '../../../streams/stream-errors.js';
-import type { ApiHandler, KafkaContext } from '../api.js';
+import { type ApiHandler, type KafkaContext, Later } from '../api.js';
 import { canAdmin, canProduce, canPublishOn } from '../authz.js';
 import { KafkaError } from '../errors.js';
 import { headersOfRecord, type ProducerMark } from '../message-map.js';
@@ -77,7 +77,7 @@ export function produceHandler(
         );
       }
       const account = ctx.account!;
-      const responses = [];
+      const responses: Promise<{ name: string; partitionResponses: PartitionResponse[] }>[] = [];
       for (const t of req.topicData) {
         let topic = topics.find(account, t.name);
         if (
@@ -89,25 +89,33 @@ export function produceHandler(
             .create(account, t.name, 1, DEFAULT_SETTINGS)
             .catch(() => topics.find(account, t.name));
         }
-        const partitionResponses: PartitionResponse[] = [];
+        const partitionResponses: Promise<PartitionResponse>[] = [];
         const remote = topic === null && topics.remoteHas(account, t.name);
         for (const pd of t.partitionData) {
           if (remote) {
             const rp = await topics.remotePartition(account, t.name, pd.index).catch(() => null);
-            partitionResponses.push(
-              await produceRemote(ctx, topics, counters, req, t.name, rp, pd),
-            );
+            partitionResponses.push(produceRemote(ctx, topics, counters, req, t.name, rp, pd));
           } else {
-            partitionResponses.push(
-              await produceTo(ctx, topics, producers, counters, req, topic, pd),
-            );
+            const w = await produceTo(ctx, topics, producers, counters, req, topic, pd);
+            partitionResponses.push(w.done);
           }
         }
-        responses.push({ name: t.name, partitionResponses });
+        responses.push(
+          Promise.all(partitionResponses).then((p) => ({ name: t.name, partitionResponses: p })),
+        );
       }
-      return req.acks === 0 ? null : { responses, throttleTimeMs: 0 };
+      // The records are appended: the next request may start; the answer waits for durability.
+      return new Later(
+        Promise.all(responses).then((r) =>
+          req.acks === 0 ? null : { responses: r, throttleTimeMs: 0 },
+        ),
+      );
     },
   };
+}
+
+function settled(r: PartitionResponse): { done: Promise<PartitionResponse> } {
+  return { done: Promise.resolve(r) };
 }
 
 function answerAll(req: ProduceRequest, errorCode: number, errorMessage: string) {
@@ -140,30 +148,37 @@ async function produceTo(
   req: ProduceRequest,
   topic: Topic | null,
   pd: { index: number; records: Buffer | null },
-): Promise<PartitionResponse> {
+): Promise<{ done: Promise<PartitionResponse> }> {
   const p: Partition | undefined = topic?.partitions[pd.index];
   if (topic === null || p === undefined) {
-    return failed(
-      pd.index,
-      KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
-      'This server does not host this topic-partition.',
+    return settled(
+      failed(
+        pd.index,
+        KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
+        'This server does not host this topic-partition.',
+      ),
     );
   }
   if (!canProduce(ctx, p)) {
     counters.produceDenied++;
-    return failed(pd.index, KafkaError.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
+    return settled(
+      failed(pd.index, KafkaError.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'),
+    );
   }
   if (req.transactionalId !== null) {
-    return failed(
-      pd.index,
-      KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-      'Transactions are not supported',
+    return settled(
+      failed(
+        pd.index,
+        KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        'Transactions are not supported',
+      ),
     );
   }
   const cs = p.cs;
   const batches = decodeAll(ctx, counters, cs.stream.config.max_msg_size, pd);
-  if (!Array.isArray(batches)) return batches;
-  let baseOffset = -1;
+  if (!Array.isArray(batches)) return settled(batches);
+  // Appended now, in request order; answered once durable.
+  const writes: { count: number; durable: Promise<number> | null; first: number }[] = [];
   for (const b of batches) {
     const h = b.header;
     const idempotent = h.producerId >= 0n;
@@ -176,36 +191,57 @@ async function produceTo(
         b.records.length,
       );
       if (v.kind === 'duplicate') {
-        if (baseOffset < 0) baseOffset = v.baseOffset;
+        writes.push({ count: 0, durable: null, first: v.baseOffset });
         continue;
       }
-      if (v.kind === 'error') return failed(pd.index, v.code, v.message);
+      if (v.kind === 'error') return settled(failed(pd.index, v.code, v.message));
     }
-    let first: number;
-    try {
-      first = await storeBatch(ctx, topics, p, b);
-    } catch (err) {
-      // A limit (4xx) is not worth retrying; a store failure (5xx) may be.
-      const e = err instanceof StreamApiError ? err : null;
-      const code =
-        e !== null && e.code < 500 ? KafkaError.POLICY_VIOLATION : KafkaError.KAFKA_STORAGE_ERROR;
-      return failed(pd.index, code, e?.message ?? 'the stream refused the batch');
-    }
-    counters.recordsIn += b.records.length;
+    const w = appendBatch(ctx, topics, p, b);
     if (idempotent) {
-      producers.stored(cs, h.producerId, h.producerEpoch, h.baseSequence, b.records.length, first);
+      // Taken as stored now, so a pipelined next batch checks against it; forgotten if it fails.
+      producers.stored(
+        cs,
+        h.producerId,
+        h.producerEpoch,
+        h.baseSequence,
+        b.records.length,
+        w.first,
+      );
+      w.durable.catch(() => producers.drop(cs, h.producerId));
     }
-    if (baseOffset < 0) baseOffset = first;
+    writes.push({ count: b.records.length, durable: w.durable, first: w.first });
   }
-  return {
-    index: pd.index,
-    errorCode: 0,
-    baseOffset: BigInt(baseOffset),
-    logAppendTimeMs: -1n,
-    logStartOffset: BigInt(cs.stream.state().firstSeq - 1),
-    recordErrors: [],
-    errorMessage: null,
-  };
+  const done = (async (): Promise<PartitionResponse> => {
+    let baseOffset = -1;
+    for (const w of writes) {
+      let first = w.first;
+      if (w.durable !== null) {
+        try {
+          first = await w.durable;
+        } catch (err) {
+          // A limit (4xx) is not worth retrying; a store failure (5xx) may be.
+          const e = err instanceof StreamApiError ? err : null;
+          const code =
+            e !== null && e.code < 500
+              ? KafkaError.POLICY_VIOLATION
+              : KafkaError.KAFKA_STORAGE_ERROR;
+          return failed(pd.index, code, e?.message ?? 'the stream refused the batch');
+        }
+        counters.recordsIn += w.count;
+      }
+      if (baseOffset < 0) baseOffset = first;
+    }
+    return {
+      index: pd.index,
+      errorCode: 0,
+      baseOffset: BigInt(baseOffset),
+      logAppendTimeMs: -1n,
+      logStartOffset: BigInt(cs.stream.state().firstSeq - 1),
+      recordErrors: [],
+      errorMessage: null,
+    };
+  })();
+  return { done };
 }
 
 /** Every batch of a partition's records, checked (CRC, framing, sizes), or the answer refusing them all. */
@@ -255,17 +291,18 @@ function decodeAll(
 }
 
 /**
- * Appends a batch's records in one turn and publishes each on the
- * partition's subject (for live subscribers; the stream itself is the
- * origin, so it does not capture them twice). Resolves to the offset of the
- * first record once all are durable.
+ * Appends a batch's records in this turn (consecutive sequences, one
+ * group-commit fsync) and, once they are durable, publishes each on the
+ * partition's subject for live subscribers (the stream itself is the
+ * origin, so it does not capture them twice). `first` is the offset the
+ * first record takes; `durable` resolves to it once all are durable.
  */
-async function storeBatch(
+function appendBatch(
   ctx: KafkaContext,
   topics: KafkaTopics,
   p: Partition,
   b: RecordBatch,
-): Promise<number> {
+): { first: number; durable: Promise<number> } {
   const cs: CapturedStream = p.cs;
   const h = b.header;
   const n = b.records.length;
@@ -278,6 +315,7 @@ async function storeBatch(
           lastSeq: h.baseSequence + n - 1,
         }
       : null;
+  const first = cs.stream.state().lastSeq;
   const stored: Promise<{ seq: number }>[] = [];
   const msgs: Message[] = [];
   for (let i = 0; i < n; i++) {
@@ -288,27 +326,29 @@ async function storeBatch(
       i === n - 1 ? mark : null,
     );
     const payload = r.value === null ? Buffer.alloc(0) : Buffer.from(r.value);
-    const p0 = cs.stream.store(p.subject, headers, payload);
-    p0.catch(() => {});
-    stored.push(p0);
+    const one = cs.stream.store(p.subject, headers, payload);
+    one.catch(() => {});
+    stored.push(one);
     msgs.push({ subject: p.subject, reply: '', headers, payload });
   }
-  const results = await Promise.allSettled(stored);
-  const account = ctx.account!;
-  const router = ctx.shared.host.router;
-  let refused: unknown = null;
-  for (let i = 0; i < n; i++) {
-    const r = results[i]!;
-    if (r.status === 'rejected') {
-      refused ??= r.reason;
-      continue;
+  const durable = Promise.allSettled(stored).then((results) => {
+    const account = ctx.account!;
+    const router = ctx.shared.host.router;
+    let refused: unknown = null;
+    for (let i = 0; i < n; i++) {
+      const r = results[i]!;
+      if (r.status === 'rejected') {
+        refused ??= r.reason;
+        continue;
+      }
+      cs.consumers.stored(r.value.seq, p.subject);
+      router.publish(account, msgs[i]!, cs);
     }
-    cs.consumers.stored(r.value.seq, p.subject);
-    router.publish(account, msgs[i]!, cs);
-  }
-  topics.appended(cs);
-  if (refused !== null) throw refused;
-  return (results[0] as PromiseFulfilledResult<{ seq: number }>).value.seq - 1;
+    topics.appended(cs);
+    if (refused !== null) throw refused;
+    return (results[0] as PromiseFulfilledResult<{ seq: number }>).value.seq - 1;
+  });
+  return { first, durable };
 }
 
 /**

@@ -15,6 +15,8 @@ export const RESERVED_PREFIXES: readonly string[] = [
   '$MQTT.',
   // Webhooks' definitions and their consumers' deliveries (src/protocols/http/webhooks/).
   '$WEFT.HOOK.',
+  // The Kafka face's committed offsets (src/protocols/kafka/groups/offsets.ts).
+  '$WEFT.kafka.offsets.',
 ];
 
 /** Whether a client may not publish to (or subscribe by name to) `subject`. */

@@ -149,6 +149,16 @@ export interface ServerOptions {
   kafkaAutoCreateTopics: boolean;
   /** Largest Kafka request frame, bytes (socket.request.max.bytes); larger closes the connection. */
   kafkaMaxRequestBytes: number;
+  /** How long the first rebalance of an empty consumer group waits for more members (Kafka's group.initial.rebalance.delay.ms). */
+  kafkaGroupInitialRebalanceDelayMs: number;
+  /** Shortest session.timeout.ms a group member may ask (shorter: INVALID_SESSION_TIMEOUT). */
+  kafkaGroupMinSessionTimeoutMs: number;
+  /** Longest session.timeout.ms a group member may ask. */
+  kafkaGroupMaxSessionTimeoutMs: number;
+  /** Members per consumer group (more: GROUP_MAX_SIZE_REACHED). */
+  kafkaGroupMaxSize: number;
+  /** Consumer groups per account on this node (a new one past it: COORDINATOR_NOT_AVAILABLE). */
+  kafkaMaxGroups: number;
   /** The HTTP API's port (`http.port`, src/protocols/http); 0 picks a free one, -1 (the default) none. */
   httpApiPort: number;
   /** Address the HTTP API binds to (`http.host`); '' (the default): `host`. */
@@ -240,6 +250,11 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   kafkaAdvertisedHost: '',
   kafkaAutoCreateTopics: false,
   kafkaMaxRequestBytes: 100 * 1024 * 1024,
+  kafkaGroupInitialRebalanceDelayMs: 3000,
+  kafkaGroupMinSessionTimeoutMs: 6000,
+  kafkaGroupMaxSessionTimeoutMs: 1_800_000,
+  kafkaGroupMaxSize: 1000,
+  kafkaMaxGroups: 10_000,
   httpApiPort: -1,
   httpApiHost: '',
   httpApiTls: null,

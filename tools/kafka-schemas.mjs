@@ -25,33 +25,49 @@ const DIR = 'clients/src/main/resources/common/message';
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '../src/protocols/kafka/schemas/messages.ts');
 
 /**
- * The versions this broker serves, per API: [name, apiKey, min, max, why].
+ * The versions this broker serves, per API: [name, apiKey, min, max, notes].
  * A client negotiates min(its max, our max), so the max decides what clients
  * use; the min only turns away clients older than every one we test with.
+ * The maxima are Kafka 3.x's except where a later version needs what the
+ * face does not have (topic ids, KIP-848 groups): the Java 3.x client, whose
+ * maxima are higher, uses ours. Notes give each client's version in use:
+ * kafkajs 2.2's from its source; `*` measured against a broker offering these
+ * ranges (librdkafka 2.0.2 through kcat and confluent_kafka, kafka-python
+ * 2.0.2).
  */
 const RANGES = [
-  ['Produce', 0, 3, 9, 'v3+ carry only RecordBatch v2 (magic 2); v0-2 (message sets v0/v1) refused. kafkajs 7, librdkafka 2.0 7, Java 3.x 9 (flexible)'],
-  ['Fetch', 1, 4, 12, 'v4+ can return RecordBatch v2; v13+ name topics by id (not served). kafkajs 11, librdkafka 2.0 11, Java 3.x 12 (flexible)'],
-  ['ListOffsets', 2, 1, 7, 'v0 (offset arrays) dropped as Kafka 4 does; v7 adds MAX_TIMESTAMP. kafkajs 3, librdkafka 2.0 <=5, Java 3.x 7 (flexible 6+)'],
-  ['Metadata', 3, 0, 12, 'v10+ carry topic ids (zero uuid here). kafkajs 6, librdkafka 2.0 <=9 (flexible 9+), Java 3.x 12'],
-  ['OffsetCommit', 8, 0, 8, 'v9 belongs to the KIP-848 protocol. kafkajs 5, librdkafka 2.0 <=7, Java 3.x 8 (flexible)'],
-  ['OffsetFetch', 9, 1, 8, 'v0 reads ZooKeeper offsets (dropped); v8 batches groups. kafkajs 4, librdkafka 2.0 <=7, Java 3.x 8'],
-  ['FindCoordinator', 10, 0, 4, 'v4 batches keys. kafkajs 2, librdkafka 2.0 2, Java 3.x 4'],
-  ['JoinGroup', 11, 0, 9, 'kafkajs 5, librdkafka 2.0 5, Java 3.x 9 (flexible 6+)'],
-  ['Heartbeat', 12, 0, 4, 'kafkajs 3, librdkafka 2.0 3, Java 3.x 4 (flexible)'],
-  ['LeaveGroup', 13, 0, 5, 'v3+ batch members. kafkajs 3, librdkafka 2.0 1, Java 3.x 5'],
-  ['SyncGroup', 14, 0, 5, 'kafkajs 3, librdkafka 2.0 3, Java 3.x 5 (flexible 4+)'],
-  ['DescribeGroups', 15, 0, 5, 'kafkajs 2, librdkafka 2.0 <=4, Java 3.x 5'],
-  ['ListGroups', 16, 0, 4, 'v5 filters by group type (KIP-848). kafkajs 2, Java 3.x 4'],
-  ['SaslHandshake', 17, 0, 1, 'all clients 1'],
-  ['ApiVersions', 18, 0, 3, 'kafkajs 2, librdkafka 2.0 3, Java 3.x 3 (flexible)'],
-  ['CreateTopics', 19, 0, 7, 'v7 answers topic ids (zero uuid here). kafkajs 3, Java 3.x 7'],
-  ['DeleteTopics', 20, 0, 5, 'v6 names topics by id or name (not served). kafkajs 1, Java 3.x 5'],
-  ['InitProducerId', 22, 0, 4, 'kafkajs 1, librdkafka 2.0 <=4, Java 3.x 4 (flexible 2+)'],
-  ['DescribeConfigs', 32, 0, 4, 'kafkajs 2, librdkafka 2.0 1, Java 3.x 4 (flexible)'],
-  ['SaslAuthenticate', 36, 0, 2, 'kafkajs 1, librdkafka 2.0 1, Java 3.x 2 (flexible)'],
-  ['CreatePartitions', 37, 0, 3, 'kafkajs 1, librdkafka 2.0 0, Java 3.x 3 (flexible 2+)'],
-  ['DeleteGroups', 42, 0, 2, 'kafkajs 1, librdkafka 2.0 1, Java 3.x 2 (flexible)'],
+  ['Produce', 0, 3, 9, 'v0-2 (message sets v0/v1) refused. kafkajs 7; librdkafka 2.0.2 7*; kafka-python 2.0.2 7*'],
+  ['Fetch', 1, 4, 12, 'v13+ name topics by id (not served). kafkajs 11; librdkafka 11*'],
+  ['ListOffsets', 2, 1, 7, 'v0 (offset arrays) dropped, as Kafka 4 does. kafkajs 3; librdkafka 2*'],
+  ['Metadata', 3, 0, 12, 'v10+ carry topic ids. kafkajs 6; librdkafka 4*; kafka-python 0*'],
+  ['OffsetCommit', 8, 0, 8, 'v9 is the KIP-848 protocol. kafkajs 5'],
+  ['OffsetFetch', 9, 1, 8, 'v0 read ZooKeeper offsets. kafkajs 4'],
+  ['FindCoordinator', 10, 0, 4, 'v4 batches keys. kafkajs 2; librdkafka 2*; kafka-python 0*'],
+  ['JoinGroup', 11, 0, 9, 'kafkajs 5; librdkafka 5*; kafka-python 2*'],
+  ['Heartbeat', 12, 0, 4, 'kafkajs 3; librdkafka 3*'],
+  ['LeaveGroup', 13, 0, 5, 'v3+ batch members. kafkajs 3; librdkafka 1*'],
+  ['SyncGroup', 14, 0, 5, 'kafkajs 3; librdkafka 3*; kafka-python 1*'],
+  ['DescribeGroups', 15, 0, 5, 'kafkajs 2; librdkafka 0*'],
+  ['ListGroups', 16, 0, 4, 'v5 filters by group type (KIP-848). kafkajs 2; librdkafka 0*'],
+  ['SaslHandshake', 17, 0, 1, 'kafkajs 1'],
+  ['ApiVersions', 18, 0, 3, 'kafkajs 2; librdkafka 3* (flexible); kafka-python 0*'],
+  ['CreateTopics', 19, 0, 7, 'kafkajs 3; librdkafka 4*'],
+  ['DeleteTopics', 20, 0, 5, 'v6 names topics by id (not served). kafkajs 1; librdkafka 1*'],
+  ['InitProducerId', 22, 0, 4, 'kafkajs 1; librdkafka 4* (flexible)'],
+  ['DescribeConfigs', 32, 0, 4, 'kafkajs 2; librdkafka 1*'],
+  ['SaslAuthenticate', 36, 0, 2, 'kafkajs 1'],
+  ['CreatePartitions', 37, 0, 3, 'kafkajs 1; librdkafka 0*'],
+  ['DeleteGroups', 42, 0, 2, 'kafkajs 1'],
+];
+
+/**
+ * Data schemas (no API key) the face and its tools read: the consumer
+ * protocol's subscription and assignment, carried as opaque bytes in
+ * JoinGroup / SyncGroup. [name, min, max].
+ */
+const DATA = [
+  ['ConsumerProtocolSubscription', 0, 3],
+  ['ConsumerProtocolAssignment', 0, 3],
 ];
 
 const MAX = 0x7fff;
@@ -168,9 +184,10 @@ lines.push(' * GENERATED by tools/kafka-schemas.mjs from Apache Kafka\'s message
 lines.push(` * (clients/src/main/resources/common/message, commit ${commit}).`);
 lines.push(' * Do not edit: change the generator and rerun `node tools/kafka-schemas.mjs`.');
 lines.push(' *');
-lines.push(' * Versions served (a client negotiates min(its max, ours)):');
+lines.push(' * Versions served (a client negotiates min(its max, ours); the Java 3.x client');
+lines.push(' * uses our maxima; `*` = measured against a broker offering these ranges):');
 lines.push(' *');
-lines.push(' * | API | key | versions | why / what clients use |');
+lines.push(' * | API | key | versions | notes, and versions clients use |');
 lines.push(' * |---|---|---|---|');
 for (const [name, key, lo, hi, why] of RANGES) lines.push(` * | ${name} | ${key} | ${lo}-${hi} | ${why} |`);
 lines.push(' */');
@@ -189,6 +206,11 @@ lines.push('');
 lines.push('/** Response specs by API key. */');
 lines.push('export const RESPONSES: ReadonlyMap<number, MessageSpec> = new Map<number, MessageSpec>([');
 for (const [name, key, lo, hi] of RANGES) lines.push(`  [${key}, ${message(`${name}Response.json`, lo, hi)}],`);
+lines.push(']);');
+lines.push('');
+lines.push('/** Data specs (no API key) by name: the consumer protocol carried in JoinGroup / SyncGroup. */');
+lines.push('export const DATA: ReadonlyMap<string, MessageSpec> = new Map<string, MessageSpec>([');
+for (const [name, lo, hi] of DATA) lines.push(`  ['${name}', ${message(`${name}.json`, lo, hi)}],`);
 lines.push(']);');
 lines.push('');
 writeFileSync(OUT, `${lines.join('\n')}`);

@@ -13,6 +13,10 @@ import {
   type Message,
   SUPPORTED,
 } from '../../src/protocols/kafka/codec.js';
+import {
+  decodeConsumerProtocol,
+  encodeConsumerProtocol,
+} from '../../src/protocols/kafka/consumer-protocol.js';
 import { FrameSplitter } from '../../src/protocols/kafka/frames.js';
 import { decodeBatch, splitBatches } from '../../src/protocols/kafka/records.js';
 import { KafkajsEncoder, kafkajsRequest, kafkajsVersions } from './kafkajs.js';
@@ -300,3 +304,48 @@ for (const [key, { name, min, max }] of SUPPORTED) {
     }
   });
 }
+
+test("consumer protocol: kafkajs's member metadata and assignment decode, and ours decode with kafkajs", async () => {
+  const { AssignerProtocol } = (await import('kafkajs')).default as unknown as {
+    AssignerProtocol: {
+      MemberMetadata: { encode(o: unknown): Buffer; decode(b: Buffer): Any };
+      MemberAssignment: { encode(o: unknown): Buffer; decode(b: Buffer): Any };
+    };
+  };
+  const meta = AssignerProtocol.MemberMetadata.encode({
+    version: 1,
+    topics: ['a', 'b'],
+    userData: Buffer.from('u'),
+  });
+  const sub = decodeConsumerProtocol('ConsumerProtocolSubscription', meta);
+  assert.equal(sub.version, 1);
+  assert.deepEqual(sub.value.topics, ['a', 'b']);
+  assert.equal((sub.value.userData as Buffer).toString(), 'u');
+  const asg = AssignerProtocol.MemberAssignment.encode({
+    version: 0,
+    assignment: { a: [0, 2] },
+    userData: Buffer.alloc(0),
+  });
+  const a = decodeConsumerProtocol('ConsumerProtocolAssignment', asg).value as Any;
+  assert.deepEqual(a.assignedPartitions, [{ topic: 'a', partitions: [0, 2] }]);
+  const ours = encodeConsumerProtocol('ConsumerProtocolAssignment', 0, {
+    assignedPartitions: [{ topic: 't', partitions: [1, 3] }],
+    userData: Buffer.alloc(0),
+  });
+  assert.deepEqual(AssignerProtocol.MemberAssignment.decode(ours).assignment, { t: [1, 3] });
+  const oursSub = encodeConsumerProtocol('ConsumerProtocolSubscription', 0, {
+    topics: ['t'],
+    userData: null,
+  });
+  assert.deepEqual(AssignerProtocol.MemberMetadata.decode(oursSub).topics, ['t']);
+  // A newer version than we know reads as the newest we know.
+  const v9 = Buffer.concat([
+    Buffer.from([0, 9]),
+    encodeConsumerProtocol('ConsumerProtocolAssignment', 3, { assignedPartitions: [] }).subarray(2),
+    Buffer.from('future'),
+  ]);
+  assert.deepEqual(
+    decodeConsumerProtocol('ConsumerProtocolAssignment', v9).value.assignedPartitions,
+    [],
+  );
+});

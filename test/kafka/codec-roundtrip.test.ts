@@ -175,3 +175,43 @@ test('versions and APIs not served, and lying lengths, are typed errors', () => 
   // A string running past the frame.
   codecError(() => decodeRequest(Buffer.from('00030000000000010009', 'hex')), 'TRUNCATED');
 });
+
+test('values a field cannot hold are BAD_VALUE errors naming the message', () => {
+  codecError(() => encodeResponse(ApiKey.Heartbeat, 0, 1, { errorCode: 40000 }), 'BAD_VALUE');
+  codecError(
+    () => encodeResponse(ApiKey.SyncGroup, 0, 1, { errorCode: 0, assignment: 'not bytes' }),
+    'BAD_VALUE',
+  );
+  codecError(
+    () => encodeResponse(ApiKey.Metadata, 1, 1, { brokers: [{ nodeId: 1, host: null, port: 1 }] }),
+    'BAD_VALUE',
+  );
+  assert.throws(
+    () => encodeResponse(ApiKey.Heartbeat, 0, 1, { errorCode: 40000 }),
+    /HeartbeatResponse v0/,
+  );
+});
+
+test('a Produce request decodes its record blobs as views of the frame, not copies', () => {
+  const blob = Buffer.alloc(10_000, 7);
+  const frame = Buffer.concat(
+    encodeRequest(
+      { apiKey: ApiKey.Produce, apiVersion: 9, correlationId: 1, clientId: 'c' },
+      {
+        acks: -1,
+        timeoutMs: 1000,
+        topicData: [{ name: 't', partitionData: [{ index: 0, records: blob }] }],
+      },
+    ),
+  ).subarray(4);
+  const body = decodeRequest(frame).body as {
+    topicData: { partitionData: { records: Buffer }[] }[];
+  };
+  const records = body.topicData[0].partitionData[0].records;
+  assert.equal(records.buffer, frame.buffer);
+  assert.ok(
+    records.byteOffset >= frame.byteOffset &&
+      records.byteOffset + records.length <= frame.byteOffset + frame.length,
+  );
+  assert.deepEqual(records, blob);
+});

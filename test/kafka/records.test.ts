@@ -233,6 +233,29 @@ test('decompression bombs fail before allocating their output', () => {
     assert.equal(decompress(codec, compress(codec, half), MAX).length, MAX / 2);
 });
 
+/**
+ * The same zstd frame without its content size, as streaming writers (the
+ * Java client's zstd-jni) make it: FCS flag and single-segment cleared, a
+ * window descriptor of 2^23 bytes in their place (RFC 8878 3.1.1.1).
+ */
+function withoutZstdSize(frame: Buffer): Buffer {
+  const fhd = frame[4];
+  const single = (fhd >> 5) & 1;
+  const fcsBytes = [single, 2, 4, 8][fhd >> 6];
+  assert.equal(fhd & 3, 0, 'no dictionary id');
+  const rest = frame.subarray(5 + (single ? 0 : 1) + fcsBytes);
+  return Buffer.concat([frame.subarray(0, 4), Buffer.from([fhd & 0x1f & ~0x20, 13 << 3]), rest]);
+}
+
+test('zstd without a declared size: decoded by growing the output up to the limit, never past it', () => {
+  const data = Buffer.alloc(MAX / 2);
+  for (let i = 0; i < data.length; i++) data[i] = i % 7;
+  const frame = withoutZstdSize(Buffer.from(zstd.compress(data, 3)));
+  assert.deepEqual(decompress(Compression.Zstd, frame, MAX), data);
+  const bomb = withoutZstdSize(Buffer.from(zstd.compress(Buffer.alloc(8 * MAX), 3)));
+  corrupt(() => decompress(Compression.Zstd, bomb, MAX), /more than the limit/);
+});
+
 test('garbage in any codec is a typed error', () => {
   const junk = Buffer.from('this is not compressed data at all, not even a little');
   for (const codec of [1, 2, 3, 4, 5, 6, 7]) corrupt(() => decompress(codec, junk, MAX), /./);

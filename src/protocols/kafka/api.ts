@@ -52,7 +52,18 @@ export interface RequestHeader {
  * (apiKey, version); `null` sends nothing (Produce with acks=0); a `Close`
  * closes the connection, after writing its response if it has one.
  */
-export type HandlerResult<Res> = Res | null | Close;
+export type HandlerResult<Res> = Res | null | Close | Later<Res>;
+
+/**
+ * "My part that must keep the order of requests is done; answer with what
+ * `answer` resolves to": the connection goes on to its next request now,
+ * and the answers are still written in request order. Produce returns one
+ * once its records are appended, so the appends of pipelined requests
+ * share one fsync. Bounded per connection (the session's IN_FLIGHT_MAX).
+ */
+export class Later<Res> {
+  constructor(readonly answer: Promise<Res | null | Close>) {}
+}
 
 /** A handler's "close this connection": `response` (if any) is written first. */
 export class Close {

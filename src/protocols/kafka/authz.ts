@@ -17,12 +17,21 @@ import type { KafkaContext } from './api.js';
 import { type Partition, partitionStream, streamBase } from './topics.js';
 
 export function canProduce(ctx: KafkaContext, p: Partition): boolean {
-  if (p.subject === '' || reservedSubject(p.subject)) return false;
-  return ctx.guard === null || ctx.guard.publish(p.subject);
+  return canPublishOn(ctx, p.subject);
 }
 
 export function canFetch(ctx: KafkaContext, p: Partition): boolean {
-  const subjects = p.cs.stream.config.subjects;
+  return canRead(ctx, p.cs.stream.config.subjects);
+}
+
+/** May publish on `subject` (a partition's, here or on another node). */
+export function canPublishOn(ctx: KafkaContext, subject: string): boolean {
+  if (subject === '' || reservedSubject(subject)) return false;
+  return ctx.guard === null || ctx.guard.publish(subject);
+}
+
+/** May read a stream capturing `subjects` (here or on another node). */
+export function canRead(ctx: KafkaContext, subjects: readonly string[]): boolean {
   if (subjects.some(reservedSubject)) return false;
   const g = ctx.guard;
   return g === null || subjects.every((s) => g.subscribe(s, '').ok);

@@ -142,7 +142,10 @@ export function defaultOf(f: FieldSpec): unknown {
     case 'bytes':
       return Buffer.alloc(0);
     case 'records':
-      return null;
+      // Kafka sends an empty record set, never null, for a partition with
+      // nothing to return; librdkafka 2.0 refuses a null one ("invalid
+      // MessageSetSize -1").
+      return Buffer.alloc(0);
     case 'uuid':
       return ZERO_UUID;
     case 'struct':
@@ -392,9 +395,19 @@ function writeStruct(w: Writer, plan: Plan, m: Message): void {
   }
 }
 
-/** Encodes a message body of `spec` at `version` into w. */
+/**
+ * Encodes a message body of `spec` at `version` into w. A value the field
+ * cannot hold (an int16 of 40000, a string where bytes go) is a
+ * KafkaCodecError('BAD_VALUE') naming the message, not a RangeError.
+ */
 export function encodeMessage(spec: MessageSpec, version: number, m: Message, w: Writer): void {
-  writeStruct(w, planOf(spec, version), m);
+  const plan = planOf(spec, version);
+  try {
+    writeStruct(w, plan, m);
+  } catch (err) {
+    if (err instanceof KafkaCodecError) throw err;
+    throw new KafkaCodecError('BAD_VALUE', `${spec.name} v${version}: ${(err as Error).message}`);
+  }
 }
 
 // --- APIs, headers and frames ----------------------------------------------------

@@ -234,18 +234,30 @@ function zstdContentSize(data: Buffer): number {
   }
 }
 
+/** The first output buffer tried for a zstd frame without a declared size. */
+const ZSTD_FIRST_GUESS = 64 * 1024;
+
 function unzstd(data: Buffer, maxBytes: number): Buffer {
   requireZstd();
   const size = zstdContentSize(data);
   if (size > maxBytes) tooBig('zstd', size, maxBytes);
-  let out: Uint8Array;
-  try {
-    // Without a declared size the library decompresses into defaultHeapSize
-    // bytes and fails when the output would not fit: the bound.
-    out = zstd.decompress(data, { defaultHeapSize: Math.max(1, maxBytes) });
-  } catch (err) {
-    return corrupt(`zstd: ${(err as Error).message}`);
+  // Streaming writers (the Java client's zstd-jni) leave the size out. The
+  // library then decompresses into `defaultHeapSize` bytes and fails when
+  // the output would not fit: start small, double up to maxBytes, never past.
+  let capacity =
+    size >= 0 ? Math.max(1, size) : Math.min(maxBytes, Math.max(ZSTD_FIRST_GUESS, data.length * 8));
+  for (;;) {
+    try {
+      const out = zstd.decompress(data, { defaultHeapSize: Math.max(1, capacity) });
+      if (out.length > maxBytes) tooBig('zstd', out.length, maxBytes);
+      return Buffer.from(out.buffer, out.byteOffset, out.length);
+    } catch (err) {
+      if (err instanceof KafkaCodecError) throw err;
+      if (size >= 0 || capacity >= maxBytes) {
+        const why = size < 0 ? ` (corrupt, or more than the limit of ${maxBytes} bytes)` : '';
+        return corrupt(`zstd: ${(err as Error).message}${why}`);
+      }
+      capacity = Math.min(maxBytes, capacity * 2);
+    }
   }
-  if (out.length > maxBytes) tooBig('zstd', out.length, maxBytes);
-  return Buffer.from(out.buffer, out.byteOffset, out.length);
 }

@@ -208,6 +208,11 @@ export class Producers {
     return null;
   }
 
+  /** A batch taken as stored failed: forget what this partition knows of the producer (it re-learns). */
+  drop(cs: CapturedStream, pid: bigint): void {
+    this.states.delete(this.key(cs, pid));
+  }
+
   /** A partition's stream is gone: forget its producers. */
   forget(cs: CapturedStream): void {
     const prefix = `${cs.id}/`;

@@ -29,7 +29,7 @@ import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Account } from '../../core/account.js';
 import { CloseReason } from '../../errors.js';
 import type { ClientDescription, FaceConnection, Transport } from '../face.js';
-import { Close, type KafkaContext, type RequestHeader } from './api.js';
+import { Close, type KafkaContext, Later, type RequestHeader } from './api.js';
 import { decodeRequestBody, decodeRequestHeader, encodeResponse, isSupported } from './codec.js';
 import { FrameSplitter } from './frames.js';
 import type { KafkaHost } from './host.js';
@@ -39,6 +39,8 @@ import { KafkaCodecError, Reader } from './wire.js';
 export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 /** Bytes of responses waiting for the socket before the next request waits for its 'drain'. */
 export const WRITE_WAIT_BYTES = 4 * 1024 * 1024;
+/** Requests whose answer is pending (a Later) on one connection before reading the next waits. */
+export const IN_FLIGHT_MAX = 64;
 /** Kafka's error code for an unsupported version (Errors.java). */
 const UNSUPPORTED_VERSION = 35;
 const API_VERSIONS = 18;
@@ -54,6 +56,8 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
   private readonly frames: FrameSplitter;
   /** A request (or the login at connect) is in flight: later frames wait. */
   private busy = false;
+  /** Answers not yet written, in request order, while a Later is pending (else empty). */
+  private readonly pending: Slot[] = [];
   /** Waiting for the socket to take queued responses before the next request. */
   private waitingWrite = false;
   private authTimer: NodeJS.Timeout | null = null;
@@ -204,7 +208,7 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
 
   /** Handles whole frames while nothing is in flight; pauses reading when far ahead. */
   private step(): void {
-    while (!this.busy && !this.closed) {
+    while (!this.busy && !this.closed && this.pending.length < IN_FLIGHT_MAX) {
       if (this.pendingBytes > WRITE_WAIT_BYTES) {
         this.waitingWrite = true;
         break;
@@ -222,7 +226,8 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
       else this.dispatch(frame);
     }
     if (this.closed) return;
-    const hold = (this.busy || this.waitingWrite) && this.frames.pending >= READ_AHEAD_BYTES;
+    const held = this.busy || this.waitingWrite || this.pending.length >= IN_FLIGHT_MAX;
+    const hold = held && this.frames.pending >= READ_AHEAD_BYTES;
     if (hold && !this.socket.isPaused()) this.socket.pause();
     else if (!hold && this.socket.isPaused()) this.socket.resume();
   }
@@ -275,7 +280,7 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
       if (apiKey === API_VERSIONS && handler !== undefined) {
         // KIP-511: answered in v0 with UNSUPPORTED_VERSION and ApiVersions' own range.
         counters.unsupportedVersions++;
-        this.respond(0, {
+        this.answer(header, 0, {
           errorCode: UNSUPPORTED_VERSION,
           apiKeys: [
             {
@@ -331,7 +336,7 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
       );
       return;
     }
-    this.finish(result);
+    this.finish(result, header);
   }
 
   /**
@@ -383,7 +388,7 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
     this.header = header;
     this.host.flusher.begin();
     try {
-      this.finish(res);
+      this.finish(res, header);
       this.step();
     } finally {
       this.host.flusher.end();
@@ -412,28 +417,78 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
         this.close(CloseReason.ProtocolViolation);
         return;
       }
-      this.finish(res);
+      this.answer(header, header.apiVersion, res);
       this.step();
       return;
     }
     this.close(CloseReason.ProtocolViolation);
   }
 
-  private finish(result: unknown): void {
+  /**
+   * The answer to the request of `header`: written now when no earlier
+   * answer is still pending, else queued behind them (request order).
+   */
+  private answer(header: RequestHeader, version: number, result: unknown): void {
+    if (this.pending.length === 0) this.write(header, version, result);
+    else this.pending.push({ header, version, done: true, result });
+  }
+
+  /** A handler gave a Later: its answer takes its place in line; the next request may start. */
+  private deferred(header: RequestHeader, later: Later<unknown>): void {
+    const slot: Slot = { header, version: header.apiVersion, done: false, result: null };
+    this.pending.push(slot);
+    later.answer.then(
+      (res) => {
+        slot.result = res;
+        slot.done = true;
+        this.drainPending();
+      },
+      (err: unknown) => {
+        this.host.counters.handlerErrors++;
+        this.host.log.error(
+          `${this.tag()} - api key ${header.apiKey} failed: ${(err as Error)?.stack ?? String(err)}`,
+        );
+        slot.result = new Close(CloseReason.ProtocolViolation, 'handler failed');
+        slot.done = true;
+        this.drainPending();
+      },
+    );
+  }
+
+  /** Writes the answers at the head of the line that are ready. */
+  private drainPending(): void {
+    if (this.closed) return;
+    this.host.flusher.begin();
+    try {
+      while (this.pending.length > 0 && this.pending[0]!.done && !this.closed) {
+        const s = this.pending.shift()!;
+        this.write(s.header, s.version, s.result);
+      }
+      this.step();
+    } finally {
+      this.host.flusher.end();
+    }
+  }
+
+  private write(header: RequestHeader, version: number, result: unknown): void {
     if (result === null || result === undefined) return;
     if (result instanceof Close) {
       if (result.response !== null)
-        this.respond(this.header.apiVersion, result.response as Record<string, unknown>);
+        this.respond(header, version, result.response as Record<string, unknown>);
       this.host.log.warn(`${this.tag()} - ${result.detail}: closing`);
       this.close(result.reason);
       return;
     }
-    this.respond(this.header.apiVersion, result as Record<string, unknown>);
+    this.respond(header, version, result as Record<string, unknown>);
   }
 
-  /** Encodes and queues the response to the current request. */
-  private respond(version: number, body: Record<string, unknown>): void {
-    const h = this.header;
+  private finish(result: unknown, header: RequestHeader = this.header): void {
+    if (result instanceof Later) this.deferred(header, result);
+    else this.answer(header, header.apiVersion, result);
+  }
+
+  /** Encodes and queues the response to the request of header `h`. */
+  private respond(h: RequestHeader, version: number, body: Record<string, unknown>): void {
     let parts: Buffer[];
     try {
       parts = encodeResponse(h.apiKey, version, h.correlationId, body);
@@ -479,6 +534,7 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
   close(reason: CloseReason, abort = false): void {
     if (this.closed) return;
     this.closeReason = reason;
+    this.pending.length = 0;
     if (this.authTimer !== null) clearTimeout(this.authTimer);
     this.authTimer = null;
     this.who.release();
@@ -491,6 +547,14 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
     }
     this.host.sessionClosed(this);
   }
+}
+
+/** An answer waiting for its turn. */
+interface Slot {
+  readonly header: RequestHeader;
+  readonly version: number;
+  done: boolean;
+  result: unknown;
 }
 
 const SESSION = Symbol('weft.kafka.session');

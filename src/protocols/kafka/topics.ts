@@ -38,6 +38,7 @@ import {
 import type { FaceHost } from '../face.js';
 import type { TopicsView } from './api.js';
 import { KafkaError } from './errors.js';
+import { type RemoteInfo, RemoteStreams } from './remote.js';
 
 /** Kafka's longest topic name (Topic.MAX_NAME_LENGTH). */
 export const TOPIC_NAME_MAX = 249;
@@ -166,10 +167,74 @@ class AppendWatch implements Subscriber {
   }
 }
 
+/** A partition whose stream another node owns (remote.ts reaches it). */
+export interface RemotePartition {
+  readonly index: number;
+  readonly stream: string;
+  readonly subject: string;
+  readonly info: RemoteInfo;
+}
+
 export class KafkaTopics implements TopicsView {
   private readonly watches = new Map<CapturedStream, AppendWatch>();
+  readonly remote: RemoteStreams;
 
-  constructor(private readonly host: FaceHost) {}
+  constructor(private readonly host: FaceHost) {
+    this.remote = new RemoteStreams(host.router);
+  }
+
+  /**
+   * Partition `index` of topic `name` when another node owns its stream:
+   * its subject and state, asked of the owner; null when there is none.
+   */
+  async remotePartition(
+    account: Account,
+    name: string,
+    index: number,
+  ): Promise<RemotePartition | null> {
+    const js = this.js(account);
+    if (js === null || topicNameError(name) !== null) return null;
+    const base = streamBase(name);
+    const stream = partitionStream(base, index);
+    if (!js.remoteHas(stream) || js.streams.has(base)) return null;
+    const info = await this.remote.info(account, stream);
+    if (info === null) return null;
+    const mark = MARK.exec(info.description);
+    if (mark !== null ? mark[1] !== name : index !== 0 || base !== name) return null;
+    const subject =
+      mark !== null
+        ? `${name}.${index}`
+        : (produceSubjectOf({ subjects: info.subjects } as StreamConfig) ?? '');
+    return { index, stream, subject, info };
+  }
+
+  /** A remote stream's state again (a long poll). */
+  async remoteRefresh(account: Account, p: RemotePartition): Promise<RemotePartition> {
+    const info = await this.remote.info(account, p.stream);
+    return info === null ? p : { ...p, info };
+  }
+
+  /** Resolves when a message on one of `subjects` passes this node, or after `ms`. */
+  waitSubjects(account: Account, subjects: readonly string[], ms: number): Promise<void> {
+    const key = `${account.name}\n${subjects.join(' ')}`;
+    let w = this.subjectWatches.get(key);
+    if (w === undefined) {
+      w = new AppendWatch(account, subjects);
+      this.subjectWatches.set(key, w);
+    }
+    const watch = w;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        watch.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      watch.waiters.add(done);
+    });
+  }
+
+  private readonly subjectWatches = new Map<string, AppendWatch>();
 
   js(account: Account): AccountJetStream | null {
     return this.host.jetstream?.account(account.name) ?? null;
@@ -351,6 +416,9 @@ export class KafkaTopics implements TopicsView {
   async close(): Promise<void> {
     for (const w of this.watches.values()) w.close();
     this.watches.clear();
+    for (const w of this.subjectWatches.values()) w.close();
+    this.subjectWatches.clear();
+    this.remote.close();
   }
 }
 

@@ -18,13 +18,21 @@
  * - An offset below the partition's first or above its end:
  *   OFFSET_OUT_OF_RANGE (the consumer resets by its auto.offset.reset).
  */
+
+import type { Account } from '../../../core/account.js';
 import type { StoredMessage } from '../../../streams/store.js';
 import type { ApiHandler, KafkaContext } from '../api.js';
-import { canFetch } from '../authz.js';
+import { canRead } from '../authz.js';
 import { KafkaError } from '../errors.js';
 import { recordOfMessage } from '../message-map.js';
 import { type EncodeRecord, encodeBatch } from '../records.js';
-import { type KafkaTopics, logEnd, logStart, type Partition } from '../topics.js';
+import {
+  type KafkaTopics,
+  logEnd,
+  logStart,
+  type Partition,
+  type RemotePartition,
+} from '../topics.js';
 
 /** The share of max_pending one Fetch response may take. */
 export const FETCH_RESPONSE_SHARE = 0.5;
@@ -44,10 +52,50 @@ interface FetchRequest {
   }[];
 }
 
+/** Where a partition's records are read: its stream here, or on the node that owns it. */
+interface Source {
+  readonly subject: string;
+  readonly subjects: readonly string[];
+  /** Log start and end offsets now. */
+  bounds(): Promise<{ start: number; end: number }>;
+  /** The first message at or after `seq`. */
+  next(seq: number): Promise<StoredMessage | null>;
+  /** Resolves when something may have been appended after `offset`, or after `ms`. */
+  wait(offset: number, ms: number): Promise<void>;
+}
+
+function localSource(topics: KafkaTopics, account: Account, p: Partition): Source {
+  const cs = p.cs;
+  return {
+    subject: p.subject,
+    subjects: cs.stream.config.subjects,
+    bounds: async () => ({ start: logStart(cs), end: logEnd(cs) }),
+    next: (seq) => cs.stream.messages.next(seq),
+    wait: (offset, ms) => topics.waitAppend(account, cs, offset, ms),
+  };
+}
+
+/** A partition another node owns: its bounds by STREAM.INFO, its records by direct get (remote.ts). */
+function remoteSource(topics: KafkaTopics, account: Account, rp: RemotePartition): Source {
+  let info = rp.info;
+  let fresh = true;
+  return {
+    subject: rp.subject,
+    subjects: info.subjects,
+    async bounds() {
+      if (!fresh) info = (await topics.remoteRefresh(account, rp)).info;
+      fresh = false;
+      return { start: info.firstSeq - 1, end: info.lastSeq };
+    },
+    next: (seq) => topics.remote.get(account, rp.stream, seq),
+    wait: (_offset, ms) => topics.waitSubjects(account, info.subjects, ms),
+  };
+}
+
 interface Want {
   topic: string;
   index: number;
-  p: Partition | null;
+  src: Source | null;
   error: number;
   offset: number;
   maxBytes: number;
@@ -73,18 +121,27 @@ export function fetchHandler(
       const wants: Want[] = [];
       for (const t of req.topics) {
         const topic = topics.find(account, t.topic);
+        const remote = topic === null && topics.remoteHas(account, t.topic);
         for (const q of t.partitions) {
-          const p = topic?.partitions[q.partition] ?? null;
+          let src: Source | null = null;
+          const p = topic?.partitions[q.partition];
+          if (p !== undefined) src = localSource(topics, account, p);
+          else if (remote) {
+            const rp = await topics
+              .remotePartition(account, t.topic, q.partition)
+              .catch(() => null);
+            if (rp !== null) src = remoteSource(topics, account, rp);
+          }
           let error = 0;
-          if (p === null) error = KafkaError.UNKNOWN_TOPIC_OR_PARTITION;
-          else if (!canFetch(ctx, p)) {
+          if (src === null) error = KafkaError.UNKNOWN_TOPIC_OR_PARTITION;
+          else if (!canRead(ctx, src.subjects)) {
             error = KafkaError.TOPIC_AUTHORIZATION_FAILED;
             counters.fetchDenied++;
           }
           wants.push({
             topic: t.topic,
             index: q.partition,
-            p,
+            src,
             error,
             offset: Number(q.fetchOffset),
             maxBytes: q.partitionMaxBytes,
@@ -103,9 +160,9 @@ export function fetchHandler(
       while (read.bytes < Math.max(1, req.minBytes) && !ctx.closed) {
         const left = deadline - Date.now();
         if (left <= 0) break;
-        const live = wants.filter((w) => w.p !== null && w.error === 0);
+        const live = wants.filter((w) => w.src !== null && w.error === 0);
         if (live.length === 0) break;
-        await Promise.race(live.map((w) => topics.waitAppend(account, w.p!.cs, w.offset, left)));
+        await Promise.race(live.map((w) => w.src!.wait(w.offset, left)));
         read = await readAll(wants, responseMax, counters);
       }
       counters.recordsOut += read.records;
@@ -132,13 +189,19 @@ async function readAll(wants: Want[], responseMax: number, counters: FetchCounte
   const out: Read = { bytes: 0, records: 0, byKey: new Map() };
   for (const w of wants) {
     const key = `${w.topic}\n${w.index}`;
-    if (w.p === null || w.error !== 0) {
+    const src = w.src;
+    if (src === null || w.error !== 0) {
       out.byKey.set(key, partitionAnswer(w.index, w.error, -1, -1, null));
       continue;
     }
-    const cs = w.p.cs;
-    const start = logStart(cs);
-    const end = logEnd(cs);
+    let bounds: { start: number; end: number };
+    try {
+      bounds = await src.bounds();
+    } catch {
+      out.byKey.set(key, partitionAnswer(w.index, KafkaError.REQUEST_TIMED_OUT, -1, -1, null));
+      continue;
+    }
+    const { start, end } = bounds;
     if (w.offset < start || w.offset > end) {
       counters.offsetOutOfRange++;
       out.byKey.set(
@@ -153,9 +216,9 @@ async function readAll(wants: Want[], responseMax: number, counters: FetchCounte
     let bytes = BATCH_OVERHEAD;
     let seq = w.offset + 1;
     while (seq <= end) {
-      const m: StoredMessage | null = await cs.stream.messages.next(seq);
+      const m: StoredMessage | null = await src.next(seq).catch(() => null);
       if (m === null || m.seq > end) break;
-      const r = recordOfMessage(m, w.p.subject);
+      const r = recordOfMessage(m, src.subject);
       const size = sizeOf(r);
       // Always the first record of the response, so a consumer progresses (KIP-74).
       if (bytes + size > budget && !(out.bytes === 0 && records.length === 0)) break;

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import type { SASLOptions } from 'kafkajs';
 import { parseConfigText } from '../../src/config/config.js';
 import { createTopic, type KafkaNode, kafka, produce, startKafkaNode } from './group-helpers.js';
+import { WireClient } from './wire-client.js';
 
 const run = promisify(execFile);
 const haveKcat = existsSync('/usr/bin/kcat');
@@ -32,7 +33,7 @@ authorization:
       password: lim-pw
       permissions:
         subscribe:
-          deny: ["$WEFT.kafka.group.secret"]
+          deny: ["$WEFT.kafka.group.secret", "hidden.>"]
 `;
 
 describe('kafka SASL and group permissions', () => {
@@ -140,6 +141,41 @@ c.close()
         { timeout: 20_000 },
       ).catch((e: { stderr: string }) => e);
       assert.match(String((r as { stderr: string }).stderr), /Group authorization failed/i);
+    }
+  });
+
+  test('offsets of a topic the user may not read: TOPIC_AUTHORIZATION_FAILED (OffsetCommit, OffsetFetch)', async () => {
+    const alice = client({ mechanism: 'plain', username: 'alice', password: 'alice-pw' });
+    await createTopic(alice, 'hidden', 1);
+    await createTopic(alice, 'shown', 1);
+    const w = await WireClient.open(node.port);
+    try {
+      const token = Buffer.from('\0limited\0lim-pw');
+      assert.equal((await w.send(17, 1, { mechanism: 'PLAIN' })).errorCode, 0);
+      assert.equal((await w.send(36, 2, { authBytes: token })).errorCode, 0);
+      const commit = await w.send(8, 8, {
+        groupId: 'public',
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        topics: ['hidden', 'shown'].map((name) => ({
+          name,
+          partitions: [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: null }],
+        })),
+      });
+      const codes = (commit.topics as { partitions: { errorCode: number }[] }[]).map(
+        (t) => t.partitions[0]!.errorCode,
+      );
+      assert.deepEqual(codes, [29, 0], 'TOPIC_AUTHORIZATION_FAILED for hidden, NONE for shown');
+      const fetched = await w.send(9, 8, {
+        groups: [{ groupId: 'public', topics: [{ name: 'hidden', partitionIndexes: [0] }] }],
+      });
+      const g = (fetched.groups as { topics: { partitions: { errorCode: number }[] }[] }[])[0]!;
+      assert.equal(g.topics[0]!.partitions[0]!.errorCode, 29);
+      const all = await w.send(9, 8, { groups: [{ groupId: 'public', topics: null }] });
+      const names = (all.groups as { topics: { name: string }[] }[])[0]!.topics.map((t) => t.name);
+      assert.deepEqual(names, ['shown'], 'all committed partitions: unreadable topics left out');
+    } finally {
+      w.close();
     }
   });
 

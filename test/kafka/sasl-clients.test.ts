@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import type { SASLOptions } from 'kafkajs';
 import { parseConfigText } from '../../src/config/config.js';
 import { createTopic, type KafkaNode, kafka, produce, startKafkaNode } from './group-helpers.js';
+import { WireClient } from './wire-client.js';
 
 const run = promisify(execFile);
 const haveKcat = existsSync('/usr/bin/kcat');
@@ -32,7 +33,7 @@ authorization:
       password: lim-pw
       permissions:
         subscribe:
-          deny: ["$WEFT.kafka.group.secret"]
+          deny: ["$WEFT.kafka.group.secret", "hidden.>"]
 `;
 
 describe('kafka SASL and group permissions', () => {
@@ -67,22 +68,27 @@ describe('kafka SASL and group permissions', () => {
     });
   }
 
-  test('kafkajs: a wrong password, an unknown user and SCRAM for a bcrypt user fail; bcrypt with PLAIN works', async () => {
-    const failures = node.srv.node.security.counters.authFailures;
-    const refused = async (sasl: SASLOptions) => {
-      const admin = client(sasl).admin();
-      await assert.rejects(admin.connect(), /SASL|authentication/i, JSON.stringify(sasl));
-      await admin.disconnect();
-    };
-    await refused({ mechanism: 'plain', username: 'alice', password: 'nope' });
-    await refused({ mechanism: 'scram-sha-256', username: 'alice', password: 'nope' });
-    await refused({ mechanism: 'scram-sha-512', username: 'mallory', password: 'x' });
-    await refused({ mechanism: 'scram-sha-256', username: 'bob', password: 'bob-pw' });
-    assert.ok(node.srv.node.security.counters.authFailures >= failures + 4, 'each failure counted');
-    const admin = client({ mechanism: 'plain', username: 'bob', password: 'bob-pw' }).admin();
-    await admin.connect();
-    await admin.listTopics();
-    await admin.disconnect();
+  test('kafka-python (SaslHandshake v0, bare tokens) with PLAIN and SCRAM-SHA-256/512', {
+    skip: !existsSync(PY) && !process.env.CI ? 'python3 not installed' : false,
+  }, async () => {
+    const script = `
+import sys
+from kafka import KafkaConsumer
+c = KafkaConsumer(bootstrap_servers=sys.argv[1], security_protocol='SASL_PLAINTEXT', sasl_mechanism=sys.argv[2],
+                  sasl_plain_username='alice', sasl_plain_password=sys.argv[3], request_timeout_ms=8000,
+                  api_version_auto_timeout_ms=8000)
+print('topics', len(c.topics()) >= 0)
+c.close()
+`;
+    for (const mech of ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']) {
+      const r = await run(PY, ['-c', script, node.brokers[0]!, mech, 'alice-pw'], {
+        timeout: 30_000,
+      });
+      assert.match(r.stdout, /topics True/, mech);
+    }
+    await assert.rejects(
+      run(PY, ['-c', script, node.brokers[0]!, 'SCRAM-SHA-256', 'wrong'], { timeout: 30_000 }),
+    );
   });
 
   test('kafkajs without SASL on a node that requires it gets no answer but a close', async () => {
@@ -138,7 +144,42 @@ describe('kafka SASL and group permissions', () => {
     }
   });
 
-  test('kcat (librdkafka) with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512; a wrong password fails', {
+  test('offsets of a topic the user may not read: TOPIC_AUTHORIZATION_FAILED (OffsetCommit, OffsetFetch)', async () => {
+    const alice = client({ mechanism: 'plain', username: 'alice', password: 'alice-pw' });
+    await createTopic(alice, 'hidden', 1);
+    await createTopic(alice, 'shown', 1);
+    const w = await WireClient.open(node.port);
+    try {
+      const token = Buffer.from('\0limited\0lim-pw');
+      assert.equal((await w.send(17, 1, { mechanism: 'PLAIN' })).errorCode, 0);
+      assert.equal((await w.send(36, 2, { authBytes: token })).errorCode, 0);
+      const commit = await w.send(8, 8, {
+        groupId: 'public',
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        topics: ['hidden', 'shown'].map((name) => ({
+          name,
+          partitions: [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: null }],
+        })),
+      });
+      const codes = (commit.topics as { partitions: { errorCode: number }[] }[]).map(
+        (t) => t.partitions[0]!.errorCode,
+      );
+      assert.deepEqual(codes, [29, 0], 'TOPIC_AUTHORIZATION_FAILED for hidden, NONE for shown');
+      const fetched = await w.send(9, 8, {
+        groups: [{ groupId: 'public', topics: [{ name: 'hidden', partitionIndexes: [0] }] }],
+      });
+      const g = (fetched.groups as { topics: { partitions: { errorCode: number }[] }[] }[])[0]!;
+      assert.equal(g.topics[0]!.partitions[0]!.errorCode, 29);
+      const all = await w.send(9, 8, { groups: [{ groupId: 'public', topics: null }] });
+      const names = (all.groups as { topics: { name: string }[] }[])[0]!.topics.map((t) => t.name);
+      assert.deepEqual(names, ['shown'], 'all committed partitions: unreadable topics left out');
+    } finally {
+      w.close();
+    }
+  });
+
+  test('kcat (librdkafka) with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512', {
     skip: !haveKcat && !process.env.CI ? 'kcat not installed' : false,
   }, async () => {
     const base = [
@@ -157,6 +198,54 @@ describe('kafka SASL and group permissions', () => {
       );
       assert.match(r.stdout, /1 brokers:/, mech);
     }
+  });
+});
+
+// Failed logins slow later logins from the same address (src/auth/throttle.ts): the
+// refusals run on a node of their own.
+describe('kafka SASL refusals', () => {
+  let node: KafkaNode;
+  before(async () => {
+    node = await startKafkaNode(parseConfigText(CONFIG));
+  });
+  after(async () => {
+    await node.stop();
+    await node.remove();
+  });
+
+  const client = (sasl: SASLOptions | undefined) =>
+    kafka(node.brokers, 'sasl-test', { sasl, retry: { retries: 0 }, connectionTimeout: 3000 });
+
+  test('kafkajs: a wrong password, an unknown user and SCRAM for a bcrypt user fail; bcrypt with PLAIN works', async () => {
+    // bcrypt passwords work with PLAIN (before any failure: failed logins slow later ones).
+    const ok = client({ mechanism: 'plain', username: 'bob', password: 'bob-pw' }).admin();
+    await ok.connect();
+    await ok.listTopics();
+    await ok.disconnect();
+    const failures = node.srv.node.security.counters.authFailures;
+    const refused = async (sasl: SASLOptions) => {
+      const admin = client(sasl).admin();
+      await assert.rejects(admin.connect(), /SASL|authentication/i, JSON.stringify(sasl));
+      await admin.disconnect();
+    };
+    await refused({ mechanism: 'plain', username: 'alice', password: 'nope' });
+    await refused({ mechanism: 'scram-sha-256', username: 'alice', password: 'nope' });
+    await refused({ mechanism: 'scram-sha-512', username: 'mallory', password: 'x' });
+    await refused({ mechanism: 'scram-sha-256', username: 'bob', password: 'bob-pw' });
+    assert.ok(node.srv.node.security.counters.authFailures >= failures + 4, 'each failure counted');
+  });
+
+  test('kcat (librdkafka) with a wrong SCRAM password fails', {
+    skip: !haveKcat && !process.env.CI ? 'kcat not installed' : false,
+  }, async () => {
+    const base = [
+      '-b',
+      node.brokers[0]!,
+      '-X',
+      'security.protocol=SASL_PLAINTEXT',
+      '-X',
+      'sasl.username=alice',
+    ];
     await assert.rejects(
       run(
         'kcat',
@@ -176,26 +265,17 @@ describe('kafka SASL and group permissions', () => {
     );
   });
 
-  test('kafka-python (SaslHandshake v0, bare tokens) with PLAIN and SCRAM; a wrong password fails', {
+  test('kafka-python with a wrong password is refused (bare-token SCRAM fails, the connection closes)', {
     skip: !existsSync(PY) && !process.env.CI ? 'python3 not installed' : false,
   }, async () => {
-    const script = `
+    const failures = node.srv.node.security.counters.authFailures;
+    const py = `
 import sys
 from kafka import KafkaConsumer
-c = KafkaConsumer(bootstrap_servers=sys.argv[1], security_protocol='SASL_PLAINTEXT', sasl_mechanism=sys.argv[2],
-                  sasl_plain_username='alice', sasl_plain_password=sys.argv[3], request_timeout_ms=8000,
-                  api_version_auto_timeout_ms=8000)
-print('topics', len(c.topics()) >= 0)
-c.close()
+KafkaConsumer(bootstrap_servers=sys.argv[1], security_protocol='SASL_PLAINTEXT', sasl_mechanism='SCRAM-SHA-256',
+              sasl_plain_username='alice', sasl_plain_password='wrong', api_version_auto_timeout_ms=4000)
 `;
-    for (const mech of ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']) {
-      const r = await run(PY, ['-c', script, node.brokers[0]!, mech, 'alice-pw'], {
-        timeout: 30_000,
-      });
-      assert.match(r.stdout, /topics True/, mech);
-    }
-    await assert.rejects(
-      run(PY, ['-c', script, node.brokers[0]!, 'SCRAM-SHA-256', 'wrong'], { timeout: 30_000 }),
-    );
+    await assert.rejects(run(PY, ['-c', py, node.brokers[0]!], { timeout: 30_000 }));
+    assert.ok(node.srv.node.security.counters.authFailures > failures, 'counted');
   });
 });

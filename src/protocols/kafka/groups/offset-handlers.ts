@@ -4,6 +4,8 @@
  * (16, v4 states filter, v5 types filter), DeleteGroups (42).
  */
 import type { ApiHandler, KafkaContext } from '../api.js';
+import { canFetch } from '../authz.js';
+import type { Topic } from '../topics.js';
 import { KafkaCode } from './codes.js';
 import { EMPTY, type Group } from './group.js';
 import { allowed, groupsOf, int, nstr, str } from './handlers.js';
@@ -70,7 +72,9 @@ function offsetCommit(svc: GroupService): ApiHandler<Req, Res> {
           const partition = int(p.partitionIndex);
           const metadata = nstr(p.committedMetadata);
           const key = `${topic}\0${partition}`;
-          if (count === null || partition < 0 || partition >= count) {
+          if (!topicReadable(ctx, topic, partition)) {
+            codes.set(key, KafkaCode.TOPIC_AUTHORIZATION_FAILED);
+          } else if (count === null || partition < 0 || partition >= count) {
             codes.set(key, KafkaCode.UNKNOWN_TOPIC_OR_PARTITION);
           } else if (metadata !== null && Buffer.byteLength(metadata) > MAX_OFFSET_METADATA) {
             codes.set(key, KafkaCode.OFFSET_METADATA_TOO_LARGE);
@@ -109,16 +113,25 @@ interface FetchGroup {
   topics: { name: string; partitions: number[] }[] | null;
 }
 
-function fetchOne(groups: AccountGroups, q: FetchGroup) {
+function fetchOne(ctx: KafkaContext, groups: AccountGroups, q: FetchGroup) {
+  // All committed partitions: those of topics the user may not read are left out (as Kafka).
   const topics =
     q.topics ??
-    [...groupByTopic(groups.offsets.ofGroup(q.groupId))].map(([name, partitions]) => ({
-      name,
-      partitions,
-    }));
+    [...groupByTopic(groups.offsets.ofGroup(q.groupId))]
+      .map(([name, partitions]) => ({ name, partitions }))
+      .filter((t) => topicReadable(ctx, t.name, t.partitions[0]!));
   return topics.map((t) => ({
     name: t.name,
     partitions: t.partitions.map((p) => {
+      if (!topicReadable(ctx, t.name, p)) {
+        return {
+          partitionIndex: p,
+          committedOffset: -1n,
+          committedLeaderEpoch: -1,
+          metadata: '',
+          errorCode: KafkaCode.TOPIC_AUTHORIZATION_FAILED,
+        };
+      }
       const c = groups.offsets.get(q.groupId, t.name, p);
       return {
         partitionIndex: p,
@@ -129,6 +142,20 @@ function fetchOne(groups: AccountGroups, q: FetchGroup) {
       };
     }),
   }));
+}
+
+/**
+ * Whether the user may read the partition (the face's rule, authz.ts: it
+ * may subscribe to every subject its stream captures). A partition whose
+ * stream is on another node, or that does not exist, is not refused here.
+ */
+function topicReadable(ctx: KafkaContext, topic: string, partition: number): boolean {
+  if (ctx.guard === null || ctx.account === null) return true;
+  const view = ctx.shared.topics as Partial<{
+    find(a: typeof ctx.account, n: string): Topic | null;
+  }>;
+  const p = view.find?.(ctx.account, topic)?.partitions[partition];
+  return p === undefined || canFetch(ctx, p);
 }
 
 function groupByTopic(entries: readonly OffsetCommitEntry[]): Map<string, number[]> {
@@ -171,7 +198,11 @@ function offsetFetch(svc: GroupService): ApiHandler<Req, Res> {
                 errorCode: KafkaCode.GROUP_AUTHORIZATION_FAILED,
               };
             }
-            return { groupId: q.groupId, topics: fetchOne(groups, q), errorCode: KafkaCode.NONE };
+            return {
+              groupId: q.groupId,
+              topics: fetchOne(ctx, groups, q),
+              errorCode: KafkaCode.NONE,
+            };
           }),
         };
       }
@@ -181,7 +212,7 @@ function offsetFetch(svc: GroupService): ApiHandler<Req, Res> {
       };
       if (!allowed(svc, ctx, q.groupId, 'read'))
         return fetchError(req, version, KafkaCode.GROUP_AUTHORIZATION_FAILED);
-      return { throttleTimeMs: 0, topics: fetchOne(groups, q), errorCode: KafkaCode.NONE };
+      return { throttleTimeMs: 0, topics: fetchOne(ctx, groups, q), errorCode: KafkaCode.NONE };
     },
     errorResponse(req, version, errorCode) {
       return fetchError(req, version, errorCode);

@@ -17,6 +17,7 @@ import { bytes, int, micros, si } from '../src/bench/stats.js';
 import { VERSION } from '../src/version.js';
 import { HTTP_IDS, type HttpMeasured, renderHttpTable, runHttp } from './http.js';
 import { JS_IDS, type JsMeasured, renderJsTable, runJetStreamCompare } from './jetstream.js';
+import { KAFKA_IDS, type KafkaMeasured, renderKafkaTable, runKafkaCompare } from './kafka.js';
 import { MESH_IDS, type MeshMeasured, renderMeshTable, runMesh } from './mesh.js';
 import { MQTT_IDS, type MqttMeasured, renderMqttTable, runMqtt } from './mqtt.js';
 import {
@@ -94,6 +95,7 @@ const IDS = [
   ...SSE_IDS,
   ...HTTP_IDS,
   ...WEBHOOK_IDS,
+  ...KAFKA_IDS,
 ];
 
 const USAGE = `Usage: node dist/bench/compare.js [flags]   (or: npm run bench -- [flags])
@@ -131,6 +133,8 @@ Flags:
                   rounds of the bare node:http / Weft pair (default 3)
   --webhook-msgs N  messages per webhook round (default 10000; 3 rounds per
                   row, the median shown)
+  --kafka-msgs N  Kafka records per 100 B produce row and per consume or group row (default
+                  1000000; 1 KiB rows N/4); bench/kafka.ts
   --only IDS      run only these, comma separated: ${IDS.join(', ')}
   --quick         small counts, for a smoke run
   --json FILE     also write every measurement to FILE
@@ -160,6 +164,7 @@ interface Measured {
   sse?: SseMeasured;
   http?: HttpMeasured;
   webhooks?: WebhookMeasured;
+  kafka?: KafkaMeasured;
   problems: string[];
 }
 
@@ -281,6 +286,15 @@ async function main(argv: string[]): Promise<number> {
     if (!Number.isInteger(n) || n < 100) return usage('--webhook-msgs must be an integer ≥ 100');
     measured.webhooks = await runWebhooks({ ...group, msgs: n });
   }
+  if (only.some((id) => KAFKA_IDS.includes(id))) {
+    const n = values['kafka-msgs']
+      ? Number(values['kafka-msgs'].replace(/_/g, ''))
+      : quick
+        ? 20_000
+        : 1_000_000;
+    if (!Number.isInteger(n) || n < 1000) return usage('--kafka-msgs must be an integer ≥ 1000');
+    measured.kafka = await runKafkaCompare({ ...group, msgs: n });
+  }
 
   const tables: string[] = [];
   if (only.some((id) => SINGLE_IDS.includes(id)))
@@ -304,6 +318,7 @@ async function main(argv: string[]): Promise<number> {
   if (measured.sse) tables.push(renderSseTable(measured.sse));
   if (measured.http) tables.push(renderHttpTable(measured.http));
   if (measured.webhooks) tables.push(renderWebhooksTable(measured.webhooks, only));
+  if (measured.kafka) tables.push(renderKafkaTable(measured.kafka, only));
   if (measured.problems.length > 0) {
     tables.push(
       ['Problems:', ...measured.problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`)].join('\n'),
@@ -455,6 +470,7 @@ function parse(argv: string[]) {
       'http-seconds': { type: 'string' },
       'http-rounds': { type: 'string' },
       'webhook-msgs': { type: 'string' },
+      'kafka-msgs': { type: 'string' },
       only: { type: 'string' },
       quick: { type: 'boolean' },
       json: { type: 'string' },

@@ -19,6 +19,8 @@ export const RESERVED_PREFIXES: readonly string[] = [
   // (src/protocols/redis/groups/store.ts, forward.ts).
   '$REDIS.groups.',
   '$REDIS.gcmd.',
+  // The Kafka face's committed offsets (src/protocols/kafka/groups/offsets.ts).
+  '$WEFT.kafka.offsets.',
 ];
 
 /** Whether a client may not publish to (or subscribe by name to) `subject`. */

@@ -23,6 +23,7 @@ import { checkWebhookAccounts, parseWebhookList } from '../protocols/http/webhoo
 import { loadNatsConfFile, natsConfTextToDocument } from './natsconf-map.js';
 import type { LogLevel, ServerOptions } from './options.js';
 import {
+  KAFKA_MAX_REQUEST_LIMIT,
   MAX_CONTROL_LINE_LIMIT,
   MAX_PAYLOAD_LIMIT,
   MIN_CONTROL_LINE,
@@ -420,6 +421,20 @@ export function validateOptions(o: ServerOptions): void {
     2 ** 31 - 1,
     'must be from 1KiB to 2GiB',
   );
+  int('kafka.port', o.kafkaPort, -1, 65535, 'must be a port number from -1 to 65535');
+  if (typeof o.kafkaHost !== 'string') bad('kafka.host', 'must be a string', o.kafkaHost);
+  if (typeof o.kafkaAdvertisedHost !== 'string')
+    bad('kafka.advertised_host', 'must be a string', o.kafkaAdvertisedHost);
+  if (typeof o.kafkaAutoCreateTopics !== 'boolean')
+    bad('kafka.auto_create_topics', 'must be true or false', o.kafkaAutoCreateTopics);
+  int(
+    'kafka.max_request_bytes',
+    o.kafkaMaxRequestBytes,
+    1024,
+    KAFKA_MAX_REQUEST_LIMIT,
+    'must be from 1KiB to 1GiB',
+  );
+  checkKafkaGroupSettings(o, bad, int);
   int('http.port', o.httpApiPort, -1, 65535, 'must be a port number from -1 to 65535');
   if (typeof o.httpApiHost !== 'string') bad('http.host', 'must be a string', o.httpApiHost);
   checkSseSettings(o, int);
@@ -560,4 +575,43 @@ function checkCorsSettings(
   if (cors.includes('*') && cors.length > 1) {
     bad('http.allowed_origins', '* allows every origin and stands alone', cors);
   }
+}
+
+/** The Kafka face's consumer-group settings (docs/kafka.md, "Consumer groups"). */
+function checkKafkaGroupSettings(
+  o: ServerOptions,
+  bad: (key: string, why: string, v: unknown) => void,
+  int: (key: string, v: number, min: number, max: number, why: string) => void,
+): void {
+  const day = 86_400_000;
+  int(
+    'kafka.group_initial_rebalance_delay',
+    o.kafkaGroupInitialRebalanceDelayMs,
+    0,
+    day,
+    'must be from 0 to 1 day',
+  );
+  int(
+    'kafka.group_min_session_timeout',
+    o.kafkaGroupMinSessionTimeoutMs,
+    1,
+    day,
+    'must be from 1ms to 1 day',
+  );
+  int(
+    'kafka.group_max_session_timeout',
+    o.kafkaGroupMaxSessionTimeoutMs,
+    1,
+    day,
+    'must be from 1ms to 1 day',
+  );
+  if (o.kafkaGroupMaxSessionTimeoutMs < o.kafkaGroupMinSessionTimeoutMs) {
+    bad(
+      'kafka.group_max_session_timeout',
+      'must not be less than kafka.group_min_session_timeout',
+      o.kafkaGroupMaxSessionTimeoutMs,
+    );
+  }
+  int('kafka.group_max_size', o.kafkaGroupMaxSize, 1, 1_000_000, 'must be from 1 to 1000000');
+  int('kafka.max_groups', o.kafkaMaxGroups, 1, 10_000_000, 'must be from 1 to 10000000');
 }

@@ -145,6 +145,28 @@ export interface ServerOptions {
   mqttMaxKeepAlive: number;
   /** A binary-mode CloudEvent goes to MQTT 3.1.1 subscribers in structured mode (docs/cloudevents.md). */
   mqttCloudEventsStructured: boolean;
+  /** Kafka port; 0 picks a free one, -1 (the default) none (src/protocols/kafka, docs/kafka.md). */
+  kafkaPort: number;
+  /** Address the Kafka listener binds to; '' (the default): `host`. */
+  kafkaHost: string;
+  /** TLS on the Kafka port (`kafka.tls`), which is then TLS only; null: plain TCP. */
+  kafkaTls: TlsConfig | null;
+  /** Host name Metadata tells clients to connect to; '' (the default): the listener's. */
+  kafkaAdvertisedHost: string;
+  /** Create a missing topic (one partition) on Produce or Metadata. */
+  kafkaAutoCreateTopics: boolean;
+  /** Largest Kafka request frame, bytes (socket.request.max.bytes); larger closes the connection. */
+  kafkaMaxRequestBytes: number;
+  /** How long the first rebalance of an empty consumer group waits for more members (Kafka's group.initial.rebalance.delay.ms). */
+  kafkaGroupInitialRebalanceDelayMs: number;
+  /** Shortest session.timeout.ms a group member may ask (shorter: INVALID_SESSION_TIMEOUT). */
+  kafkaGroupMinSessionTimeoutMs: number;
+  /** Longest session.timeout.ms a group member may ask. */
+  kafkaGroupMaxSessionTimeoutMs: number;
+  /** Members per consumer group (more: GROUP_MAX_SIZE_REACHED). */
+  kafkaGroupMaxSize: number;
+  /** Consumer groups per account on this node (a new one past it: COORDINATOR_NOT_AVAILABLE). */
+  kafkaMaxGroups: number;
   /** The HTTP API's port (`http.port`, src/protocols/http); 0 picks a free one, -1 (the default) none. */
   httpApiPort: number;
   /** Address the HTTP API binds to (`http.host`); '' (the default): `host`. */
@@ -234,6 +256,17 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   mqttMaxTopicLength: 4096,
   mqttMaxKeepAlive: 0,
   mqttCloudEventsStructured: true,
+  kafkaPort: -1,
+  kafkaHost: '',
+  kafkaTls: null,
+  kafkaAdvertisedHost: '',
+  kafkaAutoCreateTopics: false,
+  kafkaMaxRequestBytes: 100 * 1024 * 1024,
+  kafkaGroupInitialRebalanceDelayMs: 3000,
+  kafkaGroupMinSessionTimeoutMs: 6000,
+  kafkaGroupMaxSessionTimeoutMs: 1_800_000,
+  kafkaGroupMaxSize: 1000,
+  kafkaMaxGroups: 10_000,
   httpApiPort: -1,
   httpApiHost: '',
   httpApiTls: null,

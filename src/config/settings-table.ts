@@ -7,6 +7,8 @@ import type { ServerOptions } from './options.js';
 
 /** The largest max_payload allowed (nats-server warns above 8 MiB; a client must not make us allocate more). */
 export const MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024;
+/** The largest kafka.max_request_bytes: a request is held whole in memory. */
+export const KAFKA_MAX_REQUEST_LIMIT = 1024 * 1024 * 1024;
 /** Bounds on max_control_line: room for a PUB line, and not a second payload. */
 export const MIN_CONTROL_LINE = 64;
 export const MAX_CONTROL_LINE_LIMIT = 1024 * 1024;
@@ -489,6 +491,87 @@ export const SETTINGS: readonly Setting[] = [
     option: 'redisPubsubOutputLimit',
     kind: 'size',
     help: "bytes queued for a Redis client in pub/sub mode before it is closed, as Redis's client-output-buffer-limit pubsub (default 32MiB)",
+  },
+  {
+    file: 'kafka.port',
+    flag: 'kafka-port',
+    option: 'kafkaPort',
+    kind: 'port',
+    min: -1,
+    help: 'Kafka port (9092 is the usual; docs/kafka.md), 0 for any free port, -1 for none (default -1)',
+  },
+  {
+    file: 'kafka.host',
+    flag: 'kafka-host',
+    option: 'kafkaHost',
+    kind: 'string',
+    help: 'address the Kafka listener binds to (default: --host)',
+  },
+  {
+    file: 'kafka.tls',
+    flag: 'kafka-tls',
+    option: 'kafkaTls',
+    kind: 'tls',
+    fileOnly: true,
+    help: 'TLS on the Kafka port (then TLS only): a block as tls (config file only)',
+  },
+  {
+    file: 'kafka.advertised_host',
+    flag: 'kafka-advertised-host',
+    option: 'kafkaAdvertisedHost',
+    kind: 'string',
+    help: "host name Kafka clients are told to connect to in Metadata (default: kafka.host, or this machine's name when it listens on every address)",
+  },
+  {
+    file: 'kafka.auto_create_topics',
+    flag: 'kafka-auto-create-topics',
+    option: 'kafkaAutoCreateTopics',
+    kind: 'boolean',
+    help: 'create a topic (one partition) when a client produces to or asks Metadata for one that does not exist (default off)',
+  },
+  {
+    file: 'kafka.max_request_bytes',
+    flag: 'kafka-max-request-bytes',
+    option: 'kafkaMaxRequestBytes',
+    kind: 'size',
+    min: 1024,
+    max: KAFKA_MAX_REQUEST_LIMIT,
+    help: "largest Kafka request frame (Kafka's socket.request.max.bytes); a larger one closes the connection (default 100MiB)",
+  },
+  {
+    file: 'kafka.group_initial_rebalance_delay',
+    flag: 'kafka-group-initial-rebalance-delay',
+    option: 'kafkaGroupInitialRebalanceDelayMs',
+    kind: 'duration',
+    help: "how long a consumer group's first rebalance waits for more members (Kafka's group.initial.rebalance.delay.ms; default 3s)",
+  },
+  {
+    file: 'kafka.group_min_session_timeout',
+    flag: 'kafka-group-min-session-timeout',
+    option: 'kafkaGroupMinSessionTimeoutMs',
+    kind: 'duration',
+    help: 'shortest session timeout a consumer group member may ask; shorter is INVALID_SESSION_TIMEOUT (default 6s)',
+  },
+  {
+    file: 'kafka.group_max_session_timeout',
+    flag: 'kafka-group-max-session-timeout',
+    option: 'kafkaGroupMaxSessionTimeoutMs',
+    kind: 'duration',
+    help: 'longest session timeout a consumer group member may ask (default 30m)',
+  },
+  {
+    file: 'kafka.group_max_size',
+    flag: 'kafka-group-max-size',
+    option: 'kafkaGroupMaxSize',
+    kind: 'count',
+    help: 'members per consumer group; more are refused GROUP_MAX_SIZE_REACHED (default 1000)',
+  },
+  {
+    file: 'kafka.max_groups',
+    flag: 'kafka-max-groups',
+    option: 'kafkaMaxGroups',
+    kind: 'count',
+    help: 'consumer groups per account on this node; a new one past it is refused COORDINATOR_NOT_AVAILABLE (default 10000)',
   },
   {
     file: 'http.port',

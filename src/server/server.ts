@@ -29,6 +29,7 @@ import { isLoopback, meshListenHost, meshListenPort } from '../mesh/settings.js'
 import { type MonitorServer, startMonitor } from '../monitor/http.js';
 import type { Face, FaceFactory, FaceHost } from '../protocols/face.js';
 import { httpFace } from '../protocols/http/face.js';
+import { kafkaFace } from '../protocols/kafka/face.js';
 import { mqttFace } from '../protocols/mqtt/face.js';
 import { natsFace } from '../protocols/nats/face.js';
 import { redisFace } from '../protocols/redis/face.js';
@@ -46,7 +47,7 @@ const IMPORT_SWEEP_MS = 10_000;
  * The faces every node may host, in start order: one line per face. Each
  * factory reads its own settings and returns null when they turn it off.
  */
-const FACES: readonly FaceFactory[] = [natsFace, mqttFace, httpFace, redisFace];
+const FACES: readonly FaceFactory[] = [natsFace, mqttFace, httpFace, redisFace, kafkaFace];
 
 /** A server id in the style of nats-server's (an nkey-like base32 string). */
 function newServerId(): string {

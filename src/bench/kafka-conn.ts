@@ -1,0 +1,88 @@
+/**
+ * A minimal Kafka client over Weft's codec (src/protocols/kafka), for the benchmark and tests: one
+ * TCP (or given) socket, pipelined requests matched to responses by
+ * correlation id.
+ */
+import { connect, type Socket } from 'node:net';
+import { decodeResponse, encodeRequest, type Message } from '../protocols/kafka/codec.js';
+import { FrameSplitter } from '../protocols/kafka/frames.js';
+
+interface Pending {
+  apiKey: number;
+  version: number;
+  resolve: (m: Message) => void;
+  reject: (e: Error) => void;
+}
+
+export class RawKafkaClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly splitter = new FrameSplitter(1 << 30);
+
+  private constructor(
+    readonly socket: Socket,
+    readonly clientId: string,
+  ) {
+    socket.on('data', (chunk: Buffer) => {
+      this.splitter.push(chunk);
+      for (let f = this.splitter.next(); f !== null; f = this.splitter.next()) {
+        const id = f.readInt32BE(0);
+        const p = this.pending.get(id);
+        if (p === undefined) continue;
+        this.pending.delete(id);
+        try {
+          p.resolve(decodeResponse(p.apiKey, p.version, f).body);
+        } catch (err) {
+          p.reject(err as Error);
+        }
+      }
+    });
+    const fail = (err: Error) => {
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('connection closed')));
+  }
+
+  static open(host: string, port: number, clientId = 'weft-raw'): Promise<RawKafkaClient> {
+    return new Promise((resolve, reject) => {
+      const s = connect({ host, port, noDelay: true }, () => {
+        s.off('error', reject);
+        resolve(new RawKafkaClient(s, clientId));
+      });
+      s.once('error', reject);
+    });
+  }
+
+  /** Sends a request; resolves with the response body (never, for Produce acks=0). */
+  send(apiKey: number, version: number, body: Message): Promise<Message> {
+    const correlationId = this.nextId++;
+    const frame = encodeRequest(
+      { apiKey, apiVersion: version, correlationId, clientId: this.clientId },
+      body,
+    );
+    const done = new Promise<Message>((resolve, reject) =>
+      this.pending.set(correlationId, { apiKey, version, resolve, reject }),
+    );
+    for (const b of frame) this.socket.write(b);
+    return done;
+  }
+
+  /** Sends without waiting for an answer (Produce with acks=0). */
+  sendNoReply(apiKey: number, version: number, body: Message): void {
+    const frame = encodeRequest(
+      { apiKey, apiVersion: version, correlationId: this.nextId++, clientId: this.clientId },
+      body,
+    );
+    for (const b of frame) this.socket.write(b);
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}

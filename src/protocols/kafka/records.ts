@@ -1,0 +1,324 @@
+/**
+ * Kafka RecordBatch v2 (magic 2), the only record format this broker takes
+ * (Produce v3+ carries nothing else; magic 0/1 message sets are refused with
+ * CORRUPT_RECORDS). Layout, from Kafka's protocol guide ("Record Batch"):
+ *
+ *   baseOffset int64 | batchLength int32 | partitionLeaderEpoch int32 |
+ *   magic int8 | crc uint32 | attributes int16 | lastOffsetDelta int32 |
+ *   baseTimestamp int64 | maxTimestamp int64 | producerId int64 |
+ *   producerEpoch int16 | baseSequence int32 | records [count int32, ...]
+ *
+ * The CRC-32C covers attributes to the end, so baseOffset and
+ * partitionLeaderEpoch can be rewritten in place (setBaseOffset) without
+ * recomputing it. Each record: length varint, attributes int8,
+ * timestampDelta varlong, offsetDelta varint, key (varint length, -1 null),
+ * value, headers (varint count; key varint-length string, value bytes).
+ * No I/O.
+ */
+import { crc32c } from '@node-rs/crc32';
+import { Compression, type CompressionCodec, compress, decompress } from './compression.js';
+import { KafkaCodecError, Reader, Writer } from './wire.js';
+
+/** Bytes before the records in a v2 batch. */
+export const BATCH_HEADER_BYTES = 61;
+/** Where the CRC'd part starts (attributes). */
+const CRC_FROM = 21;
+const LENGTH_AT = 8;
+const MAGIC_AT = 16;
+const CRC_AT = 17;
+
+export const Attr = {
+  CompressionMask: 0x07,
+  LogAppendTime: 0x08,
+  Transactional: 0x10,
+  Control: 0x20,
+  DeleteHorizon: 0x40,
+} as const;
+
+export interface BatchHeader {
+  baseOffset: bigint;
+  /** Bytes after the batchLength field: the whole batch is batchLength + 12. */
+  batchLength: number;
+  partitionLeaderEpoch: number;
+  magic: number;
+  crc: number;
+  attributes: number;
+  lastOffsetDelta: number;
+  baseTimestamp: bigint;
+  maxTimestamp: bigint;
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+  recordCount: number;
+}
+
+export interface RecordHeader {
+  key: string;
+  value: Buffer | null;
+}
+
+export interface KafkaRecord {
+  attributes: number;
+  /** Milliseconds relative to the batch's baseTimestamp. */
+  timestampDelta: number;
+  offsetDelta: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+}
+
+export interface RecordBatch {
+  header: BatchHeader;
+  records: KafkaRecord[];
+}
+
+function corrupt(message: string): never {
+  throw new KafkaCodecError('CORRUPT_RECORDS', message);
+}
+
+export const compressionOf = (attributes: number): number => attributes & Attr.CompressionMask;
+
+/**
+ * Cuts a records blob (the `records` field of a Produce partition) into
+ * whole batches, as views. `allowPartialTail`: a Fetch response may end in a
+ * partial batch, which is dropped; on produce it is corrupt.
+ */
+export function splitBatches(blob: Buffer, allowPartialTail = false): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  while (at < blob.length) {
+    if (blob.length - at < LENGTH_AT + 4 + 5) {
+      if (allowPartialTail) break;
+      corrupt(`record batch cut short: ${blob.length - at} bytes left`);
+    }
+    const length = blob.readInt32BE(at + LENGTH_AT);
+    const magic = blob.readInt8(at + MAGIC_AT);
+    if (magic !== 2)
+      corrupt(`record batch magic ${magic}: only magic 2 (RecordBatch v2) is accepted`);
+    if (length < BATCH_HEADER_BYTES - 12)
+      corrupt(`record batch length ${length} shorter than its header`);
+    const end = at + 12 + length;
+    if (end > blob.length) {
+      if (allowPartialTail) break;
+      corrupt(`record batch of ${length + 12} bytes with ${blob.length - at} left`);
+    }
+    out.push(blob.subarray(at, end));
+    at = end;
+  }
+  return out;
+}
+
+/** Reads a batch's header and checks length and magic (not the CRC: verifyCrc). */
+export function decodeBatchHeader(batch: Buffer): BatchHeader {
+  if (batch.length < BATCH_HEADER_BYTES)
+    corrupt(`record batch of ${batch.length} bytes, header needs ${BATCH_HEADER_BYTES}`);
+  const r = new Reader(batch);
+  const h: BatchHeader = {
+    baseOffset: r.int64(),
+    batchLength: r.int32(),
+    partitionLeaderEpoch: r.int32(),
+    magic: r.int8(),
+    crc: r.uint32(),
+    attributes: r.int16(),
+    lastOffsetDelta: r.int32(),
+    baseTimestamp: r.int64(),
+    maxTimestamp: r.int64(),
+    producerId: r.int64(),
+    producerEpoch: r.int16(),
+    baseSequence: r.int32(),
+    recordCount: r.int32(),
+  };
+  if (h.magic !== 2) corrupt(`record batch magic ${h.magic}: only magic 2 is accepted`);
+  if (h.batchLength + 12 !== batch.length)
+    corrupt(`record batch length ${h.batchLength} does not match its ${batch.length} bytes`);
+  if (h.recordCount < 0) corrupt(`record batch count ${h.recordCount}`);
+  return h;
+}
+
+/** Whether the batch's CRC-32C matches its bytes from attributes on. */
+export function crcMatches(batch: Buffer): boolean {
+  return (
+    batch.length >= BATCH_HEADER_BYTES &&
+    crc32c(batch.subarray(CRC_FROM)) >>> 0 === batch.readUInt32BE(CRC_AT)
+  );
+}
+
+export function verifyCrc(batch: Buffer): void {
+  if (!crcMatches(batch)) {
+    corrupt(
+      `record batch CRC 0x${batch.readUInt32BE(CRC_AT).toString(16)} does not match its bytes (0x${(crc32c(batch.subarray(CRC_FROM)) >>> 0).toString(16)})`,
+    );
+  }
+}
+
+/** Rewrites baseOffset in place (outside the CRC). */
+export function setBaseOffset(batch: Buffer, offset: bigint): void {
+  batch.writeBigInt64BE(offset, 0);
+}
+
+/** Rewrites partitionLeaderEpoch in place (outside the CRC). */
+export function setLeaderEpoch(batch: Buffer, epoch: number): void {
+  batch.writeInt32BE(epoch, 12);
+}
+
+export interface DecodeOptions {
+  /** Bound on the decompressed records (the face's max message bytes). */
+  maxBytes: number;
+  /** Check the CRC (default true). */
+  checkCrc?: boolean;
+}
+
+/**
+ * Decodes one whole batch (a view from splitBatches): header, CRC,
+ * decompression (bounded), records. Keys, values and header values are
+ * views of the batch or of its decompressed records.
+ */
+export function decodeBatch(batch: Buffer, opts: DecodeOptions): RecordBatch {
+  const header = decodeBatchHeader(batch);
+  if (opts.checkCrc !== false) verifyCrc(batch);
+  const codec = compressionOf(header.attributes);
+  const body = decompress(codec, batch.subarray(BATCH_HEADER_BYTES), opts.maxBytes);
+  const r = new Reader(body);
+  if (header.recordCount > body.length)
+    corrupt(`record batch claims ${header.recordCount} records in ${body.length} bytes`);
+  const records = new Array<KafkaRecord>(header.recordCount);
+  try {
+    for (let i = 0; i < header.recordCount; i++) records[i] = readRecord(r);
+  } catch (err) {
+    if (err instanceof KafkaCodecError && err.code !== 'CORRUPT_RECORDS')
+      corrupt(`record ${err.message}`);
+    throw err;
+  }
+  if (r.remaining !== 0)
+    corrupt(`record batch has ${r.remaining} bytes after its ${header.recordCount} records`);
+  return { header, records };
+}
+
+function readRecord(r: Reader): KafkaRecord {
+  const length = r.varint();
+  if (length < 0) corrupt(`record length ${length}`);
+  r.need(length, 'record');
+  const rr = new Reader(r.buf, r.pos, r.pos + length);
+  r.pos += length;
+  const attributes = rr.int8();
+  const timestampDelta = rr.varlongNumber();
+  const offsetDelta = rr.varint();
+  const key = nullableBytes(rr, 'key');
+  const value = nullableBytes(rr, 'value');
+  const count = rr.count(rr.varint(), 'record headers');
+  const headers = new Array<RecordHeader>(count);
+  for (let i = 0; i < count; i++) {
+    const keyLength = rr.varint();
+    if (keyLength < 0) corrupt(`record header key length ${keyLength}`);
+    headers[i] = {
+      key: rr.utf8(keyLength, 'header key'),
+      value: nullableBytes(rr, 'header value'),
+    };
+  }
+  if (rr.remaining !== 0) corrupt(`record has ${rr.remaining} bytes after its headers`);
+  return { attributes, timestampDelta, offsetDelta, key, value, headers };
+}
+
+function nullableBytes(r: Reader, what: string): Buffer | null {
+  const n = r.varint();
+  if (n === -1) return null;
+  if (n < 0) corrupt(`${what} length ${n}`);
+  return r.bytes(n, what);
+}
+
+// --- encoding ----------------------------------------------------------------------
+
+export interface EncodeRecord {
+  key?: Buffer | null;
+  value: Buffer | null;
+  headers?: readonly RecordHeader[];
+  /** Absolute timestamp (ms); default the batch's baseTimestamp. */
+  timestamp?: number | bigint;
+  /** Default: the record's index in the batch. */
+  offsetDelta?: number;
+}
+
+export interface EncodeBatch {
+  baseOffset?: bigint;
+  partitionLeaderEpoch?: number;
+  /** Codec bits plus LogAppendTime / Transactional / Control flags. */
+  attributes?: number;
+  compression?: CompressionCodec;
+  baseTimestamp?: bigint | number;
+  /** Default: the largest record timestamp. */
+  maxTimestamp?: bigint | number;
+  producerId?: bigint;
+  producerEpoch?: number;
+  baseSequence?: number;
+  /** Default: the last record's offsetDelta. */
+  lastOffsetDelta?: number;
+  records: readonly EncodeRecord[];
+}
+
+function writeNullableBytes(w: Writer, b: Buffer | null | undefined): void {
+  if (b == null) {
+    w.varint(-1);
+    return;
+  }
+  w.varint(b.length);
+  w.raw(b);
+}
+
+function recordBody(rec: EncodeRecord, index: number, base: bigint): Buffer {
+  const w = new Writer(64 + (rec.value?.length ?? 0) + (rec.key?.length ?? 0));
+  w.int8(0);
+  w.varlong(rec.timestamp === undefined ? 0n : BigInt(rec.timestamp) - base);
+  w.varint(rec.offsetDelta ?? index);
+  writeNullableBytes(w, rec.key);
+  writeNullableBytes(w, rec.value);
+  const headers = rec.headers ?? [];
+  w.varint(headers.length);
+  for (const h of headers) {
+    const n = Buffer.byteLength(h.key);
+    w.varint(n);
+    w.utf8(h.key, n);
+    writeNullableBytes(w, h.value);
+  }
+  return w.toBuffer();
+}
+
+/** Encodes one RecordBatch v2, compressing its records and computing the CRC. */
+export function encodeBatch(b: EncodeBatch): Buffer {
+  const base = BigInt(
+    b.baseTimestamp ?? b.records.find((r) => r.timestamp !== undefined)?.timestamp ?? 0,
+  );
+  let max = base;
+  const body = new Writer(256);
+  b.records.forEach((rec, i) => {
+    const ts = rec.timestamp === undefined ? base : BigInt(rec.timestamp);
+    if (ts > max) max = ts;
+    const bytes = recordBody(rec, i, base);
+    body.varint(bytes.length);
+    body.raw(bytes);
+  });
+  const codec = b.compression ?? (b.attributes ?? 0) & Attr.CompressionMask;
+  const records = compress(codec as CompressionCodec, body.toBuffer());
+  const attributes = ((b.attributes ?? 0) & ~Attr.CompressionMask) | codec;
+  const last =
+    b.records.length === 0
+      ? 0
+      : (b.records[b.records.length - 1].offsetDelta ?? b.records.length - 1);
+  const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + records.length);
+  out.writeBigInt64BE(b.baseOffset ?? 0n, 0);
+  out.writeInt32BE(out.length - 12, LENGTH_AT);
+  out.writeInt32BE(b.partitionLeaderEpoch ?? -1, 12);
+  out.writeInt8(2, MAGIC_AT);
+  out.writeInt16BE(attributes, CRC_FROM);
+  out.writeInt32BE(b.lastOffsetDelta ?? last, 23);
+  out.writeBigInt64BE(base, 27);
+  out.writeBigInt64BE(BigInt(b.maxTimestamp ?? max), 35);
+  out.writeBigInt64BE(b.producerId ?? -1n, 43);
+  out.writeInt16BE(b.producerEpoch ?? -1, 51);
+  out.writeInt32BE(b.baseSequence ?? -1, 53);
+  out.writeInt32BE(b.records.length, 57);
+  records.copy(out, BATCH_HEADER_BYTES);
+  out.writeUInt32BE(crc32c(out.subarray(CRC_FROM)) >>> 0, CRC_AT);
+  return out;
+}
+
+export { Compression };

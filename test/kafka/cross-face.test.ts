@@ -1,0 +1,150 @@
+/**
+ * Kafka ⇄ the other faces, on one node: a NATS publish into any stream is a
+ * record Kafka consumers read (its subject in the Nats-Subject header, its
+ * NATS headers as record headers); a Kafka produce reaches NATS subscribers
+ * of the partition's subject live (`<topic>.<partition>`, or the first
+ * subject of a stream made by another face); a Fetch waiting at the end of
+ * a partition is woken by a NATS publish.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type NatsConnection, headers as natsHeaders, StringCodec } from 'nats';
+import { clientPool } from '../helpers/clients.js';
+import { checkFor } from '../helpers/poll.js';
+import { type KafkaNode, kafkajs, startKafkaNode } from './helpers.js';
+import { consumeAll } from './kcat.js';
+import { WireClient } from './wire-client.js';
+
+const sc = StringCodec();
+
+describe('Kafka and NATS on one node', () => {
+  let n: KafkaNode;
+  let nc: NatsConnection;
+  let pool: ReturnType<typeof clientPool>;
+
+  before(async () => {
+    n = await startKafkaNode();
+    pool = clientPool(`nats://127.0.0.1:${n.srv.port}`);
+    nc = await pool.connect();
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'shop', subjects: ['shop.>'] });
+    const admin = kafkajs(n.broker).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'orders', numPartitions: 2 }] });
+    await admin.disconnect();
+  });
+
+  after(async () => {
+    await pool.closeAll();
+    await n.close();
+  });
+
+  it('a NATS publish into a stream is a record, with its subject and headers', async () => {
+    const js = nc.jetstream();
+    const h = natsHeaders();
+    h.set('X-Id', '7');
+    await js.publish('shop.eu.1', sc.encode('first'), { headers: h });
+    await js.publish('shop.us.2', sc.encode('second'));
+    const got = await consumeAll(n.broker, 'shop', 0, '%o|%s|%h');
+    assert.deepEqual(got, [
+      '0|first|X-Id=7,Nats-Subject=shop.eu.1',
+      '1|second|Nats-Subject=shop.us.2',
+    ]);
+  });
+
+  it('a Kafka produce reaches NATS subscribers of the partition subject, live', async () => {
+    const got: { subject: string; data: string; key: string | undefined }[] = [];
+    const sub = nc.subscribe('orders.*', {
+      callback: (_e, m) =>
+        got.push({ subject: m.subject, data: sc.decode(m.data), key: m.headers?.get('Kafka-Key') }),
+    });
+    await nc.flush();
+    const producer = kafkajs(n.broker).producer();
+    await producer.connect();
+    await producer.send({
+      topic: 'orders',
+      messages: [
+        { key: 'a', value: 'to-0', partition: 0 },
+        { key: 'b', value: 'to-1', partition: 1 },
+      ],
+    });
+    await producer.disconnect();
+    await checkFor(() => got.length === 2, 5000);
+    sub.unsubscribe();
+    assert.deepEqual(
+      got.sort((x, y) => x.subject.localeCompare(y.subject)),
+      [
+        { subject: 'orders.0', data: 'to-0', key: 'a' },
+        { subject: 'orders.1', data: 'to-1', key: 'b' },
+      ],
+    );
+    // And the JetStream view of the partition stream holds it.
+    const jsm = await nc.jetstreamManager();
+    assert.equal((await jsm.streams.info('orders~1')).state.messages, 1);
+  });
+
+  it('a Kafka produce into a stream made by NATS goes to its first subject', async () => {
+    const got: string[] = [];
+    const sub = nc.subscribe('shop.>', {
+      callback: (_e, m) => got.push(`${m.subject}|${sc.decode(m.data)}`),
+    });
+    await nc.flush();
+    const producer = kafkajs(n.broker).producer();
+    await producer.connect();
+    await producer.send({ topic: 'shop', messages: [{ value: 'from-kafka' }] });
+    await producer.disconnect();
+    await checkFor(() => got.length === 1, 5000);
+    sub.unsubscribe();
+    assert.deepEqual(got, ['shop.kafka|from-kafka']);
+    const jsm = await nc.jetstreamManager();
+    assert.equal(
+      (await jsm.streams.info('shop')).state.messages,
+      3,
+      'stored once, not captured twice',
+    );
+  });
+
+  it('a Fetch waiting at the end of a partition is woken by a NATS publish', async () => {
+    const w = await WireClient.open(n.kafkaPort);
+    const started = Date.now();
+    const fetch = w.send(1, 12, {
+      replicaId: -1,
+      maxWaitMs: 20_000,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 1,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic: 'shop',
+          partitions: [
+            {
+              partition: 0,
+              currentLeaderEpoch: -1,
+              fetchOffset: 3n,
+              lastFetchedEpoch: -1,
+              logStartOffset: -1n,
+              partitionMaxBytes: 1 << 20,
+            },
+          ],
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    });
+    await nc.jetstream().publish('shop.late', sc.encode('late'));
+    const r = await fetch;
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 10_000, `woken after ${elapsed}ms`);
+    const part = (
+      r.responses as {
+        partitions: { errorCode: number; highWatermark: bigint; records: Buffer }[];
+      }[]
+    )[0]!.partitions[0]!;
+    assert.equal(part.errorCode, 0);
+    assert.equal(part.highWatermark, 4n);
+    assert.ok(part.records.length > 0 && part.records.includes(Buffer.from('late')));
+    w.close();
+  });
+});

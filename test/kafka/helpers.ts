@@ -1,0 +1,56 @@
+/**
+ * Kafka test helpers: a node with the Kafka face (and JetStream) on random
+ * ports in a temp dir, and kafkajs clients with their logs quiet.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import type { ServerOptions } from '../../src/config/options.js';
+import { startServer, type WeftServer } from '../../src/server/server.js';
+
+export interface KafkaNode {
+  readonly srv: WeftServer;
+  readonly kafkaPort: number;
+  readonly broker: string;
+  readonly dataDir: string;
+  close(): Promise<void>;
+}
+
+/** A node on random ports with the Kafka face and JetStream on. */
+export async function startKafkaNode(opts: Partial<ServerOptions> = {}): Promise<KafkaNode> {
+  const dir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'weft-kafka-'));
+  const srv = await startServer({
+    dataDir: dir,
+    port: 0,
+    httpPort: -1,
+    host: '127.0.0.1',
+    logLevel: 'error',
+    jetstream: true,
+    kafkaPort: 0,
+    ...opts,
+  });
+  const face = srv.node.faces.find((f) => f.name === 'kafka');
+  const kafkaPort = face?.listeners[0]?.port ?? -1;
+  return {
+    srv,
+    kafkaPort,
+    broker: `127.0.0.1:${kafkaPort}`,
+    dataDir: dir,
+    close: async () => {
+      await srv.close();
+      if (opts.dataDir === undefined) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A kafkajs client of `broker`, logging nothing, retrying little. */
+export function kafkajs(broker: string, cfg: Partial<KafkaConfig> = {}): Kafka {
+  return new Kafka({
+    clientId: 'weft-test',
+    brokers: [broker],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2, initialRetryTime: 50 },
+    ...cfg,
+  });
+}

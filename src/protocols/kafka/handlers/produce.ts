@@ -159,6 +159,15 @@ async function produceTo(
       ),
     );
   }
+  if (p.subject === '') {
+    return settled(
+      failed(
+        pd.index,
+        KafkaError.POLICY_VIOLATION,
+        'The stream captures no subject (a mirror): it cannot be produced to',
+      ),
+    );
+  }
   if (!canProduce(ctx, p)) {
     counters.produceDenied++;
     return settled(

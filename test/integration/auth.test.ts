@@ -212,7 +212,12 @@ describe('bcrypt logins', () => {
         })),
       );
       const { srv } = await startTargetFor(t, {
-        securityDoc: { authorization: { users: [...users, { user: 'plain', password: 'p' }] } },
+        // A generous auth timeout: on a loaded machine four cost-11 checks
+        // can take longer than the default 2 s, and this test is about the
+        // event loop, not the timeout.
+        securityDoc: {
+          authorization: { users: [...users, { user: 'plain', password: 'p' }], timeout: 10 },
+        },
       });
       const watcher = await RawClient.handshake(srv.port, { user: 'plain', pass: 'p' });
       t.after(() => watcher.destroy());

@@ -74,7 +74,7 @@ describe('accounts', () => {
     await Promise.all([a2.flush(), b.flush()]);
     for (let i = 0; i < 10; i++) a1.publish(`orders.${i}`, sc.encode(String(i)));
     await a1.flush();
-    await checkFor(async () => ((await received(a2, inA)) === 10 ? true : false), 3000);
+    await checkFor(async () => (await received(a2, inA)) === 10, 3000);
     assert.equal(await received(b, inB), 0);
     assert.equal(await received(b, all), 0);
     all.unsubscribe();
@@ -179,7 +179,7 @@ describe('limits per identity', () => {
       for (let i = 0; i < 300; i++) pub.publish(`rate.${i}`, sc.encode(String(i)));
       await pub.flush();
       const took = Date.now() - began;
-      await checkFor(async () => ((await received(watcher, sub)) === 300 ? true : false), 5000);
+      await checkFor(async () => (await received(watcher, sub)) === 300, 5000);
       assert.ok(took >= 1500, `300 messages at 100/s took only ${took} ms`);
       // Another identity is not slowed meanwhile.
       const other = await pool.connect({ user: 'free', pass: 'p' });
@@ -255,7 +255,7 @@ describe('reload', () => {
       await gone.expectClosed(3000, [/^-ERR 'Authorization Violation'$/]);
       await trim.expectLine(`-ERR 'Permissions Violation for Subscription to "lose.x"'`);
       await trim.ping();
-      await checkFor(async () => ((await received(stay, counted)) === sent ? true : false), 5000);
+      await checkFor(async () => (await received(stay, counted)) === sent, 5000);
       // The port and monitoring changed nothing: no restart was needed.
       assert.deepEqual(report.needRestart, []);
       // A new login uses the new configuration.

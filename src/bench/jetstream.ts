@@ -479,15 +479,19 @@ async function consume(
     }
     // A status (HMSG without a reply): 404/408 end a pull request; 100 is a heartbeat.
     if (line.startsWith('HMSG')) {
-      const head = payload.toString('latin1', 0, Math.min(payload.length, 64));
+      const head = payload.toString('latin1');
       const code = /^NATS\/1\.0 (\d+)/.exec(head)?.[1];
       if (code === '100') return;
       statuses++;
       if (statuses <= 5) errors.push(`status ${head.split('\r\n')[0]} after ${received} msgs`);
       if (!push) {
-        requested = received;
-        pull();
-        pull();
+        // Only what this request had left will not come (408 says how much;
+        // 404 and 409: all of it). The other requests still wait, so
+        // forgetting them (requested = received) would pile requests up to
+        // max_waiting. After a 409 the ticker tops up, so it does not spin.
+        const left = /Nats-Pending-Messages: *(\d+)/i.exec(head)?.[1];
+        requested -= code === '408' && left !== undefined ? Number(left) : batch;
+        if (code !== '409' && requested - received < batch) pull();
       }
     }
   };
@@ -521,6 +525,7 @@ async function consume(
     o.onProgress?.(received, o.msgs);
     if (now - t0 > timeoutMs) finish('deadline');
     else if (now - lastProgress > stallMs) finish('stalled');
+    else if (!push && requested - received < batch) pull();
   }, 250);
   const ended = await finished;
   stopped = true;

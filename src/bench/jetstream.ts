@@ -12,6 +12,7 @@
 
 import { BenchConn } from './conn.js';
 import { pubBatch, type ServerAddress, subFrame } from './protocol.js';
+import { PullCredit } from './pull-credit.js';
 import { type Percentiles, percentiles } from './stats.js';
 
 export const JS_WORKLOADS = [
@@ -447,9 +448,9 @@ async function consume(
   if (push) config['deliver_subject'] = deliver;
   else config['max_waiting'] = 512;
 
+  const credit = new PullCredit(batch);
   let received = 0;
   let statuses = 0;
-  let requested = 0;
   let pendingAcks: string[] = [];
   let lastProgress = performance.now();
   let finish!: (ended: JsResult['ended']) => void;
@@ -464,31 +465,29 @@ async function consume(
     c.conn.socket.write(
       `PUB ${nextSubject} ${pullInbox} ${Buffer.byteLength(nextBody)}\r\n${nextBody}\r\n`,
     );
-    requested += batch;
+    credit.asked();
   };
   c.onOther = (_subject, reply, line, payload) => {
     if (reply?.startsWith('$JS.ACK.')) {
       received++;
+      credit.got();
       pendingAcks.push(`PUB ${reply} ${ACK.length}\r\n${ACK}\r\n`);
       lastProgress = performance.now();
       if (received >= o.msgs) {
         stopped = true;
         finish('done');
-      } else if (!push && requested - received < batch) pull();
+      } else if (!push && credit.short) pull();
       return;
     }
     // A status (HMSG without a reply): 404/408 end a pull request; 100 is a heartbeat.
     if (line.startsWith('HMSG')) {
-      const head = payload.toString('latin1', 0, Math.min(payload.length, 64));
+      const head = payload.toString('latin1');
       const code = /^NATS\/1\.0 (\d+)/.exec(head)?.[1];
-      if (code === '100') return;
+      if (code === undefined || !credit.status(code, head)) return;
       statuses++;
       if (statuses <= 5) errors.push(`status ${head.split('\r\n')[0]} after ${received} msgs`);
-      if (!push) {
-        requested = received;
-        pull();
-        pull();
-      }
+      // After a 409 the ticker tops up, so a full waiting list is not spun on.
+      if (!push && code !== '409' && credit.short) pull();
     }
   };
   // Acks go out once per socket read, after the scanner has seen the whole chunk.
@@ -521,6 +520,7 @@ async function consume(
     o.onProgress?.(received, o.msgs);
     if (now - t0 > timeoutMs) finish('deadline');
     else if (now - lastProgress > stallMs) finish('stalled');
+    else if (!push && credit.short) pull();
   }, 250);
   const ended = await finished;
   stopped = true;

@@ -2,12 +2,10 @@
  * MQTT test helpers: a node with the MQTT face on a random port, MQTT.js
  * clients that resolve once connected, and a collector of received messages.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { ServerOptions } from '../../src/config/options.js';
-import { startServer, type WeftServer } from '../../src/server/server.js';
+import type { WeftServer } from '../../src/server/server.js';
+import { startFaceNode } from '../helpers/face-node.js';
 import { within } from '../helpers/poll.js';
 
 export interface MqttNode {
@@ -19,28 +17,8 @@ export interface MqttNode {
 
 /** A node on random ports with MQTT on (JetStream off unless asked). */
 export async function startMqttNode(opts: Partial<ServerOptions> = {}): Promise<MqttNode> {
-  const dir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'weft-mqtt-'));
-  const srv = await startServer({
-    dataDir: dir,
-    port: 0,
-    httpPort: -1,
-    host: '127.0.0.1',
-    logLevel: 'error',
-    jetstream: false,
-    mqttPort: 0,
-    ...opts,
-  });
-  const face = srv.node.faces.find((f) => f.name === 'mqtt');
-  const mqttPort = face?.listeners[0]?.port ?? -1;
-  return {
-    srv,
-    mqttPort,
-    url: `mqtt://127.0.0.1:${mqttPort}`,
-    close: async () => {
-      await srv.close();
-      if (opts.dataDir === undefined) rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const n = await startFaceNode('mqtt', { jetstream: false, mqttPort: 0 }, opts);
+  return { srv: n.srv, mqttPort: n.port, url: `mqtt://127.0.0.1:${n.port}`, close: n.close };
 }
 
 /** An MQTT.js client, connected (rejects on the first error or a refused CONNACK). */

@@ -5,12 +5,10 @@
  * bytes to both and compare what comes back.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { ServerOptions } from '../../src/config/options.js';
-import { startServer, type WeftServer } from '../../src/server/server.js';
+import type { WeftServer } from '../../src/server/server.js';
+import { startFaceNode } from '../helpers/face-node.js';
 import { checkFor, within } from '../helpers/poll.js';
 
 /** redis-server is installed (CI installs it: a missing one fails there). */
@@ -26,26 +24,8 @@ export interface RedisNode {
 
 /** A node on random ports with the Redis face on (JetStream off unless asked). */
 export async function startRedisNode(opts: Partial<ServerOptions> = {}): Promise<RedisNode> {
-  const dir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'weft-redis-'));
-  const srv = await startServer({
-    dataDir: dir,
-    port: 0,
-    httpPort: -1,
-    host: '127.0.0.1',
-    logLevel: 'error',
-    jetstream: false,
-    redisPort: 0,
-    ...opts,
-  });
-  const face = srv.node.faces.find((f) => f.name === 'redis');
-  return {
-    srv,
-    port: face?.listeners[0]?.port ?? -1,
-    close: async () => {
-      await srv.close();
-      if (opts.dataDir === undefined) rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const n = await startFaceNode('redis', { jetstream: false, redisPort: 0 }, opts);
+  return { srv: n.srv, port: n.port, close: n.close };
 }
 
 export function freePort(): Promise<number> {

@@ -5,16 +5,12 @@
  * of its clients (sessions.ts), in the stores of their accounts. A face like
  * any other (docs/faces.md); docs/mqtt.md describes it for operators.
  */
-import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { ServerOptions } from '../../config/options.js';
 import { MQTT_PACKET_HEADROOM } from '../../config/settings-table.js';
-import { TlsFiles } from '../../connection/tls.js';
-import { TlsAcceptor } from '../../connection/tls-accept.js';
-import { CloseReason } from '../../errors.js';
-import { isLoopback } from '../../mesh/settings.js';
+import { TcpPort } from '../../connection/tcp-port.js';
 import { scrapeReaders } from '../../monitor/metric-kit.js';
-import { listen } from '../../util/listen.js';
 import type { Face, FaceHost, FaceListener } from '../face.js';
 import { encodeConnack } from './encoder.js';
 import type { MqttHost } from './host.js';
@@ -24,8 +20,6 @@ import { Sessions } from './sessions.js';
 import { type MqttCounters, newCounters } from './state.js';
 import type { TakeoverCounters } from './takeover.js';
 
-/** How long a refused connection may take to read its CONNACK before it is destroyed. */
-const REFUSED_LINGER_MS = 2000;
 /**
  * How often keep alive is checked, for every connection at once (one timer,
  * none per connection): a silent client is closed between 1.5 × its keep
@@ -40,10 +34,7 @@ export class MqttFace extends Sessions implements Face, MqttHost {
   readonly maxPacketSize: number;
   /** Connections open now. */
   private readonly live = new Set<MqttSession>();
-  private readonly refused = new Set<Socket>();
-  private listener: NetServer | null = null;
-  private tlsFiles: TlsFiles | null = null;
-  private tlsAcceptor: TlsAcceptor | null = null;
+  private port: TcpPort | null = null;
   private keepAliveTimer: NodeJS.Timeout | null = null;
 
   constructor(host: FaceHost) {
@@ -58,22 +49,26 @@ export class MqttFace extends Sessions implements Face, MqttHost {
 
   async start(): Promise<void> {
     const o = this.options;
-    if (o.mqttTls !== null) {
-      this.tlsFiles = new TlsFiles('mqtt.tls', o.mqttTls);
-      this.tlsAcceptor = this.newTlsAcceptor(this.tlsFiles);
-    }
     await this.startSessions();
     this.keepAliveTimer = setInterval(() => {
       const now = Date.now();
       for (const c of this.live) c.checkKeepAlive(now);
     }, KEEPALIVE_SWEEP_MS);
     this.keepAliveTimer.unref();
-    const host = o.mqttHost || o.host;
-    const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.listener = listener;
-    const port = await listen(listener, o.mqttPort, host, 'mqtt');
-    listener.on('error', (err) => this.log.error(`mqtt listener: ${err.message}`));
-    this.listeners = [{ setting: 'mqtt.port', host, port, tls: o.mqttTls !== null }];
+    const port = new TcpPort(this.host, {
+      face: 'mqtt',
+      label: 'MQTT',
+      setting: 'mqtt.port',
+      tlsSetting: 'mqtt.tls',
+      host: o.mqttHost || o.host,
+      port: o.mqttPort,
+      tls: o.mqttTls,
+      authRequired: this.security.required,
+      open: (cid, socket, tls) => this.open(new MqttSession(cid, socket, this, tls ?? undefined)),
+      refuse: (socket) => this.refuse(socket),
+    });
+    this.port = port;
+    this.listeners = [await port.start()];
     // MQTT over WebSocket: /mqtt on the node's listener, subprotocol "mqtt" [MQTT-6.0.0-3]
     // [MQTT-6.0.0-4], binary frames only [MQTT-6.0.0-1]. The session is the same (Transport).
     this.host.websocket?.route({
@@ -92,33 +87,6 @@ export class MqttFace extends Sessions implements Face, MqttHost {
           ),
         ),
     });
-    this.log.info(
-      `Listening for MQTT clients on ${host}:${port}${o.mqttTls !== null ? ' (TLS only)' : ''}`,
-    );
-    if (!this.security.required && !isLoopback(host)) {
-      this.log.warn(
-        `no authentication is configured and the MQTT port listens on ${host}: anyone who can reach it may connect, publish and subscribe (set authorization or accounts)`,
-      );
-    }
-  }
-
-  private accept(socket: Socket): void {
-    const h = this.host;
-    if (h.shuttingDown) {
-      socket.destroy();
-      return;
-    }
-    if (!h.connections.admit('mqtt', socket.remoteAddress ?? '', socket.remotePort ?? 0)) {
-      this.refuse(socket);
-      return;
-    }
-    const cid = h.connections.nextId();
-    if (this.tlsAcceptor !== null) {
-      h.connections.handshake(true);
-      this.tlsAcceptor.accept(socket, cid);
-      return;
-    }
-    this.open(new MqttSession(cid, socket, this));
   }
 
   private open(c: MqttSession): void {
@@ -133,14 +101,6 @@ export class MqttFace extends Sessions implements Face, MqttHost {
    * is no handshake for it: the socket is just closed.
    */
   private refuse(socket: Socket): void {
-    socket.on('error', () => {});
-    this.refused.add(socket);
-    socket.once('close', () => this.refused.delete(socket));
-    setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
-    if (this.tlsAcceptor !== null) {
-      socket.destroy();
-      return;
-    }
     socket.once('data', (chunk: Buffer) => {
       const v5 = protocolLevel(chunk) === 5;
       socket.end(
@@ -149,35 +109,6 @@ export class MqttFace extends Sessions implements Face, MqttHost {
           : encodeConnack(4, false, V4.ServerUnavailable),
       );
     });
-  }
-
-  private newTlsAcceptor(files: TlsFiles): TlsAcceptor {
-    const h = this.host;
-    return new TlsAcceptor(
-      files,
-      {
-        secure: (p, socket, info) => {
-          h.connections.handshake(false);
-          if (h.shuttingDown) {
-            socket.destroy();
-            return;
-          }
-          this.open(new MqttSession(p.cid, socket, this, info));
-        },
-        failed: (p) => {
-          h.connections.handshake(false);
-          h.connections.closedEarly({
-            id: p.cid,
-            face: 'mqtt',
-            remoteAddress: p.remoteAddress,
-            remotePort: p.remotePort,
-            started: p.started,
-            reason: CloseReason.TlsHandshake,
-          });
-        },
-      },
-      this.log,
-    );
   }
 
   sessionAuthenticated(c: MqttSession): void {
@@ -190,14 +121,11 @@ export class MqttFace extends Sessions implements Face, MqttHost {
   }
 
   reloadCertificates(next: ServerOptions): void {
-    if (this.tlsFiles !== null && next.mqttTls !== null) {
-      this.tlsFiles.reload(next.mqttTls);
-      this.tlsAcceptor?.reload();
-    }
+    this.port?.reload(next.mqttTls);
   }
 
   get tlsFailures(): ReadonlyMap<string, number> {
-    return this.tlsAcceptor?.failures ?? new Map();
+    return this.port?.tlsFailures ?? new Map();
   }
 
   varz(): Record<string, unknown> {
@@ -238,12 +166,7 @@ export class MqttFace extends Sessions implements Face, MqttHost {
     if (this.keepAliveTimer !== null) clearInterval(this.keepAliveTimer);
     this.keepAliveTimer = null;
     this.stopSessions();
-    this.tlsAcceptor?.closeAll();
-    for (const sock of this.refused) sock.destroy();
-    const listener = this.listener;
-    if (listener?.listening) {
-      await new Promise<void>((r) => listener.close(() => r()));
-    }
+    await this.port?.stop();
     await this.closeStores();
   }
 }

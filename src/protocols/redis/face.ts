@@ -5,15 +5,10 @@
  * (session.ts) running the command table (commands/index.ts). A face like
  * any other (docs/faces.md); docs/redis.md describes it for operators.
  */
-import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { ServerOptions } from '../../config/options.js';
-import { TlsFiles } from '../../connection/tls.js';
-import { TlsAcceptor } from '../../connection/tls-accept.js';
-import { CloseReason } from '../../errors.js';
-import { isLoopback } from '../../mesh/settings.js';
+import { TcpPort } from '../../connection/tcp-port.js';
 import { scrapeReaders } from '../../monitor/metric-kit.js';
-import { listen } from '../../util/listen.js';
 import type { Face, FaceHost, FaceListener } from '../face.js';
 import type { RedisClient } from './client.js';
 import type { Command, RedisFaceState } from './command.js';
@@ -24,9 +19,6 @@ import { type FaceCore, newCounters, type RedisCounters, type RedisHost } from '
 import { PubSubIndex } from './pubsub.js';
 import { RedisSession } from './session.js';
 
-/** How long a refused connection may take to read its -ERR before it is destroyed. */
-const REFUSED_LINGER_MS = 2000;
-
 export class RedisFace implements Face, RedisHost, FaceCore {
   readonly name = 'redis';
   listeners: FaceListener[] = [];
@@ -35,10 +27,7 @@ export class RedisFace implements Face, RedisHost, FaceCore {
   readonly state: RedisFaceState;
   readonly started = Date.now();
   private readonly live = new Set<RedisSession>();
-  private readonly refused = new Set<Socket>();
-  private listener: NetServer | null = null;
-  private tlsFiles: TlsFiles | null = null;
-  private tlsAcceptor: TlsAcceptor | null = null;
+  private port: TcpPort | null = null;
 
   constructor(
     readonly node: FaceHost,
@@ -57,92 +46,29 @@ export class RedisFace implements Face, RedisHost, FaceCore {
     const o = this.node.options;
     // Consumer-group commands other nodes forward for the streams this node holds.
     startGroupForwarding(this.state, this.table);
-    if (o.redisTls !== null) {
-      this.tlsFiles = new TlsFiles('redis.tls', o.redisTls);
-      this.tlsAcceptor = this.newTlsAcceptor(this.tlsFiles);
-    }
-    const host = o.redisHost || o.host;
-    const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.listener = listener;
-    const port = await listen(listener, o.redisPort, host, 'redis');
-    listener.on('error', (err) => this.node.log.error(`redis listener: ${err.message}`));
-    this.listeners = [{ setting: 'redis.port', host, port, tls: o.redisTls !== null }];
-    this.node.log.info(
-      `Listening for Redis clients on ${host}:${port}${o.redisTls !== null ? ' (TLS only)' : ''}`,
-    );
-    if (!this.node.security.required && !isLoopback(host)) {
-      this.node.log.warn(
-        `no authentication is configured and the Redis port listens on ${host}: anyone who can reach it may connect, publish and subscribe (set authorization or accounts)`,
-      );
-    }
-  }
-
-  private accept(socket: Socket): void {
-    const h = this.node;
-    if (h.shuttingDown) {
-      socket.destroy();
-      return;
-    }
-    if (!h.connections.admit('redis', socket.remoteAddress ?? '', socket.remotePort ?? 0)) {
-      this.refuse(socket);
-      return;
-    }
-    const cid = h.connections.nextId();
-    if (this.tlsAcceptor !== null) {
-      h.connections.handshake(true);
-      this.tlsAcceptor.accept(socket, cid);
-      return;
-    }
-    this.open(new RedisSession(cid, socket, this));
+    const port = new TcpPort(this.node, {
+      face: 'redis',
+      label: 'Redis',
+      setting: 'redis.port',
+      tlsSetting: 'redis.tls',
+      host: o.redisHost || o.host,
+      port: o.redisPort,
+      tls: o.redisTls,
+      authRequired: this.node.security.required,
+      open: (cid, socket, tls) => this.open(new RedisSession(cid, socket, this, tls)),
+      refuse: (socket) => socket.end('-ERR max number of clients reached\r\n'),
+      refused: () => {
+        this.counters.refused++;
+      },
+    });
+    this.port = port;
+    this.listeners = [await port.start()];
   }
 
   private open(c: RedisSession): void {
     this.live.add(c);
     this.node.connections.opened(c);
     c.begin();
-  }
-
-  /** max_connections reached: Redis's own words, then the close (on TLS, just the close). */
-  private refuse(socket: Socket): void {
-    this.counters.refused++;
-    socket.on('error', () => {});
-    this.refused.add(socket);
-    socket.once('close', () => this.refused.delete(socket));
-    setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
-    if (this.tlsAcceptor !== null) {
-      socket.destroy();
-      return;
-    }
-    socket.end('-ERR max number of clients reached\r\n');
-  }
-
-  private newTlsAcceptor(files: TlsFiles): TlsAcceptor {
-    const h = this.node;
-    return new TlsAcceptor(
-      files,
-      {
-        secure: (p, socket, info) => {
-          h.connections.handshake(false);
-          if (h.shuttingDown) {
-            socket.destroy();
-            return;
-          }
-          this.open(new RedisSession(p.cid, socket, this, info));
-        },
-        failed: (p) => {
-          h.connections.handshake(false);
-          h.connections.closedEarly({
-            id: p.cid,
-            face: 'redis',
-            remoteAddress: p.remoteAddress,
-            remotePort: p.remotePort,
-            started: p.started,
-            reason: CloseReason.TlsHandshake,
-          });
-        },
-      },
-      h.log,
-    );
   }
 
   sessionAuthenticated(c: RedisSession): void {
@@ -155,14 +81,11 @@ export class RedisFace implements Face, RedisHost, FaceCore {
   }
 
   reloadCertificates(next: ServerOptions): void {
-    if (this.tlsFiles !== null && next.redisTls !== null) {
-      this.tlsFiles.reload(next.redisTls);
-      this.tlsAcceptor?.reload();
-    }
+    this.port?.reload(next.redisTls);
   }
 
   get tlsFailures(): ReadonlyMap<string, number> {
-    return this.tlsAcceptor?.failures ?? new Map();
+    return this.port?.tlsFailures ?? new Map();
   }
 
   varz(): Record<string, unknown> {
@@ -194,12 +117,7 @@ export class RedisFace implements Face, RedisHost, FaceCore {
   }
 
   async stop(): Promise<void> {
-    this.tlsAcceptor?.closeAll();
-    for (const sock of this.refused) sock.destroy();
-    const listener = this.listener;
-    if (listener?.listening) {
-      await new Promise<void>((r) => listener.close(() => r()));
-    }
+    await this.port?.stop();
   }
 }
 

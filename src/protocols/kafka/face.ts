@@ -8,16 +8,12 @@
  * like any other (docs/faces.md); docs/kafka.md describes it for operators.
  */
 
-import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import os from 'node:os';
 import type { Registry } from 'prom-client';
 import type { ServerOptions } from '../../config/options.js';
-import { TlsFiles } from '../../connection/tls.js';
-import { TlsAcceptor } from '../../connection/tls-accept.js';
-import { CloseReason, StartError } from '../../errors.js';
-import { isLoopback } from '../../mesh/settings.js';
+import { TcpPort } from '../../connection/tcp-port.js';
+import { StartError } from '../../errors.js';
 import { scrapeReaders } from '../../monitor/metric-kit.js';
-import { listen } from '../../util/listen.js';
 import type { Face, FaceHost, FaceListener } from '../face.js';
 import {
   type ApiHandler,
@@ -50,9 +46,7 @@ export class KafkaFace implements Face, KafkaHost {
   private readonly broker = new Broker();
   private readonly modules = new Map<string, KafkaModule>();
   private readonly live = new Set<KafkaSession>();
-  private listener: NetServer | null = null;
-  private tlsFiles: TlsFiles | null = null;
-  private tlsAcceptor: TlsAcceptor | null = null;
+  private port: TcpPort | null = null;
   private started: KafkaModule[] = [];
 
   constructor(private readonly host: FaceHost) {
@@ -110,81 +104,31 @@ export class KafkaFace implements Face, KafkaHost {
       this.started.push(m);
       await m.start?.();
     }
-    if (o.kafkaTls !== null) {
-      this.tlsFiles = new TlsFiles('kafka.tls', o.kafkaTls);
-      this.tlsAcceptor = this.newTlsAcceptor(this.tlsFiles);
-    }
-    const host = o.kafkaHost || o.host;
-    const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.listener = listener;
-    const port = await listen(listener, o.kafkaPort, host, 'kafka');
-    listener.on('error', (err) => this.log.error(`kafka listener: ${err.message}`));
-    this.broker.port = port;
-    this.broker.host = advertisedHost(o.kafkaAdvertisedHost, host);
-    this.listeners = [{ setting: 'kafka.port', host, port, tls: o.kafkaTls !== null }];
+    // Kafka has no refusal message: past max_connections the broker just closes.
+    const port = new TcpPort(this.host, {
+      face: 'kafka',
+      label: 'Kafka',
+      setting: 'kafka.port',
+      tlsSetting: 'kafka.tls',
+      host: o.kafkaHost || o.host,
+      port: o.kafkaPort,
+      tls: o.kafkaTls,
+      authRequired: this.security.required,
+      open: (cid, socket, tls) => this.open(new KafkaSession(cid, socket, this, tls ?? undefined)),
+    });
+    this.port = port;
+    const bound = await port.start();
+    this.listeners = [bound];
+    this.broker.port = bound.port;
+    this.broker.host = advertisedHost(o.kafkaAdvertisedHost, bound.host);
     this.log.info(
-      `Listening for Kafka clients on ${host}:${port}${o.kafkaTls !== null ? ' (TLS only)' : ''}, advertised as ${this.broker.host}:${port}, node id ${this.broker.nodeId}`,
+      `Kafka broker advertised as ${this.broker.host}:${bound.port}, node id ${this.broker.nodeId}`,
     );
-    if (!this.security.required && !isLoopback(host)) {
-      this.log.warn(
-        `no authentication is configured and the Kafka port listens on ${host}: anyone who can reach it may produce and consume (set authorization or accounts)`,
-      );
-    }
-  }
-
-  private accept(socket: Socket): void {
-    const h = this.host;
-    if (h.shuttingDown) {
-      socket.destroy();
-      return;
-    }
-    if (!h.connections.admit('kafka', socket.remoteAddress ?? '', socket.remotePort ?? 0)) {
-      // Kafka has no refusal message: the broker closes (max.connections).
-      socket.on('error', () => {});
-      socket.destroy();
-      return;
-    }
-    const cid = h.connections.nextId();
-    if (this.tlsAcceptor !== null) {
-      h.connections.handshake(true);
-      this.tlsAcceptor.accept(socket, cid);
-      return;
-    }
-    this.open(new KafkaSession(cid, socket, this));
   }
 
   private open(c: KafkaSession): void {
     this.live.add(c);
     this.host.connections.opened(c);
-  }
-
-  private newTlsAcceptor(files: TlsFiles): TlsAcceptor {
-    const h = this.host;
-    return new TlsAcceptor(
-      files,
-      {
-        secure: (p, socket, info) => {
-          h.connections.handshake(false);
-          if (h.shuttingDown) {
-            socket.destroy();
-            return;
-          }
-          this.open(new KafkaSession(p.cid, socket, this, info));
-        },
-        failed: (p) => {
-          h.connections.handshake(false);
-          h.connections.closedEarly({
-            id: p.cid,
-            face: 'kafka',
-            remoteAddress: p.remoteAddress,
-            remotePort: p.remotePort,
-            started: p.started,
-            reason: CloseReason.TlsHandshake,
-          });
-        },
-      },
-      this.log,
-    );
   }
 
   sessionAuthenticated(c: KafkaSession): void {
@@ -197,14 +141,11 @@ export class KafkaFace implements Face, KafkaHost {
   }
 
   reloadCertificates(next: ServerOptions): void {
-    if (this.tlsFiles !== null && next.kafkaTls !== null) {
-      this.tlsFiles.reload(next.kafkaTls);
-      this.tlsAcceptor?.reload();
-    }
+    this.port?.reload(next.kafkaTls);
   }
 
   get tlsFailures(): ReadonlyMap<string, number> {
-    return this.tlsAcceptor?.failures ?? new Map();
+    return this.port?.tlsFailures ?? new Map();
   }
 
   varz(): Record<string, unknown> {
@@ -232,11 +173,7 @@ export class KafkaFace implements Face, KafkaHost {
   }
 
   async stop(): Promise<void> {
-    this.tlsAcceptor?.closeAll();
-    const listener = this.listener;
-    if (listener?.listening) {
-      await new Promise<void>((r) => listener.close(() => r()));
-    }
+    await this.port?.stop();
     for (const m of this.started.reverse()) {
       await m.stop?.().catch((err: unknown) => {
         this.log.error(`kafka: module ${m.name} did not stop cleanly: ${(err as Error).message}`);

@@ -6,12 +6,15 @@
  * b shows both, their assignments are disjoint and cover the topic, every
  * record is consumed once; offsets committed through a are read by an
  * OffsetFetch through c; the member on c leaving gives a every partition.
+ * With a down, c answers COORDINATOR_NOT_AVAILABLE (clients retry) rather
+ * than becoming a second owner.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import type { Face } from '../../src/protocols/face.js';
 import { chain, type Mesh, type MeshNode, startMesh } from '../mesh/helpers.js';
+import { WireClient } from './wire-client.js';
 import { createTopic, eventually, FAST_GROUPS, kafka, produce } from './group-helpers.js';
 
 const TOPIC = 'mesh-group-topic';
@@ -150,5 +153,33 @@ describe('Kafka consumer groups across the mesh (chain a - b - c)', () => {
     await adminB.disconnect();
     await adminC.disconnect();
     await nc.close();
+  });
+
+  test('the owner down: c answers COORDINATOR_NOT_AVAILABLE and makes no owner of its own', async () => {
+    for (const m of members.splice(0)) await m.c.disconnect();
+    const c = mesh.node('c');
+    const port = Number(broker(c).split(':')[1]);
+    await mesh.node('a').close();
+    const w = await WireClient.open(port);
+    try {
+      // Once c hears a's stream is gone (a's interest withdrawn across b).
+      const res = await eventually(async () => {
+        const r = await w.send(9, 7, {
+          groupId: GROUP,
+          topics: [{ name: TOPIC, partitionIndexes: [0] }],
+        });
+        return r.errorCode === 15 ? r : false;
+      });
+      assert.equal(res.errorCode, 15);
+      const hb = await w.send(12, 3, {
+        groupId: GROUP,
+        generationId: 1,
+        memberId: 'x',
+        groupInstanceId: null,
+      });
+      assert.equal(hb.errorCode, 15, 'Heartbeat: COORDINATOR_NOT_AVAILABLE');
+    } finally {
+      w.close();
+    }
   });
 });

@@ -19,10 +19,13 @@
  *   request is never forwarded again.
  *
  * Which node owns: the one holding the stream. A node whose account has no
- * such stream anywhere creates it (service.ts) and owns the groups. Once a
- * node has seen an owner, it does not create one when the owner is gone
- * (a node down, a link cut): it answers COORDINATOR_NOT_AVAILABLE, and
- * clients retry, as with Kafka. Bounds: at most
+ * such stream anywhere creates it (service.ts) and owns the groups; a node
+ * of a mesh waits KAFKA_GROUP_OWNER_GRACE_MS after its start before it
+ * does (it may not have heard of the owner yet). Once a node has seen an
+ * owner, it does not create one when the owner is gone (a node down, a
+ * link cut): it answers COORDINATOR_NOT_AVAILABLE, and clients retry, as
+ * with Kafka. Two nodes creating it at once both own (a split): each
+ * serves its own clients, and `/healthz` says so. Bounds: at most
  * KAFKA_GROUP_FORWARD_WAITERS_MAX requests wait at once (past it:
  * COORDINATOR_NOT_AVAILABLE, counted `forward_refused`); each waits
  * KAFKA_GROUP_FORWARD_TIMEOUT_MS, plus the rebalance timeout for JoinGroup
@@ -55,6 +58,12 @@ export const MESH_OFFSETS_STREAM = '$WEFT_kafka_offsets';
 export const KAFKA_GROUP_FORWARD_TIMEOUT_MS = 5_000;
 /** How long a forwarded SyncGroup may wait for the leader's assignment (ms): Kafka's default max.poll.interval.ms. */
 export const KAFKA_GROUP_SYNC_WAIT_MS = 300_000;
+/**
+ * After a node of a mesh starts, how long it waits to hear of an owner
+ * before it makes the account's offsets stream itself (ms); meanwhile
+ * COORDINATOR_NOT_AVAILABLE.
+ */
+export const KAFKA_GROUP_OWNER_GRACE_MS = 3_000;
 /** Forwarded requests waiting for their owner at once. */
 export const KAFKA_GROUP_FORWARD_WAITERS_MAX = 10_000;
 
@@ -80,6 +89,9 @@ export class GroupMesh implements Subscriber {
   private readonly serving = new Set<string>();
   /** Accounts whose owner this node has seen on another node. */
   private readonly seen = new Set<string>();
+  /** Accounts whose groups another node owns too (a split, reported on /healthz). */
+  private readonly split = new Set<string>();
+  private readonly startedAt = Date.now();
   private readonly inbox = new ReplyInbox(KAFKA_GROUP_FORWARD_WAITERS_MAX);
   /** The unwrapped handlers, by API key: what a forwarded request runs. */
   private readonly handlers = new Map<number, ApiHandler>();
@@ -96,12 +108,45 @@ export class GroupMesh implements Subscriber {
     const js = this.shared.host.jetstream?.account(account.name);
     // Without JetStream the groups stay on each node (in memory): nothing to share.
     if (js === undefined) return 'local';
-    if (js.streams.has(MESH_OFFSETS_STREAM)) return 'local';
+    if (js.streams.has(MESH_OFFSETS_STREAM)) {
+      this.checkSplit(account, js.remoteHas(MESH_OFFSETS_STREAM));
+      return 'local';
+    }
     if (js.remoteHas(MESH_OFFSETS_STREAM)) {
       this.seen.add(account.name);
       return 'remote';
     }
-    return this.seen.has(account.name) ? 'down' : 'local';
+    if (this.seen.has(account.name)) return 'down';
+    // A node of a mesh that just started may not have heard of the owner yet:
+    // it makes none of its own until the grace is over.
+    if (this.inMesh() && Date.now() - this.startedAt < KAFKA_GROUP_OWNER_GRACE_MS) return 'down';
+    return 'local';
+  }
+
+  private inMesh(): boolean {
+    const o = this.shared.host.options;
+    return o.links.length > 0 || (o.meshPort !== null && o.meshPort !== -1);
+  }
+
+  /**
+   * Two nodes own the account's groups (both made the stream at once, or
+   * while apart): each serves its own clients' groups. Reported on
+   * `/healthz` until it ends; docs/kafka.md says how to end it.
+   */
+  private checkSplit(account: Account, split: boolean): void {
+    const key = `kafka-groups-split:${account.name}`;
+    if (split === this.split.has(account.name)) return;
+    if (split) {
+      this.split.add(account.name);
+      this.shared.host.health.report(
+        key,
+        'kafka groups',
+        `account ${account.name}: another node also holds ${MESH_OFFSETS_STREAM}, so the account's consumer groups have two owners (docs/kafka.md, "Across the mesh")`,
+      );
+    } else {
+      this.split.delete(account.name);
+      this.shared.host.health.clear(key);
+    }
   }
 
   /** Starts answering the account's forwarded requests (the owner, once its stream is open). */

@@ -14,8 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import type { Face } from '../../src/protocols/face.js';
 import { chain, type Mesh, type MeshNode, startMesh } from '../mesh/helpers.js';
-import { WireClient } from './wire-client.js';
 import { createTopic, eventually, FAST_GROUPS, kafka, produce } from './group-helpers.js';
+import { WireClient } from './wire-client.js';
 
 const TOPIC = 'mesh-group-topic';
 const GROUP = 'mesh-group';

@@ -1,6 +1,5 @@
 /**
- * Consumer groups across the mesh (docs/kafka.md, "Consumer groups" →
- * "Across the mesh"): every group of an account lives on one node, the
+ * Consumer groups across the mesh (docs/kafka.md, "Groups in a mesh"): every group of an account lives on one node, the
  * owner, which holds the account's offsets stream `$WEFT_kafka_offsets`
  * (one per account in the whole mesh; JetStream streams are seen
  * mesh-wide). A group request from a client of another node is forwarded
@@ -141,7 +140,7 @@ export class GroupMesh implements Subscriber {
       this.shared.host.health.report(
         key,
         'kafka groups',
-        `account ${account.name}: another node also holds ${MESH_OFFSETS_STREAM}, so the account's consumer groups have two owners (docs/kafka.md, "Across the mesh")`,
+        `account ${account.name}: another node also holds ${MESH_OFFSETS_STREAM}, so the account's consumer groups have two owners (docs/kafka.md, "Groups in a mesh")`,
       );
     } else {
       this.split.delete(account.name);

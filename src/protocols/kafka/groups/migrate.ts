@@ -5,7 +5,7 @@
  * stream's offsets into the mesh-wide `$WEFT_kafka_offsets` (a partition
  * already committed there keeps its newer offset), then deletes the old
  * stream, so it is read once. A node that does not own the account's
- * groups keeps its old stream untouched (docs/kafka.md, "Across the mesh").
+ * groups keeps its old stream untouched (docs/kafka.md, "Groups in a mesh").
  */
 import type { AccountJetStream } from '../../../jetstream/service.js';
 import type { Logger } from '../../../util/logger.js';

@@ -76,6 +76,8 @@ interface Meta {
   u: string;
   /** The client's permission rules; null: it may do anything in its account. */
   p: PermissionsConfig | null;
+  /** The client's address (DescribeGroups' client host). */
+  h: string;
 }
 
 export type Where = 'local' | 'remote' | 'down';
@@ -248,6 +250,7 @@ export class GroupMesh implements Subscriber {
       const meta: Meta = {
         u: ctx.identity?.user ?? '',
         p: ctx.guard === null ? null : ctx.guard.permissions.config,
+        h: ctx.remoteAddress,
       };
       const head = Buffer.from(JSON.stringify(meta));
       const size = Buffer.alloc(4);
@@ -349,7 +352,7 @@ function forwardedContext(
   const guard = meta.p === null || meta.p === undefined ? null : new Guard(new Permissions(meta.p));
   return {
     connectionId: 0,
-    remoteAddress: 'mesh',
+    remoteAddress: typeof meta.h === 'string' ? meta.h : 'mesh',
     header,
     shared,
     who: null as unknown as KafkaContext['who'],

@@ -21,6 +21,8 @@ export const RESERVED_PREFIXES: readonly string[] = [
   '$REDIS.gcmd.',
   // The Kafka face's committed offsets (src/protocols/kafka/groups/offsets.ts).
   '$WEFT.kafka.offsets.',
+  // Group requests Kafka faces forward to the node owning the groups (src/protocols/kafka/groups/mesh.ts).
+  '$WEFT.kafka.gcmd.',
 ];
 
 /** Whether a client may not publish to (or subscribe by name to) `subject`. */

@@ -9,6 +9,7 @@ import type { KafkaModule, KafkaShared } from '../api.js';
 import { realClock } from './clock.js';
 import { type CoordinatorConfig, DEFAULT_COORDINATOR_CONFIG } from './coordinator.js';
 import { membershipHandlers } from './handlers.js';
+import { GroupMesh } from './mesh.js';
 import { offsetHandlers } from './offset-handlers.js';
 import { GroupService } from './service.js';
 
@@ -31,11 +32,19 @@ export function coordinatorSettings(options: object): Partial<CoordinatorConfig>
 }
 
 export function groupsModule(shared: KafkaShared): KafkaModule {
+  const mesh = new GroupMesh(shared);
   const svc = new GroupService(
     shared.host,
     shared.topics,
     realClock,
     coordinatorSettings(shared.host.options),
+    undefined,
+    undefined,
+    (account) => mesh.serve(account),
+  );
+  // FindCoordinator stays local: this node is the coordinator as clients see it.
+  const handlers = [...membershipHandlers(svc), ...offsetHandlers(svc)].map((h) =>
+    h.key === 10 ? h : mesh.wrap(h),
   );
   const totals = () => {
     const t = { groups: 0, members: 0, rebalances: 0, sessionExpirations: 0, syncExpirations: 0 };
@@ -60,11 +69,12 @@ export function groupsModule(shared: KafkaShared): KafkaModule {
   };
   return {
     name: 'groups',
-    handlers: [...membershipHandlers(svc), ...offsetHandlers(svc)],
+    handlers,
     async start() {
       svc.start();
     },
     async stop() {
+      mesh.stop();
       svc.stop();
     },
     varz() {
@@ -91,6 +101,11 @@ export function groupsModule(shared: KafkaShared): KafkaModule {
           lag: r.lag,
         })),
         group_lag_series_dropped: svc.counters.lagSeriesDropped,
+        group_requests_forwarded: mesh.counters.forwarded,
+        group_requests_served_for_other_nodes: mesh.counters.served,
+        group_forward_timeouts: mesh.counters.timeouts,
+        group_forward_refused: mesh.refused,
+        group_coordinator_unavailable: mesh.counters.ownerDown,
       };
     },
     metrics(registry: Registry) {

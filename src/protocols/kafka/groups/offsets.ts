@@ -16,8 +16,10 @@
  * acknowledged commit survives a crash, and a failed one is answered with
  * an error and changes nothing.
  *
- * `<node>` is the node's name (`server_name`) when it has one, as the MQTT
- * face does, so the nodes of a mesh keep theirs apart; unnamed: `local`.
+ * The groups use one stream per account in the whole mesh,
+ * `$WEFT_kafka_offsets` with `<node>` = `local` (mesh.ts: its holder owns
+ * the account's groups). Named nodes once kept their own,
+ * `$WEFT_kafka_offsets_<server_name>`: migrate.ts reads it once.
  * The index of every committed offset is in memory (rebuilt from the stream
  * at open); its size is bounded by the stream's limits.
  */

@@ -12,6 +12,7 @@ import type { FaceHost } from '../../face.js';
 import type { TopicsView } from '../api.js';
 import type { Clock } from './clock.js';
 import { type CoordinatorConfig, GroupCoordinator } from './coordinator.js';
+import { migrateNodeOffsets } from './migrate.js';
 import {
   MemoryOffsetBackend,
   OffsetStore,
@@ -90,9 +91,21 @@ export class GroupService {
     private readonly lagIntervalMs = 10_000,
     /** Lag rows kept (series of `weft_kafka_group_lag`); more are dropped, counted. */
     private readonly maxLagSeries = 10_000,
+    /** Called once an account's groups are open here with JetStream: this node owns them (mesh.ts). */
+    private readonly onOwner: (account: Account) => void = () => {},
   ) {}
 
   start(): void {
+    // The owner of an account's groups answers other nodes from its start on.
+    for (const a of this.host.jetstream?.accounts() ?? []) {
+      if (a.streams.has(offsetsStreamNames().stream)) {
+        this.forAccount(a.account).catch((err: unknown) =>
+          this.host.log.warn(
+            `kafka: the consumer groups of account ${a.account.name} did not open: ${(err as Error).message}`,
+          ),
+        );
+      }
+    }
     if (this.lagIntervalMs > 0) {
       this.timer = setInterval(() => {
         this.sweep();
@@ -122,8 +135,8 @@ export class GroupService {
 
   private async open(account: Account): Promise<AccountGroups> {
     const js = this.host.jetstream?.account(account.name);
-    // The configured name only: a generated id changes on every start.
-    const names = offsetsStreamNames(this.host.options.name);
+    // One stream per account in the whole mesh (mesh.ts): its node owns the account's groups.
+    const names = offsetsStreamNames();
     let offsets: OffsetStore;
     if (js !== undefined) {
       const backend = new StreamOffsetBackend(js, names);
@@ -136,6 +149,10 @@ export class GroupService {
       offsets = new OffsetStore(new MemoryOffsetBackend(), names.token);
     }
     await offsets.open();
+    if (js !== undefined) {
+      // The configured name only: a generated id changes on every start.
+      await migrateNodeOffsets(js, offsets, this.host.options.name, this.host.log);
+    }
     const a: AccountGroups = {
       account,
       coordinator: new GroupCoordinator(this.clock, this.config),
@@ -143,6 +160,7 @@ export class GroupService {
       durable: js !== undefined,
     };
     this.ready.set(account.name, a);
+    if (js !== undefined) this.onOwner(account);
     return a;
   }
 

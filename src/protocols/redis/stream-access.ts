@@ -3,12 +3,14 @@
  * other node of the mesh (docs/redis.md, "Streams").
  *
  * - A stream on this node is read straight from its store (identical to
- *   what the JetStream API would answer, without the JSON) and written by
- *   publishing to its subject through the router with a reply inbox, as a
- *   NATS client does: the stream captures the message (so NATS, MQTT and
- *   every other subscriber of the subject see it too) and acks it once
- *   durable under its sync policy. The new entry's ID is computed and the
- *   message published in one turn, so pipelined XADDs need no lock.
+ *   what the JetStream API would answer, without the JSON) and written
+ *   straight to it (`storeHere`: the stream stores the entry, answered once
+ *   durable under its sync policy, and the router delivers it to NATS, MQTT
+ *   and every other subscriber of the subject with the stream as origin).
+ *   The new entry's ID is computed and the entry stored in one turn, so
+ *   pipelined XADDs need no lock.
+ * - A publish that must go through the router awaits the stream's ack on
+ *   a reply inbox (stream-acks.ts).
  * - A stream on another node is reached through the JetStream API over the
  *   router (`$JS.API.STREAM.INFO/MSG.GET/MSG.DELETE/PURGE/DELETE`); XADDs
  *   to it are serialised per stream on this node and sent with
@@ -29,6 +31,7 @@ import type { FaceHost } from '../face.js';
 import { ReplyInbox } from '../reply-inbox.js';
 import type { RedisFaceState } from './command.js';
 import type { Reply } from './encoder.js';
+import { type AppendResult, REDIS_JS_TIMEOUT_MS, StreamAcks } from './stream-acks.js';
 import {
   compareIds,
   ID_ZERO,
@@ -50,6 +53,7 @@ import {
 } from './stream-views.js';
 import { BlockedReads } from './stream-wait.js';
 
+export { REDIS_JS_TIMEOUT_MS } from './stream-acks.js';
 export {
   JsApiError,
   redisStreamConfig,
@@ -58,22 +62,16 @@ export {
   type StreamStateView,
   type StreamView,
 } from './stream-views.js';
-
-/** How long a JetStream API request or a publish ack is awaited (ms). */
-export const REDIS_JS_TIMEOUT_MS = 5000;
 /** XADDs to a stream on another node retried when another writer came first, at most. */
 export const REDIS_XADD_RETRIES = 5;
 /** Streams on other nodes this node remembers the last ID of, at most. */
 export const REMOTE_META_MAX = 10_000;
-/** How often publishes waiting for an ack are checked for their timeout (ms). */
-const ACK_SWEEP_MS = 250;
 /** Reads of the top entry of a stream on this node that keeps growing under them, at most. */
 const LAST_TRIES_MAX = 100;
 /** Entries walked back from the top to find the last one held (after XDELs of the top), at most. */
 const LAST_WALK_MAX = 1000;
 
-/** The outcome of a publish to a stream: its sequence, or the error to answer. */
-export type AppendResult = { seq: number } | { error: string };
+export type { AppendResult } from './stream-acks.js';
 
 /** An XADD as the command parsed it. */
 export interface XaddRequest {
@@ -118,14 +116,17 @@ export class RedisStreams implements ApiClient {
   /** Counted events (`/varz` redis.streams). */
   readonly counters = { appended: 0, appendErrors: 0, remoteRetries: 0, timeouts: 0 };
 
+  /** Publishes through the router awaiting the stream's ack (streams on other nodes). */
+  private readonly acks: StreamAcks;
+
   constructor(readonly host: FaceHost) {
     this.inbox = new ReplyInbox();
+    this.acks = new StreamAcks(host.router, this.inbox, this.counters);
   }
 
   stop(): void {
+    this.acks.stop();
     this.inbox.stop();
-    if (this.sweeper !== null) clearInterval(this.sweeper);
-    this.sweeper = null;
   }
 
   /** The account's JetStream on this node, or the error to answer. */
@@ -416,69 +417,13 @@ export class RedisStreams implements ApiClient {
     const ack =
       v instanceof LocalView
         ? this.storeHere(account, v.cs, subject.subject, headers, made.payload)
-        : this.publish(account, subject.subject, headers, made.payload);
+        : this.acks.publish(account, subject.subject, headers, made.payload);
     const id = made.id;
     if (v.local && v.state().lastSeq === before + 1) {
       v.meta.seq = before + 1;
       v.meta.lastId = id;
     }
     return acked(ack, v, id);
-  }
-
-  /** Publishes one message with a reply inbox; the stream's ack as a sequence or an error text. */
-  private publish(
-    account: Account,
-    subject: string,
-    headers: Buffer,
-    payload: Buffer,
-  ): Promise<AppendResult> {
-    const wait = this.awaitAck(account);
-    if (wait === null) {
-      return Promise.resolve({
-        error: 'ERR too many writes are waiting for acknowledgements on this node; try again',
-      });
-    }
-    const n = this.host.router.publish(
-      account,
-      { subject, reply: wait.reply, headers, payload },
-      this.inbox,
-    );
-    if (n === 0) {
-      wait.cancel();
-      return Promise.resolve({ error: `ERR no stream captures ${subject} now` });
-    }
-    return wait.ack;
-  }
-
-  /**
-   * A reply subject whose first message is a publish ack, with its
-   * timeout; null at the inbox's bound. Its own scope: what waits for the
-   * ack must not hold the message's bytes.
-   */
-  private awaitAck(
-    account: Account,
-  ): { reply: string; ack: Promise<AppendResult>; cancel(): void } | null {
-    let resolve: (r: AppendResult) => void = () => {};
-    const ack = new Promise<AppendResult>((r) => {
-      resolve = r;
-    });
-    const wait: PendingAck = { at: Date.now() + REDIS_JS_TIMEOUT_MS, close: null, resolve };
-    const box = this.inbox.open(account, (m) => {
-      this.pendingAcks.delete(wait);
-      resolve(this.ackOf(m.payload));
-    });
-    if (box === null) return null;
-    wait.close = box.close;
-    this.pendingAcks.add(wait);
-    this.sweepSoon();
-    return {
-      reply: box.subject,
-      ack,
-      cancel: () => {
-        this.pendingAcks.delete(wait);
-        box.close();
-      },
-    };
   }
 
   /**
@@ -518,53 +463,6 @@ export class RedisStreams implements ApiClient {
       },
     );
   }
-
-  /** A stream's publish ack (`{"stream":…,"seq":N}` or `{"error":…}`) as an append result. */
-  private ackOf(payload: Buffer): AppendResult {
-    let ack: { seq?: number; error?: { description?: string } };
-    try {
-      ack = JSON.parse(payload.toString('utf8')) as typeof ack;
-    } catch {
-      ack = { error: { description: 'the stream answered something that is not an ack' } };
-    }
-    if (ack.error !== undefined || typeof ack.seq !== 'number') {
-      this.counters.appendErrors++;
-      return {
-        error: `ERR the stream refused the entry: ${ack.error?.description ?? 'no sequence'}`,
-      };
-    }
-    this.counters.appended++;
-    return { seq: ack.seq };
-  }
-
-  /**
-   * Publishes waiting for their ack, oldest first: one timer for all (a
-   * timer per XADD costs more than the XADD's own work when thousands
-   * are in flight).
-   */
-  private readonly pendingAcks = new Set<PendingAck>();
-  private sweeper: NodeJS.Timeout | null = null;
-
-  private sweepSoon(): void {
-    if (this.sweeper !== null) return;
-    this.sweeper = setInterval(() => {
-      const now = Date.now();
-      for (const w of this.pendingAcks) {
-        if (w.at > now) break;
-        this.pendingAcks.delete(w);
-        w.close?.();
-        this.counters.timeouts++;
-        w.resolve({
-          error: `ERR no acknowledgement from the stream within ${REDIS_JS_TIMEOUT_MS}ms: the entry may or may not be stored`,
-        });
-      }
-      if (this.pendingAcks.size === 0 && this.sweeper !== null) {
-        clearInterval(this.sweeper);
-        this.sweeper = null;
-      }
-    }, ACK_SWEEP_MS);
-    this.sweeper.unref();
-  }
 }
 
 /**
@@ -580,14 +478,6 @@ function acked(ack: Promise<AppendResult>, v: StreamView, id: StreamId): Promise
     }
     return { seq: r.seq, id, view: v };
   });
-}
-
-/** A publish waiting for its ack. */
-interface PendingAck {
-  /** When it times out (ms since the epoch). */
-  readonly at: number;
-  close: (() => void) | null;
-  readonly resolve: (r: AppendResult) => void;
 }
 
 const BY_FACE = new WeakMap<RedisFaceState, RedisStreams>();

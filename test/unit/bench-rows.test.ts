@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { memoryRows } from '../../bench/memory.js';
+import { benchRows } from '../../bench/row-adapters.js';
 import {
   CHECK_TOLERANCE,
   checkRows,
@@ -235,5 +237,52 @@ describe('bench --check decision', () => {
     assert.match(text, /\| pub +\| 0\.73× +\| 0\.50× +\| 0\.50–0\.50× +\| 0\.66× +\| REGRESSED/);
     assert.match(text, /FAILED: 1 row below the floor: pub\./);
     assert.match(text, /1 row has no recorded ratio/);
+  });
+});
+
+describe('group adapters', () => {
+  test('request-reply becomes p50 and p99 rows, lower is better, ratio = ref ÷ weft', () => {
+    const rr = (p50: number, p99: number) =>
+      ({ workload: 'reqrep', complete: true, ended: 'done', latency: { p50, p99 } }) as never;
+    const rows = summarize(
+      benchRows('reqrep', 'request-reply', 'nats-server', rr(40, 100), rr(50, 80)),
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.better, r.unit, r.ratio]),
+      [
+        ['reqrep.p50', 'lower', 'µs', 0.8],
+        ['reqrep.p99', 'lower', 'µs', 1.25],
+      ],
+    );
+  });
+
+  test('memory rows: one sample per round, nats ÷ weft, unsettled RSS marked', () => {
+    const rows = summarize(
+      memoryRows({
+        conns: 10,
+        subs: 10,
+        storeMsgs: 10,
+        rounds: [
+          { side: 'nats', idleRss: 100, perConn: 10, perSub: 700, perMsg: 50, unsettled: [] },
+          {
+            side: 'weft',
+            idleRss: 200,
+            perConn: 5,
+            perSub: 900,
+            perMsg: 100,
+            unsettled: ['stream'],
+          },
+          { side: 'nats', idleRss: 100, perConn: 10, perSub: 700, perMsg: 50, unsettled: [] },
+          { side: 'weft', idleRss: 100, perConn: 20, perSub: 700, perMsg: 25, unsettled: [] },
+        ],
+      }),
+    );
+    const by = new Map(rows.map((r) => [r.id, r]));
+    assert.equal(by.get('memory.idle-rss')!.ratioMin, 0.5);
+    assert.equal(by.get('memory.idle-rss')!.ratioMax, 1);
+    assert.equal(by.get('memory.per-conn')!.ratio, 1.25);
+    assert.equal(by.get('memory.per-msg')!.rounds, 2);
+    assert.equal(by.get('memory.per-msg')!.warnings.length, 1);
+    assert.equal(by.get('memory.per-sub')!.warnings.length, 0);
   });
 });

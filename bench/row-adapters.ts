@@ -307,7 +307,7 @@ export function kafkaRows(m: KafkaMeasured): RowSample[] {
   for (const c of m.codec) {
     out.push(
       sample(
-        `kafka-codec.${c.name}`,
+        `kafka-codec.${slug(c.name)}`,
         `Kafka codec in process: ${c.name}`,
         `${c.unit}/s`,
         '',
@@ -318,6 +318,13 @@ export function kafkaRows(m: KafkaMeasured): RowSample[] {
   }
   return out;
 }
+
+/** 'RecordBatch encode, 100 records of 100 B' → 'recordbatch-encode-100-records-of-100-b'. */
+const slug = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 
 /** WebSocket: its own rounds (alternating servers) become samples. */
 export function wsRows(m: WsMeasured): RowSample[] {

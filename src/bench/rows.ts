@@ -142,7 +142,10 @@ export function renderRows(rows: readonly RowSummary[]): string {
         ? '—'
         : `${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}×`;
     const warn = r.warnings.length > 0 ? ` ⚠ ${r.warnings.length}` : '';
-    const count = r.ratios.length === r.rounds ? `${r.rounds}` : `${r.ratios.length}/${r.rounds}`;
+    const count =
+      r.ref === '' || r.ratios.length === r.rounds
+        ? `${r.rounds}`
+        : `${r.ratios.length}/${r.rounds}`;
     return [
       r.id,
       `${r.label} (${r.unit}, ${r.better} is better)`,

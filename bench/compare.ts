@@ -92,13 +92,16 @@ The permissions workload (perms-100) runs 1→1 pub/sub on a Weft node as a
 user with 100 rules per direction and as one without permissions.
 The mesh workloads then start a 2-node nats-server cluster and Weft chains of
 2, 3 and 5 nodes (one topology at a time), publisher and subscriber on
-different nodes, and print a second table. The JetStream workloads then start
+different nodes. The JetStream workloads then start
 nats-server -js and a Weft node (file streams, each with its default sync
-policy) and print a third table. The MQTT workloads then start mosquitto and a
-Weft node with --mqtt-port and print a fourth table (rows of a missing server
-are skipped with a line saying why). The WebSocket workload (ws-pubsub) then
+policy). The MQTT workloads then start mosquitto and a
+Weft node with --mqtt-port (rows of a missing server are skipped with a line
+saying why); the Redis rows start redis-server. The WebSocket workload (ws-pubsub) then
 starts nats-server with its websocket listener and a Weft node with
---websocket-port: NATS over WebSocket 1→1, 16 B, 3 rounds, medians.
+--websocket-port: NATS over WebSocket 1→1, 16 B. Then SSE, HTTP, webhooks,
+the Kafka face, and last the memory rows (memory: RSS at idle, per idle
+connection, per subscription and per stored message, each on a fresh
+nats-server -js and Weft node, RSS polled until it settles; bench/README.md).
 
 Flags:
   --msgs N        messages per throughput workload (default 5000000; the 1 KiB

@@ -409,7 +409,12 @@ async function main(argv: string[]): Promise<number> {
   }
   process.stdout.write(`${out.join('\n')}\n`);
   if (values.record) {
-    const fresh = freshRecords(rows, rounds, load, values.note);
+    // The counts a ratio was measured at go with it: --check should be run at the same ones.
+    const counts = Object.entries(values)
+      .filter(([k, v]) => typeof v === 'string' && /msgs|conns|subs|seconds/.test(k))
+      .map(([k, v]) => `--${k} ${v}`);
+    if (quick) counts.unshift('--quick');
+    const fresh = freshRecords(rows, rounds, load, values.note, counts);
     const text = replaceRecorded(
       readFileSync(recordedFile, 'utf8'),
       mergeRecorded(recorded, fresh),
@@ -448,6 +453,7 @@ function freshRecords(
   rounds: number,
   load: string,
   note: string | undefined,
+  counts: string[],
 ): Recorded[] {
   const date = new Date().toISOString().slice(0, 10);
   let commit = '-';
@@ -464,7 +470,12 @@ function freshRecords(
   } catch {}
   const what =
     note ??
-    `${rounds} round${rounds > 1 ? 's' : ''}, load ${load.split(' ')[0]}${dirty ? ', uncommitted changes' : ''}`;
+    [
+      `${rounds} round${rounds > 1 ? 's' : ''}`,
+      counts.length > 0 ? counts.join(' ') : 'default counts',
+      `load ${load.split(' ')[0]}`,
+      ...(dirty ? ['uncommitted changes'] : []),
+    ].join(', ');
   return rows
     .filter((r) => r.ratio !== undefined)
     .map((r) => ({ id: r.id, ratio: Number(r.ratio!.toFixed(3)), date, commit, note: what }));

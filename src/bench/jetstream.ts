@@ -40,6 +40,10 @@ export interface JsOptions {
   /** Give up after this long without progress, ms (default 10 s). */
   stallMs?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Called once the stream exists, before anything is published (bench/memory.ts: RSS baseline). */
+  onStreamCreated?: () => Promise<void>;
+  /** Called after the workload, before the stream is deleted (bench/memory.ts: RSS with it full). */
+  beforeDelete?: () => Promise<void>;
 }
 
 export interface JsResult {
@@ -363,6 +367,7 @@ export async function runJetStream(workload: JsWorkload, o: JsOptions): Promise<
   const errors: string[] = [];
   try {
     await createStream(c, stream, subject);
+    await o.onStreamCreated?.();
     if (workload === 'js-pub-async' || workload === 'js-pub-sync') {
       const run =
         workload === 'js-pub-async'
@@ -390,6 +395,7 @@ export async function runJetStream(workload: JsWorkload, o: JsOptions): Promise<
       errors.push(...c.conn.errors);
       const r = result(workload, o, run.done, run.elapsedMs, run.ended, ackErrors, errors);
       if (run.latency) r.latency = percentiles(run.latency);
+      await o.beforeDelete?.();
       return r;
     }
     // Consume: fill the stream first (not measured), then drain it through one consumer.

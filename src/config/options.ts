@@ -27,6 +27,13 @@ export interface ServerOptions {
   httpsPort: number;
   /** Bearer token every monitoring request must present (`Authorization: Bearer …`); '' for none. */
   monitorToken: string;
+  /**
+   * Processes serving clients (`weft server` only; docs/workers.md): 1 (the
+   * default) is one node in this process; N > 1 runs N nodes, each in its
+   * own process, sharing the client ports and linked by a loopback mesh.
+   * The embedding API (startServer) always runs one node.
+   */
+  workers: number;
   /** Where durable data lives. */
   dataDir: string;
   /** This node's name (defaults to its generated id). */
@@ -202,6 +209,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   httpHost: '',
   httpsPort: -1,
   monitorToken: '',
+  workers: 1,
   dataDir: './data',
   name: '',
   maxPayload: 1024 * 1024,

@@ -112,8 +112,8 @@ export async function run(argv: string[]): Promise<number> {
     options = readOptions();
     if (plan === null && (options.workers ?? 1) > 1) {
       const all = withDefaults(options);
-      validateOptions(all);
       checkWorkerSettings(all);
+      validateOptions(all);
       return runPrimary(all);
     }
   } catch (err) {
@@ -155,7 +155,6 @@ async function runNode(
   readOptions: () => Partial<ServerOptions>,
   channel: WorkerChannel | null,
 ): Promise<number> {
-
   let node: WeftNode;
   try {
     node = new WeftNode(options);
@@ -226,10 +225,16 @@ async function runNode(
     };
     for (const sig of signals.own) if (sig !== 'SIGHUP') process.on(sig, onSignal);
     // A worker whose primary is gone (killed) has nobody to hand it clients: it stops.
-    const onOrphaned = (): void => onSignal('SIGTERM');
+    // The primary's stop may come on top of a SIGTERM sent to the whole
+    // process group: only a second signal exits at once (the primary's
+    // second one kills its workers itself).
+    const fromPrimary = (): void => {
+      if (!stopping) onSignal('SIGTERM');
+    };
+    const onOrphaned = fromPrimary;
     if (channel !== null) {
       process.on('disconnect', onOrphaned);
-      channel.onStop = () => onSignal('SIGTERM');
+      channel.onStop = fromPrimary;
     }
     // As nats-server: SIGHUP reloads the configuration (users, permissions,
     // accounts, certificates, log level). A bad file changes nothing.

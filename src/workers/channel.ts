@@ -8,7 +8,7 @@
  * at once, counted in `refused`); each waits at most GATHER_TIMEOUT_MS, then
  * rejects (counted in `timeouts`).
  */
-import type { WorkerPlan } from './plan.js';
+
 import {
   type GatheredMsg,
   isWeftMessage,
@@ -16,6 +16,7 @@ import {
   type ToWorker,
   type WorkerPart,
 } from './messages.js';
+import type { WorkerPlan } from './plan.js';
 
 /** Gathers waiting for the primary at once. */
 export const GATHERS_MAX = 64;

@@ -59,11 +59,7 @@ function sumMaps(maps: unknown[]): Record<string, number> {
 }
 
 /** /varz totalled over the workers' parts; `own` is the answering worker's. */
-export function totalVarz(
-  own: VarzPart,
-  ownIndex: number,
-  g: Gathered,
-): Record<string, unknown> {
+export function totalVarz(own: VarzPart, ownIndex: number, g: Gathered): Record<string, unknown> {
   const parts = g.parts
     .map((p) => ({ index: p.index, pid: p.pid, part: p.body as VarzPart | null }))
     .filter((p): p is { index: number; pid: number; part: VarzPart } => p.part !== null);

@@ -187,7 +187,12 @@ async function main(): Promise<number> {
       );
     }
   }
-  log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the end`);
+  log(
+    `load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} at the end`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -160,6 +160,12 @@ export interface ServerOptions {
   kafkaTls: TlsConfig | null;
   /** Host name Metadata tells clients to connect to; '' (the default): the listener's. */
   kafkaAdvertisedHost: string;
+  /**
+   * The Kafka broker identity to use instead of the one kept in the data
+   * directory (src/protocols/kafka/node-id.ts): the workers of `--workers N`
+   * are one broker to Kafka clients (src/workers/plan.ts). Not a setting.
+   */
+  kafkaBrokerIdentity: { readonly nodeId: number; readonly clusterId: string } | null;
   /** Create a missing topic (one partition) on Produce or Metadata. */
   kafkaAutoCreateTopics: boolean;
   /** Largest Kafka request frame, bytes (socket.request.max.bytes); larger closes the connection. */
@@ -268,6 +274,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   kafkaHost: '',
   kafkaTls: null,
   kafkaAdvertisedHost: '',
+  kafkaBrokerIdentity: null,
   kafkaAutoCreateTopics: false,
   kafkaMaxRequestBytes: 100 * 1024 * 1024,
   kafkaGroupInitialRebalanceDelayMs: 3000,

@@ -13,6 +13,8 @@
  *   where it was) and dials every worker below it: a full mesh, each pair
  *   linked once, so a message crosses at most one link between workers.
  *   The links prove a token the primary generated for this run.
+ * - With the Kafka face on, every worker is worker 0's broker (its node id
+ *   and cluster id): Kafka clients see one broker, as they see one port.
  */
 import path from 'node:path';
 import type { ServerOptions } from '../config/options.js';
@@ -31,6 +33,12 @@ export interface WorkerPlan {
   readonly meshPorts: readonly number[];
   /** The token the workers' links prove (random per run). */
   readonly token: string;
+  /**
+   * Worker 0's Kafka broker identity, when the Kafka face is on: every
+   * worker answers Kafka clients as that one broker (same node id and
+   * cluster id, whichever worker a connection lands on).
+   */
+  readonly kafka: { readonly nodeId: number; readonly clusterId: string } | null;
 }
 
 /** This process's plan when it is a worker (cluster worker with WEFT_WORKER), else null. */
@@ -45,7 +53,8 @@ export function workerPlanFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerP
     p.index >= p.count ||
     !Array.isArray(p.meshPorts) ||
     p.meshPorts.length !== p.count ||
-    typeof p.token !== 'string'
+    typeof p.token !== 'string' ||
+    (p.kafka !== null && typeof p.kafka?.nodeId !== 'number')
   ) {
     throw new Error(`${WORKER_ENV} is not a worker plan: ${text.slice(0, 200)}`);
   }
@@ -101,5 +110,6 @@ export function workerOptions(o: Partial<ServerOptions>, plan: WorkerPlan): Part
     meshHost: WORKER_MESH_HOST,
     meshToken: plan.token,
     links,
+    kafkaBrokerIdentity: plan.kafka,
   };
 }

@@ -23,6 +23,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import type { ServerOptions } from '../config/options.js';
+import { brokerIdentity } from '../protocols/kafka/node-id.js';
 import { FATAL_STOP_MS } from '../server/fatal.js';
 import type { Logger } from '../util/logger.js';
 import {
@@ -103,6 +104,9 @@ export class Primary {
     const n = this.options.workers;
     const meshPorts = await freePorts(n);
     const token = randomBytes(24).toString('base64url');
+    // Worker 0's Kafka identity, read (or made) once, before any worker runs.
+    const o = this.options;
+    const kafka = o.kafkaPort >= 0 ? await brokerIdentity(o.dataDir, o.name) : null;
     // Round robin: the primary accepts and hands each connection to the
     // next worker, so long-lived connections spread evenly (the kernel's
     // own spreading of one shared accept queue is uneven under load).
@@ -112,7 +116,11 @@ export class Primary {
     cluster.on('exit', (w, code, signal) => this.exited(w, code, signal));
     this.log.info(`Starting ${n} workers (primary pid ${process.pid})`);
     for (let index = 0; index < n; index++) {
-      this.slots.push({ plan: { index, count: n, meshPorts, token }, worker: null, ready: false });
+      this.slots.push({
+        plan: { index, count: n, meshPorts, token, kafka },
+        worker: null,
+        ready: false,
+      });
     }
     for (const slot of this.slots) this.fork(slot);
     return this.finished;

@@ -46,14 +46,27 @@ function tree(pid: number): number[] {
   return out;
 }
 
-function treeCpuMs(pid: number): number {
-  let ms = 0;
+/** CPU ms so far of the process and each of its descendants, by pid. */
+function treeCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
   for (const p of tree(pid)) {
     try {
-      ms += readCpuMs(p);
+      out.set(p, readCpuMs(p));
     } catch {}
   }
-  return ms;
+  return out;
+}
+
+/** CPU ms used between two readings: the total, and per process ("pid:ms"). */
+function cpuSpent(a: Map<number, number>, b: Map<number, number>): { ms: number; split: string } {
+  let ms = 0;
+  const parts: string[] = [];
+  for (const [pid, v] of b) {
+    const d = v - (a.get(pid) ?? 0);
+    ms += d;
+    parts.push(`${pid}:${d}ms`);
+  }
+  return { ms, split: parts.join(' ') };
 }
 
 interface Row {
@@ -156,9 +169,10 @@ async function main(): Promise<number> {
         if (s.n > 1) await waitWorkers(server, s.n);
         for (const row of table) {
           const n = row.id === 'reqrep' ? Math.max(1000, Math.round(msgs / 50)) : msgs;
-          const cpu0 = treeCpuMs(server.pid);
+          const cpu0 = treeCpu(server.pid);
           const r = await row.run(server, n);
-          const cpuMs = treeCpuMs(server.pid) - cpu0;
+          const spent = cpuSpent(cpu0, treeCpu(server.pid));
+          const cpuMs = spent.ms;
           const key = `${row.id}|${s.name}`;
           const e = results.get(key) ?? { rate: [], cpuUs: [], extra: [] };
           e.rate.push(r.rate);
@@ -166,7 +180,7 @@ async function main(): Promise<number> {
           e.extra.push(r.extra);
           results.set(key, e);
           log(
-            `round ${round + 1} ${row.id} ${s.name}: ${Math.round(r.rate)} msgs/s, ${((cpuMs * 1000) / r.msgs).toFixed(2)} µs CPU/msg ${r.extra}`,
+            `round ${round + 1} ${row.id} ${s.name}: ${Math.round(r.rate)} msgs/s, ${((cpuMs * 1000) / r.msgs).toFixed(2)} µs CPU/msg ${r.extra} (CPU by process: ${spent.split})`,
           );
         }
       } finally {

@@ -211,7 +211,6 @@ async function runNode(
       node.shutdown().then(
         () => {
           for (const sig of signals.own) process.off(sig, sig === 'SIGHUP' ? onHangup : onSignal);
-          process.off('disconnect', onOrphaned);
           signals.done();
           resolve(EXIT_OK);
         },
@@ -228,14 +227,12 @@ async function runNode(
     // The primary's stop may come on top of a SIGTERM sent to the whole
     // process group: only a second signal exits at once (the primary's
     // second one kills its workers itself).
+    // (A worker whose primary is gone exits at once: node:cluster ends it
+    // when the IPC channel closes; the data directory's lock goes with it.)
     const fromPrimary = (): void => {
       if (!stopping) onSignal('SIGTERM');
     };
-    const onOrphaned = fromPrimary;
-    if (channel !== null) {
-      process.on('disconnect', onOrphaned);
-      channel.onStop = fromPrimary;
-    }
+    if (channel !== null) channel.onStop = fromPrimary;
     // As nats-server: SIGHUP reloads the configuration (users, permissions,
     // accounts, certificates, log level). A bad file changes nothing.
     let reloading: Promise<unknown> = Promise.resolve();

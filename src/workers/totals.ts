@@ -162,7 +162,20 @@ export function totalMetrics(ownText: string, others: readonly string[], first: 
     written.add(key);
     out.push(`${key} ${sums.get(key)}`);
   }
-  // Samples only other workers have (a label value seen there only) come last.
-  for (const key of order) if (!written.has(key)) out.push(`${key} ${sums.get(key)}`);
+  // Samples only other workers have (a label value seen there only) go
+  // after the last sample of their metric, keeping each family together.
+  const nameOf = (key: string): string => key.split('{')[0];
+  for (const key of order) {
+    if (written.has(key)) continue;
+    const name = nameOf(key);
+    let at = out.length;
+    for (let i = out.length - 1; i >= 0; i--) {
+      if (!out[i].startsWith('#') && nameOf(out[i].slice(0, out[i].lastIndexOf(' '))) === name) {
+        at = i + 1;
+        break;
+      }
+    }
+    out.splice(at, 0, `${key} ${sums.get(key)}`);
+  }
   return `${out.join('\n')}\n`;
 }

@@ -8,7 +8,8 @@
  * serving, and SIGTERM stopping everything.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AckPolicy, connect, type NatsConnection, StringCodec } from 'nats';
 import { checkFor, within } from '../helpers/poll.js';
@@ -60,12 +61,25 @@ async function onEachWorker(port: number, names: string[]): Promise<Map<string, 
   return byName;
 }
 
-async function varz(httpPort: number): Promise<Record<string, any>> {
+interface WorkerRow {
+  index: number;
+  pid: number;
+  server_name: string;
+  connections: number;
+}
+
+/** The fields of /varz these tests read (`workers` only with --workers > 1). */
+interface Varz {
+  connections: number;
+  workers: { answered_by: number; restarts: number; missing: number[]; list: WorkerRow[] };
+}
+
+async function varz(httpPort: number): Promise<Varz> {
   const res = await fetch(`http://127.0.0.1:${httpPort}/varz`, {
     headers: { connection: 'close' },
   });
   assert.equal(res.status, 200);
-  return (await res.json()) as Record<string, any>;
+  return (await res.json()) as Varz;
 }
 
 /** Waits until `sub`'s interest is seen by `pub`'s worker: a probe on `probe` comes back. */
@@ -217,6 +231,18 @@ describe('weft server --workers 2', () => {
     }
   });
 
+  test('SIGHUP reloads every worker, each keeping its own name and data', async () => {
+    const reloads = (): number => (server.stderr().match(/Reloaded configuration/g) ?? []).length;
+    const before = reloads();
+    server.child.kill('SIGHUP');
+    await checkFor(() => reloads() === before + 2, 10_000);
+    // Each worker's plan is applied to the configuration read again: nothing
+    // (name, data_dir, the loopback mesh) looks changed.
+    assert.doesNotMatch(server.stderr(), /reload: \S+ changed/);
+    const r = await b.request('svc.echo', sc.encode('after reload'), { timeout: 5000 });
+    assert.equal(sc.decode(r.data), 'after reload');
+  });
+
   test('a killed worker is restarted and the server keeps serving', async () => {
     const v = await varz(server.httpPort);
     const victim = (v.workers.list as { pid: number; index: number }[])[1];
@@ -293,7 +319,7 @@ describe('weft server --workers 1', () => {
       const b = boundPorts(p.stderr());
       assert.deepEqual(childrenOf(p.child.pid!), []);
       const v = await varz(b.httpPort!);
-      assert.equal(v.workers, undefined);
+      assert.equal((v as Partial<Varz>).workers, undefined);
       assert.doesNotMatch(p.stderr(), /workers|mesh links/);
     } finally {
       p.child.kill('SIGTERM');
@@ -322,4 +348,17 @@ describe('bad --workers values', () => {
       assert.ok(p.stderr().includes(`weft server: invalid configuration: ${text}`), p.stderr());
     });
   }
+  test('workers: 0 in the config file exits 2 naming the key', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'weft.yaml');
+    writeFileSync(file, 'workers: 0\n');
+    const p = startProcess(['-c', file, '-p', '0', '-m', '0', '--data-dir', dir]);
+    assert.equal(await within(p.exited, 20_000, 'exit'), 2, p.stderr());
+    assert.ok(
+      p
+        .stderr()
+        .includes('invalid configuration: workers: must be a whole number from 1 to 64, got 0'),
+      p.stderr(),
+    );
+  });
 });

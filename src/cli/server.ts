@@ -6,12 +6,30 @@
  * A node that cannot start (a port taken, its data directory locked by
  * another node or not writable) exits with code 1 having released all it
  * opened; an internal error (uncaught exception) shuts down and exits 70.
+ *
+ * With `--workers N` (N > 1) this process is the primary: it runs N
+ * workers, each this same command in a process of its own running one
+ * node (src/workers, docs/workers.md). A worker takes its signals from the
+ * primary: the terminal's SIGINT and SIGHUP, which reach the whole process
+ * group, are the primary's to act on.
  */
+import cluster from 'node:cluster';
 import type { ParseArgsConfig } from 'node:util';
-import { loadConfigFile, negatedFlag, optionsFromFlags, SETTINGS } from '../config/config.js';
+import {
+  loadConfigFile,
+  negatedFlag,
+  optionsFromFlags,
+  SETTINGS,
+  validateOptions,
+} from '../config/config.js';
+import { type ServerOptions, withDefaults } from '../config/options.js';
 import { ConfigError } from '../errors.js';
 import { armTestFault, EXIT_INTERNAL, FatalHandler } from '../server/fatal.js';
 import { WeftNode } from '../server/server.js';
+import { createLogger } from '../util/logger.js';
+import { WorkerChannel } from '../workers/channel.js';
+import { checkWorkerSettings, workerOptions, workerPlanFromEnv } from '../workers/plan.js';
+import { Primary } from '../workers/primary.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parse, reportError } from './args.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -81,14 +99,23 @@ export async function run(argv: string[]): Promise<number> {
     return reportError('server', err);
   }
 
+  // A worker of `--workers N` runs the node its plan makes of the configuration.
+  const plan = cluster.isWorker ? workerPlanFromEnv() : null;
   // The configuration's sources, read again on SIGHUP.
   const readOptions = (): ReturnType<typeof optionsFromFlags> => {
     const file = typeof values.config === 'string' ? loadConfigFile(values.config) : {};
-    return { ...file, ...optionsFromFlags(values) };
+    const configured = { ...file, ...optionsFromFlags(values) };
+    return plan === null ? configured : workerOptions(configured, plan);
   };
   let options: ReturnType<typeof optionsFromFlags>;
   try {
     options = readOptions();
+    if (plan === null && (options.workers ?? 1) > 1) {
+      const all = withDefaults(options);
+      checkWorkerSettings(all);
+      validateOptions(all);
+      return runPrimary(all);
+    }
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`weft server: invalid configuration: ${err.message}\n`);
@@ -96,10 +123,42 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  if (plan === null) return runNode(options, readOptions, null);
+  // The IPC channel holds a worker's process open: it is closed however the node ends.
+  const channel = new WorkerChannel(plan);
+  try {
+    return await runNode(options, readOptions, channel);
+  } finally {
+    channel.close();
+    if (process.connected) process.disconnect();
+  }
+}
 
+/** The primary of `--workers N`: runs the workers until they are all gone. */
+async function runPrimary(options: ServerOptions): Promise<number> {
+  const primary = new Primary(options, createLogger(options.logLevel));
+  const onStop = (signal: NodeJS.Signals): void => primary.stop(signal);
+  const onHangup = (): void => primary.reload();
+  process.on('SIGINT', onStop);
+  process.on('SIGTERM', onStop);
+  process.on('SIGHUP', onHangup);
+  const code = await primary.run();
+  process.off('SIGINT', onStop);
+  process.off('SIGTERM', onStop);
+  process.off('SIGHUP', onHangup);
+  return code;
+}
+
+/** Runs one node in this process: alone, or as a worker (`channel`) of a primary. */
+async function runNode(
+  options: Partial<ServerOptions>,
+  readOptions: () => Partial<ServerOptions>,
+  channel: WorkerChannel | null,
+): Promise<number> {
   let node: WeftNode;
   try {
     node = new WeftNode(options);
+    node.workers = channel;
     armTestFault(node.log);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -118,13 +177,13 @@ export async function run(argv: string[]): Promise<number> {
   const hold = (signal: NodeJS.Signals): void => {
     early ??= signal;
   };
-  process.on('SIGINT', hold);
-  process.on('SIGTERM', hold);
-  process.on('SIGHUP', hold);
+  // A worker's SIGINT and SIGHUP come from the terminal to the whole group:
+  // the primary acts on them and tells the workers (stop, reload).
+  const signals = workerSignals(channel);
+  for (const sig of signals.own) process.on(sig, hold);
+  if (channel !== null) channel.onStop = () => hold('SIGTERM');
   const release = (): void => {
-    process.off('SIGINT', hold);
-    process.off('SIGTERM', hold);
-    process.off('SIGHUP', hold);
+    for (const sig of signals.own) process.off(sig, hold);
   };
   try {
     await node.start();
@@ -139,6 +198,7 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT_FAILURE;
   }
 
+  channel?.ready(node.name, node.serverId);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -150,9 +210,8 @@ export async function run(argv: string[]): Promise<number> {
       node.log.info(`Received ${signal}, shutting down (again to exit at once)`);
       node.shutdown().then(
         () => {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          process.off('SIGHUP', onHangup);
+          for (const sig of signals.own) process.off(sig, sig === 'SIGHUP' ? onHangup : onSignal);
+          signals.done();
           resolve(EXIT_OK);
         },
         (err: Error) => {
@@ -163,8 +222,17 @@ export async function run(argv: string[]): Promise<number> {
         },
       );
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    for (const sig of signals.own) if (sig !== 'SIGHUP') process.on(sig, onSignal);
+    // A worker whose primary is gone (killed) has nobody to hand it clients: it stops.
+    // The primary's stop may come on top of a SIGTERM sent to the whole
+    // process group: only a second signal exits at once (the primary's
+    // second one kills its workers itself).
+    // (A worker whose primary is gone exits at once: node:cluster ends it
+    // when the IPC channel closes; the data directory's lock goes with it.)
+    const fromPrimary = (): void => {
+      if (!stopping) onSignal('SIGTERM');
+    };
+    if (channel !== null) channel.onStop = fromPrimary;
     // As nats-server: SIGHUP reloads the configuration (users, permissions,
     // accounts, certificates, log level). A bad file changes nothing.
     let reloading: Promise<unknown> = Promise.resolve();
@@ -179,9 +247,32 @@ export async function run(argv: string[]): Promise<number> {
         }
       });
     };
-    process.on('SIGHUP', onHangup);
+    if (signals.own.includes('SIGHUP')) process.on('SIGHUP', onHangup);
+    if (channel !== null) channel.onReload = onHangup;
     release();
     if (early === 'SIGHUP') onHangup();
     else if (early !== null) onSignal(early);
   });
+}
+
+/**
+ * The signals a node acts on itself (`own`): all three when alone; only
+ * SIGTERM in a worker, which ignores the terminal's SIGINT and SIGHUP until
+ * `done` (the primary forwards them as stop and reload).
+ */
+function workerSignals(channel: WorkerChannel | null): {
+  own: NodeJS.Signals[];
+  done: () => void;
+} {
+  if (channel === null) return { own: ['SIGINT', 'SIGTERM', 'SIGHUP'], done: () => {} };
+  const ignore = (): void => {};
+  process.on('SIGINT', ignore);
+  process.on('SIGHUP', ignore);
+  return {
+    own: ['SIGTERM'],
+    done: () => {
+      process.off('SIGINT', ignore);
+      process.off('SIGHUP', ignore);
+    },
+  };
 }

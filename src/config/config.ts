@@ -26,6 +26,7 @@ import type { LogLevel, ServerOptions } from './options.js';
 import {
   MAX_CONTROL_LINE_LIMIT,
   MAX_PAYLOAD_LIMIT,
+  MAX_WORKERS,
   MIN_CONTROL_LINE,
   negatedFlag,
   SETTINGS,
@@ -82,6 +83,14 @@ export function convert(setting: Setting, key: string, value: unknown, fromFile:
     }
     case 'count': {
       const n = integer(value);
+      if (setting.min !== undefined || setting.max !== undefined) {
+        const min = setting.min ?? 0;
+        const max = setting.max ?? Number.MAX_SAFE_INTEGER;
+        if (n === null || n < min || n > max) {
+          return fail(`must be a whole number from ${min} to ${max}`);
+        }
+        return n;
+      }
       if (n === null || n < 0) return fail('must be a whole number, 0 or more');
       return n;
     }
@@ -316,6 +325,7 @@ export function validateOptions(o: ServerOptions): void {
     if (!Number.isSafeInteger(v) || v < min || v > max) bad(key, why, v);
   };
   int('port', o.port, 0, 65535, 'must be a port number from 0 to 65535');
+  int('workers', o.workers, 1, MAX_WORKERS, `must be a whole number from 1 to ${MAX_WORKERS}`);
   int('http_port', o.httpPort, -1, 65535, 'must be a port number from -1 to 65535');
   int('https_port', o.httpsPort, -1, 65535, 'must be a port number from -1 to 65535');
   if (o.httpsPort >= 0 && o.tls === null) {

@@ -27,6 +27,13 @@ export interface ServerOptions {
   httpsPort: number;
   /** Bearer token every monitoring request must present (`Authorization: Bearer …`); '' for none. */
   monitorToken: string;
+  /**
+   * Processes serving clients (`weft server` only; docs/workers.md): 1 (the
+   * default) is one node in this process; N > 1 runs N nodes, each in its
+   * own process, sharing the client ports and linked by a loopback mesh.
+   * The embedding API (startServer) always runs one node.
+   */
+  workers: number;
   /** Where durable data lives. */
   dataDir: string;
   /** This node's name (defaults to its generated id). */
@@ -153,6 +160,12 @@ export interface ServerOptions {
   kafkaTls: TlsConfig | null;
   /** Host name Metadata tells clients to connect to; '' (the default): the listener's. */
   kafkaAdvertisedHost: string;
+  /**
+   * The Kafka broker identity to use instead of the one kept in the data
+   * directory (src/protocols/kafka/node-id.ts): the workers of `--workers N`
+   * are one broker to Kafka clients (src/workers/plan.ts). Not a setting.
+   */
+  kafkaBrokerIdentity: { readonly nodeId: number; readonly clusterId: string } | null;
   /** Create a missing topic (one partition) on Produce or Metadata. */
   kafkaAutoCreateTopics: boolean;
   /** Largest Kafka request frame, bytes (socket.request.max.bytes); larger closes the connection. */
@@ -202,6 +215,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   httpHost: '',
   httpsPort: -1,
   monitorToken: '',
+  workers: 1,
   dataDir: './data',
   name: '',
   maxPayload: 1024 * 1024,
@@ -260,6 +274,7 @@ export const DEFAULTS: Readonly<ServerOptions> = Object.freeze({
   kafkaHost: '',
   kafkaTls: null,
   kafkaAdvertisedHost: '',
+  kafkaBrokerIdentity: null,
   kafkaAutoCreateTopics: false,
   kafkaMaxRequestBytes: 100 * 1024 * 1024,
   kafkaGroupInitialRebalanceDelayMs: 3000,

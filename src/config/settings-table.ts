@@ -5,6 +5,9 @@
  */
 import type { ServerOptions } from './options.js';
 
+/** The most worker processes `workers` may ask for (src/workers). */
+export const MAX_WORKERS = 64;
+
 /** The largest max_payload allowed (nats-server warns above 8 MiB; a client must not make us allocate more). */
 export const MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024;
 /** The largest kafka.max_request_bytes: a request is held whole in memory. */
@@ -42,9 +45,9 @@ export interface Setting {
   readonly option: keyof ServerOptions;
   readonly kind: Kind;
   readonly help: string;
-  /** For ports: the lowest value allowed (-1 disables monitoring). For sizes: the smallest. */
+  /** For ports: the lowest value allowed (-1 disables monitoring). For sizes and counts: the smallest. */
   readonly min?: number;
-  /** For sizes: the largest value allowed. */
+  /** For sizes and counts: the largest value allowed. */
   readonly max?: number;
   /** Set only in the config file (a block): no command-line flag. */
   readonly fileOnly?: boolean;
@@ -71,6 +74,15 @@ export const SETTINGS: readonly Setting[] = [
     option: 'port',
     kind: 'port',
     help: 'NATS client port, 0 for any free port (default 4222)',
+  },
+  {
+    file: 'workers',
+    flag: 'workers',
+    option: 'workers',
+    kind: 'count',
+    min: 1,
+    max: MAX_WORKERS,
+    help: `processes serving clients on the same ports, one core each, linked over loopback (1 to ${MAX_WORKERS}; default 1; docs/workers.md)`,
   },
   {
     file: 'http_port',

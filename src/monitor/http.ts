@@ -7,6 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { secretEquals } from '../auth/authenticator.js';
 import type { TlsFiles } from '../connection/tls.js';
 import { listen } from '../util/listen.js';
+import { totalMetrics, totalVarz, type VarzPart } from '../workers/totals.js';
 import { accountz, accstatz } from './accountz.js';
 import { CpuMeter, connz, subsz, varz } from './endpoints.js';
 import { jsz } from './jsz.js';
@@ -70,6 +71,33 @@ export async function startMonitor(
   const token = node.options.monitorToken;
   let lastRefusalLog = Number.NEGATIVE_INFINITY;
   let loggedRefusals = 0;
+  // A worker of `--workers N`: /varz and /metrics are the whole server's,
+  // totalled over every worker through the primary (src/workers/totals.ts).
+  const workers = node.workers;
+  const varzPart = (): VarzPart => ({
+    varz: varz(node, cpu),
+    remote: node.mesh?.remoteInterestCount ?? 0,
+    links: node.mesh?.links.size ?? 0,
+  });
+  workers?.serve('varz', varzPart);
+  workers?.serve('metrics', () => registry.metrics());
+  const serverVarz = async (): Promise<Record<string, unknown>> => {
+    const own = varzPart();
+    if (workers === null) return own.varz;
+    return totalVarz(own, workers.index, await workers.gather('varz'));
+  };
+  const serverMetrics = async (): Promise<string> => {
+    const own = await registry.metrics();
+    if (workers === null) return own;
+    const g = await workers.gather('metrics');
+    const texts = g.parts.filter((p) => p.index !== workers.index).map((p) => p.body);
+    const first = g.parts.find((p) => p.index === 0)?.body;
+    return totalMetrics(
+      own,
+      texts.filter((t): t is string => typeof t === 'string'),
+      typeof first === 'string' ? first : own,
+    );
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://monitor');
@@ -103,7 +131,7 @@ export async function startMonitor(
         json(res, 200, node.health.toJSON());
         return;
       case '/varz':
-        json(res, 200, varz(node, cpu));
+        json(res, 200, await serverVarz());
         return;
       case '/connz': {
         const body = connz(node, url.searchParams);
@@ -129,7 +157,7 @@ export async function startMonitor(
         json(res, 200, await jsz(node, url.searchParams));
         return;
       case '/metrics': {
-        const text = await registry.metrics();
+        const text = await serverMetrics();
         res.writeHead(200, { 'content-type': registry.contentType });
         res.end(text);
         return;

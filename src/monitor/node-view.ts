@@ -16,6 +16,7 @@ import type { Mesh } from '../mesh/mesh.js';
 import type { Face } from '../protocols/face.js';
 import type { Health } from '../util/health.js';
 import type { Logger } from '../util/logger.js';
+import type { WorkerChannel } from '../workers/channel.js';
 
 export interface MonitoredNode {
   readonly serverId: string;
@@ -42,4 +43,6 @@ export interface MonitoredNode {
   readonly subscriptionCount: number;
   /** TLS handshakes refused by every face, by reason. */
   readonly tlsHandshakeFailures: ReadonlyMap<string, number>;
+  /** The channel to the primary when this node is a worker of `--workers N`; null when alone. */
+  readonly workers: WorkerChannel | null;
 }

@@ -37,6 +37,7 @@ import { WebSocketListener } from '../protocols/websocket/listener.js';
 import { Health } from '../util/health.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
+import type { WorkerChannel } from '../workers/channel.js';
 import { DataDirLock, errnoText, probeWritable } from './data-lock.js';
 import { type ReloadReport, reloadNode } from './reload.js';
 
@@ -90,6 +91,11 @@ export class WeftNode implements FaceHost {
   jetstream: JetStream | null = null;
   /** Operator mode's authenticator (JWT users), or null. */
   operator: JwtAuthenticator | null = null;
+  /**
+   * The channel to the primary when this node is a worker of `weft server
+   * --workers N` (set before start; src/workers), else null.
+   */
+  workers: WorkerChannel | null = null;
   /** The data directory's lock, held from start to the end of shutdown. */
   private lock: DataDirLock | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;

@@ -3,6 +3,11 @@
  * asked for, or the free one the OS picked for port 0. A bind error rejects
  * with a StartError naming the listener, the port and the cause
  * (`monitoring port 8222 on 0.0.0.0: address in use`).
+ *
+ * In a worker of `weft server --workers N` (node:cluster), a listener is
+ * shared with the other workers through the primary (one port, connections
+ * spread over them), except the mesh's: each worker's mesh listener is its
+ * own (`exclusive`), so a link reaches the worker it dialled.
  */
 import type { Server } from 'node:net';
 import { StartError } from '../errors.js';
@@ -31,7 +36,7 @@ export async function listen(
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      server.listen({ port, host, exclusive: what === 'mesh' }, () => {
         server.off('error', reject);
         resolve();
       });

@@ -92,7 +92,8 @@ export class KafkaFace implements Face, KafkaHost {
         'the Kafka face keeps topics in streams and needs JetStream (jetstream: true)',
       );
     }
-    const id = await brokerIdentity(o.dataDir, o.name);
+    // The workers of `--workers N` share worker 0's identity (src/workers/plan.ts).
+    const id = o.kafkaBrokerIdentity ?? (await brokerIdentity(o.dataDir, o.name));
     this.broker.nodeId = id.nodeId;
     this.broker.clusterId = id.clusterId;
     for (const make of MODULES) {

@@ -30,7 +30,7 @@
  *   are closed by ws with their code and reported as 'error'.
  */
 import { EventEmitter } from 'node:events';
-import { type RawData, WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import { CloseReason } from '../errors.js';
 import type { Transport } from './transport.js';
 
@@ -38,6 +38,9 @@ import type { Transport } from './transport.js';
 export const WS_HIGH_WATER_MARK = 16 * 1024;
 /** A corked batch up to this size is copied into one frame; a larger one is sent as fragments. */
 export const CONCAT_MAX = 64 * 1024;
+
+/** `readyState` of an open WebSocket (ws's `WebSocket.OPEN`, the WHATWG value). */
+const WS_OPEN = 1;
 
 /** WebSocket close codes used here (RFC 6455 §7.4.1). */
 export const WS_CLOSE = {
@@ -162,7 +165,7 @@ export class WebSocketTransport extends EventEmitter implements Transport {
   }
 
   write(chunk: Uint8Array | string, cb?: WriteCallback): boolean {
-    if (this.ending || this.isDestroyed || this.ws.readyState !== WebSocket.OPEN) {
+    if (this.ending || this.isDestroyed || this.ws.readyState !== WS_OPEN) {
       // As a net.Socket after end(): nothing is sent; the callback hears why.
       if (cb !== undefined) process.nextTick(cb, new Error('write after the WebSocket closed'));
       return false;

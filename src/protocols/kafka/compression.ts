@@ -17,10 +17,17 @@
  * xerial framing, which every client reads.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import * as zstd from '@bokuweb/zstd-wasm';
-import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
-import snappy from 'snappy';
+import type * as Zstd from '@bokuweb/zstd-wasm';
+import type * as Lz4 from 'lz4-napi';
+import type * as Snappy from 'snappy';
+import { lazyModule } from '../../util/lazy-module.js';
 import { KafkaCodecError } from './wire.js';
+
+// Loaded on first use (src/util/lazy-module.ts): a node without Kafka
+// traffic does not map these native and wasm libraries.
+const snappyLib = lazyModule<typeof Snappy>('snappy');
+const lz4Lib = lazyModule<typeof Lz4>('lz4-napi');
+const zstdLib = lazyModule<typeof Zstd>('@bokuweb/zstd-wasm');
 
 /** The codec bits (0-2) of a batch's attributes. */
 export const Compression = { None: 0, Gzip: 1, Snappy: 2, Lz4: 3, Zstd: 4 } as const;
@@ -33,9 +40,11 @@ let zstdInitialised = false;
 
 /** Loads the zstd wasm module; call (and await) once before the face serves. */
 export function initCompression(): Promise<void> {
-  zstdReady ??= zstd.init().then(() => {
-    zstdInitialised = true;
-  });
+  zstdReady ??= zstdLib()
+    .init()
+    .then(() => {
+      zstdInitialised = true;
+    });
   return zstdReady;
 }
 
@@ -56,10 +65,10 @@ export function compress(codec: CompressionCodec, data: Buffer): Buffer {
     case Compression.Snappy:
       return xerialFrame(data);
     case Compression.Lz4:
-      return compressFrameSync(data);
+      return lz4Lib().compressFrameSync(data);
     case Compression.Zstd:
       requireZstd();
-      return Buffer.from(zstd.compress(data, 3));
+      return Buffer.from(zstdLib().compress(data, 3));
     default:
       return corrupt(`compression codec ${codec} is unknown`);
   }
@@ -101,7 +110,7 @@ const XERIAL_BLOCK = 32 * 1024;
 function xerialFrame(data: Buffer): Buffer {
   const parts: Buffer[] = [XERIAL_MAGIC, Buffer.from([0, 0, 0, 1, 0, 0, 0, 1])];
   for (let at = 0; at < data.length || at === 0; at += XERIAL_BLOCK) {
-    const block = snappy.compressSync(data.subarray(at, at + XERIAL_BLOCK));
+    const block = snappyLib().compressSync(data.subarray(at, at + XERIAL_BLOCK));
     const len = Buffer.allocUnsafe(4);
     len.writeInt32BE(block.length, 0);
     parts.push(len, block);
@@ -124,7 +133,7 @@ function rawSnappy(block: Buffer, budget: number, maxBytes: number): Buffer {
   const n = snappyLength(block);
   if (n > budget) tooBig('snappy', maxBytes - budget + n, maxBytes);
   try {
-    return snappy.uncompressSync(block, { asBuffer: true }) as Buffer;
+    return snappyLib().uncompressSync(block, { asBuffer: true }) as Buffer;
   } catch (err) {
     return corrupt(`snappy: ${(err as Error).message}`);
   }
@@ -199,7 +208,7 @@ function unlz4(data: Buffer, maxBytes: number): Buffer {
   const bound = lz4Bound(data);
   if (bound > maxBytes) tooBig('lz4', bound, maxBytes);
   try {
-    return decompressFrameSync(data);
+    return lz4Lib().decompressFrameSync(data);
   } catch (err) {
     return corrupt(`lz4: ${(err as Error).message}`);
   }
@@ -248,7 +257,7 @@ function unzstd(data: Buffer, maxBytes: number): Buffer {
     size >= 0 ? Math.max(1, size) : Math.min(maxBytes, Math.max(ZSTD_FIRST_GUESS, data.length * 8));
   for (;;) {
     try {
-      const out = zstd.decompress(data, { defaultHeapSize: Math.max(1, capacity) });
+      const out = zstdLib().decompress(data, { defaultHeapSize: Math.max(1, capacity) });
       if (out.length > maxBytes) tooBig('zstd', out.length, maxBytes);
       return Buffer.from(out.buffer, out.byteOffset, out.length);
     } catch (err) {

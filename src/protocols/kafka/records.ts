@@ -15,9 +15,13 @@
  * value, headers (varint count; key varint-length string, value bytes).
  * No I/O.
  */
-import { crc32c } from '@node-rs/crc32';
+import type * as Crc32 from '@node-rs/crc32';
+import { lazyModule } from '../../util/lazy-module.js';
 import { Compression, type CompressionCodec, compress, decompress } from './compression.js';
 import { KafkaCodecError, Reader, Writer } from './wire.js';
+
+/** CRC-32C, loaded on first use (src/util/lazy-module.ts). */
+const crc32Lib = lazyModule<typeof Crc32>('@node-rs/crc32');
 
 /** Bytes before the records in a v2 batch. */
 export const BATCH_HEADER_BYTES = 61;
@@ -139,14 +143,14 @@ export function decodeBatchHeader(batch: Buffer): BatchHeader {
 export function crcMatches(batch: Buffer): boolean {
   return (
     batch.length >= BATCH_HEADER_BYTES &&
-    crc32c(batch.subarray(CRC_FROM)) >>> 0 === batch.readUInt32BE(CRC_AT)
+    crc32Lib().crc32c(batch.subarray(CRC_FROM)) >>> 0 === batch.readUInt32BE(CRC_AT)
   );
 }
 
 export function verifyCrc(batch: Buffer): void {
   if (!crcMatches(batch)) {
     corrupt(
-      `record batch CRC 0x${batch.readUInt32BE(CRC_AT).toString(16)} does not match its bytes (0x${(crc32c(batch.subarray(CRC_FROM)) >>> 0).toString(16)})`,
+      `record batch CRC 0x${batch.readUInt32BE(CRC_AT).toString(16)} does not match its bytes (0x${(crc32Lib().crc32c(batch.subarray(CRC_FROM)) >>> 0).toString(16)})`,
     );
   }
 }
@@ -317,7 +321,7 @@ export function encodeBatch(b: EncodeBatch): Buffer {
   out.writeInt32BE(b.baseSequence ?? -1, 53);
   out.writeInt32BE(b.records.length, 57);
   records.copy(out, BATCH_HEADER_BYTES);
-  out.writeUInt32BE(crc32c(out.subarray(CRC_FROM)) >>> 0, CRC_AT);
+  out.writeUInt32BE(crc32Lib().crc32c(out.subarray(CRC_FROM)) >>> 0, CRC_AT);
   return out;
 }
 

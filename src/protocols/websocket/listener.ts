@@ -27,7 +27,8 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
-import { type WebSocket, WebSocketServer } from 'ws';
+import type * as Ws from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { TlsFiles } from '../../connection/tls.js';
 import type { TlsRefusal, TlsSessionInfo } from '../../connection/tls-accept.js';
 import { webServer } from '../../connection/web-server.js';
@@ -35,6 +36,7 @@ import { originAllowed } from '../../connection/websocket-origin.js';
 import { WebSocketTransport, WS_CLOSE } from '../../connection/websocket-transport.js';
 import { isLoopback } from '../../mesh/settings.js';
 import { byKey, scrapeReaders } from '../../monitor/metric-kit.js';
+import { lazyModule } from '../../util/lazy-module.js';
 import { listen } from '../../util/listen.js';
 import type {
   Face,
@@ -75,6 +77,9 @@ interface Pending {
 /** Why a frame closed a connection: the `reason` label of weft_websocket_frame_errors_total. */
 type FrameError = 'too_big' | 'text_frame' | 'protocol';
 
+/** ws, loaded when a WebSocket listener is made (src/util/lazy-module.ts). */
+const wsLib = lazyModule<typeof Ws>('ws');
+
 export class WebSocketListener implements Face, WebSocketRoutes {
   readonly name = 'websocket';
   listeners: FaceListener[] = [];
@@ -109,7 +114,7 @@ export class WebSocketListener implements Face, WebSocketRoutes {
     this.tls = this.files !== null;
     this.origins = new Set(o.websocketAllowedOrigins);
     this.maxMessage = o.websocketMaxMessage || o.maxPayload + MAX_MESSAGE_HEADROOM;
-    this.wss = new WebSocketServer({
+    this.wss = new (wsLib().WebSocketServer)({
       noServer: true,
       clientTracking: false,
       // ws 8.23's option, not yet in @types/ws.

@@ -74,6 +74,13 @@ export class Link extends Connection implements FrameHandler {
   congested = false;
   private readonly highWater: number;
   private readonly parser: FrameParser;
+  /**
+   * Frames relayed from one read and not yet queued: runBuf[runFrom, runTo),
+   * as read but for their lowered TTLs (null: none).
+   */
+  private runBuf: Buffer | null = null;
+  private runFrom = 0;
+  private runTo = 0;
   /** The last data frame's head, for the next with the same fields. */
   private readonly sent = new SentHead();
 
@@ -150,7 +157,9 @@ export class Link extends Connection implements FrameHandler {
   }
 
   sendControl(frame: Buffer): void {
-    if (!this.closed) this.queueBytes(frame);
+    if (this.closed) return;
+    this.endRun();
+    this.queueBytes(frame);
   }
 
   /** Sends a PING for liveness and RTT (one out at a time). */
@@ -181,6 +190,7 @@ export class Link extends Connection implements FrameHandler {
       this.withheldMsgs++;
       return false;
     }
+    this.endRun();
     try {
       const parts = dests.length === 1 && dests[0].queues.length === 0 ? null : splitDests(dests);
       if (parts === null)
@@ -266,9 +276,11 @@ export class Link extends Connection implements FrameHandler {
   }
 
   /**
-   * Relays a received MSG body as it is, with one hop less: no decoding or
-   * encoding on a node the message only passes through, and nothing
-   * allocated (the bytes are copied from the read buffer into the batch).
+   * Relays a received MSG frame as it came, with one hop less: no decoding
+   * or encoding on a node the message only passes through, and nothing
+   * allocated. The frame's TTL is lowered in the bytes read and the frame
+   * joins a run of frames relayed from the same read, queued by reference
+   * as one piece (`endRun`); a frame not whole in one read is copied.
    */
   relayMsg(frame: MsgFrame, ttl: number): boolean {
     if (this.closed) return false;
@@ -277,31 +289,64 @@ export class Link extends Connection implements FrameHandler {
       return false;
     }
     const body = frame.size;
-    const pending = this.pendingBytes;
+    const pending = this.pendingBytes + (this.runTo - this.runFrom);
     if (pending + body > this.limits.maxPending) {
       this.droppedMsgs++;
       return false;
     }
+    const buf = frame.buf;
     const n = frame.end - frame.start;
-    try {
-      const chunk = this.reserve(n + 5);
-      let at = this.writePos;
-      chunk.writeUInt32BE(n + 1, at);
-      chunk[at + 4] = frame.to === '' ? FrameType.Msg : FrameType.MsgTo;
-      chunk[at + 5] = ttl;
-      at = copyRange(frame.buf, frame.start + 1, frame.end, chunk, at + 6);
-      this.commit(at);
-    } catch (err) {
-      this.host.linkUnencodable(this, 'error', (err as Error).message);
-      return false;
+    // The frame's length and type just before its body, in the same buffer.
+    const from = frame.start - 5;
+    if (from >= 0 && u32(buf, from) === n + 1) {
+      buf[frame.start] = ttl;
+      if (this.runBuf === buf && this.runTo === from) this.runTo = frame.end;
+      else {
+        this.endRun();
+        this.runBuf = buf;
+        this.runFrom = from;
+        this.runTo = frame.end;
+        // Marks the link for the flusher (which ends the run first).
+        this.commit(this.writePos);
+      }
+    } else {
+      this.endRun();
+      try {
+        const chunk = this.reserve(n + 5);
+        let at = this.writePos;
+        chunk.writeUInt32BE(n + 1, at);
+        chunk[at + 4] = frame.to === '' ? FrameType.Msg : FrameType.MsgTo;
+        chunk[at + 5] = ttl;
+        at = copyRange(buf, frame.start + 1, frame.end, chunk, at + 6);
+        this.commit(at);
+      } catch (err) {
+        this.host.linkUnencodable(this, 'error', (err as Error).message);
+        return false;
+      }
     }
     this.outMsgs++;
     this.outBytes += body;
-    if (!this.congested && pending + n > this.highWater) {
+    if (!this.congested && pending + n + 5 > this.highWater) {
       this.congested = true;
       this.host.congestion.enter(this);
     }
     return true;
+  }
+
+  /** Queues the run of relayed frames (before anything else is queued, and at each flush). */
+  private endRun(): void {
+    const buf = this.runBuf;
+    if (buf === null) return;
+    this.runBuf = null;
+    this.queueRef(buf.subarray(this.runFrom, this.runTo));
+    this.runFrom = 0;
+    this.runTo = 0;
+    this.commit(this.writePos);
+  }
+
+  override flush(final = false): void {
+    this.endRun();
+    super.flush(final);
   }
 
   /** Leaves the congested state once the queue is below half its high-water mark. */
@@ -332,6 +377,7 @@ export class Link extends Connection implements FrameHandler {
     this.state = 'closed';
     this.parser.stop();
     if (abort || this.socket.destroyed) {
+      this.runBuf = null;
       this.discardQueued();
       this.socket.destroy();
     } else {
@@ -342,6 +388,11 @@ export class Link extends Connection implements FrameHandler {
     this.checkCongestion();
     this.host.linkClosed(this);
   }
+}
+
+/** The big-endian u32 at b[at] (the caller knows the 4 bytes are there). */
+function u32(b: Buffer, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 }
 
 /** Copies src[from, to) into `dst` at `at` (a loop when short: Buffer.copy costs more below ~512 B); returns the new offset. */

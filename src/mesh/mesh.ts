@@ -253,6 +253,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
 
   /** Admitted: the link is up; both ends send their whole state. */
   linkUp(link: Link, peer: LinkIdentity): void {
+    this.forgetRoute();
     link.authenticated();
     link.peer = peer.name;
     link.peerId = peer.id;
@@ -326,6 +327,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   }
 
   linkClosed(link: Link): void {
+    this.forgetRoute();
     this.admission.end(link);
     const dialer = this.linkDialers.get(link);
     this.linkDialers.delete(link);
@@ -417,6 +419,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
 
   /** Routes changed: remote interest enters or leaves the sublist, distances move. */
   private routesChanged(): void {
+    this.forgetRoute();
     const now = Date.now();
     for (const s of this.lsdb.computeRoutes(now)) this.remote.sync(s);
     for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.remote.drop(s.name);
@@ -533,13 +536,28 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   }
 
   private nextLink(node: string): Link | null {
+    if (node === this.routeNode) return this.routeLink;
     const s = this.lsdb.nodes.get(node);
     const link = s?.reachable ? this.links.get(s.nextHop) : undefined;
     if (link === undefined) {
       this.noRoute++;
       return null;
     }
+    this.routeNode = node;
+    this.routeLink = link;
     return link;
+  }
+
+  /**
+   * The last route found (a node and its next link): a run of messages to
+   * one node looks it up once. Forgotten whenever routes or links change.
+   */
+  private routeNode = '';
+  private routeLink: Link | null = null;
+
+  private forgetRoute(): void {
+    this.routeNode = '';
+    this.routeLink = null;
   }
 
   /** A message from a neighbour: deliver here if listed, forward the rest. */
@@ -632,6 +650,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
       } else l.ping(now);
     }
     if (this.lsdb.nodes.size > 1) {
+      this.forgetRoute();
       for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.remote.drop(s.name);
     }
   }

@@ -17,9 +17,28 @@
  * produce fits a `str`; destinations and queue groups beyond one frame's
  * counts are split over several frames (`splitDests`). A string that is
  * not valid UTF-8 is a protocol error: two subjects must never alias.
+ * MSG bodies are decoded into a reused frame without allocating
+ * (msg-frame.ts); control frames here.
  */
 import { isUtf8 } from 'node:buffer';
-import { copyInto, utf8Slice, utf8Write } from '../util/bytes.js';
+import { copyInto, utf8Write } from '../util/bytes.js';
+import {
+  DEST_PLAIN,
+  type Dest,
+  FrameError,
+  LONG_STR,
+  MsgDecoder,
+  type MsgFrame,
+} from './msg-frame.js';
+
+export {
+  DEST_PLAIN,
+  type Dest,
+  decodeMsg,
+  FieldStrings,
+  FrameError,
+  MsgFrame,
+} from './msg-frame.js';
 
 /**
  * 2: MSG_TO frames. 3: authenticated handshake (HELLO + AUTH), `str` lengths.
@@ -40,9 +59,6 @@ export const FrameType = {
   Msg: 16,
   MsgTo: 17,
 } as const;
-
-/** Destination flag: deliver to the node's plain subscribers. */
-export const DEST_PLAIN = 1;
 
 /** Destinations one MSG frame can name (a u8 count); more go in more frames. */
 export const MAX_DESTS = 255;
@@ -66,37 +82,11 @@ export const FRAME_GROW_START = 64 * 1024;
 /** Hop limit of a new message: ends any loop while routes converge. */
 export const MSG_TTL = 32;
 
-export interface Dest {
-  node: string;
-  plain: boolean;
-  queues: string[];
-}
-
-export interface MsgFrame {
-  /** The frame's body as received (for relaying it unchanged but for the TTL). */
-  raw: Buffer;
-  ttl: number;
-  account: string;
-  subject: string;
-  reply: string;
-  /** Where it is delivered, when not `subject` (MSG_TO); '' for MSG. */
-  to: string;
-  dests: Dest[];
-  headers: Buffer | null;
-  payload: Buffer;
-}
-
 export interface FrameHandler {
   /** A control frame; `body` is the parsed JSON (HELLO, LSA, INTEREST), text (ERR) or null. */
   onControl(type: number, body: unknown): void;
+  /** A MSG or MSG_TO frame: the parser's one `MsgFrame`, valid until the next frame. */
   onMsg(frame: MsgFrame): void;
-}
-
-export class FrameError extends Error {
-  constructor(detail: string) {
-    super(detail);
-    this.name = 'FrameError';
-  }
 }
 
 /** A message the link format cannot carry (a string that is not well-formed UTF-16). */
@@ -128,7 +118,7 @@ export class FrameParser {
   private readonly head = Buffer.alloc(LEN);
   private headFill = 0;
   private dead = false;
-  private readonly strings = new FieldStrings();
+  private readonly msgs = new MsgDecoder();
 
   constructor(
     private readonly handler: FrameHandler,
@@ -213,14 +203,16 @@ export class FrameParser {
   /** One whole frame in buf[start, end). */
   private frame(buf: Buffer, start: number, end: number): void {
     const type = buf[start];
-    const body = buf.subarray(start + 1, end);
     switch (type) {
       case FrameType.Msg:
-        this.handler.onMsg(decodeMsg(body, this.strings));
+        this.handler.onMsg(this.msgs.decode(buf, start + 1, end, false));
         return;
       case FrameType.MsgTo:
-        this.handler.onMsg(decodeMsg(body, this.strings, true));
+        this.handler.onMsg(this.msgs.decode(buf, start + 1, end, true));
         return;
+    }
+    const body = buf.subarray(start + 1, end);
+    switch (type) {
       case FrameType.Ping:
       case FrameType.Pong:
       case FrameType.Sync:
@@ -253,112 +245,6 @@ export class FrameParser {
   }
 }
 
-/**
- * Repeated strings of MSG frames (account, subject, node and queue names)
- * decoded once: a field whose bytes equal its previous value gets the same
- * string back, so decoding allocates nothing and later Map lookups hit
- * strings V8 has hashed already.
- */
-export class FieldStrings {
-  private readonly bytes: Buffer[] = [];
-  private readonly strings: string[] = [];
-
-  /** The string of b[start, end) for field slot `slot`. */
-  get(slot: number, b: Buffer, start: number, end: number): string {
-    const n = end - start;
-    if (n === 0) return '';
-    const last = this.bytes[slot];
-    if (last !== undefined && last.length === n) {
-      let i = 0;
-      while (i < n && b[start + i] === last[i]) i++;
-      if (i === n) return this.strings[slot];
-    }
-    if (!isUtf8(b.subarray(start, end))) {
-      throw new FrameError('MSG frame has a string that is not valid UTF-8');
-    }
-    const s = utf8Slice(b, start, end);
-    if (n <= 256) {
-      this.bytes[slot] = Buffer.from(b.subarray(start, end));
-      this.strings[slot] = s;
-    }
-    return s;
-  }
-}
-
-// Field slots for FieldStrings: queues and nodes past these share the last slots.
-const SLOT_ACCOUNT = 0;
-const SLOT_SUBJECT = 1;
-const SLOT_REPLY = 2;
-const SLOT_NODE = 3;
-const SLOT_QUEUE = 8;
-const SLOT_TO = 13;
-
-// The read position of decodeMsg: decoding is synchronous, so one module
-// cursor serves every parser, without a closure per frame.
-let rd = 0;
-
-function need(b: Buffer, n: number): void {
-  if (rd + n > b.length) throw new FrameError('MSG frame is truncated');
-}
-
-/** A `str`: u16 length, or 0xFFFF and a u32 length; then the bytes. */
-function readStr(b: Buffer, strings: FieldStrings, slot: number): string {
-  need(b, 2);
-  let n = (b[rd] << 8) | b[rd + 1];
-  rd += 2;
-  if (n === LONG_STR) {
-    need(b, 4);
-    n = b.readUInt32BE(rd);
-    rd += 4;
-  }
-  need(b, n);
-  const s = strings.get(slot, b, rd, rd + n);
-  rd += n;
-  return s;
-}
-
-/** Reads a MSG (or, `withTo`, MSG_TO) body; throws FrameError when it does not hold together. */
-export function decodeMsg(
-  b: Buffer,
-  strings: FieldStrings = new FieldStrings(),
-  withTo = false,
-): MsgFrame {
-  rd = 0;
-  need(b, 1);
-  const ttl = b[rd++];
-  const account = readStr(b, strings, SLOT_ACCOUNT);
-  const subject = readStr(b, strings, SLOT_SUBJECT);
-  if (subject === '') throw new FrameError('MSG frame has an empty subject');
-  const reply = readStr(b, strings, SLOT_REPLY);
-  let to = '';
-  if (withTo) {
-    to = readStr(b, strings, SLOT_TO);
-    if (to === '') throw new FrameError('MSG_TO frame has an empty destination subject');
-  }
-  need(b, 1);
-  const count = b[rd++];
-  const dests: Dest[] = [];
-  for (let i = 0; i < count; i++) {
-    const node = readStr(b, strings, SLOT_NODE + Math.min(i, 4));
-    need(b, 2);
-    const flags = b[rd++];
-    const nq = b[rd++];
-    const queues: string[] = nq === 0 ? NO_QUEUES : [];
-    for (let q = 0; q < nq; q++) queues.push(readStr(b, strings, SLOT_QUEUE + Math.min(q, 4)));
-    dests.push({ node, plain: (flags & DEST_PLAIN) !== 0, queues });
-  }
-  need(b, 4);
-  const hlen = b.readUInt32BE(rd);
-  rd += 4;
-  need(b, hlen);
-  const headers = hlen === 0 ? null : b.subarray(rd, rd + hlen);
-  rd += hlen;
-  return { raw: b, ttl, account, subject, reply, to, dests, headers, payload: b.subarray(rd) };
-}
-
-/** Shared by decoded destinations without queue groups; never modified. */
-const NO_QUEUES: string[] = Object.freeze([]) as unknown as string[];
-
 /** A control frame as bytes. */
 export function encodeControl(type: number, body?: unknown): Buffer {
   const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
@@ -369,9 +255,6 @@ export function encodeControl(type: number, body?: unknown): Buffer {
   out.write(text, LEN + 1, 'utf8');
   return out;
 }
-
-/** The length that says a u32 length follows. */
-const LONG_STR = 0xffff;
 
 /** Room a `str` of `s` may need (3 bytes per UTF-16 unit, and the long prefix). */
 function strMax(s: string): number {
@@ -488,6 +371,92 @@ export function writeMsgHead(
   at += 4;
   dst.writeUInt32BE(at - start - LEN + bodyLen, start);
   return at;
+}
+
+/** Bytes of a sent head (type through destinations) `SentHead` keeps. */
+export const SENT_HEAD_BYTES = 256;
+
+/**
+ * The head of the last MSG frame one link wrote for one destination node
+ * without queue groups (type through destinations), kept to write the next
+ * frame with the same fields by copying it instead of encoding it again:
+ * the usual run of a publisher on one subject (bench/PROFILE.md, "Issue 16
+ * — mesh").
+ */
+export class SentHead {
+  private readonly bytes = Buffer.allocUnsafe(SENT_HEAD_BYTES);
+  private len = 0;
+  private ttl = -1;
+  private account = '';
+  private subject = '';
+  private reply = '';
+  private to = '';
+  private node = '';
+  private plain = false;
+
+  /** Bytes `write` needs, when it would write (else -1). */
+  size(ttl: number, account: string, subject: string, reply: string, d: Dest, to: string): number {
+    if (
+      this.len === 0 ||
+      subject !== this.subject ||
+      reply !== this.reply ||
+      ttl !== this.ttl ||
+      d.node !== this.node ||
+      d.plain !== this.plain ||
+      account !== this.account ||
+      to !== this.to
+    ) {
+      return -1;
+    }
+    return LEN + this.len + 4;
+  }
+
+  /** Writes the kept head (after `size` said yes) at `at`; returns the offset after it. */
+  write(dst: Buffer, at: number, headerLen: number, bodyLen: number): number {
+    const n = this.len;
+    const b = this.bytes;
+    const total = n + 4 + bodyLen;
+    dst[at] = total >>> 24;
+    dst[at + 1] = (total >>> 16) & 0xff;
+    dst[at + 2] = (total >>> 8) & 0xff;
+    dst[at + 3] = total & 0xff;
+    at += LEN;
+    for (let i = 0; i < n; i++) dst[at + i] = b[i];
+    at += n;
+    dst[at] = headerLen >>> 24;
+    dst[at + 1] = (headerLen >>> 16) & 0xff;
+    dst[at + 2] = (headerLen >>> 8) & 0xff;
+    dst[at + 3] = headerLen & 0xff;
+    return at + 4;
+  }
+
+  /** Keeps the head `writeMsgHead` wrote at src[start, end) (length through header length). */
+  keep(
+    src: Buffer,
+    start: number,
+    end: number,
+    ttl: number,
+    account: string,
+    subject: string,
+    reply: string,
+    d: Dest,
+    to: string,
+  ): void {
+    const n = end - start - LEN - 4;
+    if (n > SENT_HEAD_BYTES) {
+      this.len = 0;
+      return;
+    }
+    src.copy(this.bytes, 0, start + LEN, end - 4);
+    this.len = n;
+    this.ttl = ttl;
+    this.account = account;
+    this.subject = subject;
+    this.reply = reply;
+    this.to = to;
+    this.node = d.node;
+    this.plain = d.plain;
+  }
 }
 
 /** Encoded bytes of short strings that repeat (accounts, subjects, names). */

@@ -21,6 +21,7 @@ import {
   LINK_MAX_FRAME,
   type MsgFrame,
   msgHeadMax,
+  SentHead,
   splitDests,
   writeMsgHead,
 } from './frames.js';
@@ -73,6 +74,15 @@ export class Link extends Connection implements FrameHandler {
   congested = false;
   private readonly highWater: number;
   private readonly parser: FrameParser;
+  /**
+   * Frames relayed from one read and not yet queued: runBuf[runFrom, runTo),
+   * as read but for their lowered TTLs (null: none).
+   */
+  private runBuf: Buffer | null = null;
+  private runFrom = 0;
+  private runTo = 0;
+  /** The last data frame's head, for the next with the same fields. */
+  private readonly sent = new SentHead();
 
   constructor(
     id: number,
@@ -142,12 +152,14 @@ export class Link extends Connection implements FrameHandler {
       return;
     }
     this.inMsgs++;
-    this.inBytes += frame.payload.length + (frame.headers?.length ?? 0);
+    this.inBytes += frame.size;
     this.host.linkMsg(this, frame);
   }
 
   sendControl(frame: Buffer): void {
-    if (!this.closed) this.queueBytes(frame);
+    if (this.closed) return;
+    this.endRun();
+    this.queueBytes(frame);
   }
 
   /** Sends a PING for liveness and RTT (one out at a time). */
@@ -178,8 +190,9 @@ export class Link extends Connection implements FrameHandler {
       this.withheldMsgs++;
       return false;
     }
+    this.endRun();
     try {
-      const parts = splitDests(dests);
+      const parts = dests.length === 1 && dests[0].queues.length === 0 ? null : splitDests(dests);
       if (parts === null)
         return this.sendOne(ttl, account, subject, reply, dests, headers, payload, to);
       let all = true;
@@ -206,9 +219,23 @@ export class Link extends Connection implements FrameHandler {
   ): boolean {
     const hlen = headers === null ? 0 : headers.length;
     const body = hlen + payload.length;
-    if (this.pendingBytes + body > this.limits.maxPending) {
+    const pending = this.pendingBytes;
+    if (pending + body > this.limits.maxPending) {
       this.droppedMsgs++;
       return false;
+    }
+    // One destination without groups, as the last frame: its head is copied.
+    const one = dests.length === 1 && dests[0].queues.length === 0 ? dests[0] : null;
+    if (one !== null && body < COPY_LIMIT) {
+      const n = this.sent.size(ttl, account, subject, reply, one, to);
+      if (n > 0) {
+        const chunk = this.reserve(n + body);
+        let at = this.sent.write(chunk, this.writePos, hlen, body);
+        if (headers !== null) at = copyInto(headers, chunk, at);
+        at = copyInto(payload, chunk, at);
+        this.commit(at);
+        return this.sentOne(pending, n + body, body);
+      }
     }
     const max = msgHeadMax(account, subject, reply, dests, to);
     if (max + body > LINK_MAX_FRAME) {
@@ -219,18 +246,9 @@ export class Link extends Connection implements FrameHandler {
     }
     if (body < COPY_LIMIT) {
       const chunk = this.reserve(max + body);
-      let at = writeMsgHead(
-        chunk,
-        this.writePos,
-        ttl,
-        account,
-        subject,
-        reply,
-        dests,
-        hlen,
-        body,
-        to,
-      );
+      const start = this.writePos;
+      let at = writeMsgHead(chunk, start, ttl, account, subject, reply, dests, hlen, body, to);
+      if (one !== null) this.sent.keep(chunk, start, at, ttl, account, subject, reply, one, to);
       if (headers !== null) at = copyInto(headers, chunk, at);
       at = copyInto(payload, chunk, at);
       this.commit(at);
@@ -243,9 +261,14 @@ export class Link extends Connection implements FrameHandler {
       this.queueRef(payload);
       this.commit(this.writePos);
     }
+    return this.sentOne(pending, max + body, body);
+  }
+
+  /** Counts a data frame of `frame` bytes (`body` of them headers and payload) queued. */
+  private sentOne(pending: number, frame: number, body: number): boolean {
     this.outMsgs++;
     this.outBytes += body;
-    if (!this.congested && this.pendingBytes > this.highWater) {
+    if (!this.congested && pending + frame > this.highWater) {
       this.congested = true;
       this.host.congestion.enter(this);
     }
@@ -253,8 +276,11 @@ export class Link extends Connection implements FrameHandler {
   }
 
   /**
-   * Relays a received MSG body as it is, with one hop less: no decoding or
-   * encoding on a node the message only passes through.
+   * Relays a received MSG frame as it came, with one hop less: no decoding
+   * or encoding on a node the message only passes through, and nothing
+   * allocated. The frame's TTL is lowered in the bytes read and the frame
+   * joins a run of frames relayed from the same read, queued by reference
+   * as one piece (`endRun`); a frame not whole in one read is copied.
    */
   relayMsg(frame: MsgFrame, ttl: number): boolean {
     if (this.closed) return false;
@@ -262,37 +288,65 @@ export class Link extends Connection implements FrameHandler {
       this.withheldMsgs++;
       return false;
     }
-    const body = frame.payload.length + (frame.headers?.length ?? 0);
-    if (this.pendingBytes + body > this.limits.maxPending) {
+    const body = frame.size;
+    const pending = this.pendingBytes + (this.runTo - this.runFrom);
+    if (pending + body > this.limits.maxPending) {
       this.droppedMsgs++;
       return false;
     }
-    try {
-      this.relayBytes(frame, ttl);
-    } catch (err) {
-      this.host.linkUnencodable(this, 'error', (err as Error).message);
-      return false;
+    const buf = frame.buf;
+    const n = frame.end - frame.start;
+    // The frame's length and type just before its body, in the same buffer.
+    const from = frame.start - 5;
+    if (from >= 0 && u32(buf, from) === n + 1) {
+      buf[frame.start] = ttl;
+      if (this.runBuf === buf && this.runTo === from) this.runTo = frame.end;
+      else {
+        this.endRun();
+        this.runBuf = buf;
+        this.runFrom = from;
+        this.runTo = frame.end;
+        // Marks the link for the flusher (which ends the run first).
+        this.commit(this.writePos);
+      }
+    } else {
+      this.endRun();
+      try {
+        const chunk = this.reserve(n + 5);
+        let at = this.writePos;
+        chunk.writeUInt32BE(n + 1, at);
+        chunk[at + 4] = frame.to === '' ? FrameType.Msg : FrameType.MsgTo;
+        chunk[at + 5] = ttl;
+        at = copyRange(buf, frame.start + 1, frame.end, chunk, at + 6);
+        this.commit(at);
+      } catch (err) {
+        this.host.linkUnencodable(this, 'error', (err as Error).message);
+        return false;
+      }
     }
     this.outMsgs++;
     this.outBytes += body;
-    if (!this.congested && this.pendingBytes > this.highWater) {
+    if (!this.congested && pending + n + 5 > this.highWater) {
       this.congested = true;
       this.host.congestion.enter(this);
     }
     return true;
   }
 
-  private relayBytes(frame: MsgFrame, ttl: number): void {
-    const raw = frame.raw;
-    const chunk = this.reserve(raw.length + 5);
-    let at = this.writePos;
-    chunk.writeUInt32BE(raw.length + 1, at);
-    chunk[at + 4] = frame.to === '' ? FrameType.Msg : FrameType.MsgTo;
-    at += 5;
-    const ttlAt = at;
-    at = copyInto(raw, chunk, at);
-    chunk[ttlAt] = ttl;
-    this.commit(at);
+  /** Queues the run of relayed frames (before anything else is queued, and at each flush). */
+  private endRun(): void {
+    const buf = this.runBuf;
+    if (buf === null) return;
+    this.runBuf = null;
+    this.queueRef(buf.subarray(this.runFrom, this.runTo));
+    this.runFrom = 0;
+    this.runTo = 0;
+    this.commit(this.writePos);
+  }
+
+  override flush(final = false): void {
+    this.endRun();
+    super.flush(final);
   }
 
   /** Leaves the congested state once the queue is below half its high-water mark. */
@@ -323,6 +377,7 @@ export class Link extends Connection implements FrameHandler {
     this.state = 'closed';
     this.parser.stop();
     if (abort || this.socket.destroyed) {
+      this.runBuf = null;
       this.discardQueued();
       this.socket.destroy();
     } else {
@@ -333,6 +388,19 @@ export class Link extends Connection implements FrameHandler {
     this.checkCongestion();
     this.host.linkClosed(this);
   }
+}
+
+/** The big-endian u32 at b[at] (the caller knows the 4 bytes are there). */
+function u32(b: Buffer, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}
+
+/** Copies src[from, to) into `dst` at `at` (a loop when short: Buffer.copy costs more below ~512 B); returns the new offset. */
+function copyRange(src: Buffer, from: number, to: number, dst: Buffer, at: number): number {
+  const n = to - from;
+  if (n <= 512) for (let i = 0; i < n; i++) dst[at + i] = src[from + i];
+  else src.copy(dst, at, from, to);
+  return at + n;
 }
 
 const PING_FRAME = encodeControl(FrameType.Ping);

@@ -120,6 +120,10 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   private curMsg: Message | null = null;
   private curAccount = '';
   private curDests: Dest[] = [];
+  /** Entries of `curDests` that belong to `curMsg` (the array is reused, not truncated). */
+  private curCount = 0;
+  /** A one-entry list reused to send one destination of a longer array. */
+  private readonly oneDest: Dest[] = [{ node: '', plain: false, queues: [] }];
 
   readonly transport: MeshTransport;
 
@@ -249,6 +253,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
 
   /** Admitted: the link is up; both ends send their whole state. */
   linkUp(link: Link, peer: LinkIdentity): void {
+    this.forgetRoute();
     link.authenticated();
     link.peer = peer.name;
     link.peerId = peer.id;
@@ -322,6 +327,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   }
 
   linkClosed(link: Link): void {
+    this.forgetRoute();
     this.admission.end(link);
     const dialer = this.linkDialers.get(link);
     this.linkDialers.delete(link);
@@ -413,6 +419,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
 
   /** Routes changed: remote interest enters or leaves the sublist, distances move. */
   private routesChanged(): void {
+    this.forgetRoute();
     const now = Date.now();
     for (const s of this.lsdb.computeRoutes(now)) this.remote.sync(s);
     for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.remote.drop(s.name);
@@ -458,7 +465,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
     if (this.curMsg !== msg) {
       this.curMsg = msg;
       this.curAccount = rs.account;
-      this.curDests.length = 0;
+      this.curCount = 0;
     }
     const rn = this.remote.node(rs.node);
     if (rn === undefined) return;
@@ -467,7 +474,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
       rn.destMsg = msg;
       d.plain = false;
       if (d.queues.length > 0) d.queues = [];
-      this.curDests.push(d);
+      this.curDests[this.curCount++] = d;
     }
     if (sub.queue === '') d.plain = true;
     else if (!d.queues.includes(sub.queue)) d.queues.push(sub.queue);
@@ -484,19 +491,32 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
     // not overtake the requester's new inbox subscription (links are FIFO,
     // and every hop handles frames in order).
     if (this.interestOut.size > 0) this.interestOut.flush();
-    this.forward(this.curAccount, msg, this.curDests, MSG_TTL);
+    this.forward(this.curAccount, msg, this.curDests, this.curCount, MSG_TTL);
   }
 
-  /** Splits destinations by next hop and sends one copy per neighbour. */
-  private forward(account: string, msg: Message, dests: readonly Dest[], ttl: number): void {
-    if (dests.length === 1) {
+  /** Splits destinations dests[0, n) by next hop and sends one copy per neighbour. */
+  private forward(
+    account: string,
+    msg: Message,
+    dests: readonly Dest[],
+    n: number,
+    ttl: number,
+  ): void {
+    if (n === 1) {
       const link = this.nextLink(dests[0].node);
-      if (link !== null)
-        link.sendMsg(ttl, account, msg.subject, msg.reply, dests, msg.headers, msg.payload, msg.to);
+      if (link !== null) {
+        let one = dests;
+        if (dests.length !== 1) {
+          one = this.oneDest;
+          this.oneDest[0] = dests[0];
+        }
+        link.sendMsg(ttl, account, msg.subject, msg.reply, one, msg.headers, msg.payload, msg.to);
+      }
       return;
     }
     const byLink = new Map<Link, Dest[]>();
-    for (const d of dests) {
+    for (let i = 0; i < n; i++) {
+      const d = dests[i];
       const link = this.nextLink(d.node);
       if (link === null) continue;
       const list = byLink.get(link);
@@ -516,13 +536,28 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   }
 
   private nextLink(node: string): Link | null {
+    if (node === this.routeNode) return this.routeLink;
     const s = this.lsdb.nodes.get(node);
     const link = s?.reachable ? this.links.get(s.nextHop) : undefined;
     if (link === undefined) {
       this.noRoute++;
       return null;
     }
+    this.routeNode = node;
+    this.routeLink = link;
     return link;
+  }
+
+  /**
+   * The last route found (a node and its next link): a run of messages to
+   * one node looks it up once. Forgotten whenever routes or links change.
+   */
+  private routeNode = '';
+  private routeLink: Link | null = null;
+
+  private forgetRoute(): void {
+    this.routeNode = '';
+    this.routeLink = null;
   }
 
   /** A message from a neighbour: deliver here if listed, forward the rest. */
@@ -537,38 +572,43 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
       if (!this.checkSubjects(link, frame)) return;
     }
     const self = this.options.name;
-    let rest: Dest[] | null = null;
-    for (const d of frame.dests) {
-      if (d.node === self) {
-        const acc = this.core.accounts.getOrCreate(frame.account);
-        this.core.router.deliverAssigned(
-          acc.sublist.match(frame.to === '' ? frame.subject : frame.to),
-          frame,
-          d.plain,
-          d.queues,
-        );
-      } else {
-        rest ??= [];
-        rest.push(d);
-      }
+    const dests = frame.dests;
+    // A Message of its own only when one is delivered here or split here:
+    // a frame passed on whole is relayed as bytes.
+    let msg: Message | null = null;
+    let here = 0;
+    for (let i = 0; i < dests.length; i++) {
+      const d = dests[i];
+      if (d.node !== self) continue;
+      here++;
+      const acc = this.core.accounts.getOrCreate(frame.account);
+      msg ??= frame.message();
+      this.core.router.deliverAssigned(
+        acc.sublist.match(frame.to === '' ? frame.subject : frame.to),
+        msg,
+        d.plain,
+        d.queues,
+      );
     }
-    if (rest === null) return;
+    if (here === dests.length) return;
     if (frame.ttl <= 1) {
       this.ttlExpired++;
       return;
     }
-    // Passing through to one next hop: relay the bytes as they came.
-    if (rest.length === frame.dests.length) {
-      const first = this.nextLink(rest[0].node);
+    if (here === 0) {
+      // Passing through to one next hop: relay the bytes as they came.
+      const first = this.nextLink(dests[0].node);
       if (first === null) return;
       let same = true;
-      for (let i = 1; i < rest.length && same; i++) same = this.nextLinkOf(rest[i].node) === first;
+      for (let i = 1; i < dests.length && same; i++)
+        same = this.nextLinkOf(dests[i].node) === first;
       if (same) {
         first.relayMsg(frame, frame.ttl - 1);
         return;
       }
     }
-    this.forward(frame.account, frame, rest, frame.ttl - 1);
+    const rest = here === 0 ? dests : dests.filter((d) => d.node !== self);
+    this.forward(frame.account, msg ?? frame.message(), rest, rest.length, frame.ttl - 1);
   }
 
   private safeSubject = '';
@@ -610,6 +650,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
       } else l.ping(now);
     }
     if (this.lsdb.nodes.size > 1) {
+      this.forgetRoute();
       for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.remote.drop(s.name);
     }
   }

@@ -2,7 +2,8 @@
  * A time-bounded fuzz of the mesh FrameParser. Inputs are random bytes,
  * mutated valid frames (bit flips, inserted and deleted bytes, splices,
  * rewritten lengths and string lengths) and generated valid frames, each fed
- * in random pieces. It checks:
+ * in random pieces; valid streams include runs of MSG frames that share
+ * fields (the decoder caches heads, strings and destinations). It checks:
  *   - `feed` never throws: it returns null or a FrameError, and nothing
  *     happens after an error;
  *   - bounded memory: a pending (split) frame never holds more than maxFrame;
@@ -21,6 +22,7 @@ import {
   type GenFrame,
   type MeshOutcome,
   randomFrame,
+  randomRun,
 } from './mesh-frames.js';
 import {
   describeSplits,
@@ -102,7 +104,10 @@ function mutate(rng: Rng, input: Buffer): Buffer {
 function validStream(rng: Rng): { wire: Buffer; frames: GenFrame[] } {
   const frames: GenFrame[] = [];
   const n = rng.range(1, 8);
-  for (let i = 0; i < n; i++) frames.push(randomFrame(rng));
+  for (let i = 0; i < n; i++) {
+    if (rng.chance(0.3)) frames.push(...randomRun(rng));
+    else frames.push(randomFrame(rng));
+  }
   return { wire: concatFrames(frames).wire, frames };
 }
 

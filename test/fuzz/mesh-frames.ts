@@ -210,6 +210,48 @@ export function randomMsg(rng: Rng): MsgSpec {
   };
 }
 
+/**
+ * A run of MSG frames that share fields, as a publisher's stream does: each
+ * is the one before with nothing, or one field, changed (the decoder's head,
+ * string and destination caches hit and miss in every order).
+ */
+export function randomRun(rng: Rng): GenFrame[] {
+  let m = randomMsg(rng);
+  const out: GenFrame[] = [];
+  const n = rng.range(2, 12);
+  for (let i = 0; i < n; i++) {
+    out.push({ wire: encodeMsg(m), event: specEvent(m) });
+    const other = randomMsg(rng);
+    switch (rng.int(9)) {
+      case 0:
+        m = { ...m, subject: other.subject };
+        break;
+      case 1:
+        m = { ...m, reply: other.reply };
+        break;
+      case 2:
+        m = { ...m, to: m.to === '' ? other.to || 'x.y' : '' };
+        break;
+      case 3:
+        m = { ...m, dests: other.dests };
+        break;
+      case 4:
+        m = { ...m, account: other.account };
+        break;
+      case 5:
+        m = { ...m, ttl: other.ttl, payload: other.payload, headers: other.headers };
+        break;
+      case 6:
+        // Same lengths, other bytes: a cache must compare bytes, not sizes.
+        m = { ...m, subject: m.subject.replace(/a/g, 'b').replace(/x/g, 'a') };
+        break;
+      default:
+        m = { ...m, payload: other.payload };
+    }
+  }
+  return out;
+}
+
 function randomJson(rng: Rng, depth: number): unknown {
   switch (rng.int(depth > 2 ? 4 : 6)) {
     case 0:

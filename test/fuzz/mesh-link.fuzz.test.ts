@@ -29,8 +29,6 @@ import { makeRng, type Rng, seedFromEnv, subSeed } from './nats-frames.js';
 
 const SECONDS = Number(process.env.WEFT_FUZZ_SECONDS ?? '5');
 const SEED = seedFromEnv();
-/** Sessions the handshake fuzz may run past its time while no link has been closed yet. */
-const MAX_SESSIONS = 400;
 const NAME = 'a';
 
 /** Subjects a peer might send: good, odd, invalid, long, non-ASCII. */
@@ -164,6 +162,9 @@ function oneFrame(rng: Rng, seq: number): Buffer {
   }
 }
 
+/** Sessions the first part may run past its time while no link was closed. */
+const MAX_SESSIONS = 500;
+
 describe(`mesh link fuzz through the handshake (${SECONDS}s, seed ${SEED})`, () => {
   test('a proven peer sending anything: the node stays up and serves', async (t) => {
     const a = await startNode({ name: NAME, meshToken: TOKEN });
@@ -183,9 +184,8 @@ describe(`mesh link fuzz through the handshake (${SECONDS}s, seed ${SEED})`, () 
     let sessions = 0;
     let closedByNode = 0;
     let frames = 0;
-    // At least 10 sessions and the time; and on until a hostile frame has
-    // closed a link (a slow, loaded run may not get there in the time), at
-    // most MAX_SESSIONS, so a node that never closes still fails below.
+    // Past the time, on until a hostile frame has closed a link (a slow run
+    // may not have drawn one yet), within a bound.
     while (
       sessions < 10 ||
       performance.now() < end ||

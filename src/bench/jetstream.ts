@@ -40,6 +40,11 @@ export interface JsOptions {
   /** Give up after this long without progress, ms (default 10 s). */
   stallMs?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Told when the measured part starts and ends (after a consumer's
+   * pre-fill): a caller sampling the server's CPU time reads it here.
+   */
+  onPhase?: (phase: 'start' | 'end') => void;
 }
 
 export interface JsResult {
@@ -364,6 +369,7 @@ export async function runJetStream(workload: JsWorkload, o: JsOptions): Promise<
   try {
     await createStream(c, stream, subject);
     if (workload === 'js-pub-async' || workload === 'js-pub-sync') {
+      o.onPhase?.('start');
       const run =
         workload === 'js-pub-async'
           ? await publishWindowed(
@@ -387,6 +393,7 @@ export async function runJetStream(workload: JsWorkload, o: JsOptions): Promise<
               stallMs,
               o.onProgress,
             );
+      o.onPhase?.('end');
       errors.push(...c.conn.errors);
       const r = result(workload, o, run.done, run.elapsedMs, run.ended, ackErrors, errors);
       if (run.latency) r.latency = percentiles(run.latency);
@@ -410,7 +417,9 @@ export async function runJetStream(workload: JsWorkload, o: JsOptions): Promise<
       errors.push(...c.conn.errors);
       return result(workload, o, 0, 0, 'error', ackErrors, errors);
     }
+    o.onPhase?.('start');
     const run = await consume(c, workload, stream, o, timeoutMs, stallMs, errors);
+    o.onPhase?.('end');
     errors.push(...c.conn.errors);
     const r = result(workload, o, run.done, run.elapsedMs, run.ended, ackErrors, errors);
     r.prefillPerSec = fill.done / (fill.elapsedMs / 1000);

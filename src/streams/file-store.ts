@@ -513,6 +513,19 @@ export class FileStore implements StreamStore {
     }
   }
 
+  nextNow(seq: number, filter = ''): StoredMessage | null | undefined {
+    if (this.closing) return undefined; // `next` says why
+    const literal = filter !== '' && classifySubject(filter) === 'literal';
+    for (;;) {
+      const s = this.index.nextSeq(seq, filter, literal);
+      if (s === 0) return null;
+      if (s > this.writer.durableSeq) return undefined; // `next` waits for it
+      const m = this.read(s);
+      if (m !== null) return m;
+      seq = s + 1; // damaged, now dropped: go on past it
+    }
+  }
+
   /**
    * Waits until the held message `seq` is durable. When its write failed
    * the index has dropped it by then (the caller looks again and does not

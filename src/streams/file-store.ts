@@ -137,6 +137,30 @@ interface ReadWindow {
   buf: Buffer;
 }
 
+/**
+ * What an append resolves with: headers and payload are views of the
+ * record, made only when asked for (most callers want the sequence alone).
+ */
+class AppendedMessage implements StoredMessage {
+  private body: { headers: Buffer | null; payload: Buffer } | null = null;
+  constructor(
+    readonly seq: number,
+    readonly subject: string,
+    readonly time: number,
+    private readonly rec: Buffer,
+  ) {}
+
+  get headers(): Buffer | null {
+    this.body ??= recBody(this.rec, 0);
+    return this.body.headers;
+  }
+
+  get payload(): Buffer {
+    this.body ??= recBody(this.rec, 0);
+    return this.body.payload;
+  }
+}
+
 export class FileStore implements StreamStore {
   private readonly windows: ReadWindow[] = [];
   private nextWindow = 0;
@@ -300,14 +324,7 @@ export class FileStore implements StreamStore {
     this.index.add(seq, subject, time, seg, seg.size - rec.length, rec.length);
     this.unsynced.push(seg.name, seg.size, seq);
     this.stats.appends++;
-    const body = recBody(rec, 0);
-    return this.writer.settle<StoredMessage>({
-      seq,
-      subject,
-      time,
-      headers: body.headers,
-      payload: body.payload,
-    });
+    return this.writer.settle<StoredMessage>(new AppendedMessage(seq, subject, time, rec));
   }
 
   remove(seq: number): Promise<boolean> {

@@ -31,6 +31,7 @@ import { MessageIndex, type Segment } from './file-index.js';
 import { errnoOf, type FileOps, realFileOps } from './file-ops.js';
 import { DEFAULT_QUARANTINE_BYTES, QUARANTINE_FILE, type Quarantine } from './file-quarantine.js';
 import {
+  AppendedMessage,
   encodeControl,
   encodeMsg,
   recBody,
@@ -135,30 +136,6 @@ interface ReadWindow {
   /** File offset of buf[0]. */
   off: number;
   buf: Buffer;
-}
-
-/**
- * What an append resolves with: headers and payload are views of the
- * record, made only when asked for (most callers want the sequence alone).
- */
-class AppendedMessage implements StoredMessage {
-  private body: { headers: Buffer | null; payload: Buffer } | null = null;
-  constructor(
-    readonly seq: number,
-    readonly subject: string,
-    readonly time: number,
-    private readonly rec: Buffer,
-  ) {}
-
-  get headers(): Buffer | null {
-    this.body ??= recBody(this.rec, 0);
-    return this.body.headers;
-  }
-
-  get payload(): Buffer {
-    this.body ??= recBody(this.rec, 0);
-    return this.body.payload;
-  }
 }
 
 export class FileStore implements StreamStore {

@@ -306,12 +306,17 @@ export class Consumer implements Subscriber {
       return;
     }
     this.pumping = true;
-    // Delivers in this turn while the store answers at once (an ack frees
-    // room, one message goes out: no async function per ack); the async
-    // pump takes over when a read must wait.
+    // One delivery round per turn's worth of kicks (a socket read of acks
+    // frees room for many messages: one round delivers them), run as a
+    // microtask and synchronously while the store answers at once; the
+    // async pump takes over only when a read must wait.
+    queueMicrotask(this.pumpTask);
+  }
+
+  private readonly pumpTask = (): void => {
     let done: boolean;
     try {
-      done = this.pumpNow();
+      done = this.closed || this.pumpNow();
     } catch (err) {
       this.pumping = false;
       this.host.log.error(`consumer ${this.host.stream.name}/${this.name}: ${String(err)}`);
@@ -319,7 +324,7 @@ export class Consumer implements Subscriber {
     }
     if (done) this.pumping = false;
     else void this.pump();
-  }
+  };
 
   /**
    * `pumpRounds` without waiting: true when it delivered all it could,

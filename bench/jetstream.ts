@@ -2,7 +2,9 @@
  * The JetStream part of `npm run bench`: publish with acks and consume with
  * acks, Weft against `nats-server -js`, same generator (`src/bench/jetstream.ts`),
  * one run. Each side runs with its default sync policy (Weft: fsync before
- * every ack, with group commit; nats-server: fsync every 2 minutes). A third
+ * every ack, with group commit; nats-server: fsync every 2 minutes); the
+ * rows marked `weftSync: 'interval'` run a second Weft node with
+ * `--sync-interval 2m`, nats-server's default, like for like. A third
  * column, nats-server with `jetstream { sync_interval: always }`, is measured
  * when the installed nats-server accepts that field (2.10 and later).
  */
@@ -36,7 +38,19 @@ interface JsCase {
   scale: number;
   /** Consumers: max_ack_pending to ask for (default: the server's own default). */
   maxAckPending?: number;
+  /**
+   * Weft's sync policy for this row: 'always' (the default: fsync before
+   * every ack, group commit) or 'interval' (`--sync-interval 2m`, as
+   * nats-server 2.9's default, so the row compares like with like).
+   */
+  weftSync?: 'always' | 'interval';
 }
+
+/** The Weft node's extra arguments for each sync policy. */
+const WEFT_SYNC_ARGS: Record<'always' | 'interval', string[]> = {
+  always: [],
+  interval: ['--sync-interval', '2m'],
+};
 
 const JS_CASES: JsCase[] = [
   {
@@ -76,6 +90,39 @@ const JS_CASES: JsCase[] = [
     size: 16,
     scale: 1,
   },
+  // The same rows with Weft fsyncing every 2 minutes, as nats-server -js does.
+  {
+    key: 'js-pub-async-interval',
+    id: 'js-pub-async',
+    label: 'JS publish, async (256 in flight), 16 B, Weft sync_interval 2m',
+    size: 16,
+    scale: 1,
+    weftSync: 'interval',
+  },
+  {
+    key: 'js-pub-async-1k-interval',
+    id: 'js-pub-async',
+    label: 'JS publish, async (256 in flight), 1 KiB, Weft sync_interval 2m',
+    size: 1024,
+    scale: 1,
+    weftSync: 'interval',
+  },
+  {
+    key: 'js-consume-pull-interval',
+    id: 'js-consume-pull',
+    label: 'JS pull consumer (batch 500), ack each, 16 B, Weft sync_interval 2m',
+    size: 16,
+    scale: 1,
+    weftSync: 'interval',
+  },
+  {
+    key: 'js-consume-push-interval',
+    id: 'js-consume-push',
+    label: 'JS push consumer, ack explicit, 16 B, Weft sync_interval 2m',
+    size: 16,
+    scale: 1,
+    weftSync: 'interval',
+  },
 ];
 
 export interface JsMeasured {
@@ -104,6 +151,8 @@ const WINDOW = 256;
 export async function runJetStreamCompare(o: JsRunOptions): Promise<JsMeasured> {
   const m: JsMeasured = { msgs: o.msgs, window: WINDOW, results: {}, ratios: {} };
   const servers: Partial<Record<JsSide, ServerProc>> = {};
+  /** The Weft node with `--sync-interval 2m`, for the rows that ask for it. */
+  let weftInterval: ServerProc | undefined;
   try {
     servers.nats = await startNatsJetStream(o.natsBin);
     o.log(`JetStream: nats-server -js on ${servers.nats.url} (pid ${servers.nats.pid})`);
@@ -125,12 +174,25 @@ export async function runJetStreamCompare(o: JsRunOptions): Promise<JsMeasured> 
     } catch (err) {
       o.problems.push(`JetStream: Weft node did not start: ${(err as Error).message}`);
     }
+    if (JS_CASES.some((c) => c.weftSync === 'interval' && o.only.includes(c.id))) {
+      try {
+        weftInterval = await startWeft(o.mainJs, ['--mesh-port', '-1', ...WEFT_SYNC_ARGS.interval]);
+        o.log(`JetStream: weft with sync_interval 2m on ${weftInterval.url}`);
+      } catch (err) {
+        o.problems.push(
+          `JetStream: Weft node (sync_interval) did not start: ${(err as Error).message}`,
+        );
+      }
+    }
     const sides = (['nats', 'natsSync', 'weft'] as const).filter((s) => servers[s] !== undefined);
     // Not measured: V8 compiles Weft's hot paths, and every server creates its first stream.
-    for (const side of sides) {
-      o.status(`warming up ${SIDE_NAMES[side]}: js-pub-async`);
+    for (const server of [
+      ...sides.map((s) => servers[s]!),
+      ...(weftInterval ? [weftInterval] : []),
+    ]) {
+      o.status(`warming up ${server.name}: js-pub-async`);
       await runJetStream('js-pub-async', {
-        server: parseServerUrl(servers[side]!.url),
+        server: parseServerUrl(server.url),
         msgs: Math.min(20_000, o.msgs),
         size: 16,
         window: WINDOW,
@@ -140,7 +202,8 @@ export async function runJetStreamCompare(o: JsRunOptions): Promise<JsMeasured> 
     for (const c of JS_CASES.filter((c) => o.only.includes(c.id))) {
       m.results[c.key] = {};
       for (const side of sides) {
-        const server = servers[side]!;
+        const server = side === 'weft' && c.weftSync === 'interval' ? weftInterval : servers[side];
+        if (server === undefined) continue;
         if (server.exited()) {
           o.problems.push(`${c.key} ${side}: server is no longer running\n${server.tail()}`);
           continue;
@@ -164,7 +227,7 @@ export async function runJetStreamCompare(o: JsRunOptions): Promise<JsMeasured> 
     }
   } finally {
     o.clearStatus();
-    await Promise.all(Object.values(servers).map((s) => s?.stop()));
+    await Promise.all([...Object.values(servers), weftInterval].map((s) => s?.stop()));
   }
   for (const c of JS_CASES) {
     const { nats, natsSync, weft } = m.results[c.key] ?? {};
@@ -275,6 +338,8 @@ export function renderJsTable(m: JsMeasured, only: string[]): string {
     "each server's default: Weft fsyncs before every ack (group commit); nats-server -js",
     'fsyncs every 2 min, so its acks do not wait for the disk. Consumers use each',
     `server's default max_ack_pending (${defaultMap(m)}) unless the row says otherwise.`,
+    'Rows ending "Weft sync_interval 2m" run Weft with `--sync-interval 2m`: both servers',
+    'fsync on a 2-minute timer there, like for like.',
   ];
   if (m.natsSyncSkipped) out.push(`No "sync always" column: ${m.natsSyncSkipped}.`);
   out.push(

@@ -44,6 +44,11 @@ export interface JsOptions {
   onStreamCreated?: () => Promise<void>;
   /** Called after the workload, before the stream is deleted (bench/memory.ts: RSS with it full). */
   beforeDelete?: () => Promise<void>;
+  /**
+   * Told when the measured part starts and ends (after a consumer's
+   * pre-fill): a caller sampling the server's CPU time reads it here.
+   */
+  onPhase?: (phase: 'start' | 'end') => void;
 }
 
 export interface JsResult {
@@ -369,6 +374,7 @@ export async function runJetStream(workload: JsWorkload, o: JsOptions): Promise<
     await createStream(c, stream, subject);
     await o.onStreamCreated?.();
     if (workload === 'js-pub-async' || workload === 'js-pub-sync') {
+      o.onPhase?.('start');
       const run =
         workload === 'js-pub-async'
           ? await publishWindowed(
@@ -392,6 +398,7 @@ export async function runJetStream(workload: JsWorkload, o: JsOptions): Promise<
               stallMs,
               o.onProgress,
             );
+      o.onPhase?.('end');
       errors.push(...c.conn.errors);
       const r = result(workload, o, run.done, run.elapsedMs, run.ended, ackErrors, errors);
       if (run.latency) r.latency = percentiles(run.latency);
@@ -416,7 +423,9 @@ export async function runJetStream(workload: JsWorkload, o: JsOptions): Promise<
       errors.push(...c.conn.errors);
       return result(workload, o, 0, 0, 'error', ackErrors, errors);
     }
+    o.onPhase?.('start');
     const run = await consume(c, workload, stream, o, timeoutMs, stallMs, errors);
+    o.onPhase?.('end');
     errors.push(...c.conn.errors);
     const r = result(workload, o, run.done, run.elapsedMs, run.ended, ackErrors, errors);
     r.prefillPerSec = fill.done / (fill.elapsedMs / 1000);

@@ -163,6 +163,8 @@ export class PullRequests {
 
   /** No-wait requests end once what is there has been delivered. */
   endNoWait(): void {
+    // Called after every delivery round (one per ack): no copy unless one is there.
+    if (!this.waiting.some((r) => r.noWait)) return;
     for (const req of [...this.waiting]) {
       if (req.noWait) {
         this.end(req, req.delivered === 0 ? '404 No Messages' : '408 Request Timeout');

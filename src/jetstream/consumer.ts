@@ -40,6 +40,7 @@ import {
   type SeqPair,
 } from './consumer-state.js';
 import { ackSubject, appendHeaders, parseAck, parseAckAt } from './consumer-wire.js';
+import { PendingOrder } from './pending-order.js';
 import { PushFlow } from './push.js';
 
 export interface ConsumerHost {
@@ -61,6 +62,12 @@ export interface ConsumerHost {
 
 let nextConsumerId = 1_500_000_000;
 
+/** A message to deliver, and why: redelivered, from the start list, or next after the cursor. */
+interface NextMessage {
+  m: StoredMessage;
+  kind: 'redeliver' | 'start' | 'new';
+}
+
 export interface ConsumerCounts {
   num_ack_pending: number;
   num_redelivered: number;
@@ -76,6 +83,8 @@ export class Consumer implements Subscriber {
   private dseq = 0;
   private ackFloor: SeqPair = { consumer_seq: 0, stream_seq: 0 };
   private readonly pending = new Map<number, Pending>();
+  /** `pending`'s sequences in delivery order, for the ack floor (pending-order.ts). */
+  private readonly order = new PendingOrder();
   /** Where the numbers start in this consumer's ack subjects. */
   private readonly ackPrefixLength: number;
   private rdq: number[] = [];
@@ -156,6 +165,7 @@ export class Consumer implements Subscriber {
     const due = Date.now() + (this.cfg.ack_wait ?? DEFAULT_ACK_WAIT_NS) / NS_PER_MS;
     for (const [sseq, cseq, deliveries, time] of s.pending) {
       this.pending.set(sseq, { cseq, deliveries, deadline: due, time });
+      this.order.push(sseq, this.pending);
     }
     await this.recount();
   }
@@ -296,18 +306,71 @@ export class Consumer implements Subscriber {
       return;
     }
     this.pumping = true;
-    void this.pump();
+    // One delivery round per turn's worth of kicks (a socket read of acks
+    // frees room for many messages: one round delivers them), run as a
+    // microtask and synchronously while the store answers at once; the
+    // async pump takes over only when a read must wait.
+    queueMicrotask(this.pumpTask);
   }
 
-  /** Where the next message goes: a pull request's reply subject or the push subject. */
-  private target(): { to: string; req: PullRequest | null } | null {
+  private readonly pumpTask = (): void => {
+    let done: boolean;
+    try {
+      done = this.closed || this.pumpNow();
+    } catch (err) {
+      this.pumping = false;
+      this.host.log.error(`consumer ${this.host.stream.name}/${this.name}: ${String(err)}`);
+      return;
+    }
+    if (done) this.pumping = false;
+    else void this.pump();
+  };
+
+  /**
+   * `pumpRounds` without waiting: true when it delivered all it could,
+   * false when the next message must be read asynchronously (`pumping`
+   * stays set for the async pump).
+   */
+  private pumpNow(): boolean {
+    do {
+      this.again = false;
+      while (!this.closed && this.target()) {
+        const m = this.nextNewNow();
+        if (m === undefined) return false;
+        if (m === null) break;
+        if (m.seq < this.cursor) continue;
+        this.cursor = m.seq + 1;
+        this.pendingCount = Math.max(0, this.pendingCount - 1);
+        this.send(this.to, this.toReq, m);
+      }
+      this.pulls.endNoWait();
+    } while (this.again && !this.closed);
+    return true;
+  }
+
+  /** Set by `target`: where the next message goes, and the pull request it answers. */
+  private to = '';
+  private toReq: PullRequest | null = null;
+
+  /**
+   * Whether the next message has somewhere to go: a pull request's reply
+   * subject or the push subject, left in `to` and `toReq` (no object per
+   * message).
+   */
+  private target(): boolean {
     if (this.isPush) {
-      if (this.push?.stalled === true || this.holdDelivery?.() === true) return null;
+      if (this.push?.stalled === true || this.holdDelivery?.() === true) return false;
       const to = this.cfg.deliver_subject!;
-      return hasInterest(this.host.account, to) ? { to, req: null } : null;
+      if (!hasInterest(this.host.account, to)) return false;
+      this.to = to;
+      this.toReq = null;
+      return true;
     }
     const req = this.pulls.next();
-    return req === null ? null : { to: req.reply, req };
+    if (req === null) return false;
+    this.to = req.reply;
+    this.toReq = req;
+    return true;
   }
 
   private async pump(): Promise<void> {
@@ -326,11 +389,15 @@ export class Consumer implements Subscriber {
   private async pumpRounds(): Promise<void> {
     do {
       this.again = false;
-      while (!this.closed && this.target() !== null) {
-        const next = await this.nextMessage();
+      while (!this.closed && this.target()) {
+        // In order and durable, the next message is read at once: no
+        // promise per message (bench/PROFILE.md, "Issue 16 — store").
+        let next = this.nextNow();
+        if (next === undefined) {
+          next = await this.nextMessage();
+          if (next !== null && (this.closed || !this.target())) break;
+        }
         if (next === null) break;
-        const t = this.target();
-        if (t === null || this.closed) break;
         const { m, kind } = next;
         // State may have moved during the read: take the message only if it is still next.
         if (kind === 'redeliver') {
@@ -344,17 +411,38 @@ export class Consumer implements Subscriber {
           this.cursor = m.seq + 1;
           this.pendingCount = Math.max(0, this.pendingCount - 1);
         }
-        this.send(t.to, t.req, m);
+        this.send(this.to, this.toReq, m);
       }
       this.pulls.endNoWait();
     } while (this.again && !this.closed);
     this.pumping = false;
   }
 
-  private async nextMessage(): Promise<{
-    m: StoredMessage;
-    kind: 'redeliver' | 'start' | 'new';
-  } | null> {
+  /**
+   * The next new message when it can be had at once (nothing to redeliver
+   * or to start from, the store answers synchronously), null when there is
+   * none to deliver now, undefined when `nextMessage` must be asked.
+   */
+  private nextNow(): NextMessage | null | undefined {
+    const m = this.nextNewNow();
+    return m === null || m === undefined ? m : { m, kind: 'new' };
+  }
+
+  /** `nextNow` without the wrapper object (pumpNow's per-message path). */
+  private nextNewNow(): StoredMessage | null | undefined {
+    if (this.rdq.length > 0 || this.startSeqs.length > 0) return undefined;
+    const max = this.cfg.max_ack_pending ?? -1;
+    if (max > 0 && this.pending.size >= max) return null;
+    const store = this.host.stream.messages;
+    if (store.nextNow === undefined) return undefined;
+    const m = store.nextNow(this.cursor, this.filter);
+    if (m !== null) return m; // a message, or undefined: ask nextMessage
+    // As in nextMessage: nothing left, so nothing is pending (read in this turn).
+    this.pendingCount = 0;
+    return null;
+  }
+
+  private async nextMessage(): Promise<NextMessage | null> {
     const store = this.host.stream.messages;
     while (this.rdq.length > 0) {
       const seq = this.rdq[0]!;
@@ -404,6 +492,7 @@ export class Consumer implements Subscriber {
         deadline: now + this.ackWaitMs(deliveries),
         time: m.time,
       });
+      if (prev === undefined) this.order.push(m.seq, this.pending);
     }
     const left = this.pendingCount + this.startSeqs.length;
     const reply = ackSubject(
@@ -444,12 +533,14 @@ export class Consumer implements Subscriber {
     const ref = parseAckAt(msg.subject, this.ackPrefixLength);
     const ack = parseAck(msg.payload);
     if (ref === null || ack === null || this.closed) return;
-    this.lastActive = Date.now();
+    // One clock read per ack (Date.now is a visible cost at 100k acks/s).
+    const now = Date.now();
+    this.lastActive = now;
     const p = this.pending.get(ref.sseq);
     switch (ack.kind) {
       case 'ack':
       case 'next':
-        this.acked(ref.sseq);
+        this.acked(ref.sseq, now);
         break;
       case 'wpi':
         if (p !== undefined) p.deadline = Date.now() + this.ackWaitMs(p.deliveries);
@@ -491,7 +582,7 @@ export class Consumer implements Subscriber {
     this.kick();
   }
 
-  private acked(sseq: number): void {
+  private acked(sseq: number, now = Date.now()): void {
     const policy = this.cfg.ack_policy;
     if (policy === 'none') return;
     const done: number[] = [];
@@ -506,7 +597,7 @@ export class Consumer implements Subscriber {
       done.push(sseq);
     }
     if (done.length > 0) {
-      this.lastAcked = Date.now();
+      this.lastAcked = now;
       this.updateFloor();
       this.host.acked(this, done);
     }
@@ -563,14 +654,17 @@ export class Consumer implements Subscriber {
   /** The ack floor: everything at or below it is acknowledged. */
   private updateFloor(): void {
     if (this.pending.size === 0) {
+      this.order.clear();
       this.ackFloor = { consumer_seq: this.dseq, stream_seq: Math.max(0, this.cursor - 1) };
       return;
     }
     // `pending` is in ascending stream sequence: entries are added as the
     // cursor moves forward (and restored in that order), and a redelivery
     // updates its entry in place. So the oldest unacknowledged is the first
-    // entry: O(1) per ack, not a scan (a scan made 20,000 pending acks crawl).
-    const min = this.pending.keys().next().value as number;
+    // one delivered and still pending: O(1) amortised per ack, not a scan
+    // (a scan made 20,000 pending acks crawl), and not the Map's iterator
+    // either (it steps over deleted slots: see pending-order.ts).
+    const min = this.order.first(this.pending)!;
     if (min - 1 > this.ackFloor.stream_seq) {
       this.ackFloor = { consumer_seq: this.pending.get(min)!.cseq - 1, stream_seq: min - 1 };
     }

@@ -168,14 +168,13 @@ export class CapturedStream implements Subscriber {
   }
 
   deliver(_sub: Subscription, msg: Message): void {
-    // The message's buffers may be a reused read buffer: copy what is kept.
-    const headers = msg.headers === null ? null : Buffer.from(msg.headers);
-    const payload = Buffer.from(msg.payload);
+    // The message's buffers may be a reused read buffer: the store copies
+    // them before `store` returns (StreamStore.append), so no copy here.
     const reply = msg.reply;
     const subject = msg.subject;
     const name = this.stream.name;
     // Called in this turn, so messages are numbered in arrival order.
-    this.stream.store(subject, headers, payload).then(
+    this.stream.store(subject, msg.headers, msg.payload).then(
       (r) => {
         if (reply !== '') this.js.reply(reply, pubAck(name, r.seq, r.duplicate === true), this);
         if (r.duplicate !== true) this.consumers.stored(r.seq, subject);

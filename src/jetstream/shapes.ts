@@ -71,10 +71,19 @@ export function errorResponse(
   return { type, error: err.toJSON(), ...extra };
 }
 
+/** The last stream name `pubAck` quoted, and its JSON (one stream takes most publishes). */
+let ackName = '';
+let ackNameJson = '""';
+
+/** A publish ack, `{"stream":…,"seq":…}`: built by hand, as it is one per stored message. */
 export function pubAck(stream: string, seq: number, duplicate: boolean): string {
+  if (stream !== ackName) {
+    ackName = stream;
+    ackNameJson = JSON.stringify(stream);
+  }
   return duplicate
-    ? JSON.stringify({ stream, seq, duplicate: true })
-    : JSON.stringify({ stream, seq });
+    ? `{"stream":${ackNameJson},"seq":${seq},"duplicate":true}`
+    : `{"stream":${ackNameJson},"seq":${seq}}`;
 }
 
 export function pubAckError(stream: string, err: StreamApiError): string {

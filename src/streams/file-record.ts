@@ -28,6 +28,7 @@
  * records read the same in versions that predate `skip`.
  */
 import { crc32 } from './file-crc32.js';
+import type { StoredMessage } from './store.js';
 
 export const HEADER = 32;
 export const T_MSG = 1;
@@ -131,4 +132,28 @@ export function recBody(buf: Buffer, off: number): { headers: Buffer | null; pay
     headers: buf[off + 9]! & F_HEADERS ? buf.subarray(subjEnd, hdrEnd) : null,
     payload: buf.subarray(hdrEnd, off + len),
   };
+}
+
+/**
+ * What an append resolves with: headers and payload are views of the
+ * record, made only when asked for (most callers want the sequence alone).
+ */
+export class AppendedMessage implements StoredMessage {
+  private body: { headers: Buffer | null; payload: Buffer } | null = null;
+  constructor(
+    readonly seq: number,
+    readonly subject: string,
+    readonly time: number,
+    private readonly rec: Buffer,
+  ) {}
+
+  get headers(): Buffer | null {
+    this.body ??= recBody(this.rec, 0);
+    return this.body.headers;
+  }
+
+  get payload(): Buffer {
+    this.body ??= recBody(this.rec, 0);
+    return this.body.payload;
+  }
 }

@@ -31,6 +31,7 @@ import { MessageIndex, type Segment } from './file-index.js';
 import { errnoOf, type FileOps, realFileOps } from './file-ops.js';
 import { DEFAULT_QUARANTINE_BYTES, QUARANTINE_FILE, type Quarantine } from './file-quarantine.js';
 import {
+  AppendedMessage,
   encodeControl,
   encodeMsg,
   recBody,
@@ -300,14 +301,7 @@ export class FileStore implements StreamStore {
     this.index.add(seq, subject, time, seg, seg.size - rec.length, rec.length);
     this.unsynced.push(seg.name, seg.size, seq);
     this.stats.appends++;
-    const body = recBody(rec, 0);
-    return this.writer.settle<StoredMessage>({
-      seq,
-      subject,
-      time,
-      headers: body.headers,
-      payload: body.payload,
-    });
+    return this.writer.settle<StoredMessage>(new AppendedMessage(seq, subject, time, rec));
   }
 
   remove(seq: number): Promise<boolean> {
@@ -510,6 +504,19 @@ export class FileStore implements StreamStore {
         continue;
       }
       await this.durable(s);
+    }
+  }
+
+  nextNow(seq: number, filter = ''): StoredMessage | null | undefined {
+    if (this.closing) return undefined; // `next` says why
+    const literal = filter !== '' && classifySubject(filter) === 'literal';
+    for (;;) {
+      const s = this.index.nextSeq(seq, filter, literal);
+      if (s === 0) return null;
+      if (s > this.writer.durableSeq) return undefined; // `next` waits for it
+      const m = this.read(s);
+      if (m !== null) return m;
+      seq = s + 1; // damaged, now dropped: go on past it
     }
   }
 

@@ -93,6 +93,21 @@ export function createMemoryStore(): StreamStore {
     return Math.max(start, slotMap.slotFrom(Math.ceil(seq)));
   }
 
+  function nextNow(seq: number, filter = ''): StoredMessage | null {
+    check();
+    if (filter !== '' && classifySubject(filter) === 'literal') {
+      const seqs = bySubject.get(filter);
+      if (seqs === undefined) return null;
+      const i = lowerBound(seqs, seq);
+      return i < seqs.length ? at(seqs[i]!)! : null;
+    }
+    for (let i = firstFrom(seq); i < slots.length; i++) {
+      const m = slots[i];
+      if (m !== undefined && (filter === '' || subjectMatches(filter, m.subject))) return m;
+    }
+    return null;
+  }
+
   return {
     async append(subject, headers, payload, time = Date.now()) {
       check();
@@ -132,19 +147,10 @@ export function createMemoryStore(): StreamStore {
     },
 
     async next(seq, filter = '') {
-      check();
-      if (filter !== '' && classifySubject(filter) === 'literal') {
-        const seqs = bySubject.get(filter);
-        if (seqs === undefined) return null;
-        const i = lowerBound(seqs, seq);
-        return i < seqs.length ? at(seqs[i]!)! : null;
-      }
-      for (let i = firstFrom(seq); i < slots.length; i++) {
-        const m = slots[i];
-        if (m !== undefined && (filter === '' || subjectMatches(filter, m.subject))) return m;
-      }
-      return null;
+      return nextNow(seq, filter);
     },
+
+    nextNow,
 
     async lastBySubject(subject) {
       check();

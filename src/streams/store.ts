@@ -76,6 +76,14 @@ export interface StreamStore {
   get(seq: number): Promise<StoredMessage | null>;
   /** The first message with sequence ≥ `seq` whose subject matches `filter` ('' = any), or null. */
   next(seq: number, filter?: string): Promise<StoredMessage | null>;
+  /**
+   * `next` answered at once when it can be (the message is durable and
+   * readable without waiting): the message, or null when there is none;
+   * undefined when only `next` can tell (it would wait, or read
+   * asynchronously). Optional: a consumer reading in order calls it per
+   * message, and without it uses `next`.
+   */
+  nextNow?(seq: number, filter?: string): StoredMessage | null | undefined;
   /** The newest message on exactly this subject, or null. */
   lastBySubject(subject: string): Promise<StoredMessage | null>;
   /** Removes one message; false when it was not there. Durable like an append. */

@@ -10,7 +10,7 @@
  * arrival order without a queue, and the store's group commit still batches
  * their fsyncs.
  */
-import { H, parseHeaders } from './headers.js';
+import { H, type PubHeaders, parseHeaders, readPubHeaders } from './headers.js';
 import { type StoredMessage, StoreError, type StoreState, type StreamStore } from './store.js';
 import { NS_PER_MS, type StreamConfig } from './stream-config.js';
 import { internalError, JsErr, StreamApiError } from './stream-errors.js';
@@ -94,7 +94,7 @@ export class Stream {
     this.storedSeq = st.lastSeq;
     this.storedMsgId = this.lastMsgId;
     // A store that cannot write yet (a full disk at start) still opens, readable.
-    await this.enforceLimits().catch((err: unknown) => {
+    await (this.enforceLimits() ?? Promise.resolve()).catch((err: unknown) => {
       if (!(err instanceof StoreError && err.code === 'unwritable')) throw err;
     });
     this.startAgeTimer();
@@ -111,14 +111,25 @@ export class Stream {
     return this.messages.state();
   }
 
-  /** Stores a captured message. Rejects with a StreamApiError the publisher should see. */
-  store(subject: string, headers: Buffer | null, payload: Buffer): Promise<PubResult> {
+  /**
+   * Stores a captured message. Rejects with a StreamApiError the publisher
+   * should see. The store copies `headers` and `payload` before this
+   * returns (they may be views of a reused read buffer). `pub`: the
+   * publish headers (`Nats-Msg-Id`, `Nats-Expected-*`, `Nats-Rollup`) when
+   * the caller knows them already (`NO_PUB_HEADERS` for none), so the
+   * header block is not read again; by default they are read from it.
+   */
+  store(
+    subject: string,
+    headers: Buffer | null,
+    payload: Buffer,
+    pub: PubHeaders = readPubHeaders(headers),
+  ): Promise<PubResult> {
     if (this.closedFlag) return Promise.reject(JsErr.StreamNotFound());
     const cfg = this.cfg;
     const now = Date.now();
     this.pruneDedup(now);
-    const hdrs = parseHeaders(headers);
-    const msgId = hdrs.get(H.msgId) ?? '';
+    const msgId = pub.msgId ?? '';
     if (msgId !== '') {
       const seen = this.dedup.get(msgId);
       if (seen !== undefined) return seen.done.then(() => ({ seq: seen.seq, duplicate: true }));
@@ -127,25 +138,25 @@ export class Stream {
     const unwritable = this.messages.writeError;
     if (unwritable !== null) return Promise.reject(storeFailure(unwritable));
     const st = this.messages.state();
-    const expStream = hdrs.get(H.expectedStream);
+    const expStream = pub.expectedStream;
     if (expStream !== undefined && expStream !== '' && expStream !== cfg.name) {
       return Promise.reject(JsErr.StreamNotMatch());
     }
-    const expLast = hdrs.get(H.expectedLastSeq);
+    const expLast = pub.expectedLastSeq;
     if (expLast !== undefined && Number(expLast) !== st.lastSeq) {
       return Promise.reject(JsErr.WrongLastSequence(st.lastSeq));
     }
-    const expLastId = hdrs.get(H.expectedLastMsgId);
+    const expLastId = pub.expectedLastMsgId;
     if (expLastId !== undefined && expLastId !== '' && expLastId !== this.lastMsgId) {
       return Promise.reject(JsErr.WrongLastMsgId(this.lastMsgId));
     }
-    const expSubj = hdrs.get(H.expectedLastSubjectSeq);
+    const expSubj = pub.expectedLastSubjectSeq;
     if (expSubj !== undefined) {
       const seqs = this.messages.subjectSeqs(subject);
       const last = seqs.length === 0 ? 0 : seqs[seqs.length - 1]!;
       if (Number(expSubj) !== last) return Promise.reject(JsErr.WrongLastSequence(last));
     }
-    const rollup = rollupOf(hdrs.get(H.rollup), cfg);
+    const rollup = rollupOf(pub.rollup, cfg);
     if (rollup instanceof StreamApiError) return Promise.reject(rollup);
     const size = (headers === null ? 0 : headers.length) + payload.length;
     if (cfg.max_msg_size >= 0 && size > cfg.max_msg_size) {
@@ -191,22 +202,23 @@ export class Stream {
         ? null
         : this.messages.purge(rollup === 'sub' ? { subject, upToSeq: seq } : { upToSeq: seq });
     const trimmed = this.enforceLimits(subject);
-    return Promise.all([appended, trimmed, rolled]).then(
-      ([m]) => {
-        if (m.seq > this.storedSeq) {
-          this.storedSeq = m.seq;
-          this.storedMsgId = msgId;
-        }
-        return { seq: m.seq };
-      },
-      (err: unknown) => {
-        if (msgId !== '' && this.dedup.get(msgId)?.seq === seq) this.dedup.delete(msgId);
-        // A failed write fails everything queued after it too: the last id
-        // is that of the last message stored.
-        if (this.messages.writeError !== null) this.lastMsgId = this.storedMsgId;
-        throw storeFailure(err);
-      },
-    );
+    const stored = (m: StoredMessage): PubResult => {
+      if (m.seq > this.storedSeq) {
+        this.storedSeq = m.seq;
+        this.storedMsgId = msgId;
+      }
+      return { seq: m.seq };
+    };
+    const failed = (err: unknown): never => {
+      if (msgId !== '' && this.dedup.get(msgId)?.seq === seq) this.dedup.delete(msgId);
+      // A failed write fails everything queued after it too: the last id
+      // is that of the last message stored.
+      if (this.messages.writeError !== null) this.lastMsgId = this.storedMsgId;
+      throw storeFailure(err);
+    };
+    // Most publishes remove nothing: one promise, not a Promise.all, per message.
+    if (trimmed === null && rolled === null) return appended.then(stored, failed);
+    return Promise.all([appended, trimmed, rolled]).then(([m]) => stored(m), failed);
   }
 
   /**
@@ -235,8 +247,11 @@ export class Stream {
     }
   }
 
-  /** Drops the oldest messages while a limit is exceeded (discard old; also after an update). */
-  private enforceLimits(subject?: string): Promise<unknown> {
+  /**
+   * Drops the oldest messages while a limit is exceeded (discard old; also
+   * after an update). Null when there was nothing to drop.
+   */
+  private enforceLimits(subject?: string): Promise<unknown> | null {
     const cfg = this.cfg;
     const store = this.messages;
     const ops: Promise<unknown>[] = [];
@@ -263,7 +278,7 @@ export class Stream {
       }
     }
     if (cfg.max_age > 0) this.expire();
-    return ops.length === 0 ? Promise.resolve() : Promise.all(ops);
+    return ops.length === 0 ? null : Promise.all(ops);
   }
 
   private async trimEverySubject(): Promise<void> {

@@ -42,7 +42,7 @@ import {
   PONG,
   writeMsgTarget,
 } from './encoder.js';
-import { NatsParser } from './parser.js';
+import { NatsParser, pubHeaders, pubPayload } from './parser.js';
 
 /** What a session needs from the NATS face: the host's shared parts, and three callbacks. */
 export interface SessionHost
@@ -329,16 +329,23 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
     return this.who.identity;
   }
 
-  onPub(subject: string, reply: string, headers: Buffer | null, payload: Buffer): void {
+  onPub(
+    subject: string,
+    reply: string,
+    hdr: number,
+    buf: Buffer,
+    start: number,
+    end: number,
+  ): void {
     if (!this.requireConnect()) return;
-    const size = payload.length + (headers === null ? 0 : headers.length);
+    const size = end - start;
     this.inMsgs++;
     this.inBytes += size;
     const stats = this.host.stats;
     stats.inMsgs++;
     stats.inBytes += size;
     const opts = this.connectOptions!;
-    if (headers !== null && !opts.headers) {
+    if (hdr >= 0 && !opts.headers) {
       this.fail(WireError.HeadersNotEnabled, CloseReason.ProtocolViolation);
       return;
     }
@@ -369,9 +376,26 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
     // Keeping to the identity's data rate: reading stops until it allows more.
     if (wait > 0) this.reads.waitFor(wait);
     if (opts.verbose) this.queueText(OK);
-    const msg: Message = { subject, reply, headers, payload };
-    const n = this.host.router.deliver(this.match(subject), msg, this);
-    if (n === 0 && reply !== '' && opts.no_responders) this.noResponders(reply);
+    const result = this.match(subject);
+    // Nobody is interested: no message, no Buffer views (publish-only
+    // profile: a fifth of the time went to one view per message).
+    const n =
+      result.plain.length === 0 && result.queues.length === 0
+        ? 0
+        : this.host.router.deliver(
+            result,
+            {
+              subject,
+              reply,
+              headers: pubHeaders(hdr, buf, start),
+              payload: pubPayload(hdr, buf, start, end),
+            },
+            this,
+          );
+    if (n === 0) {
+      if (reply !== '' && opts.no_responders) this.noResponders(reply);
+      return;
+    }
     this.reads.work(n * (DELIVERY_COST + (size < COPY_LIMIT ? size : 0)));
   }
 

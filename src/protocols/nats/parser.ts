@@ -393,7 +393,10 @@ export class NatsParser {
     // Tokens stop at a blank, CR, LF, any other control byte or a byte >=
     // 0x80; what stops them is checked below (only blanks, then the end).
     const s0 = blankEnd(buf, pos + 3, len);
-    const s1 = tokenEnd(buf, s0, len);
+    // Publishers repeat subjects: when the previous one is here, followed by
+    // a blank, one backward comparison both ends and decodes the subject.
+    let subject = this.sameSubject(buf, s0, len);
+    const s1 = subject !== null ? s0 + this.lastSubjectLen : tokenEnd(buf, s0, len);
     const a0 = blankEnd(buf, s1, len);
     const a1 = tokenEnd(buf, a0, len);
     const b0 = blankEnd(buf, a1, len);
@@ -419,7 +422,7 @@ export class NatsParser {
     if (total > this.limits.maxPayload) return -1;
     const end = p + total;
     if (end + 2 > buf.length || buf[end] !== CR || buf[end + 1] !== LF) return -1;
-    const subject = this.subjectArg(buf, s0, s1);
+    subject ??= this.subjectArg(buf, s0, s1);
     const reply = b1 > b0 ? utf8Slice(buf, a0, a1) : '';
     this.handler.onPub(subject, reply, -1, buf, p, end);
     return end + 2;
@@ -495,6 +498,17 @@ export class NatsParser {
       this.lastSubject = subject;
     }
     return subject;
+  }
+
+  /** The previous subject when its bytes start at `s` followed by a blank (below `len`); else null. */
+  private sameSubject(buf: Buffer, s: number, len: number): string | null {
+    const n = this.lastSubjectLen;
+    if (n <= 0 || s + n >= len) return null;
+    const c = buf[s + n];
+    if (c !== SP && c !== TAB) return null;
+    const last = this.lastSubjectBytes;
+    for (let i = n - 1; i >= 0; i--) if (buf[s + i] !== last[i]) return null;
+    return this.lastSubject;
   }
 
   /** A non-negative decimal argument, or -1. */

@@ -128,7 +128,7 @@ describe('wire: messages', () => {
     await c.expectLine('PONG');
   });
 
-  test('a publish nobody wants is still answered: +OK, no responders, then delivered once subscribed', async () => {
+  test('a publish nobody wants is still answered: +OK, no responders; delivered once subscribed, not after UNSUB', async () => {
     // The session skips building a message when the match is empty: what
     // the client sees must not change.
     const c = await pool.handshake(srv.port, { verbose: true, no_responders: true });
@@ -149,6 +149,12 @@ describe('wire: messages', () => {
     await c.expectMsg('nobody.here', 10, 'hello');
     await c.expectLine('+OK');
     await c.expectMsg('nobody.here', 10, 'bye');
+    // The session reuses the last subject's match until interest changes:
+    // after the UNSUB the same subject reaches no one again.
+    c.send('UNSUB 10\r\nPUB nobody.here 3\r\nbye\r\nPING\r\n');
+    await c.expectLine('+OK');
+    await c.expectLine('+OK');
+    await c.expectLine('PONG');
   });
 
   test('echo off: a connection does not receive its own messages', async () => {

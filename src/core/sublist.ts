@@ -58,35 +58,107 @@ const STAR = 0x2a;
 const GT = 0x3e;
 const DOT = 0x2e;
 
+/**
+ * One trie node. Most nodes hold one plain subscription and no queue group
+ * (a subject per client inbox, per device, per order): it is held in `sole`,
+ * and a Set (`more`) or the queue groups' Map only exist once needed — an
+ * empty Set and Map cost ~330 bytes, more than the subscription itself
+ * (bench/PROFILE.md, "Issue 16 — core": 785–941 → 522–538 B per subscription).
+ */
 class Node {
   next: Level | null = null;
-  readonly plain = new Set<Subscription>();
-  readonly queues = new Map<string, Set<Subscription>>();
+  /** The plain subscription when it is the only one (then `more` is null). */
+  private sole: Subscription | null = null;
+  /** Every plain subscription, when there are two or more. */
+  private more: Set<Subscription> | null = null;
+  /** Queue groups by name; null while there are none. */
+  queues: Map<string, Set<Subscription>> | null = null;
   /** Bumped when a wildcard below this (root-level) node changes, or the node is pruned. */
   stamp = 0;
   /** Plain subscriptions plus queue groups: 0 when nothing is subscribed here. */
   subs = 0;
-  /** `plain` as an array, built on demand, replaced (never mutated) on change. */
-  private list: Subscription[] | null = null;
-  /** The result of a match that found only this node (plain only; shared by every such subject). */
+  /**
+   * The plain subscriptions as a result of their own (a match that found
+   * only this node, with no queue groups, shares it), built on demand,
+   * replaced (never mutated) on change.
+   */
   private alone: MatchResult | null = null;
 
-  plainList(): Subscription[] {
-    if (this.list === null) this.list = [...this.plain];
-    return this.list;
+  get plainCount(): number {
+    return this.more !== null ? this.more.size : this.sole !== null ? 1 : 0;
+  }
+
+  get queueCount(): number {
+    return this.queues === null ? 0 : this.queues.size;
+  }
+
+  addPlain(sub: Subscription): void {
+    if (this.more !== null) this.more.add(sub);
+    else if (this.sole === null) this.sole = sub;
+    else if (this.sole !== sub) {
+      this.more = new Set([this.sole, sub]);
+      this.sole = null;
+    }
+  }
+
+  /** Returns false when `sub` was not there. */
+  deletePlain(sub: Subscription): boolean {
+    if (this.more !== null) {
+      if (!this.more.delete(sub)) return false;
+      if (this.more.size === 1) {
+        this.sole = this.more.values().next().value!;
+        this.more = null;
+      }
+      return true;
+    }
+    if (this.sole !== sub) return false;
+    this.sole = null;
+    return true;
+  }
+
+  addQueued(sub: Subscription): void {
+    this.queues ??= new Map();
+    let group = this.queues.get(sub.queue);
+    if (group === undefined) {
+      group = new Set();
+      this.queues.set(sub.queue, group);
+    }
+    group.add(sub);
+  }
+
+  /** Returns false when `sub` was not there. */
+  deleteQueued(sub: Subscription): boolean {
+    const group = this.queues?.get(sub.queue);
+    if (group === undefined || !group.delete(sub)) return false;
+    if (group.size === 0) {
+      this.queues!.delete(sub.queue);
+      if (this.queues!.size === 0) this.queues = null;
+    }
+    return true;
+  }
+
+  plainList(): readonly Subscription[] {
+    return this.result().plain;
   }
 
   result(): MatchResult {
     if (this.alone === null) {
-      this.alone = { plain: this.plainList(), queues: NO_QUEUES, cursors: NO_CURSORS };
+      const plain = this.more !== null ? [...this.more] : this.sole !== null ? [this.sole] : [];
+      this.alone = { plain, queues: NO_QUEUES, cursors: NO_CURSORS };
     }
     return this.alone;
   }
 
   changed(): void {
-    this.list = null;
     this.alone = null;
-    this.subs = this.plain.size + this.queues.size;
+    this.subs = this.plainCount + this.queueCount;
+  }
+
+  /** Every subscription held here. */
+  forEachSub(fn: (sub: Subscription) => void): void {
+    if (this.sole !== null) fn(this.sole);
+    if (this.more !== null) for (const s of this.more) fn(s);
+    if (this.queues !== null) for (const g of this.queues.values()) for (const s of g) fn(s);
   }
 }
 
@@ -204,15 +276,8 @@ export class Sublist {
       level = node.next ??= new Level();
       start = end + 1;
     }
-    if (sub.queue === '') node.plain.add(sub);
-    else {
-      let group = node.queues.get(sub.queue);
-      if (group === undefined) {
-        group = new Set();
-        node.queues.set(sub.queue, group);
-      }
-      group.add(sub);
-    }
+    if (sub.queue === '') node.addPlain(sub);
+    else node.addQueued(sub);
     node.changed();
     this.stats.subscriptions++;
     this.stats.inserts++;
@@ -243,13 +308,7 @@ export class Sublist {
           : (level.nodes.get(subject, start, end) ?? null);
     if (node === null) return false;
     if (end === subject.length) {
-      if (sub.queue === '') {
-        if (!node.plain.delete(sub)) return false;
-      } else {
-        const group = node.queues.get(sub.queue);
-        if (group === undefined || !group.delete(sub)) return false;
-        if (group.size === 0) node.queues.delete(sub.queue);
-      }
+      if (!(sub.queue === '' ? node.deletePlain(sub) : node.deleteQueued(sub))) return false;
       node.changed();
     } else {
       if (node.next === null || !this.removeFrom(node.next, subject, end + 1, sub)) return false;
@@ -379,14 +438,14 @@ export class Sublist {
     const n = this.nfound;
     this.nfound = 0;
     if (n === 0) return EMPTY_RESULT;
-    if (n === 1 && found[0]!.queues.size === 0) return found[0]!.result();
+    if (n === 1 && found[0]!.queues === null) return found[0]!.result();
     const plain: Subscription[] = [];
     let groups: Map<string, Subscription[]> | null = null;
     for (let i = 0; i < n; i++) {
       const node = found[i]!;
       const list = node.plainList();
       for (let k = 0; k < list.length; k++) plain.push(list[k]!);
-      if (node.queues.size === 0) continue;
+      if (node.queues === null) continue;
       groups ??= new Map();
       for (const [name, members] of node.queues) {
         let g = groups.get(name);
@@ -411,8 +470,7 @@ export class Sublist {
 
 function walk(level: Level, out: Subscription[]): void {
   const visit = (n: Node): void => {
-    for (const s of n.plain) out.push(s);
-    for (const g of n.queues.values()) for (const s of g) out.push(s);
+    n.forEachSub((s) => out.push(s));
     if (n.next !== null) walk(n.next, out);
   };
   level.nodes.forEach(visit);

@@ -12,6 +12,8 @@ import {
   NatsParser,
   type NatsServerHandler,
   type ParserLimits,
+  pubHeaders,
+  pubPayload,
 } from '../../src/protocols/nats/parser.js';
 
 // --- seeded randomness -------------------------------------------------------
@@ -105,7 +107,9 @@ export function recorder(onEvent?: (e: ParserEvent, pub?: RecordedPub) => void):
   };
   const handler: NatsServerHandler = {
     onConnect: (json) => push({ op: 'connect', json }),
-    onPub: (subject, reply, headers, payload) =>
+    onPub: (subject, reply, hdr, buf, start, end) => {
+      const headers = pubHeaders(hdr, buf, start);
+      const payload = pubPayload(hdr, buf, start, end);
       push(
         {
           op: 'pub',
@@ -115,7 +119,8 @@ export function recorder(onEvent?: (e: ParserEvent, pub?: RecordedPub) => void):
           payload: payload.toString('latin1'),
         },
         { headers, payload },
-      ),
+      );
+    },
     onSub: (subject, queue, sid) => push({ op: 'sub', subject, queue, sid }),
     onUnsub: (sid, max) => push({ op: 'unsub', sid, max }),
     onPing: () => push({ op: 'ping' }),
@@ -149,9 +154,11 @@ export function feedChunks(
   chunks: readonly Uint8Array[],
   limits: ParserLimits = DEFAULT_LIMITS,
   hooks: FeedHooks = {},
+  /** The parser's options (`fastPub: false`: the general path only). */
+  options: { fastPub?: boolean } = {},
 ): Outcome {
   const { handler, events } = recorder(hooks.onEvent);
-  const parser = new NatsParser(handler, limits);
+  const parser = new NatsParser(handler, limits, options);
   let biggest = 0;
   for (const c of chunks) biggest = Math.max(biggest, c.length);
   const scratch = Buffer.alloc(biggest);

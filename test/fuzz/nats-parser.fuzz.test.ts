@@ -535,8 +535,49 @@ function differential(
     const whole = checkedFeed([input], limits);
     out = checkedFeed(chunks, limits);
     assert.deepEqual(out, whole, 'split feed differs from whole feed');
+    // PUB lines take a fast path when whole and plain: it must agree with
+    // the general path on every input (events, errors, where they happen).
+    const general = feedChunks([input], limits, {}, { fastPub: false });
+    assert.deepEqual(whole, general, 'the PUB fast path differs from the general path');
   });
   return out;
+}
+
+/** Bytes that decide the PUB fast path's edges: blanks, line ends, control and high bytes, digits. */
+const PUB_EDGE_BYTES = [
+  0x20, 0x09, 0x0d, 0x0a, 0x00, 0x01, 0x1f, 0x7f, 0x80, 0xc3, 0xff, 0x30, 0x39,
+];
+
+/**
+ * A run of PUB frames shaped to sit on the fast path's edges: lines at and
+ * around the control line bound, sizes at and around max_payload, extra or
+ * missing arguments, blanks and odd bytes anywhere, payloads cut short.
+ */
+function pubEdges(rng: Rng, limits: ParserLimits): Buffer {
+  const parts: Buffer[] = [];
+  const n = rng.range(1, 6);
+  for (let f = 0; f < n; f++) {
+    const size = rng.pick([0, 1, 5, limits.maxPayload, limits.maxPayload + 1, rng.int(64)]);
+    const subjLen = rng.chance(0.3)
+      ? Math.max(1, limits.maxControlLine - rng.range(2, 12))
+      : rng.range(1, 12);
+    const args = ['x'.repeat(subjLen)];
+    if (rng.chance(0.4)) args.push(token(rng));
+    args.push(rng.chance(0.9) ? String(size) : interestingNumber(rng, size, limits));
+    if (rng.chance(0.05)) args.push('7');
+    let line = `${verb(rng, 'PUB')}${rng.chance(0.9) ? sep(rng) : ''}${args.join(sep(rng))}`;
+    if (rng.chance(0.2)) line += sep(rng);
+    let b = Buffer.concat([Buffer.from(line), bytes(eol(rng))]);
+    if (rng.chance(0.3)) {
+      const c = Buffer.from(b);
+      c[rng.int(c.length)] = rng.pick(PUB_EDGE_BYTES);
+      b = c;
+    }
+    const payload = randomBytes(rng, rng.chance(0.9) ? size : rng.int(size + 3));
+    const end = rng.chance(0.9) ? '\r\n' : rng.pick(['\n', '\r', '', '\r\r\n']);
+    parts.push(b, payload, bytes(end));
+  }
+  return Buffer.concat(parts);
 }
 
 // --- the parts ---------------------------------------------------------------------
@@ -545,14 +586,14 @@ const share = (fraction: number) => Math.max(200, SECONDS * 1000 * fraction);
 
 describe(`NatsParser fuzz (${SECONDS}s, WEFT_FUZZ_SEED=${SEED})`, () => {
   test('random bytes', (t) => {
-    const n = timeBoxed(1, 'random bytes', share(0.25), (rng, context) => {
+    const n = timeBoxed(1, 'random bytes', share(0.2), (rng, context) => {
       differential(rng, randomInput(rng), rng.pick(LIMITS), context);
     });
     t.diagnostic(`${n} cases, WEFT_FUZZ_SEED=${SEED}`);
   });
 
   test('mutated valid frames', (t) => {
-    const n = timeBoxed(2, 'mutations', share(0.4), (rng, context) => {
+    const n = timeBoxed(2, 'mutations', share(0.35), (rng, context) => {
       const limits = rng.pick(LIMITS);
       const base = validFrames(rng, limits, rng.range(1, 8));
       differential(rng, mutate(rng, base.wire, limits), limits, context);
@@ -561,7 +602,7 @@ describe(`NatsParser fuzz (${SECONDS}s, WEFT_FUZZ_SEED=${SEED})`, () => {
   });
 
   test('valid frames: split feeds give the generated events', (t) => {
-    const n = timeBoxed(3, 'valid frames', share(0.25), (rng, context) => {
+    const n = timeBoxed(3, 'valid frames', share(0.2), (rng, context) => {
       const limits = rng.pick(LIMITS);
       const gen = validFrames(rng, limits, rng.range(1, 12));
       const out = differential(rng, gen.wire, limits, context);
@@ -569,6 +610,14 @@ describe(`NatsParser fuzz (${SECONDS}s, WEFT_FUZZ_SEED=${SEED})`, () => {
         () => context(`input ${hex(gen.wire)}`),
         () => assert.deepEqual(out, { events: gen.events, error: null, afterError: 0 }),
       );
+    });
+    t.diagnostic(`${n} cases, WEFT_FUZZ_SEED=${SEED}`);
+  });
+
+  test("PUB lines on the fast path's edges: fast and general paths agree", (t) => {
+    const n = timeBoxed(5, 'pub edges', share(0.15), (rng, context) => {
+      const limits = rng.pick(LIMITS);
+      differential(rng, pubEdges(rng, limits), limits, context);
     });
     t.diagnostic(`${n} cases, WEFT_FUZZ_SEED=${SEED}`);
   });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NatsParser, type NatsServerHandler } from '../../src/protocols/nats/parser.js';
+import { NatsParser, type NatsServerHandler, pubPayload } from '../../src/protocols/nats/parser.js';
 
 const LIMITS = { maxPayload: 1024 * 1024, maxControlLine: 4096 };
 
@@ -18,7 +18,7 @@ function recording(pauseOn: (n: number) => boolean) {
   };
   const handler: NatsServerHandler = {
     onConnect: () => note('CONNECT'),
-    onPub: (s, _r, _h, p) => note(`PUB ${s} ${p.toString()}`),
+    onPub: (s, _r, h, b, start, end) => note(`PUB ${s} ${pubPayload(h, b, start, end).toString()}`),
     onSub: (s, _q, sid) => note(`SUB ${s} ${sid}`),
     onUnsub: (sid) => note(`UNSUB ${sid}`),
     onPing: () => note('PING'),

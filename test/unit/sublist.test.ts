@@ -231,6 +231,30 @@ describe('Sublist: remove', () => {
     assert.deepEqual(sl.match('a.b.c').plain, [again]);
   });
 
+  test('a node going from one plain subscription to several and back, with a queue group alongside', () => {
+    // A node holds a lone plain subscription without a Set, and queue
+    // groups only once there is one: every transition must keep matches exact.
+    const sl = new Sublist();
+    const [a, b, c] = insertAll(sl, 'n.x', 'n.x', 'n.x');
+    assert.deepEqual(sl.match('n.x').plain, [a, b, c]);
+    assert.equal(sl.remove(b), true);
+    assert.equal(sl.remove(b), false);
+    assert.deepEqual(sl.match('n.x').plain, [a, c]);
+    assert.equal(sl.remove(a), true);
+    assert.deepEqual(sl.match('n.x').plain, [c]);
+    assert.equal(sl.remove(a), false, 'not the lone subscription');
+    const q = sub('n.x', 'q');
+    sl.insert(q);
+    sl.insert(a);
+    assert.deepEqual(shape(sl.match('n.x')), { plain: ['n.x', 'n.x'], queues: ['q:[n.x]'] });
+    assert.equal(sl.remove(c), true);
+    assert.equal(sl.remove(q), true);
+    assert.deepEqual(sl.match('n.x'), { plain: [a], queues: [], cursors: new Uint32Array(0) });
+    assert.equal(sl.remove(a), true);
+    assert.deepEqual(sl.match('n.x').plain, []);
+    assert.equal(rootIsEmpty(sl), true);
+  });
+
   test('all() lists every subscription once', () => {
     const sl = new Sublist();
     const subs = [...insertAll(sl, 'a', 'a.b', 'a.*', 'a.>', '*.b'), sub('a', 'q'), sub('a', 'q')];

@@ -128,6 +128,35 @@ describe('wire: messages', () => {
     await c.expectLine('PONG');
   });
 
+  test('a publish nobody wants is still answered: +OK, no responders; delivered once subscribed, not after UNSUB', async () => {
+    // The session skips building a message when the match is empty: what
+    // the client sees must not change.
+    const c = await pool.handshake(srv.port, { verbose: true, no_responders: true });
+    c.send('PUB nobody.here 5\r\nhello\r\n');
+    await c.expectLine('+OK');
+    c.send('SUB _INBOX.r1 9\r\n');
+    await c.expectLine('+OK');
+    c.send('PUB nobody.here _INBOX.r1 2\r\nhi\r\n');
+    await c.expectLine('+OK');
+    await c.expectLine('HMSG _INBOX.r1 9 16 16');
+    assert.equal((await c.readBytes(18)).toString(), 'NATS/1.0 503\r\n\r\n\r\n');
+    c.send('SUB nobody.here 10\r\n');
+    await c.expectLine('+OK');
+    // Split across writes: the assembled payload takes the same path.
+    c.send('PUB nobody.here 5\r\nhel');
+    c.send('lo\r\nPUB nobody.here 3\r\nbye\r\n');
+    await c.expectLine('+OK');
+    await c.expectMsg('nobody.here', 10, 'hello');
+    await c.expectLine('+OK');
+    await c.expectMsg('nobody.here', 10, 'bye');
+    // The session reuses the last subject's match until interest changes:
+    // after the UNSUB the same subject reaches no one again.
+    c.send('UNSUB 10\r\nPUB nobody.here 3\r\nbye\r\nPING\r\n');
+    await c.expectLine('+OK');
+    await c.expectLine('+OK');
+    await c.expectLine('PONG');
+  });
+
   test('echo off: a connection does not receive its own messages', async () => {
     const c = await pool.handshake(srv.port, { echo: false });
     c.send('SUB foo 1\r\n');

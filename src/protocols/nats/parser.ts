@@ -29,7 +29,14 @@ import { utf8Slice } from '../../util/bytes.js';
 
 export interface NatsServerHandler {
   onConnect(json: string): void;
-  onPub(subject: string, reply: string, headers: Buffer | null, payload: Buffer): void;
+  /**
+   * A publish: its header block (HPUB) and payload are `buf[start, end)`,
+   * the header block its first `hdr` bytes (-1 for PUB: none). A range, not
+   * Buffer views: making a view costs an object per message, and a publish
+   * nobody is subscribed to needs none. The range is valid only during the
+   * call (`buf` may be reused after `feed` returns).
+   */
+  onPub(subject: string, reply: string, hdr: number, buf: Buffer, start: number, end: number): void;
   onSub(subject: string, queue: string, sid: string): void;
   onUnsub(sid: string, max: number): void;
   onPing(): void;
@@ -41,6 +48,16 @@ export interface NatsServerHandler {
 export interface ParserLimits {
   maxPayload: number;
   maxControlLine: number;
+}
+
+/** The header block of a publish `onPub` reported (null for PUB). */
+export function pubHeaders(hdr: number, buf: Buffer, start: number): Buffer | null {
+  return hdr < 0 ? null : buf.subarray(start, start + hdr);
+}
+
+/** The payload of a publish `onPub` reported. */
+export function pubPayload(hdr: number, buf: Buffer, start: number, end: number): Buffer {
+  return buf.subarray(hdr < 0 ? start : start + hdr, end);
 }
 
 /** CONNECT may carry credentials (JWTs), so it gets a larger bound. */
@@ -92,11 +109,16 @@ export class NatsParser {
   // Argument ranges of the current control line (start/end pairs).
   private readonly args = new Int32Array(10);
 
+  /** PUB lines take `fastPub` (false only in tests: the fuzz compares both paths). */
+  private readonly fast: boolean;
+
   constructor(
     private readonly handler: NatsServerHandler,
     private readonly limits: ParserLimits,
+    options: { fastPub?: boolean } = {},
   ) {
     this.connectLimit = Math.max(MAX_CONNECT_LINE, limits.maxControlLine);
+    this.fast = options.fastPub ?? true;
   }
 
   /** Makes `feed` return after the current operation (the connection is closing). */
@@ -138,6 +160,13 @@ export class NatsParser {
         continue;
       }
       if (this.state === State.Dead) return null;
+      if (this.fast && this.partialLen === 0 && (buf[pos] | 0x20) === 0x70) {
+        const next = this.fastPub(buf, pos);
+        if (next >= 0) {
+          pos = next;
+          continue;
+        }
+      }
 
       const nl = buf.indexOf(LF, pos);
       if (nl < 0) {
@@ -299,7 +328,7 @@ export class NatsParser {
         (argc === 3 + sizes ? this.badUtf8(line, 2, 'Reply Subject') : null) ??
         '';
     }
-    const subject = refused === '' ? this.subjectArg(line) : '';
+    const subject = refused === '' ? this.subjectArg(line, this.args[2], this.args[3]) : '';
     const reply = refused === '' && argc === 3 + sizes ? this.arg(line, 2) : '';
     const need = total + 2;
     if (buf.length - pos >= need) {
@@ -308,7 +337,7 @@ export class NatsParser {
       }
       this.cursor = pos + need;
       if (refused !== '') this.handler.onRefused(refused, `${verb}: ${refused}`);
-      else this.emitPub(subject, reply, hdr, buf.subarray(pos, pos + total));
+      else this.handler.onPub(subject, reply, hdr, buf, pos, pos + total);
       return null;
     }
     // The payload continues in later reads: assemble it (one copy).
@@ -333,7 +362,7 @@ export class NatsParser {
     if (this.pfill < this.pbuf.length) return pos;
     const total = this.pbuf.length - 2;
     if (this.pbuf[total] !== CR || this.pbuf[total + 1] !== LF) return -1;
-    const payload = this.pbuf.subarray(0, total);
+    const pbuf = this.pbuf;
     this.pbuf = EMPTY;
     this.state = State.Control;
     if (this.pRefused !== '') {
@@ -341,14 +370,62 @@ export class NatsParser {
       this.pRefused = '';
       this.handler.onRefused(wire, `${this.pHeaderSize < 0 ? 'PUB' : 'HPUB'}: ${wire}`);
     } else {
-      this.emitPub(this.pSubject, this.pReply, this.pHeaderSize, payload);
+      this.handler.onPub(this.pSubject, this.pReply, this.pHeaderSize, pbuf, 0, total);
     }
     return pos;
   }
 
-  private emitPub(subject: string, reply: string, hdr: number, data: Buffer): void {
-    if (hdr < 0) this.handler.onPub(subject, reply, null, data);
-    else this.handler.onPub(subject, reply, data.subarray(0, hdr), data.subarray(hdr));
+  /**
+   * The common case of a PUB, in one pass over its bytes: `PUB <subject>
+   * [reply] <size>` in ASCII, within the control line bound, with its whole
+   * payload and CRLF in `buf`. Returns where parsing goes on, or -1 when the
+   * line is anything else (non-ASCII, split, malformed, too long or too
+   * large): nothing was emitted and the general path parses it (and reports
+   * its errors). Saves a native `indexOf` per line and the argument table.
+   */
+  private fastPub(buf: Buffer, pos: number): number {
+    const max = this.limits.maxControlLine;
+    // Room for the longest line allowed and its CR.
+    const len = Math.min(buf.length, pos + max + 1);
+    if (pos + 4 >= len || (buf[pos + 1] | 0x20) !== 0x75 || (buf[pos + 2] | 0x20) !== 0x62) {
+      return -1;
+    }
+    // Tokens stop at a blank, CR, LF, any other control byte or a byte >=
+    // 0x80; what stops them is checked below (only blanks, then the end).
+    const s0 = blankEnd(buf, pos + 3, len);
+    // Publishers repeat subjects: when the previous one is here, followed by
+    // a blank, one backward comparison both ends and decodes the subject.
+    let subject = this.sameSubject(buf, s0, len);
+    const s1 = subject !== null ? s0 + this.lastSubjectLen : tokenEnd(buf, s0, len);
+    const a0 = blankEnd(buf, s1, len);
+    const a1 = tokenEnd(buf, a0, len);
+    const b0 = blankEnd(buf, a1, len);
+    const b1 = tokenEnd(buf, b0, len);
+    const eol = blankEnd(buf, b1, len);
+    if (s0 === pos + 3 || s1 === s0 || a1 === a0 || eol >= len) return -1;
+    let p = eol + 1;
+    const c = buf[eol];
+    if (c === CR) {
+      if (buf[p] !== LF) return -1;
+      p++;
+    } else if (c !== LF) return -1;
+    // The size is the last argument: `b` when there is a reply, else `a`.
+    const n0 = b1 > b0 ? b0 : a0;
+    const n1 = b1 > b0 ? b1 : a1;
+    if (n1 - n0 > 15) return -1;
+    let total = 0;
+    for (let k = n0; k < n1; k++) {
+      const d = buf[k] - 0x30;
+      if (d < 0 || d > 9) return -1;
+      total = total * 10 + d;
+    }
+    if (total > this.limits.maxPayload) return -1;
+    const end = p + total;
+    if (end + 2 > buf.length || buf[end] !== CR || buf[end + 1] !== LF) return -1;
+    subject ??= this.subjectArg(buf, s0, s1);
+    const reply = b1 > b0 ? utf8Slice(buf, a0, a1) : '';
+    this.handler.onPub(subject, reply, -1, buf, p, end);
+    return end + 2;
   }
 
   /**
@@ -404,9 +481,8 @@ export class NatsParser {
    * the same (publishers repeat subjects), so later lookups keyed by it hit
    * a string whose hash V8 has already computed.
    */
-  private subjectArg(line: Buffer): string {
-    const s = this.args[2];
-    const n = this.args[3] - s;
+  private subjectArg(line: Buffer, s: number, e: number): string {
+    const n = e - s;
     const last = this.lastSubjectBytes;
     // Backwards: subjects that differ (`orders.1`, `orders.2`) mostly differ
     // at the end, so a miss costs a byte or two, not the whole subject.
@@ -422,6 +498,17 @@ export class NatsParser {
       this.lastSubject = subject;
     }
     return subject;
+  }
+
+  /** The previous subject when its bytes start at `s` followed by a blank (below `len`); else null. */
+  private sameSubject(buf: Buffer, s: number, len: number): string | null {
+    const n = this.lastSubjectLen;
+    if (n <= 0 || s + n >= len) return null;
+    const c = buf[s + n];
+    if (c !== SP && c !== TAB) return null;
+    const last = this.lastSubjectBytes;
+    for (let i = n - 1; i >= 0; i--) if (buf[s + i] !== last[i]) return null;
+    return this.lastSubject;
   }
 
   /** A non-negative decimal argument, or -1. */
@@ -445,6 +532,26 @@ function controlLineError(size: number, limit: number): ProtocolError {
     CloseReason.MaxControlLine,
     `control line of ${size} bytes exceeds max_control_line ${limit}`,
   );
+}
+
+/** The first index from `i` (below `len`) whose byte is not a space or tab. */
+function blankEnd(buf: Buffer, i: number, len: number): number {
+  while (i < len) {
+    const c = buf[i];
+    if (c !== SP && c !== TAB) break;
+    i++;
+  }
+  return i;
+}
+
+/** The first index from `i` (below `len`) whose byte is a space, a control byte or >= 0x80. */
+function tokenEnd(buf: Buffer, i: number, len: number): number {
+  while (i < len) {
+    const c = buf[i];
+    if (c <= SP || c >= 0x80) break;
+    i++;
+  }
+  return i;
 }
 
 /** Do a line's first two bytes start CONNECT? ("co": an unknown verb is refused once its line ends.) */

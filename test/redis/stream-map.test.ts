@@ -39,6 +39,11 @@ describe('Redis stream map', () => {
       [b('50%'), '50%25'],
       [Buffer.from('héllo', 'utf8'), 'héllo'],
       [Buffer.from([0xff, 0x41]), '%FFA'],
+      // The ASCII fast path stops at the first escaped byte: what follows is still judged whole.
+      [Buffer.from([0x2e, 0xff]), '%2E%FF'],
+      [Buffer.concat([b('.'), Buffer.from('é', 'utf8')]), '%2Eé'],
+      [Buffer.concat([Buffer.from('é', 'utf8'), b('.')]), 'é%2E'],
+      [Buffer.from([0x41, 0xc3]), 'A%C3'],
     ];
     for (const [key, name] of cases) {
       assert.deepEqual(streamNameOf(key), { name });
@@ -109,6 +114,13 @@ describe('Redis stream map', () => {
       [Buffer.from([0, 1, 2]), Buffer.from([0xff, 0xfe])],
       [b(' spaced '), b('v')],
       [b('k'), Buffer.alloc(0)],
+      // Field names around the printable-ASCII fast path of the one-field entry.
+      [b('~!'), b('v')],
+      [Buffer.from('é', 'utf8'), b('v')],
+      [b('a\tb'), b('v')],
+      [b('x\x7f'), b('v')],
+      [b('a'.repeat(1024)), b('v')],
+      [b('a'.repeat(1025)), b('v')],
     ];
     for (const fields of cases) {
       const e = encodeEntry(id(9, 1), fields);
@@ -119,6 +131,12 @@ describe('Redis stream map', () => {
     }
     const one = encodeEntry(id(1, 1), [b('payload'), b('hi')]);
     assert.equal(one.payload.toString(), 'hi');
+    assert.equal(one.headers.toString(), 'NATS/1.0\r\nRedis-Stream-Id: 1-1\r\n\r\n');
+    const named = encodeEntry(id(2, 3), [b('temp'), b('21')]);
+    assert.equal(
+      named.headers.toString(),
+      'NATS/1.0\r\nRedis-Stream-Id: 2-3\r\nRedis-Field: temp\r\n\r\n',
+    );
     const json = encodeEntry(id(1, 1), [b('a'), b('1'), b('b'), b('2')]);
     assert.equal(json.payload.toString(), '{"a":"1","b":"2"}');
     // A message from another face: the field `payload`, the ID from time and sequence.

@@ -71,6 +71,8 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
   private readonly ctx: CommandContext;
   /** Replies waiting in line behind one not settled; empty most of the time. */
   private slots: Slot[] = [];
+  /** Slots before this one are written (the line starts here; reset when it empties). */
+  private slotHead = 0;
   /** A command's Promise holds the commands after it. */
   private holding = false;
   /** Reading was paused here (not by the congestion of others). */
@@ -189,7 +191,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
       `age=${age} idle=${idle} flags=${this.subscribed ? 'P' : 'N'} db=0 ` +
       `sub=${this.subs?.names('channel').length ?? 0} psub=${this.subs?.names('pattern').length ?? 0} ` +
       `ssub=${this.subs?.shardCount ?? 0} multi=-1 qbuf=${this.reader.pending} qbuf-free=0 argv-mem=0 ` +
-      `multi-mem=0 rbs=0 rbp=0 obl=0 oll=${this.slots.length} omem=${this.pendingBytes} tot-mem=0 ` +
+      `multi-mem=0 rbs=0 rbp=0 obl=0 oll=${this.waiting} omem=${this.pendingBytes} tot-mem=0 ` +
       `events=r cmd=NULL user=${this.who.identity?.user || 'default'} redir=-1 resp=${this.protocol} ` +
       `lib-name=${this.libName} lib-ver=${this.libVersion}`
     );
@@ -327,7 +329,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
   /** Runs the commands read, in order, while nothing holds them. */
   private drain(): void {
     while (!this.closed && this.ending === null && !this.holding) {
-      if (this.slots.length >= PENDING_REPLIES_MAX) break;
+      if (this.waiting >= PENDING_REPLIES_MAX) break;
       let args: Buffer[] | null;
       try {
         args = this.reader.next();
@@ -349,7 +351,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
   /** Pauses reading at the bounds, resumes below them. */
   private flow(): void {
     if (this.closed) return;
-    const full = this.slots.length >= PENDING_REPLIES_MAX;
+    const full = this.waiting >= PENDING_REPLIES_MAX;
     const heldFull = this.holding && this.reader.pending > HELD_INPUT_MAX;
     if (full || heldFull || this.ending !== null) {
       if (!this.paused) {
@@ -416,14 +418,15 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
     r.then(
       (x) => {
         slot.reply = x;
+        if (!concurrent) this.holding = false;
+        this.settled();
       },
       (err: unknown) => {
         slot.reply = this.internalError(cmd.name, err);
+        if (!concurrent) this.holding = false;
+        this.settled();
       },
-    ).finally(() => {
-      if (!concurrent) this.holding = false;
-      this.settled();
-    });
+    );
   }
 
   /** A login started at open holds the commands until it settles. */
@@ -447,22 +450,32 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
     return R.error(`ERR internal error in '${name}': ${(err as Error)?.message ?? String(err)}`);
   }
 
-  /** A reply settled: writes the ones now at the head of the line, then runs what waits. */
+  /**
+   * A reply settled: writes the ones now at the head of the line, then
+   * runs what waits. Not a read batch of its own: what it queues is
+   * flushed by the Flusher's setImmediate pass, once for every reply that
+   * settled in this turn — a group commit's fsync settles many XADDs of
+   * many connections at once, and a flush per reply was a socket write
+   * per reply (bench/PROFILE.md, "Issue 16 — faces").
+   */
   private settled(): void {
     if (this.closed) return;
-    const node = this.host.node;
-    node.flusher.begin();
-    try {
-      let k = 0;
-      while (k < this.slots.length && this.slots[k]!.reply !== null) {
-        this.write(this.slots[k]!.reply!);
-        k++;
-      }
-      if (k > 0) this.slots = this.slots.slice(k);
-      this.drain();
-    } finally {
-      node.flusher.end();
+    const slots = this.slots;
+    let k = this.slotHead;
+    while (k < slots.length && slots[k]!.reply !== null) {
+      this.write(slots[k]!.reply!);
+      slots[k] = WRITTEN;
+      k++;
     }
+    if (k === slots.length) {
+      this.slots = [];
+      this.slotHead = 0;
+    } else if (k > 1024 && k * 2 > slots.length) {
+      // The written half goes (the line moves along an array, not copied per reply).
+      this.slots = slots.slice(k);
+      this.slotHead = 0;
+    } else this.slotHead = k;
+    this.drain();
   }
 
   // --- writing -------------------------------------------------------------
@@ -471,6 +484,11 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
   private emit(r: Reply): void {
     if (this.slots.length === 0) this.write(r);
     else this.slots.push({ reply: r });
+  }
+
+  /** Replies in line, not yet written. */
+  private get waiting(): number {
+    return this.slots.length - this.slotHead;
   }
 
   private write(r: Reply): void {
@@ -485,7 +503,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
   }
 
   private maybeEnd(): void {
-    if (this.ending !== null && this.slots.length === 0 && !this.closed) this.close(this.ending);
+    if (this.ending !== null && this.waiting === 0 && !this.closed) this.close(this.ending);
   }
 
   /**
@@ -579,6 +597,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
     this.timer = null;
     this.subs?.clear();
     this.slots = [];
+    this.slotHead = 0;
     this.who.release();
     const node = this.host.node;
     node.stats.closed(reason);
@@ -602,5 +621,8 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
 }
 
 const CRLF = Buffer.from('\r\n');
+
+/** What a written slot becomes (its reply is let go before the line moves on). */
+const WRITTEN: Slot = { reply: null };
 
 const OK = Buffer.from('+OK\r\n');

@@ -96,6 +96,8 @@ export class RedisStreams implements ApiClient {
   /** Blocked XREADs (and XREADGROUPs). */
   readonly blocked = new BlockedReads();
   private readonly localMeta = new WeakMap<object, StreamMeta>();
+  /** The view of each local stream, made once (an XADD used to make one, and a closure, each). */
+  private readonly localViews = new WeakMap<CapturedStream, LocalView>();
   private readonly remoteMeta = new Map<string, StreamMeta>();
   /** The last view of each stream on another node this node XADDed to (REMOTE_META_MAX at most). */
   private readonly remoteViews = new Map<string, StreamView>();
@@ -186,7 +188,11 @@ export class RedisStreams implements ApiClient {
   }
 
   private localView(js: AccountJetStream, cs: CapturedStream, meta: StreamMeta): StreamView {
-    return new LocalView(cs, meta, (c) => js.delete(c));
+    const kept = this.localViews.get(cs);
+    if (kept !== undefined && kept.meta === meta && kept.js === js) return kept;
+    const v = new LocalView(cs, meta, js, (c) => js.delete(c));
+    this.localViews.set(cs, v);
+    return v;
   }
 
   /** Creates the stream Redis makes for `name` (or finds it made meanwhile). */
@@ -281,11 +287,11 @@ export class RedisStreams implements ApiClient {
    * queued behind the ones before).
    */
   xadd(account: Account, req: XaddRequest): Promise<XaddOutcome> {
-    const key = `${account.name}\u0000${req.name}`;
-    if (!this.queues.has(key)) {
+    if (this.queues.size === 0 || !this.queues.has(`${account.name}\u0000${req.name}`)) {
       const fast = this.xaddNow(account, req);
       if (fast !== null) return fast;
     }
+    const key = `${account.name}\u0000${req.name}`;
     let release: () => void = () => {};
     const turn = new Promise<void>((r) => {
       release = r;

@@ -197,14 +197,20 @@ const HEX = '0123456789ABCDEF';
 /** The stream a key names, or the error to answer. */
 export function streamNameOf(key: Buffer): { name: string } | { error: string } {
   if (key.length === 0) return { error: 'ERR the empty key cannot name a Weft stream' };
-  const utf8 = isUtf8(key);
+  // Printable ASCII without the escaped bytes is the common key: no UTF-8 check for it.
   let plain = true;
-  for (const b of key) {
-    if (mustEscape(b, utf8)) {
+  let wide = false;
+  for (let i = 0; i < key.length; i++) {
+    const b = key[i]!;
+    if (b >= 0x80) wide = true;
+    else if (mustEscape(b, true)) {
       plain = false;
       break;
     }
   }
+  // All ASCII is UTF-8; otherwise (or when the loop stopped early) ask.
+  const utf8 = plain && !wide ? true : isUtf8(key);
+  if (wide && !utf8) plain = false;
   let name: string;
   if (plain) name = key.toString('utf8');
   else {
@@ -292,7 +298,18 @@ export interface StoredLike {
 
 /** A header value may hold neither CR/LF nor lose white space at its ends, and is UTF-8. */
 function headerSafe(b: Buffer): boolean {
-  if (b.length === 0 || b.length > 1024 || !isUtf8(b)) return false;
+  if (b.length === 0 || b.length > 1024) return false;
+  // Printable ASCII (no space, so nothing to trim, no CR/LF/NUL) is safe at once.
+  let printable = true;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c <= 0x20 || c >= 0x7f) {
+      printable = false;
+      break;
+    }
+  }
+  if (printable) return true;
+  if (!isUtf8(b)) return false;
   const s = b.toString('utf8');
   return !/[\r\n\0]/.test(s) && s.trim() === s;
 }
@@ -337,13 +354,18 @@ export function encodeEntry(
   headers: Buffer;
   payload: Buffer;
 } {
+  if (fields.length === 2 && headerSafe(fields[0]!)) {
+    // The common entry (one field): its headers made in one string, no list.
+    const name = fields[0]!.toString('utf8');
+    const head =
+      name === DEFAULT_FIELD
+        ? `NATS/1.0\r\n${HDR_ID}: ${formatId(id)}\r\n\r\n`
+        : `NATS/1.0\r\n${HDR_ID}: ${formatId(id)}\r\n${HDR_FIELD}: ${name}\r\n\r\n`;
+    return { headers: Buffer.from(head, 'utf8'), payload: fields[1]! };
+  }
   const lines = [`NATS/1.0`, `${HDR_ID}: ${formatId(id)}`];
   let payload: Buffer;
-  if (fields.length === 2 && headerSafe(fields[0]!)) {
-    const name = fields[0]!.toString('utf8');
-    if (name !== DEFAULT_FIELD) lines.push(`${HDR_FIELD}: ${name}`);
-    payload = fields[1]!;
-  } else if (jsonable(fields)) {
+  if (jsonable(fields)) {
     const obj: Record<string, string> = {};
     for (let i = 0; i < fields.length; i += 2) {
       obj[fields[i]!.toString('utf8')] = fields[i + 1]!.toString('utf8');

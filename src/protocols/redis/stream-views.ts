@@ -90,6 +90,8 @@ export class LocalView implements StreamView {
   constructor(
     readonly cs: CapturedStream,
     readonly meta: StreamMeta,
+    /** The account's JetStream it was made for (a view is kept while that stays). */
+    readonly js: object,
     private readonly drop: (cs: CapturedStream) => Promise<void>,
   ) {}
   get name(): string {

@@ -13,6 +13,7 @@
  */
 import { reservedSubject } from '../../../auth/reserved.js';
 import type { CommandContext } from '../command.js';
+import { sameBytes } from '../dispatch.js';
 import { R, type Reply } from '../encoder.js';
 import { JsApiError, type StreamView } from '../stream-access.js';
 import { IdErr, parseId, type StreamId, streamNameOf } from '../stream-map.js';
@@ -23,9 +24,21 @@ export const NOPERM_KEY =
 
 /** The stream name of a key, or the error reply. */
 export function nameOf(key: Buffer): string | Reply {
+  // A pipeline repeats its key: the last one's name is kept (a copy of the key, never a view).
+  if (lastKey !== null && sameBytes(lastKey, key)) return lastName;
   const n = streamNameOf(key);
-  return 'error' in n ? R.error(n.error) : n.name;
+  if ('error' in n) return R.error(n.error);
+  if (key.length <= LAST_KEY_MAX) {
+    lastKey = Buffer.from(key);
+    lastName = n.name;
+  }
+  return n.name;
 }
+
+/** Longest key kept by nameOf for the next command. */
+const LAST_KEY_MAX = 256;
+let lastKey: Buffer | null = null;
+let lastName = '';
 
 /** A JetStream-layer failure as a Redis error. */
 export function failure(err: unknown): Reply {

@@ -39,7 +39,27 @@ export function killAll(): void {
 }
 
 /** A port that was free a moment ago: listen on port 0, note the port, close. */
-export function freePort(): Promise<number> {
+/**
+ * Ports freePort handed out in this run, oldest first: one is never handed
+ * out twice (the kernel may offer a just-closed port again, and two ports
+ * asked for back to back — a node's client and cluster ports — must differ).
+ */
+const handedOut = new Set<number>();
+/** How many handed-out ports are remembered. */
+const HANDED_OUT_MAX = 4096;
+
+/** A loopback port free now and not handed out before in this run. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await probePort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (handedOut.size > HANDED_OUT_MAX) handedOut.delete(handedOut.values().next().value!);
+    return port;
+  }
+}
+
+function probePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();

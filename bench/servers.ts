@@ -38,7 +38,6 @@ export function killAll(): void {
   tmpDirs.clear();
 }
 
-/** A port that was free a moment ago: listen on port 0, note the port, close. */
 /**
  * Ports freePort handed out in this run, oldest first: one is never handed
  * out twice (the kernel may offer a just-closed port again, and two ports
@@ -59,6 +58,7 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/** A port that was free a moment ago: listen on port 0, note the port, close. */
 function probePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

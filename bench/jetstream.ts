@@ -12,6 +12,7 @@
 import os from 'node:os';
 import { type JsResult, type JsWorkload, runJetStream } from '../src/bench/jetstream.js';
 import { parseServerUrl } from '../src/bench/protocol.js';
+import { markdownTable } from '../src/bench/report.js';
 import { int, micros, si } from '../src/bench/stats.js';
 import { type ServerProc, startNatsJetStream, startWeft } from './servers.js';
 
@@ -326,12 +327,8 @@ export function renderJsTable(m: JsMeasured, only: string[]): string {
     ...(withSync ? ['weft vs nats sync always'] : []),
     'target',
   ];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   const out = [
-    line(header),
-    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
+    ...markdownTable(header, rows),
     '',
     'Throughput ratio = weft ÷ nats; latency ratio = nats ÷ weft (>1× = weft better).',
     `Target (issue): ≥ ${TARGET}× nats-server for async publish and consume. Sync policies are`,

@@ -24,6 +24,7 @@ import {
   runKafkaProduce,
 } from '../src/bench/kafka-runner.js';
 import { parseServerUrl } from '../src/bench/protocol.js';
+import { markdownTable } from '../src/bench/report.js';
 import { int, si } from '../src/bench/stats.js';
 import { freePort, type ServerProc, startWeft } from './servers.js';
 
@@ -317,12 +318,8 @@ export function renderKafkaTable(m: KafkaMeasured, only: string[]): string {
     'JetStream, NATS face',
     'Kafka ÷ JetStream (target ≥ 1×)',
   ];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   return [
-    line(header),
-    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
+    ...markdownTable(header, rows),
     '',
     'One Weft node (file storage, sync policy: its default, fsync before every ack with group commit) serves both',
     'faces. Producer: Produce v7, batch.size 16 KiB, linger.ms 5, sticky partitioner, 5 requests in flight.',

@@ -26,7 +26,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { type InterestResult, measureInterest } from '../src/bench/interest.js';
 import { parseServerUrl } from '../src/bench/protocol.js';
-import { formatProgress } from '../src/bench/report.js';
+import { formatProgress, markdownTable } from '../src/bench/report.js';
 import { type BenchResult, headline, runBench } from '../src/bench/runner.js';
 import { micros, si } from '../src/bench/stats.js';
 import { type ServerProc, startNatsCluster, startWeftChain } from './servers.js';
@@ -526,18 +526,11 @@ export function renderMeshTable(m: MeshMeasured, only: string[], msgs: number): 
     'weft vs nats',
     'target',
   ];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
-  const align = widths.map((w, i) =>
-    i === 0 || i === 4 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`,
-  );
   const cpus = os.availableParallelism();
   const n16 = Math.round(msgs * 0.5).toLocaleString('en-US');
   const n1k = Math.round(msgs * 0.125).toLocaleString('en-US');
   return [
-    line(header),
-    `|${align.join('|')}|`,
-    ...rows.map(line),
+    ...markdownTable(header, rows, [0, 4]),
     '',
     `Publisher on the first node, subscriber on the last; nats-server: 2 nodes joined by a route`,
     `(routes are a full mesh, one hop: there is no nats chain, so the chain is also compared with`,

@@ -26,6 +26,7 @@ import {
   openMqttIdle,
   runMqttBench,
 } from '../src/bench/mqtt-runner.js';
+import { markdownTable } from '../src/bench/report.js';
 import { bytes, int, si } from '../src/bench/stats.js';
 import { freePort, type ServerProc, startListening, startWeft, which } from './servers.js';
 
@@ -376,12 +377,8 @@ export function renderMqttTable(m: MqttMeasured, only: string[], msgs: number): 
     'weft',
     'weft vs mosquitto (>1× = weft better)',
   ];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   return [
-    line(header),
-    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
+    ...markdownTable(header, rows),
     '',
     `MQTT 3.1.1 over TCP, raw-protocol generator for both. ${int(msgs)} msgs for 16 B 1→1, ÷4 for the`,
     `others (fan-out: ×4 deliveries). Throughput ratio = weft ÷ mosquitto; memory ratio = mosquitto ÷ weft.`,

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readCpuMs } from '../src/bench/idle.js';
 import { parseServerUrl } from '../src/bench/protocol.js';
-import { formatProgress } from '../src/bench/report.js';
+import { formatProgress, markdownTable } from '../src/bench/report.js';
 import { type BenchResult, headline, runBench } from '../src/bench/runner.js';
 import { si } from '../src/bench/stats.js';
 import { type ServerProc, startWeft } from './servers.js';
@@ -194,12 +194,8 @@ export function renderPermissionsTable(m: PermissionsMeasured): string {
     `${m.rules} rules per direction`,
     'with vs without (target ≥ 0.90×)',
   ];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   return [
-    line(header),
-    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
+    ...markdownTable(header, rows),
     '',
     `One Weft node, two users (user/password): one without permissions, one with ${m.rules} publish`,
     `and ${m.rules} subscribe allow rules, the benchmark's subject allowed by the last of each.`,

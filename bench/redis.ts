@@ -7,6 +7,7 @@
  * one line in ROWS (bench/redis-streams.ts: XADD; XREADGROUP + XACK).
  */
 import { readCpuMs } from '../src/bench/idle.js';
+import { markdownTable } from '../src/bench/report.js';
 import { si } from '../src/bench/stats.js';
 import { GROUP_ROWS } from './redis-groups.js';
 import {
@@ -170,12 +171,8 @@ export function renderRedisTable(m: RedisMeasured, only: string[], msgs: number)
     'weft',
     'weft vs redis-server (>1× = weft better)',
   ];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   return [
-    line(header),
-    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
+    ...markdownTable(header, rows),
     '',
     `RESP2 over TCP, raw-RESP generator for both (bench/redis-kit.ts). ${si(msgs)} publishes for 1→1,`,
     `÷2 for 1→4 (×4 deliveries). Throughput ratio = weft ÷ redis-server; CPU ratio = redis-server ÷ weft.`,

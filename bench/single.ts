@@ -10,7 +10,7 @@
 
 import os from 'node:os';
 import { openIdleConnections } from '../src/bench/idle.js';
-import { formatProgress } from '../src/bench/report.js';
+import { formatProgress, markdownTable } from '../src/bench/report.js';
 import type { RowSample } from '../src/bench/rows.js';
 import { type BenchResult, headline, runBench, type Workload } from '../src/bench/runner.js';
 import { bytes, int, micros, si } from '../src/bench/stats.js';
@@ -315,12 +315,8 @@ export function renderTable(
     ]);
   }
   const header = ['workload', 'nats-server', 'weft', 'weft vs nats (>1× = weft better)'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   const out = [
-    line(header),
-    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
+    ...markdownTable(header, rows),
     '',
     `Throughput ratio = weft msgs/s ÷ nats msgs/s. Latency and memory ratio = nats ÷ weft,`,
     `so every ratio reads "times as good as nats-server". ${int(msgs)} msgs per throughput`,

@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { readCpuMs } from '../src/bench/idle.js';
 import { parseServerUrl } from '../src/bench/protocol.js';
-import { formatProgress } from '../src/bench/report.js';
+import { formatProgress, markdownTable } from '../src/bench/report.js';
 import { type BenchResult, headline, runBench } from '../src/bench/runner.js';
 import type { Spread } from '../src/bench/spread.js';
 import { int, si } from '../src/bench/stats.js';
@@ -206,12 +206,8 @@ export function renderSubjectsTable(m: SubjectsMeasured, only: string[]): string
     'weft',
     'weft vs nats (>1× = weft better)',
   ];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   return [
-    line(header),
-    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
+    ...markdownTable(header, rows),
     '',
     'Subjects cycle in order (each seen once per cycle), so a cache smaller than the',
     `set misses every time; the storm interleaves a matching and a non-matching PUB`,

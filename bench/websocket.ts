@@ -13,7 +13,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BenchConn } from '../src/bench/conn.js';
 import { readCpuMs } from '../src/bench/idle.js';
-import { formatProgress } from '../src/bench/report.js';
+import { formatProgress, markdownTable } from '../src/bench/report.js';
 import { type BenchResult, headline, runBench } from '../src/bench/runner.js';
 import { si } from '../src/bench/stats.js';
 import { freePort, type ServerProc, startNatsServerWith, startWeft } from './servers.js';
@@ -207,12 +207,8 @@ export function renderWsTable(m: WsMeasured, natsVersion: string): string {
     'weft',
     'weft vs nats (>1× = weft better)',
   ];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   return [
-    line(header),
-    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
+    ...markdownTable(header, rows),
     '',
     `Plain ws on loopback, no compression; the TCP generator's workers and batches, each connection`,
     `a ws client (binary messages). ${m.msgs.toLocaleString('en-US')} msgs per round; rounds alternate the servers.`,

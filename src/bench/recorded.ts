@@ -12,6 +12,7 @@
  * Pure functions: no file access (compare.ts reads and writes the file).
  */
 
+import { markdownTable } from './report.js';
 import type { RowSummary } from './rows.js';
 
 export const RECORDED_HEADING = 'Recorded ratios (bench --check reads this)';
@@ -246,16 +247,12 @@ export function renderCheck(result: CheckResult, tolerance = CHECK_TOLERANCE): s
     x(r.floor),
     r.verdict === 'regressed' ? 'REGRESSED' : r.verdict,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const line = (c: string[]) => `| ${c.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   const bad = result.rows.filter((r) => r.verdict === 'regressed');
   const unrecorded = result.rows.filter((r) => r.verdict === 'unrecorded').length;
   return [
     `bench --check: a row fails when its median ratio is more than ${tolerance * 100} % below its recorded ratio.`,
     '',
-    line(header),
-    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : i === 5 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...lines.map(line),
+    ...markdownTable(header, lines, [0, 5]),
     '',
     bad.length > 0
       ? `FAILED: ${bad.length} row${bad.length > 1 ? 's' : ''} below the floor: ${bad.map((r) => r.id).join(', ')}.`

@@ -73,3 +73,22 @@ function rate(n: number, elapsedMs: number): number {
 function ms(v: number): string {
   return v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(0)} ms`;
 }
+
+/**
+ * A markdown table as lines: the header, the rule, one line per row, every
+ * column padded to its widest cell. Columns are right-aligned (numbers)
+ * except those in `left` (labels; default the first).
+ */
+export function markdownTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  left: readonly number[] = [0],
+): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  const rule = widths.map((w, i) =>
+    left.includes(i) ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`,
+  );
+  return [line(header), `|${rule.join('|')}|`, ...rows.map(line)];
+}

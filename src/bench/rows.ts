@@ -9,6 +9,7 @@
  * lower is better (latency, CPU, memory), weft ÷ reference when higher is.
  */
 
+import { markdownTable } from './report.js';
 import { bytes, micros, si } from './stats.js';
 
 export type Better = 'higher' | 'lower';
@@ -157,8 +158,5 @@ export function renderRows(rows: readonly RowSummary[]): string {
       count,
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  const rule = widths.map((w, i) => (i <= 2 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`));
-  return [line(header), `|${rule.join('|')}|`, ...lines.map(line)].join('\n');
+  return markdownTable(header, lines, [0, 1, 2]).join('\n');
 }

@@ -94,7 +94,7 @@ export abstract class MsgOutput extends Connection {
     if (total <= SMALL_COPY) {
       for (let i = from; i < end; i++) chunk[at++] = src[i];
     } else {
-      src.copy(chunk, at, from, end);
+      chunk.set(src.subarray(from, end), at); // Buffer#copy with offsets costs more
       at += total;
     }
     chunk[at++] = 0x0d;

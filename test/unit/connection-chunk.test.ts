@@ -19,7 +19,8 @@ class LazySocket extends EventEmitter {
   destroyed = false;
   closed = false;
   writableLength = 0;
-  private corks = 0;
+  /** cork() calls not yet uncorked (writes are kept the same either way). */
+  corks = 0;
   /** Writes handed over and not yet completed: the buffer (by reference) and its callback. */
   private inflight: { buf: Uint8Array; cb?: () => void }[] = [];
   /** What completed writes carried, in order. */

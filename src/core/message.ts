@@ -97,3 +97,42 @@ export function internalSubscription(subject: string, owner: Subscriber): Subscr
 export function messageSize(msg: Message): number {
   return msg.payload.length + (msg.headers === null ? 0 : msg.headers.length);
 }
+
+/**
+ * A message whose header block and payload are one range of bytes read
+ * (a NATS publish, a mesh frame): `buf[hstart, hstart + hlen)` the headers
+ * (`hlen` -1: none), then the payload up to `end`. A receiver that only
+ * copies the bytes (a client session's encoder) reads the range and makes
+ * no Buffer view; `headers` and `payload` make their views on first use,
+ * so every other receiver sees a plain `Message` (the views are the same
+ * ones each time). One view per delivered message was 6 % of a mesh
+ * node's time (bench/PROFILE.md, "Issue 16 — deliver").
+ */
+export class RangeMessage implements Message {
+  private h: Buffer | null | undefined = undefined;
+  private p: Buffer | undefined = undefined;
+  constructor(
+    readonly subject: string,
+    readonly reply: string,
+    readonly buf: Buffer,
+    readonly hstart: number,
+    /** Bytes of the header block; -1 when there is none. */
+    readonly hlen: number,
+    readonly end: number,
+    readonly to = '',
+  ) {}
+
+  get headers(): Buffer | null {
+    if (this.h === undefined) {
+      this.h = this.hlen < 0 ? null : this.buf.subarray(this.hstart, this.hstart + this.hlen);
+    }
+    return this.h;
+  }
+
+  get payload(): Buffer {
+    if (this.p === undefined) {
+      this.p = this.buf.subarray(this.hstart + Math.max(this.hlen, 0), this.end);
+    }
+    return this.p;
+  }
+}

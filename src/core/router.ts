@@ -20,6 +20,9 @@ export class Router {
   /** Delivers `msg` to an interest already matched (e.g. from a per-connection cache). */
   deliver(result: MatchResult, msg: Message, origin: Subscriber | null): number {
     let delivered = 0;
+    // The first collector (most often the only one: the mesh) in a variable,
+    // any other in a list: no array per message (sender profile, PROFILE.md).
+    let collector: Subscriber | null = null;
     let collectors: Subscriber[] | null = null;
     let later: Subscription[] | null = null;
     const plain = result.plain;
@@ -34,7 +37,10 @@ export class Router {
       }
       owner.deliver(sub, msg);
       delivered++;
-      if (owner.complete !== undefined) collectors = addCollector(collectors, owner);
+      if (owner.complete !== undefined && owner !== collector) {
+        if (collector === null) collector = owner;
+        else collectors = addCollector(collectors, owner);
+      }
     }
     const queues = result.queues;
     for (let g = 0; g < queues.length; g++) {
@@ -43,10 +49,16 @@ export class Router {
         const owner = member.owner;
         owner.deliver(member, msg);
         delivered++;
-        if (owner.complete !== undefined) collectors = addCollector(collectors, owner);
+        if (owner.complete !== undefined && owner !== collector) {
+          if (collector === null) collector = owner;
+          else collectors = addCollector(collectors, owner);
+        }
       }
     }
-    if (collectors !== null) for (const c of collectors) c.complete!(msg);
+    if (collector !== null) {
+      collector.complete!(msg);
+      if (collectors !== null) for (const c of collectors) c.complete!(msg);
+    }
     // Parties that publish on (imports) go last: what they publish is a
     // delivery of its own, and a collector gathers one message at a time.
     if (later !== null) {

@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import type { Congestion } from '../connection/congestion.js';
 import { COPY_LIMIT, Connection, type Flusher } from '../connection/connection.js';
+import { type Message, RangeMessage } from '../core/message.js';
 import { CloseReason } from '../errors.js';
 import { copyInto } from '../util/bytes.js';
 import { AccountSet } from './accounts.js';
@@ -166,6 +167,47 @@ export class Link extends Connection implements FrameHandler {
   ping(now: number): void {
     if (this.pingSentAt === 0) this.pingSentAt = now;
     this.sendControl(PING_FRAME);
+  }
+
+  /**
+   * `sendMsg` for a core message. A small `RangeMessage` (a client's
+   * publish) to one destination without groups, whose head repeats the last
+   * frame's, is copied from the range it was read in: no Buffer view per
+   * message (bench/PROFILE.md, "Issue 16 — deliver").
+   */
+  sendMessage(ttl: number, account: string, dests: readonly Dest[], msg: Message): boolean {
+    const to = msg.to ?? '';
+    if (
+      msg instanceof RangeMessage &&
+      dests.length === 1 &&
+      dests[0].queues.length === 0 &&
+      msg.end - msg.hstart < COPY_LIMIT &&
+      !this.closed &&
+      this.peerAccounts.has(account)
+    ) {
+      const n = this.sent.size(ttl, account, msg.subject, msg.reply, dests[0], to);
+      if (n > 0) {
+        this.endRun();
+        const body = msg.end - msg.hstart;
+        const pending = this.pendingBytes;
+        if (pending + body > this.limits.maxPending) {
+          this.droppedMsgs++;
+          return false;
+        }
+        const chunk = this.reserve(n + body);
+        let at = this.sent.write(chunk, this.writePos, Math.max(msg.hlen, 0), body);
+        const src = msg.buf;
+        const end = msg.end;
+        if (body <= 64) for (let i = msg.hstart; i < end; i++) chunk[at++] = src[i];
+        else {
+          chunk.set(src.subarray(msg.hstart, end), at);
+          at += body;
+        }
+        this.commit(at);
+        return this.sentOne(pending, n + body, body);
+      }
+    }
+    return this.sendMsg(ttl, account, msg.subject, msg.reply, dests, msg.headers, msg.payload, to);
   }
 
   /**

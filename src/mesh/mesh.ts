@@ -22,6 +22,7 @@ import {
   MAX_HANDSHAKES,
 } from './admission.js';
 import { Dialer, type LinkUrl } from './dialer.js';
+import { Forwarder } from './forwarder.js';
 import {
   type Dest,
   encodeControl,
@@ -101,8 +102,10 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   readonly foreignAccount = { msgs: 0, interest: 0 };
   /** The accounts this node serves. */
   readonly served: AccountSet;
-  /** Data messages that had no route, or ran out of hops. */
-  noRoute = 0;
+  /** Data messages that had no route (`ttlExpired`: ran out of hops). */
+  get noRoute(): number {
+    return this.forwarder.noRoute;
+  }
   ttlExpired = 0;
   port = -1;
   private readonly remote: RemoteInterest;
@@ -122,8 +125,8 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   private curDests: Dest[] = [];
   /** Entries of `curDests` that belong to `curMsg` (the array is reused, not truncated). */
   private curCount = 0;
-  /** A one-entry list reused to send one destination of a longer array. */
-  private readonly oneDest: Dest[] = [{ node: '', plain: false, queues: [] }];
+  /** Next links and the copies per neighbour (the last route kept). */
+  private readonly forwarder: Forwarder;
 
   readonly transport: MeshTransport;
 
@@ -137,6 +140,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
     const accounts = options.accounts ?? null;
     this.served = new AccountSet(accounts);
     this.lsdb = new LinkStateDb(options.name, options.id, options.boot);
+    this.forwarder = new Forwarder(this.lsdb, this.links);
     const auth = options.authenticator ?? tokenAuthenticator(options.token);
     this.admission = new Admission(
       this,
@@ -253,7 +257,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
 
   /** Admitted: the link is up; both ends send their whole state. */
   linkUp(link: Link, peer: LinkIdentity): void {
-    this.forgetRoute();
+    this.forwarder.forget();
     link.authenticated();
     link.peer = peer.name;
     link.peerId = peer.id;
@@ -327,7 +331,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   }
 
   linkClosed(link: Link): void {
-    this.forgetRoute();
+    this.forwarder.forget();
     this.admission.end(link);
     const dialer = this.linkDialers.get(link);
     this.linkDialers.delete(link);
@@ -419,7 +423,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
 
   /** Routes changed: remote interest enters or leaves the sublist, distances move. */
   private routesChanged(): void {
-    this.forgetRoute();
+    this.forwarder.forget();
     const now = Date.now();
     for (const s of this.lsdb.computeRoutes(now)) this.remote.sync(s);
     for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.remote.drop(s.name);
@@ -491,73 +495,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
     // not overtake the requester's new inbox subscription (links are FIFO,
     // and every hop handles frames in order).
     if (this.interestOut.size > 0) this.interestOut.flush();
-    this.forward(this.curAccount, msg, this.curDests, this.curCount, MSG_TTL);
-  }
-
-  /** Splits destinations dests[0, n) by next hop and sends one copy per neighbour. */
-  private forward(
-    account: string,
-    msg: Message,
-    dests: readonly Dest[],
-    n: number,
-    ttl: number,
-  ): void {
-    if (n === 1) {
-      const link = this.nextLink(dests[0].node);
-      if (link !== null) {
-        let one = dests;
-        if (dests.length !== 1) {
-          one = this.oneDest;
-          this.oneDest[0] = dests[0];
-        }
-        link.sendMsg(ttl, account, msg.subject, msg.reply, one, msg.headers, msg.payload, msg.to);
-      }
-      return;
-    }
-    const byLink = new Map<Link, Dest[]>();
-    for (let i = 0; i < n; i++) {
-      const d = dests[i];
-      const link = this.nextLink(d.node);
-      if (link === null) continue;
-      const list = byLink.get(link);
-      if (list === undefined) byLink.set(link, [d]);
-      else list.push(d);
-    }
-    // The link splits destinations that do not fit one frame.
-    for (const [link, list] of byLink) {
-      link.sendMsg(ttl, account, msg.subject, msg.reply, list, msg.headers, msg.payload, msg.to);
-    }
-  }
-
-  /** The link towards `node`, without counting a missing route. */
-  private nextLinkOf(node: string): Link | undefined {
-    const s = this.lsdb.nodes.get(node);
-    return s?.reachable ? this.links.get(s.nextHop) : undefined;
-  }
-
-  private nextLink(node: string): Link | null {
-    if (node === this.routeNode) return this.routeLink;
-    const s = this.lsdb.nodes.get(node);
-    const link = s?.reachable ? this.links.get(s.nextHop) : undefined;
-    if (link === undefined) {
-      this.noRoute++;
-      return null;
-    }
-    this.routeNode = node;
-    this.routeLink = link;
-    return link;
-  }
-
-  /**
-   * The last route found (a node and its next link): a run of messages to
-   * one node looks it up once. Forgotten whenever routes or links change.
-   */
-  private routeNode = '';
-  private routeLink: Link | null = null;
-
-  private forgetRoute(): void {
-    this.routeNode = '';
-    this.routeLink = null;
+    this.forwarder.forward(this.curAccount, msg, this.curDests, this.curCount, MSG_TTL);
   }
 
   /** A message from a neighbour: deliver here if listed, forward the rest. */
@@ -597,18 +535,18 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
     }
     if (here === 0) {
       // Passing through to one next hop: relay the bytes as they came.
-      const first = this.nextLink(dests[0].node);
+      const first = this.forwarder.nextLink(dests[0].node);
       if (first === null) return;
       let same = true;
       for (let i = 1; i < dests.length && same; i++)
-        same = this.nextLinkOf(dests[i].node) === first;
+        same = this.forwarder.nextLinkOf(dests[i].node) === first;
       if (same) {
         first.relayMsg(frame, frame.ttl - 1);
         return;
       }
     }
     const rest = here === 0 ? dests : dests.filter((d) => d.node !== self);
-    this.forward(frame.account, msg ?? frame.message(), rest, rest.length, frame.ttl - 1);
+    this.forwarder.forward(frame.account, msg ?? frame.message(), rest, rest.length, frame.ttl - 1);
   }
 
   private safeSubject = '';
@@ -650,7 +588,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
       } else l.ping(now);
     }
     if (this.lsdb.nodes.size > 1) {
-      this.forgetRoute();
+      this.forwarder.forget();
       for (const s of this.lsdb.forget(now, FORGET_AFTER_MS)) this.remote.drop(s.name);
     }
   }

@@ -14,7 +14,7 @@
  * modified by their readers.
  */
 import { isUtf8 } from 'node:buffer';
-import type { Message } from '../core/message.js';
+import { type Message, RangeMessage } from '../core/message.js';
 import { utf8Slice } from '../util/bytes.js';
 
 /** Destination flag: deliver to the node's plain subscribers. */
@@ -90,10 +90,18 @@ export class MsgFrame implements Message {
 
   /** A message of its own for the router (the same shape as a client's publish). */
   message(): Message {
-    const headers = this.headers;
-    const payload = this.payload;
-    if (this.to === '') return { subject: this.subject, reply: this.reply, headers, payload };
-    return { subject: this.subject, reply: this.reply, headers, payload, to: this.to };
+    // Views of headers and payload are made only if a receiver asks (a
+    // client session copies from the range).
+    const hlen = this.hlen === 0 ? -1 : this.hlen;
+    return new RangeMessage(
+      this.subject,
+      this.reply,
+      this.buf,
+      this.hstart,
+      hlen,
+      this.end,
+      this.to,
+    );
   }
 }
 

@@ -257,3 +257,59 @@ describe('Router: echo', () => {
     assert.equal(pub.got.length, 0);
   });
 });
+
+describe('Router: collectors', () => {
+  /** A collector (as the mesh): `deliver` per matching subscription, `complete` once per message. */
+  class FakeCollector extends FakeSubscriber {
+    constructor(
+      name: string,
+      readonly log: string[],
+    ) {
+      super(name, true, 'link');
+    }
+    complete(m: Message): void {
+      this.log.push(`${this.name}:${m.payload.toString()}`);
+    }
+  }
+
+  test('each collector completes once per message, in the order first matched, after every delivery', () => {
+    const acc = new Account('A');
+    const router = new Router();
+    const log: string[] = [];
+    const c1 = new FakeCollector('c1', log);
+    const c2 = new FakeCollector('c2', log);
+    const c3 = new FakeCollector('c3', log);
+    const client = new FakeSubscriber('client');
+    // c1 matches twice plainly and in a group; c2 plainly; c3 only in a group.
+    subscribe(acc, c1, 'foo', '', 1);
+    subscribe(acc, c1, '*', '', 1);
+    subscribe(acc, c2, '>', '', 1);
+    subscribe(acc, client, 'foo');
+    subscribe(acc, c1, 'foo', 'q1', 1);
+    subscribe(acc, c3, 'foo', 'q2', 1);
+    for (let i = 0; i < 3; i++) router.publish(acc, msg('foo', `m${i}`), null);
+    const perMessage = (i: number) => log.filter((l) => l.endsWith(`:m${i}`));
+    for (let i = 0; i < 3; i++) {
+      const got = perMessage(i);
+      assert.equal(got.length, 3, `three collectors complete m${i} once each: ${got}`);
+      assert.equal(new Set(got).size, 3);
+      // c3 is first matched in the queue groups, after the plain ones.
+      assert.equal(got[2], `c3:m${i}`);
+    }
+    assert.equal(client.got.length, 3);
+  });
+
+  test('one collector alone completes once per message, however many of its subscriptions match', () => {
+    const acc = new Account('A');
+    const router = new Router();
+    const log: string[] = [];
+    const c = new FakeCollector('c', log);
+    subscribe(acc, c, 'foo', '', 1);
+    subscribe(acc, c, '*', '', 1);
+    subscribe(acc, c, 'foo', 'q', 1);
+    assert.equal(router.publish(acc, msg('foo', 'a'), null), 3);
+    assert.equal(router.publish(acc, msg('bar', 'b'), null), 1);
+    assert.deepEqual(log, ['c:a', 'c:b']);
+    assert.equal(c.got.length, 4);
+  });
+});

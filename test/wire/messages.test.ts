@@ -75,6 +75,50 @@ describe('wire: messages', () => {
     await sub.expectMsg('h', 1, 'hi');
   });
 
+  test('MSG and HMSG bytes exact at the copy edges (64 B, 8 KiB), with and without header support', async () => {
+    const withH = await pool.handshake(srv.port, { headers: true });
+    const noH = await pool.handshake(srv.port, { headers: false });
+    withH.send('SUB edge 1\r\n');
+    noH.send('SUB edge 2\r\n');
+    await withH.ping();
+    await noH.ping();
+    const pub = await pool.handshake(srv.port, { headers: true });
+    const hdr = 'NATS/1.0\r\nK: v\r\n\r\n';
+    const body = (n: number) => Buffer.alloc(n, 0x61 + (n % 26));
+    const totals = [0, 1, 63, 64, 65, 8191, 8192, 8193];
+    for (const n of totals) {
+      pub.send(Buffer.concat([Buffer.from(`PUB edge ${n}\r\n`), body(n), Buffer.from('\r\n')]));
+      if (n >= hdr.length) {
+        const p = n - hdr.length;
+        pub.send(
+          Buffer.concat([
+            Buffer.from(`HPUB edge ${hdr.length} ${n}\r\n${hdr}`),
+            body(p),
+            Buffer.from('\r\n'),
+          ]),
+        );
+      }
+    }
+    pub.send('PING\r\n');
+    await pub.expectLine('PONG');
+    for (const n of totals) {
+      await withH.expectLine(`MSG edge 1 ${n}`);
+      assert.ok(
+        (await withH.readBytes(n + 2)).equals(Buffer.concat([body(n), Buffer.from('\r\n')])),
+      );
+      await noH.expectLine(`MSG edge 2 ${n}`);
+      assert.ok((await noH.readBytes(n + 2)).equals(Buffer.concat([body(n), Buffer.from('\r\n')])));
+      if (n >= hdr.length) {
+        const p = n - hdr.length;
+        const tail = Buffer.concat([body(p), Buffer.from('\r\n')]);
+        await withH.expectLine(`HMSG edge 1 ${hdr.length} ${n}`);
+        assert.ok((await withH.readBytes(n + 2)).equals(Buffer.concat([Buffer.from(hdr), tail])));
+        await noH.expectLine(`MSG edge 2 ${p}`);
+        assert.ok((await noH.readBytes(p + 2)).equals(tail));
+      }
+    }
+  });
+
   test('HPUB from a client that did not announce headers: closed', async () => {
     const c = await pool.handshake(srv.port, { headers: false });
     const hdr = 'NATS/1.0\r\nA: b\r\n\r\n';

@@ -7,12 +7,17 @@ import type { Socket } from 'node:net';
 import { ConnectionIdentity } from '../../auth/connection-identity.js';
 import { reservedSubject } from '../../auth/reserved.js';
 import type { AuthResult, Credentials, Identity } from '../../auth/types.js';
-import { COPY_LIMIT, Connection } from '../../connection/connection.js';
+import { COPY_LIMIT } from '../../connection/connection.js';
 import type { SlowReason } from '../../connection/outbound.js';
 import { DELIVERY_COST, ReadSlicer } from '../../connection/read-slicer.js';
 import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Account } from '../../core/account.js';
-import type { Message, Subscriber, Subscription } from '../../core/message.js';
+import {
+  type Message,
+  RangeMessage,
+  type Subscriber,
+  type Subscription,
+} from '../../core/message.js';
 import { classifySubject, isValidQueueName } from '../../core/subject.js';
 import { EMPTY_RESULT, type MatchResult, type Sublist } from '../../core/sublist.js';
 import {
@@ -22,7 +27,6 @@ import {
   subscribeViolation,
   WireError,
 } from '../../errors.js';
-import { copyInto } from '../../util/bytes.js';
 import type { ClientDescription, FaceConnection, FaceHost } from '../face.js';
 import {
   type ConnectOptions,
@@ -30,19 +34,9 @@ import {
   connectCredentials,
   parseConnect,
 } from './connect.js';
-import {
-  encodeMsgHead,
-  errLine,
-  headMax,
-  msgTarget,
-  msgTargetMax,
-  NO_RESPONDERS,
-  OK,
-  PING,
-  PONG,
-  writeMsgTarget,
-} from './encoder.js';
-import { NatsParser, pubHeaders, pubPayload } from './parser.js';
+import { errLine, msgTarget, NO_RESPONDERS, OK, PING, PONG } from './encoder.js';
+import { MsgOutput, type NatsSubscription } from './msg-output.js';
+import { NatsParser } from './parser.js';
 
 /** What a session needs from the NATS face: the host's shared parts, and three callbacks. */
 export interface SessionHost
@@ -59,17 +53,7 @@ export interface SessionHost
 
 const EMPTY = Buffer.alloc(0);
 
-/** A subscription with the NATS face's encoding cache. */
-interface NatsSubscription extends Subscription {
-  /** Encoded `<subject> <sid> ` for `targetSubject`: the first `targetLen` bytes. */
-  target: Buffer;
-  targetLen: number;
-  targetSubject: string;
-  /** Each delivery is checked against the subscribe deny rules (see Guard.subscribe). */
-  check: boolean;
-}
-
-export class ClientSession extends Connection implements Subscriber, FaceConnection {
+export class ClientSession extends MsgOutput implements Subscriber, FaceConnection {
   readonly kind = 'client' as const;
   readonly face = 'nats';
   echo = true;
@@ -395,12 +379,7 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
         ? 0
         : this.host.router.deliver(
             result,
-            {
-              subject,
-              reply,
-              headers: pubHeaders(hdr, buf, start),
-              payload: pubPayload(hdr, buf, start, end),
-            },
+            new RangeMessage(subject, reply, buf, start, hdr, end),
             this,
           );
     if (n === 0) {
@@ -515,16 +494,7 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
       }
       guard.delivered(msg.reply);
     }
-    // The `<subject> <sid> ` bytes are kept per subscription; a literal
-    // subscription always sees one subject, a wildcard one mostly a few.
-    if (ns.targetSubject !== msg.subject) {
-      const need = msgTargetMax(msg.subject, sub.sid);
-      if (ns.target.length < need) ns.target = Buffer.allocUnsafe(Math.max(64, need));
-      ns.targetLen = writeMsgTarget(ns.target, msg.subject, sub.sid);
-      ns.targetSubject = msg.subject;
-    }
-    const headers = this.connectOptions?.headers ? msg.headers : null;
-    const size = this.queueMsg(ns.target, msg.reply, headers, msg.payload, ns.targetLen);
+    const size = this.queueDelivery(ns, msg, this.connectOptions?.headers === true);
     if (size < 0) return;
     this.outMsgs++;
     this.outBytes += size;
@@ -533,38 +503,6 @@ export class ClientSession extends Connection implements Subscriber, FaceConnect
     stats.outBytes += size;
     sub.delivered++;
     if (sub.max > 0 && sub.delivered >= sub.max) this.removeSub(sub);
-  }
-
-  /** Queues one MSG/HMSG frame; returns its payload size, or -1 at the pending bound. */
-  private queueMsg(
-    target: Buffer,
-    reply: string,
-    headers: Buffer | null,
-    payload: Buffer,
-    targetLen = target.length,
-  ): number {
-    const hlen = headers === null ? -1 : headers.length;
-    const total = payload.length + (headers === null ? 0 : hlen);
-    const max = headMax(target, reply);
-    let chunk: Buffer;
-    let at: number;
-    if (total < COPY_LIMIT) {
-      chunk = this.reserve(max + total + 2);
-      at = encodeMsgHead(chunk, this.writePos, target, reply, hlen, total, targetLen);
-      if (headers !== null) at = copyInto(headers, chunk, at);
-      at = copyInto(payload, chunk, at);
-    } else {
-      // Large payloads are queued by reference, not copied.
-      chunk = this.reserve(max);
-      this.commit(encodeMsgHead(chunk, this.writePos, target, reply, hlen, total, targetLen));
-      if (headers !== null) this.queueRef(headers);
-      this.queueRef(payload);
-      chunk = this.reserve(2);
-      at = this.writePos;
-    }
-    chunk[at++] = 0x0d;
-    chunk[at++] = 0x0a;
-    return this.commit(at) ? total : -1;
   }
 
   /**

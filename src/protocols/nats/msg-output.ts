@@ -1,0 +1,104 @@
+/**
+ * The outbound side of a NATS client connection: MSG/HMSG frames encoded
+ * into the connection's queue. Each subscription keeps its encoded
+ * `<subject> <sid> ` bytes; a message read as one range of bytes (a
+ * publish, a mesh frame: `RangeMessage`) is copied from that range, with
+ * no Buffer view made for it.
+ */
+import { COPY_LIMIT, Connection } from '../../connection/connection.js';
+import { type Message, RangeMessage, type Subscription } from '../../core/message.js';
+import { copyInto } from '../../util/bytes.js';
+import { encodeMsgHead, headMax, msgTargetMax, writeMsgTarget } from './encoder.js';
+
+/** Below this many bytes a range is copied by a JS loop (a native call costs more). */
+const SMALL_COPY = 64;
+
+/** A subscription with the NATS face's encoding cache. */
+export interface NatsSubscription extends Subscription {
+  /** Encoded `<subject> <sid> ` for `targetSubject`: the first `targetLen` bytes. */
+  target: Buffer;
+  targetLen: number;
+  targetSubject: string;
+  /** Each delivery is checked against the subscribe deny rules (see Guard.subscribe). */
+  check: boolean;
+}
+
+export abstract class MsgOutput extends Connection {
+  /**
+   * Queues one delivery of `msg` to `ns` (its headers only `withHeaders`);
+   * returns the payload size (headers included), or -1 at the pending bound.
+   */
+  protected queueDelivery(ns: NatsSubscription, msg: Message, withHeaders: boolean): number {
+    // The `<subject> <sid> ` bytes are kept per subscription; a literal
+    // subscription always sees one subject, a wildcard one mostly a few.
+    if (ns.targetSubject !== msg.subject) {
+      const need = msgTargetMax(msg.subject, ns.sid);
+      if (ns.target.length < need) ns.target = Buffer.allocUnsafe(Math.max(64, need));
+      ns.targetLen = writeMsgTarget(ns.target, msg.subject, ns.sid);
+      ns.targetSubject = msg.subject;
+    }
+    if (msg instanceof RangeMessage && msg.end - msg.hstart < COPY_LIMIT) {
+      return this.queueRange(ns.target, ns.targetLen, msg, withHeaders);
+    }
+    const headers = withHeaders ? msg.headers : null;
+    return this.queueMsg(ns.target, msg.reply, headers, msg.payload, ns.targetLen);
+  }
+
+  /** Queues one MSG/HMSG frame; returns its payload size, or -1 at the pending bound. */
+  protected queueMsg(
+    target: Buffer,
+    reply: string,
+    headers: Buffer | null,
+    payload: Buffer,
+    targetLen = target.length,
+  ): number {
+    const hlen = headers === null ? -1 : headers.length;
+    const total = payload.length + (headers === null ? 0 : hlen);
+    const max = headMax(target, reply);
+    let chunk: Buffer;
+    let at: number;
+    if (total < COPY_LIMIT) {
+      chunk = this.reserve(max + total + 2);
+      at = encodeMsgHead(chunk, this.writePos, target, reply, hlen, total, targetLen);
+      if (headers !== null) at = copyInto(headers, chunk, at);
+      at = copyInto(payload, chunk, at);
+    } else {
+      // Large payloads are queued by reference, not copied.
+      chunk = this.reserve(max);
+      this.commit(encodeMsgHead(chunk, this.writePos, target, reply, hlen, total, targetLen));
+      if (headers !== null) this.queueRef(headers);
+      this.queueRef(payload);
+      chunk = this.reserve(2);
+      at = this.writePos;
+    }
+    chunk[at++] = 0x0d;
+    chunk[at++] = 0x0a;
+    return this.commit(at) ? total : -1;
+  }
+
+  /** `queueMsg` for a small `RangeMessage`: its bytes copied from the range read. */
+  private queueRange(
+    target: Buffer,
+    targetLen: number,
+    msg: RangeMessage,
+    withHeaders: boolean,
+  ): number {
+    const pstart = msg.hlen < 0 ? msg.hstart : msg.hstart + msg.hlen;
+    const hlen = withHeaders ? msg.hlen : -1;
+    const from = hlen < 0 ? pstart : msg.hstart;
+    const end = msg.end;
+    const total = end - from;
+    const chunk = this.reserve(headMax(target, msg.reply) + total + 2);
+    let at = encodeMsgHead(chunk, this.writePos, target, msg.reply, hlen, total, targetLen);
+    const src = msg.buf;
+    if (total <= SMALL_COPY) {
+      for (let i = from; i < end; i++) chunk[at++] = src[i];
+    } else {
+      chunk.set(src.subarray(from, end), at); // Buffer#copy with offsets costs more
+      at += total;
+    }
+    chunk[at++] = 0x0d;
+    chunk[at++] = 0x0a;
+    return this.commit(at) ? total : -1;
+  }
+}

@@ -10,7 +10,7 @@
  * segment 0), so ten million messages cost ~140 MB, and the hot path
  * allocates nothing per message. Each subject keeps its sequences as runs
  * of consecutive ones (seq-runs.ts): a stream with one subject costs one
- * run, not a number per message.
+ * 10-byte run per 65,535 messages, not a number per message.
  * Slots before the first held message are dropped by moving `start`, and
  * the arrays are shifted down once that dead prefix is large. A large jump
  * in sequences (a skip, or segments compacted away) takes no slots: see

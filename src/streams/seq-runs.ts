@@ -1,10 +1,11 @@
 /**
  * One subject's held sequences in the file index, ascending, kept as runs
  * of consecutive sequences: a run is its first sequence (f64) and its
- * length (u32), 12 bytes, in two parallel typed arrays. A stream with one
- * subject (or subjects published in bursts) costs a few runs in all, not
- * a number per message; subjects that interleave message by message cost
- * 12 bytes per message (a plain number[] cost 8 and grew by half).
+ * length (u16, so a run holds at most RUN_MAX), 10 bytes, in two parallel
+ * typed arrays. A stream with one subject (or subjects published in
+ * bursts) costs one run per 65,535 messages, not a number per message;
+ * subjects that interleave message by message cost 10 bytes per message
+ * (a plain number[] cost 8 and grew by half).
  *
  * Runs `head..tail` are live; trimming from the front (the usual removal:
  * limits drop the oldest) moves `head`, and the arrays are shifted down
@@ -13,6 +14,9 @@
 
 /** Shift the arrays down once this many dead runs lead them (and they are half). */
 const COMPACT_AT = 256;
+
+/** Most sequences one run holds (its length is a u16); the next starts a new run. */
+export const RUN_MAX = 0xffff;
 
 /** Capacity for `need` runs: doubling while small, then a quarter more each time. */
 export function grownCap(cap: number, need: number): number {
@@ -23,7 +27,7 @@ export function grownCap(cap: number, need: number): number {
 
 export class SeqRuns {
   private first = new Float64Array(2);
-  private len = new Uint32Array(2);
+  private len = new Uint16Array(2);
   private head = 0;
   private tail = 0;
   /** Sequences held. */
@@ -49,7 +53,7 @@ export class SeqRuns {
   push(seq: number): void {
     const t = this.tail - 1;
     this.count++;
-    if (t >= this.head && this.first[t]! + this.len[t]! === seq && this.len[t]! < 0xffffffff) {
+    if (t >= this.head && this.first[t]! + this.len[t]! === seq && this.len[t]! < RUN_MAX) {
       this.len[t]!++;
       return;
     }
@@ -69,7 +73,7 @@ export class SeqRuns {
       const cap = grownCap(this.first.length, n + 1);
       const f = new Float64Array(cap);
       f.set(this.first.subarray(this.head, this.tail));
-      const l = new Uint32Array(cap);
+      const l = new Uint16Array(cap);
       l.set(this.len.subarray(this.head, this.tail));
       this.first = f;
       this.len = l;

@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import { subjectMatches } from '../../src/core/subject.js';
 import { MessageIndex, type Segment } from '../../src/streams/file-index.js';
 import { HEADER } from '../../src/streams/file-record.js';
-import { SeqRuns } from '../../src/streams/seq-runs.js';
+import { RUN_MAX, SeqRuns } from '../../src/streams/seq-runs.js';
 import { NarrowUints, SlotTimes } from '../../src/streams/slot-arrays.js';
 import { prng } from './crash-messages.js';
 
@@ -162,12 +162,21 @@ describe('MessageIndex', () => {
     const ix = new MessageIndex(segs);
     for (let s = 1; s <= 100_000; s++)
       ix.add(s, 'one', 1_700_000_000_000 + s, segs.get(1)!, s * 40, 40);
-    assert.equal(ix.seqsOf('one')!.runs, 1);
+    // One run per RUN_MAX sequences.
+    assert.equal(ix.seqsOf('one')!.runs, 2);
     assert.equal(ix.seqsOf('one')!.count, 100_000);
-    for (let s = 1; s <= 50_000; s++) ix.drop(s);
+    for (let s = 1; s <= 70_000; s++) ix.drop(s);
     assert.equal(ix.seqsOf('one')!.runs, 1);
-    assert.equal(ix.firstSeq, 50_001);
-    assert.deepEqual(ix.locate(60_000), { seg: 1, off: 60_000 * 40, len: 40, subject: 'one' });
+    assert.equal(ix.nextSeq(1, 'one', true), 70_001);
+    ix.drop(80_000);
+    assert.equal(ix.seqsOf('one')!.runs, 2);
+    assert.deepEqual(ix.purgeVictims('one', true, 80_003, 0), [
+      ...Array.from({ length: 9999 }, (_, k) => 70_001 + k),
+      80_001,
+      80_002,
+    ]);
+    assert.equal(ix.firstSeq, 70_001);
+    assert.deepEqual(ix.locate(90_000), { seg: 1, off: 90_000 * 40, len: 40, subject: 'one' });
     // Capacity grew by a quarter past 64 Ki slots, not to the next power of two.
     assert.ok(ix.capacity < 131_072, `capacity ${ix.capacity}`);
   });
@@ -180,6 +189,17 @@ describe('MessageIndex', () => {
 });
 
 describe('SeqRuns', () => {
+  test('a run holds at most RUN_MAX sequences; the rest start the next', () => {
+    const runs = new SeqRuns();
+    for (let q = 1; q <= RUN_MAX * 2 + 5; q++) runs.push(q);
+    assert.equal(runs.runs, 3);
+    assert.equal(runs.next(RUN_MAX + 1), RUN_MAX + 1);
+    assert.equal(runs.remove(RUN_MAX), true);
+    assert.equal(runs.next(RUN_MAX), RUN_MAX + 1);
+    assert.equal(runs.count, RUN_MAX * 2 + 4);
+    assert.equal(runs.last(), RUN_MAX * 2 + 5);
+  });
+
   test('matches a sorted array through pushes and removals anywhere', () => {
     const rnd = prng(7);
     const runs = new SeqRuns();

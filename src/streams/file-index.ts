@@ -3,19 +3,24 @@
  * subject lists of sequences, and the totals `state()` reports. It is
  * rebuilt from the segments on open and never touches the disk.
  *
- * Slots are parallel typed arrays indexed by `seq - base`, 24 bytes per
- * sequence from the first held one to the last assigned (a removed message
- * is a slot with segment 0), so ten million messages cost ~240 MB and the
- * hot path allocates nothing per message beyond its subject list entry.
+ * Slots are parallel typed arrays indexed by `seq - base`, about 14 bytes
+ * per sequence from the first held one to the last assigned (offset u32,
+ * length u32, time u32 from a base, segment id and subject id u8 while
+ * they fit, else u16/u32: slot-arrays.ts; a removed message is a slot with
+ * segment 0), so ten million messages cost ~140 MB, and the hot path
+ * allocates nothing per message. Each subject keeps its sequences as runs
+ * of consecutive ones (seq-runs.ts): a stream with one subject costs one
+ * 10-byte run per 65,535 messages, not a number per message.
  * Slots before the first held message are dropped by moving `start`, and
  * the arrays are shifted down once that dead prefix is large. A large jump
  * in sequences (a skip, or segments compacted away) takes no slots: see
  * seq-slots.ts.
  */
 import { subjectMatches } from '../core/subject.js';
-import { lowerBound } from '../util/sorted.js';
 import { HEADER } from './file-record.js';
+import { grownCap, SeqRuns } from './seq-runs.js';
 import { INLINE_GAP, SeqSlots } from './seq-slots.js';
+import { NarrowUints, SlotTimes } from './slot-arrays.js';
 
 /** One segment file, as the index and the store's writer see it. */
 export interface Segment {
@@ -46,7 +51,7 @@ interface SubjectEntry {
   readonly id: number;
   readonly name: string;
   /** Held sequences, ascending. */
-  readonly seqs: number[];
+  readonly seqs: SeqRuns;
 }
 
 /** Compact the slot arrays once this many dead slots lead them (and they are half). */
@@ -60,9 +65,9 @@ export class MessageIndex {
   private end = 0;
   private off = new Uint32Array(1024);
   private len = new Uint32Array(1024);
-  private seg = new Uint32Array(1024);
-  private sid = new Uint32Array(1024);
-  private time = new Float64Array(1024);
+  private readonly seg = new NarrowUints(1024);
+  private readonly sid = new NarrowUints(1024);
+  private readonly time = new SlotTimes(1024);
   /** Times of all slots are non-decreasing (then seqForTime can bisect). */
   private monotonic = true;
 
@@ -85,7 +90,7 @@ export class MessageIndex {
   }
 
   get firstTime(): number {
-    return this.start < this.end ? this.time[this.start]! : 0;
+    return this.start < this.end ? this.time.get(this.start) : 0;
   }
 
   get subjectCount(): number {
@@ -96,6 +101,7 @@ export class MessageIndex {
   add(seq: number, subject: string, time: number, seg: Segment, off: number, len: number): void {
     if (this.start === this.end) {
       this.seqs.reset(seq);
+      this.time.reset(time);
       this.start = 0;
       this.end = 0;
       this.monotonic = true;
@@ -105,20 +111,24 @@ export class MessageIndex {
     if (jump > INLINE_GAP) this.seqs.jump(i, seq);
     else i += jump;
     if (i >= this.off.length) this.grow(i + 1);
-    const prevTime = this.end > 0 ? this.time[this.end - 1]! : time;
+    const prevTime = this.end > 0 ? this.time.get(this.end - 1) : time;
     // Slots skipped by a small jump (a skip, or segments compacted away).
     for (let j = this.end; j < i; j++) {
-      this.seg[j] = 0;
-      this.time[j] = prevTime;
+      this.seg.set(j, 0);
+      this.time.set(j, prevTime, this.start);
     }
     if (time < prevTime) this.monotonic = false;
+    if (off > 0xffffffff || len > 0xffffffff) {
+      // The writer rotates segments far below this (segmentBytes + one record).
+      throw new RangeError(`record at ${off}+${len} is beyond the index's 32-bit offsets`);
+    }
     this.off[i] = off;
     this.len[i] = len;
-    this.seg[i] = seg.id;
-    this.time[i] = time;
+    this.seg.set(i, seg.id);
+    this.time.set(i, time, this.start);
     let e = this.subjects.get(subject);
     if (e === undefined) e = this.newSubject(subject);
-    this.sid[i] = e.id;
+    this.sid.set(i, e.id);
     e.seqs.push(seq);
     this.end = i + 1;
     this.messages++;
@@ -131,7 +141,7 @@ export class MessageIndex {
 
   private newSubject(name: string): SubjectEntry {
     const id = this.freeIds.pop() ?? this.byId.length;
-    const e: SubjectEntry = { id, name, seqs: [] };
+    const e: SubjectEntry = { id, name, seqs: new SeqRuns() };
     this.byId[id] = e;
     this.subjects.set(name, e);
     if (id < this.memo.length) this.memo[id] = 0;
@@ -139,23 +149,27 @@ export class MessageIndex {
   }
 
   private grow(need: number): void {
-    let cap = this.off.length;
-    while (cap < need) cap *= 2;
-    const g = <T extends Uint32Array | Float64Array>(a: T, b: T): T => {
-      b.set(a);
-      return b;
-    };
-    this.off = g(this.off, new Uint32Array(cap));
-    this.len = g(this.len, new Uint32Array(cap));
-    this.seg = g(this.seg, new Uint32Array(cap));
-    this.sid = g(this.sid, new Uint32Array(cap));
-    this.time = g(this.time, new Float64Array(cap));
+    const cap = grownCap(this.off.length, need);
+    const off = new Uint32Array(cap);
+    off.set(this.off);
+    this.off = off;
+    const len = new Uint32Array(cap);
+    len.set(this.len);
+    this.len = len;
+    this.seg.resize(cap);
+    this.sid.resize(cap);
+    this.time.resize(cap);
+  }
+
+  /** Slots allocated now (for tests and the memory notes). */
+  get capacity(): number {
+    return this.off.length;
   }
 
   private slot(seq: number): number {
     if (!Number.isInteger(seq)) return -1;
     const i = this.seqs.slotOf(seq);
-    return i >= this.start && i < this.end && this.seg[i] !== 0 ? i : -1;
+    return i >= this.start && i < this.end && this.seg.get(i) !== 0 ? i : -1;
   }
 
   has(seq: number): boolean {
@@ -167,10 +181,10 @@ export class MessageIndex {
     const i = this.slot(seq);
     if (i < 0) return null;
     return {
-      seg: this.seg[i]!,
+      seg: this.seg.get(i),
       off: this.off[i]!,
       len: this.len[i]!,
-      subject: this.byId[this.sid[i]!]!.name,
+      subject: this.byId[this.sid.get(i)]!.name,
     };
   }
 
@@ -178,16 +192,14 @@ export class MessageIndex {
   drop(seq: number): boolean {
     const i = this.slot(seq);
     if (i < 0) return false;
-    const s = this.segments.get(this.seg[i]!);
+    const s = this.segments.get(this.seg.get(i));
     if (s !== undefined) s.live--;
-    this.seg[i] = 0;
+    this.seg.set(i, 0);
     this.messages--;
     this.bytes -= this.len[i]! - HEADER;
-    const e = this.byId[this.sid[i]!]!;
-    // The oldest is the usual victim (limits trim from the front).
-    if (e.seqs[0] === seq) e.seqs.shift();
-    else e.seqs.splice(lowerBound(e.seqs, seq), 1);
-    if (e.seqs.length === 0) {
+    const e = this.byId[this.sid.get(i)]!;
+    e.seqs.remove(seq);
+    if (e.seqs.count === 0) {
       this.subjects.delete(e.name);
       this.byId[e.id] = undefined;
       this.freeIds.push(e.id);
@@ -197,7 +209,7 @@ export class MessageIndex {
   }
 
   private advanceStart(): void {
-    while (this.start < this.end && this.seg[this.start] === 0) this.start++;
+    while (this.start < this.end && this.seg.get(this.start) === 0) this.start++;
     if (this.start === this.end) {
       this.seqs.reset(this.lastSeq + 1);
       this.start = 0;
@@ -205,16 +217,19 @@ export class MessageIndex {
       this.monotonic = true;
     } else if (this.start >= COMPACT_AT && this.start * 2 >= this.end) {
       const s = this.start;
-      for (const a of [this.off, this.len, this.seg, this.sid, this.time])
-        a.copyWithin(0, s, this.end);
+      this.off.copyWithin(0, s, this.end);
+      this.len.copyWithin(0, s, this.end);
+      this.seg.copyWithin(0, s, this.end);
+      this.sid.copyWithin(0, s, this.end);
+      this.time.copyWithin(0, s, this.end);
       this.seqs.shift(s);
       this.end -= s;
       this.start = 0;
     }
   }
 
-  /** Sequences held on exactly this subject, ascending (the live array: do not mutate). */
-  seqsOf(subject: string): readonly number[] | undefined {
+  /** Sequences held on exactly this subject, ascending (the live runs: do not mutate). */
+  seqsOf(subject: string): SeqRuns | undefined {
     return this.subjects.get(subject)?.seqs;
   }
 
@@ -243,14 +258,12 @@ export class MessageIndex {
   nextSeq(seq: number, filter: string, literal: boolean): number {
     if (filter !== '' && literal) {
       const seqs = this.subjects.get(filter)?.seqs;
-      if (seqs === undefined) return 0;
-      const k = lowerBound(seqs, seq);
-      return k < seqs.length ? seqs[k]! : 0;
+      return seqs === undefined ? 0 : seqs.next(seq);
     }
     let i = Math.max(this.start, this.seqs.slotFrom(Math.ceil(seq)));
     for (; i < this.end; i++) {
-      if (this.seg[i] === 0) continue;
-      if (filter === '' || this.matches(filter, this.sid[i]!)) return this.seqs.seqAt(i);
+      if (this.seg.get(i) === 0) continue;
+      if (filter === '' || this.matches(filter, this.sid.get(i))) return this.seqs.seqAt(i);
     }
     return 0;
   }
@@ -265,19 +278,15 @@ export class MessageIndex {
       victims = [];
       const stop = Math.min(this.end, this.seqs.slotFrom(Math.ceil(upTo)));
       for (let i = this.start; i < stop; i++) {
-        if (this.seg[i] !== 0) victims.push(this.seqs.seqAt(i));
+        if (this.seg.get(i) !== 0) victims.push(this.seqs.seqAt(i));
       }
     } else if (literal) {
-      const seqs = this.subjects.get(filter)?.seqs ?? [];
-      victims = seqs.slice(0, lowerBound(seqs, upTo));
+      victims = this.subjects.get(filter)?.seqs.below(upTo) ?? [];
     } else {
       victims = [];
       for (const e of this.subjects.values()) {
         if (!subjectMatches(filter, e.name)) continue;
-        for (const s of e.seqs) {
-          if (s >= upTo) break;
-          victims.push(s);
-        }
+        e.seqs.below(upTo, victims);
       }
       victims.sort((a, b) => a - b);
     }
@@ -292,18 +301,18 @@ export class MessageIndex {
       let hi = this.end;
       while (i < hi) {
         const mid = (i + hi) >>> 1;
-        if (this.time[mid]! < t) i = mid + 1;
+        if (this.time.get(mid) < t) i = mid + 1;
         else hi = mid;
       }
     }
     for (; i < this.end; i++) {
-      if (this.seg[i] !== 0 && this.time[i]! >= t) return this.seqs.seqAt(i);
+      if (this.seg.get(i) !== 0 && this.time.get(i) >= t) return this.seqs.seqAt(i);
     }
     return this.lastSeq + 1;
   }
 
   /** Time of a held message (the caller knows it is held). */
   timeOf(seq: number): number {
-    return this.time[this.seqs.slotOf(seq)]!;
+    return this.time.get(this.seqs.slotOf(seq));
   }
 }

@@ -538,7 +538,7 @@ export class FileStore implements StreamStore {
     for (;;) {
       const seqs = this.index.seqsOf(subject);
       if (seqs === undefined) return null;
-      const s = seqs[seqs.length - 1]!;
+      const s = seqs.last();
       if (s <= this.writer.durableSeq) {
         const m = this.read(s);
         if (m !== null) return m;
@@ -551,7 +551,7 @@ export class FileStore implements StreamStore {
   subjectSeqs(subject: string): readonly number[] {
     const err = this.usable();
     if (err !== null) throw err;
-    return (this.index.seqsOf(subject) ?? []).slice();
+    return this.index.seqsOf(subject)?.toArray() ?? [];
   }
 
   seqForTime(time: number): number {

@@ -32,6 +32,7 @@
  * write into them; deny it that subject.
  */
 import type { AccountJetStream } from '../../jetstream/service.js';
+import { NO_PUB_HEADERS } from '../../streams/headers.js';
 import type { StoredMessage as StoredStreamMessage } from '../../streams/store.js';
 import type { Stream } from '../../streams/stream.js';
 import { normalizeConfig } from '../../streams/stream-config.js';
@@ -510,7 +511,7 @@ export class StreamMqttStore implements MqttStore {
   ): { seq: number; done: Promise<unknown> } {
     this.live();
     const before = stream.state().lastSeq;
-    const stored = stream.store(subject, null, data);
+    const stored = stream.store(subject, null, data, NO_PUB_HEADERS);
     const after = stream.state().lastSeq;
     const seq = after > before ? after : 0;
     // A consumer of the stream (someone's `nats` client) hears of it as of a captured message.

@@ -25,6 +25,7 @@
  */
 import type { Account } from '../../core/account.js';
 import type { AccountJetStream, CapturedStream } from '../../jetstream/service.js';
+import { NO_PUB_HEADERS, type PubHeaders, readPubHeaders } from '../../streams/headers.js';
 import type { StreamConfig } from '../../streams/stream-config.js';
 import { internalDetail, internalError } from '../../streams/stream-errors.js';
 import type { FaceHost } from '../face.js';
@@ -422,7 +423,15 @@ export class RedisStreams implements ApiClient {
     }
     const ack =
       v instanceof LocalView
-        ? this.storeHere(account, v.cs, subject.subject, headers, made.payload)
+        ? this.storeHere(
+            account,
+            v.cs,
+            subject.subject,
+            headers,
+            made.payload,
+            // The entry's own headers are all Redis-*: none a stream reads.
+            headers === made.headers ? NO_PUB_HEADERS : readPubHeaders(headers),
+          )
         : this.acks.publish(account, subject.subject, headers, made.payload);
     const id = made.id;
     if (v.local && v.state().lastSeq === before + 1) {
@@ -448,10 +457,11 @@ export class RedisStreams implements ApiClient {
     subject: string,
     headers: Buffer,
     payload: Buffer,
+    pub: PubHeaders,
   ): Promise<AppendResult> {
     // The payload may be a slice of the connection's read buffer: the store keeps its own.
     const body = Buffer.from(payload);
-    const stored = cs.stream.store(subject, headers, body);
+    const stored = cs.stream.store(subject, headers, body, pub);
     this.host.router.publish(account, { subject, reply: '', headers, payload: body }, cs);
     return stored.then(
       (r) => {

@@ -18,6 +18,7 @@
  */
 import type { Message } from '../../../core/message.js';
 import type { CapturedStream } from '../../../jetstream/service.js';
+import { NO_PUB_HEADERS, readPubHeaders } from '../../../streams/headers.js';
 import { StreamApiError } from '../../../streams/stream-errors.js';
 import { type ApiHandler, type KafkaContext, Later } from '../api.js';
 import { canAdmin, canProduce, canPublishOn } from '../authz.js';
@@ -299,6 +300,14 @@ function decodeAll(
   return batches;
 }
 
+/** Whether any record header's name starts with `Nats-` (any case). */
+function mentionsNats(headers: readonly { key: string }[]): boolean {
+  for (const x of headers) {
+    if (x.key.length >= 5 && x.key.slice(0, 5).toLowerCase() === 'nats-') return true;
+  }
+  return false;
+}
+
 /**
  * Appends a batch's records in this turn (consecutive sequences, one
  * group-commit fsync) and, once they are durable, publishes each on the
@@ -335,7 +344,10 @@ function appendBatch(
       i === n - 1 ? mark : null,
     );
     const payload = r.value === null ? Buffer.alloc(0) : Buffer.from(r.value);
-    const one = cs.stream.store(p.subject, headers, payload);
+    // Only a record header named Nats-* (a client's Nats-Msg-Id, say) is
+    // one the stream reads; the face's own (Kafka-*) never are.
+    const pub = mentionsNats(r.headers) ? readPubHeaders(headers) : NO_PUB_HEADERS;
+    const one = cs.stream.store(p.subject, headers, payload, pub);
     one.catch(() => {});
     stored.push(one);
     msgs.push({ subject: p.subject, reply: '', headers, payload });

@@ -247,9 +247,11 @@ describe('bcrypt logins', () => {
       // Checks on the event loop would hold a PING for about the whole of
       // the logins; off it, a PING waits a small part of them. Relative to
       // the logins' own time, so a loaded machine (slower bcrypt, slower
-      // scheduling) moves both sides alike.
+      // scheduling) moves both sides alike. Half, not less: on 2 busy cores
+      // the pool's threads and the event loop take turns, and one PING once
+      // waited 370 ms of ~1.2 s (a loaded full run, issue 16).
       assert.ok(
-        worst < Math.max(150, total / 4),
+        worst < Math.max(150, total / 2),
         `a PING waited ${Math.round(worst)} ms during ${Math.round(total)} ms of bcrypt logins`,
       );
     },

@@ -172,7 +172,8 @@ export class Consumer implements Subscriber {
 
   start(): void {
     const subject = `$JS.ACK.${this.host.stream.name}.${this.name}.>`;
-    this.ackSub = internalSubscription(subject, this);
+    // Every ack subject is unique: its match is not worth caching.
+    this.ackSub = { ...internalSubscription(subject, this), oneOff: true };
     this.host.account.subscribe(this.ackSub);
     const ms = Math.max(
       20,

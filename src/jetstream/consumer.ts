@@ -27,6 +27,7 @@ import {
 } from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { subjectMatches } from '../core/subject.js';
+import { EMPTY_RESULT, type MatchResult } from '../core/sublist.js';
 import type { StoredMessage } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
 import { type ConsumerConfig, DEFAULT_ACK_WAIT_NS, NS_PER_MS } from './consumer-config.js';
@@ -362,7 +363,8 @@ export class Consumer implements Subscriber {
     if (this.isPush) {
       if (this.push?.stalled === true || this.holdDelivery?.() === true) return false;
       const to = this.cfg.deliver_subject!;
-      if (!hasInterest(this.host.account, to)) return false;
+      const r = this.matchTo(to);
+      if (r.plain.length === 0 && r.queues.length === 0) return false;
       this.to = to;
       this.toReq = null;
       return true;
@@ -372,6 +374,26 @@ export class Consumer implements Subscriber {
     this.to = req.reply;
     this.toReq = req;
     return true;
+  }
+
+  /** The last subject delivered to, its match, and the sublist generation it was made at. */
+  private matchSubject = '';
+  private matchResult: MatchResult = EMPTY_RESULT;
+  private matchGen = -1;
+
+  /**
+   * Who receives a delivery to `to`: the last match again while the subject
+   * and the subject index are unchanged (a push subject, a pull request's
+   * reply serving its batch), so no index lookup per message.
+   */
+  private matchTo(to: string): MatchResult {
+    const sl = this.host.account.sublist;
+    if (to !== this.matchSubject || sl.generation !== this.matchGen) {
+      this.matchResult = sl.match(to);
+      this.matchSubject = to;
+      this.matchGen = sl.generation;
+    }
+    return this.matchResult;
   }
 
   private async pump(): Promise<void> {
@@ -516,7 +538,7 @@ export class Consumer implements Subscriber {
             to,
           }
         : { subject: m.subject, reply, headers: m.headers, payload: m.payload, to };
-    this.host.router.deliver(this.host.account.sublist.match(to), msg, this);
+    this.host.router.deliver(this.matchTo(to), msg, this);
     if (this.push !== null) {
       const hdr = msg.headers === null ? 0 : msg.headers.length;
       this.push.delivered(to.length + reply.length + hdr + msg.payload.length);

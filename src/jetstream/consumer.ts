@@ -11,7 +11,8 @@
  * One delivery loop (`pump`) runs at a time; everything else only changes
  * state and kicks it.
  *
- * Beside this file: the start position and pending counts read from the
+ * Beside this file: the pending set, ack floor and redelivery queue
+ * (consumer-acks.ts), the start position and pending counts read from the
  * store (consumer-position.ts), the waiting pull requests and their
  * statuses (consumer-pull.ts), the durable state file, whose `persisted`
  * an ack-ack waits for (consumer-state.ts), push heartbeats and flow control
@@ -30,18 +31,13 @@ import { subjectMatches } from '../core/subject.js';
 import { EMPTY_RESULT, type MatchResult } from '../core/sublist.js';
 import type { StoredMessage } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
+import { AckPending } from './consumer-acks.js';
 import { type ConsumerConfig, DEFAULT_ACK_WAIT_NS, NS_PER_MS } from './consumer-config.js';
 import { deadLetterSubject, sendDeadLetter } from './consumer-dead-letter.js';
 import { countFrom, startPosition } from './consumer-position.js';
 import { hasInterest, type PullRequest, PullRequests } from './consumer-pull.js';
-import {
-  type ConsumerState,
-  ConsumerStateFile,
-  type Pending,
-  type SeqPair,
-} from './consumer-state.js';
+import { type ConsumerState, ConsumerStateFile, type Pending } from './consumer-state.js';
 import { ackSubject, appendHeaders, parseAck, parseAckAt } from './consumer-wire.js';
-import { PendingOrder } from './pending-order.js';
 import { PushFlow } from './push.js';
 
 export interface ConsumerHost {
@@ -82,13 +78,10 @@ export class Consumer implements Subscriber {
   readonly echo = false;
   private cursor = 1;
   private dseq = 0;
-  private ackFloor: SeqPair = { consumer_seq: 0, stream_seq: 0 };
-  private readonly pending = new Map<number, Pending>();
-  /** `pending`'s sequences in delivery order, for the ack floor (pending-order.ts). */
-  private readonly order = new PendingOrder();
+  /** Deliveries awaiting an ack, the ack floor, the redelivery queue (consumer-acks.ts). */
+  private readonly acks: AckPending;
   /** Where the numbers start in this consumer's ack subjects. */
   private readonly ackPrefixLength: number;
-  private rdq: number[] = [];
   private startSeqs: number[] = [];
   /** Waiting pull requests (none for a push consumer). */
   private readonly pulls: PullRequests;
@@ -121,6 +114,7 @@ export class Consumer implements Subscriber {
     private readonly host: ConsumerHost,
   ) {
     this.ackPrefixLength = `$JS.ACK.${host.stream.name}.${name}.`.length;
+    this.acks = new AckPending({ dseq: () => this.dseq, cursor: () => this.cursor });
     this.pulls = new PullRequests({
       account: host.account,
       router: host.router,
@@ -152,7 +146,7 @@ export class Consumer implements Subscriber {
     const start = await startPosition(this.host.stream.messages, this.cfg);
     this.cursor = start.cursor;
     this.startSeqs = start.startSeqs;
-    this.ackFloor = { consumer_seq: 0, stream_seq: Math.max(0, this.cursor - 1) };
+    this.acks.floor = { consumer_seq: 0, stream_seq: Math.max(0, this.cursor - 1) };
     await this.recount();
   }
 
@@ -160,13 +154,12 @@ export class Consumer implements Subscriber {
   async restore(s: ConsumerState): Promise<void> {
     this.cursor = s.cursor;
     this.dseq = s.dseq;
-    this.ackFloor = s.ackFloor;
+    this.acks.floor = s.ackFloor;
     this.startSeqs = s.startSeqs ?? [];
     // Whatever was awaiting an ack is redelivered after ack_wait from now.
     const due = Date.now() + (this.cfg.ack_wait ?? DEFAULT_ACK_WAIT_NS) / NS_PER_MS;
     for (const [sseq, cseq, deliveries, time] of s.pending) {
-      this.pending.set(sseq, { cseq, deliveries, deadline: due, time });
-      this.order.push(sseq, this.pending);
+      this.acks.delivered(sseq, { cseq, deliveries, deadline: due, time }, true);
     }
     await this.recount();
   }
@@ -250,7 +243,7 @@ export class Consumer implements Subscriber {
       stream_seq: Math.max(0, this.cursor - 1),
     };
     if (this.lastDelivered > 0) delivered.last_active = new Date(this.lastDelivered).toISOString();
-    const floor: Record<string, unknown> = { ...this.ackFloor };
+    const floor: Record<string, unknown> = { ...this.acks.floor };
     if (this.lastAcked > 0) floor.last_active = new Date(this.lastAcked).toISOString();
     const out: Record<string, unknown> = {
       stream_name: this.host.stream.name,
@@ -269,11 +262,9 @@ export class Consumer implements Subscriber {
 
   /** The info's counts as they are (num_pending as last counted): cheap, for metrics. */
   counts(): ConsumerCounts {
-    let redelivered = 0;
-    for (const p of this.pending.values()) if (p.deliveries > 1) redelivered++;
     return {
-      num_ack_pending: this.pending.size,
-      num_redelivered: redelivered,
+      num_ack_pending: this.acks.size,
+      num_redelivered: this.acks.redelivered(),
       num_waiting: this.pulls.size,
       num_pending: this.pendingCount + this.startSeqs.length,
     };
@@ -424,8 +415,9 @@ export class Consumer implements Subscriber {
         const { m, kind } = next;
         // State may have moved during the read: take the message only if it is still next.
         if (kind === 'redeliver') {
-          if (this.rdq[0] !== m.seq || !this.pending.has(m.seq)) continue;
-          this.rdq.shift();
+          const rdq = this.acks.rdq;
+          if (rdq[0] !== m.seq || !this.acks.map.has(m.seq)) continue;
+          rdq.shift();
         } else if (kind === 'start') {
           if (this.startSeqs[0] !== m.seq) continue;
           this.startSeqs.shift();
@@ -453,9 +445,9 @@ export class Consumer implements Subscriber {
 
   /** `nextNow` without the wrapper object (pumpNow's per-message path). */
   private nextNewNow(): StoredMessage | null | undefined {
-    if (this.rdq.length > 0 || this.startSeqs.length > 0) return undefined;
+    if (this.acks.rdq.length > 0 || this.startSeqs.length > 0) return undefined;
     const max = this.cfg.max_ack_pending ?? -1;
-    if (max > 0 && this.pending.size >= max) return null;
+    if (max > 0 && this.acks.size >= max) return null;
     const store = this.host.stream.messages;
     if (store.nextNow === undefined) return undefined;
     const m = store.nextNow(this.cursor, this.filter);
@@ -467,16 +459,17 @@ export class Consumer implements Subscriber {
 
   private async nextMessage(): Promise<NextMessage | null> {
     const store = this.host.stream.messages;
-    while (this.rdq.length > 0) {
-      const seq = this.rdq[0]!;
-      const m = this.pending.has(seq) ? await store.get(seq) : null;
+    const rdq = this.acks.rdq;
+    while (rdq.length > 0) {
+      const seq = rdq[0]!;
+      const m = this.acks.map.has(seq) ? await store.get(seq) : null;
       if (m !== null) return { m, kind: 'redeliver' };
       // Acked meanwhile, or removed from the stream: nothing to redeliver.
-      if (this.rdq[0] === seq) this.rdq.shift();
-      if (this.pending.delete(seq)) this.updateFloor();
+      if (rdq[0] === seq) rdq.shift();
+      this.acks.drop(seq);
     }
     const max = this.cfg.max_ack_pending ?? -1;
-    if (max > 0 && this.pending.size >= max) return null;
+    if (max > 0 && this.acks.size >= max) return null;
     while (this.startSeqs.length > 0) {
       const seq = this.startSeqs[0]!;
       const m = await store.get(seq);
@@ -502,20 +495,20 @@ export class Consumer implements Subscriber {
 
   private send(to: string, req: PullRequest | null, m: StoredMessage): void {
     const now = Date.now();
-    const prev = this.pending.get(m.seq);
+    const prev = this.acks.map.get(m.seq);
     const deliveries = (prev?.deliveries ?? 0) + 1;
     this.dseq++;
     if (this.cfg.ack_policy === 'none') {
-      this.ackFloor = { consumer_seq: this.dseq, stream_seq: m.seq };
+      this.acks.floor = { consumer_seq: this.dseq, stream_seq: m.seq };
       this.host.acked(this, [m.seq]);
     } else {
-      this.pending.set(m.seq, {
+      const p = {
         cseq: this.dseq,
         deliveries,
         deadline: now + this.ackWaitMs(deliveries),
         time: m.time,
-      });
-      if (prev === undefined) this.order.push(m.seq, this.pending);
+      };
+      this.acks.delivered(m.seq, p, prev === undefined);
     }
     const left = this.pendingCount + this.startSeqs.length;
     const reply = ackSubject(
@@ -559,7 +552,7 @@ export class Consumer implements Subscriber {
     // One clock read per ack (Date.now is a visible cost at 100k acks/s).
     const now = Date.now();
     this.lastActive = now;
-    const p = this.pending.get(ref.sseq);
+    const p = this.acks.map.get(ref.sseq);
     switch (ack.kind) {
       case 'ack':
       case 'next':
@@ -575,7 +568,7 @@ export class Consumer implements Subscriber {
         } else if (ack.delayMs > 0) {
           p.deadline = Date.now() + ack.delayMs;
         } else {
-          this.queueRedelivery(ref.sseq);
+          this.acks.queueRedelivery(ref.sseq);
         }
         break;
       case 'term':
@@ -608,20 +601,9 @@ export class Consumer implements Subscriber {
   private acked(sseq: number, now = Date.now()): void {
     const policy = this.cfg.ack_policy;
     if (policy === 'none') return;
-    const done: number[] = [];
-    if (policy === 'all') {
-      // `pending` is in ascending stream sequence (see updateFloor).
-      for (const seq of this.pending.keys()) {
-        if (seq > sseq) break;
-        this.pending.delete(seq);
-        done.push(seq);
-      }
-    } else if (this.pending.delete(sseq)) {
-      done.push(sseq);
-    }
+    const done = this.acks.ack(sseq, policy === 'all');
     if (done.length > 0) {
       this.lastAcked = now;
-      this.updateFloor();
       this.host.acked(this, done);
     }
   }
@@ -633,14 +615,14 @@ export class Consumer implements Subscriber {
    * still pending (nats-server's `needAck`).
    */
   needsAck(sseq: number): boolean {
-    if (sseq <= this.ackFloor.stream_seq) return false;
+    if (sseq <= this.acks.floor.stream_seq) return false;
     if (this.cfg.ack_policy !== 'explicit') return true;
-    return sseq >= this.cursor || this.pending.has(sseq);
+    return sseq >= this.cursor || this.acks.map.has(sseq);
   }
 
   /** For retention: the stream ack floor, and the next stream sequence to deliver. */
   progress(): { ackFloor: number; cursor: number } {
-    return { ackFloor: this.ackFloor.stream_seq, cursor: this.cursor };
+    return { ackFloor: this.acks.floor.stream_seq, cursor: this.cursor };
   }
 
   private exhausted(p: Pending): boolean {
@@ -649,12 +631,8 @@ export class Consumer implements Subscriber {
 
   /** Gives up on a message: it leaves the pending set and goes to the dead letters, if any. */
   private dropPending(sseq: number, reason: 'max_deliver' | 'term'): void {
-    const p = this.pending.get(sseq);
+    const p = this.acks.drop(sseq);
     if (p === undefined) return;
-    this.pending.delete(sseq);
-    const i = this.rdq.indexOf(sseq);
-    if (i >= 0) this.rdq.splice(i, 1);
-    this.updateFloor();
     // A +TERM settles the message as an ack would (nats-server); max_deliver does
     // not. Retention may then remove it: only once the dead letter has read it.
     const settle = (): void => {
@@ -669,48 +647,21 @@ export class Consumer implements Subscriber {
     sendDeadLetter(this.host, this, letter, settle, () => this.closed);
   }
 
-  private queueRedelivery(sseq: number): void {
-    // First in, first out, as nats-server's redelivery queue.
-    if (!this.rdq.includes(sseq)) this.rdq.push(sseq);
-  }
-
-  /** The ack floor: everything at or below it is acknowledged. */
-  private updateFloor(): void {
-    if (this.pending.size === 0) {
-      this.order.clear();
-      this.ackFloor = { consumer_seq: this.dseq, stream_seq: Math.max(0, this.cursor - 1) };
-      return;
-    }
-    // `pending` is in ascending stream sequence: entries are added as the
-    // cursor moves forward (and restored in that order), and a redelivery
-    // updates its entry in place. So the oldest unacknowledged is the first
-    // one delivered and still pending: O(1) amortised per ack, not a scan
-    // (a scan made 20,000 pending acks crawl), and not the Map's iterator
-    // either (it steps over deleted slots: see pending-order.ts).
-    const min = this.order.first(this.pending)!;
-    if (min - 1 > this.ackFloor.stream_seq) {
-      this.ackFloor = { consumer_seq: this.pending.get(min)!.cseq - 1, stream_seq: min - 1 };
-    }
-  }
-
   /** Redeliveries due, exhausted messages, ephemeral inactivity, push interest. */
   private tick(): void {
     if (this.closed) return;
     const now = Date.now();
     let work = false;
-    const due: number[] = [];
-    for (const [seq, p] of this.pending) {
-      if (p.deadline <= now && !this.rdq.includes(seq)) due.push(seq);
-    }
     // Expired together: oldest first.
-    for (const seq of due.sort((a, b) => a - b)) {
-      if (this.exhausted(this.pending.get(seq)!)) this.dropPending(seq, 'max_deliver');
-      else this.queueRedelivery(seq);
+    for (const seq of this.acks.due(now)) {
+      if (this.exhausted(this.acks.map.get(seq)!)) this.dropPending(seq, 'max_deliver');
+      else this.acks.queueRedelivery(seq);
       work = true;
     }
     if (this.isPush && hasInterest(this.host.account, this.cfg.deliver_subject!)) {
       this.lastActive = now;
-      if (this.rdq.length > 0 || this.pendingCount > 0 || this.startSeqs.length > 0) work = true;
+      if (this.acks.rdq.length > 0 || this.pendingCount > 0 || this.startSeqs.length > 0)
+        work = true;
     }
     if (!this.isPush && this.pulls.size > 0) this.lastActive = now;
     const idle = this.cfg.inactive_threshold;
@@ -737,8 +688,8 @@ export class Consumer implements Subscriber {
       created: this.created.toISOString(),
       cursor: this.cursor,
       dseq: this.dseq,
-      ackFloor: this.ackFloor,
-      pending: [...this.pending].map(([s, p]) => [s, p.cseq, p.deliveries, p.time]),
+      ackFloor: this.acks.floor,
+      pending: [...this.acks.map].map(([s, p]) => [s, p.cseq, p.deliveries, p.time]),
       startSeqs: this.startSeqs,
     };
   }

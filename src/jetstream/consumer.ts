@@ -1,23 +1,23 @@
 /**
  * One consumer on a stream: where it is in the stream, what it delivered
- * and is waiting acks for, and the delivery loop that feeds pull requests
+ * and is waiting acks for, and the delivery that feeds pull requests
  * (`$JS.API.CONSUMER.MSG.NEXT`) or a push `deliver_subject`.
  *
  * Invariants: `cursor` is the next stream sequence not yet delivered (new
- * messages come from `store.next(cursor, filter)`); `pending` holds, per
+ * messages come from `store.next(cursor, filter)`); `acks` holds, per
  * stream sequence, the deliveries awaiting an ack (never with ack policy
- * none); `rdq` is the queue (first in, first out) of pending sequences due
- * for redelivery.
+ * none) and the queue (first in, first out) of those due for redelivery.
  * One delivery loop (`pump`) runs at a time; everything else only changes
  * state and kicks it.
  *
- * Beside this file: the pending set, ack floor and redelivery queue
- * (consumer-acks.ts), the start position and pending counts read from the
- * store (consumer-position.ts), the waiting pull requests and their
- * statuses (consumer-pull.ts), the durable state file, whose `persisted`
- * an ack-ack waits for (consumer-state.ts), push heartbeats and flow control
- * (push.ts), dead letters (consumer-dead-letter.ts), and the wire formats
- * of ack subjects and statuses (consumer-wire.ts).
+ * Beside this file: the delivery loop (consumer-pump.ts), the pending set,
+ * ack floor and redelivery queue (consumer-acks.ts), the start position and
+ * pending counts read from the store (consumer-position.ts), the waiting
+ * pull requests and their statuses (consumer-pull.ts), the durable state
+ * file, whose `persisted` an ack-ack waits for (consumer-state.ts), push
+ * heartbeats and flow control (push.ts), dead letters
+ * (consumer-dead-letter.ts), and the wire formats of ack subjects and
+ * statuses (consumer-wire.ts).
  */
 import type { Account } from '../core/account.js';
 import {
@@ -36,6 +36,7 @@ import { type ConsumerConfig, DEFAULT_ACK_WAIT_NS, NS_PER_MS } from './consumer-
 import { deadLetterSubject, sendDeadLetter } from './consumer-dead-letter.js';
 import { countFrom, startPosition } from './consumer-position.js';
 import { hasInterest, type PullRequest, PullRequests } from './consumer-pull.js';
+import { DeliveryPump, type NextMessage } from './consumer-pump.js';
 import { type ConsumerState, ConsumerStateFile, type Pending } from './consumer-state.js';
 import { ackSubject, appendHeaders, parseAck, parseAckAt } from './consumer-wire.js';
 import { PushFlow } from './push.js';
@@ -58,12 +59,6 @@ export interface ConsumerHost {
 }
 
 let nextConsumerId = 1_500_000_000;
-
-/** A message to deliver, and why: redelivered, from the start list, or next after the cursor. */
-interface NextMessage {
-  m: StoredMessage;
-  kind: 'redeliver' | 'start' | 'new';
-}
 
 export interface ConsumerCounts {
   num_ack_pending: number;
@@ -89,8 +84,8 @@ export class Consumer implements Subscriber {
   private lastDelivered = 0;
   private lastAcked = 0;
   private lastActive = Date.now();
-  private pumping = false;
-  private again = false;
+  /** The delivery loop (consumer-pump.ts). */
+  private readonly pump: DeliveryPump;
   private closed = false;
   private ackSub: Subscription | null = null;
   private ticker: NodeJS.Timeout | null = null;
@@ -115,6 +110,18 @@ export class Consumer implements Subscriber {
   ) {
     this.ackPrefixLength = `$JS.ACK.${host.stream.name}.${name}.`.length;
     this.acks = new AckPending({ dseq: () => this.dseq, cursor: () => this.cursor });
+    this.pump = new DeliveryPump({
+      closed: () => this.closed,
+      target: () => this.target(),
+      nextNow: () => this.nextNewNow(),
+      next: () => this.nextMessage(),
+      take: (n) => this.take(n),
+      takeNew: (m) => this.takeNew(m),
+      send: (m) => this.send(this.to, this.toReq, m),
+      roundEnded: () => this.pulls.endNoWait(),
+      failed: (err) =>
+        this.host.log.error(`consumer ${this.host.stream.name}/${this.name}: ${String(err)}`),
+    });
     this.pulls = new PullRequests({
       account: host.account,
       router: host.router,
@@ -293,52 +300,7 @@ export class Consumer implements Subscriber {
   // ---- delivery -----------------------------------------------------------
 
   private kick(): void {
-    if (this.closed) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = true;
-    // One delivery round per turn's worth of kicks (a socket read of acks
-    // frees room for many messages: one round delivers them), run as a
-    // microtask and synchronously while the store answers at once; the
-    // async pump takes over only when a read must wait.
-    queueMicrotask(this.pumpTask);
-  }
-
-  private readonly pumpTask = (): void => {
-    let done: boolean;
-    try {
-      done = this.closed || this.pumpNow();
-    } catch (err) {
-      this.pumping = false;
-      this.host.log.error(`consumer ${this.host.stream.name}/${this.name}: ${String(err)}`);
-      return;
-    }
-    if (done) this.pumping = false;
-    else void this.pump();
-  };
-
-  /**
-   * `pumpRounds` without waiting: true when it delivered all it could,
-   * false when the next message must be read asynchronously (`pumping`
-   * stays set for the async pump).
-   */
-  private pumpNow(): boolean {
-    do {
-      this.again = false;
-      while (!this.closed && this.target()) {
-        const m = this.nextNewNow();
-        if (m === undefined) return false;
-        if (m === null) break;
-        if (m.seq < this.cursor) continue;
-        this.cursor = m.seq + 1;
-        this.pendingCount = Math.max(0, this.pendingCount - 1);
-        this.send(this.to, this.toReq, m);
-      }
-      this.pulls.endNoWait();
-    } while (this.again && !this.closed);
-    return true;
+    this.pump.kick();
   }
 
   /** Set by `target`: where the next message goes, and the pull request it answers. */
@@ -387,50 +349,28 @@ export class Consumer implements Subscriber {
     return this.matchResult;
   }
 
-  private async pump(): Promise<void> {
-    try {
-      await this.pumpRounds();
-    } catch (err) {
-      this.pumping = false;
-      this.host.log.error(`consumer ${this.host.stream.name}/${this.name}: ${String(err)}`);
+  /** Takes `n` if it is still next: state may have moved during a read. */
+  private take(n: NextMessage): boolean {
+    const m = n.m;
+    if (n.kind === 'redeliver') {
+      const rdq = this.acks.rdq;
+      if (rdq[0] !== m.seq || !this.acks.map.has(m.seq)) return false;
+      rdq.shift();
+      return true;
     }
+    if (n.kind === 'start') {
+      if (this.startSeqs[0] !== m.seq) return false;
+      this.startSeqs.shift();
+      return true;
+    }
+    return this.takeNew(m);
   }
 
-  /**
-   * Delivers while there is a target and a message. Clears `pumping` in the
-   * same turn as its last look at `again`, so no kick is lost.
-   */
-  private async pumpRounds(): Promise<void> {
-    do {
-      this.again = false;
-      while (!this.closed && this.target()) {
-        // In order and durable, the next message is read at once: no
-        // promise per message (bench/PROFILE.md, "Issue 16 — store").
-        let next = this.nextNow();
-        if (next === undefined) {
-          next = await this.nextMessage();
-          if (next !== null && (this.closed || !this.target())) break;
-        }
-        if (next === null) break;
-        const { m, kind } = next;
-        // State may have moved during the read: take the message only if it is still next.
-        if (kind === 'redeliver') {
-          const rdq = this.acks.rdq;
-          if (rdq[0] !== m.seq || !this.acks.map.has(m.seq)) continue;
-          rdq.shift();
-        } else if (kind === 'start') {
-          if (this.startSeqs[0] !== m.seq) continue;
-          this.startSeqs.shift();
-        } else {
-          if (m.seq < this.cursor) continue;
-          this.cursor = m.seq + 1;
-          this.pendingCount = Math.max(0, this.pendingCount - 1);
-        }
-        this.send(this.to, this.toReq, m);
-      }
-      this.pulls.endNoWait();
-    } while (this.again && !this.closed);
-    this.pumping = false;
+  private takeNew(m: StoredMessage): boolean {
+    if (m.seq < this.cursor) return false;
+    this.cursor = m.seq + 1;
+    this.pendingCount = Math.max(0, this.pendingCount - 1);
+    return true;
   }
 
   /**
@@ -438,12 +378,6 @@ export class Consumer implements Subscriber {
    * or to start from, the store answers synchronously), null when there is
    * none to deliver now, undefined when `nextMessage` must be asked.
    */
-  private nextNow(): NextMessage | null | undefined {
-    const m = this.nextNewNow();
-    return m === null || m === undefined ? m : { m, kind: 'new' };
-  }
-
-  /** `nextNow` without the wrapper object (pumpNow's per-message path). */
   private nextNewNow(): StoredMessage | null | undefined {
     if (this.acks.rdq.length > 0 || this.startSeqs.length > 0) return undefined;
     const max = this.cfg.max_ack_pending ?? -1;

@@ -184,7 +184,7 @@ export interface SublistStats {
   removes: number;
   matches: number;
   cacheHits: number;
-  /** Matches not cached because they found a `oneOff` subscription (an ack subject). */
+  /** Matches not cached: they found a `oneOff` subscription (an ack subject), or were `matchOnce`. */
   uncached: number;
   /** Cached results dropped when the full cache was cleared. */
   cacheEvictions: number;
@@ -356,15 +356,7 @@ export class Sublist {
         return e.result;
       }
     }
-    // The root level by hand: the entry remembers the first token's node.
-    const root = this.root;
-    const h = this.scan(subject, 0);
-    const end = this.end;
-    const last = end === subject.length;
-    const first = root.nodes.getHashed(subject, 0, end, h) ?? null;
-    if (root.fwc !== null) this.found[this.nfound++] = root.fwc;
-    if (root.pwc !== null) this.step(root.pwc, subject, end, last);
-    if (first !== null) this.step(first, subject, end, last);
+    const first = this.walk(subject);
     const reusable = this.reusable();
     const result = this.build();
     if (!reusable) {
@@ -387,6 +379,35 @@ export class Sublist {
     this.stats.cacheFreezes = this.cache.freezes;
     this.stats.cacheBypasses = this.cache.bypasses;
     return result;
+  }
+
+  /**
+   * `match` for a subject used about once (a reply inbox a publish ack or
+   * an API response goes to): the cache is neither read nor filled.
+   */
+  matchOnce(subject: string): MatchResult {
+    this.stats.matches++;
+    this.stats.uncached++;
+    this.walk(subject);
+    return this.build();
+  }
+
+  /**
+   * Collects the nodes matching `subject` into `found`; returns the
+   * root-level node of its first token (null when none), which a cache
+   * entry remembers.
+   */
+  private walk(subject: string): Node | null {
+    // The root level by hand.
+    const root = this.root;
+    const h = this.scan(subject, 0);
+    const end = this.end;
+    const last = end === subject.length;
+    const first = root.nodes.getHashed(subject, 0, end, h) ?? null;
+    if (root.fwc !== null) this.found[this.nfound++] = root.fwc;
+    if (root.pwc !== null) this.step(root.pwc, subject, end, last);
+    if (first !== null) this.step(first, subject, end, last);
+    return first;
   }
 
   /** Matched `node` on the token ending at `end`: collect it, or descend. */

@@ -521,7 +521,7 @@ export class Consumer implements Subscriber {
         void this.state.persisted().then((ok) => {
           if (!ok) return;
           this.host.router.deliver(
-            this.host.account.sublist.match(reply),
+            this.host.account.sublist.matchOnce(reply),
             { subject: reply, reply: '', headers: null, payload: Buffer.alloc(0) },
             this,
           );

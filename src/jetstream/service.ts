@@ -144,8 +144,11 @@ export class AccountJetStream {
 
   /** Publishes a response (or PubAck) to `subject` as `origin`. */
   reply(subject: string, body: string, origin: Subscriber): void {
-    this.host.router.publish(
-      this.account,
+    // A reply subject is used about once (an async publisher's inbox per
+    // message): matched without the subject index's cache, where it would
+    // only evict subjects that are reused.
+    this.host.router.deliver(
+      this.account.sublist.matchOnce(subject),
       { subject, reply: '', headers: null, payload: Buffer.from(body) },
       origin,
     );

@@ -216,6 +216,17 @@ describe('Sublist cache: one-off subscriptions (ack subjects)', () => {
     assert.equal(sl.cacheSize, 1);
   });
 
+  test('matchOnce matches as match does and neither reads nor fills the cache', () => {
+    const sl = new Sublist(8);
+    const inbox = sub('_INBOX.abc.*');
+    sl.insert(inbox);
+    for (let i = 0; i < 100; i++) assert.deepEqual(sl.matchOnce(`_INBOX.abc.${i}`).plain, [inbox]);
+    assert.equal(sl.cacheSize, 0);
+    assert.equal(sl.stats.uncached, 100);
+    assert.equal(sl.stats.cacheHits, 0);
+    assert.equal(sl.matchOnce('_INBOX.other.1'), sl.match('_INBOX.other.1'));
+  });
+
   test('the count follows subscriptions added twice, shared nodes and removals', () => {
     const sl = new Sublist(8);
     const a = { ...sub('x.>'), oneOff: true };
@@ -274,7 +285,10 @@ describe('Sublist cache: randomised against a cache-less reference', () => {
           live.delete(x!);
         } else {
           const subj = rng.chance(0.9) ? rng.pick(published) : subject(false);
-          const got = sl.match(subj);
+          const once = rng.chance(0.1);
+          const size = sl.cacheSize;
+          const got = once ? sl.matchOnce(subj) : sl.match(subj);
+          if (once) assert.equal(sl.cacheSize, size, 'matchOnce leaves the cache as it was');
           assert.equal(
             canon(got),
             reference(live, subj),

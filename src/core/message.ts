@@ -83,6 +83,12 @@ export interface Subscription {
    * the nearest members.
    */
   distance?: number;
+  /**
+   * Each subject this matches is published about once (a consumer's
+   * `$JS.ACK.…` replies): a match that finds it is not kept in the subject
+   * index's cache, where it would only evict subjects that are reused.
+   */
+  oneOff?: boolean;
 }
 
 /**

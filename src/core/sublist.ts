@@ -77,6 +77,8 @@ class Node {
   stamp = 0;
   /** Plain subscriptions plus queue groups: 0 when nothing is subscribed here. */
   subs = 0;
+  /** Plain subscriptions here marked `oneOff`: a match that finds this node is not cached. */
+  oneOff = 0;
   /**
    * The plain subscriptions as a result of their own (a match that found
    * only this node, with no queue groups, shares it), built on demand,
@@ -93,12 +95,16 @@ class Node {
   }
 
   addPlain(sub: Subscription): void {
-    if (this.more !== null) this.more.add(sub);
-    else if (this.sole === null) this.sole = sub;
+    if (this.more !== null) {
+      const n = this.more.size;
+      this.more.add(sub);
+      if (this.more.size === n) return;
+    } else if (this.sole === null) this.sole = sub;
     else if (this.sole !== sub) {
       this.more = new Set([this.sole, sub]);
       this.sole = null;
-    }
+    } else return;
+    if (sub.oneOff === true) this.oneOff++;
   }
 
   /** Returns false when `sub` was not there. */
@@ -109,10 +115,11 @@ class Node {
         this.sole = this.more.values().next().value!;
         this.more = null;
       }
-      return true;
+    } else {
+      if (this.sole !== sub) return false;
+      this.sole = null;
     }
-    if (this.sole !== sub) return false;
-    this.sole = null;
+    if (sub.oneOff === true) this.oneOff--;
     return true;
   }
 
@@ -177,6 +184,8 @@ export interface SublistStats {
   removes: number;
   matches: number;
   cacheHits: number;
+  /** Matches not cached: they found a `oneOff` subscription (an ack subject), or were `matchOnce`. */
+  uncached: number;
   /** Cached results dropped when the full cache was cleared. */
   cacheEvictions: number;
   /** Times the full cache was thrashing and kept its contents instead (match-cache.ts). */
@@ -232,6 +241,7 @@ export class Sublist {
     removes: 0,
     matches: 0,
     cacheHits: 0,
+    uncached: 0,
     cacheEvictions: 0,
     cacheFreezes: 0,
     cacheBypasses: 0,
@@ -346,16 +356,16 @@ export class Sublist {
         return e.result;
       }
     }
-    // The root level by hand: the entry remembers the first token's node.
-    const root = this.root;
-    const h = this.scan(subject, 0);
-    const end = this.end;
-    const last = end === subject.length;
-    const first = root.nodes.getHashed(subject, 0, end, h) ?? null;
-    if (root.fwc !== null) this.found[this.nfound++] = root.fwc;
-    if (root.pwc !== null) this.step(root.pwc, subject, end, last);
-    if (first !== null) this.step(first, subject, end, last);
+    const first = this.walk(subject);
+    const reusable = this.reusable();
     const result = this.build();
+    if (!reusable) {
+      // A subject used about once (an ack reply): caching it would only
+      // evict subjects that are reused. A stale entry for it is dropped.
+      this.stats.uncached++;
+      if (e !== undefined) this.cache.delete(subject);
+      return result;
+    }
     const firstStamp = first === null ? this.rootCreated : first.stamp;
     if (e !== undefined) {
       e.result = result;
@@ -369,6 +379,35 @@ export class Sublist {
     this.stats.cacheFreezes = this.cache.freezes;
     this.stats.cacheBypasses = this.cache.bypasses;
     return result;
+  }
+
+  /**
+   * `match` for a subject used about once (a reply inbox a publish ack or
+   * an API response goes to): the cache is neither read nor filled.
+   */
+  matchOnce(subject: string): MatchResult {
+    this.stats.matches++;
+    this.stats.uncached++;
+    this.walk(subject);
+    return this.build();
+  }
+
+  /**
+   * Collects the nodes matching `subject` into `found`; returns the
+   * root-level node of its first token (null when none), which a cache
+   * entry remembers.
+   */
+  private walk(subject: string): Node | null {
+    // The root level by hand.
+    const root = this.root;
+    const h = this.scan(subject, 0);
+    const end = this.end;
+    const last = end === subject.length;
+    const first = root.nodes.getHashed(subject, 0, end, h) ?? null;
+    if (root.fwc !== null) this.found[this.nfound++] = root.fwc;
+    if (root.pwc !== null) this.step(root.pwc, subject, end, last);
+    if (first !== null) this.step(first, subject, end, last);
+    return first;
   }
 
   /** Matched `node` on the token ending at `end`: collect it, or descend. */
@@ -430,6 +469,13 @@ export class Sublist {
     }
     this.end = i;
     return hashEnd(h);
+  }
+
+  /** False when a node in `found` holds a `oneOff` subscription. */
+  private reusable(): boolean {
+    const found = this.found;
+    for (let i = 0; i < this.nfound; i++) if (found[i]!.oneOff !== 0) return false;
+    return true;
   }
 
   /** The result for the nodes in `found` (then emptied). */

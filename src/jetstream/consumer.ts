@@ -1,22 +1,23 @@
 /**
  * One consumer on a stream: where it is in the stream, what it delivered
- * and is waiting acks for, and the delivery loop that feeds pull requests
+ * and is waiting acks for, and the delivery that feeds pull requests
  * (`$JS.API.CONSUMER.MSG.NEXT`) or a push `deliver_subject`.
  *
  * Invariants: `cursor` is the next stream sequence not yet delivered (new
- * messages come from `store.next(cursor, filter)`); `pending` holds, per
+ * messages come from `store.next(cursor, filter)`); `acks` holds, per
  * stream sequence, the deliveries awaiting an ack (never with ack policy
- * none); `rdq` is the queue (first in, first out) of pending sequences due
- * for redelivery.
+ * none) and the queue (first in, first out) of those due for redelivery.
  * One delivery loop (`pump`) runs at a time; everything else only changes
  * state and kicks it.
  *
- * Beside this file: the start position and pending counts read from the
- * store (consumer-position.ts), the waiting pull requests and their
- * statuses (consumer-pull.ts), the durable state file, whose `persisted`
- * an ack-ack waits for (consumer-state.ts), push heartbeats and flow control
- * (push.ts), dead letters (consumer-dead-letter.ts), and the wire formats
- * of ack subjects and statuses (consumer-wire.ts).
+ * Beside this file: the delivery loop (consumer-pump.ts), the pending set,
+ * ack floor and redelivery queue (consumer-acks.ts), the start position and
+ * pending counts read from the store (consumer-position.ts), the waiting
+ * pull requests and their statuses (consumer-pull.ts), the durable state
+ * file, whose `persisted` an ack-ack waits for (consumer-state.ts), push
+ * heartbeats and flow control (push.ts), dead letters
+ * (consumer-dead-letter.ts), and the wire formats of ack subjects and
+ * statuses (consumer-wire.ts).
  */
 import type { Account } from '../core/account.js';
 import {
@@ -27,20 +28,17 @@ import {
 } from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { subjectMatches } from '../core/subject.js';
+import { EMPTY_RESULT, type MatchResult } from '../core/sublist.js';
 import type { StoredMessage } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
+import { AckPending } from './consumer-acks.js';
 import { type ConsumerConfig, DEFAULT_ACK_WAIT_NS, NS_PER_MS } from './consumer-config.js';
 import { deadLetterSubject, sendDeadLetter } from './consumer-dead-letter.js';
 import { countFrom, startPosition } from './consumer-position.js';
 import { hasInterest, type PullRequest, PullRequests } from './consumer-pull.js';
-import {
-  type ConsumerState,
-  ConsumerStateFile,
-  type Pending,
-  type SeqPair,
-} from './consumer-state.js';
+import { DeliveryPump, type NextMessage } from './consumer-pump.js';
+import { type ConsumerState, ConsumerStateFile, type Pending } from './consumer-state.js';
 import { ackSubject, appendHeaders, parseAck, parseAckAt } from './consumer-wire.js';
-import { PendingOrder } from './pending-order.js';
 import { PushFlow } from './push.js';
 
 export interface ConsumerHost {
@@ -62,12 +60,6 @@ export interface ConsumerHost {
 
 let nextConsumerId = 1_500_000_000;
 
-/** A message to deliver, and why: redelivered, from the start list, or next after the cursor. */
-interface NextMessage {
-  m: StoredMessage;
-  kind: 'redeliver' | 'start' | 'new';
-}
-
 export interface ConsumerCounts {
   num_ack_pending: number;
   num_redelivered: number;
@@ -81,13 +73,10 @@ export class Consumer implements Subscriber {
   readonly echo = false;
   private cursor = 1;
   private dseq = 0;
-  private ackFloor: SeqPair = { consumer_seq: 0, stream_seq: 0 };
-  private readonly pending = new Map<number, Pending>();
-  /** `pending`'s sequences in delivery order, for the ack floor (pending-order.ts). */
-  private readonly order = new PendingOrder();
+  /** Deliveries awaiting an ack, the ack floor, the redelivery queue (consumer-acks.ts). */
+  private readonly acks: AckPending;
   /** Where the numbers start in this consumer's ack subjects. */
   private readonly ackPrefixLength: number;
-  private rdq: number[] = [];
   private startSeqs: number[] = [];
   /** Waiting pull requests (none for a push consumer). */
   private readonly pulls: PullRequests;
@@ -95,8 +84,8 @@ export class Consumer implements Subscriber {
   private lastDelivered = 0;
   private lastAcked = 0;
   private lastActive = Date.now();
-  private pumping = false;
-  private again = false;
+  /** The delivery loop (consumer-pump.ts). */
+  private readonly pump: DeliveryPump;
   private closed = false;
   private ackSub: Subscription | null = null;
   private ticker: NodeJS.Timeout | null = null;
@@ -120,6 +109,19 @@ export class Consumer implements Subscriber {
     private readonly host: ConsumerHost,
   ) {
     this.ackPrefixLength = `$JS.ACK.${host.stream.name}.${name}.`.length;
+    this.acks = new AckPending({ dseq: () => this.dseq, cursor: () => this.cursor });
+    this.pump = new DeliveryPump({
+      closed: () => this.closed,
+      target: () => this.target(),
+      nextNow: () => this.nextNewNow(),
+      next: () => this.nextMessage(),
+      take: (n) => this.take(n),
+      takeNew: (m) => this.takeNew(m),
+      send: (m) => this.send(this.to, this.toReq, m),
+      roundEnded: () => this.pulls.endNoWait(),
+      failed: (err) =>
+        this.host.log.error(`consumer ${this.host.stream.name}/${this.name}: ${String(err)}`),
+    });
     this.pulls = new PullRequests({
       account: host.account,
       router: host.router,
@@ -151,7 +153,7 @@ export class Consumer implements Subscriber {
     const start = await startPosition(this.host.stream.messages, this.cfg);
     this.cursor = start.cursor;
     this.startSeqs = start.startSeqs;
-    this.ackFloor = { consumer_seq: 0, stream_seq: Math.max(0, this.cursor - 1) };
+    this.acks.floor = { consumer_seq: 0, stream_seq: Math.max(0, this.cursor - 1) };
     await this.recount();
   }
 
@@ -159,20 +161,20 @@ export class Consumer implements Subscriber {
   async restore(s: ConsumerState): Promise<void> {
     this.cursor = s.cursor;
     this.dseq = s.dseq;
-    this.ackFloor = s.ackFloor;
+    this.acks.floor = s.ackFloor;
     this.startSeqs = s.startSeqs ?? [];
     // Whatever was awaiting an ack is redelivered after ack_wait from now.
     const due = Date.now() + (this.cfg.ack_wait ?? DEFAULT_ACK_WAIT_NS) / NS_PER_MS;
     for (const [sseq, cseq, deliveries, time] of s.pending) {
-      this.pending.set(sseq, { cseq, deliveries, deadline: due, time });
-      this.order.push(sseq, this.pending);
+      this.acks.delivered(sseq, { cseq, deliveries, deadline: due, time }, true);
     }
     await this.recount();
   }
 
   start(): void {
     const subject = `$JS.ACK.${this.host.stream.name}.${this.name}.>`;
-    this.ackSub = internalSubscription(subject, this);
+    // Every ack subject is unique: its match is not worth caching.
+    this.ackSub = { ...internalSubscription(subject, this), oneOff: true };
     this.host.account.subscribe(this.ackSub);
     const ms = Math.max(
       20,
@@ -248,7 +250,7 @@ export class Consumer implements Subscriber {
       stream_seq: Math.max(0, this.cursor - 1),
     };
     if (this.lastDelivered > 0) delivered.last_active = new Date(this.lastDelivered).toISOString();
-    const floor: Record<string, unknown> = { ...this.ackFloor };
+    const floor: Record<string, unknown> = { ...this.acks.floor };
     if (this.lastAcked > 0) floor.last_active = new Date(this.lastAcked).toISOString();
     const out: Record<string, unknown> = {
       stream_name: this.host.stream.name,
@@ -267,11 +269,9 @@ export class Consumer implements Subscriber {
 
   /** The info's counts as they are (num_pending as last counted): cheap, for metrics. */
   counts(): ConsumerCounts {
-    let redelivered = 0;
-    for (const p of this.pending.values()) if (p.deliveries > 1) redelivered++;
     return {
-      num_ack_pending: this.pending.size,
-      num_redelivered: redelivered,
+      num_ack_pending: this.acks.size,
+      num_redelivered: this.acks.redelivered(),
       num_waiting: this.pulls.size,
       num_pending: this.pendingCount + this.startSeqs.length,
     };
@@ -300,52 +300,7 @@ export class Consumer implements Subscriber {
   // ---- delivery -----------------------------------------------------------
 
   private kick(): void {
-    if (this.closed) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = true;
-    // One delivery round per turn's worth of kicks (a socket read of acks
-    // frees room for many messages: one round delivers them), run as a
-    // microtask and synchronously while the store answers at once; the
-    // async pump takes over only when a read must wait.
-    queueMicrotask(this.pumpTask);
-  }
-
-  private readonly pumpTask = (): void => {
-    let done: boolean;
-    try {
-      done = this.closed || this.pumpNow();
-    } catch (err) {
-      this.pumping = false;
-      this.host.log.error(`consumer ${this.host.stream.name}/${this.name}: ${String(err)}`);
-      return;
-    }
-    if (done) this.pumping = false;
-    else void this.pump();
-  };
-
-  /**
-   * `pumpRounds` without waiting: true when it delivered all it could,
-   * false when the next message must be read asynchronously (`pumping`
-   * stays set for the async pump).
-   */
-  private pumpNow(): boolean {
-    do {
-      this.again = false;
-      while (!this.closed && this.target()) {
-        const m = this.nextNewNow();
-        if (m === undefined) return false;
-        if (m === null) break;
-        if (m.seq < this.cursor) continue;
-        this.cursor = m.seq + 1;
-        this.pendingCount = Math.max(0, this.pendingCount - 1);
-        this.send(this.to, this.toReq, m);
-      }
-      this.pulls.endNoWait();
-    } while (this.again && !this.closed);
-    return true;
+    this.pump.kick();
   }
 
   /** Set by `target`: where the next message goes, and the pull request it answers. */
@@ -361,7 +316,8 @@ export class Consumer implements Subscriber {
     if (this.isPush) {
       if (this.push?.stalled === true || this.holdDelivery?.() === true) return false;
       const to = this.cfg.deliver_subject!;
-      if (!hasInterest(this.host.account, to)) return false;
+      const r = this.matchTo(to);
+      if (r.plain.length === 0 && r.queues.length === 0) return false;
       this.to = to;
       this.toReq = null;
       return true;
@@ -373,49 +329,48 @@ export class Consumer implements Subscriber {
     return true;
   }
 
-  private async pump(): Promise<void> {
-    try {
-      await this.pumpRounds();
-    } catch (err) {
-      this.pumping = false;
-      this.host.log.error(`consumer ${this.host.stream.name}/${this.name}: ${String(err)}`);
-    }
-  }
+  /** The last subject delivered to, its match, and the sublist generation it was made at. */
+  private matchSubject = '';
+  private matchResult: MatchResult = EMPTY_RESULT;
+  private matchGen = -1;
 
   /**
-   * Delivers while there is a target and a message. Clears `pumping` in the
-   * same turn as its last look at `again`, so no kick is lost.
+   * Who receives a delivery to `to`: the last match again while the subject
+   * and the subject index are unchanged (a push subject, a pull request's
+   * reply serving its batch), so no index lookup per message.
    */
-  private async pumpRounds(): Promise<void> {
-    do {
-      this.again = false;
-      while (!this.closed && this.target()) {
-        // In order and durable, the next message is read at once: no
-        // promise per message (bench/PROFILE.md, "Issue 16 — store").
-        let next = this.nextNow();
-        if (next === undefined) {
-          next = await this.nextMessage();
-          if (next !== null && (this.closed || !this.target())) break;
-        }
-        if (next === null) break;
-        const { m, kind } = next;
-        // State may have moved during the read: take the message only if it is still next.
-        if (kind === 'redeliver') {
-          if (this.rdq[0] !== m.seq || !this.pending.has(m.seq)) continue;
-          this.rdq.shift();
-        } else if (kind === 'start') {
-          if (this.startSeqs[0] !== m.seq) continue;
-          this.startSeqs.shift();
-        } else {
-          if (m.seq < this.cursor) continue;
-          this.cursor = m.seq + 1;
-          this.pendingCount = Math.max(0, this.pendingCount - 1);
-        }
-        this.send(this.to, this.toReq, m);
-      }
-      this.pulls.endNoWait();
-    } while (this.again && !this.closed);
-    this.pumping = false;
+  private matchTo(to: string): MatchResult {
+    const sl = this.host.account.sublist;
+    if (to !== this.matchSubject || sl.generation !== this.matchGen) {
+      this.matchResult = sl.match(to);
+      this.matchSubject = to;
+      this.matchGen = sl.generation;
+    }
+    return this.matchResult;
+  }
+
+  /** Takes `n` if it is still next: state may have moved during a read. */
+  private take(n: NextMessage): boolean {
+    const m = n.m;
+    if (n.kind === 'redeliver') {
+      const rdq = this.acks.rdq;
+      if (rdq[0] !== m.seq || !this.acks.map.has(m.seq)) return false;
+      rdq.shift();
+      return true;
+    }
+    if (n.kind === 'start') {
+      if (this.startSeqs[0] !== m.seq) return false;
+      this.startSeqs.shift();
+      return true;
+    }
+    return this.takeNew(m);
+  }
+
+  private takeNew(m: StoredMessage): boolean {
+    if (m.seq < this.cursor) return false;
+    this.cursor = m.seq + 1;
+    this.pendingCount = Math.max(0, this.pendingCount - 1);
+    return true;
   }
 
   /**
@@ -423,16 +378,10 @@ export class Consumer implements Subscriber {
    * or to start from, the store answers synchronously), null when there is
    * none to deliver now, undefined when `nextMessage` must be asked.
    */
-  private nextNow(): NextMessage | null | undefined {
-    const m = this.nextNewNow();
-    return m === null || m === undefined ? m : { m, kind: 'new' };
-  }
-
-  /** `nextNow` without the wrapper object (pumpNow's per-message path). */
   private nextNewNow(): StoredMessage | null | undefined {
-    if (this.rdq.length > 0 || this.startSeqs.length > 0) return undefined;
+    if (this.acks.rdq.length > 0 || this.startSeqs.length > 0) return undefined;
     const max = this.cfg.max_ack_pending ?? -1;
-    if (max > 0 && this.pending.size >= max) return null;
+    if (max > 0 && this.acks.size >= max) return null;
     const store = this.host.stream.messages;
     if (store.nextNow === undefined) return undefined;
     const m = store.nextNow(this.cursor, this.filter);
@@ -444,16 +393,17 @@ export class Consumer implements Subscriber {
 
   private async nextMessage(): Promise<NextMessage | null> {
     const store = this.host.stream.messages;
-    while (this.rdq.length > 0) {
-      const seq = this.rdq[0]!;
-      const m = this.pending.has(seq) ? await store.get(seq) : null;
+    const rdq = this.acks.rdq;
+    while (rdq.length > 0) {
+      const seq = rdq[0]!;
+      const m = this.acks.map.has(seq) ? await store.get(seq) : null;
       if (m !== null) return { m, kind: 'redeliver' };
       // Acked meanwhile, or removed from the stream: nothing to redeliver.
-      if (this.rdq[0] === seq) this.rdq.shift();
-      if (this.pending.delete(seq)) this.updateFloor();
+      if (rdq[0] === seq) rdq.shift();
+      this.acks.drop(seq);
     }
     const max = this.cfg.max_ack_pending ?? -1;
-    if (max > 0 && this.pending.size >= max) return null;
+    if (max > 0 && this.acks.size >= max) return null;
     while (this.startSeqs.length > 0) {
       const seq = this.startSeqs[0]!;
       const m = await store.get(seq);
@@ -479,20 +429,20 @@ export class Consumer implements Subscriber {
 
   private send(to: string, req: PullRequest | null, m: StoredMessage): void {
     const now = Date.now();
-    const prev = this.pending.get(m.seq);
+    const prev = this.acks.map.get(m.seq);
     const deliveries = (prev?.deliveries ?? 0) + 1;
     this.dseq++;
     if (this.cfg.ack_policy === 'none') {
-      this.ackFloor = { consumer_seq: this.dseq, stream_seq: m.seq };
+      this.acks.floor = { consumer_seq: this.dseq, stream_seq: m.seq };
       this.host.acked(this, [m.seq]);
     } else {
-      this.pending.set(m.seq, {
+      const p = {
         cseq: this.dseq,
         deliveries,
         deadline: now + this.ackWaitMs(deliveries),
         time: m.time,
-      });
-      if (prev === undefined) this.order.push(m.seq, this.pending);
+      };
+      this.acks.delivered(m.seq, p, prev === undefined);
     }
     const left = this.pendingCount + this.startSeqs.length;
     const reply = ackSubject(
@@ -515,7 +465,7 @@ export class Consumer implements Subscriber {
             to,
           }
         : { subject: m.subject, reply, headers: m.headers, payload: m.payload, to };
-    this.host.router.deliver(this.host.account.sublist.match(to), msg, this);
+    this.host.router.deliver(this.matchTo(to), msg, this);
     if (this.push !== null) {
       const hdr = msg.headers === null ? 0 : msg.headers.length;
       this.push.delivered(to.length + reply.length + hdr + msg.payload.length);
@@ -536,7 +486,7 @@ export class Consumer implements Subscriber {
     // One clock read per ack (Date.now is a visible cost at 100k acks/s).
     const now = Date.now();
     this.lastActive = now;
-    const p = this.pending.get(ref.sseq);
+    const p = this.acks.map.get(ref.sseq);
     switch (ack.kind) {
       case 'ack':
       case 'next':
@@ -552,7 +502,7 @@ export class Consumer implements Subscriber {
         } else if (ack.delayMs > 0) {
           p.deadline = Date.now() + ack.delayMs;
         } else {
-          this.queueRedelivery(ref.sseq);
+          this.acks.queueRedelivery(ref.sseq);
         }
         break;
       case 'term':
@@ -571,7 +521,7 @@ export class Consumer implements Subscriber {
         void this.state.persisted().then((ok) => {
           if (!ok) return;
           this.host.router.deliver(
-            this.host.account.sublist.match(reply),
+            this.host.account.sublist.matchOnce(reply),
             { subject: reply, reply: '', headers: null, payload: Buffer.alloc(0) },
             this,
           );
@@ -585,20 +535,9 @@ export class Consumer implements Subscriber {
   private acked(sseq: number, now = Date.now()): void {
     const policy = this.cfg.ack_policy;
     if (policy === 'none') return;
-    const done: number[] = [];
-    if (policy === 'all') {
-      // `pending` is in ascending stream sequence (see updateFloor).
-      for (const seq of this.pending.keys()) {
-        if (seq > sseq) break;
-        this.pending.delete(seq);
-        done.push(seq);
-      }
-    } else if (this.pending.delete(sseq)) {
-      done.push(sseq);
-    }
+    const done = this.acks.ack(sseq, policy === 'all');
     if (done.length > 0) {
       this.lastAcked = now;
-      this.updateFloor();
       this.host.acked(this, done);
     }
   }
@@ -610,14 +549,14 @@ export class Consumer implements Subscriber {
    * still pending (nats-server's `needAck`).
    */
   needsAck(sseq: number): boolean {
-    if (sseq <= this.ackFloor.stream_seq) return false;
+    if (sseq <= this.acks.floor.stream_seq) return false;
     if (this.cfg.ack_policy !== 'explicit') return true;
-    return sseq >= this.cursor || this.pending.has(sseq);
+    return sseq >= this.cursor || this.acks.map.has(sseq);
   }
 
   /** For retention: the stream ack floor, and the next stream sequence to deliver. */
   progress(): { ackFloor: number; cursor: number } {
-    return { ackFloor: this.ackFloor.stream_seq, cursor: this.cursor };
+    return { ackFloor: this.acks.floor.stream_seq, cursor: this.cursor };
   }
 
   private exhausted(p: Pending): boolean {
@@ -626,12 +565,8 @@ export class Consumer implements Subscriber {
 
   /** Gives up on a message: it leaves the pending set and goes to the dead letters, if any. */
   private dropPending(sseq: number, reason: 'max_deliver' | 'term'): void {
-    const p = this.pending.get(sseq);
+    const p = this.acks.drop(sseq);
     if (p === undefined) return;
-    this.pending.delete(sseq);
-    const i = this.rdq.indexOf(sseq);
-    if (i >= 0) this.rdq.splice(i, 1);
-    this.updateFloor();
     // A +TERM settles the message as an ack would (nats-server); max_deliver does
     // not. Retention may then remove it: only once the dead letter has read it.
     const settle = (): void => {
@@ -646,48 +581,21 @@ export class Consumer implements Subscriber {
     sendDeadLetter(this.host, this, letter, settle, () => this.closed);
   }
 
-  private queueRedelivery(sseq: number): void {
-    // First in, first out, as nats-server's redelivery queue.
-    if (!this.rdq.includes(sseq)) this.rdq.push(sseq);
-  }
-
-  /** The ack floor: everything at or below it is acknowledged. */
-  private updateFloor(): void {
-    if (this.pending.size === 0) {
-      this.order.clear();
-      this.ackFloor = { consumer_seq: this.dseq, stream_seq: Math.max(0, this.cursor - 1) };
-      return;
-    }
-    // `pending` is in ascending stream sequence: entries are added as the
-    // cursor moves forward (and restored in that order), and a redelivery
-    // updates its entry in place. So the oldest unacknowledged is the first
-    // one delivered and still pending: O(1) amortised per ack, not a scan
-    // (a scan made 20,000 pending acks crawl), and not the Map's iterator
-    // either (it steps over deleted slots: see pending-order.ts).
-    const min = this.order.first(this.pending)!;
-    if (min - 1 > this.ackFloor.stream_seq) {
-      this.ackFloor = { consumer_seq: this.pending.get(min)!.cseq - 1, stream_seq: min - 1 };
-    }
-  }
-
   /** Redeliveries due, exhausted messages, ephemeral inactivity, push interest. */
   private tick(): void {
     if (this.closed) return;
     const now = Date.now();
     let work = false;
-    const due: number[] = [];
-    for (const [seq, p] of this.pending) {
-      if (p.deadline <= now && !this.rdq.includes(seq)) due.push(seq);
-    }
     // Expired together: oldest first.
-    for (const seq of due.sort((a, b) => a - b)) {
-      if (this.exhausted(this.pending.get(seq)!)) this.dropPending(seq, 'max_deliver');
-      else this.queueRedelivery(seq);
+    for (const seq of this.acks.due(now)) {
+      if (this.exhausted(this.acks.map.get(seq)!)) this.dropPending(seq, 'max_deliver');
+      else this.acks.queueRedelivery(seq);
       work = true;
     }
     if (this.isPush && hasInterest(this.host.account, this.cfg.deliver_subject!)) {
       this.lastActive = now;
-      if (this.rdq.length > 0 || this.pendingCount > 0 || this.startSeqs.length > 0) work = true;
+      if (this.acks.rdq.length > 0 || this.pendingCount > 0 || this.startSeqs.length > 0)
+        work = true;
     }
     if (!this.isPush && this.pulls.size > 0) this.lastActive = now;
     const idle = this.cfg.inactive_threshold;
@@ -714,8 +622,8 @@ export class Consumer implements Subscriber {
       created: this.created.toISOString(),
       cursor: this.cursor,
       dseq: this.dseq,
-      ackFloor: this.ackFloor,
-      pending: [...this.pending].map(([s, p]) => [s, p.cseq, p.deliveries, p.time]),
+      ackFloor: this.acks.floor,
+      pending: [...this.acks.map].map(([s, p]) => [s, p.cseq, p.deliveries, p.time]),
       startSeqs: this.startSeqs,
     };
   }

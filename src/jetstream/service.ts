@@ -1,6 +1,6 @@
 /**
  * The JetStream service of a node: per account, the streams, their capture
- * subscriptions, and the API subscriber on `$JS.API.>`.
+ * subscriptions (captured-stream.ts), and the API subscriber on `$JS.API.>`.
  *
  * Streams with file storage live in `<dataDir>/streams/<account>/<name>/`:
  * `stream.json` (config and creation time) next to the store in `msgs/`.
@@ -23,12 +23,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { AccountConfig, SecurityConfig } from '../auth/types.js';
 import { type Account, type Accounts, DEFAULT_ACCOUNT } from '../core/account.js';
-import {
-  internalSubscription,
-  type Message,
-  type Subscriber,
-  type Subscription,
-} from '../core/message.js';
+import type { Subscriber } from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { errnoOf } from '../streams/file-ops.js';
 import { FileStore, type FileStoreOptions, openFileStore } from '../streams/file-store.js';
@@ -36,27 +31,14 @@ import { createMemoryStore } from '../streams/memory-store.js';
 import { StoreError, type StreamStore, type SyncPolicy } from '../streams/store.js';
 import { Stream } from '../streams/stream.js';
 import { isValidStreamName, type StreamConfig } from '../streams/stream-config.js';
-import {
-  internalDetail,
-  internalError,
-  JsErr,
-  type StreamApiError,
-} from '../streams/stream-errors.js';
-import {
-  consumerLimit,
-  type JsLimits,
-  type LimitsHit,
-  limitsOf,
-  NO_JS_LIMITS,
-  publishLimitError,
-} from './account-limits.js';
+import { JsErr } from '../streams/stream-errors.js';
+import { type JsLimits, type LimitsHit, limitsOf, NO_JS_LIMITS } from './account-limits.js';
 import { JsApi } from './api.js';
-import { StreamConsumers } from './consumers.js';
-import { StreamFeeds } from './feeds.js';
+import { CapturedStream } from './captured-stream.js';
 import { Inbox } from './inbox.js';
 import { NotEnabledApi } from './not-enabled.js';
 import { RemoteStreams } from './routing.js';
-import { pubAck, pubAckError, streamInfo } from './shapes.js';
+import { streamInfo } from './shapes.js';
 import {
   consumerKey,
   damageInfo,
@@ -67,6 +49,8 @@ import {
   reportRecovery,
 } from './stream-damage.js';
 import { readStreamMeta, writeStreamMeta } from './stream-meta.js';
+
+export { CapturedStream };
 
 export interface JetStreamHost {
   readonly accounts: Accounts;
@@ -80,115 +64,8 @@ export interface JetStreamHost {
   readonly health: HealthSink;
 }
 
-/** A stream's store failures are logged at most this often (the others are counted in the next line). */
-const FAILURE_LOG_MS = 1000;
-
 /** System errors that mean the disk cannot take what a stream would write. */
 const DISK_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EFBIG', 'ESHORTWRITE']);
-
-/** Ids for internal subscribers, far from client connection ids. */
-let nextInternalId = 1_000_000_000;
-
-/** A stream with its capture subscriptions. */
-export class CapturedStream implements Subscriber {
-  readonly id = nextInternalId++;
-  readonly kind = 'stream' as const;
-  readonly echo = false;
-  private subs: Subscription[] = [];
-  readonly consumers: StreamConsumers;
-  readonly feeds: StreamFeeds;
-
-  constructor(
-    readonly stream: Stream,
-    private readonly js: AccountJetStream,
-    readonly dir: string | null,
-  ) {
-    this.consumers = new StreamConsumers({
-      account: js.account,
-      router: js.host.router,
-      stream,
-      log: js.host.log,
-      dir,
-      maxConsumers: () => consumerLimit(js.limits, stream.config),
-      damaged: (name, file, why) =>
-        js.host.health?.report(
-          consumerKey(js.account.name, stream.name, name),
-          `stream ${stream.name}`,
-          `consumer state file consumers/${file} ${why}: that consumer is out of service; see the log`,
-        ),
-    });
-    this.feeds = new StreamFeeds(stream, js.inbox, js.host.log, dir);
-    // The store's measure of a message: subject, headers and payload.
-    stream.admit = (subject, size) => {
-      const refused = publishLimitError(js.limits, stream.config.storage, () => ({
-        bytes: Buffer.byteLength(subject) + size,
-        used: js.usedBytes(stream.config.storage),
-      }));
-      if (refused !== null) js.limitsHit.publish++;
-      return refused;
-    };
-  }
-
-  /** Subscribes to the stream's subjects (again, after an update), mesh-wide. */
-  capture(): void {
-    this.release();
-    for (const subject of this.stream.config.subjects) {
-      const sub: Subscription = internalSubscription(subject, this);
-      this.js.account.subscribe(sub);
-      this.subs.push(sub);
-    }
-  }
-
-  release(): void {
-    for (const s of this.subs) this.js.account.unsubscribe(s);
-    this.subs = [];
-  }
-
-  /** When a store failure was last logged, and how many since were not. */
-  private failureLoggedAt = 0;
-  private failuresUnlogged = 0;
-
-  /**
-   * Logs the detail of a store failure a publisher was told about
-   * generically; at most once per FAILURE_LOG_MS, with the count of those
-   * not logged, so a failing disk does not flood the log.
-   */
-  private logFailure(e: StreamApiError): void {
-    const detail = internalDetail(e);
-    if (detail === '') return;
-    const now = Date.now();
-    if (now - this.failureLoggedAt < FAILURE_LOG_MS) {
-      this.failuresUnlogged++;
-      return;
-    }
-    const more = this.failuresUnlogged > 0 ? ` (and ${this.failuresUnlogged} more)` : '';
-    this.failureLoggedAt = now;
-    this.failuresUnlogged = 0;
-    this.js.host.log.error(`stream ${this.stream.name}: store failed${more}: ${detail}`);
-  }
-
-  deliver(_sub: Subscription, msg: Message): void {
-    // The message's buffers may be a reused read buffer: the store copies
-    // them before `store` returns (StreamStore.append), so no copy here.
-    const reply = msg.reply;
-    const subject = msg.subject;
-    const name = this.stream.name;
-    // Called in this turn, so messages are numbered in arrival order.
-    this.stream.store(subject, msg.headers, msg.payload).then(
-      (r) => {
-        if (reply !== '') this.js.reply(reply, pubAck(name, r.seq, r.duplicate === true), this);
-        if (r.duplicate !== true) this.consumers.stored(r.seq, subject);
-      },
-      (err: unknown) => {
-        const e = internalError(err);
-        if (e.errCode === 10077 && e.code === 500)
-          this.js.host.log.warn(`stream ${name}: ${e.message}`);
-        this.logFailure(e);
-        if (reply !== '') this.js.reply(reply, pubAckError(name, e), this);
-      },
-    );
-  }
-}
 
 /** JetStream in one account. */
 export class AccountJetStream {
@@ -267,8 +144,11 @@ export class AccountJetStream {
 
   /** Publishes a response (or PubAck) to `subject` as `origin`. */
   reply(subject: string, body: string, origin: Subscriber): void {
-    this.host.router.publish(
-      this.account,
+    // Through the match cache: a publisher may reuse one reply subject for
+    // every publish (measured: matchOnce here cost js-pub-async ~0.4 µs per
+    // message with such a client; bench/PROFILE.md, "Issue 16 — jspub").
+    this.host.router.deliver(
+      this.account.sublist.match(subject),
       { subject, reply: '', headers: null, payload: Buffer.from(body) },
       origin,
     );

@@ -182,6 +182,65 @@ describe('Sublist cache: invalidation', () => {
   });
 });
 
+describe('Sublist cache: one-off subscriptions (ack subjects)', () => {
+  test('a subject matching a oneOff subscription is matched but never cached', () => {
+    const sl = new Sublist(8);
+    const acks = { ...sub('$JS.ACK.s.c.>'), oneOff: true };
+    const other = sub('orders.*');
+    sl.insert(acks);
+    sl.insert(other);
+    // Far more unique ack subjects than the cache holds: nothing is evicted.
+    sl.match('orders.eu');
+    for (let i = 0; i < 100; i++) {
+      const r = sl.match(`$JS.ACK.s.c.1.${i}.${i}.0.0`);
+      assert.deepEqual(r.plain, [acks]);
+    }
+    assert.equal(sl.cacheSize, 1);
+    assert.equal(sl.stats.uncached, 100);
+    assert.equal(sl.stats.cacheEvictions, 0);
+    assert.equal(sl.match('orders.eu'), sl.match('orders.eu'), 'the reused subject still hits');
+  });
+
+  test('a cached entry that a oneOff wildcard now reaches is dropped; removal caches again', () => {
+    const sl = new Sublist(8);
+    const plain = sub('a.b');
+    sl.insert(plain);
+    assert.deepEqual(sl.match('a.b').plain, [plain]);
+    assert.equal(sl.cacheSize, 1);
+    const wide = { ...sub('a.>'), oneOff: true };
+    sl.insert(wide);
+    assert.equal(sl.match('a.b').plain.length, 2);
+    assert.equal(sl.cacheSize, 0);
+    assert.equal(sl.remove(wide), true);
+    assert.deepEqual(sl.match('a.b').plain, [plain]);
+    assert.equal(sl.cacheSize, 1);
+  });
+
+  test('matchOnce matches as match does and neither reads nor fills the cache', () => {
+    const sl = new Sublist(8);
+    const inbox = sub('_INBOX.abc.*');
+    sl.insert(inbox);
+    for (let i = 0; i < 100; i++) assert.deepEqual(sl.matchOnce(`_INBOX.abc.${i}`).plain, [inbox]);
+    assert.equal(sl.cacheSize, 0);
+    assert.equal(sl.stats.uncached, 100);
+    assert.equal(sl.stats.cacheHits, 0);
+    assert.equal(sl.matchOnce('_INBOX.other.1'), sl.match('_INBOX.other.1'));
+  });
+
+  test('the count follows subscriptions added twice, shared nodes and removals', () => {
+    const sl = new Sublist(8);
+    const a = { ...sub('x.>'), oneOff: true };
+    const b = sub('x.>');
+    sl.insert(a);
+    sl.insert(a); // the same subscription again: still one
+    sl.insert(b);
+    assert.equal(sl.remove(a), true);
+    sl.match('x.y');
+    assert.equal(sl.cacheSize, 1, 'no oneOff subscription is left on the node');
+    assert.equal(sl.remove(b), true);
+  });
+});
+
 describe('Sublist cache: randomised against a cache-less reference', () => {
   const seed = seedFromEnv();
   for (const [i, cacheMax] of [8, 64, 4096].entries()) {
@@ -215,6 +274,8 @@ describe('Sublist cache: randomised against a cache-less reference', () => {
         const grow = liveList.length < 3 ? 8 : liveList.length < 8 ? 4 : 2;
         if (r < grow || liveList.length === 0) {
           const x = sub(subject(true), rng.chance(0.3) ? rng.pick(['q1', 'q2']) : '');
+          // Some plain subscriptions are one-off (acks): never cached, still matched.
+          if (x.queue === '' && rng.chance(0.2)) x.oneOff = true;
           sl.insert(x);
           live.add(x);
           liveList.push(x);
@@ -224,7 +285,10 @@ describe('Sublist cache: randomised against a cache-less reference', () => {
           live.delete(x!);
         } else {
           const subj = rng.chance(0.9) ? rng.pick(published) : subject(false);
-          const got = sl.match(subj);
+          const once = rng.chance(0.1);
+          const size = sl.cacheSize;
+          const got = once ? sl.matchOnce(subj) : sl.match(subj);
+          if (once) assert.equal(sl.cacheSize, size, 'matchOnce leaves the cache as it was');
           assert.equal(
             canon(got),
             reference(live, subj),

@@ -433,6 +433,7 @@ describe('Sublist: generation and stats', () => {
       removes: 1,
       matches: 1,
       cacheHits: 0,
+      uncached: 0,
       cacheEvictions: 0,
       cacheFreezes: 0,
       cacheBypasses: 0,

@@ -126,6 +126,11 @@ const JS_CASES: JsCase[] = [
   },
 ];
 
+/** The row label of a JetStream case key (the key itself when unknown). */
+export function jsLabel(key: string): string {
+  return JS_CASES.find((c) => c.key === key)?.label ?? key;
+}
+
 export interface JsMeasured {
   msgs: number;
   window: number;

@@ -50,6 +50,18 @@ for (const size of [100, 1024]) {
   }
 }
 
+/** The row label of a Kafka produce or consume key (the key itself when unknown). */
+export function kafkaLabel(key: string): string {
+  const produce = /^kafka-produce-(\d+)-acks(1|all)-p(\d+)$/.exec(key);
+  if (produce) {
+    const size = produce[1] === '1024' ? '1 KiB' : `${produce[1]} B`;
+    return `Kafka produce ${size}, acks=${produce[2]}, ${produce[3]} partition(s)`;
+  }
+  const consume = /^kafka-consume-(\d+)-p(\d+)$/.exec(key);
+  if (consume) return `Kafka fetch ${consume[1]} B, ${consume[2]} partition(s)`;
+  return key;
+}
+
 /** The share of --kafka-msgs a size produces (1 KiB rows move 10× the bytes). */
 const SCALE: Record<number, number> = { 100: 1, 1024: 0.25 };
 

@@ -83,6 +83,11 @@ const CASES: MqttCase[] = [
   },
 ];
 
+/** The row label of an MQTT workload id (the id itself when unknown). */
+export function mqttLabel(id: string): string {
+  return CASES.find((c) => c.id === id)?.label ?? id;
+}
+
 export const MQTT_IDS: string[] = [...CASES.map((c) => c.id), 'mqtt-idle'];
 
 type Side = 'mosquitto' | 'weft';

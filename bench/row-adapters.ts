@@ -16,10 +16,10 @@ import type { MqttBenchResult } from '../src/bench/mqtt-runner.js';
 import type { Better, RowSample } from '../src/bench/rows.js';
 import { type BenchResult, headline } from '../src/bench/runner.js';
 import type { HttpMeasured } from './http.js';
-import type { JsMeasured } from './jetstream.js';
-import type { KafkaMeasured } from './kafka.js';
+import { type JsMeasured, jsLabel } from './jetstream.js';
+import { type KafkaMeasured, kafkaLabel } from './kafka.js';
 import { MESH_CASES, type MeshMeasured } from './mesh.js';
-import type { MqttMeasured } from './mqtt.js';
+import { type MqttMeasured, mqttLabel } from './mqtt.js';
 import type { PermissionsMeasured } from './permissions.js';
 import { ROWS as REDIS_ROWS, type RedisMeasured } from './redis.js';
 import type { SseMeasured } from './sse.js';
@@ -166,14 +166,6 @@ export function meshRows(m: MeshMeasured): RowSample[] {
   return out;
 }
 
-const JS_LABELS: Record<string, string> = {
-  'js-pub-async': 'JS publish, async (256 in flight), 16 B',
-  'js-pub-async-1k': 'JS publish, async (256 in flight), 1 KiB',
-  'js-pub-sync': 'JS publish, sync, 16 B',
-  'js-consume-pull': 'JS pull consumer (batch 500), ack each, 16 B',
-  'js-consume-pull-map20k': 'JS pull consumer, max_ack_pending 20,000, 16 B',
-  'js-consume-push': 'JS push consumer, ack explicit, 16 B',
-};
 const JS_REFS: Record<string, string> = {
   nats: 'nats-server -js',
   natsSync: 'nats-server -js, sync always',
@@ -189,7 +181,7 @@ export function jetstreamRows(m: JsMeasured): RowSample[] {
       const ref = all[side];
       const id = side === 'nats' ? key : `${key}@${side}`;
       const refName = JS_REFS[side] ?? `nats-server (${side})`;
-      const label = JS_LABELS[key] ?? key;
+      const label = jsLabel(key);
       const warning = warnOf({ [side]: ref, weft });
       const w = warning === undefined ? {} : { warning };
       const unit = key.startsWith('js-pub') ? 'acks/s' : 'msgs/s consumed';
@@ -223,7 +215,7 @@ export function mqttRows(m: MqttMeasured): RowSample[] {
     const { mosquitto, weft } = sides as Partial<Record<'mosquitto' | 'weft', MqttBenchResult>>;
     const warning = warnOf({ mosquitto, weft });
     out.push(
-      sample(id, id, 'msgs/s delivered', ref, 'higher', {
+      sample(id, mqttLabel(id), 'msgs/s delivered', ref, 'higher', {
         ...(warning === undefined ? {} : { warning }),
         ...(mosquitto ? { refValue: mosquitto.msgsPerSec } : {}),
         ...(weft ? { weftValue: weft.msgsPerSec } : {}),
@@ -231,7 +223,7 @@ export function mqttRows(m: MqttMeasured): RowSample[] {
     );
     const cpu = m.cpuUsPerMsg[id] ?? {};
     out.push(
-      sample(`${id}.cpu`, `${id}, server CPU per message`, 'µs', ref, 'lower', {
+      sample(`${id}.cpu`, `${mqttLabel(id)}, server CPU per message`, 'µs', ref, 'lower', {
         ...(cpu.mosquitto !== undefined ? { refValue: cpu.mosquitto } : {}),
         ...(cpu.weft !== undefined ? { weftValue: cpu.weft } : {}),
       }),
@@ -292,7 +284,7 @@ export function kafkaRows(m: KafkaMeasured): RowSample[] {
     js: number | undefined,
   ) =>
     out.push(
-      sample(id, id, 'records/s', ref, 'higher', {
+      sample(id, kafkaLabel(id), 'records/s', ref, 'higher', {
         weftValue: r.msgsPerSec,
         ...(js !== undefined ? { refValue: js } : {}),
         ...(r.complete ? {} : { warning: `kafka: ${r.ended}` }),

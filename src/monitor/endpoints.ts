@@ -274,8 +274,10 @@ export function subsz(node: MonitoredNode, q: Query): Record<string, unknown> {
   let evictions = 0;
   let freezes = 0;
   let bypasses = 0;
+  let uncached = 0;
   for (const acc of node.accounts.all()) {
     const st = acc.sublist.stats;
+    uncached += st.uncached;
     evictions += st.cacheEvictions;
     freezes += st.cacheFreezes;
     bypasses += st.cacheBypasses;
@@ -299,6 +301,9 @@ export function subsz(node: MonitoredNode, q: Query): Record<string, unknown> {
     // hit so rarely that it was bypassed for a while (see match-cache.ts).
     cache_freezes: freezes,
     cache_bypasses: bypasses,
+    // Weft: matches left out of the cache on purpose (one-off subjects such
+    // as a consumer's `$JS.ACK.…` acks, see sublist.ts `oneOff`).
+    cache_uncached: uncached,
   };
   if (boolParam(q, 'subs')) {
     const offset = intParam(q, 'offset', 0);

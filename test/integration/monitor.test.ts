@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { StringCodec } from 'nats';
+import { createInbox, StringCodec } from 'nats';
 import { type ClientPool, clientPool } from '../helpers/clients.js';
 import {
   checkFor,
@@ -280,6 +280,42 @@ describe('monitoring', () => {
       const s = await monitorJson<{ num_subscriptions: number }>(srv, '/subsz');
       assert.equal(s.num_subscriptions, before.num_subscriptions);
     });
+  });
+
+  test('/subsz counts acks kept out of the match cache (cache_uncached)', async () => {
+    type Subsz = { cache_uncached: number };
+    const before = await monitorJson<Subsz>(srv, '/subsz');
+    assert.equal(typeof before.cache_uncached, 'number');
+    const nc = await pool.connect();
+    const api = async (subject: string, body: unknown) =>
+      JSON.parse(sc.decode((await nc.request(subject, sc.encode(JSON.stringify(body)))).data));
+    const made = await api('$JS.API.STREAM.CREATE.UNCACHED', {
+      name: 'UNCACHED',
+      subjects: ['uncached.>'],
+      storage: 'memory',
+    });
+    assert.equal(made.error, undefined, JSON.stringify(made.error));
+    const consumer = await api('$JS.API.CONSUMER.DURABLE.CREATE.UNCACHED.C', {
+      stream_name: 'UNCACHED',
+      config: { durable_name: 'C', ack_policy: 'explicit' },
+    });
+    assert.equal(consumer.error, undefined, JSON.stringify(consumer.error));
+    for (let i = 0; i < 5; i++) await nc.request('uncached.x', sc.encode(`m${i}`));
+    // Each message has its own ack subject ($JS.ACK.UNCACHED.C.…): matched, never cached.
+    const inbox = createInbox();
+    const sub = nc.subscribe(inbox, { max: 5 });
+    nc.publish('$JS.API.CONSUMER.MSG.NEXT.UNCACHED.C', sc.encode('{"batch":5}'), { reply: inbox });
+    for await (const m of sub) {
+      assert.match(m.reply ?? '', /^\$JS\.ACK\.UNCACHED\.C\./);
+      nc.publish(m.reply!, sc.encode('+ACK'));
+    }
+    await nc.flush();
+    await checkFor(async () => {
+      const s = await monitorJson<Subsz>(srv, '/subsz');
+      assert.ok(s.cache_uncached >= before.cache_uncached + 5, JSON.stringify(s));
+    });
+    await api('$JS.API.STREAM.DELETE.UNCACHED', {});
+    await nc.close();
   });
 
   test('an unknown path is a 404', async () => {

@@ -83,6 +83,33 @@ describe('Kafka and NATS on one node', () => {
     assert.equal((await jsm.streams.info('orders~1')).state.messages, 1);
   });
 
+  it('a record with a Nats-Msg-Id header is deduplicated as a JetStream publish is', async () => {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({
+      name: 'dedup',
+      subjects: ['dedup.>'],
+      duplicate_window: 60_000_000_000,
+    });
+    const producer = kafkajs(n.broker).producer();
+    await producer.connect();
+    // Separate sends: each record is stored in its own batch, the second a duplicate.
+    for (const value of ['one', 'again', 'two']) {
+      const id = value === 'two' ? 'id-2' : 'id-1';
+      await producer.send({
+        topic: 'dedup',
+        messages: [{ value, headers: { 'Nats-Msg-Id': id } }],
+      });
+    }
+    await producer.disconnect();
+    const info = await jsm.streams.info('dedup');
+    assert.equal(info.state.messages, 2);
+    // The same id through the NATS face is a duplicate too: the window is shared.
+    const ack = await nc.jetstream().publish('dedup.x', sc.encode('nats'), { msgID: 'id-1' });
+    assert.equal(ack.duplicate, true);
+    const got = await consumeAll(n.broker, 'dedup', 0, '%s');
+    assert.deepEqual(got, ['one', 'two']);
+  });
+
   it('a Kafka produce into a stream made by NATS goes to its first subject', async () => {
     const got: string[] = [];
     const sub = nc.subscribe('shop.>', {

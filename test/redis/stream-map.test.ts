@@ -62,7 +62,23 @@ describe('Redis stream map', () => {
     assert.deepEqual(parseId(b('-'), 0n), id(0, 0));
     assert.deepEqual(parseId(b('+'), 0n), ID_MAX);
     assert.equal(parseId(b('+'), 0n, true), null);
+    // A sequence after the first `-` goes through strtoull when Redis's
+    // strict parse refuses it: a `-` there negates modulo 2^64.
+    const wrap = (n: bigint) => 2n ** 64n - n;
+    assert.deepEqual(parseId(b('3--18446744073709551615'), 0n), id(3, 1));
+    assert.deepEqual(parseId(b('3--05'), 0n), { ms: 3n, seq: wrap(5n) });
+    assert.deepEqual(parseId(b('3- -5'), 0n), { ms: 3n, seq: wrap(5n) });
+    assert.deepEqual(parseId(b('3--0'), 0n), id(3, 0));
+    assert.deepEqual(parseId(b('3--9223372036854775809'), 0n), {
+      ms: 3n,
+      seq: 9223372036854775807n,
+    });
     for (const bad of [
+      '3--1',
+      '3--9223372036854775808',
+      '3--18446744073709551616',
+      '3--',
+      '3- -',
       '',
       '6-',
       '-7',

@@ -48,6 +48,25 @@ const CASES: Record<string, Step[]> = {
     ['xlen', 'K'],
     ['xrange', 'K', '-', '+'],
   ],
+  // Redis refuses a sequence its strict parse reads as negative, and hands
+  // anything else to strtoull, where a `-` wraps modulo 2^64.
+  'IDs whose sequence starts with a minus': [
+    ['xadd', 'K', '1-1', 'f', 'v'],
+    ['xadd', 'K', '3--1', 'f', 'v'],
+    ['xadd', 'K', '3--9223372036854775808', 'f', 'v'],
+    ['xadd', 'K', '3--18446744073709551616', 'f', 'v'],
+    ['xadd', 'K', '3--', 'f', 'v'],
+    ['xadd', 'K', '3--0', 'f', 'v'],
+    ['xadd', 'K', '3--18446744073709551615', 'f', 'v'],
+    ['xadd', 'K', '3--9223372036854775809', 'f', 'v'],
+    ['xadd', 'K', '3- -5', 'f', 'v'],
+    ['xadd', 'K', '4--05', 'f', 'v'],
+    ['xrange', 'K', '3--18446744073709551615', '+'],
+    ['xrange', 'K', '-', '3--05', 'count', '2'],
+    ['xrevrange', 'K', '+', '(3--9223372036854775809'],
+    ['xread', 'count', '1', 'streams', 'K', '3--18446744073709551615'],
+    ['xdel', 'K', '3--0', '3--1'],
+  ],
   'XADD options': [
     ['xadd', 'K', 'nomkstream', '1-1', 'f', 'v'],
     ['exists', 'K'],

@@ -82,22 +82,33 @@ export function decrId(id: StreamId): StreamId | null {
 const SPACE = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
 
 /**
- * One part of an ID as Redis reads it (`string2ull`: C's strtoull, with
- * leading white space and a `+`, base 10, the whole text, at most 2^64-1);
- * a `-` never reaches here (it splits the ID). Null when invalid.
+ * One part of an ID as Redis reads it (`string2ull`). Redis first tries its
+ * strict integer parse, and refuses what that reads as negative; anything
+ * else goes to C's strtoull: leading white space, a `+` or `-`, base 10, the
+ * whole text, a magnitude of at most 2^64-1, and a `-` negates modulo 2^64.
+ * So `-1` is invalid but `-05`, ` -5` and `-18446744073709551615` (which is 1)
+ * are not. Only the sequence part can hold a `-` (the first one splits the
+ * ID). Null when invalid.
  */
 export function parseU64(s: string): bigint | null {
+  if (STRICT_NEGATIVE.test(s) && BigInt(s) >= I64_MIN) return null;
   let i = 0;
   while (i < s.length && SPACE.has(s.charCodeAt(i))) i++;
-  if (s[i] === '+') i++;
+  const negative = s[i] === '-';
+  if (negative || s[i] === '+') i++;
   if (i >= s.length) return null;
   for (let j = i; j < s.length; j++) {
     const c = s.charCodeAt(j);
     if (c < 0x30 || c > 0x39) return null;
   }
   const v = BigInt(s.slice(i));
-  return v > U64_MAX ? null : v;
+  if (v > U64_MAX) return null;
+  return negative && v !== 0n ? U64_MAX + 1n - v : v;
 }
+
+/** What Redis's `string2ll` reads as a negative number (at most 20 characters). */
+const STRICT_NEGATIVE = /^-[1-9][0-9]{0,18}$/;
+const I64_MIN = -(2n ** 63n);
 
 /** Redis copies an ID into a 128-byte C string: longer is invalid, a NUL ends it. */
 function idText(arg: Buffer): string | null {

@@ -91,3 +91,105 @@ test('redis request reader: round trips, and nothing but protocol errors', () =>
   }
   assert.ok(cases > 100, `only ${cases} cases ran`);
 });
+
+/**
+ * What a reader gives for `wire` cut at `cuts`: each command (a PUBLISH
+ * named in any case as `publish`, so the two paths compare), then the
+ * protocol error that ended it, if any. `fast`: PUBLISH through
+ * `nextPublish` first, as the session reads.
+ */
+function events(wire: Buffer, cuts: number[], fast: boolean): string[] {
+  const r = new RespReader(MAX_BULK);
+  const out: string[] = [];
+  let at = 0;
+  const show = (cmd: Buffer[]): string => {
+    const name = cmd[0]!.toString('latin1').toLowerCase();
+    const args = name === 'publish' && cmd.length === 3 ? ['publish', ...cmd.slice(1)] : cmd;
+    return JSON.stringify(args.map((a) => (typeof a === 'string' ? a : a.toString('hex'))));
+  };
+  try {
+    for (const cut of [...cuts, wire.length]) {
+      r.push(wire.subarray(at, cut));
+      at = cut;
+      for (;;) {
+        if (fast && r.nextPublish()) {
+          const b = r.buffer;
+          out.push(
+            show([
+              Buffer.from('publish'),
+              Buffer.from(b.subarray(r.chanStart, r.chanEnd)),
+              Buffer.from(b.subarray(r.payloadStart, r.payloadEnd)),
+            ]),
+          );
+          continue;
+        }
+        const c = r.next();
+        if (c === null) break;
+        out.push(show(c));
+      }
+      out.push(`pending ${r.pending}`);
+    }
+  } catch (err) {
+    assert.ok(err instanceof RespProtocolError, String(err));
+    out.push(`error ${err.message}`);
+  }
+  return out;
+}
+
+const NAMES = ['PUBLISH', 'publish', 'PubLish', 'PUBLISX', 'PUBLIS', 'SPUBLISH', 'ECHO'];
+
+/** A PUBLISH-like command: mostly the fast path's shape, sometimes written otherwise. */
+function publishLike(rng: Rng): Buffer {
+  const name = rng.chance(0.7) ? 'PUBLISH' : rng.pick(NAMES);
+  const n = rng.chance(0.85) ? 3 : rng.int(5);
+  const args = [
+    Buffer.from(name),
+    ...Array.from({ length: Math.max(0, n - 1) }, () => randomArg(rng)),
+  ];
+  let wire = encode(args);
+  if (rng.chance(0.15)) {
+    // A length written otherwise: a leading zero, a LF alone, a sign, a bulk too long.
+    const text = wire.toString('latin1');
+    const variants = [
+      text.replace(/\$(\d+)\r\n/, '$0$1\r\n'),
+      text.replace('*3\r\n', '*3\n'),
+      text.replace(/\$(\d+)\r\n/, '$+$1\r\n'),
+      text.replace(/\$(\d+)\r\n/, `$${MAX_BULK + 1}\r\n`),
+      text.replace(/\r\n$/, 'xy'),
+    ];
+    wire = Buffer.from(rng.pick(variants), 'latin1');
+  }
+  return wire;
+}
+
+test('redis request reader: the PUBLISH fast path reads as `next` does', () => {
+  const rng = makeRng(SEED ^ 0x5eed);
+  const until = Date.now() + SECONDS * 1000;
+  let cases = 0;
+  let fastTaken = 0;
+  while (Date.now() < until) {
+    cases++;
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 1 + rng.int(6); i++) {
+      parts.push(
+        rng.chance(0.7) ? publishLike(rng) : encode([Buffer.from('PING'), randomArg(rng)]),
+      );
+    }
+    let wire = Buffer.concat(parts);
+    if (rng.chance(0.3)) {
+      wire = Buffer.from(wire);
+      for (let i = 0; i < 1 + rng.int(3); i++) wire[rng.int(wire.length)] = rng.int(256);
+    }
+    const cuts = cutsOf(rng, wire.length);
+    withContext(`seed ${SEED}, case ${cases}, wire ${wire.toString('hex')}, cuts ${cuts}`, () => {
+      const slow = events(wire, cuts, false);
+      const fast = events(wire, cuts, true);
+      assert.deepEqual(fast, slow);
+    });
+    const r = new RespReader(MAX_BULK);
+    r.push(wire);
+    if (r.nextPublish()) fastTaken++;
+  }
+  assert.ok(cases > 100, `only ${cases} cases ran`);
+  assert.ok(fastTaken > cases / 10, `the fast path took only ${fastTaken} of ${cases}`);
+});

@@ -6,6 +6,7 @@
  */
 import type { CommandClient } from './command.js';
 import type { Protocol, Reply } from './encoder.js';
+import type { PublishCache } from './publish.js';
 import type { ClientSubscriptions } from './pubsub.js';
 
 export interface RedisClient extends CommandClient {
@@ -28,6 +29,8 @@ export interface RedisClient extends CommandClient {
   readonly subscriptions: ClientSubscriptions;
   /** True while any subscription is held (RESP2 subscribe mode). */
   readonly subscribed: boolean;
+  /** The last channel published to and its match (publish.ts). */
+  readonly publishCache: PublishCache;
   /** Messages published (PUBLISH), for /connz. */
   inMsgs: number;
   /** Stops reading for `ms` (the identity's rate limit asked it). */

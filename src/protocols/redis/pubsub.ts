@@ -66,8 +66,8 @@ export interface SubscriptionsOwner {
   readonly who: ConnectionIdentity;
   /** The connection's protocol (pub/sub messages are arrays in RESP2, pushes in RESP3). */
   readonly protocol: 2 | 3;
-  /** Queues one pub/sub message: its head, the channel when the head lacks it, the payload. */
-  sendMessage(prefix: Buffer, channel: Buffer | null, payload: Buffer): void;
+  /** Queues one pub/sub message: its head, the channel when the head lacks it, the message's payload. */
+  sendMessage(prefix: Buffer, channel: Buffer | null, msg: Message): void;
 }
 
 /** Counts of the face's subscriptions per account, for PUBSUB. */
@@ -314,7 +314,7 @@ export class ClientSubscriptions implements Subscriber {
         return;
       }
       if (s.kind !== 'pattern') {
-        this.owner.sendMessage(messagePrefix(s, this.owner.protocol), null, msg.payload);
+        this.owner.sendMessage(messagePrefix(s, this.owner.protocol), null, msg);
         return;
       }
       const channel = Buffer.from(subjectToChannel(msg.subject), 'utf8');
@@ -322,7 +322,7 @@ export class ClientSubscriptions implements Subscriber {
         index.adjust--;
         return;
       }
-      this.owner.sendMessage(messagePrefix(s, this.owner.protocol), channel, msg.payload);
+      this.owner.sendMessage(messagePrefix(s, this.owner.protocol), channel, msg);
       return;
     }
     if (msg === this.lastMsg) {
@@ -338,7 +338,7 @@ export class ClientSubscriptions implements Subscriber {
     const ch = this.bySubject.channel.get(subject);
     if (ch !== undefined) {
       if (this.accepts(ch, msg)) {
-        this.owner.sendMessage(messagePrefix(ch, this.owner.protocol), null, msg.payload);
+        this.owner.sendMessage(messagePrefix(ch, this.owner.protocol), null, msg);
         sent++;
       } else this.denied++;
     }
@@ -352,14 +352,14 @@ export class ClientSubscriptions implements Subscriber {
           this.denied++;
           continue;
         }
-        this.owner.sendMessage(messagePrefix(p, this.owner.protocol), channel, msg.payload);
+        this.owner.sendMessage(messagePrefix(p, this.owner.protocol), channel, msg);
         sent++;
       }
     }
     const sh = this.bySubject.shard.get(subject);
     if (sh !== undefined) {
       if (this.accepts(sh, msg)) {
-        this.owner.sendMessage(messagePrefix(sh, this.owner.protocol), null, msg.payload);
+        this.owner.sendMessage(messagePrefix(sh, this.owner.protocol), null, msg);
         sent++;
       } else this.denied++;
     }

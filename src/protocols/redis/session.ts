@@ -17,20 +17,24 @@
  */
 import { ConnectionIdentity } from '../../auth/connection-identity.js';
 import type { AuthResult, Credentials, Identity } from '../../auth/types.js';
-import { Connection } from '../../connection/connection.js';
 import type { SlowReason } from '../../connection/outbound.js';
 import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Transport } from '../../connection/transport.js';
 import type { Account } from '../../core/account.js';
+import type { Message } from '../../core/message.js';
 import { CloseReason } from '../../errors.js';
 import type { ClientDescription, FaceConnection } from '../face.js';
 import type { RedisClient } from './client.js';
 import type { CommandContext } from './command.js';
+import { publish as publishCommand } from './commands/pubsub.js';
 import { lookup } from './dispatch.js';
-import { encode, lengthLine, type Protocol, R, type Reply } from './encoder.js';
+import { type Protocol, R, type Reply } from './encoder.js';
 import type { RedisHost } from './host.js';
+import { RespOutput } from './output.js';
 import { RespProtocolError, RespReader } from './parser.js';
+import { PublishCache, publishRange } from './publish.js';
 import { ClientSubscriptions } from './pubsub.js';
+import { ReplyLine } from './reply-line.js';
 
 /** Replies waiting for an earlier one before reading pauses. */
 export const PENDING_REPLIES_MAX = 1024;
@@ -53,12 +57,7 @@ const SUBSCRIBE_MODE_OK = new Set([
 export const NOAUTH = 'NOAUTH Authentication required.';
 export const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
 
-/** A reply waiting for its turn: null until its command settles. */
-interface Slot {
-  reply: Reply | null;
-}
-
-export class RedisSession extends Connection implements FaceConnection, RedisClient {
+export class RedisSession extends RespOutput implements FaceConnection, RedisClient {
   readonly face = 'redis';
   protocol: Protocol = 2;
   name = '';
@@ -69,10 +68,11 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
   authenticated = false;
   private readonly reader: RespReader;
   private readonly ctx: CommandContext;
+  readonly publishCache = new PublishCache();
+  /** The table's PUBLISH is the built-in one: the reader's fast path may take it (`nextPublish`). */
+  private readonly fastPublish: boolean;
   /** Replies waiting in line behind one not settled; empty most of the time. */
-  private slots: Slot[] = [];
-  /** Slots before this one are written (the line starts here; reset when it empties). */
-  private slotHead = 0;
+  private readonly line = new ReplyLine();
   /** A command's Promise holds the commands after it. */
   private holding = false;
   /** Reading was paused here (not by the congestion of others). */
@@ -97,6 +97,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
     this.who = new ConnectionIdentity(node.security);
     this.reader = new RespReader(node.options.maxPayload);
     this.ctx = { client: this, face: host.state };
+    this.fastPublish = host.table.get('publish')?.run === publishCommand;
     socket.on('data', (chunk: Buffer) => this.read(chunk));
     socket.on('end', () => this.close(CloseReason.ClientClosed));
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -152,7 +153,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
     const m: Reply =
       message.t === 'push' || message.t === 'array' ? { t: 'push', v: message.v } : message;
     if (this.running) this.emit(m);
-    else this.write(m);
+    else this.writeReply(m);
   }
 
   // --- RedisClient ---------------------------------------------------------
@@ -191,7 +192,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
       `age=${age} idle=${idle} flags=${this.subscribed ? 'P' : 'N'} db=0 ` +
       `sub=${this.subs?.names('channel').length ?? 0} psub=${this.subs?.names('pattern').length ?? 0} ` +
       `ssub=${this.subs?.shardCount ?? 0} multi=-1 qbuf=${this.reader.pending} qbuf-free=0 argv-mem=0 ` +
-      `multi-mem=0 rbs=0 rbp=0 obl=0 oll=${this.waiting} omem=${this.pendingBytes} tot-mem=0 ` +
+      `multi-mem=0 rbs=0 rbp=0 obl=0 oll=${this.line.waiting} omem=${this.pendingBytes} tot-mem=0 ` +
       `events=r cmd=NULL user=${this.who.identity?.user || 'default'} redir=-1 resp=${this.protocol} ` +
       `lib-name=${this.libName} lib-ver=${this.libVersion}`
     );
@@ -328,11 +329,23 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
 
   /** Runs the commands read, in order, while nothing holds them. */
   private drain(): void {
+    const reader = this.reader;
     while (!this.closed && this.ending === null && !this.holding) {
-      if (this.waiting >= PENDING_REPLIES_MAX) break;
+      if (this.line.waiting >= PENDING_REPLIES_MAX) break;
+      // A PUBLISH as ranges of the bytes read, where it would run at once
+      // (logged in; not RESP2's subscribe mode, which refuses it).
+      if (
+        this.fastPublish &&
+        this.authenticated &&
+        (this.protocol !== 2 || !this.subscribed) &&
+        reader.nextPublish()
+      ) {
+        this.publishRead();
+        continue;
+      }
       let args: Buffer[] | null;
       try {
-        args = this.reader.next();
+        args = reader.next();
       } catch (err) {
         if (!(err instanceof RespProtocolError)) throw err;
         this.host.counters.protocolErrors++;
@@ -351,7 +364,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
   /** Pauses reading at the bounds, resumes below them. */
   private flow(): void {
     if (this.closed) return;
-    const full = this.waiting >= PENDING_REPLIES_MAX;
+    const full = this.line.waiting >= PENDING_REPLIES_MAX;
     const heldFull = this.holding && this.reader.pending > HELD_INPUT_MAX;
     if (full || heldFull || this.ending !== null) {
       if (!this.paused) {
@@ -364,6 +377,33 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
       this.paused = false;
       this.socket.resume();
     }
+  }
+
+  /** The PUBLISH `nextPublish` took: run as `execute` runs the table's PUBLISH. */
+  private publishRead(): void {
+    const r = this.reader;
+    const buf = r.buffer;
+    this.host.counters.commands++;
+    let reply: Reply;
+    this.running = true;
+    try {
+      reply = publishRange(
+        this.host.state,
+        this,
+        this.publishCache,
+        buf,
+        r.chanStart,
+        r.chanEnd,
+        buf,
+        r.payloadStart,
+        r.payloadEnd,
+      );
+    } catch (err) {
+      reply = this.internalError('publish', err);
+    } finally {
+      this.running = false;
+    }
+    this.emit(reply);
   }
 
   private execute(args: Buffer[]): void {
@@ -411,8 +451,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
       this.emit(r);
       return;
     }
-    const slot: Slot = { reply: null };
-    this.slots.push(slot);
+    const slot = this.line.reserve();
     const concurrent = cmd.concurrent === true;
     if (!concurrent) this.holding = true;
     r.then(
@@ -460,21 +499,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
    */
   private settled(): void {
     if (this.closed) return;
-    const slots = this.slots;
-    let k = this.slotHead;
-    while (k < slots.length && slots[k]!.reply !== null) {
-      this.write(slots[k]!.reply!);
-      slots[k] = WRITTEN;
-      k++;
-    }
-    if (k === slots.length) {
-      this.slots = [];
-      this.slotHead = 0;
-    } else if (k > 1024 && k * 2 > slots.length) {
-      // The written half goes (the line moves along an array, not copied per reply).
-      this.slots = slots.slice(k);
-      this.slotHead = 0;
-    } else this.slotHead = k;
+    this.line.writeReady(this.writeOut);
     this.drain();
   }
 
@@ -482,72 +507,25 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
 
   /** A reply in request order: now when nothing waits before it, else in line. */
   private emit(r: Reply): void {
-    if (this.slots.length === 0) this.write(r);
-    else this.slots.push({ reply: r });
+    if (this.line.empty) this.writeReply(r);
+    else this.line.add(r);
   }
 
-  /** Replies in line, not yet written. */
-  private get waiting(): number {
-    return this.slots.length - this.slotHead;
-  }
-
-  private write(r: Reply): void {
-    if (this.closed) return;
-    // The common short replies without building an encoding.
-    if (r.t === 'int' && typeof r.v === 'number' && Number.isSafeInteger(r.v) && r.v >= 0) {
-      const buf = this.reserve(24);
-      this.commit(lengthLine(buf, this.writePos, 0x3a, r.v));
-    } else if (r.t === 'int') this.queueText(`:${r.v}\r\n`);
-    else if (r.t === 'simple' && r.v === 'OK') this.queueBytes(OK);
-    else this.queueBytes(encode(r, this.protocol));
-  }
+  private readonly writeOut = (r: Reply): void => this.writeReply(r);
 
   private maybeEnd(): void {
-    if (this.ending !== null && this.waiting === 0 && !this.closed) this.close(this.ending);
+    if (this.ending !== null && this.line.waiting === 0 && !this.closed) this.close(this.ending);
   }
 
-  /**
-   * A pub/sub message (hot path: encoded straight into the queue): the
-   * subscription's own `prefix` (`*3 $7 message $n <channel>`, or the
-   * pmessage head with its pattern), the channel when it varies (patterns),
-   * then the payload.
-   */
-  sendMessage(prefix: Buffer, channel: Buffer | null, payload: Buffer): void {
+  /** A pub/sub message (hot path: encoded straight into the chunk, output.ts). */
+  sendMessage(prefix: Buffer, channel: Buffer | null, msg: Message): void {
     if (this.closed) return;
-    const small = payload.length < 8192;
-    const size =
-      prefix.length +
-      (channel === null ? 0 : channel.length + 16) +
-      16 +
-      (small ? payload.length + 2 : 0);
-    const buf = this.reserve(size);
-    let at = this.writePos;
-    buf.set(prefix, at);
-    at += prefix.length;
-    if (channel !== null) {
-      at = lengthLine(buf, at, 0x24, channel.length);
-      buf.set(channel, at);
-      at += channel.length;
-      buf[at++] = 13;
-      buf[at++] = 10;
-    }
-    at = lengthLine(buf, at, 0x24, payload.length);
-    if (small) {
-      buf.set(payload, at);
-      at += payload.length;
-      buf[at++] = 13;
-      buf[at++] = 10;
-      this.commit(at);
-    } else {
-      this.commit(at);
-      this.queueBytes(payload);
-      this.queueBytes(CRLF);
-    }
+    const size = this.queueMessage(prefix, channel, msg);
     this.outMsgs++;
-    this.outBytes += payload.length;
+    this.outBytes += size;
     const node = this.host.node;
     node.stats.outMsgs++;
-    node.stats.outBytes += payload.length;
+    node.stats.outBytes += size;
     this.host.counters.messagesOut++;
     // `held`: bytes queued here and in the socket (cheaper than pendingBytes on the hot path).
     if (this.held > node.options.redisPubsubOutputLimit && !this.closed) {
@@ -596,8 +574,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.subs?.clear();
-    this.slots = [];
-    this.slotHead = 0;
+    this.line.clear();
     this.who.release();
     const node = this.host.node;
     node.stats.closed(reason);
@@ -619,10 +596,3 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
     this.host.sessionClosed(this);
   }
 }
-
-const CRLF = Buffer.from('\r\n');
-
-/** What a written slot becomes (its reply is let go before the line moves on). */
-const WRITTEN: Slot = { reply: null };
-
-const OK = Buffer.from('+OK\r\n');

@@ -4,14 +4,11 @@
  * core's subjects (channels.ts, ../pubsub.ts), with Redis's replies: one
  * (p|s)subscribe confirmation per name, sent as pushes.
  */
-import { reservedSubject } from '../../../auth/reserved.js';
-import type { Message } from '../../../core/message.js';
-import { channelToSubject } from '../channels.js';
 import type { RedisClient } from '../client.js';
 import type { Command, CommandContext } from '../command.js';
-import { sameBytes } from '../dispatch.js';
 import { R, type Reply } from '../encoder.js';
-import { NOPERM_CHANNEL, type SubKind } from '../pubsub.js';
+import { publishRange } from '../publish.js';
+import type { SubKind } from '../pubsub.js';
 import { command } from './define.js';
 
 function client(ctx: CommandContext): RedisClient {
@@ -30,46 +27,22 @@ function countOf(c: RedisClient, kind: SubKind): number {
   return kind === 'shard' ? s.shardCount : s.count;
 }
 
-/** The last channel published to and its subject: a publisher repeats its channels. */
-let lastChannel: Buffer | null = null;
-let lastSubject: string | null = null;
-
-function subjectOf(channel: Buffer): string | null {
-  if (lastChannel !== null && sameBytes(lastChannel, channel)) return lastSubject;
-  lastSubject = channelToSubject(channel);
-  lastChannel = Buffer.from(channel);
-  return lastSubject;
-}
-
-function publish(ctx: CommandContext, args: readonly Buffer[]): Reply {
+/** PUBLISH and SPUBLISH (the session's fast path runs it for PUBLISH when the table has it). */
+export function publish(ctx: CommandContext, args: readonly Buffer[]): Reply {
   const c = client(ctx);
-  const node = ctx.face.host;
-  const counters = ctx.face.core.counters;
-  const subject = subjectOf(args[1]!);
-  if (subject === null) return R.error('ERR channel name is not valid UTF-8');
-  const guard = c.guard;
-  if ((guard !== null && !guard.publish(subject)) || reservedSubject(subject)) {
-    counters.publishDenied++;
-    node.security.counters.publishViolations++;
-    return R.error(NOPERM_CHANNEL);
-  }
+  const chan = args[1]!;
   const payload = args[2]!;
-  const subs = c.subscriptions;
-  const who = subs.who;
-  if (who.payloadMax > 0 && payload.length > who.payloadMax) {
-    return R.error(`ERR message of ${payload.length} bytes exceeds the user's max_payload`);
-  }
-  const wait = who.admitMessage(payload.length);
-  if (wait === false) return R.int(0);
-  if (wait > 0) c.pauseFor(wait);
-  c.inMsgs++;
-  node.stats.inMsgs++;
-  node.stats.inBytes += payload.length;
-  const msg: Message = { subject, reply: '', headers: null, payload };
-  const index = ctx.face.pubsub;
-  const before = index.adjust;
-  const n = node.router.publish(c.account, msg, subs);
-  return R.int(n + index.adjust - before);
+  return publishRange(
+    ctx.face,
+    c,
+    c.publishCache,
+    chan,
+    0,
+    chan.length,
+    payload,
+    0,
+    payload.length,
+  );
 }
 
 function subscribe(kind: SubKind) {

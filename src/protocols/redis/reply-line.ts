@@ -1,0 +1,68 @@
+/**
+ * A Redis connection's replies in request order (session.ts): a reply
+ * whose command has not settled (a Promise) holds the ones after it, which
+ * wait here until it settles. Empty most of the time: then a reply is
+ * written at once.
+ */
+import type { Reply } from './encoder.js';
+
+/** A reply waiting for its turn: null until its command settles. */
+export interface Slot {
+  reply: Reply | null;
+}
+
+/** What a written slot becomes (its reply is let go before the line moves on). */
+const WRITTEN: Slot = { reply: null };
+
+export class ReplyLine {
+  /** Replies waiting in line behind one not settled. */
+  private slots: Slot[] = [];
+  /** Slots before this one are written (the line starts here; reset when it empties). */
+  private head = 0;
+
+  /** Replies in line, not yet written. */
+  get waiting(): number {
+    return this.slots.length - this.head;
+  }
+
+  /** True when nothing waits: a reply may be written at once. */
+  get empty(): boolean {
+    return this.slots.length === 0;
+  }
+
+  /** A place in line for a reply to come (set its `reply` when it settles). */
+  reserve(): Slot {
+    const slot: Slot = { reply: null };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** A reply that must wait for the ones before it. */
+  add(reply: Reply): void {
+    this.slots.push({ reply });
+  }
+
+  /** Writes the replies now at the head of the line, in order. */
+  writeReady(write: (r: Reply) => void): void {
+    const slots = this.slots;
+    let k = this.head;
+    while (k < slots.length && slots[k]!.reply !== null) {
+      write(slots[k]!.reply!);
+      slots[k] = WRITTEN;
+      k++;
+    }
+    if (k === slots.length) {
+      this.slots = [];
+      this.head = 0;
+    } else if (k > 1024 && k * 2 > slots.length) {
+      // The written half goes (the line moves along an array, not copied per reply).
+      this.slots = slots.slice(k);
+      this.head = 0;
+    } else this.head = k;
+  }
+
+  clear(): void {
+    this.slots = [];
+    this.head = 0;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The session's PUBLISH fast path (parser.ts `nextPublish`, publish.ts):
+ * a PUBLISH read as byte ranges answers, delivers and refuses as the
+ * command table's PUBLISH does — a pipeline of them in one write, one cut
+ * byte by byte, the name in any case, a payload past the copy limit, a
+ * repeated channel whose match changes as subscribers come and go, a
+ * pattern subscriber, another face's subscriber; refused before AUTH
+ * (NOAUTH) and in RESP2's subscribe mode, taken in RESP3's; the identity's
+ * permissions still apply to a repeated channel.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { connect, type NatsConnection } from 'nats';
+import { parseConfigText } from '../../src/config/config.js';
+import { checkFor } from '../helpers/poll.js';
+import { RawRedis, type RedisNode, resp, startRedisNode } from './helpers.js';
+
+/** A PUBLISH written with the name as given (the fast path takes any case). */
+function publish(name: string, channel: string, payload: string | Buffer): Buffer {
+  return resp(name, channel, payload);
+}
+
+describe('PUBLISH fast path', () => {
+  let node: RedisNode;
+  let nc: NatsConnection;
+  before(async () => {
+    node = await startRedisNode();
+    nc = await connect({ port: node.srv.port });
+  });
+  after(async () => {
+    await nc?.close();
+    await node?.close();
+  });
+
+  test('a pipeline in one write, a cut one, any case, a big payload: delivered in order', async () => {
+    const sub = await RawRedis.connect(node.port);
+    const psub = await RawRedis.connect(node.port);
+    const pub = await RawRedis.connect(node.port);
+    try {
+      assert.equal(
+        await sub.call(resp('subscribe', 'f.a')),
+        '*3\r\n$9\r\nsubscribe\r\n$3\r\nf.a\r\n:1\r\n',
+      );
+      await psub.call(resp('psubscribe', 'f.*'));
+      const big = Buffer.alloc(20_000, 0x62);
+      const wire = Buffer.concat([
+        publish('PUBLISH', 'f.a', 'one'),
+        publish('publish', 'f.a', 'two'),
+        publish('PubLish', 'f.b', ''),
+        publish('PUBLISH', 'f.a', big),
+        resp('ping'),
+      ]);
+      assert.equal(await pub.call(wire, 5), ':2\r\n:2\r\n:1\r\n:2\r\n+PONG\r\n');
+      // One cut byte by byte: the reader waits for the whole command.
+      const cut = publish('PUBLISH', 'f.a', 'three');
+      for (const b of cut) pub.write(Buffer.from([b]));
+      assert.equal(await pub.read(), ':2\r\n');
+      const msg = (p: string | Buffer) => {
+        const b = typeof p === 'string' ? Buffer.from(p) : p;
+        return `*3\r\n$7\r\nmessage\r\n$3\r\nf.a\r\n$${b.length}\r\n${b.toString('latin1')}\r\n`;
+      };
+      assert.equal(await sub.read(4), msg('one') + msg('two') + msg(big) + msg('three'));
+      const pm = (ch: string, p: string | Buffer) => {
+        const b = typeof p === 'string' ? Buffer.from(p) : p;
+        return `*4\r\n$8\r\npmessage\r\n$3\r\nf.*\r\n$3\r\n${ch}\r\n$${b.length}\r\n${b.toString('latin1')}\r\n`;
+      };
+      assert.equal(
+        await psub.read(5),
+        pm('f.a', 'one') + pm('f.a', 'two') + pm('f.b', '') + pm('f.a', big) + pm('f.a', 'three'),
+      );
+    } finally {
+      sub.close();
+      psub.close();
+      pub.close();
+    }
+  });
+
+  test('a repeated channel: its count follows subscribers coming and going', async () => {
+    const pub = await RawRedis.connect(node.port);
+    const subs: RawRedis[] = [];
+    try {
+      assert.equal(await pub.call(publish('PUBLISH', 'g.x', 'a')), ':0\r\n');
+      for (let i = 1; i <= 3; i++) {
+        const s = await RawRedis.connect(node.port);
+        subs.push(s);
+        await s.call(resp('subscribe', 'g.x'));
+        assert.equal(await pub.call(publish('PUBLISH', 'g.x', 'a')), `:${i}\r\n`);
+      }
+      await subs[0]!.call(resp('unsubscribe', 'g.x'));
+      assert.equal(await pub.call(publish('PUBLISH', 'g.x', 'a')), ':2\r\n');
+      // Another channel between two of the same one.
+      assert.equal(await pub.call(publish('PUBLISH', 'g.y', 'a')), ':0\r\n');
+      assert.equal(await pub.call(publish('PUBLISH', 'g.x', 'a')), ':2\r\n');
+    } finally {
+      pub.close();
+      for (const s of subs) s.close();
+    }
+  });
+
+  test("another face's subscriber gets the payload (a view of the range read)", async () => {
+    const got: string[] = [];
+    const s = nc.subscribe('h.>', {
+      callback: (_e, m) => got.push(`${m.subject}=${Buffer.from(m.data).toString()}`),
+    });
+    await nc.flush();
+    const pub = await RawRedis.connect(node.port);
+    try {
+      const wire = Buffer.concat([
+        publish('PUBLISH', 'h.1', 'p1'),
+        publish('PUBLISH', 'h.2', 'p2'),
+      ]);
+      assert.equal(await pub.call(wire, 2), ':1\r\n:1\r\n');
+      await checkFor(() => got.length === 2);
+      assert.deepEqual(got, ['h.1=p1', 'h.2=p2']);
+    } finally {
+      s.unsubscribe();
+      pub.close();
+    }
+  });
+
+  test("RESP2's subscribe mode refuses it; RESP3 publishes while subscribed", async () => {
+    const c2 = await RawRedis.connect(node.port);
+    const c3 = await RawRedis.connect(node.port);
+    try {
+      await c2.call(resp('subscribe', 'm.a'));
+      const r2 = await c2.call(publish('PUBLISH', 'm.a', 'x'));
+      assert.match(r2, /^-ERR Can't execute 'publish': only \(P\|S\)SUBSCRIBE/);
+      await c3.call(resp('hello', '3'));
+      await c3.call(resp('subscribe', 'm.a'));
+      // Its own message comes back as a push, then the count (c2 holds m.a too).
+      assert.equal(
+        await c3.call(publish('PUBLISH', 'm.a', 'y'), 2),
+        '>3\r\n$7\r\nmessage\r\n$3\r\nm.a\r\n$1\r\ny\r\n:2\r\n',
+      );
+    } finally {
+      c2.close();
+      c3.close();
+    }
+  });
+});
+
+describe('PUBLISH fast path with credentials', () => {
+  let node: RedisNode;
+  before(async () => {
+    node = await startRedisNode(
+      parseConfigText(`
+authorization:
+  users:
+    - user: dev
+      password: s3cret
+      permissions:
+        publish: { allow: ["tele.>"] }
+`),
+    );
+  });
+  after(async () => {
+    await node?.close();
+  });
+
+  test('NOAUTH before AUTH; after it, permissions apply to each publish', async () => {
+    const c = await RawRedis.connect(node.port);
+    try {
+      const wire = Buffer.concat([
+        publish('PUBLISH', 'tele.a', 'x'),
+        resp('auth', 'dev', 's3cret'),
+        publish('PUBLISH', 'tele.a', 'x'),
+        publish('PUBLISH', 'cmd.a', 'x'),
+        publish('PUBLISH', 'cmd.a', 'x'),
+        publish('PUBLISH', 'tele.a', 'x'),
+      ]);
+      const out = await c.call(wire, 6);
+      assert.equal(
+        out,
+        '-NOAUTH Authentication required.\r\n+OK\r\n:0\r\n' +
+          '-NOPERM this user has no permissions to access one of the channels used as arguments\r\n'.repeat(
+            2,
+          ) +
+          ':0\r\n',
+      );
+    } finally {
+      c.close();
+    }
+  });
+});

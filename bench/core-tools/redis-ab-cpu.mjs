@@ -16,10 +16,10 @@ const msgs = Number(msgsS);
 const rounds = Number(roundsS);
 const W = fileURLToPath(new URL('../../dist/', import.meta.url));
 const { startRedisServers, runPubSub } = await import(path.join(W, 'bench/redis-kit.js'));
-const cpuMs = (pid) => {
+const cpu = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
   const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(x[11]) + Number(x[12])) * 10;
+  return [Number(x[11]) * 10, Number(x[12]) * 10];
 };
 const res = Object.fromEntries(sides.map((d) => [d, []]));
 const rate = Object.fromEntries(sides.map((d) => [d, []]));
@@ -32,13 +32,15 @@ for (let r = 0; r < rounds; r++) {
       const side = d === 'redis' ? s.redis : s.weft;
       const run = (n) => runPubSub({ addr: side.addr, total: n, subs, size: 16, depth: 64 });
       await run(50_000);
-      const c0 = cpuMs(side.proc.pid);
+      const [u0, s0] = cpu(side.proc.pid);
       const b = await run(total);
-      const us = ((cpuMs(side.proc.pid) - c0) * 1000) / total;
+      const [u1, s1] = cpu(side.proc.pid);
+      const us = ((u1 + s1 - u0 - s0) * 1000) / total;
+      const split = `user ${(((u1 - u0) * 1000) / total).toFixed(3)} sys ${(((s1 - s0) * 1000) / total).toFixed(3)}`;
       res[d].push(us);
       rate[d].push(b.perSec);
       console.log(
-        `${d}: ${us.toFixed(3)} us/publish ${Math.round(b.perSec)} /s${b.complete ? '' : ` ${b.ended}`}`,
+        `${d}: ${us.toFixed(3)} us/publish (${split}) ${Math.round(b.perSec)} /s${b.complete ? '' : ` ${b.ended}`}`,
       );
     } finally {
       await s.stop();

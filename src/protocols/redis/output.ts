@@ -1,17 +1,11 @@
 /**
  * The outbound side of a Redis connection: replies and pub/sub messages
  * encoded into the connection's chunk (connection.ts), flushed once per
- * read batch. A pub/sub message of a `RangeMessage` (a PUBLISH read as
- * byte ranges, a NATS publish, a mesh frame) is copied from its range:
- * no Buffer view is made for its payload.
+ * read batch.
  */
 import { COPY_LIMIT, Connection } from '../../connection/connection.js';
-import { type Message, RangeMessage } from '../../core/message.js';
-import { copyInto } from '../../util/bytes.js';
+import type { Message } from '../../core/message.js';
 import { encode, lengthLine, type Protocol, type Reply } from './encoder.js';
-
-/** Below this many bytes a range is copied by a JS loop (a native call costs more). */
-const SMALL_COPY = 64;
 
 const CRLF = Buffer.from('\r\n');
 const OK = Buffer.from('+OK\r\n');
@@ -38,45 +32,36 @@ export abstract class RespOutput extends Connection {
    * the payload's size.
    */
   protected queueMessage(prefix: Buffer, channel: Buffer | null, msg: Message): number {
-    let src: Buffer;
-    let from: number;
-    let end: number;
-    if (msg instanceof RangeMessage) {
-      src = msg.buf;
-      from = msg.hlen < 0 ? msg.hstart : msg.hstart + msg.hlen;
-      end = msg.end;
-    } else {
-      src = msg.payload;
-      from = 0;
-      end = src.length;
-    }
-    const n = end - from;
+    // The payload's view is made once per message (a fan-out shares it) and
+    // copied natively, as the head: JS byte loops cost about twice as much
+    // per delivery here (bench/PROFILE.md, "Issue 16 — rpub").
+    const payload = msg.payload;
+    const n = payload.length;
     const small = n < COPY_LIMIT;
     const size =
       prefix.length + (channel === null ? 0 : channel.length + 16) + 16 + (small ? n + 2 : 0);
     const buf = this.reserve(size);
-    let at = copyInto(prefix, buf, this.writePos);
+    let at = this.writePos;
+    buf.set(prefix, at);
+    at += prefix.length;
     if (channel !== null) {
       at = lengthLine(buf, at, 0x24, channel.length);
-      at = copyInto(channel, buf, at);
+      buf.set(channel, at);
+      at += channel.length;
       buf[at++] = 13;
       buf[at++] = 10;
     }
     at = lengthLine(buf, at, 0x24, n);
     if (small) {
-      if (n <= SMALL_COPY) {
-        for (let i = from; i < end; i++) buf[at++] = src[i]!;
-      } else {
-        buf.set(src.subarray(from, end), at);
-        at += n;
-      }
+      buf.set(payload, at);
+      at += n;
       buf[at++] = 13;
       buf[at++] = 10;
       this.commit(at);
     } else {
       // Large payloads are queued by reference, not copied.
       this.commit(at);
-      this.queueBytes(msg.payload);
+      this.queueBytes(payload);
       this.queueBytes(CRLF);
     }
     return n;

@@ -154,6 +154,8 @@ export class ClientSubscriptions implements Subscriber {
     pattern: new Map(),
     shard: new Map(),
   };
+  /** Subscriptions in `held`, of every kind. */
+  private heldCount = 0;
   /** Channel and shard subscriptions by their subject (a channel's mapping is one to one). */
   private readonly bySubject: Record<'channel' | 'shard', Map<string, RedisSub>> = {
     channel: new Map(),
@@ -187,8 +189,9 @@ export class ClientSubscriptions implements Subscriber {
     return this.held.shard.size;
   }
 
+  /** Every subscription held (read per delivery and per command: a count, not three sizes). */
   get total(): number {
-    return this.count + this.held.shard.size;
+    return this.heldCount;
   }
 
   /** The names held of a kind, in the order they were subscribed. */
@@ -247,6 +250,7 @@ export class ClientSubscriptions implements Subscriber {
       prefix3: null,
     };
     m.set(key, sub);
+    this.heldCount++;
     if (kind !== 'pattern') this.bySubject[kind].set(sub.subject, sub);
     this.owner.account.subscribe(sub);
     this.index.add(this.owner.account.name, kind, sub.name);
@@ -260,6 +264,7 @@ export class ClientSubscriptions implements Subscriber {
     const sub = m.get(key);
     if (sub === undefined) return false;
     m.delete(key);
+    this.heldCount--;
     if (kind !== 'pattern') this.bySubject[kind].delete(sub.subject);
     this.owner.account.unsubscribe(sub);
     this.owner.who.unsubscribe();

@@ -146,6 +146,9 @@ function publishLike(rng: Rng): Buffer {
     Buffer.from(name),
     ...Array.from({ length: Math.max(0, n - 1) }, () => randomArg(rng)),
   ];
+  // Now and then a payload at the bulk bound: one byte under, at, one over.
+  if (args.length === 3 && rng.chance(0.05))
+    args[2] = Buffer.alloc(MAX_BULK - 1 + rng.int(3), 0x61);
   let wire = encode(args);
   if (rng.chance(0.15)) {
     // A length written otherwise: a leading zero, a LF alone, a sign, a bulk too long.

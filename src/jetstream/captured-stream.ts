@@ -111,18 +111,40 @@ export class CapturedStream implements Subscriber {
     const subject = msg.subject;
     const name = this.stream.name;
     // Called in this turn, so messages are numbered in arrival order.
-    this.stream.store(subject, msg.headers, msg.payload).then(
-      (r) => {
-        if (reply !== '') this.js.reply(reply, pubAck(name, r.seq, r.duplicate === true), this);
-        if (r.duplicate !== true) this.consumers.stored(r.seq, subject);
-      },
-      (err: unknown) => {
-        const e = internalError(err);
-        if (e.errCode === 10077 && e.code === 500)
-          this.js.host.log.warn(`stream ${name}: ${e.message}`);
-        this.logFailure(e);
-        if (reply !== '') this.js.reply(reply, pubAckError(name, e), this);
-      },
-    );
+    this.stream.storeNotify(subject, msg.headers, msg.payload, (err, seq, duplicate) => {
+      if (err === null) {
+        if (reply !== '') {
+          const ack = duplicate ? pubAck(name, seq, true) : this.ackBytes(seq);
+          this.js.reply(reply, ack, this);
+        }
+        if (!duplicate) this.consumers.stored(seq, subject);
+        return;
+      }
+      const e = internalError(err);
+      if (e.errCode === 10077 && e.code === 500)
+        this.js.host.log.warn(`stream ${name}: ${e.message}`);
+      this.logFailure(e);
+      if (reply !== '') this.js.reply(reply, pubAckError(name, e), this);
+    });
+  }
+
+  /** `{"stream":<name>,"seq":` in UTF-8: the start of every ack of this stream. */
+  private ackHead: Buffer | null = null;
+
+  /** The ack of a stored message, `{"stream":…,"seq":…}`, as bytes (no string per ack). */
+  private ackBytes(seq: number): Buffer {
+    this.ackHead ??= Buffer.from(`{"stream":${JSON.stringify(this.stream.name)},"seq":`);
+    const head = this.ackHead;
+    let digits = 1;
+    for (let p = 10; p <= seq; p *= 10) digits++;
+    const buf = Buffer.allocUnsafe(head.length + digits + 1);
+    head.copy(buf, 0);
+    let v = seq;
+    for (let i = head.length + digits - 1; i >= head.length; i--) {
+      buf[i] = 48 + (v % 10);
+      v = Math.floor(v / 10);
+    }
+    buf[buf.length - 1] = 0x7d; // }
+    return buf;
   }
 }

@@ -34,7 +34,8 @@ import { ReadWindows } from './file-read-window.js';
 import {
   AppendedMessage,
   encodeControl,
-  encodeMsg,
+  encodeMsgAt,
+  msgLength,
   recBody,
   recSeq,
   recTime,
@@ -273,10 +274,11 @@ export class FileStore implements StreamStore {
     payload: Buffer,
     time: number = Date.now(),
   ): Promise<StoredMessage> {
-    const rec = this.appendRecord(subject, headers, payload, time);
-    if (rec instanceof Error) return Promise.reject(rec);
-    return this.writer.settle<StoredMessage>(
-      new AppendedMessage(this.index.lastSeq, subject, time, rec),
+    const err = this.appendRecord(subject, headers, payload, time);
+    if (err !== null) return Promise.reject(err);
+    const w = this.writer;
+    return w.settle<StoredMessage>(
+      new AppendedMessage(this.index.lastSeq, subject, time, w.recBuf, w.recOff),
     );
   }
 
@@ -287,19 +289,22 @@ export class FileStore implements StreamStore {
     time: number,
     done: AppendDone,
   ): Error | null {
-    const rec = this.appendRecord(subject, headers, payload, time);
-    if (rec instanceof Error) return rec;
+    const err = this.appendRecord(subject, headers, payload, time);
+    if (err !== null) return err;
     this.writer.notify(done, this.index.lastSeq);
     return null;
   }
 
-  /** Checks, encodes, queues and indexes a message: its record, or why it is refused. */
+  /**
+   * Checks, encodes (in place in the writer's queue: its `recBuf` at
+   * `recOff`), queues and indexes a message; null, or why it is refused.
+   */
   private appendRecord(
     subject: string,
     headers: Buffer | null,
     payload: Buffer,
     time: number,
-  ): Buffer | StoreError {
+  ): StoreError | null {
     const err = this.writable();
     if (err !== null) return err;
     const subjLen = Buffer.byteLength(subject);
@@ -310,12 +315,14 @@ export class FileStore implements StreamStore {
       return new StoreError('too_large', `message of ${size} bytes (max ${this.maxMsgSize})`);
     }
     const seq = this.index.lastSeq + 1;
-    const rec = encodeMsg(seq, time, subject, subjLen, headers, payload);
-    const seg = this.writer.enqueue(rec);
-    this.index.add(seq, subject, time, seg, seg.size - rec.length, rec.length);
+    const len = msgLength(subjLen, headers, payload);
+    const w = this.writer;
+    const seg = w.claim(len);
+    encodeMsgAt(w.recBuf, w.recOff, len, seq, time, subject, subjLen, headers, payload);
+    this.index.add(seq, subject, time, seg, seg.size - len, len);
     this.unsynced.push(seg.name, seg.size, seq);
     this.stats.appends++;
-    return rec;
+    return null;
   }
 
   remove(seq: number): Promise<boolean> {

@@ -2,51 +2,101 @@
  * The file writer's queue: records in log order, each with the segment it
  * goes to, and the operations waiting for them to be durable, each a
  * callback and a number it is called back with (an append's sequence).
- * One writer round takes the whole queue as a batch (`take`). A callback,
- * not a promise, per operation: an append on the publish path costs one
- * array slot here, and a group commit settles its batch in one loop.
+ * One writer round takes the whole queue as a batch (`take`).
+ *
+ * - Records are encoded in place (`claim`) into an arena, a buffer of
+ *   ARENA_BYTES that successive records fill, never reused: consecutive
+ *   records for one segment are one chunk, so a batch is written with one
+ *   buffer per arena and segment, not one per record (measured: Node's
+ *   writev spent ~12 % of js-pub-async's busy time converting one buffer
+ *   per record; bench/PROFILE.md, "Issue 16 — jspub", third round). A
+ *   record over ARENA_BYTES / 4 gets a buffer of its own.
+ * - A callback, not a promise, per operation: an append on the publish
+ *   path costs one array slot here, and a group commit settles its batch
+ *   in one loop (`settleAll`).
  */
 import type { Segment } from './file-index.js';
-import { recSeq, recType, T_MSG } from './file-record.js';
+import { recLength, recSeq, recType, T_MSG } from './file-record.js';
+
+/** The size of a record arena. */
+export const ARENA_BYTES = 256 * 1024;
 
 /** Called once: with null when the operation is durable, else with why it failed. */
 export type WriteDone = (err: Error | null, arg: number) => void;
 
-/** What one writer round writes and settles. */
-export interface WriteBatch {
-  bufs: Buffer[];
-  segs: Segment[];
-  done: WriteDone[];
-  args: number[];
-}
-
-/** The callbacks of operations that will not be written, to be told why. */
+/** The operations waiting for a batch (or, after a failure, for nothing). */
 export interface Waiters {
   done: WriteDone[];
   args: number[];
 }
 
+/** What one writer round writes and settles: chunks of records, each for one segment. */
+export interface WriteBatch extends Waiters {
+  bufs: Buffer[];
+  segs: Segment[];
+  /** Records in the chunks. */
+  records: number;
+}
+
 export class WriteQueue {
-  private bufs: Buffer[] = [];
-  private segs: Segment[] = [];
+  // Chunks: bytes [start, end) of buf, for seg.
+  private cBuf: Buffer[] = [];
+  private cStart: number[] = [];
+  private cEnd: number[] = [];
+  private cSeg: Segment[] = [];
+  private records = 0;
   private done: WriteDone[] = [];
   private args: number[] = [];
+  private arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+  private used = 0;
+  /** Where the last `claim` put its record: `buf` at `at`. */
+  buf: Buffer = this.arena;
+  at = 0;
 
   /** Records queued. */
   get length(): number {
-    return this.bufs.length;
+    return this.records;
   }
 
-  /** The last record queued, if any. */
-  get tail(): Buffer | undefined {
-    return this.bufs[this.bufs.length - 1];
+  /**
+   * Room at the end of the queue for a record of `len` bytes for `seg`
+   * (whose size grows by it): the caller writes it into `buf` at `at`
+   * before anything else is queued.
+   */
+  claim(len: number, seg: Segment): void {
+    seg.size += len;
+    this.records++;
+    if (len > ARENA_BYTES >> 2) {
+      this.buf = Buffer.allocUnsafeSlow(len);
+      this.at = 0;
+      this.chunk(this.buf, 0, len, seg);
+      return;
+    }
+    if (this.used + len > this.arena.length) {
+      this.arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+      this.used = 0;
+    }
+    const at = this.used;
+    this.used = at + len;
+    this.buf = this.arena;
+    this.at = at;
+    const n = this.cBuf.length - 1;
+    if (n >= 0 && this.cBuf[n] === this.arena && this.cSeg[n] === seg && this.cEnd[n] === at) {
+      this.cEnd[n] = at + len;
+    } else this.chunk(this.arena, at, at + len, seg);
   }
 
-  /** Queues a record for `seg` (whose size grows by it). */
-  push(buf: Buffer, seg: Segment): void {
-    seg.size += buf.length;
-    this.bufs.push(buf);
-    this.segs.push(seg);
+  private chunk(buf: Buffer, start: number, end: number, seg: Segment): void {
+    this.cBuf.push(buf);
+    this.cStart.push(start);
+    this.cEnd.push(end);
+    this.cSeg.push(seg);
+  }
+
+  /** Queues a record already encoded (a copy is queued). */
+  push(rec: Buffer, seg: Segment): void {
+    this.claim(rec.length, seg);
+    rec.copy(this.buf, this.at);
   }
 
   /** Queues a waiter: settled once everything queued so far is durable. */
@@ -55,11 +105,33 @@ export class WriteQueue {
     this.args.push(arg);
   }
 
+  /** The type and sequence of the last record queued, or null. */
+  tail(): { type: number; seq: number } | null {
+    const n = this.cBuf.length - 1;
+    if (n < 0) return null;
+    let off = this.cStart[n]!;
+    const buf = this.cBuf[n]!;
+    while (off + recLength(buf, off) < this.cEnd[n]!) off += recLength(buf, off);
+    return { type: recType(buf, off), seq: recSeq(buf, off) };
+  }
+
   /** Takes the whole queue as a batch; the queue is empty after. */
   take(): WriteBatch {
-    const b: WriteBatch = { bufs: this.bufs, segs: this.segs, done: this.done, args: this.args };
-    this.bufs = [];
-    this.segs = [];
+    const n = this.cBuf.length;
+    const bufs = new Array<Buffer>(n);
+    for (let i = 0; i < n; i++) bufs[i] = this.cBuf[i]!.subarray(this.cStart[i]!, this.cEnd[i]!);
+    const b: WriteBatch = {
+      bufs,
+      segs: this.cSeg,
+      records: this.records,
+      done: this.done,
+      args: this.args,
+    };
+    this.cBuf = [];
+    this.cStart = [];
+    this.cEnd = [];
+    this.cSeg = [];
+    this.records = 0;
     this.done = [];
     this.args = [];
     return b;
@@ -67,8 +139,11 @@ export class WriteQueue {
 
   /** Puts a batch that failed back at the head of the queue. */
   putBack(b: WriteBatch): void {
-    this.bufs = b.bufs.concat(this.bufs);
-    this.segs = b.segs.concat(this.segs);
+    this.cBuf = b.bufs.concat(this.cBuf);
+    this.cStart = b.bufs.map(() => 0).concat(this.cStart);
+    this.cEnd = b.bufs.map((x) => x.length).concat(this.cEnd);
+    this.cSeg = b.segs.concat(this.cSeg);
+    this.records += b.records;
     this.done = b.done.concat(this.done);
     this.args = b.args.concat(this.args);
   }
@@ -76,41 +151,36 @@ export class WriteQueue {
   /** Bytes queued. */
   bytes(): number {
     let n = 0;
-    for (const b of this.bufs) n += b.length;
+    for (let i = 0; i < this.cBuf.length; i++) n += this.cEnd[i]! - this.cStart[i]!;
     return n;
   }
 
   /**
    * After a failure: drops every MSG record (`drop` hears each sequence),
-   * keeps the rest (deletes, purges, META) and grows their segments' sizes
-   * by them; returns every waiter, which will not be settled otherwise.
+   * keeps the rest (deletes, purges, META), in order, and grows their
+   * segments' sizes by them; returns every waiter, which will not be
+   * settled otherwise.
    */
   dropMessages(drop: (seq: number) => void): Waiters {
-    const keptBufs: Buffer[] = [];
-    const keptSegs: Segment[] = [];
-    for (let i = 0; i < this.bufs.length; i++) {
-      const buf = this.bufs[i]!;
-      if (recType(buf, 0) === T_MSG) {
-        drop(recSeq(buf, 0));
-      } else {
-        keptBufs.push(buf);
-        keptSegs.push(this.segs[i]!);
-        this.segs[i]!.size += buf.length;
+    const kept: { rec: Buffer; seg: Segment }[] = [];
+    for (let i = 0; i < this.cBuf.length; i++) {
+      const buf = this.cBuf[i]!;
+      for (let off = this.cStart[i]!; off < this.cEnd[i]!; off += recLength(buf, off)) {
+        if (recType(buf, off) === T_MSG) drop(recSeq(buf, off));
+        else kept.push({ rec: buf.subarray(off, off + recLength(buf, off)), seg: this.cSeg[i]! });
       }
     }
-    this.bufs = keptBufs;
-    this.segs = keptSegs;
     const w: Waiters = { done: this.done, args: this.args };
-    this.done = [];
-    this.args = [];
+    this.take();
+    for (const k of kept) this.push(k.rec, k.seg);
     return w;
   }
 }
 
 /**
- * Settles every waiter of a batch. A callback that throws does not stop
- * the others (nor the writer): its error is thrown again on its own, as a
- * promise's reaction that throws would surface as an unhandled rejection.
+ * Settles every waiter. A callback that throws does not stop the others
+ * (nor the writer): its error is thrown again on its own, as a promise's
+ * reaction that throws would surface as an unhandled rejection.
  */
 export function settleAll(w: Waiters, err: Error | null): void {
   const { done, args } = w;

@@ -35,7 +35,7 @@
 import * as path from 'node:path';
 import type { Segment } from './file-index.js';
 import { errnoOf, type FileOps, ShortWriteError, writeAll } from './file-ops.js';
-import { encodeControl, HEADER, recSeq, recType, T_META } from './file-record.js';
+import { encodeControl, HEADER, T_META } from './file-record.js';
 import { probeBytes, RetryTimer, type WriteRetry } from './file-retry.js';
 import { settleAll, type Waiters, type WriteDone, WriteQueue } from './file-write-queue.js';
 import { StoreError, type SyncPolicy } from './store.js';
@@ -239,6 +239,25 @@ export class FileWriter {
     return seg;
   }
 
+  /**
+   * `enqueue` for a record encoded in place: room for `len` bytes, which
+   * the caller fills at `recBuf[recOff…]` before anything else is queued.
+   */
+  claim(len: number): Segment {
+    const seg = this.segmentFor(len);
+    this.q.claim(len, seg);
+    return seg;
+  }
+
+  /** Where the last `claim`'s record goes. */
+  get recBuf(): Buffer {
+    return this.q.buf;
+  }
+
+  get recOff(): number {
+    return this.q.at;
+  }
+
   /** The segment a record of `len` bytes goes to, starting a new one when the active is full. */
   private segmentFor(len: number): Segment {
     const a = this.active;
@@ -363,7 +382,7 @@ export class FileWriter {
         i = j;
       }
       this.stats.batches++;
-      if (n > this.stats.maxBatch) this.stats.maxBatch = n;
+      if (batch.records > this.stats.maxBatch) this.stats.maxBatch = batch.records;
       if (this.sync.kind === 'always' || this.syncWanted) await this.syncNow();
       else this.dirty = true;
     } catch (err) {
@@ -523,9 +542,9 @@ export class FileWriter {
       await this.cutBack();
     }
     const { lastSeq, lastTime } = this.position;
-    const tail = this.q.tail;
+    const tail = this.q.tail();
     // One probe, not one per retry: a META kept from the last retry serves.
-    if (tail === undefined || recType(tail, 0) !== T_META || recSeq(tail, 0) !== lastSeq) {
+    if (tail === null || tail.type !== T_META || tail.seq !== lastSeq) {
       this.enqueue(encodeControl(T_META, lastSeq, lastTime));
     }
     this.qLastSeq = lastSeq;

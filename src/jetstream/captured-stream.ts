@@ -133,18 +133,31 @@ export class CapturedStream implements Subscriber {
 
   /** The ack of a stored message, `{"stream":…,"seq":…}`, as bytes (no string per ack). */
   private ackBytes(seq: number): Buffer {
-    this.ackHead ??= Buffer.from(`{"stream":${JSON.stringify(this.stream.name)},"seq":`);
-    const head = this.ackHead;
-    let digits = 1;
-    for (let p = 10; p <= seq; p *= 10) digits++;
-    const buf = Buffer.allocUnsafe(head.length + digits + 1);
-    head.copy(buf, 0);
-    let v = seq;
-    for (let i = head.length + digits - 1; i >= head.length; i--) {
-      buf[i] = 48 + (v % 10);
-      v = Math.floor(v / 10);
-    }
-    buf[buf.length - 1] = 0x7d; // }
-    return buf;
+    this.ackHead ??= pubAckHead(this.stream.name);
+    return pubAckBytes(this.ackHead, seq);
   }
+}
+
+/** `{"stream":<name>,"seq":` in UTF-8: how every ack of a stream starts. */
+export function pubAckHead(stream: string): Buffer {
+  return Buffer.from(`{"stream":${JSON.stringify(stream)},"seq":`);
+}
+
+/** `pubAck(stream, seq, false)` as bytes, from the stream's `pubAckHead`. */
+export function pubAckBytes(head: Buffer, seq: number): Buffer {
+  let digits = 1;
+  for (let p = 10; p <= seq; p *= 10) digits++;
+  const n = head.length;
+  const buf = Buffer.allocUnsafe(n + digits + 1);
+  buf.set(head, 0);
+  if (seq <= 0x7fffffff) {
+    let v = seq | 0;
+    for (let i = n + digits - 1; i >= n; i--) {
+      const q = (v / 10) | 0;
+      buf[i] = 48 + v - q * 10;
+      v = q;
+    }
+  } else buf.write(String(seq), n, 'latin1');
+  buf[n + digits] = 0x7d; // }
+  return buf;
 }

@@ -34,6 +34,7 @@ import { ReadWindows } from './file-read-window.js';
 import {
   AppendedMessage,
   encodeControl,
+  encodeMsg,
   encodeMsgAt,
   msgLength,
   recBody,
@@ -274,7 +275,8 @@ export class FileStore implements StreamStore {
     payload: Buffer,
     time: number = Date.now(),
   ): Promise<StoredMessage> {
-    const err = this.appendRecord(subject, headers, payload, time);
+    // A record of its own: the message resolved with refers to it.
+    const err = this.appendRecord(subject, headers, payload, time, true);
     if (err !== null) return Promise.reject(err);
     const w = this.writer;
     return w.settle<StoredMessage>(
@@ -289,21 +291,23 @@ export class FileStore implements StreamStore {
     time: number,
     done: AppendDone,
   ): Error | null {
-    const err = this.appendRecord(subject, headers, payload, time);
+    const err = this.appendRecord(subject, headers, payload, time, false);
     if (err !== null) return err;
     this.writer.notify(done, this.index.lastSeq);
     return null;
   }
 
   /**
-   * Checks, encodes (in place in the writer's queue: its `recBuf` at
-   * `recOff`), queues and indexes a message; null, or why it is refused.
+   * Checks, encodes (in place in the writer's queue, or in a buffer of its
+   * own: the writer's `recBuf` at `recOff` either way), queues and indexes
+   * a message; null, or why it is refused.
    */
   private appendRecord(
     subject: string,
     headers: Buffer | null,
     payload: Buffer,
     time: number,
+    own: boolean,
   ): StoreError | null {
     const err = this.writable();
     if (err !== null) return err;
@@ -317,10 +321,12 @@ export class FileStore implements StreamStore {
     const seq = this.index.lastSeq + 1;
     const len = msgLength(subjLen, headers, payload);
     const w = this.writer;
-    const seg = w.claim(len);
-    encodeMsgAt(w.recBuf, w.recOff, len, seq, time, subject, subjLen, headers, payload);
+    const seg = own
+      ? w.enqueue(encodeMsg(seq, time, subject, subjLen, headers, payload))
+      : w.claim(len);
+    if (!own) encodeMsgAt(w.recBuf, w.recOff, len, seq, time, subject, subjLen, headers, payload);
     this.index.add(seq, subject, time, seg, seg.size - len, len);
-    this.unsynced.push(seg.name, seg.size, seq);
+    this.unsynced.push(seg.name, seg.size, seq, w.batchNo);
     this.stats.appends++;
     return null;
   }
@@ -372,7 +378,7 @@ export class FileStore implements StreamStore {
     // for the one starting each segment (file-record.ts).
     const seg = this.writer.enqueue(encodeControl(T_META, toSeq - 1, ix.lastTime));
     ix.lastSeq = toSeq - 1;
-    this.unsynced.push(seg.name, seg.size, toSeq - 1);
+    this.unsynced.push(seg.name, seg.size, toSeq - 1, this.writer.batchNo);
     this.stats.skips++;
     return this.writer.settle(undefined);
   }

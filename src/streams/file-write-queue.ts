@@ -5,12 +5,16 @@
  * One writer round takes the whole queue as a batch (`take`).
  *
  * - Records are encoded in place (`claim`) into an arena, a buffer of
- *   ARENA_BYTES that successive records fill, never reused: consecutive
- *   records for one segment are one chunk, so a batch is written with one
- *   buffer per arena and segment, not one per record (measured: Node's
- *   writev spent ~12 % of js-pub-async's busy time converting one buffer
- *   per record; bench/PROFILE.md, "Issue 16 — jspub", third round). A
- *   record over ARENA_BYTES / 4 gets a buffer of its own.
+ *   ARENA_BYTES that successive records fill: consecutive records for one
+ *   segment are one chunk, so a batch is written with one buffer per
+ *   arena and segment, not one per record, and no buffer is allocated per
+ *   record (bench/PROFILE.md, "Issue 16 — jspub", third round). A record
+ *   over ARENA_BYTES / 4, or one the caller keeps (`pushOwn`), is a chunk
+ *   of its own.
+ * - An arena is used again once it is full and every chunk of it is
+ *   written (`written`); at most ARENAS_FREE wait for reuse. An arena with
+ *   a chunk in a batch that failed is never reused. Nothing outside the
+ *   queue refers to an arena's bytes: reads go to the files.
  * - A callback, not a promise, per operation: an append on the publish
  *   path costs one array slot here, and a group commit settles its batch
  *   in one loop (`settleAll`).
@@ -20,6 +24,20 @@ import { recLength, recSeq, recType, T_MSG } from './file-record.js';
 
 /** The size of a record arena. */
 export const ARENA_BYTES = 256 * 1024;
+/** Written arenas kept for reuse. */
+export const ARENAS_FREE = 2;
+
+interface Arena {
+  buf: Buffer;
+  /** Bytes claimed. */
+  used: number;
+  /** Its chunks not yet written. */
+  pending: number;
+}
+
+function newArena(): Arena {
+  return { buf: Buffer.allocUnsafeSlow(ARENA_BYTES), used: 0, pending: 0 };
+}
 
 /** Called once: with null when the operation is durable, else with why it failed. */
 export type WriteDone = (err: Error | null, arg: number) => void;
@@ -34,6 +52,8 @@ export interface Waiters {
 export interface WriteBatch extends Waiters {
   bufs: Buffer[];
   segs: Segment[];
+  /** The arena of each chunk, or null. */
+  arenas: (Arena | null)[];
   /** Records in the chunks. */
   records: number;
 }
@@ -44,13 +64,14 @@ export class WriteQueue {
   private cStart: number[] = [];
   private cEnd: number[] = [];
   private cSeg: Segment[] = [];
+  private cArena: (Arena | null)[] = [];
   private records = 0;
   private done: WriteDone[] = [];
   private args: number[] = [];
-  private arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
-  private used = 0;
+  private arena = newArena();
+  private readonly free: Arena[] = [];
   /** Where the last `claim` put its record: `buf` at `at`. */
-  buf: Buffer = this.arena;
+  buf: Buffer = this.arena.buf;
   at = 0;
 
   /** Records queued. */
@@ -69,28 +90,58 @@ export class WriteQueue {
     if (len > ARENA_BYTES >> 2) {
       this.buf = Buffer.allocUnsafeSlow(len);
       this.at = 0;
-      this.chunk(this.buf, 0, len, seg);
+      this.chunk(this.buf, 0, len, seg, null);
       return;
     }
-    if (this.used + len > this.arena.length) {
-      this.arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
-      this.used = 0;
+    let a = this.arena;
+    if (a.used + len > ARENA_BYTES) {
+      a.used = ARENA_BYTES; // full: reusable once its chunks are written
+      if (a.pending === 0) this.release(a);
+      a = this.arena = this.free.pop() ?? newArena();
     }
-    const at = this.used;
-    this.used = at + len;
-    this.buf = this.arena;
+    const at = a.used;
+    a.used = at + len;
+    this.buf = a.buf;
     this.at = at;
     const n = this.cBuf.length - 1;
-    if (n >= 0 && this.cBuf[n] === this.arena && this.cSeg[n] === seg && this.cEnd[n] === at) {
+    if (n >= 0 && this.cArena[n] === a && this.cSeg[n] === seg && this.cEnd[n] === at) {
       this.cEnd[n] = at + len;
-    } else this.chunk(this.arena, at, at + len, seg);
+    } else {
+      a.pending++;
+      this.chunk(a.buf, at, at + len, seg, a);
+    }
   }
 
-  private chunk(buf: Buffer, start: number, end: number, seg: Segment): void {
+  /** Queues a record in a buffer of its own that the caller keeps (no copy). */
+  pushOwn(rec: Buffer, seg: Segment): void {
+    seg.size += rec.length;
+    this.records++;
+    this.buf = rec;
+    this.at = 0;
+    this.chunk(rec, 0, rec.length, seg, null);
+  }
+
+  private chunk(buf: Buffer, start: number, end: number, seg: Segment, a: Arena | null): void {
     this.cBuf.push(buf);
     this.cStart.push(start);
     this.cEnd.push(end);
     this.cSeg.push(seg);
+    this.cArena.push(a);
+  }
+
+  /** A batch was written: its arenas' chunks are no longer needed. */
+  written(b: WriteBatch): void {
+    for (const a of b.arenas) {
+      if (a !== null && --a.pending === 0 && a.used === ARENA_BYTES && a !== this.arena) {
+        this.release(a);
+      }
+    }
+  }
+
+  private release(a: Arena): void {
+    if (this.free.length >= ARENAS_FREE) return;
+    a.used = 0;
+    this.free.push(a);
   }
 
   /** Queues a record already encoded (a copy is queued). */
@@ -123,6 +174,7 @@ export class WriteQueue {
     const b: WriteBatch = {
       bufs,
       segs: this.cSeg,
+      arenas: this.cArena,
       records: this.records,
       done: this.done,
       args: this.args,
@@ -131,14 +183,16 @@ export class WriteQueue {
     this.cStart = [];
     this.cEnd = [];
     this.cSeg = [];
+    this.cArena = [];
     this.records = 0;
     this.done = [];
     this.args = [];
     return b;
   }
 
-  /** Puts a batch that failed back at the head of the queue. */
+  /** Puts a batch that failed back at the head of the queue (its arenas are not reused). */
   putBack(b: WriteBatch): void {
+    this.cArena = b.bufs.map((): Arena | null => null).concat(this.cArena);
     this.cBuf = b.bufs.concat(this.cBuf);
     this.cStart = b.bufs.map(() => 0).concat(this.cStart);
     this.cEnd = b.bufs.map((x) => x.length).concat(this.cEnd);

@@ -113,6 +113,8 @@ export class FileWriter {
   private readonly q = new WriteQueue();
   /** Highest sequence assigned when the queue was last added to. */
   private qLastSeq = 0;
+  /** The batch records queued now will be written in (one more per writer round). */
+  batchNo = 0;
   /** Every message up to this sequence is durable under the policy (and written). */
   durableSeq = 0;
   /** The segment with written but not yet fsynced bytes, if any. */
@@ -201,7 +203,7 @@ export class FileWriter {
         this.ops.syncSync(this.dirFd, false);
         this.active.size = this.active.written = meta.length;
       } catch (err) {
-        this.q.push(meta, this.active);
+        this.q.pushOwn(meta, this.active);
         this.cutTo.set(this.active, 0);
         this.dirDirty = true;
         const waiters = this.takeQueue();
@@ -235,7 +237,7 @@ export class FileWriter {
    */
   enqueue(rec: Buffer): Segment {
     const seg = this.segmentFor(rec.length);
-    this.q.push(rec, seg);
+    this.q.pushOwn(rec, seg);
     return seg;
   }
 
@@ -268,7 +270,7 @@ export class FileWriter {
     this.active = seg;
     this.stats.segmentsCreated++;
     this.compactWanted = true;
-    this.q.push(encodeControl(T_META, lastSeq, lastTime), seg);
+    this.q.pushOwn(encodeControl(T_META, lastSeq, lastTime), seg);
     return seg;
   }
 
@@ -352,6 +354,7 @@ export class FileWriter {
 
   private async writeBatch(): Promise<void> {
     const batch = this.q.take();
+    this.batchNo++;
     const { bufs, segs } = batch;
     const upTo = this.qLastSeq;
     /** Each segment's length before this batch: where a failure cuts it back to. */
@@ -395,6 +398,7 @@ export class FileWriter {
       throw err;
     }
     this.durableSeq = upTo;
+    this.q.written(batch);
     settleAll(batch, null);
     for (const w of this.flushWaiters.splice(0)) w.resolve();
   }

@@ -382,6 +382,7 @@ export class Stream {
   }
 
   private pruneDedup(now: number): void {
+    if (this.dedup.size === 0) return; // no iterator per publish without ids
     const oldest = now - this.cfg.duplicate_window / NS_PER_MS;
     for (const [id, e] of this.dedup) {
       if (e.time >= oldest) break;

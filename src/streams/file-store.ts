@@ -150,6 +150,7 @@ export class FileStore implements StreamStore {
     writeFailures: 0,
     writeRetries: 0,
     appendsFailed: 0,
+    arenas: 0,
   };
   /** What open found (torn tail, damage); see file-recovery.ts. */
   readonly recovered: RecoveryReport;

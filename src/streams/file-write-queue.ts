@@ -70,6 +70,8 @@ export class WriteQueue {
   private args: number[] = [];
   private arena = newArena();
   private readonly free: Arena[] = [];
+  /** Arenas allocated (a full one is replaced by a free one when there is one). */
+  allocated = 1;
   /** Where the last `claim` put its record: `buf` at `at`. */
   buf: Buffer = this.arena.buf;
   at = 0;
@@ -97,7 +99,12 @@ export class WriteQueue {
     if (a.used + len > ARENA_BYTES) {
       a.used = ARENA_BYTES; // full: reusable once its chunks are written
       if (a.pending === 0) this.release(a);
-      a = this.arena = this.free.pop() ?? newArena();
+      let next = this.free.pop();
+      if (next === undefined) {
+        next = newArena();
+        this.allocated++;
+      }
+      a = this.arena = next;
     }
     const at = a.used;
     a.used = at + len;

@@ -57,6 +57,8 @@ export interface WriterStats {
   writeRetries: number;
   /** Appends answered with an error because their write failed (never acknowledged). */
   appendsFailed: number;
+  /** Record arenas allocated (file-write-queue.ts: reused once written, ARENAS_FREE kept). */
+  arenas: number;
 }
 
 /** Where the log stands: what a new segment's META record carries. */
@@ -386,6 +388,7 @@ export class FileWriter {
       }
       this.stats.batches++;
       if (batch.records > this.stats.maxBatch) this.stats.maxBatch = batch.records;
+      this.stats.arenas = this.q.allocated;
       if (this.sync.kind === 'always' || this.syncWanted) await this.syncNow();
       else this.dirty = true;
     } catch (err) {

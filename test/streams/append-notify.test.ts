@@ -115,6 +115,7 @@ describe('file writer queue', () => {
     // Arenas of written batches were reused: the newest chunks share buffers with old ones.
     const buffers = new Set(batches.flatMap((x) => x.batch.bufs.map((b) => b.buffer)));
     assert.ok(buffers.size < 12, `${buffers.size} arenas for 12 arenas' worth`);
+    assert.equal(q.allocated, buffers.size, 'counted');
   });
 
   test('after a failure: messages dropped, other records kept in order, waiters returned', () => {

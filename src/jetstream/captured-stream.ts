@@ -111,18 +111,53 @@ export class CapturedStream implements Subscriber {
     const subject = msg.subject;
     const name = this.stream.name;
     // Called in this turn, so messages are numbered in arrival order.
-    this.stream.store(subject, msg.headers, msg.payload).then(
-      (r) => {
-        if (reply !== '') this.js.reply(reply, pubAck(name, r.seq, r.duplicate === true), this);
-        if (r.duplicate !== true) this.consumers.stored(r.seq, subject);
-      },
-      (err: unknown) => {
-        const e = internalError(err);
-        if (e.errCode === 10077 && e.code === 500)
-          this.js.host.log.warn(`stream ${name}: ${e.message}`);
-        this.logFailure(e);
-        if (reply !== '') this.js.reply(reply, pubAckError(name, e), this);
-      },
-    );
+    this.stream.storeNotify(subject, msg.headers, msg.payload, (err, seq, duplicate) => {
+      if (err === null) {
+        if (reply !== '') {
+          const ack = duplicate ? pubAck(name, seq, true) : this.ackBytes(seq);
+          this.js.reply(reply, ack, this);
+        }
+        if (!duplicate) this.consumers.stored(seq, subject);
+        return;
+      }
+      const e = internalError(err);
+      if (e.errCode === 10077 && e.code === 500)
+        this.js.host.log.warn(`stream ${name}: ${e.message}`);
+      this.logFailure(e);
+      if (reply !== '') this.js.reply(reply, pubAckError(name, e), this);
+    });
   }
+
+  /** `{"stream":<name>,"seq":` in UTF-8: the start of every ack of this stream. */
+  private ackHead: Buffer | null = null;
+
+  /** The ack of a stored message, `{"stream":…,"seq":…}`, as bytes (no string per ack). */
+  private ackBytes(seq: number): Buffer {
+    this.ackHead ??= pubAckHead(this.stream.name);
+    return pubAckBytes(this.ackHead, seq);
+  }
+}
+
+/** `{"stream":<name>,"seq":` in UTF-8: how every ack of a stream starts. */
+export function pubAckHead(stream: string): Buffer {
+  return Buffer.from(`{"stream":${JSON.stringify(stream)},"seq":`);
+}
+
+/** `pubAck(stream, seq, false)` as bytes, from the stream's `pubAckHead`. */
+export function pubAckBytes(head: Buffer, seq: number): Buffer {
+  let digits = 1;
+  for (let p = 10; p <= seq; p *= 10) digits++;
+  const n = head.length;
+  const buf = Buffer.allocUnsafe(n + digits + 1);
+  buf.set(head, 0);
+  if (seq <= 0x7fffffff) {
+    let v = seq | 0;
+    for (let i = n + digits - 1; i >= n; i--) {
+      const q = (v / 10) | 0;
+      buf[i] = 48 + v - q * 10;
+      v = q;
+    }
+  } else buf.write(String(seq), n, 'latin1');
+  buf[n + digits] = 0x7d; // }
+  return buf;
 }

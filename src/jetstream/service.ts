@@ -143,13 +143,18 @@ export class AccountJetStream {
   }
 
   /** Publishes a response (or PubAck) to `subject` as `origin`. */
-  reply(subject: string, body: string, origin: Subscriber): void {
+  reply(subject: string, body: string | Buffer, origin: Subscriber): void {
     // Through the match cache: a publisher may reuse one reply subject for
     // every publish (measured: matchOnce here cost js-pub-async ~0.4 µs per
     // message with such a client; bench/PROFILE.md, "Issue 16 — jspub").
     this.host.router.deliver(
       this.account.sublist.match(subject),
-      { subject, reply: '', headers: null, payload: Buffer.from(body) },
+      {
+        subject,
+        reply: '',
+        headers: null,
+        payload: typeof body === 'string' ? Buffer.from(body) : body,
+      },
       origin,
     );
   }

@@ -40,20 +40,57 @@ const F_HEADERS = 1;
 export const MAX_RECORD = 0x7fff_ffff;
 
 /** Seals a record whose header fields and body are in place: writes the length and CRC. */
-function seal(buf: Buffer): Buffer {
-  buf.writeUInt32LE(buf.length, 0);
-  buf.writeUInt32LE(crc32(buf, 8, buf.length), 4);
+function seal(buf: Buffer, off = 0, len = buf.length): Buffer {
+  buf.writeUInt32LE(len, off);
+  buf.writeUInt32LE(crc32(buf, off + 8, off + len), off + 4);
   return buf;
 }
 
-function head(buf: Buffer, type: number, flags: number, subjLen: number, hdrLen: number): void {
-  buf[8] = type;
-  buf[9] = flags;
-  buf.writeUInt16LE(subjLen, 10);
-  buf.writeUInt32LE(hdrLen, 12);
+function head(
+  buf: Buffer,
+  off: number,
+  type: number,
+  flags: number,
+  subjLen: number,
+  hdrLen: number,
+): void {
+  buf[off + 8] = type;
+  buf[off + 9] = flags;
+  buf.writeUInt16LE(subjLen, off + 10);
+  buf.writeUInt32LE(hdrLen, off + 12);
 }
 
-/** A MSG record. `subjLen` is `Buffer.byteLength(subject)`, known to the caller. */
+/** The length of a MSG record. */
+export function msgLength(subjLen: number, headers: Buffer | null, payload: Buffer): number {
+  return HEADER + subjLen + (headers === null ? 0 : headers.length) + payload.length;
+}
+
+/**
+ * Writes a MSG record of `len` bytes (`msgLength`) into `buf` at `off`.
+ * `subjLen` is `Buffer.byteLength(subject)`, known to the caller.
+ */
+export function encodeMsgAt(
+  buf: Buffer,
+  off: number,
+  len: number,
+  seq: number,
+  time: number,
+  subject: string,
+  subjLen: number,
+  headers: Buffer | null,
+  payload: Buffer,
+): void {
+  const hdrLen = headers === null ? 0 : headers.length;
+  head(buf, off, T_MSG, headers === null ? 0 : F_HEADERS, subjLen, hdrLen);
+  buf.writeDoubleLE(seq, off + 16);
+  buf.writeDoubleLE(time, off + 24);
+  buf.write(subject, off + HEADER, subjLen, 'utf8');
+  if (headers !== null) headers.copy(buf, off + HEADER + subjLen);
+  payload.copy(buf, off + HEADER + subjLen + hdrLen);
+  seal(buf, off, len);
+}
+
+/** A MSG record in a buffer of its own. */
 export function encodeMsg(
   seq: number,
   time: number,
@@ -62,22 +99,17 @@ export function encodeMsg(
   headers: Buffer | null,
   payload: Buffer,
 ): Buffer {
-  const hdrLen = headers === null ? 0 : headers.length;
-  const buf = Buffer.allocUnsafe(HEADER + subjLen + hdrLen + payload.length);
-  head(buf, T_MSG, headers === null ? 0 : F_HEADERS, subjLen, hdrLen);
-  buf.writeDoubleLE(seq, 16);
-  buf.writeDoubleLE(time, 24);
-  buf.write(subject, HEADER, subjLen, 'utf8');
-  if (headers !== null) headers.copy(buf, HEADER + subjLen);
-  payload.copy(buf, HEADER + subjLen + hdrLen);
-  return seal(buf);
+  const len = msgLength(subjLen, headers, payload);
+  const buf = Buffer.allocUnsafe(len);
+  encodeMsgAt(buf, 0, len, seq, time, subject, subjLen, headers, payload);
+  return buf;
 }
 
 /** A DELETE, PURGE or META record (no headers, no payload). */
 export function encodeControl(type: number, seq: number, time: number, subject = ''): Buffer {
   const subjLen = Buffer.byteLength(subject);
   const buf = Buffer.allocUnsafe(HEADER + subjLen);
-  head(buf, type, 0, subjLen, 0);
+  head(buf, 0, type, 0, subjLen, 0);
   buf.writeDoubleLE(seq, 16);
   buf.writeDoubleLE(time, 24);
   if (subjLen > 0) buf.write(subject, HEADER, subjLen, 'utf8');
@@ -136,7 +168,8 @@ export function recBody(buf: Buffer, off: number): { headers: Buffer | null; pay
 
 /**
  * What an append resolves with: headers and payload are views of the
- * record, made only when asked for (most callers want the sequence alone).
+ * record (at `off` in `buf`, which is never written again), made only
+ * when asked for (most callers want the sequence alone).
  */
 export class AppendedMessage implements StoredMessage {
   private body: { headers: Buffer | null; payload: Buffer } | null = null;
@@ -144,16 +177,17 @@ export class AppendedMessage implements StoredMessage {
     readonly seq: number,
     readonly subject: string,
     readonly time: number,
-    private readonly rec: Buffer,
+    private readonly buf: Buffer,
+    private readonly off: number,
   ) {}
 
   get headers(): Buffer | null {
-    this.body ??= recBody(this.rec, 0);
+    this.body ??= recBody(this.buf, this.off);
     return this.body.headers;
   }
 
   get payload(): Buffer {
-    this.body ??= recBody(this.rec, 0);
+    this.body ??= recBody(this.buf, this.off);
     return this.body.payload;
   }
 }

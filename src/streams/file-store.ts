@@ -10,9 +10,9 @@
  *   rolling and compaction live there, and what a failed write does (the
  *   store refuses writes, stays readable, and retries: `writeError`).
  * - Reads: positional `readSync` at the offset the index holds, CRC checked,
- *   reading ahead READ_AHEAD_BYTES into one of READ_WINDOWS windows, so a
- *   consumer reading in order costs one system call per window, not one
- *   per message (segments are append-only: a window never goes stale).
+ *   reading ahead READ_AHEAD_BYTES into one of READ_WINDOWS windows
+ *   (file-read-window.ts), so a consumer reading in order costs one system
+ *   call per window, not one per message (segments are append-only: a window never goes stale).
  *   A read of a message whose append has not resolved yet waits for it, so
  *   a reader never sees a message that a crash could still take back.
  * - Open (file-recovery.ts): every record of every segment is read and
@@ -30,10 +30,13 @@ import { crc32 } from './file-crc32.js';
 import { MessageIndex, type Segment } from './file-index.js';
 import { errnoOf, type FileOps, realFileOps } from './file-ops.js';
 import { DEFAULT_QUARANTINE_BYTES, QUARANTINE_FILE, type Quarantine } from './file-quarantine.js';
+import { ReadWindows } from './file-read-window.js';
 import {
   AppendedMessage,
   encodeControl,
   encodeMsg,
+  encodeMsgAt,
+  msgLength,
   recBody,
   recSeq,
   recTime,
@@ -54,6 +57,7 @@ import { WRITE_RETRY_MAX_MS, WRITE_RETRY_MIN_MS, type WriteRetry } from './file-
 import { MarkFile, UnsyncedSeqs } from './file-synced-mark.js';
 import { errText, FileWriter, type WriterStats } from './file-writer.js';
 import {
+  type AppendDone,
   badSkip,
   type PurgeOptions,
   type StoredMessage,
@@ -126,21 +130,8 @@ export async function openFileStore(dir: string, opts: FileStoreOptions): Promis
   }
 }
 
-/** Bytes read at once past a message, for the messages after it. */
-export const READ_AHEAD_BYTES = 64 * 1024;
-/** Read-ahead windows kept per store (readers at different places each keep one). */
-export const READ_WINDOWS = 4;
-
-interface ReadWindow {
-  seg: Segment;
-  /** File offset of buf[0]. */
-  off: number;
-  buf: Buffer;
-}
-
 export class FileStore implements StreamStore {
-  private readonly windows: ReadWindow[] = [];
-  private nextWindow = 0;
+  private readonly windows = new ReadWindows();
   readonly stats: FileStoreStats = {
     appends: 0,
     removes: 0,
@@ -159,6 +150,7 @@ export class FileStore implements StreamStore {
     writeFailures: 0,
     writeRetries: 0,
     appendsFailed: 0,
+    arenas: 0,
   };
   /** What open found (torn tail, damage); see file-recovery.ts. */
   readonly recovered: RecoveryReport;
@@ -213,7 +205,7 @@ export class FileStore implements StreamStore {
       onDrop: (seq) => this.index.drop(seq),
       onState: (err) => {
         // Windows may hold bytes past where the files were cut back to.
-        this.windows.length = 0;
+        this.windows.clear();
         this.writeOpts.onWriteState?.(err);
       },
       onSynced: (seg, offset) => this.synced(seg, offset),
@@ -284,24 +276,60 @@ export class FileStore implements StreamStore {
     payload: Buffer,
     time: number = Date.now(),
   ): Promise<StoredMessage> {
-    const err = this.writable();
+    // A record of its own: the message resolved with refers to it.
+    const err = this.appendRecord(subject, headers, payload, time, true);
     if (err !== null) return Promise.reject(err);
+    const w = this.writer;
+    return w.settle<StoredMessage>(
+      new AppendedMessage(this.index.lastSeq, subject, time, w.recBuf, w.recOff),
+    );
+  }
+
+  appendNotify(
+    subject: string,
+    headers: Buffer | null,
+    payload: Buffer,
+    time: number,
+    done: AppendDone,
+  ): Error | null {
+    const err = this.appendRecord(subject, headers, payload, time, false);
+    if (err !== null) return err;
+    this.writer.notify(done, this.index.lastSeq);
+    return null;
+  }
+
+  /**
+   * Checks, encodes (in place in the writer's queue, or in a buffer of its
+   * own: the writer's `recBuf` at `recOff` either way), queues and indexes
+   * a message; null, or why it is refused.
+   */
+  private appendRecord(
+    subject: string,
+    headers: Buffer | null,
+    payload: Buffer,
+    time: number,
+    own: boolean,
+  ): StoreError | null {
+    const err = this.writable();
+    if (err !== null) return err;
     const subjLen = Buffer.byteLength(subject);
     const tooLong = subjectTooLong(subjLen);
-    if (tooLong !== null) return Promise.reject(tooLong);
+    if (tooLong !== null) return tooLong;
     const size = (headers === null ? 0 : headers.length) + payload.length;
     if (size > this.maxMsgSize) {
-      return Promise.reject(
-        new StoreError('too_large', `message of ${size} bytes (max ${this.maxMsgSize})`),
-      );
+      return new StoreError('too_large', `message of ${size} bytes (max ${this.maxMsgSize})`);
     }
     const seq = this.index.lastSeq + 1;
-    const rec = encodeMsg(seq, time, subject, subjLen, headers, payload);
-    const seg = this.writer.enqueue(rec);
-    this.index.add(seq, subject, time, seg, seg.size - rec.length, rec.length);
-    this.unsynced.push(seg.name, seg.size, seq);
+    const len = msgLength(subjLen, headers, payload);
+    const w = this.writer;
+    const seg = own
+      ? w.enqueue(encodeMsg(seq, time, subject, subjLen, headers, payload))
+      : w.claim(len);
+    if (!own) encodeMsgAt(w.recBuf, w.recOff, len, seq, time, subject, subjLen, headers, payload);
+    this.index.add(seq, subject, time, seg, seg.size - len, len);
+    this.unsynced.push(seg.name, seg.size, seq, w.batchNo);
     this.stats.appends++;
-    return this.writer.settle<StoredMessage>(new AppendedMessage(seq, subject, time, rec));
+    return null;
   }
 
   remove(seq: number): Promise<boolean> {
@@ -351,7 +379,7 @@ export class FileStore implements StreamStore {
     // for the one starting each segment (file-record.ts).
     const seg = this.writer.enqueue(encodeControl(T_META, toSeq - 1, ix.lastTime));
     ix.lastSeq = toSeq - 1;
-    this.unsynced.push(seg.name, seg.size, toSeq - 1);
+    this.unsynced.push(seg.name, seg.size, toSeq - 1, this.writer.batchNo);
     this.stats.skips++;
     return this.writer.settle(undefined);
   }
@@ -371,10 +399,10 @@ export class FileStore implements StreamStore {
     if (loc === null) return null;
     const seg = this.segments.get(loc.seg)!;
     const buf = Buffer.allocUnsafe(loc.len);
-    let got = this.fromWindow(seg, loc.off, buf);
+    let got = this.windows.copy(seg, loc.off, buf);
     if (got === 0) {
       try {
-        got = this.readAhead(seg, loc.off, loc.len, buf);
+        got = this.windows.readAhead(seg, loc.off, loc.len, buf);
       } catch (err) {
         throw new StoreError('io', `${seg.path}: read at ${loc.off}: ${errText(err)}`);
       }
@@ -451,36 +479,6 @@ export class FileStore implements StreamStore {
     };
     if (d.list.length < DAMAGE_LIST_MAX) d.list.push(range);
     this.onDamage?.(range, this);
-  }
-
-  /** Copies the record at `off` into `out` from a read-ahead window; its length, or 0. */
-  private fromWindow(seg: Segment, off: number, out: Buffer): number {
-    for (const w of this.windows) {
-      if (w.seg !== seg || off < w.off || off + out.length > w.off + w.buf.length) continue;
-      return w.buf.copy(out, 0, off - w.off, off - w.off + out.length);
-    }
-    return 0;
-  }
-
-  /**
-   * Reads the record at `off` into `out`, and what is written after it (up
-   * to READ_AHEAD_BYTES) into a window; returns the record's bytes read.
-   */
-  private readAhead(seg: Segment, off: number, len: number, out: Buffer): number {
-    const want = Math.max(len, Math.min(READ_AHEAD_BYTES, seg.written - off));
-    const buf = want > len ? Buffer.allocUnsafe(want) : out;
-    let got = 0;
-    while (got < want) {
-      const n = fs.readSync(seg.fd, buf, got, want - got, off + got);
-      if (n === 0) break;
-      got += n;
-    }
-    if (buf === out) return got;
-    if (got > len) {
-      this.windows[this.nextWindow] = { seg, off, buf: buf.subarray(0, got) };
-      this.nextWindow = (this.nextWindow + 1) % READ_WINDOWS;
-    }
-    return buf.copy(out, 0, 0, Math.min(len, got));
   }
 
   async get(seq: number): Promise<StoredMessage | null> {

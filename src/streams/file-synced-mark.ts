@@ -130,7 +130,10 @@ export class MarkFile {
 /**
  * The records written since the last fsync, as (segment, end offset,
  * sequence), so the mark can say which sequence an fsynced offset reaches.
- * Holds the records of one sync interval at most (every fsync drains it).
+ * Holds the records of one sync interval at most (every fsync drains it),
+ * one entry per writer batch and segment: an fsync reaches the end of a
+ * batch (`FileWriter.batchNo`), never the middle, so the records of one
+ * batch in one segment are one entry.
  */
 export class UnsyncedSeqs {
   private segs: number[] = [];
@@ -138,9 +141,18 @@ export class UnsyncedSeqs {
   private seqs: number[] = [];
   private head = 0;
   private last = 0;
+  /** The batch of the newest entry. */
+  private batch = -1;
 
-  /** A record of sequence `seq` ends at `end` in segment `segName`. */
-  push(segName: number, end: number, seq: number): void {
+  /** A record of sequence `seq` ends at `end` in segment `segName`, written in batch `batch`. */
+  push(segName: number, end: number, seq: number, batch: number): void {
+    const n = this.segs.length - 1;
+    if (n >= this.head && batch === this.batch && this.segs[n] === segName) {
+      this.ends[n] = end;
+      this.seqs[n] = seq;
+      return;
+    }
+    this.batch = batch;
     this.segs.push(segName);
     this.ends.push(end);
     this.seqs.push(seq);

@@ -35,8 +35,9 @@
 import * as path from 'node:path';
 import type { Segment } from './file-index.js';
 import { errnoOf, type FileOps, ShortWriteError, writeAll } from './file-ops.js';
-import { encodeControl, HEADER, recSeq, recType, T_META, T_MSG } from './file-record.js';
+import { encodeControl, HEADER, T_META } from './file-record.js';
 import { probeBytes, RetryTimer, type WriteRetry } from './file-retry.js';
+import { settleAll, type Waiters, type WriteDone, WriteQueue } from './file-write-queue.js';
 import { StoreError, type SyncPolicy } from './store.js';
 
 /** The writer's counters; the store's `stats` object holds them (among others). */
@@ -56,6 +57,8 @@ export interface WriterStats {
   writeRetries: number;
   /** Appends answered with an error because their write failed (never acknowledged). */
   appendsFailed: number;
+  /** Record arenas allocated (file-write-queue.ts: reused once written, ARENAS_FREE kept). */
+  arenas: number;
 }
 
 /** Where the log stands: what a new segment's META record carries. */
@@ -108,15 +111,12 @@ export class FileWriter {
   private active!: Segment;
   private nextSegId = 1;
 
-  // The write queue: records in log order, with the segment each goes to,
-  // and for each operation awaiting durability its settle functions.
-  private qBufs: Buffer[] = [];
-  private qSegs: Segment[] = [];
-  private qResolve: ((v: never) => void)[] = [];
-  private qReject: ((e: Error) => void)[] = [];
-  private qValue: unknown[] = [];
+  /** Records in log order and the operations awaiting their durability. */
+  private readonly q = new WriteQueue();
   /** Highest sequence assigned when the queue was last added to. */
   private qLastSeq = 0;
+  /** The batch records queued now will be written in (one more per writer round). */
+  batchNo = 0;
   /** Every message up to this sequence is durable under the policy (and written). */
   durableSeq = 0;
   /** The segment with written but not yet fsynced bytes, if any. */
@@ -205,12 +205,12 @@ export class FileWriter {
         this.ops.syncSync(this.dirFd, false);
         this.active.size = this.active.written = meta.length;
       } catch (err) {
-        this.push(meta, this.active);
+        this.q.pushOwn(meta, this.active);
         this.cutTo.set(this.active, 0);
         this.dirDirty = true;
-        const rejects = this.takeQueue();
+        const waiters = this.takeQueue();
         this.failed = this.storeError(err);
-        this.refuse(rejects, true);
+        this.refuse(waiters, true);
       }
     }
     if (this.sync.kind === 'interval') {
@@ -239,8 +239,27 @@ export class FileWriter {
    */
   enqueue(rec: Buffer): Segment {
     const seg = this.segmentFor(rec.length);
-    this.push(rec, seg);
+    this.q.pushOwn(rec, seg);
     return seg;
+  }
+
+  /**
+   * `enqueue` for a record encoded in place: room for `len` bytes, which
+   * the caller fills at `recBuf[recOff…]` before anything else is queued.
+   */
+  claim(len: number): Segment {
+    const seg = this.segmentFor(len);
+    this.q.claim(len, seg);
+    return seg;
+  }
+
+  /** Where the last `claim`'s record goes. */
+  get recBuf(): Buffer {
+    return this.q.buf;
+  }
+
+  get recOff(): number {
+    return this.q.at;
   }
 
   /** The segment a record of `len` bytes goes to, starting a new one when the active is full. */
@@ -253,25 +272,26 @@ export class FileWriter {
     this.active = seg;
     this.stats.segmentsCreated++;
     this.compactWanted = true;
-    this.push(encodeControl(T_META, lastSeq, lastTime), seg);
+    this.q.pushOwn(encodeControl(T_META, lastSeq, lastTime), seg);
     return seg;
-  }
-
-  private push(buf: Buffer, seg: Segment): void {
-    seg.size += buf.length;
-    this.qBufs.push(buf);
-    this.qSegs.push(seg);
   }
 
   /** A promise settled with `value` once everything queued so far is durable. */
   settle<T>(value: T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.notify((err) => (err === null ? resolve(value) : reject(err)), 0);
+    });
+  }
+
+  /**
+   * Calls `done(null, arg)` once everything queued so far is durable, or
+   * `done(err, arg)` if it will not be written (no promise: the publish
+   * path's form of `settle`). `done` must not throw.
+   */
+  notify(done: WriteDone, arg: number): void {
     this.qLastSeq = this.position.lastSeq;
     this.kick();
-    return new Promise<T>((resolve, reject) => {
-      this.qResolve.push(resolve as (v: never) => void);
-      this.qReject.push(reject);
-      this.qValue.push(value);
-    });
+    this.q.wait(done, arg);
   }
 
   /** Asks for a compaction round (a segment may have lost its last message). */
@@ -308,7 +328,7 @@ export class FileWriter {
     this.loop().then(
       () => {
         this.flushing = false;
-        const more = this.qBufs.length > 0 || this.compactWanted || this.syncWanted;
+        const more = this.q.length > 0 || this.compactWanted || this.syncWanted;
         if (this.retryDue || (this.failed === null && more)) this.kick();
         else for (const w of this.idleWaiters.splice(0)) w();
       },
@@ -322,12 +342,12 @@ export class FileWriter {
         if (this.failed !== null) {
           if (!this.retryDue) break;
           await this.resume();
-        } else if (this.qBufs.length > 0) await this.writeBatch();
+        } else if (this.q.length > 0) await this.writeBatch();
         else if (this.syncWanted) await this.syncNow();
         else if (this.compactWanted) await this.compact();
         else break;
         // Let the publishers just resolved append again, so they share the next batch.
-        if (this.qBufs.length < 64) await new Promise<void>((r) => setImmediate(r));
+        if (this.q.length < 64) await new Promise<void>((r) => setImmediate(r));
       }
     } catch (err) {
       await this.fail(err);
@@ -335,17 +355,10 @@ export class FileWriter {
   }
 
   private async writeBatch(): Promise<void> {
-    const bufs = this.qBufs;
-    const segs = this.qSegs;
-    const resolves = this.qResolve;
-    const rejects = this.qReject;
-    const values = this.qValue;
+    const batch = this.q.take();
+    this.batchNo++;
+    const { bufs, segs } = batch;
     const upTo = this.qLastSeq;
-    this.qBufs = [];
-    this.qSegs = [];
-    this.qResolve = [];
-    this.qReject = [];
-    this.qValue = [];
     /** Each segment's length before this batch: where a failure cuts it back to. */
     const before = new Map<Segment, number>();
     try {
@@ -374,24 +387,22 @@ export class FileWriter {
         i = j;
       }
       this.stats.batches++;
-      if (n > this.stats.maxBatch) this.stats.maxBatch = n;
+      if (batch.records > this.stats.maxBatch) this.stats.maxBatch = batch.records;
+      this.stats.arenas = this.q.allocated;
       if (this.sync.kind === 'always' || this.syncWanted) await this.syncNow();
       else this.dirty = true;
     } catch (err) {
       // Nothing of this batch is acknowledged: it goes back to the head of
       // the queue for `fail` to drop or keep, and its segments are cut back.
-      this.qBufs = bufs.concat(this.qBufs);
-      this.qSegs = segs.concat(this.qSegs);
-      this.qResolve = resolves.concat(this.qResolve);
-      this.qReject = rejects.concat(this.qReject);
-      this.qValue = values.concat(this.qValue);
+      this.q.putBack(batch);
       for (const [seg, len] of before) {
         this.cutTo.set(seg, Math.min(len, this.cutTo.get(seg) ?? len));
       }
       throw err;
     }
     this.durableSeq = upTo;
-    for (let k = 0; k < resolves.length; k++) resolves[k]!(values[k] as never);
+    this.q.written(batch);
+    settleAll(batch, null);
     for (const w of this.flushWaiters.splice(0)) w.resolve();
   }
 
@@ -456,44 +467,26 @@ export class FileWriter {
    * Empties the queue after a failure: messages are dropped from the index
    * (their appends will be rejected), deletes, purges and META records stay
    * queued, and every segment's size is what is written plus what stays.
-   * Returns the rejecters of every operation that was waiting.
+   * Returns every operation that was waiting.
    */
-  private takeQueue(): ((e: Error) => void)[] {
-    const keptBufs: Buffer[] = [];
-    const keptSegs: Segment[] = [];
-    let bytes = 0;
-    for (const b of this.qBufs) bytes += b.length;
-    this.probeBytes = probeBytes(bytes);
+  private takeQueue(): Waiters {
+    this.probeBytes = probeBytes(this.q.bytes());
     for (const [seg, len] of this.cutTo) if (len < seg.written) seg.written = len;
     for (const seg of this.segList) seg.size = seg.written;
-    for (let i = 0; i < this.qBufs.length; i++) {
-      const buf = this.qBufs[i]!;
-      if (recType(buf, 0) === T_MSG) {
-        this.onDrop(recSeq(buf, 0));
-        this.stats.appendsFailed++;
-      } else {
-        keptBufs.push(buf);
-        keptSegs.push(this.qSegs[i]!);
-        this.qSegs[i]!.size += buf.length;
-      }
-    }
-    this.qBufs = keptBufs;
-    this.qSegs = keptSegs;
-    const rejects = this.qReject;
-    this.qResolve = [];
-    this.qReject = [];
-    this.qValue = [];
-    return rejects;
+    return this.q.dropMessages((seq) => {
+      this.onDrop(seq);
+      this.stats.appendsFailed++;
+    });
   }
 
   /**
    * Goes on from a failure (`failed` is set): rejects what waited, tells
    * `onState` (when it is new), and schedules the next retry.
    */
-  private refuse(rejects: ((e: Error) => void)[], first: boolean, before?: string): void {
+  private refuse(waiters: Waiters, first: boolean, before?: string): void {
     const e = this.failed!;
     if (first) this.stats.writeFailures++;
-    for (const r of rejects) r(e);
+    settleAll(waiters, e);
     // Readers waiting for a message that will not be written look again.
     for (const w of this.flushWaiters.splice(0)) w.resolve();
     if (first || before !== e.message) this.onState(e);
@@ -502,7 +495,7 @@ export class FileWriter {
 
   /** A write, fsync, create or delete failed: see the file comment. */
   private async fail(err: unknown): Promise<void> {
-    const rejects = this.takeQueue();
+    const waiters = this.takeQueue();
     const before = this.failed;
     // Set at once: writes are refused from here on.
     this.failed = this.storeError(err);
@@ -512,7 +505,7 @@ export class FileWriter {
     } catch {
       // Tried again before anything more is written.
     }
-    this.refuse(rejects, before === null, before?.message);
+    this.refuse(waiters, before === null, before?.message);
   }
 
   /**
@@ -556,9 +549,9 @@ export class FileWriter {
       await this.cutBack();
     }
     const { lastSeq, lastTime } = this.position;
-    const tail = this.qBufs[this.qBufs.length - 1];
+    const tail = this.q.tail();
     // One probe, not one per retry: a META kept from the last retry serves.
-    if (tail === undefined || recType(tail, 0) !== T_META || recSeq(tail, 0) !== lastSeq) {
+    if (tail === null || tail.type !== T_META || tail.seq !== lastSeq) {
       this.enqueue(encodeControl(T_META, lastSeq, lastTime));
     }
     this.qLastSeq = lastSeq;

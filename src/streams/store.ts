@@ -58,6 +58,9 @@ export interface PurgeOptions {
   keep?: number;
 }
 
+/** How `appendNotify` tells of an append: `err` null once it is durable. */
+export type AppendDone = (err: Error | null, seq: number) => void;
+
 export interface StreamStore {
   /**
    * Appends a message with the next sequence. Resolves when it is durable
@@ -72,6 +75,21 @@ export interface StreamStore {
     payload: Buffer,
     time?: number,
   ): Promise<StoredMessage>;
+  /**
+   * `append` without a promise, for the publish path: returns the error
+   * when it refuses at once (nothing appended, `done` never called), else
+   * null, and calls `done(null, seq)` once the message is durable, or
+   * `done(err, seq)` when its write failed. Callbacks come in sequence
+   * order, a group commit's together. `done` must not throw. Optional: a
+   * store without it is used through `append`.
+   */
+  appendNotify?(
+    subject: string,
+    headers: Buffer | null,
+    payload: Buffer,
+    time: number,
+    done: AppendDone,
+  ): Error | null;
   /** The message with this sequence, or null (never stored, removed or purged). */
   get(seq: number): Promise<StoredMessage | null>;
   /** The first message with sequence ≥ `seq` whose subject matches `filter` ('' = any), or null. */

@@ -10,10 +10,13 @@
  * arrival order without a queue, and the store's group commit still batches
  * their fsyncs.
  */
-import { H, type PubHeaders, parseHeaders, readPubHeaders } from './headers.js';
+import { H, NO_PUB_HEADERS, type PubHeaders, parseHeaders, readPubHeaders } from './headers.js';
 import { type StoredMessage, StoreError, type StoreState, type StreamStore } from './store.js';
 import { NS_PER_MS, type StreamConfig } from './stream-config.js';
 import { internalError, JsErr, StreamApiError } from './stream-errors.js';
+
+/** How `storeNotify` tells of a publish: `err` null once stored (what `store` rejects with, else). */
+export type StoreDone = (err: unknown, seq: number, duplicate: boolean) => void;
 
 export interface PubResult {
   seq: number;
@@ -222,6 +225,67 @@ export class Stream {
   }
 
   /**
+   * `store` without a promise per message, for the capture: `done` is
+   * called once, never in this turn. A plain publish (no publish headers,
+   * no limit that removes messages on a publish, a store with
+   * `appendNotify`) is checked and appended here and told of with its
+   * group commit; any other goes through `store`, with the same outcome.
+   */
+  storeNotify(
+    subject: string,
+    headers: Buffer | null,
+    payload: Buffer,
+    done: StoreDone,
+    pub: PubHeaders = readPubHeaders(headers),
+  ): void {
+    const cfg = this.cfg;
+    const store = this.messages;
+    if (
+      pub !== NO_PUB_HEADERS ||
+      store.appendNotify === undefined ||
+      this.closedFlag ||
+      store.writeError !== null ||
+      cfg.max_msgs > 0 ||
+      cfg.max_bytes > 0 ||
+      cfg.max_msgs_per_subject > 0
+    ) {
+      this.store(subject, headers, payload, pub).then(
+        (r) => done(null, r.seq, r.duplicate === true),
+        (err: unknown) => done(err, 0, false),
+      );
+      return;
+    }
+    const now = Date.now();
+    this.pruneDedup(now);
+    const size = (headers === null ? 0 : headers.length) + payload.length;
+    let refused: unknown =
+      cfg.max_msg_size >= 0 && size > cfg.max_msg_size
+        ? JsErr.MsgSizeExceeded()
+        : (this.admit?.(subject, size) ?? null);
+    if (refused === null) {
+      refused = store.appendNotify(subject, headers, payload, now, (err, seq) => {
+        if (err === null) {
+          if (seq > this.storedSeq) {
+            this.storedSeq = seq;
+            this.storedMsgId = '';
+          }
+          done(null, seq, false);
+        } else {
+          if (store.writeError !== null) this.lastMsgId = this.storedMsgId;
+          done(storeFailure(err), 0, false);
+        }
+      });
+      if (refused === null) {
+        this.lastMsgId = '';
+        if (cfg.max_age > 0) this.expire();
+        return;
+      }
+      refused = storeFailure(refused);
+    }
+    queueMicrotask(() => done(refused, 0, false));
+  }
+
+  /**
    * Stores a mirrored message under its origin's sequence `seq` (above the
    * last one; a gap is skipped), with its origin's time, then applies the
    * limits. No publish checks: they were made where it was published.
@@ -318,6 +382,7 @@ export class Stream {
   }
 
   private pruneDedup(now: number): void {
+    if (this.dedup.size === 0) return; // no iterator per publish without ids
     const oldest = now - this.cfg.duplicate_window / NS_PER_MS;
     for (const [id, e] of this.dedup) {
       if (e.time >= oldest) break;

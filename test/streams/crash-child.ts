@@ -1,7 +1,8 @@
 /**
  * The process crash.test.ts kills. It opens the file store (sync always) in
  * WEFT_CRASH_DIR, lists what it finds, then appends from several concurrent
- * writers until it is killed, printing each append as it is acknowledged.
+ * writers until it is killed (odd ones through `appendNotify`), printing
+ * each append as it is acknowledged.
  *
  * stdout, one line each:
  *   h <seq> <sum> <intact|torn>   a message held after recovery, in order
@@ -34,12 +35,27 @@ async function main(dir: string): Promise<void> {
   lines.push(`state ${st.messages} ${st.firstSeq} ${st.lastSeq}`, 'ready', '');
   process.stdout.write(lines.join('\n'));
 
+  // Odd writers append as the JetStream capture does (`appendNotify`: in
+  // place into the writer's arenas, a callback once durable), even ones
+  // through `append`'s promise.
+  const notify = store.appendNotify?.bind(store);
+  // Both settle a promise in the writer's order, awaited directly: acks print in order.
+  const notified = (msg: ReturnType<typeof makeMessage>): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const refused = notify!(msg.subject, msg.headers, msg.payload, Date.now(), (err, seq) =>
+        err === null ? resolve(seq) : reject(err),
+      );
+      if (refused !== null) reject(refused);
+    });
   const write = async (w: number): Promise<never> => {
     const rand = prng(seed * 131 + w);
     for (;;) {
       const msg = makeMessage(rand, w);
-      const m = await store.append(msg.subject, msg.headers, msg.payload);
-      process.stdout.write(`a ${m.seq} ${msg.sum}\n`);
+      const seq =
+        w % 2 === 0 || notify === undefined
+          ? (await store.append(msg.subject, msg.headers, msg.payload)).seq
+          : await notified(msg);
+      process.stdout.write(`a ${seq} ${msg.sum}\n`);
     }
   };
   await Promise.all(Array.from({ length: writers }, (_, w) => write(w)));

@@ -1,0 +1,257 @@
+/**
+ * The file writer's queue: records in log order, each with the segment it
+ * goes to, and the operations waiting for them to be durable, each a
+ * callback and a number it is called back with (an append's sequence).
+ * One writer round takes the whole queue as a batch (`take`).
+ *
+ * - Records are encoded in place (`claim`) into an arena, a buffer of
+ *   ARENA_BYTES that successive records fill: consecutive records for one
+ *   segment are one chunk, so a batch is written with one buffer per
+ *   arena and segment, not one per record, and no buffer is allocated per
+ *   record (bench/PROFILE.md, "Issue 16 — jspub", third round). A record
+ *   over ARENA_BYTES / 4, or one the caller keeps (`pushOwn`), is a chunk
+ *   of its own.
+ * - An arena is used again once it is full and every chunk of it is
+ *   written (`written`); at most ARENAS_FREE wait for reuse. An arena with
+ *   a chunk in a batch that failed is never reused. Nothing outside the
+ *   queue refers to an arena's bytes: reads go to the files.
+ * - A callback, not a promise, per operation: an append on the publish
+ *   path costs one array slot here, and a group commit settles its batch
+ *   in one loop (`settleAll`).
+ */
+import type { Segment } from './file-index.js';
+import { recLength, recSeq, recType, T_MSG } from './file-record.js';
+
+/** The size of a record arena. */
+export const ARENA_BYTES = 256 * 1024;
+/** Written arenas kept for reuse. */
+export const ARENAS_FREE = 2;
+
+interface Arena {
+  buf: Buffer;
+  /** Bytes claimed. */
+  used: number;
+  /** Its chunks not yet written. */
+  pending: number;
+}
+
+function newArena(): Arena {
+  return { buf: Buffer.allocUnsafeSlow(ARENA_BYTES), used: 0, pending: 0 };
+}
+
+/** Called once: with null when the operation is durable, else with why it failed. */
+export type WriteDone = (err: Error | null, arg: number) => void;
+
+/** The operations waiting for a batch (or, after a failure, for nothing). */
+export interface Waiters {
+  done: WriteDone[];
+  args: number[];
+}
+
+/** What one writer round writes and settles: chunks of records, each for one segment. */
+export interface WriteBatch extends Waiters {
+  bufs: Buffer[];
+  segs: Segment[];
+  /** The arena of each chunk, or null. */
+  arenas: (Arena | null)[];
+  /** Records in the chunks. */
+  records: number;
+}
+
+export class WriteQueue {
+  // Chunks: bytes [start, end) of buf, for seg.
+  private cBuf: Buffer[] = [];
+  private cStart: number[] = [];
+  private cEnd: number[] = [];
+  private cSeg: Segment[] = [];
+  private cArena: (Arena | null)[] = [];
+  private records = 0;
+  private done: WriteDone[] = [];
+  private args: number[] = [];
+  private arena = newArena();
+  private readonly free: Arena[] = [];
+  /** Arenas allocated (a full one is replaced by a free one when there is one). */
+  allocated = 1;
+  /** Where the last `claim` put its record: `buf` at `at`. */
+  buf: Buffer = this.arena.buf;
+  at = 0;
+
+  /** Records queued. */
+  get length(): number {
+    return this.records;
+  }
+
+  /**
+   * Room at the end of the queue for a record of `len` bytes for `seg`
+   * (whose size grows by it): the caller writes it into `buf` at `at`
+   * before anything else is queued.
+   */
+  claim(len: number, seg: Segment): void {
+    seg.size += len;
+    this.records++;
+    if (len > ARENA_BYTES >> 2) {
+      this.buf = Buffer.allocUnsafeSlow(len);
+      this.at = 0;
+      this.chunk(this.buf, 0, len, seg, null);
+      return;
+    }
+    let a = this.arena;
+    if (a.used + len > ARENA_BYTES) {
+      a.used = ARENA_BYTES; // full: reusable once its chunks are written
+      if (a.pending === 0) this.release(a);
+      let next = this.free.pop();
+      if (next === undefined) {
+        next = newArena();
+        this.allocated++;
+      }
+      a = this.arena = next;
+    }
+    const at = a.used;
+    a.used = at + len;
+    this.buf = a.buf;
+    this.at = at;
+    const n = this.cBuf.length - 1;
+    if (n >= 0 && this.cArena[n] === a && this.cSeg[n] === seg && this.cEnd[n] === at) {
+      this.cEnd[n] = at + len;
+    } else {
+      a.pending++;
+      this.chunk(a.buf, at, at + len, seg, a);
+    }
+  }
+
+  /** Queues a record in a buffer of its own that the caller keeps (no copy). */
+  pushOwn(rec: Buffer, seg: Segment): void {
+    seg.size += rec.length;
+    this.records++;
+    this.buf = rec;
+    this.at = 0;
+    this.chunk(rec, 0, rec.length, seg, null);
+  }
+
+  private chunk(buf: Buffer, start: number, end: number, seg: Segment, a: Arena | null): void {
+    this.cBuf.push(buf);
+    this.cStart.push(start);
+    this.cEnd.push(end);
+    this.cSeg.push(seg);
+    this.cArena.push(a);
+  }
+
+  /** A batch was written: its arenas' chunks are no longer needed. */
+  written(b: WriteBatch): void {
+    for (const a of b.arenas) {
+      if (a !== null && --a.pending === 0 && a.used === ARENA_BYTES && a !== this.arena) {
+        this.release(a);
+      }
+    }
+  }
+
+  private release(a: Arena): void {
+    if (this.free.length >= ARENAS_FREE) return;
+    a.used = 0;
+    this.free.push(a);
+  }
+
+  /** Queues a record already encoded (a copy is queued). */
+  push(rec: Buffer, seg: Segment): void {
+    this.claim(rec.length, seg);
+    rec.copy(this.buf, this.at);
+  }
+
+  /** Queues a waiter: settled once everything queued so far is durable. */
+  wait(done: WriteDone, arg: number): void {
+    this.done.push(done);
+    this.args.push(arg);
+  }
+
+  /** The type and sequence of the last record queued, or null. */
+  tail(): { type: number; seq: number } | null {
+    const n = this.cBuf.length - 1;
+    if (n < 0) return null;
+    let off = this.cStart[n]!;
+    const buf = this.cBuf[n]!;
+    while (off + recLength(buf, off) < this.cEnd[n]!) off += recLength(buf, off);
+    return { type: recType(buf, off), seq: recSeq(buf, off) };
+  }
+
+  /** Takes the whole queue as a batch; the queue is empty after. */
+  take(): WriteBatch {
+    const n = this.cBuf.length;
+    const bufs = new Array<Buffer>(n);
+    for (let i = 0; i < n; i++) bufs[i] = this.cBuf[i]!.subarray(this.cStart[i]!, this.cEnd[i]!);
+    const b: WriteBatch = {
+      bufs,
+      segs: this.cSeg,
+      arenas: this.cArena,
+      records: this.records,
+      done: this.done,
+      args: this.args,
+    };
+    this.cBuf = [];
+    this.cStart = [];
+    this.cEnd = [];
+    this.cSeg = [];
+    this.cArena = [];
+    this.records = 0;
+    this.done = [];
+    this.args = [];
+    return b;
+  }
+
+  /** Puts a batch that failed back at the head of the queue (its arenas are not reused). */
+  putBack(b: WriteBatch): void {
+    this.cArena = b.bufs.map((): Arena | null => null).concat(this.cArena);
+    this.cBuf = b.bufs.concat(this.cBuf);
+    this.cStart = b.bufs.map(() => 0).concat(this.cStart);
+    this.cEnd = b.bufs.map((x) => x.length).concat(this.cEnd);
+    this.cSeg = b.segs.concat(this.cSeg);
+    this.records += b.records;
+    this.done = b.done.concat(this.done);
+    this.args = b.args.concat(this.args);
+  }
+
+  /** Bytes queued. */
+  bytes(): number {
+    let n = 0;
+    for (let i = 0; i < this.cBuf.length; i++) n += this.cEnd[i]! - this.cStart[i]!;
+    return n;
+  }
+
+  /**
+   * After a failure: drops every MSG record (`drop` hears each sequence),
+   * keeps the rest (deletes, purges, META), in order, and grows their
+   * segments' sizes by them; returns every waiter, which will not be
+   * settled otherwise.
+   */
+  dropMessages(drop: (seq: number) => void): Waiters {
+    const kept: { rec: Buffer; seg: Segment }[] = [];
+    for (let i = 0; i < this.cBuf.length; i++) {
+      const buf = this.cBuf[i]!;
+      for (let off = this.cStart[i]!; off < this.cEnd[i]!; off += recLength(buf, off)) {
+        if (recType(buf, off) === T_MSG) drop(recSeq(buf, off));
+        else kept.push({ rec: buf.subarray(off, off + recLength(buf, off)), seg: this.cSeg[i]! });
+      }
+    }
+    const w: Waiters = { done: this.done, args: this.args };
+    this.take();
+    for (const k of kept) this.push(k.rec, k.seg);
+    return w;
+  }
+}
+
+/**
+ * Settles every waiter. A callback that throws does not stop the others
+ * (nor the writer): its error is thrown again on its own, as a promise's
+ * reaction that throws would surface as an unhandled rejection.
+ */
+export function settleAll(w: Waiters, err: Error | null): void {
+  const { done, args } = w;
+  for (let k = 0; k < done.length; k++) {
+    try {
+      done[k]!(err, args[k]!);
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
+  }
+}

@@ -37,8 +37,8 @@ import { deadLetterSubject, sendDeadLetter } from './consumer-dead-letter.js';
 import { countFrom, startPosition } from './consumer-position.js';
 import { hasInterest, type PullRequest, PullRequests } from './consumer-pull.js';
 import { DeliveryPump, type NextMessage } from './consumer-pump.js';
-import { type ConsumerState, ConsumerStateFile, type Pending } from './consumer-state.js';
-import { ackSubject, appendHeaders, parseAck, parseAckAt } from './consumer-wire.js';
+import { type ConsumerState, ConsumerStateFile } from './consumer-state.js';
+import { AckReplies, ackSeqAt, appendHeaders, parseAck } from './consumer-wire.js';
 import { PushFlow } from './push.js';
 
 export interface ConsumerHost {
@@ -56,6 +56,8 @@ export interface ConsumerHost {
    * may remove them.
    */
   acked(c: Consumer, seqs: readonly number[]): void;
+  /** Whether `acked` wants to hear (not under limits retention): no array per ack otherwise. */
+  wantsAcked(): boolean;
 }
 
 let nextConsumerId = 1_500_000_000;
@@ -75,8 +77,8 @@ export class Consumer implements Subscriber {
   private dseq = 0;
   /** Deliveries awaiting an ack, the ack floor, the redelivery queue (consumer-acks.ts). */
   private readonly acks: AckPending;
-  /** Where the numbers start in this consumer's ack subjects. */
-  private readonly ackPrefixLength: number;
+  /** This consumer's ack subjects, built per delivery and read per ack. */
+  private readonly replies: AckReplies;
   private startSeqs: number[] = [];
   /** Waiting pull requests (none for a push consumer). */
   private readonly pulls: PullRequests;
@@ -108,7 +110,7 @@ export class Consumer implements Subscriber {
     readonly created: Date,
     private readonly host: ConsumerHost,
   ) {
-    this.ackPrefixLength = `$JS.ACK.${host.stream.name}.${name}.`.length;
+    this.replies = new AckReplies(host.stream.name, name);
     this.acks = new AckPending({ dseq: () => this.dseq, cursor: () => this.cursor });
     this.pump = new DeliveryPump({
       closed: () => this.closed,
@@ -166,7 +168,7 @@ export class Consumer implements Subscriber {
     // Whatever was awaiting an ack is redelivered after ack_wait from now.
     const due = Date.now() + (this.cfg.ack_wait ?? DEFAULT_ACK_WAIT_NS) / NS_PER_MS;
     for (const [sseq, cseq, deliveries, time] of s.pending) {
-      this.acks.delivered(sseq, { cseq, deliveries, deadline: due, time }, true);
+      this.acks.delivered(sseq, cseq, deliveries, due, time);
     }
     await this.recount();
   }
@@ -354,7 +356,7 @@ export class Consumer implements Subscriber {
     const m = n.m;
     if (n.kind === 'redeliver') {
       const rdq = this.acks.rdq;
-      if (rdq[0] !== m.seq || !this.acks.map.has(m.seq)) return false;
+      if (rdq[0] !== m.seq || !this.acks.has(m.seq)) return false;
       rdq.shift();
       return true;
     }
@@ -396,7 +398,7 @@ export class Consumer implements Subscriber {
     const rdq = this.acks.rdq;
     while (rdq.length > 0) {
       const seq = rdq[0]!;
-      const m = this.acks.map.has(seq) ? await store.get(seq) : null;
+      const m = this.acks.has(seq) ? await store.get(seq) : null;
       if (m !== null) return { m, kind: 'redeliver' };
       // Acked meanwhile, or removed from the stream: nothing to redeliver.
       if (rdq[0] === seq) rdq.shift();
@@ -429,31 +431,18 @@ export class Consumer implements Subscriber {
 
   private send(to: string, req: PullRequest | null, m: StoredMessage): void {
     const now = Date.now();
-    const prev = this.acks.map.get(m.seq);
-    const deliveries = (prev?.deliveries ?? 0) + 1;
+    const deliveries = this.acks.deliveries(m.seq) + 1;
     this.dseq++;
     if (this.cfg.ack_policy === 'none') {
-      this.acks.floor = { consumer_seq: this.dseq, stream_seq: m.seq };
-      this.host.acked(this, [m.seq]);
+      this.acks.floor.consumer_seq = this.dseq;
+      this.acks.floor.stream_seq = m.seq;
+      if (this.host.wantsAcked()) this.host.acked(this, [m.seq]);
     } else {
-      const p = {
-        cseq: this.dseq,
-        deliveries,
-        deadline: now + this.ackWaitMs(deliveries),
-        time: m.time,
-      };
-      this.acks.delivered(m.seq, p, prev === undefined);
+      const deadline = now + this.ackWaitMs(deliveries);
+      this.acks.delivered(m.seq, this.dseq, deliveries, deadline, m.time);
     }
     const left = this.pendingCount + this.startSeqs.length;
-    const reply = ackSubject(
-      this.host.stream.name,
-      this.name,
-      deliveries,
-      m.seq,
-      this.dseq,
-      m.time,
-      left,
-    );
+    const reply = this.replies.subject(deliveries, m.seq, this.dseq, m.time, left);
     const msg: Message =
       this.cfg.headers_only === true
         ? {
@@ -480,33 +469,36 @@ export class Consumer implements Subscriber {
 
   deliver(_sub: Subscription, msg: Message): void {
     // $JS.ACK.<stream>.<consumer>.<tail…>
-    const ref = parseAckAt(msg.subject, this.ackPrefixLength);
+    const sseq = ackSeqAt(msg.subject, this.replies.prefixLength);
     const ack = parseAck(msg.payload);
-    if (ref === null || ack === null || this.closed) return;
+    if (sseq < 0 || ack === null || this.closed) return;
     // One clock read per ack (Date.now is a visible cost at 100k acks/s).
     const now = Date.now();
     this.lastActive = now;
-    const p = this.acks.map.get(ref.sseq);
     switch (ack.kind) {
       case 'ack':
       case 'next':
-        this.acked(ref.sseq, now);
+        this.acked(sseq, now);
         break;
-      case 'wpi':
-        if (p !== undefined) p.deadline = Date.now() + this.ackWaitMs(p.deliveries);
+      case 'wpi': {
+        const d = this.acks.deliveries(sseq);
+        if (d > 0) this.acks.setDeadline(sseq, now + this.ackWaitMs(d));
         break;
-      case 'nak':
-        if (p === undefined) break;
-        if (this.exhausted(p)) {
-          this.dropPending(ref.sseq, 'max_deliver');
+      }
+      case 'nak': {
+        const d = this.acks.deliveries(sseq);
+        if (d === 0) break;
+        if (this.exhausted(d)) {
+          this.dropPending(sseq, 'max_deliver');
         } else if (ack.delayMs > 0) {
-          p.deadline = Date.now() + ack.delayMs;
+          this.acks.setDeadline(sseq, now + ack.delayMs);
         } else {
-          this.acks.queueRedelivery(ref.sseq);
+          this.acks.queueRedelivery(sseq);
         }
         break;
+      }
       case 'term':
-        if (p !== undefined) this.dropPending(ref.sseq, 'term');
+        if (this.acks.has(sseq)) this.dropPending(sseq, 'term');
         break;
     }
     // nats-server answers an ack that asks for a reply (`ackAck`) with an empty
@@ -516,7 +508,7 @@ export class Consumer implements Subscriber {
     // delivery was lost in a crash), as that ack changed nothing.
     if (msg.reply !== '') {
       if (ack.kind === 'next') this.pull(msg.reply, Buffer.from(msg.payload.subarray(4)));
-      else if (ref.sseq < this.cursor) {
+      else if (sseq < this.cursor) {
         const reply = msg.reply;
         void this.state.persisted().then((ok) => {
           if (!ok) return;
@@ -535,10 +527,11 @@ export class Consumer implements Subscriber {
   private acked(sseq: number, now = Date.now()): void {
     const policy = this.cfg.ack_policy;
     if (policy === 'none') return;
-    const done = this.acks.ack(sseq, policy === 'all');
-    if (done.length > 0) {
+    // No array per ack unless retention wants the sequences.
+    const done = this.host.wantsAcked() ? [] : null;
+    if (this.acks.ack(sseq, policy === 'all', done) > 0) {
       this.lastAcked = now;
-      this.host.acked(this, done);
+      if (done !== null) this.host.acked(this, done);
     }
   }
 
@@ -551,7 +544,7 @@ export class Consumer implements Subscriber {
   needsAck(sseq: number): boolean {
     if (sseq <= this.acks.floor.stream_seq) return false;
     if (this.cfg.ack_policy !== 'explicit') return true;
-    return sseq >= this.cursor || this.acks.map.has(sseq);
+    return sseq >= this.cursor || this.acks.has(sseq);
   }
 
   /** For retention: the stream ack floor, and the next stream sequence to deliver. */
@@ -559,14 +552,15 @@ export class Consumer implements Subscriber {
     return { ackFloor: this.acks.floor.stream_seq, cursor: this.cursor };
   }
 
-  private exhausted(p: Pending): boolean {
-    return this.cfg.max_deliver > 0 && p.deliveries >= this.cfg.max_deliver;
+  /** Whether a message delivered `deliveries` times may not be delivered again. */
+  private exhausted(deliveries: number): boolean {
+    return this.cfg.max_deliver > 0 && deliveries >= this.cfg.max_deliver;
   }
 
   /** Gives up on a message: it leaves the pending set and goes to the dead letters, if any. */
   private dropPending(sseq: number, reason: 'max_deliver' | 'term'): void {
-    const p = this.acks.drop(sseq);
-    if (p === undefined) return;
+    const deliveries = this.acks.drop(sseq);
+    if (deliveries === 0) return;
     // A +TERM settles the message as an ack would (nats-server); max_deliver does
     // not. Retention may then remove it: only once the dead letter has read it.
     const settle = (): void => {
@@ -577,7 +571,7 @@ export class Consumer implements Subscriber {
       settle();
       return;
     }
-    const letter = { subject, sseq, consumer: this.name, deliveries: p.deliveries, reason };
+    const letter = { subject, sseq, consumer: this.name, deliveries, reason };
     sendDeadLetter(this.host, this, letter, settle, () => this.closed);
   }
 
@@ -588,7 +582,7 @@ export class Consumer implements Subscriber {
     let work = false;
     // Expired together: oldest first.
     for (const seq of this.acks.due(now)) {
-      if (this.exhausted(this.acks.map.get(seq)!)) this.dropPending(seq, 'max_deliver');
+      if (this.exhausted(this.acks.deliveries(seq))) this.dropPending(seq, 'max_deliver');
       else this.acks.queueRedelivery(seq);
       work = true;
     }
@@ -622,8 +616,8 @@ export class Consumer implements Subscriber {
       created: this.created.toISOString(),
       cursor: this.cursor,
       dseq: this.dseq,
-      ackFloor: this.acks.floor,
-      pending: [...this.acks.map].map(([s, p]) => [s, p.cseq, p.deliveries, p.time]),
+      ackFloor: { ...this.acks.floor },
+      pending: this.acks.toState(),
       startSeqs: this.startSeqs,
     };
   }

@@ -3,14 +3,15 @@
  * and is waiting acks for, and the delivery that feeds pull requests
  * (`$JS.API.CONSUMER.MSG.NEXT`) or a push `deliver_subject`.
  *
- * Invariants: `cursor` is the next stream sequence not yet delivered (new
- * messages come from `store.next(cursor, filter)`); `acks` holds, per
+ * Invariants: `pos.cursor` is the next stream sequence not yet delivered
+ * (new messages come from `store.next(cursor, filter)`); `acks` holds, per
  * stream sequence, the deliveries awaiting an ack (never with ack policy
  * none) and the queue (first in, first out) of those due for redelivery.
  * One delivery loop (`pump`) runs at a time; everything else only changes
  * state and kicks it.
  *
- * Beside this file: the delivery loop (consumer-pump.ts), the pending set,
+ * Beside this file: the delivery loop (consumer-pump.ts), the cursor and
+ * the choice of the next message (consumer-next.ts), the pending set,
  * ack floor and redelivery queue (consumer-acks.ts), the start position and
  * pending counts read from the store (consumer-position.ts), the waiting
  * pull requests and their statuses (consumer-pull.ts), the durable state
@@ -27,16 +28,16 @@ import {
   type Subscription,
 } from '../core/message.js';
 import type { Router } from '../core/router.js';
-import { subjectMatches } from '../core/subject.js';
 import { EMPTY_RESULT, type MatchResult } from '../core/sublist.js';
 import type { StoredMessage } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
 import { AckPending } from './consumer-acks.js';
 import { type ConsumerConfig, DEFAULT_ACK_WAIT_NS, NS_PER_MS } from './consumer-config.js';
 import { deadLetterSubject, sendDeadLetter } from './consumer-dead-letter.js';
-import { countFrom, startPosition } from './consumer-position.js';
+import { StreamCursor } from './consumer-next.js';
+import { startPosition } from './consumer-position.js';
 import { hasInterest, type PullRequest, PullRequests } from './consumer-pull.js';
-import { DeliveryPump, type NextMessage } from './consumer-pump.js';
+import { DeliveryPump } from './consumer-pump.js';
 import { type ConsumerState, ConsumerStateFile } from './consumer-state.js';
 import { AckReplies, ackSeqAt, appendHeaders, parseAck } from './consumer-wire.js';
 import { PushFlow } from './push.js';
@@ -73,16 +74,15 @@ export class Consumer implements Subscriber {
   readonly id = nextConsumerId++;
   readonly kind = 'internal' as const;
   readonly echo = false;
-  private cursor = 1;
+  /** The cursor, start list and count left, and what is delivered next (consumer-next.ts). */
+  private readonly pos: StreamCursor;
   private dseq = 0;
   /** Deliveries awaiting an ack, the ack floor, the redelivery queue (consumer-acks.ts). */
   private readonly acks: AckPending;
   /** This consumer's ack subjects, built per delivery and read per ack. */
   private readonly replies: AckReplies;
-  private startSeqs: number[] = [];
   /** Waiting pull requests (none for a push consumer). */
   private readonly pulls: PullRequests;
-  private pendingCount = 0;
   private lastDelivered = 0;
   private lastAcked = 0;
   private lastActive = Date.now();
@@ -95,8 +95,6 @@ export class Consumer implements Subscriber {
   private readonly state: ConsumerStateFile;
   /** Heartbeats and flow control of a push consumer that asked for them. */
   private push: PushFlow | null = null;
-  /** Messages stored since the consumer started (see nextMessage). */
-  private storedCount = 0;
   /**
    * An in-process push reader's backpressure (the SSE face): while it
    * returns true nothing is delivered; the reader calls `wake` when it can
@@ -111,14 +109,22 @@ export class Consumer implements Subscriber {
     private readonly host: ConsumerHost,
   ) {
     this.replies = new AckReplies(host.stream.name, name);
-    this.acks = new AckPending({ dseq: () => this.dseq, cursor: () => this.cursor });
+    this.acks = new AckPending({ dseq: () => this.dseq, cursor: () => this.pos.cursor });
+    this.pos = new StreamCursor(
+      {
+        store: () => this.host.stream.messages,
+        filter: () => this.filter,
+        maxAckPending: () => this.cfg.max_ack_pending ?? -1,
+      },
+      this.acks,
+    );
     this.pump = new DeliveryPump({
       closed: () => this.closed,
       target: () => this.target(),
-      nextNow: () => this.nextNewNow(),
-      next: () => this.nextMessage(),
-      take: (n) => this.take(n),
-      takeNew: (m) => this.takeNew(m),
+      nextNow: () => this.pos.nextNow(),
+      next: () => this.pos.next(),
+      take: (n) => this.pos.take(n),
+      takeNew: (m) => this.pos.takeNew(m),
       send: (m) => this.send(this.to, this.toReq, m),
       roundEnded: () => this.pulls.endNoWait(),
       failed: (err) =>
@@ -128,7 +134,7 @@ export class Consumer implements Subscriber {
       account: host.account,
       router: host.router,
       origin: this,
-      lastSeqs: () => ({ consumer: this.dseq, stream: Math.max(0, this.cursor - 1) }),
+      lastSeqs: () => ({ consumer: this.dseq, stream: Math.max(0, this.pos.cursor - 1) }),
       maxWaiting: () => this.cfg.max_waiting ?? 512,
     });
     this.state = new ConsumerStateFile(host.dir, this, host.log);
@@ -153,24 +159,24 @@ export class Consumer implements Subscriber {
   /** Positions a new consumer by its deliver policy. */
   async position(): Promise<void> {
     const start = await startPosition(this.host.stream.messages, this.cfg);
-    this.cursor = start.cursor;
-    this.startSeqs = start.startSeqs;
-    this.acks.floor = { consumer_seq: 0, stream_seq: Math.max(0, this.cursor - 1) };
-    await this.recount();
+    this.pos.cursor = start.cursor;
+    this.pos.startSeqs = start.startSeqs;
+    this.acks.floor = { consumer_seq: 0, stream_seq: Math.max(0, this.pos.cursor - 1) };
+    await this.pos.recount();
   }
 
   /** Restores persisted state (a durable after a restart). */
   async restore(s: ConsumerState): Promise<void> {
-    this.cursor = s.cursor;
+    this.pos.cursor = s.cursor;
     this.dseq = s.dseq;
     this.acks.floor = s.ackFloor;
-    this.startSeqs = s.startSeqs ?? [];
+    this.pos.startSeqs = s.startSeqs ?? [];
     // Whatever was awaiting an ack is redelivered after ack_wait from now.
     const due = Date.now() + (this.cfg.ack_wait ?? DEFAULT_ACK_WAIT_NS) / NS_PER_MS;
     for (const [sseq, cseq, deliveries, time] of s.pending) {
       this.acks.delivered(sseq, cseq, deliveries, due, time);
     }
-    await this.recount();
+    await this.pos.recount();
   }
 
   start(): void {
@@ -201,7 +207,7 @@ export class Consumer implements Subscriber {
         origin: this,
         deliverSubject: () => this.cfg.deliver_subject ?? '',
         active: () => this.isPush && hasInterest(this.host.account, this.cfg.deliver_subject!),
-        lastSeqs: () => ({ consumer: this.dseq, stream: Math.max(0, this.cursor - 1) }),
+        lastSeqs: () => ({ consumer: this.dseq, stream: Math.max(0, this.pos.cursor - 1) }),
         lastDelivered: () => this.lastDelivered,
         resume: () => this.kick(),
       },
@@ -236,20 +242,17 @@ export class Consumer implements Subscriber {
 
   /** A message was stored in the stream. */
   stored(seq: number, subject: string): void {
-    this.storedCount++;
-    if (seq >= this.cursor && (this.filter === '' || subjectMatches(this.filter, subject))) {
-      this.pendingCount++;
-    }
+    this.pos.stored(seq, subject);
     this.kick();
   }
 
   // ---- info -----------------------------------------------------------
 
   async info(): Promise<Record<string, unknown>> {
-    await this.recount();
+    await this.pos.recount();
     const delivered: Record<string, unknown> = {
       consumer_seq: this.dseq,
-      stream_seq: Math.max(0, this.cursor - 1),
+      stream_seq: Math.max(0, this.pos.cursor - 1),
     };
     if (this.lastDelivered > 0) delivered.last_active = new Date(this.lastDelivered).toISOString();
     const floor: Record<string, unknown> = { ...this.acks.floor };
@@ -275,14 +278,8 @@ export class Consumer implements Subscriber {
       num_ack_pending: this.acks.size,
       num_redelivered: this.acks.redelivered(),
       num_waiting: this.pulls.size,
-      num_pending: this.pendingCount + this.startSeqs.length,
+      num_pending: this.pos.left,
     };
-  }
-
-  /** Counts the matching messages at or after the cursor. */
-  private async recount(): Promise<void> {
-    const n = countFrom(this.host.stream.messages, this.filter, this.cursor);
-    this.pendingCount = typeof n === 'number' ? n : await n;
   }
 
   // ---- pull requests ----------------------------------------------------
@@ -351,77 +348,6 @@ export class Consumer implements Subscriber {
     return this.matchResult;
   }
 
-  /** Takes `n` if it is still next: state may have moved during a read. */
-  private take(n: NextMessage): boolean {
-    const m = n.m;
-    if (n.kind === 'redeliver') {
-      const rdq = this.acks.rdq;
-      if (rdq[0] !== m.seq || !this.acks.has(m.seq)) return false;
-      rdq.shift();
-      return true;
-    }
-    if (n.kind === 'start') {
-      if (this.startSeqs[0] !== m.seq) return false;
-      this.startSeqs.shift();
-      return true;
-    }
-    return this.takeNew(m);
-  }
-
-  private takeNew(m: StoredMessage): boolean {
-    if (m.seq < this.cursor) return false;
-    this.cursor = m.seq + 1;
-    this.pendingCount = Math.max(0, this.pendingCount - 1);
-    return true;
-  }
-
-  /**
-   * The next new message when it can be had at once (nothing to redeliver
-   * or to start from, the store answers synchronously), null when there is
-   * none to deliver now, undefined when `nextMessage` must be asked.
-   */
-  private nextNewNow(): StoredMessage | null | undefined {
-    if (this.acks.rdq.length > 0 || this.startSeqs.length > 0) return undefined;
-    const max = this.cfg.max_ack_pending ?? -1;
-    if (max > 0 && this.acks.size >= max) return null;
-    const store = this.host.stream.messages;
-    if (store.nextNow === undefined) return undefined;
-    const m = store.nextNow(this.cursor, this.filter);
-    if (m !== null) return m; // a message, or undefined: ask nextMessage
-    // As in nextMessage: nothing left, so nothing is pending (read in this turn).
-    this.pendingCount = 0;
-    return null;
-  }
-
-  private async nextMessage(): Promise<NextMessage | null> {
-    const store = this.host.stream.messages;
-    const rdq = this.acks.rdq;
-    while (rdq.length > 0) {
-      const seq = rdq[0]!;
-      const m = this.acks.has(seq) ? await store.get(seq) : null;
-      if (m !== null) return { m, kind: 'redeliver' };
-      // Acked meanwhile, or removed from the stream: nothing to redeliver.
-      if (rdq[0] === seq) rdq.shift();
-      this.acks.drop(seq);
-    }
-    const max = this.cfg.max_ack_pending ?? -1;
-    if (max > 0 && this.acks.size >= max) return null;
-    while (this.startSeqs.length > 0) {
-      const seq = this.startSeqs[0]!;
-      const m = await store.get(seq);
-      if (m !== null) return { m, kind: 'start' };
-      if (this.startSeqs[0] === seq) this.startSeqs.shift();
-    }
-    const seen = this.storedCount;
-    const m = await store.next(this.cursor, this.filter);
-    if (m !== null) return { m, kind: 'new' };
-    // Nothing left to deliver, so nothing is pending, whatever the count says:
-    // messages counted when stored may have been removed since (limits,
-    // rollups, purges). Unless one was stored during the read.
-    if (this.storedCount === seen) this.pendingCount = 0;
-    return null;
-  }
-
   private ackWaitMs(deliveries: number): number {
     const b = this.cfg.backoff;
     if (b !== undefined && b.length > 0)
@@ -441,8 +367,7 @@ export class Consumer implements Subscriber {
       const deadline = now + this.ackWaitMs(deliveries);
       this.acks.delivered(m.seq, this.dseq, deliveries, deadline, m.time);
     }
-    const left = this.pendingCount + this.startSeqs.length;
-    const reply = this.replies.subject(deliveries, m.seq, this.dseq, m.time, left);
+    const reply = this.replies.subject(deliveries, m.seq, this.dseq, m.time, this.pos.left);
     const msg: Message =
       this.cfg.headers_only === true
         ? {
@@ -508,7 +433,7 @@ export class Consumer implements Subscriber {
     // delivery was lost in a crash), as that ack changed nothing.
     if (msg.reply !== '') {
       if (ack.kind === 'next') this.pull(msg.reply, Buffer.from(msg.payload.subarray(4)));
-      else if (sseq < this.cursor) {
+      else if (sseq < this.pos.cursor) {
         const reply = msg.reply;
         void this.state.persisted().then((ok) => {
           if (!ok) return;
@@ -544,12 +469,12 @@ export class Consumer implements Subscriber {
   needsAck(sseq: number): boolean {
     if (sseq <= this.acks.floor.stream_seq) return false;
     if (this.cfg.ack_policy !== 'explicit') return true;
-    return sseq >= this.cursor || this.acks.has(sseq);
+    return sseq >= this.pos.cursor || this.acks.has(sseq);
   }
 
   /** For retention: the stream ack floor, and the next stream sequence to deliver. */
   progress(): { ackFloor: number; cursor: number } {
-    return { ackFloor: this.acks.floor.stream_seq, cursor: this.cursor };
+    return { ackFloor: this.acks.floor.stream_seq, cursor: this.pos.cursor };
   }
 
   /** Whether a message delivered `deliveries` times may not be delivered again. */
@@ -588,8 +513,7 @@ export class Consumer implements Subscriber {
     }
     if (this.isPush && hasInterest(this.host.account, this.cfg.deliver_subject!)) {
       this.lastActive = now;
-      if (this.acks.rdq.length > 0 || this.pendingCount > 0 || this.startSeqs.length > 0)
-        work = true;
+      if (this.acks.rdq.length > 0 || this.pos.left > 0) work = true;
     }
     if (!this.isPush && this.pulls.size > 0) this.lastActive = now;
     const idle = this.cfg.inactive_threshold;
@@ -614,11 +538,11 @@ export class Consumer implements Subscriber {
     return {
       config: this.cfg,
       created: this.created.toISOString(),
-      cursor: this.cursor,
+      cursor: this.pos.cursor,
       dseq: this.dseq,
       ackFloor: { ...this.acks.floor },
       pending: this.acks.toState(),
-      startSeqs: this.startSeqs,
+      startSeqs: this.pos.startSeqs,
     };
   }
 

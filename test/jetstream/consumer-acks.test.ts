@@ -87,7 +87,10 @@ describe('AckPending', () => {
           .map(([s]) => s)
           .sort((a, b) => a - b);
         assert.deepEqual(acks.due(step), due);
-        assert.equal(acks.redelivered(), [...model.values()].filter((e) => e.deliveries > 1).length);
+        assert.equal(
+          acks.redelivered(),
+          [...model.values()].filter((e) => e.deliveries > 1).length,
+        );
         for (const [s, e] of model) {
           assert.equal(acks.deliveries(s), e.deliveries);
           assert.equal(acks.deadline(s), e.deadline);

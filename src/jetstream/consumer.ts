@@ -57,7 +57,10 @@ export interface ConsumerHost {
    * may remove them.
    */
   acked(c: Consumer, seqs: readonly number[]): void;
-  /** Whether `acked` wants to hear (not under limits retention): no array per ack otherwise. */
+  /**
+   * Whether `acked` wants to hear (not under limits retention): no array
+   * per ack otherwise. Read once: a stream update cannot change retention.
+   */
   wantsAcked(): boolean;
 }
 
@@ -81,6 +84,8 @@ export class Consumer implements Subscriber {
   private readonly acks: AckPending;
   /** This consumer's ack subjects, built per delivery and read per ack. */
   private readonly replies: AckReplies;
+  /** `host.wantsAcked()`, read once. */
+  private readonly wantsAcked: boolean;
   /** Waiting pull requests (none for a push consumer). */
   private readonly pulls: PullRequests;
   private lastDelivered = 0;
@@ -109,6 +114,7 @@ export class Consumer implements Subscriber {
     private readonly host: ConsumerHost,
   ) {
     this.replies = new AckReplies(host.stream.name, name);
+    this.wantsAcked = host.wantsAcked();
     this.acks = new AckPending({ dseq: () => this.dseq, cursor: () => this.pos.cursor });
     this.pos = new StreamCursor(
       {
@@ -362,7 +368,7 @@ export class Consumer implements Subscriber {
     if (this.cfg.ack_policy === 'none') {
       this.acks.floor.consumer_seq = this.dseq;
       this.acks.floor.stream_seq = m.seq;
-      if (this.host.wantsAcked()) this.host.acked(this, [m.seq]);
+      if (this.wantsAcked) this.host.acked(this, [m.seq]);
     } else {
       const deadline = now + this.ackWaitMs(deliveries);
       this.acks.delivered(m.seq, this.dseq, deliveries, deadline, m.time);
@@ -453,7 +459,7 @@ export class Consumer implements Subscriber {
     const policy = this.cfg.ack_policy;
     if (policy === 'none') return;
     // No array per ack unless retention wants the sequences.
-    const done = this.host.wantsAcked() ? [] : null;
+    const done = this.wantsAcked ? [] : null;
     if (this.acks.ack(sseq, policy === 'all', done) > 0) {
       this.lastAcked = now;
       if (done !== null) this.host.acked(this, done);

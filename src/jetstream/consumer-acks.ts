@@ -120,9 +120,19 @@ export class AckPending {
     if (s !== undefined) this.f.deadline[s] = ms;
   }
 
-  /** A delivery now awaiting its ack: a new entry, or a redelivery updating its entry. */
-  delivered(seq: number, cseq: number, deliveries: number, deadline: number, time: number): void {
-    let s = this.slots.get(seq);
+  /**
+   * A delivery now awaiting its ack: a new entry (`isNew`: the caller knows
+   * `seq` is not pending), or a redelivery updating its entry.
+   */
+  delivered(
+    seq: number,
+    cseq: number,
+    deliveries: number,
+    deadline: number,
+    time: number,
+    isNew: boolean,
+  ): void {
+    let s = isNew ? undefined : this.slots.get(seq);
     if (s === undefined) {
       s = this.f.alloc();
       this.slots.set(seq, s);

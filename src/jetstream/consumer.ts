@@ -180,7 +180,7 @@ export class Consumer implements Subscriber {
     // Whatever was awaiting an ack is redelivered after ack_wait from now.
     const due = Date.now() + (this.cfg.ack_wait ?? DEFAULT_ACK_WAIT_NS) / NS_PER_MS;
     for (const [sseq, cseq, deliveries, time] of s.pending) {
-      this.acks.delivered(sseq, cseq, deliveries, due, time);
+      this.acks.delivered(sseq, cseq, deliveries, due, time, false);
     }
     await this.pos.recount();
   }
@@ -363,7 +363,8 @@ export class Consumer implements Subscriber {
 
   private send(to: string, req: PullRequest | null, m: StoredMessage): void {
     const now = Date.now();
-    const deliveries = this.acks.deliveries(m.seq) + 1;
+    const prev = this.acks.deliveries(m.seq);
+    const deliveries = prev + 1;
     this.dseq++;
     if (this.cfg.ack_policy === 'none') {
       this.acks.floor.consumer_seq = this.dseq;
@@ -371,7 +372,7 @@ export class Consumer implements Subscriber {
       if (this.wantsAcked) this.host.acked(this, [m.seq]);
     } else {
       const deadline = now + this.ackWaitMs(deliveries);
-      this.acks.delivered(m.seq, this.dseq, deliveries, deadline, m.time);
+      this.acks.delivered(m.seq, this.dseq, deliveries, deadline, m.time, prev === 0);
     }
     const reply = this.replies.subject(deliveries, m.seq, this.dseq, m.time, this.pos.left);
     const msg: Message =

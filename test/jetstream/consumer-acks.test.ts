@@ -37,7 +37,7 @@ describe('AckPending', () => {
         cursor = seq + 1;
         dseq++;
         const e = { cseq: dseq, deliveries: 1, deadline: step + 100, time: 1_000 + seq };
-        acks.delivered(seq, e.cseq, e.deliveries, e.deadline, e.time);
+        acks.delivered(seq, e.cseq, e.deliveries, e.deadline, e.time, true);
         model.set(seq, e);
       } else if (op < 5) {
         // A redelivery: the entry is updated in place, its order kept.
@@ -47,7 +47,7 @@ describe('AckPending', () => {
         e.cseq = dseq;
         e.deliveries++;
         e.deadline = step + 50;
-        acks.delivered(seq, e.cseq, e.deliveries, e.deadline, e.time);
+        acks.delivered(seq, e.cseq, e.deliveries, e.deadline, e.time, false);
       } else if (op < 8) {
         const seq = rnd(4) === 0 ? cursor + 5 : keys[rnd(keys.length)]!;
         const all = rnd(8) === 0;
@@ -108,7 +108,7 @@ describe('AckPending', () => {
     for (let seq = 1; seq <= 10_000; seq++) {
       dseq++;
       cursor = seq + 1;
-      acks.delivered(seq, dseq, 1, 0, seq);
+      acks.delivered(seq, dseq, 1, 0, seq, true);
     }
     for (let seq = 1; seq <= 5_000; seq++) {
       assert.equal(acks.ack(seq, false, null), 1);
@@ -120,14 +120,14 @@ describe('AckPending', () => {
     for (let seq = 10_001; seq <= 15_000; seq++) {
       dseq++;
       cursor = seq + 1;
-      acks.delivered(seq, dseq, 1, 0, seq);
+      acks.delivered(seq, dseq, 1, 0, seq, true);
     }
     assert.equal(acks.size, 10_000);
     assert.equal(acks.deliveries(12_345), 1);
     assert.equal(acks.ack(15_000, true, null), 10_000);
     assert.deepEqual(acks.floor, { consumer_seq: dseq, stream_seq: 15_000 });
     assert.deepEqual(acks.toState(), []);
-    acks.delivered(15_001, ++dseq, 2, 7, 42);
+    acks.delivered(15_001, ++dseq, 2, 7, 42, true);
     assert.deepEqual(acks.toState(), [[15_001, dseq, 2, 42]]);
     assert.equal(acks.redelivered(), 1);
   });

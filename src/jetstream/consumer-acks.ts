@@ -42,7 +42,7 @@ class PendingSlots {
   deliveries = new Float64Array(FIRST_SLOTS);
   deadline = new Float64Array(FIRST_SLOTS);
   time = new Float64Array(FIRST_SLOTS);
-  private free: number[] = [];
+  private readonly free: number[] = [];
   private used = 0;
 
   alloc(): number {
@@ -58,7 +58,7 @@ class PendingSlots {
 
   /** Nothing is pending: every slot is free (large arrays are given back). */
   reset(): void {
-    this.free = [];
+    this.free.length = 0;
     this.used = 0;
     if (this.cseq.length > KEEP_SLOTS) {
       this.cseq = new Float64Array(FIRST_SLOTS);

@@ -11,6 +11,8 @@
  * node dist/bench/js-cpu.js --base /tmp/base/dist/src/cli/main.js --nats --msgs 100000 --rounds 3
  * # Weft with fsync on a timer, as nats-server's default
  * node dist/bench/js-cpu.js --weft-args "--sync-interval 2m" --only js-pub-async
+ * # the pull row with max_ack_pending 20,000
+ * node dist/bench/js-cpu.js --only js-consume-pull --max-ack-pending 20000
  * ```
  *
  * Linux only (/proc). The load generator is src/bench/jetstream.ts.
@@ -42,6 +44,8 @@ const { values } = parseArgs({
     msgs: { type: 'string', default: '100000' },
     size: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '3' },
+    /** Consume workloads: the consumers' max_ack_pending (default: the server's). */
+    'max-ack-pending': { type: 'string' },
   },
 });
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -50,6 +54,8 @@ const weftArgs = ['--mesh-port', '-1', ...values['weft-args']!.split(' ').filter
 const msgs = Number(values.msgs);
 const size = Number(values.size);
 const rounds = Number(values.rounds);
+const maxAckPending =
+  values['max-ack-pending'] === undefined ? undefined : Number(values['max-ack-pending']);
 const only = values.only!.split(',') as JsWorkload[];
 for (const w of only) if (!JS_WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}`);
 
@@ -95,6 +101,7 @@ try {
           server: parseServerUrl(s.url),
           msgs: n,
           size,
+          ...(maxAckPending === undefined ? {} : { maxAckPending }),
           onPhase: (p) => {
             if (p === 'start') cpu0 = cpuSeconds(s.pid);
             else cpu = cpuSeconds(s.pid) - cpu0;

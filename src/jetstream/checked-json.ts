@@ -18,7 +18,13 @@ function sum(json: string): string {
 
 /** The JSON of `obj` with its checksum as the last field (`indent` as JSON.stringify's). */
 export function checkedJson(obj: Record<string, unknown>, indent?: number): string {
-  return JSON.stringify({ ...obj, [FIELD]: sum(JSON.stringify(obj)) }, null, indent);
+  const json = JSON.stringify(obj);
+  if (indent === undefined && json.length > 2 && !Object.hasOwn(obj, FIELD)) {
+    // The same text as below, without a second JSON.stringify (a consumer
+    // with 20,000 pending writes its state every 100 ms).
+    return `${json.slice(0, -1)},${JSON.stringify(FIELD)}:${JSON.stringify(sum(json))}}`;
+  }
+  return JSON.stringify({ ...obj, [FIELD]: sum(json) }, null, indent);
 }
 
 /**

@@ -5,14 +5,20 @@
  * queue. The consumer (consumer.ts) decides what an ack means; this keeps
  * the bookkeeping consistent.
  *
- * Invariants: `map` is in ascending stream sequence (entries are added as
- * the consumer's cursor moves forward, restored in that order, and a
+ * The pending entries are not objects: a `Map` from stream sequence to a
+ * slot of four typed arrays (`PendingSlots`). With thousands pending
+ * (max_ack_pending 20,000) one object per delivery lived long enough to be
+ * promoted and made the pull consumer spend 29 % in GC (bench/PROFILE.md,
+ * "Issue 16 — jscons").
+ *
+ * Invariants: `slots` is in ascending stream sequence (entries are added
+ * as the consumer's cursor moves forward, restored in that order, and a
  * redelivery updates its entry in place), and `order` lists them in the
  * same order (pending-order.ts); `rdq` holds pending sequences due for
  * redelivery, first in, first out, each once; everything at or below
  * `floor.stream_seq` is acknowledged.
  */
-import type { Pending, SeqPair } from './consumer-state.js';
+import type { SeqPair } from './consumer-state.js';
 import { PendingOrder } from './pending-order.js';
 
 /** Where the consumer is: its last consumer sequence and its cursor (next stream sequence). */
@@ -21,55 +27,167 @@ export interface AckProgress {
   cursor(): number;
 }
 
+/** Slots the arrays start with; they double when full. */
+const FIRST_SLOTS = 64;
+/** Arrays larger than this are given back when nothing is pending. */
+const KEEP_SLOTS = 4096;
+
+/**
+ * The fields of the pending entries, one slot each, reused through a free
+ * list. Bound: as many slots as were ever pending at once (max_ack_pending
+ * when set), given back once nothing is pending.
+ */
+class PendingSlots {
+  cseq = new Float64Array(FIRST_SLOTS);
+  deliveries = new Float64Array(FIRST_SLOTS);
+  deadline = new Float64Array(FIRST_SLOTS);
+  time = new Float64Array(FIRST_SLOTS);
+  private readonly free: number[] = [];
+  private used = 0;
+
+  alloc(): number {
+    const f = this.free.pop();
+    if (f !== undefined) return f;
+    if (this.used === this.cseq.length) this.grow(this.used * 2);
+    return this.used++;
+  }
+
+  release(slot: number): void {
+    this.free.push(slot);
+  }
+
+  /** Nothing is pending: every slot is free (large arrays are given back). */
+  reset(): void {
+    this.free.length = 0;
+    this.used = 0;
+    if (this.cseq.length > KEEP_SLOTS) {
+      this.cseq = new Float64Array(FIRST_SLOTS);
+      this.deliveries = new Float64Array(FIRST_SLOTS);
+      this.deadline = new Float64Array(FIRST_SLOTS);
+      this.time = new Float64Array(FIRST_SLOTS);
+    }
+  }
+
+  private grow(n: number): void {
+    const more = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    this.cseq = more(this.cseq);
+    this.deliveries = more(this.deliveries);
+    this.deadline = more(this.deadline);
+    this.time = more(this.time);
+  }
+}
+
 export class AckPending {
-  readonly map = new Map<number, Pending>();
-  /** `map`'s sequences in delivery order, for the ack floor (pending-order.ts). */
+  /** Stream sequence → slot, in ascending stream sequence. */
+  private readonly slots = new Map<number, number>();
+  private readonly f = new PendingSlots();
+  /** `slots`' sequences in delivery order, for the ack floor (pending-order.ts). */
   private readonly order = new PendingOrder();
   /** Pending sequences due for redelivery, first in, first out (as nats-server's queue). */
   readonly rdq: number[] = [];
+  /** Updated in place (no object per ack); readers copy it. */
   floor: SeqPair = { consumer_seq: 0, stream_seq: 0 };
 
   constructor(private readonly progress: AckProgress) {}
 
   get size(): number {
-    return this.map.size;
+    return this.slots.size;
   }
 
-  /** A delivery now awaiting its ack (`isNew`: not a redelivery of an entry already here). */
-  delivered(seq: number, p: Pending, isNew: boolean): void {
-    this.map.set(seq, p);
-    if (isNew) this.order.push(seq, this.map);
+  has(seq: number): boolean {
+    return this.slots.has(seq);
+  }
+
+  /** How often `seq` was delivered, 0 when it is not pending. */
+  deliveries(seq: number): number {
+    const s = this.slots.get(seq);
+    return s === undefined ? 0 : this.f.deliveries[s]!;
+  }
+
+  /** When pending `seq` is due for redelivery (ms), or undefined. */
+  deadline(seq: number): number | undefined {
+    const s = this.slots.get(seq);
+    return s === undefined ? undefined : this.f.deadline[s];
+  }
+
+  /** Moves a pending sequence's redelivery deadline (nothing when it is not pending). */
+  setDeadline(seq: number, ms: number): void {
+    const s = this.slots.get(seq);
+    if (s !== undefined) this.f.deadline[s] = ms;
+  }
+
+  /**
+   * A delivery now awaiting its ack: a new entry (`isNew`: the caller knows
+   * `seq` is not pending), or a redelivery updating its entry.
+   */
+  delivered(
+    seq: number,
+    cseq: number,
+    deliveries: number,
+    deadline: number,
+    time: number,
+    isNew: boolean,
+  ): void {
+    let s = isNew ? undefined : this.slots.get(seq);
+    if (s === undefined) {
+      s = this.f.alloc();
+      this.slots.set(seq, s);
+      this.order.push(seq, this.slots);
+    }
+    const f = this.f;
+    f.cseq[s] = cseq;
+    f.deliveries[s] = deliveries;
+    f.deadline[s] = deadline;
+    f.time[s] = time;
   }
 
   /**
    * Acknowledges `sseq` (and, with ack policy all, every pending sequence
-   * below it); returns the sequences no longer pending, floor updated.
+   * below it); the sequences no longer pending are added to `done` when it
+   * is given. Returns how many there were; the floor is updated.
    */
-  ack(sseq: number, all: boolean): number[] {
-    const done: number[] = [];
+  ack(sseq: number, all: boolean, done: number[] | null): number {
+    let n = 0;
     if (all) {
-      // `map` is in ascending stream sequence.
-      for (const seq of this.map.keys()) {
+      // `slots` is in ascending stream sequence.
+      for (const [seq, s] of this.slots) {
         if (seq > sseq) break;
-        this.map.delete(seq);
-        done.push(seq);
+        this.slots.delete(seq);
+        this.f.release(s);
+        done?.push(seq);
+        n++;
       }
-    } else if (this.map.delete(sseq)) {
-      done.push(sseq);
+    } else {
+      const s = this.slots.get(sseq);
+      if (s !== undefined) {
+        this.slots.delete(sseq);
+        this.f.release(s);
+        done?.push(sseq);
+        n = 1;
+      }
     }
-    if (done.length > 0) this.updateFloor();
-    return done;
+    if (n > 0) this.updateFloor();
+    return n;
   }
 
-  /** Removes `sseq` (given up on, or gone from the stream) and its queued redelivery; its entry, if it was pending. */
-  drop(sseq: number): Pending | undefined {
-    const p = this.map.get(sseq);
-    if (p === undefined) return undefined;
-    this.map.delete(sseq);
+  /**
+   * Removes `sseq` (given up on, or gone from the stream) and its queued
+   * redelivery; returns how often it was delivered, 0 if it was not pending.
+   */
+  drop(sseq: number): number {
+    const s = this.slots.get(sseq);
+    if (s === undefined) return 0;
+    const deliveries = this.f.deliveries[s]!;
+    this.slots.delete(sseq);
+    this.f.release(s);
     const i = this.rdq.indexOf(sseq);
     if (i >= 0) this.rdq.splice(i, 1);
     this.updateFloor();
-    return p;
+    return deliveries;
   }
 
   queueRedelivery(sseq: number): void {
@@ -79,8 +197,9 @@ export class AckPending {
   /** Pending sequences past their deadline and not yet queued, oldest first. */
   due(now: number): number[] {
     const due: number[] = [];
-    for (const [seq, p] of this.map) {
-      if (p.deadline <= now && !this.rdq.includes(seq)) due.push(seq);
+    const deadline = this.f.deadline;
+    for (const [seq, s] of this.slots) {
+      if (deadline[s]! <= now && !this.rdq.includes(seq)) due.push(seq);
     }
     return due.sort((a, b) => a - b);
   }
@@ -88,27 +207,37 @@ export class AckPending {
   /** Deliveries pending that were delivered more than once. */
   redelivered(): number {
     let n = 0;
-    for (const p of this.map.values()) if (p.deliveries > 1) n++;
+    const d = this.f.deliveries;
+    for (const s of this.slots.values()) if (d[s]! > 1) n++;
     return n;
+  }
+
+  /** The pending entries as the state file keeps them: [stream seq, consumer seq, deliveries, time ms]. */
+  toState(): [number, number, number, number][] {
+    const out: [number, number, number, number][] = [];
+    const f = this.f;
+    for (const [seq, s] of this.slots) out.push([seq, f.cseq[s]!, f.deliveries[s]!, f.time[s]!]);
+    return out;
   }
 
   /** The ack floor: everything at or below it is acknowledged. */
   updateFloor(): void {
-    if (this.map.size === 0) {
+    const floor = this.floor;
+    if (this.slots.size === 0) {
       this.order.clear();
-      this.floor = {
-        consumer_seq: this.progress.dseq(),
-        stream_seq: Math.max(0, this.progress.cursor() - 1),
-      };
+      this.f.reset();
+      floor.consumer_seq = this.progress.dseq();
+      floor.stream_seq = Math.max(0, this.progress.cursor() - 1);
       return;
     }
     // The oldest unacknowledged is the first one delivered and still
     // pending: O(1) amortised per ack, not a scan (a scan made 20,000
     // pending acks crawl), and not the Map's iterator either (it steps over
     // deleted slots: see pending-order.ts).
-    const min = this.order.first(this.map)!;
-    if (min - 1 > this.floor.stream_seq) {
-      this.floor = { consumer_seq: this.map.get(min)!.cseq - 1, stream_seq: min - 1 };
+    const min = this.order.first(this.slots)!;
+    if (min - 1 > floor.stream_seq) {
+      floor.consumer_seq = this.f.cseq[this.slots.get(min)!]! - 1;
+      floor.stream_seq = min - 1;
     }
   }
 }

@@ -18,14 +18,43 @@ export function ackSubject(
   timeMs: number,
   pending: number,
 ): string {
-  // ms → ns by appending zeros: no BigInt per delivery (this is per message).
-  const ns =
-    timeMs === 0
-      ? '0'
-      : Number.isSafeInteger(timeMs) && timeMs > 0
-        ? `${timeMs}000000`
-        : String(BigInt(Math.trunc(timeMs)) * 1_000_000n);
-  return `$JS.ACK.${stream}.${consumer}.${deliveries}.${sseq}.${cseq}.${ns}.${pending}`;
+  return `$JS.ACK.${stream}.${consumer}.${deliveries}.${sseq}.${cseq}.${nsText(timeMs)}.${pending}`;
+}
+
+/** A time in ms as the ack subject's ns: by appending zeros, no BigInt per delivery. */
+function nsText(timeMs: number): string {
+  if (timeMs === 0) return '0';
+  if (Number.isSafeInteger(timeMs) && timeMs > 0) return `${timeMs}000000`;
+  return String(BigInt(Math.trunc(timeMs)) * 1_000_000n);
+}
+
+/**
+ * One consumer's ack subjects (`ackSubject`, per delivered message): the
+ * constant `$JS.ACK.<stream>.<consumer>.` built once, and the ns text of
+ * the last stored time kept (messages stored in the same millisecond
+ * share it).
+ */
+export class AckReplies {
+  private readonly prefix: string;
+  private lastMs = 0;
+  private lastNs = '0';
+
+  constructor(stream: string, consumer: string) {
+    this.prefix = `$JS.ACK.${stream}.${consumer}.`;
+  }
+
+  /** Where the numbers start in this consumer's ack subjects. */
+  get prefixLength(): number {
+    return this.prefix.length;
+  }
+
+  subject(deliveries: number, sseq: number, cseq: number, timeMs: number, pending: number): string {
+    if (timeMs !== this.lastMs) {
+      this.lastNs = nsText(timeMs);
+      this.lastMs = timeMs;
+    }
+    return `${this.prefix}${deliveries}.${sseq}.${cseq}.${this.lastNs}.${pending}`;
+  }
 }
 
 export interface AckRef {
@@ -74,6 +103,22 @@ export function parseAckAt(subject: string, from: number): AckRef | null {
   const cseq = decimal(subject, b + 1, c);
   if (deliveries < 0 || sseq < 0 || cseq < 0) return null;
   return { deliveries, sseq, cseq };
+}
+
+/**
+ * The stream sequence of an ack subject whose tail starts at `from`, read
+ * in place as `parseAckAt` reads it (no object per ack), or -1 when
+ * `parseAckAt` would return null.
+ */
+export function ackSeqAt(subject: string, from: number): number {
+  const a = subject.indexOf('.', from);
+  if (a < 0) return -1;
+  const b = subject.indexOf('.', a + 1);
+  if (b < 0) return -1;
+  const c = subject.indexOf('.', b + 1);
+  if (c < 0 || subject.indexOf('.', c + 1) < 0) return -1;
+  if (decimal(subject, from, a) < 0 || decimal(subject, b + 1, c) < 0) return -1;
+  return decimal(subject, a + 1, b);
 }
 
 export type AckKind = 'ack' | 'nak' | 'wpi' | 'term' | 'next';

@@ -3,14 +3,15 @@
  * and is waiting acks for, and the delivery that feeds pull requests
  * (`$JS.API.CONSUMER.MSG.NEXT`) or a push `deliver_subject`.
  *
- * Invariants: `cursor` is the next stream sequence not yet delivered (new
- * messages come from `store.next(cursor, filter)`); `acks` holds, per
+ * Invariants: `pos.cursor` is the next stream sequence not yet delivered
+ * (new messages come from `store.next(cursor, filter)`); `acks` holds, per
  * stream sequence, the deliveries awaiting an ack (never with ack policy
  * none) and the queue (first in, first out) of those due for redelivery.
  * One delivery loop (`pump`) runs at a time; everything else only changes
  * state and kicks it.
  *
- * Beside this file: the delivery loop (consumer-pump.ts), the pending set,
+ * Beside this file: the delivery loop (consumer-pump.ts), the cursor and
+ * the choice of the next message (consumer-next.ts), the pending set,
  * ack floor and redelivery queue (consumer-acks.ts), the start position and
  * pending counts read from the store (consumer-position.ts), the waiting
  * pull requests and their statuses (consumer-pull.ts), the durable state
@@ -27,18 +28,18 @@ import {
   type Subscription,
 } from '../core/message.js';
 import type { Router } from '../core/router.js';
-import { subjectMatches } from '../core/subject.js';
 import { EMPTY_RESULT, type MatchResult } from '../core/sublist.js';
 import type { StoredMessage } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
 import { AckPending } from './consumer-acks.js';
 import { type ConsumerConfig, DEFAULT_ACK_WAIT_NS, NS_PER_MS } from './consumer-config.js';
 import { deadLetterSubject, sendDeadLetter } from './consumer-dead-letter.js';
-import { countFrom, startPosition } from './consumer-position.js';
+import { StreamCursor } from './consumer-next.js';
+import { startPosition } from './consumer-position.js';
 import { hasInterest, type PullRequest, PullRequests } from './consumer-pull.js';
-import { DeliveryPump, type NextMessage } from './consumer-pump.js';
-import { type ConsumerState, ConsumerStateFile, type Pending } from './consumer-state.js';
-import { ackSubject, appendHeaders, parseAck, parseAckAt } from './consumer-wire.js';
+import { DeliveryPump } from './consumer-pump.js';
+import { type ConsumerState, ConsumerStateFile } from './consumer-state.js';
+import { AckReplies, ackSeqAt, appendHeaders, parseAck } from './consumer-wire.js';
 import { PushFlow } from './push.js';
 
 export interface ConsumerHost {
@@ -56,6 +57,11 @@ export interface ConsumerHost {
    * may remove them.
    */
   acked(c: Consumer, seqs: readonly number[]): void;
+  /**
+   * Whether `acked` wants to hear (not under limits retention): no array
+   * per ack otherwise. Read once: a stream update cannot change retention.
+   */
+  wantsAcked(): boolean;
 }
 
 let nextConsumerId = 1_500_000_000;
@@ -71,16 +77,17 @@ export class Consumer implements Subscriber {
   readonly id = nextConsumerId++;
   readonly kind = 'internal' as const;
   readonly echo = false;
-  private cursor = 1;
+  /** The cursor, start list and count left, and what is delivered next (consumer-next.ts). */
+  private readonly pos: StreamCursor;
   private dseq = 0;
   /** Deliveries awaiting an ack, the ack floor, the redelivery queue (consumer-acks.ts). */
   private readonly acks: AckPending;
-  /** Where the numbers start in this consumer's ack subjects. */
-  private readonly ackPrefixLength: number;
-  private startSeqs: number[] = [];
+  /** This consumer's ack subjects, built per delivery and read per ack. */
+  private readonly replies: AckReplies;
+  /** `host.wantsAcked()`, read once. */
+  private readonly wantsAcked: boolean;
   /** Waiting pull requests (none for a push consumer). */
   private readonly pulls: PullRequests;
-  private pendingCount = 0;
   private lastDelivered = 0;
   private lastAcked = 0;
   private lastActive = Date.now();
@@ -93,8 +100,6 @@ export class Consumer implements Subscriber {
   private readonly state: ConsumerStateFile;
   /** Heartbeats and flow control of a push consumer that asked for them. */
   private push: PushFlow | null = null;
-  /** Messages stored since the consumer started (see nextMessage). */
-  private storedCount = 0;
   /**
    * An in-process push reader's backpressure (the SSE face): while it
    * returns true nothing is delivered; the reader calls `wake` when it can
@@ -108,15 +113,24 @@ export class Consumer implements Subscriber {
     readonly created: Date,
     private readonly host: ConsumerHost,
   ) {
-    this.ackPrefixLength = `$JS.ACK.${host.stream.name}.${name}.`.length;
-    this.acks = new AckPending({ dseq: () => this.dseq, cursor: () => this.cursor });
+    this.replies = new AckReplies(host.stream.name, name);
+    this.wantsAcked = host.wantsAcked();
+    this.acks = new AckPending({ dseq: () => this.dseq, cursor: () => this.pos.cursor });
+    this.pos = new StreamCursor(
+      {
+        store: () => this.host.stream.messages,
+        filter: () => this.filter,
+        maxAckPending: () => this.cfg.max_ack_pending ?? -1,
+      },
+      this.acks,
+    );
     this.pump = new DeliveryPump({
       closed: () => this.closed,
       target: () => this.target(),
-      nextNow: () => this.nextNewNow(),
-      next: () => this.nextMessage(),
-      take: (n) => this.take(n),
-      takeNew: (m) => this.takeNew(m),
+      nextNow: () => this.pos.nextNow(),
+      next: () => this.pos.next(),
+      take: (n) => this.pos.take(n),
+      takeNew: (m) => this.pos.takeNew(m),
       send: (m) => this.send(this.to, this.toReq, m),
       roundEnded: () => this.pulls.endNoWait(),
       failed: (err) =>
@@ -126,7 +140,7 @@ export class Consumer implements Subscriber {
       account: host.account,
       router: host.router,
       origin: this,
-      lastSeqs: () => ({ consumer: this.dseq, stream: Math.max(0, this.cursor - 1) }),
+      lastSeqs: () => ({ consumer: this.dseq, stream: Math.max(0, this.pos.cursor - 1) }),
       maxWaiting: () => this.cfg.max_waiting ?? 512,
     });
     this.state = new ConsumerStateFile(host.dir, this, host.log);
@@ -151,24 +165,24 @@ export class Consumer implements Subscriber {
   /** Positions a new consumer by its deliver policy. */
   async position(): Promise<void> {
     const start = await startPosition(this.host.stream.messages, this.cfg);
-    this.cursor = start.cursor;
-    this.startSeqs = start.startSeqs;
-    this.acks.floor = { consumer_seq: 0, stream_seq: Math.max(0, this.cursor - 1) };
-    await this.recount();
+    this.pos.cursor = start.cursor;
+    this.pos.startSeqs = start.startSeqs;
+    this.acks.floor = { consumer_seq: 0, stream_seq: Math.max(0, this.pos.cursor - 1) };
+    await this.pos.recount();
   }
 
   /** Restores persisted state (a durable after a restart). */
   async restore(s: ConsumerState): Promise<void> {
-    this.cursor = s.cursor;
+    this.pos.cursor = s.cursor;
     this.dseq = s.dseq;
     this.acks.floor = s.ackFloor;
-    this.startSeqs = s.startSeqs ?? [];
+    this.pos.startSeqs = s.startSeqs ?? [];
     // Whatever was awaiting an ack is redelivered after ack_wait from now.
     const due = Date.now() + (this.cfg.ack_wait ?? DEFAULT_ACK_WAIT_NS) / NS_PER_MS;
     for (const [sseq, cseq, deliveries, time] of s.pending) {
-      this.acks.delivered(sseq, { cseq, deliveries, deadline: due, time }, true);
+      this.acks.delivered(sseq, cseq, deliveries, due, time, false);
     }
-    await this.recount();
+    await this.pos.recount();
   }
 
   start(): void {
@@ -199,7 +213,7 @@ export class Consumer implements Subscriber {
         origin: this,
         deliverSubject: () => this.cfg.deliver_subject ?? '',
         active: () => this.isPush && hasInterest(this.host.account, this.cfg.deliver_subject!),
-        lastSeqs: () => ({ consumer: this.dseq, stream: Math.max(0, this.cursor - 1) }),
+        lastSeqs: () => ({ consumer: this.dseq, stream: Math.max(0, this.pos.cursor - 1) }),
         lastDelivered: () => this.lastDelivered,
         resume: () => this.kick(),
       },
@@ -234,20 +248,17 @@ export class Consumer implements Subscriber {
 
   /** A message was stored in the stream. */
   stored(seq: number, subject: string): void {
-    this.storedCount++;
-    if (seq >= this.cursor && (this.filter === '' || subjectMatches(this.filter, subject))) {
-      this.pendingCount++;
-    }
+    this.pos.stored(seq, subject);
     this.kick();
   }
 
   // ---- info -----------------------------------------------------------
 
   async info(): Promise<Record<string, unknown>> {
-    await this.recount();
+    await this.pos.recount();
     const delivered: Record<string, unknown> = {
       consumer_seq: this.dseq,
-      stream_seq: Math.max(0, this.cursor - 1),
+      stream_seq: Math.max(0, this.pos.cursor - 1),
     };
     if (this.lastDelivered > 0) delivered.last_active = new Date(this.lastDelivered).toISOString();
     const floor: Record<string, unknown> = { ...this.acks.floor };
@@ -273,14 +284,8 @@ export class Consumer implements Subscriber {
       num_ack_pending: this.acks.size,
       num_redelivered: this.acks.redelivered(),
       num_waiting: this.pulls.size,
-      num_pending: this.pendingCount + this.startSeqs.length,
+      num_pending: this.pos.left,
     };
-  }
-
-  /** Counts the matching messages at or after the cursor. */
-  private async recount(): Promise<void> {
-    const n = countFrom(this.host.stream.messages, this.filter, this.cursor);
-    this.pendingCount = typeof n === 'number' ? n : await n;
   }
 
   // ---- pull requests ----------------------------------------------------
@@ -349,77 +354,6 @@ export class Consumer implements Subscriber {
     return this.matchResult;
   }
 
-  /** Takes `n` if it is still next: state may have moved during a read. */
-  private take(n: NextMessage): boolean {
-    const m = n.m;
-    if (n.kind === 'redeliver') {
-      const rdq = this.acks.rdq;
-      if (rdq[0] !== m.seq || !this.acks.map.has(m.seq)) return false;
-      rdq.shift();
-      return true;
-    }
-    if (n.kind === 'start') {
-      if (this.startSeqs[0] !== m.seq) return false;
-      this.startSeqs.shift();
-      return true;
-    }
-    return this.takeNew(m);
-  }
-
-  private takeNew(m: StoredMessage): boolean {
-    if (m.seq < this.cursor) return false;
-    this.cursor = m.seq + 1;
-    this.pendingCount = Math.max(0, this.pendingCount - 1);
-    return true;
-  }
-
-  /**
-   * The next new message when it can be had at once (nothing to redeliver
-   * or to start from, the store answers synchronously), null when there is
-   * none to deliver now, undefined when `nextMessage` must be asked.
-   */
-  private nextNewNow(): StoredMessage | null | undefined {
-    if (this.acks.rdq.length > 0 || this.startSeqs.length > 0) return undefined;
-    const max = this.cfg.max_ack_pending ?? -1;
-    if (max > 0 && this.acks.size >= max) return null;
-    const store = this.host.stream.messages;
-    if (store.nextNow === undefined) return undefined;
-    const m = store.nextNow(this.cursor, this.filter);
-    if (m !== null) return m; // a message, or undefined: ask nextMessage
-    // As in nextMessage: nothing left, so nothing is pending (read in this turn).
-    this.pendingCount = 0;
-    return null;
-  }
-
-  private async nextMessage(): Promise<NextMessage | null> {
-    const store = this.host.stream.messages;
-    const rdq = this.acks.rdq;
-    while (rdq.length > 0) {
-      const seq = rdq[0]!;
-      const m = this.acks.map.has(seq) ? await store.get(seq) : null;
-      if (m !== null) return { m, kind: 'redeliver' };
-      // Acked meanwhile, or removed from the stream: nothing to redeliver.
-      if (rdq[0] === seq) rdq.shift();
-      this.acks.drop(seq);
-    }
-    const max = this.cfg.max_ack_pending ?? -1;
-    if (max > 0 && this.acks.size >= max) return null;
-    while (this.startSeqs.length > 0) {
-      const seq = this.startSeqs[0]!;
-      const m = await store.get(seq);
-      if (m !== null) return { m, kind: 'start' };
-      if (this.startSeqs[0] === seq) this.startSeqs.shift();
-    }
-    const seen = this.storedCount;
-    const m = await store.next(this.cursor, this.filter);
-    if (m !== null) return { m, kind: 'new' };
-    // Nothing left to deliver, so nothing is pending, whatever the count says:
-    // messages counted when stored may have been removed since (limits,
-    // rollups, purges). Unless one was stored during the read.
-    if (this.storedCount === seen) this.pendingCount = 0;
-    return null;
-  }
-
   private ackWaitMs(deliveries: number): number {
     const b = this.cfg.backoff;
     if (b !== undefined && b.length > 0)
@@ -429,31 +363,18 @@ export class Consumer implements Subscriber {
 
   private send(to: string, req: PullRequest | null, m: StoredMessage): void {
     const now = Date.now();
-    const prev = this.acks.map.get(m.seq);
-    const deliveries = (prev?.deliveries ?? 0) + 1;
+    const prev = this.acks.deliveries(m.seq);
+    const deliveries = prev + 1;
     this.dseq++;
     if (this.cfg.ack_policy === 'none') {
-      this.acks.floor = { consumer_seq: this.dseq, stream_seq: m.seq };
-      this.host.acked(this, [m.seq]);
+      this.acks.floor.consumer_seq = this.dseq;
+      this.acks.floor.stream_seq = m.seq;
+      if (this.wantsAcked) this.host.acked(this, [m.seq]);
     } else {
-      const p = {
-        cseq: this.dseq,
-        deliveries,
-        deadline: now + this.ackWaitMs(deliveries),
-        time: m.time,
-      };
-      this.acks.delivered(m.seq, p, prev === undefined);
+      const deadline = now + this.ackWaitMs(deliveries);
+      this.acks.delivered(m.seq, this.dseq, deliveries, deadline, m.time, prev === 0);
     }
-    const left = this.pendingCount + this.startSeqs.length;
-    const reply = ackSubject(
-      this.host.stream.name,
-      this.name,
-      deliveries,
-      m.seq,
-      this.dseq,
-      m.time,
-      left,
-    );
+    const reply = this.replies.subject(deliveries, m.seq, this.dseq, m.time, this.pos.left);
     const msg: Message =
       this.cfg.headers_only === true
         ? {
@@ -480,33 +401,36 @@ export class Consumer implements Subscriber {
 
   deliver(_sub: Subscription, msg: Message): void {
     // $JS.ACK.<stream>.<consumer>.<tail…>
-    const ref = parseAckAt(msg.subject, this.ackPrefixLength);
+    const sseq = ackSeqAt(msg.subject, this.replies.prefixLength);
     const ack = parseAck(msg.payload);
-    if (ref === null || ack === null || this.closed) return;
+    if (sseq < 0 || ack === null || this.closed) return;
     // One clock read per ack (Date.now is a visible cost at 100k acks/s).
     const now = Date.now();
     this.lastActive = now;
-    const p = this.acks.map.get(ref.sseq);
     switch (ack.kind) {
       case 'ack':
       case 'next':
-        this.acked(ref.sseq, now);
+        this.acked(sseq, now);
         break;
-      case 'wpi':
-        if (p !== undefined) p.deadline = Date.now() + this.ackWaitMs(p.deliveries);
+      case 'wpi': {
+        const d = this.acks.deliveries(sseq);
+        if (d > 0) this.acks.setDeadline(sseq, now + this.ackWaitMs(d));
         break;
-      case 'nak':
-        if (p === undefined) break;
-        if (this.exhausted(p)) {
-          this.dropPending(ref.sseq, 'max_deliver');
+      }
+      case 'nak': {
+        const d = this.acks.deliveries(sseq);
+        if (d === 0) break;
+        if (this.exhausted(d)) {
+          this.dropPending(sseq, 'max_deliver');
         } else if (ack.delayMs > 0) {
-          p.deadline = Date.now() + ack.delayMs;
+          this.acks.setDeadline(sseq, now + ack.delayMs);
         } else {
-          this.acks.queueRedelivery(ref.sseq);
+          this.acks.queueRedelivery(sseq);
         }
         break;
+      }
       case 'term':
-        if (p !== undefined) this.dropPending(ref.sseq, 'term');
+        if (this.acks.has(sseq)) this.dropPending(sseq, 'term');
         break;
     }
     // nats-server answers an ack that asks for a reply (`ackAck`) with an empty
@@ -516,7 +440,7 @@ export class Consumer implements Subscriber {
     // delivery was lost in a crash), as that ack changed nothing.
     if (msg.reply !== '') {
       if (ack.kind === 'next') this.pull(msg.reply, Buffer.from(msg.payload.subarray(4)));
-      else if (ref.sseq < this.cursor) {
+      else if (sseq < this.pos.cursor) {
         const reply = msg.reply;
         void this.state.persisted().then((ok) => {
           if (!ok) return;
@@ -535,10 +459,11 @@ export class Consumer implements Subscriber {
   private acked(sseq: number, now = Date.now()): void {
     const policy = this.cfg.ack_policy;
     if (policy === 'none') return;
-    const done = this.acks.ack(sseq, policy === 'all');
-    if (done.length > 0) {
+    // No array per ack unless retention wants the sequences.
+    const done = this.wantsAcked ? [] : null;
+    if (this.acks.ack(sseq, policy === 'all', done) > 0) {
       this.lastAcked = now;
-      this.host.acked(this, done);
+      if (done !== null) this.host.acked(this, done);
     }
   }
 
@@ -551,22 +476,23 @@ export class Consumer implements Subscriber {
   needsAck(sseq: number): boolean {
     if (sseq <= this.acks.floor.stream_seq) return false;
     if (this.cfg.ack_policy !== 'explicit') return true;
-    return sseq >= this.cursor || this.acks.map.has(sseq);
+    return sseq >= this.pos.cursor || this.acks.has(sseq);
   }
 
   /** For retention: the stream ack floor, and the next stream sequence to deliver. */
   progress(): { ackFloor: number; cursor: number } {
-    return { ackFloor: this.acks.floor.stream_seq, cursor: this.cursor };
+    return { ackFloor: this.acks.floor.stream_seq, cursor: this.pos.cursor };
   }
 
-  private exhausted(p: Pending): boolean {
-    return this.cfg.max_deliver > 0 && p.deliveries >= this.cfg.max_deliver;
+  /** Whether a message delivered `deliveries` times may not be delivered again. */
+  private exhausted(deliveries: number): boolean {
+    return this.cfg.max_deliver > 0 && deliveries >= this.cfg.max_deliver;
   }
 
   /** Gives up on a message: it leaves the pending set and goes to the dead letters, if any. */
   private dropPending(sseq: number, reason: 'max_deliver' | 'term'): void {
-    const p = this.acks.drop(sseq);
-    if (p === undefined) return;
+    const deliveries = this.acks.drop(sseq);
+    if (deliveries === 0) return;
     // A +TERM settles the message as an ack would (nats-server); max_deliver does
     // not. Retention may then remove it: only once the dead letter has read it.
     const settle = (): void => {
@@ -577,7 +503,7 @@ export class Consumer implements Subscriber {
       settle();
       return;
     }
-    const letter = { subject, sseq, consumer: this.name, deliveries: p.deliveries, reason };
+    const letter = { subject, sseq, consumer: this.name, deliveries, reason };
     sendDeadLetter(this.host, this, letter, settle, () => this.closed);
   }
 
@@ -588,14 +514,13 @@ export class Consumer implements Subscriber {
     let work = false;
     // Expired together: oldest first.
     for (const seq of this.acks.due(now)) {
-      if (this.exhausted(this.acks.map.get(seq)!)) this.dropPending(seq, 'max_deliver');
+      if (this.exhausted(this.acks.deliveries(seq))) this.dropPending(seq, 'max_deliver');
       else this.acks.queueRedelivery(seq);
       work = true;
     }
     if (this.isPush && hasInterest(this.host.account, this.cfg.deliver_subject!)) {
       this.lastActive = now;
-      if (this.acks.rdq.length > 0 || this.pendingCount > 0 || this.startSeqs.length > 0)
-        work = true;
+      if (this.acks.rdq.length > 0 || this.pos.left > 0) work = true;
     }
     if (!this.isPush && this.pulls.size > 0) this.lastActive = now;
     const idle = this.cfg.inactive_threshold;
@@ -620,11 +545,11 @@ export class Consumer implements Subscriber {
     return {
       config: this.cfg,
       created: this.created.toISOString(),
-      cursor: this.cursor,
+      cursor: this.pos.cursor,
       dseq: this.dseq,
-      ackFloor: this.acks.floor,
-      pending: [...this.acks.map].map(([s, p]) => [s, p.cseq, p.deliveries, p.time]),
-      startSeqs: this.startSeqs,
+      ackFloor: { ...this.acks.floor },
+      pending: this.acks.toState(),
+      startSeqs: this.pos.startSeqs,
     };
   }
 

@@ -83,6 +83,7 @@ export class StreamConsumers {
         void this.delete(c.name).catch(() => {});
       },
       acked: (c, seqs) => this.retention.acked(c, seqs),
+      wantsAcked: () => this.retention.wantsAcked,
     };
   }
 

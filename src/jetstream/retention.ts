@@ -120,6 +120,11 @@ export class Retention {
     return false;
   }
 
+  /** Whether `acked` does anything: not under limits retention. */
+  get wantsAcked(): boolean {
+    return this.policy !== 'limits';
+  }
+
   /** Consumer `by` no longer needs these sequences (acked, terminated, or delivered with ack none). */
   acked(by: Consumer, seqs: readonly number[]): void {
     const policy = this.policy;

@@ -40,3 +40,12 @@ test('every flipped byte of a checked JSON file is caught', () => {
     }
   }
 });
+
+test('checked JSON without indent is the object with its checksum as the last field, byte for byte', () => {
+  for (const obj of [state, { a: 1 }, { a: undefined, b: [1, 'x'] }, {}, { a: undefined }]) {
+    const text = checkedJson(obj);
+    const { checksum } = JSON.parse(text) as { checksum: string };
+    assert.equal(text, JSON.stringify({ ...obj, checksum }));
+    assert.deepEqual(parseCheckedJson(text), JSON.parse(JSON.stringify(obj)));
+  }
+});

@@ -35,6 +35,9 @@ export const CARRY_MAX = 16 * 1024;
 /** Most bytes handed to a client's socket in one flush (the rest waits for its 'drain'). */
 export const WRITE_MAX = 1024 * 1024;
 
+/** `Connection.spareFreeAt` while a part of the spare chunk waits in the queue. */
+const SPARE_QUEUED = Number.MAX_SAFE_INTEGER;
+
 /** Flushes every connection that queued bytes: after each read batch, or in setImmediate. */
 export class Flusher {
   private dirty: Connection[] = [];
@@ -116,6 +119,19 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   private inflightRest: number[] | null = null;
   /** Set once everything held is released (the connection is gone): nothing is counted after. */
   private released = false;
+  /**
+   * The chunk replaced last, reused instead of a new allocation once the
+   * socket has reported written every flush that carried a part of it: a
+   * connection whose read batches encode more than a chunk alternates
+   * between two chunks (a new 64 KiB chunk per batch was GC pressure on a
+   * mesh node, bench/PROFILE.md, "Issue 16 — mesh, round 3").
+   */
+  private spare: Buffer | null = null;
+  /** Flushes handed to the socket, and reported written by it (in order). */
+  private flushSeq = 0;
+  private writtenSeq = 0;
+  /** `spare` is free once `writtenSeq` reaches this; SPARE_QUEUED while a part of it waits in `parts`. */
+  private spareFreeAt = 0;
 
   constructor(
     readonly id: number,
@@ -164,11 +180,18 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   private readonly written = (): void => {
     const n = this.inflightFirst;
     if (n === -1) return;
+    this.writtenSeq++;
     const rest = this.inflightRest;
     this.inflightFirst = rest !== null && rest.length > 0 ? rest.shift()! : -1;
     if (this.released) return;
     this.held -= n;
     this.outbound.release(n);
+    // Everything written and nothing queued: the next batch starts at the
+    // chunk's start (a batch then fills one chunk before it needs the spare).
+    if (this.inflightFirst === -1 && this.queued === 0 && this.end === this.start) {
+      this.start = 0;
+      this.end = 0;
+    }
   };
 
   /** Stops counting what this connection holds (it is going away). */
@@ -179,6 +202,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     this.held = 0;
     this.inflightFirst = -1;
     this.inflightRest = null;
+    this.spare = null;
     if (this.blockedSince !== 0) this.outbound.blocked.delete(this);
   }
 
@@ -237,8 +261,28 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
       this.end = keep;
       return chunk;
     }
-    const fresh = Buffer.allocUnsafe(Math.max(n + keep, this.chunkSize));
-    if (keep > 0) chunk!.copy(fresh, 0, this.start, this.end);
+    const size = Math.max(n + keep, this.chunkSize);
+    let fresh: Buffer;
+    const spare = this.spare;
+    if (
+      spare !== null &&
+      spare.length >= size &&
+      this.spareFreeAt !== SPARE_QUEUED &&
+      this.writtenSeq >= this.spareFreeAt &&
+      !this.released
+    ) {
+      fresh = spare;
+      this.spare = null;
+    } else fresh = Buffer.allocUnsafe(size);
+    if (chunk !== null) {
+      if (keep > 0) chunk.copy(fresh, 0, this.start, this.end);
+      // The replaced chunk becomes the spare: free once every part of it
+      // queued or in flight is reported written.
+      if (chunk.length >= this.chunkSize && !this.released) {
+        this.spare = chunk;
+        this.spareFreeAt = this.parts !== null ? SPARE_QUEUED : this.flushSeq;
+      }
+    }
     this.chunk = fresh;
     this.start = 0;
     this.end = keep;
@@ -346,6 +390,9 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
       this.parts = null;
       this.queued = 0;
     }
+    // Every part queued is in this flush: the spare is free once it is written.
+    this.flushSeq++;
+    if (this.parts === null && this.spareFreeAt === SPARE_QUEUED) this.spareFreeAt = this.flushSeq;
     const last = parts.length - 1;
     let ok: boolean;
     if (last === 0) ok = this.socket.write(parts[0], this.written);
@@ -375,6 +422,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     else if (bytes < CHUNK_MIN) {
       this.chunkSize = CHUNK_MIN;
       if (this.chunk !== null && this.chunk.length > CHUNK_MIN) this.chunk = null;
+      this.spare = null;
     }
   }
 
@@ -383,6 +431,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     this.parts = null;
     this.queued = 0;
     this.chunk = null;
+    this.spare = null;
     this.releaseAll();
   }
 

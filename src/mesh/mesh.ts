@@ -33,9 +33,9 @@ import {
 } from './frames.js';
 import { type Authenticator, type LinkIdentity, tokenAuthenticator } from './handshake.js';
 import { LocalInterest } from './interest.js';
-import { LocalMatch } from './local-match.js';
 import { InterestBatch } from './interest-batch.js';
 import { Link, type LinkHost } from './link.js';
+import { LocalMatch } from './local-match.js';
 import { type InterestUpdate, LinkStateDb, type Lsa } from './lsdb.js';
 import { tlsNameCheck } from './peer-cert.js';
 import { RemoteInterest, type RemoteSub } from './remote.js';

@@ -35,8 +35,15 @@ export const CARRY_MAX = 16 * 1024;
 /** Most bytes handed to a client's socket in one flush (the rest waits for its 'drain'). */
 export const WRITE_MAX = 1024 * 1024;
 
-/** `Connection.spareFreeAt` while a part of the spare chunk waits in the queue. */
+/** A spare chunk's `freeAt` while a part of it waits in the queue. */
 const SPARE_QUEUED = Number.MAX_SAFE_INTEGER;
+/**
+ * Most replaced chunks a connection keeps for reuse (`Connection.spares`):
+ * enough for the flushes a socket has in flight when its peer reads slower
+ * than the node encodes; past it a replaced chunk is left to the GC (new
+ * chunks are counted in `Connection.chunkAllocs`).
+ */
+export const SPARE_MAX = 3;
 
 /** Flushes every connection that queued bytes: after each read batch, or in setImmediate. */
 export class Flusher {
@@ -120,18 +127,21 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   /** Set once everything held is released (the connection is gone): nothing is counted after. */
   private released = false;
   /**
-   * The chunk replaced last, reused instead of a new allocation once the
-   * socket has reported written every flush that carried a part of it: a
-   * connection whose read batches encode more than a chunk alternates
-   * between two chunks (a new 64 KiB chunk per batch was GC pressure on a
-   * mesh node, bench/PROFILE.md, "Issue 16 — mesh, round 3").
+   * Chunks replaced (at most SPARE_MAX; null: none), each reused instead of
+   * a new allocation once the socket has reported written every flush that
+   * carried a part of it: a connection whose read batches encode more than
+   * a chunk goes round two or three chunks (a new 64 KiB chunk per batch
+   * was GC pressure and page faults on a mesh node, bench/PROFILE.md,
+   * "Issue 16 — mesh, round 3").
    */
-  private spare: Buffer | null = null;
+  private spares: Buffer[] | null = null;
   /** Flushes handed to the socket, and reported written by it (in order). */
   private flushSeq = 0;
   private writtenSeq = 0;
-  /** `spare` is free once `writtenSeq` reaches this; SPARE_QUEUED while a part of it waits in `parts`. */
-  private spareFreeAt = 0;
+  /** Each spare is free once `writtenSeq` reaches its entry here (SPARE_QUEUED: a part of it waits in `parts`). */
+  private spareFreeAt: number[] | null = null;
+  /** Chunks allocated (not reused) by this connection. */
+  chunkAllocs = 0;
 
   constructor(
     readonly id: number,
@@ -202,7 +212,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     this.held = 0;
     this.inflightFirst = -1;
     this.inflightRest = null;
-    this.spare = null;
+    this.dropSpares();
     if (this.blockedSince !== 0) this.outbound.blocked.delete(this);
   }
 
@@ -261,32 +271,70 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
       this.end = keep;
       return chunk;
     }
+    // A batch outgrew the chunk: the next is larger (not only at the next
+    // flush: a burst after an idle spell would go through 1 KiB chunks).
+    if (chunk !== null && chunk.length >= this.chunkSize) {
+      this.chunkSize = Math.min(this.chunkSize * 2, CHUNK_MAX);
+    }
     const size = Math.max(n + keep, this.chunkSize);
     let fresh: Buffer;
-    const spare = this.spare;
-    if (
-      spare !== null &&
-      spare.length >= size &&
-      this.spareFreeAt !== SPARE_QUEUED &&
-      this.writtenSeq >= this.spareFreeAt &&
-      !this.released
-    ) {
-      fresh = spare;
-      this.spare = null;
-    } else fresh = Buffer.allocUnsafe(size);
+    const spare = this.released ? null : this.takeSpare(size);
+    if (spare !== null) fresh = spare;
+    else {
+      fresh = Buffer.allocUnsafe(size);
+      this.chunkAllocs++;
+    }
     if (chunk !== null) {
       if (keep > 0) chunk.copy(fresh, 0, this.start, this.end);
-      // The replaced chunk becomes the spare: free once every part of it
+      // The replaced chunk becomes a spare: free once every part of it
       // queued or in flight is reported written.
       if (chunk.length >= this.chunkSize && !this.released) {
-        this.spare = chunk;
-        this.spareFreeAt = this.parts !== null ? SPARE_QUEUED : this.flushSeq;
+        this.keepSpare(chunk, this.parts !== null ? SPARE_QUEUED : this.flushSeq);
       }
     }
     this.chunk = fresh;
     this.start = 0;
     this.end = keep;
     return fresh;
+  }
+
+  /** A spare chunk of at least `size` bytes that nothing refers to any more (removed from the spares), or null. */
+  private takeSpare(size: number): Buffer | null {
+    const spares = this.spares;
+    if (spares === null) return null;
+    const free = this.spareFreeAt!;
+    for (let i = 0; i < spares.length; i++) {
+      if (spares[i].length < this.chunkSize) {
+        // Kept while the chunk was growing: too small to be of use now.
+        spares.splice(i, 1);
+        free.splice(i, 1);
+        i--;
+        continue;
+      }
+      if (free[i] <= this.writtenSeq && spares[i].length >= size) {
+        const b = spares[i];
+        spares.splice(i, 1);
+        free.splice(i, 1);
+        return b;
+      }
+    }
+    return null;
+  }
+
+  /** Keeps a replaced chunk, free once `writtenSeq` reaches `freeAt` (past SPARE_MAX: dropped). */
+  private keepSpare(chunk: Buffer, freeAt: number): void {
+    if (this.spares === null) {
+      this.spares = [];
+      this.spareFreeAt = [];
+    }
+    if (this.spares.length >= SPARE_MAX) return;
+    this.spares.push(chunk);
+    this.spareFreeAt!.push(freeAt);
+  }
+
+  private dropSpares(): void {
+    this.spares = null;
+    this.spareFreeAt = null;
   }
 
   protected get writePos(): number {
@@ -392,7 +440,10 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     }
     // Every part queued is in this flush: the spare is free once it is written.
     this.flushSeq++;
-    if (this.parts === null && this.spareFreeAt === SPARE_QUEUED) this.spareFreeAt = this.flushSeq;
+    const free = this.spareFreeAt;
+    if (this.parts === null && free !== null) {
+      for (let i = 0; i < free.length; i++) if (free[i] === SPARE_QUEUED) free[i] = this.flushSeq;
+    }
     const last = parts.length - 1;
     let ok: boolean;
     if (last === 0) ok = this.socket.write(parts[0], this.written);
@@ -422,7 +473,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     else if (bytes < CHUNK_MIN) {
       this.chunkSize = CHUNK_MIN;
       if (this.chunk !== null && this.chunk.length > CHUNK_MIN) this.chunk = null;
-      this.spare = null;
+      if (this.spares !== null) this.dropSpares();
     }
   }
 
@@ -431,7 +482,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     this.parts = null;
     this.queued = 0;
     this.chunk = null;
-    this.spare = null;
+    this.dropSpares();
     this.releaseAll();
   }
 

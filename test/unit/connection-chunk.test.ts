@@ -195,4 +195,32 @@ describe('Connection: the encode chunk', () => {
       'bytes arrive intact and in order',
     );
   });
+
+  test('a socket a flush behind: spare chunks are reused, a burst grows the chunk at once', () => {
+    const flusher = new Flusher();
+    const socket = new LazySocket();
+    const conn = new TestConnection(1, socket as unknown as Transport, flusher, 1 << 30);
+    const sent: Buffer[] = [];
+    let afterWarmUp = -1;
+    for (let batch = 0; batch < 200; batch++) {
+      if (batch === 1) afterWarmUp = conn.chunkAllocs;
+      flusher.begin();
+      for (let f = 0; f < 200; f++) {
+        const b = frame(sent.length, 512);
+        sent.push(b);
+        conn.send(b);
+      }
+      flusher.end();
+      // The socket completes all but the last flush: one is always in flight.
+      if (socket.pending > 1) socket.complete(socket.pending - 1);
+    }
+    socket.complete();
+    assert.ok(Buffer.concat(socket.received).equals(Buffer.concat(sent)));
+    // The first 100 KiB batch grows the chunk from 1 KiB to 64 KiB: a handful, not 100.
+    assert.ok(afterWarmUp <= 10, `${afterWarmUp} chunks for the first batch`);
+    assert.ok(
+      conn.chunkAllocs - afterWarmUp <= 3,
+      `${conn.chunkAllocs - afterWarmUp} chunks allocated after the first batch`,
+    );
+  });
 });

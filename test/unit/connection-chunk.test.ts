@@ -137,4 +137,90 @@ describe('Connection: the encode chunk', () => {
     // 3 MB through chunks of at most 64 KiB: a handful while the chunk grows, then one.
     assert.ok(socket.buffersSeen.size <= 8, `${socket.buffersSeen.size} chunks`);
   });
+
+  test('batches larger than a chunk alternate between two chunks, and in-flight bytes stay intact', () => {
+    const flusher = new Flusher();
+    const socket = new LazySocket();
+    const conn = new TestConnection(1, socket as unknown as Transport, flusher, 1 << 30);
+    const sent: Buffer[] = [];
+    // 200 batches of 100 KiB (past the largest chunk, so each batch seals
+    // one and needs another); the socket completes each flush before the
+    // next batch.
+    let grown = 0;
+    for (let batch = 0; batch < 200; batch++) {
+      if (batch === 20) grown = socket.buffersSeen.size;
+      flusher.begin();
+      for (let f = 0; f < 200; f++) {
+        const b = frame(sent.length, 512);
+        sent.push(b);
+        conn.send(b);
+      }
+      flusher.end();
+      socket.complete();
+    }
+    assert.ok(Buffer.concat(socket.received).equals(Buffer.concat(sent)));
+    // New chunks while the chunk grows to its largest size, then the same two.
+    assert.equal(socket.buffersSeen.size, grown, 'no chunk allocated after the first 20 batches');
+  });
+
+  test('a spare chunk is not reused while a flush that carried part of it is in flight', () => {
+    const flusher = new Flusher();
+    const socket = new LazySocket();
+    const conn = new TestConnection(1, socket as unknown as Transport, flusher, 1 << 30);
+    const sent: Buffer[] = [];
+    let seed = 777;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let batch = 0; batch < 300; batch++) {
+      flusher.begin();
+      // Batches around the chunk's size: some seal, some carry, some fit.
+      const frames = 1 + rand(300);
+      for (let f = 0; f < frames; f++) {
+        const b = frame(sent.length, 1 + rand(600));
+        sent.push(b);
+        conn.send(b);
+      }
+      flusher.end();
+      // The socket lags behind by up to three flushes, or catches up.
+      const mode = rand(5);
+      if (mode === 0) socket.complete();
+      else if (socket.pending > 3) socket.complete(socket.pending - 3);
+      else if (mode === 1 && socket.pending > 0) socket.complete(1);
+    }
+    socket.complete();
+    assert.ok(
+      Buffer.concat(socket.received).equals(Buffer.concat(sent)),
+      'bytes arrive intact and in order',
+    );
+  });
+
+  test('a socket a flush behind: spare chunks are reused, a burst grows the chunk at once', () => {
+    const flusher = new Flusher();
+    const socket = new LazySocket();
+    const conn = new TestConnection(1, socket as unknown as Transport, flusher, 1 << 30);
+    const sent: Buffer[] = [];
+    let afterWarmUp = -1;
+    for (let batch = 0; batch < 200; batch++) {
+      if (batch === 1) afterWarmUp = conn.chunkAllocs;
+      flusher.begin();
+      for (let f = 0; f < 200; f++) {
+        const b = frame(sent.length, 512);
+        sent.push(b);
+        conn.send(b);
+      }
+      flusher.end();
+      // The socket completes all but the last flush: one is always in flight.
+      if (socket.pending > 1) socket.complete(socket.pending - 1);
+    }
+    socket.complete();
+    assert.ok(Buffer.concat(socket.received).equals(Buffer.concat(sent)));
+    // The first 100 KiB batch grows the chunk from 1 KiB to 64 KiB: a handful, not 100.
+    assert.ok(afterWarmUp <= 10, `${afterWarmUp} chunks for the first batch`);
+    assert.ok(
+      conn.chunkAllocs - afterWarmUp <= 3,
+      `${conn.chunkAllocs - afterWarmUp} chunks allocated after the first batch`,
+    );
+  });
 });

@@ -56,6 +56,26 @@ describe('mesh MSG decoder caches', () => {
     ]);
   });
 
+  test('a head differing from the kept one in any single byte, at any offset, is decoded anew', () => {
+    // The kept head is compared four bytes at a time, then byte by byte:
+    // heads of each length mod 4, a subject differing at each position,
+    // batched in one read so frames sit at every alignment.
+    for (const len of [9, 10, 11, 12, 13]) {
+      const subject = 'a'.repeat(len);
+      const specs: MsgSpec[] = [];
+      for (let i = 0; i < len; i++) {
+        specs.push({ ...BASE, subject });
+        specs.push({ ...BASE, subject: `${subject.slice(0, i)}b${subject.slice(i + 1)}` });
+      }
+      specs.push({ ...BASE, subject, dests: [{ node: 'd', plain: true, queues: [] }] });
+      specs.push({ ...BASE, subject, payload: Buffer.from('x'.repeat(len)) });
+      const { handler, events } = meshRecorder();
+      const parser = new FrameParser(handler, 1 << 20);
+      assert.equal(parser.feed(Buffer.concat(specs.map(encodeMsg))), null);
+      assert.deepEqual(events, specs.map(specEvent));
+    }
+  });
+
   test('frames batched in one read, and split byte by byte, decode the same', () => {
     const specs = [BASE, BASE, { ...BASE, reply: 'r' }, BASE, { ...BASE, to: 't' }, BASE];
     const wire = Buffer.concat(specs.map(encodeMsg));
@@ -90,8 +110,14 @@ describe('mesh SentHead', () => {
     const d = m.dests[0]!;
     const n = cache.size(m.ttl, m.account, m.subject, m.reply, d, m.to);
     let at: number;
-    if (n > 0) at = cache.write(buf, 0, hlen, body);
-    else {
+    if (n > 0) {
+      at = cache.write(buf, 0, hlen, body);
+      // The word-wide write, at an odd offset, writes the same bytes.
+      const other = Buffer.alloc(buf.length + 3);
+      const view = new DataView(other.buffer, other.byteOffset, other.length);
+      assert.equal(cache.writeView(other, view, 3, hlen, body), at + 3);
+      assert.ok(other.subarray(3, at + 3).equals(buf.subarray(0, at)));
+    } else {
       at = writeMsgHead(buf, 0, m.ttl, m.account, m.subject, m.reply, m.dests, hlen, body, m.to);
       cache.keep(buf, 0, at, m.ttl, m.account, m.subject, m.reply, d, m.to);
     }

@@ -7,7 +7,7 @@
  */
 import { COPY_LIMIT, Connection } from '../../connection/connection.js';
 import { type Message, RangeMessage, type Subscription } from '../../core/message.js';
-import { copyInto } from '../../util/bytes.js';
+import { copyInto, writeDecimal } from '../../util/bytes.js';
 import { encodeMsgHead, headMax, msgTargetMax, writeMsgTarget } from './encoder.js';
 
 /** Below this many bytes a range is copied by a JS loop (a native call costs more). */
@@ -23,7 +23,30 @@ export interface NatsSubscription extends Subscription {
   check: boolean;
 }
 
+/**
+ * The `MSG <subject> <sid> ` bytes of the subscription delivered to last,
+ * as big-endian 32-bit words, so a run of deliveries to one subscription
+ * writes them four bytes at a time (`MsgOutput.queueRange`). Made on the
+ * second delivery in a row to one subscription and subject.
+ */
+class TargetWords {
+  sub: NatsSubscription | null = null;
+  subject = '';
+  /** Whether `words` holds the head of `sub` for `subject` (else it is a candidate). */
+  ready = false;
+  /** Bytes of "MSG " + target. */
+  len = 0;
+  readonly words = new Uint32Array(TARGET_WORDS_MAX / 4);
+}
+
+/** Longest "MSG <subject> <sid> " written four bytes at a time; longer ones go byte by byte. */
+const TARGET_WORDS_MAX = 128;
+const MSG_SP = 0x4d534720; // "MSG "
+
 export abstract class MsgOutput extends Connection {
+  /** See TargetWords (null until the first small delivery). */
+  private targetWords: TargetWords | null = null;
+
   /**
    * Queues one delivery of `msg` to `ns` (its headers only `withHeaders`);
    * returns the payload size (headers included), or -1 at the pending bound.
@@ -38,6 +61,21 @@ export abstract class MsgOutput extends Connection {
       ns.targetSubject = msg.subject;
     }
     if (msg instanceof RangeMessage && msg.end - msg.hstart < COPY_LIMIT) {
+      if (msg.reply === '' && (msg.hlen < 0 || !withHeaders)) {
+        let tw = this.targetWords;
+        if (tw === null) {
+          tw = new TargetWords();
+          this.targetWords = tw;
+        }
+        if (tw.sub === ns && tw.subject === ns.targetSubject) {
+          if (tw.ready) return this.queueWords(tw, msg);
+          if (ns.targetLen + 4 <= TARGET_WORDS_MAX) fillWords(tw, ns);
+        } else {
+          tw.sub = ns;
+          tw.subject = ns.targetSubject;
+          tw.ready = false;
+        }
+      }
       return this.queueRange(ns.target, ns.targetLen, msg, withHeaders);
     }
     const headers = withHeaders ? msg.headers : null;
@@ -76,6 +114,35 @@ export abstract class MsgOutput extends Connection {
     return this.commit(at) ? total : -1;
   }
 
+  /** `queueRange` for a MSG without reply or headers whose head is in `tw`. */
+  private queueWords(tw: TargetWords, msg: RangeMessage): number {
+    const from = msg.hlen < 0 ? msg.hstart : msg.hstart + msg.hlen;
+    const end = msg.end;
+    const total = end - from;
+    const n = tw.len;
+    const chunk = this.reserve(n + 16 + total + 2);
+    const view = this.chunkView;
+    let at = this.writePos;
+    const w = tw.words;
+    const words = (n + 3) >>> 2;
+    // Whole words: the last may run up to 3 bytes past the head, into room
+    // reserved for the size that overwrites them next.
+    for (let i = 0; i < words; i++) view.setUint32(at + 4 * i, w[i]);
+    at = writeDecimal(chunk, at + n, total);
+    chunk[at++] = 0x0d;
+    chunk[at++] = 0x0a;
+    const src = msg.buf;
+    if (total <= SMALL_COPY) {
+      for (let i = from; i < end; i++) chunk[at++] = src[i];
+    } else {
+      chunk.set(new Uint8Array(src.buffer, src.byteOffset + from, total), at);
+      at += total;
+    }
+    chunk[at++] = 0x0d;
+    chunk[at++] = 0x0a;
+    return this.commit(at) ? total : -1;
+  }
+
   /** `queueMsg` for a small `RangeMessage`: its bytes copied from the range read. */
   private queueRange(
     target: Buffer,
@@ -94,11 +161,28 @@ export abstract class MsgOutput extends Connection {
     if (total <= SMALL_COPY) {
       for (let i = from; i < end; i++) chunk[at++] = src[i];
     } else {
-      chunk.set(src.subarray(from, end), at); // Buffer#copy with offsets costs more
+      // A plain Uint8Array view: Buffer#copy with offsets and Buffer#subarray
+      // (its species constructor) cost ~35 ns more per copy.
+      chunk.set(new Uint8Array(src.buffer, src.byteOffset + from, total), at);
       at += total;
     }
     chunk[at++] = 0x0d;
     chunk[at++] = 0x0a;
     return this.commit(at) ? total : -1;
   }
+}
+
+/** Fills `tw` with "MSG " and the target of `ns` (its `targetLen` + 4 bytes fit). */
+function fillWords(tw: TargetWords, ns: NatsSubscription): void {
+  const n = ns.targetLen + 4;
+  const t = ns.target;
+  const w = tw.words;
+  w[0] = MSG_SP;
+  for (let i = 4; i < n; i += 4) {
+    let v = 0;
+    for (let k = 0; k < 4; k++) v = (v << 8) | (i + k < n ? t[i + k - 4] : 0);
+    w[i >>> 2] = v >>> 0;
+  }
+  tw.len = n;
+  tw.ready = true;
 }

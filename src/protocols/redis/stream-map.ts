@@ -141,10 +141,13 @@ export type XaddId =
   | { readonly kind: 'ms'; readonly ms: bigint }
   | { readonly kind: 'explicit'; readonly id: StreamId };
 
+const AUTO_ID: XaddId = Object.freeze({ kind: 'auto' });
+
 export function parseXaddId(arg: Buffer): XaddId | null {
+  if (arg.length === 1 && arg[0] === 0x2a /* * */) return AUTO_ID;
   const s = idText(arg);
   if (s === null) return null;
-  if (s === '*') return { kind: 'auto' };
+  if (s === '*') return AUTO_ID;
   if (s.endsWith('-*') && s.indexOf('-') === s.length - 2) {
     const ms = parseU64(s.slice(0, -2));
     return ms === null ? null : { kind: 'ms', ms };
@@ -325,6 +328,20 @@ function headerSafe(b: Buffer): boolean {
   return !/[\r\n\0]/.test(s) && s.trim() === s;
 }
 
+/** Whether a field name is `payload` (the default field, left out of the headers). */
+function isPayloadName(b: Buffer): boolean {
+  return (
+    b.length === 7 &&
+    b[0] === 0x70 &&
+    b[1] === 0x61 &&
+    b[2] === 0x79 &&
+    b[3] === 0x6c &&
+    b[4] === 0x6f &&
+    b[5] === 0x61 &&
+    b[6] === 0x64
+  );
+}
+
 /** RESP array of bulk strings. */
 function respArray(items: readonly Buffer[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${items.length}\r\n`)];
@@ -357,24 +374,33 @@ function readRespArray(b: Buffer): Buffer[] | null {
 
 const ALL_DIGITS = /^\d+$/;
 
-/** The headers and payload XADD stores for `fields` (field, value, …) with `id`. */
+/**
+ * The headers and payload XADD stores for `fields` (field, value, …; from
+ * index `from` on) with `id`, whose text (`formatId`) is `text`.
+ */
 export function encodeEntry(
   id: StreamId,
-  fields: readonly Buffer[],
+  all: readonly Buffer[],
+  from = 0,
+  text: string = formatId(id),
 ): {
   headers: Buffer;
   payload: Buffer;
 } {
-  if (fields.length === 2 && headerSafe(fields[0]!)) {
+  if (all.length - from === 2 && headerSafe(all[from]!)) {
     // The common entry (one field): its headers made in one string, no list.
-    const name = fields[0]!.toString('utf8');
-    const head =
-      name === DEFAULT_FIELD
-        ? `NATS/1.0\r\n${HDR_ID}: ${formatId(id)}\r\n\r\n`
-        : `NATS/1.0\r\n${HDR_ID}: ${formatId(id)}\r\n${HDR_FIELD}: ${name}\r\n\r\n`;
-    return { headers: Buffer.from(head, 'utf8'), payload: fields[1]! };
+    const f = all[from]!;
+    // The ID's text is ASCII: latin1 is its bytes; a field name may be any UTF-8.
+    const headers = isPayloadName(f)
+      ? Buffer.from(`NATS/1.0\r\n${HDR_ID}: ${text}\r\n\r\n`, 'latin1')
+      : Buffer.from(
+          `NATS/1.0\r\n${HDR_ID}: ${text}\r\n${HDR_FIELD}: ${f.toString('utf8')}\r\n\r\n`,
+          'utf8',
+        );
+    return { headers, payload: all[from + 1]! };
   }
-  const lines = [`NATS/1.0`, `${HDR_ID}: ${formatId(id)}`];
+  const fields = from === 0 ? all : all.slice(from);
+  const lines = [`NATS/1.0`, `${HDR_ID}: ${text}`];
   let payload: Buffer;
   if (jsonable(fields)) {
     const obj: Record<string, string> = {};

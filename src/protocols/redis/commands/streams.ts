@@ -10,7 +10,12 @@
  */
 import type { Command, CommandContext } from '../command.js';
 import { R, type Reply } from '../encoder.js';
-import { type StreamView, streamsOf, type XaddOutcome } from '../stream-access.js';
+import {
+  type RedisStreams,
+  type StreamView,
+  streamsOf,
+  type XaddOutcome,
+} from '../stream-access.js';
 import {
   compareIds,
   encodeEntry,
@@ -24,6 +29,7 @@ import {
   type StreamId,
   type XaddId,
 } from '../stream-map.js';
+import type { LocalView } from '../stream-views.js';
 import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
 import {
   failure,
@@ -85,13 +91,52 @@ function xadd(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Rep
   }
   const name = nameOf(args[1]!);
   if (typeof name !== 'string') return name;
-  const outcome = streamsOf(ctx.face).xadd(ctx.client.account, {
+  const streams = streamsOf(ctx.face);
+  if (parsed.trim.strategy === 'none') {
+    const here = streams.hereForXadd(ctx.client.account, name);
+    if (here !== null) return xaddHere(ctx, streams, here, want, args, at + 1);
+  }
+  const outcome = streams.xadd(ctx.client.account, {
     name,
     create: !parsed.nomkstream,
     check: (subject) => mayPublish(ctx, subject),
     build: entryBuilder(want, args.slice(at + 1)),
   });
   return answer(ctx, name, parsed.trim, outcome);
+}
+
+/**
+ * XADD to a stream on this node whose top ID is known, without trimming,
+ * in this turn: the same checks, ID and entry as `xadd`'s general path,
+ * the ID formatted once (header and reply), one promise per entry
+ * (bench/PROFILE.md, "Issue 16 — rstream").
+ */
+function xaddHere(
+  ctx: CommandContext,
+  streams: RedisStreams,
+  v: LocalView,
+  want: XaddId,
+  args: readonly Buffer[],
+  from: number,
+): Reply | Promise<Reply> {
+  const subject = v.xaddTarget();
+  if ('error' in subject) return R.error(subject.error);
+  const refused = mayPublish(ctx, subject.subject);
+  if (refused !== null) return R.error(refused);
+  const id = nextXaddId(want, v.meta.lastId, BigInt(Date.now()));
+  if (typeof id === 'string') return R.error(id);
+  const text = formatId(id);
+  const e = encodeEntry(id, args, from, text);
+  const reply = R.bulk(text);
+  return streams.appendEntry(
+    ctx.client.account,
+    v,
+    subject.subject,
+    id,
+    e.headers,
+    e.payload,
+    reply,
+  );
 }
 
 /**

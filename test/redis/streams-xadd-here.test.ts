@@ -1,0 +1,145 @@
+/**
+ * XADD's fast path to a stream on this node (stream-access.ts
+ * `hereForXadd` / `appendEntry`, commands/streams.ts `xaddHere`): the
+ * corners it touches. The payload is copied for other subscribers only
+ * when there are some (pipelined XADDs, whose fields are slices of the
+ * connection's read buffer, reach a NATS subscriber and the store intact,
+ * in order, headers and reply agreeing); the XADD subject is worked out
+ * once per stream config and again after an update; the ID after the top
+ * entry, and errors in line with the replies before them.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { connect, type NatsConnection, StringCodec } from 'nats';
+import { type RedisNode, startRedisNode } from './helpers.js';
+
+const sc = StringCodec();
+
+describe('XADD to a stream on this node', () => {
+  let dir: string;
+  let node: RedisNode;
+  let io: Redis;
+  let nc: NatsConnection;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'weft-redis-xadd-here-'));
+    node = await startRedisNode({ jetstream: true, dataDir: dir });
+    io = new Redis({ port: node.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+    nc = await connect({ port: node.srv.port, reconnect: false });
+  });
+  after(async () => {
+    io?.disconnect();
+    await nc?.close();
+    await node?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('pipelined XADDs reach a NATS subscriber and the store intact, in order', async () => {
+    await io.xadd('fp', '*', 'payload', 'first');
+    const n = 500;
+    const sub = nc.subscribe('redis.stream.fp', { max: n });
+    const seen: { data: string; id: string | undefined }[] = [];
+    const done = (async () => {
+      for await (const m of sub)
+        seen.push({ data: sc.decode(m.data), id: m.headers?.get('Redis-Stream-Id') });
+    })();
+    await nc.flush();
+    const p = io.pipeline();
+    for (let i = 0; i < n; i++) p.xadd('fp', '*', 'payload', `v${i}-${'x'.repeat(i % 37)}`);
+    const ids = (await p.exec())!.map(([err, id]) => {
+      assert.equal(err, null);
+      return id as string;
+    });
+    await done;
+    assert.equal(seen.length, n);
+    for (let i = 0; i < n; i++) {
+      assert.equal(seen[i]!.data, `v${i}-${'x'.repeat(i % 37)}`);
+      assert.equal(seen[i]!.id, ids[i]);
+    }
+    const entries = await io.xrange('fp', ids[0]!, '+');
+    assert.deepEqual(
+      entries,
+      ids.map((id, i) => [id, ['payload', `v${i}-${'x'.repeat(i % 37)}`]]),
+    );
+  });
+
+  test('with nobody subscribed, pipelined XADDs are stored intact (named and UTF-8 fields too)', async () => {
+    const p = io.pipeline();
+    for (let i = 0; i < 300; i++) {
+      if (i % 3 === 0) p.xadd('quiet', '*', 'payload', `p${i}`);
+      else if (i % 3 === 1) p.xadd('quiet', '*', 'temp', `t${i}`);
+      else p.xadd('quiet', '*', 'größe', `g${i}`);
+    }
+    const ids = (await p.exec())!.map(([, id]) => id as string);
+    const entries = await io.xrange('quiet', '-', '+');
+    assert.equal(entries.length, 300);
+    for (let i = 0; i < 300; i++) {
+      const field = ['payload', 'temp', 'größe'][i % 3]!;
+      const value = `${['p', 't', 'g'][i % 3]}${i}`;
+      assert.deepEqual(entries[i], [ids[i], [field, value]]);
+    }
+    // IDs grow, each after the one before (the top is known between XADDs).
+    for (let i = 1; i < ids.length; i++) {
+      const [am, as] = ids[i - 1]!.split('-').map(BigInt);
+      const [bm, bs] = ids[i]!.split('-').map(BigInt);
+      assert.ok(bm! > am! || (bm === am && bs! > as!), `${ids[i]} after ${ids[i - 1]}`);
+    }
+  });
+
+  test('the XADD subject follows a stream update', async () => {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'upd', subjects: ['upd.a', 'upd.b.>'] });
+    // Two XADDs: the second takes the fast path, which keeps the subject for this config.
+    const onA = nc.subscribe('upd.a', { max: 2 });
+    await nc.flush();
+    const first = [
+      await io.xadd('upd', '*', 'payload', 'to a'),
+      await io.xadd('upd', '*', 'payload', 'to a'),
+    ];
+    let i = 0;
+    for await (const m of onA) {
+      assert.equal(sc.decode(m.data), 'to a');
+      assert.equal(m.headers?.get('Redis-Stream-Id'), first[i++]);
+    }
+    await jsm.streams.update('upd', { subjects: ['upd.a', 'upd.b.>', 'redis.stream.upd'] });
+    const onOwn = nc.subscribe('redis.stream.upd', { max: 1 });
+    await nc.flush();
+    const second = await io.xadd('upd', '*', 'payload', 'to own');
+    for await (const m of onOwn) {
+      assert.equal(sc.decode(m.data), 'to own');
+      assert.equal(m.headers?.get('Redis-Stream-Id'), second);
+    }
+    await jsm.streams.update('upd', { subjects: ['upd.b.>'] });
+    await assert.rejects(
+      io.xadd('upd', '*', 'payload', 'nowhere'),
+      /captures only wildcard subjects/,
+    );
+    assert.equal(await io.xlen('upd'), 3);
+  });
+
+  test('explicit IDs and their errors keep their place among pipelined replies', async () => {
+    const p = io.pipeline();
+    p.xadd('ex', '5-1', 'f', 'a');
+    p.xadd('ex', '5-1', 'f', 'b');
+    p.xadd('ex', '5-*', 'f', 'c');
+    p.xadd('ex', '0-0', 'f', 'd');
+    p.xadd('ex', '4-9', 'f', 'e');
+    p.xadd('ex', '6', 'f', 'g');
+    const r = (await p.exec())!;
+    assert.deepEqual(r[0], [null, '5-1']);
+    assert.match(String(r[1]![0]), /equal or smaller than the target stream top item/);
+    assert.deepEqual(r[2], [null, '5-2']);
+    assert.match(String(r[3]![0]), /must be greater than 0-0/);
+    assert.match(String(r[4]![0]), /equal or smaller than the target stream top item/);
+    assert.deepEqual(r[5], [null, '6-0']);
+    assert.deepEqual(await io.xrange('ex', '-', '+'), [
+      ['5-1', ['f', 'a']],
+      ['5-2', ['f', 'c']],
+      ['6-0', ['f', 'g']],
+    ]);
+  });
+});

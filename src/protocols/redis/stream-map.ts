@@ -135,6 +135,59 @@ export function parseId(arg: Buffer, missingSeq: bigint, strict = false): Stream
   return seq === null ? null : { ms, seq };
 }
 
+/** 2^64-1 in decimal (20 digits). */
+const U64_TEXT = '18446744073709551615';
+
+/**
+ * Where `b[from, to)` is an ID as Redis writes it — `<ms>-<seq>`, each
+ * decimal without sign or leading zero and at most 2^64-1 — the index of
+ * its dash, else -1. Such a text reads as itself (parseId, then formatId,
+ * gives it back), so it can be used as it is; anything else is read the
+ * long way (parseId).
+ */
+export function canonicalIdDash(b: Buffer, from: number, to: number): number {
+  let dash = -1;
+  for (let i = from; i < to; i++) {
+    const c = b[i]!;
+    if (c === 0x2d) {
+      if (dash >= 0) return -1;
+      dash = i;
+    } else if (c < 0x30 || c > 0x39) return -1;
+  }
+  if (dash < 0 || !canonicalPart(b, from, dash) || !canonicalPart(b, dash + 1, to)) return -1;
+  return dash;
+}
+
+function canonicalPart(b: Buffer, from: number, to: number): boolean {
+  const n = to - from;
+  if (n < 1 || n > 20) return false;
+  if (n > 1 && b[from] === 0x30) return false;
+  // Same length, all digits: string order is number order.
+  return n < 20 || b.toString('latin1', from, to) <= U64_TEXT;
+}
+
+/** The header block XADD writes begins so (its first header is the entry's ID). */
+const XADD_HEAD = Buffer.from(`NATS/1.0\r\nRedis-Stream-Id: `, 'latin1');
+
+/**
+ * The end (the CR) of the `Redis-Stream-Id` value in a header block whose
+ * first header it is, as XADD writes it, with a canonical ID
+ * (`canonicalIdDash`); -1 for any other block (read the long way:
+ * redisHeaders). The first header is the first occurrence, the one
+ * redisHeaders takes.
+ */
+export function xaddIdEnd(block: Buffer | null): number {
+  const from = XADD_HEAD.length;
+  if (block === null || block.length < from + 5) return -1;
+  if (block.compare(XADD_HEAD, 0, from, 0, from) !== 0) return -1;
+  const cr = block.indexOf(0x0d, from);
+  if (cr < 0 || block[cr + 1] !== 0x0a) return -1;
+  return canonicalIdDash(block, from, cr) < 0 ? -1 : cr;
+}
+
+/** Where the ID's text starts in a block `xaddIdEnd` accepted. */
+export const XADD_ID_AT = XADD_HEAD.length;
+
 /** XADD's ID argument: `*`, `<ms>-*`, or an explicit ID (a lone `<ms>` is `<ms>-0`). */
 export type XaddId =
   | { readonly kind: 'auto' }
@@ -454,6 +507,15 @@ function redisHeaders(block: Buffer | null): RedisHeaders {
  * (explicit IDs, XSETID); ranges by ID then see the stream out of order.
  */
 export function idOf(m: StoredLike): StreamId {
+  const end = xaddIdEnd(m.headers);
+  if (end >= 0) {
+    const h = m.headers!;
+    const dash = h.indexOf(0x2d, XADD_ID_AT);
+    return {
+      ms: BigInt(h.toString('latin1', XADD_ID_AT, dash)),
+      seq: BigInt(h.toString('latin1', dash + 1, end)),
+    };
+  }
   if (m.headers !== null) {
     const h = redisHeaders(m.headers);
     if (h.id !== undefined) {
@@ -466,6 +528,7 @@ export function idOf(m: StoredLike): StreamId {
 
 /** A stored message as a Redis entry. */
 export function entryOf(m: StoredLike): Entry {
+  if (onlyXaddId(m.headers)) return { id: idOf(m), fields: [PAYLOAD_NAME, m.payload] };
   const h = redisHeaders(m.headers);
   let id: StreamId | null = null;
   if (h.id !== undefined) id = parseId(Buffer.from(h.id, 'latin1'), 0n, true);
@@ -501,6 +564,32 @@ function fromJson(payload: Buffer): Buffer[] | null {
 /** An entry as XRANGE/XREAD answer it: `[id, [field, value, …]]`. */
 export function entryReply(e: Entry): Reply {
   return R.array([R.bulk(formatId(e.id)), R.array(e.fields.map((f) => R.bulk(f)))]);
+}
+
+/** The field name of an entry without one (shared: replies only read it). */
+const PAYLOAD_NAME = Buffer.from(DEFAULT_FIELD, 'latin1');
+const PAYLOAD_FIELD = Object.freeze(R.bulk(PAYLOAD_NAME));
+
+/** Whether a header block is XADD's for a one-field entry named `payload`: its ID alone. */
+function onlyXaddId(h: Buffer | null): boolean {
+  const end = xaddIdEnd(h);
+  return end >= 0 && h!.length === end + 4 && h![end + 2] === 0x0d && h![end + 3] === 0x0a;
+}
+
+/**
+ * `entryReply(entryOf(m))`: the same reply, and for XADD's one-field
+ * entry named `payload` (its headers the ID alone) without reading the
+ * headers back or the ID through BigInts.
+ */
+export function storedEntryReply(m: StoredLike): Reply {
+  const h = m.headers;
+  if (onlyXaddId(h)) {
+    return R.array([
+      R.bulk(h!.toString('latin1', XADD_ID_AT, h!.length - 4)),
+      R.array([PAYLOAD_FIELD, R.bulk(m.payload)]),
+    ]);
+  }
+  return entryReply(entryOf(m));
 }
 
 // ---------------------------------------------------------------- ID → sequence

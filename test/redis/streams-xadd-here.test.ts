@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { connect, type NatsConnection, StringCodec } from 'nats';
-import { type RedisNode, startRedisNode } from './helpers.js';
+import { RawRedis, type RedisNode, resp, startRedisNode } from './helpers.js';
 
 const sc = StringCodec();
 
@@ -141,5 +141,32 @@ describe('XADD to a stream on this node', () => {
       ['5-2', ['f', 'c']],
       ['6-0', ['f', 'g']],
     ]);
+  });
+
+  test('short bulk replies are written in place, byte for byte (XADD IDs, CLIENT GETNAME)', async () => {
+    const raw = await RawRedis.connect(node.port);
+    try {
+      assert.equal(await raw.call(resp('XADD', 'rawid', '5-1', 'f', 'v')), '$3\r\n5-1\r\n');
+      const big = '18446744073709551615-18446744073709551615';
+      assert.equal(await raw.call(resp('XADD', 'rawid', big, 'f', 'v')), `$41\r\n${big}\r\n`);
+      // 64 characters: in place; 65: the general encoder; the same bytes either way.
+      for (const n of [1, 9, 10, 99, 64, 65]) {
+        const name = 'n'.repeat(n);
+        assert.equal(await raw.call(resp('CLIENT', 'SETNAME', name)), '+OK\r\n');
+        assert.equal(await raw.call(resp('CLIENT', 'GETNAME')), `$${n}\r\n${name}\r\n`);
+      }
+      // Pipelined: in order, after replies that waited for the disk.
+      const replies = await raw.call(
+        Buffer.concat([
+          resp('XADD', 'rawid2', '7-1', 'f', 'v'),
+          resp('CLIENT', 'GETNAME'),
+          resp('XADD', 'rawid2', '7-2', 'f', 'v'),
+        ]),
+        3,
+      );
+      assert.equal(replies, `$3\r\n7-1\r\n$65\r\n${'n'.repeat(65)}\r\n$3\r\n7-2\r\n`);
+    } finally {
+      raw.close();
+    }
   });
 });

@@ -508,8 +508,7 @@ export class RedisSession extends Connection implements FaceConnection, RedisCli
       buf[at++] = 13;
       buf[at++] = 10;
       this.commit(at);
-    }
-    else this.queueBytes(encode(r, this.protocol));
+    } else this.queueBytes(encode(r, this.protocol));
   }
 
   private maybeEnd(): void {

@@ -8,10 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { forEachHeader } from '../../src/core/headers.js';
 import { strictId } from '../../src/protocols/redis/groups/access.js';
 import { toKey } from '../../src/protocols/redis/groups/streams-view.js';
 import {
   canonicalIdDash,
+  type Entry,
   encodeEntry,
   entryOf,
   entryReply,
@@ -55,6 +57,26 @@ const TEXTS = [
   '1\u00002-3',
 ];
 
+/**
+ * The entry as the header reader makes it (stream-map.ts redisHeaders):
+ * the first of each header, any case; the payload here is neither JSON
+ * nor a RESP array of pairs, so the entry is one field.
+ */
+function longWay(m: StoredLike): Entry {
+  const h: Record<string, string> = {};
+  if (m.headers !== null) {
+    forEachHeader(m.headers, 'utf8', (name, value) => {
+      h[name.toLowerCase()] ??= value;
+    });
+  }
+  const parsed =
+    h['redis-stream-id'] === undefined ? null : parseId(b(h['redis-stream-id']), 0n, true);
+  return {
+    id: parsed ?? { ms: BigInt(m.time), seq: BigInt(m.seq) },
+    fields: [Buffer.from(h['redis-field'] ?? 'payload', 'utf8'), m.payload],
+  };
+}
+
 describe('IDs as Redis writes them, read the short way', () => {
   test('canonicalIdDash accepts exactly the IDs formatId writes back unchanged', () => {
     for (const t of TEXTS) {
@@ -77,6 +99,17 @@ describe('IDs as Redis writes them, read the short way', () => {
       blocks.push(
         `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\n\r\n`,
         `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\nRedis-Field: temp\r\n\r\n`,
+        `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\nRedis-Field: f\r\n\r\n`,
+        `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\nRedis-Field: payload\r\n\r\n`,
+        `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\nRedis-Field: a b\r\n\r\n`,
+        `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\nRedis-Field: \r\n\r\n`,
+        `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\nRedis-Field:  x \r\n\r\n`,
+        `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\nRedis-Field:x\r\n\r\n`,
+        `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\nredis-field: x\r\n\r\n`,
+        `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\nRedis-Field: \u00e9t\u00e9\r\n\r\n`,
+        `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\nRedis-Field: x\r\nRedis-Encoding: json\r\n\r\n`,
+        `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\nRedis-Field: x\r\n`,
+        `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\nRedis-Field: x\r\n\r\nZ`,
         `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\nRedis-Encoding: resp\r\n\r\n`,
         `NATS/1.0\r\nRedis-Stream-Id: ${t}\r\nRedis-Stream-Id: 7-7\r\n\r\n`,
         `NATS/1.0\r\nTrace: 1\r\nRedis-Stream-Id: ${t}\r\n\r\n`,
@@ -94,6 +127,7 @@ describe('IDs as Redis writes them, read the short way', () => {
         payload: b('*1\r\n$1\r\nx\r\n'),
       };
       const e = entryOf(m);
+      assert.deepEqual(e, longWay(m), String(block));
       assert.deepEqual(idOf(m), e.id, String(block));
       assert.deepEqual(storedEntryReply(m), entryReply(e), String(block));
       if (block !== null)
@@ -104,7 +138,14 @@ describe('IDs as Redis writes them, read the short way', () => {
           block,
         );
     }
-    // What XADD writes is read back the short way.
+    // What XADD writes is read back the short way, a named field too (as a view of the block).
+    const named = encodeEntry({ ms: 9n, seq: 9n }, [b('temp'), b('21')]);
+    const nm: StoredLike = { seq: 1, time: 0, headers: named.headers, payload: named.payload };
+    assert.deepEqual(
+      storedEntryReply(nm),
+      entryReply({ id: { ms: 9n, seq: 9n }, fields: [b('temp'), b('21')] }),
+    );
+    assert.deepEqual(entryOf(nm).fields, [b('temp'), b('21')]);
     const w = encodeEntry({ ms: 1700000000000n, seq: 3n }, [b('payload'), b('v')]);
     assert.ok(xaddIdEnd(w.headers) > 0);
     assert.deepEqual(

@@ -528,7 +528,8 @@ export function idOf(m: StoredLike): StreamId {
 
 /** A stored message as a Redis entry. */
 export function entryOf(m: StoredLike): Entry {
-  if (onlyXaddId(m.headers)) return { id: idOf(m), fields: [PAYLOAD_NAME, m.payload] };
+  const field = xaddOneField(m.headers, xaddIdEnd(m.headers));
+  if (field !== null) return { id: idOf(m), fields: [field, m.payload] };
   const h = redisHeaders(m.headers);
   let id: StreamId | null = null;
   if (h.id !== undefined) id = parseId(Buffer.from(h.id, 'latin1'), 0n, true);
@@ -570,23 +571,43 @@ export function entryReply(e: Entry): Reply {
 const PAYLOAD_NAME = Buffer.from(DEFAULT_FIELD, 'latin1');
 const PAYLOAD_FIELD = Object.freeze(R.bulk(PAYLOAD_NAME));
 
-/** Whether a header block is XADD's for a one-field entry named `payload`: its ID alone. */
-function onlyXaddId(h: Buffer | null): boolean {
-  const end = xaddIdEnd(h);
-  return end >= 0 && h!.length === end + 4 && h![end + 2] === 0x0d && h![end + 3] === 0x0a;
+const FIELD_LINE = Buffer.from(`${HDR_FIELD}: `, 'latin1');
+
+/**
+ * The field name of XADD's one-field entry, from a header block that is
+ * exactly what XADD writes for it — the ID (`xaddIdEnd`), then nothing
+ * (the field `payload`) or `Redis-Field: <printable ASCII>` — else null
+ * (read the long way: redisHeaders; a name with other bytes is read there).
+ * The name is a view of the block.
+ */
+function xaddOneField(h: Buffer | null, idEnd: number): Buffer | null {
+  if (idEnd < 0) return null;
+  const b = h!;
+  const at = idEnd + 2;
+  if (b.length === at + 2) return b[at] === 0x0d && b[at + 1] === 0x0a ? PAYLOAD_NAME : null;
+  const from = at + FIELD_LINE.length;
+  if (b.length < from + 5 || b.compare(FIELD_LINE, 0, FIELD_LINE.length, at, from) !== 0) {
+    return null;
+  }
+  let i = from;
+  while (i < b.length && b[i]! > 0x20 && b[i]! < 0x7f) i++;
+  if (i === from || b.length !== i + 4) return null;
+  if (b[i] !== 0x0d || b[i + 1] !== 0x0a || b[i + 2] !== 0x0d || b[i + 3] !== 0x0a) return null;
+  return b.subarray(from, i);
 }
 
 /**
  * `entryReply(entryOf(m))`: the same reply, and for XADD's one-field
- * entry named `payload` (its headers the ID alone) without reading the
- * headers back or the ID through BigInts.
+ * entries without reading the headers back or the ID through BigInts.
  */
 export function storedEntryReply(m: StoredLike): Reply {
   const h = m.headers;
-  if (onlyXaddId(h)) {
+  const end = xaddIdEnd(h);
+  const field = xaddOneField(h, end);
+  if (field !== null) {
     return R.array([
-      R.bulk(h!.toString('latin1', XADD_ID_AT, h!.length - 4)),
-      R.array([PAYLOAD_FIELD, R.bulk(m.payload)]),
+      R.bulk(h!.toString('latin1', XADD_ID_AT, end)),
+      R.array([field === PAYLOAD_NAME ? PAYLOAD_FIELD : R.bulk(field), R.bulk(m.payload)]),
     ]);
   }
   return entryReply(entryOf(m));

@@ -143,6 +143,34 @@ describe('XADD to a stream on this node', () => {
     ]);
   });
 
+  test('automatic IDs after an ID ahead of the clock, on two streams, up to the last one', async () => {
+    const p = io.pipeline();
+    p.xadd('ahead1', '99999999999999-5', 'f', 'a');
+    p.xadd('ahead1', '*', 'f', 'b');
+    p.xadd('ahead2', '99999999999999-1', 'f', 'a');
+    p.xadd('ahead2', '*', 'f', 'b');
+    p.xadd('ahead1', '*', 'f', 'c');
+    p.xadd('ahead3', '18446744073709551615-18446744073709551614', 'f', 'a');
+    p.xadd('ahead3', '*', 'f', 'b');
+    p.xadd('ahead3', '*', 'f', 'c');
+    p.xadd('ahead3', '18446744073709551615-*', 'f', 'd');
+    const r = (await p.exec())!;
+    assert.deepEqual(
+      r.slice(0, 7).map(([, id]) => id),
+      [
+        '99999999999999-5',
+        '99999999999999-6',
+        '99999999999999-1',
+        '99999999999999-2',
+        '99999999999999-7',
+        '18446744073709551615-18446744073709551614',
+        '18446744073709551615-18446744073709551615',
+      ],
+    );
+    assert.match(String(r[7]![0]), /exhausted the last possible ID/);
+    assert.match(String(r[8]![0]), /exhausted the last possible ID/);
+  });
+
   test('short bulk replies are written in place, byte for byte (XADD IDs, CLIENT GETNAME)', async () => {
     const raw = await RawRedis.connect(node.port);
     try {

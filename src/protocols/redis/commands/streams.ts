@@ -123,9 +123,24 @@ function xaddHere(
   if ('error' in subject) return R.error(subject.error);
   const refused = mayPublish(ctx, subject.subject);
   if (refused !== null) return R.error(refused);
-  const id = nextXaddId(want, v.meta.lastId, BigInt(Date.now()));
-  if (typeof id === 'string') return R.error(id);
-  const text = formatId(id);
+  const last = v.meta.lastId;
+  const now = Date.now();
+  let id: StreamId | string;
+  let text: string;
+  if (want.kind === 'auto' && now > last.ms) {
+    // A new millisecond: `<now>-0`, its text from the number.
+    id = { ms: BigInt(now), seq: 0n };
+    text = `${now}-0`;
+  } else {
+    id = nextXaddId(want, last, BigInt(now));
+    if (typeof id === 'string') return R.error(id);
+    // The millisecond's text is kept: a burst of XADDs shares it.
+    if (id.ms !== lastMs) {
+      lastMs = id.ms;
+      lastMsText = String(id.ms);
+    }
+    text = `${lastMsText}-${id.seq}`;
+  }
   const e = encodeEntry(id, args, from, text);
   const reply = R.bulk(text);
   return streams.appendEntry(
@@ -138,6 +153,10 @@ function xaddHere(
     reply,
   );
 }
+
+/** The last millisecond part xaddHere formatted, and its text. */
+let lastMs = -1n;
+let lastMsText = '';
 
 /**
  * XADD's entry after the stream's last ID. Its own scope: the fields are

@@ -219,6 +219,27 @@ const SCRIPT: Step[] = [
   'XINFO GROUPS fresh',
   'XREADGROUP GROUP g c STREAMS fresh >',
   'XPENDING fresh g',
+  // Entries-read unknown: estimated on each read from the stream's first entry
+  // (kept while the first sequence stays), after its deletion too.
+  { add: ['fe', '1-1', 'f', 'v'] },
+  { add: ['fe', '2-1', 'f', 'v'] },
+  { add: ['fe', '3-1', 'f', 'v'] },
+  { add: ['fe', '4-1', 'f', 'v'] },
+  'XGROUP CREATE fe g 0',
+  'XGROUP CREATE fe g2 1-1',
+  'XREADGROUP GROUP g c COUNT 1 STREAMS fe >',
+  'XREADGROUP GROUP g2 c COUNT 1 STREAMS fe >',
+  'XINFO GROUPS fe',
+  'XREADGROUP GROUP g2 c COUNT 1 STREAMS fe >',
+  'XINFO GROUPS fe',
+  { del: ['fe', '1-1'] },
+  'XGROUP SETID fe g2 0',
+  'XREADGROUP GROUP g2 c COUNT 1 STREAMS fe >',
+  'XINFO GROUPS fe',
+  'XTRIM fe MAXLEN 2',
+  'XGROUP SETID fe g2 2-1',
+  'XREADGROUP GROUP g2 c COUNT 1 STREAMS fe >',
+  'XINFO GROUPS fe',
 ];
 
 async function run(r: Redis, words: string[]): Promise<unknown> {

@@ -144,6 +144,18 @@ describe('Redis stream map', () => {
       const back = entryOf(m);
       assert.deepEqual(back.id, id(9, 1));
       assert.deepEqual(back.fields, fields);
+      // From an offset of the command's arguments, with the ID's text given: the same bytes.
+      const at = encodeEntry(id(9, 1), [b('XADD'), b('k'), b('*'), ...fields], 3, '9-1');
+      assert.deepEqual(at.headers, e.headers);
+      assert.deepEqual(at.payload, e.payload);
+    }
+    // `payload` only by its exact bytes; a UTF-8 field name keeps its bytes in the header.
+    for (const name of ['payloaD', 'payloa', 'payloads', 'größe']) {
+      const e = encodeEntry(id(4, 2), [Buffer.from(name, 'utf8'), b('v')]);
+      assert.deepEqual(
+        e.headers,
+        Buffer.from(`NATS/1.0\r\nRedis-Stream-Id: 4-2\r\nRedis-Field: ${name}\r\n\r\n`, 'utf8'),
+      );
     }
     const one = encodeEntry(id(1, 1), [b('payload'), b('hi')]);
     assert.equal(one.payload.toString(), 'hi');

@@ -22,7 +22,16 @@ export abstract class RespOutput extends Connection {
       this.commit(lengthLine(buf, this.writePos, 0x3a, r.v));
     } else if (r.t === 'int') this.queueText(`:${r.v}\r\n`);
     else if (r.t === 'simple' && r.v === 'OK') this.queueBytes(OK);
-    else this.queueBytes(encode(r, this.protocol));
+    else if (r.t === 'bulk' && typeof r.v === 'string' && r.v.length <= 64) {
+      // A short bulk string (XADD's ID) written in place: the bytes `encode` makes.
+      const n = Buffer.byteLength(r.v, 'utf8');
+      const buf = this.reserve(n + 16);
+      let at = lengthLine(buf, this.writePos, 0x24, n);
+      at += buf.write(r.v, at, n, 'utf8');
+      buf[at++] = 13;
+      buf[at++] = 10;
+      this.commit(at);
+    } else this.queueBytes(encode(r, this.protocol));
   }
 
   /**

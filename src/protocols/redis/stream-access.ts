@@ -4,9 +4,10 @@
  *
  * - A stream on this node is read straight from its store (identical to
  *   what the JetStream API would answer, without the JSON) and written
- *   straight to it (`storeHere`: the stream stores the entry, answered once
- *   durable under its sync policy, and the router delivers it to NATS, MQTT
- *   and every other subscriber of the subject with the stream as origin).
+ *   straight to it (stream-store-here.ts: the stream stores the entry,
+ *   answered once durable under its sync policy, and the router delivers
+ *   it to NATS, MQTT and every other subscriber of the subject with the
+ *   stream as origin).
  *   The new entry's ID is computed and the entry stored in one turn, so
  *   pipelined XADDs need no lock.
  * - A publish that must go through the router awaits the stream's ack on
@@ -25,9 +26,8 @@
  */
 import type { Account } from '../../core/account.js';
 import type { AccountJetStream, CapturedStream } from '../../jetstream/service.js';
-import { NO_PUB_HEADERS, type PubHeaders, readPubHeaders } from '../../streams/headers.js';
+import { NO_PUB_HEADERS, readPubHeaders } from '../../streams/headers.js';
 import type { StreamConfig } from '../../streams/stream-config.js';
-import { internalDetail, internalError } from '../../streams/stream-errors.js';
 import type { FaceHost } from '../face.js';
 import { ReplyInbox } from '../reply-inbox.js';
 import type { RedisFaceState } from './command.js';
@@ -41,6 +41,7 @@ import {
   type StreamId,
   xaddSubject,
 } from './stream-map.js';
+import { StoreHere } from './stream-store-here.js';
 import {
   type ApiClient,
   JsApiError,
@@ -121,10 +122,13 @@ export class RedisStreams implements ApiClient {
 
   /** Publishes through the router awaiting the stream's ack (streams on other nodes). */
   private readonly acks: StreamAcks;
+  /** Stores into streams on this node. */
+  private readonly here: StoreHere;
 
   constructor(readonly host: FaceHost) {
     this.inbox = new ReplyInbox();
     this.acks = new StreamAcks(host.router, this.inbox, this.counters);
+    this.here = new StoreHere(host, this.counters);
   }
 
   stop(): void {
@@ -188,7 +192,7 @@ export class RedisStreams implements ApiClient {
     return new RemoteView(this, account, info.config, st, meta);
   }
 
-  private localView(js: AccountJetStream, cs: CapturedStream, meta: StreamMeta): StreamView {
+  private localView(js: AccountJetStream, cs: CapturedStream, meta: StreamMeta): LocalView {
     const kept = this.localViews.get(cs);
     if (kept !== undefined && kept.meta === meta && kept.js === js) return kept;
     const v = new LocalView(cs, meta, js, (c) => js.delete(c));
@@ -317,6 +321,50 @@ export class RedisStreams implements ApiClient {
     return this.queues.get(`${account.name}\u0000${name}`) ?? Promise.resolve();
   }
 
+  /**
+   * The view of stream `name` when an XADD can append to it in this turn:
+   * the stream is on this node, its top ID is known and no XADD to it is
+   * queued. Null otherwise (then `xadd` takes it). XADD's fast path
+   * (bench/PROFILE.md, "Issue 16 — rstream").
+   */
+  hereForXadd(account: Account, name: string): LocalView | null {
+    if (this.queues.size !== 0 && this.queues.has(`${account.name}\u0000${name}`)) return null;
+    const js = this.host.jetstream?.account(account.name);
+    const cs = js?.streams.get(name);
+    if (js === undefined || cs === undefined) return null;
+    const meta = this.localMeta.get(cs.stream);
+    if (meta === undefined || meta.seq !== cs.stream.state().lastSeq) return null;
+    return this.localView(js, cs, meta);
+  }
+
+  /**
+   * Appends the entry an XADD built after `v.meta.lastId` (`id`, its
+   * headers and payload, publishing on `subject`) to the stream here, in
+   * this turn (`v` from `hereForXadd`, in the same turn). Resolves to
+   * `reply` once the stream acked the entry (durable under its sync
+   * policy), or to the error: the same outcome as `xadd`, with one promise
+   * and one callback per entry.
+   */
+  appendEntry(
+    account: Account,
+    v: LocalView,
+    subject: string,
+    id: StreamId,
+    headers: Buffer,
+    payload: Buffer,
+    reply: Reply,
+  ): Promise<Reply> {
+    const cs = v.cs;
+    const before = cs.stream.state().lastSeq;
+    // The entry's own headers are all Redis-*: none a stream reads.
+    const stored = this.here.store(account, cs, subject, headers, payload, NO_PUB_HEADERS);
+    if (cs.stream.state().lastSeq === before + 1) {
+      v.meta.seq = before + 1;
+      v.meta.lastId = id;
+    }
+    return this.here.replyOnce(stored, v, subject, reply);
+  }
+
   /** The XADD in this turn, when the stream is here and its top known; else null. */
   private xaddNow(account: Account, req: XaddRequest): Promise<XaddOutcome> | null {
     const js = this.host.jetstream?.account(account.name);
@@ -423,7 +471,7 @@ export class RedisStreams implements ApiClient {
     }
     const ack =
       v instanceof LocalView
-        ? this.storeHere(
+        ? this.here.storeHere(
             account,
             v.cs,
             subject.subject,
@@ -439,45 +487,6 @@ export class RedisStreams implements ApiClient {
       v.meta.lastId = id;
     }
     return acked(ack, v, id);
-  }
-
-  /**
-   * The local fast path of a publish to a stream on this node, with the
-   * same outcome as publishing through the router with a reply inbox: the
-   * stream stores the message (its checks, limits and sync policy: the
-   * promise resolves once durable) and its consumers learn of it, as its
-   * capture subscription would do; then the router delivers the message
-   * to every other party interested in the subject (NATS, MQTT, the mesh)
-   * with the stream as its origin, so the capture does not take it twice.
-   * No JSON ack, no reply subject, no inbox.
-   */
-  private storeHere(
-    account: Account,
-    cs: CapturedStream,
-    subject: string,
-    headers: Buffer,
-    payload: Buffer,
-    pub: PubHeaders,
-  ): Promise<AppendResult> {
-    // The payload may be a slice of the connection's read buffer: the store keeps its own.
-    const body = Buffer.from(payload);
-    const stored = cs.stream.store(subject, headers, body, pub);
-    this.host.router.publish(account, { subject, reply: '', headers, payload: body }, cs);
-    return stored.then(
-      (r) => {
-        if (r.duplicate !== true) cs.consumers.stored(r.seq, subject);
-        this.counters.appended++;
-        return { seq: r.seq };
-      },
-      (err: unknown) => {
-        const e = internalError(err);
-        this.counters.appendErrors++;
-        const detail = internalDetail(e);
-        if (detail !== '')
-          this.host.log.error(`redis: stream ${cs.stream.name}: store failed: ${detail}`);
-        return { error: `ERR the stream refused the entry: ${e.message}` };
-      },
-    );
   }
 }
 

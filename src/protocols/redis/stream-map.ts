@@ -30,7 +30,6 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { forEachHeader } from '../../core/headers.js';
-import type { StreamConfig } from '../../streams/stream-config.js';
 import { R, type Reply } from './encoder.js';
 
 // ---------------------------------------------------------------- IDs
@@ -135,16 +134,72 @@ export function parseId(arg: Buffer, missingSeq: bigint, strict = false): Stream
   return seq === null ? null : { ms, seq };
 }
 
+/** 2^64-1 in decimal (20 digits). */
+const U64_TEXT = '18446744073709551615';
+
+/**
+ * Where `b[from, to)` is an ID as Redis writes it — `<ms>-<seq>`, each
+ * decimal without sign or leading zero and at most 2^64-1 — the index of
+ * its dash, else -1. Such a text reads as itself (parseId, then formatId,
+ * gives it back), so it can be used as it is; anything else is read the
+ * long way (parseId).
+ */
+export function canonicalIdDash(b: Buffer, from: number, to: number): number {
+  let dash = -1;
+  for (let i = from; i < to; i++) {
+    const c = b[i]!;
+    if (c === 0x2d) {
+      if (dash >= 0) return -1;
+      dash = i;
+    } else if (c < 0x30 || c > 0x39) return -1;
+  }
+  if (dash < 0 || !canonicalPart(b, from, dash) || !canonicalPart(b, dash + 1, to)) return -1;
+  return dash;
+}
+
+function canonicalPart(b: Buffer, from: number, to: number): boolean {
+  const n = to - from;
+  if (n < 1 || n > 20) return false;
+  if (n > 1 && b[from] === 0x30) return false;
+  // Same length, all digits: string order is number order.
+  return n < 20 || b.toString('latin1', from, to) <= U64_TEXT;
+}
+
+/** The header block XADD writes begins so (its first header is the entry's ID). */
+const XADD_HEAD = Buffer.from(`NATS/1.0\r\nRedis-Stream-Id: `, 'latin1');
+
+/**
+ * The end (the CR) of the `Redis-Stream-Id` value in a header block whose
+ * first header it is, as XADD writes it, with a canonical ID
+ * (`canonicalIdDash`); -1 for any other block (read the long way:
+ * redisHeaders). The first header is the first occurrence, the one
+ * redisHeaders takes.
+ */
+export function xaddIdEnd(block: Buffer | null): number {
+  const from = XADD_HEAD.length;
+  if (block === null || block.length < from + 5) return -1;
+  if (block.compare(XADD_HEAD, 0, from, 0, from) !== 0) return -1;
+  const cr = block.indexOf(0x0d, from);
+  if (cr < 0 || block[cr + 1] !== 0x0a) return -1;
+  return canonicalIdDash(block, from, cr) < 0 ? -1 : cr;
+}
+
+/** Where the ID's text starts in a block `xaddIdEnd` accepted. */
+export const XADD_ID_AT = XADD_HEAD.length;
+
 /** XADD's ID argument: `*`, `<ms>-*`, or an explicit ID (a lone `<ms>` is `<ms>-0`). */
 export type XaddId =
   | { readonly kind: 'auto' }
   | { readonly kind: 'ms'; readonly ms: bigint }
   | { readonly kind: 'explicit'; readonly id: StreamId };
 
+const AUTO_ID: XaddId = Object.freeze({ kind: 'auto' });
+
 export function parseXaddId(arg: Buffer): XaddId | null {
+  if (arg.length === 1 && arg[0] === 0x2a /* * */) return AUTO_ID;
   const s = idText(arg);
   if (s === null) return null;
-  if (s === '*') return { kind: 'auto' };
+  if (s === '*') return AUTO_ID;
   if (s.endsWith('-*') && s.indexOf('-') === s.length - 2) {
     const ms = parseU64(s.slice(0, -2));
     return ms === null ? null : { kind: 'ms', ms };
@@ -192,98 +247,13 @@ export function parseRangeBound(arg: Buffer, end: boolean): StreamId | string {
 
 // ---------------------------------------------------------------- keys
 
-export const REDIS_SUBJECT_PREFIX = 'redis.stream.';
-/** Longest stream name (nats-server's JSMaxNameLen), in bytes. */
-const NAME_MAX_BYTES = 255;
-
-/** Bytes a stream name (and so a subject token) cannot hold, plus `%`, the escape. */
-function mustEscape(b: number, utf8: boolean): boolean {
-  if (b <= 0x20 || b === 0x7f) return true;
-  if (b >= 0x80) return !utf8;
-  return b === 0x2e || b === 0x2a || b === 0x3e || b === 0x2f || b === 0x5c || b === 0x25;
-}
-
-const HEX = '0123456789ABCDEF';
-
-/** The stream a key names, or the error to answer. */
-export function streamNameOf(key: Buffer): { name: string } | { error: string } {
-  if (key.length === 0) return { error: 'ERR the empty key cannot name a Weft stream' };
-  // Printable ASCII without the escaped bytes is the common key: no UTF-8 check for it.
-  let plain = true;
-  let wide = false;
-  for (let i = 0; i < key.length; i++) {
-    const b = key[i]!;
-    if (b >= 0x80) wide = true;
-    else if (mustEscape(b, true)) {
-      plain = false;
-      break;
-    }
-  }
-  // All ASCII is UTF-8; otherwise (or when the loop stopped early) ask.
-  const utf8 = plain && !wide ? true : isUtf8(key);
-  if (wide && !utf8) plain = false;
-  let name: string;
-  if (plain) name = key.toString('utf8');
-  else {
-    const out: number[] = [];
-    for (const b of key) {
-      if (mustEscape(b, utf8)) out.push(0x25, HEX.charCodeAt(b >> 4), HEX.charCodeAt(b & 15));
-      else out.push(b);
-    }
-    name = Buffer.from(out).toString('utf8');
-  }
-  if (Buffer.byteLength(name) > NAME_MAX_BYTES) {
-    return {
-      error: `ERR the key is too long to name a Weft stream (${Buffer.byteLength(name)} bytes once escaped, at most ${NAME_MAX_BYTES})`,
-    };
-  }
-  return { name };
-}
-
-/** The key of a stream name: its `%XX` read back when it is one Redis would make, else its bytes. */
-export function keyOfStream(name: string): Buffer {
-  const raw = Buffer.from(name, 'utf8');
-  if (!name.includes('%')) return raw;
-  const out: number[] = [];
-  for (let i = 0; i < raw.length; i++) {
-    const b = raw[i]!;
-    if (b === 0x25) {
-      const hex = raw.toString('latin1', i + 1, i + 3);
-      if (!/^[0-9A-F]{2}$/.test(hex)) return raw;
-      out.push(Number.parseInt(hex, 16));
-      i += 2;
-    } else out.push(b);
-  }
-  const key = Buffer.from(out);
-  const back = streamNameOf(key);
-  return 'name' in back && back.name === name ? key : raw;
-}
-
-/** The subject XADD made streams capture. */
-export function redisSubject(name: string): string {
-  return REDIS_SUBJECT_PREFIX + name;
-}
-
-function isLiteral(subject: string): boolean {
-  return !subject.split('.').some((t) => t === '*' || t === '>');
-}
-
-/** The subject XADD publishes to on a stream, or the error to answer. */
-export function xaddSubject(config: StreamConfig): { subject: string } | { error: string } {
-  const own = redisSubject(config.name);
-  const subjects = config.subjects ?? [];
-  if (subjects.includes(own)) return { subject: own };
-  const literal = subjects.find(isLiteral);
-  if (literal !== undefined) return { subject: literal };
-  if (subjects.length === 0) {
-    return {
-      error: `ERR stream '${config.name}' captures no subjects (a mirror or sources only): XADD cannot write into it`,
-    };
-  }
-  return {
-    error: `ERR stream '${config.name}' captures only wildcard subjects (${subjects.join(' ')}): XADD needs a literal one; add ${own} to its subjects`,
-  };
-}
+export {
+  keyOfStream,
+  REDIS_SUBJECT_PREFIX,
+  redisSubject,
+  streamNameOf,
+  xaddSubject,
+} from './stream-keys.js';
 
 // ---------------------------------------------------------------- entries
 
@@ -325,6 +295,20 @@ function headerSafe(b: Buffer): boolean {
   return !/[\r\n\0]/.test(s) && s.trim() === s;
 }
 
+/** Whether a field name is `payload` (the default field, left out of the headers). */
+function isPayloadName(b: Buffer): boolean {
+  return (
+    b.length === 7 &&
+    b[0] === 0x70 &&
+    b[1] === 0x61 &&
+    b[2] === 0x79 &&
+    b[3] === 0x6c &&
+    b[4] === 0x6f &&
+    b[5] === 0x61 &&
+    b[6] === 0x64
+  );
+}
+
 /** RESP array of bulk strings. */
 function respArray(items: readonly Buffer[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${items.length}\r\n`)];
@@ -357,24 +341,33 @@ function readRespArray(b: Buffer): Buffer[] | null {
 
 const ALL_DIGITS = /^\d+$/;
 
-/** The headers and payload XADD stores for `fields` (field, value, …) with `id`. */
+/**
+ * The headers and payload XADD stores for `fields` (field, value, …; from
+ * index `from` on) with `id`, whose text (`formatId`) is `text`.
+ */
 export function encodeEntry(
   id: StreamId,
-  fields: readonly Buffer[],
+  all: readonly Buffer[],
+  from = 0,
+  text: string = formatId(id),
 ): {
   headers: Buffer;
   payload: Buffer;
 } {
-  if (fields.length === 2 && headerSafe(fields[0]!)) {
+  if (all.length - from === 2 && headerSafe(all[from]!)) {
     // The common entry (one field): its headers made in one string, no list.
-    const name = fields[0]!.toString('utf8');
-    const head =
-      name === DEFAULT_FIELD
-        ? `NATS/1.0\r\n${HDR_ID}: ${formatId(id)}\r\n\r\n`
-        : `NATS/1.0\r\n${HDR_ID}: ${formatId(id)}\r\n${HDR_FIELD}: ${name}\r\n\r\n`;
-    return { headers: Buffer.from(head, 'utf8'), payload: fields[1]! };
+    const f = all[from]!;
+    // The ID's text is ASCII: latin1 is its bytes; a field name may be any UTF-8.
+    const headers = isPayloadName(f)
+      ? Buffer.from(`NATS/1.0\r\n${HDR_ID}: ${text}\r\n\r\n`, 'latin1')
+      : Buffer.from(
+          `NATS/1.0\r\n${HDR_ID}: ${text}\r\n${HDR_FIELD}: ${f.toString('utf8')}\r\n\r\n`,
+          'utf8',
+        );
+    return { headers, payload: all[from + 1]! };
   }
-  const lines = [`NATS/1.0`, `${HDR_ID}: ${formatId(id)}`];
+  const fields = from === 0 ? all : all.slice(from);
+  const lines = [`NATS/1.0`, `${HDR_ID}: ${text}`];
   let payload: Buffer;
   if (jsonable(fields)) {
     const obj: Record<string, string> = {};
@@ -428,6 +421,15 @@ function redisHeaders(block: Buffer | null): RedisHeaders {
  * (explicit IDs, XSETID); ranges by ID then see the stream out of order.
  */
 export function idOf(m: StoredLike): StreamId {
+  const end = xaddIdEnd(m.headers);
+  if (end >= 0) {
+    const h = m.headers!;
+    const dash = h.indexOf(0x2d, XADD_ID_AT);
+    return {
+      ms: BigInt(h.toString('latin1', XADD_ID_AT, dash)),
+      seq: BigInt(h.toString('latin1', dash + 1, end)),
+    };
+  }
   if (m.headers !== null) {
     const h = redisHeaders(m.headers);
     if (h.id !== undefined) {
@@ -440,6 +442,8 @@ export function idOf(m: StoredLike): StreamId {
 
 /** A stored message as a Redis entry. */
 export function entryOf(m: StoredLike): Entry {
+  const field = xaddOneField(m.headers, xaddIdEnd(m.headers));
+  if (field !== null) return { id: idOf(m), fields: [field, m.payload] };
   const h = redisHeaders(m.headers);
   let id: StreamId | null = null;
   if (h.id !== undefined) id = parseId(Buffer.from(h.id, 'latin1'), 0n, true);
@@ -475,6 +479,52 @@ function fromJson(payload: Buffer): Buffer[] | null {
 /** An entry as XRANGE/XREAD answer it: `[id, [field, value, …]]`. */
 export function entryReply(e: Entry): Reply {
   return R.array([R.bulk(formatId(e.id)), R.array(e.fields.map((f) => R.bulk(f)))]);
+}
+
+/** The field name of an entry without one (shared: replies only read it). */
+const PAYLOAD_NAME = Buffer.from(DEFAULT_FIELD, 'latin1');
+const PAYLOAD_FIELD = Object.freeze(R.bulk(PAYLOAD_NAME));
+
+const FIELD_LINE = Buffer.from(`${HDR_FIELD}: `, 'latin1');
+
+/**
+ * The field name of XADD's one-field entry, from a header block that is
+ * exactly what XADD writes for it — the ID (`xaddIdEnd`), then nothing
+ * (the field `payload`) or `Redis-Field: <printable ASCII>` — else null
+ * (read the long way: redisHeaders; a name with other bytes is read there).
+ * The name is a view of the block.
+ */
+function xaddOneField(h: Buffer | null, idEnd: number): Buffer | null {
+  if (idEnd < 0) return null;
+  const b = h!;
+  const at = idEnd + 2;
+  if (b.length === at + 2) return b[at] === 0x0d && b[at + 1] === 0x0a ? PAYLOAD_NAME : null;
+  const from = at + FIELD_LINE.length;
+  if (b.length < from + 5 || b.compare(FIELD_LINE, 0, FIELD_LINE.length, at, from) !== 0) {
+    return null;
+  }
+  let i = from;
+  while (i < b.length && b[i]! > 0x20 && b[i]! < 0x7f) i++;
+  if (i === from || b.length !== i + 4) return null;
+  if (b[i] !== 0x0d || b[i + 1] !== 0x0a || b[i + 2] !== 0x0d || b[i + 3] !== 0x0a) return null;
+  return b.subarray(from, i);
+}
+
+/**
+ * `entryReply(entryOf(m))`: the same reply, and for XADD's one-field
+ * entries without reading the headers back or the ID through BigInts.
+ */
+export function storedEntryReply(m: StoredLike): Reply {
+  const h = m.headers;
+  const end = xaddIdEnd(h);
+  const field = xaddOneField(h, end);
+  if (field !== null) {
+    return R.array([
+      R.bulk(h!.toString('latin1', XADD_ID_AT, end)),
+      R.array([field === PAYLOAD_NAME ? PAYLOAD_FIELD : R.bulk(field), R.bulk(m.payload)]),
+    ]);
+  }
+  return entryReply(entryOf(m));
 }
 
 // ---------------------------------------------------------------- ID → sequence

@@ -8,7 +8,14 @@ import type { Account } from '../../core/account.js';
 import type { CapturedStream } from '../../jetstream/service.js';
 import type { StoredMessage } from '../../streams/store.js';
 import type { StreamConfig } from '../../streams/stream-config.js';
-import { ID_ZERO, redisSubject, type StoredLike, type StreamId } from './stream-map.js';
+import type { Reply } from './encoder.js';
+import {
+  ID_ZERO,
+  redisSubject,
+  type StoredLike,
+  type StreamId,
+  xaddSubject,
+} from './stream-map.js';
 
 /** What a RemoteView asks through: a JetStream API request, its answer or a JsApiError. */
 export interface ApiClient {
@@ -87,6 +94,8 @@ export function redisStreamConfig(name: string): Record<string, unknown> {
 
 export class LocalView implements StreamView {
   readonly local = true;
+  /** XADD's answer when the stream refused its entry (made once, by RedisStreams.appendEntry). */
+  refused: ((err: unknown) => Reply) | null = null;
   constructor(
     readonly cs: CapturedStream,
     readonly meta: StreamMeta,
@@ -99,6 +108,18 @@ export class LocalView implements StreamView {
   }
   get config(): StreamConfig {
     return this.cs.stream.config;
+  }
+  /** The config `xaddTarget` was worked out for (an update replaces the config object). */
+  private xaddFor: StreamConfig | null = null;
+  private xaddTo: { subject: string } | { error: string } = { error: '' };
+  /** The subject XADD publishes to (`xaddSubject`), worked out once per config. */
+  xaddTarget(): { subject: string } | { error: string } {
+    const cfg = this.cs.stream.config;
+    if (cfg !== this.xaddFor) {
+      this.xaddTo = xaddSubject(cfg);
+      this.xaddFor = cfg;
+    }
+    return this.xaddTo;
   }
   state(): StreamStateView {
     return this.cs.stream.state();

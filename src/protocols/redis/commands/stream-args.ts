@@ -98,6 +98,19 @@ export interface TrimArgs {
   limit: number;
 }
 
+/** parseTrimArgs of an XADD without options (shared: nothing changes it). */
+const XADD_PLAIN = Object.freeze({
+  trim: Object.freeze<TrimArgs>({
+    strategy: 'none',
+    approx: false,
+    maxlen: 0,
+    minid: Object.freeze({ ms: 0n, seq: 0n }),
+    limit: 0,
+  }),
+  next: 2,
+  nomkstream: false,
+});
+
 /**
  * Redis's streamParseAddOrTrimArgsOrReply: the options from `args[2]` on;
  * for XADD up to the ID (and NOMKSTREAM). Returns the index of the ID
@@ -107,6 +120,8 @@ export function parseTrimArgs(
   args: readonly Buffer[],
   xadd: boolean,
 ): { trim: TrimArgs; next: number; nomkstream: boolean } | string {
+  // XADD without options (its ID right after the key): nothing to read.
+  if (xadd && args.length > 2 && args[2]!.length === 1 && args[2]![0] === 0x2a) return XADD_PLAIN;
   const trim: TrimArgs = {
     strategy: 'none',
     approx: false,

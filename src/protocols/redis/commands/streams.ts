@@ -10,7 +10,12 @@
  */
 import type { Command, CommandContext } from '../command.js';
 import { R, type Reply } from '../encoder.js';
-import { type StreamView, streamsOf, type XaddOutcome } from '../stream-access.js';
+import {
+  type RedisStreams,
+  type StreamView,
+  streamsOf,
+  type XaddOutcome,
+} from '../stream-access.js';
 import {
   compareIds,
   encodeEntry,
@@ -24,6 +29,7 @@ import {
   type StreamId,
   type XaddId,
 } from '../stream-map.js';
+import type { LocalView } from '../stream-views.js';
 import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
 import {
   failure,
@@ -85,7 +91,12 @@ function xadd(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Rep
   }
   const name = nameOf(args[1]!);
   if (typeof name !== 'string') return name;
-  const outcome = streamsOf(ctx.face).xadd(ctx.client.account, {
+  const streams = streamsOf(ctx.face);
+  if (parsed.trim.strategy === 'none') {
+    const here = streams.hereForXadd(ctx.client.account, name);
+    if (here !== null) return xaddHere(ctx, streams, here, want, args, at + 1);
+  }
+  const outcome = streams.xadd(ctx.client.account, {
     name,
     create: !parsed.nomkstream,
     check: (subject) => mayPublish(ctx, subject),
@@ -93,6 +104,59 @@ function xadd(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Rep
   });
   return answer(ctx, name, parsed.trim, outcome);
 }
+
+/**
+ * XADD to a stream on this node whose top ID is known, without trimming,
+ * in this turn: the same checks, ID and entry as `xadd`'s general path,
+ * the ID formatted once (header and reply), one promise per entry
+ * (bench/PROFILE.md, "Issue 16 — rstream").
+ */
+function xaddHere(
+  ctx: CommandContext,
+  streams: RedisStreams,
+  v: LocalView,
+  want: XaddId,
+  args: readonly Buffer[],
+  from: number,
+): Reply | Promise<Reply> {
+  const subject = v.xaddTarget();
+  if ('error' in subject) return R.error(subject.error);
+  const refused = mayPublish(ctx, subject.subject);
+  if (refused !== null) return R.error(refused);
+  const last = v.meta.lastId;
+  const now = Date.now();
+  let id: StreamId | string;
+  let text: string;
+  if (want.kind === 'auto' && now > last.ms) {
+    // A new millisecond: `<now>-0`, its text from the number.
+    id = { ms: BigInt(now), seq: 0n };
+    text = `${now}-0`;
+  } else {
+    id = nextXaddId(want, last, BigInt(now));
+    if (typeof id === 'string') return R.error(id);
+    // The millisecond's text is kept: a burst of XADDs shares it.
+    if (id.ms !== lastMs) {
+      lastMs = id.ms;
+      lastMsText = String(id.ms);
+    }
+    text = `${lastMsText}-${id.seq}`;
+  }
+  const e = encodeEntry(id, args, from, text);
+  const reply = R.bulk(text);
+  return streams.appendEntry(
+    ctx.client.account,
+    v,
+    subject.subject,
+    id,
+    e.headers,
+    e.payload,
+    reply,
+  );
+}
+
+/** The last millisecond part xaddHere formatted, and its text. */
+let lastMs = -1n;
+let lastMsText = '';
 
 /**
  * XADD's entry after the stream's last ID. Its own scope: the fields are

@@ -5,11 +5,11 @@
  */
 import type { CommandClient, CommandContext } from '../command.js';
 import { R, type Reply } from '../encoder.js';
-import { parseId, parseRangeBound, type StreamId } from '../stream-map.js';
+import { canonicalIdDash, parseId, parseRangeBound, type StreamId } from '../stream-map.js';
 import { forwardingOf } from './forward.js';
 import { type IdKey, showId } from './ids.js';
 import { type GroupEntry, GroupError, RedisGroups } from './service.js';
-import { MappedStreams, toKey } from './streams-view.js';
+import { keyOfCanonical, MappedStreams, toKey } from './streams-view.js';
 import { KeyRefused, RemoteStream } from './view.js';
 
 const byFace = new WeakMap<object, RedisGroups>();
@@ -32,6 +32,8 @@ export const INVALID_ID = 'ERR Invalid stream ID specified as stream command arg
 
 /** A strict ID (no `-`/`+`), as streamParseStrictIDOrReply; null: invalid. */
 export function strictId(arg: Buffer): IdKey | null {
+  // An ID as Redis writes it (what XACK gets back from a read) reads as itself.
+  if (canonicalIdDash(arg, 0, arg.length) >= 0) return keyOfCanonical(arg, 0, arg.length);
   const id = parseId(arg, 0n, true);
   return id === null ? null : toKey(id);
 }

@@ -28,6 +28,7 @@ import type { Consumer } from '../../../jetstream/consumer.js';
 import { normalizeConsumerConfig } from '../../../jetstream/consumer-config.js';
 import { ackSubject, parseAckAt } from '../../../jetstream/consumer-wire.js';
 import type { CapturedStream } from '../../../jetstream/service.js';
+import type { EntryMessage } from './view.js';
 
 /** The consumer's ack_wait: 2^53 - 1 ns, the largest a JSON number holds exactly (~104 days). */
 export const REDIS_GROUP_ACK_WAIT_NS = Number.MAX_SAFE_INTEGER;
@@ -204,5 +205,34 @@ export class GroupFeed implements Subscriber {
     this.account.unsubscribe(this.sub);
     for (const r of this.requests.values()) r.done(r.got);
     this.requests.clear();
+  }
+}
+
+/** A pulled message as the entry the group reads. */
+export function pulledEntry(p: Pulled): EntryMessage {
+  return new PulledEntry(p);
+}
+
+/**
+ * A pulled message as an entry. Its time (read only for an entry without
+ * `Redis-Stream-Id`, whose ID it makes) is in the ack subject (ns), read
+ * when asked.
+ */
+class PulledEntry implements EntryMessage {
+  readonly seq: number;
+  readonly subject: string;
+  readonly headers: Buffer | null;
+  readonly payload: Buffer;
+  private readonly reply: string;
+  constructor(p: Pulled) {
+    this.seq = p.seq;
+    this.subject = p.msg.subject;
+    this.headers = p.msg.headers;
+    this.payload = p.msg.payload;
+    this.reply = p.msg.reply;
+  }
+  get time(): number {
+    const ns = this.reply.split('.')[7] ?? '0';
+    return Number(ns.length > 6 ? ns.slice(0, -6) : '0');
   }
 }

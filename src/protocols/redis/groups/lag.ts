@@ -68,12 +68,33 @@ export async function estimateRead(
   if (id === last) return added;
   if (id > last) return UNKNOWN_READ;
   if (tombstonesFrom(cs, st.firstSeq)) return UNKNOWN_READ;
-  const first = await cs.stream.messages.next(st.firstSeq);
-  if (first === null) return UNKNOWN_READ;
-  const firstId = view.idOf(cs, first);
+  const firstId = await firstIdOf(view, cs, st.firstSeq);
+  if (firstId === null) return UNKNOWN_READ;
   if (id < firstId) return added - st.messages;
   if (id === firstId) return added - st.messages + 1;
   return UNKNOWN_READ;
+}
+
+/**
+ * The ID of each stream's first entry, with its sequence: an entry never
+ * changes, and while the stream's first sequence is that one, it is the
+ * first entry. A group whose entries-read is unknown estimates it on every
+ * XREADGROUP, and read the first entry from the store each time.
+ */
+const FIRST_IDS = new WeakMap<CapturedStream, { seq: number; id: IdKey }>();
+
+async function firstIdOf(
+  view: StreamsView,
+  cs: CapturedStream,
+  firstSeq: number,
+): Promise<IdKey | null> {
+  const kept = FIRST_IDS.get(cs);
+  if (kept !== undefined && kept.seq === firstSeq) return kept.id;
+  const first = await cs.stream.messages.next(firstSeq);
+  if (first === null) return null;
+  const id = view.idOf(cs, first);
+  FIRST_IDS.set(cs, { seq: first.seq, id });
+  return id;
 }
 
 /** XINFO's lag: entries added after the group's position, or null when it cannot be known. */

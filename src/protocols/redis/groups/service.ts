@@ -16,7 +16,7 @@
 import type { Account } from '../../../core/account.js';
 import type { AccountJetStream, CapturedStream } from '../../../jetstream/service.js';
 import type { FaceHost } from '../../face.js';
-import { consumerNameOf, GroupFeed, type Pulled } from './feed.js';
+import { consumerNameOf, GroupFeed, type Pulled, pulledEntry } from './feed.js';
 import { type IdKey, MIN_ID, nextId } from './ids.js';
 import { estimateRead, tombstonesFrom } from './lag.js';
 import { apply, GroupState, type Nack, type Op, UNKNOWN_READ } from './state.js';
@@ -281,7 +281,7 @@ export class AccountGroups {
     try {
       feed = await this.feed(cs, g);
       const consider = (p: Pulled): void => {
-        const m = entryOf(p);
+        const m = pulledEntry(p);
         const id = this.view.idOf(cs, m);
         const floor = taken.length > 0 ? taken[taken.length - 1]!.id : g.state.lastId;
         if (id <= floor) {
@@ -523,18 +523,6 @@ export class AccountGroups {
   get jetstream(): AccountJetStream {
     return this.js;
   }
-}
-
-function entryOf(p: Pulled): EntryMessage {
-  // The consumer delivers the stored message; its time is in the ack subject (ns).
-  const ns = p.msg.reply.split('.')[7] ?? '0';
-  return {
-    seq: p.seq,
-    subject: p.msg.subject,
-    headers: p.msg.headers,
-    payload: p.msg.payload,
-    time: Number(ns.length > 6 ? ns.slice(0, -6) : '0'),
-  };
 }
 
 /** Every account's groups, opened on first use. */

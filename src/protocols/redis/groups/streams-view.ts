@@ -11,14 +11,15 @@ import { mayPublish, mayRead } from '../commands/stream-args.js';
 import type { Reply } from '../encoder.js';
 import { JsApiError, type StreamView, streamsOf } from '../stream-access.js';
 import {
-  entryOf,
-  entryReply,
   firstSeqAtOrAfter,
   idOf,
   incrId,
   redisSubject,
   type StreamId,
+  storedEntryReply,
   streamNameOf,
+  XADD_ID_AT,
+  xaddIdEnd,
 } from '../stream-map.js';
 import { forwardingOf, isForwarded } from './forward.js';
 import { type IdKey, idKey, MAX_ID } from './ids.js';
@@ -26,6 +27,12 @@ import { type EntryMessage, KeyRefused, RemoteStream, type StreamsView } from '.
 
 export function toKey(id: StreamId): IdKey {
   return idKey(id.ms, id.seq);
+}
+
+/** The key of a canonical ID (`canonicalIdDash`) at `b[from, to)`: its parts padded. */
+export function keyOfCanonical(b: Buffer, from: number, to: number): IdKey {
+  const dash = b.indexOf(0x2d, from);
+  return `${b.toString('latin1', from, dash).padStart(20, '0')}-${b.toString('latin1', dash + 1, to).padStart(20, '0')}`;
 }
 
 export function fromKey(k: IdKey): StreamId {
@@ -93,11 +100,14 @@ export class MappedStreams implements StreamsView {
   }
 
   idOf(_cs: CapturedStream, m: EntryMessage): IdKey {
+    // XADD's entries: the key from the header's text, without BigInts.
+    const end = xaddIdEnd(m.headers);
+    if (end >= 0) return keyOfCanonical(m.headers!, XADD_ID_AT, end);
     return toKey(idOf(m));
   }
 
   entry(_cs: CapturedStream, m: EntryMessage): Reply {
-    return entryReply(entryOf(m));
+    return storedEntryReply(m);
   }
 
   async lastId(cs: CapturedStream): Promise<IdKey> {

@@ -1,0 +1,200 @@
+/**
+ * XADD's fast path to a stream on this node (stream-access.ts
+ * `hereForXadd` / `appendEntry`, commands/streams.ts `xaddHere`): the
+ * corners it touches. The payload is copied for other subscribers only
+ * when there are some (pipelined XADDs, whose fields are slices of the
+ * connection's read buffer, reach a NATS subscriber and the store intact,
+ * in order, headers and reply agreeing); the XADD subject is worked out
+ * once per stream config and again after an update; the ID after the top
+ * entry, and errors in line with the replies before them.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { connect, type NatsConnection, StringCodec } from 'nats';
+import { RawRedis, type RedisNode, resp, startRedisNode } from './helpers.js';
+
+const sc = StringCodec();
+
+describe('XADD to a stream on this node', () => {
+  let dir: string;
+  let node: RedisNode;
+  let io: Redis;
+  let nc: NatsConnection;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'weft-redis-xadd-here-'));
+    node = await startRedisNode({ jetstream: true, dataDir: dir });
+    io = new Redis({ port: node.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+    nc = await connect({ port: node.srv.port, reconnect: false });
+  });
+  after(async () => {
+    io?.disconnect();
+    await nc?.close();
+    await node?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('pipelined XADDs reach a NATS subscriber and the store intact, in order', async () => {
+    await io.xadd('fp', '*', 'payload', 'first');
+    const n = 500;
+    const sub = nc.subscribe('redis.stream.fp', { max: n });
+    const seen: { data: string; id: string | undefined }[] = [];
+    const done = (async () => {
+      for await (const m of sub)
+        seen.push({ data: sc.decode(m.data), id: m.headers?.get('Redis-Stream-Id') });
+    })();
+    await nc.flush();
+    const p = io.pipeline();
+    for (let i = 0; i < n; i++) p.xadd('fp', '*', 'payload', `v${i}-${'x'.repeat(i % 37)}`);
+    const ids = (await p.exec())!.map(([err, id]) => {
+      assert.equal(err, null);
+      return id as string;
+    });
+    await done;
+    assert.equal(seen.length, n);
+    for (let i = 0; i < n; i++) {
+      assert.equal(seen[i]!.data, `v${i}-${'x'.repeat(i % 37)}`);
+      assert.equal(seen[i]!.id, ids[i]);
+    }
+    const entries = await io.xrange('fp', ids[0]!, '+');
+    assert.deepEqual(
+      entries,
+      ids.map((id, i) => [id, ['payload', `v${i}-${'x'.repeat(i % 37)}`]]),
+    );
+  });
+
+  test('with nobody subscribed, pipelined XADDs are stored intact (named and UTF-8 fields too)', async () => {
+    const p = io.pipeline();
+    for (let i = 0; i < 300; i++) {
+      if (i % 3 === 0) p.xadd('quiet', '*', 'payload', `p${i}`);
+      else if (i % 3 === 1) p.xadd('quiet', '*', 'temp', `t${i}`);
+      else p.xadd('quiet', '*', 'größe', `g${i}`);
+    }
+    const ids = (await p.exec())!.map(([, id]) => id as string);
+    const entries = await io.xrange('quiet', '-', '+');
+    assert.equal(entries.length, 300);
+    for (let i = 0; i < 300; i++) {
+      const field = ['payload', 'temp', 'größe'][i % 3]!;
+      const value = `${['p', 't', 'g'][i % 3]}${i}`;
+      assert.deepEqual(entries[i], [ids[i], [field, value]]);
+    }
+    // IDs grow, each after the one before (the top is known between XADDs).
+    for (let i = 1; i < ids.length; i++) {
+      const [am, as] = ids[i - 1]!.split('-').map(BigInt);
+      const [bm, bs] = ids[i]!.split('-').map(BigInt);
+      assert.ok(bm! > am! || (bm === am && bs! > as!), `${ids[i]} after ${ids[i - 1]}`);
+    }
+  });
+
+  test('the XADD subject follows a stream update', async () => {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'upd', subjects: ['upd.a', 'upd.b.>'] });
+    // Two XADDs: the second takes the fast path, which keeps the subject for this config.
+    const onA = nc.subscribe('upd.a', { max: 2 });
+    await nc.flush();
+    const first = [
+      await io.xadd('upd', '*', 'payload', 'to a'),
+      await io.xadd('upd', '*', 'payload', 'to a'),
+    ];
+    let i = 0;
+    for await (const m of onA) {
+      assert.equal(sc.decode(m.data), 'to a');
+      assert.equal(m.headers?.get('Redis-Stream-Id'), first[i++]);
+    }
+    await jsm.streams.update('upd', { subjects: ['upd.a', 'upd.b.>', 'redis.stream.upd'] });
+    const onOwn = nc.subscribe('redis.stream.upd', { max: 1 });
+    await nc.flush();
+    const second = await io.xadd('upd', '*', 'payload', 'to own');
+    for await (const m of onOwn) {
+      assert.equal(sc.decode(m.data), 'to own');
+      assert.equal(m.headers?.get('Redis-Stream-Id'), second);
+    }
+    await jsm.streams.update('upd', { subjects: ['upd.b.>'] });
+    await assert.rejects(
+      io.xadd('upd', '*', 'payload', 'nowhere'),
+      /captures only wildcard subjects/,
+    );
+    assert.equal(await io.xlen('upd'), 3);
+  });
+
+  test('explicit IDs and their errors keep their place among pipelined replies', async () => {
+    const p = io.pipeline();
+    p.xadd('ex', '5-1', 'f', 'a');
+    p.xadd('ex', '5-1', 'f', 'b');
+    p.xadd('ex', '5-*', 'f', 'c');
+    p.xadd('ex', '0-0', 'f', 'd');
+    p.xadd('ex', '4-9', 'f', 'e');
+    p.xadd('ex', '6', 'f', 'g');
+    const r = (await p.exec())!;
+    assert.deepEqual(r[0], [null, '5-1']);
+    assert.match(String(r[1]![0]), /equal or smaller than the target stream top item/);
+    assert.deepEqual(r[2], [null, '5-2']);
+    assert.match(String(r[3]![0]), /must be greater than 0-0/);
+    assert.match(String(r[4]![0]), /equal or smaller than the target stream top item/);
+    assert.deepEqual(r[5], [null, '6-0']);
+    assert.deepEqual(await io.xrange('ex', '-', '+'), [
+      ['5-1', ['f', 'a']],
+      ['5-2', ['f', 'c']],
+      ['6-0', ['f', 'g']],
+    ]);
+  });
+
+  test('automatic IDs after an ID ahead of the clock, on two streams, up to the last one', async () => {
+    const p = io.pipeline();
+    p.xadd('ahead1', '99999999999999-5', 'f', 'a');
+    p.xadd('ahead1', '*', 'f', 'b');
+    p.xadd('ahead2', '99999999999999-1', 'f', 'a');
+    p.xadd('ahead2', '*', 'f', 'b');
+    p.xadd('ahead1', '*', 'f', 'c');
+    p.xadd('ahead3', '18446744073709551615-18446744073709551614', 'f', 'a');
+    p.xadd('ahead3', '*', 'f', 'b');
+    p.xadd('ahead3', '*', 'f', 'c');
+    p.xadd('ahead3', '18446744073709551615-*', 'f', 'd');
+    const r = (await p.exec())!;
+    assert.deepEqual(
+      r.slice(0, 7).map(([, id]) => id),
+      [
+        '99999999999999-5',
+        '99999999999999-6',
+        '99999999999999-1',
+        '99999999999999-2',
+        '99999999999999-7',
+        '18446744073709551615-18446744073709551614',
+        '18446744073709551615-18446744073709551615',
+      ],
+    );
+    assert.match(String(r[7]![0]), /exhausted the last possible ID/);
+    assert.match(String(r[8]![0]), /exhausted the last possible ID/);
+  });
+
+  test('short bulk replies are written in place, byte for byte (XADD IDs, CLIENT GETNAME)', async () => {
+    const raw = await RawRedis.connect(node.port);
+    try {
+      assert.equal(await raw.call(resp('XADD', 'rawid', '5-1', 'f', 'v')), '$3\r\n5-1\r\n');
+      const big = '18446744073709551615-18446744073709551615';
+      assert.equal(await raw.call(resp('XADD', 'rawid', big, 'f', 'v')), `$41\r\n${big}\r\n`);
+      // 64 characters: in place; 65: the general encoder; the same bytes either way.
+      for (const n of [1, 9, 10, 99, 64, 65]) {
+        const name = 'n'.repeat(n);
+        assert.equal(await raw.call(resp('CLIENT', 'SETNAME', name)), '+OK\r\n');
+        assert.equal(await raw.call(resp('CLIENT', 'GETNAME')), `$${n}\r\n${name}\r\n`);
+      }
+      // Pipelined: in order, after replies that waited for the disk.
+      const replies = await raw.call(
+        Buffer.concat([
+          resp('XADD', 'rawid2', '7-1', 'f', 'v'),
+          resp('CLIENT', 'GETNAME'),
+          resp('XADD', 'rawid2', '7-2', 'f', 'v'),
+        ]),
+        3,
+      );
+      assert.equal(replies, `$3\r\n7-1\r\n$65\r\n${'n'.repeat(65)}\r\n$3\r\n7-2\r\n`);
+    } finally {
+      raw.close();
+    }
+  });
+});

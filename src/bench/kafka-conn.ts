@@ -65,7 +65,10 @@ export class RawKafkaClient {
     const done = new Promise<Message>((resolve, reject) =>
       this.pending.set(correlationId, { apiKey, version, resolve, reject }),
     );
+    // One writev per request (as a client's gathering write), not one write per part.
+    this.socket.cork();
     for (const b of frame) this.socket.write(b);
+    this.socket.uncork();
     return done;
   }
 

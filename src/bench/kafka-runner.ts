@@ -84,6 +84,14 @@ interface Pending {
   records: EncodeRecord[];
   bytes: number;
   firstAt: number;
+  /** The batch's bytes, encoded when it closes (full or lingered), as the Java client's accumulator does. */
+  encoded: Buffer | null;
+}
+
+/** Closes a batch: encodes it now, while requests are in flight, not when it is sent. */
+function close(b: Pending): Pending {
+  b.encoded = encodeBatch({ baseTimestamp: b.firstAt, records: b.records });
+  return b;
 }
 
 export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResult> {
@@ -124,14 +132,14 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
     while (appended < o.msgs && ready.length < limit) {
       let b = open.get(sticky);
       if (b === undefined) {
-        b = { partition: sticky, records: [], bytes: 0, firstAt: Date.now() };
+        b = { partition: sticky, records: [], bytes: 0, firstAt: Date.now(), encoded: null };
         open.set(sticky, b);
       }
       b.records.push({ value });
       b.bytes += o.size + RECORD_OVERHEAD;
       appended++;
       if (b.bytes >= batchBytes) {
-        ready.push(b);
+        ready.push(close(b));
         open.delete(sticky);
         sticky = (sticky + 1) % o.partitions;
       }
@@ -141,7 +149,7 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
   const lingered = (now: number, flush: boolean) => {
     for (const [p, b] of open) {
       if (flush || now - b.firstAt >= linger) {
-        ready.push(b);
+        ready.push(close(b));
         open.delete(p);
       }
     }
@@ -150,7 +158,7 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
   const send = (batches: Pending[]) => {
     const byPartition = batches.map((b) => ({
       index: b.partition,
-      records: encodeBatch({ baseTimestamp: Date.now(), records: b.records }),
+      records: b.encoded ?? close(b).encoded,
     }));
     const count = batches.reduce((n, b) => n + b.records.length, 0);
     inFlight++;
@@ -181,6 +189,8 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
       });
   };
 
+  // One timer for the whole run (not one per wait): it wakes the loop to look for a stall.
+  const ticker = setInterval(notify, Math.min(stallMs, 1000));
   const t0 = performance.now();
   try {
     while (
@@ -213,11 +223,12 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
       const waitAck = new Promise<void>((r) => {
         wake = r;
       });
-      if (inFlight >= maxInFlight || open.size === 0) await Promise.race([waitAck, sleep(stallMs)]);
+      if (inFlight >= maxInFlight || open.size === 0) await waitAck;
       else await Promise.race([waitAck, sleep(linger)]);
     }
   } finally {
     result.elapsedMs = performance.now() - t0;
+    clearInterval(ticker);
     client.close();
   }
   if (result.errors.length > 0 || Object.keys(result.errorCodes).length > 0) result.ended = 'error';

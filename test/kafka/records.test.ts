@@ -260,3 +260,45 @@ test('garbage in any codec is a typed error', () => {
   const junk = Buffer.from('this is not compressed data at all, not even a little');
   for (const codec of [1, 2, 3, 4, 5, 6, 7]) corrupt(() => decompress(codec, junk, MAX), /./);
 });
+
+test('encodeBatch ⇄ decodeBatch over random batches: null and large values, keys, UTF-8 header names, far timestamps, explicit offset deltas', () => {
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => rnd(256)));
+  for (let t = 0; t < 500; t++) {
+    const base = 1_700_000_000_000 + rnd(1000);
+    const records = Array.from({ length: rnd(12) }, (_, i) => ({
+      key: rnd(3) === 0 ? null : bytes(rnd(40)),
+      // Values across the Writer's by-reference threshold (2 KiB) and empty ones.
+      value: rnd(8) === 0 ? null : bytes(rnd(3) === 0 ? 2000 + rnd(3000) : rnd(100)),
+      headers: Array.from({ length: rnd(3) }, () => ({
+        key: rnd(2) === 0 ? `h${rnd(100)}` : `ключ-${rnd(9)}`,
+        value: rnd(4) === 0 ? null : bytes(rnd(20)),
+      })),
+      // Deltas below zero and beyond 2^31 ms.
+      timestamp: rnd(3) === 0 ? base : base + (rnd(2) === 0 ? -rnd(5000) : 2 ** 32 + rnd(5000)),
+      offsetDelta: rnd(4) === 0 ? i * 3 : undefined,
+    }));
+    const compression = [Compression.None, Compression.None, Compression.Gzip][rnd(3)]!;
+    const blob = encodeBatch({ baseTimestamp: base, records, compression });
+    assert.ok(crcMatches(blob));
+    const { header, records: out } = decodeBatch(blob, { maxBytes: 1 << 20 });
+    assert.equal(header.recordCount, records.length);
+    assert.equal(header.attributes & Attr.CompressionMask, compression);
+    assert.equal(header.baseTimestamp, BigInt(base));
+    records.forEach((r, i) => {
+      const o = out[i]!;
+      assert.deepEqual(o.key, r.key);
+      assert.deepEqual(o.value, r.value);
+      assert.equal(BigInt(o.timestampDelta), BigInt(r.timestamp) - BigInt(base));
+      assert.equal(o.offsetDelta, r.offsetDelta ?? i);
+      assert.deepEqual(
+        o.headers.map((h) => [h.key, h.value]),
+        r.headers.map((h) => [h.key, h.value]),
+      );
+    });
+  }
+});

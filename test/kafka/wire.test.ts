@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { encodeBatch } from '../../src/protocols/kafka/records.js';
+import { decodeBatch, encodeBatch, splitBatches } from '../../src/protocols/kafka/records.js';
 import { checkFor } from '../helpers/poll.js';
 import { type KafkaNode, startKafkaNode } from './helpers.js';
 import { rawFrame, WireClient } from './wire-client.js';
@@ -278,5 +278,82 @@ describe('Kafka face on the wire', () => {
     );
     assert.equal(partOf(e0).errorCode, 47);
     assert.equal(await logEnd(c, 'idem'), 5n);
+  });
+  it('keeps each record of a batch its own timestamp, key, value and headers (a shared header block reused only where they match)', async () => {
+    const r0 = await c.send(CREATE_TOPICS, 7, {
+      topics: [
+        { name: 'mixed', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
+      ],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    assert.equal((r0.topics as { errorCode: number }[])[0]!.errorCode, 0);
+    const t0 = 1_700_000_000_000;
+    const sent = [
+      { value: Buffer.from('a'), timestamp: t0 },
+      { value: Buffer.from('b'), timestamp: t0 },
+      { value: Buffer.from('c'), timestamp: t0 + 5 },
+      { value: Buffer.from('d'), timestamp: t0 + 5, key: Buffer.from('k') },
+      { value: null, timestamp: t0 + 5 },
+      {
+        value: Buffer.from('f'),
+        timestamp: t0 + 5,
+        headers: [{ key: 'h', value: Buffer.from('v') }],
+      },
+      { value: Buffer.from('g'), timestamp: t0 },
+      { value: Buffer.from('h'), timestamp: t0 },
+    ];
+    const p = await c.send(
+      PRODUCE,
+      7,
+      produceBody('mixed', encodeBatch({ baseTimestamp: t0, records: sent })),
+    );
+    assert.equal(partOf(p).errorCode, 0);
+    const f = await c.send(1, 11, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic: 'mixed',
+          partitions: [
+            {
+              partition: 0,
+              currentLeaderEpoch: -1,
+              fetchOffset: 0n,
+              logStartOffset: -1n,
+              partitionMaxBytes: 1 << 20,
+            },
+          ],
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    });
+    const part = (f.responses as { partitions: { errorCode: number; records: Buffer }[] }[])[0]!
+      .partitions[0]!;
+    assert.equal(part.errorCode, 0);
+    const got = splitBatches(part.records).flatMap((b) => {
+      const { header, records } = decodeBatch(b, { maxBytes: 1 << 20 });
+      return records.map((r) => ({
+        value: r.value === null ? null : r.value.toString(),
+        key: r.key === null ? null : r.key.toString(),
+        timestamp: Number(header.baseTimestamp) + r.timestampDelta,
+        headers: r.headers.map((h) => `${h.key}=${h.value?.toString()}`),
+      }));
+    });
+    assert.deepEqual(
+      got,
+      sent.map((r) => ({
+        value: r.value === null ? null : r.value.toString(),
+        key: r.key === undefined ? null : r.key.toString(),
+        timestamp: r.timestamp,
+        headers: (r.headers ?? []).map((h) => `${h.key}=${h.value.toString()}`),
+      })),
+    );
   });
 });

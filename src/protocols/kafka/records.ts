@@ -18,7 +18,7 @@
 import type * as Crc32 from '@node-rs/crc32';
 import { lazyModule } from '../../util/lazy-module.js';
 import { Compression, type CompressionCodec, compress, decompress } from './compression.js';
-import { KafkaCodecError, Reader, Writer } from './wire.js';
+import { KafkaCodecError, Reader } from './wire.js';
 
 /** CRC-32C, loaded on first use (src/util/lazy-module.ts). */
 const crc32Lib = lazyModule<typeof Crc32>('@node-rs/crc32');
@@ -259,55 +259,157 @@ export interface EncodeBatch {
   records: readonly EncodeRecord[];
 }
 
-function writeNullableBytes(w: Writer, b: Buffer | null | undefined): void {
-  if (b == null) {
-    w.varint(-1);
-    return;
+/** Bytes of an unsigned varint. */
+function uvarintSize(u: number): number {
+  let n = 1;
+  while (u >= 0x80) {
+    u = Math.floor(u / 128);
+    n++;
   }
-  w.varint(b.length);
-  w.raw(b);
+  return n;
 }
 
-function recordBody(rec: EncodeRecord, index: number, base: bigint): Buffer {
-  const w = new Writer(64 + (rec.value?.length ?? 0) + (rec.key?.length ?? 0));
-  w.int8(0);
-  w.varlong(rec.timestamp === undefined ? 0n : BigInt(rec.timestamp) - base);
-  w.varint(rec.offsetDelta ?? index);
-  writeNullableBytes(w, rec.key);
-  writeNullableBytes(w, rec.value);
+/** Bytes of a zigzag varint (int32). */
+const varintSize = (v: number): number => uvarintSize(((v << 1) ^ (v >> 31)) >>> 0);
+
+/** Bytes of a zigzag varlong. */
+function varlongSize(v: bigint): number {
+  let u = BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
+  let n = 1;
+  while (u >= 0x80n) {
+    u >>= 7n;
+    n++;
+  }
+  return n;
+}
+
+const nullableSize = (b: Buffer | null | undefined): number =>
+  b == null ? 1 : varintSize(b.length) + b.length;
+
+/** A record's timestamp delta, offset delta and header key lengths, measured once. */
+interface Sized {
+  tsDelta: bigint;
+  offsetDelta: number;
+  headerKeyBytes: number[];
+  /** The record's bytes after its length varint. */
+  size: number;
+}
+
+function sizeRecord(rec: EncodeRecord, index: number, base: bigint): Sized {
+  const tsDelta = rec.timestamp === undefined ? 0n : BigInt(rec.timestamp) - base;
+  const offsetDelta = rec.offsetDelta ?? index;
   const headers = rec.headers ?? [];
-  w.varint(headers.length);
-  for (const h of headers) {
-    const n = Buffer.byteLength(h.key);
-    w.varint(n);
-    w.utf8(h.key, n);
-    writeNullableBytes(w, h.value);
+  const headerKeyBytes = new Array<number>(headers.length);
+  let size =
+    1 +
+    varlongSize(tsDelta) +
+    varintSize(offsetDelta) +
+    nullableSize(rec.key) +
+    nullableSize(rec.value) +
+    varintSize(headers.length);
+  for (let i = 0; i < headers.length; i++) {
+    const n = Buffer.byteLength(headers[i]!.key);
+    headerKeyBytes[i] = n;
+    size += varintSize(n) + n + nullableSize(headers[i]!.value);
   }
-  return w.toBuffer();
+  return { tsDelta, offsetDelta, headerKeyBytes, size };
 }
 
-/** Encodes one RecordBatch v2, compressing its records and computing the CRC. */
+/** Writes a zigzag varint at `at`; returns the position after it. */
+function putVarint(out: Buffer, at: number, v: number): number {
+  let u = ((v << 1) ^ (v >> 31)) >>> 0;
+  while (u >= 0x80) {
+    out[at++] = (u & 0x7f) | 0x80;
+    u >>>= 7;
+  }
+  out[at++] = u;
+  return at;
+}
+
+function putVarlong(out: Buffer, at: number, v: bigint): number {
+  let u = BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
+  if (u < 0x80000000n) {
+    let n = Number(u);
+    while (n >= 0x80) {
+      out[at++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    out[at++] = n;
+    return at;
+  }
+  while (u >= 0x80n) {
+    out[at++] = Number(u & 0x7fn) | 0x80;
+    u >>= 7n;
+  }
+  out[at++] = Number(u);
+  return at;
+}
+
+function putNullable(out: Buffer, at: number, b: Buffer | null | undefined): number {
+  if (b == null) return putVarint(out, at, -1);
+  at = putVarint(out, at, b.length);
+  return at + b.copy(out, at);
+}
+
+/** Writes one record (its length varint first) at `at`; returns the position after it. */
+function putRecord(out: Buffer, at: number, rec: EncodeRecord, s: Sized): number {
+  at = putVarint(out, at, s.size);
+  out[at++] = 0;
+  at = putVarlong(out, at, s.tsDelta);
+  at = putVarint(out, at, s.offsetDelta);
+  at = putNullable(out, at, rec.key);
+  at = putNullable(out, at, rec.value);
+  const headers = rec.headers ?? [];
+  at = putVarint(out, at, headers.length);
+  for (let i = 0; i < headers.length; i++) {
+    const n = s.headerKeyBytes[i]!;
+    at = putVarint(out, at, n);
+    at += out.write(headers[i]!.key, at, n, 'utf8');
+    at = putNullable(out, at, headers[i]!.value);
+  }
+  return at;
+}
+
+/**
+ * Encodes one RecordBatch v2, compressing its records and computing the CRC.
+ * The records' sizes are measured first, so an uncompressed batch is written
+ * in place into one buffer (each value copied once, as the Java client's
+ * MemoryRecordsBuilder does); a compressed one gathers its records first.
+ */
 export function encodeBatch(b: EncodeBatch): Buffer {
   const base = BigInt(
     b.baseTimestamp ?? b.records.find((r) => r.timestamp !== undefined)?.timestamp ?? 0,
   );
   let max = base;
-  const body = new Writer(256);
-  b.records.forEach((rec, i) => {
-    const ts = rec.timestamp === undefined ? base : BigInt(rec.timestamp);
-    if (ts > max) max = ts;
-    const bytes = recordBody(rec, i, base);
-    body.varint(bytes.length);
-    body.raw(bytes);
-  });
-  const codec = b.compression ?? (b.attributes ?? 0) & Attr.CompressionMask;
-  const records = compress(codec as CompressionCodec, body.toBuffer());
+  const n = b.records.length;
+  const sized = new Array<Sized>(n);
+  let bodyBytes = 0;
+  for (let i = 0; i < n; i++) {
+    const rec = b.records[i]!;
+    if (rec.timestamp !== undefined) {
+      const ts = BigInt(rec.timestamp);
+      if (ts > max) max = ts;
+    }
+    const s = sizeRecord(rec, i, base);
+    sized[i] = s;
+    bodyBytes += uvarintSize(((s.size << 1) ^ (s.size >> 31)) >>> 0) + s.size;
+  }
+  const codec = (b.compression ?? (b.attributes ?? 0) & Attr.CompressionMask) as CompressionCodec;
+  let out: Buffer;
+  if (codec === Compression.None) {
+    out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + bodyBytes);
+    let at = BATCH_HEADER_BYTES;
+    for (let i = 0; i < n; i++) at = putRecord(out, at, b.records[i]!, sized[i]!);
+  } else {
+    const body = Buffer.allocUnsafe(bodyBytes);
+    let at = 0;
+    for (let i = 0; i < n; i++) at = putRecord(body, at, b.records[i]!, sized[i]!);
+    const records = compress(codec, body);
+    out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + records.length);
+    records.copy(out, BATCH_HEADER_BYTES);
+  }
   const attributes = ((b.attributes ?? 0) & ~Attr.CompressionMask) | codec;
-  const last =
-    b.records.length === 0
-      ? 0
-      : (b.records[b.records.length - 1].offsetDelta ?? b.records.length - 1);
-  const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + records.length);
+  const last = n === 0 ? 0 : (b.records[n - 1]!.offsetDelta ?? n - 1);
   out.writeBigInt64BE(b.baseOffset ?? 0n, 0);
   out.writeInt32BE(out.length - 12, LENGTH_AT);
   out.writeInt32BE(b.partitionLeaderEpoch ?? -1, 12);
@@ -319,8 +421,7 @@ export function encodeBatch(b: EncodeBatch): Buffer {
   out.writeBigInt64BE(b.producerId ?? -1n, 43);
   out.writeInt16BE(b.producerEpoch ?? -1, 51);
   out.writeInt32BE(b.baseSequence ?? -1, 53);
-  out.writeInt32BE(b.records.length, 57);
-  records.copy(out, BATCH_HEADER_BYTES);
+  out.writeInt32BE(n, 57);
   out.writeUInt32BE(crc32Lib().crc32c(out.subarray(CRC_FROM)) >>> 0, CRC_AT);
   return out;
 }

@@ -455,19 +455,20 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
     );
   }
 
-  /** Writes the answers at the head of the line that are ready. */
+  /**
+   * Queues the answers at the head of the line that are ready. They are not
+   * flushed here: the answers one group commit made durable settle in the
+   * same turn, one after another, and leave in one write when the Flusher
+   * runs (setImmediate, right after the I/O callback that settled them),
+   * not in one write each.
+   */
   private drainPending(): void {
     if (this.closed) return;
-    this.host.flusher.begin();
-    try {
-      while (this.pending.length > 0 && this.pending[0]!.done && !this.closed) {
-        const s = this.pending.shift()!;
-        this.write(s.header, s.version, s.result);
-      }
-      this.step();
-    } finally {
-      this.host.flusher.end();
+    while (this.pending.length > 0 && this.pending[0]!.done && !this.closed) {
+      const s = this.pending.shift()!;
+      this.write(s.header, s.version, s.result);
     }
+    this.step();
   }
 
   private write(header: RequestHeader, version: number, result: unknown): void {

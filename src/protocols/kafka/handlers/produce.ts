@@ -334,42 +334,61 @@ function appendBatch(
         }
       : null;
   const first = cs.stream.state().lastSeq;
-  const stored: Promise<{ seq: number }>[] = [];
-  const msgs: Message[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = b.records[i]!;
-    const headers = headersOfRecord(
-      r,
-      h.baseTimestamp + BigInt(r.timestampDelta),
-      i === n - 1 ? mark : null,
-    );
-    const payload = r.value === null ? Buffer.alloc(0) : Buffer.from(r.value);
-    // Only a record header named Nats-* (a client's Nats-Msg-Id, say) is
-    // one the stream reads; the face's own (Kafka-*) never are.
-    const pub = mentionsNats(r.headers) ? readPubHeaders(headers) : NO_PUB_HEADERS;
-    const one = cs.stream.store(p.subject, headers, payload, pub);
-    one.catch(() => {});
-    stored.push(one);
-    msgs.push({ subject: p.subject, reply: '', headers, payload });
-  }
-  const durable = Promise.allSettled(stored).then((results) => {
-    const account = ctx.account!;
-    const router = ctx.shared.host.router;
-    let refused: unknown = null;
-    for (let i = 0; i < n; i++) {
-      const r = results[i]!;
-      if (r.status === 'rejected') {
-        refused ??= r.reason;
-        continue;
+  const msgs = new Array<Message>(n);
+  const seqs = new Array<number>(n);
+  const account = ctx.account!;
+  const router = ctx.shared.host.router;
+  // The records of a batch mostly share one timestamp and carry no key or
+  // headers: their header block is the same bytes, built once (the store
+  // copies what it keeps).
+  let plainTs = -1n;
+  let plain: Buffer | null = null;
+  return {
+    first,
+    // One settle count per batch, not a Promise.allSettled over a promise per record.
+    durable: new Promise<number>((resolve, reject) => {
+      let left = n;
+      let refused: unknown = null;
+      const settle = (): void => {
+        if (--left > 0) return;
+        for (let i = 0; i < n; i++) {
+          if (seqs[i] === undefined) continue;
+          cs.consumers.stored(seqs[i]!, p.subject);
+          router.publish(account, msgs[i]!, cs);
+        }
+        topics.appended(cs);
+        if (refused !== null) reject(refused);
+        else resolve(seqs[0]! - 1);
+      };
+      const onRefused = (err: unknown): void => {
+        refused ??= err;
+        settle();
+      };
+      // An empty batch stores nothing and is refused, as before (KAFKA_STORAGE_ERROR).
+      if (n === 0) reject(new Error('an empty record batch'));
+      for (let i = 0; i < n; i++) {
+        const r = b.records[i]!;
+        const ts = h.baseTimestamp + BigInt(r.timestampDelta);
+        let headers: Buffer;
+        if (r.key === null && r.value !== null && r.headers.length === 0 && i !== n - 1) {
+          if (plain === null || ts !== plainTs) {
+            plain = headersOfRecord(r, ts, null);
+            plainTs = ts;
+          }
+          headers = plain;
+        } else headers = headersOfRecord(r, ts, i === n - 1 ? mark : null);
+        const payload = r.value === null ? Buffer.alloc(0) : Buffer.from(r.value);
+        // Only a record header named Nats-* (a client's Nats-Msg-Id, say) is
+        // one the stream reads; the face's own (Kafka-*) never are.
+        const pub = mentionsNats(r.headers) ? readPubHeaders(headers) : NO_PUB_HEADERS;
+        msgs[i] = { subject: p.subject, reply: '', headers, payload };
+        cs.stream.store(p.subject, headers, payload, pub).then((res) => {
+          seqs[i] = res.seq;
+          settle();
+        }, onRefused);
       }
-      cs.consumers.stored(r.value.seq, p.subject);
-      router.publish(account, msgs[i]!, cs);
-    }
-    topics.appended(cs);
-    if (refused !== null) throw refused;
-    return (results[0] as PromiseFulfilledResult<{ seq: number }>).value.seq - 1;
-  });
-  return { first, durable };
+    }),
+  };
 }
 
 /**

@@ -33,6 +33,7 @@ import { VERSION } from '../version.js';
 import type { WorkerChannel } from '../workers/channel.js';
 import { DataDirLock, errnoText, probeWritable } from './data-lock.js';
 import { FACES } from './faces.js';
+import { IdleCollector } from './idle-gc.js';
 import { type ReloadReport, reloadNode } from './reload.js';
 
 /** How often expired service-import response mappings are dropped, ms. */
@@ -58,6 +59,8 @@ export class WeftNode implements FaceHost {
   readonly stats = new ServerStats();
   /** Bytes held for all clients, bounded by max_pending_total and write_deadline. */
   readonly outbound: Outbound;
+  /** Gives V8's grown young generation back when the node goes quiet (idle-gc.ts). */
+  readonly idleGc = new IdleCollector();
   /** What is wrong now, as the node's parts report it (`/healthz`). */
   readonly health = new Health();
   readonly log: Logger;
@@ -285,6 +288,7 @@ export class WeftNode implements FaceHost {
     const sweepMs = Math.max(5, Math.min(250, Math.floor(o.writeDeadlineMs / 8)));
     this.deadlineTimer = setInterval(() => this.outbound.sweep(Date.now()), sweepMs);
     this.deadlineTimer.unref();
+    this.idleGc.start();
     this.log.info('Server is ready');
   }
 
@@ -400,6 +404,7 @@ export class WeftNode implements FaceHost {
     this.log.info('Initiating shutdown');
     if (this.deadlineTimer !== null) clearInterval(this.deadlineTimer);
     if (this.importTimer !== null) clearInterval(this.importTimer);
+    this.idleGc.stop();
     // Stop accepting first; a listener's close completes once its
     // connections are gone, so it is awaited after they are closed.
     const facesStopped = this.faces.map((f) => ({ f, stopped: f.stop() }));

@@ -58,6 +58,24 @@ export function newSpaceBytes(): number {
   return 0;
 }
 
+/**
+ * `vm.measureMemory` eager, without Node's one-time ExperimentalWarning on
+ * stderr (it is about the measurement, whose figures are not used here:
+ * only the collection it starts is). Other warnings pass.
+ */
+function measureQuietly(): Promise<unknown> {
+  const emit = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    if (typeof warning === 'string' && warning.startsWith('vm.measureMemory')) return;
+    (emit as (...a: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return vm.measureMemory({ mode: 'summary', execution: 'eager' });
+  } finally {
+    process.emitWarning = emit;
+  }
+}
+
 export class IdleCollector {
   /** Collections asked for. */
   runs = 0;
@@ -121,7 +139,7 @@ export class IdleCollector {
     this.running = true;
     const t0 = performance.now();
     try {
-      await vm.measureMemory({ mode: 'summary', execution: 'eager' });
+      await measureQuietly();
     } catch {
       // Not available here: stop asking.
       this.stop();

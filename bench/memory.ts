@@ -8,8 +8,12 @@
  * be reused by the next and hide its cost), both with JetStream on (`nats-server
  * -js`; Weft has streams on by default), alternating the servers each round.
  * No GC is forced on either: after each step the RSS is polled until it
- * settles (the last SETTLE_WINDOW samples within SETTLE_BAND of each other)
- * or SETTLE_DEADLINE_MS passes (then the row says it did not settle).
+ * settles (the last SETTLE_WINDOW samples within SETTLE_BAND of each other,
+ * and at least SETTLE_MIN_MS after the step) or SETTLE_DEADLINE_MS passes
+ * (then the row says it did not settle). Both servers give memory back a
+ * few seconds after a burst (Go's scavenger; Weft's idle collection,
+ * src/server/idle-gc.ts, 7–8 s after it): the minimum wait lets each reach
+ * the RSS it holds at rest rather than the one of the moment the load ends.
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,6 +35,8 @@ const SETTLE_WINDOW = 10;
 const SETTLE_BAND = 0.01;
 const SETTLE_FLOOR_BYTES = 256 * 1024;
 const SETTLE_DEADLINE_MS = 30_000;
+/** The least time after a step before its RSS is taken, ms (same for both servers). */
+const SETTLE_MIN_MS = 10_000;
 
 type Side = 'nats' | 'weft';
 const SIDES: Side[] = ['nats', 'weft'];
@@ -74,8 +80,15 @@ export interface MemoryMeasured {
   rounds: MemoryRound[];
 }
 
-/** Polls a process's RSS until it stops moving (see the header), or the deadline. */
-export async function settledRss(pid: number, deadlineMs = SETTLE_DEADLINE_MS): Promise<Settled> {
+/**
+ * Polls a process's RSS until it stops moving (see the header), no sooner
+ * than `minMs`, or the deadline.
+ */
+export async function settledRss(
+  pid: number,
+  deadlineMs = SETTLE_DEADLINE_MS,
+  minMs = 0,
+): Promise<Settled> {
   const start = performance.now();
   const window: number[] = [];
   for (;;) {
@@ -83,7 +96,7 @@ export async function settledRss(pid: number, deadlineMs = SETTLE_DEADLINE_MS): 
     if (window.length > SETTLE_WINDOW) window.shift();
     const rss = window[window.length - 1]!;
     const waitedMs = performance.now() - start;
-    if (window.length === SETTLE_WINDOW) {
+    if (window.length === SETTLE_WINDOW && waitedMs >= minMs) {
       const spread = Math.max(...window) - Math.min(...window);
       if (spread <= Math.max(SETTLE_FLOOR_BYTES, rss * SETTLE_BAND)) {
         return { rss, settled: true, waitedMs };
@@ -93,6 +106,10 @@ export async function settledRss(pid: number, deadlineMs = SETTLE_DEADLINE_MS): 
     await sleep(SETTLE_EVERY_MS);
   }
 }
+
+/** The RSS a server holds at rest after a step (SETTLE_MIN_MS at least). */
+const atRest = (pid: number): Promise<Settled> =>
+  settledRss(pid, SETTLE_DEADLINE_MS + SETTLE_MIN_MS, SETTLE_MIN_MS);
 
 function start(o: MemoryOptions, side: Side): Promise<ServerProc> {
   return side === 'nats'
@@ -111,14 +128,14 @@ export async function runMemory(o: MemoryOptions): Promise<MemoryMeasured> {
       };
       try {
         await onFresh(o, side, async (server) => {
-          const idle = await settledRss(server.pid);
+          const idle = await atRest(server.pid);
           note('idle', idle);
           r.idleRss = idle.rss;
           const c = await openIdleConnections(server.url, o.conns, {
             onProgress: (n) => o.status(`${tag}: ${int(n)}/${int(o.conns)} connections`),
           });
           o.clearStatus();
-          const full = await settledRss(server.pid);
+          const full = await atRest(server.pid);
           note('connections', full);
           const opened = c.opened;
           const errors = await c.close();
@@ -129,7 +146,7 @@ export async function runMemory(o: MemoryOptions): Promise<MemoryMeasured> {
           if (opened > 0) r.perConn = (full.rss - idle.rss) / opened;
         });
         await onFresh(o, side, async (server) => {
-          const base = await settledRss(server.pid);
+          const base = await atRest(server.pid);
           note('subscriptions baseline', base);
           const conn = await BenchConn.open(parseServerUrl(server.url), 'weft-bench-memory-subs');
           try {
@@ -145,7 +162,7 @@ export async function runMemory(o: MemoryOptions): Promise<MemoryMeasured> {
             }
             o.clearStatus();
             if (conn.errors.length > 0) throw new Error(conn.errors.join('; '));
-            const full = await settledRss(server.pid);
+            const full = await atRest(server.pid);
             note('subscriptions', full);
             r.perSub = (full.rss - base.rss) / o.subs;
           } finally {
@@ -162,11 +179,11 @@ export async function runMemory(o: MemoryOptions): Promise<MemoryMeasured> {
             timeoutMs: 600_000,
             onProgress: (done, total) => o.status(`${tag}: ${int(done)}/${int(total)} stored`),
             onStreamCreated: async () => {
-              base = await settledRss(server.pid);
+              base = await atRest(server.pid);
             },
             beforeDelete: async () => {
               o.clearStatus();
-              full = await settledRss(server.pid);
+              full = await atRest(server.pid);
             },
           });
           o.clearStatus();

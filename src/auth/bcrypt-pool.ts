@@ -8,7 +8,11 @@
  * it is made again if it dies. Requests wait in the worker's queue, one per pending
  * CONNECT, so they are bounded by max_connections and auth_timeout.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { lazyModule } from '../util/lazy-module.js';
+
+/** Loaded with the first check: a node without bcrypt passwords does not load it. */
+const workerThreads = lazyModule<typeof import('node:worker_threads')>('node:worker_threads');
 
 let worker: Worker | null = null;
 let nextId = 1;
@@ -22,7 +26,7 @@ function failAll(): void {
 }
 
 function start(): Worker {
-  const w = new Worker(new URL('./bcrypt-thread.js', import.meta.url));
+  const w = new (workerThreads().Worker)(new URL('./bcrypt-thread.js', import.meta.url));
   w.on('message', (m: { id: number; ok: boolean }) => {
     const done = pending.get(m.id);
     if (done === undefined) return;

@@ -12,8 +12,8 @@
  */
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fromPublic } from '@nats-io/nkeys';
 import { ConfigError } from '../errors.js';
+import { lazyModule } from '../util/lazy-module.js';
 import { checkRule } from './subject-rules.js';
 import type {
   AccountConfig,
@@ -23,6 +23,9 @@ import type {
   PermissionsConfig,
   SubjectRules,
 } from './types.js';
+
+/** Loaded with the first key checked: a node without JWTs does not map it. */
+const nkeys = lazyModule<typeof import('@nats-io/nkeys')>('@nats-io/nkeys');
 
 /** One direction of a user's permissions in a JWT. */
 export interface JwtPermission {
@@ -187,7 +190,7 @@ function base32(text: string): Buffer {
 function verifyKey(nkey: string): KeyObject {
   let k = verifyKeys.get(nkey);
   if (k === undefined) {
-    fromPublic(nkey);
+    nkeys().fromPublic(nkey);
     // A public nkey is base32 of: 1 prefix byte, the 32 key bytes, 2 checksum bytes.
     const raw = base32(nkey);
     if (raw.length !== 35) throw new JwtError(`${nkey} is not a public nkey`);

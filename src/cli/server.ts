@@ -13,7 +13,6 @@
  * primary: the terminal's SIGINT and SIGHUP, which reach the whole process
  * group, are the primary's to act on.
  */
-import cluster from 'node:cluster';
 import type { ParseArgsConfig } from 'node:util';
 import {
   loadConfigFile,
@@ -28,8 +27,12 @@ import { armTestFault, EXIT_INTERNAL, FatalHandler } from '../server/fatal.js';
 import { WeftNode } from '../server/server.js';
 import { createLogger } from '../util/logger.js';
 import { WorkerChannel } from '../workers/channel.js';
-import { checkWorkerSettings, workerOptions, workerPlanFromEnv } from '../workers/plan.js';
-import { Primary } from '../workers/primary.js';
+import {
+  checkWorkerSettings,
+  WORKER_ENV,
+  workerOptions,
+  workerPlanFromEnv,
+} from '../workers/plan.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parse, reportError } from './args.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -100,7 +103,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   // A worker of `--workers N` runs the node its plan makes of the configuration.
-  const plan = cluster.isWorker ? workerPlanFromEnv() : null;
+  const plan = await workerPlan();
   // The configuration's sources, read again on SIGHUP.
   const readOptions = (): ReturnType<typeof optionsFromFlags> => {
     const file = typeof values.config === 'string' ? loadConfigFile(values.config) : {};
@@ -134,8 +137,21 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * This process's plan when it is a worker of `--workers N`, else null.
+ * node:cluster is loaded only when the primary's variable is set: a node
+ * that is no worker does not load it (and child_process, dgram with it).
+ */
+async function workerPlan(): Promise<ReturnType<typeof workerPlanFromEnv>> {
+  if ((process.env[WORKER_ENV] ?? '') === '') return null;
+  const { default: cluster } = await import('node:cluster');
+  return cluster.isWorker ? workerPlanFromEnv() : null;
+}
+
 /** The primary of `--workers N`: runs the workers until they are all gone. */
 async function runPrimary(options: ServerOptions): Promise<number> {
+  // Imported here: a node that runs no workers does not load the primary.
+  const { Primary } = await import('../workers/primary.js');
   const primary = new Primary(options, createLogger(options.logLevel));
   const onStop = (signal: NodeJS.Signals): void => primary.stop(signal);
   const onHangup = (): void => primary.reload();

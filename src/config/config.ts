@@ -11,7 +11,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { checkSecurity, parseSecurity, SECURITY_KEYS } from '../auth/config.js';
 import { isCookieName } from '../connection/cookies.js';
 import { parseTlsBlock } from '../connection/tls.js';
@@ -20,6 +19,7 @@ import { ConfigError } from '../errors.js';
 import { parseLinkUrl } from '../mesh/dialer.js';
 import { checkMeshSettings } from '../mesh/settings.js';
 import { checkWebhookAccounts, parseWebhookList } from '../protocols/http/webhooks/spec.js';
+import { lazyModule } from '../util/lazy-module.js';
 import { checkFaceSettings } from './face-settings.js';
 import { loadNatsConfFile, natsConfTextToDocument } from './natsconf-map.js';
 import type { LogLevel, ServerOptions } from './options.js';
@@ -41,6 +41,10 @@ export {
   SETTINGS,
   type Setting,
 } from './settings-table.js';
+
+/** The YAML parser, loaded with the first config file read (a node without one does not map it). */
+const yaml = lazyModule<typeof import('yaml')>('yaml');
+const parseYaml = (text: string): unknown => yaml().parse(text);
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1,

@@ -109,6 +109,7 @@ export function varz(node: MonitoredNode, cpu: CpuMeter): Record<string, unknown
       tls_handshake_failures: Object.fromEntries(node.tlsHandshakeFailures),
       monitor_unauthorized: s.monitorUnauthorized,
       closed_by_reason: Object.fromEntries(s.closedByReason),
+      idle_gc: { runs: node.idleGc?.runs ?? 0, last_ms: node.idleGc?.lastMs ?? -1 },
       faces: facesVarz(node),
       security: securityVarz(node),
     },

@@ -4,6 +4,7 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Registry } from 'prom-client';
 import { secretEquals } from '../auth/authenticator.js';
 import type { TlsFiles } from '../connection/tls.js';
 import { listen } from '../util/listen.js';
@@ -12,7 +13,6 @@ import { accountz, accstatz } from './accountz.js';
 import { CpuMeter, connz, subsz, varz } from './endpoints.js';
 import { jsz } from './jsz.js';
 import { meshz } from './meshz.js';
-import { createMetrics } from './metrics.js';
 import type { MonitoredNode } from './node-view.js';
 
 export interface MonitorServer {
@@ -67,7 +67,12 @@ export async function startMonitor(
   tls: TlsFiles | null,
 ): Promise<MonitorServer> {
   const cpu = new CpuMeter();
-  const registry = createMetrics(node);
+  // The Prometheus registry (and prom-client with it) is made at the first
+  // scrape: a node nobody scrapes does not load it. Its default process
+  // metrics (GC and event-loop histograms) count from then on.
+  let made: Promise<Registry> | null = null;
+  const registry = (): Promise<Registry> =>
+    (made ??= import('./metrics.js').then((m) => m.createMetrics(node)));
   const token = node.options.monitorToken;
   let lastRefusalLog = Number.NEGATIVE_INFINITY;
   let loggedRefusals = 0;
@@ -80,14 +85,14 @@ export async function startMonitor(
     links: node.mesh?.links.size ?? 0,
   });
   workers?.serve('varz', varzPart);
-  workers?.serve('metrics', () => registry.metrics());
+  workers?.serve('metrics', async () => (await registry()).metrics());
   const serverVarz = async (): Promise<Record<string, unknown>> => {
     const own = varzPart();
     if (workers === null) return own.varz;
     return totalVarz(own, workers.index, await workers.gather('varz'));
   };
   const serverMetrics = async (): Promise<string> => {
-    const own = await registry.metrics();
+    const own = await (await registry()).metrics();
     if (workers === null) return own;
     const g = await workers.gather('metrics');
     const texts = g.parts.filter((p) => p.index !== workers.index).map((p) => p.body);
@@ -158,7 +163,7 @@ export async function startMonitor(
         return;
       case '/metrics': {
         const text = await serverMetrics();
-        res.writeHead(200, { 'content-type': registry.contentType });
+        res.writeHead(200, { 'content-type': (await registry()).contentType });
         res.end(text);
         return;
       }

@@ -5,7 +5,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Link } from '../mesh/link.js';
-import { addAccountMetrics } from './accountz.js';
+import { addAccountMetrics } from './account-metrics.js';
 import { addJetStreamMetrics } from './jetstream-metrics.js';
 import { scrapeReaders } from './metric-kit.js';
 import type { MonitoredNode } from './node-view.js';

@@ -43,6 +43,8 @@ export interface MonitoredNode {
   readonly subscriptionCount: number;
   /** TLS handshakes refused by every face, by reason. */
   readonly tlsHandshakeFailures: ReadonlyMap<string, number>;
+  /** Collections asked for when the node went quiet (src/server/idle-gc.ts), and the last one's ms. */
+  readonly idleGc?: { readonly runs: number; readonly lastMs: number };
   /** The channel to the primary when this node is a worker of `--workers N`; null when alone. */
   readonly workers: WorkerChannel | null;
 }

@@ -22,33 +22,22 @@ import { Imports } from '../core/imports.js';
 import { Router } from '../core/router.js';
 import { CloseReason, ConfigError, StartError } from '../errors.js';
 import { JetStream, type JetStreamAccounts } from '../jetstream/service.js';
-import { nodeAccounts } from '../mesh/accounts.js';
-import { parseLinkUrl } from '../mesh/dialer.js';
-import { Mesh } from '../mesh/mesh.js';
+import type { Mesh } from '../mesh/mesh.js';
 import { isLoopback, meshListenHost, meshListenPort } from '../mesh/settings.js';
-import { type MonitorServer, startMonitor } from '../monitor/http.js';
-import type { Face, FaceFactory, FaceHost } from '../protocols/face.js';
-import { httpFace } from '../protocols/http/face.js';
-import { kafkaFace } from '../protocols/kafka/face.js';
-import { mqttFace } from '../protocols/mqtt/face.js';
-import { natsFace } from '../protocols/nats/face.js';
-import { redisFace } from '../protocols/redis/face.js';
-import { WebSocketListener } from '../protocols/websocket/listener.js';
+import type { MonitorServer } from '../monitor/http.js';
+import type { Face, FaceHost } from '../protocols/face.js';
+import type { WebSocketListener } from '../protocols/websocket/listener.js';
 import { Health } from '../util/health.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import type { WorkerChannel } from '../workers/channel.js';
 import { DataDirLock, errnoText, probeWritable } from './data-lock.js';
+import { FACES } from './faces.js';
+import { IdleCollector } from './idle-gc.js';
 import { type ReloadReport, reloadNode } from './reload.js';
 
 /** How often expired service-import response mappings are dropped, ms. */
 const IMPORT_SWEEP_MS = 10_000;
-
-/**
- * The faces every node may host, in start order: one line per face. Each
- * factory reads its own settings and returns null when they turn it off.
- */
-const FACES: readonly FaceFactory[] = [natsFace, mqttFace, httpFace, redisFace, kafkaFace];
 
 /** A server id in the style of nats-server's (an nkey-like base32 string). */
 function newServerId(): string {
@@ -70,6 +59,8 @@ export class WeftNode implements FaceHost {
   readonly stats = new ServerStats();
   /** Bytes held for all clients, bounded by max_pending_total and write_deadline. */
   readonly outbound: Outbound;
+  /** Gives V8's grown young generation back when the node goes quiet (idle-gc.ts). */
+  readonly idleGc = new IdleCollector();
   /** What is wrong now, as the node's parts report it (`/healthz`). */
   readonly health = new Health();
   readonly log: Logger;
@@ -80,8 +71,12 @@ export class WeftNode implements FaceHost {
   readonly connections: ConnectionRegistry;
   /** The faces this node hosts (NATS first), once started. */
   readonly faces: Face[] = [];
-  /** The WebSocket listener faces share (`websocket.port`), null when off; started after the faces. */
-  readonly websocket: WebSocketListener | null;
+  /**
+   * The WebSocket listener faces share (`websocket.port`), null when off:
+   * made at start, before the faces (they add their routes to it in their
+   * own start), and started after them.
+   */
+  websocket: WebSocketListener | null = null;
   private monitor: MonitorServer | null = null;
   /** The client port's certificates (`tls`), reloaded by reloadTls(); null on plain TCP. */
   readonly tlsFiles: TlsFiles | null;
@@ -139,7 +134,6 @@ export class WeftNode implements FaceHost {
     this.outbound = new Outbound(this.options.maxPendingTotal, this.options.writeDeadlineMs, () =>
       this.connections.values(),
     );
-    this.websocket = this.options.websocketPort >= 0 ? new WebSocketListener(this) : null;
   }
 
   /** True once shutdown began: faces accept nothing new. */
@@ -220,8 +214,15 @@ export class WeftNode implements FaceHost {
       await this.jetstream.start();
     }
     this.log.info(`Starting weft ${VERSION} (node "${this.name}", id ${this.serverId})`);
-    for (const make of FACES) {
-      const face = make(this);
+    if (o.websocketPort >= 0) {
+      // Imported only when on (websocket.port): a node without it does not load it.
+      const { WebSocketListener } = await import('../protocols/websocket/listener.js');
+      this.websocket = new WebSocketListener(this);
+    }
+    // A face's module is imported only when its settings may turn it on (faces.ts).
+    for (const slot of FACES) {
+      if (!slot.wanted(this)) continue;
+      const face = (await slot.load())(this);
       if (face === null) continue;
       // Added before it starts, so a failed start stops what it opened.
       this.faces.push(face);
@@ -234,6 +235,12 @@ export class WeftNode implements FaceHost {
     }
     const meshPort = meshListenPort(o);
     if (meshPort >= 0 || o.links.length > 0) {
+      // Imported only when the node links: a node alone does not load the mesh.
+      const [{ Mesh }, { parseLinkUrl }, { nodeAccounts }] = await Promise.all([
+        import('../mesh/mesh.js'),
+        import('../mesh/dialer.js'),
+        import('../mesh/accounts.js'),
+      ]);
       const mesh = new Mesh(this, {
         name: this.name,
         id: this.serverId,
@@ -259,13 +266,16 @@ export class WeftNode implements FaceHost {
     }
     // Monitoring binds to the client port's host unless http_host says otherwise.
     const httpHost = o.httpHost === '' ? o.host : o.httpHost;
+    // Imported only when monitoring is on (http_port or https_port).
+    const startMonitor = async (port: number, tls: TlsFiles | null) =>
+      (await import('../monitor/http.js')).startMonitor(this, httpHost, port, tls);
     if (o.httpsPort >= 0) {
       // nats-server serves one of the two; https_port wins over http_port.
-      this.monitor = await startMonitor(this, httpHost, o.httpsPort, this.tlsFiles);
+      this.monitor = await startMonitor(o.httpsPort, this.tlsFiles);
       this.httpsPort = this.monitor.port;
       this.log.info(`Listening for monitoring on https://${httpHost}:${this.httpsPort}`);
     } else if (o.httpPort >= 0) {
-      this.monitor = await startMonitor(this, httpHost, o.httpPort, null);
+      this.monitor = await startMonitor(o.httpPort, null);
       this.httpPort = this.monitor.port;
       this.log.info(`Listening for monitoring on http://${httpHost}:${this.httpPort}`);
     }
@@ -278,6 +288,7 @@ export class WeftNode implements FaceHost {
     const sweepMs = Math.max(5, Math.min(250, Math.floor(o.writeDeadlineMs / 8)));
     this.deadlineTimer = setInterval(() => this.outbound.sweep(Date.now()), sweepMs);
     this.deadlineTimer.unref();
+    this.idleGc.start();
     this.log.info('Server is ready');
   }
 
@@ -393,6 +404,7 @@ export class WeftNode implements FaceHost {
     this.log.info('Initiating shutdown');
     if (this.deadlineTimer !== null) clearInterval(this.deadlineTimer);
     if (this.importTimer !== null) clearInterval(this.importTimer);
+    this.idleGc.stop();
     // Stop accepting first; a listener's close completes once its
     // connections are gone, so it is awaited after they are closed.
     const facesStopped = this.faces.map((f) => ({ f, stopped: f.stop() }));

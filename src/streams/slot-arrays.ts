@@ -1,11 +1,12 @@
 /**
  * Narrow typed arrays for the file index's per-sequence slots
- * (file-index.ts), so a stored message costs ~14 bytes of index rather
- * than 24:
+ * (file-index.ts), so a small stored message costs ~11 bytes of index
+ * rather than 24:
  *
  * - `NarrowUints`: unsigned integers in the narrowest of u8 / u16 / u32
- *   that holds every value written so far (segment ids, subject ids: both
- *   small in practice). Widening copies the array once per width.
+ *   that holds every value written so far (record lengths, segment ids,
+ *   subject ids: all small in practice). Widening copies the array once
+ *   per width.
  * - `SlotTimes`: message times (ms) as u32 offsets from a base, so ±24
  *   days around the first held message fit; a time outside (or not an
  *   integer) first re-bases the held slots when their span (with this

@@ -116,7 +116,9 @@ function fuzz(seed: number, steps: number): void {
         const t = rnd();
         time +=
           t < 0.8 ? Math.floor(rnd() * 5) : t < 0.95 ? -Math.floor(rnd() * 100) : 40 * 86_400_000;
-        const len = HEADER + Math.floor(rnd() * 100);
+        // Mostly small records (u8 lengths), rarely ones that widen them to u16 and u32.
+        const big = rnd();
+        const len = HEADER + (big < 0.02 ? 70_000 : big < 0.05 ? 300 : Math.floor(rnd() * 100));
         ix.add(seq, subject, time, seg, off, len);
         model.set(seq, { subject, time, seg: seg.id, off, len });
         off = (off + len) % 0xffff_0000;

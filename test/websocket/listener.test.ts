@@ -35,8 +35,9 @@ async function startNode(options: Partial<ServerOptions> = {}): Promise<WeftNode
     websocketPort: 0,
     ...options,
   });
-  addEchoRoute(node);
   await node.start();
+  // The listener is made at start (src/server/server.ts); a route may be added at any time.
+  addEchoRoute(node);
   return node;
 }
 
@@ -201,10 +202,10 @@ describe('the WebSocket listener', () => {
     assert.deepEqual(w.listeners, [
       { setting: 'websocket.port', host: '127.0.0.1', port: wsPort(node), tls: false },
     ]);
-    // The NATS face's route (NATS over WebSocket at /) and the test's own.
+    // The NATS face's route (NATS over WebSocket at /, added at start) and the test's own.
     assert.deepEqual(w.routes, [
-      { path: '/echo', subprotocols: ['echo'], face: 'echo' },
       { path: '/', subprotocols: [], face: 'nats' },
+      { path: '/echo', subprotocols: ['echo'], face: 'echo' },
     ]);
     assert.equal(w.max_message, 4096);
     const m = await (await fetch(`http://127.0.0.1:${node.httpPort}/metrics`)).text();

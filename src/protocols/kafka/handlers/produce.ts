@@ -382,10 +382,19 @@ function appendBatch(
         // one the stream reads; the face's own (Kafka-*) never are.
         const pub = mentionsNats(r.headers) ? readPubHeaders(headers) : NO_PUB_HEADERS;
         msgs[i] = { subject: p.subject, reply: '', headers, payload };
-        cs.stream.store(p.subject, headers, payload, pub).then((res) => {
-          seqs[i] = res.seq;
-          settle();
-        }, onRefused);
+        // Told in arrival order, never in this turn: no promise per record.
+        cs.stream.storeNotify(
+          p.subject,
+          headers,
+          payload,
+          (err, seq) => {
+            if (err !== null) return onRefused(err);
+            // A duplicate (Nats-Msg-Id) is told with the original's sequence, as `store` resolves.
+            seqs[i] = seq;
+            settle();
+          },
+          pub,
+        );
       }
     }),
   };

@@ -6,7 +6,10 @@
  * connection's read buffer, reach a NATS subscriber and the store intact,
  * in order, headers and reply agreeing); the XADD subject is worked out
  * once per stream config and again after an update; the ID after the top
- * entry, and errors in line with the replies before them.
+ * entry, and errors in line with the replies before them; the answer is a
+ * slot the stream's ack fills (`Stream.storeNotify`): the stream's refusal
+ * in the general path's words and in its place, a stream with limits (which
+ * stores through `Stream.store`) in order, blocked readers and groups told.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +18,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { connect, type NatsConnection, StringCodec } from 'nats';
+import { BlockedReads } from '../../src/protocols/redis/stream-wait.js';
+import { checkFor } from '../helpers/poll.js';
 import { RawRedis, type RedisNode, resp, startRedisNode } from './helpers.js';
 
 const sc = StringCodec();
@@ -169,6 +174,89 @@ describe('XADD to a stream on this node', () => {
     );
     assert.match(String(r[7]![0]), /exhausted the last possible ID/);
     assert.match(String(r[8]![0]), /exhausted the last possible ID/);
+  });
+
+  test("a refusal by the stream keeps its place in line, in the general path's words", async () => {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'small', subjects: ['redis.stream.small'], max_msg_size: 300 });
+    const big = 'x'.repeat(400);
+    // The first XADD opens the stream (the general path); the pipeline after it is here.
+    const general = await io.xadd('small', '*', 'f', big).then(
+      () => assert.fail('stored'),
+      (err: Error) => err.message,
+    );
+    assert.match(
+      general,
+      /^ERR the stream refused the entry: message size exceeds maximum allowed/,
+    );
+    const p = io.pipeline();
+    p.xadd('small', '1-1', 'f', 'a');
+    p.xadd('small', '1-2', 'f', big);
+    p.xadd('small', '1-3', 'f', 'c');
+    p.xadd('small', '*', 'f', big);
+    p.xadd('small', '1-4', 'f', 'd');
+    const r = (await p.exec())!;
+    assert.deepEqual(r[0], [null, '1-1']);
+    assert.equal((r[1]![0] as Error).message, general);
+    assert.deepEqual(r[2], [null, '1-3']);
+    assert.equal((r[3]![0] as Error).message, general);
+    assert.deepEqual(r[4], [null, '1-4']);
+    assert.deepEqual(await io.xrange('small', '-', '+'), [
+      ['1-1', ['f', 'a']],
+      ['1-3', ['f', 'c']],
+      ['1-4', ['f', 'd']],
+    ]);
+  });
+
+  test('a stream with limits (stored through Stream.store) answers in order and keeps its bound', async () => {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'lim', subjects: ['redis.stream.lim'], max_msgs: 3 });
+    await io.xadd('lim', '1-1', 'f', 'a');
+    const p = io.pipeline();
+    for (let i = 2; i <= 40; i++) p.xadd('lim', `1-${i}`, 'f', `v${i}`);
+    const r = (await p.exec())!;
+    assert.deepEqual(
+      r.map(([err, id]) => [err, id]),
+      Array.from({ length: 39 }, (_, k) => [null, `1-${k + 2}`]),
+    );
+    assert.equal(await io.xlen('lim'), 3);
+    assert.deepEqual(
+      (await io.xrange('lim', '-', '+')).map(([id]) => id),
+      ['1-38', '1-39', '1-40'],
+    );
+  });
+
+  test('blocked readers and groups are told of pipelined entries once stored', async () => {
+    await io.xadd('told', '1-1', 'f', 'first');
+    await io.xgroup('CREATE', 'told', 'g', '$');
+    const blocker = io.duplicate();
+    try {
+      const waiting = blocker.xread('COUNT', 100, 'BLOCK', 0, 'STREAMS', 'told', '1-1');
+      await checkFor(() => BlockedReads.live >= 1, 3000);
+      const p = io.pipeline();
+      for (let i = 2; i <= 6; i++) p.xadd('told', `1-${i}`, 'f', `v${i}`);
+      const ids = (await p.exec())!.map(([, id]) => id);
+      assert.deepEqual(ids, ['1-2', '1-3', '1-4', '1-5', '1-6']);
+      const read = (await waiting) as [string, [string, string[]][]][];
+      assert.equal(read[0]![0], 'told');
+      assert.equal(read[0]![1][0]![0], '1-2');
+      const got = (await io.xreadgroup(
+        'GROUP',
+        'g',
+        'c',
+        'COUNT',
+        100,
+        'STREAMS',
+        'told',
+        '>',
+      )) as [string, [string, string[]][]][];
+      assert.deepEqual(
+        got[0]![1].map(([id]) => id),
+        ids,
+      );
+    } finally {
+      blocker.disconnect();
+    }
   });
 
   test('short bulk replies are written in place, byte for byte (XADD IDs, CLIENT GETNAME)', async () => {

@@ -18,6 +18,7 @@ import type { FaceHost } from '../face.js';
 import type { Protocol, Reply } from './encoder.js';
 import type { FaceCore } from './host.js';
 import type { PubSubIndex } from './pubsub.js';
+import type { LaterReply } from './reply-line.js';
 
 /** What `COMMAND` reports of a command (Redis's command flags). */
 export type CommandFlag =
@@ -76,10 +77,11 @@ export interface CommandContext {
 
 /**
  * A command's reply: at once, later (the session keeps replies in request
- * order, so a later command's reply waits for this one), or `null` when
+ * order, so a later command's reply waits for this one; a `LaterReply`
+ * is later without a Promise, for `concurrent` commands), or `null` when
  * the command sent its own replies as pushes (SUBSCRIBE: one per channel).
  */
-export type CommandResult = Reply | Promise<Reply> | null;
+export type CommandResult = Reply | Promise<Reply> | LaterReply | null;
 
 export interface Command {
   /** Lower case: `xadd`, `client`. A subcommand is named `<parent>|<sub>` (`xgroup|create`). */

@@ -11,6 +11,28 @@ export interface Slot {
   reply: Reply | null;
 }
 
+/**
+ * A reply a callback fills later, without a Promise (XADD's ack from the
+ * stream's group commit): the session puts it in line as its slot and is
+ * told when it is filled. Only for commands whose effect was ordered when
+ * `run` returned (`concurrent`): it never holds the commands after it.
+ */
+export class LaterReply implements Slot {
+  reply: Reply | null = null;
+  /** Told once, when the reply is filled (set by whoever waits for it). */
+  waiter: ((r: Reply) => void) | null = null;
+
+  /** The reply is here: whoever waits is told (once). */
+  fill(r: Reply): void {
+    this.reply = r;
+    const w = this.waiter;
+    if (w !== null) {
+      this.waiter = null;
+      w(r);
+    }
+  }
+}
+
 /** What a written slot becomes (its reply is let go before the line moves on). */
 const WRITTEN: Slot = { reply: null };
 
@@ -35,6 +57,12 @@ export class ReplyLine {
     const slot: Slot = { reply: null };
     this.slots.push(slot);
     return slot;
+  }
+
+  /** A `LaterReply` is its own slot in line: `filled` is told when its callback fills it. */
+  wait(later: LaterReply, filled: () => void): void {
+    later.waiter = filled;
+    this.slots.push(later);
   }
 
   /** A reply that must wait for the ones before it. */

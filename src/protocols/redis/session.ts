@@ -34,7 +34,7 @@ import { RespOutput } from './output.js';
 import { RespProtocolError, RespReader } from './parser.js';
 import { PublishCache, publishRange } from './publish.js';
 import { ClientSubscriptions } from './pubsub.js';
-import { ReplyLine } from './reply-line.js';
+import { LaterReply, ReplyLine } from './reply-line.js';
 
 /** Replies waiting for an earlier one before reading pauses. */
 export const PENDING_REPLIES_MAX = 1024;
@@ -437,7 +437,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
       this.emit(R.error(`ERR unknown subcommand. Try ${cmd.name.toUpperCase()} HELP.`));
       return;
     }
-    let r: Reply | Promise<Reply> | null;
+    let r: Reply | Promise<Reply> | LaterReply | null;
     this.running = true;
     try {
       r = cmd.run(this.ctx, args);
@@ -447,6 +447,11 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
       this.running = false;
     }
     if (r === null) return;
+    if (r instanceof LaterReply) {
+      if (r.reply === null) this.line.wait(r, this.laterFilled);
+      else this.emit(r.reply);
+      return;
+    }
     if (!(r instanceof Promise)) {
       this.emit(r);
       return;
@@ -512,6 +517,9 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   }
 
   private readonly writeOut = (r: Reply): void => this.writeReply(r);
+
+  /** A `LaterReply` in line was filled (no Promise, no closure per reply). */
+  private readonly laterFilled = (): void => this.settled();
 
   private maybeEnd(): void {
     if (this.ending !== null && this.line.waiting === 0 && !this.closed) this.close(this.ending);

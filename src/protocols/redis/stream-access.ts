@@ -32,6 +32,7 @@ import type { FaceHost } from '../face.js';
 import { ReplyInbox } from '../reply-inbox.js';
 import type { RedisFaceState } from './command.js';
 import type { Reply } from './encoder.js';
+import type { LaterReply } from './reply-line.js';
 import { type AppendResult, REDIS_JS_TIMEOUT_MS, StreamAcks } from './stream-acks.js';
 import {
   compareIds,
@@ -340,10 +341,10 @@ export class RedisStreams implements ApiClient {
   /**
    * Appends the entry an XADD built after `v.meta.lastId` (`id`, its
    * headers and payload, publishing on `subject`) to the stream here, in
-   * this turn (`v` from `hereForXadd`, in the same turn). Resolves to
-   * `reply` once the stream acked the entry (durable under its sync
-   * policy), or to the error: the same outcome as `xadd`, with one promise
-   * and one callback per entry.
+   * this turn (`v` from `hereForXadd`, in the same turn). The slot is
+   * filled with `reply` once the stream acked the entry (durable under its
+   * sync policy), or with the error: the same outcome as `xadd`, with no
+   * promise, one slot and one callback per entry.
    */
   appendEntry(
     account: Account,
@@ -353,16 +354,15 @@ export class RedisStreams implements ApiClient {
     headers: Buffer,
     payload: Buffer,
     reply: Reply,
-  ): Promise<Reply> {
+  ): LaterReply {
     const cs = v.cs;
     const before = cs.stream.state().lastSeq;
-    // The entry's own headers are all Redis-*: none a stream reads.
-    const stored = this.here.store(account, cs, subject, headers, payload, NO_PUB_HEADERS);
+    const later = this.here.storeLater(account, cs, subject, headers, payload, reply);
     if (cs.stream.state().lastSeq === before + 1) {
       v.meta.seq = before + 1;
       v.meta.lastId = id;
     }
-    return this.here.replyOnce(stored, v, subject, reply);
+    return later;
   }
 
   /** The XADD in this turn, when the stream is here and its top known; else null. */

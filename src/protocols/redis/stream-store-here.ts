@@ -12,18 +12,18 @@ import type { Account } from '../../core/account.js';
 import type { Subscriber } from '../../core/message.js';
 import type { MatchResult } from '../../core/sublist.js';
 import type { CapturedStream } from '../../jetstream/service.js';
-import type { PubHeaders } from '../../streams/headers.js';
-import type { PubResult } from '../../streams/stream.js';
+import { NO_PUB_HEADERS, type PubHeaders } from '../../streams/headers.js';
+import type { PubResult, StoreDone } from '../../streams/stream.js';
 import { internalDetail, internalError } from '../../streams/stream-errors.js';
 import type { FaceHost } from '../face.js';
 import { R, type Reply } from './encoder.js';
+import { LaterReply } from './reply-line.js';
 import type { AppendResult } from './stream-acks.js';
-import type { LocalView } from './stream-views.js';
 
 export class StoreHere {
   constructor(
     private readonly host: FaceHost,
-    private readonly counters: { appended: number; appendErrors: number },
+    readonly counters: { appended: number; appendErrors: number },
   ) {}
 
   /**
@@ -49,6 +49,38 @@ export class StoreHere {
     return stored;
   }
 
+  /**
+   * `store` without a promise (`Stream.storeNotify`): the returned slot is
+   * filled with `reply` once the entry is acked (durable under the
+   * stream's sync policy; its consumers told first), or with the error —
+   * the outcome `replyOnce(store(…))` gives, with one slot and one
+   * callback per entry (bench/PROFILE.md, "Issue 16 — xadd2").
+   */
+  storeLater(
+    account: Account,
+    cs: CapturedStream,
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+    reply: Reply,
+  ): LaterReply {
+    const later = new LaterReply();
+    // The entry's own headers are all Redis-*: none a stream reads.
+    cs.stream.storeNotify(
+      subject,
+      headers,
+      payload,
+      storedNotice(this, cs, subject, reply, later),
+      NO_PUB_HEADERS,
+    );
+    const match = account.sublist.match(subject);
+    if (othersHear(match, cs)) {
+      const body = Buffer.from(payload);
+      this.host.router.deliver(match, { subject, reply: '', headers, payload: body }, cs);
+    }
+    return later;
+  }
+
   /** `store`, its outcome as XADD's general path reads it. */
   storeHere(
     account: Account,
@@ -67,21 +99,6 @@ export class StoreHere {
     );
   }
 
-  /**
-   * `reply` once `stored` is acked, or the error: one callback per entry
-   * (the one for errors is made once per stream).
-   */
-  replyOnce(
-    stored: Promise<PubResult>,
-    v: LocalView,
-    subject: string,
-    reply: Reply,
-  ): Promise<Reply> {
-    const cs = v.cs;
-    v.refused ??= (err: unknown) => R.error(this.failed(cs, err));
-    return stored.then(storedReply(this, cs, subject, reply), v.refused);
-  }
-
   /** A message stored here is acked: the stream's consumers learn of it. */
   stored(cs: CapturedStream, subject: string, r: PubResult): void {
     if (r.duplicate !== true) cs.consumers.stored(r.seq, subject);
@@ -89,7 +106,7 @@ export class StoreHere {
   }
 
   /** The error text of a store that failed (counted, logged when internal). */
-  private failed(cs: CapturedStream, err: unknown): string {
+  failed(cs: CapturedStream, err: unknown): string {
     const e = internalError(err);
     this.counters.appendErrors++;
     const detail = internalDetail(e);
@@ -110,15 +127,23 @@ function othersHear(m: MatchResult, origin: Subscriber): boolean {
   return false;
 }
 
-/** XADD's callback once its entry is acked. Its own scope: it holds the reply, not the entry. */
-function storedReply(
+/**
+ * XADD's `storeNotify` callback: the consumers told and `reply` filled
+ * once acked, else the error. Its own scope: it holds the reply, not the
+ * entry (its buffers may be the connection's read buffer).
+ */
+function storedNotice(
   s: StoreHere,
   cs: CapturedStream,
   subject: string,
   reply: Reply,
-): (r: PubResult) => Reply {
-  return (r) => {
-    s.stored(cs, subject, r);
-    return reply;
+  later: LaterReply,
+): StoreDone {
+  return (err, seq, duplicate) => {
+    if (err === null) {
+      if (!duplicate) cs.consumers.stored(seq, subject);
+      s.counters.appended++;
+      later.fill(reply);
+    } else later.fill(R.error(s.failed(cs, err)));
   };
 }

@@ -8,7 +8,6 @@ import type { Account } from '../../core/account.js';
 import type { CapturedStream } from '../../jetstream/service.js';
 import type { StoredMessage } from '../../streams/store.js';
 import type { StreamConfig } from '../../streams/stream-config.js';
-import type { Reply } from './encoder.js';
 import {
   ID_ZERO,
   redisSubject,
@@ -94,8 +93,6 @@ export function redisStreamConfig(name: string): Record<string, unknown> {
 
 export class LocalView implements StreamView {
   readonly local = true;
-  /** XADD's answer when the stream refused its entry (made once, by RedisStreams.appendEntry). */
-  refused: ((err: unknown) => Reply) | null = null;
   constructor(
     readonly cs: CapturedStream,
     readonly meta: StreamMeta,

@@ -10,6 +10,7 @@
  */
 import type { Command, CommandContext } from '../command.js';
 import { R, type Reply } from '../encoder.js';
+import type { LaterReply } from '../reply-line.js';
 import {
   type RedisStreams,
   type StreamView,
@@ -76,7 +77,7 @@ async function purgeFirst(v: StreamView, n: number, below: number): Promise<numb
   return taken === 0 ? 0 : v.purge({ seq });
 }
 
-function xadd(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Reply> {
+function xadd(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Reply> | LaterReply {
   const parsed = parseTrimArgs(args, true);
   if (typeof parsed === 'string') return R.error(parsed);
   const at = parsed.next;
@@ -108,8 +109,9 @@ function xadd(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Rep
 /**
  * XADD to a stream on this node whose top ID is known, without trimming,
  * in this turn: the same checks, ID and entry as `xadd`'s general path,
- * the ID formatted once (header and reply), one promise per entry
- * (bench/PROFILE.md, "Issue 16 — rstream").
+ * the ID formatted once (header and reply), no promise per entry: a slot
+ * the stream's ack fills (bench/PROFILE.md, "Issue 16 — rstream", "Issue
+ * 16 — xadd2").
  */
 function xaddHere(
   ctx: CommandContext,
@@ -118,7 +120,7 @@ function xaddHere(
   want: XaddId,
   args: readonly Buffer[],
   from: number,
-): Reply | Promise<Reply> {
+): Reply | LaterReply {
   const subject = v.xaddTarget();
   if ('error' in subject) return R.error(subject.error);
   const refused = mayPublish(ctx, subject.subject);

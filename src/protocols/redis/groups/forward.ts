@@ -29,6 +29,7 @@ import {
 import type { CommandClient, RedisFaceState } from '../command.js';
 import { type CommandTable, lookup } from '../dispatch.js';
 import { R, type Reply } from '../encoder.js';
+import { LaterReply } from '../reply-line.js';
 import { streamsOf } from '../stream-access.js';
 import { groupsOfFace } from './access.js';
 
@@ -215,7 +216,10 @@ export class GroupForwarding implements Subscriber {
       return;
     }
     if (r === null) return;
-    if (r instanceof Promise) {
+    if (r instanceof LaterReply) {
+      if (r.reply !== null) answer(r.reply);
+      else r.waiter = answer;
+    } else if (r instanceof Promise) {
       r.then(answer, (err: unknown) =>
         answer(R.error(`ERR ${(err as Error)?.message ?? String(err)}`)),
       );

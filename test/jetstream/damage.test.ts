@@ -66,7 +66,8 @@ async function startNode(dir: string): Promise<Node> {
   const closed = new Promise((res) => proc.on('close', res));
   await checkFor(() => {
     if (proc.exitCode !== null) throw new Error(`weft server exited: ${err}`);
-    return /Listening for client connections/.test(err);
+    // Ready: every listener, the monitor (/healthz) too, is open.
+    return /Server is ready/.test(err);
   }, 20_000);
   return { proc, port, http, closed, stderr: () => err };
 }

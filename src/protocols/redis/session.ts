@@ -27,6 +27,7 @@ import type { ClientDescription, FaceConnection } from '../face.js';
 import type { RedisClient } from './client.js';
 import type { CommandContext } from './command.js';
 import { publish as publishCommand } from './commands/pubsub.js';
+import { redisCredentials } from './credentials.js';
 import { lookup } from './dispatch.js';
 import { type Protocol, R, type Reply } from './encoder.js';
 import type { RedisHost } from './host.js';
@@ -113,7 +114,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     const cert =
       this.host.node.options.redisTls?.verifyAndMap === true ? (this.tls?.cert ?? null) : null;
     if (!sec.required || sec.config.noAuthUser !== '' || cert !== null) {
-      const r = this.loginWith(this.credentialsOf('', '', '', cert), false);
+      const r = this.loginWith(redisCredentials(this.remoteAddress, '', '', '', cert), false);
       if (r instanceof Promise) this.hold(r);
       return;
     }
@@ -198,26 +199,6 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     );
   }
 
-  private credentialsOf(
-    user: string,
-    pass: string,
-    token: string,
-    cert: TlsSessionInfo['cert'] = null,
-  ): Credentials {
-    return {
-      face: 'redis',
-      remoteAddress: this.remoteAddress,
-      user,
-      pass,
-      token,
-      nkey: '',
-      sig: '',
-      jwt: '',
-      nonce: '',
-      cert,
-    };
-  }
-
   login(user: string | null, pass: string): Promise<Reply | null> {
     const sec = this.host.node.security;
     if (!sec.required && user === null) {
@@ -233,8 +214,8 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     // `AUTH <password>` is the user "default", as in Redis 6+.
     const tokenOnly = sec.config.token !== '' && sec.config.users.length === 0;
     const creds = tokenOnly
-      ? this.credentialsOf('', '', pass)
-      : this.credentialsOf(user ?? 'default', pass, '');
+      ? redisCredentials(this.remoteAddress, '', '', pass)
+      : redisCredentials(this.remoteAddress, user ?? 'default', pass, '');
     const r = this.loginWith(creds, true);
     return r instanceof Promise ? r : Promise.resolve(r);
   }

@@ -41,11 +41,7 @@ export class StoreHere {
     pub: PubHeaders,
   ): Promise<PubResult> {
     const stored = cs.stream.store(subject, headers, payload, pub);
-    const match = account.sublist.match(subject);
-    if (othersHear(match, cs)) {
-      const body = Buffer.from(payload);
-      this.host.router.deliver(match, { subject, reply: '', headers, payload: body }, cs);
-    }
+    this.deliverToOthers(account, cs, subject, headers, payload);
     return stored;
   }
 
@@ -53,8 +49,8 @@ export class StoreHere {
    * `store` without a promise (`Stream.storeNotify`): the returned slot is
    * filled with `reply` once the entry is acked (durable under the
    * stream's sync policy; its consumers told first), or with the error —
-   * the outcome `replyOnce(store(…))` gives, with one slot and one
-   * callback per entry (bench/PROFILE.md, "Issue 16 — xadd2").
+   * the outcome `storeHere` gives, with one slot and one callback per
+   * entry instead of promises (bench/PROFILE.md, "Issue 16 — xadd2").
    */
   storeLater(
     account: Account,
@@ -73,12 +69,28 @@ export class StoreHere {
       storedNotice(this, cs, subject, reply, later),
       NO_PUB_HEADERS,
     );
+    this.deliverToOthers(account, cs, subject, headers, payload);
+    return later;
+  }
+
+  /**
+   * The router delivers the entry to everyone else interested in its
+   * subject, with the stream as origin (its capture does not take it
+   * twice). The payload is copied only when someone hears it: it may be a
+   * slice of the connection's read buffer, reused once this returns.
+   */
+  private deliverToOthers(
+    account: Account,
+    cs: CapturedStream,
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+  ): void {
     const match = account.sublist.match(subject);
     if (othersHear(match, cs)) {
       const body = Buffer.from(payload);
       this.host.router.deliver(match, { subject, reply: '', headers, payload: body }, cs);
     }
-    return later;
   }
 
   /** `store`, its outcome as XADD's general path reads it. */

@@ -130,6 +130,31 @@ export class RespReader {
     return true;
   }
 
+  /** The number `plainLength` read. */
+  private lengthRead = 0;
+
+  /**
+   * The digits of a length line from `from` when plainly well formed — one
+   * to 10 digits, then CR LF, within maxBulk: the number in lengthRead and
+   * the offset after the CR LF; -1 for anything else (incomplete too).
+   */
+  private plainLength(from: number): number {
+    const b = this.buf;
+    const stop = Math.min(b.length, from + 10);
+    let i = from;
+    let n = 0;
+    for (; i < stop; i++) {
+      const d = b[i]! - 0x30;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    if (i === from || i + 1 >= b.length || b[i] !== CR || b[i + 1] !== LF || n > this.maxBulk) {
+      return -1;
+    }
+    this.lengthRead = n;
+    return i + 2;
+  }
+
   /** Where `bulkAt` found its bulk string. */
   private bulkStart = 0;
   private bulkEnd = 0;
@@ -142,20 +167,9 @@ export class RespReader {
   private bulkAt(at: number): number {
     const b = this.buf;
     if (b[at] !== 0x24) return -1;
-    const from = at + 1;
-    const stop = Math.min(b.length, from + 10);
-    let i = from;
-    let n = 0;
-    for (; i < stop; i++) {
-      const d = b[i]! - 0x30;
-      if (d < 0 || d > 9) break;
-      n = n * 10 + d;
-    }
-    if (i === from || i + 1 >= b.length || b[i] !== CR || b[i + 1] !== LF || n > this.maxBulk) {
-      return -1;
-    }
-    const start = i + 2;
-    const end = start + n;
+    const start = this.plainLength(at + 1);
+    if (start < 0) return -1;
+    const end = start + this.lengthRead;
     if (end + 2 > b.length || b[end] !== CR || b[end + 1] !== LF) return -1;
     this.bulkStart = start;
     this.bulkEnd = end;
@@ -283,21 +297,10 @@ export class RespReader {
    * for lengthLine to read it (and say what is wrong).
    */
   private quickLength(): number {
-    const b = this.buf;
-    const from = this.pos + 1;
-    const stop = Math.min(b.length, from + 10);
-    let i = from;
-    let n = 0;
-    for (; i < stop; i++) {
-      const d = b[i]! - 0x30;
-      if (d < 0 || d > 9) break;
-      n = n * 10 + d;
-    }
-    if (i === from || i + 1 >= b.length || b[i] !== CR || b[i + 1] !== LF || n > this.maxBulk) {
-      return -1;
-    }
-    this.pos = i + 2;
-    return n;
+    const after = this.plainLength(this.pos + 1);
+    if (after < 0) return -1;
+    this.pos = after;
+    return this.lengthRead;
   }
 
   /**

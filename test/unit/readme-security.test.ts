@@ -34,6 +34,10 @@ test("the README's security example is a valid config its users log in with", as
     dataDir,
     logLevel: 'silent',
     meshPort: -1,
+    // The example's bcrypt hash (cost 11) is checked while auth_timeout runs;
+    // on a loaded 2-core machine that can take longer than the 2 s default,
+    // and this test is about the example, not the deadline (tested elsewhere).
+    authTimeoutMs: 60_000,
   });
   const pool = clientPool(`nats://127.0.0.1:${srv.port}`);
   t.after(async () => {

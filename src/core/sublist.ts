@@ -57,6 +57,12 @@ export const SUBLIST_CACHE_MAX = 4096;
 const STAR = 0x2a;
 const GT = 0x3e;
 const DOT = 0x2e;
+const DOLLAR = 0x24;
+/**
+ * Subjects with this prefix are never looked up in, nor added to, the match
+ * cache (see `match`): JetStream ack subjects, one per delivery.
+ */
+export const ACK_PREFIX = '$JS.ACK.';
 
 /**
  * One trie node. Most nodes hold one plain subscription and no queue group
@@ -344,6 +350,14 @@ export class Sublist {
 
   /** Everything interested in the literal `subject`. */
   match(subject: string): MatchResult {
+    // An ack subject (`$JS.ACK.<stream>.<consumer>.<seqs…>`) is unique per
+    // delivery: looking it up in the cache (hashing ~60 characters) always
+    // misses, and counting those misses made a busy consumer's acks push
+    // the cache toward freezing (bench/PROFILE.md, "jscons (round 5)").
+    // It is matched by the walk alone, as `matchOnce` does.
+    if (subject.charCodeAt(0) === DOLLAR && subject.startsWith(ACK_PREFIX)) {
+      return this.matchOnce(subject);
+    }
     this.stats.matches++;
     const e = this.cache.get(subject);
     if (e !== undefined) {

@@ -29,7 +29,7 @@ import {
 } from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { EMPTY_RESULT, type MatchResult } from '../core/sublist.js';
-import type { StoredMessage } from '../streams/store.js';
+import type { StoredMessage, SyncPolicy } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
 import { AckPending } from './consumer-acks.js';
 import { type ConsumerConfig, DEFAULT_ACK_WAIT_NS, NS_PER_MS } from './consumer-config.js';
@@ -49,6 +49,8 @@ export interface ConsumerHost {
   readonly log: { error(msg: string): void };
   /** `<stream dir>/consumers`, or null for a memory stream. */
   readonly dir: string | null;
+  /** The stream's sync policy, which the state file follows (default: always). */
+  readonly sync?: SyncPolicy;
   /** An ephemeral consumer went inactive: the registry should delete it. */
   inactive(c: Consumer): void;
   /**
@@ -143,7 +145,7 @@ export class Consumer implements Subscriber {
       lastSeqs: () => ({ consumer: this.dseq, stream: Math.max(0, this.pos.cursor - 1) }),
       maxWaiting: () => this.cfg.max_waiting ?? 512,
     });
-    this.state = new ConsumerStateFile(host.dir, this, host.log);
+    this.state = new ConsumerStateFile(host.dir, this, host.log, host.sync);
   }
 
   get config(): ConsumerConfig {
@@ -551,6 +553,11 @@ export class Consumer implements Subscriber {
       pending: this.acks.toState(),
       startSeqs: this.pos.startSeqs,
     };
+  }
+
+  /** The state file's writes, and how many were fsynced (consumer-state.ts). */
+  get stateWrites(): { readonly writes: number; readonly durableWrites: number } {
+    return this.state.stats;
   }
 
   /** Writes the state file now (a new durable of a file stream), durably. */

@@ -39,7 +39,7 @@ import { startPosition } from './consumer-position.js';
 import { hasInterest, type PullRequest, PullRequests } from './consumer-pull.js';
 import { DeliveryPump } from './consumer-pump.js';
 import { type ConsumerState, ConsumerStateFile } from './consumer-state.js';
-import { AckReplies, ackSeqAt, appendHeaders, parseAck } from './consumer-wire.js';
+import { AckReplies, ackSeqAt, appendHeaders, parseAckOf } from './consumer-wire.js';
 import { PushFlow } from './push.js';
 
 export interface ConsumerHost {
@@ -404,7 +404,7 @@ export class Consumer implements Subscriber {
   deliver(_sub: Subscription, msg: Message): void {
     // $JS.ACK.<stream>.<consumer>.<tail…>
     const sseq = ackSeqAt(msg.subject, this.replies.prefixLength);
-    const ack = parseAck(msg.payload);
+    const ack = parseAckOf(msg);
     if (sseq < 0 || ack === null || this.closed) return;
     // One clock read per ack (Date.now is a visible cost at 100k acks/s).
     const now = Date.now();

@@ -353,6 +353,73 @@ describe('Sublist cache: randomised against a cache-less reference', () => {
   }
 });
 
+describe('Sublist: ack subjects (the last prefix whose tail no subscription reads)', () => {
+  test('randomised against the reference: subscriptions that do and do not read the tail', () => {
+    const seed = seedFromEnv();
+    const rng = makeRng(subSeed(seed, 77));
+    const sl = new Sublist(8);
+    const live: Subscription[] = [];
+    // Patterns over the ack subjects' tokens, wildcards anywhere, `>` last.
+    const tokens = ['$JS', 'ACK', 'S', 'T', 'C', 'D', '1', '2', '', '*'];
+    const pattern = (): string => {
+      const n = rng.range(1, 7);
+      const parts: string[] = [];
+      for (let k = 0; k < n; k++) {
+        if (k === n - 1 && rng.chance(0.4)) parts.push('>');
+        else if (k < 2 && rng.chance(0.7)) parts.push(k === 0 ? '$JS' : 'ACK');
+        else parts.push(rng.pick(tokens));
+      }
+      return parts.join('.');
+    };
+    const ackSubject = (): string => {
+      const n = rng.range(1, 5);
+      const tail = Array.from({ length: n }, () => rng.pick(['1', '2', '', '3']));
+      return `$JS.ACK.${rng.pick(['S', 'T', ''])}.${rng.pick(['C', 'D'])}.${tail.join('.')}`;
+    };
+    let memoHits = 0;
+    for (let step = 0; step < 20_000; step++) {
+      const r = rng.int(40);
+      if (r === 0 || live.length === 0) {
+        const x = sub(pattern(), rng.chance(0.2) ? 'q' : '');
+        if (x.queue === '' && rng.chance(0.5)) x.oneOff = true;
+        sl.insert(x);
+        live.push(x);
+      } else if (r === 1 || live.length > 12) {
+        const [x] = live.splice(rng.int(live.length), 1);
+        assert.equal(sl.remove(x!), true);
+      } else {
+        const s = ackSubject();
+        const before = sl.stats.matches;
+        const got = sl.match(s);
+        if (sl.stats.matches !== before + 1) assert.fail('one match counted');
+        assert.equal(canon(got), reference(live, s), `WEFT_FUZZ_SEED=${seed} step ${step}: ${s}`);
+        if (got === sl.match(s)) memoHits++;
+      }
+    }
+    assert.equal(sl.cacheSize, 0, 'ack subjects are never cached');
+    assert.ok(memoHits > 1000, `the remembered prefix was used (${memoHits})`);
+  });
+
+  test('a subscription that reads the tail is honoured at once', () => {
+    const sl = new Sublist();
+    const all = sub('$JS.ACK.S.C.>');
+    sl.insert(all);
+    assert.deepEqual(sl.match('$JS.ACK.S.C.1.1.1.0.0').plain, [all]);
+    assert.deepEqual(sl.match('$JS.ACK.S.C.1.2.2.0.0').plain, [all]);
+    const one = sub('$JS.ACK.S.C.1.3.*.*.*');
+    sl.insert(one);
+    assert.deepEqual(sl.match('$JS.ACK.S.C.1.2.2.0.0').plain, [all]);
+    assert.deepEqual(new Set(sl.match('$JS.ACK.S.C.1.3.3.0.0').plain), new Set([all, one]));
+    assert.deepEqual(sl.match('$JS.ACK.S.C.1.4.4.0.0').plain, [all]);
+    const other = sub('$JS.*.S.D.2');
+    sl.insert(other);
+    assert.deepEqual(sl.match('$JS.ACK.S.D.2').plain, [other]);
+    assert.deepEqual(sl.match('$JS.ACK.S.D.3').plain, []);
+    assert.equal(sl.remove(one), true);
+    assert.deepEqual(sl.match('$JS.ACK.S.C.1.3.3.0.0').plain, [all]);
+  });
+});
+
 describe('Sublist: subjects no client may send', () => {
   test('empty tokens are tokens like any other', () => {
     const sl = new Sublist();

@@ -143,7 +143,7 @@ export function isPlainAck(buf: Uint8Array, start: number, end: number): boolean
  */
 export function parseAckOf(msg: Message): { kind: AckKind; delayMs: number } | null {
   if (msg instanceof RangeMessage) {
-    const start = msg.hstart + (msg.hlen < 0 ? 0 : msg.hlen);
+    const start = msg.hstart + Math.max(msg.hlen, 0);
     if (isPlainAck(msg.buf, start, msg.end)) return PLAIN_ACK;
   }
   return parseAck(msg.payload);

@@ -57,6 +57,12 @@ export const SUBLIST_CACHE_MAX = 4096;
 const STAR = 0x2a;
 const GT = 0x3e;
 const DOT = 0x2e;
+const DOLLAR = 0x24;
+/**
+ * Subjects with this prefix are never looked up in, nor added to, the match
+ * cache (see `match`): JetStream ack subjects, one per delivery.
+ */
+export const ACK_PREFIX = '$JS.ACK.';
 
 /**
  * One trie node. Most nodes hold one plain subscription and no queue group
@@ -235,6 +241,10 @@ export class Sublist {
   private rootCreated = 0;
   /** Changes on every insert and remove. */
   generation = 0;
+  /** The last ack subject's prefix whose tail no subscription reads, its result, and `generation` then (-1: none). */
+  private ackPrefix = '';
+  private ackResult: MatchResult = EMPTY_RESULT;
+  private ackGeneration = -1;
   readonly stats: SublistStats = {
     subscriptions: 0,
     inserts: 0,
@@ -344,6 +354,14 @@ export class Sublist {
 
   /** Everything interested in the literal `subject`. */
   match(subject: string): MatchResult {
+    // An ack subject (`$JS.ACK.<stream>.<consumer>.<seqs…>`) is unique per
+    // delivery: looking it up in the cache (hashing ~60 characters) always
+    // misses, and counting those misses made a busy consumer's acks push
+    // the cache toward freezing (bench/PROFILE.md, "jscons (round 5)").
+    // It is matched by the walk alone, as `matchOnce` does.
+    if (subject.charCodeAt(0) === DOLLAR && subject.startsWith(ACK_PREFIX)) {
+      return this.matchAck(subject);
+    }
     this.stats.matches++;
     const e = this.cache.get(subject);
     if (e !== undefined) {
@@ -379,6 +397,51 @@ export class Sublist {
     this.stats.cacheFreezes = this.cache.freezes;
     this.stats.cacheBypasses = this.cache.bypasses;
     return result;
+  }
+
+  /**
+   * An ack subject's match. Acks to one consumer share their first four
+   * tokens (`$JS.ACK.<stream>.<consumer>.`): when no subscription can tell
+   * their tails apart (past those tokens the trie holds only `>`), the
+   * last result is theirs too, while the index is unchanged (`generation`).
+   * One prefix is remembered (the consumer acked last); otherwise, the walk.
+   */
+  private matchAck(subject: string): MatchResult {
+    const prefix = this.ackPrefix;
+    if (this.ackGeneration === this.generation && subject.startsWith(prefix)) {
+      this.stats.matches++;
+      this.stats.uncached++;
+      return this.ackResult;
+    }
+    const result = this.matchOnce(subject);
+    // The end of the fourth token's dot, past `$JS.ACK.` (two tokens).
+    let end = subject.indexOf('.', ACK_PREFIX.length);
+    if (end > 0) end = subject.indexOf('.', end + 1);
+    if (end > 0 && end + 1 < subject.length && this.tailFree(this.root, subject, 0, end)) {
+      this.ackPrefix = subject.substring(0, end + 1);
+      this.ackResult = result;
+      this.ackGeneration = this.generation;
+    } else {
+      this.ackGeneration = -1;
+    }
+    return result;
+  }
+
+  /**
+   * Whether every node matching the tokens of `subject` from `start` up to
+   * `end` (a dot), below `level`, has nothing but a `>` under it: then what
+   * follows `end` cannot change the match (it is one or more tokens).
+   */
+  private tailFree(level: Level, subject: string, start: number, end: number): boolean {
+    const e = tokenEnd(subject, start);
+    const node = level.nodes.get(subject, start, e);
+    if (e === end) {
+      return childless(level.pwc) && (node === undefined || childless(node));
+    }
+    if (level.pwc?.next != null && !this.tailFree(level.pwc.next, subject, e + 1, end)) {
+      return false;
+    }
+    return node?.next == null || this.tailFree(node.next, subject, e + 1, end);
   }
 
   /**
@@ -512,6 +575,12 @@ export class Sublist {
     walk(this.root, out);
     return out;
   }
+}
+
+/** A node (or none) with nothing below it but a `>`: the tokens after it do not change what matches. */
+function childless(node: Node | null | undefined): boolean {
+  const next = node?.next;
+  return next == null || (next.nodes.size === 0 && next.pwc === null);
 }
 
 function walk(level: Level, out: Subscription[]): void {

@@ -46,6 +46,7 @@ export class CapturedStream implements Subscriber {
       stream,
       log: js.host.log,
       dir,
+      sync: js.sync,
       maxConsumers: () => consumerLimit(js.limits, stream.config),
       damaged: (name, file, why) =>
         js.host.health?.report(

@@ -13,14 +13,22 @@
  * - `persisted` is for an ack that asks for a reply (ack-ack): it starts a
  *   write at once and resolves once the state as it was at the call is on
  *   stable storage, so a confirmed ack is never undone by a crash.
- * - A write is durable: the new contents are fsynced before a rename
- *   replaces the old file, and the directory after it.
+ * - A write replaces the file atomically (a temporary file renamed over
+ *   it). It is durable — the new contents fsynced before the rename, the
+ *   directory after it — as the stream's sync policy says: every write
+ *   under `sync_interval: always` (the default); under an interval, at most
+ *   once per interval (a later write, or one the timer starts for the last
+ *   change), as the stream's own records. A `kill -9` loses nothing either
+ *   way (the OS has the file); a power cut may lose up to an interval of
+ *   progress (redeliveries). nats-server does not fsync consumer state on
+ *   its writes. An ack-ack (`persisted`) and `close` always write durably.
  *
  * What the state holds is the consumer's (`ConsumerState`, made by its
  * `snapshot` and read back by its `restore`).
  */
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { SyncPolicy } from '../streams/store.js';
 import { checkedJson } from './checked-json.js';
 import type { ConsumerConfig } from './consumer-config.js';
 
@@ -95,12 +103,22 @@ export class ConsumerStateFile {
    */
   private synced: ((ok: boolean) => void)[] = [];
   private closed = false;
+  /** When the last durable write started (0: none yet), ms. */
+  private durableAt = 0;
+  /** The last write was not fsynced: the timer below writes durably (interval policy). */
+  private syncTimer: NodeJS.Timeout | null = null;
+  /** The next write is durable whatever the policy (the interval's timer asked for it). */
+  private forceDurable = false;
+  /** Writes of the state file, and how many of them were fsynced. */
+  readonly stats = { writes: 0, durableWrites: 0 };
 
   constructor(
     /** `<stream dir>/consumers`, or null for a memory stream. */
     private readonly dir: string | null,
     private readonly owner: StateOwner,
     private readonly log: { error(msg: string): void },
+    /** The stream's sync policy (service.ts `sync_interval`). */
+    private readonly sync: SyncPolicy = { kind: 'always' },
   ) {}
 
   /** Schedules a write of the state file (durables of file streams), coalescing changes. */
@@ -134,6 +152,8 @@ export class ConsumerStateFile {
    */
   async close(deleted: boolean): Promise<void> {
     this.closed = true;
+    if (this.syncTimer !== null) clearTimeout(this.syncTimer);
+    this.syncTimer = null;
     await this.saving;
     if (this.dir === null || !this.owner.durable) return;
     if (deleted) await this.remove();
@@ -154,7 +174,13 @@ export class ConsumerStateFile {
     }
     this.writing = true;
     this.dirty = false;
-    this.saving = this.write()
+    const durable = waiting.length > 0 || this.dueDurable();
+    this.forceDurable = false;
+    if (durable && this.syncTimer !== null) {
+      clearTimeout(this.syncTimer);
+      this.syncTimer = null;
+    }
+    this.saving = this.write(durable)
       .then(
         () => true,
         (err: unknown) => {
@@ -167,16 +193,40 @@ export class ConsumerStateFile {
         for (const w of waiting) w(ok);
         if (this.synced.length > 0 || this.closed) this.flush();
         else if (this.dirty) this.saveTimer = setTimeout(() => this.flush(), SAVE_DELAY_MS);
+        if (!durable && this.syncTimer === null && !this.closed) this.syncLater();
       });
   }
 
+  /** Whether the next write is fsynced: always, or once per interval (see the file comment). */
+  private dueDurable(): boolean {
+    const sync = this.sync;
+    if (sync.kind === 'always' || this.forceDurable) return true;
+    return Date.now() - this.durableAt >= sync.intervalMs;
+  }
+
+  /** The last write was not fsynced: one at the end of the interval is (unless a write is). */
+  private syncLater(): void {
+    if (this.sync.kind === 'always') return;
+    const wait = Math.max(0, this.durableAt + this.sync.intervalMs - Date.now());
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      if (this.closed) return;
+      this.forceDurable = true;
+      this.dirty = true;
+      // While a write runs, its end starts the next (dirty).
+      if (!this.writing) this.flush();
+    }, wait);
+    this.syncTimer.unref();
+  }
+
   /**
-   * Writes the state file now, durably: the new contents are fsynced before
-   * the rename replaces the old file, and the directory after it, so a crash
-   * leaves either the old state or the new one, and a state that was written
-   * stays written.
+   * Writes the state file now, durably unless `durable` is false: the new
+   * contents are fsynced before the rename replaces the old file, and the
+   * directory after it, so a crash leaves either the old state or the new
+   * one, and a state that was written stays written. Not durable (the
+   * interval policy): the same, without the two fsyncs.
    */
-  async write(): Promise<void> {
+  async write(durable = true): Promise<void> {
     const dir = this.dir;
     if (dir === null) return;
     const home = path.join(dir, this.owner.name);
@@ -187,15 +237,18 @@ export class ConsumerStateFile {
     }
     const file = path.join(home, STATE_FILE);
     const tmp = `${file}.tmp`;
+    if (durable) this.durableAt = Date.now();
     const fh = await open(tmp, 'w');
     try {
       await fh.writeFile(checkedJson({ ...this.owner.snapshot() }));
-      await fh.datasync();
+      if (durable) await fh.datasync();
     } finally {
       await fh.close();
     }
     await rename(tmp, file);
-    await fsyncDir(home);
+    if (durable) await fsyncDir(home);
+    this.stats.writes++;
+    if (durable) this.stats.durableWrites++;
   }
 
   /** Removes the consumer's directory (and a state file of the old layout). */

@@ -4,6 +4,7 @@
  * 2.9 writes them (clients parse the ack subject by token and match status
  * codes and descriptions).
  */
+import { type Message, RangeMessage } from '../core/message.js';
 
 /**
  * `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>`,
@@ -123,21 +124,37 @@ export function ackSeqAt(subject: string, from: number): number {
 
 export type AckKind = 'ack' | 'nak' | 'wpi' | 'term' | 'next';
 
+/** Are bytes [start, end) of `buf` an empty body or `+ACK`? (What `parseAck` reads as a plain ack without decoding.) */
+export function isPlainAck(buf: Uint8Array, start: number, end: number): boolean {
+  const n = end - start;
+  return (
+    n === 0 ||
+    (n === 4 &&
+      buf[start] === 0x2b &&
+      buf[start + 1] === 0x41 &&
+      buf[start + 2] === 0x43 &&
+      buf[start + 3] === 0x4b)
+  );
+}
+
+/**
+ * `parseAck` of a message's body: a plain ack published by a client (a
+ * `RangeMessage`) is read in its read buffer, with no `Buffer` view per ack.
+ */
+export function parseAckOf(msg: Message): { kind: AckKind; delayMs: number } | null {
+  if (msg instanceof RangeMessage) {
+    const start = msg.hstart + Math.max(msg.hlen, 0);
+    if (isPlainAck(msg.buf, start, msg.end)) return PLAIN_ACK;
+  }
+  return parseAck(msg.payload);
+}
+
 /** The kind of an ack body and, for `-NAK {"delay": ns}`, the delay in ms. */
 const PLAIN_ACK = Object.freeze({ kind: 'ack' as AckKind, delayMs: 0 });
 
 export function parseAck(payload: Buffer): { kind: AckKind; delayMs: number } | null {
   // `+ACK` (or empty), the common case, without decoding.
-  if (
-    payload.length === 0 ||
-    (payload.length === 4 &&
-      payload[0] === 0x2b &&
-      payload[1] === 0x41 &&
-      payload[2] === 0x43 &&
-      payload[3] === 0x4b)
-  ) {
-    return PLAIN_ACK;
-  }
+  if (isPlainAck(payload, 0, payload.length)) return PLAIN_ACK;
   const text = payload.toString('utf8').trim();
   if (text === '' || text === '+ACK') return { kind: 'ack', delayMs: 0 };
   if (text === '+WPI') return { kind: 'wpi', delayMs: 0 };

@@ -29,7 +29,7 @@ import {
 } from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { EMPTY_RESULT, type MatchResult } from '../core/sublist.js';
-import type { StoredMessage } from '../streams/store.js';
+import type { StoredMessage, SyncPolicy } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
 import { AckPending } from './consumer-acks.js';
 import { type ConsumerConfig, DEFAULT_ACK_WAIT_NS, NS_PER_MS } from './consumer-config.js';
@@ -39,7 +39,7 @@ import { startPosition } from './consumer-position.js';
 import { hasInterest, type PullRequest, PullRequests } from './consumer-pull.js';
 import { DeliveryPump } from './consumer-pump.js';
 import { type ConsumerState, ConsumerStateFile } from './consumer-state.js';
-import { AckReplies, ackSeqAt, appendHeaders, parseAck } from './consumer-wire.js';
+import { AckReplies, ackSeqAt, appendHeaders, parseAckOf } from './consumer-wire.js';
 import { PushFlow } from './push.js';
 
 export interface ConsumerHost {
@@ -49,6 +49,8 @@ export interface ConsumerHost {
   readonly log: { error(msg: string): void };
   /** `<stream dir>/consumers`, or null for a memory stream. */
   readonly dir: string | null;
+  /** The stream's sync policy, which the state file follows (default: always). */
+  readonly sync?: SyncPolicy;
   /** An ephemeral consumer went inactive: the registry should delete it. */
   inactive(c: Consumer): void;
   /**
@@ -143,7 +145,7 @@ export class Consumer implements Subscriber {
       lastSeqs: () => ({ consumer: this.dseq, stream: Math.max(0, this.pos.cursor - 1) }),
       maxWaiting: () => this.cfg.max_waiting ?? 512,
     });
-    this.state = new ConsumerStateFile(host.dir, this, host.log);
+    this.state = new ConsumerStateFile(host.dir, this, host.log, host.sync);
   }
 
   get config(): ConsumerConfig {
@@ -402,7 +404,7 @@ export class Consumer implements Subscriber {
   deliver(_sub: Subscription, msg: Message): void {
     // $JS.ACK.<stream>.<consumer>.<tail…>
     const sseq = ackSeqAt(msg.subject, this.replies.prefixLength);
-    const ack = parseAck(msg.payload);
+    const ack = parseAckOf(msg);
     if (sseq < 0 || ack === null || this.closed) return;
     // One clock read per ack (Date.now is a visible cost at 100k acks/s).
     const now = Date.now();
@@ -551,6 +553,11 @@ export class Consumer implements Subscriber {
       pending: this.acks.toState(),
       startSeqs: this.pos.startSeqs,
     };
+  }
+
+  /** The state file's writes, and how many were fsynced (consumer-state.ts). */
+  get stateWrites(): { readonly writes: number; readonly durableWrites: number } {
+    return this.state.stats;
   }
 
   /** Writes the state file now (a new durable of a file stream), durably. */

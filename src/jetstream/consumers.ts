@@ -16,6 +16,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Account } from '../core/account.js';
 import type { Router } from '../core/router.js';
+import type { SyncPolicy } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
 import { JsErr, StreamApiError } from '../streams/stream-errors.js';
 import { parseCheckedJson } from './checked-json.js';
@@ -37,6 +38,8 @@ export interface ConsumersHost {
   readonly log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
   /** The stream's directory, or null for a memory stream. */
   readonly dir: string | null;
+  /** The stream's sync policy: durable consumers' state files follow it (default: always). */
+  readonly sync?: SyncPolicy;
   /** How many consumers the stream may have (0: no limit; account-limits.ts). */
   readonly maxConsumers?: () => number;
   /** A durable's state file could not be read back (`file` is relative to `consumers/`). */
@@ -79,6 +82,7 @@ export class StreamConsumers {
       },
       log: host.log,
       dir,
+      sync: host.sync,
       inactive: (c) => {
         void this.delete(c.name).catch(() => {});
       },

@@ -92,7 +92,7 @@ export class AccountJetStream {
     readonly dir: string,
     private readonly remote: RemoteStreams,
     /** When file streams' stores fsync (the `sync_interval` setting). */
-    private readonly sync: SyncPolicy,
+    readonly sync: SyncPolicy,
     /** The account's JetStream limits (replaced on a config reload). */
     public limits: JsLimits = NO_JS_LIMITS,
   ) {

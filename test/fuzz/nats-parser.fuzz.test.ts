@@ -548,6 +548,9 @@ const PUB_EDGE_BYTES = [
   0x20, 0x09, 0x0d, 0x0a, 0x00, 0x01, 0x1f, 0x7f, 0x80, 0xc3, 0xff, 0x30, 0x39,
 ];
 
+/** Subject heads around the `$JS.ACK.` prefix. */
+const ACKISH = ['$JS.ACK.', '$JS.ACK.s.c.1.', '$JS.ACK', '$JS.ACKS.', '$JS.ACk.', '$JS.API.', '$'];
+
 /**
  * A run of PUB frames shaped to sit on the fast path's edges: lines at and
  * around the control line bound, sizes at and around max_payload, extra or
@@ -561,7 +564,10 @@ function pubEdges(rng: Rng, limits: ParserLimits): Buffer {
     const subjLen = rng.chance(0.3)
       ? Math.max(1, limits.maxControlLine - rng.range(2, 12))
       : rng.range(1, 12);
-    const args = ['x'.repeat(subjLen)];
+    // Ack subjects are not remembered for the next PUB (parser.ts
+    // `isAckSubject`): near misses of their prefix, repeated or not.
+    const head = rng.chance(0.4) ? rng.pick(ACKISH) : '';
+    const args = [(head + 'x'.repeat(subjLen)).slice(0, subjLen)];
     if (rng.chance(0.4)) args.push(token(rng));
     args.push(rng.chance(0.9) ? String(size) : interestingNumber(rng, size, limits));
     if (rng.chance(0.05)) args.push('7');

@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { RangeMessage } from '../../src/core/message.js';
 import {
   ackSubject,
   parseAck,
   parseAckAt,
+  parseAckOf,
   parseAckTail,
 } from '../../src/jetstream/consumer-wire.js';
 
@@ -58,5 +60,22 @@ describe('consumer wire', () => {
     assert.deepEqual(parseAck(Buffer.from('+WPI')), { kind: 'wpi', delayMs: 0 });
     assert.deepEqual(parseAck(Buffer.from('+TERM')), { kind: 'term', delayMs: 0 });
     assert.equal(parseAck(Buffer.from('+ACX')), null);
+  });
+
+  test('parseAckOf reads a message as parseAck reads its payload, in place for a RangeMessage', () => {
+    const bodies = ['+ACK', '', ' +ACK', '+ACKS', '+AC', '-NAK', '+NXT 5', '+TERM', '+WPI', '+ACX'];
+    for (const body of bodies) {
+      // In a read buffer between other bytes, with and without a header block.
+      const hdr = 'NATS/1.0\r\n\r\n';
+      for (const headers of [null, hdr]) {
+        const wire = Buffer.from(`xx${headers ?? ''}${body}yy`);
+        const hlen = headers === null ? -1 : headers.length;
+        const m = new RangeMessage('$JS.ACK.S.c.1.1.1.0.0', '', wire, 2, hlen, wire.length - 2);
+        assert.equal(m.payload.toString(), body);
+        assert.deepEqual(parseAckOf(m), parseAck(Buffer.from(body)), JSON.stringify(body));
+      }
+      const plain = { subject: 's', reply: '', headers: null, payload: Buffer.from(body) };
+      assert.deepEqual(parseAckOf(plain), parseAck(Buffer.from(body)));
+    }
   });
 });

@@ -111,6 +111,17 @@ describe('NatsParser: valid frames', () => {
       `${long}.2`,
       `${long}.2`,
       'a.b2',
+      // Ack subjects (not remembered for the next PUB) between repeats.
+      '$JS.ACK.s.c.1.2.2.0.9',
+      'a.b2',
+      '$JS.ACK.s.c.1.3.3.0.8',
+      '$JS.ACK.s.c.1.3.3.0.8',
+      '$JS.ACK.s.c.1.4.4.0.7',
+      '$JS.ACKS.c.1.4.4.0.7',
+      '$JS.ACKS.c.1.4.4.0.7',
+      '$JS.ACK.',
+      '$JS.ACK',
+      'a.b2',
     ];
     const events = subjects.map((s) => ({
       op: 'pub' as const,

@@ -227,6 +227,54 @@ describe('Sublist cache: one-off subscriptions (ack subjects)', () => {
     assert.equal(sl.matchOnce('_INBOX.other.1'), sl.match('_INBOX.other.1'));
   });
 
+  test('an ack subject is matched by the walk alone, whatever its subscriptions', () => {
+    const sl = new Sublist(8);
+    // Not oneOff: a literal subscription on one ack subject, and wildcards.
+    const literal = sub('$JS.ACK.s.c.1.5.5.0.0');
+    const all = sub('>');
+    const js = sub('$JS.*.s.>', 'q');
+    sl.insert(literal);
+    sl.insert(all);
+    let r = sl.match('$JS.ACK.s.c.1.5.5.0.0');
+    assert.deepEqual(new Set(r.plain), new Set([literal, all]));
+    assert.equal(r.queues.length, 0);
+    assert.equal(sl.cacheSize, 0, 'never cached');
+    sl.insert(js);
+    r = sl.match('$JS.ACK.s.c.1.5.5.0.0');
+    assert.equal(r.plain.length, 2);
+    assert.deepEqual(r.queues, [[js]], 'a change shows at once');
+    assert.equal(sl.remove(literal), true);
+    assert.deepEqual(sl.match('$JS.ACK.s.c.1.5.5.0.0').plain, [all]);
+    // Only the exact prefix: `$JS.ACKS.…` and `$JS.API.…` are cached as any subject.
+    sl.match('$JS.ACKS.x');
+    sl.match('$JS.API.INFO');
+    assert.equal(sl.cacheSize, 2);
+    assert.equal(sl.stats.uncached, 3);
+    assert.equal(sl.stats.matches, 5);
+  });
+
+  test('unique ack subjects do not count as misses: a working cache is not frozen', () => {
+    const sl = new Sublist(8);
+    sl.insert({ ...sub('$JS.ACK.s.c.>'), oneOff: true });
+    sl.insert(sub('orders.*'));
+    // Six reused subjects, each matched between ten unique acks.
+    let ack = 0;
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 6; i++) {
+        sl.match(`orders.${i}`);
+        for (let k = 0; k < 10; k++) sl.match(`$JS.ACK.s.c.1.${ack}.${ack++}.0.0`);
+      }
+    }
+    // A new set fills the cache: its hit rate since the last clear is high,
+    // so it is cleared and refilled, not frozen.
+    for (let i = 6; i < 12; i++) sl.match(`orders.${i}`);
+    assert.equal(sl.stats.cacheFreezes, 0);
+    assert.equal(sl.stats.cacheBypasses, 0);
+    const hits = sl.stats.cacheHits;
+    sl.match('orders.11');
+    assert.equal(sl.stats.cacheHits, hits + 1, 'the new subjects are cached');
+  });
+
   test('the count follows subscriptions added twice, shared nodes and removals', () => {
     const sl = new Sublist(8);
     const a = { ...sub('x.>'), oneOff: true };
@@ -252,8 +300,9 @@ describe('Sublist cache: randomised against a cache-less reference', () => {
       const liveList: Subscription[] = [];
       // '' makes subjects a peer might send (`a..b`, `.a`): never valid from
       // a client, but the index must stay correct (and not break) on them.
-      const tokens = ['a', 'b', 'c', 'dd', 'eee', 'é', '*x', 'a>', ''];
-      const firsts = ['a', 'b', 'orders', 'users', ''];
+      // `$JS` then `ACK` makes ack subjects, matched without the cache.
+      const tokens = ['a', 'b', 'c', 'dd', 'eee', 'é', '*x', 'a>', '', 'ACK'];
+      const firsts = ['a', 'b', 'orders', 'users', '', '$JS'];
       const token = () => rng.pick(tokens);
       const subject = (wild: boolean): string => {
         const n = rng.range(1, 4);
@@ -302,6 +351,73 @@ describe('Sublist cache: randomised against a cache-less reference', () => {
       assert.equal(sl.count, live.size);
     });
   }
+});
+
+describe('Sublist: ack subjects (the last prefix whose tail no subscription reads)', () => {
+  test('randomised against the reference: subscriptions that do and do not read the tail', () => {
+    const seed = seedFromEnv();
+    const rng = makeRng(subSeed(seed, 77));
+    const sl = new Sublist(8);
+    const live: Subscription[] = [];
+    // Patterns over the ack subjects' tokens, wildcards anywhere, `>` last.
+    const tokens = ['$JS', 'ACK', 'S', 'T', 'C', 'D', '1', '2', '', '*'];
+    const pattern = (): string => {
+      const n = rng.range(1, 7);
+      const parts: string[] = [];
+      for (let k = 0; k < n; k++) {
+        if (k === n - 1 && rng.chance(0.4)) parts.push('>');
+        else if (k < 2 && rng.chance(0.7)) parts.push(k === 0 ? '$JS' : 'ACK');
+        else parts.push(rng.pick(tokens));
+      }
+      return parts.join('.');
+    };
+    const ackSubject = (): string => {
+      const n = rng.range(1, 5);
+      const tail = Array.from({ length: n }, () => rng.pick(['1', '2', '', '3']));
+      return `$JS.ACK.${rng.pick(['S', 'T', ''])}.${rng.pick(['C', 'D'])}.${tail.join('.')}`;
+    };
+    let memoHits = 0;
+    for (let step = 0; step < 20_000; step++) {
+      const r = rng.int(40);
+      if (r === 0 || live.length === 0) {
+        const x = sub(pattern(), rng.chance(0.2) ? 'q' : '');
+        if (x.queue === '' && rng.chance(0.5)) x.oneOff = true;
+        sl.insert(x);
+        live.push(x);
+      } else if (r === 1 || live.length > 12) {
+        const [x] = live.splice(rng.int(live.length), 1);
+        assert.equal(sl.remove(x!), true);
+      } else {
+        const s = ackSubject();
+        const before = sl.stats.matches;
+        const got = sl.match(s);
+        if (sl.stats.matches !== before + 1) assert.fail('one match counted');
+        assert.equal(canon(got), reference(live, s), `WEFT_FUZZ_SEED=${seed} step ${step}: ${s}`);
+        if (got === sl.match(s)) memoHits++;
+      }
+    }
+    assert.equal(sl.cacheSize, 0, 'ack subjects are never cached');
+    assert.ok(memoHits > 1000, `the remembered prefix was used (${memoHits})`);
+  });
+
+  test('a subscription that reads the tail is honoured at once', () => {
+    const sl = new Sublist();
+    const all = sub('$JS.ACK.S.C.>');
+    sl.insert(all);
+    assert.deepEqual(sl.match('$JS.ACK.S.C.1.1.1.0.0').plain, [all]);
+    assert.deepEqual(sl.match('$JS.ACK.S.C.1.2.2.0.0').plain, [all]);
+    const one = sub('$JS.ACK.S.C.1.3.*.*.*');
+    sl.insert(one);
+    assert.deepEqual(sl.match('$JS.ACK.S.C.1.2.2.0.0').plain, [all]);
+    assert.deepEqual(new Set(sl.match('$JS.ACK.S.C.1.3.3.0.0').plain), new Set([all, one]));
+    assert.deepEqual(sl.match('$JS.ACK.S.C.1.4.4.0.0').plain, [all]);
+    const other = sub('$JS.*.S.D.2');
+    sl.insert(other);
+    assert.deepEqual(sl.match('$JS.ACK.S.D.2').plain, [other]);
+    assert.deepEqual(sl.match('$JS.ACK.S.D.3').plain, []);
+    assert.equal(sl.remove(one), true);
+    assert.deepEqual(sl.match('$JS.ACK.S.C.1.3.3.0.0').plain, [all]);
+  });
 });
 
 describe('Sublist: subjects no client may send', () => {

@@ -492,7 +492,9 @@ export class NatsParser {
       if (i < 0) return this.lastSubject;
     }
     const subject = utf8Slice(line, s, s + n);
-    if (n <= last.length) {
+    // An ack subject is unique per delivery: remembering it would cost a
+    // copy per ack and push out a subject that repeats (a pull request's).
+    if (n <= last.length && !isAckSubject(line, s, n)) {
       for (let i = 0; i < n; i++) last[i] = line[s + i];
       this.lastSubjectLen = n;
       this.lastSubject = subject;
@@ -552,6 +554,16 @@ function tokenEnd(buf: Buffer, i: number, len: number): number {
     i++;
   }
   return i;
+}
+
+/** `$JS.ACK.` as bytes: the prefix of JetStream ack subjects (see `subjectArg`). */
+const ACK_PREFIX = Buffer.from('$JS.ACK.', 'latin1');
+
+/** Does the `n`-byte subject at `s` start with `$JS.ACK.`? */
+function isAckSubject(buf: Buffer, s: number, n: number): boolean {
+  if (n <= ACK_PREFIX.length || buf[s] !== ACK_PREFIX[0]) return false;
+  for (let i = 1; i < ACK_PREFIX.length; i++) if (buf[s + i] !== ACK_PREFIX[i]) return false;
+  return true;
 }
 
 /** Do a line's first two bytes start CONNECT? ("co": an unknown verb is refused once its line ends.) */

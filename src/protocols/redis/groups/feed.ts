@@ -72,6 +72,16 @@ export class GroupFeed implements Subscriber {
   private next = 1;
   private readonly ackPrefix: number;
   private closed = false;
+  /**
+   * Sequences the consumer handed to this feed that no Redis consumer has
+   * been given: a blocking read's first entry (pulled outside the group's
+   * read lock, so other reads may move the group past it meanwhile) and
+   * entries given back (NAK) because nobody waited for them. The group
+   * takes them when they come again whatever its last ID; without this
+   * they would look like entries it had already (the consumer behind after
+   * a crash) and be acked unread. At most what the consumer holds pending.
+   */
+  private readonly owed = new Set<number>();
 
   constructor(
     private readonly account: Account,
@@ -166,9 +176,11 @@ export class GroupFeed implements Subscriber {
     if (req === undefined) {
       // Nobody waits for it any more: back to the consumer, first in line.
       this.late.count++;
+      this.owed.add(ref.sseq);
       this.ackWith(ref.sseq, NAK);
       return;
     }
+    if (req.first !== undefined) this.owed.add(ref.sseq);
     req.got.push({ seq: ref.sseq, msg });
     if (req.got.length === 1) req.first?.();
     if (req.got.length >= req.batch) {
@@ -179,12 +191,26 @@ export class GroupFeed implements Subscriber {
 
   /** Acknowledges stream sequences (XACK, NOACK reads, entries the group already had). */
   ack(seqs: readonly number[]): void {
-    for (const seq of seqs) this.ackWith(seq, ACK);
+    for (const seq of seqs) {
+      this.owed.delete(seq);
+      this.ackWith(seq, ACK);
+    }
   }
 
   /** Gives messages back undelivered (their reader went away): the next pull gets them first. */
   giveBack(seqs: readonly number[]): void {
-    for (const seq of seqs) this.ackWith(seq, NAK);
+    for (const seq of seqs) {
+      this.owed.add(seq);
+      this.ackWith(seq, NAK);
+    }
+  }
+
+  /**
+   * Whether `seq` was handed over and never given to a Redis consumer (see
+   * `owed`); true once per hand-over: the caller takes it.
+   */
+  takeOwed(seq: number): boolean {
+    return this.owed.delete(seq);
   }
 
   private ackWith(seq: number, body: Buffer): void {
@@ -205,6 +231,7 @@ export class GroupFeed implements Subscriber {
     this.account.unsubscribe(this.sub);
     for (const r of this.requests.values()) r.done(r.got);
     this.requests.clear();
+    this.owed.clear();
   }
 }
 

@@ -67,6 +67,8 @@ export class GroupFeed implements Subscriber {
   readonly echo = false;
   readonly localOnly = true;
   private readonly prefix = `_INBOX.redisg.${randomBytes(9).toString('base64url')}.`;
+  /** The reply subject of `pull`s (one at a time). */
+  private readonly pullReply = `${this.prefix}p`;
   private readonly sub: Subscription;
   private readonly requests = new Map<string, Request>();
   private next = 1;
@@ -123,13 +125,23 @@ export class GroupFeed implements Subscriber {
     return !this.closed && this.cs.consumers.byName.get(this.consumer.name) === this.consumer;
   }
 
-  /** Up to `batch` messages there now (none: an empty list). */
+  /**
+   * Up to `batch` messages there now (none: an empty list). The group's
+   * reads pull one at a time (its read lock), so they share one reply
+   * subject (`<prefix>p`): the consumer's match of it stays cached, where a
+   * new subject per pull cost a subject-index lookup or three (interest,
+   * delivery, the closing status). A served or ended pull leaves nothing
+   * behind on that subject (a full batch gets no status). Should one still
+   * be waiting, the next gets a subject of its own.
+   */
   pull(batch: number): Promise<Pulled[]> {
     if (!this.alive()) return Promise.resolve([]);
     return new Promise((done) => {
-      const reply = this.prefix + (this.next++).toString(36);
+      const reply = this.requests.has(this.pullReply)
+        ? this.prefix + (this.next++).toString(36)
+        : this.pullReply;
       this.requests.set(reply, { batch, got: [], done });
-      this.consumer.pull(reply, Buffer.from(JSON.stringify({ batch, no_wait: true })));
+      this.consumer.pull(reply, Buffer.from(`{"batch":${batch},"no_wait":true}`));
     });
   }
 

@@ -5,10 +5,11 @@
  * groups.ts) parse and reply; the work is here.
  *
  * Each change is applied in memory at once, in command order, and its
- * record written; the command is answered once the record is durable. New
- * entries (`>`) of one group are read one read at a time (the group's
- * `reading` chain), so two readers never take the same pull's messages.
- * JetStream acks (XACK, NOACK reads) are sent once the change is durable.
+ * record written; the command is answered once the record is written (to
+ * the OS; the record stream is fsynced on a timer, store.ts). New entries
+ * (`>`) of one group are read one read at a time (the group's `reading`
+ * chain), so two readers never take the same pull's messages. JetStream
+ * acks (XACK, NOACK reads) are sent once the change is written.
  *
  * Bounds: a read takes at most REDIS_GROUP_READ_MAX entries per key
  * (COUNT above it, or none, is cut there; counted in `readsCapped`).
@@ -490,7 +491,7 @@ export class AccountGroups {
 
   // ---- plumbing -------------------------------------------------------
 
-  /** Applies a change and writes its record; resolves once durable. */
+  /** Applies a change and writes its record; resolves once written (store.ts: fsynced on a timer). */
   commit(g: LiveGroup, op: Op): Promise<void> {
     apply(g.state, op);
     return this.store.write(g.stored, op).catch((err: unknown) => {

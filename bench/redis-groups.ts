@@ -11,8 +11,9 @@
  *
  * - redis-server: `--appendonly yes --appendfsync everysec`.
  * - Weft: its default (every XREADGROUP and XACK answered once the group's
- *   change is durable: fsync, shared by concurrent commands) and, in the
- *   `-everysec` row, `--sync-interval 1s`.
+ *   change is written to the OS, the group records fsynced every 100 ms:
+ *   src/jetstream/sync-overrides.ts; the fill's XADDs fsynced before each
+ *   answer) and, in the `-everysec` row, `--sync-interval 1s`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -99,7 +100,7 @@ function row(batch: number, everysec: boolean): RedisRow {
   const id = `redis-group-c${batch}${everysec ? '-everysec' : ''}`;
   return {
     id,
-    label: `XREADGROUP COUNT ${batch} + XACK, ${CONSUMERS} consumers${everysec ? ', Weft sync_interval 1s' : ', Weft fsync per change'}`,
+    label: `XREADGROUP COUNT ${batch} + XACK, ${CONSUMERS} consumers${everysec ? ', Weft sync_interval 1s' : ', Weft group records fsynced every 100 ms'}`,
     unit: 'entries/s',
     get redisArgs() {
       return ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', redisDir()];
@@ -107,7 +108,7 @@ function row(batch: number, everysec: boolean): RedisRow {
     weftArgs: everysec ? ['--sync-interval', '1s'] : [],
     note: everysec
       ? 'XREADGROUP -everysec row: Weft fsyncs every second (sync_interval 1s), as redis-server with appendfsync everysec'
-      : 'XREADGROUP rows: Weft answers each XREADGROUP and XACK once the group change is durable (fsync, its default); redis-server runs appendonly yes, appendfsync everysec',
+      : 'XREADGROUP rows: Weft answers each XREADGROUP and XACK once the group change is written (group records fsynced every 100 ms; XADD fsynced per ack, its default); redis-server runs appendonly yes, appendfsync everysec',
     run: async (addr, _side, msgs) => {
       const n = Math.max(1000, Math.round(msgs * SHARE));
       const key = `bench:${id}:${performance.now().toFixed(0)}`;

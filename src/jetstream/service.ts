@@ -49,6 +49,7 @@ import {
   reportRecovery,
 } from './stream-damage.js';
 import { readStreamMeta, writeStreamMeta } from './stream-meta.js';
+import { syncFor } from './sync-overrides.js';
 
 export { CapturedStream };
 
@@ -252,7 +253,7 @@ export class AccountJetStream {
     const log = this.host.log;
     const where = `stream "${name}" in account ${this.account.name}`;
     return {
-      sync: this.sync,
+      sync: syncFor(name, this.sync),
       onDamage: (range, store) =>
         reportReadDamage(log, this.host.health, this.account.name, name, store, range),
       onWriteState: (err) => {

@@ -67,11 +67,23 @@ export class GroupFeed implements Subscriber {
   readonly echo = false;
   readonly localOnly = true;
   private readonly prefix = `_INBOX.redisg.${randomBytes(9).toString('base64url')}.`;
+  /** The reply subject of `pull`s (one at a time). */
+  private readonly pullReply = `${this.prefix}p`;
   private readonly sub: Subscription;
   private readonly requests = new Map<string, Request>();
   private next = 1;
   private readonly ackPrefix: number;
   private closed = false;
+  /**
+   * Sequences the consumer handed to this feed that no Redis consumer has
+   * been given: a blocking read's first entry (pulled outside the group's
+   * read lock, so other reads may move the group past it meanwhile) and
+   * entries given back (NAK) because nobody waited for them. The group
+   * takes them when they come again whatever its last ID; without this
+   * they would look like entries it had already (the consumer behind after
+   * a crash) and be acked unread. At most what the consumer holds pending.
+   */
+  private readonly owed = new Set<number>();
 
   constructor(
     private readonly account: Account,
@@ -113,13 +125,23 @@ export class GroupFeed implements Subscriber {
     return !this.closed && this.cs.consumers.byName.get(this.consumer.name) === this.consumer;
   }
 
-  /** Up to `batch` messages there now (none: an empty list). */
+  /**
+   * Up to `batch` messages there now (none: an empty list). The group's
+   * reads pull one at a time (its read lock), so they share one reply
+   * subject (`<prefix>p`): the consumer's match of it stays cached, where a
+   * new subject per pull cost a subject-index lookup or three (interest,
+   * delivery, the closing status). A served or ended pull leaves nothing
+   * behind on that subject (a full batch gets no status). Should one still
+   * be waiting, the next gets a subject of its own.
+   */
   pull(batch: number): Promise<Pulled[]> {
     if (!this.alive()) return Promise.resolve([]);
     return new Promise((done) => {
-      const reply = this.prefix + (this.next++).toString(36);
+      const reply = this.requests.has(this.pullReply)
+        ? this.prefix + (this.next++).toString(36)
+        : this.pullReply;
       this.requests.set(reply, { batch, got: [], done });
-      this.consumer.pull(reply, Buffer.from(JSON.stringify({ batch, no_wait: true })));
+      this.consumer.pull(reply, Buffer.from(`{"batch":${batch},"no_wait":true}`));
     });
   }
 
@@ -166,9 +188,11 @@ export class GroupFeed implements Subscriber {
     if (req === undefined) {
       // Nobody waits for it any more: back to the consumer, first in line.
       this.late.count++;
+      this.owed.add(ref.sseq);
       this.ackWith(ref.sseq, NAK);
       return;
     }
+    if (req.first !== undefined) this.owed.add(ref.sseq);
     req.got.push({ seq: ref.sseq, msg });
     if (req.got.length === 1) req.first?.();
     if (req.got.length >= req.batch) {
@@ -179,12 +203,26 @@ export class GroupFeed implements Subscriber {
 
   /** Acknowledges stream sequences (XACK, NOACK reads, entries the group already had). */
   ack(seqs: readonly number[]): void {
-    for (const seq of seqs) this.ackWith(seq, ACK);
+    for (const seq of seqs) {
+      this.owed.delete(seq);
+      this.ackWith(seq, ACK);
+    }
   }
 
   /** Gives messages back undelivered (their reader went away): the next pull gets them first. */
   giveBack(seqs: readonly number[]): void {
-    for (const seq of seqs) this.ackWith(seq, NAK);
+    for (const seq of seqs) {
+      this.owed.add(seq);
+      this.ackWith(seq, NAK);
+    }
+  }
+
+  /**
+   * Whether `seq` was handed over and never given to a Redis consumer (see
+   * `owed`); true once per hand-over: the caller takes it.
+   */
+  takeOwed(seq: number): boolean {
+    return this.owed.delete(seq);
   }
 
   private ackWith(seq: number, body: Buffer): void {
@@ -205,6 +243,7 @@ export class GroupFeed implements Subscriber {
     this.account.unsubscribe(this.sub);
     for (const r of this.requests.values()) r.done(r.got);
     this.requests.clear();
+    this.owed.clear();
   }
 }
 

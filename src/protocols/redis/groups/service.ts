@@ -5,10 +5,11 @@
  * groups.ts) parse and reply; the work is here.
  *
  * Each change is applied in memory at once, in command order, and its
- * record written; the command is answered once the record is durable. New
- * entries (`>`) of one group are read one read at a time (the group's
- * `reading` chain), so two readers never take the same pull's messages.
- * JetStream acks (XACK, NOACK reads) are sent once the change is durable.
+ * record written; the command is answered once the record is written (to
+ * the OS; the record stream is fsynced on a timer, store.ts). New entries
+ * (`>`) of one group are read one read at a time (the group's `reading`
+ * chain), so two readers never take the same pull's messages. JetStream
+ * acks (XACK, NOACK reads) are sent once the change is written.
  *
  * Bounds: a read takes at most REDIS_GROUP_READ_MAX entries per key
  * (COUNT above it, or none, is cut there; counted in `readsCapped`).
@@ -280,11 +281,16 @@ export class AccountGroups {
     let feed: GroupFeed;
     try {
       feed = await this.feed(cs, g);
+      let unordered = false;
       const consider = (p: Pulled): void => {
         const m = pulledEntry(p);
         const id = this.view.idOf(cs, m);
         const floor = taken.length > 0 ? taken[taken.length - 1]!.id : g.state.lastId;
-        if (id <= floor) {
+        if (feed.takeOwed(p.seq)) {
+          // Handed over before and never read (a BLOCK read's first entry, an
+          // entry given back): new to the group even if later ones went first.
+          if (id <= floor) unordered = true;
+        } else if (id <= floor) {
           // The group had it already (its consumer was behind after a crash):
           // still pending, or to be acked now.
           if (!g.state.pel.has(id)) feed.ack([p.seq]);
@@ -298,6 +304,8 @@ export class AccountGroups {
         if (got.length === 0) break;
         for (const p of got) consider(p);
       }
+      // In ID order, as Redis answers.
+      if (unordered) taken.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       // Cut at the bound where the client asked for more (or for all).
       if (taken.length === REDIS_GROUP_READ_MAX && max !== count) this.counters.readsCapped++;
       const now = Date.now();
@@ -317,12 +325,15 @@ export class AccountGroups {
         let er = g.state.entriesRead;
         if (er !== UNKNOWN_READ && !tombstonesFrom(cs, taken[0]!.seq)) er += taken.length;
         else er = await estimateRead(this.view, cs, taken[taken.length - 1]!.id);
+        // Never back: an entry handed over late is below the group's last ID.
+        let last = taken[taken.length - 1]!.id;
+        if (last < g.state.lastId) last = g.state.lastId;
         const op: Op = {
           o: 'read',
           c: consumer,
           t: now,
           n: taken.map((e) => [e.id, e.seq]),
-          last: taken[taken.length - 1]!.id,
+          last,
           er,
         };
         if (noack) op.noack = 1;
@@ -480,7 +491,7 @@ export class AccountGroups {
 
   // ---- plumbing -------------------------------------------------------
 
-  /** Applies a change and writes its record; resolves once durable. */
+  /** Applies a change and writes its record; resolves once written (store.ts: fsynced on a timer). */
   commit(g: LiveGroup, op: Op): Promise<void> {
     apply(g.state, op);
     return this.store.write(g.stored, op).catch((err: unknown) => {

@@ -12,9 +12,10 @@
  * `<hash>` is of the stream name and the group name (names hold bytes a
  * subject cannot). A group's records are a snapshot of the whole group
  * followed by its changes since (`Op`, state.ts), applied in order when
- * the node starts. Every change is one record, answered once durable under
- * the node's sync policy (fsync by default; concurrent commands share an
- * fsync). After SNAPSHOT_EVERY changes (or as many as its PEL holds, when
+ * the node starts. Every change is one record, answered once written to
+ * the OS: the record stream is fsynced on a timer (STATE_STREAM_SYNC_MS,
+ * src/jetstream/sync-overrides.ts), so a kill -9 loses nothing answered and
+ * a power loss the last moments' changes (redeliveries, not entries). After SNAPSHOT_EVERY changes (or as many as its PEL holds, when
  * more) the group is written whole again and the records before it are
  * purged, so a group's records stay proportional to its size.
  *
@@ -262,7 +263,8 @@ export class GroupStore {
   }
 
   /**
-   * Writes a change already applied to `g.state`; resolves once durable.
+   * Writes a change already applied to `g.state`; resolves once written
+   * under the record stream's policy (to the OS; fsynced on a timer).
    * Now and then the group is written whole instead and the records before
    * it are purged.
    */

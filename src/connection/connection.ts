@@ -47,7 +47,17 @@ export const SPARE_MAX = 3;
 
 /** Flushes every connection that queued bytes: after each read batch, or in setImmediate. */
 export class Flusher {
-  private dirty: Connection[] = [];
+  /**
+   * Connections marked since the last run: dirty[0, count). The array is
+   * kept and reused (emptied by a run, as is the other one, `spare`): a new
+   * array per read batch, or one emptied with `length = 0`, was ~150 B of
+   * garbage per message at low rates (bench/PROFILE.md, "Issue 16 — mesh
+   * (round 5)").
+   */
+  private dirty: (Connection | null)[] = [];
+  private count = 0;
+  /** The other list, empty, while `dirty` is in use (null: a run holds it). */
+  private spare: (Connection | null)[] | null = [];
   private scheduled = false;
   private depth = 0;
 
@@ -61,11 +71,11 @@ export class Flusher {
   }
 
   end(): void {
-    if (--this.depth === 0 && this.dirty.length > 0) this.run();
+    if (--this.depth === 0 && this.count > 0) this.run();
   }
 
   mark(c: Connection): void {
-    this.dirty.push(c);
+    this.dirty[this.count++] = c;
     if (this.depth === 0 && !this.scheduled) {
       this.scheduled = true;
       setImmediate(this.run);
@@ -75,8 +85,18 @@ export class Flusher {
   private readonly run = (): void => {
     this.scheduled = false;
     const list = this.dirty;
-    this.dirty = [];
-    for (let i = 0; i < list.length; i++) list[i].flush();
+    const n = this.count;
+    // Marks made while these flush go to the other list; a run nested in a
+    // flush takes that one and leaves a new one (so `list` gets no marks).
+    this.dirty = this.spare ?? [];
+    this.spare = null;
+    this.count = 0;
+    for (let i = 0; i < n; i++) {
+      const c = list[i]!;
+      list[i] = null;
+      c.flush();
+    }
+    this.spare ??= list;
   };
 }
 
@@ -112,6 +132,13 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   private chunkSize = CHUNK_MIN;
   /** Sealed buffers waiting for the next flush (null: none). */
   private parts: Buffer[] | null = null;
+  /**
+   * A buffer queued by reference while nothing else was (null: none): it
+   * goes first, before the chunk's range. `parts` is null while it is set;
+   * a later reference moves it there. So a lone piece (a relayed run, a
+   * lone reply) is written without an array per flush.
+   */
+  private lone: Buffer | null = null;
   /** Bytes queued here and not yet handed to the socket. */
   private queued = 0;
   private isDirty = false;
@@ -383,9 +410,11 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   /** Queues `buf` by reference (no copy): for large payloads. Call `commit` after. */
   protected queueRef(buf: Buffer): void {
     if (buf.length === 0 || this.released) return;
-    this.seal();
-    this.parts ??= [];
-    this.parts.push(buf);
+    if (this.parts === null && this.lone === null && this.end === this.start) this.lone = buf;
+    else {
+      this.seal();
+      this.parts!.push(buf);
+    }
     this.queued += buf.length;
     this.held += buf.length;
     this.outbound.bytes += buf.length;
@@ -425,10 +454,13 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     return true;
   }
 
-  /** Moves the encoded range of the chunk to `parts`. */
+  /** Moves the lone piece and the encoded range of the chunk to `parts` (an array, after it). */
   private seal(): void {
+    if (this.parts === null) {
+      this.parts = this.lone === null ? [] : [this.lone];
+      this.lone = null;
+    }
     if (this.chunk !== null && this.end > this.start) {
-      this.parts ??= [];
       this.parts.push(this.chunk.subarray(this.start, this.end));
       this.start = this.end;
     }
@@ -444,22 +476,38 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     this.isDirty = false;
     if (this.queued === 0 || this.socket.destroyed) return;
     if (this.waitingDrain && !final) return; // the 'drain' handler flushes
-    this.seal();
-    let parts = this.parts;
-    if (parts === null) return;
     let bytes = this.queued;
-    if (bytes > WRITE_MAX && !final && this.outbound.writeDeadlineMs > 0) {
-      // The socket gets at most WRITE_MAX now; the rest after its 'drain'.
-      let k = 0;
-      let n = 0;
-      while (n < WRITE_MAX && k < parts.length) n += parts[k++].length;
-      this.parts = k < parts.length ? parts.slice(k) : null;
-      parts = parts.slice(0, k);
-      bytes = n;
-      this.queued -= n;
-    } else {
-      this.parts = null;
-      this.queued = 0;
+    // One piece (the chunk's range, or a lone reference) is written without
+    // an array: every flush at low rates (bench/PROFILE.md, "Issue 16 —
+    // mesh (round 5)").
+    let one: Buffer | null = null;
+    if (this.parts === null) {
+      if (this.lone === null) {
+        one = this.chunk!.subarray(this.start, this.end);
+        this.start = this.end;
+      } else if (this.end === this.start) {
+        one = this.lone;
+        this.lone = null;
+      }
+    }
+    let parts: Buffer[] | null = null;
+    if (one !== null) this.queued = 0;
+    else {
+      this.seal();
+      parts = this.parts!;
+      if (bytes > WRITE_MAX && !final && this.outbound.writeDeadlineMs > 0) {
+        // The socket gets at most WRITE_MAX now; the rest after its 'drain'.
+        let k = 0;
+        let n = 0;
+        while (n < WRITE_MAX && k < parts.length) n += parts[k++].length;
+        this.parts = k < parts.length ? parts.slice(k) : null;
+        parts = parts.slice(0, k);
+        bytes = n;
+        this.queued -= n;
+      } else {
+        this.parts = null;
+        this.queued = 0;
+      }
     }
     // Every part queued is in this flush: the spare is free once it is written.
     this.flushSeq++;
@@ -467,13 +515,15 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     if (this.parts === null && free !== null) {
       for (let i = 0; i < free.length; i++) if (free[i] === SPARE_QUEUED) free[i] = this.flushSeq;
     }
-    const last = parts.length - 1;
     let ok: boolean;
-    if (last === 0) ok = this.socket.write(parts[0], this.written);
+    if (one !== null) ok = this.socket.write(one, this.written);
+    else if (parts!.length === 1) ok = this.socket.write(parts![0], this.written);
     else {
+      const list = parts!;
+      const last = list.length - 1;
       this.socket.cork();
-      for (let i = 0; i < last; i++) this.socket.write(parts[i]);
-      ok = this.socket.write(parts[last], this.written);
+      for (let i = 0; i < last; i++) this.socket.write(list[i]);
+      ok = this.socket.write(list[last], this.written);
       this.socket.uncork();
     }
     if (this.inflightFirst === -1) this.inflightFirst = bytes;
@@ -503,6 +553,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   /** Drops what is queued (the connection is going away without a flush). */
   protected discardQueued(): void {
     this.parts = null;
+    this.lone = null;
     this.queued = 0;
     this.dropChunk();
     this.dropSpares();

@@ -72,6 +72,11 @@ class TestConnection extends Connection {
     bytes.copy(chunk, this.writePos);
     assert.equal(this.commit(this.writePos + bytes.length), true);
   }
+  /** Queues `bytes` by reference (as a relayed run or a large payload is). */
+  sendRef(bytes: Buffer): void {
+    this.queueRef(bytes);
+    assert.equal(this.commit(this.writePos), true);
+  }
   protected onSlowConsumer(_reason: SlowReason): void {
     assert.fail('no bound in this test');
   }
@@ -222,5 +227,91 @@ describe('Connection: the encode chunk', () => {
       conn.chunkAllocs - afterWarmUp <= 3,
       `${conn.chunkAllocs - afterWarmUp} chunks allocated after the first batch`,
     );
+  });
+
+  test('pieces by reference and through the chunk, in any mix, arrive in order (a lone piece first or alone)', () => {
+    const flusher = new Flusher();
+    const socket = new LazySocket();
+    const conn = new TestConnection(1, socket as unknown as Transport, flusher, 1 << 30);
+    const sent: Buffer[] = [];
+    let seed = 777;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    let writes = 0;
+    for (let batch = 0; batch < 600; batch++) {
+      flusher.begin();
+      const pieces = 1 + rand(4);
+      for (let f = 0; f < pieces; f++) {
+        const b = frame(sent.length, 1 + rand(rand(8) === 0 ? 20_000 : 300));
+        sent.push(b);
+        if (rand(2) === 0) conn.sendRef(b);
+        else conn.send(b);
+      }
+      const before = socket.pending;
+      flusher.end();
+      writes += socket.pending - before;
+      if (rand(3) !== 0) socket.complete();
+    }
+    socket.complete();
+    assert.ok(
+      Buffer.concat(socket.received).equals(Buffer.concat(sent)),
+      'bytes intact and in order',
+    );
+    assert.ok(writes > 0);
+  });
+
+  test('a lone piece by reference is written as it is, without a copy', () => {
+    const flusher = new Flusher();
+    const socket = new LazySocket();
+    const conn = new TestConnection(1, socket as unknown as Transport, flusher, 1 << 30);
+    const b = frame(1, 100);
+    flusher.begin();
+    conn.sendRef(b);
+    flusher.end();
+    assert.equal(socket.pending, 1);
+    assert.ok(socket.buffersSeen.has(b.buffer), 'the buffer itself was handed to the socket');
+    socket.complete();
+    assert.ok(socket.received[0].equals(b));
+    assert.equal(conn.pendingBytes, 0);
+    assert.equal(conn.held, 0);
+  });
+});
+
+describe('Flusher', () => {
+  test('a connection marked while others flush is flushed too (by the next run), none twice in one run', () => {
+    const flusher = new Flusher();
+    const sockets = [new LazySocket(), new LazySocket(), new LazySocket()];
+    const conns = sockets.map(
+      (s, i) => new TestConnection(i + 1, s as unknown as Transport, flusher, 1 << 30),
+    );
+    // The first socket's write queues on the third connection (a flush that
+    // marks another connection, as a delivery on write could).
+    const write = sockets[0].write.bind(sockets[0]);
+    let nested = false;
+    sockets[0].write = (chunk: Uint8Array | string, cb?: () => void) => {
+      if (!nested) {
+        nested = true;
+        flusher.begin();
+        conns[2].send(frame(9, 10));
+        flusher.end();
+      }
+      return write(chunk, cb);
+    };
+    for (let round = 0; round < 50; round++) {
+      flusher.begin();
+      conns[0].send(frame(round, 20));
+      conns[1].send(frame(round, 30));
+      flusher.end();
+    }
+    for (const s of sockets) s.complete();
+    assert.equal(Buffer.concat(sockets[0].received).length, 50 * 20);
+    assert.equal(Buffer.concat(sockets[1].received).length, 50 * 30);
+    assert.ok(
+      sockets[2].received[0].equals(frame(9, 10)),
+      'the connection marked during a run was flushed',
+    );
+    for (const c of conns) assert.equal(c.pendingBytes, 0);
   });
 });

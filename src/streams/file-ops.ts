@@ -17,6 +17,8 @@ export interface FileOps {
   open(path: string, flags: DsyncFlags, dsync?: boolean): Promise<number>;
   /** Positional gathered write; the bytes written (possibly fewer than given). */
   writev(fd: number, bufs: Buffer[], pos: number): Promise<number>;
+  /** `writev` on the calling thread (to the page cache: sync `interval`). */
+  writevSync(fd: number, bufs: Buffer[], pos: number): number;
   /** fdatasync (`dataOnly`) or fsync. */
   sync(fd: number, dataOnly: boolean): Promise<void>;
   ftruncate(fd: number, len: number): Promise<void>;
@@ -57,6 +59,7 @@ export const realFileOps: FileOps = {
       if (dataOnly) fs.fdatasync(fd, cb);
       else fs.fsync(fd, cb);
     }),
+  writevSync: (fd, bufs, pos) => fs.writevSync(fd, bufs, pos),
   ftruncate: (fd, len) =>
     new Promise((resolve, reject) => fs.ftruncate(fd, len, (e) => (e ? reject(e) : resolve()))),
   unlink: (p) => fs.promises.unlink(p),
@@ -93,6 +96,22 @@ export async function writeAll(
     const rest = Buffer.concat(bufs, total);
     while (done < total) {
       const n = await ops.writev(fd, [rest.subarray(done)], pos + done);
+      if (n <= 0) throw new ShortWriteError(done, total);
+      done += n;
+    }
+  }
+  return total;
+}
+
+/** `writeAll` with `writevSync`: the same short-write handling, on the calling thread. */
+export function writeAllSync(ops: FileOps, fd: number, bufs: Buffer[], pos: number): number {
+  let total = 0;
+  for (const b of bufs) total += b.length;
+  let done = ops.writevSync(fd, bufs, pos);
+  if (done < total) {
+    const rest = Buffer.concat(bufs, total);
+    while (done < total) {
+      const n = ops.writevSync(fd, [rest.subarray(done)], pos + done);
       if (n <= 0) throw new ShortWriteError(done, total);
       done += n;
     }

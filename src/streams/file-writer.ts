@@ -11,7 +11,8 @@
  *   the write and its fdatasync are one system call, one thread-pool job;
  *   without O_DSYNC, one fdatasync after the writes), so publishers
  *   arriving during a round share the next one. Under `interval` a batch
- *   resolves after the writev and a timer fsyncs.
+ *   resolves after the writev, made synchronously (to the page cache: no
+ *   thread-pool round trip), and a timer fsyncs.
  * - Rolling: a new segment is named lastSeq + 1 (or one past the active
  *   segment's name) and starts with a META record. A segment is always
  *   fsynced before the writer moves on to the next, and a new file is
@@ -36,7 +37,14 @@
  */
 import * as path from 'node:path';
 import type { Segment } from './file-index.js';
-import { DSYNC_SUPPORTED, errnoOf, type FileOps, ShortWriteError, writeAll } from './file-ops.js';
+import {
+  DSYNC_SUPPORTED,
+  errnoOf,
+  type FileOps,
+  ShortWriteError,
+  writeAll,
+  writeAllSync,
+} from './file-ops.js';
 import { encodeControl, HEADER, T_META } from './file-record.js';
 import { probeBytes, RetryTimer, type WriteRetry } from './file-retry.js';
 import { settleAll, type Waiters, type WriteDone, WriteQueue } from './file-write-queue.js';
@@ -392,12 +400,13 @@ export class FileWriter {
           this.dirDirty = true;
         }
         if (!before.has(seg)) before.set(seg, seg.written);
-        const bytes = await writeAll(
-          this.ops,
-          seg.fd,
-          i === 0 && j === n ? bufs : bufs.slice(i, j),
-          seg.written,
-        );
+        const part = i === 0 && j === n ? bufs : bufs.slice(i, j);
+        // Under `interval` the write goes to the page cache: made here, on
+        // the event loop, it costs less than a thread-pool job's round trip.
+        const bytes =
+          this.sync.kind === 'interval'
+            ? writeAllSync(this.ops, seg.fd, part, seg.written)
+            : await writeAll(this.ops, seg.fd, part, seg.written);
         seg.written += bytes;
         this.stats.writes++;
         this.stats.bytesWritten += bytes;

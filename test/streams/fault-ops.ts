@@ -101,6 +101,28 @@ export class FaultOps implements FileOps {
     return realFileOps.writev(fd, [all.subarray(0, half)], pos);
   }
 
+  writevSync(fd: number, bufs: Buffer[], pos: number): number {
+    if (this.shortPending) {
+      this.shortPending = false;
+      this.calls.write++;
+      throw sysError('ENOSPC', 'write');
+    }
+    const f = this.due('write');
+    let n: number;
+    if (f === null) n = realFileOps.writevSync(fd, bufs, pos);
+    else if (f !== 'short') throw sysError(f, 'write');
+    else {
+      const all = Buffer.concat(bufs);
+      this.shortPending = true;
+      n = realFileOps.writevSync(fd, [all.subarray(0, Math.max(1, all.length >> 1))], pos);
+    }
+    if (this.dsyncFds.has(fd)) {
+      const g = this.due('sync');
+      if (g !== null) throw sysError(g === 'short' ? 'EIO' : g, 'write');
+    }
+    return n;
+  }
+
   writeSync(fd: number, buf: Buffer, pos: number): number {
     const f = this.due('write');
     if (f === null) return realFileOps.writeSync(fd, buf, pos);

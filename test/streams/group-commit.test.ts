@@ -26,6 +26,7 @@ class GatedOps implements FileOps {
   finished = 0;
   private waiting: (() => void)[] = [];
   private readonly dsyncFds = new Set<number>();
+  writevSync = realFileOps.writevSync;
   ftruncate = realFileOps.ftruncate;
   unlink = realFileOps.unlink;
   writeSync = realFileOps.writeSync;

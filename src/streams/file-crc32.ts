@@ -3,23 +3,48 @@
  * store's records. Node has `zlib.crc32` from 20.15 and 22.2; older 20.x
  * releases get the table-driven version below, which computes the same
  * values, so a store written by one runs on the other.
+ *
+ * Short ranges (a record of a small message: CRC_JS_MAX bytes or fewer)
+ * use the table-driven version too: `zlib.crc32` costs a `subarray` and a
+ * call into C++ (about 0.3–0.5 µs whatever the length), more than the
+ * whole of a 60-byte record here (bench/PROFILE.md, "Issue 16 — store
+ * (round 5)").
  */
 import * as zlib from 'node:zlib';
 
-const TABLE = /* @__PURE__ */ (() => {
-  const t = new Int32Array(256);
+/** Ranges up to this many bytes are checked in JavaScript, longer ones by zlib. */
+export const CRC_JS_MAX = 128;
+
+/** Slice-by-4 tables: T0 is the classic byte table, Tk advances k more zero bytes. */
+const [T0, T1, T2, T3] = /* @__PURE__ */ (() => {
+  const t = [new Int32Array(256), new Int32Array(256), new Int32Array(256), new Int32Array(256)];
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c;
+    t[0]![n] = c;
   }
-  return t;
+  for (let n = 0; n < 256; n++) {
+    let c = t[0]![n]!;
+    for (let k = 1; k < 4; k++) {
+      c = t[0]![c & 0xff]! ^ (c >>> 8);
+      t[k]![n] = c;
+    }
+  }
+  return t as [Int32Array, Int32Array, Int32Array, Int32Array];
 })();
 
-/** The table-driven CRC-32 of `buf[start, end)`; exported for the test that pins it to zlib's. */
+/**
+ * The table-driven CRC-32 of `buf[start, end)` (four bytes a step);
+ * exported for the test that pins it to zlib's.
+ */
 export function crc32Table(buf: Uint8Array, start = 0, end = buf.length): number {
   let c = -1;
-  for (let i = start; i < end; i++) c = TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  let i = start;
+  for (const last = end - 4; i <= last; i += 4) {
+    c ^= buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+    c = T3[c & 0xff]! ^ T2[(c >>> 8) & 0xff]! ^ T1[(c >>> 16) & 0xff]! ^ T0[c >>> 24]!;
+  }
+  for (; i < end; i++) c = T0[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
 
@@ -28,6 +53,8 @@ const native = (zlib as { crc32?: Crc32 }).crc32;
 
 /** The CRC-32 of `buf[start, end)`, unsigned. */
 export function crc32(buf: Buffer, start: number, end: number): number {
-  if (native !== undefined) return native(buf.subarray(start, end)) >>> 0;
+  if (native !== undefined && end - start > CRC_JS_MAX) {
+    return native(buf.subarray(start, end)) >>> 0;
+  }
   return crc32Table(buf, start, end);
 }

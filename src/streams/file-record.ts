@@ -84,10 +84,24 @@ export function encodeMsgAt(
   head(buf, off, T_MSG, headers === null ? 0 : F_HEADERS, subjLen, hdrLen);
   buf.writeDoubleLE(seq, off + 16);
   buf.writeDoubleLE(time, off + 24);
-  buf.write(subject, off + HEADER, subjLen, 'utf8');
+  writeSubject(buf, off + HEADER, subject, subjLen);
   if (headers !== null) headers.copy(buf, off + HEADER + subjLen);
   payload.copy(buf, off + HEADER + subjLen + hdrLen);
   seal(buf, off, len);
+}
+
+/** Subjects up to this long, and ASCII, are copied in JavaScript (no call into C++). */
+const SUBJECT_JS_MAX = 64;
+
+/**
+ * Writes `subject` (`subjLen` UTF-8 bytes) at `buf[at…]`. An ASCII subject
+ * (its UTF-8 length is its UTF-16 length: any other code unit takes 2 or
+ * 3 bytes) of up to SUBJECT_JS_MAX is copied a character a byte.
+ */
+function writeSubject(buf: Buffer, at: number, subject: string, subjLen: number): void {
+  if (subjLen === subject.length && subjLen <= SUBJECT_JS_MAX) {
+    for (let k = 0; k < subjLen; k++) buf[at + k] = subject.charCodeAt(k);
+  } else buf.write(subject, at, subjLen, 'utf8');
 }
 
 /** A MSG record in a buffer of its own. */

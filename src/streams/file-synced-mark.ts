@@ -11,9 +11,12 @@
  *   the quarantine file, never cut silently.
  *
  * Cost: the mark is rewritten in place (one 32-byte pwrite, no fsync) after
- * each fsync of a segment, and fsynced itself at most once per
- * MARK_FSYNC_MS, and on close. So after a process crash (the OS still holds
- * the page) it is exact; after a power loss it may lag by up to
+ * each fsync of a segment (under sync `always`, after each writer round's
+ * acks: the segment is written with O_DSYNC), and fsynced itself at most
+ * once per MARK_FSYNC_MS, and on close. So after a process crash (the OS
+ * still holds the page) it is exact, or one round behind when the crash
+ * fell between a round's acks and its mark (what lies past it is then
+ * whole records, read back as such); after a power loss it may lag by up to
  * MARK_FSYNC_MS, and damage within that last stretch is taken for a torn
  * tail (still logged and quarantined, not counted as damage).
  *

@@ -11,7 +11,13 @@
  * their fsyncs.
  */
 import { H, NO_PUB_HEADERS, type PubHeaders, parseHeaders, readPubHeaders } from './headers.js';
-import { type StoredMessage, StoreError, type StoreState, type StreamStore } from './store.js';
+import {
+  type AppendDone,
+  type StoredMessage,
+  StoreError,
+  type StoreState,
+  type StreamStore,
+} from './store.js';
 import { NS_PER_MS, type StreamConfig } from './stream-config.js';
 import { internalError, JsErr, StreamApiError } from './stream-errors.js';
 
@@ -44,6 +50,14 @@ export class Stream {
   private storedMsgId = '';
   private ageTimer: NodeJS.Timeout | null = null;
   private closedFlag = false;
+  /**
+   * The `done` of each plain publish appended by `storeNotify` and not yet
+   * told of, oldest first from `notifyHead`: `appendNotify` calls back in
+   * append order, so one bound callback (`appended`) serves them all, not
+   * a closure per publish. Holds what the store's writer holds in flight.
+   */
+  private notifyQ: (StoreDone | undefined)[] = [];
+  private notifyHead = 0;
   /**
    * Asked before a message on `subject` with `size` bytes of headers and
    * payload is stored, after the stream's own checks: an error refuses it
@@ -263,19 +277,10 @@ export class Stream {
         ? JsErr.MsgSizeExceeded()
         : (this.admit?.(subject, size) ?? null);
     if (refused === null) {
-      refused = store.appendNotify(subject, headers, payload, now, (err, seq) => {
-        if (err === null) {
-          if (seq > this.storedSeq) {
-            this.storedSeq = seq;
-            this.storedMsgId = '';
-          }
-          done(null, seq, false);
-        } else {
-          if (store.writeError !== null) this.lastMsgId = this.storedMsgId;
-          done(storeFailure(err), 0, false);
-        }
-      });
+      refused = store.appendNotify(subject, headers, payload, now, this.appended);
       if (refused === null) {
+        // Never called back in this turn: queued in time.
+        this.notifyQ.push(done);
         this.lastMsgId = '';
         if (cfg.max_age > 0) this.expire();
         return;
@@ -284,6 +289,31 @@ export class Stream {
     }
     queueMicrotask(() => done(refused, 0, false));
   }
+
+  /** `storeNotify`'s callback from the store: tells the oldest waiting publish. */
+  private readonly appended: AppendDone = (err, seq) => {
+    const q = this.notifyQ;
+    const h = this.notifyHead;
+    const done = q[h]!;
+    q[h] = undefined;
+    if (h + 1 === q.length) {
+      q.length = 0;
+      this.notifyHead = 0;
+    } else if (h >= 1024 && h * 2 >= q.length) {
+      q.splice(0, h + 1);
+      this.notifyHead = 0;
+    } else this.notifyHead = h + 1;
+    if (err === null) {
+      if (seq > this.storedSeq) {
+        this.storedSeq = seq;
+        this.storedMsgId = '';
+      }
+      done(null, seq, false);
+    } else {
+      if (this.messages.writeError !== null) this.lastMsgId = this.storedMsgId;
+      done(storeFailure(err), 0, false);
+    }
+  };
 
   /**
    * Stores a mirrored message under its origin's sequence `seq` (above the

@@ -351,6 +351,66 @@ describe('Stream.storeNotify', () => {
       assert.equal((await s.messages.get(17))!.subject, 's.16');
     });
   });
+
+  test('each publish is told its own outcome across refusals, the store path and a failed write', async () => {
+    // The plain publishes' callbacks wait in one queue (stream.ts, `appended`):
+    // a refusal or a publish through `store` must not shift who hears what.
+    const ops = new FaultOps();
+    const store = await openFileStore(newDir(), {
+      sync: { kind: 'always' },
+      fileOps: ops,
+      writeRetry: { minMs: 5, maxMs: 20 },
+    });
+    const s = new Stream(cfg({ max_msg_size: 100 }), store, new Date());
+    await s.open();
+    try {
+      const id = Buffer.from('NATS/1.0\r\nNats-Msg-Id: y\r\n\r\n');
+      const first = await Promise.all([
+        stored(s, 's.a', null, Buffer.from('1')),
+        stored(s, 's.a', null, Buffer.alloc(101)),
+        stored(s, 's.b', id, Buffer.from('2')),
+        stored(s, 's.c', null, Buffer.from('3')),
+      ]);
+      assert.deepEqual(
+        first.map(([err, seq]) => [err === null, seq]),
+        [
+          [true, 1],
+          [false, 0],
+          [true, 2],
+          [true, 3],
+        ],
+      );
+      // The next round's write fails: both of its publishes hear it, none is stored.
+      ops.inject('write', 1, 'EIO');
+      const failed = await Promise.all([
+        stored(s, 's.a', null, Buffer.from('4')),
+        stored(s, 's.a', null, Buffer.from('5')),
+      ]);
+      for (const [err, seq] of failed) {
+        assert.ok(err instanceof StreamApiError, String(err));
+        assert.equal(seq, 0);
+      }
+      await checkFor(() => store.writeError === null, 5000);
+      // Writing again: each publish pairs with its own sequence (4 and 5 stay unused).
+      const later = await Promise.all(
+        ['6', '7', '8'].map((p) => stored(s, 's.d', null, Buffer.from(p))),
+      );
+      assert.deepEqual(
+        later.map(([err, seq]) => [err, seq]),
+        [
+          [null, 6],
+          [null, 7],
+          [null, 8],
+        ],
+      );
+      for (const n of [6, 7, 8]) {
+        assert.equal((await s.messages.get(n))!.payload.toString(), String(n));
+      }
+      assert.equal(await s.messages.get(4), null);
+    } finally {
+      await s.close();
+    }
+  });
 });
 
 describe('pub ack bytes', () => {

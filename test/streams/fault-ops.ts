@@ -6,11 +6,16 @@
  * them, or as a short write (half the bytes written, then ENOSPC on the
  * next write, as a filling disk does).
  *
+ * A write on a descriptor opened with `dsync` (O_DSYNC: the writer's
+ * segments under sync `always`) is a write and then an fsync: it counts as
+ * both, and a sync fault makes it fail after its bytes were written, as
+ * the kernel reports a failed O_DSYNC write.
+ *
  * fsync is counted but not performed unless `realSync` is set: the tests
  * that use this reopen the store in the same process (or copy its files),
  * where the page cache is the disk; power loss is crash.test.ts's business.
  */
-import { type FileOps, realFileOps } from '../../src/streams/file-ops.js';
+import { type DsyncFlags, type FileOps, realFileOps } from '../../src/streams/file-ops.js';
 
 export type FaultKind = 'write' | 'sync' | 'truncate' | 'unlink';
 export type Fault = 'ENOSPC' | 'EIO' | 'short';
@@ -43,6 +48,8 @@ export class FaultOps implements FileOps {
   private plans: Plan[] = [];
   /** A short write happened: the next write fails with ENOSPC. */
   private shortPending = false;
+  /** Descriptors opened with `dsync`. */
+  private readonly dsyncFds = new Set<number>();
 
   /** Fails call `at` (1-based, counted from now on) of `kind`, and `times - 1` after it. */
   inject(kind: FaultKind, at: number, fault: Fault, times = 1): void {
@@ -64,11 +71,22 @@ export class FaultOps implements FileOps {
     return p.fault;
   }
 
-  open(path: string, flags: string): Promise<number> {
-    return realFileOps.open(path, flags);
+  async open(path: string, flags: DsyncFlags, dsync = false): Promise<number> {
+    const fd = await realFileOps.open(path, flags, dsync && this.realSync);
+    if (dsync) this.dsyncFds.add(fd);
+    return fd;
   }
 
   async writev(fd: number, bufs: Buffer[], pos: number): Promise<number> {
+    const n = await this.writevOnly(fd, bufs, pos);
+    if (this.dsyncFds.has(fd)) {
+      const f = this.due('sync');
+      if (f !== null) throw sysError(f === 'short' ? 'EIO' : f, 'write');
+    }
+    return n;
+  }
+
+  private async writevOnly(fd: number, bufs: Buffer[], pos: number): Promise<number> {
     if (this.shortPending) {
       this.shortPending = false;
       this.calls.write++;
@@ -81,6 +99,28 @@ export class FaultOps implements FileOps {
     const half = Math.max(1, all.length >> 1);
     this.shortPending = true;
     return realFileOps.writev(fd, [all.subarray(0, half)], pos);
+  }
+
+  writevSync(fd: number, bufs: Buffer[], pos: number): number {
+    if (this.shortPending) {
+      this.shortPending = false;
+      this.calls.write++;
+      throw sysError('ENOSPC', 'write');
+    }
+    const f = this.due('write');
+    let n: number;
+    if (f === null) n = realFileOps.writevSync(fd, bufs, pos);
+    else if (f !== 'short') throw sysError(f, 'write');
+    else {
+      const all = Buffer.concat(bufs);
+      this.shortPending = true;
+      n = realFileOps.writevSync(fd, [all.subarray(0, Math.max(1, all.length >> 1))], pos);
+    }
+    if (this.dsyncFds.has(fd)) {
+      const g = this.due('sync');
+      if (g !== null) throw sysError(g === 'short' ? 'EIO' : g, 'write');
+    }
+    return n;
   }
 
   writeSync(fd: number, buf: Buffer, pos: number): number {
@@ -115,10 +155,13 @@ export class FaultOps implements FileOps {
   }
 
   close(fd: number): void {
+    this.dsyncFds.delete(fd);
     realFileOps.close(fd);
   }
 
-  openSync(path: string, flags: string): number {
-    return realFileOps.openSync(path, flags);
+  openSync(path: string, flags: DsyncFlags, dsync = false): number {
+    const fd = realFileOps.openSync(path, flags, dsync && this.realSync);
+    if (dsync) this.dsyncFds.add(fd);
+    return fd;
   }
 }

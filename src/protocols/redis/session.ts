@@ -299,6 +299,12 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
       if (!this.closed && this.ending === null) {
         this.reader.push(chunk);
         this.drain();
+        // This connection's replies go out first, then the other
+        // connections' pub/sub messages (the Flusher's pass): a pipelining
+        // publisher has its answers, and sends its next batch, while the
+        // node still writes to the subscribers, as redis-server writes a
+        // publisher's replies first (bench/PROFILE.md, "Issue 16 — rface").
+        this.flush();
       }
     } finally {
       node.flusher.end();

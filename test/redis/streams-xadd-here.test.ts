@@ -95,6 +95,59 @@ describe('XADD to a stream on this node', () => {
     }
   });
 
+  test('the reused header block: IDs and field names changing length, a NATS subscriber sees each', async () => {
+    // Explicit IDs whose text changes length, field names that change (the
+    // default `payload`, printable, one over HEAD_FIELD_MAX, UTF-8, a space):
+    // pipelined, so the block is rewritten, reused and bypassed in turn.
+    const fields = ['f', 'f', 'payload', 'g', 'k'.repeat(64), 'k'.repeat(65), 'größe', 'a b', 'f'];
+    const ids = [
+      '1-1',
+      '1-2',
+      '9-9',
+      '10-0',
+      '10-10',
+      '999-1',
+      '1000-0',
+      '1000-1',
+      '12345678901234-0',
+    ];
+    const sub = nc.subscribe('redis.stream.heads', { max: ids.length });
+    const seen: { data: string; id: string | undefined; field: string | undefined }[] = [];
+    const done = (async () => {
+      for await (const m of sub) {
+        seen.push({
+          data: sc.decode(m.data),
+          id: m.headers?.get('Redis-Stream-Id'),
+          field: m.headers?.get('Redis-Field'),
+        });
+      }
+    })();
+    await nc.flush();
+    await io.xadd('heads', '1-0', 'payload', 'first');
+    const p = io.pipeline();
+    ids.forEach((id, i) => p.xadd('heads', id, fields[i]!, `v${i}`));
+    const got = (await p.exec())!.map(([err, id]) => {
+      assert.equal(err, null);
+      return id as string;
+    });
+    assert.deepEqual(got, ids);
+    await done;
+    assert.deepEqual(
+      seen.map((m) => [m.id, m.field, m.data]),
+      [
+        ['1-0', '', 'first'],
+        ...ids
+          .slice(0, ids.length - 1)
+          .map((id, i) => [id, fields[i] === 'payload' ? '' : fields[i], `v${i}`]),
+      ],
+    );
+    const entries = await io.xrange('heads', '1-1', '+');
+    assert.deepEqual(
+      entries,
+      ids.map((id, i) => [id, [fields[i], `v${i}`]]),
+    );
+  });
+
   test('the XADD subject follows a stream update', async () => {
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: 'upd', subjects: ['upd.a', 'upd.b.>'] });

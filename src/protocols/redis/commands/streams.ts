@@ -31,6 +31,7 @@ import {
   type XaddId,
 } from '../stream-map.js';
 import type { LocalView } from '../stream-views.js';
+import { XaddHead } from '../xadd-head.js';
 import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
 import {
   failure,
@@ -143,18 +144,25 @@ function xaddHere(
     }
     text = `${lastMsText}-${id.seq}`;
   }
-  const e = encodeEntry(id, args, from, text);
+  // The common entry's header block in a reused buffer (xadd-head.ts); any other made here.
+  let headers: Buffer | null = null;
+  let payload: Buffer;
+  if (args.length - from === 2) {
+    const f = args[from]!;
+    headers = xaddHead.of(text, f, 0, f.length);
+    payload = args[from + 1]!;
+  }
+  if (headers === null) {
+    const e = encodeEntry(id, args, from, text);
+    headers = e.headers;
+    payload = e.payload;
+  }
   const reply = R.bulk(text);
-  return streams.appendEntry(
-    ctx.client.account,
-    v,
-    subject.subject,
-    id,
-    e.headers,
-    e.payload,
-    reply,
-  );
+  return streams.appendEntry(ctx.client.account, v, subject.subject, id, headers, payload!, reply);
 }
+
+/** The header block of xaddHere's common entry, written in place (valid until the next XADD). */
+const xaddHead = new XaddHead();
 
 /** The last millisecond part xaddHere formatted, and its text. */
 let lastMs = -1n;

@@ -125,7 +125,7 @@ describe('XADD to a stream on this node', () => {
     await nc.flush();
     await io.xadd('heads', '1-0', 'payload', 'first');
     const p = io.pipeline();
-    ids.forEach((id, i) => p.xadd('heads', id, fields[i]!, `v${i}`));
+    for (let i = 0; i < ids.length; i++) p.xadd('heads', ids[i]!, fields[i]!, `v${i}`);
     const got = (await p.exec())!.map(([err, id]) => {
       assert.equal(err, null);
       return id as string;

@@ -148,6 +148,48 @@ describe('XADD to a stream on this node', () => {
     );
   });
 
+  test('auto IDs after a top past the safe integers, and two streams in turn', async () => {
+    // The top's parts as numbers while they are safe integers, as BigInts after:
+    // the IDs are Redis's either way (the clock is behind these tops: seq + 1).
+    const big = '9007199254740990';
+    await io.xadd('huge', `${big}-9007199254740989`, 'f', 'v');
+    const p = io.pipeline();
+    for (let i = 0; i < 4; i++) p.xadd('huge', '*', 'f', `v${i}`);
+    p.xadd('huge', '9007199254740993-0', 'f', 'w');
+    p.xadd('huge', '*', 'f', 'w1');
+    p.xadd('huge', '*', 'f', 'w2');
+    const got = (await p.exec())!.map(([err, id]) => {
+      assert.equal(err, null);
+      return id as string;
+    });
+    assert.deepEqual(got, [
+      `${big}-9007199254740990`,
+      `${big}-9007199254740991`,
+      `${big}-9007199254740992`,
+      `${big}-9007199254740993`,
+      '9007199254740993-0',
+      '9007199254740993-1',
+      '9007199254740993-2',
+    ]);
+    // Two streams in turn, one with a top in the future: each after its own top.
+    await io.xadd('near', '*', 'f', 'v');
+    await io.xadd('far', '99999999999999-7', 'f', 'v');
+    const q = io.pipeline();
+    for (let i = 0; i < 6; i++) q.xadd(i % 2 === 0 ? 'near' : 'far', '*', 'f', `v${i}`);
+    const ids = (await q.exec())!.map(([, id]) => id as string);
+    assert.deepEqual(
+      [ids[1], ids[3], ids[5]],
+      ['99999999999999-8', '99999999999999-9', '99999999999999-10'],
+    );
+    const near = (await io.xrange('near', '-', '+')).map(([id]) => id);
+    assert.deepEqual(near.slice(1), [ids[0], ids[2], ids[4]]);
+    for (let i = 1; i < near.length; i++) {
+      const [am, as] = near[i - 1]!.split('-').map(BigInt);
+      const [bm, bs] = near[i]!.split('-').map(BigInt);
+      assert.ok(bm! > am! || (bm === am && bs! > as!), `${near[i]} after ${near[i - 1]}`);
+    }
+  });
+
   test('the XADD subject follows a stream update', async () => {
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: 'upd', subjects: ['upd.a', 'upd.b.>'] });

@@ -130,19 +130,25 @@ function xaddHere(
   const now = Date.now();
   let id: StreamId | string;
   let text: string;
-  if (want.kind === 'auto' && now > last.ms) {
-    // A new millisecond: `<now>-0`, its text from the number.
-    id = { ms: BigInt(now), seq: 0n };
-    text = `${now}-0`;
+  if (want.kind === 'auto' && last === made.id && made.seq < Number.MAX_SAFE_INTEGER) {
+    // The stream's top is the ID made here last: the next from its numbers,
+    // no BigInt compared, added or formatted (the same IDs as nextXaddId's).
+    if (now > made.ms) {
+      made.ms = now;
+      made.seq = 0;
+      made.msText = String(now);
+      id = { ms: BigInt(now), seq: 0n };
+    } else {
+      made.seq++;
+      id = { ms: last.ms, seq: BigInt(made.seq) };
+    }
+    text = `${made.msText}-${made.seq}`;
+    made.id = id;
   } else {
     id = nextXaddId(want, last, BigInt(now));
     if (typeof id === 'string') return R.error(id);
-    // The millisecond's text is kept: a burst of XADDs shares it.
-    if (id.ms !== lastMs) {
-      lastMs = id.ms;
-      lastMsText = String(id.ms);
-    }
-    text = `${lastMsText}-${id.seq}`;
+    text = `${id.ms}-${id.seq}`;
+    made.keep(id);
   }
   // The common entry's header block in a reused buffer (xadd-head.ts); any other made here.
   let headers: Buffer | null = null;
@@ -164,9 +170,31 @@ function xaddHere(
 /** The header block of xaddHere's common entry, written in place (valid until the next XADD). */
 const xaddHead = new XaddHead();
 
-/** The last millisecond part xaddHere formatted, and its text. */
-let lastMs = -1n;
-let lastMsText = '';
+/**
+ * The ID xaddHere made last, and its parts as numbers while both are safe
+ * integers: when a stream's top is that ID (the next XADD to the same
+ * stream), the next auto ID is worked out from the numbers. Comparing,
+ * adding and formatting BigInts was a third of xaddHere's own time
+ * (bench/PROFILE.md, "Issue 16 — rface").
+ */
+const made = {
+  /** null: the parts are not numbers (any stream's top is then worked out with BigInts). */
+  id: null as StreamId | null,
+  ms: 0,
+  seq: 0,
+  msText: '',
+  keep(id: StreamId): void {
+    if (id.ms > MAX_SAFE || id.seq > MAX_SAFE) {
+      this.id = null;
+      return;
+    }
+    this.id = id;
+    this.ms = Number(id.ms);
+    this.seq = Number(id.seq);
+    this.msText = String(id.ms);
+  },
+};
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * XADD's entry after the stream's last ID. Its own scope: the fields are

@@ -190,6 +190,57 @@ describe('XADD to a stream on this node', () => {
     }
   });
 
+  test('XADD read as ranges: any case, pipelined with other commands, cut byte by byte, a bad key, subscribe mode', async () => {
+    const raw = await RawRedis.connect(node.port);
+    try {
+      const first = await raw.call(resp('XADD', 'ranges', '*', 'f', 'one'));
+      assert.match(first, /^\$\d+\r\n\d+-\d+\r\n$/);
+      // In one write: names in any case, another command between, a second stream, the general shape.
+      const wire = Buffer.concat([
+        resp('xadd', 'ranges', '*', 'f', 'two'),
+        resp('XaDd', 'ranges', '*', 'payload', 'three'),
+        resp('XLEN', 'ranges'),
+        resp('XADD', 'ranges2', '*', 'g', 'four'),
+        resp('XADD', 'ranges', '*', 'a', '1', 'b', '2'),
+        resp('XADD', 'ranges', '*', 'größe', 'five'),
+      ]);
+      const replies = await raw.call(wire, 6);
+      assert.match(replies, /^(\$\d+\r\n\d+-\d+\r\n){2}:3\r\n(\$\d+\r\n\d+-\d+\r\n){3}$/);
+      const cut = resp('XADD', 'ranges', '*', 'f', 'six');
+      for (const b of cut) raw.write(Buffer.from([b]));
+      assert.match(await raw.read(), /^\$\d+\r\n\d+-\d+\r\n$/);
+      const entries = await io.xrange('ranges', '-', '+');
+      assert.deepEqual(
+        entries.map(([, f]) => f),
+        [
+          ['f', 'one'],
+          ['f', 'two'],
+          ['payload', 'three'],
+          ['a', '1', 'b', '2'],
+          ['größe', 'five'],
+          ['f', 'six'],
+        ],
+      );
+      assert.deepEqual(
+        (await io.xrange('ranges2', '-', '+')).map(([, f]) => f),
+        [['g', 'four']],
+      );
+      // A key no stream may be named: the general path's error, in its place.
+      assert.equal(
+        await raw.call(Buffer.concat([resp('XADD', '', '*', 'f', 'v'), resp('PING')]), 2),
+        '-ERR the empty key cannot name a Weft stream\r\n+PONG\r\n',
+      );
+      // RESP2's subscribe mode refuses it, as it does any XADD.
+      await raw.call(resp('SUBSCRIBE', 'chan'));
+      assert.equal(
+        await raw.call(resp('XADD', 'ranges', '*', 'f', 'v')),
+        "-ERR Can't execute 'xadd': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n",
+      );
+    } finally {
+      raw.close();
+    }
+  });
+
   test('the XADD subject follows a stream update', async () => {
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: 'upd', subjects: ['upd.a', 'upd.b.>'] });

@@ -27,6 +27,7 @@ import type { ClientDescription, FaceConnection } from '../face.js';
 import type { RedisClient } from './client.js';
 import type { CommandContext } from './command.js';
 import { publish as publishCommand } from './commands/pubsub.js';
+import { xadd as xaddCommand, xaddRanges } from './commands/streams.js';
 import { redisCredentials } from './credentials.js';
 import { lookup } from './dispatch.js';
 import { type Protocol, R, type Reply } from './encoder.js';
@@ -72,6 +73,8 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   readonly publishCache = new PublishCache();
   /** The table's PUBLISH is the built-in one: the reader's fast path may take it (`nextPublish`). */
   private readonly fastPublish: boolean;
+  /** The table's XADD is the built-in one: the reader's fast path may take it (`peekXadd`). */
+  private readonly fastXadd: boolean;
   /** Replies waiting in line behind one not settled; empty most of the time. */
   private readonly line = new ReplyLine();
   /** A command's Promise holds the commands after it. */
@@ -99,6 +102,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     this.reader = new RespReader(node.options.maxPayload);
     this.ctx = { client: this, face: host.state };
     this.fastPublish = host.table.get('publish')?.run === publishCommand;
+    this.fastXadd = host.table.get('xadd')?.run === xaddCommand;
     socket.on('data', (chunk: Buffer) => this.read(chunk));
     socket.on('end', () => this.close(CloseReason.ClientClosed));
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -330,6 +334,17 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
         this.publishRead();
         continue;
       }
+      // `XADD <key> * <field> <value>` as ranges, where the table's XADD would
+      // run at once and the stream is here (else read as arguments below).
+      if (
+        this.fastXadd &&
+        this.authenticated &&
+        (this.protocol !== 2 || !this.subscribed) &&
+        reader.peekXadd() &&
+        this.xaddRead()
+      ) {
+        continue;
+      }
       let args: Buffer[] | null;
       try {
         args = reader.next();
@@ -391,6 +406,36 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
       this.running = false;
     }
     this.emit(reply);
+  }
+
+  /** The XADD `peekXadd` found: run as `execute` runs the table's XADD; false when not taken. */
+  private xaddRead(): boolean {
+    const r = this.reader;
+    let reply: Reply | LaterReply | null;
+    this.running = true;
+    try {
+      reply = xaddRanges(
+        this.ctx,
+        r.buffer,
+        r.keyStart,
+        r.keyEnd,
+        r.fieldStart,
+        r.fieldEnd,
+        r.valueStart,
+        r.valueEnd,
+      );
+    } catch (err) {
+      reply = this.internalError('xadd', err);
+    } finally {
+      this.running = false;
+    }
+    if (reply === null) return false;
+    r.skipPeeked();
+    this.host.counters.commands++;
+    if (!(reply instanceof LaterReply)) this.emit(reply);
+    else if (reply.reply === null) this.line.wait(reply, this.laterFilled);
+    else this.emit(reply.reply);
+    return true;
   }
 
   private execute(args: Buffer[]): void {

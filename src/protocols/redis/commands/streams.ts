@@ -38,6 +38,7 @@ import {
   mayPublish,
   mayRead,
   mayWrite,
+  nameAt,
   nameOf,
   parseTrimArgs,
   type TrimArgs,
@@ -78,7 +79,11 @@ async function purgeFirst(v: StreamView, n: number, below: number): Promise<numb
   return taken === 0 ? 0 : v.purge({ seq });
 }
 
-function xadd(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Reply> | LaterReply {
+/** XADD (the command table's; the session's fast path runs `xaddRanges` when this is the table's). */
+export function xadd(
+  ctx: CommandContext,
+  args: readonly Buffer[],
+): Reply | Promise<Reply> | LaterReply {
   const parsed = parseTrimArgs(args, true);
   if (typeof parsed === 'string') return R.error(parsed);
   const at = parsed.next;
@@ -96,7 +101,13 @@ function xadd(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Rep
   const streams = streamsOf(ctx.face);
   if (parsed.trim.strategy === 'none') {
     const here = streams.hereForXadd(ctx.client.account, name);
-    if (here !== null) return xaddHere(ctx, streams, here, want, args, at + 1);
+    if (here !== null) {
+      const from = at + 1;
+      if (args.length - from !== 2)
+        return xaddHere(ctx, streams, here, want, null, 0, 0, null, args, from);
+      const f = args[from]!;
+      return xaddHere(ctx, streams, here, want, f, 0, f.length, args[from + 1]!, args, from);
+    }
   }
   const outcome = streams.xadd(ctx.client.account, {
     name,
@@ -114,12 +125,48 @@ function xadd(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Rep
  * the stream's ack fills (bench/PROFILE.md, "Issue 16 — rstream", "Issue
  * 16 — xadd2").
  */
+/**
+ * `XADD <key> * <field> <value>` read as ranges of `buf` (the session's
+ * fast path, parser.ts `peekXadd`: no argument array, no Buffer per
+ * argument): xaddHere's answer when the stream is here with its top
+ * known; null for anything else, which the session then reads as
+ * arguments and runs through `xadd` (the same answer, errors included).
+ */
+export function xaddRanges(
+  ctx: CommandContext,
+  buf: Buffer,
+  ks: number,
+  ke: number,
+  fs: number,
+  fe: number,
+  vs: number,
+  ve: number,
+): Reply | LaterReply | null {
+  const name = nameAt(buf, ks, ke);
+  if (typeof name !== 'string') return null;
+  const streams = streamsOf(ctx.face);
+  const here = streams.hereForXadd(ctx.client.account, name);
+  if (here === null) return null;
+  return xaddHere(ctx, streams, here, AUTO, buf, fs, fe, buf.subarray(vs, ve), null, 0);
+}
+
+const AUTO = parseXaddId(Buffer.from('*'))!;
+
+/**
+ * The entry's one field is `f[fs, fe)` with value `payload` (null: not one
+ * field); `args` from `from` are its fields otherwise (null: the one field
+ * is all there is).
+ */
 function xaddHere(
   ctx: CommandContext,
   streams: RedisStreams,
   v: LocalView,
   want: XaddId,
-  args: readonly Buffer[],
+  f: Buffer | null,
+  fs: number,
+  fe: number,
+  one: Buffer | null,
+  args: readonly Buffer[] | null,
   from: number,
 ): Reply | LaterReply {
   const subject = v.xaddTarget();
@@ -152,14 +199,13 @@ function xaddHere(
   }
   // The common entry's header block in a reused buffer (xadd-head.ts); any other made here.
   let headers: Buffer | null = null;
-  let payload: Buffer;
-  if (args.length - from === 2) {
-    const f = args[from]!;
-    headers = xaddHead.of(text, f, 0, f.length);
-    payload = args[from + 1]!;
-  }
+  let payload = one;
+  if (f !== null) headers = xaddHead.of(text, f, fs, fe);
   if (headers === null) {
-    const e = encodeEntry(id, args, from, text);
+    const e =
+      args !== null
+        ? encodeEntry(id, args, from, text)
+        : encodeEntry(id, [f!.subarray(fs, fe), one!], 0, text);
     headers = e.headers;
     payload = e.payload;
   }

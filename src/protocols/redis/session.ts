@@ -25,6 +25,7 @@ import type { Message } from '../../core/message.js';
 import { CloseReason } from '../../errors.js';
 import type { ClientDescription, FaceConnection } from '../face.js';
 import type { RedisClient } from './client.js';
+import { clientInfoLine } from './client-info.js';
 import type { CommandContext } from './command.js';
 import { publish as publishCommand } from './commands/pubsub.js';
 import { xadd as xaddCommand, xaddRanges } from './commands/streams.js';
@@ -189,18 +190,8 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   }
 
   info(): string {
-    const now = Date.now();
-    const age = Math.floor((now - this.created.getTime()) / 1000);
-    const idle = Math.floor((now - this.lastActivity) / 1000);
-    return (
-      `id=${this.id} addr=${this.remoteAddress}:${this.remotePort} laddr= fd=-1 name=${this.name} ` +
-      `age=${age} idle=${idle} flags=${this.subscribed ? 'P' : 'N'} db=0 ` +
-      `sub=${this.subs?.names('channel').length ?? 0} psub=${this.subs?.names('pattern').length ?? 0} ` +
-      `ssub=${this.subs?.shardCount ?? 0} multi=-1 qbuf=${this.reader.pending} qbuf-free=0 argv-mem=0 ` +
-      `multi-mem=0 rbs=0 rbp=0 obl=0 oll=${this.line.waiting} omem=${this.pendingBytes} tot-mem=0 ` +
-      `events=r cmd=NULL user=${this.who.identity?.user || 'default'} redir=-1 resp=${this.protocol} ` +
-      `lib-name=${this.libName} lib-ver=${this.libVersion}`
-    );
+    const user = this.who.identity?.user;
+    return clientInfoLine(this, user, this.subs, this.reader.pending, this.line.waiting);
   }
 
   login(user: string | null, pass: string): Promise<Reply | null> {

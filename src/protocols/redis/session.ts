@@ -528,6 +528,9 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   private settled(): void {
     if (this.closed) return;
     this.line.writeReady(this.writeOut);
+    // Nothing read waits, reading is not paused and the connection is not
+    // ending: running the reader would find nothing (most XADD acks).
+    if (this.reader.pending === 0 && !this.paused && this.ending === null && !this.holding) return;
     this.drain();
   }
 

@@ -196,3 +196,115 @@ test('redis request reader: the PUBLISH fast path reads as `next` does', () => {
   assert.ok(cases > 100, `only ${cases} cases ran`);
   assert.ok(fastTaken > cases / 10, `the fast path took only ${fastTaken} of ${cases}`);
 });
+
+/**
+ * What a reader gives for `wire` cut at `cuts` with XADD's fast path:
+ * `peekXadd` first, as the session reads, then the XADD it found either
+ * taken (`skipPeeked`, as when the stream is here) or declined (left to
+ * `next`, as when it is not), at random. Each command shown with the
+ * name lower case, so the paths compare.
+ */
+function xaddEvents(wire: Buffer, cuts: number[], rng: Rng | null): string[] {
+  const r = new RespReader(MAX_BULK);
+  const out: string[] = [];
+  let at = 0;
+  const show = (cmd: Buffer[]): string => {
+    const name = cmd[0]!.toString('latin1').toLowerCase();
+    const args = name === 'xadd' && cmd.length === 5 ? ['xadd', ...cmd.slice(1)] : cmd;
+    return JSON.stringify(args.map((a) => (typeof a === 'string' ? a : a.toString('hex'))));
+  };
+  try {
+    for (const cut of [...cuts, wire.length]) {
+      r.push(wire.subarray(at, cut));
+      at = cut;
+      for (;;) {
+        if (rng !== null && r.peekXadd()) {
+          const b = r.buffer;
+          const cmd = [
+            Buffer.from('xadd'),
+            Buffer.from(b.subarray(r.keyStart, r.keyEnd)),
+            Buffer.from('*'),
+            Buffer.from(b.subarray(r.fieldStart, r.fieldEnd)),
+            Buffer.from(b.subarray(r.valueStart, r.valueEnd)),
+          ];
+          if (rng.chance(0.7)) {
+            r.skipPeeked();
+            out.push(show(cmd));
+            continue;
+          }
+        }
+        const c = r.next();
+        if (c === null) break;
+        out.push(show(c));
+      }
+      out.push(`pending ${r.pending}`);
+    }
+  } catch (err) {
+    assert.ok(err instanceof RespProtocolError, String(err));
+    out.push(`error ${err.message}`);
+  }
+  return out;
+}
+
+const XNAMES = ['XADD', 'xadd', 'XaDd', 'XADX', 'XAD', 'XADDS', 'PUBLISH'];
+
+/** An XADD-like command: mostly the fast path's shape, sometimes written otherwise. */
+function xaddLike(rng: Rng): Buffer {
+  const name = rng.chance(0.7) ? 'XADD' : rng.pick(XNAMES);
+  const n = rng.chance(0.85) ? 5 : rng.int(8);
+  const args = [
+    Buffer.from(name),
+    ...Array.from({ length: Math.max(0, n - 1) }, () => randomArg(rng)),
+  ];
+  if (args.length > 2 && rng.chance(0.8))
+    args[2] = Buffer.from(rng.pick(['*', '*', '*', '**', '1-*', '0-1', '']));
+  // Now and then a value at the bulk bound: one byte under, at, one over.
+  if (args.length === 5 && rng.chance(0.05))
+    args[4] = Buffer.alloc(MAX_BULK - 1 + rng.int(3), 0x61);
+  let wire = encode(args);
+  if (rng.chance(0.15)) {
+    // A length written otherwise: a leading zero, a LF alone, a sign, a bulk too long, a bad end.
+    const text = wire.toString('latin1');
+    const variants = [
+      text.replace(/\$(\d+)\r\n/, '$0$1\r\n'),
+      text.replace('*5\r\n', '*5\n'),
+      text.replace('$1\r\n*\r\n', '$01\r\n*\r\n'),
+      text.replace('$1\r\n*\r\n', '$1\r\n*\n\r'),
+      text.replace(/\$(\d+)\r\n/, '$+$1\r\n'),
+      text.replace(/\$(\d+)\r\n/, `$${MAX_BULK + 1}\r\n`),
+      text.replace(/\r\n$/, 'xy'),
+    ];
+    wire = Buffer.from(rng.pick(variants), 'latin1');
+  }
+  return wire;
+}
+
+test('redis request reader: the XADD fast path, taken or declined, reads as `next` does', () => {
+  const rng = makeRng(SEED ^ 0xadd);
+  const until = Date.now() + SECONDS * 1000;
+  let cases = 0;
+  let fastSeen = 0;
+  while (Date.now() < until) {
+    cases++;
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 1 + rng.int(6); i++) {
+      parts.push(rng.chance(0.7) ? xaddLike(rng) : encode([Buffer.from('PING'), randomArg(rng)]));
+    }
+    let wire = Buffer.concat(parts);
+    if (rng.chance(0.3)) {
+      wire = Buffer.from(wire);
+      for (let i = 0; i < 1 + rng.int(3); i++) wire[rng.int(wire.length)] = rng.int(256);
+    }
+    const cuts = cutsOf(rng, wire.length);
+    withContext(`seed ${SEED}, case ${cases}, wire ${wire.toString('hex')}, cuts ${cuts}`, () => {
+      const slow = xaddEvents(wire, cuts, null);
+      const fast = xaddEvents(wire, cuts, makeRng(cases));
+      assert.deepEqual(fast, slow);
+    });
+    const r = new RespReader(MAX_BULK);
+    r.push(wire);
+    if (r.peekXadd()) fastSeen++;
+  }
+  assert.ok(cases > 100, `only ${cases} cases ran`);
+  assert.ok(fastSeen > cases / 10, `the fast path found only ${fastSeen} of ${cases}`);
+});

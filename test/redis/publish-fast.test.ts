@@ -75,6 +75,52 @@ describe('PUBLISH fast path', () => {
     }
   });
 
+  test('a fan-out shares one frame per protocol: every subscriber gets its own exact bytes', async () => {
+    // Three RESP2 and two RESP3 subscribers of one channel, a pattern, and a
+    // connection holding the channel and a pattern: payload sizes across the
+    // length line's digit counts and the shared frame's bound (1024), one
+    // pipeline, so that frames of one length are reused and of another remade.
+    const v2 = await Promise.all([0, 1, 2].map(() => RawRedis.connect(node.port)));
+    const v3 = await Promise.all([0, 1].map(() => RawRedis.connect(node.port)));
+    const psub = await RawRedis.connect(node.port);
+    const both = await RawRedis.connect(node.port);
+    const pub = await RawRedis.connect(node.port);
+    try {
+      for (const s of v3) await s.call(resp('hello', '3'));
+      for (const s of [...v2, ...v3]) await s.call(resp('subscribe', 'fan.x'));
+      await psub.call(resp('psubscribe', 'fan.*'));
+      await both.call(resp('subscribe', 'fan.x'));
+      await both.call(resp('psubscribe', 'fa?.x'));
+      const sizes = [0, 9, 10, 99, 100, 999, 1000, 1000, 1024, 1025, 3, 3];
+      const payloads = sizes.map((n, i) => Buffer.alloc(n, 0x61 + i));
+      const wire = Buffer.concat(payloads.map((p) => publish('PUBLISH', 'fan.x', p)));
+      // 5 channel subscribers, the pattern, and the connection holding both (2 messages).
+      assert.equal(await pub.call(wire, sizes.length), ':8\r\n'.repeat(sizes.length));
+      const msg = (mark: string, p: Buffer) =>
+        `${mark}3\r\n$7\r\nmessage\r\n$5\r\nfan.x\r\n$${p.length}\r\n${p.toString('latin1')}\r\n`;
+      const pm = (pattern: string, p: Buffer) =>
+        `*4\r\n$8\r\npmessage\r\n$${pattern.length}\r\n${pattern}\r\n$5\r\nfan.x\r\n$${p.length}\r\n${p.toString('latin1')}\r\n`;
+      const n = sizes.length;
+      for (const s of v2) assert.equal(await s.read(n), payloads.map((p) => msg('*', p)).join(''));
+      for (const s of v3) assert.equal(await s.read(n), payloads.map((p) => msg('>', p)).join(''));
+      assert.equal(await psub.read(n), payloads.map((p) => pm('fan.*', p)).join(''));
+      assert.equal(
+        await both.read(2 * n),
+        payloads.map((p) => msg('*', p) + pm('fa?.x', p)).join(''),
+      );
+      // Another channel next: its own frame, not the last one's.
+      await v2[0]!.call(resp('unsubscribe'));
+      await v2[0]!.call(resp('subscribe', 'fan.y'));
+      await v2[1]!.call(resp('subscribe', 'fan.y'));
+      assert.equal(await pub.call(publish('PUBLISH', 'fan.y', 'yy')), ':3\r\n');
+      const y = '*3\r\n$7\r\nmessage\r\n$5\r\nfan.y\r\n$2\r\nyy\r\n';
+      assert.equal(await v2[0]!.read(), y);
+      assert.equal(await v2[1]!.read(), y);
+    } finally {
+      for (const s of [...v2, ...v3, psub, both, pub]) s.close();
+    }
+  });
+
   test('a repeated channel: its count follows subscribers coming and going', async () => {
     const pub = await RawRedis.connect(node.port);
     const subs: RawRedis[] = [];

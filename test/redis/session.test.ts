@@ -79,6 +79,17 @@ const note: Command = {
   },
 };
 
+/** Answers its argument as a string bulk reply (the in-place writer's input). */
+const say: Command = {
+  name: 'say',
+  arity: 2,
+  flags: [],
+  firstKey: 0,
+  lastKey: 0,
+  step: 0,
+  run: (_ctx, args) => R.bulk(args[1]!.toString('utf8')),
+};
+
 describe('the Redis session: order and bounds', () => {
   let node: RedisNode;
   let face: RedisFace;
@@ -91,6 +102,7 @@ describe('the Redis session: order and bounds', () => {
       sleeper('later', true),
       gate,
       note,
+      say,
     ]);
     await face.start();
     port = face.listeners[0]!.port;
@@ -114,6 +126,25 @@ describe('the Redis session: order and bounds', () => {
     );
     assert.equal(got, '$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n');
     assert.deepEqual(log, ['run a', 'done a', 'run b', 'run c', 'done c', 'run d']);
+    c.close();
+  });
+
+  test('a short string bulk reply written in place: ASCII, UTF-8, at 64 characters and past', async () => {
+    const c = await RawRedis.connect(port);
+    const texts = [
+      '1733500000000-0',
+      '',
+      'größe',
+      '€uro',
+      `${'a'.repeat(63)}é`,
+      `é${'a'.repeat(63)}`,
+      'a'.repeat(64),
+      `${'a'.repeat(64)}é`,
+      '😀x',
+    ];
+    const got = await c.call(Buffer.concat(texts.map((t) => resp('say', t))), texts.length);
+    const want = texts.map((t) => `$${Buffer.byteLength(t)}\r\n${t}\r\n`).join('');
+    assert.equal(Buffer.from(got, 'latin1').toString('utf8'), want);
     c.close();
   });
 

@@ -95,6 +95,152 @@ describe('XADD to a stream on this node', () => {
     }
   });
 
+  test('the reused header block: IDs and field names changing length, a NATS subscriber sees each', async () => {
+    // Explicit IDs whose text changes length, field names that change (the
+    // default `payload`, printable, one over HEAD_FIELD_MAX, UTF-8, a space):
+    // pipelined, so the block is rewritten, reused and bypassed in turn.
+    const fields = ['f', 'f', 'payload', 'g', 'k'.repeat(64), 'k'.repeat(65), 'größe', 'a b', 'f'];
+    const ids = [
+      '1-1',
+      '1-2',
+      '9-9',
+      '10-0',
+      '10-10',
+      '999-1',
+      '1000-0',
+      '1000-1',
+      '12345678901234-0',
+    ];
+    const sub = nc.subscribe('redis.stream.heads', { max: ids.length });
+    const seen: { data: string; id: string | undefined; field: string | undefined }[] = [];
+    const done = (async () => {
+      for await (const m of sub) {
+        seen.push({
+          data: sc.decode(m.data),
+          id: m.headers?.get('Redis-Stream-Id'),
+          field: m.headers?.get('Redis-Field'),
+        });
+      }
+    })();
+    await nc.flush();
+    await io.xadd('heads', '1-0', 'payload', 'first');
+    const p = io.pipeline();
+    for (let i = 0; i < ids.length; i++) p.xadd('heads', ids[i]!, fields[i]!, `v${i}`);
+    const got = (await p.exec())!.map(([err, id]) => {
+      assert.equal(err, null);
+      return id as string;
+    });
+    assert.deepEqual(got, ids);
+    await done;
+    assert.deepEqual(
+      seen.map((m) => [m.id, m.field, m.data]),
+      [
+        ['1-0', '', 'first'],
+        ...ids
+          .slice(0, ids.length - 1)
+          .map((id, i) => [id, fields[i] === 'payload' ? '' : fields[i], `v${i}`]),
+      ],
+    );
+    const entries = await io.xrange('heads', '1-1', '+');
+    assert.deepEqual(
+      entries,
+      ids.map((id, i) => [id, [fields[i], `v${i}`]]),
+    );
+  });
+
+  test('auto IDs after a top past the safe integers, and two streams in turn', async () => {
+    // The top's parts as numbers while they are safe integers, as BigInts after:
+    // the IDs are Redis's either way (the clock is behind these tops: seq + 1).
+    const big = '9007199254740990';
+    await io.xadd('huge', `${big}-9007199254740989`, 'f', 'v');
+    const p = io.pipeline();
+    for (let i = 0; i < 4; i++) p.xadd('huge', '*', 'f', `v${i}`);
+    p.xadd('huge', '9007199254740993-0', 'f', 'w');
+    p.xadd('huge', '*', 'f', 'w1');
+    p.xadd('huge', '*', 'f', 'w2');
+    const got = (await p.exec())!.map(([err, id]) => {
+      assert.equal(err, null);
+      return id as string;
+    });
+    assert.deepEqual(got, [
+      `${big}-9007199254740990`,
+      `${big}-9007199254740991`,
+      `${big}-9007199254740992`,
+      `${big}-9007199254740993`,
+      '9007199254740993-0',
+      '9007199254740993-1',
+      '9007199254740993-2',
+    ]);
+    // Two streams in turn, one with a top in the future: each after its own top.
+    await io.xadd('near', '*', 'f', 'v');
+    await io.xadd('far', '99999999999999-7', 'f', 'v');
+    const q = io.pipeline();
+    for (let i = 0; i < 6; i++) q.xadd(i % 2 === 0 ? 'near' : 'far', '*', 'f', `v${i}`);
+    const ids = (await q.exec())!.map(([, id]) => id as string);
+    assert.deepEqual(
+      [ids[1], ids[3], ids[5]],
+      ['99999999999999-8', '99999999999999-9', '99999999999999-10'],
+    );
+    const near = (await io.xrange('near', '-', '+')).map(([id]) => id);
+    assert.deepEqual(near.slice(1), [ids[0], ids[2], ids[4]]);
+    for (let i = 1; i < near.length; i++) {
+      const [am, as] = near[i - 1]!.split('-').map(BigInt);
+      const [bm, bs] = near[i]!.split('-').map(BigInt);
+      assert.ok(bm! > am! || (bm === am && bs! > as!), `${near[i]} after ${near[i - 1]}`);
+    }
+  });
+
+  test('XADD read as ranges: any case, pipelined with other commands, cut byte by byte, a bad key, subscribe mode', async () => {
+    const raw = await RawRedis.connect(node.port);
+    try {
+      const first = await raw.call(resp('XADD', 'ranges', '*', 'f', 'one'));
+      assert.match(first, /^\$\d+\r\n\d+-\d+\r\n$/);
+      // In one write: names in any case, another command between, a second stream, the general shape.
+      const wire = Buffer.concat([
+        resp('xadd', 'ranges', '*', 'f', 'two'),
+        resp('XaDd', 'ranges', '*', 'payload', 'three'),
+        resp('XLEN', 'ranges'),
+        resp('XADD', 'ranges2', '*', 'g', 'four'),
+        resp('XADD', 'ranges', '*', 'a', '1', 'b', '2'),
+        resp('XADD', 'ranges', '*', 'größe', 'five'),
+      ]);
+      const replies = await raw.call(wire, 6);
+      assert.match(replies, /^(\$\d+\r\n\d+-\d+\r\n){2}:3\r\n(\$\d+\r\n\d+-\d+\r\n){3}$/);
+      const cut = resp('XADD', 'ranges', '*', 'f', 'six');
+      for (const b of cut) raw.write(Buffer.from([b]));
+      assert.match(await raw.read(), /^\$\d+\r\n\d+-\d+\r\n$/);
+      const entries = await io.xrange('ranges', '-', '+');
+      assert.deepEqual(
+        entries.map(([, f]) => f),
+        [
+          ['f', 'one'],
+          ['f', 'two'],
+          ['payload', 'three'],
+          ['a', '1', 'b', '2'],
+          ['größe', 'five'],
+          ['f', 'six'],
+        ],
+      );
+      assert.deepEqual(
+        (await io.xrange('ranges2', '-', '+')).map(([, f]) => f),
+        [['g', 'four']],
+      );
+      // A key no stream may be named: the general path's error, in its place.
+      assert.equal(
+        await raw.call(Buffer.concat([resp('XADD', '', '*', 'f', 'v'), resp('PING')]), 2),
+        '-ERR the empty key cannot name a Weft stream\r\n+PONG\r\n',
+      );
+      // RESP2's subscribe mode refuses it, as it does any XADD.
+      await raw.call(resp('SUBSCRIBE', 'chan'));
+      assert.equal(
+        await raw.call(resp('XADD', 'ranges', '*', 'f', 'v')),
+        "-ERR Can't execute 'xadd': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n",
+      );
+    } finally {
+      raw.close();
+    }
+  });
+
   test('the XADD subject follows a stream update', async () => {
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: 'upd', subjects: ['upd.a', 'upd.b.>'] });

@@ -24,10 +24,23 @@ export abstract class RespOutput extends Connection {
     else if (r.t === 'simple' && r.v === 'OK') this.queueBytes(OK);
     else if (r.t === 'bulk' && typeof r.v === 'string' && r.v.length <= 64) {
       // A short bulk string (XADD's ID) written in place: the bytes `encode` makes.
-      const n = Buffer.byteLength(r.v, 'utf8');
-      const buf = this.reserve(n + 16);
-      let at = lengthLine(buf, this.writePos, 0x24, n);
-      at += buf.write(r.v, at, n, 'utf8');
+      const v = r.v;
+      const len = v.length;
+      const buf = this.reserve(3 * len + 16);
+      const start = this.writePos;
+      // ASCII (an ID always) by a loop: a native write per reply cost more than the bytes.
+      let at = lengthLine(buf, start, 0x24, len);
+      let i = 0;
+      for (; i < len; i++) {
+        const c = v.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at++] = c;
+      }
+      if (i < len) {
+        const n = Buffer.byteLength(v, 'utf8');
+        at = lengthLine(buf, start, 0x24, n);
+        at += buf.write(v, at, n, 'utf8');
+      }
       buf[at++] = 13;
       buf[at++] = 10;
       this.commit(at);

@@ -63,6 +63,7 @@ export class RespReader {
   }
 
   push(chunk: Buffer): void {
+    this.peekEnd = -1;
     if (this.pos >= this.buf.length) {
       this.buf = chunk;
       this.pos = 0;
@@ -130,6 +131,91 @@ export class RespReader {
     return true;
   }
 
+  /** The ranges of the XADD `peekXadd` found, in `buffer`: key, field, value; and where it ends. */
+  keyStart = 0;
+  keyEnd = 0;
+  fieldStart = 0;
+  fieldEnd = 0;
+  valueStart = 0;
+  valueEnd = 0;
+  private peekEnd = -1;
+
+  /**
+   * The fast path for the XADD a producer pipelines: when the bytes at
+   * hand start with a whole, plainly written
+   * `*5\r\n$4\r\nXADD\r\n$<n>\r\n<key>\r\n$1\r\n*\r\n$<n>\r\n<field>\r\n$<n>\r\n<value>\r\n`
+   * (the name in any case), sets the key's, field's and value's ranges
+   * (`keyStart` …) and returns true, without taking it: `skipPeeked` takes
+   * it once run, else `next` reads it as it always does, as the same five
+   * arguments (test/fuzz/redis-parser.fuzz.test.ts compares the two).
+   * Anything else (another command or shape, a command not complete yet,
+   * a length written otherwise, bad input): false.
+   */
+  peekXadd(): boolean {
+    this.peekEnd = -1;
+    if (this.want !== 0 || this.failed !== null) return false;
+    const b = this.buf;
+    let at = this.pos;
+    // `*5\r\n$4\r\nXADD\r\n` (14 bytes), then a key of 6 at least and `$1\r\n*\r\n`.
+    if (b.length - at < 27) return false;
+    if (
+      b[at] !== 0x2a ||
+      b[at + 1] !== 0x35 ||
+      b[at + 2] !== CR ||
+      b[at + 3] !== LF ||
+      b[at + 4] !== 0x24 ||
+      b[at + 5] !== 0x34 ||
+      b[at + 6] !== CR ||
+      b[at + 7] !== LF ||
+      (b[at + 8]! | 0x20) !== 0x78 || // x
+      (b[at + 9]! | 0x20) !== 0x61 || // a
+      (b[at + 10]! | 0x20) !== 0x64 || // d
+      (b[at + 11]! | 0x20) !== 0x64 || // d
+      b[at + 12] !== CR ||
+      b[at + 13] !== LF
+    ) {
+      return false;
+    }
+    at = this.bulkAt(at + 14);
+    if (at < 0) return false;
+    const ks = this.bulkStart;
+    const ke = this.bulkEnd;
+    // The ID: `$1\r\n*\r\n`.
+    if (
+      at + 7 > b.length ||
+      b[at] !== 0x24 ||
+      b[at + 1] !== 0x31 ||
+      b[at + 2] !== CR ||
+      b[at + 3] !== LF ||
+      b[at + 4] !== 0x2a ||
+      b[at + 5] !== CR ||
+      b[at + 6] !== LF
+    ) {
+      return false;
+    }
+    at = this.bulkAt(at + 7);
+    if (at < 0) return false;
+    const fs = this.bulkStart;
+    const fe = this.bulkEnd;
+    at = this.bulkAt(at);
+    if (at < 0) return false;
+    this.keyStart = ks;
+    this.keyEnd = ke;
+    this.fieldStart = fs;
+    this.fieldEnd = fe;
+    this.valueStart = this.bulkStart;
+    this.valueEnd = this.bulkEnd;
+    this.peekEnd = at;
+    return true;
+  }
+
+  /** Takes the XADD `peekXadd` found (nothing read since). */
+  skipPeeked(): void {
+    if (this.peekEnd < 0) throw new Error('no XADD peeked');
+    this.pos = this.peekEnd;
+    this.peekEnd = -1;
+  }
+
   /** The number `plainLength` read. */
   private lengthRead = 0;
 
@@ -182,6 +268,7 @@ export class RespReader {
    * again on every later call: the connection is done.
    */
   next(): Buffer[] | null {
+    this.peekEnd = -1;
     if (this.failed !== null) throw this.failed;
     try {
       for (;;) {

@@ -25,8 +25,10 @@ import type { Message } from '../../core/message.js';
 import { CloseReason } from '../../errors.js';
 import type { ClientDescription, FaceConnection } from '../face.js';
 import type { RedisClient } from './client.js';
+import { clientInfoLine } from './client-info.js';
 import type { CommandContext } from './command.js';
 import { publish as publishCommand } from './commands/pubsub.js';
+import { xadd as xaddCommand, xaddRanges } from './commands/streams.js';
 import { redisCredentials } from './credentials.js';
 import { lookup } from './dispatch.js';
 import { type Protocol, R, type Reply } from './encoder.js';
@@ -72,6 +74,8 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   readonly publishCache = new PublishCache();
   /** The table's PUBLISH is the built-in one: the reader's fast path may take it (`nextPublish`). */
   private readonly fastPublish: boolean;
+  /** The table's XADD is the built-in one: the reader's fast path may take it (`peekXadd`). */
+  private readonly fastXadd: boolean;
   /** Replies waiting in line behind one not settled; empty most of the time. */
   private readonly line = new ReplyLine();
   /** A command's Promise holds the commands after it. */
@@ -99,6 +103,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     this.reader = new RespReader(node.options.maxPayload);
     this.ctx = { client: this, face: host.state };
     this.fastPublish = host.table.get('publish')?.run === publishCommand;
+    this.fastXadd = host.table.get('xadd')?.run === xaddCommand;
     socket.on('data', (chunk: Buffer) => this.read(chunk));
     socket.on('end', () => this.close(CloseReason.ClientClosed));
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -185,18 +190,8 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   }
 
   info(): string {
-    const now = Date.now();
-    const age = Math.floor((now - this.created.getTime()) / 1000);
-    const idle = Math.floor((now - this.lastActivity) / 1000);
-    return (
-      `id=${this.id} addr=${this.remoteAddress}:${this.remotePort} laddr= fd=-1 name=${this.name} ` +
-      `age=${age} idle=${idle} flags=${this.subscribed ? 'P' : 'N'} db=0 ` +
-      `sub=${this.subs?.names('channel').length ?? 0} psub=${this.subs?.names('pattern').length ?? 0} ` +
-      `ssub=${this.subs?.shardCount ?? 0} multi=-1 qbuf=${this.reader.pending} qbuf-free=0 argv-mem=0 ` +
-      `multi-mem=0 rbs=0 rbp=0 obl=0 oll=${this.line.waiting} omem=${this.pendingBytes} tot-mem=0 ` +
-      `events=r cmd=NULL user=${this.who.identity?.user || 'default'} redir=-1 resp=${this.protocol} ` +
-      `lib-name=${this.libName} lib-ver=${this.libVersion}`
-    );
+    const user = this.who.identity?.user;
+    return clientInfoLine(this, user, this.subs, this.reader.pending, this.line.waiting);
   }
 
   login(user: string | null, pass: string): Promise<Reply | null> {
@@ -299,6 +294,12 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
       if (!this.closed && this.ending === null) {
         this.reader.push(chunk);
         this.drain();
+        // This connection's replies go out first, then the other
+        // connections' pub/sub messages (the Flusher's pass): a pipelining
+        // publisher has its answers, and sends its next batch, while the
+        // node still writes to the subscribers, as redis-server writes a
+        // publisher's replies first (bench/PROFILE.md, "Issue 16 — rface").
+        this.flush();
       }
     } finally {
       node.flusher.end();
@@ -322,6 +323,17 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
         reader.nextPublish()
       ) {
         this.publishRead();
+        continue;
+      }
+      // `XADD <key> * <field> <value>` as ranges, where the table's XADD would
+      // run at once and the stream is here (else read as arguments below).
+      if (
+        this.fastXadd &&
+        this.authenticated &&
+        (this.protocol !== 2 || !this.subscribed) &&
+        reader.peekXadd() &&
+        this.xaddRead()
+      ) {
         continue;
       }
       let args: Buffer[] | null;
@@ -385,6 +397,36 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
       this.running = false;
     }
     this.emit(reply);
+  }
+
+  /** The XADD `peekXadd` found: run as `execute` runs the table's XADD; false when not taken. */
+  private xaddRead(): boolean {
+    const r = this.reader;
+    let reply: Reply | LaterReply | null;
+    this.running = true;
+    try {
+      reply = xaddRanges(
+        this.ctx,
+        r.buffer,
+        r.keyStart,
+        r.keyEnd,
+        r.fieldStart,
+        r.fieldEnd,
+        r.valueStart,
+        r.valueEnd,
+      );
+    } catch (err) {
+      reply = this.internalError('xadd', err);
+    } finally {
+      this.running = false;
+    }
+    if (reply === null) return false;
+    r.skipPeeked();
+    this.host.counters.commands++;
+    if (!(reply instanceof LaterReply)) this.emit(reply);
+    else if (reply.reply === null) this.line.wait(reply, this.laterFilled);
+    else this.emit(reply.reply);
+    return true;
   }
 
   private execute(args: Buffer[]): void {
@@ -486,6 +528,9 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   private settled(): void {
     if (this.closed) return;
     this.line.writeReady(this.writeOut);
+    // Nothing read waits, reading is not paused and the connection is not
+    // ending: running the reader would find nothing (most XADD acks).
+    if (this.reader.pending === 0 && !this.paused && this.ending === null && !this.holding) return;
     this.drain();
   }
 

@@ -76,8 +76,9 @@ export class StoreHere {
   /**
    * The router delivers the entry to everyone else interested in its
    * subject, with the stream as origin (its capture does not take it
-   * twice). The payload is copied only when someone hears it: it may be a
-   * slice of the connection's read buffer, reused once this returns.
+   * twice). The headers and payload are copied only when someone hears
+   * them: the payload may be a slice of the connection's read buffer, the
+   * headers XADD's reused block, both rewritten once this returns.
    */
   private deliverToOthers(
     account: Account,
@@ -88,8 +89,10 @@ export class StoreHere {
   ): void {
     const match = account.sublist.match(subject);
     if (othersHear(match, cs)) {
+      // Both copied: the headers may be XADD's reused block (xadd-head.ts).
+      const head = Buffer.from(headers);
       const body = Buffer.from(payload);
-      this.host.router.deliver(match, { subject, reply: '', headers, payload: body }, cs);
+      this.host.router.deliver(match, { subject, reply: '', headers: head, payload: body }, cs);
     }
   }
 

@@ -35,6 +35,18 @@ export function nameOf(key: Buffer): string | Reply {
   return n.name;
 }
 
+/** `nameOf` for the key `buf[s, e)`: no view made when it is the last key read. */
+export function nameAt(buf: Buffer, s: number, e: number): string | Reply {
+  const n = e - s;
+  const last = lastKey;
+  if (last !== null && last.length === n) {
+    let i = 0;
+    while (i < n && last[i] === buf[s + i]) i++;
+    if (i === n) return lastName;
+  }
+  return nameOf(buf.subarray(s, e));
+}
+
 /** Longest key kept by nameOf for the next command. */
 const LAST_KEY_MAX = 256;
 let lastKey: Buffer | null = null;

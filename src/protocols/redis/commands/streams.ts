@@ -31,12 +31,14 @@ import {
   type XaddId,
 } from '../stream-map.js';
 import type { LocalView } from '../stream-views.js';
+import { XaddHead } from '../xadd-head.js';
 import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
 import {
   failure,
   mayPublish,
   mayRead,
   mayWrite,
+  nameAt,
   nameOf,
   parseTrimArgs,
   type TrimArgs,
@@ -77,7 +79,11 @@ async function purgeFirst(v: StreamView, n: number, below: number): Promise<numb
   return taken === 0 ? 0 : v.purge({ seq });
 }
 
-function xadd(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Reply> | LaterReply {
+/** XADD (the command table's; the session's fast path runs `xaddRanges` when this is the table's). */
+export function xadd(
+  ctx: CommandContext,
+  args: readonly Buffer[],
+): Reply | Promise<Reply> | LaterReply {
   const parsed = parseTrimArgs(args, true);
   if (typeof parsed === 'string') return R.error(parsed);
   const at = parsed.next;
@@ -95,7 +101,13 @@ function xadd(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Rep
   const streams = streamsOf(ctx.face);
   if (parsed.trim.strategy === 'none') {
     const here = streams.hereForXadd(ctx.client.account, name);
-    if (here !== null) return xaddHere(ctx, streams, here, want, args, at + 1);
+    if (here !== null) {
+      const from = at + 1;
+      if (args.length - from !== 2)
+        return xaddHere(ctx, streams, here, want, null, 0, 0, null, args, from);
+      const f = args[from]!;
+      return xaddHere(ctx, streams, here, want, f, 0, f.length, args[from + 1]!, args, from);
+    }
   }
   const outcome = streams.xadd(ctx.client.account, {
     name,
@@ -113,12 +125,48 @@ function xadd(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Rep
  * the stream's ack fills (bench/PROFILE.md, "Issue 16 — rstream", "Issue
  * 16 — xadd2").
  */
+/**
+ * `XADD <key> * <field> <value>` read as ranges of `buf` (the session's
+ * fast path, parser.ts `peekXadd`: no argument array, no Buffer per
+ * argument): xaddHere's answer when the stream is here with its top
+ * known; null for anything else, which the session then reads as
+ * arguments and runs through `xadd` (the same answer, errors included).
+ */
+export function xaddRanges(
+  ctx: CommandContext,
+  buf: Buffer,
+  ks: number,
+  ke: number,
+  fs: number,
+  fe: number,
+  vs: number,
+  ve: number,
+): Reply | LaterReply | null {
+  const name = nameAt(buf, ks, ke);
+  if (typeof name !== 'string') return null;
+  const streams = streamsOf(ctx.face);
+  const here = streams.hereForXadd(ctx.client.account, name);
+  if (here === null) return null;
+  return xaddHere(ctx, streams, here, AUTO, buf, fs, fe, buf.subarray(vs, ve), null, 0);
+}
+
+const AUTO = parseXaddId(Buffer.from('*'))!;
+
+/**
+ * The entry's one field is `f[fs, fe)` with value `payload` (null: not one
+ * field); `args` from `from` are its fields otherwise (null: the one field
+ * is all there is).
+ */
 function xaddHere(
   ctx: CommandContext,
   streams: RedisStreams,
   v: LocalView,
   want: XaddId,
-  args: readonly Buffer[],
+  f: Buffer | null,
+  fs: number,
+  fe: number,
+  one: Buffer | null,
+  args: readonly Buffer[] | null,
   from: number,
 ): Reply | LaterReply {
   const subject = v.xaddTarget();
@@ -129,36 +177,70 @@ function xaddHere(
   const now = Date.now();
   let id: StreamId | string;
   let text: string;
-  if (want.kind === 'auto' && now > last.ms) {
-    // A new millisecond: `<now>-0`, its text from the number.
-    id = { ms: BigInt(now), seq: 0n };
-    text = `${now}-0`;
+  if (want.kind === 'auto' && last === made.id && made.seq < Number.MAX_SAFE_INTEGER) {
+    // The stream's top is the ID made here last: the next from its numbers,
+    // no BigInt compared, added or formatted (the same IDs as nextXaddId's).
+    if (now > made.ms) {
+      made.ms = now;
+      made.seq = 0;
+      made.msText = String(now);
+      id = { ms: BigInt(now), seq: 0n };
+    } else {
+      made.seq++;
+      id = { ms: last.ms, seq: BigInt(made.seq) };
+    }
+    text = `${made.msText}-${made.seq}`;
+    made.id = id;
   } else {
     id = nextXaddId(want, last, BigInt(now));
     if (typeof id === 'string') return R.error(id);
-    // The millisecond's text is kept: a burst of XADDs shares it.
-    if (id.ms !== lastMs) {
-      lastMs = id.ms;
-      lastMsText = String(id.ms);
-    }
-    text = `${lastMsText}-${id.seq}`;
+    text = `${id.ms}-${id.seq}`;
+    made.keep(id);
   }
-  const e = encodeEntry(id, args, from, text);
+  // The common entry's header block in a reused buffer (xadd-head.ts); any other made here.
+  let headers: Buffer | null = null;
+  let payload = one;
+  if (f !== null) headers = xaddHead.of(text, f, fs, fe);
+  if (headers === null) {
+    const e =
+      args !== null
+        ? encodeEntry(id, args, from, text)
+        : encodeEntry(id, [f!.subarray(fs, fe), one!], 0, text);
+    headers = e.headers;
+    payload = e.payload;
+  }
   const reply = R.bulk(text);
-  return streams.appendEntry(
-    ctx.client.account,
-    v,
-    subject.subject,
-    id,
-    e.headers,
-    e.payload,
-    reply,
-  );
+  return streams.appendEntry(ctx.client.account, v, subject.subject, id, headers, payload!, reply);
 }
 
-/** The last millisecond part xaddHere formatted, and its text. */
-let lastMs = -1n;
-let lastMsText = '';
+/** The header block of xaddHere's common entry, written in place (valid until the next XADD). */
+const xaddHead = new XaddHead();
+
+/**
+ * The ID xaddHere made last, and its parts as numbers while both are safe
+ * integers: when a stream's top is that ID (the next XADD to the same
+ * stream), the next auto ID is worked out from the numbers. Comparing,
+ * adding and formatting BigInts was a third of xaddHere's own time
+ * (bench/PROFILE.md, "Issue 16 — rface").
+ */
+const made = {
+  /** null: the parts are not numbers (any stream's top is then worked out with BigInts). */
+  id: null as StreamId | null,
+  ms: 0,
+  seq: 0,
+  msText: '',
+  keep(id: StreamId): void {
+    if (id.ms > MAX_SAFE || id.seq > MAX_SAFE) {
+      this.id = null;
+      return;
+    }
+    this.id = id;
+    this.ms = Number(id.ms);
+    this.seq = Number(id.seq);
+    this.msText = String(id.ms);
+  },
+};
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * XADD's entry after the stream's last ID. Its own scope: the fields are

@@ -1,0 +1,96 @@
+/**
+ * The header block of XADD's common entry — one field whose name is
+ * printable ASCII — written into one reused buffer instead of a string
+ * made and encoded per XADD (`Buffer.from` of the block was 8.7 % of a
+ * node under `XADD s * f v`, bench/PROFILE.md, "Issue 16 — rface"):
+ * `NATS/1.0\r\nRedis-Stream-Id: <id>\r\nRedis-Field: <field>\r\n\r\n`
+ * (no field line for `payload`, the default field), the bytes
+ * `encodeEntry` (stream-map.ts) makes for the same entry.
+ *
+ * The block returned is valid until the next call: whoever keeps it
+ * copies it (the stream's store copies what it keeps; the router's copy
+ * for other listeners is made in stream-store-here.ts).
+ */
+import { HDR_FIELD, HDR_ID } from './stream-map.js';
+
+const PREFIX = Buffer.from(`NATS/1.0\r\n${HDR_ID}: `, 'latin1');
+const FIELD_LINE = Buffer.from(`\r\n${HDR_FIELD}: `, 'latin1');
+/** Longest field name written here (longer ones: encodeEntry). */
+export const HEAD_FIELD_MAX = 64;
+/** Longest ID text: two 20-digit numbers and the dash. */
+const ID_MAX = 41;
+
+export class XaddHead {
+  private readonly buf = Buffer.allocUnsafeSlow(
+    PREFIX.length + ID_MAX + FIELD_LINE.length + HEAD_FIELD_MAX + 4,
+  );
+  /** The last block: an exact view of `buf` (null: none yet). */
+  private block: Buffer | null = null;
+  /** The ID length and field of the last block (-1: none). */
+  private idLen = -1;
+  private readonly field = Buffer.alloc(HEAD_FIELD_MAX);
+  private fieldLen = -1;
+
+  constructor() {
+    PREFIX.copy(this.buf, 0);
+  }
+
+  /**
+   * The block for the ID `text` (ASCII digits and a dash) and the field
+   * name `f[fs, fe)`, or null when the name is not printable ASCII of at
+   * most HEAD_FIELD_MAX bytes (encodeEntry writes those).
+   */
+  of(text: string, f: Buffer, fs: number, fe: number): Buffer | null {
+    const n = fe - fs;
+    const idLen = text.length;
+    if (n === 0 || n > HEAD_FIELD_MAX || idLen > ID_MAX) return null;
+    const buf = this.buf;
+    let block = this.block;
+    if (block === null || idLen !== this.idLen || !this.sameField(f, fs, n)) {
+      for (let i = fs; i < fe; i++) {
+        const c = f[i]!;
+        if (c <= 0x20 || c >= 0x7f) return null;
+      }
+      let at = PREFIX.length + idLen;
+      if (!isPayload(f, fs, n)) {
+        FIELD_LINE.copy(buf, at);
+        at += FIELD_LINE.length;
+        f.copy(buf, at, fs, fe);
+        at += n;
+      }
+      buf[at++] = 13;
+      buf[at++] = 10;
+      buf[at++] = 13;
+      buf[at++] = 10;
+      f.copy(this.field, 0, fs, fe);
+      this.fieldLen = n;
+      this.idLen = idLen;
+      block = buf.subarray(0, at);
+      this.block = block;
+    }
+    let at = PREFIX.length;
+    for (let i = 0; i < idLen; i++) buf[at++] = text.charCodeAt(i);
+    return block;
+  }
+
+  private sameField(f: Buffer, fs: number, n: number): boolean {
+    if (n !== this.fieldLen) return false;
+    const kept = this.field;
+    for (let i = 0; i < n; i++) if (kept[i] !== f[fs + i]) return false;
+    return true;
+  }
+}
+
+/** Whether `f[fs, fs+n)` is `payload`. */
+function isPayload(f: Buffer, fs: number, n: number): boolean {
+  return (
+    n === 7 &&
+    f[fs] === 0x70 &&
+    f[fs + 1] === 0x61 &&
+    f[fs + 2] === 0x79 &&
+    f[fs + 3] === 0x6c &&
+    f[fs + 4] === 0x6f &&
+    f[fs + 5] === 0x61 &&
+    f[fs + 6] === 0x64
+  );
+}

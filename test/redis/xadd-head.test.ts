@@ -1,0 +1,67 @@
+/**
+ * XADD's reused header block (xadd-head.ts) is byte for byte the block
+ * `encodeEntry` makes for the same one-field entry, across IDs and field
+ * names of changing lengths, as one reused writer sees them in turn; a
+ * field name that is not printable ASCII or is too long is left to
+ * `encodeEntry` (null).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { encodeEntry, parseId } from '../../src/protocols/redis/stream-map.js';
+import { HEAD_FIELD_MAX, XaddHead } from '../../src/protocols/redis/xadd-head.js';
+
+test('the block equals encodeEntry for every ID and printable field, in any order', () => {
+  const head = new XaddHead();
+  const ids = [
+    '0-1',
+    '1-0',
+    '9-9',
+    '10-0',
+    '1733500000000-0',
+    '1733500000000-12',
+    '18446744073709551615-18446744073709551615',
+  ];
+  const fields = ['f', 'payload', 'payloaD', 'payloads', 'x'.repeat(HEAD_FIELD_MAX), '~!#', 'f'];
+  let k = 0;
+  for (let round = 0; round < 3; round++) {
+    for (const id of ids) {
+      for (const f of fields) {
+        // Some fields inside a larger buffer, at an offset.
+        const fb = Buffer.from(`..${f}..`, 'latin1');
+        const block = head.of(id, fb, 2, 2 + f.length);
+        const want = encodeEntry(parseId(Buffer.from(id), 0n, true)!, [
+          Buffer.from(f),
+          Buffer.from('v'),
+        ]);
+        assert.ok(block !== null, `${id} ${f}`);
+        assert.equal(block.toString('latin1'), want.headers.toString('latin1'), `${id} ${f}`);
+        k++;
+      }
+      ids.reverse();
+    }
+  }
+  assert.ok(k > 100);
+});
+
+test('names it does not write: empty, too long, a space, control bytes, UTF-8', () => {
+  const head = new XaddHead();
+  const ok = head.of('1-1', Buffer.from('f'), 0, 1);
+  assert.ok(ok !== null);
+  const before = ok.toString('latin1');
+  for (const f of [
+    Buffer.alloc(0),
+    Buffer.alloc(HEAD_FIELD_MAX + 1, 0x61),
+    Buffer.from('a b'),
+    Buffer.from('a\r\n'),
+    Buffer.from('größe'),
+    Buffer.from([0x7f]),
+  ]) {
+    assert.equal(head.of('1-2', f, 0, f.length), null);
+  }
+  // A refusal leaves the last block as it was.
+  assert.equal(ok.toString('latin1'), before);
+  assert.equal(
+    head.of('1-3', Buffer.from('f'), 0, 1)!.toString('latin1'),
+    before.replace('1-1', '1-3'),
+  );
+});

@@ -14,6 +14,24 @@ export function sameBytes(a: Buffer, b: Buffer): boolean {
   return true;
 }
 
+/** Commands a RESP2 client may send while subscribed (Redis's words in SUBSCRIBE_MODE_ERROR). */
+const SUBSCRIBE_MODE_OK = new Set([
+  'subscribe',
+  'unsubscribe',
+  'psubscribe',
+  'punsubscribe',
+  'ssubscribe',
+  'sunsubscribe',
+  'ping',
+  'quit',
+  'reset',
+]);
+
+/** Whether a RESP2 connection in subscribe mode may run the command `name` (lower case). */
+export function allowedWhileSubscribed(name: string): boolean {
+  return SUBSCRIBE_MODE_OK.has(name);
+}
+
 /** Commands by lower-case name. */
 export type CommandTable = ReadonlyMap<string, Command>;
 

@@ -29,8 +29,8 @@ import { clientInfoLine } from './client-info.js';
 import type { CommandContext } from './command.js';
 import { publish as publishCommand } from './commands/pubsub.js';
 import { xadd as xaddCommand, xaddRanges } from './commands/streams.js';
-import { redisCredentials } from './credentials.js';
-import { lookup } from './dispatch.js';
+import { authCredentials, NOAUTH, redisCredentials, WRONGPASS } from './credentials.js';
+import { allowedWhileSubscribed, lookup } from './dispatch.js';
 import { type Protocol, R, type Reply } from './encoder.js';
 import type { RedisHost } from './host.js';
 import { RespOutput } from './output.js';
@@ -43,22 +43,6 @@ import { LaterReply, ReplyLine } from './reply-line.js';
 export const PENDING_REPLIES_MAX = 1024;
 /** Bytes read and not yet run while a command holds the ones after it, before reading pauses. */
 export const HELD_INPUT_MAX = 1024 * 1024;
-
-/** Commands a RESP2 client may send while subscribed (Redis's words in SUBSCRIBE_MODE_ERROR). */
-const SUBSCRIBE_MODE_OK = new Set([
-  'subscribe',
-  'unsubscribe',
-  'psubscribe',
-  'punsubscribe',
-  'ssubscribe',
-  'sunsubscribe',
-  'ping',
-  'quit',
-  'reset',
-]);
-
-export const NOAUTH = 'NOAUTH Authentication required.';
-export const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
 
 export class RedisSession extends RespOutput implements FaceConnection, RedisClient {
   readonly face = 'redis';
@@ -195,22 +179,9 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   }
 
   login(user: string | null, pass: string): Promise<Reply | null> {
-    const sec = this.host.node.security;
-    if (!sec.required && user === null) {
-      return Promise.resolve(
-        R.error(
-          'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
-        ),
-      );
-    }
-    // As Redis's default user without a password: any password logs it in (it already is).
-    if (!sec.required && user === 'default' && this.authenticated) return Promise.resolve(null);
-    // A node with a token alone: the password is the token (Redis's requirepass); else
-    // `AUTH <password>` is the user "default", as in Redis 6+.
-    const tokenOnly = sec.config.token !== '' && sec.config.users.length === 0;
-    const creds = tokenOnly
-      ? redisCredentials(this.remoteAddress, '', '', pass)
-      : redisCredentials(this.remoteAddress, user ?? 'default', pass, '');
+    const creds = authCredentials(this.host.node.security, this, user, pass);
+    if (creds === null) return Promise.resolve(null);
+    if (!('face' in creds)) return Promise.resolve(creds);
     const r = this.loginWith(creds, true);
     return r instanceof Promise ? r : Promise.resolve(r);
   }
@@ -446,7 +417,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
       this.protocol === 2 &&
       this.subs !== null &&
       this.subs.total > 0 &&
-      !SUBSCRIBE_MODE_OK.has(cmd.name)
+      !allowedWhileSubscribed(cmd.name)
     ) {
       this.emit(
         R.error(

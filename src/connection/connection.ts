@@ -313,6 +313,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     else {
       fresh = Buffer.allocUnsafe(size);
       this.chunkAllocs++;
+      this.outbound.chunkAllocs++;
     }
     if (chunk !== null) {
       if (keep > 0) chunk.copy(fresh, 0, this.start, this.end);

@@ -50,6 +50,8 @@ export class Outbound {
   limitCloses = 0;
   /** Connections closed at the write deadline. */
   deadlineCloses = 0;
+  /** Output chunks allocated by the connections (a spare, SPARE_MAX per connection, is reused instead). */
+  chunkAllocs = 0;
   /** Connections whose socket is full: a write waits for 'drain'. */
   readonly blocked = new Set<OutboundHolder>();
   private enforcing = false;

@@ -217,6 +217,7 @@ describe('slow consumers', () => {
     if (srv.kind === 'weft') {
       const weft = (await varz(srv)).weft as Record<string, number>;
       assert.ok(weft.read_slices > 0, 'the reads were cut into slices');
+      assert.ok(weft.output_chunk_allocs > 0, 'output chunks are counted node-wide');
     }
   });
 

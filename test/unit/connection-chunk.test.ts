@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, test } from 'node:test';
 import { Connection, Flusher } from '../../src/connection/connection.js';
-import type { SlowReason } from '../../src/connection/outbound.js';
+import { type SlowReason, unbounded } from '../../src/connection/outbound.js';
 import type { Transport } from '../../src/connection/transport.js';
 
 /** A socket whose writes complete when the test says so. */
@@ -204,7 +204,8 @@ describe('Connection: the encode chunk', () => {
   test('a socket a flush behind: spare chunks are reused, a burst grows the chunk at once', () => {
     const flusher = new Flusher();
     const socket = new LazySocket();
-    const conn = new TestConnection(1, socket as unknown as Transport, flusher, 1 << 30);
+    const outbound = unbounded();
+    const conn = new TestConnection(1, socket as unknown as Transport, flusher, 1 << 30, outbound);
     const sent: Buffer[] = [];
     let afterWarmUp = -1;
     for (let batch = 0; batch < 200; batch++) {
@@ -227,6 +228,8 @@ describe('Connection: the encode chunk', () => {
       conn.chunkAllocs - afterWarmUp <= 3,
       `${conn.chunkAllocs - afterWarmUp} chunks allocated after the first batch`,
     );
+    // The node's total (/varz weft.output_chunk_allocs) counts the same allocations.
+    assert.equal(outbound.chunkAllocs, conn.chunkAllocs);
   });
 
   test('pieces by reference and through the chunk, in any mix, arrive in order (a lone piece first or alone)', () => {

@@ -7,10 +7,10 @@
  * round's O_DSYNC write (or fdatasync) is only the data. Measured on this
  * machine's ext4 (bench/PROFILE.md, "prealloc (round 5)").
  *
- * How: when what the writer has written comes within half of
- * `fillBytes` of the filled end, the writer loop writes the next
- * `fillBytes` of zeros (never past `segmentBytes`) and makes it durable,
- * between rounds. Zeros, not fallocate: an allocated but unwritten extent
+ * How: when what the writer has written comes within half a chunk of
+ * the filled end, the writer loop writes the next chunk of zeros (never
+ * past `segmentBytes`) and makes it durable, between rounds. A chunk is
+ * the segment's data so far, within FILL_MIN_BYTES and `fillBytes`. Zeros, not fallocate: an allocated but unwritten extent
  * would need the same journal commit when first written.
  *
  * What a zero tail means to readers: the record format's first field is the
@@ -33,8 +33,14 @@
 import type { Segment } from './file-index.js';
 import { type FileOps, writeAll } from './file-ops.js';
 
-/** Default bytes of zeros written ahead at a time (0 turns filling off). */
+/** Default bytes of zeros written ahead at a time, at most (0 turns filling off). */
 export const FILL_BYTES = 1024 * 1024;
+/**
+ * The least written ahead at a time: a fill is as large as the segment's
+ * data so far, between this and `fillBytes`, so a stream that holds little
+ * (a store per stream, many streams) keeps little fill on disk.
+ */
+export const FILL_MIN_BYTES = 64 * 1024;
 
 /** The fill's counters (in the store's `stats`). */
 export interface FillStats {
@@ -75,17 +81,22 @@ export class SegmentFill {
     private readonly stats: FillStats,
   ) {}
 
+  /** Bytes of one fill of `seg` now. */
+  private chunk(seg: Segment): number {
+    return Math.min(this.bytes, Math.max(FILL_MIN_BYTES, seg.written));
+  }
+
   /** Whether `seg` should be filled further now. */
   wanted(seg: Segment): boolean {
     if (this.bytes === 0 || seg.fd < 0 || seg === this.off) return false;
     const end = Math.max(seg.filled, seg.written);
-    return end - seg.written < this.bytes / 2 && end < this.segmentBytes;
+    return end - seg.written < this.chunk(seg) / 2 && end < this.segmentBytes;
   }
 
   /** Writes the next zeros past `seg.filled` (or its written end), durable. Never throws. */
   async fill(seg: Segment): Promise<void> {
     const from = Math.max(seg.filled, seg.written);
-    const len = Math.min(this.bytes, this.segmentBytes - from);
+    const len = Math.min(this.chunk(seg), this.segmentBytes - from);
     if (len <= 0) return;
     try {
       await writeAll(this.ops, seg.fd, [zeroBuf(len)], from);

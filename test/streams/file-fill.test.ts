@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { FILL_BYTES, FILL_MIN_BYTES } from '../../src/streams/file-fill.js';
 import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
 import { scanSegment } from '../../src/streams/segment-scan.js';
 import { FaultOps, sysError } from './fault-ops.js';
@@ -229,6 +230,19 @@ test('stats and state count data: the same as a store that does not fill', async
   assert.equal(a.stats.fillFailures, 0);
   await a.close();
   await b.close();
+});
+
+test('a store holding little keeps little fill: FILL_MIN_BYTES, not FILL_BYTES', async () => {
+  const dir = tmp();
+  const s = await openFileStore(dir, { sync: { kind: 'always' } });
+  await fill(s, 1, 10);
+  assert.equal(s.stats.fillBytesWritten, FILL_MIN_BYTES);
+  assert.ok(FILL_MIN_BYTES < FILL_BYTES);
+  assert.ok(
+    fs.statSync(segFiles(dir)[0]!).size < FILL_MIN_BYTES + 1024,
+    'the file: its records and one small fill',
+  );
+  await s.close();
 });
 
 test('sync interval does not fill', async () => {

@@ -46,6 +46,7 @@ export function checkStore(dir: string): StoreCheck {
           fd,
           size: 0,
           written: 0,
+          filled: 0,
           live: 0,
           lastMsgSeq: 0,
           tombMin: Infinity,

@@ -35,6 +35,11 @@ export interface Segment {
   size: number;
   /** Bytes written to the file. */
   written: number;
+  /**
+   * End of the zeros written ahead of `written` (file-fill.ts); at most
+   * `written` when nothing is filled. Data never reaches past `written`.
+   */
+  filled: number;
   /** Held messages in it. */
   live: number;
   /** Highest MSG sequence ever written to it (0: none). */

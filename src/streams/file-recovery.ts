@@ -13,6 +13,13 @@
  *   replayed), copied byte for byte to the quarantine file, and reported
  *   with the sequences that may have been in it. The file is left as it is.
  *
+ * - fill: zeros from the end of the last whole record to the end of the
+ *   newest segment, past the synced mark — space the writer zero-filled
+ *   ahead (file-fill.ts). The end of the log: neither reported nor cut (the
+ *   writer writes into it). A torn record before such zeros is a torn tail
+ *   that ends at its last non-zero byte or as far as its length says,
+ *   whichever is further; zeros before the mark are damage.
+ *
  * Sequences are never reused after damage: lastSeq is at least the mark's.
  */
 import * as fs from 'node:fs';
@@ -32,7 +39,7 @@ import {
   T_PURGE,
 } from './file-record.js';
 import { readMark, type SyncedMark } from './file-synced-mark.js';
-import { scanSegment } from './segment-scan.js';
+import { scanSegment, tailDataEnd } from './segment-scan.js';
 
 /** Damaged ranges listed one by one in a report; the rest are only counted. */
 export const DAMAGE_LIST_MAX = 100;
@@ -157,9 +164,18 @@ export function recoverSegments(ctx: RecoverContext): Quarantine {
     const last = k === names.length - 1;
     const synced = syncedEnd(seg, last, mark);
     let hasMeta = false;
-    const bad = (start: number, end: number, why: string): void => {
+    /** Where the data ends: a zero tail of the newest segment past it is fill (file-fill.ts). */
+    let dataEnd = size;
+    const bad = (start: number, bad: number, why: string): void => {
+      let end = bad;
+      if (last && bad === size) {
+        // Zeros up to the end, past the synced mark: space written ahead, not data.
+        const syncedIn = synced === Infinity ? size : Math.min(Math.max(synced, 0), size);
+        end = dataEnd = Math.max(tailDataEnd(seg.fd, start, size), syncedIn, start);
+        if (end === start) return;
+      }
       const f: Found = { seg, start, end, why, kind: 'damage', seqFrom: ix.lastSeq + 1, seqTo: 0 };
-      if (last && end === size && start >= synced) {
+      if (last && bad === size && start >= synced) {
         f.kind = 'torn';
         torn = f;
         return;
@@ -185,7 +201,8 @@ export function recoverSegments(ctx: RecoverContext): Quarantine {
       },
       bad,
     );
-    seg.size = seg.written = size;
+    seg.size = seg.written = dataEnd;
+    seg.filled = size;
     // Synced bytes that are no longer there at all: the file lost its end.
     if (last && synced !== Infinity && synced > size) {
       const f: Found = {
@@ -241,7 +258,7 @@ export function recoverSegments(ctx: RecoverContext): Quarantine {
       keep(q, t);
       fs.ftruncateSync(t.seg.fd, t.start);
       fs.fdatasyncSync(t.seg.fd);
-      t.seg.size = t.seg.written = t.start;
+      t.seg.size = t.seg.written = t.seg.filled = t.start;
     }
     rec.truncatedBytes = t.end - t.start;
     rec.truncatedFile = t.seg.path;

@@ -27,6 +27,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { classifySubject } from '../core/subject.js';
 import { crc32 } from './file-crc32.js';
+import { emptyFillStats } from './file-fill.js';
 import { MessageIndex, type Segment } from './file-index.js';
 import { errnoOf, type FileOps, realFileOps } from './file-ops.js';
 import { DEFAULT_QUARANTINE_BYTES, QUARANTINE_FILE, type Quarantine } from './file-quarantine.js';
@@ -79,6 +80,11 @@ export interface FileStoreOptions {
   maxMsgSize?: number;
   /** The writer's file operations (default node:fs; tests inject faults). */
   fileOps?: FileOps;
+  /**
+   * Zeros written ahead of the writer in the active segment under sync
+   * `always` (default FILL_BYTES, 1 MiB; 0: none): see file-fill.ts.
+   */
+  fillBytes?: number;
   /** Retries after a failed write (default WRITE_RETRY_MIN_MS to WRITE_RETRY_MAX_MS). */
   writeRetry?: WriteRetry;
   /**
@@ -151,6 +157,7 @@ export class FileStore implements StreamStore {
     writeRetries: 0,
     appendsFailed: 0,
     arenas: 0,
+    ...emptyFillStats(),
   };
   /** What open found (torn tail, damage); see file-recovery.ts. */
   readonly recovered: RecoveryReport;
@@ -164,7 +171,10 @@ export class FileStore implements StreamStore {
   private readonly sync: SyncPolicy;
   private readonly segmentBytes: number;
   private readonly maxMsgSize: number;
-  private readonly writeOpts: Pick<FileStoreOptions, 'fileOps' | 'writeRetry' | 'onWriteState'>;
+  private readonly writeOpts: Pick<
+    FileStoreOptions,
+    'fileOps' | 'writeRetry' | 'onWriteState' | 'fillBytes'
+  >;
   private readonly segments = new Map<number, Segment>();
   private readonly index = new MessageIndex(this.segments);
   /** Set by `recover`, which runs right after the constructor. */
@@ -202,6 +212,7 @@ export class FileStore implements StreamStore {
       stats: this.stats,
       ops: this.writeOpts.fileOps ?? realFileOps,
       retry: this.writeOpts.writeRetry ?? { minMs: WRITE_RETRY_MIN_MS, maxMs: WRITE_RETRY_MAX_MS },
+      fillBytes: this.writeOpts.fillBytes,
       onDrop: (seq) => this.index.drop(seq),
       onState: (err) => {
         // Windows may hold bytes past where the files were cut back to.

@@ -36,6 +36,7 @@
  *   store takes writes again. `onState` hears of both.
  */
 import * as path from 'node:path';
+import { FILL_BYTES, type FillStats, SegmentFill } from './file-fill.js';
 import type { Segment } from './file-index.js';
 import {
   DSYNC_SUPPORTED,
@@ -51,7 +52,7 @@ import { settleAll, type Waiters, type WriteDone, WriteQueue } from './file-writ
 import { StoreError, type SyncPolicy } from './store.js';
 
 /** The writer's counters; the store's `stats` object holds them (among others). */
-export interface WriterStats {
+export interface WriterStats extends FillStats {
   /** Writer rounds begun: each is one writev per segment touched, durable under `always`. */
   batches: number;
   /** Records in the largest batch. */
@@ -90,6 +91,8 @@ export interface FileWriterOptions {
   stats: WriterStats;
   ops: FileOps;
   retry: WriteRetry;
+  /** Zeros written ahead of the writer under sync `always` (default FILL_BYTES; 0: none). */
+  fillBytes?: number;
   /** A message whose record was not written: the index must forget it. */
   onDrop: (seq: number) => void;
   /** The store began refusing writes (the error) or takes them again (null). */
@@ -119,6 +122,8 @@ export class FileWriter {
   private readonly stats: WriterStats;
   private readonly ops: FileOps;
   private readonly retry: RetryTimer;
+  /** Zero-fills the active segment ahead (file-fill.ts). */
+  private readonly filler: SegmentFill;
   private readonly onDrop: (seq: number) => void;
   private readonly onState: (err: StoreError | null) => void;
   private readonly onSynced: ((seg: Segment, offset: number) => void) | undefined;
@@ -173,6 +178,8 @@ export class FileWriter {
     this.onDrop = opts.onDrop;
     this.onState = opts.onState;
     this.onSynced = opts.onSynced;
+    const fill = opts.sync.kind === 'always' ? (opts.fillBytes ?? FILL_BYTES) : 0;
+    this.filler = new SegmentFill(opts.ops, fill, opts.segmentBytes, this.dsync, opts.stats);
   }
 
   // ---- open ----
@@ -186,6 +193,7 @@ export class FileWriter {
       fd,
       size: 0,
       written: 0,
+      filled: 0,
       live: 0,
       lastMsgSeq: 0,
       tombMin: Infinity,
@@ -365,7 +373,8 @@ export class FileWriter {
         if (this.failed !== null) {
           if (!this.retryDue) break;
           await this.resume();
-        } else if (this.q.length > 0) await this.writeBatch();
+        } else if (this.filler.wanted(this.active)) await this.filler.fill(this.active);
+        else if (this.q.length > 0) await this.writeBatch();
         else if (this.syncWanted) await this.syncNow();
         else if (this.compactWanted) await this.compact();
         else break;
@@ -396,6 +405,9 @@ export class FileWriter {
         // The segment left behind is made durable before the next is written.
         if (this.unsynced !== null && this.unsynced !== seg) await this.syncNow();
         if (seg.fd < 0) {
+          // The segment sealed by this roll loses its fill first (file-fill.ts).
+          const prev = this.segList[this.segList.indexOf(seg) - 1];
+          if (prev !== undefined && (await this.filler.seal(prev))) this.stats.fsyncs++;
           seg.fd = await this.ops.open(seg.path, 'wx+', this.dsync);
           this.dirDirty = true;
         }
@@ -555,6 +567,7 @@ export class FileWriter {
       try {
         if (seg.fd >= 0) {
           await this.ops.ftruncate(seg.fd, len);
+          if (seg.filled > len) seg.filled = len;
           await this.ops.sync(seg.fd, true);
           this.stats.fsyncs++;
         }
@@ -607,7 +620,8 @@ export class FileWriter {
   }
 
   /**
-   * Writes and fsyncs everything queued, then closes every file. A store
+   * Writes and fsyncs everything queued, cuts the active segment's fill,
+   * then closes every file. A store
    * refusing writes tries once more first; if that fails too, what it kept
    * queued (deletes, purges) is lost with it, never an acknowledged write.
    */
@@ -620,6 +634,16 @@ export class FileWriter {
       this.idleWaiters.push(resolve);
       this.kick();
     });
+    // Closed files hold only records (the next open fills again). Should
+    // the cut fail, the zero tail is read as fill on open: nothing is lost.
+    if (this.active !== undefined && this.failed === null) {
+      await this.filler.seal(this.active).then(
+        (cut) => {
+          if (cut) this.stats.fsyncs++;
+        },
+        () => {},
+      );
+    }
     this.closeFds();
   }
 

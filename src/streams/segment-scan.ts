@@ -109,3 +109,34 @@ function findValid(fd: number, from: number, size: number): number {
   }
   return -1;
 }
+
+/**
+ * The end of the last non-zero byte in the file's `[from, to)`, or `from`
+ * when they are all zero (a zero tail: file-fill.ts). Reads backwards.
+ */
+export function nonZeroEnd(fd: number, from: number, to: number): number {
+  const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, Math.max(1, to - from)));
+  for (let end = to; end > from; ) {
+    const start = Math.max(from, end - chunk.length);
+    const n = readFully(fd, chunk, end - start, start);
+    // Bytes past the file's end read as nothing: treat them as zeros.
+    for (let i = n - 1; i >= 0; i--) if (chunk[i] !== 0) return start + i + 1;
+    end = start;
+  }
+  return from;
+}
+
+/**
+ * Where the bytes of a bad tail `[from, to)` end when zeros follow them
+ * (file-fill.ts): at the last non-zero byte, or as far as the record there
+ * says it reaches (its own zero bytes count), within `to`. `from` when the
+ * tail is all zeros.
+ */
+export function tailDataEnd(fd: number, from: number, to: number): number {
+  const end = nonZeroEnd(fd, from, to);
+  if (end === from) return from;
+  const h = Buffer.alloc(4);
+  if (readFully(fd, h, 4, from) < 4) return end;
+  const len = h.readUInt32LE(0);
+  return len >= HEADER && len <= MAX_RECORD ? Math.max(end, Math.min(from + len, to)) : end;
+}

@@ -38,6 +38,7 @@ const seg = (name: number): Segment => ({
   fd: -1,
   size: 0,
   written: 0,
+  filled: 0,
   live: 0,
   lastMsgSeq: 0,
   tombMin: Infinity,

@@ -30,6 +30,7 @@ function segment(id: number): Segment {
     path: `/nowhere/${id}`,
     fd: -1,
     size: 0,
+    filled: 0,
     written: 0,
     live: 0,
     lastMsgSeq: 0,

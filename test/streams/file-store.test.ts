@@ -17,6 +17,7 @@ import { QUARANTINE_FILE, readQuarantine } from '../../src/streams/file-quaranti
 import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
 import { MarkFile, readMark } from '../../src/streams/file-synced-mark.js';
 import { createMemoryStore } from '../../src/streams/memory-store.js';
+import { scanSegment } from '../../src/streams/segment-scan.js';
 import type { StreamStore, SyncPolicy } from '../../src/streams/store.js';
 import { checkFor } from '../helpers/poll.js';
 
@@ -128,7 +129,7 @@ describe('file store', () => {
     await s.close();
   });
 
-  test('garbage or zeros after the last record are truncated', async () => {
+  test('garbage after the last record is truncated; zeros there are fill, the end of the log', async () => {
     for (const tail of [Buffer.alloc(4096), Buffer.from('garbage that is not a record at all')]) {
       const dir = await tempDir();
       let s = await openFileStore(dir, { sync: ALWAYS });
@@ -136,8 +137,16 @@ describe('file store', () => {
       await s.close();
       fs.appendFileSync(segFiles(dir)[0]!, tail);
       s = await openFileStore(dir, { sync: ALWAYS });
-      assert.equal(s.recovered.truncatedBytes, tail.length);
+      // Zeros past the synced mark are space written ahead (file-fill.ts).
+      const zeros = tail[0] === 0;
+      assert.equal(s.recovered.truncatedBytes, zeros ? 0 : tail.length);
+      assert.equal(s.recovered.damage.ranges, 0);
       assert.equal(s.state().messages, 5);
+      assert.equal((await s.append('x', null, Buffer.from('after'))).seq, 6);
+      await s.close();
+      s = await openFileStore(dir, { sync: ALWAYS });
+      assert.equal((await s.get(6))?.payload.toString(), 'after');
+      assert.equal(s.state().messages, 6);
       await s.close();
     }
   });
@@ -298,7 +307,13 @@ describe('file store', () => {
     await fill(s, 6);
     const file = segFiles(dir)[0]!;
     const fd = fs.openSync(file, 'r+');
-    const size = fs.fstatSync(fd).size;
+    // Where the records end (zeros written ahead follow them: file-fill.ts).
+    const size = scanSegment(
+      fd,
+      fs.fstatSync(fd).size,
+      () => {},
+      () => {},
+    ).good;
     fs.writeSync(fd, Buffer.from('X'), 0, 1, size - 1); // seq 6, subject s.0
     fs.closeSync(fd);
     // The newest on s.0 is damaged: the one before it is the newest readable.

@@ -56,7 +56,8 @@ import {
 } from './file-recovery.js';
 import { WRITE_RETRY_MAX_MS, WRITE_RETRY_MIN_MS, type WriteRetry } from './file-retry.js';
 import { MarkFile, UnsyncedSeqs } from './file-synced-mark.js';
-import { errText, FileWriter, type WriterStats } from './file-writer.js';
+import { FileWriter } from './file-writer.js';
+import { errText, type WriterStats } from './file-writer-types.js';
 import {
   type AppendDone,
   badSkip,

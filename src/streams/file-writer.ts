@@ -36,7 +36,7 @@
  *   store takes writes again. `onState` hears of both.
  */
 import * as path from 'node:path';
-import { FILL_BYTES, type FillStats, SegmentFill } from './file-fill.js';
+import { FILL_BYTES, SegmentFill } from './file-fill.js';
 import type { Segment } from './file-index.js';
 import {
   DSYNC_SUPPORTED,
@@ -47,65 +47,17 @@ import {
   writeAllSync,
 } from './file-ops.js';
 import { encodeControl, HEADER, T_META } from './file-record.js';
-import { probeBytes, RetryTimer, type WriteRetry } from './file-retry.js';
+import { probeBytes, RetryTimer } from './file-retry.js';
 import { settleAll, type Waiters, type WriteDone, WriteQueue } from './file-write-queue.js';
+import {
+  errText,
+  type FileWriterOptions,
+  type LogPosition,
+  type WriterStats,
+} from './file-writer-types.js';
 import { StoreError, type SyncPolicy } from './store.js';
 
-/** The writer's counters; the store's `stats` object holds them (among others). */
-export interface WriterStats extends FillStats {
-  /** Writer rounds begun: each is one writev per segment touched, durable under `always`. */
-  batches: number;
-  /** Records in the largest batch. */
-  maxBatch: number;
-  writes: number;
-  /** fdatasync and fsync calls, and segment writes made with O_DSYNC (each one such). */
-  fsyncs: number;
-  bytesWritten: number;
-  segmentsCreated: number;
-  segmentsDeleted: number;
-  /** Times the store began refusing writes because a write, fsync, create or delete failed. */
-  writeFailures: number;
-  /** Retries while refusing (each cuts back if needed and writes a probe). */
-  writeRetries: number;
-  /** Appends answered with an error because their write failed (never acknowledged). */
-  appendsFailed: number;
-  /** Record arenas allocated (file-write-queue.ts: reused once written, ARENAS_FREE kept). */
-  arenas: number;
-}
-
-/** Where the log stands: what a new segment's META record carries. */
-export interface LogPosition {
-  readonly lastSeq: number;
-  readonly lastTime: number;
-}
-
-export interface FileWriterOptions {
-  dir: string;
-  /** The directory, open for fsync; the writer closes it with the segments. */
-  dirFd: number;
-  sync: SyncPolicy;
-  segmentBytes: number;
-  /** Every segment by id, shared with the index (which reads `live`). */
-  segments: Map<number, Segment>;
-  position: LogPosition;
-  stats: WriterStats;
-  ops: FileOps;
-  retry: WriteRetry;
-  /** Zeros written ahead of the writer under sync `always` (default FILL_BYTES; 0: none). */
-  fillBytes?: number;
-  /** A message whose record was not written: the index must forget it. */
-  onDrop: (seq: number) => void;
-  /** The store began refusing writes (the error) or takes them again (null). */
-  onState: (err: StoreError | null) => void;
-  /** Called after each fsync of a segment with how far it is now synced (the synced mark). */
-  onSynced?: (seg: Segment, offset: number) => void;
-}
-
 const segFile = (name: number): string => String(name).padStart(20, '0') + '.seg';
-
-export function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 export class FileWriter {
   private readonly dir: string;

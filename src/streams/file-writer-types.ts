@@ -1,0 +1,63 @@
+/**
+ * What the file store's writer (file-writer.ts) is given and counts: its
+ * options, its counters and where the log stands.
+ */
+import type { FillStats } from './file-fill.js';
+import type { Segment } from './file-index.js';
+import type { FileOps } from './file-ops.js';
+import type { WriteRetry } from './file-retry.js';
+import type { StoreError, SyncPolicy } from './store.js';
+
+/** The writer's counters; the store's `stats` object holds them (among others). */
+export interface WriterStats extends FillStats {
+  /** Writer rounds begun: each is one writev per segment touched, durable under `always`. */
+  batches: number;
+  /** Records in the largest batch. */
+  maxBatch: number;
+  writes: number;
+  /** fdatasync and fsync calls, and segment writes made with O_DSYNC (each one such). */
+  fsyncs: number;
+  bytesWritten: number;
+  segmentsCreated: number;
+  segmentsDeleted: number;
+  /** Times the store began refusing writes because a write, fsync, create or delete failed. */
+  writeFailures: number;
+  /** Retries while refusing (each cuts back if needed and writes a probe). */
+  writeRetries: number;
+  /** Appends answered with an error because their write failed (never acknowledged). */
+  appendsFailed: number;
+  /** Record arenas allocated (file-write-queue.ts: reused once written, ARENAS_FREE kept). */
+  arenas: number;
+}
+
+/** Where the log stands: what a new segment's META record carries. */
+export interface LogPosition {
+  readonly lastSeq: number;
+  readonly lastTime: number;
+}
+
+export interface FileWriterOptions {
+  dir: string;
+  /** The directory, open for fsync; the writer closes it with the segments. */
+  dirFd: number;
+  sync: SyncPolicy;
+  segmentBytes: number;
+  /** Every segment by id, shared with the index (which reads `live`). */
+  segments: Map<number, Segment>;
+  position: LogPosition;
+  stats: WriterStats;
+  ops: FileOps;
+  retry: WriteRetry;
+  /** Zeros written ahead of the writer under sync `always` (default FILL_BYTES; 0: none). */
+  fillBytes?: number;
+  /** A message whose record was not written: the index must forget it. */
+  onDrop: (seq: number) => void;
+  /** The store began refusing writes (the error) or takes them again (null). */
+  onState: (err: StoreError | null) => void;
+  /** Called after each fsync of a segment with how far it is now synced (the synced mark). */
+  onSynced?: (seg: Segment, offset: number) => void;
+}
+
+export function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -29,8 +29,15 @@ export interface AckProgress {
 
 /** Slots the arrays start with; they double when full. */
 const FIRST_SLOTS = 64;
-/** Arrays larger than this are given back when nothing is pending. */
-const KEEP_SLOTS = 4096;
+/**
+ * Arrays larger than this are given back once nothing has been pending for
+ * a tick of the consumer's timer (`trim`), not the moment the set empties:
+ * a pull consumer with max_ack_pending 20,000 empties it between batches,
+ * and dropping and regrowing the arrays (nine doublings to 32,768 slots)
+ * each time was the largest self time of its ack path (bench/PROFILE.md,
+ * "Issue 16 — cons3").
+ */
+export const KEEP_SLOTS = 4096;
 
 /**
  * The fields of the pending entries, one slot each, reused through a free
@@ -56,11 +63,20 @@ class PendingSlots {
     this.free.push(slot);
   }
 
-  /** Nothing is pending: every slot is free (large arrays are given back). */
+  /** Slots the arrays hold (for tests). */
+  get capacity(): number {
+    return this.cseq.length;
+  }
+
+  /** Nothing is pending: every slot is free (the arrays are kept: see `trim`). */
   reset(): void {
     this.free.length = 0;
     this.used = 0;
-    if (this.cseq.length > KEEP_SLOTS) {
+  }
+
+  /** Gives back arrays larger than KEEP_SLOTS; only while nothing is pending. */
+  trim(): void {
+    if (this.used === 0 && this.cseq.length > KEEP_SLOTS) {
       this.cseq = new Float64Array(FIRST_SLOTS);
       this.deliveries = new Float64Array(FIRST_SLOTS);
       this.deadline = new Float64Array(FIRST_SLOTS);
@@ -87,6 +103,13 @@ export class AckPending {
   private readonly f = new PendingSlots();
   /** `slots`' sequences in delivery order, for the ack floor (pending-order.ts). */
   private readonly order = new PendingOrder();
+  /**
+   * The highest stream sequence ever made pending: one above it is not
+   * pending, known without a lookup. Each new delivery is such a one, and a
+   * Map miss on 20,000 entries was 0.7 % of a pull consumer's busy time
+   * (bench/PROFILE.md, "Issue 16 — cons3").
+   */
+  private top = 0;
   /** Pending sequences due for redelivery, first in, first out (as nats-server's queue). */
   readonly rdq: number[] = [];
   /** Updated in place (no object per ack); readers copy it. */
@@ -98,12 +121,27 @@ export class AckPending {
     return this.slots.size;
   }
 
+  /** Slots the arrays hold (for tests). */
+  get capacity(): number {
+    return this.f.capacity;
+  }
+
+  /**
+   * Gives back large slot arrays when nothing is pending (the consumer's
+   * timer calls this; the pending set empties and refills between batches,
+   * too often to give them back each time).
+   */
+  trim(): void {
+    if (this.slots.size === 0) this.f.trim();
+  }
+
   has(seq: number): boolean {
     return this.slots.has(seq);
   }
 
   /** How often `seq` was delivered, 0 when it is not pending. */
   deliveries(seq: number): number {
+    if (seq > this.top) return 0;
     const s = this.slots.get(seq);
     return s === undefined ? 0 : this.f.deliveries[s]!;
   }
@@ -137,6 +175,7 @@ export class AckPending {
       s = this.f.alloc();
       this.slots.set(seq, s);
       this.order.push(seq, this.slots);
+      if (seq > this.top) this.top = seq;
     }
     const f = this.f;
     f.cseq[s] = cseq;
@@ -166,6 +205,8 @@ export class AckPending {
       if (s !== undefined) {
         this.slots.delete(sseq);
         this.f.release(s);
+        // Acked in order: the front of `order`, passed without a lookup.
+        this.order.acked(sseq);
         done?.push(sseq);
         n = 1;
       }

@@ -29,15 +29,8 @@ export interface AckProgress {
 
 /** Slots the arrays start with; they double when full. */
 const FIRST_SLOTS = 64;
-/**
- * Arrays larger than this are given back once nothing has been pending for
- * a tick of the consumer's timer (`trim`), not the moment the set empties:
- * a pull consumer with max_ack_pending 20,000 empties it between batches,
- * and dropping and regrowing the arrays (nine doublings to 32,768 slots)
- * each time was the largest self time of its ack path (bench/PROFILE.md,
- * "Issue 16 — cons3").
- */
-export const KEEP_SLOTS = 4096;
+/** Arrays larger than this are given back when nothing is pending. */
+const KEEP_SLOTS = 4096;
 
 /**
  * The fields of the pending entries, one slot each, reused through a free
@@ -63,20 +56,11 @@ class PendingSlots {
     this.free.push(slot);
   }
 
-  /** Slots the arrays hold (for tests). */
-  get capacity(): number {
-    return this.cseq.length;
-  }
-
-  /** Nothing is pending: every slot is free (the arrays are kept: see `trim`). */
+  /** Nothing is pending: every slot is free (large arrays are given back). */
   reset(): void {
     this.free.length = 0;
     this.used = 0;
-  }
-
-  /** Gives back arrays larger than KEEP_SLOTS; only while nothing is pending. */
-  trim(): void {
-    if (this.used === 0 && this.cseq.length > KEEP_SLOTS) {
+    if (this.cseq.length > KEEP_SLOTS) {
       this.cseq = new Float64Array(FIRST_SLOTS);
       this.deliveries = new Float64Array(FIRST_SLOTS);
       this.deadline = new Float64Array(FIRST_SLOTS);
@@ -119,20 +103,6 @@ export class AckPending {
 
   get size(): number {
     return this.slots.size;
-  }
-
-  /** Slots the arrays hold (for tests). */
-  get capacity(): number {
-    return this.f.capacity;
-  }
-
-  /**
-   * Gives back large slot arrays when nothing is pending (the consumer's
-   * timer calls this; the pending set empties and refills between batches,
-   * too often to give them back each time).
-   */
-  trim(): void {
-    if (this.slots.size === 0) this.f.trim();
   }
 
   has(seq: number): boolean {

@@ -514,7 +514,6 @@ export class Consumer implements Subscriber {
     if (this.closed) return;
     const now = Date.now();
     let work = false;
-    this.acks.trim();
     // Expired together: oldest first.
     for (const seq of this.acks.due(now)) {
       if (this.exhausted(this.acks.deliveries(seq))) this.dropPending(seq, 'max_deliver');

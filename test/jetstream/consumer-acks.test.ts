@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AckPending, KEEP_SLOTS } from '../../src/jetstream/consumer-acks.js';
+import { AckPending } from '../../src/jetstream/consumer-acks.js';
 
 interface Entry {
   cseq: number;
@@ -135,40 +135,5 @@ describe('AckPending', () => {
     acks.delivered(15_001, ++dseq, 2, 7, 42, true);
     assert.deepEqual(acks.toState(), [[15_001, dseq, 2, 42]]);
     assert.equal(acks.redelivered(), 1);
-  });
-
-  test('large slot arrays are kept while the set empties and refills, given back by trim when empty', () => {
-    let dseq = 0;
-    let cursor = 1;
-    const acks = new AckPending({ dseq: () => dseq, cursor: () => cursor });
-    const fill = (from: number, n: number): void => {
-      for (let seq = from; seq < from + n; seq++) {
-        cursor = seq + 1;
-        acks.delivered(seq, ++dseq, 1, 0, seq, true);
-      }
-    };
-    fill(1, 2 * KEEP_SLOTS);
-    const grown = acks.capacity;
-    assert.ok(grown > KEEP_SLOTS);
-    // Still pending: trim keeps them.
-    acks.trim();
-    assert.equal(acks.capacity, grown);
-    assert.equal(acks.ack(2 * KEEP_SLOTS, true, null), 2 * KEEP_SLOTS);
-    assert.equal(acks.size, 0);
-    assert.equal(acks.capacity, grown);
-    // Refilled: the same arrays, entries right.
-    fill(2 * KEEP_SLOTS + 1, 2 * KEEP_SLOTS);
-    assert.equal(acks.capacity, grown);
-    assert.equal(acks.deliveries(3 * KEEP_SLOTS), 1);
-    assert.equal(acks.deliveries(4 * KEEP_SLOTS + 1), 0);
-    assert.equal(acks.ack(4 * KEEP_SLOTS, true, null), 2 * KEEP_SLOTS);
-    acks.trim();
-    assert.ok(acks.capacity <= KEEP_SLOTS);
-    fill(4 * KEEP_SLOTS + 1, 3);
-    assert.deepEqual(
-      acks.toState().map((e) => e[0]),
-      [4 * KEEP_SLOTS + 1, 4 * KEEP_SLOTS + 2, 4 * KEEP_SLOTS + 3],
-    );
-    assert.deepEqual(acks.floor, { consumer_seq: dseq - 3, stream_seq: 4 * KEEP_SLOTS });
   });
 });

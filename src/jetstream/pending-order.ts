@@ -36,6 +36,14 @@ export class PendingOrder {
     if (this.seqs.length - this.head > 2 * pending.size + COMPACT_SLACK) this.compact(pending);
   }
 
+  /**
+   * `seq` is no longer pending: when it is the front, the front moves past
+   * it (what `first` would do, without its lookup in `pending`).
+   */
+  acked(seq: number): void {
+    if (this.head < this.seqs.length && this.seqs[this.head] === seq) this.head++;
+  }
+
   /** The oldest sequence still in `pending`, or undefined when none is. */
   first(pending: ReadonlyMap<number, unknown>): number | undefined {
     const seqs = this.seqs;

@@ -96,6 +96,11 @@ describe('AckPending', () => {
           assert.equal(acks.deadline(s), e.deadline);
           assert.equal(acks.has(s), true);
         }
+        // Not pending, above and below the highest ever pending: 0.
+        assert.equal(acks.deliveries(cursor + 10), 0);
+        for (let s = Math.max(1, cursor - 50); s < cursor; s++) {
+          if (!model.has(s)) assert.equal(acks.deliveries(s), 0);
+        }
       }
     }
   });

@@ -25,6 +25,32 @@ describe('PendingOrder', () => {
     assert.equal(o.length, 0);
   });
 
+  test('acked: the front moves past an acked front, and only then', () => {
+    const pending = new Map<number, true>();
+    const o = new PendingOrder();
+    for (let s = 1; s <= 5; s++) {
+      pending.set(s, true);
+      o.push(s, pending);
+    }
+    pending.delete(3);
+    o.acked(3); // not the front: nothing moves
+    assert.equal(o.length, 5);
+    pending.delete(1);
+    o.acked(1);
+    assert.equal(o.length, 4);
+    assert.equal(o.first(pending), 2);
+    pending.delete(2);
+    o.acked(2);
+    assert.equal(o.first(pending), 4);
+    for (const s of [4, 5]) {
+      pending.delete(s);
+      o.acked(s);
+    }
+    o.acked(5); // empty: nothing to move
+    assert.equal(o.first(pending), undefined);
+    assert.equal(o.length, 0);
+  });
+
   test('matches the smallest key of a model under random acks (fuzz)', () => {
     let seed = 11;
     const rnd = (n: number): number => {

@@ -24,6 +24,22 @@ import { internalError, JsErr, StreamApiError } from './stream-errors.js';
 /** How `storeNotify` tells of a publish: `err` null once stored (what `store` rejects with, else). */
 export type StoreDone = (err: unknown, seq: number, duplicate: boolean) => void;
 
+/**
+ * `StoreDone` as an object's method: a caller that keeps an object per
+ * publish until it is acked anyway (the Redis face's reply slot) passes
+ * it, not a closure and its context as well (bench/PROFILE.md, "Issue 16
+ * — xadd3").
+ */
+export interface StoreNotice {
+  stored(err: unknown, seq: number, duplicate: boolean): void;
+}
+
+/** Tells `done` (a callback or a notice) of a publish. */
+function tell(done: StoreDone | StoreNotice, err: unknown, seq: number, dup: boolean): void {
+  if (typeof done === 'function') done(err, seq, dup);
+  else done.stored(err, seq, dup);
+}
+
 export interface PubResult {
   seq: number;
   duplicate?: boolean;
@@ -56,7 +72,7 @@ export class Stream {
    * append order, so one bound callback (`appended`) serves them all, not
    * a closure per publish. Holds what the store's writer holds in flight.
    */
-  private notifyQ: (StoreDone | undefined)[] = [];
+  private notifyQ: (StoreDone | StoreNotice | undefined)[] = [];
   private notifyHead = 0;
   /**
    * Asked before a message on `subject` with `size` bytes of headers and
@@ -249,7 +265,7 @@ export class Stream {
     subject: string,
     headers: Buffer | null,
     payload: Buffer,
-    done: StoreDone,
+    done: StoreDone | StoreNotice,
     pub: PubHeaders = readPubHeaders(headers),
   ): void {
     const cfg = this.cfg;
@@ -264,8 +280,8 @@ export class Stream {
       cfg.max_msgs_per_subject > 0
     ) {
       this.store(subject, headers, payload, pub).then(
-        (r) => done(null, r.seq, r.duplicate === true),
-        (err: unknown) => done(err, 0, false),
+        (r) => tell(done, null, r.seq, r.duplicate === true),
+        (err: unknown) => tell(done, err, 0, false),
       );
       return;
     }
@@ -287,7 +303,7 @@ export class Stream {
       }
       refused = storeFailure(refused);
     }
-    queueMicrotask(() => done(refused, 0, false));
+    queueMicrotask(() => tell(done, refused, 0, false));
   }
 
   /** `storeNotify`'s callback from the store: tells the oldest waiting publish. */
@@ -308,10 +324,10 @@ export class Stream {
         this.storedSeq = seq;
         this.storedMsgId = '';
       }
-      done(null, seq, false);
+      tell(done, null, seq, false);
     } else {
       if (this.messages.writeError !== null) this.lastMsgId = this.storedMsgId;
-      done(storeFailure(err), 0, false);
+      tell(done, storeFailure(err), 0, false);
     }
   };
 

@@ -342,7 +342,7 @@ export class RedisStreams implements ApiClient {
    * Appends the entry an XADD built after `v.meta.lastId` (`id`, its
    * headers and payload, publishing on `subject`) to the stream here, in
    * this turn (`v` from `hereForXadd`, in the same turn). The slot is
-   * filled with `reply` once the stream acked the entry (durable under its
+   * filled with the ID `text` (a bulk string) once the stream acked the entry (durable under its
    * sync policy), or with the error: the same outcome as `xadd`, with no
    * promise, one slot and one callback per entry.
    */
@@ -353,11 +353,11 @@ export class RedisStreams implements ApiClient {
     id: StreamId,
     headers: Buffer,
     payload: Buffer,
-    reply: Reply,
+    text: string,
   ): LaterReply {
     const cs = v.cs;
     const before = cs.stream.state().lastSeq;
-    const later = this.here.storeLater(account, cs, subject, headers, payload, reply);
+    const later = this.here.storeLater(account, cs, subject, headers, payload, text);
     if (cs.stream.state().lastSeq === before + 1) {
       v.meta.seq = before + 1;
       v.meta.lastId = id;

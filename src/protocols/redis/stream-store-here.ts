@@ -13,10 +13,10 @@ import type { Subscriber } from '../../core/message.js';
 import type { MatchResult } from '../../core/sublist.js';
 import type { CapturedStream } from '../../jetstream/service.js';
 import { NO_PUB_HEADERS, type PubHeaders } from '../../streams/headers.js';
-import type { PubResult, StoreDone } from '../../streams/stream.js';
+import type { PubResult, StoreNotice } from '../../streams/stream.js';
 import { internalDetail, internalError } from '../../streams/stream-errors.js';
 import type { FaceHost } from '../face.js';
-import { R, type Reply } from './encoder.js';
+import { R } from './encoder.js';
 import { LaterReply } from './reply-line.js';
 import type { AppendResult } from './stream-acks.js';
 
@@ -47,10 +47,11 @@ export class StoreHere {
 
   /**
    * `store` without a promise (`Stream.storeNotify`): the returned slot is
-   * filled with `reply` once the entry is acked (durable under the
-   * stream's sync policy; its consumers told first), or with the error —
-   * the outcome `storeHere` gives, with one slot and one callback per
-   * entry instead of promises (bench/PROFILE.md, "Issue 16 — xadd2").
+   * filled with the bulk string `text` (the entry's ID) once the entry is
+   * acked (durable under the stream's sync policy; its consumers told
+   * first), or with the error — the outcome `storeHere` gives, with one
+   * object per entry (the slot is the stream's notice) instead of promises
+   * (bench/PROFILE.md, "Issue 16 — xadd2", "Issue 16 — xadd3").
    */
   storeLater(
     account: Account,
@@ -58,17 +59,11 @@ export class StoreHere {
     subject: string,
     headers: Buffer,
     payload: Buffer,
-    reply: Reply,
+    text: string,
   ): LaterReply {
-    const later = new LaterReply();
+    const later = new XaddLater(this, cs, subject, text);
     // The entry's own headers are all Redis-*: none a stream reads.
-    cs.stream.storeNotify(
-      subject,
-      headers,
-      payload,
-      storedNotice(this, cs, subject, reply, later),
-      NO_PUB_HEADERS,
-    );
+    cs.stream.storeNotify(subject, headers, payload, later, NO_PUB_HEADERS);
     this.deliverToOthers(account, cs, subject, headers, payload);
     return later;
   }
@@ -143,22 +138,28 @@ function othersHear(m: MatchResult, origin: Subscriber): boolean {
 }
 
 /**
- * XADD's `storeNotify` callback: the consumers told and `reply` filled
- * once acked, else the error. Its own scope: it holds the reply, not the
- * entry (its buffers may be the connection's read buffer).
+ * XADD's reply slot, and the stream's notice of its entry: the consumers
+ * told and the slot filled with the ID once acked, else the error. Holds
+ * the ID's text, not the entry (its buffers may be the connection's read
+ * buffer); the reply itself is made once acked. One object per entry
+ * kept until the group commit, where a slot, a reply, a closure and its
+ * context were.
  */
-function storedNotice(
-  s: StoreHere,
-  cs: CapturedStream,
-  subject: string,
-  reply: Reply,
-  later: LaterReply,
-): StoreDone {
-  return (err, seq, duplicate) => {
+class XaddLater extends LaterReply implements StoreNotice {
+  constructor(
+    private readonly s: StoreHere,
+    private readonly cs: CapturedStream,
+    private readonly subject: string,
+    private readonly text: string,
+  ) {
+    super();
+  }
+
+  stored(err: unknown, seq: number, duplicate: boolean): void {
     if (err === null) {
-      if (!duplicate) cs.consumers.stored(seq, subject);
-      s.counters.appended++;
-      later.fill(reply);
-    } else later.fill(R.error(s.failed(cs, err)));
-  };
+      if (!duplicate) this.cs.consumers.stored(seq, this.subject);
+      this.s.counters.appended++;
+      this.fill(R.bulk(this.text));
+    } else this.fill(R.error(this.s.failed(this.cs, err)));
+  }
 }

@@ -209,8 +209,7 @@ function xaddHere(
     headers = e.headers;
     payload = e.payload;
   }
-  const reply = R.bulk(text);
-  return streams.appendEntry(ctx.client.account, v, subject.subject, id, headers, payload!, reply);
+  return streams.appendEntry(ctx.client.account, v, subject.subject, id, headers, payload!, text);
 }
 
 /** The header block of xaddHere's common entry, written in place (valid until the next XADD). */

@@ -260,6 +260,8 @@ export class Stream {
    * no limit that removes messages on a publish, a store with
    * `appendNotify`) is checked and appended here and told of with its
    * group commit; any other goes through `store`, with the same outcome.
+   * `time`: the message's time (ms), when the caller read `Date.now()` in
+   * this turn already; -1 (default): read here.
    */
   storeNotify(
     subject: string,
@@ -267,6 +269,7 @@ export class Stream {
     payload: Buffer,
     done: StoreDone | StoreNotice,
     pub: PubHeaders = readPubHeaders(headers),
+    time = -1,
   ): void {
     const cfg = this.cfg;
     const store = this.messages;
@@ -285,7 +288,8 @@ export class Stream {
       );
       return;
     }
-    const now = Date.now();
+    // The caller's clock when it read it in this turn (XADD's, for its ID): one call fewer.
+    const now = time < 0 ? Date.now() : time;
     this.pruneDedup(now);
     const size = (headers === null ? 0 : headers.length) + payload.length;
     let refused: unknown =

@@ -47,9 +47,10 @@ export class StoreHere {
 
   /**
    * `store` without a promise (`Stream.storeNotify`): the returned slot is
-   * filled with the bulk string `text` (the entry's ID) once the entry is
-   * acked (durable under the stream's sync policy; its consumers told
-   * first), or with the error — the outcome `storeHere` gives, with one
+   * filled with the entry's ID as a bulk string (`<head>-<seq>`, or `head`
+   * when `seq` is -1) once the entry, stored with the time `now` (ms, read
+   * by XADD in this turn), is acked (durable under the stream's sync
+   * policy; its consumers told first), or with the error — the outcome `storeHere` gives, with one
    * object per entry (the slot is the stream's notice) instead of promises
    * (bench/PROFILE.md, "Issue 16 — xadd2", "Issue 16 — xadd3").
    */
@@ -59,11 +60,13 @@ export class StoreHere {
     subject: string,
     headers: Buffer,
     payload: Buffer,
-    text: string,
+    head: string,
+    seq: number,
+    now: number,
   ): LaterReply {
-    const later = new XaddLater(this, cs, subject, text);
+    const later = new XaddLater(this, cs, subject, head, seq);
     // The entry's own headers are all Redis-*: none a stream reads.
-    cs.stream.storeNotify(subject, headers, payload, later, NO_PUB_HEADERS);
+    cs.stream.storeNotify(subject, headers, payload, later, NO_PUB_HEADERS, now);
     this.deliverToOthers(account, cs, subject, headers, payload);
     return later;
   }
@@ -140,17 +143,19 @@ function othersHear(m: MatchResult, origin: Subscriber): boolean {
 /**
  * XADD's reply slot, and the stream's notice of its entry: the consumers
  * told and the slot filled with the ID once acked, else the error. Holds
- * the ID's text, not the entry (its buffers may be the connection's read
- * buffer); the reply itself is made once acked. One object per entry
- * kept until the group commit, where a slot, a reply, a closure and its
- * context were.
+ * the ID as its ms text (shared by the entries of one millisecond) and
+ * sequence, not the entry (its buffers may be the connection's read
+ * buffer); the ID's string and the reply are made once acked. One object
+ * per entry kept until the group commit, where a slot, a reply, a
+ * closure, its context and the ID's strings were.
  */
 class XaddLater extends LaterReply implements StoreNotice {
   constructor(
     private readonly s: StoreHere,
     private readonly cs: CapturedStream,
     private readonly subject: string,
-    private readonly text: string,
+    private readonly head: string,
+    private readonly seq: number,
   ) {
     super();
   }
@@ -159,7 +164,7 @@ class XaddLater extends LaterReply implements StoreNotice {
     if (err === null) {
       if (!duplicate) this.cs.consumers.stored(seq, this.subject);
       this.s.counters.appended++;
-      this.fill(R.bulk(this.text));
+      this.fill(R.bulk(this.seq < 0 ? this.head : `${this.head}-${this.seq}`));
     } else this.fill(R.error(this.s.failed(this.cs, err)));
   }
 }

@@ -24,6 +24,22 @@ import { internalError, JsErr, StreamApiError } from './stream-errors.js';
 /** How `storeNotify` tells of a publish: `err` null once stored (what `store` rejects with, else). */
 export type StoreDone = (err: unknown, seq: number, duplicate: boolean) => void;
 
+/**
+ * `StoreDone` as an object's method: a caller that keeps an object per
+ * publish until it is acked anyway (the Redis face's reply slot) passes
+ * it, not a closure and its context as well (bench/PROFILE.md, "Issue 16
+ * — xadd3").
+ */
+export interface StoreNotice {
+  stored(err: unknown, seq: number, duplicate: boolean): void;
+}
+
+/** Tells `done` (a callback or a notice) of a publish. */
+function tell(done: StoreDone | StoreNotice, err: unknown, seq: number, dup: boolean): void {
+  if (typeof done === 'function') done(err, seq, dup);
+  else done.stored(err, seq, dup);
+}
+
 export interface PubResult {
   seq: number;
   duplicate?: boolean;
@@ -56,7 +72,7 @@ export class Stream {
    * append order, so one bound callback (`appended`) serves them all, not
    * a closure per publish. Holds what the store's writer holds in flight.
    */
-  private notifyQ: (StoreDone | undefined)[] = [];
+  private notifyQ: (StoreDone | StoreNotice | undefined)[] = [];
   private notifyHead = 0;
   /**
    * Asked before a message on `subject` with `size` bytes of headers and
@@ -244,13 +260,16 @@ export class Stream {
    * no limit that removes messages on a publish, a store with
    * `appendNotify`) is checked and appended here and told of with its
    * group commit; any other goes through `store`, with the same outcome.
+   * `time`: the message's time (ms), when the caller read `Date.now()` in
+   * this turn already; -1 (default): read here.
    */
   storeNotify(
     subject: string,
     headers: Buffer | null,
     payload: Buffer,
-    done: StoreDone,
+    done: StoreDone | StoreNotice,
     pub: PubHeaders = readPubHeaders(headers),
+    time = -1,
   ): void {
     const cfg = this.cfg;
     const store = this.messages;
@@ -264,12 +283,13 @@ export class Stream {
       cfg.max_msgs_per_subject > 0
     ) {
       this.store(subject, headers, payload, pub).then(
-        (r) => done(null, r.seq, r.duplicate === true),
-        (err: unknown) => done(err, 0, false),
+        (r) => tell(done, null, r.seq, r.duplicate === true),
+        (err: unknown) => tell(done, err, 0, false),
       );
       return;
     }
-    const now = Date.now();
+    // The caller's clock when it read it in this turn (XADD's, for its ID): one call fewer.
+    const now = time < 0 ? Date.now() : time;
     this.pruneDedup(now);
     const size = (headers === null ? 0 : headers.length) + payload.length;
     let refused: unknown =
@@ -287,7 +307,7 @@ export class Stream {
       }
       refused = storeFailure(refused);
     }
-    queueMicrotask(() => done(refused, 0, false));
+    queueMicrotask(() => tell(done, refused, 0, false));
   }
 
   /** `storeNotify`'s callback from the store: tells the oldest waiting publish. */
@@ -308,10 +328,10 @@ export class Stream {
         this.storedSeq = seq;
         this.storedMsgId = '';
       }
-      done(null, seq, false);
+      tell(done, null, seq, false);
     } else {
       if (this.messages.writeError !== null) this.lastMsgId = this.storedMsgId;
-      done(storeFailure(err), 0, false);
+      tell(done, storeFailure(err), 0, false);
     }
   };
 

@@ -65,3 +65,26 @@ test('names it does not write: empty, too long, a space, control bytes, UTF-8', 
     before.replace('1-1', '1-3'),
   );
 });
+
+test('ofParts(head, seq) is the block of `<head>-<seq>`, across digit counts, in turn with of', () => {
+  const head = new XaddHead();
+  const seqs = [0, 1, 9, 10, 99, 100, 12345, 999_999, 1_000_000, Number.MAX_SAFE_INTEGER];
+  const heads = ['0', '1', '1733500000000', '18446744073709551615'];
+  const f = Buffer.from('field');
+  for (let round = 0; round < 2; round++) {
+    for (const h of heads) {
+      for (const seq of seqs) {
+        const text = `${h}-${seq}`;
+        const want = encodeEntry(parseId(Buffer.from(text), 0n, true)!, [f, Buffer.from('v')]);
+        const got = head.ofParts(h, seq, f, 0, f.length);
+        assert.ok(got !== null, text);
+        assert.equal(got.toString('latin1'), want.headers.toString('latin1'), text);
+        // The whole text through `of`, then parts again: the reused block follows each.
+        assert.equal(head.of(text, f, 0, f.length)!.toString('latin1'), got.toString('latin1'));
+        const whole = head.ofParts(text, -1, f, 0, f.length);
+        assert.equal(whole!.toString('latin1'), want.headers.toString('latin1'), `${text} whole`);
+      }
+      seqs.reverse();
+    }
+  }
+});

@@ -20,7 +20,7 @@ import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
 import { UnsyncedSeqs } from '../../src/streams/file-synced-mark.js';
 import { ARENA_BYTES, type WriteBatch, WriteQueue } from '../../src/streams/file-write-queue.js';
 import { StoreError } from '../../src/streams/store.js';
-import { type StoreDone, Stream } from '../../src/streams/stream.js';
+import { type StoreDone, type StoreNotice, Stream } from '../../src/streams/stream.js';
 import { normalizeConfig } from '../../src/streams/stream-config.js';
 import { StreamApiError } from '../../src/streams/stream-errors.js';
 import { checkFor } from '../helpers/poll.js';
@@ -279,7 +279,13 @@ describe('Stream.storeNotify', () => {
     }
   }
 
-  /** storeNotify as a promise; checks the callback does not come in this turn. */
+  let calls = 0;
+
+  /**
+   * storeNotify as a promise; checks the callback does not come in this
+   * turn. Every other call passes a `StoreNotice` object, not a function,
+   * so each outcome below is told through both.
+   */
   function stored(
     s: Stream,
     subject: string,
@@ -292,7 +298,8 @@ describe('Stream.storeNotify', () => {
         assert.equal(sameTurn, false, 'never called back in the same turn');
         resolve([err, seq, dup]);
       };
-      s.storeNotify(subject, headers, payload, done);
+      const notice: StoreNotice = { stored: done };
+      s.storeNotify(subject, headers, payload, calls++ % 2 === 0 ? done : notice);
     });
     sameTurn = false;
     return p;

@@ -342,8 +342,9 @@ export class RedisStreams implements ApiClient {
    * Appends the entry an XADD built after `v.meta.lastId` (`id`, its
    * headers and payload, publishing on `subject`) to the stream here, in
    * this turn (`v` from `hereForXadd`, in the same turn). The slot is
-   * filled with `reply` once the stream acked the entry (durable under its
-   * sync policy), or with the error: the same outcome as `xadd`, with no
+   * filled with the ID (`<head>-<seq>`, or `head` when seq is -1, a bulk
+   * string) once the stream acked the entry (stored with the time `now`,
+   * XADD's clock; durable under its sync policy), or with the error: the same outcome as `xadd`, with no
    * promise, one slot and one callback per entry.
    */
   appendEntry(
@@ -353,11 +354,13 @@ export class RedisStreams implements ApiClient {
     id: StreamId,
     headers: Buffer,
     payload: Buffer,
-    reply: Reply,
+    head: string,
+    seq: number,
+    now: number,
   ): LaterReply {
     const cs = v.cs;
     const before = cs.stream.state().lastSeq;
-    const later = this.here.storeLater(account, cs, subject, headers, payload, reply);
+    const later = this.here.storeLater(account, cs, subject, headers, payload, head, seq, now);
     if (cs.stream.state().lastSeq === before + 1) {
       v.meta.seq = before + 1;
       v.meta.lastId = id;

@@ -13,10 +13,10 @@ import type { Subscriber } from '../../core/message.js';
 import type { MatchResult } from '../../core/sublist.js';
 import type { CapturedStream } from '../../jetstream/service.js';
 import { NO_PUB_HEADERS, type PubHeaders } from '../../streams/headers.js';
-import type { PubResult, StoreDone } from '../../streams/stream.js';
+import type { PubResult, StoreNotice } from '../../streams/stream.js';
 import { internalDetail, internalError } from '../../streams/stream-errors.js';
 import type { FaceHost } from '../face.js';
-import { R, type Reply } from './encoder.js';
+import { R } from './encoder.js';
 import { LaterReply } from './reply-line.js';
 import type { AppendResult } from './stream-acks.js';
 
@@ -47,10 +47,12 @@ export class StoreHere {
 
   /**
    * `store` without a promise (`Stream.storeNotify`): the returned slot is
-   * filled with `reply` once the entry is acked (durable under the
-   * stream's sync policy; its consumers told first), or with the error —
-   * the outcome `storeHere` gives, with one slot and one callback per
-   * entry instead of promises (bench/PROFILE.md, "Issue 16 — xadd2").
+   * filled with the entry's ID as a bulk string (`<head>-<seq>`, or `head`
+   * when `seq` is -1) once the entry, stored with the time `now` (ms, read
+   * by XADD in this turn), is acked (durable under the stream's sync
+   * policy; its consumers told first), or with the error — the outcome `storeHere` gives, with one
+   * object per entry (the slot is the stream's notice) instead of promises
+   * (bench/PROFILE.md, "Issue 16 — xadd2", "Issue 16 — xadd3").
    */
   storeLater(
     account: Account,
@@ -58,17 +60,13 @@ export class StoreHere {
     subject: string,
     headers: Buffer,
     payload: Buffer,
-    reply: Reply,
+    head: string,
+    seq: number,
+    now: number,
   ): LaterReply {
-    const later = new LaterReply();
+    const later = new XaddLater(this, cs, subject, head, seq);
     // The entry's own headers are all Redis-*: none a stream reads.
-    cs.stream.storeNotify(
-      subject,
-      headers,
-      payload,
-      storedNotice(this, cs, subject, reply, later),
-      NO_PUB_HEADERS,
-    );
+    cs.stream.storeNotify(subject, headers, payload, later, NO_PUB_HEADERS, now);
     this.deliverToOthers(account, cs, subject, headers, payload);
     return later;
   }
@@ -143,22 +141,30 @@ function othersHear(m: MatchResult, origin: Subscriber): boolean {
 }
 
 /**
- * XADD's `storeNotify` callback: the consumers told and `reply` filled
- * once acked, else the error. Its own scope: it holds the reply, not the
- * entry (its buffers may be the connection's read buffer).
+ * XADD's reply slot, and the stream's notice of its entry: the consumers
+ * told and the slot filled with the ID once acked, else the error. Holds
+ * the ID as its ms text (shared by the entries of one millisecond) and
+ * sequence, not the entry (its buffers may be the connection's read
+ * buffer); the ID's string and the reply are made once acked. One object
+ * per entry kept until the group commit, where a slot, a reply, a
+ * closure, its context and the ID's strings were.
  */
-function storedNotice(
-  s: StoreHere,
-  cs: CapturedStream,
-  subject: string,
-  reply: Reply,
-  later: LaterReply,
-): StoreDone {
-  return (err, seq, duplicate) => {
+class XaddLater extends LaterReply implements StoreNotice {
+  constructor(
+    private readonly s: StoreHere,
+    private readonly cs: CapturedStream,
+    private readonly subject: string,
+    private readonly head: string,
+    private readonly seq: number,
+  ) {
+    super();
+  }
+
+  stored(err: unknown, seq: number, duplicate: boolean): void {
     if (err === null) {
-      if (!duplicate) cs.consumers.stored(seq, subject);
-      s.counters.appended++;
-      later.fill(reply);
-    } else later.fill(R.error(s.failed(cs, err)));
-  };
+      if (!duplicate) this.cs.consumers.stored(seq, this.subject);
+      this.s.counters.appended++;
+      this.fill(R.bulk(this.seq < 0 ? this.head : `${this.head}-${this.seq}`));
+    } else this.fill(R.error(this.s.failed(this.cs, err)));
+  }
 }

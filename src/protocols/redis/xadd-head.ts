@@ -41,8 +41,18 @@ export class XaddHead {
    * most HEAD_FIELD_MAX bytes (encodeEntry writes those).
    */
   of(text: string, f: Buffer, fs: number, fe: number): Buffer | null {
+    return this.ofParts(text, -1, f, fs, fe);
+  }
+
+  /**
+   * `of` for the ID `<head>-<seq>` (`seq` ≥ 0, a safe integer; `head` the
+   * ms part's digits), or `head` alone when `seq` is negative: no string
+   * of the whole ID is made.
+   */
+  ofParts(head: string, seq: number, f: Buffer, fs: number, fe: number): Buffer | null {
     const n = fe - fs;
-    const idLen = text.length;
+    const seqLen = seq < 0 ? 0 : digits(seq);
+    const idLen = head.length + (seq < 0 ? 0 : 1 + seqLen);
     if (n === 0 || n > HEAD_FIELD_MAX || idLen > ID_MAX) return null;
     const buf = this.buf;
     let block = this.block;
@@ -69,7 +79,15 @@ export class XaddHead {
       this.block = block;
     }
     let at = PREFIX.length;
-    for (let i = 0; i < idLen; i++) buf[at++] = text.charCodeAt(i);
+    for (let i = 0; i < head.length; i++) buf[at++] = head.charCodeAt(i);
+    if (seq >= 0) {
+      buf[at] = 0x2d;
+      let q = seq;
+      for (let k = at + seqLen; k > at; k--) {
+        buf[k] = 0x30 + (q % 10);
+        q = Math.floor(q / 10);
+      }
+    }
     return block;
   }
 
@@ -79,6 +97,16 @@ export class XaddHead {
     for (let i = 0; i < n; i++) if (kept[i] !== f[fs + i]) return false;
     return true;
   }
+}
+
+/** Decimal digits of `n` (a non-negative safe integer). */
+function digits(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
 }
 
 /** Whether `f[fs, fs+n)` is `payload`. */

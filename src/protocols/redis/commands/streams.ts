@@ -176,7 +176,11 @@ function xaddHere(
   const last = v.meta.lastId;
   const now = Date.now();
   let id: StreamId | string;
-  let text: string;
+  // The ID's text is `<head>-<seq>`, or `head` alone when seq is -1: on the
+  // fast path no string of the whole ID is made here (the reply's is made
+  // once acked, so nothing but the shared ms text waits for the fsync).
+  let head: string;
+  let seq = -1;
   if (want.kind === 'auto' && last === made.id && made.seq < Number.MAX_SAFE_INTEGER) {
     // The stream's top is the ID made here last: the next from its numbers,
     // no BigInt compared, added or formatted (the same IDs as nextXaddId's).
@@ -189,19 +193,21 @@ function xaddHere(
       made.seq++;
       id = { ms: last.ms, seq: BigInt(made.seq) };
     }
-    text = `${made.msText}-${made.seq}`;
+    head = made.msText;
+    seq = made.seq;
     made.id = id;
   } else {
     id = nextXaddId(want, last, BigInt(now));
     if (typeof id === 'string') return R.error(id);
-    text = `${id.ms}-${id.seq}`;
+    head = `${id.ms}-${id.seq}`;
     made.keep(id);
   }
   // The common entry's header block in a reused buffer (xadd-head.ts); any other made here.
   let headers: Buffer | null = null;
   let payload = one;
-  if (f !== null) headers = xaddHead.of(text, f, fs, fe);
+  if (f !== null) headers = xaddHead.ofParts(head, seq, f, fs, fe);
   if (headers === null) {
+    const text = seq < 0 ? head : `${head}-${seq}`;
     const e =
       args !== null
         ? encodeEntry(id, args, from, text)
@@ -209,8 +215,17 @@ function xaddHere(
     headers = e.headers;
     payload = e.payload;
   }
-  const reply = R.bulk(text);
-  return streams.appendEntry(ctx.client.account, v, subject.subject, id, headers, payload!, reply);
+  return streams.appendEntry(
+    ctx.client.account,
+    v,
+    subject.subject,
+    id,
+    headers,
+    payload!,
+    head,
+    seq,
+    now,
+  );
 }
 
 /** The header block of xaddHere's common entry, written in place (valid until the next XADD). */

@@ -154,26 +154,43 @@ function events(wire: Buffer, cuts: number[], fast: boolean): string[] {
   return readEvents(wire, cuts, fast ? publishFast : null);
 }
 
-const NAMES = ['PUBLISH', 'publish', 'PubLish', 'PUBLISX', 'PUBLIS', 'SPUBLISH', 'ECHO'];
+/** The shape of a command a fast path reads, for `commandLike`. */
+interface FastShape {
+  /** The name as the fast path expects it, and near misses of it. */
+  name: string;
+  names: string[];
+  /** Its argument count (name included), and the bound of the other counts tried. */
+  arity: number;
+  arities: number;
+  /** Changes the arguments drawn (e.g. XADD's ID), before the bulk bound is tried. */
+  shape?: (rng: Rng, args: Buffer[]) => void;
+  /** More ways of writing it otherwise: [what, with what] in the encoded text. */
+  variants?: [string, string][];
+}
 
-/** A PUBLISH-like command: mostly the fast path's shape, sometimes written otherwise. */
-function publishLike(rng: Rng): Buffer {
-  const name = rng.chance(0.7) ? 'PUBLISH' : rng.pick(NAMES);
-  const n = rng.chance(0.85) ? 3 : rng.int(5);
+/**
+ * A command like `f`: mostly the fast path's shape, sometimes another name
+ * or count, now and then its last argument at the bulk bound (one byte
+ * under, at, one over), sometimes written otherwise (a leading zero, a LF
+ * alone, a sign, a bulk too long, a bad end, and `f.variants`).
+ */
+function commandLike(rng: Rng, f: FastShape): Buffer {
+  const name = rng.chance(0.7) ? f.name : rng.pick(f.names);
+  const n = rng.chance(0.85) ? f.arity : rng.int(f.arities);
   const args = [
     Buffer.from(name),
     ...Array.from({ length: Math.max(0, n - 1) }, () => randomArg(rng)),
   ];
-  // Now and then a payload at the bulk bound: one byte under, at, one over.
-  if (args.length === 3 && rng.chance(0.05))
-    args[2] = Buffer.alloc(MAX_BULK - 1 + rng.int(3), 0x61);
+  f.shape?.(rng, args);
+  if (args.length === f.arity && rng.chance(0.05))
+    args[f.arity - 1] = Buffer.alloc(MAX_BULK - 1 + rng.int(3), 0x61);
   let wire = encode(args);
   if (rng.chance(0.15)) {
-    // A length written otherwise: a leading zero, a LF alone, a sign, a bulk too long.
     const text = wire.toString('latin1');
     const variants = [
       text.replace(/\$(\d+)\r\n/, '$0$1\r\n'),
-      text.replace('*3\r\n', '*3\n'),
+      text.replace(`*${f.arity}\r\n`, `*${f.arity}\n`),
+      ...(f.variants ?? []).map(([what, with_]) => text.replace(what, with_)),
       text.replace(/\$(\d+)\r\n/, '$+$1\r\n'),
       text.replace(/\$(\d+)\r\n/, `$${MAX_BULK + 1}\r\n`),
       text.replace(/\r\n$/, 'xy'),
@@ -182,6 +199,16 @@ function publishLike(rng: Rng): Buffer {
   }
   return wire;
 }
+
+const PUBLISH_SHAPE: FastShape = {
+  name: 'PUBLISH',
+  names: ['PUBLISH', 'publish', 'PubLish', 'PUBLISX', 'PUBLIS', 'SPUBLISH', 'ECHO'],
+  arity: 3,
+  arities: 5,
+};
+
+/** A PUBLISH-like command (`nextPublish`'s shape, mostly). */
+const publishLike = (rng: Rng): Buffer => commandLike(rng, PUBLISH_SHAPE);
 
 test('redis request reader: the PUBLISH fast path reads as `next` does', () => {
   const rng = makeRng(SEED ^ 0x5eed);
@@ -238,38 +265,23 @@ function xaddEvents(wire: Buffer, cuts: number[], rng: Rng | null): string[] {
   });
 }
 
-const XNAMES = ['XADD', 'xadd', 'XaDd', 'XADX', 'XAD', 'XADDS', 'PUBLISH'];
+const XADD_SHAPE: FastShape = {
+  name: 'XADD',
+  names: ['XADD', 'xadd', 'XaDd', 'XADX', 'XAD', 'XADDS', 'PUBLISH'],
+  arity: 5,
+  arities: 8,
+  shape: (rng, args) => {
+    if (args.length > 2 && rng.chance(0.8))
+      args[2] = Buffer.from(rng.pick(['*', '*', '*', '**', '1-*', '0-1', '']));
+  },
+  variants: [
+    ['$1\r\n*\r\n', '$01\r\n*\r\n'],
+    ['$1\r\n*\r\n', '$1\r\n*\n\r'],
+  ],
+};
 
-/** An XADD-like command: mostly the fast path's shape, sometimes written otherwise. */
-function xaddLike(rng: Rng): Buffer {
-  const name = rng.chance(0.7) ? 'XADD' : rng.pick(XNAMES);
-  const n = rng.chance(0.85) ? 5 : rng.int(8);
-  const args = [
-    Buffer.from(name),
-    ...Array.from({ length: Math.max(0, n - 1) }, () => randomArg(rng)),
-  ];
-  if (args.length > 2 && rng.chance(0.8))
-    args[2] = Buffer.from(rng.pick(['*', '*', '*', '**', '1-*', '0-1', '']));
-  // Now and then a value at the bulk bound: one byte under, at, one over.
-  if (args.length === 5 && rng.chance(0.05))
-    args[4] = Buffer.alloc(MAX_BULK - 1 + rng.int(3), 0x61);
-  let wire = encode(args);
-  if (rng.chance(0.15)) {
-    // A length written otherwise: a leading zero, a LF alone, a sign, a bulk too long, a bad end.
-    const text = wire.toString('latin1');
-    const variants = [
-      text.replace(/\$(\d+)\r\n/, '$0$1\r\n'),
-      text.replace('*5\r\n', '*5\n'),
-      text.replace('$1\r\n*\r\n', '$01\r\n*\r\n'),
-      text.replace('$1\r\n*\r\n', '$1\r\n*\n\r'),
-      text.replace(/\$(\d+)\r\n/, '$+$1\r\n'),
-      text.replace(/\$(\d+)\r\n/, `$${MAX_BULK + 1}\r\n`),
-      text.replace(/\r\n$/, 'xy'),
-    ];
-    wire = Buffer.from(rng.pick(variants), 'latin1');
-  }
-  return wire;
-}
+/** An XADD-like command (`peekXadd`'s shape, mostly). */
+const xaddLike = (rng: Rng): Buffer => commandLike(rng, XADD_SHAPE);
 
 test('redis request reader: the XADD fast path, taken or declined, reads as `next` does', () => {
   const rng = makeRng(SEED ^ 0xadd);

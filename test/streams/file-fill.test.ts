@@ -75,6 +75,25 @@ async function expectAll(s: FileStore, n: number): Promise<void> {
 const open = (dir: string, extra: object = {}): Promise<FileStore> =>
   openFileStore(dir, { sync: { kind: 'always' }, fillBytes: FILL, ...extra });
 
+/**
+ * The files of a store holding messages 1..n as a kill -9 leaves them (the
+ * page cache survives it): copied while it is open, fill and all. Returns
+ * the copy, its segment, where its records end and its size.
+ */
+async function crashCopy(
+  n: number,
+): Promise<{ dir: string; seg: string; good: number; size: number }> {
+  const live = tmp();
+  const s = await open(live);
+  await fill(s, 1, n);
+  const dir = tmp();
+  fs.cpSync(live, dir, { recursive: true });
+  await s.close();
+  const [seg] = segFiles(dir);
+  const { good, size } = scan(seg!);
+  return { dir, seg: seg!, good, size };
+}
+
 test('a zero tail is the end of the log at open; a clean close cuts it', async () => {
   const dir = tmp();
   const s = await open(dir);
@@ -108,15 +127,7 @@ test('a zero tail is the end of the log at open; a clean close cuts it', async (
 });
 
 test('after a crash every acknowledged message is there and the zero tail is no damage', async () => {
-  const dir = tmp();
-  const s = await open(dir);
-  await fill(s, 1, 200);
-  // The files as a kill -9 leaves them (the page cache survives it).
-  const copy = tmp();
-  fs.cpSync(dir, copy, { recursive: true });
-  await s.close();
-  const [seg] = segFiles(copy);
-  const { good, size } = scan(seg!);
+  const { dir: copy, good, size } = await crashCopy(200);
   assert.ok(size > good, 'the crash left a zero tail');
   const r = await open(copy);
   assert.equal(r.recovered.truncatedBytes, 0);
@@ -126,28 +137,20 @@ test('after a crash every acknowledged message is there and the zero tail is no 
 });
 
 test('a torn record before the zeros is a torn tail, cut at its start', async () => {
-  const live = tmp();
-  const s = await open(live);
-  await fill(s, 1, 20);
-  // The files as a crash leaves them: with their fill.
-  const dir = tmp();
-  fs.cpSync(live, dir, { recursive: true });
-  await s.close();
-  const [seg] = segFiles(dir);
-  const { good, size } = scan(seg!);
+  const { dir, seg, good, size } = await crashCopy(20);
   assert.ok(size > good + 40);
   // A record cut short inside the fill: a header saying 200 bytes, 40 present.
   const torn = Buffer.alloc(40, 0xab);
   torn.writeUInt32LE(200, 0);
-  const fd = fs.openSync(seg!, 'r+');
+  const fd = fs.openSync(seg, 'r+');
   fs.writeSync(fd, torn, 0, torn.length, good);
   fs.closeSync(fd);
-  assert.equal(fs.statSync(seg!).size, size);
+  assert.equal(fs.statSync(seg).size, size);
 
   const r = await open(dir);
   assert.equal(r.recovered.truncatedBytes, 200, 'the torn record, as far as its length says');
   assert.equal(r.recovered.damage.ranges, 0);
-  assert.equal(fs.statSync(seg!).size, good, 'cut at the torn record');
+  assert.equal(fs.statSync(seg).size, good, 'cut at the torn record');
   await expectAll(r, 20);
   await fill(r, 21, 30);
   await r.close();
@@ -158,19 +161,11 @@ test('a torn record before the zeros is a torn tail, cut at its start', async ()
 });
 
 test('zeros where the synced mark says records are is damage, not fill', async () => {
-  const live = tmp();
-  const s = await open(live);
-  await fill(s, 1, 20);
-  // The files as a crash leaves them: the fill after the records.
-  const dir = tmp();
-  fs.cpSync(live, dir, { recursive: true });
-  await s.close();
-  const [seg] = segFiles(dir);
-  const { good, size } = scan(seg!);
+  const { dir, seg, good, size } = await crashCopy(20);
   assert.ok(size > good);
   // Zero the last two records (both synced, as the mark says).
   const starts: number[] = [];
-  const rfd = fs.openSync(seg!, 'r');
+  const rfd = fs.openSync(seg, 'r');
   scanSegment(
     rfd,
     good,
@@ -180,7 +175,7 @@ test('zeros where the synced mark says records are is damage, not fill', async (
   fs.closeSync(rfd);
   assert.equal(starts.length, 21, 'META and 20 messages');
   const from = starts[19]!;
-  const fd = fs.openSync(seg!, 'r+');
+  const fd = fs.openSync(seg, 'r+');
   fs.writeSync(fd, Buffer.alloc(good - from), 0, good - from, from);
   fs.closeSync(fd);
 

@@ -34,6 +34,7 @@ import type { Stream } from '../streams/stream.js';
 import { AckPending } from './consumer-acks.js';
 import { type ConsumerConfig, DEFAULT_ACK_WAIT_NS, NS_PER_MS } from './consumer-config.js';
 import { deadLetterSubject, sendDeadLetter } from './consumer-dead-letter.js';
+import { DirectConsumer } from './consumer-direct.js';
 import { StreamCursor } from './consumer-next.js';
 import { startPosition } from './consumer-position.js';
 import { hasInterest, type PullRequest, PullRequests } from './consumer-pull.js';
@@ -365,17 +366,7 @@ export class Consumer implements Subscriber {
 
   private send(to: string, req: PullRequest | null, m: StoredMessage): void {
     const now = Date.now();
-    const prev = this.acks.deliveries(m.seq);
-    const deliveries = prev + 1;
-    this.dseq++;
-    if (this.cfg.ack_policy === 'none') {
-      this.acks.floor.consumer_seq = this.dseq;
-      this.acks.floor.stream_seq = m.seq;
-      if (this.wantsAcked) this.host.acked(this, [m.seq]);
-    } else {
-      const deadline = now + this.ackWaitMs(deliveries);
-      this.acks.delivered(m.seq, this.dseq, deliveries, deadline, m.time, prev === 0);
-    }
+    const deliveries = this.register(m, now);
     const reply = this.replies.subject(deliveries, m.seq, this.dseq, m.time, this.pos.left);
     const msg: Message =
       this.cfg.headers_only === true
@@ -399,6 +390,22 @@ export class Consumer implements Subscriber {
     this.state.save();
   }
 
+  /** A delivery's bookkeeping (`send`'s, and consumer-direct.ts's): its delivery count. */
+  private register(m: StoredMessage, now: number): number {
+    const prev = this.acks.deliveries(m.seq);
+    const deliveries = prev + 1;
+    this.dseq++;
+    if (this.cfg.ack_policy === 'none') {
+      this.acks.floor.consumer_seq = this.dseq;
+      this.acks.floor.stream_seq = m.seq;
+      if (this.wantsAcked) this.host.acked(this, [m.seq]);
+    } else {
+      const deadline = now + this.ackWaitMs(deliveries);
+      this.acks.delivered(m.seq, this.dseq, deliveries, deadline, m.time, prev === 0);
+    }
+    return deliveries;
+  }
+
   // ---- acks -------------------------------------------------------------
 
   deliver(_sub: Subscription, msg: Message): void {
@@ -419,18 +426,9 @@ export class Consumer implements Subscriber {
         if (d > 0) this.acks.setDeadline(sseq, now + this.ackWaitMs(d));
         break;
       }
-      case 'nak': {
-        const d = this.acks.deliveries(sseq);
-        if (d === 0) break;
-        if (this.exhausted(d)) {
-          this.dropPending(sseq, 'max_deliver');
-        } else if (ack.delayMs > 0) {
-          this.acks.setDeadline(sseq, now + ack.delayMs);
-        } else {
-          this.acks.queueRedelivery(sseq);
-        }
+      case 'nak':
+        this.nak(sseq, ack.delayMs, now);
         break;
-      }
       case 'term':
         if (this.acks.has(sseq)) this.dropPending(sseq, 'term');
         break;
@@ -456,6 +454,18 @@ export class Consumer implements Subscriber {
     }
     this.state.save();
     this.kick();
+  }
+
+  private nak(sseq: number, delayMs: number, now: number): void {
+    const d = this.acks.deliveries(sseq);
+    if (d === 0) return;
+    if (this.exhausted(d)) {
+      this.dropPending(sseq, 'max_deliver');
+    } else if (delayMs > 0) {
+      this.acks.setDeadline(sseq, now + delayMs);
+    } else {
+      this.acks.queueRedelivery(sseq);
+    }
   }
 
   private acked(sseq: number, now = Date.now()): void {
@@ -539,6 +549,36 @@ export class Consumer implements Subscriber {
       this.state.save();
       this.kick();
     }
+  }
+
+  // ---- in process, without messages (consumer-direct.ts) ----------------
+
+  private directPath: DirectConsumer | null = null;
+
+  /** Pull and ack by stream sequence, for an in-process reader (the Redis groups). */
+  get direct(): DirectConsumer {
+    this.directPath ??= new DirectConsumer({
+      closed: () => this.closed || this.isPush,
+      waiting: () => this.pulls.size,
+      pos: this.pos,
+      acks: this.acks,
+      filter: () => this.filter,
+      store: () => this.host.stream.messages,
+      register: (m, now) => {
+        this.register(m, now);
+        this.lastDelivered = now;
+      },
+      ack: (sseq, now) => this.acked(sseq, now),
+      nak: (sseq, now) => this.nak(sseq, 0, now),
+      active: (now) => {
+        this.lastActive = now;
+      },
+      changed: (kick) => {
+        this.state.save();
+        if (kick) this.kick();
+      },
+    });
+    return this.directPath;
   }
 
   // ---- persistence ------------------------------------------------------

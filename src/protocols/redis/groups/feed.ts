@@ -26,7 +26,7 @@ import {
 } from '../../../core/message.js';
 import type { Consumer } from '../../../jetstream/consumer.js';
 import { normalizeConsumerConfig } from '../../../jetstream/consumer-config.js';
-import { ackSubject, parseAckAt } from '../../../jetstream/consumer-wire.js';
+import { parseAckAt } from '../../../jetstream/consumer-wire.js';
 import type { CapturedStream } from '../../../jetstream/service.js';
 import type { EntryMessage } from './view.js';
 
@@ -35,21 +35,23 @@ export const REDIS_GROUP_ACK_WAIT_NS = Number.MAX_SAFE_INTEGER;
 /** Pull requests a group's consumer keeps waiting (blocked XREADGROUPs); past it a read does not block. */
 export const REDIS_GROUP_MAX_WAITING = 1024;
 
-/** A message the consumer delivered: its stream sequence and the message. */
-export interface Pulled {
-  readonly seq: number;
-  readonly msg: Message;
-}
+/** A message the consumer delivered, as the entry the group reads. */
+export type Pulled = EntryMessage;
 
 let nextId = 1_960_000_000;
-
-const ACK = Buffer.from('+ACK');
-const NAK = Buffer.from('-NAK');
 
 /** The JetStream consumer name of Redis group `group` (latin1). */
 export function consumerNameOf(group: string): string {
   if (/^[A-Za-z0-9_-]{1,200}$/.test(group)) return `redis_${group}`;
   return `redis_${createHash('sha256').update(group, 'latin1').digest('base64url').slice(0, 22)}`;
+}
+
+/** How the group's reads reached its consumer (the face's `/varz` redis.groups). */
+export interface FeedCounts {
+  /** Entries taken in process (consumer-direct.ts). */
+  directEntries: number;
+  /** No-wait pull requests sent: what the in-process take could not answer at once. */
+  pullRequests: number;
 }
 
 interface Request {
@@ -91,6 +93,8 @@ export class GroupFeed implements Subscriber {
     readonly consumer: Consumer,
     /** Messages given back because their pull was no longer waited for (counted per face). */
     private readonly late: { count: number } = { count: 0 },
+    /** Entries taken in process, and pull requests sent (counted per face). */
+    private readonly counts: FeedCounts = { directEntries: 0, pullRequests: 0 },
   ) {
     this.ackPrefix = `$JS.ACK.${cs.stream.name}.${consumer.name}.`.length;
     this.sub = internalSubscription(`${this.prefix}>`, this);
@@ -126,7 +130,25 @@ export class GroupFeed implements Subscriber {
   }
 
   /**
-   * Up to `batch` messages there now (none: an empty list). The group's
+   * Up to `batch` messages there now (none: an empty list; fewer than
+   * `batch` does not mean there are no more). In process first
+   * (consumer-direct.ts `takeNow`: no pull request, no messages); the
+   * message path for what that cannot answer at once (a read from disk, a
+   * blocked read waiting on the consumer) — `pullMessages`.
+   */
+  pull(batch: number): Promise<Pulled[]> {
+    if (!this.alive()) return Promise.resolve([]);
+    const { got, more } = this.consumer.direct.takeNow(batch);
+    if (got.length > 0) {
+      this.counts.directEntries += got.length;
+      return Promise.resolve(got);
+    }
+    if (!more) return Promise.resolve(got);
+    return this.pullMessages(batch);
+  }
+
+  /**
+   * `pull` through a `CONSUMER.MSG.NEXT` request. The group's
    * reads pull one at a time (its read lock), so they share one reply
    * subject (`<prefix>p`): the consumer's match of it stays cached, where a
    * new subject per pull cost a subject-index lookup or three (interest,
@@ -134,8 +156,8 @@ export class GroupFeed implements Subscriber {
    * behind on that subject (a full batch gets no status). Should one still
    * be waiting, the next gets a subject of its own.
    */
-  pull(batch: number): Promise<Pulled[]> {
-    if (!this.alive()) return Promise.resolve([]);
+  private pullMessages(batch: number): Promise<Pulled[]> {
+    this.counts.pullRequests++;
     return new Promise((done) => {
       const reply = this.requests.has(this.pullReply)
         ? this.prefix + (this.next++).toString(36)
@@ -189,11 +211,11 @@ export class GroupFeed implements Subscriber {
       // Nobody waits for it any more: back to the consumer, first in line.
       this.late.count++;
       this.owed.add(ref.sseq);
-      this.ackWith(ref.sseq, NAK);
+      this.consumer.direct.ackSeqs([ref.sseq], 'nak');
       return;
     }
     if (req.first !== undefined) this.owed.add(ref.sseq);
-    req.got.push({ seq: ref.sseq, msg });
+    req.got.push(new PulledEntry(ref.sseq, msg));
     if (req.got.length === 1) req.first?.();
     if (req.got.length >= req.batch) {
       this.requests.delete(to);
@@ -203,18 +225,16 @@ export class GroupFeed implements Subscriber {
 
   /** Acknowledges stream sequences (XACK, NOACK reads, entries the group already had). */
   ack(seqs: readonly number[]): void {
-    for (const seq of seqs) {
-      this.owed.delete(seq);
-      this.ackWith(seq, ACK);
-    }
+    for (const seq of seqs) this.owed.delete(seq);
+    // Straight to the consumer (it is on this node) by stream sequence: what
+    // a `$JS.ACK.…` `+ACK` per entry would do, with one state save for all.
+    this.consumer.direct.ackSeqs(seqs, 'ack');
   }
 
   /** Gives messages back undelivered (their reader went away): the next pull gets them first. */
   giveBack(seqs: readonly number[]): void {
-    for (const seq of seqs) {
-      this.owed.add(seq);
-      this.ackWith(seq, NAK);
-    }
+    for (const seq of seqs) this.owed.add(seq);
+    this.consumer.direct.ackSeqs(seqs, 'nak');
   }
 
   /**
@@ -223,13 +243,6 @@ export class GroupFeed implements Subscriber {
    */
   takeOwed(seq: number): boolean {
     return this.owed.delete(seq);
-  }
-
-  private ackWith(seq: number, body: Buffer): void {
-    // Straight to the consumer (it is on this node): what a `$JS.ACK.…`
-    // publish would do, without a subject-index lookup per entry.
-    const subject = ackSubject(this.cs.stream.name, this.consumer.name, 1, seq, 0, 0, 0);
-    this.consumer.deliver(this.sub, { subject, reply: '', headers: null, payload: body });
   }
 
   /** Stream sequences the consumer holds as delivered and not acked. */
@@ -247,28 +260,24 @@ export class GroupFeed implements Subscriber {
   }
 }
 
-/** A pulled message as the entry the group reads. */
-export function pulledEntry(p: Pulled): EntryMessage {
-  return new PulledEntry(p);
-}
-
 /**
- * A pulled message as an entry. Its time (read only for an entry without
- * `Redis-Stream-Id`, whose ID it makes) is in the ack subject (ns), read
- * when asked.
+ * A message delivered through a pull request as an entry. Its time (read
+ * only for an entry without `Redis-Stream-Id`, whose ID it makes) is in
+ * the ack subject (ns), read when asked.
  */
 class PulledEntry implements EntryMessage {
-  readonly seq: number;
   readonly subject: string;
   readonly headers: Buffer | null;
   readonly payload: Buffer;
   private readonly reply: string;
-  constructor(p: Pulled) {
-    this.seq = p.seq;
-    this.subject = p.msg.subject;
-    this.headers = p.msg.headers;
-    this.payload = p.msg.payload;
-    this.reply = p.msg.reply;
+  constructor(
+    readonly seq: number,
+    msg: Message,
+  ) {
+    this.subject = msg.subject;
+    this.headers = msg.headers;
+    this.payload = msg.payload;
+    this.reply = msg.reply;
   }
   get time(): number {
     const ns = this.reply.split('.')[7] ?? '0';

@@ -17,7 +17,7 @@
 import type { Account } from '../../../core/account.js';
 import type { AccountJetStream, CapturedStream } from '../../../jetstream/service.js';
 import type { FaceHost } from '../../face.js';
-import { consumerNameOf, GroupFeed, type Pulled, pulledEntry } from './feed.js';
+import { consumerNameOf, GroupFeed, type Pulled } from './feed.js';
 import { type IdKey, MIN_ID, nextId } from './ids.js';
 import { estimateRead, tombstonesFrom } from './lag.js';
 import { apply, GroupState, type Nack, type Op, UNKNOWN_READ } from './state.js';
@@ -43,6 +43,10 @@ export interface GroupCounters {
   lateEntries: number;
   /** Record writes that failed (the command got an error; memory is ahead of disk until restart). */
   writeFailures: number;
+  /** Entries `>` reads took from the group's consumer in process (feed.ts, consumer-direct.ts). */
+  directEntries: number;
+  /** No-wait pull requests `>` reads sent (what the in-process take could not answer at once). */
+  pullRequests: number;
 }
 
 /** A group in service. */
@@ -282,21 +286,20 @@ export class AccountGroups {
     try {
       feed = await this.feed(cs, g);
       let unordered = false;
-      const consider = (p: Pulled): void => {
-        const m = pulledEntry(p);
+      const consider = (m: Pulled): void => {
         const id = this.view.idOf(cs, m);
         const floor = taken.length > 0 ? taken[taken.length - 1]!.id : g.state.lastId;
-        if (feed.takeOwed(p.seq)) {
+        if (feed.takeOwed(m.seq)) {
           // Handed over before and never read (a BLOCK read's first entry, an
           // entry given back): new to the group even if later ones went first.
           if (id <= floor) unordered = true;
         } else if (id <= floor) {
           // The group had it already (its consumer was behind after a crash):
           // still pending, or to be acked now.
-          if (!g.state.pel.has(id)) feed.ack([p.seq]);
+          if (!g.state.pel.has(id)) feed.ack([m.seq]);
           return;
         }
-        taken.push({ id, seq: p.seq, msg: m });
+        taken.push({ id, seq: m.seq, msg: m });
       };
       for (const p of first) consider(p);
       while (taken.length < max) {
@@ -457,7 +460,7 @@ export class AccountGroups {
       const existed = cs.consumers.byName.has(name);
       const start = await this.view.seqAfter(cs, g.state.lastId);
       const consumer = await GroupFeed.consumerFor(cs, g.state.name, start);
-      const feed = new GroupFeed(this.account, cs, consumer, this.late);
+      const feed = new GroupFeed(this.account, cs, consumer, this.late, this.counters);
       if (existed) await this.reconcile(cs, g, feed);
       g.feed = feed;
       return feed;
@@ -539,7 +542,13 @@ export class AccountGroups {
 /** Every account's groups, opened on first use. */
 export class RedisGroups {
   private readonly accounts = new Map<string, Promise<AccountGroups>>();
-  readonly counters: GroupCounters = { readsCapped: 0, lateEntries: 0, writeFailures: 0 };
+  readonly counters: GroupCounters = {
+    readsCapped: 0,
+    lateEntries: 0,
+    writeFailures: 0,
+    directEntries: 0,
+    pullRequests: 0,
+  };
   private readonly opened: AccountGroups[] = [];
 
   /** What `/varz` shows of the face's groups (summed over the accounts opened). */
@@ -549,6 +558,8 @@ export class RedisGroups {
       reads_capped: this.counters.readsCapped,
       late_entries: this.counters.lateEntries,
       write_failures: this.counters.writeFailures,
+      direct_entries: this.counters.directEntries,
+      pull_requests: this.counters.pullRequests,
       snapshots: 0,
       skipped_records: 0,
       stale_groups: 0,

@@ -17,7 +17,8 @@
  *
  * `ackSeqs(seqs, kind)` is the consumer's ack switch for `+ACK` and
  * `-NAK` (no delay) by stream sequence: no `$JS.ACK…` subject built and
- * parsed per entry, one state save and one delivery kick for all.
+ * parsed per entry, one state save for all, and one delivery kick when a
+ * pull request waits (what an ack or a NAK frees is for it).
  *
  * Why: the Redis group's read and ack went through the message path — a
  * JSON pull request per XREADGROUP, an ack subject, a message and a router
@@ -122,6 +123,8 @@ export class DirectConsumer {
     host.active(now);
     if (kind === 'ack') for (const seq of seqs) host.ack(seq, now);
     else for (const seq of seqs) host.nak(seq, now);
-    host.changed(true);
+    // The delivery loop serves pull requests only (never a push consumer
+    // here): with none waiting, a kick would be a round with nothing to do.
+    host.changed(host.waiting() > 0);
   }
 }

@@ -235,6 +235,64 @@ describe('consumer groups', () => {
     p.disconnect();
   });
 
+  test('reads take entries in process; while a BLOCK read waits, through a pull request behind it', async () => {
+    const face = node.srv.node.faces.find((f) => f.name === 'redis')!;
+    const counts = () => (face.varz!() as { groups: Record<string, number> }).groups;
+    await r.xgroup('CREATE', 'dq', 'g', '$', 'MKSTREAM');
+    const consumer = () =>
+      node.srv.node.jetstream!.account('$G')!.streams.get('dq')!.consumers.byName.get('redis_g')!;
+    const p = r.duplicate();
+    const blocked = p.xreadgroup('GROUP', 'g', 'b', 'BLOCK', 0, 'STREAMS', 'dq', '>');
+    await checkFor(() => consumer().counts().num_waiting === 1, 5000);
+    // The waiting read goes first: this one asks the consumer with a pull request.
+    const before = counts();
+    assert.equal(await r.xreadgroup('GROUP', 'g', 'c', 'COUNT', 5, 'STREAMS', 'dq', '>'), null);
+    assert.equal(counts().pull_requests, before.pull_requests! + 1);
+    assert.equal(counts().direct_entries, before.direct_entries);
+    await r.xadd('dq', '1-0', 'n', '1');
+    assert.deepEqual(await blocked, [['dq', [['1-0', ['n', '1']]]]]);
+    p.disconnect();
+    // Nothing waits: taken in process, no pull request.
+    for (let i = 2; i <= 4; i++) await r.xadd('dq', `${i}-0`, 'n', String(i));
+    const got = (await r.xreadgroup(
+      'GROUP',
+      'g',
+      'c',
+      'COUNT',
+      5,
+      'STREAMS',
+      'dq',
+      '>',
+    )) as ReadReply;
+    assert.deepEqual(
+      got![0]![1].map((e) => e[0]),
+      ['2-0', '3-0', '4-0'],
+    );
+    assert.equal(counts().direct_entries, before.direct_entries! + 3);
+    assert.equal(counts().pull_requests, before.pull_requests! + 1);
+    assert.deepEqual(await r.xpending('dq', 'g'), [
+      4,
+      '1-0',
+      '4-0',
+      [
+        ['b', '1'],
+        ['c', '3'],
+      ],
+    ]);
+    assert.equal(consumer().counts().num_ack_pending, 4);
+    assert.equal(await r.xack('dq', 'g', '2-0', '3-0', '9-0'), 2);
+    assert.equal(consumer().counts().num_ack_pending, 2);
+    assert.deepEqual(
+      consumer()
+        .snapshot()
+        .pending.map((e) => [e[0], e[2]]),
+      [
+        [1, 1],
+        [4, 1],
+      ],
+    );
+  });
+
   test('a NATS publish to the stream wakes a blocked XREADGROUP; pipelined XADD then read', async () => {
     await r.xgroup('CREATE', 'mixed', 'g', '$', 'MKSTREAM');
     const p = r.duplicate();
@@ -330,6 +388,8 @@ describe('consumer groups', () => {
       'reads_capped',
       'late_entries',
       'write_failures',
+      'direct_entries',
+      'pull_requests',
       'snapshots',
       'skipped_records',
       'stale_groups',

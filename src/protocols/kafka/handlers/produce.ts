@@ -358,7 +358,7 @@ function appendBatch(
   // The records of a batch mostly share one timestamp and carry no key or
   // headers: their header block is the same bytes, built once (the store
   // copies what it keeps).
-  let plainTs = -1n;
+  let plainDelta = -1;
   let plain: Buffer | null = null;
   return {
     first,
@@ -396,15 +396,18 @@ function appendBatch(
       if (n === 0) reject(new Error('an empty record batch'));
       for (let i = 0; i < n; i++) {
         const r = b.records[i]!;
-        const ts = h.baseTimestamp + BigInt(r.timestampDelta);
         let headers: Buffer;
         if (r.key === null && r.value !== null && r.headers.length === 0 && i !== n - 1) {
-          if (plain === null || ts !== plainTs) {
-            plain = headersOfRecord(r, ts, null);
-            plainTs = ts;
+          // Same delta, same timestamp: no BigInt per record.
+          if (plain === null || r.timestampDelta !== plainDelta) {
+            plain = headersOfRecord(r, h.baseTimestamp + BigInt(r.timestampDelta), null);
+            plainDelta = r.timestampDelta;
           }
           headers = plain;
-        } else headers = headersOfRecord(r, ts, i === n - 1 ? mark : null);
+        } else {
+          const ts = h.baseTimestamp + BigInt(r.timestampDelta);
+          headers = headersOfRecord(r, ts, i === n - 1 ? mark : null);
+        }
         // A view of the request: the store copies what it keeps (both stores),
         // the live publish copies it only for a listener (settle, above).
         const payload = r.value ?? EMPTY;

@@ -397,7 +397,12 @@ function appendBatch(
       for (let i = 0; i < n; i++) {
         const r = b.records[i]!;
         let headers: Buffer;
-        if (r.key === null && r.value !== null && r.headers.length === 0 && i !== n - 1) {
+        if (
+          r.key === null &&
+          r.value !== null &&
+          r.headers.length === 0 &&
+          (mark === null || i !== n - 1)
+        ) {
           // Same delta, same timestamp: no BigInt per record.
           if (plain === null || r.timestampDelta !== plainDelta) {
             plain = headersOfRecord(r, h.baseTimestamp + BigInt(r.timestampDelta), null);

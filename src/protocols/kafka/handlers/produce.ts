@@ -16,7 +16,8 @@
  * fails the partition with the stream's error; the records before it stay
  * stored (docs/kafka.md, "Produce").
  */
-import type { Message } from '../../../core/message.js';
+import type { Subscriber } from '../../../core/message.js';
+import type { MatchResult } from '../../../core/sublist.js';
 import type { CapturedStream } from '../../../jetstream/service.js';
 import { NO_PUB_HEADERS, readPubHeaders } from '../../../streams/headers.js';
 import { StreamApiError } from '../../../streams/stream-errors.js';
@@ -300,6 +301,21 @@ function decodeAll(
   return batches;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Whether `router.deliver(interest, msg, origin)` may deliver to anyone:
+ * a queue group, or a plain subscription not of `origin` (unless it echoes).
+ */
+function listened(interest: MatchResult, origin: Subscriber): boolean {
+  if (interest.queues.length > 0) return true;
+  const plain = interest.plain;
+  for (let i = 0; i < plain.length; i++) {
+    if (plain[i]!.owner !== origin || origin.echo) return true;
+  }
+  return false;
+}
+
 /** Whether any record header's name starts with `Nats-` (any case). */
 function mentionsNats(headers: readonly { key: string }[]): boolean {
   for (const x of headers) {
@@ -334,14 +350,15 @@ function appendBatch(
         }
       : null;
   const first = cs.stream.state().lastSeq;
-  const msgs = new Array<Message>(n);
+  const heads = new Array<Buffer>(n);
+  const values = new Array<Buffer>(n);
   const seqs = new Array<number>(n);
-  const account = ctx.account!;
   const router = ctx.shared.host.router;
+  const sublist = ctx.account!.sublist;
   // The records of a batch mostly share one timestamp and carry no key or
   // headers: their header block is the same bytes, built once (the store
   // copies what it keeps).
-  let plainTs = -1n;
+  let plainDelta = -1;
   let plain: Buffer | null = null;
   return {
     first,
@@ -354,7 +371,18 @@ function appendBatch(
         for (let i = 0; i < n; i++) {
           if (seqs[i] === undefined) continue;
           cs.consumers.stored(seqs[i]!, p.subject);
-          router.publish(account, msgs[i]!, cs);
+          // As router.publish (match, deliver), but the value is copied out of
+          // the request's read buffer only when someone other than the stream
+          // listens: a view would keep that whole buffer alive.
+          const interest = sublist.match(p.subject);
+          if (!listened(interest, cs)) continue;
+          const v = values[i]!;
+          const payload = v.length === 0 ? EMPTY : Buffer.from(v);
+          router.deliver(
+            interest,
+            { subject: p.subject, reply: '', headers: heads[i]!, payload },
+            cs,
+          );
         }
         topics.appended(cs);
         if (refused !== null) reject(refused);
@@ -368,20 +396,31 @@ function appendBatch(
       if (n === 0) reject(new Error('an empty record batch'));
       for (let i = 0; i < n; i++) {
         const r = b.records[i]!;
-        const ts = h.baseTimestamp + BigInt(r.timestampDelta);
         let headers: Buffer;
-        if (r.key === null && r.value !== null && r.headers.length === 0 && i !== n - 1) {
-          if (plain === null || ts !== plainTs) {
-            plain = headersOfRecord(r, ts, null);
-            plainTs = ts;
+        if (
+          r.key === null &&
+          r.value !== null &&
+          r.headers.length === 0 &&
+          (mark === null || i !== n - 1)
+        ) {
+          // Same delta, same timestamp: no BigInt per record.
+          if (plain === null || r.timestampDelta !== plainDelta) {
+            plain = headersOfRecord(r, h.baseTimestamp + BigInt(r.timestampDelta), null);
+            plainDelta = r.timestampDelta;
           }
           headers = plain;
-        } else headers = headersOfRecord(r, ts, i === n - 1 ? mark : null);
-        const payload = r.value === null ? Buffer.alloc(0) : Buffer.from(r.value);
+        } else {
+          const ts = h.baseTimestamp + BigInt(r.timestampDelta);
+          headers = headersOfRecord(r, ts, i === n - 1 ? mark : null);
+        }
+        // A view of the request: the store copies what it keeps (both stores),
+        // the live publish copies it only for a listener (settle, above).
+        const payload = r.value ?? EMPTY;
         // Only a record header named Nats-* (a client's Nats-Msg-Id, say) is
         // one the stream reads; the face's own (Kafka-*) never are.
         const pub = mentionsNats(r.headers) ? readPubHeaders(headers) : NO_PUB_HEADERS;
-        msgs[i] = { subject: p.subject, reply: '', headers, payload };
+        heads[i] = headers;
+        values[i] = payload;
         // Told in arrival order, never in this turn: no promise per record.
         cs.stream.storeNotify(
           p.subject,

@@ -1,0 +1,50 @@
+/**
+ * One Kafka produce run (1 KiB, acks and partitions as given) against a
+ * fresh node, after a 20,000-record warm-up; prints the node's pid, then,
+ * once the file named by WAITGO exists (if set: attach perf or strace
+ * first), the run's records/s and the node's CPU µs per record.
+ *   node bench/core-tools/kafka-drive.mjs <main.js> <this dist> <msgs> [partitions] [acks]
+ * bench/PROFILE.md, "Issue 16 — kafka1k (round 7)".
+ */
+import { existsSync, readFileSync } from 'node:fs';
+
+const [mainJs, dist, msgsS, partsS = '1', acksS = '1'] = process.argv.slice(2);
+const { startWeft, freePort } = await import(`${dist}/bench/servers.js`);
+const { createTopic, runKafkaProduce } = await import(`${dist}/src/bench/kafka-runner.js`);
+const cpuOf = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const g = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(g[11]) + Number(g[12])) / 100;
+};
+const port = await freePort();
+const node = await startWeft(mainJs, ['--mesh-port', '-1', '--kafka-port', String(port)]);
+const server = { host: '127.0.0.1', port };
+for (let i = 0; ; i++) {
+  try {
+    await createTopic(server, 'warm', 1);
+    break;
+  } catch (e) {
+    if (i > 50) throw e;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+await runKafkaProduce({ server, topic: 'warm', partitions: 1, msgs: 20000, size: 1024, acks: 1 });
+await createTopic(server, 'bench', Number(partsS));
+console.log('PID', node.pid);
+if (process.env.WAITGO) {
+  while (!existsSync(process.env.WAITGO)) await new Promise((r) => setTimeout(r, 100));
+}
+const a = cpuOf(node.pid);
+const res = await runKafkaProduce({
+  server,
+  topic: 'bench',
+  partitions: Number(partsS),
+  msgs: Number(msgsS),
+  size: 1024,
+  acks: Number(acksS),
+});
+const b = cpuOf(node.pid);
+console.log(
+  `rate ${Math.round(res.msgsPerSec)} cpu/rec ${(((b - a) * 1e6) / res.done).toFixed(2)} us requests ${res.requests} done ${res.done}`,
+);
+await node.stop();

@@ -15,9 +15,9 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { createServer, type DetailedPeerCertificate, type Server, type TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, Server, TLSSocket } from 'node:tls';
 import type { Logger } from '../util/logger.js';
-import type { TlsFiles } from './tls.js';
+import { nodeTls, type TlsFiles } from './tls.js';
 
 /** What a session keeps of its TLS handshake (`/connz`, and `cert` for verify_and_map). */
 export interface TlsSessionInfo {
@@ -131,7 +131,8 @@ export class TlsAcceptor {
     private readonly log: Logger,
   ) {
     const s = files.settings;
-    this.server = createServer({
+    // node:tls loads with the first TLS listener (src/connection/tls.ts).
+    this.server = nodeTls().createServer({
       ...files.secureOptions,
       requestCert: s.verify,
       rejectUnauthorized: s.verify,

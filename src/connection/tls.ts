@@ -5,14 +5,13 @@
  * the context they shook hands with; new ones get the new one).
  */
 import { readFileSync } from 'node:fs';
-import {
-  createSecureContext,
-  DEFAULT_CIPHERS,
-  type SecureContext,
-  type SecureContextOptions,
-} from 'node:tls';
+import type { SecureContext, SecureContextOptions } from 'node:tls';
 import type { TlsConfig } from '../auth/types.js';
 import { ConfigError } from '../errors.js';
+import { lazyModule } from '../util/lazy-module.js';
+
+/** node:tls (with OpenSSL's TLS side, ~1.2 MB resident) loads when a node first uses TLS. */
+export const nodeTls = lazyModule<typeof import('node:tls')>('node:tls');
 
 /** nats-server's default TLS handshake timeout (0.5 s is its default; Weft allows 2 s). */
 export const TLS_TIMEOUT_DEFAULT_MS = 2000;
@@ -24,10 +23,14 @@ export const TLS_MIN_VERSION = 'TLSv1.2';
  * (Go) negotiates on AES-capable CPUs, and cheaper per byte than Node's
  * first choice, AES-256-GCM. Nothing is added to or removed from the list.
  */
-export const TLS_CIPHERS = [
-  'TLS_AES_128_GCM_SHA256',
-  ...DEFAULT_CIPHERS.split(':').filter((c) => c !== 'TLS_AES_128_GCM_SHA256'),
-].join(':');
+export function tlsCiphers(): string {
+  return [
+    'TLS_AES_128_GCM_SHA256',
+    ...nodeTls()
+      .DEFAULT_CIPHERS.split(':')
+      .filter((c) => c !== 'TLS_AES_128_GCM_SHA256'),
+  ].join(':');
+}
 
 const KEYS = ['cert_file', 'key_file', 'ca_file', 'verify', 'verify_and_map', 'timeout'];
 
@@ -128,10 +131,10 @@ function loadTls(
     key: keyPem,
     ca,
     minVersion: TLS_MIN_VERSION,
-    ciphers: TLS_CIPHERS,
+    ciphers: tlsCiphers(),
   };
   try {
-    return { context: createSecureContext(options), options };
+    return { context: nodeTls().createSecureContext(options), options };
   } catch (err) {
     throw new ConfigError(key, `cannot use cert_file/key_file/ca_file: ${(err as Error).message}`);
   }

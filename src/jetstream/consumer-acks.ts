@@ -19,6 +19,7 @@
  * `floor.stream_seq` is acknowledged.
  */
 import type { SeqPair } from './consumer-state.js';
+import { PendingPacker } from './pending-codec.js';
 import { PendingIndex } from './pending-index.js';
 
 /** Where the consumer is: its last consumer sequence and its cursor (next stream sequence). */
@@ -235,6 +236,20 @@ export class AckPending {
       return true;
     });
     return out;
+  }
+
+  /**
+   * The pending entries packed for the state file (pending-codec.ts), or
+   * null when one does not fit the packing (then `toState`).
+   */
+  pack(): string | null {
+    const p = new PendingPacker(this.slots.size);
+    const f = this.f;
+    this.slots.each((seq, s) => {
+      p.add(seq, f.cseq[s]!, f.deliveries[s]!, f.time[s]!);
+      return true;
+    });
+    return p.finish();
   }
 
   /** The ack floor: everything at or below it is acknowledged. */

@@ -99,6 +99,19 @@ function unzigzag(z: number): number {
 
 /** Writes `v` (an integer, 0 ≤ v < 2^53) at `pos`; the position after it. */
 function writeVarint(buf: Buffer, pos: number, v: number): number {
+  if (v < 0x80) {
+    buf[pos] = v;
+    return pos + 1;
+  }
+  if (v <= 0xffff_ffff) {
+    // Below 2^32: shifts, no division.
+    while (v >= 0x80) {
+      buf[pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[pos++] = v;
+    return pos;
+  }
   while (v >= 0x80) {
     buf[pos++] = (v % 0x80) | 0x80;
     v = Math.floor(v / 0x80);

@@ -163,12 +163,12 @@ export class AckPending {
   ack(sseq: number, all: boolean, done: number[] | null): number {
     let n = 0;
     if (all) {
+      // Ascending (see PendingIndex), collected first: deleting moves the ring.
       const below: number[] = [];
-      this.slots.each((seq) => {
-        if (seq > sseq) return false;
-        below.push(seq);
-        return true;
-      });
+      const ix = this.slots;
+      for (const seq of ix.behindEntries().keys()) if (seq <= sseq) below.push(seq);
+      const last = Math.min(sseq, ix.ringLast);
+      for (let seq = ix.ringFirst; seq <= last; seq++) if (ix.at(seq) >= 0) below.push(seq);
       for (const seq of below) {
         this.f.release(this.slots.delete(seq));
         done?.push(seq);
@@ -209,10 +209,15 @@ export class AckPending {
   due(now: number): number[] {
     const due: number[] = [];
     const deadline = this.f.deadline;
-    this.slots.each((seq, s) => {
+    const ix = this.slots;
+    for (const [seq, s] of ix.behindEntries()) {
       if (deadline[s]! <= now && !this.rdq.includes(seq)) due.push(seq);
-      return true;
-    });
+    }
+    const last = ix.ringLast;
+    for (let seq = ix.ringFirst; seq <= last; seq++) {
+      const s = ix.at(seq);
+      if (s >= 0 && deadline[s]! <= now && !this.rdq.includes(seq)) due.push(seq);
+    }
     return due.sort((a, b) => a - b);
   }
 
@@ -220,10 +225,13 @@ export class AckPending {
   redelivered(): number {
     let n = 0;
     const d = this.f.deliveries;
-    this.slots.each((_seq, s) => {
-      if (d[s]! > 1) n++;
-      return true;
-    });
+    const ix = this.slots;
+    for (const s of ix.behindEntries().values()) if (d[s]! > 1) n++;
+    const last = ix.ringLast;
+    for (let seq = ix.ringFirst; seq <= last; seq++) {
+      const s = ix.at(seq);
+      if (s >= 0 && d[s]! > 1) n++;
+    }
     return n;
   }
 
@@ -231,10 +239,14 @@ export class AckPending {
   toState(): [number, number, number, number][] {
     const out: [number, number, number, number][] = [];
     const f = this.f;
-    this.slots.each((seq, s) => {
+    const ix = this.slots;
+    for (const [seq, s] of ix.behindEntries())
       out.push([seq, f.cseq[s]!, f.deliveries[s]!, f.time[s]!]);
-      return true;
-    });
+    const last = ix.ringLast;
+    for (let seq = ix.ringFirst; seq <= last; seq++) {
+      const s = ix.at(seq);
+      if (s >= 0) out.push([seq, f.cseq[s]!, f.deliveries[s]!, f.time[s]!]);
+    }
     return out;
   }
 
@@ -245,10 +257,13 @@ export class AckPending {
   pack(): string | null {
     const p = new PendingPacker(this.slots.size);
     const f = this.f;
-    this.slots.each((seq, s) => {
-      p.add(seq, f.cseq[s]!, f.deliveries[s]!, f.time[s]!);
-      return true;
-    });
+    const ix = this.slots;
+    for (const [seq, s] of ix.behindEntries()) p.add(seq, f.cseq[s]!, f.deliveries[s]!, f.time[s]!);
+    const last = ix.ringLast;
+    for (let seq = ix.ringFirst; seq <= last; seq++) {
+      const s = ix.at(seq);
+      if (s >= 0) p.add(seq, f.cseq[s]!, f.deliveries[s]!, f.time[s]!);
+    }
     return p.finish();
   }
 

@@ -128,20 +128,33 @@ export class PendingIndex {
     return this.inRing > 0 ? this.lo : undefined;
   }
 
-  /**
-   * Calls `fn` with each pending sequence and its slot, ascending, until it
-   * returns false. `fn` may delete the sequence it is given (only that one).
+  /*
+   * Visiting every pending sequence, ascending: first the entries of
+   * `behindEntries` (in insertion order, which is ascending), then each
+   * sequence from `ringFirst` to `ringLast` whose `at` is not -1. Loops in
+   * the caller, not a callback here: a callback's call site sees every
+   * caller's function and stops being inlined (measured 4× slower packing
+   * of the state with the ticker's `due` in the same process).
    */
-  each(fn: (seq: number, slot: number) => boolean | undefined): void {
-    for (const [seq, s] of this.behind) if (fn(seq, s) === false) return;
-    if (this.inRing === 0) return;
-    const hi = this.hi;
-    for (let seq = this.lo; seq <= hi; seq++) {
-      // A deletion by `fn` may move `lo` past `seq`, never past a pending one.
-      if (seq - this.lo >= this.ring.length || this.inRing === 0) return;
-      const s = seq < this.lo ? -1 : this.ring[seq & this.mask]!;
-      if (s >= 0 && fn(seq, s) === false) return;
-    }
+
+  /** The pending entries below the ring (usually none). */
+  behindEntries(): ReadonlyMap<number, number> {
+    return this.behind;
+  }
+
+  /** The first sequence the ring may hold. */
+  get ringFirst(): number {
+    return this.lo;
+  }
+
+  /** The last sequence the ring holds (below `ringFirst` when it holds none). */
+  get ringLast(): number {
+    return this.inRing > 0 ? this.hi : this.lo - 1;
+  }
+
+  /** The slot of `seq`, one of `ringFirst`..`ringLast`, or -1. */
+  at(seq: number): number {
+    return this.ring[seq & this.mask]!;
   }
 
   /** Nothing is pending: a large ring is given back. */

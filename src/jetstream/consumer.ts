@@ -280,6 +280,8 @@ export class Consumer implements Subscriber {
     if (this.isPush && hasInterest(this.host.account, this.cfg.deliver_subject!)) {
       out.push_bound = true;
     }
+    // Pending entries that left the pending ring's window (pending-index.ts).
+    if (this.acks.evicted > 0) out.weft_pending_evicted = this.acks.evicted;
     return out;
   }
 

@@ -33,7 +33,7 @@ const KEEP_WINDOW = 4096;
 /** The ring may cover this many times the pending count... */
 export const WINDOW_FACTOR = 4;
 /** ...and at least this many slots (a power of two). */
-export const WINDOW_MIN = 16_384;
+export const WINDOW_MIN = 1024;
 
 export class PendingIndex {
   constructor(

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PendingIndex, WINDOW_FACTOR } from '../../src/jetstream/pending-index.js';
+import { PendingIndex, WINDOW_FACTOR, WINDOW_MIN } from '../../src/jetstream/pending-index.js';
 
 /** Every pending sequence and its slot, ascending, as the index's users visit them. */
 function entries(ix: PendingIndex): [number, number][] {
@@ -76,7 +76,7 @@ describe('PendingIndex', () => {
         }
         most = Math.max(most, model.size);
         assert.ok(
-          ix.window <= Math.max(min ?? 16_384, WINDOW_FACTOR * (most + 1)),
+          ix.window <= Math.max(min ?? WINDOW_MIN, WINDOW_FACTOR * (most + 1)),
           `window ${ix.window} with ${model.size} pending`,
         );
         if (step % 97 === 0) check(ix, model);

@@ -5,21 +5,22 @@
  * queue. The consumer (consumer.ts) decides what an ack means; this keeps
  * the bookkeeping consistent.
  *
- * The pending entries are not objects: a `Map` from stream sequence to a
- * slot of four typed arrays (`PendingSlots`). With thousands pending
+ * The pending entries are not objects: an index from stream sequence to a
+ * slot of four typed arrays (`PendingSlots`; the index is a ring over the
+ * pending window, pending-index.ts). With thousands pending
  * (max_ack_pending 20,000) one object per delivery lived long enough to be
  * promoted and made the pull consumer spend 29 % in GC (bench/PROFILE.md,
  * "Issue 16 — jscons").
  *
  * Invariants: `slots` is in ascending stream sequence (entries are added
  * as the consumer's cursor moves forward, restored in that order, and a
- * redelivery updates its entry in place), and `order` lists them in the
- * same order (pending-order.ts); `rdq` holds pending sequences due for
+ * redelivery updates its entry in place); `rdq` holds pending sequences due for
  * redelivery, first in, first out, each once; everything at or below
  * `floor.stream_seq` is acknowledged.
  */
 import type { SeqPair } from './consumer-state.js';
-import { PendingOrder } from './pending-order.js';
+import { PendingPacker } from './pending-codec.js';
+import { PendingIndex } from './pending-index.js';
 
 /** Where the consumer is: its last consumer sequence and its cursor (next stream sequence). */
 export interface AckProgress {
@@ -82,16 +83,12 @@ class PendingSlots {
 }
 
 export class AckPending {
-  /** Stream sequence → slot, in ascending stream sequence. */
-  private readonly slots = new Map<number, number>();
+  /** Stream sequence → slot, in ascending stream sequence (pending-index.ts). */
+  private readonly slots = new PendingIndex();
   private readonly f = new PendingSlots();
-  /** `slots`' sequences in delivery order, for the ack floor (pending-order.ts). */
-  private readonly order = new PendingOrder();
   /**
    * The highest stream sequence ever made pending: one above it is not
-   * pending, known without a lookup. Each new delivery is such a one, and a
-   * Map miss on 20,000 entries was 0.7 % of a pull consumer's busy time
-   * (bench/PROFILE.md, "Issue 16 — cons3").
+   * pending, known without a lookup (bench/PROFILE.md, "Issue 16 — cons3").
    */
   private top = 0;
   /** Pending sequences due for redelivery, first in, first out (as nats-server's queue). */
@@ -105,27 +102,32 @@ export class AckPending {
     return this.slots.size;
   }
 
+  /** Pending entries moved out of the index's window (pending-index.ts). */
+  get evicted(): number {
+    return this.slots.evicted;
+  }
+
   has(seq: number): boolean {
-    return this.slots.has(seq);
+    return this.slots.get(seq) >= 0;
   }
 
   /** How often `seq` was delivered, 0 when it is not pending. */
   deliveries(seq: number): number {
     if (seq > this.top) return 0;
     const s = this.slots.get(seq);
-    return s === undefined ? 0 : this.f.deliveries[s]!;
+    return s < 0 ? 0 : this.f.deliveries[s]!;
   }
 
   /** When pending `seq` is due for redelivery (ms), or undefined. */
   deadline(seq: number): number | undefined {
     const s = this.slots.get(seq);
-    return s === undefined ? undefined : this.f.deadline[s];
+    return s < 0 ? undefined : this.f.deadline[s];
   }
 
   /** Moves a pending sequence's redelivery deadline (nothing when it is not pending). */
   setDeadline(seq: number, ms: number): void {
     const s = this.slots.get(seq);
-    if (s !== undefined) this.f.deadline[s] = ms;
+    if (s >= 0) this.f.deadline[s] = ms;
   }
 
   /**
@@ -140,11 +142,10 @@ export class AckPending {
     time: number,
     isNew: boolean,
   ): void {
-    let s = isNew ? undefined : this.slots.get(seq);
-    if (s === undefined) {
+    let s = isNew ? -1 : this.slots.get(seq);
+    if (s < 0) {
       s = this.f.alloc();
       this.slots.set(seq, s);
-      this.order.push(seq, this.slots);
       if (seq > this.top) this.top = seq;
     }
     const f = this.f;
@@ -162,21 +163,21 @@ export class AckPending {
   ack(sseq: number, all: boolean, done: number[] | null): number {
     let n = 0;
     if (all) {
-      // `slots` is in ascending stream sequence.
-      for (const [seq, s] of this.slots) {
-        if (seq > sseq) break;
-        this.slots.delete(seq);
-        this.f.release(s);
+      // Ascending (see PendingIndex), collected first: deleting moves the ring.
+      const below: number[] = [];
+      const ix = this.slots;
+      for (const seq of ix.behindEntries().keys()) if (seq <= sseq) below.push(seq);
+      const last = Math.min(sseq, ix.ringLast);
+      for (let seq = ix.ringFirst; seq <= last; seq++) if (ix.at(seq) >= 0) below.push(seq);
+      for (const seq of below) {
+        this.f.release(this.slots.delete(seq));
         done?.push(seq);
-        n++;
       }
+      n = below.length;
     } else {
-      const s = this.slots.get(sseq);
-      if (s !== undefined) {
-        this.slots.delete(sseq);
+      const s = this.slots.delete(sseq);
+      if (s >= 0) {
         this.f.release(s);
-        // Acked in order: the front of `order`, passed without a lookup.
-        this.order.acked(sseq);
         done?.push(sseq);
         n = 1;
       }
@@ -190,10 +191,9 @@ export class AckPending {
    * redelivery; returns how often it was delivered, 0 if it was not pending.
    */
   drop(sseq: number): number {
-    const s = this.slots.get(sseq);
-    if (s === undefined) return 0;
+    const s = this.slots.delete(sseq);
+    if (s < 0) return 0;
     const deliveries = this.f.deliveries[s]!;
-    this.slots.delete(sseq);
     this.f.release(s);
     const i = this.rdq.indexOf(sseq);
     if (i >= 0) this.rdq.splice(i, 1);
@@ -209,8 +209,14 @@ export class AckPending {
   due(now: number): number[] {
     const due: number[] = [];
     const deadline = this.f.deadline;
-    for (const [seq, s] of this.slots) {
+    const ix = this.slots;
+    for (const [seq, s] of ix.behindEntries()) {
       if (deadline[s]! <= now && !this.rdq.includes(seq)) due.push(seq);
+    }
+    const last = ix.ringLast;
+    for (let seq = ix.ringFirst; seq <= last; seq++) {
+      const s = ix.at(seq);
+      if (s >= 0 && deadline[s]! <= now && !this.rdq.includes(seq)) due.push(seq);
     }
     return due.sort((a, b) => a - b);
   }
@@ -219,7 +225,13 @@ export class AckPending {
   redelivered(): number {
     let n = 0;
     const d = this.f.deliveries;
-    for (const s of this.slots.values()) if (d[s]! > 1) n++;
+    const ix = this.slots;
+    for (const s of ix.behindEntries().values()) if (d[s]! > 1) n++;
+    const last = ix.ringLast;
+    for (let seq = ix.ringFirst; seq <= last; seq++) {
+      const s = ix.at(seq);
+      if (s >= 0 && d[s]! > 1) n++;
+    }
     return n;
   }
 
@@ -227,27 +239,50 @@ export class AckPending {
   toState(): [number, number, number, number][] {
     const out: [number, number, number, number][] = [];
     const f = this.f;
-    for (const [seq, s] of this.slots) out.push([seq, f.cseq[s]!, f.deliveries[s]!, f.time[s]!]);
+    const ix = this.slots;
+    for (const [seq, s] of ix.behindEntries())
+      out.push([seq, f.cseq[s]!, f.deliveries[s]!, f.time[s]!]);
+    const last = ix.ringLast;
+    for (let seq = ix.ringFirst; seq <= last; seq++) {
+      const s = ix.at(seq);
+      if (s >= 0) out.push([seq, f.cseq[s]!, f.deliveries[s]!, f.time[s]!]);
+    }
     return out;
+  }
+
+  /**
+   * The pending entries packed for the state file (pending-codec.ts), or
+   * null when one does not fit the packing (then `toState`).
+   */
+  pack(): string | null {
+    const p = new PendingPacker(this.slots.size);
+    const f = this.f;
+    const ix = this.slots;
+    for (const [seq, s] of ix.behindEntries()) p.add(seq, f.cseq[s]!, f.deliveries[s]!, f.time[s]!);
+    const last = ix.ringLast;
+    for (let seq = ix.ringFirst; seq <= last; seq++) {
+      const s = ix.at(seq);
+      if (s >= 0) p.add(seq, f.cseq[s]!, f.deliveries[s]!, f.time[s]!);
+    }
+    return p.finish();
   }
 
   /** The ack floor: everything at or below it is acknowledged. */
   updateFloor(): void {
     const floor = this.floor;
     if (this.slots.size === 0) {
-      this.order.clear();
+      this.slots.reset();
       this.f.reset();
       floor.consumer_seq = this.progress.dseq();
       floor.stream_seq = Math.max(0, this.progress.cursor() - 1);
       return;
     }
-    // The oldest unacknowledged is the first one delivered and still
-    // pending: O(1) amortised per ack, not a scan (a scan made 20,000
-    // pending acks crawl), and not the Map's iterator either (it steps over
-    // deleted slots: see pending-order.ts).
-    const min = this.order.first(this.slots)!;
+    // The oldest unacknowledged: O(1), not a scan (a scan made 20,000
+    // pending acks crawl), and not a Map's iterator either (it steps over
+    // deleted entries: see pending-order.ts).
+    const min = this.slots.first()!;
     if (min - 1 > floor.stream_seq) {
-      floor.consumer_seq = this.f.cseq[this.slots.get(min)!]! - 1;
+      floor.consumer_seq = this.f.cseq[this.slots.get(min)]! - 1;
       floor.stream_seq = min - 1;
     }
   }

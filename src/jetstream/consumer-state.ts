@@ -23,8 +23,9 @@
  *   progress (redeliveries). nats-server does not fsync consumer state on
  *   its writes. An ack-ack (`persisted`) and `close` always write durably.
  *
- * What the state holds is the consumer's (`ConsumerState`, made by its
- * `snapshot` and read back by its `restore`).
+ * What the state holds is the consumer's (`StateOnDisk`, made by its
+ * `onDisk` and read back by its `restore`): the pending entries packed
+ * (pending-codec.ts), or as tuples in files of Weft before the packing.
  */
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -61,6 +62,16 @@ export interface ConsumerState {
   startSeqs: number[];
 }
 
+/**
+ * What the state file holds: the state with its pending entries either as
+ * `pending` tuples (files written by Weft before `packedPending`, and still
+ * when an entry does not fit the packing) or packed (pending-codec.ts).
+ */
+export type StateOnDisk = Omit<ConsumerState, 'pending'> & {
+  pending?: ConsumerState['pending'];
+  packedPending?: string;
+};
+
 /** The consumer whose state is kept. */
 export interface StateOwner {
   readonly name: string;
@@ -68,6 +79,8 @@ export interface StateOwner {
   readonly durable: boolean;
   /** The state as it is now. */
   snapshot(): ConsumerState;
+  /** The state as it is now, as the file keeps it (when not given: `snapshot`). */
+  onDisk?(): StateOnDisk;
 }
 
 /** The state file of consumer `name` under `<stream dir>/consumers`. */
@@ -240,7 +253,7 @@ export class ConsumerStateFile {
     if (durable) this.durableAt = Date.now();
     const fh = await open(tmp, 'w');
     try {
-      await fh.writeFile(checkedJson({ ...this.owner.snapshot() }));
+      await fh.writeFile(checkedJson({ ...(this.owner.onDisk?.() ?? this.owner.snapshot()) }));
       if (durable) await fh.datasync();
     } finally {
       await fh.close();

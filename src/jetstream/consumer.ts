@@ -39,8 +39,9 @@ import { StreamCursor } from './consumer-next.js';
 import { startPosition } from './consumer-position.js';
 import { hasInterest, type PullRequest, PullRequests } from './consumer-pull.js';
 import { DeliveryPump } from './consumer-pump.js';
-import { type ConsumerState, ConsumerStateFile } from './consumer-state.js';
+import { type ConsumerState, ConsumerStateFile, type StateOnDisk } from './consumer-state.js';
 import { AckReplies, ackSeqAt, appendHeaders, parseAckOf } from './consumer-wire.js';
+import { unpackPending } from './pending-codec.js';
 import { PushFlow } from './push.js';
 
 export interface ConsumerHost {
@@ -175,16 +176,18 @@ export class Consumer implements Subscriber {
   }
 
   /** Restores persisted state (a durable after a restart). */
-  async restore(s: ConsumerState): Promise<void> {
+  async restore(s: StateOnDisk): Promise<void> {
     this.pos.cursor = s.cursor;
     this.dseq = s.dseq;
     this.acks.floor = s.ackFloor;
     this.pos.startSeqs = s.startSeqs ?? [];
     // Whatever was awaiting an ack is redelivered after ack_wait from now.
     const due = Date.now() + (this.cfg.ack_wait ?? DEFAULT_ACK_WAIT_NS) / NS_PER_MS;
-    for (const [sseq, cseq, deliveries, time] of s.pending) {
+    const add = (sseq: number, cseq: number, deliveries: number, time: number): void =>
       this.acks.delivered(sseq, cseq, deliveries, due, time, false);
-    }
+    if (s.packedPending !== undefined) unpackPending(s.packedPending, add);
+    else if (Array.isArray(s.pending)) for (const [a, b, c, d] of s.pending) add(a, b, c, d);
+    else throw new Error('no pending entries (pending or packedPending expected)');
     await this.pos.recount();
   }
 
@@ -278,6 +281,8 @@ export class Consumer implements Subscriber {
     if (this.isPush && hasInterest(this.host.account, this.cfg.deliver_subject!)) {
       out.push_bound = true;
     }
+    // Pending entries that left the pending ring's window (pending-index.ts).
+    if (this.acks.evicted > 0) out.weft_pending_evicted = this.acks.evicted;
     return out;
   }
 
@@ -584,13 +589,22 @@ export class Consumer implements Subscriber {
   // ---- persistence ------------------------------------------------------
 
   snapshot(): ConsumerState {
+    return { ...this.stateHead(), pending: this.acks.toState() };
+  }
+
+  /** The state as its file keeps it: the pending entries packed (pending-codec.ts). */
+  onDisk(): StateOnDisk {
+    const packed = this.acks.pack();
+    return packed === null ? this.snapshot() : { ...this.stateHead(), packedPending: packed };
+  }
+
+  private stateHead(): Omit<ConsumerState, 'pending'> {
     return {
       config: this.cfg,
       created: this.created.toISOString(),
       cursor: this.pos.cursor,
       dseq: this.dseq,
       ackFloor: { ...this.acks.floor },
-      pending: this.acks.toState(),
       startSeqs: this.pos.startSeqs,
     };
   }

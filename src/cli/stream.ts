@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseCheckedJson } from '../jetstream/checked-json.js';
 import { STATE_FILE } from '../jetstream/consumer-state.js';
+import { unpackPending } from '../jetstream/pending-codec.js';
 import { readStreamMeta } from '../jetstream/stream-meta.js';
 import { checkStore, type StoreCheck } from '../streams/file-check.js';
 import { isValidStreamName } from '../streams/stream-config.js';
@@ -77,6 +78,8 @@ function checkConsumers(dir: string): { ok: number; damaged: string[] } {
     try {
       const s = parseCheckedJson(readFileSync(path.join(cdir, f), 'utf8'));
       if (typeof s.config !== 'object' || s.config === null) throw new Error('no config');
+      // A packing damaged behind a valid checksum keeps the consumer out of service at start too.
+      if (s.packedPending !== undefined) unpackPending(s.packedPending, () => {});
       out.ok++;
     } catch (err) {
       out.damaged.push(`consumers/${f}: ${(err as Error).message}`);

@@ -67,7 +67,9 @@ export function msgLength(subjLen: number, headers: Buffer | null, payload: Buff
 
 /**
  * Writes a MSG record of `len` bytes (`msgLength`) into `buf` at `off`.
- * `subjLen` is `Buffer.byteLength(subject)`, known to the caller.
+ * `subjLen` is `Buffer.byteLength(subject)`, known to the caller. The
+ * payload is `payload[pStart, pEnd)`: a caller holding a range of a read
+ * buffer passes it without making a view of it.
  */
 export function encodeMsgAt(
   buf: Buffer,
@@ -79,6 +81,8 @@ export function encodeMsgAt(
   subjLen: number,
   headers: Buffer | null,
   payload: Buffer,
+  pStart = 0,
+  pEnd = payload.length,
 ): void {
   const hdrLen = headers === null ? 0 : headers.length;
   head(buf, off, T_MSG, headers === null ? 0 : F_HEADERS, subjLen, hdrLen);
@@ -86,9 +90,20 @@ export function encodeMsgAt(
   buf.writeDoubleLE(time, off + 24);
   writeSubject(buf, off + HEADER, subject, subjLen);
   if (headers !== null) headers.copy(buf, off + HEADER + subjLen);
-  payload.copy(buf, off + HEADER + subjLen + hdrLen);
+  const at = off + HEADER + subjLen + hdrLen;
+  if (pStart === 0 && pEnd === payload.length) payload.copy(buf, at);
+  else if (pEnd - pStart <= RANGE_JS_MAX) {
+    for (let i = pStart; i < pEnd; i++) buf[at + i - pStart] = payload[i]!;
+  } else payload.copy(buf, at, pStart, pEnd);
   seal(buf, off, len);
 }
+
+/**
+ * A payload range up to this long is copied a byte at a time: `copy` of
+ * part of a buffer makes a view of that part first (an allocation costing
+ * more than copying a short payload).
+ */
+const RANGE_JS_MAX = 64;
 
 /** Subjects up to this long, and ASCII, are copied in JavaScript (no call into C++). */
 const SUBJECT_JS_MAX = 64;

@@ -27,7 +27,7 @@
  * whenever it is higher, wherever the record is, so files with such
  * records read the same in versions that predate `skip`.
  */
-import { crc32 } from './file-crc32.js';
+import { crc32, crc32After } from './file-crc32.js';
 import type { StoredMessage } from './store.js';
 
 export const HEADER = 32;
@@ -91,19 +91,29 @@ export function encodeMsgAt(
   writeSubject(buf, off + HEADER, subject, subjLen);
   if (headers !== null) headers.copy(buf, off + HEADER + subjLen);
   const at = off + HEADER + subjLen + hdrLen;
-  if (pStart === 0 && pEnd === payload.length) payload.copy(buf, at);
-  else if (pEnd - pStart <= RANGE_JS_MAX) {
-    for (let i = pStart; i < pEnd; i++) buf[at + i - pStart] = payload[i]!;
-  } else payload.copy(buf, at, pStart, pEnd);
-  seal(buf, off, len);
+  const whole = pStart === 0 && pEnd === payload.length;
+  if (pEnd - pStart <= PAYLOAD_JS_MAX) {
+    if (whole) payload.copy(buf, at);
+    else for (let i = pStart; i < pEnd; i++) buf[at + i - pStart] = payload[i]!;
+    seal(buf, off, len);
+    return;
+  }
+  // A longer payload: one view of it (none when it is all of `payload`),
+  // copied from and checked where it is; the CRC runs on from the bytes
+  // before it. (`copy` of a range, and a CRC of the record's range, would
+  // each make a view.)
+  const view = whole ? payload : payload.subarray(pStart, pEnd);
+  buf.set(view, at);
+  buf.writeUInt32LE(len, off);
+  buf.writeUInt32LE(crc32After(crc32(buf, off + 8, at), view), off + 4);
 }
 
 /**
- * A payload range up to this long is copied a byte at a time: `copy` of
- * part of a buffer makes a view of that part first (an allocation costing
- * more than copying a short payload).
+ * A payload up to this long is copied a byte at a time when it is a range
+ * of a buffer (`copy` of a range makes a view of it first, an allocation
+ * costing more than the copy) and checked with the record.
  */
-const RANGE_JS_MAX = 64;
+const PAYLOAD_JS_MAX = 64;
 
 /** Subjects up to this long, and ASCII, are copied in JavaScript (no call into C++). */
 const SUBJECT_JS_MAX = 64;

@@ -44,7 +44,7 @@ export function limitsOf(c: AccountJetStreamConfig): JsLimits {
 }
 
 /** The account's byte limit for a storage type (-1: none). */
-function byteLimit(limits: JsLimits, storage: StreamConfig['storage']): number {
+export function byteLimit(limits: JsLimits, storage: StreamConfig['storage']): number {
   return storage === 'memory' ? limits.maxMemory : limits.maxStore;
 }
 

@@ -8,12 +8,13 @@
 import {
   internalSubscription,
   type Message,
+  RangeMessage,
   type Subscriber,
   type Subscription,
 } from '../core/message.js';
-import type { Stream } from '../streams/stream.js';
+import type { StoreNotice, Stream } from '../streams/stream.js';
 import { internalDetail, internalError, type StreamApiError } from '../streams/stream-errors.js';
-import { consumerLimit, publishLimitError } from './account-limits.js';
+import { byteLimit, consumerLimit, publishLimitError } from './account-limits.js';
 import { StreamConsumers } from './consumers.js';
 import { StreamFeeds } from './feeds.js';
 import type { AccountJetStream } from './service.js';
@@ -25,6 +26,31 @@ const FAILURE_LOG_MS = 1000;
 
 /** Ids for internal subscribers, far from client connection ids. */
 let nextInternalId = 1_000_000_000;
+
+/**
+ * Bytes of one ack arena: the acks of stored messages are written one
+ * after another into it and delivered as ranges of it (`RangeMessage`),
+ * so a session copies each from there and no `Buffer` is made per ack.
+ * A full arena is left to whoever still holds a view of it and a new one
+ * is allocated; an arena is never written over.
+ */
+export const ACK_ARENA_BYTES = 16 * 1024;
+
+/**
+ * What a publish waits with for its store outcome (`StoreNotice`): one
+ * small object per publish, where a closure and its context were two.
+ */
+class PendingPub implements StoreNotice {
+  constructor(
+    private readonly cs: CapturedStream,
+    private readonly subject: string,
+    private readonly reply: string,
+  ) {}
+
+  stored(err: unknown, seq: number, duplicate: boolean): void {
+    this.cs.stored(this.subject, this.reply, err, seq, duplicate);
+  }
+}
 
 /** A stream with its capture subscriptions. */
 export class CapturedStream implements Subscriber {
@@ -58,6 +84,8 @@ export class CapturedStream implements Subscriber {
     this.feeds = new StreamFeeds(stream, js.inbox, js.host.log, dir);
     // The store's measure of a message: subject, headers and payload.
     stream.admit = (subject, size) => {
+      // Most accounts have no byte limit: no measure (a closure) per publish then.
+      if (byteLimit(js.limits, stream.config.storage) < 0) return null;
       const refused = publishLimitError(js.limits, stream.config.storage, () => ({
         bytes: Buffer.byteLength(subject) + size,
         used: js.usedBytes(stream.config.storage),
@@ -108,34 +136,62 @@ export class CapturedStream implements Subscriber {
   deliver(_sub: Subscription, msg: Message): void {
     // The message's buffers may be a reused read buffer: the store copies
     // them before `store` returns (StreamStore.append), so no copy here.
-    const reply = msg.reply;
-    const subject = msg.subject;
-    const name = this.stream.name;
+    const notice = new PendingPub(this, msg.subject, msg.reply);
     // Called in this turn, so messages are numbered in arrival order.
-    this.stream.storeNotify(subject, msg.headers, msg.payload, (err, seq, duplicate) => {
-      if (err === null) {
-        if (reply !== '') {
-          const ack = duplicate ? pubAck(name, seq, true) : this.ackBytes(seq);
-          this.js.reply(reply, ack, this);
-        }
-        if (!duplicate) this.consumers.stored(seq, subject);
-        return;
+    if (msg instanceof RangeMessage && msg.hlen < 0) {
+      // A publish without headers, as read: stored from the read buffer's range, no view.
+      this.stream.storeNotifyRange(msg.subject, msg.buf, msg.hstart, msg.end, notice);
+    } else this.stream.storeNotify(msg.subject, msg.headers, msg.payload, notice);
+  }
+
+  /** A publish's store outcome: its ack (or error) to `reply`, then the consumers. */
+  stored(subject: string, reply: string, err: unknown, seq: number, duplicate: boolean): void {
+    const name = this.stream.name;
+    if (err === null) {
+      if (reply !== '') {
+        if (duplicate) this.js.reply(reply, pubAck(name, seq, true), this);
+        else this.ack(reply, seq);
       }
-      const e = internalError(err);
-      if (e.errCode === 10077 && e.code === 500)
-        this.js.host.log.warn(`stream ${name}: ${e.message}`);
-      this.logFailure(e);
-      if (reply !== '') this.js.reply(reply, pubAckError(name, e), this);
-    });
+      if (!duplicate) this.consumers.stored(seq, subject);
+      return;
+    }
+    const e = internalError(err);
+    if (e.errCode === 10077 && e.code === 500)
+      this.js.host.log.warn(`stream ${name}: ${e.message}`);
+    this.logFailure(e);
+    if (reply !== '') this.js.reply(reply, pubAckError(name, e), this);
   }
 
   /** `{"stream":<name>,"seq":` in UTF-8: the start of every ack of this stream. */
   private ackHead: Buffer | null = null;
+  /** The ack arena being filled (ACK_ARENA_BYTES), and where its free part starts. */
+  private ackArena: Buffer | null = null;
+  private ackAt = 0;
 
-  /** The ack of a stored message, `{"stream":…,"seq":…}`, as bytes (no string per ack). */
-  private ackBytes(seq: number): Buffer {
+  /**
+   * Sends the ack of stored message `seq`, `{"stream":…,"seq":…}`, to
+   * `reply`: written into the ack arena and delivered as a range of it
+   * (what `js.reply` does with a `Buffer`).
+   */
+  private ack(reply: string, seq: number): void {
     this.ackHead ??= pubAckHead(this.stream.name);
-    return pubAckBytes(this.ackHead, seq);
+    const head = this.ackHead;
+    const need = head.length + 17; // the longest safe integer, and `}`
+    let arena = this.ackArena;
+    if (arena === null || this.ackAt + need > arena.length) {
+      arena = Buffer.allocUnsafeSlow(Math.max(ACK_ARENA_BYTES, need));
+      this.ackArena = arena;
+      this.ackAt = 0;
+    }
+    const at = this.ackAt;
+    const end = writePubAck(arena, at, head, seq);
+    this.ackAt = end;
+    const js = this.js;
+    js.host.router.deliver(
+      js.account.sublist.match(reply),
+      new RangeMessage(reply, '', arena, at, -1, end),
+      this,
+    );
   }
 }
 
@@ -146,11 +202,19 @@ export function pubAckHead(stream: string): Buffer {
 
 /** `pubAck(stream, seq, false)` as bytes, from the stream's `pubAckHead`. */
 export function pubAckBytes(head: Buffer, seq: number): Buffer {
+  const buf = Buffer.allocUnsafe(head.length + 17);
+  return buf.subarray(0, writePubAck(buf, 0, head, seq));
+}
+
+/**
+ * Writes `pubAck(stream, seq, false)` into `buf` at `at` from the stream's
+ * `pubAckHead` (room: its length + 17) and returns the offset after it.
+ */
+export function writePubAck(buf: Buffer, at: number, head: Buffer, seq: number): number {
   let digits = 1;
   for (let p = 10; p <= seq; p *= 10) digits++;
-  const n = head.length;
-  const buf = Buffer.allocUnsafe(n + digits + 1);
-  buf.set(head, 0);
+  const n = at + head.length;
+  buf.set(head, at);
   if (seq <= 0x7fffffff) {
     let v = seq | 0;
     for (let i = n + digits - 1; i >= n; i--) {
@@ -160,5 +224,5 @@ export function pubAckBytes(head: Buffer, seq: number): Buffer {
     }
   } else buf.write(String(seq), n, 'latin1');
   buf[n + digits] = 0x7d; // }
-  return buf;
+  return n + digits + 1;
 }

@@ -34,11 +34,12 @@ const [T0, T1, T2, T3] = /* @__PURE__ */ (() => {
 })();
 
 /**
- * The table-driven CRC-32 of `buf[start, end)` (four bytes a step);
- * exported for the test that pins it to zlib's.
+ * The table-driven CRC-32 of `buf[start, end)` (four bytes a step),
+ * continuing from `crc` (the CRC-32 of what comes before; 0: nothing), as
+ * zlib's `crc32(data, value)`; exported for the test that pins it to zlib's.
  */
-export function crc32Table(buf: Uint8Array, start = 0, end = buf.length): number {
-  let c = -1;
+export function crc32Table(buf: Uint8Array, start = 0, end = buf.length, crc = 0): number {
+  let c = crc ^ -1;
   let i = start;
   for (const last = end - 4; i <= last; i += 4) {
     c ^= buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
@@ -57,4 +58,14 @@ export function crc32(buf: Buffer, start: number, end: number): number {
     return native(buf.subarray(start, end)) >>> 0;
   }
   return crc32Table(buf, start, end);
+}
+
+/**
+ * The CRC-32 of `crc`'s bytes followed by all of `data` (zlib's
+ * `crc32(data, value)`): a record's payload is checked where it already
+ * is, with no view of the record made for it.
+ */
+export function crc32After(crc: number, data: Uint8Array): number {
+  if (native !== undefined && data.length > CRC_JS_MAX) return native(data, crc) >>> 0;
+  return crc32Table(data, 0, data.length, crc);
 }

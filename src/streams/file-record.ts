@@ -27,7 +27,7 @@
  * whenever it is higher, wherever the record is, so files with such
  * records read the same in versions that predate `skip`.
  */
-import { crc32 } from './file-crc32.js';
+import { crc32, crc32After } from './file-crc32.js';
 import type { StoredMessage } from './store.js';
 
 export const HEADER = 32;
@@ -67,7 +67,9 @@ export function msgLength(subjLen: number, headers: Buffer | null, payload: Buff
 
 /**
  * Writes a MSG record of `len` bytes (`msgLength`) into `buf` at `off`.
- * `subjLen` is `Buffer.byteLength(subject)`, known to the caller.
+ * `subjLen` is `Buffer.byteLength(subject)`, known to the caller. The
+ * payload is `payload[pStart, pEnd)`: a caller holding a range of a read
+ * buffer passes it without making a view of it.
  */
 export function encodeMsgAt(
   buf: Buffer,
@@ -79,6 +81,8 @@ export function encodeMsgAt(
   subjLen: number,
   headers: Buffer | null,
   payload: Buffer,
+  pStart = 0,
+  pEnd = payload.length,
 ): void {
   const hdrLen = headers === null ? 0 : headers.length;
   head(buf, off, T_MSG, headers === null ? 0 : F_HEADERS, subjLen, hdrLen);
@@ -86,9 +90,30 @@ export function encodeMsgAt(
   buf.writeDoubleLE(time, off + 24);
   writeSubject(buf, off + HEADER, subject, subjLen);
   if (headers !== null) headers.copy(buf, off + HEADER + subjLen);
-  payload.copy(buf, off + HEADER + subjLen + hdrLen);
-  seal(buf, off, len);
+  const at = off + HEADER + subjLen + hdrLen;
+  const whole = pStart === 0 && pEnd === payload.length;
+  if (pEnd - pStart <= PAYLOAD_JS_MAX) {
+    if (whole) payload.copy(buf, at);
+    else for (let i = pStart; i < pEnd; i++) buf[at + i - pStart] = payload[i]!;
+    seal(buf, off, len);
+    return;
+  }
+  // A longer payload: one view of it (none when it is all of `payload`),
+  // copied from and checked where it is; the CRC runs on from the bytes
+  // before it. (`copy` of a range, and a CRC of the record's range, would
+  // each make a view.)
+  const view = whole ? payload : payload.subarray(pStart, pEnd);
+  buf.set(view, at);
+  buf.writeUInt32LE(len, off);
+  buf.writeUInt32LE(crc32After(crc32(buf, off + 8, at), view), off + 4);
 }
+
+/**
+ * A payload up to this long is copied a byte at a time when it is a range
+ * of a buffer (`copy` of a range makes a view of it first, an allocation
+ * costing more than the copy) and checked with the record.
+ */
+const PAYLOAD_JS_MAX = 64;
 
 /** Subjects up to this long, and ASCII, are copied in JavaScript (no call into C++). */
 const SUBJECT_JS_MAX = 64;

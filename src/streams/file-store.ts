@@ -37,7 +37,7 @@ import {
   encodeControl,
   encodeMsg,
   encodeMsgAt,
-  msgLength,
+  HEADER,
   recBody,
   recSeq,
   recTime,
@@ -303,8 +303,10 @@ export class FileStore implements StreamStore {
     payload: Buffer,
     time: number,
     done: AppendDone,
+    pStart = 0,
+    pEnd = payload.length,
   ): Error | null {
-    const err = this.appendRecord(subject, headers, payload, time, false);
+    const err = this.appendRecord(subject, headers, payload, time, false, pStart, pEnd);
     if (err !== null) return err;
     this.writer.notify(done, this.index.lastSeq);
     return null;
@@ -313,7 +315,8 @@ export class FileStore implements StreamStore {
   /**
    * Checks, encodes (in place in the writer's queue, or in a buffer of its
    * own: the writer's `recBuf` at `recOff` either way), queues and indexes
-   * a message; null, or why it is refused.
+   * a message whose payload is `payload[pStart, pEnd)` (`own`: all of
+   * `payload`); null, or why it is refused.
    */
   private appendRecord(
     subject: string,
@@ -321,23 +324,40 @@ export class FileStore implements StreamStore {
     payload: Buffer,
     time: number,
     own: boolean,
+    pStart = 0,
+    pEnd = payload.length,
   ): StoreError | null {
     const err = this.writable();
     if (err !== null) return err;
     const subjLen = Buffer.byteLength(subject);
     const tooLong = subjectTooLong(subjLen);
     if (tooLong !== null) return tooLong;
-    const size = (headers === null ? 0 : headers.length) + payload.length;
+    const hdrLen = headers === null ? 0 : headers.length;
+    const size = hdrLen + pEnd - pStart;
     if (size > this.maxMsgSize) {
       return new StoreError('too_large', `message of ${size} bytes (max ${this.maxMsgSize})`);
     }
     const seq = this.index.lastSeq + 1;
-    const len = msgLength(subjLen, headers, payload);
+    const len = HEADER + subjLen + size;
     const w = this.writer;
     const seg = own
       ? w.enqueue(encodeMsg(seq, time, subject, subjLen, headers, payload))
       : w.claim(len);
-    if (!own) encodeMsgAt(w.recBuf, w.recOff, len, seq, time, subject, subjLen, headers, payload);
+    if (!own) {
+      encodeMsgAt(
+        w.recBuf,
+        w.recOff,
+        len,
+        seq,
+        time,
+        subject,
+        subjLen,
+        headers,
+        payload,
+        pStart,
+        pEnd,
+      );
+    }
     this.index.add(seq, subject, time, seg, seg.size - len, len);
     this.unsynced.push(seg.name, seg.size, seq, w.batchNo);
     this.stats.appends++;

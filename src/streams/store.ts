@@ -81,7 +81,9 @@ export interface StreamStore {
    * null, and calls `done(null, seq)` once the message is durable, or
    * `done(err, seq)` when its write failed. Callbacks come in sequence
    * order, a group commit's together. `done` must not throw. Optional: a
-   * store without it is used through `append`.
+   * store without it is used through `append`. The payload stored is
+   * `payload[pStart, pEnd)` (default: all of it), copied before this
+   * returns: a caller holding a range of a read buffer makes no view of it.
    */
   appendNotify?(
     subject: string,
@@ -89,6 +91,8 @@ export interface StreamStore {
     payload: Buffer,
     time: number,
     done: AppendDone,
+    pStart?: number,
+    pEnd?: number,
   ): Error | null;
   /** The message with this sequence, or null (never stored, removed or purged). */
   get(seq: number): Promise<StoredMessage | null>;

@@ -271,6 +271,35 @@ export class Stream {
     pub: PubHeaders = readPubHeaders(headers),
     time = -1,
   ): void {
+    this.notify(subject, headers, pub, payload, 0, payload.length, done, time);
+  }
+
+  /**
+   * `storeNotify` of a message with no header block whose payload is
+   * `buf[start, end)` (a range of a read buffer): a plain publish is copied
+   * into the store from the range, with no `Buffer` view of it made.
+   */
+  storeNotifyRange(
+    subject: string,
+    buf: Buffer,
+    start: number,
+    end: number,
+    done: StoreDone | StoreNotice,
+  ): void {
+    this.notify(subject, null, NO_PUB_HEADERS, buf, start, end, done, -1);
+  }
+
+  /** `storeNotify` with the payload `payload[pStart, pEnd)`. */
+  private notify(
+    subject: string,
+    headers: Buffer | null,
+    pub: PubHeaders,
+    payload: Buffer,
+    pStart: number,
+    pEnd: number,
+    done: StoreDone | StoreNotice,
+    time: number,
+  ): void {
     const cfg = this.cfg;
     const store = this.messages;
     if (
@@ -282,7 +311,8 @@ export class Stream {
       cfg.max_bytes > 0 ||
       cfg.max_msgs_per_subject > 0
     ) {
-      this.store(subject, headers, payload, pub).then(
+      const whole = pStart === 0 && pEnd === payload.length;
+      this.store(subject, headers, whole ? payload : payload.subarray(pStart, pEnd), pub).then(
         (r) => tell(done, null, r.seq, r.duplicate === true),
         (err: unknown) => tell(done, err, 0, false),
       );
@@ -291,13 +321,13 @@ export class Stream {
     // The caller's clock when it read it in this turn (XADD's, for its ID): one call fewer.
     const now = time < 0 ? Date.now() : time;
     this.pruneDedup(now);
-    const size = (headers === null ? 0 : headers.length) + payload.length;
+    const size = (headers === null ? 0 : headers.length) + pEnd - pStart;
     let refused: unknown =
       cfg.max_msg_size >= 0 && size > cfg.max_msg_size
         ? JsErr.MsgSizeExceeded()
         : (this.admit?.(subject, size) ?? null);
     if (refused === null) {
-      refused = store.appendNotify(subject, headers, payload, now, this.appended);
+      refused = store.appendNotify(subject, headers, payload, now, this.appended, pStart, pEnd);
       if (refused === null) {
         // Never called back in this turn: queued in time.
         this.notifyQ.push(done);

@@ -166,6 +166,28 @@ describe('JetStream streams', () => {
     assert.equal((await js.publish('acks.a', sc.encode('6'))).seq, 6);
   });
 
+  test('many concurrent publishes: each ack names its own message (acks span ack arenas)', async () => {
+    // 1,500 acks of ~25 bytes fill Weft's 16 KiB ack arena (captured-stream.ts) twice over;
+    // every seventh carries a Nats-Msg-Id header (stored from a view, not the read range).
+    await jsm.streams.add({ name: 'MANY', subjects: ['many.*'] });
+    const n = 1500;
+    const acks = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        js.publish(`many.${i % 3}`, sc.encode(`m${i}`), i % 7 === 0 ? { msgID: `id${i}` } : {}),
+      ),
+    );
+    assert.deepEqual(
+      acks.map((a) => [a.stream, a.seq, a.duplicate]),
+      Array.from({ length: n }, (_, i) => ['MANY', i + 1, false]),
+    );
+    for (const seq of [1, 2, 8, 650, 651, 1499, 1500]) {
+      const m = await jsm.streams.getMessage('MANY', { seq });
+      assert.deepEqual([m.subject, sc.decode(m.data)], [`many.${(seq - 1) % 3}`, `m${seq - 1}`]);
+    }
+    const dup = await js.publish('many.0', sc.encode('again'), { msgID: 'id7' });
+    assert.deepEqual([dup.seq, dup.duplicate], [8, true]);
+  });
+
   test('de-duplication by msgID', async () => {
     await jsm.streams.add({ name: 'DEDUP', subjects: ['dedup'] });
     const a = await js.publish('dedup', sc.encode('x'), { msgID: 'a' });

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { pubAckBytes, pubAckHead } from '../../src/jetstream/captured-stream.js';
+import { pubAckBytes, pubAckHead, writePubAck } from '../../src/jetstream/captured-stream.js';
 import { pubAck } from '../../src/jetstream/shapes.js';
 import type { Segment } from '../../src/streams/file-index.js';
 import { encodeControl, recSeq, recType, T_DELETE, T_MSG } from '../../src/streams/file-record.js';
@@ -360,6 +360,61 @@ describe('Stream.storeNotify', () => {
     });
   });
 
+  /** `storeNotifyRange` as a promise: the payload is `buf[start, end)`. */
+  function storedRange(
+    s: Stream,
+    subject: string,
+    buf: Buffer,
+    start: number,
+    end: number,
+  ): Promise<[unknown, number, boolean]> {
+    return new Promise((resolve) => {
+      s.storeNotifyRange(subject, buf, start, end, (err, seq, dup) => resolve([err, seq, dup]));
+    });
+  }
+
+  test('storeNotifyRange stores exactly the range, short (copied a byte at a time) or long', async () => {
+    // Payload lengths either side of RANGE_JS_MAX (64) and over an arena quarter, at odd offsets.
+    const lens = [0, 1, 5, 63, 64, 65, 1000, 70_000];
+    for (const extra of [{}, { max_msgs: 1000 }]) {
+      // {}: the plain path (appendNotify from the range); max_msgs: through `store`, from a view.
+      await withStream(extra, async (s) => {
+        const want: Buffer[] = [];
+        const all = lens.map((len, i) => {
+          const buf = Buffer.alloc(len + 7 + i, 0xee); // bytes around the range must not be stored
+          const payload = Buffer.from(Array.from({ length: len }, (_, k) => (k * 31 + i) & 0xff));
+          payload.copy(buf, 3 + i);
+          want.push(payload);
+          return storedRange(s, `s.r${i}`, buf, 3 + i, 3 + i + len);
+        });
+        const got = await Promise.all(all);
+        assert.deepEqual(
+          got,
+          lens.map((_, i) => [null, i + 1, false]),
+        );
+        for (let i = 0; i < lens.length; i++) {
+          const m = (await s.messages.get(i + 1))!;
+          assert.equal(m.subject, `s.r${i}`);
+          assert.equal(m.headers, null);
+          assert.ok(m.payload.equals(want[i]!), `payload of ${lens[i]} bytes`);
+        }
+      });
+    }
+  });
+
+  test('storeNotifyRange: the same refusals as storeNotify (size limit, admit)', async () => {
+    await withStream({ max_msg_size: 10 }, async (s) => {
+      const buf = Buffer.alloc(40, 0x61);
+      assert.deepEqual(await storedRange(s, 's.a', buf, 30, 40), [null, 1, false]);
+      const [big] = await storedRange(s, 's.a', buf, 5, 16);
+      assert.equal(code(big), 10054);
+      s.admit = (_subject, size) => (size === 3 ? new StreamApiError(400, 10999, 'no') : null);
+      const [refused] = await storedRange(s, 's.b', buf, 0, 3);
+      assert.equal(code(refused), 10999);
+      assert.deepEqual(await storedRange(s, 's.c', buf, 0, 4), [null, 2, false]);
+    });
+  });
+
   test('each publish is told its own outcome across refusals, the store path and a failed write', async () => {
     // The plain publishes' callbacks wait in one queue (stream.ts, `appended`):
     // a refusal or a publish through `store` must not shift who hears what.
@@ -422,6 +477,27 @@ describe('Stream.storeNotify', () => {
 });
 
 describe('pub ack bytes', () => {
+  test('writePubAck: acks one after another in one buffer, each the bytes of pubAck', () => {
+    const head = pubAckHead('ORDERS');
+    const buf = Buffer.alloc(64 * (head.length + 17), 0xff);
+    const seqs = [1, 9, 10, 2 ** 31 - 1, 2 ** 31, 2 ** 53 - 1, 42, 100];
+    let at = 3;
+    for (const seq of seqs) {
+      const end = writePubAck(buf, at, head, seq);
+      assert.equal(buf.toString('utf8', at, end), pubAck('ORDERS', seq, false), `seq ${seq}`);
+      assert.ok(end - at <= head.length + 17, 'within the room asked for');
+      at = end;
+    }
+    // Each is still whole after those written after it.
+    at = 3;
+    for (const seq of seqs) {
+      const want = pubAck('ORDERS', seq, false);
+      assert.equal(buf.toString('utf8', at, at + want.length), want);
+      at += want.length;
+    }
+    assert.equal(buf[at], 0xff, 'nothing written past the last');
+  });
+
   test('the same bytes as pubAck, across digit counts', () => {
     for (const name of ['S', 'ORDERS', 'ünï "q"']) {
       const head = pubAckHead(name);

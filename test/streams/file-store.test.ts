@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
-import { CRC_JS_MAX, crc32, crc32Table } from '../../src/streams/file-crc32.js';
+import { CRC_JS_MAX, crc32, crc32After, crc32Table } from '../../src/streams/file-crc32.js';
 import { QUARANTINE_FILE, readQuarantine } from '../../src/streams/file-quarantine.js';
+import { checkRecord, encodeMsg, encodeMsgAt } from '../../src/streams/file-record.js';
 import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
 import { MarkFile, readMark } from '../../src/streams/file-synced-mark.js';
 import { createMemoryStore } from '../../src/streams/memory-store.js';
@@ -82,6 +83,40 @@ describe('file store', () => {
         const want = zlib.crc32(b.subarray(start, end)) >>> 0;
         assert.equal(crc32Table(b, start, end), want, `table [${start}, ${end})`);
         assert.equal(crc32(b, start, end), want, `crc32 [${start}, ${end})`);
+      }
+    }
+  });
+
+  test('CRC-32 continued over a second part (crc32After, crc32Table with a start) is that of both', () => {
+    const b = Buffer.from(Array.from({ length: 700 }, (_, i) => (i * 7919 + 5) & 0xff));
+    for (const cut of [0, 1, 31, 100, 350, 699, 700]) {
+      for (const end of [cut, cut + 1, cut + CRC_JS_MAX, cut + CRC_JS_MAX + 1, 700]) {
+        if (end > 700 || end < cut) continue;
+        const want = zlib.crc32(b.subarray(0, end)) >>> 0;
+        const head = crc32(b, 0, cut);
+        assert.equal(
+          crc32After(head, b.subarray(cut, end)),
+          want,
+          `after [0, ${cut}) [${cut}, ${end})`,
+        );
+        assert.equal(crc32Table(b, cut, end, head), want, `table from ${cut} to ${end}`);
+      }
+    }
+  });
+
+  test('MSG records from a payload range read back as from the payload, either side of 64 bytes', () => {
+    for (const plen of [0, 1, 63, 64, 65, 129, 1000, 5000]) {
+      for (const headers of [null, Buffer.from('NATS/1.0\r\nA: b\r\n\r\n')]) {
+        const payload = Buffer.from(Array.from({ length: plen }, (_, i) => (i * 13 + plen) & 0xff));
+        const src = Buffer.concat([Buffer.alloc(5, 0xaa), payload, Buffer.alloc(3, 0xbb)]);
+        const subjLen = Buffer.byteLength('a.ü');
+        const want = encodeMsg(7, 1234, 'a.ü', subjLen, headers, payload);
+        const got = Buffer.alloc(want.length + 4, 0xcc);
+        encodeMsgAt(got, 2, want.length, 7, 1234, 'a.ü', subjLen, headers, src, 5, 5 + plen);
+        assert.ok(got.subarray(2, 2 + want.length).equals(want), `range, ${plen} bytes`);
+        assert.equal(checkRecord(got, 2, got.length - 2), null, `checks, ${plen} bytes`);
+        assert.deepEqual([got[0], got[1], got[got.length - 1]], [0xcc, 0xcc, 0xcc]);
+        assert.equal(checkRecord(want, 0, want.length), null);
       }
     }
   });

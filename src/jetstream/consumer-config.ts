@@ -261,3 +261,16 @@ export function consumerUpdateError(
 export function sameConsumerConfig(a: ConsumerConfig, b: ConsumerConfig): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
+
+/** How long a delivery (its `deliveries`th) waits for its ack: the backoff's step, else ack_wait. */
+export function ackWaitMs(cfg: ConsumerConfig, deliveries: number): number {
+  const b = cfg.backoff;
+  if (b !== undefined && b.length > 0)
+    return b[Math.min(deliveries - 1, b.length - 1)]! / NS_PER_MS;
+  return (cfg.ack_wait ?? DEFAULT_ACK_WAIT_NS) / NS_PER_MS;
+}
+
+/** Whether a message delivered `deliveries` times may not be delivered again (max_deliver). */
+export function exhausted(cfg: ConsumerConfig, deliveries: number): boolean {
+  return cfg.max_deliver > 0 && deliveries >= cfg.max_deliver;
+}

@@ -15,7 +15,8 @@
  * ack floor and redelivery queue (consumer-acks.ts), the start position and
  * pending counts read from the store (consumer-position.ts), the waiting
  * pull requests and their statuses (consumer-pull.ts), the durable state
- * file, whose `persisted` an ack-ack waits for (consumer-state.ts), push
+ * file, whose `persisted` an ack-ack waits for (consumer-state.ts), and the
+ * state it holds, made and restored (consumer-snapshot.ts), push
  * heartbeats and flow control (push.ts), dead letters
  * (consumer-dead-letter.ts), and the wire formats of ack subjects and
  * statuses (consumer-wire.ts).
@@ -32,16 +33,22 @@ import { EMPTY_RESULT, type MatchResult } from '../core/sublist.js';
 import type { StoredMessage, SyncPolicy } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
 import { AckPending } from './consumer-acks.js';
-import { type ConsumerConfig, DEFAULT_ACK_WAIT_NS, NS_PER_MS } from './consumer-config.js';
+import {
+  ackWaitMs,
+  type ConsumerConfig,
+  DEFAULT_ACK_WAIT_NS,
+  exhausted,
+  NS_PER_MS,
+} from './consumer-config.js';
 import { deadLetterSubject, sendDeadLetter } from './consumer-dead-letter.js';
 import { DirectConsumer } from './consumer-direct.js';
 import { StreamCursor } from './consumer-next.js';
 import { startPosition } from './consumer-position.js';
 import { hasInterest, type PullRequest, PullRequests } from './consumer-pull.js';
 import { DeliveryPump } from './consumer-pump.js';
+import { restoreState, type StateParts, stateOf, stateOnDisk } from './consumer-snapshot.js';
 import { type ConsumerState, ConsumerStateFile, type StateOnDisk } from './consumer-state.js';
 import { AckReplies, ackSeqAt, appendHeaders, parseAckOf } from './consumer-wire.js';
-import { unpackPending } from './pending-codec.js';
 import { PushFlow } from './push.js';
 
 export interface ConsumerHost {
@@ -175,19 +182,9 @@ export class Consumer implements Subscriber {
     await this.pos.recount();
   }
 
-  /** Restores persisted state (a durable after a restart). */
+  /** Restores persisted state (a durable after a restart; consumer-snapshot.ts). */
   async restore(s: StateOnDisk): Promise<void> {
-    this.pos.cursor = s.cursor;
-    this.dseq = s.dseq;
-    this.acks.floor = s.ackFloor;
-    this.pos.startSeqs = s.startSeqs ?? [];
-    // Whatever was awaiting an ack is redelivered after ack_wait from now.
-    const due = Date.now() + (this.cfg.ack_wait ?? DEFAULT_ACK_WAIT_NS) / NS_PER_MS;
-    const add = (sseq: number, cseq: number, deliveries: number, time: number): void =>
-      this.acks.delivered(sseq, cseq, deliveries, due, time, false);
-    if (s.packedPending !== undefined) unpackPending(s.packedPending, add);
-    else if (Array.isArray(s.pending)) for (const [a, b, c, d] of s.pending) add(a, b, c, d);
-    else throw new Error('no pending entries (pending or packedPending expected)');
+    this.dseq = restoreState(s, this.cfg, this.pos, this.acks);
     await this.pos.recount();
   }
 
@@ -362,13 +359,6 @@ export class Consumer implements Subscriber {
     return this.matchResult;
   }
 
-  private ackWaitMs(deliveries: number): number {
-    const b = this.cfg.backoff;
-    if (b !== undefined && b.length > 0)
-      return b[Math.min(deliveries - 1, b.length - 1)]! / NS_PER_MS;
-    return (this.cfg.ack_wait ?? DEFAULT_ACK_WAIT_NS) / NS_PER_MS;
-  }
-
   private send(to: string, req: PullRequest | null, m: StoredMessage): void {
     const now = Date.now();
     const deliveries = this.register(m, now);
@@ -405,7 +395,7 @@ export class Consumer implements Subscriber {
       this.acks.floor.stream_seq = m.seq;
       if (this.wantsAcked) this.host.acked(this, [m.seq]);
     } else {
-      const deadline = now + this.ackWaitMs(deliveries);
+      const deadline = now + ackWaitMs(this.cfg, deliveries);
       this.acks.delivered(m.seq, this.dseq, deliveries, deadline, m.time, prev === 0);
     }
     return deliveries;
@@ -428,7 +418,7 @@ export class Consumer implements Subscriber {
         break;
       case 'wpi': {
         const d = this.acks.deliveries(sseq);
-        if (d > 0) this.acks.setDeadline(sseq, now + this.ackWaitMs(d));
+        if (d > 0) this.acks.setDeadline(sseq, now + ackWaitMs(this.cfg, d));
         break;
       }
       case 'nak':
@@ -464,7 +454,7 @@ export class Consumer implements Subscriber {
   private nak(sseq: number, delayMs: number, now: number): void {
     const d = this.acks.deliveries(sseq);
     if (d === 0) return;
-    if (this.exhausted(d)) {
+    if (exhausted(this.cfg, d)) {
       this.dropPending(sseq, 'max_deliver');
     } else if (delayMs > 0) {
       this.acks.setDeadline(sseq, now + delayMs);
@@ -501,11 +491,6 @@ export class Consumer implements Subscriber {
     return { ackFloor: this.acks.floor.stream_seq, cursor: this.pos.cursor };
   }
 
-  /** Whether a message delivered `deliveries` times may not be delivered again. */
-  private exhausted(deliveries: number): boolean {
-    return this.cfg.max_deliver > 0 && deliveries >= this.cfg.max_deliver;
-  }
-
   /** Gives up on a message: it leaves the pending set and goes to the dead letters, if any. */
   private dropPending(sseq: number, reason: 'max_deliver' | 'term'): void {
     const deliveries = this.acks.drop(sseq);
@@ -531,7 +516,7 @@ export class Consumer implements Subscriber {
     let work = false;
     // Expired together: oldest first.
     for (const seq of this.acks.due(now)) {
-      if (this.exhausted(this.acks.deliveries(seq))) this.dropPending(seq, 'max_deliver');
+      if (exhausted(this.cfg, this.acks.deliveries(seq))) this.dropPending(seq, 'max_deliver');
       else this.acks.queueRedelivery(seq);
       work = true;
     }
@@ -589,24 +574,17 @@ export class Consumer implements Subscriber {
   // ---- persistence ------------------------------------------------------
 
   snapshot(): ConsumerState {
-    return { ...this.stateHead(), pending: this.acks.toState() };
+    return stateOf(this.stateParts());
   }
 
-  /** The state as its file keeps it: the pending entries packed (pending-codec.ts). */
+  /** The state as its file keeps it (consumer-snapshot.ts). */
   onDisk(): StateOnDisk {
-    const packed = this.acks.pack();
-    return packed === null ? this.snapshot() : { ...this.stateHead(), packedPending: packed };
+    return stateOnDisk(this.stateParts());
   }
 
-  private stateHead(): Omit<ConsumerState, 'pending'> {
-    return {
-      config: this.cfg,
-      created: this.created.toISOString(),
-      cursor: this.pos.cursor,
-      dseq: this.dseq,
-      ackFloor: { ...this.acks.floor },
-      startSeqs: this.pos.startSeqs,
-    };
+  private stateParts(): StateParts {
+    const { cfg: config, created, pos, acks, dseq } = this;
+    return { config, created, pos, acks, dseq };
   }
 
   /** The state file's writes, and how many were fsynced (consumer-state.ts). */

@@ -33,6 +33,7 @@ import { EMPTY_RESULT, type MatchResult } from '../core/sublist.js';
 import type { StoredMessage, SyncPolicy } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
 import { AckPending } from './consumer-acks.js';
+import { turnNow } from './consumer-clock.js';
 import {
   ackWaitMs,
   type ConsumerConfig,
@@ -360,7 +361,7 @@ export class Consumer implements Subscriber {
   }
 
   private send(to: string, req: PullRequest | null, m: StoredMessage): void {
-    const now = Date.now();
+    const now = turnNow();
     const deliveries = this.register(m, now);
     const reply = this.replies.subject(deliveries, m.seq, this.dseq, m.time, this.pos.left);
     const msg: Message =
@@ -408,8 +409,8 @@ export class Consumer implements Subscriber {
     const sseq = ackSeqAt(msg.subject, this.replies.prefixLength);
     const ack = parseAckOf(msg);
     if (sseq < 0 || ack === null || this.closed) return;
-    // One clock read per ack (Date.now is a visible cost at 100k acks/s).
-    const now = Date.now();
+    // One clock read per socket read's acks (consumer-clock.ts).
+    const now = turnNow();
     this.lastActive = now;
     switch (ack.kind) {
       case 'ack':

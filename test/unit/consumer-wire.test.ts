@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RangeMessage } from '../../src/core/message.js';
 import {
+  AckReplies,
   ackSubject,
   parseAck,
   parseAckAt,
@@ -21,6 +22,32 @@ describe('consumer wire', () => {
       const ns = (BigInt(Math.trunc(ms)) * 1_000_000n).toString();
       assert.equal(s, `$JS.ACK.S.c.2.10.7.${ns}.3`);
     }
+  });
+
+  test('AckReplies builds what ackSubject builds, its cached pieces following deliveries and time', () => {
+    const r = new AckReplies('ORDERS', 'durable');
+    // Runs of equal delivery counts and times, and changes back and forth
+    // (including back to the initial 1 and 0), as the cached pieces see them.
+    const cases: [number, number, number, number, number][] = [
+      [1, 1, 1, 0, 5],
+      [1, 2, 2, 0, 4],
+      [1, 3, 3, 1_795_691_237_728, 3],
+      [1, 4, 4, 1_795_691_237_728, 2],
+      [2, 1, 5, 1_795_691_237_728, 2],
+      [2, 2, 6, 1_795_691_237_729, 1],
+      [1, 7, 7, 1_795_691_237_729, 0],
+      [1, 8, 8, 0, 0],
+      [13, 9, 9, 12.5, 0],
+      [1, 10, 10, Number.MAX_SAFE_INTEGER, 7],
+      [1, 11, 11, 1, 99],
+    ];
+    for (const [d, sseq, cseq, ms, pending] of cases) {
+      assert.equal(
+        r.subject(d, sseq, cseq, ms, pending),
+        ackSubject('ORDERS', 'durable', d, sseq, cseq, ms, pending),
+      );
+    }
+    assert.equal(r.prefixLength, '$JS.ACK.ORDERS.durable.'.length);
   });
 
   test('parseAckAt reads what parseAckTail reads, without splitting', () => {

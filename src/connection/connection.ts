@@ -27,9 +27,15 @@ import type { Transport } from './transport.js';
 
 /** Payloads at least this large are queued by reference, not copied. */
 export const COPY_LIMIT = 8 * 1024;
-/** Bounds on the encode chunk: it grows with traffic and shrinks when idle. */
+/**
+ * Bounds on the encode chunk: it grows with traffic and shrinks when idle.
+ * CHUNK_MAX holds what one 64 KiB socket read can make for one reader with
+ * room to spare: at 64 KiB, the MSG frames of a read of 1 KiB PUBs (~66 KB)
+ * overflowed it, so every flush was a corked writev of two parts and the
+ * replaced chunk a spare (bench/PROFILE.md, "Issue 16 — core1k (round 8)").
+ */
 export const CHUNK_MIN = 1024;
-export const CHUNK_MAX = 64 * 1024;
+export const CHUNK_MAX = 128 * 1024;
 /** Most bytes of a full chunk carried into the next one (more are sealed: a part of their own). */
 export const CARRY_MAX = 16 * 1024;
 /** Most bytes handed to a client's socket in one flush (the rest waits for its 'drain'). */

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, test } from 'node:test';
-import { Connection, Flusher } from '../../src/connection/connection.js';
+import { CHUNK_MAX, Connection, Flusher } from '../../src/connection/connection.js';
 import { type SlowReason, unbounded } from '../../src/connection/outbound.js';
 import type { Transport } from '../../src/connection/transport.js';
 
@@ -148,14 +148,15 @@ describe('Connection: the encode chunk', () => {
     const socket = new LazySocket();
     const conn = new TestConnection(1, socket as unknown as Transport, flusher, 1 << 30);
     const sent: Buffer[] = [];
-    // 200 batches of 100 KiB (past the largest chunk, so each batch seals
-    // one and needs another); the socket completes each flush before the
-    // next batch.
+    // 200 batches of 1.5 chunks (past the largest chunk, so each batch
+    // seals one and needs another); the socket completes each flush before
+    // the next batch.
     let grown = 0;
+    const frames = Math.ceil((CHUNK_MAX * 1.5) / 512);
     for (let batch = 0; batch < 200; batch++) {
       if (batch === 20) grown = socket.buffersSeen.size;
       flusher.begin();
-      for (let f = 0; f < 200; f++) {
+      for (let f = 0; f < frames; f++) {
         const b = frame(sent.length, 512);
         sent.push(b);
         conn.send(b);
@@ -166,6 +167,45 @@ describe('Connection: the encode chunk', () => {
     assert.ok(Buffer.concat(socket.received).equals(Buffer.concat(sent)));
     // New chunks while the chunk grows to its largest size, then the same two.
     assert.equal(socket.buffersSeen.size, grown, 'no chunk allocated after the first 20 batches');
+  });
+
+  test('a 64 KiB read of 1 KiB messages is flushed as one write from one chunk, not a writev', () => {
+    const flusher = new Flusher();
+    const socket = new LazySocket();
+    const conn = new TestConnection(1, socket as unknown as Transport, flusher, 1 << 30);
+    const sent: Buffer[] = [];
+    // What one 64 KiB read of 1 KiB PUBs makes for one subscriber: 62 MSG
+    // frames of ~1,070 bytes (~66 KB, more than 64 KiB).
+    let writes = 0;
+    let corked = 0;
+    const write = socket.write.bind(socket);
+    socket.write = (chunk, cb) => {
+      writes++;
+      if (socket.corks > 0) corked++;
+      return write(chunk, cb);
+    };
+    let grown = 0;
+    let writesBefore = 0;
+    let corkedBefore = 0;
+    for (let batch = 0; batch < 100; batch++) {
+      if (batch === 20) {
+        grown = socket.buffersSeen.size;
+        writesBefore = writes;
+        corkedBefore = corked;
+      }
+      flusher.begin();
+      for (let f = 0; f < 62; f++) {
+        const b = frame(sent.length, 1070);
+        sent.push(b);
+        conn.send(b);
+      }
+      flusher.end();
+      socket.complete();
+    }
+    assert.ok(Buffer.concat(socket.received).equals(Buffer.concat(sent)));
+    assert.equal(writes - writesBefore, 80, 'one write per batch once the chunk has grown');
+    assert.equal(corked - corkedBefore, 0, 'no corked (writev) flush once the chunk has grown');
+    assert.equal(socket.buffersSeen.size, grown, 'the same chunk, started over each time');
   });
 
   test('a spare chunk is not reused while a flush that carried part of it is in flight', () => {

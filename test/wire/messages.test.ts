@@ -119,6 +119,31 @@ describe('wire: messages', () => {
     }
   });
 
+  test('a 4 MB burst of ~1 KiB messages arrives byte for byte and in order (reads and output chunks end mid-frame)', async () => {
+    const sub = await pool.handshake(srv.port);
+    sub.send('SUB burst 1\r\n');
+    await sub.ping();
+    const pub = await pool.handshake(srv.port);
+    // Sizes 1000–1100 (and every 7th with a reply subject: the other
+    // encoder) shift where each 64 KiB read and each output chunk ends.
+    const frames: Buffer[] = [];
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 4000; i++) {
+      const n = 1000 + ((i * 37) % 101);
+      const body = Buffer.allocUnsafe(n);
+      for (let k = 0; k < n; k++) body[k] = (i * 31 + k * 7) & 0xff;
+      const reply = i % 7 === 0 ? ` r.${i}` : '';
+      frames.push(Buffer.from(`PUB burst${reply} ${n}\r\n`), body, Buffer.from('\r\n'));
+      expected.push(Buffer.from(`MSG burst 1${reply} ${n}\r\n`), body, Buffer.from('\r\n'));
+    }
+    pub.send(Buffer.concat(frames));
+    pub.send('PING\r\n');
+    await pub.expectLine('PONG', 10_000);
+    const want = Buffer.concat(expected);
+    const got = await sub.readBytes(want.length, 10_000);
+    assert.ok(got.equals(want), 'every MSG byte for byte, in publish order');
+  });
+
   test('HPUB from a client that did not announce headers: closed', async () => {
     const c = await pool.handshake(srv.port, { headers: false });
     const hdr = 'NATS/1.0\r\nA: b\r\n\r\n';

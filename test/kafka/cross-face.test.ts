@@ -7,45 +7,34 @@
  * a partition is woken by a NATS publish.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { type NatsConnection, headers as natsHeaders, StringCodec } from 'nats';
-import { clientPool } from '../helpers/clients.js';
+import { before, describe, it } from 'node:test';
+import { headers as natsHeaders, StringCodec } from 'nats';
 import { checkFor } from '../helpers/poll.js';
-import { type KafkaNode, kafkajs, startKafkaNode } from './helpers.js';
+import { kafkaAndNats, kafkajs } from './helpers.js';
 import { consumeAll } from './kcat.js';
 import { WireClient } from './wire-client.js';
 
 const sc = StringCodec();
 
 describe('Kafka and NATS on one node', () => {
-  let n: KafkaNode;
-  let nc: NatsConnection;
-  let pool: ReturnType<typeof clientPool>;
+  const k = kafkaAndNats();
 
   before(async () => {
-    n = await startKafkaNode();
-    pool = clientPool(`nats://127.0.0.1:${n.srv.port}`);
-    nc = await pool.connect();
-    const jsm = await nc.jetstreamManager();
+    const jsm = await k.nc.jetstreamManager();
     await jsm.streams.add({ name: 'shop', subjects: ['shop.>'] });
-    const admin = kafkajs(n.broker).admin();
+    const admin = kafkajs(k.n.broker).admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'orders', numPartitions: 2 }] });
     await admin.disconnect();
   });
 
-  after(async () => {
-    await pool.closeAll();
-    await n.close();
-  });
-
   it('a NATS publish into a stream is a record, with its subject and headers', async () => {
-    const js = nc.jetstream();
+    const js = k.nc.jetstream();
     const h = natsHeaders();
     h.set('X-Id', '7');
     await js.publish('shop.eu.1', sc.encode('first'), { headers: h });
     await js.publish('shop.us.2', sc.encode('second'));
-    const got = await consumeAll(n.broker, 'shop', 0, '%o|%s|%h');
+    const got = await consumeAll(k.n.broker, 'shop', 0, '%o|%s|%h');
     assert.deepEqual(got, [
       '0|first|X-Id=7,Nats-Subject=shop.eu.1',
       '1|second|Nats-Subject=shop.us.2',
@@ -54,12 +43,12 @@ describe('Kafka and NATS on one node', () => {
 
   it('a Kafka produce reaches NATS subscribers of the partition subject, live', async () => {
     const got: { subject: string; data: string; key: string | undefined }[] = [];
-    const sub = nc.subscribe('orders.*', {
+    const sub = k.nc.subscribe('orders.*', {
       callback: (_e, m) =>
         got.push({ subject: m.subject, data: sc.decode(m.data), key: m.headers?.get('Kafka-Key') }),
     });
-    await nc.flush();
-    const producer = kafkajs(n.broker).producer();
+    await k.nc.flush();
+    const producer = kafkajs(k.n.broker).producer();
     await producer.connect();
     await producer.send({
       topic: 'orders',
@@ -79,18 +68,18 @@ describe('Kafka and NATS on one node', () => {
       ],
     );
     // And the JetStream view of the partition stream holds it.
-    const jsm = await nc.jetstreamManager();
+    const jsm = await k.nc.jetstreamManager();
     assert.equal((await jsm.streams.info('orders~1')).state.messages, 1);
   });
 
   it('a record with a Nats-Msg-Id header is deduplicated as a JetStream publish is', async () => {
-    const jsm = await nc.jetstreamManager();
+    const jsm = await k.nc.jetstreamManager();
     await jsm.streams.add({
       name: 'dedup',
       subjects: ['dedup.>'],
       duplicate_window: 60_000_000_000,
     });
-    const producer = kafkajs(n.broker).producer();
+    const producer = kafkajs(k.n.broker).producer();
     await producer.connect();
     // Separate sends: each record is stored in its own batch, the second a duplicate.
     for (const value of ['one', 'again', 'two']) {
@@ -104,26 +93,26 @@ describe('Kafka and NATS on one node', () => {
     const info = await jsm.streams.info('dedup');
     assert.equal(info.state.messages, 2);
     // The same id through the NATS face is a duplicate too: the window is shared.
-    const ack = await nc.jetstream().publish('dedup.x', sc.encode('nats'), { msgID: 'id-1' });
+    const ack = await k.nc.jetstream().publish('dedup.x', sc.encode('nats'), { msgID: 'id-1' });
     assert.equal(ack.duplicate, true);
-    const got = await consumeAll(n.broker, 'dedup', 0, '%s');
+    const got = await consumeAll(k.n.broker, 'dedup', 0, '%s');
     assert.deepEqual(got, ['one', 'two']);
   });
 
   it('a Kafka produce into a stream made by NATS goes to its first subject', async () => {
     const got: string[] = [];
-    const sub = nc.subscribe('shop.>', {
+    const sub = k.nc.subscribe('shop.>', {
       callback: (_e, m) => got.push(`${m.subject}|${sc.decode(m.data)}`),
     });
-    await nc.flush();
-    const producer = kafkajs(n.broker).producer();
+    await k.nc.flush();
+    const producer = kafkajs(k.n.broker).producer();
     await producer.connect();
     await producer.send({ topic: 'shop', messages: [{ value: 'from-kafka' }] });
     await producer.disconnect();
     await checkFor(() => got.length === 1, 5000);
     sub.unsubscribe();
     assert.deepEqual(got, ['shop.kafka|from-kafka']);
-    const jsm = await nc.jetstreamManager();
+    const jsm = await k.nc.jetstreamManager();
     assert.equal(
       (await jsm.streams.info('shop')).state.messages,
       3,
@@ -132,7 +121,7 @@ describe('Kafka and NATS on one node', () => {
   });
 
   it('a Fetch waiting at the end of a partition is woken by a NATS publish', async () => {
-    const w = await WireClient.open(n.kafkaPort);
+    const w = await WireClient.open(k.n.kafkaPort);
     const started = Date.now();
     const fetch = w.send(1, 12, {
       replicaId: -1,
@@ -160,7 +149,7 @@ describe('Kafka and NATS on one node', () => {
       forgottenTopicsData: [],
       rackId: '',
     });
-    await nc.jetstream().publish('shop.late', sc.encode('late'));
+    await k.nc.jetstream().publish('shop.late', sc.encode('late'));
     const r = await fetch;
     const elapsed = Date.now() - started;
     assert.ok(elapsed < 10_000, `woken after ${elapsed}ms`);

@@ -5,9 +5,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import type { NatsConnection } from 'nats';
 import type { ServerOptions } from '../../src/config/options.js';
 import { startServer, type WeftServer } from '../../src/server/server.js';
+import { clientPool } from '../helpers/clients.js';
 
 export interface KafkaNode {
   readonly srv: WeftServer;
@@ -53,4 +56,30 @@ export function kafkajs(broker: string, cfg: Partial<KafkaConfig> = {}): Kafka {
     retry: { retries: 2, initialRetryTime: 50 },
     ...cfg,
   });
+}
+
+/** A Kafka node and a NATS client of it, shared by a suite. */
+export interface KafkaAndNats {
+  n: KafkaNode;
+  nc: NatsConnection;
+}
+
+/**
+ * Starts a Kafka node and connects a NATS client to it before the enclosing
+ * suite, and closes both after it (call inside `describe`). The fields are
+ * set once the suite's `before` hooks have run.
+ */
+export function kafkaAndNats(opts: Partial<ServerOptions> = {}): KafkaAndNats {
+  const live = {} as KafkaAndNats;
+  let pool: ReturnType<typeof clientPool> | undefined;
+  before(async () => {
+    live.n = await startKafkaNode(opts);
+    pool = clientPool(`nats://127.0.0.1:${live.n.srv.port}`);
+    live.nc = await pool.connect();
+  });
+  after(async () => {
+    await pool?.closeAll();
+    await live.n?.close();
+  });
+  return live;
 }

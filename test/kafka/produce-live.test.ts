@@ -9,11 +9,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { type NatsConnection, StorageType, type StreamConfig } from 'nats';
-import { clientPool } from '../helpers/clients.js';
+import { describe, it } from 'node:test';
+import { StorageType, type StreamConfig } from 'nats';
 import { checkFor } from '../helpers/poll.js';
-import { type KafkaNode, kafkajs, startKafkaNode } from './helpers.js';
+import { kafkaAndNats, kafkajs } from './helpers.js';
 
 /** Values of several sizes (empty, one byte, about 1 KiB, over a read chunk) and a tombstone. */
 function values(): (Buffer | null)[] {
@@ -23,31 +22,18 @@ function values(): (Buffer | null)[] {
 }
 
 describe('Kafka produce: values stored and delivered live byte for byte', () => {
-  let n: KafkaNode;
-  let nc: NatsConnection;
-  let pool: ReturnType<typeof clientPool>;
-
-  before(async () => {
-    n = await startKafkaNode();
-    pool = clientPool(`nats://127.0.0.1:${n.srv.port}`);
-    nc = await pool.connect();
-  });
-
-  after(async () => {
-    await pool.closeAll();
-    await n.close();
-  });
+  const k = kafkaAndNats();
 
   for (const storage of [StorageType.File, StorageType.Memory]) {
     it(`${storage} storage: nobody listening, then a plain and a queued subscriber`, async () => {
       const stream = `live_${storage}`;
-      const jsm = await nc.jetstreamManager();
+      const jsm = await k.nc.jetstreamManager();
       await jsm.streams.add({
         name: stream,
         subjects: [`${stream}.>`],
         storage,
       } as Partial<StreamConfig>);
-      const producer = kafkajs(n.broker, { retry: { retries: 0 } }).producer();
+      const producer = kafkajs(k.n.broker, { retry: { retries: 0 } }).producer();
       await producer.connect();
       const plain: Buffer[] = [];
       const queued: Buffer[] = [];
@@ -55,14 +41,14 @@ describe('Kafka produce: values stored and delivered live byte for byte', () => 
         // One request each: all the records of a send go in one batch.
         const quiet = values();
         await producer.send({ topic: stream, messages: quiet.map((value) => ({ value })) });
-        const sub = nc.subscribe(`${stream}.>`, {
+        const sub = k.nc.subscribe(`${stream}.>`, {
           callback: (_e, m) => plain.push(Buffer.from(m.data)),
         });
-        const qsub = nc.subscribe(`${stream}.>`, {
+        const qsub = k.nc.subscribe(`${stream}.>`, {
           queue: 'q',
           callback: (_e, m) => queued.push(Buffer.from(m.data)),
         });
-        await nc.flush();
+        await k.nc.flush();
         const heard = values();
         await producer.send({ topic: stream, messages: heard.map((value) => ({ value })) });
         const want = heard.map((v) => v ?? Buffer.alloc(0));

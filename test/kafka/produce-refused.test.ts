@@ -8,28 +8,14 @@
  * counting the headers) and one with discard-new max_msgs (through `store`).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { DiscardPolicy, type NatsConnection, type StreamConfig } from 'nats';
-import { clientPool } from '../helpers/clients.js';
+import { describe, it } from 'node:test';
+import { DiscardPolicy, type StreamConfig } from 'nats';
 import { checkFor } from '../helpers/poll.js';
-import { type KafkaNode, kafkajs, startKafkaNode } from './helpers.js';
+import { kafkaAndNats, kafkajs } from './helpers.js';
 import { consumeAll } from './kcat.js';
 
 describe('Kafka produce: a record the stream refuses mid-batch', () => {
-  let n: KafkaNode;
-  let nc: NatsConnection;
-  let pool: ReturnType<typeof clientPool>;
-
-  before(async () => {
-    n = await startKafkaNode();
-    pool = clientPool(`nats://127.0.0.1:${n.srv.port}`);
-    nc = await pool.connect();
-  });
-
-  after(async () => {
-    await pool.closeAll();
-    await n.close();
-  });
+  const k = kafkaAndNats();
 
   const cases = [
     {
@@ -55,14 +41,14 @@ describe('Kafka produce: a record the stream refuses mid-batch', () => {
 
   for (const c of cases) {
     it(c.name, async () => {
-      const jsm = await nc.jetstreamManager();
+      const jsm = await k.nc.jetstreamManager();
       await jsm.streams.add({ name: c.stream, subjects: [`${c.stream}.>`], ...c.config });
       const live: string[] = [];
-      const sub = nc.subscribe(`${c.stream}.>`, {
+      const sub = k.nc.subscribe(`${c.stream}.>`, {
         callback: (_e, m) => live.push(new TextDecoder().decode(m.data)),
       });
-      await nc.flush();
-      const producer = kafkajs(n.broker, { retry: { retries: 0 } }).producer();
+      await k.nc.flush();
+      const producer = kafkajs(k.n.broker, { retry: { retries: 0 } }).producer();
       await producer.connect();
       try {
         await assert.rejects(
@@ -76,7 +62,7 @@ describe('Kafka produce: a record the stream refuses mid-batch', () => {
         await producer.disconnect();
       }
       assert.equal((await jsm.streams.info(c.stream)).state.messages, c.stored.length);
-      assert.deepEqual(await consumeAll(n.broker, c.stream, 0, '%s'), c.stored);
+      assert.deepEqual(await consumeAll(k.n.broker, c.stream, 0, '%s'), c.stored);
       await checkFor(() => live.length >= c.stored.length, 5000);
       sub.unsubscribe();
       assert.deepEqual(live, c.stored);

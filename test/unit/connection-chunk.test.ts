@@ -89,6 +89,39 @@ function frame(i: number, size: number): Buffer {
   return b;
 }
 
+/**
+ * `batches` flushes of `frames` frames of `size` bytes through one
+ * connection, the socket completing each flush before the next; `at` runs
+ * before each batch. Asserts every byte arrived in order; gives the socket.
+ */
+function flushBatches(
+  batches: number,
+  frames: number,
+  size: number,
+  socket = new LazySocket(),
+  at?: (batch: number) => void,
+): LazySocket {
+  const flusher = new Flusher();
+  const conn = new TestConnection(1, socket as unknown as Transport, flusher, 1 << 30);
+  const sent: Buffer[] = [];
+  for (let batch = 0; batch < batches; batch++) {
+    at?.(batch);
+    flusher.begin();
+    for (let f = 0; f < frames; f++) {
+      const b = frame(sent.length, size);
+      sent.push(b);
+      conn.send(b);
+    }
+    flusher.end();
+    socket.complete();
+  }
+  assert.ok(
+    Buffer.concat(socket.received).equals(Buffer.concat(sent)),
+    'bytes arrive intact and in order',
+  );
+  return socket;
+}
+
 describe('Connection: the encode chunk', () => {
   test('bytes in flight are never overwritten when a chunk is started over', () => {
     const flusher = new Flusher();
@@ -124,56 +157,26 @@ describe('Connection: the encode chunk', () => {
   });
 
   test('a socket that completes every flush gets the same chunk back, over and over', () => {
-    const flusher = new Flusher();
-    const socket = new LazySocket();
-    const conn = new TestConnection(1, socket as unknown as Transport, flusher, 1 << 30);
-    const sent: Buffer[] = [];
-    for (let batch = 0; batch < 200; batch++) {
-      flusher.begin();
-      for (let f = 0; f < 30; f++) {
-        const b = frame(sent.length, 500);
-        sent.push(b);
-        conn.send(b);
-      }
-      flusher.end();
-      socket.complete();
-    }
-    assert.ok(Buffer.concat(socket.received).equals(Buffer.concat(sent)));
-    // 3 MB through chunks of at most 64 KiB: a handful while the chunk grows, then one.
+    const socket = flushBatches(200, 30, 500);
+    // 3 MB through chunks of at most CHUNK_MAX: a handful while the chunk grows, then one.
     assert.ok(socket.buffersSeen.size <= 8, `${socket.buffersSeen.size} chunks`);
   });
 
   test('batches larger than a chunk alternate between two chunks, and in-flight bytes stay intact', () => {
-    const flusher = new Flusher();
-    const socket = new LazySocket();
-    const conn = new TestConnection(1, socket as unknown as Transport, flusher, 1 << 30);
-    const sent: Buffer[] = [];
     // 200 batches of 1.5 chunks (past the largest chunk, so each batch
     // seals one and needs another); the socket completes each flush before
     // the next batch.
     let grown = 0;
-    const frames = Math.ceil((CHUNK_MAX * 1.5) / 512);
-    for (let batch = 0; batch < 200; batch++) {
+    const socket = new LazySocket();
+    flushBatches(200, Math.ceil((CHUNK_MAX * 1.5) / 512), 512, socket, (batch) => {
       if (batch === 20) grown = socket.buffersSeen.size;
-      flusher.begin();
-      for (let f = 0; f < frames; f++) {
-        const b = frame(sent.length, 512);
-        sent.push(b);
-        conn.send(b);
-      }
-      flusher.end();
-      socket.complete();
-    }
-    assert.ok(Buffer.concat(socket.received).equals(Buffer.concat(sent)));
+    });
     // New chunks while the chunk grows to its largest size, then the same two.
     assert.equal(socket.buffersSeen.size, grown, 'no chunk allocated after the first 20 batches');
   });
 
   test('a 64 KiB read of 1 KiB messages is flushed as one write from one chunk, not a writev', () => {
-    const flusher = new Flusher();
     const socket = new LazySocket();
-    const conn = new TestConnection(1, socket as unknown as Transport, flusher, 1 << 30);
-    const sent: Buffer[] = [];
     // What one 64 KiB read of 1 KiB PUBs makes for one subscriber: 62 MSG
     // frames of ~1,070 bytes (~66 KB, more than 64 KiB).
     let writes = 0;
@@ -187,22 +190,13 @@ describe('Connection: the encode chunk', () => {
     let grown = 0;
     let writesBefore = 0;
     let corkedBefore = 0;
-    for (let batch = 0; batch < 100; batch++) {
+    flushBatches(100, 62, 1070, socket, (batch) => {
       if (batch === 20) {
         grown = socket.buffersSeen.size;
         writesBefore = writes;
         corkedBefore = corked;
       }
-      flusher.begin();
-      for (let f = 0; f < 62; f++) {
-        const b = frame(sent.length, 1070);
-        sent.push(b);
-        conn.send(b);
-      }
-      flusher.end();
-      socket.complete();
-    }
-    assert.ok(Buffer.concat(socket.received).equals(Buffer.concat(sent)));
+    });
     assert.equal(writes - writesBefore, 80, 'one write per batch once the chunk has grown');
     assert.equal(corked - corkedBefore, 0, 'no corked (writev) flush once the chunk has grown');
     assert.equal(socket.buffersSeen.size, grown, 'the same chunk, started over each time');

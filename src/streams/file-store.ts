@@ -29,7 +29,7 @@ import { classifySubject } from '../core/subject.js';
 import { crc32 } from './file-crc32.js';
 import { emptyFillStats } from './file-fill.js';
 import { MessageIndex, type Segment } from './file-index.js';
-import { errnoOf, type FileOps, realFileOps } from './file-ops.js';
+import { errnoOf, realFileOps } from './file-ops.js';
 import { DEFAULT_QUARANTINE_BYTES, QUARANTINE_FILE, type Quarantine } from './file-quarantine.js';
 import { ReadWindows } from './file-read-window.js';
 import {
@@ -54,10 +54,16 @@ import {
   type RecoveryReport,
   recoverSegments,
 } from './file-recovery.js';
-import { WRITE_RETRY_MAX_MS, WRITE_RETRY_MIN_MS, type WriteRetry } from './file-retry.js';
+import { WRITE_RETRY_MAX_MS, WRITE_RETRY_MIN_MS } from './file-retry.js';
+import {
+  DEFAULT_MAX_MSG_SIZE,
+  DEFAULT_SEGMENT_BYTES,
+  type FileStoreOptions,
+  type FileStoreStats,
+} from './file-store-types.js';
 import { MarkFile, UnsyncedSeqs } from './file-synced-mark.js';
 import { FileWriter } from './file-writer.js';
-import { errText, type WriterStats } from './file-writer-types.js';
+import { errText } from './file-writer-types.js';
 import {
   type AppendDone,
   badSkip,
@@ -70,52 +76,13 @@ import {
   subjectTooLong,
 } from './store.js';
 
-export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_MAX_MSG_SIZE = 16 * 1024 * 1024;
-
-export interface FileStoreOptions {
-  sync: SyncPolicy;
-  /** Start a new segment file past this size (default 64 MiB). */
-  segmentBytes?: number;
-  /** Largest headers + payload accepted (default 16 MiB); more is StoreError('too_large'). */
-  maxMsgSize?: number;
-  /** The writer's file operations (default node:fs; tests inject faults). */
-  fileOps?: FileOps;
-  /**
-   * Zeros written ahead of the writer in the active segment under sync
-   * `always` (default FILL_BYTES, 1 MiB; 0: none): see file-fill.ts.
-   */
-  fillBytes?: number;
-  /** Retries after a failed write (default WRITE_RETRY_MIN_MS to WRITE_RETRY_MAX_MS). */
-  writeRetry?: WriteRetry;
-  /**
-   * Told when the store begins refusing writes (a write or fsync failed: the
-   * error, with its errno) and when it takes them again (null).
-   */
-  onWriteState?: (err: StoreError | null) => void;
-  /** Bound on the quarantine file (default 64 MiB); see file-quarantine.ts. */
-  quarantineBytes?: number;
-  /**
-   * Called when a read finds a record damaged since open (it is then
-   * contained like damage found at open: see `read`).
-   */
-  onDamage?: (range: DamagedRange, store: FileStore) => void;
-}
-
-/** Counters since open. */
-export interface FileStoreStats extends WriterStats {
-  appends: number;
-  removes: number;
-  purges: number;
-  skips: number;
-  reads: number;
-  /** Reads served from a read-ahead window (no system call). */
-  readHits: number;
-  /** Records found damaged on read (damaged since open). */
-  damagedReads: number;
-}
-
 export type { DamagedRange, DamageReport, RecoveryReport } from './file-recovery.js';
+export {
+  DEFAULT_MAX_MSG_SIZE,
+  DEFAULT_SEGMENT_BYTES,
+  type FileStoreOptions,
+  type FileStoreStats,
+} from './file-store-types.js';
 
 const SEG_RE = /^(\d{20})\.seg$/;
 

@@ -1,6 +1,7 @@
 /**
  * Inclusive time of the frames matching each regex (a sample counts once):
  *   node bench/core-tools/profile-incl.mjs <file.cpuprofile> '^feed ' '^onPub' ...
+ * AFTER_IDLE_MS=<ms>: only the samples after the last idle stretch of at least that long.
  */
 import { readFileSync } from 'node:fs';
 
@@ -9,7 +10,17 @@ const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const parent = new Map();
 for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 const selfT = new Map();
-for (let i = 0; i < p.samples.length; i++)
+let from = 0;
+const gap = Number(process.env.AFTER_IDLE_MS ?? 0);
+if (gap > 0) {
+  let run = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const idle = byId.get(p.samples[i]).callFrame.functionName === '(idle)';
+    run = idle ? run + (p.timeDeltas[i] ?? 0) : 0;
+    if (run >= gap * 1000) from = i;
+  }
+}
+for (let i = from; i < p.samples.length; i++)
   selfT.set(p.samples[i], (selfT.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
 for (const re of process.argv.slice(3).map((r) => new RegExp(r))) {
   let t = 0;

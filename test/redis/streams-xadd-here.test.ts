@@ -18,6 +18,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { connect, type NatsConnection, StringCodec } from 'nats';
+import type { RedisFaceState } from '../../src/protocols/redis/command.js';
+import { streamsOf } from '../../src/protocols/redis/stream-access.js';
 import { BlockedReads } from '../../src/protocols/redis/stream-wait.js';
 import { checkFor } from '../helpers/poll.js';
 import { RawRedis, type RedisNode, resp, startRedisNode } from './helpers.js';
@@ -430,5 +432,31 @@ describe('XADD to a stream on this node', () => {
     } finally {
       raw.close();
     }
+  });
+  test('a pipeline into a stream being made: one XADD waits for it, the rest take the fast path', async () => {
+    const face = node.srv.node.faces.find((f) => f.name === 'redis') as unknown as {
+      state: RedisFaceState;
+    };
+    const counters = streamsOf(face.state).counters;
+    const queued = counters.queued;
+    const n = 300;
+    const p = io.pipeline();
+    for (let i = 0; i < n; i++) p.xadd('made-now', '*', 'f', `v${i}`);
+    p.xlen('made-now');
+    const res = (await p.exec())!;
+    assert.equal(res.length, n + 1);
+    const ids = res.slice(0, n).map(([err, id]) => {
+      assert.equal(err, null);
+      return id as string;
+    });
+    assert.deepEqual(res[n], [null, n]);
+    // The first made the stream; the connection held the others until it
+    // was made, and they did not queue (before: every XADD read meanwhile).
+    assert.equal(counters.queued - queued, 1);
+    const entries = await io.xrange('made-now', '-', '+');
+    assert.deepEqual(
+      entries,
+      ids.map((id, i) => [id, ['f', `v${i}`]]),
+    );
   });
 });

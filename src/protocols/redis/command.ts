@@ -56,6 +56,12 @@ export interface CommandClient {
    * pub/sub output limit (the connection is closed past it).
    */
   push(message: Reply): void;
+  /**
+   * Runs none of the connection's next commands until `p` settles (their
+   * bytes wait, read or not, within the session's bounds); the command's
+   * own reply is unaffected.
+   */
+  holdUntil(p: Promise<unknown>): void;
 }
 
 /**

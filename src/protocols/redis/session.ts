@@ -16,7 +16,7 @@
  * pauses at either (counted), and resumes when it drains.
  */
 import { ConnectionIdentity } from '../../auth/connection-identity.js';
-import type { AuthResult, Credentials, Identity } from '../../auth/types.js';
+import type { Credentials, Identity } from '../../auth/types.js';
 import type { SlowReason } from '../../connection/outbound.js';
 import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Transport } from '../../connection/transport.js';
@@ -29,7 +29,7 @@ import { clientInfoLine } from './client-info.js';
 import type { CommandContext } from './command.js';
 import { publish as publishCommand } from './commands/pubsub.js';
 import { xadd as xaddCommand, xaddRanges } from './commands/streams.js';
-import { authCredentials, NOAUTH, redisCredentials, WRONGPASS } from './credentials.js';
+import { authCredentials, NOAUTH, redisCredentials } from './credentials.js';
 import { allowedWhileSubscribed, lookup } from './dispatch.js';
 import { type Protocol, R, type Reply } from './encoder.js';
 import type { RedisHost } from './host.js';
@@ -38,13 +38,14 @@ import { RespProtocolError, RespReader } from './parser.js';
 import { PublishCache, publishRange } from './publish.js';
 import { ClientSubscriptions } from './pubsub.js';
 import { LaterReply, ReplyLine } from './reply-line.js';
+import { type LoginSession, loginWith } from './session-login.js';
 
 /** Replies waiting for an earlier one before reading pauses. */
 export const PENDING_REPLIES_MAX = 1024;
 /** Bytes read and not yet run while a command holds the ones after it, before reading pauses. */
 export const HELD_INPUT_MAX = 1024 * 1024;
 
-export class RedisSession extends RespOutput implements FaceConnection, RedisClient {
+export class RedisSession extends RespOutput implements FaceConnection, RedisClient, LoginSession {
   readonly face = 'redis';
   protocol: Protocol = 2;
   name = '';
@@ -103,8 +104,8 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     const cert =
       this.host.node.options.redisTls?.verifyAndMap === true ? (this.tls?.cert ?? null) : null;
     if (!sec.required || sec.config.noAuthUser !== '' || cert !== null) {
-      const r = this.loginWith(redisCredentials(this.remoteAddress, '', '', '', cert), false);
-      if (r instanceof Promise) this.hold(r);
+      const r = loginWith(this, redisCredentials(this.remoteAddress, '', '', '', cert), false);
+      if (r instanceof Promise) this.holdUntil(r);
       return;
     }
     this.timer = setTimeout(
@@ -182,51 +183,19 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     const creds = authCredentials(this.host.node.security, this, user, pass);
     if (creds === null) return Promise.resolve(null);
     if (!('face' in creds)) return Promise.resolve(creds);
-    const r = this.loginWith(creds, true);
+    const r = loginWith(this, creds, true);
     return r instanceof Promise ? r : Promise.resolve(r);
   }
 
-  /** Logs in with `creds`: null when done, else the error reply. */
-  private loginWith(creds: Credentials, asked: boolean): Reply | null | Promise<Reply | null> {
-    let r: AuthResult | Promise<AuthResult>;
-    try {
-      r = this.host.node.security.login(creds);
-    } catch (err) {
-      r = { ok: false, why: (err as Error).message };
-    }
-    if (r instanceof Promise) {
-      return r.then(
-        (x) => this.settleLogin(creds, x, asked),
-        (err: unknown) => this.settleLogin(creds, { ok: false, why: String(err) }, asked),
-      );
-    }
-    return this.settleLogin(creds, r, asked);
+  loggedOut(): void {
+    this.subs?.clear();
+    this.who.release();
   }
 
-  private settleLogin(creds: Credentials, r: AuthResult, asked: boolean): Reply | null {
-    if (this.closed) return null;
-    if (!r.ok) {
-      this.host.counters.authFailures++;
-      if (!asked) this.close(CloseReason.AuthViolation);
-      return R.error(WRONGPASS);
-    }
-    if (this.who.identity !== null) {
-      // Logged in again (AUTH on an authenticated connection): what the old identity held goes.
-      this.subs?.clear();
-      this.who.release();
-    }
-    const refused = this.who.admit(r.identity, () => this.close(CloseReason.AuthExpired));
-    if (refused !== null) {
-      this.authenticated = false;
-      return R.error('ERR max number of clients reached');
-    }
-    this.credentials = creds;
+  loggedIn(first: boolean): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    const first = !this.authenticated;
-    this.authenticated = true;
     if (first) this.host.sessionAuthenticated(this);
-    return null;
   }
 
   pauseFor(ms: number): void {
@@ -467,18 +436,20 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     );
   }
 
-  /** A login started at open holds the commands until it settles. */
-  private hold(p: Promise<unknown>): void {
+  /** Holds the commands after the one running until `p` settles (a login started at open, a queued XADD). */
+  holdUntil(p: Promise<unknown>): void {
     this.holding = true;
-    p.finally(() => {
+    const go = (): void => {
       this.holding = false;
+      if (this.closed) return;
       this.host.node.flusher.begin();
       try {
         this.drain();
       } finally {
         this.host.node.flusher.end();
       }
-    });
+    };
+    p.then(go, go);
   }
 
   private internalError(name: string, err: unknown): Reply {

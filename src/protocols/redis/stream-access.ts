@@ -118,8 +118,14 @@ export class RedisStreams implements ApiClient {
         count: number,
       ) => Promise<{ count: number; full: Reply[] }>)
     | null = null;
-  /** Counted events (`/varz` redis.streams). */
-  readonly counters = { appended: 0, appendErrors: 0, remoteRetries: 0, timeouts: 0 };
+  /** Counted events (`/varz` redis.streams); `queued`: XADDs that waited in a stream's queue. */
+  readonly counters = {
+    appended: 0,
+    appendErrors: 0,
+    remoteRetries: 0,
+    timeouts: 0,
+    queued: 0,
+  };
 
   /** Publishes through the router awaiting the stream's ack (streams on other nodes). */
   private readonly acks: StreamAcks;
@@ -298,6 +304,7 @@ export class RedisStreams implements ApiClient {
       if (fast !== null) return fast;
     }
     const key = `${account.name}\u0000${req.name}`;
+    this.counters.queued++;
     let release: () => void = () => {};
     const turn = new Promise<void>((r) => {
       release = r;
@@ -320,6 +327,21 @@ export class RedisStreams implements ApiClient {
   /** Resolves once the XADDs queued for a stream now have been published (reads after writes). */
   settled(account: Account, name: string): Promise<void> {
     return this.queues.get(`${account.name}\u0000${name}`) ?? Promise.resolve();
+  }
+
+  /**
+   * Null when no XADD to the stream is queued; else a promise resolved
+   * once none is (every one published, XADD's fast path open again).
+   */
+  drained(account: Account, name: string): Promise<void> | null {
+    const key = `${account.name}\u0000${name}`;
+    if (!this.queues.has(key)) return null;
+    return this.drainedKey(key);
+  }
+
+  private async drainedKey(key: string): Promise<void> {
+    // Each tail's own `then` (made first, in `xadd`) drops the key when it is the last.
+    for (let p = this.queues.get(key); p !== undefined; p = this.queues.get(key)) await p;
   }
 
   /**

@@ -115,6 +115,14 @@ export function xadd(
     check: (subject) => mayPublish(ctx, subject),
     build: entryBuilder(want, args.slice(at + 1)),
   });
+  // Queued (the stream being made, or not here): the connection's next
+  // commands wait, unread as commands, until no XADD to the stream is
+  // queued, and then take the fast path. Else a client pipelining into a
+  // stream being made queued its whole pipeline (50 x 64 XADDs in the
+  // bench), each kept alive, promoted and collected, and sent through
+  // the queue (bench/PROFILE.md, "Issue 16 — redis5 (round 9)").
+  const queued = streams.drained(ctx.client.account, name);
+  if (queued !== null) ctx.client.holdUntil(queued);
   return answer(ctx, name, parsed.trim, outcome);
 }
 

@@ -130,6 +130,8 @@ class ForwardedClient implements CommandClient {
   ) {}
   onClose(): void {}
   push(): void {}
+  /** One forwarded command at a time: nothing after it to hold. */
+  holdUntil(): void {}
 }
 
 /** Whether a command runs forwarded from another node (and must not be forwarded again). */

@@ -22,7 +22,6 @@ import {
 } from './store.js';
 import { NS_PER_MS, type StreamConfig } from './stream-config.js';
 import { internalError, JsErr, StreamApiError } from './stream-errors.js';
-import { turnNow } from './turn-clock.js';
 
 /** How `storeNotify` tells of a publish: `err` null once stored (what `store` rejects with, else). */
 export type StoreDone = (err: unknown, seq: number, duplicate: boolean) => void;
@@ -163,7 +162,7 @@ export class Stream {
   ): Promise<PubResult> {
     if (this.closedFlag) return Promise.reject(JsErr.StreamNotFound());
     const cfg = this.cfg;
-    const now = turnNow();
+    const now = Date.now();
     this.pruneDedup(now);
     const msgId = pub.msgId ?? '';
     if (msgId !== '') {
@@ -322,7 +321,7 @@ export class Stream {
       return;
     }
     // The caller's clock when it read it in this turn (XADD's, for its ID): one call fewer.
-    const now = time < 0 ? turnNow() : time;
+    const now = time < 0 ? Date.now() : time;
     this.pruneDedup(now);
     const size = (headers === null ? 0 : headers.length) + pEnd - pStart;
     let refused: unknown =

@@ -42,10 +42,18 @@ function newArena(): Arena {
 /** Called once: with null when the operation is durable, else with why it failed. */
 export type WriteDone = (err: Error | null, arg: number) => void;
 
-/** The operations waiting for a batch (or, after a failure, for nothing). */
+/**
+ * The operations waiting for a batch (or, after a failure, for nothing):
+ * the first `n` of `done` and `args` (the arrays may be longer: a settled
+ * batch's arrays are reused by a later one, so they do not grow again
+ * every round).
+ */
 export interface Waiters {
-  done: WriteDone[];
+  done: (WriteDone | undefined)[];
   args: number[];
+  n: number;
+  /** Set by `settleAll`: the arrays may be reused. */
+  settled?: boolean;
 }
 
 /** What one writer round writes and settles: chunks of records, each for one segment. */
@@ -66,8 +74,12 @@ export class WriteQueue {
   private cSeg: Segment[] = [];
   private cArena: (Arena | null)[] = [];
   private records = 0;
-  private done: WriteDone[] = [];
+  private done: (WriteDone | undefined)[] = [];
   private args: number[] = [];
+  /** Waiters queued: the first `nWait` of `done` and `args`. */
+  private nWait = 0;
+  /** The last batch taken: once settled, its waiter arrays serve the queue again. */
+  private lastTaken: WriteBatch | null = null;
   private arena = newArena();
   private readonly free: Arena[] = [];
   /** Arenas allocated (a full one is replaced by a free one when there is one). */
@@ -159,8 +171,9 @@ export class WriteQueue {
 
   /** Queues a waiter: settled once everything queued so far is durable. */
   wait(done: WriteDone, arg: number): void {
-    this.done.push(done);
-    this.args.push(arg);
+    const k = this.nWait++;
+    this.done[k] = done;
+    this.args[k] = arg;
   }
 
   /** The type and sequence of the last record queued, or null. */
@@ -185,6 +198,7 @@ export class WriteQueue {
       records: this.records,
       done: this.done,
       args: this.args,
+      n: this.nWait,
     };
     this.cBuf = [];
     this.cStart = [];
@@ -192,8 +206,19 @@ export class WriteQueue {
     this.cSeg = [];
     this.cArena = [];
     this.records = 0;
-    this.done = [];
-    this.args = [];
+    // One batch is in flight at a time: the one before it is settled by now
+    // (unless it failed: then new arrays).
+    const last = this.lastTaken;
+    if (last !== null && last.settled === true) {
+      this.done = last.done;
+      this.args = last.args;
+      last.n = 0;
+    } else {
+      this.done = [];
+      this.args = [];
+    }
+    this.nWait = 0;
+    this.lastTaken = b;
     return b;
   }
 
@@ -205,8 +230,11 @@ export class WriteQueue {
     this.cEnd = b.bufs.map((x) => x.length).concat(this.cEnd);
     this.cSeg = b.segs.concat(this.cSeg);
     this.records += b.records;
-    this.done = b.done.concat(this.done);
-    this.args = b.args.concat(this.args);
+    this.done = b.done.slice(0, b.n).concat(this.done.slice(0, this.nWait));
+    this.args = b.args.slice(0, b.n).concat(this.args.slice(0, this.nWait));
+    this.nWait += b.n;
+    // Its arrays are queued again here: never reused from the batch.
+    b.settled = false;
   }
 
   /** Bytes queued. */
@@ -231,8 +259,10 @@ export class WriteQueue {
         else kept.push({ rec: buf.subarray(off, off + recLength(buf, off)), seg: this.cSeg[i]! });
       }
     }
-    const w: Waiters = { done: this.done, args: this.args };
+    const w: Waiters = { done: this.done, args: this.args, n: this.nWait };
     this.take();
+    // Its arrays are `w`'s: settled through `w`, never reused from the batch.
+    this.lastTaken = null;
     for (const k of kept) this.push(k.rec, k.seg);
     return w;
   }
@@ -244,14 +274,18 @@ export class WriteQueue {
  * reaction that throws would surface as an unhandled rejection.
  */
 export function settleAll(w: Waiters, err: Error | null): void {
-  const { done, args } = w;
-  for (let k = 0; k < done.length; k++) {
+  const { done, args, n } = w;
+  for (let k = 0; k < n; k++) {
+    const d = done[k]!;
+    done[k] = undefined;
     try {
-      done[k]!(err, args[k]!);
+      d(err, args[k]!);
     } catch (e) {
       queueMicrotask(() => {
         throw e;
       });
     }
   }
+  // After the last callback: only then may a later batch reuse the arrays.
+  w.settled = true;
 }

@@ -10,6 +10,8 @@
  * arrival order without a queue, and the store's group commit still batches
  * their fsyncs.
  */
+
+import { Fifo } from './fifo.js';
 import { H, NO_PUB_HEADERS, type PubHeaders, parseHeaders, readPubHeaders } from './headers.js';
 import {
   type AppendDone,
@@ -68,12 +70,12 @@ export class Stream {
   private closedFlag = false;
   /**
    * The `done` of each plain publish appended by `storeNotify` and not yet
-   * told of, oldest first from `notifyHead`: `appendNotify` calls back in
+   * told of, oldest first: `appendNotify` calls back in
    * append order, so one bound callback (`appended`) serves them all, not
    * a closure per publish. Holds what the store's writer holds in flight.
+   * A ring (fifo.ts): no allocation per publish once grown.
    */
-  private notifyQ: (StoreDone | StoreNotice | undefined)[] = [];
-  private notifyHead = 0;
+  private readonly notifyQ = new Fifo<StoreDone | StoreNotice>(256);
   /**
    * Asked before a message on `subject` with `size` bytes of headers and
    * payload is stored, after the stream's own checks: an error refuses it
@@ -342,17 +344,7 @@ export class Stream {
 
   /** `storeNotify`'s callback from the store: tells the oldest waiting publish. */
   private readonly appended: AppendDone = (err, seq) => {
-    const q = this.notifyQ;
-    const h = this.notifyHead;
-    const done = q[h]!;
-    q[h] = undefined;
-    if (h + 1 === q.length) {
-      q.length = 0;
-      this.notifyHead = 0;
-    } else if (h >= 1024 && h * 2 >= q.length) {
-      q.splice(0, h + 1);
-      this.notifyHead = 0;
-    } else this.notifyHead = h + 1;
+    const done = this.notifyQ.shift()!;
     if (err === null) {
       if (seq > this.storedSeq) {
         this.storedSeq = seq;

@@ -18,7 +18,12 @@ import type { Segment } from '../../src/streams/file-index.js';
 import { encodeControl, recSeq, recType, T_DELETE, T_MSG } from '../../src/streams/file-record.js';
 import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
 import { UnsyncedSeqs } from '../../src/streams/file-synced-mark.js';
-import { ARENA_BYTES, type WriteBatch, WriteQueue } from '../../src/streams/file-write-queue.js';
+import {
+  ARENA_BYTES,
+  settleAll,
+  type WriteBatch,
+  WriteQueue,
+} from '../../src/streams/file-write-queue.js';
 import { StoreError } from '../../src/streams/store.js';
 import { type StoreDone, type StoreNotice, Stream } from '../../src/streams/stream.js';
 import { normalizeConfig } from '../../src/streams/stream-config.js';
@@ -119,6 +124,42 @@ describe('file writer queue', () => {
     assert.equal(q.allocated, buffers.size, 'counted');
   });
 
+  test("a settled batch's waiter arrays serve the next batch; each settles only its own", () => {
+    const q = new WriteQueue();
+    const s = seg(1);
+    const calls: string[] = [];
+    const done =
+      (tag: string) =>
+      (_e: Error | null, arg: number): void => {
+        calls.push(`${tag}${arg}`);
+      };
+    for (let i = 1; i <= 3; i++) {
+      claimRec(q, rec(T_MSG, i, 40, i), s);
+      q.wait(done('a'), i);
+    }
+    const b1 = q.take();
+    settleAll(b1, null);
+    claimRec(q, rec(T_MSG, 4, 40, 4), s);
+    q.wait(done('b'), 4);
+    const b2 = q.take();
+    assert.notEqual(b2.done, b1.done, 'taken before b1 was settled');
+    claimRec(q, rec(T_MSG, 5, 40, 5), s);
+    q.wait(done('c'), 5);
+    const b3 = q.take();
+    assert.equal(b3.done, b1.done, 'arrays of the settled batch are reused');
+    assert.equal(b3.n, 1);
+    claimRec(q, rec(T_MSG, 6, 40, 6), s);
+    q.wait(done('d'), 6);
+    const b4 = q.take();
+    assert.notEqual(b4.done, b2.done, 'b2 was not settled when b3 was taken: not reused');
+    settleAll(b2, null);
+    settleAll(b3, null);
+    settleAll(b4, null);
+    assert.deepEqual(calls, ['a1', 'a2', 'a3', 'b4', 'c5', 'd6']);
+    // Longer than it holds now: what follows `n` is cleared, never called again.
+    assert.ok(b3.done.length >= 3 && b3.done.every((d) => d === undefined));
+  });
+
   test('after a failure: messages dropped, other records kept in order, waiters returned', () => {
     const q = new WriteQueue();
     const s = seg(1);
@@ -141,7 +182,8 @@ describe('file writer queue', () => {
     const dropped: number[] = [];
     const w = q.dropMessages((seq) => dropped.push(seq));
     assert.deepEqual(dropped, [1, 2, 3]);
-    assert.deepEqual(w.args, [1, 2, 3]);
+    assert.deepEqual(w.args.slice(0, w.n), [1, 2, 3]);
+    assert.equal(w.n, 3);
     assert.equal(q.length, 2);
     assert.equal(s.size, 64, 'the kept records count in the segment');
     const kept = q.take();

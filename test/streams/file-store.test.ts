@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
 import { CRC_JS_MAX, crc32, crc32After, crc32Table } from '../../src/streams/file-crc32.js';
@@ -85,6 +86,23 @@ describe('file store', () => {
         assert.equal(crc32(b, start, end), want, `crc32 [${start}, ${end})`);
       }
     }
+  });
+
+  test("CRC-32 of a long range is @node-rs/crc32's (loaded on first use), equal to zlib's", () => {
+    const b = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7919 + 5) & 0xff));
+    for (const [start, end] of [
+      [0, CRC_JS_MAX + 1],
+      [3, 1027],
+      [1, 4096],
+      [0, b.length],
+    ] as const) {
+      assert.equal(crc32(b, start, end), zlib.crc32(b.subarray(start, end)) >>> 0);
+    }
+    const loaded = Object.keys(createRequire(import.meta.url).cache);
+    assert.ok(
+      loaded.some((f) => f.includes(`@node-rs${sep}crc32`)),
+      'the native CRC is in use',
+    );
   });
 
   test('CRC-32 continued over a second part (crc32After, crc32Table with a start) is that of both', () => {

@@ -256,7 +256,7 @@ export class Sublist {
     // delivery: looking it up in the cache (hashing ~60 characters) always
     // misses, and counting those misses made a busy consumer's acks push
     // the cache toward freezing (bench/PROFILE.md, "jscons (round 5)").
-    // It is matched by the walk alone, as `matchOnce` does.
+    // It is matched by its consumer's route, or walked (`matchAck`).
     if (subject.charCodeAt(0) === DOLLAR) {
       // The route used last first (its prefix starts with ACK_PREFIX): acks
       // come in runs per consumer, and this is one compare per ack.

@@ -126,6 +126,41 @@ const JS_CASES: JsCase[] = [
   },
 ];
 
+/**
+ * What a server runs before it is measured: a publish, then a pull and a
+ * push consume, twice each. A Weft process's first consumes cost up to
+ * twice its steady-state CPU per message (V8 compiling the consumer path,
+ * then deoptimising and recompiling it when a second stream and consumer
+ * appear: bench/PROFILE.md, "Issue 16 — ackroute (round 9)"); warmed only by
+ * a publish, a row measured on a node that had run one consume before it
+ * (the `sync_interval` node's push row) was compared with one measured after
+ * two (the default node's), which made the policies look apart.
+ */
+export const JS_WARMUP: readonly JsWorkload[] = [
+  'js-pub-async',
+  'js-consume-pull',
+  'js-consume-push',
+  'js-consume-pull',
+  'js-consume-push',
+];
+
+/** Runs JS_WARMUP on the server at `url`, `msgs` messages of 16 B each; failures are ignored (the rows report them). */
+export async function warmUpJetStream(
+  url: string,
+  msgs: number,
+  status: (workload: JsWorkload) => void = () => {},
+): Promise<void> {
+  for (const w of JS_WARMUP) {
+    status(w);
+    await runJetStream(w, {
+      server: parseServerUrl(url),
+      msgs,
+      size: 16,
+      window: WINDOW,
+    }).catch(() => {});
+  }
+}
+
 /** The row label of a JetStream case key (the key itself when unknown). */
 export function jsLabel(key: string): string {
   return JS_CASES.find((c) => c.key === key)?.label ?? key;
@@ -196,13 +231,9 @@ export async function runJetStreamCompare(o: JsRunOptions): Promise<JsMeasured> 
       ...sides.map((s) => servers[s]!),
       ...(weftInterval ? [weftInterval] : []),
     ]) {
-      o.status(`warming up ${server.name}: js-pub-async`);
-      await runJetStream('js-pub-async', {
-        server: parseServerUrl(server.url),
-        msgs: Math.min(20_000, o.msgs),
-        size: 16,
-        window: WINDOW,
-      }).catch(() => {});
+      await warmUpJetStream(server.url, Math.min(20_000, o.msgs), (w) =>
+        o.status(`warming up ${server.name}: ${w}`),
+      );
     }
     o.clearStatus();
     for (const c of JS_CASES.filter((c) => o.only.includes(c.id))) {

@@ -13,6 +13,8 @@
  * node dist/bench/js-cpu.js --weft-args "--sync-interval 2m" --only js-pub-async
  * # the pull row with max_ack_pending 20,000
  * node dist/bench/js-cpu.js --only js-consume-pull --max-ack-pending 20000
+ * # one build, two policies: base side with other arguments
+ * node dist/bench/js-cpu.js --base dist/src/cli/main.js --base-weft-args="--sync-interval 2m" --only js-consume-push
  * ```
  *
  * Linux only (/proc). The load generator is src/bench/jetstream.ts.
@@ -23,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { JS_WORKLOADS, type JsWorkload, runJetStream } from '../src/bench/jetstream.js';
 import { parseServerUrl } from '../src/bench/protocol.js';
+import { warmUpJetStream } from './jetstream.js';
 import { type ServerProc, startNatsJetStream, startWeft, which } from './servers.js';
 
 const TICK = 100; // clock ticks per second (USER_HZ) on Linux
@@ -40,6 +43,8 @@ const { values } = parseArgs({
     base: { type: 'string' },
     nats: { type: 'boolean', default: false },
     'weft-args': { type: 'string', default: '' },
+    /** The base side's Weft arguments, when they differ (default: --weft-args). */
+    'base-weft-args': { type: 'string' },
     only: { type: 'string', default: 'js-pub-async,js-consume-pull,js-consume-push' },
     msgs: { type: 'string', default: '100000' },
     size: { type: 'string', default: '16' },
@@ -51,6 +56,10 @@ const { values } = parseArgs({
 const here = path.dirname(fileURLToPath(import.meta.url));
 const mainJs = values.main ?? path.join(here, '..', 'src', 'cli', 'main.js');
 const weftArgs = ['--mesh-port', '-1', ...values['weft-args']!.split(' ').filter(Boolean)];
+const baseWeftArgs =
+  values['base-weft-args'] === undefined
+    ? weftArgs
+    : ['--mesh-port', '-1', ...values['base-weft-args'].split(' ').filter(Boolean)];
 const msgs = Number(values.msgs);
 const size = Number(values.size);
 const rounds = Number(values.rounds);
@@ -66,7 +75,7 @@ interface Side {
 const sides: Side[] = [{ name: 'weft', start: () => startWeft(mainJs, weftArgs) }];
 if (values.base) {
   const base = values.base;
-  sides.push({ name: 'base', start: () => startWeft(base, weftArgs, 'weft-base') });
+  sides.push({ name: 'base', start: () => startWeft(base, baseWeftArgs, 'weft-base') });
 }
 if (values.nats) {
   const bin = which('nats-server');
@@ -81,14 +90,8 @@ interface Sample {
 const samples = new Map<string, Sample[]>();
 const servers = await Promise.all(sides.map((s) => s.start()));
 try {
-  for (const s of servers) {
-    // Warm-up, not measured: JIT, first stream.
-    await runJetStream('js-pub-async', {
-      server: parseServerUrl(s.url),
-      msgs: 20_000,
-      size,
-    });
-  }
+  // Warm-up, not measured: JIT, first streams and consumers (JS_WARMUP).
+  for (const s of servers) await warmUpJetStream(s.url, 20_000);
   for (let r = 0; r < rounds; r++) {
     for (const w of only) {
       const order = r % 2 === 0 ? servers.keys() : [...servers.keys()].reverse();

@@ -21,32 +21,30 @@
  * is bumped too, so no entry can trust a node that left the trie. Stale
  * entries are recomputed on their next use, not hunted down: a wildcard
  * SUB/UNSUB storm never scans the cache (nats-server scans and patches it).
+ *
+ * JetStream ack subjects (`$JS.ACK.…`, one per delivery) never enter the
+ * cache: they are matched by their consumer's route (ack-routes.ts), whose
+ * entries the same stamps make stale; a literal subscription under
+ * `$JS.ACK.` bumps its first token's stamp as a wildcard does. The trie's
+ * nodes and levels are in sublist-trie.ts.
  */
 
+import { ACK_PREFIX, type AckRoute, AckRoutes } from './ack-routes.js';
 import { CacheEntry, MatchCache } from './match-cache.js';
 import type { Subscription } from './message.js';
-import { HASH_START, hashEnd, hashStep, TokenMap } from './token-map.js';
+import {
+  childless,
+  collectAll,
+  EMPTY_RESULT,
+  Level,
+  type MatchResult,
+  NO_CURSORS,
+  NO_QUEUES,
+  Node,
+} from './sublist-trie.js';
+import { HASH_START, hashEnd, hashStep } from './token-map.js';
 
-export interface MatchResult {
-  readonly plain: readonly Subscription[];
-  /** One array of members per queue group. */
-  readonly queues: readonly (readonly Subscription[])[];
-  /**
-   * Round-robin position per queue group, advanced by the router. It lives
-   * in the (cached) result, so each subject spreads over its group's members
-   * evenly whatever other subjects and groups see.
-   */
-  readonly cursors: Uint32Array;
-}
-
-const NO_CURSORS = new Uint32Array(0);
-const NO_QUEUES: readonly (readonly Subscription[])[] = Object.freeze([]);
-
-export const EMPTY_RESULT: MatchResult = Object.freeze({
-  plain: [],
-  queues: NO_QUEUES,
-  cursors: NO_CURSORS,
-});
+export { EMPTY_RESULT, type MatchResult };
 
 /**
  * Bound on cached match results (named, counted: see `stats.cacheEvictions`).
@@ -58,131 +56,12 @@ const STAR = 0x2a;
 const GT = 0x3e;
 const DOT = 0x2e;
 const DOLLAR = 0x24;
+
 /**
  * Subjects with this prefix are never looked up in, nor added to, the match
  * cache (see `match`): JetStream ack subjects, one per delivery.
  */
-export const ACK_PREFIX = '$JS.ACK.';
-
-/**
- * One trie node. Most nodes hold one plain subscription and no queue group
- * (a subject per client inbox, per device, per order): it is held in `sole`,
- * and a Set (`more`) or the queue groups' Map only exist once needed — an
- * empty Set and Map cost ~330 bytes, more than the subscription itself
- * (bench/PROFILE.md, "Issue 16 — core": 785–941 → 522–538 B per subscription).
- */
-class Node {
-  next: Level | null = null;
-  /** The plain subscription when it is the only one (then `more` is null). */
-  private sole: Subscription | null = null;
-  /** Every plain subscription, when there are two or more. */
-  private more: Set<Subscription> | null = null;
-  /** Queue groups by name; null while there are none. */
-  queues: Map<string, Set<Subscription>> | null = null;
-  /** Bumped when a wildcard below this (root-level) node changes, or the node is pruned. */
-  stamp = 0;
-  /** Plain subscriptions plus queue groups: 0 when nothing is subscribed here. */
-  subs = 0;
-  /** Plain subscriptions here marked `oneOff`: a match that finds this node is not cached. */
-  oneOff = 0;
-  /**
-   * The plain subscriptions as a result of their own (a match that found
-   * only this node, with no queue groups, shares it), built on demand,
-   * replaced (never mutated) on change.
-   */
-  private alone: MatchResult | null = null;
-
-  get plainCount(): number {
-    return this.more !== null ? this.more.size : this.sole !== null ? 1 : 0;
-  }
-
-  get queueCount(): number {
-    return this.queues === null ? 0 : this.queues.size;
-  }
-
-  addPlain(sub: Subscription): void {
-    if (this.more !== null) {
-      const n = this.more.size;
-      this.more.add(sub);
-      if (this.more.size === n) return;
-    } else if (this.sole === null) this.sole = sub;
-    else if (this.sole !== sub) {
-      this.more = new Set([this.sole, sub]);
-      this.sole = null;
-    } else return;
-    if (sub.oneOff === true) this.oneOff++;
-  }
-
-  /** Returns false when `sub` was not there. */
-  deletePlain(sub: Subscription): boolean {
-    if (this.more !== null) {
-      if (!this.more.delete(sub)) return false;
-      if (this.more.size === 1) {
-        this.sole = this.more.values().next().value!;
-        this.more = null;
-      }
-    } else {
-      if (this.sole !== sub) return false;
-      this.sole = null;
-    }
-    if (sub.oneOff === true) this.oneOff--;
-    return true;
-  }
-
-  addQueued(sub: Subscription): void {
-    this.queues ??= new Map();
-    let group = this.queues.get(sub.queue);
-    if (group === undefined) {
-      group = new Set();
-      this.queues.set(sub.queue, group);
-    }
-    group.add(sub);
-  }
-
-  /** Returns false when `sub` was not there. */
-  deleteQueued(sub: Subscription): boolean {
-    const group = this.queues?.get(sub.queue);
-    if (group === undefined || !group.delete(sub)) return false;
-    if (group.size === 0) {
-      this.queues!.delete(sub.queue);
-      if (this.queues!.size === 0) this.queues = null;
-    }
-    return true;
-  }
-
-  plainList(): readonly Subscription[] {
-    return this.result().plain;
-  }
-
-  result(): MatchResult {
-    if (this.alone === null) {
-      const plain = this.more !== null ? [...this.more] : this.sole !== null ? [this.sole] : [];
-      this.alone = { plain, queues: NO_QUEUES, cursors: NO_CURSORS };
-    }
-    return this.alone;
-  }
-
-  changed(): void {
-    this.alone = null;
-    this.subs = this.plainCount + this.queueCount;
-  }
-
-  /** Every subscription held here. */
-  forEachSub(fn: (sub: Subscription) => void): void {
-    if (this.sole !== null) fn(this.sole);
-    if (this.more !== null) for (const s of this.more) fn(s);
-    if (this.queues !== null) for (const g of this.queues.values()) for (const s of g) fn(s);
-  }
-}
-
-class Level {
-  readonly nodes = new TokenMap<Node>();
-  pwc: Node | null = null;
-  fwc: Node | null = null;
-  isEmpty(): boolean {
-    return this.nodes.size === 0 && this.pwc === null && this.fwc === null;
-  }
-}
+export { ACK_PREFIX };
 
 export interface SublistStats {
   subscriptions: number;
@@ -192,6 +71,10 @@ export interface SublistStats {
   cacheHits: number;
   /** Matches not cached: they found a `oneOff` subscription (an ack subject), or were `matchOnce`. */
   uncached: number;
+  /** Ack subjects matched by their consumer's route (ack-routes.ts), no walk. */
+  ackRouteHits: number;
+  /** Ack routes dropped when the full table was cleared (ACK_ROUTES_MAX). */
+  ackRouteEvictions: number;
   /** Cached results dropped when the full cache was cleared. */
   cacheEvictions: number;
   /** Times the full cache was thrashing and kept its contents instead (match-cache.ts). */
@@ -241,10 +124,10 @@ export class Sublist {
   private rootCreated = 0;
   /** Changes on every insert and remove. */
   generation = 0;
-  /** The last ack subject's prefix whose tail no subscription reads, its result, and `generation` then (-1: none). */
-  private ackPrefix = '';
-  private ackResult: MatchResult = EMPTY_RESULT;
-  private ackGeneration = -1;
+  /** Matches of ack subjects by `$JS.ACK.<stream>.<consumer>` (see `matchAck`). */
+  private readonly acks: AckRoutes;
+  /** The route used last (acks come in runs per consumer: one prefix compare finds it). */
+  private lastRoute: AckRoute | null = null;
   readonly stats: SublistStats = {
     subscriptions: 0,
     inserts: 0,
@@ -252,13 +135,16 @@ export class Sublist {
     matches: 0,
     cacheHits: 0,
     uncached: 0,
+    ackRouteHits: 0,
+    ackRouteEvictions: 0,
     cacheEvictions: 0,
     cacheFreezes: 0,
     cacheBypasses: 0,
   };
 
-  constructor(cacheMax = SUBLIST_CACHE_MAX) {
+  constructor(cacheMax = SUBLIST_CACHE_MAX, ackRoutesMax?: number) {
     this.cache = new MatchCache(cacheMax);
+    this.acks = new AckRoutes(ackRoutesMax);
   }
 
   get count(): number {
@@ -347,9 +233,21 @@ export class Sublist {
   /** Marks what a change to `subject` may have made stale (see the file comment). */
   private invalidate(subject: string, wild: boolean, first: Node | null): void {
     this.generation++;
-    if (!wild) this.cache.delete(subject);
-    else if (first === null) this.rootStamp++;
+    if (!wild) {
+      this.cache.delete(subject);
+      // A literal ack subject can change its consumer's route (ack-routes.ts).
+      if (first !== null && subject.startsWith(ACK_PREFIX)) first.stamp++;
+    } else if (first === null) this.rootStamp++;
     else first.stamp++;
+  }
+
+  /** Is `e` still what a walk would find? (See the file comment.) */
+  private fresh(e: CacheEntry): boolean {
+    const f = e.first;
+    return (
+      e.rootStamp === this.rootStamp &&
+      (f === null ? e.firstStamp === this.rootCreated : f.stamp === e.firstStamp)
+    );
   }
 
   /** Everything interested in the literal `subject`. */
@@ -358,21 +256,29 @@ export class Sublist {
     // delivery: looking it up in the cache (hashing ~60 characters) always
     // misses, and counting those misses made a busy consumer's acks push
     // the cache toward freezing (bench/PROFILE.md, "jscons (round 5)").
-    // It is matched by the walk alone, as `matchOnce` does.
-    if (subject.charCodeAt(0) === DOLLAR && subject.startsWith(ACK_PREFIX)) {
-      return this.matchAck(subject);
+    // It is matched by its consumer's route, or walked (`matchAck`).
+    if (subject.charCodeAt(0) === DOLLAR) {
+      // The route used last first (its prefix starts with ACK_PREFIX): acks
+      // come in runs per consumer, and this is one compare per ack.
+      const r = this.lastRoute;
+      if (
+        r !== null &&
+        subject.length > r.prefix.length &&
+        subject.startsWith(r.prefix) &&
+        this.fresh(r)
+      ) {
+        this.stats.matches++;
+        this.stats.uncached++;
+        this.stats.ackRouteHits++;
+        return r.result;
+      }
+      if (subject.startsWith(ACK_PREFIX)) return this.matchAck(subject);
     }
     this.stats.matches++;
     const e = this.cache.get(subject);
-    if (e !== undefined) {
-      const f = e.first;
-      if (
-        e.rootStamp === this.rootStamp &&
-        (f === null ? e.firstStamp === this.rootCreated : f.stamp === e.firstStamp)
-      ) {
-        this.stats.cacheHits++;
-        return e.result;
-      }
+    if (e !== undefined && this.fresh(e)) {
+      this.stats.cacheHits++;
+      return e.result;
     }
     const first = this.walk(subject);
     const reusable = this.reusable();
@@ -402,27 +308,36 @@ export class Sublist {
   /**
    * An ack subject's match. Acks to one consumer share their first four
    * tokens (`$JS.ACK.<stream>.<consumer>.`): when no subscription can tell
-   * their tails apart (past those tokens the trie holds only `>`), the
-   * last result is theirs too, while the index is unchanged (`generation`).
-   * One prefix is remembered (the consumer acked last); otherwise, the walk.
+   * their tails apart (past those tokens the trie holds only `>`), one walk
+   * serves them all, kept as that consumer's route (ack-routes.ts) while the
+   * stamps say it is fresh. Otherwise (a subscription reads the tail, or no
+   * tail), each ack is walked.
    */
   private matchAck(subject: string): MatchResult {
-    const prefix = this.ackPrefix;
-    if (this.ackGeneration === this.generation && subject.startsWith(prefix)) {
-      this.stats.matches++;
-      this.stats.uncached++;
-      return this.ackResult;
+    this.stats.matches++;
+    this.stats.uncached++;
+    const acks = this.acks;
+    let e: AckRoute | null = acks.find(subject) ?? null;
+    if (e !== null && this.fresh(e)) {
+      this.stats.ackRouteHits++;
+      this.lastRoute = e;
+      return e.result;
     }
-    const result = this.matchOnce(subject);
-    // The end of the fourth token's dot, past `$JS.ACK.` (two tokens).
-    let end = subject.indexOf('.', ACK_PREFIX.length);
-    if (end > 0) end = subject.indexOf('.', end + 1);
-    if (end > 0 && end + 1 < subject.length && this.tailFree(this.root, subject, 0, end)) {
-      this.ackPrefix = subject.substring(0, end + 1);
-      this.ackResult = result;
-      this.ackGeneration = this.generation;
-    } else {
-      this.ackGeneration = -1;
+    const first = this.walk(subject);
+    const result = this.build();
+    const end = acks.end;
+    if (end > 0 && this.tailFree(this.root, subject, 0, end)) {
+      const firstStamp = first === null ? this.rootCreated : first.stamp;
+      if (e !== null) {
+        e.result = result;
+        e.rootStamp = this.rootStamp;
+        e.first = first;
+        e.firstStamp = firstStamp;
+      } else {
+        e = acks.add(subject, result, this.rootStamp, first, firstStamp);
+        this.stats.ackRouteEvictions = acks.evictions;
+      }
+      this.lastRoute = e;
     }
     return result;
   }
@@ -572,23 +487,7 @@ export class Sublist {
   /** Every subscription, for monitoring (not a hot path). */
   all(): Subscription[] {
     const out: Subscription[] = [];
-    walk(this.root, out);
+    collectAll(this.root, out);
     return out;
   }
-}
-
-/** A node (or none) with nothing below it but a `>`: the tokens after it do not change what matches. */
-function childless(node: Node | null | undefined): boolean {
-  const next = node?.next;
-  return next == null || (next.nodes.size === 0 && next.pwc === null);
-}
-
-function walk(level: Level, out: Subscription[]): void {
-  const visit = (n: Node): void => {
-    n.forEachSub((s) => out.push(s));
-    if (n.next !== null) walk(n.next, out);
-  };
-  level.nodes.forEach(visit);
-  if (level.pwc !== null) visit(level.pwc);
-  if (level.fwc !== null) visit(level.fwc);
 }

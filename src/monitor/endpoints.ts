@@ -277,9 +277,13 @@ export function subsz(node: MonitoredNode, q: Query): Record<string, unknown> {
   let freezes = 0;
   let bypasses = 0;
   let uncached = 0;
+  let ackRouted = 0;
+  let ackEvictions = 0;
   for (const acc of node.accounts.all()) {
     const st = acc.sublist.stats;
     uncached += st.uncached;
+    ackRouted += st.ackRouteHits;
+    ackEvictions += st.ackRouteEvictions;
     evictions += st.cacheEvictions;
     freezes += st.cacheFreezes;
     bypasses += st.cacheBypasses;
@@ -306,6 +310,10 @@ export function subsz(node: MonitoredNode, q: Query): Record<string, unknown> {
     // Weft: matches left out of the cache on purpose (one-off subjects such
     // as a consumer's `$JS.ACK.…` acks, see sublist.ts `oneOff`).
     cache_uncached: uncached,
+    // Weft: of those, acks matched by their consumer's route without a walk,
+    // and routes dropped when the table was full (core/ack-routes.ts).
+    ack_route_hits: ackRouted,
+    ack_route_evictions: ackEvictions,
   };
   if (boolParam(q, 'subs')) {
     const offset = intParam(q, 'offset', 0);

@@ -282,8 +282,8 @@ describe('monitoring', () => {
     });
   });
 
-  test('/subsz counts acks kept out of the match cache (cache_uncached)', async () => {
-    type Subsz = { cache_uncached: number };
+  test('/subsz counts acks kept out of the match cache (cache_uncached) and routed (ack_route_hits)', async () => {
+    type Subsz = { cache_uncached: number; ack_route_hits: number; ack_route_evictions: number };
     const before = await monitorJson<Subsz>(srv, '/subsz');
     assert.equal(typeof before.cache_uncached, 'number');
     const nc = await pool.connect();
@@ -313,6 +313,9 @@ describe('monitoring', () => {
     await checkFor(async () => {
       const s = await monitorJson<Subsz>(srv, '/subsz');
       assert.ok(s.cache_uncached >= before.cache_uncached + 5, JSON.stringify(s));
+      // The first ack walks the index; the other four take the consumer's route.
+      assert.ok(s.ack_route_hits >= before.ack_route_hits + 4, JSON.stringify(s));
+      assert.equal(s.ack_route_evictions, 0);
     });
     await api('$JS.API.STREAM.DELETE.UNCACHED', {});
     await nc.close();

@@ -434,6 +434,8 @@ describe('Sublist: generation and stats', () => {
       matches: 1,
       cacheHits: 0,
       uncached: 0,
+      ackRouteHits: 0,
+      ackRouteEvictions: 0,
       cacheEvictions: 0,
       cacheFreezes: 0,
       cacheBypasses: 0,

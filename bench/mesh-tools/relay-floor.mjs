@@ -6,7 +6,8 @@
  * responder exchange 16 B. Prints the round trip's p50/p90/p99 and the
  * relays' CPU µs per round trip (/proc), to set beside ab-reqrep.mjs:
  *   NODES=3 ROUNDS=3 node bench/mesh-tools/relay-floor.mjs <requests>
- * Arms, interleaved per round: `bare` (the above), `<dist>` (NODES - 1
+ * Arms, interleaved per round: `bare` (the above), `bare-onread` (the same,
+ * the relays' dialled sockets read with `onread`), `<dist>` (NODES - 1
  * bare relays in front of one Weft node of that build: the bench's NATS
  * requester and responder, as in the row) and `chain:<dist>` (a Weft chain
  * of NODES, as ab-reqrep.mjs): the difference between the last two is what
@@ -24,10 +25,19 @@ const role = process.argv[2];
 if (role === 'relay') {
   // argv: relay <downstream port>; prints its own port.
   const down = Number(process.argv[3]);
+  // ONREAD=1: the dialled side reads with `onread` (one reused buffer, no
+  // Readable push or 'data' event; what is relayed is copied out of it).
+  const onread = process.env.ONREAD === '1';
   const server = net.createServer({ noDelay: true }, (up) => {
-    const out = net.connect({ port: down, host: '127.0.0.1', noDelay: true });
+    const back = onread
+      ? {
+          buffer: Buffer.alloc(65536),
+          callback: (n, b) => void up.write(Buffer.from(b.subarray(0, n))),
+        }
+      : undefined;
+    const out = net.connect({ port: down, host: '127.0.0.1', noDelay: true, onread: back });
     up.on('data', (d) => out.write(d));
-    out.on('data', (d) => up.write(d));
+    if (!onread) out.on('data', (d) => up.write(d));
     up.on('close', () => out.destroy());
     out.on('close', () => up.destroy());
   });
@@ -111,7 +121,8 @@ if (role === 'relay') {
       let stop = async () => {};
       let measure;
       let pids;
-      if (arm === 'bare') {
+      if (arm === 'bare' || arm === 'bare-onread') {
+        process.env.ONREAD = arm === 'bare-onread' ? '1' : '0';
         const resp = await start(['responder']);
         const line = await relays(nodes, resp.port);
         procs.push(resp.p, ...line.ps);

@@ -1,10 +1,9 @@
 /**
  * Preload for a Weft node (WEFT_BENCH_NODE_ARGS="--require <this file>"):
  * once the file $ALLOC_DIR/go exists (ab-reqrep.mjs makes it after its
- * warm-up), records every garbage collection (kind, duration) and, every
- * `setTimeout`-free way, how late the event loop ran (perf_hooks'
- * monitorEventLoopDelay, 1 ms resolution); on SIGTERM writes
- * $ALLOC_DIR/gc-<pid>.json: the measured part only.
+ * warm-up), records every garbage collection (kind, duration in µs, from
+ * a PerformanceObserver); on SIGTERM writes $ALLOC_DIR/gc-<pid>.json: the
+ * measured part only.
  */
 const DIR = process.env.ALLOC_DIR ?? '/tmp';
 const fs = require('node:fs');

@@ -12,11 +12,16 @@ export class Forwarder {
   /** Data messages that had no route. */
   noRoute = 0;
   /**
-   * The last route found (a node and its next link). Forgotten whenever
-   * routes or links change (`forget`).
+   * The last two routes found (a node and its next link), newest first.
+   * Two, not one: a relay between a requester's node and a responder's
+   * sends every other message to each, and a one-entry cache missed on
+   * every message there (bench/PROFILE.md, "Issue 16 — chainrr (round 9)").
+   * Forgotten whenever routes or links change (`forget`).
    */
   private routeNode = '';
   private routeLink: Link | null = null;
+  private olderNode = '';
+  private olderLink: Link | null = null;
   /** A one-entry list reused to send one destination of a longer array. */
   private readonly oneDest: Dest[] = [{ node: '', plain: false, queues: [] }];
 
@@ -28,6 +33,8 @@ export class Forwarder {
   forget(): void {
     this.routeNode = '';
     this.routeLink = null;
+    this.olderNode = '';
+    this.olderLink = null;
   }
 
   /**
@@ -70,12 +77,18 @@ export class Forwarder {
   /** The link towards `node`; null (counted in `noRoute`) when there is none. */
   nextLink(node: string): Link | null {
     if (node === this.routeNode) return this.routeLink;
-    const s = this.lsdb.nodes.get(node);
-    const link = s?.reachable ? this.links.get(s.nextHop) : undefined;
-    if (link === undefined) {
-      this.noRoute++;
-      return null;
+    let link: Link | undefined;
+    if (node === this.olderNode) link = this.olderLink!;
+    else {
+      const s = this.lsdb.nodes.get(node);
+      link = s?.reachable ? this.links.get(s.nextHop) : undefined;
+      if (link === undefined) {
+        this.noRoute++;
+        return null;
+      }
     }
+    this.olderNode = this.routeNode;
+    this.olderLink = this.routeLink;
     this.routeNode = node;
     this.routeLink = link;
     return link;

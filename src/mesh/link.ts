@@ -71,6 +71,14 @@ export class Link extends Connection implements FrameHandler {
   foreignInterest = 0;
   /** Whether a foreign-account frame from this link was logged (once per link). */
   foreignLogged = false;
+  /**
+   * The last subject and reply from this link found wire-safe (the mesh's
+   * `linkMsg` checks each new one once). Per link: a relay between a
+   * requester's node and a responder's gets requests and replies in turn,
+   * from two links, and a node-wide pair checked every frame there.
+   */
+  safeSubject = '';
+  safeReply = '';
   /** Over `highWater` queued bytes, producers are stalled (see Congestion). */
   congested = false;
   private readonly highWater: number;
@@ -388,7 +396,13 @@ export class Link extends Connection implements FrameHandler {
     const buf = this.runBuf;
     if (buf === null) return;
     this.runBuf = null;
-    this.queueRef(buf.subarray(this.runFrom, this.runTo));
+    // The whole read (one frame per read at low rates) goes as it is: no
+    // view made per relayed read.
+    this.queueRef(
+      this.runFrom === 0 && this.runTo === buf.length
+        ? buf
+        : buf.subarray(this.runFrom, this.runTo),
+    );
     this.runFrom = 0;
     this.runTo = 0;
     this.commit(this.writePos);

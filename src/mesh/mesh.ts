@@ -508,8 +508,8 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
       foreignFrame(this, link, 'msgs', frame.account, null);
       return;
     }
-    // Decoded strings repeat as the same string: check each new one once.
-    if (frame.subject !== this.safeSubject || frame.reply !== this.safeReply || frame.to !== '') {
+    // Decoded strings repeat as the same string: check each new one once (per link).
+    if (frame.subject !== link.safeSubject || frame.reply !== link.safeReply || frame.to !== '') {
       if (!this.checkSubjects(link, frame)) return;
     }
     const self = this.options.name;
@@ -551,8 +551,6 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
     this.forwarder.forward(frame.account, msg ?? frame.message(), rest, rest.length, frame.ttl - 1);
   }
 
-  private safeSubject = '';
-  private safeReply = '';
   /** Messages from peers dropped for a subject no client could be sent. */
   invalidSubjects = 0;
 
@@ -562,8 +560,8 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
       (frame.reply === '' || wireSafe(frame.reply)) &&
       (frame.to === '' || wireSafe(frame.to));
     if (ok) {
-      this.safeSubject = frame.subject;
-      this.safeReply = frame.reply;
+      link.safeSubject = frame.subject;
+      link.safeReply = frame.reply;
       return true;
     }
     if (this.invalidSubjects++ === 0) {

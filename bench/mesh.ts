@@ -6,7 +6,7 @@
  * with the load generator:
  *
  *   nats-server cluster a ⇄ b         1 route hop: the reference for every row
- *   weft a - b                        mesh-pubsub, mesh-pubsub-1k
+ *   weft a - b                        mesh-pubsub, mesh-pubsub-1k, mesh-reqrep
  *   weft a - b - c                    mesh-chain3 (publisher on a, subscriber on c),
  *                                     mesh-chain3-reqrep (requester on a, responder on c)
  *   weft a - b - c - d - e            mesh-interest (publisher on a, SUB on e: 4 hops)
@@ -14,6 +14,10 @@
  * nats-server routes are a full mesh (every pair one hop apart), so there is
  * no nats chain of 3: the chain is compared with Weft's own one-link figure
  * (the loss the second link costs) and with the nats cluster as a reference.
+ * A round trip across the chain wakes 8 processes (a, b, c, the responder,
+ * c, b, a, the requester), across the cluster 6: mesh-reqrep, the same
+ * round trip across Weft's one link (6, like the cluster's), is the
+ * like-for-like per-hop comparison (bench/PROFILE.md, "chainrr (round 9)").
  *
  * Each throughput row also reports messages per server CPU-second: the CPU
  * time (user + system, /proc/<pid>/stat) every server of the topology spent
@@ -51,6 +55,14 @@ export const MESH_CASES: MeshCase[] = [
     size: 1024,
     scale: 0.125,
     nodes: 2,
+  },
+  {
+    id: 'mesh-reqrep',
+    label: 'request-reply across 1 link (1 link each way), 16 B',
+    size: 16,
+    scale: 0.01,
+    nodes: 2,
+    workload: 'reqrep',
   },
   {
     id: 'mesh-chain3',
@@ -114,7 +126,8 @@ export async function runMesh(ctx: MeshContext): Promise<MeshMeasured> {
   const interest = ctx.only.includes('mesh-interest');
   const wantChain = cases.some((c) => c.id === 'mesh-chain3');
   const chainCases = cases.filter((c) => c.nodes === 3);
-  const natsReqrep = cases.filter((c) => c.workload === 'reqrep');
+  // The chain's request-reply against the cluster's one hop (1-link cases are measured as oneLink).
+  const natsReqrep = chainCases.filter((c) => c.workload === 'reqrep');
   const oneLink = cases.filter((c) => c.nodes === 2);
   // The chain's baselines: Weft over one link and the nats cluster, at 16 B.
   const base16 = MESH_CASES.find((c) => c.id === 'mesh-pubsub')!;
@@ -442,11 +455,12 @@ export function renderMeshTable(m: MeshMeasured, only: string[], msgs: number): 
     if (c.workload === 'reqrep') {
       const hop = (r: MeshResult | undefined, q: 'p50' | 'p99') =>
         r?.latency === undefined ? '—' : micros(r.latency[q]);
-      rows.push([`${c.label} (requests/s)`, `${cell(nats)} (1 hop)`, cell(weft), x(ratio), '—']);
+      const oneHop = c.nodes === 2 ? '' : ' (1 hop)';
+      rows.push([`${c.label} (requests/s)`, `${cell(nats)}${oneHop}`, cell(weft), x(ratio), '—']);
       for (const q of ['p50', 'p99'] as const) {
         rows.push([
           `  round trip ${q} (lower is better)`,
-          `${hop(nats, q)} (1 hop)`,
+          `${hop(nats, q)}${oneHop}`,
           hop(weft, q),
           x(m.ratios[`${c.id} ${q} nats/weft`]),
           '—',

@@ -11,7 +11,13 @@
  * node dist/bench/kafka-cpu.js --base /tmp/base/dist/src/cli/main.js --size 1024 --msgs 50000 --rounds 3
  * # the client's window: 16 records a request (batch.size 1728 at 100 B), 5 or 40 requests in flight
  * node dist/bench/kafka-cpu.js --size 100 --batch-bytes 1728 --in-flight 5 --cases acks1-p1
+ * # no fsync (the writer's rounds cheap): the face's own CPU stands out
+ * node dist/bench/kafka-cpu.js --base ... --weft-args "--sync-interval 2m" --cases acks1-p1
  * ```
+ *
+ * "main" is the node's main thread alone (/proc/<pid>/task/<pid>/stat):
+ * the face, the store's appends and the answers, without the thread
+ * pool's O_DSYNC writes.
  *
  * Linux only (/proc). The load generator is src/bench/kafka-runner.ts.
  */
@@ -26,11 +32,19 @@ import { freePort, type ServerProc, startWeft } from './servers.js';
 
 const TICK = 100; // clock ticks per second (USER_HZ) on Linux
 
-/** utime and stime of a process, seconds. */
-function cpuOf(pid: number): { user: number; sys: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(f[11]) / TICK, sys: Number(f[12]) / TICK };
+/** utime and stime of a process, and of its main thread alone, seconds. */
+function cpuOf(pid: number): { user: number; sys: number; main: number } {
+  const fields = (file: string) => {
+    const stat = readFileSync(file, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  const f = fields(`/proc/${pid}/stat`);
+  const t = fields(`/proc/${pid}/task/${pid}/stat`);
+  return {
+    user: Number(f[11]) / TICK,
+    sys: Number(f[12]) / TICK,
+    main: (Number(t[11]) + Number(t[12])) / TICK,
+  };
 }
 
 const { values } = parseArgs({
@@ -44,6 +58,7 @@ const { values } = parseArgs({
     'batch-bytes': { type: 'string' },
     'in-flight': { type: 'string' },
     js: { type: 'boolean', default: true },
+    'weft-args': { type: 'string', default: '' },
   },
 });
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -70,6 +85,7 @@ interface Sample {
   perSec: number;
   userUs: number;
   sysUs: number;
+  mainUs: number;
 }
 const samples = new Map<string, Sample[]>();
 const record = (key: string, s: Sample) => {
@@ -77,7 +93,7 @@ const record = (key: string, s: Sample) => {
   list.push(s);
   samples.set(key, list);
   console.log(
-    `  ${key.padEnd(28)} ${Math.round(s.perSec).toLocaleString('en-US').padStart(9)}/s  ${(s.userUs + s.sysUs).toFixed(2)} µs CPU (user ${s.userUs.toFixed(2)}, sys ${s.sysUs.toFixed(2)})  load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
+    `  ${key.padEnd(28)} ${Math.round(s.perSec).toLocaleString('en-US').padStart(9)}/s  ${(s.userUs + s.sysUs).toFixed(2)} µs CPU (user ${s.userUs.toFixed(2)}, sys ${s.sysUs.toFixed(2)}, main ${s.mainUs.toFixed(2)})  load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
   );
 };
 
@@ -86,7 +102,13 @@ async function oneRun(side: Side, c: (typeof cases)[number]): Promise<void> {
   const kafkaPort = await freePort();
   let node: ServerProc | undefined;
   try {
-    node = await startWeft(side.mainJs, ['--mesh-port', '-1', '--kafka-port', String(kafkaPort)]);
+    node = await startWeft(side.mainJs, [
+      '--mesh-port',
+      '-1',
+      '--kafka-port',
+      String(kafkaPort),
+      ...values['weft-args']!.split(' ').filter(Boolean),
+    ]);
     const server = { host: '127.0.0.1', port: kafkaPort };
     for (let i = 0; ; i++) {
       try {
@@ -111,6 +133,7 @@ async function oneRun(side: Side, c: (typeof cases)[number]): Promise<void> {
         perSec: res.msgsPerSec,
         userUs: ((b.user - a.user) * 1e6) / n,
         sysUs: ((b.sys - a.sys) * 1e6) / n,
+        mainUs: ((b.main - a.main) * 1e6) / n,
       });
     };
     if (values.js) {
@@ -158,8 +181,10 @@ const band = (xs: number[], f: (n: number) => string) =>
 console.log(
   `\n${msgs} records of ${size} B, ${rounds} rounds, medians (min–max); batch.size ${batchBytes ?? 16384}, ${maxInFlight ?? 5} requests in flight`,
 );
-console.log('| workload | server | records/s | µs CPU per record | of which sys |');
-console.log('|---|---|---:|---:|---:|');
+console.log(
+  '| workload | server | records/s | µs CPU per record | of which sys | main thread µs |',
+);
+console.log('|---|---|---:|---:|---:|---:|');
 for (const [key, list] of samples) {
   const [w, side] = key.split(' ');
   const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -171,6 +196,9 @@ for (const [key, list] of samples) {
     )} | ${band(
       list.map((x) => x.userUs + x.sysUs),
       us,
-    )} | ${us(median(list.map((x) => x.sysUs)))} |`,
+    )} | ${us(median(list.map((x) => x.sysUs)))} | ${band(
+      list.map((x) => x.mainUs),
+      us,
+    )} |`,
   );
 }

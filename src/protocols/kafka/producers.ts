@@ -57,6 +57,8 @@ export type SeqVerdict =
   | { kind: 'duplicate'; baseOffset: number }
   | { kind: 'error'; code: number; message: string };
 
+const APPEND: SeqVerdict = { kind: 'append' };
+
 export interface ProducerCounters {
   producerIds: number;
   duplicates: number;
@@ -79,6 +81,7 @@ export class Producers {
 
   /** ms since 2024 when this process started: ids minted later have no marks from before. */
   private readonly startedMs = Date.now() - EPOCH_2024;
+  private readonly startedMsBig = BigInt(this.startedMs);
 
   constructor(private readonly nodeId: () => number) {}
 
@@ -102,23 +105,36 @@ export class Producers {
 
   /**
    * Checks a batch of `count` records from `pid`/`epoch` starting at
-   * `firstSeq`, reading the partition back once when the producer is not
-   * known here (after a restart).
+   * `firstSeq`: in this turn when the producer's state is here or cannot be
+   * in the partition (the produce path then appends with no await), else
+   * after reading the partition back once (a producer from before a restart).
    */
-  async check(
+  check(
     cs: CapturedStream,
     pid: bigint,
     epoch: number,
     firstSeq: number,
     count: number,
-  ): Promise<SeqVerdict> {
+  ): SeqVerdict | Promise<SeqVerdict> {
     const k = this.key(cs, pid);
-    let s = this.states.get(k);
-    if (s === undefined && pid >> 22n <= BigInt(this.startedMs)) {
-      s = (await this.recover(cs, pid)) ?? undefined;
-      if (s !== undefined) this.remember(k, s);
+    const s = this.states.get(k);
+    if (s === undefined && pid >> 22n <= this.startedMsBig) {
+      return this.recover(cs, pid).then((r) => {
+        if (r !== null) this.remember(k, r);
+        return this.verdict(r ?? undefined, pid, epoch, firstSeq, count);
+      });
     }
-    if (s === undefined) return { kind: 'append' };
+    return this.verdict(s, pid, epoch, firstSeq, count);
+  }
+
+  private verdict(
+    s: ProducerState | undefined,
+    pid: bigint,
+    epoch: number,
+    firstSeq: number,
+    count: number,
+  ): SeqVerdict {
+    if (s === undefined) return APPEND;
     if (epoch < s.epoch) {
       return {
         kind: 'error',
@@ -128,7 +144,7 @@ export class Producers {
     }
     const lastSeq = firstSeq + count - 1;
     if (epoch > s.epoch) {
-      if (firstSeq === 0) return { kind: 'append' };
+      if (firstSeq === 0) return APPEND;
       this.counters.outOfOrder++;
       return {
         kind: 'error',
@@ -142,7 +158,7 @@ export class Producers {
       return { kind: 'duplicate', baseOffset: dup.baseOffset };
     }
     if (firstSeq === s.lastSeq + 1 || (firstSeq === 0 && s.lastSeq === 0x7fffffff)) {
-      return { kind: 'append' };
+      return APPEND;
     }
     if (lastSeq <= s.lastSeq && firstSeq >= 0) {
       this.counters.duplicates++;

@@ -16,16 +16,13 @@
  * fails the partition with the stream's error; the records before it stay
  * stored (docs/kafka.md, "Produce").
  */
-import type { Subscriber } from '../../../core/message.js';
-import type { MatchResult } from '../../../core/sublist.js';
 import type { CapturedStream } from '../../../jetstream/service.js';
-import { NO_PUB_HEADERS, readPubHeaders } from '../../../streams/headers.js';
 import { StreamApiError } from '../../../streams/stream-errors.js';
 import { type ApiHandler, type KafkaContext, Later } from '../api.js';
 import { canAdmin, canProduce, canPublishOn } from '../authz.js';
 import { KafkaError } from '../errors.js';
-import { headersOfRecord, type ProducerMark } from '../message-map.js';
-import type { Producers } from '../producers.js';
+import { headersOfRecord } from '../message-map.js';
+import type { Producers, SeqVerdict } from '../producers.js';
 import { decodeBatch, type RecordBatch, splitBatches } from '../records.js';
 import {
   DEFAULT_SETTINGS,
@@ -35,6 +32,7 @@ import {
   type Topic,
 } from '../topics.js';
 import { KafkaCodecError } from '../wire.js';
+import { appendBatch } from './produce-append.js';
 
 interface ProduceRequest {
   transactionalId: string | null;
@@ -70,7 +68,7 @@ export function produceHandler(
     name: 'Produce',
     minVersion: 3,
     maxVersion: 9,
-    async handle(ctx, req) {
+    handle(ctx, req) {
       if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) {
         return answerAll(
           req,
@@ -79,44 +77,135 @@ export function produceHandler(
         );
       }
       const account = ctx.account!;
-      const responses: Promise<{ name: string; partitionResponses: PartitionResponse[] }>[] = [];
+      const found: (Topic | null)[] = [];
+      let missing = false;
       for (const t of req.topicData) {
-        let topic = topics.find(account, t.name);
-        if (
-          topic === null &&
-          ctx.shared.host.options.kafkaAutoCreateTopics &&
-          canAdmin(ctx, 'CREATE', t.name, 0, 1)
-        ) {
-          topic = await topics
-            .create(account, t.name, 1, DEFAULT_SETTINGS)
-            .catch(() => topics.find(account, t.name));
-        }
-        const partitionResponses: Promise<PartitionResponse>[] = [];
-        const remote = topic === null && topics.remoteHas(account, t.name);
-        for (const pd of t.partitionData) {
-          if (remote) {
-            const rp = await topics.remotePartition(account, t.name, pd.index).catch(() => null);
-            partitionResponses.push(produceRemote(ctx, topics, counters, req, t.name, rp, pd));
-          } else {
-            const w = await produceTo(ctx, topics, producers, counters, req, topic, pd);
-            partitionResponses.push(w.done);
-          }
-        }
-        responses.push(
-          Promise.all(partitionResponses).then((p) => ({ name: t.name, partitionResponses: p })),
-        );
+        const topic = topics.find(account, t.name);
+        if (topic === null) missing = true;
+        found.push(topic);
       }
-      // The records are appended: the next request may start; the answer waits for durability.
-      return new Later(
-        Promise.all(responses).then((r) =>
-          req.acks === 0 ? null : { responses: r, throttleTimeMs: 0 },
-        ),
-      );
+      const run = new ProduceRun(ctx, topics, producers, counters, req, found);
+      // Every topic here (the usual case): appended in this turn, no promise
+      // before the answer's (bench/PROFILE.md, "Issue 16 — kafka3 (round 9)").
+      if (!missing) return run.from();
+      return run.lookUp().then(() => run.from());
     },
   };
 }
 
-function settled(r: PartitionResponse): { done: Promise<PartitionResponse> } {
+/**
+ * One Produce request's partitions, appended in request order; the answer
+ * (a Later) once each partition's records are durable. Only an auto-created
+ * topic, a topic another node owns, or an idempotent producer's state read
+ * back after a restart makes it wait (a promise) before appending.
+ */
+class ProduceRun {
+  /** Each partition's answer, in request order (topic by topic). */
+  private readonly dones: Promise<PartitionResponse>[] = [];
+  /** Per topic: the partitions another node owns (null: a local or unknown topic). */
+  private remotes: ((RemotePartition | null)[] | null)[] = [];
+  private t = 0;
+  private p = 0;
+
+  constructor(
+    private readonly ctx: KafkaContext,
+    private readonly topics: KafkaTopics,
+    private readonly producers: Producers,
+    private readonly counters: ProduceCounters,
+    private readonly req: ProduceRequest,
+    private readonly found: (Topic | null)[],
+  ) {}
+
+  /** A topic not here: auto-created (if allowed), else looked up on the other nodes. */
+  async lookUp(): Promise<void> {
+    const { ctx, topics, req } = this;
+    const account = ctx.account!;
+    const remotes: ((RemotePartition | null)[] | null)[] = [];
+    for (let i = 0; i < req.topicData.length; i++) {
+      const t = req.topicData[i]!;
+      remotes.push(null);
+      if (this.found[i] !== null) continue;
+      if (ctx.shared.host.options.kafkaAutoCreateTopics && canAdmin(ctx, 'CREATE', t.name, 0, 1)) {
+        this.found[i] = await topics
+          .create(account, t.name, 1, DEFAULT_SETTINGS)
+          .catch(() => topics.find(account, t.name));
+      }
+      if (this.found[i] === null && topics.remoteHas(account, t.name)) {
+        const rps: (RemotePartition | null)[] = [];
+        for (const pd of t.partitionData) {
+          rps.push(await topics.remotePartition(account, t.name, pd.index).catch(() => null));
+        }
+        remotes[i] = rps;
+      }
+    }
+    this.remotes = remotes;
+  }
+
+  /** Appends from the current partition on; a Later, or a promise of it if one must wait. */
+  from(): Later<unknown> | Promise<Later<unknown>> {
+    const { req } = this;
+    for (; this.t < req.topicData.length; this.t++, this.p = 0) {
+      const t = req.topicData[this.t]!;
+      const rps = this.remotes[this.t] ?? null;
+      for (; this.p < t.partitionData.length; this.p++) {
+        const pd = t.partitionData[this.p]!;
+        if (rps !== null) {
+          const rp = rps[this.p] ?? null;
+          this.dones.push(produceRemote(this.ctx, this.topics, this.counters, req, t.name, rp, pd));
+          continue;
+        }
+        const s = produceTo(
+          this.ctx,
+          this.topics,
+          this.producers,
+          this.counters,
+          req,
+          this.found[this.t]!,
+          pd,
+        );
+        if (s instanceof Promise) {
+          return s.then((w) => {
+            this.dones.push(w.done);
+            this.p++;
+            return this.from();
+          });
+        }
+        this.dones.push(s.done);
+      }
+    }
+    // The records are appended: the next request may start; the answer waits for durability.
+    return new Later(this.answer());
+  }
+
+  private answer(): Promise<unknown> {
+    const req = this.req;
+    if (req.acks === 0) return Promise.all(this.dones).then(() => null);
+    if (this.dones.length === 1 && req.topicData.length === 1) {
+      const name = req.topicData[0]!.name;
+      return this.dones[0]!.then((p) => ({
+        responses: [{ name, partitionResponses: [p] }],
+        throttleTimeMs: 0,
+      }));
+    }
+    return Promise.all(this.dones).then((all) => {
+      let k = 0;
+      return {
+        responses: req.topicData.map((t) => ({
+          name: t.name,
+          partitionResponses: t.partitionData.map(() => all[k++]!),
+        })),
+        throttleTimeMs: 0,
+      };
+    });
+  }
+}
+
+/** A partition's part started: `done` answers it once its records are durable. */
+interface Started {
+  done: Promise<PartitionResponse>;
+}
+
+function settled(r: PartitionResponse): Started {
   return { done: Promise.resolve(r) };
 }
 
@@ -142,7 +231,7 @@ function failed(index: number, errorCode: number, errorMessage: string | null): 
   };
 }
 
-async function produceTo(
+function produceTo(
   ctx: KafkaContext,
   topics: KafkaTopics,
   producers: Producers,
@@ -150,7 +239,7 @@ async function produceTo(
   req: ProduceRequest,
   topic: Topic | null,
   pd: { index: number; records: Buffer | null },
-): Promise<{ done: Promise<PartitionResponse> }> {
+): Started | Promise<Started> {
   const p: Partition | undefined = topic?.partitions[pd.index];
   if (topic === null || p === undefined) {
     return settled(
@@ -189,40 +278,89 @@ async function produceTo(
   const batches = decodeAll(ctx, counters, cs.stream.config.max_msg_size, pd);
   if (!Array.isArray(batches)) return settled(batches);
   // Appended now, in request order; answered once durable.
-  const writes: { count: number; durable: Promise<number> | null; first: number }[] = [];
-  for (const b of batches) {
-    const h = b.header;
-    const idempotent = h.producerId >= 0n;
-    if (idempotent) {
-      const v = await producers.check(
-        cs,
-        h.producerId,
-        h.producerEpoch,
-        h.baseSequence,
-        b.records.length,
-      );
-      if (v.kind === 'duplicate') {
-        writes.push({ count: 0, durable: null, first: v.baseOffset });
+  const writes: Write[] = [];
+  const from = (k: number): Started | Promise<Started> => {
+    for (let i = k; i < batches.length; i++) {
+      const b = batches[i]!;
+      const h = b.header;
+      if (h.producerId < 0n) {
+        const w = appendBatch(ctx, topics, p, b);
+        writes.push({ count: b.records.length, durable: w.durable, first: w.first });
         continue;
       }
-      if (v.kind === 'error') return settled(failed(pd.index, v.code, v.message));
-    }
-    const w = appendBatch(ctx, topics, p, b);
-    if (idempotent) {
-      // Taken as stored now, so a pipelined next batch checks against it; forgotten if it fails.
-      producers.stored(
+      const v = producers.check(
         cs,
         h.producerId,
         h.producerEpoch,
         h.baseSequence,
         b.records.length,
-        w.first,
       );
-      w.durable.catch(() => producers.drop(cs, h.producerId));
+      if (v instanceof Promise) {
+        // The producer's state is read back (after a restart): this batch and the rest wait.
+        return v.then((ready) => idempotent(b, ready) ?? from(i + 1));
+      }
+      const refused = idempotent(b, v);
+      if (refused !== null) return refused;
     }
+    return { done: whenDurable(counters, cs, pd.index, writes) };
+  };
+  /** An idempotent batch appended, or found a duplicate; a refusal answers the partition. */
+  const idempotent = (b: RecordBatch, v: SeqVerdict): Started | null => {
+    const h = b.header;
+    if (v.kind === 'duplicate') {
+      writes.push({ count: 0, durable: null, first: v.baseOffset });
+      return null;
+    }
+    if (v.kind === 'error') return settled(failed(pd.index, v.code, v.message));
+    const w = appendBatch(ctx, topics, p, b);
+    // Taken as stored now, so a pipelined next batch checks against it; forgotten if it fails.
+    producers.stored(cs, h.producerId, h.producerEpoch, h.baseSequence, b.records.length, w.first);
+    w.durable.catch(() => producers.drop(cs, h.producerId));
     writes.push({ count: b.records.length, durable: w.durable, first: w.first });
+    return null;
+  };
+  return from(0);
+}
+
+/** A batch appended (`durable` resolves to its first offset), or a duplicate's (`durable` null). */
+interface Write {
+  count: number;
+  durable: Promise<number> | null;
+  first: number;
+}
+
+/** The partition's answer once all its batches are durable: the first batch's offset, or the first refusal. */
+function whenDurable(
+  counters: ProduceCounters,
+  cs: CapturedStream,
+  index: number,
+  writes: Write[],
+): Promise<PartitionResponse> {
+  const ok = (baseOffset: number): PartitionResponse => ({
+    index,
+    errorCode: 0,
+    baseOffset: BigInt(baseOffset),
+    logAppendTimeMs: -1n,
+    logStartOffset: BigInt(cs.stream.state().firstSeq - 1),
+    recordErrors: [],
+    errorMessage: null,
+  });
+  const refused = (err: unknown): PartitionResponse => {
+    // A limit (4xx) is not worth retrying; a store failure (5xx) may be.
+    const e = err instanceof StreamApiError ? err : null;
+    const code =
+      e !== null && e.code < 500 ? KafkaError.POLICY_VIOLATION : KafkaError.KAFKA_STORAGE_ERROR;
+    return failed(index, code, e?.message ?? 'the stream refused the batch');
+  };
+  const w0 = writes[0];
+  // One batch (what clients send per partition): one reaction, no async frame.
+  if (writes.length === 1 && w0!.durable !== null) {
+    return w0!.durable.then((first) => {
+      counters.recordsIn += w0!.count;
+      return ok(first);
+    }, refused);
   }
-  const done = (async (): Promise<PartitionResponse> => {
+  return (async (): Promise<PartitionResponse> => {
     let baseOffset = -1;
     for (const w of writes) {
       let first = w.first;
@@ -230,29 +368,14 @@ async function produceTo(
         try {
           first = await w.durable;
         } catch (err) {
-          // A limit (4xx) is not worth retrying; a store failure (5xx) may be.
-          const e = err instanceof StreamApiError ? err : null;
-          const code =
-            e !== null && e.code < 500
-              ? KafkaError.POLICY_VIOLATION
-              : KafkaError.KAFKA_STORAGE_ERROR;
-          return failed(pd.index, code, e?.message ?? 'the stream refused the batch');
+          return refused(err);
         }
         counters.recordsIn += w.count;
       }
       if (baseOffset < 0) baseOffset = first;
     }
-    return {
-      index: pd.index,
-      errorCode: 0,
-      baseOffset: BigInt(baseOffset),
-      logAppendTimeMs: -1n,
-      logStartOffset: BigInt(cs.stream.state().firstSeq - 1),
-      recordErrors: [],
-      errorMessage: null,
-    };
+    return ok(baseOffset);
   })();
-  return { done };
 }
 
 /** Every batch of a partition's records, checked (CRC, framing, sizes), or the answer refusing them all. */
@@ -299,144 +422,6 @@ function decodeAll(
     }
   }
   return batches;
-}
-
-const EMPTY = Buffer.alloc(0);
-
-/**
- * Whether `router.deliver(interest, msg, origin)` may deliver to anyone:
- * a queue group, or a plain subscription not of `origin` (unless it echoes).
- */
-function listened(interest: MatchResult, origin: Subscriber): boolean {
-  if (interest.queues.length > 0) return true;
-  const plain = interest.plain;
-  for (let i = 0; i < plain.length; i++) {
-    if (plain[i]!.owner !== origin || origin.echo) return true;
-  }
-  return false;
-}
-
-/** Whether any record header's name starts with `Nats-` (any case). */
-function mentionsNats(headers: readonly { key: string }[]): boolean {
-  for (const x of headers) {
-    if (x.key.length >= 5 && x.key.slice(0, 5).toLowerCase() === 'nats-') return true;
-  }
-  return false;
-}
-
-/**
- * Appends a batch's records in this turn (consecutive sequences, one
- * group-commit fsync) and, once they are durable, publishes each on the
- * partition's subject for live subscribers (the stream itself is the
- * origin, so it does not capture them twice). `first` is the offset the
- * first record takes; `durable` resolves to it once all are durable.
- */
-function appendBatch(
-  ctx: KafkaContext,
-  topics: KafkaTopics,
-  p: Partition,
-  b: RecordBatch,
-): { first: number; durable: Promise<number> } {
-  const cs: CapturedStream = p.cs;
-  const h = b.header;
-  const n = b.records.length;
-  const mark: ProducerMark | null =
-    h.producerId >= 0n
-      ? {
-          producerId: h.producerId,
-          epoch: h.producerEpoch,
-          firstSeq: h.baseSequence,
-          lastSeq: h.baseSequence + n - 1,
-        }
-      : null;
-  const first = cs.stream.state().lastSeq;
-  const heads = new Array<Buffer>(n);
-  const values = new Array<Buffer>(n);
-  const seqs = new Array<number>(n);
-  const router = ctx.shared.host.router;
-  const sublist = ctx.account!.sublist;
-  // The records of a batch mostly share one timestamp and carry no key or
-  // headers: their header block is the same bytes, built once (the store
-  // copies what it keeps).
-  let plainDelta = -1;
-  let plain: Buffer | null = null;
-  return {
-    first,
-    // One settle count per batch, not a Promise.allSettled over a promise per record.
-    durable: new Promise<number>((resolve, reject) => {
-      let left = n;
-      let refused: unknown = null;
-      const settle = (): void => {
-        if (--left > 0) return;
-        for (let i = 0; i < n; i++) {
-          if (seqs[i] === undefined) continue;
-          cs.consumers.stored(seqs[i]!, p.subject);
-          // As router.publish (match, deliver), but the value is copied out of
-          // the request's read buffer only when someone other than the stream
-          // listens: a view would keep that whole buffer alive.
-          const interest = sublist.match(p.subject);
-          if (!listened(interest, cs)) continue;
-          const v = values[i]!;
-          const payload = v.length === 0 ? EMPTY : Buffer.from(v);
-          router.deliver(
-            interest,
-            { subject: p.subject, reply: '', headers: heads[i]!, payload },
-            cs,
-          );
-        }
-        topics.appended(cs);
-        if (refused !== null) reject(refused);
-        else resolve(seqs[0]! - 1);
-      };
-      const onRefused = (err: unknown): void => {
-        refused ??= err;
-        settle();
-      };
-      // An empty batch stores nothing and is refused, as before (KAFKA_STORAGE_ERROR).
-      if (n === 0) reject(new Error('an empty record batch'));
-      for (let i = 0; i < n; i++) {
-        const r = b.records[i]!;
-        let headers: Buffer;
-        if (
-          r.key === null &&
-          r.value !== null &&
-          r.headers.length === 0 &&
-          (mark === null || i !== n - 1)
-        ) {
-          // Same delta, same timestamp: no BigInt per record.
-          if (plain === null || r.timestampDelta !== plainDelta) {
-            plain = headersOfRecord(r, h.baseTimestamp + BigInt(r.timestampDelta), null);
-            plainDelta = r.timestampDelta;
-          }
-          headers = plain;
-        } else {
-          const ts = h.baseTimestamp + BigInt(r.timestampDelta);
-          headers = headersOfRecord(r, ts, i === n - 1 ? mark : null);
-        }
-        // A view of the request: the store copies what it keeps (both stores),
-        // the live publish copies it only for a listener (settle, above).
-        const payload = r.value ?? EMPTY;
-        // Only a record header named Nats-* (a client's Nats-Msg-Id, say) is
-        // one the stream reads; the face's own (Kafka-*) never are.
-        const pub = mentionsNats(r.headers) ? readPubHeaders(headers) : NO_PUB_HEADERS;
-        heads[i] = headers;
-        values[i] = payload;
-        // Told in arrival order, never in this turn: no promise per record.
-        cs.stream.storeNotify(
-          p.subject,
-          headers,
-          payload,
-          (err, seq) => {
-            if (err !== null) return onRefused(err);
-            // A duplicate (Nats-Msg-Id) is told with the original's sequence, as `store` resolves.
-            seqs[i] = seq;
-            settle();
-          },
-          pub,
-        );
-      }
-    }),
-  };
 }
 
 /**

@@ -1,0 +1,154 @@
+/**
+ * Produce's append of one record batch to a local partition's stream, in
+ * the request's turn (produce.ts), and the live publish of its records once
+ * they are durable.
+ */
+import type { Subscriber } from '../../../core/message.js';
+import type { MatchResult } from '../../../core/sublist.js';
+import type { CapturedStream } from '../../../jetstream/service.js';
+import { NO_PUB_HEADERS, readPubHeaders } from '../../../streams/headers.js';
+import type { KafkaContext } from '../api.js';
+import { headersOfRecord, type ProducerMark } from '../message-map.js';
+import type { RecordBatch } from '../records.js';
+import type { KafkaTopics, Partition } from '../topics.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Whether `router.deliver(interest, msg, origin)` may deliver to anyone:
+ * a queue group, or a plain subscription not of `origin` (unless it echoes).
+ */
+function listened(interest: MatchResult, origin: Subscriber): boolean {
+  if (interest.queues.length > 0) return true;
+  const plain = interest.plain;
+  for (let i = 0; i < plain.length; i++) {
+    if (plain[i]!.owner !== origin || origin.echo) return true;
+  }
+  return false;
+}
+
+/** Whether any record header's name starts with `Nats-` (any case). */
+function mentionsNats(headers: readonly { key: string }[]): boolean {
+  for (const x of headers) {
+    if (x.key.length >= 5 && x.key.slice(0, 5).toLowerCase() === 'nats-') return true;
+  }
+  return false;
+}
+
+/**
+ * Appends a batch's records in this turn (consecutive sequences, one
+ * group-commit fsync) and, once they are durable, publishes each on the
+ * partition's subject for live subscribers (the stream itself is the
+ * origin, so it does not capture them twice). `first` is the offset the
+ * first record takes; `durable` resolves to it once all are durable.
+ */
+export function appendBatch(
+  ctx: KafkaContext,
+  topics: KafkaTopics,
+  p: Partition,
+  b: RecordBatch,
+): { first: number; durable: Promise<number> } {
+  const cs: CapturedStream = p.cs;
+  const h = b.header;
+  const n = b.records.length;
+  const mark: ProducerMark | null =
+    h.producerId >= 0n
+      ? {
+          producerId: h.producerId,
+          epoch: h.producerEpoch,
+          firstSeq: h.baseSequence,
+          lastSeq: h.baseSequence + n - 1,
+        }
+      : null;
+  const first = cs.stream.state().lastSeq;
+  // One clock read for the batch's records (the stream reads it per message otherwise).
+  const now = Date.now();
+  const heads = new Array<Buffer>(n);
+  const values = new Array<Buffer>(n);
+  const seqs = new Array<number>(n);
+  const router = ctx.shared.host.router;
+  const sublist = ctx.account!.sublist;
+  // The records of a batch mostly share one timestamp and carry no key or
+  // headers: their header block is the same bytes, built once (the store
+  // copies what it keeps).
+  let plainDelta = -1;
+  let plain: Buffer | null = null;
+  return {
+    first,
+    // One settle count per batch, not a Promise.allSettled over a promise per record.
+    durable: new Promise<number>((resolve, reject) => {
+      let left = n;
+      let refused: unknown = null;
+      const settle = (): void => {
+        if (--left > 0) return;
+        for (let i = 0; i < n; i++) {
+          if (seqs[i] === undefined) continue;
+          cs.consumers.stored(seqs[i]!, p.subject);
+          // As router.publish (match, deliver), but the value is copied out of
+          // the request's read buffer only when someone other than the stream
+          // listens: a view would keep that whole buffer alive.
+          const interest = sublist.match(p.subject);
+          if (!listened(interest, cs)) continue;
+          const v = values[i]!;
+          const payload = v.length === 0 ? EMPTY : Buffer.from(v);
+          router.deliver(
+            interest,
+            { subject: p.subject, reply: '', headers: heads[i]!, payload },
+            cs,
+          );
+        }
+        topics.appended(cs);
+        if (refused !== null) reject(refused);
+        else resolve(seqs[0]! - 1);
+      };
+      const onRefused = (err: unknown): void => {
+        refused ??= err;
+        settle();
+      };
+      // An empty batch stores nothing and is refused, as before (KAFKA_STORAGE_ERROR).
+      if (n === 0) reject(new Error('an empty record batch'));
+      for (let i = 0; i < n; i++) {
+        const r = b.records[i]!;
+        let headers: Buffer;
+        if (
+          r.key === null &&
+          r.value !== null &&
+          r.headers.length === 0 &&
+          (mark === null || i !== n - 1)
+        ) {
+          // Same delta, same timestamp: no BigInt per record.
+          if (plain === null || r.timestampDelta !== plainDelta) {
+            plain = headersOfRecord(r, h.baseTimestamp + BigInt(r.timestampDelta), null);
+            plainDelta = r.timestampDelta;
+          }
+          headers = plain;
+        } else {
+          const ts = h.baseTimestamp + BigInt(r.timestampDelta);
+          headers = headersOfRecord(r, ts, i === n - 1 ? mark : null);
+        }
+        // A view of the request: the store copies what it keeps (both stores),
+        // the live publish copies it only for a listener (settle, above).
+        const payload = r.value ?? EMPTY;
+        // Only a record header named Nats-* (a client's Nats-Msg-Id, say) is
+        // one the stream reads; the face's own (Kafka-*) never are.
+        const pub = mentionsNats(r.headers) ? readPubHeaders(headers) : NO_PUB_HEADERS;
+        heads[i] = headers;
+        values[i] = payload;
+        // Told in arrival order, never in this turn: no promise per record.
+        cs.stream.storeNotify(
+          p.subject,
+          headers,
+          payload,
+          (err, seq) => {
+            if (err !== null) return onRefused(err);
+            // A duplicate (Nats-Msg-Id) is told with the original's sequence, as `store` resolves.
+            seqs[i] = seq;
+            settle();
+          },
+          pub,
+          now,
+        );
+      }
+    }),
+  };
+}

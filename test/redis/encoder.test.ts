@@ -5,7 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encode, type Protocol, R, type Reply } from '../../src/protocols/redis/encoder.js';
+import {
+  encode,
+  encodeAt,
+  encodedSize,
+  type Protocol,
+  R,
+  type Reply,
+} from '../../src/protocols/redis/encoder.js';
 import { RespReader } from '../../src/protocols/redis/parser.js';
 
 const both = (r: Reply) => [2, 3].map((p) => encode(r, p as Protocol).toString('latin1'));
@@ -79,4 +86,61 @@ test('an array of bulk strings reads back as a request (the shape both direction
   const r = new RespReader();
   r.push(encode(R.array(args.map(R.bulk)), 2));
   assert.deepEqual(r.next(), args);
+});
+
+test('encodeAt writes what encode makes, in encodedSize bytes, at any offset', () => {
+  const long = 'é'.repeat(40) + 'x'.repeat(100);
+  const entry = (id: string, f: string, v: Buffer | string): Reply =>
+    R.array([R.bulk(id), R.array([R.bulk(f), R.bulk(v)])]);
+  const replies: Reply[] = [
+    R.ok,
+    R.simple('line\r\nbreak'),
+    R.error("ERR unknown command 'FOO'"),
+    R.int(0),
+    R.int(9),
+    R.int(10),
+    R.int(999),
+    R.int(1000),
+    R.int(123456789012),
+    R.int(-42),
+    R.int(2n ** 70n),
+    { t: 'int', v: 1.5 },
+    { t: 'int', v: 2 ** 60 },
+    R.bulk(''),
+    R.bulk('1733500000123-7'),
+    R.bulk('naïve ✓'),
+    R.bulk(long),
+    R.bulk(Buffer.from([0, 255, 13, 10])),
+    R.null,
+    { t: 'nullArray' },
+    R.array([]),
+    R.array(Array.from({ length: 120 }, (_, i) => entry(`${i}-0`, 'f', 'x'.repeat(i)))),
+    R.array([R.array([R.bulk('s'), R.array([entry('1-1', 'k', Buffer.from('v'))])]), R.null]),
+    { t: 'set', v: [R.bulk('a'), R.int(1)] },
+    { t: 'push', v: [R.bulk('message'), R.bulk('ch'), R.bulk('payload')] },
+    R.map([
+      [R.bulk('name'), R.bulk('g')],
+      [R.bulk('pending'), R.int(3)],
+    ]),
+    { t: 'double', v: 1.25 },
+    { t: 'double', v: Number.NaN },
+    { t: 'double', v: Number.NEGATIVE_INFINITY },
+    { t: 'bool', v: true },
+    { t: 'bool', v: false },
+    { t: 'verbatim', format: 'txt', v: 'some text ✓' },
+    { t: 'verbatim', format: 'm', v: '' },
+  ];
+  for (const p of [2, 3] as Protocol[]) {
+    for (const r of replies) {
+      const want = encode(r, p);
+      const n = encodedSize(r, p);
+      assert.equal(n, want.length, `${p} ${r.t}`);
+      const buf = Buffer.alloc(n + 10, 0xee);
+      const end = encodeAt(r, p, buf, 7);
+      assert.equal(end, 7 + n);
+      assert.deepEqual(buf.subarray(7, end), want);
+      assert.equal(buf[6], 0xee);
+      assert.equal(buf[end], 0xee);
+    }
+  }
 });

@@ -144,3 +144,55 @@ test('encodeAt writes what encode makes, in encodedSize bytes, at any offset', (
     }
   }
 });
+
+test('encodeAt = encode for random nested replies', () => {
+  let seed = 42;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const str = () => {
+    const alphabet = ['a', '1', '-', ' ', 'é', '✓', '\r', '\n', '😀'];
+    let s = '';
+    for (let i = rnd(80); i > 0; i--) s += alphabet[rnd(alphabet.length)];
+    return s;
+  };
+  const make = (depth: number): Reply => {
+    switch (rnd(depth > 3 ? 7 : 10)) {
+      case 0:
+        return R.simple(str());
+      case 1:
+        return R.error(str());
+      case 2:
+        return R.int(rnd(3) === 0 ? -rnd(1e6) : rnd(3) === 0 ? BigInt(rnd(1e9)) ** 3n : rnd(1e7));
+      case 3:
+        return R.bulk(str());
+      case 4:
+        return R.bulk(Buffer.from(str()));
+      case 5:
+        return rnd(2) === 0 ? R.null : { t: 'nullArray' };
+      case 6:
+        return { t: 'double', v: rnd(2) === 0 ? rnd(1000) / 7 : rnd(1000) };
+      case 7:
+        return R.array(Array.from({ length: rnd(12) }, () => make(depth + 1)));
+      case 8:
+        return R.map(
+          Array.from({ length: rnd(5) }, () => [make(depth + 1), make(depth + 1)] as const),
+        );
+      default:
+        return rnd(2) === 0
+          ? { t: 'set', v: Array.from({ length: rnd(5) }, () => make(depth + 1)) }
+          : { t: 'verbatim', format: 'txt', v: str() };
+    }
+  };
+  for (let i = 0; i < 500; i++) {
+    const r = make(0);
+    for (const p of [2, 3] as Protocol[]) {
+      const want = encode(r, p);
+      assert.equal(encodedSize(r, p), want.length);
+      const buf = Buffer.alloc(want.length);
+      assert.equal(encodeAt(r, p, buf, 0), want.length);
+      assert.deepEqual(buf, want);
+    }
+  }
+});

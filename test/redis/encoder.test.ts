@@ -5,7 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encode, type Protocol, R, type Reply } from '../../src/protocols/redis/encoder.js';
+import {
+  encode,
+  encodeAt,
+  encodedSize,
+  type Protocol,
+  R,
+  type Reply,
+} from '../../src/protocols/redis/encoder.js';
 import { RespReader } from '../../src/protocols/redis/parser.js';
 
 const both = (r: Reply) => [2, 3].map((p) => encode(r, p as Protocol).toString('latin1'));
@@ -79,4 +86,113 @@ test('an array of bulk strings reads back as a request (the shape both direction
   const r = new RespReader();
   r.push(encode(R.array(args.map(R.bulk)), 2));
   assert.deepEqual(r.next(), args);
+});
+
+test('encodeAt writes what encode makes, in encodedSize bytes, at any offset', () => {
+  const long = 'é'.repeat(40) + 'x'.repeat(100);
+  const entry = (id: string, f: string, v: Buffer | string): Reply =>
+    R.array([R.bulk(id), R.array([R.bulk(f), R.bulk(v)])]);
+  const replies: Reply[] = [
+    R.ok,
+    R.simple('line\r\nbreak'),
+    R.error("ERR unknown command 'FOO'"),
+    R.int(0),
+    R.int(9),
+    R.int(10),
+    R.int(999),
+    R.int(1000),
+    R.int(123456789012),
+    R.int(-42),
+    R.int(2n ** 70n),
+    { t: 'int', v: 1.5 },
+    { t: 'int', v: 2 ** 60 },
+    R.bulk(''),
+    R.bulk('1733500000123-7'),
+    R.bulk('naïve ✓'),
+    R.bulk(long),
+    R.bulk(Buffer.from([0, 255, 13, 10])),
+    R.null,
+    { t: 'nullArray' },
+    R.array([]),
+    R.array(Array.from({ length: 120 }, (_, i) => entry(`${i}-0`, 'f', 'x'.repeat(i)))),
+    R.array([R.array([R.bulk('s'), R.array([entry('1-1', 'k', Buffer.from('v'))])]), R.null]),
+    { t: 'set', v: [R.bulk('a'), R.int(1)] },
+    { t: 'push', v: [R.bulk('message'), R.bulk('ch'), R.bulk('payload')] },
+    R.map([
+      [R.bulk('name'), R.bulk('g')],
+      [R.bulk('pending'), R.int(3)],
+    ]),
+    { t: 'double', v: 1.25 },
+    { t: 'double', v: Number.NaN },
+    { t: 'double', v: Number.NEGATIVE_INFINITY },
+    { t: 'bool', v: true },
+    { t: 'bool', v: false },
+    { t: 'verbatim', format: 'txt', v: 'some text ✓' },
+    { t: 'verbatim', format: 'm', v: '' },
+  ];
+  for (const p of [2, 3] as Protocol[]) {
+    for (const r of replies) {
+      const want = encode(r, p);
+      const n = encodedSize(r, p);
+      assert.equal(n, want.length, `${p} ${r.t}`);
+      const buf = Buffer.alloc(n + 10, 0xee);
+      const end = encodeAt(r, p, buf, 7);
+      assert.equal(end, 7 + n);
+      assert.deepEqual(buf.subarray(7, end), want);
+      assert.equal(buf[6], 0xee);
+      assert.equal(buf[end], 0xee);
+    }
+  }
+});
+
+test('encodeAt = encode for random nested replies', () => {
+  let seed = 42;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const str = () => {
+    const alphabet = ['a', '1', '-', ' ', 'é', '✓', '\r', '\n', '😀'];
+    let s = '';
+    for (let i = rnd(80); i > 0; i--) s += alphabet[rnd(alphabet.length)];
+    return s;
+  };
+  const make = (depth: number): Reply => {
+    switch (rnd(depth > 3 ? 7 : 10)) {
+      case 0:
+        return R.simple(str());
+      case 1:
+        return R.error(str());
+      case 2:
+        return R.int(rnd(3) === 0 ? -rnd(1e6) : rnd(3) === 0 ? BigInt(rnd(1e9)) ** 3n : rnd(1e7));
+      case 3:
+        return R.bulk(str());
+      case 4:
+        return R.bulk(Buffer.from(str()));
+      case 5:
+        return rnd(2) === 0 ? R.null : { t: 'nullArray' };
+      case 6:
+        return { t: 'double', v: rnd(2) === 0 ? rnd(1000) / 7 : rnd(1000) };
+      case 7:
+        return R.array(Array.from({ length: rnd(12) }, () => make(depth + 1)));
+      case 8:
+        return R.map(
+          Array.from({ length: rnd(5) }, () => [make(depth + 1), make(depth + 1)] as const),
+        );
+      default:
+        return rnd(2) === 0
+          ? { t: 'set', v: Array.from({ length: rnd(5) }, () => make(depth + 1)) }
+          : { t: 'verbatim', format: 'txt', v: str() };
+    }
+  };
+  for (let i = 0; i < 500; i++) {
+    const r = make(0);
+    for (const p of [2, 3] as Protocol[]) {
+      const want = encode(r, p);
+      assert.equal(encodedSize(r, p), want.length);
+      const buf = Buffer.alloc(want.length);
+      assert.equal(encodeAt(r, p, buf, 0), want.length);
+      assert.deepEqual(buf, want);
+    }
+  }
 });

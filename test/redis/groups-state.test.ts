@@ -24,6 +24,7 @@ import {
   UNKNOWN_READ,
 } from '../../src/protocols/redis/groups/state.js';
 import {
+  encode,
   GroupStore,
   SNAPSHOT_EVERY,
   SNAPSHOT_PEL_CHUNK,
@@ -187,5 +188,47 @@ describe('consumer group records', () => {
     assert.deepEqual(snapshot(again[0]!.state), snapshot(state));
     await store.remove(g);
     assert.equal((await new GroupStore(js, '').open()).length, 0);
+  });
+});
+
+describe('group records: the XREADGROUP and XACK records built by hand', () => {
+  // The text JSON.stringify made of the spread form before: read back by the same decode.
+  const spreadForm = (r: Parameters<typeof encode>[0]): string => {
+    if (r.o === 'read')
+      return JSON.stringify({
+        ...r,
+        last: showId(r.last),
+        n: r.n.map(([id, seq]) => [showId(id), seq]),
+      });
+    if (r.o === 'ack') return JSON.stringify({ ...r, ids: r.ids.map(showId) });
+    throw new Error('not a read or an ack');
+  };
+  test('same bytes as JSON.stringify of the spread form', () => {
+    const id = (ms: bigint, seq: bigint) => idKey(ms, seq);
+    const cases: Parameters<typeof encode>[0][] = [
+      { o: 'read', c: 'c1', t: 1733500000123, n: [], last: MIN_ID, er: UNKNOWN_READ },
+      {
+        o: 'read',
+        c: 'a "quoted"\\ \n naïve ✓ \u0001',
+        t: 5,
+        n: [
+          [id(1733500000123n, 0n), 1],
+          [id(1733500000123n, 7n), 2],
+          [id(18446744073709551615n, 18446744073709551615n), 9007199254740991],
+        ],
+        last: id(1733500000123n, 7n),
+        er: 12345,
+      },
+      { o: 'read', c: '', t: 0, n: [[id(0n, 1n), 3]], last: id(0n, 1n), er: 1, noack: 1 },
+      { o: 'read', c: 'x', t: 1, n: [], last: MAX_ID, er: Number.NaN },
+      { o: 'ack', ids: [] },
+      { o: 'ack', ids: [id(1n, 0n)] },
+      { o: 'ack', ids: [id(1733500000123n, 0n), id(1733500000123n, 1n), MAX_ID] },
+    ];
+    for (const r of cases) {
+      const got = encode(r);
+      assert.equal(got.toString('utf8'), spreadForm(r));
+      assert.deepEqual(JSON.parse(got.toString('utf8')), JSON.parse(spreadForm(r)));
+    }
   });
 });

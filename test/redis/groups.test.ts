@@ -409,6 +409,35 @@ describe('consumer groups', () => {
     assert.match(text, /^weft_redis_groups_forward_timeouts_total 0$/m);
   });
 
+  test('entries-read and lag as redis-server 7 counts them, entry by entry', async () => {
+    // Each step's answer is redis-server 7's (checked with redis-cli against it).
+    const info = async (key: string): Promise<[unknown, unknown]> => {
+      const g = ((await r.xinfo('GROUPS', key)) as unknown[][])[0]!;
+      return [g[g.indexOf('entries-read') + 1], g[g.indexOf('lag') + 1]];
+    };
+    const read = (key: string, n: number) =>
+      r.xreadgroup('GROUP', 'g', 'c', 'COUNT', n, 'STREAMS', key, '>');
+    for (let i = 1; i <= 6; i++) await r.xadd('er1', `${i}-0`, 'f', 'v');
+    await r.xgroup('CREATE', 'er1', 'g', '0');
+    await read('er1', 3);
+    // The first entry is the stream's first: known from there on (was unknown until the last).
+    assert.deepEqual(await info('er1'), [3, 3]);
+    await read('er1', 3);
+    assert.deepEqual(await info('er1'), [6, 0]);
+    // A deletion after the entries read: unknown, then the last entry tells.
+    for (let i = 1; i <= 6; i++) await r.xadd('er2', `${i}-0`, 'f', 'v');
+    await r.xdel('er2', '5-0');
+    await r.xgroup('CREATE', 'er2', 'g', '0');
+    await read('er2', 3);
+    assert.deepEqual(await info('er2'), [null, null]);
+    await read('er2', 3);
+    assert.deepEqual(await info('er2'), [6, 0]);
+    await r.xadd('er2', '7-0', 'f', 'v');
+    await r.xadd('er2', '8-0', 'f', 'v');
+    await read('er2', 1);
+    assert.deepEqual(await info('er2'), [7, 1]);
+  });
+
   test('XAUTOCLAIM hands over idle entries and reports deleted ones', async () => {
     for (let i = 1; i <= 4; i++) await r.xadd('claims', `${i}-0`, 'v', String(i));
     await r.xgroup('CREATE', 'claims', 'g', '0');

@@ -143,3 +143,142 @@ export function lengthLine(buf: Buffer, at: number, mark: number, n: number): nu
   buf[at++] = 10;
   return at;
 }
+
+/**
+ * The bytes `encode` makes of `r`, counted without making them: with
+ * `encodeAt`, a reply is written straight into the connection's chunk —
+ * `encode` made a string and a Buffer per part and joined them (8 Buffers
+ * per entry of an XREADGROUP or XRANGE reply; bench/PROFILE.md, "Issue 16 —
+ * rgroup2").
+ */
+export function encodedSize(r: Reply, p: Protocol): number {
+  switch (r.t) {
+    case 'simple':
+    case 'error':
+      return Buffer.byteLength(oneLine(r.v), 'utf8') + 3;
+    case 'int':
+      return String(r.v).length + 3;
+    case 'bulk': {
+      const n = typeof r.v === 'string' ? utf8Length(r.v) : r.v.length;
+      return lineSize(n) + n + 2;
+    }
+    case 'null':
+    case 'nullArray':
+      return p === 3 ? 3 : 5;
+    case 'array':
+    case 'set':
+    case 'push': {
+      let n = lineSize(r.v.length);
+      for (const e of r.v) n += encodedSize(e, p);
+      return n;
+    }
+    case 'map': {
+      let n = lineSize(p === 3 ? r.v.length : r.v.length * 2);
+      for (const [k, v] of r.v) n += encodedSize(k, p) + encodedSize(v, p);
+      return n;
+    }
+    case 'double': {
+      const t = doubleText(r.v);
+      return p === 3 ? t.length + 3 : lineSize(t.length) + t.length + 2;
+    }
+    case 'bool':
+      return 4;
+    case 'verbatim': {
+      if (p === 2) return encodedSize({ t: 'bulk', v: r.v }, p);
+      const n = utf8Length(`${r.format.padEnd(3, ' ').slice(0, 3)}:${r.v}`);
+      return lineSize(n) + n + 2;
+    }
+  }
+}
+
+/** Writes `r` (`encodedSize(r, p)` bytes, the bytes `encode` makes) at `at`; returns the new end. */
+export function encodeAt(r: Reply, p: Protocol, buf: Buffer, at: number): number {
+  switch (r.t) {
+    case 'simple':
+    case 'error':
+    case 'int':
+    case 'null':
+    case 'nullArray':
+    case 'bool':
+      if (r.t === 'int' && typeof r.v === 'number' && Number.isSafeInteger(r.v) && r.v >= 0) {
+        return lengthLine(buf, at, 0x3a, r.v);
+      }
+      return textAt(small(r, p), buf, at);
+    case 'bulk': {
+      const v = r.v;
+      if (typeof v !== 'string') {
+        at = lengthLine(buf, at, 0x24, v.length);
+        at += v.copy(buf, at);
+      } else {
+        at = lengthLine(buf, at, 0x24, utf8Length(v));
+        at = textAt(v, buf, at);
+      }
+      buf[at++] = 13;
+      buf[at++] = 10;
+      return at;
+    }
+    case 'array':
+    case 'set':
+    case 'push': {
+      const mark = p === 2 || r.t === 'array' ? 0x2a : r.t === 'set' ? 0x7e : 0x3e;
+      at = lengthLine(buf, at, mark, r.v.length);
+      for (const e of r.v) at = encodeAt(e, p, buf, at);
+      return at;
+    }
+    case 'map':
+      at =
+        p === 3 ? lengthLine(buf, at, 0x25, r.v.length) : lengthLine(buf, at, 0x2a, r.v.length * 2);
+      for (const [k, v] of r.v) {
+        at = encodeAt(k, p, buf, at);
+        at = encodeAt(v, p, buf, at);
+      }
+      return at;
+    case 'double':
+      if (p === 3) return textAt(`,${doubleText(r.v)}\r\n`, buf, at);
+      return encodeAt({ t: 'bulk', v: doubleText(r.v) }, p, buf, at);
+    case 'verbatim': {
+      if (p === 2) return encodeAt({ t: 'bulk', v: r.v }, p, buf, at);
+      const body = `${r.format.padEnd(3, ' ').slice(0, 3)}:${r.v}`;
+      at = lengthLine(buf, at, 0x3d, utf8Length(body));
+      at = textAt(body, buf, at);
+      buf[at++] = 13;
+      buf[at++] = 10;
+      return at;
+    }
+  }
+}
+
+/** The one-line replies' text, as `write` makes it. */
+function small(r: Reply, p: Protocol): string {
+  const out: (string | Buffer)[] = [];
+  write(r, p, out);
+  return out[0] as string;
+}
+
+/** `<mark><n>\r\n`'s size. */
+function lineSize(n: number): number {
+  return n < 10 ? 4 : n < 100 ? 5 : n < 1000 ? 6 : String(n).length + 3;
+}
+
+/** UTF-8 length; a short ASCII string (an ID, a field) by a loop, no native call. */
+function utf8Length(s: string): number {
+  if (s.length > 64) return Buffer.byteLength(s, 'utf8');
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  }
+  return s.length;
+}
+
+/** Writes `s` as UTF-8 at `at`; a short ASCII string by a loop. */
+function textAt(s: string, buf: Buffer, at: number): number {
+  if (s.length <= 64) {
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[at + i] = c;
+    }
+    if (i === s.length) return at + i;
+  }
+  return at + buf.write(s, at, 'utf8');
+}

@@ -5,7 +5,7 @@
  */
 import { COPY_LIMIT, Connection } from '../../connection/connection.js';
 import type { Message } from '../../core/message.js';
-import { encode, lengthLine, type Protocol, type Reply } from './encoder.js';
+import { encodeAt, encodedSize, lengthLine, type Protocol, type Reply } from './encoder.js';
 
 const CRLF = Buffer.from('\r\n');
 const OK = Buffer.from('+OK\r\n');
@@ -44,7 +44,18 @@ export abstract class RespOutput extends Connection {
       buf[at++] = 13;
       buf[at++] = 10;
       this.commit(at);
-    } else this.queueBytes(encode(r, this.protocol));
+    } else {
+      // Written in place (encodeAt); a large reply into its own buffer, queued without a copy.
+      const n = encodedSize(r, this.protocol);
+      if (n >= COPY_LIMIT) {
+        const b = Buffer.allocUnsafe(n);
+        encodeAt(r, this.protocol, b, 0);
+        this.queueBytes(b);
+      } else {
+        const buf = this.reserve(n);
+        this.commit(encodeAt(r, this.protocol, buf, this.writePos));
+      }
+    }
   }
 
   /**

@@ -111,3 +111,55 @@ export async function groupLag(
   const er = await estimateRead(view, cs, g.lastId);
   return er === UNKNOWN_READ ? null : added - er;
 }
+
+/**
+ * A group's entries-read counter after it delivered `taken` (new entries,
+ * in ID order), by Redis's rule entry by entry (streamReplyWithRange): a
+ * known counter counts on while no entry at or after the one delivered was
+ * deleted; otherwise the entry's estimate (`estimateRead`) replaces it. A
+ * deletion at or after an entry is one at or after every entry before it,
+ * so the entries split in two: those with one (estimated; the last
+ * estimate stands) and those without (counted on). A counter still
+ * unknown there becomes known only at the stream's first entry (the first
+ * of them) or its last (the last of them); the estimates in between are
+ * unknown. A fresh group at `0` knows its counter from its first read on,
+ * as in Redis, and then counts on without an estimate per read.
+ */
+export function entriesReadAfter(
+  view: StreamsView,
+  cs: CapturedStream,
+  er: number,
+  taken: readonly { id: IdKey; seq: number }[],
+): number | Promise<number> {
+  const n = taken.length;
+  let k = 0;
+  let hi = n;
+  while (k < hi) {
+    const mid = (k + hi) >> 1;
+    if (tombstonesFrom(cs, taken[mid]!.seq)) k = mid + 1;
+    else hi = mid;
+  }
+  if (k === 0 && er !== UNKNOWN_READ) return er + n;
+  return entriesReadEstimated(view, cs, er, taken, k);
+}
+
+async function entriesReadEstimated(
+  view: StreamsView,
+  cs: CapturedStream,
+  er: number,
+  taken: readonly { id: IdKey; seq: number }[],
+  k: number,
+): Promise<number> {
+  const n = taken.length;
+  if (k > 0) er = await estimateRead(view, cs, taken[k - 1]!.id);
+  if (k === n) return er;
+  if (er === UNKNOWN_READ) {
+    er = await estimateRead(view, cs, taken[k]!.id);
+    k++;
+    if (er === UNKNOWN_READ && k < n) {
+      er = await estimateRead(view, cs, taken[n - 1]!.id);
+      k = n;
+    }
+  }
+  return er === UNKNOWN_READ ? er : er + n - k;
+}

@@ -19,7 +19,7 @@ import type { AccountJetStream, CapturedStream } from '../../../jetstream/servic
 import type { FaceHost } from '../../face.js';
 import { consumerNameOf, GroupFeed, type Pulled } from './feed.js';
 import { type IdKey, MIN_ID, nextId } from './ids.js';
-import { estimateRead, tombstonesFrom } from './lag.js';
+import { entriesReadAfter } from './lag.js';
 import { apply, GroupState, type Nack, type Op, UNKNOWN_READ } from './state.js';
 import { GroupStore, type StoredGroup } from './store.js';
 import type { EntryMessage, StreamsView } from './view.js';
@@ -321,13 +321,9 @@ export class AccountGroups {
         const c = g.state.consumers.get(consumer);
         if (c !== undefined) c.seen = now;
       } else {
-        // Redis's rule: a known counter counts on (while no entry was deleted
-        // inside the stream); an unknown one is estimated from the ID.
-        // One look for the batch: no deletion after its first entry means none
-        // after any of them.
-        let er = g.state.entriesRead;
-        if (er !== UNKNOWN_READ && !tombstonesFrom(cs, taken[0]!.seq)) er += taken.length;
-        else er = await estimateRead(this.view, cs, taken[taken.length - 1]!.id);
+        // Redis's rule, entry by entry (lag.ts).
+        const counted = entriesReadAfter(this.view, cs, g.state.entriesRead, taken);
+        const er = typeof counted === 'number' ? counted : await counted;
         // Never back: an entry handed over late is below the group's last ID.
         let last = taken[taken.length - 1]!.id;
         if (last < g.state.lastId) last = g.state.lastId;

@@ -42,17 +42,17 @@ import {
  * A record as written: IDs in Redis's short form (`5-0`, not the 41
  * characters of an IdKey), the rest as it is.
  */
-function encode(r: RecordBody): Buffer {
+export function encode(r: RecordBody): Buffer {
   let out: unknown;
   switch (r.o) {
     case 'setid':
       out = { ...r, last: showId(r.last) };
       break;
     case 'read':
-      out = { ...r, last: showId(r.last), n: r.n.map(([id, seq]) => [showId(id), seq]) };
-      break;
-    case 'hist':
+      return Buffer.from(readJson(r), 'utf8');
     case 'ack':
+      return Buffer.from(ackJson(r.ids), 'utf8');
+    case 'hist':
     case 'drop':
       out = { ...r, ids: r.ids.map(showId) };
       break;
@@ -81,6 +81,34 @@ function encode(r: RecordBody): Buffer {
       out = r;
   }
   return Buffer.from(JSON.stringify(out), 'utf8');
+}
+
+/**
+ * The two records of every XREADGROUP `>` and XACK, built by hand: the
+ * same text as `JSON.stringify` of the spread form (key order o, c, t, n,
+ * last, er, noack; IDs short), without the copies of the op and its
+ * arrays (bench/PROFILE.md, "Issue 16 — rgroup2").
+ */
+function readJson(r: Extract<Op, { o: 'read' }>): string {
+  let s = `{"o":"read","c":${JSON.stringify(r.c)},"t":${num(r.t)},"n":[`;
+  const n = r.n;
+  for (let i = 0; i < n.length; i++) {
+    const e = n[i]!;
+    s += `${i === 0 ? '' : ','}["${showId(e[0])}",${num(e[1])}]`;
+  }
+  s += `],"last":"${showId(r.last)}","er":${num(r.er)}`;
+  return r.noack === undefined ? `${s}}` : `${s},"noack":${num(r.noack)}}`;
+}
+
+function ackJson(ids: readonly IdKey[]): string {
+  let s = '{"o":"ack","ids":[';
+  for (let i = 0; i < ids.length; i++) s += `${i === 0 ? '"' : ',"'}${showId(ids[i]!)}"`;
+  return `${s}]}`;
+}
+
+/** A number as JSON writes it (a finite one as `${x}`, else null). */
+function num(x: number): string {
+  return Number.isFinite(x) ? `${x}` : 'null';
 }
 
 /** Reads a record back; null when it does not decode. */
@@ -138,7 +166,7 @@ function decode(payload: Buffer): RecordBody | null {
 export const SNAPSHOT_EVERY = 1000;
 
 /** A record: a change, or the whole group with the stream it belongs to. */
-type RecordBody =
+export type RecordBody =
   | Op
   | { o: 'snap'; stream: string; sc: number; s: GroupSnapshot }
   /** Part of the PEL of the snapshot that follows (written before it). */

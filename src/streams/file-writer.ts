@@ -36,6 +36,7 @@
  *   store takes writes again. `onState` hears of both.
  */
 import * as path from 'node:path';
+import { CutBack, storeError } from './file-cut.js';
 import { FILL_BYTES, SegmentFill } from './file-fill.js';
 import type { Segment } from './file-index.js';
 import {
@@ -49,13 +50,8 @@ import {
 import { encodeControl, HEADER, T_META } from './file-record.js';
 import { probeBytes, RetryTimer } from './file-retry.js';
 import { settleAll, type Waiters, type WriteDone, WriteQueue } from './file-write-queue.js';
-import {
-  errText,
-  type FileWriterOptions,
-  type LogPosition,
-  type WriterStats,
-} from './file-writer-types.js';
-import { StoreError, type SyncPolicy } from './store.js';
+import type { FileWriterOptions, LogPosition, WriterStats } from './file-writer-types.js';
+import type { StoreError, SyncPolicy } from './store.js';
 
 const segFile = (name: number): string => String(name).padStart(20, '0') + '.seg';
 
@@ -105,8 +101,8 @@ export class FileWriter {
   private idleWaiters: (() => void)[] = [];
   /** Set while writes are refused: the failure that began it (or the last retry's). */
   failed: StoreError | null = null;
-  /** Segments to cut back to a length before anything more is written to them. */
-  private readonly cutTo = new Map<Segment, number>();
+  /** Segments to cut back before anything more is written to them (file-cut.ts). */
+  private readonly cutTo = new CutBack();
   /** A retry is due: the loop runs `resume`. */
   private retryDue = false;
   /** Bytes the next retry's probe writes (what failed, within file-retry.ts's bounds). */
@@ -189,10 +185,10 @@ export class FileWriter {
         this.active.size = this.active.written = meta.length;
       } catch (err) {
         this.q.pushOwn(meta, this.active);
-        this.cutTo.set(this.active, 0);
+        this.cutTo.note(this.active, 0);
         this.dirDirty = true;
         const waiters = this.takeQueue();
-        this.failed = this.storeError(err);
+        this.failed = storeError(this.dir, err);
         this.refuse(waiters, true);
       }
     }
@@ -391,9 +387,7 @@ export class FileWriter {
       // Nothing of this batch is acknowledged: it goes back to the head of
       // the queue for `fail` to drop or keep, and its segments are cut back.
       this.q.putBack(batch);
-      for (const [seg, len] of before) {
-        this.cutTo.set(seg, Math.min(len, this.cutTo.get(seg) ?? len));
-      }
+      for (const [seg, len] of before) this.cutTo.note(seg, len);
       throw err;
     }
     this.durableSeq = upTo;
@@ -458,11 +452,6 @@ export class FileWriter {
 
   // ---- failure and retry ----
 
-  private storeError(err: unknown): StoreError {
-    if (err instanceof StoreError) return err;
-    return new StoreError('unwritable', `${this.dir}: ${errText(err)}`, errnoOf(err));
-  }
-
   /**
    * Empties the queue after a failure: messages are dropped from the index
    * (their appends will be rejected), deletes, purges and META records stay
@@ -471,7 +460,7 @@ export class FileWriter {
    */
   private takeQueue(): Waiters {
     this.probeBytes = probeBytes(this.q.bytes());
-    for (const [seg, len] of this.cutTo) if (len < seg.written) seg.written = len;
+    this.cutTo.apply();
     for (const seg of this.segList) seg.size = seg.written;
     return this.q.dropMessages((seq) => {
       this.onDrop(seq);
@@ -498,37 +487,14 @@ export class FileWriter {
     const waiters = this.takeQueue();
     const before = this.failed;
     // Set at once: writes are refused from here on.
-    this.failed = this.storeError(err);
+    this.failed = storeError(this.dir, err);
     try {
       // Cut now, so a crash from here on finds none of what failed.
-      await this.cutBack();
+      await this.cutTo.cut(this.ops, this.stats);
     } catch {
       // Tried again before anything more is written.
     }
     this.refuse(waiters, before === null, before?.message);
-  }
-
-  /**
-   * Cuts the segments written by a failed batch back to their length
-   * before it, each one even if another fails (then it throws the first
-   * error, and what failed is cut again by the next retry).
-   */
-  private async cutBack(): Promise<void> {
-    let failed: unknown = null;
-    for (const [seg, len] of this.cutTo) {
-      try {
-        if (seg.fd >= 0) {
-          await this.ops.ftruncate(seg.fd, len);
-          if (seg.filled > len) seg.filled = len;
-          await this.ops.sync(seg.fd, true);
-          this.stats.fsyncs++;
-        }
-        this.cutTo.delete(seg);
-      } catch (err) {
-        failed ??= err;
-      }
-    }
-    if (failed !== null) throw failed;
   }
 
   /**
@@ -541,13 +507,13 @@ export class FileWriter {
   private async resume(): Promise<void> {
     this.retryDue = false;
     this.stats.writeRetries++;
-    await this.cutBack();
+    await this.cutTo.cut(this.ops, this.stats);
     const a = this.active;
     if (a.fd >= 0) {
       // Past the end: a crash before the cut leaves a zero tail, which open cuts as torn.
-      this.cutTo.set(a, a.written);
+      this.cutTo.note(a, a.written);
       await writeAll(this.ops, a.fd, [Buffer.alloc(this.probeBytes)], a.written);
-      await this.cutBack();
+      await this.cutTo.cut(this.ops, this.stats);
     }
     const { lastSeq, lastTime } = this.position;
     const tail = this.q.tail();

@@ -24,8 +24,8 @@ import { PendingIndex } from './pending-index.js';
 
 /** Where the consumer is: its last consumer sequence and its cursor (next stream sequence). */
 export interface AckProgress {
-  dseq(): number;
-  cursor(): number;
+  consumerSeq(): number;
+  cursorSeq(): number;
 }
 
 /** Slots the arrays start with; they double when full. */
@@ -273,8 +273,8 @@ export class AckPending {
     if (this.slots.size === 0) {
       this.slots.reset();
       this.f.reset();
-      floor.consumer_seq = this.progress.dseq();
-      floor.stream_seq = Math.max(0, this.progress.cursor() - 1);
+      floor.consumer_seq = this.progress.consumerSeq();
+      floor.stream_seq = Math.max(0, this.progress.cursorSeq() - 1);
       return;
     }
     // The oldest unacknowledged: O(1), not a scan (a scan made 20,000

@@ -29,27 +29,33 @@ import type { StoredMessage, StreamStore } from '../streams/store.js';
 import type { AckPending } from './consumer-acks.js';
 import type { StreamCursor } from './consumer-next.js';
 
-/** The consumer's parts this needs (consumer.ts, `Consumer.direct`). */
+/**
+ * The consumer's parts this needs: the consumer itself (consumer.ts,
+ * `Consumer.direct`), its methods shared on its prototype, so every group's
+ * calls here have one target (not closures made per consumer, which V8
+ * deoptimised this file for at each new group: bench/PROFILE.md, "Issue 16 —
+ * deopt (round 9)").
+ */
 export interface DirectHost {
   /** Closed, or a push consumer: nothing is taken or acked here. */
-  closed(): boolean;
+  directClosed(): boolean;
   /** Pull requests waiting (they are served first, by the message path). */
-  waiting(): number;
+  waitingPulls(): number;
   readonly pos: StreamCursor;
   readonly acks: AckPending;
   /** The filter subject, '' for none. */
-  filter(): string;
-  store(): StreamStore;
+  filterSubject(): string;
+  streamStore(): StreamStore;
   /** Registers a delivery as `send` does (pending, counts, deadline). */
   register(m: StoredMessage, now: number): void;
   /** `+ACK` of one stream sequence. */
-  ack(sseq: number, now: number): void;
-  /** `-NAK` (no delay) of one stream sequence. */
-  nak(sseq: number, now: number): void;
+  acked(sseq: number, now: number): void;
+  /** `-NAK` of one stream sequence (here without delay). */
+  nak(sseq: number, delayMs: number, now: number): void;
   /** The consumer was used (for inactivity). */
-  active(now: number): void;
+  touched(now: number): void;
   /** State changed: save it; `kick`: let the delivery loop look again. */
-  changed(kick: boolean): void;
+  stateChanged(kick: boolean): void;
 }
 
 /** What `takeNow` took, and whether the message path may have more now. */
@@ -71,8 +77,8 @@ export class DirectConsumer {
   /** Up to `batch` messages delivered now, in the message path's order (see the file's comment). */
   takeNow(batch: number): Taken {
     const host = this.host;
-    if (host.closed()) return NONE;
-    if (host.waiting() > 0) return { got: [], more: true };
+    if (host.directClosed()) return NONE;
+    if (host.waitingPulls() > 0) return { got: [], more: true };
     const got: StoredMessage[] = [];
     const now = Date.now();
     let more = false;
@@ -86,7 +92,7 @@ export class DirectConsumer {
         host.acks.drop(seq);
         continue;
       }
-      const m = host.store().nextNow?.(seq, host.filter());
+      const m = host.streamStore().nextNow?.(seq, host.filterSubject());
       if (m === undefined || m === null || m.seq !== seq) {
         // A read, or gone from the stream: the message path's (`next`) to settle.
         more = true;
@@ -109,8 +115,8 @@ export class DirectConsumer {
       got.push(m);
     }
     if (got.length > 0) {
-      host.active(now);
-      host.changed(false);
+      host.touched(now);
+      host.stateChanged(false);
     }
     return { got, more };
   }
@@ -118,13 +124,13 @@ export class DirectConsumer {
   /** `+ACK` or `-NAK` of these stream sequences, in order; one save and one kick. */
   ackSeqs(seqs: readonly number[], kind: 'ack' | 'nak'): void {
     const host = this.host;
-    if (seqs.length === 0 || host.closed()) return;
+    if (seqs.length === 0 || host.directClosed()) return;
     const now = Date.now();
-    host.active(now);
-    if (kind === 'ack') for (const seq of seqs) host.ack(seq, now);
-    else for (const seq of seqs) host.nak(seq, now);
+    host.touched(now);
+    if (kind === 'ack') for (const seq of seqs) host.acked(seq, now);
+    else for (const seq of seqs) host.nak(seq, 0, now);
     // The delivery loop serves pull requests only (never a push consumer
     // here): with none waiting, a kick would be a round with nothing to do.
-    host.changed(host.waiting() > 0);
+    host.stateChanged(host.waitingPulls() > 0);
   }
 }

@@ -15,9 +15,9 @@ import type { NextMessage } from './consumer-pump.js';
 
 export interface NextHost {
   /** The stream's store (read each time: the stream may be replaced). */
-  store(): StreamStore;
+  streamStore(): StreamStore;
   /** The filter subject, '' for none. */
-  filter(): string;
+  filterSubject(): string;
   /** max_ack_pending; 0 or less: no bound. */
   maxAckPending(): number;
 }
@@ -45,7 +45,7 @@ export class StreamCursor {
   /** A message was stored in the stream. */
   stored(seq: number, subject: string): void {
     this.storedCount++;
-    const filter = this.host.filter();
+    const filter = this.host.filterSubject();
     if (seq >= this.cursor && (filter === '' || subjectMatches(filter, subject))) {
       this.pendingCount++;
     }
@@ -53,7 +53,7 @@ export class StreamCursor {
 
   /** Counts the matching messages at or after the cursor. */
   async recount(): Promise<void> {
-    const n = countFrom(this.host.store(), this.host.filter(), this.cursor);
+    const n = countFrom(this.host.streamStore(), this.host.filterSubject(), this.cursor);
     this.pendingCount = typeof n === 'number' ? n : await n;
   }
 
@@ -95,9 +95,9 @@ export class StreamCursor {
   nextNow(): StoredMessage | null | undefined {
     if (this.acks.rdq.length > 0 || this.startSeqs.length > 0) return undefined;
     if (this.full()) return null;
-    const store = this.host.store();
+    const store = this.host.streamStore();
     if (store.nextNow === undefined) return undefined;
-    const m = store.nextNow(this.cursor, this.host.filter());
+    const m = store.nextNow(this.cursor, this.host.filterSubject());
     if (m !== null) return m; // a message, or undefined: ask next
     // As in next: nothing left, so nothing is pending (read in this turn).
     this.pendingCount = 0;
@@ -106,7 +106,7 @@ export class StreamCursor {
 
   /** The next message to deliver, read asynchronously; null when none. */
   async next(): Promise<NextMessage | null> {
-    const store = this.host.store();
+    const store = this.host.streamStore();
     const acks = this.acks;
     const rdq = acks.rdq;
     while (rdq.length > 0) {
@@ -125,7 +125,7 @@ export class StreamCursor {
       if (this.startSeqs[0] === seq) this.startSeqs.shift();
     }
     const seen = this.storedCount;
-    const m = await store.next(this.cursor, this.host.filter());
+    const m = await store.next(this.cursor, this.host.filterSubject());
     if (m !== null) return { m, kind: 'new' };
     // Nothing left to deliver, so nothing is pending, whatever the count says:
     // messages counted when stored may have been removed since (limits,

@@ -18,10 +18,7 @@ export interface NextMessage {
   kind: 'redeliver' | 'start' | 'new';
 }
 
-export interface PumpHost {
-  closed(): boolean;
-  /** Whether the next message has somewhere to go (the consumer remembers where). */
-  target(): boolean;
+export interface PumpCursor {
   /**
    * The next new message when it can be had at once; null when there is
    * none to deliver now, undefined when `next` must be asked.
@@ -33,21 +30,31 @@ export interface PumpHost {
   take(n: NextMessage): boolean;
   /** `take` of a new message read by `nextNow`. */
   takeNew(m: StoredMessage): boolean;
+}
+
+export interface PumpHost {
+  pumpClosed(): boolean;
+  /** Whether the next message has somewhere to go (the consumer remembers where). */
+  target(): boolean;
   /** Delivers to the current target. */
-  send(m: StoredMessage): void;
+  sendNext(m: StoredMessage): void;
   /** A round ended (no-wait pull requests with nothing more are answered). */
   roundEnded(): void;
-  failed(err: unknown): void;
+  pumpFailed(err: unknown): void;
 }
 
 export class DeliveryPump {
   private pumping = false;
   private again = false;
 
-  constructor(private readonly host: PumpHost) {}
+  constructor(
+    private readonly host: PumpHost,
+    /** The consumer's cursor (consumer-next.ts). */
+    private readonly cursor: PumpCursor,
+  ) {}
 
   kick(): void {
-    if (this.host.closed()) return;
+    if (this.host.pumpClosed()) return;
     if (this.pumping) {
       this.again = true;
       return;
@@ -59,10 +66,10 @@ export class DeliveryPump {
   private readonly task = (): void => {
     let done: boolean;
     try {
-      done = this.host.closed() || this.roundsNow();
+      done = this.host.pumpClosed() || this.roundsNow();
     } catch (err) {
       this.pumping = false;
-      this.host.failed(err);
+      this.host.pumpFailed(err);
       return;
     }
     if (done) this.pumping = false;
@@ -78,14 +85,14 @@ export class DeliveryPump {
     const host = this.host;
     do {
       this.again = false;
-      while (!host.closed() && host.target()) {
-        const m = host.nextNow();
+      while (!host.pumpClosed() && host.target()) {
+        const m = this.cursor.nextNow();
         if (m === undefined) return false;
         if (m === null) break;
-        if (host.takeNew(m)) host.send(m);
+        if (this.cursor.takeNew(m)) host.sendNext(m);
       }
       host.roundEnded();
-    } while (this.again && !host.closed());
+    } while (this.again && !host.pumpClosed());
     return true;
   }
 
@@ -94,7 +101,7 @@ export class DeliveryPump {
       await this.rounds();
     } catch (err) {
       this.pumping = false;
-      this.host.failed(err);
+      this.host.pumpFailed(err);
     }
   }
 
@@ -106,20 +113,20 @@ export class DeliveryPump {
     const host = this.host;
     do {
       this.again = false;
-      while (!host.closed() && host.target()) {
-        const m = host.nextNow();
+      while (!host.pumpClosed() && host.target()) {
+        const m = this.cursor.nextNow();
         let next: NextMessage | null;
         if (m === undefined) {
-          next = await host.next();
-          if (next !== null && (host.closed() || !host.target())) break;
+          next = await this.cursor.next();
+          if (next !== null && (host.pumpClosed() || !host.target())) break;
         } else {
           next = m === null ? null : { m, kind: 'new' };
         }
         if (next === null) break;
-        if (host.take(next)) host.send(next.m);
+        if (this.cursor.take(next)) host.sendNext(next.m);
       }
       host.roundEnded();
-    } while (this.again && !host.closed());
+    } while (this.again && !host.pumpClosed());
     this.pumping = false;
   }
 }

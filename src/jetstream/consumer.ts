@@ -30,7 +30,7 @@ import {
 } from '../core/message.js';
 import type { Router } from '../core/router.js';
 import { EMPTY_RESULT, type MatchResult } from '../core/sublist.js';
-import type { StoredMessage, SyncPolicy } from '../streams/store.js';
+import type { StoredMessage, StreamStore, SyncPolicy } from '../streams/store.js';
 import type { Stream } from '../streams/stream.js';
 import { AckPending } from './consumer-acks.js';
 import { turnNow } from './consumer-clock.js';
@@ -89,11 +89,11 @@ export class Consumer implements Subscriber {
   readonly id = nextConsumerId++;
   readonly kind = 'internal' as const;
   readonly echo = false;
-  /** The cursor, start list and count left, and what is delivered next (consumer-next.ts). */
-  private readonly pos: StreamCursor;
+  /** The cursor, start list and count left, and what is delivered next (consumer-next.ts; read by consumer-direct.ts). */
+  readonly pos: StreamCursor;
   private dseq = 0;
-  /** Deliveries awaiting an ack, the ack floor, the redelivery queue (consumer-acks.ts). */
-  private readonly acks: AckPending;
+  /** Deliveries awaiting an ack, the ack floor, the redelivery queue (consumer-acks.ts; read by consumer-direct.ts). */
+  readonly acks: AckPending;
   /** This consumer's ack subjects, built per delivery and read per ack. */
   private readonly replies: AckReplies;
   /** `host.wantsAcked()`, read once. */
@@ -127,27 +127,11 @@ export class Consumer implements Subscriber {
   ) {
     this.replies = new AckReplies(host.stream.name, name);
     this.wantsAcked = host.wantsAcked();
-    this.acks = new AckPending({ dseq: () => this.dseq, cursor: () => this.pos.cursor });
-    this.pos = new StreamCursor(
-      {
-        store: () => this.host.stream.messages,
-        filter: () => this.filter,
-        maxAckPending: () => this.cfg.max_ack_pending ?? -1,
-      },
-      this.acks,
-    );
-    this.pump = new DeliveryPump({
-      closed: () => this.closed,
-      target: () => this.target(),
-      nextNow: () => this.pos.nextNow(),
-      next: () => this.pos.next(),
-      take: (n) => this.pos.take(n),
-      takeNew: (m) => this.pos.takeNew(m),
-      send: (m) => this.send(this.to, this.toReq, m),
-      roundEnded: () => this.pulls.endNoWait(),
-      failed: (err) =>
-        this.host.log.error(`consumer ${this.host.stream.name}/${this.name}: ${String(err)}`),
-    });
+    // Hosted by this consumer's prototype methods: one call target for every
+    // consumer (bench/PROFILE.md, "Issue 16 — deopt (round 9)").
+    this.acks = new AckPending(this);
+    this.pos = new StreamCursor(this, this.acks);
+    this.pump = new DeliveryPump(this, this.pos);
     this.pulls = new PullRequests({
       account: host.account,
       router: host.router,
@@ -168,10 +152,6 @@ export class Consumer implements Subscriber {
 
   get isPush(): boolean {
     return this.cfg.deliver_subject !== undefined;
-  }
-
-  private get filter(): string {
-    return this.cfg.filter_subject ?? '';
   }
 
   /** Positions a new consumer by its deliver policy. */
@@ -201,7 +181,7 @@ export class Consumer implements Subscriber {
     this.ticker = setInterval(() => this.tick(), ms);
     this.ticker.unref();
     this.startPush();
-    this.kick();
+    this.pump.kick();
   }
 
   private startPush(): void {
@@ -219,7 +199,7 @@ export class Consumer implements Subscriber {
         active: () => this.isPush && hasInterest(this.host.account, this.cfg.deliver_subject!),
         lastSeqs: () => ({ consumer: this.dseq, stream: Math.max(0, this.pos.cursor - 1) }),
         lastDelivered: () => this.lastDelivered,
-        resume: () => this.kick(),
+        resume: () => this.pump.kick(),
       },
       cfg.flow_control === true,
       hb,
@@ -229,14 +209,14 @@ export class Consumer implements Subscriber {
 
   /** Delivery may go on: an in-process reader's `holdDelivery` turned false. */
   wake(): void {
-    this.kick();
+    this.pump.kick();
   }
 
   /** Replaces the configuration (an update already checked). */
   update(cfg: ConsumerConfig): void {
     this.cfg = cfg;
     this.state.save();
-    this.kick();
+    this.pump.kick();
   }
 
   /** Stops delivering; with `deleted`, tells waiting pulls and removes the state file. */
@@ -253,7 +233,7 @@ export class Consumer implements Subscriber {
   /** A message was stored in the stream. */
   stored(seq: number, subject: string): void {
     this.pos.stored(seq, subject);
-    this.kick();
+    this.pump.kick();
   }
 
   // ---- info -----------------------------------------------------------
@@ -305,14 +285,10 @@ export class Consumer implements Subscriber {
     }
     if (!this.pulls.add(reply, payload)) return;
     this.lastActive = Date.now();
-    this.kick();
+    this.pump.kick();
   }
 
   // ---- delivery -----------------------------------------------------------
-
-  private kick(): void {
-    this.pump.kick();
-  }
 
   /** Set by `target`: where the next message goes, and the pull request it answers. */
   private to = '';
@@ -323,7 +299,7 @@ export class Consumer implements Subscriber {
    * subject or the push subject, left in `to` and `toReq` (no object per
    * message).
    */
-  private target(): boolean {
+  target(): boolean {
     if (this.isPush) {
       if (this.push?.stalled === true || this.holdDelivery?.() === true) return false;
       const to = this.cfg.deliver_subject!;
@@ -380,14 +356,14 @@ export class Consumer implements Subscriber {
       const hdr = msg.headers === null ? 0 : msg.headers.length;
       this.push.delivered(to.length + reply.length + hdr + msg.payload.length);
     }
-    this.lastDelivered = now;
     this.lastActive = now;
     if (req !== null) this.pulls.delivered(req);
     this.state.save();
   }
 
   /** A delivery's bookkeeping (`send`'s, and consumer-direct.ts's): its delivery count. */
-  private register(m: StoredMessage, now: number): number {
+  register(m: StoredMessage, now: number): number {
+    this.lastDelivered = now;
     const prev = this.acks.deliveries(m.seq);
     const deliveries = prev + 1;
     this.dseq++;
@@ -449,10 +425,10 @@ export class Consumer implements Subscriber {
       }
     }
     this.state.save();
-    this.kick();
+    this.pump.kick();
   }
 
-  private nak(sseq: number, delayMs: number, now: number): void {
+  nak(sseq: number, delayMs: number, now: number): void {
     const d = this.acks.deliveries(sseq);
     if (d === 0) return;
     if (exhausted(this.cfg, d)) {
@@ -464,7 +440,7 @@ export class Consumer implements Subscriber {
     }
   }
 
-  private acked(sseq: number, now = Date.now()): void {
+  acked(sseq: number, now = Date.now()): void {
     const policy = this.cfg.ack_policy;
     if (policy === 'none') return;
     // No array per ack unless retention wants the sequences.
@@ -538,7 +514,7 @@ export class Consumer implements Subscriber {
     }
     if (work) {
       this.state.save();
-      this.kick();
+      this.pump.kick();
     }
   }
 
@@ -548,28 +524,50 @@ export class Consumer implements Subscriber {
 
   /** Pull and ack by stream sequence, for an in-process reader (the Redis groups). */
   get direct(): DirectConsumer {
-    this.directPath ??= new DirectConsumer({
-      closed: () => this.closed || this.isPush,
-      waiting: () => this.pulls.size,
-      pos: this.pos,
-      acks: this.acks,
-      filter: () => this.filter,
-      store: () => this.host.stream.messages,
-      register: (m, now) => {
-        this.register(m, now);
-        this.lastDelivered = now;
-      },
-      ack: (sseq, now) => this.acked(sseq, now),
-      nak: (sseq, now) => this.nak(sseq, 0, now),
-      active: (now) => {
-        this.lastActive = now;
-      },
-      changed: (kick) => {
-        this.state.save();
-        if (kick) this.kick();
-      },
-    });
+    this.directPath ??= new DirectConsumer(this);
     return this.directPath;
+  }
+
+  // ---- the parts' host: AckProgress, NextHost, PumpHost, DirectHost (@internal) ----
+  consumerSeq(): number {
+    return this.dseq;
+  }
+  cursorSeq(): number {
+    return this.pos.cursor;
+  }
+  streamStore(): StreamStore {
+    return this.host.stream.messages;
+  }
+  filterSubject(): string {
+    return this.cfg.filter_subject ?? '';
+  }
+  maxAckPending(): number {
+    return this.cfg.max_ack_pending ?? -1;
+  }
+  pumpClosed(): boolean {
+    return this.closed;
+  }
+  sendNext(m: StoredMessage): void {
+    this.send(this.to, this.toReq, m);
+  }
+  roundEnded(): void {
+    this.pulls.endNoWait();
+  }
+  pumpFailed(err: unknown): void {
+    this.host.log.error(`consumer ${this.host.stream.name}/${this.name}: ${String(err)}`);
+  }
+  directClosed(): boolean {
+    return this.closed || this.isPush;
+  }
+  waitingPulls(): number {
+    return this.pulls.size;
+  }
+  touched(now: number): void {
+    this.lastActive = now;
+  }
+  stateChanged(kick: boolean): void {
+    this.state.save();
+    if (kick) this.pump.kick();
   }
 
   // ---- persistence ------------------------------------------------------

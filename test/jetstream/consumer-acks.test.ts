@@ -25,7 +25,7 @@ describe('AckPending', () => {
     };
     let dseq = 0;
     let cursor = 1;
-    const acks = new AckPending({ dseq: () => dseq, cursor: () => cursor });
+    const acks = new AckPending({ consumerSeq: () => dseq, cursorSeq: () => cursor });
     const model = new Map<number, Entry>();
     for (let step = 0; step < 20_000; step++) {
       const op = rnd(10);
@@ -108,7 +108,7 @@ describe('AckPending', () => {
   test('the floor follows in-order acks; slots are reused, and given back when none is pending', () => {
     let dseq = 0;
     let cursor = 1;
-    const acks = new AckPending({ dseq: () => dseq, cursor: () => cursor });
+    const acks = new AckPending({ consumerSeq: () => dseq, cursorSeq: () => cursor });
     const floor = acks.floor;
     for (let seq = 1; seq <= 10_000; seq++) {
       dseq++;

@@ -4,22 +4,14 @@
  * AFTER_IDLE_MS=<ms>: only the samples after the last idle stretch of at least that long.
  */
 import { readFileSync } from 'node:fs';
+import { firstSample } from './profile-window.mjs';
 
 const p = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const parent = new Map();
 for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 const selfT = new Map();
-let from = 0;
-const gap = Number(process.env.AFTER_IDLE_MS ?? 0);
-if (gap > 0) {
-  let run = 0;
-  for (let i = 0; i < p.samples.length; i++) {
-    const idle = byId.get(p.samples[i]).callFrame.functionName === '(idle)';
-    run = idle ? run + (p.timeDeltas[i] ?? 0) : 0;
-    if (run >= gap * 1000) from = i;
-  }
-}
+const from = firstSample(p, byId);
 for (let i = from; i < p.samples.length; i++)
   selfT.set(p.samples[i], (selfT.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
 for (const re of process.argv.slice(3).map((r) => new RegExp(r))) {

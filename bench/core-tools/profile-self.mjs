@@ -3,22 +3,14 @@
  * time: node bench/core-tools/profile-self.mjs <file.cpuprofile> [top]
  */
 import { readFileSync } from 'node:fs';
+import { firstSample } from './profile-window.mjs';
 
 const p = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const top = Number(process.argv[3] ?? 25);
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const self = new Map();
 let total = 0;
-let from = 0;
-const gap = Number(process.env.AFTER_IDLE_MS ?? 0);
-if (gap > 0) {
-  let run = 0;
-  for (let i = 0; i < p.samples.length; i++) {
-    const idle = byId.get(p.samples[i]).callFrame.functionName === '(idle)';
-    run = idle ? run + (p.timeDeltas[i] ?? 0) : 0;
-    if (run >= gap * 1000) from = i;
-  }
-}
+const from = firstSample(p, byId);
 for (let i = from; i < p.samples.length; i++) {
   const n = byId.get(p.samples[i]);
   const dt = p.timeDeltas[i] ?? 0;

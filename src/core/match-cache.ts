@@ -40,6 +40,14 @@ export class CacheEntry {
     /** `first.stamp`, or the sublist's `rootCreated` when `first` is null. */
     public firstStamp: number,
   ) {}
+
+  /** Recomputed in place (a stale entry, or a route, given a fresh match). */
+  refresh(result: MatchResult, rootStamp: number, first: Stamped | null, firstStamp: number): void {
+    this.result = result;
+    this.rootStamp = rootStamp;
+    this.first = first;
+    this.firstStamp = firstStamp;
+  }
 }
 
 /** Below this hit rate since the last clear, a full cache is thrashing. */

@@ -292,10 +292,7 @@ export class Sublist {
     }
     const firstStamp = first === null ? this.rootCreated : first.stamp;
     if (e !== undefined) {
-      e.result = result;
-      e.rootStamp = this.rootStamp;
-      e.first = first;
-      e.firstStamp = firstStamp;
+      e.refresh(result, this.rootStamp, first, firstStamp);
     } else {
       this.cache.add(subject, new CacheEntry(result, this.rootStamp, first, firstStamp));
     }
@@ -329,10 +326,7 @@ export class Sublist {
     if (end > 0 && this.tailFree(this.root, subject, 0, end)) {
       const firstStamp = first === null ? this.rootCreated : first.stamp;
       if (e !== null) {
-        e.result = result;
-        e.rootStamp = this.rootStamp;
-        e.first = first;
-        e.firstStamp = firstStamp;
+        e.refresh(result, this.rootStamp, first, firstStamp);
       } else {
         e = acks.add(subject, result, this.rootStamp, first, firstStamp);
         this.stats.ackRouteEvictions = acks.evictions;

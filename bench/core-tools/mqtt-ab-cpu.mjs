@@ -55,7 +55,9 @@ for (let r = 0; r < rounds; r++) {
       const b = await run(msgs);
       const us = ((cpu(proc.pid ?? proc.proc?.pid) - c0) * 1000) / b.received;
       res[d].push(us);
-      console.log(`round ${r} ${d}: ${us.toFixed(3)} µs/msg, ${Math.round(b.msgsPerSec)} msgs/s, ${b.ended}`);
+      console.log(
+        `round ${r} ${d}: ${us.toFixed(3)} µs/msg, ${Math.round(b.msgsPerSec)} msgs/s, ${b.ended}`,
+      );
     } finally {
       await proc.stop();
     }
@@ -63,5 +65,7 @@ for (let r = 0; r < rounds; r++) {
 }
 for (const d of dists) {
   const a = res[d];
-  console.log(`${d}: median ${med(a).toFixed(3)} µs/msg (min ${Math.min(...a).toFixed(3)}, max ${Math.max(...a).toFixed(3)}, n ${a.length})`);
+  console.log(
+    `${d}: median ${med(a).toFixed(3)} µs/msg (min ${Math.min(...a).toFixed(3)}, max ${Math.max(...a).toFixed(3)}, n ${a.length})`,
+  );
 }

@@ -42,7 +42,10 @@ function publish() {
   for (let i = rnd(5); i > 0; i--) body.push(rnd(256));
   let cut = body.length;
   if (rnd(6) === 0) cut = rnd(body.length + 1);
-  if (rnd(10) === 0) (body[0] = rnd(3)), (body[1] = rnd(256));
+  if (rnd(10) === 0) {
+    body[0] = rnd(3);
+    body[1] = rnd(256);
+  }
   const b0 = 0x30 | (rnd(2) << 3) | (qos << 1) | rnd(2);
   return Buffer.from([b0, ...varint(cut), ...body.slice(0, cut)]);
 }

@@ -1,6 +1,6 @@
 /**
  * The parser of two builds fed the same random 3.1.1 streams (a CONNECT,
- * then PUBLISH frames, well-formed and not, whole and split): the same
+ * then PUBLISH and PUBACK frames, well-formed and not, whole and split): the same
  * packets (fields, order, bytes) and the same error, or it exits 1.
  *   node bench/core-tools/mqtt-parse-eq.mjs /tmp/base10/dist dist [streams]
  */
@@ -15,8 +15,8 @@ const A = await load(a);
 const B = await load(b);
 let seed = 12345;
 const rnd = (n) => {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-  return seed % n;
+  seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+  return (seed >>> 8) % n;
 };
 const connect = Buffer.from([0x10, 12, 0, 4, 77, 81, 84, 84, 4, 2, 0, 60, 0, 0]);
 const varint = (n) => {
@@ -49,13 +49,17 @@ function publish() {
   const b0 = 0x30 | (rnd(2) << 3) | (qos << 1) | rnd(2);
   return Buffer.from([b0, ...varint(cut), ...body.slice(0, cut)]);
 }
+function puback() {
+  const len = rnd(5) === 0 ? rnd(4) : 2;
+  return Buffer.from([0x40, len, ...Array.from({ length: len }, () => rnd(256))]);
+}
 const norm = (p) => JSON.parse(JSON.stringify(p));
 const n = Number(nS ?? 20000);
 let packets = 0;
 let errors = 0;
 for (let s = 0; s < n; s++) {
   const frames = [connect];
-  for (let i = rnd(4) + 1; i > 0; i--) frames.push(publish());
+  for (let i = rnd(4) + 1; i > 0; i--) frames.push(rnd(4) === 0 ? puback() : publish());
   const stream = Buffer.concat(frames);
   const outA = [];
   const outB = [];

@@ -1,6 +1,6 @@
 /**
  * The PUBLISH paths that bypass mqtt-packet (encoder.ts: a PUBLISH with no
- * properties; codec.ts: a 3.1.1 PUBLISH with an ASCII topic) give exactly
+ * properties; codec.ts: a 3.1.1 PUBLISH with an ASCII topic, a 3.1.1 PUBACK) give exactly
  * what mqtt-packet gives: the same bytes out, the same packet objects in
  * (fields, their order, payload bytes), for every QoS, flag, size and topic.
  */
@@ -69,5 +69,30 @@ test('a 3.1.1 PUBLISH parses to the packet mqtt-packet parses, whole and split',
       // The same fields; its object is a mqtt-packet Packet, ours a plain one.
       assert.deepEqual({ ...ours }, { ...theirs! }, p.topic);
     }
+  }
+});
+
+test('a 3.1.1 PUBACK parses to the packet mqtt-packet parses', () => {
+  const connect = mqttPacket.generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    clientId: 'c1',
+    keepalive: 30,
+  } as Packet);
+  for (const messageId of [0, 1, 255, 256, 4660, 65_535]) {
+    const frame = mqttPacket.generate({ cmd: 'puback', messageId });
+    let theirs: Packet | null = null;
+    const ref = mqttPacket.parser({ protocolVersion: 4 });
+    ref.on('packet', (x) => {
+      theirs = x;
+    });
+    ref.parse(frame);
+    const got: Packet[] = [];
+    const parser = new MqttParser((x) => got.push(x));
+    assert.equal(parser.feed(Buffer.concat([connect, frame])), null);
+    assert.deepEqual(Object.keys(got[1]!), Object.keys(theirs!));
+    assert.deepEqual({ ...got[1]! }, { ...theirs! });
   }
 });

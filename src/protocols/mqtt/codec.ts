@@ -438,6 +438,19 @@ export class MqttParser {
         this.sink.onPacket(packet);
         return null;
       }
+    } else if (this.version !== 5 && frame.length === 4 && frame[0] === 0x40 && frame[1] === 2) {
+      // A 3.1.1 PUBACK (one per QoS 1 delivery): mqtt-packet's packet, read here.
+      this.sink.onPacket({
+        cmd: 'puback',
+        retain: false,
+        qos: 0,
+        dup: false,
+        length: 2,
+        topic: null,
+        payload: null,
+        messageId: (frame[2] << 8) | frame[3],
+      } as unknown as Packet);
+      return null;
     }
     const name = TYPE_NAMES[frame[0] >> 4];
     let left: number;

@@ -2,13 +2,16 @@
  * The PUBLISH paths that bypass mqtt-packet (encoder.ts: a PUBLISH with no
  * properties; codec.ts: a 3.1.1 PUBLISH with an ASCII topic, a 3.1.1 PUBACK) give exactly
  * what mqtt-packet gives: the same bytes out, the same packet objects in
- * (fields, their order, payload bytes), for every QoS, flag, size and topic.
+ * (fields, their order, payload bytes), for every QoS, flag, size and topic;
+ * and publish.ts's JSON-object pre-check never hides a structured CloudEvent.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
+import { impliedStructured } from '../../src/protocols/cloudevents.js';
 import { MqttParser, type ProtocolVersion } from '../../src/protocols/mqtt/codec.js';
 import { encodePublish } from '../../src/protocols/mqtt/encoder.js';
+import { mayBeJsonObject } from '../../src/protocols/mqtt/publish.js';
 
 const TOPICS = ['a', 'weft/bench/x', 'ü/€/𝄞', '', 'x'.repeat(300)];
 const SIZES = [0, 1, 16, 100, 125, 128, 16_383, 16_384, 70_000];
@@ -95,4 +98,31 @@ test('a 3.1.1 PUBACK parses to the packet mqtt-packet parses', () => {
     assert.deepEqual(Object.keys(got[1]!), Object.keys(theirs!));
     assert.deepEqual({ ...got[1]! }, { ...theirs! });
   }
+});
+
+test('the JSON-object pre-check of a 3.1.1 payload never hides a structured CloudEvent', () => {
+  const event = '{"specversion":"1.0","id":"1","source":"/s","type":"t"}';
+  const payloads = [
+    event,
+    `\ufeff${event}`,
+    ` \t\r\n${event}`,
+    `\ufeff \n${event}`,
+    `[${event}]`,
+    ` "specversion"`,
+    `x${event}`,
+    '',
+    ' ',
+    '\ufeff',
+    '{',
+  ].map((s) => Buffer.from(s));
+  payloads.push(Buffer.from([0xef, 0xbb]), Buffer.alloc(16, 0x78));
+  let structured = 0;
+  for (const p of payloads) {
+    if (impliedStructured(p)) {
+      structured++;
+      assert.equal(mayBeJsonObject(p), true, p.toString());
+    }
+  }
+  assert.equal(structured, 4);
+  assert.equal(mayBeJsonObject(Buffer.alloc(16, 0x78)), false);
 });

@@ -28,6 +28,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import mqttPacket, { type Packet } from 'mqtt-packet';
+import { utf8Slice } from '../../util/bytes.js';
 
 export type { Packet } from 'mqtt-packet';
 
@@ -431,6 +432,26 @@ export class MqttParser {
 
   /** One whole packet to mqtt-packet, then the checks it does not make. */
   private dispatch(frame: Buffer, headerLen: number): MqttWireError | null {
+    if (this.version !== 5 && frame[0] >> 4 === PUBLISH) {
+      const packet = plainPublish(frame, headerLen);
+      if (packet !== null) {
+        this.sink.onPacket(packet);
+        return null;
+      }
+    } else if (this.version !== 5 && frame.length === 4 && frame[0] === 0x40 && frame[1] === 2) {
+      // A 3.1.1 PUBACK (one per QoS 1 delivery): mqtt-packet's packet, read here.
+      this.sink.onPacket({
+        cmd: 'puback',
+        retain: false,
+        qos: 0,
+        dup: false,
+        length: 2,
+        topic: null,
+        payload: null,
+        messageId: (frame[2] << 8) | frame[3],
+      } as unknown as Packet);
+      return null;
+    }
     const name = TYPE_NAMES[frame[0] >> 4];
     let left: number;
     try {
@@ -500,6 +521,37 @@ function protocolError(message: string): MqttWireError {
  * missing its value (mqtt-packet leaves null/-1 for a truncated one), and no
  * Subscription Identifier in a client's PUBLISH [MQTT-3.3.4-6].
  */
+/**
+ * A 3.1.1 PUBLISH whose topic is ASCII without NUL and whose fields are all
+ * there, read without mqtt-packet: the same packet object it builds (same
+ * fields, same order; the payload a view of the frame, an empty one a new
+ * empty buffer). Its parse was 30% of the server's CPU in mqtt-pubsub
+ * (bench/PROFILE.md, Issue 16 — mqtt0). Null for anything else: the caller
+ * then hands the frame to mqtt-packet, so every error stays what it was.
+ */
+function plainPublish(frame: Buffer, headerLen: number): Packet | null {
+  const length = frame.length - headerLen;
+  const qos = (frame[0] >> 1) & 3;
+  const topicEnd = headerLen + 2 + ((frame[headerLen] << 8) | frame[headerLen + 1]);
+  const fieldsEnd = topicEnd + (qos > 0 ? 2 : 0);
+  if (length < 2 || fieldsEnd > frame.length) return null;
+  for (let i = headerLen + 2; i < topicEnd; i++) {
+    const b = frame[i];
+    if (b === 0 || b >= 0x80) return null;
+  }
+  const packet = {
+    cmd: 'publish',
+    retain: (frame[0] & 0x01) !== 0,
+    qos,
+    dup: (frame[0] & 0x08) !== 0,
+    length,
+    topic: utf8Slice(frame, headerLen + 2, topicEnd),
+    payload: fieldsEnd < frame.length ? frame.subarray(fieldsEnd) : Buffer.alloc(0),
+  } as Packet & { messageId?: number };
+  if (qos > 0) packet.messageId = (frame[topicEnd] << 8) | frame[topicEnd + 1];
+  return packet;
+}
+
 function checkPacketProperties(packet: Packet): MqttWireError | null {
   const p = packet as { cmd: string; properties?: object; will?: { properties?: object } };
   const err = checkProperties(p.cmd, p.properties);

@@ -113,9 +113,30 @@ export function tokenToLevel(token: string): string {
  * `a/b/c` → `a.b.c`; `/a` → `/.a`; `a.b/c d` → `a//b.c/20d`.
  */
 export function topicToSubject(topic: string): string {
-  if (!topicNeedsEscape(topic)) return topic.replaceAll('/', '.');
-  return topic.split('/').map(levelToToken).join('.');
+  if (topic === memo.topicIn) return memo.subjectOut;
+  const subject = !topicNeedsEscape(topic)
+    ? topic.replaceAll('/', '.')
+    : topic.split('/').map(levelToToken).join('.');
+  memo.topicIn = topic;
+  memo.subjectOut = subject;
+  return subject;
 }
+
+/**
+ * The last answer of each conversion (one entry each, the bound): a
+ * publisher mostly repeats its topic and a subscriber mostly gets the same
+ * subject, and the conversions (with topicNameProblem) were 17% of the
+ * server's CPU in mqtt-pubsub (bench/PROFILE.md, Issue 16 — mqtt0). The
+ * functions are pure: a hit answers what the call would have.
+ */
+const memo = {
+  // Seeded with true answers: `a` is a valid topic and its own subject.
+  topicIn: 'a',
+  subjectOut: 'a',
+  subjectIn: 'a',
+  topicOut: 'a' as string | null,
+  validTopic: 'a',
+};
 
 /** Fast path: no empty level and nothing to escape. */
 function topicNeedsEscape(topic: string): boolean {
@@ -143,11 +164,15 @@ function topicNeedsEscape(topic: string): boolean {
  * deliver it to an MQTT client and should count it.
  */
 export function subjectToTopic(subject: string): string | null {
+  if (subject === memo.subjectIn) return memo.topicOut;
   const topic =
     subject.indexOf(ESC) < 0
       ? subject.replaceAll('.', '/')
       : subject.split('.').map(tokenToLevel).join('/');
-  return topicNameProblem(topic) === null ? topic : null;
+  const out = topicNameProblem(topic) === null ? topic : null;
+  memo.subjectIn = subject;
+  memo.topicOut = out;
+  return out;
 }
 
 function utf8Length(s: string): number {
@@ -160,6 +185,7 @@ function utf8Length(s: string): number {
  * [MQTT-4.7.3-2], at most 65535 bytes [MQTT-1.5.3].
  */
 export function topicNameProblem(topic: string): string | null {
+  if (topic === memo.validTopic) return null;
   if (topic.length === 0) return 'topic name is empty [MQTT-4.7.3-1]';
   if (utf8Length(topic) > MAX_TOPIC_BYTES)
     return `topic name is longer than ${MAX_TOPIC_BYTES} bytes`;
@@ -169,6 +195,7 @@ export function topicNameProblem(topic: string): string | null {
       return `topic name contains the wildcard '${topic[i]}' at ${i} [MQTT-3.3.2-2]`;
     if (c === 0) return 'topic name contains U+0000 [MQTT-4.7.3-2]';
   }
+  memo.validTopic = topic;
   return null;
 }
 

@@ -44,15 +44,17 @@ test('encodePublish writes the bytes mqtt-packet writes (3.1, 3.1.1, 5.0 without
     }
 });
 
+/** A 3.1.1 CONNECT: what a parser reads before it knows the protocol version. */
+const connect = mqttPacket.generate({
+  cmd: 'connect',
+  protocolId: 'MQTT',
+  protocolVersion: 4,
+  clean: true,
+  clientId: 'c1',
+  keepalive: 30,
+} as Packet);
+
 test('a 3.1.1 PUBLISH parses to the packet mqtt-packet parses, whole and split', () => {
-  const connect = mqttPacket.generate({
-    cmd: 'connect',
-    protocolId: 'MQTT',
-    protocolVersion: 4,
-    clean: true,
-    clientId: 'c1',
-    keepalive: 30,
-  } as Packet);
   for (const p of publishes()) {
     const frame = mqttPacket.generate(p);
     let theirs: Packet | null = null;
@@ -76,14 +78,6 @@ test('a 3.1.1 PUBLISH parses to the packet mqtt-packet parses, whole and split',
 });
 
 test('a 3.1.1 PUBACK parses to the packet mqtt-packet parses', () => {
-  const connect = mqttPacket.generate({
-    cmd: 'connect',
-    protocolId: 'MQTT',
-    protocolVersion: 4,
-    clean: true,
-    clientId: 'c1',
-    keepalive: 30,
-  } as Packet);
   for (const messageId of [0, 1, 255, 256, 4660, 65_535]) {
     const frame = mqttPacket.generate({ cmd: 'puback', messageId });
     let theirs: Packet | null = null;

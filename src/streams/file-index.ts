@@ -3,24 +3,25 @@
  * subject lists of sequences, and the totals `state()` reports. It is
  * rebuilt from the segments on open and never touches the disk.
  *
- * Slots are parallel typed arrays indexed by `seq - base`, about 11 bytes
- * per sequence from the first held one to the last assigned (offset u32,
- * time u32 from a base; record length, segment id and subject id u8 while
- * they fit, else u16/u32: slot-arrays.ts; a removed message is a slot with
- * segment 0), so ten million small messages cost ~110 MB, and the hot path
- * allocates nothing per message. Each subject keeps its sequences as runs
+ * Slots are parallel paged typed arrays indexed by `seq - base`, about 11
+ * bytes per sequence from the first held one to the last assigned (offset
+ * u32, time u32 from a base; record length, segment id and subject id u8
+ * while they fit, else u16/u32: slot-arrays.ts; a removed message is a slot
+ * with segment 0), so ten million small messages cost ~110 MB, and the hot
+ * path allocates nothing per message (one page per 16,384). Each subject keeps its sequences as runs
  * of consecutive ones (seq-runs.ts): a stream with one subject costs one
  * 10-byte run per 65,535 messages, not a number per message.
  * Slots before the first held message are dropped by moving `start`, and
- * the arrays are shifted down once that dead prefix is large. A large jump
+ * each page wholly before it is freed (the slots renumbered down by a page;
+ * nothing is copied); an index that empties keeps one page. A large jump
  * in sequences (a skip, or segments compacted away) takes no slots: see
  * seq-slots.ts.
  */
 import { subjectMatches } from '../core/subject.js';
 import { HEADER } from './file-record.js';
-import { grownCap, SeqRuns } from './seq-runs.js';
+import { SeqRuns } from './seq-runs.js';
 import { INLINE_GAP, SeqSlots } from './seq-slots.js';
-import { NarrowUints, SlotTimes } from './slot-arrays.js';
+import { NarrowUints, Pages, SlotTimes } from './slot-arrays.js';
 
 /** One segment file, as the index and the store's writer see it. */
 export interface Segment {
@@ -59,21 +60,20 @@ interface SubjectEntry {
   readonly seqs: SeqRuns;
 }
 
-/** Compact the slot arrays once this many dead slots lead them (and they are half). */
-const COMPACT_AT = 1024;
-
 export class MessageIndex {
   /** Which sequence each slot stands for. */
   private readonly seqs = new SeqSlots();
   /** First slot that may be held; `start === end` when empty. */
   private start = 0;
   private end = 0;
-  private off = new Uint32Array(1024);
-  /** Record lengths: u8 while every record is under 256 bytes (small messages), then u16, u32. */
-  private readonly len = new NarrowUints(1024);
-  private readonly seg = new NarrowUints(1024);
-  private readonly sid = new NarrowUints(1024);
-  private readonly time = new SlotTimes(1024);
+  private readonly geo: Pages;
+  /** Record offsets in their segment (pages start at u32: offsets are large). */
+  private readonly off: NarrowUints;
+  /** Record lengths: u8 while every record in a page is under 256 bytes (small messages), then u16, u32. */
+  private readonly len: NarrowUints;
+  private readonly seg: NarrowUints;
+  private readonly sid: NarrowUints;
+  private readonly time: SlotTimes;
   /** Times of all slots are non-decreasing (then seqForTime can bisect). */
   private monotonic = true;
 
@@ -89,7 +89,18 @@ export class MessageIndex {
   lastSeq = 0;
   lastTime = 0;
 
-  constructor(private readonly segments: Map<number, Segment>) {}
+  /** `pageBits`: slots per page as a power of two (tests use small pages to cross many). */
+  constructor(
+    private readonly segments: Map<number, Segment>,
+    pageBits?: number,
+  ) {
+    this.geo = new Pages(pageBits);
+    this.off = new NarrowUints(this.geo, 4);
+    this.len = new NarrowUints(this.geo);
+    this.seg = new NarrowUints(this.geo);
+    this.sid = new NarrowUints(this.geo);
+    this.time = new SlotTimes(this.geo);
+  }
 
   get firstSeq(): number {
     return this.start < this.end ? this.seqs.seqAt(this.start) : this.lastSeq + 1;
@@ -116,7 +127,7 @@ export class MessageIndex {
     const jump = seq - this.seqs.seqAt(i);
     if (jump > INLINE_GAP) this.seqs.jump(i, seq);
     else i += jump;
-    if (i >= this.off.length) this.grow(i + 1);
+    if (i >= this.off.capacity) this.grow(i + 1);
     const prevTime = this.end > 0 ? this.time.get(this.end - 1) : time;
     // Slots skipped by a small jump (a skip, or segments compacted away).
     for (let j = this.end; j < i; j++) {
@@ -128,7 +139,7 @@ export class MessageIndex {
       // The writer rotates segments far below this (segmentBytes + one record).
       throw new RangeError(`record at ${off}+${len} is beyond the index's 32-bit offsets`);
     }
-    this.off[i] = off;
+    this.off.set(i, off);
     this.len.set(i, len);
     this.seg.set(i, seg.id);
     this.time.set(i, time, this.start);
@@ -155,19 +166,16 @@ export class MessageIndex {
   }
 
   private grow(need: number): void {
-    const cap = grownCap(this.off.length, need);
-    const off = new Uint32Array(cap);
-    off.set(this.off);
-    this.off = off;
-    this.len.resize(cap);
-    this.seg.resize(cap);
-    this.sid.resize(cap);
-    this.time.resize(cap);
+    this.off.ensure(need);
+    this.len.ensure(need);
+    this.seg.ensure(need);
+    this.sid.ensure(need);
+    this.time.ensure(need);
   }
 
-  /** Slots allocated now (for tests and the memory notes). */
+  /** Slots backed by pages now (for tests and the memory notes). */
   get capacity(): number {
-    return this.off.length;
+    return this.off.capacity;
   }
 
   private slot(seq: number): number {
@@ -186,7 +194,7 @@ export class MessageIndex {
     if (i < 0) return null;
     return {
       seg: this.seg.get(i),
-      off: this.off[i]!,
+      off: this.off.get(i),
       len: this.len.get(i),
       subject: this.byId[this.sid.get(i)]!.name,
     };
@@ -219,16 +227,23 @@ export class MessageIndex {
       this.start = 0;
       this.end = 0;
       this.monotonic = true;
-    } else if (this.start >= COMPACT_AT && this.start * 2 >= this.end) {
-      const s = this.start;
-      this.off.copyWithin(0, s, this.end);
-      this.len.copyWithin(0, s, this.end);
-      this.seg.copyWithin(0, s, this.end);
-      this.sid.copyWithin(0, s, this.end);
-      this.time.copyWithin(0, s, this.end);
+      this.off.keepPages(1);
+      this.len.keepPages(1);
+      this.seg.keepPages(1);
+      this.sid.keepPages(1);
+      this.time.keepPages(1);
+    } else if (this.start >= this.geo.size) {
+      // Free the pages wholly before the first held slot; the rest move down.
+      const n = this.start >>> this.geo.bits;
+      const s = n * this.geo.size;
+      this.off.dropPages(n);
+      this.len.dropPages(n);
+      this.seg.dropPages(n);
+      this.sid.dropPages(n);
+      this.time.dropPages(n);
       this.seqs.shift(s);
       this.end -= s;
-      this.start = 0;
+      this.start -= s;
     }
   }
 

@@ -1,71 +1,110 @@
 /**
- * Narrow typed arrays for the file index's per-sequence slots
+ * Paged, narrow typed arrays for the file index's per-sequence slots
  * (file-index.ts), so a small stored message costs ~11 bytes of index
- * rather than 24:
+ * rather than 24, and a large index never copies itself:
  *
+ * - Slots live in pages of 2^PAGE_BITS (16,384). The index grows by one
+ *   page at a time and drops whole pages from the front as the stream's
+ *   head moves on: nothing is copied to grow or to compact, the slack is
+ *   under one page, and no array is large. (Contiguous arrays regrown by a
+ *   quarter copied up to ~110 MB in one call at ten million messages, and
+ *   each freed generation left a hole in the C heap: glibc raises its mmap
+ *   threshold when a large mapped block is freed, so the next generations
+ *   came from the heap. That cost ~12 B of RSS per stored message on top
+ *   of the index's 13; see bench/PROFILE.md "paged index (round 10)".)
  * - `NarrowUints`: unsigned integers in the narrowest of u8 / u16 / u32
- *   that holds every value written so far (record lengths, segment ids,
- *   subject ids: all small in practice). Widening copies the array once
- *   per width.
+ *   that holds every value written to that page (record lengths, segment
+ *   ids, subject ids: all small in practice). Widening copies one page.
  * - `SlotTimes`: message times (ms) as u32 offsets from a base, so ±24
  *   days around the first held message fit; a time outside (or not an
  *   integer) first re-bases the held slots when their span (with this
- *   time) leaves 12 days of room, and else widens the array to f64 until
+ *   time) leaves 12 days of room, and else widens every page to f64 until
  *   the index empties.
- *
- * Capacity grows by doubling while small and by a quarter beyond (see
- * `grownCap` in seq-runs.ts): a doubled huge array was half empty.
  */
 
 type Uints = Uint8Array | Uint16Array | Uint32Array;
 
+/** Slots per page: 2^14 (a u32 page is 64 KiB, a u8 page 16 KiB). */
+export const PAGE_BITS = 14;
+
+/** Page geometry shared by every slot array of one index (tests use small pages). */
+export class Pages {
+  readonly size: number;
+  readonly mask: number;
+
+  constructor(readonly bits = PAGE_BITS) {
+    if (!Number.isInteger(bits) || bits < 1 || bits > 24) throw new RangeError(`page bits ${bits}`);
+    this.size = 2 ** bits;
+    this.mask = this.size - 1;
+  }
+}
+
+function uints(bytes: number, n: number): Uints {
+  return bytes === 1 ? new Uint8Array(n) : bytes === 2 ? new Uint16Array(n) : new Uint32Array(n);
+}
+
 export class NarrowUints {
-  private a: Uints;
-  private max = 0xff;
+  private pages: Uints[] = [];
+  // The page geometry, copied: one load fewer per access than through a Pages.
+  private readonly bits: number;
+  private readonly mask: number;
+  private readonly size: number;
 
-  constructor(cap: number) {
-    this.a = new Uint8Array(cap);
+  /** `minBytes`: the width a new page starts at (4 for values known to be large, like offsets). */
+  constructor(
+    geo: Pages,
+    private readonly minBytes: 1 | 2 | 4 = 1,
+  ) {
+    this.bits = geo.bits;
+    this.mask = geo.mask;
+    this.size = geo.size;
   }
 
+  /** Slots backed by pages now. */
   get capacity(): number {
-    return this.a.length;
+    return this.pages.length * this.size;
   }
 
-  /** Bytes per value now (for tests). */
-  get width(): number {
-    return this.a.BYTES_PER_ELEMENT;
+  /** Bytes per value in the page holding slot `i` (for tests). */
+  widthAt(i: number): number {
+    return this.pages[i >>> this.bits]!.BYTES_PER_ELEMENT;
   }
 
   get(i: number): number {
-    return this.a[i]!;
+    return this.pages[i >>> this.bits]![i & this.mask]!;
   }
 
+  /** Writes slot `i` (below `capacity`); widens its page if `v` does not fit. */
   set(i: number, v: number): void {
-    if (v > this.max) this.widen(v);
-    this.a[i] = v;
+    const k = i >>> this.bits;
+    const p = this.pages[k]!;
+    const j = i & this.mask;
+    p[j] = v;
+    // A typed array stores v modulo its width: a value that reads back different did not fit.
+    if (p[j] !== v) this.widen(k, v)[j] = v;
   }
 
-  private widen(v: number): void {
+  private widen(k: number, v: number): Uints {
     if (v > 0xffffffff || v < 0 || !Number.isInteger(v)) throw new RangeError(`slot value ${v}`);
-    const b: Uints = v > 0xffff ? new Uint32Array(this.a.length) : new Uint16Array(this.a.length);
-    b.set(this.a);
-    this.a = b;
-    this.max = v > 0xffff ? 0xffffffff : 0xffff;
+    const b = uints(v > 0xffff ? 4 : 2, this.size);
+    b.set(this.pages[k]!);
+    this.pages[k] = b;
+    return b;
   }
 
-  resize(cap: number): void {
-    const b: Uints =
-      this.max === 0xff
-        ? new Uint8Array(cap)
-        : this.max === 0xffff
-          ? new Uint16Array(cap)
-          : new Uint32Array(cap);
-    b.set(this.a.length <= cap ? this.a : this.a.subarray(0, cap));
-    this.a = b;
+  /** Adds pages until `need` slots are backed. */
+  ensure(need: number): void {
+    while (this.capacity < need) this.pages.push(uints(this.minBytes, this.size));
   }
 
-  copyWithin(target: number, start: number, end: number): void {
-    this.a.copyWithin(target, start, end);
+  /** Forgets the first `n` pages: slot `i` becomes slot `i - n·PAGE`. */
+  dropPages(n: number): void {
+    this.pages.splice(0, n);
+  }
+
+  /** Keeps at most `n` pages (the index is empty). */
+  keepPages(n: number): void {
+    if (this.pages.length > n) this.pages.length = n;
   }
 }
 
@@ -77,61 +116,72 @@ const REBASE_ROOM = 2 ** 30;
 
 export class SlotTimes {
   private base = 0;
-  private narrow: Uint32Array | null;
-  private wide: Float64Array | null = null;
+  /** u32 offsets from `base` while narrow; the times themselves (f64) once wide. */
+  private pages: (Uint32Array | Float64Array)[] = [];
+  private wide = false;
+  private readonly bits: number;
+  private readonly mask: number;
+  private readonly size: number;
 
-  constructor(cap: number) {
-    this.narrow = new Uint32Array(cap);
+  constructor(geo: Pages) {
+    this.bits = geo.bits;
+    this.mask = geo.mask;
+    this.size = geo.size;
   }
 
   get capacity(): number {
-    return (this.narrow ?? this.wide)!.length;
+    return this.pages.length * this.size;
   }
 
   /** Whether times are kept as f64 (for tests). */
   get isWide(): boolean {
-    return this.wide !== null;
+    return this.wide;
+  }
+
+  private page(): Uint32Array | Float64Array {
+    return this.wide ? new Float64Array(this.size) : new Uint32Array(this.size);
   }
 
   /** No slot is held; the next time written is near `t`. */
   reset(t: number): void {
-    if (this.wide !== null) {
-      this.narrow = new Uint32Array(this.wide.length);
-      this.wide = null;
+    if (this.wide) {
+      this.wide = false;
+      this.pages = this.pages.map(() => this.page());
     }
     this.base = Number.isFinite(t) ? Math.floor(t) - TIME_SLACK : 0;
   }
 
   get(i: number): number {
-    const n = this.narrow;
-    return n !== null ? this.base + n[i]! : this.wide![i]!;
+    const v = this.pages[i >>> this.bits]![i & this.mask]!;
+    return this.wide ? v : this.base + v;
   }
 
   /** Writes slot `i`; slots `from..i-1` are the ones held (re-based if need be). */
   set(i: number, t: number, from: number): void {
-    const n = this.narrow;
-    if (n !== null) {
+    const p = this.pages[i >>> this.bits]!;
+    if (!this.wide) {
       const d = t - this.base;
       if (d >= 0 && d <= U32_MAX && Number.isInteger(d)) {
-        n[i] = d;
+        p[i & this.mask] = d;
         return;
       }
       this.rebaseOrWiden(t, from, i);
-      if (this.narrow !== null) {
-        this.narrow[i] = t - this.base;
+      if (!this.wide) {
+        this.pages[i >>> this.bits]![i & this.mask] = t - this.base;
         return;
       }
     }
-    this.wide![i] = t;
+    this.pages[i >>> this.bits]![i & this.mask] = t;
   }
 
   private rebaseOrWiden(t: number, from: number, to: number): void {
-    const n = this.narrow!;
+    const { bits, mask } = this;
+    const at = (j: number): number => this.base + this.pages[j >>> bits]![j & mask]!;
     if (Number.isInteger(t)) {
       let lo = t;
       let hi = t;
       for (let j = from; j < to; j++) {
-        const v = this.base + n[j]!;
+        const v = at(j);
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
@@ -139,30 +189,28 @@ export class SlotTimes {
       if (room >= REBASE_ROOM) {
         // Re-base: the held times and t fit, with half the room left on each side.
         const base = lo - Math.floor(room / 2);
-        for (let j = from; j < to; j++) n[j] = this.base + n[j]! - base;
+        for (let j = from; j < to; j++) this.pages[j >>> bits]![j & mask] = at(j) - base;
         this.base = base;
         return;
       }
     }
-    const w = new Float64Array(n.length);
-    for (let j = from; j < to; j++) w[j] = this.base + n[j]!;
-    this.wide = w;
-    this.narrow = null;
-  }
-
-  resize(cap: number): void {
-    if (this.narrow !== null) {
-      const b = new Uint32Array(cap);
-      b.set(this.narrow.length <= cap ? this.narrow : this.narrow.subarray(0, cap));
-      this.narrow = b;
-    } else {
-      const b = new Float64Array(cap);
-      b.set(this.wide!.length <= cap ? this.wide! : this.wide!.subarray(0, cap));
-      this.wide = b;
+    const narrow = this.pages;
+    this.wide = true;
+    this.pages = narrow.map(() => this.page());
+    for (let j = from; j < to; j++) {
+      this.pages[j >>> bits]![j & mask] = this.base + narrow[j >>> bits]![j & mask]!;
     }
   }
 
-  copyWithin(target: number, start: number, end: number): void {
-    (this.narrow ?? this.wide)!.copyWithin(target, start, end);
+  ensure(need: number): void {
+    while (this.capacity < need) this.pages.push(this.page());
+  }
+
+  dropPages(n: number): void {
+    this.pages.splice(0, n);
+  }
+
+  keepPages(n: number): void {
+    if (this.pages.length > n) this.pages.length = n;
   }
 }

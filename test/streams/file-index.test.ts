@@ -1,7 +1,7 @@
 /**
  * The file store's in-memory index (MessageIndex) and its compact parts
  * (SeqRuns: a subject's sequences as runs; NarrowUints and SlotTimes: the
- * narrow slot arrays) against a plain model: a Map from sequence to what
+ * paged, narrow slot arrays) against a plain model: a Map from sequence to what
  * was added. Random appends (with skips of every size), removals from the
  * front, the middle and at random, purges by subject and wildcard, and
  * every query the store asks, checked after each step.
@@ -12,7 +12,7 @@ import { subjectMatches } from '../../src/core/subject.js';
 import { MessageIndex, type Segment } from '../../src/streams/file-index.js';
 import { HEADER } from '../../src/streams/file-record.js';
 import { RUN_MAX, SeqRuns } from '../../src/streams/seq-runs.js';
-import { NarrowUints, SlotTimes } from '../../src/streams/slot-arrays.js';
+import { NarrowUints, Pages, SlotTimes } from '../../src/streams/slot-arrays.js';
 import { prng } from './crash-messages.js';
 
 interface Held {
@@ -92,10 +92,10 @@ function check(ix: MessageIndex, model: Map<number, Held>, lastSeq: number, wher
   }
 }
 
-function fuzz(seed: number, steps: number): void {
+function fuzz(seed: number, steps: number, pageBits?: number): void {
   const rnd = prng(seed);
   const segs = new Map<number, Segment>();
-  const ix = new MessageIndex(segs);
+  const ix = new MessageIndex(segs, pageBits);
   const model = new Map<number, Held>();
   let lastSeq = 0;
   let seg = segment(1);
@@ -160,6 +160,10 @@ describe('MessageIndex', () => {
     for (let seed = 1; seed <= 12; seed++) fuzz(seed, 250);
   });
 
+  test('matches the model with pages of 8 slots, crossing, freeing and renumbering pages', () => {
+    for (let seed = 1; seed <= 12; seed++) fuzz(seed, 250, 3);
+  });
+
   test('a one-subject stream keeps one run, however many messages', () => {
     const segs = new Map([[1, segment(1)]]);
     const ix = new MessageIndex(segs);
@@ -180,8 +184,13 @@ describe('MessageIndex', () => {
     ]);
     assert.equal(ix.firstSeq, 70_001);
     assert.deepEqual(ix.locate(90_000), { seg: 1, off: 90_000 * 40, len: 40, subject: 'one' });
-    // Capacity grew by a quarter past 64 Ki slots, not to the next power of two.
-    assert.ok(ix.capacity < 131_072, `capacity ${ix.capacity}`);
+    // Pages: 100,000 slots took 7 pages of 16,384; the 4 wholly below 70,001 were freed.
+    assert.equal(ix.capacity, 3 * 16_384);
+    for (let s = 70_001; s <= 100_000; s++) ix.drop(s);
+    assert.equal(ix.messages, 0);
+    assert.equal(ix.capacity, 16_384, 'an emptied index keeps one page');
+    ix.add(100_001, 'one', 1_700_000_000_000, segs.get(1)!, 0, 40);
+    assert.deepEqual(ix.locate(100_001), { seg: 1, off: 0, len: 40, subject: 'one' });
   });
 
   test('refuses an offset beyond 32 bits rather than storing it wrapped', () => {
@@ -239,21 +248,33 @@ describe('SeqRuns', () => {
 });
 
 describe('slot arrays', () => {
-  test('NarrowUints widens u8 → u16 → u32 keeping every value', () => {
-    const a = new NarrowUints(8);
+  test('NarrowUints widens one page u8 → u16 → u32 keeping every value', () => {
+    const a = new NarrowUints(new Pages(3));
+    a.ensure(9);
+    assert.equal(a.capacity, 16);
     a.set(0, 200);
-    assert.equal(a.width, 1);
+    a.set(8, 7);
+    assert.equal(a.widthAt(0), 1);
     a.set(1, 60_000);
-    assert.equal(a.width, 2);
+    assert.equal(a.widthAt(0), 2);
     a.set(2, 4_000_000_000);
-    assert.equal(a.width, 4);
-    a.resize(16);
-    assert.deepEqual([a.get(0), a.get(1), a.get(2), a.capacity], [200, 60_000, 4_000_000_000, 16]);
-    assert.throws(() => a.set(3, 2 ** 32), RangeError);
+    assert.deepEqual([a.widthAt(0), a.widthAt(8)], [4, 1], 'the second page stays u8');
+    a.ensure(17);
+    assert.deepEqual(
+      [a.get(0), a.get(1), a.get(2), a.get(8), a.capacity],
+      [200, 60_000, 4_000_000_000, 7, 24],
+    );
+    for (const bad of [2 ** 32, -1, 1.5, Number.NaN])
+      assert.throws(() => a.set(3, bad), RangeError);
+    a.dropPages(1);
+    assert.deepEqual([a.get(0), a.widthAt(0), a.capacity], [7, 1, 16]);
+    a.keepPages(1);
+    assert.equal(a.capacity, 8);
   });
 
   test('SlotTimes re-bases when held times allow it, else widens to f64', () => {
-    const t = new SlotTimes(8);
+    const t = new SlotTimes(new Pages(2));
+    t.ensure(8);
     const now = 1_700_000_000_000;
     t.reset(now);
     t.set(0, now, 0);

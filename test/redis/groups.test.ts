@@ -12,7 +12,7 @@ import { AckPolicy, connect, type NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import { createClient } from 'redis';
 import { groupsOfFace } from '../../src/protocols/redis/groups/access.js';
-import { REDIS_GROUP_READ_MAX } from '../../src/protocols/redis/groups/service.js';
+import { REDIS_GROUP_READ_MAX } from '../../src/protocols/redis/groups/live.js';
 import { checkFor } from '../helpers/poll.js';
 import { type RedisNode, startRedisNode } from './groups-helpers.js';
 

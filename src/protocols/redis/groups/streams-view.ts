@@ -84,6 +84,21 @@ export class MappedStreams implements StreamsView {
     return cs;
   }
 
+  /**
+   * `lookup` in this turn, where it answers with a stream on this node
+   * that `ctx.client` may read: undefined in every other case (`lookup`
+   * answers those, errors included).
+   */
+  lookupNow(ctx: CommandContext, key: Buffer): CapturedStream | undefined {
+    const n = streamNameOf(key);
+    if ('error' in n) return undefined;
+    const v = streamsOf(this.face).openHere(ctx.client.account, n.name);
+    if (v === undefined || mayRead(ctx, v) !== null) return undefined;
+    const cs = v.cs;
+    if (this.views.get(cs) !== v) this.views.set(cs, v);
+    return cs;
+  }
+
   async create(client: CommandClient, key: Buffer): Promise<CapturedStream> {
     const name = this.nameOf(key);
     const no = mayPublish(this.ctx(client), redisSubject(name));

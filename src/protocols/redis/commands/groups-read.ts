@@ -99,7 +99,9 @@ function readNow(
       return entries.length === 0 ? { t: 'nullArray' } : reply(ctx, [{ key, cs: cs!, entries }]);
     });
   }
-  if (got.length === 0) return mayBeEmpty ? { t: 'nullArray' } : null;
+  if (got.length === 0 && !mayBeEmpty) return null;
+  groups!.counters.commandsInTurn++;
+  if (got.length === 0) return { t: 'nullArray' };
   done.ok = reply(ctx, [{ key, cs: cs!, entries: got }]);
   return done;
 }

@@ -204,6 +204,7 @@ function xackNow(ctx: CommandContext, args: readonly Buffer[]): Reply | LaterRep
     ids.push(id);
   }
   const done = new RecordDone(groups!);
+  groups!.counters.commandsInTurn++;
   const n = groups!.ackNow(cs!, g, ids, done);
   if (n === 0) return R.int(0);
   done.ok = R.int(n);

@@ -37,6 +37,8 @@ export interface GroupCounters {
   directEntries: number;
   /** No-wait pull requests `>` reads sent (what the in-process take could not answer at once). */
   pullRequests: number;
+  /** XACKs and XREADGROUPs run whole in the turn they were read (no Promise; service.ts `ackNow`, `readNewNow`). */
+  commandsInTurn: number;
 }
 
 /** A group in service. */

@@ -19,6 +19,7 @@ export class RedisGroups {
     writeFailures: 0,
     directEntries: 0,
     pullRequests: 0,
+    commandsInTurn: 0,
   };
   private readonly opened: AccountGroups[] = [];
   /** The accounts opened, by name (what `of` resolves with from then on). */
@@ -33,6 +34,7 @@ export class RedisGroups {
       write_failures: this.counters.writeFailures,
       direct_entries: this.counters.directEntries,
       pull_requests: this.counters.pullRequests,
+      commands_in_turn: this.counters.commandsInTurn,
       snapshots: 0,
       skipped_records: 0,
       stale_groups: 0,

@@ -29,8 +29,8 @@ import type { AccountJetStream } from '../../../jetstream/service.js';
 import { NO_PUB_HEADERS } from '../../../streams/headers.js';
 import type { StoreNotice, Stream } from '../../../streams/stream.js';
 import { normalizeConfig } from '../../../streams/stream-config.js';
-import { utf8Write } from '../../../util/bytes.js';
 import { type IdKey, parseId, showId } from './ids.js';
+import { recordAt } from './record-bytes.js';
 import {
   apply,
   fromSnapshot,
@@ -312,8 +312,9 @@ export class GroupStore {
 
   /**
    * `write` without a Promise: `done` is told once the record is written
-   * (never in this turn). A record short enough is encoded into one
-   * reused buffer, which the stream copies from before this returns.
+   * (never in this turn). A read or ack record is written into one reused
+   * buffer (record-bytes.ts), which the stream copies from before this
+   * returns.
    */
   writeNotify(g: StoredGroup, op: Op, done: StoreNotice): void {
     g.changes++;
@@ -329,12 +330,9 @@ export class GroupStore {
       queueMicrotask(() => done.stored(new Error('the Redis group store is not open'), 0, false));
       return;
     }
-    const text = op.o === 'read' ? readJson(op) : op.o === 'ack' ? ackJson(op.ids) : null;
-    if (text === null || text.length * 3 > scratch.length) {
-      out.storeNotify(g.subject, null, encode(op), done, NO_PUB_HEADERS);
-      return;
-    }
-    out.storeNotifyRange(g.subject, scratch, 0, utf8Write(scratch, text, 0), done);
+    const len = recordAt(op, scratch);
+    if (len < 0) out.storeNotify(g.subject, null, encode(op), done, NO_PUB_HEADERS);
+    else out.storeNotifyRange(g.subject, scratch, 0, len, done);
   }
 
   /**

@@ -50,9 +50,16 @@ export class RecordDone extends LaterReply implements StoreNotice {
       return;
     }
     const seqs = this.seqs;
-    if (seqs !== null) {
-      if (this.feed !== null) this.feed.ack(seqs);
-      else this.groups.jsAck(this.cs!, this.g!, seqs);
+    try {
+      if (seqs !== null) {
+        if (this.feed !== null) this.feed.ack(seqs);
+        else this.groups.jsAck(this.cs!, this.g!, seqs);
+      }
+    } catch (e) {
+      // As a command's rejection after its write: an error reply, and the
+      // record stream's writer (this is its callback) goes on.
+      this.fill(R.error(`ERR internal error: ${(e as Error)?.message ?? String(e)}`));
+      return;
     }
     this.fill(this.ok ?? { t: 'nullArray' });
   }

@@ -274,9 +274,8 @@ export class AccountGroups {
    * changed: the caller takes `readNew`). A Promise when it started here
    * and must finish through the message path (`done` unused then too).
    *
-   * Why: ~25 promises per XREADGROUP on `readNew`'s way (the lock, the
-   * feed, the pull, the record's write), bench/PROFILE.md, "Issue 16 —
-   * rgroup3 (round 10)".
+   * Why: ~25 promises per XREADGROUP on `readNew`'s way (bench/PROFILE.md,
+   * "Issue 16 — rgroup3 (round 10)").
    */
   readNewNow(
     cs: CapturedStream,
@@ -313,8 +312,11 @@ export class AccountGroups {
       return this.readOn(r, g, consumer, count, noack, closed, true);
     }
     if (noack) done.ackAfter(feed, r.seqs());
-    this.commitNotify(g, r.op(consumer, now, er, noack), done);
-    this.unlock(g);
+    try {
+      this.commitNotify(g, r.op(consumer, now, er, noack), done);
+    } finally {
+      this.unlock(g);
+    }
     return r.entries();
   }
 

@@ -28,13 +28,21 @@ export class ReadWindows {
     this.windows.length = 0;
   }
 
-  /** Copies the record at `off` into `out` from a window; its length, or 0. */
-  copy(seg: Segment, off: number, out: Buffer): number {
+  /** Where the record is in the buffer `holding` returned last. */
+  at = 0;
+
+  /**
+   * The window's buffer that holds the `len` bytes at `off` (the record
+   * at `this.at` in it), or null. A window's buffer is never written again
+   * once read (a new read gets a new one), so views of it stay valid.
+   */
+  holding(seg: Segment, off: number, len: number): Buffer | null {
     for (const w of this.windows) {
-      if (w.seg !== seg || off < w.off || off + out.length > w.off + w.buf.length) continue;
-      return w.buf.copy(out, 0, off - w.off, off - w.off + out.length);
+      if (w.seg !== seg || off < w.off || off + len > w.off + w.buf.length) continue;
+      this.at = off - w.off;
+      return w.buf;
     }
-    return 0;
+    return null;
   }
 
   /**

@@ -397,32 +397,40 @@ export class FileStore implements StreamStore {
     const loc = this.index.locate(seq);
     if (loc === null) return null;
     const seg = this.segments.get(loc.seg)!;
-    const buf = Buffer.allocUnsafe(loc.len);
-    let got = this.windows.copy(seg, loc.off, buf);
-    if (got === 0) {
+    // In a read-ahead window: read there, the headers and payload views of
+    // it (no Buffer and no copy per message: bench/PROFILE.md, "Issue 16 —
+    // rgroup3 (round 10)"). Else read from the file into a buffer of its own.
+    let buf = this.windows.holding(seg, loc.off, loc.len);
+    let at = 0;
+    let got = loc.len;
+    if (buf !== null) {
+      at = this.windows.at;
+      this.stats.readHits++;
+    } else {
+      buf = Buffer.allocUnsafe(loc.len);
       try {
         got = this.windows.readAhead(seg, loc.off, loc.len, buf);
       } catch (err) {
         throw new StoreError('io', `${seg.path}: read at ${loc.off}: ${errText(err)}`);
       }
-    } else this.stats.readHits++;
+    }
     this.stats.reads++;
     if (
       got < loc.len ||
-      buf.readUInt32LE(0) !== loc.len ||
-      crc32(buf, 8, loc.len) !== buf.readUInt32LE(4) ||
-      recType(buf, 0) !== T_MSG ||
-      recSeq(buf, 0) !== seq
+      buf.readUInt32LE(at) !== loc.len ||
+      crc32(buf, at + 8, at + loc.len) !== buf.readUInt32LE(at + 4) ||
+      recType(buf, at) !== T_MSG ||
+      recSeq(buf, at) !== seq
     ) {
       const why = got < loc.len ? `short read (${got} of ${loc.len} bytes)` : 'bad record on read';
-      this.damagedOnRead(seg, seq, loc.off, loc.len, buf.subarray(0, got), why);
+      this.damagedOnRead(seg, seq, loc.off, loc.len, buf.subarray(at, at + got), why);
       return null;
     }
-    const body = recBody(buf, 0);
+    const body = recBody(buf, at);
     return {
       seq,
       subject: loc.subject,
-      time: recTime(buf, 0),
+      time: recTime(buf, at),
       headers: body.headers,
       payload: body.payload,
     };

@@ -17,6 +17,7 @@ import {
   prevId,
   showId,
 } from '../../src/protocols/redis/groups/ids.js';
+import { recordAt } from '../../src/protocols/redis/groups/record-bytes.js';
 import {
   apply,
   GroupState,
@@ -225,10 +226,34 @@ describe('group records: the XREADGROUP and XACK records built by hand', () => {
       { o: 'ack', ids: [id(1n, 0n)] },
       { o: 'ack', ids: [id(1733500000123n, 0n), id(1733500000123n, 1n), MAX_ID] },
     ];
+    const buf = Buffer.alloc(4096, 0xee);
     for (const r of cases) {
       const got = encode(r);
       assert.equal(got.toString('utf8'), spreadForm(r));
       assert.deepEqual(JSON.parse(got.toString('utf8')), JSON.parse(spreadForm(r)));
+      // writeNotify's bytes (record-bytes.ts): the same, nothing written past them.
+      buf.fill(0xee);
+      const n = recordAt(r, buf);
+      assert.equal(buf.subarray(0, n).toString('utf8'), spreadForm(r));
+      assert.ok(buf.subarray(n).every((b) => b === 0xee));
+      // Too small a buffer: not written, the caller encodes it otherwise.
+      assert.equal(recordAt(r, Buffer.alloc(8)), -1);
     }
+    // Many entries, and numbers as JSON writes them.
+    const many: Parameters<typeof encode>[0] = {
+      o: 'read',
+      c: 'ÿ\u0000',
+      t: -1.5,
+      n: Array.from(
+        { length: 50 },
+        (_, i) => [id(BigInt(i * 7919), BigInt(i)), i * 1e12] as [string, number],
+      ),
+      last: MAX_ID,
+      er: 1e21,
+      noack: 1,
+    };
+    const n = recordAt(many, buf);
+    assert.equal(buf.subarray(0, n).toString('utf8'), spreadForm(many));
+    assert.equal(recordAt({ o: 'cc', c: 'x', t: 1 }, buf), -1);
   });
 });

@@ -15,7 +15,14 @@ import { after, describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
 import { CRC_JS_MAX, crc32, crc32After, crc32Table } from '../../src/streams/file-crc32.js';
 import { QUARANTINE_FILE, readQuarantine } from '../../src/streams/file-quarantine.js';
-import { checkRecord, encodeMsg, encodeMsgAt } from '../../src/streams/file-record.js';
+import {
+  checkRecord,
+  encodeMsg,
+  encodeMsgAt,
+  recSeq,
+  recType,
+  T_MSG,
+} from '../../src/streams/file-record.js';
 import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
 import { MarkFile, readMark } from '../../src/streams/file-synced-mark.js';
 import { createMemoryStore } from '../../src/streams/memory-store.js';
@@ -386,6 +393,43 @@ describe('file store', () => {
       q.entries.map((e) => [e.kind, e.offset, e.length, e.seqFrom, e.seqTo]),
       [['damage', size - 37, 37, 6, 6]],
     );
+  });
+
+  test('reads from a read-ahead window are views that stay valid; a damaged record there is contained', async () => {
+    const dir = await tempDir();
+    const s = await openFileStore(dir, { sync: ALWAYS });
+    const n = 3000; // ~400 KB: more windows than READ_WINDOWS, each replaced while its views live on
+    const body = (i: number) => Buffer.from(`m${String(i).padStart(99, '.')}`);
+    const appends = [];
+    for (let i = 1; i <= n; i++) appends.push(s.append(`s.${i % 3}`, null, body(i), i));
+    await Promise.all(appends);
+    assert.equal(segFiles(dir).length, 1);
+    const fd = fs.openSync(segFiles(dir)[0]!, 'r+');
+    // Where each message's record starts, by sequence.
+    const at = new Map<number, number>();
+    scanSegment(
+      fd,
+      fs.fstatSync(fd).size,
+      (buf, rel, pos) => {
+        if (recType(buf, rel) === T_MSG) at.set(recSeq(buf, rel), pos);
+      },
+      () => {},
+    );
+    assert.equal(at.size, n);
+    // The last payload byte of seq 1500 (its record ends where seq 1501's begins).
+    fs.writeSync(fd, Buffer.from('X'), 0, 1, at.get(1501)! - 1);
+    fs.closeSync(fd);
+    const hits = s.stats.readHits;
+    const kept = [];
+    for (let m = await s.next(1); m !== null; m = await s.next(m.seq + 1)) kept.push(m);
+    assert.ok(s.stats.readHits - hits > n - 50, `read from windows: ${s.stats.readHits - hits}`);
+    assert.equal(s.stats.damagedReads, 1);
+    assert.deepEqual(
+      kept.map((m) => m.seq),
+      Array.from({ length: n }, (_, i) => i + 1).filter((q) => q !== 1500),
+    );
+    for (const m of kept) assert.ok(m.payload.equals(body(m.seq)), `seq ${m.seq}`);
+    await s.close();
   });
 
   test('deletes and purges (subject, wildcard, keep, upToSeq) survive reopen', async () => {

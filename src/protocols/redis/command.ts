@@ -84,7 +84,8 @@ export interface CommandContext {
 /**
  * A command's reply: at once, later (the session keeps replies in request
  * order, so a later command's reply waits for this one; a `LaterReply`
- * is later without a Promise, for `concurrent` commands), or `null` when
+ * is later without a Promise, for a run whose effect is in order when it
+ * returns: the commands after it are not held), or `null` when
  * the command sent its own replies as pushes (SUBSCRIBE: one per channel).
  */
 export type CommandResult = Reply | Promise<Reply> | LaterReply | null;

@@ -14,8 +14,9 @@ export interface Slot {
 /**
  * A reply a callback fills later, without a Promise (XADD's ack from the
  * stream's group commit): the session puts it in line as its slot and is
- * told when it is filled. Only for commands whose effect was ordered when
- * `run` returned (`concurrent`): it never holds the commands after it.
+ * told when it is filled. Only for a command whose effect was ordered when
+ * its `run` returned (XADD, `concurrent`; XACK and XREADGROUP in this turn,
+ * groups/record-done.ts): it never holds the commands after it.
  */
 export class LaterReply implements Slot {
   reply: Reply | null = null;

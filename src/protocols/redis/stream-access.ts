@@ -324,6 +324,24 @@ export class RedisStreams implements ApiClient {
     });
   }
 
+  /**
+   * `settled` then `open`, in this turn, for a stream on this node with no
+   * XADD queued to it (the consumer groups' commands): its view; undefined
+   * when only they can answer (a queued XADD, a stream elsewhere or none).
+   */
+  openHere(account: Account, name: string): LocalView | undefined {
+    if (this.queues.size !== 0 && this.queues.has(`${account.name}\u0000${name}`)) return undefined;
+    const js = this.host.jetstream?.account(account.name);
+    const cs = js?.streams.get(name);
+    if (js === undefined || cs === undefined) return undefined;
+    let meta = this.localMeta.get(cs.stream);
+    if (meta === undefined) {
+      meta = newMeta();
+      this.localMeta.set(cs.stream, meta);
+    }
+    return this.localView(js, cs, meta);
+  }
+
   /** Resolves once the XADDs queued for a stream now have been published (reads after writes). */
   settled(account: Account, name: string): Promise<void> {
     return this.queues.get(`${account.name}\u0000${name}`) ?? Promise.resolve();

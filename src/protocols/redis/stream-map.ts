@@ -178,10 +178,20 @@ const XADD_HEAD = Buffer.from(`NATS/1.0\r\nRedis-Stream-Id: `, 'latin1');
 export function xaddIdEnd(block: Buffer | null): number {
   const from = XADD_HEAD.length;
   if (block === null || block.length < from + 5) return -1;
-  if (block.compare(XADD_HEAD, 0, from, 0, from) !== 0) return -1;
+  if (!bytesAt(block, 0, XADD_HEAD)) return -1;
   const cr = block.indexOf(0x0d, from);
   if (cr < 0 || block[cr + 1] !== 0x0a) return -1;
   return canonicalIdDash(block, from, cr) < 0 ? -1 : cr;
+}
+
+/**
+ * Whether `b` holds `want` at `at` (`b` long enough). A loop: for these
+ * short prefixes Buffer#compare's native call cost more than the bytes,
+ * twice per entry read (bench/PROFILE.md, "Issue 16 — rgroup3 (round 10)").
+ */
+function bytesAt(b: Buffer, at: number, want: Buffer): boolean {
+  for (let i = 0; i < want.length; i++) if (b[at + i] !== want[i]) return false;
+  return true;
 }
 
 /** Where the ID's text starts in a block `xaddIdEnd` accepted. */
@@ -500,7 +510,7 @@ function xaddOneField(h: Buffer | null, idEnd: number): Buffer | null {
   const at = idEnd + 2;
   if (b.length === at + 2) return b[at] === 0x0d && b[at + 1] === 0x0a ? PAYLOAD_NAME : null;
   const from = at + FIELD_LINE.length;
-  if (b.length < from + 5 || b.compare(FIELD_LINE, 0, FIELD_LINE.length, at, from) !== 0) {
+  if (b.length < from + 5 || !bytesAt(b, at, FIELD_LINE)) {
     return null;
   }
   let i = from;

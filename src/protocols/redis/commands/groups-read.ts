@@ -19,7 +19,9 @@ import {
   strictId,
 } from '../groups/access.js';
 import type { IdKey } from '../groups/ids.js';
-import type { GroupEntry, LiveGroup } from '../groups/service.js';
+import type { GroupEntry, LiveGroup } from '../groups/live.js';
+import { RecordDone } from '../groups/record-done.js';
+import type { LaterReply } from '../reply-line.js';
 import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
 
 const DOLLAR =
@@ -64,7 +66,50 @@ function reply(
   return ctx.client.protocol === 3 ? R.map(pairs) : R.array(pairs.map((p) => R.array(p)));
 }
 
-function xreadgroup(ctx: CommandContext, args: readonly Buffer[]): Reply | Promise<Reply> {
+/**
+ * XREADGROUP of one key at `>`, in this turn where it can (service.ts
+ * `readNewNow`): the account's groups open, the key a stream here with that
+ * group, its consumer answering in process. The reply, filled once the
+ * read's record is written (a LaterReply), or a Promise when the read had to
+ * go on through the message path. Null: the general path answers (nothing
+ * changed), as when nothing is new and the read would block.
+ */
+function readNow(
+  ctx: CommandContext,
+  key: Buffer,
+  gname: string,
+  cname: string,
+  count: number,
+  noack: boolean,
+  mayBeEmpty: boolean,
+): Reply | LaterReply | Promise<Reply> | null {
+  const client = ctx.client;
+  if (client.closed) return null;
+  const all = groupsOf(ctx);
+  const groups = all.ofNow(client.account);
+  const cs = groups === undefined ? undefined : all.view.lookupNow(ctx, key);
+  const g = cs === undefined ? undefined : groups!.get(cs, gname);
+  if (g === undefined) return null;
+  const done = new RecordDone(groups!);
+  const got = groups!.readNewNow(cs!, g, cname, count, noack, () => client.closed, done);
+  if (got === null) return null;
+  if (got instanceof Promise) {
+    return guarded(async () => {
+      const entries = await got;
+      return entries.length === 0 ? { t: 'nullArray' } : reply(ctx, [{ key, cs: cs!, entries }]);
+    });
+  }
+  if (got.length === 0 && !mayBeEmpty) return null;
+  groups!.counters.commandsInTurn++;
+  if (got.length === 0) return { t: 'nullArray' };
+  done.ok = reply(ctx, [{ key, cs: cs!, entries: got }]);
+  return done;
+}
+
+function xreadgroup(
+  ctx: CommandContext,
+  args: readonly Buffer[],
+): Reply | LaterReply | Promise<Reply> {
   let block: number | null = null;
   let count = 0;
   let noack = false;
@@ -104,6 +149,13 @@ function xreadgroup(ctx: CommandContext, args: readonly Buffer[]): Reply | Promi
   const gname = name(group);
   const cname = name(consumer);
   const client = ctx.client;
+  if (n === 1) {
+    const idArg = args[streamsAt + 1]!;
+    if (idArg.length === 1 && idArg[0] === 0x3e /* > */) {
+      const now = readNow(ctx, args[streamsAt]!, gname, cname, count, noack, block === null);
+      if (now !== null) return now;
+    }
+  }
   return guarded(
     async () => {
       const all = groupsOf(ctx);

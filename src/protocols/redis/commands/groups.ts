@@ -26,8 +26,11 @@ import {
 import { autoClaim, claim } from '../groups/claims.js';
 import type { IdKey } from '../groups/ids.js';
 import { groupLag } from '../groups/lag.js';
-import type { AccountGroups, LiveGroup } from '../groups/service.js';
+import type { LiveGroup } from '../groups/live.js';
+import { RecordDone } from '../groups/record-done.js';
+import type { AccountGroups } from '../groups/service.js';
 import { UNKNOWN_READ } from '../groups/state.js';
+import type { LaterReply } from '../reply-line.js';
 import { type StreamView, whenStreamsMade } from '../stream-access.js';
 import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
 import { XREADGROUP } from './groups-read.js';
@@ -179,7 +182,36 @@ const XGROUP: Command = command('xgroup', -2, [], undefined, {
 
 // ---- XACK ---------------------------------------------------------------
 
-function xack(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
+function xack(ctx: CommandContext, args: readonly Buffer[]): Reply | LaterReply | Promise<Reply> {
+  return xackNow(ctx, args) ?? xackLater(ctx, args);
+}
+
+/**
+ * XACK in this turn (no Promise): the account's groups open, the key a
+ * stream here with that group, every ID valid. Null otherwise (`xackLater`
+ * answers, errors included).
+ */
+function xackNow(ctx: CommandContext, args: readonly Buffer[]): Reply | LaterReply | null {
+  const all = groupsOf(ctx);
+  const groups = all.ofNow(ctx.client.account);
+  const cs = groups === undefined ? undefined : all.view.lookupNow(ctx, args[1]!);
+  const g = cs === undefined ? undefined : groups!.get(cs, name(args[2]!));
+  if (g === undefined) return null;
+  const ids: IdKey[] = [];
+  for (let i = 3; i < args.length; i++) {
+    const id = strictId(args[i]!);
+    if (id === null) return null;
+    ids.push(id);
+  }
+  const done = new RecordDone(groups!);
+  groups!.counters.commandsInTurn++;
+  const n = groups!.ackNow(cs!, g, ids, done);
+  if (n === 0) return R.int(0);
+  done.ok = R.int(n);
+  return done;
+}
+
+function xackLater(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {
   return guarded(
     async () => {
       const { groups, cs } = await open(ctx, args[1]!);

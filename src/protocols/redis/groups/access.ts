@@ -8,7 +8,8 @@ import { R, type Reply } from '../encoder.js';
 import { canonicalIdDash, parseId, parseRangeBound, type StreamId } from '../stream-map.js';
 import { forwardingOf } from './forward.js';
 import { type IdKey, showId } from './ids.js';
-import { type GroupEntry, GroupError, RedisGroups } from './service.js';
+import { type GroupEntry, GroupError } from './live.js';
+import { RedisGroups } from './registry.js';
 import { keyOfCanonical, MappedStreams, toKey } from './streams-view.js';
 import { KeyRefused, RemoteStream } from './view.js';
 

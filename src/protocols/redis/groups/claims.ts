@@ -5,7 +5,8 @@
  */
 import type { CapturedStream } from '../../../jetstream/service.js';
 import { type IdKey, MIN_ID } from './ids.js';
-import type { AccountGroups, GroupEntry, LiveGroup } from './service.js';
+import type { GroupEntry, LiveGroup } from './live.js';
+import type { AccountGroups } from './service.js';
 import type { Op } from './state.js';
 
 /** XCLAIM; the claimed entries (`msg` read from the stream). */

@@ -26,6 +26,7 @@ import {
 } from '../../../core/message.js';
 import type { Consumer } from '../../../jetstream/consumer.js';
 import { normalizeConsumerConfig } from '../../../jetstream/consumer-config.js';
+import type { Taken } from '../../../jetstream/consumer-direct.js';
 import { parseAckAt } from '../../../jetstream/consumer-wire.js';
 import type { CapturedStream } from '../../../jetstream/service.js';
 import type { EntryMessage } from './view.js';
@@ -138,13 +139,20 @@ export class GroupFeed implements Subscriber {
    */
   pull(batch: number): Promise<Pulled[]> {
     if (!this.alive()) return Promise.resolve([]);
-    const { got, more } = this.consumer.direct.takeNow(batch);
-    if (got.length > 0) {
-      this.counts.directEntries += got.length;
-      return Promise.resolve(got);
-    }
-    if (!more) return Promise.resolve(got);
+    const { got, more } = this.takeNow(batch);
+    if (got.length > 0 || !more) return Promise.resolve(got);
     return this.pullMessages(batch);
+  }
+
+  /**
+   * `pull`'s in-process part, in this turn: what consumer-direct.ts's
+   * `takeNow` hands over, and whether the message path may have more (then
+   * `got` is empty or short: `pull` asks the message path).
+   */
+  takeNow(batch: number): Taken {
+    const taken = this.consumer.direct.takeNow(batch);
+    this.counts.directEntries += taken.got.length;
+    return taken;
   }
 
   /**

@@ -7,8 +7,8 @@
  * Each change is applied in memory at once, in command order, and its
  * record written; the command is answered once the record is written (to
  * the OS; the record stream is fsynced on a timer, store.ts). New entries
- * (`>`) of one group are read one read at a time (the group's `reading`
- * chain), so two readers never take the same pull's messages. JetStream
+ * (`>`) of one group are read one read at a time (the group's read
+ * lock), so two readers never take the same pull's messages. JetStream
  * acks (XACK, NOACK reads) are sent once the change is written.
  *
  * Bounds: a read takes at most REDIS_GROUP_READ_MAX entries per key
@@ -19,47 +19,19 @@ import type { AccountJetStream, CapturedStream } from '../../../jetstream/servic
 import type { FaceHost } from '../../face.js';
 import { consumerNameOf, GroupFeed, type Pulled } from './feed.js';
 import { type IdKey, MIN_ID, nextId } from './ids.js';
-import { entriesReadAfter } from './lag.js';
+import {
+  type GroupCounters,
+  type GroupEntry,
+  GroupError,
+  LiveGroup,
+  REDIS_GROUP_READ_MAX,
+  readMax,
+} from './live.js';
+import { NewRead } from './read-new.js';
+import type { RecordDone } from './record-done.js';
 import { apply, GroupState, type Nack, type Op, UNKNOWN_READ } from './state.js';
-import { GroupStore, type StoredGroup } from './store.js';
-import type { EntryMessage, StreamsView } from './view.js';
-
-/** Entries one XREADGROUP takes from one key at most. */
-export const REDIS_GROUP_READ_MAX = 10_000;
-
-/** A Redis error to send as it is (`NOGROUP …`, `BUSYGROUP …`, `ERR …`). */
-export class GroupError extends Error {}
-
-/** An entry a read or a claim answers with; `msg` null: no longer in the stream. */
-export interface GroupEntry {
-  readonly id: IdKey;
-  readonly msg: EntryMessage | null;
-}
-
-export interface GroupCounters {
-  /** Reads cut at REDIS_GROUP_READ_MAX entries (asked for more, or for all). */
-  readsCapped: number;
-  /** Entries that reached a pull nobody waited for any more (a BLOCK ended), given back. */
-  lateEntries: number;
-  /** Record writes that failed (the command got an error; memory is ahead of disk until restart). */
-  writeFailures: number;
-  /** Entries `>` reads took from the group's consumer in process (feed.ts, consumer-direct.ts). */
-  directEntries: number;
-  /** No-wait pull requests `>` reads sent (what the in-process take could not answer at once). */
-  pullRequests: number;
-}
-
-/** A group in service. */
-export class LiveGroup {
-  feed: GroupFeed | null = null;
-  binding: Promise<GroupFeed> | null = null;
-  /** The `>` reads of this group, one at a time. */
-  reading: Promise<void> = Promise.resolve();
-  constructor(readonly stored: StoredGroup) {}
-  get state(): GroupState {
-    return this.stored.state;
-  }
-}
+import type { GroupStore, StoredGroup } from './store.js';
+import type { StreamsView } from './view.js';
 
 export class AccountGroups {
   private readonly byStream = new Map<string, Map<string, LiveGroup>>();
@@ -231,7 +203,7 @@ export class AccountGroups {
     er: number | null,
   ): Promise<void> {
     const last = id ?? (await this.view.lastId(cs));
-    const release = await this.lock(g);
+    await this.lock(g);
     try {
       await this.commit(g, { o: 'setid', last, er: er ?? UNKNOWN_READ });
       g.feed?.close();
@@ -240,7 +212,7 @@ export class AccountGroups {
       if (c !== undefined) await cs.consumers.delete(c.name);
       await this.feed(cs, g);
     } finally {
-      release();
+      this.unlock(g);
     }
   }
 
@@ -278,72 +250,123 @@ export class AccountGroups {
     closed: () => boolean,
     first: Pulled[] = [],
   ): Promise<GroupEntry[]> {
-    const max = count <= 0 || count > REDIS_GROUP_READ_MAX ? REDIS_GROUP_READ_MAX : count;
-    const release = await this.lock(g);
-    let write: Promise<void> | null = null;
-    const taken: { id: IdKey; seq: number; msg: EntryMessage }[] = [];
+    await this.lock(g);
     let feed: GroupFeed;
     try {
       feed = await this.feed(cs, g);
-      let unordered = false;
-      const consider = (m: Pulled): void => {
-        const id = this.view.idOf(cs, m);
-        const floor = taken.length > 0 ? taken[taken.length - 1]!.id : g.state.lastId;
-        if (feed.takeOwed(m.seq)) {
-          // Handed over before and never read (a BLOCK read's first entry, an
-          // entry given back): new to the group even if later ones went first.
-          if (id <= floor) unordered = true;
-        } else if (id <= floor) {
-          // The group had it already (its consumer was behind after a crash):
-          // still pending, or to be acked now.
-          if (!g.state.pel.has(id)) feed.ack([m.seq]);
-          return;
-        }
-        taken.push({ id, seq: m.seq, msg: m });
-      };
-      for (const p of first) consider(p);
-      while (taken.length < max) {
-        const got = await feed.pull(max - taken.length);
-        if (got.length === 0) break;
-        for (const p of got) consider(p);
+    } catch (err) {
+      this.unlock(g);
+      throw err;
+    }
+    const r = new NewRead(this.view, cs, g.state, feed, readMax(count));
+    for (const p of first) r.consider(p);
+    return this.readOn(r, g, consumer, count, noack, closed, false);
+  }
+
+  /**
+   * `readNew` in this turn, where it can run here whole: the group's read
+   * lock free, its feed bound, the consumer answering in process, the
+   * entries-read counter known. Its record is written with `done` (a
+   * `LaterReply`, told once written, as `commit`'s Promise would be), and
+   * the entries returned; the caller answers through `done`. None
+   * returned: nothing new (`done` unused; the consumer's seen time set, as
+   * `readNew` does). Null when it cannot start in this turn (nothing
+   * changed: the caller takes `readNew`). A Promise when it started here
+   * and must finish through the message path (`done` unused then too).
+   *
+   * Why: ~25 promises per XREADGROUP on `readNew`'s way (bench/PROFILE.md,
+   * "Issue 16 — rgroup3 (round 10)").
+   */
+  readNewNow(
+    cs: CapturedStream,
+    g: LiveGroup,
+    consumer: string,
+    count: number,
+    noack: boolean,
+    closed: () => boolean,
+    done: RecordDone,
+  ): GroupEntry[] | Promise<GroupEntry[]> | null {
+    const feed = g.feed;
+    if (feed === null || feed.cs !== cs || !feed.alive() || !this.tryLock(g)) return null;
+    const r = new NewRead(this.view, cs, g.state, feed, readMax(count));
+    if (!r.takeNow()) {
+      if (r.taken.length === 0) {
+        this.unlock(g);
+        return null;
       }
-      // In ID order, as Redis answers.
-      if (unordered) taken.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return this.readOn(r, g, consumer, count, noack, closed, false);
+    }
+    r.order();
+    if (r.taken.length === REDIS_GROUP_READ_MAX && r.max !== count) this.counters.readsCapped++;
+    const now = Date.now();
+    if (r.taken.length === 0) {
+      this.unlock(g);
+      // Redis makes the consumer only when it serves it something.
+      const c = g.state.consumers.get(consumer);
+      if (c !== undefined) c.seen = now;
+      return r.entries();
+    }
+    const er = r.entriesRead();
+    if (typeof er !== 'number') {
+      er.catch(() => {});
+      return this.readOn(r, g, consumer, count, noack, closed, true);
+    }
+    if (noack) done.ackAfter(feed, r.seqs());
+    try {
+      this.commitNotify(g, r.op(consumer, now, er, noack), done);
+    } finally {
+      this.unlock(g);
+    }
+    return r.entries();
+  }
+
+  /**
+   * The rest of a `>` read holding the group's read lock (let go here once
+   * its record is queued): pulls what is missing (not when `pulled`), then
+   * writes the record; the entries once it is written.
+   */
+  private async readOn(
+    r: NewRead,
+    g: LiveGroup,
+    consumer: string,
+    count: number,
+    noack: boolean,
+    closed: () => boolean,
+    pulled: boolean,
+  ): Promise<GroupEntry[]> {
+    let write: Promise<void> | null = null;
+    try {
+      while (!pulled && r.room > 0) {
+        const got = await r.feed.pull(r.room);
+        if (got.length === 0) break;
+        for (const p of got) r.consider(p);
+      }
+      r.order();
       // Cut at the bound where the client asked for more (or for all).
-      if (taken.length === REDIS_GROUP_READ_MAX && max !== count) this.counters.readsCapped++;
+      if (!pulled && r.taken.length === REDIS_GROUP_READ_MAX && r.max !== count) {
+        this.counters.readsCapped++;
+      }
       const now = Date.now();
       if (closed()) {
-        feed.giveBack(taken.map((e) => e.seq));
+        r.feed.giveBack(r.seqs());
         return [];
       }
-      if (taken.length === 0) {
+      if (r.taken.length === 0) {
         // Redis makes the consumer only when it serves it something.
         const c = g.state.consumers.get(consumer);
         if (c !== undefined) c.seen = now;
       } else {
         // Redis's rule, entry by entry (lag.ts).
-        const counted = entriesReadAfter(this.view, cs, g.state.entriesRead, taken);
+        const counted = r.entriesRead();
         const er = typeof counted === 'number' ? counted : await counted;
-        // Never back: an entry handed over late is below the group's last ID.
-        let last = taken[taken.length - 1]!.id;
-        if (last < g.state.lastId) last = g.state.lastId;
-        const op: Op = {
-          o: 'read',
-          c: consumer,
-          t: now,
-          n: taken.map((e) => [e.id, e.seq]),
-          last,
-          er,
-        };
-        if (noack) op.noack = 1;
-        write = this.commit(g, op);
+        write = this.commit(g, r.op(consumer, now, er, noack));
       }
     } finally {
-      release();
+      this.unlock(g);
     }
     if (write !== null) await write;
-    if (noack && taken.length > 0) feed.ack(taken.map((e) => e.seq));
-    return taken.map((e) => ({ id: e.id, msg: e.msg }));
+    if (noack && r.taken.length > 0) r.feed.ack(r.seqs());
+    return r.entries();
   }
 
   /** The consumer's pending entries after `after` (exclusive), delivered again. */
@@ -392,6 +415,32 @@ export class AccountGroups {
     if (found.length === 0) return 0;
     await this.commit(g, { o: 'ack', ids: found });
     this.jsAck(cs, g, seqs);
+    return found.length;
+  }
+
+  /**
+   * `ack` without a Promise: how many of `ids` were pending; when some,
+   * their record is written with `done` (told once written; the JetStream
+   * acks go then, as `ack` sends them).
+   */
+  ackNow(cs: CapturedStream, g: LiveGroup, ids: readonly IdKey[], done: RecordDone): number {
+    const found: IdKey[] = [];
+    const seqs: number[] = [];
+    const pel = g.state.pel;
+    // Each ID once (as `ack`'s Set): a look back for a few, a Set for many.
+    const seen = ids.length > 16 ? new Set<IdKey>() : null;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const n = pel.get(id);
+      if (n === undefined) continue;
+      if (seen === null ? found.includes(id) : seen.has(id)) continue;
+      seen?.add(id);
+      found.push(id);
+      seqs.push(n.seq);
+    }
+    if (found.length === 0) return 0;
+    done.jsAckAfter(cs, g, seqs);
+    this.commitNotify(g, { o: 'ack', ids: found }, done);
     return found.length;
   }
 
@@ -481,7 +530,7 @@ export class AccountGroups {
     feed.giveBack(back);
   }
 
-  private jsAck(cs: CapturedStream, g: LiveGroup, seqs: number[]): void {
+  jsAck(cs: CapturedStream, g: LiveGroup, seqs: number[]): void {
     if (seqs.length === 0) return;
     const f = g.feed;
     // Not bound yet: binding reconciles (what the PEL lacks is acked then).
@@ -498,20 +547,35 @@ export class AccountGroups {
     });
   }
 
-  private async lock(g: LiveGroup): Promise<() => void> {
-    let release!: () => void;
-    const next = new Promise<void>((r) => {
-      release = r;
-    });
-    const before = g.reading;
-    g.reading = before.then(() => next);
-    await before;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      release();
-    };
+  /** `commit` whose record write tells `done` (no Promise). */
+  commitNotify(g: LiveGroup, op: Op, done: RecordDone): void {
+    apply(g.state, op);
+    this.store.writeNotify(g.stored, op, done);
+  }
+
+  /** The reply to a record write that failed (`commit`'s rejection, counted and logged). */
+  writeFailed(err: unknown): string {
+    return this.failure('write', err).message;
+  }
+
+  /** The group's read lock, in turn (first come, first served). */
+  private lock(g: LiveGroup): Promise<void> {
+    if (this.tryLock(g)) return Promise.resolve();
+    return new Promise((r) => g.lockWaiters.push(r));
+  }
+
+  /** Takes the group's read lock when free, with nobody waiting for it. */
+  private tryLock(g: LiveGroup): boolean {
+    if (g.locked) return false;
+    g.locked = true;
+    return true;
+  }
+
+  /** Lets the read lock go: to the first waiting, else free. */
+  private unlock(g: LiveGroup): void {
+    const next = g.lockWaiters.shift();
+    if (next === undefined) g.locked = false;
+    else next();
   }
 
   private failure(what: string, err: unknown): GroupError {
@@ -532,65 +596,5 @@ export class AccountGroups {
   /** For `AccountJetStream` users: which stream a group's consumer belongs to. */
   get jetstream(): AccountJetStream {
     return this.js;
-  }
-}
-
-/** Every account's groups, opened on first use. */
-export class RedisGroups {
-  private readonly accounts = new Map<string, Promise<AccountGroups>>();
-  readonly counters: GroupCounters = {
-    readsCapped: 0,
-    lateEntries: 0,
-    writeFailures: 0,
-    directEntries: 0,
-    pullRequests: 0,
-  };
-  private readonly opened: AccountGroups[] = [];
-
-  /** What `/varz` shows of the face's groups (summed over the accounts opened). */
-  varz(): Record<string, number> {
-    const v = {
-      groups: 0,
-      reads_capped: this.counters.readsCapped,
-      late_entries: this.counters.lateEntries,
-      write_failures: this.counters.writeFailures,
-      direct_entries: this.counters.directEntries,
-      pull_requests: this.counters.pullRequests,
-      snapshots: 0,
-      skipped_records: 0,
-      stale_groups: 0,
-    };
-    for (const a of this.opened) {
-      v.groups += a.size;
-      v.snapshots += a.store.counters.snapshots;
-      v.skipped_records += a.store.counters.skippedRecords;
-      v.stale_groups += a.store.counters.staleGroups;
-    }
-    return v;
-  }
-
-  constructor(
-    private readonly host: FaceHost,
-    readonly view: StreamsView,
-  ) {}
-
-  /** The groups of `account`; rejects when JetStream is off for it. */
-  of(account: Account): Promise<AccountGroups> {
-    let p = this.accounts.get(account.name);
-    if (p === undefined) {
-      p = (async () => {
-        const js = this.host.jetstream?.account(account.name);
-        if (js === undefined) throw new GroupError('ERR JetStream is not enabled for this account');
-        // The configured name (`server_name`), '' when unnamed: the node's id changes on every start.
-        const store = new GroupStore(js, this.host.options.name);
-        const groups = new AccountGroups(account, js, this.host, this.view, store, this.counters);
-        await groups.open();
-        this.opened.push(groups);
-        return groups;
-      })();
-      this.accounts.set(account.name, p);
-      p.catch(() => this.accounts.delete(account.name));
-    }
-    return p;
   }
 }

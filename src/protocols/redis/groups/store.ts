@@ -26,9 +26,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { AccountJetStream } from '../../../jetstream/service.js';
-import type { Stream } from '../../../streams/stream.js';
+import { NO_PUB_HEADERS } from '../../../streams/headers.js';
+import type { StoreNotice, Stream } from '../../../streams/stream.js';
 import { normalizeConfig } from '../../../streams/stream-config.js';
 import { type IdKey, parseId, showId } from './ids.js';
+import { recordAt } from './record-bytes.js';
 import {
   apply,
   fromSnapshot,
@@ -161,6 +163,9 @@ function decode(payload: Buffer): RecordBody | null {
     return null;
   }
 }
+
+/** Where `writeNotify` encodes a record (copied by the stream at once). */
+const scratch = Buffer.allocUnsafe(16 * 1024);
 
 /** Changes between two snapshots of a group, at least (more when its PEL is larger). */
 export const SNAPSHOT_EVERY = 1000;
@@ -303,6 +308,31 @@ export class GroupStore {
       return;
     }
     await this.live().store(g.subject, null, encode(op));
+  }
+
+  /**
+   * `write` without a Promise: `done` is told once the record is written
+   * (never in this turn). A read or ack record is written into one reused
+   * buffer (record-bytes.ts), which the stream copies from before this
+   * returns.
+   */
+  writeNotify(g: StoredGroup, op: Op, done: StoreNotice): void {
+    g.changes++;
+    if (g.changes >= Math.max(SNAPSHOT_EVERY, g.state.pel.size)) {
+      this.writeSnapshot(g).then(
+        () => done.stored(null, 0, false),
+        (err: unknown) => done.stored(err, 0, false),
+      );
+      return;
+    }
+    const out = this.records;
+    if (out === null) {
+      queueMicrotask(() => done.stored(new Error('the Redis group store is not open'), 0, false));
+      return;
+    }
+    const len = recordAt(op, scratch);
+    if (len < 0) out.storeNotify(g.subject, null, encode(op), done, NO_PUB_HEADERS);
+    else out.storeNotifyRange(g.subject, scratch, 0, len, done);
   }
 
   /**

@@ -29,10 +29,30 @@ export function toKey(id: StreamId): IdKey {
   return idKey(id.ms, id.seq);
 }
 
-/** The key of a canonical ID (`canonicalIdDash`) at `b[from, to)`: its parts padded. */
+/** Where `keyOfCanonical` lays out a key: `0…0-0…0`, digits written over the zeros. */
+const keyBytes = Buffer.alloc(41, 0x30) as Buffer & {
+  latin1Slice(start: number, end: number): string;
+};
+keyBytes[20] = 0x2d;
+
+/**
+ * The key of a canonical ID (`canonicalIdDash`) at `b[from, to)`: its parts
+ * padded, made as one flat string out of a reused buffer (two slices, two
+ * pads and a concatenation before: bench/PROFILE.md, "Issue 16 — rgroup3
+ * (round 10)").
+ */
 export function keyOfCanonical(b: Buffer, from: number, to: number): IdKey {
-  const dash = b.indexOf(0x2d, from);
-  return `${b.toString('latin1', from, dash).padStart(20, '0')}-${b.toString('latin1', dash + 1, to).padStart(20, '0')}`;
+  let dash = from;
+  while (dash < to && b[dash] !== 0x2d) dash++;
+  const k = keyBytes;
+  let at = 20;
+  for (let i = dash - 1; i >= from && at > 0; i--) k[--at] = b[i]!;
+  while (at > 0) k[--at] = 0x30;
+  at = 41;
+  for (let i = to - 1; i > dash && at > 21; i--) k[--at] = b[i]!;
+  while (at > 21) k[--at] = 0x30;
+  // Node's own method behind toString('latin1'), without its argument handling.
+  return k.latin1Slice(0, 41);
 }
 
 export function fromKey(k: IdKey): StreamId {
@@ -81,6 +101,21 @@ export class MappedStreams implements StreamsView {
     const cs = this.face.host.jetstream?.account(client.account.name)?.streams.get(name);
     if (cs === undefined) return null;
     this.views.set(cs, v);
+    return cs;
+  }
+
+  /**
+   * `lookup` in this turn, where it answers with a stream on this node
+   * that `ctx.client` may read: undefined in every other case (`lookup`
+   * answers those, errors included).
+   */
+  lookupNow(ctx: CommandContext, key: Buffer): CapturedStream | undefined {
+    const n = streamNameOf(key);
+    if ('error' in n) return undefined;
+    const v = streamsOf(this.face).openHere(ctx.client.account, n.name);
+    if (v === undefined || mayRead(ctx, v) !== null) return undefined;
+    const cs = v.cs;
+    if (this.views.get(cs) !== v) this.views.set(cs, v);
     return cs;
   }
 

@@ -6,7 +6,7 @@
  */
 
 import type { CapturedStream } from '../../../jetstream/service.js';
-import type { CommandClient } from '../command.js';
+import type { CommandClient, CommandContext } from '../command.js';
 import type { Reply } from '../encoder.js';
 import type { IdKey } from './ids.js';
 
@@ -36,6 +36,8 @@ export interface StreamsView {
    * Throws KeyRefused when the key is not a stream this node can serve.
    */
   lookup(client: CommandClient, key: Buffer): Promise<CapturedStream | null>;
+  /** `lookup` in this turn where it finds a stream here the client may read; else undefined. */
+  lookupNow(ctx: CommandContext, key: Buffer): CapturedStream | undefined;
   /** Creates the (empty) stream of `key` (XGROUP CREATE … MKSTREAM). */
   create(client: CommandClient, key: Buffer): Promise<CapturedStream>;
   /** The entry ID of a stored message. */

@@ -1,0 +1,119 @@
+/**
+ * The two records of every XREADGROUP `>` and XACK written straight into
+ * a buffer: the bytes `encode` (store.ts) makes of them — JSON, key order
+ * o, c, t, n, last, er, noack; IDs short (`5-0`) — with no string built
+ * per number, ID or record on the way (store.ts `writeNotify`; the text
+ * form cost ~5 µs per read+ack pair, bench/PROFILE.md, "Issue 16 — rgroup3
+ * (round 10)"). Pure.
+ */
+import type { IdKey } from './ids.js';
+import type { RecordBody } from './store.js';
+
+/** Bytes an ID takes at most, short form and quotes: 20 + 1 + 20 + 2. */
+const ID_MAX = 43;
+/** Bytes a number takes at most as JSON writes it (`-1.7976931348623157e+308`). */
+const NUM_MAX = 24;
+
+/**
+ * Writes `op` (a `read` or an `ack`) at `buf[0]`: its length, or -1 for
+ * another op or when it might not fit (the caller encodes it otherwise).
+ */
+export function recordAt(op: RecordBody, buf: Buffer): number {
+  if (op.o === 'ack') {
+    const ids = op.ids;
+    if (32 + ids.length * (ID_MAX + 1) > buf.length) return -1;
+    let at = ascii('{"o":"ack","ids":[', buf, 0);
+    for (let i = 0; i < ids.length; i++) {
+      if (i > 0) buf[at++] = 0x2c;
+      at = idAt(ids[i]!, buf, at);
+    }
+    buf[at++] = 0x5d;
+    buf[at++] = 0x7d;
+    return at;
+  }
+  if (op.o !== 'read') return -1;
+  const n = op.n;
+  const c = op.c;
+  // The name as JSON.stringify writes it: up to 6 bytes per character (`\u001f`).
+  if (96 + 6 * c.length + 4 * NUM_MAX + n.length * (ID_MAX + NUM_MAX + 3) + ID_MAX > buf.length) {
+    return -1;
+  }
+  let at = ascii('{"o":"read","c":', buf, 0);
+  at = nameAt(c, buf, at);
+  at = ascii(',"t":', buf, at);
+  at = numAt(op.t, buf, at);
+  at = ascii(',"n":[', buf, at);
+  for (let i = 0; i < n.length; i++) {
+    const e = n[i]!;
+    if (i > 0) buf[at++] = 0x2c;
+    buf[at++] = 0x5b;
+    at = idAt(e[0], buf, at);
+    buf[at++] = 0x2c;
+    at = numAt(e[1], buf, at);
+    buf[at++] = 0x5d;
+  }
+  at = ascii('],"last":', buf, at);
+  at = idAt(op.last, buf, at);
+  at = ascii(',"er":', buf, at);
+  at = numAt(op.er, buf, at);
+  if (op.noack !== undefined) {
+    at = ascii(',"noack":', buf, at);
+    at = numAt(op.noack, buf, at);
+  }
+  buf[at++] = 0x7d;
+  return at;
+}
+
+function ascii(s: string, buf: Buffer, at: number): number {
+  for (let i = 0; i < s.length; i++) buf[at++] = s.charCodeAt(i);
+  return at;
+}
+
+/** `"<ms>-<seq>"` of an IdKey (20 digits, `-`, 20 digits): each part without its leading zeros. */
+function idAt(k: IdKey, buf: Buffer, at: number): number {
+  buf[at++] = 0x22;
+  at = digitsAt(k, 0, 20, buf, at);
+  buf[at++] = 0x2d;
+  at = digitsAt(k, 21, 41, buf, at);
+  buf[at++] = 0x22;
+  return at;
+}
+
+function digitsAt(k: IdKey, from: number, to: number, buf: Buffer, at: number): number {
+  let i = from;
+  while (i < to - 1 && k.charCodeAt(i) === 0x30) i++;
+  for (; i < to; i++) buf[at++] = k.charCodeAt(i);
+  return at;
+}
+
+/** A number as JSON writes it (a non-finite one as null). */
+function numAt(x: number, buf: Buffer, at: number): number {
+  if (!Number.isSafeInteger(x) || x < 0) {
+    return ascii(Number.isFinite(x) ? `${x}` : 'null', buf, at);
+  }
+  let len = 1;
+  for (let p = x; p >= 10; p = Math.floor(p / 10)) len++;
+  let i = at + len;
+  let v = x;
+  do {
+    const q = Math.floor(v / 10);
+    buf[--i] = 0x30 + (v - q * 10);
+    v = q;
+  } while (v > 0);
+  return at + len;
+}
+
+/** A name (latin1, one character per byte) as JSON.stringify writes it, in UTF-8. */
+function nameAt(c: string, buf: Buffer, at: number): number {
+  for (let i = 0; i < c.length; i++) {
+    const ch = c.charCodeAt(i);
+    // Escaped, or more than a byte in UTF-8: JSON.stringify's own text.
+    if (ch < 0x20 || ch > 0x7e || ch === 0x22 || ch === 0x5c) {
+      return at + buf.write(JSON.stringify(c), at, 'utf8');
+    }
+  }
+  buf[at++] = 0x22;
+  at = ascii(c, buf, at);
+  buf[at++] = 0x22;
+  return at;
+}

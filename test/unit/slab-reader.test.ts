@@ -24,7 +24,7 @@ function portOf(server: net.Server): number {
 
 describe('slab reader', () => {
   test('both ends of a TCP mesh link read with a slab, and carry bytes both ways', async () => {
-    let accepted: net.Socket | null = null;
+    let accepted = null as net.Socket | null;
     const inbound: Buffer[] = [];
     const listener = await tcpTransport.listen('127.0.0.1', 0, {
       onSocket: (s) => {
@@ -61,7 +61,7 @@ describe('slab reader', () => {
     const count = Math.ceil((3 * SLAB_SIZE) / size);
     // Sends message i (all bytes i % 251) each time the reader asks for one,
     // so every message is a read of its own.
-    let peer: net.Socket | null = null;
+    let peer = null as net.Socket | null;
     const server = await listen((s) => {
       peer = s;
       let i = 0;
@@ -100,7 +100,7 @@ describe('slab reader', () => {
   });
 
   test('a read before the sink is attached waits for it, then reading goes on', async () => {
-    let peer: net.Socket | null = null;
+    let peer = null as net.Socket | null;
     const server = await listen((s) => {
       peer = s;
       s.write('abc');

@@ -7,7 +7,10 @@
  * read and one write per trip, as a mesh hop at request-reply rates). Per
  * round and arm (interleaved: data, slab): the main thread's CPU per trip
  * (/proc/self/task/<pid>/schedstat, ns) and the trip's p50; then the medians
- * and min–max per arm.
+ * and min–max per arm. ARMS=data,slab,direct adds `direct`: the slab
+ * reader, and writes handed to the socket's handle below Node's Writable
+ * (a WriteWrap from the deprecated process.binding('stream_wrap'); a
+ * measurement of what the write path costs, not something Weft does).
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -35,6 +38,22 @@ if (process.argv[2] === 'echo') {
       let c0 = 0;
       const lat = new Float64Array(trips);
       let sent = 0n;
+      const direct = arm === 'direct' ? process.binding('stream_wrap').WriteWrap : null;
+      const send = () => {
+        if (direct === null) {
+          sock.write(msg);
+          return;
+        }
+        // Every write here completes at once (one small message in flight).
+        const req = new direct();
+        req.handle = sock._handle;
+        req.oncomplete = () => {};
+        req.async = false;
+        req.bytes = 0;
+        req.buffer = msg;
+        const err = sock._handle.writeBuffer(req, msg);
+        if (err !== 0) throw new Error(`write ${err}`);
+      };
       const onChunk = () => {
         if (n >= 0 && n < trips) lat[n] = Number(process.hrtime.bigint() - sent);
         n++;
@@ -50,10 +69,10 @@ if (process.argv[2] === 'echo') {
           return;
         }
         sent = process.hrtime.bigint();
-        sock.write(msg);
+        send();
       };
       n = -2000; // warm-up trips first
-      if (arm === 'slab') {
+      if (arm !== 'data') {
         const reader = new SlabReader();
         sock = reader.bind(
           net.connect({ port, host: '127.0.0.1', noDelay: true, onread: reader.onread }),
@@ -68,9 +87,10 @@ if (process.argv[2] === 'echo') {
         sock.write(msg);
       });
     });
-  const res = { data: [], slab: [] };
+  const arms = (process.env.ARMS ?? 'data,slab').split(',');
+  const res = Object.fromEntries(arms.map((a) => [a, []]));
   for (let r = 0; r < rounds; r++)
-    for (const arm of r % 2 === 0 ? ['data', 'slab'] : ['slab', 'data']) {
+    for (const arm of r % 2 === 0 ? arms : [...arms].reverse()) {
       const x = await run(arm);
       res[arm].push(x);
       console.log(

@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import type { Congestion } from '../connection/congestion.js';
 import { COPY_LIMIT, Connection, type Flusher } from '../connection/connection.js';
+import { SlabReader } from '../connection/slab-reader.js';
 import { type Message, RangeMessage } from '../core/message.js';
 import { CloseReason } from '../errors.js';
 import { copyInto } from '../util/bytes.js';
@@ -111,7 +112,9 @@ export class Link extends Connection implements FrameHandler {
     // Until the peer is proven, only small frames: a stranger's word
     // allocates nothing large (see `authenticated`).
     this.parser = new FrameParser(this, HANDSHAKE_MAX_FRAME);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    const reader = SlabReader.of(socket);
+    if (reader !== null) reader.attach((chunk) => this.onData(chunk));
+    else socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.close(CloseReason.ClientClosed));
     socket.on('close', () => this.close(CloseReason.ClientClosed));
     socket.on('error', () => this.close(CloseReason.ReadError));

@@ -15,6 +15,7 @@ import {
   connect as tlsConnect,
   createServer as tlsCreateServer,
 } from 'node:tls';
+import { SlabReader } from '../connection/slab-reader.js';
 import type { TlsFiles } from '../connection/tls.js';
 import { TLS_MIN_VERSION } from '../connection/tls.js';
 import { listen } from '../util/listen.js';
@@ -53,7 +54,12 @@ export const tcpTransport: MeshTransport = {
   name: 'tcp',
   readyEvent: 'connect',
   async listen(host, port, hooks) {
-    const server = createServer({ noDelay: true }, (s) => hooks.onSocket(s));
+    // Paused until the link attaches: read with a slab (slab-reader.ts) where this Node allows.
+    const server = createServer({ noDelay: true, pauseOnConnect: true }, (s) => {
+      new SlabReader().adopt(s);
+      hooks.onSocket(s);
+      s.resume();
+    });
     const bound = await listen(server, port, host, 'mesh');
     server.on('error', () => {}); // accept errors affect one connection only
     return {
@@ -62,7 +68,9 @@ export const tcpTransport: MeshTransport = {
     };
   },
   connect(host, port) {
-    return netConnect({ host, port, noDelay: true });
+    // Read with `onread` (src/connection/slab-reader.ts): the link attaches to it.
+    const reader = new SlabReader();
+    return reader.bind(netConnect({ host, port, noDelay: true, onread: reader.onread }));
   },
   dialRefusal: () => null,
   reload() {},

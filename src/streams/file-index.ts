@@ -17,6 +17,7 @@
  * seq-slots.ts.
  */
 import { subjectMatches } from '../core/subject.js';
+import { DOUBLE_FIRST } from './double-first.js';
 import { HEADER } from './file-record.js';
 import { grownCap, SeqRuns } from './seq-runs.js';
 import { INLINE_GAP, SeqSlots } from './seq-slots.js';
@@ -50,6 +51,25 @@ export interface Segment {
    * above this, the segment's tombstones are needed and it is kept.
    */
   tombMin: number;
+}
+
+/**
+ * A segment's entry, as the writer and the checker register it: one object
+ * literal for every segment, so every segment has one shape (map).
+ */
+export function newSegment(id: number, name: number, path: string, fd: number): Segment {
+  return {
+    id,
+    name,
+    path,
+    fd,
+    size: 0,
+    written: 0,
+    filled: 0,
+    live: 0,
+    lastMsgSeq: 0,
+    tombMin: Infinity,
+  };
 }
 
 interface SubjectEntry {
@@ -87,9 +107,12 @@ export class MessageIndex {
   messages = 0;
   bytes = 0;
   lastSeq = 0;
-  lastTime = 0;
+  /** A double from the start (double-first.ts), then 0. */
+  lastTime = DOUBLE_FIRST;
 
-  constructor(private readonly segments: Map<number, Segment>) {}
+  constructor(private readonly segments: Map<number, Segment>) {
+    this.lastTime = 0;
+  }
 
   get firstSeq(): number {
     return this.start < this.end ? this.seqs.seqAt(this.start) : this.lastSeq + 1;

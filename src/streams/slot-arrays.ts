@@ -17,6 +17,8 @@
  * `grownCap` in seq-runs.ts): a doubled huge array was half empty.
  */
 
+import { DOUBLE_FIRST } from './double-first.js';
+
 type Uints = Uint8Array | Uint16Array | Uint32Array;
 
 export class NarrowUints {
@@ -76,11 +78,13 @@ const U32_MAX = 0xffffffff;
 const REBASE_ROOM = 2 ** 30;
 
 export class SlotTimes {
-  private base = 0;
+  /** A double from the start (double-first.ts), then 0. */
+  private base = DOUBLE_FIRST;
   private narrow: Uint32Array | null;
   private wide: Float64Array | null = null;
 
   constructor(cap: number) {
+    this.base = 0;
     this.narrow = new Uint32Array(cap);
   }
 

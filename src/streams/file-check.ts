@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MessageIndex, type Segment } from './file-index.js';
+import { MessageIndex, newSegment, type Segment } from './file-index.js';
 import { QUARANTINE_FILE, readQuarantine } from './file-quarantine.js';
 import { emptyReport, type RecoveryReport, recoverSegments } from './file-recovery.js';
 
@@ -39,18 +39,12 @@ export function checkStore(dir: string): StoreCheck {
       quarantineBytes: 0,
       readOnly: true,
       addSegment: (name, fd) => {
-        const seg: Segment = {
-          id: id++,
+        const seg = newSegment(
+          id++,
           name,
-          path: path.join(dir, `${String(name).padStart(20, '0')}.seg`),
+          path.join(dir, `${String(name).padStart(20, '0')}.seg`),
           fd,
-          size: 0,
-          written: 0,
-          filled: 0,
-          live: 0,
-          lastMsgSeq: 0,
-          tombMin: Infinity,
-        };
+        );
         segments.set(seg.id, seg);
         return seg;
       },

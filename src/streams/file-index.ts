@@ -8,9 +8,10 @@
  * u32, time u32 from a base; record length, segment id and subject id u8
  * while they fit, else u16/u32: slot-arrays.ts; a removed message is a slot
  * with segment 0), so ten million small messages cost ~110 MB, and the hot
- * path allocates nothing per message (one page per 16,384). Each subject keeps its sequences as runs
- * of consecutive ones (seq-runs.ts): a stream with one subject costs one
- * 10-byte run per 65,535 messages, not a number per message.
+ * path allocates nothing per message (one page per 16,384). Each subject
+ * keeps its sequences as runs of consecutive ones (seq-runs.ts): a stream
+ * with one subject costs one 10-byte run per 65,535 messages, not a number
+ * per message.
  * Slots before the first held message are dropped by moving `start`, and
  * each page wholly before it is freed (the slots renumbered down by a page;
  * nothing is copied); an index that empties keeps one page. A large jump
@@ -18,6 +19,7 @@
  * seq-slots.ts.
  */
 import { subjectMatches } from '../core/subject.js';
+import { DOUBLE_FIRST } from './double-first.js';
 import { HEADER } from './file-record.js';
 import { SeqRuns } from './seq-runs.js';
 import { INLINE_GAP, SeqSlots } from './seq-slots.js';
@@ -51,6 +53,25 @@ export interface Segment {
    * above this, the segment's tombstones are needed and it is kept.
    */
   tombMin: number;
+}
+
+/**
+ * A segment's entry, as the writer and the checker register it: one object
+ * literal for every segment, so every segment has one shape (map).
+ */
+export function newSegment(id: number, name: number, path: string, fd: number): Segment {
+  return {
+    id,
+    name,
+    path,
+    fd,
+    size: 0,
+    written: 0,
+    filled: 0,
+    live: 0,
+    lastMsgSeq: 0,
+    tombMin: Infinity,
+  };
 }
 
 interface SubjectEntry {
@@ -87,13 +108,15 @@ export class MessageIndex {
   messages = 0;
   bytes = 0;
   lastSeq = 0;
-  lastTime = 0;
+  /** A double from the start (double-first.ts), then 0. */
+  lastTime = DOUBLE_FIRST;
 
   /** `pageBits`: slots per page as a power of two (tests use small pages to cross many). */
   constructor(
     private readonly segments: Map<number, Segment>,
     pageBits?: number,
   ) {
+    this.lastTime = 0;
     this.geo = new Pages(pageBits);
     this.off = new NarrowUints(this.geo, 4);
     this.len = new NarrowUints(this.geo);

@@ -29,6 +29,7 @@ import { classifySubject } from '../core/subject.js';
 import { crc32 } from './file-crc32.js';
 import { emptyFillStats } from './file-fill.js';
 import { MessageIndex, type Segment } from './file-index.js';
+import { primeIndex } from './file-index-prime.js';
 import { errnoOf, realFileOps } from './file-ops.js';
 import { DEFAULT_QUARANTINE_BYTES, QUARANTINE_FILE, type Quarantine } from './file-quarantine.js';
 import { ReadWindows } from './file-read-window.js';
@@ -95,6 +96,7 @@ export async function openFileStore(dir: string, opts: FileStoreOptions): Promis
   if (openDirs.has(abs)) throw new StoreError('io', `${abs}: store already open in this process`);
   openDirs.add(abs);
   try {
+    primeIndex();
     const store = new FileStore(abs, opts);
     store.recover();
     return store;
@@ -255,15 +257,26 @@ export class FileStore implements StreamStore {
     payload: Buffer,
     time: number = Date.now(),
   ): Promise<StoredMessage> {
-    // A record of its own: the message resolved with refers to it.
-    const err = this.appendRecord(subject, headers, payload, time, true);
+    const subjLen = Buffer.byteLength(subject);
+    const size = (headers === null ? 0 : headers.length) + payload.length;
+    const err = this.refusal(subjLen, size);
     if (err !== null) return Promise.reject(err);
+    // A record of its own: the message resolved with refers to it.
+    const seq = this.index.lastSeq + 1;
     const w = this.writer;
-    return w.settle<StoredMessage>(
-      new AppendedMessage(this.index.lastSeq, subject, time, w.recBuf, w.recOff),
-    );
+    const seg = w.enqueue(encodeMsg(seq, time, subject, subjLen, headers, payload));
+    this.indexed(seq, subject, time, seg, HEADER + subjLen + size);
+    return w.settle<StoredMessage>(new AppendedMessage(seq, subject, time, w.recBuf, w.recOff));
   }
 
+  /**
+   * `append` of the message whose payload is `payload[pStart, pEnd)`,
+   * encoded in place in the writer's queue, told of through `done`. Its own
+   * function, not `append`'s with a flag: optimised code of this, the
+   * publish path, then never holds `append`'s branches, which a process may
+   * take first long after (a stream's first XADD, a message with headers)
+   * and which would throw it away (bench/PROFILE.md, "store4 (round 10)").
+   */
   appendNotify(
     subject: string,
     headers: Buffer | null,
@@ -273,62 +286,54 @@ export class FileStore implements StreamStore {
     pStart = 0,
     pEnd = payload.length,
   ): Error | null {
-    const err = this.appendRecord(subject, headers, payload, time, false, pStart, pEnd);
+    const subjLen = Buffer.byteLength(subject);
+    const hdrLen = headers === null ? 0 : headers.length;
+    const size = hdrLen + pEnd - pStart;
+    const err = this.refusal(subjLen, size);
     if (err !== null) return err;
-    this.writer.notify(done, this.index.lastSeq);
+    const seq = this.index.lastSeq + 1;
+    const len = HEADER + subjLen + size;
+    const w = this.writer;
+    const seg = w.claim(len);
+    encodeMsgAt(
+      w.recBuf,
+      w.recOff,
+      len,
+      seq,
+      time,
+      subject,
+      subjLen,
+      headers,
+      payload,
+      pStart,
+      pEnd,
+    );
+    this.indexed(seq, subject, time, seg, len);
+    w.notify(done, seq);
     return null;
   }
 
   /**
-   * Checks, encodes (in place in the writer's queue, or in a buffer of its
-   * own: the writer's `recBuf` at `recOff` either way), queues and indexes
-   * a message whose payload is `payload[pStart, pEnd)` (`own`: all of
-   * `payload`); null, or why it is refused.
+   * Why a message with a subject of `subjLen` UTF-8 bytes and `size` bytes
+   * of headers and payload is refused (closed, writes failing, subject too
+   * long, too large), or null.
    */
-  private appendRecord(
-    subject: string,
-    headers: Buffer | null,
-    payload: Buffer,
-    time: number,
-    own: boolean,
-    pStart = 0,
-    pEnd = payload.length,
-  ): StoreError | null {
+  private refusal(subjLen: number, size: number): StoreError | null {
     const err = this.writable();
     if (err !== null) return err;
-    const subjLen = Buffer.byteLength(subject);
     const tooLong = subjectTooLong(subjLen);
     if (tooLong !== null) return tooLong;
-    const hdrLen = headers === null ? 0 : headers.length;
-    const size = hdrLen + pEnd - pStart;
     if (size > this.maxMsgSize) {
       return new StoreError('too_large', `message of ${size} bytes (max ${this.maxMsgSize})`);
     }
-    const seq = this.index.lastSeq + 1;
-    const len = HEADER + subjLen + size;
-    const w = this.writer;
-    const seg = own
-      ? w.enqueue(encodeMsg(seq, time, subject, subjLen, headers, payload))
-      : w.claim(len);
-    if (!own) {
-      encodeMsgAt(
-        w.recBuf,
-        w.recOff,
-        len,
-        seq,
-        time,
-        subject,
-        subjLen,
-        headers,
-        payload,
-        pStart,
-        pEnd,
-      );
-    }
-    this.index.add(seq, subject, time, seg, seg.size - len, len);
-    this.unsynced.push(seg.name, seg.size, seq, w.batchNo);
-    this.stats.appends++;
     return null;
+  }
+
+  /** Indexes message `seq`, just queued as the last `len` bytes of `seg`. */
+  private indexed(seq: number, subject: string, time: number, seg: Segment, len: number): void {
+    this.index.add(seq, subject, time, seg, seg.size - len, len);
+    this.unsynced.push(seg.name, seg.size, seq, this.writer.batchNo);
+    this.stats.appends++;
   }
 
   remove(seq: number): Promise<boolean> {

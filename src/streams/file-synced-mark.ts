@@ -26,6 +26,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DOUBLE_FIRST } from './double-first.js';
 import { crc32 } from './file-crc32.js';
 
 export const MARK_FILE = 'synced.mark';
@@ -73,12 +74,14 @@ export function readMark(dir: string): { mark: SyncedMark | null; problem: strin
 export class MarkFile {
   private fd: number;
   private readonly buf = Buffer.alloc(MARK_LEN);
-  private lastFsync = 0;
+  /** A double from the start (double-first.ts), then 0. */
+  private lastFsync = DOUBLE_FIRST;
   private fsyncing = false;
   /** Writes or fsyncs of the mark that failed (the mark then lags; nothing else is affected). */
   errors = 0;
 
   constructor(dir: string) {
+    this.lastFsync = 0;
     this.fd = fs.openSync(path.join(dir, MARK_FILE), 'a+');
     fs.closeSync(this.fd);
     this.fd = fs.openSync(path.join(dir, MARK_FILE), 'r+');

@@ -81,7 +81,15 @@ export class WriteQueue {
   /** The last batch taken: once settled, its waiter arrays serve the queue again. */
   private lastTaken: WriteBatch | null = null;
   private arena = newArena();
-  private readonly free: Arena[] = [];
+  /**
+   * Written arenas for reuse: the first `nFree`. Made with its final kind
+   * of elements (objects), so its hidden class never changes: an empty
+   * `[]` changes it at its first push, in every queue, and the optimised
+   * `claim` of the first store deoptimised at the next store's first
+   * full arena (bench/PROFILE.md, "store4 (round 10)").
+   */
+  private readonly free: (Arena | null)[] = new Array<Arena | null>(ARENAS_FREE).fill(null);
+  private nFree = 0;
   /** Arenas allocated (a full one is replaced by a free one when there is one). */
   allocated = 1;
   /** Where the last `claim` put its record: `buf` at `at`. */
@@ -111,8 +119,11 @@ export class WriteQueue {
     if (a.used + len > ARENA_BYTES) {
       a.used = ARENA_BYTES; // full: reusable once its chunks are written
       if (a.pending === 0) this.release(a);
-      let next = this.free.pop();
-      if (next === undefined) {
+      let next: Arena;
+      if (this.nFree > 0) {
+        next = this.free[--this.nFree]!;
+        this.free[this.nFree] = null;
+      } else {
         next = newArena();
         this.allocated++;
       }
@@ -158,9 +169,9 @@ export class WriteQueue {
   }
 
   private release(a: Arena): void {
-    if (this.free.length >= ARENAS_FREE) return;
+    if (this.nFree >= ARENAS_FREE) return;
     a.used = 0;
-    this.free.push(a);
+    this.free[this.nFree++] = a;
   }
 
   /** Queues a record already encoded (a copy is queued). */

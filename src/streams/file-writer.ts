@@ -38,7 +38,7 @@
 import * as path from 'node:path';
 import { CutBack, storeError } from './file-cut.js';
 import { FILL_BYTES, SegmentFill } from './file-fill.js';
-import type { Segment } from './file-index.js';
+import { newSegment, type Segment } from './file-index.js';
 import {
   DSYNC_SUPPORTED,
   errnoOf,
@@ -134,18 +134,7 @@ export class FileWriter {
 
   /** Registers a segment file (found on open, or a new one with fd -1 until written). */
   addSegment(name: number, fd: number): Segment {
-    const seg: Segment = {
-      id: this.nextSegId++,
-      name,
-      path: path.join(this.dir, segFile(name)),
-      fd,
-      size: 0,
-      written: 0,
-      filled: 0,
-      live: 0,
-      lastMsgSeq: 0,
-      tombMin: Infinity,
-    };
+    const seg = newSegment(this.nextSegId++, name, path.join(this.dir, segFile(name)), fd);
     this.segments.set(seg.id, seg);
     this.segList.push(seg);
     return seg;

@@ -22,6 +22,8 @@
  *   the index empties.
  */
 
+import { DOUBLE_FIRST } from './double-first.js';
+
 type Uints = Uint8Array | Uint16Array | Uint32Array;
 
 /** Slots per page: 2^14 (a u32 page is 64 KiB, a u8 page 16 KiB). */
@@ -115,7 +117,8 @@ const U32_MAX = 0xffffffff;
 const REBASE_ROOM = 2 ** 30;
 
 export class SlotTimes {
-  private base = 0;
+  /** A double from the start (double-first.ts), then 0. */
+  private base = DOUBLE_FIRST;
   /** u32 offsets from `base` while narrow; the times themselves (f64) once wide. */
   private pages: (Uint32Array | Float64Array)[] = [];
   private wide = false;
@@ -124,6 +127,7 @@ export class SlotTimes {
   private readonly size: number;
 
   constructor(geo: Pages) {
+    this.base = 0;
     this.bits = geo.bits;
     this.mask = geo.mask;
     this.size = geo.size;

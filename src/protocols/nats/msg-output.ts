@@ -192,7 +192,7 @@ export abstract class MsgOutput extends Connection {
    * `reserve` returned) at `at`; returns the offset after it. From
    * WORD_COPY_MIN bytes on, four bytes at a time through DataViews: a
    * 32-byte ack's payload cost ~48 ns byte by byte, ~17 ns so
-   * (/tmp/natspub/copy.mjs, bench/PROFILE.md "natspub (round 10)").
+   * (bench/core-tools/small-copy.mjs; bench/PROFILE.md, "natspub (round 10)").
    */
   private copySmall(chunk: Buffer, at: number, src: Buffer, from: number, n: number): number {
     if (n < WORD_COPY_MIN) {

@@ -71,32 +71,43 @@ describe('ArgMemo', () => {
     for (; i < ADAPTIVE_MISSES; i++) {
       const f = unique(i);
       memo.decode(f.buf, f.s, f.e);
-      assert.equal(
-        memo.followedByBlank(f.buf, f.s, f.buf.length),
-        f.buf.toString('utf8', f.s, f.e),
-      );
+      assert.equal(memo.remembered, f.buf.toString('utf8', f.s, f.e));
     }
     // Then only every ADAPTIVE_EVERY-th.
     let remembered = 0;
     for (; i < ADAPTIVE_MISSES + 4 * ADAPTIVE_EVERY; i++) {
       const f = unique(i);
-      assert.equal(memo.decode(f.buf, f.s, f.e), `_INBOX.n.${String(i).padStart(6, '0')}`);
-      if (memo.followedByBlank(f.buf, f.s, f.buf.length) !== null) remembered++;
+      const text = `_INBOX.n.${String(i).padStart(6, '0')}`;
+      assert.equal(memo.decode(f.buf, f.s, f.e), text);
+      if (memo.remembered === text) remembered++;
     }
     assert.equal(remembered, 4);
     // A client that switches to one reply inbox: remembered within ADAPTIVE_EVERY, then hits.
     const fixed = framed('_INBOX.fixed.ack');
     let k = 0;
-    while (memo.followedByBlank(fixed.buf, fixed.s, fixed.buf.length) === null) {
+    while (memo.remembered !== '_INBOX.fixed.ack') {
       assert.equal(memo.decode(fixed.buf, fixed.s, fixed.e), '_INBOX.fixed.ack');
       k++;
     }
     assert.ok(k <= ADAPTIVE_EVERY, `remembered after ${k} publishes`);
-    // A hit resets the misses: the next new reply is remembered at once.
-    memo.decode(fixed.buf, fixed.s, fixed.e);
-    const next = framed('_INBOX.other.ack');
-    memo.decode(next.buf, next.s, next.e);
-    assert.equal(memo.followedByBlank(next.buf, next.s, next.buf.length), '_INBOX.other.ack');
+    // A hit (by decode or by followedByBlank) resets the misses: the next new reply is remembered at once.
+    for (const hit of ['decode', 'followedByBlank']) {
+      for (let j = 0; j < 2 * ADAPTIVE_EVERY; j++) {
+        const f = unique(i++);
+        memo.decode(f.buf, f.s, f.e);
+      }
+      while (memo.remembered !== '_INBOX.fixed.ack') memo.decode(fixed.buf, fixed.s, fixed.e);
+      if (hit === 'decode') memo.decode(fixed.buf, fixed.s, fixed.e);
+      else {
+        assert.equal(
+          memo.followedByBlank(fixed.buf, fixed.s, fixed.buf.length),
+          '_INBOX.fixed.ack',
+        );
+      }
+      const next = framed(`_INBOX.other.${hit}`);
+      memo.decode(next.buf, next.s, next.e);
+      assert.equal(memo.remembered, `_INBOX.other.${hit}`, hit);
+    }
   });
 });
 
@@ -132,6 +143,33 @@ describe('NATS parser: reply subjects through the memo', () => {
       assert.deepEqual(
         events.map((e) => (e.op === 'pub' ? e.reply : e.op)),
         replies,
+        `run ${run}`,
+      );
+    }
+  });
+
+  test('a remembered reply that looks like a size is a reply only where one stands', () => {
+    const frames = [
+      ['PUB s 12 2\r\nab\r\n', '12', 'ab'],
+      ['PUB s 12 2\r\nab\r\n', '12', 'ab'],
+      ['PUB s 12\r\nabcdefghijkl\r\n', '', 'abcdefghijkl'],
+      ['PUB s 12 \r\nabcdefghijkl\r\n', '', 'abcdefghijkl'],
+      ['PUB s 12\t2\r\nab\r\n', '12', 'ab'],
+      ['PUB s ré.ply 2\r\nab\r\n', 'ré.ply', 'ab'],
+      ['PUB s ré.ply 2\r\nab\r\n', 'ré.ply', 'ab'],
+      ['PUB s ré.plz 2\r\nab\r\n', 'ré.plz', 'ab'],
+    ] as const;
+    const input = Buffer.from(frames.map((f) => f[0]).join(''), 'utf8');
+    const rng = makeRng(16_011);
+    for (let run = 0; run < 20; run++) {
+      const { handler, events } = recorder();
+      const p = new NatsParser(handler, DEFAULT_LIMITS);
+      for (const chunk of run === 0 ? [input] : randomSplits(input, rng)) {
+        assert.equal(p.feed(Buffer.from(chunk)), null);
+      }
+      assert.deepEqual(
+        events.map((e) => (e.op === 'pub' ? [e.reply, e.payload] : [e.op])),
+        frames.map((f) => [f[1], f[2]]),
         `run ${run}`,
       );
     }

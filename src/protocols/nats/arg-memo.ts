@@ -42,6 +42,11 @@ export class ArgMemo {
     return this.len;
   }
 
+  /** The remembered string ('' when none). */
+  get remembered(): string {
+    return this.text;
+  }
+
   /**
    * The remembered string when its bytes start at `s` and are followed by a
    * blank below `len`; else null. (One backward comparison both finds the
@@ -54,6 +59,7 @@ export class ArgMemo {
     if (c !== SP && c !== TAB) return null;
     const last = this.bytes!;
     for (let i = n - 1; i >= 0; i--) if (buf[s + i] !== last[i]) return null;
+    this.misses = 0;
     return this.text;
   }
 

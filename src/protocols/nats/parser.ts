@@ -406,7 +406,9 @@ export class NatsParser {
     let subject = this.subjects.followedByBlank(buf, s0, len);
     const s1 = subject !== null ? s0 + this.subjects.length : tokenEnd(buf, s0, len);
     const a0 = blankEnd(buf, s1, len);
-    const a1 = tokenEnd(buf, a0, len);
+    // The same for the reply (when `a` is one: with no `b` it was the size).
+    const same = this.replies.followedByBlank(buf, a0, len);
+    const a1 = same !== null ? a0 + this.replies.length : tokenEnd(buf, a0, len);
     const b0 = blankEnd(buf, a1, len);
     const b1 = tokenEnd(buf, b0, len);
     const eol = blankEnd(buf, b1, len);
@@ -431,7 +433,7 @@ export class NatsParser {
     const end = p + total;
     if (end + 2 > buf.length || buf[end] !== CR || buf[end + 1] !== LF) return -1;
     subject ??= this.subjectArg(buf, s0, s1);
-    const reply = b1 > b0 ? this.replies.decode(buf, a0, a1) : '';
+    const reply = b1 > b0 ? (same ?? this.replies.decode(buf, a0, a1)) : '';
     this.handler.onPub(subject, reply, -1, buf, p, end);
     return end + 2;
   }

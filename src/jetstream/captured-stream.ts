@@ -12,6 +12,7 @@ import {
   type Subscriber,
   type Subscription,
 } from '../core/message.js';
+import { EMPTY_RESULT, type MatchResult, type Sublist } from '../core/sublist.js';
 import type { StoreNotice, Stream } from '../streams/stream.js';
 import { internalDetail, internalError, type StreamApiError } from '../streams/stream-errors.js';
 import { byteLimit, consumerLimit, publishLimitError } from './account-limits.js';
@@ -188,10 +189,39 @@ export class CapturedStream implements Subscriber {
     this.ackAt = end;
     const js = this.js;
     js.host.router.deliver(
-      js.account.sublist.match(reply),
+      this.match(reply),
       new RangeMessage(reply, '', arena, at, -1, end),
       this,
     );
+  }
+
+  /**
+   * The last ack subject's match, reused while its sublist has not changed:
+   * a publisher with one reply inbox for its acks repeats it, and the NATS
+   * parser hands back the same string for the same bytes (ArgMemo), so a
+   * repeat costs a pointer comparison, not the match cache's lookup (as the
+   * session's `match`; such a repeat is not counted in /subsz `num_matches`).
+   */
+  private lastReply = '';
+  private lastList: Sublist | null = null;
+  private lastGeneration = -1;
+  private lastMatch: MatchResult = EMPTY_RESULT;
+
+  private match(reply: string): MatchResult {
+    const list = this.js.account.sublist;
+    if (
+      reply === this.lastReply &&
+      list === this.lastList &&
+      list.generation === this.lastGeneration
+    ) {
+      return this.lastMatch;
+    }
+    const result = list.match(reply);
+    this.lastReply = reply;
+    this.lastList = list;
+    this.lastGeneration = list.generation;
+    this.lastMatch = result;
+    return result;
   }
 }
 

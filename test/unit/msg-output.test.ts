@@ -131,4 +131,62 @@ describe('NATS MSG encoding, word-wide for a run to one subscription', () => {
       Buffer.concat(want).toString('latin1'),
     );
   });
+
+  test('two subscriptions taking turns both go word-wide; small payloads of every length copy exactly', () => {
+    const flusher = new Flusher();
+    const sink = new Sink();
+    const out = new Out(1, sink as unknown as Transport, flusher, 1 << 30);
+    // Count the word-wide heads (queueWords is private: counted on this instance).
+    let words = 0;
+    // biome-ignore lint/suspicious/noExplicitAny: a private method, wrapped to count its calls
+    const o = out as any;
+    const queueWords = o.queueWords;
+    o.queueWords = function (...args: unknown[]) {
+      words++;
+      return queueWords.apply(this, args);
+    };
+    const want: Buffer[] = [];
+    const send = (ns: NatsSubscription, m: RangeMessage) => {
+      out.deliver(ns, m, true);
+      want.push(expected(m.subject, ns.sid, m, true));
+    };
+    // One ack matching a wildcard inbox and the ack inbox: the two subscriptions in turn.
+    const wild = sub('_INBOX.x.*', '1');
+    const ack = sub('_INBOX.x.ack', '2');
+    flusher.begin();
+    for (let i = 0; i < 100; i++) {
+      const m = message('_INBOX.x.ack', '', null, Buffer.from(`{"stream":"s","seq":${i}}`));
+      send(wild, m);
+      send(ack, m);
+    }
+    flusher.end();
+    // The first two deliveries of each are encoded plainly, every later one word-wide.
+    assert.equal(words, 200 - 4);
+    // Three in turn: still exact (the entries are replaced as they go).
+    const third = sub('_INBOX.x.ack', '33');
+    flusher.begin();
+    for (let i = 0; i < 30; i++) {
+      const m = message('_INBOX.x.ack', '', null, Buffer.from(`p${i}`));
+      send(wild, m);
+      send(ack, m);
+      send(third, m);
+    }
+    // Payloads of 0 to 64 bytes (either side of the word copy's minimum and
+    // of whole words), at odd offsets in their buffers.
+    for (let size = 0; size <= 64; size++) {
+      const payload = Buffer.from(Array.from({ length: size }, (_, k) => (k * 7 + size) & 0xff));
+      for (const ns of [wild, ack]) {
+        send(ns, message('_INBOX.x.ack', '', null, payload));
+        send(ns, message('_INBOX.x.ack', 'r.1', null, payload));
+        send(ns, message('_INBOX.x.ack', '', 'NATS/1.0\r\n\r\n', payload));
+      }
+    }
+    flusher.end();
+    assert.equal(
+      Buffer.concat(sink.received).toString('latin1'),
+      Buffer.concat(want).toString('latin1'),
+    );
+    // A flush lets go of the view of the last source buffer.
+    assert.equal(o.srcViewOf, null);
+  });
 });

@@ -26,6 +26,7 @@
 import { isUtf8 } from 'node:buffer';
 import { CloseReason, notUtf8, ProtocolError, WireError } from '../../errors.js';
 import { utf8Slice } from '../../util/bytes.js';
+import { ArgMemo } from './arg-memo.js';
 
 export interface NatsServerHandler {
   onConnect(json: string): void;
@@ -59,6 +60,10 @@ export function pubHeaders(hdr: number, buf: Buffer, start: number): Buffer | nu
 export function pubPayload(hdr: number, buf: Buffer, start: number, end: number): Buffer {
   return buf.subarray(hdr < 0 ? start : start + hdr, end);
 }
+
+/** Longest PUB subject and reply subject whose bytes the parser remembers (see ArgMemo). */
+const SUBJECT_MEMO_MAX = 256;
+const REPLY_MEMO_MAX = 128;
 
 /** CONNECT may carry credentials (JWTs), so it gets a larger bound. */
 export const MAX_CONNECT_LINE = 64 * 1024;
@@ -101,9 +106,9 @@ export class NatsParser {
   private pauseRequested = false;
   /** Where the last `feed` stopped at a `pause()`, or -1 when it parsed the whole buffer. */
   pausedAt = -1;
-  private lastSubject = '';
-  private lastSubjectLen = -1;
-  private readonly lastSubjectBytes = Buffer.allocUnsafe(256);
+  /** The last PUB subject and reply, with their bytes (see ArgMemo). */
+  private readonly subjects = new ArgMemo(SUBJECT_MEMO_MAX, false);
+  private readonly replies = new ArgMemo(REPLY_MEMO_MAX, true);
   /** Where parsing resumes in the current buffer after an operation. */
   private cursor = 0;
   // Argument ranges of the current control line (start/end pairs).
@@ -329,7 +334,10 @@ export class NatsParser {
         '';
     }
     const subject = refused === '' ? this.subjectArg(line, this.args[2], this.args[3]) : '';
-    const reply = refused === '' && argc === 3 + sizes ? this.arg(line, 2) : '';
+    const reply =
+      refused === '' && argc === 3 + sizes
+        ? this.replies.decode(line, this.args[4], this.args[5])
+        : '';
     const need = total + 2;
     if (buf.length - pos >= need) {
       if (buf[pos + total] !== CR || buf[pos + total + 1] !== LF) {
@@ -395,10 +403,12 @@ export class NatsParser {
     const s0 = blankEnd(buf, pos + 3, len);
     // Publishers repeat subjects: when the previous one is here, followed by
     // a blank, one backward comparison both ends and decodes the subject.
-    let subject = this.sameSubject(buf, s0, len);
-    const s1 = subject !== null ? s0 + this.lastSubjectLen : tokenEnd(buf, s0, len);
+    let subject = this.subjects.followedByBlank(buf, s0, len);
+    const s1 = subject !== null ? s0 + this.subjects.length : tokenEnd(buf, s0, len);
     const a0 = blankEnd(buf, s1, len);
-    const a1 = tokenEnd(buf, a0, len);
+    // The same for the reply (when `a` is one: with no `b` it was the size).
+    const same = this.replies.followedByBlank(buf, a0, len);
+    const a1 = same !== null ? a0 + this.replies.length : tokenEnd(buf, a0, len);
     const b0 = blankEnd(buf, a1, len);
     const b1 = tokenEnd(buf, b0, len);
     const eol = blankEnd(buf, b1, len);
@@ -423,7 +433,7 @@ export class NatsParser {
     const end = p + total;
     if (end + 2 > buf.length || buf[end] !== CR || buf[end + 1] !== LF) return -1;
     subject ??= this.subjectArg(buf, s0, s1);
-    const reply = b1 > b0 ? utf8Slice(buf, a0, a1) : '';
+    const reply = b1 > b0 ? (same ?? this.replies.decode(buf, a0, a1)) : '';
     this.handler.onPub(subject, reply, -1, buf, p, end);
     return end + 2;
   }
@@ -478,39 +488,12 @@ export class NatsParser {
 
   /**
    * The subject argument of a PUB: the previous string when the bytes are
-   * the same (publishers repeat subjects), so later lookups keyed by it hit
-   * a string whose hash V8 has already computed.
+   * the same (publishers repeat subjects). An ack subject is unique per
+   * delivery: remembering it would cost a copy per ack and push out a
+   * subject that repeats (a pull request's).
    */
   private subjectArg(line: Buffer, s: number, e: number): string {
-    const n = e - s;
-    const last = this.lastSubjectBytes;
-    // Backwards: subjects that differ (`orders.1`, `orders.2`) mostly differ
-    // at the end, so a miss costs a byte or two, not the whole subject.
-    if (n === this.lastSubjectLen) {
-      let i = n - 1;
-      while (i >= 0 && line[s + i] === last[i]) i--;
-      if (i < 0) return this.lastSubject;
-    }
-    const subject = utf8Slice(line, s, s + n);
-    // An ack subject is unique per delivery: remembering it would cost a
-    // copy per ack and push out a subject that repeats (a pull request's).
-    if (n <= last.length && !isAckSubject(line, s, n)) {
-      for (let i = 0; i < n; i++) last[i] = line[s + i];
-      this.lastSubjectLen = n;
-      this.lastSubject = subject;
-    }
-    return subject;
-  }
-
-  /** The previous subject when its bytes start at `s` followed by a blank (below `len`); else null. */
-  private sameSubject(buf: Buffer, s: number, len: number): string | null {
-    const n = this.lastSubjectLen;
-    if (n <= 0 || s + n >= len) return null;
-    const c = buf[s + n];
-    if (c !== SP && c !== TAB) return null;
-    const last = this.lastSubjectBytes;
-    for (let i = n - 1; i >= 0; i--) if (buf[s + i] !== last[i]) return null;
-    return this.lastSubject;
+    return this.subjects.decode(line, s, e, !isAckSubject(line, s, e - s));
   }
 
   /** A non-negative decimal argument, or -1. */

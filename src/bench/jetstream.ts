@@ -91,7 +91,11 @@ class JsClient {
     null;
   /** Fast path for the publish acks: called with the payload, before any parsing. */
   onAck: ((p: Buffer, ps: number, pe: number) => void) | null = null;
-  readonly ackInbox = `${this.inbox}.ack`;
+  /**
+   * Outside the wildcard inbox: under it every ack matched both
+   * subscriptions and was delivered twice (as no real client subscribes).
+   */
+  readonly ackInbox = `_INBOX.wjsack.${rand()}`;
 
   private constructor(readonly conn: BenchConn) {}
 

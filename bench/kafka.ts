@@ -20,6 +20,7 @@ import {
   createTopic,
   type KafkaAddress,
   type KafkaResult,
+  producerWindow,
   runKafkaConsume,
   runKafkaProduce,
 } from '../src/bench/kafka-runner.js';
@@ -133,12 +134,13 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
       size: number,
       msgs: number,
       key: string,
+      window = 256,
     ) => {
       const r = await runJetStream(workload, {
         server: nats,
         msgs,
         size,
-        window: 256,
+        window,
         onProgress: progress(`${key}: `),
       });
       o.clearStatus();
@@ -148,15 +150,26 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
     };
     // The machine is shared: each JetStream row runs just before and just after
     // the Kafka rows it is compared with, and the table uses the mean of the two.
-    for (const size of [100, 1024]) {
+    // The JetStream reference of each size and partition count publishes with
+    // as many in flight as the producer holds there (producerWindow).
+    for (const [size, partitions] of [
+      [100, 1],
+      [100, 8],
+      [1024, 1],
+      [1024, 8],
+    ] as const) {
       const msgs = Math.max(1000, Math.round(o.msgs * (SCALE[size] ?? 1)));
       const cases = PRODUCE_CASES.filter(
         (c) =>
-          c.size === size && (o.only.includes('kafka-produce') || (c.size === 100 && c.acks === 1)),
+          c.size === size &&
+          c.partitions === partitions &&
+          (o.only.includes('kafka-produce') || (c.size === 100 && c.acks === 1)),
       );
       if (cases.length === 0) continue;
+      const ref = `js-pub-async-${size}-p${partitions}`;
+      const window = producerWindow(size, partitions);
       if (o.only.includes('kafka-produce'))
-        await jsRun('js-pub-async', size, msgs, `js-pub-async-${size}-before`);
+        await jsRun('js-pub-async', size, msgs, `${ref}-before`, window);
       for (const c of cases) {
         // Produce runs for kafka-consume too: the consume rows read what the 100 B acks=1 rows wrote.
         await createTopic(server, topicOf(c), c.partitions);
@@ -175,7 +188,7 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
         if (!r.complete) o.problems.push(`${c.key}: ${problem(r)}`);
       }
       if (o.only.includes('kafka-produce'))
-        await jsRun('js-pub-async', size, msgs, `js-pub-async-${size}-after`);
+        await jsRun('js-pub-async', size, msgs, `${ref}-after`, window);
     }
     if (consuming) {
       await jsRun('js-consume-pull', 100, o.msgs, 'js-consume-pull-100-before');
@@ -289,7 +302,7 @@ export function renderKafkaTable(m: KafkaMeasured, only: string[]): string {
   if (only.includes('kafka-produce')) {
     for (const c of PRODUCE_CASES) {
       const r = m.produce[c.key];
-      const js = jsMean(m, `js-pub-async-${c.size}`);
+      const js = jsMean(m, `js-pub-async-${c.size}-p${c.partitions}`);
       const msgs = Math.max(1000, Math.round(m.msgs * (SCALE[c.size] ?? 1)));
       rows.push([
         `produce ${c.size} B, acks=${c.acks === 1 ? '1' : 'all'}, ${c.partitions} partition${c.partitions > 1 ? 's' : ''}, ${int(msgs)} records`,
@@ -338,7 +351,8 @@ export function renderKafkaTable(m: KafkaMeasured, only: string[]): string {
     'Consumer: Fetch v11 from offset 0, one fetch in flight, 50 MiB / 1 MiB per partition, CRC checked, no commits;',
     'the group: JoinGroup v5 / SyncGroup v3 with a range assignment, heartbeat and OffsetCommit v5 every second.',
     'JetStream (the mean of a run just before and one just after the Kafka rows it is compared with): async publish',
-    'with 256 in flight of the same size; pull consumer (batch 500) acking each message.',
+    'of the same size with as many in flight as the producer holds (5 requests × one 16 KiB batch per partition:',
+    '760 / 6,080 at 100 B, 80 / 640 at 1 KiB on 1 / 8 partitions); pull consumer (batch 500) acking each message.',
     ...codec,
   ].join('\n');
 }

@@ -291,8 +291,8 @@ export function kafkaRows(m: KafkaMeasured): RowSample[] {
       }),
     );
   for (const [key, r] of Object.entries(m.produce)) {
-    const size = /^kafka-produce-(\d+)-/.exec(key)?.[1] ?? '100';
-    add(key, r, jsMean(`js-pub-async-${size}`));
+    const [, size = '100', partitions = '1'] = /^kafka-produce-(\d+)-.*-p(\d+)$/.exec(key) ?? [];
+    add(key, r, jsMean(`js-pub-async-${size}-p${partitions}`));
   }
   for (const [key, r] of Object.entries(m.consume)) add(key, r, jsMean('js-consume-pull-100'));
   if (m.group) add('kafka-group', m.group, jsMean('js-consume-pull-100'));

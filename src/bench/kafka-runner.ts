@@ -59,6 +59,16 @@ const FETCH_VERSION = 11;
 /** The record's own bytes beyond its value in a batch (length, attributes, deltas, key, headers), about. */
 const RECORD_OVERHEAD = 8;
 
+/**
+ * Records the producer holds in flight at most, with the defaults
+ * (batch.size 16 KiB, 5 requests, one batch per partition in each): the
+ * JetStream reference publishes with the same window, so both faces are
+ * compared with as much in flight (1 KiB on 1 partition: 80; 100 B: 760).
+ */
+export function producerWindow(size: number, partitions: number): number {
+  return 5 * Math.max(1, partitions) * Math.ceil(16_384 / (size + RECORD_OVERHEAD));
+}
+
 /** Creates the topic (TOPIC_ALREADY_EXISTS is fine). */
 export async function createTopic(
   server: KafkaAddress,

@@ -269,14 +269,18 @@ export class FileStore implements StreamStore {
     headers: Buffer | null,
     payload: Buffer,
     time: number,
-    done: AppendDone,
+    done: AppendDone | null,
     pStart = 0,
     pEnd = payload.length,
   ): Error | null {
     const err = this.appendRecord(subject, headers, payload, time, false, pStart, pEnd);
     if (err !== null) return err;
-    this.writer.notify(done, this.index.lastSeq);
+    if (done !== null) this.writer.notify(done, this.index.lastSeq);
     return null;
+  }
+
+  notifyQueued(done: AppendDone): void {
+    this.writer.notify(done, this.index.lastSeq);
   }
 
   /**

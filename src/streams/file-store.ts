@@ -32,6 +32,7 @@ import { MessageIndex, type Segment } from './file-index.js';
 import { primeIndex } from './file-index-prime.js';
 import { errnoOf, realFileOps } from './file-ops.js';
 import { DEFAULT_QUARANTINE_BYTES, QUARANTINE_FILE, type Quarantine } from './file-quarantine.js';
+import { containReadDamage } from './file-read-damage.js';
 import { ReadWindows } from './file-read-window.js';
 import {
   AppendedMessage,
@@ -48,13 +49,7 @@ import {
   T_MSG,
   T_PURGE,
 } from './file-record.js';
-import {
-  DAMAGE_LIST_MAX,
-  type DamagedRange,
-  emptyReport,
-  type RecoveryReport,
-  recoverSegments,
-} from './file-recovery.js';
+import { emptyReport, type RecoveryReport, recoverSegments } from './file-recovery.js';
 import { WRITE_RETRY_MAX_MS, WRITE_RETRY_MIN_MS } from './file-retry.js';
 import {
   DEFAULT_MAX_MSG_SIZE,
@@ -282,7 +277,7 @@ export class FileStore implements StreamStore {
     headers: Buffer | null,
     payload: Buffer,
     time: number,
-    done: AppendDone,
+    done: AppendDone | null,
     pStart = 0,
     pEnd = payload.length,
   ): Error | null {
@@ -309,8 +304,12 @@ export class FileStore implements StreamStore {
       pEnd,
     );
     this.indexed(seq, subject, time, seg, len);
-    w.notify(done, seq);
+    if (done !== null) w.notify(done, seq);
     return null;
+  }
+
+  notifyQueued(done: AppendDone): void {
+    this.writer.notify(done, this.index.lastSeq);
   }
 
   /**
@@ -428,7 +427,16 @@ export class FileStore implements StreamStore {
       recSeq(buf, at) !== seq
     ) {
       const why = got < loc.len ? `short read (${got} of ${loc.len} bytes)` : 'bad record on read';
-      this.damagedOnRead(seg, seq, loc.off, loc.len, buf.subarray(at, at + got), why);
+      this.stats.damagedReads++;
+      this.index.drop(seq);
+      const range = containReadDamage(this.recovered.damage, this.quarantine, seg, {
+        seq,
+        off: loc.off,
+        len: loc.len,
+        bytes: buf.subarray(at, at + got),
+        why,
+      });
+      this.onDamage?.(range, this);
       return null;
     }
     const body = recBody(buf, at);
@@ -439,58 +447,6 @@ export class FileStore implements StreamStore {
       headers: body.headers,
       payload: body.payload,
     };
-  }
-
-  private damagedOnRead(
-    seg: Segment,
-    seq: number,
-    off: number,
-    len: number,
-    bytes: Buffer,
-    why: string,
-  ): void {
-    this.stats.damagedReads++;
-    this.index.drop(seq);
-    const q = this.quarantine;
-    let kept = false;
-    try {
-      kept =
-        q !== null &&
-        (q.has(seg.name, off, len) ||
-          q.keep(
-            {
-              kind: 'damage',
-              segName: seg.name,
-              offset: off,
-              length: len,
-              seqFrom: seq,
-              seqTo: seq,
-              time: Date.now(),
-            },
-            Buffer.from(bytes),
-          ));
-    } catch {
-      kept = false;
-    }
-    const d = this.recovered.damage;
-    if (!kept) {
-      d.notKeptBytes += bytes.length;
-      seg.live++; // the only copy: compaction keeps the segment (see file-recovery.ts)
-    }
-    d.ranges++;
-    d.bytes += len;
-    if (q !== null) d.quarantineBytes = q.bytes;
-    const range: DamagedRange = {
-      file: path.basename(seg.path),
-      offset: off,
-      length: len,
-      why,
-      seqFrom: seq,
-      seqTo: seq,
-      quarantined: kept,
-    };
-    if (d.list.length < DAMAGE_LIST_MAX) d.list.push(range);
-    this.onDamage?.(range, this);
   }
 
   async get(seq: number): Promise<StoredMessage | null> {

@@ -84,16 +84,24 @@ export interface StreamStore {
    * store without it is used through `append`. The payload stored is
    * `payload[pStart, pEnd)` (default: all of it), copied before this
    * returns: a caller holding a range of a read buffer makes no view of it.
+   * `done` null: no notice of its own; the caller calls `notifyQueued` in
+   * this turn, after the run of appends it covers (Stream.storeNotifyRun).
    */
   appendNotify?(
     subject: string,
     headers: Buffer | null,
     payload: Buffer,
     time: number,
-    done: AppendDone,
+    done: AppendDone | null,
     pStart?: number,
     pEnd?: number,
   ): Error | null;
+  /**
+   * Calls `done(null, lastSeq)` once everything appended so far is durable
+   * (`done(err, lastSeq)` if it will not be), in order with `appendNotify`'s
+   * notices. With `appendNotify`, or neither.
+   */
+  notifyQueued?(done: AppendDone): void;
   /** The message with this sequence, or null (never stored, removed or purged). */
   get(seq: number): Promise<StoredMessage | null>;
   /** The first message with sequence ≥ `seq` whose subject matches `filter` ('' = any), or null. */

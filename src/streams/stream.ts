@@ -22,6 +22,7 @@ import {
 } from './store.js';
 import { NS_PER_MS, type StreamConfig } from './stream-config.js';
 import { internalError, JsErr, StreamApiError } from './stream-errors.js';
+import { type RunDone, RunNotice } from './stream-run.js';
 
 /** How `storeNotify` tells of a publish: `err` null once stored (what `store` rejects with, else). */
 export type StoreDone = (err: unknown, seq: number, duplicate: boolean) => void;
@@ -340,6 +341,78 @@ export class Stream {
       refused = storeFailure(refused);
     }
     queueMicrotask(() => tell(done, refused, 0, false));
+  }
+
+  /**
+   * `storeNotify` of a run of plain publishes on one subject (none with
+   * publish headers: the caller knows), each checked and appended in order
+   * in this turn as `storeNotify` would (a refused one is skipped, the next
+   * is stored or refused on its own), told with one notice (stream-run.ts):
+   * `seqs[i]` is set here to each stored record's sequence, and `done` is
+   * called once, never in this turn. False, with nothing done, when the run
+   * cannot take this path (a store without `notifyQueued`, a limit that
+   * removes messages on a publish, a closed or failed store): the caller
+   * stores each with `storeNotify`.
+   */
+  storeNotifyRun(
+    subject: string,
+    heads: readonly Buffer[],
+    payloads: readonly Buffer[],
+    time: number,
+    seqs: number[],
+    done: RunDone,
+  ): boolean {
+    const cfg = this.cfg;
+    const store = this.messages;
+    if (
+      store.notifyQueued === undefined ||
+      store.appendNotify === undefined ||
+      this.closedFlag ||
+      store.writeError !== null ||
+      cfg.max_msgs > 0 ||
+      cfg.max_bytes > 0 ||
+      cfg.max_msgs_per_subject > 0
+    ) {
+      return false;
+    }
+    let seq: number;
+    try {
+      seq = store.state().lastSeq;
+    } catch {
+      return false; // closing: each is refused as `storeNotify` refuses it
+    }
+    this.pruneDedup(time);
+    let refused: unknown = null;
+    let stored = 0;
+    for (let i = 0; i < payloads.length; i++) {
+      const h = heads[i]!;
+      const p = payloads[i]!;
+      const size = h.length + p.length;
+      let why: unknown =
+        cfg.max_msg_size >= 0 && size > cfg.max_msg_size
+          ? JsErr.MsgSizeExceeded()
+          : (this.admit?.(subject, size) ?? null);
+      if (why === null) {
+        const err = store.appendNotify(subject, h, p, time, null);
+        if (err === null) {
+          seqs[i] = ++seq;
+          stored++;
+          continue;
+        }
+        why = storeFailure(err);
+      }
+      refused ??= why;
+    }
+    if (stored === 0) {
+      queueMicrotask(() => done(null, refused));
+      return true;
+    }
+    // One notice for the run, after its last record: in order with the others.
+    store.notifyQueued(this.appended);
+    this.notifyQ.push(new RunNotice(done, refused));
+    this.lastMsgId = '';
+    if (cfg.max_age > 0) this.expire();
+    return true;
   }
 
   /** `storeNotify`'s callback from the store: tells the oldest waiting publish. */

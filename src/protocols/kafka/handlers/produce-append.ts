@@ -6,7 +6,7 @@
 import type { Subscriber } from '../../../core/message.js';
 import type { MatchResult } from '../../../core/sublist.js';
 import type { CapturedStream } from '../../../jetstream/service.js';
-import { NO_PUB_HEADERS, readPubHeaders } from '../../../streams/headers.js';
+import { NO_PUB_HEADERS, type PubHeaders, readPubHeaders } from '../../../streams/headers.js';
 import type { KafkaContext } from '../api.js';
 import { headersOfRecord, type ProducerMark } from '../message-map.js';
 import type { RecordBatch } from '../records.js';
@@ -79,9 +79,8 @@ export function appendBatch(
     durable: new Promise<number>((resolve, reject) => {
       let left = n;
       let refused: unknown = null;
-      const settle = (): void => {
-        if (--left > 0) return;
-        for (let i = 0; i < n; i++) {
+      const finish = (stored: boolean): void => {
+        for (let i = 0; stored && i < n; i++) {
           if (seqs[i] === undefined) continue;
           cs.consumers.stored(seqs[i]!, p.subject);
           // As router.publish (match, deliver), but the value is copied out of
@@ -101,12 +100,9 @@ export function appendBatch(
         if (refused !== null) reject(refused);
         else resolve(seqs[0]! - 1);
       };
-      const onRefused = (err: unknown): void => {
-        refused ??= err;
-        settle();
-      };
       // An empty batch stores nothing and is refused, as before (KAFKA_STORAGE_ERROR).
-      if (n === 0) reject(new Error('an empty record batch'));
+      if (n === 0) return reject(new Error('an empty record batch'));
+      let pubs: PubHeaders[] | null = null;
       for (let i = 0; i < n; i++) {
         const r = b.records[i]!;
         let headers: Buffer;
@@ -125,27 +121,46 @@ export function appendBatch(
         } else {
           const ts = h.baseTimestamp + BigInt(r.timestampDelta);
           headers = headersOfRecord(r, ts, i === n - 1 ? mark : null);
+          // Only a record header named Nats-* (a client's Nats-Msg-Id, say) is
+          // one the stream reads; the face's own (Kafka-*) never are.
+          if (mentionsNats(r.headers)) {
+            pubs ??= new Array<PubHeaders>(n).fill(NO_PUB_HEADERS);
+            pubs[i] = readPubHeaders(headers);
+          }
         }
-        // A view of the request: the store copies what it keeps (both stores),
-        // the live publish copies it only for a listener (settle, above).
-        const payload = r.value ?? EMPTY;
-        // Only a record header named Nats-* (a client's Nats-Msg-Id, say) is
-        // one the stream reads; the face's own (Kafka-*) never are.
-        const pub = mentionsNats(r.headers) ? readPubHeaders(headers) : NO_PUB_HEADERS;
         heads[i] = headers;
-        values[i] = payload;
+        // A view of the request: the store copies what it keeps (both stores),
+        // the live publish copies it only for a listener (finish, above).
+        values[i] = r.value ?? EMPTY;
+      }
+      // The batch as one run (one notice, one commit: stream-run.ts) unless a
+      // record carries publish headers or the stream cannot take a run.
+      if (
+        pubs === null &&
+        cs.stream.storeNotifyRun(p.subject, heads, values, now, seqs, (failed, why) => {
+          refused = failed ?? why;
+          // A failed write stores none of them: no sequence to tell of.
+          finish(failed === null);
+        })
+      ) {
+        return;
+      }
+      const settle = (): void => {
+        if (--left === 0) finish(true);
+      };
+      for (let i = 0; i < n; i++) {
         // Told in arrival order, never in this turn: no promise per record.
         cs.stream.storeNotify(
           p.subject,
-          headers,
-          payload,
+          heads[i]!,
+          values[i]!,
           (err, seq) => {
-            if (err !== null) return onRefused(err);
+            if (err !== null) refused ??= err;
             // A duplicate (Nats-Msg-Id) is told with the original's sequence, as `store` resolves.
-            seqs[i] = seq;
+            else seqs[i] = seq;
             settle();
           },
-          pub,
+          pubs === null ? NO_PUB_HEADERS : pubs[i]!,
           now,
         );
       }

@@ -12,7 +12,7 @@
  * npm run build
  * node dist/bench/redis-group-cpu.js --base /tmp/base/dist/src/cli/main.js --entries 20000 --count 10 --rounds 3
  * node dist/bench/redis-group-cpu.js --count 100 --server-args "--sync-interval 1s"
- * node dist/bench/redis-group-cpu.js --base /tmp/base/dist/src/cli/main.js --warm 50000   # as warm as the row
+ * node dist/bench/redis-group-cpu.js --base /tmp/base/dist/src/cli/main.js --warm 50000   # as warm as the row (3 runs)
  * ```
  *
  * Linux only (/proc).
@@ -40,10 +40,13 @@ const { values } = parseArgs({
     count: { type: 'string', default: '10' },
     consumers: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
-    // Entries drained through another group before the measure. The row
-    // (redis-groups.ts) warms up with 50k; at 2k TurboFan still compiles
-    // (and the new group deopts) during the measure: ~2x the CPU per entry.
+    // Entries drained through another group before the measure, in
+    // `--warm-runs` streams and groups one after the other (as the row,
+    // redis-groups.ts: 3 runs of the measured size). At 2k, or in one
+    // group, TurboFan still compiles (and the new group deopts) during the
+    // measure: up to ~2x the CPU per entry (bench/PROFILE.md, rgroup4).
     warm: { type: 'string', default: '2000' },
+    'warm-runs': { type: 'string', default: '3' },
     'server-args': { type: 'string', default: '' },
   },
 });
@@ -117,9 +120,11 @@ async function oneRun(side: { name: string; mainJs: string }): Promise<void> {
     ]);
     const setup = new Redis({ port, host: '127.0.0.1' });
     // Not measured: V8 compiles the hot paths.
-    await fill(port, 'warm', Number(values.warm));
-    await setup.xgroup('CREATE', 'warm', 'w', '0');
-    await consume(port, 'warm', 'w');
+    for (let w = 0; w < Number(values['warm-runs']); w++) {
+      await fill(port, `warm${w}`, Number(values.warm));
+      await setup.xgroup('CREATE', `warm${w}`, 'w', '0');
+      await consume(port, `warm${w}`, 'w');
+    }
     const a = cpuOf(node.pid);
     await fill(port, 'bench', entries);
     const b = cpuOf(node.pid);

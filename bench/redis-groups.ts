@@ -7,7 +7,7 @@
  * `XREADGROUP GROUP g c<i> COUNT n STREAMS s >` and one XACK of the IDs
  * they got, until the stream is drained: entries consumed and acked per
  * second, first read to last ack. (The server CPU column of the table
- * covers the fill too.)
+ * covers the fill too.) Warmed up by WARM_RUNS such runs.
  *
  * - redis-server: `--appendonly yes --appendfsync everysec`.
  * - Weft: its default (every XREADGROUP and XACK answered once the group's
@@ -22,6 +22,18 @@ import { Redis } from 'ioredis';
 import type { RedisRow } from './redis.js';
 import type { RedisAddr, RunResult } from './redis-kit.js';
 
+/**
+ * Warm-up runs before the measured ones, each of the measured size on a
+ * fresh stream and group (as a measured run). The harness's one run of at
+ * most 50k messages (2,500 entries here) left TurboFan compiling through
+ * the measured run — Weft's code deopts on its second group and stream
+ * and on the switch from fill to consume, and re-optimizes: ~15 % of the
+ * node's CPU in the consume phase went to the compiler (perf), and the
+ * row read 22–24 µs per entry where after 3 warm runs of 50k it reads
+ * 12 (bench/PROFILE.md, "Issue 16 — rgroup4 (round 10)"). redis-server
+ * has no JIT to warm.
+ */
+const WARM_RUNS = 3;
 /** Consumers, one connection each. */
 const CONSUMERS = 4;
 /** Entries per run, as a share of the benchmark's message count (--redis-msgs). */
@@ -96,6 +108,14 @@ async function consume(addr: RedisAddr, key: string, n: number, batch: number): 
   return { perSec: (done / elapsedMs) * 1000, elapsedMs, complete: ended === 'done', ended };
 }
 
+/** One run: a fresh stream of `msgs` × SHARE entries, drained through a new group. */
+async function once(id: string, addr: RedisAddr, msgs: number, batch: number): Promise<RunResult> {
+  const n = Math.max(1000, Math.round(msgs * SHARE));
+  const key = `bench:${id}:${performance.now().toFixed(0)}`;
+  await fill(addr, key, n);
+  return consume(addr, key, n, batch);
+}
+
 function row(batch: number, everysec: boolean): RedisRow {
   const id = `redis-group-c${batch}${everysec ? '-everysec' : ''}`;
   return {
@@ -109,11 +129,9 @@ function row(batch: number, everysec: boolean): RedisRow {
     note: everysec
       ? 'XREADGROUP -everysec row: Weft fsyncs every second (sync_interval 1s), as redis-server with appendfsync everysec'
       : 'XREADGROUP rows: Weft answers each XREADGROUP and XACK once the group change is written (group records fsynced every 100 ms; XADD fsynced per ack, its default); redis-server runs appendonly yes, appendfsync everysec',
-    run: async (addr, _side, msgs) => {
-      const n = Math.max(1000, Math.round(msgs * SHARE));
-      const key = `bench:${id}:${performance.now().toFixed(0)}`;
-      await fill(addr, key, n);
-      return consume(addr, key, n, batch);
+    run: (addr, _side, msgs) => once(id, addr, msgs, batch),
+    warm: async (addr, _side, msgs) => {
+      for (let i = 0; i < WARM_RUNS; i++) await once(`${id}-warm${i}`, addr, msgs, batch);
     },
   };
 }

@@ -33,6 +33,11 @@ export interface RedisRow {
   /** A note printed under the table (e.g. the durability each side had). */
   readonly note?: string;
   run(addr: RedisAddr, side: RedisSide, msgs: number): Promise<RunResult>;
+  /**
+   * The warm-up before the group's rows (not measured), given the
+   * benchmark's message count; when not given, one `run` of at most 50k.
+   */
+  warm?(addr: RedisAddr, side: RedisSide, msgs: number): Promise<unknown>;
 }
 
 /** PUBLISH to `subs` subscribers from `pubs` connections, each pipelined 64 deep (-P 64). */
@@ -104,7 +109,12 @@ export async function runRedis(ctx: RedisContext): Promise<RedisMeasured> {
       for (const side of sides) {
         // Not measured: lets V8 compile Weft's paths; both servers size their buffers.
         ctx.status(`warming up ${side}`);
-        await group[0]!.run(servers[side]!.addr, side, Math.min(ctx.msgs, 50_000)).catch(() => {});
+        const first = group[0]!;
+        const addr = servers[side]!.addr;
+        await (first.warm !== undefined
+          ? first.warm(addr, side, ctx.msgs)
+          : first.run(addr, side, Math.min(ctx.msgs, 50_000))
+        ).catch(() => {});
         ctx.clearStatus();
       }
       for (const row of group) {

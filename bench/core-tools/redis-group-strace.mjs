@@ -61,9 +61,13 @@ const node = await startWeft(path.join(dist, 'src/cli/main.js'), [
 try {
   const setup = new Redis({ port, host: '127.0.0.1' });
   const warm = Number(process.env.WARM ?? 2000); // WARM=<entries> drained before the measure
-  await fill(port, 'warm', warm);
-  await setup.xgroup('CREATE', 'warm', 'w', '0');
-  await consume(port, 'warm', 'w');
+  // WARM_STREAMS=<n>: the warm-up spread over n streams and groups (default 1).
+  const warmStreams = Number(process.env.WARM_STREAMS ?? 1);
+  for (let k = 0; k < warmStreams; k++) {
+    await fill(port, `warm${k}`, Math.ceil(warm / warmStreams));
+    await setup.xgroup('CREATE', `warm${k}`, 'w', '0');
+    await consume(port, `warm${k}`, 'w');
+  }
   await fill(port, 'bench', entries);
   await setup.xgroup('CREATE', 'bench', 'g', '0');
   const out = [];
@@ -71,9 +75,22 @@ try {
   // then profile-self.mjs with AFTER_IDLE_MS=400).
   // PERF=<file>: `perf record` of the node instead of strace (perf report -i <file> --sort tid,dso,sym).
   const st = process.env.PERF
-    ? spawn('perf', ['record', '-F', '2000', '-o', process.env.PERF, '-p', String(node.pid)], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      })
+    ? spawn(
+        'perf',
+        [
+          'record',
+          ...(process.env.PERF_G ? ['-g'] : []),
+          '-F',
+          '2000',
+          '-o',
+          process.env.PERF,
+          '-p',
+          String(node.pid),
+        ],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      )
     : process.env.NO_STRACE
       ? null
       : spawn('strace', ['-c', '-f', '-p', String(node.pid)], {

@@ -16,6 +16,7 @@ import type { Congestion } from '../../connection/congestion.js';
 import type { Account } from '../../core/account.js';
 import type { Message, Subscriber, Subscription } from '../../core/message.js';
 import type { MqttCounters } from './counters.js';
+import { forgetLastAfterTick } from './last-msg.js';
 import { fromHeaders, type MqttView, storedFrom } from './properties.js';
 import type { MessageProperties, MqttStore, StoredMessage, StoredSubscription } from './store.js';
 import { DEFAULT_MAX_QUEUED_MESSAGES } from './store-limits.js';
@@ -233,6 +234,11 @@ export class SessionState implements Subscriber {
 
   // --- deliveries from the core --------------------------------------------
 
+  /** The dispatch that set `lastMsg` is over (last-msg.ts). */
+  forgetLastMsg(): void {
+    this.lastMsg = null;
+  }
+
   accepts(sub: Subscription, msg: Message): boolean {
     const e = (sub as CoreSub).entry;
     if (e.check && this.guard !== null && !this.guard.receive(msg.subject, sub.queue)) return false;
@@ -244,11 +250,10 @@ export class SessionState implements Subscriber {
     if (entry.queue === '') {
       // One message reaches each of a session's overlapping subscriptions:
       // it is sent once, at the highest QoS of those that match [MQTT-3.3.5-1].
-      if (msg === this.lastMsg) return;
+      const last = this.lastMsg;
+      if (msg === last) return;
       this.lastMsg = msg;
-      queueMicrotask(() => {
-        if (this.lastMsg === msg) this.lastMsg = null;
-      });
+      if (last === null) forgetLastAfterTick(this);
     }
     const topic = subjectToTopic(msg.subject);
     if (topic === null) {
@@ -292,7 +297,12 @@ export class SessionState implements Subscriber {
     if (qos === 0) {
       const c = this.conn;
       if (c === null) return; // QoS 0 is not queued for an offline client
-      c.sendPublish(this.outgoing(storedFrom(topic, msg, view, 0, retain, response), 0, false));
+      // Not stored: a plain message keeps the core's payload view (encoded at once).
+      const m: StoredMessage =
+        view.properties === undefined && view.expiresAt === undefined && response === null
+          ? { topic, payload: msg.payload, qos: 0, retain }
+          : storedFrom(topic, msg, view, 0, retain, response);
+      c.sendPublish(this.outgoing(m, 0, false));
       return;
     }
     if (this.conn === null && !this.persistent) return;
@@ -435,19 +445,20 @@ export class SessionState implements Subscriber {
 
   private outgoing(m: StoredMessage, packetId: number, dup: boolean): Outgoing {
     const ids = this.withIds === 0 ? undefined : this.identifiers(m.topic);
-    return {
+    // Optional fields added, not spread (Issue 16 — mqtt1, bench/PROFILE.md).
+    const o: { -readonly [K in keyof Outgoing]: Outgoing[K] } = {
       topic: m.topic,
       payload: m.payload,
       qos: m.qos,
       retain: m.retain,
       dup,
-      ...(packetId > 0 ? { packetId } : {}),
-      ...(m.properties !== undefined ? { properties: m.properties } : {}),
-      ...(m.expiresAt !== undefined
-        ? { expiryLeft: Math.max(1, Math.ceil((m.expiresAt - Date.now()) / 1000)) }
-        : {}),
-      ...(ids !== undefined && ids.length > 0 ? { subscriptionIds: ids } : {}),
     };
+    if (packetId > 0) o.packetId = packetId;
+    if (m.properties !== undefined) o.properties = m.properties;
+    if (m.expiresAt !== undefined)
+      o.expiryLeft = Math.max(1, Math.ceil((m.expiresAt - Date.now()) / 1000));
+    if (ids !== undefined && ids.length > 0) o.subscriptionIds = ids;
+    return o;
   }
 
   /** The subscription identifiers of the subscriptions that match `topic` [MQTT-3.3.4-3]. */

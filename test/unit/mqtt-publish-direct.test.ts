@@ -120,3 +120,27 @@ test('the JSON-object pre-check of a 3.1.1 payload never hides a structured Clou
   assert.equal(structured, 4);
   assert.equal(mayBeJsonObject(Buffer.alloc(16, 0x78)), false);
 });
+
+test('the last-topic memos of the parser and the encoder answer what a first call answers', () => {
+  // Same length, same prefix, one byte apart, a prefix of the last, back again.
+  const topics = ['a/b', 'a/c', 'a/b', 'a/b', 'a/', 'b/b', 'a/b/c', 'a/b', 'ü/b', 'a/b', ''];
+  const got: Packet[] = [];
+  const parser = new MqttParser((x) => got.push(x));
+  assert.equal(parser.feed(connect), null);
+  for (const topic of topics) {
+    const payload = Buffer.from('x');
+    const p: IPublishPacket = {
+      cmd: 'publish',
+      topic,
+      payload,
+      qos: 0,
+      dup: false,
+      retain: false,
+    };
+    const frame = mqttPacket.generate(p);
+    assert.deepEqual(encodePublish(4, { topic, payload, qos: 0 }), frame, topic);
+    assert.equal(parser.feed(frame), null);
+    assert.equal((got.at(-1) as IPublishPacket).topic, topic);
+  }
+  assert.equal(got.length, topics.length + 1);
+});

@@ -19,28 +19,12 @@ import type { MqttCounters } from './counters.js';
 import { forgetLastAfterTick } from './last-msg.js';
 import { fromHeaders, type MqttView, storedFrom } from './properties.js';
 import type { MessageProperties, MqttStore, StoredMessage, StoredSubscription } from './store.js';
-import { DEFAULT_MAX_QUEUED_MESSAGES } from './store-limits.js';
+import { QUEUE_MEMORY_MAX, QUEUE_STALL_AT } from './store-limits.js';
 import { dollarRuleAllows, filterToSubjects, subjectToTopic, topicMatches } from './topics.js';
 import { collectWrite } from './write-collector.js';
 
-/**
- * QoS 1/2 messages a clean session (kept in memory, not in the store) may
- * hold beyond its in-flight window: the store's own default per session.
- */
-export const QUEUE_MEMORY_MAX = DEFAULT_MAX_QUEUED_MESSAGES;
-/**
- * A connected session's queue this long (or its in-flight window, if
- * larger) makes publishers pause (the node's Congestion, as a full mesh
- * link does) until it is down to half, so a QoS 1/2 subscriber slows its
- * publishers instead of losing messages at the queue's bound. Publishers
- * waiting longer than write_deadline on it make its client a slow consumer.
- * Short on purpose: queued copies that live long reach the old generation
- * and cost the collector; QoS 1 1→1 ran at 0.9–1.0× mosquitto with 500 and
- * 256, 1.13× with 128 (BENCHMARKS.md).
- */
-export const QUEUE_STALL_AT = 128;
-
 export { type MqttCounters, newCounters } from './counters.js';
+export { QUEUE_MEMORY_MAX, QUEUE_STALL_AT };
 
 /** One message on its way to the client. */
 export interface Outgoing {
@@ -127,6 +111,8 @@ export class SessionState implements Subscriber {
   guard: Guard | null;
   private readonly queue: Pending[] = [];
   private inflight = 0;
+  /** The queue's entries before this index are all sent: pump() starts there. */
+  private sentLead = 0;
   /**
    * The queue's entries sent and not yet acknowledged, by packet id: an
    * acknowledgement and a new packet id are found without scanning a queue
@@ -340,9 +326,14 @@ export class SessionState implements Subscriber {
     collectWrite(write);
   }
 
+  private removeAt(i: number): void {
+    this.queue.splice(i, 1);
+    if (i < this.sentLead) this.sentLead--;
+  }
+
   private drop(p: Pending): void {
     const i = this.queue.indexOf(p);
-    if (i >= 0) this.queue.splice(i, 1);
+    if (i >= 0) this.removeAt(i);
     if (p.sent) {
       this.inflight--;
       this.sentById?.delete(p.packetId);
@@ -380,7 +371,7 @@ export class SessionState implements Subscriber {
     for (let i = 0; i < this.queue.length; i++) {
       const p = this.queue[i]!;
       if (p.sent || p.storeId === -1 || allowed(p.message.topic)) continue;
-      this.queue.splice(i--, 1);
+      this.removeAt(i--);
       this.forget(p);
       n++;
     }
@@ -404,19 +395,25 @@ export class SessionState implements Subscriber {
   pump(): void {
     const c = this.conn;
     if (c === null) return;
-    for (let i = 0; i < this.queue.length && this.inflight < c.inflightMax; i++) {
+    // From the first entry not known to be sent: a scan of the in-flight
+    // prefix per PUBACK was 10.9% of QoS 1 (Issue 16 — mqtt1).
+    for (let i = this.sentLead; i < this.queue.length && this.inflight < c.inflightMax; i++) {
       const p = this.queue[i]!;
-      if (p.sent) continue;
+      if (p.sent) {
+        if (i === this.sentLead) this.sentLead++;
+        continue;
+      }
       if (p.storeId === -1) break; // order: wait for the store
       const exp = p.message.expiresAt;
       if (exp !== undefined && exp <= Date.now()) {
         this.host.counters.expired++;
-        this.queue.splice(i--, 1);
+        this.removeAt(i--);
         this.forget(p);
         continue;
       }
       p.packetId = this.newPacketId();
       p.sent = true;
+      if (i === this.sentLead) this.sentLead++;
       this.inflight++;
       this.sentById ??= new Map();
       this.sentById.set(p.packetId, p);
@@ -427,7 +424,7 @@ export class SessionState implements Subscriber {
       }
       if (!c.sendPublish(this.outgoing(p.message, p.packetId, false))) {
         // Too large for this client: discarded as if sent [MQTT-3.1.2-25].
-        this.queue.splice(i--, 1);
+        this.removeAt(i--);
         this.inflight--;
         this.sentById.delete(p.packetId);
         this.forget(p);
@@ -534,6 +531,7 @@ export class SessionState implements Subscriber {
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     this.inflight = 0;
+    this.sentLead = 0;
     if (!resume) this.sentById?.clear();
     for (const p of this.queue) {
       if (!p.sent) continue;
@@ -589,6 +587,7 @@ export class SessionState implements Subscriber {
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     this.queue.length = 0;
+    this.sentLead = 0;
     this.inflight = 0;
     this.sentById = null;
     this.unstall();

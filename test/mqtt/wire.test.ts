@@ -291,6 +291,52 @@ describe('MQTT wire', () => {
     sub.end();
   });
 
+  test('5.0: acks out of order and a message too large for the client keep the window in order', async () => {
+    // The pump starts at the first entry not known to be sent (state.ts sentLead).
+    const sub = await RawMqtt.open(node.mqttPort, 5);
+    await sub.connect({
+      clientId: 'win',
+      properties: { receiveMaximum: 2, maximumPacketSize: 64 },
+    });
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'win', qos: 1 }] });
+    await sub.next('suback');
+    const pub = await RawMqtt.open(node.mqttPort, 5);
+    await pub.connect({ clientId: 'winpub' });
+    const bodies = ['0', '1', 'x'.repeat(100), '3', '4', '5'];
+    for (let i = 0; i < bodies.length; i++) {
+      pub.send({
+        cmd: 'publish',
+        topic: 'win',
+        payload: Buffer.from(bodies[i]!),
+        qos: 1,
+        messageId: i + 1,
+        dup: false,
+        retain: false,
+      });
+      await pub.next('puback');
+    }
+    const next = async () => (await sub.next('publish')) as mqttPacket.IPublishPacket;
+    const m0 = await next();
+    const m1 = await next();
+    assert.deepEqual([m0.payload.toString(), m1.payload.toString()], ['0', '1']);
+    sub.send({ cmd: 'puback', messageId: m1.messageId! }); // the second first
+    const m3 = await next(); // the large one is skipped [MQTT-3.1.2-25]
+    assert.equal(m3.payload.toString(), '3');
+    sub.send({ cmd: 'puback', messageId: m0.messageId! });
+    const m4 = await next();
+    assert.equal(m4.payload.toString(), '4');
+    sub.send({ cmd: 'puback', messageId: m3.messageId! });
+    sub.send({ cmd: 'puback', messageId: m4.messageId! });
+    const m5 = await next();
+    assert.equal(m5.payload.toString(), '5');
+    sub.send({ cmd: 'puback', messageId: m5.messageId! });
+    sub.send({ cmd: 'pingreq' });
+    await sub.next('pingresp');
+    assert.equal(sub.pending.filter((p) => p.cmd === 'publish').length, 0);
+    pub.end();
+    sub.end();
+  });
+
   test('a long QoS 1 queue makes publishers wait instead of losing messages (QUEUE_STALL_AT)', async () => {
     const sub = await RawMqtt.open(node.mqttPort, 5);
     await sub.connect({ clientId: 'slowsub', properties: { receiveMaximum: 10 } });

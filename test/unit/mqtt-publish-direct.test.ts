@@ -11,6 +11,7 @@ import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import { impliedStructured } from '../../src/protocols/cloudevents.js';
 import { MqttParser, type ProtocolVersion } from '../../src/protocols/mqtt/codec.js';
 import { encodePublish } from '../../src/protocols/mqtt/encoder.js';
+import { fromHeaders, toHeaders } from '../../src/protocols/mqtt/properties.js';
 import { mayBeJsonObject } from '../../src/protocols/mqtt/publish.js';
 
 const TOPICS = ['a', 'weft/bench/x', 'ü/€/𝄞', '', 'x'.repeat(300)];
@@ -119,4 +120,48 @@ test('the JSON-object pre-check of a 3.1.1 payload never hides a structured Clou
   }
   assert.equal(structured, 4);
   assert.equal(mayBeJsonObject(Buffer.alloc(16, 0x78)), false);
+});
+
+test('the last-topic memos of the parser and the encoder answer what a first call answers', () => {
+  // Same length, same prefix, one byte apart, a prefix of the last, back again.
+  const topics = ['a/b', 'a/c', 'a/b', 'a/b', 'a/', 'b/b', 'a/b/c', 'a/b', 'ü/b', 'a/b', ''];
+  const got: Packet[] = [];
+  const parser = new MqttParser((x) => got.push(x));
+  assert.equal(parser.feed(connect), null);
+  for (const topic of topics) {
+    const payload = Buffer.from('x');
+    const p: IPublishPacket = {
+      cmd: 'publish',
+      topic,
+      payload,
+      qos: 0,
+      dup: false,
+      retain: false,
+    };
+    const frame = mqttPacket.generate(p);
+    assert.deepEqual(encodePublish(4, { topic, payload, qos: 0 }), frame, topic);
+    assert.equal(parser.feed(frame), null);
+    assert.equal((got.at(-1) as IPublishPacket).topic, topic);
+  }
+  assert.equal(got.length, topics.length + 1);
+});
+
+test('the fixed header blocks (QoS and retain only) are the bytes and views the general path makes', () => {
+  const dropped = { count: 0 };
+  for (const qos of [0, 1, 2])
+    for (const retain of [false, true]) {
+      const fixed = toHeaders(qos, retain, undefined, undefined, dropped);
+      // Properties with nothing to carry take the general path.
+      const general = toHeaders(qos, retain, {}, undefined, dropped);
+      assert.deepEqual(fixed, general, `${qos} ${retain}`);
+      if (general === null) continue;
+      assert.deepEqual(
+        { ...fromHeaders(fixed) },
+        { qos, retain, expiresAt: undefined, properties: undefined },
+      );
+      // A block that differs in any byte is read by the general path.
+      const lowered = Buffer.from(general.toString().toLowerCase().replace('nats/1.0', 'NATS/1.0'));
+      assert.deepEqual({ ...fromHeaders(lowered) }, { ...fromHeaders(general) });
+    }
+  assert.equal(dropped.count, 0);
 });

@@ -23,7 +23,7 @@ import mqttPacket, {
   type QoS,
   type UserProperties,
 } from 'mqtt-packet';
-import { utf8Write } from '../../util/bytes.js';
+import { copyInto } from '../../util/bytes.js';
 import type { ProtocolVersion } from './codec.js';
 
 export class MqttEncodeError extends Error {
@@ -125,13 +125,21 @@ const MAX_REMAINING = 268_435_455;
  * should judge (a missing or out-of-range packet id, a packet too long): the
  * caller then takes the generic path, whose error stays what it was.
  */
+/** The last topic written and its bytes (one entry, the bound; utf8Write was 9%: Issue 16 — mqtt1). */
+let encTopic = '';
+let encTopicBytes = Buffer.alloc(0);
+
 function encodePublishDirect(version: ProtocolVersion, p: PublishOut): Buffer | null {
   const qos = p.qos;
   const id = p.messageId;
   if (qos !== 0 && (typeof id !== 'number' || !(id >= 0 && id <= 0xffff) || id % 1 !== 0))
     return null;
   if (typeof p.topic !== 'string' || !Buffer.isBuffer(p.payload)) return null;
-  const topicLen = Buffer.byteLength(p.topic);
+  if (p.topic !== encTopic) {
+    encTopic = p.topic;
+    encTopicBytes = Buffer.from(p.topic);
+  }
+  const topicLen = encTopicBytes.length;
   if (topicLen > 0xffff) return null;
   const remaining = 2 + topicLen + (qos !== 0 ? 2 : 0) + (version === 5 ? 1 : 0) + p.payload.length;
   if (remaining > MAX_REMAINING) return null;
@@ -148,7 +156,7 @@ function encodePublishDirect(version: ProtocolVersion, p: PublishOut): Buffer | 
   } while (rest > 0);
   buf[at++] = topicLen >> 8;
   buf[at++] = topicLen & 0xff;
-  at += utf8Write(buf, p.topic, at);
+  at = copyInto(encTopicBytes, buf, at);
   if (qos !== 0) {
     buf[at++] = (id as number) >> 8;
     buf[at++] = (id as number) & 0xff;

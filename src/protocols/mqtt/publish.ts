@@ -151,14 +151,12 @@ export function handlePublish(c: InboundHost, p: PublishPacket): void | Promise<
   const interval = c.version === 5 ? p.properties?.messageExpiryInterval : undefined;
   const expiresAt = interval !== undefined ? Date.now() + interval * 1000 : undefined;
   const dropped = { count: 0 };
-  const { responseTopic: _r, ...carried } = props ?? {};
-  const headers = toHeaders(
-    qos,
-    p.retain,
-    props === undefined ? undefined : carried,
-    expiresAt,
-    dropped,
-  );
+  let carried: MessageProperties | undefined;
+  if (props !== undefined) {
+    const { responseTopic: _r, ...rest } = props;
+    carried = rest;
+  }
+  const headers = toHeaders(qos, p.retain, carried, expiresAt, dropped);
   h.counters.propertiesDropped += dropped.count;
   const msg: Message = { subject, reply, headers, payload };
   s.ownMsg = msg;

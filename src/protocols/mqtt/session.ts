@@ -31,6 +31,7 @@ import {
   encodePublish,
   encodePubrel,
   MqttEncodeError,
+  type PublishOut,
 } from './encoder.js';
 import type { MqttHost, Will } from './host.js';
 import { structuredForV311 } from './properties.js';
@@ -382,12 +383,14 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     if (this.closed) return true;
     let topic = o.topic;
     let payload = o.payload;
-    const props: Record<string, unknown> = {};
-    if (this.version !== 5 && this.host.options.mqttCloudEventsStructured) {
-      payload = structuredForV311(o.properties, payload) ?? payload;
-    }
-    if (this.version === 5) {
+    // Properties only for 5.0, the packet without spreads (Issue 16 — mqtt1, bench/PROFILE.md).
+    let props: Record<string, unknown> | undefined;
+    if (this.version !== 5) {
+      if (this.host.options.mqttCloudEventsStructured)
+        payload = structuredForV311(o.properties, payload) ?? payload;
+    } else {
       const mp = o.properties;
+      props = {};
       if (mp !== undefined) {
         if (mp.payloadFormatIndicator !== undefined)
           props.payloadFormatIndicator = mp.payloadFormatIndicator;
@@ -412,18 +415,14 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
           props.topicAlias = a;
         }
       }
+      if (Object.keys(props).length === 0) props = undefined;
     }
+    const out: PublishOut = { topic, payload, qos: o.qos, retain: o.retain, dup: o.dup };
+    if (o.packetId !== undefined) out.messageId = o.packetId;
+    if (props !== undefined) out.properties = props;
     let buf: Buffer;
     try {
-      buf = encodePublish(this.version, {
-        topic,
-        payload,
-        qos: o.qos,
-        retain: o.retain,
-        dup: o.dup,
-        ...(o.packetId !== undefined ? { messageId: o.packetId } : {}),
-        ...(Object.keys(props).length > 0 ? { properties: props } : {}),
-      });
+      buf = encodePublish(this.version, out);
     } catch (err) {
       if (!(err instanceof MqttEncodeError)) throw err;
       this.host.log.warn(`${this.tag()} - ${err.message}`);

@@ -16,30 +16,15 @@ import type { Congestion } from '../../connection/congestion.js';
 import type { Account } from '../../core/account.js';
 import type { Message, Subscriber, Subscription } from '../../core/message.js';
 import type { MqttCounters } from './counters.js';
+import { forgetLastAfterTick } from './last-msg.js';
 import { fromHeaders, type MqttView, storedFrom } from './properties.js';
 import type { MessageProperties, MqttStore, StoredMessage, StoredSubscription } from './store.js';
-import { DEFAULT_MAX_QUEUED_MESSAGES } from './store-limits.js';
+import { QUEUE_MEMORY_MAX, QUEUE_STALL_AT } from './store-limits.js';
 import { dollarRuleAllows, filterToSubjects, subjectToTopic, topicMatches } from './topics.js';
 import { collectWrite } from './write-collector.js';
 
-/**
- * QoS 1/2 messages a clean session (kept in memory, not in the store) may
- * hold beyond its in-flight window: the store's own default per session.
- */
-export const QUEUE_MEMORY_MAX = DEFAULT_MAX_QUEUED_MESSAGES;
-/**
- * A connected session's queue this long (or its in-flight window, if
- * larger) makes publishers pause (the node's Congestion, as a full mesh
- * link does) until it is down to half, so a QoS 1/2 subscriber slows its
- * publishers instead of losing messages at the queue's bound. Publishers
- * waiting longer than write_deadline on it make its client a slow consumer.
- * Short on purpose: queued copies that live long reach the old generation
- * and cost the collector; QoS 1 1→1 ran at 0.9–1.0× mosquitto with 500 and
- * 256, 1.13× with 128 (BENCHMARKS.md).
- */
-export const QUEUE_STALL_AT = 128;
-
 export { type MqttCounters, newCounters } from './counters.js';
+export { QUEUE_MEMORY_MAX, QUEUE_STALL_AT };
 
 /** One message on its way to the client. */
 export interface Outgoing {
@@ -126,6 +111,8 @@ export class SessionState implements Subscriber {
   guard: Guard | null;
   private readonly queue: Pending[] = [];
   private inflight = 0;
+  /** The queue's entries before this index are all sent: pump() starts there. */
+  private sentLead = 0;
   /**
    * The queue's entries sent and not yet acknowledged, by packet id: an
    * acknowledgement and a new packet id are found without scanning a queue
@@ -233,6 +220,11 @@ export class SessionState implements Subscriber {
 
   // --- deliveries from the core --------------------------------------------
 
+  /** The dispatch that set `lastMsg` is over (last-msg.ts). */
+  forgetLastMsg(): void {
+    this.lastMsg = null;
+  }
+
   accepts(sub: Subscription, msg: Message): boolean {
     const e = (sub as CoreSub).entry;
     if (e.check && this.guard !== null && !this.guard.receive(msg.subject, sub.queue)) return false;
@@ -244,11 +236,10 @@ export class SessionState implements Subscriber {
     if (entry.queue === '') {
       // One message reaches each of a session's overlapping subscriptions:
       // it is sent once, at the highest QoS of those that match [MQTT-3.3.5-1].
-      if (msg === this.lastMsg) return;
+      const last = this.lastMsg;
+      if (msg === last) return;
       this.lastMsg = msg;
-      queueMicrotask(() => {
-        if (this.lastMsg === msg) this.lastMsg = null;
-      });
+      if (last === null) forgetLastAfterTick(this);
     }
     const topic = subjectToTopic(msg.subject);
     if (topic === null) {
@@ -292,7 +283,12 @@ export class SessionState implements Subscriber {
     if (qos === 0) {
       const c = this.conn;
       if (c === null) return; // QoS 0 is not queued for an offline client
-      c.sendPublish(this.outgoing(storedFrom(topic, msg, view, 0, retain, response), 0, false));
+      // Not stored: a plain message keeps the core's payload view (encoded at once).
+      const m: StoredMessage =
+        view.properties === undefined && view.expiresAt === undefined && response === null
+          ? { topic, payload: msg.payload, qos: 0, retain }
+          : storedFrom(topic, msg, view, 0, retain, response);
+      c.sendPublish(this.outgoing(m, 0, false));
       return;
     }
     if (this.conn === null && !this.persistent) return;
@@ -330,9 +326,14 @@ export class SessionState implements Subscriber {
     collectWrite(write);
   }
 
+  private removeAt(i: number): void {
+    this.queue.splice(i, 1);
+    if (i < this.sentLead) this.sentLead--;
+  }
+
   private drop(p: Pending): void {
     const i = this.queue.indexOf(p);
-    if (i >= 0) this.queue.splice(i, 1);
+    if (i >= 0) this.removeAt(i);
     if (p.sent) {
       this.inflight--;
       this.sentById?.delete(p.packetId);
@@ -370,7 +371,7 @@ export class SessionState implements Subscriber {
     for (let i = 0; i < this.queue.length; i++) {
       const p = this.queue[i]!;
       if (p.sent || p.storeId === -1 || allowed(p.message.topic)) continue;
-      this.queue.splice(i--, 1);
+      this.removeAt(i--);
       this.forget(p);
       n++;
     }
@@ -394,19 +395,25 @@ export class SessionState implements Subscriber {
   pump(): void {
     const c = this.conn;
     if (c === null) return;
-    for (let i = 0; i < this.queue.length && this.inflight < c.inflightMax; i++) {
+    // From the first entry not known to be sent: a scan of the in-flight
+    // prefix per PUBACK was 10.9% of QoS 1 (Issue 16 — mqtt1).
+    for (let i = this.sentLead; i < this.queue.length && this.inflight < c.inflightMax; i++) {
       const p = this.queue[i]!;
-      if (p.sent) continue;
+      if (p.sent) {
+        if (i === this.sentLead) this.sentLead++;
+        continue;
+      }
       if (p.storeId === -1) break; // order: wait for the store
       const exp = p.message.expiresAt;
       if (exp !== undefined && exp <= Date.now()) {
         this.host.counters.expired++;
-        this.queue.splice(i--, 1);
+        this.removeAt(i--);
         this.forget(p);
         continue;
       }
       p.packetId = this.newPacketId();
       p.sent = true;
+      if (i === this.sentLead) this.sentLead++;
       this.inflight++;
       this.sentById ??= new Map();
       this.sentById.set(p.packetId, p);
@@ -417,7 +424,7 @@ export class SessionState implements Subscriber {
       }
       if (!c.sendPublish(this.outgoing(p.message, p.packetId, false))) {
         // Too large for this client: discarded as if sent [MQTT-3.1.2-25].
-        this.queue.splice(i--, 1);
+        this.removeAt(i--);
         this.inflight--;
         this.sentById.delete(p.packetId);
         this.forget(p);
@@ -435,19 +442,20 @@ export class SessionState implements Subscriber {
 
   private outgoing(m: StoredMessage, packetId: number, dup: boolean): Outgoing {
     const ids = this.withIds === 0 ? undefined : this.identifiers(m.topic);
-    return {
+    // Optional fields added, not spread (Issue 16 — mqtt1, bench/PROFILE.md).
+    const o: { -readonly [K in keyof Outgoing]: Outgoing[K] } = {
       topic: m.topic,
       payload: m.payload,
       qos: m.qos,
       retain: m.retain,
       dup,
-      ...(packetId > 0 ? { packetId } : {}),
-      ...(m.properties !== undefined ? { properties: m.properties } : {}),
-      ...(m.expiresAt !== undefined
-        ? { expiryLeft: Math.max(1, Math.ceil((m.expiresAt - Date.now()) / 1000)) }
-        : {}),
-      ...(ids !== undefined && ids.length > 0 ? { subscriptionIds: ids } : {}),
     };
+    if (packetId > 0) o.packetId = packetId;
+    if (m.properties !== undefined) o.properties = m.properties;
+    if (m.expiresAt !== undefined)
+      o.expiryLeft = Math.max(1, Math.ceil((m.expiresAt - Date.now()) / 1000));
+    if (ids !== undefined && ids.length > 0) o.subscriptionIds = ids;
+    return o;
   }
 
   /** The subscription identifiers of the subscriptions that match `topic` [MQTT-3.3.4-3]. */
@@ -523,6 +531,7 @@ export class SessionState implements Subscriber {
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     this.inflight = 0;
+    this.sentLead = 0;
     if (!resume) this.sentById?.clear();
     for (const p of this.queue) {
       if (!p.sent) continue;
@@ -578,6 +587,7 @@ export class SessionState implements Subscriber {
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     this.queue.length = 0;
+    this.sentLead = 0;
     this.inflight = 0;
     this.sentById = null;
     this.unstall();

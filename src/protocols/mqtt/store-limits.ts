@@ -106,3 +106,20 @@ export function queueRefusal(
   if (held + bytes > limits.maxQueuedBytes) return 'bytes';
   return null;
 }
+
+/**
+ * QoS 1/2 messages a clean session (kept in memory, not in the store) may
+ * hold beyond its in-flight window: the store's own default per session.
+ */
+export const QUEUE_MEMORY_MAX = DEFAULT_MAX_QUEUED_MESSAGES;
+/**
+ * A connected session's queue this long (or its in-flight window, if
+ * larger) makes publishers pause (the node's Congestion, as a full mesh
+ * link does) until it is down to half, so a QoS 1/2 subscriber slows its
+ * publishers instead of losing messages at the queue's bound. Publishers
+ * waiting longer than write_deadline on it make its client a slow consumer.
+ * Short on purpose: queued copies that live long reach the old generation
+ * and cost the collector; QoS 1 1→1 ran at 0.9–1.0× mosquitto with 500 and
+ * 256, 1.13× with 128 (BENCHMARKS.md).
+ */
+export const QUEUE_STALL_AT = 128;

@@ -3,6 +3,7 @@
  * subscribe) and core deliveries into MSG/HMSG frames. Behaviour follows
  * nats-server's client connection; where Weft differs it says so.
  */
+import { onReads } from '../../connection/shared-slab.js';
 import type { Socket } from 'node:net';
 import { ConnectionIdentity } from '../../auth/connection-identity.js';
 import { reservedSubject } from '../../auth/reserved.js';
@@ -123,7 +124,7 @@ export class ClientSession extends MsgOutput implements Subscriber, FaceConnecti
       host.flusher,
       host.stats,
     );
-    socket.on('data', (chunk: Buffer) => {
+    onReads(socket, (chunk: Buffer) => {
       this.lastActivity = Date.now();
       this.reads.onData(chunk);
     });

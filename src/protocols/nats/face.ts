@@ -5,7 +5,6 @@
  * other (src/protocols/face.ts, docs/faces.md): the node gives it a
  * `FaceHost`, and it reports its connections through the registry.
  */
-import { adoptShared } from '../../connection/shared-slab.js';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Security } from '../../auth/security.js';
 import type { ServerOptions } from '../../config/options.js';
@@ -67,12 +66,7 @@ export class NatsFace implements Face, SessionHost {
     const o = this.options;
     const h = this.host;
     if (h.tlsFiles !== null) this.tlsAcceptor = this.newTlsAcceptor();
-    // Plain TCP: paused on connect, read into the shared slabs (src/connection/shared-slab.ts).
-    const listener = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
-      if (this.tlsAcceptor === null) adoptShared(socket);
-      this.accept(socket);
-      socket.resume();
-    });
+    const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener = listener;
     const port = await listen(listener, o.port, o.host, 'client');
     this.listeners = [{ setting: 'port', host: o.host, port, tls: o.tls !== null }];

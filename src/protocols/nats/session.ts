@@ -3,7 +3,6 @@
  * subscribe) and core deliveries into MSG/HMSG frames. Behaviour follows
  * nats-server's client connection; where Weft differs it says so.
  */
-import { onReads } from '../../connection/shared-slab.js';
 import type { Socket } from 'node:net';
 import { ConnectionIdentity } from '../../auth/connection-identity.js';
 import { reservedSubject } from '../../auth/reserved.js';
@@ -124,7 +123,7 @@ export class ClientSession extends MsgOutput implements Subscriber, FaceConnecti
       host.flusher,
       host.stats,
     );
-    onReads(socket, (chunk: Buffer) => {
+    socket.on('data', (chunk: Buffer) => {
       this.lastActivity = Date.now();
       this.reads.onData(chunk);
     });

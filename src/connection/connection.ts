@@ -23,6 +23,7 @@
 import { CloseReason } from '../errors.js';
 import { utf8Write } from '../util/bytes.js';
 import { type Outbound, type OutboundHolder, type SlowReason, unbounded } from './outbound.js';
+import { isSharedRead } from './shared-read.js';
 import type { Transport } from './transport.js';
 
 /** Payloads at least this large are queued by reference, not copied. */
@@ -417,6 +418,8 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   /** Queues `buf` by reference (no copy): for large payloads. Call `commit` after. */
   protected queueRef(buf: Buffer): void {
     if (buf.length === 0 || this.released) return;
+    // A shared read is reused after its call (shared-read.ts): queue a copy.
+    if (isSharedRead(buf)) buf = Buffer.from(buf);
     if (this.parts === null && this.lone === null && this.end === this.start) this.lone = buf;
     else {
       this.seal();

@@ -12,6 +12,7 @@
  * (its parser's `pause()` ends a slice) and counts its work with `work`.
  */
 import type { Flusher } from './connection.js';
+import { isSharedRead } from './shared-read.js';
 import type { ServerStats } from './stats.js';
 import type { Transport } from './transport.js';
 
@@ -73,7 +74,8 @@ export class ReadSlicer {
   onData(chunk: Buffer): void {
     if (this.backlog !== null) {
       // Only bytes read before the pause (or after a resume by someone else).
-      this.backlog.push(chunk);
+      // A copy of a shared read (shared-read.ts: reused after this call).
+      this.backlog.push(isSharedRead(chunk) ? Buffer.from(chunk) : chunk);
       this.socket.pause();
       return;
     }
@@ -139,7 +141,8 @@ export class ReadSlicer {
       this.flusher.end();
     }
     if (at < 0 || this.reader.isClosed()) return true;
-    this.backlog = [chunk.subarray(at)];
+    const rest = chunk.subarray(at);
+    this.backlog = [isSharedRead(rest) ? Buffer.from(rest) : rest];
     this.socket.pause();
     // Held: `release` schedules the next slice.
     if (this.held) return false;

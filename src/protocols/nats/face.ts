@@ -5,6 +5,7 @@
  * other (src/protocols/face.ts, docs/faces.md): the node gives it a
  * `FaceHost`, and it reports its connections through the registry.
  */
+
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Security } from '../../auth/security.js';
 import type { ServerOptions } from '../../config/options.js';
@@ -12,6 +13,7 @@ import type { Congestion } from '../../connection/congestion.js';
 import type { Flusher } from '../../connection/connection.js';
 import { cookieValues } from '../../connection/cookies.js';
 import type { Outbound } from '../../connection/outbound.js';
+import { adoptSharedRead } from '../../connection/shared-read.js';
 import type { ServerStats } from '../../connection/stats.js';
 import { TlsAcceptor } from '../../connection/tls-accept.js';
 import type { Router } from '../../core/router.js';
@@ -66,7 +68,12 @@ export class NatsFace implements Face, SessionHost {
     const o = this.options;
     const h = this.host;
     if (h.tlsFiles !== null) this.tlsAcceptor = this.newTlsAcceptor();
-    const listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // Plain TCP: paused on connect, read into the shared buffer (src/connection/shared-read.ts).
+    const listener = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+      if (this.tlsAcceptor === null) adoptSharedRead(socket);
+      this.accept(socket);
+      socket.resume();
+    });
     this.listener = listener;
     const port = await listen(listener, o.port, o.host, 'client');
     this.listeners = [{ setting: 'port', host: o.host, port, tls: o.tls !== null }];

@@ -3,6 +3,7 @@
  * subscribe) and core deliveries into MSG/HMSG frames. Behaviour follows
  * nats-server's client connection; where Weft differs it says so.
  */
+
 import type { Socket } from 'node:net';
 import { ConnectionIdentity } from '../../auth/connection-identity.js';
 import { reservedSubject } from '../../auth/reserved.js';
@@ -10,6 +11,7 @@ import type { AuthResult, Credentials, Identity } from '../../auth/types.js';
 import { COPY_LIMIT } from '../../connection/connection.js';
 import type { SlowReason } from '../../connection/outbound.js';
 import { DELIVERY_COST, ReadSlicer } from '../../connection/read-slicer.js';
+import { onReads } from '../../connection/shared-read.js';
 import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Account } from '../../core/account.js';
 import {
@@ -123,7 +125,7 @@ export class ClientSession extends MsgOutput implements Subscriber, FaceConnecti
       host.flusher,
       host.stats,
     );
-    socket.on('data', (chunk: Buffer) => {
+    onReads(socket, (chunk: Buffer) => {
       this.lastActivity = Date.now();
       this.reads.onData(chunk);
     });

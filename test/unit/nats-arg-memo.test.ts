@@ -12,6 +12,21 @@ import { NatsParser } from '../../src/protocols/nats/parser.js';
 import { DEFAULT_LIMITS, makeRng, randomSplits, recorder } from '../fuzz/nats-frames.js';
 
 /** `text` between other bytes, as a parser sees an argument. */
+type Events = ReturnType<typeof recorder>['events'];
+
+/** Parses `input` whole, then in 19 random splits (seeded), checking the events of each run. */
+function parsedInSplits(input: Buffer, seed: number, check: (events: Events, run: number) => void) {
+  const rng = makeRng(seed);
+  for (let run = 0; run < 20; run++) {
+    const { handler, events } = recorder();
+    const p = new NatsParser(handler, DEFAULT_LIMITS);
+    for (const chunk of run === 0 ? [input] : randomSplits(input, rng)) {
+      assert.equal(p.feed(Buffer.from(chunk)), null);
+    }
+    check(events, run);
+  }
+}
+
 function framed(text: string): { buf: Buffer; s: number; e: number } {
   const t = Buffer.from(text, 'utf8');
   const buf = Buffer.concat([Buffer.from('PUB '), t, Buffer.from(' 1\r\n')]);
@@ -132,20 +147,13 @@ describe('NATS parser: reply subjects through the memo', () => {
         ? `HPUB s.${i % 2} ${r} 12 13\r\nNATS/1.0\r\n\r\nx\r\n`
         : `PUB s.${i % 2} ${r} 1\r\nx\r\n`,
     );
-    const input = Buffer.from(frames.join(''), 'utf8');
-    const rng = makeRng(16_010);
-    for (let run = 0; run < 20; run++) {
-      const { handler, events } = recorder();
-      const p = new NatsParser(handler, DEFAULT_LIMITS);
-      for (const chunk of run === 0 ? [input] : randomSplits(input, rng)) {
-        assert.equal(p.feed(Buffer.from(chunk)), null);
-      }
+    parsedInSplits(Buffer.from(frames.join(''), 'utf8'), 16_010, (events, run) =>
       assert.deepEqual(
         events.map((e) => (e.op === 'pub' ? e.reply : e.op)),
         replies,
         `run ${run}`,
-      );
-    }
+      ),
+    );
   });
 
   test('a remembered reply that looks like a size is a reply only where one stands', () => {
@@ -159,19 +167,12 @@ describe('NATS parser: reply subjects through the memo', () => {
       ['PUB s ré.ply 2\r\nab\r\n', 'ré.ply', 'ab'],
       ['PUB s ré.plz 2\r\nab\r\n', 'ré.plz', 'ab'],
     ] as const;
-    const input = Buffer.from(frames.map((f) => f[0]).join(''), 'utf8');
-    const rng = makeRng(16_011);
-    for (let run = 0; run < 20; run++) {
-      const { handler, events } = recorder();
-      const p = new NatsParser(handler, DEFAULT_LIMITS);
-      for (const chunk of run === 0 ? [input] : randomSplits(input, rng)) {
-        assert.equal(p.feed(Buffer.from(chunk)), null);
-      }
+    parsedInSplits(Buffer.from(frames.map((f) => f[0]).join(''), 'utf8'), 16_011, (events, run) =>
       assert.deepEqual(
         events.map((e) => (e.op === 'pub' ? [e.reply, e.payload] : [e.op])),
         frames.map((f) => [f[1], f[2]]),
         `run ${run}`,
-      );
-    }
+      ),
+    );
   });
 });

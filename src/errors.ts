@@ -83,6 +83,12 @@ export const CloseReason = {
 } as const;
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
 
+/** Why a client connection closes on a socket error: the peer reset it, or a read or a write failed. */
+export function socketErrorReason(err: NodeJS.ErrnoException): CloseReason {
+  if (err.code === 'ECONNRESET') return CloseReason.ClientClosed;
+  return err.syscall === 'write' ? CloseReason.WriteError : CloseReason.ReadError;
+}
+
 /** A protocol error found by a parser: what to tell the peer and why to close. */
 export class ProtocolError extends Error {
   constructor(

@@ -13,21 +13,12 @@
  * each read after its call, so a keeper that breaks the contract shows in tests.
  */
 import { Socket as NetSocket, type Socket } from 'node:net';
+import { adoptOnRead } from './onread-slots.js';
 
 export const SHARED_READ_SIZE = 64 * 1024;
 
 const READ: Buffer = Buffer.allocUnsafeSlow(SHARED_READ_SIZE);
 const POISON = process.env.WEFT_POISON_READS === '1';
-
-/** Where a net.Socket keeps what `onread` set (see slab-reader.ts). */
-const SLOTS = (() => {
-  const by = new Map<string, symbol>();
-  for (const s of Object.getOwnPropertySymbols(new NetSocket())) by.set(s.description ?? '', s);
-  const buffer = by.get('kBuffer');
-  const callback = by.get('kBufferCb');
-  const gen = by.get('kBufferGen');
-  return buffer && callback && gen ? { buffer, callback, gen } : null;
-})();
 
 const SINK = Symbol('weft.sharedReadSink');
 const EARLY = Symbol('weft.sharedReadEarly');
@@ -35,8 +26,6 @@ const EARLY = Symbol('weft.sharedReadEarly');
 type Slotted = Socket & {
   [SINK]?: ((chunk: Buffer) => void) | null;
   [EARLY]?: Buffer | null;
-  [slot: symbol]: unknown;
-  _handle?: { useUserBuffer?: (buf: Uint8Array) => void } | null;
 };
 
 /** Whether `buf` is (a view of) the shared read buffer: keep a copy, not it. */
@@ -100,14 +89,8 @@ function resume(this: Socket): Socket {
  * the slots `onread` sets (it then reads with 'data').
  */
 export function adoptSharedRead(socket: Socket): boolean {
-  const s = socket as Slotted;
-  const handle = s._handle;
-  if (SLOTS === null || typeof handle?.useUserBuffer !== 'function') return false;
-  s[SLOTS.gen] = next;
-  s[SLOTS.callback] = read;
-  s[SLOTS.buffer] = READ;
-  handle.useUserBuffer(READ);
-  s[SINK] = null;
+  if (!adoptOnRead(socket, READ, next, read)) return false;
+  (socket as Slotted)[SINK] = null;
   socket.pause = pause;
   socket.resume = resume;
   return true;

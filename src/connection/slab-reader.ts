@@ -16,7 +16,8 @@
  * A dialled socket gets it from `net.connect({ onread })`; an accepted one
  * (a listener's, paused on connect) from `adopt`, which sets the same.
  */
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { adoptOnRead } from './onread-slots.js';
 
 export const SLAB_SIZE = 128 * 1024;
 export const READ_MAX = 64 * 1024;
@@ -24,26 +25,7 @@ export const READ_MIN = 16 * 1024;
 
 const READER = Symbol('weft.slabReader');
 
-/**
- * Where a net.Socket keeps what `onread` set (Node's own symbols, found by
- * their names; null when this Node names them otherwise: accepted sockets
- * then read with 'data'). An accepted socket has no `onread` option; these
- * slots and its handle's `useUserBuffer` are what the option sets.
- */
-const SLOTS = (() => {
-  const by = new Map<string, symbol>();
-  for (const s of Object.getOwnPropertySymbols(new Socket())) by.set(s.description ?? '', s);
-  const buffer = by.get('kBuffer');
-  const callback = by.get('kBufferCb');
-  const gen = by.get('kBufferGen');
-  return buffer && callback && gen ? { buffer, callback, gen } : null;
-})();
-
-type Slotted = Socket & {
-  [READER]?: SlabReader;
-  [slot: symbol]: unknown;
-  _handle?: { useUserBuffer?: (buf: Uint8Array) => void } | null;
-};
+type Slotted = Socket & { [READER]?: SlabReader };
 
 /** The `onread` option of `net.connect`. */
 export interface OnRead {
@@ -120,14 +102,7 @@ export class SlabReader {
    * do not have the slots (it then reads with 'data').
    */
   adopt(socket: Socket): boolean {
-    const s = socket as Slotted;
-    const handle = s._handle;
-    if (SLOTS === null || typeof handle?.useUserBuffer !== 'function') return false;
-    const first = this.region();
-    s[SLOTS.gen] = this.onread.buffer;
-    s[SLOTS.callback] = this.onread.callback;
-    s[SLOTS.buffer] = first;
-    handle.useUserBuffer(first);
+    if (!adoptOnRead(socket, this.region(), this.onread.buffer, this.onread.callback)) return false;
     this.bind(socket);
     return true;
   }

@@ -27,7 +27,7 @@ import { Connection } from '../../connection/connection.js';
 import type { SlowReason } from '../../connection/outbound.js';
 import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Account } from '../../core/account.js';
-import { CloseReason } from '../../errors.js';
+import { CloseReason, socketErrorReason } from '../../errors.js';
 import type { ClientDescription, FaceConnection, Transport } from '../face.js';
 import { Close, type KafkaContext, Later, type RequestHeader } from './api.js';
 import { decodeRequestBody, decodeRequestHeader, encodeResponse, isSupported } from './codec.js';
@@ -570,8 +570,7 @@ function onGone(this: Carrier): void {
 }
 
 function onError(this: Carrier, err: NodeJS.ErrnoException): void {
-  const reason = err.syscall === 'write' ? CloseReason.WriteError : CloseReason.ReadError;
-  this[SESSION].close(err.code === 'ECONNRESET' ? CloseReason.ClientClosed : reason, true);
+  this[SESSION].close(socketErrorReason(err), true);
 }
 
 function onAuthTimeout(c: KafkaSession): void {

@@ -13,7 +13,7 @@ import type { AuthResult, Credentials, Identity } from '../../auth/types.js';
 import { Connection } from '../../connection/connection.js';
 import type { SlowReason } from '../../connection/outbound.js';
 import type { TlsSessionInfo } from '../../connection/tls-accept.js';
-import { CloseReason } from '../../errors.js';
+import { CloseReason, socketErrorReason } from '../../errors.js';
 import type { ClientDescription, FaceConnection } from '../face.js';
 import { MqttParser, type Packet } from './codec.js';
 import {
@@ -552,8 +552,7 @@ function onGone(this: Carrier): void {
 }
 
 function onError(this: Carrier, err: NodeJS.ErrnoException): void {
-  const reason = err.syscall === 'write' ? CloseReason.WriteError : CloseReason.ReadError;
-  this[SESSION].close(err.code === 'ECONNRESET' ? CloseReason.ClientClosed : reason, true);
+  this[SESSION].close(socketErrorReason(err), true);
 }
 
 function onAuthTimeout(c: MqttSession): void {

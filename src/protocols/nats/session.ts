@@ -3,7 +3,6 @@
  * subscribe) and core deliveries into MSG/HMSG frames. Behaviour follows
  * nats-server's client connection; where Weft differs it says so.
  */
-
 import type { Socket } from 'node:net';
 import { ConnectionIdentity } from '../../auth/connection-identity.js';
 import { reservedSubject } from '../../auth/reserved.js';
@@ -26,6 +25,7 @@ import {
   CloseReason,
   type ProtocolError,
   publishViolation,
+  socketErrorReason,
   subscribeViolation,
   WireError,
 } from '../../errors.js';
@@ -132,11 +132,10 @@ export class ClientSession extends MsgOutput implements Subscriber, FaceConnecti
     socket.on('end', () => this.close(CloseReason.ClientClosed));
     socket.on('close', () => this.close(CloseReason.ClientClosed));
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      const reason = err.syscall === 'write' ? CloseReason.WriteError : CloseReason.ReadError;
       if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') {
         host.log.debug(`cid:${id} socket error: ${err.message}`);
       }
-      this.close(err.code === 'ECONNRESET' ? CloseReason.ClientClosed : reason);
+      this.close(socketErrorReason(err));
     });
     this.authTimer = setTimeout(
       () => this.fail(WireError.AuthTimeout, CloseReason.AuthTimeout),
@@ -581,10 +580,8 @@ export class ClientSession extends MsgOutput implements Subscriber, FaceConnecti
     if (this.closed) return;
     this.closeReason = reason;
     this.parser.stop();
-    if (this.authTimer !== null) {
-      clearTimeout(this.authTimer);
-      this.authTimer = null;
-    }
+    if (this.authTimer !== null) clearTimeout(this.authTimer);
+    this.authTimer = null;
     const account = this.account;
     if (account !== null) for (const sub of this.subs.values()) account.unsubscribe(sub);
     this.who.release();

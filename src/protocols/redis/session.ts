@@ -22,7 +22,7 @@ import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Transport } from '../../connection/transport.js';
 import type { Account } from '../../core/account.js';
 import type { Message } from '../../core/message.js';
-import { CloseReason } from '../../errors.js';
+import { CloseReason, socketErrorReason } from '../../errors.js';
 import type { ClientDescription, FaceConnection } from '../face.js';
 import type { RedisClient } from './client.js';
 import { clientInfoLine } from './client-info.js';
@@ -92,8 +92,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     socket.on('data', (chunk: Buffer) => this.read(chunk));
     socket.on('end', () => this.close(CloseReason.ClientClosed));
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      const reason = err.syscall === 'write' ? CloseReason.WriteError : CloseReason.ReadError;
-      this.close(err.code === 'ECONNRESET' ? CloseReason.ClientClosed : reason, true);
+      this.close(socketErrorReason(err), true);
     });
   }
 

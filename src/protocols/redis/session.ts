@@ -69,8 +69,6 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   private paused = false;
   /** Set by QUIT or a protocol error: close once the replies before are out. */
   private ending: CloseReason | null = null;
-  /** `flushNow` is queued. */
-  private flushSoon = false;
   /** A command is running: its pushes go in line with the replies. */
   private running = false;
   private subs: ClientSubscriptions | null = null;
@@ -471,10 +469,6 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   private settled(): void {
     if (this.closed) return;
     this.line.writeReady(this.writeOut);
-    if (!this.flushSoon) {
-      this.flushSoon = true;
-      queueMicrotask(this.flushNow);
-    }
     // Nothing read waits, reading is not paused and the connection is not
     // ending: running the reader would find nothing (most XADD acks).
     if (this.reader.pending === 0 && !this.paused && this.ending === null && !this.holding) return;
@@ -490,12 +484,6 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   }
 
   private readonly writeOut = (r: Reply): void => this.writeReply(r);
-
-  /** Writes what `settled` queued (a microtask: after every reply the same callback settled). */
-  private readonly flushNow = (): void => {
-    this.flushSoon = false;
-    if (!this.closed) this.flush();
-  };
 
   /** A `LaterReply` in line was filled (no Promise, no closure per reply). */
   private readonly laterFilled = (): void => this.settled();

@@ -4,15 +4,9 @@
  * table and the arguments in, a command or an error text out.
  */
 import type { Command } from './command.js';
+import { RecentNames } from './recent-names.js';
 
-/** Whether two short byte strings are the same (a JS loop: cheaper than a native call for a few bytes). */
-export function sameBytes(a: Buffer, b: Buffer): boolean {
-  const n = a.length;
-  if (n !== b.length) return false;
-  if (n > 64) return a.equals(b);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+export { sameBytes } from './recent-names.js';
 
 /** Commands a RESP2 client may send while subscribed (Redis's words in SUBSCRIBE_MODE_ERROR). */
 const SUBSCRIBE_MODE_OK = new Set([
@@ -78,17 +72,30 @@ function arityOk(arity: number, n: number): boolean {
 /** The command found, or Redis's error text (a string). */
 export type Lookup = Command | string;
 
-/** The last name looked up and its command: a pipeline repeats one command (PUBLISH, XADD). */
-let lastName: Buffer | null = null;
-let lastTable: CommandTable | null = null;
-let lastCmd: Command | undefined;
+/**
+ * Most command names remembered with their command (`find`), in the bytes
+ * a client sent them: a client alternates a few commands (XREADGROUP and
+ * XACK; XADD, PUBLISH), and a miss is a string, its lower case, a copy of
+ * the name and a hash lookup. One name was remembered before, so every
+ * command of an alternating client missed (bench/PROFILE.md, "Issue 16 —
+ * rgroup5 (round 11)"). Replaced round-robin.
+ */
+export const NAMES_CACHED = 8;
+/** Names of commands found, by the bytes sent (for `cachedTable`): also read by the tests. */
+export const recentCommands = new RecentNames<Command>(NAMES_CACHED, 32);
+let cachedTable: CommandTable | null = null;
 
 function find(table: CommandTable, name: Buffer): Command | undefined {
-  if (lastTable === table && lastName !== null && sameBytes(lastName, name)) return lastCmd;
+  if (cachedTable !== table) {
+    cachedTable = table;
+    recentCommands.clear();
+  } else {
+    const hit = recentCommands.get(name);
+    if (hit !== undefined) return hit;
+  }
   const cmd = table.get(name.toString('latin1').toLowerCase());
-  lastName = Buffer.from(name);
-  lastTable = table;
-  lastCmd = cmd;
+  // Only commands found are kept: unknown names do not push them out.
+  if (cmd !== undefined) recentCommands.add(name, cmd);
   return cmd;
 }
 

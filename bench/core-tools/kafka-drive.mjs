@@ -1,6 +1,6 @@
 /**
- * One Kafka produce run (1 KiB, acks and partitions as given) against a
- * fresh node, after a 20,000-record warm-up; prints the node's pid, then,
+ * One Kafka produce run (1 KiB or $SIZE bytes, acks and partitions as given) against a
+ * fresh node (extra node flags in $WEFT_ARGS), after a 20,000-record warm-up; prints the node's pid, then,
  * once the file named by WAITGO exists (if set: attach perf or strace
  * first), the run's records/s and the node's CPU µs per record.
  *   node bench/core-tools/kafka-drive.mjs <main.js> <this dist> <msgs> [partitions] [acks]
@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 
 const [mainJs, dist, msgsS, partsS = '1', acksS = '1'] = process.argv.slice(2);
+const size = Number(process.env.SIZE ?? 1024);
 const { startWeft, freePort } = await import(`${dist}/bench/servers.js`);
 const { createTopic, runKafkaProduce } = await import(`${dist}/src/bench/kafka-runner.js`);
 const cpuOf = (pid) => {
@@ -17,7 +18,13 @@ const cpuOf = (pid) => {
   return (Number(g[11]) + Number(g[12])) / 100;
 };
 const port = await freePort();
-const node = await startWeft(mainJs, ['--mesh-port', '-1', '--kafka-port', String(port)]);
+const node = await startWeft(mainJs, [
+  '--mesh-port',
+  '-1',
+  '--kafka-port',
+  String(port),
+  ...(process.env.WEFT_ARGS ?? '').split(' ').filter(Boolean),
+]);
 const server = { host: '127.0.0.1', port };
 for (let i = 0; ; i++) {
   try {
@@ -28,7 +35,7 @@ for (let i = 0; ; i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-await runKafkaProduce({ server, topic: 'warm', partitions: 1, msgs: 20000, size: 1024, acks: 1 });
+await runKafkaProduce({ server, topic: 'warm', partitions: 1, msgs: 20000, size, acks: 1 });
 await createTopic(server, 'bench', Number(partsS));
 console.log('PID', node.pid);
 if (process.env.WAITGO) {
@@ -40,7 +47,7 @@ const res = await runKafkaProduce({
   topic: 'bench',
   partitions: Number(partsS),
   msgs: Number(msgsS),
-  size: 1024,
+  size,
   acks: Number(acksS),
 });
 const b = cpuOf(node.pid);

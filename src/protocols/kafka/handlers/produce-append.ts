@@ -80,13 +80,9 @@ export function appendBatch(
       let left = n;
       let refused: unknown = null;
       const finish = (stored: boolean): void => {
-        // Nobody but the stream listens (the usual case): the batch's records
-        // are told to its consumers only, with one match for all of them.
-        const quiet = stored && !listened(sublist.match(p.subject), cs);
         for (let i = 0; stored && i < n; i++) {
           if (seqs[i] === undefined) continue;
           cs.consumers.stored(seqs[i]!, p.subject);
-          if (quiet) continue;
           // As router.publish (match, deliver), but the value is copied out of
           // the request's read buffer only when someone other than the stream
           // listens: a view would keep that whole buffer alive.

@@ -2,7 +2,8 @@
  * Kafka produce, server CPU per record: the CPU seconds (utime and stime,
  * from /proc/<pid>/stat) a node spends on each produce row, divided by its
  * records, beside JetStream async publish of the same size through the
- * same node's NATS face (the row's yardstick). Far less sensitive to a busy
+ * same node's NATS face (the row's yardstick, with the producer's window:
+ * producerWindow). Far less sensitive to a busy
  * machine than records/s. Sides (this build, and `--base` another build)
  * run interleaved, round by round; medians with min–max.
  *
@@ -26,7 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runJetStream } from '../src/bench/jetstream.js';
-import { createTopic, runKafkaProduce } from '../src/bench/kafka-runner.js';
+import { createTopic, producerWindow, runKafkaProduce } from '../src/bench/kafka-runner.js';
 import { parseServerUrl } from '../src/bench/protocol.js';
 import { freePort, type ServerProc, startWeft } from './servers.js';
 
@@ -86,6 +87,8 @@ interface Sample {
   userUs: number;
   sysUs: number;
   mainUs: number;
+  /** The load generator's own CPU (this process), µs per record. */
+  clientUs: number;
 }
 const samples = new Map<string, Sample[]>();
 const record = (key: string, s: Sample) => {
@@ -93,7 +96,7 @@ const record = (key: string, s: Sample) => {
   list.push(s);
   samples.set(key, list);
   console.log(
-    `  ${key.padEnd(28)} ${Math.round(s.perSec).toLocaleString('en-US').padStart(9)}/s  ${(s.userUs + s.sysUs).toFixed(2)} µs CPU (user ${s.userUs.toFixed(2)}, sys ${s.sysUs.toFixed(2)}, main ${s.mainUs.toFixed(2)})  load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
+    `  ${key.padEnd(28)} ${Math.round(s.perSec).toLocaleString('en-US').padStart(9)}/s  ${(s.userUs + s.sysUs).toFixed(2)} µs CPU (user ${s.userUs.toFixed(2)}, sys ${s.sysUs.toFixed(2)}, main ${s.mainUs.toFixed(2)}; client ${s.clientUs.toFixed(2)})  load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
   );
 };
 
@@ -126,7 +129,9 @@ async function oneRun(side: Side, c: (typeof cases)[number]): Promise<void> {
       run: () => Promise<{ msgsPerSec: number; done: number }>,
     ) => {
       const a = cpuOf(node!.pid);
+      const ca = process.cpuUsage();
       const res = await run();
+      const cu = process.cpuUsage(ca);
       const b = cpuOf(node!.pid);
       const n = Math.max(1, res.done);
       record(key, {
@@ -134,15 +139,17 @@ async function oneRun(side: Side, c: (typeof cases)[number]): Promise<void> {
         userUs: ((b.user - a.user) * 1e6) / n,
         sysUs: ((b.sys - a.sys) * 1e6) / n,
         mainUs: ((b.main - a.main) * 1e6) / n,
+        clientUs: (cu.user + cu.system) / n,
       });
     };
     if (values.js) {
-      await measure(`js-pub-async ${side.name}`, () =>
+      await measure(`js-pub-async-p${c.partitions} ${side.name}`, () =>
         runJetStream('js-pub-async', {
           server: parseServerUrl(node!.url),
           msgs,
           size,
-          window: 256,
+          // As the bench row's reference: as many in flight as the producer holds.
+          window: producerWindow(size, c.partitions),
         }),
       );
     }

@@ -1,6 +1,6 @@
 /**
- * One Kafka produce run (1 KiB, acks and partitions as given) against a
- * fresh node, after a 20,000-record warm-up; prints the node's pid, then,
+ * One Kafka produce run (1 KiB or $SIZE bytes, acks and partitions as given) against a
+ * fresh node (extra node flags in $WEFT_ARGS), after a 20,000-record warm-up; prints the node's pid, then,
  * once the file named by WAITGO exists (if set: attach perf or strace
  * first), the run's records/s and the node's CPU µs per record.
  *   node bench/core-tools/kafka-drive.mjs <main.js> <this dist> <msgs> [partitions] [acks]
@@ -9,15 +9,27 @@
 import { existsSync, readFileSync } from 'node:fs';
 
 const [mainJs, dist, msgsS, partsS = '1', acksS = '1'] = process.argv.slice(2);
+const size = Number(process.env.SIZE ?? 1024);
 const { startWeft, freePort } = await import(`${dist}/bench/servers.js`);
 const { createTopic, runKafkaProduce } = await import(`${dist}/src/bench/kafka-runner.js`);
+const mainOf = (pid) => {
+  const f = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const g = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(g[11]) + Number(g[12])) / 100;
+};
 const cpuOf = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const g = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(g[11]) + Number(g[12])) / 100;
 };
 const port = await freePort();
-const node = await startWeft(mainJs, ['--mesh-port', '-1', '--kafka-port', String(port)]);
+const node = await startWeft(mainJs, [
+  '--mesh-port',
+  '-1',
+  '--kafka-port',
+  String(port),
+  ...(process.env.WEFT_ARGS ?? '').split(' ').filter(Boolean),
+]);
 const server = { host: '127.0.0.1', port };
 for (let i = 0; ; i++) {
   try {
@@ -28,23 +40,47 @@ for (let i = 0; ; i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-await runKafkaProduce({ server, topic: 'warm', partitions: 1, msgs: 20000, size: 1024, acks: 1 });
+// WARM_TOPICS=n: the warm-up spread over n topics (each a new stream: the first streams' deopts happen here).
+for (let i = 0; i < Number(process.env.WARM_TOPICS ?? 1); i++) {
+  if (i > 0) await createTopic(server, `warm${i}`, 1);
+  await runKafkaProduce({
+    server,
+    topic: i > 0 ? `warm${i}` : 'warm',
+    partitions: 1,
+    msgs: 20000,
+    size,
+    acks: 1,
+  });
+}
 await createTopic(server, 'bench', Number(partsS));
 console.log('PID', node.pid);
 if (process.env.WAITGO) {
   while (!existsSync(process.env.WAITGO)) await new Promise((r) => setTimeout(r, 100));
 }
 const a = cpuOf(node.pid);
-const res = await runKafkaProduce({
-  server,
-  topic: 'bench',
-  partitions: Number(partsS),
-  msgs: Number(msgsS),
-  size: 1024,
-  acks: Number(acksS),
-});
+const am = mainOf(node.pid);
+// JS=1: JetStream async publish of the same size with the producer's window instead (the row's yardstick).
+const res = process.env.JS
+  ? await (await import(`${dist}/src/bench/jetstream.js`)).runJetStream('js-pub-async', {
+      server: (await import(`${dist}/src/bench/protocol.js`)).parseServerUrl(node.url),
+      msgs: Number(msgsS),
+      size,
+      window: (await import(`${dist}/src/bench/kafka-runner.js`)).producerWindow(
+        size,
+        Number(partsS),
+      ),
+    })
+  : await runKafkaProduce({
+      server,
+      topic: 'bench',
+      partitions: Number(partsS),
+      msgs: Number(msgsS),
+      size,
+      acks: Number(acksS),
+    });
 const b = cpuOf(node.pid);
+const bm = mainOf(node.pid);
 console.log(
-  `rate ${Math.round(res.msgsPerSec)} cpu/rec ${(((b - a) * 1e6) / res.done).toFixed(2)} us requests ${res.requests} done ${res.done}`,
+  `rate ${Math.round(res.msgsPerSec)} cpu/rec ${(((b - a) * 1e6) / res.done).toFixed(2)} us main/rec ${(((bm - am) * 1e6) / res.done).toFixed(2)} us requests ${res.requests ?? '-'} done ${res.done}`,
 );
 await node.stop();

@@ -23,6 +23,7 @@ import {
   decodeBatch,
   decodeBatchHeader,
   encodeBatch,
+  recordReaders,
   setBaseOffset,
   splitBatches,
 } from '../../src/protocols/kafka/records.js';
@@ -301,4 +302,63 @@ test('encodeBatch ⇄ decodeBatch over random batches: null and large values, ke
       );
     });
   }
+});
+
+test('plain records are read without a Reader, and always as the general reader reads them (random and damaged records)', () => {
+  let seed = 11;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => rnd(256)));
+  let plain = 0;
+  let general = 0;
+  for (let t = 0; t < 400; t++) {
+    const base = 1_700_000_000_000;
+    const records = Array.from({ length: 1 + rnd(6) }, () => ({
+      key: rnd(3) === 0 ? bytes(rnd(20)) : null,
+      value: rnd(10) === 0 ? null : bytes(rnd(4) === 0 ? 300 + rnd(20_000) : rnd(120)),
+      headers: rnd(4) === 0 ? [{ key: 'h', value: bytes(rnd(5)) }] : [],
+      // Deltas of 1 to 6 varint bytes (the plain reader takes up to 4).
+      timestamp: base + (rnd(2) === 0 ? rnd(100) : rnd(2) === 0 ? -rnd(1 << 20) : 2 ** 33 + rnd(9)),
+    }));
+    const batch = encodeBatch({ baseTimestamp: base, records });
+    const body = Buffer.from(batch.subarray(61));
+    // Whole records, then the same bytes damaged: one byte changed, or cut short.
+    const cases: Buffer[] = [body];
+    for (let k = 0; k < 6; k++) {
+      const bad = Buffer.from(body);
+      bad[rnd(Math.min(bad.length, 12))] = rnd(256);
+      cases.push(bad, body.subarray(0, rnd(body.length)));
+    }
+    for (const buf of cases) {
+      let at = 0;
+      while (at < buf.length) {
+        const fast = recordReaders.plain(buf, at, buf.length);
+        let slow: ReturnType<typeof recordReaders.general> | null = null;
+        try {
+          slow = recordReaders.general(buf, at, buf.length);
+        } catch (err) {
+          assert.ok(err instanceof KafkaCodecError);
+          assert.equal(fast, null, 'the plain reader takes no record the general one refuses');
+          break;
+        }
+        if (fast === null) general++;
+        else {
+          plain++;
+          assert.equal(fast.end, slow.end);
+          assert.deepEqual(fast.record, slow.record);
+          assert.ok(Object.isFrozen(fast.record.headers));
+        }
+        at = slow.end;
+      }
+    }
+  }
+  // Both paths were exercised.
+  assert.ok(plain > 500 && general > 100, `plain ${plain}, general ${general}`);
+  // decodeBatch takes the plain path for a producer's usual records.
+  const { records } = decodeBatch(encodeBatch({ records: [{ value: Buffer.from('v') }] }), {
+    maxBytes: MAX,
+  });
+  assert.ok(Object.isFrozen(records[0]!.headers));
 });

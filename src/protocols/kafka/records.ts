@@ -187,7 +187,22 @@ export function decodeBatch(batch: Buffer, opts: DecodeOptions): RecordBatch {
     corrupt(`record batch claims ${header.recordCount} records in ${body.length} bytes`);
   const records = new Array<KafkaRecord>(header.recordCount);
   try {
-    for (let i = 0; i < header.recordCount; i++) records[i] = readRecord(r);
+    const end = body.length;
+    let at = 0;
+    for (let i = 0; i < header.recordCount; i++) {
+      // The plain record (no headers, short varints) without a Reader; any
+      // other, or a bad one, is read again from its start by readRecord.
+      const fast = plainRecord(body, at, end);
+      if (fast !== null) {
+        records[i] = fast;
+        at = plainEnd;
+        continue;
+      }
+      r.pos = at;
+      records[i] = readRecord(r);
+      at = r.pos;
+    }
+    r.pos = at;
   } catch (err) {
     if (err instanceof KafkaCodecError && err.code !== 'CORRUPT_RECORDS')
       corrupt(`record ${err.message}`);
@@ -222,6 +237,90 @@ function readRecord(r: Reader): KafkaRecord {
   if (rr.remaining !== 0) corrupt(`record has ${rr.remaining} bytes after its headers`);
   return { attributes, timestampDelta, offsetDelta, key, value, headers };
 }
+
+/**
+ * The headers of every record that has none: one array, never written to
+ * (the face only reads a record's headers).
+ */
+const NO_HEADERS: RecordHeader[] = Object.freeze([]) as unknown as RecordHeader[];
+
+/** Where the last plainRecord ended (set when it returns a record). */
+let plainEnd = 0;
+/** Where the last shortVarint ended. */
+let varEnd = 0;
+
+/** A zigzag varint of at most 4 bytes at `at` (before `end`), or NaN (longer, or cut short). */
+function shortVarint(buf: Buffer, at: number, end: number): number {
+  let u = 0;
+  let mul = 1;
+  for (let i = 0; i < 4 && at < end; i++) {
+    const b = buf[at++]!;
+    u += (b & 0x7f) * mul;
+    if ((b & 0x80) === 0) {
+      varEnd = at;
+      return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+    }
+    mul *= 128;
+  }
+  return Number.NaN;
+}
+
+/**
+ * A record with no headers whose varints are short (what producers send),
+ * read straight off the buffer: the same fields as readRecord, or null for
+ * anything else (headers, long varints, a length that does not fit) — then
+ * readRecord reads it from `at` and throws what is wrong with it.
+ */
+function plainRecord(buf: Buffer, at: number, end: number): KafkaRecord | null {
+  const length = shortVarint(buf, at, end);
+  if (!(length >= 1)) return null;
+  let p = varEnd;
+  const stop = p + length;
+  if (stop > end) return null;
+  const attributes = (buf[p++]! << 24) >> 24;
+  const timestampDelta = shortVarint(buf, p, stop);
+  if (Number.isNaN(timestampDelta)) return null;
+  const offsetDelta = shortVarint(buf, varEnd, stop);
+  if (Number.isNaN(offsetDelta)) return null;
+  const keyLength = shortVarint(buf, varEnd, stop);
+  if (!(keyLength >= -1)) return null;
+  p = varEnd;
+  let key: Buffer | null = null;
+  if (keyLength >= 0) {
+    if (p + keyLength > stop) return null;
+    key = buf.subarray(p, p + keyLength);
+    p += keyLength;
+  }
+  const valueLength = shortVarint(buf, p, stop);
+  if (!(valueLength >= -1)) return null;
+  p = varEnd;
+  let value: Buffer | null = null;
+  if (valueLength >= 0) {
+    if (p + valueLength > stop) return null;
+    value = buf.subarray(p, p + valueLength);
+    p += valueLength;
+  }
+  // No headers (count 0, one byte), and nothing after them.
+  if (p + 1 !== stop || buf[p] !== 0) return null;
+  plainEnd = stop;
+  return { attributes, timestampDelta, offsetDelta, key, value, headers: NO_HEADERS };
+}
+
+/**
+ * For tests: the plain-record reader and the general one, on one record at
+ * `at`; `general` returns the record and where it ends, or throws.
+ */
+export const recordReaders = {
+  plain(buf: Buffer, at: number, end: number): { record: KafkaRecord; end: number } | null {
+    const record = plainRecord(buf, at, end);
+    return record === null ? null : { record, end: plainEnd };
+  },
+  general(buf: Buffer, at: number, end: number): { record: KafkaRecord; end: number } {
+    const r = new Reader(buf, at, end);
+    const record = readRecord(r);
+    return { record, end: r.pos };
+  },
+};
 
 function nullableBytes(r: Reader, what: string): Buffer | null {
   const n = r.varint();

@@ -10,8 +10,7 @@
  * queued outside a read (timers) are flushed in setImmediate. Flushing per
  * read, not per loop turn, matters: libuv may read one socket many times in
  * a turn, and holding all of that would count against `maxPending`. A chunk is reused after a
- * flush: the written range is handed off, later frames go after it. A lone piece goes below the
- * socket's Writable when it holds nothing (direct-write.ts).
+ * flush: the written range is handed off, later frames go after it (lone pieces: direct-write.ts).
  *
  * Every byte queued is counted in the node's `Outbound` (see outbound.ts)
  * until the socket hands it to the kernel (the write's callback) or the
@@ -223,9 +222,12 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
 
   /** Called by the socket once the last write of a flush reached the kernel (or failed). */
   private readonly written = (err?: Error | null): void => {
-    if (this.direct > 0) this.direct = 0;
-    // A direct write's error is not the socket's yet (its Writable destroys on its own).
+    // A direct write's error is not yet the socket's; one that waited is its 'drain'.
     if (err != null && !this.socket.destroyed) (this.socket as net.Socket).destroy(err);
+    if (this.direct > 0) {
+      this.direct = 0;
+      if (this.waitingDrain) queueMicrotask(() => this.drained());
+    }
     const n = this.inflightFirst;
     if (n === -1) return;
     this.writtenSeq++;
@@ -525,18 +527,17 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     if (this.parts === null && free !== null) {
       for (let i = 0; i < free.length; i++) if (free[i] === SPARE_QUEUED) free[i] = this.flushSeq;
     }
-    // Counted before the write: a direct write's callback runs inside it when the kernel took it all.
     if (this.inflightFirst === -1) this.inflightFirst = bytes;
     else if (this.inflightRest === null) this.inflightRest = [bytes];
     else this.inflightRest.push(bytes);
     const piece = one ?? (parts!.length === 1 ? parts![0] : null);
     let ok = true;
     if (piece !== null && this.direct === 0) {
-      this.direct = bytes; // until `written`: inside the call when the kernel took it all
+      this.direct = bytes; // until `written` (inside the call when the kernel took it all)
       if (!writeDirect(this.socket, piece, this.written)) {
         this.direct = 0;
         ok = this.socket.write(piece, this.written);
-      }
+      } else ok = this.direct === 0; // left in libuv: the kernel is full, as `write` saying false
     } else if (piece !== null) ok = this.socket.write(piece, this.written);
     else {
       const list = parts!;

@@ -93,6 +93,7 @@ describe('Connection: direct writes', () => {
       flusher.end();
       assert.equal(ours.writableLength, 0, 'not in the Writable');
       assert.ok(conn.pendingBytes > 0, 'counted while libuv holds it');
+      // As a full socket: what follows waits in the queue until the piece is written.
       assert.ok(conn.held > 0);
       const rest = [pattern(300, 2), pattern(70_000, 3), pattern(5, 4)];
       for (const r of rest) {
@@ -100,6 +101,7 @@ describe('Connection: direct writes', () => {
         conn.send(r);
         flusher.end();
       }
+      assert.equal(ours.writableLength, 0, 'nothing handed on while the piece waits');
       const want = Buffer.concat([big, ...rest]);
       const got: Buffer[] = [];
       let n = 0;

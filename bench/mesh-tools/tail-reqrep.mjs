@@ -130,12 +130,18 @@ for (let r = 0; r < rounds; r++)
       // (counted over the warm-up too: divided by requests + 5,000).
       const tracers = process.env.STRACE
         ? nodes.map((x) => {
-            const p = spawn('strace', ['-f', '-c', '-p', String(x.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+            const p = spawn('strace', ['-f', '-c', '-p', String(x.pid)], {
+              stdio: ['ignore', 'ignore', 'pipe'],
+            });
             let out = '';
             p.stderr.on('data', (d) => {
               out += d;
             });
-            return { p, name: x.name ?? String(x.pid), done: new Promise((ok) => p.on('exit', () => ok(out))) };
+            return {
+              p,
+              name: x.name ?? String(x.pid),
+              done: new Promise((ok) => p.on('exit', () => ok(out))),
+            };
           })
         : [];
       if (tracers.length) await new Promise((ok) => setTimeout(ok, 1000));
@@ -183,7 +189,10 @@ for (let r = 0; r < rounds; r++)
         }
         const inRun = gcs.filter(([a]) => a >= at[0]);
         const per = {};
-        for (const [a, b, name] of inRun) (per[name] ??= []).push((b - a) * 1e3);
+        for (const [a, b, name] of inRun) {
+          per[name] ??= [];
+          per[name].push((b - a) * 1e3);
+        }
         const desc = Object.entries(per)
           .map(([k, v]) => {
             const s = v.sort((x, y) => x - y);

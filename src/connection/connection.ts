@@ -226,7 +226,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     if (err != null && !this.socket.destroyed) (this.socket as net.Socket).destroy(err);
     if (this.direct > 0) {
       this.direct = 0;
-      if (this.waitingDrain) queueMicrotask(() => this.drained());
+      if (this.waitingDrain && err == null) queueMicrotask(() => this.drained());
     }
     const n = this.inflightFirst;
     if (n === -1) return;

@@ -9,8 +9,8 @@
  * socket in one write (several chunks: corked, so libuv uses writev). Bytes
  * queued outside a read (timers) are flushed in setImmediate. Flushing per
  * read, not per loop turn, matters: libuv may read one socket many times in
- * a turn, and holding all of that would count against `maxPending`. A chunk is reused after a flush: the written range is
- * handed off, later frames go after it.
+ * a turn, and holding all of that would count against `maxPending`. A chunk is reused after a
+ * flush: the written range is handed off, later frames go after it (lone pieces: direct-write.ts).
  *
  * Every byte queued is counted in the node's `Outbound` (see outbound.ts)
  * until the socket hands it to the kernel (the write's callback) or the
@@ -20,8 +20,10 @@
  * deadline measures real progress, and the rest waits here, where it is
  * counted and can be dropped at once.
  */
+import type net from 'node:net';
 import { CloseReason } from '../errors.js';
 import { utf8Write } from '../util/bytes.js';
+import { canWriteDirect, writeDirect } from './direct-write.js';
 import { type Outbound, type OutboundHolder, type SlowReason, unbounded } from './outbound.js';
 import { isSharedRead } from './shared-read.js';
 import type { Transport } from './transport.js';
@@ -139,12 +141,9 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   private chunkSize = CHUNK_MIN;
   /** Sealed buffers waiting for the next flush (null: none). */
   private parts: Buffer[] | null = null;
-  /**
-   * A buffer queued by reference while nothing else was (null: none): it
-   * goes first, before the chunk's range. `parts` is null while it is set;
-   * a later reference moves it there. So a lone piece (a relayed run, a
-   * lone reply) is written without an array per flush.
-   */
+  /** A buffer queued by reference while nothing else was (null: none): it goes first, before the
+   * chunk's range; a later reference moves it to `parts` (null while it is set). So a lone piece
+   * (a relayed run, a lone reply) is written without an array per flush. */
   private lone: Buffer | null = null;
   /** Bytes queued here and not yet handed to the socket. */
   private queued = 0;
@@ -154,22 +153,19 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   held = 0;
   /** When the socket became full with nothing taken since, ms; 0 when it is not. */
   blockedSince = 0;
-  /**
-   * Bytes of each flush the socket has not yet reported written, oldest
-   * first: the oldest (-1: none), then the others (most of the time there
-   * are none, and no array is held).
-   */
+  /** Bytes of each flush the socket has not yet reported written, oldest first: the oldest (-1:
+   * none), then the others (most of the time there are none, and no array is held). */
   private inflightFirst = -1;
   private inflightRest: number[] | null = null;
+  /** A direct write's bytes not yet in the kernel (direct-write.ts); 0: none; -1: the socket has none. */
+  private direct: number;
   /** Set once everything held is released (the connection is gone): nothing is counted after. */
   private released = false;
   /**
-   * Chunks replaced (at most SPARE_MAX; null: none), each reused instead of
-   * a new allocation once the socket has reported written every flush that
-   * carried a part of it: a connection whose read batches encode more than
-   * a chunk goes round two or three chunks (a new 64 KiB chunk per batch
-   * was GC pressure and page faults on a mesh node, bench/PROFILE.md,
-   * "Issue 16 — mesh, round 3").
+   * Chunks replaced (at most SPARE_MAX; null: none), each reused instead of a new allocation once
+   * the socket has reported written every flush that carried a part of it: a connection whose read
+   * batches encode more than a chunk goes round two or three chunks (a new 64 KiB chunk per batch
+   * was GC pressure and page faults on a mesh node, bench/PROFILE.md, "Issue 16 — mesh, round 3").
    */
   private spares: Buffer[] | null = null;
   /** Flushes handed to the socket, and reported written by it (in order). */
@@ -191,6 +187,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
+    this.direct = canWriteDirect(socket) ? 0 : -1;
     // The same listener functions for every connection (no closures per
     // connection: idle connections are many); each finds its connection.
     (socket as Carrier)[CONNECTION] = this;
@@ -223,8 +220,14 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     this.onDrained();
   }
 
-  /** Called by the socket once the last write of a flush reached the kernel. */
-  private readonly written = (): void => {
+  /** Called by the socket once the last write of a flush reached the kernel (or failed). */
+  private readonly written = (err?: Error | null): void => {
+    // A direct write's error is not yet the socket's; one that waited is its 'drain'.
+    if (err != null && !this.socket.destroyed) (this.socket as net.Socket).destroy(err);
+    if (this.direct > 0) {
+      this.direct = 0;
+      if (this.waitingDrain && err == null) queueMicrotask(() => this.drained());
+    }
     const n = this.inflightFirst;
     if (n === -1) return;
     this.writtenSeq++;
@@ -275,7 +278,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
 
   /** Bytes waiting to reach the peer: in our queue and in the socket's. */
   get pendingBytes(): number {
-    return this.queued + this.socket.writableLength;
+    return this.queued + this.socket.writableLength + Math.max(this.direct, 0);
   }
 
   /**
@@ -453,7 +456,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   }
 
   private afterQueue(): boolean {
-    if (this.queued + this.socket.writableLength > this.maxPending) {
+    if (this.pendingBytes > this.maxPending) {
       this.onSlowConsumer(CloseReason.SlowConsumer);
       return false;
     }
@@ -477,10 +480,9 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   }
 
   /**
-   * Hands queued bytes to the socket: one write, or one corked batch. While
-   * the socket is above its high-water mark this waits for 'drain', unless
-   * `final` (the connection is ending: everything goes to the socket, which
-   * sends it before its FIN).
+   * Hands queued bytes to the socket: one write, or one corked batch. While the socket is above its
+   * high-water mark this waits for 'drain', unless `final` (the connection is ending: everything
+   * goes to the socket, which sends it before its FIN).
    */
   flush(final = false): void {
     this.isDirty = false;
@@ -525,9 +527,18 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     if (this.parts === null && free !== null) {
       for (let i = 0; i < free.length; i++) if (free[i] === SPARE_QUEUED) free[i] = this.flushSeq;
     }
-    let ok: boolean;
-    if (one !== null) ok = this.socket.write(one, this.written);
-    else if (parts!.length === 1) ok = this.socket.write(parts![0], this.written);
+    if (this.inflightFirst === -1) this.inflightFirst = bytes;
+    else if (this.inflightRest === null) this.inflightRest = [bytes];
+    else this.inflightRest.push(bytes);
+    const piece = one ?? (parts!.length === 1 ? parts![0] : null);
+    let ok = true;
+    if (piece !== null && this.direct === 0) {
+      this.direct = bytes; // until `written` (inside the call when the kernel took it all)
+      if (!writeDirect(this.socket, piece, this.written)) {
+        this.direct = 0;
+        ok = this.socket.write(piece, this.written);
+      } else ok = this.direct === 0; // left in libuv: the kernel is full, as `write` saying false
+    } else if (piece !== null) ok = this.socket.write(piece, this.written);
     else {
       const list = parts!;
       const last = list.length - 1;
@@ -535,11 +546,6 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
       for (let i = 0; i < last; i++) this.socket.write(list[i]);
       ok = this.socket.write(list[last], this.written);
       this.socket.uncork();
-    }
-    if (this.inflightFirst === -1) this.inflightFirst = bytes;
-    else {
-      this.inflightRest ??= [];
-      this.inflightRest.push(bytes);
     }
     if (!ok) {
       this.waitingDrain = true;

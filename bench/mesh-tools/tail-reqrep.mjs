@@ -1,0 +1,211 @@
+/**
+ * The tail of request-reply across a Weft chain or a nats-server cluster:
+ *   NODES=2 ROUNDS=2 node bench/mesh-tools/tail-reqrep.mjs <requests> nats|<dist> [...]
+ * (nats: NATS_BIN or nats-server on PATH, a cluster of 2). A bare requester
+ * (main thread, on the first node) and responder (worker thread, on the
+ * last), one request at a time, 16 B; prints p50/p90/p95/p98/p99/p99.9 of the
+ * round trip, and with GC_DIR set (and WEFT_BENCH_NODE_ARGS="--require
+ * bench/mesh-tools/gc-times.cjs") how many round trips over the p99 overlap a
+ * garbage collection on a node, and how the slow ones are spread in time.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+const [n, ...targets] = process.argv.slice(2);
+const requests = Number(n);
+const rounds = Number(process.env.ROUNDS ?? 1);
+const here = resolve('dist');
+const natsBin = process.env.NATS_BIN ?? execFileSync('which', ['nats-server']).toString().trim();
+
+const responderSrc = `
+const net = require('node:net');
+const { workerData, parentPort } = require('node:worker_threads');
+const s = net.connect({ host: '127.0.0.1', port: workerData.port, noDelay: true });
+let buf = '';
+const body = 'x'.repeat(16);
+s.setEncoding('latin1');
+s.write('CONNECT {"verbose":false,"pedantic":false}\\r\\nSUB req 1\\r\\nPING\\r\\n');
+s.on('data', (d) => {
+  buf += d;
+  for (;;) {
+    const i = buf.indexOf('\\r\\n');
+    if (i < 0) return;
+    const line = buf.slice(0, i);
+    if (line.startsWith('MSG ')) {
+      const f = line.split(' ');
+      const len = Number(f[f.length - 1]);
+      if (buf.length < i + 2 + len + 2) return;
+      buf = buf.slice(i + 2 + len + 2);
+      s.write('PUB ' + f[3] + ' 16\\r\\n' + body + '\\r\\n');
+    } else {
+      buf = buf.slice(i + 2);
+      if (line === 'PONG') parentPort.postMessage('ready');
+      else if (line === 'PING') s.write('PONG\\r\\n');
+    }
+  }
+});
+`;
+
+function requester(port) {
+  return new Promise((ok) => {
+    const s = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    s.setEncoding('latin1');
+    let buf = '';
+    let phase = 'probe';
+    const body = 'x'.repeat(16);
+    const lat = new Float64Array(requests);
+    const at = new Float64Array(requests);
+    let i = -5000; // warm-up
+    let t0 = 0n;
+    const send = () => {
+      t0 = process.hrtime.bigint();
+      s.write(`PUB req inbox.1 16\r\n${body}\r\n`);
+    };
+    s.write('CONNECT {"verbose":false,"pedantic":false}\r\nSUB inbox.1 1\r\nPING\r\n');
+    let probe;
+    s.on('data', (d) => {
+      buf += d;
+      for (;;) {
+        const k = buf.indexOf('\r\n');
+        if (k < 0) return;
+        const line = buf.slice(0, k);
+        if (line.startsWith('MSG ')) {
+          const f = line.split(' ');
+          const len = Number(f[f.length - 1]);
+          if (buf.length < k + 2 + len + 2) return;
+          buf = buf.slice(k + 2 + len + 2);
+          if (phase === 'probe') {
+            phase = 'run';
+            clearInterval(probe);
+            send();
+            continue;
+          }
+          const t1 = process.hrtime.bigint();
+          if (i >= 0) {
+            lat[i] = Number(t1 - t0) / 1e3;
+            at[i] = performance.timeOrigin + performance.now() - lat[i] / 1e3;
+          }
+          i++;
+          if (i === requests) {
+            s.end();
+            ok({ lat, at });
+          } else send();
+        } else {
+          buf = buf.slice(k + 2);
+          if (line === 'PONG' && phase === 'probe' && !probe) {
+            // Requests reach the responder once its interest crossed the links.
+            probe = setInterval(send, 20);
+          } else if (line === 'PING') s.write('PONG\r\n');
+        }
+      }
+    });
+  });
+}
+
+/** User + system CPU of a process, µs (10 ms ticks). */
+const cpuUs = (pid) => {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 1e4;
+};
+const pct = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+for (let r = 0; r < rounds; r++)
+  for (const t of targets) {
+    const servers = await import(`${here}/bench/servers.js`);
+    const nodes =
+      t === 'nats'
+        ? await servers.startNatsCluster(natsBin, 2)
+        : await servers.startWeftChain(
+            `${resolve(t)}/src/cli/main.js`,
+            Number(process.env.NODES ?? 2),
+          );
+    const port = (x) => Number(new URL(x.url.replace(/^nats:/, 'http:')).port);
+    try {
+      const w = new Worker(responderSrc, { eval: true, workerData: { port: port(nodes.at(-1)) } });
+      await new Promise((ok) => w.once('message', ok));
+      // STRACE=1: syscalls per round trip of every server process, all threads
+      // (counted over the warm-up too: divided by requests + 5,000).
+      const tracers = process.env.STRACE
+        ? nodes.map((x) => {
+            const p = spawn('strace', ['-f', '-c', '-p', String(x.pid)], {
+              stdio: ['ignore', 'ignore', 'pipe'],
+            });
+            let out = '';
+            p.stderr.on('data', (d) => {
+              out += d;
+            });
+            return {
+              p,
+              name: x.name ?? String(x.pid),
+              done: new Promise((ok) => p.on('exit', () => ok(out))),
+            };
+          })
+        : [];
+      if (tracers.length) await new Promise((ok) => setTimeout(ok, 1000));
+      const cpu0 = nodes.map((x) => cpuUs(x.pid));
+      const { lat, at } = await requester(port(nodes[0]));
+      const cpu = nodes.map((x, i) => (cpuUs(x.pid) - cpu0[i]) / (requests + 5000));
+      for (const t of tracers) t.p.kill('SIGINT');
+      for (const t of tracers) {
+        const rows = [];
+        for (const line of (await t.done).split('\n')) {
+          const f = line.trim().split(/\s+/);
+          if (f.length >= 5 && /^[\d.]+$/.test(f[0]) && f.at(-1) !== 'total') {
+            const v = Number(f[3]) / (requests + 5000);
+            if (v >= 0.05) rows.push(`${f.at(-1)} ${v.toFixed(2)}`);
+          }
+        }
+        console.log(`   ${t.name}: ${rows.join(', ')}`);
+      }
+      await w.terminate();
+      const sorted = Float64Array.from(lat).sort();
+      const p99 = pct(sorted, 0.99);
+      const qs = [0.5, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999]
+        .map((q) => `${q * 100}%=${pct(sorted, q).toFixed(0)}`)
+        .join(' ');
+      console.log(
+        `${t === 'nats' ? 'nats' : t.slice(-20)}  ${qs}  max=${sorted.at(-1).toFixed(0)}  cpu/rt ${cpu.map((c) => c.toFixed(0)).join('+')} µs  load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
+      );
+      if (process.env.GC_DIR && t !== 'nats') {
+        await Promise.all(nodes.map((x) => x.stop()));
+        const gcs = nodes.flatMap((x) => {
+          const f = `${process.env.GC_DIR}/gct-${x.pid}.json`;
+          if (!existsSync(f)) return [];
+          const g = JSON.parse(readFileSync(f, 'utf8'));
+          rmSync(f);
+          return g.map(([s, us]) => [s, s + us / 1e3, x.name]);
+        });
+        let slow = 0;
+        let withGc = 0;
+        for (let i = 0; i < lat.length; i++) {
+          if (lat[i] < p99) continue;
+          slow++;
+          const s = at[i];
+          const e = s + lat[i] / 1e3;
+          if (gcs.some(([a, b]) => a < e && b > s)) withGc++;
+        }
+        const inRun = gcs.filter(([a]) => a >= at[0]);
+        const per = {};
+        for (const [a, b, name] of inRun) {
+          per[name] ??= [];
+          per[name].push((b - a) * 1e3);
+        }
+        const desc = Object.entries(per)
+          .map(([k, v]) => {
+            const s = v.sort((x, y) => x - y);
+            return `${k} ${s.length} (p50 ${s[s.length >> 1].toFixed(0)} µs, max ${s.at(-1).toFixed(0)})`;
+          })
+          .join(', ');
+        let pairs = 0;
+        for (let i = 1; i < lat.length; i++) if (lat[i] >= p99 && lat[i - 1] >= p99) pairs++;
+        console.log(
+          `   over p99: ${slow}, overlapping a node GC: ${withGc}, right after another slow one: ${pairs}; GCs in run: ${desc}`,
+        );
+      }
+    } finally {
+      await Promise.all(nodes.map((x) => x.stop()));
+    }
+  }

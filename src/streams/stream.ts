@@ -21,27 +21,12 @@ import {
   type StreamStore,
 } from './store.js';
 import { NS_PER_MS, type StreamConfig } from './stream-config.js';
-import { internalError, JsErr, StreamApiError } from './stream-errors.js';
+import { JsErr, StreamApiError, storeFailure } from './stream-errors.js';
 import { type RunDone, RunNotice } from './stream-run.js';
 
-/** How `storeNotify` tells of a publish: `err` null once stored (what `store` rejects with, else). */
-export type StoreDone = (err: unknown, seq: number, duplicate: boolean) => void;
+import { type StoreDone, type StoreNotice, tell } from './stream-notice.js';
 
-/**
- * `StoreDone` as an object's method: a caller that keeps an object per
- * publish until it is acked anyway (the Redis face's reply slot) passes
- * it, not a closure and its context as well (bench/PROFILE.md, "Issue 16
- * — xadd3").
- */
-export interface StoreNotice {
-  stored(err: unknown, seq: number, duplicate: boolean): void;
-}
-
-/** Tells `done` (a callback or a notice) of a publish. */
-function tell(done: StoreDone | StoreNotice, err: unknown, seq: number, dup: boolean): void {
-  if (typeof done === 'function') done(err, seq, dup);
-  else done.stored(err, seq, dup);
-}
+export type { StoreDone, StoreNotice } from './stream-notice.js';
 
 export interface PubResult {
   seq: number;
@@ -77,6 +62,8 @@ export class Stream {
    * A ring (fifo.ts): no allocation per publish once grown.
    */
   private readonly notifyQ = new Fifo<StoreDone | StoreNotice>(256);
+  /** The run `appendInRun` appends under, its notice not queued yet (ended by the turn's end). */
+  private run: StoreNotice | null = null;
   /**
    * Asked before a message on `subject` with `size` bytes of headers and
    * payload is stored, after the stream's own checks: an error refuses it
@@ -162,6 +149,7 @@ export class Stream {
     pub: PubHeaders = readPubHeaders(headers),
   ): Promise<PubResult> {
     if (this.closedFlag) return Promise.reject(JsErr.StreamNotFound());
+    if (this.run !== null) this.endRun();
     const cfg = this.cfg;
     const now = Date.now();
     this.pruneDedup(now);
@@ -303,17 +291,9 @@ export class Stream {
     done: StoreDone | StoreNotice,
     time: number,
   ): void {
-    const cfg = this.cfg;
     const store = this.messages;
-    if (
-      pub !== NO_PUB_HEADERS ||
-      store.appendNotify === undefined ||
-      this.closedFlag ||
-      store.writeError !== null ||
-      cfg.max_msgs > 0 ||
-      cfg.max_bytes > 0 ||
-      cfg.max_msgs_per_subject > 0
-    ) {
+    if (this.run !== null) this.endRun();
+    if (pub !== NO_PUB_HEADERS || !this.plain(store)) {
       const whole = pStart === 0 && pEnd === payload.length;
       this.store(subject, headers, whole ? payload : payload.subarray(pStart, pEnd), pub).then(
         (r) => tell(done, null, r.seq, r.duplicate === true),
@@ -325,17 +305,14 @@ export class Stream {
     const now = time < 0 ? Date.now() : time;
     this.pruneDedup(now);
     const size = (headers === null ? 0 : headers.length) + pEnd - pStart;
-    let refused: unknown =
-      cfg.max_msg_size >= 0 && size > cfg.max_msg_size
-        ? JsErr.MsgSizeExceeded()
-        : (this.admit?.(subject, size) ?? null);
+    let refused = this.refusal(subject, size);
     if (refused === null) {
-      refused = store.appendNotify(subject, headers, payload, now, this.appended, pStart, pEnd);
+      refused = store.appendNotify!(subject, headers, payload, now, this.appended, pStart, pEnd);
       if (refused === null) {
         // Never called back in this turn: queued in time.
         this.notifyQ.push(done);
         this.lastMsgId = '';
-        if (cfg.max_age > 0) this.expire();
+        if (this.cfg.max_age > 0) this.expire();
         return;
       }
       refused = storeFailure(refused);
@@ -364,17 +341,8 @@ export class Stream {
   ): boolean {
     const cfg = this.cfg;
     const store = this.messages;
-    if (
-      store.notifyQueued === undefined ||
-      store.appendNotify === undefined ||
-      this.closedFlag ||
-      store.writeError !== null ||
-      cfg.max_msgs > 0 ||
-      cfg.max_bytes > 0 ||
-      cfg.max_msgs_per_subject > 0
-    ) {
-      return false;
-    }
+    if (this.run !== null) this.endRun();
+    if (!this.plain(store)) return false;
     let seq: number;
     try {
       seq = store.state().lastSeq;
@@ -388,12 +356,9 @@ export class Stream {
       const h = heads[i]!;
       const p = payloads[i]!;
       const size = h.length + p.length;
-      let why: unknown =
-        cfg.max_msg_size >= 0 && size > cfg.max_msg_size
-          ? JsErr.MsgSizeExceeded()
-          : (this.admit?.(subject, size) ?? null);
+      let why = this.refusal(subject, size);
       if (why === null) {
-        const err = store.appendNotify(subject, h, p, time, null);
+        const err = store.appendNotify!(subject, h, p, time, null);
         if (err === null) {
           seqs[i] = ++seq;
           stored++;
@@ -408,12 +373,72 @@ export class Stream {
       return true;
     }
     // One notice for the run, after its last record: in order with the others.
-    store.notifyQueued(this.appended);
+    store.notifyQueued!(this.appended);
     this.notifyQ.push(new RunNotice(done, refused));
     this.lastMsgId = '';
     if (cfg.max_age > 0) this.expire();
     return true;
   }
+
+  /** A plain publish may be appended with a notice (no limit that removes on a publish). */
+  private plain(store: StreamStore): boolean {
+    const cfg = this.cfg;
+    return (
+      store.notifyQueued !== undefined &&
+      store.appendNotify !== undefined &&
+      !this.closedFlag &&
+      store.writeError === null &&
+      cfg.max_msgs <= 0 &&
+      cfg.max_bytes <= 0 &&
+      cfg.max_msgs_per_subject <= 0
+    );
+  }
+
+  /** Why a publish of `size` bytes on `subject` is refused (size limit, the account's), or null. */
+  private refusal(subject: string, size: number): unknown {
+    const max = this.cfg.max_msg_size;
+    return max >= 0 && size > max ? JsErr.MsgSizeExceeded() : (this.admit?.(subject, size) ?? null);
+  }
+
+  /** The run `appendInRun` appends under, its notice not queued yet; null: none. */
+  get openRun(): StoreNotice | null {
+    return this.run;
+  }
+
+  /**
+   * A plain publish appended now under `run`, a notice told once for all
+   * appended under it while it is open (from its first append until the
+   * turn ends or another notice is queued here; then it goes in line): one
+   * entry in the stream's and the writer's queues for the Redis face's
+   * XADDs of one pipeline (redis/xadd-run.ts). The publish's sequence, or 0
+   * when nothing was stored (no plain publish now, or this one refused):
+   * the caller stores it with `storeNotify`, which tells why.
+   */
+  appendInRun(subject: string, headers: Buffer, payload: Buffer, time: number, run: StoreNotice) {
+    const store = this.messages;
+    if (!this.plain(store) || this.refusal(subject, headers.length + payload.length) !== null) {
+      return 0;
+    }
+    if (this.run !== run) this.endRun();
+    this.pruneDedup(time);
+    if (store.appendNotify!(subject, headers, payload, time, null) !== null) return 0;
+    if (this.run !== run) {
+      this.run = run;
+      queueMicrotask(this.endRun);
+    }
+    this.lastMsgId = '';
+    if (this.cfg.max_age > 0) this.expire();
+    return store.state().lastSeq;
+  }
+
+  /** The open run's notice goes in line (its appends are queued). */
+  private readonly endRun = (): void => {
+    const run = this.run;
+    if (run === null) return;
+    this.run = null;
+    this.messages.notifyQueued!(this.appended);
+    this.notifyQ.push(run);
+  };
 
   /** `storeNotify`'s callback from the store: tells the oldest waiting publish. */
   private readonly appended: AppendDone = (err, seq) => {
@@ -547,6 +572,7 @@ export class Stream {
   /** Stops the age timer and closes the store. */
   async close(): Promise<void> {
     if (this.closedFlag) return;
+    this.endRun();
     this.closedFlag = true;
     if (this.ageTimer !== null) clearInterval(this.ageTimer);
     this.ageTimer = null;
@@ -571,11 +597,4 @@ function rollupOf(
   const kind = value.toLowerCase();
   if (kind === 'sub' || kind === 'all') return kind;
   return new StreamApiError(500, 10111, `rollup value invalid: "${value}"`);
-}
-
-function storeFailure(err: unknown): StreamApiError {
-  if (err instanceof StreamApiError) return err;
-  if (err instanceof StoreError && err.code === 'too_large') return JsErr.MsgSizeExceeded();
-  // Never the error's message to the client: it names the node's paths.
-  return internalError(err);
 }

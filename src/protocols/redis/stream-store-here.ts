@@ -17,7 +17,8 @@ import type { PubResult, StoreNotice } from '../../streams/stream.js';
 import { internalDetail, internalError } from '../../streams/stream-errors.js';
 import type { FaceHost } from '../face.js';
 import { R } from './encoder.js';
-import { LaterReply } from './reply-line.js';
+import { LaterReply, type Slot } from './reply-line.js';
+import { XADD_RUN_MAX, XaddRun } from './xadd-run.js';
 import type { AppendResult } from './stream-acks.js';
 
 export class StoreHere {
@@ -69,6 +70,39 @@ export class StoreHere {
     cs.stream.storeNotify(subject, headers, payload, later, NO_PUB_HEADERS, now);
     this.deliverToOthers(account, cs, subject, headers, payload);
     return later;
+  }
+
+  /**
+   * `storeLater` as a run (xadd-run.ts): the entry joins `tail` when that is
+   * a run open on the stream with room (it is returned), else starts a new
+   * run (returned); null, with nothing stored, when the stream takes no run
+   * now or refuses the entry (the caller then uses `storeLater`, which
+   * tells why).
+   */
+  storeInRun(
+    account: Account,
+    cs: CapturedStream,
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+    head: string,
+    seq: number,
+    now: number,
+    tail: Slot | null,
+  ): XaddRun | null {
+    const stream = cs.stream;
+    const run =
+      tail instanceof XaddRun &&
+      stream.openRun === tail &&
+      tail.count < XADD_RUN_MAX &&
+      tail.subject === subject
+        ? tail
+        : new XaddRun(this, cs, subject);
+    const at = stream.appendInRun(subject, headers, payload, now, run);
+    if (at === 0) return null;
+    run.add(at, head, seq);
+    this.deliverToOthers(account, cs, subject, headers, payload);
+    return run;
   }
 
   /**

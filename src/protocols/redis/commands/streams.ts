@@ -10,7 +10,7 @@
  */
 import type { Command, CommandContext } from '../command.js';
 import { R, type Reply } from '../encoder.js';
-import type { LaterReply } from '../reply-line.js';
+import type { LaterReply, Slot } from '../reply-line.js';
 import {
   type RedisStreams,
   type StreamView,
@@ -137,7 +137,8 @@ export function xadd(
  * `XADD <key> * <field> <value>` read as ranges of `buf` (the session's
  * fast path, parser.ts `peekXadd`: no argument array, no Buffer per
  * argument): xaddHere's answer when the stream is here with its top
- * known; null for anything else, which the session then reads as
+ * known — `tail` itself when the XADD joined it, the connection's last
+ * reply in line, a run of XADDs to the stream (xadd-run.ts); null for anything else, which the session then reads as
  * arguments and runs through `xadd` (the same answer, errors included).
  */
 export function xaddRanges(
@@ -149,13 +150,14 @@ export function xaddRanges(
   fe: number,
   vs: number,
   ve: number,
+  tail: Slot | null,
 ): Reply | LaterReply | null {
   const name = nameAt(buf, ks, ke);
   if (typeof name !== 'string') return null;
   const streams = streamsOf(ctx.face);
   const here = streams.hereForXadd(ctx.client.account, name);
   if (here === null) return null;
-  return xaddHere(ctx, streams, here, AUTO, buf, fs, fe, buf.subarray(vs, ve), null, 0);
+  return xaddHere(ctx, streams, here, AUTO, buf, fs, fe, buf.subarray(vs, ve), null, 0, tail);
 }
 
 const AUTO = parseXaddId(Buffer.from('*'))!;
@@ -176,6 +178,7 @@ function xaddHere(
   one: Buffer | null,
   args: readonly Buffer[] | null,
   from: number,
+  tail: Slot | null = null,
 ): Reply | LaterReply {
   const subject = v.xaddTarget();
   if ('error' in subject) return R.error(subject.error);
@@ -233,6 +236,7 @@ function xaddHere(
     head,
     seq,
     now,
+    tail,
   );
 }
 

@@ -1,0 +1,110 @@
+/**
+ * The XADDs one connection pipelines to one stream in one read (`XADD s *
+ * f v` × 64 from redis-benchmark -P 64), appended as they are read and
+ * acked as one run: one notice in the stream's and the writer's queues
+ * (`Stream.appendInRun`), one slot in the connection's line, and their
+ * replies written as they are appended, into one buffer sent once the run
+ * is durable — where each XADD had a reply slot, a notice in both queues,
+ * a reply object and its ID's string (bench/PROFILE.md, "Issue 16 — xadd2
+ * (round 11)"). The same replies, in the same order, after the same fsync.
+ */
+import type { CapturedStream } from '../../jetstream/service.js';
+import type { StoreNotice } from '../../streams/stream.js';
+import { R, type Reply } from './encoder.js';
+import { LaterReply } from './reply-line.js';
+
+/** Most XADDs in one run (one slot in line, counted as this many replies: ReplyLine). */
+export const XADD_RUN_MAX = 64;
+/** The longest reply: `$41\r\n`, an ID of two 20-digit numbers and a dash, CRLF. */
+const REPLY_MAX = 5 + 41 + 2;
+
+/** What a run reports to: its counters, and the error text of a failed store. */
+export interface RunOwner {
+  readonly counters: { appended: number; appendErrors: number };
+  failed(cs: CapturedStream, err: unknown): string;
+}
+
+export class XaddRun extends LaterReply implements StoreNotice {
+  /** XADDs in the run (their replies: this slot counts as that many in line). */
+  count = 0;
+  /** The stream sequence of the run's first entry; the others follow it. */
+  first = 0;
+  /** The replies so far, `$<n>\r\n<id>\r\n` each. */
+  private readonly out = Buffer.allocUnsafe(XADD_RUN_MAX * REPLY_MAX);
+  private len = 0;
+
+  constructor(
+    private readonly owner: RunOwner,
+    readonly cs: CapturedStream,
+    readonly subject: string,
+  ) {
+    super();
+  }
+
+  /**
+   * The entry stored at `seq` (the first: the run's; then the next) whose
+   * ID is `<head>-<idSeq>` (`head` alone when `idSeq` is negative; at most
+   * 41 characters): its reply is written now.
+   */
+  add(seq: number, head: string, idSeq: number): void {
+    if (this.count === 0) this.first = seq;
+    this.count++;
+    const out = this.out;
+    const hl = head.length;
+    const sl = idSeq < 0 ? 0 : digits(idSeq);
+    const n = idSeq < 0 ? hl : hl + 1 + sl;
+    let at = this.len;
+    out[at++] = 0x24;
+    if (n >= 10) out[at++] = 0x30 + Math.floor(n / 10);
+    out[at++] = 0x30 + (n % 10);
+    out[at++] = 13;
+    out[at++] = 10;
+    for (let i = 0; i < hl; i++) out[at++] = head.charCodeAt(i);
+    if (idSeq >= 0) {
+      out[at] = 0x2d;
+      let q = idSeq;
+      for (let k = at + sl; k > at; k--) {
+        out[k] = 0x30 + (q % 10);
+        q = Math.floor(q / 10);
+      }
+      at += sl + 1;
+    }
+    out[at++] = 13;
+    out[at++] = 10;
+    this.len = at;
+  }
+
+  /** The run is durable (its consumers told, in order) or failed (each XADD answered with the error). */
+  stored(err: unknown): void {
+    const n = this.count;
+    const c = this.owner.counters;
+    if (err === null) {
+      const consumers = this.cs.consumers;
+      for (let i = 0; i < n; i++) consumers.stored(this.first + i, this.subject);
+      c.appended += n;
+      this.fill(R.raw(this.out.subarray(0, this.len)));
+      return;
+    }
+    const one = R.error(this.owner.failed(this.cs, err));
+    c.appendErrors += n - 1;
+    this.fill(n === 1 ? one : R.raw(errors(one, n)));
+  }
+}
+
+/** `n` copies of the error reply `e`, as RESP bytes. */
+function errors(e: Reply, n: number): Buffer {
+  const line = Buffer.from(`-${(e as { v: string }).v.replace(/[\r\n]+/g, ' ')}\r\n`);
+  const b = Buffer.allocUnsafe(line.length * n);
+  for (let i = 0; i < n; i++) line.copy(b, i * line.length);
+  return b;
+}
+
+/** Decimal digits of `n` (a non-negative safe integer). */
+function digits(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
+}

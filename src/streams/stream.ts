@@ -62,7 +62,7 @@ export class Stream {
    * A ring (fifo.ts): no allocation per publish once grown.
    */
   private readonly notifyQ = new Fifo<StoreDone | StoreNotice>(256);
-  /** The run `appendInRun` appends under, its notice not queued yet (ended by the turn's end). */
+  /** The run `appendInRun` appends under, its notice not queued yet. */
   private run: StoreNotice | null = null;
   /**
    * Asked before a message on `subject` with `size` bytes of headers and
@@ -382,16 +382,10 @@ export class Stream {
 
   /** A plain publish may be appended with a notice (no limit that removes on a publish). */
   private plain(store: StreamStore): boolean {
-    const cfg = this.cfg;
-    return (
-      store.notifyQueued !== undefined &&
-      store.appendNotify !== undefined &&
-      !this.closedFlag &&
-      store.writeError === null &&
-      cfg.max_msgs <= 0 &&
-      cfg.max_bytes <= 0 &&
-      cfg.max_msgs_per_subject <= 0
-    );
+    const c = this.cfg;
+    if (store.notifyQueued === undefined || store.appendNotify === undefined) return false;
+    if (this.closedFlag || store.writeError !== null) return false;
+    return c.max_msgs <= 0 && c.max_bytes <= 0 && c.max_msgs_per_subject <= 0;
   }
 
   /** Why a publish of `size` bytes on `subject` is refused (size limit, the account's), or null. */
@@ -400,28 +394,33 @@ export class Stream {
     return max >= 0 && size > max ? JsErr.MsgSizeExceeded() : (this.admit?.(subject, size) ?? null);
   }
 
-  /** The run `appendInRun` appends under, its notice not queued yet; null: none. */
+  /** The run `appendInRun` appends under now; null: none. */
   get openRun(): StoreNotice | null {
     return this.run;
   }
 
   /**
-   * A plain publish appended now under `run`, a notice told once for all
-   * appended under it while it is open (from its first append until the
-   * turn ends or another notice is queued here; then it goes in line): one
-   * entry in the stream's and the writer's queues for the Redis face's
-   * XADDs of one pipeline (redis/xadd-run.ts). The publish's sequence, or 0
-   * when nothing was stored (no plain publish now, or this one refused):
-   * the caller stores it with `storeNotify`, which tells why.
+   * A plain publish (`payload[ps, pe)`) appended now under `run`, a notice
+   * told once for all appended under it while open (from its first append
+   * to the turn's end or another notice queued here, when it goes in line):
+   * the Redis face's pipelined XADDs (redis/xadd-run.ts). The sequence, or
+   * 0 when nothing was stored (no plain publish now, or this one refused:
+   * the caller uses `storeNotify`, which tells why).
    */
-  appendInRun(subject: string, headers: Buffer, payload: Buffer, time: number, run: StoreNotice) {
+  appendInRun(
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+    ps: number,
+    pe: number,
+    time: number,
+    run: StoreNotice,
+  ): number {
     const store = this.messages;
-    if (!this.plain(store) || this.refusal(subject, headers.length + payload.length) !== null) {
-      return 0;
-    }
+    if (!this.plain(store) || this.refusal(subject, headers.length + pe - ps) !== null) return 0;
     if (this.run !== run) this.endRun();
     this.pruneDedup(time);
-    if (store.appendNotify!(subject, headers, payload, time, null) !== null) return 0;
+    if (store.appendNotify!(subject, headers, payload, time, null, ps, pe) !== null) return 0;
     if (this.run !== run) {
       this.run = run;
       queueMicrotask(this.endRun);

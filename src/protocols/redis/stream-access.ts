@@ -403,7 +403,7 @@ export class RedisStreams implements ApiClient {
     const cs = v.cs;
     const before = cs.stream.state().lastSeq;
     const later =
-      this.here.storeInRun(account, cs, subject, headers, payload, head, seq, now, tail) ??
+      this.here.storeInRun(account, v, subject, headers, payload, head, seq, now, tail) ??
       this.here.storeLater(account, cs, subject, headers, payload, head, seq, now);
     if (cs.stream.state().lastSeq === before + 1) {
       v.meta.seq = before + 1;

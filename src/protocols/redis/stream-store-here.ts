@@ -18,7 +18,8 @@ import { internalDetail, internalError } from '../../streams/stream-errors.js';
 import type { FaceHost } from '../face.js';
 import { R } from './encoder.js';
 import { LaterReply, type Slot } from './reply-line.js';
-import { XADD_RUN_MAX, XaddRun } from './xadd-run.js';
+import type { LocalView } from './stream-views.js';
+import { XaddRun } from './xadd-run.js';
 import type { AppendResult } from './stream-acks.js';
 
 export class StoreHere {
@@ -81,7 +82,7 @@ export class StoreHere {
    */
   storeInRun(
     account: Account,
-    cs: CapturedStream,
+    v: LocalView,
     subject: string,
     headers: Buffer,
     payload: Buffer,
@@ -90,19 +91,39 @@ export class StoreHere {
     now: number,
     tail: Slot | null,
   ): XaddRun | null {
-    const stream = cs.stream;
-    const run =
-      tail instanceof XaddRun &&
-      stream.openRun === tail &&
-      tail.count < XADD_RUN_MAX &&
-      tail.subject === subject
-        ? tail
-        : new XaddRun(this, cs, subject);
-    const at = stream.appendInRun(subject, headers, payload, now, run);
-    if (at === 0) return null;
-    run.add(at, head, seq);
-    this.deliverToOthers(account, cs, subject, headers, payload);
+    const cs = v.cs;
+    if (tail instanceof XaddRun && tail.cs === cs && tail.subject === subject) {
+      if (tail.append(headers, payload, 0, payload.length, head, seq, now)) return tail;
+    }
+    const run = new XaddRun(this, v, account, subject);
+    if (!run.append(headers, payload, 0, payload.length, head, seq, now)) return null;
     return run;
+  }
+
+  /**
+   * Who else hears a message on `subject` (null: nobody but the stream's
+   * own capture): `deliverTo` then delivers to them.
+   */
+  heard(account: Account, cs: CapturedStream, subject: string): MatchResult | null {
+    const match = account.sublist.match(subject);
+    return othersHear(match, cs) ? match : null;
+  }
+
+  /**
+   * Delivers the entry to those `heard` found, with the stream as origin.
+   * The headers and payload are copied: the payload may be a slice of the
+   * connection's read buffer, the headers XADD's reused block (xadd-head.ts).
+   */
+  deliverTo(
+    match: MatchResult,
+    cs: CapturedStream,
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+  ): void {
+    const head = Buffer.from(headers);
+    const body = Buffer.from(payload);
+    this.host.router.deliver(match, { subject, reply: '', headers: head, payload: body }, cs);
   }
 
   /**
@@ -119,13 +140,8 @@ export class StoreHere {
     headers: Buffer,
     payload: Buffer,
   ): void {
-    const match = account.sublist.match(subject);
-    if (othersHear(match, cs)) {
-      // Both copied: the headers may be XADD's reused block (xadd-head.ts).
-      const head = Buffer.from(headers);
-      const body = Buffer.from(payload);
-      this.host.router.deliver(match, { subject, reply: '', headers: head, payload: body }, cs);
-    }
+    const match = this.heard(account, cs, subject);
+    if (match !== null) this.deliverTo(match, cs, subject, headers, payload);
   }
 
   /** `store`, its outcome as XADD's general path reads it. */

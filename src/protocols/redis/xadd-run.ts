@@ -8,20 +8,31 @@
  * a reply object and its ID's string (bench/PROFILE.md, "Issue 16 — xadd2
  * (round 11)"). The same replies, in the same order, after the same fsync.
  */
+import type { Account } from '../../core/account.js';
+import type { MatchResult } from '../../core/sublist.js';
 import type { CapturedStream } from '../../jetstream/service.js';
 import type { StoreNotice } from '../../streams/stream.js';
 import { R, type Reply } from './encoder.js';
 import { LaterReply } from './reply-line.js';
+import type { LocalView } from './stream-views.js';
 
 /** Most XADDs in one run (one slot in line, counted as this many replies: ReplyLine). */
 export const XADD_RUN_MAX = 64;
 /** The longest reply: `$41\r\n`, an ID of two 20-digit numbers and a dash, CRLF. */
 const REPLY_MAX = 5 + 41 + 2;
 
-/** What a run reports to: its counters, and the error text of a failed store. */
+/** What a run reports to (stream-store-here.ts): counters, errors, other listeners. */
 export interface RunOwner {
   readonly counters: { appended: number; appendErrors: number };
   failed(cs: CapturedStream, err: unknown): string;
+  heard(account: Account, cs: CapturedStream, subject: string): MatchResult | null;
+  deliverTo(
+    match: MatchResult,
+    cs: CapturedStream,
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+  ): void;
 }
 
 export class XaddRun extends LaterReply implements StoreNotice {
@@ -33,12 +44,59 @@ export class XaddRun extends LaterReply implements StoreNotice {
   private readonly out = Buffer.allocUnsafe(XADD_RUN_MAX * REPLY_MAX);
   private len = 0;
 
+  readonly cs: CapturedStream;
+  /**
+   * Nobody but the stream's capture heard the run's first entry: nobody
+   * hears the others either (a subscription comes from another read, in
+   * another turn, and a run lasts one turn), so they are not matched.
+   */
+  private quiet = false;
+
   constructor(
     private readonly owner: RunOwner,
-    readonly cs: CapturedStream,
+    /** The stream's view, whose top XADD moves on (xaddJoin, commands/streams.ts). */
+    readonly view: LocalView,
+    private readonly account: Account,
     readonly subject: string,
   ) {
     super();
+    this.cs = view.cs;
+  }
+
+  /** Whether an XADD may join the run now: open on its stream (this turn), with room. */
+  get open(): boolean {
+    return this.count < XADD_RUN_MAX && this.cs.stream.openRun === this;
+  }
+
+  /**
+   * Appends the entry (`headers`, the payload `payload[ps, pe)`, ID
+   * `<head>-<idSeq>`, or `head` when `idSeq` < 0) to the run, and delivers
+   * it to anyone else who listens; false, with nothing stored, when the run
+   * is closed or full, or the stream takes no run now or refuses the entry.
+   */
+  append(
+    headers: Buffer,
+    payload: Buffer,
+    ps: number,
+    pe: number,
+    head: string,
+    idSeq: number,
+    now: number,
+  ): boolean {
+    if (this.count > 0 && !this.open) return false;
+    const cs = this.cs;
+    const at = cs.stream.appendInRun(this.subject, headers, payload, ps, pe, now, this);
+    if (at === 0) return false;
+    this.add(at, head, idSeq);
+    if (this.count === 1 || !this.quiet) {
+      const match = this.owner.heard(this.account, cs, this.subject);
+      this.quiet = match === null;
+      if (match !== null) {
+        const body = ps === 0 && pe === payload.length ? payload : payload.subarray(ps, pe);
+        this.owner.deliverTo(match, cs, this.subject, headers, body);
+      }
+    }
+    return true;
   }
 
   /**
@@ -46,7 +104,7 @@ export class XaddRun extends LaterReply implements StoreNotice {
    * ID is `<head>-<idSeq>` (`head` alone when `idSeq` is negative; at most
    * 41 characters): its reply is written now.
    */
-  add(seq: number, head: string, idSeq: number): void {
+  private add(seq: number, head: string, idSeq: number): void {
     if (this.count === 0) this.first = seq;
     this.count++;
     const out = this.out;

@@ -32,6 +32,7 @@ import {
 } from '../stream-map.js';
 import type { LocalView } from '../stream-views.js';
 import { XaddHead } from '../xadd-head.js';
+import { XaddRun } from '../xadd-run.js';
 import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
 import {
   failure,
@@ -154,6 +155,10 @@ export function xaddRanges(
 ): Reply | LaterReply | null {
   const name = nameAt(buf, ks, ke);
   if (typeof name !== 'string') return null;
+  if (tail instanceof XaddRun && tail.cs.stream.name === name) {
+    const joined = xaddJoin(tail, buf, fs, fe, vs, ve);
+    if (joined) return tail;
+  }
   const streams = streamsOf(ctx.face);
   const here = streams.hereForXadd(ctx.client.account, name);
   if (here === null) return null;
@@ -161,6 +166,44 @@ export function xaddRanges(
 }
 
 const AUTO = parseXaddId(Buffer.from('*'))!;
+
+/**
+ * `XADD <key> * <field> <value>` (as ranges of `buf`) joining `run`, the
+ * connection's last reply in line, a run of XADDs to the same stream
+ * (xadd-run.ts): xaddHere without its lookups and checks, which the run's
+ * first entry made — the stream here with its top known, the subject,
+ * the permission — and which nothing since could change (the run is open
+ * only within this turn, and any other command of this connection in
+ * between would be the line's last reply). True once appended; false,
+ * with nothing changed, when it takes xaddHere (the top not made here,
+ * the run closed or full, a field its block does not take, a refusal).
+ */
+function xaddJoin(
+  run: XaddRun,
+  buf: Buffer,
+  fs: number,
+  fe: number,
+  vs: number,
+  ve: number,
+): boolean {
+  const meta = run.view.meta;
+  const last = meta.lastId;
+  if (last !== made.id || made.seq >= Number.MAX_SAFE_INTEGER || !run.open) return false;
+  const now = Date.now();
+  const tick = now > made.ms;
+  const seq = tick ? 0 : made.seq + 1;
+  const head = tick ? String(now) : made.msText;
+  const headers = xaddHead.ofParts(head, seq, buf, fs, fe);
+  if (headers === null || !run.append(headers, buf, vs, ve, head, seq, now)) return false;
+  const id = { ms: tick ? BigInt(now) : last.ms, seq: BigInt(seq) };
+  made.ms = tick ? now : made.ms;
+  made.seq = seq;
+  made.msText = head;
+  made.id = id;
+  meta.seq = run.cs.stream.state().lastSeq;
+  meta.lastId = id;
+  return true;
+}
 
 /**
  * The entry's one field is `f[fs, fe)` with value `payload` (null: not one

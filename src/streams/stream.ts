@@ -22,9 +22,8 @@ import {
 } from './store.js';
 import { NS_PER_MS, type StreamConfig } from './stream-config.js';
 import { JsErr, StreamApiError, storeFailure } from './stream-errors.js';
-import { type RunDone, RunNotice } from './stream-run.js';
-
 import { type StoreDone, type StoreNotice, tell } from './stream-notice.js';
+import { type RunDone, RunNotice } from './stream-run.js';
 
 export type { StoreDone, StoreNotice } from './stream-notice.js';
 

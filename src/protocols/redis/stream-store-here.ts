@@ -18,9 +18,9 @@ import { internalDetail, internalError } from '../../streams/stream-errors.js';
 import type { FaceHost } from '../face.js';
 import { R } from './encoder.js';
 import { LaterReply, type Slot } from './reply-line.js';
+import type { AppendResult } from './stream-acks.js';
 import type { LocalView } from './stream-views.js';
 import { XaddRun } from './xadd-run.js';
-import type { AppendResult } from './stream-acks.js';
 
 export class StoreHere {
   constructor(

@@ -40,8 +40,8 @@ export class XaddRun extends LaterReply implements StoreNotice {
   count = 0;
   /** The stream sequence of the run's first entry; the others follow it. */
   first = 0;
-  /** The replies so far, `$<n>\r\n<id>\r\n` each. */
-  private readonly out = Buffer.allocUnsafe(XADD_RUN_MAX * REPLY_MAX);
+  /** The replies so far, `$<n>\r\n<id>\r\n` each (grown ×4 up to XADD_RUN_MAX's: one XADD alone keeps little). */
+  private out = Buffer.allocUnsafe(REPLY_MAX);
   private len = 0;
 
   readonly cs: CapturedStream;
@@ -107,6 +107,11 @@ export class XaddRun extends LaterReply implements StoreNotice {
   private add(seq: number, head: string, idSeq: number): void {
     if (this.count === 0) this.first = seq;
     this.count++;
+    if (this.len + REPLY_MAX > this.out.length) {
+      const grown = Buffer.allocUnsafe(Math.min(this.out.length * 4, XADD_RUN_MAX * REPLY_MAX));
+      this.out.copy(grown, 0, 0, this.len);
+      this.out = grown;
+    }
     const out = this.out;
     const hl = head.length;
     const sl = idSeq < 0 ? 0 : digits(idSeq);

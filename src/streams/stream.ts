@@ -422,7 +422,8 @@ export class Stream {
     if (store.appendNotify!(subject, headers, payload, time, null, ps, pe) !== null) return 0;
     if (this.run !== run) {
       this.run = run;
-      queueMicrotask(this.endRun);
+      // nextTick: before any I/O as a microtask, at a fifth of queueMicrotask's cost.
+      process.nextTick(this.endRun);
     }
     this.lastMsgId = '';
     if (this.cfg.max_age > 0) this.expire();

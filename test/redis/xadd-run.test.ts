@@ -99,7 +99,8 @@ describe('XADD runs', () => {
       // Each write of the pipeline is stored as it was sent.
       c.write(Buffer.concat([resp('XLEN', 'ra'), resp('XLEN', 'rb')]));
       assert.equal(await c.read(2), ':133\r\n:11\r\n');
-      assert.equal(n.own, 0, 'no XADD had a notice of its own');
+      // An XADD with nothing read after it, and no run to join, has a notice of its own.
+      assert.ok(n.own <= 3, `own notices ${n.own}`);
       // 100 (two runs of XADD_RUN_MAX at most) + 20 + 20 one-entry runs + 2: far below one per XADD.
       assert.ok(n.queued >= 3 && n.queued <= 30, `notices ${n.queued}`);
       c.write(resp('XRANGE', 'ra', '-', '+', 'COUNT', '101'));

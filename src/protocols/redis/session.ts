@@ -341,8 +341,10 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   /** The XADD `peekXadd` found: run as `execute` runs the table's XADD; false when not taken. */
   private xaddRead(): boolean {
     const r = this.reader;
-    // The last reply in line: a run of XADDs to the same stream this one may join (xadd-run.ts).
+    // The last reply in line, a run of XADDs this one may join (xadd-run.ts);
+    // a run is started only when more was read after this XADD.
     const tail = this.line.tail;
+    const more = r.buffer.length > r.valueEnd + 2;
     let reply: Reply | LaterReply | null;
     this.running = true;
     try {
@@ -356,6 +358,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
         r.valueStart,
         r.valueEnd,
         tail,
+        more,
       );
     } catch (err) {
       reply = this.internalError('xadd', err);

@@ -385,8 +385,9 @@ export class RedisStreams implements ApiClient {
    * filled with the ID (`<head>-<seq>`, or `head` when seq is -1, a bulk
    * string) once the stream acked the entry (stored with the time `now`,
    * XADD's clock; durable under its sync policy), or with the error: the same outcome as `xadd`, with no
-   * promise, one slot and one callback per entry — or per run: `tail` (the
-   * connection's last reply in line) is returned when the entry joined it.
+   * promise, one slot and one callback per entry — or per run (`tail`: the
+   * connection's last reply in line, returned when the entry joined it;
+   * undefined: no run).
    */
   appendEntry(
     account: Account,
@@ -398,12 +399,14 @@ export class RedisStreams implements ApiClient {
     head: string,
     seq: number,
     now: number,
-    tail: Slot | null = null,
+    tail?: Slot | null,
   ): LaterReply {
     const cs = v.cs;
     const before = cs.stream.state().lastSeq;
     const later =
-      this.here.storeInRun(account, v, subject, headers, payload, head, seq, now, tail) ??
+      (tail === undefined
+        ? null
+        : this.here.storeInRun(account, v, subject, headers, payload, head, seq, now, tail)) ??
       this.here.storeLater(account, cs, subject, headers, payload, head, seq, now);
     if (cs.stream.state().lastSeq === before + 1) {
       v.meta.seq = before + 1;

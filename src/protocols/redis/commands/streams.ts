@@ -139,7 +139,8 @@ export function xadd(
  * fast path, parser.ts `peekXadd`: no argument array, no Buffer per
  * argument): xaddHere's answer when the stream is here with its top
  * known — `tail` itself when the XADD joined it, the connection's last
- * reply in line, a run of XADDs to the stream (xadd-run.ts); null for anything else, which the session then reads as
+ * reply in line, a run of XADDs to the stream (xadd-run.ts; `more`: bytes
+ * were read after this XADD, so one may join a run it starts); null for anything else, which the session then reads as
  * arguments and runs through `xadd` (the same answer, errors included).
  */
 export function xaddRanges(
@@ -152,6 +153,7 @@ export function xaddRanges(
   vs: number,
   ve: number,
   tail: Slot | null,
+  more: boolean,
 ): Reply | LaterReply | null {
   const name = nameAt(buf, ks, ke);
   if (typeof name !== 'string') return null;
@@ -162,7 +164,10 @@ export function xaddRanges(
   const streams = streamsOf(ctx.face);
   const here = streams.hereForXadd(ctx.client.account, name);
   if (here === null) return null;
-  return xaddHere(ctx, streams, here, AUTO, buf, fs, fe, buf.subarray(vs, ve), null, 0, tail);
+  // A run is started only when another XADD may join it (more was read after this one).
+  const runs = more || tail instanceof XaddRun;
+  const payload = buf.subarray(vs, ve);
+  return xaddHere(ctx, streams, here, AUTO, buf, fs, fe, payload, null, 0, runs ? tail : undefined);
 }
 
 const AUTO = parseXaddId(Buffer.from('*'))!;
@@ -221,7 +226,7 @@ function xaddHere(
   one: Buffer | null,
   args: readonly Buffer[] | null,
   from: number,
-  tail: Slot | null = null,
+  tail?: Slot | null,
 ): Reply | LaterReply {
   const subject = v.xaddTarget();
   if ('error' in subject) return R.error(subject.error);

@@ -107,3 +107,10 @@ export const JsErr = {
   UnknownApi: (what: string) => new StreamApiError(400, 10003, `unknown JetStream API: ${what}`),
   NotSupported: (what: string) => new StreamApiError(400, 10003, `not supported yet: ${what}`),
 } as const;
+
+/** The error a publish the store refused or failed is told with (never the node's paths). */
+export function storeFailure(err: unknown): StreamApiError {
+  if (err instanceof StreamApiError) return err;
+  if (err instanceof StoreError && err.code === 'too_large') return JsErr.MsgSizeExceeded();
+  return internalError(err);
+}

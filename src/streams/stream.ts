@@ -21,27 +21,11 @@ import {
   type StreamStore,
 } from './store.js';
 import { NS_PER_MS, type StreamConfig } from './stream-config.js';
-import { internalError, JsErr, StreamApiError } from './stream-errors.js';
+import { JsErr, StreamApiError, storeFailure } from './stream-errors.js';
+import { type StoreDone, type StoreNotice, tell } from './stream-notice.js';
 import { type RunDone, RunNotice } from './stream-run.js';
 
-/** How `storeNotify` tells of a publish: `err` null once stored (what `store` rejects with, else). */
-export type StoreDone = (err: unknown, seq: number, duplicate: boolean) => void;
-
-/**
- * `StoreDone` as an object's method: a caller that keeps an object per
- * publish until it is acked anyway (the Redis face's reply slot) passes
- * it, not a closure and its context as well (bench/PROFILE.md, "Issue 16
- * — xadd3").
- */
-export interface StoreNotice {
-  stored(err: unknown, seq: number, duplicate: boolean): void;
-}
-
-/** Tells `done` (a callback or a notice) of a publish. */
-function tell(done: StoreDone | StoreNotice, err: unknown, seq: number, dup: boolean): void {
-  if (typeof done === 'function') done(err, seq, dup);
-  else done.stored(err, seq, dup);
-}
+export type { StoreDone, StoreNotice } from './stream-notice.js';
 
 export interface PubResult {
   seq: number;
@@ -77,6 +61,8 @@ export class Stream {
    * A ring (fifo.ts): no allocation per publish once grown.
    */
   private readonly notifyQ = new Fifo<StoreDone | StoreNotice>(256);
+  /** The run `appendInRun` appends under, its notice not queued yet. */
+  private run: StoreNotice | null = null;
   /**
    * Asked before a message on `subject` with `size` bytes of headers and
    * payload is stored, after the stream's own checks: an error refuses it
@@ -162,6 +148,7 @@ export class Stream {
     pub: PubHeaders = readPubHeaders(headers),
   ): Promise<PubResult> {
     if (this.closedFlag) return Promise.reject(JsErr.StreamNotFound());
+    if (this.run !== null) this.endRun();
     const cfg = this.cfg;
     const now = Date.now();
     this.pruneDedup(now);
@@ -303,17 +290,9 @@ export class Stream {
     done: StoreDone | StoreNotice,
     time: number,
   ): void {
-    const cfg = this.cfg;
     const store = this.messages;
-    if (
-      pub !== NO_PUB_HEADERS ||
-      store.appendNotify === undefined ||
-      this.closedFlag ||
-      store.writeError !== null ||
-      cfg.max_msgs > 0 ||
-      cfg.max_bytes > 0 ||
-      cfg.max_msgs_per_subject > 0
-    ) {
+    if (this.run !== null) this.endRun();
+    if (pub !== NO_PUB_HEADERS || !this.plain(store)) {
       const whole = pStart === 0 && pEnd === payload.length;
       this.store(subject, headers, whole ? payload : payload.subarray(pStart, pEnd), pub).then(
         (r) => tell(done, null, r.seq, r.duplicate === true),
@@ -325,17 +304,14 @@ export class Stream {
     const now = time < 0 ? Date.now() : time;
     this.pruneDedup(now);
     const size = (headers === null ? 0 : headers.length) + pEnd - pStart;
-    let refused: unknown =
-      cfg.max_msg_size >= 0 && size > cfg.max_msg_size
-        ? JsErr.MsgSizeExceeded()
-        : (this.admit?.(subject, size) ?? null);
+    let refused = this.refusal(subject, size);
     if (refused === null) {
-      refused = store.appendNotify(subject, headers, payload, now, this.appended, pStart, pEnd);
+      refused = store.appendNotify!(subject, headers, payload, now, this.appended, pStart, pEnd);
       if (refused === null) {
         // Never called back in this turn: queued in time.
         this.notifyQ.push(done);
         this.lastMsgId = '';
-        if (cfg.max_age > 0) this.expire();
+        if (this.cfg.max_age > 0) this.expire();
         return;
       }
       refused = storeFailure(refused);
@@ -364,17 +340,8 @@ export class Stream {
   ): boolean {
     const cfg = this.cfg;
     const store = this.messages;
-    if (
-      store.notifyQueued === undefined ||
-      store.appendNotify === undefined ||
-      this.closedFlag ||
-      store.writeError !== null ||
-      cfg.max_msgs > 0 ||
-      cfg.max_bytes > 0 ||
-      cfg.max_msgs_per_subject > 0
-    ) {
-      return false;
-    }
+    if (this.run !== null) this.endRun();
+    if (!this.plain(store)) return false;
     let seq: number;
     try {
       seq = store.state().lastSeq;
@@ -388,12 +355,9 @@ export class Stream {
       const h = heads[i]!;
       const p = payloads[i]!;
       const size = h.length + p.length;
-      let why: unknown =
-        cfg.max_msg_size >= 0 && size > cfg.max_msg_size
-          ? JsErr.MsgSizeExceeded()
-          : (this.admit?.(subject, size) ?? null);
+      let why = this.refusal(subject, size);
       if (why === null) {
-        const err = store.appendNotify(subject, h, p, time, null);
+        const err = store.appendNotify!(subject, h, p, time, null);
         if (err === null) {
           seqs[i] = ++seq;
           stored++;
@@ -408,12 +372,72 @@ export class Stream {
       return true;
     }
     // One notice for the run, after its last record: in order with the others.
-    store.notifyQueued(this.appended);
+    store.notifyQueued!(this.appended);
     this.notifyQ.push(new RunNotice(done, refused));
     this.lastMsgId = '';
     if (cfg.max_age > 0) this.expire();
     return true;
   }
+
+  /** A plain publish may be appended with a notice (no limit that removes on a publish). */
+  private plain(store: StreamStore): boolean {
+    const c = this.cfg;
+    if (store.notifyQueued === undefined || store.appendNotify === undefined) return false;
+    if (this.closedFlag || store.writeError !== null) return false;
+    return c.max_msgs <= 0 && c.max_bytes <= 0 && c.max_msgs_per_subject <= 0;
+  }
+
+  /** Why a publish of `size` bytes on `subject` is refused (size limit, the account's), or null. */
+  private refusal(subject: string, size: number): unknown {
+    const max = this.cfg.max_msg_size;
+    return max >= 0 && size > max ? JsErr.MsgSizeExceeded() : (this.admit?.(subject, size) ?? null);
+  }
+
+  /** The run `appendInRun` appends under now; null: none. */
+  get openRun(): StoreNotice | null {
+    return this.run;
+  }
+
+  /**
+   * A plain publish (`payload[ps, pe)`) appended now under `run`, a notice
+   * told once for all appended under it while open (from its first append
+   * to the turn's end or another notice queued here, when it goes in line):
+   * the Redis face's pipelined XADDs (redis/xadd-run.ts). The sequence, or
+   * 0 when nothing was stored (no plain publish now, or this one refused:
+   * the caller uses `storeNotify`, which tells why).
+   */
+  appendInRun(
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+    ps: number,
+    pe: number,
+    time: number,
+    run: StoreNotice,
+  ): number {
+    const store = this.messages;
+    if (!this.plain(store) || this.refusal(subject, headers.length + pe - ps) !== null) return 0;
+    if (this.run !== run) this.endRun();
+    this.pruneDedup(time);
+    if (store.appendNotify!(subject, headers, payload, time, null, ps, pe) !== null) return 0;
+    if (this.run !== run) {
+      this.run = run;
+      // nextTick: before any I/O as a microtask, at a fifth of queueMicrotask's cost.
+      process.nextTick(this.endRun);
+    }
+    this.lastMsgId = '';
+    if (this.cfg.max_age > 0) this.expire();
+    return store.state().lastSeq;
+  }
+
+  /** The open run's notice goes in line (its appends are queued). */
+  private readonly endRun = (): void => {
+    const run = this.run;
+    if (run === null) return;
+    this.run = null;
+    this.messages.notifyQueued!(this.appended);
+    this.notifyQ.push(run);
+  };
 
   /** `storeNotify`'s callback from the store: tells the oldest waiting publish. */
   private readonly appended: AppendDone = (err, seq) => {
@@ -547,6 +571,7 @@ export class Stream {
   /** Stops the age timer and closes the store. */
   async close(): Promise<void> {
     if (this.closedFlag) return;
+    this.endRun();
     this.closedFlag = true;
     if (this.ageTimer !== null) clearInterval(this.ageTimer);
     this.ageTimer = null;
@@ -571,11 +596,4 @@ function rollupOf(
   const kind = value.toLowerCase();
   if (kind === 'sub' || kind === 'all') return kind;
   return new StreamApiError(500, 10111, `rollup value invalid: "${value}"`);
-}
-
-function storeFailure(err: unknown): StreamApiError {
-  if (err instanceof StreamApiError) return err;
-  if (err instanceof StoreError && err.code === 'too_large') return JsErr.MsgSizeExceeded();
-  // Never the error's message to the client: it names the node's paths.
-  return internalError(err);
 }

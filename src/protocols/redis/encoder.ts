@@ -25,7 +25,9 @@ export type Reply =
   | { readonly t: 'push'; readonly v: readonly Reply[] }
   | { readonly t: 'double'; readonly v: number }
   | { readonly t: 'bool'; readonly v: boolean }
-  | { readonly t: 'verbatim'; readonly format: string; readonly v: string };
+  | { readonly t: 'verbatim'; readonly format: string; readonly v: string }
+  /** Replies already in RESP, the same in both protocols (a run of XADD replies: xadd-run.ts). */
+  | { readonly t: 'raw'; readonly v: Buffer };
 
 /** The integer replies 0..255, made once (a PUBLISH answers one per command). */
 const SMALL_INTS: readonly Reply[] = Array.from({ length: 256 }, (_, v) =>
@@ -44,6 +46,7 @@ export const R = {
   bulk: (v: Buffer | string): Reply => ({ t: 'bulk', v }),
   null: { t: 'null' } as Reply,
   array: (v: readonly Reply[]): Reply => ({ t: 'array', v }),
+  raw: (v: Buffer): Reply => ({ t: 'raw', v }),
   map: (v: readonly (readonly [Reply, Reply])[]): Reply => ({ t: 'map', v }),
 };
 
@@ -77,6 +80,9 @@ function write(r: Reply, p: Protocol, out: (string | Buffer)[]): void {
       out.push(`$${b.length}\r\n`, b, '\r\n');
       return;
     }
+    case 'raw':
+      out.push(r.v);
+      return;
     case 'null':
       out.push(p === 3 ? '_\r\n' : '$-1\r\n');
       return;
@@ -162,6 +168,8 @@ export function encodedSize(r: Reply, p: Protocol): number {
       const n = typeof r.v === 'string' ? utf8Length(r.v) : r.v.length;
       return lineSize(n) + n + 2;
     }
+    case 'raw':
+      return r.v.length;
     case 'null':
     case 'nullArray':
       return p === 3 ? 3 : 5;
@@ -217,6 +225,8 @@ export function encodeAt(r: Reply, p: Protocol, buf: Buffer, at: number): number
       buf[at++] = 10;
       return at;
     }
+    case 'raw':
+      return at + r.v.copy(buf, at);
     case 'array':
     case 'set':
     case 'push': {

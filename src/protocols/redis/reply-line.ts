@@ -9,6 +9,8 @@ import type { Reply } from './encoder.js';
 /** A reply waiting for its turn: null until its command settles. */
 export interface Slot {
   reply: Reply | null;
+  /** Replies the slot holds when more than one (a run of XADDs, xadd-run.ts). */
+  readonly count?: number;
 }
 
 /**
@@ -42,10 +44,23 @@ export class ReplyLine {
   private slots: Slot[] = [];
   /** Slots before this one are written (the line starts here; reset when it empties). */
   private head = 0;
+  /** Replies in line beyond one per slot (runs of XADDs: `joined`). */
+  private more = 0;
 
   /** Replies in line, not yet written. */
   get waiting(): number {
-    return this.slots.length - this.head;
+    return this.slots.length - this.head + this.more;
+  }
+
+  /** The last slot in line (null: none), which a run of XADDs may join. */
+  get tail(): Slot | null {
+    const slots = this.slots;
+    return slots.length > this.head ? slots[slots.length - 1]! : null;
+  }
+
+  /** The last slot took one more reply (its `count` grew by one). */
+  joined(): void {
+    this.more++;
   }
 
   /** True when nothing waits: a reply may be written at once. */
@@ -76,7 +91,9 @@ export class ReplyLine {
     const slots = this.slots;
     let k = this.head;
     while (k < slots.length && slots[k]!.reply !== null) {
-      write(slots[k]!.reply!);
+      const s = slots[k]!;
+      write(s.reply!);
+      if (s.count !== undefined) this.more -= s.count - 1;
       slots[k] = WRITTEN;
       k++;
     }
@@ -93,5 +110,6 @@ export class ReplyLine {
   clear(): void {
     this.slots = [];
     this.head = 0;
+    this.more = 0;
   }
 }

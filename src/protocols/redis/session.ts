@@ -341,6 +341,10 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   /** The XADD `peekXadd` found: run as `execute` runs the table's XADD; false when not taken. */
   private xaddRead(): boolean {
     const r = this.reader;
+    // The last reply in line, a run of XADDs this one may join (xadd-run.ts);
+    // a run is started only when more was read after this XADD.
+    const tail = this.line.tail;
+    const more = r.buffer.length > r.valueEnd + 2;
     let reply: Reply | LaterReply | null;
     this.running = true;
     try {
@@ -353,6 +357,8 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
         r.fieldEnd,
         r.valueStart,
         r.valueEnd,
+        tail,
+        more,
       );
     } catch (err) {
       reply = this.internalError('xadd', err);
@@ -362,7 +368,8 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     if (reply === null) return false;
     r.skipPeeked();
     this.host.counters.commands++;
-    if (!(reply instanceof LaterReply)) this.emit(reply);
+    if (reply === tail) this.line.joined();
+    else if (!(reply instanceof LaterReply)) this.emit(reply);
     else if (reply.reply === null) this.line.wait(reply, this.laterFilled);
     else this.emit(reply.reply);
     return true;

@@ -32,7 +32,7 @@ import type { FaceHost } from '../face.js';
 import { ReplyInbox } from '../reply-inbox.js';
 import type { RedisFaceState } from './command.js';
 import type { Reply } from './encoder.js';
-import type { LaterReply } from './reply-line.js';
+import type { LaterReply, Slot } from './reply-line.js';
 import { type AppendResult, REDIS_JS_TIMEOUT_MS, StreamAcks } from './stream-acks.js';
 import {
   compareIds,
@@ -385,7 +385,9 @@ export class RedisStreams implements ApiClient {
    * filled with the ID (`<head>-<seq>`, or `head` when seq is -1, a bulk
    * string) once the stream acked the entry (stored with the time `now`,
    * XADD's clock; durable under its sync policy), or with the error: the same outcome as `xadd`, with no
-   * promise, one slot and one callback per entry.
+   * promise, one slot and one callback per entry — or per run (`tail`: the
+   * connection's last reply in line, returned when the entry joined it;
+   * undefined: no run).
    */
   appendEntry(
     account: Account,
@@ -397,10 +399,15 @@ export class RedisStreams implements ApiClient {
     head: string,
     seq: number,
     now: number,
+    tail?: Slot | null,
   ): LaterReply {
     const cs = v.cs;
     const before = cs.stream.state().lastSeq;
-    const later = this.here.storeLater(account, cs, subject, headers, payload, head, seq, now);
+    const later =
+      (tail === undefined
+        ? null
+        : this.here.storeInRun(account, v, subject, headers, payload, head, seq, now, tail)) ??
+      this.here.storeLater(account, cs, subject, headers, payload, head, seq, now);
     if (cs.stream.state().lastSeq === before + 1) {
       v.meta.seq = before + 1;
       v.meta.lastId = id;

@@ -17,8 +17,10 @@ import type { PubResult, StoreNotice } from '../../streams/stream.js';
 import { internalDetail, internalError } from '../../streams/stream-errors.js';
 import type { FaceHost } from '../face.js';
 import { R } from './encoder.js';
-import { LaterReply } from './reply-line.js';
+import { LaterReply, type Slot } from './reply-line.js';
 import type { AppendResult } from './stream-acks.js';
+import type { LocalView } from './stream-views.js';
+import { XaddRun } from './xadd-run.js';
 
 export class StoreHere {
   constructor(
@@ -72,6 +74,59 @@ export class StoreHere {
   }
 
   /**
+   * `storeLater` as a run (xadd-run.ts): the entry joins `tail` when that is
+   * a run open on the stream with room (it is returned), else starts a new
+   * run (returned); null, with nothing stored, when the stream takes no run
+   * now or refuses the entry (the caller then uses `storeLater`, which
+   * tells why).
+   */
+  storeInRun(
+    account: Account,
+    v: LocalView,
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+    head: string,
+    seq: number,
+    now: number,
+    tail: Slot | null,
+  ): XaddRun | null {
+    const cs = v.cs;
+    if (tail instanceof XaddRun && tail.cs === cs && tail.subject === subject) {
+      if (tail.append(headers, payload, 0, payload.length, head, seq, now)) return tail;
+    }
+    const run = new XaddRun(this, v, account, subject);
+    if (!run.append(headers, payload, 0, payload.length, head, seq, now)) return null;
+    return run;
+  }
+
+  /**
+   * Who else hears a message on `subject` (null: nobody but the stream's
+   * own capture): `deliverTo` then delivers to them.
+   */
+  heard(account: Account, cs: CapturedStream, subject: string): MatchResult | null {
+    const match = account.sublist.match(subject);
+    return othersHear(match, cs) ? match : null;
+  }
+
+  /**
+   * Delivers the entry to those `heard` found, with the stream as origin.
+   * The headers and payload are copied: the payload may be a slice of the
+   * connection's read buffer, the headers XADD's reused block (xadd-head.ts).
+   */
+  deliverTo(
+    match: MatchResult,
+    cs: CapturedStream,
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+  ): void {
+    const head = Buffer.from(headers);
+    const body = Buffer.from(payload);
+    this.host.router.deliver(match, { subject, reply: '', headers: head, payload: body }, cs);
+  }
+
+  /**
    * The router delivers the entry to everyone else interested in its
    * subject, with the stream as origin (its capture does not take it
    * twice). The headers and payload are copied only when someone hears
@@ -85,13 +140,8 @@ export class StoreHere {
     headers: Buffer,
     payload: Buffer,
   ): void {
-    const match = account.sublist.match(subject);
-    if (othersHear(match, cs)) {
-      // Both copied: the headers may be XADD's reused block (xadd-head.ts).
-      const head = Buffer.from(headers);
-      const body = Buffer.from(payload);
-      this.host.router.deliver(match, { subject, reply: '', headers: head, payload: body }, cs);
-    }
+    const match = this.heard(account, cs, subject);
+    if (match !== null) this.deliverTo(match, cs, subject, headers, payload);
   }
 
   /** `store`, its outcome as XADD's general path reads it. */

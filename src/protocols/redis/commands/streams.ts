@@ -10,7 +10,7 @@
  */
 import type { Command, CommandContext } from '../command.js';
 import { R, type Reply } from '../encoder.js';
-import type { LaterReply } from '../reply-line.js';
+import type { LaterReply, Slot } from '../reply-line.js';
 import {
   type RedisStreams,
   type StreamView,
@@ -32,6 +32,7 @@ import {
 } from '../stream-map.js';
 import type { LocalView } from '../stream-views.js';
 import { XaddHead } from '../xadd-head.js';
+import { XaddRun } from '../xadd-run.js';
 import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
 import {
   failure,
@@ -137,7 +138,9 @@ export function xadd(
  * `XADD <key> * <field> <value>` read as ranges of `buf` (the session's
  * fast path, parser.ts `peekXadd`: no argument array, no Buffer per
  * argument): xaddHere's answer when the stream is here with its top
- * known; null for anything else, which the session then reads as
+ * known — `tail` itself when the XADD joined it, the connection's last
+ * reply in line, a run of XADDs to the stream (xadd-run.ts; `more`: bytes
+ * were read after this XADD, so one may join a run it starts); null for anything else, which the session then reads as
  * arguments and runs through `xadd` (the same answer, errors included).
  */
 export function xaddRanges(
@@ -149,16 +152,63 @@ export function xaddRanges(
   fe: number,
   vs: number,
   ve: number,
+  tail: Slot | null,
+  more: boolean,
 ): Reply | LaterReply | null {
   const name = nameAt(buf, ks, ke);
   if (typeof name !== 'string') return null;
+  if (tail instanceof XaddRun && tail.cs.stream.name === name) {
+    const joined = xaddJoin(tail, buf, fs, fe, vs, ve);
+    if (joined) return tail;
+  }
   const streams = streamsOf(ctx.face);
   const here = streams.hereForXadd(ctx.client.account, name);
   if (here === null) return null;
-  return xaddHere(ctx, streams, here, AUTO, buf, fs, fe, buf.subarray(vs, ve), null, 0);
+  // A run is started only when another XADD may join it (more was read after this one).
+  const runs = more || tail instanceof XaddRun;
+  const payload = buf.subarray(vs, ve);
+  return xaddHere(ctx, streams, here, AUTO, buf, fs, fe, payload, null, 0, runs ? tail : undefined);
 }
 
 const AUTO = parseXaddId(Buffer.from('*'))!;
+
+/**
+ * `XADD <key> * <field> <value>` (as ranges of `buf`) joining `run`, the
+ * connection's last reply in line, a run of XADDs to the same stream
+ * (xadd-run.ts): xaddHere without its lookups and checks, which the run's
+ * first entry made — the stream here with its top known, the subject,
+ * the permission — and which nothing since could change (the run is open
+ * only within this turn, and any other command of this connection in
+ * between would be the line's last reply). True once appended; false,
+ * with nothing changed, when it takes xaddHere (the top not made here,
+ * the run closed or full, a field its block does not take, a refusal).
+ */
+function xaddJoin(
+  run: XaddRun,
+  buf: Buffer,
+  fs: number,
+  fe: number,
+  vs: number,
+  ve: number,
+): boolean {
+  const meta = run.view.meta;
+  const last = meta.lastId;
+  if (last !== made.id || made.seq >= Number.MAX_SAFE_INTEGER || !run.open) return false;
+  const now = Date.now();
+  const tick = now > made.ms;
+  const seq = tick ? 0 : made.seq + 1;
+  const head = tick ? String(now) : made.msText;
+  const headers = xaddHead.ofParts(head, seq, buf, fs, fe);
+  if (headers === null || !run.append(headers, buf, vs, ve, head, seq, now)) return false;
+  const id = { ms: tick ? BigInt(now) : last.ms, seq: BigInt(seq) };
+  made.ms = tick ? now : made.ms;
+  made.seq = seq;
+  made.msText = head;
+  made.id = id;
+  meta.seq = run.cs.stream.state().lastSeq;
+  meta.lastId = id;
+  return true;
+}
 
 /**
  * The entry's one field is `f[fs, fe)` with value `payload` (null: not one
@@ -176,6 +226,7 @@ function xaddHere(
   one: Buffer | null,
   args: readonly Buffer[] | null,
   from: number,
+  tail?: Slot | null,
 ): Reply | LaterReply {
   const subject = v.xaddTarget();
   if ('error' in subject) return R.error(subject.error);
@@ -233,6 +284,7 @@ function xaddHere(
     head,
     seq,
     now,
+    tail,
   );
 }
 

@@ -78,6 +78,9 @@ function toWire(r: Reply): Wire {
       return { t: 'bool', v: r.v };
     case 'verbatim':
       return { t: 'verbatim', format: r.format, v: r.v };
+    case 'raw':
+      // Only XADD runs make one (xadd-run.ts), and they are answered where they run.
+      throw new Error('a raw reply is never forwarded');
   }
 }
 

@@ -1,0 +1,173 @@
+/**
+ * The XADDs one connection pipelines to one stream in one read (`XADD s *
+ * f v` × 64 from redis-benchmark -P 64), appended as they are read and
+ * acked as one run: one notice in the stream's and the writer's queues
+ * (`Stream.appendInRun`), one slot in the connection's line, and their
+ * replies written as they are appended, into one buffer sent once the run
+ * is durable — where each XADD had a reply slot, a notice in both queues,
+ * a reply object and its ID's string (bench/PROFILE.md, "Issue 16 — xadd2
+ * (round 11)"). The same replies, in the same order, after the same fsync.
+ */
+import type { Account } from '../../core/account.js';
+import type { MatchResult } from '../../core/sublist.js';
+import type { CapturedStream } from '../../jetstream/service.js';
+import type { StoreNotice } from '../../streams/stream.js';
+import { R, type Reply } from './encoder.js';
+import { LaterReply } from './reply-line.js';
+import type { LocalView } from './stream-views.js';
+
+/** Most XADDs in one run (one slot in line, counted as this many replies: ReplyLine). */
+export const XADD_RUN_MAX = 64;
+/** The longest reply: `$41\r\n`, an ID of two 20-digit numbers and a dash, CRLF. */
+const REPLY_MAX = 5 + 41 + 2;
+
+/** What a run reports to (stream-store-here.ts): counters, errors, other listeners. */
+export interface RunOwner {
+  readonly counters: { appended: number; appendErrors: number };
+  failed(cs: CapturedStream, err: unknown): string;
+  heard(account: Account, cs: CapturedStream, subject: string): MatchResult | null;
+  deliverTo(
+    match: MatchResult,
+    cs: CapturedStream,
+    subject: string,
+    headers: Buffer,
+    payload: Buffer,
+  ): void;
+}
+
+export class XaddRun extends LaterReply implements StoreNotice {
+  /** XADDs in the run (their replies: this slot counts as that many in line). */
+  count = 0;
+  /** The stream sequence of the run's first entry; the others follow it. */
+  first = 0;
+  /** The replies so far, `$<n>\r\n<id>\r\n` each (grown ×4 up to XADD_RUN_MAX's: one XADD alone keeps little). */
+  private out = Buffer.allocUnsafe(REPLY_MAX);
+  private len = 0;
+
+  readonly cs: CapturedStream;
+  /**
+   * Nobody but the stream's capture heard the run's first entry: nobody
+   * hears the others either (a subscription comes from another read, in
+   * another turn, and a run lasts one turn), so they are not matched.
+   */
+  private quiet = false;
+
+  constructor(
+    private readonly owner: RunOwner,
+    /** The stream's view, whose top XADD moves on (xaddJoin, commands/streams.ts). */
+    readonly view: LocalView,
+    private readonly account: Account,
+    readonly subject: string,
+  ) {
+    super();
+    this.cs = view.cs;
+  }
+
+  /** Whether an XADD may join the run now: open on its stream (this turn), with room. */
+  get open(): boolean {
+    return this.count < XADD_RUN_MAX && this.cs.stream.openRun === this;
+  }
+
+  /**
+   * Appends the entry (`headers`, the payload `payload[ps, pe)`, ID
+   * `<head>-<idSeq>`, or `head` when `idSeq` < 0) to the run, and delivers
+   * it to anyone else who listens; false, with nothing stored, when the run
+   * is closed or full, or the stream takes no run now or refuses the entry.
+   */
+  append(
+    headers: Buffer,
+    payload: Buffer,
+    ps: number,
+    pe: number,
+    head: string,
+    idSeq: number,
+    now: number,
+  ): boolean {
+    if (this.count > 0 && !this.open) return false;
+    const cs = this.cs;
+    const at = cs.stream.appendInRun(this.subject, headers, payload, ps, pe, now, this);
+    if (at === 0) return false;
+    this.add(at, head, idSeq);
+    if (this.count === 1 || !this.quiet) {
+      const match = this.owner.heard(this.account, cs, this.subject);
+      this.quiet = match === null;
+      if (match !== null) {
+        const body = ps === 0 && pe === payload.length ? payload : payload.subarray(ps, pe);
+        this.owner.deliverTo(match, cs, this.subject, headers, body);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The entry stored at `seq` (the first: the run's; then the next) whose
+   * ID is `<head>-<idSeq>` (`head` alone when `idSeq` is negative; at most
+   * 41 characters): its reply is written now.
+   */
+  private add(seq: number, head: string, idSeq: number): void {
+    if (this.count === 0) this.first = seq;
+    this.count++;
+    if (this.len + REPLY_MAX > this.out.length) {
+      const grown = Buffer.allocUnsafe(Math.min(this.out.length * 4, XADD_RUN_MAX * REPLY_MAX));
+      this.out.copy(grown, 0, 0, this.len);
+      this.out = grown;
+    }
+    const out = this.out;
+    const hl = head.length;
+    const sl = idSeq < 0 ? 0 : digits(idSeq);
+    const n = idSeq < 0 ? hl : hl + 1 + sl;
+    let at = this.len;
+    out[at++] = 0x24;
+    if (n >= 10) out[at++] = 0x30 + Math.floor(n / 10);
+    out[at++] = 0x30 + (n % 10);
+    out[at++] = 13;
+    out[at++] = 10;
+    for (let i = 0; i < hl; i++) out[at++] = head.charCodeAt(i);
+    if (idSeq >= 0) {
+      out[at] = 0x2d;
+      let q = idSeq;
+      for (let k = at + sl; k > at; k--) {
+        out[k] = 0x30 + (q % 10);
+        q = Math.floor(q / 10);
+      }
+      at += sl + 1;
+    }
+    out[at++] = 13;
+    out[at++] = 10;
+    this.len = at;
+  }
+
+  /** The run is durable (its consumers told, in order) or failed (each XADD answered with the error). */
+  stored(err: unknown): void {
+    const n = this.count;
+    const c = this.owner.counters;
+    if (err === null) {
+      const consumers = this.cs.consumers;
+      for (let i = 0; i < n; i++) consumers.stored(this.first + i, this.subject);
+      c.appended += n;
+      this.fill(R.raw(this.out.subarray(0, this.len)));
+      return;
+    }
+    const one = R.error(this.owner.failed(this.cs, err));
+    c.appendErrors += n - 1;
+    this.fill(n === 1 ? one : R.raw(errors(one, n)));
+  }
+}
+
+/** `n` copies of the error reply `e`, as RESP bytes. */
+function errors(e: Reply, n: number): Buffer {
+  const line = Buffer.from(`-${(e as { v: string }).v.replace(/[\r\n]+/g, ' ')}\r\n`);
+  const b = Buffer.allocUnsafe(line.length * n);
+  for (let i = 0; i < n; i++) line.copy(b, i * line.length);
+  return b;
+}
+
+/** Decimal digits of `n` (a non-negative safe integer). */
+function digits(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
+}

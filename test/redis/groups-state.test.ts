@@ -20,7 +20,9 @@ import {
 import { recordAt } from '../../src/protocols/redis/groups/record-bytes.js';
 import {
   apply,
+  applyAck,
   GroupState,
+  pendingOf,
   snapshot,
   UNKNOWN_READ,
 } from '../../src/protocols/redis/groups/state.js';
@@ -84,6 +86,125 @@ describe('consumer group state', () => {
         assert.equal(m.first(), want[0]?.[0] ?? null);
         assert.equal(m.last(), want[want.length - 1]?.[0] ?? null);
       }
+    }
+  });
+
+  test('the PEL map as XREADGROUP and XACK use it: oldest first out, a few out of order, some back', () => {
+    const m = new IdMap<number>();
+    const model = new Map<IdKey, number>();
+    const keysHeld = () => (m as unknown as { keys: IdKey[] }).keys.length;
+    let seed = 11;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    let next = 0;
+    let most = 0;
+    for (let i = 0; i < 20000; i++) {
+      const r = rnd() % 20;
+      const live = [...model.keys()].sort();
+      if (r < 9) {
+        const k = id(next++);
+        assert.equal(m.above(k), true);
+        m.set(k, i);
+        model.set(k, i);
+      } else if (r < 17 && live.length > 0) {
+        // XACK of the oldest (the usual case).
+        assert.equal(m.delete(live[0]!), true);
+        model.delete(live[0]!);
+      } else if (r < 18 && live.length > 0) {
+        const k = live[rnd() % live.length]!;
+        assert.equal(m.delete(k), model.delete(k));
+      } else if (r < 19) {
+        // An older ID back (XCLAIM FORCE), or a duplicate/unknown XACK.
+        const k = id(rnd() % (next + 1));
+        assert.equal(m.above(k), k > (live[live.length - 1] ?? '') && !model.has(k));
+        m.set(k, i);
+        model.set(k, i);
+      } else {
+        const k = id(rnd() % (next + 1));
+        assert.equal(m.delete(k), model.delete(k));
+      }
+      most = Math.max(most, model.size);
+      if (i % 97 === 0) {
+        const want = [...model].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+        assert.deepEqual([...m.from(MIN_ID)], want);
+        assert.equal(m.size, model.size);
+        assert.equal(m.first(), want[0]?.[0] ?? null);
+        assert.equal(m.last(), want[want.length - 1]?.[0] ?? null);
+        // Bounded: dead keys never more than the live ones plus the slack of 32, twice.
+        assert.ok(
+          keysHeld() <= 2 * (2 * model.size + 33) + 1,
+          `${keysHeld()} keys for ${model.size}`,
+        );
+      }
+    }
+    assert.ok(most > 10);
+  });
+
+  test('the PEL map: deletes while iterating (the first key each time, then every other)', () => {
+    const m = new IdMap<number>();
+    for (let i = 0; i < 200; i++) m.set(id(i), i);
+    const seen: number[] = [];
+    for (const [k, v] of m.from(MIN_ID)) {
+      seen.push(v);
+      m.delete(k);
+    }
+    assert.equal(seen.length, 200);
+    assert.equal(m.size, 0);
+    for (let i = 0; i < 200; i++) m.set(id(i), i);
+    // Even keys: itself (the first key, or a hole) and an odd one ahead, never visited then.
+    const kept: number[] = [];
+    for (const [k, v] of m.from(MIN_ID)) {
+      kept.push(v);
+      if (v % 2 === 0) {
+        m.delete(k);
+        m.delete(id(v + 3));
+      }
+    }
+    assert.deepEqual(kept, [0, 1, ...Array.from({ length: 99 }, (_, i) => 2 * i + 2)]);
+    assert.deepEqual(
+      [...m.from(MIN_ID)].map(([, v]) => v),
+      [1],
+    );
+  });
+
+  test("XACK's lookup then applyAck: the same group as apply of the ack record", () => {
+    const make = () => {
+      const g = new GroupState('g', MIN_ID, UNKNOWN_READ, 0);
+      for (let r = 0; r < 6; r++) {
+        const n: [IdKey, number][] = [];
+        for (let i = 0; i < 5; i++) n.push([id(r * 5 + i), r * 5 + i + 1]);
+        apply(g, { o: 'read', c: `c${r % 3}`, t: r, n, last: n[4]![0], er: (r + 1) * 5 });
+      }
+      return g;
+    };
+    const view = (g: GroupState) => ({
+      pel: [...g.pel.from(MIN_ID)].map(([k, n]) => [k, n.seq, n.consumer.name]),
+      consumers: [...g.consumers.values()].map((c) => [
+        c.name,
+        [...c.pel.from(MIN_ID)].map(([k]) => k),
+      ]),
+    });
+    const many = Array.from({ length: 20 }, (_, i) => id(i * 3));
+    for (const ids of [
+      [id(3), id(1), id(3), id(99), id(0), id(1)],
+      [id(100)],
+      [...many, ...many, id(29)],
+    ]) {
+      const a = make();
+      const b = make();
+      const { ids: found, nacks } = pendingOf(a, ids);
+      // Pending ones only, each once, in argument order.
+      const want = [...new Set(ids)].filter((k) => b.pel.has(k));
+      assert.deepEqual(found, want);
+      assert.deepEqual(
+        nacks.map((n) => n.seq),
+        want.map((k) => b.pel.get(k)!.seq),
+      );
+      applyAck(a, found, nacks);
+      apply(b, { o: 'ack', ids });
+      assert.deepEqual(view(a), view(b));
     }
   });
 

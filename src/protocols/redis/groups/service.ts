@@ -29,7 +29,15 @@ import {
 } from './live.js';
 import { NewRead } from './read-new.js';
 import type { RecordDone } from './record-done.js';
-import { apply, GroupState, type Nack, type Op, UNKNOWN_READ } from './state.js';
+import {
+  apply,
+  applyAck,
+  GroupState,
+  type Nack,
+  type Op,
+  pendingOf,
+  UNKNOWN_READ,
+} from './state.js';
 import type { GroupStore, StoredGroup } from './store.js';
 import type { StreamsView } from './view.js';
 
@@ -424,23 +432,14 @@ export class AccountGroups {
    * acks go then, as `ack` sends them).
    */
   ackNow(cs: CapturedStream, g: LiveGroup, ids: readonly IdKey[], done: RecordDone): number {
-    const found: IdKey[] = [];
-    const seqs: number[] = [];
-    const pel = g.state.pel;
-    // Each ID once (as `ack`'s Set): a look back for a few, a Set for many.
-    const seen = ids.length > 16 ? new Set<IdKey>() : null;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      const n = pel.get(id);
-      if (n === undefined) continue;
-      if (seen === null ? found.includes(id) : seen.has(id)) continue;
-      seen?.add(id);
-      found.push(id);
-      seqs.push(n.seq);
-    }
+    const { ids: found, nacks } = pendingOf(g.state, ids);
     if (found.length === 0) return 0;
+    const seqs: number[] = new Array(nacks.length);
+    for (let i = 0; i < nacks.length; i++) seqs[i] = nacks[i]!.seq;
     done.jsAckAfter(cs, g, seqs);
-    this.commitNotify(g, { o: 'ack', ids: found }, done);
+    // `commitNotify` without `apply`'s lookups: the entries are in hand.
+    applyAck(g.state, found, nacks);
+    this.store.writeNotify(g.stored, { o: 'ack', ids: found }, done);
     return found.length;
   }
 

@@ -126,8 +126,9 @@ export function apply(g: GroupState, op: Op): void {
       c.seen = op.t;
       if (op.noack !== 1) {
         for (const [id, seq] of op.n) {
-          // An entry still pending (a SETID back in time) is delivered again: it moves here.
-          const prev = g.pel.get(id);
+          // An entry still pending (a SETID back in time) is delivered again: it
+          // moves here. Above the whole PEL (every `>` read in order) it is not there.
+          const prev = g.pel.above(id) ? undefined : g.pel.get(id);
           if (prev !== undefined) prev.consumer.pel.delete(id);
           const nack: Nack = { seq, consumer: c, time: op.t, count: 1 };
           g.pel.set(id, nack);
@@ -180,6 +181,38 @@ export function apply(g: GroupState, op: Op): void {
     case 'drop':
       apply(g, { o: 'ack', ids: op.ids });
       return;
+  }
+}
+
+/**
+ * The pending ones of `ids` (XACK's arguments), each once, in argument
+ * order, with their entries: what `applyAck` then deletes.
+ */
+export function pendingOf(g: GroupState, ids: readonly IdKey[]): { ids: IdKey[]; nacks: Nack[] } {
+  const found: IdKey[] = [];
+  const nacks: Nack[] = [];
+  // Each ID once: a look back for a few, a Set for many.
+  const seen = ids.length > 16 ? new Set<IdKey>() : null;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    const n = g.pel.get(id);
+    if (n === undefined) continue;
+    if (seen === null ? found.includes(id) : seen.has(id)) continue;
+    seen?.add(id);
+    found.push(id);
+    nacks.push(n);
+  }
+  return { ids: found, nacks };
+}
+
+/**
+ * `apply` of `{ o: 'ack', ids }` when each `ids[i]` is pending as `nacks[i]`
+ * (just looked up, each once): no lookup again.
+ */
+export function applyAck(g: GroupState, ids: readonly IdKey[], nacks: readonly Nack[]): void {
+  for (let i = 0; i < ids.length; i++) {
+    g.pel.delete(ids[i]!);
+    nacks[i]!.consumer.pel.delete(ids[i]!);
   }
 }
 

@@ -72,6 +72,29 @@ export class RawKafkaClient {
     return done;
   }
 
+  /**
+   * Sends a request the caller framed itself (`frame(correlationId)`: the
+   * whole request, size first), as one write or one gathering write.
+   */
+  sendFramed(
+    apiKey: number,
+    version: number,
+    frame: (correlationId: number) => Buffer[],
+  ): Promise<Message> {
+    const correlationId = this.nextId++;
+    const parts = frame(correlationId);
+    const done = new Promise<Message>((resolve, reject) =>
+      this.pending.set(correlationId, { apiKey, version, resolve, reject }),
+    );
+    if (parts.length === 1) this.socket.write(parts[0]!);
+    else {
+      this.socket.cork();
+      for (const b of parts) this.socket.write(b);
+      this.socket.uncork();
+    }
+    return done;
+  }
+
   /** Sends without waiting for an answer (Produce with acks=0). */
   sendNoReply(apiKey: number, version: number, body: Message): void {
     const frame = encodeRequest(

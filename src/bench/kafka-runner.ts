@@ -8,13 +8,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiKey, type Message } from '../protocols/kafka/codec.js';
-import {
-  decodeBatch,
-  type EncodeRecord,
-  encodeBatch,
-  splitBatches,
-} from '../protocols/kafka/records.js';
+import { decodeBatch, splitBatches } from '../protocols/kafka/records.js';
 import { RawKafkaClient } from './kafka-conn.js';
+import { ProduceWire, type WireBatch } from './kafka-produce-wire.js';
 
 export interface KafkaAddress {
   host: string;
@@ -89,28 +85,25 @@ export async function createTopic(
   }
 }
 
-interface Pending {
-  partition: number;
-  records: EncodeRecord[];
-  bytes: number;
-  firstAt: number;
-  /** The batch's bytes, encoded when it closes (full or lingered), as the Java client's accumulator does. */
-  encoded: Buffer | null;
-}
-
-/** Closes a batch: encodes it now, while requests are in flight, not when it is sent. */
-function close(b: Pending): Pending {
-  b.encoded = encodeBatch({ baseTimestamp: b.firstAt, records: b.records });
-  return b;
-}
-
 export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResult> {
   const linger = o.lingerMs ?? 5;
   const batchBytes = o.batchBytes ?? 16_384;
   const maxInFlight = o.maxInFlight ?? 5;
   const stallMs = o.stallMs ?? 10_000;
-  const value = Buffer.alloc(o.size, 0x61);
+  const partitions = Math.max(1, o.partitions);
   const client = await RawKafkaClient.open(o.server.host, o.server.port, 'weft-bench-producer');
+  // Batches are encoded as records are appended, into reused buffers (src/bench/kafka-produce-wire.ts).
+  const wire = new ProduceWire({
+    topic: o.topic,
+    clientId: client.clientId,
+    acks: o.acks,
+    timeoutMs: 30_000,
+    value: Buffer.alloc(o.size, 0x61),
+    maxRecords: Math.ceil(batchBytes / (o.size + RECORD_OVERHEAD)),
+    // Open (one per partition), ready (readyMax) and in flight (maxInFlight per partition).
+    poolMax: partitions * (1 + 3 * maxInFlight),
+  });
+  const readyMax = maxInFlight * partitions * 2;
   const result: KafkaResult = {
     msgs: o.msgs,
     done: 0,
@@ -123,8 +116,8 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
     errors: [],
     requests: 0,
   };
-  const open = new Map<number, Pending>();
-  const ready: Pending[] = [];
+  const open = new Map<number, WireBatch>();
+  const ready: WireBatch[] = [];
   let appended = 0;
   let sticky = 0;
   let inFlight = 0;
@@ -138,18 +131,18 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
 
   const append = () => {
     // The application produces as fast as it can, up to what max.in.flight batches can hold.
-    const limit = maxInFlight * Math.max(1, o.partitions) * 2;
-    while (appended < o.msgs && ready.length < limit) {
+    while (appended < o.msgs && ready.length < readyMax) {
       let b = open.get(sticky);
       if (b === undefined) {
-        b = { partition: sticky, records: [], bytes: 0, firstAt: Date.now(), encoded: null };
+        b = wire.open(sticky, Date.now());
         open.set(sticky, b);
       }
-      b.records.push({ value });
-      b.bytes += o.size + RECORD_OVERHEAD;
+      wire.append(b);
       appended++;
-      if (b.bytes >= batchBytes) {
-        ready.push(close(b));
+      // Full at batch.size, counting each record as its value and RECORD_OVERHEAD bytes.
+      if (b.count * (o.size + RECORD_OVERHEAD) >= batchBytes) {
+        wire.close(b);
+        ready.push(b);
         open.delete(sticky);
         sticky = (sticky + 1) % o.partitions;
       }
@@ -159,26 +152,20 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
   const lingered = (now: number, flush: boolean) => {
     for (const [p, b] of open) {
       if (flush || now - b.firstAt >= linger) {
-        ready.push(close(b));
+        wire.close(b);
+        ready.push(b);
         open.delete(p);
       }
     }
   };
 
-  const send = (batches: Pending[]) => {
-    const byPartition = batches.map((b) => ({
-      index: b.partition,
-      records: b.encoded ?? close(b).encoded,
-    }));
-    const count = batches.reduce((n, b) => n + b.records.length, 0);
+  const send = (batches: WireBatch[]) => {
+    let count = 0;
+    for (const b of batches) count += b.count;
     inFlight++;
     result.requests++;
     client
-      .send(ApiKey.Produce, PRODUCE_VERSION, {
-        acks: o.acks,
-        timeoutMs: 30_000,
-        topicData: [{ name: o.topic, partitionData: byPartition }],
-      })
+      .sendFramed(ApiKey.Produce, PRODUCE_VERSION, (id) => wire.request(id, batches))
       .then((r: Message) => {
         const topics = r.responses as { partitionResponses: { errorCode: number }[] }[];
         for (const t of topics) {
@@ -194,6 +181,7 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
       })
       .catch((err: Error) => result.errors.push(err.message))
       .finally(() => {
+        for (const b of batches) wire.release(b);
         inFlight--;
         notify();
       });
@@ -213,7 +201,7 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
       lingered(now, appended >= o.msgs);
       if (inFlight < maxInFlight && ready.length > 0) {
         // One request carries every ready batch (as the Java client groups them per broker), at most one per partition.
-        const take: Pending[] = [];
+        const take: WireBatch[] = [];
         const seen = new Set<number>();
         for (let i = 0; i < ready.length && take.length < o.partitions; ) {
           if (seen.has(ready[i].partition)) {

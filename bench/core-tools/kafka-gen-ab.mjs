@@ -25,7 +25,7 @@ if (process.argv[2] === 'one') {
   const c = process.cpuUsage(c0);
   if (!r.complete) throw new Error(`run ${r.ended}: ${r.errors.join('; ')}`);
   console.log(
-    JSON.stringify({ us: (c.user + c.system) / r.done, rate: r.msgsPerSec, req: r.requests }),
+    JSON.stringify({ us: (c.user + c.system) / r.done, sys: c.system / r.done, rate: r.msgsPerSec, req: r.requests }),
   );
   process.exit(0);
 }
@@ -89,7 +89,8 @@ const med = (xs) => {
 for (const n of ['A', 'B']) {
   const us = got[n].map((x) => x.us);
   const rate = got[n].map((x) => x.rate);
+  const sys = got[n].map((x) => x.sys);
   console.log(
-    `${n} ${size} B p${parts} acks=${acks}: ${med(us).toFixed(2)} (${Math.min(...us).toFixed(2)}–${Math.max(...us).toFixed(2)}) us/rec; ${Math.round(med(rate))} rec/s`,
+    `${n} ${size} B p${parts} acks=${acks}: ${med(us).toFixed(2)} (${Math.min(...us).toFixed(2)}–${Math.max(...us).toFixed(2)}) us/rec (sys ${med(sys).toFixed(2)}); ${Math.round(med(rate))} rec/s`,
   );
 }

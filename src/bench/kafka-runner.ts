@@ -91,7 +91,12 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
   const maxInFlight = o.maxInFlight ?? 5;
   const stallMs = o.stallMs ?? 10_000;
   const partitions = Math.max(1, o.partitions);
-  const client = await RawKafkaClient.open(o.server.host, o.server.port, 'weft-bench-producer');
+  const client = await RawKafkaClient.open(
+    o.server.host,
+    o.server.port,
+    'weft-bench-producer',
+    true,
+  );
   // Batches are encoded as records are appended, into reused buffers (src/bench/kafka-produce-wire.ts).
   const wire = new ProduceWire({
     topic: o.topic,

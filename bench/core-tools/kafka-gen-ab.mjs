@@ -25,7 +25,12 @@ if (process.argv[2] === 'one') {
   const c = process.cpuUsage(c0);
   if (!r.complete) throw new Error(`run ${r.ended}: ${r.errors.join('; ')}`);
   console.log(
-    JSON.stringify({ us: (c.user + c.system) / r.done, sys: c.system / r.done, rate: r.msgsPerSec, req: r.requests }),
+    JSON.stringify({
+      us: (c.user + c.system) / r.done,
+      sys: c.system / r.done,
+      rate: r.msgsPerSec,
+      req: r.requests,
+    }),
   );
   process.exit(0);
 }

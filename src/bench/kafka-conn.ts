@@ -43,11 +43,14 @@ export class RawKafkaClient {
       const p = this.pending.get(id);
       if (p === undefined) continue;
       this.pending.delete(id);
+      let body: Message;
       try {
-        p.resolve(decodeResponse(p.apiKey, p.version, f).body);
+        body = decodeResponse(p.apiKey, p.version, f).body;
       } catch (err) {
         p.reject(err as Error);
+        continue;
       }
+      p.resolve(body);
     }
   }
 
@@ -103,25 +106,30 @@ export class RawKafkaClient {
 
   /**
    * Sends a request the caller framed itself (`frame(correlationId)`: the
-   * whole request, size first), as one write or one gathering write.
+   * whole request, size first), as one write or one gathering write; `done`
+   * is called once, with the answer's body or the error (no promise per
+   * request: the producer's answers are its hot path).
    */
   sendFramed(
     apiKey: number,
     version: number,
     frame: (correlationId: number) => Buffer[],
-  ): Promise<Message> {
+    done: (err: Error | null, body: Message | null) => void,
+  ): void {
     const correlationId = this.nextId++;
     const parts = frame(correlationId);
-    const done = new Promise<Message>((resolve, reject) =>
-      this.pending.set(correlationId, { apiKey, version, resolve, reject }),
-    );
+    this.pending.set(correlationId, {
+      apiKey,
+      version,
+      resolve: (m) => done(null, m),
+      reject: (e) => done(e, null),
+    });
     if (parts.length === 1) this.socket.write(parts[0]!);
     else {
       this.socket.cork();
       for (const b of parts) this.socket.write(b);
       this.socket.uncork();
     }
-    return done;
   }
 
   /** Sends without waiting for an answer (Produce with acks=0). */

@@ -6,8 +6,7 @@
  * consumer that fetches like it (one Fetch in flight, fetch.max.bytes 50 MiB,
  * max.partition.fetch.bytes 1 MiB, CRC checked on every batch).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiKey, type Message } from '../protocols/kafka/codec.js';
+import { ApiKey } from '../protocols/kafka/codec.js';
 import { decodeBatch, splitBatches } from '../protocols/kafka/records.js';
 import { RawKafkaClient } from './kafka-conn.js';
 import { ProduceWire, type WireBatch } from './kafka-produce-wire.js';
@@ -127,12 +126,6 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
   let sticky = 0;
   let inFlight = 0;
   let lastAck = Date.now();
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
 
   const append = () => {
     // The application produces as fast as it can, up to what max.in.flight batches can hold.
@@ -169,51 +162,71 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
     for (const b of batches) count += b.count;
     inFlight++;
     result.requests++;
-    client
-      .sendFramed(ApiKey.Produce, PRODUCE_VERSION, (id) => wire.request(id, batches))
-      .then((r: Message) => {
-        const topics = r.responses as { partitionResponses: { errorCode: number }[] }[];
-        for (const t of topics) {
-          for (const p of t.partitionResponses) {
-            if (p.errorCode !== 0)
-              result.errorCodes[p.errorCode] = (result.errorCodes[p.errorCode] ?? 0) + 1;
-          }
-        }
-        if (topics.every((t) => t.partitionResponses.every((p) => p.errorCode === 0)))
-          result.done += count;
-        lastAck = Date.now();
-        o.onProgress?.(result.done, o.msgs);
-      })
-      .catch((err: Error) => result.errors.push(err.message))
-      .finally(() => {
+    client.sendFramed(
+      ApiKey.Produce,
+      PRODUCE_VERSION,
+      (id) => wire.request(id, batches),
+      (err, r) => {
         for (const b of batches) wire.release(b);
         inFlight--;
-        notify();
-      });
+        if (err !== null) result.errors.push(err.message);
+        else {
+          let ok = true;
+          for (const t of r!.responses as { partitionResponses: { errorCode: number }[] }[]) {
+            for (const p of t.partitionResponses) {
+              if (p.errorCode === 0) continue;
+              ok = false;
+              result.errorCodes[p.errorCode] = (result.errorCodes[p.errorCode] ?? 0) + 1;
+            }
+          }
+          if (ok) result.done += count;
+          lastAck = Date.now();
+          o.onProgress?.(result.done, o.msgs);
+        }
+        pump();
+      },
+    );
   };
 
-  // One timer for the whole run (not one per wait): it wakes the loop to look for a stall.
-  const ticker = setInterval(notify, Math.min(stallMs, 1000));
+  // Callbacks, not a loop of awaits: an answer, the linger timer and the
+  // stall ticker each call pump, which sends what it can and returns.
+  let lingerTimer: NodeJS.Timeout | null = null;
+  let ended: (r: KafkaResult) => void = () => {};
   const t0 = performance.now();
-  try {
-    while (
-      result.done < o.msgs &&
-      result.errors.length === 0 &&
-      Object.keys(result.errorCodes).length === 0
-    ) {
+  const end = () => {
+    result.elapsedMs = performance.now() - t0;
+    clearInterval(ticker);
+    if (lingerTimer !== null) clearTimeout(lingerTimer);
+    client.close();
+    if (result.errors.length > 0 || Object.keys(result.errorCodes).length > 0)
+      result.ended = 'error';
+    finish(result, o.size);
+    ended(result);
+  };
+  let over = false;
+  const pump = () => {
+    while (!over) {
+      if (
+        result.done >= o.msgs ||
+        result.errors.length > 0 ||
+        Object.keys(result.errorCodes).length > 0
+      ) {
+        over = true;
+        end();
+        return;
+      }
       append();
-      const now = Date.now();
-      lingered(now, appended >= o.msgs);
+      lingered(Date.now(), appended >= o.msgs);
       if (inFlight < maxInFlight && ready.length > 0) {
         // One request carries every ready batch (as the Java client groups them per broker), at most one per partition.
         const take: WireBatch[] = [];
         const seen = new Set<number>();
         for (let i = 0; i < ready.length && take.length < o.partitions; ) {
-          if (seen.has(ready[i].partition)) {
+          if (seen.has(ready[i]!.partition)) {
             i++;
             continue;
           }
-          seen.add(ready[i].partition);
+          seen.add(ready[i]!.partition);
           take.push(...ready.splice(i, 1));
         }
         send(take);
@@ -221,22 +234,26 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
       }
       if (Date.now() - lastAck > stallMs) {
         result.ended = 'stalled';
-        break;
+        over = true;
+        end();
+        return;
       }
-      const waitAck = new Promise<void>((r) => {
-        wake = r;
-      });
-      if (inFlight >= maxInFlight || open.size === 0) await waitAck;
-      else await Promise.race([waitAck, sleep(linger)]);
+      // Wait for an answer, or (room in flight and a batch open) linger.ms.
+      if (inFlight < maxInFlight && open.size > 0 && lingerTimer === null) {
+        lingerTimer = setTimeout(() => {
+          lingerTimer = null;
+          pump();
+        }, linger);
+      }
+      return;
     }
-  } finally {
-    result.elapsedMs = performance.now() - t0;
-    clearInterval(ticker);
-    client.close();
-  }
-  if (result.errors.length > 0 || Object.keys(result.errorCodes).length > 0) result.ended = 'error';
-  finish(result, o.size);
-  return result;
+  };
+  // One timer for the whole run (not one per wait): it wakes the loop to look for a stall.
+  const ticker = setInterval(pump, Math.min(stallMs, 1000));
+  return new Promise<KafkaResult>((resolve) => {
+    ended = resolve;
+    pump();
+  });
 }
 
 function finish(r: KafkaResult, size: number): void {

@@ -176,3 +176,70 @@ for (const [size, partitions, msgs] of [
     }
   });
 }
+
+/** A sink that answers every partition with `errorCode`, closes the connection at the first request, or never answers. */
+async function badSink(how: { errorCode: number } | 'close' | 'silent') {
+  const server = createServer((s: Socket) => {
+    const splitter = new FrameSplitter(1 << 26);
+    s.on('data', (chunk: Buffer) => {
+      splitter.push(chunk);
+      for (let f = splitter.next(); f !== null; f = splitter.next()) {
+        if (how === 'silent') continue;
+        if (how === 'close') {
+          s.destroy();
+          return;
+        }
+        const { header, body } = decodeRequest(Buffer.from(f));
+        const req = body as { topicData: { name: string; partitionData: { index: number }[] }[] };
+        const responses = req.topicData.map((t) => ({
+          name: t.name,
+          partitionResponses: t.partitionData.map((p) => ({
+            index: p.index,
+            errorCode: how.errorCode,
+            baseOffset: -1n,
+            logAppendTimeMs: -1n,
+            logStartOffset: -1n,
+            recordErrors: [],
+            errorMessage: null,
+          })),
+        }));
+        for (const b of encodeResponse(ApiKey.Produce, header.apiVersion, header.correlationId, {
+          responses,
+          throttleTimeMs: 0,
+        }))
+          s.write(b);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+test('runKafkaProduce ends on a partition error, a closed connection, or a stall', async () => {
+  for (const how of [{ errorCode: 3 }, 'close', 'silent'] as const) {
+    const { server, port } = await badSink(how);
+    try {
+      const r = await runKafkaProduce({
+        server: { host: '127.0.0.1', port },
+        topic: 'bench',
+        partitions: 2,
+        msgs: 10_000,
+        size: 100,
+        acks: 1,
+        stallMs: 300,
+      });
+      assert.equal(r.ended, how === 'silent' ? 'stalled' : 'error');
+      assert.equal(r.complete, false);
+      // Every request in flight fails (a reset or a close, as the kernel reports it).
+      if (how === 'close')
+        assert.ok(
+          r.errors.length > 0 && r.errors.every((e) => /ECONNRESET|connection closed/.test(e)),
+          r.errors.join('; '),
+        );
+      else if (how === 'silent') assert.equal(r.done, 0);
+      else assert.ok((r.errorCodes['3'] ?? 0) > 0 && r.done === 0);
+    } finally {
+      server.close();
+    }
+  }
+});

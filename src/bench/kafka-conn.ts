@@ -15,6 +15,8 @@ interface Pending {
   version: number;
   resolve: (m: Message) => void;
   reject: (e: Error) => void;
+  /** Set by sendFramed: the answer's frame, undecoded. */
+  raw?: (err: Error | null, frame: Buffer | null) => void;
 }
 
 export class RawKafkaClient {
@@ -43,6 +45,10 @@ export class RawKafkaClient {
       const p = this.pending.get(id);
       if (p === undefined) continue;
       this.pending.delete(id);
+      if (p.raw !== undefined) {
+        p.raw(null, f);
+        continue;
+      }
       let body: Message;
       try {
         body = decodeResponse(p.apiKey, p.version, f).body;
@@ -107,22 +113,25 @@ export class RawKafkaClient {
   /**
    * Sends a request the caller framed itself (`frame(correlationId)`: the
    * whole request, size first), as one write or one gathering write; `done`
-   * is called once, with the answer's body or the error (no promise per
-   * request: the producer's answers are its hot path).
+   * is called once, with the answer's frame undecoded (without its size,
+   * correlation id first; valid only during the call) or the error — no
+   * promise and no generic decode per request: the producer's answers are
+   * its hot path.
    */
   sendFramed(
     apiKey: number,
     version: number,
     frame: (correlationId: number) => Buffer[],
-    done: (err: Error | null, body: Message | null) => void,
+    done: (err: Error | null, frame: Buffer | null) => void,
   ): void {
     const correlationId = this.nextId++;
     const parts = frame(correlationId);
     this.pending.set(correlationId, {
       apiKey,
       version,
-      resolve: (m) => done(null, m),
+      resolve: () => {},
       reject: (e) => done(e, null),
+      raw: done,
     });
     if (parts.length === 1) this.socket.write(parts[0]!);
     else {

@@ -196,3 +196,32 @@ export class ProduceWire {
     if (this.free.length < this.o.poolMax) this.free.push(b.buf);
   }
 }
+
+/**
+ * Counts the partition error codes of a Produce v7 answer (the frame
+ * without its size, correlation id first: response header v0) into
+ * `codes`, walking it in place; returns how many partitions answered with
+ * an error. A frame cut short throws (RangeError from the reads).
+ */
+export function produceAnswerErrors(frame: Buffer, codes: Record<string, number>): number {
+  let at = 4; // correlation id
+  let errors = 0;
+  const topics = frame.readInt32BE(at);
+  at += 4;
+  for (let t = 0; t < topics; t++) {
+    at += 2 + frame.readInt16BE(at); // name
+    const partitions = frame.readInt32BE(at);
+    at += 4;
+    for (let p = 0; p < partitions; p++) {
+      // index int32, errorCode int16, baseOffset, logAppendTimeMs, logStartOffset int64
+      const code = frame.readInt16BE(at + 4);
+      if (code !== 0) {
+        errors++;
+        codes[code] = (codes[code] ?? 0) + 1;
+      }
+      at += 30;
+    }
+  }
+  frame.readInt32BE(at); // throttleTimeMs: the frame holds it
+  return errors;
+}

@@ -9,7 +9,7 @@
 import { ApiKey } from '../protocols/kafka/codec.js';
 import { decodeBatch, splitBatches } from '../protocols/kafka/records.js';
 import { RawKafkaClient } from './kafka-conn.js';
-import { ProduceWire, type WireBatch } from './kafka-produce-wire.js';
+import { ProduceWire, produceAnswerErrors, type WireBatch } from './kafka-produce-wire.js';
 
 export interface KafkaAddress {
   host: string;
@@ -166,20 +166,16 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
       ApiKey.Produce,
       PRODUCE_VERSION,
       (id) => wire.request(id, batches),
-      (err, r) => {
+      (err, frame) => {
         for (const b of batches) wire.release(b);
         inFlight--;
         if (err !== null) result.errors.push(err.message);
         else {
-          let ok = true;
-          for (const t of r!.responses as { partitionResponses: { errorCode: number }[] }[]) {
-            for (const p of t.partitionResponses) {
-              if (p.errorCode === 0) continue;
-              ok = false;
-              result.errorCodes[p.errorCode] = (result.errorCodes[p.errorCode] ?? 0) + 1;
-            }
+          try {
+            if (produceAnswerErrors(frame!, result.errorCodes) === 0) result.done += count;
+          } catch (e) {
+            result.errors.push(`Produce answer: ${(e as Error).message}`);
           }
-          if (ok) result.done += count;
           lastAck = Date.now();
           o.onProgress?.(result.done, o.msgs);
         }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { ProduceWire } from '../../src/bench/kafka-produce-wire.js';
+import { ProduceWire, produceAnswerErrors } from '../../src/bench/kafka-produce-wire.js';
 import { runKafkaProduce } from '../../src/bench/kafka-runner.js';
 import {
   ApiKey,
@@ -241,5 +241,41 @@ test('runKafkaProduce ends on a partition error, a closed connection, or a stall
     } finally {
       server.close();
     }
+  }
+});
+
+test('produceAnswerErrors reads the codes the face encodes in a Produce v7 answer', () => {
+  const part = (index: number, errorCode: number) => ({
+    index,
+    errorCode,
+    baseOffset: 12345n,
+    logAppendTimeMs: -1n,
+    logStartOffset: 0n,
+    recordErrors: [],
+    errorMessage: null,
+  });
+  const cases: [number[][], number][] = [
+    [[[0]], 0],
+    [[[0, 0, 0, 0, 0, 0, 0, 0]], 0],
+    [[[0, 6, 0, 6, 3]], 3],
+    [[[0], [0, 87]], 1],
+    [[[], [7]], 1],
+  ];
+  for (const [topics, errors] of cases) {
+    const frame = Buffer.concat(
+      encodeResponse(ApiKey.Produce, 7, 99, {
+        responses: topics.map((codes, t) => ({
+          name: `topic-${t}`,
+          partitionResponses: codes.map((c, i) => part(i, c)),
+        })),
+        throttleTimeMs: 0,
+      }),
+    ).subarray(4);
+    const codes: Record<string, number> = {};
+    assert.equal(produceAnswerErrors(frame, codes), errors);
+    const want: Record<string, number> = {};
+    for (const c of topics.flat()) if (c !== 0) want[c] = (want[c] ?? 0) + 1;
+    assert.deepEqual(codes, want);
+    assert.throws(() => produceAnswerErrors(frame.subarray(0, frame.length - 1), {}), RangeError);
   }
 });

@@ -6,15 +6,10 @@
  * consumer that fetches like it (one Fetch in flight, fetch.max.bytes 50 MiB,
  * max.partition.fetch.bytes 1 MiB, CRC checked on every batch).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiKey, type Message } from '../protocols/kafka/codec.js';
-import {
-  decodeBatch,
-  type EncodeRecord,
-  encodeBatch,
-  splitBatches,
-} from '../protocols/kafka/records.js';
+import { ApiKey } from '../protocols/kafka/codec.js';
+import { decodeBatch, splitBatches } from '../protocols/kafka/records.js';
 import { RawKafkaClient } from './kafka-conn.js';
+import { ProduceWire, produceAnswerErrors, type WireBatch } from './kafka-produce-wire.js';
 
 export interface KafkaAddress {
   host: string;
@@ -89,28 +84,30 @@ export async function createTopic(
   }
 }
 
-interface Pending {
-  partition: number;
-  records: EncodeRecord[];
-  bytes: number;
-  firstAt: number;
-  /** The batch's bytes, encoded when it closes (full or lingered), as the Java client's accumulator does. */
-  encoded: Buffer | null;
-}
-
-/** Closes a batch: encodes it now, while requests are in flight, not when it is sent. */
-function close(b: Pending): Pending {
-  b.encoded = encodeBatch({ baseTimestamp: b.firstAt, records: b.records });
-  return b;
-}
-
 export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResult> {
   const linger = o.lingerMs ?? 5;
   const batchBytes = o.batchBytes ?? 16_384;
   const maxInFlight = o.maxInFlight ?? 5;
   const stallMs = o.stallMs ?? 10_000;
-  const value = Buffer.alloc(o.size, 0x61);
-  const client = await RawKafkaClient.open(o.server.host, o.server.port, 'weft-bench-producer');
+  const partitions = Math.max(1, o.partitions);
+  const client = await RawKafkaClient.open(
+    o.server.host,
+    o.server.port,
+    'weft-bench-producer',
+    true,
+  );
+  // Batches are encoded as records are appended, into reused buffers (src/bench/kafka-produce-wire.ts).
+  const wire = new ProduceWire({
+    topic: o.topic,
+    clientId: client.clientId,
+    acks: o.acks,
+    timeoutMs: 30_000,
+    value: Buffer.alloc(o.size, 0x61),
+    maxRecords: Math.ceil(batchBytes / (o.size + RECORD_OVERHEAD)),
+    // Open (one per partition), ready (readyMax) and in flight (maxInFlight per partition).
+    poolMax: partitions * (1 + 3 * maxInFlight),
+  });
+  const readyMax = maxInFlight * partitions * 2;
   const result: KafkaResult = {
     msgs: o.msgs,
     done: 0,
@@ -123,33 +120,27 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
     errors: [],
     requests: 0,
   };
-  const open = new Map<number, Pending>();
-  const ready: Pending[] = [];
+  const open = new Map<number, WireBatch>();
+  const ready: WireBatch[] = [];
   let appended = 0;
   let sticky = 0;
   let inFlight = 0;
   let lastAck = Date.now();
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
 
   const append = () => {
     // The application produces as fast as it can, up to what max.in.flight batches can hold.
-    const limit = maxInFlight * Math.max(1, o.partitions) * 2;
-    while (appended < o.msgs && ready.length < limit) {
+    while (appended < o.msgs && ready.length < readyMax) {
       let b = open.get(sticky);
       if (b === undefined) {
-        b = { partition: sticky, records: [], bytes: 0, firstAt: Date.now(), encoded: null };
+        b = wire.open(sticky, Date.now());
         open.set(sticky, b);
       }
-      b.records.push({ value });
-      b.bytes += o.size + RECORD_OVERHEAD;
+      wire.append(b);
       appended++;
-      if (b.bytes >= batchBytes) {
-        ready.push(close(b));
+      // Full at batch.size, counting each record as its value and RECORD_OVERHEAD bytes.
+      if (b.count * (o.size + RECORD_OVERHEAD) >= batchBytes) {
+        wire.close(b);
+        ready.push(b);
         open.delete(sticky);
         sticky = (sticky + 1) % o.partitions;
       }
@@ -159,68 +150,79 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
   const lingered = (now: number, flush: boolean) => {
     for (const [p, b] of open) {
       if (flush || now - b.firstAt >= linger) {
-        ready.push(close(b));
+        wire.close(b);
+        ready.push(b);
         open.delete(p);
       }
     }
   };
 
-  const send = (batches: Pending[]) => {
-    const byPartition = batches.map((b) => ({
-      index: b.partition,
-      records: b.encoded ?? close(b).encoded,
-    }));
-    const count = batches.reduce((n, b) => n + b.records.length, 0);
+  const send = (batches: WireBatch[]) => {
+    let count = 0;
+    for (const b of batches) count += b.count;
     inFlight++;
     result.requests++;
-    client
-      .send(ApiKey.Produce, PRODUCE_VERSION, {
-        acks: o.acks,
-        timeoutMs: 30_000,
-        topicData: [{ name: o.topic, partitionData: byPartition }],
-      })
-      .then((r: Message) => {
-        const topics = r.responses as { partitionResponses: { errorCode: number }[] }[];
-        for (const t of topics) {
-          for (const p of t.partitionResponses) {
-            if (p.errorCode !== 0)
-              result.errorCodes[p.errorCode] = (result.errorCodes[p.errorCode] ?? 0) + 1;
-          }
-        }
-        if (topics.every((t) => t.partitionResponses.every((p) => p.errorCode === 0)))
-          result.done += count;
-        lastAck = Date.now();
-        o.onProgress?.(result.done, o.msgs);
-      })
-      .catch((err: Error) => result.errors.push(err.message))
-      .finally(() => {
+    client.sendFramed(
+      ApiKey.Produce,
+      PRODUCE_VERSION,
+      (id) => wire.request(id, batches),
+      (err, frame) => {
+        for (const b of batches) wire.release(b);
         inFlight--;
-        notify();
-      });
+        if (err !== null) result.errors.push(err.message);
+        else {
+          try {
+            if (produceAnswerErrors(frame!, result.errorCodes) === 0) result.done += count;
+          } catch (e) {
+            result.errors.push(`Produce answer: ${(e as Error).message}`);
+          }
+          lastAck = Date.now();
+          o.onProgress?.(result.done, o.msgs);
+        }
+        pump();
+      },
+    );
   };
 
-  // One timer for the whole run (not one per wait): it wakes the loop to look for a stall.
-  const ticker = setInterval(notify, Math.min(stallMs, 1000));
+  // Callbacks, not a loop of awaits: an answer, the linger timer and the
+  // stall ticker each call pump, which sends what it can and returns.
+  let lingerTimer: NodeJS.Timeout | null = null;
+  let ended: (r: KafkaResult) => void = () => {};
   const t0 = performance.now();
-  try {
-    while (
-      result.done < o.msgs &&
-      result.errors.length === 0 &&
-      Object.keys(result.errorCodes).length === 0
-    ) {
+  const end = () => {
+    result.elapsedMs = performance.now() - t0;
+    clearInterval(ticker);
+    if (lingerTimer !== null) clearTimeout(lingerTimer);
+    client.close();
+    if (result.errors.length > 0 || Object.keys(result.errorCodes).length > 0)
+      result.ended = 'error';
+    finish(result, o.size);
+    ended(result);
+  };
+  let over = false;
+  const pump = () => {
+    while (!over) {
+      if (
+        result.done >= o.msgs ||
+        result.errors.length > 0 ||
+        Object.keys(result.errorCodes).length > 0
+      ) {
+        over = true;
+        end();
+        return;
+      }
       append();
-      const now = Date.now();
-      lingered(now, appended >= o.msgs);
+      lingered(Date.now(), appended >= o.msgs);
       if (inFlight < maxInFlight && ready.length > 0) {
         // One request carries every ready batch (as the Java client groups them per broker), at most one per partition.
-        const take: Pending[] = [];
+        const take: WireBatch[] = [];
         const seen = new Set<number>();
         for (let i = 0; i < ready.length && take.length < o.partitions; ) {
-          if (seen.has(ready[i].partition)) {
+          if (seen.has(ready[i]!.partition)) {
             i++;
             continue;
           }
-          seen.add(ready[i].partition);
+          seen.add(ready[i]!.partition);
           take.push(...ready.splice(i, 1));
         }
         send(take);
@@ -228,22 +230,26 @@ export async function runKafkaProduce(o: KafkaProduceOptions): Promise<KafkaResu
       }
       if (Date.now() - lastAck > stallMs) {
         result.ended = 'stalled';
-        break;
+        over = true;
+        end();
+        return;
       }
-      const waitAck = new Promise<void>((r) => {
-        wake = r;
-      });
-      if (inFlight >= maxInFlight || open.size === 0) await waitAck;
-      else await Promise.race([waitAck, sleep(linger)]);
+      // Wait for an answer, or (room in flight and a batch open) linger.ms.
+      if (inFlight < maxInFlight && open.size > 0 && lingerTimer === null) {
+        lingerTimer = setTimeout(() => {
+          lingerTimer = null;
+          pump();
+        }, linger);
+      }
+      return;
     }
-  } finally {
-    result.elapsedMs = performance.now() - t0;
-    clearInterval(ticker);
-    client.close();
-  }
-  if (result.errors.length > 0 || Object.keys(result.errorCodes).length > 0) result.ended = 'error';
-  finish(result, o.size);
-  return result;
+  };
+  // One timer for the whole run (not one per wait): it wakes the loop to look for a stall.
+  const ticker = setInterval(pump, Math.min(stallMs, 1000));
+  return new Promise<KafkaResult>((resolve) => {
+    ended = resolve;
+    pump();
+  });
 }
 
 function finish(r: KafkaResult, size: number): void {

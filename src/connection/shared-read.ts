@@ -1,5 +1,6 @@
 /**
- * Plain-TCP NATS client sockets read with `onread` into ONE buffer shared
+ * Plain-TCP client sockets (NATS; the Redis face's, whose TcpPort asks for
+ * it with `sharedRead`) read with `onread` into ONE buffer shared
  * by all of them, reused by every read: a 'data' read is a new ArrayBuffer
  * of the bytes read, and at 1 KiB JetStream publishes those external bytes
  * (~100 MB per 100k messages) drive most major GCs (bench/PROFILE.md,
@@ -14,6 +15,7 @@
  */
 import { Socket as NetSocket, type Socket } from 'node:net';
 import { adoptOnRead } from './onread-slots.js';
+import type { Transport } from './transport.js';
 
 export const SHARED_READ_SIZE = 64 * 1024;
 
@@ -97,7 +99,7 @@ export function adoptSharedRead(socket: Socket): boolean {
 }
 
 /** Sends `socket`'s reads to `sink`: from the shared buffer if adopted, else from 'data'. */
-export function onReads(socket: Socket, sink: (chunk: Buffer) => void): void {
+export function onReads(socket: Socket | Transport, sink: (chunk: Buffer) => void): void {
   const s = socket as Slotted;
   if (s[SINK] === undefined) {
     socket.on('data', sink);

@@ -20,7 +20,12 @@ import type { Transport } from './transport.js';
 export const SHARED_READ_SIZE = 64 * 1024;
 
 const READ: Buffer = Buffer.allocUnsafeSlow(SHARED_READ_SIZE);
-const POISON = process.env.WEFT_POISON_READS === '1';
+let poison = process.env.WEFT_POISON_READS === '1';
+
+/** Turns WEFT_POISON_READS on or off in this process (for tests that run a node in it). */
+export function poisonReads(on: boolean): void {
+  poison = on;
+}
 
 const SINK = Symbol('weft.sharedReadSink');
 const EARLY = Symbol('weft.sharedReadEarly');
@@ -48,7 +53,7 @@ function read(this: Slotted, n: number, buf: Buffer): boolean {
     return false;
   }
   sink(n === buf.length ? buf : buf.subarray(0, n));
-  if (POISON) buf.fill(0xee, 0, n);
+  if (poison) buf.fill(0xee, 0, n);
   return true;
 }
 

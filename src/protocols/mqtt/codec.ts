@@ -299,12 +299,11 @@ export class MqttParser {
   }
 
   /**
-   * Parses `chunk` (`transient`: valid only during this call, so every
-   * packet but a PUBLISH is parsed from a copy); packets go to `onPacket` in order. Returns null, or the
+   * Parses `chunk`; packets go to `onPacket` in order. Returns null, or the
    * error that ended the stream (then and on every later call: the parser is
    * dead, the connection must close). Never throws for any input.
    */
-  feed(chunk: Buffer, transient = false): MqttWireError | null {
+  feed(chunk: Buffer): MqttWireError | null {
     if (this.state === State.Dead) return this.failure;
     let off = 0;
     const n = chunk.length;
@@ -325,13 +324,7 @@ export class MqttParser {
           // Whole packet in this chunk: parse it in place.
           off += bodyNeeded;
           this.state = State.Header;
-          // A transient chunk (a read of the shared buffer) is valid only in
-          // this call: only a PUBLISH is read by reference (its keepers copy).
-          const frame = chunk.subarray(start, off);
-          const err = this.dispatch(
-            transient && chunk[start]! >> 4 !== PUBLISH ? Buffer.from(frame) : frame,
-            headerLen,
-          );
+          const err = this.dispatch(chunk.subarray(start, off), headerLen);
           if (err !== null) return this.fail(err);
           continue;
         }

@@ -326,10 +326,14 @@ export class MqttParser {
           off += bodyNeeded;
           this.state = State.Header;
           // A transient chunk (a read of the shared buffer) is valid only in
-          // this call: only a PUBLISH is read by reference (its keepers copy).
+          // this call: the packets that carry bytes kept past it (CONNECT's
+          // will and password, AUTH's data) are parsed from a copy; a PUBLISH
+          // is read by reference (its keepers copy); the others keep numbers
+          // and strings.
           const frame = chunk.subarray(start, off);
+          const type = chunk[start]! >> 4;
           const err = this.dispatch(
-            transient && chunk[start]! >> 4 !== PUBLISH ? Buffer.from(frame) : frame,
+            transient && (type === CONNECT || type === AUTH) ? Buffer.from(frame) : frame,
             headerLen,
           );
           if (err !== null) return this.fail(err);

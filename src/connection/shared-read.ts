@@ -1,6 +1,6 @@
 /**
- * Plain-TCP client sockets (NATS; the Redis face's, whose TcpPort asks for
- * it with `sharedRead`) read with `onread` into ONE buffer shared
+ * Plain-TCP client sockets (NATS; Redis, Kafka and MQTT, whose TcpPort asks
+ * for it with `sharedRead`) read with `onread` into ONE buffer shared
  * by all of them, reused by every read: a 'data' read is a new ArrayBuffer
  * of the bytes read, and at 1 KiB JetStream publishes those external bytes
  * (~100 MB per 100k messages) drive most major GCs (bench/PROFILE.md,
@@ -10,7 +10,8 @@
  * onPub): what a read delivers is valid only during the call; whoever keeps
  * bytes past it copies them. The two by-reference keepers in
  * src/connection copy reads of this buffer (`isSharedRead`): the read
- * slicer's backlog and `Connection.queueRef`. WEFT_POISON_READS=1 overwrites
+ * slicer's backlog and `Connection.queueRef`; the faces' own keepers are
+ * listed in docs/core.md, "Reads". WEFT_POISON_READS=1 overwrites
  * each read after its call, so a keeper that breaks the contract shows in tests.
  */
 import { Socket as NetSocket, type Socket } from 'node:net';

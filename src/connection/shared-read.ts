@@ -1,5 +1,6 @@
 /**
- * Plain-TCP NATS client sockets read with `onread` into ONE buffer shared
+ * Plain-TCP client sockets (NATS; Redis, Kafka and MQTT, whose TcpPort asks
+ * for it with `sharedRead`) read with `onread` into ONE buffer shared
  * by all of them, reused by every read: a 'data' read is a new ArrayBuffer
  * of the bytes read, and at 1 KiB JetStream publishes those external bytes
  * (~100 MB per 100k messages) drive most major GCs (bench/PROFILE.md,
@@ -9,16 +10,23 @@
  * onPub): what a read delivers is valid only during the call; whoever keeps
  * bytes past it copies them. The two by-reference keepers in
  * src/connection copy reads of this buffer (`isSharedRead`): the read
- * slicer's backlog and `Connection.queueRef`. WEFT_POISON_READS=1 overwrites
+ * slicer's backlog and `Connection.queueRef`; the faces' own keepers are
+ * listed in docs/core.md, "Reads". WEFT_POISON_READS=1 overwrites
  * each read after its call, so a keeper that breaks the contract shows in tests.
  */
 import { Socket as NetSocket, type Socket } from 'node:net';
 import { adoptOnRead } from './onread-slots.js';
+import type { Transport } from './transport.js';
 
 export const SHARED_READ_SIZE = 64 * 1024;
 
 const READ: Buffer = Buffer.allocUnsafeSlow(SHARED_READ_SIZE);
-const POISON = process.env.WEFT_POISON_READS === '1';
+let poison = process.env.WEFT_POISON_READS === '1';
+
+/** Turns WEFT_POISON_READS on or off in this process (for tests that run a node in it). */
+export function poisonReads(on: boolean): void {
+  poison = on;
+}
 
 const SINK = Symbol('weft.sharedReadSink');
 const EARLY = Symbol('weft.sharedReadEarly');
@@ -46,7 +54,7 @@ function read(this: Slotted, n: number, buf: Buffer): boolean {
     return false;
   }
   sink(n === buf.length ? buf : buf.subarray(0, n));
-  if (POISON) buf.fill(0xee, 0, n);
+  if (poison) buf.fill(0xee, 0, n);
   return true;
 }
 
@@ -97,7 +105,7 @@ export function adoptSharedRead(socket: Socket): boolean {
 }
 
 /** Sends `socket`'s reads to `sink`: from the shared buffer if adopted, else from 'data'. */
-export function onReads(socket: Socket, sink: (chunk: Buffer) => void): void {
+export function onReads(socket: Socket | Transport, sink: (chunk: Buffer) => void): void {
   const s = socket as Slotted;
   if (s[SINK] === undefined) {
     socket.on('data', sink);

@@ -17,6 +17,7 @@ import { isLoopback } from '../mesh/settings.js';
 import { listen } from '../util/listen.js';
 import type { Logger } from '../util/logger.js';
 import type { ConnectionRegistry } from './registry.js';
+import { adoptSharedRead } from './shared-read.js';
 import { TlsFiles } from './tls.js';
 import { TlsAcceptor, type TlsSessionInfo } from './tls-accept.js';
 
@@ -55,6 +56,12 @@ export interface TcpPortSpec {
   refuse?(socket: Socket): void;
   /** Every connection refused at max_connections, plain or TLS (the face's counter). */
   refused?(): void;
+  /**
+   * A plain port's sockets read into the shared read buffer
+   * (shared-read.ts): the session takes its reads with `onReads`, and
+   * copies whatever it keeps past a read.
+   */
+  readonly sharedRead?: boolean;
 }
 
 export class TcpPort {
@@ -75,7 +82,15 @@ export class TcpPort {
       this.files = new TlsFiles(s.tlsSetting, s.tls);
       this.acceptor = this.newAcceptor(this.files);
     }
-    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // Shared reads: paused on connect, adopted once admitted, then resumed.
+    const shared = s.sharedRead === true && s.tls === null;
+    const server = createServer({ noDelay: true, pauseOnConnect: shared }, (socket) => {
+      if (this.accept(socket)) {
+        if (shared) adoptSharedRead(socket);
+        this.open(socket);
+      }
+      if (shared) socket.resume();
+    });
     this.server = server;
     const port = await listen(server, s.port, s.host, s.face);
     server.on('error', (err) => this.node.log.error(`${s.face} listener: ${err.message}`));
@@ -111,16 +126,23 @@ export class TcpPort {
     if (server?.listening) await new Promise<void>((r) => server.close(() => r()));
   }
 
-  private accept(socket: Socket): void {
+  /** Admits `socket` (true: `open` it next), or destroys or refuses it. */
+  private accept(socket: Socket): boolean {
     const n = this.node;
     if (n.shuttingDown) {
       socket.destroy();
-      return;
+      return false;
     }
     if (!n.connections.admit(this.spec.face, socket.remoteAddress ?? '', socket.remotePort ?? 0)) {
       this.refuse(socket);
-      return;
+      return false;
     }
+    return true;
+  }
+
+  /** An admitted socket: its TLS handshake first on a TLS port, else the face's session. */
+  private open(socket: Socket): void {
+    const n = this.node;
     const cid = n.connections.nextId();
     if (this.acceptor !== null) {
       n.connections.handshake(true);

@@ -119,3 +119,20 @@ test('splitArgs alone: an empty line has no arguments; a lone quote is unbalance
   assert.equal(splitArgs(Buffer.from("'abc")), null);
   assert.deepEqual(text(splitArgs(Buffer.from('"" \'\''))), ['', '']);
 });
+
+test('a transient read: arguments are copies, and release keeps what is not taken', () => {
+  const r = new RespReader();
+  const read = Buffer.from(
+    '*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv',
+  );
+  r.push(read, true);
+  const echo = r.next()!;
+  assert.equal(r.next(), null, 'SET is not complete');
+  r.release();
+  read.fill(0xee); // the read buffer is reused
+  assert.deepEqual(echo.map(String), ['ECHO', 'hello']);
+  r.push(Buffer.from('al\r\n'), true);
+  assert.deepEqual(r.next()!.map(String), ['SET', 'k', 'val']);
+  r.release();
+  assert.equal(r.pending, 0);
+});

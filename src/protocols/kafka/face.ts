@@ -116,6 +116,7 @@ export class KafkaFace implements Face, KafkaHost {
       tls: o.kafkaTls,
       authRequired: this.security.required,
       open: (cid, socket, tls) => this.open(new KafkaSession(cid, socket, this, tls ?? undefined)),
+      sharedRead: true,
     });
     this.port = port;
     const bound = await port.start();

@@ -4,8 +4,10 @@
  * No I/O: the connection pushes what it reads and takes whole frames out.
  *
  * A frame inside one pushed chunk comes out as a view of it (no copy); one
- * that straddles chunks is gathered into a new buffer. Pushed chunks must
- * not be reused by the caller (socket 'data' buffers are not). A negative
+ * that straddles chunks is gathered into a new buffer. A chunk pushed as
+ * `transient` (a read of the shared read buffer) is valid until `release`,
+ * which copies what is left of it; any other must not be reused by the
+ * caller (socket 'data' buffers are not). A negative
  * size or one over `maxFrameBytes` (Kafka's socket.request.max.bytes) throws
  * KafkaCodecError('TOO_LARGE' / 'BAD_LENGTH') before anything is buffered
  * for it: Kafka closes the connection then.
@@ -18,6 +20,8 @@ export const DEFAULT_MAX_FRAME_BYTES = 104_857_600;
 export class FrameSplitter {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** The last chunk pushed is valid only until `release`. */
+  private transient = false;
 
   constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
 
@@ -26,10 +30,19 @@ export class FrameSplitter {
     return this.buffered;
   }
 
-  push(chunk: Buffer): void {
+  push(chunk: Buffer, transient = false): void {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+    this.transient = transient;
+  }
+
+  /** The chunk last pushed is about to be reused: keeps a copy of what is left of it. */
+  release(): void {
+    if (!this.transient) return;
+    this.transient = false;
+    const last = this.chunks.length - 1;
+    if (last >= 0) this.chunks[last] = Buffer.from(this.chunks[last]!);
   }
 
   /** The next whole frame (without its size), or null until more bytes come. */

@@ -25,6 +25,7 @@ import type { Guard } from '../../auth/guard.js';
 import type { Credentials, Identity } from '../../auth/types.js';
 import { Connection } from '../../connection/connection.js';
 import type { SlowReason } from '../../connection/outbound.js';
+import { isSharedRead, onReads } from '../../connection/shared-read.js';
 import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Account } from '../../core/account.js';
 import { CloseReason, socketErrorReason } from '../../errors.js';
@@ -44,6 +45,7 @@ export const IN_FLIGHT_MAX = 64;
 /** Kafka's error code for an unsupported version (Errors.java). */
 const UNSUPPORTED_VERSION = 35;
 const API_VERSIONS = 18;
+const PRODUCE = 0;
 
 export class KafkaSession extends Connection implements FaceConnection, KafkaContext {
   readonly face = 'kafka';
@@ -73,7 +75,7 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
     this.who = new ConnectionIdentity(host.security);
     this.frames = new FrameSplitter(host.options.kafkaMaxRequestBytes);
     (socket as Carrier)[SESSION] = this;
-    socket.on('data', onData);
+    onReads(socket, (chunk: Buffer) => this.read(chunk));
     socket.on('end', onGone);
     socket.on('error', onError);
     this.loginAtConnect();
@@ -198,10 +200,15 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
     this.host.flusher.begin();
     try {
       if (!this.closed) {
-        this.frames.push(chunk);
+        // A read of the shared buffer is valid only during this call: the
+        // splitter keeps a copy of what is not taken (`release`), a frame
+        // other than a Produce is copied before it is decoded (dispatch),
+        // and Produce copies its records where it must wait (produce.ts).
+        this.frames.push(chunk, isSharedRead(chunk));
         this.step();
       }
     } finally {
+      this.frames.release();
       this.host.flusher.end();
     }
   }
@@ -255,6 +262,10 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
   private dispatch(frame: Buffer): void {
     const counters = this.host.counters;
     this.inMsgs++;
+    // Only Produce is read by reference (its handler copies what it keeps).
+    if (frame.length >= 2 && frame.readInt16BE(0) !== PRODUCE && isSharedRead(frame)) {
+      frame = Buffer.from(frame);
+    }
     const r = new Reader(frame);
     let header: RequestHeader;
     try {
@@ -560,10 +571,6 @@ interface Slot {
 
 const SESSION = Symbol('weft.kafka.session');
 type Carrier = Transport & { [SESSION]: KafkaSession };
-
-function onData(this: Carrier, chunk: Buffer): void {
-  this[SESSION].read(chunk);
-}
 
 function onGone(this: Carrier): void {
   this[SESSION].close(CloseReason.ClientClosed);

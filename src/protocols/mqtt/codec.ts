@@ -299,11 +299,12 @@ export class MqttParser {
   }
 
   /**
-   * Parses `chunk`; packets go to `onPacket` in order. Returns null, or the
+   * Parses `chunk` (`transient`: valid only during this call, so every
+   * packet but a PUBLISH is parsed from a copy); packets go to `onPacket` in order. Returns null, or the
    * error that ended the stream (then and on every later call: the parser is
    * dead, the connection must close). Never throws for any input.
    */
-  feed(chunk: Buffer): MqttWireError | null {
+  feed(chunk: Buffer, transient = false): MqttWireError | null {
     if (this.state === State.Dead) return this.failure;
     let off = 0;
     const n = chunk.length;
@@ -324,7 +325,17 @@ export class MqttParser {
           // Whole packet in this chunk: parse it in place.
           off += bodyNeeded;
           this.state = State.Header;
-          const err = this.dispatch(chunk.subarray(start, off), headerLen);
+          // A transient chunk (a read of the shared buffer) is valid only in
+          // this call: the packets that carry bytes kept past it (CONNECT's
+          // will and password, AUTH's data) are parsed from a copy; a PUBLISH
+          // is read by reference (its keepers copy); the others keep numbers
+          // and strings.
+          const frame = chunk.subarray(start, off);
+          const type = chunk[start]! >> 4;
+          const err = this.dispatch(
+            transient && (type === CONNECT || type === AUTH) ? Buffer.from(frame) : frame,
+            headerLen,
+          );
           if (err !== null) return this.fail(err);
           continue;
         }

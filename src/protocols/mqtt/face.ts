@@ -66,6 +66,7 @@ export class MqttFace extends Sessions implements Face, MqttHost {
       authRequired: this.security.required,
       open: (cid, socket, tls) => this.open(new MqttSession(cid, socket, this, tls ?? undefined)),
       refuse: (socket) => this.refuse(socket),
+      sharedRead: true,
     });
     this.port = port;
     this.listeners = [await port.start()];

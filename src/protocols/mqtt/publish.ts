@@ -170,11 +170,33 @@ export function handlePublish(c: InboundHost, p: PublishPacket): void | Promise<
   // The publisher is acknowledged once the copies queued for persistent
   // sessions on this node are durable: a crash after PUBACK loses none.
   if (qos > 0 && routed.writes.length > 0) {
+    // A retained message is stored after the wait: the payload and its
+    // properties may be views of a read valid only in this turn (shared-read.ts).
+    const kept = p.retain ? Buffer.from(payload) : payload;
+    const keptProps =
+      p.retain && props?.correlationData !== undefined
+        ? { ...props, correlationData: Buffer.from(props.correlationData) }
+        : props;
     return Promise.all(routed.writes).then(() =>
-      settle(c, s, p, qos, id, rc, topic, payload, props, expiresAt),
+      settle(c, s, p, qos, id, rc, topic, kept, keptProps, expiresAt),
     );
   }
   return settle(c, s, p, qos, id, rc, topic, payload, props, expiresAt);
+}
+
+/**
+ * A PUBLISH read by reference (its payload and correlation data views of a
+ * read valid only in this turn) as a copy, to wait past it.
+ */
+export function keptPublish(p: PublishPacket): PublishPacket {
+  const props = p.properties;
+  return {
+    ...p,
+    payload: Buffer.from(p.payload),
+    ...(props?.correlationData !== undefined
+      ? { properties: { ...props, correlationData: Buffer.from(props.correlationData) } }
+      : {}),
+  };
 }
 
 /** After routing: the retained message (if any), then PUBACK / PUBREC. */

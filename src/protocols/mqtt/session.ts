@@ -12,6 +12,7 @@ import { ConnectionIdentity } from '../../auth/connection-identity.js';
 import type { AuthResult, Credentials, Identity } from '../../auth/types.js';
 import { Connection } from '../../connection/connection.js';
 import type { SlowReason } from '../../connection/outbound.js';
+import { isSharedRead, onReads } from '../../connection/shared-read.js';
 import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import { CloseReason, socketErrorReason } from '../../errors.js';
 import type { ClientDescription, FaceConnection } from '../face.js';
@@ -35,7 +36,7 @@ import {
 } from './encoder.js';
 import type { MqttHost, Will } from './host.js';
 import { structuredForV311 } from './properties.js';
-import { handlePublish, handlePubrel, type InboundHost } from './publish.js';
+import { handlePublish, handlePubrel, type InboundHost, keptPublish } from './publish.js';
 import { type ConnectRefusal, RC } from './reason.js';
 import type { Attached, Outgoing, SessionState } from './state.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
@@ -61,6 +62,8 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
   private readonly parser: MqttParser;
   /** Packets read while one is handled (made then, dropped when empty). */
   private inbox: Packet[] | null = null;
+  /** The read being parsed is of the shared read buffer (valid only during it). */
+  private transient = false;
   private busy = false;
   /** The client's Receive Maximum bounded by mqtt.max_inflight. */
   inflightMax: number;
@@ -88,7 +91,7 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     this.parser = new MqttParser(this, { maxPacketSize: host.maxPacketSize });
     // Listeners shared by every session (no closures per connection): each finds its session on the socket.
     (socket as Carrier)[SESSION] = this;
-    socket.on('data', onData);
+    onReads(socket, (chunk: Buffer) => this.read(chunk));
     socket.on('end', onGone); // 'close' comes through Connection (onTransportClosed)
     socket.on('error', onError);
     // CONNECT must come within auth_timeout (the spec leaves the time to the server [MQTT-3.1.4-1]).
@@ -102,7 +105,9 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     const published = this.inMsgs;
     host.flusher.begin();
     try {
-      const err = this.closed ? null : this.parser.feed(chunk);
+      this.transient = isSharedRead(chunk);
+      const err = this.closed ? null : this.parser.feed(chunk, this.transient);
+      this.transient = false;
       if (err !== null) this.protocolError(err.reasonCode, err.message, CloseReason.ParseError);
     } finally {
       host.flusher.end();
@@ -150,7 +155,8 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
       return;
     }
     this.inbox ??= [];
-    this.inbox.push(p);
+    // Waits past the read: a PUBLISH read by reference from the shared buffer is kept as a copy.
+    this.inbox.push(this.transient && p.cmd === 'publish' ? keptPublish(p) : p);
     if (this.inbox.length >= INBOX_MAX) this.socket.pause();
     this.run(null);
   }
@@ -542,10 +548,6 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
 /** The session a socket carries: set by the session's constructor, read by the shared listeners. */
 const SESSION = Symbol('weft.mqtt.session');
 type Carrier = Socket & { [SESSION]: MqttSession };
-
-function onData(this: Carrier, chunk: Buffer): void {
-  this[SESSION].read(chunk);
-}
 
 function onGone(this: Carrier): void {
   this[SESSION].close(CloseReason.ClientClosed);

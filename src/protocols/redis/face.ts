@@ -57,6 +57,7 @@ export class RedisFace implements Face, RedisHost, FaceCore {
       authRequired: this.node.security.required,
       open: (cid, socket, tls) => this.open(new RedisSession(cid, socket, this, tls)),
       refuse: (socket) => socket.end('-ERR max number of clients reached\r\n'),
+      sharedRead: true,
       refused: () => {
         this.counters.refused++;
       },

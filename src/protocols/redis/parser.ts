@@ -25,6 +25,7 @@ export const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
 /** Longest command name kept to be shared by the next command (see RespReader.name). */
 const NAME_MAX = 32;
 const NO_ARGS: Buffer[] = [];
+const EMPTY = Buffer.alloc(0);
 
 /** A protocol error: the text is Redis's, to be sent as `-ERR <text>` before the close. */
 export class RespProtocolError extends Error {}
@@ -39,8 +40,10 @@ const LF = 0x0a;
  * command, itself bounded by MAX_ARGS, `maxBulk` and INLINE_MAX.
  */
 export class RespReader {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   private pos = 0;
+  /** `buf` is valid only until `release` (see `push`). */
+  private transient = false;
   /** The command being read: its arguments so far, and how many it has. */
   private args: Buffer[] = [];
   private want = 0;
@@ -62,15 +65,39 @@ export class RespReader {
     return this.buf.length - this.pos;
   }
 
-  push(chunk: Buffer): void {
+  /**
+   * Takes a read's bytes. `transient`: they are valid only until `release`
+   * (a read of the shared read buffer): arguments `next` returns are then
+   * copies, and `release` copies what is left unread.
+   */
+  push(chunk: Buffer, transient = false): void {
     this.peekEnd = -1;
     if (this.pos >= this.buf.length) {
       this.buf = chunk;
       this.pos = 0;
+      this.transient = transient;
     } else {
       this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk]);
       this.pos = 0;
+      this.transient = false;
     }
+  }
+
+  /** The bytes pushed are about to be reused: keeps a copy of those not taken yet. */
+  release(): void {
+    if (!this.transient) return;
+    this.transient = false;
+    this.buf = this.pos >= this.buf.length ? EMPTY : Buffer.from(this.buf.subarray(this.pos));
+    this.pos = 0;
+    this.peekEnd = -1;
+  }
+
+  /** `buf[from, from+len)`, a copy when `buf` is transient. */
+  private arg(from: number, len: number): Buffer {
+    if (!this.transient) return this.buf.subarray(from, from + len);
+    const out = Buffer.allocUnsafe(len);
+    this.buf.copy(out, 0, from, from + len);
+    return out;
   }
 
   /** The bytes `nextPublish`'s ranges are in (valid until the next `push`). */
@@ -367,8 +394,7 @@ export class RespReader {
         this.pos = start;
         return null;
       }
-      this.args[this.argc] =
-        this.argc === 0 ? this.name(len) : this.buf.subarray(this.pos, this.pos + len);
+      this.args[this.argc] = this.argc === 0 ? this.name(len) : this.arg(this.pos, len);
       this.argc++;
       this.pos += len + 2;
     }
@@ -409,7 +435,7 @@ export class RespReader {
       }
       if (same) return last;
     }
-    if (len > NAME_MAX) return b.subarray(at, at + len);
+    if (len > NAME_MAX) return this.arg(at, len);
     const copy = Buffer.from(b.subarray(at, at + len));
     this.lastName = copy;
     return copy;

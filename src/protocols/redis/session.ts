@@ -18,6 +18,7 @@
 import { ConnectionIdentity } from '../../auth/connection-identity.js';
 import type { Credentials, Identity } from '../../auth/types.js';
 import type { SlowReason } from '../../connection/outbound.js';
+import { isSharedRead, onReads } from '../../connection/shared-read.js';
 import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Transport } from '../../connection/transport.js';
 import type { Account } from '../../core/account.js';
@@ -89,7 +90,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     this.ctx = { client: this, face: host.state };
     this.fastPublish = host.table.get('publish')?.run === publishCommand;
     this.fastXadd = host.table.get('xadd')?.run === xaddCommand;
-    socket.on('data', (chunk: Buffer) => this.read(chunk));
+    onReads(socket, (chunk: Buffer) => this.read(chunk));
     socket.on('end', () => this.close(CloseReason.ClientClosed));
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.close(socketErrorReason(err), true);
@@ -231,7 +232,11 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     node.flusher.begin();
     try {
       if (!this.closed && this.ending === null) {
-        this.reader.push(chunk);
+        // A read of the shared buffer is valid only during this call: the
+        // reader copies the arguments it returns and, at `release`, what
+        // it has not taken (a command not complete, or held behind one
+        // that waits).
+        this.reader.push(chunk, isSharedRead(chunk));
         this.drain();
         // This connection's replies go out first, then the other
         // connections' pub/sub messages (the Flusher's pass): a pipelining
@@ -241,6 +246,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
         this.flush();
       }
     } finally {
+      this.reader.release();
       node.flusher.end();
     }
     if (this.inMsgs !== published && node.congestion.active && !this.closed) {

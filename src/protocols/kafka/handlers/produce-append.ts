@@ -27,6 +27,8 @@ function listened(interest: MatchResult, origin: Subscriber): boolean {
   return false;
 }
 
+const copyValue = (v: Buffer): Buffer => (v.length === 0 ? EMPTY : Buffer.from(v));
+
 /** Whether any record header's name starts with `Nats-` (any case). */
 function mentionsNats(headers: readonly { key: string }[]): boolean {
   for (const x of headers) {
@@ -73,6 +75,8 @@ export function appendBatch(
   // copies what it keeps).
   let plainDelta = -1;
   let plain: Buffer | null = null;
+  /** The values' copies for the listeners at append time (null: none). */
+  let live: Buffer[] | null = null;
   return {
     first,
     // One settle count per batch, not a Promise.allSettled over a promise per record.
@@ -83,16 +87,14 @@ export function appendBatch(
         for (let i = 0; stored && i < n; i++) {
           if (seqs[i] === undefined) continue;
           cs.consumers.stored(seqs[i]!, p.subject);
-          // As router.publish (match, deliver), but the value is copied out of
-          // the request's read buffer only when someone other than the stream
-          // listens: a view would keep that whole buffer alive.
+          // As router.publish (match, deliver), to the listeners there were
+          // when the batch was appended (`live`, their copies of the values).
+          if (live === null) continue;
           const interest = sublist.match(p.subject);
           if (!listened(interest, cs)) continue;
-          const v = values[i]!;
-          const payload = v.length === 0 ? EMPTY : Buffer.from(v);
           router.deliver(
             interest,
-            { subject: p.subject, reply: '', headers: heads[i]!, payload },
+            { subject: p.subject, reply: '', headers: heads[i]!, payload: live[i]! },
             cs,
           );
         }
@@ -130,9 +132,14 @@ export function appendBatch(
         }
         heads[i] = headers;
         // A view of the request: the store copies what it keeps (both stores),
-        // the live publish copies it only for a listener (finish, above).
+        // the live publish copies it only for a listener (`live`, below).
         values[i] = r.value ?? EMPTY;
       }
+      // The values are views of the request's read, valid only in this turn
+      // (a read of the shared read buffer, shared-read.ts): copied now for
+      // the live publish once durable, only when someone other than the
+      // stream listens (a copy, not a view: that would keep the whole read).
+      live = listened(sublist.match(p.subject), cs) ? values.map(copyValue) : null;
       // The batch as one run (one notice, one commit: stream-run.ts) unless a
       // record carries publish headers or the stream cannot take a run.
       if (

@@ -88,6 +88,9 @@ export function produceHandler(
       // Every topic here (the usual case): appended in this turn, no promise
       // before the answer's (bench/PROFILE.md, "Issue 16 — kafka3 (round 9)").
       if (!missing) return run.from();
+      // The records are views of the request's read, valid only in this
+      // turn (shared-read.ts): kept as copies while the topic is looked up.
+      keepRecords(req);
       return run.lookUp().then(() => run.from());
     },
   };
@@ -200,6 +203,19 @@ class ProduceRun {
   }
 }
 
+/** Copies of a request's records (views of its read) for a request that must wait. */
+function keepRecords(req: ProduceRequest): void {
+  for (const t of req.topicData) {
+    for (let i = 0; i < t.partitionData.length; i++) {
+      t.partitionData[i] = keptPart(t.partitionData[i]!);
+    }
+  }
+}
+
+function keptPart(pd: { index: number; records: Buffer | null }) {
+  return { index: pd.index, records: pd.records === null ? null : Buffer.from(pd.records) };
+}
+
 /** A partition's part started: `done` answers it once its records are durable. */
 interface Started {
   done: Promise<PartitionResponse>;
@@ -275,8 +291,9 @@ function produceTo(
     );
   }
   const cs = p.cs;
-  const batches = decodeAll(ctx, counters, cs.stream.config.max_msg_size, pd);
-  if (!Array.isArray(batches)) return settled(batches);
+  const decoded = decodeAll(ctx, counters, cs.stream.config.max_msg_size, pd);
+  if (!Array.isArray(decoded)) return settled(decoded);
+  let batches = decoded;
   // Appended now, in request order; answered once durable.
   const writes: Write[] = [];
   const from = (k: number): Started | Promise<Started> => {
@@ -296,8 +313,11 @@ function produceTo(
         b.records.length,
       );
       if (v instanceof Promise) {
-        // The producer's state is read back (after a restart): this batch and the rest wait.
-        return v.then((ready) => idempotent(b, ready) ?? from(i + 1));
+        // The producer's state is read back (after a restart): this batch and
+        // the rest wait, as copies (the records are views of the request's read).
+        const kept = decodeAll(ctx, counters, cs.stream.config.max_msg_size, keptPart(pd));
+        if (Array.isArray(kept)) batches = kept;
+        return v.then((ready) => idempotent(batches[i]!, ready) ?? from(i + 1));
       }
       const refused = idempotent(b, v);
       if (refused !== null) return refused;

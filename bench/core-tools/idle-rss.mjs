@@ -74,12 +74,12 @@ for (let round = 1; round <= rounds; round++) {
   for (const d of dists) {
     const r = await once(d);
     all.get(d).push(r.rss);
-    const line = `round ${round} ${d}: RSS ${r.rss.toFixed(1)} MB (anon ${r.anon.toFixed(1)}, file ${r.file.toFixed(1)})`;
+    const line = `round ${round} ${d}: RSS ${r.rss.toFixed(1)} MiB (anon ${r.anon.toFixed(1)}, file ${r.file.toFixed(1)})`;
     console.log(r.maps ? `${line} ${r.maps}` : line);
   }
 }
 for (const [d, v] of all) {
   const s = [...v].sort((a, b) => a - b);
   const med = s[Math.floor(s.length / 2)];
-  console.log(`${d}: median ${med.toFixed(1)} MB (${s[0].toFixed(1)}–${s.at(-1).toFixed(1)})`);
+  console.log(`${d}: median ${med.toFixed(1)} MiB (${s[0].toFixed(1)}–${s.at(-1).toFixed(1)})`);
 }

@@ -37,7 +37,7 @@ test('a new space at or below minNewSpace is left alone', async () => {
   assert.equal(c.runs, 0);
 });
 
-test("by default a new space grown past V8's initial 1 MiB (as a start leaves it) is collected", async () => {
+test('by default a new space grown past V8\'s initial 1 MiB (as a start leaves it) is collected', async () => {
   // What a node's start leaves: 2 or 4 MiB after loading its modules. The
   // bar is V8's initial young generation, so 2 MiB is above it.
   assert.ok(IDLE_GC_MIN_NEW_SPACE <= 1024 * 1024, 'the bar is the initial new space');

@@ -37,15 +37,8 @@ export const IDLE_GC_QUIET_ELU = 0.02;
 export const IDLE_GC_FIRST_MS = 1000;
 /** Quiet time between the collections of one quiet period, ms (V8 judges the rate over 5 s). */
 export const IDLE_GC_QUIET_MS = 6000;
-/**
- * A new space at or below this many bytes is left alone: V8's initial young
- * generation (1 MiB). Loading the node's modules grows it to 2-4 MiB in the
- * first half second of a start (seven scavenges), and nothing after a quiet
- * start returns that unless V8's memory reducer happens to run (it does in
- * some starts, not in others): with a 4 MiB bar a 4 MiB start kept ~4 MB
- * more RSS for good (bench/PROFILE.md, "Issue 16 — idlerss (round 11)").
- */
-export const IDLE_GC_MIN_NEW_SPACE = 1024 * 1024;
+/** A new space at or below this many bytes is not worth a collection (V8 starts at 1 MiB). */
+export const IDLE_GC_MIN_NEW_SPACE = 4 * 1024 * 1024;
 /** Collections per quiet period at most. */
 export const IDLE_GC_TRIES = 3;
 

@@ -100,7 +100,7 @@ export class XaddHead {
 }
 
 /** Decimal digits of `n` (a non-negative safe integer). */
-function digits(n: number): number {
+export function digits(n: number): number {
   let d = 1;
   while (n >= 10) {
     n = Math.floor(n / 10);

@@ -15,6 +15,7 @@ import type { StoreNotice } from '../../streams/stream.js';
 import { R, type Reply } from './encoder.js';
 import { LaterReply } from './reply-line.js';
 import type { LocalView } from './stream-views.js';
+import { digits } from './xadd-head.js';
 
 /** Most XADDs in one run (one slot in line, counted as this many replies: ReplyLine). */
 export const XADD_RUN_MAX = 64;
@@ -160,14 +161,4 @@ function errors(e: Reply, n: number): Buffer {
   const b = Buffer.allocUnsafe(line.length * n);
   for (let i = 0; i < n; i++) line.copy(b, i * line.length);
   return b;
-}
-
-/** Decimal digits of `n` (a non-negative safe integer). */
-function digits(n: number): number {
-  let d = 1;
-  while (n >= 10) {
-    n = Math.floor(n / 10);
-    d++;
-  }
-  return d;
 }

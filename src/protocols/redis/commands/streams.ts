@@ -46,13 +46,21 @@ import {
 } from './stream-args.js';
 import { READ_COMMANDS } from './stream-read.js';
 
-/** Removes what `trim` says from the stream; how many entries went. */
-export async function trimStream(v: StreamView, trim: TrimArgs): Promise<number> {
+/**
+ * Removes what `trim` says from the stream; how many entries went. `upTo`
+ * (XADD's own entry) counts MAXLEN from that entry back: entries stored
+ * after it (another client's XADD between this one's append and its
+ * trim) are kept on top, never trimmed in its place. Should one of those
+ * have been deleted meanwhile, one more older entry stays (Redis's rule
+ * for `~`: more, never fewer).
+ */
+export async function trimStream(v: StreamView, trim: TrimArgs, upTo?: number): Promise<number> {
   const st = v.state();
   if (trim.strategy === 'maxlen') {
-    const over = st.messages - trim.maxlen;
+    const after = upTo === undefined ? 0 : Math.max(0, st.lastSeq - upTo);
+    const over = st.messages - after - trim.maxlen;
     if (over <= 0) return 0;
-    if (trim.limit === 0 || trim.limit >= over) return v.purge({ keep: trim.maxlen });
+    if (trim.limit === 0 || trim.limit >= over) return v.purge({ keep: trim.maxlen + after });
     return purgeFirst(v, trim.limit, Number.MAX_SAFE_INTEGER);
   }
   if (trim.strategy === 'minid') {
@@ -122,9 +130,16 @@ export function xadd(
   // stream being made queued its whole pipeline (50 x 64 XADDs in the
   // bench), each kept alive, promoted and collected, and sent through
   // the queue (bench/PROFILE.md, "Issue 16 — redis5 (round 9)").
-  const queued = streams.drained(ctx.client.account, name);
-  if (queued !== null) ctx.client.holdUntil(queued);
-  return answer(ctx, name, parsed.trim, outcome);
+  const reply = answer(ctx, name, parsed.trim, outcome);
+  // A trimming XADD is whole before the connection's next command runs,
+  // as on Redis: an XLEN pipelined after it sees the trimmed length (its
+  // reply settles after the queue below has moved past it).
+  if (parsed.trim.strategy !== 'none') ctx.client.holdUntil(reply);
+  else {
+    const queued = streams.drained(ctx.client.account, name);
+    if (queued !== null) ctx.client.holdUntil(queued);
+  }
+  return reply;
 }
 
 /**
@@ -344,7 +359,7 @@ function answer(
       if ('error' in r) return R.error(r.error);
       const reply = R.bulk(formatId(r.id));
       if (trim.strategy === 'none') return reply;
-      return trimStream(r.view, trim).then(
+      return trimStream(r.view, trim, r.seq).then(
         () => reply,
         (err: unknown) => {
           ctx.face.host.log.warn(

@@ -14,13 +14,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
+import { openFileStore } from '../../src/streams/file-store.js';
 import { createMemoryStore } from '../../src/streams/memory-store.js';
-import type { AppendDone } from '../../src/streams/store.js';
 import { type StoreNotice, Stream } from '../../src/streams/stream.js';
 import { normalizeConfig } from '../../src/streams/stream-config.js';
 import { checkFor } from '../helpers/poll.js';
 import { FaultOps } from './fault-ops.js';
+import { countNotices } from './notice-count.js';
 
 const root = mkdtempSync(join(tmpdir(), 'weft-arun-'));
 let nextDir = 0;
@@ -53,22 +53,6 @@ class Told implements StoreNotice {
     this.order.push(this.name);
     this.resolve();
   }
-}
-
-function countNotices(store: FileStore): { own: number; queued: number; appends: number } {
-  const n = { own: 0, queued: 0, appends: 0 };
-  const append = store.appendNotify.bind(store);
-  const queued = store.notifyQueued.bind(store);
-  store.appendNotify = (subject, headers, payload, time, done, pStart, pEnd) => {
-    n.appends++;
-    if (done !== null) n.own++;
-    return append(subject, headers, payload, time, done, pStart, pEnd);
-  };
-  store.notifyQueued = (done: AppendDone) => {
-    n.queued++;
-    queued(done);
-  };
-  return n;
 }
 
 const put = (s: Stream, text: string, run: StoreNotice): number => {

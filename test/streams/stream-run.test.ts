@@ -13,14 +13,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
+import { openFileStore } from '../../src/streams/file-store.js';
 import { createMemoryStore } from '../../src/streams/memory-store.js';
-import type { AppendDone } from '../../src/streams/store.js';
 import { Stream } from '../../src/streams/stream.js';
 import { normalizeConfig } from '../../src/streams/stream-config.js';
 import { StreamApiError } from '../../src/streams/stream-errors.js';
 import { checkFor } from '../helpers/poll.js';
 import { FaultOps } from './fault-ops.js';
+import { countNotices } from './notice-count.js';
 
 const root = mkdtempSync(join(tmpdir(), 'weft-run-'));
 let nextDir = 0;
@@ -52,23 +52,6 @@ function run(
   });
   sameTurn = false;
   return { taken, told };
-}
-
-/** Counts the store's notices: `appendNotify` with one of its own, and `notifyQueued`. */
-function countNotices(store: FileStore): { own: number; queued: number; appends: number } {
-  const n = { own: 0, queued: 0, appends: 0 };
-  const append = store.appendNotify.bind(store);
-  const queued = store.notifyQueued.bind(store);
-  store.appendNotify = (subject, headers, payload, time, done, pStart, pEnd) => {
-    n.appends++;
-    if (done !== null) n.own++;
-    return append(subject, headers, payload, time, done, pStart, pEnd);
-  };
-  store.notifyQueued = (done: AppendDone) => {
-    n.queued++;
-    queued(done);
-  };
-  return n;
 }
 
 describe('Stream.storeNotifyRun', () => {

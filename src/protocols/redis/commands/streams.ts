@@ -130,16 +130,14 @@ export function xadd(
   // stream being made queued its whole pipeline (50 x 64 XADDs in the
   // bench), each kept alive, promoted and collected, and sent through
   // the queue (bench/PROFILE.md, "Issue 16 — redis5 (round 9)").
-  const reply = answer(ctx, name, parsed.trim, outcome);
-  // A trimming XADD is whole before the connection's next command runs,
-  // as on Redis: an XLEN pipelined after it sees the trimmed length (its
-  // reply settles after the queue below has moved past it).
-  if (parsed.trim.strategy !== 'none') ctx.client.holdUntil(reply);
-  else {
-    const queued = streams.drained(ctx.client.account, name);
-    if (queued !== null) ctx.client.holdUntil(queued);
-  }
-  return reply;
+  const queued = streams.drained(ctx.client.account, name);
+  if (queued !== null) ctx.client.holdUntil(queued);
+  // A trimming XADD stays `concurrent`: its trim runs once its entry is
+  // durable and counts from that entry back (trimStream's `upTo`), so what
+  // was stored after it is kept. Holding the connection until it is
+  // answered would make an XLEN pipelined behind it exact, but it cost a
+  // pipeline of trimming XADDs 5-14x (one sync round each; docs/redis.md).
+  return answer(ctx, name, parsed.trim, outcome);
 }
 
 /**

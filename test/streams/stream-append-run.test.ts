@@ -20,7 +20,7 @@ import { type StoreNotice, Stream } from '../../src/streams/stream.js';
 import { normalizeConfig } from '../../src/streams/stream-config.js';
 import { checkFor } from '../helpers/poll.js';
 import { FaultOps } from './fault-ops.js';
-import { countNotices } from './notice-count.js';
+import { countNotices, storedPayloads } from './run-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'weft-arun-'));
 let nextDir = 0;
@@ -162,11 +162,11 @@ describe('Stream.appendInRun', () => {
       assert.ok(put(s, 'c', again) > 0);
       await again.done;
       assert.equal(again.calls[0]!.err, null);
-      const held: string[] = [];
-      for (let m = await store.next(0); m !== null; m = await store.next(m.seq + 1)) {
-        held.push(m.payload.toString());
-      }
-      assert.deepEqual(held, ['ok', 'c'], 'the failed run left nothing on disk');
+      assert.deepEqual(
+        await storedPayloads(store),
+        ['ok', 'c'],
+        'the failed run left nothing on disk',
+      );
     } finally {
       await s.close();
     }

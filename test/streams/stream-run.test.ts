@@ -20,7 +20,7 @@ import { normalizeConfig } from '../../src/streams/stream-config.js';
 import { StreamApiError } from '../../src/streams/stream-errors.js';
 import { checkFor } from '../helpers/poll.js';
 import { FaultOps } from './fault-ops.js';
-import { countNotices } from './notice-count.js';
+import { countNotices, storedPayloads } from './run-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'weft-run-'));
 let nextDir = 0;
@@ -157,11 +157,11 @@ describe('Stream.storeNotifyRun', () => {
       await checkFor(() => store.writeError === null);
       const again = run(s, [Buffer.from('c')], []);
       assert.deepEqual((await again.told).failed, null);
-      const held: string[] = [];
-      for (let m = await store.next(0); m !== null; m = await store.next(m.seq + 1)) {
-        held.push(m.payload.toString());
-      }
-      assert.deepEqual(held, ['ok', 'c'], 'the failed run left nothing on disk');
+      assert.deepEqual(
+        await storedPayloads(store),
+        ['ok', 'c'],
+        'the failed run left nothing on disk',
+      );
     } finally {
       await s.close();
     }

@@ -1,10 +1,9 @@
 /**
- * Counts a file store's notices (shared by the run tests: stream-run's
- * Kafka batches and stream-append-run's Redis XADD runs): appends, appends
- * with a notice of their own, and `notifyQueued` calls.
+ * Shared by the run tests (stream-run's Kafka batches, stream-append-run's
+ * Redis XADD runs): a file store's notices counted, and its payloads read.
  */
 import type { FileStore } from '../../src/streams/file-store.js';
-import type { AppendDone } from '../../src/streams/store.js';
+import type { AppendDone, StreamStore } from '../../src/streams/store.js';
 
 export function countNotices(store: FileStore): { own: number; queued: number; appends: number } {
   const n = { own: 0, queued: 0, appends: 0 };
@@ -20,4 +19,13 @@ export function countNotices(store: FileStore): { own: number; queued: number; a
     queued(done);
   };
   return n;
+}
+
+/** The payloads `store` holds, oldest first, as strings. */
+export async function storedPayloads(store: StreamStore): Promise<string[]> {
+  const held: string[] = [];
+  for (let m = await store.next(0); m !== null; m = await store.next(m.seq + 1)) {
+    held.push(m.payload.toString());
+  }
+  return held;
 }

@@ -8,7 +8,7 @@
  * build, the main thread's CPU µs per record (/proc/self/task/<pid>/stat),
  * the whole process's (thread pool included), records/s and records per
  * writer round (the stores' `batches`): median (min–max).
- *   node bench/core-tools/kafka-p8-store.mjs <dist A> [dist B] [records] [rounds] [partitions] [always|interval]
+ *   [PER=16] node bench/core-tools/kafka-p8-store.mjs <dist A> [dist B] [records] [rounds] [partitions] [always|interval]
  * bench/PROFILE.md, "Issue 16 — kwriter (round 12)".
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -24,7 +24,8 @@ const sync =
   (args[5] ?? 'always') === 'always'
     ? { kind: 'always' }
     : { kind: 'interval', intervalMs: 120000 };
-const per = 16;
+/** Records per partition per request (PER=128 with 1 partition: the same window in one stream). */
+const per = Number(process.env.PER ?? 16);
 const inflight = 5;
 const TICK = 100;
 const cpu = (file) => {

@@ -13,7 +13,7 @@ import {
   type Subscription,
 } from '../core/message.js';
 import { EMPTY_RESULT, type MatchResult, type Sublist } from '../core/sublist.js';
-import type { StoreNotice, Stream } from '../streams/stream.js';
+import type { PublishAdmission, StoreNotice, Stream } from '../streams/stream.js';
 import { internalDetail, internalError, type StreamApiError } from '../streams/stream-errors.js';
 import { byteLimit, consumerLimit, publishLimitError } from './account-limits.js';
 import { StreamConsumers } from './consumers.js';
@@ -54,7 +54,7 @@ class PendingPub implements StoreNotice {
 }
 
 /** A stream with its capture subscriptions. */
-export class CapturedStream implements Subscriber {
+export class CapturedStream implements Subscriber, PublishAdmission {
   readonly id = nextInternalId++;
   readonly kind = 'stream' as const;
   readonly echo = false;
@@ -83,17 +83,24 @@ export class CapturedStream implements Subscriber {
         ),
     });
     this.feeds = new StreamFeeds(stream, js.inbox, js.host.log, dir);
-    // The store's measure of a message: subject, headers and payload.
-    stream.admit = (subject, size) => {
-      // Most accounts have no byte limit: no measure (a closure) per publish then.
-      if (byteLimit(js.limits, stream.config.storage) < 0) return null;
-      const refused = publishLimitError(js.limits, stream.config.storage, () => ({
-        bytes: Buffer.byteLength(subject) + size,
-        used: js.usedBytes(stream.config.storage),
-      }));
-      if (refused !== null) js.limitsHit.publish++;
-      return refused;
-    };
+    stream.admit = this;
+  }
+
+  /**
+   * The account's storage limit on a publish (Stream.admit), measured as
+   * the store measures a message: subject, headers and payload.
+   */
+  admitPublish(subject: string, size: number): StreamApiError | null {
+    const js = this.js;
+    const storage = this.stream.config.storage;
+    // Most accounts have no byte limit: no measure (a closure) per publish then.
+    if (byteLimit(js.limits, storage) < 0) return null;
+    const refused = publishLimitError(js.limits, storage, () => ({
+      bytes: Buffer.byteLength(subject) + size,
+      used: js.usedBytes(storage),
+    }));
+    if (refused !== null) js.limitsHit.publish++;
+    return refused;
   }
 
   /** Subscribes to the stream's subjects (again, after an update), mesh-wide. */

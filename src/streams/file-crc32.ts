@@ -20,8 +20,14 @@
 import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
 
-/** Ranges up to this many bytes are checked in JavaScript, longer ones natively. */
-export const CRC_JS_MAX = 128;
+/**
+ * Ranges up to this many bytes are checked in JavaScript, longer ones
+ * natively. Slice-by-8 against @node-rs/crc32 with its `subarray`, CPU ns
+ * a call (bench/PROFILE.md, "Issue 16 — xadd3 (round 12)"): 150 B 126–141
+ * vs 178–188, 192 B 147–158 vs 170–176, 256 B 195–199 vs 168–184. The
+ * Redis XADD row's records are ~150 B (was 128: they went native).
+ */
+export const CRC_JS_MAX = 192;
 
 /** Slice-by-8 tables: T0 is the classic byte table, Tk advances k more zero bytes. */
 const [T0, T1, T2, T3, T4, T5, T6, T7] = /* @__PURE__ */ (() => {

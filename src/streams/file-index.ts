@@ -99,6 +99,8 @@ export class MessageIndex {
   private monotonic = true;
 
   private readonly subjects = new Map<string, SubjectEntry>();
+  /** The entry `add` took last: a stream's appends mostly share a subject (XADDs to one key). */
+  private lastEntry: SubjectEntry | undefined = undefined;
   private readonly byId: (SubjectEntry | undefined)[] = [undefined];
   private readonly freeIds: number[] = [];
   /** The last wildcard filter's verdict per subject id: 0 unknown, 1 match, 2 no. */
@@ -166,8 +168,11 @@ export class MessageIndex {
     this.len.set(i, len);
     this.seg.set(i, seg.id);
     this.time.set(i, time, this.start);
-    let e = this.subjects.get(subject);
-    if (e === undefined) e = this.newSubject(subject);
+    let e = this.lastEntry;
+    if (e === undefined || e.name !== subject) {
+      e = this.subjects.get(subject) ?? this.newSubject(subject);
+      this.lastEntry = e;
+    }
     this.sid.set(i, e.id);
     e.seqs.push(seq);
     this.end = i + 1;
@@ -236,6 +241,7 @@ export class MessageIndex {
     e.seqs.remove(seq);
     if (e.seqs.count === 0) {
       this.subjects.delete(e.name);
+      if (this.lastEntry === e) this.lastEntry = undefined;
       this.byId[e.id] = undefined;
       this.freeIds.push(e.id);
     }

@@ -41,8 +41,8 @@ export const MAX_RECORD = 0x7fff_ffff;
 
 /** Seals a record whose header fields and body are in place: writes the length and CRC. */
 function seal(buf: Buffer, off = 0, len = buf.length): Buffer {
-  buf.writeUInt32LE(len, off);
-  buf.writeUInt32LE(crc32(buf, off + 8, off + len), off + 4);
+  u32(buf, off, len);
+  u32(buf, off + 4, crc32(buf, off + 8, off + len));
   return buf;
 }
 
@@ -56,8 +56,22 @@ function head(
 ): void {
   buf[off + 8] = type;
   buf[off + 9] = flags;
-  buf.writeUInt16LE(subjLen, off + 10);
-  buf.writeUInt32LE(hdrLen, off + 12);
+  buf[off + 10] = subjLen;
+  buf[off + 11] = subjLen >>> 8;
+  u32(buf, off + 12, hdrLen);
+}
+
+/**
+ * `buf.writeUInt32LE(v, at)` for a `v` known to be a u32 and `at` within
+ * `buf` (the record's room is claimed first): four stores, where Node's
+ * checks of value and offset were ~3 % of an XADD's main thread
+ * (bench/PROFILE.md, "Issue 16 — xadd3 (round 12)").
+ */
+function u32(buf: Buffer, at: number, v: number): void {
+  buf[at] = v;
+  buf[at + 1] = v >>> 8;
+  buf[at + 2] = v >>> 16;
+  buf[at + 3] = v >>> 24;
 }
 
 /** The length of a MSG record. */
@@ -104,8 +118,8 @@ export function encodeMsgAt(
   // each make a view.)
   const view = whole ? payload : payload.subarray(pStart, pEnd);
   buf.set(view, at);
-  buf.writeUInt32LE(len, off);
-  buf.writeUInt32LE(crc32After(crc32(buf, off + 8, at), view), off + 4);
+  u32(buf, off, len);
+  u32(buf, off + 4, crc32After(crc32(buf, off + 8, at), view));
 }
 
 /**

@@ -312,6 +312,11 @@ export class FileStore implements StreamStore {
     this.writer.notify(done, this.index.lastSeq);
   }
 
+  /** state()'s lastSeq with no object made: a run's appends read it per entry (Stream.appendInRun). */
+  get appendedSeq(): number {
+    return this.index.lastSeq;
+  }
+
   /**
    * Why a message with a subject of `subjLen` UTF-8 bytes and `size` bytes
    * of headers and payload is refused (closed, writes failing, subject too

@@ -102,6 +102,8 @@ export interface StreamStore {
    * notices. With `appendNotify`, or neither.
    */
   notifyQueued?(done: AppendDone): void;
+  /** The last sequence appended, as `state().lastSeq` but with no object made. With `appendNotify`. */
+  readonly appendedSeq?: number;
   /** The message with this sequence, or null (never stored, removed or purged). */
   get(seq: number): Promise<StoredMessage | null>;
   /** The first message with sequence ≥ `seq` whose subject matches `filter` ('' = any), or null. */

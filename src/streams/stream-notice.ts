@@ -3,6 +3,7 @@
  * (`Stream.storeNotify`, `Stream.appendInRun`): a callback, or an object's
  * method.
  */
+import type { StreamApiError } from './stream-errors.js';
 
 /** How `storeNotify` tells of a publish: `err` null once stored (what `store` rejects with, else). */
 export type StoreDone = (err: unknown, seq: number, duplicate: boolean) => void;
@@ -21,4 +22,16 @@ export interface StoreNotice {
 export function tell(done: StoreDone | StoreNotice, err: unknown, seq: number, dup: boolean): void {
   if (typeof done === 'function') done(err, seq, dup);
   else done.stored(err, seq, dup);
+}
+
+/**
+ * Asked before a message on `subject` with `size` bytes of headers and
+ * payload is stored, after the stream's own checks (`Stream.admit`): an
+ * error refuses it (the account's storage limit, jetstream/account-limits.ts).
+ * A method of one class, not a closure per stream: the publish path's call
+ * then has one target in every stream, where each new stream's closure
+ * deoptimised it once (bench/PROFILE.md, "Issue 16 — xadd3 (round 12)").
+ */
+export interface PublishAdmission {
+  admitPublish(subject: string, size: number): StreamApiError | null;
 }

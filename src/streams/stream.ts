@@ -22,10 +22,10 @@ import {
 } from './store.js';
 import { NS_PER_MS, type StreamConfig } from './stream-config.js';
 import { JsErr, StreamApiError, storeFailure } from './stream-errors.js';
-import { type StoreDone, type StoreNotice, tell } from './stream-notice.js';
+import { type PublishAdmission, type StoreDone, type StoreNotice, tell } from './stream-notice.js';
 import { type RunDone, RunNotice } from './stream-run.js';
 
-export type { StoreDone, StoreNotice } from './stream-notice.js';
+export type { PublishAdmission, StoreDone, StoreNotice } from './stream-notice.js';
 
 export interface PubResult {
   seq: number;
@@ -63,12 +63,8 @@ export class Stream {
   private readonly notifyQ = new Fifo<StoreDone | StoreNotice>(256);
   /** The run `appendInRun` appends under, its notice not queued yet. */
   private run: StoreNotice | null = null;
-  /**
-   * Asked before a message on `subject` with `size` bytes of headers and
-   * payload is stored, after the stream's own checks: an error refuses it
-   * (the account's storage limit, jetstream/account-limits.ts). Null: none.
-   */
-  admit: ((subject: string, size: number) => StreamApiError | null) | null = null;
+  /** Asked after the stream's own checks, before a message is stored (stream-notice.ts); null: none. */
+  admit: PublishAdmission | null = null;
 
   constructor(
     config: StreamConfig,
@@ -202,7 +198,7 @@ export class Stream {
         return Promise.reject(JsErr.MaxBytes());
       }
     }
-    const refused = this.admit?.(subject, size) ?? null;
+    const refused = this.admit?.admitPublish(subject, size) ?? null;
     if (refused !== null) return Promise.reject(refused);
     let appended: Promise<StoredMessage>;
     try {
@@ -390,7 +386,9 @@ export class Stream {
   /** Why a publish of `size` bytes on `subject` is refused (size limit, the account's), or null. */
   private refusal(subject: string, size: number): unknown {
     const max = this.cfg.max_msg_size;
-    return max >= 0 && size > max ? JsErr.MsgSizeExceeded() : (this.admit?.(subject, size) ?? null);
+    return max >= 0 && size > max
+      ? JsErr.MsgSizeExceeded()
+      : (this.admit?.admitPublish(subject, size) ?? null);
   }
 
   /** The run `appendInRun` appends under now; null: none. */
@@ -427,7 +425,7 @@ export class Stream {
     }
     this.lastMsgId = '';
     if (this.cfg.max_age > 0) this.expire();
-    return store.state().lastSeq;
+    return store.appendedSeq ?? store.state().lastSeq;
   }
 
   /** The open run's notice goes in line (its appends are queued). */

@@ -357,7 +357,7 @@ describe('consumer groups', () => {
     await r.xreadgroup('GROUP', 'g', 'c', 'STREAMS', 'unsaved', '>');
     const records = node.srv.node.jetstream!.account('$G')!.streams.get('$REDIS_groups')!.stream;
     const failures = counts().write_failures!;
-    records.admit = () => JsErr.MaxBytes();
+    records.admit = { admitPublish: () => JsErr.MaxBytes() };
     try {
       await assert.rejects(
         r.xack('unsaved', 'g', '1-0'),

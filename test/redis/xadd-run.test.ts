@@ -111,6 +111,54 @@ describe('XADD runs', () => {
       c.sock.destroy();
     }
   });
+
+  test('a run reads the clock once: its entries share their first one’s time', async () => {
+    const c = await RawRedis.connect(node.port);
+    const now = Date.now;
+    try {
+      c.write(resp('XADD', 'rt', '*', 'f', 'v'));
+      await c.read(1);
+      const cmds: Buffer[] = [];
+      for (let i = 0; i < 20; i++) cmds.push(resp('XADD', 'rt', '*', 'f', `t${i}`));
+      // A clock a millisecond on at each read: one read per XADD would give each its own ms.
+      let t = now() + 1000;
+      Date.now = () => t++;
+      c.write(Buffer.concat(cmds));
+      const ids = replies(await c.read(cmds.length)).map((id) => id.split('-').map(Number));
+      Date.now = now;
+      // One run per read of the pipeline (a write of 700 B is read at once here): a few ms at most.
+      const ms = new Set(ids.map(([m]) => m));
+      assert.ok(ms.size <= 3, `${ms.size} ms parts`);
+      for (let i = 1; i < ids.length; i++) {
+        const [m, q] = ids[i]!;
+        const [pm, pq] = ids[i - 1]!;
+        assert.ok(m === pm ? q === pq! + 1 : m! > pm! && q === 0, `${m}-${q} after ${pm}-${pq}`);
+      }
+    } finally {
+      Date.now = now;
+      c.sock.destroy();
+    }
+  });
+
+  test('every stream asks the account through one method (no closure per stream)', async () => {
+    const c = await RawRedis.connect(node.port);
+    try {
+      c.write(
+        Buffer.concat([resp('XADD', 'ma', '*', 'f', 'v'), resp('XADD', 'mb', '*', 'f', 'v')]),
+      );
+      await c.read(2);
+      const js = node.srv.node.jetstream!.account('$G')!;
+      const a = js.streams.get('ma')!;
+      const b = js.streams.get('mb')!;
+      // One call target in every stream's publish path: a closure per stream
+      // deoptimised it at each process's second stream (bench/PROFILE.md, xadd3).
+      assert.equal(a.stream.admit, a);
+      assert.equal(b.stream.admit, b);
+      assert.equal(a.stream.admit!.admitPublish, b.stream.admit!.admitPublish);
+    } finally {
+      c.sock.destroy();
+    }
+  });
 });
 
 describe('XaddRun', () => {

@@ -363,9 +363,11 @@ describe('Stream.storeNotify', () => {
       assert.equal(code(big), code(want));
       assert.notEqual(code(big), -1);
       let asked = 0;
-      s.admit = () => {
-        asked++;
-        return new StreamApiError(400, 10999, 'refused');
+      s.admit = {
+        admitPublish: () => {
+          asked++;
+          return new StreamApiError(400, 10999, 'refused');
+        },
       };
       const [refused] = await stored(s, 's.b', null, Buffer.from('x'));
       assert.equal(code(refused), 10999);
@@ -450,7 +452,10 @@ describe('Stream.storeNotify', () => {
       assert.deepEqual(await storedRange(s, 's.a', buf, 30, 40), [null, 1, false]);
       const [big] = await storedRange(s, 's.a', buf, 5, 16);
       assert.equal(code(big), 10054);
-      s.admit = (_subject, size) => (size === 3 ? new StreamApiError(400, 10999, 'no') : null);
+      s.admit = {
+        admitPublish: (_subject, size) =>
+          size === 3 ? new StreamApiError(400, 10999, 'no') : null,
+      };
       const [refused] = await storedRange(s, 's.b', buf, 0, 3);
       assert.equal(code(refused), 10999);
       assert.deepEqual(await storedRange(s, 's.c', buf, 0, 4), [null, 2, false]);

@@ -30,6 +30,8 @@ export class XaddHead {
   private idLen = -1;
   private readonly field = Buffer.alloc(HEAD_FIELD_MAX);
   private fieldLen = -1;
+  /** The ms part (or whole ID) now written in `buf` after the prefix. */
+  private head = '';
 
   constructor() {
     PREFIX.copy(this.buf, 0);
@@ -79,7 +81,12 @@ export class XaddHead {
       this.block = block;
     }
     let at = PREFIX.length;
-    for (let i = 0; i < head.length; i++) buf[at++] = head.charCodeAt(i);
+    // The ms part is the same text for every XADD of one ms: written once.
+    if (head !== this.head) {
+      for (let i = 0; i < head.length; i++) buf[at + i] = head.charCodeAt(i);
+      this.head = head;
+    }
+    at += head.length;
     if (seq >= 0) {
       buf[at] = 0x2d;
       let q = seq;

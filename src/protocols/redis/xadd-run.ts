@@ -41,6 +41,13 @@ export class XaddRun extends LaterReply implements StoreNotice {
   count = 0;
   /** The stream sequence of the run's first entry; the others follow it. */
   first = 0;
+  /**
+   * The clock (ms) when the run's first entry was appended: the time of
+   * every entry joining it (xaddJoin), as Redis takes one time per command
+   * batch — a run lasts one read's turn. Date.now() per XADD was 40 % of
+   * xaddJoin's own time (bench/PROFILE.md, "Issue 16 — xadd3 (round 12)").
+   */
+  time = 0;
   /** The replies so far, `$<n>\r\n<id>\r\n` each (grown ×4 up to XADD_RUN_MAX's: one XADD alone keeps little). */
   private out = Buffer.allocUnsafe(REPLY_MAX);
   private len = 0;
@@ -62,6 +69,11 @@ export class XaddRun extends LaterReply implements StoreNotice {
   ) {
     super();
     this.cs = view.cs;
+  }
+
+  /** The stream sequence of the run's last entry (its entries are consecutive). */
+  get last(): number {
+    return this.first + this.count - 1;
   }
 
   /** Whether an XADD may join the run now: open on its stream (this turn), with room. */
@@ -88,7 +100,7 @@ export class XaddRun extends LaterReply implements StoreNotice {
     const cs = this.cs;
     const at = cs.stream.appendInRun(this.subject, headers, payload, ps, pe, now, this);
     if (at === 0) return false;
-    this.add(at, head, idSeq);
+    this.add(at, head, idSeq, now);
     if (this.count === 1 || !this.quiet) {
       const match = this.owner.heard(this.account, cs, this.subject);
       this.quiet = match === null;
@@ -105,8 +117,11 @@ export class XaddRun extends LaterReply implements StoreNotice {
    * ID is `<head>-<idSeq>` (`head` alone when `idSeq` is negative; at most
    * 41 characters): its reply is written now.
    */
-  private add(seq: number, head: string, idSeq: number): void {
-    if (this.count === 0) this.first = seq;
+  private add(seq: number, head: string, idSeq: number, now: number): void {
+    if (this.count === 0) {
+      this.first = seq;
+      this.time = now;
+    }
     this.count++;
     if (this.len + REPLY_MAX > this.out.length) {
       const grown = Buffer.allocUnsafe(Math.min(this.out.length * 4, XADD_RUN_MAX * REPLY_MAX));

@@ -207,20 +207,33 @@ function xaddJoin(
   const meta = run.view.meta;
   const last = meta.lastId;
   if (last !== made.id || made.seq >= Number.MAX_SAFE_INTEGER || !run.open) return false;
-  const now = Date.now();
+  // The run's time (its first entry's): one clock read per run, not per XADD.
+  const now = run.time;
   const tick = now > made.ms;
   const seq = tick ? 0 : made.seq + 1;
   const head = tick ? String(now) : made.msText;
   const headers = xaddHead.ofParts(head, seq, buf, fs, fe);
   if (headers === null || !run.append(headers, buf, vs, ve, head, seq, now)) return false;
-  const id = { ms: tick ? BigInt(now) : last.ms, seq: BigInt(seq) };
+  const id = { ms: tick ? BigInt(now) : last.ms, seq: seqBig(seq) };
   made.ms = tick ? now : made.ms;
   made.seq = seq;
   made.msText = head;
   made.id = id;
-  meta.seq = run.cs.stream.state().lastSeq;
+  // The run's entries are consecutive: no state() object per XADD for the sequence.
+  meta.seq = run.last;
   meta.lastId = id;
   return true;
+}
+
+/**
+ * The small sequences an ID's seq part takes within one ms (a run's, at
+ * up to ~1,000 here), as shared BigInts: `BigInt(seq)` allocated
+ * one per XADD (bench/PROFILE.md, "Issue 16 — xadd3 (round 12)").
+ */
+const SEQ_BIGS: readonly bigint[] = Array.from({ length: 4096 }, (_, i) => BigInt(i));
+
+function seqBig(seq: number): bigint {
+  return seq < SEQ_BIGS.length ? SEQ_BIGS[seq]! : BigInt(seq);
 }
 
 /**
@@ -263,7 +276,7 @@ function xaddHere(
       id = { ms: BigInt(now), seq: 0n };
     } else {
       made.seq++;
-      id = { ms: last.ms, seq: BigInt(made.seq) };
+      id = { ms: last.ms, seq: seqBig(made.seq) };
     }
     head = made.msText;
     seq = made.seq;

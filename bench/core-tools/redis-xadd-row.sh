@@ -1,0 +1,36 @@
+#!/bin/bash
+# Node CPU per XADD (utime+stime of all threads, /proc) in the shape of the redis-xadd rows
+# (bench/redis-streams.ts): a fresh node, WARM (5000) XADDs to `w`, then <n> to a new stream
+# `bench:redis-xadd-p64:1765080000000` (-P 64, 50 conns, 16 B values): the measured part holds
+# the new stream and most of the path's first optimised compiles, as the row's does.
+# With a trace file, the node runs under NF (default "--trace-opt --trace-deopt") and
+# <trace>.keys gets the trace's line count where the measured part starts.
+#   bench/core-tools/redis-xadd-row.sh <dist> [n=100000] [trace-file|""] [server args]
+dist=$1; n=${2:-100000}; tr=$3; shift 3
+d=$(mktemp -d /tmp/weft-xadd-row.XXXX)
+for try in 1 2 3 4 5; do
+  port=$((21000 + RANDOM % 20000))
+  if [ -n "$tr" ]; then
+    node ${NF:---trace-opt --trace-deopt} $dist/src/cli/main.js server --redis-port $port -p $((port+1)) --http-port -1 --mesh-port -1 --data-dir $d "$@" > $tr 2>&1 &
+  else
+    node $dist/src/cli/main.js server --redis-port $port -p $((port+1)) --http-port -1 --mesh-port -1 --data-dir $d "$@" >/dev/null 2>&1 &
+  fi
+  pid=$!
+  for i in $(seq 100); do
+    kill -0 $pid 2>/dev/null || break
+    ss -ltnpH "sport = :$port" 2>/dev/null | grep -q "pid=$pid," && redis-cli -p $port ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  kill -0 $pid 2>/dev/null && break
+done
+kill -0 $pid 2>/dev/null || { echo "no node started" >&2; exit 1; }
+V=xxxxxxxxxxxxxxxx
+redis-benchmark -p $port -n ${WARM:-5000} -P 64 -c 50 -q XADD w '*' f $V >/dev/null 2>&1
+[ -n "$tr" ] && echo "MEASURE $(wc -l < $tr)" > $tr.keys
+cpu() { awk '{print $14+$15}' /proc/$pid/stat; }
+c0=$(cpu); t0=$(date +%s.%N)
+redis-benchmark -p $port -n $n -P 64 -c 50 -q XADD bench:redis-xadd-p64:1765080000000 '*' f $V >/dev/null 2>&1
+c1=$(cpu); t1=$(date +%s.%N)
+kill -INT $pid; wait $pid 2>/dev/null
+rm -rf $d
+echo "$dist $(echo "($c1-$c0)*10000/$n" | bc -l | cut -c1-5) us/XADD $(echo "$n/($t1-$t0)" | bc | cut -d. -f1)/s"

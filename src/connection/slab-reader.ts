@@ -15,9 +15,18 @@
  *
  * A dialled socket gets it from `net.connect({ onread })`; an accepted one
  * (a listener's, paused on connect) from `adopt`, which sets the same.
+ *
+ * A read its sink reports free (nothing refers to its bytes any more: a
+ * relay node copied what it passed on and delivered nothing) is given to
+ * the next read again, so a node that only relays reads into one region
+ * and allocates no slab (a new 128 KiB slab every two reads was the
+ * relay's major GCs, by external memory pressure: bench/PROFILE.md,
+ * "Issue 16 — meshmid (round 12)"). WEFT_POISON_READS=1 overwrites a
+ * region given back, so a keeper that breaks this shows in tests.
  */
 import type { Socket } from 'node:net';
 import { adoptOnRead } from './onread-slots.js';
+import { poisoning } from './shared-read.js';
 
 export const SLAB_SIZE = 128 * 1024;
 export const READ_MAX = 64 * 1024;
@@ -26,6 +35,13 @@ export const READ_MIN = 16 * 1024;
 const READER = Symbol('weft.slabReader');
 
 type Slotted = Socket & { [READER]?: SlabReader };
+
+/**
+ * Gets each read's bytes; returns true when nothing refers to them after
+ * the call (the region is then read into again), false when something
+ * keeps them (a message, a queued reference).
+ */
+export type SlabSink = (chunk: Buffer) => boolean;
 
 /** The `onread` option of `net.connect`. */
 export interface OnRead {
@@ -37,11 +53,13 @@ export class SlabReader {
   private slab: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
   private at = 0;
   /** Where reads go (null: not yet; one read is copied and waits in `early`). */
-  private sink: ((chunk: Buffer) => void) | null = null;
+  private sink: SlabSink | null = null;
   private early: Buffer | null = null;
   private socket: Socket | null = null;
   /** Slabs allocated (the first included). */
   slabs = 1;
+  /** Reads whose region was given to the next read (their sink reported them free). */
+  reused = 0;
 
   readonly onread: OnRead = {
     buffer: () => this.region(),
@@ -60,11 +78,16 @@ export class SlabReader {
 
   private read(n: number, buf: Buffer): boolean {
     // `buf` is the region `region()` returned (a view of the current slab).
+    const from = this.at;
     this.at += n;
     const chunk = n === buf.length ? buf : buf.subarray(0, n);
     const sink = this.sink;
     if (sink !== null) {
-      sink(chunk);
+      if (sink(chunk) && this.at === from + n && buf.buffer === this.slab.buffer) {
+        if (poisoning()) buf.fill(0xee, 0, n);
+        this.at = from;
+        this.reused++;
+      }
       return true;
     }
     // Not attached yet (the socket is ready, its link not made): keep this
@@ -74,7 +97,7 @@ export class SlabReader {
   }
 
   /** Reads go to `sink` from now on (a read that came before goes first). */
-  attach(sink: (chunk: Buffer) => void): void {
+  attach(sink: SlabSink): void {
     this.sink = sink;
     const early = this.early;
     if (early !== null) {

@@ -119,6 +119,8 @@ export class FrameParser {
   private headFill = 0;
   private dead = false;
   private readonly msgs = new MsgDecoder();
+  /** The one MSG frame this parser fills (`MsgFrame.lent` says whether a read was kept). */
+  readonly msg = this.msgs.frame;
 
   constructor(
     private readonly handler: FrameHandler,

@@ -91,6 +91,8 @@ export class Link extends Connection implements FrameHandler {
   private runBuf: Buffer | null = null;
   private runFrom = 0;
   private runTo = 0;
+  /** The run holds a frame of COPY_LIMIT bytes or more: queued by reference, not copied. */
+  private runByRef = false;
   /** The last data frame's head, for the next with the same fields. */
   private readonly sent = new SentHead();
 
@@ -120,8 +122,15 @@ export class Link extends Connection implements FrameHandler {
     socket.on('error', () => this.close(CloseReason.ReadError));
   }
 
-  private onData(chunk: Buffer): void {
+  /**
+   * Parses a read; true when nothing refers to its bytes afterwards (the
+   * slab reader then reads into them again): no message or view was made
+   * of them and every relayed run was copied out (`openRuns`).
+   */
+  private onData(chunk: Buffer): boolean {
     this.lastRecv = Date.now();
+    const frame = this.parser.msg;
+    frame.lent = false;
     this.flusher.begin();
     try {
       const err = this.parser.feed(chunk);
@@ -129,6 +138,7 @@ export class Link extends Connection implements FrameHandler {
     } finally {
       this.flusher.end();
     }
+    return !frame.lent && openRuns === 0;
   }
 
   /** The peer is proven: frames up to LINK_MAX_FRAME, data and control flow. */
@@ -361,12 +371,18 @@ export class Link extends Connection implements FrameHandler {
     const from = frame.start - 5;
     if (from >= 0 && u32(buf, from) === n + 1) {
       buf[frame.start] = ttl;
-      if (this.runBuf === buf && this.runTo === from) this.runTo = frame.end;
-      else {
+      // A large frame's run goes by reference: the read is kept.
+      if (n >= COPY_LIMIT) frame.lent = true;
+      if (this.runBuf === buf && this.runTo === from) {
+        this.runTo = frame.end;
+        if (n >= COPY_LIMIT) this.runByRef = true;
+      } else {
         this.endRun();
         this.runBuf = buf;
         this.runFrom = from;
         this.runTo = frame.end;
+        this.runByRef = n >= COPY_LIMIT;
+        openRuns++;
         // Marks the link for the flusher (which ends the run first).
         this.commit(this.writePos);
       }
@@ -394,21 +410,29 @@ export class Link extends Connection implements FrameHandler {
     return true;
   }
 
-  /** Queues the run of relayed frames (before anything else is queued, and at each flush). */
+  /**
+   * Queues the run of relayed frames (before anything else is queued, and
+   * at each flush): copied into the link's chunk, so the read can be read
+   * into again (slab-reader.ts: no slab per two reads, no major GCs by
+   * external memory at a relay); with a large frame in it, by reference.
+   */
   private endRun(): void {
     const buf = this.runBuf;
     if (buf === null) return;
     this.runBuf = null;
-    // The whole read (one frame per read at low rates) goes as it is: no
-    // view made per relayed read.
-    this.queueRef(
-      this.runFrom === 0 && this.runTo === buf.length
-        ? buf
-        : buf.subarray(this.runFrom, this.runTo),
-    );
+    openRuns--;
+    const from = this.runFrom;
+    const to = this.runTo;
     this.runFrom = 0;
     this.runTo = 0;
-    this.commit(this.writePos);
+    if (this.runByRef) {
+      // The whole read (one frame per read at low rates) goes as it is.
+      this.queueRef(from === 0 && to === buf.length ? buf : buf.subarray(from, to));
+      this.commit(this.writePos);
+      return;
+    }
+    const chunk = this.reserve(to - from);
+    this.commit(copyRange(buf, from, to, chunk, this.writePos));
   }
 
   override flush(final = false): void {
@@ -444,6 +468,7 @@ export class Link extends Connection implements FrameHandler {
     this.state = 'closed';
     this.parser.stop();
     if (abort || this.socket.destroyed) {
+      if (this.runBuf !== null) openRuns--;
       this.runBuf = null;
       this.discardQueued();
       this.socket.destroy();
@@ -456,6 +481,13 @@ export class Link extends Connection implements FrameHandler {
     this.host.linkClosed(this);
   }
 }
+
+/**
+ * Links of this process holding a relayed run not yet queued (`Link.runBuf`):
+ * a read is free only once none does (every run ends in the flush after
+ * the read, and runs copy their bytes out).
+ */
+let openRuns = 0;
 
 /** The big-endian u32 at b[at] (the caller knows the 4 bytes are there). */
 function u32(b: Buffer, at: number): number {

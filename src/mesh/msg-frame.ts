@@ -69,12 +69,21 @@ export class MsgFrame implements Message {
   /** Offset of the headers in `buf`; the payload follows them. */
   hstart = 0;
   hlen = 0;
+  /**
+   * Set when something was given a reference into `buf` (a message, a
+   * view, a relayed run queued by reference): the link's reader must not
+   * read into those bytes again (slab-reader.ts). The link clears it.
+   */
+  lent = false;
 
   get headers(): Buffer | null {
-    return this.hlen === 0 ? null : this.buf.subarray(this.hstart, this.hstart + this.hlen);
+    if (this.hlen === 0) return null;
+    this.lent = true;
+    return this.buf.subarray(this.hstart, this.hstart + this.hlen);
   }
 
   get payload(): Buffer {
+    this.lent = true;
     return this.buf.subarray(this.hstart + this.hlen, this.end);
   }
 
@@ -85,6 +94,7 @@ export class MsgFrame implements Message {
 
   /** The body as received (for tests; relaying copies buf[start, end)). */
   get raw(): Buffer {
+    this.lent = true;
     return this.buf.subarray(this.start, this.end);
   }
 
@@ -93,6 +103,7 @@ export class MsgFrame implements Message {
     // Views of headers and payload are made only if a receiver asks (a
     // client session copies from the range).
     const hlen = this.hlen === 0 ? -1 : this.hlen;
+    this.lent = true;
     return new RangeMessage(
       this.subject,
       this.reply,

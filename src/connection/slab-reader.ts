@@ -37,11 +37,12 @@ const READER = Symbol('weft.slabReader');
 type Slotted = Socket & { [READER]?: SlabReader };
 
 /**
- * Gets each read's bytes; returns true when nothing refers to them after
- * the call (the region is then read into again), false when something
- * keeps them (a message, a queued reference).
+ * Gets each read's bytes, buf[0, n) (no view made per read: `buf` is the
+ * region read into, longer than n); returns true when nothing refers to
+ * them after the call (the region is then read into again), false when
+ * something keeps them (a message, a queued reference).
  */
-export type SlabSink = (chunk: Buffer) => boolean;
+export type SlabSink = (buf: Buffer, n: number) => boolean;
 
 /** The `onread` option of `net.connect`. */
 export interface OnRead {
@@ -66,24 +67,32 @@ export class SlabReader {
     callback: (n, buf) => this.read(n, buf as Buffer),
   };
 
+  /** The last region made, and where: given again while the next read goes to the same bytes. */
+  private last: Buffer | null = null;
+  private lastAt = -1;
+
   /** The region the next read fills. */
   private region(): Buffer {
     if (SLAB_SIZE - this.at < READ_MIN) {
       this.slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
       this.slabs++;
       this.at = 0;
+      this.last = null;
     }
-    return this.slab.subarray(this.at, Math.min(SLAB_SIZE, this.at + READ_MAX));
+    // A read given back leaves `at` where it was: the same region again, no view made.
+    if (this.last !== null && this.lastAt === this.at) return this.last;
+    this.lastAt = this.at;
+    this.last = this.slab.subarray(this.at, Math.min(SLAB_SIZE, this.at + READ_MAX));
+    return this.last;
   }
 
   private read(n: number, buf: Buffer): boolean {
     // `buf` is the region `region()` returned (a view of the current slab).
     const from = this.at;
     this.at += n;
-    const chunk = n === buf.length ? buf : buf.subarray(0, n);
     const sink = this.sink;
     if (sink !== null) {
-      if (sink(chunk) && this.at === from + n && buf.buffer === this.slab.buffer) {
+      if (sink(buf, n) && this.at === from + n && buf.buffer === this.slab.buffer) {
         if (poisoning()) buf.fill(0xee, 0, n);
         this.at = from;
         this.reused++;
@@ -92,6 +101,7 @@ export class SlabReader {
     }
     // Not attached yet (the socket is ready, its link not made): keep this
     // read and stop reading until `attach`.
+    const chunk = buf.subarray(0, n);
     this.early = this.early === null ? Buffer.from(chunk) : Buffer.concat([this.early, chunk]);
     return false;
   }
@@ -102,7 +112,7 @@ export class SlabReader {
     const early = this.early;
     if (early !== null) {
       this.early = null;
-      sink(early);
+      sink(early, early.length);
       this.socket?.resume();
     }
   }

@@ -80,6 +80,16 @@ export class Link extends Connection implements FrameHandler {
    */
   safeSubject = '';
   safeReply = '';
+  /**
+   * Where the mesh last relayed a frame from this link whole (null: none,
+   * or forgotten: `Forwarder.forget` clears it when routes or links
+   * change), and that frame's head (`MsgFrame.head`). A frame with the same
+   * head — account, subjects, destinations — goes the same way without the
+   * mesh's checks and lookups (bench/PROFILE.md, "Issue 16 — meshmid
+   * (round 12)"); its TTL is still checked.
+   */
+  relayTo: Link | null = null;
+  private relayHead = -1;
   /** Over `highWater` queued bytes, producers are stalled (see Congestion). */
   congested = false;
   private readonly highWater: number;
@@ -115,25 +125,25 @@ export class Link extends Connection implements FrameHandler {
     // allocates nothing large (see `authenticated`).
     this.parser = new FrameParser(this, HANDSHAKE_MAX_FRAME);
     const reader = SlabReader.of(socket);
-    if (reader !== null) reader.attach((chunk) => this.onData(chunk));
-    else socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (reader !== null) reader.attach((buf, n) => this.onData(buf, n));
+    else socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
     socket.on('end', () => this.close(CloseReason.ClientClosed));
     socket.on('close', () => this.close(CloseReason.ClientClosed));
     socket.on('error', () => this.close(CloseReason.ReadError));
   }
 
   /**
-   * Parses a read; true when nothing refers to its bytes afterwards (the
+   * Parses a read, buf[0, n); true when nothing refers to its bytes afterwards (the
    * slab reader then reads into them again): no message or view was made
    * of them and every relayed run was copied out (`openRuns`).
    */
-  private onData(chunk: Buffer): boolean {
+  private onData(buf: Buffer, n: number): boolean {
     this.lastRecv = Date.now();
     const frame = this.parser.msg;
     frame.lent = false;
     this.flusher.begin();
     try {
-      const err = this.parser.feed(chunk);
+      const err = this.parser.feed(buf, n);
       if (err !== null) this.host.linkError(this, err);
     } finally {
       this.flusher.end();
@@ -175,7 +185,18 @@ export class Link extends Connection implements FrameHandler {
     }
     this.inMsgs++;
     this.inBytes += frame.size;
+    const to = this.relayTo;
+    if (to !== null && frame.head === this.relayHead && frame.ttl > 1 && !to.closed) {
+      to.relayMsg(frame, frame.ttl - 1);
+      return;
+    }
     this.host.linkMsg(this, frame);
+  }
+
+  /** The mesh relayed this link's frame with head `head` whole to `to`: the same head goes there too. */
+  relaysTo(to: Link, head: number): void {
+    this.relayTo = to;
+    this.relayHead = head;
   }
 
   sendControl(frame: Buffer): void {

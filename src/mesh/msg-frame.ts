@@ -75,6 +75,8 @@ export class MsgFrame implements Message {
    * read into those bytes again (slab-reader.ts). The link clears it.
    */
   lent = false;
+  /** Which head (account through destinations) this is: changes whenever the decoder decodes one. */
+  head = 0;
 
   get headers(): Buffer | null {
     if (this.hlen === 0) return null;
@@ -243,22 +245,27 @@ export class MsgDecoder {
     return f;
   }
 
-  /** A DataView of the last buffer decoded from (a read: one per read, not per frame). */
+  /**
+   * A DataView of the whole memory of the last buffer decoded from: one per
+   * slab a link reads into, not one per read (~60 B per read, bench/PROFILE.md,
+   * "Issue 16 — meshmid (round 12)").
+   */
   private view: DataView = new DataView(new ArrayBuffer(0));
-  private viewOf: Buffer = EMPTY;
+  private viewOf: ArrayBufferLike = EMPTY.buffer;
   /** The kept head as big-endian 32-bit words (its last `headLen % 4` bytes: in `head`). */
   private readonly headWords = new Uint32Array(HEAD_CACHE_BYTES / 4);
 
   /** Whether b[at, at + n) is the kept head: four bytes at a time. */
   private sameHead(b: Buffer, at: number, n: number): boolean {
-    if (b !== this.viewOf) {
-      this.view = new DataView(b.buffer, b.byteOffset, b.length);
-      this.viewOf = b;
+    if (b.buffer !== this.viewOf) {
+      this.view = new DataView(b.buffer);
+      this.viewOf = b.buffer;
     }
     const v = this.view;
     const w = this.headWords;
     const words = n >>> 2;
-    for (let i = 0; i < words; i++) if (v.getUint32(at + 4 * i) !== w[i]) return false;
+    const o = b.byteOffset + at;
+    for (let i = 0; i < words; i++) if (v.getUint32(o + 4 * i) !== w[i]) return false;
     const head = this.head;
     for (let i = words * 4; i < n; i++) if (b[at + i] !== head[i]) return false;
     return true;
@@ -282,6 +289,7 @@ export class MsgDecoder {
     if (dl > 0 && rd + dl <= lim && sameBytes(b, rd, this.destBytes, dl)) rd += dl;
     else this.decodeDests(b);
     f.dests = this.dests;
+    f.head++;
     const n = rd - from;
     if (n <= HEAD_CACHE_BYTES) {
       b.copy(this.head, 0, from, rd);

@@ -31,7 +31,8 @@ describe('slab reader', () => {
         accepted = s;
         const reader = SlabReader.of(s);
         assert.notEqual(reader, null, 'the accepted socket reads with a slab');
-        reader!.attach((chunk) => {
+        reader!.attach((buf, n) => {
+          const chunk = buf.subarray(0, n);
           inbound.push(chunk);
           s.write(chunk);
           return false;
@@ -44,8 +45,8 @@ describe('slab reader', () => {
     const reader = SlabReader.of(dialled);
     assert.notEqual(reader, null, 'the dialled socket reads with a slab');
     const outbound: Buffer[] = [];
-    reader!.attach((chunk) => {
-      outbound.push(chunk);
+    reader!.attach((buf, n) => {
+      outbound.push(buf.subarray(0, n));
       return false;
     });
     await new Promise<void>((r) => dialled.once('connect', r));
@@ -81,9 +82,9 @@ describe('slab reader', () => {
     );
     const chunks: Buffer[] = [];
     let got = 0;
-    reader.attach((chunk) => {
-      chunks.push(chunk);
-      got += chunk.length;
+    reader.attach((buf, n) => {
+      chunks.push(buf.subarray(0, n));
+      got += n;
       if (got % size === 0) socket.write('n');
       return false;
     });
@@ -124,10 +125,10 @@ describe('slab reader', () => {
     const copies: Buffer[] = [];
     const offsets = new Set<number>();
     let got = 0;
-    reader.attach((chunk) => {
-      copies.push(Buffer.from(chunk));
-      offsets.add(chunk.byteOffset);
-      got += chunk.length;
+    reader.attach((buf, n) => {
+      copies.push(Buffer.from(buf.subarray(0, n)));
+      offsets.add(buf.byteOffset);
+      got += n;
       if (got % size === 0) socket.write('n');
       return true;
     });
@@ -164,8 +165,8 @@ describe('slab reader', () => {
     try {
       await checkFor(() => socket.bytesRead === 3);
       const got: Buffer[] = [];
-      reader.attach((chunk) => {
-        got.push(chunk);
+      reader.attach((buf, n) => {
+        got.push(buf.subarray(0, n));
         return false;
       });
       assert.equal(Buffer.concat(got).toString(), 'abc');

@@ -252,19 +252,26 @@ export class MsgDecoder {
    */
   private view: DataView = new DataView(new ArrayBuffer(0));
   private viewOf: ArrayBufferLike = EMPTY.buffer;
+  /** The last buffer compared in, and its offset in the view (checked per frame: `.buffer` is not cheap). */
+  private lastBuf: Buffer = EMPTY;
+  private lastBase = 0;
   /** The kept head as big-endian 32-bit words (its last `headLen % 4` bytes: in `head`). */
   private readonly headWords = new Uint32Array(HEAD_CACHE_BYTES / 4);
 
   /** Whether b[at, at + n) is the kept head: four bytes at a time. */
   private sameHead(b: Buffer, at: number, n: number): boolean {
-    if (b.buffer !== this.viewOf) {
-      this.view = new DataView(b.buffer);
-      this.viewOf = b.buffer;
+    if (b !== this.lastBuf) {
+      if (b.buffer !== this.viewOf) {
+        this.view = new DataView(b.buffer);
+        this.viewOf = b.buffer;
+      }
+      this.lastBuf = b;
+      this.lastBase = b.byteOffset;
     }
     const v = this.view;
     const w = this.headWords;
     const words = n >>> 2;
-    const o = b.byteOffset + at;
+    const o = this.lastBase + at;
     for (let i = 0; i < words; i++) if (v.getUint32(o + 4 * i) !== w[i]) return false;
     const head = this.head;
     for (let i = words * 4; i < n; i++) if (b[at + i] !== head[i]) return false;

@@ -6,7 +6,8 @@
  * small frames (copied out: the read is reused), large ones (queued by
  * reference: the read is kept) and delivers some to a subscriber of its
  * own (a message: the read is kept); every payload arrives at c and at b
- * as sent, and b's reader from a reused reads.
+ * as sent, and b's reader from a reused reads. And a relay's kept decision
+ * (Link.relayTo) follows its routes when they change.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Socket, connect as tcpConnect } from 'node:net';
@@ -15,7 +16,17 @@ import { poisonReads } from '../../src/connection/shared-read.js';
 import { SlabReader } from '../../src/connection/slab-reader.js';
 import type { Link } from '../../src/mesh/link.js';
 import type { Mesh as CoreMesh } from '../../src/mesh/mesh.js';
-import { checkFor, type MeshNode, startNode } from './helpers.js';
+import {
+  assertExactly,
+  checkFor,
+  linkTo,
+  type MeshNode,
+  publishN,
+  record,
+  settle,
+  startMesh,
+  startNode,
+} from './helpers.js';
 
 function linkFrom(n: MeshNode, peer: string): Link {
   const m = (n as { mesh?: CoreMesh | null }).mesh;
@@ -136,5 +147,41 @@ describe('relay reads', () => {
     // Without the reuse no read is given back.
     const r = readerFrom(b, 'a');
     assert.ok(r.reused > reused, `reads reused: ${r.reused - reused}`);
+  });
+});
+
+describe('relay decisions', () => {
+  test("a relay's kept next hop for a head follows a route change", async (t) => {
+    // a - b - c, b–c dear; then d joins b and c cheaply: b's way to c is through d.
+    const mesh = await startMesh([
+      { name: 'a', dials: [] },
+      { name: 'b', dials: ['a'] },
+      { name: 'c', dials: ['b'], costs: { b: 10 } },
+    ]);
+    t.after(() => mesh.stopAll());
+    const nc = await mesh.node('c').connect();
+    const r = record(nc, 'relay.route');
+    await nc.flush();
+    await mesh.synced();
+    const pub = await mesh.node('a').connect();
+    await publishN(pub, 'relay.route', 200, 'direct');
+    await settle([r], 200);
+    assertExactly(r, 'direct', 200, 'c, through b–c');
+
+    await mesh.add({ name: 'd', dials: ['b', 'c'] });
+    await mesh.synced();
+    await checkFor(async () => {
+      const z = await mesh.node('b').meshz();
+      return z.nodes.find((n) => n.name === 'c')?.next_hop === 'd';
+    });
+    const z0 = await mesh.node('b').meshz();
+    const [toC, toD] = [linkTo(z0, 'c')!.out_msgs, linkTo(z0, 'd')!.out_msgs];
+    await publishN(pub, 'relay.route', 200, 'via-d');
+    await settle([r], 400);
+    assertExactly(r, 'via-d', 200, 'c, through d');
+    const z = await mesh.node('b').meshz();
+    // Without forgetting the kept decision, b goes on sending the same head over b–c.
+    assert.equal(linkTo(z, 'd')!.out_msgs - toD, 200, 'b relays them to d');
+    assert.equal(linkTo(z, 'c')!.out_msgs - toC, 0, 'and none over the dear link');
   });
 });

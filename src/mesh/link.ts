@@ -201,7 +201,7 @@ export class Link extends Connection implements FrameHandler {
 
   sendControl(frame: Buffer): void {
     if (this.closed) return;
-    this.endRun();
+    if (this.runBuf !== null) this.endRun();
     this.queueBytes(frame);
   }
 
@@ -229,7 +229,7 @@ export class Link extends Connection implements FrameHandler {
     ) {
       const n = this.sent.size(ttl, account, msg.subject, msg.reply, dests[0], to);
       if (n > 0) {
-        this.endRun();
+        if (this.runBuf !== null) this.endRun();
         const body = msg.end - msg.hstart;
         const pending = this.pendingBytes;
         if (pending + body > this.limits.maxPending) {
@@ -282,7 +282,7 @@ export class Link extends Connection implements FrameHandler {
       this.withheldMsgs++;
       return false;
     }
-    this.endRun();
+    if (this.runBuf !== null) this.endRun();
     try {
       const parts = dests.length === 1 && dests[0].queues.length === 0 ? null : splitDests(dests);
       if (parts === null)
@@ -398,7 +398,7 @@ export class Link extends Connection implements FrameHandler {
         this.runTo = frame.end;
         if (n >= COPY_LIMIT) this.runByRef = true;
       } else {
-        this.endRun();
+        if (this.runBuf !== null) this.endRun();
         this.runBuf = buf;
         this.runFrom = from;
         this.runTo = frame.end;
@@ -408,7 +408,7 @@ export class Link extends Connection implements FrameHandler {
         this.commit(this.writePos);
       }
     } else {
-      this.endRun();
+      if (this.runBuf !== null) this.endRun();
       try {
         const chunk = this.reserve(n + 5);
         let at = this.writePos;
@@ -457,7 +457,7 @@ export class Link extends Connection implements FrameHandler {
   }
 
   override flush(final = false): void {
-    this.endRun();
+    if (this.runBuf !== null) this.endRun();
     super.flush(final);
   }
 

@@ -23,7 +23,7 @@
 import type net from 'node:net';
 import { CloseReason } from '../errors.js';
 import { utf8Write } from '../util/bytes.js';
-import { canWriteDirect, writeDirect } from './direct-write.js';
+import { canWriteDirect, rangeView, writeDirect } from './direct-write.js';
 import { type Outbound, type OutboundHolder, type SlowReason, unbounded } from './outbound.js';
 import { isSharedRead } from './shared-read.js';
 import type { Transport } from './transport.js';
@@ -161,13 +161,11 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   private direct: number;
   /** Set once everything held is released (the connection is gone): nothing is counted after. */
   private released = false;
-  /**
-   * Chunks replaced (at most SPARE_MAX; null: none), each reused instead of a new allocation once
-   * the socket has reported written every flush that carried a part of it: a connection whose read
-   * batches encode more than a chunk goes round two or three chunks (a new 64 KiB chunk per batch
-   * was GC pressure and page faults on a mesh node, bench/PROFILE.md, "Issue 16 — mesh, round 3").
-   */
+  /** Chunks replaced (at most SPARE_MAX; null: none), each reused once the socket reported written every flush with a
+   * part of it: a new 64 KiB chunk per batch was GC pressure on a mesh node (bench/PROFILE.md, "mesh, round 3"). */
   private spares: Buffer[] | null = null;
+  /** The last flush's view of the chunk, written again when the next is the same range (`rangeView`). */
+  private piece: Buffer | null = null;
   /** Flushes handed to the socket, and reported written by it (in order). */
   private flushSeq = 0;
   private writtenSeq = 0;
@@ -380,6 +378,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
 
   private dropChunk(): void {
     this.chunk = null;
+    this.piece = null;
     this.view = null;
     this.viewOf = null;
   }
@@ -495,7 +494,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     let one: Buffer | null = null;
     if (this.parts === null) {
       if (this.lone === null) {
-        one = this.chunk!.subarray(this.start, this.end);
+        one = this.piece = rangeView(this.chunk!, this.start, this.end, this.piece);
         this.start = this.end;
       } else if (this.end === this.start) {
         one = this.lone;

@@ -53,3 +53,23 @@ export function writeDirect(
   s._writeGeneric(false, buf, 'buffer', cb);
   return true;
 }
+
+/**
+ * chunk[from, to) as a Buffer: `last` again when it is that range of that
+ * chunk. A request-reply connection writes the same range of its reused
+ * chunk every time (~95 B of view per flush, bench/PROFILE.md, "Issue 16 —
+ * meshmid (round 12)"). The bytes are re-encoded only once the last write
+ * of them is done (the chunk is started over only then), so one view
+ * serves both writes.
+ */
+export function rangeView(chunk: Buffer, from: number, to: number, last: Buffer | null): Buffer {
+  if (
+    last !== null &&
+    last.buffer === chunk.buffer &&
+    last.byteOffset === chunk.byteOffset + from &&
+    last.length === to - from
+  ) {
+    return last;
+  }
+  return chunk.subarray(from, to);
+}

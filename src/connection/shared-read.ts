@@ -28,6 +28,11 @@ export function poisonReads(on: boolean): void {
   poison = on;
 }
 
+/** Whether reads given back are overwritten (WEFT_POISON_READS; also the slab reader's). */
+export function poisoning(): boolean {
+  return poison;
+}
+
 const SINK = Symbol('weft.sharedReadSink');
 const EARLY = Symbol('weft.sharedReadEarly');
 

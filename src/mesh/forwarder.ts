@@ -31,6 +31,8 @@ export class Forwarder {
   ) {}
 
   forget(): void {
+    // Each link's kept relay decision too (`Link.relayTo`).
+    for (const l of this.links.values()) l.relayTo = null;
     this.routeNode = '';
     this.routeLink = null;
     this.olderNode = '';

@@ -119,6 +119,8 @@ export class FrameParser {
   private headFill = 0;
   private dead = false;
   private readonly msgs = new MsgDecoder();
+  /** The one MSG frame this parser fills (`MsgFrame.lent` says whether a read was kept). */
+  readonly msg = this.msgs.frame;
 
   constructor(
     private readonly handler: FrameHandler,
@@ -126,11 +128,11 @@ export class FrameParser {
     public maxFrame: number,
   ) {}
 
-  /** Parses `buf`; returns the first error (then the parser is dead), or null. */
-  feed(buf: Buffer): FrameError | null {
+  /** Parses buf[0, len); returns the first error (then the parser is dead), or null. */
+  feed(buf: Buffer, len = buf.length): FrameError | null {
     if (this.dead) return null;
     try {
-      this.run(buf);
+      this.run(buf, len);
       return null;
     } catch (err) {
       this.dead = true;
@@ -143,12 +145,12 @@ export class FrameParser {
     this.dead = true;
   }
 
-  private run(buf: Buffer): void {
+  private run(buf: Buffer, len: number): void {
     let pos = 0;
-    while (pos < buf.length && !this.dead) {
+    while (pos < len && !this.dead) {
       if (this.want > 0) {
         // Continue a frame split across reads.
-        const n = Math.min(this.want - this.fill, buf.length - pos);
+        const n = Math.min(this.want - this.fill, len - pos);
         if (this.fill + n > this.pending.length) this.grow(this.fill + n);
         buf.copy(this.pending, this.fill, pos, pos + n);
         this.fill += n;
@@ -162,8 +164,8 @@ export class FrameParser {
         continue;
       }
       let size: number;
-      if (this.headFill > 0 || buf.length - pos < LEN) {
-        const n = Math.min(LEN - this.headFill, buf.length - pos);
+      if (this.headFill > 0 || len - pos < LEN) {
+        const n = Math.min(LEN - this.headFill, len - pos);
         buf.copy(this.head, this.headFill, pos, pos + n);
         this.headFill += n;
         pos += n;
@@ -178,15 +180,13 @@ export class FrameParser {
       if (size > this.maxFrame) {
         throw new FrameError(`frame of ${size} bytes exceeds the limit of ${this.maxFrame}`);
       }
-      if (buf.length - pos >= size) {
+      if (len - pos >= size) {
         this.frame(buf, pos, pos + size);
         pos += size;
       } else {
         this.want = size;
         this.fill = 0;
-        this.pending = Buffer.allocUnsafe(
-          Math.min(size, Math.max(FRAME_GROW_START, buf.length - pos)),
-        );
+        this.pending = Buffer.allocUnsafe(Math.min(size, Math.max(FRAME_GROW_START, len - pos)));
       }
     }
   }

@@ -80,6 +80,16 @@ export class Link extends Connection implements FrameHandler {
    */
   safeSubject = '';
   safeReply = '';
+  /**
+   * Where the mesh last relayed a frame from this link whole (null: none,
+   * or forgotten: `Forwarder.forget` clears it when routes or links
+   * change), and that frame's head (`MsgFrame.head`). A frame with the same
+   * head — account, subjects, destinations — goes the same way without the
+   * mesh's checks and lookups (bench/PROFILE.md, "Issue 16 — meshmid
+   * (round 12)"); its TTL is still checked.
+   */
+  relayTo: Link | null = null;
+  private relayHead = -1;
   /** Over `highWater` queued bytes, producers are stalled (see Congestion). */
   congested = false;
   private readonly highWater: number;
@@ -91,6 +101,8 @@ export class Link extends Connection implements FrameHandler {
   private runBuf: Buffer | null = null;
   private runFrom = 0;
   private runTo = 0;
+  /** The run holds a frame of COPY_LIMIT bytes or more: queued by reference, not copied. */
+  private runByRef = false;
   /** The last data frame's head, for the next with the same fields. */
   private readonly sent = new SentHead();
 
@@ -113,22 +125,30 @@ export class Link extends Connection implements FrameHandler {
     // allocates nothing large (see `authenticated`).
     this.parser = new FrameParser(this, HANDSHAKE_MAX_FRAME);
     const reader = SlabReader.of(socket);
-    if (reader !== null) reader.attach((chunk) => this.onData(chunk));
-    else socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (reader !== null) reader.attach((buf, n) => this.onData(buf, n));
+    else socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
     socket.on('end', () => this.close(CloseReason.ClientClosed));
     socket.on('close', () => this.close(CloseReason.ClientClosed));
     socket.on('error', () => this.close(CloseReason.ReadError));
   }
 
-  private onData(chunk: Buffer): void {
+  /**
+   * Parses a read, buf[0, n); true when nothing refers to its bytes afterwards (the
+   * slab reader then reads into them again): no message or view was made
+   * of them and every relayed run was copied out (`openRuns`).
+   */
+  private onData(buf: Buffer, n: number): boolean {
     this.lastRecv = Date.now();
+    const frame = this.parser.msg;
+    frame.lent = false;
     this.flusher.begin();
     try {
-      const err = this.parser.feed(chunk);
+      const err = this.parser.feed(buf, n);
       if (err !== null) this.host.linkError(this, err);
     } finally {
       this.flusher.end();
     }
+    return !frame.lent && openRuns === 0;
   }
 
   /** The peer is proven: frames up to LINK_MAX_FRAME, data and control flow. */
@@ -165,12 +185,23 @@ export class Link extends Connection implements FrameHandler {
     }
     this.inMsgs++;
     this.inBytes += frame.size;
+    const to = this.relayTo;
+    if (to !== null && frame.head === this.relayHead && frame.ttl > 1 && !to.closed) {
+      to.relayMsg(frame, frame.ttl - 1);
+      return;
+    }
     this.host.linkMsg(this, frame);
+  }
+
+  /** The mesh relayed this link's frame with head `head` whole to `to`: the same head goes there too. */
+  relaysTo(to: Link, head: number): void {
+    this.relayTo = to;
+    this.relayHead = head;
   }
 
   sendControl(frame: Buffer): void {
     if (this.closed) return;
-    this.endRun();
+    if (this.runBuf !== null) this.endRun();
     this.queueBytes(frame);
   }
 
@@ -198,7 +229,7 @@ export class Link extends Connection implements FrameHandler {
     ) {
       const n = this.sent.size(ttl, account, msg.subject, msg.reply, dests[0], to);
       if (n > 0) {
-        this.endRun();
+        if (this.runBuf !== null) this.endRun();
         const body = msg.end - msg.hstart;
         const pending = this.pendingBytes;
         if (pending + body > this.limits.maxPending) {
@@ -251,7 +282,7 @@ export class Link extends Connection implements FrameHandler {
       this.withheldMsgs++;
       return false;
     }
-    this.endRun();
+    if (this.runBuf !== null) this.endRun();
     try {
       const parts = dests.length === 1 && dests[0].queues.length === 0 ? null : splitDests(dests);
       if (parts === null)
@@ -361,17 +392,23 @@ export class Link extends Connection implements FrameHandler {
     const from = frame.start - 5;
     if (from >= 0 && u32(buf, from) === n + 1) {
       buf[frame.start] = ttl;
-      if (this.runBuf === buf && this.runTo === from) this.runTo = frame.end;
-      else {
-        this.endRun();
+      // A large frame's run goes by reference: the read is kept.
+      if (n >= COPY_LIMIT) frame.lent = true;
+      if (this.runBuf === buf && this.runTo === from) {
+        this.runTo = frame.end;
+        if (n >= COPY_LIMIT) this.runByRef = true;
+      } else {
+        if (this.runBuf !== null) this.endRun();
         this.runBuf = buf;
         this.runFrom = from;
         this.runTo = frame.end;
+        this.runByRef = n >= COPY_LIMIT;
+        openRuns++;
         // Marks the link for the flusher (which ends the run first).
         this.commit(this.writePos);
       }
     } else {
-      this.endRun();
+      if (this.runBuf !== null) this.endRun();
       try {
         const chunk = this.reserve(n + 5);
         let at = this.writePos;
@@ -394,25 +431,33 @@ export class Link extends Connection implements FrameHandler {
     return true;
   }
 
-  /** Queues the run of relayed frames (before anything else is queued, and at each flush). */
+  /**
+   * Queues the run of relayed frames (before anything else is queued, and
+   * at each flush): copied into the link's chunk, so the read can be read
+   * into again (slab-reader.ts: no slab per two reads, no major GCs by
+   * external memory at a relay); with a large frame in it, by reference.
+   */
   private endRun(): void {
     const buf = this.runBuf;
     if (buf === null) return;
     this.runBuf = null;
-    // The whole read (one frame per read at low rates) goes as it is: no
-    // view made per relayed read.
-    this.queueRef(
-      this.runFrom === 0 && this.runTo === buf.length
-        ? buf
-        : buf.subarray(this.runFrom, this.runTo),
-    );
+    openRuns--;
+    const from = this.runFrom;
+    const to = this.runTo;
     this.runFrom = 0;
     this.runTo = 0;
-    this.commit(this.writePos);
+    if (this.runByRef) {
+      // The whole read (one frame per read at low rates) goes as it is.
+      this.queueRef(from === 0 && to === buf.length ? buf : buf.subarray(from, to));
+      this.commit(this.writePos);
+      return;
+    }
+    const chunk = this.reserve(to - from);
+    this.commit(copyRange(buf, from, to, chunk, this.writePos));
   }
 
   override flush(final = false): void {
-    this.endRun();
+    if (this.runBuf !== null) this.endRun();
     super.flush(final);
   }
 
@@ -444,6 +489,7 @@ export class Link extends Connection implements FrameHandler {
     this.state = 'closed';
     this.parser.stop();
     if (abort || this.socket.destroyed) {
+      if (this.runBuf !== null) openRuns--;
       this.runBuf = null;
       this.discardQueued();
       this.socket.destroy();
@@ -456,6 +502,13 @@ export class Link extends Connection implements FrameHandler {
     this.host.linkClosed(this);
   }
 }
+
+/**
+ * Links of this process holding a relayed run not yet queued (`Link.runBuf`):
+ * a read is free only once none does (every run ends in the flush after
+ * the read, and runs copy their bytes out).
+ */
+let openRuns = 0;
 
 /** The big-endian u32 at b[at] (the caller knows the 4 bytes are there). */
 function u32(b: Buffer, at: number): number {

@@ -544,6 +544,7 @@ export class Mesh implements Subscriber, InterestListener, LinkHost, AdmissionHo
         same = this.forwarder.nextLinkOf(dests[i].node) === first;
       if (same) {
         first.relayMsg(frame, frame.ttl - 1);
+        link.relaysTo(first, frame.head);
         return;
       }
     }

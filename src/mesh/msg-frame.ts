@@ -69,12 +69,23 @@ export class MsgFrame implements Message {
   /** Offset of the headers in `buf`; the payload follows them. */
   hstart = 0;
   hlen = 0;
+  /**
+   * Set when something was given a reference into `buf` (a message, a
+   * view, a relayed run queued by reference): the link's reader must not
+   * read into those bytes again (slab-reader.ts). The link clears it.
+   */
+  lent = false;
+  /** Which head (account through destinations) this is: changes whenever the decoder decodes one. */
+  head = 0;
 
   get headers(): Buffer | null {
-    return this.hlen === 0 ? null : this.buf.subarray(this.hstart, this.hstart + this.hlen);
+    if (this.hlen === 0) return null;
+    this.lent = true;
+    return this.buf.subarray(this.hstart, this.hstart + this.hlen);
   }
 
   get payload(): Buffer {
+    this.lent = true;
     return this.buf.subarray(this.hstart + this.hlen, this.end);
   }
 
@@ -85,6 +96,7 @@ export class MsgFrame implements Message {
 
   /** The body as received (for tests; relaying copies buf[start, end)). */
   get raw(): Buffer {
+    this.lent = true;
     return this.buf.subarray(this.start, this.end);
   }
 
@@ -93,6 +105,7 @@ export class MsgFrame implements Message {
     // Views of headers and payload are made only if a receiver asks (a
     // client session copies from the range).
     const hlen = this.hlen === 0 ? -1 : this.hlen;
+    this.lent = true;
     return new RangeMessage(
       this.subject,
       this.reply,
@@ -232,22 +245,34 @@ export class MsgDecoder {
     return f;
   }
 
-  /** A DataView of the last buffer decoded from (a read: one per read, not per frame). */
+  /**
+   * A DataView of the whole memory of the last buffer decoded from: one per
+   * slab a link reads into, not one per read (~60 B per read, bench/PROFILE.md,
+   * "Issue 16 — meshmid (round 12)").
+   */
   private view: DataView = new DataView(new ArrayBuffer(0));
-  private viewOf: Buffer = EMPTY;
+  private viewOf: ArrayBufferLike = EMPTY.buffer;
+  /** The last buffer compared in, and its offset in the view (checked per frame: `.buffer` is not cheap). */
+  private lastBuf: Buffer = EMPTY;
+  private lastBase = 0;
   /** The kept head as big-endian 32-bit words (its last `headLen % 4` bytes: in `head`). */
   private readonly headWords = new Uint32Array(HEAD_CACHE_BYTES / 4);
 
   /** Whether b[at, at + n) is the kept head: four bytes at a time. */
   private sameHead(b: Buffer, at: number, n: number): boolean {
-    if (b !== this.viewOf) {
-      this.view = new DataView(b.buffer, b.byteOffset, b.length);
-      this.viewOf = b;
+    if (b !== this.lastBuf) {
+      if (b.buffer !== this.viewOf) {
+        this.view = new DataView(b.buffer);
+        this.viewOf = b.buffer;
+      }
+      this.lastBuf = b;
+      this.lastBase = b.byteOffset;
     }
     const v = this.view;
     const w = this.headWords;
     const words = n >>> 2;
-    for (let i = 0; i < words; i++) if (v.getUint32(at + 4 * i) !== w[i]) return false;
+    const o = this.lastBase + at;
+    for (let i = 0; i < words; i++) if (v.getUint32(o + 4 * i) !== w[i]) return false;
     const head = this.head;
     for (let i = words * 4; i < n; i++) if (b[at + i] !== head[i]) return false;
     return true;
@@ -271,6 +296,7 @@ export class MsgDecoder {
     if (dl > 0 && rd + dl <= lim && sameBytes(b, rd, this.destBytes, dl)) rd += dl;
     else this.decodeDests(b);
     f.dests = this.dests;
+    f.head++;
     const n = rd - from;
     if (n <= HEAD_CACHE_BYTES) {
       b.copy(this.head, 0, from, rd);

@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { describe, test } from 'node:test';
 import { Connection, Flusher } from '../../src/connection/connection.js';
+import { rangeView } from '../../src/connection/direct-write.js';
 import type { SlowReason } from '../../src/connection/outbound.js';
 import type { Transport } from '../../src/connection/transport.js';
 
@@ -74,6 +75,39 @@ describe('Connection: direct writes', () => {
         assert.equal(ours.writableLength, 0);
       }
       const want = Buffer.concat([0, 1, 2].map((i) => pattern(100, i)));
+      while (Buffer.concat(got).length < want.length) await once(peer, 'data');
+      assert.ok(Buffer.concat(got).equals(want));
+    } finally {
+      close();
+    }
+  });
+
+  test('a range of a chunk is one view while it is the same range of the same bytes', () => {
+    const chunk = Buffer.allocUnsafe(256);
+    const v = rangeView(chunk, 0, 100, null);
+    assert.equal(rangeView(chunk, 0, 100, v), v, 'the same range: the same view');
+    assert.notEqual(rangeView(chunk, 0, 99, v), v, 'another length');
+    assert.notEqual(rangeView(chunk, 1, 101, v), v, 'another start');
+    assert.notEqual(rangeView(Buffer.allocUnsafe(256), 0, 100, v), v, 'another chunk');
+    const w = rangeView(chunk, 10, 20, null);
+    assert.equal(w.byteOffset, chunk.byteOffset + 10);
+    assert.equal(w.length, 10);
+  });
+
+  test('flushes of equal size, one after the other, each send their own bytes', async () => {
+    const { ours, peer, close } = await pair();
+    try {
+      const flusher = new Flusher();
+      const conn = new TestConnection(1, ours as unknown as Transport, flusher, 1 << 20);
+      const got: Buffer[] = [];
+      peer.on('data', (d: Buffer) => got.push(d));
+      // The chunk starts over after each (written at once): the same range every time.
+      for (let i = 0; i < 20; i++) {
+        flusher.begin();
+        conn.send(pattern(64, i));
+        flusher.end();
+      }
+      const want = Buffer.concat(Array.from({ length: 20 }, (_, i) => pattern(64, i)));
       while (Buffer.concat(got).length < want.length) await once(peer, 'data');
       assert.ok(Buffer.concat(got).equals(want));
     } finally {

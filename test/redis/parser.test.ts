@@ -166,3 +166,20 @@ test('a name read again is the same Buffer, for the last two names: a consumer a
   // Another case is another name.
   assert.notEqual(names[7], names[1]);
 });
+
+test('a transient read copies arguments of every length, each on its own (loop and native copy)', () => {
+  const r = new RespReader();
+  const want = [0, 1, 47, 48, 49, 200].map((n, i) => Buffer.alloc(n, 0x61 + i));
+  const read = Buffer.concat([
+    Buffer.from(`*${want.length + 1}\r\n$4\r\nECHO\r\n`),
+    ...want.flatMap((a) => [Buffer.from(`$${a.length}\r\n`), a, Buffer.from('\r\n')]),
+  ]);
+  r.push(read, true);
+  const cmd = r.next()!;
+  r.release();
+  read.fill(0xee); // the read buffer is reused
+  assert.deepEqual(cmd.slice(1), want);
+  // Separate copies: writing one leaves the others as they were.
+  cmd[3]!.fill(0x30);
+  assert.deepEqual(cmd[4], want[3]);
+});

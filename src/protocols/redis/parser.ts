@@ -25,6 +25,8 @@ export const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
 /** Longest command name kept to be shared by the next command (see RespReader.name). */
 const NAME_MAX = 32;
 const NO_ARGS: Buffer[] = [];
+/** Longest argument a transient read copies by a loop (see RespReader.arg). */
+const ARG_LOOP_MAX = 48;
 const EMPTY = Buffer.alloc(0);
 
 /** A protocol error: the text is Redis's, to be sent as `-ERR <text>` before the close. */
@@ -97,7 +99,11 @@ export class RespReader {
   private arg(from: number, len: number): Buffer {
     if (!this.transient) return this.buf.subarray(from, from + len);
     const out = Buffer.allocUnsafe(len);
-    this.buf.copy(out, 0, from, from + len);
+    const b = this.buf;
+    // A short argument (a key, a name, an ID) by a loop: Buffer#copy of a
+    // range makes a view of it and a native call.
+    if (len <= ARG_LOOP_MAX) for (let i = 0; i < len; i++) out[i] = b[from + i]!;
+    else b.copy(out, 0, from, from + len);
     return out;
   }
 

@@ -37,5 +37,5 @@ for (let k = 0; k < 5; k++) {
 }
 res.sort((a, b) => a - b);
 console.log(
-  `${dist}: ${res[2].toFixed(0)} ns per command (${res[0].toFixed(0)}-${res[4].toFixed(0)})`,
+  `${dist}: ${res[2].toFixed(0)} ns per command (${res[0].toFixed(0)}-${res[4].toFixed(0)}), ${args} arguments read`,
 );

@@ -537,31 +537,13 @@ export function storedEntryReply(m: StoredLike): Reply {
   const h = m.headers;
   const end = xaddIdEnd(h);
   const fieldEnd = xaddFieldEnd(h, end);
-  if (fieldEnd === 0) {
-    const f = PAYLOAD_NAME;
-    return {
-      t: 'entry',
-      h: h!,
-      idAt: XADD_ID_AT,
-      idEnd: end,
-      f,
-      fAt: 0,
-      fEnd: f.length,
-      v: m.payload,
-    };
-  }
-  if (fieldEnd > 0) {
-    const fAt = end + 2 + FIELD_LINE.length;
-    return {
-      t: 'entry',
-      h: h!,
-      idAt: XADD_ID_AT,
-      idEnd: end,
-      f: h!,
-      fAt,
-      fEnd: fieldEnd,
-      v: m.payload,
-    };
+  if (fieldEnd >= 0) {
+    // The name's bytes: in the block, or `payload` (no Redis-Field line).
+    const own = fieldEnd > 0;
+    const f = own ? h! : PAYLOAD_NAME;
+    const fAt = own ? end + 2 + FIELD_LINE.length : 0;
+    const fEnd = own ? fieldEnd : f.length;
+    return { t: 'entry', h: h!, idAt: XADD_ID_AT, idEnd: end, f, fAt, fEnd, v: m.payload };
   }
   return entryReply(entryOf(m));
 }

@@ -136,3 +136,50 @@ test('a transient read: arguments are copies, and release keeps what is not take
   r.release();
   assert.equal(r.pending, 0);
 });
+
+test('a name read again is the same Buffer, for the last two names: a consumer alternates two commands', () => {
+  const r = new RespReader();
+  const names: Buffer[] = [];
+  const read = Buffer.from(
+    '*1\r\n$10\r\nXREADGROUP\r\n*1\r\n$4\r\nXACK\r\n'
+      .repeat(3)
+      .concat('*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nxack\r\n'),
+  );
+  r.push(read, true);
+  for (let c = r.next(); c !== null; c = r.next()) names.push(c[0]!);
+  r.release();
+  read.fill(0xee); // copies, not views of the read
+  assert.deepEqual(names.map(String), [
+    'XREADGROUP',
+    'XACK',
+    'XREADGROUP',
+    'XACK',
+    'XREADGROUP',
+    'XACK',
+    'PING',
+    'xack',
+  ]);
+  assert.equal(names[2], names[0]);
+  assert.equal(names[4], names[0]);
+  assert.equal(names[3], names[1]);
+  assert.equal(names[5], names[1]);
+  // Another case is another name.
+  assert.notEqual(names[7], names[1]);
+});
+
+test('a transient read copies arguments of every length, each on its own (loop and native copy)', () => {
+  const r = new RespReader();
+  const want = [0, 1, 47, 48, 49, 200].map((n, i) => Buffer.alloc(n, 0x61 + i));
+  const read = Buffer.concat([
+    Buffer.from(`*${want.length + 1}\r\n$4\r\nECHO\r\n`),
+    ...want.flatMap((a) => [Buffer.from(`$${a.length}\r\n`), a, Buffer.from('\r\n')]),
+  ]);
+  r.push(read, true);
+  const cmd = r.next()!;
+  r.release();
+  read.fill(0xee); // the read buffer is reused
+  assert.deepEqual(cmd.slice(1), want);
+  // Separate copies: writing one leaves the others as they were.
+  cmd[3]!.fill(0x30);
+  assert.deepEqual(cmd[4], want[3]);
+});

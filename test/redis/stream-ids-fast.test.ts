@@ -9,6 +9,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { forEachHeader } from '../../src/core/headers.js';
+import {
+  encode,
+  encodeAt,
+  encodedSize,
+  entryArray,
+  R,
+  type Reply,
+} from '../../src/protocols/redis/encoder.js';
 import { strictId } from '../../src/protocols/redis/groups/access.js';
 import { toKey } from '../../src/protocols/redis/groups/streams-view.js';
 import {
@@ -77,6 +85,15 @@ function longWay(m: StoredLike): Entry {
   };
 }
 
+/** `encodeAt`'s bytes of `r`, checked against `encode` and `encodedSize`. */
+function bytesOf(r: Reply, p: 2 | 3): Buffer {
+  const size = encodedSize(r, p);
+  const buf = Buffer.alloc(size + 8, 0xee);
+  assert.equal(encodeAt(r, p, buf, 4), 4 + size);
+  assert.deepEqual(buf.subarray(4, 4 + size), encode(r, p));
+  return buf.subarray(4, 4 + size);
+}
+
 describe('IDs as Redis writes them, read the short way', () => {
   test('canonicalIdDash accepts exactly the IDs formatId writes back unchanged', () => {
     for (const t of TEXTS) {
@@ -129,7 +146,10 @@ describe('IDs as Redis writes them, read the short way', () => {
       const e = entryOf(m);
       assert.deepEqual(e, longWay(m), String(block));
       assert.deepEqual(idOf(m), e.id, String(block));
-      assert.deepEqual(storedEntryReply(m), entryReply(e), String(block));
+      // The reply (an `entry` reply for XADD's blocks) makes the bytes of the long way's.
+      for (const p of [2, 3] as const) {
+        assert.deepEqual(bytesOf(storedEntryReply(m), p), encode(entryReply(e), p), String(block));
+      }
       if (block !== null)
         assert.equal(
           xaddIdEnd(m.headers) >= 0,
@@ -141,16 +161,41 @@ describe('IDs as Redis writes them, read the short way', () => {
     // What XADD writes is read back the short way, a named field too (as a view of the block).
     const named = encodeEntry({ ms: 9n, seq: 9n }, [b('temp'), b('21')]);
     const nm: StoredLike = { seq: 1, time: 0, headers: named.headers, payload: named.payload };
+    const short = storedEntryReply(nm);
+    assert.equal(short.t, 'entry');
+    for (const p of [2, 3] as const) {
+      assert.deepEqual(
+        bytesOf(short, p),
+        encode(entryReply({ id: { ms: 9n, seq: 9n }, fields: [b('temp'), b('21')] }), p),
+      );
+    }
+    // Forwarded (groups/forward.ts) as the array of bulks it stands for.
     assert.deepEqual(
-      storedEntryReply(nm),
-      entryReply({ id: { ms: 9n, seq: 9n }, fields: [b('temp'), b('21')] }),
+      entryArray(short as Extract<Reply, { t: 'entry' }>),
+      R.array([R.bulk(b('9-9')), R.array([R.bulk(b('temp')), R.bulk(b('21'))])]),
     );
     assert.deepEqual(entryOf(nm).fields, [b('temp'), b('21')]);
     const w = encodeEntry({ ms: 1700000000000n, seq: 3n }, [b('payload'), b('v')]);
     assert.ok(xaddIdEnd(w.headers) > 0);
-    assert.deepEqual(
-      storedEntryReply({ seq: 1, time: 0, headers: w.headers, payload: w.payload }),
-      entryReply({ id: { ms: 1700000000000n, seq: 3n }, fields: [b('payload'), b('v')] }),
-    );
+    const dflt = storedEntryReply({ seq: 1, time: 0, headers: w.headers, payload: w.payload });
+    assert.equal(dflt.t, 'entry');
+    // A value of 64 bytes and more is copied natively: the same bytes.
+    const long = { seq: 1, time: 0, headers: w.headers, payload: Buffer.alloc(300, 0x61) };
+    for (const p of [2, 3] as const) {
+      assert.deepEqual(
+        bytesOf(dflt, p),
+        encode(
+          entryReply({ id: { ms: 1700000000000n, seq: 3n }, fields: [b('payload'), b('v')] }),
+          p,
+        ),
+      );
+      assert.deepEqual(
+        bytesOf(storedEntryReply(long), p),
+        encode(
+          entryReply({ id: { ms: 1700000000000n, seq: 3n }, fields: [b('payload'), long.payload] }),
+          p,
+        ),
+      );
+    }
   });
 });

@@ -27,7 +27,32 @@ export type Reply =
   | { readonly t: 'bool'; readonly v: boolean }
   | { readonly t: 'verbatim'; readonly format: string; readonly v: string }
   /** Replies already in RESP, the same in both protocols (a run of XADD replies: xadd-run.ts). */
-  | { readonly t: 'raw'; readonly v: Buffer };
+  | { readonly t: 'raw'; readonly v: Buffer }
+  /**
+   * A stream entry of one field, `[id, [field, value]]`, written from the
+   * bytes it is stored in: the ID `h[idAt, idEnd)`, the field name
+   * `f[fAt, fEnd)`, the value `v` (stream-map.ts `storedEntryReply`, for
+   * XADD's entries). The same bytes as that array of bulk strings in both
+   * protocols (`entryArray`), without a reply, a string or a view per part.
+   */
+  | {
+      readonly t: 'entry';
+      readonly h: Buffer;
+      readonly idAt: number;
+      readonly idEnd: number;
+      readonly f: Buffer;
+      readonly fAt: number;
+      readonly fEnd: number;
+      readonly v: Buffer;
+    };
+
+/** The `entry` reply as the array of bulk strings it stands for (forwarding, `encode`). */
+export function entryArray(r: Extract<Reply, { t: 'entry' }>): Reply {
+  return R.array([
+    R.bulk(r.h.subarray(r.idAt, r.idEnd)),
+    R.array([R.bulk(r.f.subarray(r.fAt, r.fEnd)), R.bulk(r.v)]),
+  ]);
+}
 
 /** The integer replies 0..255, made once (a PUBLISH answers one per command). */
 const SMALL_INTS: readonly Reply[] = Array.from({ length: 256 }, (_, v) =>
@@ -82,6 +107,9 @@ function write(r: Reply, p: Protocol, out: (string | Buffer)[]): void {
     }
     case 'raw':
       out.push(r.v);
+      return;
+    case 'entry':
+      write(entryArray(r), p, out);
       return;
     case 'null':
       out.push(p === 3 ? '_\r\n' : '$-1\r\n');
@@ -170,6 +198,12 @@ export function encodedSize(r: Reply, p: Protocol): number {
     }
     case 'raw':
       return r.v.length;
+    case 'entry': {
+      const id = r.idEnd - r.idAt;
+      const f = r.fEnd - r.fAt;
+      const n = r.v.length;
+      return 8 + lineSize(id) + id + lineSize(f) + f + lineSize(n) + n + 6;
+    }
     case 'null':
     case 'nullArray':
       return p === 3 ? 3 : 5;
@@ -227,6 +261,8 @@ export function encodeAt(r: Reply, p: Protocol, buf: Buffer, at: number): number
     }
     case 'raw':
       return at + r.v.copy(buf, at);
+    case 'entry':
+      return entryAt(r, buf, at);
     case 'array':
     case 'set':
     case 'push': {
@@ -256,6 +292,36 @@ export function encodeAt(r: Reply, p: Protocol, buf: Buffer, at: number): number
       return at;
     }
   }
+}
+
+/** Below this many bytes a part of an `entry` reply is copied by a loop, not a native call. */
+const ENTRY_LOOP_MAX = 64;
+
+/**
+ * Writes an `entry` reply at `at`: `*2`, the ID's bulk, `*2`, the field's
+ * and the value's bulks. Short parts by loops: an XREADGROUP of 10 entries
+ * made 50 replies, a string and two Buffer copies per entry
+ * (bench/PROFILE.md, "Issue 16 — rgroup6 (round 12)").
+ */
+function entryAt(r: Extract<Reply, { t: 'entry' }>, buf: Buffer, at: number): number {
+  at = lengthLine(buf, at, 0x2a, 2);
+  at = bulkAt(r.h, r.idAt, r.idEnd, buf, at);
+  at = lengthLine(buf, at, 0x2a, 2);
+  at = bulkAt(r.f, r.fAt, r.fEnd, buf, at);
+  return bulkAt(r.v, 0, r.v.length, buf, at);
+}
+
+/** `$<n>\r\n`, `src[from, to)` and CRLF at `at`. */
+function bulkAt(src: Buffer, from: number, to: number, buf: Buffer, at: number): number {
+  const n = to - from;
+  at = lengthLine(buf, at, 0x24, n);
+  if (n < ENTRY_LOOP_MAX) {
+    for (let i = 0; i < n; i++) buf[at + i] = src[from + i]!;
+  } else buf.set(from === 0 && to === src.length ? src : src.subarray(from, to), at);
+  at += n;
+  buf[at++] = 13;
+  buf[at++] = 10;
+  return at;
 }
 
 /** The one-line replies' text, as `write` makes it. */

@@ -25,6 +25,8 @@ export const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
 /** Longest command name kept to be shared by the next command (see RespReader.name). */
 const NAME_MAX = 32;
 const NO_ARGS: Buffer[] = [];
+/** Longest argument a transient read copies by a loop (see RespReader.arg). */
+const ARG_LOOP_MAX = 48;
 const EMPTY = Buffer.alloc(0);
 
 /** A protocol error: the text is Redis's, to be sent as `-ERR <text>` before the close. */
@@ -50,8 +52,9 @@ export class RespReader {
   private failed: RespProtocolError | null = null;
   /** Arguments of the command being read so far. */
   private argc = 0;
-  /** The last command name read (see `name`). */
+  /** The last two command names read, the latest first (see `name`). */
   private lastName: Buffer | null = null;
+  private prevName: Buffer | null = null;
   /** The ranges of the PUBLISH `nextPublish` took, in `buffer`: channel, then payload. */
   chanStart = 0;
   chanEnd = 0;
@@ -96,7 +99,11 @@ export class RespReader {
   private arg(from: number, len: number): Buffer {
     if (!this.transient) return this.buf.subarray(from, from + len);
     const out = Buffer.allocUnsafe(len);
-    this.buf.copy(out, 0, from, from + len);
+    const b = this.buf;
+    // A short argument (a key, a name, an ID) by a loop: Buffer#copy of a
+    // range makes a view of it and a native call.
+    if (len <= ARG_LOOP_MAX) for (let i = 0; i < len; i++) out[i] = b[from + i]!;
+    else b.copy(out, 0, from, from + len);
     return out;
   }
 
@@ -417,29 +424,35 @@ export class RespReader {
   }
 
   /**
-   * The command name at pos: the same Buffer as the last command's when
-   * the bytes are the same (a pipeline repeats its command: one Buffer
-   * less to make per command). A copy, never a view of the read buffer.
+   * The command name at pos: the same Buffer as one of the last two
+   * commands' when the bytes are the same (a pipeline repeats its command,
+   * a group consumer alternates XREADGROUP and XACK: one Buffer less to
+   * make per command). A copy, never a view of the read buffer.
    */
   private name(len: number): Buffer {
-    const last = this.lastName;
     const b = this.buf;
     const at = this.pos;
-    if (last !== null && last.length === len) {
-      let same = true;
-      for (let i = 0; i < len; i++) {
-        if (last[i] !== b[at + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return last;
+    const last = this.lastName;
+    if (last !== null && sameBytes(last, b, at, len)) return last;
+    const prev = this.prevName;
+    if (prev !== null && sameBytes(prev, b, at, len)) {
+      this.prevName = last;
+      this.lastName = prev;
+      return prev;
     }
     if (len > NAME_MAX) return this.arg(at, len);
     const copy = Buffer.from(b.subarray(at, at + len));
+    this.prevName = last;
     this.lastName = copy;
     return copy;
   }
+}
+
+/** Whether `b[at, at + len)` holds the bytes of `name`. */
+function sameBytes(name: Buffer, b: Buffer, at: number, len: number): boolean {
+  if (name.length !== len) return false;
+  for (let i = 0; i < len; i++) if (name[i] !== b[at + i]) return false;
+  return true;
 }
 
 /** A decimal length (optionally negative); NaN when the bytes are not one. */

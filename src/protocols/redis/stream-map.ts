@@ -493,7 +493,6 @@ export function entryReply(e: Entry): Reply {
 
 /** The field name of an entry without one (shared: replies only read it). */
 const PAYLOAD_NAME = Buffer.from(DEFAULT_FIELD, 'latin1');
-const PAYLOAD_FIELD = Object.freeze(R.bulk(PAYLOAD_NAME));
 
 const FIELD_LINE = Buffer.from(`${HDR_FIELD}: `, 'latin1');
 
@@ -505,19 +504,29 @@ const FIELD_LINE = Buffer.from(`${HDR_FIELD}: `, 'latin1');
  * The name is a view of the block.
  */
 function xaddOneField(h: Buffer | null, idEnd: number): Buffer | null {
-  if (idEnd < 0) return null;
+  const end = xaddFieldEnd(h, idEnd);
+  if (end < 0) return null;
+  return end === 0 ? PAYLOAD_NAME : h!.subarray(idEnd + 2 + FIELD_LINE.length, end);
+}
+
+/**
+ * `xaddOneField` as a range: -1 for null, 0 for the field `payload`, else
+ * where the name ends in `h` (it starts at `idEnd + 2 + FIELD_LINE.length`).
+ */
+function xaddFieldEnd(h: Buffer | null, idEnd: number): number {
+  if (idEnd < 0) return -1;
   const b = h!;
   const at = idEnd + 2;
-  if (b.length === at + 2) return b[at] === 0x0d && b[at + 1] === 0x0a ? PAYLOAD_NAME : null;
+  if (b.length === at + 2) return b[at] === 0x0d && b[at + 1] === 0x0a ? 0 : -1;
   const from = at + FIELD_LINE.length;
   if (b.length < from + 5 || !bytesAt(b, at, FIELD_LINE)) {
-    return null;
+    return -1;
   }
   let i = from;
   while (i < b.length && b[i]! > 0x20 && b[i]! < 0x7f) i++;
-  if (i === from || b.length !== i + 4) return null;
-  if (b[i] !== 0x0d || b[i + 1] !== 0x0a || b[i + 2] !== 0x0d || b[i + 3] !== 0x0a) return null;
-  return b.subarray(from, i);
+  if (i === from || b.length !== i + 4) return -1;
+  if (b[i] !== 0x0d || b[i + 1] !== 0x0a || b[i + 2] !== 0x0d || b[i + 3] !== 0x0a) return -1;
+  return i;
 }
 
 /**
@@ -527,12 +536,14 @@ function xaddOneField(h: Buffer | null, idEnd: number): Buffer | null {
 export function storedEntryReply(m: StoredLike): Reply {
   const h = m.headers;
   const end = xaddIdEnd(h);
-  const field = xaddOneField(h, end);
-  if (field !== null) {
-    return R.array([
-      R.bulk(h!.toString('latin1', XADD_ID_AT, end)),
-      R.array([field === PAYLOAD_NAME ? PAYLOAD_FIELD : R.bulk(field), R.bulk(m.payload)]),
-    ]);
+  const fieldEnd = xaddFieldEnd(h, end);
+  if (fieldEnd >= 0) {
+    // The name's bytes: in the block, or `payload` (no Redis-Field line).
+    const own = fieldEnd > 0;
+    const f = own ? h! : PAYLOAD_NAME;
+    const fAt = own ? end + 2 + FIELD_LINE.length : 0;
+    const fEnd = own ? fieldEnd : f.length;
+    return { t: 'entry', h: h!, idAt: XADD_ID_AT, idEnd: end, f, fAt, fEnd, v: m.payload };
   }
   return entryReply(entryOf(m));
 }

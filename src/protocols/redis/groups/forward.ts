@@ -28,7 +28,7 @@ import {
 } from '../../../core/message.js';
 import type { CommandClient, RedisFaceState } from '../command.js';
 import { type CommandTable, lookup } from '../dispatch.js';
-import { R, type Reply } from '../encoder.js';
+import { entryArray, R, type Reply } from '../encoder.js';
 import { LaterReply } from '../reply-line.js';
 import { streamsOf } from '../stream-access.js';
 import { groupsOfFace } from './access.js';
@@ -81,6 +81,8 @@ function toWire(r: Reply): Wire {
     case 'raw':
       // Only XADD runs make one (xadd-run.ts), and they are answered where they run.
       throw new Error('a raw reply is never forwarded');
+    case 'entry':
+      return toWire(entryArray(r));
   }
 }
 

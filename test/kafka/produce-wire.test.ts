@@ -13,12 +13,14 @@ import {
   type Message,
   REQUESTS,
 } from '../../src/protocols/kafka/codec.js';
+import { plainHeaders } from '../../src/protocols/kafka/handlers/produce-append.js';
+import { headersOfRecord } from '../../src/protocols/kafka/message-map.js';
 import {
   decodeProduceRequest,
   produceResponseSize,
   writeProduceResponse,
 } from '../../src/protocols/kafka/produce-wire.js';
-import { KafkaCodecError, Reader } from '../../src/protocols/kafka/wire.js';
+import { KafkaCodecError, MEMO_MAX, Reader, StringMemo } from '../../src/protocols/kafka/wire.js';
 
 const SPEC = REQUESTS.get(0)!;
 
@@ -229,5 +231,39 @@ describe('Produce by hand: the response', () => {
         throttleTimeMs: 0,
       }) > 0,
     );
+  });
+});
+
+describe('Produce by hand: strings and header blocks kept', () => {
+  it('StringMemo gives the same string for the same bytes, a new one for others', () => {
+    const m = new StringMemo();
+    const a = m.utf8(Buffer.from('xxorders.eu'), 2, 9);
+    const b = m.utf8(Buffer.from('orders.eu!'), 0, 9);
+    assert.equal(a, 'orders.eu');
+    assert.ok(Object.is(a, b));
+    assert.equal(m.utf8(Buffer.from('orders.us'), 0, 9), 'orders.us');
+    assert.equal(m.utf8(Buffer.from('ü'), 0, 2), 'ü');
+    const long = 'l'.repeat(MEMO_MAX + 1);
+    assert.equal(m.utf8(Buffer.from(long), 0, long.length), long);
+    assert.equal(m.utf8(Buffer.from('ü'), 0, 2), 'ü');
+    assert.equal(m.utf8(Buffer.alloc(0), 0, 0), '');
+  });
+
+  it("a plain record's header block is built once per timestamp, with headersOfRecord's bytes", () => {
+    const rec = (delta: number) => ({
+      attributes: 0,
+      timestampDelta: delta,
+      offsetDelta: 0,
+      key: null,
+      value: Buffer.from('v'),
+      headers: [],
+    });
+    const a = plainHeaders(rec(0), 1_700_000_000_000n);
+    const b = plainHeaders(rec(3), 1_700_000_000_000n);
+    assert.equal(a, b, 'the same block for the same timestamp');
+    assert.deepEqual(a, headersOfRecord(rec(0), 1_700_000_000_000n, null));
+    const c = plainHeaders(rec(0), 1_700_000_000_001n);
+    assert.notEqual(c, a);
+    assert.deepEqual(c, headersOfRecord(rec(0), 1_700_000_000_001n, null));
   });
 });

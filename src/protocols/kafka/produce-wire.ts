@@ -13,28 +13,12 @@
  * every error and its message is the schema codec's.
  */
 import { decodeMessage, type Message, REQUESTS } from './codec.js';
-import type { Reader } from './wire.js';
+import { type Reader, StringMemo } from './wire.js';
 
 const PRODUCE_REQUEST = REQUESTS.get(0)!;
 
-/** The last topic name read, as bytes and as its string (one producer writes one topic). */
-let lastName: Buffer = Buffer.alloc(0);
-let lastNameString = '';
-
-/** A short string's bytes, the same string as the last time it was read (no new string, its hash kept). */
-function nameAt(buf: Buffer, at: number, n: number): string {
-  if (n === lastName.length) {
-    let i = 0;
-    while (i < n && buf[at + i] === lastName[i]) i++;
-    if (i === n) return lastNameString;
-  }
-  const s = buf.toString('utf8', at, at + n);
-  if (n <= 255) {
-    lastName = Buffer.from(buf.subarray(at, at + n));
-    lastNameString = s;
-  }
-  return s;
-}
+/** The last topic name read (one producer writes one topic). */
+const names = new StringMemo();
 
 /** Where the fast reader is: a position, or -1 once it gave up. */
 let pos = 0;
@@ -100,7 +84,7 @@ function fastRequest(r: Reader, version: number): Message | null {
   for (let t = 0; t < topics; t++) {
     n = lengthAt(buf, end, flex, true);
     if (n < 0 || end - pos < n) return null;
-    const name = nameAt(buf, pos, n);
+    const name = names.utf8(buf, pos, n);
     pos += n;
     const parts = lengthAt(buf, end, flex, false);
     if (parts < 0 || parts > end - pos) return null;

@@ -80,6 +80,7 @@ describe('Kafka topics: find keeps what it built while the streams are the same'
     assert.equal(t.findHits, hits + 1);
     assert.equal(t.find(session.account!, 'no.such'), null);
     assert.ok(TOPICS_CACHED > 0);
+    assert.equal(face.varz().topic_cache_clears, 0);
   });
 
   it('sees partitions CreatePartitions added', async () => {

@@ -204,9 +204,9 @@ export class KafkaTopics implements TopicsView {
   private readonly watches = new Map<CapturedStream, AppendWatch>();
   /** `find`'s topics, at most TOPICS_CACHED (cleared when full). */
   private readonly built = new Map<string, FoundTopic>();
-  /** `find`s answered from `built`, and built anew. */
+  /** `find`s answered from `built`; times `built` was full and cleared (`/varz` topic_cache_clears). */
   findHits = 0;
-  findBuilds = 0;
+  cacheClears = 0;
   readonly remote: RemoteStreams;
 
   constructor(private readonly host: FaceHost) {
@@ -284,12 +284,14 @@ export class KafkaTopics implements TopicsView {
     }
     const t = this.build(js, name);
     if (t !== null) {
-      if (this.built.size >= TOPICS_CACHED) this.built.clear();
+      if (this.built.size >= TOPICS_CACHED) {
+        this.built.clear();
+        this.cacheClears++;
+      }
       const names = t.partitions.map((p) => partitionStream(streamBase(name), p.index));
       if (t.kafka) names.push(partitionStream(streamBase(name), names.length));
       this.built.set(name, { js, topic: t, config: t.partitions[0]!.cs.stream.config, names });
     }
-    this.findBuilds++;
     return t;
   }
 

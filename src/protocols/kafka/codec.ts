@@ -16,7 +16,7 @@
  */
 import { API_VERSIONS, REQUESTS, RESPONSES } from './schemas/messages.js';
 import { type FieldSpec, inRange, type MessageSpec } from './schemas/spec.js';
-import { KafkaCodecError, Reader, Writer, ZERO_UUID } from './wire.js';
+import { KafkaCodecError, Reader, StringMemo, Writer, ZERO_UUID } from './wire.js';
 
 export type Message = Record<string, unknown>;
 
@@ -465,6 +465,9 @@ export interface RequestHeader {
   clientId: string | null;
 }
 
+/** The last client id read: a connection sends the same one in every request. */
+const clientIds = new StringMemo();
+
 /** Request header v1 (non-flexible) or v2 (flexible: adds a tagged-field section). */
 export function decodeRequestHeader(r: Reader): RequestHeader {
   const apiKey = r.int16();
@@ -473,7 +476,12 @@ export function decodeRequestHeader(r: Reader): RequestHeader {
   // ClientId is a classic nullable string even in header v2 (RequestHeader.json).
   const n = r.int16();
   if (n < -1) throw new KafkaCodecError('BAD_LENGTH', `clientId: length ${n}`);
-  const clientId = n === -1 ? null : r.utf8(n, 'clientId');
+  let clientId: string | null = null;
+  if (n >= 0) {
+    r.need(n, 'clientId');
+    clientId = clientIds.utf8(r.buf, r.pos, n);
+    r.pos += n;
+  }
   if (isFlexible(apiKey, apiVersion)) skipTagged(r);
   return { apiKey, apiVersion, correlationId, clientId };
 }

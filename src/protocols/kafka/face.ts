@@ -159,6 +159,7 @@ export class KafkaFace implements Face, KafkaHost {
       max_request_bytes: o.kafkaMaxRequestBytes,
       auto_create_topics: o.kafkaAutoCreateTopics,
       connections: this.live.size,
+      topic_cache_clears: this.topics.cacheClears,
       ...Object.fromEntries(Object.entries(this.counters).map(([k, v]) => [snake(k), v])),
     };
     for (const m of this.modules.values()) Object.assign(out, m.varz?.());

@@ -34,6 +34,7 @@ import { Close, type KafkaContext, Later, type RequestHeader } from './api.js';
 import { decodeRequestBody, decodeRequestHeader, encodeResponse, isSupported } from './codec.js';
 import { FrameSplitter } from './frames.js';
 import type { KafkaHost } from './host.js';
+import { decodeProduceRequest, produceResponseSize, writeProduceResponse } from './produce-wire.js';
 import { KafkaCodecError, Reader } from './wire.js';
 
 /** Bytes of frames read ahead while a request is being handled, before reading pauses. */
@@ -320,7 +321,9 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
     }
     let body: Record<string, unknown>;
     try {
-      body = decodeRequestBody(header, r);
+      // Produce's by hand (produce-wire.ts): the same values and errors.
+      body =
+        apiKey === PRODUCE ? decodeProduceRequest(apiVersion, r) : decodeRequestBody(header, r);
     } catch (err) {
       counters.badRequests++;
       this.host.log.warn(
@@ -501,6 +504,16 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
 
   /** Encodes and queues the response to the request of header `h`. */
   private respond(h: RequestHeader, version: number, body: Record<string, unknown>): void {
+    // Produce's answer written in place by hand (produce-wire.ts): encodeResponse's bytes.
+    const size = h.apiKey === PRODUCE ? produceResponseSize(version, body) : -1;
+    if (size > 0) {
+      const buf = this.reserve(size);
+      const at = this.writePos;
+      this.outMsgs++;
+      this.outBytes += size;
+      this.commit(writeProduceResponse(buf, at, size, version, h.correlationId, body));
+      return;
+    }
     let parts: Buffer[];
     try {
       parts = encodeResponse(h.apiKey, version, h.correlationId, body);

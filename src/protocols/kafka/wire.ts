@@ -230,6 +230,36 @@ export class Reader {
   }
 }
 
+/**
+ * The last short string read at one place of the protocol (a client id, a
+ * topic name), kept with its bytes: the same bytes again give the same
+ * string, not a new one (and its hash, kept by V8, is not computed again
+ * for a map lookup). Strings over MEMO_MAX bytes are not kept.
+ */
+export class StringMemo {
+  private bytes: Buffer = Buffer.alloc(0);
+  private str = '';
+
+  /** The UTF-8 string of `buf[at, at + n)` (the caller checked the bounds). */
+  utf8(buf: Buffer, at: number, n: number): string {
+    const b = this.bytes;
+    if (n === b.length) {
+      let i = 0;
+      while (i < n && buf[at + i] === b[i]) i++;
+      if (i === n) return this.str;
+    }
+    const s = buf.toString('utf8', at, at + n);
+    if (n <= MEMO_MAX) {
+      this.bytes = Buffer.from(buf.subarray(at, at + n));
+      this.str = s;
+    }
+    return s;
+  }
+}
+
+/** The longest string a StringMemo keeps, in bytes. */
+export const MEMO_MAX = 255;
+
 /** Buffers at least this long are placed by reference, not copied. */
 export const REF_MIN_BYTES = 2048;
 const FIRST_CHUNK = 1024;

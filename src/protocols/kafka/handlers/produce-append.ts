@@ -9,7 +9,7 @@ import type { CapturedStream } from '../../../jetstream/service.js';
 import { NO_PUB_HEADERS, type PubHeaders, readPubHeaders } from '../../../streams/headers.js';
 import type { KafkaContext } from '../api.js';
 import { headersOfRecord, type ProducerMark } from '../message-map.js';
-import type { RecordBatch } from '../records.js';
+import type { KafkaRecord, RecordBatch } from '../records.js';
 import type { KafkaTopics, Partition } from '../topics.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -25,6 +25,24 @@ function listened(interest: MatchResult, origin: Subscriber): boolean {
     if (plain[i]!.owner !== origin || origin.echo) return true;
   }
   return false;
+}
+
+/**
+ * The last plain header block built and its timestamp: a producer's
+ * batches opened in the same millisecond share it (each was ~1 µs to
+ * build, bench/PROFILE.md, "Issue 16 — kafka6 (round 12)"). The store
+ * copies what it keeps, as it does the block a batch's records share.
+ */
+let lastPlainTs = -1n;
+let lastPlain: Buffer = EMPTY;
+
+/** The header block of a record with a value and no key or headers, at `ts`. */
+export function plainHeaders(r: KafkaRecord, ts: bigint): Buffer {
+  if (ts !== lastPlainTs) {
+    lastPlain = headersOfRecord(r, ts, null);
+    lastPlainTs = ts;
+  }
+  return lastPlain;
 }
 
 const copyValue = (v: Buffer): Buffer => (v.length === 0 ? EMPTY : Buffer.from(v));
@@ -116,7 +134,7 @@ export function appendBatch(
         ) {
           // Same delta, same timestamp: no BigInt per record.
           if (plain === null || r.timestampDelta !== plainDelta) {
-            plain = headersOfRecord(r, h.baseTimestamp + BigInt(r.timestampDelta), null);
+            plain = plainHeaders(r, h.baseTimestamp + BigInt(r.timestampDelta));
             plainDelta = r.timestampDelta;
           }
           headers = plain;

@@ -6,40 +6,15 @@
  *   node bench/core-tools/kafka-drive.mjs <main.js> <this dist> <msgs> [partitions] [acks]
  * bench/PROFILE.md, "Issue 16 — kafka1k (round 7)".
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { argsOf, cpuSeconds, startKafkaNode } from './kafka-node.mjs';
 
 const [mainJs, dist, msgsS, partsS = '1', acksS = '1'] = process.argv.slice(2);
 const size = Number(process.env.SIZE ?? 1024);
-const { startWeft, freePort } = await import(`${dist}/bench/servers.js`);
 const { createTopic, runKafkaProduce } = await import(`${dist}/src/bench/kafka-runner.js`);
-const mainOf = (pid) => {
-  const f = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-  const g = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(g[11]) + Number(g[12])) / 100;
-};
-const cpuOf = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const g = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(g[11]) + Number(g[12])) / 100;
-};
-const port = await freePort();
-const node = await startWeft(mainJs, [
-  '--mesh-port',
-  '-1',
-  '--kafka-port',
-  String(port),
-  ...(process.env.WEFT_ARGS ?? '').split(' ').filter(Boolean),
-]);
-const server = { host: '127.0.0.1', port };
-for (let i = 0; ; i++) {
-  try {
-    await createTopic(server, 'warm', 1);
-    break;
-  } catch (e) {
-    if (i > 50) throw e;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const mainOf = (pid) => cpuSeconds(pid, pid);
+const cpuOf = (pid) => cpuSeconds(pid);
+const { node, server } = await startKafkaNode(dist, mainJs, argsOf(process.env.WEFT_ARGS));
 // WARM_TOPICS=n: the warm-up spread over n topics (each a new stream: the first streams' deopts happen here).
 for (let i = 0; i < Number(process.env.WARM_TOPICS ?? 1); i++) {
   if (i > 0) await createTopic(server, `warm${i}`, 1);

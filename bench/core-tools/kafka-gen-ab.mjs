@@ -12,6 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { argsOf, startKafkaNode } from './kafka-node.mjs';
 
 const me = fileURLToPath(import.meta.url);
 if (process.argv[2] === 'one') {
@@ -36,26 +37,14 @@ if (process.argv[2] === 'one') {
 }
 const [distA, distB, size = '1024', msgs = '100000', roundsS = '4', parts = '1', acks = '1'] =
   process.argv.slice(2);
-const { startWeft, freePort } = await import(`${distA}/bench/servers.js`);
 const { createTopic } = await import(`${distA}/src/bench/kafka-runner.js`);
-const port = await freePort();
-const node = await startWeft(`${distA}/src/cli/main.js`, [
-  '--mesh-port',
-  '-1',
-  '--kafka-port',
-  String(port),
-  ...(process.env.WEFT_ARGS ?? '--sync-interval 2m').split(' ').filter(Boolean),
-]);
-const server = { host: '127.0.0.1', port };
-for (let i = 0; ; i++) {
-  try {
-    await createTopic(server, 'warm0', Number(parts));
-    break;
-  } catch (e) {
-    if (i > 50) throw e;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const { node, server } = await startKafkaNode(
+  distA,
+  `${distA}/src/cli/main.js`,
+  argsOf(process.env.WEFT_ARGS ?? '--sync-interval 2m'),
+  'warm0',
+  Number(parts),
+);
 const sides = [
   ['A', distA],
   ['B', distB],
@@ -67,7 +56,7 @@ try {
     for (const [name, dist] of r % 2 ? [...sides].reverse() : sides) {
       const topic = `t${t++}`;
       await createTopic(server, topic, Number(parts));
-      const args = [me, 'one', dist, String(port), topic, size, msgs, parts, acks];
+      const args = [me, 'one', dist, String(server.port), topic, size, msgs, parts, acks];
       if (process.env.PROF)
         args.unshift('--cpu-prof', `--cpu-prof-dir=${process.env.PROF}/${name}`);
       const out = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }).trim());

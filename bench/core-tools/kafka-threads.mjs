@@ -8,10 +8,10 @@
  * bench/PROFILE.md, "Issue 16 — kwriter (round 12)".
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { argsOf, startKafkaNode } from './kafka-node.mjs';
 
 const [mainJs, dist, msgsS, partsS = '1', acksS = '1'] = process.argv.slice(2);
 const size = Number(process.env.SIZE ?? 1024);
-const { startWeft, freePort } = await import(`${dist}/bench/servers.js`);
 const { createTopic, runKafkaProduce, producerWindow } = await import(
   `${dist}/src/bench/kafka-runner.js`
 );
@@ -31,24 +31,7 @@ function threads(pid) {
   return m;
 }
 
-const port = await freePort();
-const node = await startWeft(mainJs, [
-  '--mesh-port',
-  '-1',
-  '--kafka-port',
-  String(port),
-  ...(process.env.WEFT_ARGS ?? '').split(' ').filter(Boolean),
-]);
-const server = { host: '127.0.0.1', port };
-for (let i = 0; ; i++) {
-  try {
-    await createTopic(server, 'warm', 1);
-    break;
-  } catch (e) {
-    if (i > 50) throw e;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const { node, server } = await startKafkaNode(dist, mainJs, argsOf(process.env.WEFT_ARGS));
 await runKafkaProduce({ server, topic: 'warm', partitions: 1, msgs: 20000, size, acks: 1 });
 await createTopic(server, 'bench', Number(partsS));
 const before = threads(node.pid);

@@ -6,39 +6,18 @@
  *   node bench/core-tools/kafka-window.mjs <dist> [msgs] [rounds]
  * bench/PROFILE.md, "Issue 16 — kafka4 (round 10)".
  */
-import { readFileSync } from 'node:fs';
+import { cpuSeconds, startKafkaNode } from './kafka-node.mjs';
 
 const dist = process.argv[2];
 const msgs = Number(process.argv[3] ?? 60000);
 const rounds = Number(process.argv[4] ?? 3);
-const { startWeft, freePort } = await import(`${dist}/bench/servers.js`);
 const { runJetStream } = await import(`${dist}/src/bench/jetstream.js`);
 const { createTopic, runKafkaProduce } = await import(`${dist}/src/bench/kafka-runner.js`);
 const { parseServerUrl } = await import(`${dist}/src/bench/protocol.js`);
-const cpuOf = (pid) => {
-  const f = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-  const g = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(g[11]) + Number(g[12])) / 100;
-};
+const cpuOf = (pid) => cpuSeconds(pid, pid);
 const out = {};
 for (let r = 0; r < rounds; r++) {
-  const port = await freePort();
-  const node = await startWeft(`${dist}/src/cli/main.js`, [
-    '--mesh-port',
-    '-1',
-    '--kafka-port',
-    String(port),
-  ]);
-  const server = { host: '127.0.0.1', port };
-  for (let i = 0; ; i++) {
-    try {
-      await createTopic(server, 'warm', 1);
-      break;
-    } catch (e) {
-      if (i > 50) throw e;
-      await new Promise((z) => setTimeout(z, 100));
-    }
-  }
+  const { node, server } = await startKafkaNode(dist, `${dist}/src/cli/main.js`, []);
   await runKafkaProduce({ server, topic: 'warm', partitions: 1, msgs: 20000, size: 1024, acks: 1 });
   await createTopic(server, 'bench', 1);
   const cases = [

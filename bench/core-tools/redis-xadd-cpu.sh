@@ -8,23 +8,11 @@
 dist=$1; n=$2; prof=$3; shift 3
 d=$(mktemp -d /tmp/weft-xadd-cpu.XXXX)
 pa=""; [ "$prof" != "-" ] && pa="--cpu-prof --cpu-prof-interval 200 --cpu-prof-dir=$prof"
-# A random port; another one when it is taken (the node exits): never bench another process.
-for try in 1 2 3 4 5; do
-  port=$((21000 + RANDOM % 20000))
-  node $pa $dist/src/cli/main.js server --redis-port $port -p $((port+1)) --http-port -1 --mesh-port -1 --data-dir $d "$@" 2>/dev/null &
-  pid=$!
-  for i in $(seq 100); do
-    kill -0 $pid 2>/dev/null || break
-    ss -ltnpH "sport = :$port" 2>/dev/null | grep -q "pid=$pid," && redis-cli -p $port ping >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  kill -0 $pid 2>/dev/null && break
-done
-kill -0 $pid 2>/dev/null || { echo "no node started" >&2; exit 1; }
+. "$(dirname "$0")/redis-node.sh"
+start_redis_node $dist $d /dev/null $pa -- "$@"
 redis-benchmark -p $port -n 20000 -P 64 -c 50 -q XADD s '*' f v >/dev/null 2>&1
 # profiled: a second's pause, for profile-self.mjs's AFTER_IDLE_MS to keep the measured part alone
 [ "$prof" != "-" ] && sleep 1
-cpu() { awk '{print $14+$15}' /proc/$pid/stat; }
 c0=$(cpu); t0=$(date +%s.%N)
 redis-benchmark -p $port -n $n -P 64 -c 50 -q XADD ${KEY:-s} '*' f v >/dev/null 2>&1
 c1=$(cpu); t1=$(date +%s.%N)

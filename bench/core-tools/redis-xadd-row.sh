@@ -8,26 +8,12 @@
 #   bench/core-tools/redis-xadd-row.sh <dist> [n=100000] [trace-file|""] [server args]
 dist=$1; n=${2:-100000}; tr=$3; shift 3
 d=$(mktemp -d /tmp/weft-xadd-row.XXXX)
-for try in 1 2 3 4 5; do
-  port=$((21000 + RANDOM % 20000))
-  if [ -n "$tr" ]; then
-    node ${NF:---trace-opt --trace-deopt} $dist/src/cli/main.js server --redis-port $port -p $((port+1)) --http-port -1 --mesh-port -1 --data-dir $d "$@" > $tr 2>&1 &
-  else
-    node $dist/src/cli/main.js server --redis-port $port -p $((port+1)) --http-port -1 --mesh-port -1 --data-dir $d "$@" >/dev/null 2>&1 &
-  fi
-  pid=$!
-  for i in $(seq 100); do
-    kill -0 $pid 2>/dev/null || break
-    ss -ltnpH "sport = :$port" 2>/dev/null | grep -q "pid=$pid," && redis-cli -p $port ping >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  kill -0 $pid 2>/dev/null && break
-done
-kill -0 $pid 2>/dev/null || { echo "no node started" >&2; exit 1; }
+. "$(dirname "$0")/redis-node.sh"
+if [ -n "$tr" ]; then start_redis_node $dist $d $tr ${NF:---trace-opt --trace-deopt} -- "$@"
+else start_redis_node $dist $d /dev/null -- "$@"; fi
 V=xxxxxxxxxxxxxxxx
 redis-benchmark -p $port -n ${WARM:-5000} -P 64 -c 50 -q XADD w '*' f $V >/dev/null 2>&1
 [ -n "$tr" ] && echo "MEASURE $(wc -l < $tr)" > $tr.keys
-cpu() { awk '{print $14+$15}' /proc/$pid/stat; }
 c0=$(cpu); t0=$(date +%s.%N)
 redis-benchmark -p $port -n $n -P 64 -c 50 -q XADD bench:redis-xadd-p64:1765080000000 '*' f $V >/dev/null 2>&1
 c1=$(cpu); t1=$(date +%s.%N)

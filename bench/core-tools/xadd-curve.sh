@@ -7,24 +7,9 @@
 #   bench/core-tools/xadd-curve.sh <dist> <n> <keys> [trace-file]
 dist=$1; n=$2; keys=$3; tr=$4
 d=$(mktemp -d /tmp/weft-xadd-curve.XXXX)
-for try in 1 2 3 4 5; do
-  port=$((21000 + RANDOM % 20000))
-  if [ -n "$tr" ]; then
-    rm -f $tr.keys
-    node ${NF:---trace-deopt} $dist/src/cli/main.js server --redis-port $port -p $((port+1)) --http-port -1 --mesh-port -1 --data-dir $d > $tr 2>&1 &
-  else
-    node $dist/src/cli/main.js server --redis-port $port -p $((port+1)) --http-port -1 --mesh-port -1 --data-dir $d >/dev/null 2>&1 &
-  fi
-  pid=$!
-  for i in $(seq 100); do
-    kill -0 $pid 2>/dev/null || break
-    ss -ltnpH "sport = :$port" 2>/dev/null | grep -q "pid=$pid," && redis-cli -p $port ping >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  kill -0 $pid 2>/dev/null && break
-done
-kill -0 $pid 2>/dev/null || { echo "no node started" >&2; exit 1; }
-cpu() { awk '{print $14+$15}' /proc/$pid/stat; }
+. "$(dirname "$0")/redis-node.sh"
+if [ -n "$tr" ]; then rm -f $tr.keys; start_redis_node $dist $d $tr ${NF:---trace-deopt} --
+else start_redis_node $dist $d /dev/null --; fi
 out=""
 for k in $(seq $keys); do
   [ -n "$tr" ] && echo "KEY $k $(wc -l < $tr)" >> $tr.keys

@@ -57,29 +57,44 @@ function pattern(n: number, seed: number): Buffer {
   return b;
 }
 
+/**
+ * Sends `count` pieces of `size` bytes (pattern(size, i)), each in a flush of
+ * its own, to an idle TCP socket; `afterEach` looks at the connection right
+ * after each flush. Asserts the peer got every piece's bytes, in order.
+ */
+async function flushEach(
+  count: number,
+  size: number,
+  afterEach: (conn: TestConnection, socket: net.Socket) => void = () => {},
+): Promise<void> {
+  const { ours, peer, close } = await pair();
+  try {
+    const flusher = new Flusher();
+    const conn = new TestConnection(1, ours as unknown as Transport, flusher, 1 << 20);
+    const got: Buffer[] = [];
+    peer.on('data', (d: Buffer) => got.push(d));
+    for (let i = 0; i < count; i++) {
+      flusher.begin();
+      conn.send(pattern(size, i));
+      flusher.end();
+      afterEach(conn, ours);
+    }
+    const want = Buffer.concat(Array.from({ length: count }, (_, i) => pattern(size, i)));
+    while (Buffer.concat(got).length < want.length) await once(peer, 'data');
+    assert.ok(Buffer.concat(got).equals(want));
+  } finally {
+    close();
+  }
+}
+
 describe('Connection: direct writes', () => {
   test('a small flush to an idle TCP socket is in the kernel when flush returns', async () => {
-    const { ours, peer, close } = await pair();
-    try {
-      const flusher = new Flusher();
-      const conn = new TestConnection(1, ours as unknown as Transport, flusher, 1 << 20);
-      const got: Buffer[] = [];
-      peer.on('data', (d: Buffer) => got.push(d));
-      for (let i = 0; i < 3; i++) {
-        flusher.begin();
-        conn.send(pattern(100, i));
-        flusher.end();
-        // Through the Writable, the callback (and so the release) waits for a tick.
-        assert.equal(conn.held, 0, 'released inside the flush');
-        assert.equal(conn.pendingBytes, 0);
-        assert.equal(ours.writableLength, 0);
-      }
-      const want = Buffer.concat([0, 1, 2].map((i) => pattern(100, i)));
-      while (Buffer.concat(got).length < want.length) await once(peer, 'data');
-      assert.ok(Buffer.concat(got).equals(want));
-    } finally {
-      close();
-    }
+    await flushEach(3, 100, (conn, ours) => {
+      // Through the Writable, the callback (and so the release) waits for a tick.
+      assert.equal(conn.held, 0, 'released inside the flush');
+      assert.equal(conn.pendingBytes, 0);
+      assert.equal(ours.writableLength, 0);
+    });
   });
 
   test('a range of a chunk is one view while it is the same range of the same bytes', () => {
@@ -95,24 +110,8 @@ describe('Connection: direct writes', () => {
   });
 
   test('flushes of equal size, one after the other, each send their own bytes', async () => {
-    const { ours, peer, close } = await pair();
-    try {
-      const flusher = new Flusher();
-      const conn = new TestConnection(1, ours as unknown as Transport, flusher, 1 << 20);
-      const got: Buffer[] = [];
-      peer.on('data', (d: Buffer) => got.push(d));
-      // The chunk starts over after each (written at once): the same range every time.
-      for (let i = 0; i < 20; i++) {
-        flusher.begin();
-        conn.send(pattern(64, i));
-        flusher.end();
-      }
-      const want = Buffer.concat(Array.from({ length: 20 }, (_, i) => pattern(64, i)));
-      while (Buffer.concat(got).length < want.length) await once(peer, 'data');
-      assert.ok(Buffer.concat(got).equals(want));
-    } finally {
-      close();
-    }
+    // The chunk starts over after each (written at once): the same range every time.
+    await flushEach(20, 64);
   });
 
   test('a piece the kernel cannot take waits, is counted, and what follows arrives after it', async () => {

@@ -22,6 +22,59 @@ function portOf(server: net.Server): number {
   return (server.address() as net.AddressInfo).port;
 }
 
+/**
+ * A peer that sends `count` messages of `size` bytes (message i all bytes
+ * i % 251), the next each time the reader writes a byte, so every message is
+ * a read of its own; `sink` is the reader's (it is told to ask for the next
+ * one once a whole message is in). `check` runs once all have come.
+ */
+async function pacedReads(
+  size: number,
+  count: number,
+  sink: (buf: Buffer, n: number) => boolean,
+  check: (reader: SlabReader) => void,
+): Promise<void> {
+  let peer = null as net.Socket | null;
+  const server = await listen((s) => {
+    peer = s;
+    let i = 0;
+    const next = (): void => {
+      if (i < count) s.write(Buffer.alloc(size, i++ % 251));
+    };
+    s.on('data', next);
+    next();
+  });
+  const reader = new SlabReader();
+  const socket = reader.bind(
+    net.connect({ port: portOf(server), host: '127.0.0.1', onread: reader.onread }),
+  );
+  let got = 0;
+  reader.attach((buf, n) => {
+    const free = sink(buf, n);
+    got += n;
+    if (got % size === 0) socket.write('n');
+    return free;
+  });
+  try {
+    await checkFor(() => got === count * size, 10_000);
+    check(reader);
+  } finally {
+    socket.destroy();
+    peer?.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+}
+
+/** Asserts `all` holds message i (bytes i % 251) at each `size` step. */
+function assertMessages(all: Buffer, size: number, count: number, what: string): void {
+  for (let i = 0; i < count; i++) {
+    assert.ok(
+      all.subarray(i * size, (i + 1) * size).every((b) => b === i % 251),
+      `message ${i} ${what}`,
+    );
+  }
+}
+
 describe('slab reader', () => {
   test('both ends of a TCP mesh link read with a slab, and carry bytes both ways', async () => {
     let accepted = null as net.Socket | null;
@@ -64,92 +117,42 @@ describe('slab reader', () => {
   test("a read's bytes are not overwritten by later reads, across slabs", async () => {
     const size = 4096;
     const count = Math.ceil((3 * SLAB_SIZE) / size);
-    // Sends message i (all bytes i % 251) each time the reader asks for one,
-    // so every message is a read of its own.
-    let peer = null as net.Socket | null;
-    const server = await listen((s) => {
-      peer = s;
-      let i = 0;
-      const next = (): void => {
-        if (i < count) s.write(Buffer.alloc(size, i++ % 251));
-      };
-      s.on('data', next);
-      next();
-    });
-    const reader = new SlabReader();
-    const socket = reader.bind(
-      net.connect({ port: portOf(server), host: '127.0.0.1', onread: reader.onread }),
-    );
     const chunks: Buffer[] = [];
-    let got = 0;
-    reader.attach((buf, n) => {
-      chunks.push(buf.subarray(0, n));
-      got += n;
-      if (got % size === 0) socket.write('n');
-      return false;
-    });
-    try {
-      await checkFor(() => got === count * size, 10_000);
-      assert.ok(reader.slabs >= 3, `${reader.slabs} slabs`);
-      const all = Buffer.concat(chunks);
-      for (let i = 0; i < count; i++) {
-        assert.ok(
-          all.subarray(i * size, (i + 1) * size).every((b) => b === i % 251),
-          `message ${i} intact`,
-        );
-      }
-    } finally {
-      socket.destroy();
-      peer?.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    }
+    await pacedReads(
+      size,
+      count,
+      (buf, n) => {
+        chunks.push(buf.subarray(0, n));
+        return false;
+      },
+      (reader) => {
+        assert.ok(reader.slabs >= 3, `${reader.slabs} slabs`);
+        assertMessages(Buffer.concat(chunks), size, count, 'intact');
+      },
+    );
   });
 
   test('a read its sink reports free is read into again: one slab, the bytes as sent', async () => {
     const size = 4096;
     const count = Math.ceil((3 * SLAB_SIZE) / size);
-    let peer = null as net.Socket | null;
-    const server = await listen((s) => {
-      peer = s;
-      let i = 0;
-      const next = (): void => {
-        if (i < count) s.write(Buffer.alloc(size, i++ % 251));
-      };
-      s.on('data', next);
-      next();
-    });
-    const reader = new SlabReader();
-    const socket = reader.bind(
-      net.connect({ port: portOf(server), host: '127.0.0.1', onread: reader.onread }),
-    );
     const copies: Buffer[] = [];
     const offsets = new Set<number>();
-    let got = 0;
-    reader.attach((buf, n) => {
-      copies.push(Buffer.from(buf.subarray(0, n)));
-      offsets.add(buf.byteOffset);
-      got += n;
-      if (got % size === 0) socket.write('n');
-      return true;
-    });
-    try {
-      await checkFor(() => got === count * size, 10_000);
-      // Without the reuse: 3 slabs or more, a new offset per read.
-      assert.equal(reader.slabs, 1);
-      assert.equal(reader.reused, copies.length);
-      assert.equal(offsets.size, 1, 'every read went to the same region');
-      const all = Buffer.concat(copies);
-      for (let i = 0; i < count; i++) {
-        assert.ok(
-          all.subarray(i * size, (i + 1) * size).every((b) => b === i % 251),
-          `message ${i} as sent`,
-        );
-      }
-    } finally {
-      socket.destroy();
-      peer?.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    }
+    await pacedReads(
+      size,
+      count,
+      (buf, n) => {
+        copies.push(Buffer.from(buf.subarray(0, n)));
+        offsets.add(buf.byteOffset);
+        return true;
+      },
+      (reader) => {
+        // Without the reuse: 3 slabs or more, a new offset per read.
+        assert.equal(reader.slabs, 1);
+        assert.equal(reader.reused, copies.length);
+        assert.equal(offsets.size, 1, 'every read went to the same region');
+        assertMessages(Buffer.concat(copies), size, count, 'as sent');
+      },
+    );
   });
 
   test('a read before the sink is attached waits for it, then reading goes on', async () => {

@@ -7,7 +7,7 @@
  * bench/PROFILE.md, "Issue 16 — kafka1k (round 7)".
  */
 import { existsSync } from 'node:fs';
-import { argsOf, cpuSeconds, startKafkaNode } from './kafka-node.mjs';
+import { argsOf, cpuSeconds, runMeasured, startKafkaNode } from './kafka-node.mjs';
 
 const [mainJs, dist, msgsS, partsS = '1', acksS = '1'] = process.argv.slice(2);
 const size = Number(process.env.SIZE ?? 1024);
@@ -35,24 +35,13 @@ if (process.env.WAITGO) {
 const a = cpuOf(node.pid);
 const am = mainOf(node.pid);
 // JS=1: JetStream async publish of the same size with the producer's window instead (the row's yardstick).
-const res = process.env.JS
-  ? await (await import(`${dist}/src/bench/jetstream.js`)).runJetStream('js-pub-async', {
-      server: (await import(`${dist}/src/bench/protocol.js`)).parseServerUrl(node.url),
-      msgs: Number(msgsS),
-      size,
-      window: (await import(`${dist}/src/bench/kafka-runner.js`)).producerWindow(
-        size,
-        Number(partsS),
-      ),
-    })
-  : await runKafkaProduce({
-      server,
-      topic: 'bench',
-      partitions: Number(partsS),
-      msgs: Number(msgsS),
-      size,
-      acks: Number(acksS),
-    });
+const res = await runMeasured(dist, node, server, {
+  js: Boolean(process.env.JS),
+  msgs: Number(msgsS),
+  size,
+  parts: Number(partsS),
+  acks: Number(acksS),
+});
 const b = cpuOf(node.pid);
 const bm = mainOf(node.pid);
 console.log(

@@ -47,3 +47,24 @@ export function cpuSeconds(pid, tid) {
   const g = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(g[11]) + Number(g[12])) / 100;
 }
+
+/**
+ * The measured run of kafka-drive and kafka-threads: `msgs` records of `size`
+ * bytes produced to topic `bench` (`parts` partitions, `acks`), or with `js`
+ * JetStream async publish of the same size with the producer's window (the
+ * row's yardstick). Returns the runner's result.
+ */
+export async function runMeasured(dist, node, server, { js, msgs, size, parts, acks }) {
+  const { runKafkaProduce, producerWindow } = await import(`${dist}/src/bench/kafka-runner.js`);
+  if (js) {
+    const { runJetStream } = await import(`${dist}/src/bench/jetstream.js`);
+    const { parseServerUrl } = await import(`${dist}/src/bench/protocol.js`);
+    return runJetStream('js-pub-async', {
+      server: parseServerUrl(node.url),
+      msgs,
+      size,
+      window: producerWindow(size, parts),
+    });
+  }
+  return runKafkaProduce({ server, topic: 'bench', partitions: parts, msgs, size, acks });
+}

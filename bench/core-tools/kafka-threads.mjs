@@ -8,13 +8,11 @@
  * bench/PROFILE.md, "Issue 16 — kwriter (round 12)".
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { argsOf, startKafkaNode } from './kafka-node.mjs';
+import { argsOf, runMeasured, startKafkaNode } from './kafka-node.mjs';
 
 const [mainJs, dist, msgsS, partsS = '1', acksS = '1'] = process.argv.slice(2);
 const size = Number(process.env.SIZE ?? 1024);
-const { createTopic, runKafkaProduce, producerWindow } = await import(
-  `${dist}/src/bench/kafka-runner.js`
-);
+const { createTopic, runKafkaProduce } = await import(`${dist}/src/bench/kafka-runner.js`);
 
 /** Clock ticks of user and system time per thread id. */
 function threads(pid) {
@@ -35,21 +33,13 @@ const { node, server } = await startKafkaNode(dist, mainJs, argsOf(process.env.W
 await runKafkaProduce({ server, topic: 'warm', partitions: 1, msgs: 20000, size, acks: 1 });
 await createTopic(server, 'bench', Number(partsS));
 const before = threads(node.pid);
-const res = process.env.JS
-  ? await (await import(`${dist}/src/bench/jetstream.js`)).runJetStream('js-pub-async', {
-      server: (await import(`${dist}/src/bench/protocol.js`)).parseServerUrl(node.url),
-      msgs: Number(msgsS),
-      size,
-      window: producerWindow(size, Number(partsS)),
-    })
-  : await runKafkaProduce({
-      server,
-      topic: 'bench',
-      partitions: Number(partsS),
-      msgs: Number(msgsS),
-      size,
-      acks: Number(acksS),
-    });
+const res = await runMeasured(dist, node, server, {
+  js: Boolean(process.env.JS),
+  msgs: Number(msgsS),
+  size,
+  parts: Number(partsS),
+  acks: Number(acksS),
+});
 const after = threads(node.pid);
 const perRec = (ticks) => ((ticks * 1e4) / res.done).toFixed(2); // 100 ticks a second
 console.log(`rate ${Math.round(res.msgsPerSec)} done ${res.done}; µs per record:`);

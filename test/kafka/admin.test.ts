@@ -12,9 +12,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseConfigText } from '../../src/config/config.js';
-import { encodeBatch } from '../../src/protocols/kafka/records.js';
 import { clientPool } from '../helpers/clients.js';
-import { type KafkaNode, startKafkaNode } from './helpers.js';
+import { type KafkaNode, produceRequest, startKafkaNode } from './helpers.js';
 import { WireClient } from './wire-client.js';
 
 type Rec = Record<string, unknown>;
@@ -32,28 +31,6 @@ const topic = (
   assignments: [],
   configs,
 });
-
-function produce(name: string, values: string[], partition = 0) {
-  return {
-    transactionalId: null,
-    acks: -1,
-    timeoutMs: 5000,
-    topicData: [
-      {
-        name,
-        partitionData: [
-          {
-            index: partition,
-            records: encodeBatch({
-              baseTimestamp: Date.now(),
-              records: values.map((v) => ({ value: Buffer.from(v) })),
-            }),
-          },
-        ],
-      },
-    ],
-  };
-}
 
 function fetchReq(name: string, offset: bigint, partitionMaxBytes = 1 << 20) {
   return {
@@ -165,7 +142,7 @@ describe('Kafka topic administration', () => {
   });
 
   it('refuses a record over the topic max.message.bytes', async () => {
-    const r = await c.send(0, 9, produce('t.one', ['x'.repeat(4000)]));
+    const r = await c.send(0, 9, produceRequest('t.one', ['x'.repeat(4000)]));
     assert.equal(produced(r), 10);
   });
 
@@ -200,7 +177,7 @@ describe('Kafka topic administration', () => {
   it('Fetch: max_bytes per partition, the first record always whole; OFFSET_OUT_OF_RANGE after retention', async () => {
     await c.send(19, 7, create([topic('bounds')]));
     const values = Array.from({ length: 10 }, (_, i) => `${i}`.padEnd(1000, '.'));
-    assert.equal(produced(await c.send(0, 9, produce('bounds', values))), 0);
+    assert.equal(produced(await c.send(0, 9, produceRequest('bounds', values))), 0);
     const small = fetched(await c.send(1, 12, fetchReq('bounds', 0n, 10)));
     assert.equal(small.errorCode, 0);
     assert.ok(small.records.includes(Buffer.from(values[0]!)), 'the first record, over max_bytes');
@@ -260,8 +237,8 @@ no_auth_user: limited
   });
 
   it('produce and fetch follow the subject permissions', async () => {
-    assert.equal(produced(await c.send(0, 9, produce('mine', ['ok']))), 0);
-    assert.equal(produced(await c.send(0, 9, produce('secret', ['no']))), 29);
+    assert.equal(produced(await c.send(0, 9, produceRequest('mine', ['ok']))), 0);
+    assert.equal(produced(await c.send(0, 9, produceRequest('secret', ['no']))), 29);
     assert.equal(fetched(await c.send(1, 12, fetchReq('mine', 0n))).errorCode, 0);
     assert.equal(fetched(await c.send(1, 12, fetchReq('secret', 0n))).errorCode, 29);
   });

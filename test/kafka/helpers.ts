@@ -9,6 +9,7 @@ import { after, before } from 'node:test';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import type { NatsConnection } from 'nats';
 import type { ServerOptions } from '../../src/config/options.js';
+import { encodeBatch } from '../../src/protocols/kafka/records.js';
 import { startServer, type WeftServer } from '../../src/server/server.js';
 import { clientPool } from '../helpers/clients.js';
 
@@ -82,4 +83,27 @@ export function kafkaAndNats(opts: Partial<ServerOptions> = {}): KafkaAndNats {
     await live.n?.close();
   });
   return live;
+}
+
+/** A Produce request (acks=all) of `values` to one partition of topic `name`. */
+export function produceRequest(name: string, values: string[], partition = 0) {
+  return {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 5000,
+    topicData: [
+      {
+        name,
+        partitionData: [
+          {
+            index: partition,
+            records: encodeBatch({
+              baseTimestamp: Date.now(),
+              records: values.map((v) => ({ value: Buffer.from(v) })),
+            }),
+          },
+        ],
+      },
+    ],
+  };
 }

@@ -8,34 +8,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { KafkaFace } from '../../src/protocols/kafka/face.js';
-import { encodeBatch } from '../../src/protocols/kafka/records.js';
 import type { KafkaSession } from '../../src/protocols/kafka/session.js';
 import { TOPICS_CACHED } from '../../src/protocols/kafka/topics.js';
 import { checkFor } from '../helpers/poll.js';
-import { type KafkaNode, startKafkaNode } from './helpers.js';
+import { type KafkaNode, produceRequest, startKafkaNode } from './helpers.js';
 import { WireClient } from './wire-client.js';
-
-function produce(name: string, value: string, index = 0) {
-  return {
-    transactionalId: null,
-    acks: -1,
-    timeoutMs: 5000,
-    topicData: [
-      {
-        name,
-        partitionData: [
-          {
-            index,
-            records: encodeBatch({
-              baseTimestamp: Date.now(),
-              records: [{ value: Buffer.from(value) }],
-            }),
-          },
-        ],
-      },
-    ],
-  };
-}
 
 type P = { errorCode: number; baseOffset: bigint };
 const partOf = (r: unknown): P =>
@@ -71,7 +48,7 @@ describe('Kafka topics: find keeps what it built while the streams are the same'
 
   it('answers a second find from what it built', async () => {
     await create('kept', 1);
-    assert.equal(partOf(await c.send(0, 9, produce('kept', 'a'))).errorCode, 0);
+    assert.equal(partOf(await c.send(0, 9, produceRequest('kept', ['a']))).errorCode, 0);
     const t = face.topics;
     const a = t.find(session.account!, 'kept');
     const hits = t.findHits;
@@ -85,14 +62,14 @@ describe('Kafka topics: find keeps what it built while the streams are the same'
 
   it('sees partitions CreatePartitions added', async () => {
     await create('grows', 1);
-    assert.equal(partOf(await c.send(0, 9, produce('grows', 'a'))).errorCode, 0);
+    assert.equal(partOf(await c.send(0, 9, produceRequest('grows', ['a']))).errorCode, 0);
     const grow = await c.send(37, 3, {
       topics: [{ name: 'grows', count: 3, assignments: null }],
       timeoutMs: 5000,
       validateOnly: false,
     });
     assert.equal((grow.results as { errorCode: number }[])[0]!.errorCode, 0);
-    const p2 = partOf(await c.send(0, 9, produce('grows', 'b', 2)));
+    const p2 = partOf(await c.send(0, 9, produceRequest('grows', ['b'], 2)));
     assert.deepEqual([p2.errorCode, p2.baseOffset], [0, 0n]);
     assert.equal(face.topics.find(session.account!, 'grows')!.partitions.length, 3);
   });
@@ -100,13 +77,13 @@ describe('Kafka topics: find keeps what it built while the streams are the same'
   it('writes to the new stream of a topic deleted and made again', async () => {
     await create('again', 1);
     for (const v of ['a', 'b', 'c']) {
-      assert.equal(partOf(await c.send(0, 9, produce('again', v))).errorCode, 0);
+      assert.equal(partOf(await c.send(0, 9, produceRequest('again', [v]))).errorCode, 0);
     }
     const old = face.topics.find(session.account!, 'again')!.partitions[0]!.cs;
     const del = await c.send(20, 5, { topicNames: ['again'], timeoutMs: 5000 });
     assert.equal((del.responses as { errorCode: number }[])[0]!.errorCode, 0);
     await create('again', 1);
-    const p = partOf(await c.send(0, 9, produce('again', 'd')));
+    const p = partOf(await c.send(0, 9, produceRequest('again', ['d'])));
     assert.deepEqual([p.errorCode, p.baseOffset], [0, 0n], 'offset 0 of the new topic');
     const now = face.topics.find(session.account!, 'again')!.partitions[0]!.cs;
     assert.notEqual(now, old);

@@ -14,6 +14,8 @@ export interface WriterStats extends FillStats {
   batches: number;
   /** Records in the largest batch. */
   maxBatch: number;
+  /** Rounds begun as soon as EARLY_ROUND_RECORDS and EARLY_ROUND_BYTES waited (file-writer.ts). */
+  earlyRounds: number;
   writes: number;
   /** fdatasync and fsync calls, and segment writes made with O_DSYNC (each one such). */
   fsyncs: number;

@@ -32,6 +32,22 @@ export interface WriterStats extends FillStats {
   arenas: number;
 }
 
+/**
+ * A round begins at once, not at the end of the event loop's turn, when
+ * the writer is idle and at least this many records and bytes wait
+ * (`stats.earlyRounds` counts them). A read of large publishes (64 KiB of
+ * 1 KiB messages) is already a round whose write takes about as long as
+ * the rest of the turn's parsing: started now, the two overlap, and a
+ * client with a window of publishes in flight gets its acks in parts
+ * instead of one (bench/PROFILE.md, "jspub (round 12)"). Small records
+ * (a 16 B publish is a 69-byte record) never reach the byte bound in one
+ * turn, so their rounds wait for the turn's end as before. Sync `always`
+ * only: under `interval` a round's write is made on the event loop, with
+ * no disk wait to overlap.
+ */
+export const EARLY_ROUND_RECORDS = 64;
+export const EARLY_ROUND_BYTES = 64 * 1024;
+
 /** Where the log stands: what a new segment's META record carries. */
 export interface LogPosition {
   readonly lastSeq: number;

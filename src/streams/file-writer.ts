@@ -50,24 +50,14 @@ import {
 import { encodeControl, HEADER, T_META } from './file-record.js';
 import { probeBytes, RetryTimer } from './file-retry.js';
 import { settleAll, type Waiters, type WriteDone, WriteQueue } from './file-write-queue.js';
-import type { FileWriterOptions, LogPosition, WriterStats } from './file-writer-types.js';
+import {
+  EARLY_ROUND_BYTES,
+  EARLY_ROUND_RECORDS,
+  type FileWriterOptions,
+  type LogPosition,
+  type WriterStats,
+} from './file-writer-types.js';
 import type { StoreError, SyncPolicy } from './store.js';
-
-/**
- * A round begins at once, not at the end of the event loop's turn, when
- * the writer is idle and at least this many records and bytes wait
- * (`stats.earlyRounds` counts them). A read of large publishes (64 KiB of
- * 1 KiB messages) is already a round whose write takes about as long as
- * the rest of the turn's parsing: started now, the two overlap, and a
- * client with a window of publishes in flight gets its acks in parts
- * instead of one (bench/PROFILE.md, "jspub (round 12)"). Small records
- * (a 16 B publish is a 69-byte record) never reach the byte bound in one
- * turn, so their rounds wait for the turn's end as before. Sync `always`
- * only: under `interval` a round's write is made on the event loop, with
- * no disk wait to overlap.
- */
-export const EARLY_ROUND_RECORDS = 64;
-export const EARLY_ROUND_BYTES = 64 * 1024;
 
 const segFile = (name: number): string => String(name).padStart(20, '0') + '.seg';
 
@@ -340,11 +330,12 @@ export class FileWriter {
   private async loop(): Promise<void> {
     try {
       for (;;) {
+        // The zero fill runs beside the rounds (file-fill.ts `start`).
+        if (this.failed === null && this.filler.wanted(this.active)) this.filler.start(this.active);
         if (this.failed !== null) {
           if (!this.retryDue) break;
           await this.resume();
-        } else if (this.filler.wanted(this.active)) await this.filler.fill(this.active);
-        else if (this.q.length > 0) await this.writeBatch();
+        } else if (this.q.length > 0) await this.writeBatch();
         else if (this.syncWanted) await this.syncNow();
         else if (this.compactWanted) await this.compact();
         else break;
@@ -383,6 +374,9 @@ export class FileWriter {
         }
         if (!before.has(seg)) before.set(seg, seg.written);
         const part = i === 0 && j === n ? bufs : bufs.slice(i, j);
+        let len = 0;
+        for (const b of part) len += b.length;
+        if (this.filler.blocks(seg, len)) await this.filler.idle();
         // Under `interval` the write goes to the page cache: made here, on
         // the event loop, it costs less than a thread-pool job's round trip.
         const bytes =
@@ -510,6 +504,8 @@ export class FileWriter {
     const before = this.failed;
     // Set at once: writes are refused from here on.
     this.failed = storeError(this.dir, err);
+    // A fill under way ends first: nothing is written past a cut.
+    await this.filler.idle();
     try {
       // Cut now, so a crash from here on finds none of what failed.
       await this.cutTo.cut(this.ops, this.stats);

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { openFileStore } from '../../src/streams/file-store.js';
+import { EARLY_ROUND_BYTES, EARLY_ROUND_RECORDS } from '../../src/streams/file-writer-types.js';
 import { StoreError } from '../../src/streams/store.js';
-import { EARLY_ROUND_BYTES, EARLY_ROUND_RECORDS } from '../../src/streams/file-writer.js';
 import { checkFor } from '../helpers/poll.js';
 import { FaultOps } from './fault-ops.js';
 
@@ -86,7 +86,7 @@ describe('file store: an early round', () => {
     try {
       for (let i = 0; i < total; i++) {
         const m = await re.get(i + 2);
-        assert.ok(m !== null && m.payload.equals(payload(i, big)), `seq ${i + 2} as appended`);
+        assert.ok(m?.payload.equals(payload(i, big)), `seq ${i + 2} as appended`);
       }
     } finally {
       await re.close();
@@ -133,6 +133,66 @@ describe('file store: an early round', () => {
       assert.equal(re.state().messages, 2, 'only warm and after');
       const m = await re.get(next.seq);
       assert.equal(m?.payload.toString(), 'after');
+    } finally {
+      await re.close();
+    }
+  });
+});
+
+/** node:fs, with the zero fill's writes (one buffer of zeros, 64 KiB or more) held until `release`. */
+class FillGate extends FaultOps {
+  held = 0;
+  private waiting: (() => void)[] = [];
+
+  override async writev(fd: number, bufs: Buffer[], pos: number): Promise<number> {
+    const b = bufs[0]!;
+    if (bufs.length === 1 && b.length >= 64 * 1024 && b.every((x) => x === 0)) {
+      this.held++;
+      await new Promise<void>((r) => this.waiting.push(r));
+    }
+    return super.writev(fd, bufs, pos);
+  }
+
+  release(): void {
+    for (const r of this.waiting.splice(0)) r();
+  }
+}
+
+describe('file store: the zero fill beside the rounds', () => {
+  test('a round below the fill under way is written and acked meanwhile; one reaching it waits', async () => {
+    const dir = await tempDir();
+    const ops = new FillGate();
+    // Fills of 64 KiB: the next is due once 32 KiB of the filled 64 KiB are used.
+    const s = await openFileStore(dir, {
+      sync: { kind: 'always' },
+      fileOps: ops,
+      fillBytes: 64 * 1024,
+    });
+    await checkFor(() => ops.held === 1, 5000);
+    ops.release(); // the first fill: [META, 64 KiB)
+    const kib = (i: number) => payload(i, 1024);
+    let seq = 0;
+    for (let i = 0; i < 34; i++) seq = (await s.append('f', null, kib(i))).seq;
+    await checkFor(() => ops.held === 2, 5000); // the second fill, from 64 KiB, held
+    const below = await s.append('f', null, kib(34));
+    assert.equal(below.seq, seq + 1, 'acked while the fill is held');
+    let crossed = false;
+    const across = Array.from({ length: 40 }, (_, i) => s.append('f', null, kib(35 + i)));
+    const all = Promise.all(across).then(() => {
+      crossed = true;
+    });
+    for (let i = 0; i < 5; i++) await turn();
+    assert.equal(crossed, false, 'a round reaching the fill waits for it');
+    ops.release();
+    await all;
+    await s.close();
+    const re = await openFileStore(dir, { sync: { kind: 'always' } });
+    try {
+      assert.equal(re.state().messages, 75);
+      for (let i = 0; i < 75; i++) {
+        const m = await re.get(i + 1);
+        assert.ok(m?.payload.equals(kib(i)), `seq ${i + 1} as appended`);
+      }
     } finally {
       await re.close();
     }

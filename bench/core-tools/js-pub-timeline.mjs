@@ -54,6 +54,7 @@ if (side !== 'analyse') {
   try {
     await warmUpJetStream(s.url, 20_000);
     let bt = null;
+    let btExit = null;
     const res = await runJetStream('js-pub-async', {
       server: parseServerUrl(s.url),
       msgs: Number(msgsArg),
@@ -64,10 +65,12 @@ if (side !== 'analyse') {
         bt = spawn('bpftrace', ['-o', out, btFile, String(s.pid), String(process.pid), traceMs], {
           stdio: 'ignore',
         });
+        // Listened for at once: bpftrace may exit before the run ends.
+        btExit = once(bt, 'exit');
       },
     });
     console.log(`${side} ${size} B: ${Math.round(res.msgsPerSec)} acks/s (${res.ended})`);
-    if (bt !== null) await once(bt, 'exit');
+    if (btExit !== null) await btExit;
   } finally {
     await s.stop();
   }

@@ -110,6 +110,7 @@ export class FileStore implements StreamStore {
     skips: 0,
     batches: 0,
     maxBatch: 0,
+    earlyRounds: 0,
     writes: 0,
     fsyncs: 0,
     bytesWritten: 0,

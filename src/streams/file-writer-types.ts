@@ -14,6 +14,8 @@ export interface WriterStats extends FillStats {
   batches: number;
   /** Records in the largest batch. */
   maxBatch: number;
+  /** Rounds begun as soon as EARLY_ROUND_RECORDS and EARLY_ROUND_BYTES waited (file-writer.ts). */
+  earlyRounds: number;
   writes: number;
   /** fdatasync and fsync calls, and segment writes made with O_DSYNC (each one such). */
   fsyncs: number;
@@ -29,6 +31,22 @@ export interface WriterStats extends FillStats {
   /** Record arenas allocated (file-write-queue.ts: reused once written, ARENAS_FREE kept). */
   arenas: number;
 }
+
+/**
+ * A round begins at once, not at the end of the event loop's turn, when
+ * the writer is idle and at least this many records and bytes wait
+ * (`stats.earlyRounds` counts them). A read of large publishes (64 KiB of
+ * 1 KiB messages) is already a round whose write takes about as long as
+ * the rest of the turn's parsing: started now, the two overlap, and a
+ * client with a window of publishes in flight gets its acks in parts
+ * instead of one (bench/PROFILE.md, "jspub (round 12)"). Small records
+ * (a 16 B publish is a 69-byte record) never reach the byte bound in one
+ * turn, so their rounds wait for the turn's end as before. Sync `always`
+ * only: under `interval` a round's write is made on the event loop, with
+ * no disk wait to overlap.
+ */
+export const EARLY_ROUND_RECORDS = 64;
+export const EARLY_ROUND_BYTES = 64 * 1024;
 
 /** Where the log stands: what a new segment's META record carries. */
 export interface LogPosition {

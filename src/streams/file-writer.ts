@@ -50,7 +50,13 @@ import {
 import { encodeControl, HEADER, T_META } from './file-record.js';
 import { probeBytes, RetryTimer } from './file-retry.js';
 import { settleAll, type Waiters, type WriteDone, WriteQueue } from './file-write-queue.js';
-import type { FileWriterOptions, LogPosition, WriterStats } from './file-writer-types.js';
+import {
+  EARLY_ROUND_BYTES,
+  EARLY_ROUND_RECORDS,
+  type FileWriterOptions,
+  type LogPosition,
+  type WriterStats,
+} from './file-writer-types.js';
 import type { StoreError, SyncPolicy } from './store.js';
 
 const segFile = (name: number): string => String(name).padStart(20, '0') + '.seg';
@@ -260,6 +266,18 @@ export class FileWriter {
     this.qLastSeq = this.position.lastSeq;
     this.kick();
     this.q.wait(done, arg);
+    // A round this large starts now, not at the end of the turn: its write
+    // runs while the rest of the read is parsed (see EARLY_ROUND_BYTES).
+    const q = this.q;
+    if (
+      this.sync.kind === 'always' &&
+      !this.flushing &&
+      q.length >= EARLY_ROUND_RECORDS &&
+      q.bytes() >= EARLY_ROUND_BYTES
+    ) {
+      this.stats.earlyRounds++;
+      this.run();
+    }
   }
 
   /** Asks for a compaction round (a segment may have lost its last message). */
@@ -292,6 +310,11 @@ export class FileWriter {
 
   private readonly runWriter = (): void => {
     this.scheduled = false;
+    // Begun early by `notify` since it was scheduled: that loop takes what is queued.
+    if (!this.flushing) this.run();
+  };
+
+  private run(): void {
     this.flushing = true;
     this.loop().then(
       () => {
@@ -302,16 +325,17 @@ export class FileWriter {
       },
       () => {},
     );
-  };
+  }
 
   private async loop(): Promise<void> {
     try {
       for (;;) {
+        // The zero fill runs beside the rounds (file-fill.ts `start`).
+        if (this.failed === null && this.filler.wanted(this.active)) this.filler.start(this.active);
         if (this.failed !== null) {
           if (!this.retryDue) break;
           await this.resume();
-        } else if (this.filler.wanted(this.active)) await this.filler.fill(this.active);
-        else if (this.q.length > 0) await this.writeBatch();
+        } else if (this.q.length > 0) await this.writeBatch();
         else if (this.syncWanted) await this.syncNow();
         else if (this.compactWanted) await this.compact();
         else break;
@@ -350,6 +374,9 @@ export class FileWriter {
         }
         if (!before.has(seg)) before.set(seg, seg.written);
         const part = i === 0 && j === n ? bufs : bufs.slice(i, j);
+        let len = 0;
+        for (const b of part) len += b.length;
+        if (this.filler.blocks(seg, len)) await this.filler.idle();
         // Under `interval` the write goes to the page cache: made here, on
         // the event loop, it costs less than a thread-pool job's round trip.
         const bytes =
@@ -477,6 +504,8 @@ export class FileWriter {
     const before = this.failed;
     // Set at once: writes are refused from here on.
     this.failed = storeError(this.dir, err);
+    // A fill under way ends first: nothing is written past a cut.
+    await this.filler.idle();
     try {
       // Cut now, so a crash from here on finds none of what failed.
       await this.cutTo.cut(this.ops, this.stats);

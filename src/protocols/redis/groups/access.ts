@@ -77,7 +77,9 @@ export function entriesReply(
 ): Reply {
   return R.array(
     entries.map((e) =>
-      e.msg === null ? R.array([idReply(e.id), { t: 'nullArray' }]) : groups.view.entry(cs, e.msg),
+      e.msg === null
+        ? R.array([idReply(e.id), { t: 'nullArray' }])
+        : groups.view.entry(cs, e.msg, e.idEnd),
     ),
   );
 }

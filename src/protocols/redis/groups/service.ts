@@ -321,7 +321,7 @@ export class AccountGroups {
     }
     if (noack) done.ackAfter(feed, r.seqs());
     try {
-      this.commitNotify(g, r.op(consumer, now, er, noack), done);
+      this.commitNotify(g, r.op(consumer, now, er, noack), done, r.taken);
     } finally {
       this.unlock(g);
     }
@@ -546,10 +546,10 @@ export class AccountGroups {
     });
   }
 
-  /** `commit` whose record write tells `done` (no Promise). */
-  commitNotify(g: LiveGroup, op: Op, done: RecordDone): void {
+  /** `commit` whose record write tells `done` (no Promise); a read's IDs from `ids`' blocks. */
+  commitNotify(g: LiveGroup, op: Op, done: RecordDone, ids?: NewRead['taken']): void {
     apply(g.state, op);
-    this.store.writeNotify(g.stored, op, done);
+    this.store.writeNotify(g.stored, op, done, ids);
   }
 
   /** The reply to a record write that failed (`commit`'s rejection, counted and logged). */

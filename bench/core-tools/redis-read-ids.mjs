@@ -26,7 +26,13 @@ const entries = [];
 for (let i = 0; i < 1000; i++) {
   const head = `NATS/1.0\r\nRedis-Stream-Id: 1733550000${String(i).padStart(3, '0')}-${i % 7}\r\nRedis-Field: f\r\n\r\n`;
   const win = Buffer.from(`${head}${'x'.repeat(16)}`, 'latin1');
-  entries.push({ seq: i + 1, time: 0, subject: 's', headers: win.subarray(0, head.length), payload: win.subarray(head.length) });
+  entries.push({
+    seq: i + 1,
+    time: 0,
+    subject: 's',
+    headers: win.subarray(0, head.length),
+    payload: win.subarray(head.length),
+  });
 }
 const scratch = Buffer.allocUnsafe(16 * 1024);
 const out = Buffer.allocUnsafe(64 * 1024);

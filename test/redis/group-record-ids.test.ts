@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { encode as encodeReply } from '../../src/protocols/redis/encoder.js';
+import { strictId, strictIds } from '../../src/protocols/redis/groups/access.js';
 import type { GroupFeed } from '../../src/protocols/redis/groups/feed.js';
 import { type IdKey, idKey, MAX_ID } from '../../src/protocols/redis/groups/ids.js';
 import { NewRead } from '../../src/protocols/redis/groups/read-new.js';
@@ -31,6 +32,7 @@ function entry(seq: number, idText: string, field?: string): EntryMessage {
 }
 
 const view = new MappedStreams(null as never);
+const U64 = 18446744073709551615n;
 
 function idBytes(m: EntryMessage): IdBytes {
   return { msg: m, idEnd: xaddIdEnd(m.headers) };
@@ -153,5 +155,41 @@ describe('a group read finds each entry ID end once', () => {
         );
       }
     }
+  });
+});
+
+describe('group ack records: IDs from XACK arguments', () => {
+  const args = (...ids: string[]) => ['XACK', 's', 'g', ...ids].map((t) => Buffer.from(t));
+
+  test('strictIds keeps the texts only when every ID is in its short form', () => {
+    const canonical = strictIds(args('1733500000123-0', '0-1', '18446744073709551615-1'), 3);
+    assert.ok(canonical !== null && canonical.texts !== undefined);
+    assert.deepEqual(canonical.ids, [idKey(1733500000123n, 0n), idKey(0n, 1n), idKey(U64, 1n)]);
+    for (const other of ['5', '05-0', '5-00', '0005']) {
+      const got = strictIds(args('1-0', other), 3);
+      assert.ok(got !== null && got.texts === undefined, other);
+      assert.deepEqual(got.ids, [idKey(1n, 0n), strictId(Buffer.from(other))]);
+    }
+    assert.equal(strictIds(args('1-0', 'x'), 3), null);
+    assert.equal(strictIds(args('18446744073709551616-0'), 3), null);
+  });
+
+  test('the same bytes as encode, the IDs copied from the texts', () => {
+    const buf = Buffer.alloc(4096, 0xee);
+    const lists = [
+      ['1-0'],
+      ['1733500000123-0', '1733500000123-17', '18446744073709551615-18446744073709551615'],
+    ];
+    for (const list of lists) {
+      const ack = strictIds(args(...list), 3)!;
+      const op = { o: 'ack' as const, ids: ack.ids };
+      buf.fill(0xee);
+      const len = recordAt(op, buf, ack.texts);
+      assert.equal(buf.subarray(0, len).toString(), encode(op).toString());
+      assert.ok(buf.subarray(len).every((b) => b === 0xee));
+    }
+    // Texts that differ from the keys: the texts are written.
+    const len = recordAt({ o: 'ack', ids: [idKey(5n, 0n)] }, buf, args('7-1'));
+    assert.equal(buf.subarray(0, len).toString(), '{"o":"ack","ids":["7-1"]}');
   });
 });

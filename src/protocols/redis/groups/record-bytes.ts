@@ -29,15 +29,24 @@ const NUM_MAX = 24;
 /**
  * Writes `op` (a `read` or an `ack`) at `buf[0]`: its length, or -1 for
  * another op or when it might not fit (the caller encodes it otherwise).
+ * `from`: where the IDs are as bytes already — a read's `IdBytes`, entry
+ * by entry; an ack's texts (the last `ids.length` of the Buffers).
  */
-export function recordAt(op: RecordBody, buf: Buffer, from?: readonly IdBytes[]): number {
+export function recordAt(
+  op: RecordBody,
+  buf: Buffer,
+  from?: readonly IdBytes[] | readonly Buffer[],
+): number {
   if (op.o === 'ack') {
     const ids = op.ids;
     if (32 + ids.length * (ID_MAX + 1) > buf.length) return -1;
     let at = ascii('{"o":"ack","ids":[', buf, 0);
+    // XACK's arguments, the last ids.length each an ID in its short form (access.ts `strictIds`).
+    const texts = from as readonly Buffer[] | undefined;
+    const skip = texts === undefined ? -1 : texts.length - ids.length;
     for (let i = 0; i < ids.length; i++) {
       if (i > 0) buf[at++] = 0x2c;
-      at = idAt(ids[i]!, buf, at);
+      at = skip >= 0 ? textAt(texts![skip + i]!, buf, at) : idAt(ids[i]!, buf, at);
     }
     buf[at++] = 0x5d;
     buf[at++] = 0x7d;
@@ -56,7 +65,7 @@ export function recordAt(op: RecordBody, buf: Buffer, from?: readonly IdBytes[])
   at = numAt(op.t, buf, at);
   at = ascii(',"n":[', buf, at);
   // The IDs copied from the entries' header blocks: no scan of the 41-character keys.
-  const src = from !== undefined && from.length === n.length ? from : undefined;
+  const src = from?.length === n.length ? (from as readonly IdBytes[]) : undefined;
   for (let i = 0; i < n.length; i++) {
     const e = n[i]!;
     if (i > 0) buf[at++] = 0x2c;
@@ -88,6 +97,14 @@ export function recordAt(op: RecordBody, buf: Buffer, from?: readonly IdBytes[])
 
 function ascii(s: string, buf: Buffer, at: number): number {
   for (let i = 0; i < s.length; i++) buf[at++] = s.charCodeAt(i);
+  return at;
+}
+
+/** `"<ms>-<seq>"`: an ID's short form as is. */
+function textAt(t: Buffer, buf: Buffer, at: number): number {
+  buf[at++] = 0x22;
+  for (let i = 0; i < t.length; i++) buf[at++] = t[i]!;
+  buf[at++] = 0x22;
   return at;
 }
 

@@ -314,9 +314,14 @@ export class GroupStore {
    * `write` without a Promise: `done` is told once the record is written
    * (never in this turn). A read or ack record is written into one reused
    * buffer (record-bytes.ts), which the stream copies from before this
-   * returns; a read's IDs from `ids` where given (its entries' header blocks).
+   * returns; the IDs from `ids` where given (record-bytes.ts `recordAt`).
    */
-  writeNotify(g: StoredGroup, op: Op, done: StoreNotice, ids?: readonly IdBytes[]): void {
+  writeNotify(
+    g: StoredGroup,
+    op: Op,
+    done: StoreNotice,
+    ids?: readonly IdBytes[] | readonly Buffer[],
+  ): void {
     g.changes++;
     if (g.changes >= Math.max(SNAPSHOT_EVERY, g.state.pel.size)) {
       this.writeSnapshot(g).then(

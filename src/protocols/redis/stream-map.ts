@@ -531,11 +531,11 @@ function xaddFieldEnd(h: Buffer | null, idEnd: number): number {
 
 /**
  * `entryReply(entryOf(m))`: the same reply, and for XADD's one-field
- * entries without reading the headers back or the ID through BigInts.
+ * entries without reading the headers back or the ID through BigInts
+ * (`end`: `xaddIdEnd(m.headers)` when the caller has it).
  */
-export function storedEntryReply(m: StoredLike): Reply {
+export function storedEntryReply(m: StoredLike, end = xaddIdEnd(m.headers)): Reply {
   const h = m.headers;
-  const end = xaddIdEnd(h);
   const fieldEnd = xaddFieldEnd(h, end);
   if (fieldEnd >= 0) {
     // The name's bytes: in the block, or `payload` (no Redis-Field line).

@@ -22,6 +22,7 @@ import {
   rangeBound,
   shown,
   strictId,
+  strictIds,
 } from '../groups/access.js';
 import { autoClaim, claim } from '../groups/claims.js';
 import type { IdKey } from '../groups/ids.js';
@@ -197,15 +198,11 @@ function xackNow(ctx: CommandContext, args: readonly Buffer[]): Reply | LaterRep
   const cs = groups === undefined ? undefined : all.view.lookupNow(ctx, args[1]!);
   const g = cs === undefined ? undefined : groups!.get(cs, name(args[2]!));
   if (g === undefined) return null;
-  const ids: IdKey[] = [];
-  for (let i = 3; i < args.length; i++) {
-    const id = strictId(args[i]!);
-    if (id === null) return null;
-    ids.push(id);
-  }
+  const ack = strictIds(args, 3);
+  if (ack === null) return null;
   const done = new RecordDone(groups!);
   groups!.counters.commandsInTurn++;
-  const n = groups!.ackNow(cs!, g, ids, done);
+  const n = groups!.ackNow(cs!, g, ack, done);
   if (n === 0) return R.int(0);
   done.ok = R.int(n);
   return done;

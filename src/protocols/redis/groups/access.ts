@@ -7,7 +7,7 @@ import type { CommandClient, CommandContext } from '../command.js';
 import { R, type Reply } from '../encoder.js';
 import { canonicalIdDash, parseId, parseRangeBound, type StreamId } from '../stream-map.js';
 import { forwardingOf } from './forward.js';
-import { type IdKey, showId } from './ids.js';
+import { type AckIds, type IdKey, showId } from './ids.js';
 import { type GroupEntry, GroupError } from './live.js';
 import { RedisGroups } from './registry.js';
 import { keyOfCanonical, MappedStreams, toKey } from './streams-view.js';
@@ -37,6 +37,27 @@ export function strictId(arg: Buffer): IdKey | null {
   if (canonicalIdDash(arg, 0, arg.length) >= 0) return keyOfCanonical(arg, 0, arg.length);
   const id = parseId(arg, 0n, true);
   return id === null ? null : toKey(id);
+}
+
+/**
+ * `strictId` of each of `args` from `from` on, with their texts when each
+ * was written as Redis writes IDs (its bytes the ID's short form); null
+ * when one is not an ID.
+ */
+export function strictIds(args: readonly Buffer[], from: number): AckIds | null {
+  const ids: IdKey[] = new Array(args.length - from);
+  let canonical = true;
+  for (let i = from; i < args.length; i++) {
+    const a = args[i]!;
+    if (canonicalIdDash(a, 0, a.length) >= 0) ids[i - from] = keyOfCanonical(a, 0, a.length);
+    else {
+      const id = strictId(a);
+      if (id === null) return null;
+      ids[i - from] = id;
+      canonical = false;
+    }
+  }
+  return canonical ? { ids, texts: args } : { ids };
 }
 
 /** An ID that may be `-` or `+` (XGROUP SETID), as streamParseIDOrReply; null: invalid. */
@@ -77,7 +98,9 @@ export function entriesReply(
 ): Reply {
   return R.array(
     entries.map((e) =>
-      e.msg === null ? R.array([idReply(e.id), { t: 'nullArray' }]) : groups.view.entry(cs, e.msg),
+      e.msg === null
+        ? R.array([idReply(e.id), { t: 'nullArray' }])
+        : groups.view.entry(cs, e.msg, e.idEnd),
     ),
   );
 }

@@ -9,6 +9,16 @@
 /** An ID in its sortable form: 20 digits, `-`, 20 digits. */
 export type IdKey = string;
 
+/**
+ * The IDs a command names (XACK): their keys, and `texts` when each was
+ * written in its short form (`5-0`), the last `ids.length` of the Buffers
+ * (a group record copies them, record-bytes.ts).
+ */
+export interface AckIds {
+  readonly ids: IdKey[];
+  readonly texts?: readonly Buffer[];
+}
+
 const U64_MAX = (1n << 64n) - 1n;
 const WIDTH = 20;
 

@@ -24,6 +24,8 @@ export class GroupError extends Error {}
 export interface GroupEntry {
   readonly id: IdKey;
   readonly msg: EntryMessage | null;
+  /** view.ts `idEnd` of `msg`, when the read found it already. */
+  readonly idEnd?: number;
 }
 
 export interface GroupCounters {

@@ -17,6 +17,13 @@ interface TakenEntry {
   readonly id: IdKey;
   readonly seq: number;
   readonly msg: EntryMessage;
+  /**
+   * Where the ID's text ends in the entry's header block as XADD wrote it,
+   * or -1 (view.ts `idEnd`): found once for the ID, the record's bytes
+   * (record-bytes.ts) and the reply (bench/PROFILE.md, "Issue 16 — xack
+   * (round 12)").
+   */
+  readonly idEnd: number;
 }
 
 export class NewRead {
@@ -41,7 +48,8 @@ export class NewRead {
   /** Takes `m` when it is new to the group; acks what the group had already. */
   consider(m: Pulled): void {
     const taken = this.taken;
-    const id = this.view.idOf(this.cs, m);
+    const idEnd = this.view.idEnd(m);
+    const id = this.view.idOf(this.cs, m, idEnd);
     const floor = taken.length > 0 ? taken[taken.length - 1]!.id : this.state.lastId;
     if (this.feed.takeOwed(m.seq)) {
       // Handed over before and never read (a BLOCK read's first entry, an
@@ -53,7 +61,7 @@ export class NewRead {
       if (!this.state.pel.has(id)) this.feed.ack([m.seq]);
       return;
     }
-    taken.push({ id, seq: m.seq, msg: m });
+    taken.push({ id, seq: m.seq, msg: m, idEnd });
   }
 
   /**
@@ -97,7 +105,7 @@ export class NewRead {
     return this.taken.map((e) => e.seq);
   }
 
-  entries(): { id: IdKey; msg: EntryMessage }[] {
-    return this.taken.map((e) => ({ id: e.id, msg: e.msg }));
+  entries(): { id: IdKey; msg: EntryMessage; idEnd: number }[] {
+    return this.taken.map((e) => ({ id: e.id, msg: e.msg, idEnd: e.idEnd }));
   }
 }

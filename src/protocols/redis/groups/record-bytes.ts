@@ -6,8 +6,20 @@
  * form cost ~5 µs per read+ack pair, bench/PROFILE.md, "Issue 16 — rgroup3
  * (round 10)"). Pure.
  */
+import { XADD_ID_AT } from '../stream-map.js';
 import type { IdKey } from './ids.js';
 import type { RecordBody } from './store.js';
+
+/**
+ * Where a read record's IDs already are as bytes, entry by entry in the
+ * record's order (read-new.ts `TakenEntry`): the entry's header block as
+ * XADD wrote it, its ID's text at `XADD_ID_AT`..`idEnd` (stream-map.ts
+ * `xaddIdEnd`: canonical, so the short form `idAt` writes), or `idEnd` -1.
+ */
+export interface IdBytes {
+  readonly msg: { readonly headers: Buffer | null };
+  readonly idEnd: number;
+}
 
 /** Bytes an ID takes at most, short form and quotes: 20 + 1 + 20 + 2. */
 const ID_MAX = 43;
@@ -17,15 +29,24 @@ const NUM_MAX = 24;
 /**
  * Writes `op` (a `read` or an `ack`) at `buf[0]`: its length, or -1 for
  * another op or when it might not fit (the caller encodes it otherwise).
+ * `from`: where the IDs are as bytes already — a read's `IdBytes`, entry
+ * by entry; an ack's texts (the last `ids.length` of the Buffers).
  */
-export function recordAt(op: RecordBody, buf: Buffer): number {
+export function recordAt(
+  op: RecordBody,
+  buf: Buffer,
+  from?: readonly IdBytes[] | readonly Buffer[],
+): number {
   if (op.o === 'ack') {
     const ids = op.ids;
     if (32 + ids.length * (ID_MAX + 1) > buf.length) return -1;
     let at = ascii('{"o":"ack","ids":[', buf, 0);
+    // XACK's arguments, the last ids.length each an ID in its short form (access.ts `strictIds`).
+    const texts = from as readonly Buffer[] | undefined;
+    const skip = texts === undefined ? -1 : texts.length - ids.length;
     for (let i = 0; i < ids.length; i++) {
       if (i > 0) buf[at++] = 0x2c;
-      at = idAt(ids[i]!, buf, at);
+      at = skip >= 0 ? textAt(texts![skip + i]!, buf, at) : idAt(ids[i]!, buf, at);
     }
     buf[at++] = 0x5d;
     buf[at++] = 0x7d;
@@ -43,17 +64,27 @@ export function recordAt(op: RecordBody, buf: Buffer): number {
   at = ascii(',"t":', buf, at);
   at = numAt(op.t, buf, at);
   at = ascii(',"n":[', buf, at);
+  // The IDs copied from the entries' header blocks: no scan of the 41-character keys.
+  const src = from?.length === n.length ? (from as readonly IdBytes[]) : undefined;
   for (let i = 0; i < n.length; i++) {
     const e = n[i]!;
     if (i > 0) buf[at++] = 0x2c;
     buf[at++] = 0x5b;
-    at = idAt(e[0], buf, at);
+    const b = src?.[i];
+    at =
+      b !== undefined && b.idEnd > 0
+        ? idCopy(b.msg.headers!, b.idEnd, buf, at)
+        : idAt(e[0], buf, at);
     buf[at++] = 0x2c;
     at = numAt(e[1], buf, at);
     buf[at++] = 0x5d;
   }
   at = ascii('],"last":', buf, at);
-  at = idAt(op.last, buf, at);
+  const top = src?.[n.length - 1];
+  at =
+    top !== undefined && top.idEnd > 0 && op.last === n[n.length - 1]![0]
+      ? idCopy(top.msg.headers!, top.idEnd, buf, at)
+      : idAt(op.last, buf, at);
   at = ascii(',"er":', buf, at);
   at = numAt(op.er, buf, at);
   if (op.noack !== undefined) {
@@ -66,6 +97,22 @@ export function recordAt(op: RecordBody, buf: Buffer): number {
 
 function ascii(s: string, buf: Buffer, at: number): number {
   for (let i = 0; i < s.length; i++) buf[at++] = s.charCodeAt(i);
+  return at;
+}
+
+/** `"<ms>-<seq>"`: an ID's short form as is. */
+function textAt(t: Buffer, buf: Buffer, at: number): number {
+  buf[at++] = 0x22;
+  for (let i = 0; i < t.length; i++) buf[at++] = t[i]!;
+  buf[at++] = 0x22;
+  return at;
+}
+
+/** `"<ms>-<seq>"` from XADD's header block `h` (the ID's text ends at `end`). */
+function idCopy(h: Buffer, end: number, buf: Buffer, at: number): number {
+  buf[at++] = 0x22;
+  for (let i = XADD_ID_AT; i < end; i++) buf[at++] = h[i]!;
+  buf[at++] = 0x22;
   return at;
 }
 

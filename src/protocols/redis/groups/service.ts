@@ -18,7 +18,7 @@ import type { Account } from '../../../core/account.js';
 import type { AccountJetStream, CapturedStream } from '../../../jetstream/service.js';
 import type { FaceHost } from '../../face.js';
 import { consumerNameOf, GroupFeed, type Pulled } from './feed.js';
-import { type IdKey, MIN_ID, nextId } from './ids.js';
+import { type AckIds, type IdKey, MIN_ID, nextId } from './ids.js';
 import {
   type GroupCounters,
   type GroupEntry,
@@ -321,7 +321,7 @@ export class AccountGroups {
     }
     if (noack) done.ackAfter(feed, r.seqs());
     try {
-      this.commitNotify(g, r.op(consumer, now, er, noack), done);
+      this.commitNotify(g, r.op(consumer, now, er, noack), done, r.taken);
     } finally {
       this.unlock(g);
     }
@@ -431,15 +431,16 @@ export class AccountGroups {
    * their record is written with `done` (told once written; the JetStream
    * acks go then, as `ack` sends them).
    */
-  ackNow(cs: CapturedStream, g: LiveGroup, ids: readonly IdKey[], done: RecordDone): number {
-    const { ids: found, nacks } = pendingOf(g.state, ids);
+  ackNow(cs: CapturedStream, g: LiveGroup, ack: AckIds, done: RecordDone): number {
+    const { ids: found, nacks } = pendingOf(g.state, ack.ids);
     if (found.length === 0) return 0;
     const seqs: number[] = new Array(nacks.length);
     for (let i = 0; i < nacks.length; i++) seqs[i] = nacks[i]!.seq;
     done.jsAckAfter(cs, g, seqs);
     // `commitNotify` without `apply`'s lookups: the entries are in hand.
     applyAck(g.state, found, nacks);
-    this.store.writeNotify(g.stored, { o: 'ack', ids: found }, done);
+    const all = found.length === ack.ids.length; // each pending, once: `found` is `ack.ids`
+    this.store.writeNotify(g.stored, { o: 'ack', ids: found }, done, all ? ack.texts : undefined);
     return found.length;
   }
 
@@ -546,10 +547,10 @@ export class AccountGroups {
     });
   }
 
-  /** `commit` whose record write tells `done` (no Promise). */
-  commitNotify(g: LiveGroup, op: Op, done: RecordDone): void {
+  /** `commit` whose record write tells `done` (no Promise); a read's IDs from `ids`' blocks. */
+  commitNotify(g: LiveGroup, op: Op, done: RecordDone, ids?: NewRead['taken']): void {
     apply(g.state, op);
-    this.store.writeNotify(g.stored, op, done);
+    this.store.writeNotify(g.stored, op, done, ids);
   }
 
   /** The reply to a record write that failed (`commit`'s rejection, counted and logged). */

@@ -30,7 +30,7 @@ import { NO_PUB_HEADERS } from '../../../streams/headers.js';
 import type { StoreNotice, Stream } from '../../../streams/stream.js';
 import { normalizeConfig } from '../../../streams/stream-config.js';
 import { type IdKey, parseId, showId } from './ids.js';
-import { recordAt } from './record-bytes.js';
+import { type IdBytes, recordAt } from './record-bytes.js';
 import {
   apply,
   fromSnapshot,
@@ -314,9 +314,14 @@ export class GroupStore {
    * `write` without a Promise: `done` is told once the record is written
    * (never in this turn). A read or ack record is written into one reused
    * buffer (record-bytes.ts), which the stream copies from before this
-   * returns.
+   * returns; the IDs from `ids` where given (record-bytes.ts `recordAt`).
    */
-  writeNotify(g: StoredGroup, op: Op, done: StoreNotice): void {
+  writeNotify(
+    g: StoredGroup,
+    op: Op,
+    done: StoreNotice,
+    ids?: readonly IdBytes[] | readonly Buffer[],
+  ): void {
     g.changes++;
     if (g.changes >= Math.max(SNAPSHOT_EVERY, g.state.pel.size)) {
       this.writeSnapshot(g).then(
@@ -330,7 +335,7 @@ export class GroupStore {
       queueMicrotask(() => done.stored(new Error('the Redis group store is not open'), 0, false));
       return;
     }
-    const len = recordAt(op, scratch);
+    const len = recordAt(op, scratch, ids);
     if (len < 0) out.storeNotify(g.subject, null, encode(op), done, NO_PUB_HEADERS);
     else out.storeNotifyRange(g.subject, scratch, 0, len, done);
   }

@@ -134,15 +134,18 @@ export class MappedStreams implements StreamsView {
     return cs;
   }
 
-  idOf(_cs: CapturedStream, m: EntryMessage): IdKey {
+  idEnd(m: EntryMessage): number {
+    return xaddIdEnd(m.headers);
+  }
+
+  idOf(_cs: CapturedStream, m: EntryMessage, end = xaddIdEnd(m.headers)): IdKey {
     // XADD's entries: the key from the header's text, without BigInts.
-    const end = xaddIdEnd(m.headers);
     if (end >= 0) return keyOfCanonical(m.headers!, XADD_ID_AT, end);
     return toKey(idOf(m));
   }
 
-  entry(_cs: CapturedStream, m: EntryMessage): Reply {
-    return storedEntryReply(m);
+  entry(_cs: CapturedStream, m: EntryMessage, end?: number): Reply {
+    return storedEntryReply(m, end);
   }
 
   async lastId(cs: CapturedStream): Promise<IdKey> {

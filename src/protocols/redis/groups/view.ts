@@ -40,10 +40,16 @@ export interface StreamsView {
   lookupNow(ctx: CommandContext, key: Buffer): CapturedStream | undefined;
   /** Creates the (empty) stream of `key` (XGROUP CREATE … MKSTREAM). */
   create(client: CommandClient, key: Buffer): Promise<CapturedStream>;
-  /** The entry ID of a stored message. */
-  idOf(cs: CapturedStream, m: EntryMessage): IdKey;
-  /** The entry as XRANGE replies with it: `[id, [field, value, …]]`. */
-  entry(cs: CapturedStream, m: EntryMessage): Reply;
+  /**
+   * Where the ID's text ends in `m`'s header block as XADD writes it
+   * (stream-map.ts `xaddIdEnd`), or -1; `idOf` and `entry` take it so a
+   * caller that has it does not look again.
+   */
+  idEnd(m: EntryMessage): number;
+  /** The entry ID of a stored message (`end`: its `idEnd`). */
+  idOf(cs: CapturedStream, m: EntryMessage, end?: number): IdKey;
+  /** The entry as XRANGE replies with it: `[id, [field, value, …]]` (`end`: its `idEnd`). */
+  entry(cs: CapturedStream, m: EntryMessage, end?: number): Reply;
   /** The stream's last ID (what `$` means): its newest entry's, or what XSETID set. */
   lastId(cs: CapturedStream): Promise<IdKey>;
   /** Entries ever added to the stream (Redis's entries-added). */

@@ -36,11 +36,10 @@ const a = cpuOf(node.pid);
 const am = mainOf(node.pid);
 // JS=1: JetStream async publish of the same size with the producer's window instead (the row's yardstick).
 const res = await runMeasured(dist, node, server, {
-  js: Boolean(process.env.JS),
-  msgs: Number(msgsS),
+  msgs: msgsS,
   size,
-  parts: Number(partsS),
-  acks: Number(acksS),
+  parts: partsS,
+  acks: acksS,
 });
 const b = cpuOf(node.pid);
 const bm = mainOf(node.pid);

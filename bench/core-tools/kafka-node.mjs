@@ -50,21 +50,23 @@ export function cpuSeconds(pid, tid) {
 
 /**
  * The measured run of kafka-drive and kafka-threads: `msgs` records of `size`
- * bytes produced to topic `bench` (`parts` partitions, `acks`), or with `js`
- * JetStream async publish of the same size with the producer's window (the
- * row's yardstick). Returns the runner's result.
+ * bytes produced to topic `bench` (`parts` partitions, `acks`; numbers or
+ * their command-line text), or with $JS set JetStream async publish of the
+ * same size with the producer's window (the row's yardstick). Returns the
+ * runner's result.
  */
-export async function runMeasured(dist, node, server, { js, msgs, size, parts, acks }) {
+export async function runMeasured(dist, node, server, { msgs, size, parts, acks }) {
   const { runKafkaProduce, producerWindow } = await import(`${dist}/src/bench/kafka-runner.js`);
-  if (js) {
+  const [m, z, p, a] = [msgs, size, parts, acks].map(Number);
+  if (process.env.JS) {
     const { runJetStream } = await import(`${dist}/src/bench/jetstream.js`);
     const { parseServerUrl } = await import(`${dist}/src/bench/protocol.js`);
     return runJetStream('js-pub-async', {
       server: parseServerUrl(node.url),
-      msgs,
-      size,
-      window: producerWindow(size, parts),
+      msgs: m,
+      size: z,
+      window: producerWindow(z, p),
     });
   }
-  return runKafkaProduce({ server, topic: 'bench', partitions: parts, msgs, size, acks });
+  return runKafkaProduce({ server, topic: 'bench', partitions: p, msgs: m, size: z, acks: a });
 }

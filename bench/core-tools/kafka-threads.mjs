@@ -34,11 +34,10 @@ await runKafkaProduce({ server, topic: 'warm', partitions: 1, msgs: 20000, size,
 await createTopic(server, 'bench', Number(partsS));
 const before = threads(node.pid);
 const res = await runMeasured(dist, node, server, {
-  js: Boolean(process.env.JS),
-  msgs: Number(msgsS),
+  msgs: msgsS,
   size,
-  parts: Number(partsS),
-  acks: Number(acksS),
+  parts: partsS,
+  acks: acksS,
 });
 const after = threads(node.pid);
 const perRec = (ticks) => ((ticks * 1e4) / res.done).toFixed(2); // 100 ticks a second

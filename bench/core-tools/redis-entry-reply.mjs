@@ -5,6 +5,7 @@
 // Run two builds in turn to compare (bench/PROFILE.md, "rgroup6 (round 12)").
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { storedEntries } from './redis-entries.mjs';
 
 const dist = path.resolve(process.argv[2] ?? 'dist');
 const count = Number(process.argv[3] ?? 10);
@@ -14,17 +15,7 @@ const sm = await import(pathToFileURL(path.join(dist, 'src/protocols/redis/strea
 const enc = await import(pathToFileURL(path.join(dist, 'src/protocols/redis/encoder.js')).href);
 
 // Stored as XADD writes them: one field `f`, 16 B values, in read-window-like buffers.
-const entries = [];
-for (let i = 0; i < 1000; i++) {
-  const head = `NATS/1.0\r\nRedis-Stream-Id: 1733550000${String(i).padStart(3, '0')}-${i % 7}\r\nRedis-Field: f\r\n\r\n`;
-  const win = Buffer.from(`${head}${'x'.repeat(16)}`, 'latin1');
-  entries.push({
-    seq: i + 1,
-    time: 0,
-    headers: win.subarray(0, head.length),
-    payload: win.subarray(head.length),
-  });
-}
+const entries = storedEntries(1000);
 const out = Buffer.allocUnsafe(64 * 1024);
 let sink = 0;
 function once(at) {

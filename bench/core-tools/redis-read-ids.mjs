@@ -11,6 +11,7 @@
 // Run two builds in turn to compare (bench/PROFILE.md, "xack (round 12)").
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { storedEntries } from './redis-entries.mjs';
 
 const dist = path.resolve(process.argv[2] ?? 'dist');
 const count = Number(process.argv[3] ?? 10);
@@ -25,18 +26,7 @@ const access = await imp('src/protocols/redis/groups/access.js');
 
 const view = new MappedStreams(null);
 const kept = typeof view.idEnd === 'function';
-const entries = [];
-for (let i = 0; i < 1000; i++) {
-  const head = `NATS/1.0\r\nRedis-Stream-Id: 1733550000${String(i).padStart(3, '0')}-${i % 7}\r\nRedis-Field: f\r\n\r\n`;
-  const win = Buffer.from(`${head}${'x'.repeat(16)}`, 'latin1');
-  entries.push({
-    seq: i + 1,
-    time: 0,
-    subject: 's',
-    headers: win.subarray(0, head.length),
-    payload: win.subarray(head.length),
-  });
-}
+const entries = storedEntries(1000, 's');
 const scratch = Buffer.allocUnsafe(16 * 1024);
 const out = Buffer.allocUnsafe(64 * 1024);
 let sink = 0;

@@ -18,3 +18,18 @@ export function storedEntries(count = 1000, subject = undefined) {
   }
   return entries;
 }
+
+/**
+ * Adds `n` entries (field `f`, 16 B values) to stream `key` on the Redis port
+ * `port` with XADD, pipelined 500 at a time (the group tools' fill).
+ */
+export async function fillStream(port, key, n) {
+  const { Redis } = await import('ioredis');
+  const r = new Redis({ port, host: '127.0.0.1' });
+  for (let i = 0; i < n; i += 500) {
+    const p = r.pipeline();
+    for (let j = i; j < Math.min(n, i + 500); j++) p.xadd(key, '*', 'f', 'x'.repeat(16));
+    await p.exec();
+  }
+  r.disconnect();
+}

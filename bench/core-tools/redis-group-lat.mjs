@@ -15,6 +15,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { fillStream } from './redis-entries.mjs';
 
 const side = process.argv[2] ?? 'weft';
 const entries = Number(process.argv[3] ?? 50000);
@@ -71,15 +72,6 @@ function diff(a, b, pid) {
   return { main, other };
 }
 
-async function fill(port, key, n) {
-  const r = new Redis({ port, host: '127.0.0.1' });
-  for (let i = 0; i < n; i += 500) {
-    const p = r.pipeline();
-    for (let j = i; j < Math.min(n, i + 500); j++) p.xadd(key, '*', 'f', 'x'.repeat(16));
-    await p.exec();
-  }
-  r.disconnect();
-}
 async function consume(port, key, rtt) {
   const setup = new Redis({ port, host: '127.0.0.1' });
   await setup.xgroup('CREATE', key, 'g', '0');
@@ -153,10 +145,10 @@ if (side === 'redis') {
 }
 try {
   for (let w = 0; w < warmRuns; w++) {
-    await fill(port, `warm${w}`, entries);
+    await fillStream(port, `warm${w}`, entries);
     await consume(port, `warm${w}`, null);
   }
-  await fill(port, 'bench', entries);
+  await fillStream(port, 'bench', entries);
   const rtt = { read: [], ack: [] };
   let st = null;
   let stOut = '';

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { fillStream } from './redis-entries.mjs';
 
 const dist = path.resolve(process.argv[2] ?? 'dist');
 const entries = Number(process.argv[3] ?? 5000);
@@ -16,15 +17,6 @@ const { startWeft, freePort } = await import(
 );
 const { Redis } = await import('ioredis');
 
-async function fill(port, key, n) {
-  const r = new Redis({ port, host: '127.0.0.1' });
-  for (let i = 0; i < n; i += 500) {
-    const p = r.pipeline();
-    for (let j = i; j < Math.min(n, i + 500); j++) p.xadd(key, '*', 'f', 'x'.repeat(16));
-    await p.exec();
-  }
-  r.disconnect();
-}
 async function consume(port, key, group) {
   const cs = Array.from({ length: consumers }, () => new Redis({ port, host: '127.0.0.1' }));
   let pairs = 0;
@@ -64,11 +56,11 @@ try {
   // WARM_STREAMS=<n>: the warm-up spread over n streams and groups (default 1).
   const warmStreams = Number(process.env.WARM_STREAMS ?? 1);
   for (let k = 0; k < warmStreams; k++) {
-    await fill(port, `warm${k}`, Math.ceil(warm / warmStreams));
+    await fillStream(port, `warm${k}`, Math.ceil(warm / warmStreams));
     await setup.xgroup('CREATE', `warm${k}`, 'w', '0');
     await consume(port, `warm${k}`, 'w');
   }
-  await fill(port, 'bench', entries);
+  await fillStream(port, 'bench', entries);
   await setup.xgroup('CREATE', 'bench', 'g', '0');
   const out = [];
   // NO_STRACE=1: only the pause and the consume (for WEFT_BENCH_NODE_ARGS=--cpu-prof,

@@ -182,6 +182,35 @@ describe('PUBLISH fast path', () => {
     }
   });
 
+  test('a reserved channel is refused every time, repeated or after another', async () => {
+    // The verdict is kept with the channel's subject (PublishCache): a
+    // repeat must still be refused, a normal channel after it answered.
+    const pub = await RawRedis.connect(node.port);
+    const sub = await RawRedis.connect(node.port);
+    try {
+      await sub.call(resp('subscribe', 'r.ok'));
+      const denied = `-${'NOPERM this user has no permissions to access one of the channels used as arguments'}\r\n`;
+      const before = node.srv.node.security.counters.publishViolations;
+      const wire = Buffer.concat([
+        publish('PUBLISH', '$MQTT.sess.x', 'a'),
+        publish('PUBLISH', '$MQTT.sess.x', 'b'),
+        publish('PUBLISH', 'r.ok', 'c'),
+        publish('PUBLISH', '$REDIS.groups', 'd'),
+        publish('PUBLISH', '$REDIS.groups', 'e'),
+        publish('PUBLISH', 'r.ok', 'f'),
+      ]);
+      assert.equal(await pub.call(wire, 6), `${denied}${denied}:1\r\n${denied}${denied}:1\r\n`);
+      assert.equal(node.srv.node.security.counters.publishViolations - before, 4);
+      assert.equal(
+        await sub.read(2),
+        '*3\r\n$7\r\nmessage\r\n$4\r\nr.ok\r\n$1\r\nc\r\n*3\r\n$7\r\nmessage\r\n$4\r\nr.ok\r\n$1\r\nf\r\n',
+      );
+    } finally {
+      pub.close();
+      sub.close();
+    }
+  });
+
   test("another face's subscriber gets the payload (a view of the range read)", async () => {
     const got: string[] = [];
     const s = nc.subscribe('h.>', {

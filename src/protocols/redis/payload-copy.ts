@@ -21,7 +21,8 @@ export const WORD_COPY_MAX = 64;
 let lastSource: Buffer | null = null;
 let lastView: DataView | null = null;
 
-function viewOf(src: Buffer): DataView {
+/** A DataView of `src`: the last one made when `src` is the same buffer. */
+export function sourceView(src: Buffer): DataView {
   if (src !== lastSource) {
     lastView = new DataView(src.buffer, src.byteOffset, src.length);
     lastSource = src;
@@ -41,7 +42,7 @@ export function rangePayloadSize(msg: unknown): number {
 
 /** Copies the payload of `msg` (a range, `n` = `rangePayloadSize(msg)`) into `dst` at `at`. */
 export function copyRangePayload(dst: DataView, at: number, msg: RangeMessage, n: number): void {
-  const src = viewOf(msg.buf);
+  const src = sourceView(msg.buf);
   const s = msg.hstart + Math.max(msg.hlen, 0);
   let i = 0;
   for (; i + 4 <= n; i += 4) dst.setUint32(at + i, src.getUint32(s + i, true), true);

@@ -34,5 +34,5 @@ for (let r = 0; r < 7; r++) {
 }
 res.sort((a, b) => a - b);
 console.log(
-  `${process.argv[2]}: ${res.map((x) => x.toFixed(1)).join(' ')} ns; median ${res[3].toFixed(1)}`,
+  `${process.argv[2]}: ${res.map((x) => x.toFixed(1)).join(' ')} ns; median ${res[3].toFixed(1)} (${k})`,
 );

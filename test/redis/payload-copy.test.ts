@@ -4,13 +4,15 @@
  * view, for every size it takes (0 to WORD_COPY_MAX, none a multiple of four
  * spared), at every offset, after a header block or none, with the source
  * switching between buffers and a buffer's bytes changing between copies;
- * a payload past the bound or a message that is not a range is left to the view.
+ * a payload past the bound or a message that is not a range is left to the view;
+ * a source that is not the shared read buffer is let go after the turn.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RangeMessage } from '../../src/core/message.js';
 import {
   copyRangePayload,
+  heldSource,
   rangePayloadSize,
   WORD_COPY_MAX,
 } from '../../src/protocols/redis/payload-copy.js';
@@ -68,4 +70,15 @@ test('past the bound, or not a range: left to the payload view', () => {
     WORD_COPY_MAX,
   );
   assert.equal(rangePayloadSize({ subject: 's', reply: '', headers: null, payload: src }), -1);
+});
+
+test('a source that is not the shared read buffer is not held past the turn', async () => {
+  const src = bytes(4096, 6);
+  const msg = new RangeMessage('s', '', src, 7, -1, 7 + 19);
+  assert.deepEqual(copied(msg), src.subarray(7, 26));
+  assert.equal(heldSource(), src);
+  await new Promise<void>((r) => queueMicrotask(r));
+  assert.equal(heldSource(), null);
+  // Made again when needed.
+  assert.deepEqual(copied(msg), src.subarray(7, 26));
 });

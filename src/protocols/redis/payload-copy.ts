@@ -10,8 +10,9 @@
  * byte loops were slower than the view (round 1); whole words through a
  * DataView are inlined loads and stores. The source's DataView is made once
  * per source buffer: a face reading into the shared read buffer
- * (shared-read.ts) has one for good, any other one per read.
+ * (shared-read.ts) has one for good, any other one per turn.
  */
+import { isSharedRead } from '../../connection/shared-read.js';
 import { RangeMessage } from '../../core/message.js';
 
 /** Payloads up to this size are copied by words; larger ones natively from their view. */
@@ -21,13 +22,28 @@ export const WORD_COPY_MAX = 64;
 let lastSource: Buffer | null = null;
 let lastView: DataView | null = null;
 
-/** A DataView of `src`: the last one made when `src` is the same buffer. */
+function forget(): void {
+  lastSource = null;
+  lastView = null;
+}
+
+/**
+ * A DataView of `src`: the last one made when `src` is the same buffer. The
+ * shared read buffer is kept (it is the node's for good); any other source
+ * is let go once the turn that read it is done, so no read is held here.
+ */
 export function sourceView(src: Buffer): DataView {
   if (src !== lastSource) {
     lastView = new DataView(src.buffer, src.byteOffset, src.length);
     lastSource = src;
+    if (!isSharedRead(src)) queueMicrotask(forget);
   }
   return lastView!;
+}
+
+/** The source buffer `sourceView` holds now (for tests). */
+export function heldSource(): Buffer | null {
+  return lastSource;
 }
 
 /**

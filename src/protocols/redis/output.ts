@@ -66,10 +66,11 @@ export abstract class RespOutput extends Connection {
    * the payload's size.
    */
   protected queueMessage(prefix: Buffer, channel: Buffer | null, msg: Message): number {
-    // The payload's view is made once per message (a fan-out shares it) and
-    // copied natively, as the head: JS byte loops cost about twice as much
-    // per delivery here (bench/PROFILE.md, "Issue 16 — rpub").
-    // A short range (a PUBLISH read here) is copied by words, with no view (payload-copy.ts).
+    // A payload of at most 64 bytes read as a range (a PUBLISH) is copied by
+    // words with no view (payload-copy.ts: the view was ~8 % of the 1→1
+    // row, bench/PROFILE.md, "Issue 16 — rpub (round 13)"). Any other's view
+    // is made once per message (a fan-out shares it) and copied natively, as
+    // the head: JS byte loops cost about twice as much ("Issue 16 — rpub").
     const short = rangePayloadSize(msg);
     const payload = short < 0 ? msg.payload : null;
     const n = payload === null ? short : payload.length;

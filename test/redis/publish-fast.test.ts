@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { connect, type NatsConnection } from 'nats';
+import { connect, headers, type NatsConnection } from 'nats';
 import { parseConfigText } from '../../src/config/config.js';
 import { checkFor } from '../helpers/poll.js';
 import { RawRedis, type RedisNode, resp, startRedisNode } from './helpers.js';
@@ -140,6 +140,74 @@ describe('PUBLISH fast path', () => {
     } finally {
       pub.close();
       for (const s of subs) s.close();
+    }
+  });
+
+  test('short payloads of distinct bytes, every size to 70, pipelined and cut: exact bytes in RESP2 and RESP3', async () => {
+    // The word copy (payload-copy.ts) takes payloads to 64 bytes from the
+    // range read; bytes all different, so a word out of place shows.
+    const s2 = await RawRedis.connect(node.port);
+    const s3 = await RawRedis.connect(node.port);
+    const pub = await RawRedis.connect(node.port);
+    try {
+      await s3.call(resp('hello', '3'));
+      await s2.call(resp('subscribe', 'w.x'));
+      await s3.call(resp('subscribe', 'w.x'));
+      const payloads = Array.from({ length: 71 }, (_, n) =>
+        Buffer.from(Array.from({ length: n }, (_, i) => (n * 7 + i * 13 + 1) & 0xff)),
+      );
+      const wire = Buffer.concat(payloads.map((p) => publish('PUBLISH', 'w.x', p)));
+      // Cut at odd places: a payload's bytes come from two reads (the reader's own buffer).
+      for (let at = 0; at < wire.length; at += 97) pub.write(wire.subarray(at, at + 97));
+      assert.equal(await pub.read(payloads.length), ':2\r\n'.repeat(payloads.length));
+      const msg = (mark: string, p: Buffer) =>
+        Buffer.concat([
+          Buffer.from(`${mark}3\r\n$7\r\nmessage\r\n$3\r\nw.x\r\n$${p.length}\r\n`),
+          p,
+          Buffer.from('\r\n'),
+        ]).toString('latin1');
+      assert.equal(await s2.read(payloads.length), payloads.map((p) => msg('*', p)).join(''));
+      assert.equal(await s3.read(payloads.length), payloads.map((p) => msg('>', p)).join(''));
+      // A NATS message with headers: the Redis subscriber gets its payload only.
+      const h = headers();
+      h.set('X-A', 'b');
+      nc.publish('w.x', payloads[23], { headers: h });
+      await nc.flush();
+      assert.equal(await s2.read(), msg('*', payloads[23]!));
+      assert.equal(await s3.read(), msg('>', payloads[23]!));
+    } finally {
+      s2.close();
+      s3.close();
+      pub.close();
+    }
+  });
+
+  test('a reserved channel is refused every time, repeated or after another', async () => {
+    // The verdict is kept with the channel's subject (PublishCache): a
+    // repeat must still be refused, a normal channel after it answered.
+    const pub = await RawRedis.connect(node.port);
+    const sub = await RawRedis.connect(node.port);
+    try {
+      await sub.call(resp('subscribe', 'r.ok'));
+      const denied = `-${'NOPERM this user has no permissions to access one of the channels used as arguments'}\r\n`;
+      const before = node.srv.node.security.counters.publishViolations;
+      const wire = Buffer.concat([
+        publish('PUBLISH', '$MQTT.sess.x', 'a'),
+        publish('PUBLISH', '$MQTT.sess.x', 'b'),
+        publish('PUBLISH', 'r.ok', 'c'),
+        publish('PUBLISH', '$REDIS.groups', 'd'),
+        publish('PUBLISH', '$REDIS.groups', 'e'),
+        publish('PUBLISH', 'r.ok', 'f'),
+      ]);
+      assert.equal(await pub.call(wire, 6), `${denied}${denied}:1\r\n${denied}${denied}:1\r\n`);
+      assert.equal(node.srv.node.security.counters.publishViolations - before, 4);
+      assert.equal(
+        await sub.read(2),
+        '*3\r\n$7\r\nmessage\r\n$4\r\nr.ok\r\n$1\r\nc\r\n*3\r\n$7\r\nmessage\r\n$4\r\nr.ok\r\n$1\r\nf\r\n',
+      );
+    } finally {
+      pub.close();
+      sub.close();
     }
   });
 

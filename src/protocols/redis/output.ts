@@ -4,8 +4,9 @@
  * read batch.
  */
 import { COPY_LIMIT, Connection } from '../../connection/connection.js';
-import type { Message } from '../../core/message.js';
+import type { Message, RangeMessage } from '../../core/message.js';
 import { encodeAt, encodedSize, lengthLine, type Protocol, type Reply } from './encoder.js';
+import { copyRangePayload, rangePayloadSize } from './payload-copy.js';
 
 const CRLF = Buffer.from('\r\n');
 const OK = Buffer.from('+OK\r\n');
@@ -65,11 +66,14 @@ export abstract class RespOutput extends Connection {
    * the payload's size.
    */
   protected queueMessage(prefix: Buffer, channel: Buffer | null, msg: Message): number {
-    // The payload's view is made once per message (a fan-out shares it) and
-    // copied natively, as the head: JS byte loops cost about twice as much
-    // per delivery here (bench/PROFILE.md, "Issue 16 — rpub").
-    const payload = msg.payload;
-    const n = payload.length;
+    // A payload of at most 64 bytes read as a range (a PUBLISH) is copied by
+    // words with no view (payload-copy.ts: the view was ~8 % of the 1→1
+    // row, bench/PROFILE.md, "Issue 16 — rpub (round 13)"). Any other's view
+    // is made once per message (a fan-out shares it) and copied natively, as
+    // the head: JS byte loops cost about twice as much ("Issue 16 — rpub").
+    const short = rangePayloadSize(msg);
+    const payload = short < 0 ? msg.payload : null;
+    const n = payload === null ? short : payload.length;
     const small = n < COPY_LIMIT;
     const size =
       prefix.length + (channel === null ? 0 : channel.length + 16) + 16 + (small ? n + 2 : 0);
@@ -85,7 +89,13 @@ export abstract class RespOutput extends Connection {
       buf[at++] = 10;
     }
     at = lengthLine(buf, at, 0x24, n);
-    if (small) {
+    if (payload === null) {
+      copyRangePayload(this.chunkView, at, msg as RangeMessage, n);
+      at += n;
+      buf[at++] = 13;
+      buf[at++] = 10;
+      this.commit(at);
+    } else if (small) {
       buf.set(payload, at);
       at += n;
       buf[at++] = 13;

@@ -7,6 +7,10 @@
  * round trip, and with GC_DIR set (and WEFT_BENCH_NODE_ARGS="--require
  * bench/mesh-tools/gc-times.cjs") how many round trips over the p99 overlap a
  * garbage collection on a node, and how the slow ones are spread in time.
+ * A target <dist>+<flag>,<flag> starts that build's nodes with these node
+ * flags added to WEFT_BENCH_NODE_ARGS (e.g. dist+--min-semi-space-size=16),
+ * so flags can be interleaved with the plain build; with GC_DIR each Weft
+ * round also prints the collections per node (scavenges / mark-compacts).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -113,7 +117,10 @@ const cpuUs = (pid) => {
 };
 const pct = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 for (let r = 0; r < rounds; r++)
-  for (const t of targets) {
+  for (const spec of targets) {
+    const [t, flags = ''] = spec.split('+');
+    const baseArgs = process.env.WEFT_BENCH_NODE_ARGS ?? '';
+    process.env.WEFT_BENCH_NODE_ARGS = `${baseArgs} ${flags.replaceAll(',', ' ')}`;
     const servers = await import(`${here}/bench/servers.js`);
     const nodes =
       t === 'nats'
@@ -122,6 +129,7 @@ for (let r = 0; r < rounds; r++)
             `${resolve(t)}/src/cli/main.js`,
             Number(process.env.NODES ?? 2),
           );
+    process.env.WEFT_BENCH_NODE_ARGS = baseArgs;
     const port = (x) => Number(new URL(x.url.replace(/^nats:/, 'http:')).port);
     try {
       const w = new Worker(responderSrc, { eval: true, workerData: { port: port(nodes.at(-1)) } });
@@ -167,7 +175,7 @@ for (let r = 0; r < rounds; r++)
         .map((q) => `${q * 100}%=${pct(sorted, q).toFixed(0)}`)
         .join(' ');
       console.log(
-        `${t === 'nats' ? 'nats' : t.slice(-20)}  ${qs}  max=${sorted.at(-1).toFixed(0)}  cpu/rt ${cpu.map((c) => c.toFixed(0)).join('+')} µs  load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
+        `${t === 'nats' ? 'nats' : `${t.slice(-20)}${flags ? `+${flags}` : ''}`}  ${qs}  max=${sorted.at(-1).toFixed(0)}  cpu/rt ${cpu.map((c) => c.toFixed(0)).join('+')} µs  load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
       );
       if (process.env.GC_DIR && t !== 'nats') {
         await Promise.all(nodes.map((x) => x.stop()));
@@ -176,7 +184,7 @@ for (let r = 0; r < rounds; r++)
           if (!existsSync(f)) return [];
           const g = JSON.parse(readFileSync(f, 'utf8'));
           rmSync(f);
-          return g.map(([s, us]) => [s, s + us / 1e3, x.name]);
+          return g.map(([s, us, kind]) => [s, s + us / 1e3, x.name, kind]);
         });
         let slow = 0;
         let withGc = 0;
@@ -188,6 +196,16 @@ for (let r = 0; r < rounds; r++)
           if (gcs.some(([a, b]) => a < e && b > s)) withGc++;
         }
         const inRun = gcs.filter(([a]) => a >= at[0]);
+        const kinds = nodes
+          .map((x) => {
+            const mine = inRun.filter((g) => g[2] === x.name);
+            const major = mine.filter((g) => g[3] !== 1);
+            const ms = major
+              .map((g) => `k${g[3]} ${((g[1] - g[0]) * 1e3).toFixed(0)} µs`)
+              .join(' ');
+            return `${x.name} ${mine.length - major.length}/${major.length}${ms ? ` (${ms})` : ''}`;
+          })
+          .join(', ');
         const per = {};
         for (const [a, b, name] of inRun) {
           per[name] ??= [];
@@ -202,7 +220,7 @@ for (let r = 0; r < rounds; r++)
         let pairs = 0;
         for (let i = 1; i < lat.length; i++) if (lat[i] >= p99 && lat[i - 1] >= p99) pairs++;
         console.log(
-          `   over p99: ${slow}, overlapping a node GC: ${withGc}, right after another slow one: ${pairs}; GCs in run: ${desc}`,
+          `   over p99: ${slow}, overlapping a node GC: ${withGc}, right after another slow one: ${pairs}; GCs in run: ${desc}; scavenges/other per node: ${kinds}`,
         );
       }
     } finally {

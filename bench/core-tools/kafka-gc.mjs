@@ -45,7 +45,7 @@ await settle();
 const g1 = JSON.parse(readFileSync(file, 'utf8'));
 const per = (k) => (((g1[k] - g0[k]) * 1e5) / res.done).toFixed(1);
 console.log(
-  `rate ${Math.round(res.msgsPerSec)} cpu/rec ${(((b - a) * 1e6) / res.done).toFixed(2)} main/rec ${(((bm - am) * 1e6) / res.done).toFixed(2)} us; per 100k records: scavenge ${per('scavenge')} markCompact ${per('markCompact')} incremental ${per('incremental')} pause ${per('pauseMs')} ms (major ${per('majorMs')} ms)`,
+  `rate ${Math.round(res.msgsPerSec)} cpu/rec ${(((b - a) * 1e6) / res.done).toFixed(2)} main/rec ${(((bm - am) * 1e6) / res.done).toFixed(2)} us; per 100k records: scavenge ${per('scavenge')} markCompact ${per('markCompact')} incremental ${per('incremental')} pause ${per('pauseMs')} ms (scavenges ${per('minorMs')}, major ${per('majorMs')} ms); scavenges' cost ${((((g1.scavengeCostUs - g0.scavengeCostUs) / 1000) * 1e5) / res.done).toFixed(1)} ms, kept ${((((g1.survivedBytes - g0.survivedBytes) / 1024) * 1e5) / res.done).toFixed(0)} KiB, promoted ${((((g1.promotedBytes - g0.promotedBytes) / 1024) * 1e5) / res.done).toFixed(0)} KiB`,
 );
 if (alloc) {
   for (let i = 0; i < 100 && !existsSync(allocFile); i++) await settle();

@@ -4,8 +4,7 @@
  * they are durable.
  */
 import type { Subscriber } from '../../../core/message.js';
-import type { Router } from '../../../core/router.js';
-import type { MatchResult, Sublist } from '../../../core/sublist.js';
+import type { MatchResult } from '../../../core/sublist.js';
 import type { CapturedStream } from '../../../jetstream/service.js';
 import { NO_PUB_HEADERS, type PubHeaders, readPubHeaders } from '../../../streams/headers.js';
 import type { KafkaContext } from '../api.js';
@@ -57,75 +56,6 @@ function mentionsNats(headers: readonly { key: string }[]): boolean {
 }
 
 /**
- * What a batch's append needs once its records are durable, and nothing
- * else: the closures the store keeps until then are made from this alone
- * (`runDone`, `recordDone`), so the batch, its records and the values'
- * views of the request die young rather than surviving the writer's round
- * in the scavenger's copies (bench/PROFILE.md, "Issue 16 — kafka7 (round 13)").
- */
-class BatchDone {
-  left: number;
-  refused: unknown = null;
-  resolve: (first: number) => void = noop;
-  reject: (err: unknown) => void = noop;
-  constructor(
-    readonly router: Router,
-    /** The account's subscriptions, as at the append. */
-    readonly sublist: Sublist,
-    readonly topics: KafkaTopics,
-    readonly p: Partition,
-    readonly seqs: number[],
-    /** The header blocks and the values' copies for the listeners at append time (null: none). */
-    readonly heads: Buffer[] | null,
-    readonly live: Buffer[] | null,
-  ) {
-    this.left = seqs.length;
-  }
-
-  finish(stored: boolean): void {
-    const { p, seqs, live, heads, sublist } = this;
-    const cs = p.cs;
-    for (let i = 0; stored && i < seqs.length; i++) {
-      if (seqs[i] === undefined) continue;
-      cs.consumers.stored(seqs[i]!, p.subject);
-      // As router.publish (match, deliver), to the listeners there were
-      // when the batch was appended (`live`, their copies of the values).
-      if (live === null) continue;
-      const interest = sublist.match(p.subject);
-      if (!listened(interest, cs)) continue;
-      this.router.deliver(
-        interest,
-        { subject: p.subject, reply: '', headers: heads![i]!, payload: live[i]! },
-        cs,
-      );
-    }
-    this.topics.appended(cs);
-    if (this.refused !== null) this.reject(this.refused);
-    else this.resolve(seqs[0]! - 1);
-  }
-}
-
-function noop(): void {}
-
-/** The run's callback (stream-run.ts RunDone): a failed write stores none of them. */
-function runDone(d: BatchDone): (failed: unknown, why: unknown) => void {
-  return (failed, why) => {
-    d.refused = failed ?? why;
-    d.finish(failed === null);
-  };
-}
-
-/** Record `i`'s callback when stored one by one; told in arrival order, never in this turn. */
-function recordDone(d: BatchDone, i: number): (err: unknown, seq: number) => void {
-  return (err, seq) => {
-    if (err !== null) d.refused ??= err;
-    // A duplicate (Nats-Msg-Id) is told with the original's sequence, as `store` resolves.
-    else d.seqs[i] = seq;
-    if (--d.left === 0) d.finish(true);
-  };
-}
-
-/**
  * Appends a batch's records in this turn (consecutive sequences, one
  * group-commit fsync) and, once they are durable, publishes each on the
  * partition's subject for live subscribers (the stream itself is the
@@ -141,9 +71,6 @@ export function appendBatch(
   const cs: CapturedStream = p.cs;
   const h = b.header;
   const n = b.records.length;
-  const first = cs.stream.state().lastSeq;
-  // An empty batch stores nothing and is refused, as before (KAFKA_STORAGE_ERROR).
-  if (n === 0) return { first, durable: Promise.reject(new Error('an empty record batch')) };
   const mark: ProducerMark | null =
     h.producerId >= 0n
       ? {
@@ -153,73 +80,115 @@ export function appendBatch(
           lastSeq: h.baseSequence + n - 1,
         }
       : null;
+  const first = cs.stream.state().lastSeq;
   // One clock read for the batch's records (the stream reads it per message otherwise).
   const now = Date.now();
   const heads = new Array<Buffer>(n);
   const values = new Array<Buffer>(n);
   const seqs = new Array<number>(n);
+  const router = ctx.shared.host.router;
+  const sublist = ctx.account!.sublist;
   // The records of a batch mostly share one timestamp and carry no key or
   // headers: their header block is the same bytes, built once (the store
   // copies what it keeps).
   let plainDelta = -1;
   let plain: Buffer | null = null;
-  let pubs: PubHeaders[] | null = null;
-  for (let i = 0; i < n; i++) {
-    const r = b.records[i]!;
-    let headers: Buffer;
-    if (
-      r.key === null &&
-      r.value !== null &&
-      r.headers.length === 0 &&
-      (mark === null || i !== n - 1)
-    ) {
-      // Same delta, same timestamp: no BigInt per record.
-      if (plain === null || r.timestampDelta !== plainDelta) {
-        plain = plainHeaders(r, h.baseTimestamp + BigInt(r.timestampDelta));
-        plainDelta = r.timestampDelta;
+  /** The values' copies for the listeners at append time (null: none). */
+  let live: Buffer[] | null = null;
+  return {
+    first,
+    // One settle count per batch, not a Promise.allSettled over a promise per record.
+    durable: new Promise<number>((resolve, reject) => {
+      let left = n;
+      let refused: unknown = null;
+      const finish = (stored: boolean): void => {
+        for (let i = 0; stored && i < n; i++) {
+          if (seqs[i] === undefined) continue;
+          cs.consumers.stored(seqs[i]!, p.subject);
+          // As router.publish (match, deliver), to the listeners there were
+          // when the batch was appended (`live`, their copies of the values).
+          if (live === null) continue;
+          const interest = sublist.match(p.subject);
+          if (!listened(interest, cs)) continue;
+          router.deliver(
+            interest,
+            { subject: p.subject, reply: '', headers: heads[i]!, payload: live[i]! },
+            cs,
+          );
+        }
+        topics.appended(cs);
+        if (refused !== null) reject(refused);
+        else resolve(seqs[0]! - 1);
+      };
+      // An empty batch stores nothing and is refused, as before (KAFKA_STORAGE_ERROR).
+      if (n === 0) return reject(new Error('an empty record batch'));
+      let pubs: PubHeaders[] | null = null;
+      for (let i = 0; i < n; i++) {
+        const r = b.records[i]!;
+        let headers: Buffer;
+        if (
+          r.key === null &&
+          r.value !== null &&
+          r.headers.length === 0 &&
+          (mark === null || i !== n - 1)
+        ) {
+          // Same delta, same timestamp: no BigInt per record.
+          if (plain === null || r.timestampDelta !== plainDelta) {
+            plain = plainHeaders(r, h.baseTimestamp + BigInt(r.timestampDelta));
+            plainDelta = r.timestampDelta;
+          }
+          headers = plain;
+        } else {
+          const ts = h.baseTimestamp + BigInt(r.timestampDelta);
+          headers = headersOfRecord(r, ts, i === n - 1 ? mark : null);
+          // Only a record header named Nats-* (a client's Nats-Msg-Id, say) is
+          // one the stream reads; the face's own (Kafka-*) never are.
+          if (mentionsNats(r.headers)) {
+            pubs ??= new Array<PubHeaders>(n).fill(NO_PUB_HEADERS);
+            pubs[i] = readPubHeaders(headers);
+          }
+        }
+        heads[i] = headers;
+        // A view of the request: the store copies what it keeps (both stores),
+        // the live publish copies it only for a listener (`live`, below).
+        values[i] = r.value ?? EMPTY;
       }
-      headers = plain;
-    } else {
-      const ts = h.baseTimestamp + BigInt(r.timestampDelta);
-      headers = headersOfRecord(r, ts, i === n - 1 ? mark : null);
-      // Only a record header named Nats-* (a client's Nats-Msg-Id, say) is
-      // one the stream reads; the face's own (Kafka-*) never are.
-      if (mentionsNats(r.headers)) {
-        pubs ??= new Array<PubHeaders>(n).fill(NO_PUB_HEADERS);
-        pubs[i] = readPubHeaders(headers);
+      // The values are views of the request's read, valid only in this turn
+      // (a read of the shared read buffer, shared-read.ts): copied now for
+      // the live publish once durable, only when someone other than the
+      // stream listens (a copy, not a view: that would keep the whole read).
+      live = listened(sublist.match(p.subject), cs) ? values.map(copyValue) : null;
+      // The batch as one run (one notice, one commit: stream-run.ts) unless a
+      // record carries publish headers or the stream cannot take a run.
+      if (
+        pubs === null &&
+        cs.stream.storeNotifyRun(p.subject, heads, values, now, seqs, (failed, why) => {
+          refused = failed ?? why;
+          // A failed write stores none of them: no sequence to tell of.
+          finish(failed === null);
+        })
+      ) {
+        return;
       }
-    }
-    heads[i] = headers;
-    // A view of the request: the store copies what it keeps (both stores),
-    // the live publish copies it only for a listener (`live`, below).
-    values[i] = r.value ?? EMPTY;
-  }
-  // The values are views of the request's read, valid only in this turn
-  // (a read of the shared read buffer, shared-read.ts): copied now for
-  // the live publish once durable, only when someone other than the
-  // stream listens (a copy, not a view: that would keep the whole read).
-  const sublist = ctx.account!.sublist;
-  const live = listened(sublist.match(p.subject), cs) ? values.map(copyValue) : null;
-  const router = ctx.shared.host.router;
-  const d = new BatchDone(router, sublist, topics, p, seqs, live === null ? null : heads, live);
-  const durable = new Promise<number>((resolve, reject) => {
-    d.resolve = resolve;
-    d.reject = reject;
-  });
-  // The batch as one run (one notice, one commit: stream-run.ts) unless a
-  // record carries publish headers or the stream cannot take a run.
-  if (pubs === null && cs.stream.storeNotifyRun(p.subject, heads, values, now, seqs, runDone(d))) {
-    return { first, durable };
-  }
-  for (let i = 0; i < n; i++) {
-    cs.stream.storeNotify(
-      p.subject,
-      heads[i]!,
-      values[i]!,
-      recordDone(d, i),
-      pubs === null ? NO_PUB_HEADERS : pubs[i]!,
-      now,
-    );
-  }
-  return { first, durable };
+      const settle = (): void => {
+        if (--left === 0) finish(true);
+      };
+      for (let i = 0; i < n; i++) {
+        // Told in arrival order, never in this turn: no promise per record.
+        cs.stream.storeNotify(
+          p.subject,
+          heads[i]!,
+          values[i]!,
+          (err, seq) => {
+            if (err !== null) refused ??= err;
+            // A duplicate (Nats-Msg-Id) is told with the original's sequence, as `store` resolves.
+            else seqs[i] = seq;
+            settle();
+          },
+          pubs === null ? NO_PUB_HEADERS : pubs[i]!,
+          now,
+        );
+      }
+    }),
+  };
 }

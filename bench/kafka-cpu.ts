@@ -18,11 +18,13 @@
  *
  * "main" is the node's main thread alone (/proc/<pid>/task/<pid>/stat):
  * the face, the store's appends and the answers, without the thread
- * pool's O_DSYNC writes.
+ * pool's O_DSYNC writes. "workers" is V8's worker threads (mostly the
+ * GC's concurrent marking and sweeping): every thread but the main one and
+ * the UV_THREADPOOL_SIZE (4) with the highest ids.
  *
  * Linux only (/proc). The load generator is src/bench/kafka-runner.ts.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -33,18 +35,39 @@ import { freePort, type ServerProc, startWeft } from './servers.js';
 
 const TICK = 100; // clock ticks per second (USER_HZ) on Linux
 
-/** utime and stime of a process, and of its main thread alone, seconds. */
-function cpuOf(pid: number): { user: number; sys: number; main: number } {
+/** The libuv pool's threads: started last, so the highest thread ids. */
+const POOL_THREADS = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+
+/**
+ * utime and stime of a process, of its main thread alone, and of V8's
+ * workers (GC, compiler: every thread but the main one and the libuv
+ * pool's, which have the highest ids), seconds.
+ */
+function cpuOf(pid: number): { user: number; sys: number; main: number; workers: number } {
   const fields = (file: string) => {
     const stat = readFileSync(file, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   };
   const f = fields(`/proc/${pid}/stat`);
   const t = fields(`/proc/${pid}/task/${pid}/stat`);
+  const others = readdirSync(`/proc/${pid}/task`)
+    .map(Number)
+    .filter((tid) => tid !== pid)
+    .sort((a, b) => a - b);
+  let workers = 0;
+  for (const tid of others.slice(0, Math.max(0, others.length - POOL_THREADS))) {
+    try {
+      const w = fields(`/proc/${pid}/task/${tid}/stat`);
+      workers += Number(w[11]) + Number(w[12]);
+    } catch {
+      // The thread ended.
+    }
+  }
   return {
     user: Number(f[11]) / TICK,
     sys: Number(f[12]) / TICK,
     main: (Number(t[11]) + Number(t[12])) / TICK,
+    workers: workers / TICK,
   };
 }
 
@@ -87,6 +110,8 @@ interface Sample {
   userUs: number;
   sysUs: number;
   mainUs: number;
+  /** V8's worker threads (GC, compiler). */
+  workersUs: number;
   /** The load generator's own CPU (this process), µs per record. */
   clientUs: number;
 }
@@ -96,7 +121,7 @@ const record = (key: string, s: Sample) => {
   list.push(s);
   samples.set(key, list);
   console.log(
-    `  ${key.padEnd(28)} ${Math.round(s.perSec).toLocaleString('en-US').padStart(9)}/s  ${(s.userUs + s.sysUs).toFixed(2)} µs CPU (user ${s.userUs.toFixed(2)}, sys ${s.sysUs.toFixed(2)}, main ${s.mainUs.toFixed(2)}; client ${s.clientUs.toFixed(2)})  load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
+    `  ${key.padEnd(28)} ${Math.round(s.perSec).toLocaleString('en-US').padStart(9)}/s  ${(s.userUs + s.sysUs).toFixed(2)} µs CPU (user ${s.userUs.toFixed(2)}, sys ${s.sysUs.toFixed(2)}, main ${s.mainUs.toFixed(2)}, workers ${s.workersUs.toFixed(2)}; client ${s.clientUs.toFixed(2)})  load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
   );
 };
 
@@ -139,6 +164,7 @@ async function oneRun(side: Side, c: (typeof cases)[number]): Promise<void> {
         userUs: ((b.user - a.user) * 1e6) / n,
         sysUs: ((b.sys - a.sys) * 1e6) / n,
         mainUs: ((b.main - a.main) * 1e6) / n,
+        workersUs: ((b.workers - a.workers) * 1e6) / n,
         clientUs: (cu.user + cu.system) / n,
       });
     };
@@ -189,9 +215,9 @@ console.log(
   `\n${msgs} records of ${size} B, ${rounds} rounds, medians (min–max); batch.size ${batchBytes ?? 16384}, ${maxInFlight ?? 5} requests in flight`,
 );
 console.log(
-  '| workload | server | records/s | µs CPU per record | of which sys | main thread µs |',
+  '| workload | server | records/s | µs CPU per record | of which sys | main thread µs | V8 workers µs |',
 );
-console.log('|---|---|---:|---:|---:|---:|');
+console.log('|---|---|---:|---:|---:|---:|---:|');
 for (const [key, list] of samples) {
   const [w, side] = key.split(' ');
   const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -205,6 +231,9 @@ for (const [key, list] of samples) {
       us,
     )} | ${us(median(list.map((x) => x.sysUs)))} | ${band(
       list.map((x) => x.mainUs),
+      us,
+    )} | ${band(
+      list.map((x) => x.workersUs),
       us,
     )} |`,
   );

@@ -2,7 +2,9 @@
  * A time-bounded fuzz of the Kafka wire layer (src/protocols/kafka/):
  * frames.ts, codec.ts, records.ts and compression.ts. It checks:
  *   - random requests of every API and version, pipelined and cut at random
- *     places, come out of FrameSplitter + decodeRequest exactly;
+ *     places, come out of FrameSplitter + decodeRequest exactly; so do they
+ *     and large frames pushed as the session reads (one reused buffer,
+ *     frames gathered over reads lent from the pool, `lend`);
  *   - mutated frames (bytes flipped, cut, grown), consumer-protocol payloads and record batches
  *     (every codec) only ever throw KafkaCodecError, never another error;
  *   - no decode takes long (no hang), and nothing decoded is larger than
@@ -36,6 +38,7 @@ import { makeRng, type Rng, seedFromEnv, subSeed, withContext } from './nats-fra
 const SECONDS = Number(process.env.WEFT_FUZZ_SECONDS ?? '3');
 const SEED = seedFromEnv();
 const MAX_FRAME = 64 * 1024;
+const READ_SIZE = 64 * 1024;
 const SLOW_MS = 1000;
 const KEYS = [...SUPPORTED.keys()];
 
@@ -139,6 +142,60 @@ test('kafka frames: pipelined random requests split anywhere decode exactly', ()
   assert.ok(cases > 0);
 });
 
+/** Pushes `wire` the way the session reads: each cut copied into one reused buffer, pushed as transient, frames taken, `release`, the buffer overwritten. */
+function pushLikeReads(
+  rng: Rng,
+  splitter: FrameSplitter,
+  wire: Buffer,
+  onFrame: (f: Buffer) => void,
+): void {
+  const read = Buffer.allocUnsafe(READ_SIZE);
+  let at = 0;
+  while (at < wire.length) {
+    const n = Math.min(wire.length - at, 1 + rng.int(rng.pick([300, 5000, READ_SIZE])));
+    wire.copy(read, 0, at, at + n);
+    at += n;
+    try {
+      splitter.push(read.subarray(0, n), true);
+      for (let f = splitter.next(); f !== null; f = splitter.next()) onFrame(f);
+    } finally {
+      splitter.release();
+      read.fill(0xee);
+    }
+  }
+}
+
+test('kafka frames: requests and large frames over reused reads, lent from the pool, come out exactly', () => {
+  const rng = makeRng(subSeed(SEED, 4));
+  const until = Date.now() + (SECONDS * 1000) / 4;
+  let cases = 0;
+  while (Date.now() < until) {
+    cases++;
+    // Requests of every API between opaque frames up to 300 KiB (a Produce of 8 partitions is ~130 KiB).
+    const frames = Array.from({ length: 1 + rng.int(5) }, () => {
+      if (rng.chance(0.5)) return randomRequest(rng).frame;
+      const body = Buffer.allocUnsafe(rng.int(300 * 1024));
+      for (let i = 0; i < body.length; i += 997) body[i] = rng.int(256);
+      const f = Buffer.allocUnsafe(4 + body.length);
+      f.writeInt32BE(body.length, 0);
+      body.copy(f, 4);
+      return f;
+    });
+    withContext(`seed ${SEED}, case ${cases}`, () => {
+      const splitter = new FrameSplitter(MAX_FRAME * 16, { lend: true, poison: () => true });
+      let k = 0;
+      pushLikeReads(rng, splitter, Buffer.concat(frames), (f) => {
+        assert.ok(f.equals(frames[k]!.subarray(4)), `frame ${k} differs`);
+        k++;
+      });
+      assert.equal(k, frames.length);
+      assert.equal(splitter.pending, 0);
+      splitter.dispose();
+    });
+  }
+  assert.ok(cases > 0);
+});
+
 test('kafka frames: mutated requests and responses throw only KafkaCodecError', () => {
   const rng = makeRng(subSeed(SEED, 2));
   const until = Date.now() + (SECONDS * 1000) / 3;
@@ -152,6 +209,11 @@ test('kafka frames: mutated requests and responses throw only KafkaCodecError', 
         const splitter = new FrameSplitter(MAX_FRAME);
         splitter.push(bad);
         for (let f = splitter.next(); f !== null; f = splitter.next()) decodeRequest(f);
+      });
+      onlyTyped('request over reads', () => {
+        const splitter = new FrameSplitter(MAX_FRAME, { lend: true, poison: () => true });
+        pushLikeReads(rng, splitter, bad, (f) => decodeRequest(Buffer.from(f)));
+        splitter.dispose();
       });
       onlyTyped('request body', () => decodeRequest(bad.subarray(4)));
       const spec = RESPONSES.get(key);

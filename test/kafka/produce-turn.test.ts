@@ -63,11 +63,12 @@ describe('Kafka produce: appended in the request turn', () => {
     const r = await c.send(CREATE_TOPICS, 7, {
       topics: [
         { name: 'turn', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
+        { name: 'turn2', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] },
       ],
       timeoutMs: 5000,
       validateOnly: false,
     });
-    assert.equal((r.topics as { errorCode: number }[])[0]!.errorCode, 0);
+    for (const t of r.topics as { errorCode: number }[]) assert.equal(t.errorCode, 0);
   });
   after(async () => {
     c.close();
@@ -113,5 +114,48 @@ describe('Kafka produce: appended in the request turn', () => {
       stored.push(Buffer.from(m!.payload).toString());
     }
     assert.deepEqual(stored, ['p0', 'p1', 'p2', 'i0', 'i1', 'q0', 'q1', 'q2', 'i2']);
+  });
+
+  it('copies the later partitions of a request that waits for a producer state (views of a read)', async () => {
+    const { session } = await sessionAndStream(n);
+    const face = n.srv.node.faces.find((f) => f.name === 'kafka') as unknown as KafkaFace;
+    const parts = face.topics.find(session.account!, 'turn2')!.partitions;
+    const oldPid = 2n << 22n;
+    // Both partitions' records are views of one "read", overwritten once the
+    // handler returns, as the shared read buffer or a lent frame is.
+    const a = batch(['a0', 'a1'], oldPid, 0);
+    const b = batch(['b0', 'b1', 'b2']);
+    const read = Buffer.concat([a, b]);
+    const req = {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [
+        {
+          name: 'turn2',
+          partitionData: [
+            { index: 0, records: read.subarray(0, a.length) },
+            { index: 1, records: read.subarray(a.length) },
+          ],
+        },
+      ],
+    };
+    const res = session.host.table.get(PRODUCE)!.handle(session, req, 9);
+    assert.ok(res instanceof Promise, 'waits for the producer state');
+    read.fill(0xee);
+    const later = (await res) as Later<unknown>;
+    const got = (await later.answer) as { responses: { partitionResponses: P[] }[] };
+    assert.deepEqual(
+      got.responses[0]!.partitionResponses.map((p) => p.errorCode),
+      [0, 0],
+    );
+    const stored: string[] = [];
+    for (const p of parts) {
+      const st = p.cs.stream;
+      for (let seq = st.state().firstSeq; seq <= st.state().lastSeq; seq++) {
+        stored.push(Buffer.from((await st.messages.get(seq))!.payload).toString());
+      }
+    }
+    assert.deepEqual(stored, ['a0', 'a1', 'b0', 'b1', 'b2']);
   });
 });

@@ -5,7 +5,8 @@
  * WEFT_POISON_READS=1 does), so what the face keeps past a read without
  * copying it — a frame not read whole, a group member's metadata, a
  * produced value waiting for its fsync before the live publish — shows as
- * 0xee bytes.
+ * 0xee bytes; so does a frame gathered over reads into a pooled buffer,
+ * overwritten when given back for the next request.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { EachMessagePayload } from 'kafkajs';
 import { StorageType, type StreamConfig } from 'nats';
 import { poisonReads } from '../../src/connection/shared-read.js';
+import type { KafkaFace } from '../../src/protocols/kafka/face.js';
 import { checkFor } from '../helpers/poll.js';
 import { kafkaAndNats, kafkajs } from './helpers.js';
 
@@ -51,6 +53,9 @@ describe('Kafka reads of the shared buffer, poisoned', () => {
     await checkFor(() => live.length >= values.length, 5000);
     sub.unsubscribe();
     assert.deepEqual(live, values);
+    // The large request was gathered over reads into a buffer of the pool (frames.ts).
+    const face = k.n.srv.node.faces.find((f) => f.name === 'kafka') as unknown as KafkaFace;
+    assert.ok((face.varz().frame_buffers_allocated as number) >= 1);
     const got: Buffer[] = [];
     const c = kafka.consumer({ groupId: 'poisoned-group', heartbeatInterval: 300 });
     await c.connect();

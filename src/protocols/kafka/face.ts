@@ -22,6 +22,7 @@ import {
   type KafkaModule,
   type KafkaShared,
 } from './api.js';
+import { gatherPool } from './frames.js';
 import { MODULES } from './handlers/index.js';
 import { type KafkaCounters, type KafkaHost, newCounters } from './host.js';
 import { brokerIdentity } from './node-id.js';
@@ -160,6 +161,8 @@ export class KafkaFace implements Face, KafkaHost {
       auto_create_topics: o.kafkaAutoCreateTopics,
       connections: this.live.size,
       topic_cache_clears: this.topics.cacheClears,
+      frame_buffers_allocated: gatherPool.allocated,
+      frame_buffers_dropped: gatherPool.dropped,
       ...Object.fromEntries(Object.entries(this.counters).map(([k, v]) => [snake(k), v])),
     };
     for (const m of this.modules.values()) Object.assign(out, m.varz?.());

@@ -25,7 +25,7 @@ import type { Guard } from '../../auth/guard.js';
 import type { Credentials, Identity } from '../../auth/types.js';
 import { Connection } from '../../connection/connection.js';
 import type { SlowReason } from '../../connection/outbound.js';
-import { isSharedRead, onReads } from '../../connection/shared-read.js';
+import { isSharedRead, onReads, poisoning } from '../../connection/shared-read.js';
 import type { TlsSessionInfo } from '../../connection/tls-accept.js';
 import type { Account } from '../../core/account.js';
 import { CloseReason, socketErrorReason } from '../../errors.js';
@@ -47,6 +47,9 @@ export const IN_FLIGHT_MAX = 64;
 const UNSUPPORTED_VERSION = 35;
 const API_VERSIONS = 18;
 const PRODUCE = 0;
+const NO_CREDENTIALS = { user: '', pass: '', token: '', nkey: '', sig: '', jwt: '', nonce: '' };
+/** Frames gathered over reads are lent from the pool (frames.ts), poisoned when given back under WEFT_POISON_READS. */
+const LEND = { lend: true, poison: poisoning };
 
 export class KafkaSession extends Connection implements FaceConnection, KafkaContext {
   readonly face = 'kafka';
@@ -74,7 +77,7 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
   ) {
     super(id, socket, host.flusher, host.options.maxPending, host.outbound);
     this.who = new ConnectionIdentity(host.security);
-    this.frames = new FrameSplitter(host.options.kafkaMaxRequestBytes);
+    this.frames = new FrameSplitter(host.options.kafkaMaxRequestBytes, LEND);
     (socket as Carrier)[SESSION] = this;
     onReads(socket, (chunk: Buffer) => this.read(chunk));
     socket.on('end', onGone);
@@ -135,16 +138,7 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
       return;
     }
     this.busy = true;
-    this.authenticate({
-      user: '',
-      pass: '',
-      token: '',
-      nkey: '',
-      sig: '',
-      jwt: '',
-      nonce: '',
-      cert,
-    })
+    this.authenticate({ ...NO_CREDENTIALS, cert })
       .then((why) => {
         if (why !== null && !this.closed) {
           // Refused without SASL: the client may still SASL (as a Kafka SASL listener expects).
@@ -201,10 +195,10 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
     this.host.flusher.begin();
     try {
       if (!this.closed) {
-        // A read of the shared buffer is valid only during this call: the
-        // splitter keeps a copy of what is not taken (`release`), a frame
-        // other than a Produce is copied before it is decoded (dispatch),
-        // and Produce copies its records where it must wait (produce.ts).
+        // A read of the shared buffer is valid only during this call, a frame
+        // gathered over reads until the next is taken (`LEND`): the splitter
+        // copies what is not taken (`release`), dispatch a frame other than a
+        // Produce, and Produce its records where it must wait (produce.ts).
         this.frames.push(chunk, isSharedRead(chunk));
         this.step();
       }
@@ -264,9 +258,8 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
     const counters = this.host.counters;
     this.inMsgs++;
     // Only Produce is read by reference (its handler copies what it keeps).
-    if (frame.length >= 2 && frame.readInt16BE(0) !== PRODUCE && isSharedRead(frame)) {
-      frame = Buffer.from(frame);
-    }
+    const lent = isSharedRead(frame) || this.frames.lent(frame);
+    if (lent && frame.length >= 2 && frame.readInt16BE(0) !== PRODUCE) frame = Buffer.from(frame);
     const r = new Reader(frame);
     let header: RequestHeader;
     try {
@@ -560,6 +553,7 @@ export class KafkaSession extends Connection implements FaceConnection, KafkaCon
     if (this.closed) return;
     this.closeReason = reason;
     this.pending.length = 0;
+    this.frames.dispose();
     if (this.authTimer !== null) clearTimeout(this.authTimer);
     this.authTimer = null;
     this.who.release();

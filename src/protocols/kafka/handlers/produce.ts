@@ -167,6 +167,8 @@ class ProduceRun {
           pd,
         );
         if (s instanceof Promise) {
+          // The partitions after it wait too: copies of their records (views of the request's read).
+          keepRecords(req);
           return s.then((w) => {
             this.dones.push(w.done);
             this.p++;

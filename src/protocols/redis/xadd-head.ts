@@ -11,8 +11,11 @@
  * copies it (the stream's store copies what it keeps; the router's copy
  * for other listeners is made in stream-store-here.ts).
  */
+import { STAMP_K } from '../../streams/file-crc-run.js';
 import { HDR_FIELD, HDR_ID } from './stream-map.js';
 
+/** The last generation given out (every XaddHead's are distinct). */
+let GEN = 0;
 const PREFIX = Buffer.from(`NATS/1.0\r\n${HDR_ID}: `, 'latin1');
 const FIELD_LINE = Buffer.from(`\r\n${HDR_FIELD}: `, 'latin1');
 /** Longest field name written here (longer ones: encodeEntry). */
@@ -32,6 +35,14 @@ export class XaddHead {
   private fieldLen = -1;
   /** The ms part (or whole ID) now written in `buf` after the prefix. */
   private head = '';
+  /** This buffer's prefix bytes' generation: a new one from GEN whenever one of them is written. */
+  private gen = 0;
+  /**
+   * The last block's stamp for the store (file-crc-run.ts): `gen * STAMP_K
+   * + k`, where k covers the prefix, the ms part and the dash, the bytes
+   * every block of this `gen` starts with.
+   */
+  stamp = -1;
 
   constructor() {
     PREFIX.copy(this.buf, 0);
@@ -79,13 +90,16 @@ export class XaddHead {
       this.idLen = idLen;
       block = buf.subarray(0, at);
       this.block = block;
+      this.gen = ++GEN;
     }
     let at = PREFIX.length;
     // The ms part is the same text for every XADD of one ms: written once.
     if (head !== this.head) {
       for (let i = 0; i < head.length; i++) buf[at + i] = head.charCodeAt(i);
       this.head = head;
+      this.gen = ++GEN;
     }
+    this.stamp = this.gen * STAMP_K + at + head.length + (seq < 0 ? 0 : 1);
     at += head.length;
     if (seq >= 0) {
       buf[at] = 0x2d;

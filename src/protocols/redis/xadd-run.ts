@@ -86,6 +86,7 @@ export class XaddRun extends LaterReply implements StoreNotice {
    * `<head>-<idSeq>`, or `head` when `idSeq` < 0) to the run, and delivers
    * it to anyone else who listens; false, with nothing stored, when the run
    * is closed or full, or the stream takes no run now or refuses the entry.
+   * `stamp`: `headers` came from XaddHead, whose `stamp` this is (-1: not).
    */
   append(
     headers: Buffer,
@@ -95,10 +96,11 @@ export class XaddRun extends LaterReply implements StoreNotice {
     head: string,
     idSeq: number,
     now: number,
+    stamp = -1,
   ): boolean {
     if (this.count > 0 && !this.open) return false;
     const cs = this.cs;
-    const at = cs.stream.appendInRun(this.subject, headers, payload, ps, pe, now, this);
+    const at = cs.stream.appendInRun(this.subject, headers, payload, ps, pe, now, this, stamp);
     if (at === 0) return false;
     this.add(at, head, idSeq, now);
     if (this.count === 1 || !this.quiet) {

@@ -213,7 +213,8 @@ function xaddJoin(
   const seq = tick ? 0 : made.seq + 1;
   const head = tick ? String(now) : made.msText;
   const headers = xaddHead.ofParts(head, seq, buf, fs, fe);
-  if (headers === null || !run.append(headers, buf, vs, ve, head, seq, now)) return false;
+  if (headers === null || !run.append(headers, buf, vs, ve, head, seq, now, xaddHead.stamp))
+    return false;
   const id = { ms: tick ? BigInt(now) : last.ms, seq: seqBig(seq) };
   made.ms = tick ? now : made.ms;
   made.seq = seq;

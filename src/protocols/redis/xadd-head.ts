@@ -103,11 +103,7 @@ export class XaddHead {
     at += head.length;
     if (seq >= 0) {
       buf[at] = 0x2d;
-      let q = seq;
-      for (let k = at + seqLen; k > at; k--) {
-        buf[k] = 0x30 + (q % 10);
-        q = Math.floor(q / 10);
-      }
+      writeDigits(buf, at + 1 + seqLen, seq);
     }
     return block;
   }
@@ -120,14 +116,46 @@ export class XaddHead {
   }
 }
 
-/** Decimal digits of `n` (a non-negative safe integer). */
+/**
+ * Decimal digits of `n` (a non-negative safe integer). Compares for the
+ * small ones an ID's seq part has (a division per digit, twice per XADD
+ * with writeDigits, was ~2.5 % of its main thread: bench/PROFILE.md,
+ * "Issue 16 — xadd4 (round 13)").
+ */
 export function digits(n: number): number {
-  let d = 1;
-  while (n >= 10) {
+  if (n < 10) return 1;
+  if (n < 100) return 2;
+  if (n < 1000) return 3;
+  if (n < 10000) return 4;
+  let d = 4;
+  while (n >= 10000) {
     n = Math.floor(n / 10);
     d++;
   }
   return d;
+}
+
+/**
+ * Writes the decimal digits of `n` (a non-negative safe integer) so that
+ * the last is at `end - 1`: `digits(n)` bytes. Below 2^31 in int32
+ * arithmetic (a multiply where a float division was).
+ */
+export function writeDigits(out: Uint8Array, end: number, n: number): void {
+  let k = end;
+  if (n <= 0x7fffffff) {
+    let q = n | 0;
+    do {
+      const r = (q / 10) | 0;
+      out[--k] = 0x30 + q - r * 10;
+      q = r;
+    } while (q !== 0);
+    return;
+  }
+  let q = n;
+  do {
+    out[--k] = 0x30 + (q % 10);
+    q = Math.floor(q / 10);
+  } while (q !== 0);
 }
 
 /** Whether `f[fs, fs+n)` is `payload`. */

@@ -15,7 +15,7 @@ import type { StoreNotice } from '../../streams/stream.js';
 import { R, type Reply } from './encoder.js';
 import { LaterReply } from './reply-line.js';
 import type { LocalView } from './stream-views.js';
-import { digits } from './xadd-head.js';
+import { digits, writeDigits } from './xadd-head.js';
 
 /** Most XADDs in one run (one slot in line, counted as this many replies: ReplyLine). */
 export const XADD_RUN_MAX = 64;
@@ -143,12 +143,8 @@ export class XaddRun extends LaterReply implements StoreNotice {
     for (let i = 0; i < hl; i++) out[at++] = head.charCodeAt(i);
     if (idSeq >= 0) {
       out[at] = 0x2d;
-      let q = idSeq;
-      for (let k = at + sl; k > at; k--) {
-        out[k] = 0x30 + (q % 10);
-        q = Math.floor(q / 10);
-      }
       at += sl + 1;
+      writeDigits(out, at, idSeq);
     }
     out[at++] = 13;
     out[at++] = 10;

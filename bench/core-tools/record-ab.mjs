@@ -34,8 +34,34 @@ for (let k = 0; k < 200; k++) {
   const ha = block(HA, k);
   const hb = block(HB, k);
   const t = MS + (k >> 6);
-  A.encodeMsgAt(ra, k * len0, len0, 123456 + k, t, subject, subject.length, ha, payload, 0, payload.length, HA?.stamp ?? -1);
-  B.encodeMsgAt(rb, k * len0, len0, 123456 + k, t, subject, subject.length, hb, payload, 0, payload.length, HB?.stamp ?? -1);
+  A.encodeMsgAt(
+    ra,
+    k * len0,
+    len0,
+    123456 + k,
+    t,
+    subject,
+    subject.length,
+    ha,
+    payload,
+    0,
+    payload.length,
+    HA?.stamp ?? -1,
+  );
+  B.encodeMsgAt(
+    rb,
+    k * len0,
+    len0,
+    123456 + k,
+    t,
+    subject,
+    subject.length,
+    hb,
+    payload,
+    0,
+    payload.length,
+    HB?.stamp ?? -1,
+  );
 }
 if (!ra.equals(rb)) throw new Error('the two trees encode different records');
 const len = len0;
@@ -51,7 +77,20 @@ for (let r = 0; r < 9; r++)
     const t = process.cpuUsage();
     for (let k = 0; k < N; k++) {
       const hb = block(h, k);
-      f(arena, (k & 1023) * len, len, k, MS + (k >> 6), subject, subject.length, hb, payload, 0, payload.length, h?.stamp ?? -1);
+      f(
+        arena,
+        (k & 1023) * len,
+        len,
+        k,
+        MS + (k >> 6),
+        subject,
+        subject.length,
+        hb,
+        payload,
+        0,
+        payload.length,
+        h?.stamp ?? -1,
+      );
     }
     const u = process.cpuUsage(t);
     res[name].push(((u.user + u.system) * 1000) / N);
@@ -60,4 +99,6 @@ const s = (v) => {
   v.sort((p, q) => p - q);
   return `${v[v.length >> 1].toFixed(1)} (${v[0].toFixed(1)}–${v[v.length - 1].toFixed(1)})`;
 };
-console.log(`${len} B record${run ? ' (XADD runs, the block made per record)' : ''}: A ${s(res.A)} ns, B ${s(res.B)} ns`);
+console.log(
+  `${len} B record${run ? ' (XADD runs, the block made per record)' : ''}: A ${s(res.A)} ns, B ${s(res.B)} ns`,
+);

@@ -131,7 +131,12 @@ export function zeroTable(n: number): Int32Array {
 
 /** The register `r` after the zero bytes `t` (zeroTable) stands for. */
 export function crcZeros(t: Int32Array, r: number): number {
-  return t[r & 0xff]! ^ t[256 + ((r >>> 8) & 0xff)]! ^ t[512 + ((r >>> 16) & 0xff)]! ^ t[768 + (r >>> 24)]!;
+  return (
+    t[r & 0xff]! ^
+    t[256 + ((r >>> 8) & 0xff)]! ^
+    t[512 + ((r >>> 16) & 0xff)]! ^
+    t[768 + (r >>> 24)]!
+  );
 }
 
 type Crc32 = (data: Uint8Array, value?: number) => number;

@@ -419,7 +419,8 @@ export class Stream {
     if (!this.plain(store) || this.refusal(subject, headers.length + pe - ps) !== null) return 0;
     if (this.run !== run) this.endRun();
     this.pruneDedup(time);
-    if (store.appendNotify!(subject, headers, payload, time, null, ps, pe, stamp) !== null) return 0;
+    if (store.appendNotify!(subject, headers, payload, time, null, ps, pe, stamp) !== null)
+      return 0;
     if (this.run !== run) {
       this.run = run;
       // nextTick: before any I/O as a microtask, at a fifth of queueMicrotask's cost.

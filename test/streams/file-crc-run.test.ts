@@ -75,7 +75,8 @@ describe('file-crc-run', () => {
         payload = Buffer.alloc(n);
         for (let k = 0; k < n; k++) payload[k] = Math.floor(r() * 256);
       } else if (p < 0.045) idSeq = [8, 98, 998, 9_998][Math.floor(r() * 4)]!;
-      else if (p < 0.05) time += 1; // a time not the ID's
+      else if (p < 0.05)
+        time += 1; // a time not the ID's
       else if (p < 0.06) payload[Math.floor(r() * payload.length)] ^= 0x5a;
       seq += p < 0.055 ? 2 + Math.floor(r() * 1e6) : 1; // now and then a jump (a gap, a big seq)
       const whole = p > 0.97; // now and then the ID as one text (no stamp of a run)
@@ -90,7 +91,20 @@ describe('file-crc-run', () => {
       const ps = p < 0.5 ? 0 : 3;
       const src = ps === 0 ? payload : Buffer.concat([Buffer.alloc(3), payload, Buffer.alloc(5)]);
       const off = Math.floor(r() * 1000);
-      encodeMsgAt(a, off, len, seq, time, subject, subjLen, block, src, ps, ps + payload.length, stamp);
+      encodeMsgAt(
+        a,
+        off,
+        len,
+        seq,
+        time,
+        subject,
+        subjLen,
+        block,
+        src,
+        ps,
+        ps + payload.length,
+        stamp,
+      );
       encodeMsgAt(b, off, len, seq, time, subject, subjLen, block, src, ps, ps + payload.length);
       assert.ok(a.subarray(off, off + len).equals(b.subarray(off, off + len)), `record ${i}`);
       assert.equal(a.readUInt32LE(off + 4), zlib.crc32(a.subarray(off + 8, off + len)) >>> 0);

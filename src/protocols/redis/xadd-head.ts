@@ -117,18 +117,20 @@ export class XaddHead {
 }
 
 /**
- * Decimal digits of `n` (a non-negative safe integer). Compares for the
- * small ones an ID's seq part has (a division per digit, twice per XADD
- * with writeDigits, was ~2.5 % of its main thread: bench/PROFILE.md,
- * "Issue 16 — xadd4 (round 13)").
+ * Decimal digits of `n` (a non-negative safe integer). Below 2^31 in int32
+ * arithmetic, a multiply where a float division was: a division per
+ * digit, twice per XADD with writeDigits, was ~2.5 % of its main thread
+ * (bench/PROFILE.md, "Issue 16 — xadd4 (round 13)"). A loop, not compares
+ * by size: a compare the warm-up never reached threw the optimised XADD
+ * path away at the first larger seq.
  */
 export function digits(n: number): number {
-  if (n < 10) return 1;
-  if (n < 100) return 2;
-  if (n < 1000) return 3;
-  if (n < 10000) return 4;
-  let d = 4;
-  while (n >= 10000) {
+  let d = 1;
+  if (n <= 0x7fffffff) {
+    for (let q = n | 0; q >= 10; q = (q / 10) | 0) d++;
+    return d;
+  }
+  while (n >= 10) {
     n = Math.floor(n / 10);
     d++;
   }

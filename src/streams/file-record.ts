@@ -194,16 +194,25 @@ const PAYLOAD_JS_MAX = 64;
 const SUBJECT_JS_MAX = 64;
 
 /**
- * The subject of the last two records when they had the same one, and its
- * bytes: a stream's records mostly share one (every XADD to a Redis stream
- * does), then copied with one `set` — ~16 ns for 48 bytes, where the loop
- * by character took 75–95 (bench/PROFILE.md, "Issue 16 — xadd4 (round
- * 13)"). One subject kept: bounded.
+ * The subject of the last KEEP_AFTER records when they all had the same
+ * one, and its bytes: a stream's records mostly share one (every XADD to
+ * a Redis stream does), then copied with one `set` — ~16 ns for 48 bytes,
+ * where the loop by character took 75–95 (bench/PROFILE.md, "Issue 16 —
+ * xadd4 (round 13)"). One subject kept: bounded.
  */
 let keptSubject = '';
 let keptBytes = new Uint8Array(0);
-/** The subject written last. */
+/** The subject written last, and how many records in a row had it. */
 let lastSubject = '';
+let lastRun = 0;
+/**
+ * Records in a row with one subject before it is kept. Not 2: V8 gathers
+ * type feedback for a function from about its 8th call, and a path taken
+ * only before that deoptimises when first taken in optimised code — here
+ * at a process's second subject (the Redis XADD row's new stream). 16:
+ * the path that keeps a subject is taken with feedback.
+ */
+const KEEP_AFTER = 16;
 
 /**
  * Writes `subject` (`subjLen` UTF-8 bytes) at `buf[at…]`: the kept bytes
@@ -219,12 +228,13 @@ function writeSubject(buf: Buffer, at: number, subject: string, subjLen: number)
   if (subjLen === subject.length && subjLen <= SUBJECT_JS_MAX) {
     for (let k = 0; k < subjLen; k++) buf[at + k] = subject.charCodeAt(k);
   } else buf.write(subject, at, subjLen, 'utf8');
-  if (subject === lastSubject) {
+  lastRun = subject === lastSubject ? lastRun + 1 : 1;
+  lastSubject = subject;
+  if (lastRun >= KEEP_AFTER) {
     keptBytes = new Uint8Array(subjLen);
     keptBytes.set(buf.subarray(at, at + subjLen));
     keptSubject = subject;
   }
-  lastSubject = subject;
 }
 
 /** A MSG record in a buffer of its own. */

@@ -170,7 +170,9 @@ export function xaddRanges(
 ): Reply | LaterReply | null {
   const name = nameAt(buf, ks, ke);
   if (typeof name !== 'string') return null;
-  if (tail instanceof XaddRun && tail.cs.stream.name === name) {
+  // Object.is, not ===: === takes its feedback from the warm-up's names (one
+  // character, internalized strings) and deoptimised at a longer name.
+  if (tail instanceof XaddRun && Object.is(tail.cs.stream.name, name)) {
     const joined = xaddJoin(tail, buf, fs, fe, vs, ve);
     if (joined) return tail;
   }

@@ -78,6 +78,11 @@ class LastRecord {
 
 const last = new LastRecord();
 
+/** Forgets the remembered record: its stamp may be given out again (XaddHead's gens wrapped). */
+export function forgetLastRecord(): void {
+  last.stamp = -1;
+}
+
 /**
  * The CRC-32 of `buf[off + 8, end)`, of the MSG record at `off` whose
  * header block (`hdrLen` bytes) starts at `hdrAt`, whose subject is

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
-import { XaddHead } from '../../src/protocols/redis/xadd-head.js';
+import { genNearWrapForTest, XaddHead } from '../../src/protocols/redis/xadd-head.js';
 import { crcRunStats, STAMP_K, ZERO_TABLES_MAX } from '../../src/streams/file-crc-run.js';
 import { crcRaw8, crcZeros, zeroTable } from '../../src/streams/file-crc32.js';
 import { encodeMsgAt, HEADER } from '../../src/streams/file-record.js';
@@ -138,5 +138,49 @@ describe('file-crc-run', () => {
     other.ofParts('1001', 1, g, 0, 1);
     assert.notEqual(other.stamp, h.stamp, 'two heads never share a stamp');
     assert.ok(ZERO_TABLES_MAX > 0);
+  });
+
+  test('gens wrap: stamps stay small, a head from before the wrap takes a new one, records as plain', () => {
+    const f = Buffer.from('f');
+    const subject = 'redis.stream.k';
+    const a = Buffer.alloc(4096);
+    const b = Buffer.alloc(4096);
+    let seq = 1;
+    const put = (h: XaddHead, idSeq: number, ms = '1765080000000') => {
+      const block = h.ofParts(ms, idSeq, f, 0, 1)!;
+      const p = Buffer.from('value');
+      const len = HEADER + subject.length + block.length + p.length;
+      encodeMsgAt(
+        a,
+        0,
+        len,
+        seq,
+        1765080000000,
+        subject,
+        subject.length,
+        block,
+        p,
+        0,
+        p.length,
+        h.stamp,
+      );
+      encodeMsgAt(b, 0, len, seq, 1765080000000, subject, subject.length, block, p);
+      seq++;
+      assert.ok(a.subarray(0, len).equals(b.subarray(0, len)));
+      assert.ok(h.stamp >= 0 && h.stamp < 2 ** 29, `stamp ${h.stamp}`);
+      return h.stamp;
+    };
+    const h1 = new XaddHead();
+    const h2 = new XaddHead();
+    put(h1, 1);
+    put(h2, 1);
+    genNearWrapForTest();
+    const before = put(h1, 2, '1765080000001'); // a new ms text: the last gen before the wrap
+    assert.equal(put(h1, 3, '1765080000001'), before);
+    put(h2, 4, '1765080000002'); // a new ms text: the gens wrap
+    const after = put(h1, 5, '1765080000001');
+    assert.notEqual(after, before, 'a new gen after the wrap');
+    assert.notEqual(after, h2.stamp);
+    for (let i = 5; i < 40; i++) put(i % 3 === 0 ? h2 : h1, i);
   });
 });

@@ -11,11 +11,33 @@
  * copies it (the stream's store copies what it keeps; the router's copy
  * for other listeners is made in stream-store-here.ts).
  */
-import { STAMP_K } from '../../streams/file-crc-run.js';
+import { forgetLastRecord, STAMP_K } from '../../streams/file-crc-run.js';
 import { HDR_FIELD, HDR_ID } from './stream-map.js';
 
-/** The last generation given out (every XaddHead's are distinct). */
+/**
+ * The last generation given out, and how many times they wrapped: within
+ * an epoch every XaddHead's gens are distinct. They wrap at GEN_MAX so a
+ * stamp stays a small integer (`gen * STAMP_K + k` < 2^29: no float
+ * modulo, no boxed number per XADD); at a wrap the store forgets the record
+ * it remembers, and each XaddHead takes a new gen before its next stamp.
+ */
 let GEN = 0;
+let EPOCH = 0;
+const GEN_MAX = (1 << 22) - 1;
+
+function newGen(): number {
+  if (GEN >= GEN_MAX) {
+    GEN = 0;
+    EPOCH++;
+    forgetLastRecord();
+  }
+  return ++GEN;
+}
+
+/** Tests: the next gen given out is the last before the wrap. */
+export function genNearWrapForTest(): void {
+  GEN = GEN_MAX - 1;
+}
 const PREFIX = Buffer.from(`NATS/1.0\r\n${HDR_ID}: `, 'latin1');
 const FIELD_LINE = Buffer.from(`\r\n${HDR_FIELD}: `, 'latin1');
 /** Longest field name written here (longer ones: encodeEntry). */
@@ -37,6 +59,7 @@ export class XaddHead {
   private head = '';
   /** This buffer's prefix bytes' generation: a new one from GEN whenever one of them is written. */
   private gen = 0;
+  private epoch = -1;
   /**
    * The last block's stamp for the store (file-crc-run.ts): `gen * STAMP_K
    * + k`, where k covers the prefix, the ms part and the dash, the bytes
@@ -90,15 +113,16 @@ export class XaddHead {
       this.idLen = idLen;
       block = buf.subarray(0, at);
       this.block = block;
-      this.gen = ++GEN;
+      this.bump();
     }
     let at = PREFIX.length;
     // The ms part is the same text for every XADD of one ms: written once.
     if (head !== this.head) {
       for (let i = 0; i < head.length; i++) buf[at + i] = head.charCodeAt(i);
       this.head = head;
-      this.gen = ++GEN;
+      this.bump();
     }
+    if (this.epoch !== EPOCH) this.bump();
     this.stamp = this.gen * STAMP_K + at + head.length + (seq < 0 ? 0 : 1);
     at += head.length;
     if (seq >= 0) {
@@ -106,6 +130,11 @@ export class XaddHead {
       writeDigits(buf, at + 1 + seqLen, seq);
     }
     return block;
+  }
+
+  private bump(): void {
+    this.gen = newGen();
+    this.epoch = EPOCH;
   }
 
   private sameField(f: Buffer, fs: number, n: number): boolean {

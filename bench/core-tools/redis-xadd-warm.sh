@@ -5,7 +5,7 @@
 # the main thread's, and the rate, per run. Round 13 (xadd4): ~2.2 / 1.5 / 1.1 / 1.0 us: the
 # row's first 100k pay the process's warm-up (compiles, baseline code), not the new stream.
 #   bench/core-tools/redis-xadd-warm.sh <dist> [n] [server args]
-dist=$1; n=${2:-100000}; shift 2
+dist=$1; n=${2:-100000}; shift; [ $# -gt 0 ] && shift
 d=$(mktemp -d /tmp/weft-xadd-warm.XXXX)
 . "$(dirname "$0")/redis-node.sh"
 start_redis_node $dist $d /dev/null -- "$@"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Node CPU per XADD (utime+stime of all threads, /proc) in the shape of the redis-xadd rows
+# Node CPU per XADD (all threads' schedstat run time, /proc) in the shape of the redis-xadd rows
 # (bench/redis-streams.ts): a fresh node, WARM (5000) XADDs to `w`, then <n> to a new stream
 # `bench:redis-xadd-p64:1765080000000` (-P 64, 50 conns, 16 B values): the measured part holds
 # the new stream and most of the path's first optimised compiles, as the row's does.
@@ -14,9 +14,9 @@ else start_redis_node $dist $d /dev/null -- "$@"; fi
 V=xxxxxxxxxxxxxxxx
 redis-benchmark -p $port -n ${WARM:-5000} -P 64 -c 50 -q XADD w '*' f $V >/dev/null 2>&1
 [ -n "$tr" ] && echo "MEASURE $(wc -l < $tr)" > $tr.keys
-c0=$(cpu); t0=$(date +%s.%N)
+c0=$(cpu_ns); t0=$(date +%s.%N)
 redis-benchmark -p $port -n $n -P 64 -c 50 -q XADD bench:redis-xadd-p64:1765080000000 '*' f $V >/dev/null 2>&1
-c1=$(cpu); t1=$(date +%s.%N)
+c1=$(cpu_ns); t1=$(date +%s.%N)
 kill -INT $pid; wait $pid 2>/dev/null
 rm -rf $d
-echo "$dist $(echo "($c1-$c0)*10000/$n" | bc -l | cut -c1-5) us/XADD $(echo "$n/($t1-$t0)" | bc | cut -d. -f1)/s"
+echo "$dist $(echo "($c1-$c0)/1000/$n" | bc -l | cut -c1-5) us/XADD $(echo "$n/($t1-$t0)" | bc | cut -d. -f1)/s"

@@ -88,6 +88,57 @@ export function crc32Table(buf: Uint8Array, start = 0, end = buf.length, crc = 0
   return (c ^ -1) >>> 0;
 }
 
+/**
+ * The CRC register (no initial or final inversion) after the eight bytes
+ * of `lo` and `hi` (little-endian words) run through a zero register:
+ * one slice-by-8 step. CRC-32 is affine, so for two ranges of equal
+ * length the registers differ by this of their bytes' XOR (file-crc-run.ts).
+ */
+export function crcRaw8(lo: number, hi: number): number {
+  return (
+    T7[lo & 0xff]! ^
+    T6[(lo >>> 8) & 0xff]! ^
+    T5[(lo >>> 16) & 0xff]! ^
+    T4[lo >>> 24]! ^
+    T3[hi & 0xff]! ^
+    T2[(hi >>> 8) & 0xff]! ^
+    T1[(hi >>> 16) & 0xff]! ^
+    T0[hi >>> 24]!
+  );
+}
+
+/**
+ * What `n` zero bytes do to a CRC register, as four tables of 256 (one per
+ * byte of the register, XORed: the map is linear): `crcZeros(t, r)` is the
+ * register after those bytes. Built from the 32 one-bit registers, each run
+ * through `n` zero bytes (about 32·n table steps, once per `n`).
+ */
+export function zeroTable(n: number): Int32Array {
+  const basis = new Int32Array(32);
+  for (let b = 0; b < 32; b++) {
+    let c = 1 << b;
+    for (let k = 0; k < n; k++) c = T0[c & 0xff]! ^ (c >>> 8);
+    basis[b] = c;
+  }
+  const t = new Int32Array(1024);
+  for (let j = 0; j < 4; j++)
+    for (let v = 1; v < 256; v++) {
+      const low = 31 - Math.clz32(v & -v);
+      t[j * 256 + v] = t[j * 256 + (v & (v - 1))]! ^ basis[j * 8 + low]!;
+    }
+  return t;
+}
+
+/** The register `r` after the zero bytes `t` (zeroTable) stands for. */
+export function crcZeros(t: Int32Array, r: number): number {
+  return (
+    t[r & 0xff]! ^
+    t[256 + ((r >>> 8) & 0xff)]! ^
+    t[512 + ((r >>> 16) & 0xff)]! ^
+    t[768 + (r >>> 24)]!
+  );
+}
+
 type Crc32 = (data: Uint8Array, value?: number) => number;
 const zlibCrc32 = (zlib as { crc32?: Crc32 }).crc32;
 

@@ -27,6 +27,7 @@
  * whenever it is higher, wherever the record is, so files with such
  * records read the same in versions that predate `skip`.
  */
+import { recordCrc } from './file-crc-run.js';
 import { crc32, crc32After } from './file-crc32.js';
 import type { StoredMessage } from './store.js';
 
@@ -83,7 +84,9 @@ export function msgLength(subjLen: number, headers: Buffer | null, payload: Buff
  * Writes a MSG record of `len` bytes (`msgLength`) into `buf` at `off`.
  * `subjLen` is `Buffer.byteLength(subject)`, known to the caller. The
  * payload is `payload[pStart, pEnd)`: a caller holding a range of a read
- * buffer passes it without making a view of it.
+ * buffer passes it without making a view of it. `stamp` (-1: none)
+ * vouches for the header block's first bytes, for a CRC worked out from
+ * the last record like this one (file-crc-run.ts); the bytes are the same.
  */
 export function encodeMsgAt(
   buf: Buffer,
@@ -97,19 +100,50 @@ export function encodeMsgAt(
   payload: Buffer,
   pStart = 0,
   pEnd = payload.length,
+  stamp = -1,
 ): void {
   const hdrLen = headers === null ? 0 : headers.length;
   head(buf, off, T_MSG, headers === null ? 0 : F_HEADERS, subjLen, hdrLen);
-  buf.writeDoubleLE(seq, off + 16);
-  buf.writeDoubleLE(time, off + 24);
+  // The sequence and time as words: written, and kept for recordCrc.
+  let sLo = 0;
+  let sHi = 0;
+  let tLo = 0;
+  let tHi = 0;
+  if (LE) {
+    F64[0] = seq;
+    sLo = W32[0]!;
+    sHi = W32[1]!;
+    F64[0] = time;
+    tLo = W32[0]!;
+    tHi = W32[1]!;
+    u32(buf, off + 16, sLo);
+    u32(buf, off + 20, sHi);
+    u32(buf, off + 24, tLo);
+    u32(buf, off + 28, tHi);
+  } else {
+    buf.writeDoubleLE(seq, off + 16);
+    buf.writeDoubleLE(time, off + 24);
+    stamp = -1;
+  }
   writeSubject(buf, off + HEADER, subject, subjLen);
-  if (headers !== null) headers.copy(buf, off + HEADER + subjLen);
+  // `set`, not `copy`: the same copy without Buffer#copy's argument checks.
+  if (headers !== null) buf.set(headers, off + HEADER + subjLen);
   const at = off + HEADER + subjLen + hdrLen;
   const whole = pStart === 0 && pEnd === payload.length;
   if (pEnd - pStart <= PAYLOAD_JS_MAX) {
-    if (whole) payload.copy(buf, at);
+    if (whole) buf.set(payload, at);
     else for (let i = pStart; i < pEnd; i++) buf[at + i - pStart] = payload[i]!;
-    seal(buf, off, len);
+    if (stamp < 0) seal(buf, off, len);
+    else {
+      u32(buf, off, len);
+      const hdrAt = off + HEADER + subjLen;
+      const end = off + len;
+      u32(
+        buf,
+        off + 4,
+        recordCrc(buf, off, hdrAt, end, subject, subjLen, hdrLen, stamp, sLo, sHi, tLo, tHi),
+      );
+    }
     return;
   }
   // A longer payload: one view of it (none when it is all of `payload`),
@@ -119,8 +153,35 @@ export function encodeMsgAt(
   const view = whole ? payload : payload.subarray(pStart, pEnd);
   buf.set(view, at);
   u32(buf, off, len);
-  u32(buf, off + 4, crc32After(crc32(buf, off + 8, at), view));
+  const before =
+    stamp < 0
+      ? crc32(buf, off + 8, at)
+      : recordCrc(
+          buf,
+          off,
+          off + HEADER + subjLen,
+          at,
+          subject,
+          subjLen,
+          hdrLen,
+          stamp,
+          sLo,
+          sHi,
+          tLo,
+          tHi,
+        );
+  u32(buf, off + 4, crc32After(before, view));
 }
+
+/** A scratch double and its two words: a record's sequence and time are written word by word. */
+const F64 = new Float64Array(1);
+const W32 = new Int32Array(F64.buffer);
+/**
+ * Whether this machine's words are little-endian (the records' order; on
+ * others the doubles go through `writeDoubleLE`). Two `writeDoubleLE` per
+ * record, with their checks, were ~3.5 % of an XADD's main thread.
+ */
+const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * A payload up to this long is copied a byte at a time when it is a range
@@ -133,14 +194,47 @@ const PAYLOAD_JS_MAX = 64;
 const SUBJECT_JS_MAX = 64;
 
 /**
- * Writes `subject` (`subjLen` UTF-8 bytes) at `buf[at…]`. An ASCII subject
- * (its UTF-8 length is its UTF-16 length: any other code unit takes 2 or
- * 3 bytes) of up to SUBJECT_JS_MAX is copied a character a byte.
+ * The subject of the last KEEP_AFTER records when they all had the same
+ * one, and its bytes: a stream's records mostly share one (every XADD to
+ * a Redis stream does), then copied with one `set` — ~16 ns for 48 bytes,
+ * where the loop by character took 75–95 (bench/PROFILE.md, "Issue 16 —
+ * xadd4 (round 13)"). One subject kept: bounded.
+ */
+let keptSubject = '';
+let keptBytes = new Uint8Array(0);
+/** The subject written last, and how many records in a row had it. */
+let lastSubject = '';
+let lastRun = 0;
+/**
+ * Records in a row with one subject before it is kept. Not 2: V8 gathers
+ * type feedback for a function from about its 8th call, and a path taken
+ * only before that deoptimises when first taken in optimised code — here
+ * at a process's second subject (the Redis XADD row's new stream). 16:
+ * the path that keeps a subject is taken with feedback.
+ */
+const KEEP_AFTER = 16;
+
+/**
+ * Writes `subject` (`subjLen` UTF-8 bytes) at `buf[at…]`: the kept bytes
+ * when it is the kept subject; else an ASCII subject (its UTF-8 length is
+ * its UTF-16 length: any other code unit takes 2 or 3 bytes) of up to
+ * SUBJECT_JS_MAX is copied a character a byte, and any other encoded.
  */
 function writeSubject(buf: Buffer, at: number, subject: string, subjLen: number): void {
+  if (subject === keptSubject) {
+    buf.set(keptBytes, at);
+    return;
+  }
   if (subjLen === subject.length && subjLen <= SUBJECT_JS_MAX) {
     for (let k = 0; k < subjLen; k++) buf[at + k] = subject.charCodeAt(k);
   } else buf.write(subject, at, subjLen, 'utf8');
+  lastRun = subject === lastSubject ? lastRun + 1 : 1;
+  lastSubject = subject;
+  if (lastRun >= KEEP_AFTER) {
+    keptBytes = new Uint8Array(subjLen);
+    keptBytes.set(buf.subarray(at, at + subjLen));
+    keptSubject = subject;
+  }
 }
 
 /** A MSG record in a buffer of its own. */

@@ -281,6 +281,7 @@ export class FileStore implements StreamStore {
     done: AppendDone | null,
     pStart = 0,
     pEnd = payload.length,
+    stamp = -1,
   ): Error | null {
     const subjLen = Buffer.byteLength(subject);
     const hdrLen = headers === null ? 0 : headers.length;
@@ -303,6 +304,7 @@ export class FileStore implements StreamStore {
       payload,
       pStart,
       pEnd,
+      stamp,
     );
     this.indexed(seq, subject, time, seg, len);
     if (done !== null) w.notify(done, seq);

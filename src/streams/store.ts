@@ -86,6 +86,8 @@ export interface StreamStore {
    * returns: a caller holding a range of a read buffer makes no view of it.
    * `done` null: no notice of its own; the caller calls `notifyQueued` in
    * this turn, after the run of appends it covers (Stream.storeNotifyRun).
+   * `stamp` vouches for the first bytes of `headers` (file-crc-run.ts; the
+   * file store's CRC of a run's record comes from the last one).
    */
   appendNotify?(
     subject: string,
@@ -95,6 +97,7 @@ export interface StreamStore {
     done: AppendDone | null,
     pStart?: number,
     pEnd?: number,
+    stamp?: number,
   ): Error | null;
   /**
    * Calls `done(null, lastSeq)` once everything appended so far is durable

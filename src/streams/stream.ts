@@ -23,6 +23,7 @@ import {
 import { NS_PER_MS, type StreamConfig } from './stream-config.js';
 import { JsErr, StreamApiError, storeFailure } from './stream-errors.js';
 import { type PublishAdmission, type StoreDone, type StoreNotice, tell } from './stream-notice.js';
+import { rollupOf } from './stream-rollup.js';
 import { type RunDone, RunNotice } from './stream-run.js';
 
 export type { PublishAdmission, StoreDone, StoreNotice } from './stream-notice.js';
@@ -402,7 +403,8 @@ export class Stream {
    * to the turn's end or another notice queued here, when it goes in line):
    * the Redis face's pipelined XADDs (redis/xadd-run.ts). The sequence, or
    * 0 when nothing was stored (no plain publish now, or this one refused:
-   * the caller uses `storeNotify`, which tells why).
+   * the caller uses `storeNotify`, which tells why). `stamp`: the store's
+   * (StreamStore.appendNotify).
    */
   appendInRun(
     subject: string,
@@ -412,30 +414,42 @@ export class Stream {
     pe: number,
     time: number,
     run: StoreNotice,
+    stamp = -1,
   ): number {
     const store = this.messages;
     if (!this.plain(store) || this.refusal(subject, headers.length + pe - ps) !== null) return 0;
     if (this.run !== run) this.endRun();
     this.pruneDedup(time);
-    if (store.appendNotify!(subject, headers, payload, time, null, ps, pe) !== null) return 0;
+    if (store.appendNotify!(subject, headers, payload, time, null, ps, pe, stamp) !== null)
+      return 0;
     if (this.run !== run) {
       this.run = run;
       // nextTick: before any I/O as a microtask, at a fifth of queueMicrotask's cost.
-      process.nextTick(this.endRun);
+      process.nextTick(Stream.endRunOf, this);
     }
     this.lastMsgId = '';
     if (this.cfg.max_age > 0) this.expire();
     return store.appendedSeq ?? store.state().lastSeq;
   }
 
-  /** The open run's notice goes in line (its appends are queued). */
-  private readonly endRun = (): void => {
+  /**
+   * The open run's notice goes in line (its appends are queued). A method,
+   * and one function for nextTick: an arrow made per stream was a call
+   * target per stream, so the first run of a new stream threw the
+   * optimised append path away ("wrong call target"; bench/PROFILE.md,
+   * "Issue 16 — xadd4 (round 13)").
+   */
+  private endRun(): void {
     const run = this.run;
     if (run === null) return;
     this.run = null;
     this.messages.notifyQueued!(this.appended);
     this.notifyQ.push(run);
-  };
+  }
+
+  private static endRunOf(s: Stream): void {
+    s.endRun();
+  }
 
   /** `storeNotify`'s callback from the store: tells the oldest waiting publish. */
   private readonly appended: AppendDone = (err, seq) => {
@@ -575,23 +589,4 @@ export class Stream {
     this.ageTimer = null;
     await this.messages.close();
   }
-}
-
-/**
- * The `Nats-Rollup` header's meaning: 'sub' (replace the subject), 'all'
- * (replace the stream), null (none), or the error nats-server answers
- * (500/10111) when the stream does not allow rollups. nats-server leaves a
- * rollup of an unknown kind unanswered; Weft says why.
- */
-function rollupOf(
-  value: string | undefined,
-  cfg: StreamConfig,
-): 'sub' | 'all' | null | StreamApiError {
-  if (value === undefined || value === '') return null;
-  if (!cfg.allow_rollup_hdrs || cfg.deny_purge) {
-    return new StreamApiError(500, 10111, 'rollup not permitted');
-  }
-  const kind = value.toLowerCase();
-  if (kind === 'sub' || kind === 'all') return kind;
-  return new StreamApiError(500, 10111, `rollup value invalid: "${value}"`);
 }

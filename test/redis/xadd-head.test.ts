@@ -8,7 +8,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodeEntry, parseId } from '../../src/protocols/redis/stream-map.js';
-import { HEAD_FIELD_MAX, XaddHead } from '../../src/protocols/redis/xadd-head.js';
+import {
+  digits,
+  HEAD_FIELD_MAX,
+  writeDigits,
+  XaddHead,
+} from '../../src/protocols/redis/xadd-head.js';
 
 test('the block equals encodeEntry for every ID and printable field, in any order', () => {
   const head = new XaddHead();
@@ -86,5 +91,21 @@ test('ofParts(head, seq) is the block of `<head>-<seq>`, across digit counts, in
       }
       seqs.reverse();
     }
+  }
+});
+
+test('digits and writeDigits are String(n) for every size of a safe integer', () => {
+  const ns = [0, 9, 10, 99, 100, 999, 1000, 9999, 10000, 99999, 123456];
+  for (let p = 1; p <= 2 ** 53; p *= 2) ns.push(p - 1, p, p + 1);
+  ns.push(2 ** 31 - 1, 2 ** 31, 2 ** 32, Number.MAX_SAFE_INTEGER);
+  const out = Buffer.alloc(40, 0x20);
+  for (const n of ns) {
+    if (n > Number.MAX_SAFE_INTEGER) continue;
+    const text = String(n);
+    assert.equal(digits(n), text.length, `digits(${n})`);
+    out.fill(0x20);
+    writeDigits(out, 30, n);
+    assert.equal(out.toString('latin1', 30 - text.length, 30), text);
+    assert.equal(out[29 - text.length], 0x20, `no byte before ${n}'s digits`);
   }
 });

@@ -202,4 +202,22 @@ describe('Stream.appendInRun', () => {
     await run.done;
     assert.equal(run.calls.length, 1);
   });
+
+  test("two streams' runs end through one function (no call target per stream)", async () => {
+    const streams: Stream[] = [];
+    const runs = [new Told(), new Told()];
+    for (const run of runs) {
+      const store = await openFileStore(newDir(), { sync: { kind: 'always' } });
+      const s = new Stream(cfg(), store, new Date());
+      await s.open();
+      streams.push(s);
+      assert.equal(put(s, 'a', run), 1);
+      // A new stream's first run calls what every other stream's calls: not an arrow of its own.
+      assert.equal(Object.hasOwn(s, 'endRun'), false);
+    }
+    await Promise.all(runs.map((r) => r.done));
+    for (const r of runs) assert.deepEqual(r.calls, [{ err: null, sameTurn: false }]);
+    for (const s of streams) assert.equal(s.openRun, null);
+    await Promise.all(streams.map((s) => s.close()));
+  });
 });

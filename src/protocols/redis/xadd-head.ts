@@ -11,8 +11,33 @@
  * copies it (the stream's store copies what it keeps; the router's copy
  * for other listeners is made in stream-store-here.ts).
  */
+import { forgetLastRecord, STAMP_K } from '../../streams/file-crc-run.js';
 import { HDR_FIELD, HDR_ID } from './stream-map.js';
 
+/**
+ * The last generation given out, and how many times they wrapped: within
+ * an epoch every XaddHead's gens are distinct. They wrap at GEN_MAX so a
+ * stamp stays a small integer (`gen * STAMP_K + k` < 2^29: no float
+ * modulo, no boxed number per XADD); at a wrap the store forgets the record
+ * it remembers, and each XaddHead takes a new gen before its next stamp.
+ */
+let GEN = 0;
+let EPOCH = 0;
+const GEN_MAX = (1 << 22) - 1;
+
+function newGen(): number {
+  if (GEN >= GEN_MAX) {
+    GEN = 0;
+    EPOCH++;
+    forgetLastRecord();
+  }
+  return ++GEN;
+}
+
+/** Tests: the next gen given out is the last before the wrap. */
+export function genNearWrapForTest(): void {
+  GEN = GEN_MAX - 1;
+}
 const PREFIX = Buffer.from(`NATS/1.0\r\n${HDR_ID}: `, 'latin1');
 const FIELD_LINE = Buffer.from(`\r\n${HDR_FIELD}: `, 'latin1');
 /** Longest field name written here (longer ones: encodeEntry). */
@@ -32,6 +57,15 @@ export class XaddHead {
   private fieldLen = -1;
   /** The ms part (or whole ID) now written in `buf` after the prefix. */
   private head = '';
+  /** This buffer's prefix bytes' generation: a new one from GEN whenever one of them is written. */
+  private gen = 0;
+  private epoch = -1;
+  /**
+   * The last block's stamp for the store (file-crc-run.ts): `gen * STAMP_K
+   * + k`, where k covers the prefix, the ms part and the dash, the bytes
+   * every block of this `gen` starts with.
+   */
+  stamp = -1;
 
   constructor() {
     PREFIX.copy(this.buf, 0);
@@ -79,23 +113,28 @@ export class XaddHead {
       this.idLen = idLen;
       block = buf.subarray(0, at);
       this.block = block;
+      this.bump();
     }
     let at = PREFIX.length;
     // The ms part is the same text for every XADD of one ms: written once.
     if (head !== this.head) {
       for (let i = 0; i < head.length; i++) buf[at + i] = head.charCodeAt(i);
       this.head = head;
+      this.bump();
     }
+    if (this.epoch !== EPOCH) this.bump();
+    this.stamp = this.gen * STAMP_K + at + head.length + (seq < 0 ? 0 : 1);
     at += head.length;
     if (seq >= 0) {
       buf[at] = 0x2d;
-      let q = seq;
-      for (let k = at + seqLen; k > at; k--) {
-        buf[k] = 0x30 + (q % 10);
-        q = Math.floor(q / 10);
-      }
+      writeDigits(buf, at + 1 + seqLen, seq);
     }
     return block;
+  }
+
+  private bump(): void {
+    this.gen = newGen();
+    this.epoch = EPOCH;
   }
 
   private sameField(f: Buffer, fs: number, n: number): boolean {
@@ -106,14 +145,48 @@ export class XaddHead {
   }
 }
 
-/** Decimal digits of `n` (a non-negative safe integer). */
+/**
+ * Decimal digits of `n` (a non-negative safe integer). Below 2^31 in int32
+ * arithmetic, a multiply where a float division was: a division per
+ * digit, twice per XADD with writeDigits, was ~2.5 % of its main thread
+ * (bench/PROFILE.md, "Issue 16 — xadd4 (round 13)"). A loop, not compares
+ * by size: a compare the warm-up never reached threw the optimised XADD
+ * path away at the first larger seq.
+ */
 export function digits(n: number): number {
   let d = 1;
+  if (n <= 0x7fffffff) {
+    for (let q = n | 0; q >= 10; q = (q / 10) | 0) d++;
+    return d;
+  }
   while (n >= 10) {
     n = Math.floor(n / 10);
     d++;
   }
   return d;
+}
+
+/**
+ * Writes the decimal digits of `n` (a non-negative safe integer) so that
+ * the last is at `end - 1`: `digits(n)` bytes. Below 2^31 in int32
+ * arithmetic (a multiply where a float division was).
+ */
+export function writeDigits(out: Uint8Array, end: number, n: number): void {
+  let k = end;
+  if (n <= 0x7fffffff) {
+    let q = n | 0;
+    do {
+      const r = (q / 10) | 0;
+      out[--k] = 0x30 + q - r * 10;
+      q = r;
+    } while (q !== 0);
+    return;
+  }
+  let q = n;
+  do {
+    out[--k] = 0x30 + (q % 10);
+    q = Math.floor(q / 10);
+  } while (q !== 0);
 }
 
 /** Whether `f[fs, fs+n)` is `payload`. */

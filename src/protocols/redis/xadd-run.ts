@@ -15,7 +15,7 @@ import type { StoreNotice } from '../../streams/stream.js';
 import { R, type Reply } from './encoder.js';
 import { LaterReply } from './reply-line.js';
 import type { LocalView } from './stream-views.js';
-import { digits } from './xadd-head.js';
+import { digits, writeDigits } from './xadd-head.js';
 
 /** Most XADDs in one run (one slot in line, counted as this many replies: ReplyLine). */
 export const XADD_RUN_MAX = 64;
@@ -86,6 +86,7 @@ export class XaddRun extends LaterReply implements StoreNotice {
    * `<head>-<idSeq>`, or `head` when `idSeq` < 0) to the run, and delivers
    * it to anyone else who listens; false, with nothing stored, when the run
    * is closed or full, or the stream takes no run now or refuses the entry.
+   * `stamp`: `headers` came from XaddHead, whose `stamp` this is (-1: not).
    */
   append(
     headers: Buffer,
@@ -95,10 +96,11 @@ export class XaddRun extends LaterReply implements StoreNotice {
     head: string,
     idSeq: number,
     now: number,
+    stamp = -1,
   ): boolean {
     if (this.count > 0 && !this.open) return false;
     const cs = this.cs;
-    const at = cs.stream.appendInRun(this.subject, headers, payload, ps, pe, now, this);
+    const at = cs.stream.appendInRun(this.subject, headers, payload, ps, pe, now, this, stamp);
     if (at === 0) return false;
     this.add(at, head, idSeq, now);
     if (this.count === 1 || !this.quiet) {
@@ -141,12 +143,8 @@ export class XaddRun extends LaterReply implements StoreNotice {
     for (let i = 0; i < hl; i++) out[at++] = head.charCodeAt(i);
     if (idSeq >= 0) {
       out[at] = 0x2d;
-      let q = idSeq;
-      for (let k = at + sl; k > at; k--) {
-        out[k] = 0x30 + (q % 10);
-        q = Math.floor(q / 10);
-      }
       at += sl + 1;
+      writeDigits(out, at, idSeq);
     }
     out[at++] = 13;
     out[at++] = 10;

@@ -170,7 +170,9 @@ export function xaddRanges(
 ): Reply | LaterReply | null {
   const name = nameAt(buf, ks, ke);
   if (typeof name !== 'string') return null;
-  if (tail instanceof XaddRun && tail.cs.stream.name === name) {
+  // Object.is, not ===: === takes its feedback from the warm-up's names (one
+  // character, internalized strings) and deoptimised at a longer name.
+  if (tail instanceof XaddRun && Object.is(tail.cs.stream.name, name)) {
     const joined = xaddJoin(tail, buf, fs, fe, vs, ve);
     if (joined) return tail;
   }
@@ -213,7 +215,8 @@ function xaddJoin(
   const seq = tick ? 0 : made.seq + 1;
   const head = tick ? String(now) : made.msText;
   const headers = xaddHead.ofParts(head, seq, buf, fs, fe);
-  if (headers === null || !run.append(headers, buf, vs, ve, head, seq, now)) return false;
+  if (headers === null || !run.append(headers, buf, vs, ve, head, seq, now, xaddHead.stamp))
+    return false;
   const id = { ms: tick ? BigInt(now) : last.ms, seq: seqBig(seq) };
   made.ms = tick ? now : made.ms;
   made.seq = seq;

@@ -1,0 +1,89 @@
+/**
+ * The MSG record encoder (file-record.ts) writes the bytes the format
+ * says, whatever records came before: the sequence and time as the
+ * little-endian doubles `writeDoubleLE` writes (they are written as words),
+ * the subject as its UTF-8 whether it is the kept one (two records in a
+ * row with it), a new one, non-ASCII or longer than the loop's limit, and
+ * the header block and payload in place; every record checks.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as zlib from 'node:zlib';
+import {
+  checkRecord,
+  encodeMsgAt,
+  HEADER,
+  msgLength,
+  recBody,
+  recSeq,
+  recSubject,
+  recTime,
+} from '../../src/streams/file-record.js';
+
+/** The record as the format describes it, built field by field. */
+function reference(
+  seq: number,
+  time: number,
+  subject: string,
+  headers: Buffer | null,
+  payload: Buffer,
+): Buffer {
+  const s = Buffer.from(subject, 'utf8');
+  const h = headers ?? Buffer.alloc(0);
+  const head = Buffer.alloc(HEADER);
+  head.writeUInt32LE(HEADER + s.length + h.length + payload.length, 0);
+  head[8] = 1;
+  head[9] = headers === null ? 0 : 1;
+  head.writeUInt16LE(s.length, 10);
+  head.writeUInt32LE(h.length, 12);
+  head.writeDoubleLE(seq, 16);
+  head.writeDoubleLE(time, 24);
+  const rec = Buffer.concat([head, s, h, payload]);
+  rec.writeUInt32LE(zlib.crc32(rec.subarray(8)) >>> 0, 4);
+  return rec;
+}
+
+test("records are the format's bytes whatever subjects came before", () => {
+  const subjects = [
+    'a.b',
+    'a.b',
+    'a.b',
+    'orders.eu.ü',
+    'orders.eu.ü',
+    'orders.eu.ü',
+    `long.${'x'.repeat(90)}`,
+    `long.${'x'.repeat(90)}`,
+    `long.${'x'.repeat(90)}`,
+    'a.b',
+    'a.c',
+    'a.b',
+    'a.b',
+    `${'a.'.slice(0, 1)}.b`, // equal text, another string object
+    'redis.stream.k',
+  ];
+  const seqs = [0, 1, 255, 256, 65_537, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER];
+  const buf = Buffer.alloc(4096);
+  let n = 0;
+  for (const subject of [...subjects, ...subjects.reverse()]) {
+    const seq = seqs[n % seqs.length]!;
+    const time = 1_765_080_000_000 + n * 7;
+    const headers = n % 3 === 0 ? null : Buffer.from(`NATS/1.0\r\nX: ${n}\r\n\r\n`);
+    const payload = Buffer.alloc(n % 5 === 0 ? 100 : n % 7, 0x41 + n);
+    const subjLen = Buffer.byteLength(subject);
+    const len = msgLength(subjLen, headers, payload);
+    const off = 17 + ((n * 131) % 1000);
+    buf.fill(0xee);
+    encodeMsgAt(buf, off, len, seq, time, subject, subjLen, headers, payload);
+    const rec = buf.subarray(off, off + len);
+    assert.ok(
+      rec.equals(reference(seq, time, subject, headers, payload)),
+      `record ${n}: ${subject}`,
+    );
+    assert.equal(checkRecord(buf, off, len), null);
+    assert.equal(recSeq(buf, off), seq);
+    assert.equal(recTime(buf, off), time);
+    assert.equal(recSubject(buf, off), subject);
+    assert.ok(recBody(buf, off).payload.equals(payload));
+    n++;
+  }
+});

@@ -343,7 +343,8 @@ export class FileWriter {
         // Nothing queued: no turn to wait (an append later kicks the writer, into
         // the same check phase the wait would have ended in); waiting was a loop
         // turn more per batch (bench/PROFILE.md, "Issue 16 — rgroup7 (round 13)").
-        if (this.q.length > 0 && this.q.length < 64) await new Promise<void>((r) => setImmediate(r));
+        if (this.q.length > 0 && this.q.length < 64)
+          await new Promise<void>((r) => setImmediate(r));
       }
     } catch (err) {
       await this.fail(err);

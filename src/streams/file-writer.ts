@@ -340,7 +340,11 @@ export class FileWriter {
         else if (this.compactWanted) await this.compact();
         else break;
         // Let the publishers just resolved append again, so they share the next batch.
-        if (this.q.length < 64) await new Promise<void>((r) => setImmediate(r));
+        // Nothing queued: no turn to wait (an append later kicks the writer, into
+        // the same check phase the wait would have ended in); waiting was a loop
+        // turn more per batch (bench/PROFILE.md, "Issue 16 — rgroup7 (round 13)").
+        if (this.q.length > 0 && this.q.length < 64)
+          await new Promise<void>((r) => setImmediate(r));
       }
     } catch (err) {
       await this.fail(err);

@@ -40,6 +40,7 @@ import { PublishCache, publishRange } from './publish.js';
 import { ClientSubscriptions } from './pubsub.js';
 import { LaterReply, ReplyLine } from './reply-line.js';
 import { type LoginSession, loginWith } from './session-login.js';
+import { type SettleTurn, settleTurnOf } from './settle-turn.js';
 
 /** Replies waiting for an earlier one before reading pauses. */
 export const PENDING_REPLIES_MAX = 1024;
@@ -76,6 +77,8 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   private closeHooks: (() => void)[] | null = null;
   /** auth_timeout, while a node that needs credentials has none from this client. */
   private timer: NodeJS.Timeout | null = null;
+  /** Flushes replies settled by a store's write in the task that settled them (settle-turn.ts). */
+  private readonly turn: SettleTurn;
 
   constructor(
     id: number,
@@ -88,6 +91,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     this.who = new ConnectionIdentity(node.security);
     this.reader = new RespReader(node.options.maxPayload);
     this.ctx = { client: this, face: host.state };
+    this.turn = settleTurnOf(node.flusher);
     this.fastPublish = host.table.get('publish')?.run === publishCommand;
     this.fastXadd = host.table.get('xadd')?.run === xaddCommand;
     onReads(socket, (chunk: Buffer) => this.read(chunk));
@@ -474,13 +478,15 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   /**
    * A reply settled: writes the ones now at the head of the line, then
    * runs what waits. Not a read batch of its own: what it queues is
-   * flushed by the Flusher's setImmediate pass, once for every reply that
-   * settled in this turn — a group commit's fsync settles many XADDs of
-   * many connections at once, and a flush per reply was a socket write
-   * per reply (bench/PROFILE.md, "Issue 16 — faces").
+   * flushed once for every reply that settled in this task — a group
+   * commit's fsync settles many XADDs of many connections at once, and a
+   * flush per reply was a socket write per reply (bench/PROFILE.md,
+   * "Issue 16 — faces") — at the task's end, in this turn (settle-turn.ts;
+   * it was the Flusher's setImmediate pass, a turn later).
    */
   private settled(): void {
     if (this.closed) return;
+    this.turn.enter();
     this.line.writeReady(this.writeOut);
     // Nothing read waits, reading is not paused and the connection is not
     // ending: running the reader would find nothing (most XADD acks).

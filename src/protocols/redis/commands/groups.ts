@@ -198,7 +198,7 @@ function xackNow(ctx: CommandContext, args: readonly Buffer[]): Reply | LaterRep
   const cs = groups === undefined ? undefined : all.view.lookupNow(ctx, args[1]!);
   const g = cs === undefined ? undefined : groups!.get(cs, name(args[2]!));
   if (g === undefined) return null;
-  const ack = strictIds(args, 3);
+  const ack = strictIds(args, 3, g.state);
   if (ack === null) return null;
   const done = new RecordDone(groups!);
   groups!.counters.commandsInTurn++;

@@ -10,6 +10,7 @@ import { forwardingOf } from './forward.js';
 import { type AckIds, type IdKey, showId } from './ids.js';
 import { type GroupEntry, GroupError } from './live.js';
 import { RedisGroups } from './registry.js';
+import type { GroupState } from './state.js';
 import { keyOfCanonical, MappedStreams, toKey } from './streams-view.js';
 import { KeyRefused, RemoteStream } from './view.js';
 
@@ -42,15 +43,22 @@ export function strictId(arg: Buffer): IdKey | null {
 /**
  * `strictId` of each of `args` from `from` on, with their texts when each
  * was written as Redis writes IDs (its bytes the ID's short form); null
- * when one is not an ID.
+ * when one is not an ID. `state`: the group, whose memo of the IDs its
+ * reads answered with gives their keys (recent-keys.ts).
  */
-export function strictIds(args: readonly Buffer[], from: number): AckIds | null {
+export function strictIds(
+  args: readonly Buffer[],
+  from: number,
+  state: GroupState | null = null,
+): AckIds | null {
   const ids: IdKey[] = new Array(args.length - from);
   let canonical = true;
   for (let i = from; i < args.length; i++) {
     const a = args[i]!;
-    if (canonicalIdDash(a, 0, a.length) >= 0) ids[i - from] = keyOfCanonical(a, 0, a.length);
-    else {
+    if (canonicalIdDash(a, 0, a.length) >= 0) {
+      // The key a read of `state` made of this text, else one made here.
+      ids[i - from] = state?.recentKey(a) ?? keyOfCanonical(a, 0, a.length);
+    } else {
       const id = strictId(a);
       if (id === null) return null;
       ids[i - from] = id;

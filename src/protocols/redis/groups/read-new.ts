@@ -7,6 +7,7 @@
  * record (bench/PROFILE.md, "Issue 16 — rgroup3 (round 10)").
  */
 import type { CapturedStream } from '../../../jetstream/service.js';
+import { XADD_ID_AT } from '../stream-map.js';
 import type { GroupFeed, Pulled } from './feed.js';
 import type { IdKey } from './ids.js';
 import { entriesReadAfter } from './lag.js';
@@ -62,6 +63,8 @@ export class NewRead {
       return;
     }
     taken.push({ id, seq: m.seq, msg: m, idEnd });
+    // The XACK that follows names these IDs again (recent-keys.ts).
+    if (idEnd >= 0) this.state.recentKeys().add(m.headers!, XADD_ID_AT, idEnd, id);
   }
 
   /**

@@ -14,6 +14,7 @@
  */
 import { IdMap } from './id-map.js';
 import type { IdKey } from './ids.js';
+import { RecentKeys } from './recent-keys.js';
 
 /** Redis's SCG_INVALID_ENTRIES_READ: the entries-read counter is unknown (nil in XINFO). */
 export const UNKNOWN_READ = -1;
@@ -41,6 +42,8 @@ export class GroupConsumer {
 export class GroupState {
   readonly pel = new IdMap<Nack>();
   readonly consumers = new Map<string, GroupConsumer>();
+  /** Not state: the keys of the IDs last read, for XACK (recent-keys.ts); made on the first read. */
+  private recent: RecentKeys | null = null;
 
   constructor(
     readonly name: string,
@@ -49,6 +52,16 @@ export class GroupState {
     /** When the group was created, ms. */
     readonly created: number,
   ) {}
+
+  recentKeys(): RecentKeys {
+    this.recent ??= new RecentKeys();
+    return this.recent;
+  }
+
+  /** The memo's key of an ID written `b` (canonical), if any (no memo made). */
+  recentKey(b: Buffer): IdKey | undefined {
+    return this.recent?.keyOf(b);
+  }
 
   consumer(name: string, now: number): GroupConsumer {
     let c = this.consumers.get(name);

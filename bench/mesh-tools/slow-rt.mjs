@@ -18,121 +18,31 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { resolve } from 'node:path';
+import { portOf, requester, responderSrc, startTarget } from './reqrep-kit.mjs';
 
 const [n, ...targets] = process.argv.slice(2);
 const requests = Number(n);
-const here = resolve('dist');
-
-const responderSrc = `
-const net = require('node:net');
-const s = net.connect({ host: '127.0.0.1', port: Number(process.argv[1]), noDelay: true });
-let buf = '';
-const body = 'x'.repeat(16);
-s.setEncoding('latin1');
-s.write('CONNECT {"verbose":false,"pedantic":false}\\r\\nSUB req 1\\r\\nPING\\r\\n');
-s.on('data', (d) => {
-  buf += d;
-  for (;;) {
-    const i = buf.indexOf('\\r\\n');
-    if (i < 0) return;
-    const line = buf.slice(0, i);
-    if (line.startsWith('MSG ')) {
-      const f = line.split(' ');
-      const len = Number(f[f.length - 1]);
-      if (buf.length < i + 2 + len + 2) return;
-      buf = buf.slice(i + 2 + len + 2);
-      s.write('PUB ' + f[3] + ' 16\\r\\n' + body + '\\r\\n');
-    } else {
-      buf = buf.slice(i + 2);
-      if (line === 'PONG') process.stdout.write('ready\\n');
-      else if (line === 'PING') s.write('PONG\\r\\n');
-    }
-  }
-});
-`;
-
-/** Runs `count` requests; `between` is awaited after the warm-up. */
-function requester(port, count, between) {
-  return new Promise((ok) => {
-    const s = net.connect({ host: '127.0.0.1', port, noDelay: true });
-    s.setEncoding('latin1');
-    let buf = '';
-    let phase = 'probe';
-    const body = 'x'.repeat(16);
-    const t0s = new Array(count);
-    const t1s = new Array(count);
-    let i = -5000;
-    let t0 = 0n;
-    let probe;
-    const send = () => {
-      t0 = process.hrtime.bigint();
-      s.write(`PUB req inbox.1 16\r\n${body}\r\n`);
-    };
-    s.write('CONNECT {"verbose":false,"pedantic":false}\r\nSUB inbox.1 1\r\nPING\r\n');
-    s.on('data', (d) => {
-      buf += d;
-      for (;;) {
-        const k = buf.indexOf('\r\n');
-        if (k < 0) return;
-        const line = buf.slice(0, k);
-        if (line.startsWith('MSG ')) {
-          const f = line.split(' ');
-          const len = Number(f[f.length - 1]);
-          if (buf.length < k + 2 + len + 2) return;
-          buf = buf.slice(k + 2 + len + 2);
-          if (phase === 'probe') {
-            phase = 'run';
-            clearInterval(probe);
-            send();
-            continue;
-          }
-          const t1 = process.hrtime.bigint();
-          if (i >= 0) {
-            t0s[i] = t0;
-            t1s[i] = t1;
-          }
-          i++;
-          if (i === 0) {
-            between().then(send);
-            continue;
-          }
-          if (i === count) {
-            s.end();
-            ok({ t0s, t1s });
-          } else send();
-        } else {
-          buf = buf.slice(k + 2);
-          if (line === 'PONG' && phase === 'probe' && !probe) probe = setInterval(send, 20);
-          else if (line === 'PING') s.write('PONG\r\n');
-        }
-      }
-    });
-  });
-}
 
 const or = (ids, field) => ids.map((t) => `${field} == ${t}`).join(' || ');
 
 for (const spec of targets) {
-  const [t, flags = ''] = spec.split('+');
-  const baseArgs = process.env.WEFT_BENCH_NODE_ARGS ?? '';
-  process.env.WEFT_BENCH_NODE_ARGS = `${baseArgs} ${flags.replaceAll(',', ' ')}`;
-  const servers = await import(`${here}/bench/servers.js`);
-  const nodes = await servers.startWeftChain(
-    `${resolve(t)}/src/cli/main.js`,
-    Number(process.env.NODES ?? 3),
-  );
-  process.env.WEFT_BENCH_NODE_ARGS = baseArgs;
-  const port = (x) => Number(new URL(x.url.replace(/^nats:/, 'http:')).port);
+  const { nodes } = await startTarget(spec, { nodes: 3 });
   const stopAll = () => Promise.all(nodes.map((x) => x.stop()));
   process.once('uncaughtException', async (e) => {
     await stopAll();
     throw e;
   });
-  const resp = spawn(process.execPath, ['-e', responderSrc, String(port(nodes.at(-1)))], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const resp = spawn(
+    process.execPath,
+    [
+      '-e',
+      responderSrc('Number(process.argv[1])', "process.stdout.write('ready\\n')"),
+      String(portOf(nodes.at(-1))),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await new Promise((ok) => resp.stdout.once('data', ok));
   const names = new Map();
   nodes.forEach((x, i) => {
@@ -152,7 +62,13 @@ for (const spec of targets) {
   let out = '';
   let err = '';
   let bt;
-  const { t0s, t1s } = await requester(port(nodes[0]), requests, async () => {
+  const t0s = new Array(requests);
+  const t1s = new Array(requests);
+  const record = (i, t0, t1) => {
+    t0s[i] = t0;
+    t1s[i] = t1;
+  };
+  await requester(portOf(nodes[0]), requests, record, async () => {
     bt = spawn('bpftrace', [btFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(requests * 8 + 4096) },

@@ -14,100 +14,13 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { portOf, requester, responderSrc, startTarget, WARM } from './reqrep-kit.mjs';
 
 const [n, ...targets] = process.argv.slice(2);
 const requests = Number(n);
 const rounds = Number(process.env.ROUNDS ?? 1);
-const here = resolve('dist');
 const natsBin = process.env.NATS_BIN ?? execFileSync('which', ['nats-server']).toString().trim();
-
-const responderSrc = `
-const net = require('node:net');
-const { workerData, parentPort } = require('node:worker_threads');
-const s = net.connect({ host: '127.0.0.1', port: workerData.port, noDelay: true });
-let buf = '';
-const body = 'x'.repeat(16);
-s.setEncoding('latin1');
-s.write('CONNECT {"verbose":false,"pedantic":false}\\r\\nSUB req 1\\r\\nPING\\r\\n');
-s.on('data', (d) => {
-  buf += d;
-  for (;;) {
-    const i = buf.indexOf('\\r\\n');
-    if (i < 0) return;
-    const line = buf.slice(0, i);
-    if (line.startsWith('MSG ')) {
-      const f = line.split(' ');
-      const len = Number(f[f.length - 1]);
-      if (buf.length < i + 2 + len + 2) return;
-      buf = buf.slice(i + 2 + len + 2);
-      s.write('PUB ' + f[3] + ' 16\\r\\n' + body + '\\r\\n');
-    } else {
-      buf = buf.slice(i + 2);
-      if (line === 'PONG') parentPort.postMessage('ready');
-      else if (line === 'PING') s.write('PONG\\r\\n');
-    }
-  }
-});
-`;
-
-function requester(port) {
-  return new Promise((ok) => {
-    const s = net.connect({ host: '127.0.0.1', port, noDelay: true });
-    s.setEncoding('latin1');
-    let buf = '';
-    let phase = 'probe';
-    const body = 'x'.repeat(16);
-    const lat = new Float64Array(requests);
-    const at = new Float64Array(requests);
-    let i = -5000; // warm-up
-    let t0 = 0n;
-    const send = () => {
-      t0 = process.hrtime.bigint();
-      s.write(`PUB req inbox.1 16\r\n${body}\r\n`);
-    };
-    s.write('CONNECT {"verbose":false,"pedantic":false}\r\nSUB inbox.1 1\r\nPING\r\n');
-    let probe;
-    s.on('data', (d) => {
-      buf += d;
-      for (;;) {
-        const k = buf.indexOf('\r\n');
-        if (k < 0) return;
-        const line = buf.slice(0, k);
-        if (line.startsWith('MSG ')) {
-          const f = line.split(' ');
-          const len = Number(f[f.length - 1]);
-          if (buf.length < k + 2 + len + 2) return;
-          buf = buf.slice(k + 2 + len + 2);
-          if (phase === 'probe') {
-            phase = 'run';
-            clearInterval(probe);
-            send();
-            continue;
-          }
-          const t1 = process.hrtime.bigint();
-          if (i >= 0) {
-            lat[i] = Number(t1 - t0) / 1e3;
-            at[i] = performance.timeOrigin + performance.now() - lat[i] / 1e3;
-          }
-          i++;
-          if (i === requests) {
-            s.end();
-            ok({ lat, at });
-          } else send();
-        } else {
-          buf = buf.slice(k + 2);
-          if (line === 'PONG' && phase === 'probe' && !probe) {
-            // Requests reach the responder once its interest crossed the links.
-            probe = setInterval(send, 20);
-          } else if (line === 'PING') s.write('PONG\r\n');
-        }
-      }
-    });
-  });
-}
 
 /** User + system CPU of a process, µs (10 ms ticks). */
 const cpuUs = (pid) => {
@@ -118,24 +31,16 @@ const cpuUs = (pid) => {
 const pct = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 for (let r = 0; r < rounds; r++)
   for (const spec of targets) {
-    const [t, flags = ''] = spec.split('+');
-    const baseArgs = process.env.WEFT_BENCH_NODE_ARGS ?? '';
-    process.env.WEFT_BENCH_NODE_ARGS = `${baseArgs} ${flags.replaceAll(',', ' ')}`;
-    const servers = await import(`${here}/bench/servers.js`);
-    const nodes =
-      t === 'nats'
-        ? await servers.startNatsCluster(natsBin, 2)
-        : await servers.startWeftChain(
-            `${resolve(t)}/src/cli/main.js`,
-            Number(process.env.NODES ?? 2),
-          );
-    process.env.WEFT_BENCH_NODE_ARGS = baseArgs;
-    const port = (x) => Number(new URL(x.url.replace(/^nats:/, 'http:')).port);
+    const { t, flags, nodes } = await startTarget(spec, { natsBin });
     try {
-      const w = new Worker(responderSrc, { eval: true, workerData: { port: port(nodes.at(-1)) } });
+      const w = new Worker(
+        "const { workerData, parentPort } = require('node:worker_threads');" +
+          responderSrc('workerData.port', "parentPort.postMessage('ready')"),
+        { eval: true, workerData: { port: portOf(nodes.at(-1)) } },
+      );
       await new Promise((ok) => w.once('message', ok));
       // STRACE=1: syscalls per round trip of every server process, all threads
-      // (counted over the warm-up too: divided by requests + 5,000).
+      // (counted over the warm-up too: divided by requests + WARM).
       const tracers = process.env.STRACE
         ? nodes.map((x) => {
             const p = spawn('strace', ['-f', '-c', '-p', String(x.pid)], {
@@ -154,15 +59,20 @@ for (let r = 0; r < rounds; r++)
         : [];
       if (tracers.length) await new Promise((ok) => setTimeout(ok, 1000));
       const cpu0 = nodes.map((x) => cpuUs(x.pid));
-      const { lat, at } = await requester(port(nodes[0]));
-      const cpu = nodes.map((x, i) => (cpuUs(x.pid) - cpu0[i]) / (requests + 5000));
+      const lat = new Float64Array(requests);
+      const at = new Float64Array(requests);
+      await requester(portOf(nodes[0]), requests, (i, t0, t1) => {
+        lat[i] = Number(t1 - t0) / 1e3;
+        at[i] = performance.timeOrigin + performance.now() - lat[i] / 1e3;
+      });
+      const cpu = nodes.map((x, i) => (cpuUs(x.pid) - cpu0[i]) / (requests + WARM));
       for (const t of tracers) t.p.kill('SIGINT');
       for (const t of tracers) {
         const rows = [];
         for (const line of (await t.done).split('\n')) {
           const f = line.trim().split(/\s+/);
           if (f.length >= 5 && /^[\d.]+$/.test(f[0]) && f.at(-1) !== 'total') {
-            const v = Number(f[3]) / (requests + 5000);
+            const v = Number(f[3]) / (requests + WARM);
             if (v >= 0.05) rows.push(`${f.at(-1)} ${v.toFixed(2)}`);
           }
         }

@@ -39,6 +39,15 @@ function newArena(): Arena {
   return { buf: Buffer.allocUnsafeSlow(ARENA_BYTES), used: 0, pending: 0 };
 }
 
+/**
+ * The arena of a chunk in no arena (a record in a buffer of its own, a
+ * batch put back): an object of the arenas' shape, not null, so `claim`'s
+ * `cArena[n] === a` sees only arenas — a null there (a record in its own
+ * buffer queued before one in an arena) deoptimised the optimised `claim` at a process's new
+ * stream (bench/PROFILE.md, "xadd5 (round 13)"). Never counted or reused.
+ */
+const NO_ARENA: Arena = { buf: Buffer.alloc(0), used: 0, pending: 0 };
+
 /** Called once: with null when the operation is durable, else with why it failed. */
 export type WriteDone = (err: Error | null, arg: number) => void;
 
@@ -60,8 +69,8 @@ export interface Waiters {
 export interface WriteBatch extends Waiters {
   bufs: Buffer[];
   segs: Segment[];
-  /** The arena of each chunk, or null. */
-  arenas: (Arena | null)[];
+  /** The arena of each chunk, or NO_ARENA. */
+  arenas: Arena[];
   /** Records in the chunks. */
   records: number;
 }
@@ -72,7 +81,7 @@ export class WriteQueue {
   private cStart: number[] = [];
   private cEnd: number[] = [];
   private cSeg: Segment[] = [];
-  private cArena: (Arena | null)[] = [];
+  private cArena: Arena[] = [];
   private records = 0;
   private done: (WriteDone | undefined)[] = [];
   private args: number[] = [];
@@ -112,7 +121,7 @@ export class WriteQueue {
     if (len > ARENA_BYTES >> 2) {
       this.buf = Buffer.allocUnsafeSlow(len);
       this.at = 0;
-      this.chunk(this.buf, 0, len, seg, null);
+      this.chunk(this.buf, 0, len, seg, NO_ARENA);
       return;
     }
     let a = this.arena;
@@ -148,10 +157,10 @@ export class WriteQueue {
     this.records++;
     this.buf = rec;
     this.at = 0;
-    this.chunk(rec, 0, rec.length, seg, null);
+    this.chunk(rec, 0, rec.length, seg, NO_ARENA);
   }
 
-  private chunk(buf: Buffer, start: number, end: number, seg: Segment, a: Arena | null): void {
+  private chunk(buf: Buffer, start: number, end: number, seg: Segment, a: Arena): void {
     this.cBuf.push(buf);
     this.cStart.push(start);
     this.cEnd.push(end);
@@ -162,7 +171,7 @@ export class WriteQueue {
   /** A batch was written: its arenas' chunks are no longer needed. */
   written(b: WriteBatch): void {
     for (const a of b.arenas) {
-      if (a !== null && --a.pending === 0 && a.used === ARENA_BYTES && a !== this.arena) {
+      if (a !== NO_ARENA && --a.pending === 0 && a.used === ARENA_BYTES && a !== this.arena) {
         this.release(a);
       }
     }
@@ -235,7 +244,7 @@ export class WriteQueue {
 
   /** Puts a batch that failed back at the head of the queue (its arenas are not reused). */
   putBack(b: WriteBatch): void {
-    this.cArena = b.bufs.map((): Arena | null => null).concat(this.cArena);
+    this.cArena = b.bufs.map((): Arena => NO_ARENA).concat(this.cArena);
     this.cBuf = b.bufs.concat(this.cBuf);
     this.cStart = b.bufs.map(() => 0).concat(this.cStart);
     this.cEnd = b.bufs.map((x) => x.length).concat(this.cEnd);

@@ -24,8 +24,15 @@ export const NOPERM_KEY =
 
 /** The stream name of a key, or the error reply. */
 export function nameOf(key: Buffer): string | Reply {
-  // A pipeline repeats its key: the last one's name is kept (a copy of the key, never a view).
-  if (lastKey !== null && sameBytes(lastKey, key)) return lastName;
+  // A pipeline repeats its key: the last one's name is kept (a copy of the
+  // key, never a view) and used once it came KEEP_AFTER times in a row.
+  if (lastKey !== null && sameBytes(lastKey, key)) {
+    if (repeats >= KEEP_AFTER) {
+      keyMemo.hits++;
+      return lastName;
+    }
+    repeats++;
+  } else repeats = 0;
   const n = streamNameOf(key);
   if ('error' in n) return R.error(n.error);
   if (key.length <= LAST_KEY_MAX) {
@@ -35,22 +42,38 @@ export function nameOf(key: Buffer): string | Reply {
   return n.name;
 }
 
-/** `nameOf` for the key `buf[s, e)`: no view made when it is the last key read. */
+/** `nameOf` for the key `buf[s, e)`: no view made when it is the kept key. */
 export function nameAt(buf: Buffer, s: number, e: number): string | Reply {
   const n = e - s;
   const last = lastKey;
-  if (last !== null && last.length === n) {
+  if (last !== null && last.length === n && repeats >= KEEP_AFTER) {
     let i = 0;
     while (i < n && last[i] === buf[s + i]) i++;
-    if (i === n) return lastName;
+    if (i === n) {
+      keyMemo.hits++;
+      return lastName;
+    }
   }
   return nameOf(buf.subarray(s, e));
 }
 
 /** Longest key kept by nameOf for the next command. */
 const LAST_KEY_MAX = 256;
+/**
+ * The kept name is used after the key came this many times in a row;
+ * before, the name is made as on a miss. So the miss path runs after V8
+ * gave the functions type feedback (a process's first calls run without),
+ * and a new key later — a new stream — does not throw away the optimised
+ * `xaddRead` that inlines it (bench/PROFILE.md, "xadd5 (round 13)"; the
+ * same as the record encoder's subject `KEEP_AFTER`, file-record.ts).
+ */
+export const KEEP_AFTER = 64;
 let lastKey: Buffer | null = null;
 let lastName = '';
+/** How many times in a row the kept key came (counted up to KEEP_AFTER). */
+let repeats = 0;
+/** Names given from the kept key (tests read it). */
+export const keyMemo = { hits: 0 };
 
 /** A JetStream-layer failure as a Redis error. */
 export function failure(err: unknown): Reply {

@@ -14,9 +14,10 @@
  * after each writer round's acks: the segment is written with O_DSYNC). It
  * is rewritten in place (one 32-byte pwrite, no fsync) at most once per
  * MARK_WRITE_MS: a move within that time after the last write is held, and
- * a timer writes the latest one when the time is up (so rounds that follow
- * each other cost one pwrite per MARK_WRITE_MS, not one each; bench/PROFILE.md,
- * "mark (round 13)"). It is fsynced at most once per MARK_FSYNC_MS, always
+ * one timer shared by every store's mark writes the latest one when the time
+ * is up (so rounds that follow each other cost one pwrite per MARK_WRITE_MS,
+ * not one each, and all busy stores one timer; bench/PROFILE.md, "mark
+ * (round 13)"). It is fsynced at most once per MARK_FSYNC_MS, always
  * right after writing the latest position, and on close (after writing it).
  *
  * So after a process crash (the OS still holds the page) it lags by at most
@@ -80,6 +81,28 @@ export function readMark(dir: string): { mark: SyncedMark | null; problem: strin
   return { mark, problem: null };
 }
 
+/**
+ * Marks holding a move, written together when the shared timer fires. At
+ * most one entry per open file store (a mark leaves it on close).
+ */
+const held = new Set<MarkFile>();
+/** Fires MARK_WRITE_MS after the first mark was held; made once, re-armed with refresh. */
+let heldTimer: NodeJS.Timeout | null = null;
+
+function hold(m: MarkFile): void {
+  held.add(m);
+  if (held.size > 1) return;
+  if (heldTimer === null) {
+    heldTimer = setTimeout(writeHeld, MARK_WRITE_MS);
+    heldTimer.unref();
+  } else heldTimer.refresh();
+}
+
+function writeHeld(): void {
+  for (const m of held) m.writeHeld();
+  held.clear();
+}
+
 /** The mark file of an open store. */
 export class MarkFile {
   private fd: number;
@@ -94,9 +117,8 @@ export class MarkFile {
   private offset = DOUBLE_FIRST;
   private lastSeq = DOUBLE_FIRST;
   private pending = false;
-  /** Writes the held mark when MARK_WRITE_MS are up (made once, re-armed with refresh). */
-  private timer: NodeJS.Timeout | null = null;
-  private armed = false;
+  /** The mark is in `held`, for the shared timer to write. */
+  held = false;
   /** Writes or fsyncs of the mark that failed (the mark then lags; nothing else is affected). */
   errors = 0;
   /** pwrites of the mark made (for tests and profiles). */
@@ -128,21 +150,21 @@ export class MarkFile {
     }
     const now = Date.now();
     if (
-      (!this.armed && now - this.lastWrite >= MARK_WRITE_MS) ||
+      (!this.held && now - this.lastWrite >= MARK_WRITE_MS) ||
       (!this.fsyncing && now - this.lastFsync >= MARK_FSYNC_MS)
     ) {
       this.flush(false, now);
       return;
     }
-    if (this.armed) return;
-    this.armed = true;
-    if (this.timer === null) {
-      this.timer = setTimeout(() => {
-        this.armed = false;
-        if (this.pending) this.flush(false);
-      }, MARK_WRITE_MS);
-      this.timer.unref();
-    } else this.timer.refresh();
+    if (this.held) return;
+    this.held = true;
+    hold(this);
+  }
+
+  /** The shared timer fired: writes the held move (unless a write since took it). */
+  writeHeld(): void {
+    this.held = false;
+    if (this.pending) this.flush(false);
   }
 
   /** Writes the latest mark; fsyncs it when `durable` (synchronously) or when one is due. */
@@ -181,8 +203,8 @@ export class MarkFile {
   /** Writes the held mark and fsyncs it (a clean close leaves an exact mark), and closes. */
   close(): void {
     if (this.fd < 0) return;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.armed = false;
+    if (this.held) held.delete(this);
+    this.held = false;
     if (this.pending) this.flush(true);
     else {
       try {

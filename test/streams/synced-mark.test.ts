@@ -58,6 +58,23 @@ describe('synced mark', () => {
     }
   });
 
+  test("several stores' held marks are all written by the shared timer", async () => {
+    const ds = await Promise.all([tempDir(), tempDir(), tempDir()]);
+    const ms = ds.map((d) => new MarkFile(d));
+    try {
+      for (let i = 1; i <= 100; i++) {
+        for (const [k, m] of ms.entries())
+          m.write({ segName: k + 1, offset: i, lastSeq: i * 10 + k });
+      }
+      for (const [k, d] of ds.entries()) {
+        await checkFor(() => readMark(d).mark?.lastSeq === 1000 + k);
+        assert.deepEqual(readMark(d).mark, { segName: k + 1, offset: 100, lastSeq: 1000 + k });
+      }
+    } finally {
+      for (const m of ms) m.close();
+    }
+  });
+
   test('close writes the held mark', async () => {
     const dir = await tempDir();
     const m = new MarkFile(dir);

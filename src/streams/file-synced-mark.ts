@@ -24,7 +24,9 @@
  * MARK_WRITE_MS and the round in flight: what lies past it in the newest
  * segment is then whole records, acknowledged or not, which open reads back
  * as such (only bad bytes past the mark with nothing valid after them are
- * cut: file-recovery.ts; a valid record is never cut). After a power loss
+ * cut: file-recovery.ts; a valid record is never cut; only damage the
+ * crash did not make, in that stretch, is taken for a torn tail, or zeros
+ * there for fill: test/streams/synced-mark.test.ts). After a power loss
  * it may lag by up to MARK_FSYNC_MS, and damage within that last stretch is
  * taken for a torn tail (still logged and quarantined, not counted as
  * damage).

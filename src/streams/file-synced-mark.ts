@@ -10,15 +10,26 @@
  *   was started): damage to data that had been synced — reported, kept in
  *   the quarantine file, never cut silently.
  *
- * Cost: the mark is rewritten in place (one 32-byte pwrite, no fsync) after
- * each fsync of a segment (under sync `always`, after each writer round's
- * acks: the segment is written with O_DSYNC), and fsynced itself at most
- * once per MARK_FSYNC_MS, and on close. So after a process crash (the OS
- * still holds the page) it is exact, or one round behind when the crash
- * fell between a round's acks and its mark (what lies past it is then
- * whole records, read back as such); after a power loss it may lag by up to
- * MARK_FSYNC_MS, and damage within that last stretch is taken for a torn
- * tail (still logged and quarantined, not counted as damage).
+ * Cost: the mark moves after each fsync of a segment (under sync `always`,
+ * after each writer round's acks: the segment is written with O_DSYNC). It
+ * is rewritten in place (one 32-byte pwrite, no fsync) at most once per
+ * MARK_WRITE_MS: a move within that time after the last write is held, and
+ * one timer shared by every store's mark writes the latest one when the time
+ * is up (so rounds that follow each other cost one pwrite per MARK_WRITE_MS,
+ * not one each, and all busy stores one timer; bench/PROFILE.md, "mark
+ * (round 13)"). It is fsynced at most once per MARK_FSYNC_MS, always
+ * right after writing the latest position, and on close (after writing it).
+ *
+ * So after a process crash (the OS still holds the page) it lags by at most
+ * MARK_WRITE_MS and the round in flight: what lies past it in the newest
+ * segment is then whole records, acknowledged or not, which open reads back
+ * as such (only bad bytes past the mark with nothing valid after them are
+ * cut: file-recovery.ts; a valid record is never cut; only damage the
+ * crash did not make, in that stretch, is taken for a torn tail, or zeros
+ * there for fill: test/streams/synced-mark.test.ts). After a power loss
+ * it may lag by up to MARK_FSYNC_MS, and damage within that last stretch is
+ * taken for a torn tail (still logged and quarantined, not counted as
+ * damage).
  *
  * Format, little-endian: u32 magic, u32 CRC-32 of bytes [8, 32), f64
  * segment name, f64 offset, f64 lastSeq. A mark that fails its check is
@@ -34,6 +45,8 @@ const MARK_LEN = 32;
 const MAGIC = 0x314d5357; // "WSM1"
 /** The mark is fsynced at most this often while the store runs (and always on close). */
 export const MARK_FSYNC_MS = 1000;
+/** The mark is rewritten at most this often; a move is written at most this long after it. */
+export const MARK_WRITE_MS = 20;
 
 export interface SyncedMark {
   /** Name (number) of the segment the offset is in. */
@@ -70,34 +83,106 @@ export function readMark(dir: string): { mark: SyncedMark | null; problem: strin
   return { mark, problem: null };
 }
 
+/**
+ * Marks holding a move, written together when the shared timer fires. At
+ * most one entry per open file store (a mark leaves it on close).
+ */
+const held = new Set<MarkFile>();
+/** Fires MARK_WRITE_MS after the first mark was held; made once, re-armed with refresh. */
+let heldTimer: NodeJS.Timeout | null = null;
+
+function hold(m: MarkFile): void {
+  held.add(m);
+  if (held.size > 1) return;
+  if (heldTimer === null) {
+    heldTimer = setTimeout(writeHeld, MARK_WRITE_MS);
+    heldTimer.unref();
+  } else heldTimer.refresh();
+}
+
+function writeHeld(): void {
+  for (const m of held) m.writeHeld();
+  held.clear();
+}
+
 /** The mark file of an open store. */
 export class MarkFile {
   private fd: number;
   private readonly buf = Buffer.alloc(MARK_LEN);
   /** A double from the start (double-first.ts), then 0. */
   private lastFsync = DOUBLE_FIRST;
+  /** When the mark was last written (ms); a double like lastFsync. */
+  private lastWrite = DOUBLE_FIRST;
   private fsyncing = false;
+  /** The latest mark (doubles from the start, as lastFsync), and whether it is newer than the file's. */
+  private segName = DOUBLE_FIRST;
+  private offset = DOUBLE_FIRST;
+  private lastSeq = DOUBLE_FIRST;
+  private pending = false;
+  /** The mark is in `held`, for the shared timer to write. */
+  held = false;
   /** Writes or fsyncs of the mark that failed (the mark then lags; nothing else is affected). */
   errors = 0;
+  /** pwrites of the mark made (for tests and profiles). */
+  writes = 0;
 
   constructor(dir: string) {
     this.lastFsync = 0;
+    this.lastWrite = 0;
+    this.segName = this.offset = this.lastSeq = 0;
     this.fd = fs.openSync(path.join(dir, MARK_FILE), 'a+');
     fs.closeSync(this.fd);
     this.fd = fs.openSync(path.join(dir, MARK_FILE), 'r+');
   }
 
-  /** Records the mark: written now, fsynced when `durable` or MARK_FSYNC_MS after the last. */
+  /**
+   * Records the mark: written now when `durable` (and fsynced), when
+   * MARK_WRITE_MS have passed since the last write, or when an fsync is due
+   * (MARK_FSYNC_MS after the last); else held for the timer to write.
+   */
   write(mark: SyncedMark, durable = false): void {
+    if (this.fd < 0) return;
+    this.segName = mark.segName;
+    this.offset = mark.offset;
+    this.lastSeq = mark.lastSeq;
+    this.pending = true;
+    if (durable) {
+      this.flush(true);
+      return;
+    }
+    const now = Date.now();
+    if (
+      (!this.held && now - this.lastWrite >= MARK_WRITE_MS) ||
+      (!this.fsyncing && now - this.lastFsync >= MARK_FSYNC_MS)
+    ) {
+      this.flush(false, now);
+      return;
+    }
+    if (this.held) return;
+    this.held = true;
+    hold(this);
+  }
+
+  /** The shared timer fired: writes the held move (unless a write since took it). */
+  writeHeld(): void {
+    this.held = false;
+    if (this.pending) this.flush(false);
+  }
+
+  /** Writes the latest mark; fsyncs it when `durable` (synchronously) or when one is due. */
+  private flush(durable: boolean, now = Date.now()): void {
     if (this.fd < 0) return;
     const b = this.buf;
     b.writeUInt32LE(MAGIC, 0);
-    b.writeDoubleLE(mark.segName, 8);
-    b.writeDoubleLE(mark.offset, 16);
-    b.writeDoubleLE(mark.lastSeq, 24);
+    b.writeDoubleLE(this.segName, 8);
+    b.writeDoubleLE(this.offset, 16);
+    b.writeDoubleLE(this.lastSeq, 24);
     b.writeUInt32LE(crc32(b, 8, MARK_LEN), 4);
+    this.pending = false;
+    this.lastWrite = now;
     try {
       fs.writeSync(this.fd, b, 0, MARK_LEN, 0);
+      this.writes++;
       if (durable) {
         fs.fsyncSync(this.fd);
         this.lastFsync = Date.now();
@@ -107,7 +192,6 @@ export class MarkFile {
       this.errors++;
       return;
     }
-    const now = Date.now();
     if (this.fsyncing || now - this.lastFsync < MARK_FSYNC_MS) return;
     this.fsyncing = true;
     this.lastFsync = now;
@@ -118,13 +202,18 @@ export class MarkFile {
     });
   }
 
-  /** fsyncs what was written (a clean close leaves an exact mark) and closes. */
+  /** Writes the held mark and fsyncs it (a clean close leaves an exact mark), and closes. */
   close(): void {
     if (this.fd < 0) return;
-    try {
-      fs.fsyncSync(this.fd);
-    } catch {
-      this.errors++;
+    if (this.held) held.delete(this);
+    this.held = false;
+    if (this.pending) this.flush(true);
+    else {
+      try {
+        fs.fsyncSync(this.fd);
+      } catch {
+        this.errors++;
+      }
     }
     // An fsync still in flight holds the descriptor number; closing under it
     // is safe for the kernel (the fsync completes or fails with EBADF).

@@ -415,8 +415,8 @@ export class FileWriter {
     settleAll(batch, null);
     for (const w of this.flushWaiters.splice(0)) w.resolve();
     // The mark moves after the acks went out, not before them (it is a hint
-    // for open: file-synced-mark.ts). A crash between the two finds it one
-    // round behind, before whole records the crash left intact.
+    // for open: file-synced-mark.ts, written at most once per MARK_WRITE_MS).
+    // A crash finds it behind whole records the crash left intact: read back.
     if (dsynced !== null) this.onSynced?.(dsynced, dsynced.written);
   }
 

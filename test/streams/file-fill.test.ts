@@ -15,7 +15,9 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { FILL_BYTES, FILL_MIN_BYTES } from '../../src/streams/file-fill.js';
 import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
+import { readMark } from '../../src/streams/file-synced-mark.js';
 import { scanSegment } from '../../src/streams/segment-scan.js';
+import { checkFor } from '../helpers/poll.js';
 import { FaultOps, sysError } from './fault-ops.js';
 
 const FILL = 16 * 1024;
@@ -86,6 +88,9 @@ async function crashCopy(
   const live = tmp();
   const s = await open(live);
   await fill(s, 1, n);
+  // The synced mark reaches the last round within MARK_WRITE_MS: the crash
+  // comes after that (file-synced-mark.ts).
+  await checkFor(() => readMark(live).mark?.lastSeq === n);
   const dir = tmp();
   fs.cpSync(live, dir, { recursive: true });
   await s.close();

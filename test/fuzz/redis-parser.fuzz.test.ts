@@ -312,3 +312,77 @@ test('redis request reader: the XADD fast path, taken or declined, reads as `nex
   assert.ok(cases > 100, `only ${cases} cases ran`);
   assert.ok(fastSeen > cases / 10, `the fast path found only ${fastSeen} of ${cases}`);
 });
+
+/**
+ * What a reader gives for `wire` cut at `cuts` with XACK's fast path:
+ * `peekXack` first, as the session reads, then the XACK it found either
+ * taken (`skipPeeked`, as when it is answered in the turn) or declined
+ * (left to `next`, as when it is not), at random.
+ */
+function xackEvents(wire: Buffer, cuts: number[], rng: Rng | null): string[] {
+  if (rng === null) return readEvents(wire, cuts, null);
+  return readEvents(wire, cuts, (r) => {
+    if (!r.peekXack() || !rng.chance(0.7)) return null;
+    const b = r.buffer;
+    const x = r.xack;
+    const cmd = [Buffer.from('xack'), copyOf(b, x.keyStart, x.keyEnd)];
+    cmd.push(copyOf(b, x.groupStart, x.groupEnd));
+    for (let i = 0; i < x.count; i++) cmd.push(copyOf(b, x.starts[i]!, x.ends[i]!));
+    r.skipPeeked();
+    return cmd;
+  });
+}
+
+const XACK_SHAPE: FastShape = {
+  name: 'XACK',
+  names: ['XACK', 'xack', 'XaCk', 'XACX', 'XAC', 'XACKS', 'XADD'],
+  arity: 13,
+  arities: 70,
+  shape: (rng, args) => {
+    // 1 to 10 IDs mostly; now and then none, or XACK_FAST_IDS and around it.
+    if (args.length === 13 && rng.chance(0.5)) args.length = 4 + rng.int(10);
+    else if (args.length === 13 && rng.chance(0.1)) {
+      for (let i = 13; i < 66 + rng.int(3); i++) args.push(randomArg(rng));
+    }
+    for (let i = 3; i < args.length; i++) {
+      if (rng.chance(0.7)) args[i] = Buffer.from(`${rng.int(1e6)}-${rng.int(20)}`);
+    }
+  },
+  variants: [
+    ['$4\r\nXACK\r\n', '$04\r\nXACK\r\n'],
+    ['\r\n$4\r\n', '\r\n$4\n'],
+  ],
+};
+
+/** An XACK-like command (`peekXack`'s shape, mostly). */
+const xackLike = (rng: Rng): Buffer => commandLike(rng, XACK_SHAPE);
+
+test('redis request reader: the XACK fast path, taken or declined, reads as `next` does', () => {
+  const rng = makeRng(SEED ^ 0xac4);
+  const until = Date.now() + SECONDS * 1000;
+  let cases = 0;
+  let fastSeen = 0;
+  while (Date.now() < until) {
+    cases++;
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 1 + rng.int(6); i++) {
+      parts.push(rng.chance(0.7) ? xackLike(rng) : encode([Buffer.from('PING'), randomArg(rng)]));
+    }
+    let wire = Buffer.concat(parts);
+    if (rng.chance(0.3)) {
+      wire = Buffer.from(wire);
+      for (let i = 0; i < 1 + rng.int(3); i++) wire[rng.int(wire.length)] = rng.int(256);
+    }
+    const cuts = cutsOf(rng, wire.length);
+    withContext(`seed ${SEED}, case ${cases}, wire ${wire.toString('hex')}, cuts ${cuts}`, () => {
+      const slow = xackEvents(wire, cuts, null);
+      const fast = xackEvents(wire, cuts, makeRng(cases));
+      assert.deepEqual(fast, slow);
+    });
+    const r = new RespReader(MAX_BULK);
+    r.push(wire);
+    if (r.peekXack()) fastSeen++;
+  }
+  assert.ok(cases > 100, `only ${cases} cases ran`);
+  assert.ok(fastSeen > cases / 10, `the fast path found only ${fastSeen} of ${cases}`);
+});

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { encode as encodeReply } from '../../src/protocols/redis/encoder.js';
-import { strictId, strictIds } from '../../src/protocols/redis/groups/access.js';
+import { strictId, strictIds, strictIdsAt } from '../../src/protocols/redis/groups/access.js';
 import type { GroupFeed } from '../../src/protocols/redis/groups/feed.js';
 import { type IdKey, idKey, MAX_ID } from '../../src/protocols/redis/groups/ids.js';
 import { NewRead } from '../../src/protocols/redis/groups/read-new.js';
@@ -191,5 +191,40 @@ describe('group ack records: IDs from XACK arguments', () => {
     // Texts that differ from the keys: the texts are written.
     const len = recordAt({ o: 'ack', ids: [idKey(5n, 0n)] }, buf, args('7-1'));
     assert.equal(buf.subarray(0, len).toString(), '{"o":"ack","ids":["7-1"]}');
+  });
+
+  test('XACK read as ranges (strictIdsAt): the keys and the record of strictIds, else null', () => {
+    const ranges = (texts: string[]) => {
+      // The IDs amid other bytes, as in a read: `$n\r\n<id>\r\n` each.
+      const buf = Buffer.from(texts.map((t) => `$${t.length}\r\n${t}\r\n`).join(''));
+      const starts = new Uint32Array(64);
+      const ends = new Uint32Array(64);
+      let at = 0;
+      texts.forEach((t, i) => {
+        at = buf.indexOf('\n', at) + 1;
+        starts[i] = at;
+        ends[i] = at + t.length;
+        at = ends[i]! + 2;
+      });
+      return { buf, starts, ends };
+    };
+    const state = new GroupState('g', idKey(0n, 0n), UNKNOWN_READ, 0);
+    // One ID a read answered with: its kept key is the one given.
+    const kept = `${idKey(1733500000123n, 17n)}`.slice(0);
+    state.recentKeys().add(Buffer.from('1733500000123-17'), 0, 16, kept);
+    const out = Buffer.alloc(4096);
+    const list = ['1-0', '1733500000123-17', '18446744073709551615-18446744073709551615', '0-0'];
+    const { buf, starts, ends } = ranges(list);
+    const got = strictIdsAt(buf, starts, ends, list.length, state)!;
+    const want = strictIds(args(...list), 3)!;
+    assert.deepEqual(got.ids, want.ids);
+    assert.equal(got.ids[1], kept);
+    const len = recordAt({ o: 'ack', ids: got.ids }, out, got.texts);
+    assert.equal(out.subarray(0, len).toString(), encode({ o: 'ack', ids: want.ids }).toString());
+    // Any ID not in its short form, or not an ID: null (read as arguments instead).
+    for (const other of ['5', '05-0', '5-00', 'x', '', '-', '18446744073709551616-0']) {
+      const r = ranges(['1-0', other]);
+      assert.equal(strictIdsAt(r.buf, r.starts, r.ends, 2, state), null, other);
+    }
   });
 });

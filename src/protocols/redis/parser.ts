@@ -15,6 +15,8 @@
  * for an inline command or a length line, as Redis.
  */
 
+import { peekXackAt, XackRanges } from './xack-peek.js';
+
 /** The most arguments one command may have (Redis 6: 1024*1024; Redis 7: INT_MAX). */
 export const MAX_ARGS = 1024 * 1024;
 /** The longest inline command, or length line, before it is refused (Redis: PROTO_INLINE_MAX_SIZE). */
@@ -247,9 +249,26 @@ export class RespReader {
     return true;
   }
 
-  /** Takes the XADD `peekXadd` found (nothing read since). */
+  /** Where the arguments of the XACK `peekXack` found are (xack-peek.ts). */
+  readonly xack = new XackRanges();
+
+  /**
+   * `peekXadd` for `XACK <key> <group> <id>…` (1 to XACK_FAST_IDS IDs):
+   * true when the bytes at hand start with it, whole and plainly written,
+   * its ranges then in `xack`; not taken (`skipPeeked` takes it).
+   */
+  peekXack(): boolean {
+    this.peekEnd = -1;
+    if (this.want !== 0 || this.failed !== null) return false;
+    const end = peekXackAt(this.buf, this.pos, this.maxBulk, this.xack);
+    if (end < 0) return false;
+    this.peekEnd = end;
+    return true;
+  }
+
+  /** Takes the XADD `peekXadd` (or the XACK `peekXack`) found (nothing read since). */
   skipPeeked(): void {
-    if (this.peekEnd < 0) throw new Error('no XADD peeked');
+    if (this.peekEnd < 0) throw new Error('nothing peeked');
     this.pos = this.peekEnd;
     this.peekEnd = -1;
   }

@@ -28,6 +28,8 @@ import type { ClientDescription, FaceConnection } from '../face.js';
 import type { RedisClient } from './client.js';
 import { clientInfoLine } from './client-info.js';
 import type { CommandContext } from './command.js';
+import { xack as xackCommand } from './commands/groups.js';
+import { xackRanges } from './commands/groups-ack.js';
 import { publish as publishCommand } from './commands/pubsub.js';
 import { xadd as xaddCommand, xaddRanges } from './commands/streams.js';
 import { authCredentials, NOAUTH, redisCredentials } from './credentials.js';
@@ -59,10 +61,10 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   private readonly reader: RespReader;
   private readonly ctx: CommandContext;
   readonly publishCache = new PublishCache();
-  /** The table's PUBLISH is the built-in one: the reader's fast path may take it (`nextPublish`). */
+  /** The table's PUBLISH, XADD, XACK are the built-in ones: the reader's fast paths may take them. */
   private readonly fastPublish: boolean;
-  /** The table's XADD is the built-in one: the reader's fast path may take it (`peekXadd`). */
   private readonly fastXadd: boolean;
+  private readonly fastXack: boolean;
   /** Replies waiting in line behind one not settled; empty most of the time. */
   private readonly line = new ReplyLine();
   /** A command's Promise holds the commands after it. */
@@ -94,6 +96,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     this.turn = settleTurnOf(node.flusher);
     this.fastPublish = host.table.get('publish')?.run === publishCommand;
     this.fastXadd = host.table.get('xadd')?.run === xaddCommand;
+    this.fastXack = host.table.get('xack')?.run === xackCommand;
     onReads(socket, (chunk: Buffer) => this.read(chunk));
     socket.on('end', () => this.close(CloseReason.ClientClosed));
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -263,27 +266,17 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     const reader = this.reader;
     while (!this.closed && this.ending === null && !this.holding) {
       if (this.line.waiting >= PENDING_REPLIES_MAX) break;
-      // A PUBLISH as ranges of the bytes read, where it would run at once
-      // (logged in; not RESP2's subscribe mode, which refuses it).
-      if (
-        this.fastPublish &&
-        this.authenticated &&
-        (this.protocol !== 2 || !this.subscribed) &&
-        reader.nextPublish()
-      ) {
-        this.publishRead();
-        continue;
-      }
-      // `XADD <key> * <field> <value>` as ranges, where the table's XADD would
-      // run at once and the stream is here (else read as arguments below).
-      if (
-        this.fastXadd &&
-        this.authenticated &&
-        (this.protocol !== 2 || !this.subscribed) &&
-        reader.peekXadd() &&
-        this.xaddRead()
-      ) {
-        continue;
+      // Commands read as ranges of the bytes, where they would run at once
+      // (logged in; not RESP2's subscribe mode, which refuses them): PUBLISH;
+      // `XADD <key> * <field> <value>` with the stream here; `XACK <key>
+      // <group> <id>…` answered in this turn. Else read as arguments below.
+      if (this.authenticated && (this.protocol !== 2 || !this.subscribed)) {
+        if (this.fastPublish && reader.nextPublish()) {
+          this.publishRead();
+          continue;
+        }
+        if (this.fastXadd && reader.peekXadd() && this.xaddRead()) continue;
+        if (this.fastXack && reader.peekXack() && this.xackRead()) continue;
       }
       let args: Buffer[] | null;
       try {
@@ -379,10 +372,30 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     r.skipPeeked();
     this.host.counters.commands++;
     if (reply === tail) this.line.joined();
-    else if (!(reply instanceof LaterReply)) this.emit(reply);
-    else if (reply.reply === null) this.line.wait(reply, this.laterFilled);
-    else this.emit(reply.reply);
+    else this.emitNow(reply);
     return true;
+  }
+
+  /** The XACK `peekXack` found: run as `execute` runs the table's XACK; false when not taken. */
+  private xackRead(): boolean {
+    let reply: Reply | LaterReply | null;
+    try {
+      reply = xackRanges(this.ctx, this.reader.buffer, this.reader.xack);
+    } catch (err) {
+      reply = this.internalError('xack', err);
+    }
+    if (reply === null) return false;
+    this.reader.skipPeeked();
+    this.host.counters.commands++;
+    this.emitNow(reply);
+    return true;
+  }
+
+  /** A reply made in this turn: now, or in line until its `LaterReply` is filled. */
+  private emitNow(r: Reply | LaterReply): void {
+    if (!(r instanceof LaterReply)) this.emit(r);
+    else if (r.reply === null) this.line.wait(r, this.laterFilled);
+    else this.emit(r.reply);
   }
 
   private execute(args: Buffer[]): void {
@@ -426,13 +439,8 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
       this.running = false;
     }
     if (r === null) return;
-    if (r instanceof LaterReply) {
-      if (r.reply === null) this.line.wait(r, this.laterFilled);
-      else this.emit(r.reply);
-      return;
-    }
     if (!(r instanceof Promise)) {
-      this.emit(r);
+      this.emitNow(r);
       return;
     }
     const slot = this.line.reserve();

@@ -28,12 +28,12 @@ import { autoClaim, claim } from '../groups/claims.js';
 import type { IdKey } from '../groups/ids.js';
 import { groupLag } from '../groups/lag.js';
 import type { LiveGroup } from '../groups/live.js';
-import { RecordDone } from '../groups/record-done.js';
 import type { AccountGroups } from '../groups/service.js';
 import { UNKNOWN_READ } from '../groups/state.js';
 import type { LaterReply } from '../reply-line.js';
 import { type StreamView, whenStreamsMade } from '../stream-access.js';
 import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
+import { ackInTurn } from './groups-ack.js';
 import { XREADGROUP } from './groups-read.js';
 
 const key2 = { firstKey: 2, lastKey: 2, step: 1 } as const;
@@ -183,7 +183,10 @@ const XGROUP: Command = command('xgroup', -2, [], undefined, {
 
 // ---- XACK ---------------------------------------------------------------
 
-function xack(ctx: CommandContext, args: readonly Buffer[]): Reply | LaterReply | Promise<Reply> {
+export function xack(
+  ctx: CommandContext,
+  args: readonly Buffer[],
+): Reply | LaterReply | Promise<Reply> {
   return xackNow(ctx, args) ?? xackLater(ctx, args);
 }
 
@@ -199,13 +202,7 @@ function xackNow(ctx: CommandContext, args: readonly Buffer[]): Reply | LaterRep
   const g = cs === undefined ? undefined : groups!.get(cs, name(args[2]!));
   if (g === undefined) return null;
   const ack = strictIds(args, 3, g.state);
-  if (ack === null) return null;
-  const done = new RecordDone(groups!);
-  groups!.counters.commandsInTurn++;
-  const n = groups!.ackNow(cs!, g, ack, done);
-  if (n === 0) return R.int(0);
-  done.ok = R.int(n);
-  return done;
+  return ack === null ? null : ackInTurn(groups!, cs!, g, ack);
 }
 
 function xackLater(ctx: CommandContext, args: readonly Buffer[]): Promise<Reply> {

@@ -7,7 +7,7 @@ import type { CommandClient, CommandContext } from '../command.js';
 import { R, type Reply } from '../encoder.js';
 import { canonicalIdDash, parseId, parseRangeBound, type StreamId } from '../stream-map.js';
 import { forwardingOf } from './forward.js';
-import { type AckIds, type IdKey, showId } from './ids.js';
+import { type AckIds, type IdKey, showId, TextRanges } from './ids.js';
 import { type GroupEntry, GroupError } from './live.js';
 import { RedisGroups } from './registry.js';
 import type { GroupState } from './state.js';
@@ -66,6 +66,29 @@ export function strictIds(
     }
   }
   return canonical ? { ids, texts: args } : { ids };
+}
+
+/**
+ * `strictIds` of the IDs written `buf[starts[i], ends[i])`, i < `count`
+ * (an XACK read as ranges, xack-peek.ts), when each is written as Redis
+ * writes IDs; null otherwise (then read as arguments by `strictIds`, which
+ * answers the errors).
+ */
+export function strictIdsAt(
+  buf: Buffer,
+  starts: Uint32Array,
+  ends: Uint32Array,
+  count: number,
+  state: GroupState,
+): AckIds | null {
+  const ids: IdKey[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const s = starts[i]!;
+    const e = ends[i]!;
+    if (canonicalIdDash(buf, s, e) < 0) return null;
+    ids[i] = state.recentKeyAt(buf, s, e) ?? keyOfCanonical(buf, s, e);
+  }
+  return { ids, texts: new TextRanges(buf, starts, ends) };
 }
 
 /** An ID that may be `-` or `+` (XGROUP SETID), as streamParseIDOrReply; null: invalid. */

@@ -11,12 +11,24 @@ export type IdKey = string;
 
 /**
  * The IDs a command names (XACK): their keys, and `texts` when each was
- * written in its short form (`5-0`), the last `ids.length` of the Buffers
- * (a group record copies them, record-bytes.ts).
+ * written in its short form (`5-0`): the last `ids.length` of the Buffers,
+ * or ranges of the bytes read (a group record copies them, record-bytes.ts).
  */
 export interface AckIds {
   readonly ids: IdKey[];
-  readonly texts?: readonly Buffer[];
+  readonly texts?: readonly Buffer[] | TextRanges;
+}
+
+/**
+ * ID texts as ranges of a buffer, the i-th `buf[starts[i], ends[i])`: an
+ * XACK read as ranges (xack-peek.ts), valid while the command runs only.
+ */
+export class TextRanges {
+  constructor(
+    readonly buf: Buffer,
+    readonly starts: Uint32Array,
+    readonly ends: Uint32Array,
+  ) {}
 }
 
 const U64_MAX = (1n << 64n) - 1n;

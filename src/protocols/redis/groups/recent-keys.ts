@@ -42,11 +42,16 @@ export class RecentKeys {
 
   /** The key of the ID written `b` (canonical), when kept; else undefined. */
   keyOf(b: Buffer): IdKey | undefined {
-    const n = b.length;
-    if (n === 0) return undefined; // never kept; an unused slot has length 0
+    return this.keyAt(b, 0, b.length);
+  }
+
+  /** `keyOf` the ID written `b[at, end)`. */
+  keyAt(b: Buffer, at: number, end: number): IdKey | undefined {
+    const n = end - at;
+    if (n <= 0) return undefined; // never kept; an unused slot has length 0
     let slot = this.hint;
     for (let k = 0; k < RECENT_KEYS; k++) {
-      if (this.len[slot] === n && this.same(slot, b, n)) {
+      if (this.len[slot] === n && this.same(slot, b, at, n)) {
         this.hint = slot + 1 === RECENT_KEYS ? 0 : slot + 1;
         return this.keys[slot];
       }
@@ -56,10 +61,10 @@ export class RecentKeys {
   }
 
   /** From the end: IDs read together differ in their last digits. */
-  private same(slot: number, b: Buffer, n: number): boolean {
+  private same(slot: number, b: Buffer, at: number, n: number): boolean {
     const t = this.text;
     const o = slot * RECENT_TEXT_MAX;
-    for (let i = n - 1; i >= 0; i--) if (t[o + i] !== b[i]) return false;
+    for (let i = n - 1; i >= 0; i--) if (t[o + i] !== b[at + i]) return false;
     return true;
   }
 }

@@ -7,7 +7,7 @@
  * (round 10)"). Pure.
  */
 import { XADD_ID_AT } from '../stream-map.js';
-import type { IdKey } from './ids.js';
+import { type IdKey, TextRanges } from './ids.js';
 import type { RecordBody } from './store.js';
 
 /**
@@ -35,12 +35,25 @@ const NUM_MAX = 24;
 export function recordAt(
   op: RecordBody,
   buf: Buffer,
-  from?: readonly IdBytes[] | readonly Buffer[],
+  from?: readonly IdBytes[] | readonly Buffer[] | TextRanges,
 ): number {
   if (op.o === 'ack') {
     const ids = op.ids;
     if (32 + ids.length * (ID_MAX + 1) > buf.length) return -1;
     let at = ascii('{"o":"ack","ids":[', buf, 0);
+    // XACK read as ranges (xack-peek.ts): the i-th ID's text is the i-th range.
+    if (from instanceof TextRanges) {
+      const { buf: b, starts, ends } = from;
+      for (let i = 0; i < ids.length; i++) {
+        if (i > 0) buf[at++] = 0x2c;
+        buf[at++] = 0x22;
+        for (let j = starts[i]!; j < ends[i]!; j++) buf[at++] = b[j]!;
+        buf[at++] = 0x22;
+      }
+      buf[at++] = 0x5d;
+      buf[at++] = 0x7d;
+      return at;
+    }
     // XACK's arguments, the last ids.length each an ID in its short form (access.ts `strictIds`).
     const texts = from as readonly Buffer[] | undefined;
     const skip = texts === undefined ? -1 : texts.length - ids.length;
@@ -65,7 +78,10 @@ export function recordAt(
   at = numAt(op.t, buf, at);
   at = ascii(',"n":[', buf, at);
   // The IDs copied from the entries' header blocks: no scan of the 41-character keys.
-  const src = from?.length === n.length ? (from as readonly IdBytes[]) : undefined;
+  const src =
+    !(from instanceof TextRanges) && from?.length === n.length
+      ? (from as readonly IdBytes[])
+      : undefined;
   for (let i = 0; i < n.length; i++) {
     const e = n[i]!;
     if (i > 0) buf[at++] = 0x2c;

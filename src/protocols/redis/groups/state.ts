@@ -63,6 +63,11 @@ export class GroupState {
     return this.recent?.keyOf(b);
   }
 
+  /** `recentKey` of the ID written `b[at, end)`. */
+  recentKeyAt(b: Buffer, at: number, end: number): IdKey | undefined {
+    return this.recent?.keyAt(b, at, end);
+  }
+
   consumer(name: string, now: number): GroupConsumer {
     let c = this.consumers.get(name);
     if (c === undefined) {

@@ -29,7 +29,7 @@ import type { AccountJetStream } from '../../../jetstream/service.js';
 import { NO_PUB_HEADERS } from '../../../streams/headers.js';
 import type { StoreNotice, Stream } from '../../../streams/stream.js';
 import { normalizeConfig } from '../../../streams/stream-config.js';
-import { type IdKey, parseId, showId } from './ids.js';
+import { type IdKey, parseId, showId, type TextRanges } from './ids.js';
 import { type IdBytes, recordAt } from './record-bytes.js';
 import {
   apply,
@@ -320,7 +320,7 @@ export class GroupStore {
     g: StoredGroup,
     op: Op,
     done: StoreNotice,
-    ids?: readonly IdBytes[] | readonly Buffer[],
+    ids?: readonly IdBytes[] | readonly Buffer[] | TextRanges,
   ): void {
     g.changes++;
     if (g.changes >= Math.max(SNAPSHOT_EVERY, g.state.pel.size)) {

@@ -111,8 +111,12 @@ export class MappedStreams implements StreamsView {
    */
   lookupNow(ctx: CommandContext, key: Buffer): CapturedStream | undefined {
     const n = streamNameOf(key);
-    if ('error' in n) return undefined;
-    const v = streamsOf(this.face).openHere(ctx.client.account, n.name);
+    return 'error' in n ? undefined : this.lookupNowNamed(ctx, n.name);
+  }
+
+  /** `lookupNow` of the key whose stream name is `name`. */
+  lookupNowNamed(ctx: CommandContext, name: string): CapturedStream | undefined {
+    const v = streamsOf(this.face).openHere(ctx.client.account, name);
     if (v === undefined || mayRead(ctx, v) !== null) return undefined;
     const cs = v.cs;
     if (this.views.get(cs) !== v) this.views.set(cs, v);

@@ -38,6 +38,8 @@ export interface StreamsView {
   lookup(client: CommandClient, key: Buffer): Promise<CapturedStream | null>;
   /** `lookup` in this turn where it finds a stream here the client may read; else undefined. */
   lookupNow(ctx: CommandContext, key: Buffer): CapturedStream | undefined;
+  /** `lookupNow` of the key whose stream name (stream-keys.ts `streamNameOf`) is `name`. */
+  lookupNowNamed(ctx: CommandContext, name: string): CapturedStream | undefined;
   /** Creates the (empty) stream of `key` (XGROUP CREATE … MKSTREAM). */
   create(client: CommandClient, key: Buffer): Promise<CapturedStream>;
   /**

@@ -7,13 +7,12 @@
  * task all go out.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { describe, test } from 'node:test';
 import type { Stream } from '../../src/streams/stream.js';
 import type { StoreDone, StoreNotice } from '../../src/streams/stream-notice.js';
 import { tell } from '../../src/streams/stream-notice.js';
 import { checkFor } from '../helpers/poll.js';
-import { type RedisNode, startRedisNode } from './groups-helpers.js';
+import { nodeAndClient } from './groups-helpers.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -47,18 +46,10 @@ function holdRecords(records: Stream) {
 }
 
 describe('consumer groups: a reply waits for its record', () => {
-  let node: RedisNode;
-  let r: Redis;
-  before(async () => {
-    node = await startRedisNode();
-    r = new Redis({ port: node.port, host: '127.0.0.1' });
-  });
-  after(async () => {
-    r.disconnect();
-    await node.close();
-  });
+  const s = nodeAndClient();
 
   test('XREADGROUP and XACK replies are sent only once the record is written, then at once', async () => {
+    const { node, r } = s;
     for (let i = 1; i <= 4; i++) await r.xadd('order', `${i}-0`, 'n', String(i));
     await r.xgroup('CREATE', 'order', 'g', '0');
     // The first read makes the group's store stream (and estimates its counters).

@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
+import { Redis } from 'ioredis';
 import type { ServerOptions } from '../../src/config/options.js';
 import { encodeEntry, redisSubject, type StreamId } from '../../src/protocols/redis/stream-map.js';
 import { startServer, type WeftServer } from '../../src/server/server.js';
@@ -53,6 +55,23 @@ export async function startRedisNode(extra: Partial<ServerOptions> = {}): Promis
   };
   node.port = portOf(node.srv);
   return node;
+}
+
+/**
+ * The enclosing describe's node and an ioredis client on it: started before
+ * its tests, closed after them. A test that restarts the node sets `r` anew.
+ */
+export function nodeAndClient(): { node: RedisNode; r: Redis } {
+  const s = {} as { node: RedisNode; r: Redis };
+  before(async () => {
+    s.node = await startRedisNode();
+    s.r = new Redis({ port: s.node.port, host: '127.0.0.1' });
+  });
+  after(async () => {
+    s.r.disconnect();
+    await s.node.close();
+  });
+  return s;
 }
 
 /**

@@ -283,8 +283,18 @@ const XADD_SHAPE: FastShape = {
 /** An XADD-like command (`peekXadd`'s shape, mostly). */
 const xaddLike = (rng: Rng): Buffer => commandLike(rng, XADD_SHAPE);
 
-test('redis request reader: the XADD fast path, taken or declined, reads as `next` does', () => {
-  const rng = makeRng(SEED ^ 0xadd);
+/**
+ * A peek fast path (`peek` on a reader), taken or declined at random by
+ * `events`, reads as `next` does: commands shaped by `like` mixed with
+ * PINGs, some bytes damaged, cut at random.
+ */
+function fuzzPeekPath(
+  seed: number,
+  like: (rng: Rng) => Buffer,
+  events: (wire: Buffer, cuts: number[], rng: Rng | null) => string[],
+  peek: (r: RespReader) => boolean,
+): void {
+  const rng = makeRng(SEED ^ seed);
   const until = Date.now() + SECONDS * 1000;
   let cases = 0;
   let fastSeen = 0;
@@ -292,7 +302,7 @@ test('redis request reader: the XADD fast path, taken or declined, reads as `nex
     cases++;
     const parts: Buffer[] = [];
     for (let i = 0; i < 1 + rng.int(6); i++) {
-      parts.push(rng.chance(0.7) ? xaddLike(rng) : encode([Buffer.from('PING'), randomArg(rng)]));
+      parts.push(rng.chance(0.7) ? like(rng) : encode([Buffer.from('PING'), randomArg(rng)]));
     }
     let wire = Buffer.concat(parts);
     if (rng.chance(0.3)) {
@@ -301,16 +311,20 @@ test('redis request reader: the XADD fast path, taken or declined, reads as `nex
     }
     const cuts = cutsOf(rng, wire.length);
     withContext(`seed ${SEED}, case ${cases}, wire ${wire.toString('hex')}, cuts ${cuts}`, () => {
-      const slow = xaddEvents(wire, cuts, null);
-      const fast = xaddEvents(wire, cuts, makeRng(cases));
+      const slow = events(wire, cuts, null);
+      const fast = events(wire, cuts, makeRng(cases));
       assert.deepEqual(fast, slow);
     });
     const r = new RespReader(MAX_BULK);
     r.push(wire);
-    if (r.peekXadd()) fastSeen++;
+    if (peek(r)) fastSeen++;
   }
   assert.ok(cases > 100, `only ${cases} cases ran`);
   assert.ok(fastSeen > cases / 10, `the fast path found only ${fastSeen} of ${cases}`);
+}
+
+test('redis request reader: the XADD fast path, taken or declined, reads as `next` does', () => {
+  fuzzPeekPath(0xadd, xaddLike, xaddEvents, (r) => r.peekXadd());
 });
 
 /**
@@ -358,31 +372,5 @@ const XACK_SHAPE: FastShape = {
 const xackLike = (rng: Rng): Buffer => commandLike(rng, XACK_SHAPE);
 
 test('redis request reader: the XACK fast path, taken or declined, reads as `next` does', () => {
-  const rng = makeRng(SEED ^ 0xac4);
-  const until = Date.now() + SECONDS * 1000;
-  let cases = 0;
-  let fastSeen = 0;
-  while (Date.now() < until) {
-    cases++;
-    const parts: Buffer[] = [];
-    for (let i = 0; i < 1 + rng.int(6); i++) {
-      parts.push(rng.chance(0.7) ? xackLike(rng) : encode([Buffer.from('PING'), randomArg(rng)]));
-    }
-    let wire = Buffer.concat(parts);
-    if (rng.chance(0.3)) {
-      wire = Buffer.from(wire);
-      for (let i = 0; i < 1 + rng.int(3); i++) wire[rng.int(wire.length)] = rng.int(256);
-    }
-    const cuts = cutsOf(rng, wire.length);
-    withContext(`seed ${SEED}, case ${cases}, wire ${wire.toString('hex')}, cuts ${cuts}`, () => {
-      const slow = xackEvents(wire, cuts, null);
-      const fast = xackEvents(wire, cuts, makeRng(cases));
-      assert.deepEqual(fast, slow);
-    });
-    const r = new RespReader(MAX_BULK);
-    r.push(wire);
-    if (r.peekXack()) fastSeen++;
-  }
-  assert.ok(cases > 100, `only ${cases} cases ran`);
-  assert.ok(fastSeen > cases / 10, `the fast path found only ${fastSeen} of ${cases}`);
+  fuzzPeekPath(0xac4, xackLike, xackEvents, (r) => r.peekXack());
 });

@@ -15,7 +15,7 @@
  * for an inline command or a length line, as Redis.
  */
 
-import { peekXackAt, XackRanges } from './xack-peek.js';
+import { isName4At, peekXackAt, XackRanges } from './xack-peek.js';
 
 /** The most arguments one command may have (Redis 6: 1024*1024; Redis 7: INT_MAX). */
 export const MAX_ARGS = 1024 * 1024;
@@ -203,16 +203,7 @@ export class RespReader {
       b[at + 1] !== 0x35 ||
       b[at + 2] !== CR ||
       b[at + 3] !== LF ||
-      b[at + 4] !== 0x24 ||
-      b[at + 5] !== 0x34 ||
-      b[at + 6] !== CR ||
-      b[at + 7] !== LF ||
-      (b[at + 8]! | 0x20) !== 0x78 || // x
-      (b[at + 9]! | 0x20) !== 0x61 || // a
-      (b[at + 10]! | 0x20) !== 0x64 || // d
-      (b[at + 11]! | 0x20) !== 0x64 || // d
-      b[at + 12] !== CR ||
-      b[at + 13] !== LF
+      !isName4At(b, at + 4, 0x78, 0x61, 0x64, 0x64) // xadd
     ) {
       return false;
     }

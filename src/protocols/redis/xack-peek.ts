@@ -17,6 +17,33 @@ export const XACK_FAST_IDS = 64;
 const CR = 0x0d;
 const LF = 0x0a;
 
+/**
+ * Whether `b[p]` starts `$4\r\n<name>\r\n`, a four-letter command name in
+ * any case; `c0`–`c3` are its lowercase letters. Bytes past the buffer read
+ * as no match.
+ */
+export function isName4At(
+  b: Buffer,
+  p: number,
+  c0: number,
+  c1: number,
+  c2: number,
+  c3: number,
+): boolean {
+  return (
+    b[p] === 0x24 &&
+    b[p + 1] === 0x34 &&
+    b[p + 2] === CR &&
+    b[p + 3] === LF &&
+    (b[p + 4]! | 0x20) === c0 &&
+    (b[p + 5]! | 0x20) === c1 &&
+    (b[p + 6]! | 0x20) === c2 &&
+    (b[p + 7]! | 0x20) === c3 &&
+    b[p + 8] === CR &&
+    b[p + 9] === LF
+  );
+}
+
 /** Where the arguments of the XACK `peekXackAt` found are, in the reader's buffer. */
 export class XackRanges {
   keyStart = 0;
@@ -47,20 +74,7 @@ export function peekXackAt(b: Buffer, at: number, maxBulk: number, x: XackRanges
   const ids = n - 3;
   if (p === at + 1 || ids < 1 || ids > XACK_FAST_IDS || b[p] !== CR || b[p + 1] !== LF) return -1;
   p += 2;
-  if (
-    b[p] !== 0x24 ||
-    b[p + 1] !== 0x34 ||
-    b[p + 2] !== CR ||
-    b[p + 3] !== LF ||
-    (b[p + 4]! | 0x20) !== 0x78 || // x
-    (b[p + 5]! | 0x20) !== 0x61 || // a
-    (b[p + 6]! | 0x20) !== 0x63 || // c
-    (b[p + 7]! | 0x20) !== 0x6b || // k
-    b[p + 8] !== CR ||
-    b[p + 9] !== LF
-  ) {
-    return -1;
-  }
+  if (!isName4At(b, p, 0x78, 0x61, 0x63, 0x6b)) return -1; // xack
   p = bulk(b, p + 10, maxBulk);
   if (p < 0) return -1;
   x.keyStart = start;

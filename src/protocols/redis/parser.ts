@@ -15,7 +15,8 @@
  * for an inline command or a length line, as Redis.
  */
 
-import { isName4At, peekXackAt, XackRanges } from './xack-peek.js';
+import { bulkIn, isName4At, plainLengthAt, scanned } from './resp-scan.js';
+import { peekXackAt, XackRanges } from './xack-peek.js';
 
 /** The most arguments one command may have (Redis 6: 1024*1024; Redis 7: INT_MAX). */
 export const MAX_ARGS = 1024 * 1024;
@@ -264,31 +265,6 @@ export class RespReader {
     this.peekEnd = -1;
   }
 
-  /** The number `plainLength` read. */
-  private lengthRead = 0;
-
-  /**
-   * The digits of a length line from `from` when plainly well formed — one
-   * to 10 digits, then CR LF, within maxBulk: the number in lengthRead and
-   * the offset after the CR LF; -1 for anything else (incomplete too).
-   */
-  private plainLength(from: number): number {
-    const b = this.buf;
-    const stop = Math.min(b.length, from + 10);
-    let i = from;
-    let n = 0;
-    for (; i < stop; i++) {
-      const d = b[i]! - 0x30;
-      if (d < 0 || d > 9) break;
-      n = n * 10 + d;
-    }
-    if (i === from || i + 1 >= b.length || b[i] !== CR || b[i + 1] !== LF || n > this.maxBulk) {
-      return -1;
-    }
-    this.lengthRead = n;
-    return i + 2;
-  }
-
   /** Where `bulkAt` found its bulk string. */
   private bulkStart = 0;
   private bulkEnd = 0;
@@ -299,15 +275,11 @@ export class RespReader {
    * and the offset after it; -1 for anything else.
    */
   private bulkAt(at: number): number {
-    const b = this.buf;
-    if (b[at] !== 0x24) return -1;
-    const start = this.plainLength(at + 1);
-    if (start < 0) return -1;
-    const end = start + this.lengthRead;
-    if (end + 2 > b.length || b[end] !== CR || b[end + 1] !== LF) return -1;
-    this.bulkStart = start;
-    this.bulkEnd = end;
-    return end + 2;
+    const after = bulkIn(this.buf, at, this.maxBulk);
+    if (after < 0) return -1;
+    this.bulkStart = scanned.start;
+    this.bulkEnd = scanned.end;
+    return after;
   }
 
   /**
@@ -431,10 +403,10 @@ export class RespReader {
    * for lengthLine to read it (and say what is wrong).
    */
   private quickLength(): number {
-    const after = this.plainLength(this.pos + 1);
+    const after = plainLengthAt(this.buf, this.pos + 1, this.maxBulk);
     if (after < 0) return -1;
     this.pos = after;
-    return this.lengthRead;
+    return scanned.length;
   }
 
   /**

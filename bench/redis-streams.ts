@@ -21,6 +21,19 @@ import { type RedisAddr, type RunResult, resp, runPipelined } from './redis-kit.
 /** Connections sending XADDs at once. */
 const CONNS = 50;
 
+/**
+ * Warm-up runs before the measured ones, each of the measured size and
+ * shape on a fresh stream, as the consumer-group rows do (WARM_RUNS in
+ * bench/redis-groups.ts). The harness's default, one run of at most 50k
+ * messages (5,000 XADDs here), left most of the XADD path's first
+ * optimised compiles inside the measured 100k: 104–109 TurboFan compiles
+ * there, and a fresh process spends 2.26 µs of CPU per XADD in its first
+ * 100k against 1.25 µs by its fourth (bench/PROFILE.md, "Issue 16 —
+ * xadd4 (round 13)"). The row measures a running broker, not its first
+ * second; redis-server has no JIT to warm.
+ */
+const WARM_RUNS = 3;
+
 /** Where redis-server keeps its append-only file for these rows. */
 let aofDir: string | null = null;
 function redisDir(): string {
@@ -58,6 +71,15 @@ async function xadd(
 }
 
 function row(depth: number, size: number, everysec: boolean): RedisRow {
+  // A fresh stream per run: the warm-up runs do not lengthen the measured one.
+  const once = (name: string, addr: RedisAddr, msgs: number) =>
+    xadd(
+      addr,
+      `bench:${name}:${performance.now().toFixed(0)}`,
+      Math.max(1000, Math.round(msgs * 0.1)),
+      depth,
+      size,
+    );
   const id = `redis-xadd${size > 16 ? '-1k' : ''}-p${depth}${everysec ? '-everysec' : ''}`;
   return {
     id,
@@ -70,10 +92,9 @@ function row(depth: number, size: number, everysec: boolean): RedisRow {
     note: everysec
       ? 'XADD -everysec rows: Weft fsyncs every second (sync_interval 1s), as redis-server with appendfsync everysec'
       : 'XADD rows: Weft answers each XADD after its fsync (its default); redis-server runs appendonly yes, appendfsync everysec (up to 1 s of writes lost on a crash)',
-    // A fresh stream per run: the first run (the warm-up) does not lengthen the measured one.
-    run: (addr, _side, msgs) => {
-      const key = `bench:${id}:${performance.now().toFixed(0)}`;
-      return xadd(addr, key, Math.max(1000, Math.round(msgs * 0.1)), depth, size);
+    run: (addr, _side, msgs) => once(id, addr, msgs),
+    warm: async (addr, _side, msgs) => {
+      for (let i = 0; i < WARM_RUNS; i++) await once(`${id}-warm${i}`, addr, msgs);
     },
   };
 }

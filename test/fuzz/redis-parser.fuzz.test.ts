@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { integer } from '../../src/protocols/redis/commands/define.js';
 import { INLINE_MAX, RespProtocolError, RespReader } from '../../src/protocols/redis/parser.js';
 import { makeRng, type Rng, seedFromEnv, withContext } from './nats-frames.js';
 
@@ -103,6 +104,8 @@ function readEvents(
   wire: Buffer,
   cuts: number[],
   fast: ((r: RespReader) => Buffer[] | null) | null,
+  /** What `next`'s commands mean, when the fast path gives that instead of the arguments. */
+  meaning: (cmd: Buffer[]) => Buffer[] = (cmd) => cmd,
 ): string[] {
   const r = new RespReader(MAX_BULK);
   const out: string[] = [];
@@ -124,7 +127,7 @@ function readEvents(
         }
         const c = r.next();
         if (c === null) break;
-        out.push(show(c));
+        out.push(show(meaning(c)));
       }
       out.push(`pending ${r.pending}`);
     }
@@ -373,4 +376,131 @@ const xackLike = (rng: Rng): Buffer => commandLike(rng, XACK_SHAPE);
 
 test('redis request reader: the XACK fast path, taken or declined, reads as `next` does', () => {
   fuzzPeekPath(0xac4, xackLike, xackEvents, (r) => r.peekXack());
+});
+
+/**
+ * What an XREADGROUP means as the command reads it (groups-read.ts
+ * `xreadgroup`'s option loop): for one key read at `>` without BLOCK,
+ * `[xreadgroup, group, consumer, count, noack or empty, key]` — the form
+ * the fast path gives; any other command as it is.
+ */
+function xreadgroupMeaning(cmd: Buffer[]): Buffer[] {
+  if (cmd[0]!.toString('latin1').toLowerCase() !== 'xreadgroup') return cmd;
+  const word = (b: Buffer) => b.toString('latin1').toLowerCase();
+  let count = 0;
+  let noack = false;
+  let group: Buffer | null = null;
+  let consumer: Buffer | null = null;
+  let streamsAt = 0;
+  for (let i = 1; i < cmd.length; i++) {
+    const more = cmd.length - i - 1;
+    const a = word(cmd[i]!);
+    if (a === 'block' && more > 0) return cmd;
+    if (a === 'count' && more > 0) {
+      const v = integer(cmd[++i]!);
+      if (v === null) return cmd;
+      count = v < 0n ? 0 : Number(v > 1_000_000_000n ? 1_000_000_000n : v);
+    } else if (a === 'streams' && more > 0) {
+      streamsAt = i + 1;
+      break;
+    } else if (a === 'group' && more >= 2) {
+      group = cmd[i + 1]!;
+      consumer = cmd[i + 2]!;
+      i += 2;
+    } else if (a === 'noack') noack = true;
+    else return cmd;
+  }
+  const id = cmd[streamsAt + 1];
+  if (streamsAt === 0 || group === null || cmd.length - streamsAt !== 2) return cmd;
+  if (id === undefined || id.length !== 1 || id[0] !== 0x3e) return cmd;
+  const flag = Buffer.from(noack ? 'noack' : '');
+  return [
+    Buffer.from('xreadgroup'),
+    group,
+    consumer!,
+    Buffer.from(String(count)),
+    flag,
+    cmd[streamsAt]!,
+  ];
+}
+
+/**
+ * XREADGROUP's fast path as the session reads: `peekXreadgroup`, then the
+ * read it found taken (its meaning from the ranges) or declined (left to
+ * `next`), at random; `next`'s commands compared by their meaning.
+ */
+function xreadgroupEvents(wire: Buffer, cuts: number[], rng: Rng | null): string[] {
+  if (rng === null) return readEvents(wire, cuts, null, xreadgroupMeaning);
+  const fast = (r: RespReader): Buffer[] | null => {
+    if (!r.peekXreadgroup() || !rng.chance(0.7)) return null;
+    const b = r.buffer;
+    const x = r.xreadgroup;
+    const cmd = [
+      Buffer.from('xreadgroup'),
+      copyOf(b, x.groupStart, x.groupEnd),
+      copyOf(b, x.consumerStart, x.consumerEnd),
+      Buffer.from(String(x.count)),
+      Buffer.from(x.noack ? 'noack' : ''),
+      copyOf(b, x.keyStart, x.keyEnd),
+    ];
+    r.skipPeeked();
+    return cmd;
+  };
+  return readEvents(wire, cuts, fast, xreadgroupMeaning);
+}
+
+const COUNTS = ['10', '0', '1', '999999999', '1000000000', '007', '-1', '-0', '+1', 'abc', ''];
+const OPTIONS = [
+  'COUNT',
+  'count',
+  'CoUnT',
+  'NOACK',
+  'noack',
+  'BLOCK',
+  'GROUP',
+  'STREAMS',
+  'COUNTS',
+];
+
+const XREADGROUP_SHAPE: FastShape = {
+  name: 'XREADGROUP',
+  names: [
+    'XREADGROUP',
+    'xreadgroup',
+    'XReadGroup',
+    'XREADGROUX',
+    'XREADGROU',
+    'XREADGROUPS',
+    'XREAD',
+  ],
+  arity: 9,
+  arities: 13,
+  shape: (rng, args) => {
+    // GROUP g c COUNT n STREAMS key > mostly; options moved, dropped, doubled or odd now and then.
+    if (args.length !== 9) return;
+    args[1] = Buffer.from(rng.chance(0.9) ? 'GROUP' : rng.pick(['group', 'GROUPS', 'COUNT']));
+    args[4] = Buffer.from(rng.chance(0.8) ? 'COUNT' : rng.pick(OPTIONS));
+    args[5] = Buffer.from(rng.chance(0.6) ? String(rng.int(100)) : rng.pick(COUNTS));
+    args[6] = Buffer.from(rng.chance(0.9) ? 'STREAMS' : rng.pick(OPTIONS));
+    args[8] = Buffer.from(rng.chance(0.9) ? '>' : rng.pick(['$', '0', '>>', '']));
+    if (rng.chance(0.2)) args.splice(4, 2);
+    if (rng.chance(0.2)) args.splice(4 + rng.int(3), 0, Buffer.from(rng.pick(['NOACK', 'noack'])));
+    if (rng.chance(0.05)) args.splice(1, 0, Buffer.from('COUNT'), Buffer.from('1'));
+  },
+  variants: [
+    ['$10\r\nXREADGROUP\r\n', '$010\r\nXREADGROUP\r\n'],
+    ['$5\r\nCOUNT\r\n', '$5\r\nCOUNT\n'],
+    ['$7\r\nSTREAMS\r\n', '$07\r\nSTREAMS\r\n'],
+    // A count that says more (or fewer) arguments than the shape has.
+    ['*9\r\n', '*10\r\n$1\r\n>\r\n'],
+    ['*9\r\n', '*8\r\n'],
+    ['*7\r\n', '*8\r\n'],
+  ],
+};
+
+/** An XREADGROUP-like command (`peekXreadgroup`'s shape, mostly). */
+const xreadgroupLike = (rng: Rng): Buffer => commandLike(rng, XREADGROUP_SHAPE);
+
+test('redis request reader: the XREADGROUP fast path, taken or declined, means what `next` reads', () => {
+  fuzzPeekPath(0x7ead, xreadgroupLike, xreadgroupEvents, (r) => r.peekXreadgroup());
 });

@@ -375,6 +375,21 @@ describe('group records: the XREADGROUP and XACK records built by hand', () => {
     };
     const n = recordAt(many, buf);
     assert.equal(buf.subarray(0, n).toString('utf8'), spreadForm(many));
+    // Numbers at the edges of numAt's int32 and nine-digit paths (record-bytes.ts).
+    const edges = [0, 9, 10, 99, 2 ** 31 - 1, 2 ** 31, 999_999_999, 1e9, 1e9 + 1, 1e10 + 5];
+    edges.push(1765100000123, 2 ** 53 - 1, 2 ** 53, 1e300, -1, 0.5, -0);
+    for (const x of edges) {
+      const r: Parameters<typeof encode>[0] = {
+        o: 'read',
+        c: 'c',
+        t: x,
+        n: [[id(1n, 0n), x]],
+        last: id(1n, 0n),
+        er: x,
+      };
+      const len = recordAt(r, buf);
+      assert.equal(buf.subarray(0, len).toString('utf8'), spreadForm(r), String(x));
+    }
     assert.equal(recordAt({ o: 'cc', c: 'x', t: 1 }, buf), -1);
   });
 });

@@ -17,6 +17,7 @@
 
 import { bulkIn, isName4At, plainLengthAt, scanned } from './resp-scan.js';
 import { peekXackAt, XackRanges } from './xack-peek.js';
+import { peekXreadgroupAt, XreadgroupRanges } from './xreadgroup-peek.js';
 
 /** The most arguments one command may have (Redis 6: 1024*1024; Redis 7: INT_MAX). */
 export const MAX_ARGS = 1024 * 1024;
@@ -258,7 +259,24 @@ export class RespReader {
     return true;
   }
 
-  /** Takes the XADD `peekXadd` (or the XACK `peekXack`) found (nothing read since). */
+  /** Where the arguments of the XREADGROUP `peekXreadgroup` found are (xreadgroup-peek.ts). */
+  readonly xreadgroup = new XreadgroupRanges();
+
+  /**
+   * `peekXadd` for a group consumer's `XREADGROUP GROUP <g> <c> [COUNT n]
+   * [NOACK] STREAMS <key> >`: true when the bytes at hand start with it,
+   * whole and plainly written, its ranges then in `xreadgroup`; not taken.
+   */
+  peekXreadgroup(): boolean {
+    this.peekEnd = -1;
+    if (this.want !== 0 || this.failed !== null) return false;
+    const end = peekXreadgroupAt(this.buf, this.pos, this.maxBulk, this.xreadgroup);
+    if (end < 0) return false;
+    this.peekEnd = end;
+    return true;
+  }
+
+  /** Takes the XADD `peekXadd` (or the XACK, XREADGROUP peeked) found (nothing read since). */
   skipPeeked(): void {
     if (this.peekEnd < 0) throw new Error('nothing peeked');
     this.pos = this.peekEnd;

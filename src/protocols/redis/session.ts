@@ -28,19 +28,16 @@ import type { ClientDescription, FaceConnection } from '../face.js';
 import type { RedisClient } from './client.js';
 import { clientInfoLine } from './client-info.js';
 import type { CommandContext } from './command.js';
-import { xack as xackCommand } from './commands/groups.js';
-import { xackRanges } from './commands/groups-ack.js';
-import { publish as publishCommand } from './commands/pubsub.js';
-import { xadd as xaddCommand, xaddRanges } from './commands/streams.js';
 import { authCredentials, NOAUTH, redisCredentials } from './credentials.js';
 import { allowedWhileSubscribed, lookup } from './dispatch.js';
 import { type Protocol, R, type Reply } from './encoder.js';
 import type { RedisHost } from './host.js';
 import { RespOutput } from './output.js';
 import { RespProtocolError, RespReader } from './parser.js';
-import { PublishCache, publishRange } from './publish.js';
+import { PublishCache } from './publish.js';
 import { ClientSubscriptions } from './pubsub.js';
 import { LaterReply, ReplyLine } from './reply-line.js';
+import { FastPaths, type FastSession } from './session-fast.js';
 import { type LoginSession, loginWith } from './session-login.js';
 import { type SettleTurn, settleTurnOf } from './settle-turn.js';
 
@@ -49,7 +46,10 @@ export const PENDING_REPLIES_MAX = 1024;
 /** Bytes read and not yet run while a command holds the ones after it, before reading pauses. */
 export const HELD_INPUT_MAX = 1024 * 1024;
 
-export class RedisSession extends RespOutput implements FaceConnection, RedisClient, LoginSession {
+export class RedisSession
+  extends RespOutput
+  implements FaceConnection, RedisClient, LoginSession, FastSession
+{
   readonly face = 'redis';
   protocol: Protocol = 2;
   name = '';
@@ -58,15 +58,14 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   readonly who: ConnectionIdentity;
   credentials: Credentials | null = null;
   authenticated = false;
-  private readonly reader: RespReader;
-  private readonly ctx: CommandContext;
+  // reader, ctx, line, running, emit, emitNow, emitLater, internalError: also the fast paths' (session-fast.ts).
+  readonly reader: RespReader;
+  readonly ctx: CommandContext;
   readonly publishCache = new PublishCache();
-  /** The table's PUBLISH, XADD, XACK are the built-in ones: the reader's fast paths may take them. */
-  private readonly fastPublish: boolean;
-  private readonly fastXadd: boolean;
-  private readonly fastXack: boolean;
+  /** Commands run from ranges of the bytes read, where the table's are the built-in ones. */
+  private readonly fast: FastPaths;
   /** Replies waiting in line behind one not settled; empty most of the time. */
-  private readonly line = new ReplyLine();
+  readonly line = new ReplyLine();
   /** A command's Promise holds the commands after it. */
   private holding = false;
   /** Reading was paused here (not by the congestion of others). */
@@ -74,7 +73,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   /** Set by QUIT or a protocol error: close once the replies before are out. */
   private ending: CloseReason | null = null;
   /** A command is running: its pushes go in line with the replies. */
-  private running = false;
+  running = false;
   private subs: ClientSubscriptions | null = null;
   private closeHooks: (() => void)[] | null = null;
   /** auth_timeout, while a node that needs credentials has none from this client. */
@@ -94,9 +93,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     this.reader = new RespReader(node.options.maxPayload);
     this.ctx = { client: this, face: host.state };
     this.turn = settleTurnOf(node.flusher);
-    this.fastPublish = host.table.get('publish')?.run === publishCommand;
-    this.fastXadd = host.table.get('xadd')?.run === xaddCommand;
-    this.fastXack = host.table.get('xack')?.run === xackCommand;
+    this.fast = new FastPaths(host.table);
     onReads(socket, (chunk: Buffer) => this.read(chunk));
     socket.on('end', () => this.close(CloseReason.ClientClosed));
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -267,16 +264,10 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     while (!this.closed && this.ending === null && !this.holding) {
       if (this.line.waiting >= PENDING_REPLIES_MAX) break;
       // Commands read as ranges of the bytes, where they would run at once
-      // (logged in; not RESP2's subscribe mode, which refuses them): PUBLISH;
-      // `XADD <key> * <field> <value>` with the stream here; `XACK <key>
-      // <group> <id>…` answered in this turn. Else read as arguments below.
-      if (this.authenticated && (this.protocol !== 2 || !this.subscribed)) {
-        if (this.fastPublish && reader.nextPublish()) {
-          this.publishRead();
-          continue;
-        }
-        if (this.fastXadd && reader.peekXadd() && this.xaddRead()) continue;
-        if (this.fastXack && reader.peekXack() && this.xackRead()) continue;
+      // (logged in; not RESP2's subscribe mode, which refuses them):
+      // session-fast.ts. Else read as arguments below.
+      if (this.authenticated && (this.protocol !== 2 || !this.subscribed) && this.fast.run(this)) {
+        continue;
       }
       let args: Buffer[] | null;
       try {
@@ -314,85 +305,8 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     }
   }
 
-  /** The PUBLISH `nextPublish` took: run as `execute` runs the table's PUBLISH. */
-  private publishRead(): void {
-    const r = this.reader;
-    const buf = r.buffer;
-    this.host.counters.commands++;
-    let reply: Reply;
-    this.running = true;
-    try {
-      reply = publishRange(
-        this.host.state,
-        this,
-        this.publishCache,
-        buf,
-        r.chanStart,
-        r.chanEnd,
-        buf,
-        r.payloadStart,
-        r.payloadEnd,
-      );
-    } catch (err) {
-      reply = this.internalError('publish', err);
-    } finally {
-      this.running = false;
-    }
-    this.emit(reply);
-  }
-
-  /** The XADD `peekXadd` found: run as `execute` runs the table's XADD; false when not taken. */
-  private xaddRead(): boolean {
-    const r = this.reader;
-    // The last reply in line, a run of XADDs this one may join (xadd-run.ts);
-    // a run is started only when more was read after this XADD.
-    const tail = this.line.tail;
-    const more = r.buffer.length > r.valueEnd + 2;
-    let reply: Reply | LaterReply | null;
-    this.running = true;
-    try {
-      reply = xaddRanges(
-        this.ctx,
-        r.buffer,
-        r.keyStart,
-        r.keyEnd,
-        r.fieldStart,
-        r.fieldEnd,
-        r.valueStart,
-        r.valueEnd,
-        tail,
-        more,
-      );
-    } catch (err) {
-      reply = this.internalError('xadd', err);
-    } finally {
-      this.running = false;
-    }
-    if (reply === null) return false;
-    r.skipPeeked();
-    this.host.counters.commands++;
-    if (reply === tail) this.line.joined();
-    else this.emitNow(reply);
-    return true;
-  }
-
-  /** The XACK `peekXack` found: run as `execute` runs the table's XACK; false when not taken. */
-  private xackRead(): boolean {
-    let reply: Reply | LaterReply | null;
-    try {
-      reply = xackRanges(this.ctx, this.reader.buffer, this.reader.xack);
-    } catch (err) {
-      reply = this.internalError('xack', err);
-    }
-    if (reply === null) return false;
-    this.reader.skipPeeked();
-    this.host.counters.commands++;
-    this.emitNow(reply);
-    return true;
-  }
-
   /** A reply made in this turn: now, or in line until its `LaterReply` is filled. */
-  private emitNow(r: Reply | LaterReply): void {
+  emitNow(r: Reply | LaterReply): void {
     if (!(r instanceof LaterReply)) this.emit(r);
     else if (r.reply === null) this.line.wait(r, this.laterFilled);
     else this.emit(r.reply);
@@ -439,12 +353,13 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
       this.running = false;
     }
     if (r === null) return;
-    if (!(r instanceof Promise)) {
-      this.emitNow(r);
-      return;
-    }
+    if (r instanceof Promise) this.emitLater(cmd.name, r, cmd.concurrent === true);
+    else this.emitNow(r);
+  }
+
+  /** A reply `r` will give, in line; it holds the commands after it unless `concurrent`. */
+  emitLater(name: string, r: Promise<Reply>, concurrent: boolean): void {
     const slot = this.line.reserve();
-    const concurrent = cmd.concurrent === true;
     if (!concurrent) this.holding = true;
     r.then(
       (x) => {
@@ -453,7 +368,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
         this.settled();
       },
       (err: unknown) => {
-        slot.reply = this.internalError(cmd.name, err);
+        slot.reply = this.internalError(name, err);
         if (!concurrent) this.holding = false;
         this.settled();
       },
@@ -476,7 +391,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
     p.then(go, go);
   }
 
-  private internalError(name: string, err: unknown): Reply {
+  internalError(name: string, err: unknown): Reply {
     this.host.node.log.error(
       `${this.tag()} - redis ${name}: ${(err as Error)?.stack ?? String(err)}`,
     );
@@ -505,7 +420,7 @@ export class RedisSession extends RespOutput implements FaceConnection, RedisCli
   // --- writing -------------------------------------------------------------
 
   /** A reply in request order: now when nothing waits before it, else in line. */
-  private emit(r: Reply): void {
+  emit(r: Reply): void {
     if (this.line.empty) this.writeReply(r);
     else this.line.add(r);
   }

@@ -63,7 +63,7 @@ let lastGroup: Buffer | null = null;
 let lastGroupName = '';
 
 /** The group name `buf[s, e)` as access.ts `name` reads it; the last one's string when the same bytes. */
-function groupAt(buf: Buffer, s: number, e: number): string {
+export function groupAt(buf: Buffer, s: number, e: number): string {
   const n = e - s;
   const last = lastGroup;
   if (last !== null && last.length === n) {

@@ -21,8 +21,12 @@ import {
 import type { IdKey } from '../groups/ids.js';
 import type { GroupEntry, LiveGroup } from '../groups/live.js';
 import { RecordDone } from '../groups/record-done.js';
+import type { AccountGroups } from '../groups/service.js';
 import type { LaterReply } from '../reply-line.js';
+import type { XreadgroupRanges } from '../xreadgroup-peek.js';
 import { command, integer, is, NOT_INTEGER, SYNTAX } from './define.js';
+import { groupAt } from './groups-ack.js';
+import { nameAt } from './stream-args.js';
 
 const DOLLAR =
   'ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.';
@@ -83,30 +87,97 @@ function readNow(
   noack: boolean,
   mayBeEmpty: boolean,
 ): Reply | LaterReply | Promise<Reply> | null {
-  const client = ctx.client;
-  if (client.closed) return null;
+  if (ctx.client.closed) return null;
   const all = groupsOf(ctx);
-  const groups = all.ofNow(client.account);
+  const groups = all.ofNow(ctx.client.account);
   const cs = groups === undefined ? undefined : all.view.lookupNow(ctx, key);
   const g = cs === undefined ? undefined : groups!.get(cs, gname);
   if (g === undefined) return null;
-  const done = new RecordDone(groups!);
-  const got = groups!.readNewNow(cs!, g, cname, count, noack, () => client.closed, done);
+  return readIn(ctx, groups!, cs!, g, key, cname, count, noack, mayBeEmpty);
+}
+
+/** `readNow` once its group is found. */
+function readIn(
+  ctx: CommandContext,
+  groups: AccountGroups,
+  cs: CapturedStream,
+  g: LiveGroup,
+  key: Buffer,
+  cname: string,
+  count: number,
+  noack: boolean,
+  mayBeEmpty: boolean,
+): Reply | LaterReply | Promise<Reply> | null {
+  const client = ctx.client;
+  const done = new RecordDone(groups);
+  const got = groups.readNewNow(cs, g, cname, count, noack, () => client.closed, done);
   if (got === null) return null;
   if (got instanceof Promise) {
     return guarded(async () => {
       const entries = await got;
-      return entries.length === 0 ? { t: 'nullArray' } : reply(ctx, [{ key, cs: cs!, entries }]);
+      return entries.length === 0 ? { t: 'nullArray' } : reply(ctx, [{ key, cs, entries }]);
     });
   }
   if (got.length === 0 && !mayBeEmpty) return null;
-  groups!.counters.commandsInTurn++;
+  groups.counters.commandsInTurn++;
   if (got.length === 0) return { t: 'nullArray' };
-  done.ok = reply(ctx, [{ key, cs: cs!, entries: got }]);
+  done.ok = reply(ctx, [{ key, cs, entries: got }]);
   return done;
 }
 
-function xreadgroup(
+/**
+ * The XREADGROUP whose arguments are the ranges `x` of `buf` (the reader
+ * found `GROUP <g> <c> [COUNT n] [NOACK] STREAMS <key> >`,
+ * xreadgroup-peek.ts), where `xreadgroup` would answer it in this turn
+ * (`readNow`): its reply. Null, with nothing changed, for anything else:
+ * the session then reads it as arguments and runs the table's XREADGROUP
+ * (the same answer, errors included). No Buffer per argument, no option
+ * word compared as a string (bench/PROFILE.md, "Issue 16 — rgroup9 (round
+ * 14)").
+ */
+export function xreadgroupRanges(
+  ctx: CommandContext,
+  buf: Buffer,
+  x: XreadgroupRanges,
+): Reply | LaterReply | Promise<Reply> | null {
+  if (ctx.client.closed) return null;
+  const all = groupsOf(ctx);
+  const groups = all.ofNow(ctx.client.account);
+  if (groups === undefined) return null;
+  const sname = nameAt(buf, x.keyStart, x.keyEnd);
+  if (typeof sname !== 'string') return null;
+  const cs = all.view.lookupNowNamed(ctx, sname);
+  if (cs === undefined) return null;
+  const g = groups.get(cs, groupAt(buf, x.groupStart, x.groupEnd));
+  if (g === undefined) return null;
+  const cname = buf.toString('latin1', x.consumerStart, x.consumerEnd);
+  const key = keyAt(buf, x.keyStart, x.keyEnd);
+  return readIn(ctx, groups, cs, g, key, cname, x.count, x.noack, true);
+}
+
+/** Longest key kept for the next read's reply. */
+const LAST_KEY_MAX = 256;
+let lastKey: Buffer | null = null;
+
+/**
+ * The key `buf[s, e)` as a Buffer of its own for the reply (which is
+ * written after the bytes read are gone): the last one's when the same
+ * bytes (a consumer reads one key in a loop). Never written to.
+ */
+function keyAt(buf: Buffer, s: number, e: number): Buffer {
+  const n = e - s;
+  const last = lastKey;
+  if (last !== null && last.length === n) {
+    let i = 0;
+    while (i < n && last[i] === buf[s + i]) i++;
+    if (i === n) return last;
+  }
+  const key = Buffer.from(buf.subarray(s, e));
+  if (n <= LAST_KEY_MAX) lastKey = key;
+  return key;
+}
+
+export function xreadgroup(
   ctx: CommandContext,
   args: readonly Buffer[],
 ): Reply | LaterReply | Promise<Reply> {

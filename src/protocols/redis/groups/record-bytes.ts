@@ -149,21 +149,41 @@ function digitsAt(k: IdKey, from: number, to: number, buf: Buffer, at: number): 
   return at;
 }
 
-/** A number as JSON writes it (a non-finite one as null). */
+/**
+ * A number as JSON writes it (a non-finite one as null). Integers in int32
+ * arithmetic: a double division per digit was ~60 % of a read record's
+ * time (its time and 10 sequences; bench/PROFILE.md, "Issue 16 — rgroup9
+ * (round 14)").
+ */
 function numAt(x: number, buf: Buffer, at: number): number {
   if (!Number.isSafeInteger(x) || x < 0) {
     return ascii(Number.isFinite(x) ? `${x}` : 'null', buf, at);
   }
+  if (x > 0x7fffffff) {
+    // The digits above the last nine, then those nine (a time in ms: 13 digits).
+    const hi = Math.floor(x / 1e9);
+    return nineAt(x - hi * 1e9, buf, numAt(hi, buf, at));
+  }
   let len = 1;
-  for (let p = x; p >= 10; p = Math.floor(p / 10)) len++;
+  for (let p = x; p >= 10; p = (p / 10) | 0) len++;
   let i = at + len;
   let v = x;
   do {
-    const q = Math.floor(v / 10);
+    const q = (v / 10) | 0;
     buf[--i] = 0x30 + (v - q * 10);
     v = q;
   } while (v > 0);
   return at + len;
+}
+
+/** `v` (below 10^9) as nine digits, leading zeros written. */
+function nineAt(v: number, buf: Buffer, at: number): number {
+  for (let i = at + 8; i >= at; i--) {
+    const q = (v / 10) | 0;
+    buf[i] = 0x30 + (v - q * 10);
+    v = q;
+  }
+  return at + 9;
 }
 
 /** A name (latin1, one character per byte) as JSON.stringify writes it, in UTF-8. */

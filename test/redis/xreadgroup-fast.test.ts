@@ -1,0 +1,156 @@
+/**
+ * The session's XREADGROUP fast path (xreadgroup-peek.ts,
+ * commands/groups-read.ts `xreadgroupRanges`): a read found as ranges of
+ * the bytes answers as the table's XREADGROUP does. The same script —
+ * COUNT and NOACK in either order and any case, no COUNT, COUNT 0, counts
+ * written otherwise (`007`, `-1`, `abc`, 13 digits), COUNT or NOACK twice,
+ * GROUP not first, BLOCK, an ID other than `>`, `$`, two keys, an unknown
+ * group or key, wrong arity, unbalanced STREAMS, empty names, a length
+ * written otherwise, reads with nothing new, XADDs between — runs on a
+ * stream per pass, in RESP2 and RESP3: pipelined in one write, cut at every
+ * byte, and on a connection made while the table's XREADGROUP was another
+ * function (the reader's fast path off: the reference). Every reply, and
+ * the group's pending entries and counters after, must be the same bytes.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Command } from '../../src/protocols/redis/command.js';
+import { type RedisNode, startRedisNode } from './groups-helpers.js';
+import { RawRedis, resp } from './helpers.js';
+
+const ENTRIES = 40;
+
+/** The script of stream `k` (each one command). */
+function script(k: string): Buffer[] {
+  const read = (...opts: string[]) => resp('XREADGROUP', 'GROUP', 'g', ...opts, 'STREAMS', k, '>');
+  const longLen = (b: Buffer) =>
+    Buffer.from(b.toString('latin1').replace('$10\r\n', '$010\r\n'), 'latin1');
+  return [
+    read('c1', 'COUNT', '2'),
+    resp('xreadgroup', 'group', 'g', 'c2', 'count', '3', 'streams', k, '>'),
+    resp('XreadGroup', 'Group', 'g', 'c1', 'NoAck', 'Count', '1', 'Streams', k, '>'),
+    read('c1', 'COUNT', '1', 'NOACK'),
+    read('c3', 'COUNT', '007'),
+    read('c3', 'COUNT', 'abc'),
+    read('c3', 'COUNT', '1', 'COUNT', '2'),
+    read('c3', 'NOACK', 'NOACK', 'COUNT', '1'),
+    resp('XREADGROUP', 'COUNT', '1', 'GROUP', 'g', 'c4', 'STREAMS', k, '>'),
+    read('c4', 'COUNT', '1', 'BLOCK', '5'),
+    resp('XREADGROUP', 'GROUP', 'g', 'c1', 'COUNT', '5', 'STREAMS', k, '0'),
+    resp('XREADGROUP', 'GROUP', 'g', 'c1', 'COUNT', '5', 'STREAMS', k, '$'),
+    resp('XREADGROUP', 'GROUP', 'g', 'c1', 'COUNT', '1', 'STREAMS', k, k, '>', '>'),
+    resp('XREADGROUP', 'GROUP', 'nogroup', 'c1', 'COUNT', '1', 'STREAMS', k, '>'),
+    resp('XREADGROUP', 'GROUP', 'g', 'c1', 'COUNT', '1', 'STREAMS', `${k}:none`, '>'),
+    resp('XREADGROUP', 'GROUP', 'g', 'c1', 'STREAMS', k, '>'),
+    resp('XREADGROUP', 'GROUP', 'g', 'STREAMS', k, '>'),
+    resp('XREADGROUP', 'GROUP', 'g', 'c1', 'COUNT', '1', 'STREAMS', k),
+    resp('XREADGROUP', 'GROUP', 'g', '', 'COUNT', '1', 'STREAMS', k, '>'),
+    resp('XREADGROUP', 'GROUP', '', 'c1', 'COUNT', '1', 'STREAMS', k, '>'),
+    longLen(read('c5', 'COUNT', '1')),
+    read('c5', 'COUNT', '-1'),
+    read('c6', 'COUNT', '1'),
+    resp('XADD', k, '2-1', 'f', 'a'),
+    resp('XADD', k, '2-2', 'f', 'b'),
+    read('c6', 'COUNT', '0'),
+    resp('XADD', k, '2-3', 'f', 'c'),
+    read('c7', 'COUNT', '1000000000000'),
+    resp('XADD', k, '2-4', 'f', 'd'),
+    read('c7'),
+    read('c7', 'NOACK'),
+    read('c8', 'COUNT', '9'),
+  ];
+}
+
+describe('XREADGROUP fast path', () => {
+  let node: RedisNode;
+  let pass = 0;
+  before(async () => {
+    node = await startRedisNode();
+  });
+  after(async () => {
+    await node?.close();
+  });
+
+  /** A connection (in `protocol`); with `reference`, made while the table's XREADGROUP is a wrapper. */
+  async function connect(protocol: 2 | 3, reference: boolean): Promise<RawRedis> {
+    const face = node.srv.node.faces.find((f) => f.name === 'redis') as unknown as {
+      table: Map<string, Command>;
+    };
+    const table = face.table;
+    const real = table.get('xreadgroup')!;
+    if (reference) table.set('xreadgroup', { ...real, run: (ctx, args) => real.run!(ctx, args) });
+    try {
+      const c = await RawRedis.connect(node.port);
+      c.sock.setNoDelay(true);
+      if (protocol === 3) await c.call(resp('HELLO', '3'));
+      return c;
+    } finally {
+      table.set('xreadgroup', real);
+    }
+  }
+
+  /** Runs the script on a fresh stream: the replies, then XPENDING's entries and summary, XINFO GROUPS. */
+  async function run(protocol: 2 | 3, reference: boolean, cut: boolean): Promise<string> {
+    const k = `xrf:${String(pass++).padStart(2, '0')}`;
+    const c = await connect(protocol, reference);
+    try {
+      await c.call(resp('XGROUP', 'CREATE', k, 'g', '0', 'MKSTREAM'));
+      const adds = Array.from({ length: ENTRIES }, (_, i) =>
+        resp('XADD', k, `1-${i + 1}`, 'f', `v${i}`),
+      );
+      await c.call(Buffer.concat(adds), ENTRIES);
+      const cmds = script(k);
+      const wire = Buffer.concat(cmds);
+      if (cut) {
+        for (let i = 0; i < wire.length; i++) c.write(wire.subarray(i, i + 1));
+      } else c.write(wire);
+      const replies = await c.read(cmds.length);
+      const pending = await c.call(resp('XPENDING', k, 'g', '-', '+', '1000'));
+      const summary = await c.call(resp('XPENDING', k, 'g'));
+      const info = await c.call(resp('XINFO', 'GROUPS', k));
+      // Each pending entry's idle time (after its consumer) differs from run to run.
+      const masked = pending.replace(
+        /(\*4\r\n\$\d+\r\n[^\r]+\r\n\$\d+\r\n[^\r]*\r\n):\d+\r\n/g,
+        '$1:_\r\n',
+      );
+      // The key differs from pass to pass (a stream each).
+      return `${replies}\n${summary}\n${masked}\n${info}`.replaceAll(k, 'xrf:__');
+    } finally {
+      c.close();
+    }
+  }
+
+  for (const protocol of [2, 3] as const) {
+    test(`RESP${protocol}: pipelined and cut at every byte, the replies and the group are the reference's`, async () => {
+      const ref = await run(protocol, true, false);
+      assert.match(ref, /-ERR value is not an integer or out of range/);
+      assert.match(ref, /-NOGROUP No such key 'xrf:__' or consumer group 'nogroup'/);
+      assert.match(ref, /-ERR The \$ ID is meaningless/);
+      assert.match(ref, /-ERR wrong number of arguments for 'xreadgroup' command/);
+      assert.match(ref, /-ERR Unbalanced XREAD list/);
+      assert.match(ref, /\$3\r\n1-1\r\n/);
+      assert.match(ref, /\$3\r\n2-4\r\n/);
+      assert.equal(await run(protocol, false, false), ref);
+      assert.equal(await run(protocol, false, true), ref);
+      assert.equal(await run(protocol, true, true), ref);
+    });
+  }
+
+  test('RESP2 subscribe mode refuses XREADGROUP, RESP3 takes it', async () => {
+    const k = 'xrf:sub';
+    const c2 = await connect(2, false);
+    const c3 = await connect(3, false);
+    try {
+      await c2.call(resp('XGROUP', 'CREATE', k, 'g', '0', 'MKSTREAM'));
+      await c2.call(resp('XADD', k, '1-1', 'f', 'v'));
+      await c2.call(resp('SUBSCRIBE', 'x'));
+      const read = resp('XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', k, '>');
+      assert.match(await c2.call(read), /^-ERR Can't execute 'xreadgroup'/);
+      await c3.call(resp('SUBSCRIBE', 'x'));
+      assert.match(await c3.call(read), /\$3\r\n1-1\r\n/);
+    } finally {
+      c2.close();
+      c3.close();
+    }
+  });
+});

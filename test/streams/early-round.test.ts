@@ -198,3 +198,73 @@ describe('file store: the zero fill beside the rounds', () => {
     }
   });
 });
+
+/** node:fs, with round writes (not the fill's zeros) held while `holdRounds`, and the fill's writes logged. */
+class RoundGate extends FaultOps {
+  holdRounds = false;
+  /** Round writes under way: their [pos, end). */
+  rounds: [number, number][] = [];
+  /** Fill writes begun: their pos, and the round writes held then. */
+  fills: { pos: number; roundsHeld: [number, number][] }[] = [];
+  private waiting: (() => void)[] = [];
+
+  override async writev(fd: number, bufs: Buffer[], pos: number): Promise<number> {
+    const b = bufs[0]!;
+    if (bufs.length === 1 && b.length >= 64 * 1024 && b.every((x) => x === 0)) {
+      this.fills.push({ pos, roundsHeld: this.rounds.slice() });
+      return super.writev(fd, bufs, pos);
+    }
+    let len = 0;
+    for (const x of bufs) len += x.length;
+    const r: [number, number] = [pos, pos + len];
+    if (this.holdRounds) {
+      this.rounds.push(r);
+      await new Promise<void>((res) => this.waiting.push(res));
+      this.rounds.splice(this.rounds.indexOf(r), 1);
+    }
+    return super.writev(fd, bufs, pos);
+  }
+
+  release(): void {
+    for (const r of this.waiting.splice(0)) r();
+  }
+}
+
+describe('file store: the zero fill behind a round', () => {
+  test('the fill a round makes due begins while that round is written, past its end', async () => {
+    const dir = await tempDir();
+    const ops = new RoundGate();
+    const s = await openFileStore(dir, {
+      sync: { kind: 'always' },
+      fileOps: ops,
+      fillBytes: 64 * 1024,
+    });
+    await checkFor(() => ops.fills.length === 1, 5000); // open's, with no round to follow
+    const kib = (i: number) => payload(i, 1024);
+    let i = 0;
+    // One round at a time, each held until its write is seen, until one makes the next fill due.
+    while (ops.fills.length < 2 && i < 200) {
+      ops.holdRounds = true;
+      const acked = s.append('f', null, kib(i++));
+      await checkFor(() => ops.rounds.length === 1, 5000);
+      for (let t = 0; t < 3; t++) await turn();
+      ops.holdRounds = false;
+      ops.release();
+      await acked;
+    }
+    assert.equal(ops.fills.length, 2, 'a second fill was begun');
+    const [fill] = ops.fills.slice(-1);
+    assert.equal(fill!.roundsHeld.length, 1, 'begun while the round that made it due was written');
+    assert.ok(fill!.pos >= fill!.roundsHeld[0]![1], 'past that round');
+    await checkFor(() => s.stats.fills === 2, 5000);
+    await s.close();
+    const re = await openFileStore(dir, { sync: { kind: 'always' } });
+    try {
+      assert.equal(re.recovered.damage.ranges, 0);
+      assert.equal(re.state().messages, i);
+      for (let k = 0; k < i; k++) assert.ok((await re.get(k + 1))?.payload.equals(kib(k)));
+    } finally {
+      await re.close();
+    }
+  });
+});

@@ -264,8 +264,6 @@ describe('FileStore.appendNotify', () => {
       sync: { kind: 'always' },
       fileOps: ops,
       writeRetry: { minMs: 5, maxMs: 20 },
-      // No fill: begun behind the failing round's write, it would take the "next write fails" of its short write.
-      fillBytes: 0,
     });
     const first = await Promise.all(
       Array.from({ length: 20 }, (_, i) => notify(s, 'a', Buffer.from(`ok ${i}`))),

@@ -8,11 +8,9 @@
  * machine's ext4 (bench/PROFILE.md, "prealloc (round 5)").
  *
  * How: when what the writer has written comes within half a chunk of
- * the filled end, the writer writes the next chunk of zeros (never past
- * `segmentBytes`) and makes it durable, beside the rounds (`start`: a round
- * that would reach the zeros being written waits for them). The fill begins
- * just behind the write of the round that makes it due, past that round's
- * end (`behind`), or, when no round follows, from the writer loop. A chunk is
+ * the filled end, the writer loop writes the next chunk of zeros (never
+ * past `segmentBytes`) and makes it durable, beside the rounds (`start`:
+ * a round that would reach the zeros being written waits for them). A chunk is
  * the segment's data so far, within FILL_MIN_BYTES and `fillBytes`. Zeros, not fallocate: an allocated but unwritten extent
  * would need the same journal commit when first written.
  *
@@ -98,44 +96,25 @@ export class SegmentFill {
   private busySeg: Segment | null = null;
   private busyFrom = 0;
 
-  /**
-   * Whether `seg` should be filled further now; `ahead`: bytes of a round
-   * under way at `seg.written` (written, as far as the fill is concerned).
-   */
-  wanted(seg: Segment, ahead = 0): boolean {
+  /** Whether `seg` should be filled further now. */
+  wanted(seg: Segment): boolean {
     if (this.bytes === 0 || seg.fd < 0 || seg === this.off || this.busy !== null) return false;
-    const written = seg.written + ahead;
-    const end = Math.max(seg.filled, written);
-    return end - written < this.chunk(seg) / 2 && end < this.segmentBytes;
+    const end = Math.max(seg.filled, seg.written);
+    return end - seg.written < this.chunk(seg) / 2 && end < this.segmentBytes;
   }
 
   /**
-   * Begins `fill(seg)` without waiting for it, past `ahead` bytes of a
-   * round under way: at 1 KiB publishes a fill (1 MiB, O_DSYNC) took a
-   * fifth of the writer's time between its rounds (bench/PROFILE.md,
-   * "jspub (round 12)").
+   * Begins `fill(seg)` without waiting for it: at 1 KiB publishes a fill
+   * (1 MiB, O_DSYNC) took a fifth of the writer's time between its rounds
+   * (bench/PROFILE.md, "jspub (round 12)").
    */
-  start(seg: Segment, ahead = 0): void {
+  start(seg: Segment): void {
     this.busySeg = seg;
-    this.busyFrom = Math.max(seg.filled, seg.written + ahead);
-    this.busy = this.fill(seg, this.busyFrom).finally(() => {
+    this.busyFrom = Math.max(seg.filled, seg.written);
+    this.busy = this.fill(seg).finally(() => {
       this.busy = null;
       this.busySeg = null;
     });
-  }
-
-  /**
-   * `write`, a round's write of `len` bytes at `seg.written` just handed to
-   * the thread pool, as is; when `seg` is the active segment and a fill is
-   * due, the fill begins behind it, past the round's end. Begun before the
-   * round (from the writer loop), the fill's 1 MiB copy took the file's
-   * lock first and the round waited for it and for its data in the cache
-   * flush: rounds begun while a fill ran took 669 µs (p50) against 370
-   * (bench/PROFILE.md, "jsack (round 14)").
-   */
-  behind<T>(write: Promise<T>, seg: Segment, len: number, active: boolean): Promise<T> {
-    if (active && this.wanted(seg, len)) this.start(seg, len);
-    return write;
   }
 
   /** Whether a write of `len` bytes at `seg.written` would reach the fill under way. */
@@ -148,8 +127,9 @@ export class SegmentFill {
     return this.busy ?? Promise.resolve();
   }
 
-  /** Writes the next zeros from `from` (past `seg.filled` and its written end), durable. Never throws. */
-  async fill(seg: Segment, from = Math.max(seg.filled, seg.written)): Promise<void> {
+  /** Writes the next zeros past `seg.filled` (or its written end), durable. Never throws. */
+  async fill(seg: Segment): Promise<void> {
+    const from = Math.max(seg.filled, seg.written);
     const len = Math.min(this.chunk(seg), this.segmentBytes - from);
     if (len <= 0) return;
     try {

@@ -330,10 +330,8 @@ export class FileWriter {
   private async loop(): Promise<void> {
     try {
       for (;;) {
-        // The zero fill runs beside the rounds: begun behind a round's write
-        // (file-fill.ts `behind`), here only when no round follows.
-        const idle = this.failed === null && this.q.length === 0;
-        if (idle && this.filler.wanted(this.active)) this.filler.start(this.active);
+        // The zero fill runs beside the rounds (file-fill.ts `start`).
+        if (this.failed === null && this.filler.wanted(this.active)) this.filler.start(this.active);
         if (this.failed !== null) {
           if (!this.retryDue) break;
           await this.resume();
@@ -388,12 +386,7 @@ export class FileWriter {
         const bytes =
           this.sync.kind === 'interval'
             ? writeAllSync(this.ops, seg.fd, part, seg.written)
-            : await this.filler.behind(
-                writeAll(this.ops, seg.fd, part, seg.written),
-                seg,
-                len,
-                seg === this.active && this.failed === null,
-              );
+            : await writeAll(this.ops, seg.fd, part, seg.written);
         seg.written += bytes;
         this.stats.writes++;
         this.stats.bytesWritten += bytes;

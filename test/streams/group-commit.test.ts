@@ -95,12 +95,7 @@ const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 describe('file store: group commit', () => {
   test('appends arriving during an fsync share the next one, and wait for it', async () => {
     const ops = new GatedOps();
-    const s = await openFileStore(await tempDir(), {
-      sync: { kind: 'always' },
-      fileOps: ops,
-      // No fill: its writes would be counted here, begun behind a round's (file-fill.ts).
-      fillBytes: 0,
-    });
+    const s = await openFileStore(await tempDir(), { sync: { kind: 'always' }, fileOps: ops });
     // Let open's compaction round settle first.
     await s.append('gc', null, Buffer.from('warm'));
     ops.hold = true;
@@ -137,12 +132,7 @@ describe('file store: group commit', () => {
 
   test('an append during an fsync is not acknowledged by it', async () => {
     const ops = new GatedOps();
-    const s = await openFileStore(await tempDir(), {
-      sync: { kind: 'always' },
-      fileOps: ops,
-      // No fill: its writes would be counted here, begun behind a round's (file-fill.ts).
-      fillBytes: 0,
-    });
+    const s = await openFileStore(await tempDir(), { sync: { kind: 'always' }, fileOps: ops });
     await s.append('gc', null, Buffer.from('warm'));
     ops.hold = true;
     let firstDone = false;

@@ -345,8 +345,6 @@ describe('file store: write faults', () => {
       sync: { kind: 'always' },
       fileOps: ops,
       writeRetry: RETRY,
-      // No fill: the injected fsync failure is the round's, not a fill's behind it.
-      fillBytes: 0,
     });
     await s.append('a', null, Buffer.from('kept'));
     // The batch is written, its fsync fails, and so does the first cut-back.

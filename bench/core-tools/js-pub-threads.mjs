@@ -7,8 +7,8 @@
 //     --size 1024 --msgs 100000 --rounds 6
 // The pool is told apart by what runs there: the threads that were busy in
 // kernel writes (sys ≥ user in the warm-up or any round so far), the rest
-// "other" (bench/PROFILE.md,
-// "Issue 16 — jsack (round 14)").
+// "other" (bench/PROFILE.md, "Issue 16 — jsack (round 14)"). THREADS=1 also
+// prints each round's user/sys seconds per thread (tid − pid: user/sys).
 // PERF=<dir>: `perf record -g` of each side's node over its first measured
 // round (<dir>/<side>.data; start the nodes with
 // WEFT_BENCH_NODE_ARGS=--perf-basic-prof for JavaScript names).

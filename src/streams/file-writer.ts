@@ -18,10 +18,10 @@
  *   fsynced before the writer moves on to the next, and a new file is
  *   followed by a directory fsync, so only the newest segment can ever have
  *   a torn tail.
- * - Compaction: a segment other than the active one is deleted once it
- *   holds no message and no tombstone still needed for an older segment
- *   (see `Segment.tombMin`). The directory is fsynced before the next
- *   round, so a delete never reaches the disk ahead of one it depends on.
+ * - Compaction (file-writer-compact.ts): a segment other than the active
+ *   one is deleted once nothing in it is needed. The directory is fsynced
+ *   before the next round, so a delete never reaches the disk ahead of one
+ *   it depends on.
  * - Failure (a write, fsync, create or delete fails: ENOSPC, EIO, a short
  *   write): nothing not yet acknowledged is kept half way. The messages of
  *   the failed batch and of everything queued behind it are dropped from
@@ -41,7 +41,6 @@ import { FILL_BYTES, SegmentFill } from './file-fill.js';
 import { newSegment, type Segment } from './file-index.js';
 import {
   DSYNC_SUPPORTED,
-  errnoOf,
   type FileOps,
   ShortWriteError,
   writeAll,
@@ -50,6 +49,7 @@ import {
 import { encodeControl, HEADER, T_META } from './file-record.js';
 import { probeBytes, RetryTimer } from './file-retry.js';
 import { settleAll, type Waiters, type WriteDone, WriteQueue } from './file-write-queue.js';
+import { deadSegments, deleteSegment } from './file-writer-compact.js';
 import {
   EARLY_ROUND_BYTES,
   EARLY_ROUND_RECORDS,
@@ -440,29 +440,16 @@ export class FileWriter {
     this.dirty = false;
   }
 
-  /** Deletes dead segments, in rounds; each round's deletes are durable before the next. */
+  /** Deletes dead segments (file-writer-compact.ts), in rounds; each round's deletes are durable before the next. */
   private async compact(): Promise<void> {
     this.compactWanted = false;
     for (;;) {
-      const doomed: Segment[] = [];
-      // Highest message sequence in the older segments still on disk.
-      let older = 0;
-      for (const s of this.segList) {
-        if (s !== this.active && s.live === 0 && s.tombMin > older && s.fd >= 0) doomed.push(s);
-        if (s.lastMsgSeq > older) older = s.lastMsgSeq;
-      }
+      const doomed = deadSegments(this.segList, this.active);
       if (doomed.length === 0) return;
       // The records that killed these must be on disk before the files go.
       await this.syncNow();
       for (const s of doomed) {
-        // Forgotten only once gone: a failed delete is tried again later.
-        await this.ops.unlink(s.path).catch((err: unknown) => {
-          if (errnoOf(err) !== 'ENOENT') throw err;
-        });
-        this.segments.delete(s.id);
-        this.segList.splice(this.segList.indexOf(s), 1);
-        this.ops.close(s.fd);
-        s.fd = -1;
+        await deleteSegment(this.ops, s, this.segments, this.segList);
         this.dirDirty = true;
         this.stats.segmentsDeleted++;
       }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { encode } from '../../src/protocols/redis/encoder.js';
 import { LaterReply, ReplyLine } from '../../src/protocols/redis/reply-line.js';
+import { XaddHead } from '../../src/protocols/redis/xadd-head.js';
 import { XADD_RUN_MAX, XaddRun } from '../../src/protocols/redis/xadd-run.js';
 import { FileStore } from '../../src/streams/file-store.js';
 import { RawRedis, type RedisNode, resp, startRedisNode } from './helpers.js';
@@ -214,6 +215,29 @@ describe('XaddRun', () => {
     assert.deepEqual(run.reply, { t: 'raw', v: want });
     assert.deepEqual(told, [1, 2, 3, 4, 5, 6], 'consumers told of each, in order');
     assert.equal(counters.appended, ids.length);
+  });
+
+  test('a stamped block’s ID is copied into the reply: the same bytes, long IDs grow the buffer', () => {
+    for (const [head, from] of [
+      ['1700000000000', 0],
+      ['1700000000000', 90],
+      ['18446744073709551615', 9007199254740900],
+    ] as const) {
+      const { run } = fakeRun();
+      const xh = new XaddHead();
+      const f = Buffer.from('f');
+      const p = Buffer.from('v');
+      const want: Buffer[] = [];
+      for (let i = 0; i < XADD_RUN_MAX; i++) {
+        const seq = from + i;
+        const block = xh.ofParts(head, seq, f, 0, 1)!;
+        // Another ID's digits left after the block's: the reply copies this ID's alone.
+        assert.equal(run.append(block, p, 0, 1, head, seq, 1, xh.stamp), true);
+        want.push(encode({ t: 'bulk', v: `${head}-${seq}` }, 2));
+      }
+      run.stored(null);
+      assert.deepEqual(run.reply, { t: 'raw', v: Buffer.concat(want) }, `${head}-${from}…`);
+    }
   });
 
   test('full at XADD_RUN_MAX; a failure answers each XADD with the error', () => {

@@ -15,12 +15,21 @@ import type { StoreNotice } from '../../streams/stream.js';
 import { R, type Reply } from './encoder.js';
 import { LaterReply } from './reply-line.js';
 import type { LocalView } from './stream-views.js';
-import { digits, writeDigits } from './xadd-head.js';
+import { digits, ID_AT, writeDigits } from './xadd-head.js';
 
 /** Most XADDs in one run (one slot in line, counted as this many replies: ReplyLine). */
 export const XADD_RUN_MAX = 64;
 /** The longest reply: `$41\r\n`, an ID of two 20-digit numbers and a dash, CRLF. */
 const REPLY_MAX = 5 + 41 + 2;
+/**
+ * The replies' buffer as a run is made: XADD_RUN_MAX replies of IDs up to
+ * 25 characters (a 13-digit ms part and a sequence under 10^11) in one
+ * allocation from Node's pool; grown only for longer IDs. It started at one
+ * reply and grew ×4 (four allocations and three copies per run of 64, ~1.5 %
+ * of an XADD's main thread: bench/PROFILE.md, "Issue 16 — xadd6 (round 14)").
+ * A run is made only when more was read after its first XADD.
+ */
+const OUT_START = XADD_RUN_MAX * (5 + 25 + 2);
 
 /** What a run reports to (stream-store-here.ts): counters, errors, other listeners. */
 export interface RunOwner {
@@ -48,9 +57,11 @@ export class XaddRun extends LaterReply implements StoreNotice {
    * xaddJoin's own time (bench/PROFILE.md, "Issue 16 — xadd3 (round 12)").
    */
   time = 0;
-  /** The replies so far, `$<n>\r\n<id>\r\n` each (grown ×4 up to XADD_RUN_MAX's: one XADD alone keeps little). */
-  private out = Buffer.allocUnsafe(REPLY_MAX);
+  /** The replies so far, `$<n>\r\n<id>\r\n` each. */
+  private out = Buffer.allocUnsafe(OUT_START);
   private len = 0;
+  /** `Buffer.byteLength(subject)`: measured once per run, not by the store per XADD. */
+  private readonly subjLen: number;
 
   readonly cs: CapturedStream;
   /**
@@ -69,6 +80,7 @@ export class XaddRun extends LaterReply implements StoreNotice {
   ) {
     super();
     this.cs = view.cs;
+    this.subjLen = Buffer.byteLength(subject);
   }
 
   /** The stream sequence of the run's last entry (its entries are consecutive). */
@@ -86,7 +98,8 @@ export class XaddRun extends LaterReply implements StoreNotice {
    * `<head>-<idSeq>`, or `head` when `idSeq` < 0) to the run, and delivers
    * it to anyone else who listens; false, with nothing stored, when the run
    * is closed or full, or the stream takes no run now or refuses the entry.
-   * `stamp`: `headers` came from XaddHead, whose `stamp` this is (-1: not).
+   * `stamp`: `headers` came from XaddHead, whose `stamp` this is (-1: not);
+   * then the ID's text is in `headers` at ID_AT, and the reply copies it.
    */
   append(
     headers: Buffer,
@@ -100,9 +113,10 @@ export class XaddRun extends LaterReply implements StoreNotice {
   ): boolean {
     if (this.count > 0 && !this.open) return false;
     const cs = this.cs;
-    const at = cs.stream.appendInRun(this.subject, headers, payload, ps, pe, now, this, stamp);
+    const sl = this.subjLen;
+    const at = cs.stream.appendInRun(this.subject, headers, payload, ps, pe, now, this, stamp, sl);
     if (at === 0) return false;
-    this.add(at, head, idSeq, now);
+    this.add(at, head, idSeq, now, stamp < 0 ? null : headers);
     if (this.count === 1 || !this.quiet) {
       const match = this.owner.heard(this.account, cs, this.subject);
       this.quiet = match === null;
@@ -117,34 +131,42 @@ export class XaddRun extends LaterReply implements StoreNotice {
   /**
    * The entry stored at `seq` (the first: the run's; then the next) whose
    * ID is `<head>-<idSeq>` (`head` alone when `idSeq` is negative; at most
-   * 41 characters): its reply is written now.
+   * 41 characters): its reply is written now, the ID copied from `block`
+   * (XaddHead's, at ID_AT) when given, else from `head` and `idSeq`.
    */
-  private add(seq: number, head: string, idSeq: number, now: number): void {
+  private add(seq: number, head: string, idSeq: number, now: number, block: Buffer | null): void {
     if (this.count === 0) {
       this.first = seq;
       this.time = now;
     }
     this.count++;
-    if (this.len + REPLY_MAX > this.out.length) {
-      const grown = Buffer.allocUnsafe(Math.min(this.out.length * 4, XADD_RUN_MAX * REPLY_MAX));
+    const hl = head.length;
+    const sl = idSeq < 0 ? 0 : digits(idSeq);
+    const n = idSeq < 0 ? hl : hl + 1 + sl;
+    if (this.len + n + 7 > this.out.length) {
+      const grown = Buffer.allocUnsafe(XADD_RUN_MAX * REPLY_MAX);
       this.out.copy(grown, 0, 0, this.len);
       this.out = grown;
     }
     const out = this.out;
-    const hl = head.length;
-    const sl = idSeq < 0 ? 0 : digits(idSeq);
-    const n = idSeq < 0 ? hl : hl + 1 + sl;
     let at = this.len;
     out[at++] = 0x24;
-    if (n >= 10) out[at++] = 0x30 + Math.floor(n / 10);
+    if (n >= 10) out[at++] = 0x30 + ((n / 10) | 0);
     out[at++] = 0x30 + (n % 10);
     out[at++] = 13;
     out[at++] = 10;
-    for (let i = 0; i < hl; i++) out[at++] = head.charCodeAt(i);
-    if (idSeq >= 0) {
-      out[at] = 0x2d;
-      at += sl + 1;
-      writeDigits(out, at, idSeq);
+    if (block !== null) {
+      // Bytes to bytes: a string's characters by charCodeAt, and the
+      // sequence's digits again, cost ~2x as much.
+      for (let i = 0; i < n; i++) out[at + i] = block[ID_AT + i]!;
+      at += n;
+    } else {
+      for (let i = 0; i < hl; i++) out[at++] = head.charCodeAt(i);
+      if (idSeq >= 0) {
+        out[at] = 0x2d;
+        at += sl + 1;
+        writeDigits(out, at, idSeq);
+      }
     }
     out[at++] = 13;
     out[at++] = 10;

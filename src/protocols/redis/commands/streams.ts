@@ -208,7 +208,8 @@ function xaddJoin(
 ): boolean {
   const meta = run.view.meta;
   const last = meta.lastId;
-  if (last !== made.id || made.seq >= Number.MAX_SAFE_INTEGER || !run.open) return false;
+  // Whether the run is still open is append's first check (one getter call per XADD, not two).
+  if (last !== made.id || made.seq >= Number.MAX_SAFE_INTEGER) return false;
   // The run's time (its first entry's): one clock read per run, not per XADD.
   const now = run.time;
   const tick = now > made.ms;

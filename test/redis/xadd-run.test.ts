@@ -240,6 +240,43 @@ describe('XaddRun', () => {
     }
   });
 
+  test('replies of consecutive IDs written a group at a time: the same bytes across digit counts, heads and whole IDs', () => {
+    // [head, first seq, entries] in one run; -1: the ID is `head` alone.
+    const cases: [string, number, number][][] = [
+      [['1700000000000', 0, 64]],
+      [
+        ['1700000000000', 95, 10],
+        ['1700000000001', 0, 12],
+        ['1700000000001', 50, 3],
+      ],
+      [
+        ['1700000000000-4', -1, 1],
+        ['1700000000000', 5, 40],
+        ['9', 9, 23],
+      ],
+      [['18446744073709551615', 9007199254740985, 6]],
+      [
+        ['1', 999999, 2],
+        ['1', 1000001, 1],
+        ['1', 9999999999, 61],
+      ],
+    ];
+    for (const parts of cases) {
+      const { run } = fakeRun();
+      const p = Buffer.from('v');
+      const want: Buffer[] = [];
+      for (const [head, from, n] of parts) {
+        for (let i = 0; i < n; i++) {
+          const seq = from < 0 ? -1 : from + i;
+          assert.equal(run.append(p, p, 0, 1, head, seq, 1), true);
+          want.push(encode({ t: 'bulk', v: seq < 0 ? head : `${head}-${seq}` }, 2));
+        }
+      }
+      run.stored(null);
+      assert.deepEqual(run.reply, { t: 'raw', v: Buffer.concat(want) }, JSON.stringify(parts));
+    }
+  });
+
   test('full at XADD_RUN_MAX; a failure answers each XADD with the error', () => {
     const { run, counters } = fakeRun();
     const p = Buffer.from('v');

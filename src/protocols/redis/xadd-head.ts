@@ -39,8 +39,6 @@ export function genNearWrapForTest(): void {
   GEN = GEN_MAX - 1;
 }
 const PREFIX = Buffer.from(`NATS/1.0\r\n${HDR_ID}: `, 'latin1');
-/** Where a block's ID text starts (XaddRun copies a stamped block's ID into its reply from here). */
-export const ID_AT = PREFIX.length;
 const FIELD_LINE = Buffer.from(`\r\n${HDR_FIELD}: `, 'latin1');
 /** Longest field name written here (longer ones: encodeEntry). */
 export const HEAD_FIELD_MAX = 64;

@@ -15,7 +15,7 @@ import type { StoreNotice } from '../../streams/stream.js';
 import { R, type Reply } from './encoder.js';
 import { LaterReply } from './reply-line.js';
 import type { LocalView } from './stream-views.js';
-import { digits, ID_AT, writeDigits } from './xadd-head.js';
+import { digits, writeDigits } from './xadd-head.js';
 
 /** Most XADDs in one run (one slot in line, counted as this many replies: ReplyLine). */
 export const XADD_RUN_MAX = 64;
@@ -60,10 +60,24 @@ export class XaddRun extends LaterReply implements StoreNotice {
   /** The replies so far, `$<n>\r\n<id>\r\n` each. */
   private out = Buffer.allocUnsafe(OUT_START);
   private len = 0;
+  /** The ms part and sequence of the last reply written ('' and -1: none, or its ID was `head` alone). */
+  private head = '';
+  private idSeq = -1;
+  /** Entries after it whose replies are not written yet: IDs `<head>-<idSeq + 1>`, … (`flush`). */
+  private pend = 0;
   /** `Buffer.byteLength(subject)`: measured once per run, not by the store per XADD. */
   private readonly subjLen: number;
 
   readonly cs: CapturedStream;
+  /**
+   * The stream's name as the last XADD joining the run was read with
+   * (xaddRanges; '' until one joins): the next one's name, the key memo's
+   * string (stream-args.ts), is then the same string. The stream's own
+   * name may be a cons string, whose comparison went into the runtime on
+   * every XADD (~3.5 % of the main thread: bench/PROFILE.md, "Issue 16 —
+   * xadd6 (round 14)").
+   */
+  key = '';
   /**
    * Nobody but the stream's capture heard the run's first entry: nobody
    * hears the others either (a subscription comes from another read, in
@@ -98,8 +112,7 @@ export class XaddRun extends LaterReply implements StoreNotice {
    * `<head>-<idSeq>`, or `head` when `idSeq` < 0) to the run, and delivers
    * it to anyone else who listens; false, with nothing stored, when the run
    * is closed or full, or the stream takes no run now or refuses the entry.
-   * `stamp`: `headers` came from XaddHead, whose `stamp` this is (-1: not);
-   * then the ID's text is in `headers` at ID_AT, and the reply copies it.
+   * `stamp`: `headers` came from XaddHead, whose `stamp` this is (-1: not).
    */
   append(
     headers: Buffer,
@@ -116,7 +129,7 @@ export class XaddRun extends LaterReply implements StoreNotice {
     const sl = this.subjLen;
     const at = cs.stream.appendInRun(this.subject, headers, payload, ps, pe, now, this, stamp, sl);
     if (at === 0) return false;
-    this.add(at, head, idSeq, now, stamp < 0 ? null : headers);
+    this.add(at, head, idSeq, now);
     if (this.count === 1 || !this.quiet) {
       const match = this.owner.heard(this.account, cs, this.subject);
       this.quiet = match === null;
@@ -131,23 +144,43 @@ export class XaddRun extends LaterReply implements StoreNotice {
   /**
    * The entry stored at `seq` (the first: the run's; then the next) whose
    * ID is `<head>-<idSeq>` (`head` alone when `idSeq` is negative; at most
-   * 41 characters): its reply is written now, the ID copied from `block`
-   * (XaddHead's, at ID_AT) when given, else from `head` and `idSeq`.
+   * 41 characters). An entry whose ID follows the last one's (the same
+   * `head`, the next sequence: every XADD joining a run but at a new ms)
+   * is only counted: `flush` writes such replies a group at a time, from
+   * the first one's bytes. Written one by one, a reply's ~25 bytes cost
+   * ~45 ns of CPU per XADD (bench/PROFILE.md, "Issue 16 — xadd6 (round 14)").
    */
-  private add(seq: number, head: string, idSeq: number, now: number, block: Buffer | null): void {
+  private add(seq: number, head: string, idSeq: number, now: number): void {
     if (this.count === 0) {
       this.first = seq;
       this.time = now;
     }
     this.count++;
+    // Object.is: no string feedback to break (the warm-up's ms texts are other strings).
+    if (idSeq >= 0 && idSeq === this.idSeq + this.pend + 1 && Object.is(head, this.head)) {
+      this.pend++;
+      return;
+    }
+    if (this.pend > 0) this.flush();
+    this.write(head, idSeq);
+    this.head = idSeq < 0 ? '' : head;
+    this.idSeq = idSeq;
+  }
+
+  /** Room for `n` more bytes of replies (at most XADD_RUN_MAX of REPLY_MAX in all). */
+  private room(n: number): void {
+    if (this.len + n <= this.out.length) return;
+    const grown = Buffer.allocUnsafe(XADD_RUN_MAX * REPLY_MAX);
+    this.out.copy(grown, 0, 0, this.len);
+    this.out = grown;
+  }
+
+  /** Writes the reply of the ID `<head>-<idSeq>` (`head` alone when `idSeq` < 0). */
+  private write(head: string, idSeq: number): void {
     const hl = head.length;
     const sl = idSeq < 0 ? 0 : digits(idSeq);
     const n = idSeq < 0 ? hl : hl + 1 + sl;
-    if (this.len + n + 7 > this.out.length) {
-      const grown = Buffer.allocUnsafe(XADD_RUN_MAX * REPLY_MAX);
-      this.out.copy(grown, 0, 0, this.len);
-      this.out = grown;
-    }
+    this.room(n + 7);
     const out = this.out;
     let at = this.len;
     out[at++] = 0x24;
@@ -155,22 +188,47 @@ export class XaddRun extends LaterReply implements StoreNotice {
     out[at++] = 0x30 + (n % 10);
     out[at++] = 13;
     out[at++] = 10;
-    if (block !== null) {
-      // Bytes to bytes: a string's characters by charCodeAt, and the
-      // sequence's digits again, cost ~2x as much.
-      for (let i = 0; i < n; i++) out[at + i] = block[ID_AT + i]!;
-      at += n;
-    } else {
-      for (let i = 0; i < hl; i++) out[at++] = head.charCodeAt(i);
-      if (idSeq >= 0) {
-        out[at] = 0x2d;
-        at += sl + 1;
-        writeDigits(out, at, idSeq);
-      }
+    for (let i = 0; i < hl; i++) out[at++] = head.charCodeAt(i);
+    if (idSeq >= 0) {
+      out[at] = 0x2d;
+      at += sl + 1;
+      writeDigits(out, at, idSeq);
     }
     out[at++] = 13;
     out[at++] = 10;
     this.len = at;
+  }
+
+  /**
+   * Writes the counted replies: IDs `<head>-<s>` for the `pend` sequences
+   * after `idSeq`. Those with as many digits are one group: its first reply
+   * written, copied over the group by one `fill`, and each copy's digits
+   * written.
+   */
+  private flush(): void {
+    const head = this.head;
+    let s = this.idSeq + 1;
+    let left = this.pend;
+    this.idSeq += left;
+    this.pend = 0;
+    while (left > 0) {
+      const d = digits(s);
+      const k = Math.min(left, 10 ** d - s);
+      const n = head.length + 1 + d;
+      const size = n + (n >= 10 ? 7 : 6);
+      this.room(k * size);
+      const at = this.len;
+      this.write(head, s);
+      if (k > 1) {
+        const out = this.out;
+        out.fill(out.subarray(at, at + size), at + size, at + k * size);
+        // A reply's digits end before its CRLF.
+        for (let j = 1; j < k; j++) writeDigits(out, at + (j + 1) * size - 2, s + j);
+        this.len = at + k * size;
+      }
+      s += k;
+      left -= k;
+    }
   }
 
   /** The run is durable (its consumers told, in order) or failed (each XADD answered with the error). */
@@ -178,6 +236,7 @@ export class XaddRun extends LaterReply implements StoreNotice {
     const n = this.count;
     const c = this.owner.counters;
     if (err === null) {
+      if (this.pend > 0) this.flush();
       const consumers = this.cs.consumers;
       for (let i = 0; i < n; i++) consumers.stored(this.first + i, this.subject);
       c.appended += n;

@@ -172,7 +172,7 @@ export function xaddRanges(
   if (typeof name !== 'string') return null;
   // Object.is, not ===: === takes its feedback from the warm-up's names (one
   // character, internalized strings) and deoptimised at a longer name.
-  if (tail instanceof XaddRun && Object.is(tail.cs.stream.name, name)) {
+  if (tail instanceof XaddRun && (Object.is(tail.key, name) || isRunOf(tail, name))) {
     const joined = xaddJoin(tail, buf, fs, fe, vs, ve);
     if (joined) return tail;
   }
@@ -186,6 +186,13 @@ export function xaddRanges(
 }
 
 const AUTO = parseXaddId(Buffer.from('*'))!;
+
+/** Whether `run` is on the stream named `name`: then `name` is its key (compared by identity next). */
+function isRunOf(run: XaddRun, name: string): boolean {
+  if (!Object.is(run.cs.stream.name, name)) return false;
+  run.key = name;
+  return true;
+}
 
 /**
  * `XADD <key> * <field> <value>` (as ranges of `buf`) joining `run`, the

@@ -31,12 +31,17 @@ import {
   crc32,
   crc32After,
   crc32Table,
+  crcBytes,
   crcRaw8,
   crcZeros,
   zeroTable,
 } from './file-crc32.js';
 
-/** A stamp is `gen * STAMP_K + k`, k < STAMP_K the header bytes vouched for. */
+/**
+ * A stamp is `(gen * STAMP_K + t) * STAMP_K + k`: k < STAMP_K the header
+ * block's first bytes vouched for, t < STAMP_K its last ones (XADD's field
+ * line and the block's end, after the sequence's digits).
+ */
 export const STAMP_K = 128;
 
 /**
@@ -74,6 +79,9 @@ class LastRecord {
   reg = 0;
   /** The zero bytes from offset 24 to the boundary. */
   zeros: Int32Array | null = null;
+  /** The register of the block's last t bytes run through a zero register, and the table of t zero bytes. */
+  tailRaw = 0;
+  tailZeros: Int32Array | null = null;
 }
 
 const last = new LastRecord();
@@ -105,10 +113,14 @@ export function recordCrc(
   tHi: number,
 ): number {
   const k = stamp % STAMP_K;
-  if (stamp < 0 || k > hdrLen) return crc32(buf, off + 8, end);
+  const t = ((stamp / STAMP_K) | 0) % STAMP_K;
+  if (stamp < 0 || k + t > hdrLen) return crc32(buf, off + 8, end);
   const b = hdrAt + k;
   const m = last;
   let reg: number;
+  // From here the register runs on over the block's middle (the sequence's
+  // digits), then its last t bytes, then the payload.
+  let from = b;
   if (
     stamp === m.stamp &&
     hdrLen === m.hdrLen &&
@@ -119,6 +131,18 @@ export function recordCrc(
   ) {
     reg = m.reg ^ crcZeros(m.zeros!, crcRaw8(sLo ^ m.sLo, sHi ^ m.sHi));
     crcRunStats.hits++;
+    m.sLo = sLo;
+    m.sHi = sHi;
+    m.reg = reg;
+    if (t > 0) {
+      // The last t bytes are the last record's: the register a byte a step
+      // over the digits, then moved over t zero bytes and XORed with theirs
+      // (a table step where the bytes took ~2.5 slice-by-8 steps).
+      const tailAt = hdrAt + hdrLen - t;
+      const r = crcZeros(m.tailZeros!, crcBytes(buf, b, tailAt, reg)) ^ m.tailRaw;
+      from = hdrAt + hdrLen;
+      reg = r;
+    }
   } else {
     reg = crc32Table(buf, off + 8, b) ^ -1;
     m.stamp = stamp;
@@ -128,12 +152,17 @@ export function recordCrc(
     m.tLo = tLo;
     m.tHi = tHi;
     m.zeros = zerosFor(b - off - 24);
+    m.sLo = sLo;
+    m.sHi = sHi;
+    m.reg = reg;
+    if (t > 0) {
+      const tailAt = hdrAt + hdrLen - t;
+      m.tailRaw = crc32Table(buf, tailAt, tailAt + t, 0xffffffff) ^ -1;
+      m.tailZeros = zerosFor(t);
+    }
   }
-  m.sLo = sLo;
-  m.sHi = sHi;
-  m.reg = reg;
   const crc = (reg ^ -1) >>> 0;
-  return end - b > CRC_JS_MAX
-    ? crc32After(crc, buf.subarray(b, end))
-    : crc32Table(buf, b, end, crc);
+  return end - from > CRC_JS_MAX
+    ? crc32After(crc, buf.subarray(from, end))
+    : crc32Table(buf, from, end, crc);
 }

@@ -107,6 +107,13 @@ export function crcRaw8(lo: number, hi: number): number {
   );
 }
 
+/** The CRC register `r` (no inversions) run on over `buf[start, end)`, a byte a step (a few bytes). */
+export function crcBytes(buf: Uint8Array, start: number, end: number, r: number): number {
+  let c = r;
+  for (let i = start; i < end; i++) c = T0[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  return c;
+}
+
 /**
  * What `n` zero bytes do to a CRC register, as four tables of 256 (one per
  * byte of the register, XORed: the map is linear): `crcZeros(t, r)` is the

@@ -101,6 +101,13 @@ export class MessageIndex {
   private readonly subjects = new Map<string, SubjectEntry>();
   /** The entry `add` took last: a stream's appends mostly share a subject (XADDs to one key). */
   private lastEntry: SubjectEntry | undefined = undefined;
+  /**
+   * The subject string `add` was given last, for `lastEntry`: callers pass
+   * one string object again and again (a run of XADDs), so it is compared
+   * by identity, where the entry's own name (from the subject's first
+   * message, another string) took a comparison of characters per append.
+   */
+  private lastName = '';
   private readonly byId: (SubjectEntry | undefined)[] = [undefined];
   private readonly freeIds: number[] = [];
   /** The last wildcard filter's verdict per subject id: 0 unknown, 1 match, 2 no. */
@@ -169,9 +176,12 @@ export class MessageIndex {
     this.seg.set(i, seg.id);
     this.time.set(i, time, this.start);
     let e = this.lastEntry;
-    if (e === undefined || e.name !== subject) {
-      e = this.subjects.get(subject) ?? this.newSubject(subject);
-      this.lastEntry = e;
+    if (e === undefined || subject !== this.lastName) {
+      if (e === undefined || e.name !== subject) {
+        e = this.subjects.get(subject) ?? this.newSubject(subject);
+        this.lastEntry = e;
+      }
+      this.lastName = subject;
     }
     this.sid.set(i, e.id);
     e.seqs.push(seq);

@@ -127,11 +127,11 @@ export function encodeMsgAt(
   }
   writeSubject(buf, off + HEADER, subject, subjLen);
   // `set`, not `copy`: the same copy without Buffer#copy's argument checks.
-  if (headers !== null) buf.set(headers, off + HEADER + subjLen);
+  if (headers !== null) SET.call(buf, headers, off + HEADER + subjLen);
   const at = off + HEADER + subjLen + hdrLen;
   const whole = pStart === 0 && pEnd === payload.length;
   if (pEnd - pStart <= PAYLOAD_JS_MAX) {
-    if (whole) buf.set(payload, at);
+    if (whole) SET.call(buf, payload, at);
     else for (let i = pStart; i < pEnd; i++) buf[at + i - pStart] = payload[i]!;
     if (stamp < 0) seal(buf, off, len);
     else {
@@ -172,6 +172,14 @@ export function encodeMsgAt(
         );
   u32(buf, off + 4, crc32After(before, view));
 }
+
+/**
+ * `Uint8Array.prototype.set`, called as `SET.call(buf, src, at)`: a call of
+ * a known function, where `buf.set` was a property load that optimised
+ * code left to the generic LoadIC (~1 % of an XADD's main thread; bench/PROFILE.md,
+ * "Issue 16 — xadd6 (round 14)").
+ */
+const SET = Uint8Array.prototype.set;
 
 /** A scratch double and its two words: a record's sequence and time are written word by word. */
 const F64 = new Float64Array(1);
@@ -222,7 +230,7 @@ const KEEP_AFTER = 16;
  */
 function writeSubject(buf: Buffer, at: number, subject: string, subjLen: number): void {
   if (subject === keptSubject) {
-    buf.set(keptBytes, at);
+    SET.call(buf, keptBytes, at);
     return;
   }
   if (subjLen === subject.length && subjLen <= SUBJECT_JS_MAX) {

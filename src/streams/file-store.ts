@@ -282,8 +282,10 @@ export class FileStore implements StreamStore {
     pStart = 0,
     pEnd = payload.length,
     stamp = -1,
+    subjBytes = -1,
   ): Error | null {
-    const subjLen = Buffer.byteLength(subject);
+    // Known to a run's caller (one measure per run, not per XADD: xadd-run.ts).
+    const subjLen = subjBytes >= 0 ? subjBytes : Buffer.byteLength(subject);
     const hdrLen = headers === null ? 0 : headers.length;
     const size = hdrLen + pEnd - pStart;
     const err = this.refusal(subjLen, size);

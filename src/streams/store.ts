@@ -86,8 +86,11 @@ export interface StreamStore {
    * returns: a caller holding a range of a read buffer makes no view of it.
    * `done` null: no notice of its own; the caller calls `notifyQueued` in
    * this turn, after the run of appends it covers (Stream.storeNotifyRun).
-   * `stamp` vouches for the first bytes of `headers` (file-crc-run.ts; the
-   * file store's CRC of a run's record comes from the last one).
+   * `stamp` vouches for the first and last bytes of `headers`
+   * (file-crc-run.ts; the file store's CRC of a run's record comes from
+   * the last one).
+   * `subjLen`: `Buffer.byteLength(subject)` when the caller knows it (-1:
+   * measured here).
    */
   appendNotify?(
     subject: string,
@@ -98,6 +101,7 @@ export interface StreamStore {
     pStart?: number,
     pEnd?: number,
     stamp?: number,
+    subjLen?: number,
   ): Error | null;
   /**
    * Calls `done(null, lastSeq)` once everything appended so far is durable

@@ -403,8 +403,8 @@ export class Stream {
    * to the turn's end or another notice queued here, when it goes in line):
    * the Redis face's pipelined XADDs (redis/xadd-run.ts). The sequence, or
    * 0 when nothing was stored (no plain publish now, or this one refused:
-   * the caller uses `storeNotify`, which tells why). `stamp`: the store's
-   * (StreamStore.appendNotify).
+   * the caller uses `storeNotify`, which tells why). `stamp`, `subjLen`:
+   * the store's (StreamStore.appendNotify).
    */
   appendInRun(
     subject: string,
@@ -415,12 +415,13 @@ export class Stream {
     time: number,
     run: StoreNotice,
     stamp = -1,
+    subjLen = -1,
   ): number {
     const store = this.messages;
     if (!this.plain(store) || this.refusal(subject, headers.length + pe - ps) !== null) return 0;
     if (this.run !== run) this.endRun();
     this.pruneDedup(time);
-    if (store.appendNotify!(subject, headers, payload, time, null, ps, pe, stamp) !== null)
+    if (store.appendNotify!(subject, headers, payload, time, null, ps, pe, stamp, subjLen) !== null)
       return 0;
     if (this.run !== run) {
       this.run = run;

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { encode } from '../../src/protocols/redis/encoder.js';
 import { LaterReply, ReplyLine } from '../../src/protocols/redis/reply-line.js';
+import { XaddHead } from '../../src/protocols/redis/xadd-head.js';
 import { XADD_RUN_MAX, XaddRun } from '../../src/protocols/redis/xadd-run.js';
 import { FileStore } from '../../src/streams/file-store.js';
 import { RawRedis, type RedisNode, resp, startRedisNode } from './helpers.js';
@@ -214,6 +215,66 @@ describe('XaddRun', () => {
     assert.deepEqual(run.reply, { t: 'raw', v: want });
     assert.deepEqual(told, [1, 2, 3, 4, 5, 6], 'consumers told of each, in order');
     assert.equal(counters.appended, ids.length);
+  });
+
+  test('a stamped block’s ID is copied into the reply: the same bytes, long IDs grow the buffer', () => {
+    for (const [head, from] of [
+      ['1700000000000', 0],
+      ['1700000000000', 90],
+      ['18446744073709551615', 9007199254740900],
+    ] as const) {
+      const { run } = fakeRun();
+      const xh = new XaddHead();
+      const f = Buffer.from('f');
+      const p = Buffer.from('v');
+      const want: Buffer[] = [];
+      for (let i = 0; i < XADD_RUN_MAX; i++) {
+        const seq = from + i;
+        const block = xh.ofParts(head, seq, f, 0, 1)!;
+        // Another ID's digits left after the block's: the reply copies this ID's alone.
+        assert.equal(run.append(block, p, 0, 1, head, seq, 1, xh.stamp), true);
+        want.push(encode({ t: 'bulk', v: `${head}-${seq}` }, 2));
+      }
+      run.stored(null);
+      assert.deepEqual(run.reply, { t: 'raw', v: Buffer.concat(want) }, `${head}-${from}…`);
+    }
+  });
+
+  test('replies of consecutive IDs written a group at a time: the same bytes across digit counts, heads and whole IDs', () => {
+    // [head, first seq, entries] in one run; -1: the ID is `head` alone.
+    const cases: [string, number, number][][] = [
+      [['1700000000000', 0, 64]],
+      [
+        ['1700000000000', 95, 10],
+        ['1700000000001', 0, 12],
+        ['1700000000001', 50, 3],
+      ],
+      [
+        ['1700000000000-4', -1, 1],
+        ['1700000000000', 5, 40],
+        ['9', 9, 23],
+      ],
+      [['18446744073709551615', 9007199254740985, 6]],
+      [
+        ['1', 999999, 2],
+        ['1', 1000001, 1],
+        ['1', 9999999999, 61],
+      ],
+    ];
+    for (const parts of cases) {
+      const { run } = fakeRun();
+      const p = Buffer.from('v');
+      const want: Buffer[] = [];
+      for (const [head, from, n] of parts) {
+        for (let i = 0; i < n; i++) {
+          const seq = from < 0 ? -1 : from + i;
+          assert.equal(run.append(p, p, 0, 1, head, seq, 1), true);
+          want.push(encode({ t: 'bulk', v: seq < 0 ? head : `${head}-${seq}` }, 2));
+        }
+      }
+      run.stored(null);
+      assert.deepEqual(run.reply, { t: 'raw', v: Buffer.concat(want) }, JSON.stringify(parts));
+    }
   });
 
   test('full at XADD_RUN_MAX; a failure answers each XADD with the error', () => {

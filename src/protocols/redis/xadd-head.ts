@@ -17,13 +17,15 @@ import { HDR_FIELD, HDR_ID } from './stream-map.js';
 /**
  * The last generation given out, and how many times they wrapped: within
  * an epoch every XaddHead's gens are distinct. They wrap at GEN_MAX so a
- * stamp stays a small integer (`gen * STAMP_K + k` < 2^29: no float
+ * stamp stays a small integer (`(gen * STAMP_K + t) * STAMP_K + k` < 2^29: no float
  * modulo, no boxed number per XADD); at a wrap the store forgets the record
- * it remembers, and each XaddHead takes a new gen before its next stamp.
+ * it remembers, and each XaddHead takes a new gen before its next stamp
+ * (2^15: a wrap about every half minute of XADDs at a new ms each, one
+ * record's CRC worked out whole then).
  */
 let GEN = 0;
 let EPOCH = 0;
-const GEN_MAX = (1 << 22) - 1;
+const GEN_MAX = (1 << 15) - 1;
 
 function newGen(): number {
   if (GEN >= GEN_MAX) {
@@ -53,6 +55,8 @@ export class XaddHead {
   private block: Buffer | null = null;
   /** The ID length and field of the last block (-1: none). */
   private idLen = -1;
+  /** The bytes of the last block after its ID (the field line and the end): the same for a gen. */
+  private tail = 0;
   private readonly field = Buffer.alloc(HEAD_FIELD_MAX);
   private fieldLen = -1;
   /** The ms part (or whole ID) now written in `buf` after the prefix. */
@@ -61,9 +65,10 @@ export class XaddHead {
   private gen = 0;
   private epoch = -1;
   /**
-   * The last block's stamp for the store (file-crc-run.ts): `gen * STAMP_K
-   * + k`, where k covers the prefix, the ms part and the dash, the bytes
-   * every block of this `gen` starts with.
+   * The last block's stamp for the store (file-crc-run.ts): `(gen *
+   * STAMP_K + t) * STAMP_K + k`, where k covers the prefix, the ms part and
+   * the dash, the bytes every block of this `gen` starts with, and t the
+   * bytes after the ID, which every block of this `gen` ends with.
    */
   stamp = -1;
 
@@ -111,6 +116,7 @@ export class XaddHead {
       f.copy(this.field, 0, fs, fe);
       this.fieldLen = n;
       this.idLen = idLen;
+      this.tail = at - PREFIX.length - idLen;
       block = buf.subarray(0, at);
       this.block = block;
       this.bump();
@@ -123,7 +129,7 @@ export class XaddHead {
       this.bump();
     }
     if (this.epoch !== EPOCH) this.bump();
-    this.stamp = this.gen * STAMP_K + at + head.length + (seq < 0 ? 0 : 1);
+    this.stamp = (this.gen * STAMP_K + this.tail) * STAMP_K + at + head.length + (seq < 0 ? 0 : 1);
     at += head.length;
     if (seq >= 0) {
       buf[at] = 0x2d;

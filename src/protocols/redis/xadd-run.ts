@@ -21,6 +21,15 @@ import { digits, writeDigits } from './xadd-head.js';
 export const XADD_RUN_MAX = 64;
 /** The longest reply: `$41\r\n`, an ID of two 20-digit numbers and a dash, CRLF. */
 const REPLY_MAX = 5 + 41 + 2;
+/**
+ * The replies' buffer as a run is made: XADD_RUN_MAX replies of IDs up to
+ * 25 characters (a 13-digit ms part and a sequence under 10^11) in one
+ * allocation from Node's pool; grown only for longer IDs. It started at one
+ * reply and grew ×4 (four allocations and three copies per run of 64, ~1.5 %
+ * of an XADD's main thread: bench/PROFILE.md, "Issue 16 — xadd6 (round 14)").
+ * A run is made only when more was read after its first XADD.
+ */
+const OUT_START = XADD_RUN_MAX * (5 + 25 + 2);
 
 /** What a run reports to (stream-store-here.ts): counters, errors, other listeners. */
 export interface RunOwner {
@@ -48,11 +57,27 @@ export class XaddRun extends LaterReply implements StoreNotice {
    * xaddJoin's own time (bench/PROFILE.md, "Issue 16 — xadd3 (round 12)").
    */
   time = 0;
-  /** The replies so far, `$<n>\r\n<id>\r\n` each (grown ×4 up to XADD_RUN_MAX's: one XADD alone keeps little). */
-  private out = Buffer.allocUnsafe(REPLY_MAX);
+  /** The replies so far, `$<n>\r\n<id>\r\n` each. */
+  private out = Buffer.allocUnsafe(OUT_START);
   private len = 0;
+  /** The ms part and sequence of the last reply written ('' and -1: none, or its ID was `head` alone). */
+  private head = '';
+  private idSeq = -1;
+  /** Entries after it whose replies are not written yet: IDs `<head>-<idSeq + 1>`, … (`flush`). */
+  private pend = 0;
+  /** `Buffer.byteLength(subject)`: measured once per run, not by the store per XADD. */
+  private readonly subjLen: number;
 
   readonly cs: CapturedStream;
+  /**
+   * The stream's name as the last XADD joining the run was read with
+   * (xaddRanges; '' until one joins): the next one's name, the key memo's
+   * string (stream-args.ts), is then the same string. The stream's own
+   * name may be a cons string, whose comparison went into the runtime on
+   * every XADD (~3.5 % of the main thread: bench/PROFILE.md, "Issue 16 —
+   * xadd6 (round 14)").
+   */
+  key = '';
   /**
    * Nobody but the stream's capture heard the run's first entry: nobody
    * hears the others either (a subscription comes from another read, in
@@ -69,6 +94,7 @@ export class XaddRun extends LaterReply implements StoreNotice {
   ) {
     super();
     this.cs = view.cs;
+    this.subjLen = Buffer.byteLength(subject);
   }
 
   /** The stream sequence of the run's last entry (its entries are consecutive). */
@@ -100,7 +126,8 @@ export class XaddRun extends LaterReply implements StoreNotice {
   ): boolean {
     if (this.count > 0 && !this.open) return false;
     const cs = this.cs;
-    const at = cs.stream.appendInRun(this.subject, headers, payload, ps, pe, now, this, stamp);
+    const sl = this.subjLen;
+    const at = cs.stream.appendInRun(this.subject, headers, payload, ps, pe, now, this, stamp, sl);
     if (at === 0) return false;
     this.add(at, head, idSeq, now);
     if (this.count === 1 || !this.quiet) {
@@ -117,7 +144,11 @@ export class XaddRun extends LaterReply implements StoreNotice {
   /**
    * The entry stored at `seq` (the first: the run's; then the next) whose
    * ID is `<head>-<idSeq>` (`head` alone when `idSeq` is negative; at most
-   * 41 characters): its reply is written now.
+   * 41 characters). An entry whose ID follows the last one's (the same
+   * `head`, the next sequence: every XADD joining a run but at a new ms)
+   * is only counted: `flush` writes such replies a group at a time, from
+   * the first one's bytes. Written one by one, a reply's ~25 bytes cost
+   * ~45 ns of CPU per XADD (bench/PROFILE.md, "Issue 16 — xadd6 (round 14)").
    */
   private add(seq: number, head: string, idSeq: number, now: number): void {
     if (this.count === 0) {
@@ -125,18 +156,35 @@ export class XaddRun extends LaterReply implements StoreNotice {
       this.time = now;
     }
     this.count++;
-    if (this.len + REPLY_MAX > this.out.length) {
-      const grown = Buffer.allocUnsafe(Math.min(this.out.length * 4, XADD_RUN_MAX * REPLY_MAX));
-      this.out.copy(grown, 0, 0, this.len);
-      this.out = grown;
+    // Object.is: no string feedback to break (the warm-up's ms texts are other strings).
+    if (idSeq >= 0 && idSeq === this.idSeq + this.pend + 1 && Object.is(head, this.head)) {
+      this.pend++;
+      return;
     }
-    const out = this.out;
+    if (this.pend > 0) this.flush();
+    this.write(head, idSeq);
+    this.head = idSeq < 0 ? '' : head;
+    this.idSeq = idSeq;
+  }
+
+  /** Room for `n` more bytes of replies (at most XADD_RUN_MAX of REPLY_MAX in all). */
+  private room(n: number): void {
+    if (this.len + n <= this.out.length) return;
+    const grown = Buffer.allocUnsafe(XADD_RUN_MAX * REPLY_MAX);
+    this.out.copy(grown, 0, 0, this.len);
+    this.out = grown;
+  }
+
+  /** Writes the reply of the ID `<head>-<idSeq>` (`head` alone when `idSeq` < 0). */
+  private write(head: string, idSeq: number): void {
     const hl = head.length;
     const sl = idSeq < 0 ? 0 : digits(idSeq);
     const n = idSeq < 0 ? hl : hl + 1 + sl;
+    this.room(n + 7);
+    const out = this.out;
     let at = this.len;
     out[at++] = 0x24;
-    if (n >= 10) out[at++] = 0x30 + Math.floor(n / 10);
+    if (n >= 10) out[at++] = 0x30 + ((n / 10) | 0);
     out[at++] = 0x30 + (n % 10);
     out[at++] = 13;
     out[at++] = 10;
@@ -151,11 +199,44 @@ export class XaddRun extends LaterReply implements StoreNotice {
     this.len = at;
   }
 
+  /**
+   * Writes the counted replies: IDs `<head>-<s>` for the `pend` sequences
+   * after `idSeq`. Those with as many digits are one group: its first reply
+   * written, copied over the group by one `fill`, and each copy's digits
+   * written.
+   */
+  private flush(): void {
+    const head = this.head;
+    let s = this.idSeq + 1;
+    let left = this.pend;
+    this.idSeq += left;
+    this.pend = 0;
+    while (left > 0) {
+      const d = digits(s);
+      const k = Math.min(left, 10 ** d - s);
+      const n = head.length + 1 + d;
+      const size = n + (n >= 10 ? 7 : 6);
+      this.room(k * size);
+      const at = this.len;
+      this.write(head, s);
+      if (k > 1) {
+        const out = this.out;
+        out.fill(out.subarray(at, at + size), at + size, at + k * size);
+        // A reply's digits end before its CRLF.
+        for (let j = 1; j < k; j++) writeDigits(out, at + (j + 1) * size - 2, s + j);
+        this.len = at + k * size;
+      }
+      s += k;
+      left -= k;
+    }
+  }
+
   /** The run is durable (its consumers told, in order) or failed (each XADD answered with the error). */
   stored(err: unknown): void {
     const n = this.count;
     const c = this.owner.counters;
     if (err === null) {
+      if (this.pend > 0) this.flush();
       const consumers = this.cs.consumers;
       for (let i = 0; i < n; i++) consumers.stored(this.first + i, this.subject);
       c.appended += n;

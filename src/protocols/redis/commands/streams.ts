@@ -172,7 +172,7 @@ export function xaddRanges(
   if (typeof name !== 'string') return null;
   // Object.is, not ===: === takes its feedback from the warm-up's names (one
   // character, internalized strings) and deoptimised at a longer name.
-  if (tail instanceof XaddRun && Object.is(tail.cs.stream.name, name)) {
+  if (tail instanceof XaddRun && (Object.is(tail.key, name) || isRunOf(tail, name))) {
     const joined = xaddJoin(tail, buf, fs, fe, vs, ve);
     if (joined) return tail;
   }
@@ -186,6 +186,13 @@ export function xaddRanges(
 }
 
 const AUTO = parseXaddId(Buffer.from('*'))!;
+
+/** Whether `run` is on the stream named `name`: then `name` is its key (compared by identity next). */
+function isRunOf(run: XaddRun, name: string): boolean {
+  if (!Object.is(run.cs.stream.name, name)) return false;
+  run.key = name;
+  return true;
+}
 
 /**
  * `XADD <key> * <field> <value>` (as ranges of `buf`) joining `run`, the
@@ -208,7 +215,8 @@ function xaddJoin(
 ): boolean {
   const meta = run.view.meta;
   const last = meta.lastId;
-  if (last !== made.id || made.seq >= Number.MAX_SAFE_INTEGER || !run.open) return false;
+  // Whether the run is still open is append's first check (one getter call per XADD, not two).
+  if (last !== made.id || made.seq >= Number.MAX_SAFE_INTEGER) return false;
   // The run's time (its first entry's): one clock read per run, not per XADD.
   const now = run.time;
   const tick = now > made.ms;

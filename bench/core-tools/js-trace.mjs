@@ -8,10 +8,8 @@
  *   NF="--trace-deopt-verbose --trace-opt" node bench/core-tools/js-trace.mjs <dist> <trace> [msgs] [rounds]
  *   awk over <trace>.keys, or: bench/PROFILE.md, "Issue 16 — shapes (round 14)".
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { startTracedNode } from './trace-node.mjs';
 
 const [dist, trace, msgsS = '100000', roundsS = '2'] = process.argv.slice(2);
 const { freePort } = await import(`${dist}/bench/servers.js`);
@@ -19,30 +17,10 @@ const { warmUpJetStream } = await import(`${dist}/bench/jetstream.js`);
 const { runJetStream } = await import(`${dist}/src/bench/jetstream.js`);
 const { parseServerUrl } = await import(`${dist}/src/bench/protocol.js`);
 const nport = await freePort();
-const data = mkdtempSync(join(tmpdir(), 'weft-js-trace-'));
-const out = openSync(trace, 'w');
-const nf = (process.env.NF ?? '--no-sparkplug --trace-deopt').split(' ').filter(Boolean);
-const child = spawn(
-  process.execPath,
-  [
-    ...nf,
-    `${dist}/src/cli/main.js`,
-    'server',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(nport),
-    '--http-port',
-    '-1',
-    '--data-dir',
-    data,
-    '--mesh-port',
-    '-1',
-  ],
-  { stdio: ['ignore', out, out] },
-);
+const node = startTracedNode(dist, trace, nport, '--no-sparkplug --trace-deopt', []);
+const child = node.child;
 const url = `nats://127.0.0.1:${nport}`;
-const lines = () => readFileSync(trace, 'utf8').split('\n').length;
+const lines = node.lines;
 const cpu = () => {
   const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
   const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
@@ -81,6 +59,4 @@ for (let r = 1; r <= Number(roundsS); r++) {
     `round ${r} rate ${Math.round(res.msgsPerSec)} cpu/msg ${((c * 1e6) / res.done).toFixed(2)} us`,
   );
 }
-child.kill('SIGINT');
-await new Promise((r) => child.on('exit', r));
-rmSync(data, { recursive: true, force: true });
+await node.stop();

@@ -12,42 +12,22 @@
  *   NF="..." node bench/core-tools/kafka-trace.mjs <dist> <trace> [msgs] [partitions] [acks]
  * bench/PROFILE.md, "Issue 16 — shapes (round 14)".
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { startTracedNode } from './trace-node.mjs';
 
 const [dist, trace, msgsS = '100000', partsS = '8', acksS = '1'] = process.argv.slice(2);
 const { freePort } = await import(`${dist}/bench/servers.js`);
 const { createTopic, runKafkaProduce } = await import(`${dist}/src/bench/kafka-runner.js`);
 const port = await freePort(),
   nport = await freePort();
-const data = mkdtempSync(join(tmpdir(), 'weft-kafka-trace-'));
-const out = openSync(trace, 'w');
-const nf = (process.env.NF ?? '--no-sparkplug --trace-generalization --trace-deopt')
-  .split(' ')
-  .filter(Boolean);
-const child = spawn(
-  process.execPath,
-  [
-    ...nf,
-    `${dist}/src/cli/main.js`,
-    'server',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(nport),
-    '--http-port',
-    '-1',
-    '--data-dir',
-    data,
-    '--mesh-port',
-    '-1',
-    '--kafka-port',
-    String(port),
-  ],
-  { stdio: ['ignore', out, out] },
+const node = startTracedNode(
+  dist,
+  trace,
+  nport,
+  '--no-sparkplug --trace-generalization --trace-deopt',
+  ['--kafka-port', String(port)],
 );
+const child = node.child;
 const server = { host: '127.0.0.1', port };
 for (let i = 0; ; i++) {
   try {
@@ -58,7 +38,7 @@ for (let i = 0; ; i++) {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-const lines = () => readFileSync(trace, 'utf8').split('\n').length;
+const lines = node.lines;
 await runKafkaProduce({ server, topic: 'warm', partitions: 1, msgs: 20000, size: 1024, acks: 1 });
 if (process.env.WARMSAME)
   await runKafkaProduce({
@@ -114,6 +94,4 @@ console.log(
   'user',
   (((u1 - u0) * 1e6) / res.done).toFixed(2),
 );
-child.kill('SIGINT');
-await new Promise((r) => child.on('exit', r));
-rmSync(data, { recursive: true, force: true });
+await node.stop();

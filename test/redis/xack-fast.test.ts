@@ -11,9 +11,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Command } from '../../src/protocols/redis/command.js';
+import {
+  connectFastOrReference,
+  type ScriptRun,
+  sameAsReference,
+  sendScript,
+} from './fast-path-helpers.js';
 import { type RedisNode, startRedisNode } from './groups-helpers.js';
-import { RawRedis, resp } from './helpers.js';
+import { resp } from './helpers.js';
 
 const ENTRIES = 90;
 
@@ -57,26 +62,11 @@ describe('XACK fast path', () => {
     await node?.close();
   });
 
-  /** A connection (in `protocol`); with `reference`, made while the table's XACK is a wrapper. */
-  async function connect(protocol: 2 | 3, reference: boolean): Promise<RawRedis> {
-    const face = node.srv.node.faces.find((f) => f.name === 'redis') as unknown as {
-      table: Map<string, Command>;
-    };
-    const table = face.table;
-    const real = table.get('xack')!;
-    if (reference) table.set('xack', { ...real, run: (ctx, args) => real.run!(ctx, args) });
-    try {
-      const c = await RawRedis.connect(node.port);
-      c.sock.setNoDelay(true);
-      if (protocol === 3) await c.call(resp('HELLO', '3'));
-      return c;
-    } finally {
-      table.set('xack', real);
-    }
-  }
+  const connect = (protocol: 2 | 3, reference: boolean) =>
+    connectFastOrReference(node, 'xack', protocol, reference);
 
   /** Runs the script on a fresh stream: the replies, then XPENDING's summary and its entries. */
-  async function run(protocol: 2 | 3, reference: boolean, cut: boolean): Promise<string> {
+  const run: ScriptRun = async (protocol, reference, cut) => {
     const k = `xf:${String(pass++).padStart(2, '0')}`;
     const c = await connect(protocol, reference);
     try {
@@ -88,12 +78,7 @@ describe('XACK fast path', () => {
       const sixtyFour = Array.from({ length: 64 }, (_, i) => resp('XADD', k, `2-${i}`, 'f', 'v'));
       await c.call(Buffer.concat(sixtyFour), 64);
       await c.call(resp('XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', k, '>'));
-      const cmds = script(k);
-      const wire = Buffer.concat(cmds);
-      if (cut) {
-        for (let i = 0; i < wire.length; i++) c.write(wire.subarray(i, i + 1));
-      } else c.write(wire);
-      const replies = await c.read(cmds.length);
+      const replies = await sendScript(c, script(k), cut);
       const pending = await c.call(resp('XPENDING', k, 'g', '-', '+', '1000'));
       const summary = await c.call(resp('XPENDING', k, 'g'));
       // Each pending entry's idle time (after its consumer, `c`) differs from run to run.
@@ -101,19 +86,13 @@ describe('XACK fast path', () => {
     } finally {
       c.close();
     }
-  }
+  };
 
-  for (const protocol of [2, 3] as const) {
-    test(`RESP${protocol}: pipelined and cut at every byte, the replies and the PEL are the reference's`, async () => {
-      const ref = await run(protocol, true, false);
-      assert.match(ref, /^:2\r\n:0\r\n:1\r\n:1\r\n/);
-      assert.match(ref, /-ERR Invalid stream ID specified as stream command argument/);
-      assert.match(ref, /-ERR wrong number of arguments for 'xack' command/);
-      assert.equal(await run(protocol, false, false), ref);
-      assert.equal(await run(protocol, false, true), ref);
-      assert.equal(await run(protocol, true, true), ref);
-    });
-  }
+  sameAsReference('the replies and the PEL', run, (ref) => {
+    assert.match(ref, /^:2\r\n:0\r\n:1\r\n:1\r\n/);
+    assert.match(ref, /-ERR Invalid stream ID specified as stream command argument/);
+    assert.match(ref, /-ERR wrong number of arguments for 'xack' command/);
+  });
 
   test('RESP2 subscribe mode refuses XACK, RESP3 takes it', async () => {
     const k = 'xf:sub';

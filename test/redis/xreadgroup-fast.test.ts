@@ -14,9 +14,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Command } from '../../src/protocols/redis/command.js';
+import {
+  connectFastOrReference,
+  type ScriptRun,
+  sameAsReference,
+  sendScript,
+} from './fast-path-helpers.js';
 import { type RedisNode, startRedisNode } from './groups-helpers.js';
-import { RawRedis, resp } from './helpers.js';
+import { resp } from './helpers.js';
 
 const ENTRIES = 40;
 
@@ -71,26 +76,11 @@ describe('XREADGROUP fast path', () => {
     await node?.close();
   });
 
-  /** A connection (in `protocol`); with `reference`, made while the table's XREADGROUP is a wrapper. */
-  async function connect(protocol: 2 | 3, reference: boolean): Promise<RawRedis> {
-    const face = node.srv.node.faces.find((f) => f.name === 'redis') as unknown as {
-      table: Map<string, Command>;
-    };
-    const table = face.table;
-    const real = table.get('xreadgroup')!;
-    if (reference) table.set('xreadgroup', { ...real, run: (ctx, args) => real.run!(ctx, args) });
-    try {
-      const c = await RawRedis.connect(node.port);
-      c.sock.setNoDelay(true);
-      if (protocol === 3) await c.call(resp('HELLO', '3'));
-      return c;
-    } finally {
-      table.set('xreadgroup', real);
-    }
-  }
+  const connect = (protocol: 2 | 3, reference: boolean) =>
+    connectFastOrReference(node, 'xreadgroup', protocol, reference);
 
   /** Runs the script on a fresh stream: the replies, then XPENDING's entries and summary, XINFO GROUPS. */
-  async function run(protocol: 2 | 3, reference: boolean, cut: boolean): Promise<string> {
+  const run: ScriptRun = async (protocol, reference, cut) => {
     const k = `xrf:${String(pass++).padStart(2, '0')}`;
     const c = await connect(protocol, reference);
     try {
@@ -99,12 +89,7 @@ describe('XREADGROUP fast path', () => {
         resp('XADD', k, `1-${i + 1}`, 'f', `v${i}`),
       );
       await c.call(Buffer.concat(adds), ENTRIES);
-      const cmds = script(k);
-      const wire = Buffer.concat(cmds);
-      if (cut) {
-        for (let i = 0; i < wire.length; i++) c.write(wire.subarray(i, i + 1));
-      } else c.write(wire);
-      const replies = await c.read(cmds.length);
+      const replies = await sendScript(c, script(k), cut);
       const pending = await c.call(resp('XPENDING', k, 'g', '-', '+', '1000'));
       const summary = await c.call(resp('XPENDING', k, 'g'));
       const info = await c.call(resp('XINFO', 'GROUPS', k));
@@ -118,23 +103,17 @@ describe('XREADGROUP fast path', () => {
     } finally {
       c.close();
     }
-  }
+  };
 
-  for (const protocol of [2, 3] as const) {
-    test(`RESP${protocol}: pipelined and cut at every byte, the replies and the group are the reference's`, async () => {
-      const ref = await run(protocol, true, false);
-      assert.match(ref, /-ERR value is not an integer or out of range/);
-      assert.match(ref, /-NOGROUP No such key 'xrf:__' or consumer group 'nogroup'/);
-      assert.match(ref, /-ERR The \$ ID is meaningless/);
-      assert.match(ref, /-ERR wrong number of arguments for 'xreadgroup' command/);
-      assert.match(ref, /-ERR Unbalanced XREAD list/);
-      assert.match(ref, /\$3\r\n1-1\r\n/);
-      assert.match(ref, /\$3\r\n2-4\r\n/);
-      assert.equal(await run(protocol, false, false), ref);
-      assert.equal(await run(protocol, false, true), ref);
-      assert.equal(await run(protocol, true, true), ref);
-    });
-  }
+  sameAsReference('the replies and the group', run, (ref) => {
+    assert.match(ref, /-ERR value is not an integer or out of range/);
+    assert.match(ref, /-NOGROUP No such key 'xrf:__' or consumer group 'nogroup'/);
+    assert.match(ref, /-ERR The \$ ID is meaningless/);
+    assert.match(ref, /-ERR wrong number of arguments for 'xreadgroup' command/);
+    assert.match(ref, /-ERR Unbalanced XREAD list/);
+    assert.match(ref, /\$3\r\n1-1\r\n/);
+    assert.match(ref, /\$3\r\n2-4\r\n/);
+  });
 
   test('RESP2 subscribe mode refuses XREADGROUP, RESP3 takes it', async () => {
     const k = 'xrf:sub';

@@ -10,9 +10,9 @@
  *   node bench/core-tools/kafka-batch-ab.mjs <base dist> <this dist> [size] [rounds]
  * bench/PROFILE.md, "Issue 16 — kafka8 (round 14)".
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { printBestNs, runAb } from './ns-ab.mjs';
 
 const [baseDist, thisDist, sizeS = '1024', roundsS = '6', child] = process.argv.slice(2);
 const size = Number(sizeS);
@@ -52,43 +52,15 @@ if (child === 'child') {
   };
   const topics = { appended() {} };
   const n = Math.round(2e6 / per);
-  let best = Number.POSITIVE_INFINITY;
-  let sink = 0;
-  for (let r = 0; r < 4; r++) {
-    const t = process.cpuUsage();
-    for (let i = 0; i < n; i++) {
-      for (const b of splitBatches(batches[i & 255])) {
-        const plain = decodePlain(b);
-        const d = plain ?? decodeBatch(b, { maxBytes: 1 << 20 });
-        sink += appendBatch(ctx, topics, p, d).first;
-      }
+  printBestNs(n, per, (i) => {
+    let k = 0;
+    for (const b of splitBatches(batches[i & 255])) {
+      const plain = decodePlain(b);
+      const d = plain ?? decodeBatch(b, { maxBytes: 1 << 20 });
+      k += appendBatch(ctx, topics, p, d).first;
     }
-    const u = process.cpuUsage(t);
-    // The best of the last three passes (the first warms the compiler).
-    if (r > 0) best = Math.min(best, ((u.user + u.system) * 1000) / (n * per));
-  }
-  console.log(JSON.stringify({ ns: best, sink }));
+    return k;
+  });
 } else {
-  const me = fileURLToPath(import.meta.url);
-  const out = { base: [], this: [] };
-  for (let r = 0; r < Number(roundsS); r++) {
-    const order = r % 2 === 0 ? ['base', 'this'] : ['this', 'base'];
-    for (const side of order) {
-      const dist = side === 'base' ? baseDist : thisDist;
-      const res = JSON.parse(
-        execFileSync(process.execPath, [me, baseDist, dist, sizeS, roundsS, 'child'], {
-          encoding: 'utf8',
-        }),
-      );
-      out[side].push(res.ns);
-    }
-  }
-  const med = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
-  for (const [k, xs] of Object.entries(out))
-    console.log(
-      `${k.padEnd(5)} ${size} B: ${med(xs).toFixed(1)} ns/record (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`,
-    );
+  runAb(fileURLToPath(import.meta.url), baseDist, thisDist, sizeS, roundsS);
 }

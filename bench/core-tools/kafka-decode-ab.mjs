@@ -6,8 +6,8 @@
  *   node bench/core-tools/kafka-decode-ab.mjs <base dist> <this dist> [size] [rounds]
  * bench/PROFILE.md, "Issue 16 — kafka5 (round 11)".
  */
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { printBestNs, runAb } from './ns-ab.mjs';
 
 const [baseDist, thisDist, sizeS = '100', roundsS = '6', child] = process.argv.slice(2);
 const size = Number(sizeS);
@@ -23,40 +23,11 @@ if (child === 'child') {
     records: Array.from({ length: per }, () => ({ value })),
   });
   const n = Math.round(3e6 / per);
-  let best = Number.POSITIVE_INFINITY;
-  let sink = 0;
-  for (let r = 0; r < 4; r++) {
-    const t = process.cpuUsage();
-    for (let i = 0; i < n; i++) {
-      for (const b of splitBatches(batch))
-        sink += decodeBatch(b, { maxBytes: 1 << 20 }).records.length;
-    }
-    const u = process.cpuUsage(t);
-    // The best of the last three passes (the first warms the compiler).
-    if (r > 0) best = Math.min(best, ((u.user + u.system) * 1000) / (n * per));
-  }
-  console.log(JSON.stringify({ ns: best, sink }));
+  printBestNs(n, per, () => {
+    let k = 0;
+    for (const b of splitBatches(batch)) k += decodeBatch(b, { maxBytes: 1 << 20 }).records.length;
+    return k;
+  });
 } else {
-  const me = fileURLToPath(import.meta.url);
-  const out = { base: [], this: [] };
-  for (let r = 0; r < Number(roundsS); r++) {
-    const order = r % 2 === 0 ? ['base', 'this'] : ['this', 'base'];
-    for (const side of order) {
-      const dist = side === 'base' ? baseDist : thisDist;
-      const res = JSON.parse(
-        execFileSync(process.execPath, [me, baseDist, dist, sizeS, roundsS, 'child'], {
-          encoding: 'utf8',
-        }),
-      );
-      out[side].push(res.ns);
-    }
-  }
-  const med = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
-  for (const [k, xs] of Object.entries(out))
-    console.log(
-      `${k.padEnd(5)} ${size} B: ${med(xs).toFixed(1)} ns/record (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`,
-    );
+  runAb(fileURLToPath(import.meta.url), baseDist, thisDist, sizeS, roundsS);
 }

@@ -2,7 +2,7 @@
 // user/sys), builds interleaved round by round, one node per side:
 //   node bench/core-tools/js-pub-split.mjs base=<main.js> new=<main.js> --size 16 --msgs 200000 --rounds 6 [--args "..."]
 // (jspub3's round-9 script, pointed at this tree's generator.)
-import { readdirSync, readFileSync } from 'node:fs';
+import { threadTimes } from './proc-threads.mjs';
 
 const D = process.env.DIST ?? new URL('../../dist', import.meta.url).pathname;
 const { runJetStream } = await import(`${D}/src/bench/jetstream.js`);
@@ -25,17 +25,8 @@ const servers = [];
 for (const n of names) servers.push(await startWeft(kv[n], ['--mesh-port', '-1', ...extra], n));
 function snap(pid) {
   const r = { mu: 0, ms: 0, ou: 0, os: 0 };
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    let st;
-    try {
-      st = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    const u = Number(f[11]) / 100,
-      s = Number(f[12]) / 100;
-    if (Number(t) === pid) {
+  for (const [t, { u, s }] of threadTimes(pid)) {
+    if (t === pid) {
       r.mu += u;
       r.ms += s;
     } else {

@@ -13,7 +13,7 @@
 // round (<dir>/<side>.data; start the nodes with
 // WEFT_BENCH_NODE_ARGS=--perf-basic-prof for JavaScript names).
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { threadTimes } from './proc-threads.mjs';
 
 const D = process.env.DIST ?? new URL('../../dist', import.meta.url).pathname;
 const { runJetStream } = await import(`${D}/src/bench/jetstream.js`);
@@ -35,21 +35,6 @@ const size = Number(opt('--size', 16));
 const msgs = Number(opt('--msgs', 200000));
 const rounds = Number(opt('--rounds', 6));
 
-/** utime and stime (s) of every thread of `pid`, by tid. */
-function threads(pid) {
-  const m = new Map();
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    let st;
-    try {
-      st = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    m.set(Number(t), { u: Number(f[11]) / 100, s: Number(f[12]) / 100 });
-  }
-  return m;
-}
 function delta(c0, c1) {
   const d = new Map();
   for (const [t, v] of c1) {
@@ -74,8 +59,8 @@ try {
       msgs: 20000,
       size,
       onPhase: (p) => {
-        if (p === 'start') c0 = threads(s.proc.pid);
-        else c1 = threads(s.proc.pid);
+        if (p === 'start') c0 = threadTimes(s.proc.pid);
+        else c1 = threadTimes(s.proc.pid);
       },
     });
     for (const [t, v] of delta(c0, c1))
@@ -112,8 +97,8 @@ try {
         msgs,
         size,
         onPhase: (p) => {
-          if (p === 'start') c0 = threads(s.proc.pid);
-          else c1 = threads(s.proc.pid);
+          if (p === 'start') c0 = threadTimes(s.proc.pid);
+          else c1 = threadTimes(s.proc.pid);
         },
       });
       if (perf !== null) {

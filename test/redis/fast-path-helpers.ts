@@ -4,10 +4,50 @@
  * the reference, and a script's replies must be the same bytes on both.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import type { Command } from '../../src/protocols/redis/command.js';
-import type { RedisNode } from './groups-helpers.js';
+import { type RedisNode, startRedisNode } from './groups-helpers.js';
 import { RawRedis, resp } from './helpers.js';
+
+/** A fast path's describe: connections, and fresh streams to run its script on. */
+export interface FastPathSuite {
+  /** A connection with (`reference` false) or without `name`'s fast path. */
+  connect(protocol: 2 | 3, reference: boolean): Promise<RawRedis>;
+  /**
+   * On `c`, a new stream `<prefix>:NN` with group `g` at 0 and entries
+   * `1-1` … `1-<entries>`, field `f`, value `value(i)`: its key.
+   */
+  freshStream(
+    c: RawRedis,
+    prefix: string,
+    entries: number,
+    value: (i: number) => string,
+  ): Promise<string>;
+}
+
+/** The enclosing describe's node (started before its tests, closed after), for the fast path of `name`. */
+export function fastPathSuite(name: string): FastPathSuite {
+  let node: RedisNode | undefined;
+  let pass = 0;
+  before(async () => {
+    node = await startRedisNode();
+  });
+  after(async () => {
+    await node?.close();
+  });
+  return {
+    connect: (protocol, reference) => connectFastOrReference(node!, name, protocol, reference),
+    async freshStream(c, prefix, entries, value) {
+      const k = `${prefix}:${String(pass++).padStart(2, '0')}`;
+      await c.call(resp('XGROUP', 'CREATE', k, 'g', '0', 'MKSTREAM'));
+      const adds = Array.from({ length: entries }, (_, i) =>
+        resp('XADD', k, `1-${i + 1}`, 'f', value(i)),
+      );
+      await c.call(Buffer.concat(adds), entries);
+      return k;
+    },
+  };
+}
 
 /** A script's run: its replies and whatever state it checks after, as one string. */
 export type ScriptRun = (protocol: 2 | 3, reference: boolean, cut: boolean) => Promise<string>;

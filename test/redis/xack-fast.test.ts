@@ -10,14 +10,8 @@
  * group's pending entries after, must be the same bytes.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import {
-  connectFastOrReference,
-  type ScriptRun,
-  sameAsReference,
-  sendScript,
-} from './fast-path-helpers.js';
-import { type RedisNode, startRedisNode } from './groups-helpers.js';
+import { describe, test } from 'node:test';
+import { fastPathSuite, type ScriptRun, sameAsReference, sendScript } from './fast-path-helpers.js';
 import { resp } from './helpers.js';
 
 const ENTRIES = 90;
@@ -53,28 +47,13 @@ function script(k: string): Buffer[] {
 }
 
 describe('XACK fast path', () => {
-  let node: RedisNode;
-  let pass = 0;
-  before(async () => {
-    node = await startRedisNode();
-  });
-  after(async () => {
-    await node?.close();
-  });
-
-  const connect = (protocol: 2 | 3, reference: boolean) =>
-    connectFastOrReference(node, 'xack', protocol, reference);
+  const { connect, freshStream } = fastPathSuite('xack');
 
   /** Runs the script on a fresh stream: the replies, then XPENDING's summary and its entries. */
   const run: ScriptRun = async (protocol, reference, cut) => {
-    const k = `xf:${String(pass++).padStart(2, '0')}`;
     const c = await connect(protocol, reference);
     try {
-      await c.call(resp('XGROUP', 'CREATE', k, 'g', '0', 'MKSTREAM'));
-      const adds = Array.from({ length: ENTRIES }, (_, i) =>
-        resp('XADD', k, `1-${i + 1}`, 'f', 'v'),
-      );
-      await c.call(Buffer.concat(adds), ENTRIES);
+      const k = await freshStream(c, 'xf', ENTRIES, () => 'v');
       const sixtyFour = Array.from({ length: 64 }, (_, i) => resp('XADD', k, `2-${i}`, 'f', 'v'));
       await c.call(Buffer.concat(sixtyFour), 64);
       await c.call(resp('XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', k, '>'));

@@ -13,14 +13,8 @@
  * the group's pending entries and counters after, must be the same bytes.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import {
-  connectFastOrReference,
-  type ScriptRun,
-  sameAsReference,
-  sendScript,
-} from './fast-path-helpers.js';
-import { type RedisNode, startRedisNode } from './groups-helpers.js';
+import { describe, test } from 'node:test';
+import { fastPathSuite, type ScriptRun, sameAsReference, sendScript } from './fast-path-helpers.js';
 import { resp } from './helpers.js';
 
 const ENTRIES = 40;
@@ -67,28 +61,13 @@ function script(k: string): Buffer[] {
 }
 
 describe('XREADGROUP fast path', () => {
-  let node: RedisNode;
-  let pass = 0;
-  before(async () => {
-    node = await startRedisNode();
-  });
-  after(async () => {
-    await node?.close();
-  });
-
-  const connect = (protocol: 2 | 3, reference: boolean) =>
-    connectFastOrReference(node, 'xreadgroup', protocol, reference);
+  const { connect, freshStream } = fastPathSuite('xreadgroup');
 
   /** Runs the script on a fresh stream: the replies, then XPENDING's entries and summary, XINFO GROUPS. */
   const run: ScriptRun = async (protocol, reference, cut) => {
-    const k = `xrf:${String(pass++).padStart(2, '0')}`;
     const c = await connect(protocol, reference);
     try {
-      await c.call(resp('XGROUP', 'CREATE', k, 'g', '0', 'MKSTREAM'));
-      const adds = Array.from({ length: ENTRIES }, (_, i) =>
-        resp('XADD', k, `1-${i + 1}`, 'f', `v${i}`),
-      );
-      await c.call(Buffer.concat(adds), ENTRIES);
+      const k = await freshStream(c, 'xrf', ENTRIES, (i) => `v${i}`);
       const replies = await sendScript(c, script(k), cut);
       const pending = await c.call(resp('XPENDING', k, 'g', '-', '+', '1000'));
       const summary = await c.call(resp('XPENDING', k, 'g'));

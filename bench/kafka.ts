@@ -148,10 +148,15 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
       o.log(`${key.padEnd(34)} ${si(r.msgsPerSec)} msgs/s  ${r.ended}`);
       if (!r.complete) o.problems.push(`${key}: ${r.ended} ${r.errors.slice(0, 3).join('; ')}`);
     };
-    // The machine is shared: each JetStream row runs just before and just after
-    // the Kafka rows it is compared with, and the table uses the mean of the two.
-    // The JetStream reference of each size and partition count publishes with
-    // as many in flight as the producer holds there (producerWindow).
+    // Each Kafka produce row is compared with JetStream runs just before and
+    // just after it (the mean of the two), so J0 K1 J1 K2 J2: the middle run
+    // closes one bracket and opens the next. Tight brackets because the rate of
+    // a write-heavy run drifts within a block on this machine, for both faces
+    // alike (JetStream 1 KiB on 8 partitions' window: 305k before two Kafka rows,
+    // 164k after them; bench/PROFILE.md, "the Kafka rows' bracket"): a row must
+    // be measured in the conditions its yardstick was. The JetStream reference
+    // of each size and partition count publishes with as many in flight as the
+    // producer holds there (producerWindow).
     for (const [size, partitions] of [
       [100, 1],
       [100, 8],
@@ -168,9 +173,9 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
       if (cases.length === 0) continue;
       const ref = `js-pub-async-${size}-p${partitions}`;
       const window = producerWindow(size, partitions);
-      if (o.only.includes('kafka-produce'))
-        await jsRun('js-pub-async', size, msgs, `${ref}-before`, window);
-      for (const c of cases) {
+      const bracketed = o.only.includes('kafka-produce');
+      if (bracketed) await jsRun('js-pub-async', size, msgs, `${ref}-0`, window);
+      for (const [i, c] of cases.entries()) {
         // Produce runs for kafka-consume too: the consume rows read what the 100 B acks=1 rows wrote.
         await createTopic(server, topicOf(c), c.partitions);
         const r = await runKafkaProduce({
@@ -186,9 +191,11 @@ export async function runKafkaCompare(o: KafkaRunOptions): Promise<KafkaMeasured
         m.produce[c.key] = r;
         o.log(`${c.key.padEnd(34)} ${describe(r)}`);
         if (!r.complete) o.problems.push(`${c.key}: ${problem(r)}`);
+        if (!bracketed) continue;
+        await jsRun('js-pub-async', size, msgs, `${ref}-${i + 1}`, window);
+        m.js[`${c.key}-before`] = m.js[`${ref}-${i}`]!;
+        m.js[`${c.key}-after`] = m.js[`${ref}-${i + 1}`]!;
       }
-      if (o.only.includes('kafka-produce'))
-        await jsRun('js-pub-async', size, msgs, `${ref}-after`, window);
     }
     if (consuming) {
       await jsRun('js-consume-pull', 100, o.msgs, 'js-consume-pull-100-before');
@@ -302,7 +309,7 @@ export function renderKafkaTable(m: KafkaMeasured, only: string[]): string {
   if (only.includes('kafka-produce')) {
     for (const c of PRODUCE_CASES) {
       const r = m.produce[c.key];
-      const js = jsMean(m, `js-pub-async-${c.size}-p${c.partitions}`);
+      const js = jsMean(m, c.key);
       const msgs = Math.max(1000, Math.round(m.msgs * (SCALE[c.size] ?? 1)));
       rows.push([
         `produce ${c.size} B, acks=${c.acks === 1 ? '1' : 'all'}, ${c.partitions} partition${c.partitions > 1 ? 's' : ''}, ${int(msgs)} records`,
@@ -350,7 +357,7 @@ export function renderKafkaTable(m: KafkaMeasured, only: string[]): string {
     'faces. Producer: Produce v7, batch.size 16 KiB, linger.ms 5, sticky partitioner, 5 requests in flight.',
     'Consumer: Fetch v11 from offset 0, one fetch in flight, 50 MiB / 1 MiB per partition, CRC checked, no commits;',
     'the group: JoinGroup v5 / SyncGroup v3 with a range assignment, heartbeat and OffsetCommit v5 every second.',
-    'JetStream (the mean of a run just before and one just after the Kafka rows it is compared with): async publish',
+    'JetStream (the mean of a run just before and one just after the Kafka row it is compared with): async publish',
     'of the same size with as many in flight as the producer holds (5 requests × one 16 KiB batch per partition:',
     '760 / 6,080 at 100 B, 80 / 640 at 1 KiB on 1 / 8 partitions); pull consumer (batch 500) acking each message.',
     ...codec,

@@ -290,10 +290,8 @@ export function kafkaRows(m: KafkaMeasured): RowSample[] {
         ...(r.complete ? {} : { warning: `kafka: ${r.ended}` }),
       }),
     );
-  for (const [key, r] of Object.entries(m.produce)) {
-    const [, size = '100', partitions = '1'] = /^kafka-produce-(\d+)-.*-p(\d+)$/.exec(key) ?? [];
-    add(key, r, jsMean(`js-pub-async-${size}-p${partitions}`));
-  }
+  // Each produce row has its own bracket of JetStream runs (bench/kafka.ts).
+  for (const [key, r] of Object.entries(m.produce)) add(key, r, jsMean(key));
   for (const [key, r] of Object.entries(m.consume)) add(key, r, jsMean('js-consume-pull-100'));
   if (m.group) add('kafka-group', m.group, jsMean('js-consume-pull-100'));
   for (const c of m.codec) {

@@ -147,8 +147,18 @@ async function oneRun(side: Side, c: (typeof cases)[number]): Promise<void> {
         await new Promise((res) => setTimeout(res, 100));
       }
     }
-    // Not measured: V8 compiles both faces' hot paths.
-    await runKafkaProduce({ server, topic: 'warm', partitions: 1, msgs: 20_000, size, acks: 1 });
+    // Not measured: V8 compiles both faces' hot paths, on a topic of the measured
+    // partition count (a process that opens several streams compiles more:
+    // bench/PROFILE.md, "shapes (round 14)").
+    if (c.partitions > 1) await createTopic(server, 'warm-parts', c.partitions);
+    await runKafkaProduce({
+      server,
+      topic: c.partitions > 1 ? 'warm-parts' : 'warm',
+      partitions: c.partitions,
+      msgs: 20_000 * c.partitions,
+      size,
+      acks: 1,
+    });
     const measure = async (
       key: string,
       run: () => Promise<{ msgsPerSec: number; done: number }>,

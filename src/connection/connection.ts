@@ -24,9 +24,18 @@ import type net from 'node:net';
 import { CloseReason } from '../errors.js';
 import { utf8Write } from '../util/bytes.js';
 import { canWriteDirect, rangeView, writeDirect } from './direct-write.js';
-import { type Outbound, type OutboundHolder, type SlowReason, unbounded } from './outbound.js';
+import type { Flusher } from './flusher.js';
+import {
+  type Outbound,
+  type OutboundHolder,
+  type SlowReason,
+  slowText,
+  unbounded,
+} from './outbound.js';
 import { isSharedRead } from './shared-read.js';
 import type { Transport } from './transport.js';
+
+export { Flusher } from './flusher.js';
 
 /** Payloads at least this large are queued by reference, not copied. */
 export const COPY_LIMIT = 8 * 1024;
@@ -53,61 +62,6 @@ const SPARE_QUEUED = Number.MAX_SAFE_INTEGER;
  * chunks are counted in `Connection.chunkAllocs`).
  */
 export const SPARE_MAX = 3;
-
-/** Flushes every connection that queued bytes: after each read batch, or in setImmediate. */
-export class Flusher {
-  /**
-   * Connections marked since the last run: dirty[0, count). The array is
-   * kept and reused (emptied by a run, as is the other one, `spare`): a new
-   * array per read batch, or one emptied with `length = 0`, was ~150 B of
-   * garbage per message at low rates (bench/PROFILE.md, "Issue 16 — mesh
-   * (round 5)").
-   */
-  private dirty: (Connection | null)[] = [];
-  private count = 0;
-  /** The other list, empty, while `dirty` is in use (null: a run holds it). */
-  private spare: (Connection | null)[] | null = [];
-  private scheduled = false;
-  private depth = 0;
-
-  /** Read batches begun so far: a publisher waiting for its turn sees from it that others read. */
-  batches = 0;
-
-  /** A read batch starts: flushing waits for its `end`. */
-  begin(): void {
-    this.batches++;
-    this.depth++;
-  }
-
-  end(): void {
-    if (--this.depth === 0 && this.count > 0) this.run();
-  }
-
-  mark(c: Connection): void {
-    this.dirty[this.count++] = c;
-    if (this.depth === 0 && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.run);
-    }
-  }
-
-  private readonly run = (): void => {
-    this.scheduled = false;
-    const list = this.dirty;
-    const n = this.count;
-    // Marks made while these flush go to the other list; a run nested in a
-    // flush takes that one and leaves a new one (so `list` gets no marks).
-    this.dirty = this.spare ?? [];
-    this.spare = null;
-    this.count = 0;
-    for (let i = 0; i < n; i++) {
-      const c = list[i]!;
-      list[i] = null;
-      c.flush();
-    }
-    this.spare ??= list;
-  };
-}
 
 export interface ConnectionCounters {
   inMsgs: number;
@@ -153,6 +107,8 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   held = 0;
   /** When the socket became full with nothing taken since, ms; 0 when it is not. */
   blockedSince = 0;
+  /** Producers wait on this connection: it is behind (producer-stall.ts). */
+  producersWait = false;
   /** Bytes of each flush the socket has not yet reported written, oldest first: the oldest (-1:
    * none), then the others (most of the time there are none, and no array is held). */
   private inflightFirst = -1;
@@ -234,6 +190,8 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     if (this.released) return;
     this.held -= n;
     this.outbound.release(n);
+    if (this.producersWait && this.pendingBytes <= this.maxPending / 2)
+      this.outbound.stall.caughtUp(this);
     // Everything written and nothing queued: the next batch starts at the
     // chunk's start (a batch then fills one chunk before it needs the spare).
     if (this.inflightFirst === -1 && this.queued === 0 && this.end === this.start) {
@@ -248,6 +206,7 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
     this.released = true;
     this.outbound.release(this.held);
     this.held = 0;
+    if (this.producersWait) this.outbound.stall.caughtUp(this);
     this.inflightFirst = -1;
     this.inflightRest = null;
     this.dropSpares();
@@ -455,10 +414,13 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
   }
 
   private afterQueue(): boolean {
-    if (this.pendingBytes > this.maxPending) {
+    const pending = this.pendingBytes;
+    if (pending > this.maxPending) {
       this.onSlowConsumer(CloseReason.SlowConsumer);
       return false;
     }
+    // Past half: the producer of this read waits (producer-stall.ts).
+    if (pending > this.maxPending / 2) this.outbound.stall.behind(this, pending, this.maxPending);
     if (!this.isDirty) {
       this.isDirty = true;
       this.flusher.mark(this);
@@ -580,15 +542,14 @@ export abstract class Connection implements ConnectionCounters, OutboundHolder {
 
   /** Why the peer is a slow consumer, for the log: the bound it hit, with the numbers. */
   protected slowConsumerText(reason: SlowReason): string {
-    const pending = this.pendingBytes;
-    const o = this.outbound;
-    if (reason === CloseReason.SlowConsumerWriteDeadline) {
-      return `no write progress for ${Date.now() - this.blockedSince} ms with ${pending} bytes pending (write_deadline ${o.writeDeadlineMs} ms)`;
-    }
-    if (reason === CloseReason.SlowConsumerPendingTotal) {
-      return `holds ${this.held} bytes, the most of any client, while clients hold ${o.bytes} in all (max_pending_total ${o.max})`;
-    }
-    return `${pending} bytes pending exceeds max_pending ${this.maxPending}`;
+    return slowText(
+      reason,
+      this.pendingBytes,
+      this.held,
+      this.blockedSince,
+      this.maxPending,
+      this.outbound,
+    );
   }
 
   /** The socket wrote out what it held (its 'drain' event). */

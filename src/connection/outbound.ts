@@ -14,6 +14,7 @@
  *   consumer. Only blocked connections are looked at, on a timer.
  */
 import { CloseReason } from '../errors.js';
+import { ProducerStall } from './producer-stall.js';
 
 /**
  * A connection whose socket has taken nothing for this long is "stuck": at
@@ -54,6 +55,8 @@ export class Outbound {
   chunkAllocs = 0;
   /** Connections whose socket is full: a write waits for 'drain'. */
   readonly blocked = new Set<OutboundHolder>();
+  /** Publishers paused for a connection past half its max_pending. */
+  readonly stall = new ProducerStall();
   private enforcing = false;
 
   constructor(
@@ -121,4 +124,22 @@ export class Outbound {
 /** For connections no node-wide bound applies to (mesh links: they have their own). */
 export function unbounded(): Outbound {
   return new Outbound(Number.POSITIVE_INFINITY, 0, () => []);
+}
+
+/** Why a connection is a slow consumer, for the log: the bound it hit, with the numbers. */
+export function slowText(
+  reason: SlowReason,
+  pending: number,
+  held: number,
+  blockedSince: number,
+  maxPending: number,
+  o: Outbound,
+): string {
+  if (reason === CloseReason.SlowConsumerWriteDeadline) {
+    return `no write progress for ${Date.now() - blockedSince} ms with ${pending} bytes pending (write_deadline ${o.writeDeadlineMs} ms)`;
+  }
+  if (reason === CloseReason.SlowConsumerPendingTotal) {
+    return `holds ${held} bytes, the most of any client, while clients hold ${o.bytes} in all (max_pending_total ${o.max})`;
+  }
+  return `${pending} bytes pending exceeds max_pending ${maxPending}`;
 }

@@ -104,6 +104,8 @@ export function varz(node: MonitoredNode, cpu: CpuMeter): Record<string, unknown
       pending_total_hits: node.outbound.limitHits,
       slow_consumers_pending_total: node.outbound.limitCloses,
       slow_consumers_write_deadline: node.outbound.deadlineCloses,
+      producer_stalls: node.outbound.stall.stalls,
+      producer_stall_timeouts: node.outbound.stall.timeouts,
       output_chunk_allocs: node.outbound.chunkAllocs,
       read_slices: s.readSlices,
       fair_share_waits: s.fairShareWaits,

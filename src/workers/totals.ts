@@ -42,6 +42,8 @@ const WEFT_SUMMED = [
   'pending_total_hits',
   'slow_consumers_pending_total',
   'slow_consumers_write_deadline',
+  'producer_stalls',
+  'producer_stall_timeouts',
   'read_slices',
   'fair_share_waits',
   'monitor_unauthorized',

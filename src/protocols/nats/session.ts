@@ -78,10 +78,9 @@ export class ClientSession extends MsgOutput implements Subscriber, FaceConnecti
   readonly tls: TlsSessionInfo | null;
   private readonly parser: NatsParser;
   /**
-   * The last publish subject's match, reused while its sublist has not
-   * changed (`generation`): publishers repeat subjects, and the parser hands
-   * back the same string for the same bytes, so a repeat costs a pointer
-   * comparison instead of the sublist's cache lookup (7 % of publish-only,
+   * The last publish subject's match, reused while its sublist has not changed (`generation`):
+   * publishers repeat subjects, and the parser hands back the same string for the same bytes, so a
+   * repeat costs a pointer comparison instead of the sublist's cache lookup (7 % of publish-only,
    * bench/PROFILE.md). One entry: a miss costs one string comparison.
    */
   private lastSubject = '';
@@ -152,18 +151,20 @@ export class ClientSession extends MsgOutput implements Subscriber, FaceConnecti
 
   /** One read (or a backlog) for the slicer: parses it, says where it stopped. */
   private feed(chunk: Buffer): number {
+    const stall = this.host.outbound.stall;
+    stall.producer = this;
     const err = this.parser.feed(chunk);
+    stall.producer = null;
     if (err !== null) this.protocolError(err);
     return this.parser.pausedAt;
   }
 
-  /** A producer waits while a queue it feeds (a mesh link) is congested. */
+  /** A producer waits while a queue it fed is congested (a mesh link) or behind (a subscriber). */
   private stallIfCongested(): void {
-    const published = this.inMsgs !== this.publishedSeen;
-    this.publishedSeen = this.inMsgs;
-    if (published && this.host.congestion.active && !this.closed) {
+    if (this.inMsgs !== this.publishedSeen && this.host.congestion.active && !this.closed)
       this.host.congestion.stall(this.socket);
-    }
+    this.publishedSeen = this.inMsgs;
+    this.host.outbound.stall.afterRead(this, this.socket);
   }
 
   private protocolError(err: ProtocolError): void {

@@ -43,7 +43,23 @@ export const CASES: Case[] = [
     subs: 1,
     scale: 0.25,
   },
+  {
+    id: 'pubsub-64k',
+    label: 'pub/sub 1→1, 64 KiB',
+    workload: 'pubsub',
+    size: 64 * 1024,
+    subs: 1,
+    scale: 0.01,
+  },
   { id: 'fanout', label: 'fan-out 1→4, 16 B', workload: 'fanout', size: 16, subs: 4, scale: 0.5 },
+  {
+    id: 'fanout-32',
+    label: 'fan-out 1→32, 16 B',
+    workload: 'fanout',
+    size: 16,
+    subs: 32,
+    scale: 0.05,
+  },
   { id: 'queue', label: 'queue group 1→4, 16 B', workload: 'queue', size: 16, subs: 4, scale: 1 },
   { id: 'reqrep', label: 'request-reply', workload: 'reqrep', size: 16, subs: 0, scale: 0.01 },
   {

@@ -8,9 +8,9 @@
  * (WEFT_TEST_TARGET=nats-server), whose producers stall the same way.
  */
 import assert from 'node:assert/strict';
-import type net from 'node:net';
 import { describe, test } from 'node:test';
 import { checkFor, monitorJson, onlyOn, startTargetFor, TARGET } from '../helpers/harness.js';
+import { readSlowly } from '../helpers/slow-reader.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -26,29 +26,6 @@ function flood(subject: string): Buffer {
   for (let i = 0; i < COUNT; i++) parts.push(head, payload, Buffer.from('\r\n'));
   parts.push(Buffer.from('PING\r\n'));
   return Buffer.concat(parts);
-}
-
-/**
- * Reads `socket` slowly: one read at a time, `everyMs` apart (~64 KiB each
- * on loopback), counting bytes until `want` arrived or the socket closed.
- */
-function readSlowly(socket: net.Socket, want: number, everyMs: number): Promise<number> {
-  return new Promise((resolve) => {
-    let got = 0;
-    socket.removeAllListeners('data');
-    socket.pause();
-    const timer = setInterval(() => socket.resume(), everyMs);
-    const done = () => {
-      clearInterval(timer);
-      resolve(got);
-    };
-    socket.on('data', (d: Buffer) => {
-      got += d.length;
-      socket.pause();
-      if (got >= want) done();
-    });
-    socket.once('close', done);
-  });
 }
 
 describe('fast-producer stall', () => {

@@ -103,15 +103,20 @@ export class MqttSession extends Connection implements FaceConnection, Attached,
     const host = this.host;
     this.lastActivity = Date.now();
     const published = this.inMsgs;
+    const stall = this.outbound.stall;
     host.flusher.begin();
+    stall.producer = this;
     try {
       this.transient = isSharedRead(chunk);
       const err = this.closed ? null : this.parser.feed(chunk, this.transient);
       this.transient = false;
       if (err !== null) this.protocolError(err.reasonCode, err.message, CloseReason.ParseError);
     } finally {
+      stall.producer = null;
       host.flusher.end();
     }
+    // A publisher that fed a subscriber past half its max_pending waits (producer-stall.ts).
+    stall.afterRead(this, this.socket);
     // A publisher waits while a queue it feeds (a mesh link, a session's
     // QoS 1/2 queue) is congested; not one whose own queue is: its reads
     // carry the acknowledgements that drain it.

@@ -233,7 +233,9 @@ export class RedisSession
     this.lastActivity = Date.now();
     this.inBytes += chunk.length;
     const published = this.inMsgs;
+    const stall = this.outbound.stall;
     node.flusher.begin();
+    stall.producer = this;
     try {
       if (!this.closed && this.ending === null) {
         // A read of the shared buffer is valid only during this call: the
@@ -250,12 +252,15 @@ export class RedisSession
         this.flush();
       }
     } finally {
+      stall.producer = null;
       this.reader.release();
       node.flusher.end();
     }
     if (this.inMsgs !== published && node.congestion.active && !this.closed) {
       node.congestion.stall(this.socket);
     }
+    // A publisher that fed a subscriber past half its max_pending waits (producer-stall.ts).
+    stall.afterRead(this, this.socket);
   }
 
   /** Runs the commands read, in order, while nothing holds them. */

@@ -1,0 +1,36 @@
+/**
+ * The fast-producer stall holds for a Redis publisher too: a pipeline of
+ * PUBLISH faster than a NATS subscriber of the channel's subject is paced,
+ * and the subscriber gets every message instead of being cut at
+ * max_pending (src/connection/producer-stall.ts).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Redis } from 'ioredis';
+import { RawClient } from '../helpers/raw.js';
+import { readSlowly } from '../helpers/slow-reader.js';
+import { startRedisNode } from './helpers.js';
+
+const SIZE = 16 * 1024;
+const COUNT = 1536;
+
+test('a Redis publisher faster than a NATS subscriber is slowed; the subscriber gets every message', async (t) => {
+  const node = await startRedisNode({ maxPending: 4 * 1024 * 1024 });
+  t.after(() => node.close());
+  const sub = await RawClient.handshake(node.srv.port);
+  t.after(() => sub.destroy());
+  sub.send('SUB flow.x 1\r\n');
+  await sub.ping();
+  const frame = `MSG flow.x 1 ${SIZE}\r\n`.length + SIZE + 2;
+  const reading = readSlowly(sub.socket, COUNT * frame, 2);
+
+  const pub = new Redis({ port: node.port, host: '127.0.0.1' });
+  t.after(() => pub.disconnect());
+  const payload = Buffer.alloc(SIZE, 120);
+  const p = pub.pipeline();
+  for (let i = 0; i < COUNT; i++) p.publish('flow.x', payload);
+  await p.exec();
+  assert.equal(await reading, COUNT * frame, 'every message reached the slow subscriber');
+  assert.equal(sub.isClosed, false);
+  assert.ok(node.srv.node.outbound.stall.stalls > 0, 'the Redis publisher was stalled');
+});

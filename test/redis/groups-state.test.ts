@@ -187,13 +187,25 @@ describe('consumer group state', () => {
       ]),
     });
     const many = Array.from({ length: 20 }, (_, i) => id(i * 3));
-    for (const ids of [
-      [id(3), id(1), id(3), id(99), id(0), id(1)],
-      [id(100)],
-      [...many, ...many, id(29)],
-    ]) {
-      const a = make();
-      const b = make();
+    // After a claim moved some entries to another consumer (their Nack kept):
+    // each ID still has one Nack, so a repeat (an equal string, not the same
+    // one) is found once by the look back, which compares Nacks.
+    const claimed = (g: GroupState) => {
+      apply(g, { o: 'claim', c: 'z', t: 50, e: [id(3), id(7), id(12)].map((k) => [k, 0, 50, 2]) });
+      return g;
+    };
+    const fresh = (k: IdKey) => Buffer.from(k, 'latin1').toString('latin1');
+    for (const [ids, prep] of [
+      [[id(3), id(1), id(3), id(99), id(0), id(1)], make],
+      [[id(100)], make],
+      [[...many, ...many, id(29)], make],
+      [
+        [id(7), id(3), fresh(id(7)), id(12), fresh(id(3)), id(2), fresh(id(12))],
+        () => claimed(make()),
+      ],
+    ] as [IdKey[], () => GroupState][]) {
+      const a = prep();
+      const b = prep();
       const { ids: found, nacks } = pendingOf(a, ids);
       // Pending ones only, each once, in argument order.
       const want = [...new Set(ids)].filter((k) => b.pel.has(k));

@@ -14,7 +14,8 @@ import { entriesReadAfter } from './lag.js';
 import type { GroupState, Op } from './state.js';
 import type { EntryMessage, StreamsView } from './view.js';
 
-interface TakenEntry {
+/** An entry taken, as the read's record and reply read it (a `GroupEntry` with its seq). */
+export interface TakenEntry {
   readonly id: IdKey;
   readonly seq: number;
   readonly msg: EntryMessage;
@@ -108,7 +109,8 @@ export class NewRead {
     return this.taken.map((e) => e.seq);
   }
 
-  entries(): { id: IdKey; msg: EntryMessage; idEnd: number }[] {
-    return this.taken.map((e) => ({ id: e.id, msg: e.msg, idEnd: e.idEnd }));
+  /** The entries taken, as the reply reads them: `taken` itself, no second object per entry. */
+  entries(): TakenEntry[] {
+    return this.taken;
   }
 }

@@ -215,7 +215,9 @@ export function pendingOf(g: GroupState, ids: readonly IdKey[]): { ids: IdKey[];
     const id = ids[i]!;
     const n = g.pel.get(id);
     if (n === undefined) continue;
-    if (seen === null ? found.includes(id) : seen.has(id)) continue;
+    // A pending ID has one Nack: the look back compares objects, not 41-character
+    // strings (the PEL's keys are no longer hashed: id-map.ts).
+    if (seen === null ? nacks.includes(n) : seen.has(id)) continue;
     seen?.add(id);
     found.push(id);
     nacks.push(n);

@@ -103,12 +103,15 @@ export function encodeMsgAt(
   stamp = -1,
 ): void {
   const hdrLen = headers === null ? 0 : headers.length;
-  head(buf, off, T_MSG, headers === null ? 0 : F_HEADERS, subjLen, hdrLen);
+  const flags = headers === null ? 0 : F_HEADERS;
   // The sequence and time as words: written, and kept for recordCrc.
   let sLo = 0;
   let sHi = 0;
   let tLo = 0;
   let tHi = 0;
+  // A record in an arena (the writer's, file-write-queue.ts): its header's
+  // words through the arena's DataView, not a byte at a time.
+  const dv = LE && buf.length >= VIEW_MIN ? viewOf(buf) : null;
   if (LE) {
     F64[0] = seq;
     sLo = W32[0]!;
@@ -116,11 +119,22 @@ export function encodeMsgAt(
     F64[0] = time;
     tLo = W32[0]!;
     tHi = W32[1]!;
+  }
+  if (dv !== null) {
+    dv.setUint32(off + 8, T_MSG | (flags << 8) | (subjLen << 16), true);
+    dv.setUint32(off + 12, hdrLen, true);
+    dv.setInt32(off + 16, sLo, true);
+    dv.setInt32(off + 20, sHi, true);
+    dv.setInt32(off + 24, tLo, true);
+    dv.setInt32(off + 28, tHi, true);
+  } else if (LE) {
+    head(buf, off, T_MSG, flags, subjLen, hdrLen);
     u32(buf, off + 16, sLo);
     u32(buf, off + 20, sHi);
     u32(buf, off + 24, tLo);
     u32(buf, off + 28, tHi);
   } else {
+    head(buf, off, T_MSG, flags, subjLen, hdrLen);
     buf.writeDoubleLE(seq, off + 16);
     buf.writeDoubleLE(time, off + 24);
     stamp = -1;
@@ -133,16 +147,29 @@ export function encodeMsgAt(
   if (pEnd - pStart <= PAYLOAD_JS_MAX) {
     if (whole) SET.call(buf, payload, at);
     else for (let i = pStart; i < pEnd; i++) buf[at + i - pStart] = payload[i]!;
-    if (stamp < 0) seal(buf, off, len);
-    else {
+    const crc =
+      stamp < 0
+        ? crc32(buf, off + 8, off + len)
+        : recordCrc(
+            buf,
+            off,
+            off + HEADER + subjLen,
+            off + len,
+            subject,
+            subjLen,
+            hdrLen,
+            stamp,
+            sLo,
+            sHi,
+            tLo,
+            tHi,
+          );
+    if (dv !== null) {
+      dv.setUint32(off, len, true);
+      dv.setUint32(off + 4, crc, true);
+    } else {
       u32(buf, off, len);
-      const hdrAt = off + HEADER + subjLen;
-      const end = off + len;
-      u32(
-        buf,
-        off + 4,
-        recordCrc(buf, off, hdrAt, end, subject, subjLen, hdrLen, stamp, sLo, sHi, tLo, tHi),
-      );
+      u32(buf, off + 4, crc);
     }
     return;
   }
@@ -180,6 +207,27 @@ export function encodeMsgAt(
  * "Issue 16 — xadd6 (round 14)").
  */
 const SET = Uint8Array.prototype.set;
+
+/**
+ * Buffers this long or longer (the writer's arenas, 256 KiB) get their
+ * header words written through a DataView, kept for the last such buffer
+ * (one: bounded): 7 word stores where 28 byte stores and their shifts
+ * were ~17 ns a record (bench/PROFILE.md, "Issue 16 — xadd7 (round 15)").
+ * A record in a buffer of its own is written a byte at a time (a DataView
+ * per record would cost more than it saves).
+ */
+const VIEW_MIN = 16 * 1024;
+let viewBuf: Uint8Array | null = null;
+let arenaView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/** The DataView of `buf`'s bytes, made when `buf` is not the last one asked for. */
+function viewOf(buf: Buffer): DataView {
+  if (buf !== viewBuf) {
+    arenaView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    viewBuf = buf;
+  }
+  return arenaView;
+}
 
 /** A scratch double and its two words: a record's sequence and time are written word by word. */
 const F64 = new Float64Array(1);

@@ -146,7 +146,7 @@ export function encodeMsgAt(
   const whole = pStart === 0 && pEnd === payload.length;
   if (pEnd - pStart <= PAYLOAD_JS_MAX) {
     if (whole) SET.call(buf, payload, at);
-    else for (let i = pStart; i < pEnd; i++) buf[at + i - pStart] = payload[i]!;
+    else copyRange(buf, at, payload, pStart, pEnd);
     const crc =
       stamp < 0
         ? crc32(buf, off + 8, off + len)
@@ -245,6 +245,33 @@ const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * costing more than the copy) and checked with the record.
  */
 const PAYLOAD_JS_MAX = 64;
+
+/**
+ * `src[s, e)` copied to `buf[at…]` (distinct buffers): four bytes a step,
+ * then the last four whatever the length (overlapping the loop's last
+ * step), so every payload of four bytes or more takes the same steps. The
+ * byte loop was the largest line of `encodeMsgAt` with XADD's 16-byte
+ * values, a range of the read buffer (bench/PROFILE.md, "Issue 16 — xadd7
+ * (round 15)").
+ */
+function copyRange(buf: Buffer, at: number, src: Buffer, s: number, e: number): void {
+  const n = e - s;
+  if (n < 4) {
+    for (let i = 0; i < n; i++) buf[at + i] = src[s + i]!;
+    return;
+  }
+  const end = n - 4;
+  for (let i = 0; i < end; i += 4) {
+    buf[at + i] = src[s + i]!;
+    buf[at + i + 1] = src[s + i + 1]!;
+    buf[at + i + 2] = src[s + i + 2]!;
+    buf[at + i + 3] = src[s + i + 3]!;
+  }
+  buf[at + end] = src[s + end]!;
+  buf[at + end + 1] = src[s + end + 1]!;
+  buf[at + end + 2] = src[s + end + 2]!;
+  buf[at + end + 3] = src[s + end + 3]!;
+}
 
 /** Subjects up to this long, and ASCII, are copied in JavaScript (no call into C++). */
 const SUBJECT_JS_MAX = 64;

@@ -118,3 +118,29 @@ test("records in arena-sized buffers (header words through a DataView) are the f
     assert.equal(checkRecord(buf, off, len), null);
   }
 });
+
+test('a payload given as a range of a larger buffer is copied whole, every length to past the JS limit', () => {
+  // XADD's value is a range of the read buffer: copied four bytes a step
+  // and by its last four (lengths 0-3 a byte a step), longer ones by `set`.
+  const arena = Buffer.alloc(64 * 1024);
+  const small = Buffer.alloc(1024);
+  for (let n = 0; n <= 80; n++) {
+    const payload = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) payload[i] = (i * 31 + n) & 0xff;
+    const read = Buffer.concat([Buffer.from(`$${n}\r\n`), payload, Buffer.from('\r\n*5')]);
+    const ps = String(n).length + 3;
+    for (const buf of [arena, small]) {
+      const len = msgLength(7, null, payload);
+      const off = 3 + n * 5;
+      buf.fill(0xee, off - 1, off + len + 1);
+      encodeMsgAt(buf, off, len, n, 1_765_080_000_000, 'a.b.cde', 7, null, read, ps, ps + n);
+      assert.ok(
+        buf
+          .subarray(off, off + len)
+          .equals(reference(n, 1_765_080_000_000, 'a.b.cde', null, payload)),
+        `payload of ${n} B in a buffer of ${buf.length} B`,
+      );
+      assert.equal(buf[off + len], 0xee);
+    }
+  }
+});

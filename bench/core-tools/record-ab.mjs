@@ -7,6 +7,8 @@
  * RUN=1: the records of XADD runs as the Redis face writes them: each
  * tree's XaddHead makes the block (`<ms>-<n>`, 64 a run, a new ms per run)
  * and its stamp is passed (a tree without stamps ignores it).
+ * RANGE=1: the payload passed as a range of a larger buffer (as the XADD
+ * fast path passes its value, a range of the read buffer), not whole.
  */
 const [a, b] = process.argv.slice(2);
 const A = await import(`${a}/src/streams/file-record.js`);
@@ -20,6 +22,11 @@ const fixed = Buffer.from(
   'NATS/1.0\r\nRedis-Stream-Id: 1765080000000-123\r\nRedis-Field: f\r\n\r\n',
 );
 const payload = Buffer.alloc(Number(process.env.PAYLOAD ?? 1), 'x');
+const range = process.env.RANGE === '1';
+/** The payload's buffer and range: itself, or a range of a larger read buffer. */
+const src = range ? Buffer.concat([Buffer.from('$16\r\n'), payload, Buffer.from('\r\n')]) : payload;
+const ps = range ? 5 : 0;
+const pe = ps + payload.length;
 const MS = 1765080000000;
 /** Record k's header block and stamp from head `h` (the fixed block when not RUN). */
 const block = (h, k) => {
@@ -43,9 +50,9 @@ for (let k = 0; k < 200; k++) {
     subject,
     subject.length,
     ha,
-    payload,
-    0,
-    payload.length,
+    src,
+    ps,
+    pe,
     HA?.stamp ?? -1,
   );
   B.encodeMsgAt(
@@ -57,9 +64,9 @@ for (let k = 0; k < 200; k++) {
     subject,
     subject.length,
     hb,
-    payload,
-    0,
-    payload.length,
+    src,
+    ps,
+    pe,
     HB?.stamp ?? -1,
   );
 }
@@ -86,9 +93,9 @@ for (let r = 0; r < 9; r++)
         subject,
         subject.length,
         hb,
-        payload,
-        0,
-        payload.length,
+        src,
+        ps,
+        pe,
         h?.stamp ?? -1,
       );
     }
@@ -100,5 +107,5 @@ const s = (v) => {
   return `${v[v.length >> 1].toFixed(1)} (${v[0].toFixed(1)}–${v[v.length - 1].toFixed(1)})`;
 };
 console.log(
-  `${len} B record${run ? ' (XADD runs, the block made per record)' : ''}: A ${s(res.A)} ns, B ${s(res.B)} ns`,
+  `${len} B record${run ? ' (XADD runs, the block made per record)' : ''}${range ? ', payload a range' : ''}: A ${s(res.A)} ns, B ${s(res.B)} ns`,
 );

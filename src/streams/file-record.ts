@@ -103,12 +103,15 @@ export function encodeMsgAt(
   stamp = -1,
 ): void {
   const hdrLen = headers === null ? 0 : headers.length;
-  head(buf, off, T_MSG, headers === null ? 0 : F_HEADERS, subjLen, hdrLen);
+  const flags = headers === null ? 0 : F_HEADERS;
   // The sequence and time as words: written, and kept for recordCrc.
   let sLo = 0;
   let sHi = 0;
   let tLo = 0;
   let tHi = 0;
+  // A record in an arena (the writer's, file-write-queue.ts): its header's
+  // words through the arena's DataView, not a byte at a time.
+  const dv = LE && buf.length >= VIEW_MIN ? viewOf(buf) : null;
   if (LE) {
     F64[0] = seq;
     sLo = W32[0]!;
@@ -116,11 +119,22 @@ export function encodeMsgAt(
     F64[0] = time;
     tLo = W32[0]!;
     tHi = W32[1]!;
+  }
+  if (dv !== null) {
+    dv.setUint32(off + 8, T_MSG | (flags << 8) | (subjLen << 16), true);
+    dv.setUint32(off + 12, hdrLen, true);
+    dv.setInt32(off + 16, sLo, true);
+    dv.setInt32(off + 20, sHi, true);
+    dv.setInt32(off + 24, tLo, true);
+    dv.setInt32(off + 28, tHi, true);
+  } else if (LE) {
+    head(buf, off, T_MSG, flags, subjLen, hdrLen);
     u32(buf, off + 16, sLo);
     u32(buf, off + 20, sHi);
     u32(buf, off + 24, tLo);
     u32(buf, off + 28, tHi);
   } else {
+    head(buf, off, T_MSG, flags, subjLen, hdrLen);
     buf.writeDoubleLE(seq, off + 16);
     buf.writeDoubleLE(time, off + 24);
     stamp = -1;
@@ -132,17 +146,30 @@ export function encodeMsgAt(
   const whole = pStart === 0 && pEnd === payload.length;
   if (pEnd - pStart <= PAYLOAD_JS_MAX) {
     if (whole) SET.call(buf, payload, at);
-    else for (let i = pStart; i < pEnd; i++) buf[at + i - pStart] = payload[i]!;
-    if (stamp < 0) seal(buf, off, len);
-    else {
+    else copyRange(buf, at, payload, pStart, pEnd);
+    const crc =
+      stamp < 0
+        ? crc32(buf, off + 8, off + len)
+        : recordCrc(
+            buf,
+            off,
+            off + HEADER + subjLen,
+            off + len,
+            subject,
+            subjLen,
+            hdrLen,
+            stamp,
+            sLo,
+            sHi,
+            tLo,
+            tHi,
+          );
+    if (dv !== null) {
+      dv.setUint32(off, len, true);
+      dv.setUint32(off + 4, crc, true);
+    } else {
       u32(buf, off, len);
-      const hdrAt = off + HEADER + subjLen;
-      const end = off + len;
-      u32(
-        buf,
-        off + 4,
-        recordCrc(buf, off, hdrAt, end, subject, subjLen, hdrLen, stamp, sLo, sHi, tLo, tHi),
-      );
+      u32(buf, off + 4, crc);
     }
     return;
   }
@@ -181,6 +208,27 @@ export function encodeMsgAt(
  */
 const SET = Uint8Array.prototype.set;
 
+/**
+ * Buffers this long or longer (the writer's arenas, 256 KiB) get their
+ * header words written through a DataView, kept for the last such buffer
+ * (one: bounded): 7 word stores where 28 byte stores and their shifts
+ * were ~17 ns a record (bench/PROFILE.md, "Issue 16 — xadd7 (round 15)").
+ * A record in a buffer of its own is written a byte at a time (a DataView
+ * per record would cost more than it saves).
+ */
+const VIEW_MIN = 16 * 1024;
+let viewBuf: Uint8Array | null = null;
+let arenaView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/** The DataView of `buf`'s bytes, made when `buf` is not the last one asked for. */
+function viewOf(buf: Buffer): DataView {
+  if (buf !== viewBuf) {
+    arenaView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    viewBuf = buf;
+  }
+  return arenaView;
+}
+
 /** A scratch double and its two words: a record's sequence and time are written word by word. */
 const F64 = new Float64Array(1);
 const W32 = new Int32Array(F64.buffer);
@@ -197,6 +245,33 @@ const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * costing more than the copy) and checked with the record.
  */
 const PAYLOAD_JS_MAX = 64;
+
+/**
+ * `src[s, e)` copied to `buf[at…]` (distinct buffers): four bytes a step,
+ * then the last four whatever the length (overlapping the loop's last
+ * step), so every payload of four bytes or more takes the same steps. The
+ * byte loop was the largest line of `encodeMsgAt` with XADD's 16-byte
+ * values, a range of the read buffer (bench/PROFILE.md, "Issue 16 — xadd7
+ * (round 15)").
+ */
+function copyRange(buf: Buffer, at: number, src: Buffer, s: number, e: number): void {
+  const n = e - s;
+  if (n < 4) {
+    for (let i = 0; i < n; i++) buf[at + i] = src[s + i]!;
+    return;
+  }
+  const end = n - 4;
+  for (let i = 0; i < end; i += 4) {
+    buf[at + i] = src[s + i]!;
+    buf[at + i + 1] = src[s + i + 1]!;
+    buf[at + i + 2] = src[s + i + 2]!;
+    buf[at + i + 3] = src[s + i + 3]!;
+  }
+  buf[at + end] = src[s + end]!;
+  buf[at + end + 1] = src[s + end + 1]!;
+  buf[at + end + 2] = src[s + end + 2]!;
+  buf[at + end + 3] = src[s + end + 3]!;
+}
 
 /** Subjects up to this long, and ASCII, are copied in JavaScript (no call into C++). */
 const SUBJECT_JS_MAX = 64;

@@ -54,3 +54,25 @@ test('names stay right through key changes, equal lengths and keys that name no 
     }
   }
 });
+
+test('a kept key and another of its length differing in one byte anywhere: each its own name', () => {
+  // The kept key is compared four bytes a step and by its last four: every
+  // length from 1 to 41 and every position of the differing byte.
+  for (let n = 1; n <= 41; n++) {
+    const key = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) key[i] = 0x61 + ((i * 7 + n) % 26);
+    const buf = Buffer.concat([Buffer.from('...'), key, Buffer.from('..')]);
+    for (let i = 0; i <= KEEP_AFTER + 1; i++) nameAt(buf, 3, 3 + n);
+    const h0 = keyMemo.hits;
+    assert.equal(nameAt(buf, 3, 3 + n), want(key.toString()));
+    assert.equal(keyMemo.hits, h0 + 1, `kept at length ${n}`);
+    for (let p = 0; p < n; p++) {
+      const other = Buffer.from(buf);
+      other[3 + p] = other[3 + p] === 0x7a ? 0x61 : other[3 + p]! + 1;
+      const k = other.subarray(3, 3 + n).toString();
+      assert.equal(got(nameAt(other, 3, 3 + n)), want(k), `length ${n}, byte ${p}`);
+      // Back to the kept key: counted again from the start.
+      for (let i = 0; i <= KEEP_AFTER + 1; i++) nameAt(buf, 3, 3 + n);
+    }
+  }
+});

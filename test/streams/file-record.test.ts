@@ -87,3 +87,60 @@ test("records are the format's bytes whatever subjects came before", () => {
     n++;
   }
 });
+
+test("records in arena-sized buffers (header words through a DataView) are the format's bytes", () => {
+  // Two buffers of an arena's size (the DataView path, kept for the last
+  // one) and a small one (a byte at a time), taken in turn: each record
+  // lands in the buffer it was given, at odd and even offsets, with and
+  // without headers, subject lengths past 255 (both bytes of subjLen).
+  const big = [Buffer.alloc(256 * 1024), Buffer.alloc(64 * 1024)];
+  const small = Buffer.alloc(4096);
+  const bufs = [big[0]!, big[0]!, big[1]!, small, big[1]!, big[0]!, small, small, big[1]!];
+  const subjects = ['a.b', `s.${'y'.repeat(300)}`, 'orders.eu.ü', 'redis.stream.bench:k'];
+  for (let n = 0; n < 90; n++) {
+    const buf = bufs[n % bufs.length]!;
+    const subject = subjects[n % subjects.length]!;
+    const subjLen = Buffer.byteLength(subject);
+    const seq = n % 4 === 3 ? Number.MAX_SAFE_INTEGER - n : n * 977;
+    const time = 1_765_080_000_000 + n * 13;
+    const headers = n % 3 === 0 ? null : Buffer.from(`NATS/1.0\r\nX: ${n}\r\n\r\n`);
+    const payload = Buffer.alloc(n % 5 === 0 ? 200 : n % 9, 0x30 + n);
+    const len = msgLength(subjLen, headers, payload);
+    const off = 1 + ((n * 389) % (buf.length - len - 1));
+    buf.fill(0xee, off - 1, off + len + 1);
+    encodeMsgAt(buf, off, len, seq, time, subject, subjLen, headers, payload);
+    assert.ok(
+      buf.subarray(off, off + len).equals(reference(seq, time, subject, headers, payload)),
+      `record ${n} in a buffer of ${buf.length} B at ${off}`,
+    );
+    assert.equal(buf[off - 1], 0xee);
+    assert.equal(buf[off + len], 0xee);
+    assert.equal(checkRecord(buf, off, len), null);
+  }
+});
+
+test('a payload given as a range of a larger buffer is copied whole, every length to past the JS limit', () => {
+  // XADD's value is a range of the read buffer: copied four bytes a step
+  // and by its last four (lengths 0-3 a byte a step), longer ones by `set`.
+  const arena = Buffer.alloc(64 * 1024);
+  const small = Buffer.alloc(1024);
+  for (let n = 0; n <= 80; n++) {
+    const payload = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) payload[i] = (i * 31 + n) & 0xff;
+    const read = Buffer.concat([Buffer.from(`$${n}\r\n`), payload, Buffer.from('\r\n*5')]);
+    const ps = String(n).length + 3;
+    for (const buf of [arena, small]) {
+      const len = msgLength(7, null, payload);
+      const off = 3 + n * 5;
+      buf.fill(0xee, off - 1, off + len + 1);
+      encodeMsgAt(buf, off, len, n, 1_765_080_000_000, 'a.b.cde', 7, null, read, ps, ps + n);
+      assert.ok(
+        buf
+          .subarray(off, off + len)
+          .equals(reference(n, 1_765_080_000_000, 'a.b.cde', null, payload)),
+        `payload of ${n} B in a buffer of ${buf.length} B`,
+      );
+      assert.equal(buf[off + len], 0xee);
+    }
+  }
+});

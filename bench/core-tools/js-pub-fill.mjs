@@ -1,6 +1,6 @@
 // js-pub-async on a FRESH node per side and round (the page cache and the
 // balloon's free-page reporting make a node's later runs slower than its
-// first: HELPERS.md), sides in a rotating order, each a build and its own
+// first: HELPERS.md), sides in a rotating order (each side each place in turn), each a build and its own
 // server arguments:
 //   node bench/core-tools/js-pub-fill.mjs 'fill=<main.js>' 'off=<other main.js>|<args>' \
 //     --size 1024 --msgs 100000 --rounds 6 [--window 256]
@@ -55,8 +55,8 @@ function cpu(pid) {
 const res = {};
 for (let r = 0; r < rounds; r++) {
   const n = sides.length;
+  // Rotated: each side takes each place in turn (with two, they alternate).
   const order = sides.map((_, i) => sides[(i + r) % n]);
-  if (r % 2) order.reverse();
   for (const s of order) {
     const proc = await startWeft(s.main, ['--mesh-port', '-1', ...s.args], s.name);
     try {

@@ -19,10 +19,11 @@
  * zeros copied into the page cache, written back and flushed: the disk
  * takes every byte twice). Rounds averaging FILL_ROUND_BYTES or more (large
  * records, or a large window) are written past the filled end, growing the
- * file; smaller rounds fill again. Measured on this machine's ext4, fill
- * against none, CPU per message: 16 B rounds of ~8 KB 2.73 vs 3.43 µs;
- * 1 KiB ~130 KB 5.45 vs 5.70 (bands overlapping); 2 KiB ~260 KB 7.00 vs
- * 6.13; 4 KiB 10.33 vs 8.92 (bench/PROFILE.md, "jsfill (round 15)").
+ * file; smaller rounds fill again. Measured on this machine's ext4, CPU per
+ * message: fill against none, 16 B rounds of ~8 KB 2.73 vs 3.43 µs, 1 KiB
+ * rounds of ~130 KB 5.45 vs 5.70 (bands overlapping); this rule against
+ * filling always, 2 KiB 7.37 vs 8.19 µs, 4 KiB 9.33 vs 10.67
+ * (bench/PROFILE.md, "jsfill (round 15)").
  *
  * What a zero tail means to readers: the record format's first field is the
  * record's length, at least HEADER, so zero bytes never parse as a record

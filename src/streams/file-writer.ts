@@ -361,6 +361,8 @@ export class FileWriter {
     const before = new Map<Segment, number>();
     /** The last segment written with O_DSYNC: the synced mark moves there once the acks are out. */
     let dsynced: Segment | null = null;
+    /** Bytes this round wrote (the zero fill is for small rounds: file-fill.ts). */
+    let roundBytes = 0;
     try {
       const n = bufs.length;
       for (let i = 0; i < n; ) {
@@ -388,6 +390,7 @@ export class FileWriter {
             ? writeAllSync(this.ops, seg.fd, part, seg.written)
             : await writeAll(this.ops, seg.fd, part, seg.written);
         seg.written += bytes;
+        roundBytes += bytes;
         this.stats.writes++;
         this.stats.bytesWritten += bytes;
         if (this.dsync) {
@@ -398,6 +401,7 @@ export class FileWriter {
         i = j;
       }
       if (batch.records > this.stats.maxBatch) this.stats.maxBatch = batch.records;
+      this.filler.round(roundBytes);
       this.stats.arenas = this.q.allocated;
       if (this.sync.kind === 'always' || this.syncWanted) {
         // Under O_DSYNC only the directory (a new segment) may be left to sync.

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { FILL_BYTES, FILL_MIN_BYTES } from '../../src/streams/file-fill.js';
+import { FILL_BYTES, FILL_MIN_BYTES, FILL_ROUND_BYTES } from '../../src/streams/file-fill.js';
 import { type FileStore, openFileStore } from '../../src/streams/file-store.js';
 import { readMark } from '../../src/streams/file-synced-mark.js';
 import { scanSegment } from '../../src/streams/segment-scan.js';
@@ -277,5 +277,45 @@ test('a fill that fails on a full disk fails no publish and loses nothing', asyn
   assert.equal(r.recovered.truncatedBytes, 0);
   assert.equal(r.recovered.damage.ranges, 0);
   await expectAll(r, 300);
+  await r.close();
+});
+
+/** `rounds` rounds of `n` records of `size` bytes each, from sequence `from`. */
+async function rounds(s: FileStore, from: number, rounds: number, n: number, size: number) {
+  for (let r = 0; r < rounds; r++) {
+    const acks: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) {
+      const seq = from + r * n + i;
+      acks.push(s.append('big', null, Buffer.alloc(size, seq & 0xff), 1_700_000_000_000 + seq));
+    }
+    await Promise.all(acks);
+  }
+}
+
+test('large rounds are written past the fill; small rounds are filled for again', async () => {
+  const dir = tmp();
+  const s = await openFileStore(dir, { sync: { kind: 'always' } });
+  // Rounds of 64 × 4 KiB: above FILL_ROUND_BYTES once the average has seen a few.
+  assert.ok(64 * 4096 > FILL_ROUND_BYTES);
+  await rounds(s, 1, 8, 64, 4096);
+  const fills = s.stats.fills;
+  const bytes = s.stats.fillBytesWritten;
+  await rounds(s, 1 + 8 * 64, 16, 64, 4096);
+  assert.equal(s.stats.fills, fills, '4 MiB more of large rounds: no fill');
+  assert.equal(s.stats.fillBytesWritten, bytes);
+  assert.ok(s.stats.maxBatch >= 32, `rounds of many records (${s.stats.maxBatch})`);
+  // Small rounds again: the fill is worth it, the writer fills again.
+  await rounds(s, 1 + 24 * 64, 40, 16, 16);
+  assert.ok(s.stats.fills > fills, 'small rounds fill again');
+  const total = 24 * 64 + 40 * 16;
+  await s.close();
+  const r = await openFileStore(dir, { sync: { kind: 'always' } });
+  assert.equal(r.recovered.truncatedBytes, 0);
+  assert.equal(r.recovered.damage.ranges, 0);
+  assert.equal(r.state().messages, total);
+  for (const seq of [1, 8 * 64 + 1, 24 * 64, total]) {
+    const m = await r.get(seq);
+    assert.equal(m?.payload[0], seq & 0xff, `message ${seq}`);
+  }
   await r.close();
 });

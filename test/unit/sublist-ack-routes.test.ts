@@ -180,6 +180,11 @@ describe('Sublist: ack routes', () => {
         );
       }
     }
-    assert.ok(sl.stats.ackRouteHits > 500, `routes used (${sl.stats.ackRouteHits})`);
+    // That the routes were used at all, not how often: 60 seeds gave 560–756
+    // hits, and one run gave exactly 500 (a bound of 500 failed it).
+    assert.ok(
+      sl.stats.ackRouteHits > 100,
+      `WEFT_FUZZ_SEED=${seed}: routes used (${sl.stats.ackRouteHits})`,
+    );
   });
 });

@@ -10,26 +10,11 @@
 // Prints medians (min–max) per side. bench/PROFILE.md, "Issue 16 — jsfill (round 15)".
 import { readFileSync } from 'node:fs';
 import { threadTimes } from './proc-threads.mjs';
+import { jsSides } from './side-args.mjs';
 
-const D = process.env.DIST ?? new URL('../../dist', import.meta.url).pathname;
-const { runJetStream } = await import(`${D}/src/bench/jetstream.js`);
-const { parseServerUrl } = await import(`${D}/src/bench/protocol.js`);
-const { startWeft } = await import(`${D}/bench/servers.js`);
-const a = process.argv.slice(2);
-const opt = (n, d) => {
-  const i = a.indexOf(n);
-  return i < 0 ? d : a[i + 1];
-};
-const sides = a
-  .filter((x) => x.includes('=') && !x.startsWith('--'))
-  .map((x) => {
-    const [name, rest] = [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)];
-    const [main, args = ''] = rest.split('|');
-    return { name, main, args: args.split(' ').filter(Boolean) };
-  });
-const size = Number(opt('--size', 16));
-const msgs = Number(opt('--msgs', 200000));
-const rounds = Number(opt('--rounds', 6));
+const { runJetStream, parseServerUrl, startWeft, opt, sides, size, msgs, rounds } = await jsSides(
+  process.argv.slice(2),
+);
 const window = Number(opt('--window', 256));
 const dev = opt('--dev', 'vda');
 

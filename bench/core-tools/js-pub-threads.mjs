@@ -14,26 +14,11 @@
 // WEFT_BENCH_NODE_ARGS=--perf-basic-prof for JavaScript names).
 import { spawn } from 'node:child_process';
 import { threadTimes } from './proc-threads.mjs';
+import { jsSides } from './side-args.mjs';
 
-const D = process.env.DIST ?? new URL('../../dist', import.meta.url).pathname;
-const { runJetStream } = await import(`${D}/src/bench/jetstream.js`);
-const { parseServerUrl } = await import(`${D}/src/bench/protocol.js`);
-const { startWeft } = await import(`${D}/bench/servers.js`);
-const a = process.argv.slice(2);
-const opt = (n, d) => {
-  const i = a.indexOf(n);
-  return i < 0 ? d : a[i + 1];
-};
-const sides = a
-  .filter((x) => x.includes('=') && !x.startsWith('--'))
-  .map((x) => {
-    const [name, rest] = [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)];
-    const [main, args = ''] = rest.split('|');
-    return { name, main, args: args.split(' ').filter(Boolean) };
-  });
-const size = Number(opt('--size', 16));
-const msgs = Number(opt('--msgs', 200000));
-const rounds = Number(opt('--rounds', 6));
+const { runJetStream, parseServerUrl, startWeft, sides, size, msgs, rounds } = await jsSides(
+  process.argv.slice(2),
+);
 
 function delta(c0, c1) {
   const d = new Map();

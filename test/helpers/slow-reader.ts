@@ -3,6 +3,7 @@
  * (test/integration/producer-stall.test.ts, test/mqtt/producer-stall.test.ts).
  */
 import type net from 'node:net';
+import type { RawClient } from './raw.js';
 
 /**
  * Reads `socket` slowly: one read at a time, `everyMs` apart (~64 KiB each
@@ -25,4 +26,31 @@ export function readSlowly(socket: net.Socket, want: number, everyMs: number): P
     });
     socket.once('close', done);
   });
+}
+
+/** A raw client subscribed to `subject` (sid 1), its SUB confirmed by a PING. */
+export async function rawSubscriber(
+  open: () => Promise<RawClient>,
+  subject: string,
+): Promise<RawClient> {
+  const c = await open();
+  c.send(`SUB ${subject} 1\r\n`);
+  await c.ping();
+  return c;
+}
+
+/**
+ * A raw subscriber of `subject` reading slowly (`readSlowly`, 2 ms apart)
+ * until `count` MSG frames of `size` bytes have come: `reading` resolves to
+ * the bytes that came, `want` is what they should be.
+ */
+export async function slowSubscriber(
+  open: () => Promise<RawClient>,
+  subject: string,
+  size: number,
+  count: number,
+): Promise<{ sub: RawClient; want: number; reading: Promise<number> }> {
+  const sub = await rawSubscriber(open, subject);
+  const want = count * (`MSG ${subject} 1 ${size}\r\n`.length + size + 2);
+  return { sub, want, reading: readSlowly(sub.socket, want, 2) };
 }

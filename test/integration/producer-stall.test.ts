@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkFor, monitorJson, onlyOn, startTargetFor, TARGET } from '../helpers/harness.js';
-import { readSlowly } from '../helpers/slow-reader.js';
+import { rawSubscriber, slowSubscriber } from '../helpers/slow-reader.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -36,17 +36,14 @@ describe('fast-producer stall', () => {
       writeDeadlineMs: 30_000,
       referenceWriteDeadlineMs: 30_000,
     });
-    const sub = await raw.handshake(srv.port);
-    sub.send('SUB flow 1\r\n');
-    await sub.ping();
-    const frame = `MSG flow 1 ${SIZE}\r\n`.length + SIZE + 2;
-    const reading = readSlowly(sub.socket, COUNT * frame, 2);
+    const open = () => raw.handshake(srv.port);
+    const { sub, want, reading } = await slowSubscriber(open, 'flow', SIZE, COUNT);
 
     const pub = await raw.handshake(srv.port);
     pub.send(flood('flow'));
     await pub.expectLine(/^PONG$/, 60_000);
     const got = await reading;
-    assert.equal(got, COUNT * frame, 'every message reached the slow subscriber');
+    assert.equal(got, want, 'every message reached the slow subscriber');
     assert.equal(sub.isClosed, false);
     const varz = await monitorJson<{ slow_consumers: number; weft?: { producer_stalls: number } }>(
       srv,
@@ -63,13 +60,10 @@ describe('fast-producer stall', () => {
       writeDeadlineMs: 30_000,
       referenceWriteDeadlineMs: 500,
     });
-    const stuck = await raw.handshake(srv.port);
-    stuck.send('SUB flow 1\r\n');
-    await stuck.ping();
+    const open = () => raw.handshake(srv.port);
+    const stuck = await rawSubscriber(open, 'flow');
     stuck.pause();
-    const healthy = await raw.handshake(srv.port);
-    healthy.send('SUB other 1\r\n');
-    await healthy.ping();
+    const healthy = await rawSubscriber(open, 'other');
 
     const pub = await raw.handshake(srv.port);
     const began = Date.now();
@@ -89,9 +83,7 @@ describe('fast-producer stall', () => {
     onlyOn('weft', 'producer_stalls and producer_stall_timeouts are /varz fields of Weft'),
     async (t) => {
       const { srv, raw } = await startTargetFor(t, { maxPending: 2 * MiB, maxPayload: 64 * KiB });
-      const stuck = await raw.handshake(srv.port);
-      stuck.send('SUB flow 1\r\n');
-      await stuck.ping();
+      const stuck = await rawSubscriber(() => raw.handshake(srv.port), 'flow');
       stuck.pause();
       const pub = await raw.handshake(srv.port);
       pub.send(flood('flow'));

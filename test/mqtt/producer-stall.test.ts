@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RawClient } from '../helpers/raw.js';
-import { readSlowly } from '../helpers/slow-reader.js';
+import { slowSubscriber } from '../helpers/slow-reader.js';
 import { end, mqttConnect, startMqttNode } from './helpers.js';
 
 const SIZE = 16 * 1024;
@@ -15,17 +15,14 @@ const COUNT = 1536;
 test('an MQTT publisher faster than a NATS subscriber is slowed; the subscriber gets every message', async (t) => {
   const node = await startMqttNode({ maxPending: 4 * 1024 * 1024 });
   t.after(() => node.close());
-  const sub = await RawClient.handshake(node.srv.port);
+  const open = () => RawClient.handshake(node.srv.port);
+  const { sub, want, reading } = await slowSubscriber(open, 'flow.x', SIZE, COUNT);
   t.after(() => sub.destroy());
-  sub.send('SUB flow.x 1\r\n');
-  await sub.ping();
-  const frame = `MSG flow.x 1 ${SIZE}\r\n`.length + SIZE + 2;
-  const reading = readSlowly(sub.socket, COUNT * frame, 2);
 
   const c = await mqttConnect(node.url);
   const payload = Buffer.alloc(SIZE, 120);
   for (let i = 0; i < COUNT; i++) c.publish('flow/x', payload, { qos: 0 });
-  assert.equal(await reading, COUNT * frame, 'every message reached the slow subscriber');
+  assert.equal(await reading, want, 'every message reached the slow subscriber');
   assert.equal(sub.isClosed, false);
   assert.ok(node.srv.node.outbound.stall.stalls > 0, 'the MQTT publisher was stalled');
   await end(c);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { RawClient } from '../helpers/raw.js';
-import { readSlowly } from '../helpers/slow-reader.js';
+import { slowSubscriber } from '../helpers/slow-reader.js';
 import { startRedisNode } from './helpers.js';
 
 const SIZE = 16 * 1024;
@@ -17,12 +17,9 @@ const COUNT = 1536;
 test('a Redis publisher faster than a NATS subscriber is slowed; the subscriber gets every message', async (t) => {
   const node = await startRedisNode({ maxPending: 4 * 1024 * 1024 });
   t.after(() => node.close());
-  const sub = await RawClient.handshake(node.srv.port);
+  const open = () => RawClient.handshake(node.srv.port);
+  const { sub, want, reading } = await slowSubscriber(open, 'flow.x', SIZE, COUNT);
   t.after(() => sub.destroy());
-  sub.send('SUB flow.x 1\r\n');
-  await sub.ping();
-  const frame = `MSG flow.x 1 ${SIZE}\r\n`.length + SIZE + 2;
-  const reading = readSlowly(sub.socket, COUNT * frame, 2);
 
   const pub = new Redis({ port: node.port, host: '127.0.0.1' });
   t.after(() => pub.disconnect());
@@ -30,7 +27,7 @@ test('a Redis publisher faster than a NATS subscriber is slowed; the subscriber 
   const p = pub.pipeline();
   for (let i = 0; i < COUNT; i++) p.publish('flow.x', payload);
   await p.exec();
-  assert.equal(await reading, COUNT * frame, 'every message reached the slow subscriber');
+  assert.equal(await reading, want, 'every message reached the slow subscriber');
   assert.equal(sub.isClosed, false);
   assert.ok(node.srv.node.outbound.stall.stalls > 0, 'the Redis publisher was stalled');
 });

@@ -147,23 +147,7 @@ export function encodeMsgAt(
   if (pEnd - pStart <= PAYLOAD_JS_MAX) {
     if (whole) SET.call(buf, payload, at);
     else copyRange(buf, at, payload, pStart, pEnd);
-    const crc =
-      stamp < 0
-        ? crc32(buf, off + 8, off + len)
-        : recordCrc(
-            buf,
-            off,
-            off + HEADER + subjLen,
-            off + len,
-            subject,
-            subjLen,
-            hdrLen,
-            stamp,
-            sLo,
-            sHi,
-            tLo,
-            tHi,
-          );
+    const crc = headCrc(buf, off, off + len, subject, subjLen, hdrLen, stamp, sLo, sHi, tLo, tHi);
     if (dv !== null) {
       dv.setUint32(off, len, true);
       dv.setUint32(off + 4, crc, true);
@@ -180,23 +164,7 @@ export function encodeMsgAt(
   const view = whole ? payload : payload.subarray(pStart, pEnd);
   buf.set(view, at);
   u32(buf, off, len);
-  const before =
-    stamp < 0
-      ? crc32(buf, off + 8, at)
-      : recordCrc(
-          buf,
-          off,
-          off + HEADER + subjLen,
-          at,
-          subject,
-          subjLen,
-          hdrLen,
-          stamp,
-          sLo,
-          sHi,
-          tLo,
-          tHi,
-        );
+  const before = headCrc(buf, off, at, subject, subjLen, hdrLen, stamp, sLo, sHi, tLo, tHi);
   u32(buf, off + 4, crc32After(before, view));
 }
 
@@ -207,6 +175,28 @@ export function encodeMsgAt(
  * "Issue 16 — xadd6 (round 14)").
  */
 const SET = Uint8Array.prototype.set;
+
+/**
+ * The CRC of the record at `off` up to `end`: over the bytes (stamp < 0),
+ * or with the header block's stamp (recordCrc, the XADD path).
+ */
+function headCrc(
+  buf: Buffer,
+  off: number,
+  end: number,
+  subject: string,
+  subjLen: number,
+  hdrLen: number,
+  stamp: number,
+  sLo: number,
+  sHi: number,
+  tLo: number,
+  tHi: number,
+): number {
+  if (stamp < 0) return crc32(buf, off + 8, end);
+  const hdrAt = off + HEADER + subjLen;
+  return recordCrc(buf, off, hdrAt, end, subject, subjLen, hdrLen, stamp, sLo, sHi, tLo, tHi);
+}
 
 /**
  * Buffers this long or longer (the writer's arenas, 256 KiB) get their

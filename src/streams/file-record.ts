@@ -178,7 +178,10 @@ const SET = Uint8Array.prototype.set;
 
 /**
  * The CRC of the record at `off` up to `end`: over the bytes (stamp < 0),
- * or with the header block's stamp (recordCrc, the XADD path).
+ * or with the header block's stamp (recordCrc, the XADD path). recordCrc
+ * also takes stamp < 0, but through it a plain record (NATS, Kafka) paid
+ * one more call, not inlined: 3–5 ns a record (record-ab.mjs, 2 runs each
+ * shape), so the no-stamp case is decided here.
  */
 function headCrc(
   buf: Buffer,
